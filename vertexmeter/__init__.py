@@ -1,0 +1,27 @@
+"""vertexmeter: offline, exact Vertex AI / Gemini token counts and costs.
+
+The public face:
+
+    count_tokens(model, request, *, api="vertex") -> dict   # Vertex/Gemini countTokens JSON
+    compute_tokens(model, request) -> dict                  # Vertex computeTokens JSON
+    count(model, request, *, api="vertex") -> CountResult   # the typed layer behind count_tokens
+    VertexMeterError                                        # every refusal, in Google's shape
+"""
+
+from vertexmeter.counting import CountResult, MediaUsage, compute_tokens, count, count_tokens
+from vertexmeter.errors import VertexMeterError
+from vertexmeter.registry import ModelInfo, all_models, resolve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CountResult",
+    "MediaUsage",
+    "ModelInfo",
+    "VertexMeterError",
+    "all_models",
+    "compute_tokens",
+    "count",
+    "count_tokens",
+    "resolve",
+]

@@ -1,0 +1,20 @@
+"""The `vertexmeter` command: one module per command group, registered on `main`."""
+
+from __future__ import annotations
+
+import click
+
+from vertexmeter.cli.counting import compute_command, count_command
+from vertexmeter.cli.registry import models_command, tokenizers_group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vertexmeter")
+def main() -> None:
+    """Offline, exact Vertex AI / Gemini token counts and costs."""
+
+
+main.add_command(count_command)
+main.add_command(compute_command)
+main.add_command(models_command)
+main.add_command(tokenizers_group)

@@ -1,0 +1,137 @@
+"""Which strings of a prompt are text to count (google-genai's _TextsAccumulator rules, spec §7.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from vertexmeter.requests import Prompt, Turn
+
+
+def prompt_texts(prompt: Prompt) -> Iterator[tuple[str, str]]:
+    """(text, field path) for every counted string: contents, tools, response schema, system instruction."""
+    for turn in prompt.contents:
+        yield from turn_texts(turn)
+    for i, tool in enumerate(prompt.tools):
+        for k, declaration in enumerate(tool.get("functionDeclarations") or []):
+            yield from _declaration_texts(declaration, f"tools[{i}].function_declarations[{k}]")
+    schema = prompt.generation_config.get("responseSchema")
+    if schema:
+        yield from schema_texts(schema, "generation_config.response_schema")
+    json_schema = prompt.generation_config.get("responseJsonSchema")
+    if json_schema is not None:
+        yield from json_schema_texts(json_schema, "generation_config.response_json_schema")
+    if prompt.system_instruction:
+        yield from turn_texts(prompt.system_instruction)
+    for instance in prompt.instances or []:
+        yield from instance.texts
+
+
+def turn_texts(turn: Turn) -> Iterator[tuple[str, str]]:
+    for j, part in enumerate(turn.parts):
+        path = f"{turn.path}.parts[{j}]"
+        yield from part_texts(part, path)
+
+
+def part_texts(part: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+    if "text" in part:
+        yield part["text"], f"{path}.text"
+    call = part.get("functionCall")
+    if call is not None:
+        if call.get("name"):
+            yield call["name"], f"{path}.function_call.name"
+        if call.get("args"):
+            yield from value_texts(call["args"], f"{path}.function_call.args")
+    response = part.get("functionResponse")
+    if response is not None:
+        if response.get("name"):
+            yield response["name"], f"{path}.function_response.name"
+        if response.get("response"):
+            yield from value_texts(response["response"], f"{path}.function_response.response")
+    # Code parts are text the model reads; google-genai's local tokenizer skips them, the service does not.
+    code = part.get("executableCode")
+    if code is not None and code.get("code"):
+        yield code["code"], f"{path}.executable_code.code"
+    result = part.get("codeExecutionResult")
+    if result is not None and result.get("output"):
+        yield result["output"], f"{path}.code_execution_result.output"
+
+
+def value_texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Keys and string leaves of a JSON value; numbers, booleans and null add nothing."""
+    if isinstance(value, str):
+        yield value, path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key, f"{path}.{key}"
+            yield from value_texts(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from value_texts(item, f"{path}[{i}]")
+
+
+def _declaration_texts(declaration: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+    if declaration.get("name"):
+        yield declaration["name"], f"{path}.name"
+    if declaration.get("description"):
+        yield declaration["description"], f"{path}.description"
+    if declaration.get("parameters"):
+        yield from schema_texts(declaration["parameters"], f"{path}.parameters")
+    if declaration.get("parametersJsonSchema") is not None:
+        yield from json_schema_texts(declaration["parametersJsonSchema"], f"{path}.parameters_json_schema")
+    if declaration.get("response"):
+        yield from schema_texts(declaration["response"], f"{path}.response")
+    if declaration.get("responseJsonSchema") is not None:
+        yield from json_schema_texts(declaration["responseJsonSchema"], f"{path}.response_json_schema")
+
+
+def schema_texts(schema: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+    """format, description, enum values, required names, property names (recursing), items, example.
+
+    Not counted, as in google-genai: type, title, default, propertyOrdering. Beyond google-genai,
+    anyOf and defs are walked too (the service reads them; the SDK's walk predates them).
+    """
+    if schema.get("format"):
+        yield schema["format"], f"{path}.format"
+    if schema.get("description"):
+        yield schema["description"], f"{path}.description"
+    for i, value in enumerate(schema.get("enum") or []):
+        yield value, f"{path}.enum[{i}]"
+    for i, value in enumerate(schema.get("required") or []):
+        yield value, f"{path}.required[{i}]"
+    if schema.get("items"):
+        yield from schema_texts(schema["items"], f"{path}.items")
+    for key, sub in (schema.get("properties") or {}).items():
+        yield key, f"{path}.properties.{key}"
+        yield from schema_texts(sub, f"{path}.properties.{key}")
+    if schema.get("example"):
+        yield from value_texts(schema["example"], f"{path}.example")
+    for i, sub in enumerate(schema.get("anyOf") or []):
+        yield from schema_texts(sub, f"{path}.any_of[{i}]")
+    for key, sub in (schema.get("defs") or {}).items():
+        yield key, f"{path}.defs.{key}"
+        yield from schema_texts(sub, f"{path}.defs.{key}")
+
+
+def json_schema_texts(schema: Any, path: str) -> Iterator[tuple[str, str]]:
+    """The same walk over a raw JSON Schema (parametersJsonSchema / responseJsonSchema)."""
+    if not isinstance(schema, dict):
+        return
+    for key in ("format", "description"):
+        if isinstance(schema.get(key), str) and schema[key]:
+            yield schema[key], f"{path}.{key}"
+    for key in ("enum", "required"):
+        for i, value in enumerate(schema.get(key) or []):
+            if isinstance(value, str):
+                yield value, f"{path}.{key}[{i}]"
+    if isinstance(schema.get("items"), dict):
+        yield from json_schema_texts(schema["items"], f"{path}.items")
+    for container in ("properties", "$defs", "definitions"):
+        for key, sub in (schema.get(container) or {}).items():
+            yield key, f"{path}.{container}.{key}"
+            yield from json_schema_texts(sub, f"{path}.{container}.{key}")
+    for combinator in ("anyOf", "oneOf", "allOf"):
+        for i, sub in enumerate(schema.get(combinator) or []):
+            yield from json_schema_texts(sub, f"{path}.{combinator}[{i}]")
+    if schema.get("examples") or schema.get("example"):
+        yield from value_texts(schema.get("examples") or schema.get("example"), f"{path}.example")

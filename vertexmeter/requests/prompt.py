@@ -1,0 +1,262 @@
+"""From a parsed request body to a normalized prompt: validated turns, tools and legacy instances."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vertexmeter.errors import FieldViolation, VertexMeterError, failed_precondition, invalid_argument
+from vertexmeter.registry import ModelInfo
+from vertexmeter.requests.parse import parse_message
+
+LEARN_MORE = "Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini"
+VALID_ROLES = ("user", "model")
+# The oneof `data` of a Part: exactly one of these carries what the part says.
+DATA_FIELDS = (
+    "text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult",
+)
+MEDIA_FIELDS = ("inlineData", "fileData")
+_PROTO_NAMES = {
+    "inlineData": "inline_data", "fileData": "file_data", "functionCall": "function_call",
+    "functionResponse": "function_response", "executableCode": "executable_code",
+    "codeExecutionResult": "code_execution_result", "text": "text",
+}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One Content: its role (None when the request gave none), its parts and its field path."""
+
+    role: str | None
+    parts: list[dict[str, Any]]
+    path: str
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One legacy `instances` item: the texts that count, in order, with their field paths."""
+
+    texts: list[tuple[str, str]]
+    media: list[tuple[dict[str, Any], str]]
+    path: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    model: ModelInfo
+    api: str
+    contents: list[Turn] = field(default_factory=list)
+    system_instruction: Turn | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    generation_config: dict[str, Any] = field(default_factory=dict)
+    instances: list[Instance] | None = None
+
+
+def count_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
+    """The prompt of a countTokens body in the given dialect ("vertex" or "gemini")."""
+    if api == "gemini":
+        parsed = parse_message("GeminiCountTokensRequest", _require_object(body))
+        inner = parsed.get("generateContentRequest")
+        if inner is not None:
+            _require_generate_fields(inner)
+            parsed = inner  # `contents` outside is ignored when generateContentRequest is set
+            if inner.get("cachedContent"):
+                raise failed_precondition(
+                    "generateContentRequest.cachedContent names a server-side cache that cannot be read "
+                    "offline; count the cached contents by sending them in `contents` instead.",
+                    "generate_content_request.cached_content",
+                )
+        if model.is_legacy:
+            raise invalid_argument(
+                f"{model.id} is a Vertex AI PaLM/embedding model; count it with api='vertex' and `instances`."
+            )
+        root = "generate_content_request." if inner is not None else ""
+        return _gemini_prompt(model, api, parsed, root)
+    parsed = parse_message("VertexCountTokensRequest", _require_object(body))
+    if model.is_legacy:
+        return _legacy_prompt(model, api, parsed)
+    _refuse_instances(model, parsed)
+    return _gemini_prompt(model, api, parsed, "")
+
+
+def compute_prompt(model: ModelInfo, body: Any) -> Prompt:
+    """The prompt of a Vertex computeTokens body (contents or legacy instances; text only)."""
+    parsed = parse_message("VertexComputeTokensRequest", _require_object(body))
+    if model.is_legacy:
+        return _legacy_prompt(model, "vertex", parsed)
+    _refuse_instances(model, parsed)
+    return _gemini_prompt(model, "vertex", parsed, "")
+
+
+def _require_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise invalid_argument(
+            "Invalid JSON payload received. The request body must be a JSON object.", "request"
+        )
+    return body
+
+
+def _require_generate_fields(inner: dict[str, Any]) -> None:
+    missing = [name for name in ("contents", "model") if not inner.get(name)]
+    if missing:
+        lines = [f"* CountTokensRequest.generate_content_request.{name}: {name} is not specified" for name in missing]
+        raise VertexMeterError(
+            "INVALID_ARGUMENT",
+            "\n".join(lines) + "\n",
+            [FieldViolation(f"generate_content_request.{name}", f"{name} is not specified") for name in missing],
+        )
+
+
+def _refuse_instances(model: ModelInfo, parsed: dict[str, Any]) -> None:
+    if parsed.get("instances"):
+        raise invalid_argument(
+            f"{model.id} takes `contents`; `instances` is the format of the PaLM, Codey and embedding models.",
+            "instances",
+        )
+
+
+def _gemini_prompt(model: ModelInfo, api: str, parsed: dict[str, Any], root: str) -> Prompt:
+    contents = [
+        _turn(content, f"{root}contents[{i}]", api) for i, content in enumerate(parsed.get("contents") or [])
+    ]
+    system = parsed.get("systemInstruction")
+    system_turn = _turn(system, f"{root}system_instruction", api, system=True) if system else None
+    return Prompt(
+        model=model,
+        api=api,
+        contents=contents,
+        system_instruction=system_turn,
+        tools=list(parsed.get("tools") or []),
+        generation_config=dict(parsed.get("generationConfig") or {}),
+    )
+
+
+def _turn(content: dict[str, Any], path: str, api: str, *, system: bool = False) -> Turn:
+    role = content.get("role") or None
+    if role is not None and not system and role not in VALID_ROLES:
+        raise invalid_argument("Please use a valid role: user, model", f"{path}.role")
+    parts = content.get("parts") or []
+    if not parts:
+        raise invalid_argument(
+            "Unable to submit request because it must include at least one parts field, which describes "
+            f"the prompt input. {LEARN_MORE}",
+            f"{path}.parts",
+        )
+    for j, part in enumerate(parts):
+        _check_part(part, f"{path}.parts[{j}]")
+    return Turn(role=role, parts=parts, path=path)
+
+
+def _check_part(part: dict[str, Any], path: str) -> None:
+    present = [name for name in DATA_FIELDS if name in part]
+    if not present:
+        raise invalid_argument(
+            f"Unable to submit request because it must have a text parameter. Add a text parameter and try "
+            f"again. {LEARN_MORE}",
+            path,
+        )
+    if len(present) > 1:
+        raise invalid_argument(
+            f"Invalid JSON payload received. Oneof field 'data' is already set. "
+            f"Cannot set '{_PROTO_NAMES[present[1]]}'",
+            f"{path}.{_PROTO_NAMES[present[1]]}",
+        )
+    if "text" in part and part["text"] == "":
+        raise invalid_argument(
+            "Unable to submit request because it has an empty text parameter. Add a value to the parameter "
+            f"and try again. {LEARN_MORE}",
+            f"{path}.text",
+        )
+
+
+# ---- legacy `instances` (PaLM 2, Codey, embeddings) ------------------------------------------------
+# schema -> {field: ("text" | "messages" | "examples" | "ignored" | "media", required)}
+_INSTANCE_FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
+    "text": {"prompt": ("text", True)},
+    "chat": {"context": ("text", False), "examples": ("examples", False), "messages": ("messages", True)},
+    "code": {"prefix": ("text", True)},
+    "codechat": {"context": ("text", False), "messages": ("messages", True)},
+    "code_completion": {"prefix": ("text", True), "suffix": ("text", False)},
+    "embedding": {"content": ("text", True), "title": ("text", False), "task_type": ("ignored", False)},
+    "multimodal_embedding": {"text": ("text", False), "image": ("media", False), "video": ("media", False)},
+}
+
+
+def _legacy_prompt(model: ModelInfo, api: str, parsed: dict[str, Any]) -> Prompt:
+    if parsed.get("contents"):
+        raise invalid_argument(
+            f"{model.id} takes `instances` (the :predict schema of the model); `contents` is the Gemini format.",
+            "contents",
+        )
+    schema = model.instance_schema or "text"
+    instances = [
+        _instance(schema, item, f"instances[{i}]") for i, item in enumerate(parsed.get("instances") or [])
+    ]
+    return Prompt(model=model, api=api, instances=instances)
+
+
+def _canonical_key(key: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in key)
+
+
+def _instance(schema: str, item: Any, path: str) -> Instance:
+    if not isinstance(item, dict):
+        raise invalid_argument(f"Invalid value at '{path}': an instance must be a JSON object.", path)
+    fields = _INSTANCE_FIELDS[schema]
+    texts: list[tuple[str, str]] = []
+    media: list[tuple[dict[str, Any], str]] = []
+    seen: set[str] = set()
+    for raw_key, value in item.items():
+        key = _canonical_key(raw_key)
+        if key not in fields:
+            message = f'Invalid JSON payload received. Unknown name "{raw_key}" at \'{path}\': Cannot find field.'
+            raise invalid_argument(message, path, message)
+        seen.add(key)
+        kind, _ = fields[key]
+        field_path = f"{path}.{key}"
+        if value is None or kind == "ignored":
+            continue
+        if kind == "text":
+            texts.append((_string(value, field_path), field_path))
+        elif kind == "media":
+            if not isinstance(value, dict):
+                raise invalid_argument(f"Invalid value at '{field_path}': expected a JSON object.", field_path)
+            media.append((value, field_path))
+        elif kind == "messages":
+            for k, message in enumerate(value if isinstance(value, list) else [value]):
+                texts.append(_message_content(message, f"{field_path}[{k}]"))
+        elif kind == "examples":
+            for k, example in enumerate(value if isinstance(value, list) else [value]):
+                example_path = f"{field_path}[{k}]"
+                if not isinstance(example, dict) or set(example) - {"input", "output"}:
+                    raise invalid_argument(
+                        f"Invalid value at '{example_path}': an example has `input` and `output`.", example_path
+                    )
+                for side in ("input", "output"):
+                    if example.get(side) is not None:
+                        texts.append(_message_content(example[side], f"{example_path}.{side}"))
+    for key, (_, required) in fields.items():
+        if required and key not in seen:
+            raise invalid_argument(f"Invalid instance at '{path}': the field `{key}` is required.", f"{path}.{key}")
+    return Instance(texts=texts, media=media, path=path)
+
+
+def _string(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise invalid_argument(f"Invalid value at '{path}' (TYPE_STRING), {value!r}", path)
+    return value
+
+
+def _message_content(message: Any, path: str) -> tuple[str, str]:
+    """A chat message's `content`; its `author` is a role label and is not counted (docs/counting.md)."""
+    if not isinstance(message, dict):
+        raise invalid_argument(f"Invalid value at '{path}': a message is a JSON object.", path)
+    unknown = set(message) - {"author", "content", "citationMetadata", "citation_metadata"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise invalid_argument(
+            f'Invalid JSON payload received. Unknown name "{name}" at \'{path}\': Cannot find field.', path
+        )
+    if "content" not in message:
+        raise invalid_argument(f"Invalid instance at '{path}': the field `content` is required.", f"{path}.content")
+    return _string(message["content"], f"{path}.content"), f"{path}.content"

@@ -1,0 +1,197 @@
+"""The request messages of countTokens / computeTokens as data: field -> (proto name, kind, repeated).
+
+Kinds: string, bool, int32, int64, double, bytes, duration, value (any JSON), struct (a JSON
+object), enum:<Name>, map:<Message>, or a message name. Field lists follow googleapis'
+aiplatform v1/v1beta1 content.proto, tool.proto, prediction_service.proto and
+generativelanguage v1beta generative_service.proto; unknown keys are refused as Google does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    json_name: str
+    proto_name: str
+    kind: str
+    repeated: bool = False
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)
+
+
+def _message(*fields: tuple[str, str] | tuple[str, str, bool]) -> dict[str, Field]:
+    out: dict[str, Field] = {}
+    for spec in fields:
+        json_name, kind = spec[0], spec[1]
+        repeated = bool(spec[2]) if len(spec) > 2 else False
+        out[json_name] = Field(json_name, _snake(json_name), kind, repeated)
+    return out
+
+
+ENUMS: dict[str, tuple[str, ...]] = {
+    "Type": ("TYPE_UNSPECIFIED", "STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"),
+    "MediaResolution": (
+        "MEDIA_RESOLUTION_UNSPECIFIED",
+        "MEDIA_RESOLUTION_LOW",
+        "MEDIA_RESOLUTION_MEDIUM",
+        "MEDIA_RESOLUTION_HIGH",
+        "MEDIA_RESOLUTION_ULTRA_HIGH",
+    ),
+    "Language": ("LANGUAGE_UNSPECIFIED", "PYTHON"),
+    "Outcome": ("OUTCOME_UNSPECIFIED", "OUTCOME_OK", "OUTCOME_FAILED", "OUTCOME_DEADLINE_EXCEEDED"),
+    "Modality": ("MODALITY_UNSPECIFIED", "TEXT", "IMAGE", "AUDIO", "VIDEO", "DOCUMENT"),
+    "Behavior": ("UNSPECIFIED", "BLOCKING", "NON_BLOCKING"),
+}
+# Google's JSON parser takes OpenAPI's lower-case type names too (its own REST samples use them).
+CASE_INSENSITIVE_ENUMS = frozenset({"Type"})
+
+MESSAGES: dict[str, dict[str, Field]] = {
+    "Content": _message(("role", "string"), ("parts", "Part", True)),
+    "Part": _message(
+        ("text", "string"),
+        ("inlineData", "Blob"),
+        ("fileData", "FileData"),
+        ("functionCall", "FunctionCall"),
+        ("functionResponse", "FunctionResponse"),
+        ("executableCode", "ExecutableCode"),
+        ("codeExecutionResult", "CodeExecutionResult"),
+        ("thought", "bool"),
+        ("thoughtSignature", "bytes"),
+        ("videoMetadata", "VideoMetadata"),
+        ("mediaResolution", "PartMediaResolution"),
+    ),
+    "Blob": _message(("mimeType", "string"), ("data", "bytes"), ("displayName", "string")),
+    "FileData": _message(("mimeType", "string"), ("fileUri", "string"), ("displayName", "string")),
+    "FunctionCall": _message(("id", "string"), ("name", "string"), ("args", "struct")),
+    "FunctionResponse": _message(
+        ("id", "string"), ("name", "string"), ("response", "struct"), ("willContinue", "bool"),
+        ("scheduling", "value"), ("parts", "value", True),
+    ),
+    "ExecutableCode": _message(("language", "enum:Language"), ("code", "string")),
+    "CodeExecutionResult": _message(("outcome", "enum:Outcome"), ("output", "string")),
+    "VideoMetadata": _message(("startOffset", "duration"), ("endOffset", "duration"), ("fps", "double")),
+    "PartMediaResolution": _message(("level", "enum:MediaResolution"), ("numTokens", "int32")),
+    "Tool": _message(
+        ("functionDeclarations", "FunctionDeclaration", True),
+        ("retrieval", "value"),
+        ("googleSearchRetrieval", "value"),
+        ("googleSearch", "value"),
+        ("googleMaps", "value"),
+        ("enterpriseWebSearch", "value"),
+        ("codeExecution", "value"),
+        ("urlContext", "value"),
+        ("computerUse", "value"),
+        ("fileSearch", "value"),
+    ),
+    "FunctionDeclaration": _message(
+        ("name", "string"),
+        ("description", "string"),
+        ("parameters", "Schema"),
+        ("parametersJsonSchema", "value"),
+        ("response", "Schema"),
+        ("responseJsonSchema", "value"),
+        ("behavior", "enum:Behavior"),
+    ),
+    "Schema": _message(
+        ("type", "enum:Type"),
+        ("format", "string"),
+        ("title", "string"),
+        ("description", "string"),
+        ("nullable", "bool"),
+        ("default", "value"),
+        ("items", "Schema"),
+        ("minItems", "int64"),
+        ("maxItems", "int64"),
+        ("enum", "string", True),
+        ("properties", "map:Schema"),
+        ("propertyOrdering", "string", True),
+        ("required", "string", True),
+        ("minProperties", "int64"),
+        ("maxProperties", "int64"),
+        ("minimum", "double"),
+        ("maximum", "double"),
+        ("minLength", "int64"),
+        ("maxLength", "int64"),
+        ("pattern", "string"),
+        ("example", "value"),
+        ("anyOf", "Schema", True),
+        ("additionalProperties", "value"),
+        ("ref", "string"),
+        ("defs", "map:Schema"),
+    ),
+    "GenerationConfig": _message(
+        ("temperature", "double"),
+        ("topP", "double"),
+        ("topK", "double"),
+        ("candidateCount", "int32"),
+        ("maxOutputTokens", "int32"),
+        ("stopSequences", "string", True),
+        ("presencePenalty", "double"),
+        ("frequencyPenalty", "double"),
+        ("seed", "int32"),
+        ("responseMimeType", "string"),
+        ("responseSchema", "Schema"),
+        ("responseJsonSchema", "value"),
+        ("responseLogprobs", "bool"),
+        ("logprobs", "int32"),
+        ("responseModalities", "enum:Modality", True),
+        ("mediaResolution", "enum:MediaResolution"),
+        ("speechConfig", "value"),
+        ("thinkingConfig", "value"),
+        ("imageConfig", "value"),
+        ("routingConfig", "value"),
+        ("modelConfig", "value"),
+        ("audioTimestamp", "bool"),
+        ("enableAffectiveDialog", "bool"),
+        ("enableEnhancedCivicAnswers", "bool"),
+    ),
+    # Vertex AI (aiplatform v1 / v1beta1).
+    "VertexCountTokensRequest": _message(
+        ("endpoint", "string"),
+        ("model", "string"),
+        ("instances", "value", True),
+        ("contents", "Content", True),
+        ("systemInstruction", "Content"),
+        ("tools", "Tool", True),
+        ("generationConfig", "GenerationConfig"),
+    ),
+    "VertexComputeTokensRequest": _message(
+        ("endpoint", "string"),
+        ("model", "string"),
+        ("instances", "value", True),
+        ("contents", "Content", True),
+    ),
+    # Gemini Developer API (generativelanguage v1 / v1beta).
+    "GeminiCountTokensRequest": _message(
+        ("model", "string"), ("contents", "Content", True), ("generateContentRequest", "GenerateContentRequest")
+    ),
+    "GenerateContentRequest": _message(
+        ("model", "string"),
+        ("contents", "Content", True),
+        ("systemInstruction", "Content"),
+        ("tools", "Tool", True),
+        ("toolConfig", "value"),
+        ("safetySettings", "value", True),
+        ("generationConfig", "GenerationConfig"),
+        ("cachedContent", "string"),
+        ("labels", "value"),
+        ("serviceTier", "value"),
+        ("store", "bool"),
+    ),
+}
+
+# Proto type names used in "Invalid value at ... (TYPE)" messages.
+SCALAR_TYPE_NAMES = {
+    "string": "TYPE_STRING",
+    "bool": "TYPE_BOOL",
+    "int32": "TYPE_INT32",
+    "int64": "TYPE_INT64",
+    "double": "TYPE_DOUBLE",
+    "bytes": "TYPE_BYTES",
+    "duration": "type.googleapis.com/google.protobuf.Duration",
+    "struct": "type.googleapis.com/google.protobuf.Struct",
+}
