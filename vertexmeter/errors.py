@@ -63,9 +63,7 @@ class VertexMeterError(Exception):
             error["details"] = [
                 {
                     "@type": "type.googleapis.com/google.rpc.BadRequest",
-                    "fieldViolations": [
-                        {"field": v.field, "description": v.description} for v in self.violations
-                    ],
+                    "fieldViolations": [{"field": v.field, "description": v.description} for v in self.violations],
                 }
             ]
         else:

@@ -27,7 +27,7 @@ def request_from(model: str, texts: tuple[str, ...], file: str | None) -> Any:
         field = {
             "text": "prompt", "code": "prefix", "code_completion": "prefix", "embedding": "content",
             "multimodal_embedding": "text",
-        }.get(info.instance_schema or "", None)
+        }.get(info.instance_schema or "")
         if field is None:  # chat and codechat: one message per text
             return {"instances": [{"messages": [{"author": "user", "content": t} for t in texts]}]}
         return {"instances": [{field: t} for t in texts]}

@@ -32,8 +32,7 @@ def compute_prompt_tokens(prompt: Prompt) -> list[dict[str, Any]]:
             if "inlineData" in part or "fileData" in part:
                 kind = "inline_data" if "inlineData" in part else "file_data"
                 raise invalid_argument(
-                    "computeTokens lists tokens of text only; multimodal prompts are not supported for "
-                    "listing tokens.",
+                    "computeTokens lists tokens of text only; multimodal prompts are not supported for listing tokens.",
                     f"{turn.path}.parts[{j}].{kind}",
                 )
         texts = [text for text, _ in turn_texts(turn)]

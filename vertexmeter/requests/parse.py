@@ -62,8 +62,11 @@ def parse_message(message: str, obj: Any, path: str = "", depth: int = 0) -> dic
             raise VertexMeterError(
                 "INVALID_ARGUMENT",
                 f'Invalid JSON payload received. Unknown name "{key}"{where}: Cannot find field.',
-                [FieldViolation(path, f'Invalid JSON payload received. Unknown name "{key}"{where}: '
-                                      "Cannot find field.")],
+                [
+                    FieldViolation(
+                        path, f'Invalid JSON payload received. Unknown name "{key}"{where}: Cannot find field.'
+                    )
+                ],
             )
         if spec.json_name in out:
             raise invalid_argument(
@@ -125,9 +128,7 @@ def _check_depth(value: Any, path: str, depth: int) -> None:
     while stack:
         item, level = stack.pop()
         if level > MAX_DEPTH:
-            raise invalid_argument(
-                f"Invalid JSON payload received. Nesting is deeper than {MAX_DEPTH} levels.", path
-            )
+            raise invalid_argument(f"Invalid JSON payload received. Nesting is deeper than {MAX_DEPTH} levels.", path)
         if isinstance(item, dict):
             stack.extend((v, level + 1) for v in item.values())
         elif isinstance(item, list):
@@ -222,7 +223,7 @@ def decode_bytes(value: Any, path: str) -> bytes:
     shown = value if isinstance(value, str) else json.dumps(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    message = f'Invalid value at \'{path}\' (TYPE_BYTES), Base64 decoding failed for "{shown}"'
+    message = f"Invalid value at '{path}' (TYPE_BYTES), Base64 decoding failed for \"{shown}\""
     return _raise(invalid_argument(message, path, message))
 
 

@@ -13,13 +13,23 @@ LEARN_MORE = "Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/
 VALID_ROLES = ("user", "model")
 # The oneof `data` of a Part: exactly one of these carries what the part says.
 DATA_FIELDS = (
-    "text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult",
+    "text",
+    "inlineData",
+    "fileData",
+    "functionCall",
+    "functionResponse",
+    "executableCode",
+    "codeExecutionResult",
 )
 MEDIA_FIELDS = ("inlineData", "fileData")
 _PROTO_NAMES = {
-    "inlineData": "inline_data", "fileData": "file_data", "functionCall": "function_call",
-    "functionResponse": "function_response", "executableCode": "executable_code",
-    "codeExecutionResult": "code_execution_result", "text": "text",
+    "inlineData": "inline_data",
+    "fileData": "file_data",
+    "functionCall": "function_call",
+    "functionResponse": "function_response",
+    "executableCode": "executable_code",
+    "codeExecutionResult": "code_execution_result",
+    "text": "text",
 }
 
 
@@ -90,9 +100,7 @@ def compute_prompt(model: ModelInfo, body: Any) -> Prompt:
 
 def _require_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise invalid_argument(
-            "Invalid JSON payload received. The request body must be a JSON object.", "request"
-        )
+        raise invalid_argument("Invalid JSON payload received. The request body must be a JSON object.", "request")
     return body
 
 
@@ -116,9 +124,7 @@ def _refuse_instances(model: ModelInfo, parsed: dict[str, Any]) -> None:
 
 
 def _gemini_prompt(model: ModelInfo, api: str, parsed: dict[str, Any], root: str) -> Prompt:
-    contents = [
-        _turn(content, f"{root}contents[{i}]", api) for i, content in enumerate(parsed.get("contents") or [])
-    ]
+    contents = [_turn(content, f"{root}contents[{i}]", api) for i, content in enumerate(parsed.get("contents") or [])]
     system = parsed.get("systemInstruction")
     system_turn = _turn(system, f"{root}system_instruction", api, system=True) if system else None
     return Prompt(
@@ -189,9 +195,7 @@ def _legacy_prompt(model: ModelInfo, api: str, parsed: dict[str, Any]) -> Prompt
             "contents",
         )
     schema = model.instance_schema or "text"
-    instances = [
-        _instance(schema, item, f"instances[{i}]") for i, item in enumerate(parsed.get("instances") or [])
-    ]
+    instances = [_instance(schema, item, f"instances[{i}]") for i, item in enumerate(parsed.get("instances") or [])]
     return Prompt(model=model, api=api, instances=instances)
 
 
@@ -209,7 +213,7 @@ def _instance(schema: str, item: Any, path: str) -> Instance:
     for raw_key, value in item.items():
         key = _canonical_key(raw_key)
         if key not in fields:
-            message = f'Invalid JSON payload received. Unknown name "{raw_key}" at \'{path}\': Cannot find field.'
+            message = f"Invalid JSON payload received. Unknown name \"{raw_key}\" at '{path}': Cannot find field."
             raise invalid_argument(message, path, message)
         seen.add(key)
         kind, _ = fields[key]
@@ -255,7 +259,7 @@ def _message_content(message: Any, path: str) -> tuple[str, str]:
     if unknown:
         name = sorted(unknown)[0]
         raise invalid_argument(
-            f'Invalid JSON payload received. Unknown name "{name}" at \'{path}\': Cannot find field.', path
+            f"Invalid JSON payload received. Unknown name \"{name}\" at '{path}': Cannot find field.", path
         )
     if "content" not in message:
         raise invalid_argument(f"Invalid instance at '{path}': the field `content` is required.", f"{path}.content")

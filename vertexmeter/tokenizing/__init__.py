@@ -5,7 +5,12 @@ from __future__ import annotations
 import threading
 
 from vertexmeter.tokenizing.assets import ASSETS, AssetStatus, TokenizerAsset, refresh, status, unknown_family
-from vertexmeter.tokenizing.engines import HuggingFaceTokenizer, SentencePieceTokenizer, Tokenizer, piece_bytes
+from vertexmeter.tokenizing.engines import (
+    HuggingFaceTokenizer,
+    SentencePieceTokenizer,
+    Tokenizer,
+    piece_bytes,
+)
 
 __all__ = [
     "ASSETS",

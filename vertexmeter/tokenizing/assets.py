@@ -154,7 +154,12 @@ def status(family: str) -> AssetStatus:
     location = locations[0]
     ok = hashlib.sha256(read_location(location)).hexdigest() == asset.sha256
     return AssetStatus(
-        family, asset.engine, asset.filename, asset.sha256, str(location.path), location.kind,
+        family,
+        asset.engine,
+        asset.filename,
+        asset.sha256,
+        str(location.path),
+        location.kind,
         "ok" if ok else "mismatch",
     )
 

@@ -1,0 +1,283 @@
+"""countTokens semantics: goldens, what text counts, legacy instances, billable characters, dialects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import vertexmeter
+from vertexmeter.counting import billable_characters
+from vertexmeter.tokenizing import get_tokenizer
+
+
+def user(*texts: str) -> dict[str, Any]:
+    return {"role": "user", "parts": [{"text": t} for t in texts]}
+
+
+def raw(family: str, *texts: str) -> int:
+    tokenizer = get_tokenizer(family)
+    return sum(len(tokenizer.encode(t)) for t in texts)
+
+
+# ---- goldens from the seed pages and Google's own samples --------------------------------------
+
+
+def test_seed_text_bison_example() -> None:
+    body = {"instances": [{"prompt": "Give me ten interview questions for the role of program manager."}]}
+    assert vertexmeter.count_tokens("text-bison", body) == {"totalTokens": 12, "totalBillableCharacters": 54}
+
+
+def test_gemini_2_5_flash_what_is_your_name() -> None:
+    assert vertexmeter.count_tokens("gemini-2.5-flash", {"contents": [user("What is your name?")]}) == {
+        "totalTokens": 5,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 5}],
+    }
+
+
+def test_gemini_1_5_flash_vertex_sample() -> None:
+    # Vertex SDK sample: count_tokens(["hello world", "what's the weather today"]) -> 8 tokens, 31 characters.
+    body = {"contents": [user("hello world", "what's the weather today")]}
+    result = vertexmeter.count_tokens("gemini-1.5-flash-002", body)
+    assert (result["totalTokens"], result["totalBillableCharacters"]) == (8, 31)
+
+
+def test_empty_contents_is_an_empty_answer_on_vertex() -> None:
+    assert vertexmeter.count_tokens("gemini-2.5-flash", {"contents": []}) == {}
+    assert vertexmeter.count_tokens("gemini-2.5-flash", {}) == {}
+
+
+# ---- what text counts (google-genai's _TextsAccumulator) ----------------------------------------
+
+
+def test_function_call_counts_name_keys_and_string_values() -> None:
+    part = {
+        "functionCall": {
+            "name": "get_weather",
+            "args": {"city": "Paris", "days": 3, "units": ["C", "F"], "opts": {"detail": True, "lang": "fr"}},
+        }
+    }
+    expected = raw("gemma3", "get_weather", "city", "days", "units", "opts", "Paris", "C", "F", "detail", "lang", "fr")
+    result = vertexmeter.count("gemini-2.5-flash", {"contents": [{"role": "model", "parts": [part]}]})
+    assert result.total_tokens == expected
+
+
+def test_function_response_counts_name_keys_and_string_values() -> None:
+    part = {"functionResponse": {"name": "get_weather", "response": {"temperature": 21, "sky": "clear"}}}
+    expected = raw("gemma3", "get_weather", "temperature", "sky", "clear")
+    assert vertexmeter.count("gemini-2.5-flash", {"contents": [{"role": "user", "parts": [part]}]}).total_tokens == (
+        expected
+    )
+
+
+def test_tools_and_schemas_count_what_the_sdk_counts() -> None:
+    declaration = {
+        "name": "book_flight",
+        "description": "Books a flight.",
+        "parameters": {
+            "type": "OBJECT",
+            "title": "NOT COUNTED",
+            "properties": {
+                "origin": {"type": "STRING", "description": "IATA code", "format": "iata"},
+                "cabin": {"type": "STRING", "enum": ["economy", "business"], "default": "economy"},
+                "legs": {"type": "ARRAY", "items": {"type": "OBJECT", "properties": {"date": {"type": "STRING"}}}},
+            },
+            "required": ["origin"],
+            "propertyOrdering": ["origin", "cabin", "legs"],
+            "example": {"origin": "ICN"},
+        },
+    }
+    body = {"contents": [user("Book it")], "tools": [{"functionDeclarations": [declaration]}]}
+    expected = raw(
+        "gemma3",
+        "Book it",
+        "book_flight",
+        "Books a flight.",
+        "origin",
+        "IATA code",
+        "iata",
+        "cabin",
+        "economy",
+        "business",
+        "legs",
+        "date",
+        "origin",
+        "origin",
+        "ICN",
+    )
+    assert vertexmeter.count("gemini-2.5-flash", body).total_tokens == expected
+
+
+def test_response_schema_and_system_instruction_count() -> None:
+    body = {
+        "contents": [user("List two colours")],
+        "systemInstruction": {"parts": [{"text": "Answer in JSON."}, {"text": "Be brief."}]},
+        "generationConfig": {
+            "responseSchema": {"type": "ARRAY", "items": {"type": "STRING", "description": "a colour"}}
+        },
+    }
+    expected = raw("gemma3", "List two colours", "Answer in JSON.", "Be brief.", "a colour")
+    assert vertexmeter.count("gemini-2.5-flash", body).total_tokens == expected
+
+
+def test_non_function_tools_add_nothing_but_are_accepted() -> None:
+    body = {"contents": [user("hi")], "tools": [{"googleSearch": {}}, {"google_search_retrieval": {}}]}
+    assert vertexmeter.count("gemini-2.5-flash", body).total_tokens == 1
+
+
+def test_code_execution_parts_count() -> None:
+    parts = [
+        {"executableCode": {"language": "PYTHON", "code": "print(1 + 1)"}},
+        {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "2"}},
+    ]
+    body = {"contents": [{"role": "model", "parts": parts}]}
+    assert vertexmeter.count("gemini-2.5-flash", body).total_tokens == raw("gemma3", "print(1 + 1)", "2")
+
+
+# ---- legacy instances ---------------------------------------------------------------------------
+
+
+def test_chat_bison_counts_context_examples_and_message_contents_not_authors() -> None:
+    instance = {
+        "context": "You are a tour guide.",
+        "examples": [{"input": {"author": "user", "content": "Hi"}, "output": {"author": "bot", "content": "Hello!"}}],
+        "messages": [{"author": "user", "content": "Where is the Louvre?"}],
+    }
+    result = vertexmeter.count("chat-bison", {"instances": [instance]})
+    texts = ("You are a tour guide.", "Hi", "Hello!", "Where is the Louvre?")
+    assert result.total_tokens == raw("gemma2", *texts)
+    assert result.billable_characters == sum(billable_characters(t) for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("model", "instance", "texts"),
+    [
+        ("code-bison", {"prefix": "def add(a, b):"}, ["def add(a, b):"]),
+        (
+            "codechat-bison",
+            {"context": "Python only.", "messages": [{"author": "user", "content": "Sort a list"}]},
+            ["Python only.", "Sort a list"],
+        ),
+        ("code-gecko", {"prefix": "for i in range(", "suffix": "):\n    pass"}, ["for i in range(", "):\n    pass"]),
+        (
+            "textembedding-gecko@003",
+            {"content": "An embedding text", "task_type": "RETRIEVAL_DOCUMENT", "title": "Doc"},
+            ["An embedding text", "Doc"],
+        ),
+        ("text-bison@002", {"prompt": "Write a haiku."}, ["Write a haiku."]),
+    ],
+)
+def test_legacy_shapes(model: str, instance: dict[str, Any], texts: list[str]) -> None:
+    result = vertexmeter.count_tokens(model, {"instances": [instance]})
+    assert result == {
+        "totalTokens": raw("gemma2", *texts),
+        "totalBillableCharacters": sum(billable_characters(t) for t in texts),
+    }
+
+
+def test_instances_are_summed() -> None:
+    one = vertexmeter.count("text-bison", {"instances": [{"prompt": "first prompt"}]})
+    two = vertexmeter.count("text-bison", {"instances": [{"prompt": "first prompt"}, {"prompt": "second one"}]})
+    assert two.total_tokens == one.total_tokens + raw("gemma2", "second one")
+    assert two.billable_characters == one.billable_characters + 9
+
+
+# ---- billable characters ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Why is the sky blue?", 16),
+        ("hello world", 10),
+        (" a\tb\nc\u00a0d\u3000e ", 5),
+        ("日本語 テキスト", 7),
+        ("👍🏽", 2),
+        ("", 0),
+    ],
+)
+def test_billable_characters(text: str, expected: int) -> None:
+    assert billable_characters(text) == expected
+
+
+@given(st.text(), st.text())
+def test_billable_characters_are_additive_and_ignore_whitespace(a: str, b: str) -> None:
+    assert billable_characters(a + b) == billable_characters(a) + billable_characters(b)
+    assert billable_characters(a + " \n\t" + b) == billable_characters(a + b)
+    assert billable_characters(a) <= len(a)
+
+
+def test_billable_characters_only_for_character_billed_models_on_vertex() -> None:
+    body = {"contents": [user("Why is the sky blue?")]}
+    assert vertexmeter.count_tokens("gemini-1.5-flash-001", body) == {
+        "totalTokens": 6,
+        "totalBillableCharacters": 16,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 6}],
+    }
+    assert "totalBillableCharacters" not in vertexmeter.count_tokens("gemini-1.5-flash-001", body, api="gemini")
+    assert "totalBillableCharacters" not in vertexmeter.count_tokens("gemini-2.5-flash", body)
+
+
+# ---- API dialects (docs/counting.md) ------------------------------------------------------------
+
+AFRICA = {"contents": [user("What's the highest mountain in Africa?")]}
+
+
+@pytest.mark.parametrize(
+    ("model", "vertex", "gemini"),
+    [
+        ("gemini-2.5-flash", 9, 10),
+        ("gemini-2.0-flash", 10, 10),
+        ("gemini-1.5-flash", 9, 9),
+        ("gemini-3-flash-preview", 9, 10),
+        ("gemini-3.5-flash", 9, 10),
+    ],
+)
+def test_dialects_differ_as_recorded(model: str, vertex: int, gemini: int) -> None:
+    assert vertexmeter.count(model, AFRICA).total_tokens == vertex
+    assert vertexmeter.count(model, AFRICA, api="gemini").total_tokens == gemini
+
+
+def test_gemini_api_model_turns_on_1_0() -> None:
+    turns = [user("Hi my name is Bob"), {"role": "model", "parts": [{"text": "Hi Bob!"}]}]
+    assert vertexmeter.count("gemini-1.0-pro", {"contents": turns}, api="gemini").total_tokens == 10
+    assert (
+        vertexmeter.count(
+            "gemini-1.0-pro", {"contents": [user("Hi my name is Bob", "Hi Bob!")]}, api="gemini"
+        ).total_tokens
+        == 8
+    )
+
+
+def test_gemini_api_generate_content_request_counts_system_instruction() -> None:
+    body = {
+        "generateContentRequest": {
+            "model": "models/gemini-2.5-flash",
+            "contents": [user("The quick brown fox jumps over the lazy dog.")],
+            "systemInstruction": {"parts": [{"text": "Talk like a pirate!"}]},
+        },
+        "contents": [user("ignored when generateContentRequest is set")],
+    }
+    assert vertexmeter.count("gemini-2.5-flash", body, api="gemini").total_tokens == 10 + 5 + 1
+
+
+# ---- properties ---------------------------------------------------------------------------------
+
+texts = st.lists(st.text(min_size=1, max_size=200), min_size=1, max_size=5)
+
+
+@settings(deadline=None, max_examples=60)
+@given(texts, texts)
+def test_counts_add_up_over_turns(first: list[str], second: list[str]) -> None:
+    a = vertexmeter.count("gemini-2.5-pro", {"contents": [user(*first)]}).total_tokens
+    b = vertexmeter.count("gemini-2.5-pro", {"contents": [user(*second)]}).total_tokens
+    both = vertexmeter.count("gemini-2.5-pro", {"contents": [user(*first), user(*second)]}).total_tokens
+    assert both == a + b
+
+
+def test_fits_context_window() -> None:
+    assert vertexmeter.count("code-gecko", {"instances": [{"prefix": "x = 1"}]}).fits_context_window
+    big = "word " * 2100
+    assert not vertexmeter.count("code-gecko", {"instances": [{"prefix": big}]}).fits_context_window

@@ -1,0 +1,124 @@
+"""The model registry: every model of the spec, aliases and versions, NOT_FOUND with suggestions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from vertexmeter.cli import main
+from vertexmeter.errors import VertexMeterError
+from vertexmeter.registry import all_models, resolve
+
+SPEC_MODELS = {
+    # id: (tokenizer, input limit, output limit, billed by characters)
+    "gemini-1.0-pro": ("gemma2", 32760, 8192, True),
+    "gemini-1.5-flash": ("gemma2", 1048576, 8192, True),
+    "gemini-1.5-pro": ("gemma2", 2097152, 8192, True),
+    "gemini-2.0-flash": ("gemma2", 1048576, 8192, False),
+    "gemini-2.0-flash-lite": ("gemma2", 1048576, 8192, False),
+    "gemini-2.5-pro": ("gemma3", 1048576, 65535, False),
+    "gemini-2.5-flash": ("gemma3", 1048576, 65535, False),
+    "gemini-2.5-flash-lite": ("gemma3", 1048576, 65535, False),
+    "gemini-2.5-flash-image": ("gemma3", 32768, 32768, False),
+    "gemini-3-pro-preview": ("gemma3", 1048576, 65536, False),
+    "gemini-3-flash-preview": ("gemma3", 1048576, 65536, False),
+    "gemini-3-pro-image-preview": ("gemma3", 65536, 32768, False),
+    "gemini-3.1-pro-preview": ("gemma4", 1048576, 65536, False),
+    "gemini-3.1-flash-lite": ("gemma4", 1048576, 65536, False),
+    "gemini-3.5-flash": ("gemma4", 1048576, 65536, False),
+    "text-bison": ("gemma2", 8192, 1024, True),
+    "text-bison-32k": ("gemma2", 32768, 8192, True),
+    "chat-bison": ("gemma2", 8192, 2048, True),
+    "chat-bison-32k": ("gemma2", 32768, 8192, True),
+    "code-bison": ("gemma2", 6144, 1024, True),
+    "codechat-bison": ("gemma2", 6144, 1024, True),
+    "code-gecko": ("gemma2", 2048, 64, True),
+    "textembedding-gecko": ("gemma2", 3072, 0, True),
+    "textembedding-gecko-multilingual": ("gemma2", 3072, 0, True),
+    "text-embedding-004": ("gemma2", 2048, 0, True),
+    "text-embedding-005": ("gemma2", 2048, 0, True),
+    "gemini-embedding-001": ("gemma3", 2048, 0, False),
+    "multimodalembedding": ("gemma2", 32, 0, True),
+}
+
+
+@pytest.mark.parametrize("model_id", sorted(SPEC_MODELS))
+def test_every_spec_model_is_registered(model_id: str) -> None:
+    info = resolve(model_id)
+    assert info.id == model_id
+    assert (info.tokenizer, info.input_token_limit, info.output_token_limit, info.billed_by_characters) == (
+        SPEC_MODELS[model_id]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "model_id"),
+    [
+        ("text-bison@002", "text-bison"),
+        ("gemini-1.5-pro-002", "gemini-1.5-pro"),
+        ("gemini-2.5-flash-preview-05-20", "gemini-2.5-flash"),
+        ("gemini-2.5-flash-lite-preview-06-17", "gemini-2.5-flash-lite"),
+        ("gemini-1.5-flash-latest", "gemini-1.5-flash"),
+        ("gemini-pro", "gemini-1.0-pro"),
+        ("models/gemini-2.5-flash", "gemini-2.5-flash"),
+        ("publishers/google/models/gemini-3-pro-preview", "gemini-3-pro-preview"),
+        ("projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash-001", "gemini-2.0-flash"),
+        ("projects/my-proj/locations/global/publishers/google/models/chat-bison@001", "chat-bison"),
+        ("textembedding-gecko@003", "textembedding-gecko"),
+        ("gemini-2.5-flash-image-preview", "gemini-2.5-flash-image"),
+    ],
+)
+def test_aliases_and_versions_resolve(name: str, model_id: str) -> None:
+    assert resolve(name).id == model_id
+
+
+def test_legacy_models_take_instances() -> None:
+    schemas = {m.id: m.instance_schema for m in all_models() if m.is_legacy}
+    assert schemas["text-bison"] == "text"
+    assert schemas["chat-bison"] == "chat"
+    assert schemas["code-bison"] == "code"
+    assert schemas["codechat-bison"] == "codechat"
+    assert schemas["code-gecko"] == "code_completion"
+    assert schemas["textembedding-gecko"] == "embedding"
+    assert not resolve("gemini-2.5-pro").is_legacy
+
+
+def test_unknown_vertex_model_names_the_closest() -> None:
+    with pytest.raises(VertexMeterError) as caught:
+        resolve("gemini-2.5-flsh")
+    error = caught.value
+    assert (error.status, error.code) == ("NOT_FOUND", 404)
+    assert error.message.startswith("Publisher Model `publishers/google/models/gemini-2.5-flsh` was not found")
+    assert "gemini-2.5-flash" in error.message.split("Closest known models:")[1]
+
+
+def test_unknown_gemini_model_uses_the_gemini_api_wording() -> None:
+    with pytest.raises(VertexMeterError) as caught:
+        resolve("models/gemini-9-ultra", api="gemini")
+    assert caught.value.message.startswith("models/gemini-9-ultra is not found for API version v1beta")
+
+
+def test_full_resource_name_is_kept_in_the_not_found_message() -> None:
+    name = "projects/p/locations/l/publishers/google/models/nothing-here"
+    with pytest.raises(VertexMeterError, match=f"Publisher Model `{name}`"):
+        resolve(name)
+
+
+@pytest.mark.parametrize("bad", ["", "   "])
+def test_empty_model_name_is_invalid(bad: str) -> None:
+    with pytest.raises(VertexMeterError) as caught:
+        resolve(bad)
+    assert caught.value.status == "INVALID_ARGUMENT"
+
+
+def test_models_command_lists_the_registry() -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["models", "--json"])
+    assert result.exit_code == 0
+    listed = {m["id"]: m for m in json.loads(result.output)}
+    assert set(SPEC_MODELS) <= set(listed)
+    assert listed["text-bison"]["format"] == "instances"
+    table = runner.invoke(main, ["models"])
+    assert table.exit_code == 0 and "gemini-3.5-flash" in table.output

@@ -1,0 +1,3 @@
+from vertexmeter.cli import main
+
+main(prog_name="vertexmeter")
