@@ -1,0 +1,65 @@
+"""The ASGI app: Vertex AI and Gemini API token routes, operations routes, Google-shaped errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+import vertexmeter
+from vertexmeter.server.access import AccessMiddleware
+from vertexmeter.server.config import ServerConfig
+from vertexmeter.server.errors import JSONResponse, install_handlers
+from vertexmeter.server.openapi import all_component_schemas
+from vertexmeter.server.routes.gemini import gemini_router
+from vertexmeter.server.routes.ops import ops_router
+from vertexmeter.server.routes.vertex import vertex_router
+from vertexmeter.server.state import ServerState
+
+DESCRIPTION = """\
+Offline, exact `countTokens` / `computeTokens` for Vertex AI and the Gemini Developer API, on the
+same paths and with the same JSON as Google's services, so the official SDKs work unchanged with
+`base_url` pointed here. Errors are Google's `{"error": {code, message, status, details}}`.
+"""
+
+
+def create_app(config: ServerConfig | None = None) -> FastAPI:
+    config = config or ServerConfig()
+    state = ServerState.build(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.pool.start()
+        try:
+            yield
+        finally:
+            state.pool.close()
+
+    app = FastAPI(
+        title="vertexmeter token server",
+        version=vertexmeter.__version__,
+        description=DESCRIPTION,
+        default_response_class=JSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.vertexmeter = state
+    app.include_router(vertex_router())
+    app.include_router(gemini_router())
+    app.include_router(ops_router())
+    install_handlers(app)
+    app.add_middleware(AccessMiddleware, metrics=state.metrics, log_requests=config.access_log)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(all_component_schemas())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

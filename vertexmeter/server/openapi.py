@@ -1,0 +1,181 @@
+"""The OpenAPI description: request schemas generated from the core's message table, so the documented
+bodies are exactly the ones the parser accepts (camelCase names shown; snake_case is accepted too).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vertexmeter.requests.schema import ENUMS, MESSAGES, Field
+
+REF = "#/components/schemas/"
+_INT_STRING = r"^-?[0-9]+$"
+_BASE64 = r"^[A-Za-z0-9+/_-]*={0,2}$"
+_DURATION = r"^-?[0-9]+(\.[0-9]{1,9})?s$"
+
+
+def _kind_schema(kind: str) -> dict[str, Any]:
+    if kind in MESSAGES:
+        return {"$ref": REF + kind}
+    if kind.startswith("map:"):
+        return {"type": "object", "additionalProperties": {"$ref": REF + kind[4:]}}
+    if kind.startswith("enum:"):
+        return {"type": "string", "enum": list(ENUMS[kind[5:]])}
+    simple: dict[str, dict[str, Any]] = {
+        "string": {"type": "string"},
+        "bool": {"type": "boolean"},
+        "int32": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+        "int64": {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": _INT_STRING}]},
+        "double": {"type": "number"},
+        "bytes": {"type": "string", "format": "byte", "pattern": _BASE64},
+        "duration": {"type": "string", "pattern": _DURATION},
+        "struct": {"type": "object"},
+        "value": {},
+    }
+    return dict(simple[kind])
+
+
+def _field_schema(spec: Field) -> dict[str, Any]:
+    item = _kind_schema(spec.kind)
+    return {"type": "array", "items": item} if spec.repeated else item
+
+
+def request_schemas() -> dict[str, Any]:
+    """One JSON Schema per message of the core parser, unknown keys refused as the parser does."""
+    return {
+        name: {
+            "type": "object",
+            "properties": {json_name: _field_schema(spec) for json_name, spec in fields.items()},
+            "additionalProperties": False,
+        }
+        for name, fields in MESSAGES.items()
+    }
+
+
+_MODALITY_COUNT = {
+    "type": "object",
+    "properties": {"modality": {"type": "string", "enum": list(ENUMS["Modality"])}, "tokenCount": {"type": "integer"}},
+    "additionalProperties": False,
+}
+
+RESPONSE_SCHEMAS: dict[str, Any] = {
+    "VertexCountTokensResponse": {
+        "type": "object",
+        "description": "Zero-valued fields are omitted (proto3 JSON): an empty count is `{}`.",
+        "properties": {
+            "totalTokens": {"type": "integer"},
+            "totalBillableCharacters": {"type": "integer"},
+            "promptTokensDetails": {"type": "array", "items": {"$ref": REF + "ModalityTokenCount"}},
+        },
+        "additionalProperties": False,
+    },
+    "GeminiCountTokensResponse": {
+        "type": "object",
+        "description": "Zero-valued fields are omitted (proto3 JSON): an empty count is `{}`.",
+        "properties": {
+            "totalTokens": {"type": "integer"},
+            "cachedContentTokenCount": {"type": "integer"},
+            "promptTokensDetails": {"type": "array", "items": {"$ref": REF + "ModalityTokenCount"}},
+            "cacheTokensDetails": {"type": "array", "items": {"$ref": REF + "ModalityTokenCount"}},
+        },
+        "additionalProperties": False,
+    },
+    "ComputeTokensResponse": {
+        "type": "object",
+        "properties": {
+            "tokensInfo": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "tokens": {"type": "array", "items": {"type": "string", "format": "byte"}},
+                        "tokenIds": {"type": "array", "items": {"type": "string", "pattern": _INT_STRING}},
+                        "role": {"type": "string"},
+                    },
+                    "required": ["tokens", "tokenIds"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "additionalProperties": False,
+    },
+    "ModalityTokenCount": _MODALITY_COUNT,
+    "Status": {
+        "type": "object",
+        "description": "google.rpc.Status as Google's REST front end sends it.",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "integer"},
+                    "message": {"type": "string"},
+                    "status": {"type": "string"},
+                    "details": {"type": "array", "items": {"type": "object"}},
+                },
+                "required": ["code", "message", "status", "details"],
+                "additionalProperties": False,
+            }
+        },
+        "required": ["error"],
+        "additionalProperties": False,
+    },
+}
+
+_ERRORS = {
+    "400": "INVALID_ARGUMENT: malformed JSON, unknown field, bad value (field path in details).",
+    "401": "UNAUTHENTICATED: keys are configured and the request carries no credential.",
+    "403": "PERMISSION_DENIED: the credential matches no configured key.",
+    "404": "NOT_FOUND: unknown model (Google's message) or unknown path.",
+    "413": "The body exceeds the server's size limit (`max_body_bytes`).",
+    "429": "RESOURCE_EXHAUSTED: the per-project / per-key budget is spent; see Retry-After.",
+}
+
+JSON = "application/json"
+
+
+def error_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes or tuple(_ERRORS):
+        entry: dict[str, Any] = {
+            "description": _ERRORS[code],
+            "content": {JSON: {"schema": {"$ref": REF + "Status"}}},
+        }
+        if code == "429":
+            entry["headers"] = {
+                "Retry-After": {"description": "Seconds until a request fits the budget.", "schema": {"type": "string"}}
+            }
+        out[code] = entry
+    return out
+
+
+def ok_response(schema: str, description: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description, "content": {JSON: {"schema": {"$ref": REF + schema}}}}}
+
+
+def body_spec(schema: str, examples: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": False,
+            "content": {
+                JSON: {
+                    "schema": {"$ref": REF + schema},
+                    "examples": {name: {"value": value} for name, value in examples.items()},
+                }
+            },
+        }
+    }
+
+
+def path_parameter(name: str, description: str, example: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", "pattern": r"^[^/]+$"},
+        "example": example,
+    }
+
+
+def all_component_schemas() -> dict[str, Any]:
+    return {**request_schemas(), **RESPONSE_SCHEMAS}

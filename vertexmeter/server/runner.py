@@ -1,0 +1,50 @@
+"""Run the app on uvicorn with JSON logs, no uvicorn access log (it would print `?key=`), and a
+bounded graceful shutdown (SIGTERM / SIGINT: stop accepting, finish in-flight requests)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import uvicorn
+
+from vertexmeter.server.app import create_app
+from vertexmeter.server.config import ServerConfig, check_bind
+
+
+def log_config(level: str) -> dict[str, Any]:
+    level = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "vertexmeter.server.access.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
+            "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+            "vertexmeter.server": {"handlers": ["stderr"], "level": level, "propagate": False},
+        },
+    }
+
+
+def uvicorn_config(config: ServerConfig, *, configure_logging: bool = True) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        log_config=log_config(config.log_level) if configure_logging else None,
+        log_level=config.log_level,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=config.shutdown_timeout,
+        lifespan="on",
+    )
+
+
+def serve(config: ServerConfig, sock: socket.socket | None = None) -> None:
+    """Serve until SIGINT/SIGTERM. Refuses an unsafe bind (see `check_bind`)."""
+    check_bind(config)
+    server = uvicorn.Server(uvicorn_config(config))
+    server.run(sockets=[sock] if sock else None)

@@ -1,0 +1,144 @@
+"""The CPU-heavy part of a request — JSON decoding, validation, tokenizing — off the event loop.
+
+`run_job` is a plain function of picklable data so that the same code runs in a thread pool or in
+worker processes. It never raises for a bad request: refusals come back as data (core errors do
+not survive pickling as exceptions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from vertexmeter.counting import compute_tokens, count
+from vertexmeter.errors import VertexMeterError, invalid_argument
+from vertexmeter.media import MediaOptions
+from vertexmeter.registry import resolve
+from vertexmeter.requests.parse import MAX_DEPTH
+from vertexmeter.tokenizing import families, get_tokenizer
+
+COUNT = "countTokens"
+COMPUTE = "computeTokens"
+
+
+@dataclass(frozen=True)
+class Job:
+    rpc: str  # countTokens | computeTokens
+    api: str  # vertex | gemini
+    api_version: str  # v1, v1beta1, v1beta
+    body: bytes
+    model: str | None  # None: an endpoint path; the model is the body's `model` field
+    endpoint: str = ""  # the endpoint resource name, for the message when `model` is missing
+    media_options: MediaOptions = field(default_factory=MediaOptions)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The JSON to send, and for metrics the model id and tokens per modality (empty on refusal)."""
+
+    code: int
+    body: dict[str, Any]
+    model_id: str | None = None
+    tokens: dict[str, int] = field(default_factory=dict)
+
+
+def _refusal(error: VertexMeterError) -> Outcome:
+    return Outcome(error.code, error.to_json())
+
+
+def decode_body(raw: bytes) -> Any:
+    """The JSON of a request body; an empty body is the empty message, as Google reads it."""
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise too_deep() from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, NaN/Infinity literals
+        raise invalid_argument(f"Invalid JSON payload received. {exc}.") from None
+
+
+def too_deep() -> VertexMeterError:
+    return invalid_argument(f"Invalid JSON payload received. Nesting is deeper than {MAX_DEPTH} levels.")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"Unexpected token {name}")
+
+
+def run_job(job: Job) -> Outcome:
+    try:
+        body = decode_body(job.body)
+        model = job.model if job.model is not None else _model_from_body(body, job.endpoint)
+        if job.rpc == COMPUTE:
+            result = compute_tokens(model, body)
+            ids = sum(len(info.get("tokenIds", ())) for info in result.get("tokensInfo", ()))
+            return Outcome(200, result, resolve(model).id, {"TEXT": ids} if ids else {})
+        counted = count(model, body, api=job.api, media_options=job.media_options)
+        return Outcome(200, counted.to_rest(), counted.model.id, dict(counted.tokens_by_modality))
+    except VertexMeterError as error:
+        if job.api == "gemini" and error.status == "NOT_FOUND":
+            # The core's message names v1beta; the Gemini API names the version that was called.
+            error = VertexMeterError(
+                error.status, error.message.replace("API version v1beta,", f"API version {job.api_version},")
+            )
+        return _refusal(error)
+    except RecursionError:
+        return _refusal(too_deep())
+
+
+def _model_from_body(body: Any, endpoint: str) -> str:
+    model = body.get("model") if isinstance(body, dict) else None
+    if isinstance(model, str) and model.strip():
+        return model
+    raise invalid_argument(
+        f"Endpoint `{endpoint}` is not a model this server knows: set `model` in the request body to the "
+        "publisher model to count with, e.g. "
+        "`projects/PROJECT/locations/LOCATION/publishers/google/models/gemini-2.5-flash`.",
+        "model",
+        "model is required when the path names an endpoint",
+    )
+
+
+def warm_up() -> None:
+    """Load every tokenizer once, so that no request pays for it."""
+    for family in families():
+        get_tokenizer(family)
+
+
+class WorkPool:
+    """A thread pool or a pool of worker processes, with an async `run`."""
+
+    def __init__(self, kind: str, workers: int) -> None:
+        self.kind = kind
+        self.workers = workers
+        self._executor: Executor
+        if kind == "process":
+            # spawn: forking a process that runs an event loop and threads is unsafe.
+            self._executor = ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
+            )
+        else:
+            self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vertexmeter-count")
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.kind == "process":
+            # Start every process (each runs warm_up) before the first request is accepted.
+            await asyncio.gather(*(loop.run_in_executor(self._executor, _noop) for _ in range(self.workers)))
+        else:
+            await loop.run_in_executor(self._executor, warm_up)
+
+    async def run(self, job: Job) -> Outcome:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, run_job, job)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _noop() -> None:
+    return None
