@@ -207,6 +207,7 @@ def test_billable_characters_are_additive_and_ignore_whitespace(a: str, b: str) 
     assert billable_characters(a + b) == billable_characters(a) + billable_characters(b)
     assert billable_characters(a + " \n\t" + b) == billable_characters(a + b)
     assert billable_characters(a) <= len(a)
+    assert billable_characters(a) == sum(1 for ch in a if not ch.isspace())
 
 
 def test_billable_characters_only_for_character_billed_models_on_vertex() -> None:

@@ -19,8 +19,11 @@ MODALITIES = ("TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT")
 
 
 def billable_characters(text: str) -> int:
-    """Unicode code points, whitespace (Python's str.isspace: Unicode White_Space) excluded."""
-    return sum(1 for ch in text if not ch.isspace())
+    """Unicode code points, whitespace (Python's str.isspace: Unicode White_Space) excluded.
+
+    str.split() with no separator splits on exactly the str.isspace() characters, in C.
+    """
+    return sum(map(len, text.split()))
 
 
 @dataclass
