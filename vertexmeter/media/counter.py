@@ -1,0 +1,375 @@
+"""count_media_part: one inlineData / fileData part -> MediaCounts, by the rules of the model's generation."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
+from vertexmeter.media.inspect import (
+    MediaData,
+    pcm_duration,
+    probe_av,
+    probe_image,
+    probe_pdf,
+    read_text,
+    unreadable,
+)
+from vertexmeter.media.mime import (
+    LEARN_MORE,
+    MimeType,
+    accepted_kinds,
+    mime_for_kind,
+    mismatched_mime,
+    parse_mime,
+    sniff,
+    unsupported_mime,
+)
+from vertexmeter.media.rules import (
+    GenerationRules,
+    Limits,
+    as_decimal,
+    frames_sampled,
+    load_rules,
+    pick,
+    rules_for,
+)
+from vertexmeter.media.sources import YouTube, resolve_file_uri
+
+if TYPE_CHECKING:
+    from vertexmeter.media import MediaContext, MediaCount
+
+MAX_FPS = Fraction(24)
+
+
+class _Part:
+    """What a media part says, with the field paths errors point at."""
+
+    def __init__(self, part: dict[str, Any], path: str, context: MediaContext) -> None:
+        self.raw = part
+        self.path = path
+        self.context = context
+        self.inline = "inlineData" in part
+        if self.inline:
+            blob = part["inlineData"] or {}
+            self.where = f"{path}.inline_data"
+            self.data_path = f"{self.where}.data"
+            self.mime_raw: str | None = blob.get("mimeType")
+            self.data: bytes = blob.get("data") or b""
+            self.uri: str | None = None
+        else:
+            file_data = part["fileData"] or {}
+            self.where = f"{path}.file_data"
+            self.data_path = f"{self.where}.file_uri"
+            self.mime_raw = file_data.get("mimeType")
+            self.uri = file_data.get("fileUri")
+            self.data = b""
+        self.mime_path = f"{self.where}.mime_type"
+        self.video_metadata: dict[str, Any] = part.get("videoMetadata") or {}
+
+
+def count_part(part: dict[str, Any], path: str, context: MediaContext) -> list[MediaCount]:
+    if "legacyMedia" in part:
+        return _legacy(part["legacyMedia"], path, context)
+    gen = rules_for(context.model.generation)
+    p = _Part(part, path, context)
+    if p.inline and not p.data:
+        raise invalid_argument(
+            "Unable to submit request because it has an empty inlineData parameter. Add a value to the "
+            f"parameter and try again. Learn more: {LEARN_MORE}",
+            p.data_path,
+        )
+    if not p.inline and not p.uri:
+        raise invalid_argument(
+            "Unable to submit request because it has an empty fileUri parameter. Add a value to the "
+            f"parameter and try again. Learn more: {LEARN_MORE}",
+            p.data_path,
+        )
+    mime = _declared_mime(p)
+    source: MediaData | YouTube = (
+        MediaData(data=p.data) if p.inline else resolve_file_uri(p.uri or "", context.options, p.data_path)
+    )
+    if mime is None:  # Gemini API fileData without mimeType: the File API knows it; we sniff
+        mime = parse_mime("video/mp4") if isinstance(source, YouTube) else _mime_from_bytes(source, p)
+    family = mime.family
+    if family is None:
+        raise unsupported_mime(mime.raw, p.mime_path)
+    if isinstance(source, YouTube):
+        if family != "video":
+            raise unsupported_mime(mime.raw, p.mime_path)
+        return _youtube(p, gen)
+    limits = load_rules().limits.get(context.api, load_rules().limits["vertex"])
+    _check_size(p, family, source, limits)
+    kind = _check_kind(p, mime, source)
+    if family == "image":
+        return [_image(p, gen, source, kind, limits)]
+    if family == "video":
+        return _video(p, gen, source, limits)
+    if family == "audio":
+        return [_audio(p, gen, source, mime, limits)]
+    if family == "pdf":
+        return [_pdf(p, gen, source, limits)]
+    return [_text(p, source, mime)]
+
+
+# ---- checks -------------------------------------------------------------------------------------
+def _declared_mime(p: _Part) -> MimeType | None:
+    if p.mime_raw:
+        return parse_mime(p.mime_raw)
+    if not p.inline and p.context.api == "gemini":
+        return None
+    raise invalid_argument(
+        "Unable to submit request because it has an empty mimeType parameter. Add a value to the parameter "
+        f"and try again. Learn more: {LEARN_MORE}",
+        p.mime_path,
+    )
+
+
+def _mime_from_bytes(source: MediaData, p: _Part) -> MimeType:
+    essence = mime_for_kind(sniff(source.head()))
+    if essence is not None:
+        return parse_mime(essence)
+    raise invalid_argument(
+        "Unable to submit request because it has a fileData without mimeType and the file's type cannot be "
+        f"recognised. Add a mimeType and try again. Learn more: {LEARN_MORE}",
+        p.mime_path,
+    )
+
+
+def _check_kind(p: _Part, mime: MimeType, source: MediaData) -> str:
+    """The container the bytes are in, which the declared mimeType must allow."""
+    accepted = accepted_kinds(mime.essence)
+    if accepted & {"text", "raw"}:
+        found = sniff(source.head())
+        if found is not None and "text" in accepted:
+            raise mismatched_mime(mime.raw, found, p.mime_path)
+        return next(iter(accepted))
+    found = sniff(source.head())
+    if found is None:
+        raise invalid_argument(
+            f"Unable to submit request because it has a mimeType parameter with value {mime.raw}, but the data "
+            f"is not a recognisable {mime.family} file. Check the data and the mimeType and try again. "
+            f"Learn more: {LEARN_MORE}",
+            p.data_path,
+        )
+    if found not in accepted:
+        raise mismatched_mime(mime.raw, found, p.mime_path)
+    return found
+
+
+def _check_size(p: _Part, family: str, source: MediaData, limits: Limits) -> None:
+    size = source.size
+    tally = p.context.tally
+    if p.inline:
+        tally.inline_bytes += size
+        if limits.inline_request_bytes is not None and tally.inline_bytes > limits.inline_request_bytes:
+            raise invalid_argument(
+                f"Request payload size exceeds the limit: {limits.inline_request_bytes} bytes.", p.data_path
+            )
+        if family == "image" and limits.inline_image_bytes is not None and size > limits.inline_image_bytes:
+            raise invalid_argument(
+                f"Unable to submit request because the inline image is {size:,} bytes, more than the "
+                f"{limits.inline_image_bytes:,} bytes (7 MB) allowed for an inline image. Send a smaller image "
+                f"or a Cloud Storage URI (fileData) and try again. Learn more: {LEARN_MORE}",
+                p.data_path,
+            )
+    if family in ("pdf", "text") and limits.document_bytes is not None and size > limits.document_bytes:
+        raise invalid_argument(
+            f"Unable to submit request because the document is {size:,} bytes, more than the "
+            f"{limits.document_bytes:,} bytes (50 MB) allowed per document. Learn more: {LEARN_MORE}",
+            p.data_path,
+        )
+
+
+def _too_many(what: str, limit: int, p: _Part) -> VertexMeterError:
+    return invalid_argument(
+        f"Unable to submit request because it has more than {limit} {what} in the prompt, the maximum "
+        f"for {p.context.model.id}. Remove some {what} and try again. Learn more: {LEARN_MORE}",
+        p.where,
+    )
+
+
+def _level(p: _Part, gen: GenerationRules) -> tuple[str, str]:
+    """The mediaResolution level that applies (part first, then generationConfig) and its field path."""
+    if not gen.honors_media_resolution:
+        return "UNSPECIFIED", p.path
+    part_level = (p.raw.get("mediaResolution") or {}).get("level")
+    if part_level and part_level != "MEDIA_RESOLUTION_UNSPECIFIED":
+        return str(part_level).removeprefix("MEDIA_RESOLUTION_"), f"{p.path}.media_resolution.level"
+    global_level = p.context.generation_config.get("mediaResolution")
+    if global_level and global_level != "MEDIA_RESOLUTION_UNSPECIFIED":
+        level = str(global_level).removeprefix("MEDIA_RESOLUTION_")
+        if level == "ULTRA_HIGH":
+            raise invalid_argument(
+                "Media resolution MEDIA_RESOLUTION_ULTRA_HIGH can only be set per part "
+                "(Part.mediaResolution), not in generationConfig.",
+                "generation_config.media_resolution",
+            )
+        return level, "generation_config.media_resolution"
+    return "UNSPECIFIED", p.path
+
+
+# ---- per family ---------------------------------------------------------------------------------
+def _image(p: _Part, gen: GenerationRules, source: MediaData, kind: str, limits: Limits) -> MediaCount:
+    from vertexmeter.media import MediaCount
+
+    safety = load_rules().safety
+    info = probe_image(source, kind, p.data_path, safety.max_image_pixels)
+    level, level_path = _level(p, gen)
+    tokens = pick(gen.image_tokens, level, "images", level_path)
+    tally = p.context.tally
+    tally.images += 1
+    cap = limits.images_per_request_by_model.get(p.context.model.id, limits.images_per_request)
+    if cap is not None and tally.images > cap:
+        raise _too_many("images", cap, p)
+    return MediaCount("IMAGE", tokens, images=1, width=info.width, height=info.height)
+
+
+def _clip(p: _Part, duration: Fraction | None) -> tuple[Fraction, Fraction]:
+    vm = p.video_metadata
+    start = Fraction(repr(vm["startOffset"])) if "startOffset" in vm else Fraction(0)
+    end = Fraction(repr(vm["endOffset"])) if "endOffset" in vm else duration
+    fps = Fraction(repr(vm["fps"])) if "fps" in vm else Fraction(1)
+    if not 0 < fps <= MAX_FPS:
+        raise invalid_argument(
+            f"Invalid video_metadata.fps {float(fps)}: it must be greater than 0 and at most 24.",
+            f"{p.path}.video_metadata.fps",
+        )
+    if start < 0:
+        raise invalid_argument("video_metadata.start_offset must not be negative.", f"{p.path}.video_metadata")
+    if end is None:
+        raise failed_precondition("The video's duration is unknown; set videoMetadata.endOffset.", p.path)
+    if duration is not None:
+        end = min(end, duration)
+    if end <= start:
+        raise invalid_argument(
+            f"Invalid video_metadata: start_offset ({float(start)}s) must be before end_offset ({float(end)}s) "
+            "and inside the video.",
+            f"{p.path}.video_metadata",
+        )
+    return end - start, fps
+
+
+def _video(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> list[MediaCount]:
+    info = probe_av(source, "video", p.data_path)
+    if not info.has_video:
+        raise unreadable("video", "it has no video stream", p.data_path)
+    if info.duration > load_rules().safety.max_video_seconds:
+        raise invalid_argument(
+            f"Unable to process input video: {float(info.duration):.0f} s is longer than vertexmeter counts.",
+            p.data_path,
+        )
+    return _video_counts(p, gen, info.duration, info.has_audio, limits)
+
+
+def _video_counts(
+    p: _Part, gen: GenerationRules, duration: Fraction | None, has_audio: bool, limits: Limits
+) -> list[MediaCount]:
+    from vertexmeter.media import MediaCount
+
+    seconds, fps = _clip(p, duration)
+    level, level_path = _level(p, gen)
+    per_frame = pick(gen.frame_tokens, level, "video", level_path)
+    frames = frames_sampled(seconds, fps)
+    tally = p.context.tally
+    tally.videos += 1
+    if limits.videos_per_request is not None and tally.videos > limits.videos_per_request:
+        raise _too_many("videos", limits.videos_per_request, p)
+    counts = [MediaCount("VIDEO", frames * per_frame, video_seconds=as_decimal(seconds), frames=frames)]
+    if has_audio and gen.video_audio_track:
+        # The sound of a video: AUDIO tokens, but billed with the video's seconds (audio_seconds 0).
+        counts.append(MediaCount("AUDIO", gen.audio.tokens(seconds), from_video=True))
+    return counts
+
+
+def _youtube(p: _Part, gen: GenerationRules) -> list[MediaCount]:
+    if "endOffset" not in p.video_metadata:
+        raise failed_precondition(
+            f"YouTube videos cannot be fetched offline ({p.uri}). State the part of the video to count with "
+            "videoMetadata.endOffset (the video's duration, or the end of the clip) and optionally "
+            "videoMetadata.startOffset; the video is assumed to have sound.",
+            f"{p.path}.video_metadata.end_offset",
+        )
+    limits = load_rules().limits.get(p.context.api, load_rules().limits["vertex"])
+    return _video_counts(p, gen, None, True, limits)
+
+
+def _audio(p: _Part, gen: GenerationRules, source: MediaData, mime: MimeType, limits: Limits) -> MediaCount:
+    from vertexmeter.media import MediaCount
+
+    if mime.essence in ("audio/pcm", "audio/l16"):
+        duration = pcm_duration(source, mime.params, p.data_path)
+    else:
+        info = probe_av(source, "audio", p.data_path)
+        if not info.has_audio:
+            raise unreadable("audio", "it has no audio stream", p.data_path)
+        duration = info.duration
+    tally = p.context.tally
+    tally.audio_files += 1
+    if limits.audio_files_per_request is not None and tally.audio_files > limits.audio_files_per_request:
+        raise _too_many("audio files", limits.audio_files_per_request, p)
+    return MediaCount("AUDIO", gen.audio.tokens(duration), audio_seconds=as_decimal(duration))
+
+
+def _pdf(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> MediaCount:
+    from vertexmeter.media import MediaCount
+
+    level, level_path = _level(p, gen)
+    per_page = pick(gen.page_tokens, level, "documents", level_path)
+    info = probe_pdf(source, p.data_path, want_text=gen.pdf_native_text, max_pages=limits.pdf_pages)
+    if limits.pdf_pages is not None and info.pages > limits.pdf_pages:
+        raise invalid_argument(
+            f"Unable to submit request because the document has {info.pages} pages, more than the "
+            f"{limits.pdf_pages} pages allowed per document. Split the document and try again. "
+            f"Learn more: {LEARN_MORE}",
+            p.data_path,
+        )
+    text_tokens = p.context.count_text(info.text) if gen.pdf_native_text and info.text else 0
+    return MediaCount(
+        gen.pdf_modality, info.pages * per_page + text_tokens, pdf_pages=info.pages, text_tokens=text_tokens
+    )
+
+
+def _text(p: _Part, source: MediaData, mime: MimeType) -> MediaCount:
+    from vertexmeter.media import MediaCount
+
+    text = read_text(source, p.data_path, mime.params.get("charset"))
+    characters = sum(1 for ch in text if not ch.isspace())
+    tokens = p.context.count_text(text) if text else 0
+    return MediaCount("TEXT", tokens, text_characters=characters, text_tokens=tokens)
+
+
+# ---- legacy multimodalembedding instances ---------------------------------------------------------
+def _legacy(value: dict[str, Any], path: str, context: MediaContext) -> list[MediaCount]:
+    """`instances[i].image` / `.video` of multimodalembedding: billed per image / per video second.
+
+    These models report no tokens for media; the quantities feed the price estimate.
+    """
+    from vertexmeter.media import MediaCount
+    from vertexmeter.requests.parse import decode_bytes
+
+    is_video = path.endswith(".video")
+    if value.get("bytesBase64Encoded"):
+        source: MediaData | YouTube = MediaData(
+            data=decode_bytes(value["bytesBase64Encoded"], f"{path}.bytes_base64_encoded")
+        )
+        data_path = f"{path}.bytes_base64_encoded"
+    elif value.get("gcsUri"):
+        data_path = f"{path}.gcs_uri"
+        source = resolve_file_uri(str(value["gcsUri"]), context.options, data_path)
+    else:
+        raise invalid_argument(f"{path} needs bytesBase64Encoded or gcsUri.", path)
+    if isinstance(source, YouTube):
+        raise failed_precondition("multimodalembedding does not take YouTube URLs.", data_path)
+    kind = sniff(source.head())
+    if not is_video:
+        if kind not in ("png", "jpeg", "webp", "gif", "heif"):
+            raise unreadable("image", "not a PNG, JPEG, WebP, GIF or HEIF image", data_path)
+        probe_image(source, kind, data_path, load_rules().safety.max_image_pixels)
+        return [MediaCount("IMAGE", 0, images=1)]
+    info = probe_av(source, "video", data_path)
+    segment = value.get("videoSegmentConfig") or {}
+    start = Fraction(str(segment.get("startOffsetSec", 0)))
+    end = min(info.duration, Fraction(str(segment.get("endOffsetSec", info.duration))))
+    seconds = max(Fraction(0), end - start)
+    return [MediaCount("VIDEO", 0, video_seconds=as_decimal(seconds))]

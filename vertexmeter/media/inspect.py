@@ -1,0 +1,266 @@
+"""Reading what token rules need from media bytes: header and container metadata only.
+
+* images: width and height from the header (Pillow, pillow-heif); pixels are never decoded,
+  except a JPEG's 1/8-scale draft to notice a truncated file.
+* audio and video: duration, streams and frame rate from the container (PyAV / FFmpeg);
+  packets are demuxed (not decoded) only when the container states no duration.
+* PDF: page count and, when a rule wants it, the native text (pypdf).
+* text documents: UTF-8 text.
+
+Media libraries are imported lazily: without the `media` extra, vertexmeter imports and counts
+text, and a media part gets a FAILED_PRECONDITION naming `pip install 'vertexmeter[media]'`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import logging
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import IO, Any
+
+from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
+
+HEAD_BYTES = 512
+# FFmpeg probing bounds: how much it may read and how long it may analyse before answering.
+_AV_OPTIONS = {"probesize": "10000000", "analyzeduration": "20000000"}
+_DEMUX_DEADLINE_S = 10.0
+
+
+@dataclass(frozen=True)
+class MediaData:
+    """Media bytes in memory (`data`) or in a local file (`path`), never both."""
+
+    data: bytes | None = None
+    path: Path | None = None
+
+    @property
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        assert self.path is not None
+        return self.path.stat().st_size
+
+    def head(self, n: int = HEAD_BYTES) -> bytes:
+        if self.data is not None:
+            return self.data[:n]
+        assert self.path is not None
+        with self.path.open("rb") as f:
+            return f.read(n)
+
+    def tail(self, n: int) -> bytes:
+        if self.data is not None:
+            return self.data[-n:]
+        assert self.path is not None
+        with self.path.open("rb") as f:
+            f.seek(max(0, self.size - n))
+            return f.read(n)
+
+    @contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        if self.data is not None:
+            yield io.BytesIO(self.data)
+        else:
+            assert self.path is not None
+            with self.path.open("rb") as f:
+                yield f
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    width: int
+    height: int
+    format: str
+
+
+@dataclass(frozen=True)
+class AVInfo:
+    duration: Fraction  # seconds
+    has_video: bool
+    has_audio: bool
+    fps: Fraction | None
+    format: str
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    pages: int
+    text: str
+
+
+def require(module: str, what: str, field_path: str) -> Any:
+    """Import an optional media library, or say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise failed_precondition(
+            f"Counting {what} needs the optional media libraries, which are not installed "
+            f"({module} is missing). Install them with: pip install 'vertexmeter[media]'",
+            field_path,
+        ) from exc
+
+
+def unreadable(what: str, detail: str, field_path: str) -> VertexMeterError:
+    return invalid_argument(
+        f"Unable to process input {what}: the data is not a valid, complete {what} file ({detail}).",
+        field_path,
+    )
+
+
+# ---- images ---------------------------------------------------------------------------------------
+def probe_image(media: MediaData, kind: str, field_path: str, max_pixels: int) -> ImageInfo:
+    image_module = require("PIL.Image", "images", field_path)
+    if kind == "heif":
+        heif = require("pillow_heif", "HEIC/HEIF images", field_path)
+        heif.register_heif_opener()
+    try:
+        with media.open() as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with image_module.open(f) as im:  # reads the header only
+                width, height = im.size
+                fmt = str(im.format or kind)
+                if width <= 0 or height <= 0:
+                    raise unreadable("image", f"declared size {width}x{height}", field_path)
+                if width * height > max_pixels:
+                    raise invalid_argument(
+                        f"Unable to process input image: its declared size {width}x{height} "
+                        f"({width * height:,} pixels) exceeds the {max_pixels:,} pixels vertexmeter reads.",
+                        field_path,
+                    )
+                _check_complete(im, kind)
+    except VertexMeterError:
+        raise
+    except image_module.DecompressionBombError as exc:
+        raise invalid_argument(f"Unable to process input image: {exc}", field_path) from exc
+    except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError, RuntimeError) as exc:
+        raise unreadable("image", str(exc) or type(exc).__name__, field_path) from exc
+    return ImageInfo(width, height, fmt)
+
+
+def _check_complete(im: Any, kind: str) -> None:
+    """Notice truncation cheaply: PNG chunk CRCs; a JPEG decoded as a 1/8-scale draft."""
+    if kind == "png":
+        im.verify()
+    elif kind == "jpeg":
+        im.draft("L", (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
+        im.load()
+
+
+# ---- audio and video ------------------------------------------------------------------------------
+def probe_av(media: MediaData, what: str, field_path: str) -> AVInfo:
+    av = require("av", f"{what} files", field_path)
+    logging.getLogger("libav").setLevel(logging.CRITICAL)
+    try:
+        with media.open() as f:
+            source: Any = str(media.path) if media.path is not None else f
+            with av.open(source, mode="r", options=dict(_AV_OPTIONS), metadata_errors="ignore") as container:
+                return _av_info(av, container, what, field_path)
+    except VertexMeterError:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError, EOFError, IndexError, RuntimeError) as exc:
+        raise unreadable(what, str(exc) or type(exc).__name__, field_path) from exc
+
+
+def _av_info(av: Any, container: Any, what: str, field_path: str) -> AVInfo:
+    attached = av.stream.Disposition.attached_pic
+    videos = [s for s in container.streams.video if not (s.disposition & attached)]
+    audios = list(container.streams.audio)
+    if not videos and not audios:
+        raise unreadable(what, "no audio or video stream", field_path)
+    duration = _duration(container, [*videos, *audios])
+    if duration is None:
+        duration = _demuxed_duration(container, [*videos, *audios], field_path, what)
+    if duration is None or duration <= 0:
+        raise unreadable(what, "its duration cannot be determined", field_path)
+    fps: Fraction | None = None
+    if videos:
+        rate = videos[0].average_rate or videos[0].guessed_rate
+        fps = Fraction(rate) if rate else None
+    return AVInfo(duration, bool(videos), bool(audios), fps, str(container.format.name))
+
+
+def _duration(container: Any, streams: list[Any]) -> Fraction | None:
+    if container.duration is not None and container.duration > 0:
+        return Fraction(int(container.duration), 1_000_000)  # AV_TIME_BASE units
+    known = [Fraction(s.duration) * Fraction(s.time_base) for s in streams if s.duration and s.time_base]
+    return max(known) if known else None
+
+
+def _demuxed_duration(container: Any, streams: list[Any], field_path: str, what: str) -> Fraction | None:
+    """The end of the last packet; packets are read, never decoded."""
+    deadline = time.monotonic() + _DEMUX_DEADLINE_S
+    end: Fraction | None = None
+    start: Fraction | None = None
+    for packet in container.demux(streams):
+        if time.monotonic() > deadline:
+            raise unreadable(what, "the container states no duration and reading it took too long", field_path)
+        if packet.pts is None or packet.time_base is None:
+            continue
+        t0 = Fraction(packet.pts) * Fraction(packet.time_base)
+        t1 = t0 + Fraction(packet.duration or 0) * Fraction(packet.time_base)
+        start = t0 if start is None else min(start, t0)
+        end = t1 if end is None else max(end, t1)
+    if end is None or start is None:
+        return None
+    return end - start
+
+
+def pcm_duration(media: MediaData, params: dict[str, str], field_path: str) -> Fraction:
+    """Raw 16-bit PCM (`audio/pcm;rate=16000`): bytes / (rate x channels x 2)."""
+    try:
+        rate = int(params.get("rate", "16000"))
+        channels = int(params.get("channels", "1"))
+    except ValueError as exc:
+        raise invalid_argument(f"Invalid audio/pcm parameters: {exc}", field_path) from exc
+    if rate <= 0 or channels <= 0:
+        raise invalid_argument("Invalid audio/pcm parameters: rate and channels must be positive.", field_path)
+    return Fraction(media.size, rate * channels * 2)
+
+
+# ---- PDF ------------------------------------------------------------------------------------------
+def probe_pdf(media: MediaData, field_path: str, *, want_text: bool, max_pages: int | None) -> PdfInfo:
+    pypdf = require("pypdf", "PDF documents", field_path)
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+    try:
+        with media.open() as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = pypdf.PdfReader(f, strict=False)
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise invalid_argument(
+                    "Unable to process input document: the PDF is password-protected.", field_path
+                )
+            pages = len(reader.pages)
+            if pages == 0:
+                raise unreadable("PDF", "it has no pages", field_path)
+            if max_pages is not None and pages > max_pages:
+                return PdfInfo(pages, "")  # the caller refuses it; no need to read text
+            text = "\n".join((page.extract_text() or "") for page in reader.pages) if want_text else ""
+    except VertexMeterError:
+        raise
+    except pypdf.errors.PyPdfError as exc:
+        raise unreadable("PDF", str(exc) or type(exc).__name__, field_path) from exc
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
+        raise unreadable("PDF", str(exc) or type(exc).__name__, field_path) from exc
+    return PdfInfo(pages, text.strip())
+
+
+# ---- text documents -------------------------------------------------------------------------------
+def read_text(media: MediaData, field_path: str, charset: str | None) -> str:
+    with media.open() as f:
+        raw = f.read()
+    encoding = (charset or "utf-8").lower()
+    try:
+        text = raw.decode("utf-8-sig" if encoding in ("utf-8", "utf8") else encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise invalid_argument(
+            f"Unable to process input document: the text is not valid {encoding} ({exc}).", field_path
+        ) from exc
+    if "\x00" in text:
+        raise invalid_argument("Unable to process input document: the text contains NUL bytes.", field_path)
+    return text

@@ -1,0 +1,280 @@
+"""Where the bytes of a `fileData.fileUri` come from, offline first.
+
+In order (docs/media.md, "fileData URIs"):
+
+1. the local media root (`MediaOptions.media_root`, CLI `--media-root`, env VERTEXMETER_MEDIA_ROOT):
+   `gs://bucket/a/b.mp4` -> ROOT/bucket/a/b.mp4, `https://host/p/x.png` -> ROOT/host/p/x.png, and
+   `file:///abs/path` when the path lies inside ROOT;
+2. Google Cloud Storage with the caller's credentials, when `allow_gcs` (extra `vertexmeter[gcs]`);
+3. HTTPS, when `allow_https`: allow-listed hosts only, public addresses only (every address the
+   name resolves to is checked and the connection goes to a checked address), no redirects, a size
+   cap and timeouts;
+4. anything else: FAILED_PRECONDITION naming these options.
+
+YouTube URLs are never fetched: the caller states the duration with `videoMetadata.endOffset`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import re
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
+from vertexmeter.media.inspect import MediaData
+
+if TYPE_CHECKING:
+    from vertexmeter.media import MediaOptions
+
+_YOUTUBE = re.compile(
+    r"^https?://(?:www\.|m\.|music\.)?(?:youtube\.com/(?:watch\?|shorts/|live/|embed/)|youtu\.be/)", re.I
+)
+
+# Test-only: loopback ports the HTTPS fetcher may reach over plain HTTP. Only Python code running in
+# the same process can set it (see `allow_loopback_for_tests`); no request field, MediaOptions field
+# or environment variable reaches it.
+_LOOPBACK_PORTS_FOR_TESTS: ContextVar[frozenset[int]] = ContextVar("_LOOPBACK_PORTS_FOR_TESTS", default=frozenset())
+
+
+@contextmanager
+def allow_loopback_for_tests(port: int) -> Iterator[None]:
+    """Within this block (this thread/context only), let fetches reach http://127.0.0.1:PORT."""
+    token = _LOOPBACK_PORTS_FOR_TESTS.set(_LOOPBACK_PORTS_FOR_TESTS.get() | {port})
+    try:
+        yield
+    finally:
+        _LOOPBACK_PORTS_FOR_TESTS.reset(token)
+
+
+@dataclass(frozen=True)
+class YouTube:
+    url: str
+
+
+def is_youtube(uri: str) -> bool:
+    return bool(_YOUTUBE.match(uri))
+
+
+def resolve_file_uri(uri: str, options: MediaOptions, field_path: str) -> MediaData | YouTube:
+    if is_youtube(uri):
+        return YouTube(uri)
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        return MediaData(path=_file_uri_path(uri, options, field_path))
+    if options.media_root and scheme in ("gs", "https", "http") and parts.netloc:
+        local = _under_root(options.media_root, f"{parts.netloc}/{unquote(parts.path)}", field_path)
+        if local is not None and local.is_file():
+            return MediaData(path=local)
+    if scheme == "gs" and options.allow_gcs:
+        return MediaData(data=_read_gcs(parts.netloc, parts.path.lstrip("/"), options, field_path))
+    if scheme in ("https", "http") and options.allow_https:
+        return MediaData(data=fetch_https(uri, options, field_path))
+    raise cannot_resolve(uri, options, field_path)
+
+
+def cannot_resolve(uri: str, options: MediaOptions, field_path: str) -> VertexMeterError:
+    where = f" (not found under the media root {options.media_root})" if options.media_root else ""
+    return failed_precondition(
+        f"Cannot read fileData.fileUri {uri!r} offline{where}. vertexmeter reads fileData from: a local "
+        "media root (--media-root DIR or VERTEXMETER_MEDIA_ROOT; gs://bucket/path -> DIR/bucket/path, "
+        "https://host/path -> DIR/host/path, file:// paths inside DIR); Google Cloud Storage "
+        "(--allow-gcs, needs pip install 'vertexmeter[gcs]'); HTTPS (--allow-https, optionally "
+        "--https-host HOST). YouTube URLs need videoMetadata.endOffset. Or send the bytes as inlineData.",
+        field_path,
+    )
+
+
+def _under_root(root: str, relative: str, field_path: str) -> Path | None:
+    base = Path(root).expanduser().resolve()
+    candidate = (base / relative.lstrip("/")).resolve()
+    if candidate != base and base not in candidate.parents:
+        raise invalid_argument(f"fileData.fileUri leaves the media root: {relative!r}", field_path)
+    return candidate
+
+
+def _file_uri_path(uri: str, options: MediaOptions, field_path: str) -> Path:
+    parts = urlsplit(uri)
+    if parts.netloc not in ("", "localhost"):
+        raise invalid_argument(f"Unsupported file URI host in {uri!r}.", field_path)
+    if not options.media_root:
+        raise failed_precondition(
+            f"file:// URIs are read only inside a media root; set --media-root or VERTEXMETER_MEDIA_ROOT "
+            f"to a directory containing {unquote(parts.path)!r}.",
+            field_path,
+        )
+    base = Path(options.media_root).expanduser().resolve()
+    path = Path(unquote(parts.path)).resolve()
+    if path != base and base not in path.parents:
+        raise failed_precondition(
+            f"file:// path {unquote(parts.path)!r} is outside the media root {str(base)!r}.", field_path
+        )
+    if not path.is_file():
+        raise failed_precondition(f"file:// path {unquote(parts.path)!r} does not exist.", field_path)
+    return path
+
+
+# ---- Google Cloud Storage -------------------------------------------------------------------------
+def _read_gcs(bucket: str, name: str, options: MediaOptions, field_path: str) -> bytes:
+    try:
+        from google.cloud import storage  # type: ignore[attr-defined,unused-ignore]
+    except ImportError as exc:
+        raise failed_precondition(
+            "Reading gs:// URIs needs google-cloud-storage: pip install 'vertexmeter[gcs]'", field_path
+        ) from exc
+    if not bucket or not name:
+        raise invalid_argument(f"Invalid gs:// URI: gs://{bucket}/{name}", field_path)
+    try:
+        blob = storage.Client().bucket(bucket).get_blob(name, timeout=options.fetch_timeout)
+        if blob is None:
+            raise failed_precondition(f"gs://{bucket}/{name} does not exist or is not readable.", field_path)
+        if blob.size is not None and blob.size > options.max_fetch_bytes:
+            raise _too_big(f"gs://{bucket}/{name}", options, field_path)
+        data: bytes = blob.download_as_bytes(timeout=options.fetch_timeout)
+    except VertexMeterError:
+        raise
+    except Exception as exc:  # auth, permission, network: all reported, none crash the count
+        raise failed_precondition(f"Cannot read gs://{bucket}/{name}: {exc}", field_path) from exc
+    if len(data) > options.max_fetch_bytes:
+        raise _too_big(f"gs://{bucket}/{name}", options, field_path)
+    return data
+
+
+def _too_big(what: str, options: MediaOptions, field_path: str) -> VertexMeterError:
+    return failed_precondition(
+        f"{what} is larger than the {options.max_fetch_bytes:,} bytes vertexmeter fetches "
+        "(MediaOptions.max_fetch_bytes).",
+        field_path,
+    )
+
+
+# ---- HTTPS ----------------------------------------------------------------------------------------
+def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    """Empty allow-list: any host. `example.com` matches itself; `.example.com` its subdomains too."""
+    if not allowed:
+        return True
+    host = host.lower().rstrip(".")
+    for entry in allowed:
+        entry = entry.lower().rstrip(".")
+        if entry.startswith("."):
+            if host == entry[1:] or host.endswith(entry):
+                return True
+        elif host == entry:
+            return True
+    return False
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
+        elif ip.teredo is not None:
+            ip = ip.teredo[1]
+    return ip.is_global and not ip.is_multicast
+
+
+def _resolve_checked(host: str, port: int, loopback_ok: bool, field_path: str) -> str:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise failed_precondition(f"Cannot resolve {host!r}: {exc}", field_path) from exc
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses:
+        raise failed_precondition(f"Cannot resolve {host!r}.", field_path)
+    for address in addresses:
+        if is_public_address(address):
+            continue
+        if loopback_ok and ipaddress.ip_address(address.split("%", 1)[0]).is_loopback:
+            continue
+        raise failed_precondition(
+            f"Refusing to fetch from {host!r}: it resolves to the non-public address {address}.", field_path
+        )
+    return addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def fetch_https(uri: str, options: MediaOptions, field_path: str) -> bytes:
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError as exc:
+        raise invalid_argument(f"Invalid URL {uri!r}: {exc}", field_path) from exc
+    test_ports = _LOOPBACK_PORTS_FOR_TESTS.get()
+    loopback_ok = port in test_ports and host in ("127.0.0.1", "localhost", "::1")
+    if parts.username or parts.password:
+        raise failed_precondition("URLs with credentials are not fetched.", field_path)
+    if scheme != "https" and not (scheme == "http" and loopback_ok):
+        raise failed_precondition(f"Only https:// URLs are fetched, not {scheme}://.", field_path)
+    if not host or not (loopback_ok or host_allowed(host, options.https_hosts)):
+        raise failed_precondition(
+            f"Host {host!r} is not in the HTTPS allow-list ({', '.join(options.https_hosts)}).", field_path
+        )
+    address = _resolve_checked(host, port, loopback_ok, field_path)
+    connection_type = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+    connection = connection_type(host, port, address, options.fetch_timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    deadline = time.monotonic() + options.fetch_timeout * 3
+    try:
+        connection.request("GET", target, headers={"User-Agent": "vertexmeter", "Accept-Encoding": "identity"})
+        response = connection.getresponse()
+        if response.status != 200:
+            kind = "redirects are not followed" if 300 <= response.status < 400 else "not fetched"
+            raise failed_precondition(f"GET {uri} answered HTTP {response.status}; {kind}.", field_path)
+        length = response.getheader("Content-Length")
+        if length and length.isdigit() and int(length) > options.max_fetch_bytes:
+            raise _too_big(uri, options, field_path)
+        return _read_capped(response, options, deadline, uri, field_path)
+    except VertexMeterError:
+        raise
+    except (OSError, http.client.HTTPException) as exc:
+        raise failed_precondition(f"Cannot fetch {uri}: {exc}", field_path) from exc
+    finally:
+        connection.close()
+
+
+def _read_capped(response: Any, options: MediaOptions, deadline: float, uri: str, field_path: str) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise failed_precondition(f"Fetching {uri} took too long.", field_path)
+        chunk = response.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > options.max_fetch_bytes:
+            raise _too_big(uri, options, field_path)
+        chunks.append(chunk)
