@@ -103,6 +103,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions) -> CountRes
         generation_config=prompt.generation_config,
         count_text=lambda text: len(tokenizer.encode(text)),
         options=media_options,
+        api=prompt.api,
     )
     for part, path in _media_parts(prompt):
         for item in count_media_part(part, path, context):
