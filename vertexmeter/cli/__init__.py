@@ -6,6 +6,7 @@ import click
 
 from vertexmeter.cli.counting import compute_command, count_command
 from vertexmeter.cli.registry import models_command, tokenizers_group
+from vertexmeter.cli.serve import serve_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,3 +19,4 @@ main.add_command(count_command)
 main.add_command(compute_command)
 main.add_command(models_command)
 main.add_command(tokenizers_group)
+main.add_command(serve_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +20,8 @@ from vertexmeter.server.routes.ops import ops_router
 from vertexmeter.server.routes.vertex import vertex_router
 from vertexmeter.server.state import ServerState
 
+log = logging.getLogger("vertexmeter.server")
+
 DESCRIPTION = """\
 Offline, exact `countTokens` / `computeTokens` for Vertex AI and the Gemini Developer API, on the
 same paths and with the same JSON as Google's services, so the official SDKs work unchanged with
@@ -33,6 +36,14 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.pool.start()
+        log.info(
+            "vertexmeter serve ready",
+            extra={"fields": {
+                "event": "startup", "executor": config.executor, "workers": config.workers,
+                "auth": "keys" if config.auth_enabled else "off", "keys": len(config.api_keys),
+                "quota_rpm": config.quota_rpm, "max_body_bytes": config.max_body_bytes,
+            }},
+        )
         try:
             yield
         finally:

@@ -1,0 +1,64 @@
+"""`vertexmeter serve`: the Vertex AI / Gemini API token server (needs the `server` extra)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from vertexmeter.cli.common import EXIT_USAGE
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to bind.  [default: 127.0.0.1]")
+@click.option("--port", type=int, default=None, help="Port to bind (0 picks a free one).  [default: 8080]")
+@click.option(
+    "--workers", type=int, default=None, help="Counting workers beside the event loop.  [default: CPU count]"
+)
+@click.option(
+    "--executor", type=click.Choice(["thread", "process"]), default=None,
+    help="Run counting in threads or in worker processes (docs/server.md has the measurement).  [default: thread]",
+)
+@click.option(
+    "--api-key", "api_keys", multiple=True, help="Accept this key (repeatable). With keys, every call needs one."
+)
+@click.option("--api-keys-file", default=None, help="A file of keys, one per line (# comments).")
+@click.option("--insecure", is_flag=True, default=None, help="Allow a non-loopback address without keys.")
+@click.option(
+    "--quota-rpm", type=int, default=None,
+    help="Requests per minute per project and per key; 0 = off.  [default: 3000]",
+)
+@click.option("--max-body-bytes", default=None, help="Largest request body (e.g. 72MiB).  [default: 72MiB]")
+@click.option("--media-root", default=None, help="Local mirror of fileData URIs (gs://bucket/a -> ROOT/bucket/a).")
+@click.option(
+    "--allow-gcs/--no-allow-gcs", default=None, help="Let callers' gs:// fileData URIs be read (server credentials)."
+)
+@click.option(
+    "--allow-https/--no-allow-https", default=None,
+    help="Let callers' https:// fileData URIs be fetched (public hosts only).",
+)
+@click.option(
+    "--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default=None,
+    help="  [default: info]",
+)
+@click.option("--access-log/--no-access-log", default=None, help="One JSON line per request.  [default: on]")
+@click.option("--shutdown-timeout", type=int, default=None, help="Seconds to finish in-flight requests.  [default: 10]")
+@click.option("--config", "config_file", default=None, help="TOML file with a [server] table of these settings.")
+def serve_command(config_file: str | None, **flags: Any) -> None:
+    """Serve countTokens / computeTokens on Google's paths, for the official SDKs.
+
+    Every flag also reads from VERTEXMETER_<FLAG> (e.g. VERTEXMETER_QUOTA_RPM, VERTEXMETER_API_KEYS
+    comma-separated) and from the config file; flags win over the environment, which wins over the file.
+    """
+    try:
+        from vertexmeter.server import ConfigError, load_config, serve
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise click.ClickException(
+            f"the server needs the 'server' extra: pip install 'vertexmeter[server]' ({exc})"
+        ) from None
+    try:
+        config = load_config(flags, config_file=config_file)
+        serve(config)
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
