@@ -11,6 +11,7 @@ from rich.table import Table
 
 from vertexmeter.cli.common import google_errors, print_json, read_body
 from vertexmeter.counting import compute_tokens, count
+from vertexmeter.media import MediaOptions
 from vertexmeter.registry import resolve
 
 
@@ -49,11 +50,25 @@ human_option = click.option("--human", is_flag=True, help="A readable table inst
     help="Which API's countTokens to reproduce (their answers differ on newer models).",
 )
 @human_option
+@click.option(
+    "--media-root", envvar="VERTEXMETER_MEDIA_ROOT", type=click.Path(file_okay=False), default=None,
+    help="Local mirror for fileData URIs: gs://bucket/a -> DIR/bucket/a, https://host/a -> DIR/host/a, "
+    "file:// inside DIR. [env: VERTEXMETER_MEDIA_ROOT]",
+)
+@click.option("--allow-gcs", is_flag=True, help="Read gs:// URIs with your Google Cloud credentials (extra: gcs).")
+@click.option("--allow-https", is_flag=True, help="Fetch https:// fileData URLs (public addresses, no redirects).")
+@click.option("--https-host", "https_hosts", multiple=True, help="Allow-list for --allow-https (repeatable).")
 @click.argument("texts", nargs=-1)
 @google_errors
-def count_command(model: str, file: str | None, api: str, human: bool, texts: tuple[str, ...]) -> None:
+def count_command(
+    model: str, file: str | None, api: str, human: bool, media_root: str | None, allow_gcs: bool,
+    allow_https: bool, https_hosts: tuple[str, ...], texts: tuple[str, ...],
+) -> None:
     """Count tokens like countTokens: TEXT arguments form one user turn; --file takes a REST body."""
-    result = count(model, request_from(model, texts, file), api=api)
+    options = MediaOptions(
+        media_root=media_root, allow_gcs=allow_gcs, allow_https=allow_https, https_hosts=https_hosts
+    )
+    result = count(model, request_from(model, texts, file), api=api, media_options=options)
     if not human:
         print_json(result.to_rest())
         return

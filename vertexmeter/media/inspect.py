@@ -168,8 +168,7 @@ def probe_av(media: MediaData, what: str, field_path: str) -> AVInfo:
 
 
 def _av_info(av: Any, container: Any, what: str, field_path: str) -> AVInfo:
-    attached = av.stream.Disposition.attached_pic
-    videos = [s for s in container.streams.video if not (s.disposition & attached)]
+    videos = [s for s in container.streams.video if not _is_cover_art(av, s)]
     audios = list(container.streams.audio)
     if not videos and not audios:
         raise unreadable(what, "no audio or video stream", field_path)
@@ -183,6 +182,14 @@ def _av_info(av: Any, container: Any, what: str, field_path: str) -> AVInfo:
         rate = videos[0].average_rate or videos[0].guessed_rate
         fps = Fraction(rate) if rate else None
     return AVInfo(duration, bool(videos), bool(audios), fps, str(container.format.name))
+
+
+def _is_cover_art(av: Any, stream: Any) -> bool:
+    """An MP3/M4A cover picture shows up as a one-frame video stream flagged attached_pic."""
+    disposition = getattr(getattr(av, "stream", None), "Disposition", None)
+    if disposition is None:
+        return False
+    return bool(stream.disposition & disposition.attached_pic)
 
 
 def _duration(container: Any, streams: list[Any]) -> Fraction | None:
