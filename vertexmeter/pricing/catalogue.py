@@ -69,7 +69,7 @@ _TIER = re.compile(r"^(<=|>)(\d+)$")
 
 def parse_decimal(value: Any, what: str) -> Decimal:
     """A Decimal from a string or int; floats are refused because they are already inexact."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ValueError(f"{what} must be a quoted decimal string, not {value!r}")
     if isinstance(value, Decimal):
         return value
@@ -176,7 +176,7 @@ class Entry(BaseModel):
         assert match is not None
         return match.group(1), int(match.group(2))
 
-    def tier_matches(self, prompt_tokens: int) -> bool:
+    def tier_matches(self, prompt_tokens: Decimal | int) -> bool:
         bound = self.tier_bound
         if bound is None:
             return True

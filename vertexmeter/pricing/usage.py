@@ -1,0 +1,175 @@
+"""What was (or will be) used: quantities per request, caches and tuning, parsed strictly from JSON-like data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from typing import Any
+
+from vertexmeter.errors import invalid_argument
+from vertexmeter.pricing.catalogue import MODES, parse_decimal
+
+# Quantity names inside `input`, `cached_input`, `cache_write`, `output` and `cache` items.
+INTEGER_QUANTITIES: tuple[str, ...] = (
+    "text_characters", "tokens", "audio_tokens", "image_tokens", "images", "pdf_pages", "thinking_tokens",
+)
+DECIMAL_QUANTITIES: tuple[str, ...] = ("video_seconds", "audio_seconds")
+OPERATIONS: tuple[str, ...] = (
+    "generate", "edit", "customize", "upscale", "visual_captioning", "visual_qa", "fine_tuning",
+)
+VIDEO_TIERS: tuple[str, ...] = ("plus", "standard", "essential")
+
+
+@dataclass(frozen=True)
+class Quantities:
+    """Amounts of one kind of input or output. Counts are whole numbers; seconds may be fractional."""
+
+    text_characters: int = 0
+    tokens: int = 0
+    audio_tokens: int = 0
+    image_tokens: int = 0
+    images: int = 0
+    pdf_pages: int = 0
+    thinking_tokens: int = 0
+    video_seconds: Decimal = Decimal(0)
+    audio_seconds: Decimal = Decimal(0)
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, f.name) for f in fields(self))
+
+    def __add__(self, other: Quantities) -> Quantities:
+        return Quantities(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class RequestUsage:
+    """One request (or `repeat` identical ones)."""
+
+    input: Quantities = field(default_factory=Quantities)
+    cached_input: Quantities = field(default_factory=Quantities)
+    cache_write: Quantities = field(default_factory=Quantities)
+    output: Quantities = field(default_factory=Quantities)
+    thinking_tokens: int = 0
+    grounded_requests: int = 0
+    search_queries: int = 0
+    prompt_tokens: int | None = None  # the real prompt size (cached included) when known; decides the tier
+    filtered: bool = False  # a filtered response: input is charged, output is not
+    repeat: int = 1
+    mode: str | None = None  # None: the usage's mode
+    operation: str = "generate"  # Imagen
+    video_tier: str | None = None  # multimodal embeddings: plus | standard | essential
+
+
+@dataclass(frozen=True)
+class CacheUsage:
+    """An explicit context cache: its contents, how long it lives, and whether its creation is billed here."""
+
+    contents: Quantities
+    hours: Decimal
+    creation: bool = True
+
+
+@dataclass(frozen=True)
+class Usage:
+    requests: tuple[RequestUsage, ...] = ()
+    caches: tuple[CacheUsage, ...] = ()
+    training_tokens: int = 0
+
+
+# ---- strict parsing (scenario files, the server body) -------------------------------------------
+QUANTITY_KEYS = (*INTEGER_QUANTITIES, *DECIMAL_QUANTITIES)
+INPUT_KEYS = ("text_characters", "tokens", "audio_tokens", "images", "video_seconds", "audio_seconds", "pdf_pages")
+OUTPUT_KEYS = ("text_characters", "tokens", "image_tokens", "images", "thinking_tokens")
+REQUEST_KEYS = (
+    "repeat", "input", "cached_input", "cache_write", "output", "thinking_tokens", "grounded_requests",
+    "search_queries", "prompt_tokens", "filtered", "mode", "operation", "video_tier", "description",
+)
+CACHE_KEYS = (*INPUT_KEYS, "hours", "creation", "description")
+
+
+def check_keys(data: Any, allowed: tuple[str, ...], path: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise invalid_argument(f"{path or 'scenario'} must be an object, got {type(data).__name__}.", path or None)
+    for key in data:
+        if key not in allowed:
+            where = f"{path}.{key}" if path else str(key)
+            raise invalid_argument(
+                f"Unknown key {where!r}. Valid keys{' of ' + path if path else ''}: {', '.join(allowed)}.", where
+            )
+    return data
+
+
+def whole_number(value: Any, path: str, *, minimum: int = 0) -> int:
+    number = decimal_number(value, path, minimum=Decimal(minimum))
+    if number != number.to_integral_value():
+        raise invalid_argument(f"{path} must be a whole number, got {value!r}.", path)
+    return int(number)
+
+
+def decimal_number(value: Any, path: str, *, minimum: Decimal = Decimal(0)) -> Decimal:
+    try:
+        number = parse_decimal(value, path)
+    except ValueError as exc:
+        raise invalid_argument(f"{exc}.", path) from None
+    if number < minimum:
+        raise invalid_argument(f"{path} must be at least {minimum}, got {value!r}.", path)
+    return number
+
+
+def parse_quantities(data: Any, path: str, allowed: tuple[str, ...]) -> Quantities:
+    data = check_keys(data, allowed, path)
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in INTEGER_QUANTITIES:
+            values[key] = whole_number(value, f"{path}.{key}")
+        elif key in DECIMAL_QUANTITIES:
+            values[key] = decimal_number(value, f"{path}.{key}")
+    return Quantities(**values)
+
+
+def parse_request(data: Any, path: str) -> RequestUsage:
+    data = check_keys(data, REQUEST_KEYS, path)
+    values: dict[str, Any] = {}
+    for bucket in ("input", "cached_input", "cache_write", "output"):
+        if bucket in data:
+            allowed = OUTPUT_KEYS if bucket == "output" else INPUT_KEYS
+            values[bucket] = parse_quantities(data[bucket], f"{path}.{bucket}", allowed)
+    for key in ("thinking_tokens", "grounded_requests", "search_queries"):
+        if key in data:
+            values[key] = whole_number(data[key], f"{path}.{key}")
+    if data.get("prompt_tokens") is not None:
+        values["prompt_tokens"] = whole_number(data["prompt_tokens"], f"{path}.prompt_tokens")
+    if "repeat" in data:
+        values["repeat"] = whole_number(data["repeat"], f"{path}.repeat", minimum=1)
+    if "filtered" in data:
+        if not isinstance(data["filtered"], bool):
+            raise invalid_argument(f"{path}.filtered must be true or false.", f"{path}.filtered")
+        values["filtered"] = data["filtered"]
+    if "mode" in data:
+        values["mode"] = parse_mode(data["mode"], f"{path}.mode")
+    if "operation" in data:
+        values["operation"] = parse_choice(data["operation"], OPERATIONS, f"{path}.operation")
+    if "video_tier" in data:
+        values["video_tier"] = parse_choice(data["video_tier"], VIDEO_TIERS, f"{path}.video_tier")
+    return RequestUsage(**values)
+
+
+def parse_cache(data: Any, path: str) -> CacheUsage:
+    data = check_keys(data, CACHE_KEYS, path)
+    if "hours" not in data:
+        raise invalid_argument(f"{path}.hours is required (how long the cache is stored).", f"{path}.hours")
+    contents = parse_quantities({k: v for k, v in data.items() if k in INPUT_KEYS}, path, INPUT_KEYS)
+    creation = data.get("creation", True)
+    if not isinstance(creation, bool):
+        raise invalid_argument(f"{path}.creation must be true or false.", f"{path}.creation")
+    return CacheUsage(contents, decimal_number(data["hours"], f"{path}.hours"), creation)
+
+
+def parse_mode(value: Any, path: str) -> str:
+    return parse_choice(value, MODES, path)
+
+
+def parse_choice(value: Any, choices: tuple[str, ...], path: str) -> str:
+    if value not in choices:
+        raise invalid_argument(f"{path} must be one of {', '.join(choices)}; got {value!r}.", path)
+    return str(value)
