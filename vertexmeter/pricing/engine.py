@@ -139,7 +139,7 @@ class Bill:
             "total": money(self.total),
         }
         if period:
-            out["billed_total"] = money(self.billed_total)
+            out["billed_total"] = format(self.billed_total, "f")
         out["line_items"] = [item.to_json() for item in self.line_items]
         out["catalogue_entries"] = [entry_json(e) for e in self.entries]
         if self.notes:
