@@ -5,11 +5,13 @@ The public face:
     count_tokens(model, request, *, api="vertex") -> dict   # Vertex/Gemini countTokens JSON
     compute_tokens(model, request) -> dict                  # Vertex computeTokens JSON
     count(model, request, *, api="vertex") -> CountResult   # the typed layer behind count_tokens
+    estimate / price_scenario / prices                       # costs (docs/pricing.md)
     VertexMeterError                                        # every refusal, in Google's shape
 """
 
 from vertexmeter.counting import CountResult, MediaUsage, compute_tokens, count, count_tokens
 from vertexmeter.errors import VertexMeterError
+from vertexmeter.pricing import estimate, price_scenario, prices
 from vertexmeter.registry import ModelInfo, all_models, resolve
 
 __version__ = "0.1.0"
@@ -23,5 +25,8 @@ __all__ = [
     "compute_tokens",
     "count",
     "count_tokens",
+    "estimate",
+    "price_scenario",
+    "prices",
     "resolve",
 ]

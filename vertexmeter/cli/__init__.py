@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from vertexmeter.cli.counting import compute_command, count_command
+from vertexmeter.cli.pricing import estimate_command, price_command
 from vertexmeter.cli.registry import models_command, tokenizers_group
 from vertexmeter.cli.serve import serve_command
 
@@ -20,3 +21,5 @@ main.add_command(compute_command)
 main.add_command(models_command)
 main.add_command(tokenizers_group)
 main.add_command(serve_command)
+main.add_command(price_command)
+main.add_command(estimate_command)
