@@ -31,6 +31,7 @@ HEAD_BYTES = 512
 # FFmpeg probing bounds: how much it may read and how long it may analyse before answering.
 _AV_OPTIONS = {"probesize": "10000000", "analyzeduration": "20000000"}
 _DEMUX_DEADLINE_S = 10.0
+_NO_DURATION_FORMATS = frozenset({"mpeg", "mpegts", "mpegvideo"})
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,9 @@ def _av_info(av: Any, container: Any, what: str, field_path: str) -> AVInfo:
     audios = list(container.streams.audio)
     if not videos and not audios:
         raise unreadable(what, "no audio or video stream", field_path)
-    duration = _duration(container, [*videos, *audios])
+    # MPEG program/transport streams state no duration; FFmpeg's bitrate estimate can be far off.
+    timestamped = str(container.format.name) in _NO_DURATION_FORMATS
+    duration = None if timestamped else _duration(container, [*videos, *audios])
     if duration is None:
         duration = _demuxed_duration(container, [*videos, *audios], field_path, what)
     if duration is None or duration <= 0:
