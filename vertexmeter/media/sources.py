@@ -17,6 +17,7 @@ YouTube URLs are never fetched: the caller states the duration with `videoMetada
 from __future__ import annotations
 
 import http.client
+import importlib
 import ipaddress
 import re
 import socket
@@ -127,7 +128,7 @@ def _file_uri_path(uri: str, options: MediaOptions, field_path: str) -> Path:
 # ---- Google Cloud Storage -------------------------------------------------------------------------
 def _read_gcs(bucket: str, name: str, options: MediaOptions, field_path: str) -> bytes:
     try:
-        from google.cloud import storage  # type: ignore[attr-defined,unused-ignore]
+        storage = importlib.import_module("google.cloud.storage")
     except ImportError as exc:
         raise failed_precondition(
             "Reading gs:// URIs needs google-cloud-storage: pip install 'vertexmeter[gcs]'", field_path

@@ -1,0 +1,318 @@
+"""fileData URIs: media root, file://, GCS (behind an extra), guarded HTTPS, YouTube."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import sys
+import threading
+import time
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import mediafactory as mf
+import pytest
+
+import vertexmeter
+from vertexmeter.errors import VertexMeterError
+from vertexmeter.media import MediaOptions
+from vertexmeter.media.sources import allow_loopback_for_tests, host_allowed, is_public_address
+
+MODEL = "gemini-2.5-flash"
+PNG = mf.image(64, 48)
+
+
+def file_part(uri: str, mime: str = "image/png", **extra: Any) -> dict[str, Any]:
+    return {"fileData": {"mimeType": mime, "fileUri": uri}, **extra}
+
+
+def count(part: dict[str, Any], options: MediaOptions, api: str = "vertex") -> vertexmeter.CountResult:
+    return vertexmeter.count(MODEL, mf.request(part), api=api, media_options=options)
+
+
+def refused(part: dict[str, Any], options: MediaOptions) -> VertexMeterError:
+    with pytest.raises(VertexMeterError) as err:
+        count(part, options)
+    return err.value
+
+
+# ---- media root ---------------------------------------------------------------------------------
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "bucket" / "a").mkdir(parents=True)
+    (tmp_path / "bucket" / "a" / "b.png").write_bytes(PNG)
+    (tmp_path / "example.com" / "img").mkdir(parents=True)
+    (tmp_path / "example.com" / "img" / "x.png").write_bytes(PNG)
+    return tmp_path
+
+
+def test_gs_uri_maps_under_the_media_root(root: Path) -> None:
+    result = count(file_part("gs://bucket/a/b.png"), MediaOptions(media_root=str(root)))
+    assert result.tokens_by_modality == {"IMAGE": 258}
+
+
+def test_https_uri_maps_under_the_media_root_without_network(root: Path) -> None:
+    result = count(file_part("https://example.com/img/x.png"), MediaOptions(media_root=str(root)))
+    assert result.tokens_by_modality == {"IMAGE": 258}
+
+
+def test_file_uri_inside_root(root: Path) -> None:
+    uri = (root / "bucket" / "a" / "b.png").as_uri()
+    assert count(file_part(uri), MediaOptions(media_root=str(root))).tokens_by_modality == {"IMAGE": 258}
+
+
+def test_file_uri_outside_root_or_without_root_is_refused(root: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("elsewhere") / "c.png"
+    outside.write_bytes(PNG)
+    error = refused(file_part(outside.as_uri()), MediaOptions(media_root=str(root)))
+    assert error.status == "FAILED_PRECONDITION"
+    error = refused(file_part(outside.as_uri()), MediaOptions())
+    assert error.status == "FAILED_PRECONDITION"
+    assert "media root" in error.message
+
+
+def test_traversal_out_of_the_root_is_refused(root: Path) -> None:
+    error = refused(file_part("gs://bucket/../../../etc/passwd"), MediaOptions(media_root=str(root)))
+    assert error.status == "INVALID_ARGUMENT"
+    assert error.field_path == "contents[0].parts[0].file_data.file_uri"
+
+
+def test_unresolvable_uri_names_the_options(root: Path) -> None:
+    error = refused(file_part("gs://bucket/missing.png"), MediaOptions(media_root=str(root)))
+    assert error.status == "FAILED_PRECONDITION"
+    assert error.field_path == "contents[0].parts[0].file_data.file_uri"
+    for option in ("--media-root", "VERTEXMETER_MEDIA_ROOT", "--allow-gcs", "vertexmeter[gcs]", "--allow-https"):
+        assert option in error.message
+    assert refused(file_part("s3://bucket/x.png"), MediaOptions()).status == "FAILED_PRECONDITION"
+
+
+def test_cli_media_root_option_and_environment(root: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from vertexmeter.cli import main
+
+    body = tmp_path_factory.mktemp("bodies") / "request.json"
+    body.write_text(json.dumps(mf.request({"text": "What is this?"}, file_part("gs://bucket/a/b.png"))))
+    runner = CliRunner()
+    by_option = runner.invoke(main, ["count", "-m", MODEL, "--file", str(body), "--media-root", str(root)])
+    assert by_option.exit_code == 0, by_option.output
+    by_env = runner.invoke(main, ["count", "-m", MODEL, "--file", str(body)], env={"VERTEXMETER_MEDIA_ROOT": str(root)})
+    assert by_env.exit_code == 0
+    assert json.loads(by_env.stdout) == json.loads(by_option.stdout)
+    assert {"modality": "IMAGE", "tokenCount": 258} in json.loads(by_option.stdout)["promptTokensDetails"]
+    without = runner.invoke(main, ["count", "-m", MODEL, "--file", str(body)], env={"VERTEXMETER_MEDIA_ROOT": ""})
+    assert without.exit_code == 1
+    assert json.loads(without.stderr)["error"]["status"] == "FAILED_PRECONDITION"
+
+
+# ---- Google Cloud Storage -----------------------------------------------------------------------
+def test_gcs_needs_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "google.cloud.storage", None)
+    error = refused(file_part("gs://bucket/a.png"), MediaOptions(allow_gcs=True))
+    assert error.status == "FAILED_PRECONDITION"
+    assert "vertexmeter[gcs]" in error.message
+
+
+class _FakeBlob:
+    def __init__(self, data: bytes) -> None:
+        self.size = len(data)
+        self._data = data
+
+    def download_as_bytes(self, timeout: float) -> bytes:
+        return self._data
+
+
+def _fake_storage(objects: dict[str, bytes]) -> types.ModuleType:
+    """google.cloud.storage's surface that sources.py uses: Client().bucket(b).get_blob(name)."""
+
+    class Bucket:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def get_blob(self, name: str, timeout: float) -> _FakeBlob | None:
+            data = objects.get(f"{self.name}/{name}")
+            return _FakeBlob(data) if data is not None else None
+
+    class Client:
+        def bucket(self, name: str) -> Bucket:
+            return Bucket(name)
+
+    module = types.ModuleType("google.cloud.storage")
+    module.Client = Client  # type: ignore[attr-defined]
+    return module
+
+
+def test_gcs_read_with_size_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "google.cloud.storage", _fake_storage({"bucket/a.png": PNG}))
+    assert count(file_part("gs://bucket/a.png"), MediaOptions(allow_gcs=True)).tokens_by_modality == {"IMAGE": 258}
+    assert refused(file_part("gs://bucket/none.png"), MediaOptions(allow_gcs=True)).status == "FAILED_PRECONDITION"
+    capped = refused(file_part("gs://bucket/a.png"), MediaOptions(allow_gcs=True, max_fetch_bytes=len(PNG) - 1))
+    assert capped.status == "FAILED_PRECONDITION"
+    assert "larger than" in capped.message
+
+
+# ---- HTTPS --------------------------------------------------------------------------------------
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/img.png":
+            self._send(PNG)
+        elif self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "/img.png")
+            self.end_headers()
+        elif self.path == "/big-declared":
+            self.send_response(200)
+            self.send_header("Content-Length", str(10**9))
+            self.end_headers()
+        elif self.path == "/big-undeclared":
+            self.send_response(200)
+            self.end_headers()
+            try:
+                for _ in range(64):
+                    self.wfile.write(b"\0" * 65536)
+            except OSError:
+                pass
+        elif self.path == "/slow":
+            time.sleep(3)
+            self._send(PNG)
+        else:
+            self.send_response(404)
+            self.end_headers()
+
+    def _send(self, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[int]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+HTTPS_ON = MediaOptions(allow_https=True)
+
+
+def test_loopback_is_refused_without_the_test_allowance(server: int) -> None:
+    for uri in (f"http://127.0.0.1:{server}/img.png", f"https://127.0.0.1:{server}/img.png",
+                f"https://localhost:{server}/img.png"):
+        error = refused(file_part(uri), HTTPS_ON)
+        assert error.status == "FAILED_PRECONDITION", uri
+
+
+def test_loopback_fetch_with_the_test_allowance(server: int) -> None:
+    uri = f"http://127.0.0.1:{server}/img.png"
+    with allow_loopback_for_tests(server):
+        assert count(file_part(uri), HTTPS_ON).tokens_by_modality == {"IMAGE": 258}
+        # The allowance does not switch fetching on, and covers only its own port.
+        assert refused(file_part(uri), MediaOptions()).status == "FAILED_PRECONDITION"
+        other = refused(file_part(f"http://127.0.0.1:{server + 1}/img.png"), HTTPS_ON)
+        assert other.status == "FAILED_PRECONDITION"
+    assert refused(file_part(uri), HTTPS_ON).status == "FAILED_PRECONDITION"
+
+
+def test_allowance_stays_in_its_thread(server: int) -> None:
+    uri = f"http://127.0.0.1:{server}/img.png"
+    errors: list[str] = []
+
+    def other_thread() -> None:
+        try:
+            count(file_part(uri), HTTPS_ON)
+            errors.append("fetched")
+        except VertexMeterError as error:
+            errors.append(error.status)
+
+    with allow_loopback_for_tests(server):
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    assert errors == ["FAILED_PRECONDITION"]
+
+
+def test_redirects_size_cap_and_timeout(server: int) -> None:
+    base = f"http://127.0.0.1:{server}"
+    with allow_loopback_for_tests(server):
+        assert "redirect" in refused(file_part(f"{base}/redirect"), HTTPS_ON).message
+        small = MediaOptions(allow_https=True, max_fetch_bytes=1_000_000)
+        for path in ("/big-declared", "/big-undeclared"):
+            error = refused(file_part(f"{base}{path}"), small)
+            assert error.status == "FAILED_PRECONDITION"
+            assert "larger than" in error.message
+        started = time.monotonic()
+        slow = refused(file_part(f"{base}/slow"), MediaOptions(allow_https=True, fetch_timeout=0.3))
+        assert slow.status == "FAILED_PRECONDITION"
+        assert time.monotonic() - started < 2.5
+
+
+def test_host_allow_list_is_checked_before_any_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_dns(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("DNS must not be queried for a host outside the allow-list")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    options = MediaOptions(allow_https=True, https_hosts=("media.example.com",))
+    error = refused(file_part("https://evil.example.net/x.png"), options)
+    assert error.status == "FAILED_PRECONDITION"
+    assert "allow-list" in error.message
+    assert refused(file_part("ftp://media.example.com/x.png"), options).status == "FAILED_PRECONDITION"
+
+
+def test_every_resolved_address_must_be_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name resolving to one public and one private address is refused (no DNS-rebinding split)."""
+
+    def fake_dns(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_dns)
+    error = refused(file_part("https://media.example.com/x.png"), HTTPS_ON)
+    assert error.status == "FAILED_PRECONDITION"
+    assert "10.0.0.7" in error.message
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True), ("2001:4860:4860::8888", True), ("127.0.0.1", False), ("10.1.2.3", False),
+        ("172.16.0.1", False), ("192.168.1.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
+        ("0.0.0.0", False), ("::1", False), ("fe80::1", False), ("fc00::1", False), ("::ffff:127.0.0.1", False),
+        ("::ffff:10.0.0.1", False), ("2002:7f00:1::", False), ("224.0.0.1", False),
+    ],
+)
+def test_public_address_check(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
+
+
+def test_host_allow_list_matching() -> None:
+    assert host_allowed("a.example.com", ())
+    assert host_allowed("example.com", ("example.com",))
+    assert not host_allowed("a.example.com", ("example.com",))
+    assert host_allowed("a.example.com", (".example.com",))
+    assert not host_allowed("badexample.com", (".example.com",))
+
+
+# ---- YouTube ------------------------------------------------------------------------------------
+def test_youtube_needs_a_stated_duration() -> None:
+    uri = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    error = refused(file_part(uri, "video/mp4"), MediaOptions())
+    assert error.status == "FAILED_PRECONDITION"
+    assert error.field_path == "contents[0].parts[0].video_metadata.end_offset"
+    part = file_part(uri, "video/mp4", videoMetadata={"startOffset": "10s", "endOffset": "40s"})
+    result = count(part, MediaOptions())
+    # 30 s at 1 fps: 30 frames of 258; the sound: ceil(32 x 30) + 2 (Gemini 2.5).
+    assert result.tokens_by_modality == {"VIDEO": 30 * 258, "AUDIO": 30 * 32 + 2}
