@@ -86,6 +86,8 @@ def count_part(part: dict[str, Any], path: str, context: MediaContext) -> list[M
             p.data_path,
         )
     mime = _declared_mime(p)
+    if mime is not None and mime.family is None:  # refused before any file is read or fetched
+        raise unsupported_mime(mime.raw, p.mime_path)
     source: MediaData | YouTube = (
         MediaData(data=p.data) if p.inline else resolve_file_uri(p.uri or "", context.options, p.data_path)
     )
