@@ -36,8 +36,10 @@ def _kind_schema(kind: str) -> dict[str, Any]:
 
 
 def _field_schema(spec: Field) -> dict[str, Any]:
+    """proto3 JSON: `null` is the field's default, so every field also takes null."""
     item = _kind_schema(spec.kind)
-    return {"type": "array", "items": item} if spec.repeated else item
+    schema = {"type": "array", "items": item} if spec.repeated else item
+    return schema if spec.kind == "value" else {"anyOf": [schema, {"type": "null"}]}
 
 
 def request_schemas() -> dict[str, Any]:
