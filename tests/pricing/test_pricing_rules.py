@@ -279,3 +279,20 @@ def test_amounts_are_exact_decimals() -> None:
     bill = price_one("gemini-1.5-flash", date="2024-12-01", input={"text_characters": 1})
     assert bill.total == Decimal("0.00000001875")
     assert isinstance(bill.total, Decimal)
+
+
+def test_gemini_1_x_batch_has_no_cached_read_price() -> None:
+    from vertexmeter.errors import VertexMeterError
+
+    with pytest.raises(VertexMeterError) as err:
+        price_one("gemini-1.5-pro", date="2024-12-01", mode="batch", cached_input={"text_characters": 1000})
+    assert "no batch price" in err.value.message
+
+
+def test_gemini_api_platform_rows_for_contrast() -> None:
+    from vertexmeter import price_scenario
+
+    data = {"model": "gemini-2.0-flash", "date": "2026-01-15", "platform": "gemini_api",
+            "requests": [{"input": {"tokens": 1_000_000}, "output": {"tokens": 1_000_000}}]}
+    assert price_scenario(data).total == D("0.50")  # 0.10 + 0.40 on the Gemini API, vs 0.15 + 0.60 on Vertex
+    assert price_scenario({**data, "platform": "vertex"}).total == D("0.75")
