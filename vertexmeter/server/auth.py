@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from vertexmeter.server.access import QUERY_KEY
 from vertexmeter.server.errors import MISSING_CREDENTIALS, PERMISSION_DENIED, canonical, error_info
 
 
@@ -34,8 +35,8 @@ def presented_credential(request: Request) -> str | None:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    query = request.query_params.get("key")
-    return query.strip() if query else None
+    query = request.scope.get(QUERY_KEY)  # `?key=`, taken out of the query string by the access middleware
+    return query.strip() if isinstance(query, str) and query.strip() else None
 
 
 class KeyChecker:
