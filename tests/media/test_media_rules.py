@@ -189,8 +189,8 @@ def test_video_media_resolution(generation: str, level: str, silent_mp4: bytes) 
     assert media_only(MODELS[generation], part) == {"VIDEO": 3 * FRAME[generation][level]}
 
 
-@pytest.mark.parametrize("fps", [0, -1, 24.5, 60])
-def test_fps_outside_documented_range_is_refused(fps: float, silent_mp4: bytes) -> None:
+@pytest.mark.parametrize("fps", [0, -1, 24.5, 60, "NaN", "Infinity"])
+def test_fps_outside_documented_range_is_refused(fps: float | str, silent_mp4: bytes) -> None:
     with pytest.raises(VertexMeterError) as err:
         media_only(MODELS["2.5"], mf.inline("video/mp4", silent_mp4, videoMetadata={"fps": fps}))
     assert err.value.status == "INVALID_ARGUMENT"
@@ -278,6 +278,14 @@ def test_text_documents_count_as_text(generation: str) -> None:
     assert as_file.to_rest() == as_text.to_rest()
     plain = vertexmeter.count(model, mf.request(mf.inline("text/plain", body.encode("utf-8-sig"))))
     assert plain.to_rest() == as_text.to_rest()
+
+
+def test_text_that_looks_like_a_short_binary_signature_is_still_text() -> None:
+    # 0x47 ('G') every 188 bytes is MPEG-TS's signature; text may match it by chance.
+    body = ("G" + "x" * 187) * 3
+    as_text = vertexmeter.count(MODELS["2.5"], {"contents": [{"role": "user", "parts": [{"text": body}]}]})
+    as_file = vertexmeter.count(MODELS["2.5"], mf.request(mf.inline("text/plain", body.encode())))
+    assert as_file.to_rest() == as_text.to_rest()
 
 
 def test_text_document_billable_characters() -> None:

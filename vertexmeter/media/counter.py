@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from vertexmeter.media.inspect import (
 )
 from vertexmeter.media.mime import (
     LEARN_MORE,
+    WEAK_KINDS,
     MimeType,
     accepted_kinds,
     mime_for_kind,
@@ -143,7 +145,8 @@ def _check_kind(p: _Part, mime: MimeType, source: MediaData) -> str:
     accepted = accepted_kinds(mime.essence)
     if accepted & {"text", "raw"}:
         found = sniff(source.head())
-        if found is not None and "text" in accepted:
+        # Frame-sync and MPEG-TS signatures are a byte or two: text can match them by chance.
+        if found is not None and found not in WEAK_KINDS and "text" in accepted:
             raise mismatched_mime(mime.raw, found, p.mime_path)
         return next(iter(accepted))
     found = sniff(source.head())
@@ -231,12 +234,13 @@ def _clip(p: _Part, duration: Fraction | None) -> tuple[Fraction, Fraction]:
     vm = p.video_metadata
     start = Fraction(repr(vm["startOffset"])) if "startOffset" in vm else Fraction(0)
     end = Fraction(repr(vm["endOffset"])) if "endOffset" in vm else duration
-    fps = Fraction(repr(vm["fps"])) if "fps" in vm else Fraction(1)
-    if not 0 < fps <= MAX_FPS:
+    raw_fps = float(vm.get("fps", 1.0))
+    if not (math.isfinite(raw_fps) and 0 < raw_fps <= MAX_FPS):
         raise invalid_argument(
-            f"Invalid video_metadata.fps {float(fps)}: it must be greater than 0 and at most 24.",
+            f"Invalid video_metadata.fps {raw_fps}: it must be greater than 0 and at most 24.",
             f"{p.path}.video_metadata.fps",
         )
+    fps = Fraction(repr(raw_fps))
     if start < 0:
         raise invalid_argument("video_metadata.start_offset must not be negative.", f"{p.path}.video_metadata")
     if end is None:

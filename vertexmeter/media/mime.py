@@ -19,6 +19,8 @@ EBML = "ebml"  # WebM / Matroska
 MPEG_PS = "mpeg-ps"
 MPEG_TS = "mpeg-ts"
 MPEG_ES = "mpeg-video-es"
+# kinds recognised from a very short signature (frame sync bits, 0x47 every 188 bytes)
+WEAK_KINDS = frozenset({"mp3", "adts", "mpeg-ts"})
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def sniff(head: bytes) -> str | None:
         return MPEG_PS
     if head.startswith(b"\x00\x00\x01\xb3"):
         return MPEG_ES
-    if len(head) >= 189 and head[0] == 0x47 and head[188] == 0x47:
+    if len(head) >= 377 and head[0] == 0x47 and head[188] == 0x47 and head[376] == 0x47:
         return MPEG_TS
     if head.startswith(b"ID3"):
         return "mp3"  # an ID3v2 tag; MP3 is by far the usual payload
