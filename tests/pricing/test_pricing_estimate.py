@@ -102,3 +102,10 @@ def test_prices_lists_the_rates_in_force() -> None:
 @pytest.mark.parametrize("model", ["gemini-2.0-flash", "gemini-2.5-flash-lite", "gemini-3-flash-preview"])
 def test_every_priced_gemini_model_estimates(model: str) -> None:
     assert vertexmeter.estimate(model, body("hi"), output_tokens=10, date="2026-01-15").total > 0
+
+
+def test_embeddings_have_no_output_range() -> None:
+    est = vertexmeter.estimate("textembedding-gecko@003", {"instances": [{"content": "hello world"}]},
+                               date="2024-12-01")
+    assert est.high is None and est.output == {"tokens": 0}
+    assert est.total == 10 * D("0.000025") / 1000  # 10 billable characters, online text embeddings

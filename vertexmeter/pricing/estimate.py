@@ -121,6 +121,8 @@ def estimate(
         max_tokens = _max_output_tokens(request)
         if max_tokens is None:
             max_tokens, limit_from = info.output_token_limit, f"the output limit of {info.id}"
+        if max_tokens == 0:  # embeddings: no output to bill
+            return Estimate(counted, pricer.price(Usage(requests=(base,)), mode), None, {"tokens": 0})
         output_json: dict[str, Any] = {"range": {"min_tokens": 0, "max_tokens": max_tokens, "max_from": limit_from}}
         high_output = _output(pricer, max_tokens, None, chars_per_token)
         if by_characters:
