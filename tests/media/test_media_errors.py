@@ -124,6 +124,41 @@ def test_corrupt_media_is_a_clean_400(mime: str, data: bytes) -> None:
     assert time.monotonic() - started < 5
 
 
+def test_pdf_text_with_an_unknown_filter_on_gemini_3() -> None:
+    """Gemini 3 reads the native text; a content stream pypdf cannot decode is a 400, not a crash."""
+    pdf = mf.text_pdf(["x"]).replace(b"/FlateDecode", b"/FlateDecodX")
+    error = refused(mf.inline("application/pdf", pdf), model="gemini-3-flash-preview")
+    assert error.status == "INVALID_ARGUMENT"
+    assert error.field_path == f"{PART}.inline_data.data"
+
+
+def test_mutated_media_never_escape_as_other_errors() -> None:
+    """Random byte flips, cuts and splices of valid files: a count or a VertexMeterError, nothing else."""
+    import random
+
+    rng = random.Random(20261123)
+    samples = [
+        ("image/png", mf.image(40, 30)), ("image/jpeg", mf.image(40, 30, "jpeg")),
+        ("image/webp", mf.image(40, 30, "webp")),
+        ("image/heic", mf.image(40, 30, "heic")), ("video/mp4", mf.video("mp4", 1, 5, True)),
+        ("video/webm", mf.video("webm", 1, 5, True)), ("video/avi", mf.video("avi", 1, 5, True)),
+        ("audio/mpeg", mf.audio("mp3", "libmp3lame", 1)), ("audio/flac", mf.audio("flac", "flac", 1)),
+        ("application/pdf", mf.text_pdf(["one", "two"])),
+    ]
+    for _ in range(400):
+        mime, data = rng.choice(samples)
+        mutated = bytearray(data)
+        if rng.random() < 0.5:
+            for _ in range(rng.randint(1, 16)):
+                mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        else:
+            mutated = mutated[: rng.randrange(1, len(mutated))]
+        try:
+            vertexmeter.count(MODEL, mf.request(mf.inline(mime, bytes(mutated))))
+        except VertexMeterError as error:
+            assert error.status == "INVALID_ARGUMENT"
+
+
 @pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (65_535, 65_535), (1, 2**31 - 1)])
 def test_image_bomb_is_refused_from_the_header(width: int, height: int) -> None:
     tracemalloc.start()
