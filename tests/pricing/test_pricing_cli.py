@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from pricing_helpers import EXAMPLES
 
@@ -90,3 +91,11 @@ def test_scenario_error(tmp_path: Path) -> None:
 def test_usage_errors() -> None:
     assert run("estimate", "-m", "gemini-2.5-flash").exit_code == 2
     assert run("estimate", "--scenario", str(EXAMPLES / "text_bison.json"), "-m", "x").exit_code == 2
+    assert run("estimate", "--scenario", str(EXAMPLES / "text_bison.json"), "--mode", "batch").exit_code == 2
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.iterdir()), ids=lambda p: p.name)
+def test_every_example_scenario_prices(path: Path) -> None:
+    result = run("estimate", "--scenario", str(path))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["line_items"]

@@ -65,8 +65,12 @@ def estimate_command(
 ) -> None:
     """Estimate the cost of a request (-m MODEL --file BODY) or of a scenario (--scenario FILE)."""
     if scenario:
-        if file or model:
-            raise click.UsageError("--scenario names its own model and requests; drop -m/--file")
+        request_options = (output_tokens, output_characters, thinking_tokens, date)
+        if file or model or mode != "online" or api != "vertex" or any(o is not None for o in request_options):
+            raise click.UsageError(
+                "--scenario takes its model, date, mode and quantities from the file; "
+                "drop -m/--file/--mode/--date/--api/--output-*/--thinking-tokens"
+            )
         result = price_scenario(scenario)
         if human:
             _print_bill(result.bill, title=result.name or scenario, billed_total=True)
