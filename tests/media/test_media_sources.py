@@ -316,3 +316,46 @@ def test_youtube_needs_a_stated_duration() -> None:
     result = count(part, MediaOptions())
     # 30 s at 1 fps: 30 frames of 258; the sound: ceil(32 x 30) + 2 (Gemini 2.5).
     assert result.tokens_by_modality == {"VIDEO": 30 * 258, "AUDIO": 30 * 32 + 2}
+
+
+# ---- real TLS on loopback -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate for `localhost` (openssl CLI)."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI not available")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1], cert
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_certificate_is_verified(tls_server: tuple[int, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    port, cert = tls_server
+    uri = f"https://localhost:{port}/img.png"
+    with allow_loopback_for_tests(port):
+        untrusted = refused(file_part(uri), HTTPS_ON)
+        assert untrusted.status == "FAILED_PRECONDITION"
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.message
+        real = ssl.create_default_context
+        monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: real(cafile=str(cert)))
+        # Trusted, and the name checked against the certificate is the URL's host, not the pinned address.
+        assert count(file_part(uri), HTTPS_ON).tokens_by_modality == {"IMAGE": 258}
