@@ -296,3 +296,10 @@ def test_gemini_api_platform_rows_for_contrast() -> None:
             "requests": [{"input": {"tokens": 1_000_000}, "output": {"tokens": 1_000_000}}]}
     assert price_scenario(data).total == D("0.50")  # 0.10 + 0.40 on the Gemini API, vs 0.15 + 0.60 on Vertex
     assert price_scenario({**data, "platform": "vertex"}).total == D("0.75")
+
+
+def test_a_bill_lists_only_the_entries_it_used() -> None:
+    pricer = Pricer("gemini-2.5-flash", date="2026-01-15")
+    pricer.price(Usage(requests=(RequestUsage(output=Quantities(tokens=5)),)))
+    bill = pricer.price(Usage(requests=(RequestUsage(input=Quantities(tokens=5)),)))
+    assert [e.id for e in bill.entries] == ["vertex.gemini-2.5-flash.input.text_image_video"]

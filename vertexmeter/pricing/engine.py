@@ -288,6 +288,7 @@ class Pricer:
 
     # ---- pricing ---------------------------------------------------------------------------------
     def price(self, usage: Usage, mode: str = "online") -> Bill:
+        self.used = {}  # each bill lists only the entries it used
         items: list[LineItem] = []
         with localcontext() as ctx:
             ctx.prec = PRECISION
@@ -298,6 +299,7 @@ class Pricer:
             if usage.training_tokens:
                 rate = self.rate("tuning", ("text", "any"), Decimal(0), mode, "training tokens")
                 items.append(self._item("tuning: training tokens", usage.training_tokens, "tokens", rate, "online"))
+        notes, self.notes = tuple(dict.fromkeys(self.notes)), []
         return Bill(
             model=self.model.id,
             date=self.date,
@@ -305,7 +307,7 @@ class Pricer:
             platform=self.platform,
             line_items=tuple(merge(items)),
             entries=tuple(self.used.values()),
-            notes=tuple(dict.fromkeys(self.notes)),
+            notes=notes,
         )
 
     def _item(
