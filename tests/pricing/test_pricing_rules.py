@@ -287,6 +287,7 @@ def test_gemini_1_x_batch_has_no_cached_read_price() -> None:
     with pytest.raises(VertexMeterError) as err:
         price_one("gemini-1.5-pro", date="2024-12-01", mode="batch", cached_input={"text_characters": 1000})
     assert "no batch price" in err.value.message
+    assert err.value.message.endswith("modes priced for it: online.")
 
 
 def test_gemini_api_platform_rows_for_contrast() -> None:

@@ -256,7 +256,8 @@ class Pricer:
         )
         if online and discount:
             return self._finish(online[0], discount)
-        modes = sorted({e.mode for e in candidates} | {e.mode for e in self.entries if e.charge == "discount"})
+        discounted = {e.mode for e in self.entries if e.charge == "discount" and charge in (e.applies_to or ())}
+        modes = sorted({e.mode for e in candidates} | discounted)
         raise invalid_argument(
             f"The catalogue has no {mode} price for {what} of {self.model.id} on {self.date.isoformat()}; "
             f"modes priced for it: {', '.join(modes)}.",
