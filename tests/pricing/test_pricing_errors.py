@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from pricing_helpers import EXAMPLES, price_one
 
 from vertexmeter import estimate, price_scenario, prices
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.pricing import estimate_from_body
+from vertexmeter.pricing import Quantities, RequestUsage, estimate_from_body
 
 HELLO = {"contents": [{"role": "user", "parts": [{"text": "Hello there"}]}]}
 
@@ -161,3 +162,18 @@ def test_scenario_file_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     assert "not valid JSON" in refused(price_scenario, bad).message
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Quantities(video_seconds=1.5),  # type: ignore[arg-type]
+        lambda: Quantities(tokens=-1),
+        lambda: Quantities(text_characters=Decimal("2.5")),  # type: ignore[arg-type]
+        lambda: RequestUsage(repeat=0),
+        lambda: RequestUsage(thinking_tokens=True),
+    ],
+)
+def test_usage_built_in_python_is_checked_too(build: Any) -> None:
+    with pytest.raises(VertexMeterError):
+        build()

@@ -34,6 +34,10 @@ class Quantities:
     video_seconds: Decimal = Decimal(0)
     audio_seconds: Decimal = Decimal(0)
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            _check_amount(getattr(self, f.name), f.name, whole=f.name in INTEGER_QUANTITIES)
+
     def is_empty(self) -> bool:
         return not any(getattr(self, f.name) for f in fields(self))
 
@@ -59,6 +63,14 @@ class RequestUsage:
     operation: str = "generate"  # Imagen
     video_tier: str | None = None  # multimodal embeddings: plus | standard | essential
 
+    def __post_init__(self) -> None:
+        for name in ("thinking_tokens", "grounded_requests", "search_queries"):
+            _check_amount(getattr(self, name), name, whole=True)
+        if self.prompt_tokens is not None:
+            _check_amount(self.prompt_tokens, "prompt_tokens", whole=True)
+        if isinstance(self.repeat, bool) or not isinstance(self.repeat, int) or self.repeat < 1:
+            raise invalid_argument(f"repeat must be a whole number of at least 1, got {self.repeat!r}.", "repeat")
+
 
 @dataclass(frozen=True)
 class CacheUsage:
@@ -74,6 +86,16 @@ class Usage:
     requests: tuple[RequestUsage, ...] = ()
     caches: tuple[CacheUsage, ...] = ()
     training_tokens: int = 0
+
+
+def _check_amount(value: object, name: str, *, whole: bool) -> None:
+    """A backstop for usage built in Python: no floats (already inexact), no negatives, whole counts."""
+    kinds: tuple[type, ...] = (int,) if whole else (int, Decimal)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        expected = "an int" if whole else "an int or Decimal"
+        raise invalid_argument(f"{name} must be {expected}, got {value!r}.", name)
+    if value < 0:
+        raise invalid_argument(f"{name} must not be negative, got {value!r}.", name)
 
 
 # ---- strict parsing (scenario files, the server body) -------------------------------------------
