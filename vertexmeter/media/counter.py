@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from vertexmeter.counting.count import billable_characters
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
+from vertexmeter.media import MediaContext, MediaCount
 from vertexmeter.media.inspect import (
     MediaData,
     pcm_duration,
@@ -37,9 +39,7 @@ from vertexmeter.media.rules import (
     rules_for,
 )
 from vertexmeter.media.sources import YouTube, resolve_file_uri
-
-if TYPE_CHECKING:
-    from vertexmeter.media import MediaContext, MediaCount
+from vertexmeter.requests.parse import decode_bytes
 
 MAX_FPS = Fraction(24)
 
@@ -102,7 +102,7 @@ def count_part(part: dict[str, Any], path: str, context: MediaContext) -> list[M
         if family != "video":
             raise unsupported_mime(mime.raw, p.mime_path)
         return _youtube(p, gen)
-    limits = load_rules().limits.get(context.api, load_rules().limits["vertex"])
+    limits = _limits(context)
     _check_size(p, family, source, limits)
     kind = _check_kind(p, mime, source)
     if family == "image":
@@ -117,6 +117,11 @@ def count_part(part: dict[str, Any], path: str, context: MediaContext) -> list[M
 
 
 # ---- checks -------------------------------------------------------------------------------------
+def _limits(context: MediaContext) -> Limits:
+    limits = load_rules().limits
+    return limits.get(context.api, limits["vertex"])
+
+
 def _declared_mime(p: _Part) -> MimeType | None:
     if p.mime_raw:
         return parse_mime(p.mime_raw)
@@ -216,8 +221,6 @@ def _level(p: _Part, gen: GenerationRules) -> tuple[str, str]:
 
 # ---- per family ---------------------------------------------------------------------------------
 def _image(p: _Part, gen: GenerationRules, source: MediaData, kind: str, limits: Limits) -> MediaCount:
-    from vertexmeter.media import MediaCount
-
     safety = load_rules().safety
     info = probe_image(source, kind, p.data_path, safety.max_image_pixels)
     level, level_path = _level(p, gen)
@@ -271,8 +274,6 @@ def _video(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) ->
 def _video_counts(
     p: _Part, gen: GenerationRules, duration: Fraction | None, has_audio: bool, limits: Limits
 ) -> list[MediaCount]:
-    from vertexmeter.media import MediaCount
-
     seconds, fps = _clip(p, duration)
     level, level_path = _level(p, gen)
     per_frame = pick(gen.frame_tokens, level, "video", level_path)
@@ -296,13 +297,10 @@ def _youtube(p: _Part, gen: GenerationRules) -> list[MediaCount]:
             "videoMetadata.startOffset; the video is assumed to have sound.",
             f"{p.path}.video_metadata.end_offset",
         )
-    limits = load_rules().limits.get(p.context.api, load_rules().limits["vertex"])
-    return _video_counts(p, gen, None, True, limits)
+    return _video_counts(p, gen, None, True, _limits(p.context))
 
 
 def _audio(p: _Part, gen: GenerationRules, source: MediaData, mime: MimeType, limits: Limits) -> MediaCount:
-    from vertexmeter.media import MediaCount
-
     if mime.essence in ("audio/pcm", "audio/l16"):
         duration = pcm_duration(source, mime.params, p.data_path)
     else:
@@ -318,8 +316,6 @@ def _audio(p: _Part, gen: GenerationRules, source: MediaData, mime: MimeType, li
 
 
 def _pdf(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> MediaCount:
-    from vertexmeter.media import MediaCount
-
     level, level_path = _level(p, gen)
     per_page = pick(gen.page_tokens, level, "documents", level_path)
     info = probe_pdf(source, p.data_path, want_text=gen.pdf_native_text, max_pages=limits.pdf_pages)
@@ -337,10 +333,8 @@ def _pdf(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> M
 
 
 def _text(p: _Part, source: MediaData, mime: MimeType) -> MediaCount:
-    from vertexmeter.media import MediaCount
-
     text = read_text(source, p.data_path, mime.params.get("charset"))
-    characters = sum(1 for ch in text if not ch.isspace())
+    characters = billable_characters(text)
     tokens = p.context.count_text(text) if text else 0
     return MediaCount("TEXT", tokens, text_characters=characters, text_tokens=tokens)
 
@@ -351,9 +345,6 @@ def _legacy(value: dict[str, Any], path: str, context: MediaContext) -> list[Med
 
     These models report no tokens for media; the quantities feed the price estimate.
     """
-    from vertexmeter.media import MediaCount
-    from vertexmeter.requests.parse import decode_bytes
-
     is_video = path.endswith(".video")
     if value.get("bytesBase64Encoded"):
         source: MediaData | YouTube = MediaData(

@@ -55,14 +55,6 @@ class MediaData:
         with self.path.open("rb") as f:
             return f.read(n)
 
-    def tail(self, n: int) -> bytes:
-        if self.data is not None:
-            return self.data[-n:]
-        assert self.path is not None
-        with self.path.open("rb") as f:
-            f.seek(max(0, self.size - n))
-            return f.read(n)
-
     @contextmanager
     def open(self) -> Iterator[IO[bytes]]:
         if self.data is not None:
@@ -157,11 +149,10 @@ def _check_complete(im: Any, kind: str) -> None:
 def probe_av(media: MediaData, what: str, field_path: str) -> AVInfo:
     av = require("av", f"{what} files", field_path)
     logging.getLogger("libav").setLevel(logging.CRITICAL)
+    source: Any = str(media.path) if media.path is not None else io.BytesIO(media.data or b"")
     try:
-        with media.open() as f:
-            source: Any = str(media.path) if media.path is not None else f
-            with av.open(source, mode="r", options=dict(_AV_OPTIONS), metadata_errors="ignore") as container:
-                return _av_info(av, container, what, field_path)
+        with av.open(source, mode="r", options=dict(_AV_OPTIONS), metadata_errors="ignore") as container:
+            return _av_info(av, container, what, field_path)
     except VertexMeterError:
         raise
     except Exception as exc:  # FFmpeg errors and anything else from untrusted bytes
