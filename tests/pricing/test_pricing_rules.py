@@ -304,3 +304,11 @@ def test_a_bill_lists_only_the_entries_it_used() -> None:
     pricer.price(Usage(requests=(RequestUsage(output=Quantities(tokens=5)),)))
     bill = pricer.price(Usage(requests=(RequestUsage(input=Quantities(tokens=5)),)))
     assert [e.id for e in bill.entries] == ["vertex.gemini-2.5-flash.input.text_image_video"]
+
+
+def test_grounding_daily_cap_is_reported_not_applied() -> None:
+    under = price_one("gemini-1.5-pro", date="2024-12-01", grounded_requests=1_000_000)
+    assert under.total == D("35000") and not under.notes
+    over = price_one("gemini-1.5-pro", date="2024-12-01", grounded_requests=1_000_001)
+    assert over.total == D("35000.035")
+    assert any("1,000,000 per day" in note for note in over.notes)

@@ -137,6 +137,7 @@ class Entry(BaseModel):
     confidence: str
     notes: str | None = None
     applies_to: list[str] | None = None
+    daily_cap: int | None = None
 
     @field_validator("price", mode="before")
     @classmethod

@@ -158,6 +158,8 @@ def entry_json(entry: Entry) -> dict[str, Any]:
     }
     if entry.effective_until:
         out["effective_until"] = entry.effective_until.isoformat()
+    if entry.daily_cap is not None:
+        out["daily_cap"] = entry.daily_cap
     if entry.notes:
         out["notes"] = entry.notes
     return out
@@ -300,6 +302,7 @@ class Pricer:
             if usage.training_tokens:
                 rate = self.rate("tuning", ("text", "any"), Decimal(0), mode, "training tokens")
                 items.append(self._item("tuning: training tokens", usage.training_tokens, "tokens", rate, "online"))
+        self._check_daily_caps(items)
         notes, self.notes = tuple(dict.fromkeys(self.notes)), []
         return Bill(
             model=self.model.id,
@@ -310,6 +313,17 @@ class Pricer:
             entries=tuple(self.used.values()),
             notes=notes,
         )
+
+    def _check_daily_caps(self, items: list[LineItem]) -> None:
+        for entry in self.used.values():
+            if entry.daily_cap is None:
+                continue
+            quantity = sum((i.quantity for i in items if i.entry_id == entry.id), Decimal(0))
+            if quantity > entry.daily_cap:
+                self.notes.append(
+                    f"{money(quantity)} {UNITS[entry.unit].measure.replace('_', ' ')} exceed the {entry.daily_cap:,} "
+                    f"per day that {entry.id} covers: if they fall on one day, Google asks for a sales contract."
+                )
 
     def _item(
         self, description: str, quantity: Decimal | int, quantity_unit: str, rate: Rate, mode: str,
