@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tokenizer_files import packaged_bytes
 
 from vertexmeter import tokenizing
-from vertexmeter.tokenizing.assets import ASSETS, Location, read_location
 
 
 @pytest.fixture
@@ -19,15 +19,6 @@ def isolated_tokenizer_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     tokenizing.clear_cache()
     yield tmp_path
     tokenizing.clear_cache()
-
-
-def packaged_bytes(family: str) -> bytes:
-    """The uncompressed bytes of a family's packaged file."""
-    asset = ASSETS[family]
-    data_dir = Path(tokenizing.__file__).parent / "data"
-    plain, packed = data_dir / asset.filename, data_dir / (asset.filename + ".xz")
-    location = Location("package", plain, False) if plain.exists() else Location("package", packed, True)
-    return read_location(location)
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import sentencepiece
-from conftest import packaged_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tokenizer_files import packaged_bytes
 
 import vertexmeter
 

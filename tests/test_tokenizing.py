@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import packaged_bytes
+from tokenizer_files import packaged_bytes
 
 from vertexmeter import tokenizing
 from vertexmeter.cli import main
