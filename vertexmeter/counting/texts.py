@@ -33,28 +33,29 @@ def turn_texts(turn: Turn) -> Iterator[tuple[str, str]]:
         yield from part_texts(part, path)
 
 
+# Function parts: (part field, proto name, payload field) — the name, then the payload's keys and strings.
+_FUNCTION_PARTS = (("functionCall", "function_call", "args"), ("functionResponse", "function_response", "response"))
+# Code parts are text the model reads; google-genai's local tokenizer skips them, the service does not.
+_CODE_PARTS = (
+    ("executableCode", "executable_code", "code"),
+    ("codeExecutionResult", "code_execution_result", "output"),
+)
+
+
 def part_texts(part: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
     if "text" in part:
         yield part["text"], f"{path}.text"
-    call = part.get("functionCall")
-    if call is not None:
-        if call.get("name"):
-            yield call["name"], f"{path}.function_call.name"
-        if call.get("args"):
-            yield from value_texts(call["args"], f"{path}.function_call.args")
-    response = part.get("functionResponse")
-    if response is not None:
-        if response.get("name"):
-            yield response["name"], f"{path}.function_response.name"
-        if response.get("response"):
-            yield from value_texts(response["response"], f"{path}.function_response.response")
-    # Code parts are text the model reads; google-genai's local tokenizer skips them, the service does not.
-    code = part.get("executableCode")
-    if code is not None and code.get("code"):
-        yield code["code"], f"{path}.executable_code.code"
-    result = part.get("codeExecutionResult")
-    if result is not None and result.get("output"):
-        yield result["output"], f"{path}.code_execution_result.output"
+    for field, proto, payload in _FUNCTION_PARTS:
+        call = part.get(field)
+        if call is not None:
+            if call.get("name"):
+                yield call["name"], f"{path}.{proto}.name"
+            if call.get(payload):
+                yield from value_texts(call[payload], f"{path}.{proto}.{payload}")
+    for field, proto, payload in _CODE_PARTS:
+        code = part.get(field)
+        if code is not None and code.get(payload):
+            yield code[payload], f"{path}.{proto}.{payload}"
 
 
 def value_texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
