@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vertexmeter.requests.schema import ENUMS, MESSAGES, Field
+from vertexmeter.requests.schema import CASE_INSENSITIVE_ENUMS, ENUMS, MESSAGES, Field
 
 REF = "#/components/schemas/"
 _INT_STRING = r"^-?[0-9]+$"
@@ -20,7 +20,7 @@ def _kind_schema(kind: str) -> dict[str, Any]:
     if kind.startswith("map:"):
         return {"type": "object", "additionalProperties": {"$ref": REF + kind[4:]}}
     if kind.startswith("enum:"):
-        return {"type": "string", "enum": list(ENUMS[kind[5:]])}
+        return _enum_schema(kind[5:])
     simple: dict[str, dict[str, Any]] = {
         "string": {"type": "string"},
         "bool": {"type": "boolean"},
@@ -35,11 +35,23 @@ def _kind_schema(kind: str) -> dict[str, Any]:
     return dict(simple[kind])
 
 
+def _enum_schema(enum: str) -> dict[str, Any]:
+    """Enum names, or their numbers (proto3 JSON); some enums also take lower-case names."""
+    names = list(ENUMS[enum])
+    if enum in CASE_INSENSITIVE_ENUMS:
+        names += [n.lower() for n in names]
+    number = {"type": "integer", "minimum": 0, "maximum": len(ENUMS[enum]) - 1}
+    return {"anyOf": [{"type": "string", "enum": names}, number]}
+
+
 def _field_schema(spec: Field) -> dict[str, Any]:
-    """proto3 JSON: `null` is the field's default, so every field also takes null."""
+    """proto3 JSON: `null` is the field's default, so every field also takes null. (Google's parser, and
+    ours, also take a single item where a list is expected; the schema shows the canonical list.)"""
     item = _kind_schema(spec.kind)
+    if spec.kind == "value":
+        return item  # any JSON value, null included
     schema = {"type": "array", "items": item} if spec.repeated else item
-    return schema if spec.kind == "value" else {"anyOf": [schema, {"type": "null"}]}
+    return {"anyOf": [schema, {"type": "null"}]}
 
 
 def request_schemas() -> dict[str, Any]:
