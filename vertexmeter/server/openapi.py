@@ -191,5 +191,65 @@ def path_parameter(name: str, description: str, example: str) -> dict[str, Any]:
     }
 
 
+def estimate_request_schema(requests: dict[str, Any]) -> dict[str, Any]:
+    """A Vertex countTokens body (generateContent's uncounted fields allowed) plus `estimateOptions`."""
+    base = requests["VertexCountTokensRequest"]
+    whole = {"type": "integer", "minimum": 0}
+    return {
+        "type": "object",
+        "description": "A countTokens or generateContent body, plus how to price it. Without outputTokens / "
+        "outputCharacters the answer is a range from no output to generationConfig.maxOutputTokens "
+        "(else the model's output limit).",
+        "properties": {
+            **base["properties"],
+            **{name: {} for name in ("safetySettings", "toolConfig", "labels", "modelArmorConfig", "cachedContent")},
+            "estimateOptions": {
+                "type": "object",
+                "properties": {
+                    "mode": {"type": "string", "description": "online (default), batch, flex, priority…"},
+                    "outputTokens": whole,
+                    "outputCharacters": whole,
+                    "thinkingTokens": whole,
+                    "date": {"type": "string", "description": "YYYY-MM-DD: price with the rates of that day"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "additionalProperties": False,
+    }
+
+
+ESTIMATE_RESPONSE = {
+    "type": "object",
+    "description": "Money as decimal strings in USD; `total` is a string, or {min, max} when the output size "
+    "was not given. Each line item names the catalogue entry (price, source, effective date) behind it.",
+    "properties": {
+        "model": {"type": "string"},
+        "date": {"type": "string"},
+        "mode": {"type": "string"},
+        "platform": {"type": "string"},
+        "currency": {"type": "string"},
+        "prompt": {"type": "object"},
+        "output": {"type": "object"},
+        "total": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "object", "properties": {"min": {"type": "string"}, "max": {"type": "string"}}},
+            ]
+        },
+        "line_items": {"type": "array", "items": {"type": "object"}},
+        "catalogue_entries": {"type": "array", "items": {"type": "object"}},
+        "notes": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["model", "currency", "prompt", "total"],
+}
+
+
 def all_component_schemas() -> dict[str, Any]:
-    return {**request_schemas(), **RESPONSE_SCHEMAS}
+    requests = request_schemas()
+    return {
+        **requests,
+        "EstimateCostRequest": estimate_request_schema(requests),
+        **RESPONSE_SCHEMAS,
+        "EstimateCostResponse": ESTIMATE_RESPONSE,
+    }

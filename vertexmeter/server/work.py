@@ -23,6 +23,7 @@ from vertexmeter.tokenizing import families, get_tokenizer
 
 COUNT = "countTokens"
 COMPUTE = "computeTokens"
+ESTIMATE = "estimateCost"  # vertexmeter's own: a countTokens body plus estimateOptions, priced
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ def run_job(job: Job) -> Outcome:
     try:
         body = decode_body(job.body)
         model = job.model if job.model is not None else _model_from_body(body, job.endpoint)
+        if job.rpc == ESTIMATE:
+            return _estimate(model, body, job.api)
         if job.rpc == COMPUTE:
             result = compute_tokens(model, body)
             ids = sum(len(info.get("tokenIds", ())) for info in result.get("tokensInfo", ()))
@@ -89,6 +92,14 @@ def run_job(job: Job) -> Outcome:
         return _refusal(error)
     except RecursionError:
         return _refusal(too_deep())
+
+
+def _estimate(model: str, body: Any, api: str) -> Outcome:
+    from vertexmeter.pricing import estimate_from_body  # imported on first use: the catalogue is large
+
+    result = estimate_from_body(model, body, api=api)
+    prompt = result.get("prompt", {})
+    return Outcome(200, result, str(result.get("model")), dict(prompt.get("tokens_by_modality") or {}))
 
 
 def _model_from_body(body: Any, endpoint: str) -> str:

@@ -7,6 +7,9 @@ forms of the v1 and v1beta1 surfaces.
     /{v}/endpoints/{e}:{rpc}
 
 On endpoint paths the model is the body's `model` field.
+
+vertexmeter's own extension, on the two model forms: `…/models/{m}:estimateCost` takes a countTokens
+(or generateContent) body plus `estimateOptions` and answers the priced estimate (docs/server.md).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from fastapi import APIRouter
 from vertexmeter.server.errors import JSONResponse
 from vertexmeter.server.openapi import body_spec, error_responses, ok_response, path_parameter
 from vertexmeter.server.routes.rpc import RouteSpec, rpc_handler
-from vertexmeter.server.work import COMPUTE, COUNT
+from vertexmeter.server.work import COMPUTE, COUNT, ESTIMATE
 
 VERSIONS = ("v1", "v1beta1")
 FORMS: dict[str, str] = {
@@ -39,16 +42,27 @@ _ENDPOINT_BODY = {"model": "publishers/google/models/gemini-2.5-flash", **_TEXT_
 _SUMMARIES = {
     COUNT: "Count tokens (Vertex AI countTokens)",
     COMPUTE: "List tokens and ids (Vertex AI computeTokens)",
+    ESTIMATE: "Estimate the cost of a request (vertexmeter extension, not a Google API)",
 }
+_REQUEST_SCHEMAS = {
+    COUNT: "VertexCountTokensRequest", COMPUTE: "VertexComputeTokensRequest", ESTIMATE: "EstimateCostRequest"
+}
+_RESPONSES = {
+    COUNT: ("VertexCountTokensResponse", "The count, exactly as Vertex AI answers it."),
+    COMPUTE: ("ComputeTokensResponse", "Tokens and token ids per text."),
+    ESTIMATE: ("EstimateCostResponse", "The prompt counted and priced from the dated catalogue (USD decimal strings)."),
+}
+# estimateCost prices a publisher model; endpoints have no price of their own.
+_ESTIMATE_FORMS = ("projects_models", "publishers_models")
+_ESTIMATE_BODY = {**_TEXT_BODY, "estimateOptions": {"outputTokens": 200, "mode": "online"}}
 
 
 def _operation_extra(form: str, rpc: str) -> dict[str, Any]:
     names = [part[1:-1] for part in FORMS[form].split("/") if part.startswith("{")]
-    example = _ENDPOINT_BODY if "endpoints" in form else _TEXT_BODY
-    schema = "VertexCountTokensRequest" if rpc == COUNT else "VertexComputeTokensRequest"
+    example = _ENDPOINT_BODY if "endpoints" in form else _ESTIMATE_BODY if rpc == ESTIMATE else _TEXT_BODY
     return {
         "parameters": [path_parameter(n, *_PARAMETERS[n]) for n in names],
-        **body_spec(schema, {"text": example}),
+        **body_spec(_REQUEST_SCHEMAS[rpc], {"text": example}),
     }
 
 
@@ -56,7 +70,9 @@ def vertex_router() -> APIRouter:
     router = APIRouter(tags=["Vertex AI"])
     for version in VERSIONS:
         for form, template in FORMS.items():
-            for rpc in (COUNT, COMPUTE):
+            for rpc in (COUNT, COMPUTE, ESTIMATE):
+                if rpc == ESTIMATE and form not in _ESTIMATE_FORMS:
+                    continue
                 spec = RouteSpec(api="vertex", version=version, rpc=rpc, form=form)
                 router.add_api_route(
                     f"/{version}{template}:{rpc}",
@@ -66,13 +82,7 @@ def vertex_router() -> APIRouter:
                     operation_id=f"vertex_{version}_{form}_{rpc}",
                     summary=f"{_SUMMARIES[rpc]} — {version}",
                     response_class=JSONResponse,
-                    responses={
-                        **ok_response(
-                            "VertexCountTokensResponse" if rpc == COUNT else "ComputeTokensResponse",
-                            "The count, exactly as Vertex AI answers it." if rpc == COUNT else "Tokens per text.",
-                        ),
-                        **error_responses(),
-                    },
+                    responses={**ok_response(*_RESPONSES[rpc]), **error_responses()},
                     openapi_extra=_operation_extra(form, rpc),
                 )
     return router
