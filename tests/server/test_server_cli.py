@@ -3,6 +3,7 @@ secrets, graceful shutdown on SIGTERM with a request in flight, and the unsafe-b
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -136,3 +137,30 @@ def test_bad_setting_is_a_usage_error() -> None:
     done = subprocess.run([*SERVE, "--port", "0"], capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 2
     assert "workers" in done.stderr
+
+
+def test_a_dead_worker_process_is_replaced() -> None:
+    """A worker that dies breaks a process pool for good; the server replaces the pool and goes on."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from vertexmeter.server.work import Job, WorkPool
+
+    body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "still here?"}]}]}).encode()
+    job = Job(rpc="countTokens", api="vertex", api_version="v1", body=body, model="gemini-2.5-flash")
+
+    async def scenario() -> tuple[int, int, dict[str, object]]:
+        pool = WorkPool("process", 1)
+        await pool.start()
+        try:
+            doomed = pool._executor.submit(os._exit, 3)  # the worker process exits mid-job
+            with pytest.raises(BrokenProcessPool):
+                doomed.result(timeout=60)
+            refused = await pool.run(job)
+            answered = await pool.run(job)
+            return refused.code, answered.code, answered.body
+        finally:
+            pool.close()
+
+    refused, answered, result = asyncio.run(scenario())
+    assert refused == 500
+    assert (answered, result) == (200, library_answer("countTokens", "gemini-2.5-flash", json.loads(body))[1])

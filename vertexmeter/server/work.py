@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import multiprocessing
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,8 @@ from vertexmeter.media import MediaOptions
 from vertexmeter.registry import resolve
 from vertexmeter.requests.parse import MAX_DEPTH
 from vertexmeter.tokenizing import families, get_tokenizer
+
+log = logging.getLogger("vertexmeter.server")
 
 COUNT = "countTokens"
 COMPUTE = "computeTokens"
@@ -45,6 +48,10 @@ class Outcome:
     body: dict[str, Any]
     model_id: str | None = None
     tokens: dict[str, int] = field(default_factory=dict)
+
+
+def internal(message: str) -> dict[str, Any]:
+    return VertexMeterError("INTERNAL", message).to_json()
 
 
 def _refusal(error: VertexMeterError) -> Outcome:
@@ -122,19 +129,24 @@ def warm_up() -> None:
 
 
 class WorkPool:
-    """A thread pool or a pool of worker processes, with an async `run`."""
+    """A thread pool or a pool of worker processes, with an async `run`.
+
+    A worker process that dies (a crash in native code, the OOM killer) breaks a ProcessPoolExecutor
+    for good; the pool is then replaced, and only the requests that were in flight get a 500.
+    """
 
     def __init__(self, kind: str, workers: int) -> None:
         self.kind = kind
         self.workers = workers
-        self._executor: Executor
-        if kind == "process":
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> Executor:
+        if self.kind == "process":
             # spawn: forking a process that runs an event loop and threads is unsafe.
-            self._executor = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
+            return ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
             )
-        else:
-            self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vertexmeter-count")
+        return ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="vertexmeter-count")
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -145,7 +157,15 @@ class WorkPool:
             await loop.run_in_executor(self._executor, warm_up)
 
     async def run(self, job: Job) -> Outcome:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, run_job, job)
+        executor = self._executor
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, run_job, job)
+        except BrokenExecutor:
+            if self._executor is executor:  # the first request to notice replaces the pool
+                log.error("a counting worker process died; starting a new pool")
+                self._executor = self._new_executor()
+                executor.shutdown(wait=False, cancel_futures=True)
+            return Outcome(500, internal("The counting worker stopped unexpectedly; the request was not counted."))
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
