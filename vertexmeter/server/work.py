@@ -31,7 +31,7 @@ ESTIMATE = "estimateCost"  # vertexmeter's own: a countTokens body plus estimate
 
 @dataclass(frozen=True)
 class Job:
-    rpc: str  # countTokens | computeTokens
+    rpc: str  # countTokens | computeTokens | estimateCost
     api: str  # vertex | gemini
     api_version: str  # v1, v1beta1, v1beta
     body: bytes

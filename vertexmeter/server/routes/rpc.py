@@ -1,7 +1,7 @@
-"""One handler behind every countTokens / computeTokens route: auth, quota, body, count, answer.
+"""One handler behind every countTokens / computeTokens / estimateCost route: auth, quota, body, count.
 
-The order follows Google's front end: credentials first, then the quota (every call that gets
-past auth is charged, even one that then fails validation), then the body.
+Credentials are checked first, then the quota (every call that gets past auth is charged, even one
+that then fails validation), then the body is read: a refused call costs no reading or parsing.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class RouteSpec:
 
     api: str  # vertex | gemini
     version: str  # v1 | v1beta1 | v1beta
-    rpc: str  # countTokens | computeTokens
+    rpc: str  # countTokens | computeTokens | estimateCost
     form: str  # projects_models | projects_endpoints | publishers_models | endpoints | models
 
 
