@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -32,6 +33,16 @@ class RunningServer:
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)
+
+    def access_lines(self, at_least: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The access-log records so far, waiting for `at_least` of them: a line is written just after
+        its response is sent, so the client can be a moment ahead of the log."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [json.loads(line) for line in list(self.logs) if '"event": "access"' in line]
+            if len(lines) >= at_least or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.01)
 
     def stop(self) -> None:
         self.server.should_exit = True

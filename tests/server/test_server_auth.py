@@ -103,9 +103,8 @@ def test_no_key_or_token_reaches_the_logs(server_factory: Any) -> None:
         assert client.post(PATH, json=BODY, headers={"x-goog-api-key": wrong}).status_code == 403
         assert client.post("/v1/nowhere", json=BODY, params={"key": secrets[2]}).status_code == 404
         assert client.get("/metrics", headers={"Authorization": f"Bearer {secrets[1]}"}).status_code == 200
+    assert len(server.access_lines(7)) >= 7  # the access log is on and has every request
     text = "\n".join(server.logs)
-    assert '"event": "access"' in text  # the access log is on and was written
-    assert text.count('"event": "access"') >= 7
     for secret in (*secrets, wrong):
         assert secret not in text
     # uvicorn's own access log is on in this test server: it sees the query string with the key masked

@@ -261,3 +261,24 @@ def test_compute_tokens_refuses_media_like_vertex(keyed_server: RunningServer) -
     part = types.Part.from_bytes(data=b"\x89PNG\r\n\x1a\n", mime_type="image/png")
     error = _client_error(lambda: client.models.compute_tokens(model="gemini-2.5-flash", contents=[part]))
     assert (error.code, error.status) == (400, "INVALID_ARGUMENT")
+
+
+@pytest.mark.parametrize(
+    ("mode", "path"),
+    [
+        ("vertex-bearer", "/v1beta1/projects/proj-sdk/locations/us-central1/publishers/google/models/gemini-2.5-flash"),
+        ("vertex-express", "/v1beta1/publishers/google/models/gemini-2.5-flash"),
+        ("gemini-api", "/v1/models/gemini-2.5-flash"),
+    ],
+)
+def test_the_paths_the_sdk_calls(server_factory: Any, mode: str, path: str) -> None:
+    """What google-genai 3.4.0 sends (its _api_client.py): v1beta1 for Vertex, v1 for the Gemini API,
+    the project prefix only with project/location."""
+    server: RunningServer = server_factory(quota_rpm=0)
+    client = make_client(mode, server.base_url)
+    client.models.count_tokens(model="gemini-2.5-flash", contents="where?")
+    if mode != "gemini-api":
+        client.models.compute_tokens(model="gemini-2.5-flash", contents="where?")
+    expected = [f"{path}:countTokens"] + ([f"{path}:computeTokens"] if mode != "gemini-api" else [])
+    paths = [line["path"] for line in server.access_lines(len(expected)) if line["path"].startswith(path)]
+    assert paths[-len(expected):] == expected
