@@ -97,7 +97,7 @@ def test_sliding_window() -> None:
         assert quota.acquire(["p"]) is None
         clock.now += 10
     wait = quota.acquire(["p"])  # requests at 1000, 1010, 1020; now 1030: the first frees at 1060
-    assert wait == pytest.approx(30.0)
+    assert wait is not None and wait == pytest.approx(30.0)
     assert retry_after_header(wait) == "30"
     clock.now = 1060.0
     assert quota.acquire(["p"]) is None

@@ -84,7 +84,9 @@ def test_gemini_generate_content_request(http: httpx.Client) -> None:
     ],
 )
 def test_model_names_with_at_versions(http: httpx.Client, path_model: str, library_model: str) -> None:
-    body = {"instances": [{"prompt": "Give me ten interview questions for the role of program manager."}]}
+    body: dict[str, Any] = {
+        "instances": [{"prompt": "Give me ten interview questions for the role of program manager."}]
+    }
     if library_model.startswith("chat"):
         body = {"instances": [{"messages": [{"author": "user", "content": "Hello!"}]}]}
     for path in (

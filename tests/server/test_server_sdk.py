@@ -223,26 +223,26 @@ def test_unknown_model_is_404_not_found(keyed_server: RunningServer, mode: str) 
     client = make_client(mode, keyed_server.base_url)
     error = _client_error(lambda: client.models.count_tokens(model="gemini-9.9-ultra", contents="hi"))
     assert (error.code, error.status) == (404, "NOT_FOUND")
+    message = error.message or ""
     if mode == "gemini-api":
-        assert error.message.startswith(
+        assert message.startswith(
             "models/gemini-9.9-ultra is not found for API version v1, or is not supported for countTokens."
         )
     elif mode == "vertex-bearer":
-        assert error.message.startswith(
+        assert message.startswith(
             "Publisher Model `projects/proj-sdk/locations/us-central1/publishers/google/models/gemini-9.9-ultra` "
             "was not found or your project does not have access to it."
         )
     else:
-        assert error.message.startswith("Publisher Model `publishers/google/models/gemini-9.9-ultra` was not found")
+        assert message.startswith("Publisher Model `publishers/google/models/gemini-9.9-ultra` was not found")
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_bad_role_is_400_invalid_argument(keyed_server: RunningServer, mode: str) -> None:
     client = make_client(mode, keyed_server.base_url)
+    contents: Any = [{"role": "assistant", "parts": [{"text": "hi"}]}]
     error = _client_error(
-        lambda: client.models.count_tokens(
-            model="gemini-2.5-flash", contents=[{"role": "assistant", "parts": [{"text": "hi"}]}]
-        )
+        lambda: client.models.count_tokens(model="gemini-2.5-flash", contents=contents)
     )
     assert (error.code, error.status) == (400, "INVALID_ARGUMENT")
     assert error.message == "Please use a valid role: user, model"
@@ -258,8 +258,8 @@ def test_wrong_credential_is_403_permission_denied(keyed_server: RunningServer, 
 
 def test_compute_tokens_refuses_media_like_vertex(keyed_server: RunningServer) -> None:
     client = make_client("vertex-bearer", keyed_server.base_url)
-    part = types.Part.from_bytes(data=b"\x89PNG\r\n\x1a\n", mime_type="image/png")
-    error = _client_error(lambda: client.models.compute_tokens(model="gemini-2.5-flash", contents=[part]))
+    parts: Any = [types.Part.from_bytes(data=b"\x89PNG\r\n\x1a\n", mime_type="image/png")]
+    error = _client_error(lambda: client.models.compute_tokens(model="gemini-2.5-flash", contents=parts))
     assert (error.code, error.status) == (400, "INVALID_ARGUMENT")
 
 
