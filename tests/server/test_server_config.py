@@ -49,6 +49,7 @@ def test_every_setting_has_an_env_variable() -> None:
         "VERTEXMETER_EXECUTOR": "process", "VERTEXMETER_API_KEYS": "a, b,,a", "VERTEXMETER_INSECURE": "true",
         "VERTEXMETER_QUOTA_RPM": "0", "VERTEXMETER_MAX_BODY_BYTES": "20MB", "VERTEXMETER_MEDIA_ROOT": "/srv/media",
         "VERTEXMETER_ALLOW_GCS": "yes", "VERTEXMETER_ALLOW_HTTPS": "1", "VERTEXMETER_LOG_LEVEL": "warning",
+        "VERTEXMETER_HTTPS_HOSTS": "example.com,.cdn.example.org",
         "VERTEXMETER_ACCESS_LOG": "off", "VERTEXMETER_SHUTDOWN_TIMEOUT": "2", "VERTEXMETER_API_KEYS_FILE": "",
     }
     assert {env_name(n) for n in FIELD_NAMES} == set(env)
@@ -56,9 +57,11 @@ def test_every_setting_has_an_env_variable() -> None:
     assert config == ServerConfig(
         host="::1", port=0, workers=4, executor="process", api_keys=("a", "b"), insecure=True, quota_rpm=0,
         max_body_bytes=20 * 1024 * 1024, media_root="/srv/media", allow_gcs=True, allow_https=True,
-        log_level="warning", access_log=False, shutdown_timeout=2,
+        https_hosts=("example.com", ".cdn.example.org"), log_level="warning", access_log=False, shutdown_timeout=2,
     )
-    assert config.media_options().media_root == "/srv/media"
+    media = config.media_options()
+    assert (media.media_root, media.allow_gcs, media.allow_https) == ("/srv/media", True, True)
+    assert media.https_hosts == ("example.com", ".cdn.example.org")
 
 
 def test_keys_file_and_flags_add_up(tmp_path: Path) -> None:

@@ -38,6 +38,10 @@ from vertexmeter.cli.common import EXIT_USAGE
     help="Let callers' https:// fileData URIs be fetched (public hosts only).",
 )
 @click.option(
+    "--https-host", "https_hosts", multiple=True,
+    help="With --allow-https: fetch only from this host (repeatable; .example.com takes subdomains).",
+)
+@click.option(
     "--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default=None,
     help="  [default: info]",
 )

@@ -45,6 +45,7 @@ class ServerConfig:
     media_root: str | None = None
     allow_gcs: bool = False
     allow_https: bool = False
+    https_hosts: tuple[str, ...] = ()
     log_level: str = "info"
     access_log: bool = True
     shutdown_timeout: int = 10
@@ -54,7 +55,12 @@ class ServerConfig:
         return bool(self.api_keys)
 
     def media_options(self) -> MediaOptions:
-        return MediaOptions(media_root=self.media_root, allow_gcs=self.allow_gcs, allow_https=self.allow_https)
+        return MediaOptions(
+            media_root=self.media_root,
+            allow_gcs=self.allow_gcs,
+            allow_https=self.allow_https,
+            https_hosts=self.https_hosts,
+        )
 
     def with_keys_file(self) -> ServerConfig:
         """The config with the keys of `api_keys_file` added to `api_keys`."""
@@ -133,6 +139,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "media_root": _optional_str,
     "allow_gcs": _bool,
     "allow_https": _bool,
+    "https_hosts": _keys,
     "log_level": _str,
     "access_log": _bool,
     "shutdown_timeout": _int,
