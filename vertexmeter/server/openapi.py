@@ -72,28 +72,23 @@ _MODALITY_COUNT = {
     "additionalProperties": False,
 }
 
+
+
+def _count_response(*extra: str) -> dict[str, Any]:
+    """countTokens answers: totalTokens and promptTokensDetails, plus each API's own fields."""
+    details = {"type": "array", "items": {"$ref": REF + "ModalityTokenCount"}}
+    fields = ("totalTokens", "promptTokensDetails", *extra)
+    return {
+        "type": "object",
+        "description": "Zero-valued fields are omitted (proto3 JSON): an empty count is `{}`.",
+        "properties": {f: details if f.endswith("Details") else {"type": "integer"} for f in fields},
+        "additionalProperties": False,
+    }
+
+
 RESPONSE_SCHEMAS: dict[str, Any] = {
-    "VertexCountTokensResponse": {
-        "type": "object",
-        "description": "Zero-valued fields are omitted (proto3 JSON): an empty count is `{}`.",
-        "properties": {
-            "totalTokens": {"type": "integer"},
-            "totalBillableCharacters": {"type": "integer"},
-            "promptTokensDetails": {"type": "array", "items": {"$ref": REF + "ModalityTokenCount"}},
-        },
-        "additionalProperties": False,
-    },
-    "GeminiCountTokensResponse": {
-        "type": "object",
-        "description": "Zero-valued fields are omitted (proto3 JSON): an empty count is `{}`.",
-        "properties": {
-            "totalTokens": {"type": "integer"},
-            "cachedContentTokenCount": {"type": "integer"},
-            "promptTokensDetails": {"type": "array", "items": {"$ref": REF + "ModalityTokenCount"}},
-            "cacheTokensDetails": {"type": "array", "items": {"$ref": REF + "ModalityTokenCount"}},
-        },
-        "additionalProperties": False,
-    },
+    "VertexCountTokensResponse": _count_response("totalBillableCharacters"),
+    "GeminiCountTokensResponse": _count_response("cachedContentTokenCount", "cacheTokensDetails"),
     "ComputeTokensResponse": {
         "type": "object",
         "properties": {

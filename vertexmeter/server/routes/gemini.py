@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vertexmeter.server.errors import JSONResponse
-from vertexmeter.server.openapi import body_spec, error_responses, ok_response, path_parameter
-from vertexmeter.server.routes.rpc import RouteSpec, rpc_handler
+from vertexmeter.server.openapi import body_spec, path_parameter
+from vertexmeter.server.routes.rpc import RouteSpec, add_rpc_route
 from vertexmeter.server.work import COUNT
 
 VERSIONS = ("v1", "v1beta")
@@ -29,19 +28,13 @@ def gemini_router() -> APIRouter:
     router = APIRouter(tags=["Gemini Developer API"])
     for version in VERSIONS:
         spec = RouteSpec(api="gemini", version=version, rpc=COUNT, form="models")
-        router.add_api_route(
+        add_rpc_route(
+            router,
+            spec,
             f"/{version}/models/{{model}}:countTokens",
-            rpc_handler(spec),
-            methods=["POST"],
-            name=f"gemini.{version}.models.countTokens",
-            operation_id=f"gemini_{version}_models_countTokens",
-            summary=f"Count tokens (Gemini Developer API countTokens) — {version}",
-            response_class=JSONResponse,
-            responses={
-                **ok_response("GeminiCountTokensResponse", "The count, exactly as the Gemini API answers it."),
-                **error_responses(),
-            },
-            openapi_extra={
+            "Count tokens (Gemini Developer API countTokens)",
+            ("GeminiCountTokensResponse", "The count, exactly as the Gemini API answers it."),
+            {
                 "parameters": [path_parameter("model", "Model id, e.g. gemini-2.5-flash.", "gemini-2.5-flash")],
                 **body_spec("GeminiCountTokensRequest", _EXAMPLES),
             },

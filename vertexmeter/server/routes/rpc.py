@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from vertexmeter.server.errors import QUOTA_EXCEEDED, ApiError, JSONResponse, error_info
+from vertexmeter.server.openapi import error_responses, ok_response
 from vertexmeter.server.quota import retry_after_header
 from vertexmeter.server.state import ServerState, server_state
 from vertexmeter.server.work import Job
@@ -102,3 +105,20 @@ def rpc_handler(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
         return JSONResponse(outcome.body, status_code=outcome.code)
 
     return handle
+
+
+def add_rpc_route(
+    router: APIRouter, spec: RouteSpec, path: str, summary: str, ok: tuple[str, str], openapi_extra: dict[str, Any]
+) -> None:
+    """Register `rpc_handler(spec)` at `path` (POST), documented with its 200 schema and every refusal."""
+    router.add_api_route(
+        path,
+        rpc_handler(spec),
+        methods=["POST"],
+        name=f"{spec.api}.{spec.version}.{spec.form}.{spec.rpc}",
+        operation_id=f"{spec.api}_{spec.version}_{spec.form}_{spec.rpc}",
+        summary=f"{summary} — {spec.version}",
+        response_class=JSONResponse,
+        responses={**ok_response(*ok), **error_responses()},
+        openapi_extra=openapi_extra,
+    )

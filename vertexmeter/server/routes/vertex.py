@@ -18,9 +18,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from vertexmeter.server.errors import JSONResponse
-from vertexmeter.server.openapi import body_spec, error_responses, ok_response, path_parameter
-from vertexmeter.server.routes.rpc import RouteSpec, rpc_handler
+from vertexmeter.server.openapi import body_spec, path_parameter
+from vertexmeter.server.routes.rpc import RouteSpec, add_rpc_route
 from vertexmeter.server.work import COMPUTE, COUNT, ESTIMATE
 
 VERSIONS = ("v1", "v1beta1")
@@ -74,15 +73,8 @@ def vertex_router() -> APIRouter:
                 if rpc == ESTIMATE and form not in _ESTIMATE_FORMS:
                     continue
                 spec = RouteSpec(api="vertex", version=version, rpc=rpc, form=form)
-                router.add_api_route(
-                    f"/{version}{template}:{rpc}",
-                    rpc_handler(spec),
-                    methods=["POST"],
-                    name=f"vertex.{version}.{form}.{rpc}",
-                    operation_id=f"vertex_{version}_{form}_{rpc}",
-                    summary=f"{_SUMMARIES[rpc]} — {version}",
-                    response_class=JSONResponse,
-                    responses={**ok_response(*_RESPONSES[rpc]), **error_responses()},
-                    openapi_extra=_operation_extra(form, rpc),
+                add_rpc_route(
+                    router, spec, f"/{version}{template}:{rpc}", _SUMMARIES[rpc], _RESPONSES[rpc],
+                    _operation_extra(form, rpc),
                 )
     return router
