@@ -18,7 +18,7 @@ from vertexmeter.server.errors import MISSING_CREDENTIALS, PERMISSION_DENIED, ca
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: `key_id` is a hash of the credential (for quota and logs), None when auth is off."""
+    """Who is calling: `key_id` is a short hash of the credential (its quota budget), None when auth is off."""
 
     key_id: str | None
 
