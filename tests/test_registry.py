@@ -122,3 +122,26 @@ def test_models_command_lists_the_registry() -> None:
     assert listed["text-bison"]["format"] == "instances"
     table = runner.invoke(main, ["models"])
     assert table.exit_code == 0 and "gemini-3.5-flash" in table.output
+
+
+def test_gemini_not_found_names_the_api_version_called() -> None:
+    with pytest.raises(VertexMeterError, match="not found for API version v1,"):
+        resolve("models/gemini-9-ultra", api="gemini", api_version="v1")
+
+
+def test_vertex_not_found_keeps_the_publisher_given() -> None:
+    with pytest.raises(VertexMeterError, match="Publisher Model `publishers/anthropic/models/claude-x`"):
+        resolve("publishers/anthropic/models/claude-x")
+
+
+def test_errors_survive_pickling() -> None:
+    import pickle
+
+    with pytest.raises(VertexMeterError) as caught:
+        resolve("gemini-2.5-flsh")
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert (copy.status, copy.message, copy.to_json()) == (
+        caught.value.status,
+        caught.value.message,
+        caught.value.to_json(),
+    )

@@ -45,6 +45,11 @@ class VertexMeterError(Exception):
             raise ValueError(f"unknown status {self.status!r}")
         super().__init__(self.message)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle through their args; a dataclass exception needs its fields instead
+        # (worker processes send refusals back to the server).
+        return (type(self), (self.status, self.message, self.violations))
+
     def __str__(self) -> str:
         return f"{self.status}: {self.message}"
 

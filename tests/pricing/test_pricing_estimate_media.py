@@ -20,7 +20,7 @@ REQUEST = {"contents": [{"role": "user", "parts": [{"text": "describe"}]}]}
 
 
 def stub_count(monkeypatch: pytest.MonkeyPatch, result: CountResult) -> None:
-    monkeypatch.setattr(estimate_module, "count", lambda model, request, api="vertex": result)
+    monkeypatch.setattr(estimate_module, "count", lambda model, request, api="vertex", **_: result)
 
 
 def test_gemini_1_5_prices_media_quantities(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -76,11 +76,12 @@ def count(
     *,
     api: str = "vertex",
     media_options: MediaOptions | None = None,
+    api_version: str | None = None,
 ) -> CountResult:
     """Count a countTokens request body (dict, JSON-able object or google-genai types) for `model`."""
     if api not in APIS:
         raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
-    info = resolve(model, api=api)
+    info = resolve(model, api=api, api_version=api_version)
     prompt = count_prompt(info, coerce_request(request), api)
     return count_prompt_tokens(prompt, media_options or MediaOptions())
 

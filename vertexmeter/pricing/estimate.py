@@ -9,6 +9,7 @@ from typing import Any
 
 from vertexmeter.counting import CountResult, count
 from vertexmeter.errors import failed_precondition, invalid_argument
+from vertexmeter.media import MediaOptions
 from vertexmeter.pricing.catalogue import Entry, catalogue
 from vertexmeter.pricing.engine import Bill, Pricer, entry_json, money, parse_date
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage, parse_mode, whole_number
@@ -72,8 +73,10 @@ def prompt_json(counted: CountResult) -> dict[str, Any]:
     media = counted.media
     if media.images or media.video_seconds or media.audio_seconds or media.pdf_pages:
         out["media"] = {
-            "images": media.images, "video_seconds": money(media.video_seconds),
-            "audio_seconds": money(media.audio_seconds), "pdf_pages": media.pdf_pages,
+            "images": media.images,
+            "video_seconds": money(media.video_seconds),
+            "audio_seconds": money(media.audio_seconds),
+            "pdf_pages": media.pdf_pages,
         }
     return out
 
@@ -90,6 +93,7 @@ def estimate(
     date: Any = None,
     platform: str = "vertex",
     prices: dict[str, Any] | None = None,
+    media_options: MediaOptions | None = None,
 ) -> Estimate:
     """Count `request` (a countTokens or generateContent body) for `model` and price it on `date`."""
     mode = parse_mode(mode, "mode")
@@ -100,15 +104,18 @@ def estimate(
             "scenario that gives its token counts (vertexmeter estimate --scenario).",
             "model",
         )
-    counted = count(model, counted_body(request), api=api)
+    counted = count(model, counted_body(request), api=api, media_options=media_options)
     info = counted.model
     by_characters = pricer.model.billing == "characters"
     audio = counted.tokens_by_modality.get("AUDIO", 0)
     if by_characters:
         media = counted.media
         prompt = Quantities(
-            text_characters=counted.billable_characters, images=media.images, video_seconds=media.video_seconds,
-            audio_seconds=media.audio_seconds, pdf_pages=media.pdf_pages,
+            text_characters=counted.billable_characters,
+            images=media.images,
+            video_seconds=media.video_seconds,
+            audio_seconds=media.audio_seconds,
+            pdf_pages=media.pdf_pages,
         )
     else:
         prompt = Quantities(tokens=counted.total_tokens - audio, audio_tokens=audio)
@@ -186,7 +193,9 @@ def _max_output_tokens(request: Any) -> int | None:
     return None
 
 
-def estimate_from_body(model: str, body: Any, *, api: str = "vertex") -> dict[str, Any]:
+def estimate_from_body(
+    model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
+) -> dict[str, Any]:
     """The `:estimateCost` answer: `body` is a countTokens/generateContent body plus optional
     `estimateOptions` {mode, outputTokens, outputCharacters, thinkingTokens, date}; returns the estimate JSON.
     Errors are VertexMeterError (Google's error shape via `.to_json()`)."""
@@ -203,9 +212,15 @@ def estimate_from_body(model: str, body: Any, *, api: str = "vertex") -> dict[st
                 f"estimateOptions.{key}",
             )
     result = estimate(
-        model, request, api=api, mode=options.get("mode", "online"),
-        output_tokens=options.get("outputTokens"), output_characters=options.get("outputCharacters"),
-        thinking_tokens=options.get("thinkingTokens"), date=options.get("date"),
+        model,
+        request,
+        api=api,
+        mode=options.get("mode", "online"),
+        output_tokens=options.get("outputTokens"),
+        output_characters=options.get("outputCharacters"),
+        thinking_tokens=options.get("thinkingTokens"),
+        date=options.get("date"),
+        media_options=media_options,
     )
     return result.to_json()
 
@@ -227,8 +242,12 @@ class PriceSheet:
             "currency": "USD",
             "rates": [
                 {
-                    "charge": e.charge, "modality": e.modality, "tier": e.tier, "mode": e.mode,
-                    **({"applies_to": e.applies_to} if e.applies_to else {}), **entry_json(e),
+                    "charge": e.charge,
+                    "modality": e.modality,
+                    "tier": e.tier,
+                    "mode": e.mode,
+                    **({"applies_to": e.applies_to} if e.applies_to else {}),
+                    **entry_json(e),
                 }
                 for e in self.entries
             ],
@@ -241,7 +260,12 @@ def prices(model: str, date: Any = None, *, platform: str = "vertex") -> PriceSh
     order = {"input": 0, "cached_input": 1, "cache_write": 2, "output": 3, "cache_storage": 4}
     entries = sorted(
         pricer.entries,
-        key=lambda e: (order.get(e.charge, 9), e.charge, e.modality, ("online", "batch", "flex", "priority").index(
-            e.mode), e.tier or ""),
+        key=lambda e: (
+            order.get(e.charge, 9),
+            e.charge,
+            e.modality,
+            ("online", "batch", "flex", "priority").index(e.mode),
+            e.tier or "",
+        ),
     )
     return PriceSheet(pricer.model.id, pricer.date, platform, tuple(entries))

@@ -123,8 +123,11 @@ def bare_model_name(name: str) -> str:
     return name
 
 
-def resolve(name: str, *, api: str = "vertex") -> ModelInfo:
-    """The registry entry for any accepted spelling of a model name; NOT_FOUND names the closest ones."""
+def resolve(name: str, *, api: str = "vertex", api_version: str | None = None) -> ModelInfo:
+    """The registry entry for any accepted spelling of a model name; NOT_FOUND names the closest ones.
+
+    `api_version` (v1, v1beta, …) only shapes the Gemini API's NOT_FOUND message, as the service does.
+    """
     if api not in APIS:
         raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.")
     if not isinstance(name, str) or not name.strip():
@@ -141,20 +144,20 @@ def resolve(name: str, *, api: str = "vertex") -> ModelInfo:
                 candidate = shorter
                 break
         else:
-            raise _unknown_model(name.strip(), bare, api)
+            raise _unknown_model(name.strip(), bare, api, api_version or "v1beta")
 
 
-def _unknown_model(full: str, bare: str, api: str) -> VertexMeterError:
+def _unknown_model(full: str, bare: str, api: str, api_version: str) -> VertexMeterError:
     known = sorted(registry_name for registry_name in _registry().by_name)
     close = difflib.get_close_matches(bare, known, n=3, cutoff=0.5)
     hint = f" Closest known models: {', '.join(close)}." if close else ""
     hint += " Run `vertexmeter models` for the full list."
     if api == "gemini":
         return not_found(
-            f"models/{bare} is not found for API version v1beta, or is not supported for countTokens. "
+            f"models/{bare} is not found for API version {api_version}, or is not supported for countTokens. "
             f"Call ListModels to see the list of available models and their supported methods.{hint}"
         )
-    resource = full if full.startswith("projects/") else f"publishers/google/models/{bare}"
+    resource = full if full.startswith(("projects/", "publishers/")) else f"publishers/google/models/{bare}"
     return not_found(
         f"Publisher Model `{resource}` was not found or your project does not have access to it. "
         "Please ensure you are using a valid model version. For more information, see: "

@@ -83,28 +83,23 @@ def run_job(job: Job) -> Outcome:
         body = decode_body(job.body)
         model = job.model if job.model is not None else _model_from_body(body, job.endpoint)
         if job.rpc == ESTIMATE:
-            return _estimate(model, body, job.api)
+            return _estimate(model, body, job.api, job.media_options)
         if job.rpc == COMPUTE:
             result = compute_tokens(model, body)
             ids = sum(len(info.get("tokenIds", ())) for info in result.get("tokensInfo", ()))
             return Outcome(200, result, resolve(model).id, {"TEXT": ids} if ids else {})
-        counted = count(model, body, api=job.api, media_options=job.media_options)
+        counted = count(model, body, api=job.api, media_options=job.media_options, api_version=job.api_version)
         return Outcome(200, counted.to_rest(), counted.model.id, dict(counted.tokens_by_modality))
     except VertexMeterError as error:
-        if job.api == "gemini" and error.status == "NOT_FOUND":
-            # The core's message names v1beta; the Gemini API names the version that was called.
-            error = VertexMeterError(
-                error.status, error.message.replace("API version v1beta,", f"API version {job.api_version},")
-            )
         return _refusal(error)
     except RecursionError:
         return _refusal(too_deep())
 
 
-def _estimate(model: str, body: Any, api: str) -> Outcome:
+def _estimate(model: str, body: Any, api: str, media_options: MediaOptions) -> Outcome:
     from vertexmeter.pricing import estimate_from_body  # imported on first use: the catalogue is large
 
-    result = estimate_from_body(model, body, api=api)
+    result = estimate_from_body(model, body, api=api, media_options=media_options)
     prompt = result.get("prompt", {})
     return Outcome(200, result, str(result.get("model")), dict(prompt.get("tokens_by_modality") or {}))
 
