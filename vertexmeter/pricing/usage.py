@@ -90,8 +90,7 @@ class Usage:
 
 def _check_amount(value: object, name: str, *, whole: bool) -> None:
     """A backstop for usage built in Python: no floats (already inexact), no negatives, whole counts."""
-    kinds: tuple[type, ...] = (int,) if whole else (int, Decimal)
-    if isinstance(value, bool) or not isinstance(value, kinds):
+    if isinstance(value, bool) or not isinstance(value, int | Decimal) or (whole and not isinstance(value, int)):
         expected = "an int" if whole else "an int or Decimal"
         raise invalid_argument(f"{name} must be {expected}, got {value!r}.", name)
     if value < 0:
