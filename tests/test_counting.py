@@ -282,3 +282,12 @@ def test_fits_context_window() -> None:
     assert vertexmeter.count("code-gecko", {"instances": [{"prefix": "x = 1"}]}).fits_context_window
     big = "word " * 2100
     assert not vertexmeter.count("code-gecko", {"instances": [{"prefix": big}]}).fits_context_window
+
+
+def test_gemma4_goldens_from_google_genai() -> None:
+    # SOURCES.md: google-genai 3.4.0's LocalTokenizer on the gemma4 tokenizer.json gives these.
+    assert vertexmeter.count("gemini-3.5-flash", {"contents": [user("What is your name?")]}).total_tokens == 5
+    two = {"contents": [user("What is your name?", "Hello world")]}
+    assert vertexmeter.count("gemini-3.1-pro-preview", two).total_tokens == 7
+    assert vertexmeter.count("gemini-3.1-flash-lite", {"contents": [user("<eos>")]}).total_tokens == 1
+    assert get_tokenizer("gemma4").encode("") == []
