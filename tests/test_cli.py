@@ -43,7 +43,7 @@ def test_count_human_table() -> None:
 
 
 def test_compute_json_and_human() -> None:
-    code, out, _ = run("compute", "-m", "gemini-2.0-flash-001", "What's the longest word in the English language?")
+    code, out, _ = run("compute", "-m", "gemini-1.5-flash-002", "What's the longest word in the English language?")
     assert code == 0
     assert json.loads(out)["tokensInfo"][0]["tokenIds"][:3] == ["1841", "235303", "235256"]
     code, out, _ = run("compute", "-m", "gemini-2.5-flash", "--human", "Hello world")

@@ -20,7 +20,7 @@ def joined_bytes(info: dict) -> bytes:
 
 def test_vertex_doc_sample_ids_on_a_gemma2_model() -> None:
     result = vertexmeter.compute_tokens(
-        "gemini-2.0-flash-001", {"contents": [{"role": "user", "parts": [{"text": LONGEST}]}]}
+        "gemini-1.5-flash-002", {"contents": [{"role": "user", "parts": [{"text": LONGEST}]}]}
     )
     (info,) = result["tokensInfo"]
     assert info["tokenIds"] == [
