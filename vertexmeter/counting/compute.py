@@ -9,7 +9,7 @@ from vertexmeter.counting.coerce import coerce_request
 from vertexmeter.counting.texts import turn_texts
 from vertexmeter.errors import invalid_argument
 from vertexmeter.registry import resolve
-from vertexmeter.requests import Prompt, compute_prompt
+from vertexmeter.requests import Prompt, compute_prompt, media_field, snake_case
 from vertexmeter.tokenizing import Tokenizer, get_tokenizer
 
 
@@ -29,11 +29,11 @@ def compute_prompt_tokens(prompt: Prompt) -> list[dict[str, Any]]:
     infos: list[dict[str, Any]] = []
     for turn in prompt.contents:
         for j, part in enumerate(turn.parts):
-            if "inlineData" in part or "fileData" in part:
-                kind = "inline_data" if "inlineData" in part else "file_data"
+            field = media_field(part)
+            if field:
                 raise invalid_argument(
                     "computeTokens lists tokens of text only; multimodal prompts are not supported for listing tokens.",
-                    f"{turn.path}.parts[{j}].{kind}",
+                    f"{turn.path}.parts[{j}].{snake_case(field)}",
                 )
         texts = [text for text, _ in turn_texts(turn)]
         for ids in tokenizer.encode_many(texts) if texts else []:

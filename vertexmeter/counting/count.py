@@ -12,7 +12,7 @@ from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
 from vertexmeter.registry import APIS, ModelInfo, overhead_for, resolve
-from vertexmeter.requests import Prompt, count_prompt
+from vertexmeter.requests import Prompt, count_prompt, media_field
 from vertexmeter.tokenizing import get_tokenizer
 
 MODALITIES = ("TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT")
@@ -141,7 +141,7 @@ def _media_parts(prompt: Prompt) -> Iterator[tuple[dict[str, Any], str]]:
     turns = [*prompt.contents, *([prompt.system_instruction] if prompt.system_instruction else [])]
     for turn in turns:
         for j, part in enumerate(turn.parts):
-            if "inlineData" in part or "fileData" in part:
+            if media_field(part):
                 yield part, f"{turn.path}.parts[{j}]"
     for instance in prompt.instances or []:
         for value, path in instance.media:

@@ -1,6 +1,17 @@
 """Request parsing: Google's REST JSON in, a validated normalized prompt out."""
 
 from vertexmeter.requests.parse import decode_bytes, parse_message
-from vertexmeter.requests.prompt import Instance, Prompt, Turn, compute_prompt, count_prompt
+from vertexmeter.requests.prompt import Instance, Prompt, Turn, compute_prompt, count_prompt, media_field
+from vertexmeter.requests.schema import snake_case
 
-__all__ = ["Instance", "Prompt", "Turn", "compute_prompt", "count_prompt", "decode_bytes", "parse_message"]
+__all__ = [
+    "Instance",
+    "Prompt",
+    "Turn",
+    "compute_prompt",
+    "count_prompt",
+    "decode_bytes",
+    "media_field",
+    "parse_message",
+    "snake_case",
+]

@@ -8,6 +8,7 @@ from typing import Any
 from vertexmeter.errors import FieldViolation, VertexMeterError, failed_precondition, invalid_argument
 from vertexmeter.registry import ModelInfo
 from vertexmeter.requests.parse import parse_message
+from vertexmeter.requests.schema import snake_case
 
 LEARN_MORE = "Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini"
 VALID_ROLES = ("user", "model")
@@ -22,15 +23,11 @@ DATA_FIELDS = (
     "codeExecutionResult",
 )
 MEDIA_FIELDS = ("inlineData", "fileData")
-_PROTO_NAMES = {
-    "inlineData": "inline_data",
-    "fileData": "file_data",
-    "functionCall": "function_call",
-    "functionResponse": "function_response",
-    "executableCode": "executable_code",
-    "codeExecutionResult": "code_execution_result",
-    "text": "text",
-}
+
+
+def media_field(part: dict[str, Any]) -> str | None:
+    """The media field a Part carries (`inlineData` / `fileData`), or None for a non-media part."""
+    return next((name for name in MEDIA_FIELDS if name in part), None)
 
 
 @dataclass(frozen=True)
@@ -163,9 +160,8 @@ def _check_part(part: dict[str, Any], path: str) -> None:
         )
     if len(present) > 1:
         raise invalid_argument(
-            f"Invalid JSON payload received. Oneof field 'data' is already set. "
-            f"Cannot set '{_PROTO_NAMES[present[1]]}'",
-            f"{path}.{_PROTO_NAMES[present[1]]}",
+            f"Invalid JSON payload received. Oneof field 'data' is already set. Cannot set '{snake_case(present[1])}'",
+            f"{path}.{snake_case(present[1])}",
         )
     if "text" in part and part["text"] == "":
         raise invalid_argument(
@@ -199,10 +195,6 @@ def _legacy_prompt(model: ModelInfo, api: str, parsed: dict[str, Any]) -> Prompt
     return Prompt(model=model, api=api, instances=instances)
 
 
-def _canonical_key(key: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in key)
-
-
 def _instance(schema: str, item: Any, path: str) -> Instance:
     if not isinstance(item, dict):
         raise invalid_argument(f"Invalid value at '{path}': an instance must be a JSON object.", path)
@@ -211,7 +203,7 @@ def _instance(schema: str, item: Any, path: str) -> Instance:
     media: list[tuple[dict[str, Any], str]] = []
     seen: set[str] = set()
     for raw_key, value in item.items():
-        key = _canonical_key(raw_key)
+        key = snake_case(raw_key)
         if key not in fields:
             message = f"Invalid JSON payload received. Unknown name \"{raw_key}\" at '{path}': Cannot find field."
             raise invalid_argument(message, path, message)

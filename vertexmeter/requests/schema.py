@@ -19,7 +19,8 @@ class Field:
     repeated: bool = False
 
 
-def _snake(name: str) -> str:
+def snake_case(name: str) -> str:
+    """A JSON (lowerCamelCase) field name as its proto name: `inlineData` -> `inline_data`."""
     return "".join("_" + c.lower() if c.isupper() else c for c in name)
 
 
@@ -28,7 +29,7 @@ def _message(*fields: tuple[str, str] | tuple[str, str, bool]) -> dict[str, Fiel
     for spec in fields:
         json_name, kind = spec[0], spec[1]
         repeated = bool(spec[2]) if len(spec) > 2 else False
-        out[json_name] = Field(json_name, _snake(json_name), kind, repeated)
+        out[json_name] = Field(json_name, snake_case(json_name), kind, repeated)
     return out
 
 
