@@ -9,12 +9,24 @@ The public face:
     VertexMeterError                                        # every refusal, in Google's shape
 """
 
+from typing import Any
+
 from vertexmeter.counting import CountResult, MediaUsage, compute_tokens, count, count_tokens
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.pricing import estimate, price_scenario, prices
 from vertexmeter.registry import ModelInfo, all_models, resolve
 
 __version__ = "0.1.0"
+
+_PRICING = ("estimate", "price_scenario", "prices")
+
+
+def __getattr__(name: str) -> Any:
+    # Pricing (pydantic, the catalogue) loads on first use: counting alone should start fast.
+    if name in _PRICING:
+        import vertexmeter.pricing
+
+        return getattr(vertexmeter.pricing, name)
+    raise AttributeError(f"module 'vertexmeter' has no attribute {name!r}")
 
 __all__ = [
     "CountResult",

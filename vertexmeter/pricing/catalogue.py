@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
-from vertexmeter.registry import bare_model_name, resolve
+from vertexmeter.registry import bare_model_name, match_version, resolve
 
 Mode = Literal["online", "batch", "flex", "priority"]
 MODES: tuple[str, ...] = ("online", "batch", "flex", "priority")
@@ -295,7 +295,8 @@ def _overlaps(entries: list[Entry]) -> list[str]:
 
 
 # ---- model resolution ---------------------------------------------------------------------------
-_VERSION_SUFFIX = re.compile(r"(@[\w.-]+|-\d{3})$")
+# Partner models version with any `@…` tag (claude-3-5-sonnet-v2@20241022), not only digits.
+_VERSION_SUFFIXES = (re.compile(r"@[\w.-]+$"), re.compile(r"-\d{3}$"))
 
 
 def resolve_priced_model(name: str) -> PricedModel:
@@ -316,15 +317,10 @@ def resolve_priced_model(name: str) -> PricedModel:
         if priced is None:
             raise _unpriced(bare, f"{info.id} is a known model, but the price catalogue has no price for it")
         return priced
-    candidate = bare
-    while True:
-        if candidate in cat.names:
-            return cat.names[candidate]
-        shorter = _VERSION_SUFFIX.sub("", candidate)
-        if shorter == candidate:
-            break
-        candidate = shorter
-    raise _unpriced(bare, f"Unknown model {bare!r}")
+    found = match_version(bare, cat.names, _VERSION_SUFFIXES)
+    if found is None:
+        raise _unpriced(bare, f"Unknown model {bare!r}")
+    return cat.names[found]
 
 
 def priced_model_names() -> list[str]:

@@ -6,8 +6,18 @@ from vertexmeter.registry.models import (
     ModelInfo,
     all_models,
     bare_model_name,
+    match_version,
     overhead_for,
     resolve,
 )
 
-__all__ = ["APIS", "CountOverhead", "ModelInfo", "all_models", "bare_model_name", "overhead_for", "resolve"]
+__all__ = [
+    "APIS",
+    "CountOverhead",
+    "ModelInfo",
+    "all_models",
+    "bare_model_name",
+    "match_version",
+    "overhead_for",
+    "resolve",
+]

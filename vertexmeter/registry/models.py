@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -107,7 +108,7 @@ _PREFIXES = (
     re.compile(r"^models/"),
 )
 # Version suffixes that name a snapshot of a model the registry lists once.
-_VERSION_SUFFIXES = (
+VERSION_SUFFIXES = (
     re.compile(r"@\d+$"),
     re.compile(r"-\d{3}$"),
     re.compile(r"-latest$"),
@@ -123,6 +124,22 @@ def bare_model_name(name: str) -> str:
     return name
 
 
+def match_version(
+    bare: str, known: Container[str], suffixes: Sequence[re.Pattern[str]] = VERSION_SUFFIXES
+) -> str | None:
+    """`bare`, or `bare` with version suffixes stripped one at a time: the first spelling in `known`."""
+    candidate = bare
+    while candidate not in known:
+        for suffix in suffixes:
+            shorter = suffix.sub("", candidate)
+            if shorter != candidate:
+                candidate = shorter
+                break
+        else:
+            return None
+    return candidate
+
+
 def resolve(name: str, *, api: str = "vertex", api_version: str | None = None) -> ModelInfo:
     """The registry entry for any accepted spelling of a model name; NOT_FOUND names the closest ones.
 
@@ -134,17 +151,10 @@ def resolve(name: str, *, api: str = "vertex", api_version: str | None = None) -
         raise invalid_argument("A model name is required.", "model")
     registry = _registry()
     bare = bare_model_name(name.strip())
-    candidate = bare
-    while True:
-        if candidate in registry.by_name:
-            return registry.by_name[candidate]
-        for suffix in _VERSION_SUFFIXES:
-            shorter = suffix.sub("", candidate)
-            if shorter != candidate:
-                candidate = shorter
-                break
-        else:
-            raise _unknown_model(name.strip(), bare, api, api_version or "v1beta")
+    found = match_version(bare, registry.by_name)
+    if found is None:
+        raise _unknown_model(name.strip(), bare, api, api_version or "v1beta")
+    return registry.by_name[found]
 
 
 def _unknown_model(full: str, bare: str, api: str, api_version: str) -> VertexMeterError:
