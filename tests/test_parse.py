@@ -155,7 +155,8 @@ def test_too_deep_json_is_refused() -> None:
 
 def test_body_must_be_an_object() -> None:
     assert error_of("gemini-2.5-flash", 42).status == "INVALID_ARGUMENT"
-    assert error_of("gemini-2.5-flash", "not json").status == "INVALID_ARGUMENT"
+    assert error_of("gemini-2.5-flash", b"not json").status == "INVALID_ARGUMENT"  # bytes are a wire body
+    assert error_of("gemini-2.5-flash", b'"a JSON string"').status == "INVALID_ARGUMENT"
 
 
 def test_gemini_api_generate_content_request_requires_model_and_contents() -> None:

@@ -17,7 +17,7 @@ def run(*args: str, input: str | None = None):  # noqa: A002 - click's name
 
 
 def test_price_table() -> None:
-    result = run("price", "-m", "gemini-1.5-pro", "--date", "2024-12-01")
+    result = run("price", "-m", "gemini-1.5-pro", "--date", "2024-12-01", "--human")
     assert result.exit_code == 0, result.output
     assert "0.0003125" in result.output and "per 1K" in result.output and "S1" in result.output
 

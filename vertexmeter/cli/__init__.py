@@ -1,25 +1,28 @@
-"""The `vertexmeter` command: one module per command group, registered on `main`."""
+"""The `vertexmeter` command. One line per command below, in the order `--help` lists them; each
+command's module is imported only when it runs (CommandGroup.lazy), so a start stays cheap."""
 
 from __future__ import annotations
 
 import click
 
-from vertexmeter.cli.counting import compute_command, count_command
-from vertexmeter.cli.pricing import estimate_command, price_command
-from vertexmeter.cli.registry import models_command, tokenizers_group
-from vertexmeter.cli.serve import serve_command
+from vertexmeter.cli.common import CommandGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="vertexmeter")
 def main() -> None:
-    """Offline, exact Vertex AI / Gemini token counts and costs."""
+    """Offline, exact Vertex AI / Gemini token counts and costs.
+
+    Every command prints JSON (--json, the default) or a table (--human). Exit codes: 0 done,
+    1 a request Google would refuse (its error JSON on stderr), 2 bad usage.
+    Shell completion: eval "$(_VERTEXMETER_COMPLETE=bash_source vertexmeter)" (zsh_source, fish_source).
+    """
 
 
-main.add_command(count_command)
-main.add_command(compute_command)
-main.add_command(models_command)
-main.add_command(tokenizers_group)
-main.add_command(serve_command)
-main.add_command(price_command)
-main.add_command(estimate_command)
+main.lazy("count", "vertexmeter.cli.counting:count_command")
+main.lazy("compute", "vertexmeter.cli.counting:compute_command")
+main.lazy("estimate", "vertexmeter.cli.pricing:estimate_command")
+main.lazy("price", "vertexmeter.cli.pricing:price_command")
+main.lazy("models", "vertexmeter.cli.registry:models_command")
+main.lazy("tokenizers", "vertexmeter.cli.tokenizers:tokenizers_group")
+main.lazy("serve", "vertexmeter.cli.serve:serve_command")

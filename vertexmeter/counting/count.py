@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from vertexmeter.counting.coerce import coerce_request
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
 from vertexmeter.registry import APIS, ModelInfo, overhead_for, resolve
-from vertexmeter.requests import Prompt, count_prompt, media_field
+from vertexmeter.requests import Prompt, count_prompt, media_field, request_body
 from vertexmeter.tokenizing import get_tokenizer
 
 MODALITIES = ("TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT")
@@ -77,18 +76,20 @@ def count(
     api: str = "vertex",
     media_options: MediaOptions | None = None,
     api_version: str | None = None,
+    config: Any = None,
 ) -> CountResult:
-    """Count a countTokens request body (dict, JSON-able object or google-genai types) for `model`."""
+    """Count `request` for `model` like countTokens: user text, a REST body, Contents / Parts (google-genai
+    `types` too) or JSON bytes; `config` is google-genai's CountTokensConfig (docs/inputs.md)."""
     if api not in APIS:
         raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
     info = resolve(model, api=api, api_version=api_version)
-    prompt = count_prompt(info, coerce_request(request), api)
+    prompt = count_prompt(info, request_body(request, info, api, config=config), api)
     return count_prompt_tokens(prompt, media_options or MediaOptions())
 
 
-def count_tokens(model: str, request: Any, *, api: str = "vertex") -> dict[str, Any]:
+def count_tokens(model: str, request: Any, *, api: str = "vertex", config: Any = None) -> dict[str, Any]:
     """The REST JSON of countTokens for `request` on `model`, in the "vertex" or "gemini" dialect."""
-    return count(model, request, api=api).to_rest()
+    return count(model, request, api=api, config=config).to_rest()
 
 
 def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions) -> CountResult:

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from vertexmeter.errors import FieldViolation, VertexMeterError, invalid_argument
+from vertexmeter.requests.decode import MAX_DEPTH, too_deep
 from vertexmeter.requests.schema import (
     CASE_INSENSITIVE_ENUMS,
     ENUMS,
@@ -28,7 +29,6 @@ _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 _DURATION = re.compile(r"^(-)?(\d+)(?:\.(\d{1,9}))?s$")
 _B64_ALPHABET = re.compile(r"^[A-Za-z0-9+/\-_]*={0,2}$")
-MAX_DEPTH = 100  # Google's JSON parser refuses deeper nesting too.
 
 
 def _join(path: str, name: str) -> str:
@@ -49,9 +49,7 @@ def _lookup(message: str, key: str) -> Field | None:
 def parse_message(message: str, obj: Any, path: str = "", depth: int = 0) -> dict[str, Any]:
     """Parse one JSON object as `message`; raise INVALID_ARGUMENT on anything Google would refuse."""
     if depth > MAX_DEPTH:
-        raise invalid_argument(
-            f"Invalid JSON payload received. Nesting is deeper than {MAX_DEPTH} levels.", path or "request"
-        )
+        raise too_deep(path or "request")
     if not isinstance(obj, dict):
         raise _invalid_value(path, f"type.googleapis.com/{message}", obj)
     out: dict[str, Any] = {}
@@ -128,7 +126,7 @@ def _check_depth(value: Any, path: str, depth: int) -> None:
     while stack:
         item, level = stack.pop()
         if level > MAX_DEPTH:
-            raise invalid_argument(f"Invalid JSON payload received. Nesting is deeper than {MAX_DEPTH} levels.", path)
+            raise too_deep(path)
         if isinstance(item, dict):
             stack.extend((v, level + 1) for v in item.values())
         elif isinstance(item, list):

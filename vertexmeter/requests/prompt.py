@@ -7,8 +7,9 @@ from typing import Any
 
 from vertexmeter.errors import FieldViolation, VertexMeterError, failed_precondition, invalid_argument
 from vertexmeter.registry import ModelInfo
+from vertexmeter.requests.decode import require_object
 from vertexmeter.requests.parse import parse_message
-from vertexmeter.requests.schema import snake_case
+from vertexmeter.requests.schema import MESSAGES, snake_case
 
 LEARN_MORE = "Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini"
 VALID_ROLES = ("user", "model")
@@ -62,7 +63,12 @@ class Prompt:
 def count_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
     """The prompt of a countTokens body in the given dialect ("vertex" or "gemini")."""
     if api == "gemini":
-        parsed = parse_message("GeminiCountTokensRequest", _require_object(body))
+        if model.is_legacy:
+            raise invalid_argument(
+                f"{model.id} is a Vertex AI PaLM/embedding model; count it with api='vertex' (--api vertex) "
+                "and `instances`."
+            )
+        parsed = parse_message("GeminiCountTokensRequest", _check_top_level("GeminiCountTokensRequest", body))
         inner = parsed.get("generateContentRequest")
         if inner is not None:
             _require_generate_fields(inner)
@@ -73,13 +79,9 @@ def count_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
                     "offline; count the cached contents by sending them in `contents` instead.",
                     "generate_content_request.cached_content",
                 )
-        if model.is_legacy:
-            raise invalid_argument(
-                f"{model.id} is a Vertex AI PaLM/embedding model; count it with api='vertex' and `instances`."
-            )
         root = "generate_content_request." if inner is not None else ""
         return _gemini_prompt(model, api, parsed, root)
-    parsed = parse_message("VertexCountTokensRequest", _require_object(body))
+    parsed = parse_message("VertexCountTokensRequest", _check_top_level("VertexCountTokensRequest", body))
     if model.is_legacy:
         return _legacy_prompt(model, api, parsed)
     _refuse_instances(model, parsed)
@@ -88,17 +90,52 @@ def count_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
 
 def compute_prompt(model: ModelInfo, body: Any) -> Prompt:
     """The prompt of a Vertex computeTokens body (contents or legacy instances; text only)."""
-    parsed = parse_message("VertexComputeTokensRequest", _require_object(body))
+    parsed = parse_message("VertexComputeTokensRequest", _check_top_level("VertexComputeTokensRequest", body))
     if model.is_legacy:
         return _legacy_prompt(model, "vertex", parsed)
     _refuse_instances(model, parsed)
     return _gemini_prompt(model, "vertex", parsed, "")
 
 
-def _require_object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise invalid_argument("Invalid JSON payload received. The request body must be a JSON object.", "request")
-    return body
+_GENERATE_ONLY = (
+    "is a generateContent field that countTokens does not take; `vertexmeter estimate` reads a whole "
+    "generateContent body"
+)
+# Top-level fields that Google refuses here but that belong to a neighbouring call: the hint names it.
+_HINTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "VertexCountTokensRequest": (("GenerateContentRequest", _GENERATE_ONLY),),
+    "VertexComputeTokensRequest": (
+        (
+            "VertexCountTokensRequest",
+            "is counted by countTokens (`vertexmeter count`); computeTokens lists the tokens of `contents` only",
+        ),
+        ("GenerateContentRequest", _GENERATE_ONLY),
+    ),
+    "GeminiCountTokensRequest": (
+        (
+            "GenerateContentRequest",
+            "goes inside `generateContentRequest` (with `model` and `contents`) in a Gemini API countTokens "
+            "body; or count with the Vertex dialect (--api vertex)",
+        ),
+    ),
+}
+
+
+def _check_top_level(message: str, body: Any) -> dict[str, Any]:
+    """A JSON object whose top-level names the call knows; Google's refusal plus a hint for a neighbour's field."""
+    obj = require_object(body)
+    for key in obj:
+        if _known(message, key):
+            continue
+        for other, hint in _HINTS.get(message, ()):
+            if _known(other, key):
+                text = f'Invalid JSON payload received. Unknown name "{key}": Cannot find field. `{key}` {hint}.'
+                raise VertexMeterError("INVALID_ARGUMENT", text, [FieldViolation("", text)])
+    return obj
+
+
+def _known(message: str, key: str) -> bool:
+    return any(key in (f.json_name, f.proto_name) for f in MESSAGES[message].values())
 
 
 def _require_generate_fields(inner: dict[str, Any]) -> None:
@@ -181,6 +218,16 @@ _INSTANCE_FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
     "code_completion": {"prefix": ("text", True), "suffix": ("text", False)},
     "embedding": {"content": ("text", True), "title": ("text", False), "task_type": ("ignored", False)},
     "multimodal_embedding": {"text": ("text", False), "image": ("media", False), "video": ("media", False)},
+}
+
+# The field of an instance that takes plain user text (vertexmeter count -m text-bison "hi"); chat and
+# codechat take the texts as one conversation of user messages.
+INSTANCE_TEXT_FIELDS = {
+    "text": "prompt",
+    "code": "prefix",
+    "code_completion": "prefix",
+    "embedding": "content",
+    "multimodal_embedding": "text",
 }
 
 

@@ -8,7 +8,6 @@ not survive pickling as exceptions).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import multiprocessing
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -19,7 +18,8 @@ from vertexmeter.counting import compute_tokens, count
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import resolve
-from vertexmeter.requests.parse import MAX_DEPTH
+from vertexmeter.requests import decode_json
+from vertexmeter.requests.decode import require_object, too_deep
 from vertexmeter.tokenizing import families, get_tokenizer
 
 log = logging.getLogger("vertexmeter.server")
@@ -58,29 +58,9 @@ def _refusal(error: VertexMeterError) -> Outcome:
     return Outcome(error.code, error.to_json())
 
 
-def decode_body(raw: bytes) -> Any:
-    """The JSON of a request body; an empty body is the empty message, as Google reads it."""
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw, parse_constant=_no_constant)
-    except RecursionError:
-        raise too_deep() from None
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, NaN/Infinity literals
-        raise invalid_argument(f"Invalid JSON payload received. {exc}.") from None
-
-
-def too_deep() -> VertexMeterError:
-    return invalid_argument(f"Invalid JSON payload received. Nesting is deeper than {MAX_DEPTH} levels.")
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"Unexpected token {name}")
-
-
 def run_job(job: Job) -> Outcome:
     try:
-        body = decode_body(job.body)
+        body = require_object(decode_json(job.body))  # the wire takes objects only
         model = job.model if job.model is not None else _model_from_body(body, job.endpoint)
         if job.rpc == ESTIMATE:
             return _estimate(model, body, job.api, job.media_options)

@@ -1,0 +1,120 @@
+"""The one JSON decoder of request bodies: library, CLI and server all call `decode_json`.
+
+One policy, Google's where it is known: UTF-8 only; `NaN` / `Infinity` literals refused (they are not
+JSON; proto3 JSON writes those doubles as the strings "NaN" / "Infinity"); nesting bounded before the
+recursive decoder runs (no RecursionError); numbers beyond a double's range refused; `\\ud800`-style
+escapes that leave a lone surrogate refused (no tokenizer can encode one); an empty body is the empty
+message, as Google's front end reads it. Every refusal is INVALID_ARGUMENT ("Invalid JSON payload
+received. …"), never another exception.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from vertexmeter.errors import VertexMeterError, invalid_argument
+
+MAX_DEPTH = 100  # Google's JSON parser refuses deeper nesting too.
+_MAX_NUMBER_CHARS = 400  # longer than any double's shortest form with exponent; bounds int() work
+_DOUBLE_MAX = 1.7976931348623157e308
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def too_deep(path: str | None = None) -> VertexMeterError:
+    return invalid_argument(f"Invalid JSON payload received. Nesting is deeper than {MAX_DEPTH} levels.", path)
+
+
+def invalid_json(reason: str) -> VertexMeterError:
+    return invalid_argument(f"Invalid JSON payload received. {reason}")
+
+
+def has_lone_surrogate(text: str) -> bool:
+    return _LONE_SURROGATE.search(text) is not None
+
+
+def decode_json(raw: bytes | bytearray | memoryview | str) -> Any:
+    """The JSON value of a request body, or INVALID_ARGUMENT. Empty (or blank) input is `{}`."""
+    if isinstance(raw, str):
+        text = raw
+    else:
+        try:
+            text = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise invalid_json(f"Invalid UTF-8 at byte {exc.start}.") from None
+    if not text.strip():
+        return {}
+    _check_nesting(text)
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_float, parse_int=_int)
+    except VertexMeterError:
+        raise
+    except RecursionError:  # unreachable after _check_nesting; kept so the contract cannot break
+        raise too_deep() from None
+    except ValueError as exc:  # JSONDecodeError
+        raise invalid_json(f"{exc}.") from None
+    if (_SURROGATE_ESCAPE.search(text) or has_lone_surrogate(text)) and _holds_lone_surrogate(value):
+        raise invalid_json("A \\u escape leaves a lone UTF-16 surrogate; the text is not valid Unicode.")
+    return value
+
+
+def require_object(value: Any) -> dict[str, Any]:
+    """A request body is a JSON object (what Google's front end takes on the wire)."""
+    if not isinstance(value, dict):
+        raise invalid_argument("Invalid JSON payload received. The request body must be a JSON object.", "request")
+    return value
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH by a scan that skips strings (bodies with few brackets skip it)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise too_deep()
+        elif token in ("]", "}"):
+            depth -= 1
+
+
+def _refuse_constant(name: str) -> Any:
+    raise invalid_json(f"{name} is not a JSON value (proto3 JSON writes it as the string \"{name}\").")
+
+
+def _float(literal: str) -> float:
+    value = float(literal) if len(literal) <= _MAX_NUMBER_CHARS else math.inf
+    if math.isinf(value):
+        raise invalid_json(f"The number {_shown(literal)} is out of range for a double.")
+    return value
+
+
+def _int(literal: str) -> int | float:
+    if len(literal) > _MAX_NUMBER_CHARS or abs(value := int(literal)) > _DOUBLE_MAX:
+        raise invalid_json(f"The number {_shown(literal)} is out of range for a double.")
+    return value
+
+
+def _shown(literal: str) -> str:
+    return literal if len(literal) <= 40 else f"{literal[:20]}…({len(literal)} digits)"
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if has_lone_surrogate(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -1,0 +1,253 @@
+"""The one door for what callers pass: whatever it is, a plain JSON-able request body comes out.
+
+- `str` (or a list of them) is user text, as google-genai reads `contents="…"`: one user turn (for a
+  legacy PaLM / Codey / embedding model, one instance per text in the model's own field);
+- `bytes` are a JSON body as sent on the wire (decoded by `decode_json`, then read as below);
+- a dict is recognised by shape: a request body (`contents`, `instances`, `systemInstruction`, …),
+  one Content (`role` / `parts`) or one Part (`text`, `inlineData`, …);
+- a list is google-genai's `contents`: Contents as they are, consecutive Parts / strings grouped into
+  one turn (a user turn; a model turn for function calls), a nested list as one user turn;
+- google-genai `types` objects are accepted anywhere inside (they are dumped to their REST JSON);
+- `config` is google-genai's CountTokensConfig (or its dict): system_instruction, tools and
+  generation_config join the body, as the SDK's own `count_tokens` sends them.
+
+Anything else (sets, NaN floats, objects of unknown types, lone surrogates, nesting beyond Google's
+limit, cycles) is refused with INVALID_ARGUMENT and the field path, before any parsing work.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from vertexmeter.errors import invalid_argument
+from vertexmeter.registry import ModelInfo
+from vertexmeter.requests.decode import MAX_DEPTH, decode_json, has_lone_surrogate, too_deep
+from vertexmeter.requests.prompt import INSTANCE_TEXT_FIELDS
+from vertexmeter.requests.schema import MESSAGES, snake_case
+
+_BODY_MESSAGES = (
+    "VertexCountTokensRequest",
+    "VertexComputeTokensRequest",
+    "GeminiCountTokensRequest",
+    "GenerateContentRequest",
+)
+BODY_KEYS = frozenset(
+    name for message in _BODY_MESSAGES for f in MESSAGES[message].values() for name in (f.json_name, f.proto_name)
+)
+PART_KEYS = frozenset(name for f in MESSAGES["Part"].values() for name in (f.json_name, f.proto_name))
+_CONTENT_KEYS = frozenset({"role", "parts"})
+_FUNCTION_CALL_KEYS = ("functionCall", "function_call")
+# CountTokensConfig: the fields that join the body (http_options is transport and changes nothing counted).
+CONFIG_FIELDS = ("systemInstruction", "tools", "generationConfig")
+_CONFIG_TRANSPORT = ("httpOptions",)
+
+
+def request_body(request: Any, model: ModelInfo, api: str = "vertex", *, config: Any = None) -> dict[str, Any]:
+    """`request` (text, a body, Contents, Parts, google-genai objects, JSON bytes) as a REST body dict."""
+    if isinstance(request, bytes | bytearray | memoryview):
+        request = decode_json(request)
+        if isinstance(request, str):  # a JSON string on the wire is not a message
+            raise invalid_argument(
+                "Invalid JSON payload received. The request body must be a JSON object.", "request"
+            )
+    value = plain(request)
+    body = _body_of(value, model, api)
+    if config is not None:
+        body = _with_config(body, plain(config, "config"), api)
+    return body
+
+
+def texts_body(texts: list[str], model: ModelInfo, api: str = "vertex") -> dict[str, Any]:
+    """User texts as a body: one user turn, or for a legacy model one instance per text."""
+    if model.is_legacy and api == "vertex":
+        return _legacy_texts(texts, model.instance_schema or "text")
+    return {"contents": [{"role": "user", "parts": [{"text": text} for text in texts]}]}
+
+
+def plain(value: Any, path: str = "") -> Any:
+    """`value` as plain JSON data (dict / list / str / int / float / bool / None; bytes kept for bytes fields).
+
+    google-genai objects are dumped with their REST (camelCase) names. Iterative, bounded by MAX_DEPTH.
+    """
+    root: list[Any] = [None]
+    # (holder, key, value, path, depth): write the converted value into holder[key].
+    stack: list[tuple[Any, Any, Any, str, int]] = [(root, 0, value, path, 0)]
+    while stack:
+        holder, key, item, path, depth = stack.pop()
+        where = path or "request"
+        if depth > MAX_DEPTH:
+            raise too_deep(where)
+        item = _dumped(item)
+        if item is None or isinstance(item, bool | int | bytes):
+            holder[key] = item
+        elif isinstance(item, str):
+            if has_lone_surrogate(item):
+                raise invalid_argument(
+                    f"Invalid value at '{where}': the text holds a lone UTF-16 surrogate, which is not Unicode "
+                    "(undecodable bytes read with errors='surrogateescape' look like this).",
+                    where,
+                )
+            holder[key] = item
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise invalid_argument(
+                    f"Invalid value at '{where}': {item} is not a JSON number (proto3 JSON writes it as the string "
+                    f'"{_special_name(item)}").',
+                    where,
+                )
+            holder[key] = item
+        elif isinstance(item, dict):
+            out: dict[str, Any] = dict.fromkeys(item)  # keys in the caller's order (computeTokens lists in order)
+            holder[key] = out
+            for k, v in item.items():
+                if not isinstance(k, str):
+                    raise invalid_argument(f"Invalid key {k!r} at '{where}': JSON object keys are strings.", where)
+                stack.append((out, k, v, f"{path}.{k}" if path else k, depth + 1))
+        elif isinstance(item, list | tuple):
+            items: list[Any] = [None] * len(item)
+            holder[key] = items
+            stack.extend((items, i, v, f"{path}[{i}]", depth + 1) for i, v in enumerate(item))
+        elif isinstance(item, bytearray | memoryview):
+            holder[key] = bytes(item)
+        else:
+            raise invalid_argument(
+                f"Invalid value at '{where}': a {type(item).__module__}.{type(item).__qualname__} is not JSON; "
+                "pass text, a dict, a list or google-genai types.",
+                where,
+            )
+    return root[0]
+
+
+def _special_name(value: float) -> str:
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _dumped(obj: Any) -> Any:
+    """A google-genai `types` object as its REST JSON; a `types.File` as the Part that refers to it."""
+    if isinstance(obj, str | int | float | bytes | dict | list | tuple) or obj is None:
+        return obj
+    if type(obj).__name__ == "File" and getattr(obj, "uri", None) and getattr(obj, "mime_type", None):
+        return {"fileData": {"fileUri": obj.uri, "mimeType": obj.mime_type}}
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", exclude_none=True, by_alias=True)
+    return obj
+
+
+def _body_of(value: Any, model: ModelInfo, api: str) -> dict[str, Any]:
+    if isinstance(value, str):
+        return texts_body([value], model, api)
+    if isinstance(value, list):
+        if value and all(isinstance(item, str) for item in value):
+            return texts_body(value, model, api)
+        return {"contents": contents_of(value, "request")}
+    if isinstance(value, dict):
+        if not value or set(value) & BODY_KEYS:
+            return value
+        if _is_content(value):
+            return {"contents": [value]}
+        if set(value) <= PART_KEYS:
+            return {"contents": contents_of([value], "request")}
+        return value  # the parser names the unknown field, as Google does
+    raise invalid_argument(
+        "A request is text, a JSON object (a countTokens / computeTokens body), Contents or Parts; "
+        f"got {type(value).__name__}.",
+        "request",
+    )
+
+
+def _is_content(value: dict[str, Any]) -> bool:
+    return "parts" in value and set(value) <= _CONTENT_KEYS
+
+
+def contents_of(items: list[Any], path: str) -> list[dict[str, Any]]:
+    """google-genai's t_contents on plain data: Contents kept, consecutive Parts grouped into one turn."""
+    contents: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if pending:
+            role = "model" if any(_is_function_call(p) for p in pending) else "user"
+            contents.append({"role": role, "parts": list(pending)})
+            pending.clear()
+
+    for i, item in enumerate(items):
+        if isinstance(item, list):
+            flush()
+            contents.append({"role": "user", "parts": [_part(p, f"{path}[{i}][{j}]") for j, p in enumerate(item)]})
+        elif isinstance(item, dict) and (_is_content(item) or not item or not set(item) <= PART_KEYS):
+            flush()
+            contents.append(item)  # a Content (or something the parser will name as wrong)
+        else:
+            part = _part(item, f"{path}[{i}]")
+            if pending and _is_function_call(part) != _is_function_call(pending[0]):
+                flush()
+            pending.append(part)
+    flush()
+    return contents
+
+
+def _part(item: Any, path: str) -> dict[str, Any]:
+    if isinstance(item, str):
+        return {"text": item}
+    if isinstance(item, dict):
+        return item
+    raise invalid_argument(f"Invalid value at '{path}': a part is text or a Part object.", path)
+
+
+def _is_function_call(part: dict[str, Any]) -> bool:
+    return any(key in part for key in _FUNCTION_CALL_KEYS)
+
+
+def content_of(value: Any, path: str) -> Any:
+    """google-genai's t_content: text, a Part or a list of Parts as one user Content; a Content as it is."""
+    if isinstance(value, str):
+        return {"role": "user", "parts": [{"text": value}]}
+    if isinstance(value, list):
+        return {"role": "user", "parts": [_part(p, f"{path}[{i}]") for i, p in enumerate(value)]}
+    if isinstance(value, dict) and value and not _is_content(value) and set(value) <= PART_KEYS:
+        return {"role": "model" if _is_function_call(value) else "user", "parts": [value]}
+    return value
+
+
+def _with_config(body: dict[str, Any], config: Any, api: str) -> dict[str, Any]:
+    if not isinstance(config, dict):
+        raise invalid_argument("config is a CountTokensConfig or a dict of its fields.", "config")
+    fields: dict[str, Any] = {}
+    for key, value in config.items():
+        name = next((n for n in (*CONFIG_FIELDS, *_CONFIG_TRANSPORT) if key in (n, snake_case(n))), None)
+        if name is None:
+            raise invalid_argument(
+                f"Unknown name \"{key}\" in config: CountTokensConfig has "
+                "system_instruction, tools, generation_config and http_options.",
+                f"config.{key}",
+            )
+        if value is not None and name in CONFIG_FIELDS:
+            fields[name] = value
+    if not fields:
+        return body
+    if api == "gemini":
+        name = next(iter(fields))
+        raise invalid_argument(
+            f"{snake_case(name)} parameter is only supported in Vertex AI mode, not in Gemini Developer API mode "
+            "(google-genai refuses it too). On the Gemini API, send it inside `generateContentRequest` "
+            "(with `model` and `contents`), or count with api='vertex'.",
+            f"config.{snake_case(name)}",
+        )
+    merged = dict(body)
+    for name, value in fields.items():
+        if name in merged or snake_case(name) in merged:
+            raise invalid_argument(
+                f"{snake_case(name)} is given twice: in the request and in config. Give it once.",
+                f"config.{snake_case(name)}",
+            )
+        merged[name] = content_of(value, f"config.{snake_case(name)}") if name == "systemInstruction" else value
+    return merged
+
+
+def _legacy_texts(texts: list[str], schema: str) -> dict[str, Any]:
+    field = INSTANCE_TEXT_FIELDS.get(schema)
+    if field is None:  # chat, codechat
+        return {"instances": [{"messages": [{"author": "user", "content": text} for text in texts]}]}
+    return {"instances": [{field: text} for text in texts]}
