@@ -72,19 +72,38 @@ def console() -> Console:
     return Console(width=int(columns) if columns.isdigit() and int(columns) > 0 else PIPED_WIDTH)
 
 
-def table(title: str, *columns: str, numeric: tuple[str, ...] = (), wrap: tuple[str, ...] = ()) -> Table:
-    """A table whose short columns (ids, dates, numbers) never wrap; the `wrap` columns fold to fit."""
+def table(title: str, *columns: str, numeric: tuple[str, ...] = (), keep: tuple[str, ...] = ()) -> Table:
+    """A table for `show`: numeric and `keep` columns (ids, dates, numbers) are never broken; the others
+    wrap to fit the width."""
+    from rich import box
     from rich.table import Table
 
-    out = Table(title=title)
+    # No vertical rules: nine columns keep ~18 more characters for their text at 80 columns.
+    out = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for name in columns:
         out.add_column(
             name,
             justify="right" if name in numeric else "left",
-            no_wrap=name not in wrap,
+            no_wrap=name in numeric or name in keep,
             overflow="fold",
         )
     return out
+
+
+def show(out: Table, *, optional: tuple[str, ...] = ()) -> None:
+    """Print a table that fits the console: unbreakable columns keep their widest cell, words are not cut
+    while they fit, and `optional` columns (last first) are left out when the rest would not fit."""
+    from rich.measure import Measurement
+
+    screen = console()
+    for column in out.columns:
+        if column.no_wrap:
+            column.min_width = max((len(str(cell)) for cell in column.cells), default=0) or None
+    droppable = [column for column in out.columns if column.header in optional]
+    unbounded = screen.options.update_width(10**6)  # Measurement.get clamps to the width; we need the real minimum
+    while droppable and Measurement.get(screen, unbounded, out).minimum > screen.width:
+        out.columns.remove(droppable.pop())
+    screen.print(out)
 
 
 # ---- options -----------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import click
 
 from vertexmeter.cli.common import (
     api_option,
-    console,
     google_errors,
     media_options,
     model_option,
@@ -17,6 +16,7 @@ from vertexmeter.cli.common import (
     print_json,
     read_request,
     request_options,
+    show,
     table,
 )
 
@@ -54,7 +54,7 @@ def count_command(
         out.add_row("billable characters", f"{result.billable_characters:,}")
     out.add_row("context window", f"{result.model.input_token_limit:,}")
     out.add_row("fits", "yes" if result.fits_context_window else "NO")
-    console().print(out)
+    show(out)
 
 
 @click.command("compute")
@@ -73,9 +73,9 @@ def compute_command(
     if not human:
         print_json(result)
         return
-    out = table(f"{resolve(model).id} computeTokens", "#", "role", "id", "token", numeric=("#", "id"), wrap=("token",))
+    out = table(f"{resolve(model).id} computeTokens", "#", "role", "id", "token", numeric=("#", "id"), keep=("role",))
     for n, info in enumerate(result["tokensInfo"]):
         for token, token_id in zip(info["tokens"], info["tokenIds"], strict=True):
             shown = base64.b64decode(token).decode("utf-8", errors="backslashreplace")
             out.add_row(str(n), info.get("role", ""), token_id, repr(shown))
-    console().print(out)
+    show(out)

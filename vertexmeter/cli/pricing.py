@@ -17,6 +17,7 @@ from vertexmeter.cli.common import (
     print_json,
     read_request,
     request_options,
+    show,
     table,
 )
 from vertexmeter.vocabulary import MODES
@@ -43,7 +44,7 @@ def price_command(model: str, date: dt.date | None, human: bool) -> None:
     out = table(
         f"{sheet.model} — Vertex AI prices in force on {sheet.date.isoformat()} (USD)",
         "charge", "modality", "tier", "mode", "price", "unit", "since", "source", "confidence",
-        numeric=("price",), wrap=("unit", "source"),
+        numeric=("price",), keep=("since",),
     )
     for e in sheet.entries:
         if e.charge == "discount":
@@ -56,7 +57,7 @@ def price_command(model: str, date: dt.date | None, human: bool) -> None:
             e.charge, e.modality, e.tier or "", e.mode, price, unit, e.effective_from.isoformat(), e.source,
             e.confidence,
         )
-    console().print(out)
+    show(out, optional=("source", "confidence", "tier"))
 
 
 @click.command("estimate")
@@ -131,7 +132,7 @@ def _print_bill(bill: Bill, *, title: str, billed_total: bool = False) -> None:
 
     out = table(
         title, "item", "quantity", "unit price (USD)", "amount (USD)", "tier",
-        numeric=("quantity", "unit price (USD)", "amount (USD)"), wrap=("item", "unit price (USD)"),
+        numeric=("quantity", "amount (USD)"),
     )
     for item in bill.line_items:
         price = f"{money(item.unit_price)} {UNITS[item.price_unit].label}"
@@ -146,10 +147,9 @@ def _print_bill(bill: Bill, *, title: str, billed_total: bool = False) -> None:
     out.add_row("total", "", "", money(bill.total), "", end_section=True)
     if billed_total:
         out.add_row("billed (period total, to the cent)", "", "", format(bill.billed_total, "f"), "")
-    screen = console()
-    screen.print(out)
+    show(out)
     for note in bill.notes:
-        screen.print(f"note: {note}")
+        console().print(f"note: {note}")
 
 
 def _group(value: Any) -> str:

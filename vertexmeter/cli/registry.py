@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from vertexmeter.cli.common import console, output_option, print_json, table
+from vertexmeter.cli.common import output_option, print_json, show, table
 
 
 @click.command("models")
@@ -27,11 +27,11 @@ def models_command(human: bool) -> None:
         return
     out = table(
         "vertexmeter models", "model", "tokenizer", "input", "output", "billed by", "format", "aliases",
-        numeric=("input", "output"), wrap=("aliases",),
+        numeric=("input", "output"),
     )
     for m in models:
         out.add_row(
             m.id, m.tokenizer, f"{m.input_token_limit:,}", f"{m.output_token_limit:,}", m.billed_by,
             m.instance_schema or "contents", ", ".join(m.aliases),
         )
-    console().print(out)
+    show(out, optional=("format", "aliases"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from vertexmeter.cli.common import console, google_errors, output_option, print_json, table
+from vertexmeter.cli.common import google_errors, output_option, print_json, show, table
 from vertexmeter.tokenizing import families, refresh, status
 
 
@@ -27,11 +27,11 @@ def tokenizers_group(ctx: click.Context, human: bool) -> None:
         return
     out = table(
         "vertexmeter tokenizers", "family", "engine", "file", "sha256 (pinned)", "from", "status",
-        wrap=("file", "from"),
+        keep=("family", "sha256 (pinned)"),
     )
     for s in statuses:
         out.add_row(s.family, s.engine, s.location or s.filename, s.sha256[:16] + "…", s.source or "-", s.status)
-    console().print(out)
+    show(out, optional=("file", "from"))
 
 
 @tokenizers_group.command("refresh")

@@ -17,6 +17,7 @@ limit, cycles) is refused with INVALID_ARGUMENT and the field path, before any p
 
 from __future__ import annotations
 
+import base64
 import math
 from typing import Any
 
@@ -66,7 +67,7 @@ def texts_body(texts: list[str], model: ModelInfo, api: str = "vertex") -> dict[
 
 
 def plain(value: Any, path: str = "") -> Any:
-    """`value` as plain JSON data (dict / list / str / int / float / bool / None; bytes kept for bytes fields).
+    """`value` as plain JSON data (dict / list / str / int / float / bool / None); bytes as base64 text.
 
     google-genai objects are dumped with their REST (camelCase) names. Iterative, bounded by MAX_DEPTH.
     """
@@ -79,8 +80,10 @@ def plain(value: Any, path: str = "") -> Any:
         if depth > MAX_DEPTH:
             raise too_deep(where)
         item = _dumped(item)
-        if item is None or isinstance(item, bool | int | bytes):
+        if item is None or isinstance(item, bool | int):
             holder[key] = item
+        elif isinstance(item, bytes | bytearray | memoryview):  # proto3 JSON writes bytes as base64
+            holder[key] = base64.b64encode(item).decode("ascii")
         elif isinstance(item, str):
             if has_lone_surrogate(item):
                 raise invalid_argument(
@@ -108,8 +111,6 @@ def plain(value: Any, path: str = "") -> Any:
             items: list[Any] = [None] * len(item)
             holder[key] = items
             stack.extend((items, i, v, f"{path}[{i}]", depth + 1) for i, v in enumerate(item))
-        elif isinstance(item, bytearray | memoryview):
-            holder[key] = bytes(item)
         else:
             raise invalid_argument(
                 f"Invalid value at '{where}': a {type(item).__module__}.{type(item).__qualname__} is not JSON; "

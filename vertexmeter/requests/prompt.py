@@ -65,8 +65,8 @@ def count_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
     if api == "gemini":
         if model.is_legacy:
             raise invalid_argument(
-                f"{model.id} is a Vertex AI PaLM/embedding model; count it with api='vertex' (--api vertex) "
-                "and `instances`."
+                f"{model.id} is a Vertex AI PaLM/embedding model, which the Gemini API does not serve; count it "
+                "with the Vertex dialect (api='vertex', --api vertex)."
             )
         parsed = parse_message("GeminiCountTokensRequest", _check_top_level("GeminiCountTokensRequest", body))
         inner = parsed.get("generateContentRequest")
