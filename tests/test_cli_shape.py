@@ -212,7 +212,8 @@ def test_importing_the_cli_loads_no_engine() -> None:
 
 def test_count_loads_neither_pricing_nor_tables() -> None:
     code = (
-        "import sys\nfrom vertexmeter.cli import main\nsys.argv = ['vertexmeter', 'count', '-m', 'gemini-2.5-flash', 'hi']\n"
+        "import sys\nfrom vertexmeter.cli import main\n"
+        "sys.argv = ['vertexmeter', 'count', '-m', 'gemini-2.5-flash', 'hi']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass"
     )
     loaded = loaded_after(code)

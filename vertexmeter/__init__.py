@@ -2,31 +2,53 @@
 
 The public face:
 
-    count_tokens(model, request, *, api="vertex") -> dict   # Vertex/Gemini countTokens JSON
-    compute_tokens(model, request) -> dict                  # Vertex computeTokens JSON
-    count(model, request, *, api="vertex") -> CountResult   # the typed layer behind count_tokens
-    estimate / price_scenario / prices                       # costs (docs/pricing.md)
-    VertexMeterError                                        # every refusal, in Google's shape
+    count_tokens(model, request, *, api="vertex", config=None) -> dict  # Vertex/Gemini countTokens JSON
+    compute_tokens(model, request) -> dict                               # Vertex computeTokens JSON
+    count(model, request, *, api="vertex") -> CountResult                # the typed layer behind count_tokens
+    estimate / price_scenario / prices                                    # costs (docs/pricing.md)
+    VertexMeterError                                                     # every refusal, in Google's shape
+
+`request` is text, a REST body, Contents / Parts or google-genai types (docs/inputs.md).
+Names load on first use, so that `import vertexmeter` (and the CLI) starts without the engines.
 """
 
-from typing import Any
+from __future__ import annotations
 
-from vertexmeter.counting import CountResult, MediaUsage, compute_tokens, count, count_tokens
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.registry import ModelInfo, all_models, resolve
+
+if TYPE_CHECKING:
+    from vertexmeter.counting import CountResult, MediaUsage, compute_tokens, count, count_tokens
+    from vertexmeter.pricing import estimate, price_scenario, prices
+    from vertexmeter.registry import ModelInfo, all_models, resolve
 
 __version__ = "0.1.0"
 
-_PRICING = ("estimate", "price_scenario", "prices")
+_HOMES = {
+    "CountResult": "vertexmeter.counting",
+    "MediaUsage": "vertexmeter.counting",
+    "compute_tokens": "vertexmeter.counting",
+    "count": "vertexmeter.counting",
+    "count_tokens": "vertexmeter.counting",
+    "ModelInfo": "vertexmeter.registry",
+    "all_models": "vertexmeter.registry",
+    "resolve": "vertexmeter.registry",
+    "estimate": "vertexmeter.pricing",
+    "price_scenario": "vertexmeter.pricing",
+    "prices": "vertexmeter.pricing",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # Pricing (pydantic, the catalogue) loads on first use: counting alone should start fast.
-    if name in _PRICING:
-        import vertexmeter.pricing
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'vertexmeter' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return getattr(vertexmeter.pricing, name)
-    raise AttributeError(f"module 'vertexmeter' has no attribute {name!r}")
 
 __all__ = [
     "CountResult",
