@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,16 +125,19 @@ def test_refresh_reports_an_unreachable_mirror(isolated_tokenizer_dirs: Path, mi
 
 def test_tokenizers_command_lists_and_refreshes(isolated_tokenizer_dirs: Path, mirror: tuple[str, Path]) -> None:
     runner = CliRunner()
-    listing = runner.invoke(main, ["tokenizers"])
+    listing = runner.invoke(main, ["tokenizers", "--human"])
     assert listing.exit_code == 0
     for family in PINNED:
         assert family in listing.output
     assert listing.output.count(" ok ") == 3
+    as_json = json.loads(runner.invoke(main, ["tokenizers"]).stdout)
+    assert sorted(entry["family"] for entry in as_json) == sorted(PINNED)
+    assert {entry["status"] for entry in as_json} == {"ok"}
     base, root = mirror
     (root / "m").write_bytes(packaged_bytes("gemma2"))
     done = runner.invoke(main, ["tokenizers", "refresh", "gemma2", "--url", f"{base}/m"])
     assert done.exit_code == 0, done.output
-    assert "sha256 verified" in done.output
+    assert json.loads(done.stdout)["sha256"] == "verified"
     bad = runner.invoke(main, ["tokenizers", "refresh", "gemma2", "--url", f"{base}/nothing"])
     assert bad.exit_code == 1
 

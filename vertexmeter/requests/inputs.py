@@ -78,7 +78,7 @@ def plain(value: Any, path: str = "") -> Any:
         holder, key, item, path, depth = stack.pop()
         where = path or "request"
         if depth > MAX_DEPTH:
-            raise too_deep(where)
+            raise too_deep()  # as decode_json says it: the same body gets the same answer as text or as objects
         item = _dumped(item)
         if item is None or isinstance(item, bool | int):
             holder[key] = item
