@@ -43,7 +43,7 @@ class ModelInfo:
         return self.instance_schema is not None
 
 
-CALLS: tuple[str, ...] = ("countTokens", "generateContent")
+CALLS: tuple[str, ...] = ("countTokens", "generateContent", "embedContent")
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,9 @@ def _load_accounting(
             for gen in sorted(generations):
                 key = (api, call, gen)
                 role, tool = tables["role_overhead"].get(key), tables["tool_templates"].get(key)
+                if tool is None and call == "embedContent":  # embedContent takes no tools
+                    tool = {"per_declaration": 0, "per_property": 0, "per_typed_node": 0, "per_nullable": 0}
+                    tool["confidence"] = "confirmed"
                 if role is None or tool is None:
                     raise ValueError(f"accounting.yaml: no rule for {key}")
                 out[key] = Accounting(
