@@ -73,7 +73,7 @@ class _Part:
 def count_part(part: dict[str, Any], path: str, context: MediaContext) -> list[MediaCount]:
     if "legacyMedia" in part:
         return _legacy(part["legacyMedia"], path, context)
-    gen = rules_for(context.model.generation, context.api, context.call)
+    gen = rules_for(context.model.rules_generation, context.api, context.call)
     p = _Part(part, path, context)
     if p.inline and not p.data:
         raise invalid_argument(
