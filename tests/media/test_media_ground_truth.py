@@ -133,7 +133,7 @@ def test_parity_on_recorded_multimodal_answers(media_root: Path, capsys: pytest.
             print(f"parity {group}: {sum(r.exact for r in items)}/{len(items)} exact")
             for r in items:
                 if not r.exact:
-                    print(f"  miss {r.record['id']} {r.record['model']}: expected {r.expected}, got {r.got} {r.note[:60]}")
+                    print(f"  miss {r.record['id']}: expected {r.expected}, got {r.got} {r.note[:60]}")
         print(f"parity TOTAL media: {exact}/{len(results)} exact ({exact / len(results):.1%})")
         print(f"not replayable: {skipped}")
     assert len(skipped) <= 1
