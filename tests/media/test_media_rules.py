@@ -48,7 +48,7 @@ def audio_tokens(generation: str, seconds: Fraction) -> int:
     if generation == "1.0":
         return 32 * math.ceil(seconds)
     if generation == "1.5":
-        return 32 * math.ceil(seconds) + 1
+        return 32 * math.ceil(seconds)  # the recorded +1 was the Gemini API's role token (accounting.yaml)
     if generation == "2.0":
         return 32 * math.floor(seconds)
     return math.ceil(32 * seconds) + 2
