@@ -117,7 +117,8 @@ def test_sdk_tools_and_schema_walk_agree(sdk_local_tokenizer_dir: str) -> None:
     from vertexmeter.registry import accounting_for, resolve
 
     template = accounting_for(resolve("gemini-2.5-flash"), "vertex", "countTokens").tools
-    assert vertexmeter.count("gemini-2.5-flash", body).total_tokens == sdk + tool_template_tokens(body["tools"], template)
+    typed = tool_template_tokens(body["tools"], template)
+    assert vertexmeter.count("gemini-2.5-flash", body).total_tokens == sdk + typed
 
 
 def test_google_genai_types_are_accepted() -> None:
