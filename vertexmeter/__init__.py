@@ -5,6 +5,9 @@ The public face:
     count_tokens(model, request, *, api="vertex", config=None) -> dict  # Vertex/Gemini countTokens JSON
     compute_tokens(model, request) -> dict                               # Vertex computeTokens JSON
     count(model, request, *, api="vertex") -> CountResult                # the typed layer behind count_tokens
+    usage_metadata(model, request, *, api="vertex", response=None, as_of=None) -> dict
+                                                                         # generateContent usageMetadata: the bill
+    usage(...) -> UsageResult                                            # the typed layer behind usage_metadata
     estimate / price_scenario / prices                                    # costs (docs/pricing.md)
     VertexMeterError                                                     # every refusal, in Google's shape
 
@@ -20,7 +23,16 @@ from typing import TYPE_CHECKING, Any
 from vertexmeter.errors import VertexMeterError
 
 if TYPE_CHECKING:
-    from vertexmeter.counting import CountResult, MediaUsage, compute_tokens, count, count_tokens
+    from vertexmeter.counting import (
+        CountResult,
+        MediaUsage,
+        UsageResult,
+        compute_tokens,
+        count,
+        count_tokens,
+        usage,
+        usage_metadata,
+    )
     from vertexmeter.pricing import estimate, price_scenario, prices
     from vertexmeter.registry import ModelInfo, all_models, resolve
 
@@ -32,6 +44,9 @@ _HOMES = {
     "compute_tokens": "vertexmeter.counting",
     "count": "vertexmeter.counting",
     "count_tokens": "vertexmeter.counting",
+    "UsageResult": "vertexmeter.counting",
+    "usage": "vertexmeter.counting",
+    "usage_metadata": "vertexmeter.counting",
     "ModelInfo": "vertexmeter.registry",
     "all_models": "vertexmeter.registry",
     "resolve": "vertexmeter.registry",
@@ -54,6 +69,7 @@ __all__ = [
     "CountResult",
     "MediaUsage",
     "ModelInfo",
+    "UsageResult",
     "VertexMeterError",
     "all_models",
     "compute_tokens",
@@ -63,4 +79,6 @@ __all__ = [
     "price_scenario",
     "prices",
     "resolve",
+    "usage",
+    "usage_metadata",
 ]

@@ -20,9 +20,10 @@ def main() -> None:
 
 
 main.lazy("count", "vertexmeter.cli.counting:count_command")
-main.lazy("compute", "vertexmeter.cli.counting:compute_command")
+main.lazy("usage", "vertexmeter.cli.usage:usage_command")
 main.lazy("estimate", "vertexmeter.cli.pricing:estimate_command")
 main.lazy("price", "vertexmeter.cli.pricing:price_command")
+main.lazy("compute", "vertexmeter.cli.counting:compute_command")
 main.lazy("models", "vertexmeter.cli.registry:models_command")
 main.lazy("tokenizers", "vertexmeter.cli.tokenizers:tokenizers_group")
 main.lazy("serve", "vertexmeter.cli.serve:serve_command")

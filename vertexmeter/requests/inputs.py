@@ -32,6 +32,9 @@ _BODY_MESSAGES = (
     "VertexComputeTokensRequest",
     "GeminiCountTokensRequest",
     "GenerateContentRequest",
+    "VertexGenerateContentRequest",
+    "EmbedContentRequest",
+    "BatchEmbedContentsRequest",
 )
 BODY_KEYS = frozenset(
     name for message in _BODY_MESSAGES for f in MESSAGES[message].values() for name in (f.json_name, f.proto_name)

@@ -1,0 +1,96 @@
+"""`vertexmeter usage`: the usageMetadata generateContent would report — what is billed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from vertexmeter.cli.common import (
+    IsoDate,
+    api_option,
+    google_errors,
+    media_options,
+    model_option,
+    output_option,
+    print_json,
+    read_request,
+    request_options,
+    show,
+    table,
+)
+
+if TYPE_CHECKING:
+    from vertexmeter.media import MediaOptions
+
+
+def response_from(value: str | None) -> Any:
+    """--response: a file (JSON: a Content, a GenerateContentResponse or a list of streamed chunks;
+    anything else: the candidate's text), `-` for stdin, or the candidate's text itself."""
+    if value is None:
+        return None
+    if value != "-" and not os.path.isfile(value):
+        return value
+    from vertexmeter.errors import VertexMeterError
+    from vertexmeter.requests.decode import decode_json
+
+    raw = sys.stdin.buffer.read() if value == "-" else open(value, "rb").read()  # noqa: SIM115
+    try:
+        parsed = decode_json(raw)
+    except VertexMeterError:
+        parsed = None
+    if isinstance(parsed, dict | list) and raw.strip():
+        return parsed
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise click.BadParameter(f"{value} is neither JSON nor UTF-8 text", param_hint="--response") from None
+
+
+@click.command("usage")
+@model_option
+@request_options
+@click.option(
+    "--response", default=None,
+    help="The response to count as output: a JSON file (Content, GenerateContentResponse, streamed chunks), "
+    "a text file, or the candidate's text.",
+)
+@api_option
+@click.option("--as-of", "as_of", type=IsoDate(), default=None, help="Count with the rules in force on this date.")
+@click.option("--cached-tokens", type=int, default=None, help="Size of the cachedContent the request names.")
+@output_option
+@media_options
+@google_errors
+def usage_command(
+    model: str, texts: tuple[str, ...], file: str | None, text_file: str | None, response: str | None, api: str,
+    as_of: dt.date | None, cached_tokens: int | None, human: bool, media_options: MediaOptions,
+) -> None:
+    """What generateContent bills for a request: the usageMetadata JSON (promptTokenCount, ...)."""
+    from vertexmeter.counting import usage
+
+    if response == "-" and (file == "-" or text_file == "-" or not (texts or file or text_file)):
+        raise click.UsageError("only one of the request and --response can read stdin")
+    result = usage(
+        model, read_request(texts, file, text_file), api=api, response=response_from(response), as_of=as_of,
+        media_options=media_options, cached_content_tokens=cached_tokens,
+    )
+    if not human:
+        print_json(result.to_rest())
+        return
+    out = table(f"{result.model.id} ({api} generateContent usageMetadata)", "what", "tokens", numeric=("tokens",))
+    for modality, tokens in result.prompt_tokens_by_modality.items():
+        out.add_row(f"prompt {modality}", f"{tokens:,}")
+    if result.cached_content_token_count:
+        out.add_row("cached content", f"{result.cached_content_token_count:,}")
+    out.add_row("prompt total (billed)", f"{result.prompt_token_count:,}")
+    if result.has_response:
+        out.add_row("candidates", f"{result.candidates_token_count:,}")
+        out.add_row("thoughts", f"{result.thoughts_token_count:,}")
+    out.add_row("total", f"{result.total_token_count:,}")
+    out.add_row("vocabulary", result.prompt.tokenizer)
+    out.add_row("context window", f"{result.model.input_token_limit:,}")
+    out.add_row("fits", "yes" if result.fits_context_window else "NO")
+    show(out)
