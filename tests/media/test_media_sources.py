@@ -18,7 +18,7 @@ import pytest
 import vertexmeter
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.media import MediaOptions
-from vertexmeter.media.sources import allow_loopback_for_tests, host_allowed, is_public_address
+from vertexmeter.media.sources import host_allowed, is_public_address
 
 MODEL = "gemini-2.5-flash"
 PNG = mf.image(64, 48)
@@ -207,55 +207,49 @@ def server() -> Iterator[int]:
 HTTPS_ON = MediaOptions(allow_https=True)
 
 
-def test_loopback_is_refused_without_the_test_allowance(server: int) -> None:
+def loopback(port: int, **options: Any) -> MediaOptions:
+    """Fetching on, and `port` on loopback reachable: the allowance is an option, set only by code."""
+    return MediaOptions(allow_https=True, loopback_ports=frozenset({port}), **options)
+
+
+def test_loopback_is_refused_without_the_allowance(server: int) -> None:
     for uri in (f"http://127.0.0.1:{server}/img.png", f"https://127.0.0.1:{server}/img.png",
                 f"https://localhost:{server}/img.png"):
         error = refused(file_part(uri), HTTPS_ON)
         assert error.status == "FAILED_PRECONDITION", uri
 
 
-def test_loopback_fetch_with_the_test_allowance(server: int) -> None:
+def test_loopback_fetch_with_the_allowance(server: int) -> None:
     uri = f"http://127.0.0.1:{server}/img.png"
-    with allow_loopback_for_tests(server):
-        assert count(file_part(uri), HTTPS_ON).tokens_by_modality == {"IMAGE": 258}
-        # The allowance does not switch fetching on, and covers only its own port.
-        assert refused(file_part(uri), MediaOptions()).status == "FAILED_PRECONDITION"
-        other = refused(file_part(f"http://127.0.0.1:{server + 1}/img.png"), HTTPS_ON)
-        assert other.status == "FAILED_PRECONDITION"
+    assert count(file_part(uri), loopback(server)).tokens_by_modality == {"IMAGE": 258}
+    # The allowance does not switch fetching on, and covers only its own port.
+    no_fetching = MediaOptions(loopback_ports=frozenset({server}))
+    assert refused(file_part(uri), no_fetching).status == "FAILED_PRECONDITION"
+    other = refused(file_part(f"http://127.0.0.1:{server + 1}/img.png"), loopback(server))
+    assert other.status == "FAILED_PRECONDITION"
     assert refused(file_part(uri), HTTPS_ON).status == "FAILED_PRECONDITION"
 
 
-def test_allowance_stays_in_its_thread(server: int) -> None:
-    uri = f"http://127.0.0.1:{server}/img.png"
-    errors: list[str] = []
+def test_the_server_has_no_way_to_allow_loopback() -> None:
+    """No server setting (flag, environment, config file) maps to the allowance."""
+    from vertexmeter.server.config import ServerConfig
 
-    def other_thread() -> None:
-        try:
-            count(file_part(uri), HTTPS_ON)
-            errors.append("fetched")
-        except VertexMeterError as error:
-            errors.append(error.status)
-
-    with allow_loopback_for_tests(server):
-        thread = threading.Thread(target=other_thread)
-        thread.start()
-        thread.join()
-    assert errors == ["FAILED_PRECONDITION"]
+    assert ServerConfig().media_options().loopback_ports == frozenset()
+    assert not any("loopback" in name for name in vars(ServerConfig()))
 
 
 def test_redirects_size_cap_and_timeout(server: int) -> None:
     base = f"http://127.0.0.1:{server}"
-    with allow_loopback_for_tests(server):
-        assert "redirect" in refused(file_part(f"{base}/redirect"), HTTPS_ON).message
-        small = MediaOptions(allow_https=True, max_fetch_bytes=1_000_000)
-        for path in ("/big-declared", "/big-undeclared"):
-            error = refused(file_part(f"{base}{path}"), small)
-            assert error.status == "FAILED_PRECONDITION"
-            assert "larger than" in error.message
-        started = time.monotonic()
-        slow = refused(file_part(f"{base}/slow"), MediaOptions(allow_https=True, fetch_timeout=0.3))
-        assert slow.status == "FAILED_PRECONDITION"
-        assert time.monotonic() - started < 2.5
+    assert "redirect" in refused(file_part(f"{base}/redirect"), loopback(server)).message
+    small = loopback(server, max_fetch_bytes=1_000_000)
+    for path in ("/big-declared", "/big-undeclared"):
+        error = refused(file_part(f"{base}{path}"), small)
+        assert error.status == "FAILED_PRECONDITION"
+        assert "larger than" in error.message
+    started = time.monotonic()
+    slow = refused(file_part(f"{base}/slow"), loopback(server, fetch_timeout=0.3))
+    assert slow.status == "FAILED_PRECONDITION"
+    assert time.monotonic() - started < 2.5
 
 
 def test_host_allow_list_is_checked_before_any_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -351,11 +345,10 @@ def test_https_certificate_is_verified(tls_server: tuple[int, Path], monkeypatch
 
     port, cert = tls_server
     uri = f"https://localhost:{port}/img.png"
-    with allow_loopback_for_tests(port):
-        untrusted = refused(file_part(uri), HTTPS_ON)
-        assert untrusted.status == "FAILED_PRECONDITION"
-        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.message
-        real = ssl.create_default_context
-        monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: real(cafile=str(cert)))
-        # Trusted, and the name checked against the certificate is the URL's host, not the pinned address.
-        assert count(file_part(uri), HTTPS_ON).tokens_by_modality == {"IMAGE": 258}
+    untrusted = refused(file_part(uri), loopback(port))
+    assert untrusted.status == "FAILED_PRECONDITION"
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.message
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: real(cafile=str(cert)))
+    # Trusted, and the name checked against the certificate is the URL's host, not the pinned address.
+    assert count(file_part(uri), loopback(port)).tokens_by_modality == {"IMAGE": 258}

@@ -139,6 +139,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
         model=prompt.model,
         generation_config=prompt.generation_config,
         count_text=lambda text: len(tokenizer.encode(text)),
+        billable_characters=billable_characters,
         options=media_options,
         api=prompt.api,
         call=prompt.call,

@@ -6,9 +6,7 @@ import math
 from fractions import Fraction
 from typing import Any
 
-from vertexmeter.counting.count import billable_characters
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
-from vertexmeter.media import MediaContext, MediaCount
 from vertexmeter.media.inspect import (
     MediaData,
     pcm_duration,
@@ -39,6 +37,7 @@ from vertexmeter.media.rules import (
     rules_for,
 )
 from vertexmeter.media.sources import YouTube, resolve_file_uri
+from vertexmeter.media.types import MediaContext, MediaCount
 from vertexmeter.requests.parse import decode_bytes
 
 MAX_FPS = Fraction(24)
@@ -349,7 +348,7 @@ def _pdf(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> M
 
 def _text(p: _Part, source: MediaData, mime: MimeType) -> MediaCount:
     text = read_text(source, p.data_path, mime.params.get("charset"))
-    characters = billable_characters(text)
+    characters = p.context.billable_characters(text)
     tokens = p.context.count_text(text) if text else 0
     return MediaCount("TEXT", tokens, text_characters=characters, text_tokens=tokens)
 

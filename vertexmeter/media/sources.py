@@ -23,9 +23,6 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,22 +37,6 @@ if TYPE_CHECKING:
 _YOUTUBE = re.compile(
     r"^https?://(?:www\.|m\.|music\.)?(?:youtube\.com/(?:watch\?|shorts/|live/|embed/)|youtu\.be/)", re.I
 )
-
-# Test-only: loopback ports the HTTPS fetcher may reach over plain HTTP. Only Python code running in
-# the same process can set it (see `allow_loopback_for_tests`); no request field, MediaOptions field
-# or environment variable reaches it.
-_LOOPBACK_PORTS_FOR_TESTS: ContextVar[frozenset[int]] = ContextVar("_LOOPBACK_PORTS_FOR_TESTS", default=frozenset())
-
-
-@contextmanager
-def allow_loopback_for_tests(port: int) -> Iterator[None]:
-    """Within this block (this thread/context only), let fetches reach http://127.0.0.1:PORT."""
-    token = _LOOPBACK_PORTS_FOR_TESTS.set(_LOOPBACK_PORTS_FOR_TESTS.get() | {port})
-    try:
-        yield
-    finally:
-        _LOOPBACK_PORTS_FOR_TESTS.reset(token)
-
 
 @dataclass(frozen=True)
 class YouTube:
@@ -233,8 +214,7 @@ def fetch_https(uri: str, options: MediaOptions, field_path: str) -> bytes:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError as exc:
         raise invalid_argument(f"Invalid URL {uri!r}: {exc}", field_path) from exc
-    test_ports = _LOOPBACK_PORTS_FOR_TESTS.get()
-    loopback_ok = port in test_ports and host in ("127.0.0.1", "localhost", "::1")
+    loopback_ok = port in options.loopback_ports and host in ("127.0.0.1", "localhost", "::1")
     if parts.username or parts.password:
         raise failed_precondition("URLs with credentials are not fetched.", field_path)
     if scheme != "https" and not (scheme == "http" and loopback_ok):
