@@ -20,7 +20,7 @@ from vertexmeter.cli.common import (
     show,
     table,
 )
-from vertexmeter.vocabulary import MODES
+from vertexmeter.vocabulary import APIS, GEMINI, MODES, VERTEX
 
 if TYPE_CHECKING:
     from vertexmeter.media import MediaOptions
@@ -30,19 +30,24 @@ if TYPE_CHECKING:
 @click.command("price")
 @click.option("-m", "--model", required=True, help="Model name, e.g. gemini-1.5-pro or claude-3-5-haiku.")
 @date_option("Prices in force on this date (default: today).")
+@click.option(
+    "--api", type=click.Choice(APIS), default=VERTEX, show_default=True,
+    help="Whose price list: Vertex AI or the Gemini Developer API.",
+)
 @output_option
 @google_errors
-def price_command(model: str, date: dt.date | None, human: bool) -> None:
+def price_command(model: str, date: dt.date | None, api: str, human: bool) -> None:
     """The catalogue rates in force for MODEL (USD)."""
     from vertexmeter.pricing import money, prices
     from vertexmeter.pricing.catalogue import UNITS
 
-    sheet = prices(model, date)
+    sheet = prices(model, date, api=api)
     if not human:
         print_json(sheet.to_json())
         return
     out = table(
-        f"{sheet.model} — Vertex AI prices in force on {sheet.date.isoformat()} (USD)",
+        f"{sheet.model} — {'Gemini API' if api == GEMINI else 'Vertex AI'} prices in force on "
+        f"{sheet.date.isoformat()} (USD)",
         "charge", "modality", "tier", "mode", "price", "unit", "since", "source", "confidence",
         numeric=("price",), keep=("since",),
     )

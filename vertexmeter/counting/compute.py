@@ -5,21 +5,22 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from vertexmeter.counting.count import model_info
 from vertexmeter.counting.texts import turn_texts
 from vertexmeter.errors import invalid_argument
-from vertexmeter.registry import resolve
+from vertexmeter.registry import ModelInfo
 from vertexmeter.requests import Prompt, compute_prompt, media_field, request_body, snake_case
 from vertexmeter.tokenizing import Tokenizer, get_tokenizer
 
 
-def compute_tokens(model: str, request: Any, *, config: Any = None) -> dict[str, Any]:
+def compute_tokens(model: str | ModelInfo, request: Any, *, config: Any = None) -> dict[str, Any]:
     """Vertex computeTokens JSON: `tokensInfo[{tokens (base64 bytes), tokenIds (strings), role}]`.
 
     One TokensInfo per counted string of a Content (a text part, a function call's name…) with that
     Content's role (omitted when the request gave none), and one per legacy instance. `request` takes
     what `count` takes; a `config` with system_instruction / tools is refused as Google refuses them.
     """
-    info = resolve(model, api="vertex")
+    info = model_info(model, "vertex")
     prompt = compute_prompt(info, request_body(request, info, config=config))
     return {"tokensInfo": compute_prompt_tokens(prompt)}
 

@@ -42,17 +42,31 @@ class MediaUsage:
 
 @dataclass
 class CountResult:
-    """The typed countTokens answer; `to_rest()` gives the JSON Google sends."""
+    """The typed countTokens answer; `to_rest()` gives the JSON Google sends.
 
-    model: ModelInfo
-    api: str
+    `request` is the parsed request the counts are of: what later stages (usage, pricing) read about
+    the request — its model, API, call, generation config — they read from it, never from the raw body.
+    """
+
+    request: Prompt
     total_tokens: int
     billable_characters: int
     text_characters: int
     tokens_by_modality: dict[str, int] = field(default_factory=dict)
     media: MediaUsage = field(default_factory=MediaUsage)
-    call: str = "countTokens"
     tokenizer: str = ""  # the vocabulary that counted the text (it depends on the date)
+
+    @property
+    def model(self) -> ModelInfo:
+        return self.request.model
+
+    @property
+    def api(self) -> str:
+        return self.request.api
+
+    @property
+    def call(self) -> str:
+        return self.request.call
 
     @property
     def fits_context_window(self) -> bool:
@@ -97,8 +111,14 @@ def parse_as_of(as_of: Any) -> dt.date | None:
     raise invalid_argument(f"Invalid as_of {as_of!r}: expected a date such as 2025-10-01.", "as_of")
 
 
+def model_info(model: str | ModelInfo, api: str, api_version: str | None = None) -> ModelInfo:
+    """The registry entry of `model`: resolved here once per call, or passed in already resolved."""
+    check_api(api)
+    return model if isinstance(model, ModelInfo) else resolve(model, api=api, api_version=api_version)
+
+
 def count(
-    model: str,
+    model: str | ModelInfo,
     request: Any,
     *,
     api: str = "vertex",
@@ -112,15 +132,14 @@ def count(
 
     `as_of` (a date) counts with the vocabulary the service used that day; default: today's service.
     """
-    check_api(api)
     day = parse_as_of(as_of)
-    info = resolve(model, api=api, api_version=api_version)
+    info = model_info(model, api, api_version)
     prompt = count_prompt(info, request_body(request, info, api, config=config), api)
     return count_prompt_tokens(prompt, media_options or MediaOptions(), day)
 
 
 def count_tokens(
-    model: str, request: Any, *, api: str = "vertex", as_of: Any = None, config: Any = None
+    model: str | ModelInfo, request: Any, *, api: str = "vertex", as_of: Any = None, config: Any = None
 ) -> dict[str, Any]:
     """The REST JSON of countTokens for `request` on `model`, in the "vertex" or "gemini" dialect."""
     return count(model, request, api=api, as_of=as_of, config=config).to_rest()
@@ -157,14 +176,12 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
     if text_tokens:
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + text_tokens
     return CountResult(
-        model=prompt.model,
-        api=prompt.api,
+        request=prompt,
         total_tokens=sum(by_modality.values()),
         billable_characters=billable,
         text_characters=characters,
         tokens_by_modality=by_modality,
         media=media,
-        call=prompt.call,
         tokenizer=family,
     )
 

@@ -15,14 +15,14 @@ from typing import Any
 from vertexmeter.counting.count import (
     MODALITIES,
     CountResult,
-    check_api,
     count_prompt_tokens,
+    model_info,
     parse_as_of,
 )
 from vertexmeter.counting.texts import part_texts
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions
-from vertexmeter.registry import ModelInfo, resolve, tokenizer_for
+from vertexmeter.registry import ModelInfo, tokenizer_for
 from vertexmeter.requests import Prompt, generate_prompt, media_field, parse_message, plain, request_body
 from vertexmeter.tokenizing import get_tokenizer
 
@@ -39,8 +39,6 @@ class UsageResult:
     thoughts_token_count: int = 0
     cached_content_token_count: int = 0
     has_response: bool = False
-    max_output_tokens: int | None = None  # generationConfig.maxOutputTokens of the request
-    thinking_budget: int | None = None  # generationConfig.thinkingConfig.thinkingBudget
 
     @property
     def prompt_token_count(self) -> int:
@@ -61,6 +59,16 @@ class UsageResult:
     @property
     def fits_context_window(self) -> bool:
         return self.prompt_token_count <= self.model.input_token_limit
+
+    @property
+    def max_output_tokens(self) -> int | None:
+        """generationConfig.maxOutputTokens of the parsed request."""
+        return self.prompt.request.max_output_tokens
+
+    @property
+    def thinking_budget(self) -> int | None:
+        """generationConfig.thinkingConfig.thinkingBudget of the parsed request."""
+        return self.prompt.request.thinking_budget
 
     @property
     def output_token_limit(self) -> int:
@@ -96,7 +104,7 @@ def _details(by_modality: dict[str, int]) -> list[dict[str, Any]]:
 
 
 def usage(
-    model: str,
+    model: str | ModelInfo,
     request: Any,
     *,
     api: str = "vertex",
@@ -113,9 +121,8 @@ def usage(
     cached_content_tokens: the size of the `cachedContent` the request names (a cache cannot be read
         offline); required when the request names one.
     """
-    check_api(api)
     day = parse_as_of(as_of)
-    info = resolve(model, api=api)
+    info = model_info(model, api)
     prompt = generate_prompt(info, request_body(request, info, api), api)
     cached = _cached_tokens(prompt, cached_content_tokens)
     counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day)
@@ -125,8 +132,6 @@ def usage(
         prompt=counted,
         as_of=day,
         cached_content_token_count=cached,
-        max_output_tokens=prompt.max_output_tokens,
-        thinking_budget=prompt.thinking_budget,
     )
     if response is not None:
         candidates, thoughts = count_response(prompt, response, day)

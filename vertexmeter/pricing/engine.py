@@ -208,7 +208,7 @@ class Pricer:
             )
         self.overrides = self._parse_overrides(overrides or {})
         self.used: dict[str, Entry] = {}
-        self.notes: list[str] = []
+        self._notes: list[str] = []  # what the bill being priced has to say; price() returns and clears it
 
     def _parse_overrides(self, overrides: dict[str, Any]) -> dict[str, Decimal]:
         if not isinstance(overrides, dict):
@@ -290,8 +290,10 @@ class Pricer:
         )
 
     # ---- pricing ---------------------------------------------------------------------------------
-    def price(self, usage: Usage, mode: str = "online") -> Bill:
+    def price(self, usage: Usage, mode: str = "online", *, notes: Iterable[str] = ()) -> Bill:
+        """The bill of `usage`; `notes` are the caller's own (e.g. how it derived a quantity), listed first."""
         self.used = {}  # each bill lists only the entries it used
+        self._notes = list(notes)
         items: list[LineItem] = []
         with localcontext() as ctx:
             ctx.prec = PRECISION
@@ -303,7 +305,7 @@ class Pricer:
                 rate = self.rate("tuning", ("text", "any"), Decimal(0), mode, "training tokens")
                 items.append(self._item("tuning: training tokens", usage.training_tokens, "tokens", rate, "online"))
         self._check_daily_caps(items)
-        notes, self.notes = tuple(dict.fromkeys(self.notes)), []
+        said, self._notes = tuple(dict.fromkeys(self._notes)), []
         return Bill(
             model=self.model.id,
             date=self.date,
@@ -311,7 +313,7 @@ class Pricer:
             platform=self.platform,
             line_items=tuple(merge(items)),
             entries=tuple(self.used.values()),
-            notes=notes,
+            notes=said,
         )
 
     def _check_daily_caps(self, items: list[LineItem]) -> None:
@@ -320,7 +322,7 @@ class Pricer:
                 continue
             quantity = sum((i.quantity for i in items if i.entry_id == entry.id), Decimal(0))
             if quantity > entry.daily_cap:
-                self.notes.append(
+                self._notes.append(
                     f"{money(quantity)} {UNITS[entry.unit].measure.replace('_', ' ')} exceed the {entry.daily_cap:,} "
                     f"per day that {entry.id} covers: if they fall on one day, Google asks for a sales contract."
                 )
@@ -360,7 +362,7 @@ class Pricer:
             thinking = request.thinking_tokens + output.thinking_tokens
             if request.filtered:
                 if not output.is_empty() or thinking:
-                    self.notes.append("Filtered responses are charged for input only; their output is not billed.")
+                    self._notes.append("Filtered responses are charged for input only; their output is not billed.")
             else:
                 items += self._bucket_items("output", "output", replace(output, thinking_tokens=0), prompt, mode, None)
                 if thinking:

@@ -12,11 +12,14 @@ from decimal import Decimal
 from typing import Any
 
 from vertexmeter.counting import CountResult, UsageResult, count, usage
-from vertexmeter.errors import invalid_argument
+from vertexmeter.counting.count import model_info
+from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing.catalogue import Entry, catalogue
 from vertexmeter.pricing.engine import Bill, Pricer, entry_json, money, parse_date
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage, parse_mode, whole_number
+from vertexmeter.requests import request_body
+from vertexmeter.vocabulary import MODES, VERTEX, catalogue_platform
 
 ESTIMATE_OPTION_KEYS = (
     "mode", "outputTokens", "outputCharacters", "thinkingTokens", "date", "asOf", "cachedContentTokens",
@@ -48,7 +51,7 @@ class Estimate:
             "model": bill.model,
             "date": bill.date.isoformat(),
             "mode": bill.mode,
-            "platform": bill.platform,
+            "api": self.counted.api,
             "currency": "USD",
             "prompt": prompt_json(self.counted, self.usage),
             "output": self.output,
@@ -102,36 +105,37 @@ def estimate(
     output_characters: int | None = None,
     thinking_tokens: int | None = None,
     date: Any = None,
-    platform: str = "vertex",
     prices: dict[str, Any] | None = None,
     media_options: MediaOptions | None = None,
     as_of: Any = None,
     cached_content_tokens: int | None = None,
 ) -> Estimate:
-    """Price what generateContent would bill for `request` (a countTokens or generateContent body).
+    """Price what generateContent would bill for `request` (what `count` takes: text, a countTokens or
+    generateContent body, google-genai types) on `api`'s price list.
 
     as_of: the date whose counting rules apply (default: `date`, else today's service).
     cached_content_tokens: the size of the cachedContent the request names, priced as cached input.
     """
     mode = parse_mode(mode, "mode")
-    pricer = Pricer(model, date=date, platform=platform, overrides=prices)
+    pricer, price_list_note = _pricer_for(model, api, date, prices)
     if not pricer.model.registry:
         raise invalid_argument(
             f"{pricer.model.id} has no offline tokenizer, so a request for it cannot be counted; price it with a "
             "scenario that gives its token counts (vertexmeter estimate --scenario).",
             "model",
         )
+    info = model_info(model, api)  # resolved once; counting and usage get the entry itself
+    body = request_body(request, info, api)
     billed: UsageResult | None = None
     rules_day = as_of if as_of is not None else date
-    if _is_predict_body(request):
-        counted = count(model, request, api=api, media_options=media_options, as_of=rules_day)
+    if "instances" in body:  # a Vertex :predict body (PaLM, Codey, embeddings): countTokens' rules
+        counted = count(info, body, api=api, media_options=media_options, as_of=rules_day)
     else:
         billed = usage(
-            model, request, api=api, as_of=rules_day, media_options=media_options,
+            info, body, api=api, as_of=rules_day, media_options=media_options,
             cached_content_tokens=cached_content_tokens,
         )
         counted = billed.prompt
-    info = counted.model
     by_characters = pricer.model.billing == "characters"
     audio = counted.tokens_by_modality.get("AUDIO", 0)
     cached = billed.cached_content_token_count if billed is not None else 0
@@ -155,52 +159,70 @@ def estimate(
     )
 
     chars_per_token = _characters_per_token(pricer)
+    parsed = counted.request  # the parsed request: its generation config bounds the output
     if output_tokens is None and output_characters is None:
         limit_from = "generationConfig.maxOutputTokens"
-        max_tokens = billed.max_output_tokens if billed is not None else _max_output_tokens(request)
+        max_tokens = parsed.max_output_tokens
         if max_tokens is None:
             max_tokens, limit_from = info.output_token_limit, f"the output limit of {info.id}"
         if max_tokens == 0:  # embeddings: no output to bill
-            return Estimate(counted, pricer.price(Usage(requests=(base,)), mode), None, {"tokens": 0}, billed)
+            bill = pricer.price(Usage(requests=(base,)), mode, notes=price_list_note)
+            return Estimate(counted, bill, None, {"tokens": 0}, billed)
         output_json: dict[str, Any] = {"range": {"min_tokens": 0, "max_tokens": max_tokens, "max_from": limit_from}}
         # Thoughts count against maxOutputTokens and bill as output: the bound splits, never grows.
-        budget = billed.thinking_budget if billed is not None else None
+        budget = parsed.thinking_budget
         max_thinking = min(budget, max_tokens) if budget is not None and budget > 0 else 0
         if budget is not None:
             output_json["range"]["max_thinking_tokens"] = max_thinking
             output_json["range"]["thinking_from"] = "generationConfig.thinkingConfig.thinkingBudget"
-        high_output = _output(pricer, max_tokens - max_thinking, None, chars_per_token)
+        high_output, notes = _output(pricer, max_tokens - max_thinking, None, chars_per_token)
         if by_characters:
             output_json["range"]["max_characters"] = high_output.text_characters
-        low = pricer.price(Usage(requests=(base,)), mode)
+        low = pricer.price(Usage(requests=(base,)), mode, notes=price_list_note)
         high_usage = RequestUsage(**{**vars(base), "output": high_output, "thinking_tokens": thinking + max_thinking})
-        high = pricer.price(Usage(requests=(high_usage,)), mode)
+        high = pricer.price(Usage(requests=(high_usage,)), mode, notes=(*price_list_note, *notes))
         return Estimate(counted, low, high, output_json, billed)
     tokens = None if output_tokens is None else whole_number(output_tokens, "output_tokens")
     characters = None if output_characters is None else whole_number(output_characters, "output_characters")
-    output = _output(pricer, tokens, characters, chars_per_token)
+    output, notes = _output(pricer, tokens, characters, chars_per_token)
     output_json = {k: v for k, v in (("tokens", tokens), ("characters", characters)) if v is not None}
-    bill = pricer.price(Usage(requests=(RequestUsage(**{**vars(base), "output": output}),)), mode)
+    requests = (RequestUsage(**{**vars(base), "output": output}),)
+    bill = pricer.price(Usage(requests=requests), mode, notes=(*price_list_note, *notes))
     return Estimate(counted, bill, None, output_json, billed)
 
 
-def _output(pricer: Pricer, tokens: int | None, characters: int | None, chars_per_token: Decimal) -> Quantities:
+def _pricer_for(model: str, api: str, date: Any, prices: dict[str, Any] | None) -> tuple[Pricer, tuple[str, ...]]:
+    """The price list of `api`; where the catalogue has no Gemini API list for the model, Vertex AI's, said
+    in a note (the two lists agree for most models; the catalogue holds the Gemini API rows that differ)."""
+    try:
+        return Pricer(model, date=date, platform=catalogue_platform(api), overrides=prices), ()
+    except VertexMeterError as error:
+        if api == VERTEX or error.status != "NOT_FOUND":
+            raise
+    pricer = Pricer(model, date=date, platform=catalogue_platform(VERTEX), overrides=prices)
+    return pricer, (f"The catalogue has no Gemini API price list for {pricer.model.id}; priced at Vertex AI rates.",)
+
+
+def _output(
+    pricer: Pricer, tokens: int | None, characters: int | None, chars_per_token: Decimal
+) -> tuple[Quantities, tuple[str, ...]]:
+    """The output quantities to price, and a note when they were derived rather than given."""
     if pricer.model.billing == "characters":
         if characters is None:
             # Character-billed output given in tokens: the seed's ~4 characters per token.
             assert tokens is not None
-            characters = int(tokens * chars_per_token)
-            pricer.notes.append(
+            note = (
                 f"Output tokens converted to billable characters at {money(chars_per_token)} per token "
                 "(the pricing page's rule of thumb)."
             )
-        return Quantities(text_characters=characters)
+            return Quantities(text_characters=int(tokens * chars_per_token)), (note,)
+        return Quantities(text_characters=characters), ()
     if tokens is None:
         raise invalid_argument(
             f"{pricer.model.id} bills output per token: give output_tokens, not output_characters.",
             "output_tokens",
         )
-    return Quantities(tokens=tokens)
+    return Quantities(tokens=tokens), ()
 
 
 def _characters_per_token(pricer: Pricer) -> Decimal:
@@ -208,20 +230,6 @@ def _characters_per_token(pricer: Pricer) -> Decimal:
     if equivalents and equivalents.characters_per_token:
         return equivalents.characters_per_token
     return Decimal(4)
-
-
-def _is_predict_body(request: Any) -> bool:
-    """A Vertex :predict body (`instances`: PaLM, Codey, embeddings), read by countTokens' rules."""
-    return isinstance(request, dict) and "instances" in request
-
-
-def _max_output_tokens(request: Any) -> int | None:
-    if isinstance(request, dict):
-        config = request.get("generationConfig") or request.get("generation_config") or {}
-        value = config.get("maxOutputTokens", config.get("max_output_tokens")) if isinstance(config, dict) else None
-        if value is not None:
-            return whole_number(value, "generationConfig.maxOutputTokens")
-    return None
 
 
 def estimate_from_body(
@@ -265,14 +273,14 @@ class PriceSheet:
 
     model: str
     date: dt.date
-    platform: str
+    api: str
     entries: tuple[Entry, ...]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "date": self.date.isoformat(),
-            "platform": self.platform,
+            "api": self.api,
             "currency": "USD",
             "rates": [
                 {
@@ -288,9 +296,9 @@ class PriceSheet:
         }
 
 
-def prices(model: str, date: Any = None, *, platform: str = "vertex") -> PriceSheet:
+def prices(model: str, date: Any = None, *, api: str = "vertex") -> PriceSheet:
     """Every catalogue rate in force for `model` on `date` (today when None)."""
-    pricer = Pricer(model, date=parse_date(date), platform=platform)
+    pricer = Pricer(model, date=parse_date(date), platform=catalogue_platform(api))
     order = {"input": 0, "cached_input": 1, "cache_write": 2, "output": 3, "cache_storage": 4}
     entries = sorted(
         pricer.entries,
@@ -298,8 +306,8 @@ def prices(model: str, date: Any = None, *, platform: str = "vertex") -> PriceSh
             order.get(e.charge, 9),
             e.charge,
             e.modality,
-            ("online", "batch", "flex", "priority").index(e.mode),
+            MODES.index(e.mode),
             e.tier or "",
         ),
     )
-    return PriceSheet(pricer.model.id, pricer.date, platform, tuple(entries))
+    return PriceSheet(pricer.model.id, pricer.date, api, tuple(entries))

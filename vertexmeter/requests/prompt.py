@@ -344,7 +344,9 @@ def _legacy_prompt(model: ModelInfo, api: str, parsed: dict[str, Any]) -> Prompt
         )
     schema = model.instance_schema or "text"
     instances = [_instance(schema, item, f"instances[{i}]") for i, item in enumerate(parsed.get("instances") or [])]
-    return Prompt(model=model, api=api, instances=instances)
+    return Prompt(
+        model=model, api=api, instances=instances, generation_config=dict(parsed.get("generationConfig") or {})
+    )
 
 
 def _instance(schema: str, item: Any, path: str) -> Instance:

@@ -273,7 +273,7 @@ ESTIMATE_RESPONSE = {
         "model": {"type": "string"},
         "date": {"type": "string"},
         "mode": {"type": "string"},
-        "platform": {"type": "string"},
+        "api": {"type": "string", "enum": ["vertex", "gemini"]},
         "currency": {"type": "string"},
         "prompt": {"type": "object"},
         "output": {"type": "object"},
