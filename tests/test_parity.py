@@ -94,7 +94,7 @@ def test_google_local_tokenizer_baseline(capsys: pytest.CaptureFixture[str]) -> 
     loader = pytest.importorskip("google.genai._local_tokenizer_loader")
     from vertexmeter.counting.texts import prompt_texts
     from vertexmeter.registry import resolve
-    from vertexmeter.requests import count_prompt
+    from vertexmeter.requests import parse_count_request
     from vertexmeter.tokenizing import get_tokenizer
 
     items = [r for r in RECORDS if r["api"] == "countTokens"]
@@ -107,7 +107,7 @@ def test_google_local_tokenizer_baseline(capsys: pytest.CaptureFixture[str]) -> 
         body = dict(record["request"])
         body = body.get("generateContentRequest", body)
         body = {k: v for k, v in body.items() if k != "model"}
-        prompt = count_prompt(resolve(record["model"]), body, "vertex")
+        prompt = parse_count_request(resolve(record["model"]), body, "vertex")
         tokenizer = get_tokenizer(family)
         total = sum(len(tokenizer.encode(text)) for text, _ in prompt_texts(prompt))
         answered += 1

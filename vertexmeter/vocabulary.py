@@ -1,22 +1,32 @@
-"""The words every layer shares, defined once: API dialects, modalities, pricing modes.
+"""The words every layer shares, defined once: API dialects, calls, modalities, pricing modes.
 
-Kept free of imports so that the CLI can build its option lists without loading the engine.
+Kept free of project imports so that any layer (and the CLI, before it loads the engine) can use it.
 """
 
 from __future__ import annotations
 
-# Which Google API a request is read and answered as: Vertex AI (aiplatform) or the Gemini Developer
-# API (generativelanguage). One name, `api`, everywhere (the price catalogue's `platform: gemini_api`
-# is the same fact spelled by the pricing pages; `catalogue_platform` maps it).
-VERTEX = "vertex"
-GEMINI = "gemini"
-APIS: tuple[str, ...] = (VERTEX, GEMINI)
+from typing import Literal, get_args
+
+# Which Google API a request is read, answered and priced as: Vertex AI (aiplatform) or the Gemini
+# Developer API (generativelanguage). One name, `api`, everywhere; the price catalogue's data spells the
+# same fact `platform: vertex | gemini_api` (its pricing pages' word), and `catalogue_platform` maps it.
+Api = Literal["vertex", "gemini"]
+APIS: tuple[str, ...] = get_args(Api)
+VERTEX, GEMINI = APIS
+
+# The call whose accounting applies: countTokens answers, generateContent / embedContent bill.
+COUNT_TOKENS = "countTokens"
+GENERATE_CONTENT = "generateContent"
+EMBED_CONTENT = "embedContent"
+CALLS: tuple[str, ...] = (COUNT_TOKENS, GENERATE_CONTENT, EMBED_CONTENT)
+EMBEDDING = "embedding"  # the generation (models.yaml) of the Gemini embedding models
 
 # promptTokensDetails[].modality, in the order Google lists them.
 MODALITIES: tuple[str, ...] = ("TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT")
 
 # How a request is served and priced: standard on-demand, batch prediction, Flex, Priority.
-MODES: tuple[str, ...] = ("online", "batch", "flex", "priority")
+Mode = Literal["online", "batch", "flex", "priority"]
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 def catalogue_platform(api: str) -> str:

@@ -9,7 +9,7 @@ from vertexmeter.counting.count import model_info
 from vertexmeter.counting.texts import turn_texts
 from vertexmeter.errors import invalid_argument
 from vertexmeter.registry import ModelInfo
-from vertexmeter.requests import Prompt, compute_prompt, media_field, request_body, snake_case
+from vertexmeter.requests import Prompt, media_field, parse_compute_request, request_body, snake_case
 from vertexmeter.tokenizing import Tokenizer, get_tokenizer
 
 
@@ -21,7 +21,7 @@ def compute_tokens(model: str | ModelInfo, request: Any, *, config: Any = None) 
     what `count` takes; a `config` with system_instruction / tools is refused as Google refuses them.
     """
     info = model_info(model, "vertex")
-    prompt = compute_prompt(info, request_body(request, info, config=config))
+    prompt = parse_compute_request(info, request_body(request, info, config=config))
     return {"tokensInfo": compute_prompt_tokens(prompt)}
 
 

@@ -15,11 +15,10 @@ from typing import Any
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
-from vertexmeter.registry import APIS, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
-from vertexmeter.requests import Prompt, count_prompt, media_field, request_body
+from vertexmeter.registry import ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
+from vertexmeter.requests import Prompt, media_field, parse_count_request, request_body
 from vertexmeter.tokenizing import get_tokenizer
-
-MODALITIES = ("TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT")
+from vertexmeter.vocabulary import APIS, MODALITIES
 
 
 def billable_characters(text: str) -> int:
@@ -134,7 +133,7 @@ def count(
     """
     day = parse_as_of(as_of)
     info = model_info(model, api, api_version)
-    prompt = count_prompt(info, request_body(request, info, api, config=config), api)
+    prompt = parse_count_request(info, request_body(request, info, api, config=config), api)
     return count_prompt_tokens(prompt, media_options or MediaOptions(), day)
 
 

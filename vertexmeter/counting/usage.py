@@ -23,7 +23,7 @@ from vertexmeter.counting.texts import part_texts
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import ModelInfo, tokenizer_for
-from vertexmeter.requests import Prompt, generate_prompt, media_field, parse_message, plain, request_body
+from vertexmeter.requests import Prompt, media_field, parse_generate_request, parse_message, plain, request_body
 from vertexmeter.tokenizing import get_tokenizer
 
 
@@ -123,7 +123,7 @@ def usage(
     """
     day = parse_as_of(as_of)
     info = model_info(model, api)
-    prompt = generate_prompt(info, request_body(request, info, api), api)
+    prompt = parse_generate_request(info, request_body(request, info, api), api)
     cached = _cached_tokens(prompt, cached_content_tokens)
     counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day)
     result = UsageResult(

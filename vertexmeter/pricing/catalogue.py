@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.registry import bare_model_name, match_version, resolve
+from vertexmeter.vocabulary import MODES as MODES  # re-exported: older callers import it from here
+from vertexmeter.vocabulary import Mode
 
-Mode = Literal["online", "batch", "flex", "priority"]
-MODES: tuple[str, ...] = ("online", "batch", "flex", "priority")
-Platform = Literal["vertex", "gemini_api"]
-PLATFORMS: tuple[str, ...] = ("vertex", "gemini_api")
+Platform = Literal["vertex", "gemini_api"]  # the catalogue's word for the API (vocabulary.catalogue_platform)
+PLATFORMS: tuple[str, ...] = get_args(Platform)
 CHARGES: tuple[str, ...] = (
     "input", "cached_input", "cache_write", "output", "cache_storage", "tuning", "grounding",
     "image_generate", "image_edit", "image_customize", "image_upscale", "visual_captioning", "visual_qa",

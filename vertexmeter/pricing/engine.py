@@ -17,7 +17,6 @@ from typing import Any
 
 from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.pricing.catalogue import (
-    MODES,
     PLATFORMS,
     UNITS,
     Entry,
@@ -27,6 +26,7 @@ from vertexmeter.pricing.catalogue import (
     resolve_priced_model,
 )
 from vertexmeter.pricing.usage import CacheUsage, Quantities, RequestUsage, Usage
+from vertexmeter.vocabulary import MODES
 
 CENT = Decimal("0.01")
 # Charges that do not depend on how the model was called (storage, search, training): always online rows.

@@ -7,7 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from vertexmeter.errors import invalid_argument
-from vertexmeter.pricing.catalogue import MODES, parse_decimal
+from vertexmeter.pricing.catalogue import parse_decimal
+from vertexmeter.vocabulary import MODES
 
 # Quantity names inside `input`, `cached_input`, `cache_write`, `output` and `cache` items.
 INTEGER_QUANTITIES: tuple[str, ...] = (
@@ -98,7 +99,6 @@ def _check_amount(value: object, name: str, *, whole: bool) -> None:
 
 
 # ---- strict parsing (scenario files, the server body) -------------------------------------------
-QUANTITY_KEYS = (*INTEGER_QUANTITIES, *DECIMAL_QUANTITIES)
 INPUT_KEYS = ("text_characters", "tokens", "audio_tokens", "images", "video_seconds", "audio_seconds", "pdf_pages")
 OUTPUT_KEYS = ("text_characters", "tokens", "image_tokens", "images", "thinking_tokens")
 REQUEST_KEYS = (

@@ -9,14 +9,11 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal
 
 import yaml
 
 from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
-
-Api = Literal["vertex", "gemini"]
-APIS: tuple[str, ...] = ("vertex", "gemini")
+from vertexmeter.vocabulary import APIS, CALLS
 
 
 @dataclass(frozen=True)
@@ -47,9 +44,6 @@ class ModelInfo:
     def is_legacy(self) -> bool:
         """PaLM / Codey / embedding models, counted from `instances`."""
         return self.instance_schema is not None
-
-
-CALLS: tuple[str, ...] = ("countTokens", "generateContent", "embedContent")
 
 
 @dataclass(frozen=True)

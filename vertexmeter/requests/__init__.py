@@ -4,35 +4,25 @@ from vertexmeter.requests.decode import decode_json
 from vertexmeter.requests.inputs import plain, request_body, texts_body
 from vertexmeter.requests.parse import decode_bytes, parse_message
 from vertexmeter.requests.prompt import (
-    CALLS,
-    COUNT_TOKENS,
-    EMBED_CONTENT,
-    EMBEDDING,
-    GENERATE_CONTENT,
     Instance,
     Prompt,
     Turn,
-    compute_prompt,
-    count_prompt,
-    embed_prompt,
-    generate_prompt,
     media_field,
+    parse_compute_request,
+    parse_count_request,
+    parse_embed_request,
+    parse_generate_request,
 )
 from vertexmeter.requests.schema import snake_case
 
 __all__ = [
-    "CALLS",
-    "COUNT_TOKENS",
-    "EMBEDDING",
-    "EMBED_CONTENT",
-    "GENERATE_CONTENT",
     "Instance",
     "Prompt",
     "Turn",
-    "compute_prompt",
-    "count_prompt",
-    "embed_prompt",
-    "generate_prompt",
+    "parse_compute_request",
+    "parse_count_request",
+    "parse_embed_request",
+    "parse_generate_request",
     "decode_bytes",
     "decode_json",
     "media_field",

@@ -10,6 +10,7 @@ from vertexmeter.registry import ModelInfo
 from vertexmeter.requests.decode import require_object
 from vertexmeter.requests.parse import parse_message
 from vertexmeter.requests.schema import MESSAGES, snake_case
+from vertexmeter.vocabulary import COUNT_TOKENS, EMBED_CONTENT, EMBEDDING, GENERATE_CONTENT
 
 LEARN_MORE = "Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini"
 VALID_ROLES = ("user", "model")
@@ -24,11 +25,6 @@ DATA_FIELDS = (
     "codeExecutionResult",
 )
 MEDIA_FIELDS = ("inlineData", "fileData")
-COUNT_TOKENS = "countTokens"
-GENERATE_CONTENT = "generateContent"
-EMBED_CONTENT = "embedContent"
-CALLS = (COUNT_TOKENS, GENERATE_CONTENT, EMBED_CONTENT)
-EMBEDDING = "embedding"  # the generation of the Gemini embedding models
 
 
 def media_field(part: dict[str, Any]) -> str | None:
@@ -88,7 +84,7 @@ class Prompt:
         return int(value) if value is not None else None
 
 
-def count_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
+def parse_count_request(model: ModelInfo, body: Any, api: str) -> Prompt:
     """The prompt of a countTokens body in the given dialect ("vertex" or "gemini")."""
     if api == "gemini":
         if model.is_legacy and model.generation != EMBEDDING:
@@ -116,7 +112,7 @@ def count_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
     return _gemini_prompt(model, api, parsed, "")
 
 
-def generate_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
+def parse_generate_request(model: ModelInfo, body: Any, api: str) -> Prompt:
     """The prompt of a generateContent body (either API), read for the bill (usageMetadata).
 
     A Gemini API countTokens body with `generateContentRequest` is unwrapped, and a countTokens
@@ -124,7 +120,7 @@ def generate_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
     """
     body = require_object(body)
     if model.generation == EMBEDDING and ({"content", "requests"} & set(body)):
-        return embed_prompt(model, body, api)
+        return parse_embed_request(model, body, api)
     if api == "gemini":
         if "generateContentRequest" in body or "generate_content_request" in body:
             parsed = parse_message("GeminiCountTokensRequest", body).get("generateContentRequest") or {}
@@ -149,7 +145,7 @@ def generate_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
     return prompt
 
 
-def embed_prompt(model: ModelInfo, body: dict[str, Any], api: str) -> Prompt:
+def parse_embed_request(model: ModelInfo, body: dict[str, Any], api: str) -> Prompt:
     """An embedContent body (`content`) or a batchEmbedContents body (`requests`): one turn per content.
 
     The usage of embedContent is the raw count of the texts, summed over the requests (accounting.yaml).
@@ -166,7 +162,7 @@ def embed_prompt(model: ModelInfo, body: dict[str, Any], api: str) -> Prompt:
     return Prompt(model=model, api=api, contents=turns, call=EMBED_CONTENT)
 
 
-def compute_prompt(model: ModelInfo, body: Any) -> Prompt:
+def parse_compute_request(model: ModelInfo, body: Any) -> Prompt:
     """The prompt of a Vertex computeTokens body (contents or legacy instances; text only)."""
     parsed = parse_message("VertexComputeTokensRequest", _check_top_level("VertexComputeTokensRequest", body))
     if model.is_legacy:
