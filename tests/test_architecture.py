@@ -16,7 +16,9 @@ PACKAGE = Path(vertexmeter.__file__).parent
 TOP = "vertexmeter"  # the package's own __init__ (lazy names) counts as a node of its own
 # The core, lowest first: a layer may import only layers listed before it (request -> parsed request ->
 # counts -> usage -> cost). Subpackages outside this list (cli, server, batch, ledger, web, …) sit above it.
-CORE_LAYERS = ["errors", "vocabulary", "registry", "tokenizing", "requests", "media", "counting", "pricing"]
+CORE_LAYERS = [
+    "errors", "vocabulary", "datafiles", "registry", "tokenizing", "requests", "media", "counting", "pricing",
+]
 
 
 def node_of(module: str) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -90,16 +91,29 @@ class PdfInfo:
     page_sizes: tuple[tuple[float, float], ...] = ()  # (width, height) in points, rotation applied
 
 
+# Libraries that log about damaged input: the refusal says it to the caller, so their loggers are quieted,
+# once, when the library is first loaded (not on every call).
+_NOISY_LOGGERS = {"av": "libav", "pypdf": "pypdf"}
+
+
+@cache
+def _quiet(module: str) -> None:
+    if module in _NOISY_LOGGERS:
+        logging.getLogger(_NOISY_LOGGERS[module]).setLevel(logging.CRITICAL)
+
+
 def require(module: str, what: str, field_path: str) -> Any:
     """Import an optional media library, or say how to install it."""
     try:
-        return importlib.import_module(module)
+        loaded = importlib.import_module(module)
     except ImportError as exc:
         raise failed_precondition(
             f"Counting {what} needs the optional media libraries, which are not installed "
             f"({module} is missing). Install them with: pip install 'vertexmeter[media]'",
             field_path,
         ) from exc
+    _quiet(module)
+    return loaded
 
 
 def unreadable(what: str, detail: str, field_path: str) -> VertexMeterError:
@@ -151,7 +165,6 @@ def _check_complete(im: Any, kind: str) -> None:
 # ---- audio and video ------------------------------------------------------------------------------
 def probe_av(media: MediaData, what: str, field_path: str) -> AVInfo:
     av = require("av", f"{what} files", field_path)
-    logging.getLogger("libav").setLevel(logging.CRITICAL)
     source: Any = str(media.path) if media.path is not None else io.BytesIO(media.data or b"")
     try:
         with av.open(source, mode="r", options=dict(_AV_OPTIONS), metadata_errors="ignore") as container:
@@ -232,7 +245,6 @@ def pcm_duration(media: MediaData, params: dict[str, str], field_path: str) -> F
 # ---- PDF ------------------------------------------------------------------------------------------
 def probe_pdf(media: MediaData, field_path: str, *, want_text: bool, max_pages: int | None) -> PdfInfo:
     pypdf = require("pypdf", "PDF documents", field_path)
-    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     try:
         with media.open() as f, warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
-
+from vertexmeter.datafiles import load_yaml
 from vertexmeter.errors import invalid_argument
 
 LEVELS = ("UNSPECIFIED", "LOW", "MEDIUM", "HIGH", "ULTRA_HIGH")
@@ -169,7 +167,7 @@ def _by_call(raw: dict[str, Any]) -> dict[tuple[str, str, str], GenerationRules]
 
 @cache
 def load_rules() -> Rules:
-    raw = yaml.safe_load(resources.files("vertexmeter.media").joinpath("rules.yaml").read_text("utf-8"))
+    raw = load_yaml("vertexmeter.media", "rules.yaml")
     generations = {str(gen): _generation(str(gen), entry) for gen, entry in raw["generations"].items()}
     limits = {
         api: Limits(

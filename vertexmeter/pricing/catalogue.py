@@ -16,9 +16,9 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from vertexmeter.datafiles import load_yaml_text
 from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.registry import bare_model_name, match_version, resolve
 from vertexmeter.vocabulary import MODES as MODES  # re-exported: older callers import it from here
@@ -223,7 +223,7 @@ class CatalogueError(ValueError):
 
 def load_catalogue_text(text: str) -> Catalogue:
     """Parse and validate catalogue YAML text (the packaged file, or a test's variant of it)."""
-    raw = yaml.safe_load(text)
+    raw = load_yaml_text(text)
     try:
         data = CatalogueFile.model_validate(raw)
     except ValidationError as exc:
@@ -233,8 +233,7 @@ def load_catalogue_text(text: str) -> Catalogue:
 
 @cache
 def catalogue() -> Catalogue:
-    text = resources.files("vertexmeter.pricing").joinpath("catalogue.yaml").read_text("utf-8")
-    return load_catalogue_text(text)
+    return load_catalogue_text(resources.files("vertexmeter.pricing").joinpath("catalogue.yaml").read_text("utf-8"))
 
 
 def _index(data: CatalogueFile) -> Catalogue:

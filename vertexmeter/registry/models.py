@@ -8,10 +8,8 @@ import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
-import yaml
-
+from vertexmeter.datafiles import load_yaml
 from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.vocabulary import APIS, CALLS
 
@@ -91,7 +89,7 @@ class _Registry:
 
 @cache
 def _registry() -> _Registry:
-    raw = yaml.safe_load(resources.files("vertexmeter.registry").joinpath("models.yaml").read_text("utf-8"))
+    raw = load_yaml("vertexmeter.registry", "models.yaml")
     models: list[ModelInfo] = []
     by_name: dict[str, ModelInfo] = {}
     for entry in raw["models"]:
@@ -114,7 +112,7 @@ def _registry() -> _Registry:
             if name in by_name:
                 raise ValueError(f"models.yaml: {name!r} is listed twice")
             by_name[name] = info
-    rules = yaml.safe_load(resources.files("vertexmeter.registry").joinpath("accounting.yaml").read_text("utf-8"))
+    rules = load_yaml("vertexmeter.registry", "accounting.yaml")
     accounting = _load_accounting(rules, {info.generation for info in models})
     history = tuple(
         TokenizerEra(
