@@ -1,6 +1,6 @@
 """CLI start time: `vertexmeter count -m MODEL hi` against a bare interpreter, interleaved rounds.
 
-    python bench/cli_start.py [--rounds 15] [--model gemini-2.5-flash]
+    python bench/cli_start.py [--rounds 15] [--model gemini-2.5-flash] [--compare SRC_DIR]
 
 Each round runs, in a shuffled order, fresh processes of:
   bare       python -c pass
@@ -8,14 +8,17 @@ Each round runs, in a shuffled order, fresh processes of:
   tokenizer  load the model's tokenizer and encode "hi"    (helper B's part, issue 9)
   count      vertexmeter count -m MODEL hi                 (what a user runs)
 and reports medians, the spread (min-max) and per-round ratios to `bare`. The CLI's own part of a
-count is `count - (tokenizer - bare)`: the whole command minus the tokenizer's own load.
+count is `count - (tokenizer - bare)`: the whole command minus the tokenizer's own load. On a shared
+machine the minimum over rounds is the steadiest estimate of a start-up cost; both are printed.
+--compare SRC_DIR adds `count@SRC`: the same command run from another source tree (e.g. an export of
+main: `git archive main vertexmeter | tar -x -C /tmp/main`), for an A/B in the same rounds.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -23,7 +26,6 @@ import time
 
 
 def commands(model: str) -> dict[str, list[str]]:
-    script = shutil.which("vertexmeter") or ""
     family = _family(model)
     return {
         "bare": [sys.executable, "-c", "pass"],
@@ -32,8 +34,7 @@ def commands(model: str) -> dict[str, list[str]]:
             sys.executable, "-c",
             f"from vertexmeter.tokenizing import get_tokenizer; get_tokenizer({family!r}).encode('hi')",
         ],
-        "count": [script, "count", "-m", model, "hi"] if script else [sys.executable, "-m", "vertexmeter", "count",
-                                                                          "-m", model, "hi"],
+        "count": [sys.executable, "-m", "vertexmeter", "count", "-m", model, "hi"],
     }
 
 
@@ -43,9 +44,9 @@ def _family(model: str) -> str:
     return resolve(model).tokenizer
 
 
-def run_once(argv: list[str]) -> float:
+def run_once(argv: list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
     return time.perf_counter() - start
 
 
@@ -53,20 +54,26 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--model", default="gemini-2.5-flash")
+    parser.add_argument("--compare", default=None, help="another source tree to run `count` from")
     args = parser.parse_args()
     cmds = commands(args.model)
-    for argv in cmds.values():  # warm the page cache once
-        run_once(argv)
+    envs: dict[str, dict[str, str] | None] = dict.fromkeys(cmds)
+    if args.compare:
+        cmds["count@SRC"] = cmds["count"]
+        envs["count@SRC"] = {**os.environ, "PYTHONPATH": os.path.abspath(args.compare)}
+    for name, argv in cmds.items():  # warm the page cache once
+        run_once(argv, envs[name])
     times: dict[str, list[float]] = {name: [] for name in cmds}
     own: list[float] = []
     for _ in range(args.rounds):
         names = list(cmds)
         random.shuffle(names)
-        sample = {name: run_once(cmds[name]) for name in names}
+        sample = {name: run_once(cmds[name], envs[name]) for name in names}
         for name, seconds in sample.items():
             times[name].append(seconds)
         own.append((sample["count"] - (sample["tokenizer"] - sample["bare"])) / sample["bare"])
-    print(f"model {args.model}, {args.rounds} interleaved rounds (ms: median [min-max]; ratio to bare: median [min-max])")
+    print(f"model {args.model}, {args.rounds} interleaved rounds")
+    print("  (ms: median [min-max]; ratio to bare: median [min-max])")
     bare = times["bare"]
     for name, values in times.items():
         ratios = [v / b for v, b in zip(values, bare, strict=True)]
@@ -74,8 +81,16 @@ def main() -> None:
             f"  {name:10s} {statistics.median(values) * 1000:7.1f} [{min(values) * 1000:.1f}-{max(values) * 1000:.1f}]"
             f"   x{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
         )
-    print(f"  CLI's own part of count (count - tokenizer load): x{statistics.median(own):.2f} bare "
+    print(f"  CLI's own part of count (count - tokenizer load), per round: x{statistics.median(own):.2f} bare "
           f"[{min(own):.2f}-{max(own):.2f}]")
+    low = {name: min(values) for name, values in times.items()}
+    print(f"  by minima: bare {low['bare'] * 1000:.1f} ms, CLI's own part of count "
+          f"{(low['count'] - low['tokenizer'] + low['bare']) * 1000:.1f} ms = x"
+          f"{(low['count'] - low['tokenizer'] + low['bare']) / low['bare']:.2f} bare")
+    if args.compare:
+        ratios = [a / b for a, b in zip(times["count"], times["count@SRC"], strict=True)]
+        print(f"  count / count@SRC: median x{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]; "
+              f"minima {low['count'] * 1000:.1f} vs {low['count@SRC'] * 1000:.1f} ms")
 
 
 if __name__ == "__main__":

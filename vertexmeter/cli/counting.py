@@ -69,11 +69,12 @@ def compute_command(
     from vertexmeter.counting import compute_tokens
     from vertexmeter.registry import resolve
 
-    result = compute_tokens(model, read_request(texts, file, text_file))
+    info = resolve(model)  # once: the count and the table's title share it
+    result = compute_tokens(info, read_request(texts, file, text_file))
     if not human:
         print_json(result)
         return
-    out = table(f"{resolve(model).id} computeTokens", "#", "role", "id", "token", numeric=("#", "id"), keep=("role",))
+    out = table(f"{info.id} computeTokens", "#", "role", "id", "token", numeric=("#", "id"), keep=("role",))
     for n, info in enumerate(result["tokensInfo"]):
         for token, token_id in zip(info["tokens"], info["tokenIds"], strict=True):
             shown = base64.b64decode(token).decode("utf-8", errors="backslashreplace")

@@ -21,9 +21,18 @@ from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage, parse_mod
 from vertexmeter.requests import request_body
 from vertexmeter.vocabulary import MODES, VERTEX, catalogue_platform
 
-ESTIMATE_OPTION_KEYS = (
-    "mode", "outputTokens", "outputCharacters", "thinkingTokens", "date", "asOf", "cachedContentTokens",
-)
+# The `estimateOptions` of :estimateCost, name -> what it takes ("count": a whole number; else a string
+# described so). The server's OpenAPI schema is built from this table.
+ESTIMATE_OPTIONS: dict[str, str] = {
+    "mode": "online (default), batch, flex, priority",
+    "outputTokens": "count",
+    "outputCharacters": "count",
+    "thinkingTokens": "count",
+    "date": "YYYY-MM-DD: price with the rates of that day",
+    "asOf": "YYYY-MM-DD: count with the rules of that day",
+    "cachedContentTokens": "count",
+}
+ESTIMATE_OPTION_KEYS = tuple(ESTIMATE_OPTIONS)
 
 
 @dataclass(frozen=True)

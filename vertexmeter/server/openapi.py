@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vertexmeter.pricing.estimate import ESTIMATE_OPTIONS
 from vertexmeter.requests.schema import CASE_INSENSITIVE_ENUMS, ENUMS, MESSAGES, Field
 
 REF = "#/components/schemas/"
@@ -250,13 +251,8 @@ def estimate_request_schema(requests: dict[str, Any], base_name: str = "VertexCo
             "estimateOptions": {
                 "type": "object",
                 "properties": {
-                    "mode": {"type": "string", "description": "online (default), batch, flex, priority…"},
-                    "outputTokens": whole,
-                    "outputCharacters": whole,
-                    "thinkingTokens": whole,
-                    "date": {"type": "string", "description": "YYYY-MM-DD: price with the rates of that day"},
-                    "asOf": {"type": "string", "description": "YYYY-MM-DD: count with the rules of that day"},
-                    "cachedContentTokens": whole,
+                    name: whole if takes == "count" else {"type": "string", "description": takes}
+                    for name, takes in ESTIMATE_OPTIONS.items()
                 },
                 "additionalProperties": False,
             },

@@ -69,9 +69,10 @@ def run_job(job: Job) -> Outcome:
         if job.rpc == USAGE:
             return _usage(model, body, job.api, job.media_options)
         if job.rpc == COMPUTE:
-            result = compute_tokens(model, body)
-            ids = sum(len(info.get("tokenIds", ())) for info in result.get("tokensInfo", ()))
-            return Outcome(200, result, resolve(model).id, {"TEXT": ids} if ids else {})
+            info = resolve(model)  # once: computeTokens and the metrics label share it
+            result = compute_tokens(info, body)
+            ids = sum(len(item.get("tokenIds", ())) for item in result.get("tokensInfo", ()))
+            return Outcome(200, result, info.id, {"TEXT": ids} if ids else {})
         counted = count(model, body, api=job.api, media_options=job.media_options, api_version=job.api_version)
         return Outcome(200, counted.to_rest(), counted.model.id, dict(counted.tokens_by_modality))
     except VertexMeterError as error:
