@@ -126,7 +126,8 @@ def count_tokens(model: str, request: Any, *, api: str = "vertex", as_of: Any = 
 def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.date | None = None) -> CountResult:
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
-    texts = [text for text, _ in prompt_texts(prompt)]
+    rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    texts = [text for text, _ in prompt_texts(prompt, response_schema=rules.counts_response_schema)]
     by_modality: dict[str, int] = {}
     text_tokens = sum(tokenizer.count_many(texts)) if texts else 0
     billable = sum(billable_characters(t) for t in texts)

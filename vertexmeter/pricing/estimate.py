@@ -19,7 +19,7 @@ from vertexmeter.pricing.engine import Bill, Pricer, entry_json, money, parse_da
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage, parse_mode, whole_number
 
 ESTIMATE_OPTION_KEYS = (
-    "mode", "outputTokens", "outputCharacters", "thinkingTokens", "date", "asOf", "cachedContentTokens",
+    "mode", "outputTokens", "outputCharacters", "thinkingTokens", "date", "asOf", "cachedContentTokens", "platform",
 )
 
 
@@ -228,8 +228,9 @@ def estimate_from_body(
     model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
 ) -> dict[str, Any]:
     """The `:estimateCost` answer: `body` is a countTokens/generateContent body plus optional
-    `estimateOptions` {mode, outputTokens, outputCharacters, thinkingTokens, date, asOf, cachedContentTokens};
-    returns the estimate JSON.
+    `estimateOptions` {mode, outputTokens, outputCharacters, thinkingTokens, date, asOf, cachedContentTokens,
+    platform}; returns the estimate JSON. `api` says how the body is counted (whose bill), `platform`
+    whose price list prices it (default vertex; gemini_api where the catalogue has its prices).
     Errors are VertexMeterError (Google's error shape via `.to_json()`)."""
     if not isinstance(body, dict):
         raise invalid_argument("The request body must be a JSON object.", "request")
@@ -255,6 +256,7 @@ def estimate_from_body(
         media_options=media_options,
         as_of=options.get("asOf"),
         cached_content_tokens=options.get("cachedContentTokens"),
+        platform=options.get("platform", "vertex"),
     )
     return result.to_json()
 

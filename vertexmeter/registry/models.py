@@ -74,6 +74,7 @@ class Accounting:
     per_role_content: int
     role_evidence: tuple[str, ...]
     tools: ToolTemplate
+    counts_response_schema: bool = True
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def _load_accounting(
 ) -> dict[tuple[str, str, str], Accounting]:
     """Both tables keyed by (api, call, generation); each key covered exactly once, every generation in use covered."""
     tables: dict[str, dict[tuple[str, str, str], dict[str, object]]] = {}
-    for table in ("role_overhead", "tool_templates"):
+    for table in ("role_overhead", "tool_templates", "response_schema"):
         keyed: dict[tuple[str, str, str], dict[str, object]] = {}
         for rule in raw[table]:
             for key in _rule_keys(rule):
@@ -168,10 +169,11 @@ def _load_accounting(
             for gen in sorted(generations):
                 key = (api, call, gen)
                 role, tool = tables["role_overhead"].get(key), tables["tool_templates"].get(key)
+                schema = tables["response_schema"].get(key)
                 if tool is None and call == "embedContent":  # embedContent takes no tools
                     tool = {"per_declaration": 0, "per_property": 0, "per_typed_node": 0, "per_nullable": 0}
                     tool["confidence"] = "confirmed"
-                if role is None or tool is None:
+                if role is None or tool is None or schema is None:
                     raise ValueError(f"accounting.yaml: no rule for {key}")
                 out[key] = Accounting(
                     api=api,
@@ -187,6 +189,7 @@ def _load_accounting(
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
                     ),
+                    counts_response_schema=bool(schema["counted"]),
                 )
     return out
 
