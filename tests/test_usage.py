@@ -228,3 +228,16 @@ def test_function_history_on_gemini_api_2_5() -> None:
     assert vertexmeter.usage("gemini-2.5-flash", body, api="gemini").prompt_token_count == texts + 3 + 12 + 3 + 3
     # Vertex: the texts alone.
     assert vertexmeter.usage("gemini-2.5-flash", body).prompt_token_count == texts
+
+
+@pytest.mark.parametrize(("model", "tokens"), [("gemini-2.5-flash-image", 1290), ("gemini-3-pro-image-preview", 1120)])
+def test_generated_images_in_a_response(model: str, tokens: int) -> None:
+    """candidatesTokensDetails IMAGE 1290 on the 2.x image models, 1120 on 3.x (nt-0025, nt-0055, …)."""
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+    response = {"parts": [{"text": "Here it is."}, {"inlineData": {"mimeType": "image/png", "data": png}}]}
+    rest = vertexmeter.usage_metadata(model, {"contents": [USER]}, api="gemini", response=response)
+    assert {"modality": "IMAGE", "tokenCount": tokens} in rest["candidatesTokensDetails"]
+    assert rest["candidatesTokenCount"] == tokens + raw(resolve(model).tokenizer, "Here it is.")
+    with pytest.raises(VertexMeterError, match="not counted"):
+        image_only = {"parts": [{"inlineData": {"mimeType": "image/png", "data": png}}]}
+        vertexmeter.usage_metadata("gemini-1.5-flash", {"contents": [USER]}, response=image_only)
