@@ -15,7 +15,7 @@ from typing import Any
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
-from vertexmeter.registry import ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
+from vertexmeter.registry import Accounting, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
 from vertexmeter.requests import Prompt, media_field, parse_count_request, request_body
 from vertexmeter.tokenizing import get_tokenizer
 from vertexmeter.vocabulary import APIS, MODALITIES
@@ -147,7 +147,8 @@ def count_tokens(
 def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.date | None = None) -> CountResult:
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
-    texts = [text for text, _ in prompt_texts(prompt)]
+    rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    texts = [text for text, _ in prompt_texts(prompt, response_schema=rules.counts_response_schema)]
     by_modality: dict[str, int] = {}
     text_tokens = sum(tokenizer.count_many(texts)) if texts else 0
     billable = sum(billable_characters(t) for t in texts)
@@ -190,7 +191,22 @@ def _overhead_tokens(prompt: Prompt) -> int:
     one token per role-bearing Content where the rule says so, and the tool-declaration template."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
     roles = rules.per_role_content * prompt.role_contents if prompt.contents else 0
-    return roles + tool_template_tokens(prompt.tools, rules.tools)
+    return roles + tool_template_tokens(prompt.tools, rules.tools) + _function_history_tokens(prompt, rules)
+
+
+def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
+    history = rules.function_history
+    if not (history.per_call or history.per_response or history.per_argument):
+        return 0
+    total = 0
+    for turn in prompt.contents:
+        for part in turn.parts:
+            call, response = part.get("functionCall"), part.get("functionResponse")
+            if call is not None:
+                total += history.per_call + history.per_argument * len(call.get("args") or {})
+            if response is not None:
+                total += history.per_response + history.per_argument * len(response.get("response") or {})
+    return total
 
 
 def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) -> int:

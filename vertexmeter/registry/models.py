@@ -57,6 +57,15 @@ class ToolTemplate:
 
 
 @dataclass(frozen=True)
+class FunctionHistory:
+    """What replayed functionCall / functionResponse parts add beyond their texts (accounting.yaml)."""
+
+    per_call: int = 0
+    per_response: int = 0
+    per_argument: int = 0
+
+
+@dataclass(frozen=True)
 class Accounting:
     """The rules of one (API, call, generation): role overhead and tool template, with evidence."""
 
@@ -66,6 +75,8 @@ class Accounting:
     per_role_content: int
     role_evidence: tuple[str, ...]
     tools: ToolTemplate
+    counts_response_schema: bool = True
+    function_history: FunctionHistory = FunctionHistory()
 
 
 @dataclass(frozen=True)
@@ -146,7 +157,7 @@ def _load_accounting(
 ) -> dict[tuple[str, str, str], Accounting]:
     """Both tables keyed by (api, call, generation); each key covered exactly once, every generation in use covered."""
     tables: dict[str, dict[tuple[str, str, str], dict[str, object]]] = {}
-    for table in ("role_overhead", "tool_templates"):
+    for table in ("role_overhead", "tool_templates", "response_schema", "function_history"):
         keyed: dict[tuple[str, str, str], dict[str, object]] = {}
         for rule in raw[table]:
             for key in _rule_keys(rule):
@@ -160,10 +171,12 @@ def _load_accounting(
             for gen in sorted(generations):
                 key = (api, call, gen)
                 role, tool = tables["role_overhead"].get(key), tables["tool_templates"].get(key)
+                schema = tables["response_schema"].get(key)
+                history = tables["function_history"].get(key)
                 if tool is None and call == "embedContent":  # embedContent takes no tools
                     tool = {"per_declaration": 0, "per_property": 0, "per_typed_node": 0, "per_nullable": 0}
                     tool["confidence"] = "confirmed"
-                if role is None or tool is None:
+                if role is None or tool is None or schema is None or history is None:
                     raise ValueError(f"accounting.yaml: no rule for {key}")
                 out[key] = Accounting(
                     api=api,
@@ -178,6 +191,12 @@ def _load_accounting(
                         per_nullable=int(str(tool["per_nullable"])),
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
+                    ),
+                    counts_response_schema=bool(schema["counted"]),
+                    function_history=FunctionHistory(
+                        int(str(history["per_call"])),
+                        int(str(history["per_response"])),
+                        int(str(history["per_argument"])),
                     ),
                 )
     return out

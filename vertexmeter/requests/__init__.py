@@ -2,6 +2,7 @@
 
 from vertexmeter.requests.decode import decode_json
 from vertexmeter.requests.inputs import plain, request_body, texts_body
+from vertexmeter.requests.options import split_options
 from vertexmeter.requests.parse import decode_bytes, parse_message
 from vertexmeter.requests.prompt import (
     Instance,
@@ -31,4 +32,5 @@ __all__ = [
     "request_body",
     "snake_case",
     "texts_body",
+    "split_options",
 ]
