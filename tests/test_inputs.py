@@ -191,6 +191,8 @@ def test_legacy_models_take_text_in_their_own_instance_field() -> None:
         ({"contents": {1, 2}}, "builtins.set is not JSON"),
         ({"contents": [object()]}, "builtins.object is not JSON"),
         ({1: "x"}, "keys are strings"),
+        ({"contents": [{"parts": [{"text": 10**5000}]}]}, "out of range for a double"),
+        ({"generationConfig": {"seed": -(2**1100)}}, "out of range for a double"),
         ("bad \udcff byte", "lone UTF-16 surrogate"),
         (42, "got int"),
     ],
@@ -221,7 +223,8 @@ def test_key_order_is_kept() -> None:
 
 python_values = st.recursive(
     st.one_of(
-        st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10), st.binary(max_size=8),
+        st.none(), st.booleans(), st.integers(), st.sampled_from([10**400, -(2**1024), 2**1023]), st.floats(),
+        st.text(max_size=10), st.binary(max_size=8),
         st.sampled_from([object(), {1, 2}, types.Part(text="p"), 1j]),
     ),
     lambda inner: st.one_of(

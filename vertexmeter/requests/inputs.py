@@ -45,6 +45,7 @@ _FUNCTION_CALL_KEYS = ("functionCall", "function_call")
 # CountTokensConfig: the fields that join the body (http_options is transport and changes nothing counted).
 CONFIG_FIELDS = ("systemInstruction", "tools", "generationConfig")
 _CONFIG_TRANSPORT = ("httpOptions",)
+_DOUBLE_BITS = 1024  # the largest double is just under 2**1024
 
 
 def request_body(request: Any, model: ModelInfo, api: str = "vertex", *, config: Any = None) -> dict[str, Any]:
@@ -83,7 +84,14 @@ def plain(value: Any, path: str = "") -> Any:
         if depth > MAX_DEPTH:
             raise too_deep()  # as decode_json says it: the same body gets the same answer as text or as objects
         item = _dumped(item)
-        if item is None or isinstance(item, bool | int):
+        if item is None or isinstance(item, bool):
+            holder[key] = item
+        elif isinstance(item, int):
+            if item.bit_length() > _DOUBLE_BITS:  # as decode_json: a JSON number is at most a double
+                raise invalid_argument(
+                    f"Invalid value at '{where}': a {item.bit_length()}-bit integer is out of range for a double.",
+                    where,
+                )
             holder[key] = item
         elif isinstance(item, bytes | bytearray | memoryview):  # proto3 JSON writes bytes as base64
             holder[key] = base64.b64encode(item).decode("ascii")
