@@ -79,14 +79,15 @@ class CountResult:
         if self.api == "vertex" and self.model.billed_by_characters and self.billable_characters:
             out["totalBillableCharacters"] = self.billable_characters
         if not self.model.is_legacy:
-            details = [
-                {"modality": m, "tokenCount": self.tokens_by_modality[m]}
-                for m in MODALITIES
-                if self.tokens_by_modality.get(m)
-            ]
+            details = modality_details(self.tokens_by_modality)
             if details:
                 out["promptTokensDetails"] = details
         return out
+
+
+def modality_details(by_modality: dict[str, int]) -> list[dict[str, Any]]:
+    """`*TokensDetails` JSON: one ModalityTokenCount per modality with tokens, in Google's order."""
+    return [{"modality": m, "tokenCount": by_modality[m]} for m in MODALITIES if by_modality.get(m)]
 
 
 def check_api(api: str) -> None:

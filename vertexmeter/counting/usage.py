@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vertexmeter.counting.count import (
-    MODALITIES,
     CountResult,
     count_prompt_tokens,
+    modality_details,
     model_info,
     parse_as_of,
 )
@@ -94,13 +94,13 @@ class UsageResult:
         if self.cached_content_token_count:
             out["cachedContentTokenCount"] = self.cached_content_token_count
         out["totalTokenCount"] = self.total_token_count
-        details = _details(self.prompt.tokens_by_modality)
+        details = modality_details(self.prompt.tokens_by_modality)
         if details:
             out["promptTokensDetails"] = details
         if self.cached_content_token_count:
             out["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": self.cached_content_token_count}]
         if self.has_response:
-            candidates = _details(self.candidates_tokens_by_modality)
+            candidates = modality_details(self.candidates_tokens_by_modality)
             if candidates:
                 out["candidatesTokensDetails"] = candidates
         if self.thoughts_token_count:
@@ -108,8 +108,6 @@ class UsageResult:
         return out
 
 
-def _details(by_modality: dict[str, int]) -> list[dict[str, Any]]:
-    return [{"modality": m, "tokenCount": by_modality[m]} for m in MODALITIES if by_modality.get(m)]
 
 
 def usage(

@@ -8,6 +8,7 @@ from typing import Any
 
 from vertexmeter.pricing.estimate import ESTIMATE_OPTIONS
 from vertexmeter.requests.schema import CASE_INSENSITIVE_ENUMS, ENUMS, MESSAGES, Field
+from vertexmeter.vocabulary import APIS
 
 REF = "#/components/schemas/"
 _INT_STRING = r"^-?[0-9]+$"
@@ -269,7 +270,7 @@ ESTIMATE_RESPONSE = {
         "model": {"type": "string"},
         "date": {"type": "string"},
         "mode": {"type": "string"},
-        "api": {"type": "string", "enum": ["vertex", "gemini"]},
+        "api": {"type": "string", "enum": list(APIS)},
         "currency": {"type": "string"},
         "prompt": {"type": "object"},
         "output": {"type": "object"},
