@@ -19,9 +19,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -44,10 +46,19 @@ def _family(model: str) -> str:
     return resolve(model).tokenizer
 
 
+NEUTRAL_CWD = tempfile.gettempdir()
+CLOCK = "cpu"  # --clock: "cpu" (user+system time of the child: steadier on a loaded machine) or "wall"
+
+
 def run_once(argv: list[str], env: dict[str, str] | None = None) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
-    return time.perf_counter() - start
+    # cwd: a neutral directory, or `python -m vertexmeter` would import a checkout's package from the cwd
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env, cwd=NEUTRAL_CWD)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu if CLOCK == "cpu" else wall
 
 
 def main() -> None:
@@ -55,7 +66,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--model", default="gemini-2.5-flash")
     parser.add_argument("--compare", default=None, help="another source tree to run `count` from")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     args = parser.parse_args()
+    global CLOCK
+    CLOCK = args.clock
     cmds = commands(args.model)
     envs: dict[str, dict[str, str] | None] = dict.fromkeys(cmds)
     if args.compare:
@@ -72,7 +86,7 @@ def main() -> None:
         for name, seconds in sample.items():
             times[name].append(seconds)
         own.append((sample["count"] - (sample["tokenizer"] - sample["bare"])) / sample["bare"])
-    print(f"model {args.model}, {args.rounds} interleaved rounds")
+    print(f"model {args.model}, {args.rounds} interleaved rounds, {args.clock} time")
     print("  (ms: median [min-max]; ratio to bare: median [min-max])")
     bare = times["bare"]
     for name, values in times.items():

@@ -136,7 +136,7 @@ def _leaves(value: Any) -> list[Any]:
 
 def test_request_bodies_are_decoded_in_one_place_only() -> None:
     """No module but requests/decode.py calls json.loads on a request (pricing/scenario.py reads scenario
-    files, which are not request bodies, with Decimal numbers)."""
+    files, which are not request bodies, with Decimal numbers; datafiles.py reads its own cache)."""
     callers = []
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
@@ -148,7 +148,7 @@ def test_request_bodies_are_decoded_in_one_place_only() -> None:
                 and node.func.value.id == "json"
             ):
                 callers.append(path.relative_to(PACKAGE).as_posix())
-    assert sorted(set(callers)) == ["pricing/scenario.py", "requests/decode.py"]
+    assert sorted(set(callers)) == ["datafiles.py", "pricing/scenario.py", "requests/decode.py"]
 
 
 def test_the_server_and_the_library_hold_the_same_decoder() -> None:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from vertexmeter.datafiles import CACHE_DIR_ENV as CACHE_DIR_ENV  # re-exported: tests and docs name it here
+from vertexmeter.datafiles import cache_dir as user_cache_dir
 from vertexmeter.errors import VertexMeterError
 
 TOKENIZER_DIR_ENV = "VERTEXMETER_TOKENIZER_DIR"
-CACHE_DIR_ENV = "VERTEXMETER_CACHE_DIR"
 _MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 
 
@@ -71,10 +72,7 @@ def unknown_family(family: str) -> VertexMeterError:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get(CACHE_DIR_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "vertexmeter"
-    )
-    return Path(base) / "tokenizers"
+    return user_cache_dir() / "tokenizers"
 
 
 @dataclass(frozen=True)
