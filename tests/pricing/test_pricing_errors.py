@@ -36,7 +36,23 @@ def test_unknown_model() -> None:
 
 
 def test_known_but_unpriced_model() -> None:
-    error = refused(prices, "gemini-3.1-pro-preview")
+    # Every registry model is priced now (issue 11), so the refusal is checked on a catalogue without one.
+    import importlib
+
+    catalogue_module = importlib.import_module("vertexmeter.pricing.catalogue")
+
+    original = catalogue_module.catalogue()
+    trimmed = catalogue_module.Catalogue(
+        original.data, {k: v for k, v in original.models.items() if k != "gemini-3.1-pro-preview"},
+        original.names, original.entries_by_model, original.entries_by_id,
+    )
+    catalogue_module.catalogue.cache_clear()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(catalogue_module, "catalogue", lambda: trimmed)
+            error = refused(catalogue_module.resolve_priced_model, "gemini-3.1-pro-preview")
+    finally:
+        catalogue_module.catalogue.cache_clear()
     assert error.status == "NOT_FOUND"
     assert "no price" in error.message and "gemini-3-pro-preview" in error.message
 
