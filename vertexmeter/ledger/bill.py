@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from vertexmeter.errors import invalid_argument
+from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.ledger.logs import LoggedRequest, read_logs
 from vertexmeter.ledger.store import LedgerRow, engine_for, insert_new, read_rows
 from vertexmeter.pricing.catalogue import PLATFORMS, UNITS, catalogue
@@ -124,13 +124,22 @@ def _check_month(month: str | None) -> str | None:
 
 def price_logged(logged: LoggedRequest, pricers: dict[tuple[str, dt.date], Pricer], platform: str) -> LedgerRow:
     """Price one logged request at the rates in force on its (UTC) day, in its mode."""
+    try:
+        return _price_logged(logged, pricers, platform)
+    except VertexMeterError as exc:
+        if exc.message.startswith(logged.source):
+            raise
+        raise VertexMeterError(exc.status, f"{logged.source}: {exc.message}", exc.violations) from None
+
+
+def _price_logged(logged: LoggedRequest, pricers: dict[tuple[str, dt.date], Pricer], platform: str) -> LedgerRow:
     day = logged.created.astimezone(dt.UTC).date()
     pricer = pricers.get((logged.model, day))
     if pricer is None:
         pricer = pricers[(logged.model, day)] = Pricer(logged.model, date=day, platform=platform)
     if pricer.model.billing != "tokens":
         raise invalid_argument(
-            f"{logged.source}: {pricer.model.id} bills per {pricer.model.billing.replace('_', ' ')}, and a "
+            f"{pricer.model.id} bills per {pricer.model.billing.replace('_', ' ')}, and a "
             "usageMetadata log has only tokens; price it with a scenario instead.", "modelVersion",
         )
     usage = logged.usage
@@ -146,13 +155,7 @@ def price_logged(logged: LoggedRequest, pricers: dict[tuple[str, dt.date], Price
         extra["maps_requests"] = 1
     if extra:
         usage = RequestUsage(**{**vars(usage), **extra})
-    try:
-        priced = pricer.price(Usage(requests=(usage,)), logged.mode)
-    except Exception as exc:
-        message = getattr(exc, "message", None)
-        if message is None:
-            raise
-        raise invalid_argument(f"{logged.source}: {message}", getattr(exc, "field_path", None)) from None
+    priced = pricer.price(Usage(requests=(usage,)), logged.mode)
     allowance_entry = None
     grounding_amount = Decimal(0)
     for item in priced.line_items:

@@ -94,7 +94,7 @@ def parse_line(item: Any, where: str, *, model: str | None = None) -> LoggedRequ
     except VertexMeterError as exc:
         if exc.message.startswith(where):
             raise
-        raise invalid_argument(f"{where}: {exc.message}", exc.field_path or "logs") from None
+        raise VertexMeterError(exc.status, f"{where}: {exc.message}", exc.violations) from None
 
 
 def _parse(item: Any, where: str, model: str | None) -> LoggedRequest:
