@@ -19,6 +19,7 @@ from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.pricing.catalogue import (
     ENDPOINTS,
     MODES,
+    MULTIPLIER_CHARGES,
     PLATFORMS,
     UNITS,
     Entry,
@@ -306,7 +307,7 @@ class Pricer:
 
     def _no_price(self, what: str) -> VertexMeterError:
         priced = sorted({f"{e.charge} {e.modality} ({UNITS[e.unit].label})" for e in self.entries
-                         if e.charge != "discount"})
+                         if e.charge not in MULTIPLIER_CHARGES})
         return invalid_argument(
             f"The catalogue has no price for {what} of {self.model.id} on {self.date.isoformat()}. "
             f"It prices: {'; '.join(priced)}."

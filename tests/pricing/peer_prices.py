@@ -1,0 +1,127 @@
+"""Compare the catalogue with a peer catalogue, pydantic's genai-prices (test extra, pinned 0.2.3).
+
+Every (peer model, catalogue model, platform, unit, tier, date) both price is compared; the result is a list of
+disagreements, which tests/pricing/test_pricing_peers.py checks against docs/pricing.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from vertexmeter.errors import VertexMeterError
+from vertexmeter.pricing.catalogue import catalogue
+from vertexmeter.pricing.engine import Pricer
+from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage
+
+MILLION = Decimal(1_000_000)
+SMALL, LARGE = 100_000, 300_000  # prompt sizes below and above every 200K tier
+# genai-prices ModelPrice attribute -> (the request bucket and quantity that bills exactly that unit)
+UNITS: dict[str, tuple[str, str]] = {
+    "input_mtok": ("input", "tokens"),
+    "output_mtok": ("output", "tokens"),
+    "cache_read_mtok": ("cached_input", "tokens"),
+    "cache_write_mtok": ("cache_write", "tokens"),
+    "input_audio_mtok": ("input", "audio_tokens"),
+    "cache_audio_read_mtok": ("cached_input", "audio_tokens"),
+    "output_audio_mtok": ("output", "audio_tokens"),
+}
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    peer_model: str
+    model: str
+    platform: str
+    unit: str
+    tier: str
+    date: dt.date
+    ours: Decimal
+    peer: Decimal
+
+    def key(self) -> tuple[str, str, str, str, str, str, str]:
+        return (self.peer_model, self.model, self.platform, self.unit, self.tier, _plain(self.ours), _plain(self.peer))
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+def peer_platform(peer_model: Any) -> str:
+    """genai-prices' google provider mixes the Gemini API page with Vertex-cited rows (Claude, MaaS, Live)."""
+    comment = peer_model.price_comments or ""
+    if peer_model.id.startswith("claude") or peer_model.id.endswith("-maas"):
+        return "vertex"
+    if "cloud.google.com/vertex-ai" in comment and "ai.google.dev" not in comment:
+        return "vertex"
+    return "gemini_api"
+
+
+def _periods(peer_model: Any) -> list[tuple[dt.date, dt.date | None, Any]]:
+    prices = peer_model.prices
+    if not isinstance(prices, list):
+        return [(dt.date.min, None, prices)]
+    starts = [(c.constraint.start_date if c.constraint is not None else dt.date.min, c.prices) for c in prices]
+    starts.sort(key=lambda item: item[0])
+    return [(start, starts[i + 1][0] if i + 1 < len(starts) else None, p) for i, (start, p) in enumerate(starts)]
+
+
+def _ours(model: str, platform: str, date: dt.date, bucket: str, quantity: str, prompt: int) -> Decimal | None:
+    try:
+        pricer = Pricer(model, date=date, platform=platform)
+        request = RequestUsage(**{bucket: Quantities(**{quantity: 1_000_000})}, prompt_tokens=prompt)
+        return pricer.price(Usage(requests=(request,))).total
+    except VertexMeterError:
+        return None  # the catalogue has no such price: not an overlap
+
+
+def _peer(value: Any, prompt: int) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    price = value.base
+    for tier in value.tiers:
+        if prompt > tier.start:
+            price = tier.price
+    return Decimal(price)
+
+
+def compare(peer_models: list[Any]) -> tuple[int, list[Disagreement]]:
+    """(number of comparisons made, disagreements) over every overlap of the peer with the catalogue."""
+    cat = catalogue()
+    compared = 0
+    found: list[Disagreement] = []
+    for peer_model in peer_models:
+        platform = peer_platform(peer_model)
+        for model in cat.models.values():
+            names = [model.id, *model.aliases]
+            if not any(peer_model.is_match(name) for name in names):
+                continue
+            entries = [e for e in cat.entries_by_model.get(model.id, []) if e.platform == platform]
+            if not entries:
+                continue
+            for start, end, prices in _periods(peer_model):
+                dates = {e.effective_from for e in entries} | {e.effective_until for e in entries if e.effective_until}
+                dates |= {start} if start != dt.date.min else set()
+                dates = {d for d in dates if d >= start and (end is None or d < end)}
+                for date in sorted(dates):
+                    for attr, (bucket, quantity) in UNITS.items():
+                        raw = getattr(prices, attr, None)
+                        for tier, prompt in (("base", SMALL), ("long", LARGE)):
+                            if tier == "long" and (raw is None or isinstance(raw, Decimal)):
+                                continue
+                            peer = _peer(raw, prompt)
+                            if peer is None:
+                                continue
+                            ours = _ours(model.id, platform, date, bucket, quantity, prompt)
+                            if ours is None:
+                                continue
+                            compared += 1
+                            if ours != peer:
+                                found.append(Disagreement(peer_model.id, model.id, platform, attr, tier, date,
+                                                          ours, peer))
+    return compared, found

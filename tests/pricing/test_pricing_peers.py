@@ -1,0 +1,47 @@
+"""Cross-check: the catalogue against pydantic's genai-prices (the test extra pins 0.2.3).
+
+Every overlapping (model, unit, tier, date) is compared; a disagreement fails unless docs/pricing.md lists it,
+with its reason, in the table under "Known disagreements with genai-prices".
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from peer_prices import compare  # noqa: E402
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "pricing.md"
+PINNED = "0.2.3"
+
+
+def documented() -> set[tuple[str, ...]]:
+    text = DOCS.read_text("utf-8")
+    section = text.split("### Known disagreements with genai-prices", 1)[1].split("\n#", 1)[0]
+    rows = set()
+    for line in section.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and re.match(r"^[a-z]", cells[0]) and cells[0] != "peer model":
+            assert cells[7], f"a listed disagreement needs a reason: {line}"
+            rows.add(tuple(cells[:7]))
+    return rows
+
+
+def test_catalogue_agrees_with_genai_prices() -> None:
+    genai_prices = pytest.importorskip("genai_prices.data", reason="the test extra installs genai-prices")
+    assert metadata.version("genai-prices") == PINNED, "re-run the cross-check and update docs when the peer moves"
+    google = next(p for p in genai_prices.providers if p.id == "google")
+    compared, found = compare(google.models)
+    assert compared >= 70, f"only {compared} overlapping prices compared: the comparison lost its reach"
+    allowed = documented()
+    unexplained = sorted({d.key() for d in found} - allowed)
+    assert not unexplained, "disagreements with genai-prices not listed in docs/pricing.md:\n" + "\n".join(
+        " | ".join(k) for k in unexplained
+    )
+    stale = sorted(allowed - {d.key() for d in found})
+    assert not stale, f"docs/pricing.md lists disagreements that no longer occur: {stale}"
