@@ -127,12 +127,14 @@ def rows(model: str, data: dict, effective_from: str) -> list[str]:
         out.append(f"- {{id: vertex.{model}.music_generate, platform: vertex, models: [{model}], "
                    f"charge: music_generate, modality: audio, mode: online, unit: per_clip, "
                    f"price: '{price(data['output_cost_per_image'], 1)}', effective_from: {effective_from}, "
-                   "source: S32, confidence: secondary, notes: LiteLLM stores the per-clip price as output_cost_per_image}")
+                   "source: S32, confidence: secondary, "
+                   "notes: LiteLLM stores the per-clip price as output_cost_per_image}")
     return out
 
 
 def main() -> None:
-    data = json.load(open(sys.argv[1]))
+    with open(sys.argv[1]) as handle:
+        data = json.load(handle)
     for model, key in MODELS.items():
         entry = data[key]
         print(f"# {model}  <- LiteLLM {key}" + (f" (deprecation_date {entry['deprecation_date']})"

@@ -105,7 +105,8 @@ def _parse(item: Any, where: str, model: str | None) -> LoggedRequest:
     response = item
     if "response" in item and isinstance(item["response"], dict):  # a batch output line
         mode, response = "batch", item["response"]
-        request = item.get("request") if isinstance(item.get("request"), dict) else {}
+        given = item.get("request")
+        request = given if isinstance(given, dict) else {}
         if item.get("status"):  # Vertex: a failed line carries status and no billed usage
             raise invalid_argument(f"the batch line failed ({item['status']}) and has no usage to bill.")
     usage = response.get("usageMetadata")
@@ -127,12 +128,14 @@ def _parse(item: Any, where: str, model: str | None) -> LoggedRequest:
     labels = request.get("labels") or item.get("labels") or {}
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         raise invalid_argument("labels must be an object of strings.", "labels")
-    grounding = [c.get("groundingMetadata") for c in response.get("candidates") or [] if isinstance(c, dict)]
-    grounding = [g for g in grounding if isinstance(g, dict)]
+    candidates = [c for c in response.get("candidates") or [] if isinstance(c, dict)]
+    grounding: list[dict[str, Any]] = [
+        c["groundingMetadata"] for c in candidates if isinstance(c.get("groundingMetadata"), dict)
+    ]
     queries = sum(len(g.get("webSearchQueries") or []) for g in grounding)
     chunks = [ch for g in grounding for ch in g.get("groundingChunks") or [] if isinstance(ch, dict)]
     grounded = bool(queries) or any("web" in ch for ch in chunks)
-    maps = any("maps" in ch for ch in chunks) or any(g.get("googleMapsWidgetContextToken") for g in grounding)
+    maps = any("maps" in ch for ch in chunks) or any(bool(g.get("googleMapsWidgetContextToken")) for g in grounding)
     return LoggedRequest(
         key=key, response_id=str(response_id) if response_id else None, model=str(name), created=created,
         mode=mode, usage=usage_from_metadata(usage), source=where,
@@ -203,10 +206,8 @@ def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
     output_details = _by_modality(meta.get("candidatesTokensDetails"), "usageMetadata.candidatesTokensDetails")
     if not cache_details and cached:
         cache_details = {"TEXT": cached}
-    if not prompt_details or sum(prompt_details.values()) != prompt:
-        prompt_details = {"TEXT": prompt} if not prompt_details else prompt_details
-        if sum(prompt_details.values()) != prompt:  # details that do not add up: bill the total as text
-            prompt_details = {"TEXT": prompt}
+    if sum(prompt_details.values()) != prompt:  # no details, or details that do not add up: all as text
+        prompt_details = {"TEXT": prompt}
     fresh = {m: prompt_details.get(m, 0) - cache_details.get(m, 0) for m in set(prompt_details) | set(cache_details)}
     if any(v < 0 for v in fresh.values()):  # cache details by a modality the prompt details do not show
         fresh = {"TEXT": prompt - cached}

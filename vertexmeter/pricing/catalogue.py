@@ -192,7 +192,9 @@ class Entry(BaseModel):
             raise ValueError("effective_until must be after effective_from")
         multiplier = self.charge in MULTIPLIER_CHARGES
         if multiplier != (self.unit == "fraction_of_online_price"):
-            raise ValueError(f"{'/'.join(MULTIPLIER_CHARGES)} entries (and only they) use unit fraction_of_online_price")
+            raise ValueError(
+                f"{'/'.join(MULTIPLIER_CHARGES)} entries (and only they) use unit fraction_of_online_price"
+            )
         if multiplier and not self.applies_to:
             raise ValueError(f"a {self.charge} entry needs applies_to (the charges it scales)")
         return self

@@ -33,7 +33,9 @@ from vertexmeter.pricing.usage import CacheUsage, Quantities, RequestUsage, Usag
 CENT = Decimal("0.01")
 # Charges that do not depend on how the model was called (storage, search, training): always online rows.
 MODE_INDEPENDENT_CHARGES = frozenset({"cache_storage", "grounding", "grounding_maps", "tuning"})
-GENERATION_CHARGES = {"video": ("video_generate", "video_seconds", "seconds"), "music": ("music_generate", "clips", "clips")}
+GENERATION_CHARGES = {
+    "video": ("video_generate", "video_seconds", "seconds"), "music": ("music_generate", "clips", "clips"),
+}
 OPERATION_CHARGES = {
     "generate": "image_generate", "edit": "image_edit", "customize": "image_customize",
     "upscale": "image_upscale", "visual_captioning": "visual_captioning", "visual_qa": "visual_qa",
@@ -224,7 +226,8 @@ class Pricer:
             self._endpoint_note = ""
         retired = self.model.retired
         self._retired_note = (
-            f"{self.model.id} was retired on {retired.isoformat()} ({self.model.retired_source}); priced at its last rates."
+            f"{self.model.id} was retired on {retired.isoformat()} ({self.model.retired_source}); "
+            "priced at its last rates."
             if retired is not None and self.date >= retired else ""
         )
 
@@ -481,7 +484,9 @@ class Pricer:
         if bucket.pdf_pages:
             items.append(self._pdf_item(charge, label, bucket.pdf_pages, prompt, mode))
         if bucket.clips:
-            raise invalid_argument(f"{self.model.id} does not generate music clips; clips are for Lyria.", "output.clips")
+            raise invalid_argument(
+                f"{self.model.id} does not generate music clips; clips are for Lyria.", "output.clips"
+            )
         return items
 
     def _pdf_item(self, charge: str, label: str, pages: int, prompt: Decimal, mode: str) -> LineItem:

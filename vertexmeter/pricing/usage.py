@@ -185,7 +185,9 @@ def parse_request(data: Any, path: str) -> RequestUsage:
     if "video_tier" in data:
         values["video_tier"] = parse_choice(data["video_tier"], VIDEO_TIERS, f"{path}.video_tier")
     if "video_resolution" in data:
-        values["video_resolution"] = parse_choice(data["video_resolution"], VIDEO_RESOLUTIONS, f"{path}.video_resolution")
+        values["video_resolution"] = parse_choice(
+            data["video_resolution"], VIDEO_RESOLUTIONS, f"{path}.video_resolution"
+        )
     return RequestUsage(**values)
 
 
