@@ -1,6 +1,6 @@
 """One-off transcription of LiteLLM's Vertex rows into catalogue.yaml entries (kept for the record).
 
-Usage: python tools/catalogue_from_litellm.py path/to/model_prices_and_context_window_backup.json > rows.yaml
+Usage: python tools/catalogue_from_litellm.py path/to/model_prices_and_context_window_backup.json [vertex|gemini_api]
 
 LiteLLM 1.110.2 (PyPI wheel) cites cloud.google.com/gemini-enterprise-agent-platform/generative-ai/pricing for
 these rows; the catalogue marks them `source: S32, confidence: secondary` (a peer quoting Google's page).
@@ -63,6 +63,30 @@ MODELS: dict[str, str] = {
     "veo-3.1-lite-generate-001": "vertex_ai/veo-3.1-lite-generate-001",
     "lyria-002": "vertex_ai/lyria-002",
 }
+# Gemini Developer API rows: LiteLLM's `gemini/` entries cite https://ai.google.dev/gemini-api/docs/pricing.
+GEMINI_API_MODELS: dict[str, str] = {
+    "gemini-2.5-pro": "gemini/gemini-2.5-pro",
+    "gemini-2.5-flash": "gemini/gemini-2.5-flash",
+    "gemini-2.5-flash-lite": "gemini/gemini-2.5-flash-lite",
+    "gemini-3-flash-preview": "gemini/gemini-3-flash-preview",
+    "gemini-3.1-pro-preview": "gemini/gemini-pro-latest",
+    "gemini-3.1-flash-lite": "gemini/gemini-3.1-flash-lite",
+    "gemini-3.5-flash": "gemini/gemini-3.5-flash",
+    "gemini-3.5-flash-lite": "gemini/gemini-3.5-flash-lite",
+    "gemini-3.6-flash": "gemini/gemini-3.6-flash",
+    "gemini-3.7-flash": "gemini/gemini-3.7-flash",
+    "gemini-3.8-flash": "gemini/gemini-3.8-flash",
+    "gemini-2.5-flash-image": "gemini/gemini-2.5-flash-image",
+    "gemini-3-pro-image-preview": "gemini/gemini-3-pro-image-preview",
+    "gemini-3.1-flash-image": "gemini/gemini-3.1-flash-image",
+    "gemini-3.1-flash-lite-image": "gemini/gemini-3.1-flash-lite-image",
+    "gemini-live-2.5-flash-native-audio": "gemini/gemini-2.5-flash-native-audio-latest",
+    "gemini-2.5-flash-tts": "gemini/gemini-2.5-flash-preview-tts",
+    "gemini-embedding-001": "gemini/gemini-embedding-001",
+    "gemini-embedding-2": "gemini/gemini-embedding-2",
+    "veo-3.1-generate-001": "gemini/veo-3.1-generate-001",
+    "veo-3.1-fast-generate-001": "gemini/veo-3.1-fast-generate-001",
+}
 MODES = {"": "online", "_batches": "batch", "_flex": "flex", "_priority": "priority"}
 TIER = {"": None, "_above_200k_tokens": (">200000", "<=200000")}
 # LiteLLM key stem -> (charge, modality, unit, per-unit multiplier)
@@ -88,7 +112,7 @@ def price(value: float, scale: int) -> str:
     return text
 
 
-def rows(model: str, data: dict, effective_from: str) -> list[str]:
+def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") -> list[str]:
     out: list[str] = []
     separate = any(k.startswith("input_cost_per_audio_token") for k in data) or any(
         k.startswith(("input_cost_per_image_token", "input_cost_per_video_token")) for k in data)
@@ -113,10 +137,10 @@ def rows(model: str, data: dict, effective_from: str) -> list[str]:
                     elif tiered and f"{stem}_above_200k_tokens{mode_suffix}" in data:
                         tier_value = "<=200000"
                     mod = modality.replace("_", "-")
-                    name = f"vertex.{model}.{charge}.{mod}" + (
+                    name = f"{platform}.{model}.{charge}.{mod}" + (
                         f".{'gt' if tier_value and tier_value.startswith('>') else 'le'}200k" if tier_value else ""
                     ) + ("" if mode == "online" else f".{mode}")
-                    fields = [f"id: {name}", "platform: vertex", f"models: [{model}]", f"charge: {charge}",
+                    fields = [f"id: {name}", f"platform: {platform}", f"models: [{model}]", f"charge: {charge}",
                               f"modality: {modality}"]
                     if tier_value:
                         fields.append(f"tier: '{tier_value}'")
@@ -135,11 +159,12 @@ def rows(model: str, data: dict, effective_from: str) -> list[str]:
 def main() -> None:
     with open(sys.argv[1]) as handle:
         data = json.load(handle)
-    for model, key in MODELS.items():
+    platform = sys.argv[2] if len(sys.argv) > 2 else "vertex"
+    for model, key in (GEMINI_API_MODELS if platform == "gemini_api" else MODELS).items():
         entry = data[key]
         print(f"# {model}  <- LiteLLM {key}" + (f" (deprecation_date {entry['deprecation_date']})"
                                                 if entry.get("deprecation_date") else ""))
-        for line in rows(model, entry, "EFFECTIVE"):
+        for line in rows(model, entry, "EFFECTIVE", platform):
             print(line)
         extra = {k: entry[k] for k in ("search_free_requests", "google_maps_grounding_cost_per_query",
                                        "regional_endpoint_uplift_multiplier", "search_context_cost_per_query")

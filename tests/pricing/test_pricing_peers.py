@@ -45,3 +45,16 @@ def test_catalogue_agrees_with_genai_prices() -> None:
     )
     stale = sorted(allowed - {d.key() for d in found})
     assert not stale, f"docs/pricing.md lists disagreements that no longer occur: {stale}"
+
+
+def test_the_comparison_catches_a_wrong_price() -> None:
+    types = pytest.importorskip("genai_prices.types", reason="the test extra installs genai-prices")
+    from decimal import Decimal
+
+    wrong = types.ModelInfo(
+        id="gemini-2.5-flash", match=types.ClauseEquals(equals="gemini-2.5-flash"),
+        prices=types.ModelPrice(input_mtok=Decimal("0.31"), output_mtok=Decimal("2.5")),
+    )
+    compared, found = compare([wrong])
+    assert compared >= 2
+    assert {(d.unit, str(d.ours), str(d.peer)) for d in found} == {("input_mtok", "0.3", "0.31")}
