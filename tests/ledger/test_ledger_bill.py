@@ -82,8 +82,8 @@ def test_rates_of_each_day_and_mode(db: str, tmp_path: Path) -> None:
         {"request": {"contents": [], "labels": {"team": "x"}},
          "response": response("batch", "gemini-2.5-flash", "2025-11-02T00:00:00Z", promptTokenCount=1_000_000,
                               candidatesTokenCount=1_000_000), "status": ""},
-        # Gemini API batch result line, priced on the gemini_api platform below? No: same platform, Vertex rates.
-        {"key": "k1", "response": response(None, "gemini-2.5-flash", "2025-11-02T00:00:00Z",
+        # Gemini API batch result line: Gemini API batch rates (2.0 Flash 0.05, where Vertex batch is 0.075).
+        {"key": "k1", "response": response(None, "gemini-2.0-flash", "2025-11-02T00:00:00Z",
                                            promptTokenCount=1_000_000)},
         # Provisioned Throughput is paid by subscription: skipped, not $0.
         response("pt", "gemini-2.5-flash", "2025-11-02T00:00:00Z", promptTokenCount=5,
@@ -94,7 +94,7 @@ def test_rates_of_each_day_and_mode(db: str, tmp_path: Path) -> None:
     assert days["2025-10-15"]["total"] == "0.075"
     assert days["2025-10-16"]["total"] == "0.03"
     assert days["2025-11-01"]["total"] == str(D("0.15") + D("0.03") + D("0.54"))
-    assert days["2025-11-02"]["total"] == str(D("1.40") + D("0.15"))
+    assert days["2025-11-02"]["total"] == str(D("1.40") + D("0.05"))
     assert report.imported["skipped_provisioned"] == 1
     assert report.to_json()["breakdowns"]["day"].keys() == {"2025-10-15", "2025-10-16", "2025-11-01", "2025-11-02"}
 
@@ -122,6 +122,27 @@ def test_grounding_free_allowance_per_day(db: str, tmp_path: Path) -> None:
     assert report.total == D("0.07")
     assert report.free_grounded_prompts == 1500
     assert report.allowance_credit == D("52.5")
+
+
+def test_gemini_3_grounding_per_query_with_a_monthly_allowance(db: str, tmp_path: Path) -> None:
+    def grounded(i: int, day: str, queries: int) -> dict[str, Any]:
+        line = response(f"q{day}{i}", "gemini-3-pro-preview", f"{day}T00:00:{i % 60:02d}Z", promptTokenCount=0)
+        line["candidates"] = [{"groundingMetadata": {"webSearchQueries": [f"q{n}" for n in range(queries)]}}]
+        return line
+
+    # 5,000 grounded prompts a month are free (shared by Gemini 3.x); past them, $14 per 1K search queries.
+    lines = [grounded(i, "2025-12-01", 1) for i in range(5000)] + [grounded(5000, "2025-12-02", 3)]
+    lines.append(grounded(0, "2026-01-01", 2))  # a new month: free again
+    report = bill(write(tmp_path / "g3.jsonl", lines), db=db)
+    assert report.total == D("0.042")  # 3 queries x 14 / 1000
+    assert report.free_grounded_prompts == 5001
+    assert report.months["2026-01"]["total"] == "0"
+
+
+def test_maps_grounding_from_the_log(db: str, tmp_path: Path) -> None:
+    line = response("maps", "gemini-2.5-flash", "2025-11-02T00:00:00Z", promptTokenCount=0)
+    line["candidates"] = [{"groundingMetadata": {"groundingChunks": [{"maps": {"uri": "https://maps.google.com/x"}}]}}]
+    assert bill(write(tmp_path / "maps.jsonl", [line]), db=db).total == D("0.025")  # $25 per 1K on 2.5
 
 
 def test_each_billing_month_is_rounded_up_once(db: str, tmp_path: Path) -> None:

@@ -99,7 +99,7 @@ def bill(
     engine = engine_for(db)
     rows: list[LedgerRow] = []
     skipped = 0
-    pricers: dict[tuple[str, dt.date], Pricer] = {}
+    pricers: dict[tuple[str, dt.date, str], Pricer] = {}
     for logged in read_logs(paths, model=model):
         if logged.mode == "provisioned":
             skipped += 1  # paid by the Provisioned Throughput subscription, not per request
@@ -122,7 +122,9 @@ def _check_month(month: str | None) -> str | None:
         raise invalid_argument(f"month must look like 2025-11, got {month!r}.", "month") from None
 
 
-def price_logged(logged: LoggedRequest, pricers: dict[tuple[str, dt.date], Pricer], platform: str) -> LedgerRow:
+def price_logged(
+    logged: LoggedRequest, pricers: dict[tuple[str, dt.date, str], Pricer], platform: str
+) -> LedgerRow:
     """Price one logged request at the rates in force on its (UTC) day, in its mode."""
     try:
         return _price_logged(logged, pricers, platform)
@@ -132,11 +134,14 @@ def price_logged(logged: LoggedRequest, pricers: dict[tuple[str, dt.date], Price
         raise VertexMeterError(exc.status, f"{logged.source}: {exc.message}", exc.violations) from None
 
 
-def _price_logged(logged: LoggedRequest, pricers: dict[tuple[str, dt.date], Pricer], platform: str) -> LedgerRow:
+def _price_logged(
+    logged: LoggedRequest, pricers: dict[tuple[str, dt.date, str], Pricer], platform: str
+) -> LedgerRow:
     day = logged.created.astimezone(dt.UTC).date()
-    pricer = pricers.get((logged.model, day))
+    platform = logged.platform or platform
+    pricer = pricers.get((logged.model, day, platform))
     if pricer is None:
-        pricer = pricers[(logged.model, day)] = Pricer(logged.model, date=day, platform=platform)
+        pricer = pricers[(logged.model, day, platform)] = Pricer(logged.model, date=day, platform=platform)
     if pricer.model.billing != "tokens":
         raise invalid_argument(
             f"{pricer.model.id} bills per {pricer.model.billing.replace('_', ' ')}, and a "

@@ -41,6 +41,7 @@ class LoggedRequest:
     source: str  # file:line
     project: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    platform: str | None = None  # gemini_api for Gemini API batch results; None: the caller's choice
     grounding_queries: int = 0  # web search queries the answer ran
     grounded: bool = False  # the answer was grounded with Google Search
     maps_grounded: bool = False
@@ -101,6 +102,7 @@ def _parse(item: Any, where: str, model: str | None) -> LoggedRequest:
     if not isinstance(item, dict):
         raise invalid_argument("a log line must be a JSON object.")
     mode = "online"
+    platform = None
     request: dict[str, Any] = {}
     response = item
     if "response" in item and isinstance(item["response"], dict):  # a batch output line
@@ -109,6 +111,8 @@ def _parse(item: Any, where: str, model: str | None) -> LoggedRequest:
         request = given if isinstance(given, dict) else {}
         if item.get("status"):  # Vertex: a failed line carries status and no billed usage
             raise invalid_argument(f"the batch line failed ({item['status']}) and has no usage to bill.")
+        if "key" in item and "request" not in item:  # Gemini API batch results: {key, response}
+            platform = "gemini_api"
     usage = response.get("usageMetadata")
     if not isinstance(usage, dict):
         raise invalid_argument("no usageMetadata: only answered requests can be billed.", "usageMetadata")
@@ -138,7 +142,7 @@ def _parse(item: Any, where: str, model: str | None) -> LoggedRequest:
     maps = any("maps" in ch for ch in chunks) or any(bool(g.get("googleMapsWidgetContextToken")) for g in grounding)
     return LoggedRequest(
         key=key, response_id=str(response_id) if response_id else None, model=str(name), created=created,
-        mode=mode, usage=usage_from_metadata(usage), source=where,
+        mode=mode, usage=usage_from_metadata(usage), source=where, platform=platform,
         project=str(item["project"]) if item.get("project") else None, labels=dict(labels),
         grounding_queries=queries, grounded=grounded, maps_grounded=maps,
     )

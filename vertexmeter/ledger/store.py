@@ -126,19 +126,22 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
             known |= set(conn.execute(
                 select(priced_requests.c.dedupe_key).where(priced_requests.c.dedupe_key.in_(chunk))
             ).scalars())
+        fresh: list[dict[str, Any]] = []
         for row in rows:
             if row.dedupe_key in known:
                 duplicates += 1
                 continue
             known.add(row.dedupe_key)
-            conn.execute(priced_requests.insert().values(
+            fresh.append(dict(
                 dedupe_key=row.dedupe_key, response_id=row.response_id, source=row.source, model=row.model,
                 priced_model=row.priced_model, platform=row.platform, mode=row.mode, created_at=row.created_at,
                 day=row.day, month=row.month, project=row.project, labels=json.dumps(row.labels, sort_keys=True),
                 amount=str(row.amount), grounding_entry=row.grounding_entry,
                 grounding_amount=str(row.grounding_amount), line_items=json.dumps(row.line_items), imported_at=now,
             ))
-            inserted += 1
+        for start in range(0, len(fresh), 1000):  # executemany in batches; one transaction for the whole import
+            conn.execute(priced_requests.insert(), fresh[start:start + 1000])
+        inserted = len(fresh)
     return inserted, duplicates
 
 
