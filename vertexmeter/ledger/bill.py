@@ -16,12 +16,13 @@ from typing import Any
 
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.ledger.logs import LoggedRequest, read_logs
-from vertexmeter.ledger.store import LedgerRow, engine_for, insert_new, read_rows
+from vertexmeter.ledger.store import LedgerRow, engine_for, insert_new, known_keys, read_rows
 from vertexmeter.pricing.catalogue import PLATFORMS, UNITS, catalogue
 from vertexmeter.pricing.engine import Pricer, money, round_period_total
 from vertexmeter.pricing.usage import RequestUsage, Usage, decimal_number
 
 BREAKDOWNS = ("day", "model", "project", "label")
+CHUNK = 2000  # log lines priced and stored per transaction
 _MONTH_FORMAT = "%Y-%m"
 
 
@@ -97,17 +98,28 @@ def bill(
     if platform not in PLATFORMS:
         raise invalid_argument(f"platform must be one of {', '.join(PLATFORMS)}; got {platform!r}.", "platform")
     engine = engine_for(db)
-    rows: list[LedgerRow] = []
-    skipped = 0
+    counts = {"read": 0, "new": 0, "duplicates": 0, "skipped_provisioned": 0}
     pricers: dict[tuple[str, dt.date, str], Pricer] = {}
+    chunk: list[LoggedRequest] = []
+
+    def flush() -> None:  # bounded memory: a chunk of lines at a time, known requests not priced again
+        known = known_keys(engine, [logged.key for logged in chunk])
+        rows = [price_logged(logged, pricers, platform) for logged in chunk if logged.key not in known]
+        inserted, duplicates = insert_new(engine, rows)
+        counts["new"] += inserted
+        counts["duplicates"] += duplicates + sum(1 for logged in chunk if logged.key in known)
+        chunk.clear()
+
     for logged in read_logs(paths, model=model):
+        counts["read"] += 1
         if logged.mode == "provisioned":
-            skipped += 1  # paid by the Provisioned Throughput subscription, not per request
+            counts["skipped_provisioned"] += 1  # paid by the Provisioned Throughput subscription, not per request
             continue
-        rows.append(price_logged(logged, pricers, platform))
-    inserted, duplicates = insert_new(engine, rows)
-    imported = {"read": len(rows) + skipped, "new": inserted, "duplicates": duplicates,
-                "skipped_provisioned": skipped}
+        chunk.append(logged)
+        if len(chunk) >= CHUNK:
+            flush()
+    flush()
+    imported = counts
     report = summarize(list(read_rows(engine, month)), month, breakdowns, imported)
     report.budget = budget_value
     return report

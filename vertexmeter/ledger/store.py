@@ -113,19 +113,25 @@ class LedgerRow:
         return self.day.strftime("%Y-%m")
 
 
-def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
-    """Store rows whose key is not in the ledger yet; returns (inserted, duplicates)."""
-    rows = list(rows)
-    inserted = duplicates = 0
-    now = dt.datetime.now(dt.UTC)
-    with engine.begin() as conn:
-        known = set()
-        keys = [r.dedupe_key for r in rows]
+def known_keys(engine: Engine, keys: list[str]) -> set[str]:
+    """The keys already in the ledger (so known requests are not even priced again)."""
+    known: set[str] = set()
+    with engine.connect() as conn:
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
             known |= set(conn.execute(
                 select(priced_requests.c.dedupe_key).where(priced_requests.c.dedupe_key.in_(chunk))
             ).scalars())
+    return known
+
+
+def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
+    """Store rows whose key is not in the ledger yet; returns (inserted, duplicates)."""
+    rows = list(rows)
+    inserted = duplicates = 0
+    now = dt.datetime.now(dt.UTC)
+    known = known_keys(engine, [r.dedupe_key for r in rows])
+    with engine.begin() as conn:
         fresh: list[dict[str, Any]] = []
         for row in rows:
             if row.dedupe_key in known:
@@ -145,12 +151,14 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
     return inserted, duplicates
 
 
-def read_rows(engine: Engine, month: str | None = None) -> Iterator[LedgerRow]:
-    query = select(priced_requests).order_by(priced_requests.c.created_at, priced_requests.c.id)
+def read_rows(engine: Engine, month: str | None = None, *, line_items: bool = False) -> Iterator[LedgerRow]:
+    """Stored rows in time order; `line_items` off by default (reports need only the amounts)."""
+    columns = [c for c in priced_requests.c if line_items or c.name != "line_items"]
+    query = select(*columns).order_by(priced_requests.c.created_at, priced_requests.c.id)
     if month:
         query = query.where(priced_requests.c.month == month)
     with engine.connect() as conn:
-        for r in conn.execute(query).mappings():
+        for r in conn.execution_options(yield_per=2000).execute(query).mappings():
             created = r["created_at"]
             if created.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
                 created = created.replace(tzinfo=dt.UTC)
@@ -159,5 +167,5 @@ def read_rows(engine: Engine, month: str | None = None) -> Iterator[LedgerRow]:
                 priced_model=r["priced_model"], platform=r["platform"], mode=r["mode"], created_at=created,
                 project=r["project"], labels=json.loads(r["labels"]), amount=Decimal(r["amount"]),
                 grounding_entry=r["grounding_entry"], grounding_amount=Decimal(r["grounding_amount"]),
-                line_items=json.loads(r["line_items"]),
+                line_items=json.loads(r["line_items"]) if line_items else [],
             )

@@ -71,6 +71,8 @@ UNITS: dict[str, Unit] = {
 }
 
 _TIER = re.compile(r"^(<=|>)(\d+)$")
+# libyaml's safe loader parses the ~4,000-line catalogue about 10x faster than the pure-Python one.
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_decimal(value: Any, what: str) -> Decimal:
@@ -253,7 +255,7 @@ class CatalogueError(ValueError):
 
 def load_catalogue_text(text: str) -> Catalogue:
     """Parse and validate catalogue YAML text (the packaged file, or a test's variant of it)."""
-    raw = yaml.safe_load(text)
+    raw = yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader (libyaml's when installed)
     try:
         data = CatalogueFile.model_validate(raw)
     except ValidationError as exc:
