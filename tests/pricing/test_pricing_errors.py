@@ -65,9 +65,9 @@ def test_a_date_before_the_first_price() -> None:
 
 
 def test_a_charge_with_no_price_on_that_date() -> None:
-    # Only text in/out and images are sourced for 1.5 Pro before 2024-10-07: video is refused, not priced at $0.
-    error = refused(price_one, "gemini-1.5-pro", date="2024-09-01", input={"video_seconds": 1})
-    assert "no price for input video seconds" in error.message and "It prices:" in error.message
+    # No cache price is sourced for 1.5 Pro before 2024-10-07: cache hits are refused, not priced at $0.
+    error = refused(price_one, "gemini-1.5-pro", date="2024-09-01", cached_input={"text_characters": 1})
+    assert "no price for cached input text characters" in error.message and "It prices:" in error.message
 
 
 def test_a_bad_date() -> None:

@@ -107,3 +107,10 @@ def test_preview_estimate_counts_with_the_ga_tokenizer() -> None:
     ga = vertexmeter.estimate("gemini-2.5-flash", request, output_tokens=0, date="2025-07-01")
     assert preview.counted.total_tokens == ga.counted.total_tokens
     assert preview.total * 2 == ga.total  # 0.15 vs 0.30 per 1M input
+
+
+def test_gemini_1_5_pro_before_october_2024_long_context_and_media() -> None:
+    # The archived es-419 page: >128K text $0.0025 / 1K chars, video $0.00263 / s, output $0.0075 / 1K chars.
+    request = RequestUsage(input=Quantities(text_characters=600_000, video_seconds=D(10)),
+                           output=Quantities(text_characters=1000))
+    assert total("gemini-1.5-pro", "2024-09-01", request) == D("1.5") + D("0.0263") + D("0.0075")
