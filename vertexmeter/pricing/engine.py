@@ -228,7 +228,7 @@ class Pricer:
         self._retired_note = (
             f"{self.model.id} was retired on {retired.isoformat()} ({self.model.retired_source}); "
             "priced at its last rates."
-            if retired is not None and self.date >= retired else ""
+            if retired is not None and self.date >= retired and platform == "vertex" else ""  # Vertex dates
         )
 
     def _parse_overrides(self, overrides: dict[str, Any]) -> dict[str, Decimal]:
