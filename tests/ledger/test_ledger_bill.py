@@ -145,6 +145,25 @@ def test_maps_grounding_from_the_log(db: str, tmp_path: Path) -> None:
     assert bill(write(tmp_path / "maps.jsonl", [line]), db=db).total == D("0.025")  # $25 per 1K on 2.5
 
 
+def test_gemini_api_logs_without_create_time_and_regional_endpoints(db: str, tmp_path: Path) -> None:
+    # A Gemini API response has no createTime: --date supplies the day; it is priced at Gemini API rates.
+    api_line = {"responseId": "api", "modelVersion": "gemini-2.0-flash",
+                "usageMetadata": {"promptTokenCount": 1_000_000}}
+    # Our own `location` field: a regional call of a model with a published uplift pays 10% more.
+    regional = {**response("reg", "claude-sonnet-4-5", "2025-11-02T00:00:00Z", promptTokenCount=100_000),
+                "location": "us-east5"}
+    log = write(tmp_path / "api.jsonl", [api_line])
+    with pytest.raises(VertexMeterError, match="give --date"):
+        bill(log, db=db)
+    report = bill(log, db=db, date="2025-11-01", platform="gemini_api")
+    assert report.total == D("0.1")  # Gemini API 2.0 Flash input, not Vertex's 0.15
+    report = bill(write(tmp_path / "reg.jsonl", [regional]), db=db, by="model")
+    assert report.breakdowns["model"]["claude-sonnet-4-5"]["total"] == "0.33"  # 100K x 3 x 1.1
+    with pytest.raises(VertexMeterError) as err:
+        bill(log, db=db, endpoint="moon")
+    assert err.value.field_path == "endpoint"
+
+
 def test_each_billing_month_is_rounded_up_once(db: str, tmp_path: Path) -> None:
     lines = [
         response("m1", "gemini-2.5-flash", "2025-11-30T23:00:00Z", promptTokenCount=1000),  # 0.0003

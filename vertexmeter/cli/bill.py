@@ -19,15 +19,18 @@ from vertexmeter.cli.common import google_errors, print_json
 @click.option("--budget", default=None, help="A budget in USD: the report says whether the billed total exceeds it.")
 @click.option("--model", default=None, help="Model for lines without modelVersion (e.g. Vertex batch output).")
 @click.option("--platform", type=click.Choice(["vertex", "gemini_api"]), default="vertex", show_default=True)
+@click.option("--date", "date", default=None, help="Day (YYYY-MM-DD) for lines without createTime (Gemini API logs).")
+@click.option("--endpoint", type=click.Choice(["global", "regional"]), default="global", show_default=True,
+              help="Where calls were served, for lines without `endpoint`/`location` (regional: +10% where published).")
 @click.option("--human", is_flag=True, help="A readable table instead of JSON.")
 @google_errors
 def bill_command(logs: tuple[str, ...], db: str | None, month: str | None, by: tuple[str, ...], budget: str | None,
-                 model: str | None, platform: str, human: bool) -> None:
+                 model: str | None, platform: str, date: str | None, endpoint: str, human: bool) -> None:
     """Price LOG files (generateContent responses, batch output lines) and report the bill from the ledger."""
     from vertexmeter.ledger import BREAKDOWNS, bill
 
     report = bill(list(logs), db=db, month=month, by=by or BREAKDOWNS, budget=budget, platform=platform,
-                  model=model)
+                  model=model, date=date, endpoint=endpoint)
     data = report.to_json()
     if not human:
         print_json(data)

@@ -17,8 +17,8 @@ from typing import Any
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.ledger.logs import LoggedRequest, read_logs
 from vertexmeter.ledger.store import LedgerRow, engine_for, insert_new, known_keys, read_rows
-from vertexmeter.pricing.catalogue import PLATFORMS, UNITS, catalogue
-from vertexmeter.pricing.engine import Pricer, money, round_period_total
+from vertexmeter.pricing.catalogue import ENDPOINTS, PLATFORMS, UNITS, catalogue
+from vertexmeter.pricing.engine import Pricer, money, parse_date, round_period_total
 from vertexmeter.pricing.usage import RequestUsage, Usage, decimal_number
 
 BREAKDOWNS = ("day", "model", "project", "label")
@@ -86,8 +86,13 @@ def bill(
     budget: Any = None,
     platform: str = "vertex",
     model: str | None = None,
+    date: Any = None,
+    endpoint: str = "global",
 ) -> BillReport:
-    """Import the usage LOGS into the ledger DB (idempotent), then report `month` (YYYY-MM; all months if None)."""
+    """Import the usage LOGS into the ledger DB (idempotent), then report `month` (YYYY-MM; all months if None).
+
+    `model` / `date` fill in lines without modelVersion / createTime; `endpoint` (global | regional) applies
+    to lines that do not say where they were served."""
     paths = [logs] if isinstance(logs, str) else list(logs)
     month = _check_month(month)
     breakdowns = (by,) if isinstance(by, str) else tuple(by)
@@ -97,20 +102,23 @@ def bill(
     budget_value = None if budget is None else decimal_number(budget, "budget")
     if platform not in PLATFORMS:
         raise invalid_argument(f"platform must be one of {', '.join(PLATFORMS)}; got {platform!r}.", "platform")
+    default_date = None if date is None else parse_date(date, "date")
+    if endpoint not in ENDPOINTS:
+        raise invalid_argument(f"endpoint must be one of {', '.join(ENDPOINTS)}; got {endpoint!r}.", "endpoint")
     engine = engine_for(db)
     counts = {"read": 0, "new": 0, "duplicates": 0, "skipped_provisioned": 0}
-    pricers: dict[tuple[str, dt.date, str], Pricer] = {}
+    pricers: dict[tuple[str, dt.date, str, str], Pricer] = {}
     chunk: list[LoggedRequest] = []
 
     def flush() -> None:  # bounded memory: a chunk of lines at a time, known requests not priced again
         known = known_keys(engine, [logged.key for logged in chunk])
-        rows = [price_logged(logged, pricers, platform) for logged in chunk if logged.key not in known]
+        rows = [price_logged(logged, pricers, platform, endpoint) for logged in chunk if logged.key not in known]
         inserted, duplicates = insert_new(engine, rows)
         counts["new"] += inserted
         counts["duplicates"] += duplicates + sum(1 for logged in chunk if logged.key in known)
         chunk.clear()
 
-    for logged in read_logs(paths, model=model):
+    for logged in read_logs(paths, model=model, date=default_date):
         counts["read"] += 1
         if logged.mode == "provisioned":
             counts["skipped_provisioned"] += 1  # paid by the Provisioned Throughput subscription, not per request
@@ -135,11 +143,12 @@ def _check_month(month: str | None) -> str | None:
 
 
 def price_logged(
-    logged: LoggedRequest, pricers: dict[tuple[str, dt.date, str], Pricer], platform: str
+    logged: LoggedRequest, pricers: dict[tuple[str, dt.date, str, str], Pricer], platform: str,
+    endpoint: str = "global",
 ) -> LedgerRow:
     """Price one logged request at the rates in force on its (UTC) day, in its mode."""
     try:
-        return _price_logged(logged, pricers, platform)
+        return _price_logged(logged, pricers, platform, endpoint)
     except VertexMeterError as exc:
         if exc.message.startswith(logged.source):
             raise
@@ -147,13 +156,15 @@ def price_logged(
 
 
 def _price_logged(
-    logged: LoggedRequest, pricers: dict[tuple[str, dt.date, str], Pricer], platform: str
+    logged: LoggedRequest, pricers: dict[tuple[str, dt.date, str, str], Pricer], platform: str, endpoint: str
 ) -> LedgerRow:
     day = logged.created.astimezone(dt.UTC).date()
     platform = logged.platform or platform
-    pricer = pricers.get((logged.model, day, platform))
+    endpoint = logged.endpoint or endpoint
+    key = (logged.model, day, platform, endpoint)
+    pricer = pricers.get(key)
     if pricer is None:
-        pricer = pricers[(logged.model, day, platform)] = Pricer(logged.model, date=day, platform=platform)
+        pricer = pricers[key] = Pricer(logged.model, date=day, platform=platform, endpoint=endpoint)
     if pricer.model.billing != "tokens":
         raise invalid_argument(
             f"{pricer.model.id} bills per {pricer.model.billing.replace('_', ' ')}, and a "

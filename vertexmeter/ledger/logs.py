@@ -42,17 +42,20 @@ class LoggedRequest:
     project: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     platform: str | None = None  # gemini_api for Gemini API batch results; None: the caller's choice
+    endpoint: str | None = None  # global | regional (a line's `endpoint` or `location`); None: the caller's
     grounding_queries: int = 0  # web search queries the answer ran
     grounded: bool = False  # the answer was grounded with Google Search
     maps_grounded: bool = False
 
 
-def read_logs(paths: list[str], *, model: str | None = None) -> Iterator[LoggedRequest]:
+def read_logs(
+    paths: list[str], *, model: str | None = None, date: dt.date | None = None
+) -> Iterator[LoggedRequest]:
     for path in paths:
-        yield from read_log(path, model=model)
+        yield from read_log(path, model=model, date=date)
 
 
-def read_log(path: str, *, model: str | None = None) -> Iterator[LoggedRequest]:
+def read_log(path: str, *, model: str | None = None, date: dt.date | None = None) -> Iterator[LoggedRequest]:
     file = Path(path)
     try:
         handle = file.open("rb")
@@ -71,14 +74,14 @@ def read_log(path: str, *, model: str | None = None) -> Iterator[LoggedRequest]:
             if not isinstance(items, list):
                 raise invalid_argument(f"{path}: expected a JSON array of responses.", "logs")
             for number, item in enumerate(items, 1):
-                yield parse_line(item, f"{path}[{number - 1}]", model=model)
+                yield parse_line(item, f"{path}[{number - 1}]", model=model, date=date)
             return
         for number, raw in enumerate(handle, 1):
             if len(raw) > MAX_LINE_BYTES:
                 raise invalid_argument(f"{path}:{number}: line longer than {MAX_LINE_BYTES} bytes.", "logs")
             if not raw.strip():
                 continue
-            yield parse_line(_loads(raw, f"{path}:{number}"), f"{path}:{number}", model=model)
+            yield parse_line(_loads(raw, f"{path}:{number}"), f"{path}:{number}", model=model, date=date)
 
 
 def _loads(raw: bytes, where: str) -> Any:
@@ -88,17 +91,20 @@ def _loads(raw: bytes, where: str) -> Any:
         raise invalid_argument(f"{where}: not valid JSON ({exc}).", "logs") from None
 
 
-def parse_line(item: Any, where: str, *, model: str | None = None) -> LoggedRequest:
-    """One log item -> a LoggedRequest; errors name the file and line."""
+def parse_line(
+    item: Any, where: str, *, model: str | None = None, date: dt.date | None = None
+) -> LoggedRequest:
+    """One log item -> a LoggedRequest; errors name the file and line. `model` / `date` fill in lines
+    without modelVersion / createTime (the Gemini API's responses carry no createTime)."""
     try:
-        return _parse(item, where, model)
+        return _parse(item, where, model, date)
     except VertexMeterError as exc:
         if exc.message.startswith(where):
             raise
         raise VertexMeterError(exc.status, f"{where}: {exc.message}", exc.violations) from None
 
 
-def _parse(item: Any, where: str, model: str | None) -> LoggedRequest:
+def _parse(item: Any, where: str, model: str | None, date: dt.date | None) -> LoggedRequest:
     if not isinstance(item, dict):
         raise invalid_argument("a log line must be a JSON object.")
     mode = "online"
@@ -124,7 +130,16 @@ def _parse(item: Any, where: str, model: str | None) -> LoggedRequest:
     name = response.get("modelVersion") or item.get("model") or request.get("model") or model
     if not name:
         raise invalid_argument("no modelVersion on the response; give the model (--model).", "modelVersion")
-    created = _created(response.get("createTime") or item.get("createTime") or item.get("processed_time"))
+    stamp = response.get("createTime") or item.get("createTime") or item.get("processed_time")
+    if not stamp and date is not None:
+        created = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
+    else:
+        created = _created(stamp)
+    endpoint = item.get("endpoint")
+    if endpoint is None and item.get("location"):  # our own field: where the call was served
+        endpoint = "global" if item["location"] == "global" else "regional"
+    if endpoint not in (None, "global", "regional"):
+        raise invalid_argument(f"endpoint must be global or regional, got {endpoint!r}.", "endpoint")
     response_id = response.get("responseId")
     key = str(response_id) if response_id else "sha256:" + hashlib.sha256(
         json.dumps(item, sort_keys=True, separators=(",", ":"), default=str).encode()
@@ -142,7 +157,7 @@ def _parse(item: Any, where: str, model: str | None) -> LoggedRequest:
     maps = any("maps" in ch for ch in chunks) or any(bool(g.get("googleMapsWidgetContextToken")) for g in grounding)
     return LoggedRequest(
         key=key, response_id=str(response_id) if response_id else None, model=str(name), created=created,
-        mode=mode, usage=usage_from_metadata(usage), source=where, platform=platform,
+        mode=mode, usage=usage_from_metadata(usage), source=where, platform=platform, endpoint=endpoint,
         project=str(item["project"]) if item.get("project") else None, labels=dict(labels),
         grounding_queries=queries, grounded=grounded, maps_grounded=maps,
     )
@@ -150,7 +165,9 @@ def _parse(item: Any, where: str, model: str | None) -> LoggedRequest:
 
 def _created(value: Any) -> dt.datetime:
     if not value:
-        raise invalid_argument("no createTime: the day decides the rates in force.", "createTime")
+        raise invalid_argument(
+            "no createTime: the day decides the rates in force (give --date for logs without it).", "createTime"
+        )
     text = str(value).replace("Z", "+00:00")
     if "." in text:  # Google writes nanoseconds; Python parses microseconds
         head, _, tail = text.partition(".")
