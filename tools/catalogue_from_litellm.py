@@ -134,7 +134,9 @@ def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") 
                     tier_value = None
                     if tier is not None:
                         tier_value = tier[0]
-                    elif tiered and f"{stem}_above_200k_tokens{mode_suffix}" in data:
+                    elif tiered and f"{stem}_above_200k_tokens" in data:
+                        # the online price is tiered: a mode row without its own long-tier price covers only
+                        # short prompts (a long batch prompt is refused, not priced at the short rate)
                         tier_value = "<=200000"
                     mod = modality.replace("_", "-")
                     name = f"{platform}.{model}.{charge}.{mod}" + (

@@ -35,14 +35,16 @@ class Disagreement:
     peer_model: str
     model: str
     platform: str
+    mode: str
     unit: str
     tier: str
     date: dt.date
     ours: Decimal
     peer: Decimal
 
-    def key(self) -> tuple[str, str, str, str, str, str, str]:
-        return (self.peer_model, self.model, self.platform, self.unit, self.tier, _plain(self.ours), _plain(self.peer))
+    def key(self) -> tuple[str, ...]:
+        return (self.peer_model, self.model, self.platform, self.mode, self.unit, self.tier, _plain(self.ours),
+                _plain(self.peer))
 
 
 def _plain(value: Decimal) -> str:
@@ -69,11 +71,24 @@ def _periods(peer_model: Any) -> list[tuple[dt.date, dt.date | None, Any]]:
     return [(start, starts[i + 1][0] if i + 1 < len(starts) else None, p) for i, (start, p) in enumerate(starts)]
 
 
-def _ours(model: str, platform: str, date: dt.date, bucket: str, quantity: str, prompt: int) -> Decimal | None:
+def _variants(peer_model: Any) -> list[tuple[str, dt.date, dt.date | None, Any]]:
+    """(mode, from, until, prices): the standard prices, then batch variants (genai-prices' `processing`)."""
+    out = [("online", start, end, prices) for start, end, prices in _periods(peer_model)]
+    for variant in peer_model.price_variants or []:
+        if variant.when != {"processing": "batch"}:
+            continue
+        start = getattr(variant.constraint, "start_date", None) or dt.date.min
+        out.append(("batch", start, None, variant.prices))
+    return out
+
+
+def _ours(
+    model: str, platform: str, date: dt.date, bucket: str, quantity: str, prompt: int, mode: str
+) -> Decimal | None:
     try:
         pricer = Pricer(model, date=date, platform=platform)
         request = RequestUsage(**{bucket: Quantities(**{quantity: 1_000_000})}, prompt_tokens=prompt)
-        return pricer.price(Usage(requests=(request,))).total
+        return pricer.price(Usage(requests=(request,)), mode).total
     except VertexMeterError:
         return None  # the catalogue has no such price: not an overlap
 
@@ -104,7 +119,7 @@ def compare(peer_models: list[Any]) -> tuple[int, list[Disagreement]]:
             entries = [e for e in cat.entries_by_model.get(model.id, []) if e.platform == platform]
             if not entries:
                 continue
-            for start, end, prices in _periods(peer_model):
+            for mode, start, end, prices in _variants(peer_model):
                 dates = {e.effective_from for e in entries} | {e.effective_until for e in entries if e.effective_until}
                 dates |= {start} if start != dt.date.min else set()
                 dates = {d for d in dates if d >= start and (end is None or d < end)}
@@ -117,11 +132,11 @@ def compare(peer_models: list[Any]) -> tuple[int, list[Disagreement]]:
                             peer = _peer(raw, prompt)
                             if peer is None:
                                 continue
-                            ours = _ours(model.id, platform, date, bucket, quantity, prompt)
+                            ours = _ours(model.id, platform, date, bucket, quantity, prompt, mode)
                             if ours is None:
                                 continue
                             compared += 1
                             if ours != peer:
-                                found.append(Disagreement(peer_model.id, model.id, platform, attr, tier, date,
-                                                          ours, peer))
+                                found.append(Disagreement(peer_model.id, model.id, platform, mode, attr, tier,
+                                                          date, ours, peer))
     return compared, found
