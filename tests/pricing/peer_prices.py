@@ -140,3 +140,105 @@ def compare(peer_models: list[Any]) -> tuple[int, list[Disagreement]]:
                                 found.append(Disagreement(peer_model.id, model.id, platform, mode, attr, tier,
                                                           date, ours, peer))
     return compared, found
+
+
+# ---- LiteLLM (a vendored snapshot: tests/pricing/data/litellm-1.110.2-vertex-gemini.json) ------------------
+LITELLM_DATE = dt.date(2026, 11, 20)  # the snapshot has no dates: compared as of its release month
+_PREFIXES = ("vertex_ai/", "gemini/", "meta/", "deepseek-ai/", "qwen/", "openai/", "mistralai/", "google/")
+_MODES = {"": "online", "_batches": "batch", "_flex": "flex", "_priority": "priority"}
+_TIERS = {"": "base", "_above_200k_tokens": "long", "_above_128k_tokens": "long"}
+# LiteLLM stem -> (bucket, quantity, extra request fields, per how many units the stem's price is)
+_LL_STEMS: dict[str, tuple[str, str, dict[str, Any], int]] = {
+    "input_cost_per_token": ("input", "tokens", {}, 1),
+    "input_cost_per_audio_token": ("input", "audio_tokens", {}, 1),
+    "input_cost_per_image_token": ("input", "image_tokens", {}, 1),
+    "input_cost_per_video_token": ("input", "video_tokens", {}, 1),
+    "input_cost_per_character": ("input", "text_characters", {}, 1),
+    "input_cost_per_image": ("input", "images", {}, 1),
+    "input_cost_per_video_per_second": ("input", "video_seconds", {}, 1),
+    "input_cost_per_audio_per_second": ("input", "audio_seconds", {}, 1),
+    "cache_read_input_token_cost": ("cached_input", "tokens", {}, 1),
+    "cache_read_input_audio_token_cost": ("cached_input", "audio_tokens", {}, 1),
+    "cache_creation_input_token_cost": ("cache_write", "tokens", {}, 1),
+    "output_cost_per_token": ("output", "tokens", {}, 1),
+    "output_cost_per_character": ("output", "text_characters", {}, 1),
+    "output_cost_per_audio_token": ("output", "audio_tokens", {}, 1),
+    "output_cost_per_image_token": ("output", "image_tokens", {}, 1),
+    "output_cost_per_second": ("output", "video_seconds", {}, 1),
+    "output_cost_per_second_1080p": ("output", "video_seconds", {"video_resolution": "1080p"}, 1),
+    "output_cost_per_second_4k": ("output", "video_seconds", {"video_resolution": "4k"}, 1),
+}
+
+
+def _ll_key_parts(key: str) -> tuple[str, str, str] | None:
+    """A LiteLLM price key -> (stem, tier, mode), or None for keys that are not a plain unit price."""
+    for mode_suffix, mode in sorted(_MODES.items(), key=lambda kv: -len(kv[0])):
+        if mode_suffix and not key.endswith(mode_suffix):
+            continue
+        rest = key[: len(key) - len(mode_suffix)] if mode_suffix else key
+        for tier_suffix, tier in sorted(_TIERS.items(), key=lambda kv: -len(kv[0])):
+            if tier_suffix and not rest.endswith(tier_suffix):
+                continue
+            stem = rest[: len(rest) - len(tier_suffix)] if tier_suffix else rest
+            if stem in _LL_STEMS:
+                return stem, tier, mode
+    return None
+
+
+def _ll_model(key: str) -> str:
+    name = key
+    for prefix in _PREFIXES:
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    for prefix in _PREFIXES:  # vertex_ai/meta/llama-...
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    return name
+
+
+def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
+    """Every LiteLLM unit price whose model, platform, mode and tier the catalogue also prices on LITELLM_DATE."""
+    from vertexmeter.pricing.catalogue import resolve_priced_model
+
+    compared = 0
+    found: list[Disagreement] = []
+    for key, entry in sorted(snapshot["models"].items()):
+        platform = "gemini_api" if entry["litellm_provider"] == "gemini" else "vertex"
+        try:
+            model = resolve_priced_model(_ll_model(key))
+        except VertexMeterError:
+            continue  # a model the catalogue does not price
+        for field, value in sorted(entry.items()):
+            parts = _ll_key_parts(field)
+            if parts is None or not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            stem, tier, mode = parts
+            bucket, quantity, extra, _ = _LL_STEMS[stem]
+            if model.id.startswith("gemini") and bucket == "cache_write":
+                continue  # Gemini cache creation is billed as input
+            if model.billing == "per_operation" and bucket == "input":
+                continue
+            prompt = LARGE if tier == "long" else SMALL
+            peer = Decimal(repr(value))
+            units = 1_000_000
+            if quantity in ("video_seconds", "images", "audio_seconds"):
+                units = 10
+            request_fields: dict[str, Any] = {bucket: Quantities(**{quantity: Decimal(units) if "seconds" in quantity
+                                                                     else units})}
+            if model.billing == "characters":
+                request_fields["prompt_tokens"] = prompt
+            else:
+                request_fields["prompt_tokens"] = prompt
+            request_fields.update(extra)
+            try:
+                pricer = Pricer(model.id, date=LITELLM_DATE, platform=platform)
+                if model.billing == "characters" and quantity in ("tokens", "audio_tokens"):
+                    continue
+                total = pricer.price(Usage(requests=(RequestUsage(**request_fields),)), mode).total
+            except VertexMeterError:
+                continue  # not an overlap: the catalogue has no such price on that day
+            ours = total / units
+            compared += 1
+            if ours != peer:
+                found.append(Disagreement(key, model.id, platform, mode, field, tier, LITELLM_DATE, ours, peer))
+    return compared, found

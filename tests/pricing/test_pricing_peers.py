@@ -58,3 +58,36 @@ def test_the_comparison_catches_a_wrong_price() -> None:
     compared, found = compare([wrong])
     assert compared >= 2
     assert {(d.unit, str(d.ours), str(d.peer)) for d in found} == {("input_mtok", "0.3", "0.31")}
+
+
+LITELLM_SNAPSHOT = Path(__file__).parent / "data" / "litellm-1.110.2-vertex-gemini.json"
+
+
+def documented_litellm() -> set[tuple[str, ...]]:
+    text = DOCS.read_text("utf-8")
+    section = text.split("### Known disagreements with LiteLLM 1.110.2", 1)[1].split("\n#", 1)[0]
+    rows = set()
+    for line in section.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 9 and cells[0] and cells[0] != "LiteLLM key" and not cells[0].startswith("-"):
+            assert cells[8], f"a listed disagreement needs a reason: {line}"
+            rows.add(tuple(cells[:8]))
+    return rows
+
+
+def test_catalogue_agrees_with_the_litellm_snapshot() -> None:
+    import json
+
+    from peer_prices import compare_litellm
+
+    snapshot = json.loads(LITELLM_SNAPSHOT.read_text("utf-8"))
+    assert snapshot["_snapshot"]["version"] == "1.110.2"
+    compared, found = compare_litellm(snapshot)
+    assert compared >= 1000, f"only {compared} LiteLLM prices compared: the comparison lost its reach"
+    allowed = documented_litellm()
+    unexplained = sorted({d.key() for d in found} - allowed)
+    assert not unexplained, "disagreements with LiteLLM not listed in docs/pricing.md:\n" + "\n".join(
+        " | ".join(k) for k in unexplained
+    )
+    stale = sorted(allowed - {d.key() for d in found})
+    assert not stale, f"docs/pricing.md lists LiteLLM disagreements that no longer occur: {stale}"
