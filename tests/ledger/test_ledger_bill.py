@@ -241,3 +241,28 @@ def test_bad_arguments(tmp_path: Path) -> None:
     (tmp_path / "junk.jsonl").write_text("{not json\n")
     with pytest.raises(VertexMeterError, match="junk.jsonl:1: not valid JSON"):
         bill(str(tmp_path / "junk.jsonl"), db=str(tmp_path / "l.sqlite"))
+
+
+def test_a_concurrent_import_of_the_same_requests_is_not_double_counted(db: str, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import vertexmeter.ledger.store as store
+
+    log = write(tmp_path / "log.jsonl", LOG)
+    bill(log, db=db)
+    engine = store.engine_for(db)
+    rows = list(store.read_rows(engine, line_items=True))
+    # Another process stored these keys after our check: the unique key refuses the batch, the retry ignores them.
+    monkeypatch.setattr(store, "known_keys", lambda engine, keys: set())
+    assert store.insert_new(engine, rows) == (0, 3)
+    engine.dispose()
+    assert bill(log, db=db).requests == 3
+
+
+def test_an_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    log = write(tmp_path / "log.jsonl", LOG)
+    with pytest.raises(VertexMeterError) as err:
+        bill(log, db="postgresql://nobody@127.0.0.1:1/ledger")
+    assert err.value.status == "FAILED_PRECONDITION" and "Cannot open the ledger database" in err.value.message
+    with pytest.raises(VertexMeterError) as err:
+        bill(log, db=str(tmp_path / "missing" / "ledger.sqlite"))
+    assert err.value.field_path == "db"

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -27,7 +28,7 @@ from sqlalchemy import (
     create_engine,
     select,
 )
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
 from vertexmeter.errors import failed_precondition, invalid_argument
 
@@ -54,6 +55,7 @@ priced_requests = Table(
     Column("grounding_amount", String(80), nullable=False),
     Column("line_items", Text, nullable=False),  # JSON list, amounts as decimal strings
     Column("imported_at", DateTime(timezone=True), nullable=False),
+    Index("ix_priced_requests_month_created", "month", "created_at"),  # a month's report, in time order
 )
 
 
@@ -126,29 +128,56 @@ def known_keys(engine: Engine, keys: list[str]) -> set[str]:
 
 
 def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
-    """Store rows whose key is not in the ledger yet; returns (inserted, duplicates)."""
+    """Store rows whose key is not in the ledger yet; returns (inserted, duplicates).
+
+    Another import running at the same time may store a key between our check and our insert: the unique
+    key then refuses the batch, and the batch is retried row by row with the database's own
+    insert-or-ignore, so nothing is counted twice and nothing is lost."""
     rows = list(rows)
-    inserted = duplicates = 0
     now = dt.datetime.now(dt.UTC)
     known = known_keys(engine, [r.dedupe_key for r in rows])
-    with engine.begin() as conn:
-        fresh: list[dict[str, Any]] = []
-        for row in rows:
-            if row.dedupe_key in known:
-                duplicates += 1
-                continue
-            known.add(row.dedupe_key)
-            fresh.append(dict(
-                dedupe_key=row.dedupe_key, response_id=row.response_id, source=row.source, model=row.model,
-                priced_model=row.priced_model, platform=row.platform, mode=row.mode, created_at=row.created_at,
-                day=row.day, month=row.month, project=row.project, labels=json.dumps(row.labels, sort_keys=True),
-                amount=str(row.amount), grounding_entry=row.grounding_entry,
-                grounding_amount=str(row.grounding_amount), line_items=json.dumps(row.line_items), imported_at=now,
-            ))
-        for start in range(0, len(fresh), 1000):  # executemany in batches; one transaction for the whole import
-            conn.execute(priced_requests.insert(), fresh[start:start + 1000])
+    fresh: list[dict[str, Any]] = []
+    for row in rows:
+        if row.dedupe_key in known:
+            continue
+        known.add(row.dedupe_key)
+        fresh.append(_values(row, now))
+    try:
+        with engine.begin() as conn:
+            for start in range(0, len(fresh), 1000):  # executemany in batches, one transaction
+                conn.execute(priced_requests.insert(), fresh[start:start + 1000])
         inserted = len(fresh)
-    return inserted, duplicates
+    except IntegrityError:
+        inserted = _insert_ignoring_conflicts(engine, fresh)
+    return inserted, len(rows) - inserted
+
+
+def _values(row: LedgerRow, now: dt.datetime) -> dict[str, Any]:
+    return dict(
+        dedupe_key=row.dedupe_key, response_id=row.response_id, source=row.source, model=row.model,
+        priced_model=row.priced_model, platform=row.platform, mode=row.mode, created_at=row.created_at,
+        day=row.day, month=row.month, project=row.project, labels=json.dumps(row.labels, sort_keys=True),
+        amount=str(row.amount), grounding_entry=row.grounding_entry, grounding_amount=str(row.grounding_amount),
+        line_items=json.dumps(row.line_items), imported_at=now,
+    )
+
+
+def _insert_ignoring_conflicts(engine: Engine, values: list[dict[str, Any]]) -> int:
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise failed_precondition(f"Unsupported ledger database {dialect!r}.", "db")
+    inserted = 0
+    with engine.begin() as conn:
+        for value in values:
+            statement = dialect_insert(priced_requests).values(**value).on_conflict_do_nothing(
+                index_elements=["dedupe_key"]
+            ).returning(priced_requests.c.id)  # rowcount is not reliable for a skipped insert; RETURNING is
+            inserted += len(conn.execute(statement).all())
+    return inserted
 
 
 def read_rows(engine: Engine, month: str | None = None, *, line_items: bool = False) -> Iterator[LedgerRow]:
