@@ -10,6 +10,7 @@ import re
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,16 +21,26 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "pricing.md"
 PINNED = "0.2.3"
 
 
-def documented() -> set[tuple[str, ...]]:
+def documented(section: str, header: str) -> set[tuple[str, ...]]:
+    """The disagreement keys listed in docs/pricing.md under `section` (a 9-column table, reason last)."""
     text = DOCS.read_text("utf-8")
-    section = text.split("### Known disagreements with genai-prices", 1)[1].split("\n#", 1)[0]
+    body = text.split(f"### {section}", 1)[1].split("\n#", 1)[0]
     rows = set()
-    for line in section.splitlines():
+    for line in body.splitlines():
         cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
-        if len(cells) == 9 and re.match(r"^[a-z]", cells[0]) and cells[0] != "peer model":
+        if len(cells) == 9 and cells[0] and cells[0] != header and not cells[0].startswith("-"):
             assert cells[8], f"a listed disagreement needs a reason: {line}"
             rows.add(tuple(cells[:8]))
     return rows
+
+
+def check(found: list[Any], allowed: set[tuple[str, ...]], peer: str) -> None:
+    unexplained = sorted({d.key() for d in found} - allowed)
+    assert not unexplained, f"disagreements with {peer} not listed in docs/pricing.md:\n" + "\n".join(
+        " | ".join(k) for k in unexplained
+    )
+    stale = sorted(allowed - {d.key() for d in found})
+    assert not stale, f"docs/pricing.md lists disagreements with {peer} that no longer occur: {stale}"
 
 
 def test_catalogue_agrees_with_genai_prices() -> None:
@@ -38,13 +49,7 @@ def test_catalogue_agrees_with_genai_prices() -> None:
     google = next(p for p in genai_prices.providers if p.id == "google")
     compared, found = compare(google.models)
     assert compared >= 200, f"only {compared} overlapping prices compared: the comparison lost its reach"
-    allowed = documented()
-    unexplained = sorted({d.key() for d in found} - allowed)
-    assert not unexplained, "disagreements with genai-prices not listed in docs/pricing.md:\n" + "\n".join(
-        " | ".join(k) for k in unexplained
-    )
-    stale = sorted(allowed - {d.key() for d in found})
-    assert not stale, f"docs/pricing.md lists disagreements that no longer occur: {stale}"
+    check(found, documented("Known disagreements with genai-prices", "peer model"), "genai-prices")
 
 
 def test_the_comparison_catches_a_wrong_price() -> None:
@@ -63,18 +68,6 @@ def test_the_comparison_catches_a_wrong_price() -> None:
 LITELLM_SNAPSHOT = Path(__file__).parent / "data" / "litellm-1.110.2-vertex-gemini.json"
 
 
-def documented_litellm() -> set[tuple[str, ...]]:
-    text = DOCS.read_text("utf-8")
-    section = text.split("### Known disagreements with LiteLLM 1.110.2", 1)[1].split("\n#", 1)[0]
-    rows = set()
-    for line in section.splitlines():
-        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
-        if len(cells) == 9 and cells[0] and cells[0] != "LiteLLM key" and not cells[0].startswith("-"):
-            assert cells[8], f"a listed disagreement needs a reason: {line}"
-            rows.add(tuple(cells[:8]))
-    return rows
-
-
 def test_catalogue_agrees_with_the_litellm_snapshot() -> None:
     import json
 
@@ -84,10 +77,4 @@ def test_catalogue_agrees_with_the_litellm_snapshot() -> None:
     assert snapshot["_snapshot"]["version"] == "1.110.2"
     compared, found = compare_litellm(snapshot)
     assert compared >= 1000, f"only {compared} LiteLLM prices compared: the comparison lost its reach"
-    allowed = documented_litellm()
-    unexplained = sorted({d.key() for d in found} - allowed)
-    assert not unexplained, "disagreements with LiteLLM not listed in docs/pricing.md:\n" + "\n".join(
-        " | ".join(k) for k in unexplained
-    )
-    stale = sorted(allowed - {d.key() for d in found})
-    assert not stale, f"docs/pricing.md lists LiteLLM disagreements that no longer occur: {stale}"
+    check(found, documented("Known disagreements with LiteLLM 1.110.2", "LiteLLM key"), "LiteLLM 1.110.2")
