@@ -6,7 +6,6 @@ with its reason, in the table under "Known disagreements with genai-prices".
 
 from __future__ import annotations
 
-import re
 import sys
 from importlib import metadata
 from pathlib import Path
