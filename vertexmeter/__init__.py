@@ -9,6 +9,7 @@ The public face:
                                                                          # generateContent usageMetadata: the bill
     usage(...) -> UsageResult                                            # the typed layer behind usage_metadata
     estimate / price_scenario / prices                                    # costs (docs/pricing.md)
+    bill(logs, db=..., month=...)                                         # bills from usageMetadata logs (ledger)
     VertexMeterError                                                     # every refusal, in Google's shape
 
 `request` is text, a REST body, Contents / Parts or google-genai types (docs/inputs.md).
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         usage,
         usage_metadata,
     )
+    from vertexmeter.ledger import bill
     from vertexmeter.pricing import estimate, price_scenario, prices
     from vertexmeter.registry import ModelInfo, all_models, resolve
 
@@ -53,6 +55,7 @@ _HOMES = {
     "estimate": "vertexmeter.pricing",
     "price_scenario": "vertexmeter.pricing",
     "prices": "vertexmeter.pricing",
+    "bill": "vertexmeter.ledger",
 }
 
 
@@ -75,6 +78,7 @@ __all__ = [
     "compute_tokens",
     "count",
     "count_tokens",
+    "bill",
     "estimate",
     "price_scenario",
     "prices",

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 def price_command(model: str, date: dt.date | None, api: str, human: bool) -> None:
     """The catalogue rates in force for MODEL (USD)."""
     from vertexmeter.pricing import money, prices
-    from vertexmeter.pricing.catalogue import UNITS
+    from vertexmeter.pricing.catalogue import MULTIPLIER_CHARGES, UNITS
 
     sheet = prices(model, date, api=api)
     if not human:
@@ -52,7 +52,7 @@ def price_command(model: str, date: dt.date | None, api: str, human: bool) -> No
         numeric=("price",), keep=("since",),
     )
     for e in sheet.entries:
-        if e.charge == "discount":
+        if e.charge in MULTIPLIER_CHARGES:
             price = f"x{money(e.price)}" if e.price is not None else "-"
             unit = f"of online {', '.join(e.applies_to or [])}"
         else:
@@ -144,14 +144,14 @@ def _print_bill(bill: Bill, *, title: str, billed_total: bool = False) -> None:
         if item.overridden:
             price += " (override)"
         elif item.adjustment:
-            price += " (mode discount)"
+            price += " (regional uplift)" if "regional_uplift" in item.adjustment else " (mode discount)"
         out.add_row(
             item.description, f"{_group(item.quantity)} {item.quantity_unit}", price, money(item.amount),
             item.tier or "",
         )
     out.add_row("total", "", "", money(bill.total), "", end_section=True)
     if billed_total:
-        out.add_row("billed (period total, to the cent)", "", "", format(bill.billed_total, "f"), "")
+        out.add_row("billed (period total, up to the cent)", "", "", format(bill.billed_total, "f"), "")
     show(out)
     for note in bill.notes:
         console().print(f"note: {note}")
