@@ -72,6 +72,15 @@ def test_depth_limit_is_exact_and_skips_brackets_inside_strings() -> None:
     assert decode_json(brackets_in_text)["contents"][0]["parts"][0]["text"] == "[{" * 10_000
 
 
+def test_decimals_for_money_files_with_the_same_limits() -> None:
+    from decimal import Decimal
+
+    assert decode_json(b'{"price": 0.1, "n": 3}', decimals=True) == {"price": Decimal("0.1"), "n": 3}
+    assert "out of range" in refusal(b'{"price": 1e999}').message
+    with pytest.raises(VertexMeterError):
+        decode_json(b'{"price": 1e999}', decimals=True)
+
+
 def test_numbers_a_double_holds_are_kept() -> None:
     assert decode_json(b'{"a": 1.7976931348623157e308, "b": 123456789012345678901234567890}') == {
         "a": 1.7976931348623157e308,
@@ -135,8 +144,9 @@ def _leaves(value: Any) -> list[Any]:
 
 
 def test_request_bodies_are_decoded_in_one_place_only() -> None:
-    """No module but requests/decode.py calls json.loads on a request (pricing/scenario.py reads scenario
-    files, which are not request bodies, with Decimal numbers; datafiles.py reads its own cache)."""
+    """No module but requests/decode.py calls json.loads on outside JSON — request bodies, scenario files and
+    billed logs (those two with Decimal numbers) alike. datafiles.py and ledger/store.py read back only JSON
+    they wrote themselves (the data cache, the ledger's rows)."""
     callers = []
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
@@ -148,7 +158,7 @@ def test_request_bodies_are_decoded_in_one_place_only() -> None:
                 and node.func.value.id == "json"
             ):
                 callers.append(path.relative_to(PACKAGE).as_posix())
-    assert sorted(set(callers)) == ["datafiles.py", "pricing/scenario.py", "requests/decode.py"]
+    assert sorted(set(callers)) == ["datafiles.py", "ledger/store.py", "requests/decode.py"]
 
 
 def test_the_server_and_the_library_hold_the_same_decoder() -> None:

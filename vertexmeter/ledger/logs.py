@@ -20,6 +20,7 @@ from typing import Any
 
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.pricing.usage import Quantities, RequestUsage
+from vertexmeter.requests.decode import decode_json
 
 MAX_LINE_BYTES = 32 * 1024 * 1024  # a response with inline images stays far below; bound heavy input first
 # usageMetadata.trafficType -> billing mode. Provisioned Throughput is paid by subscription, not per call.
@@ -86,9 +87,9 @@ def read_log(path: str, *, model: str | None = None, date: dt.date | None = None
 
 def _loads(raw: bytes, where: str) -> Any:
     try:
-        return json.loads(raw, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid_argument(f"{where}: not valid JSON ({exc}).", "logs") from None
+        return decode_json(raw, decimals=True)  # the one decoder: depth, NaN, huge numbers, UTF-8 refused alike
+    except VertexMeterError as exc:
+        raise invalid_argument(f"{where}: not valid JSON ({exc.message}).", "logs") from None
 
 
 def parse_line(

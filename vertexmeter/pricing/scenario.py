@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from vertexmeter.errors import invalid_argument
+from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.pricing.engine import Bill, Pricer
 from vertexmeter.pricing.usage import (
     Usage,
@@ -20,6 +19,7 @@ from vertexmeter.pricing.usage import (
     parse_request,
     whole_number,
 )
+from vertexmeter.requests.decode import decode_json
 
 SCENARIO_KEYS = (
     "model", "date", "mode", "platform", "endpoint", "prices", "cache", "requests", "training_tokens", "name",
@@ -66,8 +66,12 @@ def load_scenario(path: str | Path) -> Any:
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
             return yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
-        return json.loads(text, parse_float=Decimal)
-    except (ValueError, yaml.YAMLError) as exc:
+        return decode_json(text, decimals=True)
+    except VertexMeterError as exc:
+        raise invalid_argument(
+            f"Scenario file {str(path)!r} is not valid JSON/YAML: {exc.message}", "scenario"
+        ) from None
+    except yaml.YAMLError as exc:
         raise invalid_argument(f"Scenario file {str(path)!r} is not valid JSON/YAML: {exc}", "scenario") from None
 
 

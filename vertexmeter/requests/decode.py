@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
 from vertexmeter.errors import VertexMeterError, invalid_argument
@@ -37,8 +38,11 @@ def has_lone_surrogate(text: str) -> bool:
     return _LONE_SURROGATE.search(text) is not None
 
 
-def decode_json(raw: bytes | bytearray | memoryview | str) -> Any:
-    """The JSON value of a request body, or INVALID_ARGUMENT. Empty (or blank) input is `{}`."""
+def decode_json(raw: bytes | bytearray | memoryview | str, *, decimals: bool = False) -> Any:
+    """The JSON value of a request body, or INVALID_ARGUMENT. Empty (or blank) input is `{}`.
+
+    decimals: fractional numbers as `Decimal` (money in scenario files and billed logs), same limits.
+    """
     if isinstance(raw, str):
         text = raw
     else:
@@ -50,7 +54,9 @@ def decode_json(raw: bytes | bytearray | memoryview | str) -> Any:
         return {}
     _check_nesting(text)
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_float, parse_int=_int)
+        value = json.loads(
+            text, parse_constant=_refuse_constant, parse_float=_decimal if decimals else _float, parse_int=_int
+        )
     except VertexMeterError:
         raise
     except RecursionError:  # unreachable after _check_nesting; kept so the contract cannot break
@@ -93,6 +99,11 @@ def _float(literal: str) -> float:
     if math.isinf(value):
         raise invalid_json(f"The number {_shown(literal)} is out of range for a double.")
     return value
+
+
+def _decimal(literal: str) -> Decimal:
+    _float(literal)  # the same range as a double
+    return Decimal(literal)
 
 
 def _int(literal: str) -> int | float:
