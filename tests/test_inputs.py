@@ -118,7 +118,8 @@ def test_count_refuses_generate_content_fields_with_a_hint() -> None:
     }
     error = refused(lambda: vertexmeter.count_tokens(FLASH, body))
     assert error.message.startswith('Invalid JSON payload received. Unknown name "safetySettings"')
-    assert "vertexmeter estimate" in error.message
+    assert "vertexmeter usage" in error.message and "vertexmeter estimate" in error.message
+    assert vertexmeter.usage_metadata(FLASH, body)["promptTokenCount"] > 0
     assert vertexmeter.estimate(FLASH, body, output_tokens=10, date="2026-01-15").total > 0
 
 

@@ -174,8 +174,8 @@ def parse_compute_request(model: ModelInfo, body: Any) -> Prompt:
 
 
 _GENERATE_ONLY = (
-    "is a generateContent field that countTokens does not take; `vertexmeter estimate` reads a whole "
-    "generateContent body"
+    "is a generateContent field that countTokens does not take; usage_metadata / estimate "
+    "(`vertexmeter usage`, `vertexmeter estimate`) read a whole generateContent body"
 )
 # Top-level fields that Google refuses here but that belong to a neighbouring call: the hint names it.
 _HINTS: dict[str, tuple[tuple[str, str], ...]] = {
