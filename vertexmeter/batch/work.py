@@ -14,7 +14,7 @@ from typing import Any
 
 from vertexmeter.batch.lines import BatchLine, LineError, parse_line
 from vertexmeter.batch.tally import Tally
-from vertexmeter.counting import MediaUsage, count
+from vertexmeter.counting import MediaUsage, count, usage
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing import Pricer, Quantities, RequestUsage, Usage, money
@@ -23,7 +23,7 @@ from vertexmeter.pricing.engine import parse_date
 
 # Private helpers of the single-request estimate, shared so that a batch line is priced exactly as
 # `vertexmeter estimate` prices the same request.
-from vertexmeter.pricing.estimate import _characters_per_token, _max_output_tokens, _output, counted_body
+from vertexmeter.pricing.estimate import _characters_per_token, _output
 from vertexmeter.registry import ModelInfo, resolve
 from vertexmeter.tokenizing import get_tokenizer
 
@@ -64,21 +64,28 @@ class LineCounts:
     by_modality: dict[str, int]
     billable_characters: int
     media: MediaUsage
+    max_output_tokens: int | None = None  # the request's generationConfig.maxOutputTokens
 
 
 def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) -> LineCounts:
-    """THE seam: the billed counts of one line's request."""
-    body: Any = counted_body(request)
-    if settings.api == "gemini":
-        # The Gemini API's countTokens takes a whole generateContent body under generateContentRequest.
-        body = {"generateContentRequest": {**body, "model": f"models/{model}"}}
-    counted = count(model, body, api=settings.api, media_options=settings.media_options)
+    """THE seam: the billed counts of one line's request.
+
+    Gemini models: what generateContent's usageMetadata reports (`vertexmeter.usage`, the bill).
+    PaLM / Codey / embedding models serve no generateContent; their bill is countTokens' billable characters.
+    """
+    info = resolve(model, api=settings.api)
+    if info.is_legacy:
+        counted = count(model, request, api=settings.api, media_options=settings.media_options, as_of=settings.as_of)
+        return LineCounts(counted.model, counted.total_tokens, dict(counted.tokens_by_modality),
+                          counted.billable_characters, counted.media)
+    billed = usage(model, request, api=settings.api, as_of=settings.as_of, media_options=settings.media_options)
     return LineCounts(
-        model=counted.model,
-        prompt_tokens=counted.total_tokens,
-        by_modality=dict(counted.tokens_by_modality),
-        billable_characters=counted.billable_characters,
-        media=counted.media,
+        model=billed.model,
+        prompt_tokens=billed.prompt_token_count,
+        by_modality=billed.prompt_tokens_by_modality,
+        billable_characters=billed.prompt.billable_characters,
+        media=billed.prompt.media,
+        max_output_tokens=billed.max_output_tokens,
     )
 
 
@@ -101,7 +108,7 @@ class LinePricer:
             raise found
         return found
 
-    def cost(self, counts: LineCounts, request: dict[str, Any]) -> dict[str, Any]:
+    def cost(self, counts: LineCounts) -> dict[str, Any]:
         """The line's cost JSON: min (no output) and max (output at the cap, or the stated output size)."""
         pricer = self.pricer(counts.model.id)
         if pricer.model.billing == "characters":
@@ -114,7 +121,7 @@ class LinePricer:
             audio = counts.by_modality.get("AUDIO", 0)
             prompt = Quantities(tokens=counts.prompt_tokens - audio, audio_tokens=audio)
         stated = self.settings.output_tokens
-        output_tokens = stated if stated is not None else _max_output_tokens(request)
+        output_tokens = stated if stated is not None else counts.max_output_tokens
         if output_tokens is None:
             output_tokens = counts.model.output_token_limit
         output = (
@@ -219,7 +226,7 @@ def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, 
         result["error"] = error_json(error, "OVER_CONTEXT_WINDOW")
         return result
     try:
-        result["cost"] = pricer.cost(counts, line.request)
+        result["cost"] = pricer.cost(counts)
     except VertexMeterError as error:
         reason = "UNPRICED_MODEL" if error.status == "NOT_FOUND" else "PRICING"
         result["error"] = error_json(error, reason)
