@@ -190,7 +190,11 @@ def _resume_tally(path: str, tally: Tally) -> None:
                 result = json.loads(raw)
             except ValueError:
                 break
-            if not isinstance(result, dict) or result.get("line") != tally.lines + 1:
+            if (
+                not isinstance(result, dict)
+                or result.get("line") != tally.lines + 1
+                or ("cost" in result) == ("error" in result)
+            ):
                 raise invalid_argument(
                     f"{path} is not a results file of this job: line {tally.lines + 1} holds "
                     f"{str(raw[:80], 'utf-8', 'replace')!r}.",
