@@ -29,6 +29,7 @@ from vertexmeter.tokenizing import get_tokenizer
 
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
 ERROR_DOMAIN = "vertexmeter.batch"
+COST_MEMO_SIZE = 16_384
 _MEDIA_PATH = re.compile(r"inline_?data|file_?data|legacymedia|\.image|\.video", re.IGNORECASE)
 
 
@@ -95,6 +96,9 @@ class LinePricer:
     def __init__(self, settings: BatchSettings) -> None:
         self.settings = settings
         self._pricers: dict[str, Pricer | VertexMeterError] = {}
+        # A line's cost depends only on its model and quantities, which repeat a lot across a batch file:
+        # an exact memo (same key, same bill), cleared when full so that memory stays bounded.
+        self._costs: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def pricer(self, model_id: str) -> Pricer:
         found = self._pricers.get(model_id)
@@ -110,6 +114,24 @@ class LinePricer:
 
     def cost(self, counts: LineCounts) -> dict[str, Any]:
         """The line's cost JSON: min (no output) and max (output at the cap, or the stated output size)."""
+        stated = self.settings.output_tokens
+        output_tokens = stated if stated is not None else counts.max_output_tokens
+        if output_tokens is None:
+            output_tokens = counts.model.output_token_limit
+        media = counts.media
+        audio = counts.by_modality.get("AUDIO", 0)
+        key = (
+            counts.model.id, counts.prompt_tokens, audio, counts.billable_characters, media.images,
+            media.video_seconds, media.audio_seconds, media.pdf_pages, output_tokens,
+        )
+        cost = self._costs.get(key)
+        if cost is None:
+            if len(self._costs) >= COST_MEMO_SIZE:
+                self._costs.clear()
+            cost = self._costs[key] = self._price(counts, audio, output_tokens)
+        return cost
+
+    def _price(self, counts: LineCounts, audio: int, output_tokens: int) -> dict[str, Any]:
         pricer = self.pricer(counts.model.id)
         if pricer.model.billing == "characters":
             media = counts.media
@@ -118,12 +140,8 @@ class LinePricer:
                 audio_seconds=media.audio_seconds, pdf_pages=media.pdf_pages,
             )
         else:
-            audio = counts.by_modality.get("AUDIO", 0)
             prompt = Quantities(tokens=counts.prompt_tokens - audio, audio_tokens=audio)
         stated = self.settings.output_tokens
-        output_tokens = stated if stated is not None else counts.max_output_tokens
-        if output_tokens is None:
-            output_tokens = counts.model.output_token_limit
         output = (
             _output(pricer, output_tokens, None, _characters_per_token(pricer)) if output_tokens else Quantities()
         )
