@@ -20,8 +20,8 @@ def test_stdin_gemini_batch_lines_through_the_real_command(tmp_path: Path, reque
     lines = [json.dumps({"key": f"k{i}", "request": r}) for i, r in enumerate(requests_pool)] + ['{"key": "bad"}']
     out = tmp_path / "r.jsonl"
     proc = subprocess.run(
-        [sys.executable, "-c", "from vertexmeter.cli import main; main()", "batch", "-", "-m", MODEL, "--api", "gemini", "-o", str(out),
-         "--workers", "2"],
+        [sys.executable, "-c", "from vertexmeter.cli import main; main()", "batch", "-", "-m", MODEL,
+         "--api", "gemini", "-o", str(out), "--workers", "2"],
         input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 1, proc.stderr

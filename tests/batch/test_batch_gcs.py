@@ -49,6 +49,9 @@ def test_gcs_objects_and_globs_stream_like_local_files(gcs: object, tmp_path: Pa
     from_local = estimate_batch(str(local), MODEL, output=str(out_local), workers=1)
     assert from_gcs.summary()["run"]["inputs"] == ["gs://jobs/in/part-0.jsonl", "gs://jobs/in/part-1.jsonl.gz"]
     assert out_gcs.read_bytes() == out_local.read_bytes()
+    gcs_summary, local_summary = from_gcs.summary(), from_local.summary()
+    del gcs_summary["run"], local_summary["run"]
+    assert gcs_summary == local_summary
     assert len(read_results(out_gcs)) == len(lines)
     single = estimate_batch("gs://jobs/other/part-2.jsonl", MODEL, workers=1)
     assert single.summary()["errors"]["by_reason"]["INVALID_JSON"]["first_lines"] == [1]

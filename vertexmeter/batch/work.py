@@ -206,10 +206,10 @@ def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, 
     """One input line -> its result object (`line` is 1-based over all inputs)."""
     result: dict[str, Any] = {"line": number}
     if isinstance(raw, OversizeLine):
-        error = invalid_argument(
+        too_large = invalid_argument(
             f"Request payload size exceeds the limit: {settings.max_line_bytes} bytes (this line has {raw.size})."
         )
-        result["error"] = error_json(error, "LINE_TOO_LARGE")
+        result["error"] = error_json(too_large, "LINE_TOO_LARGE")
         return result
     try:
         line: BatchLine = parse_line(raw, settings.model)
@@ -238,10 +238,10 @@ def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, 
     limit = counts.model.input_token_limit
     result["fitsContextWindow"] = counts.prompt_tokens <= limit
     if not result["fitsContextWindow"]:
-        error = invalid_argument(
+        too_long = invalid_argument(
             f"The input token count ({counts.prompt_tokens}) exceeds the maximum number of tokens allowed ({limit})."
         )
-        result["error"] = error_json(error, "OVER_CONTEXT_WINDOW")
+        result["error"] = error_json(too_long, "OVER_CONTEXT_WINDOW")
         return result
     try:
         result["cost"] = pricer.cost(counts)
