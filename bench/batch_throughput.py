@@ -15,6 +15,7 @@ import argparse
 import glob
 import json
 import os
+import resource
 import statistics
 import sys
 import sysconfig
@@ -54,6 +55,12 @@ def corpus_lines(count: int) -> list[str]:
         if len(lines) >= count:
             break
     return lines
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the pool's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def library_loop(path: str) -> int:
@@ -108,14 +115,16 @@ def main() -> None:
             source, MODEL, output=results, engine="ray", workers=args.workers
         ).tally.prompt_tokens
     seconds: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     names = list(variants)
     for round_ in range(args.rounds):
         # a different order each round, so that no variant always runs right after the same neighbour
         for name in names[round_ % len(names):] + names[: round_ % len(names)]:
             run = variants[name]
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), cpu_seconds()
             tokens = run()
             seconds[name].append(time.perf_counter() - started)
+            cpu[name].append(cpu_seconds() - cpu_started)
             if tokens != expected:
                 raise SystemExit(f"{name}: prompt_tokens {tokens} != library loop {expected}")
         print(f"round {round_ + 1}: " + ", ".join(f"{n} {s[-1]:.2f} s" for n, s in seconds.items()), flush=True)
@@ -124,12 +133,15 @@ def main() -> None:
 
     base = seconds["library loop (1 process)"]
     print(f"\nprompt_tokens {expected:,} (every variant equal)")
-    print(f"{'variant':<28} {'lines/s':>9} {'MB/s':>6}  {'speed-up vs library loop (median, min-max)':>44}")
+    print(f"{'variant':<28} {'lines/s':>9} {'MB/s':>6}  {'speed-up vs library loop':>24}  {'CPU ms/line':>11}")
     for name, times in seconds.items():
         median = statistics.median(times)
         ratios = [b / t for b, t in zip(base, times, strict=True)]
+        # Ray's workers are not children of this process: their CPU time is not visible here
+        per_line = "n/a" if "Ray" in name else f"{statistics.median(cpu[name]) / len(lines) * 1e3:.3f}"
         print(f"{name:<28} {len(lines) / median:>9,.0f} {size / median / 1e6:>6.2f}  "
-              f"{statistics.median(ratios):>8.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
+              f"{statistics.median(ratios):>8.2f}x ({min(ratios):.2f}-{max(ratios):.2f})  {per_line:>11}")
+    print("speed-up: median over rounds of (library loop time / variant time) in the same round, with min-max")
     for path in (source, results):
         if os.path.exists(path):
             os.remove(path)
