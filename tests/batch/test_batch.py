@@ -303,3 +303,32 @@ def test_any_line_gives_a_result_or_a_google_error(raw: bytes) -> None:
 
 
 _PRICER = LinePricer(BatchSettings(model=MODEL))
+
+
+def test_media_lines_are_billed_like_usage_metadata(tmp_path: Path) -> None:
+    image = pytest.importorskip("PIL.Image")
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    image.new("RGB", (1600, 1000), (200, 30, 30)).save(buffer, format="PNG")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    request = {"contents": [{"role": "user", "parts": [
+        {"text": "What colour is this?"}, {"inlineData": {"mimeType": "image/png", "data": data}}]}]}
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "b").mkdir()
+    (tmp_path / "media" / "b" / "a.png").write_bytes(buffer.getvalue())
+    mirrored = {"contents": [{"role": "user", "parts": [
+        {"fileData": {"mimeType": "image/png", "fileUri": "gs://b/a.png"}}]}]}
+    source = write_lines(tmp_path / "m.jsonl", [json.dumps({"request": request}), json.dumps({"request": mirrored})])
+    out = tmp_path / "r.jsonl"
+    options = vertexmeter.media.MediaOptions(media_root=str(tmp_path / "media"))
+    for api in ("vertex", "gemini"):
+        summary = estimate_batch(str(source), "gemini-2.0-flash", output=str(out), api=api, workers=1,
+                                 media_options=options, mode="online").summary()
+        inline, mirrored_line = read_results(out)
+        expected = vertexmeter.usage_metadata("gemini-2.0-flash", request, api=api, media_options=options)
+        assert inline["promptTokensDetails"] == expected["promptTokensDetails"]
+        assert inline["promptTokenCount"] == expected["promptTokenCount"]
+        image_tokens = {d["modality"]: d["tokenCount"] for d in inline["promptTokensDetails"]}["IMAGE"]
+        assert summary["tokens_by_modality"]["IMAGE"] == image_tokens + mirrored_line["promptTokenCount"]

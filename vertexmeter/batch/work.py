@@ -15,6 +15,7 @@ from typing import Any
 from vertexmeter.batch.lines import BatchLine, LineError, parse_line
 from vertexmeter.batch.tally import Tally
 from vertexmeter.counting import MediaUsage, count, usage
+from vertexmeter.counting.count import MODALITIES
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing import Pricer, Quantities, RequestUsage, Usage, money
@@ -231,7 +232,9 @@ def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, 
     result["promptTokenCount"] = counts.prompt_tokens
     if not counts.model.is_legacy:
         result["promptTokensDetails"] = [
-            {"modality": modality, "tokenCount": tokens} for modality, tokens in counts.by_modality.items() if tokens
+            {"modality": modality, "tokenCount": counts.by_modality[modality]}
+            for modality in MODALITIES
+            if counts.by_modality.get(modality)
         ]
     if counts.model.billed_by_characters:
         result["totalBillableCharacters"] = counts.billable_characters
