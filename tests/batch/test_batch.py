@@ -332,3 +332,26 @@ def test_media_lines_are_billed_like_usage_metadata(tmp_path: Path) -> None:
         assert inline["promptTokenCount"] == expected["promptTokenCount"]
         image_tokens = {d["modality"]: d["tokenCount"] for d in inline["promptTokensDetails"]}["IMAGE"]
         assert summary["tokens_by_modality"]["IMAGE"] == image_tokens + mirrored_line["promptTokenCount"]
+
+
+@pytest.mark.parametrize("config", [
+    {},
+    {"maxOutputTokens": 300},
+    {"maxOutputTokens": 2000, "thinkingConfig": {"thinkingBudget": 512}},
+    {"thinkingConfig": {"thinkingBudget": 1024}},
+])
+def test_cost_range_is_the_estimate_of_the_same_request(tmp_path: Path, config: dict[str, Any]) -> None:
+    request = {"contents": [{"role": "user", "parts": [{"text": "Summarise the plot of Hamlet."}]}],
+               "systemInstruction": {"parts": [{"text": "Be brief."}]}}
+    if config:
+        request["generationConfig"] = config
+    source = write_lines(tmp_path / "one.jsonl", [json.dumps({"request": request})])
+    out = tmp_path / "r.jsonl"
+    for api in ("vertex", "gemini"):
+        estimate_batch(str(source), MODEL, output=str(out), api=api, workers=1)
+        (line,) = read_results(out)
+        single = vertexmeter.estimate(MODEL, request, api=api, mode="batch")
+        low, high = single.total_range
+        assert (line["cost"]["min"], line["cost"]["max"]) == (vertexmeter.pricing.money(low),
+                                                              vertexmeter.pricing.money(high))
+        assert line["promptTokenCount"] == single.counted.total_tokens

@@ -67,6 +67,7 @@ class LineCounts:
     billable_characters: int
     media: MediaUsage
     max_output_tokens: int | None = None  # the request's generationConfig.maxOutputTokens
+    thinking_budget: int | None = None  # generationConfig.thinkingConfig.thinkingBudget
 
 
 def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) -> LineCounts:
@@ -88,6 +89,7 @@ def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) ->
         billable_characters=billed.prompt.billable_characters,
         media=billed.prompt.media,
         max_output_tokens=billed.max_output_tokens,
+        thinking_budget=billed.thinking_budget,
     )
 
 
@@ -123,7 +125,7 @@ class LinePricer:
         audio = counts.by_modality.get("AUDIO", 0)
         key = (
             counts.model.id, counts.prompt_tokens, audio, counts.billable_characters, media.images,
-            media.video_seconds, media.audio_seconds, media.pdf_pages, output_tokens,
+            media.video_seconds, media.audio_seconds, media.pdf_pages, output_tokens, counts.thinking_budget,
         )
         cost = self._costs.get(key)
         if cost is None:
@@ -143,10 +145,16 @@ class LinePricer:
         else:
             prompt = Quantities(tokens=counts.prompt_tokens - audio, audio_tokens=audio)
         stated = self.settings.output_tokens
+        # As `estimate` bounds it: thoughts count against maxOutputTokens and bill at the output rate,
+        # so a thinking budget splits the upper bound between output and thinking tokens.
+        budget = counts.thinking_budget if stated is None else None
+        thinking = min(budget, output_tokens) if budget is not None and budget > 0 else 0
         output = (
-            _output(pricer, output_tokens, None, _characters_per_token(pricer)) if output_tokens else Quantities()
+            _output(pricer, output_tokens - thinking, None, _characters_per_token(pricer))
+            if output_tokens
+            else Quantities()
         )
-        usage = RequestUsage(input=prompt, output=output, prompt_tokens=counts.prompt_tokens)
+        usage = RequestUsage(input=prompt, output=output, thinking_tokens=thinking, prompt_tokens=counts.prompt_tokens)
         bill = pricer.price(Usage(requests=(usage,)), self.settings.mode)
         charges = {entry.id: entry.charge for entry in bill.entries}
         items: list[dict[str, Any]] = []

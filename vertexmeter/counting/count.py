@@ -16,7 +16,7 @@ from vertexmeter.counting.coerce import coerce_request
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
-from vertexmeter.registry import APIS, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
+from vertexmeter.registry import APIS, Accounting, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
 from vertexmeter.requests import Prompt, count_prompt, media_field
 from vertexmeter.tokenizing import get_tokenizer
 
@@ -126,7 +126,8 @@ def count_tokens(model: str, request: Any, *, api: str = "vertex", as_of: Any = 
 def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.date | None = None) -> CountResult:
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
-    texts = [text for text, _ in prompt_texts(prompt)]
+    rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    texts = [text for text, _ in prompt_texts(prompt, response_schema=rules.counts_response_schema)]
     by_modality: dict[str, int] = {}
     text_tokens = sum(tokenizer.count_many(texts)) if texts else 0
     billable = sum(billable_characters(t) for t in texts)
@@ -170,7 +171,22 @@ def _overhead_tokens(prompt: Prompt) -> int:
     one token per role-bearing Content where the rule says so, and the tool-declaration template."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
     roles = rules.per_role_content * prompt.role_contents if prompt.contents else 0
-    return roles + tool_template_tokens(prompt.tools, rules.tools)
+    return roles + tool_template_tokens(prompt.tools, rules.tools) + _function_history_tokens(prompt, rules)
+
+
+def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
+    history = rules.function_history
+    if not (history.per_call or history.per_response or history.per_argument):
+        return 0
+    total = 0
+    for turn in prompt.contents:
+        for part in turn.parts:
+            call, response = part.get("functionCall"), part.get("functionResponse")
+            if call is not None:
+                total += history.per_call + history.per_argument * len(call.get("args") or {})
+            if response is not None:
+                total += history.per_response + history.per_argument * len(response.get("response") or {})
+    return total
 
 
 def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) -> int:
@@ -212,7 +228,8 @@ def _schema_nodes(schema: dict[str, Any]) -> tuple[int, int, int]:
 def _json_schema_properties(schema: Any) -> int:
     if not isinstance(schema, dict):
         return 0
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    found = schema.get("properties")
+    props: dict[str, Any] = found if isinstance(found, dict) else {}
     total = len(props)
     for sub in [*props.values(), schema.get("items"), *(schema.get("anyOf") or [])]:
         total += _json_schema_properties(sub)

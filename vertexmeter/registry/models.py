@@ -32,6 +32,12 @@ class ModelInfo:
     sources: tuple[str, ...]
     confidence: str
     instance_schema: str | None = None
+    # The generation whose accounting rules (role overhead, media) the model follows, when not its own.
+    accounting_generation: str | None = None
+
+    @property
+    def rules_generation(self) -> str:
+        return self.accounting_generation or self.generation
 
     @property
     def billed_by_characters(self) -> bool:
@@ -43,7 +49,7 @@ class ModelInfo:
         return self.instance_schema is not None
 
 
-CALLS: tuple[str, ...] = ("countTokens", "generateContent")
+CALLS: tuple[str, ...] = ("countTokens", "generateContent", "embedContent")
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,15 @@ class ToolTemplate:
 
 
 @dataclass(frozen=True)
+class FunctionHistory:
+    """What replayed functionCall / functionResponse parts add beyond their texts (accounting.yaml)."""
+
+    per_call: int = 0
+    per_response: int = 0
+    per_argument: int = 0
+
+
+@dataclass(frozen=True)
 class Accounting:
     """The rules of one (API, call, generation): role overhead and tool template, with evidence."""
 
@@ -68,6 +83,8 @@ class Accounting:
     per_role_content: int
     role_evidence: tuple[str, ...]
     tools: ToolTemplate
+    counts_response_schema: bool = True
+    function_history: FunctionHistory = FunctionHistory()
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,7 @@ def _registry() -> _Registry:
             sources=tuple(str(s) for s in entry.get("sources") or ()),
             confidence=entry["confidence"],
             instance_schema=entry.get("instance_schema"),
+            accounting_generation=str(entry["accounting_generation"]) if entry.get("accounting_generation") else None,
         )
         models.append(info)
         for name in (info.id, *info.aliases):
@@ -147,7 +165,7 @@ def _load_accounting(
 ) -> dict[tuple[str, str, str], Accounting]:
     """Both tables keyed by (api, call, generation); each key covered exactly once, every generation in use covered."""
     tables: dict[str, dict[tuple[str, str, str], dict[str, object]]] = {}
-    for table in ("role_overhead", "tool_templates"):
+    for table in ("role_overhead", "tool_templates", "response_schema", "function_history"):
         keyed: dict[tuple[str, str, str], dict[str, object]] = {}
         for rule in raw[table]:
             for key in _rule_keys(rule):
@@ -161,7 +179,12 @@ def _load_accounting(
             for gen in sorted(generations):
                 key = (api, call, gen)
                 role, tool = tables["role_overhead"].get(key), tables["tool_templates"].get(key)
-                if role is None or tool is None:
+                schema = tables["response_schema"].get(key)
+                history = tables["function_history"].get(key)
+                if tool is None and call == "embedContent":  # embedContent takes no tools
+                    tool = {"per_declaration": 0, "per_property": 0, "per_typed_node": 0, "per_nullable": 0}
+                    tool["confidence"] = "confirmed"
+                if role is None or tool is None or schema is None or history is None:
                     raise ValueError(f"accounting.yaml: no rule for {key}")
                 out[key] = Accounting(
                     api=api,
@@ -177,6 +200,12 @@ def _load_accounting(
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
                     ),
+                    counts_response_schema=bool(schema["counted"]),
+                    function_history=FunctionHistory(
+                        int(str(history["per_call"])),
+                        int(str(history["per_response"])),
+                        int(str(history["per_argument"])),
+                    ),
                 )
     return out
 
@@ -187,7 +216,7 @@ def all_models() -> tuple[ModelInfo, ...]:
 
 def accounting_for(model: ModelInfo, api: str, call: str) -> Accounting:
     """The accounting rules of `model`'s generation on `api` for `call` (countTokens / generateContent)."""
-    return _registry().accounting[(api, call, model.generation)]
+    return _registry().accounting[(api, call, model.rules_generation)]
 
 
 def tokenizer_for(model: ModelInfo, api: str, as_of: dt.date | None = None) -> str:
