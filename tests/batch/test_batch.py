@@ -111,6 +111,12 @@ def test_pool_ray_free_engines_agree_and_keep_order(tmp_path: Path, requests_poo
     two = estimate_batch(str(source), MODEL, output=str(pooled), workers=2, chunk_lines=7)
     assert serial.read_bytes() == pooled.read_bytes()
     assert summary_of(one) == summary_of(two)
+    # a results line is the JSON of count_line (the cost spliced in as serialised once per distinct cost)
+    settings_ = BatchSettings(model=MODEL)
+    written = serial.read_text(encoding="utf-8").splitlines()
+    for n in (1, 2, len(lines)):
+        direct = count_line(n, lines[n - 1].encode(), settings_, LinePricer(settings_))
+        assert written[n - 1] == json.dumps(direct, ensure_ascii=False, separators=(",", ":"))
 
 
 def test_formats_bare_requests_palm_instances_gz_and_several_inputs(tmp_path: Path) -> None:
