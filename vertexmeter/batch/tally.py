@@ -121,11 +121,15 @@ class Tally:
         self.counted += 1
         tokens = result["promptTokenCount"]
         self.prompt_tokens += tokens
-        self.billable_characters += result.get("totalBillableCharacters", 0)
+        if "totalBillableCharacters" in result:
+            self.billable_characters += result["totalBillableCharacters"]
+        by_modality = self.by_modality
         for detail in result.get("promptTokensDetails", ()):
             modality = detail["modality"]
-            self.by_modality[modality] = self.by_modality.get(modality, 0) + detail["tokenCount"]
-        model = self.models.setdefault(result["model"], ModelTally())
+            by_modality[modality] = by_modality.get(modality, 0) + detail["tokenCount"]
+        model = self.models.get(result["model"])
+        if model is None:
+            model = self.models[result["model"]] = ModelTally()
         model.lines += 1
         model.prompt_tokens += tokens
         model.output_tokens_max += cost.output_max

@@ -129,10 +129,10 @@ class LinePricer:
             output_tokens = counts.model.output_token_limit
         media = counts.media
         audio = counts.by_modality.get("AUDIO", 0)
-        key = (
-            counts.model.id, counts.prompt_tokens, audio, counts.billable_characters, media.images,
-            media.video_seconds, media.audio_seconds, media.pdf_pages, output_tokens, counts.thinking_budget,
-        )
+        key: tuple[Any, ...] = (counts.model.id, counts.prompt_tokens, audio, output_tokens, counts.thinking_budget)
+        if self.pricer(counts.model.id).model.billing == "characters":  # only these are billed by what they count
+            key += (counts.billable_characters, media.images, media.video_seconds, media.audio_seconds,
+                    media.pdf_pages)
         cost = self._costs.get(key)
         if cost is None:
             if len(self._costs) >= COST_MEMO_SIZE:
