@@ -46,3 +46,37 @@ def test_cli_engine_ray_starts_and_stops_its_own_cluster(tmp_path: Path) -> None
     summary = json.loads(result.stdout)
     assert summary["lines"] == 5 and summary["run"]["engine"] == "ray"
     assert not ray.is_initialized()
+
+
+def test_ray_address_joins_a_running_cluster(tmp_path: Path) -> None:
+    """A cluster started by another process; the job joins it by its GCS address and leaves it running."""
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from vertexmeter.cli import main
+
+    head = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, ray\n"
+         "context = ray.init(num_cpus=2, include_dashboard=False, logging_level='WARNING')\n"
+         "print(context.address_info['gcs_address'], flush=True)\n"
+         "sys.stdin.read()\n"  # until the test closes stdin
+         "ray.shutdown()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert head.stdin is not None and head.stdout is not None
+    try:
+        address = head.stdout.readline().strip()
+        host, _, port = address.rpartition(":")
+        assert host and port.isdigit(), address
+        source = write_lines(tmp_path / "b.jsonl", ['{"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}'] * 4)
+        result = CliRunner().invoke(main, ["batch", str(source), "-m", MODEL, "--engine", "ray", "--ray-address",
+                                           address])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["lines"] == 4
+        assert head.poll() is None  # the cluster is still up: the job only disconnected
+    finally:
+        head.stdin.close()
+        head.wait(timeout=60)
