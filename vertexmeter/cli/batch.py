@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 @click.option("--ray-address", default=None, help="Join this Ray cluster (else --engine ray starts a local one).")
 @click.option("--output-tokens", type=click.IntRange(min=0), default=None,
               help="Expected output tokens per line (else a range up to each line's cap).")
-@click.option("--as-of", default=None, help="Prices in force on this ISO date (default: today).")
+@click.option("--as-of", default=None, help="Prices and counting rules in force on this ISO date (default: today).")
 @click.option("--mode", type=click.Choice(["batch", "online", "flex", "priority"]), default="batch", show_default=True)
 @click.option("--fail-fast", is_flag=True, help="Stop at the first refused line.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its -o results file.")
