@@ -18,9 +18,9 @@ import vertexmeter
 RECORDS = [r for r in load_records() if not is_multimodal(r)]
 
 # Floors of exact matches (the target is >= 95 % on text prompts and on outputs). Measured
-# 2026-12-01: countTokens 23/24, generateContent 77/82, prompts 100/106 (94.3 %), outputs 29/31
+# 2026-12-01: countTokens 23/24, generateContent 79/82, prompts 102/106 (96.2 %), outputs 29/31
 # (93.5 %), embeddings 6/6. The misses are the open rules of docs/counting.md ("Open").
-FLOORS = {"countTokens": 0.95, "generateContent": 0.93, "prompts": 0.94, "output": 0.93, "embedding": 1.0}
+FLOORS = {"countTokens": 0.95, "generateContent": 0.96, "prompts": 0.96, "output": 0.93, "embedding": 1.0}
 
 
 def replays() -> list[Replay]:
@@ -66,8 +66,8 @@ def test_parity_on_recorded_text_answers(capsys: pytest.CaptureFixture[str]) -> 
 
 
 # tests/data/mined.jsonl: 248 text requests of pydantic-ai's cassettes (Gemini API 3.x tool template and
-# function-call history are the open rules that keep this low). Measured 2026-12-01: 147/248.
-MINED_FLOOR = 0.59
+# function-call history are the open rules that keep this low). Measured 2026-12-01: 158/248.
+MINED_FLOOR = 0.63
 
 
 def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:

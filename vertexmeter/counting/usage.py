@@ -25,7 +25,7 @@ from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.media.rules import rules_for
 from vertexmeter.registry import ModelInfo, resolve, tokenizer_for
-from vertexmeter.requests import Prompt, generate_prompt, media_field, parse_message
+from vertexmeter.requests import Prompt, generate_prompt, media_field, parse_message, split_options
 from vertexmeter.tokenizing import get_tokenizer
 
 
@@ -158,6 +158,27 @@ def usage_metadata(
         media_options=media_options,
         cached_content_tokens=cached_content_tokens,
     ).to_rest()
+
+
+USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens")
+
+
+def usage_from_body(
+    model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
+) -> dict[str, Any]:
+    """The `:usageMetadata` answer: a generateContent body plus optional `usageOptions` {response, asOf,
+    cachedContentTokens} -> `{"usageMetadata": …, "modelVersion": …}`, as a GenerateContentResponse carries it."""
+    request, options = split_options(body, "usageOptions", USAGE_OPTION_KEYS)
+    result = usage(
+        model,
+        request,
+        api=api,
+        response=options.get("response"),
+        as_of=options.get("asOf"),
+        media_options=media_options,
+        cached_content_tokens=options.get("cachedContentTokens"),
+    )
+    return {"usageMetadata": result.to_rest(), "modelVersion": result.model.id}
 
 
 def _cached_tokens(prompt: Prompt, stated: int | None) -> int:

@@ -17,6 +17,7 @@ from vertexmeter.media import MediaOptions
 from vertexmeter.pricing.catalogue import Entry, catalogue
 from vertexmeter.pricing.engine import Bill, Pricer, entry_json, money, parse_date
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage, parse_mode, whole_number
+from vertexmeter.requests import split_options
 
 ESTIMATE_OPTION_KEYS = (
     "mode", "outputTokens", "outputCharacters", "thinkingTokens", "date", "asOf", "cachedContentTokens", "platform",
@@ -115,7 +116,7 @@ def estimate(
     """
     mode = parse_mode(mode, "mode")
     pricer = Pricer(model, date=date, platform=platform, overrides=prices)
-    if not pricer.model.registry:
+    if not pricer.model.registry and not pricer.model.counted_with:
         raise invalid_argument(
             f"{pricer.model.id} has no offline tokenizer, so a request for it cannot be counted; price it with a "
             "scenario that gives its token counts (vertexmeter estimate --scenario).",
@@ -232,18 +233,7 @@ def estimate_from_body(
     platform}; returns the estimate JSON. `api` says how the body is counted (whose bill), `platform`
     whose price list prices it (default vertex; gemini_api where the catalogue has its prices).
     Errors are VertexMeterError (Google's error shape via `.to_json()`)."""
-    if not isinstance(body, dict):
-        raise invalid_argument("The request body must be a JSON object.", "request")
-    request = {k: v for k, v in body.items() if k != "estimateOptions"}
-    options = body.get("estimateOptions") or {}
-    if not isinstance(options, dict):
-        raise invalid_argument("estimateOptions must be an object.", "estimateOptions")
-    for key in options:
-        if key not in ESTIMATE_OPTION_KEYS:
-            raise invalid_argument(
-                f"Unknown key 'estimateOptions.{key}'. Valid keys: {', '.join(ESTIMATE_OPTION_KEYS)}.",
-                f"estimateOptions.{key}",
-            )
+    request, options = split_options(body, "estimateOptions", ESTIMATE_OPTION_KEYS)
     result = estimate(
         model,
         request,

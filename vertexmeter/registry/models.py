@@ -62,6 +62,9 @@ class ToolTemplate:
     per_nullable: int
     confidence: str
     evidence: tuple[str, ...]
+    per_description: int = 0
+    per_object: int = 0
+    per_items: int = 0
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,9 @@ def _load_accounting(
                         per_property=int(str(tool["per_property"])),
                         per_typed_node=int(str(tool["per_typed_node"])),
                         per_nullable=int(str(tool["per_nullable"])),
+                        per_description=int(str(tool.get("per_description", 0))),
+                        per_object=int(str(tool.get("per_object", 0))),
+                        per_items=int(str(tool.get("per_items", 0))),
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
                     ),
