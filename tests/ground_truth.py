@@ -1,4 +1,5 @@
-"""Replaying the real answers recorded in shared/spec/ground_truth_public.jsonl."""
+"""Replaying the real answers recorded in tests/data/ground_truth.jsonl (a vendored copy of the shared
+ground truth; tests/data/PROVENANCE.md says where it comes from)."""
 
 from __future__ import annotations
 
@@ -12,22 +13,14 @@ import vertexmeter
 from vertexmeter.errors import VertexMeterError
 
 
-def ground_truth_path() -> Path | None:
-    """shared/ lives beside the checkout (../shared); VERTEXMETER_SHARED overrides."""
-    base = os.environ.get("VERTEXMETER_SHARED")
-    candidates = [Path(base)] if base else []
-    candidates.append(Path(__file__).resolve().parents[2] / "shared")
-    for candidate in candidates:
-        path = candidate / "spec" / "ground_truth_public.jsonl"
-        if path.is_file():
-            return path
-    return None
+def ground_truth_path() -> Path:
+    """The vendored copy; VERTEXMETER_GROUND_TRUTH points at another file (e.g. a newer shared one)."""
+    override = os.environ.get("VERTEXMETER_GROUND_TRUTH")
+    return Path(override) if override else Path(__file__).resolve().parent / "data" / "ground_truth.jsonl"
 
 
 def load_records() -> list[dict[str, Any]]:
     path = ground_truth_path()
-    if path is None:
-        return []
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 

@@ -26,7 +26,7 @@ EXPECTED_IDS = ["gt-0130", "gt-0131", *(f"gt-{n:04d}" for n in range(137, 147))]
 SOTU_SECONDS = "2610.128938"
 FILE_URI = "https://generativelanguage.googleapis.com/v1beta/files/sotu-1961-mp3"
 
-pytestmark = pytest.mark.skipif(not RECORDS, reason="shared/spec/ground_truth_public.jsonl is not beside the checkout")
+
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,12 @@
-"""countTokens: the sum of Google's tokenizer over the texts a request holds, plus media and overheads."""
+"""countTokens: the sum of Google's tokenizer over the texts a request holds, plus media and overheads.
+
+The same engine reads a prompt for the bill (generateContent usageMetadata): the prompt's `call`
+picks the accounting rules (registry/accounting.yaml), `as_of` the vocabulary in force that day.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,7 +16,7 @@ from vertexmeter.counting.coerce import coerce_request
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
-from vertexmeter.registry import APIS, ModelInfo, overhead_for, resolve
+from vertexmeter.registry import APIS, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
 from vertexmeter.requests import Prompt, count_prompt, media_field
 from vertexmeter.tokenizing import get_tokenizer
 
@@ -47,6 +52,8 @@ class CountResult:
     text_characters: int
     tokens_by_modality: dict[str, int] = field(default_factory=dict)
     media: MediaUsage = field(default_factory=MediaUsage)
+    call: str = "countTokens"
+    tokenizer: str = ""  # the vocabulary that counted the text (it depends on the date)
 
     @property
     def fits_context_window(self) -> bool:
@@ -70,6 +77,27 @@ class CountResult:
         return out
 
 
+def check_api(api: str) -> None:
+    if api not in APIS:
+        raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
+
+
+def parse_as_of(as_of: Any) -> dt.date | None:
+    """A date (or ISO string, or datetime) for the rules in force that day; None = today's service."""
+    if as_of is None or (isinstance(as_of, str) and as_of.strip().lower() in ("", "today")):
+        return None
+    if isinstance(as_of, dt.datetime):
+        return as_of.date()
+    if isinstance(as_of, dt.date):
+        return as_of
+    if isinstance(as_of, str):
+        try:
+            return dt.date.fromisoformat(as_of.strip()[:10])
+        except ValueError:
+            pass
+    raise invalid_argument(f"Invalid as_of {as_of!r}: expected a date such as 2025-10-01.", "as_of")
+
+
 def count(
     model: str,
     request: Any,
@@ -77,22 +105,27 @@ def count(
     api: str = "vertex",
     media_options: MediaOptions | None = None,
     api_version: str | None = None,
+    as_of: Any = None,
 ) -> CountResult:
-    """Count a countTokens request body (dict, JSON-able object or google-genai types) for `model`."""
-    if api not in APIS:
-        raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
+    """Count a countTokens request body (dict, JSON-able object or google-genai types) for `model`.
+
+    `as_of` (a date) counts with the vocabulary the service used that day; default: today's service.
+    """
+    check_api(api)
+    day = parse_as_of(as_of)
     info = resolve(model, api=api, api_version=api_version)
     prompt = count_prompt(info, coerce_request(request), api)
-    return count_prompt_tokens(prompt, media_options or MediaOptions())
+    return count_prompt_tokens(prompt, media_options or MediaOptions(), day)
 
 
-def count_tokens(model: str, request: Any, *, api: str = "vertex") -> dict[str, Any]:
+def count_tokens(model: str, request: Any, *, api: str = "vertex", as_of: Any = None) -> dict[str, Any]:
     """The REST JSON of countTokens for `request` on `model`, in the "vertex" or "gemini" dialect."""
-    return count(model, request, api=api).to_rest()
+    return count(model, request, api=api, as_of=as_of).to_rest()
 
 
-def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions) -> CountResult:
-    tokenizer = get_tokenizer(prompt.model.tokenizer)
+def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.date | None = None) -> CountResult:
+    family = tokenizer_for(prompt.model, prompt.api, as_of)
+    tokenizer = get_tokenizer(family)
     texts = [text for text, _ in prompt_texts(prompt)]
     by_modality: dict[str, int] = {}
     text_tokens = sum(tokenizer.count_many(texts)) if texts else 0
@@ -105,6 +138,8 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions) -> CountRes
         count_text=lambda text: len(tokenizer.encode(text)),
         options=media_options,
         api=prompt.api,
+        call=prompt.call,
+        media_parts=sum(1 for _ in _media_parts(prompt)),
     )
     for part, path in _media_parts(prompt):
         for item in count_media_part(part, path, context):
@@ -125,16 +160,63 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions) -> CountRes
         text_characters=characters,
         tokens_by_modality=by_modality,
         media=media,
+        call=prompt.call,
+        tokenizer=family,
     )
 
 
 def _overhead_tokens(prompt: Prompt) -> int:
-    """What the real service adds beyond raw text, per generation and dialect (models.yaml)."""
-    if not prompt.contents:
+    """What the service adds beyond raw text for this API, call and generation (accounting.yaml):
+    one token per role-bearing Content where the rule says so, and the tool-declaration template."""
+    rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    roles = rules.per_role_content * prompt.role_contents if prompt.contents else 0
+    return roles + tool_template_tokens(prompt.tools, rules.tools)
+
+
+def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) -> int:
+    """Declarations, properties (nested too), typed schema nodes and nullable flags, weighted by the template."""
+    declarations = properties = typed = nullable = 0
+    for tool in tools:
+        for declaration in tool.get("functionDeclarations") or []:
+            declarations += 1
+            for key in ("parameters", "response"):
+                if declaration.get(key):
+                    p, t, n = _schema_nodes(declaration[key])
+                    properties, typed, nullable = properties + p, typed + t, nullable + n
+            for key in ("parametersJsonSchema", "responseJsonSchema"):
+                if isinstance(declaration.get(key), dict):
+                    properties += _json_schema_properties(declaration[key])
+    return (
+        template.per_declaration * declarations
+        + template.per_property * properties
+        + template.per_typed_node * typed
+        + template.per_nullable * nullable
+    )
+
+
+def _schema_nodes(schema: dict[str, Any]) -> tuple[int, int, int]:
+    """(properties, typed nodes, nullable nodes) of an OpenAPI Schema, recursively."""
+    properties = len(schema.get("properties") or {})
+    typed = 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
+    nullable = 1 if schema.get("nullable") else 0
+    subs = [*(schema.get("properties") or {}).values(), *(schema.get("anyOf") or [])]
+    subs += [*(schema.get("defs") or {}).values()]
+    if schema.get("items"):
+        subs.append(schema["items"])
+    for sub in subs:
+        p, t, n = _schema_nodes(sub)
+        properties, typed, nullable = properties + p, typed + t, nullable + n
+    return properties, typed, nullable
+
+
+def _json_schema_properties(schema: Any) -> int:
+    if not isinstance(schema, dict):
         return 0
-    rule = overhead_for(prompt.model, prompt.api)
-    model_turns = sum(1 for turn in prompt.contents if turn.role == "model")
-    return rule.per_request + rule.per_model_turn * model_turns
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    total = len(props)
+    for sub in [*props.values(), schema.get("items"), *(schema.get("anyOf") or [])]:
+        total += _json_schema_properties(sub)
+    return total
 
 
 def _media_parts(prompt: Prompt) -> Iterator[tuple[dict[str, Any], str]]:

@@ -1,15 +1,30 @@
 """Request parsing: Google's REST JSON in, a validated normalized prompt out."""
 
 from vertexmeter.requests.parse import decode_bytes, parse_message
-from vertexmeter.requests.prompt import Instance, Prompt, Turn, compute_prompt, count_prompt, media_field
+from vertexmeter.requests.prompt import (
+    CALLS,
+    COUNT_TOKENS,
+    GENERATE_CONTENT,
+    Instance,
+    Prompt,
+    Turn,
+    compute_prompt,
+    count_prompt,
+    generate_prompt,
+    media_field,
+)
 from vertexmeter.requests.schema import snake_case
 
 __all__ = [
+    "CALLS",
+    "COUNT_TOKENS",
+    "GENERATE_CONTENT",
     "Instance",
     "Prompt",
     "Turn",
     "compute_prompt",
     "count_prompt",
+    "generate_prompt",
     "decode_bytes",
     "media_field",
     "parse_message",

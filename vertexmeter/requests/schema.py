@@ -1,4 +1,4 @@
-"""The request messages of countTokens / computeTokens as data: field -> (proto name, kind, repeated).
+"""The request messages of countTokens / computeTokens / generateContent as data: field -> (proto name, kind, repeated).
 
 Kinds: string, bool, int32, int64, double, bytes, duration, value (any JSON), struct (a JSON
 object), enum:<Name>, map:<Message>, or a message name. Field lists follow googleapis'
@@ -146,13 +146,19 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("responseModalities", "enum:Modality", True),
         ("mediaResolution", "enum:MediaResolution"),
         ("speechConfig", "value"),
-        ("thinkingConfig", "value"),
+        ("thinkingConfig", "ThinkingConfig"),
         ("imageConfig", "value"),
         ("routingConfig", "value"),
         ("modelConfig", "value"),
         ("audioTimestamp", "bool"),
         ("enableAffectiveDialog", "bool"),
         ("enableEnhancedCivicAnswers", "bool"),
+    ),
+    "ThinkingConfig": _message(("includeThoughts", "bool"), ("thinkingBudget", "int32"), ("thinkingLevel", "string")),
+    "SafetySetting": _message(("category", "string"), ("threshold", "string"), ("method", "string")),
+    "ToolConfig": _message(("functionCallingConfig", "FunctionCallingConfig"), ("retrievalConfig", "value")),
+    "FunctionCallingConfig": _message(
+        ("mode", "string"), ("allowedFunctionNames", "string", True), ("streamFunctionCallArguments", "bool")
     ),
     # Vertex AI (aiplatform v1 / v1beta1).
     "VertexCountTokensRequest": _message(
@@ -162,6 +168,18 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("contents", "Content", True),
         ("systemInstruction", "Content"),
         ("tools", "Tool", True),
+        ("generationConfig", "GenerationConfig"),
+    ),
+    "VertexGenerateContentRequest": _message(
+        ("model", "string"),
+        ("contents", "Content", True),
+        ("systemInstruction", "Content"),
+        ("cachedContent", "string"),
+        ("tools", "Tool", True),
+        ("toolConfig", "ToolConfig"),
+        ("labels", "struct"),
+        ("safetySettings", "SafetySetting", True),
+        ("modelArmorConfig", "value"),
         ("generationConfig", "GenerationConfig"),
     ),
     "VertexComputeTokensRequest": _message(
@@ -179,11 +197,11 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("contents", "Content", True),
         ("systemInstruction", "Content"),
         ("tools", "Tool", True),
-        ("toolConfig", "value"),
-        ("safetySettings", "value", True),
+        ("toolConfig", "ToolConfig"),
+        ("safetySettings", "SafetySetting", True),
         ("generationConfig", "GenerationConfig"),
         ("cachedContent", "string"),
-        ("labels", "value"),
+        ("labels", "struct"),
         ("serviceTier", "value"),
         ("store", "bool"),
     ),
