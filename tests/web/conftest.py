@@ -27,7 +27,7 @@ def server() -> Iterator[Served]:
 
 @pytest.fixture(scope="session")
 def keyed_server() -> Iterator[Served]:
-    served = serve("--api-key", WEB_KEY)
+    served = serve("--api-key", WEB_KEY, "--max-body-bytes", "64KiB")
     yield served
     served.stop()
 

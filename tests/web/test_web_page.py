@@ -228,6 +228,33 @@ def test_api_key_field_when_keys_are_configured(keyed_server: Served, page: Any)
     expect(page.get_by_test_id("error")).to_be_hidden()
 
 
+def batch_file(path: Path, lines: int) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(lines):
+            request = {"contents": [{"role": "user", "parts": [{"text": f"Question {i}: what is {i} squared?"}]}]}
+            out.write(json.dumps({"key": f"q{i}", "request": request}) + "\n")
+        out.write("{not json\n")
+    return path
+
+
+def test_batch_upload_shows_the_engine_summary_and_progress(server: Served, page: Any, tmp_path: Path) -> None:
+    from vertexmeter.batch import estimate_batch
+
+    open_page(page, server)
+    jsonl = batch_file(tmp_path / "questions.jsonl", 150)
+    page.get_by_test_id("batch-input").set_input_files(str(jsonl))
+    expect(page.get_by_test_id("batch-status")).to_contain_text("Done", timeout=60_000)
+    as_of = page.get_by_test_id("as-of").input_value()
+    summary = estimate_batch(str(jsonl), MODEL, output_tokens=200, as_of=as_of, workers=1).summary()
+    assert summary["lines"] == 151 and summary["counted"] == 150
+    expect(page.get_by_test_id("batch-lines")).to_have_text("151")
+    expect(page.get_by_test_id("batch-counted")).to_have_text("150")
+    expect(page.get_by_test_id("batch-errors")).to_have_text("1")
+    expect(page.get_by_test_id("batch-prompt-tokens")).to_have_text(f"{summary['prompt_tokens']:,}")
+    expect(page.get_by_test_id("batch-total")).to_have_text(f"${summary['cost']['total']['min']}")
+    expect(page.get_by_test_id("batch-progress")).to_have_attribute("aria-valuenow", "100")
+
+
 def test_docs_work_offline(server: Served, page: Any) -> None:
     page.goto(server.base_url + "/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("vertexmeter token server")

@@ -1,15 +1,22 @@
 """Routes of the web page: `GET /` (the page), `/web/static/*` (its assets), `/web/api/models` (what the
-model picker lists), and offline `/docs` (Swagger UI from the `fastapi-offline` wheel). No ReDoc: its
-bundle loads a logo from cdn.redoc.ly, whatever the options say.
+model picker lists), `/web/api/batch` (a batch JSONL through the batch engine, progress streamed), and
+offline `/docs` (Swagger UI from the `fastapi-offline` wheel). No ReDoc: its bundle loads a logo from
+cdn.redoc.ly, whatever the options say.
 
 The page's own routes are left out of the OpenAPI schema: they serve a browser, not API clients. This
-module reads the server's state duck-typed from `request.app.state.vertexmeter` (auth on or off) so that
+module reads the server's state duck-typed from `request.app.state.vertexmeter` (keys, limits) so that
 `vertexmeter.web` does not import `vertexmeter.server`, which registers it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import io
+import json
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -18,10 +25,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 import vertexmeter
-from vertexmeter.errors import VertexMeterError
+from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.registry import all_models
 
 STATIC_TYPES = {
@@ -47,6 +54,8 @@ DOCS_CSP = (
     "frame-ancestors 'none'"
 )
 NO_CACHE = {"Cache-Control": "no-cache"}
+BATCH_PROGRESS_STEPS = 50  # progress lines per batch at most (the engine reports whole chunks)
+BATCH_PARAMETERS = ("model", "api", "mode", "date", "outputTokens", "name")
 DOCS_TITLE = "vertexmeter token server"
 
 
@@ -75,6 +84,7 @@ def models_listing(auth_required: bool) -> dict[str, Any]:
         "authRequired": auth_required,
         "today": dt.datetime.now(dt.UTC).date().isoformat(),
         "modes": list(MODES),
+        "batch": True,
         "models": [
             {
                 "id": m.id,
@@ -90,6 +100,125 @@ def models_listing(auth_required: bool) -> dict[str, Any]:
             for m in all_models()
         ],
     }
+
+
+class _ResultCounter(io.TextIOBase):
+    """The batch engine's results stream, read only for progress: each result is one line."""
+
+    def __init__(self, on_lines: Callable[[int], None]) -> None:
+        self.lines = 0
+        self._on_lines = on_lines
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        self._on_lines(self.lines)
+        return len(text)
+
+
+def _batch_options(request: Request) -> dict[str, Any]:
+    query = request.query_params
+    for name in query:
+        if name not in BATCH_PARAMETERS and name != "key":
+            raise invalid_argument(f"Unknown query parameter {name!r}; known: {', '.join(BATCH_PARAMETERS)}.", name)
+    output = query.get("outputTokens")
+    if output is not None and not output.isdigit():
+        raise invalid_argument(f"outputTokens must be a whole number, got {output!r}.", "outputTokens")
+    return {
+        "model": query.get("model") or None,
+        "api": query.get("api", "vertex"),
+        "mode": query.get("mode", "batch"),
+        "as_of": query.get("date") or None,
+        "output_tokens": int(output) if output is not None else None,
+    }
+
+
+async def _save_upload(request: Request, limit: int) -> tuple[str, int]:
+    """The body into a temporary .jsonl file (the engine reads files), refused past `limit` bytes."""
+    handle, path = tempfile.mkstemp(prefix="vertexmeter-web-batch-", suffix=".jsonl")
+    size = 0
+    try:
+        with os.fdopen(handle, "wb") as sink:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _TooLarge(limit)
+                sink.write(chunk)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path, size
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+def _count_lines(path: str) -> int:
+    with open(path, "rb") as data:
+        return sum(1 for line in data if line.strip())
+
+
+async def run_batch(request: Request) -> Response:
+    """Upload a batch JSONL, run the batch engine on it, stream NDJSON: {"done","total"}… then {"summary"}."""
+    from vertexmeter.batch import estimate_batch  # the batch engine loads pricing and its workers on first use
+
+    state = request.app.state.vertexmeter
+    state.keys.check(request)  # the API's own keys (401 / 403 in Google's shape)
+    options = _batch_options(request)
+    name = request.query_params.get("name") or "upload.jsonl"
+    limit = int(state.config.max_body_bytes)
+    try:
+        path, _ = await _save_upload(request, limit)
+    except _TooLarge as too_large:
+        message = f"Request payload size exceeds the limit: {too_large.limit} bytes."
+        error = VertexMeterError("INVALID_ARGUMENT", message)
+        body = error.to_json()
+        body["error"]["code"] = 413
+        return JSONResponse(body, status_code=413)
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    total = _count_lines(path)
+    step = max(1, total // BATCH_PROGRESS_STEPS)
+
+    def report(done: int) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, {"done": done, "total": total})
+
+    def work() -> None:
+        try:
+            result = estimate_batch(
+                path, options["model"], api=options["api"], mode=options["mode"], as_of=options["as_of"],
+                output_tokens=options["output_tokens"], output=_ResultCounter(report), workers=1,
+                chunk_lines=step, media_options=state.media,
+            )
+            summary = result.summary()
+            summary["run"]["inputs"] = [name]
+            loop.call_soon_threadsafe(queue.put_nowait, {"summary": summary})
+        except VertexMeterError as error:
+            loop.call_soon_threadsafe(queue.put_nowait, error.to_json())
+        finally:
+            os.unlink(path)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    job = loop.run_in_executor(None, work)
+    first = await queue.get()
+    if first is not None and "error" in first:  # refused before any line ran (bad model, mode, date)
+        await job
+        return JSONResponse(first, status_code=int(first["error"]["code"]))
+
+    async def lines() -> AsyncIterator[bytes]:
+        yield json.dumps({"done": 0, "total": total}).encode() + b"\n"
+        item = first
+        while item is not None:
+            yield json.dumps(item).encode() + b"\n"
+            item = await queue.get()
+        await job
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_CACHE)
 
 
 def _auth_required(request: Request) -> bool:
@@ -117,6 +246,8 @@ def web_router() -> APIRouter:
     @router.get("/web/api/models")
     async def models(request: Request) -> Response:
         return JSONResponse(models_listing(_auth_required(request)))
+
+    router.add_api_route("/web/api/batch", run_batch, methods=["POST"])
 
     @router.get("/web/docs-assets/{name}")
     async def docs_asset(name: str, request: Request) -> Response:

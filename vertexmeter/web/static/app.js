@@ -181,7 +181,8 @@ function describePart(part) {
     return `text “${t.length > 48 ? t.slice(0, 48) + "…" : t}”`;
   }
   if (part.inlineData) {
-    const bytes = Math.floor(((part.inlineData.data || "").length * 3) / 4);
+    const b64 = (part.inlineData.data || "").replace(/\s/g, "");
+    const bytes = Math.floor((b64.length * 3) / 4) - (b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0);
     const file = state.files.find((f) => f.data === part.inlineData.data);
     return `${part.inlineData.mimeType} ${file ? file.name + ", " : ""}${fmtInt(bytes)} bytes`;
   }
@@ -429,7 +430,9 @@ async function runBatch(file) {
   $("batch-summary").replaceChildren();
   setProgress(0, 1);
   status.textContent = `Uploading ${file.name}…`;
-  const params = new URLSearchParams({ model: $("model").value, api: $("dialect").value });
+  const params = new URLSearchParams({
+    model: $("model").value, api: $("dialect").value, outputTokens: $("out-tokens").value, name: file.name,
+  });
   if ($("as-of").value) params.set("date", $("as-of").value);
   const headers = { "Content-Type": "application/jsonl" };
   const key = $("api-key").value.trim();
@@ -469,17 +472,31 @@ async function runBatch(file) {
 }
 
 function renderBatchSummary(summary) {
-  $("batch-status").textContent = "Done.";
+  $("batch-status").textContent = `Done: ${fmtInt(summary.counted)} of ${fmtInt(summary.lines)} lines counted.`;
   $("batch-fill").style.width = "100%";
   $("batch-progress").setAttribute("aria-valuenow", "100");
-  const rows = [];
-  const walk = (prefix, value) => {
-    if (value && typeof value === "object" && !Array.isArray(value)) {
-      for (const [k, v] of Object.entries(value)) walk(prefix ? `${prefix}.${k}` : k, v);
-    } else rows.push([prefix, Array.isArray(value) ? JSON.stringify(value) : String(value)]);
-  };
-  walk("", summary);
-  $("batch-summary").replaceChildren(...rows.map(([k, v]) => el("tr", { dataset: { key: k } }, el("th", { scope: "row" }, k), el("td", { class: "num" }, v))));
+  const cost = summary.cost || {};
+  const total = cost.total || {};
+  const range = total.min === total.max ? money(total.min) : `${money(total.min)} – ${money(total.max)}`;
+  const facts = [
+    ["lines", "Lines", fmtInt(summary.lines)],
+    ["counted", "Counted", fmtInt(summary.counted)],
+    ["errors", "Refused", fmtInt(summary.errors?.lines ?? 0)],
+    ["prompt-tokens", "Prompt tokens", fmtInt(summary.prompt_tokens ?? 0)],
+    ["output-tokens", "Output tokens", summary.output?.tokens === undefined ? "—" : fmtInt(summary.output.tokens)],
+    ["total", `Total (${cost.mode || "batch"}, prices of ${cost.date || "today"})`, range],
+  ];
+  for (const [reason, info] of Object.entries(summary.errors?.by_reason || {})) {
+    facts.push([`error-${reason}`, `Refused: ${reason}`, `${fmtInt(info.lines)} (first lines ${info.first_lines.join(", ")})`]);
+  }
+  for (const m of cost.models || []) {
+    const t = m.total || {};
+    facts.push([`model-${m.model}`, `${m.model}: ${fmtInt(m.lines)} lines, ${fmtInt(m.prompt_tokens)} prompt tokens`,
+      t.min === t.max ? money(t.min) : `${money(t.min)} – ${money(t.max)}`]);
+  }
+  $("batch-summary").replaceChildren(...facts.map(([id, label, value]) => el("tr", {},
+    el("th", { scope: "row" }, label), el("td", { class: "num", dataset: { testid: `batch-${id}` } }, value))));
+  if (total.min !== undefined) $("batch-summary").dataset.total = total.min === total.max ? total.min : "";
 }
 
 // ---- start -------------------------------------------------------------------------------------------
