@@ -102,15 +102,13 @@ def models_listing(auth_required: bool) -> dict[str, Any]:
     }
 
 
-class _ResultCounter(io.TextIOBase):
-    """The batch engine's results stream, read only for progress: each result is one line."""
+class _ResultCounter(io.StringIO):
+    """The batch engine's results stream, read only for progress: each result is one line (not kept)."""
 
     def __init__(self, on_lines: Callable[[int], None]) -> None:
+        super().__init__()
         self.lines = 0
         self._on_lines = on_lines
-
-    def writable(self) -> bool:
-        return True
 
     def write(self, text: str) -> int:
         self.lines += text.count("\n")
