@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import random
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,21 @@ def test_model_comparison_is_sorted_by_cost_and_matches_the_library(server: Serv
     totals = [Decimal(total or "") for _, total in shown]
     assert totals == sorted(totals)
     assert shown[0][0] == min(expected, key=lambda m: Decimal(expected[m]))
+
+
+def test_the_pages_decimal_order_is_exact(server: Served, page: Any) -> None:
+    """The comparison sorts USD decimal strings without floats: differential against Python's Decimal."""
+    rng = random.Random(13)
+    numbers = ["0", "0.1", "0.09", "10", "9.99", "1.50", "1.5", "0.00025285", "0.0002528", "0.000000000000000001"]
+    for _ in range(150):
+        numbers.append(format(Decimal(rng.randrange(10 ** rng.randrange(1, 12))).scaleb(-rng.randrange(0, 14)), "f"))
+    pairs = [[a, b] for a in numbers[:40] for b in numbers[:40]]
+    pairs += [[rng.choice(numbers), rng.choice(numbers)] for _ in range(2000)]
+    open_page(page, server)
+    signs = page.evaluate("(pairs) => pairs.map(([a, b]) => Math.sign(cmpDecimal(a, b)))", pairs)
+    expected = [(Decimal(a) > Decimal(b)) - (Decimal(a) < Decimal(b)) for a, b in pairs]
+    wrong = [(a, b, s, e) for (a, b), s, e in zip(pairs, signs, expected, strict=True) if s != e]
+    assert not wrong, wrong[:5]
 
 
 def test_keyboard_only_on_a_narrow_screen(server: Served, browser: Browser) -> None:
