@@ -32,6 +32,12 @@ class ModelInfo:
     sources: tuple[str, ...]
     confidence: str
     instance_schema: str | None = None
+    # The generation whose accounting rules (role overhead, media) the model follows, when not its own.
+    accounting_generation: str | None = None
+
+    @property
+    def rules_generation(self) -> str:
+        return self.accounting_generation or self.generation
 
     @property
     def billed_by_characters(self) -> bool:
@@ -43,7 +49,7 @@ class ModelInfo:
         return self.instance_schema is not None
 
 
-CALLS: tuple[str, ...] = ("countTokens", "generateContent")
+CALLS: tuple[str, ...] = ("countTokens", "generateContent", "embedContent")
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ def _registry() -> _Registry:
             sources=tuple(str(s) for s in entry.get("sources") or ()),
             confidence=entry["confidence"],
             instance_schema=entry.get("instance_schema"),
+            accounting_generation=str(entry["accounting_generation"]) if entry.get("accounting_generation") else None,
         )
         models.append(info)
         for name in (info.id, *info.aliases):
@@ -161,6 +168,9 @@ def _load_accounting(
             for gen in sorted(generations):
                 key = (api, call, gen)
                 role, tool = tables["role_overhead"].get(key), tables["tool_templates"].get(key)
+                if tool is None and call == "embedContent":  # embedContent takes no tools
+                    tool = {"per_declaration": 0, "per_property": 0, "per_typed_node": 0, "per_nullable": 0}
+                    tool["confidence"] = "confirmed"
                 if role is None or tool is None:
                     raise ValueError(f"accounting.yaml: no rule for {key}")
                 out[key] = Accounting(
@@ -187,7 +197,7 @@ def all_models() -> tuple[ModelInfo, ...]:
 
 def accounting_for(model: ModelInfo, api: str, call: str) -> Accounting:
     """The accounting rules of `model`'s generation on `api` for `call` (countTokens / generateContent)."""
-    return _registry().accounting[(api, call, model.generation)]
+    return _registry().accounting[(api, call, model.rules_generation)]
 
 
 def tokenizer_for(model: ModelInfo, api: str, as_of: dt.date | None = None) -> str:

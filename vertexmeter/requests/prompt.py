@@ -25,7 +25,9 @@ DATA_FIELDS = (
 MEDIA_FIELDS = ("inlineData", "fileData")
 COUNT_TOKENS = "countTokens"
 GENERATE_CONTENT = "generateContent"
-CALLS = (COUNT_TOKENS, GENERATE_CONTENT)
+EMBED_CONTENT = "embedContent"
+CALLS = (COUNT_TOKENS, GENERATE_CONTENT, EMBED_CONTENT)
+EMBEDDING = "embedding"  # the generation of the Gemini embedding models
 
 
 def media_field(part: dict[str, Any]) -> str | None:
@@ -99,7 +101,7 @@ def count_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
                     "offline; count the cached contents by sending them in `contents` instead.",
                     "generate_content_request.cached_content",
                 )
-        if model.is_legacy:
+        if model.is_legacy and model.generation != EMBEDDING:
             raise invalid_argument(
                 f"{model.id} is a Vertex AI PaLM/embedding model; count it with api='vertex' and `instances`."
             )
@@ -119,6 +121,8 @@ def generate_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
     body (`contents` only) is a generateContent body too. Unknown fields are refused by name.
     """
     body = _require_object(body)
+    if model.generation == EMBEDDING and ({"content", "requests"} & set(body)):
+        return embed_prompt(model, body, api)
     if api == "gemini":
         if "generateContentRequest" in body or "generate_content_request" in body:
             parsed = parse_message("GeminiCountTokensRequest", body).get("generateContentRequest") or {}
@@ -127,9 +131,11 @@ def generate_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
             parsed, root = parse_message("GenerateContentRequest", body), ""
     else:
         parsed, root = parse_message("VertexGenerateContentRequest", body), ""
-    if model.is_legacy:
+    if model.is_legacy or model.generation == EMBEDDING:
         raise invalid_argument(
-            f"{model.id} does not serve generateContent; count it with countTokens (`instances`) instead.", "model"
+            f"{model.id} does not serve generateContent; send an embedContent body (`content` or `requests`) "
+            "or count it with countTokens.",
+            "model",
         )
     if not parsed.get("contents"):
         raise invalid_argument(
@@ -139,6 +145,23 @@ def generate_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
         )
     prompt = _gemini_prompt(model, api, parsed, root, call=GENERATE_CONTENT)
     return prompt
+
+
+def embed_prompt(model: ModelInfo, body: dict[str, Any], api: str) -> Prompt:
+    """An embedContent body (`content`) or a batchEmbedContents body (`requests`): one turn per content.
+
+    The usage of embedContent is the raw count of the texts, summed over the requests (accounting.yaml).
+    """
+    if "requests" in body:
+        parsed = parse_message("BatchEmbedContentsRequest", body)
+        items = [(r.get("content") or {}, f"requests[{i}].content") for i, r in enumerate(parsed.get("requests") or [])]
+    else:
+        parsed = parse_message("EmbedContentRequest", body)
+        items = [(parsed.get("content") or {}, "content")]
+    turns = [_turn(content, path, api) for content, path in items]
+    if not turns:
+        raise invalid_argument("A batchEmbedContents request needs at least one request.", "requests")
+    return Prompt(model=model, api=api, contents=turns, call=EMBED_CONTENT)
 
 
 def compute_prompt(model: ModelInfo, body: Any) -> Prompt:
@@ -180,13 +203,16 @@ def _gemini_prompt(
 ) -> Prompt:
     # The Gemini API's generateContent takes an empty text part (it counts 0); Vertex refuses it.
     empty_text_ok = call == GENERATE_CONTENT and api == "gemini"
+    generate = call == GENERATE_CONTENT
     contents = [
-        _turn(content, f"{root}contents[{i}]", api, empty_text_ok=empty_text_ok)
+        _turn(content, f"{root}contents[{i}]", api, empty_text_ok=empty_text_ok, generate=generate)
         for i, content in enumerate(parsed.get("contents") or [])
     ]
     system = parsed.get("systemInstruction")
     system_turn = (
-        _turn(system, f"{root}system_instruction", api, system=True, empty_text_ok=empty_text_ok) if system else None
+        _turn(system, f"{root}system_instruction", api, system=True, empty_text_ok=empty_text_ok, generate=generate)
+        if system
+        else None
     )
     return Prompt(
         model=model,
@@ -204,7 +230,13 @@ def _gemini_prompt(
 
 
 def _turn(
-    content: dict[str, Any], path: str, api: str, *, system: bool = False, empty_text_ok: bool = False
+    content: dict[str, Any],
+    path: str,
+    api: str,
+    *,
+    system: bool = False,
+    empty_text_ok: bool = False,
+    generate: bool = False,
 ) -> Turn:
     role = content.get("role") or None
     if role is not None and not system and role not in VALID_ROLES:
@@ -217,13 +249,14 @@ def _turn(
             f"{path}.parts",
         )
     for j, part in enumerate(parts):
-        _check_part(part, f"{path}.parts[{j}]", empty_text_ok)
+        _check_part(part, f"{path}.parts[{j}]", empty_text_ok, generate)
     return Turn(role=role, parts=parts, path=path)
 
 
-def _check_part(part: dict[str, Any], path: str, empty_text_ok: bool = False) -> None:
+def _check_part(part: dict[str, Any], path: str, empty_text_ok: bool = False, generate: bool = False) -> None:
     present = [name for name in DATA_FIELDS if name in part]
-    if not present:
+    if not present and generate and "thoughtSignature" in part:
+        return  # a replayed thought reduced to its signature: generateContent takes it and counts 0
         raise invalid_argument(
             f"Unable to submit request because it must have a text parameter. Add a text parameter and try "
             f"again. {LEARN_MORE}",

@@ -160,6 +160,17 @@ MESSAGES: dict[str, dict[str, Field]] = {
     "FunctionCallingConfig": _message(
         ("mode", "string"), ("allowedFunctionNames", "string", True), ("streamFunctionCallArguments", "bool")
     ),
+    # embedContent / batchEmbedContents (Gemini API; Vertex's embedContent takes the same core fields).
+    "EmbedContentRequest": _message(
+        ("model", "string"),
+        ("content", "Content"),
+        ("taskType", "string"),
+        ("title", "string"),
+        ("outputDimensionality", "int32"),
+        ("autoTruncate", "bool"),
+        ("embedContentConfig", "value"),
+    ),
+    "BatchEmbedContentsRequest": _message(("requests", "EmbedContentRequest", True)),
     # Vertex AI (aiplatform v1 / v1beta1).
     "VertexCountTokensRequest": _message(
         ("endpoint", "string"),

@@ -15,7 +15,7 @@ from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, Th
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertexmeter.counting import compute_tokens, count
+from vertexmeter.counting import compute_tokens, count, usage
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import resolve
@@ -27,11 +27,13 @@ log = logging.getLogger("vertexmeter.server")
 COUNT = "countTokens"
 COMPUTE = "computeTokens"
 ESTIMATE = "estimateCost"  # vertexmeter's own: a countTokens body plus estimateOptions, priced
+USAGE = "usageMetadata"  # vertexmeter's own: a generateContent body -> the usageMetadata it would bill
+USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens")
 
 
 @dataclass(frozen=True)
 class Job:
-    rpc: str  # countTokens | computeTokens | estimateCost
+    rpc: str  # countTokens | computeTokens | estimateCost | usageMetadata
     api: str  # vertex | gemini
     api_version: str  # v1, v1beta1, v1beta
     body: bytes
@@ -84,6 +86,8 @@ def run_job(job: Job) -> Outcome:
         model = job.model if job.model is not None else _model_from_body(body, job.endpoint)
         if job.rpc == ESTIMATE:
             return _estimate(model, body, job.api, job.media_options)
+        if job.rpc == USAGE:
+            return _usage(model, body, job.api, job.media_options)
         if job.rpc == COMPUTE:
             result = compute_tokens(model, body)
             ids = sum(len(info.get("tokenIds", ())) for info in result.get("tokensInfo", ()))
@@ -102,6 +106,32 @@ def _estimate(model: str, body: Any, api: str, media_options: MediaOptions) -> O
     result = estimate_from_body(model, body, api=api, media_options=media_options)
     prompt = result.get("prompt", {})
     return Outcome(200, result, str(result.get("model")), dict(prompt.get("tokens_by_modality") or {}))
+
+
+def _usage(model: str, body: Any, api: str, media_options: MediaOptions) -> Outcome:
+    """`{"usageMetadata": …, "modelVersion": …}`, as a GenerateContentResponse carries it (no candidates)."""
+    if not isinstance(body, dict):
+        raise invalid_argument("Invalid JSON payload received. The request body must be a JSON object.", "request")
+    options = body.get("usageOptions") or {}
+    if not isinstance(options, dict):
+        raise invalid_argument("usageOptions must be an object.", "usageOptions")
+    for key in options:
+        if key not in USAGE_OPTION_KEYS:
+            raise invalid_argument(
+                f"Unknown key 'usageOptions.{key}'. Valid keys: {', '.join(USAGE_OPTION_KEYS)}.", f"usageOptions.{key}"
+            )
+    request = {k: v for k, v in body.items() if k != "usageOptions"}
+    result = usage(
+        model,
+        request,
+        api=api,
+        response=options.get("response"),
+        as_of=options.get("asOf"),
+        media_options=media_options,
+        cached_content_tokens=options.get("cachedContentTokens"),
+    )
+    answer = {"usageMetadata": result.to_rest(), "modelVersion": result.model.id}
+    return Outcome(200, answer, result.model.id, result.prompt_tokens_by_modality)
 
 
 def _model_from_body(body: Any, endpoint: str) -> str:
