@@ -82,6 +82,10 @@ def test_typed_text_shows_the_library_count_pieces_and_cost(server: Served, page
     expect(page.get_by_test_id("modality-TEXT")).to_have_text(f"{library_total(body):,}")
 
     as_of = page.get_by_test_id("as-of").input_value()
+    # For plain text generateContent bills what countTokens says: no second figure, a note instead.
+    assert vertexmeter.usage_metadata(MODEL, body, as_of=as_of)["promptTokenCount"] == library_total(body)
+    expect(page.get_by_test_id("billed-note")).to_have_text("generateContent bills the same promptTokenCount.")
+    expect(page.get_by_test_id("billed-tokens")).to_be_hidden()
     expected_cost = library_cost(body, as_of)
     expect(page.get_by_test_id("total-cost")).to_have_attribute("data-value", expected_cost)
     assert page.get_by_test_id("total-cost").inner_text() == f"${expected_cost}"
@@ -121,6 +125,13 @@ def test_request_body_in_either_dialect(server: Served, page: Any) -> None:
         "data-value", str(library_total(gemini, api="gemini"))
     )
     assert library_total(gemini, api="gemini") != library_total(body)  # the dialects really differ here
+    gemini_cost = estimate_from_body(
+        MODEL, {**body, "estimateOptions": {"mode": "online", "outputTokens": 200,
+                                            "date": page.get_by_test_id("as-of").input_value()}}, api="gemini"
+    )["total"]
+    expect(page.get_by_test_id("total-cost")).to_have_attribute("data-value", str(gemini_cost))
+    billed = vertexmeter.usage_metadata(MODEL, body, api="gemini")["promptTokenCount"]
+    expect(page.get_by_test_id("cost-note")).to_contain_text(f"billed prompt {billed} tokens")
     page.get_by_test_id("prompt-input").fill('{"contents": [}')
     expect(page.get_by_test_id("error")).to_contain_text("not valid JSON")
 
@@ -141,9 +152,13 @@ def test_dropped_png_shows_image_tokens(server: Served, page: Any) -> None:
     expect(page.get_by_test_id("total-tokens")).to_have_attribute("data-value", str(counted["totalTokens"]))
     expect(page.get_by_test_id("modality-IMAGE")).to_have_text(f"{image_tokens:,}")
     expect(page.get_by_test_id("part-row")).to_have_count(2)
-    expect(page.get_by_test_id("total-cost")).to_have_attribute(
-        "data-value", library_cost(body, page.get_by_test_id("as-of").input_value())
-    )
+    as_of = page.get_by_test_id("as-of").input_value()
+    # Vertex bills a lone image on generateContent differently from its countTokens answer: both shown.
+    billed = vertexmeter.usage_metadata(MODEL, body, as_of=as_of)["promptTokenCount"]
+    assert billed != counted["totalTokens"]
+    expect(page.get_by_test_id("billed-tokens")).to_have_attribute("data-value", str(billed))
+    expect(page.get_by_test_id("billed-tokens")).to_be_visible()
+    expect(page.get_by_test_id("total-cost")).to_have_attribute("data-value", library_cost(body, as_of))
     expect(page.locator('[data-testid="compare-row"]')).to_have_count(5)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "page.png"), full_page=True)

@@ -108,7 +108,11 @@ const paths = {
   count: (dialect, m) => dialect === "gemini" ? `/v1beta/models/${enc(m)}:countTokens`
     : `/v1beta1/publishers/google/models/${enc(m)}:countTokens`,
   compute: (m) => `/v1beta1/publishers/google/models/${enc(m)}:computeTokens`,
-  estimate: (m) => `/v1beta1/publishers/google/models/${enc(m)}:estimateCost`,
+  // vertexmeter's extensions, on both APIs' model paths: the bill and its price.
+  usage: (dialect, m) => dialect === "gemini" ? `/v1beta/models/${enc(m)}:usageMetadata`
+    : `/v1beta1/publishers/google/models/${enc(m)}:usageMetadata`,
+  estimate: (dialect, m) => dialect === "gemini" ? `/v1beta/models/${enc(m)}:estimateCost`
+    : `/v1beta1/publishers/google/models/${enc(m)}:estimateCost`,
 };
 
 // ---- the request ------------------------------------------------------------------------------
@@ -199,6 +203,8 @@ function clearCounts() {
   $("total-tokens").textContent = "—";
   $("total-tokens").dataset.value = "";
   $("billed-box").hidden = true;
+  $("billed-tokens").dataset.value = "";
+  $("billed-note").textContent = "";
   $("modalities").replaceChildren();
   $("parts").replaceChildren();
   $("pieces").replaceChildren();
@@ -218,6 +224,8 @@ async function runCounts() {
   const count = call(paths.count(dialect, modelName), body);
   const text = textOnly(built.body);
   const compute = text ? call(paths.compute(modelName), text) : Promise.resolve(null);
+  const billed = model.legacy ? Promise.resolve(null)
+    : call(paths.usage(dialect, modelName), { ...built.body, usageOptions: usageOptions() });
   const counted = await count;
   if (gen !== state.countGen) return;
   if (!counted.ok) {
@@ -226,6 +234,7 @@ async function runCounts() {
   } else {
     showError("");
     renderCount(counted.data, model);
+    renderBilled(await billed, counted.data, gen);
   }
   renderPieces(await compute, gen);
   if (counted.ok) await renderParts(built.body, dialect, modelName, gen);
@@ -254,6 +263,30 @@ function renderCount(data, model) {
     el("td", {}, name), el("td", { class: "num", dataset: { testid: `modality-${name}` } }, fmtInt(n || 0)))));
   const limit = model.inputTokenLimit;
   setGauge(total / limit, `${fmtInt(total)} of ${fmtInt(limit)} input tokens (${((100 * total) / limit).toFixed(2)}% of the context window)`);
+}
+
+function usageOptions() {
+  return $("as-of").value ? { asOf: $("as-of").value } : {};
+}
+
+// generateContent's promptTokenCount (the bill) beside countTokens' answer, when the two differ.
+function renderBilled(res, counted, gen) {
+  if (gen !== state.countGen) return;
+  const box = $("billed-box"), out = $("billed-tokens"), note = $("billed-note");
+  if (!res || !res.ok) {
+    box.hidden = true;
+    out.dataset.value = "";
+    note.textContent = res ? `No bill for this request: ${res.data?.error?.message || errorText(res)}` : "";
+    return;
+  }
+  const billed = res.data.usageMetadata?.promptTokenCount ?? 0;
+  out.textContent = fmtInt(billed);
+  out.dataset.value = String(billed);
+  const total = counted.totalTokens ?? 0;
+  box.hidden = billed === total;
+  note.textContent = billed === total ? "generateContent bills the same promptTokenCount."
+    : `generateContent bills ${fmtInt(billed)} prompt tokens, countTokens says ${fmtInt(total)} `
+      + `(${billed > total ? "+" : ""}${fmtInt(billed - total)}); the cost below prices the bill.`;
 }
 
 function renderPieces(res, gen) {
@@ -319,8 +352,9 @@ async function runCosts() {
   const built = requestBody();
   if (!model || !built || built.error) { renderModes({}); renderCompare([]); return; }
   const modelName = $("model").value;
+  const dialect = $("dialect").value;
   const answers = await Promise.all(state.modes.map((mode) =>
-    call(paths.estimate(modelName), { ...built.body, estimateOptions: estimateOptions(mode) })));
+    call(paths.estimate(dialect, modelName), { ...built.body, estimateOptions: estimateOptions(mode) })));
   if (gen !== state.costGen) return;
   const estimates = {};
   state.modes.forEach((mode, i) => { estimates[mode] = answers[i]; });
@@ -328,7 +362,7 @@ async function runCosts() {
   renderModes(estimates);
   const chosen = Array.from($("compare-models").selectedOptions, (o) => o.value);
   const compared = await Promise.all(chosen.map(async (id) => ({
-    id, res: await call(paths.estimate(id), { ...built.body, estimateOptions: estimateOptions(state.mode) }),
+    id, res: await call(paths.estimate(dialect, id), { ...built.body, estimateOptions: estimateOptions(state.mode) }),
   })));
   if (gen !== state.costGen) return;
   renderCompare(compared);
@@ -367,10 +401,9 @@ function renderModes(estimates) {
     el("td", { class: "num" }, `${li.quantity} ${li.quantity_unit || ""}`),
     el("td", { class: "num" }, `$${li.unit_price} ${li.price_unit || ""}`),
     el("td", { class: "num" }, money(li.amount)))));
-  const dialectNote = $("dialect").value === "gemini" ? " Costs use Vertex AI prices and Vertex's count." : "";
   const range = e.range ? ` Without an output size the total ranges ${money(e.range.min)} – ${money(e.range.max)}.` : "";
   $("cost-note").textContent = `${e.model}, ${e.platform} prices in force on ${e.date}, ${e.mode} mode; `
-    + `prompt ${fmtInt(e.prompt?.total_tokens ?? 0)} tokens.${range}${dialectNote}`;
+    + `billed prompt ${fmtInt(e.prompt?.total_tokens ?? 0)} tokens.${range}`;
 }
 
 function renderCompare(compared) {
@@ -557,7 +590,7 @@ async function start() {
   $("dialect").addEventListener("change", refreshCounts);
   $("prompt").addEventListener("input", refreshCounts);
   for (const radio of document.querySelectorAll("input[name=kind]")) radio.addEventListener("change", refreshCounts);
-  $("as-of").addEventListener("change", refreshCosts);
+  $("as-of").addEventListener("change", refreshCounts);
   $("compare-models").addEventListener("change", refreshCosts);
   $("key-form").addEventListener("submit", (ev) => { ev.preventDefault(); $("api-key").dispatchEvent(new Event("change")); });
   $("api-key").addEventListener("change", () => { sessionStorage.setItem("vertexmeter-key", $("api-key").value.trim()); refreshCounts(); });
