@@ -158,6 +158,12 @@ def test_dropped_png_shows_image_tokens(server: Served, page: Any) -> None:
     assert billed != counted["totalTokens"]
     expect(page.get_by_test_id("billed-tokens")).to_have_attribute("data-value", str(billed))
     expect(page.get_by_test_id("billed-tokens")).to_be_visible()
+    billed_image = next(
+        d["tokenCount"]
+        for d in vertexmeter.usage_metadata(MODEL, body, as_of=as_of)["promptTokensDetails"]
+        if d["modality"] == "IMAGE"
+    )
+    expect(page.get_by_test_id("billed-modality-IMAGE")).to_have_text(f"{billed_image:,}")
     expect(page.get_by_test_id("total-cost")).to_have_attribute("data-value", library_cost(body, as_of))
     expect(page.locator('[data-testid="compare-row"]')).to_have_count(5)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

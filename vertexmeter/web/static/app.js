@@ -260,7 +260,8 @@ function renderCount(data, model) {
   if (data.cachedContentTokenCount) rows.push(["cached content", data.cachedContentTokenCount]);
   if (data.totalBillableCharacters !== undefined) rows.push(["billable characters", data.totalBillableCharacters]);
   $("modalities").replaceChildren(...rows.map(([name, n]) => el("tr", { dataset: { modality: name } },
-    el("td", {}, name), el("td", { class: "num", dataset: { testid: `modality-${name}` } }, fmtInt(n || 0)))));
+    el("td", {}, name), el("td", { class: "num", dataset: { testid: `modality-${name}` } }, fmtInt(n || 0)),
+    el("td", { class: "num billed", dataset: { testid: `billed-modality-${name}` } }, "…"))));
   const limit = model.inputTokenLimit;
   setGauge(total / limit, `${fmtInt(total)} of ${fmtInt(limit)} input tokens (${((100 * total) / limit).toFixed(2)}% of the context window)`);
 }
@@ -274,12 +275,24 @@ function renderBilled(res, counted, gen) {
   if (gen !== state.countGen) return;
   const box = $("billed-box"), out = $("billed-tokens"), note = $("billed-note");
   if (!res || !res.ok) {
+    for (const row of $("modalities").children) row.lastChild.textContent = "";
     box.hidden = true;
     out.dataset.value = "";
     note.textContent = res ? `No bill for this request: ${res.data?.error?.message || errorText(res)}` : "";
     return;
   }
   const billed = res.data.usageMetadata?.promptTokenCount ?? 0;
+  const byModality = new Map((res.data.usageMetadata?.promptTokensDetails || []).map((d) => [d.modality, d.tokenCount]));
+  const tbody = $("modalities");
+  for (const row of tbody.children) {
+    const name = row.dataset.modality;
+    row.lastChild.textContent = byModality.has(name) ? fmtInt(byModality.get(name)) : "";
+    byModality.delete(name);
+  }
+  for (const [name, n] of byModality) {  // a modality only the bill has
+    tbody.append(el("tr", { dataset: { modality: name } }, el("td", {}, name), el("td", { class: "num" }, ""),
+      el("td", { class: "num billed", dataset: { testid: `billed-modality-${name}` } }, fmtInt(n))));
+  }
   out.textContent = fmtInt(billed);
   out.dataset.value = String(billed);
   const total = counted.totalTokens ?? 0;
