@@ -80,6 +80,9 @@ def test_typed_text_shows_the_library_count_pieces_and_cost(server: Served, page
     body = text_body({"text": TEXT})
     expect(page.get_by_test_id("total-tokens")).to_have_attribute("data-value", str(library_total(body)))
     expect(page.get_by_test_id("modality-TEXT")).to_have_text(f"{library_total(body):,}")
+    # The picker offers every registry model and every alias.
+    offered = set(page.get_by_test_id("model-select").locator("option").evaluate_all("o => o.map(x => x.value)"))
+    assert offered == {name for m in vertexmeter.all_models() for name in (m.id, *m.aliases)}
 
     as_of = page.get_by_test_id("as-of").input_value()
     # For plain text generateContent bills what countTokens says: no second figure, a note instead.
@@ -241,6 +244,26 @@ def test_keyboard_only_on_a_narrow_screen(server: Served, browser: Browser) -> N
         expect(page.get_by_test_id("dialect-select")).to_have_value("gemini")
         expect(page.get_by_test_id("total-tokens")).to_have_attribute(
             "data-value", str(library_total(body, api="gemini"))
+        )
+        # On to the file picker (Tab), open it with Space, pick a PNG: its IMAGE tokens appear.
+        stops = []
+        for _ in range(8):
+            page.keyboard.press("Tab")
+            stops.append(page.evaluate("document.activeElement.dataset.testid || document.activeElement.id"))
+            if stops[-1] == "file-input":
+                break
+        assert stops[-1] == "file-input", stops
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press("Space")
+        png = png_bytes(300, 200)
+        chooser.value.set_files(files=[{"name": "small.png", "mimeType": "image/png", "buffer": png}])
+        with_image = text_body(
+            {"text": "Hello from the keyboard"},
+            {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}},
+        )
+        image = vertexmeter.count_tokens(MODEL, with_image, api="gemini")["promptTokensDetails"]
+        expect(page.get_by_test_id("modality-IMAGE")).to_have_text(
+            f"{next(d['tokenCount'] for d in image if d['modality'] == 'IMAGE'):,}"
         )
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow}px at 390px wide"
