@@ -321,8 +321,16 @@ def test_docs_work_offline(server: Served, page: Any) -> None:
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
 
 
-def test_no_request_left_loopback(server: Served, browser: Browser) -> None:
-    """Runs last: every request the browser made in this session went to a test server on 127.0.0.1."""
+def test_no_request_left_loopback(server: Served, browser: Browser, page: Any) -> None:
+    """Every request the browser made in this session (this test's own page and /docs included, and
+    every earlier test's when the module runs whole) went to a test server on 127.0.0.1."""
+    open_page(page, server)
+    page.get_by_test_id("prompt-input").fill("Where do my requests go?")
+    drop_file(page, "tiny.png", "image/png", png_bytes(64, 64))
+    expect(page.get_by_test_id("modality-IMAGE")).to_be_visible()
+    expect(page.get_by_test_id("compare-row").first).to_be_visible()
+    page.goto(server.base_url + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("vertexmeter token server")
     assert len(browser.requests) > 20
     hosts = {request.split("/")[2] for request in browser.requests if not request.startswith(("data:", "blob:"))}
     assert hosts and all(host.startswith("127.0.0.1:") for host in hosts), hosts
