@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any
 
 import click
@@ -21,7 +22,11 @@ def response_from(value: str | None) -> Any:
     if value is None:
         return None
     if value == "-" or os.path.isfile(value):
-        text = click.get_text_stream("stdin").read() if value == "-" else open(value, encoding="utf-8").read()  # noqa: SIM115
+        if value == "-":
+            text = sys.stdin.read()
+        else:
+            with open(value, encoding="utf-8") as handle:
+                text = handle.read()
         try:
             parsed = json.loads(text)
         except ValueError:

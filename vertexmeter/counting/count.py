@@ -212,7 +212,8 @@ def _schema_nodes(schema: dict[str, Any]) -> tuple[int, int, int]:
 def _json_schema_properties(schema: Any) -> int:
     if not isinstance(schema, dict):
         return 0
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    found = schema.get("properties")
+    props: dict[str, Any] = found if isinstance(found, dict) else {}
     total = len(props)
     for sub in [*props.values(), schema.get("items"), *(schema.get("anyOf") or [])]:
         total += _json_schema_properties(sub)

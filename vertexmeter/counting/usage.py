@@ -190,7 +190,8 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
     by_modality: dict[str, int] = {}
     thoughts = 0
     for parts in _candidate_parts(response):
-        text, thought_text, others = "", "", []
+        text, thought_text = "", ""
+        others: list[str] = []
         for j, part in enumerate(parts):
             if not isinstance(part, dict):
                 raise invalid_argument("A response part is a JSON object.", f"response.parts[{j}]")
@@ -206,9 +207,7 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
                     text += part["text"]
             else:
                 others.extend(t for t, _ in part_texts(part, f"response.parts[{j}]"))
-        counted = (len(tokenizer.encode(text)) if text else 0) + sum(
-            len(tokenizer.encode(t)) for t in others if t
-        )
+        counted = (len(tokenizer.encode(text)) if text else 0) + sum(len(tokenizer.encode(t)) for t in others if t)
         if counted:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
         thoughts += len(tokenizer.encode(thought_text)) if thought_text else 0

@@ -257,6 +257,7 @@ def _check_part(part: dict[str, Any], path: str, empty_text_ok: bool = False, ge
     present = [name for name in DATA_FIELDS if name in part]
     if not present and generate and "thoughtSignature" in part:
         return  # a replayed thought reduced to its signature: generateContent takes it and counts 0
+    if not present:
         raise invalid_argument(
             f"Unable to submit request because it must have a text parameter. Add a text parameter and try "
             f"again. {LEARN_MORE}",
