@@ -9,6 +9,7 @@ The public face:
                                                             # generateContent usageMetadata: the bill
     usage(...) -> UsageResult                               # the typed layer behind usage_metadata
     estimate / price_scenario / prices                       # costs (docs/pricing.md)
+    estimate_batch(inputs, model, output=...) -> BatchResult # whole batch JSONL files (docs/batch.md)
     VertexMeterError                                        # every refusal, in Google's shape
 """
 
@@ -38,6 +39,10 @@ def __getattr__(name: str) -> Any:
         import vertexmeter.pricing
 
         return getattr(vertexmeter.pricing, name)
+    if name == "estimate_batch":  # batch jobs load pricing too
+        import vertexmeter.batch
+
+        return vertexmeter.batch.estimate_batch
     raise AttributeError(f"module 'vertexmeter' has no attribute {name!r}")
 
 __all__ = [
@@ -50,6 +55,7 @@ __all__ = [
     "compute_tokens",
     "count",
     "count_tokens",
+    "estimate_batch",
     "estimate",
     "price_scenario",
     "prices",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -115,8 +116,10 @@ def estimate_batch(
         else:
             results = run_local(settings, chunks, workers)
         results = stack.enter_context(_closing(results))
+        # The first result starts the workers (fork): the progress bar's thread starts only after that.
+        first = next(results, None)
         bar = stack.enter_context(_Progress(sources, enabled=progress))
-        for chunk in results:
+        for chunk in itertools.chain([first] if first else [], results):
             if sink is not None:
                 sink.write(chunk.text)
             tally.merge(chunk.tally)
@@ -190,7 +193,11 @@ def _resume_tally(path: str, tally: Tally) -> None:
                 result = json.loads(raw)
             except ValueError:
                 break
-            if not isinstance(result, dict) or result.get("line") != tally.lines + 1:
+            if (
+                not isinstance(result, dict)
+                or result.get("line") != tally.lines + 1
+                or ("cost" in result) == ("error" in result)
+            ):
                 raise invalid_argument(
                     f"{path} is not a results file of this job: line {tally.lines + 1} holds "
                     f"{str(raw[:80], 'utf-8', 'replace')!r}.",

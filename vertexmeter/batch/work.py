@@ -15,6 +15,7 @@ from typing import Any
 from vertexmeter.batch.lines import BatchLine, LineError, parse_line
 from vertexmeter.batch.tally import Tally
 from vertexmeter.counting import MediaUsage, count, usage
+from vertexmeter.counting.count import MODALITIES
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing import Pricer, Quantities, RequestUsage, Usage, money
@@ -29,6 +30,7 @@ from vertexmeter.tokenizing import get_tokenizer
 
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
 ERROR_DOMAIN = "vertexmeter.batch"
+COST_MEMO_SIZE = 16_384
 _MEDIA_PATH = re.compile(r"inline_?data|file_?data|legacymedia|\.image|\.video", re.IGNORECASE)
 
 
@@ -95,6 +97,9 @@ class LinePricer:
     def __init__(self, settings: BatchSettings) -> None:
         self.settings = settings
         self._pricers: dict[str, Pricer | VertexMeterError] = {}
+        # A line's cost depends only on its model and quantities, which repeat a lot across a batch file:
+        # an exact memo (same key, same bill), cleared when full so that memory stays bounded.
+        self._costs: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def pricer(self, model_id: str) -> Pricer:
         found = self._pricers.get(model_id)
@@ -110,6 +115,24 @@ class LinePricer:
 
     def cost(self, counts: LineCounts) -> dict[str, Any]:
         """The line's cost JSON: min (no output) and max (output at the cap, or the stated output size)."""
+        stated = self.settings.output_tokens
+        output_tokens = stated if stated is not None else counts.max_output_tokens
+        if output_tokens is None:
+            output_tokens = counts.model.output_token_limit
+        media = counts.media
+        audio = counts.by_modality.get("AUDIO", 0)
+        key = (
+            counts.model.id, counts.prompt_tokens, audio, counts.billable_characters, media.images,
+            media.video_seconds, media.audio_seconds, media.pdf_pages, output_tokens,
+        )
+        cost = self._costs.get(key)
+        if cost is None:
+            if len(self._costs) >= COST_MEMO_SIZE:
+                self._costs.clear()
+            cost = self._costs[key] = self._price(counts, audio, output_tokens)
+        return cost
+
+    def _price(self, counts: LineCounts, audio: int, output_tokens: int) -> dict[str, Any]:
         pricer = self.pricer(counts.model.id)
         if pricer.model.billing == "characters":
             media = counts.media
@@ -118,12 +141,8 @@ class LinePricer:
                 audio_seconds=media.audio_seconds, pdf_pages=media.pdf_pages,
             )
         else:
-            audio = counts.by_modality.get("AUDIO", 0)
             prompt = Quantities(tokens=counts.prompt_tokens - audio, audio_tokens=audio)
         stated = self.settings.output_tokens
-        output_tokens = stated if stated is not None else counts.max_output_tokens
-        if output_tokens is None:
-            output_tokens = counts.model.output_token_limit
         output = (
             _output(pricer, output_tokens, None, _characters_per_token(pricer)) if output_tokens else Quantities()
         )
@@ -188,10 +207,10 @@ def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, 
     """One input line -> its result object (`line` is 1-based over all inputs)."""
     result: dict[str, Any] = {"line": number}
     if isinstance(raw, OversizeLine):
-        error = invalid_argument(
+        too_large = invalid_argument(
             f"Request payload size exceeds the limit: {settings.max_line_bytes} bytes (this line has {raw.size})."
         )
-        result["error"] = error_json(error, "LINE_TOO_LARGE")
+        result["error"] = error_json(too_large, "LINE_TOO_LARGE")
         return result
     try:
         line: BatchLine = parse_line(raw, settings.model)
@@ -213,17 +232,19 @@ def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, 
     result["promptTokenCount"] = counts.prompt_tokens
     if not counts.model.is_legacy:
         result["promptTokensDetails"] = [
-            {"modality": modality, "tokenCount": tokens} for modality, tokens in counts.by_modality.items() if tokens
+            {"modality": modality, "tokenCount": counts.by_modality[modality]}
+            for modality in MODALITIES
+            if counts.by_modality.get(modality)
         ]
     if counts.model.billed_by_characters:
         result["totalBillableCharacters"] = counts.billable_characters
     limit = counts.model.input_token_limit
     result["fitsContextWindow"] = counts.prompt_tokens <= limit
     if not result["fitsContextWindow"]:
-        error = invalid_argument(
+        too_long = invalid_argument(
             f"The input token count ({counts.prompt_tokens}) exceeds the maximum number of tokens allowed ({limit})."
         )
-        result["error"] = error_json(error, "OVER_CONTEXT_WINDOW")
+        result["error"] = error_json(too_long, "OVER_CONTEXT_WINDOW")
         return result
     try:
         result["cost"] = pricer.cost(counts)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from vertexmeter.batch import estimate_batch
-from vertexmeter.batch.engines import ENGINES
 from vertexmeter.cli.common import google_errors, print_json
-from vertexmeter.media import MediaOptions
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @click.command("batch")
@@ -22,7 +20,7 @@ from vertexmeter.media import MediaOptions
 @click.option("--api", type=click.Choice(["vertex", "gemini"]), default="vertex", show_default=True,
               help="Vertex AI batch prediction or Gemini API Batch mode.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: all cores].")
-@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True)
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--ray-address", default=None, help="Join this Ray cluster (else --engine ray starts a local one).")
 @click.option("--output-tokens", type=click.IntRange(min=0), default=None,
               help="Expected output tokens per line (else a range up to each line's cap).")
@@ -33,7 +31,7 @@ from vertexmeter.media import MediaOptions
 @click.option("--media-root", envvar="VERTEXMETER_MEDIA_ROOT", type=click.Path(file_okay=False), default=None,
               help="Local mirror for fileData URIs (gs://bucket/a -> DIR/bucket/a). [env: VERTEXMETER_MEDIA_ROOT]")
 @click.option("--allow-gcs", is_flag=True, help="Read gs:// media with your Google Cloud credentials (extra: gcs).")
-@click.option("--human", is_flag=True, help="A readable table instead of the summary JSON.")
+@click.option("--human/--json", "human", default=False, help="A readable table, or the summary JSON (default).")
 @google_errors
 def batch_command(
     inputs: tuple[str, ...], model: str | None, output: str | None, api: str, workers: int | None, engine: str,
@@ -44,6 +42,12 @@ def batch_command(
 
     The summary goes to stdout (to stderr when -o -). Exit 0: every line counted; 1: some refused.
     """
+    # Imported here: the CLI starts without the batch engine, pricing or rich loaded.
+    from rich.console import Console
+
+    from vertexmeter.batch import estimate_batch
+    from vertexmeter.media import MediaOptions
+
     if resume and (output is None or output == "-"):
         raise click.UsageError("--resume needs -o RESULTS.jsonl (the file to continue)")
     result = estimate_batch(
@@ -71,6 +75,8 @@ def _dumps(data: Any) -> str:
 
 
 def _print_summary(summary: dict[str, Any], console: Console) -> None:
+    from rich.table import Table
+
     table = Table(title=f"batch: {', '.join(summary['run']['inputs'])}")
     table.add_column("what")
     table.add_column("value", justify="right")
