@@ -111,6 +111,15 @@ def test_typed_text_shows_the_library_count_pieces_and_cost(server: Served, page
     expect(page.get_by_test_id("total-cost")).to_have_attribute("data-value", str(batch))
     expect(page.get_by_test_id("line-items").locator("tbody tr")).to_have_count(2)
 
+    # Thinking tokens are billed as output.
+    page.get_by_test_id("thinking-slider").fill("1000")
+    thinking = estimate_from_body(
+        MODEL,
+        {**body, "estimateOptions": {"mode": "batch", "outputTokens": 5000, "thinkingTokens": 1000, "date": as_of}},
+    )["total"]
+    assert Decimal(str(thinking)) > Decimal(str(batch))
+    expect(page.get_by_test_id("total-cost")).to_have_attribute("data-value", str(thinking))
+
 
 def test_request_body_in_either_dialect(server: Served, page: Any) -> None:
     open_page(page, server)
@@ -179,6 +188,16 @@ def test_dropped_png_shows_image_tokens(server: Served, page: Any) -> None:
     # Removing the file (keyboard: the chip's button) drops the image from the count.
     page.get_by_role("button", name="Remove stripes.png").press("Enter")
     expect(page.get_by_test_id("modality-IMAGE")).to_have_count(0)
+
+    # A text file the browser gives no type: its MIME comes from the extension, its tokens are TEXT.
+    notes = "Meeting notes: ship the web page, then the docs.\n" * 10
+    drop_file(page, "notes.txt", "", notes.encode())
+    expect(page.get_by_test_id("file-chip")).to_contain_text("text/plain")
+    with_notes = text_body(
+        {"text": "Describe this picture in one sentence."},
+        {"inlineData": {"mimeType": "text/plain", "data": base64.b64encode(notes.encode()).decode()}},
+    )
+    expect(page.get_by_test_id("total-tokens")).to_have_attribute("data-value", str(library_total(with_notes)))
 
 
 def test_model_comparison_is_sorted_by_cost_and_matches_the_library(server: Served, page: Any) -> None:
