@@ -176,6 +176,8 @@ def test_dropped_png_shows_image_tokens(server: Served, page: Any) -> None:
         if d["modality"] == "IMAGE"
     )
     expect(page.get_by_test_id("billed-modality-IMAGE")).to_have_text(f"{billed_image:,}")
+    limit = vertexmeter.resolve(MODEL).input_token_limit
+    expect(page.get_by_test_id("context-text")).to_contain_text(f"{billed:,} of {limit:,} input tokens, billed")
     expect(page.get_by_test_id("total-cost")).to_have_attribute("data-value", library_cost(body, as_of))
     expect(page.locator('[data-testid="compare-row"]')).to_have_count(5)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

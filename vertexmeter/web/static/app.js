@@ -297,6 +297,11 @@ function renderBilled(res, counted, gen) {
   out.dataset.value = String(billed);
   const total = counted.totalTokens ?? 0;
   box.hidden = billed === total;
+  if (billed !== total) {  // what the model receives is the billed prompt: the gauge follows it
+    const limit = selectedModel().inputTokenLimit;
+    setGauge(billed / limit, `${fmtInt(billed)} of ${fmtInt(limit)} input tokens, billed count `
+      + `(${((100 * billed) / limit).toFixed(2)}% of the context window)`);
+  }
   note.textContent = billed === total ? "generateContent bills the same promptTokenCount."
     : `generateContent bills ${fmtInt(billed)} prompt tokens, countTokens says ${fmtInt(total)} `
       + `(${billed > total ? "+" : ""}${fmtInt(billed - total)}); the cost below prices the bill.`;
