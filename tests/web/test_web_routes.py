@@ -109,8 +109,13 @@ def test_batch_route_needs_the_key_when_keys_are_set(keyed_server: Served) -> No
     assert answer.status_code == 200 and json.loads(answer.text.splitlines()[-1])["summary"]["counted"] == 1
 
 
-def test_batch_route_refuses_a_body_over_the_cap(keyed_server: Served) -> None:
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared-length", "chunked"])
+def test_batch_route_refuses_a_body_over_the_cap(keyed_server: Served, chunked: bool) -> None:
     big = b'{"contents": [{"parts": [{"text": "' + b"x" * 70_000 + b'"}]}]}\n'
-    answer = post_batch(keyed_server, big, "?model=gemini-2.5-flash", **{"x-goog-api-key": WEB_KEY})
+    body: Any = iter([big[:30_000], big[30_000:]]) if chunked else big  # an iterator is sent chunked
+    answer = httpx.post(
+        f"{keyed_server.base_url}/web/api/batch?model=gemini-2.5-flash", content=body,
+        headers={"x-goog-api-key": WEB_KEY}, timeout=60,
+    )
     assert answer.status_code == 413
     assert answer.json()["error"]["message"] == "Request payload size exceeds the limit: 65536 bytes."

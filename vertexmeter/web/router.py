@@ -135,6 +135,9 @@ def _batch_options(request: Request) -> dict[str, Any]:
 
 async def _save_upload(request: Request, limit: int) -> tuple[str, int]:
     """The body into a temporary .jsonl file (the engine reads files), refused past `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:  # refused before a byte is read
+        raise _TooLarge(limit)
     handle, path = tempfile.mkstemp(prefix="vertexmeter-web-batch-", suffix=".jsonl")
     size = 0
     try:
