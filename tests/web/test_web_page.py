@@ -243,6 +243,10 @@ def test_the_pages_decimal_order_is_exact(server: Served, page: Any) -> None:
 def test_keyboard_only_on_a_narrow_screen(server: Served, browser: Browser) -> None:
     page = browser.context.new_page()
     try:
+        # Listening from the start makes Playwright intercept file choosers before any key is pressed
+        # (expect_file_chooser() switches interception on lazily and can miss a fast dialog).
+        choosers: list[Any] = []
+        page.on("filechooser", lambda chooser: choosers.append(chooser))
         page.set_viewport_size({"width": 390, "height": 844})
         open_page(page, server)
         focused: list[str | None] = []
@@ -274,10 +278,14 @@ def test_keyboard_only_on_a_narrow_screen(server: Served, browser: Browser) -> N
             if stops[-1] == "file-input":
                 break
         assert stops[-1] == "file-input", stops
-        with page.expect_file_chooser() as chooser:
-            page.keyboard.press("Space")
+        page.keyboard.press("Space")
+        deadline = 100
+        while not choosers and deadline:
+            page.wait_for_timeout(100)
+            deadline -= 1
+        assert choosers, "Space on the focused file input opened no file chooser"
         png = png_bytes(300, 200)
-        chooser.value.set_files(files=[{"name": "small.png", "mimeType": "image/png", "buffer": png}])
+        choosers[0].set_files(files=[{"name": "small.png", "mimeType": "image/png", "buffer": png}])
         with_image = text_body(
             {"text": "Hello from the keyboard"},
             {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}},
