@@ -10,6 +10,7 @@ The public face:
     usage(...) -> UsageResult                               # the typed layer behind usage_metadata
     estimate / price_scenario / prices                       # costs (docs/pricing.md)
     estimate_batch(inputs, model, output=...) -> BatchResult # whole batch JSONL files (docs/batch.md)
+    bill(logs, db=..., month=...)                            # bills from usageMetadata logs, in a ledger DB
     VertexMeterError                                        # every refusal, in Google's shape
 """
 
@@ -43,6 +44,10 @@ def __getattr__(name: str) -> Any:
         import vertexmeter.batch
 
         return vertexmeter.batch.estimate_batch
+    if name == "bill":
+        import vertexmeter.ledger
+
+        return vertexmeter.ledger.bill
     raise AttributeError(f"module 'vertexmeter' has no attribute {name!r}")
 
 __all__ = [
@@ -56,6 +61,7 @@ __all__ = [
     "count",
     "count_tokens",
     "estimate_batch",
+    "bill",
     "estimate",
     "price_scenario",
     "prices",

@@ -115,7 +115,7 @@ def estimate(
     """
     mode = parse_mode(mode, "mode")
     pricer = Pricer(model, date=date, platform=platform, overrides=prices)
-    if not pricer.model.registry:
+    if not pricer.model.registry and not pricer.model.counted_with:
         raise invalid_argument(
             f"{pricer.model.id} has no offline tokenizer, so a request for it cannot be counted; price it with a "
             "scenario that gives its token counts (vertexmeter estimate --scenario).",
