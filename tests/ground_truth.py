@@ -31,6 +31,12 @@ def load_records() -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
+def load_mined() -> list[dict[str, Any]]:
+    """Answers mined from public cassettes (tests/data/mined.jsonl, tests/data/PROVENANCE.md)."""
+    path = Path(__file__).resolve().parent / "data" / "mined.jsonl"
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
 def errata() -> dict[str, Any]:
     """Transcription corrections to the vendored records, each with its reason (tests/data/errata.json)."""
     return json.loads((Path(__file__).resolve().parent / "data" / "errata.json").read_text("utf-8"))
@@ -124,8 +130,10 @@ def replay(
                 body = {"generateContentRequest": {"model": f"models/{model}", **body}}
             got = vertexmeter.count(model, body, api=api, as_of=as_of, media_options=media_options).total_tokens
         else:
+            # A cachedContent's size is what its owner knows; the record's usage states it.
+            cached = (record.get("raw_usage") or {}).get("cachedContentTokenCount") if "cachedContent" in body else None
             got = vertexmeter.usage(
-                model, body, api=api, as_of=as_of, media_options=media_options
+                model, body, api=api, as_of=as_of, media_options=media_options, cached_content_tokens=cached
             ).prompt_token_count
         return Replay(record, group, expected, got)
     except VertexMeterError as error:

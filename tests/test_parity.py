@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-from ground_truth import Replay, call_of, is_multimodal, load_records, replay
+from ground_truth import Replay, call_of, is_multimodal, load_mined, load_records, replay
 
 import vertexmeter
 
 RECORDS = [r for r in load_records() if not is_multimodal(r)]
 
 # Floors of exact matches (the target is >= 95 % on text prompts and on outputs). Measured
-# 2026-12-01: countTokens 23/24, generateContent 77/82, prompts 100/106 (94.3 %), outputs 29/31
+# 2026-12-01: countTokens 23/24, generateContent 79/82, prompts 102/106 (96.2 %), outputs 29/31
 # (93.5 %), embeddings 6/6. The misses are the open rules of docs/counting.md ("Open").
-FLOORS = {"countTokens": 0.95, "generateContent": 0.93, "prompts": 0.94, "output": 0.93, "embedding": 1.0}
+FLOORS = {"countTokens": 0.95, "generateContent": 0.96, "prompts": 0.96, "output": 0.93, "embedding": 1.0}
 
 
 def replays() -> list[Replay]:
@@ -63,6 +63,27 @@ def test_parity_on_recorded_text_answers(capsys: pytest.CaptureFixture[str]) -> 
         items = floors[name]
         assert items, name
         assert sum(r.exact for r in items) / len(items) >= floor, name
+
+
+# tests/data/mined.jsonl: 248 text requests of pydantic-ai's cassettes (Gemini API 3.x tool template and
+# function-call history are the open rules that keep this low). Measured 2026-12-01: 158/248.
+MINED_FLOOR = 0.63
+
+
+def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    by_group: dict[str, list[Replay]] = defaultdict(list)
+    for record in load_mined():
+        result = replay(record)
+        tools = " tools" if record["request"].get("tools") else ""
+        by_group[result.group + tools].append(result)
+    results = [r for items in by_group.values() for r in items]
+    exact = sum(r.exact for r in results)
+    with capsys.disabled():
+        print()
+        for group, items in sorted(by_group.items()):
+            print(f"mined {group}: {sum(r.exact for r in items)}/{len(items)} exact")
+        print(f"mined TOTAL: {exact}/{len(results)} exact ({exact / len(results):.1%})")
+    assert exact / len(results) >= MINED_FLOOR
 
 
 def test_every_text_record_is_answered() -> None:

@@ -204,3 +204,40 @@ def test_cli_usage(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "INVALID_ARGUMENT" in bad.output
     est = runner.invoke(main, ["estimate", "-m", "gemini-2.5-flash", "--api", "gemini", "-f", str(body)])
     assert est.exit_code == 0, est.output
+
+
+def test_response_schema_is_not_prompt_text_on_gemini_generate_content() -> None:
+    schema = {"type": "OBJECT", "properties": {"name": {"type": "STRING", "description": "The pet's name."}}}
+    body = {"contents": [USER], "generationConfig": {"responseMimeType": "application/json", "responseSchema": schema}}
+    plain = {"contents": [USER]}
+    gemini = vertexmeter.usage("gemini-2.5-flash", body, api="gemini").prompt_token_count
+    assert gemini == vertexmeter.usage("gemini-2.5-flash", plain, api="gemini").prompt_token_count
+    # countTokens and Vertex read it, as google-genai's accumulator does.
+    vertex = vertexmeter.usage("gemini-2.5-flash", body).prompt_token_count
+    assert vertex == vertexmeter.usage("gemini-2.5-flash", plain).prompt_token_count + raw(
+        "gemma3", "name", "The pet's name."
+    )
+
+
+def test_function_history_on_gemini_api_2_5() -> None:
+    call = {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}]}
+    answer = {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"result": "Sunny"}}}]}
+    body = {"contents": [USER, call, answer]}
+    texts = raw("gemma3", USER["parts"][0]["text"], "get_weather", "city", "Paris", "get_weather", "result", "Sunny")
+    # 3 role-bearing Contents, then 12 per call/response pair + 3 per top-level key (accounting.yaml).
+    assert vertexmeter.usage("gemini-2.5-flash", body, api="gemini").prompt_token_count == texts + 3 + 12 + 3 + 3
+    # Vertex: the texts alone.
+    assert vertexmeter.usage("gemini-2.5-flash", body).prompt_token_count == texts
+
+
+@pytest.mark.parametrize(("model", "tokens"), [("gemini-2.5-flash-image", 1290), ("gemini-3-pro-image-preview", 1120)])
+def test_generated_images_in_a_response(model: str, tokens: int) -> None:
+    """candidatesTokensDetails IMAGE 1290 on the 2.x image models, 1120 on 3.x (nt-0025, nt-0055, …)."""
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+    response = {"parts": [{"text": "Here it is."}, {"inlineData": {"mimeType": "image/png", "data": png}}]}
+    rest = vertexmeter.usage_metadata(model, {"contents": [USER]}, api="gemini", response=response)
+    assert {"modality": "IMAGE", "tokenCount": tokens} in rest["candidatesTokensDetails"]
+    assert rest["candidatesTokenCount"] == tokens + raw(resolve(model).tokenizer, "Here it is.")
+    with pytest.raises(VertexMeterError, match="not counted"):
+        image_only = {"parts": [{"inlineData": {"mimeType": "image/png", "data": png}}]}
+        vertexmeter.usage_metadata("gemini-1.5-flash", {"contents": [USER]}, response=image_only)

@@ -2,7 +2,7 @@
 
 from vertexmeter.counting.compute import compute_tokens
 from vertexmeter.counting.count import CountResult, MediaUsage, billable_characters, count, count_tokens
-from vertexmeter.counting.usage import UsageResult, usage, usage_metadata
+from vertexmeter.counting.usage import UsageResult, usage, usage_from_body, usage_metadata
 
 __all__ = [
     "CountResult",
@@ -13,5 +13,6 @@ __all__ = [
     "count",
     "count_tokens",
     "usage",
+    "usage_from_body",
     "usage_metadata",
 ]

@@ -7,6 +7,7 @@ picks the accounting rules (registry/accounting.yaml), `as_of` the vocabulary in
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,7 +17,7 @@ from vertexmeter.counting.coerce import coerce_request
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
-from vertexmeter.registry import APIS, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
+from vertexmeter.registry import APIS, Accounting, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
 from vertexmeter.requests import Prompt, count_prompt, media_field
 from vertexmeter.tokenizing import get_tokenizer
 
@@ -126,7 +127,8 @@ def count_tokens(model: str, request: Any, *, api: str = "vertex", as_of: Any = 
 def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.date | None = None) -> CountResult:
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
-    texts = [text for text, _ in prompt_texts(prompt)]
+    rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    texts = [text for text, _ in prompt_texts(prompt, response_schema=rules.counts_response_schema)]
     by_modality: dict[str, int] = {}
     text_tokens = sum(tokenizer.count_many(texts)) if texts else 0
     billable = sum(billable_characters(t) for t in texts)
@@ -170,54 +172,73 @@ def _overhead_tokens(prompt: Prompt) -> int:
     one token per role-bearing Content where the rule says so, and the tool-declaration template."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
     roles = rules.per_role_content * prompt.role_contents if prompt.contents else 0
-    return roles + tool_template_tokens(prompt.tools, rules.tools)
+    return roles + tool_template_tokens(prompt.tools, rules.tools) + _function_history_tokens(prompt, rules)
+
+
+def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
+    history = rules.function_history
+    if not (history.per_call or history.per_response or history.per_argument):
+        return 0
+    total = 0
+    for turn in prompt.contents:
+        for part in turn.parts:
+            call, response = part.get("functionCall"), part.get("functionResponse")
+            if call is not None:
+                total += history.per_call + history.per_argument * len(call.get("args") or {})
+            if response is not None:
+                total += history.per_response + history.per_argument * len(response.get("response") or {})
+    return total
 
 
 def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) -> int:
-    """Declarations, properties (nested too), typed schema nodes and nullable flags, weighted by the template."""
-    declarations = properties = typed = nullable = 0
+    """The template's weights times what the declarations hold: declarations, descriptions, objects with
+    properties, properties, array items (nested too), typed OpenAPI nodes and nullable flags."""
+    found: Counter[str] = Counter()
     for tool in tools:
         for declaration in tool.get("functionDeclarations") or []:
-            declarations += 1
+            found["declarations"] += 1
+            found["descriptions"] += 1 if declaration.get("description") else 0
             for key in ("parameters", "response"):
                 if declaration.get(key):
-                    p, t, n = _schema_nodes(declaration[key])
-                    properties, typed, nullable = properties + p, typed + t, nullable + n
+                    _schema_features(declaration[key], found, typed=True)
             for key in ("parametersJsonSchema", "responseJsonSchema"):
                 if isinstance(declaration.get(key), dict):
-                    properties += _json_schema_properties(declaration[key])
+                    _schema_features(declaration[key], found, typed=False)
     return (
-        template.per_declaration * declarations
-        + template.per_property * properties
-        + template.per_typed_node * typed
-        + template.per_nullable * nullable
+        template.per_declaration * found["declarations"]
+        + template.per_description * found["descriptions"]
+        + template.per_object * found["objects"]
+        + template.per_property * found["properties"]
+        + template.per_items * found["items"]
+        + template.per_typed_node * found["typed"]
+        + template.per_nullable * found["nullable"]
     )
 
 
-def _schema_nodes(schema: dict[str, Any]) -> tuple[int, int, int]:
-    """(properties, typed nodes, nullable nodes) of an OpenAPI Schema, recursively."""
-    properties = len(schema.get("properties") or {})
-    typed = 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
-    nullable = 1 if schema.get("nullable") else 0
-    subs = [*(schema.get("properties") or {}).values(), *(schema.get("anyOf") or [])]
-    subs += [*(schema.get("defs") or {}).values()]
-    if schema.get("items"):
-        subs.append(schema["items"])
-    for sub in subs:
-        p, t, n = _schema_nodes(sub)
-        properties, typed, nullable = properties + p, typed + t, nullable + n
-    return properties, typed, nullable
-
-
-def _json_schema_properties(schema: Any) -> int:
+def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
+    """Count one schema node and its children. `typed`: an OpenAPI Schema (its `type` nodes count);
+    a raw JSON Schema's types do not (accounting.yaml)."""
     if not isinstance(schema, dict):
-        return 0
-    found = schema.get("properties")
-    props: dict[str, Any] = found if isinstance(found, dict) else {}
-    total = len(props)
-    for sub in [*props.values(), schema.get("items"), *(schema.get("anyOf") or [])]:
-        total += _json_schema_properties(sub)
-    return total
+        return
+    listed = schema.get("properties")
+    properties: dict[str, Any] = listed if isinstance(listed, dict) else {}
+    found["properties"] += len(properties)
+    found["objects"] += 1 if properties else 0
+    found["descriptions"] += 1 if isinstance(schema.get("description"), str) and schema["description"] else 0
+    if typed:
+        found["typed"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
+        found["nullable"] += 1 if schema.get("nullable") else 0
+    children = list(properties.values())
+    if isinstance(schema.get("items"), dict):
+        found["items"] += 1
+        children.append(schema["items"])
+    for combinator in ("anyOf", "oneOf", "allOf"):
+        children += [c for c in schema.get(combinator) or [] if isinstance(c, dict)]
+    for container in ("defs", "$defs", "definitions"):
+        defs = schema.get(container)
+        children += list(defs.values()) if isinstance(defs, dict) else []
+    for child in children:
+        _schema_features(child, found, typed=typed)
 
 
 def _media_parts(prompt: Prompt) -> Iterator[tuple[dict[str, Any], str]]:

@@ -23,8 +23,9 @@ from vertexmeter.counting.count import (
 from vertexmeter.counting.texts import part_texts
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions
+from vertexmeter.media.rules import rules_for
 from vertexmeter.registry import ModelInfo, resolve, tokenizer_for
-from vertexmeter.requests import Prompt, generate_prompt, media_field, parse_message
+from vertexmeter.requests import Prompt, generate_prompt, media_field, parse_message, split_options
 from vertexmeter.tokenizing import get_tokenizer
 
 
@@ -159,6 +160,27 @@ def usage_metadata(
     ).to_rest()
 
 
+USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens")
+
+
+def usage_from_body(
+    model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
+) -> dict[str, Any]:
+    """The `:usageMetadata` answer: a generateContent body plus optional `usageOptions` {response, asOf,
+    cachedContentTokens} -> `{"usageMetadata": …, "modelVersion": …}`, as a GenerateContentResponse carries it."""
+    request, options = split_options(body, "usageOptions", USAGE_OPTION_KEYS)
+    result = usage(
+        model,
+        request,
+        api=api,
+        response=options.get("response"),
+        as_of=options.get("asOf"),
+        media_options=media_options,
+        cached_content_tokens=options.get("cachedContentTokens"),
+    )
+    return {"usageMetadata": result.to_rest(), "modelVersion": result.model.id}
+
+
 def _cached_tokens(prompt: Prompt, stated: int | None) -> int:
     if not prompt.cached_content:
         if stated:
@@ -196,10 +218,8 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
             if not isinstance(part, dict):
                 raise invalid_argument("A response part is a JSON object.", f"response.parts[{j}]")
             if media_field(part):
-                raise invalid_argument(
-                    "vertexmeter counts text and function calls in a response; generated media are not counted.",
-                    f"response.parts[{j}]",
-                )
+                by_modality["IMAGE"] = by_modality.get("IMAGE", 0) + _generated_image_tokens(prompt, part, j)
+                continue
             if "text" in part:
                 if part.get("thought"):
                     thought_text += part["text"]
@@ -212,6 +232,21 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
         thoughts += len(tokenizer.encode(thought_text)) if thought_text else 0
     return by_modality, thoughts
+
+
+def _generated_image_tokens(prompt: Prompt, part: dict[str, Any], j: int) -> int:
+    """A generated image at the model's default output size (rules.yaml `output_image`)."""
+    blob = part.get("inlineData") or part.get("fileData") or {}
+    mime = str(blob.get("mimeType") or "")
+    tokens = rules_for(prompt.model.rules_generation, prompt.api, "generateContent").output_image_tokens
+    if not mime.startswith("image/") or tokens is None:
+        raise invalid_argument(
+            f"vertexmeter counts text, function calls and generated images ({prompt.model.generation} models: "
+            f"{'none' if tokens is None else tokens}) in a response; this part ({mime or 'no mimeType'}) is not "
+            "counted.",
+            f"response.parts[{j}]",
+        )
+    return tokens
 
 
 def _candidate_parts(response: Any) -> list[list[dict[str, Any]]]:

@@ -56,6 +56,7 @@ class GenerationRules:
     video_sizing: str = "fixed"
     pdf_sizing: str = "fixed"
     frame_rounding: str = "ceil"  # frames of a clip at `fps`: ceil or floor of seconds x fps (at least 1)
+    output_image_tokens: int | None = None  # a generated image in a response; None: not known
 
     def sized(self, sizing: str, table_tokens: int, width: float, height: float, lone: bool) -> int:
         """Tokens of one image / page / frame of `width` x `height` under `sizing` (see rules.yaml)."""
@@ -144,6 +145,7 @@ def _generation(gen: str, entry: dict[str, Any]) -> GenerationRules:
         frame_rounding=_choice(
             entry["video"].get("frame_rounding", "ceil"), FRAME_ROUNDINGS, f"{gen}.video.frame_rounding"
         ),
+        output_image_tokens=int(entry["output_image"]["tokens"]) if entry.get("output_image") else None,
     )
 
 

@@ -17,9 +17,10 @@ from vertexmeter.media import MediaOptions
 from vertexmeter.pricing.catalogue import Entry, catalogue
 from vertexmeter.pricing.engine import Bill, Pricer, entry_json, money, parse_date
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage, parse_mode, whole_number
+from vertexmeter.requests import split_options
 
 ESTIMATE_OPTION_KEYS = (
-    "mode", "outputTokens", "outputCharacters", "thinkingTokens", "date", "asOf", "cachedContentTokens",
+    "mode", "outputTokens", "outputCharacters", "thinkingTokens", "date", "asOf", "cachedContentTokens", "platform",
 )
 
 
@@ -228,21 +229,11 @@ def estimate_from_body(
     model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
 ) -> dict[str, Any]:
     """The `:estimateCost` answer: `body` is a countTokens/generateContent body plus optional
-    `estimateOptions` {mode, outputTokens, outputCharacters, thinkingTokens, date, asOf, cachedContentTokens};
-    returns the estimate JSON.
+    `estimateOptions` {mode, outputTokens, outputCharacters, thinkingTokens, date, asOf, cachedContentTokens,
+    platform}; returns the estimate JSON. `api` says how the body is counted (whose bill), `platform`
+    whose price list prices it (default vertex; gemini_api where the catalogue has its prices).
     Errors are VertexMeterError (Google's error shape via `.to_json()`)."""
-    if not isinstance(body, dict):
-        raise invalid_argument("The request body must be a JSON object.", "request")
-    request = {k: v for k, v in body.items() if k != "estimateOptions"}
-    options = body.get("estimateOptions") or {}
-    if not isinstance(options, dict):
-        raise invalid_argument("estimateOptions must be an object.", "estimateOptions")
-    for key in options:
-        if key not in ESTIMATE_OPTION_KEYS:
-            raise invalid_argument(
-                f"Unknown key 'estimateOptions.{key}'. Valid keys: {', '.join(ESTIMATE_OPTION_KEYS)}.",
-                f"estimateOptions.{key}",
-            )
+    request, options = split_options(body, "estimateOptions", ESTIMATE_OPTION_KEYS)
     result = estimate(
         model,
         request,
@@ -255,6 +246,7 @@ def estimate_from_body(
         media_options=media_options,
         as_of=options.get("asOf"),
         cached_content_tokens=options.get("cachedContentTokens"),
+        platform=options.get("platform", "vertex"),
     )
     return result.to_json()
 

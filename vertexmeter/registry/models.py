@@ -62,6 +62,18 @@ class ToolTemplate:
     per_nullable: int
     confidence: str
     evidence: tuple[str, ...]
+    per_description: int = 0
+    per_object: int = 0
+    per_items: int = 0
+
+
+@dataclass(frozen=True)
+class FunctionHistory:
+    """What replayed functionCall / functionResponse parts add beyond their texts (accounting.yaml)."""
+
+    per_call: int = 0
+    per_response: int = 0
+    per_argument: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,8 @@ class Accounting:
     per_role_content: int
     role_evidence: tuple[str, ...]
     tools: ToolTemplate
+    counts_response_schema: bool = True
+    function_history: FunctionHistory = FunctionHistory()
 
 
 @dataclass(frozen=True)
@@ -154,7 +168,7 @@ def _load_accounting(
 ) -> dict[tuple[str, str, str], Accounting]:
     """Both tables keyed by (api, call, generation); each key covered exactly once, every generation in use covered."""
     tables: dict[str, dict[tuple[str, str, str], dict[str, object]]] = {}
-    for table in ("role_overhead", "tool_templates"):
+    for table in ("role_overhead", "tool_templates", "response_schema", "function_history"):
         keyed: dict[tuple[str, str, str], dict[str, object]] = {}
         for rule in raw[table]:
             for key in _rule_keys(rule):
@@ -168,10 +182,12 @@ def _load_accounting(
             for gen in sorted(generations):
                 key = (api, call, gen)
                 role, tool = tables["role_overhead"].get(key), tables["tool_templates"].get(key)
+                schema = tables["response_schema"].get(key)
+                history = tables["function_history"].get(key)
                 if tool is None and call == "embedContent":  # embedContent takes no tools
                     tool = {"per_declaration": 0, "per_property": 0, "per_typed_node": 0, "per_nullable": 0}
                     tool["confidence"] = "confirmed"
-                if role is None or tool is None:
+                if role is None or tool is None or schema is None or history is None:
                     raise ValueError(f"accounting.yaml: no rule for {key}")
                 out[key] = Accounting(
                     api=api,
@@ -184,8 +200,17 @@ def _load_accounting(
                         per_property=int(str(tool["per_property"])),
                         per_typed_node=int(str(tool["per_typed_node"])),
                         per_nullable=int(str(tool["per_nullable"])),
+                        per_description=int(str(tool.get("per_description", 0))),
+                        per_object=int(str(tool.get("per_object", 0))),
+                        per_items=int(str(tool.get("per_items", 0))),
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
+                    ),
+                    counts_response_schema=bool(schema["counted"]),
+                    function_history=FunctionHistory(
+                        int(str(history["per_call"])),
+                        int(str(history["per_response"])),
+                        int(str(history["per_argument"])),
                     ),
                 )
     return out

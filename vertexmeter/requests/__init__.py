@@ -1,5 +1,6 @@
 """Request parsing: Google's REST JSON in, a validated normalized prompt out."""
 
+from vertexmeter.requests.options import split_options
 from vertexmeter.requests.parse import decode_bytes, parse_message
 from vertexmeter.requests.prompt import (
     CALLS,
@@ -35,4 +36,5 @@ __all__ = [
     "media_field",
     "parse_message",
     "snake_case",
+    "split_options",
 ]

@@ -64,6 +64,10 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("thoughtSignature", "bytes"),
         ("videoMetadata", "VideoMetadata"),
         ("mediaResolution", "PartMediaResolution"),
+        # Server-side tool invocations replayed in history (Gemini 3, toolConfig.includeServerSideToolInvocations).
+        ("toolCall", "value"),
+        ("toolResponse", "value"),
+        ("partMetadata", "struct"),
     ),
     "Blob": _message(("mimeType", "string"), ("data", "bytes"), ("displayName", "string")),
     "FileData": _message(("mimeType", "string"), ("fileUri", "string"), ("displayName", "string")),
@@ -76,8 +80,8 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("scheduling", "value"),
         ("parts", "value", True),
     ),
-    "ExecutableCode": _message(("language", "enum:Language"), ("code", "string")),
-    "CodeExecutionResult": _message(("outcome", "enum:Outcome"), ("output", "string")),
+    "ExecutableCode": _message(("id", "string"), ("language", "enum:Language"), ("code", "string")),
+    "CodeExecutionResult": _message(("id", "string"), ("outcome", "enum:Outcome"), ("output", "string")),
     "VideoMetadata": _message(("startOffset", "duration"), ("endOffset", "duration"), ("fps", "double")),
     "PartMediaResolution": _message(("level", "enum:MediaResolution"), ("numTokens", "int32")),
     "Tool": _message(
@@ -156,7 +160,11 @@ MESSAGES: dict[str, dict[str, Field]] = {
     ),
     "ThinkingConfig": _message(("includeThoughts", "bool"), ("thinkingBudget", "int32"), ("thinkingLevel", "string")),
     "SafetySetting": _message(("category", "string"), ("threshold", "string"), ("method", "string")),
-    "ToolConfig": _message(("functionCallingConfig", "FunctionCallingConfig"), ("retrievalConfig", "value")),
+    "ToolConfig": _message(
+        ("functionCallingConfig", "FunctionCallingConfig"),
+        ("retrievalConfig", "value"),
+        ("includeServerSideToolInvocations", "bool"),
+    ),
     "FunctionCallingConfig": _message(
         ("mode", "string"), ("allowedFunctionNames", "string", True), ("streamFunctionCallArguments", "bool")
     ),

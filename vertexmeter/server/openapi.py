@@ -257,6 +257,7 @@ def estimate_request_schema(requests: dict[str, Any], base_name: str = "VertexCo
                     "date": {"type": "string", "description": "YYYY-MM-DD: price with the rates of that day"},
                     "asOf": {"type": "string", "description": "YYYY-MM-DD: count with the rules of that day"},
                     "cachedContentTokens": whole,
+                    "platform": {"type": "string", "description": "vertex (default) or gemini_api: whose prices"},
                 },
                 "additionalProperties": False,
             },

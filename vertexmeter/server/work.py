@@ -15,7 +15,7 @@ from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, Th
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertexmeter.counting import compute_tokens, count, usage
+from vertexmeter.counting import compute_tokens, count, usage_from_body
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import resolve
@@ -28,7 +28,6 @@ COUNT = "countTokens"
 COMPUTE = "computeTokens"
 ESTIMATE = "estimateCost"  # vertexmeter's own: a countTokens body plus estimateOptions, priced
 USAGE = "usageMetadata"  # vertexmeter's own: a generateContent body -> the usageMetadata it would bill
-USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens")
 
 
 @dataclass(frozen=True)
@@ -109,29 +108,9 @@ def _estimate(model: str, body: Any, api: str, media_options: MediaOptions) -> O
 
 
 def _usage(model: str, body: Any, api: str, media_options: MediaOptions) -> Outcome:
-    """`{"usageMetadata": …, "modelVersion": …}`, as a GenerateContentResponse carries it (no candidates)."""
-    if not isinstance(body, dict):
-        raise invalid_argument("Invalid JSON payload received. The request body must be a JSON object.", "request")
-    options = body.get("usageOptions") or {}
-    if not isinstance(options, dict):
-        raise invalid_argument("usageOptions must be an object.", "usageOptions")
-    for key in options:
-        if key not in USAGE_OPTION_KEYS:
-            raise invalid_argument(
-                f"Unknown key 'usageOptions.{key}'. Valid keys: {', '.join(USAGE_OPTION_KEYS)}.", f"usageOptions.{key}"
-            )
-    request = {k: v for k, v in body.items() if k != "usageOptions"}
-    result = usage(
-        model,
-        request,
-        api=api,
-        response=options.get("response"),
-        as_of=options.get("asOf"),
-        media_options=media_options,
-        cached_content_tokens=options.get("cachedContentTokens"),
-    )
-    answer = {"usageMetadata": result.to_rest(), "modelVersion": result.model.id}
-    return Outcome(200, answer, result.model.id, result.prompt_tokens_by_modality)
+    answer = usage_from_body(model, body, api=api, media_options=media_options)
+    details = answer["usageMetadata"].get("promptTokensDetails") or []
+    return Outcome(200, answer, answer["modelVersion"], {d["modality"]: d["tokenCount"] for d in details})
 
 
 def _model_from_body(body: Any, endpoint: str) -> str:
