@@ -111,6 +111,12 @@ def test_pool_ray_free_engines_agree_and_keep_order(tmp_path: Path, requests_poo
     two = estimate_batch(str(source), MODEL, output=str(pooled), workers=2, chunk_lines=7)
     assert serial.read_bytes() == pooled.read_bytes()
     assert summary_of(one) == summary_of(two)
+    # a results line is the JSON of count_line (the cost spliced in as serialised once per distinct cost)
+    settings_ = BatchSettings(model=MODEL)
+    written = serial.read_text(encoding="utf-8").splitlines()
+    for n in (1, 2, len(lines)):
+        direct = count_line(n, lines[n - 1].encode(), settings_, LinePricer(settings_))
+        assert written[n - 1] == json.dumps(direct, ensure_ascii=False, separators=(",", ":"))
 
 
 def test_formats_bare_requests_palm_instances_gz_and_several_inputs(tmp_path: Path) -> None:
@@ -332,3 +338,26 @@ def test_media_lines_are_billed_like_usage_metadata(tmp_path: Path) -> None:
         assert inline["promptTokenCount"] == expected["promptTokenCount"]
         image_tokens = {d["modality"]: d["tokenCount"] for d in inline["promptTokensDetails"]}["IMAGE"]
         assert summary["tokens_by_modality"]["IMAGE"] == image_tokens + mirrored_line["promptTokenCount"]
+
+
+@pytest.mark.parametrize("config", [
+    {},
+    {"maxOutputTokens": 300},
+    {"maxOutputTokens": 2000, "thinkingConfig": {"thinkingBudget": 512}},
+    {"thinkingConfig": {"thinkingBudget": 1024}},
+])
+def test_cost_range_is_the_estimate_of_the_same_request(tmp_path: Path, config: dict[str, Any]) -> None:
+    request = {"contents": [{"role": "user", "parts": [{"text": "Summarise the plot of Hamlet."}]}],
+               "systemInstruction": {"parts": [{"text": "Be brief."}]}}
+    if config:
+        request["generationConfig"] = config
+    source = write_lines(tmp_path / "one.jsonl", [json.dumps({"request": request})])
+    out = tmp_path / "r.jsonl"
+    for api in ("vertex", "gemini"):
+        estimate_batch(str(source), MODEL, output=str(out), api=api, workers=1)
+        (line,) = read_results(out)
+        single = vertexmeter.estimate(MODEL, request, api=api, mode="batch")
+        low, high = single.total_range
+        assert (line["cost"]["min"], line["cost"]["max"]) == (vertexmeter.pricing.money(low),
+                                                              vertexmeter.pricing.money(high))
+        assert line["promptTokenCount"] == single.counted.total_tokens

@@ -44,6 +44,8 @@ def run_local(settings: BatchSettings, chunks: Iterable[Chunk], workers: int) ->
     # fork: workers start in milliseconds and share the parent's loaded modules; spawn elsewhere.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
+    if method == "fork":
+        warm_up(settings)  # loaded once here, shared copy-on-write by every worker
     with ProcessPoolExecutor(workers, mp_context=context, initializer=warm_up, initargs=(settings,)) as pool:
         pending: collections.deque[Future[ChunkResult]] = collections.deque()
         source = iter(chunks)

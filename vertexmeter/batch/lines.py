@@ -48,7 +48,7 @@ class LineError(Exception):
 def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
     """Read one JSONL line; raise LineError (INVALID_ARGUMENT) when it is not a batch line."""
     try:
-        obj = json.loads(raw)
+        obj = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except (ValueError, UnicodeDecodeError) as exc:
         text = "the line is empty" if not raw.strip() else str(exc)
         raise LineError(invalid_argument(f"Invalid JSON payload received. {text}."), "INVALID_JSON") from None

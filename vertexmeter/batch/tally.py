@@ -3,6 +3,7 @@ run re-reads its results file into the same tally, and workers' partial tallies 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,40 @@ FIRST_LINES = 10  # line numbers kept per error reason
 MODALITY_ORDER = ("TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT")
 # A summary line item: (entryId, description, unitPrice, priceUnit, tier, adjustment, bound)
 ItemKey = tuple[str, str, str, str, str | None, str | None, str | None]
+
+
+@dataclass(frozen=True)
+class LineCost:
+    """A line's `cost` JSON together with its Decimal sums: built once per distinct cost, reused per line."""
+
+    json: dict[str, Any]
+    text: str  # the JSON, serialised as result lines are
+    low: Decimal
+    high: Decimal
+    output_max: int
+    items: tuple[tuple[ItemKey, Decimal, Decimal], ...]  # (key, quantity, amount)
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, cost: dict[str, Any]) -> LineCost:
+        output = cost["outputTokens"]
+        return cls(
+            json=cost,
+            text=json.dumps(cost, ensure_ascii=False, separators=(",", ":")),
+            low=Decimal(cost["min"]),
+            high=Decimal(cost["max"]),
+            output_max=output["max"] if isinstance(output, dict) else output,
+            items=tuple(
+                (
+                    (item["entryId"], item["description"], item["unitPrice"], item["priceUnit"], item.get("tier"),
+                     item.get("adjustment"), item.get("bound")),
+                    Decimal(item["quantity"]),
+                    Decimal(item["amount"]),
+                )
+                for item in cost["lineItems"]
+            ),
+            notes=tuple(cost.get("notes", ())),
+        )
 
 
 @dataclass
@@ -67,8 +102,8 @@ class Tally:
     def refused(self) -> int:
         return sum(reason.lines for reason in self.errors.values())
 
-    def add(self, result: dict[str, Any]) -> None:
-        """Add one result line (as written to the results file)."""
+    def add(self, result: dict[str, Any], cost: LineCost | None = None) -> None:
+        """Add one result line (as written to the results file); `cost`: its parsed cost, when at hand."""
         self.lines += 1
         line = result["line"]
         error = result.get("error")
@@ -81,30 +116,33 @@ class Tally:
             if reason == "OVER_CONTEXT_WINDOW":
                 self.over_window_tokens += result.get("promptTokenCount", 0)
             return
+        if cost is None:
+            cost = LineCost.from_json(result["cost"])
         self.counted += 1
         tokens = result["promptTokenCount"]
         self.prompt_tokens += tokens
-        self.billable_characters += result.get("totalBillableCharacters", 0)
+        if "totalBillableCharacters" in result:
+            self.billable_characters += result["totalBillableCharacters"]
+        by_modality = self.by_modality
         for detail in result.get("promptTokensDetails", ()):
             modality = detail["modality"]
-            self.by_modality[modality] = self.by_modality.get(modality, 0) + detail["tokenCount"]
-        model = self.models.setdefault(result["model"], ModelTally())
+            by_modality[modality] = by_modality.get(modality, 0) + detail["tokenCount"]
+        model = self.models.get(result["model"])
+        if model is None:
+            model = self.models[result["model"]] = ModelTally()
         model.lines += 1
         model.prompt_tokens += tokens
-        cost = result["cost"]
-        output = cost["outputTokens"]
-        model.output_tokens_max += output["max"] if isinstance(output, dict) else output
-        model.low += Decimal(cost["min"])
-        model.high += Decimal(cost["max"])
-        for item in cost["lineItems"]:
-            key: ItemKey = (
-                item["entryId"], item["description"], item["unitPrice"], item["priceUnit"], item.get("tier"),
-                item.get("adjustment"), item.get("bound"),
-            )
-            sums = model.items.setdefault(key, [Decimal(0), Decimal(0)])
-            sums[0] += Decimal(item["quantity"])
-            sums[1] += Decimal(item["amount"])
-        for note in cost.get("notes", ()):
+        model.output_tokens_max += cost.output_max
+        model.low += cost.low
+        model.high += cost.high
+        for key, quantity, amount in cost.items:
+            sums = model.items.get(key)
+            if sums is None:
+                model.items[key] = [quantity, amount]
+            else:
+                sums[0] += quantity
+                sums[1] += amount
+        for note in cost.notes:
             self.notes[note] = None
 
     def merge(self, other: Tally) -> None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from vertexmeter.batch.lines import BatchLine, LineError, parse_line
-from vertexmeter.batch.tally import Tally
+from vertexmeter.batch.tally import LineCost, Tally
 from vertexmeter.counting import MediaUsage, count, usage
 from vertexmeter.counting.count import MODALITIES
 from vertexmeter.errors import VertexMeterError, invalid_argument
@@ -67,6 +67,11 @@ class LineCounts:
     billable_characters: int
     media: MediaUsage
     max_output_tokens: int | None = None  # the request's generationConfig.maxOutputTokens
+    thinking_budget: int | None = None  # generationConfig.thinkingConfig.thinkingBudget
+
+
+# (model name, api) -> is it a PaLM/Codey/embedding model; grows with the distinct names a job uses
+_legacy: dict[tuple[str, str], bool] = {}
 
 
 def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) -> LineCounts:
@@ -75,8 +80,10 @@ def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) ->
     Gemini models: what generateContent's usageMetadata reports (`vertexmeter.usage`, the bill).
     PaLM / Codey / embedding models serve no generateContent; their bill is countTokens' billable characters.
     """
-    info = resolve(model, api=settings.api)
-    if info.is_legacy:
+    legacy = _legacy.get((model, settings.api))
+    if legacy is None:
+        legacy = _legacy[(model, settings.api)] = resolve(model, api=settings.api).is_legacy
+    if legacy:
         counted = count(model, request, api=settings.api, media_options=settings.media_options, as_of=settings.as_of)
         return LineCounts(counted.model, counted.total_tokens, dict(counted.tokens_by_modality),
                           counted.billable_characters, counted.media)
@@ -88,6 +95,7 @@ def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) ->
         billable_characters=billed.prompt.billable_characters,
         media=billed.prompt.media,
         max_output_tokens=billed.max_output_tokens,
+        thinking_budget=billed.thinking_budget,
     )
 
 
@@ -99,7 +107,7 @@ class LinePricer:
         self._pricers: dict[str, Pricer | VertexMeterError] = {}
         # A line's cost depends only on its model and quantities, which repeat a lot across a batch file:
         # an exact memo (same key, same bill), cleared when full so that memory stays bounded.
-        self._costs: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._costs: dict[tuple[Any, ...], LineCost] = {}
 
     def pricer(self, model_id: str) -> Pricer:
         found = self._pricers.get(model_id)
@@ -113,7 +121,7 @@ class LinePricer:
             raise found
         return found
 
-    def cost(self, counts: LineCounts) -> dict[str, Any]:
+    def cost(self, counts: LineCounts) -> LineCost:
         """The line's cost JSON: min (no output) and max (output at the cap, or the stated output size)."""
         stated = self.settings.output_tokens
         output_tokens = stated if stated is not None else counts.max_output_tokens
@@ -121,15 +129,15 @@ class LinePricer:
             output_tokens = counts.model.output_token_limit
         media = counts.media
         audio = counts.by_modality.get("AUDIO", 0)
-        key = (
-            counts.model.id, counts.prompt_tokens, audio, counts.billable_characters, media.images,
-            media.video_seconds, media.audio_seconds, media.pdf_pages, output_tokens,
-        )
+        key: tuple[Any, ...] = (counts.model.id, counts.prompt_tokens, audio, output_tokens, counts.thinking_budget)
+        if self.pricer(counts.model.id).model.billing == "characters":  # only these are billed by what they count
+            key += (counts.billable_characters, media.images, media.video_seconds, media.audio_seconds,
+                    media.pdf_pages)
         cost = self._costs.get(key)
         if cost is None:
             if len(self._costs) >= COST_MEMO_SIZE:
                 self._costs.clear()
-            cost = self._costs[key] = self._price(counts, audio, output_tokens)
+            cost = self._costs[key] = LineCost.from_json(self._price(counts, audio, output_tokens))
         return cost
 
     def _price(self, counts: LineCounts, audio: int, output_tokens: int) -> dict[str, Any]:
@@ -143,10 +151,16 @@ class LinePricer:
         else:
             prompt = Quantities(tokens=counts.prompt_tokens - audio, audio_tokens=audio)
         stated = self.settings.output_tokens
+        # As `estimate` bounds it: thoughts count against maxOutputTokens and bill at the output rate,
+        # so a thinking budget splits the upper bound between output and thinking tokens.
+        budget = counts.thinking_budget if stated is None else None
+        thinking = min(budget, output_tokens) if budget is not None and budget > 0 else 0
         output = (
-            _output(pricer, output_tokens, None, _characters_per_token(pricer)) if output_tokens else Quantities()
+            _output(pricer, output_tokens - thinking, None, _characters_per_token(pricer))
+            if output_tokens
+            else Quantities()
         )
-        usage = RequestUsage(input=prompt, output=output, prompt_tokens=counts.prompt_tokens)
+        usage = RequestUsage(input=prompt, output=output, thinking_tokens=thinking, prompt_tokens=counts.prompt_tokens)
         bill = pricer.price(Usage(requests=(usage,)), self.settings.mode)
         charges = {entry.id: entry.charge for entry in bill.entries}
         items: list[dict[str, Any]] = []
@@ -205,20 +219,30 @@ def counting_reason(error: VertexMeterError) -> str:
 
 def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, pricer: LinePricer) -> dict[str, Any]:
     """One input line -> its result object (`line` is 1-based over all inputs)."""
+    result, cost = _count_line(number, raw, settings, pricer)
+    if cost is not None:
+        result["cost"] = cost.json
+    return result
+
+
+def _count_line(
+    number: int, raw: bytes | OversizeLine, settings: BatchSettings, pricer: LinePricer
+) -> tuple[dict[str, Any], LineCost | None]:
+    """The result object without its cost (always its last field), and the cost."""
     result: dict[str, Any] = {"line": number}
     if isinstance(raw, OversizeLine):
         too_large = invalid_argument(
             f"Request payload size exceeds the limit: {settings.max_line_bytes} bytes (this line has {raw.size})."
         )
         result["error"] = error_json(too_large, "LINE_TOO_LARGE")
-        return result
+        return result, None
     try:
         line: BatchLine = parse_line(raw, settings.model)
     except LineError as refused:
         if refused.key:
             result[refused.key[0]] = refused.key[1]
         result["error"] = error_json(refused.error, refused.reason)
-        return result
+        return result, None
     if line.key:
         result[line.key[0]] = line.key[1]
     if line.kept:
@@ -227,7 +251,7 @@ def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, 
         counts = line_counts(line.model or "", line.request, settings)
     except VertexMeterError as error:
         result["error"] = error_json(error, counting_reason(error))
-        return result
+        return result, None
     result["model"] = counts.model.id
     result["promptTokenCount"] = counts.prompt_tokens
     if not counts.model.is_legacy:
@@ -245,13 +269,13 @@ def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, 
             f"The input token count ({counts.prompt_tokens}) exceeds the maximum number of tokens allowed ({limit})."
         )
         result["error"] = error_json(too_long, "OVER_CONTEXT_WINDOW")
-        return result
+        return result, None
     try:
-        result["cost"] = pricer.cost(counts)
+        return result, pricer.cost(counts)
     except VertexMeterError as error:
         reason = "UNPRICED_MODEL" if error.status == "NOT_FOUND" else "PRICING"
         result["error"] = error_json(error, reason)
-    return result
+    return result, None
 
 
 @dataclass
@@ -278,9 +302,11 @@ def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | Ove
     stopped = False
     size = 0
     for offset, raw in enumerate(raws):
-        result = count_line(first_line + offset, raw, settings, pricer)
-        tally.add(result)
-        out.append(json.dumps(result, ensure_ascii=False, separators=(",", ":")))
+        result, cost = _count_line(first_line + offset, raw, settings, pricer)
+        tally.add(result, cost)
+        text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+        # The cost's JSON is serialised once per distinct cost: spliced in as the last field.
+        out.append(text if cost is None else f'{text[:-1]},"cost":{cost.text}}}')
         size += raw.size if isinstance(raw, OversizeLine) else len(raw) + 1
         if settings.fail_fast and "error" in result:
             stopped = True
