@@ -9,6 +9,7 @@ The public face:
                                                                          # generateContent usageMetadata: the bill
     usage(...) -> UsageResult                                            # the typed layer behind usage_metadata
     estimate / price_scenario / prices                                    # costs (docs/pricing.md)
+    estimate_batch(inputs, model, output=...) -> BatchResult              # whole batch JSONL files (docs/batch.md)
     bill(logs, db=..., month=...)                                         # bills from usageMetadata logs (ledger)
     VertexMeterError                                                     # every refusal, in Google's shape
 
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from vertexmeter.errors import VertexMeterError
 
 if TYPE_CHECKING:
+    from vertexmeter.batch import estimate_batch
     from vertexmeter.counting import (
         CountResult,
         MediaUsage,
@@ -56,6 +58,7 @@ _HOMES = {
     "price_scenario": "vertexmeter.pricing",
     "prices": "vertexmeter.pricing",
     "bill": "vertexmeter.ledger",
+    "estimate_batch": "vertexmeter.batch",
 }
 
 
@@ -79,6 +82,7 @@ __all__ = [
     "count",
     "count_tokens",
     "bill",
+    "estimate_batch",
     "estimate",
     "price_scenario",
     "prices",
