@@ -24,7 +24,7 @@ from vertexmeter.pricing.engine import parse_date
 
 # Private helpers of the single-request estimate, shared so that a batch line is priced exactly as
 # `vertexmeter estimate` prices the same request.
-from vertexmeter.pricing.estimate import _characters_per_token, _output
+from vertexmeter.pricing.estimate import _characters_per_token, _output, pricer_for
 from vertexmeter.registry import ModelInfo, resolve
 from vertexmeter.tokenizing import get_tokenizer
 
@@ -70,8 +70,8 @@ class LineCounts:
     thinking_budget: int | None = None  # generationConfig.thinkingConfig.thinkingBudget
 
 
-# (model name, api) -> is it a PaLM/Codey/embedding model; grows with the distinct names a job uses
-_legacy: dict[tuple[str, str], bool] = {}
+# (model name, api) -> its registry entry: each name a job uses is resolved once per process
+_models: dict[tuple[str, str], ModelInfo] = {}
 
 
 def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) -> LineCounts:
@@ -80,14 +80,14 @@ def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) ->
     Gemini models: what generateContent's usageMetadata reports (`vertexmeter.usage`, the bill).
     PaLM / Codey / embedding models serve no generateContent; their bill is countTokens' billable characters.
     """
-    legacy = _legacy.get((model, settings.api))
-    if legacy is None:
-        legacy = _legacy[(model, settings.api)] = resolve(model, api=settings.api).is_legacy
-    if legacy:
-        counted = count(model, request, api=settings.api, media_options=settings.media_options, as_of=settings.as_of)
+    info = _models.get((model, settings.api))
+    if info is None:
+        info = _models[(model, settings.api)] = resolve(model, api=settings.api)
+    if info.is_legacy:
+        counted = count(info, request, api=settings.api, media_options=settings.media_options, as_of=settings.as_of)
         return LineCounts(counted.model, counted.total_tokens, dict(counted.tokens_by_modality),
                           counted.billable_characters, counted.media)
-    billed = usage(model, request, api=settings.api, as_of=settings.as_of, media_options=settings.media_options)
+    billed = usage(info, request, api=settings.api, as_of=settings.as_of, media_options=settings.media_options)
     return LineCounts(
         model=billed.model,
         prompt_tokens=billed.prompt_token_count,
@@ -104,16 +104,20 @@ class LinePricer:
 
     def __init__(self, settings: BatchSettings) -> None:
         self.settings = settings
-        self._pricers: dict[str, Pricer | VertexMeterError] = {}
+        self._pricers: dict[str, tuple[Pricer, tuple[str, ...]] | VertexMeterError] = {}
         # A line's cost depends only on its model and quantities, which repeat a lot across a batch file:
         # an exact memo (same key, same bill), cleared when full so that memory stays bounded.
         self._costs: dict[tuple[Any, ...], LineCost] = {}
 
     def pricer(self, model_id: str) -> Pricer:
+        return self._pricer_and_notes(model_id)[0]
+
+    def _pricer_and_notes(self, model_id: str) -> tuple[Pricer, tuple[str, ...]]:
+        """The job's API's price list for the model (as `estimate` picks it), and the note when it fell back."""
         found = self._pricers.get(model_id)
         if found is None:
             try:
-                found = Pricer(model_id, date=self.settings.as_of)
+                found = pricer_for(model_id, self.settings.api, self.settings.as_of)
             except VertexMeterError as error:
                 found = error
             self._pricers[model_id] = found
@@ -141,7 +145,7 @@ class LinePricer:
         return cost
 
     def _price(self, counts: LineCounts, audio: int, output_tokens: int) -> dict[str, Any]:
-        pricer = self.pricer(counts.model.id)
+        pricer, list_notes = self._pricer_and_notes(counts.model.id)
         if pricer.model.billing == "characters":
             media = counts.media
             prompt = Quantities(
@@ -161,7 +165,7 @@ class LinePricer:
             else (Quantities(), ())
         )
         usage = RequestUsage(input=prompt, output=output, thinking_tokens=thinking, prompt_tokens=counts.prompt_tokens)
-        bill = pricer.price(Usage(requests=(usage,)), self.settings.mode, notes=notes)
+        bill = pricer.price(Usage(requests=(usage,)), self.settings.mode, notes=(*list_notes, *notes))
         charges = {entry.id: entry.charge for entry in bill.entries}
         items: list[dict[str, Any]] = []
         low = Decimal(0)

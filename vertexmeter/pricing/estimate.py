@@ -126,7 +126,7 @@ def estimate(
     cached_content_tokens: the size of the cachedContent the request names, priced as cached input.
     """
     mode = parse_mode(mode, "mode")
-    pricer, price_list_note = _pricer_for(model, api, date, prices)
+    pricer, price_list_note = pricer_for(model, api, date, prices)
     if not pricer.model.registry and not pricer.model.counted_with:
         raise invalid_argument(
             f"{pricer.model.id} has no offline tokenizer, so a request for it cannot be counted; price it with a "
@@ -200,7 +200,9 @@ def estimate(
     return Estimate(counted, bill, None, output_json, billed)
 
 
-def _pricer_for(model: str, api: str, date: Any, prices: dict[str, Any] | None) -> tuple[Pricer, tuple[str, ...]]:
+def pricer_for(
+    model: str, api: str, date: Any, prices: dict[str, Any] | None = None
+) -> tuple[Pricer, tuple[str, ...]]:
     """The price list of `api`; where the catalogue has no Gemini API list for the model, Vertex AI's, said
     in a note (the two lists agree for most models; the catalogue holds the Gemini API rows that differ)."""
     try:
