@@ -10,6 +10,7 @@ import uvicorn
 
 from vertexmeter.server.app import create_app
 from vertexmeter.server.config import ServerConfig, check_bind
+from vertexmeter.server.guard import protocol_class
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -40,6 +41,8 @@ def uvicorn_config(config: ServerConfig, *, configure_logging: bool = True) -> u
         proxy_headers=False,
         timeout_graceful_shutdown=config.shutdown_timeout,
         lifespan="on",
+        http=protocol_class(config.header_timeout),
+        h11_max_incomplete_event_size=64 * 1024,  # request line + headers
     )
 
 

@@ -1,4 +1,4 @@
-"""What every request handler shares: settings, the key checker, the quota, metrics and the work pool."""
+"""What every request handler shares: settings, the key checker, the quota, metrics and the two work lanes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from starlette.requests import Request
 from vertexmeter.media import MediaOptions
 from vertexmeter.server.auth import KeyChecker
 from vertexmeter.server.config import ServerConfig
+from vertexmeter.server.lanes import LargeLane
 from vertexmeter.server.metrics import Metrics
 from vertexmeter.server.quota import Quota
 from vertexmeter.server.work import WorkPool
@@ -20,7 +21,8 @@ class ServerState:
     keys: KeyChecker
     quota: Quota
     metrics: Metrics
-    pool: WorkPool
+    pool: WorkPool  # small requests (threads by default)
+    large: LargeLane  # large requests (worker processes)
     media: MediaOptions
 
     @classmethod
@@ -31,6 +33,7 @@ class ServerState:
             quota=Quota(config.quota_rpm),
             metrics=Metrics(),
             pool=WorkPool(config.executor, config.workers),
+            large=LargeLane(config.large_workers, config.large_queue, config.max_request_memory),
             media=config.media_options(),
         )
 
