@@ -20,15 +20,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 import vertexmeter
-from vertexmeter.server.errors import JSON_TYPE
+from vertexmeter.server.errors import JSON_TYPE, SHUTTING_DOWN
 
 log = logging.getLogger("vertexmeter.server")
 
 CLIENT_CLOSED = 499  # nginx's "client closed request"; google.rpc.Code CANCELLED maps to 499
 OVERLOADED = "The service is currently unavailable: the server is at its concurrency limit. Retry later."
-SHUTTING_DOWN = "The service is currently unavailable: the server shut down before the request was answered."
 HEADER_TIMEOUT = "The request headers were not received within {seconds:g} s."
 _SKIP_LIMIT = frozenset({"/healthz", "/metrics"})
+
+
+class _Route:
+    path = "/healthz"
+
+
+_HEALTHZ = _Route()
 
 
 def error_body(code: int, status: str, message: str) -> bytes:
@@ -58,6 +64,7 @@ class GuardMiddleware:
             return
         path = scope.get("path", "")
         if path == "/healthz" and scope.get("method") in ("GET", "HEAD"):
+            scope["route"] = _HEALTHZ  # the access log and metrics name the route as for any other
             await self._healthz(send)
             return
         limited = path not in _SKIP_LIMIT

@@ -155,6 +155,9 @@ class LargeLane:
             self._idle.put_nowait(worker)
             return
 
+    def stop_respawning(self) -> None:
+        self._closed = True
+
     def close(self) -> None:
         """Kill every worker at once: a shutdown does not wait for a large job."""
         self._closed = True

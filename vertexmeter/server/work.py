@@ -61,8 +61,9 @@ _MEDIA_KEYS = frozenset({"data", "bytesBase64Encoded", "bytes_base64_encoded"})
 
 
 def text_characters(body: Any, stop_after: int) -> int:
-    """Characters in the JSON strings of a request, media bytes excluded (walked without recursion);
-    counting stops once past `stop_after`."""
+    """Characters in the JSON strings of a request plus the bytes of inline text documents (`text/*`
+    inlineData: base64, 3 bytes per 4 characters); other media bytes are excluded. Walked without
+    recursion; counting stops once past `stop_after`."""
     total = 0
     stack: list[Any] = [body]
     while stack:
@@ -72,6 +73,10 @@ def text_characters(body: Any, stop_after: int) -> int:
             if total > stop_after:
                 return total
         elif isinstance(value, dict):
+            mime = value.get("mimeType", value.get("mime_type"))
+            data = value.get("data")
+            if isinstance(mime, str) and mime.strip().lower().startswith("text/") and isinstance(data, str):
+                total += len(data) * 3 // 4
             stack.extend(v for k, v in value.items() if k not in _MEDIA_KEYS)
         elif isinstance(value, list):
             stack.extend(value)

@@ -171,10 +171,12 @@ def rpc_handler(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
             )
             del raw
             if large:
-                outcome = await state.large.run(job, deadline, config.request_deadline)
+                outcome = await state.until_stopped(state.large.run(job, deadline, config.request_deadline))
             else:
                 try:
-                    outcome = await asyncio.wait_for(state.pool.run(job), max(0.0, deadline - loop.time()))
+                    outcome = await state.until_stopped(
+                        asyncio.wait_for(state.pool.run(job), max(0.0, deadline - loop.time()))
+                    )
                 except TimeoutError:
                     raise deadline_exceeded(config.request_deadline) from None
         finally:
