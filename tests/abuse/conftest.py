@@ -18,6 +18,7 @@ def live() -> Iterator[Callable[..., LiveServer]]:
     def make(**settings: Any) -> LiveServer:
         settings.setdefault("workers", 2)
         settings.setdefault("quota_rpm", 0)
+        settings.setdefault("shutdown_timeout", 1)  # teardown does not wait for the large requests left
         server = start_live(ServerConfig(**settings))
         started.append(server)
         return server
