@@ -258,7 +258,7 @@ def main() -> None:
     parser.add_argument("--checkout", action="append", required=True, help="a source tree to serve (repeatable)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=15.0, help="small-request sampling per round")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds between starting the large load and sampling")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of large load before sampling")
     parser.add_argument("--large-chars", type=int, default=8_000_000)
     parser.add_argument("--large-clients", type=int, default=2)
     parser.add_argument("--soak", type=float, default=0.0, help="soak for this many seconds instead")
