@@ -172,7 +172,8 @@ class LargeLane:
     def admit(self) -> None:
         """Take a place (running or waiting), or refuse with 503 before any body is read."""
         if self.admitted >= self.workers + self.queue:
-            raise ApiError(503, "UNAVAILABLE", LANE_FULL, headers={"Retry-After": "1"})
+            # Connection: close, so that the body the client is still sending is not read for nothing.
+            raise ApiError(503, "UNAVAILABLE", LANE_FULL, headers={"Retry-After": "1", "Connection": "close"})
         self.admitted += 1
 
     def release(self) -> None:
