@@ -6,6 +6,7 @@ The public face:
     compute_tokens(model, request) -> dict                  # Vertex computeTokens JSON
     count(model, request, *, api="vertex") -> CountResult   # the typed layer behind count_tokens
     estimate / price_scenario / prices                       # costs (docs/pricing.md)
+    bill(logs, db=..., month=...)                            # bills from usageMetadata logs, in a ledger DB
     VertexMeterError                                        # every refusal, in Google's shape
 """
 
@@ -26,6 +27,10 @@ def __getattr__(name: str) -> Any:
         import vertexmeter.pricing
 
         return getattr(vertexmeter.pricing, name)
+    if name == "bill":
+        import vertexmeter.ledger
+
+        return vertexmeter.ledger.bill
     raise AttributeError(f"module 'vertexmeter' has no attribute {name!r}")
 
 __all__ = [
@@ -37,6 +42,7 @@ __all__ = [
     "compute_tokens",
     "count",
     "count_tokens",
+    "bill",
     "estimate",
     "price_scenario",
     "prices",

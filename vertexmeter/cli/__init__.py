@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from vertexmeter.cli.bill import bill_command
 from vertexmeter.cli.counting import compute_command, count_command
 from vertexmeter.cli.pricing import estimate_command, price_command
 from vertexmeter.cli.registry import models_command, tokenizers_group
@@ -23,3 +24,4 @@ main.add_command(tokenizers_group)
 main.add_command(serve_command)
 main.add_command(price_command)
 main.add_command(estimate_command)
+main.add_command(bill_command)

@@ -98,7 +98,7 @@ def estimate(
     """Count `request` (a countTokens or generateContent body) for `model` and price it on `date`."""
     mode = parse_mode(mode, "mode")
     pricer = Pricer(model, date=date, platform=platform, overrides=prices)
-    if not pricer.model.registry:
+    if not pricer.model.registry and not pricer.model.counted_with:
         raise invalid_argument(
             f"{pricer.model.id} has no offline tokenizer, so a request for it cannot be counted; price it with a "
             "scenario that gives its token counts (vertexmeter estimate --scenario).",
