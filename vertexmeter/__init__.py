@@ -5,6 +5,9 @@ The public face:
     count_tokens(model, request, *, api="vertex") -> dict   # Vertex/Gemini countTokens JSON
     compute_tokens(model, request) -> dict                  # Vertex computeTokens JSON
     count(model, request, *, api="vertex") -> CountResult   # the typed layer behind count_tokens
+    usage_metadata(model, request, *, api="vertex", response=None, as_of=None, media_options=None) -> dict
+                                                            # generateContent usageMetadata: the bill
+    usage(...) -> UsageResult                               # the typed layer behind usage_metadata
     estimate / price_scenario / prices                       # costs (docs/pricing.md)
     bill(logs, db=..., month=...)                            # bills from usageMetadata logs, in a ledger DB
     VertexMeterError                                        # every refusal, in Google's shape
@@ -12,7 +15,16 @@ The public face:
 
 from typing import Any
 
-from vertexmeter.counting import CountResult, MediaUsage, compute_tokens, count, count_tokens
+from vertexmeter.counting import (
+    CountResult,
+    MediaUsage,
+    UsageResult,
+    compute_tokens,
+    count,
+    count_tokens,
+    usage,
+    usage_metadata,
+)
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import ModelInfo, all_models, resolve
 
@@ -37,6 +49,7 @@ __all__ = [
     "CountResult",
     "MediaUsage",
     "ModelInfo",
+    "UsageResult",
     "VertexMeterError",
     "all_models",
     "compute_tokens",
@@ -47,4 +60,6 @@ __all__ = [
     "price_scenario",
     "prices",
     "resolve",
+    "usage",
+    "usage_metadata",
 ]
