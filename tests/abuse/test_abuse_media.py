@@ -78,11 +78,16 @@ def test_pcm_at_an_absurd_rate_is_refused() -> None:
 
 def test_server_refuses_hostile_media_fast(live: Any) -> None:
     server = live()
+    assert server.state().large.admitted == 0
     with server.client() as client:
         pdf = client.post(COUNT_PATH, json=media_body("application/pdf", flat_page_tree_pdf(100_000, 100_000)))
         assert_google_error(pdf, 400, "INVALID_ARGUMENT")
         wav = client.post(COUNT_PATH, json=media_body("audio/wav", lying_wav()))
         assert_google_error(wav, 400, "INVALID_ARGUMENT")
+        # a small PDF runs in the large lane too (pypdf is pure Python): a worker process, killable
+        small_pdf = client.post(COUNT_PATH, json=media_body("application/pdf", flat_page_tree_pdf(3, 3)))
+        assert small_pdf.status_code == 200
+        assert small_pdf.json()["totalTokens"] == 3 * 258
 
 
 # ---- SSRF -----------------------------------------------------------------------------------------

@@ -96,3 +96,13 @@ def test_memory_cap_refuses_the_request_not_the_server(live: Any) -> None:
         error = assert_google_error(refused, 429, "RESOURCE_EXHAUSTED")
         assert "max_request_memory" in error["message"]
         assert client.post(COUNT_PATH, json=ONE_WORD).status_code == 200
+
+
+def test_lane_is_chosen_from_the_bytes_before_parsing() -> None:
+    from vertexmeter.server.routes.rpc import is_large
+
+    small = b'{"contents": [{"parts": [{"text": "hello"}]}]}'
+    assert not is_large(small, 256 * 1024)
+    assert is_large(small + b" " * (256 * 1024), 256 * 1024)  # size alone
+    for marker in (b'"fileUri"', b'"gcs_uri"', b'"application/pdf"'):  # work that can outgrow the body
+        assert is_large(small[:-2] + b', ' + marker + b': "x"}', 256 * 1024)

@@ -132,12 +132,13 @@ def _body_late(seconds: float) -> ApiError:
     )
 
 
-# Bodies that name a file to read (local mirror, GCS, HTTPS) can cost far more than their size.
-_FILE_REFERENCES = (b"fileUri", b"file_uri", b"gcsUri", b"gcs_uri")
+# Bodies that name a file to read (local mirror, GCS, HTTPS), or hold a PDF (pypdf is pure Python and
+# a small PDF can expand), can cost far more than their size: they run in the large lane.
+_HEAVY_MARKERS = (b"fileUri", b"file_uri", b"gcsUri", b"gcs_uri", b"application/pdf")
 
 
 def is_large(raw: bytes, threshold: int) -> bool:
-    return len(raw) > threshold or any(marker in raw for marker in _FILE_REFERENCES)
+    return len(raw) > threshold or any(marker in raw for marker in _HEAVY_MARKERS)
 
 
 def rpc_handler(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
