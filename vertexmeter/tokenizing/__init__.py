@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 from vertexmeter.tokenizing.assets import ASSETS, AssetStatus, TokenizerAsset, refresh, status, unknown_family
 from vertexmeter.tokenizing.engines import (
+    CoreBpeTokenizer,
+    CoreSentencePieceTokenizer,
     HuggingFaceTokenizer,
     SentencePieceTokenizer,
     Tokenizer,
@@ -24,6 +27,8 @@ __all__ = [
     "status",
 ]
 
+# Set to 1, the reference engines count every text whole (no core); a debugging and benchmarking switch.
+ENGINE_ONLY_ENV = "VERTEXMETER_ENGINE_ONLY"
 _loaded: dict[str, Tokenizer] = {}
 _lock = threading.Lock()
 
@@ -39,17 +44,45 @@ def get_tokenizer(family: str) -> Tokenizer:
         return tokenizer
     with _lock:
         if family not in _loaded:
-            from vertexmeter.tokenizing.assets import load_verified
-
-            asset = ASSETS.get(family)
-            if asset is None:
-                raise unknown_family(family)
-            data, _ = load_verified(family)
-            if asset.engine == "sentencepiece":
-                _loaded[family] = SentencePieceTokenizer(family, data)
-            else:
-                _loaded[family] = HuggingFaceTokenizer(family, data)
+            _loaded[family] = _load(family)
         return _loaded[family]
+
+
+def _load(family: str) -> Tokenizer:
+    """The counting core over the family's model when its conditions hold, else the plain engine.
+
+    The core table is derived from the verified model file once and kept, hash-checked, in the user
+    cache; a tokenizer.json model then loads from that table alone (no 32 MB JSON to parse) unless
+    an override directory holds the file, which is verified first as always.
+    """
+    from vertexmeter.tokenizing.assets import cache_dir, candidate_locations, load_verified
+    from vertexmeter.tokenizing.core import derive, load_table
+
+    asset = ASSETS.get(family)
+    if asset is None:
+        raise unknown_family(family)
+    pure = os.environ.get(ENGINE_ONLY_ENV, "") not in ("", "0")
+    loaded: dict[str, bytes] = {}
+
+    def model_bytes() -> bytes:
+        if "data" not in loaded:
+            loaded["data"] = load_verified(family)[0]
+        return loaded["data"]
+
+    locations = candidate_locations(asset)
+    if asset.engine == "sentencepiece" or not locations or locations[0].kind == "override":
+        model_bytes()  # verify now: a missing or tampered file is an error even when a table is cached
+    if asset.engine == "sentencepiece":
+        if not pure:
+            table = load_table(cache_dir() / "core", family, asset.sha256, lambda: derive("sentencepiece", model_bytes()))
+            if table.chunkable:
+                return CoreSentencePieceTokenizer(family, model_bytes(), table)
+        return SentencePieceTokenizer(family, model_bytes())
+    if not pure:
+        table = load_table(cache_dir() / "core", family, asset.sha256, lambda: derive("tokenizers", model_bytes()))
+        if table.chunkable:
+            return CoreBpeTokenizer(family, table)
+    return HuggingFaceTokenizer(family, model_bytes())
 
 
 def clear_cache() -> None:
