@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
 from vertexmeter.tokenizing.assets import ASSETS, AssetStatus, TokenizerAsset, refresh, status, unknown_family
+from vertexmeter.tokenizing.core import CoreTable
 from vertexmeter.tokenizing.engines import (
     CoreBpeTokenizer,
     CoreSentencePieceTokenizer,
@@ -16,6 +18,12 @@ from vertexmeter.tokenizing.engines import (
 )
 
 __all__ = [
+    "CoreBpeTokenizer",
+    "CoreSentencePieceTokenizer",
+    "HuggingFaceTokenizer",
+    "SentencePieceTokenizer",
+    "core_tokenizer",
+    "engine_tokenizer",
     "ASSETS",
     "AssetStatus",
     "Tokenizer",
@@ -61,7 +69,7 @@ def _load(family: str) -> Tokenizer:
     asset = ASSETS.get(family)
     if asset is None:
         raise unknown_family(family)
-    pure = os.environ.get(ENGINE_ONLY_ENV, "") not in ("", "0")
+    engine_only = os.environ.get(ENGINE_ONLY_ENV, "") not in ("", "0")
     loaded: dict[str, bytes] = {}
 
     def model_bytes() -> bytes:
@@ -72,17 +80,26 @@ def _load(family: str) -> Tokenizer:
     locations = candidate_locations(asset)
     if asset.engine == "sentencepiece" or not locations or locations[0].kind == "override":
         model_bytes()  # verify now: a missing or tampered file is an error even when a table is cached
-    if asset.engine == "sentencepiece":
-        if not pure:
-            table = load_table(cache_dir() / "core", family, asset.sha256, lambda: derive("sentencepiece", model_bytes()))
-            if table.chunkable:
-                return CoreSentencePieceTokenizer(family, model_bytes(), table)
-        return SentencePieceTokenizer(family, model_bytes())
-    if not pure:
-        table = load_table(cache_dir() / "core", family, asset.sha256, lambda: derive("tokenizers", model_bytes()))
-        if table.chunkable:
-            return CoreBpeTokenizer(family, table)
-    return HuggingFaceTokenizer(family, model_bytes())
+    if engine_only:
+        return engine_tokenizer(family, asset.engine, model_bytes())
+    table = load_table(cache_dir() / "core", family, asset.sha256, lambda: derive(asset.engine, model_bytes()))
+    return core_tokenizer(family, asset.engine, table, model_bytes)
+
+
+def engine_tokenizer(family: str, engine: str, model: bytes) -> Tokenizer:
+    """The reference engine over a model file ("sentencepiece" ModelProto or "tokenizers" JSON)."""
+    if engine == "sentencepiece":
+        return SentencePieceTokenizer(family, model)
+    return HuggingFaceTokenizer(family, model)
+
+
+def core_tokenizer(family: str, engine: str, table: CoreTable, model: Callable[[], bytes]) -> Tokenizer:
+    """The counting core over a model when its table says cutting is exact, else the reference engine."""
+    if not table.chunkable:
+        return engine_tokenizer(family, engine, model())
+    if engine == "sentencepiece":
+        return CoreSentencePieceTokenizer(family, model(), table)
+    return CoreBpeTokenizer(family, table)
 
 
 def clear_cache() -> None:

@@ -8,11 +8,9 @@ tokenizer.json models, encode with the core's own BPE, so `tokenizers` is not ne
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from collections.abc import Sequence
-from typing import Protocol
-
-from typing import Any
+from dataclasses import replace
+from typing import Any, Protocol
 
 import sentencepiece
 

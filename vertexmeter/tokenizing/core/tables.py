@@ -206,7 +206,7 @@ def from_tokenizers_json(tokenizer_json: bytes) -> CoreTable:
     pieces = [""] * size
     for piece, token_id in vocab.items():
         pieces[token_id] = piece
-    for content, token_id in specials:
+    for _content, token_id in specials:
         if token_id >= size:
             problems.append(f"added token id {token_id} is outside the vocabulary")
             break
