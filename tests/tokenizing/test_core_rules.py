@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -97,9 +98,9 @@ def test_a_model_outside_the_conditions_falls_back_to_the_engine(change: Any, re
         (lambda j: j["added_tokens"][0].update(lstrip=True), "matching options"),
     ],
 )
-def test_a_tokenizer_json_outside_the_conditions_falls_back(change: Any, reason: str) -> None:
+def test_a_tokenizer_json_outside_the_conditions_falls_back(change: Any, reason: str, small_gemma4: dict) -> None:
     tokenizers = pytest.importorskip("tokenizers")
-    spec = json.loads(packaged_bytes("gemma4"))
+    spec = copy.deepcopy(small_gemma4)
     change(spec)
     data = json.dumps(spec).encode("utf-8")
     table = derive("tokenizers", data)
@@ -108,6 +109,31 @@ def test_a_tokenizer_json_outside_the_conditions_falls_back(change: Any, reason:
     assert type(tokenizer) is HuggingFaceTokenizer
     text = "Hello,  wörld\t<eos>!"
     assert tokenizer.encode(text) == tokenizers.Tokenizer.from_str(data.decode()).encode(text).ids
+
+
+@pytest.fixture(scope="module")
+def small_gemma4() -> dict:  # type: ignore[type-arg]
+    """gemma4's tokenizer.json cut to its first 5,000 pieces (plus bytes and specials) and their merges."""
+    spec = json.loads(packaged_bytes("gemma4"))
+    model = spec["model"]
+    keep = {piece: i for piece, i in model["vocab"].items() if i < 5000 or piece.startswith("<0x")}
+    keep.update({added["content"]: added["id"] for added in spec["added_tokens"]})
+    model["vocab"] = keep
+    model["merges"] = [m for m in model["merges"] if m[0] in keep and m[1] in keep and m[0] + m[1] in keep]
+    return spec  # type: ignore[no-any-return]
+
+
+def test_a_different_tokenizer_json_gets_its_own_table_and_exact_ids(small_gemma4: dict) -> None:  # type: ignore[type-arg]
+    tokenizers = pytest.importorskip("tokenizers")
+    data = json.dumps(small_gemma4).encode("utf-8")
+    table = derive("tokenizers", data)
+    assert table.chunkable and table.pairs != family("gemma4").table.pairs
+    tokenizer = core_tokenizer("small", "tokenizers", table, lambda: data)
+    assert isinstance(tokenizer, CoreBpeTokenizer)
+    reference = tokenizers.Tokenizer.from_str(data.decode())
+    for text in ("Hello,  wörld\t<eos>!", "the quick brown fox jumps over the lazy dog  ", "漢字 😀 <|turn>x"):
+        assert tokenizer.encode(text) == reference.encode(text).ids
+        assert tokenizer.count(text) == len(reference.encode(text).ids)
 
 
 def test_the_cache_stays_under_its_cap_and_keeps_no_long_chunks(impl: Any) -> None:

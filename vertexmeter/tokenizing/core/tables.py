@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import struct
 from array import array
 from dataclasses import dataclass, field
@@ -49,12 +50,12 @@ class CoreTable:
 
 
 def _pairs(pieces: list[str]) -> bytes:
-    keys: set[int] = set()
+    found: set[str] = set()
     for piece in pieces:
-        text = piece.replace(_SPACE, _SPACE_MARK)
-        for a, b in zip(text, text[1:], strict=False):
-            keys.add(ord(a) << 32 | ord(b))
-    return array("Q", sorted(keys)).tobytes()
+        if len(piece) > 1:
+            text = piece.replace(_SPACE, _SPACE_MARK)
+            found.update(map(operator.add, text, text[1:]))
+    return array("Q", sorted(ord(p[0]) << 32 | ord(p[1]) for p in found)).tobytes()
 
 
 # ------------------------------------------------------------------ SentencePiece ModelProto
@@ -96,6 +97,26 @@ def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
     return out
 
 
+def _sentence_piece(message: bytes) -> tuple[str, int]:
+    """(piece, type) of a SentencePiece message; the common layout is read directly, others field by field."""
+    if len(message) > 1 and message[0] == 0x0A and message[1] < 0x80:
+        end = 2 + message[1]
+        rest = message[end:]
+        if rest[:1] == b"\x15":  # the score, a fixed32 float
+            rest = rest[5:]
+        if not rest:
+            return message[2:end].decode("utf-8"), _SP_NORMAL
+        if len(rest) == 2 and rest[0] == 0x18 and rest[1] < 0x80:
+            return message[2:end].decode("utf-8"), rest[1]
+    piece, kind = "", _SP_NORMAL
+    for n, v in _fields(message):
+        if n == 1 and isinstance(v, bytes):
+            piece = v.decode("utf-8")
+        elif n == 3 and isinstance(v, int):
+            kind = v
+    return piece, kind
+
+
 def from_sentencepiece(model_proto: bytes) -> CoreTable:
     pieces: list[str] = []
     types: list[int] = []
@@ -103,12 +124,7 @@ def from_sentencepiece(model_proto: bytes) -> CoreTable:
     normalizer: dict[int, int | bytes] = {}
     for number, value in _fields(model_proto):
         if number == 1 and isinstance(value, bytes):
-            piece, kind = "", _SP_NORMAL
-            for n, v in _fields(value):
-                if n == 1 and isinstance(v, bytes):
-                    piece = v.decode("utf-8")
-                elif n == 3 and isinstance(v, int):
-                    kind = v
+            piece, kind = _sentence_piece(value)
             pieces.append(piece)
             types.append(kind)
         elif number == 2 and isinstance(value, bytes):
