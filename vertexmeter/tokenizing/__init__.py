@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 
 from vertexmeter.tokenizing.assets import ASSETS, AssetStatus, TokenizerAsset, refresh, status, unknown_family
-from vertexmeter.tokenizing.core import CoreTable
+from vertexmeter.tokenizing.core import CoreTable, make_bpe
 from vertexmeter.tokenizing.engines import (
     CoreBpeTokenizer,
     CoreSentencePieceTokenizer,
@@ -97,9 +97,10 @@ def core_tokenizer(family: str, engine: str, table: CoreTable, model: Callable[[
     """The counting core over a model when its table says cutting is exact, else the reference engine."""
     if not table.chunkable:
         return engine_tokenizer(family, engine, model())
-    if engine == "sentencepiece":
+    encoder = make_bpe(table)
+    if encoder is None:  # the pure core has no SentencePiece BPE of its own
         return CoreSentencePieceTokenizer(family, model(), table)
-    return CoreBpeTokenizer(family, table)
+    return CoreBpeTokenizer(family, table, encoder)
 
 
 def clear_cache() -> None:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import sentencepiece
 
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.tokenizing.core import CoreTable, make_bpe, make_splitter
+from vertexmeter.tokenizing.core import CoreTable, make_splitter
 
 # Below this many texts, encoding one by one beats the engines' threaded batch calls (bench/).
 _BATCH_THRESHOLD = 16
@@ -130,7 +130,7 @@ def _valid_text(text: str) -> None:
 
 
 class CoreSentencePieceTokenizer(SentencePieceTokenizer):
-    """SentencePiece ids, counted through the core: cut where no piece spans, cached chunk counts."""
+    """The pure-Python core over a SentencePiece model: its cut and cache, sentencepiece for misses and ids."""
 
     def __init__(self, family: str, model_proto: bytes, table: CoreTable) -> None:
         super().__init__(family, model_proto)
@@ -154,13 +154,17 @@ class CoreSentencePieceTokenizer(SentencePieceTokenizer):
 
 
 class CoreBpeTokenizer:
-    """A tokenizer.json BPE model run by the core's own BPE (tokenizers' algorithm), chunk by chunk."""
+    """The core with its own exact BPE (SentencePiece's or tokenizers' algorithm), chunk by chunk.
 
-    def __init__(self, family: str, table: CoreTable) -> None:
+    Neither engine is loaded: ids, counts and token bytes all come from the core table.
+    """
+
+    def __init__(self, family: str, table: CoreTable, encoder: Any) -> None:
         self.family = family
         self._splitter = make_splitter(table)
-        self._bpe: Any = make_bpe(table)
-        self.core = replace(table, pairs=b"", chars=b"", merges=b"")  # kept: the vocabulary, for token bytes
+        self._bpe = encoder
+        # kept: the vocabulary, for token bytes; the encoder and splitter hold their own tables
+        self.core = replace(table, pairs=b"", chars=b"", merges=b"", scores=b"", types=b"")
         self._bytes_cache: dict[int, bytes] = {}
 
     def encode(self, text: str) -> list[int]:

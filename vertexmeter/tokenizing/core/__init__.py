@@ -62,6 +62,16 @@ def make_splitter(table: CoreTable, cache_bytes: int = CACHE_BYTES, max_chunk: i
 
 
 def make_bpe(table: CoreTable) -> Any:
+    """The exact encoder for a chunkable table; None for a SentencePiece model under the pure core.
+
+    (Pure Python has no SentencePiece BPE of its own: there the sentencepiece engine encodes misses,
+    which is faster than Python would be and exact by definition.)
+    """
+    if table.kind == "sentencepiece":
+        sp_bpe = getattr(_impl, "SpBpe", None)
+        if sp_bpe is None:
+            return None
+        return sp_bpe(table.vocab_offsets, table.vocab_blob, table.scores, table.types, table.byte_ids, table.unk_id)
     return _impl.Bpe(table.chars, table.merges, table.byte_ids, table.unk_id, table.specials)
 
 

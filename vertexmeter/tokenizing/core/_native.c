@@ -60,6 +60,7 @@ static inline int u64set_has(const U64Set *s, uint64_t key) {
 }
 
 static int refuse_surrogates(PyObject *text);
+static inline Py_UCS4 canon(Py_UCS4 cp);
 
 /* ---------------------------------------------------------------- Bpe */
 
@@ -356,6 +357,300 @@ static PyTypeObject BpeType = {
     .tp_methods = Bpe_methods,
 };
 
+
+/* ---------------------------------------------------------------- SpBpe: SentencePiece's BPE */
+/* Pieces are merged by score (highest first, then leftmost), a pair only when the concatenation
+ * is a piece; user-defined pieces are matched longest-first before merging and never merge
+ * (SentencePiece's frozen symbols); a final single character that is no piece becomes its UTF-8
+ * byte pieces. Only models without UNUSED pieces reach this code (tables.py checks). */
+
+typedef struct { uint64_t hash; uint32_t offset; uint16_t len; uint8_t user; uint8_t used; int32_t id; float score; } PieceSlot;
+
+typedef struct {
+    PyObject_HEAD
+    PieceSlot *slots; size_t mask;
+    Py_UCS4 *arena;
+    int32_t byte_ids[256];
+    int32_t unk_id;
+    Py_ssize_t max_len, max_user_len;
+    U64Set user_prefixes; /* range hashes of every prefix of a user-defined piece */
+} SpBpeObject;
+
+#define RANGE_SEED 0x9E3779B97F4A7C15ULL
+static inline uint64_t range_step(uint64_t h, Py_UCS4 cp) { return (h ^ cp) * 0x100000001B3ULL; }
+static inline uint64_t range_final(uint64_t h, Py_ssize_t len) { return mix64(h ^ (uint64_t)len); }
+
+static inline uint64_t range_hash(const Py_UCS4 *cp, Py_ssize_t len) {
+    uint64_t h = RANGE_SEED;
+    for (Py_ssize_t i = 0; i < len; i++) h = range_step(h, cp[i]);
+    return range_final(h, len);
+}
+
+static inline const PieceSlot *sp_find_hashed(const SpBpeObject *b, const Py_UCS4 *cp, Py_ssize_t len, uint64_t h) {
+    size_t i = h & b->mask;
+    while (b->slots[i].used) {
+        const PieceSlot *s = &b->slots[i];
+        if (s->hash == h && s->len == len && !memcmp(b->arena + s->offset, cp, (size_t)len * sizeof(Py_UCS4))) return s;
+        i = (i + 1) & b->mask;
+    }
+    return NULL;
+}
+
+static inline const PieceSlot *sp_find(const SpBpeObject *b, const Py_UCS4 *cp, Py_ssize_t len) {
+    if (len > b->max_len) return NULL;
+    uint64_t h = range_hash(cp, len);
+    size_t i = h & b->mask;
+    while (b->slots[i].used) {
+        const PieceSlot *s = &b->slots[i];
+        if (s->hash == h && s->len == len && !memcmp(b->arena + s->offset, cp, (size_t)len * sizeof(Py_UCS4))) return s;
+        i = (i + 1) & b->mask;
+    }
+    return NULL;
+}
+
+typedef struct { float score; int32_t left, right, size; } SpItem;
+
+static inline int sp_before(const SpItem *a, const SpItem *b) { /* a pops before b */
+    return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+static void sp_push(SpItem *h, size_t *n, SpItem it) {
+    size_t i = (*n)++;
+    h[i] = it;
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (!sp_before(&h[i], &h[p])) break;
+        SpItem t = h[i]; h[i] = h[p]; h[p] = t; i = p;
+    }
+}
+
+static SpItem sp_pop(SpItem *h, size_t *n) {
+    SpItem top = h[0];
+    h[0] = h[--(*n)];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < *n && sp_before(&h[l], &h[m])) m = l;
+        if (r < *n && sp_before(&h[r], &h[m])) m = r;
+        if (m == i) break;
+        SpItem t = h[i]; h[i] = h[m]; h[m] = t; i = m;
+    }
+    return top;
+}
+
+typedef struct { int32_t start, len, prev, next; int32_t frozen; } SpSym;
+
+static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    Py_ssize_t n = end - start;
+    if (n <= 0) return 0;
+    Py_UCS4 *text = (Py_UCS4 *)malloc((size_t)n * sizeof(Py_UCS4));
+    SpSym *syms = (SpSym *)malloc((size_t)n * sizeof(SpSym));
+    size_t hcap = (size_t)n * 2 + 8, hn = 0;
+    SpItem *heap = (SpItem *)malloc(hcap * sizeof(SpItem));
+    if (!text || !syms || !heap) { free(text); free(syms); free(heap); PyErr_NoMemory(); return -1; }
+    for (Py_ssize_t i = 0; i < n; i++) text[i] = canon(PyUnicode_READ(kind, data, start + i));
+    int32_t ns = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        Py_ssize_t len = 1; int frozen = 0;
+        if (b->max_user_len) { /* the longest user-defined piece here, walking only along their prefixes */
+            Py_ssize_t most = b->max_user_len < n - i ? b->max_user_len : n - i;
+            uint64_t h = RANGE_SEED;
+            for (Py_ssize_t l = 1; l <= most; l++) {
+                h = range_step(h, text[i + l - 1]);
+                uint64_t fh = range_final(h, l);
+                if (!u64set_has(&b->user_prefixes, fh)) break;
+                const PieceSlot *p = sp_find_hashed(b, text + i, l, fh);
+                if (p && p->user) { len = l; frozen = 1; }
+            }
+        }
+        syms[ns].start = (int32_t)i; syms[ns].len = (int32_t)len; syms[ns].frozen = frozen;
+        syms[ns].prev = ns - 1; syms[ns].next = ns + 1;
+        ns++; i += len;
+    }
+    syms[ns - 1].next = -1;
+#define SP_PAIR(L, R) do { \
+        int32_t l_ = (L), r_ = (R); \
+        if (l_ >= 0 && r_ >= 0 && !syms[l_].frozen && !syms[r_].frozen) { \
+            const PieceSlot *p_ = sp_find(b, text + syms[l_].start, syms[l_].len + syms[r_].len); \
+            if (p_) { \
+                if (hn == hcap) { hcap *= 2; SpItem *g_ = (SpItem *)realloc(heap, hcap * sizeof(SpItem)); \
+                    if (!g_) { free(text); free(syms); free(heap); PyErr_NoMemory(); return -1; } heap = g_; } \
+                SpItem it_ = {p_->score, l_, r_, syms[l_].len + syms[r_].len}; sp_push(heap, &hn, it_); \
+            } \
+        } \
+    } while (0)
+    for (int32_t i = 1; i < ns; i++) SP_PAIR(i - 1, i);
+    while (hn) {
+        SpItem top = sp_pop(heap, &hn);
+        SpSym *l = &syms[top.left], *r = &syms[top.right];
+        if (!l->len || !r->len || l->len + r->len != top.size) continue; /* stale */
+        l->len += r->len;
+        l->next = r->next;
+        if (r->next >= 0) syms[r->next].prev = top.left;
+        r->len = 0;
+        SP_PAIR(l->prev, top.left);
+        SP_PAIR(top.left, l->next);
+    }
+#undef SP_PAIR
+    int rc = 0;
+    for (int32_t i = 0; i >= 0 && rc == 0; i = syms[i].next) {
+        const PieceSlot *p = sp_find(b, text + syms[i].start, syms[i].len);
+        if (p) { if (idvec_push(out, p->id) < 0) rc = -1; continue; }
+        for (int32_t k = 0; k < syms[i].len && rc == 0; k++) { /* byte fallback, character by character */
+            Py_UCS4 cp = text[syms[i].start + k];
+            unsigned char buf[4]; int blen;
+            if (cp < 0x80) { buf[0] = (unsigned char)cp; blen = 1; }
+            else if (cp < 0x800) { buf[0] = 0xC0 | (cp >> 6); buf[1] = 0x80 | (cp & 0x3F); blen = 2; }
+            else if (cp < 0x10000) { buf[0] = 0xE0 | (cp >> 12); buf[1] = 0x80 | ((cp >> 6) & 0x3F); buf[2] = 0x80 | (cp & 0x3F); blen = 3; }
+            else { buf[0] = 0xF0 | (cp >> 18); buf[1] = 0x80 | ((cp >> 12) & 0x3F); buf[2] = 0x80 | ((cp >> 6) & 0x3F); buf[3] = 0x80 | (cp & 0x3F); blen = 4; }
+            for (int q = 0; q < blen; q++) if (idvec_push(out, b->byte_ids[buf[q]]) < 0) { rc = -1; break; }
+        }
+    }
+    if (rc < 0) PyErr_NoMemory();
+    free(text); free(syms); free(heap);
+    return rc;
+}
+
+static PyObject *SpBpe_encode(SpBpeObject *self, PyObject *text) {
+    if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "encode() takes a str"); return NULL; }
+    if (refuse_surrogates(text) < 0) return NULL;
+    IdVec out = {0};
+    if (sp_encode_range(self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
+        free(out.v); return NULL;
+    }
+    PyObject *list = ids_to_list(&out);
+    free(out.v);
+    return list;
+}
+
+/* SpBpe(vocab_offsets: uint32[n + 1], vocab_blob: UTF-8, scores: float32[n], types: uint8[n],
+ *       byte_ids: int32[256], unk_id: int). Types: 1 normal, 4 user-defined take part; others not. */
+static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
+    PyObject *off_obj, *blob_obj, *score_obj, *type_obj, *bytes_obj;
+    int unk_id;
+    static char *kwlist[] = {"vocab_offsets", "vocab_blob", "scores", "types", "byte_ids", "unk_id", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOi", kwlist, &off_obj, &blob_obj, &score_obj, &type_obj, &bytes_obj, &unk_id))
+        return -1;
+    if (self->slots) { PyErr_SetString(PyExc_RuntimeError, "SpBpe is already initialised"); return -1; }
+    Py_buffer ov, bv, sv, tv, yv;
+    int got = 0, rc = -1;
+    if (PyObject_GetBuffer(off_obj, &ov, PyBUF_SIMPLE) < 0) goto done;
+    got = 1;
+    if (PyObject_GetBuffer(blob_obj, &bv, PyBUF_SIMPLE) < 0) goto done;
+    got = 2;
+    if (PyObject_GetBuffer(score_obj, &sv, PyBUF_SIMPLE) < 0) goto done;
+    got = 3;
+    if (PyObject_GetBuffer(type_obj, &tv, PyBUF_SIMPLE) < 0) goto done;
+    got = 4;
+    if (PyObject_GetBuffer(bytes_obj, &yv, PyBUF_SIMPLE) < 0) goto done;
+    got = 5;
+    size_t n = (size_t)tv.len;
+    if ((size_t)ov.len != (n + 1) * 4 || (size_t)sv.len != n * 4 || yv.len != 256 * 4) {
+        PyErr_SetString(PyExc_ValueError, "malformed SpBpe tables"); goto done;
+    }
+    const uint32_t *off = (const uint32_t *)ov.buf;
+    const unsigned char *blob = (const unsigned char *)bv.buf;
+    const float *scores = (const float *)sv.buf;
+    const uint8_t *types = (const uint8_t *)tv.buf;
+    if (off[n] > (uint32_t)bv.len) { PyErr_SetString(PyExc_ValueError, "malformed SpBpe offsets"); goto done; }
+    self->arena = (Py_UCS4 *)malloc(((size_t)off[n] + 1) * sizeof(Py_UCS4));
+    size_t cap = 16;
+    while (cap < n * 2 + 16) cap <<= 1;
+    self->slots = (PieceSlot *)calloc(cap, sizeof(PieceSlot));
+    if (!self->arena || !self->slots) { PyErr_NoMemory(); goto done; }
+    self->mask = cap - 1;
+    size_t firsts_cap = 1024, n_firsts = 0, used = 0;
+    uint64_t *firsts = (uint64_t *)malloc(firsts_cap * sizeof(uint64_t));
+    if (!firsts) { PyErr_NoMemory(); goto done; }
+    for (size_t id = 0; id < n; id++) {
+        if (types[id] != 1 && types[id] != 4) continue;
+        size_t at = used;
+        for (uint32_t k = off[id]; k < off[id + 1];) { /* UTF-8 -> code points (the blob came from Python str) */
+            unsigned char c = blob[k];
+            Py_UCS4 cp; int extra;
+            if (c < 0x80) { cp = c; extra = 0; } else if (c < 0xE0) { cp = c & 0x1F; extra = 1; }
+            else if (c < 0xF0) { cp = c & 0x0F; extra = 2; } else { cp = c & 0x07; extra = 3; }
+            if (k + 1 + (uint32_t)extra > off[id + 1]) { free(firsts); PyErr_SetString(PyExc_ValueError, "bad UTF-8 piece"); goto done; }
+            for (int q = 1; q <= extra; q++) cp = (cp << 6) | (blob[k + q] & 0x3F);
+            self->arena[used++] = cp;
+            k += 1 + (uint32_t)extra;
+        }
+        Py_ssize_t len = (Py_ssize_t)(used - at);
+        if (len == 0 || len > 0xFFFF) { used = at; continue; }
+        for (Py_ssize_t k = 0; k < len; k++) if (self->arena[at + k] == SPACE) self->arena[at + k] = SPACE_MARK;
+        uint64_t h = range_hash(self->arena + at, len);
+        size_t i = h & self->mask;
+        int dup = 0;
+        while (self->slots[i].used) {
+            PieceSlot *s = &self->slots[i];
+            if (s->hash == h && s->len == len && !memcmp(self->arena + s->offset, self->arena + at, (size_t)len * sizeof(Py_UCS4))) { dup = 1; break; }
+            i = (i + 1) & self->mask;
+        }
+        if (dup) { used = at; continue; } /* sentencepiece refuses such a model; tables.py too */
+        PieceSlot *s = &self->slots[i];
+        s->hash = h; s->offset = (uint32_t)at; s->len = (uint16_t)len; s->used = 1; s->user = types[id] == 4;
+        s->id = (int32_t)id; s->score = scores[id];
+        if (len > self->max_len) self->max_len = len;
+        if (s->user) {
+            if (len > self->max_user_len) self->max_user_len = len;
+            uint64_t ph = RANGE_SEED;
+            for (Py_ssize_t k = 0; k < len; k++) {
+                if (n_firsts == firsts_cap) {
+                    firsts_cap *= 2;
+                    uint64_t *g = (uint64_t *)realloc(firsts, firsts_cap * sizeof(uint64_t));
+                    if (!g) { free(firsts); PyErr_NoMemory(); goto done; }
+                    firsts = g;
+                }
+                ph = range_step(ph, self->arena[at + k]);
+                firsts[n_firsts++] = range_final(ph, k + 1);
+            }
+        }
+    }
+    int set_rc = u64set_init(&self->user_prefixes, firsts, n_firsts);
+    free(firsts);
+    if (set_rc < 0) { PyErr_NoMemory(); goto done; }
+    memcpy(self->byte_ids, yv.buf, sizeof(self->byte_ids));
+    self->unk_id = unk_id;
+    rc = 0;
+done:
+    if (got >= 1) PyBuffer_Release(&ov);
+    if (got >= 2) PyBuffer_Release(&bv);
+    if (got >= 3) PyBuffer_Release(&sv);
+    if (got >= 4) PyBuffer_Release(&tv);
+    if (got >= 5) PyBuffer_Release(&yv);
+    return rc;
+}
+
+static void SpBpe_dealloc(SpBpeObject *self) {
+    free(self->slots); free(self->arena); free(self->user_prefixes.keys);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef SpBpe_methods[] = {
+    {"encode", (PyCFunction)SpBpe_encode, METH_O, "encode(text) -> list[int]: SentencePiece BPE ids of text."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject SpBpeType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vertexmeter.tokenizing.core._native.SpBpe",
+    .tp_basicsize = sizeof(SpBpeObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Byte-pair encoder with SentencePiece's score semantics.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)SpBpe_init,
+    .tp_dealloc = (destructor)SpBpe_dealloc,
+    .tp_methods = SpBpe_methods,
+};
+
+/* Either encoder over text[start:end). */
+static int encode_range(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    if (Py_IS_TYPE(encoder, &SpBpeType)) return sp_encode_range((SpBpeObject *)encoder, kind, data, start, end, out);
+    return bpe_encode_range((BpeObject *)encoder, kind, data, start, end, out);
+}
+
+static inline int is_encoder(PyObject *o) { return Py_IS_TYPE(o, &BpeType) || Py_IS_TYPE(o, &SpBpeType); }
+
 /* ---------------------------------------------------------------- Splitter + chunk cache */
 
 typedef struct { uint64_t hash; uint32_t offset; uint32_t len; int32_t count; int32_t used; } CacheSlot;
@@ -470,9 +765,9 @@ static long long chunk_count(SplitterObject *s, PyObject *text, int kind, const 
     }
     s->misses++;
     long long count;
-    if (Py_IS_TYPE(miss, &BpeType)) {
+    if (is_encoder(miss)) {
         IdVec out = {0};
-        if (bpe_encode_range((BpeObject *)miss, kind, data, start, end, &out) < 0) { free(out.v); return -1; }
+        if (encode_range(miss, kind, data, start, end, &out) < 0) { free(out.v); return -1; }
         count = (long long)out.n;
         free(out.v);
     } else {
@@ -545,7 +840,8 @@ static PyObject *Splitter_bounds(SplitterObject *self, PyObject *text) {
 static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
     /* encode(text, bpe): ids of every chunk, concatenated (the count cache is not used). */
     PyObject *text, *bpe;
-    if (!PyArg_ParseTuple(args, "UO!:encode", &text, &BpeType, &bpe)) return NULL;
+    if (!PyArg_ParseTuple(args, "UO:encode", &text, &bpe)) return NULL;
+    if (!is_encoder(bpe)) { PyErr_SetString(PyExc_TypeError, "encode() needs a Bpe or SpBpe"); return NULL; }
     if (refuse_surrogates(text) < 0) return NULL;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -556,7 +852,7 @@ static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
     for (Py_ssize_t i = 1; i <= n; i++) {
         Py_UCS4 c = i < n ? canon(PyUnicode_READ(kind, data, i)) : 0;
         if (i == n || !joins(self, prev_c, c)) {
-            if (bpe_encode_range((BpeObject *)bpe, kind, data, start, i, &out) < 0) { free(out.v); return NULL; }
+            if (encode_range(bpe, kind, data, start, i, &out) < 0) { free(out.v); return NULL; }
             start = i;
         }
         prev_c = c;
@@ -631,15 +927,17 @@ static PyTypeObject SplitterType = {
 };
 
 static struct PyModuleDef native_module = {
-    PyModuleDef_HEAD_INIT, "_native", "vertexmeter's native counting core.", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_native", "vertexmeter's native counting core.", -1, NULL, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&BpeType) < 0 || PyType_Ready(&SplitterType) < 0) return NULL;
+    if (PyType_Ready(&BpeType) < 0 || PyType_Ready(&SpBpeType) < 0 || PyType_Ready(&SplitterType) < 0) return NULL;
     PyObject *m = PyModule_Create(&native_module);
     if (!m) return NULL;
     Py_INCREF(&BpeType);
     if (PyModule_AddObject(m, "Bpe", (PyObject *)&BpeType) < 0) { Py_DECREF(&BpeType); Py_DECREF(m); return NULL; }
+    Py_INCREF(&SpBpeType);
+    if (PyModule_AddObject(m, "SpBpe", (PyObject *)&SpBpeType) < 0) { Py_DECREF(&SpBpeType); Py_DECREF(m); return NULL; }
     Py_INCREF(&SplitterType);
     if (PyModule_AddObject(m, "Splitter", (PyObject *)&SplitterType) < 0) { Py_DECREF(&SplitterType); Py_DECREF(m); return NULL; }
     return m;

@@ -18,9 +18,10 @@ import struct
 from array import array
 from dataclasses import dataclass, field
 
-_MAGIC = b"VMCORE1\n"
+_MAGIC = b"VMCORE2\n"
 _SPACE, _SPACE_MARK = " ", "\u2581"
-_SP_NORMAL, _SP_UNUSED = 1, 5
+_SP_NORMAL, _SP_USER_DEFINED, _SP_UNUSED = 1, 4, 5
+_ZERO_SCORE = struct.pack("<f", 0.0)
 _SP_BPE = 2
 
 
@@ -41,6 +42,9 @@ class CoreTable:
     specials: list[tuple[str, int]] = field(default_factory=list)
     vocab_offsets: bytes = b""  # uint32[n + 1] into vocab_blob
     vocab_blob: bytes = b""  # the pieces' UTF-8, id order
+    # SentencePiece BPE only:
+    scores: bytes = b""  # float32[n]
+    types: bytes = b""  # uint8[n]: 1 normal, 2 unknown, 3 control, 4 user-defined, 6 byte
 
     def piece(self, token_id: int) -> str:
         offsets = memoryview(self.vocab_offsets).cast("I")
@@ -97,36 +101,44 @@ def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
     return out
 
 
-def _sentence_piece(message: bytes) -> tuple[str, int]:
-    """(piece, type) of a SentencePiece message; the common layout is read directly, others field by field."""
+def _sentence_piece(message: bytes) -> tuple[bytes, bytes, int]:
+    """(piece UTF-8, score as float32 bytes, type) of a SentencePiece message.
+
+    The common layout is read directly, anything else field by field.
+    """
     if len(message) > 1 and message[0] == 0x0A and message[1] < 0x80:
         end = 2 + message[1]
         rest = message[end:]
+        score = _ZERO_SCORE
         if rest[:1] == b"\x15":  # the score, a fixed32 float
-            rest = rest[5:]
+            score, rest = rest[1:5], rest[5:]
         if not rest:
-            return message[2:end].decode("utf-8"), _SP_NORMAL
+            return message[2:end], score, _SP_NORMAL
         if len(rest) == 2 and rest[0] == 0x18 and rest[1] < 0x80:
-            return message[2:end].decode("utf-8"), rest[1]
-    piece, kind = "", _SP_NORMAL
+            return message[2:end], score, rest[1]
+    piece, score, kind = b"", _ZERO_SCORE, _SP_NORMAL
     for n, v in _fields(message):
         if n == 1 and isinstance(v, bytes):
-            piece = v.decode("utf-8")
+            piece = v
+        elif n == 2 and isinstance(v, bytes):
+            score = v
         elif n == 3 and isinstance(v, int):
             kind = v
-    return piece, kind
+    return piece, score, kind
 
 
 def from_sentencepiece(model_proto: bytes) -> CoreTable:
-    pieces: list[str] = []
-    types: list[int] = []
+    encoded: list[bytes] = []
+    scores: list[bytes] = []
+    types = bytearray()
     trainer: dict[int, int | bytes] = {}
     normalizer: dict[int, int | bytes] = {}
     for number, value in _fields(model_proto):
         if number == 1 and isinstance(value, bytes):
-            piece, kind = _sentence_piece(value)
-            pieces.append(piece)
-            types.append(kind)
+            piece, score, kind = _sentence_piece(value)
+            encoded.append(piece)
+            scores.append(score)
+            types.append(kind & 0xFF)
         elif number == 2 and isinstance(value, bytes):
             trainer = dict(_fields(value))
         elif number == 3 and isinstance(value, bytes):
@@ -149,9 +161,36 @@ def from_sentencepiece(model_proto: bytes) -> CoreTable:
         problems.append("spaces are not escaped")
     if _SP_UNUSED in types:
         problems.append("the vocabulary has unused pieces (BPE re-splits them)")
+    pieces = [p.decode("utf-8") for p in encoded]
+    ids = {p: i for i, p in enumerate(pieces)}
+    byte_ids = [ids.get(f"<0x{b:02X}>", -1) for b in range(256)]
+    if not trainer.get(35, 0) or -1 in byte_ids:
+        problems.append("no byte fallback")
+    mergeable = {p for p, t in zip(pieces, types, strict=True) if t in (_SP_NORMAL, _SP_USER_DEFINED)}
+    if len(mergeable) != sum(t in (_SP_NORMAL, _SP_USER_DEFINED) for t in types):
+        problems.append("a piece is defined twice")
+    reserved = [p for p, t in zip(pieces, types, strict=True) if t not in (_SP_NORMAL, _SP_USER_DEFINED)]
+    if any(len(p) < 2 or p in mergeable for p in reserved):
+        problems.append("a control, unknown or byte piece could be matched as text")
     if problems:
         return CoreTable("sentencepiece", sha, False, "; ".join(problems))
-    return CoreTable("sentencepiece", sha, True, "BPE, identity normalisation, no dummy prefix", pairs=_pairs(pieces))
+    offsets = array("I", [0])
+    for piece in encoded:
+        offsets.append(offsets[-1] + len(piece))
+    unk = [i for i, t in enumerate(types) if t == 2]
+    return CoreTable(
+        "sentencepiece",
+        sha,
+        True,
+        "BPE, identity normalisation, no dummy prefix, byte fallback",
+        pairs=_pairs(pieces),
+        byte_ids=array("i", byte_ids).tobytes(),
+        unk_id=unk[0] if unk else -1,
+        vocab_offsets=offsets.tobytes(),
+        vocab_blob=b"".join(encoded),
+        scores=b"".join(scores),
+        types=bytes(types),
+    )
 
 
 # ------------------------------------------------------------------ tokenizers' tokenizer.json
@@ -255,7 +294,7 @@ def from_tokenizers_json(tokenizer_json: bytes) -> CoreTable:
 
 # ------------------------------------------------------------------ compact binary form
 
-_SECTIONS = ("pairs", "chars", "merges", "byte_ids", "vocab_offsets", "vocab_blob")
+_SECTIONS = ("pairs", "chars", "merges", "byte_ids", "vocab_offsets", "vocab_blob", "scores", "types")
 
 
 def dump(table: CoreTable) -> bytes:
