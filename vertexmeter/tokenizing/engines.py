@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-import sentencepiece
-
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.tokenizing.core import CoreTable, make_splitter
 
@@ -49,6 +47,8 @@ class SentencePieceTokenizer:
     """Gemma 1 / Gemma 3 SentencePiece models, encoded exactly as google-genai does (no BOS/EOS)."""
 
     def __init__(self, family: str, model_proto: bytes) -> None:
+        import sentencepiece  # only the reference engine needs it; the core does not
+
         self.family = family
         self._sp = sentencepiece.SentencePieceProcessor()
         self._sp.LoadFromSerializedProto(model_proto)

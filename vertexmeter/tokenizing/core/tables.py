@@ -17,6 +17,7 @@ import operator
 import struct
 from array import array
 from dataclasses import dataclass, field
+from typing import Any
 
 _MAGIC = b"VMCORE2\n"
 _SPACE, _SPACE_MARK = " ", "\u2581"
@@ -50,7 +51,7 @@ class CoreTable:
         offsets = memoryview(self.vocab_offsets).cast("I")
         if not 0 <= token_id < len(offsets) - 1:
             raise ValueError(f"token id {token_id} is outside the vocabulary ({len(offsets) - 1} pieces)")
-        return self.vocab_blob[offsets[token_id] : offsets[token_id + 1]].decode("utf-8")
+        return bytes(self.vocab_blob[offsets[token_id] : offsets[token_id + 1]]).decode("utf-8")
 
 
 def _pairs(pieces: list[str]) -> bytes:
@@ -298,7 +299,7 @@ _SECTIONS = ("pairs", "chars", "merges", "byte_ids", "vocab_offsets", "vocab_blo
 
 
 def dump(table: CoreTable) -> bytes:
-    payload = b"".join(getattr(table, name) for name in _SECTIONS)
+    payload = b"".join(bytes(getattr(table, name)) for name in _SECTIONS)
     header = {
         "kind": table.kind,
         "source_sha256": table.source_sha256,
@@ -323,10 +324,10 @@ def parse(data: bytes) -> CoreTable:
     payload = memoryview(data)[start + head_len :]
     if hashlib.sha256(payload).hexdigest() != header["payload_sha256"] or len(payload) != sum(header["sizes"]):
         raise ValueError("core table payload does not match its hash")
-    sections: dict[str, bytes] = {}
+    sections: dict[str, Any] = {}
     pos = 0
     for name, size in zip(_SECTIONS, header["sizes"], strict=True):
-        sections[name] = bytes(payload[pos : pos + size])
+        sections[name] = payload[pos : pos + size]  # views into `data`, not copies
         pos += size
     return CoreTable(
         header["kind"],
