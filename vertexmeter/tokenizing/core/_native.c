@@ -129,14 +129,19 @@ static inline int32_t bpe_char(const BpeObject *b, Py_UCS4 cp) {
     }
 }
 
-/* Growable int32 output. */
-typedef struct { int32_t *v; size_t n, cap; } IdVec;
+/* Growable int32 output; the first 64 ids live inline (most chunks need no allocation). Never copy one. */
+typedef struct { int32_t *v; size_t n, cap; int32_t local[64]; } IdVec;
+
+static void idvec_free(IdVec *o) { if (o->v != o->local) free(o->v); o->v = NULL; o->n = o->cap = 0; }
 
 static int idvec_push(IdVec *o, int32_t x) {
+    if (!o->v) { o->v = o->local; o->cap = 64; }
     if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 64;
-        int32_t *v = (int32_t *)realloc(o->v, cap * sizeof(int32_t));
+        size_t cap = o->cap * 2;
+        int32_t *v = (int32_t *)malloc(cap * sizeof(int32_t));
         if (!v) return -1;
+        memcpy(v, o->v, o->n * sizeof(int32_t));
+        if (o->v != o->local) free(o->v);
         o->v = v; o->cap = cap;
     }
     o->v[o->n++] = x;
@@ -148,9 +153,16 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
     Py_ssize_t n_chars = end - start;
     if (n_chars <= 0) return 0;
     size_t cap = (size_t)n_chars * 4; /* byte fallback: up to 4 symbols per character */
-    Sym *syms = (Sym *)malloc(cap * sizeof(Sym));
-    HeapItem *heap = (HeapItem *)malloc((cap * 2 + 8) * sizeof(HeapItem));
-    if (!syms || !heap) { free(syms); free(heap); PyErr_NoMemory(); return -1; }
+    Sym stack_syms[256];
+    HeapItem stack_heap[3 * 256 + 8]; /* pushes <= 3 per symbol: no growth for a small word */
+    int small = cap <= 256;
+    Sym *syms = small ? stack_syms : (Sym *)malloc(cap * sizeof(Sym));
+    size_t hcap = small ? 3 * 256 + 8 : cap * 2 + 8;
+    HeapItem *heap = small ? stack_heap : (HeapItem *)malloc(hcap * sizeof(HeapItem));
+    if (!syms || !heap) {
+        if (!small) { free(syms); free(heap); }
+        PyErr_NoMemory(); return -1;
+    }
     size_t n = 0;
     for (Py_ssize_t i = start; i < end; i++) {
         Py_UCS4 cp = PyUnicode_READ(kind, data, i);
@@ -172,7 +184,7 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
         syms[i].next = (i + 1 < n) ? (int32_t)i + 1 : -1;
         syms[i].alive = 1;
     }
-    size_t hn = 0, hcap = cap * 2 + 8;
+    size_t hn = 0;
     for (size_t i = 0; i + 1 < n; i++) {
         const MergeSlot *m = bpe_merge(b, syms[i].id, syms[i + 1].id);
         if (m) { HeapItem it = {m->rank, (int32_t)i, m->new_id}; heap_push(heap, &hn, it); }
@@ -190,8 +202,14 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
         if (r->next >= 0) syms[r->next].prev = top.pos;
         if (hn + 2 > hcap) {
             hcap *= 2;
-            HeapItem *grown = (HeapItem *)realloc(heap, hcap * sizeof(HeapItem));
-            if (!grown) { free(syms); free(heap); PyErr_NoMemory(); return -1; }
+            HeapItem *grown = heap == stack_heap ? (HeapItem *)malloc(hcap * sizeof(HeapItem))
+                                                 : (HeapItem *)realloc(heap, hcap * sizeof(HeapItem));
+            if (!grown) {
+                if (syms != stack_syms) free(syms);
+                if (heap != stack_heap) free(heap);
+                PyErr_NoMemory(); return -1;
+            }
+            if (heap == stack_heap) memcpy(grown, stack_heap, hn * sizeof(HeapItem));
             heap = grown;
         }
         if (s->prev >= 0) {
@@ -207,7 +225,8 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
     for (int32_t i = n ? 0 : -1; i >= 0; i = syms[i].next) {
         if (idvec_push(out, syms[i].id) < 0) { PyErr_NoMemory(); rc = -1; break; }
     }
-    free(syms); free(heap);
+    if (syms != stack_syms) free(syms);
+    if (heap != stack_heap) free(heap);
     return rc;
 }
 
@@ -250,12 +269,12 @@ static PyObject *ids_to_list(const IdVec *o) {
 static PyObject *Bpe_encode(BpeObject *self, PyObject *text) {
     if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "encode() takes a str"); return NULL; }
     if (refuse_surrogates(text) < 0) return NULL;
-    IdVec out = {0};
+    IdVec out = {NULL, 0, 0, {0}};
     if (bpe_encode_range(self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
-        free(out.v); return NULL;
+        idvec_free(&out); return NULL;
     }
     PyObject *list = ids_to_list(&out);
-    free(out.v);
+    idvec_free(&out);
     return list;
 }
 
@@ -443,11 +462,19 @@ typedef struct { int32_t start, len, prev, next; int32_t frozen; } SpSym;
 static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
     Py_ssize_t n = end - start;
     if (n <= 0) return 0;
-    Py_UCS4 *text = (Py_UCS4 *)malloc((size_t)n * sizeof(Py_UCS4));
-    SpSym *syms = (SpSym *)malloc((size_t)n * sizeof(SpSym));
-    size_t hcap = (size_t)n * 2 + 8, hn = 0;
-    SpItem *heap = (SpItem *)malloc(hcap * sizeof(SpItem));
-    if (!text || !syms || !heap) { free(text); free(syms); free(heap); PyErr_NoMemory(); return -1; }
+    /* pushes <= 3 per symbol (one per initial pair, two per merge), so the heap never grows */
+    Py_UCS4 stack_text[96];
+    SpSym stack_syms[96];
+    SpItem stack_heap[3 * 96 + 8];
+    int small = n <= 96;
+    size_t hcap = (size_t)n * 3 + 8, hn = 0;
+    Py_UCS4 *text = small ? stack_text : (Py_UCS4 *)malloc((size_t)n * sizeof(Py_UCS4));
+    SpSym *syms = small ? stack_syms : (SpSym *)malloc((size_t)n * sizeof(SpSym));
+    SpItem *heap = small ? stack_heap : (SpItem *)malloc(hcap * sizeof(SpItem));
+    if (!text || !syms || !heap) {
+        if (!small) { free(text); free(syms); free(heap); }
+        PyErr_NoMemory(); return -1;
+    }
     for (Py_ssize_t i = 0; i < n; i++) text[i] = canon(PyUnicode_READ(kind, data, start + i));
     int32_t ns = 0;
     for (Py_ssize_t i = 0; i < n;) {
@@ -472,9 +499,7 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
         int32_t l_ = (L), r_ = (R); \
         if (l_ >= 0 && r_ >= 0 && !syms[l_].frozen && !syms[r_].frozen) { \
             const PieceSlot *p_ = sp_find(b, text + syms[l_].start, syms[l_].len + syms[r_].len); \
-            if (p_) { \
-                if (hn == hcap) { hcap *= 2; SpItem *g_ = (SpItem *)realloc(heap, hcap * sizeof(SpItem)); \
-                    if (!g_) { free(text); free(syms); free(heap); PyErr_NoMemory(); return -1; } heap = g_; } \
+            if (p_ && hn < hcap) { \
                 SpItem it_ = {p_->score, l_, r_, syms[l_].len + syms[r_].len}; sp_push(heap, &hn, it_); \
             } \
         } \
@@ -507,19 +532,19 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
         }
     }
     if (rc < 0) PyErr_NoMemory();
-    free(text); free(syms); free(heap);
+    if (!small) { free(text); free(syms); free(heap); }
     return rc;
 }
 
 static PyObject *SpBpe_encode(SpBpeObject *self, PyObject *text) {
     if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "encode() takes a str"); return NULL; }
     if (refuse_surrogates(text) < 0) return NULL;
-    IdVec out = {0};
+    IdVec out = {NULL, 0, 0, {0}};
     if (sp_encode_range(self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
-        free(out.v); return NULL;
+        idvec_free(&out); return NULL;
     }
     PyObject *list = ids_to_list(&out);
-    free(out.v);
+    idvec_free(&out);
     return list;
 }
 
@@ -766,10 +791,10 @@ static long long chunk_count(SplitterObject *s, PyObject *text, int kind, const 
     s->misses++;
     long long count;
     if (is_encoder(miss)) {
-        IdVec out = {0};
-        if (encode_range(miss, kind, data, start, end, &out) < 0) { free(out.v); return -1; }
+        IdVec out = {NULL, 0, 0, {0}};
+        if (encode_range(miss, kind, data, start, end, &out) < 0) { idvec_free(&out); return -1; }
         count = (long long)out.n;
-        free(out.v);
+        idvec_free(&out);
     } else {
         PyObject *chunk = PyUnicode_Substring(text, start, end);
         if (!chunk) return -1;
@@ -846,19 +871,19 @@ static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    IdVec out = {0};
+    IdVec out = {NULL, 0, 0, {0}};
     Py_ssize_t start = 0;
     Py_UCS4 prev_c = n ? canon(PyUnicode_READ(kind, data, 0)) : 0;
     for (Py_ssize_t i = 1; i <= n; i++) {
         Py_UCS4 c = i < n ? canon(PyUnicode_READ(kind, data, i)) : 0;
         if (i == n || !joins(self, prev_c, c)) {
-            if (encode_range(bpe, kind, data, start, i, &out) < 0) { free(out.v); return NULL; }
+            if (encode_range(bpe, kind, data, start, i, &out) < 0) { idvec_free(&out); return NULL; }
             start = i;
         }
         prev_c = c;
     }
     PyObject *list = ids_to_list(&out);
-    free(out.v);
+    idvec_free(&out);
     return list;
 }
 
