@@ -85,7 +85,11 @@ def main() -> int:
             mismatches = sum(tokenizer.count(d) != len(engine(d)) for d in docs)
             failures += mismatches
             chars = sum(map(len, docs))
-            times: dict[str, list[float]] = {"core cold": [], "core warm": [], **{k: [] for k in contenders if k != "core"}}
+            times: dict[str, list[float]] = {
+                "core cold": [],
+                "core warm": [],
+                **{k: [] for k in contenders if k != "core"},
+            }
             order = list(times)
             for round_ in range(args.rounds):
                 for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
