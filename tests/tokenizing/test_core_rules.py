@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,22 @@ def test_the_cache_stays_under_its_cap_and_keeps_no_long_chunks(impl: Any) -> No
     assert splitter.stats()["entries"] == before
     splitter.clear()
     assert splitter.stats() == {"hits": 0, "misses": 0, "resets": 0, "entries": 0, "bytes": 0}
+
+
+def test_threads_share_a_tokenizer_and_its_bounded_cache(impl: Any) -> None:
+    fam = family("gemma2")
+    splitter = impl.Splitter(fam.table.pairs, 64 * 1024, 64)  # small: resets happen while threads count
+    if hasattr(impl, "SpBpe"):
+        t = fam.table
+        miss: Any = impl.SpBpe(t.vocab_offsets, t.vocab_blob, t.scores, t.types, t.byte_ids, t.unk_id)
+    else:
+        miss = lambda chunk: len(fam.sp.EncodeAsIds(chunk))  # noqa: E731
+    texts = [f"request {i}: " + " ".join(f"w{i * j}x" for j in range(200)) for i in range(40)]
+    expected = [len(fam.sp.EncodeAsIds(text)) for text in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            assert list(pool.map(lambda text: splitter.count(text, miss), texts)) == expected
+    assert splitter.stats()["resets"] > 0
 
 
 def test_a_stored_table_round_trips_and_a_damaged_one_is_rebuilt(tmp_path: Path) -> None:
