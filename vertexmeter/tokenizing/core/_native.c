@@ -153,11 +153,19 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
     Py_ssize_t n_chars = end - start;
     if (n_chars <= 0) return 0;
     size_t cap = (size_t)n_chars * 4; /* byte fallback: up to 4 symbols per character */
+    if (cap > 256) { /* a long word: count its symbols exactly rather than reserve 4 per character */
+        cap = 0;
+        for (Py_ssize_t i = start; i < end; i++) {
+            Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+            if (cp == SPACE) cp = SPACE_MARK;
+            cap += bpe_char(b, cp) >= 0 ? 1 : cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        }
+    }
     Sym stack_syms[256];
     HeapItem stack_heap[3 * 256 + 8]; /* pushes <= 3 per symbol: no growth for a small word */
     int small = cap <= 256;
     Sym *syms = small ? stack_syms : (Sym *)malloc(cap * sizeof(Sym));
-    size_t hcap = small ? 3 * 256 + 8 : cap * 2 + 8;
+    size_t hcap = small ? 3 * 256 + 8 : cap + 8;
     HeapItem *heap = small ? stack_heap : (HeapItem *)malloc(hcap * sizeof(HeapItem));
     if (!syms || !heap) {
         if (!small) { free(syms); free(heap); }
@@ -467,7 +475,7 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
     SpSym stack_syms[96];
     SpItem stack_heap[3 * 96 + 8];
     int small = n <= 96;
-    size_t hcap = (size_t)n * 3 + 8, hn = 0;
+    size_t hcap = small ? 3 * 96 + 8 : (size_t)n + 8, hn = 0; /* a long chunk's heap grows on demand */
     Py_UCS4 *text = small ? stack_text : (Py_UCS4 *)malloc((size_t)n * sizeof(Py_UCS4));
     SpSym *syms = small ? stack_syms : (SpSym *)malloc((size_t)n * sizeof(SpSym));
     SpItem *heap = small ? stack_heap : (SpItem *)malloc(hcap * sizeof(SpItem));
@@ -499,7 +507,12 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
         int32_t l_ = (L), r_ = (R); \
         if (l_ >= 0 && r_ >= 0 && !syms[l_].frozen && !syms[r_].frozen) { \
             const PieceSlot *p_ = sp_find(b, text + syms[l_].start, syms[l_].len + syms[r_].len); \
-            if (p_ && hn < hcap) { \
+            if (p_ && hn == hcap) { \
+                SpItem *g_ = small ? NULL : (SpItem *)realloc(heap, 2 * hcap * sizeof(SpItem)); \
+                if (!g_) { if (!small) { free(text); free(syms); free(heap); } PyErr_NoMemory(); return -1; } \
+                heap = g_; hcap *= 2; \
+            } \
+            if (p_) { \
                 SpItem it_ = {p_->score, l_, r_, syms[l_].len + syms[r_].len}; sp_push(heap, &hn, it_); \
             } \
         } \
