@@ -60,8 +60,8 @@ def _load(family: str) -> Tokenizer:
     """The counting core over the family's model when its conditions hold, else the plain engine.
 
     The core table is derived from the verified model file once and kept, hash-checked, in the user
-    cache; a tokenizer.json model then loads from that table alone (no 32 MB JSON to parse) unless
-    an override directory holds the file, which is verified first as always.
+    cache; the family then loads from that table alone (no 32 MB JSON to parse, no engine) unless an
+    override directory holds the file, which is verified first as always.
     """
     from vertexmeter.tokenizing.assets import cache_dir, candidate_locations, load_verified
     from vertexmeter.tokenizing.core import derive, load_table
@@ -78,8 +78,8 @@ def _load(family: str) -> Tokenizer:
         return loaded["data"]
 
     locations = candidate_locations(asset)
-    if asset.engine == "sentencepiece" or not locations or locations[0].kind == "override":
-        model_bytes()  # verify now: a missing or tampered file is an error even when a table is cached
+    if not locations or locations[0].kind == "override":
+        model_bytes()  # verify now: a missing or tampered override is an error even when a table is cached
     if engine_only:
         return engine_tokenizer(family, asset.engine, model_bytes())
     table = load_table(cache_dir() / "core", family, asset.sha256, lambda: derive(asset.engine, model_bytes()))

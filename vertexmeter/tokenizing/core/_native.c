@@ -391,11 +391,14 @@ static PyTypeObject BpeType = {
  * (SentencePiece's frozen symbols); a final single character that is no piece becomes its UTF-8
  * byte pieces. Only models without UNUSED pieces reach this code (tables.py checks). */
 
-typedef struct { uint64_t hash; uint32_t offset; uint16_t len; uint8_t user; uint8_t used; int32_t id; float score; } PieceSlot;
+/* By piece id. The hash table itself holds 8 bytes a slot (hash tag, id + 1): a failed lookup,
+ * the common case while merging, touches only that compact table. */
+typedef struct { uint32_t offset; float score; uint16_t len; uint8_t user; uint8_t valid; } PieceInfo;
 
 typedef struct {
     PyObject_HEAD
-    PieceSlot *slots; size_t mask;
+    uint64_t *slots; size_t mask; /* 0 empty, else (hash >> 32) << 32 | (id + 1) */
+    PieceInfo *info;
     Py_UCS4 *arena;
     int32_t byte_ids[256];
     int32_t unk_id;
@@ -413,26 +416,22 @@ static inline uint64_t range_hash(const Py_UCS4 *cp, Py_ssize_t len) {
     return range_final(h, len);
 }
 
-static inline const PieceSlot *sp_find_hashed(const SpBpeObject *b, const Py_UCS4 *cp, Py_ssize_t len, uint64_t h) {
+/* The id of the piece cp[0:len] (hash h), or -1. */
+static inline int32_t sp_find_hashed(const SpBpeObject *b, const Py_UCS4 *cp, Py_ssize_t len, uint64_t h) {
     size_t i = h & b->mask;
-    while (b->slots[i].used) {
-        const PieceSlot *s = &b->slots[i];
-        if (s->hash == h && s->len == len && !memcmp(b->arena + s->offset, cp, (size_t)len * sizeof(Py_UCS4))) return s;
-        i = (i + 1) & b->mask;
+    uint64_t tag = h >> 32;
+    for (uint64_t v; (v = b->slots[i]) != 0; i = (i + 1) & b->mask) {
+        if ((v >> 32) != tag) continue;
+        int32_t id = (int32_t)(uint32_t)v - 1;
+        const PieceInfo *p = &b->info[id];
+        if (p->len == len && !memcmp(b->arena + p->offset, cp, (size_t)len * sizeof(Py_UCS4))) return id;
     }
-    return NULL;
+    return -1;
 }
 
-static inline const PieceSlot *sp_find(const SpBpeObject *b, const Py_UCS4 *cp, Py_ssize_t len) {
-    if (len > b->max_len) return NULL;
-    uint64_t h = range_hash(cp, len);
-    size_t i = h & b->mask;
-    while (b->slots[i].used) {
-        const PieceSlot *s = &b->slots[i];
-        if (s->hash == h && s->len == len && !memcmp(b->arena + s->offset, cp, (size_t)len * sizeof(Py_UCS4))) return s;
-        i = (i + 1) & b->mask;
-    }
-    return NULL;
+static inline int32_t sp_find(const SpBpeObject *b, const Py_UCS4 *cp, Py_ssize_t len) {
+    if (len > b->max_len) return -1;
+    return sp_find_hashed(b, cp, len, range_hash(cp, len));
 }
 
 typedef struct { float score; int32_t left, right, size; } SpItem;
@@ -494,8 +493,8 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
                 h = range_step(h, text[i + l - 1]);
                 uint64_t fh = range_final(h, l);
                 if (!u64set_has(&b->user_prefixes, fh)) break;
-                const PieceSlot *p = sp_find_hashed(b, text + i, l, fh);
-                if (p && p->user) { len = l; frozen = 1; }
+                int32_t id = sp_find_hashed(b, text + i, l, fh);
+                if (id >= 0 && b->info[id].user) { len = l; frozen = 1; }
             }
         }
         syms[ns].start = (int32_t)i; syms[ns].len = (int32_t)len; syms[ns].frozen = frozen;
@@ -506,14 +505,14 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
 #define SP_PAIR(L, R) do { \
         int32_t l_ = (L), r_ = (R); \
         if (l_ >= 0 && r_ >= 0 && !syms[l_].frozen && !syms[r_].frozen) { \
-            const PieceSlot *p_ = sp_find(b, text + syms[l_].start, syms[l_].len + syms[r_].len); \
-            if (p_ && hn == hcap) { \
+            int32_t p_ = sp_find(b, text + syms[l_].start, syms[l_].len + syms[r_].len); \
+            if (p_ >= 0 && hn == hcap) { \
                 SpItem *g_ = small ? NULL : (SpItem *)realloc(heap, 2 * hcap * sizeof(SpItem)); \
                 if (!g_) { if (!small) { free(text); free(syms); free(heap); } PyErr_NoMemory(); return -1; } \
                 heap = g_; hcap *= 2; \
             } \
-            if (p_) { \
-                SpItem it_ = {p_->score, l_, r_, syms[l_].len + syms[r_].len}; sp_push(heap, &hn, it_); \
+            if (p_ >= 0) { \
+                SpItem it_ = {b->info[p_].score, l_, r_, syms[l_].len + syms[r_].len}; sp_push(heap, &hn, it_); \
             } \
         } \
     } while (0)
@@ -532,8 +531,8 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
 #undef SP_PAIR
     int rc = 0;
     for (int32_t i = 0; i >= 0 && rc == 0; i = syms[i].next) {
-        const PieceSlot *p = sp_find(b, text + syms[i].start, syms[i].len);
-        if (p) { if (idvec_push(out, p->id) < 0) rc = -1; continue; }
+        int32_t id = sp_find(b, text + syms[i].start, syms[i].len);
+        if (id >= 0) { if (idvec_push(out, id) < 0) rc = -1; continue; }
         for (int32_t k = 0; k < syms[i].len && rc == 0; k++) { /* byte fallback, character by character */
             Py_UCS4 cp = text[syms[i].start + k];
             unsigned char buf[4]; int blen;
@@ -594,8 +593,9 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
     self->arena = (Py_UCS4 *)malloc(((size_t)off[n] + 1) * sizeof(Py_UCS4));
     size_t cap = 16;
     while (cap < n * 2 + 16) cap <<= 1;
-    self->slots = (PieceSlot *)calloc(cap, sizeof(PieceSlot));
-    if (!self->arena || !self->slots) { PyErr_NoMemory(); goto done; }
+    self->slots = (uint64_t *)calloc(cap, sizeof(uint64_t));
+    self->info = (PieceInfo *)calloc(n + 1, sizeof(PieceInfo));
+    if (!self->arena || !self->slots || !self->info) { PyErr_NoMemory(); goto done; }
     self->mask = cap - 1;
     size_t firsts_cap = 1024, n_firsts = 0, used = 0;
     uint64_t *firsts = (uint64_t *)malloc(firsts_cap * sizeof(uint64_t));
@@ -617,17 +617,13 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
         if (len == 0 || len > 0xFFFF) { used = at; continue; }
         for (Py_ssize_t k = 0; k < len; k++) if (self->arena[at + k] == SPACE) self->arena[at + k] = SPACE_MARK;
         uint64_t h = range_hash(self->arena + at, len);
+        if (len <= self->max_len && sp_find_hashed(self, self->arena + at, len, h) >= 0) { used = at; continue; }
+        /* (a duplicate: sentencepiece refuses such a model; tables.py too) */
         size_t i = h & self->mask;
-        int dup = 0;
-        while (self->slots[i].used) {
-            PieceSlot *s = &self->slots[i];
-            if (s->hash == h && s->len == len && !memcmp(self->arena + s->offset, self->arena + at, (size_t)len * sizeof(Py_UCS4))) { dup = 1; break; }
-            i = (i + 1) & self->mask;
-        }
-        if (dup) { used = at; continue; } /* sentencepiece refuses such a model; tables.py too */
-        PieceSlot *s = &self->slots[i];
-        s->hash = h; s->offset = (uint32_t)at; s->len = (uint16_t)len; s->used = 1; s->user = types[id] == 4;
-        s->id = (int32_t)id; s->score = scores[id];
+        while (self->slots[i]) i = (i + 1) & self->mask;
+        self->slots[i] = (h >> 32) << 32 | (uint64_t)(id + 1);
+        PieceInfo *s = &self->info[id];
+        s->offset = (uint32_t)at; s->len = (uint16_t)len; s->valid = 1; s->user = types[id] == 4; s->score = scores[id];
         if (len > self->max_len) self->max_len = len;
         if (s->user) {
             if (len > self->max_user_len) self->max_user_len = len;
@@ -660,7 +656,7 @@ done:
 }
 
 static void SpBpe_dealloc(SpBpeObject *self) {
-    free(self->slots); free(self->arena); free(self->user_prefixes.keys);
+    free(self->slots); free(self->info); free(self->arena); free(self->user_prefixes.keys);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
