@@ -1,4 +1,10 @@
-"""Replaying the real answers recorded in shared/spec/ground_truth_public.jsonl."""
+"""Replaying the real answers recorded in tests/data/ground_truth.jsonl (a vendored copy of the shared
+ground truth; tests/data/PROVENANCE.md says where it comes from).
+
+Every record is replayed through the call it was recorded from, on the date it was recorded:
+countTokens through `count`, generateContent's promptTokenCount and candidatesTokenCount through
+`usage`, embedding usage through `usage` on the embedding model.
+"""
 
 from __future__ import annotations
 
@@ -10,36 +16,76 @@ from typing import Any
 
 import vertexmeter
 from vertexmeter.errors import VertexMeterError
+from vertexmeter.media import MediaOptions
+from vertexmeter.registry import resolve
 
 
-def ground_truth_path() -> Path | None:
-    """shared/ lives beside the checkout (../shared); VERTEXMETER_SHARED overrides."""
-    base = os.environ.get("VERTEXMETER_SHARED")
-    candidates = [Path(base)] if base else []
-    candidates.append(Path(__file__).resolve().parents[2] / "shared")
-    for candidate in candidates:
-        path = candidate / "spec" / "ground_truth_public.jsonl"
-        if path.is_file():
-            return path
-    return None
+def ground_truth_path() -> Path:
+    """The vendored copy; VERTEXMETER_GROUND_TRUTH points at another file (e.g. a newer shared one)."""
+    override = os.environ.get("VERTEXMETER_GROUND_TRUTH")
+    return Path(override) if override else Path(__file__).resolve().parent / "data" / "ground_truth.jsonl"
 
 
 def load_records() -> list[dict[str, Any]]:
     path = ground_truth_path()
-    if path is None:
-        return []
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
+def load_mined() -> list[dict[str, Any]]:
+    """Answers mined from public cassettes (tests/data/mined.jsonl, tests/data/PROVENANCE.md)."""
+    path = Path(__file__).resolve().parent / "data" / "mined.jsonl"
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def errata() -> dict[str, Any]:
+    """Transcription corrections to the vendored records, each with its reason (tests/data/errata.json)."""
+    return json.loads((Path(__file__).resolve().parent / "data" / "errata.json").read_text("utf-8"))
+
+
+def _without_roles(body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "contents": [{k: v for k, v in c.items() if k != "role"} for c in body.get("contents", [])]}
+
+
+def _parts(request: dict[str, Any]) -> list[dict[str, Any]]:
+    contents = list(request.get("contents") or [])
+    return [p for c in contents for p in c.get("parts", [])]
+
+
 def is_multimodal(record: dict[str, Any]) -> bool:
-    parts = [p for c in record["request"].get("contents", []) for p in c.get("parts", [])]
-    return any("inlineData" in p or "fileData" in p for p in parts)
+    return any(
+        key in p for p in _parts(record["request"]) for key in ("inlineData", "fileData", "inline_data", "file_data")
+    )
+
+
+def api_of(record: dict[str, Any]) -> str:
+    return "gemini" if record["endpoint"] == "gemini-api" else "vertex"
+
+
+def call_of(record: dict[str, Any]) -> str:
+    """The call the value was recorded from: countTokens, generateContent, embedContent or predict."""
+    return {
+        "countTokens": "countTokens",
+        "generateContent.usage": "generateContent",
+        "embedContent.usage": "embedContent",
+        "predict.statistics": "predict",
+        "palm.predict.tokenMetadata": "predict",
+    }[record["api"]]
+
+
+def group_of(record: dict[str, Any]) -> str:
+    """(API, call, generation, modality) as one label, e.g. `gemini generateContent 2.5 text`."""
+    try:
+        generation = resolve(record["model"], api=api_of(record)).generation
+    except VertexMeterError:
+        generation = "?"
+    modality = "output" if record["kind"] == "output" else "media" if is_multimodal(record) else "text"
+    return f"{api_of(record)} {call_of(record)} {generation} {modality}"
 
 
 @dataclass
 class Replay:
     record: dict[str, Any]
-    group: str  # countTokens | output | generateContent.prompt
+    group: str
     expected: int
     got: int | None
     note: str = ""
@@ -49,27 +95,46 @@ class Replay:
         return self.got == self.expected
 
 
-def replay(record: dict[str, Any]) -> Replay:
-    """What vertexmeter answers for one recorded text item, in the dialect it was recorded in."""
-    api = "gemini" if record["endpoint"] == "gemini-api" else "vertex"
+_PLACEHOLDER_PROMPT = {"contents": [{"role": "user", "parts": [{"text": "."}]}]}
+
+
+def replay(
+    record: dict[str, Any], request: dict[str, Any] | None = None, media_options: MediaOptions | None = None
+) -> Replay:
+    """What vertexmeter answers for one recorded item, through the call and on the day it was recorded.
+
+    `request` replaces the recorded body (multimodal records: regenerated media, tests/media).
+    """
+    api, call, group = api_of(record), call_of(record), group_of(record)
     expected = record["expected"]["totalTokens"]
-    model, request = record["model"], record["request"]
+    model, body = record["model"], request if request is not None else record["request"]
+    as_of = record.get("recorded")
+    if record["id"] in errata()["drop_roles"]["ids"]:
+        body = _without_roles(body)
     try:
         if record["kind"] == "output":
-            # candidatesTokenCount / outputTokenCount: the raw token count of the generated text.
-            if "instances" in request:
-                # The record keeps the generated text; count it as the text model's own text.
-                body = {"instances": [{"prompt": record["text"]}]}
-                got = vertexmeter.count(model, body, api="vertex").total_tokens
+            if "instances" in body:
+                # PaLM :predict output: the generated text counted as the text model's own text.
+                got = vertexmeter.count(model, {"instances": [{"prompt": record["text"]}]}).total_tokens
             else:
-                infos = vertexmeter.compute_tokens(model, request)["tokensInfo"]
-                got = sum(len(info["tokenIds"]) for info in infos)
-            return Replay(record, "output", expected, got)
-        group = "countTokens" if record["api"] == "countTokens" else "generateContent.prompt"
-        if api == "gemini" and set(request) - {"contents"}:
-            # The Gemini API takes system instruction and tools only inside generateContentRequest,
-            # which is how the SDKs that recorded these answers sent them.
-            request = {"generateContentRequest": {"model": f"models/{model}", **request}}
-        return Replay(record, group, expected, vertexmeter.count(model, request, api=api).total_tokens)
+                # candidatesTokenCount: the candidate the record keeps (its Content) as the response.
+                got = vertexmeter.usage(
+                    model, _PLACEHOLDER_PROMPT, api=api, response=body["contents"][0], as_of=as_of
+                ).candidates_token_count
+        elif call == "predict":
+            got = vertexmeter.count(model, body, api=api, as_of=as_of).total_tokens
+        elif call == "countTokens":
+            if api == "gemini" and set(body) - {"contents", "generateContentRequest"}:
+                # The Gemini API takes system instruction and tools only inside generateContentRequest,
+                # which is how the SDKs that recorded these answers sent them.
+                body = {"generateContentRequest": {"model": f"models/{model}", **body}}
+            got = vertexmeter.count(model, body, api=api, as_of=as_of, media_options=media_options).total_tokens
+        else:
+            # A cachedContent's size is what its owner knows; the record's usage states it.
+            cached = (record.get("raw_usage") or {}).get("cachedContentTokenCount") if "cachedContent" in body else None
+            got = vertexmeter.usage(
+                model, body, api=api, as_of=as_of, media_options=media_options, cached_content_tokens=cached
+            ).prompt_token_count
+        return Replay(record, group, expected, got)
     except VertexMeterError as error:
-        return Replay(record, "error", expected, None, str(error))
+        return Replay(record, group, expected, None, str(error))

@@ -1,6 +1,9 @@
-"""Parity with real recorded answers (shared/spec/ground_truth_public.jsonl), text items.
+"""Parity with real recorded answers (tests/data/ground_truth.jsonl), text items and outputs.
 
-Prints the exact-match rates; the floors below only ever go up.
+Each record is replayed through the call it was recorded from (countTokens, generateContent's
+usageMetadata, embedContent, :predict) on its recorded date. Prints the exact rate per
+(API, call, generation, modality) group; the floors below only ever go up. Multimodal records:
+tests/media/test_media_ground_truth.py.
 """
 
 from __future__ import annotations
@@ -8,41 +11,85 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-from ground_truth import Replay, is_multimodal, load_records, replay
+from ground_truth import Replay, call_of, is_multimodal, load_mined, load_records, replay
+
+import vertexmeter
 
 RECORDS = [r for r in load_records() if not is_multimodal(r)]
-pytestmark = pytest.mark.skipif(not RECORDS, reason="shared/spec/ground_truth_public.jsonl is not beside the checkout")
 
-# Floors: exact matches required per group (measured 2026-11-23: 18/19, 12/14; both output misses are
-# one " pelican" each, one token fewer than Gemma 3 splits it, on 2.0 and on 2.5 alike — docs/counting.md).
-FLOORS = {"countTokens": 0.94, "output": 0.85}
+# Floors of exact matches (the issue's target is >= 95 % on text prompts and on outputs). Measured
+# 2026-12-01: countTokens 23/24, generateContent 79/82, prompts 102/106 (96.2 %), outputs 29/31
+# (93.5 %), embeddings 6/6. The misses are the open rules of docs/counting.md ("Open").
+FLOORS = {"countTokens": 0.95, "generateContent": 0.96, "prompts": 0.96, "output": 0.93, "embedding": 1.0}
 
 
-def replays() -> dict[str, list[Replay]]:
-    groups: dict[str, list[Replay]] = defaultdict(list)
-    for record in RECORDS:
-        result = replay(record)
-        groups[result.group].append(result)
-    return groups
+def replays() -> list[Replay]:
+    return [replay(record) for record in RECORDS]
+
+
+def summary(results: list[Replay]) -> dict[str, list[Replay]]:
+    """The floor groups: countTokens / generateContent prompts, both together, outputs, embeddings."""
+    out: dict[str, list[Replay]] = defaultdict(list)
+    for r in results:
+        call = call_of(r.record)
+        if r.record["kind"] == "output":
+            out["output"].append(r)
+        elif call in ("embedContent", "predict"):
+            out["embedding"].append(r)
+        else:
+            out[call].append(r)
+            out["prompts"].append(r)
+    return out
 
 
 def test_parity_on_recorded_text_answers(capsys: pytest.CaptureFixture[str]) -> None:
-    groups = replays()
-    assert "error" not in groups, [(r.record["id"], r.note) for r in groups.get("error", [])]
+    results = replays()
+    by_group: dict[str, list[Replay]] = defaultdict(list)
+    for r in results:
+        by_group[r.group].append(r)
+    floors = summary(results)
     with capsys.disabled():
         print()
-        for group, results in sorted(groups.items()):
-            exact = sum(r.exact for r in results)
-            print(f"parity {group}: {exact}/{len(results)} exact ({exact / len(results):.1%})")
-            for r in results:
+        for group, items in sorted(by_group.items()):
+            exact = sum(r.exact for r in items)
+            print(f"parity {group}: {exact}/{len(items)} exact")
+            for r in items:
                 if not r.exact:
-                    print(
-                        f"  miss {r.record['id']} {r.record['model']} ({r.record['endpoint']}): "
-                        f"expected {r.expected}, got {r.got}"
-                    )
-    for group, floor in FLOORS.items():
-        results = groups[group]
-        assert sum(r.exact for r in results) / len(results) >= floor, group
+                    print(f"  miss {r.record['id']} {r.record['model']}: expected {r.expected}, got {r.got}")
+        for name, items in sorted(floors.items()):
+            exact = sum(r.exact for r in items)
+            print(f"parity TOTAL {name}: {exact}/{len(items)} exact ({exact / len(items):.1%})")
+    for name, floor in FLOORS.items():
+        items = floors[name]
+        assert items, name
+        assert sum(r.exact for r in items) / len(items) >= floor, name
+
+
+# tests/data/mined.jsonl: 248 text requests of pydantic-ai's cassettes (Gemini API 3.x tool template and
+# function-call history are the open rules that keep this low). Measured 2026-12-01: 158/248.
+MINED_FLOOR = 0.63
+
+
+def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    by_group: dict[str, list[Replay]] = defaultdict(list)
+    for record in load_mined():
+        result = replay(record)
+        tools = " tools" if record["request"].get("tools") else ""
+        by_group[result.group + tools].append(result)
+    results = [r for items in by_group.values() for r in items]
+    exact = sum(r.exact for r in results)
+    with capsys.disabled():
+        print()
+        for group, items in sorted(by_group.items()):
+            print(f"mined {group}: {sum(r.exact for r in items)}/{len(items)} exact")
+        print(f"mined TOTAL: {exact}/{len(results)} exact ({exact / len(results):.1%})")
+    assert exact / len(results) >= MINED_FLOOR
+
+
+def test_every_text_record_is_answered() -> None:
+    """Refusals are misses too, but a refusal of a recorded request is a parser bug: none is allowed."""
+    refused = [(r.record["id"], r.note) for r in replays() if r.got is None]
+    assert refused == []
 
 
 def test_billable_characters_match_where_recorded() -> None:
@@ -51,8 +98,6 @@ def test_billable_characters_match_where_recorded() -> None:
         expected = record["expected"].get("totalBillableCharacters")
         if expected is None or record["endpoint"] != "vertex":
             continue
-        import vertexmeter
-
         request = record["request"]
         if record["kind"] == "output":
             request = {"instances": [{"prompt": record["text"]}]}
@@ -80,13 +125,15 @@ def test_google_local_tokenizer_baseline(capsys: pytest.CaptureFixture[str]) -> 
             family = loader.get_tokenizer_name(record["model"])
         except ValueError:
             continue  # the SDK refuses the model name: no answer
-        body = {k: v for k, v in record["request"].items()}
+        body = dict(record["request"])
+        body = body.get("generateContentRequest", body)
+        body = {k: v for k, v in body.items() if k != "model"}
         prompt = count_prompt(resolve(record["model"]), body, "vertex")
         tokenizer = get_tokenizer(family)
         total = sum(len(tokenizer.encode(text)) for text, _ in prompt_texts(prompt))
         answered += 1
         exact += total == record["expected"]["totalTokens"]
-    vertexmeter_exact = sum(r.exact for r in replays()["countTokens"])
+    vertexmeter_exact = sum(r.exact for r in summary(replays())["countTokens"])
     with capsys.disabled():
         print(
             f"\nbaseline google-genai LocalTokenizer countTokens: {exact}/{len(items)} exact "

@@ -5,13 +5,26 @@ The public face:
     count_tokens(model, request, *, api="vertex") -> dict   # Vertex/Gemini countTokens JSON
     compute_tokens(model, request) -> dict                  # Vertex computeTokens JSON
     count(model, request, *, api="vertex") -> CountResult   # the typed layer behind count_tokens
+    usage_metadata(model, request, *, api="vertex", response=None, as_of=None, media_options=None) -> dict
+                                                            # generateContent usageMetadata: the bill
+    usage(...) -> UsageResult                               # the typed layer behind usage_metadata
     estimate / price_scenario / prices                       # costs (docs/pricing.md)
+    bill(logs, db=..., month=...)                            # bills from usageMetadata logs, in a ledger DB
     VertexMeterError                                        # every refusal, in Google's shape
 """
 
 from typing import Any
 
-from vertexmeter.counting import CountResult, MediaUsage, compute_tokens, count, count_tokens
+from vertexmeter.counting import (
+    CountResult,
+    MediaUsage,
+    UsageResult,
+    compute_tokens,
+    count,
+    count_tokens,
+    usage,
+    usage_metadata,
+)
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import ModelInfo, all_models, resolve
 
@@ -26,19 +39,27 @@ def __getattr__(name: str) -> Any:
         import vertexmeter.pricing
 
         return getattr(vertexmeter.pricing, name)
+    if name == "bill":
+        import vertexmeter.ledger
+
+        return vertexmeter.ledger.bill
     raise AttributeError(f"module 'vertexmeter' has no attribute {name!r}")
 
 __all__ = [
     "CountResult",
     "MediaUsage",
     "ModelInfo",
+    "UsageResult",
     "VertexMeterError",
     "all_models",
     "compute_tokens",
     "count",
     "count_tokens",
+    "bill",
     "estimate",
     "price_scenario",
     "prices",
     "resolve",
+    "usage",
+    "usage_metadata",
 ]

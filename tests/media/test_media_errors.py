@@ -124,12 +124,22 @@ def test_corrupt_media_is_a_clean_400(mime: str, data: bytes) -> None:
     assert time.monotonic() - started < 5
 
 
-def test_pdf_text_with_an_unknown_filter_on_gemini_3() -> None:
-    """Gemini 3 reads the native text; a content stream pypdf cannot decode is a 400, not a crash."""
+def test_pdf_text_with_an_unknown_filter() -> None:
+    """Reading a PDF's native text: a content stream pypdf cannot decode is a 400, not a crash.
+
+    No generation's rule reads native text today (Gemini 3 pages are sized as images, rules.yaml);
+    the reader stays for the rule that will.
+    """
+    from vertexmeter.media.inspect import MediaData, probe_pdf
+
     pdf = mf.text_pdf(["x"]).replace(b"/FlateDecode", b"/FlateDecodX")
-    error = refused(mf.inline("application/pdf", pdf), model="gemini-3-flash-preview")
-    assert error.status == "INVALID_ARGUMENT"
-    assert error.field_path == f"{PART}.inline_data.data"
+    with pytest.raises(VertexMeterError) as caught:
+        probe_pdf(MediaData(pdf), f"{PART}.inline_data.data", want_text=True, max_pages=None)
+    assert caught.value.status == "INVALID_ARGUMENT"
+    assert caught.value.field_path == f"{PART}.inline_data.data"
+    # Counted on Gemini 3 by its pages (no text read): no error.
+    counted = vertexmeter.count("gemini-3-flash-preview", mf.request(mf.inline("application/pdf", pdf)))
+    assert counted.media.pdf_pages == 1
 
 
 def test_mutated_media_never_escape_as_other_errors() -> None:

@@ -82,7 +82,9 @@ def test_pdf_pages_and_text() -> None:
     info = probe_pdf(MediaData(mf.text_pdf(["alpha beta", "gamma (delta)"])), "x", want_text=True, max_pages=None)
     assert info.pages == 2
     assert info.text == "alpha beta\ngamma (delta)"
-    assert probe_pdf(MediaData(mf.blank_pdf(5)), "x", want_text=True, max_pages=None) == type(info)(5, "")
+    assert probe_pdf(MediaData(mf.blank_pdf(5)), "x", want_text=True, max_pages=None) == type(info)(
+        5, "", ((612.0, 792.0),)
+    )
 
 
 def test_local_file_is_read_in_place(tmp_path: object) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import mediafactory as mf
 import pytest
 from click.testing import CliRunner
-from test_media_rules import FRAME, IMAGE, MODELS, PAGE, audio_tokens
+from test_media_rules import FRAME, IMAGE, LETTER, MODELS, PAGE, PDF_MODALITY, audio_tokens, sized
 
 import vertexmeter
 from vertexmeter.cli import main
@@ -51,13 +51,15 @@ def expected(generation: str, text_tokens: int) -> dict[str, int]:
     sound = audio_tokens(generation, AUDIO_SECONDS)
     if generation != "1.0":
         sound += audio_tokens(generation, CLIP_END - CLIP_START)
-    return {
+    out = {
         "TEXT": text_tokens,
-        "IMAGE": IMAGE[generation]["UNSPECIFIED"] + IMAGE[generation][low],
-        "VIDEO": frames * FRAME[generation]["UNSPECIFIED"],
+        "IMAGE": sized(generation, IMAGE, "UNSPECIFIED", (320, 240)) + sized(generation, IMAGE, low, (2400, 1600)),
+        "VIDEO": frames * sized(generation, FRAME, "UNSPECIFIED", (64, 64)),
         "AUDIO": sound,
-        "DOCUMENT": PDF_PAGES * PAGE[generation]["UNSPECIFIED"],
     }
+    pages = PDF_PAGES * sized(generation, PAGE, "UNSPECIFIED", LETTER)
+    out[PDF_MODALITY[generation]] = out.get(PDF_MODALITY[generation], 0) + pages
+    return out
 
 
 def text_only(model: str) -> int:

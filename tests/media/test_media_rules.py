@@ -43,12 +43,30 @@ PAGE = {
 }
 
 
+# Gemini 3 reads the numbers above as an area budget per image / page / frame (accounting.md §4):
+# floor(w k) x floor(h k) with k = sqrt(budget / (w h)); its PDF pages are reported as IMAGE.
+PDF_MODALITY = {"1.0": "DOCUMENT", "1.5": "DOCUMENT", "2.0": "DOCUMENT", "2.5": "DOCUMENT", "3": "IMAGE"}
+LETTER = (612, 792)  # mediafactory's blank PDF pages, in points
+VIDEO_SIZE = (64, 64)  # mediafactory's videos
+
+
+def sized(generation: str, table: dict[str, dict[str, int]], level: str, size: tuple[int, int]) -> int:
+    tokens = table[generation][level]
+    if generation != "3":
+        return tokens
+    width, height = size
+    k = math.sqrt(tokens / (width * height))
+    return math.floor(width * k) * math.floor(height * k)
+
+
 def audio_tokens(generation: str, seconds: Fraction) -> int:
-    """32 tokens/s; rounding and per-item extra as documented per generation."""
+    """32 tokens/s (25/s on Gemini 3); rounding and per-item extra as documented per generation."""
+    if generation == "3":
+        return math.ceil(25 * seconds)
     if generation == "1.0":
         return 32 * math.ceil(seconds)
     if generation == "1.5":
-        return 32 * math.ceil(seconds) + 1
+        return 32 * math.ceil(seconds)  # the recorded +1 was the Gemini API's role token (accounting.yaml)
     if generation == "2.0":
         return 32 * math.floor(seconds)
     return math.ceil(32 * seconds) + 2
@@ -92,14 +110,22 @@ def test_default_image_tokens_do_not_depend_on_size(generation: str, fmt: str) -
     for width, height in [(1, 1), (384, 384), (1000, 700), (3000, 2000)]:
         data = mf.image(width, height, fmt)
         got = media_only(MODELS[generation], mf.inline(f"image/{fmt}", data))
-        assert got == {"IMAGE": IMAGE[generation]["UNSPECIFIED"]}, (width, height)
+        # countTokens: a fixed number per image up to 2.5; Gemini 3 sizes it by its area.
+        assert got == {"IMAGE": sized(generation, IMAGE, "UNSPECIFIED", (width, height))}, (width, height)
+
+
+def test_gemini_3_image_formula_matches_recorded_answers() -> None:
+    """400x301 -> 1102 and 597x566 -> 1088 (accounting.md §4)."""
+    for (width, height), tokens in {(400, 301): 1102, (597, 566): 1088}.items():
+        got = media_only(MODELS["3"], mf.inline("image/png", mf.image(width, height)))
+        assert got == {"IMAGE": tokens}
 
 
 def test_heic_image_counts_like_other_images() -> None:
     data = mf.image(640, 480, "heic")
     for generation in ("2.5", "3"):
         assert media_only(MODELS[generation], mf.inline("image/heic", data)) == {
-            "IMAGE": IMAGE[generation]["UNSPECIFIED"]
+            "IMAGE": sized(generation, IMAGE, "UNSPECIFIED", (640, 480))
         }
 
 
@@ -108,9 +134,10 @@ def test_heic_image_counts_like_other_images() -> None:
 def test_image_media_resolution_per_part_and_global(generation: str, level: str, small_png: bytes) -> None:
     model = MODELS[generation]
     per_part = mf.inline("image/png", small_png, mediaResolution={"level": f"MEDIA_RESOLUTION_{level}"})
-    assert media_only(model, per_part) == {"IMAGE": IMAGE[generation][level]}
+    want = {"IMAGE": sized(generation, IMAGE, level, (200, 100))}
+    assert media_only(model, per_part) == want
     global_level = {"generationConfig": {"mediaResolution": f"MEDIA_RESOLUTION_{level}"}}
-    assert media_only(model, mf.inline("image/png", small_png), **global_level) == {"IMAGE": IMAGE[generation][level]}
+    assert media_only(model, mf.inline("image/png", small_png), **global_level) == want
 
 
 def test_part_resolution_wins_over_global(small_png: bytes) -> None:
@@ -118,12 +145,14 @@ def test_part_resolution_wins_over_global(small_png: bytes) -> None:
     plain = mf.inline("image/png", small_png)
     config = {"generationConfig": {"mediaResolution": "MEDIA_RESOLUTION_HIGH"}}
     got = media_only(MODELS["3"], low, plain, **config)
-    assert got == {"IMAGE": IMAGE["3"]["LOW"] + IMAGE["3"]["HIGH"]}
+    assert got == {"IMAGE": sized("3", IMAGE, "LOW", (200, 100)) + sized("3", IMAGE, "HIGH", (200, 100))}
 
 
 def test_ultra_high_is_per_part_and_image_only(small_png: bytes, silent_mp4: bytes) -> None:
     ultra = {"mediaResolution": {"level": "MEDIA_RESOLUTION_ULTRA_HIGH"}}
-    assert media_only(MODELS["3"], mf.inline("image/png", small_png, **ultra)) == {"IMAGE": 2240}
+    assert media_only(MODELS["3"], mf.inline("image/png", small_png, **ultra)) == {
+        "IMAGE": sized("3", IMAGE, "ULTRA_HIGH", (200, 100))
+    }
     with pytest.raises(VertexMeterError) as err:
         media_only(
             MODELS["3"], mf.inline("image/png", small_png),
@@ -149,7 +178,7 @@ def test_images_are_counted_one_by_one(small_png: bytes, large_jpeg: bytes) -> N
 @pytest.mark.parametrize("generation", MODELS)
 def test_video_default_one_frame_per_second_plus_sound(generation: str, clip_mp4: bytes) -> None:
     got = media_only(MODELS[generation], mf.inline("video/mp4", clip_mp4))
-    expected = {"VIDEO": 3 * FRAME[generation]["UNSPECIFIED"]}
+    expected = {"VIDEO": 3 * sized(generation, FRAME, "UNSPECIFIED", VIDEO_SIZE)}
     if generation != "1.0":  # 1.0 Pro Vision does not hear the sound track
         expected["AUDIO"] = audio_tokens(generation, Fraction(3))
     assert got == expected
@@ -158,7 +187,7 @@ def test_video_default_one_frame_per_second_plus_sound(generation: str, clip_mp4
 @pytest.mark.parametrize("generation", MODELS)
 def test_video_without_sound_has_no_audio_tokens(generation: str, silent_mp4: bytes) -> None:
     got = media_only(MODELS[generation], mf.inline("video/mp4", silent_mp4))
-    assert got == {"VIDEO": 3 * FRAME[generation]["UNSPECIFIED"]}
+    assert got == {"VIDEO": 3 * sized(generation, FRAME, "UNSPECIFIED", VIDEO_SIZE)}
 
 
 @pytest.mark.parametrize(
@@ -177,7 +206,7 @@ def test_video_clip_and_fps(generation: str, start: str | None, end: str | None,
     e = min(Fraction(end[:-1]), Fraction(3)) if end else Fraction(3)  # the video is 3 s long
     frames = math.ceil((e - s) * Fraction(str(fps)))
     assert got == {
-        "VIDEO": frames * FRAME[generation]["UNSPECIFIED"],
+        "VIDEO": frames * sized(generation, FRAME, "UNSPECIFIED", VIDEO_SIZE),
         "AUDIO": audio_tokens(generation, e - s),
     }
 
@@ -186,7 +215,7 @@ def test_video_clip_and_fps(generation: str, start: str | None, end: str | None,
 @pytest.mark.parametrize("level", ["LOW", "HIGH"])
 def test_video_media_resolution(generation: str, level: str, silent_mp4: bytes) -> None:
     part = mf.inline("video/mp4", silent_mp4, mediaResolution={"level": f"MEDIA_RESOLUTION_{level}"})
-    assert media_only(MODELS[generation], part) == {"VIDEO": 3 * FRAME[generation][level]}
+    assert media_only(MODELS[generation], part) == {"VIDEO": 3 * sized(generation, FRAME, level, VIDEO_SIZE)}
 
 
 @pytest.mark.parametrize("fps", [0, -1, 24.5, 60, "NaN", "Infinity"])
@@ -235,7 +264,7 @@ def test_audio_formats(mime: str, container: str, codec: str, rate: int) -> None
     result = vertexmeter.count(MODELS["1.5"], mf.request(mf.inline(mime, data)))
     # Lossy codecs pad the last frame: the stated duration is 4 s plus at most a few frames.
     assert 4 <= result.media.audio_seconds < Fraction(41, 10)
-    assert result.tokens_by_modality == {"AUDIO": 32 * math.ceil(result.media.audio_seconds) + 1}
+    assert result.tokens_by_modality == {"AUDIO": 32 * math.ceil(result.media.audio_seconds)}
 
 
 def test_raw_pcm_needs_its_rate() -> None:
@@ -249,23 +278,24 @@ def test_raw_pcm_needs_its_rate() -> None:
 @pytest.mark.parametrize("pages", [1, 3, 12])
 def test_pdf_pages(generation: str, pages: int) -> None:
     result = vertexmeter.count(MODELS[generation], mf.request(mf.inline("application/pdf", mf.blank_pdf(pages))))
-    assert result.tokens_by_modality.get("DOCUMENT") == pages * PAGE[generation]["UNSPECIFIED"]
+    modality = PDF_MODALITY[generation]
+    assert result.tokens_by_modality.get(modality) == pages * sized(generation, PAGE, "UNSPECIFIED", LETTER)
     assert result.media.pdf_pages == pages
 
 
 @pytest.mark.parametrize("level", ["LOW", "MEDIUM", "HIGH"])
 def test_pdf_resolution_on_gemini_3(level: str) -> None:
     part = mf.inline("application/pdf", mf.blank_pdf(2), mediaResolution={"level": f"MEDIA_RESOLUTION_{level}"})
-    assert media_only(MODELS["3"], part) == {"DOCUMENT": 2 * PAGE["3"][level]}
+    assert media_only(MODELS["3"], part) == {"IMAGE": 2 * sized("3", PAGE, level, LETTER)}
 
 
-def test_pdf_native_text_only_on_gemini_3() -> None:
+def test_pdf_pages_on_gemini_3_are_images_by_area() -> None:
+    """612x792 pt -> 520 at the default (accounting.md §4); a page's text adds nothing beside it."""
     texts = ["Quarterly revenue grew by twelve percent.", "Costs fell; margins widened considerably."]
     pdf = mf.text_pdf(texts)
-    model = MODELS["3"]
-    tokenizer_count = vertexmeter.count(model, {"contents": [{"role": "user", "parts": [{"text": "\n".join(texts)}]}]})
-    text_tokens = tokenizer_count.tokens_by_modality["TEXT"]
-    assert media_only(model, mf.inline("application/pdf", pdf)) == {"DOCUMENT": 2 * 560 + text_tokens}
+    assert media_only(MODELS["3"], mf.inline("application/pdf", mf.blank_pdf(1))) == {"IMAGE": 520}
+    pages = 2 * sized("3", PAGE, "UNSPECIFIED", LETTER)
+    assert media_only(MODELS["3"], mf.inline("application/pdf", pdf)) == {"IMAGE": pages}
     assert media_only(MODELS["2.5"], mf.inline("application/pdf", pdf)) == {"DOCUMENT": 2 * 258}
 
 

@@ -34,7 +34,7 @@ def test_estimate_scenario_json() -> None:
     result = run("estimate", "--scenario", str(EXAMPLES / "context_cache_gemini_1_5_pro.json"))
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["total"] == "1.0625" and data["billed_total"] == "1.06"
+    assert data["total"] == "1.0625" and data["billed_total"] == "1.07"
     assert [i["amount"] for i in data["line_items"]] == ["0.078125", "0.5625", "0.00125", "0.390625", "0.03"]
 
 

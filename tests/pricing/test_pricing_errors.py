@@ -36,7 +36,23 @@ def test_unknown_model() -> None:
 
 
 def test_known_but_unpriced_model() -> None:
-    error = refused(prices, "gemini-3.1-pro-preview")
+    # Every registry model is priced now (issue 11), so the refusal is checked on a catalogue without one.
+    import importlib
+
+    catalogue_module = importlib.import_module("vertexmeter.pricing.catalogue")
+
+    original = catalogue_module.catalogue()
+    trimmed = catalogue_module.Catalogue(
+        original.data, {k: v for k, v in original.models.items() if k != "gemini-3.1-pro-preview"},
+        original.names, original.entries_by_model, original.entries_by_id,
+    )
+    catalogue_module.catalogue.cache_clear()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(catalogue_module, "catalogue", lambda: trimmed)
+            error = refused(catalogue_module.resolve_priced_model, "gemini-3.1-pro-preview")
+    finally:
+        catalogue_module.catalogue.cache_clear()
     assert error.status == "NOT_FOUND"
     assert "no price" in error.message and "gemini-3-pro-preview" in error.message
 
@@ -49,9 +65,9 @@ def test_a_date_before_the_first_price() -> None:
 
 
 def test_a_charge_with_no_price_on_that_date() -> None:
-    # Only text in/out and images are sourced for 1.5 Pro before 2024-10-07: video is refused, not priced at $0.
-    error = refused(price_one, "gemini-1.5-pro", date="2024-09-01", input={"video_seconds": 1})
-    assert "no price for input video seconds" in error.message and "It prices:" in error.message
+    # No cache price is sourced for 1.5 Pro before 2024-10-07: cache hits are refused, not priced at $0.
+    error = refused(price_one, "gemini-1.5-pro", date="2024-09-01", cached_input={"text_characters": 1})
+    assert "no price for cached input text characters" in error.message and "It prices:" in error.message
 
 
 def test_a_bad_date() -> None:

@@ -89,9 +89,9 @@ def test_estimate_from_body_for_the_server() -> None:
 def test_prices_lists_the_rates_in_force() -> None:
     sheet = vertexmeter.prices("gemini-1.5-pro", "2024-09-01")
     assert {e.id for e in sheet.entries} == {
-        "vertex.gemini-1.5-pro.input.text.le128k.pre-2024-10",
-        "vertex.gemini-1.5-pro.input.image.le128k.pre-2024-10",
-        "vertex.gemini-1.5-pro.output.text.le128k.pre-2024-10",
+        f"vertex.gemini-1.5-pro.{charge}.{tier}.pre-2024-10"
+        for charge in ("input.text", "input.image", "input.video", "input.audio", "output.text")
+        for tier in ("le128k", "gt128k")
     }
     later = vertexmeter.prices("gemini-1.5-pro", "2024-12-01").to_json()
     rates = {r["id"]: r["price"] for r in later["rates"]}

@@ -20,7 +20,12 @@ REQUEST = {"contents": [{"role": "user", "parts": [{"text": "describe"}]}]}
 
 
 def stub_count(monkeypatch: pytest.MonkeyPatch, result: CountResult) -> None:
-    monkeypatch.setattr(estimate_module, "count", lambda model, request, api="vertex", **_: result)
+    """estimate() prices usage(): the stub's CountResult is the billed prompt."""
+    from vertexmeter.counting import UsageResult
+
+    monkeypatch.setattr(
+        estimate_module, "usage", lambda model, request, api="vertex", **_: UsageResult(result.model, api, result)
+    )
 
 
 def test_gemini_1_5_prices_media_quantities(monkeypatch: pytest.MonkeyPatch) -> None:

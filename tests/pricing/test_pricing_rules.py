@@ -270,9 +270,12 @@ def test_rounding_happens_only_on_the_period_total() -> None:
     bill = pricer.price(Usage(requests=(one, one, one)))
     assert bill.line_items[0].amount == D("0.012")  # full precision, never 3 x round(0.004) = 0
     assert bill.total == D("0.012")
-    assert bill.billed_total == D("0.01")
+    assert bill.billed_total == D("0.02")  # "fractions of one cent are rounded to one cent": up
     single = pricer.price(Usage(requests=(one,)))
-    assert single.total == D("0.004") and single.billed_total == D("0.00")
+    assert single.total == D("0.004") and single.billed_total == D("0.01")
+    assert pricer.price(Usage(requests=(RequestUsage(input=Quantities(text_characters=40_000)),))).billed_total == (
+        D("0.01")  # exactly a cent stays a cent
+    )
 
 
 def test_amounts_are_exact_decimals() -> None:

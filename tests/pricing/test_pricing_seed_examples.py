@@ -42,6 +42,7 @@ def test_context_cache_example_at_the_table_price() -> None:
     got = lines(result)
     assert got["output: text characters"] == (D(8000), D("0.00125"), D("0.01"))
     assert result.total == D("1.0425")  # 0.078125 + 0.5625 + 0.391875 + 0.01
+    assert result.billed_total == D("1.05")
 
 
 def test_the_override_is_the_only_difference() -> None:
@@ -58,12 +59,13 @@ def test_text_bison_example() -> None:
     # "2,000 total output characters x ($0.0005 / 1000) = $0.001"
     assert got["output: text characters"] == (D(2000), D("0.0005"), D("0.001"))
     assert result.total == D("0.00125")
+    assert result.billed_total == D("0.01")  # the seed page: fractions of a cent are rounded to one cent
 
 
 def test_scenario_json_has_decimal_strings() -> None:
     out = price_scenario(CACHE_EXAMPLE).to_json()
     assert out["total"] == "1.0625"
-    assert out["billed_total"] == "1.06"
+    assert out["billed_total"] == "1.07"  # $1.0625: the fraction of a cent is rounded up to a cent
     assert [item["amount"] for item in out["line_items"]] == ["0.078125", "0.5625", "0.00125", "0.390625", "0.03"]
     assert all(isinstance(item["amount"], str) for item in out["line_items"])
     overridden = [item for item in out["line_items"] if item.get("overridden")]

@@ -68,9 +68,10 @@ def test_bad_options_are_the_librarys_400(http: httpx.Client, body: dict[str, An
     assert (response.status_code, response.json()) == (code, expected)
 
 
-def test_not_on_endpoints_or_the_gemini_api(http: httpx.Client) -> None:
-    for path in ("/v1/endpoints/1:estimateCost", "/v1beta/models/gemini-2.5-flash:estimateCost"):
-        assert http.post(path, json=TEXT).status_code == 404
+def test_not_on_endpoints(http: httpx.Client) -> None:
+    """Endpoints have no price of their own; the Gemini API path serves it (tests/server/test_server_usage.py)."""
+    assert http.post("/v1/endpoints/1:estimateCost", json=TEXT).status_code == 404
+    assert http.post("/v1/endpoints/1:usageMetadata", json=TEXT).status_code == 404
 
 
 def test_estimate_spends_the_same_quota(server_factory: Any) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from vertexmeter.cli.bill import bill_command
 from vertexmeter.cli.counting import compute_command, count_command
 from vertexmeter.cli.pricing import estimate_command, price_command
 from vertexmeter.cli.registry import models_command, tokenizers_group
 from vertexmeter.cli.serve import serve_command
+from vertexmeter.cli.usage import usage_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,3 +25,5 @@ main.add_command(tokenizers_group)
 main.add_command(serve_command)
 main.add_command(price_command)
 main.add_command(estimate_command)
+main.add_command(bill_command)
+main.add_command(usage_command)

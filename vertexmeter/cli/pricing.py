@@ -11,7 +11,7 @@ from rich.table import Table
 
 from vertexmeter.cli.common import google_errors, print_json, read_body
 from vertexmeter.pricing import Bill, Estimate, estimate, money, price_scenario, prices
-from vertexmeter.pricing.catalogue import UNITS
+from vertexmeter.pricing.catalogue import MULTIPLIER_CHARGES, UNITS
 
 MODES = ("online", "batch", "flex", "priority")
 
@@ -31,7 +31,7 @@ def price_command(model: str, date: str | None, as_json: bool) -> None:
     for column in ("charge", "modality", "tier", "mode", "price", "unit", "since", "source", "confidence"):
         table.add_column(column, justify="right" if column == "price" else "left")
     for e in sheet.entries:
-        if e.charge == "discount":
+        if e.charge in MULTIPLIER_CHARGES:
             price = f"x{money(e.price)}" if e.price is not None else "-"
             unit = f"of online {', '.join(e.applies_to or [])}"
         else:
@@ -110,14 +110,14 @@ def _print_bill(bill: Bill, *, title: str, billed_total: bool = False) -> None:
         if item.overridden:
             price += " (override)"
         elif item.adjustment:
-            price += " (mode discount)"
+            price += " (regional uplift)" if "regional_uplift" in item.adjustment else " (mode discount)"
         table.add_row(
             item.description, f"{_group(item.quantity)} {item.quantity_unit}", price, money(item.amount),
             item.tier or "",
         )
     table.add_row("total", "", "", money(bill.total), "", end_section=True)
     if billed_total:
-        table.add_row("billed (period total, to the cent)", "", "", format(bill.billed_total, "f"), "")
+        table.add_row("billed (period total, up to the cent)", "", "", format(bill.billed_total, "f"), "")
     console = _console()
     console.print(table)
     for note in bill.notes:

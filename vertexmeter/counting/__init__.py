@@ -1,6 +1,18 @@
-"""Counting: countTokens and computeTokens over a normalized prompt."""
+"""Counting: countTokens, computeTokens and the bill (generateContent usageMetadata) over a normalized prompt."""
 
 from vertexmeter.counting.compute import compute_tokens
 from vertexmeter.counting.count import CountResult, MediaUsage, billable_characters, count, count_tokens
+from vertexmeter.counting.usage import UsageResult, usage, usage_from_body, usage_metadata
 
-__all__ = ["CountResult", "MediaUsage", "billable_characters", "compute_tokens", "count", "count_tokens"]
+__all__ = [
+    "CountResult",
+    "MediaUsage",
+    "UsageResult",
+    "billable_characters",
+    "compute_tokens",
+    "count",
+    "count_tokens",
+    "usage",
+    "usage_from_body",
+    "usage_metadata",
+]

@@ -1,7 +1,13 @@
-"""countTokens: the sum of Google's tokenizer over the texts a request holds, plus media and overheads."""
+"""countTokens: the sum of Google's tokenizer over the texts a request holds, plus media and overheads.
+
+The same engine reads a prompt for the bill (generateContent usageMetadata): the prompt's `call`
+picks the accounting rules (registry/accounting.yaml), `as_of` the vocabulary in force that day.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,7 +17,7 @@ from vertexmeter.counting.coerce import coerce_request
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
-from vertexmeter.registry import APIS, ModelInfo, overhead_for, resolve
+from vertexmeter.registry import APIS, Accounting, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
 from vertexmeter.requests import Prompt, count_prompt, media_field
 from vertexmeter.tokenizing import get_tokenizer
 
@@ -47,6 +53,8 @@ class CountResult:
     text_characters: int
     tokens_by_modality: dict[str, int] = field(default_factory=dict)
     media: MediaUsage = field(default_factory=MediaUsage)
+    call: str = "countTokens"
+    tokenizer: str = ""  # the vocabulary that counted the text (it depends on the date)
 
     @property
     def fits_context_window(self) -> bool:
@@ -70,6 +78,27 @@ class CountResult:
         return out
 
 
+def check_api(api: str) -> None:
+    if api not in APIS:
+        raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
+
+
+def parse_as_of(as_of: Any) -> dt.date | None:
+    """A date (or ISO string, or datetime) for the rules in force that day; None = today's service."""
+    if as_of is None or (isinstance(as_of, str) and as_of.strip().lower() in ("", "today")):
+        return None
+    if isinstance(as_of, dt.datetime):
+        return as_of.date()
+    if isinstance(as_of, dt.date):
+        return as_of
+    if isinstance(as_of, str):
+        try:
+            return dt.date.fromisoformat(as_of.strip()[:10])
+        except ValueError:
+            pass
+    raise invalid_argument(f"Invalid as_of {as_of!r}: expected a date such as 2025-10-01.", "as_of")
+
+
 def count(
     model: str,
     request: Any,
@@ -77,23 +106,29 @@ def count(
     api: str = "vertex",
     media_options: MediaOptions | None = None,
     api_version: str | None = None,
+    as_of: Any = None,
 ) -> CountResult:
-    """Count a countTokens request body (dict, JSON-able object or google-genai types) for `model`."""
-    if api not in APIS:
-        raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
+    """Count a countTokens request body (dict, JSON-able object or google-genai types) for `model`.
+
+    `as_of` (a date) counts with the vocabulary the service used that day; default: today's service.
+    """
+    check_api(api)
+    day = parse_as_of(as_of)
     info = resolve(model, api=api, api_version=api_version)
     prompt = count_prompt(info, coerce_request(request), api)
-    return count_prompt_tokens(prompt, media_options or MediaOptions())
+    return count_prompt_tokens(prompt, media_options or MediaOptions(), day)
 
 
-def count_tokens(model: str, request: Any, *, api: str = "vertex") -> dict[str, Any]:
+def count_tokens(model: str, request: Any, *, api: str = "vertex", as_of: Any = None) -> dict[str, Any]:
     """The REST JSON of countTokens for `request` on `model`, in the "vertex" or "gemini" dialect."""
-    return count(model, request, api=api).to_rest()
+    return count(model, request, api=api, as_of=as_of).to_rest()
 
 
-def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions) -> CountResult:
-    tokenizer = get_tokenizer(prompt.model.tokenizer)
-    texts = [text for text, _ in prompt_texts(prompt)]
+def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.date | None = None) -> CountResult:
+    family = tokenizer_for(prompt.model, prompt.api, as_of)
+    tokenizer = get_tokenizer(family)
+    rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    texts = [text for text, _ in prompt_texts(prompt, response_schema=rules.counts_response_schema)]
     by_modality: dict[str, int] = {}
     text_tokens = sum(tokenizer.count_many(texts)) if texts else 0
     billable = sum(billable_characters(t) for t in texts)
@@ -105,6 +140,8 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions) -> CountRes
         count_text=lambda text: len(tokenizer.encode(text)),
         options=media_options,
         api=prompt.api,
+        call=prompt.call,
+        media_parts=sum(1 for _ in _media_parts(prompt)),
     )
     for part, path in _media_parts(prompt):
         for item in count_media_part(part, path, context):
@@ -125,16 +162,83 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions) -> CountRes
         text_characters=characters,
         tokens_by_modality=by_modality,
         media=media,
+        call=prompt.call,
+        tokenizer=family,
     )
 
 
 def _overhead_tokens(prompt: Prompt) -> int:
-    """What the real service adds beyond raw text, per generation and dialect (models.yaml)."""
-    if not prompt.contents:
+    """What the service adds beyond raw text for this API, call and generation (accounting.yaml):
+    one token per role-bearing Content where the rule says so, and the tool-declaration template."""
+    rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    roles = rules.per_role_content * prompt.role_contents if prompt.contents else 0
+    return roles + tool_template_tokens(prompt.tools, rules.tools) + _function_history_tokens(prompt, rules)
+
+
+def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
+    history = rules.function_history
+    if not (history.per_call or history.per_response or history.per_argument):
         return 0
-    rule = overhead_for(prompt.model, prompt.api)
-    model_turns = sum(1 for turn in prompt.contents if turn.role == "model")
-    return rule.per_request + rule.per_model_turn * model_turns
+    total = 0
+    for turn in prompt.contents:
+        for part in turn.parts:
+            call, response = part.get("functionCall"), part.get("functionResponse")
+            if call is not None:
+                total += history.per_call + history.per_argument * len(call.get("args") or {})
+            if response is not None:
+                total += history.per_response + history.per_argument * len(response.get("response") or {})
+    return total
+
+
+def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) -> int:
+    """The template's weights times what the declarations hold: declarations, descriptions, objects with
+    properties, properties, array items (nested too), typed OpenAPI nodes and nullable flags."""
+    found: Counter[str] = Counter()
+    for tool in tools:
+        for declaration in tool.get("functionDeclarations") or []:
+            found["declarations"] += 1
+            found["descriptions"] += 1 if declaration.get("description") else 0
+            for key in ("parameters", "response"):
+                if declaration.get(key):
+                    _schema_features(declaration[key], found, typed=True)
+            for key in ("parametersJsonSchema", "responseJsonSchema"):
+                if isinstance(declaration.get(key), dict):
+                    _schema_features(declaration[key], found, typed=False)
+    return (
+        template.per_declaration * found["declarations"]
+        + template.per_description * found["descriptions"]
+        + template.per_object * found["objects"]
+        + template.per_property * found["properties"]
+        + template.per_items * found["items"]
+        + template.per_typed_node * found["typed"]
+        + template.per_nullable * found["nullable"]
+    )
+
+
+def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
+    """Count one schema node and its children. `typed`: an OpenAPI Schema (its `type` nodes count);
+    a raw JSON Schema's types do not (accounting.yaml)."""
+    if not isinstance(schema, dict):
+        return
+    listed = schema.get("properties")
+    properties: dict[str, Any] = listed if isinstance(listed, dict) else {}
+    found["properties"] += len(properties)
+    found["objects"] += 1 if properties else 0
+    found["descriptions"] += 1 if isinstance(schema.get("description"), str) and schema["description"] else 0
+    if typed:
+        found["typed"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
+        found["nullable"] += 1 if schema.get("nullable") else 0
+    children = list(properties.values())
+    if isinstance(schema.get("items"), dict):
+        found["items"] += 1
+        children.append(schema["items"])
+    for combinator in ("anyOf", "oneOf", "allOf"):
+        children += [c for c in schema.get(combinator) or [] if isinstance(c, dict)]
+    for container in ("defs", "$defs", "definitions"):
+        defs = schema.get(container)
+        children += list(defs.values()) if isinstance(defs, dict) else []
+    for child in children:
+        _schema_features(child, found, typed=typed)
 
 
 def _media_parts(prompt: Prompt) -> Iterator[tuple[dict[str, Any], str]]:

@@ -8,18 +8,21 @@ from typing import Any
 from vertexmeter.requests import Prompt, Turn
 
 
-def prompt_texts(prompt: Prompt) -> Iterator[tuple[str, str]]:
-    """(text, field path) for every counted string: contents, tools, response schema, system instruction."""
+def prompt_texts(prompt: Prompt, *, response_schema: bool = True) -> Iterator[tuple[str, str]]:
+    """(text, field path) for every counted string: contents, tools, response schema, system instruction.
+
+    `response_schema=False` leaves generationConfig's response schema out (accounting.yaml says where).
+    """
     for turn in prompt.contents:
         yield from turn_texts(turn)
     for i, tool in enumerate(prompt.tools):
         for k, declaration in enumerate(tool.get("functionDeclarations") or []):
             yield from _declaration_texts(declaration, f"tools[{i}].function_declarations[{k}]")
     schema = prompt.generation_config.get("responseSchema")
-    if schema:
+    if schema and response_schema:
         yield from schema_texts(schema, "generation_config.response_schema")
     json_schema = prompt.generation_config.get("responseJsonSchema")
-    if json_schema is not None:
+    if json_schema is not None and response_schema:
         yield from json_schema_texts(json_schema, "generation_config.response_json_schema")
     if prompt.system_instruction:
         yield from turn_texts(prompt.system_instruction)

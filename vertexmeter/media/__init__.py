@@ -56,6 +56,8 @@ class MediaContext:
     options: MediaOptions = field(default_factory=MediaOptions)
     api: str = "vertex"
     tally: MediaTally = field(default_factory=MediaTally)
+    call: str = "countTokens"  # or "generateContent": media rules differ per call (rules.yaml)
+    media_parts: int = 0  # inlineData / fileData parts in the whole prompt (a lone image is tiled on some calls)
 
 
 @dataclass

@@ -73,7 +73,7 @@ class _Part:
 def count_part(part: dict[str, Any], path: str, context: MediaContext) -> list[MediaCount]:
     if "legacyMedia" in part:
         return _legacy(part["legacyMedia"], path, context)
-    gen = rules_for(context.model.generation)
+    gen = rules_for(context.model.rules_generation, context.api, context.call)
     p = _Part(part, path, context)
     if p.inline and not p.data:
         raise invalid_argument(
@@ -224,13 +224,20 @@ def _image(p: _Part, gen: GenerationRules, source: MediaData, kind: str, limits:
     safety = load_rules().safety
     info = probe_image(source, kind, p.data_path, safety.max_image_pixels)
     level, level_path = _level(p, gen)
-    tokens = pick(gen.image_tokens, level, "images", level_path)
+    tokens = gen.sized(
+        gen.image_sizing, pick(gen.image_tokens, level, "images", level_path), info.width, info.height, _lone(p, level)
+    )
     tally = p.context.tally
     tally.images += 1
     cap = limits.images_per_request_by_model.get(p.context.model.id, limits.images_per_request)
     if cap is not None and tally.images > cap:
         raise _too_many("images", cap, p)
     return MediaCount("IMAGE", tokens, images=1, width=info.width, height=info.height)
+
+
+def _lone(p: _Part, level: str) -> bool:
+    """The prompt's only media item at the default resolution (tiled on some calls, rules.yaml)."""
+    return p.context.media_parts == 1 and level == "UNSPECIFIED"
 
 
 def _clip(p: _Part, duration: Fraction | None) -> tuple[Fraction, Fraction]:
@@ -268,16 +275,21 @@ def _video(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) ->
             f"Unable to process input video: {float(info.duration):.0f} s is longer than vertexmeter counts.",
             p.data_path,
         )
-    return _video_counts(p, gen, info.duration, info.has_audio, limits)
+    return _video_counts(p, gen, info.duration, info.has_audio, limits, (info.width, info.height))
 
 
 def _video_counts(
-    p: _Part, gen: GenerationRules, duration: Fraction | None, has_audio: bool, limits: Limits
+    p: _Part,
+    gen: GenerationRules,
+    duration: Fraction | None,
+    has_audio: bool,
+    limits: Limits,
+    size: tuple[int, int] = (0, 0),
 ) -> list[MediaCount]:
     seconds, fps = _clip(p, duration)
     level, level_path = _level(p, gen)
-    per_frame = pick(gen.frame_tokens, level, "video", level_path)
-    frames = frames_sampled(seconds, fps)
+    per_frame = gen.sized(gen.video_sizing, pick(gen.frame_tokens, level, "video", level_path), *size, False)
+    frames = frames_sampled(seconds, fps, gen.frame_rounding)
     tally = p.context.tally
     tally.videos += 1
     if limits.videos_per_request is not None and tally.videos > limits.videos_per_request:
@@ -326,6 +338,9 @@ def _pdf(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> M
             f"Learn more: {LEARN_MORE}",
             p.data_path,
         )
+    if info.page_sizes:  # sized by the first page (lone-item tiling looks at a one-page PDF only)
+        width, height = info.page_sizes[0]
+        per_page = gen.sized(gen.pdf_sizing, per_page, width, height, _lone(p, level) and info.pages == 1)
     text_tokens = p.context.count_text(info.text) if gen.pdf_native_text and info.text else 0
     return MediaCount(
         gen.pdf_modality, info.pages * per_page + text_tokens, pdf_pages=info.pages, text_tokens=text_tokens

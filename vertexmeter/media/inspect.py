@@ -79,12 +79,15 @@ class AVInfo:
     has_audio: bool
     fps: Fraction | None
     format: str
+    width: int = 0  # of the first video stream (0: none or unknown)
+    height: int = 0
 
 
 @dataclass(frozen=True)
 class PdfInfo:
     pages: int
     text: str
+    page_sizes: tuple[tuple[float, float], ...] = ()  # (width, height) in points, rotation applied
 
 
 def require(module: str, what: str, field_path: str) -> Any:
@@ -175,7 +178,9 @@ def _av_info(av: Any, container: Any, what: str, field_path: str) -> AVInfo:
     if videos:
         rate = videos[0].average_rate or videos[0].guessed_rate
         fps = Fraction(rate) if rate else None
-    return AVInfo(duration, bool(videos), bool(audios), fps, str(container.format.name))
+    width = int(videos[0].codec_context.width or 0) if videos else 0
+    height = int(videos[0].codec_context.height or 0) if videos else 0
+    return AVInfo(duration, bool(videos), bool(audios), fps, str(container.format.name), width, height)
 
 
 def _is_cover_art(av: Any, stream: Any) -> bool:
@@ -242,11 +247,20 @@ def probe_pdf(media: MediaData, field_path: str, *, want_text: bool, max_pages: 
             if max_pages is not None and pages > max_pages:
                 return PdfInfo(pages, "")  # the caller refuses it; no need to read text
             text = "\n".join((page.extract_text() or "") for page in reader.pages) if want_text else ""
+            sizes = tuple(_page_size(page) for page in reader.pages[:1])
     except VertexMeterError:
         raise
     except Exception as exc:  # pypdf raises PyPdfError, NotImplementedError (filters), KeyError, ...
         raise unreadable("PDF", str(exc) or type(exc).__name__, field_path) from exc
-    return PdfInfo(pages, text.strip())
+    return PdfInfo(pages, text.strip(), sizes)
+
+
+def _page_size(page: Any) -> tuple[float, float]:
+    """A page's (width, height) in points, as displayed (a 90/270 degree rotation swaps them)."""
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    if int(page.get("/Rotate", 0) or 0) % 180:
+        width, height = height, width
+    return abs(width), abs(height)
 
 
 # ---- text documents -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Token rules per model generation, loaded from rules.yaml (docs/media.md gives the evidence)."""
+"""Token rules per model generation and per API x call, loaded from rules.yaml (docs/media.md, docs/counting.md)."""
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +17,9 @@ from vertexmeter.errors import invalid_argument
 
 LEVELS = ("UNSPECIFIED", "LOW", "MEDIUM", "HIGH", "ULTRA_HIGH")
 ROUNDINGS = ("ceil_seconds", "floor_seconds", "ceil_tokens")
+SIZINGS = ("fixed", "lone_item_tiles", "area_budget")
+FRAME_ROUNDINGS = ("ceil", "floor")
+TILE_TOKENS = 258  # one tile of the lone-item tiling (acc§4)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,34 @@ class GenerationRules:
     page_tokens: dict[str, int]
     pdf_native_text: bool
     pdf_modality: str
+    image_sizing: str = "fixed"
+    video_sizing: str = "fixed"
+    pdf_sizing: str = "fixed"
+    frame_rounding: str = "ceil"  # frames of a clip at `fps`: ceil or floor of seconds x fps (at least 1)
+    output_image_tokens: int | None = None  # a generated image in a response; None: not known
+
+    def sized(self, sizing: str, table_tokens: int, width: float, height: float, lone: bool) -> int:
+        """Tokens of one image / page / frame of `width` x `height` under `sizing` (see rules.yaml)."""
+        if sizing == "area_budget" and width > 0 and height > 0:
+            return area_budget_tokens(width, height, table_tokens)
+        if sizing == "lone_item_tiles" and lone and width > 0 and height > 0:
+            return lone_item_tiles(width, height)
+        return table_tokens
+
+
+def lone_item_tiles(width: float, height: float) -> int:
+    """A prompt's only image or page on 2.0 / Vertex 2.x generateContent: 258 x (tiles + 1) (acc§4)."""
+    if max(width, height) <= 384:
+        return TILE_TOKENS
+    tile = min(max(Fraction(min(width, height)) / Fraction(3, 2), Fraction(256)), Fraction(768))
+    tiles = math.ceil(Fraction(width) / tile) * math.ceil(Fraction(height) / tile)
+    return TILE_TOKENS * (tiles + 1)
+
+
+def area_budget_tokens(width: float, height: float, budget: int) -> int:
+    """Gemini 3: floor(w k) x floor(h k) with k = sqrt(budget / (w h)) (acc§4)."""
+    k = math.sqrt(budget / (width * height))
+    return math.floor(width * k) * math.floor(height * k)
 
 
 @dataclass(frozen=True)
@@ -74,6 +106,8 @@ class Rules:
     generations: dict[str, GenerationRules]
     limits: dict[str, Limits]
     safety: Safety
+    # (api, call, generation) -> the rules where they differ from `generations` (call_overrides)
+    by_call: dict[tuple[str, str, str], GenerationRules]
 
 
 def _levels(table: dict[str, Any], where: str) -> dict[str, int]:
@@ -83,25 +117,62 @@ def _levels(table: dict[str, Any], where: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in table.items()}
 
 
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"rules.yaml {where}: {value!r} is not one of {allowed}")
+    return str(value)
+
+
+def _generation(gen: str, entry: dict[str, Any]) -> GenerationRules:
+    audio = entry["audio"]
+    return GenerationRules(
+        generation=gen,
+        honors_media_resolution=entry["media_resolution"] == "honored",
+        image_tokens=_levels(entry["image"]["tokens"], f"{gen}.image"),
+        frame_tokens=_levels(entry["video"]["frame_tokens"], f"{gen}.video"),
+        video_audio_track=bool(entry["video"]["audio_track"]),
+        audio=AudioRule(
+            int(audio["tokens_per_second"]),
+            _choice(audio["rounding"], ROUNDINGS, f"{gen}.audio.rounding"),
+            int(audio["extra_per_item"]),
+        ),
+        page_tokens=_levels(entry["pdf"]["page_tokens"], f"{gen}.pdf"),
+        pdf_native_text=bool(entry["pdf"]["native_text"]),
+        pdf_modality=str(entry["pdf"]["modality"]),
+        image_sizing=_choice(entry["image"].get("sizing", "fixed"), SIZINGS, f"{gen}.image.sizing"),
+        video_sizing=_choice(entry["video"].get("sizing", "fixed"), SIZINGS, f"{gen}.video.sizing"),
+        pdf_sizing=_choice(entry["pdf"].get("sizing", "fixed"), SIZINGS, f"{gen}.pdf.sizing"),
+        frame_rounding=_choice(
+            entry["video"].get("frame_rounding", "ceil"), FRAME_ROUNDINGS, f"{gen}.video.frame_rounding"
+        ),
+        output_image_tokens=int(entry["output_image"]["tokens"]) if entry.get("output_image") else None,
+    )
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value])]
+
+
+def _by_call(raw: dict[str, Any]) -> dict[tuple[str, str, str], GenerationRules]:
+    """Each override's fields replace the generation's, for every (api, call, generation) it lists."""
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for n, override in enumerate(raw.get("call_overrides") or []):
+        for api in _as_list(override["api"]):
+            for call in _as_list(override["call"]):
+                for gen in _as_list(override["generations"]):
+                    if gen not in raw["generations"]:
+                        raise ValueError(f"rules.yaml call_overrides[{n}]: unknown generation {gen}")
+                    key = (api, call, gen)
+                    entry = merged.setdefault(key, copy.deepcopy(raw["generations"][gen]))
+                    for family in ("image", "video", "audio", "pdf"):
+                        entry[family] = {**entry[family], **(override.get(family) or {})}
+    return {key: _generation(f"{key[2]} ({key[0]} {key[1]})", entry) for key, entry in merged.items()}
+
+
 @cache
 def load_rules() -> Rules:
     raw = yaml.safe_load(resources.files("vertexmeter.media").joinpath("rules.yaml").read_text("utf-8"))
-    generations: dict[str, GenerationRules] = {}
-    for gen, entry in raw["generations"].items():
-        audio = entry["audio"]
-        if audio["rounding"] not in ROUNDINGS:
-            raise ValueError(f"rules.yaml {gen}.audio.rounding: {audio['rounding']!r}")
-        generations[str(gen)] = GenerationRules(
-            generation=str(gen),
-            honors_media_resolution=entry["media_resolution"] == "honored",
-            image_tokens=_levels(entry["image"]["tokens"], f"{gen}.image"),
-            frame_tokens=_levels(entry["video"]["frame_tokens"], f"{gen}.video"),
-            video_audio_track=bool(entry["video"]["audio_track"]),
-            audio=AudioRule(int(audio["tokens_per_second"]), audio["rounding"], int(audio["extra_per_item"])),
-            page_tokens=_levels(entry["pdf"]["page_tokens"], f"{gen}.pdf"),
-            pdf_native_text=bool(entry["pdf"]["native_text"]),
-            pdf_modality=str(entry["pdf"]["modality"]),
-        )
+    generations = {str(gen): _generation(str(gen), entry) for gen, entry in raw["generations"].items()}
     limits = {
         api: Limits(
             inline_image_bytes=entry.get("inline_image_bytes"),
@@ -116,14 +187,15 @@ def load_rules() -> Rules:
         for api, entry in raw["limits"].items()
     }
     safety = Safety(**{k: int(v) for k, v in raw["safety"].items()})
-    return Rules(generations, limits, safety)
+    return Rules(generations, limits, safety, _by_call(raw))
 
 
-def rules_for(generation: str) -> GenerationRules:
-    rules = load_rules().generations
-    if generation not in rules:
+def rules_for(generation: str, api: str = "vertex", call: str = "countTokens") -> GenerationRules:
+    """The media rules of a generation for one API and call (countTokens or generateContent)."""
+    loaded = load_rules()
+    if generation not in loaded.generations:
         raise invalid_argument(f"Media parts are not supported for models of generation {generation}.")
-    return rules[generation]
+    return loaded.by_call.get((api, call, generation), loaded.generations[generation])
 
 
 def pick(table: dict[str, int], level: str, what: str, field_path: str) -> int:
@@ -137,11 +209,12 @@ def pick(table: dict[str, int], level: str, what: str, field_path: str) -> int:
     )
 
 
-def frames_sampled(seconds: Fraction, fps: Fraction) -> int:
-    """Frames taken at t = 0, 1/fps, 2/fps, ... within a clip of `seconds`: ceil(seconds x fps)."""
+def frames_sampled(seconds: Fraction, fps: Fraction, rounding: str = "ceil") -> int:
+    """Frames taken within a clip of `seconds`: ceil (or floor, per rule) of seconds x fps, at least 1."""
     if seconds <= 0:
         return 0
-    return max(1, math.ceil(seconds * fps))
+    exact = seconds * fps
+    return max(1, math.floor(exact) if rounding == "floor" else math.ceil(exact))
 
 
 def as_decimal(seconds: Fraction) -> Decimal:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_CEILING, Decimal, localcontext
 from typing import Any
 
 from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.pricing.catalogue import (
+    ENDPOINTS,
     MODES,
+    MULTIPLIER_CHARGES,
     PLATFORMS,
     UNITS,
     Entry,
@@ -30,7 +32,10 @@ from vertexmeter.pricing.usage import CacheUsage, Quantities, RequestUsage, Usag
 
 CENT = Decimal("0.01")
 # Charges that do not depend on how the model was called (storage, search, training): always online rows.
-MODE_INDEPENDENT_CHARGES = frozenset({"cache_storage", "grounding", "tuning"})
+MODE_INDEPENDENT_CHARGES = frozenset({"cache_storage", "grounding", "grounding_maps", "tuning"})
+GENERATION_CHARGES = {
+    "video": ("video_generate", "video_seconds", "seconds"), "music": ("music_generate", "clips", "clips"),
+}
 OPERATION_CHARGES = {
     "generate": "image_generate", "edit": "image_edit", "customize": "image_customize",
     "upscale": "image_upscale", "visual_captioning": "visual_captioning", "visual_qa": "visual_qa",
@@ -41,7 +46,8 @@ QUANTITY_RULES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "text_characters": ("characters", ("text",), "text characters"),
     "tokens": ("tokens", ("text_image_video", "text", "any"), "tokens"),
     "audio_tokens": ("tokens", ("audio", "any"), "audio tokens"),
-    "image_tokens": ("tokens", ("image",), "image tokens"),
+    "image_tokens": ("tokens", ("image", "text_image_video", "any"), "image tokens"),
+    "video_tokens": ("tokens", ("video", "text_image_video", "any"), "video tokens"),
     "images": ("images", ("image",), "images"),
     "video_seconds": ("seconds", ("video",), "video seconds"),
     "audio_seconds": ("seconds", ("audio",), "audio seconds"),
@@ -56,8 +62,8 @@ def money(value: Decimal) -> str:
 
 
 def round_period_total(total: Decimal) -> Decimal:
-    """Fractions of a cent are rounded to a cent once per billing cycle (half up; docs/pricing.md)."""
-    return total.quantize(CENT, rounding=ROUND_HALF_UP)
+    """"At the end of each billing cycle, fractions of one cent are rounded to one cent": up, once per cycle."""
+    return total.quantize(CENT, rounding=ROUND_CEILING)
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,11 @@ class Pricer:
         date: Any = None,
         platform: str = "vertex",
         overrides: dict[str, Any] | None = None,
+        endpoint: str = "global",
     ) -> None:
+        if endpoint not in ENDPOINTS:
+            raise invalid_argument(f"endpoint must be one of {', '.join(ENDPOINTS)}; got {endpoint!r}.", "endpoint")
+        self.endpoint = endpoint
         if platform not in PLATFORMS:
             raise invalid_argument(f"platform must be one of {', '.join(PLATFORMS)}; got {platform!r}.", "platform")
         self.model: PricedModel = resolve_priced_model(model)
@@ -209,6 +219,17 @@ class Pricer:
         self.overrides = self._parse_overrides(overrides or {})
         self.used: dict[str, Entry] = {}
         self.notes: list[str] = []
+        self.uplift = next((e for e in self.entries if e.charge == "regional_uplift"), None)
+        if endpoint == "regional" and self.uplift is None:
+            self._endpoint_note = f"No regional-endpoint uplift is published for {self.model.id}; list prices used."
+        else:
+            self._endpoint_note = ""
+        retired = self.model.retired
+        self._retired_note = (
+            f"{self.model.id} was retired on {retired.isoformat()} ({self.model.retired_source}); "
+            "priced at its last rates."
+            if retired is not None and self.date >= retired and platform == "vertex" else ""  # Vertex dates
+        )
 
     def _parse_overrides(self, overrides: dict[str, Any]) -> dict[str, Decimal]:
         if not isinstance(overrides, dict):
@@ -279,11 +300,17 @@ class Pricer:
             assert discount.price is not None
             self.used[discount.id] = discount
             price = price * discount.price
+        uplift = self.uplift
+        if self.endpoint == "regional" and uplift is not None and entry.charge in (uplift.applies_to or ()):
+            assert uplift.price is not None
+            self.used[uplift.id] = uplift
+            price = price * uplift.price
+            discount = discount or uplift
         return Rate(entry, price, discount, overridden)
 
     def _no_price(self, what: str) -> VertexMeterError:
         priced = sorted({f"{e.charge} {e.modality} ({UNITS[e.unit].label})" for e in self.entries
-                         if e.charge != "discount"})
+                         if e.charge not in MULTIPLIER_CHARGES})
         return invalid_argument(
             f"The catalogue has no price for {what} of {self.model.id} on {self.date.isoformat()}. "
             f"It prices: {'; '.join(priced)}."
@@ -303,6 +330,7 @@ class Pricer:
                 rate = self.rate("tuning", ("text", "any"), Decimal(0), mode, "training tokens")
                 items.append(self._item("tuning: training tokens", usage.training_tokens, "tokens", rate, "online"))
         self._check_daily_caps(items)
+        self.notes += [n for n in (self._endpoint_note, self._retired_note) if n]
         notes, self.notes = tuple(dict.fromkeys(self.notes)), []
         return Bill(
             model=self.model.id,
@@ -372,6 +400,11 @@ class Pricer:
             self._require_measure(rate, "requests", "grounded_requests", hint="search_queries")
             items.append(self._item("grounding with Google Search: requests", request.grounded_requests,
                                     "requests", rate, "online"))
+        if request.maps_requests:
+            rate = self.rate("grounding_maps", ("any",), prompt, mode, "Google Maps grounded requests")
+            self._require_measure(rate, "requests", "maps_requests")
+            items.append(self._item("grounding with Google Maps: requests", request.maps_requests,
+                                    "requests", rate, "online"))
         if request.search_queries:
             rate = self.rate("grounding", ("any",), prompt, mode, "grounding search queries")
             self._require_measure(rate, "search_queries", "search_queries", hint="grounded_requests")
@@ -384,6 +417,8 @@ class Pricer:
         return items
 
     def _operation_items(self, request: RequestUsage, mode: str) -> list[LineItem]:
+        if self.model.generates != "image":
+            return self._generation_items(request, mode)
         charge = OPERATION_CHARGES[request.operation]
         reads_images = request.operation in ("visual_captioning", "visual_qa")
         billed, other = (request.input, request.output) if reads_images else (request.output, request.input)
@@ -397,6 +432,25 @@ class Pricer:
             return []
         rate = self.rate(charge, ("image",), Decimal(0), mode, f"{request.operation} images")
         return [self._item(f"{request.operation}: images", billed.images, "images", rate, mode)]
+
+    def _generation_items(self, request: RequestUsage, mode: str) -> list[LineItem]:
+        """Veo (per second of video, by resolution) and Lyria (per clip): only the output is billed."""
+        charge, quantity_name, measure = GENERATION_CHARGES[self.model.generates]
+        quantity = getattr(request.output, quantity_name)
+        others = [f for f, v in vars(request.output).items() if v and f != quantity_name]
+        if others or not request.input.is_empty() or not request.cached_input.is_empty():
+            raise invalid_argument(
+                f"{self.model.id} bills generated {measure} only: give output.{quantity_name}.", "output"
+            )
+        if not quantity:
+            return []
+        modality = "audio" if self.model.generates == "music" else (
+            "video" if request.video_resolution in (None, "720p") else f"video_{request.video_resolution}"
+        )
+        what = f"generated {measure}" + (f" ({request.video_resolution})" if request.video_resolution else "")
+        rate = self.rate(charge, (modality,), Decimal(0), mode, what)
+        self._require_measure(rate, measure, what)
+        return [self._item(what, quantity, measure, rate, mode)]
 
     def _bucket_items(
         self, charge: str, label: str, bucket: Quantities, prompt: Decimal, mode: str, video_tier: str | None
@@ -429,6 +483,10 @@ class Pricer:
             items.append(self._item(f"{label}: {what}", quantity, measure.replace("_", " "), rate, mode))
         if bucket.pdf_pages:
             items.append(self._pdf_item(charge, label, bucket.pdf_pages, prompt, mode))
+        if bucket.clips:
+            raise invalid_argument(
+                f"{self.model.id} does not generate music clips; clips are for Lyria.", "output.clips"
+            )
         return items
 
     def _pdf_item(self, charge: str, label: str, pages: int, prompt: Decimal, mode: str) -> LineItem:
@@ -497,8 +555,9 @@ class Pricer:
 
     def bucket_tokens(self, bucket: Quantities) -> Decimal:
         """Tokens of one bucket: `tokens` + `audio_tokens` when given, else from the token equivalents."""
-        if bucket.tokens or bucket.audio_tokens:
-            return Decimal(bucket.tokens + bucket.audio_tokens)
+        tokens = bucket.tokens + bucket.audio_tokens + bucket.image_tokens + bucket.video_tokens
+        if tokens:
+            return Decimal(tokens)
         eq = catalogue().token_equivalents(self.model)
         if eq is None:
             return Decimal(0)

@@ -1,4 +1,8 @@
-"""Pre-flight estimates: count a real request with the core engine, then price it."""
+"""Pre-flight estimates: read a real request for the bill (generateContent usageMetadata), then price it.
+
+countTokens and generateContent bodies of either API are accepted; what is priced is what
+generateContent would report (`usage`), not the countTokens answer (docs/counting.md).
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,28 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from vertexmeter.counting import CountResult, count
-from vertexmeter.errors import failed_precondition, invalid_argument
+from vertexmeter.counting import CountResult, UsageResult, count, usage
+from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing.catalogue import Entry, catalogue
 from vertexmeter.pricing.engine import Bill, Pricer, entry_json, money, parse_date
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage, parse_mode, whole_number
+from vertexmeter.requests import split_options
 
-# generateContent fields that do not change what is counted; dropped before counting.
-NON_COUNTED_FIELDS = ("safetySettings", "toolConfig", "labels", "modelArmorConfig")
-ESTIMATE_OPTION_KEYS = ("mode", "outputTokens", "outputCharacters", "thinkingTokens", "date")
+ESTIMATE_OPTION_KEYS = (
+    "mode", "outputTokens", "outputCharacters", "thinkingTokens", "date", "asOf", "cachedContentTokens", "platform",
+)
 
 
 @dataclass(frozen=True)
 class Estimate:
     """The cost of one request: exact when its output size is given, else a range from no output to the cap."""
 
-    counted: CountResult
+    counted: CountResult  # the billed prompt (usageMetadata's promptTokenCount, cached tokens apart)
     low: Bill
     high: Bill | None  # None: output given, `low` is the estimate
     output: dict[str, Any]
+    usage: UsageResult | None = None  # None for the :predict models (PaLM, Codey), read by countTokens
 
     @property
     def total(self) -> Decimal:
@@ -45,7 +51,7 @@ class Estimate:
             "mode": bill.mode,
             "platform": bill.platform,
             "currency": "USD",
-            "prompt": prompt_json(self.counted),
+            "prompt": prompt_json(self.counted, self.usage),
             "output": self.output,
         }
         if self.high is None:
@@ -65,8 +71,14 @@ class Estimate:
         return out
 
 
-def prompt_json(counted: CountResult) -> dict[str, Any]:
-    out: dict[str, Any] = {"total_tokens": counted.total_tokens}
+def prompt_json(counted: CountResult, billed: UsageResult | None = None) -> dict[str, Any]:
+    """`total_tokens` is the billed prompt count (usageMetadata.promptTokenCount)."""
+    total = billed.prompt_token_count if billed is not None else counted.total_tokens
+    out: dict[str, Any] = {"total_tokens": total}
+    if billed is not None:
+        out["usage_metadata"] = billed.to_rest()
+        if billed.cached_content_token_count:
+            out["cached_tokens"] = billed.cached_content_token_count
     if counted.model.billed_by_characters:
         out["billable_characters"] = counted.billable_characters
     out["tokens_by_modality"] = dict(counted.tokens_by_modality)
@@ -94,20 +106,36 @@ def estimate(
     platform: str = "vertex",
     prices: dict[str, Any] | None = None,
     media_options: MediaOptions | None = None,
+    as_of: Any = None,
+    cached_content_tokens: int | None = None,
 ) -> Estimate:
-    """Count `request` (a countTokens or generateContent body) for `model` and price it on `date`."""
+    """Price what generateContent would bill for `request` (a countTokens or generateContent body).
+
+    as_of: the date whose counting rules apply (default: `date`, else today's service).
+    cached_content_tokens: the size of the cachedContent the request names, priced as cached input.
+    """
     mode = parse_mode(mode, "mode")
     pricer = Pricer(model, date=date, platform=platform, overrides=prices)
-    if not pricer.model.registry:
+    if not pricer.model.registry and not pricer.model.counted_with:
         raise invalid_argument(
             f"{pricer.model.id} has no offline tokenizer, so a request for it cannot be counted; price it with a "
             "scenario that gives its token counts (vertexmeter estimate --scenario).",
             "model",
         )
-    counted = count(model, counted_body(request), api=api, media_options=media_options)
+    billed: UsageResult | None = None
+    rules_day = as_of if as_of is not None else date
+    if _is_predict_body(request):
+        counted = count(model, request, api=api, media_options=media_options, as_of=rules_day)
+    else:
+        billed = usage(
+            model, request, api=api, as_of=rules_day, media_options=media_options,
+            cached_content_tokens=cached_content_tokens,
+        )
+        counted = billed.prompt
     info = counted.model
     by_characters = pricer.model.billing == "characters"
     audio = counted.tokens_by_modality.get("AUDIO", 0)
+    cached = billed.cached_content_token_count if billed is not None else 0
     if by_characters:
         media = counted.media
         prompt = Quantities(
@@ -120,29 +148,41 @@ def estimate(
     else:
         prompt = Quantities(tokens=counted.total_tokens - audio, audio_tokens=audio)
     thinking = 0 if thinking_tokens is None else whole_number(thinking_tokens, "thinking_tokens")
-    base = RequestUsage(input=prompt, thinking_tokens=thinking, prompt_tokens=counted.total_tokens)
+    base = RequestUsage(
+        input=prompt,
+        cached_input=Quantities(tokens=cached),
+        thinking_tokens=thinking,
+        prompt_tokens=counted.total_tokens + cached,
+    )
 
     chars_per_token = _characters_per_token(pricer)
     if output_tokens is None and output_characters is None:
         limit_from = "generationConfig.maxOutputTokens"
-        max_tokens = _max_output_tokens(request)
+        max_tokens = billed.max_output_tokens if billed is not None else _max_output_tokens(request)
         if max_tokens is None:
             max_tokens, limit_from = info.output_token_limit, f"the output limit of {info.id}"
         if max_tokens == 0:  # embeddings: no output to bill
-            return Estimate(counted, pricer.price(Usage(requests=(base,)), mode), None, {"tokens": 0})
+            return Estimate(counted, pricer.price(Usage(requests=(base,)), mode), None, {"tokens": 0}, billed)
         output_json: dict[str, Any] = {"range": {"min_tokens": 0, "max_tokens": max_tokens, "max_from": limit_from}}
-        high_output = _output(pricer, max_tokens, None, chars_per_token)
+        # Thoughts count against maxOutputTokens and bill as output: the bound splits, never grows.
+        budget = billed.thinking_budget if billed is not None else None
+        max_thinking = min(budget, max_tokens) if budget is not None and budget > 0 else 0
+        if budget is not None:
+            output_json["range"]["max_thinking_tokens"] = max_thinking
+            output_json["range"]["thinking_from"] = "generationConfig.thinkingConfig.thinkingBudget"
+        high_output = _output(pricer, max_tokens - max_thinking, None, chars_per_token)
         if by_characters:
             output_json["range"]["max_characters"] = high_output.text_characters
         low = pricer.price(Usage(requests=(base,)), mode)
-        high = pricer.price(Usage(requests=(RequestUsage(**{**vars(base), "output": high_output}),)), mode)
-        return Estimate(counted, low, high, output_json)
+        high_usage = RequestUsage(**{**vars(base), "output": high_output, "thinking_tokens": thinking + max_thinking})
+        high = pricer.price(Usage(requests=(high_usage,)), mode)
+        return Estimate(counted, low, high, output_json, billed)
     tokens = None if output_tokens is None else whole_number(output_tokens, "output_tokens")
     characters = None if output_characters is None else whole_number(output_characters, "output_characters")
     output = _output(pricer, tokens, characters, chars_per_token)
     output_json = {k: v for k, v in (("tokens", tokens), ("characters", characters)) if v is not None}
     bill = pricer.price(Usage(requests=(RequestUsage(**{**vars(base), "output": output}),)), mode)
-    return Estimate(counted, bill, None, output_json)
+    return Estimate(counted, bill, None, output_json, billed)
 
 
 def _output(pricer: Pricer, tokens: int | None, characters: int | None, chars_per_token: Decimal) -> Quantities:
@@ -171,17 +211,9 @@ def _characters_per_token(pricer: Pricer) -> Decimal:
     return Decimal(4)
 
 
-def counted_body(request: Any) -> Any:
-    """The countTokens body inside a generateContent body: fields that change nothing counted are dropped."""
-    if not isinstance(request, dict):
-        return request
-    if request.get("cachedContent"):
-        raise failed_precondition(
-            "cachedContent names a server-side cache that cannot be read offline; send the cached contents in "
-            "`contents`, or price the cache with a scenario (cached_input).",
-            "cached_content",
-        )
-    return {k: v for k, v in request.items() if k not in NON_COUNTED_FIELDS and k != "cachedContent"}
+def _is_predict_body(request: Any) -> bool:
+    """A Vertex :predict body (`instances`: PaLM, Codey, embeddings), read by countTokens' rules."""
+    return isinstance(request, dict) and "instances" in request
 
 
 def _max_output_tokens(request: Any) -> int | None:
@@ -197,20 +229,11 @@ def estimate_from_body(
     model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
 ) -> dict[str, Any]:
     """The `:estimateCost` answer: `body` is a countTokens/generateContent body plus optional
-    `estimateOptions` {mode, outputTokens, outputCharacters, thinkingTokens, date}; returns the estimate JSON.
+    `estimateOptions` {mode, outputTokens, outputCharacters, thinkingTokens, date, asOf, cachedContentTokens,
+    platform}; returns the estimate JSON. `api` says how the body is counted (whose bill), `platform`
+    whose price list prices it (default vertex; gemini_api where the catalogue has its prices).
     Errors are VertexMeterError (Google's error shape via `.to_json()`)."""
-    if not isinstance(body, dict):
-        raise invalid_argument("The request body must be a JSON object.", "request")
-    request = {k: v for k, v in body.items() if k != "estimateOptions"}
-    options = body.get("estimateOptions") or {}
-    if not isinstance(options, dict):
-        raise invalid_argument("estimateOptions must be an object.", "estimateOptions")
-    for key in options:
-        if key not in ESTIMATE_OPTION_KEYS:
-            raise invalid_argument(
-                f"Unknown key 'estimateOptions.{key}'. Valid keys: {', '.join(ESTIMATE_OPTION_KEYS)}.",
-                f"estimateOptions.{key}",
-            )
+    request, options = split_options(body, "estimateOptions", ESTIMATE_OPTION_KEYS)
     result = estimate(
         model,
         request,
@@ -221,6 +244,9 @@ def estimate_from_body(
         thinking_tokens=options.get("thinkingTokens"),
         date=options.get("date"),
         media_options=media_options,
+        as_of=options.get("asOf"),
+        cached_content_tokens=options.get("cachedContentTokens"),
+        platform=options.get("platform", "vertex"),
     )
     return result.to_json()
 

@@ -22,7 +22,8 @@ from vertexmeter.pricing.usage import (
 )
 
 SCENARIO_KEYS = (
-    "model", "date", "mode", "platform", "prices", "cache", "requests", "training_tokens", "name", "description",
+    "model", "date", "mode", "platform", "endpoint", "prices", "cache", "requests", "training_tokens", "name",
+    "description",
 )
 
 
@@ -79,6 +80,7 @@ def price_scenario(scenario: str | Path | dict[str, Any]) -> ScenarioResult:
     mode = parse_mode(data.get("mode", "online"), "mode")
     pricer = Pricer(
         data["model"], date=data.get("date"), platform=data.get("platform", "vertex"), overrides=data.get("prices"),
+        endpoint=data.get("endpoint", "global"),
     )
     requests = data.get("requests") or []
     caches = data.get("cache") or []

@@ -11,13 +11,15 @@ from vertexmeter.pricing.catalogue import MODES, parse_decimal
 
 # Quantity names inside `input`, `cached_input`, `cache_write`, `output` and `cache` items.
 INTEGER_QUANTITIES: tuple[str, ...] = (
-    "text_characters", "tokens", "audio_tokens", "image_tokens", "images", "pdf_pages", "thinking_tokens",
+    "text_characters", "tokens", "audio_tokens", "image_tokens", "video_tokens", "images", "pdf_pages",
+    "thinking_tokens", "clips",
 )
 DECIMAL_QUANTITIES: tuple[str, ...] = ("video_seconds", "audio_seconds")
 OPERATIONS: tuple[str, ...] = (
     "generate", "edit", "customize", "upscale", "visual_captioning", "visual_qa", "fine_tuning",
 )
 VIDEO_TIERS: tuple[str, ...] = ("plus", "standard", "essential")
+VIDEO_RESOLUTIONS: tuple[str, ...] = ("720p", "1080p", "4k")
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,11 @@ class Quantities:
     tokens: int = 0
     audio_tokens: int = 0
     image_tokens: int = 0
+    video_tokens: int = 0
     images: int = 0
     pdf_pages: int = 0
     thinking_tokens: int = 0
+    clips: int = 0
     video_seconds: Decimal = Decimal(0)
     audio_seconds: Decimal = Decimal(0)
 
@@ -56,15 +60,17 @@ class RequestUsage:
     thinking_tokens: int = 0
     grounded_requests: int = 0
     search_queries: int = 0
+    maps_requests: int = 0
     prompt_tokens: int | None = None  # the real prompt size (cached included) when known; decides the tier
     filtered: bool = False  # a filtered response: input is charged, output is not
     repeat: int = 1
     mode: str | None = None  # None: the usage's mode
     operation: str = "generate"  # Imagen
     video_tier: str | None = None  # multimodal embeddings: plus | standard | essential
+    video_resolution: str | None = None  # Veo: 720p | 1080p | 4k
 
     def __post_init__(self) -> None:
-        for name in ("thinking_tokens", "grounded_requests", "search_queries"):
+        for name in ("thinking_tokens", "grounded_requests", "search_queries", "maps_requests"):
             _check_amount(getattr(self, name), name, whole=True)
         if self.prompt_tokens is not None:
             _check_amount(self.prompt_tokens, "prompt_tokens", whole=True)
@@ -99,11 +105,17 @@ def _check_amount(value: object, name: str, *, whole: bool) -> None:
 
 # ---- strict parsing (scenario files, the server body) -------------------------------------------
 QUANTITY_KEYS = (*INTEGER_QUANTITIES, *DECIMAL_QUANTITIES)
-INPUT_KEYS = ("text_characters", "tokens", "audio_tokens", "images", "video_seconds", "audio_seconds", "pdf_pages")
-OUTPUT_KEYS = ("text_characters", "tokens", "image_tokens", "images", "thinking_tokens")
+INPUT_KEYS = (
+    "text_characters", "tokens", "audio_tokens", "image_tokens", "video_tokens", "images", "video_seconds",
+    "audio_seconds", "pdf_pages",
+)
+OUTPUT_KEYS = (
+    "text_characters", "tokens", "audio_tokens", "image_tokens", "images", "thinking_tokens", "video_seconds", "clips",
+)
 REQUEST_KEYS = (
     "repeat", "input", "cached_input", "cache_write", "output", "thinking_tokens", "grounded_requests",
-    "search_queries", "prompt_tokens", "filtered", "mode", "operation", "video_tier", "description",
+    "search_queries", "maps_requests", "prompt_tokens", "filtered", "mode", "operation", "video_tier",
+    "video_resolution", "description",
 )
 CACHE_KEYS = (*INPUT_KEYS, "hours", "creation", "description")
 
@@ -155,7 +167,7 @@ def parse_request(data: Any, path: str) -> RequestUsage:
         if bucket in data:
             allowed = OUTPUT_KEYS if bucket == "output" else INPUT_KEYS
             values[bucket] = parse_quantities(data[bucket], f"{path}.{bucket}", allowed)
-    for key in ("thinking_tokens", "grounded_requests", "search_queries"):
+    for key in ("thinking_tokens", "grounded_requests", "search_queries", "maps_requests"):
         if key in data:
             values[key] = whole_number(data[key], f"{path}.{key}")
     if data.get("prompt_tokens") is not None:
@@ -172,6 +184,10 @@ def parse_request(data: Any, path: str) -> RequestUsage:
         values["operation"] = parse_choice(data["operation"], OPERATIONS, f"{path}.operation")
     if "video_tier" in data:
         values["video_tier"] = parse_choice(data["video_tier"], VIDEO_TIERS, f"{path}.video_tier")
+    if "video_resolution" in data:
+        values["video_resolution"] = parse_choice(
+            data["video_resolution"], VIDEO_RESOLUTIONS, f"{path}.video_resolution"
+        )
     return RequestUsage(**values)
 
 

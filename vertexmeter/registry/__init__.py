@@ -1,23 +1,35 @@
-"""The model registry: which tokenizer, limits and counting rules each model has (data in models.yaml)."""
+"""The model registry: which tokenizer, limits and counting rules each model has (models.yaml, accounting.yaml)."""
 
 from vertexmeter.registry.models import (
     APIS,
-    CountOverhead,
+    CALLS,
+    Accounting,
+    FunctionHistory,
     ModelInfo,
+    TokenizerEra,
+    ToolTemplate,
+    accounting_for,
     all_models,
     bare_model_name,
     match_version,
-    overhead_for,
     resolve,
+    tokenizer_for,
+    tokenizer_history,
 )
 
 __all__ = [
     "APIS",
-    "CountOverhead",
+    "CALLS",
+    "Accounting",
+    "FunctionHistory",
     "ModelInfo",
+    "TokenizerEra",
+    "ToolTemplate",
+    "accounting_for",
     "all_models",
     "bare_model_name",
     "match_version",
-    "overhead_for",
     "resolve",
+    "tokenizer_for",
+    "tokenizer_history",
 ]

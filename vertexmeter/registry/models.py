@@ -1,7 +1,8 @@
-"""Load models.yaml and resolve the many spellings of a model name to one registry entry."""
+"""Load models.yaml / accounting.yaml and resolve the many spellings of a model name to one entry."""
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections.abc import Container, Sequence
@@ -31,6 +32,12 @@ class ModelInfo:
     sources: tuple[str, ...]
     confidence: str
     instance_schema: str | None = None
+    # The generation whose accounting rules (role overhead, media) the model follows, when not its own.
+    accounting_generation: str | None = None
+
+    @property
+    def rules_generation(self) -> str:
+        return self.accounting_generation or self.generation
 
     @property
     def billed_by_characters(self) -> bool:
@@ -42,19 +49,64 @@ class ModelInfo:
         return self.instance_schema is not None
 
 
-@dataclass(frozen=True)
-class CountOverhead:
-    """Tokens the real countTokens adds beyond the raw text counts (docs/counting.md)."""
+CALLS: tuple[str, ...] = ("countTokens", "generateContent", "embedContent")
 
-    per_request: int
-    per_model_turn: int
+
+@dataclass(frozen=True)
+class ToolTemplate:
+    """What the service adds for function declarations beyond their texts (accounting.yaml)."""
+
+    per_declaration: int
+    per_property: int
+    per_typed_node: int
+    per_nullable: int
+    confidence: str
+    evidence: tuple[str, ...]
+    per_description: int = 0
+    per_object: int = 0
+    per_items: int = 0
+
+
+@dataclass(frozen=True)
+class FunctionHistory:
+    """What replayed functionCall / functionResponse parts add beyond their texts (accounting.yaml)."""
+
+    per_call: int = 0
+    per_response: int = 0
+    per_argument: int = 0
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """The rules of one (API, call, generation): role overhead and tool template, with evidence."""
+
+    api: str
+    call: str
+    generation: str
+    per_role_content: int
+    role_evidence: tuple[str, ...]
+    tools: ToolTemplate
+    counts_response_schema: bool = True
+    function_history: FunctionHistory = FunctionHistory()
+
+
+@dataclass(frozen=True)
+class TokenizerEra:
+    """`family` counted the generations' models on `apis` up to and including `until`."""
+
+    generations: tuple[str, ...]
+    apis: tuple[str, ...]
+    family: str
+    until: dt.date
+    evidence: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class _Registry:
     by_name: dict[str, ModelInfo]
     models: tuple[ModelInfo, ...]
-    overheads: dict[tuple[str, str], CountOverhead]
+    accounting: dict[tuple[str, str, str], Accounting]
+    tokenizer_history: tuple[TokenizerEra, ...]
 
 
 @cache
@@ -75,30 +127,115 @@ def _registry() -> _Registry:
             sources=tuple(str(s) for s in entry.get("sources") or ()),
             confidence=entry["confidence"],
             instance_schema=entry.get("instance_schema"),
+            accounting_generation=str(entry["accounting_generation"]) if entry.get("accounting_generation") else None,
         )
         models.append(info)
         for name in (info.id, *info.aliases):
             if name in by_name:
                 raise ValueError(f"models.yaml: {name!r} is listed twice")
             by_name[name] = info
-    overheads = {
-        (str(gen), api): CountOverhead(int(rule["per_request"]), int(rule["per_model_turn"]))
-        for gen, per_api in raw["count_overheads"].items()
-        for api, rule in per_api.items()
-    }
-    for info in models:
-        for api in APIS:
-            if (info.generation, api) not in overheads:
-                raise ValueError(f"models.yaml: no count_overheads for generation {info.generation} / {api}")
-    return _Registry(by_name, tuple(models), overheads)
+    rules = yaml.safe_load(resources.files("vertexmeter.registry").joinpath("accounting.yaml").read_text("utf-8"))
+    accounting = _load_accounting(rules, {info.generation for info in models})
+    history = tuple(
+        TokenizerEra(
+            generations=_strings(era["generations"]),
+            apis=_strings(era["apis"]),
+            family=str(era["family"]),
+            until=dt.date.fromisoformat(str(era["until"])),
+            evidence=_strings(era.get("evidence") or []),
+        )
+        for era in rules["tokenizer_history"]
+    )
+    return _Registry(by_name, tuple(models), accounting, history)
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    return tuple(str(item) for item in items)
+
+
+def _rule_keys(rule: dict[str, object]) -> list[tuple[str, str, str]]:
+    return [
+        (api, call, gen)
+        for api in _strings(rule["api"])
+        for call in _strings(rule["call"])
+        for gen in _strings(rule["generations"])
+    ]
+
+
+def _load_accounting(
+    raw: dict[str, list[dict[str, object]]], generations: set[str]
+) -> dict[tuple[str, str, str], Accounting]:
+    """Both tables keyed by (api, call, generation); each key covered exactly once, every generation in use covered."""
+    tables: dict[str, dict[tuple[str, str, str], dict[str, object]]] = {}
+    for table in ("role_overhead", "tool_templates", "response_schema", "function_history"):
+        keyed: dict[tuple[str, str, str], dict[str, object]] = {}
+        for rule in raw[table]:
+            for key in _rule_keys(rule):
+                if key in keyed:
+                    raise ValueError(f"accounting.yaml {table}: {key} is covered twice")
+                keyed[key] = rule
+        tables[table] = keyed
+    out: dict[tuple[str, str, str], Accounting] = {}
+    for api in APIS:
+        for call in CALLS:
+            for gen in sorted(generations):
+                key = (api, call, gen)
+                role, tool = tables["role_overhead"].get(key), tables["tool_templates"].get(key)
+                schema = tables["response_schema"].get(key)
+                history = tables["function_history"].get(key)
+                if tool is None and call == "embedContent":  # embedContent takes no tools
+                    tool = {"per_declaration": 0, "per_property": 0, "per_typed_node": 0, "per_nullable": 0}
+                    tool["confidence"] = "confirmed"
+                if role is None or tool is None or schema is None or history is None:
+                    raise ValueError(f"accounting.yaml: no rule for {key}")
+                out[key] = Accounting(
+                    api=api,
+                    call=call,
+                    generation=gen,
+                    per_role_content=int(str(role["per_role_content"])),
+                    role_evidence=_strings(role.get("evidence") or []),
+                    tools=ToolTemplate(
+                        per_declaration=int(str(tool["per_declaration"])),
+                        per_property=int(str(tool["per_property"])),
+                        per_typed_node=int(str(tool["per_typed_node"])),
+                        per_nullable=int(str(tool["per_nullable"])),
+                        per_description=int(str(tool.get("per_description", 0))),
+                        per_object=int(str(tool.get("per_object", 0))),
+                        per_items=int(str(tool.get("per_items", 0))),
+                        confidence=str(tool["confidence"]),
+                        evidence=_strings(tool.get("evidence") or []),
+                    ),
+                    counts_response_schema=bool(schema["counted"]),
+                    function_history=FunctionHistory(
+                        int(str(history["per_call"])),
+                        int(str(history["per_response"])),
+                        int(str(history["per_argument"])),
+                    ),
+                )
+    return out
 
 
 def all_models() -> tuple[ModelInfo, ...]:
     return _registry().models
 
 
-def overhead_for(model: ModelInfo, api: str) -> CountOverhead:
-    return _registry().overheads[(model.generation, api)]
+def accounting_for(model: ModelInfo, api: str, call: str) -> Accounting:
+    """The accounting rules of `model`'s generation on `api` for `call` (countTokens / generateContent)."""
+    return _registry().accounting[(api, call, model.rules_generation)]
+
+
+def tokenizer_for(model: ModelInfo, api: str, as_of: dt.date | None = None) -> str:
+    """The vocabulary `model` counted with on `api` on `as_of` (today's service when None)."""
+    if as_of is not None:
+        for era in sorted(_registry().tokenizer_history, key=lambda e: e.until):
+            if model.generation in era.generations and api in era.apis and as_of <= era.until:
+                return era.family
+    return model.tokenizer
+
+
+def tokenizer_history() -> tuple[TokenizerEra, ...]:
+    return _registry().tokenizer_history
 
 
 # Resource-name prefixes the REST surface and the SDKs put in front of a model id.

@@ -21,8 +21,15 @@ DATA_FIELDS = (
     "functionResponse",
     "executableCode",
     "codeExecutionResult",
+    "toolCall",
+    "toolResponse",
 )
 MEDIA_FIELDS = ("inlineData", "fileData")
+COUNT_TOKENS = "countTokens"
+GENERATE_CONTENT = "generateContent"
+EMBED_CONTENT = "embedContent"
+CALLS = (COUNT_TOKENS, GENERATE_CONTENT, EMBED_CONTENT)
+EMBEDDING = "embedding"  # the generation of the Gemini embedding models
 
 
 def media_field(part: dict[str, Any]) -> str | None:
@@ -50,6 +57,8 @@ class Instance:
 
 @dataclass(frozen=True)
 class Prompt:
+    """A parsed request. `call` says which accounting it is read for: countTokens or generateContent."""
+
     model: ModelInfo
     api: str
     contents: list[Turn] = field(default_factory=list)
@@ -57,6 +66,27 @@ class Prompt:
     tools: list[dict[str, Any]] = field(default_factory=list)
     generation_config: dict[str, Any] = field(default_factory=dict)
     instances: list[Instance] | None = None
+    call: str = COUNT_TOKENS
+    tool_config: dict[str, Any] = field(default_factory=dict)
+    safety_settings: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[str, Any] = field(default_factory=dict)
+    cached_content: str | None = None
+
+    @property
+    def role_contents(self) -> int:
+        """R: Contents that carry a non-empty role (systemInstruction only when it has one itself)."""
+        turns = [*self.contents, *([self.system_instruction] if self.system_instruction else [])]
+        return sum(1 for turn in turns if turn.role)
+
+    @property
+    def max_output_tokens(self) -> int | None:
+        value = self.generation_config.get("maxOutputTokens")
+        return int(value) if value is not None else None
+
+    @property
+    def thinking_budget(self) -> int | None:
+        value = (self.generation_config.get("thinkingConfig") or {}).get("thinkingBudget")
+        return int(value) if value is not None else None
 
 
 def count_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
@@ -73,7 +103,7 @@ def count_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
                     "offline; count the cached contents by sending them in `contents` instead.",
                     "generate_content_request.cached_content",
                 )
-        if model.is_legacy:
+        if model.is_legacy and model.generation != EMBEDDING:
             raise invalid_argument(
                 f"{model.id} is a Vertex AI PaLM/embedding model; count it with api='vertex' and `instances`."
             )
@@ -84,6 +114,56 @@ def count_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
         return _legacy_prompt(model, api, parsed)
     _refuse_instances(model, parsed)
     return _gemini_prompt(model, api, parsed, "")
+
+
+def generate_prompt(model: ModelInfo, body: Any, api: str) -> Prompt:
+    """The prompt of a generateContent body (either API), read for the bill (usageMetadata).
+
+    A Gemini API countTokens body with `generateContentRequest` is unwrapped, and a countTokens
+    body (`contents` only) is a generateContent body too. Unknown fields are refused by name.
+    """
+    body = _require_object(body)
+    if model.generation == EMBEDDING and ({"content", "requests"} & set(body)):
+        return embed_prompt(model, body, api)
+    if api == "gemini":
+        if "generateContentRequest" in body or "generate_content_request" in body:
+            parsed = parse_message("GeminiCountTokensRequest", body).get("generateContentRequest") or {}
+            root = "generate_content_request."
+        else:
+            parsed, root = parse_message("GenerateContentRequest", body), ""
+    else:
+        parsed, root = parse_message("VertexGenerateContentRequest", body), ""
+    if model.is_legacy or model.generation == EMBEDDING:
+        raise invalid_argument(
+            f"{model.id} does not serve generateContent; send an embedContent body (`content` or `requests`) "
+            "or count it with countTokens.",
+            "model",
+        )
+    if not parsed.get("contents"):
+        raise invalid_argument(
+            "Unable to submit request because it must include at least one contents field, which describes the "
+            f"prompt input. {LEARN_MORE}",
+            f"{root}contents",
+        )
+    prompt = _gemini_prompt(model, api, parsed, root, call=GENERATE_CONTENT)
+    return prompt
+
+
+def embed_prompt(model: ModelInfo, body: dict[str, Any], api: str) -> Prompt:
+    """An embedContent body (`content`) or a batchEmbedContents body (`requests`): one turn per content.
+
+    The usage of embedContent is the raw count of the texts, summed over the requests (accounting.yaml).
+    """
+    if "requests" in body:
+        parsed = parse_message("BatchEmbedContentsRequest", body)
+        items = [(r.get("content") or {}, f"requests[{i}].content") for i, r in enumerate(parsed.get("requests") or [])]
+    else:
+        parsed = parse_message("EmbedContentRequest", body)
+        items = [(parsed.get("content") or {}, "content")]
+    turns = [_turn(content, path, api) for content, path in items]
+    if not turns:
+        raise invalid_argument("A batchEmbedContents request needs at least one request.", "requests")
+    return Prompt(model=model, api=api, contents=turns, call=EMBED_CONTENT)
 
 
 def compute_prompt(model: ModelInfo, body: Any) -> Prompt:
@@ -120,10 +200,22 @@ def _refuse_instances(model: ModelInfo, parsed: dict[str, Any]) -> None:
         )
 
 
-def _gemini_prompt(model: ModelInfo, api: str, parsed: dict[str, Any], root: str) -> Prompt:
-    contents = [_turn(content, f"{root}contents[{i}]", api) for i, content in enumerate(parsed.get("contents") or [])]
+def _gemini_prompt(
+    model: ModelInfo, api: str, parsed: dict[str, Any], root: str, call: str = COUNT_TOKENS
+) -> Prompt:
+    # The Gemini API's generateContent takes an empty text part (it counts 0); Vertex refuses it.
+    empty_text_ok = call == GENERATE_CONTENT and api == "gemini"
+    generate = call == GENERATE_CONTENT
+    contents = [
+        _turn(content, f"{root}contents[{i}]", api, empty_text_ok=empty_text_ok, generate=generate)
+        for i, content in enumerate(parsed.get("contents") or [])
+    ]
     system = parsed.get("systemInstruction")
-    system_turn = _turn(system, f"{root}system_instruction", api, system=True) if system else None
+    system_turn = (
+        _turn(system, f"{root}system_instruction", api, system=True, empty_text_ok=empty_text_ok, generate=generate)
+        if system
+        else None
+    )
     return Prompt(
         model=model,
         api=api,
@@ -131,10 +223,23 @@ def _gemini_prompt(model: ModelInfo, api: str, parsed: dict[str, Any], root: str
         system_instruction=system_turn,
         tools=list(parsed.get("tools") or []),
         generation_config=dict(parsed.get("generationConfig") or {}),
+        call=call,
+        tool_config=dict(parsed.get("toolConfig") or {}),
+        safety_settings=list(parsed.get("safetySettings") or []),
+        labels=dict(parsed.get("labels") or {}),
+        cached_content=parsed.get("cachedContent") or None,
     )
 
 
-def _turn(content: dict[str, Any], path: str, api: str, *, system: bool = False) -> Turn:
+def _turn(
+    content: dict[str, Any],
+    path: str,
+    api: str,
+    *,
+    system: bool = False,
+    empty_text_ok: bool = False,
+    generate: bool = False,
+) -> Turn:
     role = content.get("role") or None
     if role is not None and not system and role not in VALID_ROLES:
         raise invalid_argument("Please use a valid role: user, model", f"{path}.role")
@@ -146,12 +251,16 @@ def _turn(content: dict[str, Any], path: str, api: str, *, system: bool = False)
             f"{path}.parts",
         )
     for j, part in enumerate(parts):
-        _check_part(part, f"{path}.parts[{j}]")
+        _check_part(part, f"{path}.parts[{j}]", empty_text_ok, generate)
     return Turn(role=role, parts=parts, path=path)
 
 
-def _check_part(part: dict[str, Any], path: str) -> None:
+def _check_part(part: dict[str, Any], path: str, empty_text_ok: bool = False, generate: bool = False) -> None:
     present = [name for name in DATA_FIELDS if name in part]
+    if not present and generate and part:
+        # generateContent takes a part that carries only a thought signature or a videoMetadata of its own
+        # (recorded: pydantic-ai cassettes); it counts 0.
+        return
     if not present:
         raise invalid_argument(
             f"Unable to submit request because it must have a text parameter. Add a text parameter and try "
@@ -163,7 +272,7 @@ def _check_part(part: dict[str, Any], path: str) -> None:
             f"Invalid JSON payload received. Oneof field 'data' is already set. Cannot set '{snake_case(present[1])}'",
             f"{path}.{snake_case(present[1])}",
         )
-    if "text" in part and part["text"] == "":
+    if "text" in part and part["text"] == "" and not empty_text_ok:
         raise invalid_argument(
             "Unable to submit request because it has an empty text parameter. Add a value to the parameter "
             f"and try again. {LEARN_MORE}",

@@ -1,4 +1,4 @@
-"""The request messages of countTokens / computeTokens as data: field -> (proto name, kind, repeated).
+"""The request messages of countTokens / computeTokens / generateContent as data: field -> (proto name, kind, repeated).
 
 Kinds: string, bool, int32, int64, double, bytes, duration, value (any JSON), struct (a JSON
 object), enum:<Name>, map:<Message>, or a message name. Field lists follow googleapis'
@@ -64,6 +64,10 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("thoughtSignature", "bytes"),
         ("videoMetadata", "VideoMetadata"),
         ("mediaResolution", "PartMediaResolution"),
+        # Server-side tool invocations replayed in history (Gemini 3, toolConfig.includeServerSideToolInvocations).
+        ("toolCall", "value"),
+        ("toolResponse", "value"),
+        ("partMetadata", "struct"),
     ),
     "Blob": _message(("mimeType", "string"), ("data", "bytes"), ("displayName", "string")),
     "FileData": _message(("mimeType", "string"), ("fileUri", "string"), ("displayName", "string")),
@@ -76,8 +80,8 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("scheduling", "value"),
         ("parts", "value", True),
     ),
-    "ExecutableCode": _message(("language", "enum:Language"), ("code", "string")),
-    "CodeExecutionResult": _message(("outcome", "enum:Outcome"), ("output", "string")),
+    "ExecutableCode": _message(("id", "string"), ("language", "enum:Language"), ("code", "string")),
+    "CodeExecutionResult": _message(("id", "string"), ("outcome", "enum:Outcome"), ("output", "string")),
     "VideoMetadata": _message(("startOffset", "duration"), ("endOffset", "duration"), ("fps", "double")),
     "PartMediaResolution": _message(("level", "enum:MediaResolution"), ("numTokens", "int32")),
     "Tool": _message(
@@ -146,7 +150,7 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("responseModalities", "enum:Modality", True),
         ("mediaResolution", "enum:MediaResolution"),
         ("speechConfig", "value"),
-        ("thinkingConfig", "value"),
+        ("thinkingConfig", "ThinkingConfig"),
         ("imageConfig", "value"),
         ("routingConfig", "value"),
         ("modelConfig", "value"),
@@ -154,6 +158,27 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("enableAffectiveDialog", "bool"),
         ("enableEnhancedCivicAnswers", "bool"),
     ),
+    "ThinkingConfig": _message(("includeThoughts", "bool"), ("thinkingBudget", "int32"), ("thinkingLevel", "string")),
+    "SafetySetting": _message(("category", "string"), ("threshold", "string"), ("method", "string")),
+    "ToolConfig": _message(
+        ("functionCallingConfig", "FunctionCallingConfig"),
+        ("retrievalConfig", "value"),
+        ("includeServerSideToolInvocations", "bool"),
+    ),
+    "FunctionCallingConfig": _message(
+        ("mode", "string"), ("allowedFunctionNames", "string", True), ("streamFunctionCallArguments", "bool")
+    ),
+    # embedContent / batchEmbedContents (Gemini API; Vertex's embedContent takes the same core fields).
+    "EmbedContentRequest": _message(
+        ("model", "string"),
+        ("content", "Content"),
+        ("taskType", "string"),
+        ("title", "string"),
+        ("outputDimensionality", "int32"),
+        ("autoTruncate", "bool"),
+        ("embedContentConfig", "value"),
+    ),
+    "BatchEmbedContentsRequest": _message(("requests", "EmbedContentRequest", True)),
     # Vertex AI (aiplatform v1 / v1beta1).
     "VertexCountTokensRequest": _message(
         ("endpoint", "string"),
@@ -162,6 +187,18 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("contents", "Content", True),
         ("systemInstruction", "Content"),
         ("tools", "Tool", True),
+        ("generationConfig", "GenerationConfig"),
+    ),
+    "VertexGenerateContentRequest": _message(
+        ("model", "string"),
+        ("contents", "Content", True),
+        ("systemInstruction", "Content"),
+        ("cachedContent", "string"),
+        ("tools", "Tool", True),
+        ("toolConfig", "ToolConfig"),
+        ("labels", "struct"),
+        ("safetySettings", "SafetySetting", True),
+        ("modelArmorConfig", "value"),
         ("generationConfig", "GenerationConfig"),
     ),
     "VertexComputeTokensRequest": _message(
@@ -179,11 +216,11 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("contents", "Content", True),
         ("systemInstruction", "Content"),
         ("tools", "Tool", True),
-        ("toolConfig", "value"),
-        ("safetySettings", "value", True),
+        ("toolConfig", "ToolConfig"),
+        ("safetySettings", "SafetySetting", True),
         ("generationConfig", "GenerationConfig"),
         ("cachedContent", "string"),
-        ("labels", "value"),
+        ("labels", "struct"),
         ("serviceTier", "value"),
         ("store", "bool"),
     ),

@@ -186,9 +186,58 @@ def path_parameter(name: str, description: str, example: str) -> dict[str, Any]:
     }
 
 
-def estimate_request_schema(requests: dict[str, Any]) -> dict[str, Any]:
-    """A Vertex countTokens body (generateContent's uncounted fields allowed) plus `estimateOptions`."""
-    base = requests["VertexCountTokensRequest"]
+def usage_request_schema(requests: dict[str, Any], base_name: str) -> dict[str, Any]:
+    """A generateContent body plus vertexmeter's `usageOptions` (the response to count, the date, the cache size)."""
+    base = requests[base_name]
+    return {
+        "type": "object",
+        "description": "A generateContent body; the answer is the usageMetadata generateContent would report.",
+        "properties": {
+            **base["properties"],
+            "usageOptions": {
+                "type": "object",
+                "properties": {
+                    "response": {"description": "The candidate's text, a Content or a GenerateContentResponse"},
+                    "asOf": {"type": "string", "description": "YYYY-MM-DD: count with the rules of that day"},
+                    "cachedContentTokens": {"type": "integer", "minimum": 0},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "additionalProperties": False,
+    }
+
+
+USAGE_RESPONSE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "usageMetadata": {
+            "type": "object",
+            "properties": {
+                **{
+                    f: {"type": "integer"}
+                    for f in (
+                        "promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount", "totalTokenCount",
+                        "thoughtsTokenCount",
+                    )
+                },
+                **{
+                    f: {"type": "array", "items": {"$ref": REF + "ModalityTokenCount"}}
+                    for f in ("promptTokensDetails", "cacheTokensDetails", "candidatesTokensDetails")
+                },
+            },
+            "additionalProperties": False,
+        },
+        "modelVersion": {"type": "string"},
+    },
+    "required": ["usageMetadata", "modelVersion"],
+    "additionalProperties": False,
+}
+
+
+def estimate_request_schema(requests: dict[str, Any], base_name: str = "VertexCountTokensRequest") -> dict[str, Any]:
+    """A countTokens or generateContent body plus `estimateOptions`."""
+    base = requests[base_name]
     whole = {"type": "integer", "minimum": 0}
     return {
         "type": "object",
@@ -206,6 +255,9 @@ def estimate_request_schema(requests: dict[str, Any]) -> dict[str, Any]:
                     "outputCharacters": whole,
                     "thinkingTokens": whole,
                     "date": {"type": "string", "description": "YYYY-MM-DD: price with the rates of that day"},
+                    "asOf": {"type": "string", "description": "YYYY-MM-DD: count with the rules of that day"},
+                    "cachedContentTokens": whole,
+                    "platform": {"type": "string", "description": "vertex (default) or gemini_api: whose prices"},
                 },
                 "additionalProperties": False,
             },
@@ -245,6 +297,10 @@ def all_component_schemas() -> dict[str, Any]:
     return {
         **requests,
         "EstimateCostRequest": estimate_request_schema(requests),
+        "GeminiEstimateCostRequest": estimate_request_schema(requests, "GenerateContentRequest"),
+        "UsageMetadataRequest": usage_request_schema(requests, "VertexGenerateContentRequest"),
+        "GeminiUsageMetadataRequest": usage_request_schema(requests, "GenerateContentRequest"),
         **RESPONSE_SCHEMAS,
         "EstimateCostResponse": ESTIMATE_RESPONSE,
+        "UsageMetadataResponse": USAGE_RESPONSE,
     }

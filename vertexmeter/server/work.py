@@ -15,7 +15,7 @@ from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, Th
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertexmeter.counting import compute_tokens, count
+from vertexmeter.counting import compute_tokens, count, usage_from_body
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import resolve
@@ -27,11 +27,12 @@ log = logging.getLogger("vertexmeter.server")
 COUNT = "countTokens"
 COMPUTE = "computeTokens"
 ESTIMATE = "estimateCost"  # vertexmeter's own: a countTokens body plus estimateOptions, priced
+USAGE = "usageMetadata"  # vertexmeter's own: a generateContent body -> the usageMetadata it would bill
 
 
 @dataclass(frozen=True)
 class Job:
-    rpc: str  # countTokens | computeTokens | estimateCost
+    rpc: str  # countTokens | computeTokens | estimateCost | usageMetadata
     api: str  # vertex | gemini
     api_version: str  # v1, v1beta1, v1beta
     body: bytes
@@ -84,6 +85,8 @@ def run_job(job: Job) -> Outcome:
         model = job.model if job.model is not None else _model_from_body(body, job.endpoint)
         if job.rpc == ESTIMATE:
             return _estimate(model, body, job.api, job.media_options)
+        if job.rpc == USAGE:
+            return _usage(model, body, job.api, job.media_options)
         if job.rpc == COMPUTE:
             result = compute_tokens(model, body)
             ids = sum(len(info.get("tokenIds", ())) for info in result.get("tokensInfo", ()))
@@ -102,6 +105,12 @@ def _estimate(model: str, body: Any, api: str, media_options: MediaOptions) -> O
     result = estimate_from_body(model, body, api=api, media_options=media_options)
     prompt = result.get("prompt", {})
     return Outcome(200, result, str(result.get("model")), dict(prompt.get("tokens_by_modality") or {}))
+
+
+def _usage(model: str, body: Any, api: str, media_options: MediaOptions) -> Outcome:
+    answer = usage_from_body(model, body, api=api, media_options=media_options)
+    details = answer["usageMetadata"].get("promptTokensDetails") or []
+    return Outcome(200, answer, answer["modelVersion"], {d["modality"]: d["tokenCount"] for d in details})
 
 
 def _model_from_body(body: Any, endpoint: str) -> str:

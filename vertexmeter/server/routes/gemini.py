@@ -1,6 +1,8 @@
 """Gemini Developer API (generativelanguage.googleapis.com): `/{v1,v1beta}/models/{m}:countTokens`.
 
 This API has no computeTokens; the path is an unknown one (404), as on the real service.
+vertexmeter's own extensions, as on Vertex: `:estimateCost` (a countTokens or generateContent body plus
+`estimateOptions`) and `:usageMetadata` (a generateContent body -> the usageMetadata it would bill).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from fastapi import APIRouter
 
 from vertexmeter.server.openapi import body_spec, path_parameter
 from vertexmeter.server.routes.rpc import RouteSpec, add_rpc_route
-from vertexmeter.server.work import COUNT
+from vertexmeter.server.work import COUNT, ESTIMATE, USAGE
 
 VERSIONS = ("v1", "v1beta")
 _EXAMPLES = {
@@ -26,7 +28,30 @@ _EXAMPLES = {
 
 def gemini_router() -> APIRouter:
     router = APIRouter(tags=["Gemini Developer API"])
+    model = path_parameter("model", "Model id, e.g. gemini-2.5-flash.", "gemini-2.5-flash")
+    generate_body = {
+        "contents": [{"role": "user", "parts": [{"text": "Hello"}]}],
+        "systemInstruction": {"parts": [{"text": "You are a cat."}]},
+        "safetySettings": [{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_NONE"}],
+        "generationConfig": {"maxOutputTokens": 50},
+    }
     for version in VERSIONS:
+        add_rpc_route(
+            router,
+            RouteSpec(api="gemini", version=version, rpc=ESTIMATE, form="models"),
+            f"/{version}/models/{{model}}:estimateCost",
+            "Estimate the cost of a request (vertexmeter extension, not a Google API)",
+            ("EstimateCostResponse", "The billed prompt counted and priced from the dated catalogue."),
+            {"parameters": [model], **body_spec("GeminiEstimateCostRequest", {"generateContent": generate_body})},
+        )
+        add_rpc_route(
+            router,
+            RouteSpec(api="gemini", version=version, rpc=USAGE, form="models"),
+            f"/{version}/models/{{model}}:usageMetadata",
+            "The usageMetadata generateContent would bill (vertexmeter extension, not a Google API)",
+            ("UsageMetadataResponse", "usageMetadata as generateContent reports it, and the model id."),
+            {"parameters": [model], **body_spec("GeminiUsageMetadataRequest", {"generateContent": generate_body})},
+        )
         spec = RouteSpec(api="gemini", version=version, rpc=COUNT, form="models")
         add_rpc_route(
             router,

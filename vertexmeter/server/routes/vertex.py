@@ -9,7 +9,9 @@ forms of the v1 and v1beta1 surfaces.
 On endpoint paths the model is the body's `model` field.
 
 vertexmeter's own extension, on the two model forms: `…/models/{m}:estimateCost` takes a countTokens
-(or generateContent) body plus `estimateOptions` and answers the priced estimate (docs/server.md).
+(or generateContent) body plus `estimateOptions` and answers the priced estimate (docs/server.md);
+`…/models/{m}:usageMetadata` takes a generateContent body (plus `usageOptions`) and answers the
+usageMetadata generateContent would bill (docs/counting.md).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from fastapi import APIRouter
 
 from vertexmeter.server.openapi import body_spec, path_parameter
 from vertexmeter.server.routes.rpc import RouteSpec, add_rpc_route
-from vertexmeter.server.work import COMPUTE, COUNT, ESTIMATE
+from vertexmeter.server.work import COMPUTE, COUNT, ESTIMATE, USAGE
 
 VERSIONS = ("v1", "v1beta1")
 FORMS: dict[str, str] = {
@@ -42,14 +44,17 @@ _SUMMARIES = {
     COUNT: "Count tokens (Vertex AI countTokens)",
     COMPUTE: "List tokens and ids (Vertex AI computeTokens)",
     ESTIMATE: "Estimate the cost of a request (vertexmeter extension, not a Google API)",
+    USAGE: "The usageMetadata generateContent would bill (vertexmeter extension, not a Google API)",
 }
 _REQUEST_SCHEMAS = {
-    COUNT: "VertexCountTokensRequest", COMPUTE: "VertexComputeTokensRequest", ESTIMATE: "EstimateCostRequest"
+    COUNT: "VertexCountTokensRequest", COMPUTE: "VertexComputeTokensRequest", ESTIMATE: "EstimateCostRequest",
+    USAGE: "UsageMetadataRequest",
 }
 _RESPONSES = {
     COUNT: ("VertexCountTokensResponse", "The count, exactly as Vertex AI answers it."),
     COMPUTE: ("ComputeTokensResponse", "Tokens and token ids per text."),
     ESTIMATE: ("EstimateCostResponse", "The prompt counted and priced from the dated catalogue (USD decimal strings)."),
+    USAGE: ("UsageMetadataResponse", "usageMetadata as generateContent reports it, and the model id."),
 }
 # estimateCost prices a publisher model; endpoints have no price of their own.
 _ESTIMATE_FORMS = ("projects_models", "publishers_models")
@@ -59,6 +64,8 @@ _ESTIMATE_BODY = {**_TEXT_BODY, "estimateOptions": {"outputTokens": 200, "mode":
 def _operation_extra(form: str, rpc: str) -> dict[str, Any]:
     names = [part[1:-1] for part in FORMS[form].split("/") if part.startswith("{")]
     example = _ENDPOINT_BODY if "endpoints" in form else _ESTIMATE_BODY if rpc == ESTIMATE else _TEXT_BODY
+    if rpc == USAGE:
+        example = {**_TEXT_BODY, "usageOptions": {"response": "The longest word is pneumonoultramicroscopic..."}}
     return {
         "parameters": [path_parameter(n, *_PARAMETERS[n]) for n in names],
         **body_spec(_REQUEST_SCHEMAS[rpc], {"text": example}),
@@ -69,8 +76,8 @@ def vertex_router() -> APIRouter:
     router = APIRouter(tags=["Vertex AI"])
     for version in VERSIONS:
         for form, template in FORMS.items():
-            for rpc in (COUNT, COMPUTE, ESTIMATE):
-                if rpc == ESTIMATE and form not in _ESTIMATE_FORMS:
+            for rpc in (COUNT, COMPUTE, ESTIMATE, USAGE):
+                if rpc in (ESTIMATE, USAGE) and form not in _ESTIMATE_FORMS:
                     continue
                 spec = RouteSpec(api="vertex", version=version, rpc=rpc, form=form)
                 add_rpc_route(

@@ -1,0 +1,244 @@
+"""Compare the catalogue with a peer catalogue, pydantic's genai-prices (test extra, pinned 0.2.3).
+
+Every (peer model, catalogue model, platform, unit, tier, date) both price is compared; the result is a list of
+disagreements, which tests/pricing/test_pricing_peers.py checks against docs/pricing.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from vertexmeter.errors import VertexMeterError
+from vertexmeter.pricing.catalogue import catalogue
+from vertexmeter.pricing.engine import Pricer
+from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage
+
+MILLION = Decimal(1_000_000)
+SMALL, LARGE = 100_000, 300_000  # prompt sizes below and above every 200K tier
+# genai-prices ModelPrice attribute -> (the request bucket and quantity that bills exactly that unit)
+UNITS: dict[str, tuple[str, str]] = {
+    "input_mtok": ("input", "tokens"),
+    "output_mtok": ("output", "tokens"),
+    "cache_read_mtok": ("cached_input", "tokens"),
+    "cache_write_mtok": ("cache_write", "tokens"),
+    "input_audio_mtok": ("input", "audio_tokens"),
+    "cache_audio_read_mtok": ("cached_input", "audio_tokens"),
+    "output_audio_mtok": ("output", "audio_tokens"),
+}
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    peer_model: str
+    model: str
+    platform: str
+    mode: str
+    unit: str
+    tier: str
+    date: dt.date
+    ours: Decimal
+    peer: Decimal
+
+    def key(self) -> tuple[str, ...]:
+        return (self.peer_model, self.model, self.platform, self.mode, self.unit, self.tier, _plain(self.ours),
+                _plain(self.peer))
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+def peer_platform(peer_model: Any) -> str:
+    """genai-prices' google provider mixes the Gemini API page with Vertex-cited rows (Claude, MaaS, Live)."""
+    comment = peer_model.price_comments or ""
+    if peer_model.id.startswith("claude") or peer_model.id.endswith("-maas"):
+        return "vertex"
+    if "cloud.google.com/vertex-ai" in comment and "ai.google.dev" not in comment:
+        return "vertex"
+    return "gemini_api"
+
+
+def _periods(peer_model: Any) -> list[tuple[dt.date, dt.date | None, Any]]:
+    prices = peer_model.prices
+    if not isinstance(prices, list):
+        return [(dt.date.min, None, prices)]
+    starts = [(c.constraint.start_date if c.constraint is not None else dt.date.min, c.prices) for c in prices]
+    starts.sort(key=lambda item: item[0])
+    return [(start, starts[i + 1][0] if i + 1 < len(starts) else None, p) for i, (start, p) in enumerate(starts)]
+
+
+def _variants(peer_model: Any) -> list[tuple[str, dt.date, dt.date | None, Any]]:
+    """(mode, from, until, prices): the standard prices, then batch variants (genai-prices' `processing`)."""
+    out = [("online", start, end, prices) for start, end, prices in _periods(peer_model)]
+    for variant in peer_model.price_variants or []:
+        if variant.when != {"processing": "batch"}:
+            continue
+        start = getattr(variant.constraint, "start_date", None) or dt.date.min
+        out.append(("batch", start, None, variant.prices))
+    return out
+
+
+def _ours(
+    model: str, platform: str, date: dt.date, bucket: str, quantity: str, prompt: int, mode: str
+) -> Decimal | None:
+    try:
+        pricer = Pricer(model, date=date, platform=platform)
+        request = RequestUsage(**{bucket: Quantities(**{quantity: 1_000_000})}, prompt_tokens=prompt)
+        return pricer.price(Usage(requests=(request,)), mode).total
+    except VertexMeterError:
+        return None  # the catalogue has no such price: not an overlap
+
+
+def _peer(value: Any, prompt: int) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    price = value.base
+    for tier in value.tiers:
+        if prompt > tier.start:
+            price = tier.price
+    return Decimal(price)
+
+
+def compare(peer_models: list[Any]) -> tuple[int, list[Disagreement]]:
+    """(number of comparisons made, disagreements) over every overlap of the peer with the catalogue."""
+    cat = catalogue()
+    compared = 0
+    found: list[Disagreement] = []
+    for peer_model in peer_models:
+        platform = peer_platform(peer_model)
+        for model in cat.models.values():
+            names = [model.id, *model.aliases]
+            if not any(peer_model.is_match(name) for name in names):
+                continue
+            entries = [e for e in cat.entries_by_model.get(model.id, []) if e.platform == platform]
+            if not entries:
+                continue
+            for mode, start, end, prices in _variants(peer_model):
+                dates = {e.effective_from for e in entries} | {e.effective_until for e in entries if e.effective_until}
+                dates |= {start} if start != dt.date.min else set()
+                dates = {d for d in dates if d >= start and (end is None or d < end)}
+                for date in sorted(dates):
+                    for attr, (bucket, quantity) in UNITS.items():
+                        raw = getattr(prices, attr, None)
+                        for tier, prompt in (("base", SMALL), ("long", LARGE)):
+                            if tier == "long" and (raw is None or isinstance(raw, Decimal)):
+                                continue
+                            peer = _peer(raw, prompt)
+                            if peer is None:
+                                continue
+                            ours = _ours(model.id, platform, date, bucket, quantity, prompt, mode)
+                            if ours is None:
+                                continue
+                            compared += 1
+                            if ours != peer:
+                                found.append(Disagreement(peer_model.id, model.id, platform, mode, attr, tier,
+                                                          date, ours, peer))
+    return compared, found
+
+
+# ---- LiteLLM (a vendored snapshot: tests/pricing/data/litellm-1.110.2-vertex-gemini.json) ------------------
+LITELLM_DATE = dt.date(2026, 11, 20)  # the snapshot has no dates: compared as of its release month
+_PREFIXES = ("vertex_ai/", "gemini/", "meta/", "deepseek-ai/", "qwen/", "openai/", "mistralai/", "google/")
+_MODES = {"": "online", "_batches": "batch", "_flex": "flex", "_priority": "priority"}
+_TIERS = {"": "base", "_above_200k_tokens": "long", "_above_128k_tokens": "long"}
+# LiteLLM stem -> (bucket, quantity, extra request fields, per how many units the stem's price is)
+_LL_STEMS: dict[str, tuple[str, str, dict[str, Any], int]] = {
+    "input_cost_per_token": ("input", "tokens", {}, 1),
+    "input_cost_per_audio_token": ("input", "audio_tokens", {}, 1),
+    "input_cost_per_image_token": ("input", "image_tokens", {}, 1),
+    "input_cost_per_video_token": ("input", "video_tokens", {}, 1),
+    "input_cost_per_character": ("input", "text_characters", {}, 1),
+    "input_cost_per_image": ("input", "images", {}, 1),
+    "input_cost_per_video_per_second": ("input", "video_seconds", {}, 1),
+    "input_cost_per_audio_per_second": ("input", "audio_seconds", {}, 1),
+    "cache_read_input_token_cost": ("cached_input", "tokens", {}, 1),
+    "cache_read_input_audio_token_cost": ("cached_input", "audio_tokens", {}, 1),
+    "cache_creation_input_token_cost": ("cache_write", "tokens", {}, 1),
+    "output_cost_per_token": ("output", "tokens", {}, 1),
+    "output_cost_per_character": ("output", "text_characters", {}, 1),
+    "output_cost_per_audio_token": ("output", "audio_tokens", {}, 1),
+    "output_cost_per_image_token": ("output", "image_tokens", {}, 1),
+    "output_cost_per_second": ("output", "video_seconds", {}, 1),
+    "output_cost_per_second_1080p": ("output", "video_seconds", {"video_resolution": "1080p"}, 1),
+    "output_cost_per_second_4k": ("output", "video_seconds", {"video_resolution": "4k"}, 1),
+}
+
+
+def _ll_key_parts(key: str) -> tuple[str, str, str] | None:
+    """A LiteLLM price key -> (stem, tier, mode), or None for keys that are not a plain unit price."""
+    for mode_suffix, mode in sorted(_MODES.items(), key=lambda kv: -len(kv[0])):
+        if mode_suffix and not key.endswith(mode_suffix):
+            continue
+        rest = key[: len(key) - len(mode_suffix)] if mode_suffix else key
+        for tier_suffix, tier in sorted(_TIERS.items(), key=lambda kv: -len(kv[0])):
+            if tier_suffix and not rest.endswith(tier_suffix):
+                continue
+            stem = rest[: len(rest) - len(tier_suffix)] if tier_suffix else rest
+            if stem in _LL_STEMS:
+                return stem, tier, mode
+    return None
+
+
+def _ll_model(key: str) -> str:
+    name = key
+    for prefix in _PREFIXES:
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    for prefix in _PREFIXES:  # vertex_ai/meta/llama-...
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    return name
+
+
+def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
+    """Every LiteLLM unit price whose model, platform, mode and tier the catalogue also prices on LITELLM_DATE."""
+    from vertexmeter.pricing.catalogue import resolve_priced_model
+
+    compared = 0
+    found: list[Disagreement] = []
+    for key, entry in sorted(snapshot["models"].items()):
+        platform = "gemini_api" if entry["litellm_provider"] == "gemini" else "vertex"
+        try:
+            model = resolve_priced_model(_ll_model(key))
+        except VertexMeterError:
+            continue  # a model the catalogue does not price
+        for field, value in sorted(entry.items()):
+            parts = _ll_key_parts(field)
+            if parts is None or not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            stem, tier, mode = parts
+            bucket, quantity, extra, _ = _LL_STEMS[stem]
+            if model.id.startswith("gemini") and bucket == "cache_write":
+                continue  # Gemini cache creation is billed as input
+            if model.billing == "per_operation" and bucket == "input":
+                continue
+            prompt = LARGE if tier == "long" else SMALL
+            peer = Decimal(repr(value))
+            units = 1_000_000
+            if quantity in ("video_seconds", "images", "audio_seconds"):
+                units = 10
+            request_fields: dict[str, Any] = {bucket: Quantities(**{quantity: Decimal(units) if "seconds" in quantity
+                                                                     else units})}
+            if model.billing == "characters":
+                request_fields["prompt_tokens"] = prompt
+            else:
+                request_fields["prompt_tokens"] = prompt
+            request_fields.update(extra)
+            try:
+                pricer = Pricer(model.id, date=LITELLM_DATE, platform=platform)
+                if model.billing == "characters" and quantity in ("tokens", "audio_tokens"):
+                    continue
+                total = pricer.price(Usage(requests=(RequestUsage(**request_fields),)), mode).total
+            except VertexMeterError:
+                continue  # not an overlap: the catalogue has no such price on that day
+            ours = total / units
+            compared += 1
+            if ours != peer:
+                found.append(Disagreement(key, model.id, platform, mode, field, tier, LITELLM_DATE, ours, peer))
+    return compared, found

@@ -1,0 +1,86 @@
+"""`…/models/{m}:usageMetadata` and the Gemini API's `:estimateCost`: the bill over HTTP, as the library answers it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+import vertexmeter
+from vertexmeter.pricing import estimate_from_body
+
+GEMINI_BODY = {
+    "systemInstruction": {"role": "user", "parts": [{"text": "You are a terse assistant."}]},
+    "contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}],
+    "tools": [
+        {
+            "functionDeclarations": [
+                {
+                    "name": "get_weather",
+                    "description": "Current weather of a city.",
+                    "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]},
+                }
+            ]
+        }
+    ],
+    "safetySettings": [{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_NONE"}],
+    "generationConfig": {"maxOutputTokens": 50, "thinkingConfig": {"thinkingBudget": 0}},
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "api"),
+    [
+        ("/v1beta/models/gemini-2.5-flash:usageMetadata", "gemini"),
+        ("/v1/models/gemini-2.5-flash:usageMetadata", "gemini"),
+        ("/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:usageMetadata", "vertex"),
+        ("/v1beta1/publishers/google/models/gemini-2.5-flash:usageMetadata", "vertex"),
+    ],
+)
+def test_usage_metadata_route_answers_what_the_library_answers(http: httpx.Client, path: str, api: str) -> None:
+    body = {k: v for k, v in GEMINI_BODY.items() if api == "gemini" or k != "safetySettings"}
+    body = {**body, "usageOptions": {"response": "Paris.", "asOf": "2026-01-15"}}
+    answer = http.post(path, json=body)
+    assert answer.status_code == 200, answer.text
+    request = {k: v for k, v in body.items() if k != "usageOptions"}
+    expected = vertexmeter.usage_metadata("gemini-2.5-flash", request, api=api, response="Paris.", as_of="2026-01-15")
+    assert answer.json() == {"usageMetadata": expected, "modelVersion": "gemini-2.5-flash"}
+    assert expected["candidatesTokenCount"] == 2
+
+
+def test_gemini_api_and_vertex_bill_the_same_body_differently(http: httpx.Client) -> None:
+    body = {"contents": GEMINI_BODY["contents"], "systemInstruction": GEMINI_BODY["systemInstruction"]}
+    gemini = http.post("/v1beta/models/gemini-2.5-flash:usageMetadata", json=body).json()["usageMetadata"]
+    vertex = http.post("/v1/publishers/google/models/gemini-2.5-flash:usageMetadata", json=body).json()["usageMetadata"]
+    assert gemini["promptTokenCount"] == vertex["promptTokenCount"] + 2  # two role-bearing Contents
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({**GEMINI_BODY, "usageOptions": {"bogus": 1}}, 400, "usageOptions.bogus"),
+        ({**GEMINI_BODY, "bogusField": 1}, 400, 'Unknown name "bogusField"'),
+        ({**GEMINI_BODY, "cachedContent": "cachedContents/abc"}, 400, "cannot be read offline"),
+    ],
+)
+def test_usage_metadata_refusals(http: httpx.Client, body: dict[str, object], status: int, fragment: str) -> None:
+    answer = http.post("/v1beta/models/gemini-2.5-flash:usageMetadata", json=body)
+    assert answer.status_code == status
+    assert fragment in answer.json()["error"]["message"]
+
+
+def test_cached_content_is_billed_when_its_size_is_stated(http: httpx.Client) -> None:
+    body = {**GEMINI_BODY, "cachedContent": "cachedContents/abc", "usageOptions": {"cachedContentTokens": 4096}}
+    usage = http.post("/v1beta/models/gemini-2.5-flash:usageMetadata", json=body).json()["usageMetadata"]
+    plain = vertexmeter.usage_metadata("gemini-2.5-flash", GEMINI_BODY, api="gemini")
+    assert usage["cachedContentTokenCount"] == 4096
+    assert usage["promptTokenCount"] == plain["promptTokenCount"] + 4096
+
+
+def test_gemini_estimate_cost_takes_a_generate_content_body(http: httpx.Client) -> None:
+    answer = http.post("/v1beta/models/gemini-2.5-flash:estimateCost", json=GEMINI_BODY)
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    assert got == estimate_from_body("gemini-2.5-flash", GEMINI_BODY, api="gemini")
+    billed = vertexmeter.usage_metadata("gemini-2.5-flash", GEMINI_BODY, api="gemini")
+    assert got["prompt"]["total_tokens"] == billed["promptTokenCount"]
+    assert got["output"]["range"]["max_tokens"] == 50

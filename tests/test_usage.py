@@ -1,0 +1,243 @@
+"""The bill (generateContent usageMetadata) beside countTokens: API, rules as data, dates, estimate, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import vertexmeter
+from vertexmeter.cli import main
+from vertexmeter.errors import VertexMeterError
+from vertexmeter.registry import accounting_for, resolve, tokenizer_for
+from vertexmeter.tokenizing import get_tokenizer
+
+USER = {"role": "user", "parts": [{"text": "Name for a pet pelican, just the name"}]}
+MODEL = {"role": "model", "parts": [{"text": "Percy"}]}
+SYSTEM = {"role": "user", "parts": [{"text": "You are terse."}]}
+GEMINI_BODY = {
+    "systemInstruction": SYSTEM,
+    "contents": [USER],
+    "tools": [{"functionDeclarations": [{"name": "get_weather", "description": "Weather of a city.",
+               "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]}}]}],
+    "toolConfig": {"functionCallingConfig": {"mode": "AUTO"}},
+    "safetySettings": [{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_NONE"}],
+    "generationConfig": {"maxOutputTokens": 50, "thinkingConfig": {"thinkingBudget": 20}, "temperature": 0.2},
+    "labels": {"team": "a"},
+}
+
+
+def raw(family: str, *texts: str) -> int:
+    return sum(len(get_tokenizer(family).encode(t)) for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("model", "api", "per_role"),
+    [
+        ("gemini-2.5-flash", "gemini", 1),
+        ("gemini-3-flash-preview", "gemini", 1),
+        ("gemini-2.0-flash", "gemini", 0),
+        ("gemini-1.5-flash", "gemini", 0),
+        ("gemini-2.5-flash", "vertex", 0),
+        ("gemini-2.0-flash", "vertex", 0),
+    ],
+)
+def test_role_overhead_per_api_call_and_generation(model: str, api: str, per_role: int) -> None:
+    body = {"systemInstruction": SYSTEM, "contents": [USER, MODEL, USER]}
+    family = resolve(model).tokenizer
+    texts = raw(family, *(p["text"] for c in (USER, MODEL, USER, SYSTEM) for p in c["parts"]))
+    assert vertexmeter.usage(model, body, api=api).prompt_token_count == texts + 4 * per_role
+    # countTokens on the Gemini API adds one per role-bearing Content on every generation.
+    counted = vertexmeter.count(model, {"contents": [USER, MODEL, USER]}, api=api).total_tokens
+    assert counted == raw(family, *(p["text"] for c in (USER, MODEL, USER) for p in c["parts"])) + (
+        3 if api == "gemini" else 0
+    )
+
+
+def test_a_content_without_role_adds_nothing() -> None:
+    body = {"contents": [{"parts": USER["parts"]}]}
+    assert vertexmeter.usage("gemini-2.5-flash", body, api="gemini").prompt_token_count == raw(
+        "gemma3", USER["parts"][0]["text"]
+    )
+
+
+def test_real_gemini_api_generate_content_body_is_accepted() -> None:
+    result = vertexmeter.usage("gemini-2.5-flash", GEMINI_BODY, api="gemini", response="Percy")
+    rest = result.to_rest()
+    assert rest["candidatesTokenCount"] == 1
+    assert rest["totalTokenCount"] == rest["promptTokenCount"] + 1
+    assert result.max_output_tokens == 50 and result.thinking_budget == 20
+    assert result.fits_context_window
+    # The 2.5 Gemini API template: 18 per declaration + 9 per property, plus 2 role-bearing Contents.
+    texts = raw(
+        "gemma3", USER["parts"][0]["text"], "You are terse.", "get_weather", "Weather of a city.", "city", "city"
+    )
+    assert result.prompt_token_count == texts + 2 + 18 + 9
+
+
+def test_vertex_tool_template_counts_typed_schema_nodes() -> None:
+    body = {k: GEMINI_BODY[k] for k in ("contents", "tools")}
+    texts = raw("gemma3", USER["parts"][0]["text"], "get_weather", "Weather of a city.", "city", "city")
+    # root OBJECT + the property's STRING: 2 typed nodes.
+    assert vertexmeter.usage("gemini-2.5-flash", body).prompt_token_count == texts + 2
+
+
+def test_unknown_fields_are_refused_by_name() -> None:
+    with pytest.raises(VertexMeterError, match='Unknown name "bogus"'):
+        vertexmeter.usage_metadata("gemini-2.5-flash", {**GEMINI_BODY, "bogus": 1}, api="gemini")
+    with pytest.raises(VertexMeterError, match='Unknown name "budget"'):
+        vertexmeter.usage_metadata(
+            "gemini-2.5-flash", {"contents": [USER], "generationConfig": {"thinkingConfig": {"budget": 1}}}
+        )
+
+
+def test_snake_case_body_is_the_same_bill() -> None:
+    snake = {
+        "system_instruction": SYSTEM,
+        "contents": [USER],
+        "generation_config": {"max_output_tokens": 50},
+        "safety_settings": [{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_NONE"}],
+    }
+    camel = {"systemInstruction": SYSTEM, "contents": [USER], "generationConfig": {"maxOutputTokens": 50}}
+    assert vertexmeter.usage_metadata("gemini-2.5-flash", snake, api="gemini") == vertexmeter.usage_metadata(
+        "gemini-2.5-flash", camel, api="gemini"
+    )
+
+
+def test_cached_content_needs_its_size() -> None:
+    body = {"contents": [USER], "cachedContent": "cachedContents/abc"}
+    with pytest.raises(VertexMeterError) as caught:
+        vertexmeter.usage_metadata("gemini-2.5-flash", body, api="gemini")
+    assert caught.value.status == "FAILED_PRECONDITION"
+    billed = vertexmeter.usage_metadata("gemini-2.5-flash", body, api="gemini", cached_content_tokens=1000)
+    assert billed["cachedContentTokenCount"] == 1000
+    assert billed["promptTokenCount"] == 1000 + raw("gemma3", USER["parts"][0]["text"]) + 1
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "Percy",
+        {"role": "model", "parts": [{"text": "Percy"}]},
+        {"candidates": [{"content": {"role": "model", "parts": [{"text": "Percy"}]}}]},
+        [
+            {"candidates": [{"content": {"parts": [{"text": "Per"}]}}]},
+            {"candidates": [{"content": {"parts": [{"text": "cy"}]}}]},
+        ],
+    ],
+    ids=["text", "content", "response", "stream"],
+)
+def test_response_forms(response: object) -> None:
+    assert vertexmeter.usage_metadata("gemini-2.5-flash", {"contents": [USER]}, response=response)[
+        "candidatesTokenCount"
+    ] == raw("gemma3", "Percy")
+
+
+def test_thought_parts_are_thoughts() -> None:
+    response = {"parts": [{"text": "Let me think about pelicans.", "thought": True}, {"text": "Percy"}]}
+    rest = vertexmeter.usage_metadata("gemini-2.5-flash", {"contents": [USER]}, response=response)
+    assert rest["thoughtsTokenCount"] == raw("gemma3", "Let me think about pelicans.")
+    assert rest["candidatesTokenCount"] == raw("gemma3", "Percy")
+
+
+def test_vocabulary_by_date() -> None:
+    flash_20, flash_25 = resolve("gemini-2.0-flash"), resolve("gemini-2.5-flash")
+    import datetime as dt
+
+    assert tokenizer_for(flash_20, "gemini", dt.date(2025, 6, 1)) == "gemma2"
+    assert tokenizer_for(flash_20, "gemini", dt.date(2025, 12, 20)) == "gemma3"
+    assert tokenizer_for(flash_20, "gemini") == "gemma3"
+    assert tokenizer_for(flash_25, "vertex", dt.date(2025, 10, 1)) == "gemma2"
+    assert tokenizer_for(flash_25, "gemini", dt.date(2025, 10, 1)) == "gemma3"
+    text = {"contents": [{"parts": [{"text": "A pelican named Moussa claimers LEGAL"}]}]}
+    old = vertexmeter.count_tokens("gemini-2.0-flash", text, as_of="2025-06-01")["totalTokens"]
+    assert old == raw("gemma2", "A pelican named Moussa claimers LEGAL")
+    assert vertexmeter.count_tokens("gemini-2.0-flash", text)["totalTokens"] == raw(
+        "gemma3", "A pelican named Moussa claimers LEGAL"
+    )
+    with pytest.raises(VertexMeterError, match="as_of"):
+        vertexmeter.count_tokens("gemini-2.0-flash", text, as_of="June")
+
+
+def test_every_rule_carries_evidence() -> None:
+    for api in ("gemini", "vertex"):
+        for call in ("countTokens", "generateContent"):
+            rules = accounting_for(resolve("gemini-2.5-flash"), api, call)
+            assert rules.role_evidence and rules.tools.evidence
+
+
+def test_embed_content_usage_is_raw() -> None:
+    body = {"requests": [{"content": {"parts": [{"text": "hello"}]}}, {"content": {"parts": [{"text": "world"}]}}]}
+    assert vertexmeter.usage_metadata("gemini-embedding-2", body, api="gemini")["promptTokenCount"] == raw(
+        "gemma3", "hello"
+    ) + raw("gemma3", "world")
+    with pytest.raises(VertexMeterError, match="does not serve generateContent"):
+        vertexmeter.usage_metadata("gemini-embedding-2", {"contents": [USER]}, api="gemini")
+
+
+def test_estimate_prices_the_bill_and_reads_the_output_caps() -> None:
+    est = vertexmeter.estimate("gemini-2.5-flash", GEMINI_BODY, api="gemini")
+    billed = vertexmeter.usage_metadata("gemini-2.5-flash", GEMINI_BODY, api="gemini")
+    out = est.to_json()
+    assert out["prompt"]["total_tokens"] == billed["promptTokenCount"]
+    assert out["output"]["range"]["max_tokens"] == 50
+    assert out["output"]["range"]["max_thinking_tokens"] == 20
+    low, high = est.total_range
+    assert low < high
+
+
+def test_cli_usage(tmp_path: Path) -> None:
+    body = tmp_path / "generate.json"
+    body.write_text(json.dumps(GEMINI_BODY))
+    runner = CliRunner()
+    args = ["usage", "-m", "gemini-2.5-flash", "--api", "gemini", "-f", str(body)]
+    result = runner.invoke(main, [*args, "--response", "Percy"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == vertexmeter.usage_metadata(
+        "gemini-2.5-flash", GEMINI_BODY, api="gemini", response="Percy"
+    )
+    human = runner.invoke(main, ["usage", "-m", "gemini-2.5-flash", "--api", "gemini", "-f", str(body), "--human"])
+    assert human.exit_code == 0 and "prompt total (billed)" in human.output
+    bad = runner.invoke(main, ["usage", "-m", "gemini-2.5-flash", "-f", str(body), "--as-of", "someday"])
+    assert bad.exit_code == 1 and "INVALID_ARGUMENT" in bad.output
+    est = runner.invoke(main, ["estimate", "-m", "gemini-2.5-flash", "--api", "gemini", "-f", str(body)])
+    assert est.exit_code == 0, est.output
+
+
+def test_response_schema_is_not_prompt_text_on_gemini_generate_content() -> None:
+    schema = {"type": "OBJECT", "properties": {"name": {"type": "STRING", "description": "The pet's name."}}}
+    body = {"contents": [USER], "generationConfig": {"responseMimeType": "application/json", "responseSchema": schema}}
+    plain = {"contents": [USER]}
+    gemini = vertexmeter.usage("gemini-2.5-flash", body, api="gemini").prompt_token_count
+    assert gemini == vertexmeter.usage("gemini-2.5-flash", plain, api="gemini").prompt_token_count
+    # countTokens and Vertex read it, as google-genai's accumulator does.
+    vertex = vertexmeter.usage("gemini-2.5-flash", body).prompt_token_count
+    assert vertex == vertexmeter.usage("gemini-2.5-flash", plain).prompt_token_count + raw(
+        "gemma3", "name", "The pet's name."
+    )
+
+
+def test_function_history_on_gemini_api_2_5() -> None:
+    call = {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}]}
+    answer = {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"result": "Sunny"}}}]}
+    body = {"contents": [USER, call, answer]}
+    texts = raw("gemma3", USER["parts"][0]["text"], "get_weather", "city", "Paris", "get_weather", "result", "Sunny")
+    # 3 role-bearing Contents, then 12 per call/response pair + 3 per top-level key (accounting.yaml).
+    assert vertexmeter.usage("gemini-2.5-flash", body, api="gemini").prompt_token_count == texts + 3 + 12 + 3 + 3
+    # Vertex: the texts alone.
+    assert vertexmeter.usage("gemini-2.5-flash", body).prompt_token_count == texts
+
+
+@pytest.mark.parametrize(("model", "tokens"), [("gemini-2.5-flash-image", 1290), ("gemini-3-pro-image-preview", 1120)])
+def test_generated_images_in_a_response(model: str, tokens: int) -> None:
+    """candidatesTokensDetails IMAGE 1290 on the 2.x image models, 1120 on 3.x (nt-0025, nt-0055, …)."""
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+    response = {"parts": [{"text": "Here it is."}, {"inlineData": {"mimeType": "image/png", "data": png}}]}
+    rest = vertexmeter.usage_metadata(model, {"contents": [USER]}, api="gemini", response=response)
+    assert {"modality": "IMAGE", "tokenCount": tokens} in rest["candidatesTokensDetails"]
+    assert rest["candidatesTokenCount"] == tokens + raw(resolve(model).tokenizer, "Here it is.")
+    with pytest.raises(VertexMeterError, match="not counted"):
+        image_only = {"parts": [{"inlineData": {"mimeType": "image/png", "data": png}}]}
+        vertexmeter.usage_metadata("gemini-1.5-flash", {"contents": [USER]}, response=image_only)

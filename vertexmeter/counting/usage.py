@@ -1,0 +1,278 @@
+"""The bill: the `usageMetadata` generateContent would report for a request (and its response).
+
+countTokens and generateContent count the same prompt differently (docs/counting.md): the role
+overhead, tool templates and media rules depend on the API, the call and the model generation, and
+the vocabulary on the date. `usage()` reads a generateContent body for the generateContent call;
+`count()` stays Google's countTokens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from vertexmeter.counting.coerce import coerce_request
+from vertexmeter.counting.count import (
+    MODALITIES,
+    CountResult,
+    check_api,
+    count_prompt_tokens,
+    parse_as_of,
+)
+from vertexmeter.counting.texts import part_texts
+from vertexmeter.errors import failed_precondition, invalid_argument
+from vertexmeter.media import MediaOptions
+from vertexmeter.media.rules import rules_for
+from vertexmeter.registry import ModelInfo, resolve, tokenizer_for
+from vertexmeter.requests import Prompt, generate_prompt, media_field, parse_message, split_options
+from vertexmeter.tokenizing import get_tokenizer
+
+
+@dataclass
+class UsageResult:
+    """The typed usageMetadata; `to_rest()` gives the JSON generateContent reports."""
+
+    model: ModelInfo
+    api: str
+    prompt: CountResult  # the billed prompt (cached tokens included)
+    as_of: dt.date | None = None
+    candidates_tokens_by_modality: dict[str, int] = field(default_factory=dict)
+    thoughts_token_count: int = 0
+    cached_content_token_count: int = 0
+    has_response: bool = False
+    max_output_tokens: int | None = None  # generationConfig.maxOutputTokens of the request
+    thinking_budget: int | None = None  # generationConfig.thinkingConfig.thinkingBudget
+
+    @property
+    def prompt_token_count(self) -> int:
+        return self.prompt.total_tokens + self.cached_content_token_count
+
+    @property
+    def prompt_tokens_by_modality(self) -> dict[str, int]:
+        return dict(self.prompt.tokens_by_modality)
+
+    @property
+    def candidates_token_count(self) -> int:
+        return sum(self.candidates_tokens_by_modality.values())
+
+    @property
+    def total_token_count(self) -> int:
+        return self.prompt_token_count + self.candidates_token_count + self.thoughts_token_count
+
+    @property
+    def fits_context_window(self) -> bool:
+        return self.prompt_token_count <= self.model.input_token_limit
+
+    @property
+    def output_token_limit(self) -> int:
+        """The most output tokens this request can be billed for: maxOutputTokens, else the model's cap."""
+        return self.max_output_tokens if self.max_output_tokens is not None else self.model.output_token_limit
+
+    def to_rest(self) -> dict[str, Any]:
+        """usageMetadata JSON in Google's field order; zero counts omitted, as proto3 JSON does."""
+        out: dict[str, Any] = {}
+        if self.prompt_token_count:
+            out["promptTokenCount"] = self.prompt_token_count
+        if self.has_response and self.candidates_token_count:
+            out["candidatesTokenCount"] = self.candidates_token_count
+        if self.cached_content_token_count:
+            out["cachedContentTokenCount"] = self.cached_content_token_count
+        out["totalTokenCount"] = self.total_token_count
+        details = _details(self.prompt.tokens_by_modality)
+        if details:
+            out["promptTokensDetails"] = details
+        if self.cached_content_token_count:
+            out["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": self.cached_content_token_count}]
+        if self.has_response:
+            candidates = _details(self.candidates_tokens_by_modality)
+            if candidates:
+                out["candidatesTokensDetails"] = candidates
+        if self.thoughts_token_count:
+            out["thoughtsTokenCount"] = self.thoughts_token_count
+        return out
+
+
+def _details(by_modality: dict[str, int]) -> list[dict[str, Any]]:
+    return [{"modality": m, "tokenCount": by_modality[m]} for m in MODALITIES if by_modality.get(m)]
+
+
+def usage(
+    model: str,
+    request: Any,
+    *,
+    api: str = "vertex",
+    response: Any = None,
+    as_of: Any = None,
+    media_options: MediaOptions | None = None,
+    cached_content_tokens: int | None = None,
+) -> UsageResult:
+    """The typed bill of a generateContent `request` (either API's body, dict / JSON / google-genai types).
+
+    response: the candidate's text, a `Content`, a GenerateContentResponse JSON, or a list of streamed
+        GenerateContentResponse chunks; its tokens fill candidatesTokenCount / thoughtsTokenCount.
+    as_of: the date whose rules apply (vocabulary, overheads); default: today's service.
+    cached_content_tokens: the size of the `cachedContent` the request names (a cache cannot be read
+        offline); required when the request names one.
+    """
+    check_api(api)
+    day = parse_as_of(as_of)
+    info = resolve(model, api=api)
+    prompt = generate_prompt(info, coerce_request(request), api)
+    cached = _cached_tokens(prompt, cached_content_tokens)
+    counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day)
+    result = UsageResult(
+        model=info,
+        api=api,
+        prompt=counted,
+        as_of=day,
+        cached_content_token_count=cached,
+        max_output_tokens=prompt.max_output_tokens,
+        thinking_budget=prompt.thinking_budget,
+    )
+    if response is not None:
+        candidates, thoughts = count_response(prompt, response, day)
+        result.candidates_tokens_by_modality = candidates
+        result.thoughts_token_count = thoughts
+        result.has_response = True
+    return result
+
+
+def usage_metadata(
+    model: str,
+    request: Any,
+    *,
+    api: str = "vertex",
+    response: Any = None,
+    as_of: Any = None,
+    media_options: MediaOptions | None = None,
+    cached_content_tokens: int | None = None,
+) -> dict[str, Any]:
+    """The `usageMetadata` JSON generateContent would return for `request` (and `response`) on `model`."""
+    return usage(
+        model,
+        request,
+        api=api,
+        response=response,
+        as_of=as_of,
+        media_options=media_options,
+        cached_content_tokens=cached_content_tokens,
+    ).to_rest()
+
+
+USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens")
+
+
+def usage_from_body(
+    model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
+) -> dict[str, Any]:
+    """The `:usageMetadata` answer: a generateContent body plus optional `usageOptions` {response, asOf,
+    cachedContentTokens} -> `{"usageMetadata": …, "modelVersion": …}`, as a GenerateContentResponse carries it."""
+    request, options = split_options(body, "usageOptions", USAGE_OPTION_KEYS)
+    result = usage(
+        model,
+        request,
+        api=api,
+        response=options.get("response"),
+        as_of=options.get("asOf"),
+        media_options=media_options,
+        cached_content_tokens=options.get("cachedContentTokens"),
+    )
+    return {"usageMetadata": result.to_rest(), "modelVersion": result.model.id}
+
+
+def _cached_tokens(prompt: Prompt, stated: int | None) -> int:
+    if not prompt.cached_content:
+        if stated:
+            raise invalid_argument(
+                "cached_content_tokens was given but the request names no cachedContent.", "cached_content"
+            )
+        return 0
+    if stated is None:
+        raise failed_precondition(
+            f"The request names cachedContent {prompt.cached_content!r}, a server-side cache that cannot be read "
+            "offline. State its size (cached_content_tokens / --cached-tokens) or send its contents in `contents`.",
+            "cached_content",
+        )
+    if isinstance(stated, bool) or not isinstance(stated, int) or stated < 0:
+        raise invalid_argument(
+            f"cached_content_tokens must be a whole number >= 0, not {stated!r}.", "cached_content_tokens"
+        )
+    return stated
+
+
+# ---- the response ---------------------------------------------------------------------------------
+def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tuple[dict[str, int], int]:
+    """(candidate tokens by modality, thought tokens) of a response: the raw count of what the model wrote.
+
+    Text is counted per candidate as one string (streamed chunks joined); thought parts go to
+    thoughtsTokenCount. Function calls count like the request's (name, argument keys and strings).
+    """
+    tokenizer = get_tokenizer(tokenizer_for(prompt.model, prompt.api, as_of))
+    by_modality: dict[str, int] = {}
+    thoughts = 0
+    for parts in _candidate_parts(response):
+        text, thought_text = "", ""
+        others: list[str] = []
+        for j, part in enumerate(parts):
+            if not isinstance(part, dict):
+                raise invalid_argument("A response part is a JSON object.", f"response.parts[{j}]")
+            if media_field(part):
+                by_modality["IMAGE"] = by_modality.get("IMAGE", 0) + _generated_image_tokens(prompt, part, j)
+                continue
+            if "text" in part:
+                if part.get("thought"):
+                    thought_text += part["text"]
+                else:
+                    text += part["text"]
+            else:
+                others.extend(t for t, _ in part_texts(part, f"response.parts[{j}]"))
+        counted = (len(tokenizer.encode(text)) if text else 0) + sum(len(tokenizer.encode(t)) for t in others if t)
+        if counted:
+            by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
+        thoughts += len(tokenizer.encode(thought_text)) if thought_text else 0
+    return by_modality, thoughts
+
+
+def _generated_image_tokens(prompt: Prompt, part: dict[str, Any], j: int) -> int:
+    """A generated image at the model's default output size (rules.yaml `output_image`)."""
+    blob = part.get("inlineData") or part.get("fileData") or {}
+    mime = str(blob.get("mimeType") or "")
+    tokens = rules_for(prompt.model.rules_generation, prompt.api, "generateContent").output_image_tokens
+    if not mime.startswith("image/") or tokens is None:
+        raise invalid_argument(
+            f"vertexmeter counts text, function calls and generated images ({prompt.model.generation} models: "
+            f"{'none' if tokens is None else tokens}) in a response; this part ({mime or 'no mimeType'}) is not "
+            "counted.",
+            f"response.parts[{j}]",
+        )
+    return tokens
+
+
+def _candidate_parts(response: Any) -> list[list[dict[str, Any]]]:
+    """The parts of each candidate, streamed chunks joined by candidate index."""
+    if isinstance(response, str):
+        return [[{"text": response}]]
+    dump = getattr(response, "model_dump", None)
+    if callable(dump):
+        response = dump(mode="json", exclude_none=True, by_alias=True)
+    if isinstance(response, dict) and "candidates" not in response and "parts" in response:
+        content = parse_message("Content", response, "response")
+        return [content.get("parts") or []]
+    chunks = response if isinstance(response, list) else [response]
+    by_index: dict[int, list[dict[str, Any]]] = {}
+    for i, chunk in enumerate(chunks):
+        if not isinstance(chunk, dict) or not isinstance(chunk.get("candidates", []), list):
+            raise invalid_argument(
+                "A response is the candidate's text, a Content, a GenerateContentResponse or a list of streamed "
+                "GenerateContentResponse chunks.",
+                f"response[{i}]" if isinstance(response, list) else "response",
+            )
+        for k, candidate in enumerate(chunk.get("candidates") or []):
+            if not isinstance(candidate, dict):
+                raise invalid_argument("A candidate is a JSON object.", f"response.candidates[{k}]")
+            index = int(candidate.get("index", k) or 0)
+            content = candidate.get("content") or {}
+            parsed = parse_message("Content", content, f"response.candidates[{k}].content") if content else {}
+            by_index.setdefault(index, []).extend(parsed.get("parts") or [])
+    return [by_index[k] for k in sorted(by_index)]
