@@ -615,7 +615,7 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
         }
         Py_ssize_t len = (Py_ssize_t)(used - at);
         if (len == 0 || len > 0xFFFF) { used = at; continue; }
-        for (Py_ssize_t k = 0; k < len; k++) if (self->arena[at + k] == SPACE) self->arena[at + k] = SPACE_MARK;
+        /* a piece holding a literal space can never match: the text's spaces are all "▁" by now */
         uint64_t h = range_hash(self->arena + at, len);
         if (len <= self->max_len && sp_find_hashed(self, self->arena + at, len, h) >= 0) { used = at; continue; }
         /* (a duplicate: sentencepiece refuses such a model; tables.py too) */
@@ -928,7 +928,8 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
         if (a < 128 && b < 128) { unsigned bit = (unsigned)(a * 128 + b); self->ascii_joins[bit >> 3] |= (uint8_t)(1u << (bit & 7)); }
     }
     PyBuffer_Release(&view);
-    self->cache_bytes = (size_t)cache_bytes;
+    /* arena offsets are 32-bit counts of code points */
+    self->cache_bytes = (size_t)cache_bytes < ((size_t)1 << 33) ? (size_t)cache_bytes : ((size_t)1 << 33);
     self->max_chunk = max_chunk;
     return 0;
 }

@@ -173,6 +173,8 @@ def from_sentencepiece(model_proto: bytes) -> CoreTable:
     reserved = [p for p, t in zip(pieces, types, strict=True) if t not in (_SP_NORMAL, _SP_USER_DEFINED)]
     if any(len(p) < 2 or p in mergeable for p in reserved):
         problems.append("a control, unknown or byte piece could be matched as text")
+    if max(map(len, pieces), default=0) > 0xFFFF:
+        problems.append("a piece is longer than 65,535 characters")
     if problems:
         return CoreTable("sentencepiece", sha, False, "; ".join(problems))
     offsets = array("I", [0])
