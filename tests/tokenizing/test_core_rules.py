@@ -245,16 +245,15 @@ def test_the_pure_python_core_is_selected_by_environment() -> None:
 
 def test_counting_imports_no_engine() -> None:
     code = (
-        "import sys; from vertexmeter.tokenizing import get_tokenizer;"
+        "import sys; from vertexmeter.tokenizing import core, get_tokenizer;"
         "[(get_tokenizer(f).count('hi there'), get_tokenizer(f).encode('hi')) for f in ('gemma2', 'gemma3', 'gemma4')];"
-        "print(sorted(m for m in ('sentencepiece', 'tokenizers') if m in sys.modules))"
+        "print(core.IMPLEMENTATION, sorted(m for m in ('sentencepiece', 'tokenizers') if m in sys.modules))"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("VERTEXMETER_PURE_PYTHON", "VERTEXMETER_ENGINE_ONLY")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    from vertexmeter.tokenizing import core
-
-    # the pure core keeps sentencepiece for SentencePiece models; the native one needs no engine at all
-    assert out.stdout.split() == (["[]"] if core.IMPLEMENTATION == "native" else ["['sentencepiece']"])
+    implementation, engines = out.stdout.split(" ", 1)
+    # the native core needs no engine at all; the pure one keeps sentencepiece for SentencePiece models
+    assert engines.strip() == ("[]" if implementation == "native" else "['sentencepiece']")
 
 
 def test_the_native_core_is_built_when_required() -> None:
