@@ -9,6 +9,7 @@ The public face:
                                                             # generateContent usageMetadata: the bill
     usage(...) -> UsageResult                               # the typed layer behind usage_metadata
     estimate / price_scenario / prices                       # costs (docs/pricing.md)
+    estimate_batch(inputs, model, output=...) -> BatchResult # whole batch JSONL files (docs/batch.md)
     bill(logs, db=..., month=...)                            # bills from usageMetadata logs, in a ledger DB
     VertexMeterError                                        # every refusal, in Google's shape
 """
@@ -39,6 +40,10 @@ def __getattr__(name: str) -> Any:
         import vertexmeter.pricing
 
         return getattr(vertexmeter.pricing, name)
+    if name == "estimate_batch":  # batch jobs load pricing too
+        import vertexmeter.batch
+
+        return vertexmeter.batch.estimate_batch
     if name == "bill":
         import vertexmeter.ledger
 
@@ -56,6 +61,7 @@ __all__ = [
     "count",
     "count_tokens",
     "bill",
+    "estimate_batch",
     "estimate",
     "price_scenario",
     "prices",

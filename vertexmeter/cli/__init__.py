@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from vertexmeter.cli.batch import batch_command
 from vertexmeter.cli.bill import bill_command
 from vertexmeter.cli.counting import compute_command, count_command
 from vertexmeter.cli.pricing import estimate_command, price_command
@@ -27,3 +28,4 @@ main.add_command(price_command)
 main.add_command(estimate_command)
 main.add_command(bill_command)
 main.add_command(usage_command)
+main.add_command(batch_command)

@@ -19,6 +19,7 @@ from vertexmeter.server.routes.gemini import gemini_router
 from vertexmeter.server.routes.ops import ops_router
 from vertexmeter.server.routes.vertex import vertex_router
 from vertexmeter.server.state import ServerState
+from vertexmeter.web import web_router
 
 log = logging.getLogger("vertexmeter.server")
 
@@ -55,11 +56,14 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         description=DESCRIPTION,
         default_response_class=JSONResponse,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: the web router serves them offline
+        redoc_url=None,
     )
     app.state.vertexmeter = state
     app.include_router(vertex_router())
     app.include_router(gemini_router())
     app.include_router(ops_router())
+    app.include_router(web_router())
     install_handlers(app)
     app.add_middleware(AccessMiddleware, metrics=state.metrics, log_requests=config.access_log)
 

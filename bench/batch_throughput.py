@@ -1,0 +1,152 @@
+"""Benchmark: `vertexmeter batch` on ~2 KB-per-line Vertex batch files — 1 worker vs N workers vs Ray, against
+the single-process library loop (json.loads + vertexmeter.usage_metadata per line), in one run.
+
+Run: python bench/batch_throughput.py [--lines 6000] [--rounds 3] [--workers 2] [--no-ray]
+
+Text: Python's standard library (code and English docs), cut so that each JSONL line is ~2,000 bytes.
+Rounds are interleaved (library, 1 worker, N workers, Ray, then again): this machine is shared, so each
+round's ratios are taken against the library loop of the same round; the medians and spread are printed.
+Every variant must report the same prompt_tokens as the library loop (checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import resource
+import statistics
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import vertexmeter
+from vertexmeter.batch import estimate_batch
+
+MODEL = "gemini-2.5-flash"
+LINE_BYTES = 2000
+
+
+def corpus_lines(count: int) -> list[str]:
+    """~2 KB JSONL lines of Vertex batch requests over stdlib code and docs."""
+    stdlib = sysconfig.get_paths()["stdlib"]
+    paths = sorted(glob.glob(os.path.join(stdlib, "idlelib", "*.txt")))
+    paths += sorted(glob.glob(os.path.join(stdlib, "**", "*.py"), recursive=True))
+    lines: list[str] = []
+    for path in paths:
+        text = Path(path).read_text("utf-8", errors="replace")
+        start = 0
+        while start < len(text) and len(lines) < count:
+            size = LINE_BYTES - 120
+            doc = text[start : start + size]
+            line = json.dumps({"request": {"contents": [{"role": "user", "parts": [{"text": doc}]}],
+                                           "generationConfig": {"maxOutputTokens": 512}}})
+            while len(line.encode()) > LINE_BYTES and size > 100:  # escapes grow the line: trim back
+                size -= 60
+                doc = text[start : start + size]
+                line = json.dumps({"request": {"contents": [{"role": "user", "parts": [{"text": doc}]}],
+                                               "generationConfig": {"maxOutputTokens": 512}}})
+            lines.append(line)
+            start += size
+        if len(lines) >= count:
+            break
+    return lines
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the pool's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def library_loop(path: str) -> int:
+    total = 0
+    with open(path, encoding="utf-8") as source:
+        for line in source:
+            total += vertexmeter.usage_metadata(MODEL, json.loads(line)["request"])["promptTokenCount"]
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=6000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--no-ray", action="store_true")
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="vertexmeter-batch-bench-")
+    source = os.path.join(workdir, "batch.jsonl")
+    lines = corpus_lines(args.lines)
+    Path(source).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    size = os.path.getsize(source)
+    results = os.path.join(workdir, "results.jsonl")
+    print(f"input: {len(lines):,} lines, {size / 1e6:.1f} MB ({size / len(lines):.0f} bytes/line), model {MODEL}, "
+          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+
+    ray = None
+    if not args.no_ray:
+        try:
+            import ray as ray_module
+
+            started = time.perf_counter()
+            ray_module.init(num_cpus=args.workers, include_dashboard=False, logging_level="WARNING",
+                            log_to_driver=False)
+            ray = ray_module
+            print(f"local Ray cluster of {args.workers} CPUs started in {time.perf_counter() - started:.1f} s "
+                  "(not in the timings)")
+        except ImportError:
+            print("ray not installed: pip install 'vertexmeter[ray]' (skipped)")
+
+    expected = library_loop(source)  # warm: tokenizer and prices loaded before timing
+    variants: dict[str, Callable[[], int]] = {
+        "library loop (1 process)": lambda: library_loop(source),
+        "batch, 1 worker": lambda: estimate_batch(source, MODEL, output=results, workers=1).tally.prompt_tokens,
+        f"batch, {args.workers} workers": lambda: estimate_batch(
+            source, MODEL, output=results, workers=args.workers
+        ).tally.prompt_tokens,
+    }
+    if ray is not None:
+        variants[f"batch, Ray ({args.workers} CPUs)"] = lambda: estimate_batch(
+            source, MODEL, output=results, engine="ray", workers=args.workers
+        ).tally.prompt_tokens
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for round_ in range(args.rounds):
+        # a different order each round, so that no variant always runs right after the same neighbour
+        for name in names[round_ % len(names):] + names[: round_ % len(names)]:
+            run = variants[name]
+            started, cpu_started = time.perf_counter(), cpu_seconds()
+            tokens = run()
+            seconds[name].append(time.perf_counter() - started)
+            cpu[name].append(cpu_seconds() - cpu_started)
+            if tokens != expected:
+                raise SystemExit(f"{name}: prompt_tokens {tokens} != library loop {expected}")
+        print(f"round {round_ + 1}: " + ", ".join(f"{n} {s[-1]:.2f} s" for n, s in seconds.items()), flush=True)
+    if ray is not None:
+        ray.shutdown()
+
+    base = seconds["library loop (1 process)"]
+    print(f"\nprompt_tokens {expected:,} (every variant equal)")
+    print(f"{'variant':<28} {'lines/s':>9} {'MB/s':>6}  {'speed-up vs library loop':>24}  {'CPU ms/line':>11}")
+    for name, times in seconds.items():
+        median = statistics.median(times)
+        ratios = [b / t for b, t in zip(base, times, strict=True)]
+        # Ray's workers are not children of this process: their CPU time is not visible here
+        per_line = "n/a" if "Ray" in name else f"{statistics.median(cpu[name]) / len(lines) * 1e3:.3f}"
+        print(f"{name:<28} {len(lines) / median:>9,.0f} {size / median / 1e6:>6.2f}  "
+              f"{statistics.median(ratios):>8.2f}x ({min(ratios):.2f}-{max(ratios):.2f})  {per_line:>11}")
+    print("speed-up: median over rounds of (library loop time / variant time) in the same round, with min-max")
+    for path in (source, results):
+        if os.path.exists(path):
+            os.remove(path)
+    os.rmdir(workdir)
+
+
+if __name__ == "__main__":
+    main()

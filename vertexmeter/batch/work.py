@@ -1,0 +1,327 @@
+"""The per-line function every engine runs: one raw line -> one result JSON object (counts, cost or error).
+
+`line_counts` is the single seam where a line's billed counts come from; everything else (formats,
+pricing, tallies, engines) is independent of how the counting is done.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from vertexmeter.batch.lines import BatchLine, LineError, parse_line
+from vertexmeter.batch.tally import LineCost, Tally
+from vertexmeter.counting import MediaUsage, count, usage
+from vertexmeter.counting.count import MODALITIES
+from vertexmeter.errors import VertexMeterError, invalid_argument
+from vertexmeter.media import MediaOptions
+from vertexmeter.pricing import Pricer, Quantities, RequestUsage, Usage, money
+from vertexmeter.pricing.catalogue import UNITS
+from vertexmeter.pricing.engine import parse_date
+
+# Private helpers of the single-request estimate, shared so that a batch line is priced exactly as
+# `vertexmeter estimate` prices the same request.
+from vertexmeter.pricing.estimate import _characters_per_token, _output
+from vertexmeter.registry import ModelInfo, resolve
+from vertexmeter.tokenizing import get_tokenizer
+
+DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
+ERROR_DOMAIN = "vertexmeter.batch"
+COST_MEMO_SIZE = 16_384
+_MEDIA_PATH = re.compile(r"inline_?data|file_?data|legacymedia|\.image|\.video", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """What every worker needs to count and price a line (picklable: sent once per worker / task)."""
+
+    model: str | None = None
+    api: str = "vertex"
+    mode: str = "batch"
+    output_tokens: int | None = None
+    as_of: str | None = None  # ISO date of the prices (and counting rules) applied; None: today
+    media_options: MediaOptions = field(default_factory=MediaOptions)
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    fail_fast: bool = False
+
+    @property
+    def price_date(self) -> str:
+        return parse_date(self.as_of, "as_of").isoformat()
+
+
+@dataclass(frozen=True)
+class OversizeLine:
+    """A line longer than `max_line_bytes`: skipped unread (bounded memory), reported by its size."""
+
+    size: int
+
+
+@dataclass(frozen=True)
+class LineCounts:
+    model: ModelInfo
+    prompt_tokens: int
+    by_modality: dict[str, int]
+    billable_characters: int
+    media: MediaUsage
+    max_output_tokens: int | None = None  # the request's generationConfig.maxOutputTokens
+    thinking_budget: int | None = None  # generationConfig.thinkingConfig.thinkingBudget
+
+
+# (model name, api) -> is it a PaLM/Codey/embedding model; grows with the distinct names a job uses
+_legacy: dict[tuple[str, str], bool] = {}
+
+
+def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) -> LineCounts:
+    """THE seam: the billed counts of one line's request.
+
+    Gemini models: what generateContent's usageMetadata reports (`vertexmeter.usage`, the bill).
+    PaLM / Codey / embedding models serve no generateContent; their bill is countTokens' billable characters.
+    """
+    legacy = _legacy.get((model, settings.api))
+    if legacy is None:
+        legacy = _legacy[(model, settings.api)] = resolve(model, api=settings.api).is_legacy
+    if legacy:
+        counted = count(model, request, api=settings.api, media_options=settings.media_options, as_of=settings.as_of)
+        return LineCounts(counted.model, counted.total_tokens, dict(counted.tokens_by_modality),
+                          counted.billable_characters, counted.media)
+    billed = usage(model, request, api=settings.api, as_of=settings.as_of, media_options=settings.media_options)
+    return LineCounts(
+        model=billed.model,
+        prompt_tokens=billed.prompt_token_count,
+        by_modality=billed.prompt_tokens_by_modality,
+        billable_characters=billed.prompt.billable_characters,
+        media=billed.prompt.media,
+        max_output_tokens=billed.max_output_tokens,
+        thinking_budget=billed.thinking_budget,
+    )
+
+
+class LinePricer:
+    """Prices lines at the job's mode and date; one Pricer per model, built once per worker process."""
+
+    def __init__(self, settings: BatchSettings) -> None:
+        self.settings = settings
+        self._pricers: dict[str, Pricer | VertexMeterError] = {}
+        # A line's cost depends only on its model and quantities, which repeat a lot across a batch file:
+        # an exact memo (same key, same bill), cleared when full so that memory stays bounded.
+        self._costs: dict[tuple[Any, ...], LineCost] = {}
+
+    def pricer(self, model_id: str) -> Pricer:
+        found = self._pricers.get(model_id)
+        if found is None:
+            try:
+                found = Pricer(model_id, date=self.settings.as_of)
+            except VertexMeterError as error:
+                found = error
+            self._pricers[model_id] = found
+        if isinstance(found, VertexMeterError):
+            raise found
+        return found
+
+    def cost(self, counts: LineCounts) -> LineCost:
+        """The line's cost JSON: min (no output) and max (output at the cap, or the stated output size)."""
+        stated = self.settings.output_tokens
+        output_tokens = stated if stated is not None else counts.max_output_tokens
+        if output_tokens is None:
+            output_tokens = counts.model.output_token_limit
+        media = counts.media
+        audio = counts.by_modality.get("AUDIO", 0)
+        key: tuple[Any, ...] = (counts.model.id, counts.prompt_tokens, audio, output_tokens, counts.thinking_budget)
+        if self.pricer(counts.model.id).model.billing == "characters":  # only these are billed by what they count
+            key += (counts.billable_characters, media.images, media.video_seconds, media.audio_seconds,
+                    media.pdf_pages)
+        cost = self._costs.get(key)
+        if cost is None:
+            if len(self._costs) >= COST_MEMO_SIZE:
+                self._costs.clear()
+            cost = self._costs[key] = LineCost.from_json(self._price(counts, audio, output_tokens))
+        return cost
+
+    def _price(self, counts: LineCounts, audio: int, output_tokens: int) -> dict[str, Any]:
+        pricer = self.pricer(counts.model.id)
+        if pricer.model.billing == "characters":
+            media = counts.media
+            prompt = Quantities(
+                text_characters=counts.billable_characters, images=media.images, video_seconds=media.video_seconds,
+                audio_seconds=media.audio_seconds, pdf_pages=media.pdf_pages,
+            )
+        else:
+            prompt = Quantities(tokens=counts.prompt_tokens - audio, audio_tokens=audio)
+        stated = self.settings.output_tokens
+        # As `estimate` bounds it: thoughts count against maxOutputTokens and bill at the output rate,
+        # so a thinking budget splits the upper bound between output and thinking tokens.
+        budget = counts.thinking_budget if stated is None else None
+        thinking = min(budget, output_tokens) if budget is not None and budget > 0 else 0
+        output = (
+            _output(pricer, output_tokens - thinking, None, _characters_per_token(pricer))
+            if output_tokens
+            else Quantities()
+        )
+        usage = RequestUsage(input=prompt, output=output, thinking_tokens=thinking, prompt_tokens=counts.prompt_tokens)
+        bill = pricer.price(Usage(requests=(usage,)), self.settings.mode)
+        charges = {entry.id: entry.charge for entry in bill.entries}
+        items: list[dict[str, Any]] = []
+        low = Decimal(0)
+        for item in bill.line_items:
+            out: dict[str, Any] = {
+                "description": item.description,
+                "quantity": money(item.quantity),
+                "unitPrice": money(item.unit_price),
+                "priceUnit": UNITS[item.price_unit].label,
+                "amount": money(item.amount),
+                "entryId": item.entry_id,
+            }
+            if item.tier:
+                out["tier"] = item.tier
+            if item.adjustment:
+                out["adjustment"] = item.adjustment
+            if charges.get(item.entry_id) == "output" and stated is None:
+                out["bound"] = "max"  # output at the cap: only the upper end of the range
+            else:
+                low += item.amount
+            items.append(out)
+        cost: dict[str, Any] = {
+            "currency": "USD",
+            "outputTokens": output_tokens if stated is not None else {"min": 0, "max": output_tokens},
+            "min": money(low),
+            "max": money(bill.total),
+            "lineItems": items,
+        }
+        if bill.notes:
+            cost["notes"] = list(bill.notes)
+        return cost
+
+
+def error_json(error: VertexMeterError, reason: str) -> dict[str, Any]:
+    """Google's error body, with a google.rpc.ErrorInfo naming the reason (what the summary groups by)."""
+    body = error.to_json()["error"]
+    body["details"] = [
+        *body["details"],
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": ERROR_DOMAIN},
+    ]
+    return body
+
+
+def counting_reason(error: VertexMeterError) -> str:
+    """Why a request was refused, for the summary's counts by reason."""
+    path = error.field_path or ""
+    if error.status == "NOT_FOUND" and "model" in error.message.lower() and not _MEDIA_PATH.search(path):
+        return "UNKNOWN_MODEL"
+    if _MEDIA_PATH.search(path) or _MEDIA_PATH.search(error.message):
+        return "MEDIA"
+    if "Unknown name" in error.message:
+        return "UNKNOWN_FIELD"
+    return "INVALID_REQUEST"
+
+
+def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, pricer: LinePricer) -> dict[str, Any]:
+    """One input line -> its result object (`line` is 1-based over all inputs)."""
+    result, cost = _count_line(number, raw, settings, pricer)
+    if cost is not None:
+        result["cost"] = cost.json
+    return result
+
+
+def _count_line(
+    number: int, raw: bytes | OversizeLine, settings: BatchSettings, pricer: LinePricer
+) -> tuple[dict[str, Any], LineCost | None]:
+    """The result object without its cost (always its last field), and the cost."""
+    result: dict[str, Any] = {"line": number}
+    if isinstance(raw, OversizeLine):
+        too_large = invalid_argument(
+            f"Request payload size exceeds the limit: {settings.max_line_bytes} bytes (this line has {raw.size})."
+        )
+        result["error"] = error_json(too_large, "LINE_TOO_LARGE")
+        return result, None
+    try:
+        line: BatchLine = parse_line(raw, settings.model)
+    except LineError as refused:
+        if refused.key:
+            result[refused.key[0]] = refused.key[1]
+        result["error"] = error_json(refused.error, refused.reason)
+        return result, None
+    if line.key:
+        result[line.key[0]] = line.key[1]
+    if line.kept:
+        result["fields"] = line.kept
+    try:
+        counts = line_counts(line.model or "", line.request, settings)
+    except VertexMeterError as error:
+        result["error"] = error_json(error, counting_reason(error))
+        return result, None
+    result["model"] = counts.model.id
+    result["promptTokenCount"] = counts.prompt_tokens
+    if not counts.model.is_legacy:
+        result["promptTokensDetails"] = [
+            {"modality": modality, "tokenCount": counts.by_modality[modality]}
+            for modality in MODALITIES
+            if counts.by_modality.get(modality)
+        ]
+    if counts.model.billed_by_characters:
+        result["totalBillableCharacters"] = counts.billable_characters
+    limit = counts.model.input_token_limit
+    result["fitsContextWindow"] = counts.prompt_tokens <= limit
+    if not result["fitsContextWindow"]:
+        too_long = invalid_argument(
+            f"The input token count ({counts.prompt_tokens}) exceeds the maximum number of tokens allowed ({limit})."
+        )
+        result["error"] = error_json(too_long, "OVER_CONTEXT_WINDOW")
+        return result, None
+    try:
+        return result, pricer.cost(counts)
+    except VertexMeterError as error:
+        reason = "UNPRICED_MODEL" if error.status == "NOT_FOUND" else "PRICING"
+        result["error"] = error_json(error, reason)
+    return result, None
+
+
+@dataclass
+class ChunkResult:
+    """What a worker sends back for a chunk: the result lines (JSONL text) and their tally."""
+
+    text: str
+    tally: Tally
+    lines: int
+    stopped: bool = False  # fail-fast: the chunk ends at its first refused line
+    input_bytes: int = 0
+
+
+_pricers: dict[BatchSettings, LinePricer] = {}  # per worker process: pricers and tokenizers load once
+
+
+def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | OversizeLine]) -> ChunkResult:
+    """Count a chunk of consecutive lines; the unit of work of every engine."""
+    pricer = _pricers.get(settings)
+    if pricer is None:
+        pricer = _pricers[settings] = LinePricer(settings)
+    tally = Tally()
+    out: list[str] = []
+    stopped = False
+    size = 0
+    for offset, raw in enumerate(raws):
+        result, cost = _count_line(first_line + offset, raw, settings, pricer)
+        tally.add(result, cost)
+        text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+        # The cost's JSON is serialised once per distinct cost: spliced in as the last field.
+        out.append(text if cost is None else f'{text[:-1]},"cost":{cost.text}}}')
+        size += raw.size if isinstance(raw, OversizeLine) else len(raw) + 1
+        if settings.fail_fast and "error" in result:
+            stopped = True
+            break
+    return ChunkResult(text="".join(line + "\n" for line in out), tally=tally, lines=len(out), stopped=stopped,
+                       input_bytes=size)
+
+
+def warm_up(settings: BatchSettings) -> None:
+    """Load the job model's tokenizer and prices in this worker before its first chunk arrives."""
+    if not settings.model:
+        return
+    try:
+        model = resolve(settings.model, api=settings.api)
+        get_tokenizer(model.tokenizer)
+        _pricers.setdefault(settings, LinePricer(settings)).pricer(model.id)
+    except VertexMeterError:
+        pass  # every line will report it
