@@ -64,12 +64,16 @@ static inline Py_UCS4 canon(Py_UCS4 cp);
 
 /* ---------------------------------------------------------------- Bpe */
 
-typedef struct { uint64_t key; int32_t rank; int32_t new_id; } MergeSlot; /* key 0 = empty */
+/* Merges: 8-byte slots (left << 20 | right) << 24 | (rank + 1), 0 empty; new ids by rank beside them.
+ * ids below 2^20 and fewer than 2^24 - 1 merges (tables.py sends larger models to the engine). */
+#define MERGE_ID_BITS 20
+#define MERGE_RANK_BITS 24
+typedef struct { int32_t rank; int32_t new_id; } MergeHit; /* rank -1: no merge */
 typedef struct { uint32_t cp; int32_t id; } CharSlot; /* cp 0xFFFFFFFF = empty */
 
 typedef struct {
     PyObject_HEAD
-    MergeSlot *merges; size_t merges_mask;
+    uint64_t *merges; size_t merges_mask; int32_t *merge_ids;
     CharSlot *chars; size_t chars_mask;
     int32_t byte_ids[256];
     int32_t unk_id;
@@ -108,15 +112,18 @@ static HeapItem heap_pop(HeapItem *h, size_t *n) {
     return top;
 }
 
-static inline const MergeSlot *bpe_merge(const BpeObject *b, int32_t left, int32_t right) {
-    uint64_t k = (((uint64_t)(uint32_t)left) << 32 | (uint32_t)right) + 1;
-    size_t h = mix64(k) & b->merges_mask;
-    for (;;) {
-        const MergeSlot *s = &b->merges[h];
-        if (s->key == k) return s;
-        if (!s->key) return NULL;
-        h = (h + 1) & b->merges_mask;
+static inline MergeHit bpe_merge(const BpeObject *b, int32_t left, int32_t right) {
+    uint64_t k = ((uint64_t)(uint32_t)left << MERGE_ID_BITS) | (uint32_t)right;
+    size_t h = mix64(k + 1) & b->merges_mask;
+    for (uint64_t v; (v = b->merges[h]) != 0; h = (h + 1) & b->merges_mask) {
+        if ((v >> MERGE_RANK_BITS) == k) {
+            int32_t rank = (int32_t)(v & ((1u << MERGE_RANK_BITS) - 1)) - 1;
+            MergeHit hit = {rank, b->merge_ids[rank]};
+            return hit;
+        }
     }
+    MergeHit none = {-1, -1};
+    return none;
 }
 
 static inline int32_t bpe_char(const BpeObject *b, Py_UCS4 cp) {
@@ -194,16 +201,16 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
     }
     size_t hn = 0;
     for (size_t i = 0; i + 1 < n; i++) {
-        const MergeSlot *m = bpe_merge(b, syms[i].id, syms[i + 1].id);
-        if (m) { HeapItem it = {m->rank, (int32_t)i, m->new_id}; heap_push(heap, &hn, it); }
+        MergeHit m = bpe_merge(b, syms[i].id, syms[i + 1].id);
+        if (m.rank >= 0) { HeapItem it = {m.rank, (int32_t)i, m.new_id}; heap_push(heap, &hn, it); }
     }
     while (hn) {
         HeapItem top = heap_pop(heap, &hn);
         Sym *s = &syms[top.pos];
         if (!s->alive || s->next < 0) continue;
         Sym *r = &syms[s->next];
-        const MergeSlot *m = bpe_merge(b, s->id, r->id);
-        if (!m || m->new_id != top.new_id) continue; /* a stale entry */
+        MergeHit m = bpe_merge(b, s->id, r->id);
+        if (m.rank < 0 || m.new_id != top.new_id) continue; /* a stale entry */
         s->id = top.new_id;
         r->alive = 0;
         s->next = r->next;
@@ -221,12 +228,12 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
             heap = grown;
         }
         if (s->prev >= 0) {
-            const MergeSlot *ml = bpe_merge(b, syms[s->prev].id, s->id);
-            if (ml) { HeapItem it = {ml->rank, s->prev, ml->new_id}; heap_push(heap, &hn, it); }
+            MergeHit ml = bpe_merge(b, syms[s->prev].id, s->id);
+            if (ml.rank >= 0) { HeapItem it = {ml.rank, s->prev, ml.new_id}; heap_push(heap, &hn, it); }
         }
         if (s->next >= 0) {
-            const MergeSlot *mr = bpe_merge(b, s->id, syms[s->next].id);
-            if (mr) { HeapItem it = {mr->rank, top.pos, mr->new_id}; heap_push(heap, &hn, it); }
+            MergeHit mr = bpe_merge(b, s->id, syms[s->next].id);
+            if (mr.rank >= 0) { HeapItem it = {mr.rank, top.pos, mr.new_id}; heap_push(heap, &hn, it); }
         }
     }
     int rc = 0;
@@ -309,17 +316,22 @@ static int Bpe_init(BpeObject *self, PyObject *args, PyObject *kwds) {
     const int32_t *c = (const int32_t *)cv.buf, *m = (const int32_t *)mv.buf, *bi = (const int32_t *)bv.buf;
     size_t nc = (size_t)cv.len / 8, nm = (size_t)mv.len / 12;
     if (bv.len != 256 * 4 || cv.len % 8 || mv.len % 12) { PyErr_SetString(PyExc_ValueError, "malformed Bpe tables"); goto done; }
+    if (nm >= ((size_t)1 << MERGE_RANK_BITS) - 1) { PyErr_SetString(PyExc_ValueError, "too many merges"); goto done; }
     size_t cap = 16;
     while (cap < nm * 2 + 16) cap <<= 1;
-    self->merges = (MergeSlot *)calloc(cap, sizeof(MergeSlot));
-    if (!self->merges) { PyErr_NoMemory(); goto done; }
+    self->merges = (uint64_t *)calloc(cap, sizeof(uint64_t));
+    self->merge_ids = (int32_t *)malloc((nm + 1) * sizeof(int32_t));
+    if (!self->merges || !self->merge_ids) { PyErr_NoMemory(); goto done; }
     self->merges_mask = cap - 1;
     for (size_t i = 0; i < nm; i++) {
-        uint64_t k = (((uint64_t)(uint32_t)m[3 * i]) << 32 | (uint32_t)m[3 * i + 1]) + 1;
-        size_t h = mix64(k) & self->merges_mask;
-        while (self->merges[h].key && self->merges[h].key != k) h = (h + 1) & self->merges_mask;
-        /* a repeated pair keeps its last rank, as tokenizers' HashMap collect does (tables dedupe anyway) */
-        self->merges[h].key = k; self->merges[h].rank = (int32_t)i; self->merges[h].new_id = m[3 * i + 2];
+        uint32_t left = (uint32_t)m[3 * i], right = (uint32_t)m[3 * i + 1];
+        if (left >> MERGE_ID_BITS || right >> MERGE_ID_BITS) { PyErr_SetString(PyExc_ValueError, "merge id too large"); goto done; }
+        uint64_t k = ((uint64_t)left << MERGE_ID_BITS) | right;
+        size_t h = mix64(k + 1) & self->merges_mask;
+        while (self->merges[h] && (self->merges[h] >> MERGE_RANK_BITS) != k) h = (h + 1) & self->merges_mask;
+        /* a repeated pair keeps its last rank, as tokenizers' HashMap collect does (tables refuse them anyway) */
+        self->merges[h] = (k << MERGE_RANK_BITS) | (uint64_t)(i + 1);
+        self->merge_ids[i] = m[3 * i + 2];
     }
     cap = 16;
     while (cap < nc * 2 + 16) cap <<= 1;
@@ -361,7 +373,7 @@ done:
 }
 
 static void Bpe_dealloc(BpeObject *self) {
-    free(self->merges); free(self->chars);
+    free(self->merges); free(self->merge_ids); free(self->chars);
     if (self->specials) for (Py_ssize_t s = 0; s < self->n_specials; s++) PyMem_Free(self->specials[s]);
     free(self->specials); free(self->special_lens); free(self->special_ids);
     Py_TYPE(self)->tp_free((PyObject *)self);

@@ -261,6 +261,8 @@ def from_tokenizers_json(tokenizer_json: bytes) -> CoreTable:
             problems.append(f"added token {added['content']!r} disagrees with the vocabulary")
         specials.append((added["content"], added["id"]))
     size = max(vocab.values(), default=-1) + 1
+    if size > 1 << 20 or len(merges) // 3 >= (1 << 24) - 1:  # the native merge table's packed slots
+        problems.append("more than 2^20 pieces or 2^24 merges")
     pieces = [""] * size
     for piece, token_id in vocab.items():
         pieces[token_id] = piece
