@@ -51,6 +51,10 @@ def test_every_setting_has_an_env_variable() -> None:
         "VERTEXMETER_ALLOW_GCS": "yes", "VERTEXMETER_ALLOW_HTTPS": "1", "VERTEXMETER_LOG_LEVEL": "warning",
         "VERTEXMETER_HTTPS_HOSTS": "example.com,.cdn.example.org",
         "VERTEXMETER_ACCESS_LOG": "off", "VERTEXMETER_SHUTDOWN_TIMEOUT": "2", "VERTEXMETER_API_KEYS_FILE": "",
+        "VERTEXMETER_MAX_TEXT_CHARS": "1000000", "VERTEXMETER_REQUEST_DEADLINE": "2.5",
+        "VERTEXMETER_LARGE_REQUEST_BYTES": "1MiB", "VERTEXMETER_LARGE_WORKERS": "2", "VERTEXMETER_LARGE_QUEUE": "0",
+        "VERTEXMETER_MAX_REQUEST_MEMORY": "2GiB", "VERTEXMETER_MAX_CONCURRENCY": "8",
+        "VERTEXMETER_HEADER_TIMEOUT": "3", "VERTEXMETER_BODY_TIMEOUT": "30", "VERTEXMETER_BODY_IDLE_TIMEOUT": "4",
     }
     assert {env_name(n) for n in FIELD_NAMES} == set(env)
     config = load_config({}, env=env)
@@ -58,6 +62,9 @@ def test_every_setting_has_an_env_variable() -> None:
         host="::1", port=0, workers=4, executor="process", api_keys=("a", "b"), insecure=True, quota_rpm=0,
         max_body_bytes=20 * 1024 * 1024, media_root="/srv/media", allow_gcs=True, allow_https=True,
         https_hosts=("example.com", ".cdn.example.org"), log_level="warning", access_log=False, shutdown_timeout=2,
+        max_text_chars=1_000_000, request_deadline=2.5, large_request_bytes=1024 * 1024, large_workers=2,
+        large_queue=0, max_request_memory=2 * 1024**3, max_concurrency=8, header_timeout=3.0, body_timeout=30.0,
+        body_idle_timeout=4.0,
     )
     media = config.media_options()
     assert (media.media_root, media.allow_gcs, media.allow_https) == ("/srv/media", True, True)
@@ -84,6 +91,7 @@ def test_sizes(text: str | int, size: int) -> None:
 @pytest.mark.parametrize(
     "flags",
     [{"executor": "gpu"}, {"workers": 0}, {"quota_rpm": -1}, {"max_body_bytes": "12"}, {"port": 70000},
+     {"request_deadline": "0"}, {"header_timeout": "nan"}, {"large_workers": 0}, {"max_text_chars": -1},
      {"max_body_bytes": "lots"}, {"log_level": "loud"}, {"insecure": "maybe"}],
 )
 def test_bad_values(flags: dict[str, object]) -> None:

@@ -31,33 +31,35 @@ def assert_429(response: httpx.Response) -> None:
     assert 1 <= int(response.headers["retry-after"]) <= 60
 
 
-def test_per_project_budget_shared_by_count_and_compute(server_factory: Any) -> None:
+def test_budget_per_client_address_shared_by_count_and_compute(server_factory: Any) -> None:
+    """Auth off: the budget is the caller's address; a new project name per request buys nothing."""
     server: RunningServer = server_factory(quota_rpm=3)
     with server.client() as client:
         assert client.post(project_path("alpha", "countTokens"), json=BODY).status_code == 200
         assert client.post(project_path("alpha", "computeTokens"), json=BODY).status_code == 200
-        assert client.post(project_path("alpha", "countTokens"), json=BODY).status_code == 200
-        assert_429(client.post(project_path("alpha", "computeTokens"), json=BODY))
-        assert_429(client.post(project_path("alpha", "countTokens"), json=BODY))
-        # another project has its own budget
-        assert client.post(project_path("beta"), json=BODY).status_code == 200
+        assert client.post(project_path("beta", "countTokens"), json=BODY).status_code == 200
+        assert_429(client.post(project_path("gamma", "computeTokens"), json=BODY))
+        assert_429(client.post("/v1/models/gemini-2.5-flash:countTokens", json=BODY))
         metrics = client.get("/metrics").text
     assert "vertexmeter_quota_rejections_total 2.0" in metrics
 
 
 def test_per_key_budget(server_factory: Any) -> None:
+    """Keys: each key has its own budget, whatever project it names; one key cannot starve another."""
     server: RunningServer = server_factory(quota_rpm=2, api_keys=("key-one", "key-two"))
     express = "/v1beta1/publishers/google/models/gemini-2.5-flash:countTokens"
     with server.client() as client:
         one = {"x-goog-api-key": "key-one"}
+        two = {"x-goog-api-key": "key-two"}
         assert client.post(express, json=BODY, headers=one).status_code == 200
         assert client.post(project_path("p1"), json=BODY, headers=one).status_code == 200
         # key-one is spent, on any project and on the express path
         assert_429(client.post(project_path("p2"), json=BODY, headers=one))
         assert_429(client.post(express, json=BODY, headers=one))
-        # key-two has its own budget; project p1 still has one request left
-        assert client.post(project_path("p1"), json=BODY, headers={"x-goog-api-key": "key-two"}).status_code == 200
-        assert_429(client.post(project_path("p1"), json=BODY, headers={"x-goog-api-key": "key-two"}))
+        # key-two has its own full budget, on the project key-one spent too
+        assert client.post(project_path("p1"), json=BODY, headers=two).status_code == 200
+        assert client.post(project_path("p1"), json=BODY, headers=two).status_code == 200
+        assert_429(client.post(project_path("p1"), json=BODY, headers=two))
 
 
 def test_refused_credentials_do_not_spend_the_budget(server_factory: Any) -> None:

@@ -47,6 +47,22 @@ from vertexmeter.cli.common import EXIT_USAGE
 )
 @click.option("--access-log/--no-access-log", default=None, help="One JSON line per request.  [default: on]")
 @click.option("--shutdown-timeout", type=int, default=None, help="Seconds to finish in-flight requests.  [default: 10]")
+@click.option("--max-text-chars", type=int, default=None,
+              help="Characters of text one request may hold (0 = no budget).  [default: 16777216]")
+@click.option("--request-deadline", type=float, default=None,
+              help="Seconds from arrival to answer; later is DEADLINE_EXCEEDED.  [default: 60]")
+@click.option("--large-request-bytes", default=None,
+              help="Bodies above this size (or naming fileData) run in the large lane.  [default: 256KiB]")
+@click.option("--large-workers", type=int, default=None, help="Worker processes of the large lane.  [default: 1]")
+@click.option("--large-queue", type=int, default=None,
+              help="Large requests that may wait for a worker; more get 503.  [default: 4]")
+@click.option("--max-request-memory", default=None,
+              help="Resident memory a large-lane worker may reach (0 = no cap).  [default: 4GiB]")
+@click.option("--max-concurrency", type=int, default=None, help="RPCs in flight; more get 503.  [default: 256]")
+@click.option("--header-timeout", type=float, default=None, help="Seconds to receive the headers.  [default: 10]")
+@click.option("--body-timeout", type=float, default=None, help="Seconds to receive the body.  [default: 60]")
+@click.option("--body-idle-timeout", type=float, default=None,
+              help="Seconds a body may stall without a byte.  [default: 10]")
 @click.option("--config", "config_file", default=None, help="TOML file with a [server] table of these settings.")
 def serve_command(config_file: str | None, **flags: Any) -> None:
     """Serve countTokens / computeTokens on Google's paths, for the official SDKs.

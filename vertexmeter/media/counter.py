@@ -266,15 +266,28 @@ def _clip(p: _Part, duration: Fraction | None) -> tuple[Fraction, Fraction]:
     return end - start, fps
 
 
+def _check_duration(what: str, seconds: Fraction, size: int, limit: int, p: _Part) -> None:
+    """Refuse a stated duration past `limit` or past what `size` bytes can hold, before any counting."""
+    floor = load_rules().safety.min_bytes_per_second
+    if seconds > limit:
+        raise invalid_argument(
+            f"Unable to process input {what}: its stated duration ({float(seconds):,.0f} s) is longer than the "
+            f"{limit:,} s vertexmeter counts for one {what} file.",
+            p.data_path,
+        )
+    if floor and seconds * floor > size:
+        raise invalid_argument(
+            f"Unable to process input {what}: the file states a duration of {float(seconds):,.0f} s, which "
+            f"{size:,} bytes cannot hold; the {what} file is malformed.",
+            p.data_path,
+        )
+
+
 def _video(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> list[MediaCount]:
     info = probe_av(source, "video", p.data_path)
     if not info.has_video:
         raise unreadable("video", "it has no video stream", p.data_path)
-    if info.duration > load_rules().safety.max_video_seconds:
-        raise invalid_argument(
-            f"Unable to process input video: {float(info.duration):.0f} s is longer than vertexmeter counts.",
-            p.data_path,
-        )
+    _check_duration("video", info.duration, source.size, load_rules().safety.max_video_seconds, p)
     return _video_counts(p, gen, info.duration, info.has_audio, limits, (info.width, info.height))
 
 
@@ -315,10 +328,12 @@ def _youtube(p: _Part, gen: GenerationRules) -> list[MediaCount]:
 def _audio(p: _Part, gen: GenerationRules, source: MediaData, mime: MimeType, limits: Limits) -> MediaCount:
     if mime.essence in ("audio/pcm", "audio/l16"):
         duration = pcm_duration(source, mime.params, p.data_path)
+        _check_duration("audio", duration, source.size, load_rules().safety.max_audio_seconds, p)
     else:
         info = probe_av(source, "audio", p.data_path)
         if not info.has_audio:
             raise unreadable("audio", "it has no audio stream", p.data_path)
+        _check_duration("audio", info.duration, source.size, load_rules().safety.max_audio_seconds, p)
         duration = info.duration
     tally = p.context.tally
     tally.audio_files += 1
@@ -332,8 +347,9 @@ def _pdf(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> M
     per_page = pick(gen.page_tokens, level, "documents", level_path)
     info = probe_pdf(source, p.data_path, want_text=gen.pdf_native_text, max_pages=limits.pdf_pages)
     if limits.pdf_pages is not None and info.pages > limits.pdf_pages:
+        stated = f"{info.pages} pages, more than" if info.exact else "more than"
         raise invalid_argument(
-            f"Unable to submit request because the document has {info.pages} pages, more than the "
+            f"Unable to submit request because the document has {stated} the "
             f"{limits.pdf_pages} pages allowed per document. Split the document and try again. "
             f"Learn more: {LEARN_MORE}",
             p.data_path,

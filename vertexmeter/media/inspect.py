@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import io
 import logging
+import re
 import time
 import warnings
 from collections.abc import Iterator
@@ -88,6 +89,7 @@ class PdfInfo:
     pages: int
     text: str
     page_sizes: tuple[tuple[float, float], ...] = ()  # (width, height) in points, rotation applied
+    exact: bool = True  # False: the page tree was not walked past the limit; `pages` is a lower bound
 
 
 def require(module: str, what: str, field_path: str) -> Any:
@@ -231,8 +233,15 @@ def pcm_duration(media: MediaData, params: dict[str, str], field_path: str) -> F
 
 # ---- PDF ------------------------------------------------------------------------------------------
 def probe_pdf(media: MediaData, field_path: str, *, want_text: bool, max_pages: int | None) -> PdfInfo:
+    """Page count (and native text when wanted). With `max_pages`, the count is read from the page tree's
+    root (`/Count`) and the tree is then walked only as far as `max_pages` allows, before pypdf walks it
+    (pypdf flattens the whole tree, however many pages it lists); over the limit, `exact` is False."""
     pypdf = require("pypdf", "PDF documents", field_path)
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+    if max_pages is not None:
+        stated = stated_page_count(media)
+        if stated is not None and stated > max_pages:
+            return PdfInfo(stated, "")  # refused from the bytes: pypdf does not even parse the tree
     try:
         with media.open() as f, warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -241,6 +250,13 @@ def probe_pdf(media: MediaData, field_path: str, *, want_text: bool, max_pages: 
                 raise invalid_argument(
                     "Unable to process input document: the PDF is password-protected.", field_path
                 )
+            if max_pages is not None:
+                declared = declared_page_count(reader)
+                if declared is not None and declared > max_pages:
+                    return PdfInfo(declared, "")  # the caller refuses it; the tree is not walked
+                walked = count_pages_capped(reader, max_pages, field_path)
+                if walked > max_pages:
+                    return PdfInfo(walked, "", exact=False)
             pages = len(reader.pages)
             if pages == 0:
                 raise unreadable("PDF", "it has no pages", field_path)
@@ -261,6 +277,69 @@ def _page_size(page: Any) -> tuple[float, float]:
     if int(page.get("/Rotate", 0) or 0) % 180:
         width, height = height, width
     return abs(width), abs(height)
+
+
+_PAGES_NODE = re.compile(rb"/Type\s*/Pages\b")
+_COUNT = re.compile(rb"/Count\s+(\d{1,12})")
+_OBJ_START = re.compile(rb"\d+\s+\d+\s+obj\b")
+
+
+def stated_page_count(media: MediaData) -> int | None:
+    """The largest `/Count` of a `/Type /Pages` node written in plain (not compressed) objects: a
+    page tree's root states the document's page count. A byte scan, no parsing; None when there is none
+    (pages trees inside compressed object streams are left to pypdf)."""
+    with media.open() as f:
+        data = f.read()
+    best: int | None = None
+    for match in _PAGES_NODE.finditer(data):
+        starts = [m.end() for m in _OBJ_START.finditer(data, max(0, match.start() - 4096), match.start())]
+        start = starts[-1] if starts else max(0, match.start() - 4096)
+        end = data.find(b"endobj", match.end())
+        for count in _COUNT.finditer(data, start, end if end != -1 else len(data)):
+            value = int(count.group(1))
+            best = value if best is None else max(best, value)
+    return best
+
+
+def declared_page_count(reader: Any) -> int | None:
+    """`/Root /Pages /Count`: the page count the document states (None when absent or not a number)."""
+    count = reader.trailer["/Root"]["/Pages"].get("/Count")
+    try:
+        value = int(count)
+    except (TypeError, ValueError):
+        return None
+    return value if value >= 0 else None
+
+
+def count_pages_capped(reader: Any, cap: int, field_path: str) -> int:
+    """Leaves of the page tree, counted as pypdf counts them, without recursion, stopping at `cap` + 1.
+
+    A `/Count` can lie; this walk cannot be made long: it stops one page past the cap, visits each
+    intermediate node once (cycles end), and gives up after a bounded number of steps."""
+    steps_left = 20 * cap + 1000
+    seen: set[tuple[int, int]] = set()
+    stack: list[Any] = [reader.trailer["/Root"].raw_get("/Pages")]
+    pages = 0
+    while stack:
+        steps_left -= 1
+        if steps_left < 0:
+            raise unreadable("PDF", "its page tree is too large or malformed", field_path)
+        reference = stack.pop()
+        node = reference.get_object()
+        kids = node.get("/Kids") if hasattr(node, "get") else None
+        if kids is None or node.get("/Type") == "/Page":
+            pages += 1
+            if pages > cap:
+                return pages
+            continue
+        key = (getattr(reference, "idnum", id(node)), getattr(reference, "generation", 0))
+        if key in seen:
+            continue
+        seen.add(key)
+        items = kids.get_object() if hasattr(kids, "get_object") else kids
+        for kid in reversed(list(items)[: cap + 2 + steps_left]):
+            stack.append(kid)
+    return pages
 
 
 # ---- text documents -------------------------------------------------------------------------------

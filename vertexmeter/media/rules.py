@@ -99,6 +99,8 @@ class Safety:
     max_image_pixels: int
     max_video_seconds: int
     max_text_document_bytes: int
+    max_audio_seconds: int
+    min_bytes_per_second: int
 
 
 @dataclass(frozen=True)

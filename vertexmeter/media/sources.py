@@ -85,7 +85,7 @@ def resolve_file_uri(uri: str, options: MediaOptions, field_path: str) -> MediaD
 
 
 def cannot_resolve(uri: str, options: MediaOptions, field_path: str) -> VertexMeterError:
-    where = f" (not found under the media root {options.media_root})" if options.media_root else ""
+    where = " (not found under the media root)" if options.media_root else ""
     return failed_precondition(
         f"Cannot read fileData.fileUri {uri!r} offline{where}. vertexmeter reads fileData from: a local "
         "media root (--media-root DIR or VERTEXMETER_MEDIA_ROOT; gs://bucket/path -> DIR/bucket/path, "
@@ -117,9 +117,7 @@ def _file_uri_path(uri: str, options: MediaOptions, field_path: str) -> Path:
     base = Path(options.media_root).expanduser().resolve()
     path = Path(unquote(parts.path)).resolve()
     if path != base and base not in path.parents:
-        raise failed_precondition(
-            f"file:// path {unquote(parts.path)!r} is outside the media root {str(base)!r}.", field_path
-        )
+        raise failed_precondition(f"file:// path {unquote(parts.path)!r} is outside the media root.", field_path)
     if not path.is_file():
         raise failed_precondition(f"file:// path {unquote(parts.path)!r} does not exist.", field_path)
     return path
@@ -175,35 +173,115 @@ def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
     return False
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: the IPv4 address is what is reached.
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated IPv4-compatible (RFC 4291 2.5.5.1)
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT (RFC 2765)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # well-known NAT64 prefix (RFC 6052)
+# Local-use NAT64 (RFC 8215): the IPv4 part sits where the operator's prefix length puts it; refused whole.
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to (mapped, compatible, translated, NAT64, 6to4, Teredo)."""
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:  # `::` and `::1` are themselves, not IPv4
+        return [low32]
+    if ip in _IPV4_TRANSLATED or ip in _NAT64:
+        return [low32]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)  # (server, client): both are reached through the tunnel
+    return []
+
+
+def parse_ipv4_loose(host: str) -> ipaddress.IPv4Address | None:
+    """IPv4 in any form `inet_aton` accepts (what a resolver would connect to): 2130706433, 0x7f.1,
+    0177.0.0.1, 127.1; a trailing dot is ignored. None when `host` is not such a form."""
+    parts = host.rstrip(".").split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers: list[int] = []
+    for part in parts:
+        try:
+            if part.lower().startswith("0x"):
+                numbers.append(int(part[2:] or "0", 16))
+            elif len(part) > 1 and part.startswith("0"):
+                numbers.append(int(part, 8))
+            else:
+                numbers.append(int(part, 10) if part.isdigit() else -1)
+        except ValueError:
+            return None
+        if numbers[-1] < 0:
+            return None
+    *head, last = numbers
+    if any(n > 255 for n in head) or last >= 256 ** (4 - len(head)):
+        return None
+    value = 0
+    for n in head:
+        value = value * 256 + n
+    value = value * 256 ** (4 - len(head)) + last
+    return ipaddress.IPv4Address(value)
+
+
+def normalise_host(host: str) -> str:
+    """A URL host as the address it denotes when it is a literal (any IPv4 spelling, IPv6 without
+    brackets or zone), else the lower-cased name without trailing dots."""
+    host = host.strip().strip("[]").lower()
+    loose = parse_ipv4_loose(host)
+    if loose is not None:
+        return str(loose)
+    try:
+        return str(ipaddress.ip_address(host.split("%", 1)[0]))
+    except ValueError:
+        return host.rstrip(".")
+
+
 def is_public_address(address: str) -> bool:
+    """Whether `address` (and every IPv4 address it embeds) is a public unicast address: not private,
+    loopback, link-local (cloud metadata 169.254.169.254), CGNAT, multicast, reserved or unspecified."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        elif ip.sixtofour is not None:
-            ip = ip.sixtofour
-        elif ip.teredo is not None:
-            ip = ip.teredo[1]
-    return ip.is_global and not ip.is_multicast
+        if ip in _NAT64_LOCAL:
+            return False
+        embedded = embedded_ipv4(ip)
+        if embedded:
+            return all(_public(v4) for v4 in embedded)
+    return _public(ip)
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback)
 
 
 def _resolve_checked(host: str, port: int, loopback_ok: bool, field_path: str) -> str:
+    """The address to connect to; every address `host` resolves to must be public. Refusals never say
+    what the name resolved to (that would make this server a probe of its own network's DNS)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise failed_precondition(f"Cannot resolve {host!r}: {exc}", field_path) from exc
+    except (socket.gaierror, UnicodeError, OSError) as exc:
+        raise failed_precondition(f"Cannot resolve the host {host!r}.", field_path) from exc
     addresses = [str(info[4][0]) for info in infos]
     if not addresses:
-        raise failed_precondition(f"Cannot resolve {host!r}.", field_path)
+        raise failed_precondition(f"Cannot resolve the host {host!r}.", field_path)
     for address in addresses:
         if is_public_address(address):
             continue
         if loopback_ok and ipaddress.ip_address(address.split("%", 1)[0]).is_loopback:
             continue
         raise failed_precondition(
-            f"Refusing to fetch from {host!r}: it resolves to the non-public address {address}.", field_path
+            f"Refusing to fetch from {host!r}: it is not a public internet address.", field_path
         )
     return addresses[0]
+
+
+def _literal_address(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -228,13 +306,16 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 def fetch_https(uri: str, options: MediaOptions, field_path: str) -> bytes:
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
-    host = parts.hostname or ""
+    host = normalise_host(parts.hostname or "")
     try:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError as exc:
         raise invalid_argument(f"Invalid URL {uri!r}: {exc}", field_path) from exc
     test_ports = _LOOPBACK_PORTS_FOR_TESTS.get()
     loopback_ok = port in test_ports and host in ("127.0.0.1", "localhost", "::1")
+    literal = _literal_address(host)
+    if literal is not None and not loopback_ok and not is_public_address(literal):
+        raise failed_precondition(f"Refusing to fetch from {host!r}: it is not a public internet address.", field_path)
     if parts.username or parts.password:
         raise failed_precondition("URLs with credentials are not fetched.", field_path)
     if scheme != "https" and not (scheme == "http" and loopback_ok):
@@ -261,7 +342,10 @@ def fetch_https(uri: str, options: MediaOptions, field_path: str) -> bytes:
     except VertexMeterError:
         raise
     except (OSError, http.client.HTTPException) as exc:
-        raise failed_precondition(f"Cannot fetch {uri}: {exc}", field_path) from exc
+        # The exception's class (and a TLS failure's reason) only: its text can name the address connected to.
+        reason = getattr(exc, "reason", None) if isinstance(exc, ssl.SSLError) else None
+        detail = f"{type(exc).__name__} ({reason})" if isinstance(reason, str) else type(exc).__name__
+        raise failed_precondition(f"Cannot fetch {uri}: {detail}.", field_path) from exc
     finally:
         connection.close()
 

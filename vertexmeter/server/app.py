@@ -9,11 +9,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.requests import Request
+from starlette.responses import Response
 
 import vertexmeter
 from vertexmeter.server.access import AccessMiddleware
 from vertexmeter.server.config import ServerConfig
 from vertexmeter.server.errors import JSONResponse, install_handlers
+from vertexmeter.server.guard import CLIENT_CLOSED, ClientGone, GuardMiddleware
 from vertexmeter.server.openapi import all_component_schemas
 from vertexmeter.server.routes.gemini import gemini_router
 from vertexmeter.server.routes.ops import ops_router
@@ -37,17 +40,22 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.pool.start()
+        await state.large.start()
         log.info(
             "vertexmeter serve ready",
             extra={"fields": {
                 "event": "startup", "executor": config.executor, "workers": config.workers,
                 "auth": "keys" if config.auth_enabled else "off", "keys": len(config.api_keys),
                 "quota_rpm": config.quota_rpm, "max_body_bytes": config.max_body_bytes,
+                "large_workers": config.large_workers, "large_request_bytes": config.large_request_bytes,
+                "max_text_chars": config.max_text_chars, "request_deadline": config.request_deadline,
+                "max_concurrency": config.max_concurrency,
             }},
         )
         try:
             yield
         finally:
+            state.large.close()
             state.pool.close()
 
     app = FastAPI(
@@ -65,6 +73,13 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app.include_router(ops_router())
     app.include_router(web_router())
     install_handlers(app)
+
+    @app.exception_handler(ClientGone)
+    async def _client_gone(request: Request, exc: ClientGone) -> Response:
+        # Nothing reaches a client that hung up; the status is for the access log and metrics only.
+        return Response(status_code=CLIENT_CLOSED)
+
+    app.add_middleware(GuardMiddleware, state=state)
     app.add_middleware(AccessMiddleware, metrics=state.metrics, log_requests=config.access_log)
 
     def openapi() -> dict[str, Any]:

@@ -24,6 +24,10 @@ ENV_PREFIX = "VERTEXMETER_"
 # Bigger inputs (Vertex's 500 MB per request) only arrive as fileData URIs, which are not in the body.
 DEFAULT_MAX_BODY_BYTES = 72 * 1024 * 1024
 DEFAULT_QUOTA_RPM = 3000  # Vertex: "CountTokens and ComputeTokens: 3000 requests per minute".
+# The largest context window of any model is 2,097,152 tokens (gemini-1.5-pro); at Google's ~4
+# characters per token that is 8 Mi characters. Twice that is counted; more is refused (docs/server.md).
+DEFAULT_MAX_TEXT_CHARS = 16 * 1024 * 1024
+DEFAULT_LARGE_REQUEST_BYTES = 256 * 1024
 EXECUTORS = ("thread", "process")
 
 
@@ -49,6 +53,17 @@ class ServerConfig:
     log_level: str = "info"
     access_log: bool = True
     shutdown_timeout: int = 10
+    # Admission and scheduling (docs/server.md, "Fair, bounded work").
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS  # characters of text per request; 0 = no budget
+    request_deadline: float = 60.0  # seconds from arrival to answer (DEADLINE_EXCEEDED past it)
+    large_request_bytes: int = DEFAULT_LARGE_REQUEST_BYTES  # bodies above this go to the large lane
+    large_workers: int = 1  # worker processes of the large lane
+    large_queue: int = 4  # large requests waiting for a worker; more are refused with 503
+    max_request_memory: int = 4 * 1024**3  # resident bytes a large-lane worker may grow to; 0 = no cap
+    max_concurrency: int = 256  # RPCs in flight; more are refused with 503 UNAVAILABLE
+    header_timeout: float = 10.0  # seconds for a client to send its request line and headers
+    body_timeout: float = 60.0  # seconds for the whole body
+    body_idle_timeout: float = 10.0  # seconds without a body byte
 
     @property
     def auth_enabled(self) -> bool:
@@ -87,6 +102,18 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise ConfigError(f"expected an integer, got {value!r}") from None
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"expected a number of seconds, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"expected a number of seconds, got {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ConfigError(f"expected a finite number of seconds, got {value!r}")
+    return number
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
@@ -143,6 +170,16 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "log_level": _str,
     "access_log": _bool,
     "shutdown_timeout": _int,
+    "max_text_chars": _int,
+    "request_deadline": _float,
+    "large_request_bytes": parse_size,
+    "large_workers": _int,
+    "large_queue": _int,
+    "max_request_memory": parse_size,
+    "max_concurrency": _int,
+    "header_timeout": _float,
+    "body_timeout": _float,
+    "body_idle_timeout": _float,
 }
 FIELD_NAMES = tuple(f.name for f in fields(ServerConfig))
 assert set(_CONVERTERS) == set(FIELD_NAMES)
@@ -214,6 +251,13 @@ def validate(config: ServerConfig) -> None:
         raise ConfigError("quota_rpm must be 0 (off) or more")
     if config.max_body_bytes < 1024:
         raise ConfigError("max_body_bytes must be at least 1 KiB")
+    if config.max_text_chars < 0 or config.max_request_memory < 0:
+        raise ConfigError("max_text_chars and max_request_memory must be 0 (no cap) or more")
+    if config.large_workers < 1 or config.large_queue < 0 or config.max_concurrency < 1:
+        raise ConfigError("large_workers and max_concurrency must be at least 1, large_queue 0 or more")
+    for name in ("request_deadline", "header_timeout", "body_timeout", "body_idle_timeout"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name} must be more than 0 seconds")
     if not 0 <= config.port <= 65535:
         raise ConfigError("port must be between 0 and 65535")
     if config.log_level.lower() not in ("critical", "error", "warning", "info", "debug"):

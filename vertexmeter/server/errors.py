@@ -27,6 +27,8 @@ QUOTA_EXCEEDED = (
     "https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details."
 )
 
+SHUTTING_DOWN = "The service is currently unavailable: the server shut down before the request was answered."
+
 
 class JSONResponse(Response):
     """Compact JSON, UTF-8, with the Content-Type Google's front end sends."""

@@ -10,6 +10,7 @@ import uvicorn
 
 from vertexmeter.server.app import create_app
 from vertexmeter.server.config import ServerConfig, check_bind
+from vertexmeter.server.guard import protocol_class
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -40,11 +41,30 @@ def uvicorn_config(config: ServerConfig, *, configure_logging: bool = True) -> u
         proxy_headers=False,
         timeout_graceful_shutdown=config.shutdown_timeout,
         lifespan="on",
+        http=protocol_class(config.header_timeout),
+        h11_max_incomplete_event_size=64 * 1024,  # request line + headers
     )
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, telling the app when a shutdown starts: requests still running shortly before
+    `--shutdown-timeout` is over are answered 503 UNAVAILABLE in Google's shape and their large-lane
+    workers stopped, so the process exits on time (uvicorn itself would cancel them with a plain-text
+    500, or not at all when the signal ends the process first)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        state = getattr(getattr(self.config.app, "state", None), "vertexmeter", None)
+        if state is not None:
+            state.begin_shutdown(self.config.timeout_graceful_shutdown)
+        await super().shutdown(sockets)
+
+
+def make_server(config: ServerConfig, *, configure_logging: bool = True) -> Server:
+    return Server(uvicorn_config(config, configure_logging=configure_logging))
 
 
 def serve(config: ServerConfig, sock: socket.socket | None = None) -> None:
     """Serve until SIGINT/SIGTERM. Refuses an unsafe bind (see `check_bind`)."""
     check_bind(config)
-    server = uvicorn.Server(uvicorn_config(config))
+    server = make_server(config)
     server.run(sockets=[sock] if sock else None)

@@ -1,14 +1,20 @@
-"""What every request handler shares: settings, the key checker, the quota, metrics and the work pool."""
+"""What every request handler shares: settings, the key checker, the quota, metrics and the two work lanes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from starlette.requests import Request
 
 from vertexmeter.media import MediaOptions
 from vertexmeter.server.auth import KeyChecker
 from vertexmeter.server.config import ServerConfig
+from vertexmeter.server.errors import SHUTTING_DOWN, ApiError
+from vertexmeter.server.lanes import LargeLane
 from vertexmeter.server.metrics import Metrics
 from vertexmeter.server.quota import Quota
 from vertexmeter.server.work import WorkPool
@@ -20,8 +26,10 @@ class ServerState:
     keys: KeyChecker
     quota: Quota
     metrics: Metrics
-    pool: WorkPool
+    pool: WorkPool  # small requests (threads by default)
+    large: LargeLane  # large requests (worker processes)
     media: MediaOptions
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set shortly before the shutdown timeout
 
     @classmethod
     def build(cls, config: ServerConfig) -> ServerState:
@@ -31,8 +39,38 @@ class ServerState:
             quota=Quota(config.quota_rpm),
             metrics=Metrics(),
             pool=WorkPool(config.executor, config.workers),
+            large=LargeLane(config.large_workers, config.large_queue, config.max_request_memory),
             media=config.media_options(),
         )
+
+
+    def begin_shutdown(self, timeout: float | None) -> None:
+        """Called when a shutdown starts: past most of `timeout`, stop what still runs (see `until_stopped`)."""
+        grace = max(0.0, (timeout or 0) - min(0.5, (timeout or 0) / 4)) if timeout is not None else None
+        if grace is not None:
+            asyncio.get_running_loop().call_later(grace, self._stop_now)
+
+    def _stop_now(self) -> None:
+        self.large.stop_respawning()
+        self.stopping.set()
+
+    async def until_stopped(self, work: Awaitable[T]) -> T:
+        """`work`'s result, or 503 UNAVAILABLE when a shutdown runs out of time first (the work is cancelled)."""
+        task = asyncio.ensure_future(work)
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise ApiError(503, "UNAVAILABLE", SHUTTING_DOWN, headers={"Connection": "close"})
+
+
+T = TypeVar("T")
 
 
 def server_state(request: Request) -> ServerState:

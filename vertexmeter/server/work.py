@@ -39,16 +39,62 @@ class Job:
     model: str | None  # None: an endpoint path; the model is the body's `model` field
     endpoint: str = ""  # the endpoint resource name, for the message when `model` is missing
     media_options: MediaOptions = field(default_factory=MediaOptions)
+    max_text_chars: int = 0  # 0: no text budget
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """The JSON to send, and for metrics the model id and tokens per modality (empty on refusal)."""
+    """The JSON to send, and for metrics the model id and tokens per modality (empty on refusal).
+
+    `rendered` is the JSON already serialised (by a large-lane worker), so that a huge answer is never
+    serialised on the event loop; `body` is then empty.
+    """
 
     code: int
     body: dict[str, Any]
     model_id: str | None = None
     tokens: dict[str, int] = field(default_factory=dict)
+    rendered: bytes | None = None
+
+
+# Keys whose string values are base64 media, not text: they do not count against the text budget.
+_MEDIA_KEYS = frozenset({"data", "bytesBase64Encoded", "bytes_base64_encoded"})
+
+
+def text_characters(body: Any, stop_after: int) -> int:
+    """Characters in the JSON strings of a request plus the bytes of inline text documents (`text/*`
+    inlineData: base64, 3 bytes per 4 characters); other media bytes are excluded. Walked without
+    recursion; counting stops once past `stop_after`."""
+    total = 0
+    stack: list[Any] = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            total += len(value)
+            if total > stop_after:
+                return total
+        elif isinstance(value, dict):
+            mime = value.get("mimeType", value.get("mime_type"))
+            data = value.get("data")
+            if isinstance(mime, str) and mime.strip().lower().startswith("text/") and isinstance(data, str):
+                total += len(data) * 3 // 4
+            stack.extend(v for k, v in value.items() if k not in _MEDIA_KEYS)
+        elif isinstance(value, list):
+            stack.extend(value)
+    return total
+
+
+def check_text_budget(raw: bytes, body: Any, limit: int) -> None:
+    """INVALID_ARGUMENT when the request holds more than `limit` characters of text (0: no budget)."""
+    if limit <= 0 or len(raw) <= limit:  # a body of n bytes holds at most n characters
+        return
+    found = text_characters(body, limit)
+    if found > limit:
+        raise invalid_argument(
+            f"Request contains more than {limit:,} characters of text, the most this server counts in one "
+            "request (max_text_chars). Split the text over several requests.",
+            "contents",
+        )
 
 
 def internal(message: str) -> dict[str, Any]:
@@ -82,6 +128,7 @@ def _no_constant(name: str) -> Any:
 def run_job(job: Job) -> Outcome:
     try:
         body = decode_body(job.body)
+        check_text_budget(job.body, body, job.max_text_chars)
         model = job.model if job.model is not None else _model_from_body(body, job.endpoint)
         if job.rpc == ESTIMATE:
             return _estimate(model, body, job.api, job.media_options)
@@ -97,6 +144,13 @@ def run_job(job: Job) -> Outcome:
         return _refusal(error)
     except RecursionError:
         return _refusal(too_deep())
+
+
+def run_job_rendered(job: Job) -> Outcome:
+    """`run_job` with the answer serialised here (in the worker), not on the server's event loop."""
+    outcome = run_job(job)
+    rendered = json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Outcome(outcome.code, {}, outcome.model_id, outcome.tokens, rendered)
 
 
 def _estimate(model: str, body: Any, api: str, media_options: MediaOptions) -> Outcome:
@@ -172,7 +226,10 @@ class WorkPool:
             return Outcome(500, internal("The counting worker stopped unexpectedly; the request was not counted."))
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        # Threads are not waited for (a shutdown past its timeout must not hang on a job still running:
+        # only small jobs run here, large ones are in the large lane); a process pool is joined, else
+        # its queues' semaphores leak.
+        self._executor.shutdown(wait=self.kind == "process", cancel_futures=True)
 
 
 def _noop() -> None:

@@ -1,20 +1,26 @@
 """One handler behind every countTokens / computeTokens / estimateCost route: auth, quota, body, count.
 
 Credentials are checked first, then the quota (every call that gets past auth is charged, even one
-that then fails validation), then the body is read: a refused call costs no reading or parsing.
+that then fails validation), then the large lane's admission when the declared size says so, then
+the body is read (with timeouts): a refused call costs no reading or parsing. The body's size (and
+whether it names a file to read) picks the lane before any JSON is decoded (docs/server.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from vertexmeter.server.errors import QUOTA_EXCEEDED, ApiError, JSONResponse, error_info
+from vertexmeter.server.errors import JSON_TYPE, QUOTA_EXCEEDED, ApiError, JSONResponse, error_info
+from vertexmeter.server.guard import ClientGone
+from vertexmeter.server.lanes import deadline_exceeded
 from vertexmeter.server.openapi import error_responses, ok_response
 from vertexmeter.server.quota import retry_after_header
 from vertexmeter.server.state import ServerState, server_state
@@ -47,11 +53,12 @@ def resource_name(spec: RouteSpec, params: dict[str, str]) -> tuple[str | None, 
     return None, f"endpoints/{p['endpoint']}"
 
 
-def charge_quota(state: ServerState, project: str | None, key_id: str | None) -> None:
-    budgets = [f"project:{project}"] if project else []
-    if key_id:
-        budgets.append(f"key:{key_id}")
-    wait = state.quota.acquire(budgets or ["anonymous"])
+def charge_quota(state: ServerState, request: Request, key_id: str | None) -> None:
+    """Charge the caller's budget: its API key when keys are configured, else its address.
+
+    Project names in the path are the caller's to choose, so they never decide whose budget is spent.
+    """
+    wait = state.quota.acquire([caller_budget(request, key_id)])
     if wait is not None:
         state.metrics.rejections.inc()
         raise ApiError(
@@ -63,8 +70,29 @@ def charge_quota(state: ServerState, project: str | None, key_id: str | None) ->
         )
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+def caller_budget(request: Request, key_id: str | None) -> str:
+    if key_id:
+        return f"key:{key_id}"
+    client = request.scope.get("client")
+    return f"client:{client_network(client[0])}" if client else "client:unknown"
+
+
+def client_network(host: str) -> str:
+    """The address a budget is kept for: an IPv4 address, or the /64 of an IPv6 one (one host's share)."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+async def read_body(request: Request, limit: int, timeout: float, idle_timeout: float) -> bytes:
+    """The whole body, refused with 413 as soon as it is known to exceed `limit` bytes, and with 408 when
+    it takes longer than `timeout` or stalls for `idle_timeout`. A client that hangs up is `ClientGone`."""
     too_large = ApiError(413, "INVALID_ARGUMENT", PAYLOAD_TOO_LARGE.format(limit=limit))
     declared = request.headers.get("content-length")
     if declared is not None:
@@ -74,34 +102,92 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout
+    stream = request.stream().__aiter__()
+    try:
+        while True:
+            wait = min(idle_timeout, give_up - loop.time())
+            if wait <= 0:
+                raise _body_late(timeout)
+            try:
+                chunk = await asyncio.wait_for(stream.__anext__(), wait)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise _body_late(timeout if loop.time() >= give_up else idle_timeout) from None
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientGone from None
     return b"".join(chunks)
+
+
+def _body_late(seconds: float) -> ApiError:
+    return ApiError(
+        408, "DEADLINE_EXCEEDED", f"The request body was not received in time ({seconds:g} s).",
+        headers={"Connection": "close"},
+    )
+
+
+# Bodies that name a file to read (local mirror, GCS, HTTPS), or hold a PDF (pypdf is pure Python and
+# a small PDF can expand), can cost far more than their size: they run in the large lane.
+_HEAVY_MARKERS = (b"fileUri", b"file_uri", b"gcsUri", b"gcs_uri", b"application/pdf")
+
+
+def is_large(raw: bytes, threshold: int) -> bool:
+    return len(raw) > threshold or any(marker in raw for marker in _HEAVY_MARKERS)
 
 
 def rpc_handler(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
         state = server_state(request)
+        config = state.config
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + config.request_deadline
         caller = state.keys.check(request)
-        charge_quota(state, request.path_params.get("project"), caller.key_id)
-        raw = await read_body(request, state.config.max_body_bytes)
-        model, endpoint = resource_name(spec, request.path_params)
-        job = Job(
-            rpc=spec.rpc,
-            api=spec.api,
-            api_version=spec.version,
-            body=raw,
-            model=model,
-            endpoint=endpoint,
-            media_options=state.media,
-        )
-        outcome = await state.pool.run(job)
+        charge_quota(state, request, caller.key_id)
+        declared = request.headers.get("content-length", "")
+        admitted_large = declared.isdigit() and int(declared) > config.large_request_bytes
+        if admitted_large:  # refused before a byte of the body is read
+            state.large.admit()
+        try:
+            raw = await read_body(request, config.max_body_bytes, config.body_timeout, config.body_idle_timeout)
+            large = admitted_large or is_large(raw, config.large_request_bytes)
+            if large and not admitted_large:
+                state.large.admit()
+                admitted_large = True
+            model, endpoint = resource_name(spec, request.path_params)
+            job = Job(
+                rpc=spec.rpc,
+                api=spec.api,
+                api_version=spec.version,
+                body=raw,
+                model=model,
+                endpoint=endpoint,
+                media_options=state.media,
+                max_text_chars=config.max_text_chars,
+            )
+            del raw
+            if large:
+                outcome = await state.until_stopped(state.large.run(job, deadline, config.request_deadline))
+            else:
+                try:
+                    outcome = await state.until_stopped(
+                        asyncio.wait_for(state.pool.run(job), max(0.0, deadline - loop.time()))
+                    )
+                except TimeoutError:
+                    raise deadline_exceeded(config.request_deadline) from None
+        finally:
+            if admitted_large:
+                state.large.release()
         if outcome.model_id:
             request.state.model = outcome.model_id
             state.metrics.count_tokens(spec.rpc, outcome.model_id, outcome.tokens)
+        if outcome.rendered is not None:
+            return Response(outcome.rendered, status_code=outcome.code, media_type=JSON_TYPE)
         return JSONResponse(outcome.body, status_code=outcome.code)
 
     return handle

@@ -1,0 +1,179 @@
+"""Helpers of the abuse suite: real servers on loopback (uvicorn configured exactly as `vertexmeter serve`
+configures it, with its protocol and timeouts), raw sockets for half-sent requests, hostile media."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+from hostile_media import file_body, flat_page_tree_pdf, lying_wav, media_body  # noqa: F401 (re-exported)
+
+from vertexmeter.server import ServerConfig
+from vertexmeter.server.access import JsonFormatter
+from vertexmeter.server.runner import make_server
+
+_LOGGERS = ("vertexmeter.server", "uvicorn", "uvicorn.error")
+COUNT_PATH = "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:countTokens"
+ONE_WORD = {"contents": [{"role": "user", "parts": [{"text": "hello"}]}]}
+
+
+def text_body(characters: int) -> bytes:
+    """A countTokens body holding `characters` characters of ordinary prose."""
+    words = ("lorem ipsum dolor sit amet consectetur adipiscing elit " * (characters // 56 + 1))[:characters]
+    return json.dumps({"contents": [{"role": "user", "parts": [{"text": words}]}]}).encode()
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    port: int
+    config: ServerConfig
+    server: uvicorn.Server
+    thread: threading.Thread
+    logs: list[str] = field(default_factory=list)
+    handler: logging.Handler | None = None
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        kwargs.setdefault("timeout", 60)
+        return httpx.Client(base_url=self.base_url, **kwargs)
+
+    def state(self) -> Any:
+        """The app's ServerState (lanes, quota, config)."""
+        return self.server.config.app.state.vertexmeter
+
+    def connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        return sock
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        if self.handler is not None:
+            for name in _LOGGERS:
+                logging.getLogger(name).removeHandler(self.handler)
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__()
+        self.sink = sink
+        self.setFormatter(JsonFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(self.format(record))
+
+
+def start_live(config: ServerConfig) -> LiveServer:
+    """`config` served on a free loopback port in a thread, with `vertexmeter serve`'s uvicorn settings."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = make_server(config, configure_logging=False)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    live = LiveServer(f"http://127.0.0.1:{port}", port, config, server, thread)
+    live.handler = handler = _ListHandler(live.logs)
+    for name in _LOGGERS:
+        logging.getLogger(name).addHandler(handler)
+        logging.getLogger(name).setLevel(logging.INFO)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the abuse-test server did not start")
+        time.sleep(0.02)
+    return live
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def read_until_closed(sock: socket.socket, timeout: float) -> tuple[bytes, float]:
+    """Everything the server sends until it closes the connection (or `timeout`), and how long it took."""
+    start = time.monotonic()
+    sock.settimeout(0.2)
+    received = b""
+    while time.monotonic() - start < timeout:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        received += chunk
+    return received, time.monotonic() - start
+
+
+def error_of(raw: bytes) -> tuple[int, dict[str, Any]]:
+    """(status code, JSON error object) of a raw HTTP/1.1 response."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    return status, json.loads(body)["error"]
+
+
+def assert_google_error(response: httpx.Response, code: int, status: str) -> dict[str, Any]:
+    assert response.status_code == code, response.text[:300]
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert (error["code"], error["status"]) == (code, status)
+    return error
+
+
+# ---- a real `vertexmeter serve` process -----------------------------------------------------------
+SERVE = [sys.executable, "-c", "from vertexmeter.cli import main; main()", "serve"]
+
+
+@dataclass
+class ServeProcess:
+    proc: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+    base_url: str = ""
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+
+def start_process(args: list[str]) -> ServeProcess:
+    proc = subprocess.Popen(
+        [*SERVE, "--port", "0", *args], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    running = ServeProcess(proc)
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            running.lines.append(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        match = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", running.output())
+        if match:
+            running.base_url = match.group(1)
+            return running
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("server did not start:\n" + running.output())

@@ -1,0 +1,28 @@
+"""Fixtures of the abuse suite: a factory of live servers, each stopped when its test ends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from abuse_helpers import LiveServer, start_live
+
+from vertexmeter.server import ServerConfig
+
+
+@pytest.fixture
+def live() -> Iterator[Callable[..., LiveServer]]:
+    started: list[LiveServer] = []
+
+    def make(**settings: Any) -> LiveServer:
+        settings.setdefault("workers", 2)
+        settings.setdefault("quota_rpm", 0)
+        settings.setdefault("shutdown_timeout", 1)  # teardown does not wait for the large requests left
+        server = start_live(ServerConfig(**settings))
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()

@@ -1,0 +1,122 @@
+"""Audit findings 5 and 6: connection hygiene.
+
+Before: 500 half-sent requests stayed open after 40 s; /healthz slowed to 3 s under load; a client
+that hung up mid-body was logged as a server error (two tracebacks) and counted as a 500 in the metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+from abuse_helpers import COUNT_PATH, ONE_WORD, assert_google_error, error_of, read_until_closed, wait_for
+
+HEAD = (
+    f"POST {COUNT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    "Content-Length: {length}\r\n\r\n"
+)
+
+
+def test_headers_that_never_finish_are_cut_off(live: Any) -> None:
+    server = live(header_timeout=1.0)
+    sock = server.connect()
+    sock.sendall(f"POST {COUNT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".encode())
+    raw, took = read_until_closed(sock, timeout=10)
+    sock.close()
+    assert took < 5
+    status, error = error_of(raw)
+    assert (status, error["status"]) == (408, "DEADLINE_EXCEEDED")
+
+
+def test_a_stalled_body_is_cut_off(live: Any) -> None:
+    server = live(body_idle_timeout=1.0)
+    sock = server.connect()
+    sock.sendall(HEAD.format(length=1000).encode() + b'{"contents": [')
+    raw, took = read_until_closed(sock, timeout=10)
+    sock.close()
+    assert took < 5
+    status, error = error_of(raw)
+    assert (status, error["status"]) == (408, "DEADLINE_EXCEEDED")
+
+
+def test_a_slow_body_is_cut_off_at_the_body_timeout(live: Any) -> None:
+    server = live(body_timeout=1.5, body_idle_timeout=1.0)
+    sock = server.connect()
+    sock.sendall(HEAD.format(length=1000).encode())
+    start = time.monotonic()
+    for _ in range(4):  # a byte every 0.3 s: never idle for 1 s, yet far from done at 1.5 s
+        sock.sendall(b" ")
+        time.sleep(0.3)
+    raw, _ = read_until_closed(sock, timeout=6)  # (nothing unread on the server: a clean close)
+    sock.close()
+    assert time.monotonic() - start < 5
+    status, error = error_of(raw)
+    assert (status, error["status"]) == (408, "DEADLINE_EXCEEDED")
+    assert "(1.5 s)" in error["message"]  # the total timeout, not the idle one
+
+
+def test_half_sent_requests_are_closed_and_healthz_stays_fast(live: Any) -> None:
+    server = live(header_timeout=1.0, body_idle_timeout=1.0)
+    sockets: list[socket.socket] = []
+    for i in range(200):
+        sock = server.connect()
+        if i % 2:
+            sock.sendall(f"POST {COUNT_PATH} HTTP/1.1\r\nHost: x\r\n".encode())  # half the headers
+        else:
+            sock.sendall(HEAD.format(length=100_000).encode() + b'{"contents"')  # headers, part of the body
+        sockets.append(sock)
+    with server.client() as client:
+        for _ in range(5):
+            start = time.perf_counter()
+            assert client.get("/healthz").status_code == 200
+            assert time.perf_counter() - start < 1.0
+    closed = 0
+    for sock in sockets:
+        _, took = read_until_closed(sock, timeout=10)
+        closed += took < 10
+        sock.close()
+    assert closed == len(sockets)
+    assert wait_for(lambda: not server.server.server_state.connections, 5)
+
+
+def test_concurrency_limit_answers_503_in_googles_shape(live: Any) -> None:
+    server = live(max_concurrency=4, body_idle_timeout=5.0)
+    holders = []
+    for _ in range(4):  # four requests in flight, waiting for their bodies
+        sock = server.connect()
+        sock.sendall(HEAD.format(length=50).encode() + b"{")
+        holders.append(sock)
+    with server.client() as client:
+        assert wait_for(lambda: client.get("/healthz").status_code == 200, 5)
+        over = client.post(COUNT_PATH, json=ONE_WORD)
+        assert_google_error(over, 503, "UNAVAILABLE")
+        assert over.headers["retry-after"] == "1"
+        assert client.get("/healthz").status_code == 200  # health is never limited
+    for sock in holders:
+        sock.close()
+    with server.client() as client:
+        assert wait_for(lambda: client.post(COUNT_PATH, json=ONE_WORD).status_code == 200, 5)
+
+
+def test_client_hang_up_is_499_not_a_server_error(live: Any) -> None:
+    server = live()
+    sock = server.connect()
+    sock.sendall(HEAD.format(length=100_000).encode() + b'{"contents": [{"role": "user", "parts": [{"text": "')
+    time.sleep(0.3)
+    sock.close()
+
+    def logged() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in list(server.logs) if '"event": "access"' in line]
+
+    assert wait_for(lambda: any(line["path"] == COUNT_PATH for line in logged()), 5)
+    access = [line for line in logged() if line["path"] == COUNT_PATH]
+    assert [line["status"] for line in access] == [499]
+    text = "\n".join(server.logs)
+    assert "Traceback" not in text and "Exception in ASGI application" not in text
+    assert '"level": "error"' not in text
+    with server.client() as client:
+        metrics = client.get("/metrics").text
+    assert 'code="499"' in metrics
+    assert 'code="500"' not in metrics

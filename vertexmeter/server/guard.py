@@ -1,0 +1,159 @@
+"""Connection hygiene, below the routes: what must hold however the routes behave.
+
+* `GuardMiddleware` (ASGI): answers `GET /healthz` itself, on the event loop, before any routing or
+  limit; refuses RPCs past `max_concurrency` with 503 UNAVAILABLE; turns a request cancelled by a
+  shutdown past its timeout into a Google-shaped 503 instead of uvicorn's plain-text 500; and
+  records a client that hung up as 499 (CANCELLED), not as a server error.
+* `GuardedH11Protocol` (uvicorn): closes a connection whose request line and headers do not arrive
+  within `header_timeout` (uvicorn has no such timeout), answering a Google-shaped 408 first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+import vertexmeter
+from vertexmeter.server.errors import JSON_TYPE, SHUTTING_DOWN
+
+log = logging.getLogger("vertexmeter.server")
+
+CLIENT_CLOSED = 499  # nginx's "client closed request"; google.rpc.Code CANCELLED maps to 499
+OVERLOADED = "The service is currently unavailable: the server is at its concurrency limit. Retry later."
+HEADER_TIMEOUT = "The request headers were not received within {seconds:g} s."
+_SKIP_LIMIT = frozenset({"/healthz", "/metrics"})
+
+
+class _Route:
+    path = "/healthz"
+
+
+_HEALTHZ = _Route()
+
+
+def error_body(code: int, status: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message, "status": status, "details": []}}).encode()
+
+
+class ClientGone(Exception):
+    """The client closed the connection before the request was read: nothing can be answered."""
+
+
+async def send_error(send: Send, code: int, status: str, message: str, extra: list[tuple[bytes, bytes]]) -> None:
+    body = error_body(code, status, message)
+    headers = [(b"content-type", JSON_TYPE.encode()), (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class GuardMiddleware:
+    def __init__(self, app: ASGIApp, state: Any) -> None:
+        self.app = app
+        self.state = state  # ServerState (typed loosely: state imports the routes' modules)
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if path == "/healthz" and scope.get("method") in ("GET", "HEAD"):
+            scope["route"] = _HEALTHZ  # the access log and metrics name the route as for any other
+            await self._healthz(send)
+            return
+        limited = path not in _SKIP_LIMIT
+        if limited and self.in_flight >= self.state.config.max_concurrency:
+            await send_error(send, 503, "UNAVAILABLE", OVERLOADED, [(b"retry-after", b"1"), (b"connection", b"close")])
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        if limited:
+            self.in_flight += 1
+        try:
+            await self.app(scope, receive, tracking_send)
+        except ClientGone:
+            scope["vertexmeter.client_gone"] = True
+        except asyncio.CancelledError:
+            # uvicorn cancels requests still running when --shutdown-timeout is over; answer in
+            # Google's shape (uvicorn would send a plain-text 500) and end the request quietly.
+            if not started:
+                await send_error(send, 503, "UNAVAILABLE", SHUTTING_DOWN, [(b"connection", b"close")])
+            log.warning("request cancelled at shutdown: %s %s", scope.get("method"), path)
+        finally:
+            if limited:
+                self.in_flight -= 1
+
+    async def _healthz(self, send: Send) -> None:
+        pool = self.state.pool
+        body = json.dumps(
+            {"status": "ok", "version": vertexmeter.__version__, "executor": pool.kind, "workers": pool.workers}
+        ).encode()
+        headers = [(b"content-type", JSON_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol plus a deadline for the request line and headers of every request."""
+
+    header_timeout = 10.0  # set per server by `protocol_class`
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        cycle = self.cycle
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late, cycle)
+
+    def _disarm_header_timer(self) -> None:
+        timer = getattr(self, "_header_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._header_timer = None
+
+    def _headers_late(self, cycle_when_armed: Any) -> None:
+        self._header_timer = None
+        if self.cycle is not cycle_when_armed or self.transport.is_closing():
+            return  # a new request arrived in time (its body has its own timeouts)
+        if self.conn.their_state is not None and self.conn.our_state is not None and _has_partial(self):
+            body = error_body(408, "DEADLINE_EXCEEDED", HEADER_TIMEOUT.format(seconds=self.header_timeout))
+            head = (
+                "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json; charset=UTF-8\r\n"
+                f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+            ).encode()
+            with contextlib.suppress(Exception):  # the socket may already be broken; closing is what matters
+                self.transport.write(head + body)
+        self.transport.close()
+
+
+def _has_partial(protocol: H11Protocol) -> bool:
+    """Whether part of a request was received (an idle keep-alive connection just gets closed)."""
+    trailing = getattr(protocol.conn, "trailing_data", (b"", False))
+    return bool(trailing and trailing[0])
+
+
+def protocol_class(header_timeout: float) -> type[GuardedH11Protocol]:
+    return type("VertexmeterH11Protocol", (GuardedH11Protocol,), {"header_timeout": header_timeout})
