@@ -11,6 +11,16 @@ from abuse_helpers import LiveServer, start_live
 from vertexmeter.server import ServerConfig
 
 
+@pytest.fixture(autouse=True)
+def heavy_counting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Count with the reference engines on whole texts, as before the counting core.
+
+    These tests need a request that keeps a worker busy for seconds; the core counts the suite's
+    megabytes of repeated prose in a fraction of a second. Worker and `serve` processes inherit this.
+    """
+    monkeypatch.setenv("VERTEXMETER_ENGINE_ONLY", "1")
+
+
 @pytest.fixture
 def live() -> Iterator[Callable[..., LiveServer]]:
     started: list[LiveServer] = []

@@ -91,16 +91,26 @@ def test_counts_through_worker_processes(process_server: Process) -> None:
 
 
 def test_graceful_shutdown_and_clean_logs(process_server: Process) -> None:
-    """SIGTERM while a large request is being counted: it is answered, then the server exits."""
-    text = "All work and no play makes Jack a dull boy. " * 120_000  # 5.3 MB: about 3 s of counting
+    """SIGTERM while a large request is in flight: it is answered, then the server exits."""
+    text = "All work and no play makes Jack a dull boy. " * 120_000  # 5.3 MB
     body = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+    payload = json.dumps(body).encode("utf-8")
     result: dict[str, httpx.Response] = {}
+
+    def slow_body() -> Iterator[bytes]:
+        # Counting this takes milliseconds now (tokenizing's chunk cache), so the request is kept in
+        # flight by its upload instead: ~2 s of body, with SIGTERM arriving in the middle.
+        step = len(payload) // 20 + 1
+        for start in range(0, len(payload), step):
+            yield payload[start : start + step]
+            time.sleep(0.1)
 
     def call() -> None:
         result["r"] = httpx.post(
             process_server.base_url + "/v1beta1/publishers/google/models/gemini-2.5-flash:countTokens",
             params={"key": SECRET},
-            json=body,
+            content=slow_body(),
+            headers={"content-type": "application/json"},
             timeout=60,
         )
 

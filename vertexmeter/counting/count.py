@@ -159,7 +159,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
     context = MediaContext(
         model=prompt.model,
         generation_config=prompt.generation_config,
-        count_text=lambda text: len(tokenizer.encode(text)),
+        count_text=tokenizer.count,
         billable_characters=billable_characters,
         options=media_options,
         api=prompt.api,

@@ -237,10 +237,10 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
                     text += part["text"]
             else:
                 others.extend(t for t, _ in part_texts(part, f"response.parts[{j}]"))
-        counted = (len(tokenizer.encode(text)) if text else 0) + sum(len(tokenizer.encode(t)) for t in others if t)
+        counted = (tokenizer.count(text) if text else 0) + sum(tokenizer.count(t) for t in others if t)
         if counted:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
-        thoughts += len(tokenizer.encode(thought_text)) if thought_text else 0
+        thoughts += tokenizer.count(thought_text) if thought_text else 0
     return by_modality, thoughts
 
 

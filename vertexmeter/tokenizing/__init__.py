@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable
 
 from vertexmeter.tokenizing.assets import ASSETS, AssetStatus, TokenizerAsset, refresh, status, unknown_family
+from vertexmeter.tokenizing.core import CoreTable, make_bpe
 from vertexmeter.tokenizing.engines import (
+    CoreBpeTokenizer,
+    CoreSentencePieceTokenizer,
     HuggingFaceTokenizer,
     SentencePieceTokenizer,
     Tokenizer,
@@ -13,6 +18,12 @@ from vertexmeter.tokenizing.engines import (
 )
 
 __all__ = [
+    "CoreBpeTokenizer",
+    "CoreSentencePieceTokenizer",
+    "HuggingFaceTokenizer",
+    "SentencePieceTokenizer",
+    "core_tokenizer",
+    "engine_tokenizer",
     "ASSETS",
     "AssetStatus",
     "Tokenizer",
@@ -24,6 +35,8 @@ __all__ = [
     "status",
 ]
 
+# Set to 1, the reference engines count every text whole (no core); a debugging and benchmarking switch.
+ENGINE_ONLY_ENV = "VERTEXMETER_ENGINE_ONLY"
 _loaded: dict[str, Tokenizer] = {}
 _lock = threading.Lock()
 
@@ -39,17 +52,55 @@ def get_tokenizer(family: str) -> Tokenizer:
         return tokenizer
     with _lock:
         if family not in _loaded:
-            from vertexmeter.tokenizing.assets import load_verified
-
-            asset = ASSETS.get(family)
-            if asset is None:
-                raise unknown_family(family)
-            data, _ = load_verified(family)
-            if asset.engine == "sentencepiece":
-                _loaded[family] = SentencePieceTokenizer(family, data)
-            else:
-                _loaded[family] = HuggingFaceTokenizer(family, data)
+            _loaded[family] = _load(family)
         return _loaded[family]
+
+
+def _load(family: str) -> Tokenizer:
+    """The counting core over the family's model when its conditions hold, else the plain engine.
+
+    The core table is derived from the verified model file once and kept, hash-checked, in the user
+    cache; the family then loads from that table alone (no 32 MB JSON to parse, no engine) unless an
+    override directory holds the file, which is verified first as always.
+    """
+    from vertexmeter.tokenizing.assets import cache_dir, candidate_locations, load_verified
+    from vertexmeter.tokenizing.core import derive, load_table
+
+    asset = ASSETS.get(family)
+    if asset is None:
+        raise unknown_family(family)
+    engine_only = os.environ.get(ENGINE_ONLY_ENV, "") not in ("", "0")
+    loaded: dict[str, bytes] = {}
+
+    def model_bytes() -> bytes:
+        if "data" not in loaded:
+            loaded["data"] = load_verified(family)[0]
+        return loaded["data"]
+
+    locations = candidate_locations(asset)
+    if not locations or locations[0].kind == "override":
+        model_bytes()  # verify now: a missing or tampered override is an error even when a table is cached
+    if engine_only:
+        return engine_tokenizer(family, asset.engine, model_bytes())
+    table = load_table(cache_dir() / "core", family, asset.sha256, lambda: derive(asset.engine, model_bytes()))
+    return core_tokenizer(family, asset.engine, table, model_bytes)
+
+
+def engine_tokenizer(family: str, engine: str, model: bytes) -> Tokenizer:
+    """The reference engine over a model file ("sentencepiece" ModelProto or "tokenizers" JSON)."""
+    if engine == "sentencepiece":
+        return SentencePieceTokenizer(family, model)
+    return HuggingFaceTokenizer(family, model)
+
+
+def core_tokenizer(family: str, engine: str, table: CoreTable, model: Callable[[], bytes]) -> Tokenizer:
+    """The counting core over a model when its table says cutting is exact, else the reference engine."""
+    if not table.chunkable:
+        return engine_tokenizer(family, engine, model())
+    encoder = make_bpe(table)
+    if encoder is None:  # the pure core has no SentencePiece BPE of its own
+        return CoreSentencePieceTokenizer(family, model(), table)
+    return CoreBpeTokenizer(family, table, encoder)
 
 
 def clear_cache() -> None:

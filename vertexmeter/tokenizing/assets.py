@@ -25,7 +25,7 @@ _MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 @dataclass(frozen=True)
 class TokenizerAsset:
     family: str
-    engine: str  # "sentencepiece" | "tokenizers"
+    engine: str  # "sentencepiece" | "tokenizers" (also the core's model kinds)
     filename: str  # the name in every location; the package may hold it xz-compressed
     sha256: str  # of the uncompressed file
     upstream_url: str

@@ -1,13 +1,19 @@
-"""The two tokenizer engines behind one small interface: encode texts, turn ids into token bytes."""
+"""Tokenizer engines behind one small interface: encode and count texts, turn ids into token bytes.
+
+SentencePiece and `tokenizers` are the reference engines. The core-backed classes count through the
+counting core (tokenizing/core: split where no piece spans, cached chunk counts) and, for
+tokenizer.json models, encode with the core's own BPE, so `tokenizers` is not needed to count.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import replace
+from typing import Any, Protocol
 
-import sentencepiece
-import tokenizers
+from vertexmeter.errors import VertexMeterError
+from vertexmeter.tokenizing.core import CoreTable, make_splitter
 
 # Below this many texts, encoding one by one beats the engines' threaded batch calls (bench/).
 _BATCH_THRESHOLD = 16
@@ -19,6 +25,8 @@ class Tokenizer(Protocol):
     family: str
 
     def encode(self, text: str) -> list[int]: ...
+
+    def count(self, text: str) -> int: ...
 
     def encode_many(self, texts: Sequence[str]) -> list[list[int]]: ...
 
@@ -39,6 +47,8 @@ class SentencePieceTokenizer:
     """Gemma 1 / Gemma 3 SentencePiece models, encoded exactly as google-genai does (no BOS/EOS)."""
 
     def __init__(self, family: str, model_proto: bytes) -> None:
+        import sentencepiece  # only the reference engine needs it; the core does not
+
         self.family = family
         self._sp = sentencepiece.SentencePieceProcessor()
         self._sp.LoadFromSerializedProto(model_proto)
@@ -46,6 +56,9 @@ class SentencePieceTokenizer:
 
     def encode(self, text: str) -> list[int]:
         return self._sp.EncodeAsIds(text)
+
+    def count(self, text: str) -> int:
+        return len(self._sp.EncodeAsIds(text))
 
     def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
         if len(texts) < _BATCH_THRESHOLD:
@@ -70,12 +83,22 @@ class HuggingFaceTokenizer:
     """Gemma 4 tokenizer.json through `tokenizers`; its post-processor adds no BOS (SOURCES.md)."""
 
     def __init__(self, family: str, tokenizer_json: bytes) -> None:
+        try:
+            import tokenizers
+        except ImportError as exc:  # only models the core cannot take need it (docs/tokenizing.md)
+            raise VertexMeterError(
+                "FAILED_PRECONDITION",
+                f"The {family} tokenizer needs the `tokenizers` package: pip install tokenizers",
+            ) from exc
         self.family = family
         self._tok = tokenizers.Tokenizer.from_str(tokenizer_json.decode("utf-8"))
         self._bytes_cache: dict[int, bytes] = {}
 
     def encode(self, text: str) -> list[int]:
         return self._tok.encode(text, add_special_tokens=True).ids
+
+    def count(self, text: str) -> int:
+        return len(self._tok.encode(text, add_special_tokens=True).ids)
 
     def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
         if len(texts) < _BATCH_THRESHOLD:
@@ -94,3 +117,82 @@ class HuggingFaceTokenizer:
             cached = piece_bytes(piece)
             self._bytes_cache[token_id] = cached
         return cached
+
+
+def _valid_text(text: str) -> None:
+    """Refuse what no engine can encode (a lone surrogate) with an error in Google's shape."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise VertexMeterError(
+            "INVALID_ARGUMENT", f"Text is not valid Unicode (a lone surrogate at index {exc.start})."
+        ) from exc
+
+
+class CoreSentencePieceTokenizer(SentencePieceTokenizer):
+    """The pure-Python core over a SentencePiece model: its cut and cache, sentencepiece for misses and ids."""
+
+    def __init__(self, family: str, model_proto: bytes, table: CoreTable) -> None:
+        super().__init__(family, model_proto)
+        self._splitter = make_splitter(table)
+        self.core = replace(table, pairs=b"")  # the splitter holds its own copy
+        encode = self._sp.EncodeAsIds
+        self._count_chunk = lambda chunk: len(encode(chunk))
+
+    def count(self, text: str) -> int:
+        try:
+            return int(self._splitter.count(text, self._count_chunk))
+        except UnicodeEncodeError:
+            _valid_text(text)
+            raise
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        return [self.count(text) for text in texts]
+
+    def cache_stats(self) -> dict[str, int]:
+        return dict(self._splitter.stats())
+
+
+class CoreBpeTokenizer:
+    """The core with its own exact BPE (SentencePiece's or tokenizers' algorithm), chunk by chunk.
+
+    Neither engine is loaded: ids, counts and token bytes all come from the core table.
+    """
+
+    def __init__(self, family: str, table: CoreTable, encoder: Any) -> None:
+        self.family = family
+        self._splitter = make_splitter(table)
+        self._bpe = encoder
+        # kept: the vocabulary, for token bytes; the encoder and splitter hold their own tables
+        self.core = replace(table, pairs=b"", chars=b"", merges=b"", scores=b"", types=b"")
+        self._bytes_cache: dict[int, bytes] = {}
+
+    def encode(self, text: str) -> list[int]:
+        try:
+            return list(self._splitter.encode(text, self._bpe))
+        except UnicodeEncodeError:
+            _valid_text(text)
+            raise
+
+    def count(self, text: str) -> int:
+        try:
+            return int(self._splitter.count(text, self._bpe))
+        except UnicodeEncodeError:
+            _valid_text(text)
+            raise
+
+    def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
+        return [self.encode(text) for text in texts]
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        return [self.count(text) for text in texts]
+
+    def token_bytes(self, token_id: int) -> bytes:
+        cached = self._bytes_cache.get(token_id)
+        if cached is None:
+            cached = piece_bytes(self.core.piece(token_id))
+            self._bytes_cache[token_id] = cached
+        return cached
+
+    def cache_stats(self) -> dict[str, int]:
+        return dict(self._splitter.stats())

@@ -1,0 +1,264 @@
+"""The core's rules: derived tables, fallback when cutting is not exact, a bounded cache, stored tables."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from array import array
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sentencepiece
+from conftest import family
+from tokenizer_files import packaged_bytes
+
+from vertexmeter import tokenizing
+from vertexmeter.errors import VertexMeterError
+from vertexmeter.tokenizing import (
+    CoreBpeTokenizer,
+    CoreSentencePieceTokenizer,
+    HuggingFaceTokenizer,
+    SentencePieceTokenizer,
+    core_tokenizer,
+    get_tokenizer,
+)
+from vertexmeter.tokenizing.core import derive, load_table, tables
+
+CORE_CLASSES = (CoreBpeTokenizer, CoreSentencePieceTokenizer)
+pb = pytest.importorskip("sentencepiece.sentencepiece_model_pb2")
+
+
+def modified_proto(family_name: str, change: Any) -> bytes:
+    model = pb.ModelProto()
+    model.ParseFromString(packaged_bytes(family_name))
+    change(model)
+    return model.SerializeToString()
+
+
+def pair_set(table: tables.CoreTable) -> set[tuple[str, str]]:
+    keys = array("Q")
+    keys.frombytes(table.pairs)
+    return {(chr(k >> 32), chr(k & 0xFFFFFFFF)) for k in keys}
+
+
+def test_the_pair_table_is_derived_from_the_model_at_hand() -> None:
+    original = family("gemma2").table
+    assert ("ꙮ", "Ꙭ") not in pair_set(original)
+
+    def add_piece(model: Any) -> None:
+        piece = model.pieces.add()
+        piece.piece, piece.score, piece.type = "ꙮꙬ", 0.0, pb.ModelProto.SentencePiece.USER_DEFINED
+
+    data = modified_proto("gemma2", add_piece)
+    table = derive("sentencepiece", data)
+    assert table.chunkable and ("ꙮ", "Ꙭ") in pair_set(table)
+    sp = sentencepiece.SentencePieceProcessor()
+    sp.LoadFromSerializedProto(data)
+    text = "x ꙮꙬ yꙮꙬꙮ"
+    tokenizer = core_tokenizer("gemma2", "sentencepiece", table, lambda: data)
+    assert isinstance(tokenizer, CORE_CLASSES)
+    assert tokenizer.count(text) == len(sp.EncodeAsIds(text))
+    assert tokenizer.encode(text) == sp.EncodeAsIds(text)
+    # the table of the unmodified model would cut inside the new piece and count wrong
+    stale = core_tokenizer("gemma2", "sentencepiece", original, lambda: data)
+    assert stale.count(text) != len(sp.EncodeAsIds(text))
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda m: setattr(m.normalizer_spec, "add_dummy_prefix", True), "dummy prefix"),
+        (lambda m: setattr(m.normalizer_spec, "remove_extra_whitespaces", True), "extra whitespace"),
+        (lambda m: setattr(m.normalizer_spec, "name", "nmt_nfkc"), "not identity"),
+        (lambda m: setattr(m.trainer_spec, "model_type", pb.TrainerSpec.UNIGRAM), "not a BPE model"),
+        (lambda m: setattr(m.pieces[20_000], "type", pb.ModelProto.SentencePiece.UNUSED), "unused pieces"),
+    ],
+)
+def test_a_model_outside_the_conditions_falls_back_to_the_engine(change: Any, reason: str) -> None:
+    data = modified_proto("gemma3", change)
+    table = derive("sentencepiece", data)
+    assert not table.chunkable and reason in table.reason
+    tokenizer = core_tokenizer("gemma3", "sentencepiece", table, lambda: data)
+    assert type(tokenizer) is SentencePieceTokenizer
+    sp = sentencepiece.SentencePieceProcessor()
+    sp.LoadFromSerializedProto(data)
+    text = "  Hello   world\n\n\tfoo  "
+    assert tokenizer.count(text) == len(sp.EncodeAsIds(text)) == len(tokenizer.encode(text))
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda j: j.update(normalizer={"type": "NFKC"}), "normaliser"),
+        (lambda j: j.update(pre_tokenizer={"type": "Whitespace"}), "pre-tokenizer"),
+        (lambda j: j["model"].update(ignore_merges=True), "ignore_merges"),
+        (lambda j: j["model"].update(byte_fallback=False), "byte fallback"),
+        (lambda j: j["added_tokens"][0].update(lstrip=True), "matching options"),
+    ],
+)
+def test_a_tokenizer_json_outside_the_conditions_falls_back(change: Any, reason: str, small_gemma4: dict) -> None:
+    tokenizers = pytest.importorskip("tokenizers")
+    spec = copy.deepcopy(small_gemma4)
+    change(spec)
+    data = json.dumps(spec).encode("utf-8")
+    table = derive("tokenizers", data)
+    assert not table.chunkable and reason in table.reason
+    tokenizer = core_tokenizer("gemma4", "tokenizers", table, lambda: data)
+    assert type(tokenizer) is HuggingFaceTokenizer
+    text = "Hello,  wörld\t<eos>!"
+    assert tokenizer.encode(text) == tokenizers.Tokenizer.from_str(data.decode()).encode(text).ids
+
+
+@pytest.fixture(scope="module")
+def small_gemma4() -> dict:  # type: ignore[type-arg]
+    """gemma4's tokenizer.json cut to its first 5,000 pieces (plus bytes and specials) and their merges."""
+    spec = json.loads(packaged_bytes("gemma4"))
+    model = spec["model"]
+    keep = {piece: i for piece, i in model["vocab"].items() if i < 5000 or piece.startswith("<0x")}
+    keep.update({added["content"]: added["id"] for added in spec["added_tokens"]})
+    model["vocab"] = keep
+    model["merges"] = [m for m in model["merges"] if m[0] in keep and m[1] in keep and m[0] + m[1] in keep]
+    return spec  # type: ignore[no-any-return]
+
+
+def test_a_different_tokenizer_json_gets_its_own_table_and_exact_ids(small_gemma4: dict) -> None:  # type: ignore[type-arg]
+    tokenizers = pytest.importorskip("tokenizers")
+    data = json.dumps(small_gemma4).encode("utf-8")
+    table = derive("tokenizers", data)
+    assert table.chunkable and table.pairs != family("gemma4").table.pairs
+    tokenizer = core_tokenizer("small", "tokenizers", table, lambda: data)
+    assert isinstance(tokenizer, CoreBpeTokenizer)
+    reference = tokenizers.Tokenizer.from_str(data.decode())
+    for text in ("Hello,  wörld\t<eos>!", "the quick brown fox jumps over the lazy dog  ", "漢字 😀 <|turn>x"):
+        assert tokenizer.encode(text) == reference.encode(text).ids
+        assert tokenizer.count(text) == len(reference.encode(text).ids)
+
+
+def test_the_cache_stays_under_its_cap_and_keeps_no_long_chunks(impl: Any) -> None:
+    fam = family("gemma3")
+    cap = 256 * 1024
+    splitter = impl.Splitter(fam.table.pairs, cap, 64)
+    miss = lambda chunk: len(fam.sp.EncodeAsIds(chunk))  # noqa: E731
+    words = [f"w{i}x{i * 7}" for i in range(20_000)]
+    text = " ".join(words)
+    assert splitter.count(text, miss) == len(fam.sp.EncodeAsIds(text))
+    stats = splitter.stats()
+    assert stats["resets"] > 0 and stats["bytes"] <= cap
+    before = splitter.stats()["entries"]
+    splitter.count(" " * 500, miss)  # one 500-character chunk: counted, not kept
+    assert splitter.stats()["entries"] == before
+    splitter.clear()
+    assert splitter.stats() == {"hits": 0, "misses": 0, "resets": 0, "entries": 0, "bytes": 0}
+
+
+def test_threads_share_a_tokenizer_and_its_bounded_cache(impl: Any) -> None:
+    fam = family("gemma2")
+    splitter = impl.Splitter(fam.table.pairs, 64 * 1024, 64)  # small: resets happen while threads count
+    if hasattr(impl, "SpBpe"):
+        t = fam.table
+        miss: Any = impl.SpBpe(t.vocab_offsets, t.vocab_blob, t.scores, t.types, t.byte_ids, t.unk_id)
+    else:
+        miss = lambda chunk: len(fam.sp.EncodeAsIds(chunk))  # noqa: E731
+    texts = [f"request {i}: " + " ".join(f"w{i * j}x" for j in range(200)) for i in range(40)]
+    expected = [len(fam.sp.EncodeAsIds(text)) for text in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            assert list(pool.map(lambda text: splitter.count(text, miss), texts)) == expected
+    assert splitter.stats()["resets"] > 0
+
+
+def test_a_stored_table_round_trips_and_a_damaged_one_is_rebuilt(tmp_path: Path) -> None:
+    table = family("gemma2").table
+    assert tables.parse(tables.dump(table)) == table
+    builds: list[int] = []
+
+    def build() -> tables.CoreTable:
+        builds.append(1)
+        return table
+
+    assert load_table(tmp_path, "gemma2", table.source_sha256, build) == table
+    assert load_table(tmp_path, "gemma2", table.source_sha256, build) == table
+    assert len(builds) == 1
+    (stored,) = tmp_path.glob("gemma2-*.vmcore")
+    damaged = bytearray(stored.read_bytes())
+    damaged[-1] ^= 1
+    stored.write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match="hash"):
+        tables.parse(bytes(damaged))
+    assert load_table(tmp_path, "gemma2", table.source_sha256, build) == table
+    assert len(builds) == 2
+
+
+def test_get_tokenizer_uses_the_core_and_agrees_with_the_engine(isolated_tokenizer_dirs: Path) -> None:
+    text = "Counting <eos> tokens:\t42 😀 — naïve 漢字 <b>bold</b>  "
+    for name in ("gemma2", "gemma3"):
+        tokenizer = get_tokenizer(name)
+        assert isinstance(tokenizer, CORE_CLASSES)
+        assert tokenizer.encode(text) == family(name).reference(text)
+        assert tokenizer.count(text) == len(family(name).reference(text))
+        engine = SentencePieceTokenizer(name, packaged_bytes(name))  # today's token bytes are the oracle
+        ids = engine.encode("a\n  b\t<0x41> 😀\U0010ffff")
+        expected = [engine.token_bytes(i) for i in ids]
+        assert [tokenizer.token_bytes(i) for i in ids] == expected
+    gemma4 = get_tokenizer("gemma4")
+    assert isinstance(gemma4, CoreBpeTokenizer)
+    assert gemma4.encode(text) == family("gemma4").reference(text)
+    assert [gemma4.token_bytes(i) for i in gemma4.encode("a\n b")] == [b"a", b"\n", b" b"]
+    with pytest.raises(ValueError):
+        gemma4.token_bytes(10**7)
+    # the table is now in the user cache: a new process reads it instead of the 32 MB JSON
+    stored = (isolated_tokenizer_dirs / "cache" / "tokenizers" / "core").iterdir()
+    assert sorted(p.name.split("-")[0] for p in stored) == ["gemma2", "gemma3", "gemma4"]
+    tokenizing.clear_cache()
+    assert get_tokenizer("gemma4").encode(text) == family("gemma4").reference(text)
+
+
+@pytest.mark.parametrize("name", ["gemma2", "gemma3", "gemma4"])
+def test_a_lone_surrogate_is_a_google_shaped_error(name: str) -> None:
+    tokenizer = get_tokenizer(name)
+    with pytest.raises(VertexMeterError) as caught:
+        tokenizer.count("ok \ud800 no")
+    assert caught.value.status == "INVALID_ARGUMENT" and "surrogate" in caught.value.message
+
+
+def test_the_engine_only_switch_bypasses_the_core(
+    isolated_tokenizer_dirs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VERTEXMETER_ENGINE_ONLY", "1")
+    assert type(get_tokenizer("gemma2")) is SentencePieceTokenizer
+
+
+def test_the_pure_python_core_is_selected_by_environment() -> None:
+    code = (
+        "from vertexmeter.tokenizing import core, get_tokenizer;"
+        "t = get_tokenizer('gemma4'); print(core.IMPLEMENTATION, t.count('hello  world <eos>'))"
+    )
+    env = {**os.environ, "VERTEXMETER_PURE_PYTHON": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["pure", str(len(family("gemma4").reference("hello  world <eos>")))]
+
+
+def test_counting_imports_no_engine() -> None:
+    code = (
+        "import sys; from vertexmeter.tokenizing import core, get_tokenizer;"
+        "[(get_tokenizer(f).count('hi there'), get_tokenizer(f).encode('hi')) for f in ('gemma2', 'gemma3', 'gemma4')];"
+        "print(core.IMPLEMENTATION, sorted(m for m in ('sentencepiece', 'tokenizers') if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("VERTEXMETER_PURE_PYTHON", "VERTEXMETER_ENGINE_ONLY")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    implementation, engines = out.stdout.split(" ", 1)
+    # the native core needs no engine at all; the pure one keeps sentencepiece for SentencePiece models
+    assert engines.strip() == ("[]" if implementation == "native" else "['sentencepiece']")
+
+
+def test_the_native_core_is_built_when_required() -> None:
+    from vertexmeter.tokenizing import core
+
+    if os.environ.get("VERTEXMETER_REQUIRE_NATIVE", "") in ("", "0"):
+        pytest.skip("VERTEXMETER_REQUIRE_NATIVE is not set (CI sets it)")
+    assert core.IMPLEMENTATION == "native"

@@ -1,0 +1,99 @@
+"""vertexmeter's counting core: split where no piece spans, count chunks through a bounded cache.
+
+The public face is small: `derive` a `CoreTable` from a model file (or `load_table` it from its
+compact, hash-checked form in the user cache), then make a `Splitter` (count/bounds/encode) and, for
+tokenizers-format models, a `Bpe` (exact ids without the `tokenizers` package). Both come from the
+C extension `_native` when it is built, else from `pure` (also chosen by VERTEXMETER_PURE_PYTHON=1).
+Why cutting is exact: docs/tokenizing.md.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from vertexmeter.tokenizing.core.tables import CoreTable, dump, from_sentencepiece, from_tokenizers_json, parse
+
+PURE_PYTHON_ENV = "VERTEXMETER_PURE_PYTHON"
+CACHE_BYTES = 16 * 1024 * 1024  # per family: the chunk -> count cache is emptied when it would pass this
+MAX_CACHED_CHUNK = 256  # characters; longer chunks are counted every time, never kept
+
+_impl: Any
+if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+    from vertexmeter.tokenizing.core import pure as _impl
+
+    IMPLEMENTATION = "pure"
+else:
+    try:
+        from vertexmeter.tokenizing.core import _native as _impl  # type: ignore[attr-defined,no-redef]
+
+        IMPLEMENTATION = "native"
+    except ImportError:  # no compiler at install time: same algorithm, slower
+        from vertexmeter.tokenizing.core import pure as _impl
+
+        IMPLEMENTATION = "pure"
+
+__all__ = [
+    "CACHE_BYTES",
+    "IMPLEMENTATION",
+    "MAX_CACHED_CHUNK",
+    "CoreTable",
+    "derive",
+    "load_table",
+    "make_bpe",
+    "make_splitter",
+]
+
+
+def derive(kind: str, model: bytes) -> CoreTable:
+    """The core table of a model file: "sentencepiece" (ModelProto) or "tokenizers" (tokenizer.json)."""
+    if kind == "sentencepiece":
+        return from_sentencepiece(model)
+    if kind == "tokenizers":
+        return from_tokenizers_json(model)
+    raise ValueError(f"unknown model kind {kind!r}")
+
+
+def make_splitter(table: CoreTable, cache_bytes: int = CACHE_BYTES, max_chunk: int = MAX_CACHED_CHUNK) -> Any:
+    return _impl.Splitter(table.pairs, cache_bytes, max_chunk)
+
+
+def make_bpe(table: CoreTable) -> Any:
+    """The exact encoder for a chunkable table; None for a SentencePiece model under the pure core.
+
+    (Pure Python has no SentencePiece BPE of its own: there the sentencepiece engine encodes misses,
+    which is faster than Python would be and exact by definition.)
+    """
+    if table.kind == "sentencepiece":
+        sp_bpe = getattr(_impl, "SpBpe", None)
+        if sp_bpe is None:
+            return None
+        return sp_bpe(table.vocab_offsets, table.vocab_blob, table.scores, table.types, table.byte_ids, table.unk_id)
+    return _impl.Bpe(table.chars, table.merges, table.byte_ids, table.unk_id, table.specials)
+
+
+def load_table(directory: Path, name: str, source_sha256: str, build: Callable[[], CoreTable]) -> CoreTable:
+    """The table stored as `<directory>/<name>-<sha>.vmcore`, else `build()` it and store it there.
+
+    A stored table whose hash does not match, or that was derived from another file, is rebuilt; a
+    directory that cannot be written only costs the rebuild next time.
+    """
+    path = directory / f"{name}-{source_sha256[:16]}.vmcore"
+    try:
+        table = parse(path.read_bytes())
+        if table.source_sha256 == source_sha256:
+            return table
+    except (OSError, ValueError, KeyError):
+        pass
+    table = build()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".tmp") as tmp:
+            tmp.write(dump(table))
+        os.replace(tmp.name, path)
+    except OSError:
+        pass
+    return table

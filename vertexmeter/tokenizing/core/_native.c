@@ -1,0 +1,991 @@
+/* The native half of vertexmeter's counting core (see core/__init__.py and docs/tokenizing.md).
+ *
+ * Splitter: cuts a text at every position no vocabulary piece spans (a character pair that occurs
+ *   inside no piece) and sums per-chunk counts from a bounded chunk -> count cache; a miss asks the
+ *   exact encoder (a Bpe object, called directly, or any Python callable).
+ * Bpe: the Hugging Face `tokenizers` BPE algorithm (merge ranks, a heap ordered by rank then
+ *   position, stale entries skipped when the pair no longer yields the same id, byte fallback,
+ *   leftmost-longest special tokens), so that no 32 MB tokenizer.json needs parsing at run time.
+ *
+ * The pure-Python twin in core/pure.py implements the same two algorithms; tests hold both to the
+ * reference engines id for id.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPACE 0x20u
+#define SPACE_MARK 0x2581u /* SentencePiece's "▁": the normalisers turn every space into it */
+
+static inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 33; x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* ---------------------------------------------------------------- a set of uint64 (pairs) */
+
+typedef struct {
+    uint64_t *keys; /* 0 = empty; stored keys are key + 1 */
+    size_t mask;
+} U64Set;
+
+static int u64set_init(U64Set *s, const uint64_t *keys, size_t n) {
+    size_t cap = 16;
+    while (cap < n * 2 + 16) cap <<= 1;
+    s->keys = (uint64_t *)calloc(cap, sizeof(uint64_t));
+    if (!s->keys) return -1;
+    s->mask = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = keys[i] + 1;
+        size_t h = mix64(k) & s->mask;
+        while (s->keys[h] && s->keys[h] != k) h = (h + 1) & s->mask;
+        s->keys[h] = k;
+    }
+    return 0;
+}
+
+static inline int u64set_has(const U64Set *s, uint64_t key) {
+    uint64_t k = key + 1;
+    size_t h = mix64(k) & s->mask;
+    for (;;) {
+        uint64_t v = s->keys[h];
+        if (v == k) return 1;
+        if (!v) return 0;
+        h = (h + 1) & s->mask;
+    }
+}
+
+static int refuse_surrogates(PyObject *text);
+static inline Py_UCS4 canon(Py_UCS4 cp);
+
+/* ---------------------------------------------------------------- Bpe */
+
+/* Merges: 8-byte slots (left << 20 | right) << 24 | (rank + 1), 0 empty; new ids by rank beside them.
+ * ids below 2^20 and fewer than 2^24 - 1 merges (tables.py sends larger models to the engine). */
+#define MERGE_ID_BITS 20
+#define MERGE_RANK_BITS 24
+typedef struct { int32_t rank; int32_t new_id; } MergeHit; /* rank -1: no merge */
+typedef struct { uint32_t cp; int32_t id; } CharSlot; /* cp 0xFFFFFFFF = empty */
+
+typedef struct {
+    PyObject_HEAD
+    uint64_t *merges; size_t merges_mask; int32_t *merge_ids;
+    CharSlot *chars; size_t chars_mask;
+    int32_t byte_ids[256];
+    int32_t unk_id;
+    Py_ssize_t n_specials;
+    Py_UCS4 **specials; Py_ssize_t *special_lens; int32_t *special_ids;
+} BpeObject;
+
+typedef struct { int32_t id; int32_t prev; int32_t next; int32_t alive; } Sym;
+typedef struct { int32_t rank; int32_t pos; int32_t new_id; } HeapItem;
+
+static inline int heap_less(const HeapItem *a, const HeapItem *b) {
+    return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
+}
+
+static void heap_push(HeapItem *h, size_t *n, HeapItem it) {
+    size_t i = (*n)++;
+    h[i] = it;
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (!heap_less(&h[i], &h[p])) break;
+        HeapItem t = h[i]; h[i] = h[p]; h[p] = t; i = p;
+    }
+}
+
+static HeapItem heap_pop(HeapItem *h, size_t *n) {
+    HeapItem top = h[0];
+    h[0] = h[--(*n)];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < *n && heap_less(&h[l], &h[m])) m = l;
+        if (r < *n && heap_less(&h[r], &h[m])) m = r;
+        if (m == i) break;
+        HeapItem t = h[i]; h[i] = h[m]; h[m] = t; i = m;
+    }
+    return top;
+}
+
+static inline MergeHit bpe_merge(const BpeObject *b, int32_t left, int32_t right) {
+    uint64_t k = ((uint64_t)(uint32_t)left << MERGE_ID_BITS) | (uint32_t)right;
+    size_t h = mix64(k + 1) & b->merges_mask;
+    for (uint64_t v; (v = b->merges[h]) != 0; h = (h + 1) & b->merges_mask) {
+        if ((v >> MERGE_RANK_BITS) == k) {
+            int32_t rank = (int32_t)(v & ((1u << MERGE_RANK_BITS) - 1)) - 1;
+            MergeHit hit = {rank, b->merge_ids[rank]};
+            return hit;
+        }
+    }
+    MergeHit none = {-1, -1};
+    return none;
+}
+
+static inline int32_t bpe_char(const BpeObject *b, Py_UCS4 cp) {
+    size_t h = mix64((uint64_t)cp + 1) & b->chars_mask;
+    for (;;) {
+        const CharSlot *s = &b->chars[h];
+        if (s->cp == cp) return s->id;
+        if (s->cp == 0xFFFFFFFFu) return -1;
+        h = (h + 1) & b->chars_mask;
+    }
+}
+
+/* Growable int32 output; the first 64 ids live inline (most chunks need no allocation). Never copy one. */
+typedef struct { int32_t *v; size_t n, cap; int32_t local[64]; } IdVec;
+
+static void idvec_free(IdVec *o) { if (o->v != o->local) free(o->v); o->v = NULL; o->n = o->cap = 0; }
+
+static int idvec_push(IdVec *o, int32_t x) {
+    if (!o->v) { o->v = o->local; o->cap = 64; }
+    if (o->n == o->cap) {
+        size_t cap = o->cap * 2;
+        int32_t *v = (int32_t *)malloc(cap * sizeof(int32_t));
+        if (!v) return -1;
+        memcpy(v, o->v, o->n * sizeof(int32_t));
+        if (o->v != o->local) free(o->v);
+        o->v = v; o->cap = cap;
+    }
+    o->v[o->n++] = x;
+    return 0;
+}
+
+/* BPE over text[start:end) (no special tokens inside), ids appended to out. */
+static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    Py_ssize_t n_chars = end - start;
+    if (n_chars <= 0) return 0;
+    size_t cap = (size_t)n_chars * 4; /* byte fallback: up to 4 symbols per character */
+    if (cap > 256) { /* a long word: count its symbols exactly rather than reserve 4 per character */
+        cap = 0;
+        for (Py_ssize_t i = start; i < end; i++) {
+            Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+            if (cp == SPACE) cp = SPACE_MARK;
+            cap += bpe_char(b, cp) >= 0 ? 1 : cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        }
+    }
+    Sym stack_syms[256];
+    HeapItem stack_heap[3 * 256 + 8]; /* pushes <= 3 per symbol: no growth for a small word */
+    int small = cap <= 256;
+    Sym *syms = small ? stack_syms : (Sym *)malloc(cap * sizeof(Sym));
+    size_t hcap = small ? 3 * 256 + 8 : cap + 8;
+    HeapItem *heap = small ? stack_heap : (HeapItem *)malloc(hcap * sizeof(HeapItem));
+    if (!syms || !heap) {
+        if (!small) { free(syms); free(heap); }
+        PyErr_NoMemory(); return -1;
+    }
+    size_t n = 0;
+    for (Py_ssize_t i = start; i < end; i++) {
+        Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+        if (cp == SPACE) cp = SPACE_MARK;
+        int32_t id = bpe_char(b, cp);
+        if (id >= 0) {
+            syms[n].id = id; n++;
+        } else {
+            unsigned char buf[4]; int len;
+            if (cp < 0x80) { buf[0] = (unsigned char)cp; len = 1; }
+            else if (cp < 0x800) { buf[0] = 0xC0 | (cp >> 6); buf[1] = 0x80 | (cp & 0x3F); len = 2; }
+            else if (cp < 0x10000) { buf[0] = 0xE0 | (cp >> 12); buf[1] = 0x80 | ((cp >> 6) & 0x3F); buf[2] = 0x80 | (cp & 0x3F); len = 3; }
+            else { buf[0] = 0xF0 | (cp >> 18); buf[1] = 0x80 | ((cp >> 12) & 0x3F); buf[2] = 0x80 | ((cp >> 6) & 0x3F); buf[3] = 0x80 | (cp & 0x3F); len = 4; }
+            for (int k = 0; k < len; k++) { syms[n].id = b->byte_ids[buf[k]]; n++; }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        syms[i].prev = (int32_t)i - 1;
+        syms[i].next = (i + 1 < n) ? (int32_t)i + 1 : -1;
+        syms[i].alive = 1;
+    }
+    size_t hn = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        MergeHit m = bpe_merge(b, syms[i].id, syms[i + 1].id);
+        if (m.rank >= 0) { HeapItem it = {m.rank, (int32_t)i, m.new_id}; heap_push(heap, &hn, it); }
+    }
+    while (hn) {
+        HeapItem top = heap_pop(heap, &hn);
+        Sym *s = &syms[top.pos];
+        if (!s->alive || s->next < 0) continue;
+        Sym *r = &syms[s->next];
+        MergeHit m = bpe_merge(b, s->id, r->id);
+        if (m.rank < 0 || m.new_id != top.new_id) continue; /* a stale entry */
+        s->id = top.new_id;
+        r->alive = 0;
+        s->next = r->next;
+        if (r->next >= 0) syms[r->next].prev = top.pos;
+        if (hn + 2 > hcap) {
+            hcap *= 2;
+            HeapItem *grown = heap == stack_heap ? (HeapItem *)malloc(hcap * sizeof(HeapItem))
+                                                 : (HeapItem *)realloc(heap, hcap * sizeof(HeapItem));
+            if (!grown) {
+                if (syms != stack_syms) free(syms);
+                if (heap != stack_heap) free(heap);
+                PyErr_NoMemory(); return -1;
+            }
+            if (heap == stack_heap) memcpy(grown, stack_heap, hn * sizeof(HeapItem));
+            heap = grown;
+        }
+        if (s->prev >= 0) {
+            MergeHit ml = bpe_merge(b, syms[s->prev].id, s->id);
+            if (ml.rank >= 0) { HeapItem it = {ml.rank, s->prev, ml.new_id}; heap_push(heap, &hn, it); }
+        }
+        if (s->next >= 0) {
+            MergeHit mr = bpe_merge(b, s->id, syms[s->next].id);
+            if (mr.rank >= 0) { HeapItem it = {mr.rank, top.pos, mr.new_id}; heap_push(heap, &hn, it); }
+        }
+    }
+    int rc = 0;
+    for (int32_t i = n ? 0 : -1; i >= 0; i = syms[i].next) {
+        if (idvec_push(out, syms[i].id) < 0) { PyErr_NoMemory(); rc = -1; break; }
+    }
+    if (syms != stack_syms) free(syms);
+    if (heap != stack_heap) free(heap);
+    return rc;
+}
+
+/* Special tokens first (leftmost-longest), BPE on the text between them. */
+static int bpe_encode_range(const BpeObject *b, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    Py_ssize_t seg = start;
+    if (b->n_specials) {
+        for (Py_ssize_t i = start; i < end; i++) {
+            Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+            Py_ssize_t best = -1, best_len = 0;
+            for (Py_ssize_t s = 0; s < b->n_specials; s++) {
+                Py_ssize_t len = b->special_lens[s];
+                if (b->specials[s][0] != cp || len > end - i || len <= best_len) continue;
+                Py_ssize_t k = 1;
+                while (k < len && PyUnicode_READ(kind, data, i + k) == b->specials[s][k]) k++;
+                if (k == len) { best = s; best_len = len; }
+            }
+            if (best >= 0) {
+                if (bpe_word(b, kind, data, seg, i, out) < 0) return -1;
+                if (idvec_push(out, b->special_ids[best]) < 0) { PyErr_NoMemory(); return -1; }
+                i += best_len - 1;
+                seg = i + 1;
+            }
+        }
+    }
+    return bpe_word(b, kind, data, seg, end, out);
+}
+
+static PyObject *ids_to_list(const IdVec *o) {
+    PyObject *list = PyList_New((Py_ssize_t)o->n);
+    if (!list) return NULL;
+    for (size_t i = 0; i < o->n; i++) {
+        PyObject *x = PyLong_FromLong(o->v[i]);
+        if (!x) { Py_DECREF(list); return NULL; }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, x);
+    }
+    return list;
+}
+
+static PyObject *Bpe_encode(BpeObject *self, PyObject *text) {
+    if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "encode() takes a str"); return NULL; }
+    if (refuse_surrogates(text) < 0) return NULL;
+    IdVec out = {NULL, 0, 0, {0}};
+    if (bpe_encode_range(self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
+        idvec_free(&out); return NULL;
+    }
+    PyObject *list = ids_to_list(&out);
+    idvec_free(&out);
+    return list;
+}
+
+static int read_i32_buffer(PyObject *obj, Py_buffer *view, const char *what) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_SIMPLE) < 0) return -1;
+    if (view->len % 4) { PyBuffer_Release(view); PyErr_Format(PyExc_ValueError, "%s: length not a multiple of 4", what); return -1; }
+    return 0;
+}
+
+/* Bpe(chars: int32 [cp, id]*, merges: int32 [left, right, new_id]* in rank order,
+ *     byte_ids: int32[256], unk_id: int, specials: list[tuple[str, int]]) */
+static int Bpe_init(BpeObject *self, PyObject *args, PyObject *kwds) {
+    PyObject *chars_obj, *merges_obj, *bytes_obj, *specials_obj;
+    int unk_id;
+    static char *kwlist[] = {"chars", "merges", "byte_ids", "unk_id", "specials", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOiO", kwlist, &chars_obj, &merges_obj, &bytes_obj, &unk_id, &specials_obj))
+        return -1;
+    if (self->merges) { PyErr_SetString(PyExc_RuntimeError, "Bpe is already initialised"); return -1; }
+    Py_buffer cv, mv, bv;
+    if (read_i32_buffer(chars_obj, &cv, "chars") < 0) return -1;
+    if (read_i32_buffer(merges_obj, &mv, "merges") < 0) { PyBuffer_Release(&cv); return -1; }
+    if (read_i32_buffer(bytes_obj, &bv, "byte_ids") < 0) { PyBuffer_Release(&cv); PyBuffer_Release(&mv); return -1; }
+    int rc = -1;
+    const int32_t *c = (const int32_t *)cv.buf, *m = (const int32_t *)mv.buf, *bi = (const int32_t *)bv.buf;
+    size_t nc = (size_t)cv.len / 8, nm = (size_t)mv.len / 12;
+    if (bv.len != 256 * 4 || cv.len % 8 || mv.len % 12) { PyErr_SetString(PyExc_ValueError, "malformed Bpe tables"); goto done; }
+    if (nm >= ((size_t)1 << MERGE_RANK_BITS) - 1) { PyErr_SetString(PyExc_ValueError, "too many merges"); goto done; }
+    size_t cap = 16;
+    while (cap < nm * 2 + 16) cap <<= 1;
+    self->merges = (uint64_t *)calloc(cap, sizeof(uint64_t));
+    self->merge_ids = (int32_t *)malloc((nm + 1) * sizeof(int32_t));
+    if (!self->merges || !self->merge_ids) { PyErr_NoMemory(); goto done; }
+    self->merges_mask = cap - 1;
+    for (size_t i = 0; i < nm; i++) {
+        uint32_t left = (uint32_t)m[3 * i], right = (uint32_t)m[3 * i + 1];
+        if (left >> MERGE_ID_BITS || right >> MERGE_ID_BITS) { PyErr_SetString(PyExc_ValueError, "merge id too large"); goto done; }
+        uint64_t k = ((uint64_t)left << MERGE_ID_BITS) | right;
+        size_t h = mix64(k + 1) & self->merges_mask;
+        while (self->merges[h] && (self->merges[h] >> MERGE_RANK_BITS) != k) h = (h + 1) & self->merges_mask;
+        /* a repeated pair keeps its last rank, as tokenizers' HashMap collect does (tables refuse them anyway) */
+        self->merges[h] = (k << MERGE_RANK_BITS) | (uint64_t)(i + 1);
+        self->merge_ids[i] = m[3 * i + 2];
+    }
+    cap = 16;
+    while (cap < nc * 2 + 16) cap <<= 1;
+    self->chars = (CharSlot *)malloc(cap * sizeof(CharSlot));
+    if (!self->chars) { PyErr_NoMemory(); goto done; }
+    memset(self->chars, 0xFF, cap * sizeof(CharSlot));
+    self->chars_mask = cap - 1;
+    for (size_t i = 0; i < nc; i++) {
+        uint32_t cp = (uint32_t)c[2 * i];
+        size_t h = mix64((uint64_t)cp + 1) & self->chars_mask;
+        while (self->chars[h].cp != 0xFFFFFFFFu && self->chars[h].cp != cp) h = (h + 1) & self->chars_mask;
+        self->chars[h].cp = cp; self->chars[h].id = c[2 * i + 1];
+    }
+    memcpy(self->byte_ids, bi, sizeof(self->byte_ids));
+    self->unk_id = unk_id;
+    PyObject *seq = PySequence_Fast(specials_obj, "specials must be a sequence");
+    if (!seq) goto done;
+    Py_ssize_t ns = PySequence_Fast_GET_SIZE(seq);
+    self->specials = (Py_UCS4 **)calloc((size_t)ns + 1, sizeof(Py_UCS4 *));
+    self->special_lens = (Py_ssize_t *)calloc((size_t)ns + 1, sizeof(Py_ssize_t));
+    self->special_ids = (int32_t *)calloc((size_t)ns + 1, sizeof(int32_t));
+    if (!self->specials || !self->special_lens || !self->special_ids) { Py_DECREF(seq); PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t s = 0; s < ns; s++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, s);
+        PyObject *content; int id;
+        if (!PyArg_ParseTuple(item, "Ui", &content, &id)) { Py_DECREF(seq); goto done; }
+        if (PyUnicode_GET_LENGTH(content) == 0) { Py_DECREF(seq); PyErr_SetString(PyExc_ValueError, "empty special token"); goto done; }
+        self->specials[s] = PyUnicode_AsUCS4Copy(content);
+        if (!self->specials[s]) { Py_DECREF(seq); goto done; }
+        self->special_lens[s] = PyUnicode_GET_LENGTH(content);
+        self->special_ids[s] = id;
+        self->n_specials = s + 1;
+    }
+    Py_DECREF(seq);
+    rc = 0;
+done:
+    PyBuffer_Release(&cv); PyBuffer_Release(&mv); PyBuffer_Release(&bv);
+    return rc;
+}
+
+static void Bpe_dealloc(BpeObject *self) {
+    free(self->merges); free(self->merge_ids); free(self->chars);
+    if (self->specials) for (Py_ssize_t s = 0; s < self->n_specials; s++) PyMem_Free(self->specials[s]);
+    free(self->specials); free(self->special_lens); free(self->special_ids);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef Bpe_methods[] = {
+    {"encode", (PyCFunction)Bpe_encode, METH_O, "encode(text) -> list[int]: exact BPE ids of text."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject BpeType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vertexmeter.tokenizing.core._native.Bpe",
+    .tp_basicsize = sizeof(BpeObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Byte-pair encoder with tokenizers' merge-rank semantics.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Bpe_init,
+    .tp_dealloc = (destructor)Bpe_dealloc,
+    .tp_methods = Bpe_methods,
+};
+
+
+/* ---------------------------------------------------------------- SpBpe: SentencePiece's BPE */
+/* Pieces are merged by score (highest first, then leftmost), a pair only when the concatenation
+ * is a piece; user-defined pieces are matched longest-first before merging and never merge
+ * (SentencePiece's frozen symbols); a final single character that is no piece becomes its UTF-8
+ * byte pieces. Only models without UNUSED pieces reach this code (tables.py checks). */
+
+/* By piece id. The hash table itself holds 8 bytes a slot (hash tag, id + 1): a failed lookup,
+ * the common case while merging, touches only that compact table. */
+typedef struct { uint32_t offset; float score; uint16_t len; uint8_t user; uint8_t valid; } PieceInfo;
+
+typedef struct {
+    PyObject_HEAD
+    uint64_t *slots; size_t mask; /* 0 empty, else (hash >> 32) << 32 | (id + 1) */
+    PieceInfo *info;
+    Py_UCS4 *arena;
+    int32_t byte_ids[256];
+    int32_t unk_id;
+    Py_ssize_t max_len, max_user_len;
+    U64Set user_prefixes; /* range hashes of every prefix of a user-defined piece */
+} SpBpeObject;
+
+#define RANGE_SEED 0x9E3779B97F4A7C15ULL
+static inline uint64_t range_step(uint64_t h, Py_UCS4 cp) { return (h ^ cp) * 0x100000001B3ULL; }
+static inline uint64_t range_final(uint64_t h, Py_ssize_t len) { return mix64(h ^ (uint64_t)len); }
+
+static inline uint64_t range_hash(const Py_UCS4 *cp, Py_ssize_t len) {
+    uint64_t h = RANGE_SEED;
+    for (Py_ssize_t i = 0; i < len; i++) h = range_step(h, cp[i]);
+    return range_final(h, len);
+}
+
+/* The id of the piece cp[0:len] (hash h), or -1. */
+static inline int32_t sp_find_hashed(const SpBpeObject *b, const Py_UCS4 *cp, Py_ssize_t len, uint64_t h) {
+    size_t i = h & b->mask;
+    uint64_t tag = h >> 32;
+    for (uint64_t v; (v = b->slots[i]) != 0; i = (i + 1) & b->mask) {
+        if ((v >> 32) != tag) continue;
+        int32_t id = (int32_t)(uint32_t)v - 1;
+        const PieceInfo *p = &b->info[id];
+        if (p->len == len && !memcmp(b->arena + p->offset, cp, (size_t)len * sizeof(Py_UCS4))) return id;
+    }
+    return -1;
+}
+
+static inline int32_t sp_find(const SpBpeObject *b, const Py_UCS4 *cp, Py_ssize_t len) {
+    if (len > b->max_len) return -1;
+    return sp_find_hashed(b, cp, len, range_hash(cp, len));
+}
+
+typedef struct { float score; int32_t left, right, size; } SpItem;
+
+static inline int sp_before(const SpItem *a, const SpItem *b) { /* a pops before b */
+    return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+static void sp_push(SpItem *h, size_t *n, SpItem it) {
+    size_t i = (*n)++;
+    h[i] = it;
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (!sp_before(&h[i], &h[p])) break;
+        SpItem t = h[i]; h[i] = h[p]; h[p] = t; i = p;
+    }
+}
+
+static SpItem sp_pop(SpItem *h, size_t *n) {
+    SpItem top = h[0];
+    h[0] = h[--(*n)];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < *n && sp_before(&h[l], &h[m])) m = l;
+        if (r < *n && sp_before(&h[r], &h[m])) m = r;
+        if (m == i) break;
+        SpItem t = h[i]; h[i] = h[m]; h[m] = t; i = m;
+    }
+    return top;
+}
+
+typedef struct { int32_t start, len, prev, next; int32_t frozen; } SpSym;
+
+static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    Py_ssize_t n = end - start;
+    if (n <= 0) return 0;
+    /* pushes <= 3 per symbol (one per initial pair, two per merge), so the heap never grows */
+    Py_UCS4 stack_text[96];
+    SpSym stack_syms[96];
+    SpItem stack_heap[3 * 96 + 8];
+    int small = n <= 96;
+    size_t hcap = small ? 3 * 96 + 8 : (size_t)n + 8, hn = 0; /* a long chunk's heap grows on demand */
+    Py_UCS4 *text = small ? stack_text : (Py_UCS4 *)malloc((size_t)n * sizeof(Py_UCS4));
+    SpSym *syms = small ? stack_syms : (SpSym *)malloc((size_t)n * sizeof(SpSym));
+    SpItem *heap = small ? stack_heap : (SpItem *)malloc(hcap * sizeof(SpItem));
+    if (!text || !syms || !heap) {
+        if (!small) { free(text); free(syms); free(heap); }
+        PyErr_NoMemory(); return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) text[i] = canon(PyUnicode_READ(kind, data, start + i));
+    int32_t ns = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        Py_ssize_t len = 1; int frozen = 0;
+        if (b->max_user_len) { /* the longest user-defined piece here, walking only along their prefixes */
+            Py_ssize_t most = b->max_user_len < n - i ? b->max_user_len : n - i;
+            uint64_t h = RANGE_SEED;
+            for (Py_ssize_t l = 1; l <= most; l++) {
+                h = range_step(h, text[i + l - 1]);
+                uint64_t fh = range_final(h, l);
+                if (!u64set_has(&b->user_prefixes, fh)) break;
+                int32_t id = sp_find_hashed(b, text + i, l, fh);
+                if (id >= 0 && b->info[id].user) { len = l; frozen = 1; }
+            }
+        }
+        syms[ns].start = (int32_t)i; syms[ns].len = (int32_t)len; syms[ns].frozen = frozen;
+        syms[ns].prev = ns - 1; syms[ns].next = ns + 1;
+        ns++; i += len;
+    }
+    syms[ns - 1].next = -1;
+#define SP_PAIR(L, R) do { \
+        int32_t l_ = (L), r_ = (R); \
+        if (l_ >= 0 && r_ >= 0 && !syms[l_].frozen && !syms[r_].frozen) { \
+            int32_t p_ = sp_find(b, text + syms[l_].start, syms[l_].len + syms[r_].len); \
+            if (p_ >= 0 && hn == hcap) { \
+                SpItem *g_ = small ? NULL : (SpItem *)realloc(heap, 2 * hcap * sizeof(SpItem)); \
+                if (!g_) { if (!small) { free(text); free(syms); free(heap); } PyErr_NoMemory(); return -1; } \
+                heap = g_; hcap *= 2; \
+            } \
+            if (p_ >= 0) { \
+                SpItem it_ = {b->info[p_].score, l_, r_, syms[l_].len + syms[r_].len}; sp_push(heap, &hn, it_); \
+            } \
+        } \
+    } while (0)
+    for (int32_t i = 1; i < ns; i++) SP_PAIR(i - 1, i);
+    while (hn) {
+        SpItem top = sp_pop(heap, &hn);
+        SpSym *l = &syms[top.left], *r = &syms[top.right];
+        if (!l->len || !r->len || l->len + r->len != top.size) continue; /* stale */
+        l->len += r->len;
+        l->next = r->next;
+        if (r->next >= 0) syms[r->next].prev = top.left;
+        r->len = 0;
+        SP_PAIR(l->prev, top.left);
+        SP_PAIR(top.left, l->next);
+    }
+#undef SP_PAIR
+    int rc = 0;
+    for (int32_t i = 0; i >= 0 && rc == 0; i = syms[i].next) {
+        int32_t id = sp_find(b, text + syms[i].start, syms[i].len);
+        if (id >= 0) { if (idvec_push(out, id) < 0) rc = -1; continue; }
+        for (int32_t k = 0; k < syms[i].len && rc == 0; k++) { /* byte fallback, character by character */
+            Py_UCS4 cp = text[syms[i].start + k];
+            unsigned char buf[4]; int blen;
+            if (cp < 0x80) { buf[0] = (unsigned char)cp; blen = 1; }
+            else if (cp < 0x800) { buf[0] = 0xC0 | (cp >> 6); buf[1] = 0x80 | (cp & 0x3F); blen = 2; }
+            else if (cp < 0x10000) { buf[0] = 0xE0 | (cp >> 12); buf[1] = 0x80 | ((cp >> 6) & 0x3F); buf[2] = 0x80 | (cp & 0x3F); blen = 3; }
+            else { buf[0] = 0xF0 | (cp >> 18); buf[1] = 0x80 | ((cp >> 12) & 0x3F); buf[2] = 0x80 | ((cp >> 6) & 0x3F); buf[3] = 0x80 | (cp & 0x3F); blen = 4; }
+            for (int q = 0; q < blen; q++) if (idvec_push(out, b->byte_ids[buf[q]]) < 0) { rc = -1; break; }
+        }
+    }
+    if (rc < 0) PyErr_NoMemory();
+    if (!small) { free(text); free(syms); free(heap); }
+    return rc;
+}
+
+static PyObject *SpBpe_encode(SpBpeObject *self, PyObject *text) {
+    if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "encode() takes a str"); return NULL; }
+    if (refuse_surrogates(text) < 0) return NULL;
+    IdVec out = {NULL, 0, 0, {0}};
+    if (sp_encode_range(self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
+        idvec_free(&out); return NULL;
+    }
+    PyObject *list = ids_to_list(&out);
+    idvec_free(&out);
+    return list;
+}
+
+/* SpBpe(vocab_offsets: uint32[n + 1], vocab_blob: UTF-8, scores: float32[n], types: uint8[n],
+ *       byte_ids: int32[256], unk_id: int). Types: 1 normal, 4 user-defined take part; others not. */
+static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
+    PyObject *off_obj, *blob_obj, *score_obj, *type_obj, *bytes_obj;
+    int unk_id;
+    static char *kwlist[] = {"vocab_offsets", "vocab_blob", "scores", "types", "byte_ids", "unk_id", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOi", kwlist, &off_obj, &blob_obj, &score_obj, &type_obj, &bytes_obj, &unk_id))
+        return -1;
+    if (self->slots) { PyErr_SetString(PyExc_RuntimeError, "SpBpe is already initialised"); return -1; }
+    Py_buffer ov, bv, sv, tv, yv;
+    int got = 0, rc = -1;
+    if (PyObject_GetBuffer(off_obj, &ov, PyBUF_SIMPLE) < 0) goto done;
+    got = 1;
+    if (PyObject_GetBuffer(blob_obj, &bv, PyBUF_SIMPLE) < 0) goto done;
+    got = 2;
+    if (PyObject_GetBuffer(score_obj, &sv, PyBUF_SIMPLE) < 0) goto done;
+    got = 3;
+    if (PyObject_GetBuffer(type_obj, &tv, PyBUF_SIMPLE) < 0) goto done;
+    got = 4;
+    if (PyObject_GetBuffer(bytes_obj, &yv, PyBUF_SIMPLE) < 0) goto done;
+    got = 5;
+    size_t n = (size_t)tv.len;
+    if ((size_t)ov.len != (n + 1) * 4 || (size_t)sv.len != n * 4 || yv.len != 256 * 4) {
+        PyErr_SetString(PyExc_ValueError, "malformed SpBpe tables"); goto done;
+    }
+    const uint32_t *off = (const uint32_t *)ov.buf;
+    const unsigned char *blob = (const unsigned char *)bv.buf;
+    const float *scores = (const float *)sv.buf;
+    const uint8_t *types = (const uint8_t *)tv.buf;
+    if (off[n] > (uint32_t)bv.len) { PyErr_SetString(PyExc_ValueError, "malformed SpBpe offsets"); goto done; }
+    self->arena = (Py_UCS4 *)malloc(((size_t)off[n] + 1) * sizeof(Py_UCS4));
+    size_t cap = 16;
+    while (cap < n * 2 + 16) cap <<= 1;
+    self->slots = (uint64_t *)calloc(cap, sizeof(uint64_t));
+    self->info = (PieceInfo *)calloc(n + 1, sizeof(PieceInfo));
+    if (!self->arena || !self->slots || !self->info) { PyErr_NoMemory(); goto done; }
+    self->mask = cap - 1;
+    size_t firsts_cap = 1024, n_firsts = 0, used = 0;
+    uint64_t *firsts = (uint64_t *)malloc(firsts_cap * sizeof(uint64_t));
+    if (!firsts) { PyErr_NoMemory(); goto done; }
+    for (size_t id = 0; id < n; id++) {
+        if (types[id] != 1 && types[id] != 4) continue;
+        size_t at = used;
+        for (uint32_t k = off[id]; k < off[id + 1];) { /* UTF-8 -> code points (the blob came from Python str) */
+            unsigned char c = blob[k];
+            Py_UCS4 cp; int extra;
+            if (c < 0x80) { cp = c; extra = 0; } else if (c < 0xE0) { cp = c & 0x1F; extra = 1; }
+            else if (c < 0xF0) { cp = c & 0x0F; extra = 2; } else { cp = c & 0x07; extra = 3; }
+            if (k + 1 + (uint32_t)extra > off[id + 1]) { free(firsts); PyErr_SetString(PyExc_ValueError, "bad UTF-8 piece"); goto done; }
+            for (int q = 1; q <= extra; q++) cp = (cp << 6) | (blob[k + q] & 0x3F);
+            self->arena[used++] = cp;
+            k += 1 + (uint32_t)extra;
+        }
+        Py_ssize_t len = (Py_ssize_t)(used - at);
+        if (len == 0 || len > 0xFFFF) { used = at; continue; }
+        /* a piece holding a literal space can never match: the text's spaces are all "▁" by now */
+        uint64_t h = range_hash(self->arena + at, len);
+        if (len <= self->max_len && sp_find_hashed(self, self->arena + at, len, h) >= 0) { used = at; continue; }
+        /* (a duplicate: sentencepiece refuses such a model; tables.py too) */
+        size_t i = h & self->mask;
+        while (self->slots[i]) i = (i + 1) & self->mask;
+        self->slots[i] = (h >> 32) << 32 | (uint64_t)(id + 1);
+        PieceInfo *s = &self->info[id];
+        s->offset = (uint32_t)at; s->len = (uint16_t)len; s->valid = 1; s->user = types[id] == 4; s->score = scores[id];
+        if (len > self->max_len) self->max_len = len;
+        if (s->user) {
+            if (len > self->max_user_len) self->max_user_len = len;
+            uint64_t ph = RANGE_SEED;
+            for (Py_ssize_t k = 0; k < len; k++) {
+                if (n_firsts == firsts_cap) {
+                    firsts_cap *= 2;
+                    uint64_t *g = (uint64_t *)realloc(firsts, firsts_cap * sizeof(uint64_t));
+                    if (!g) { free(firsts); PyErr_NoMemory(); goto done; }
+                    firsts = g;
+                }
+                ph = range_step(ph, self->arena[at + k]);
+                firsts[n_firsts++] = range_final(ph, k + 1);
+            }
+        }
+    }
+    int set_rc = u64set_init(&self->user_prefixes, firsts, n_firsts);
+    free(firsts);
+    if (set_rc < 0) { PyErr_NoMemory(); goto done; }
+    memcpy(self->byte_ids, yv.buf, sizeof(self->byte_ids));
+    self->unk_id = unk_id;
+    rc = 0;
+done:
+    if (got >= 1) PyBuffer_Release(&ov);
+    if (got >= 2) PyBuffer_Release(&bv);
+    if (got >= 3) PyBuffer_Release(&sv);
+    if (got >= 4) PyBuffer_Release(&tv);
+    if (got >= 5) PyBuffer_Release(&yv);
+    return rc;
+}
+
+static void SpBpe_dealloc(SpBpeObject *self) {
+    free(self->slots); free(self->info); free(self->arena); free(self->user_prefixes.keys);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef SpBpe_methods[] = {
+    {"encode", (PyCFunction)SpBpe_encode, METH_O, "encode(text) -> list[int]: SentencePiece BPE ids of text."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject SpBpeType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vertexmeter.tokenizing.core._native.SpBpe",
+    .tp_basicsize = sizeof(SpBpeObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Byte-pair encoder with SentencePiece's score semantics.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)SpBpe_init,
+    .tp_dealloc = (destructor)SpBpe_dealloc,
+    .tp_methods = SpBpe_methods,
+};
+
+/* Either encoder over text[start:end). */
+static int encode_range(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    if (Py_IS_TYPE(encoder, &SpBpeType)) return sp_encode_range((SpBpeObject *)encoder, kind, data, start, end, out);
+    return bpe_encode_range((BpeObject *)encoder, kind, data, start, end, out);
+}
+
+static inline int is_encoder(PyObject *o) { return Py_IS_TYPE(o, &BpeType) || Py_IS_TYPE(o, &SpBpeType); }
+
+/* ---------------------------------------------------------------- Splitter + chunk cache */
+
+typedef struct { uint64_t hash; uint32_t offset; uint32_t len; int32_t count; int32_t used; } CacheSlot;
+
+typedef struct {
+    PyObject_HEAD
+    U64Set pairs;
+    uint8_t ascii_joins[128 * 128 / 8]; /* fast path: pair of ASCII characters inside some piece */
+    CacheSlot *slots; size_t slots_mask; size_t n_entries;
+    Py_UCS4 *arena; size_t arena_len, arena_cap;
+    size_t cache_bytes; Py_ssize_t max_chunk;
+    unsigned long long hits, misses, resets;
+} SplitterObject;
+
+/* A lone surrogate is no UTF-8 text: raise the codec's own UnicodeEncodeError, as the engines refuse it too. */
+static int refuse_surrogates(PyObject *text) {
+    if (PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND) return 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (Py_UNICODE_IS_SURROGATE(PyUnicode_READ(kind, data, i))) {
+            PyObject *utf8 = PyUnicode_AsUTF8String(text); /* sets UnicodeEncodeError */
+            Py_XDECREF(utf8);
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "text holds a lone surrogate");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static inline Py_UCS4 canon(Py_UCS4 cp) { return cp == SPACE ? SPACE_MARK : cp; }
+
+static inline int joins(const SplitterObject *s, Py_UCS4 a, Py_UCS4 b) {
+    if (a < 128 && b < 128) { unsigned bit = a * 128 + b; return (s->ascii_joins[bit >> 3] >> (bit & 7)) & 1; }
+    return u64set_has(&s->pairs, ((uint64_t)a << 32) | b);
+}
+
+static void cache_reset(SplitterObject *s) {
+    free(s->slots); free(s->arena);
+    s->slots = NULL; s->arena = NULL;
+    s->slots_mask = 0; s->n_entries = 0; s->arena_len = s->arena_cap = 0;
+}
+
+static size_t cache_footprint(const SplitterObject *s) {
+    return (s->slots ? (s->slots_mask + 1) * sizeof(CacheSlot) : 0) + s->arena_cap * sizeof(Py_UCS4);
+}
+
+static int chunk_equal(const SplitterObject *s, const CacheSlot *slot, int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
+    if (slot->len != (uint32_t)len) return 0;
+    const Py_UCS4 *stored = s->arena + slot->offset;
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (stored[i] != PyUnicode_READ(kind, data, start + i)) return 0;
+    return 1;
+}
+
+static int cache_grow(SplitterObject *s) {
+    size_t cap = s->slots ? (s->slots_mask + 1) * 2 : 4096;
+    CacheSlot *slots = (CacheSlot *)calloc(cap, sizeof(CacheSlot));
+    if (!slots) return -1;
+    if (s->slots) {
+        for (size_t i = 0; i <= s->slots_mask; i++) {
+            if (!s->slots[i].used) continue;
+            size_t h = s->slots[i].hash & (cap - 1);
+            while (slots[h].used) h = (h + 1) & (cap - 1);
+            slots[h] = s->slots[i];
+        }
+        free(s->slots);
+    }
+    s->slots = slots; s->slots_mask = cap - 1;
+    return 0;
+}
+
+static int cache_insert(SplitterObject *s, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, int32_t count) {
+    if (len > s->max_chunk) return 0;
+    size_t want_slots = s->slots ? s->slots_mask + 1 : 0;
+    if (!s->slots || (s->n_entries + 1) * 2 > want_slots) want_slots = want_slots ? want_slots * 2 : 4096;
+    size_t want_arena = s->arena_cap;
+    while (s->arena_len + (size_t)len > want_arena) want_arena = want_arena ? want_arena * 2 : 65536;
+    if (want_slots * sizeof(CacheSlot) + want_arena * sizeof(Py_UCS4) > s->cache_bytes) {
+        cache_reset(s); /* bounded memory: start afresh rather than grow past the cap */
+        s->resets++;
+        want_slots = 4096; want_arena = 65536;
+        while ((size_t)len > want_arena) want_arena *= 2;
+        if (want_slots * sizeof(CacheSlot) + want_arena * sizeof(Py_UCS4) > s->cache_bytes) return 0;
+    }
+    if (!s->slots || (s->n_entries + 1) * 2 > s->slots_mask + 1) if (cache_grow(s) < 0) return -1;
+    if (want_arena != s->arena_cap) {
+        Py_UCS4 *arena = (Py_UCS4 *)realloc(s->arena, want_arena * sizeof(Py_UCS4));
+        if (!arena) return -1;
+        s->arena = arena; s->arena_cap = want_arena;
+    }
+    size_t h = hash & s->slots_mask;
+    while (s->slots[h].used) h = (h + 1) & s->slots_mask;
+    for (Py_ssize_t i = 0; i < len; i++) s->arena[s->arena_len + i] = PyUnicode_READ(kind, data, start + i);
+    s->slots[h].hash = hash; s->slots[h].offset = (uint32_t)s->arena_len; s->slots[h].len = (uint32_t)len;
+    s->slots[h].count = count; s->slots[h].used = 1;
+    s->arena_len += (size_t)len; s->n_entries++;
+    return 0;
+}
+
+/* The count of one chunk: from the cache, else from the exact encoder (then remembered). */
+static long long chunk_count(SplitterObject *s, PyObject *text, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, uint64_t hash, PyObject *miss) {
+    Py_ssize_t len = end - start;
+    hash = mix64(hash ^ (uint64_t)len);
+    if (s->slots) {
+        size_t h = hash & s->slots_mask;
+        while (s->slots[h].used) {
+            if (s->slots[h].hash == hash && chunk_equal(s, &s->slots[h], kind, data, start, len)) { s->hits++; return s->slots[h].count; }
+            h = (h + 1) & s->slots_mask;
+        }
+    }
+    s->misses++;
+    long long count;
+    if (is_encoder(miss)) {
+        IdVec out = {NULL, 0, 0, {0}};
+        if (encode_range(miss, kind, data, start, end, &out) < 0) { idvec_free(&out); return -1; }
+        count = (long long)out.n;
+        idvec_free(&out);
+    } else {
+        PyObject *chunk = PyUnicode_Substring(text, start, end);
+        if (!chunk) return -1;
+        PyObject *r = PyObject_CallOneArg(miss, chunk);
+        Py_DECREF(chunk);
+        if (!r) return -1;
+        count = PyLong_AsLongLong(r);
+        Py_DECREF(r);
+        if (count == -1 && PyErr_Occurred()) return -1;
+        if (count < 0 || count > INT32_MAX) { PyErr_SetString(PyExc_ValueError, "miss() returned an impossible count"); return -1; }
+    }
+    if (cache_insert(s, hash, kind, data, start, len, (int32_t)count) < 0) { PyErr_NoMemory(); return -1; }
+    return count;
+}
+
+static PyObject *Splitter_count(SplitterObject *self, PyObject *args) {
+    PyObject *text, *miss;
+    if (!PyArg_ParseTuple(args, "UO:count", &text, &miss)) return NULL;
+    if (refuse_surrogates(text) < 0) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (!n) return PyLong_FromLong(0);
+    long long total = 0;
+    Py_ssize_t start = 0;
+    Py_UCS4 prev = PyUnicode_READ(kind, data, 0);
+    uint64_t hash = (0x9E3779B97F4A7C15ULL ^ prev) * 0x100000001B3ULL;
+    Py_UCS4 prev_c = canon(prev);
+    for (Py_ssize_t i = 1; i < n; i++) {
+        Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+        Py_UCS4 c = canon(cp);
+        if (!joins(self, prev_c, c)) {
+            long long k = chunk_count(self, text, kind, data, start, i, hash, miss);
+            if (k < 0) return NULL;
+            total += k;
+            start = i;
+            hash = 0x9E3779B97F4A7C15ULL;
+        }
+        hash = (hash ^ cp) * 0x100000001B3ULL;
+        prev_c = c;
+    }
+    long long k = chunk_count(self, text, kind, data, start, n, hash, miss);
+    if (k < 0) return NULL;
+    return PyLong_FromLongLong(total + k);
+}
+
+static PyObject *Splitter_bounds(SplitterObject *self, PyObject *text) {
+    /* The chunk end offsets of text (the last one is len(text)). */
+    if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "bounds() takes a str"); return NULL; }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *list = PyList_New(0);
+    if (!list || !n) return list;
+    Py_UCS4 prev_c = canon(PyUnicode_READ(kind, data, 0));
+    for (Py_ssize_t i = 1; i <= n; i++) {
+        Py_UCS4 c = i < n ? canon(PyUnicode_READ(kind, data, i)) : 0;
+        if (i == n || !joins(self, prev_c, c)) {
+            PyObject *x = PyLong_FromSsize_t(i);
+            if (!x || PyList_Append(list, x) < 0) { Py_XDECREF(x); Py_DECREF(list); return NULL; }
+            Py_DECREF(x);
+        }
+        prev_c = c;
+    }
+    return list;
+}
+
+static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
+    /* encode(text, bpe): ids of every chunk, concatenated (the count cache is not used). */
+    PyObject *text, *bpe;
+    if (!PyArg_ParseTuple(args, "UO:encode", &text, &bpe)) return NULL;
+    if (!is_encoder(bpe)) { PyErr_SetString(PyExc_TypeError, "encode() needs a Bpe or SpBpe"); return NULL; }
+    if (refuse_surrogates(text) < 0) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    IdVec out = {NULL, 0, 0, {0}};
+    Py_ssize_t start = 0;
+    Py_UCS4 prev_c = n ? canon(PyUnicode_READ(kind, data, 0)) : 0;
+    for (Py_ssize_t i = 1; i <= n; i++) {
+        Py_UCS4 c = i < n ? canon(PyUnicode_READ(kind, data, i)) : 0;
+        if (i == n || !joins(self, prev_c, c)) {
+            if (encode_range(bpe, kind, data, start, i, &out) < 0) { idvec_free(&out); return NULL; }
+            start = i;
+        }
+        prev_c = c;
+    }
+    PyObject *list = ids_to_list(&out);
+    idvec_free(&out);
+    return list;
+}
+
+static PyObject *Splitter_clear(SplitterObject *self, PyObject *Py_UNUSED(ignored)) {
+    cache_reset(self);
+    self->hits = self->misses = self->resets = 0;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Splitter_stats(SplitterObject *self, PyObject *Py_UNUSED(ignored)) {
+    return Py_BuildValue("{s:K,s:K,s:K,s:n,s:n}", "hits", self->hits, "misses", self->misses, "resets", self->resets,
+                         "entries", (Py_ssize_t)self->n_entries, "bytes", (Py_ssize_t)cache_footprint(self));
+}
+
+/* Splitter(pairs: uint64 buffer of (a << 32 | b) for every character pair inside some piece,
+ *          cache_bytes: int, max_chunk: int); spaces are looked up as "▁". */
+static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
+    PyObject *pairs_obj;
+    Py_ssize_t cache_bytes, max_chunk;
+    static char *kwlist[] = {"pairs", "cache_bytes", "max_chunk", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "Onn", kwlist, &pairs_obj, &cache_bytes, &max_chunk)) return -1;
+    if (self->pairs.keys) { PyErr_SetString(PyExc_RuntimeError, "Splitter is already initialised"); return -1; }
+    if (cache_bytes < 0 || max_chunk < 0) { PyErr_SetString(PyExc_ValueError, "negative cache size"); return -1; }
+    Py_buffer view;
+    if (PyObject_GetBuffer(pairs_obj, &view, PyBUF_SIMPLE) < 0) return -1;
+    if (view.len % 8) { PyBuffer_Release(&view); PyErr_SetString(PyExc_ValueError, "pairs: length not a multiple of 8"); return -1; }
+    const uint64_t *keys = (const uint64_t *)view.buf;
+    size_t n = (size_t)view.len / 8;
+    if (u64set_init(&self->pairs, keys, n) < 0) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
+    memset(self->ascii_joins, 0, sizeof(self->ascii_joins));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t a = keys[i] >> 32, b = keys[i] & 0xFFFFFFFFu;
+        if (a < 128 && b < 128) { unsigned bit = (unsigned)(a * 128 + b); self->ascii_joins[bit >> 3] |= (uint8_t)(1u << (bit & 7)); }
+    }
+    PyBuffer_Release(&view);
+    /* arena offsets are 32-bit counts of code points */
+    self->cache_bytes = (size_t)cache_bytes < ((size_t)1 << 33) ? (size_t)cache_bytes : ((size_t)1 << 33);
+    self->max_chunk = max_chunk;
+    return 0;
+}
+
+static void Splitter_dealloc(SplitterObject *self) {
+    free(self->pairs.keys);
+    cache_reset(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef Splitter_methods[] = {
+    {"count", (PyCFunction)Splitter_count, METH_VARARGS, "count(text, miss) -> int: the sum of the chunks' counts."},
+    {"bounds", (PyCFunction)Splitter_bounds, METH_O, "bounds(text) -> list[int]: the chunks' end offsets."},
+    {"encode", (PyCFunction)Splitter_encode, METH_VARARGS, "encode(text, bpe) -> list[int]: ids chunk by chunk."},
+    {"clear", (PyCFunction)Splitter_clear, METH_NOARGS, "Empty the chunk cache."},
+    {"stats", (PyCFunction)Splitter_stats, METH_NOARGS, "Cache hits, misses, resets, entries and bytes."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject SplitterType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vertexmeter.tokenizing.core._native.Splitter",
+    .tp_basicsize = sizeof(SplitterObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Cuts texts where no vocabulary piece spans and counts them through a bounded chunk cache.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Splitter_init,
+    .tp_dealloc = (destructor)Splitter_dealloc,
+    .tp_methods = Splitter_methods,
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT, "_native", "vertexmeter's native counting core.", -1, NULL, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    if (PyType_Ready(&BpeType) < 0 || PyType_Ready(&SpBpeType) < 0 || PyType_Ready(&SplitterType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&native_module);
+    if (!m) return NULL;
+    Py_INCREF(&BpeType);
+    if (PyModule_AddObject(m, "Bpe", (PyObject *)&BpeType) < 0) { Py_DECREF(&BpeType); Py_DECREF(m); return NULL; }
+    Py_INCREF(&SpBpeType);
+    if (PyModule_AddObject(m, "SpBpe", (PyObject *)&SpBpeType) < 0) { Py_DECREF(&SpBpeType); Py_DECREF(m); return NULL; }
+    Py_INCREF(&SplitterType);
+    if (PyModule_AddObject(m, "Splitter", (PyObject *)&SplitterType) < 0) { Py_DECREF(&SplitterType); Py_DECREF(m); return NULL; }
+    return m;
+}
