@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +15,7 @@ from typing import Any
 import httpx
 import uvicorn
 from hostile_media import file_body, flat_page_tree_pdf, lying_wav, media_body  # noqa: F401 (re-exported)
+from serve_process import ServeProcess, start_serve_process
 
 from vertexmeter.server import ServerConfig
 from vertexmeter.server.access import JsonFormatter
@@ -140,40 +137,5 @@ def assert_google_error(response: httpx.Response, code: int, status: str) -> dic
 
 
 # ---- a real `vertexmeter serve` process -----------------------------------------------------------
-SERVE = [sys.executable, "-c", "from vertexmeter.cli import main; main()", "serve"]
-
-
-@dataclass
-class ServeProcess:
-    proc: subprocess.Popen[str]
-    lines: list[str] = field(default_factory=list)
-    base_url: str = ""
-
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-
 def start_process(args: list[str]) -> ServeProcess:
-    proc = subprocess.Popen(
-        [*SERVE, "--port", "0", *args], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
-    )
-    running = ServeProcess(proc)
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            running.lines.append(line.rstrip("\n"))
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        match = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", running.output())
-        if match:
-            running.base_url = match.group(1)
-            return running
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("server did not start:\n" + running.output())
+    return start_serve_process(["--port", "0", *args])

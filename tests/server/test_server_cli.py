@@ -6,56 +6,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from serve_process import SERVE, start_serve_process
+from serve_process import ServeProcess as Process
 from server_helpers import library_answer
 
-SERVE = [sys.executable, "-c", "from vertexmeter.cli import main; main()", "serve"]
 SECRET = "cli-secret-5d1e8a"
 
 
-@dataclass
-class Process:
-    proc: subprocess.Popen[str]
-    lines: list[str] = field(default_factory=list)
-    base_url: str = ""
-
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-
 def start(args: list[str], env: dict[str, str]) -> Process:
-    proc = subprocess.Popen(
-        [*SERVE, *args], env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    running = Process(proc)
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            running.lines.append(line.rstrip("\n"))
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        match = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", running.output())
-        if match:
-            running.base_url = match.group(1)
-            return running
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("server did not start:\n" + running.output())
+    return start_serve_process(args, env)
 
 
 @pytest.fixture(scope="module")
