@@ -1,6 +1,10 @@
 """Benchmark: `vertexmeter batch` on ~2 KB-per-line Vertex batch files — 1 worker vs N workers vs Ray, against
 the single-process library loop (json.loads + vertexmeter.usage_metadata per line), in one run.
 
+Two single-process baselines: the counting loop (json.loads + usage_metadata: counts only, the
+stricter reference) and the priced loop (json.loads + vertexmeter.estimate(mode="batch") and its
+JSON per line: what a batch line's result holds, written without `vertexmeter batch`).
+
 Run: python bench/batch_throughput.py [--lines 6000] [--rounds 3] [--workers 2] [--no-ray]
 
 Text: Python's standard library (code and English docs), cut so that each JSONL line is ~2,000 bytes.
@@ -71,6 +75,16 @@ def library_loop(path: str) -> int:
     return total
 
 
+def priced_loop(path: str) -> int:
+    total = 0
+    with open(path, encoding="utf-8") as source:
+        for line in source:
+            estimate = vertexmeter.estimate(MODEL, json.loads(line)["request"], mode="batch")
+            json.dumps(estimate.to_json())
+            total += estimate.counted.total_tokens
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=6000)
@@ -105,6 +119,7 @@ def main() -> None:
     expected = library_loop(source)  # warm: tokenizer and prices loaded before timing
     variants: dict[str, Callable[[], int]] = {
         "library loop (1 process)": lambda: library_loop(source),
+        "priced loop (1 process)": lambda: priced_loop(source),
         "batch, 1 worker": lambda: estimate_batch(source, MODEL, output=results, workers=1).tally.prompt_tokens,
         f"batch, {args.workers} workers": lambda: estimate_batch(
             source, MODEL, output=results, workers=args.workers
@@ -132,16 +147,21 @@ def main() -> None:
         ray.shutdown()
 
     base = seconds["library loop (1 process)"]
+    priced = seconds["priced loop (1 process)"]
     print(f"\nprompt_tokens {expected:,} (every variant equal)")
-    print(f"{'variant':<28} {'lines/s':>9} {'MB/s':>6}  {'speed-up vs library loop':>24}  {'CPU ms/line':>11}")
+    print(f"{'variant':<28} {'lines/s':>9} {'MB/s':>6}  {'vs counting loop':>20}  {'vs priced loop':>20}  "
+          f"{'CPU ms/line':>11}")
     for name, times in seconds.items():
         median = statistics.median(times)
-        ratios = [b / t for b, t in zip(base, times, strict=True)]
         # Ray's workers are not children of this process: their CPU time is not visible here
         per_line = "n/a" if "Ray" in name else f"{statistics.median(cpu[name]) / len(lines) * 1e3:.3f}"
-        print(f"{name:<28} {len(lines) / median:>9,.0f} {size / median / 1e6:>6.2f}  "
-              f"{statistics.median(ratios):>8.2f}x ({min(ratios):.2f}-{max(ratios):.2f})  {per_line:>11}")
-    print("speed-up: median over rounds of (library loop time / variant time) in the same round, with min-max")
+        cells = []
+        for reference in (base, priced):
+            ratios = [b / t for b, t in zip(reference, times, strict=True)]
+            cells.append(f"{statistics.median(ratios):>8.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
+        print(f"{name:<28} {len(lines) / median:>9,.0f} {size / median / 1e6:>6.2f}  {cells[0]:>20}  "
+              f"{cells[1]:>20}  {per_line:>11}")
+    print("speed-up: median over rounds of (loop time / variant time) in the same round, with min-max")
     for path in (source, results):
         if os.path.exists(path):
             os.remove(path)
