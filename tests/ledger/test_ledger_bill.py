@@ -155,7 +155,7 @@ def test_gemini_api_logs_without_create_time_and_regional_endpoints(db: str, tmp
     log = write(tmp_path / "api.jsonl", [api_line])
     with pytest.raises(VertexMeterError, match="give --date"):
         bill(log, db=db)
-    report = bill(log, db=db, date="2025-11-01", platform="gemini_api")
+    report = bill(log, db=db, date="2025-11-01", api="gemini")
     assert report.total == D("0.1")  # Gemini API 2.0 Flash input, not Vertex's 0.15
     report = bill(write(tmp_path / "reg.jsonl", [regional]), db=db, by="model")
     assert report.breakdowns["model"]["claude-sonnet-4-5"]["total"] == "0.33"  # 100K x 3 x 1.1

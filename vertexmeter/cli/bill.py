@@ -7,7 +7,7 @@ import datetime as dt
 import click
 
 from vertexmeter.cli.common import IsoDate, console, google_errors, output_option, print_json, show, table
-from vertexmeter.vocabulary import APIS, VERTEX, catalogue_platform
+from vertexmeter.vocabulary import APIS, VERTEX
 
 
 @click.command("bill")
@@ -33,7 +33,7 @@ def bill_command(logs: tuple[str, ...], db: str | None, month: str | None, by: t
     from vertexmeter.ledger import BREAKDOWNS, bill
 
     report = bill(list(logs), db=db, month=month, by=by or BREAKDOWNS, budget=budget,
-                  platform=catalogue_platform(api), model=model, date=date,
+                  api=api, model=model, date=date,
                   endpoint=endpoint)
     data = report.to_json()
     if not human:

@@ -17,9 +17,10 @@ from typing import Any
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.ledger.logs import LoggedRequest, read_logs
 from vertexmeter.ledger.store import LedgerRow, engine_for, insert_new, known_keys, read_rows
-from vertexmeter.pricing.catalogue import ENDPOINTS, PLATFORMS, UNITS, catalogue
+from vertexmeter.pricing.catalogue import ENDPOINTS, UNITS, catalogue
 from vertexmeter.pricing.engine import Pricer, money, parse_date, round_period_total
 from vertexmeter.pricing.usage import RequestUsage, Usage, decimal_number
+from vertexmeter.vocabulary import APIS, catalogue_platform
 
 BREAKDOWNS = ("day", "model", "project", "label")
 CHUNK = 2000  # log lines priced and stored per transaction
@@ -84,7 +85,7 @@ def bill(
     month: str | None = None,
     by: str | Iterable[str] = BREAKDOWNS,
     budget: Any = None,
-    platform: str = "vertex",
+    api: str = "vertex",
     model: str | None = None,
     date: Any = None,
     endpoint: str = "global",
@@ -100,8 +101,9 @@ def bill(
         if name not in BREAKDOWNS:
             raise invalid_argument(f"by must be among {', '.join(BREAKDOWNS)}; got {name!r}.", "by")
     budget_value = None if budget is None else decimal_number(budget, "budget")
-    if platform not in PLATFORMS:
-        raise invalid_argument(f"platform must be one of {', '.join(PLATFORMS)}; got {platform!r}.", "platform")
+    if api not in APIS:
+        raise invalid_argument(f"api must be one of {', '.join(APIS)}; got {api!r}.", "api")
+    platform = catalogue_platform(api)  # the catalogue's own word for the API's price list
     default_date = None if date is None else parse_date(date, "date")
     if endpoint not in ENDPOINTS:
         raise invalid_argument(f"endpoint must be one of {', '.join(ENDPOINTS)}; got {endpoint!r}.", "endpoint")
