@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import read_results, write_lines
+from batch_helpers import read_results, write_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from batch_helpers import read_results, write_lines
 from click.testing import CliRunner
-from conftest import read_results, write_lines
 
 import vertexmeter
 from vertexmeter.cli import main

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import read_results
+from batch_helpers import read_results
 
 from vertexmeter.batch import estimate_batch
 from vertexmeter.errors import VertexMeterError

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_lines
+from batch_helpers import write_lines
 
 from vertexmeter.batch import estimate_batch
 

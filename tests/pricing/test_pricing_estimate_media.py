@@ -21,11 +21,11 @@ REQUEST = {"contents": [{"role": "user", "parts": [{"text": "describe"}]}]}
 
 
 def stub_count(monkeypatch: pytest.MonkeyPatch, result: CountResult) -> None:
-    """estimate() prices usage(): the stub's CountResult is the billed prompt."""
+    """estimate() prices usage_of_body(): the stub's CountResult is the billed prompt."""
     from vertexmeter.counting import UsageResult
 
     monkeypatch.setattr(
-        estimate_module, "usage", lambda model, request, api="vertex", **_: UsageResult(result.model, api, result)
+        estimate_module, "usage_of_body", lambda model, body, api="vertex", **_: UsageResult(result.model, api, result)
     )
 
 

@@ -11,7 +11,7 @@ import zlib
 from typing import Any
 
 import pytest
-from conftest import Family
+from core_helpers import Family
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

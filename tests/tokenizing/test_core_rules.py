@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sentencepiece
-from conftest import family
+from core_helpers import family
 from tokenizer_files import packaged_bytes
 
 from vertexmeter import tokenizing

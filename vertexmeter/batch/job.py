@@ -16,10 +16,10 @@ from vertexmeter.batch.engines import ENGINES, Chunk, default_workers, run_local
 from vertexmeter.batch.inputs import BatchInput, expand_inputs, iter_lines
 from vertexmeter.batch.tally import Tally
 from vertexmeter.batch.work import DEFAULT_MAX_LINE_BYTES, BatchSettings, ChunkResult, OversizeLine
+from vertexmeter.counting.count import check_api
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing.usage import parse_mode, whole_number
-from vertexmeter.registry import APIS
 
 CHUNK_LINES = 200  # lines per task: amortises inter-process traffic, small enough to keep workers busy
 CHUNK_BYTES = 4 * 1024 * 1024
@@ -143,8 +143,7 @@ def _settings(
     model: str | None, api: str, mode: str, output_tokens: int | None, as_of: str | None,
     media_options: MediaOptions | None, max_line_bytes: int, fail_fast: bool,
 ) -> BatchSettings:
-    if api not in APIS:
-        raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
+    check_api(api)
     if output_tokens is not None:
         output_tokens = whole_number(output_tokens, "output_tokens")
     settings = BatchSettings(

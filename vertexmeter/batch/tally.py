@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from vertexmeter.pricing import money
+from vertexmeter.vocabulary import MODALITIES
 
 FIRST_LINES = 10  # line numbers kept per error reason
-MODALITY_ORDER = ("TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT")
 # A summary line item: (entryId, description, unitPrice, priceUnit, tier, adjustment, bound)
 ItemKey = tuple[str, str, str, str, str | None, str | None, str | None]
 
@@ -228,4 +228,4 @@ class Tally:
 
 
 def _modality_rank(modality: str) -> int:
-    return MODALITY_ORDER.index(modality) if modality in MODALITY_ORDER else len(MODALITY_ORDER)
+    return MODALITIES.index(modality) if modality in MODALITIES else len(MODALITIES)

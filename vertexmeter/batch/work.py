@@ -15,16 +15,13 @@ from typing import Any
 from vertexmeter.batch.lines import BatchLine, LineError, parse_line
 from vertexmeter.batch.tally import LineCost, Tally
 from vertexmeter.counting import MediaUsage, count, usage
-from vertexmeter.counting.count import MODALITIES
+from vertexmeter.counting.count import modality_details
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing import Pricer, Quantities, RequestUsage, Usage, money
 from vertexmeter.pricing.catalogue import UNITS
 from vertexmeter.pricing.engine import parse_date
-
-# Private helpers of the single-request estimate, shared so that a batch line is priced exactly as
-# `vertexmeter estimate` prices the same request.
-from vertexmeter.pricing.estimate import _characters_per_token, _output, pricer_for
+from vertexmeter.pricing.estimate import output_at_cap, pricer_for, prompt_quantities
 from vertexmeter.registry import ModelInfo, resolve
 from vertexmeter.tokenizing import get_tokenizer
 
@@ -141,28 +138,19 @@ class LinePricer:
         if cost is None:
             if len(self._costs) >= COST_MEMO_SIZE:
                 self._costs.clear()
-            cost = self._costs[key] = LineCost.from_json(self._price(counts, audio, output_tokens))
+            cost = self._costs[key] = LineCost.from_json(self._price(counts, output_tokens))
         return cost
 
-    def _price(self, counts: LineCounts, audio: int, output_tokens: int) -> dict[str, Any]:
+    def _price(self, counts: LineCounts, output_tokens: int) -> dict[str, Any]:
         pricer, list_notes = self._pricer_and_notes(counts.model.id)
-        if pricer.model.billing == "characters":
-            media = counts.media
-            prompt = Quantities(
-                text_characters=counts.billable_characters, images=media.images, video_seconds=media.video_seconds,
-                audio_seconds=media.audio_seconds, pdf_pages=media.pdf_pages,
-            )
-        else:
-            prompt = Quantities(tokens=counts.prompt_tokens - audio, audio_tokens=audio)
+        prompt = prompt_quantities(
+            pricer, counts.prompt_tokens, counts.by_modality, counts.billable_characters, counts.media
+        )
         stated = self.settings.output_tokens
-        # As `estimate` bounds it: thoughts count against maxOutputTokens and bill at the output rate,
-        # so a thinking budget splits the upper bound between output and thinking tokens.
+        # As `estimate` bounds it; a stated output size is exact, so no thinking split then.
         budget = counts.thinking_budget if stated is None else None
-        thinking = min(budget, output_tokens) if budget is not None and budget > 0 else 0
-        output, notes = (
-            _output(pricer, output_tokens - thinking, None, _characters_per_token(pricer))
-            if output_tokens
-            else (Quantities(), ())
+        output, thinking, notes = (
+            output_at_cap(pricer, output_tokens, budget) if output_tokens else (Quantities(), 0, ())
         )
         usage = RequestUsage(input=prompt, output=output, thinking_tokens=thinking, prompt_tokens=counts.prompt_tokens)
         bill = pricer.price(Usage(requests=(usage,)), self.settings.mode, notes=(*list_notes, *notes))
@@ -259,11 +247,7 @@ def _count_line(
     result["model"] = counts.model.id
     result["promptTokenCount"] = counts.prompt_tokens
     if not counts.model.is_legacy:
-        result["promptTokensDetails"] = [
-            {"modality": modality, "tokenCount": counts.by_modality[modality]}
-            for modality in MODALITIES
-            if counts.by_modality.get(modality)
-        ]
+        result["promptTokensDetails"] = modality_details(counts.by_modality)
     if counts.model.billed_by_characters:
         result["totalBillableCharacters"] = counts.billable_characters
     limit = counts.model.input_token_limit

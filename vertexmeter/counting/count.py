@@ -133,10 +133,16 @@ def count(
 
     `as_of` (a date) counts with the vocabulary the service used that day; default: today's service.
     """
-    day = parse_as_of(as_of)
     info = model_info(model, api, api_version)
-    prompt = parse_count_request(info, request_body(request, info, api, config=config), api)
-    return count_prompt_tokens(prompt, media_options or MediaOptions(), day)
+    return count_body(info, request_body(request, info, api, config=config), api, media_options, as_of)
+
+
+def count_body(
+    info: ModelInfo, body: dict[str, Any], api: str, media_options: MediaOptions | None = None, as_of: Any = None
+) -> CountResult:
+    """`count` of a body `request_body` already made (estimate builds it once, to tell :predict bodies)."""
+    prompt = parse_count_request(info, body, api)
+    return count_prompt_tokens(prompt, media_options or MediaOptions(), parse_as_of(as_of))
 
 
 def count_tokens(
@@ -156,6 +162,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
     billable = sum(billable_characters(t) for t in texts)
     characters = sum(len(t) for t in texts)
     media = MediaUsage()
+    media_parts = list(_media_parts(prompt))
     context = MediaContext(
         model=prompt.model,
         generation_config=prompt.generation_config,
@@ -164,9 +171,9 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
         options=media_options,
         api=prompt.api,
         call=prompt.call,
-        media_parts=sum(1 for _ in _media_parts(prompt)),
+        media_parts=len(media_parts),
     )
-    for part, path in _media_parts(prompt):
+    for part, path in media_parts:
         for item in count_media_part(part, path, context):
             by_modality[item.modality] = by_modality.get(item.modality, 0) + item.tokens
             billable += item.text_characters
@@ -174,7 +181,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
             media.video_seconds += item.video_seconds
             media.audio_seconds += item.audio_seconds
             media.pdf_pages += item.pdf_pages
-    text_tokens += _overhead_tokens(prompt)
+    text_tokens += _overhead_tokens(prompt, rules)
     if text_tokens:
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + text_tokens
     return CountResult(
@@ -188,10 +195,9 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
     )
 
 
-def _overhead_tokens(prompt: Prompt) -> int:
+def _overhead_tokens(prompt: Prompt, rules: Accounting) -> int:
     """What the service adds beyond raw text for this API, call and generation (accounting.yaml):
     one token per role-bearing Content where the rule says so, and the tool-declaration template."""
-    rules = accounting_for(prompt.model, prompt.api, prompt.call)
     roles = rules.per_role_content * prompt.role_contents if prompt.contents else 0
     return roles + tool_template_tokens(prompt.tools, rules.tools) + _function_history_tokens(prompt, rules)
 

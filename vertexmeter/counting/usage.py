@@ -128,9 +128,26 @@ def usage(
     cached_content_tokens: the size of the `cachedContent` the request names (a cache cannot be read
         offline); required when the request names one.
     """
-    day = parse_as_of(as_of)
     info = model_info(model, api)
-    prompt = parse_generate_request(info, request_body(request, info, api), api)
+    return usage_of_body(
+        info, request_body(request, info, api), api=api, response=response, as_of=as_of,
+        media_options=media_options, cached_content_tokens=cached_content_tokens,
+    )
+
+
+def usage_of_body(
+    info: ModelInfo,
+    body: dict[str, Any],
+    *,
+    api: str,
+    response: Any = None,
+    as_of: Any = None,
+    media_options: MediaOptions | None = None,
+    cached_content_tokens: int | None = None,
+) -> UsageResult:
+    """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies)."""
+    day = parse_as_of(as_of)
+    prompt = parse_generate_request(info, body, api)
     cached = _cached_tokens(prompt, cached_content_tokens)
     counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day)
     result = UsageResult(

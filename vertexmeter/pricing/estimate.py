@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from vertexmeter.counting import CountResult, UsageResult, count, usage
-from vertexmeter.counting.count import model_info
+from vertexmeter.counting import CountResult, MediaUsage, UsageResult
+from vertexmeter.counting.count import count_body, model_info
+from vertexmeter.counting.usage import usage_of_body
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing.catalogue import Entry, catalogue
@@ -138,27 +139,17 @@ def estimate(
     billed: UsageResult | None = None
     rules_day = as_of if as_of is not None else date
     if "instances" in body:  # a Vertex :predict body (PaLM, Codey, embeddings): countTokens' rules
-        counted = count(info, body, api=api, media_options=media_options, as_of=rules_day)
+        counted = count_body(info, body, api, media_options, rules_day)
     else:
-        billed = usage(
+        billed = usage_of_body(
             info, body, api=api, as_of=rules_day, media_options=media_options,
             cached_content_tokens=cached_content_tokens,
         )
         counted = billed.prompt
-    by_characters = pricer.model.billing == "characters"
-    audio = counted.tokens_by_modality.get("AUDIO", 0)
     cached = billed.cached_content_token_count if billed is not None else 0
-    if by_characters:
-        media = counted.media
-        prompt = Quantities(
-            text_characters=counted.billable_characters,
-            images=media.images,
-            video_seconds=media.video_seconds,
-            audio_seconds=media.audio_seconds,
-            pdf_pages=media.pdf_pages,
-        )
-    else:
-        prompt = Quantities(tokens=counted.total_tokens - audio, audio_tokens=audio)
+    prompt = prompt_quantities(
+        pricer, counted.total_tokens, counted.tokens_by_modality, counted.billable_characters, counted.media
+    )
     thinking = 0 if thinking_tokens is None else whole_number(thinking_tokens, "thinking_tokens")
     base = RequestUsage(
         input=prompt,
@@ -167,7 +158,6 @@ def estimate(
         prompt_tokens=counted.total_tokens + cached,
     )
 
-    chars_per_token = _characters_per_token(pricer)
     parsed = counted.request  # the parsed request: its generation config bounds the output
     if output_tokens is None and output_characters is None:
         limit_from = "generationConfig.maxOutputTokens"
@@ -178,14 +168,11 @@ def estimate(
             bill = pricer.price(Usage(requests=(base,)), mode, notes=price_list_note)
             return Estimate(counted, bill, None, {"tokens": 0}, billed)
         output_json: dict[str, Any] = {"range": {"min_tokens": 0, "max_tokens": max_tokens, "max_from": limit_from}}
-        # Thoughts count against maxOutputTokens and bill as output: the bound splits, never grows.
-        budget = parsed.thinking_budget
-        max_thinking = min(budget, max_tokens) if budget is not None and budget > 0 else 0
-        if budget is not None:
+        high_output, max_thinking, notes = output_at_cap(pricer, max_tokens, parsed.thinking_budget)
+        if parsed.thinking_budget is not None:
             output_json["range"]["max_thinking_tokens"] = max_thinking
             output_json["range"]["thinking_from"] = "generationConfig.thinkingConfig.thinkingBudget"
-        high_output, notes = _output(pricer, max_tokens - max_thinking, None, chars_per_token)
-        if by_characters:
+        if pricer.model.billing == "characters":
             output_json["range"]["max_characters"] = high_output.text_characters
         low = pricer.price(Usage(requests=(base,)), mode, notes=price_list_note)
         high_usage = RequestUsage(**{**vars(base), "output": high_output, "thinking_tokens": thinking + max_thinking})
@@ -193,7 +180,7 @@ def estimate(
         return Estimate(counted, low, high, output_json, billed)
     tokens = None if output_tokens is None else whole_number(output_tokens, "output_tokens")
     characters = None if output_characters is None else whole_number(output_characters, "output_characters")
-    output, notes = _output(pricer, tokens, characters, chars_per_token)
+    output, notes = _output(pricer, tokens, characters, _characters_per_token(pricer))
     output_json = {k: v for k, v in (("tokens", tokens), ("characters", characters)) if v is not None}
     requests = (RequestUsage(**{**vars(base), "output": output}),)
     bill = pricer.price(Usage(requests=requests), mode, notes=(*price_list_note, *notes))
@@ -212,6 +199,33 @@ def pricer_for(
             raise
     pricer = Pricer(model, date=date, platform=catalogue_platform(VERTEX), overrides=prices)
     return pricer, (f"The catalogue has no Gemini API price list for {pricer.model.id}; priced at Vertex AI rates.",)
+
+
+def prompt_quantities(
+    pricer: Pricer, prompt_tokens: int, by_modality: dict[str, int], billable_characters: int, media: MediaUsage
+) -> Quantities:
+    """The prompt as the model's price list bills it: billable characters and media units (1.x, PaLM), else
+    tokens with the audio tokens apart (they have their own rate)."""
+    if pricer.model.billing == "characters":
+        return Quantities(
+            text_characters=billable_characters,
+            images=media.images,
+            video_seconds=media.video_seconds,
+            audio_seconds=media.audio_seconds,
+            pdf_pages=media.pdf_pages,
+        )
+    audio = by_modality.get("AUDIO", 0)
+    return Quantities(tokens=prompt_tokens - audio, audio_tokens=audio)
+
+
+def output_at_cap(
+    pricer: Pricer, max_tokens: int, thinking_budget: int | None
+) -> tuple[Quantities, int, tuple[str, ...]]:
+    """The upper bound's output quantities, thinking tokens and notes. Thoughts count against
+    maxOutputTokens and bill as output: a thinking budget splits the cap, never grows it."""
+    thinking = min(thinking_budget, max_tokens) if thinking_budget is not None and thinking_budget > 0 else 0
+    output, notes = _output(pricer, max_tokens - thinking, None, _characters_per_token(pricer))
+    return output, thinking, notes
 
 
 def _output(

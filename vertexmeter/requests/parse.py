@@ -35,7 +35,7 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _lookup(message: str, key: str) -> Field | None:
+def lookup_field(message: str, key: str) -> Field | None:
     fields = MESSAGES[message]
     found = fields.get(key)
     if found is not None:
@@ -54,7 +54,7 @@ def parse_message(message: str, obj: Any, path: str = "", depth: int = 0) -> dic
         raise _invalid_value(path, f"type.googleapis.com/{message}", obj)
     out: dict[str, Any] = {}
     for key, value in obj.items():
-        spec = _lookup(message, key)
+        spec = lookup_field(message, key)
         if spec is None:
             where = f" at '{path}'" if path else ""
             raise VertexMeterError(

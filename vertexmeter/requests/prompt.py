@@ -8,8 +8,8 @@ from typing import Any
 from vertexmeter.errors import FieldViolation, VertexMeterError, failed_precondition, invalid_argument
 from vertexmeter.registry import ModelInfo
 from vertexmeter.requests.decode import require_object
-from vertexmeter.requests.parse import parse_message
-from vertexmeter.requests.schema import MESSAGES, snake_case
+from vertexmeter.requests.parse import lookup_field, parse_message
+from vertexmeter.requests.schema import snake_case
 from vertexmeter.vocabulary import COUNT_TOKENS, EMBED_CONTENT, EMBEDDING, GENERATE_CONTENT
 
 LEARN_MORE = "Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini"
@@ -201,17 +201,13 @@ def _check_top_level(message: str, body: Any) -> dict[str, Any]:
     """A JSON object whose top-level names the call knows; Google's refusal plus a hint for a neighbour's field."""
     obj = require_object(body)
     for key in obj:
-        if _known(message, key):
+        if lookup_field(message, key) is not None:
             continue
         for other, hint in _HINTS.get(message, ()):
-            if _known(other, key):
+            if lookup_field(other, key) is not None:
                 text = f'Invalid JSON payload received. Unknown name "{key}": Cannot find field. `{key}` {hint}.'
                 raise VertexMeterError("INVALID_ARGUMENT", text, [FieldViolation("", text)])
     return obj
-
-
-def _known(message: str, key: str) -> bool:
-    return any(key in (f.json_name, f.proto_name) for f in MESSAGES[message].values())
 
 
 def _require_generate_fields(inner: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 import vertexmeter
-from vertexmeter.server.errors import JSON_TYPE, SHUTTING_DOWN
+from vertexmeter.server.errors import JSON_TYPE, SHUTTING_DOWN, ApiError
 
 log = logging.getLogger("vertexmeter.server")
 
@@ -38,7 +38,12 @@ _HEALTHZ = _Route()
 
 
 def error_body(code: int, status: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message, "status": status, "details": []}}).encode()
+    return json.dumps(ApiError(code, status, message).to_json()).encode()
+
+
+def health(pool: Any) -> dict[str, Any]:
+    """The /healthz answer (served by the middleware below; the route in routes/ops.py documents it)."""
+    return {"status": "ok", "version": vertexmeter.__version__, "executor": pool.kind, "workers": pool.workers}
 
 
 class ClientGone(Exception):
@@ -46,7 +51,10 @@ class ClientGone(Exception):
 
 
 async def send_error(send: Send, code: int, status: str, message: str, extra: list[tuple[bytes, bytes]]) -> None:
-    body = error_body(code, status, message)
+    await _send_json(send, code, error_body(code, status, message), extra)
+
+
+async def _send_json(send: Send, code: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
     headers = [(b"content-type", JSON_TYPE.encode()), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -96,13 +104,7 @@ class GuardMiddleware:
                 self.in_flight -= 1
 
     async def _healthz(self, send: Send) -> None:
-        pool = self.state.pool
-        body = json.dumps(
-            {"status": "ok", "version": vertexmeter.__version__, "executor": pool.kind, "workers": pool.workers}
-        ).encode()
-        headers = [(b"content-type", JSON_TYPE.encode()), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _send_json(send, 200, json.dumps(health(self.state.pool)).encode(), [])
 
 
 class GuardedH11Protocol(H11Protocol):

@@ -24,7 +24,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from vertexmeter.server.errors import ApiError, canonical
-from vertexmeter.server.work import Job, Outcome, internal, run_job_rendered
+from vertexmeter.server.work import Job, Outcome, run_job_rendered, worker_died
 
 log = logging.getLogger("vertexmeter.server")
 
@@ -203,7 +203,7 @@ class LargeLane:
         except WorkerGone:
             log.error("a large-lane worker process died; starting a new one")
             self._replace(worker)
-            return Outcome(500, internal("The counting worker stopped unexpectedly; the request was not counted."))
+            return worker_died()
         self._idle.put_nowait(worker)
         return outcome
 

@@ -102,6 +102,10 @@ def internal(message: str) -> dict[str, Any]:
     return VertexMeterError("INTERNAL", message).to_json()
 
 
+def worker_died() -> Outcome:
+    return Outcome(500, internal("The counting worker stopped unexpectedly; the request was not counted."))
+
+
 def _refusal(error: VertexMeterError) -> Outcome:
     return Outcome(error.code, error.to_json())
 
@@ -205,7 +209,7 @@ class WorkPool:
                 log.error("a counting worker process died; starting a new pool")
                 self._executor = self._new_executor()
                 executor.shutdown(wait=False, cancel_futures=True)
-            return Outcome(500, internal("The counting worker stopped unexpectedly; the request was not counted."))
+            return worker_died()
 
     def close(self) -> None:
         # Threads are not waited for (a shutdown past its timeout must not hang on a job still running:

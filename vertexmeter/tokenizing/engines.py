@@ -135,7 +135,6 @@ class CoreSentencePieceTokenizer(SentencePieceTokenizer):
     def __init__(self, family: str, model_proto: bytes, table: CoreTable) -> None:
         super().__init__(family, model_proto)
         self._splitter = make_splitter(table)
-        self.core = replace(table, pairs=b"")  # the splitter holds its own copy
         encode = self._sp.EncodeAsIds
         self._count_chunk = lambda chunk: len(encode(chunk))
 
@@ -148,9 +147,6 @@ class CoreSentencePieceTokenizer(SentencePieceTokenizer):
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         return [self.count(text) for text in texts]
-
-    def cache_stats(self) -> dict[str, int]:
-        return dict(self._splitter.stats())
 
 
 class CoreBpeTokenizer:
@@ -193,6 +189,3 @@ class CoreBpeTokenizer:
             cached = piece_bytes(self.core.piece(token_id))
             self._bytes_cache[token_id] = cached
         return cached
-
-    def cache_stats(self) -> dict[str, int]:
-        return dict(self._splitter.stats())

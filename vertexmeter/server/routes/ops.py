@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-import vertexmeter
 from vertexmeter.server.errors import JSONResponse
+from vertexmeter.server.guard import health
 from vertexmeter.server.openapi import error_responses
 from vertexmeter.server.state import server_state
 
@@ -43,15 +43,7 @@ def ops_router() -> APIRouter:
         },
     )
     async def healthz(request: Request) -> Response:
-        state = server_state(request)
-        return JSONResponse(
-            {
-                "status": "ok",
-                "version": vertexmeter.__version__,
-                "executor": state.pool.kind,
-                "workers": state.pool.workers,
-            }
-        )
+        return JSONResponse(health(server_state(request).pool))
 
     @router.get(
         "/metrics",
