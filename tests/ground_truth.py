@@ -42,6 +42,13 @@ def errata() -> dict[str, Any]:
     return json.loads((Path(__file__).resolve().parent / "data" / "errata.json").read_text("utf-8"))
 
 
+def origin_request(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The generateContent body an output record was generated from: errata.json's correction (copied from
+    the cited cassette) where there is one, else the record's own `origin_request`, else None."""
+    corrected = errata().get("origin_request", {}).get("records", {}).get(record["id"])
+    return corrected["origin_request"] if corrected else record.get("origin_request")
+
+
 def _without_roles(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "contents": [{k: v for k, v in c.items() if k != "role"} for c in body.get("contents", [])]}
 
@@ -117,9 +124,12 @@ def replay(
                 # PaLM :predict output: the generated text counted as the text model's own text.
                 got = vertexmeter.count(model, {"instances": [{"prompt": record["text"]}]}).total_tokens
             else:
-                # candidatesTokenCount: the candidate the record keeps (its Content) as the response.
+                # candidatesTokenCount: the candidate the record keeps (its Content) as the response, to the
+                # request that produced it where the record has it (its generationConfig can matter: stop
+                # sequences), else to a placeholder prompt.
                 got = vertexmeter.usage(
-                    model, _PLACEHOLDER_PROMPT, api=api, response=body["contents"][0], as_of=as_of
+                    model, origin_request(record) or _PLACEHOLDER_PROMPT, api=api, response=body["contents"][0],
+                    as_of=as_of,
                 ).candidates_token_count
         elif call == "predict":
             got = vertexmeter.count(model, body, api=api, as_of=as_of).total_tokens

@@ -18,9 +18,9 @@ import vertexmeter
 RECORDS = [r for r in load_records() if not is_multimodal(r)]
 
 # Floors of exact matches (the target is >= 95 % on text prompts and on outputs). Measured
-# 2026-12-01: countTokens 23/24, generateContent 79/82, prompts 102/106 (96.2 %), outputs 29/31
-# (93.5 %), embeddings 6/6. The misses are the open rules of docs/counting.md ("Open").
-FLOORS = {"countTokens": 0.95, "generateContent": 0.96, "prompts": 0.96, "output": 0.93, "embedding": 1.0}
+# 2026-12-01: countTokens 23/24, generateContent 79/82, prompts 102/106 (96.2 %), outputs 30/31
+# (96.8 %), embeddings 6/6. The misses are the open rules of docs/counting.md ("Open").
+FLOORS = {"countTokens": 0.95, "generateContent": 0.96, "prompts": 0.96, "output": 0.96, "embedding": 1.0}
 
 
 def replays() -> list[Replay]:

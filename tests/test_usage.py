@@ -241,3 +241,83 @@ def test_generated_images_in_a_response(model: str, tokens: int) -> None:
     with pytest.raises(VertexMeterError, match="not counted"):
         image_only = {"parts": [{"inlineData": {"mimeType": "image/png", "data": png}}]}
         vertexmeter.usage_metadata("gemini-1.5-flash", {"contents": [USER]}, response=image_only)
+
+
+# ---- outputs cut by a stop sequence (accounting.yaml `stop_sequences`) --------------------------------
+# pydantic-ai's test_stop_settings[google] cassette (stop "Paris"), recorded on three generations.
+STOP_PROMPT = {
+    "contents": [{"role": "user", "parts": [{"text": 'What is the capital of France? Give me an answer that contains '
+                                                     'the word "Paris", but is not the first word.'}]}],
+    "generationConfig": {"responseModalities": ["TEXT"], "stopSequences": ["Paris"]},
+}
+
+
+def _stopped(text: str, reason: str | None = "STOP") -> dict[str, object]:
+    candidate: dict[str, object] = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
+    if reason is not None:
+        candidate["finishReason"] = reason
+    return {"candidates": [candidate]}
+
+
+@pytest.mark.parametrize(
+    ("model", "text", "billed"),
+    [
+        # 3a13b90e6d (nt-0122): " Paris" spans the cut after "is "; the text alone re-tokenizes to 6.
+        ("gemini-3-flash-preview", "The capital of France is ", 5),
+        # 97a305919: "Paris" starts on a token boundary after "**": the text's own count.
+        ("gemini-2.5-flash", "The capital of France is **", 6),
+        # 386fd3dbc: 1.5 bills the text's own count although " Paris" spans the cut the same way.
+        ("gemini-1.5-flash", "The most iconic city in France is ", 8),
+    ],
+)
+def test_stop_sequence_outputs_bill_as_recorded(model: str, text: str, billed: int) -> None:
+    usage = vertexmeter.usage(model, STOP_PROMPT, api="gemini", response=_stopped(text), as_of="2026-03-08")
+    assert usage.candidates_token_count == billed
+
+
+def test_stop_sequence_cut_drops_the_token_that_spans_it() -> None:
+    text = "The capital of France is "
+    own = vertexmeter.usage("gemini-3-flash-preview", STOP_PROMPT, api="gemini", response=text)
+    family = tokenizer_for(resolve("gemini-3-flash-preview"), "gemini")
+    assert raw(family, text) == 6
+    assert own.candidates_token_count == 5  # a plain text response (no finishReason) may have been cut
+    streamed = [_stopped("The capital of ", None), _stopped("France is ")]
+    assert vertexmeter.usage(
+        "gemini-3-flash-preview", STOP_PROMPT, api="gemini", response=streamed
+    ).candidates_token_count == 5
+    # Vertex serves the same models: the rule is inferred there.
+    assert vertexmeter.usage("gemini-3-flash-preview", STOP_PROMPT, response=text).candidates_token_count == 5
+
+
+@pytest.mark.parametrize(
+    ("request_body", "response"),
+    [
+        ({"contents": STOP_PROMPT["contents"]}, _stopped("The capital of France is ")),  # no stop sequences
+        (STOP_PROMPT, _stopped("The capital of France is ", "MAX_TOKENS")),  # cut by length, not by the stop
+        (STOP_PROMPT, _stopped("The capital of France is **")),  # ends on a token boundary
+        ({**STOP_PROMPT, "generationConfig": {"stopSequences": ["\n\n"]}}, _stopped("The capital of France is ")),
+    ],
+)
+def test_stop_sequence_rule_does_not_fire(request_body: dict[str, object], response: dict[str, object]) -> None:
+    text = response["candidates"][0]["content"]["parts"][0]["text"]  # type: ignore[index]
+    usage = vertexmeter.usage("gemini-3-flash-preview", request_body, api="gemini", response=response)
+    assert usage.candidates_token_count == raw("gemma3", text)
+
+
+def test_tokens_before_stop_takes_the_first_stop_that_spans_the_cut() -> None:
+    from vertexmeter.counting.usage import tokens_before_stop
+
+    tokenizer = get_tokenizer("gemma3")
+    text = "The capital of France is "
+    assert tokens_before_stop(tokenizer, text, ["\n", "Paris"]) == 5  # "\n" does not span, "Paris" does
+    assert tokens_before_stop(tokenizer, text, ["\n"]) is None
+    assert tokens_before_stop(tokenizer, "", ["Paris"]) is None
+    assert tokens_before_stop(tokenizer, "Le capital est ", ["Paris", "\n"]) == raw("gemma3", "Le capital est")
+
+
+def test_every_generate_content_rule_says_how_stopped_outputs_bill() -> None:
+    for model, expected in (("gemini-3-flash-preview", "before_stop"), ("gemini-2.0-flash", "before_stop"),
+                            ("gemini-1.5-flash", "text")):
+        for api in ("gemini", "vertex"):
+            assert accounting_for(resolve(model), api, "generateContent").billed_output == expected
+        assert accounting_for(resolve(model), "gemini", "countTokens").billed_output == "text"

@@ -23,7 +23,7 @@ from vertexmeter.counting.texts import part_texts
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.media.rules import rules_for
-from vertexmeter.registry import ModelInfo, tokenizer_for
+from vertexmeter.registry import ModelInfo, accounting_for, tokenizer_for
 from vertexmeter.requests import (
     Prompt,
     media_field,
@@ -33,7 +33,8 @@ from vertexmeter.requests import (
     request_body,
     split_options,
 )
-from vertexmeter.tokenizing import get_tokenizer
+from vertexmeter.tokenizing import Tokenizer, get_tokenizer
+from vertexmeter.vocabulary import GENERATE_CONTENT
 
 
 @dataclass
@@ -234,11 +235,14 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
 
     Text is counted per candidate as one string (streamed chunks joined); thought parts go to
     thoughtsTokenCount. Function calls count like the request's (name, argument keys and strings).
+    A text cut by one of the request's stop sequences bills as accounting.yaml `stop_sequences` says.
     """
     tokenizer = get_tokenizer(tokenizer_for(prompt.model, prompt.api, as_of))
+    rules = accounting_for(prompt.model, prompt.api, GENERATE_CONTENT)
+    stops = _stop_sequences(prompt) if rules.billed_output == "before_stop" else []
     by_modality: dict[str, int] = {}
     thoughts = 0
-    for parts in _candidate_parts(response):
+    for parts, finish_reason in _candidate_parts(response):
         text, thought_text = "", ""
         others: list[str] = []
         for j, part in enumerate(parts):
@@ -254,11 +258,44 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
                     text += part["text"]
             else:
                 others.extend(t for t, _ in part_texts(part, f"response.parts[{j}]"))
-        counted = (tokenizer.count(text) if text else 0) + sum(tokenizer.count(t) for t in others if t)
+        text_tokens = tokenizer.count(text) if text else 0
+        if stops and text and finish_reason in (None, "STOP"):
+            cut = tokens_before_stop(tokenizer, text, stops)
+            text_tokens = text_tokens if cut is None else cut
+        counted = text_tokens + sum(tokenizer.count(t) for t in others if t)
         if counted:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
         thoughts += tokenizer.count(thought_text) if thought_text else 0
     return by_modality, thoughts
+
+
+def tokens_before_stop(tokenizer: Tokenizer, text: str, stop_sequences: list[str]) -> int | None:
+    """The tokens generated wholly before a stop sequence the service cut `text` at, or None.
+
+    The model wrote text + stop; the service returns `text` and does not bill the token that
+    completed the stop. Re-tokenizing text + stop shows whether a token spans the cut (" Paris" after
+    "...is "): then the tokens that end inside `text` are billed. None when no stop sequence's
+    re-tokenization spans the cut (the text ends on a token boundary: its own count stands).
+    """
+    cut = len(text.encode("utf-8"))
+    for stop in stop_sequences:
+        whole = text + stop
+        pieces = [len(tokenizer.token_bytes(i)) for i in tokenizer.encode(whole)]
+        if sum(pieces) != len(whole.encode("utf-8")):
+            continue  # the vocabulary normalized the text: its pieces cannot be aligned with the cut
+        end = 0
+        for k, size in enumerate(pieces):
+            start, end = end, end + size
+            if end > cut:
+                if start < cut:
+                    return k
+                break
+    return None
+
+
+def _stop_sequences(prompt: Prompt) -> list[str]:
+    stops = prompt.generation_config.get("stopSequences") or []
+    return [s for s in stops if isinstance(s, str) and s]
 
 
 def _generated_image_tokens(prompt: Prompt, part: dict[str, Any], j: int) -> int:
@@ -276,16 +313,18 @@ def _generated_image_tokens(prompt: Prompt, part: dict[str, Any], j: int) -> int
     return tokens
 
 
-def _candidate_parts(response: Any) -> list[list[dict[str, Any]]]:
-    """The parts of each candidate, streamed chunks joined by candidate index."""
+def _candidate_parts(response: Any) -> list[tuple[list[dict[str, Any]], str | None]]:
+    """The parts of each candidate and its finishReason (None when not given), streamed chunks joined
+    by candidate index (the last chunk that states a finishReason gives it)."""
     if isinstance(response, str):
-        return [[{"text": response}]]
+        return [([{"text": response}], None)]
     response = plain(response, "response")  # google-genai types anywhere inside, as in requests
     if isinstance(response, dict) and "candidates" not in response and "parts" in response:
         content = parse_message("Content", response, "response")
-        return [content.get("parts") or []]
+        return [(content.get("parts") or [], None)]
     chunks = response if isinstance(response, list) else [response]
     by_index: dict[int, list[dict[str, Any]]] = {}
+    finish: dict[int, str | None] = {}
     for i, chunk in enumerate(chunks):
         if not isinstance(chunk, dict) or not isinstance(chunk.get("candidates", []), list):
             raise invalid_argument(
@@ -300,4 +339,9 @@ def _candidate_parts(response: Any) -> list[list[dict[str, Any]]]:
             content = candidate.get("content") or {}
             parsed = parse_message("Content", content, f"response.candidates[{k}].content") if content else {}
             by_index.setdefault(index, []).extend(parsed.get("parts") or [])
-    return [by_index[k] for k in sorted(by_index)]
+            reason = candidate.get("finishReason", candidate.get("finish_reason"))
+            if reason is not None:
+                finish[index] = str(getattr(reason, "name", reason))
+            else:
+                finish.setdefault(index, None)
+    return [(by_index[k], finish.get(k)) for k in sorted(by_index)]

@@ -13,6 +13,8 @@ from vertexmeter.datafiles import load_yaml
 from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.vocabulary import APIS, CALLS
 
+BILLED_OUTPUTS = ("text", "before_stop")
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -80,6 +82,9 @@ class Accounting:
     tools: ToolTemplate
     counts_response_schema: bool = True
     function_history: FunctionHistory = FunctionHistory()
+    # "before_stop": an output cut by a stop sequence bills the tokens generated wholly before the stop;
+    # "text": the returned text's own count (accounting.yaml `stop_sequences`).
+    billed_output: str = "text"
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,7 @@ def _load_accounting(
 ) -> dict[tuple[str, str, str], Accounting]:
     """Both tables keyed by (api, call, generation); each key covered exactly once, every generation in use covered."""
     tables: dict[str, dict[tuple[str, str, str], dict[str, object]]] = {}
-    for table in ("role_overhead", "tool_templates", "response_schema", "function_history"):
+    for table in ("role_overhead", "tool_templates", "response_schema", "function_history", "stop_sequences"):
         keyed: dict[tuple[str, str, str], dict[str, object]] = {}
         for rule in raw[table]:
             for key in _rule_keys(rule):
@@ -176,10 +181,11 @@ def _load_accounting(
                 role, tool = tables["role_overhead"].get(key), tables["tool_templates"].get(key)
                 schema = tables["response_schema"].get(key)
                 history = tables["function_history"].get(key)
+                stops = tables["stop_sequences"].get(key)
                 if tool is None and call == "embedContent":  # embedContent takes no tools
                     tool = {"per_declaration": 0, "per_property": 0, "per_typed_node": 0, "per_nullable": 0}
                     tool["confidence"] = "confirmed"
-                if role is None or tool is None or schema is None or history is None:
+                if role is None or tool is None or schema is None or history is None or stops is None:
                     raise ValueError(f"accounting.yaml: no rule for {key}")
                 out[key] = Accounting(
                     api=api,
@@ -204,8 +210,16 @@ def _load_accounting(
                         int(str(history["per_response"])),
                         int(str(history["per_argument"])),
                     ),
+                    billed_output=_billed_output(stops),
                 )
     return out
+
+
+def _billed_output(rule: dict[str, object]) -> str:
+    value = str(rule["billed_output"])
+    if value not in BILLED_OUTPUTS:
+        raise ValueError(f"accounting.yaml stop_sequences: billed_output {value!r} is not one of {BILLED_OUTPUTS}")
+    return value
 
 
 def all_models() -> tuple[ModelInfo, ...]:
