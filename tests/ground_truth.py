@@ -37,6 +37,12 @@ def load_mined() -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
+def load_mined_llm_gemini() -> list[dict[str, Any]]:
+    """Answers mined from every version of simonw/llm-gemini's cassettes (tests/data/mined_llm_gemini.jsonl)."""
+    path = Path(__file__).resolve().parent / "data" / "mined_llm_gemini.jsonl"
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
 def errata() -> dict[str, Any]:
     """Transcription corrections to the vendored records, each with its reason (tests/data/errata.json)."""
     return json.loads((Path(__file__).resolve().parent / "data" / "errata.json").read_text("utf-8"))
