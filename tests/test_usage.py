@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -321,3 +322,55 @@ def test_every_generate_content_rule_says_how_stopped_outputs_bill() -> None:
         for api in ("gemini", "vertex"):
             assert accounting_for(resolve(model), api, "generateContent").billed_output == expected
         assert accounting_for(resolve(model), "gemini", "countTokens").billed_output == "text"
+
+
+# ---- responseSchema on the Gemini API's generateContent (accounting.yaml `response_schema`) -----------
+# Recorded answers of simonw/llm-gemini's cassettes (tests/data/mined_llm_gemini.jsonl).
+DOG_SCHEMA = {"properties": {"name": {"type": "string"}, "age": {"type": "integer"}, "bio": {"type": "string"}},
+              "required": ["name", "age", "bio"], "type": "object"}
+PERSON_SCHEMA = {"properties": {"name": {"title": "Name", "type": "string"}, "address": {
+    "properties": {"street": {"title": "Street", "type": "string"}, "city": {"title": "City", "type": "string"}},
+    "required": ["street", "city"], "title": "Address", "type": "object"}}, "required": ["name", "address"],
+    "type": "object"}
+
+
+def _structured(text: str, schema: dict[str, object]) -> dict[str, object]:
+    return {"contents": [{"role": "user", "parts": [{"text": text}]}],
+            "generationConfig": {"response_mime_type": "application/json", "response_schema": schema}}
+
+
+@pytest.mark.parametrize(
+    ("model", "as_of", "text", "schema", "billed"),
+    [
+        # 1.5: the SDK walk (name, age, bio keys and required names): 4 + 6 (llmg-0005)
+        ("gemini-1.5-flash-latest", "2025-03-04", "Invent a cool dog", DOG_SCHEMA, 10),
+        # 2.0: the walk + titles + 1 per typed node: 9 + 8 + 4 titles + 5 nodes (llmg-0018)
+        ("gemini-2.0-flash", "2025-10-11", "Create a person named Alice living in San Francisco", PERSON_SCHEMA, 26),
+        # 2.5: not counted, raw + 1 role (llmg-0036's prompt)
+        ("gemini-2.5-flash", "2026-03-10", "Invent a cool dog", DOG_SCHEMA, 5),
+    ],
+)
+def test_response_schema_bills_per_generation(
+    model: str, as_of: str, text: str, schema: dict[str, object], billed: int
+) -> None:
+    body = _structured(text, schema)
+    assert vertexmeter.usage(model, body, api="gemini", as_of=as_of).prompt_token_count == billed
+    # countTokens and Vertex keep google-genai's walk alone: no titles, no per-node tokens
+    walk = vertexmeter.count(model, body, as_of=as_of).total_tokens
+    family = tokenizer_for(resolve(model), "vertex", dt.date.fromisoformat(as_of))
+    assert walk == raw(family, text, *_walk_strings(schema))
+
+
+def _walk_strings(schema: dict[str, object]) -> list[str]:
+    out: list[str] = list(schema.get("required") or [])  # type: ignore[call-overload]
+    for key, sub in (schema.get("properties") or {}).items():  # type: ignore[attr-defined]
+        out += [key, *_walk_strings(sub)]
+    return out
+
+
+def test_response_json_schema_is_not_counted_on_gemini_api_2_0() -> None:
+    body = {"contents": [{"role": "user", "parts": [{"text": "Invent a cool dog"}]}],
+            "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": DOG_SCHEMA}}
+    assert vertexmeter.usage("gemini-2.0-flash", body, api="gemini").prompt_token_count == raw(
+        "gemma3", "Invent a cool dog"
+    )

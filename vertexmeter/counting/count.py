@@ -156,7 +156,15 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
-    texts = [text for text, _ in prompt_texts(prompt, response_schema=rules.counts_response_schema)]
+    texts = [
+        text
+        for text, _ in prompt_texts(
+            prompt,
+            response_schema=rules.counts_response_schema,
+            response_json_schema=rules.counts_response_json_schema,
+            schema_strings=rules.response_schema_strings,
+        )
+    ]
     by_modality: dict[str, int] = {}
     text_tokens = sum(tokenizer.count_many(texts)) if texts else 0
     billable = sum(billable_characters(t) for t in texts)
@@ -199,7 +207,22 @@ def _overhead_tokens(prompt: Prompt, rules: Accounting) -> int:
     """What the service adds beyond raw text for this API, call and generation (accounting.yaml):
     one token per role-bearing Content where the rule says so, and the tool-declaration template."""
     roles = rules.per_role_content * prompt.role_contents if prompt.contents else 0
-    return roles + tool_template_tokens(prompt.tools, rules.tools) + _function_history_tokens(prompt, rules)
+    return (
+        roles
+        + tool_template_tokens(prompt.tools, rules.tools)
+        + _function_history_tokens(prompt, rules)
+        + _response_schema_tokens(prompt, rules)
+    )
+
+
+def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
+    """What a counted responseSchema adds per typed node (accounting.yaml `response_schema`)."""
+    schema = prompt.generation_config.get("responseSchema")
+    if not (schema and rules.counts_response_schema and rules.response_schema_per_typed_node):
+        return 0
+    found: Counter[str] = Counter()
+    _schema_features(schema, found, typed=True)
+    return rules.response_schema_per_typed_node * found["typed"]
 
 
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:

@@ -8,10 +8,17 @@ from typing import Any
 from vertexmeter.requests import Prompt, Turn
 
 
-def prompt_texts(prompt: Prompt, *, response_schema: bool = True) -> Iterator[tuple[str, str]]:
+def prompt_texts(
+    prompt: Prompt,
+    *,
+    response_schema: bool = True,
+    response_json_schema: bool = True,
+    schema_strings: tuple[str, ...] = (),
+) -> Iterator[tuple[str, str]]:
     """(text, field path) for every counted string: contents, tools, response schema, system instruction.
 
-    `response_schema=False` leaves generationConfig's response schema out (accounting.yaml says where).
+    `response_schema=False` / `response_json_schema=False` leave generationConfig's responseSchema /
+    responseJsonSchema out, `schema_strings` counts more of responseSchema's fields (accounting.yaml says where).
     """
     for turn in prompt.contents:
         yield from turn_texts(turn)
@@ -20,9 +27,9 @@ def prompt_texts(prompt: Prompt, *, response_schema: bool = True) -> Iterator[tu
             yield from _declaration_texts(declaration, f"tools[{i}].function_declarations[{k}]")
     schema = prompt.generation_config.get("responseSchema")
     if schema and response_schema:
-        yield from schema_texts(schema, "generation_config.response_schema")
+        yield from schema_texts(schema, "generation_config.response_schema", schema_strings)
     json_schema = prompt.generation_config.get("responseJsonSchema")
-    if json_schema is not None and response_schema:
+    if json_schema is not None and response_json_schema:
         yield from json_schema_texts(json_schema, "generation_config.response_json_schema")
     if prompt.system_instruction:
         yield from turn_texts(prompt.system_instruction)
@@ -89,12 +96,18 @@ def _declaration_texts(declaration: dict[str, Any], path: str) -> Iterator[tuple
         yield from json_schema_texts(declaration["responseJsonSchema"], f"{path}.response_json_schema")
 
 
-def schema_texts(schema: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+def schema_texts(schema: dict[str, Any], path: str, extra: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
     """format, description, enum values, required names, property names (recursing), items, example.
 
-    Not counted, as in google-genai: type, title, default, propertyOrdering. Beyond google-genai,
-    anyOf and defs are walked too (the service reads them; the SDK's walk predates them).
+    Not counted, as in google-genai: type, title, default, propertyOrdering — unless named in `extra`
+    ("title", "propertyOrdering": what the Gemini API's 2.0 generateContent counts of a responseSchema).
+    Beyond google-genai, anyOf and defs are walked too (the service reads them; the SDK's walk predates them).
     """
+    if "title" in extra and isinstance(schema.get("title"), str) and schema["title"]:
+        yield schema["title"], f"{path}.title"
+    if "propertyOrdering" in extra:
+        for i, value in enumerate(schema.get("propertyOrdering") or []):
+            yield value, f"{path}.property_ordering[{i}]"
     if schema.get("format"):
         yield schema["format"], f"{path}.format"
     if schema.get("description"):
@@ -104,17 +117,17 @@ def schema_texts(schema: dict[str, Any], path: str) -> Iterator[tuple[str, str]]
     for i, value in enumerate(schema.get("required") or []):
         yield value, f"{path}.required[{i}]"
     if schema.get("items"):
-        yield from schema_texts(schema["items"], f"{path}.items")
+        yield from schema_texts(schema["items"], f"{path}.items", extra)
     for key, sub in (schema.get("properties") or {}).items():
         yield key, f"{path}.properties.{key}"
-        yield from schema_texts(sub, f"{path}.properties.{key}")
+        yield from schema_texts(sub, f"{path}.properties.{key}", extra)
     if schema.get("example"):
         yield from value_texts(schema["example"], f"{path}.example")
     for i, sub in enumerate(schema.get("anyOf") or []):
-        yield from schema_texts(sub, f"{path}.any_of[{i}]")
+        yield from schema_texts(sub, f"{path}.any_of[{i}]", extra)
     for key, sub in (schema.get("defs") or {}).items():
         yield key, f"{path}.defs.{key}"
-        yield from schema_texts(sub, f"{path}.defs.{key}")
+        yield from schema_texts(sub, f"{path}.defs.{key}", extra)
 
 
 def json_schema_texts(schema: Any, path: str) -> Iterator[tuple[str, str]]:

@@ -81,6 +81,9 @@ class Accounting:
     role_evidence: tuple[str, ...]
     tools: ToolTemplate
     counts_response_schema: bool = True
+    counts_response_json_schema: bool = True
+    response_schema_strings: tuple[str, ...] = ()  # schema fields counted beyond the SDK walk
+    response_schema_per_typed_node: int = 0
     function_history: FunctionHistory = FunctionHistory()
     # "before_stop": an output cut by a stop sequence bills the tokens generated wholly before the stop;
     # "text": the returned text's own count (accounting.yaml `stop_sequences`).
@@ -205,6 +208,9 @@ def _load_accounting(
                         evidence=_strings(tool.get("evidence") or []),
                     ),
                     counts_response_schema=bool(schema["counted"]),
+                    counts_response_json_schema=bool(schema["json_schema_counted"]),
+                    response_schema_strings=_strings(schema.get("schema_strings") or []),
+                    response_schema_per_typed_node=int(str(schema.get("per_typed_node", 0))),
                     function_history=FunctionHistory(
                         int(str(history["per_call"])),
                         int(str(history["per_response"])),
