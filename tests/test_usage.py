@@ -374,3 +374,13 @@ def test_response_json_schema_is_not_counted_on_gemini_api_2_0() -> None:
     assert vertexmeter.usage("gemini-2.0-flash", body, api="gemini").prompt_token_count == raw(
         "gemma3", "Invent a cool dog"
     )
+
+
+def test_experimental_2_0_models_count_with_2_5s_vocabulary() -> None:
+    """llmg-0012: gemini-2.0-flash-exp-image-generation billed 7 for this prompt in Jul 2025 (gemma3's 6 + 1
+    role); gemini-2.0-flash itself counted with gemma2 until the switch (no role token on 2.0)."""
+    body = {"contents": [{"role": "user", "parts": [{"text": "A pelican riding a bicycle"}]}]}
+    exp = vertexmeter.usage("gemini-2.0-flash-exp-image-generation", body, api="gemini", as_of="2025-07-22")
+    assert exp.prompt_token_count == raw("gemma3", "A pelican riding a bicycle") + 1 == 7
+    flash = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-07-22")
+    assert flash.prompt_token_count == raw("gemma2", "A pelican riding a bicycle") == 5
