@@ -111,6 +111,19 @@ class Replay:
 _PLACEHOLDER_PROMPT = {"contents": [{"role": "user", "parts": [{"text": "."}]}]}
 
 
+def _output_tokens(record: dict[str, Any], model: str, api: str, candidate: Any, as_of: Any) -> int:
+    origin = origin_request(record)
+    try:
+        prompt = origin or _PLACEHOLDER_PROMPT
+        return vertexmeter.usage(model, prompt, api=api, response=candidate, as_of=as_of).candidates_token_count
+    except VertexMeterError:
+        if origin is None:
+            raise
+    # An origin request that cannot be replayed offline (e.g. media kept only by reference): the output
+    # counts with a placeholder prompt.
+    return vertexmeter.usage(model, _PLACEHOLDER_PROMPT, api=api, response=candidate, as_of=as_of).candidates_token_count
+
+
 def replay(
     record: dict[str, Any], request: dict[str, Any] | None = None, media_options: MediaOptions | None = None
 ) -> Replay:
@@ -133,10 +146,7 @@ def replay(
                 # candidatesTokenCount: the candidate the record keeps (its Content) as the response, to the
                 # request that produced it where the record has it (its generationConfig can matter: stop
                 # sequences), else to a placeholder prompt.
-                got = vertexmeter.usage(
-                    model, origin_request(record) or _PLACEHOLDER_PROMPT, api=api, response=body["contents"][0],
-                    as_of=as_of,
-                ).candidates_token_count
+                got = _output_tokens(record, model, api, body["contents"][0], as_of)
         elif call == "predict":
             got = vertexmeter.count(model, body, api=api, as_of=as_of).total_tokens
         elif call == "countTokens":
