@@ -121,7 +121,8 @@ def _output_tokens(record: dict[str, Any], model: str, api: str, candidate: Any,
             raise
     # An origin request that cannot be replayed offline (e.g. media kept only by reference): the output
     # counts with a placeholder prompt.
-    return vertexmeter.usage(model, _PLACEHOLDER_PROMPT, api=api, response=candidate, as_of=as_of).candidates_token_count
+    placeholder = vertexmeter.usage(model, _PLACEHOLDER_PROMPT, api=api, response=candidate, as_of=as_of)
+    return placeholder.candidates_token_count
 
 
 def replay(
