@@ -34,7 +34,9 @@ def load_records() -> list[dict[str, Any]]:
 def load_mined() -> list[dict[str, Any]]:
     """Answers mined from public cassettes (tests/data/mined.jsonl, tests/data/PROVENANCE.md)."""
     path = Path(__file__).resolve().parent / "data" / "mined.jsonl"
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    records = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    excluded = errata().get("not_evidence", {}).get("records", {})
+    return [r for r in records if r["id"] not in excluded]
 
 
 def load_mined_llm_gemini() -> list[dict[str, Any]]:
