@@ -65,9 +65,9 @@ def test_parity_on_recorded_text_answers(capsys: pytest.CaptureFixture[str]) -> 
         assert sum(r.exact for r in items) / len(items) >= floor, name
 
 
-# tests/data/mined.jsonl: 247 text requests of pydantic-ai's cassettes (Gemini API 3.x tool template and
-# function-call history are the open rules that keep this low). Measured 2026-12-01: 160/247.
-MINED_FLOOR = 0.64
+# tests/data/mined.jsonl: 247 text requests of pydantic-ai's cassettes (replayed thoughts, server-side tools and
+# nested tool schemas are the open rules that keep this low). Measured 2026-12-01: 161/247.
+MINED_FLOOR = 0.65
 
 
 def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:

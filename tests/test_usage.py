@@ -384,3 +384,13 @@ def test_experimental_2_0_models_count_with_2_5s_vocabulary() -> None:
     assert exp.prompt_token_count == raw("gemma3", "A pelican riding a bicycle") + 1 == 7
     flash = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-07-22")
     assert flash.prompt_token_count == raw("gemma2", "A pelican riding a bicycle") == 5
+
+
+def test_gemini_2_0_counted_with_gemma2_until_the_end_of_november_2025() -> None:
+    """mined-0034: Gemini API 2.0 billed 12 on 2025-11-18 (its responseId's time), gemma2's count."""
+    body = {"contents": [{"role": "user", "parts": [{"text": "Tell me about a cat with a meow volume of 5"}]}]}
+    text = "Tell me about a cat with a meow volume of 5"
+    assert raw("gemma2", text) == 12 != raw("gemma3", text)
+    for day, family in (("2025-11-18", "gemma2"), ("2025-11-30", "gemma2"), ("2025-12-01", "gemma3")):
+        billed = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of=day).prompt_token_count
+        assert billed == raw(family, text), day

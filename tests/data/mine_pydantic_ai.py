@@ -5,14 +5,20 @@ usage: python tests/data/mine_pydantic_ai.py PATH-TO-A-PYDANTIC-AI-GIT-CHECKOUT 
 Every record is a real answer of Google's service as the cassette recorded it: the request body
 verbatim and `usageMetadata.promptTokenCount` (or countTokens' `totalTokens`). Kept: text-only
 requests (no inlineData / fileData anywhere), one record per distinct (model, API, call, body).
-`recorded` is the date of the last commit that touched the cassette (an upper bound; the cassettes
-keep no Date header). No value comes from a local tokenizer.
+`recorded` is the day the service answered, read from the response's `responseId` (its first four
+bytes are the Unix time of the answer, little-endian: checked against the HTTP Date header of 57
+llm-gemini answers, within seconds); without a responseId, the date of the last commit that touched
+the cassette (an upper bound; the cassettes keep no Date header). No value comes from a local tokenizer.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import json
 import re
+import struct
 import subprocess
 import sys
 from typing import Any
@@ -32,6 +38,19 @@ def _has_media(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_media(v) for v in value)
     return False
+
+
+def response_day(response_id: Any) -> str | None:
+    """The UTC day a generateContent answer was made, from its responseId (None when it has none)."""
+    if not isinstance(response_id, str) or len(response_id) < 6:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(response_id + "=" * (-len(response_id) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    seconds = struct.unpack("<I", raw[:4])[0]
+    day = dt.datetime.fromtimestamp(seconds, dt.UTC).date()
+    return day.isoformat() if dt.date(2023, 12, 1) <= day <= dt.date.today() else None
 
 
 def main(repo: str) -> None:
@@ -74,6 +93,7 @@ def main(repo: str) -> None:
                 continue
             seen.add(key)
             n += 1
+            answered = response_day(answer.get("responseId"))
             record = {
                 "id": f"mined-{n:04d}",
                 "source": f"pydantic/pydantic-ai:{path} (commit {commit[:10]}), interaction {i}",
@@ -84,8 +104,8 @@ def main(repo: str) -> None:
                 "request": body,
                 "expected": {"totalTokens": value},
                 "raw_usage": usage or None,
-                "recorded": recorded,
-                "recorded_basis": "commit-date (upper bound)",
+                "recorded": answered or recorded,
+                "recorded_basis": "responseId-timestamp" if answered else "commit-date (upper bound)",
                 "confidence": "high",
                 "notes": f"modelVersion={answer.get('modelVersion')}; {uri.split('/models/')[0].split('//')[1]}",
             }
