@@ -39,10 +39,15 @@ def load_mined() -> list[dict[str, Any]]:
     return [r for r in records if r["id"] not in excluded]
 
 
-def load_mined_llm_gemini() -> list[dict[str, Any]]:
-    """Answers mined from every version of simonw/llm-gemini's cassettes (tests/data/mined_llm_gemini.jsonl)."""
-    path = Path(__file__).resolve().parent / "data" / "mined_llm_gemini.jsonl"
+def load_mined_history(name: str) -> list[dict[str, Any]]:
+    """Answers mined from every version of a repository's cassettes (tests/data/mined_<name>.jsonl, written by
+    tests/data/mine_vcr_history.py): `llm_gemini` (simonw/llm-gemini), `ruby_llm` (crmne/ruby_llm)."""
+    path = Path(__file__).resolve().parent / "data" / f"mined_{name}.jsonl"
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def load_mined_llm_gemini() -> list[dict[str, Any]]:
+    return load_mined_history("llm_gemini")
 
 
 def errata() -> dict[str, Any]:

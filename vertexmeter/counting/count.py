@@ -163,6 +163,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
             response_schema=rules.counts_response_schema,
             response_json_schema=rules.counts_response_json_schema,
             schema_strings=rules.response_schema_strings,
+            function_payload=rules.function_history.payload,
         )
     ]
     by_modality: dict[str, int] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,14 +15,16 @@ def prompt_texts(
     response_schema: bool = True,
     response_json_schema: bool = True,
     schema_strings: tuple[str, ...] = (),
+    function_payload: str = "texts",
 ) -> Iterator[tuple[str, str]]:
     """(text, field path) for every counted string: contents, tools, response schema, system instruction.
 
     `response_schema=False` / `response_json_schema=False` leave generationConfig's responseSchema /
-    responseJsonSchema out, `schema_strings` counts more of responseSchema's fields (accounting.yaml says where).
+    responseJsonSchema out, `schema_strings` counts more of responseSchema's fields, `function_payload` says how
+    replayed function calls and responses are read (accounting.yaml says where).
     """
     for turn in prompt.contents:
-        yield from turn_texts(turn)
+        yield from turn_texts(turn, function_payload)
     for i, tool in enumerate(prompt.tools):
         for k, declaration in enumerate(tool.get("functionDeclarations") or []):
             yield from _declaration_texts(declaration, f"tools[{i}].function_declarations[{k}]")
@@ -37,10 +40,10 @@ def prompt_texts(
         yield from instance.texts
 
 
-def turn_texts(turn: Turn) -> Iterator[tuple[str, str]]:
+def turn_texts(turn: Turn, function_payload: str = "texts") -> Iterator[tuple[str, str]]:
     for j, part in enumerate(turn.parts):
         path = f"{turn.path}.parts[{j}]"
-        yield from part_texts(part, path)
+        yield from part_texts(part, path, function_payload)
 
 
 # Function parts: (part field, proto name, payload field) — the name, then the payload's keys and strings.
@@ -52,7 +55,10 @@ _CODE_PARTS = (
 )
 
 
-def part_texts(part: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+def part_texts(part: dict[str, Any], path: str, function_payload: str = "texts") -> Iterator[tuple[str, str]]:
+    """The strings of one Part. A function call's or response's payload is read as google-genai's accumulator
+    does (`texts`: keys and string values, each its own string) or as one JSON text (`json`: the payload
+    serialized as Python's json.dumps does, non-ASCII kept, an absent payload as {})."""
     if "text" in part:
         yield part["text"], f"{path}.text"
     for field, proto, payload in _FUNCTION_PARTS:
@@ -60,7 +66,9 @@ def part_texts(part: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
         if call is not None:
             if call.get("name"):
                 yield call["name"], f"{path}.{proto}.name"
-            if call.get(payload):
+            if function_payload == "json":
+                yield json.dumps(call.get(payload) or {}, ensure_ascii=False), f"{path}.{proto}.{payload}"
+            elif call.get(payload):
                 yield from value_texts(call[payload], f"{path}.{proto}.{payload}")
     for field, proto, payload in _CODE_PARTS:
         code = part.get(field)

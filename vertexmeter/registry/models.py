@@ -14,6 +14,7 @@ from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.vocabulary import APIS, CALLS
 
 BILLED_OUTPUTS = ("text", "before_stop")
+FUNCTION_PAYLOADS = ("texts", "json")
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,13 @@ class ToolTemplate:
 
 @dataclass(frozen=True)
 class FunctionHistory:
-    """What replayed functionCall / functionResponse parts add beyond their texts (accounting.yaml)."""
+    """How replayed functionCall / functionResponse parts count (accounting.yaml `function_history`): their
+    payload read as `texts` (keys and string values) or as one `json` text, plus these tokens."""
 
     per_call: int = 0
     per_response: int = 0
     per_argument: int = 0
+    payload: str = "texts"
 
 
 @dataclass(frozen=True)
@@ -215,10 +218,18 @@ def _load_accounting(
                         int(str(history["per_call"])),
                         int(str(history["per_response"])),
                         int(str(history["per_argument"])),
+                        _payload(history),
                     ),
                     billed_output=_billed_output(stops),
                 )
     return out
+
+
+def _payload(rule: dict[str, object]) -> str:
+    value = str(rule.get("payload", "texts"))
+    if value not in FUNCTION_PAYLOADS:
+        raise ValueError(f"accounting.yaml function_history: payload {value!r} is not one of {FUNCTION_PAYLOADS}")
+    return value
 
 
 def _billed_output(rule: dict[str, object]) -> str:

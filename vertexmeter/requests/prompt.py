@@ -14,6 +14,9 @@ from vertexmeter.vocabulary import COUNT_TOKENS, EMBED_CONTENT, EMBEDDING, GENER
 
 LEARN_MORE = "Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini"
 VALID_ROLES = ("user", "model")
+# generateContent on both APIs also takes the legacy role "function" for a turn of function responses:
+# 194 recorded answers (crmne/ruby_llm cassettes, tests/data/mined_ruby_llm.jsonl) sent it and were answered.
+GENERATE_ROLES = (*VALID_ROLES, "function")
 # The oneof `data` of a Part: exactly one of these carries what the part says.
 DATA_FIELDS = (
     "text",
@@ -270,7 +273,7 @@ def _turn(
     generate: bool = False,
 ) -> Turn:
     role = content.get("role") or None
-    if role is not None and not system and role not in VALID_ROLES:
+    if role is not None and not system and role not in (GENERATE_ROLES if generate else VALID_ROLES):
         raise invalid_argument("Please use a valid role: user, model", f"{path}.role")
     parts = content.get("parts") or []
     if not parts:

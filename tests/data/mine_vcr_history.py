@@ -1,11 +1,14 @@
-"""Regenerate tests/data/mined_llm_gemini.jsonl from simonw/llm-gemini's recorded cassettes (not run by the tests).
+"""Mine Google's recorded answers from every version of a repository's VCR cassettes (not run by the tests).
 
-usage: python tests/data/mine_llm_gemini.py PATH-TO-AN-LLM-GEMINI-GIT-CHECKOUT > tests/data/mined_llm_gemini.jsonl
+usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID-PREFIX > OUT.jsonl
+  simonw/llm-gemini: ... simonw/llm-gemini tests/cassettes llmg > tests/data/mined_llm_gemini.jsonl
+  crmne/ruby_llm:    ... crmne/ruby_llm spec/fixtures/vcr_cassettes rllm > tests/data/mined_ruby_llm.jsonl
 
-llm-gemini re-records its cassettes when it moves to newer models, so the repository's history keeps
+Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of every
-cassette is read. Each record is a real answer of Google's service: the request body verbatim (the
-JSON the cassette kept), `usageMetadata.promptTokenCount` (kind "input") and, for a candidate made of
+cassette is read (vcrpy's `interactions` and Ruby VCR's `http_interactions`; JSON, gzip and SSE
+bodies). Each record is a real answer of Google's service: the request body verbatim (the JSON the
+cassette kept), `usageMetadata.promptTokenCount` (kind "input") and, for a candidate made of
 text parts only, `candidatesTokenCount` (kind "output", with its origin request). `recorded` is the
 response's HTTP Date header. `model` is the model that answered (`modelVersion`) where vertexmeter's
 registry knows it, else the model the request named (aliases such as gemini-flash-latest move over
@@ -43,27 +46,44 @@ def _has_media(value: Any) -> bool:
     return False
 
 
-def _versions(repo: str) -> list[tuple[str, str, str]]:
+def _versions(repo: str, directory: str) -> list[tuple[str, str, str]]:
     """(blob, path, first commit holding it) for every version of every cassette, oldest commit first."""
     seen: dict[str, tuple[str, str, str]] = {}
-    for commit in reversed(_git(repo, "log", "--all", "--format=%H", "--", "tests/cassettes").split()):
-        for line in _git(repo, "ls-tree", "-r", commit, "tests/cassettes").splitlines():
+    for commit in reversed(_git(repo, "log", "--all", "--format=%H", "--", directory).split()):
+        for line in _git(repo, "ls-tree", "-r", commit, directory).splitlines():
             meta, path = line.split("\t", 1)
             blob = meta.split()[2]
-            if path.endswith(".yaml") and blob not in seen:
+            if path.endswith((".yaml", ".yml")) and blob not in seen:
                 seen[blob] = (blob, path, commit)
     return list(seen.values())
 
 
-def _answer(response: dict[str, Any]) -> Any:
-    body = (response.get("body") or {}).get("string")
+def _text(body: Any) -> str | None:
+    if isinstance(body, dict):
+        body = body.get("string")
     if isinstance(body, bytes):
         try:
             body = gzip.decompress(body).decode("utf-8")
         except OSError:
             body = body.decode("utf-8", "replace")
+    return body if isinstance(body, str) and body else None
+
+
+def _answer(response: dict[str, Any]) -> Any:
+    body = _text(response.get("body"))
+    if body is None:
+        return None
+    if body.lstrip().startswith("data:"):  # server-sent events: one JSON chunk per data line
+        chunks = []
+        for line in body.splitlines():
+            if line.startswith("data:"):
+                try:
+                    chunks.append(json.loads(line[5:]))
+                except json.JSONDecodeError:
+                    return None
+        return chunks
     try:
-        return json.loads(body) if isinstance(body, str) and body else None
+        return json.loads(body)
     except json.JSONDecodeError:
         return None
 
@@ -79,21 +99,30 @@ def _model(named: str, version: Any) -> str:
     return named
 
 
-def main(repo: str) -> None:
+def main(repo: str, label: str, directory: str, prefix: str) -> None:
     seen: set[str] = set()
     n = 0
-    for blob, path, commit in _versions(repo):
-        data = yaml.safe_load(_git(repo, "cat-file", "-p", blob))
+    for blob, path, commit in _versions(repo, directory):
+        try:
+            text = _git(repo, "cat-file", "-p", blob)
+        except subprocess.CalledProcessError:  # a large file the snapshot lists but does not hold
+            continue
+        if "googleapis.com" not in text:
+            continue
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            continue
         if not isinstance(data, dict):
             continue
-        for i, interaction in enumerate(data.get("interactions") or []):
+        for i, interaction in enumerate(data.get("interactions") or data.get("http_interactions") or []):
             request, response = interaction.get("request") or {}, interaction.get("response") or {}
             uri = request.get("uri", "")
             call = next((c for c in CALLS if f":{c}" in uri), None)
             if call is None or "/models/" not in uri:
                 continue
             try:
-                body = json.loads(request.get("body") or "")
+                body = json.loads(_text(request.get("body")) or "")
             except (json.JSONDecodeError, TypeError):
                 continue
             if not isinstance(body, dict) or _has_media(body):
@@ -108,9 +137,10 @@ def main(repo: str) -> None:
             named = uri.split("/models/")[1].split(":")[0]
             model = _model(named, last.get("modelVersion"))
             endpoint = "gemini-api" if "generativelanguage" in uri else "vertex"
-            date = ((response.get("headers") or {}).get("Date") or [None])[0]
+            headers = response.get("headers") or {}
+            date = (headers.get("Date") or headers.get("date") or [None])[0]
             recorded = parsedate_to_datetime(date).date().isoformat() if date else None
-            source = f"simonw/llm-gemini:{path} (blob {blob[:12]}; commit {commit[:10]}), interaction {i}"
+            source = f"{label}:{path} (blob {blob[:12]}; commit {commit[:10]}), interaction {i}"
             common = {"endpoint": endpoint, "recorded": recorded, "recorded_basis": "http-date-header",
                       "confidence": "high"}
             notes = f"modelVersion={last.get('modelVersion')}; request named {named}; {call}"
@@ -136,10 +166,10 @@ def main(repo: str) -> None:
                     continue
                 seen.add(key)
                 n += 1
-                record = {"id": f"llmg-{n:04d}", "source": source, "model": model, **item, **common,
+                record = {"id": f"{prefix}-{n:04d}", "source": source, "model": model, **item, **common,
                           "raw_usage": usage or None, "notes": notes}
                 print(json.dumps(record, ensure_ascii=False))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:5])
