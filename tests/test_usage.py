@@ -394,3 +394,18 @@ def test_gemini_2_0_counted_with_gemma2_until_the_end_of_november_2025() -> None
     for day, family in (("2025-11-18", "gemma2"), ("2025-11-30", "gemma2"), ("2025-12-01", "gemma3")):
         billed = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of=day).prompt_token_count
         assert billed == raw(family, text), day
+
+
+def test_edge_newlines_of_an_output_are_not_billed_on_the_gemini_api_2_5() -> None:
+    """rllm-0706 (Gemini API, 17) and rllm-0870's test on Vertex (billed with its "\\n")."""
+    text = "I cannot answer this question. My purpose is to provide access to the weather tool.\n"
+    gemini = vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, api="gemini", response=text)
+    assert gemini.candidates_token_count == raw("gemma3", text.rstrip("\n")) == 17
+    assert vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, response=text).candidates_token_count == 18
+    # a leading "\n" part before the answer (rllm-0881): 10
+    parts = {"parts": [{"text": "\n"}, {"text": "The fetched file says: Ruby is the best."}], "role": "model"}
+    assert vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, api="gemini", response=parts) \
+        .candidates_token_count == 10
+    # the Gemini API's 2.0 bills it (86 recorded answers ending in "\n")
+    assert vertexmeter.usage("gemini-2.0-flash", {"contents": [USER]}, api="gemini", response="Percy\n") \
+        .candidates_token_count == raw("gemma3", "Percy\n")

@@ -235,7 +235,8 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
 
     Text is counted per candidate as one string (streamed chunks joined); thought parts go to
     thoughtsTokenCount. Function calls count like the request's (name, argument keys and strings).
-    A text cut by one of the request's stop sequences bills as accounting.yaml `stop_sequences` says.
+    A text cut by one of the request's stop sequences bills as accounting.yaml `stop_sequences` says; newlines
+    at the start or end of the text as `output_newlines` says.
     """
     tokenizer = get_tokenizer(tokenizer_for(prompt.model, prompt.api, as_of))
     rules = accounting_for(prompt.model, prompt.api, GENERATE_CONTENT)
@@ -258,6 +259,8 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
                     text += part["text"]
             else:
                 others.extend(t for t, _ in part_texts(part, f"response.parts[{j}]"))
+        if not rules.bills_edge_newlines:
+            text = text.strip("\n")
         text_tokens = tokenizer.count(text) if text else 0
         if stops and text and finish_reason in (None, "STOP"):
             cut = tokens_before_stop(tokenizer, text, stops)

@@ -15,6 +15,10 @@ from vertexmeter.vocabulary import APIS, CALLS
 
 BILLED_OUTPUTS = ("text", "before_stop")
 FUNCTION_PAYLOADS = ("texts", "json")
+# accounting.yaml's tables keyed by (api, call, generation); each key covered exactly once by each.
+ACCOUNTING_TABLES = (
+    "role_overhead", "tool_templates", "response_schema", "function_history", "stop_sequences", "output_newlines"
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class Accounting:
     # "before_stop": an output cut by a stop sequence bills the tokens generated wholly before the stop;
     # "text": the returned text's own count (accounting.yaml `stop_sequences`).
     billed_output: str = "text"
+    # False: a newline at the start or end of a candidate's text is not billed (accounting.yaml `output_newlines`).
+    bills_edge_newlines: bool = True
 
 
 @dataclass(frozen=True)
@@ -171,7 +177,7 @@ def _load_accounting(
 ) -> dict[tuple[str, str, str], Accounting]:
     """Both tables keyed by (api, call, generation); each key covered exactly once, every generation in use covered."""
     tables: dict[str, dict[tuple[str, str, str], dict[str, object]]] = {}
-    for table in ("role_overhead", "tool_templates", "response_schema", "function_history", "stop_sequences"):
+    for table in ACCOUNTING_TABLES:
         keyed: dict[tuple[str, str, str], dict[str, object]] = {}
         for rule in raw[table]:
             for key in _rule_keys(rule):
@@ -188,10 +194,18 @@ def _load_accounting(
                 schema = tables["response_schema"].get(key)
                 history = tables["function_history"].get(key)
                 stops = tables["stop_sequences"].get(key)
+                newlines = tables["output_newlines"].get(key)
                 if tool is None and call == "embedContent":  # embedContent takes no tools
                     tool = {"per_declaration": 0, "per_property": 0, "per_typed_node": 0, "per_nullable": 0}
                     tool["confidence"] = "confirmed"
-                if role is None or tool is None or schema is None or history is None or stops is None:
+                if (
+                    role is None
+                    or tool is None
+                    or schema is None
+                    or history is None
+                    or stops is None
+                    or newlines is None
+                ):
                     raise ValueError(f"accounting.yaml: no rule for {key}")
                 out[key] = Accounting(
                     api=api,
@@ -221,6 +235,7 @@ def _load_accounting(
                         _payload(history),
                     ),
                     billed_output=_billed_output(stops),
+                    bills_edge_newlines=_edge_newlines(newlines),
                 )
     return out
 
@@ -230,6 +245,13 @@ def _payload(rule: dict[str, object]) -> str:
     if value not in FUNCTION_PAYLOADS:
         raise ValueError(f"accounting.yaml function_history: payload {value!r} is not one of {FUNCTION_PAYLOADS}")
     return value
+
+
+def _edge_newlines(rule: dict[str, object]) -> bool:
+    value = str(rule["edge_newlines"])
+    if value not in ("billed", "not_billed"):
+        raise ValueError(f"accounting.yaml output_newlines: edge_newlines {value!r} is not billed or not_billed")
+    return value == "billed"
 
 
 def _billed_output(rule: dict[str, object]) -> str:
