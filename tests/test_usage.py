@@ -213,22 +213,45 @@ def test_response_schema_is_not_prompt_text_on_gemini_generate_content() -> None
     plain = {"contents": [USER]}
     gemini = vertexmeter.usage("gemini-2.5-flash", body, api="gemini").prompt_token_count
     assert gemini == vertexmeter.usage("gemini-2.5-flash", plain, api="gemini").prompt_token_count
-    # countTokens and Vertex read it, as google-genai's accumulator does.
+    # Vertex's generateContent reads it as google-genai's accumulator does, + 1 per typed node (rllm-0895)
     vertex = vertexmeter.usage("gemini-2.5-flash", body).prompt_token_count
     assert vertex == vertexmeter.usage("gemini-2.5-flash", plain).prompt_token_count + raw(
         "gemma3", "name", "The pet's name."
-    )
+    ) + 2
+    # countTokens: the accumulator's walk alone
+    counted = vertexmeter.count("gemini-2.5-flash", body).total_tokens
+    walk = raw("gemma3", "name", "The pet's name.")
+    assert counted == vertexmeter.count("gemini-2.5-flash", plain).total_tokens + walk
 
 
 def test_function_history_on_gemini_api_2_5() -> None:
     call = {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}]}
     answer = {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"result": "Sunny"}}}]}
     body = {"contents": [USER, call, answer]}
-    texts = raw("gemma3", USER["parts"][0]["text"], "get_weather", "city", "Paris", "get_weather", "result", "Sunny")
-    # 3 role-bearing Contents, then 12 per call/response pair + 3 per top-level key (accounting.yaml).
-    assert vertexmeter.usage("gemini-2.5-flash", body, api="gemini").prompt_token_count == texts + 3 + 12 + 3 + 3
-    # Vertex: the texts alone.
+    user = USER["parts"][0]["text"]
+    # 3 role-bearing Contents; each call and response: its name + its payload as one JSON text; + 10 per pair.
+    as_json = raw("gemma3", user, "get_weather", '{"city": "Paris"}', "get_weather", '{"result": "Sunny"}')
+    assert vertexmeter.usage("gemini-2.5-flash", body, api="gemini").prompt_token_count == as_json + 3 + 10
+    # Vertex: the accumulator's texts alone (name, keys, string values).
+    texts = raw("gemma3", user, "get_weather", "city", "Paris", "get_weather", "result", "Sunny")
     assert vertexmeter.usage("gemini-2.5-flash", body).prompt_token_count == texts
+
+
+def test_nested_function_responses_bill_as_json_on_gemini_api_2_5() -> None:
+    """rllm-0281 (crmne/ruby_llm, 2025-08-26): a nested response billed 144; its keys and strings alone
+    (the accumulator's reading, + 12 + 3 per key) gave 140."""
+    uuid = "d43e331c-e8a6-4ec8-957e-0f80114950ee"
+    body = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "What's the best language to learn?"}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "best_language_to_learn", "args": {}}}]},
+            {"role": "user", "parts": [{"functionResponse": {
+                "name": uuid, "response": {"name": uuid, "content": [{"text": "Ruby"}]}}}]},
+        ],
+        "tools": [{"functionDeclarations": [{"name": "best_language_to_learn",
+                                             "description": "Gets the best language to learn"}]}],
+    }
+    assert vertexmeter.usage("gemini-2.5-flash", body, api="gemini", as_of="2025-08-26").prompt_token_count == 144
 
 
 @pytest.mark.parametrize(("model", "tokens"), [("gemini-2.5-flash-image", 1290), ("gemini-3-pro-image-preview", 1120)])
