@@ -432,3 +432,20 @@ def test_edge_newlines_of_an_output_are_not_billed_on_the_gemini_api_2_5() -> No
     # the Gemini API's 2.0 bills it (86 recorded answers ending in "\n")
     assert vertexmeter.usage("gemini-2.0-flash", {"contents": [USER]}, api="gemini", response="Percy\n") \
         .candidates_token_count == raw("gemma3", "Percy\n")
+
+
+def test_gemini_api_2_0_ignores_json_schemas_of_declarations() -> None:
+    """mined-0069/-0070 (pydantic-ai, 2026-01): parametersJsonSchema adds nothing on the Gemini API's 2.0
+    generateContent; an OpenAPI `parameters` schema counts its walk + 1 per typed node (acc§3)."""
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    declaration = {"name": "get_weather", "description": "Weather of a city."}
+    with_json = {**declaration, "parametersJsonSchema": schema}
+    json_body = {"contents": [USER], "tools": [{"functionDeclarations": [with_json]}]}
+    bare = {"contents": [USER], "tools": [{"functionDeclarations": [declaration]}]}
+    usage = vertexmeter.usage("gemini-2.0-flash", json_body, api="gemini").prompt_token_count
+    assert usage == vertexmeter.usage("gemini-2.0-flash", bare, api="gemini").prompt_token_count
+    openapi = {"contents": [USER], "tools": [{"functionDeclarations": [{**declaration, "parameters": schema}]}]}
+    billed = vertexmeter.usage("gemini-2.0-flash", openapi, api="gemini").prompt_token_count
+    assert billed == usage + raw("gemma3", "city", "city") + 2
+    # 2.5 reads it (18 per declaration + 9 per property on top of the texts)
+    assert vertexmeter.usage("gemini-2.5-flash", json_body, api="gemini").prompt_token_count > usage

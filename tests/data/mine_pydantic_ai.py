@@ -13,17 +13,14 @@ the cassette (an upper bound; the cassettes keep no Date header). No value comes
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
 import json
 import re
-import struct
 import subprocess
 import sys
 from typing import Any
 
 import yaml
+from mine_vcr_history import response_day  # this folder is on sys.path when the script runs
 
 MEDIA_KEYS = ("inlineData", "fileData", "inline_data", "file_data")
 
@@ -38,19 +35,6 @@ def _has_media(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_media(v) for v in value)
     return False
-
-
-def response_day(response_id: Any) -> str | None:
-    """The UTC day a generateContent answer was made, from its responseId (None when it has none)."""
-    if not isinstance(response_id, str) or len(response_id) < 6:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(response_id + "=" * (-len(response_id) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    seconds = struct.unpack("<I", raw[:4])[0]
-    day = dt.datetime.fromtimestamp(seconds, dt.UTC).date()
-    return day.isoformat() if dt.date(2023, 12, 1) <= day <= dt.date.today() else None
 
 
 def main(repo: str) -> None:

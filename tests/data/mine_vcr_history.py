@@ -5,21 +5,27 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   crmne/ruby_llm:    ... crmne/ruby_llm spec/fixtures/vcr_cassettes rllm > tests/data/mined_ruby_llm.jsonl
 
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
-answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of every
-cassette is read (vcrpy's `interactions` and Ruby VCR's `http_interactions`; JSON, gzip and SSE
-bodies). Each record is a real answer of Google's service: the request body verbatim (the JSON the
-cassette kept), `usageMetadata.promptTokenCount` (kind "input") and, for a candidate made of
+answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
+every cassette is read (vcrpy's `interactions` and Ruby VCR's `http_interactions`; JSON, gzip and
+SSE bodies). Each record is a real answer of Google's service: the request body verbatim (the JSON
+the cassette kept), `usageMetadata.promptTokenCount` (kind "input") and, for a candidate made of
 text parts only, `candidatesTokenCount` (kind "output", with its origin request). `recorded` is the
-response's HTTP Date header. `model` is the model that answered (`modelVersion`) where vertexmeter's
-registry knows it, else the model the request named (aliases such as gemini-flash-latest move over
-time). Kept: text-only requests (no inlineData / fileData), one record per distinct (model, call,
-body, value). No value comes from a local tokenizer.
+response's HTTP Date header, else the day its `responseId` encodes (see response_day), else the
+date of the first commit holding the cassette (an upper bound). `model` is
+the model that answered (`modelVersion`) where vertexmeter's registry knows it, else the model the
+request named (aliases such as gemini-flash-latest move over time). Kept: text-only requests (no
+inlineData / fileData), one record per distinct (model, call, body, value). No value comes from a
+local tokenizer.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import gzip
 import json
+import struct
 import subprocess
 import sys
 from email.utils import parsedate_to_datetime
@@ -32,6 +38,19 @@ from vertexmeter.registry import resolve
 
 MEDIA_KEYS = ("inlineData", "fileData", "inline_data", "file_data")
 CALLS = ("countTokens", "streamGenerateContent", "generateContent")
+
+
+def response_day(response_id: Any) -> str | None:
+    """The UTC day a generateContent answer was made, from its responseId (None when it has none)."""
+    if not isinstance(response_id, str) or len(response_id) < 6:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(response_id + "=" * (-len(response_id) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    seconds = struct.unpack("<I", raw[:4])[0]
+    day = dt.datetime.fromtimestamp(seconds, dt.UTC).date()
+    return day.isoformat() if dt.date(2023, 12, 1) <= day <= dt.date.today() else None
 
 
 def _git(repo: str, *args: str) -> str:
@@ -89,13 +108,19 @@ def _answer(response: dict[str, Any]) -> Any:
 
 
 def _model(named: str, version: Any) -> str:
-    """The model that answered, when the registry knows it; else the name the request used."""
+    """The model that answered, when the registry knows it; else the name the request used. A modelVersion
+    of another generation than a model the request named exactly is an edited cassette: the name wins."""
+    try:
+        asked = resolve(named)
+    except VertexMeterError:
+        asked = None
     if isinstance(version, str):
         try:
-            resolve(version)
-            return version
+            answered = resolve(version)
         except VertexMeterError:
-            pass
+            return named
+        if asked is None or "latest" in named or asked.generation == answered.generation:
+            return version
     return named
 
 
@@ -121,13 +146,15 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
             call = next((c for c in CALLS if f":{c}" in uri), None)
             if call is None or "/models/" not in uri:
                 continue
-            try:
-                body = json.loads(_text(request.get("body")) or "")
-            except (json.JSONDecodeError, TypeError):
-                continue
+            body = request.get("parsed_body")  # pydantic-ai's cassetter keeps parsed bodies
+            if body is None:
+                try:
+                    body = json.loads(_text(request.get("body")) or "")
+                except (json.JSONDecodeError, TypeError):
+                    continue
             if not isinstance(body, dict) or _has_media(body):
                 continue
-            answer = _answer(response)
+            answer = response["parsed_body"] if "parsed_body" in response else _answer(response)
             chunks = answer if isinstance(answer, list) else [answer]
             chunks = [c for c in chunks if isinstance(c, dict)]
             if not chunks:
@@ -139,10 +166,13 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
             endpoint = "gemini-api" if "generativelanguage" in uri else "vertex"
             headers = response.get("headers") or {}
             date = (headers.get("Date") or headers.get("date") or [None])[0]
-            recorded = parsedate_to_datetime(date).date().isoformat() if date else None
+            answered = response_day(last.get("responseId"))
+            recorded = parsedate_to_datetime(date).date().isoformat() if date else answered
+            basis = "http-date-header" if date else "responseId-timestamp" if answered else ""
+            if recorded is None:  # the cassette's first commit: an upper bound
+                recorded, basis = _git(repo, "log", "-1", "--format=%cs", commit).strip(), "commit-date (upper bound)"
             source = f"{label}:{path} (blob {blob[:12]}; commit {commit[:10]}), interaction {i}"
-            common = {"endpoint": endpoint, "recorded": recorded, "recorded_basis": "http-date-header",
-                      "confidence": "high"}
+            common = {"endpoint": endpoint, "recorded": recorded, "recorded_basis": basis, "confidence": "high"}
             notes = f"modelVersion={last.get('modelVersion')}; request named {named}; {call}"
             items: list[dict[str, Any]] = []
             value = last.get("totalTokens") if call == "countTokens" else usage.get("promptTokenCount")

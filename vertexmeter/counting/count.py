@@ -164,6 +164,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
             response_json_schema=rules.counts_response_json_schema,
             schema_strings=rules.response_schema_strings,
             function_payload=rules.function_history.payload,
+            tool_json_schemas=rules.tools.counts_json_schemas,
         )
     ]
     by_modality: dict[str, int] = {}
@@ -253,7 +254,7 @@ def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) ->
                 if declaration.get(key):
                     _schema_features(declaration[key], found, typed=True)
             for key in ("parametersJsonSchema", "responseJsonSchema"):
-                if isinstance(declaration.get(key), dict):
+                if isinstance(declaration.get(key), dict) and template.counts_json_schemas:
                     _schema_features(declaration[key], found, typed=False)
     return (
         template.per_declaration * found["declarations"]

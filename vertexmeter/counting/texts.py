@@ -16,18 +16,22 @@ def prompt_texts(
     response_json_schema: bool = True,
     schema_strings: tuple[str, ...] = (),
     function_payload: str = "texts",
+    tool_json_schemas: bool = True,
 ) -> Iterator[tuple[str, str]]:
     """(text, field path) for every counted string: contents, tools, response schema, system instruction.
 
     `response_schema=False` / `response_json_schema=False` leave generationConfig's responseSchema /
     responseJsonSchema out, `schema_strings` counts more of responseSchema's fields, `function_payload` says how
-    replayed function calls and responses are read (accounting.yaml says where).
+    replayed function calls and responses are read, `tool_json_schemas=False` leaves the raw JSON Schemas of
+    function declarations out (accounting.yaml says where).
     """
     for turn in prompt.contents:
         yield from turn_texts(turn, function_payload)
     for i, tool in enumerate(prompt.tools):
         for k, declaration in enumerate(tool.get("functionDeclarations") or []):
-            yield from _declaration_texts(declaration, f"tools[{i}].function_declarations[{k}]")
+            yield from _declaration_texts(
+                declaration, f"tools[{i}].function_declarations[{k}]", json_schemas=tool_json_schemas
+            )
     schema = prompt.generation_config.get("responseSchema")
     if schema and response_schema:
         yield from schema_texts(schema, "generation_config.response_schema", schema_strings)
@@ -89,18 +93,20 @@ def value_texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from value_texts(item, f"{path}[{i}]")
 
 
-def _declaration_texts(declaration: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+def _declaration_texts(
+    declaration: dict[str, Any], path: str, *, json_schemas: bool = True
+) -> Iterator[tuple[str, str]]:
     if declaration.get("name"):
         yield declaration["name"], f"{path}.name"
     if declaration.get("description"):
         yield declaration["description"], f"{path}.description"
     if declaration.get("parameters"):
         yield from schema_texts(declaration["parameters"], f"{path}.parameters")
-    if declaration.get("parametersJsonSchema") is not None:
+    if declaration.get("parametersJsonSchema") is not None and json_schemas:
         yield from json_schema_texts(declaration["parametersJsonSchema"], f"{path}.parameters_json_schema")
     if declaration.get("response"):
         yield from schema_texts(declaration["response"], f"{path}.response")
-    if declaration.get("responseJsonSchema") is not None:
+    if declaration.get("responseJsonSchema") is not None and json_schemas:
         yield from json_schema_texts(declaration["responseJsonSchema"], f"{path}.response_json_schema")
 
 

@@ -64,6 +64,7 @@ class ToolTemplate:
     per_description: int = 0
     per_object: int = 0
     per_items: int = 0
+    counts_json_schemas: bool = True  # parametersJsonSchema / responseJsonSchema of a declaration read at all
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,7 @@ def _load_accounting(
                         per_description=int(str(tool.get("per_description", 0))),
                         per_object=int(str(tool.get("per_object", 0))),
                         per_items=int(str(tool.get("per_items", 0))),
+                        counts_json_schemas=bool(tool.get("json_schemas_counted", True)),
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
                     ),
