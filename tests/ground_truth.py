@@ -8,6 +8,7 @@ countTokens through `count`, generateContent's promptTokenCount and candidatesTo
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from dataclasses import dataclass
@@ -40,10 +41,14 @@ def load_mined() -> list[dict[str, Any]]:
 
 
 def load_mined_history(name: str) -> list[dict[str, Any]]:
-    """Answers mined from every version of a repository's cassettes (tests/data/mined_<name>.jsonl, written by
-    tests/data/mine_vcr_history.py): `llm_gemini` (simonw/llm-gemini), `ruby_llm` (crmne/ruby_llm)."""
-    path = Path(__file__).resolve().parent / "data" / f"mined_{name}.jsonl"
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    """Answers mined from every version of a repository's cassettes (tests/data/mined_<name>.jsonl, gzipped
+    when large; written by tests/data/mine_vcr_history.py): `llm_gemini` (simonw/llm-gemini), `ruby_llm`
+    (crmne/ruby_llm), `pydantic_ai_history` (pydantic/pydantic-ai)."""
+    folder = Path(__file__).resolve().parent / "data"
+    plain_path, packed = folder / f"mined_{name}.jsonl", folder / f"mined_{name}.jsonl.gz"
+    text = plain_path.read_text("utf-8") if plain_path.exists() else gzip.decompress(packed.read_bytes()).decode()
+    excluded = errata().get("not_evidence", {}).get("records", {})
+    return [r for r in (json.loads(line) for line in text.splitlines() if line.strip()) if r["id"] not in excluded]
 
 
 def load_mined_llm_gemini() -> list[dict[str, Any]]:
