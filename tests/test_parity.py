@@ -9,6 +9,7 @@ tests/media/test_media_ground_truth.py.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import pytest
 from ground_truth import Replay, call_of, is_multimodal, load_mined, load_mined_history, load_records, replay
@@ -70,9 +71,10 @@ def test_parity_on_recorded_text_answers(capsys: pytest.CaptureFixture[str]) -> 
 MINED_FLOOR = 0.65
 
 
-def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
+def _mined_rate(name: str, records: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> float:
+    """Replay mined records, print the exact count per group (tools apart), return the exact rate."""
     by_group: dict[str, list[Replay]] = defaultdict(list)
-    for record in load_mined():
+    for record in records:
         result = replay(record)
         tools = " tools" if record["request"].get("tools") else ""
         by_group[result.group + tools].append(result)
@@ -81,9 +83,13 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         print()
         for group, items in sorted(by_group.items()):
-            print(f"mined {group}: {sum(r.exact for r in items)}/{len(items)} exact")
-        print(f"mined TOTAL: {exact}/{len(results)} exact ({exact / len(results):.1%})")
-    assert exact / len(results) >= MINED_FLOOR
+            print(f"{name} {group}: {sum(r.exact for r in items)}/{len(items)} exact")
+        print(f"{name} TOTAL: {exact}/{len(results)} exact ({exact / len(results):.1%})")
+    return exact / len(results)
+
+
+def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _mined_rate("mined", load_mined(), capsys) >= MINED_FLOOR
 
 
 # Answers mined from every version of a repository's cassettes (tests/data/mine_vcr_history.py), dated by their
@@ -95,19 +101,7 @@ MINED_HISTORY_FLOORS = {"llm_gemini": 0.82, "ruby_llm": 0.85, "pydantic_ai_histo
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))
 def test_parity_on_mined_cassette_histories(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    by_group: dict[str, list[Replay]] = defaultdict(list)
-    for record in load_mined_history(name):
-        result = replay(record)
-        tools = " tools" if record["request"].get("tools") else ""
-        by_group[result.group + tools].append(result)
-    results = [r for items in by_group.values() for r in items]
-    exact = sum(r.exact for r in results)
-    with capsys.disabled():
-        print()
-        for group, items in sorted(by_group.items()):
-            print(f"{name} {group}: {sum(r.exact for r in items)}/{len(items)} exact")
-        print(f"{name} TOTAL: {exact}/{len(results)} exact ({exact / len(results):.1%})")
-    assert exact / len(results) >= MINED_HISTORY_FLOORS[name]
+    assert _mined_rate(name, load_mined_history(name), capsys) >= MINED_HISTORY_FLOORS[name]
 
 
 def test_every_text_record_is_answered() -> None:

@@ -17,24 +17,9 @@ import json
 import re
 import subprocess
 import sys
-from typing import Any
 
 import yaml
-from mine_vcr_history import response_day  # this folder is on sys.path when the script runs
-
-MEDIA_KEYS = ("inlineData", "fileData", "inline_data", "file_data")
-
-
-def _git(repo: str, *args: str) -> str:
-    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
-
-
-def _has_media(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(k in value for k in MEDIA_KEYS) or any(_has_media(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_media(v) for v in value)
-    return False
+from mine_vcr_history import _git, _has_media, response_day  # this folder is on sys.path when run
 
 
 def main(repo: str) -> None:

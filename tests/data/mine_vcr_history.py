@@ -15,7 +15,9 @@ response's HTTP Date header, else the day its `responseId` encodes (see response
 date of the first commit holding the cassette (an upper bound). `model` is
 the model that answered (`modelVersion`) where vertexmeter's registry knows it, else the model the
 request named (aliases such as gemini-flash-latest move over time). Kept: text-only requests (no
-inlineData / fileData), one record per distinct (model, call, body, value). No value comes from a
+inlineData / fileData), one record per distinct (model, call, body, value); an answer whose
+`responseId` came earlier (oldest commit first) with another model or request is a copied cassette and
+is skipped. No value comes from a
 local tokenizer.
 """
 
@@ -127,6 +129,9 @@ def _model(named: str, version: Any) -> str:
 
 def main(repo: str, label: str, directory: str, prefix: str) -> None:
     seen: set[str] = set()
+    # responseId -> (model, request): an answer whose responseId came earlier with another model or request
+    # is a copied or edited cassette, not a recording (pydantic-ai has such copies): skipped.
+    answers: dict[str, str] = {}
     n = 0
     for blob, path, commit in _versions(repo, directory):
         try:
@@ -165,6 +170,11 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
             named = uri.split("/models/")[1].split(":")[0]
             model = _model(named, last.get("modelVersion"))
             endpoint = "gemini-api" if "generativelanguage" in uri else "vertex"
+            response_id = last.get("responseId")
+            if isinstance(response_id, str):
+                pairing = json.dumps([model, body], sort_keys=True)
+                if answers.setdefault(response_id, pairing) != pairing:
+                    continue
             headers = response.get("headers") or {}
             date = (headers.get("Date") or headers.get("date") or [None])[0]
             answered = response_day(last.get("responseId"))
