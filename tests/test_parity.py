@@ -94,7 +94,7 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 
 # Answers mined from every version of a repository's cassettes (tests/data/mine_vcr_history.py), dated by their
 # HTTP Date headers or responseIds, prompts and outputs. Measured 2026-12-01: llm-gemini 47/57 (Nov 2024 -
-# Aug 2026), ruby_llm 844/985 (2025 - Aug 2026), pydantic-ai's history 799/1110 (2024 - Aug 2026; replayed
+# Aug 2026), ruby_llm 844/985 (2025 - Aug 2026), pydantic-ai's history 791/1097 (2024 - Aug 2026; replayed
 # thoughts and server-side tools on 3.x keep it lower).
 MINED_HISTORY_FLOORS = {"llm_gemini": 0.82, "ruby_llm": 0.85, "pydantic_ai_history": 0.71}
 
