@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vertexmeter.tokenizing.core.tables import CoreTable, dump, from_sentencepiece, from_tokenizers_json, parse
+from vertexmeter.tokenizing.core.tables import FORMAT, CoreTable, dump, from_sentencepiece, from_tokenizers_json, parse
 
 PURE_PYTHON_ENV = "VERTEXMETER_PURE_PYTHON"
 CACHE_BYTES = 16 * 1024 * 1024  # per family: the chunk -> count cache is emptied when it would pass this
@@ -92,14 +92,14 @@ def _from_image(table: CoreTable) -> Any:
 
 
 def load_table(directory: Path, name: str, source_sha256: str, build: Callable[[], CoreTable]) -> CoreTable:
-    """The table stored as `<directory>/<name>-<sha>.vmcore`, else `build()` it and store it there.
+    """The table stored as `<directory>/<name>-<sha>.v<format>.vmcore`, else `build()` it and store it there.
 
     The file is memory-mapped, not read: the sections are views into the map, shared by every process
     on the machine. A stored table whose hash does not match, or that was derived from another file,
     is rebuilt; under the native core a table without a usable encoder image gets one and is stored
     again; a directory that cannot be written only costs the rebuild next time.
     """
-    path = directory / f"{name}-{source_sha256[:16]}.vmcore"
+    path = directory / f"{name}-{source_sha256[:16]}.v{FORMAT}.vmcore"
     table = _mapped(path)
     changed = table is None or table.source_sha256 != source_sha256
     if table is None or changed:

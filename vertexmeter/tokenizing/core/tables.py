@@ -27,7 +27,8 @@ import xxhash
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 
-_MAGIC = b"VMCORE3\n"
+FORMAT = 3  # in the file name too: installs of other versions sharing a cache keep their own files
+_MAGIC = b"VMCORE%d\n" % FORMAT
 _SPACE, _SPACE_MARK = " ", "\u2581"
 _SP_NORMAL, _SP_USER_DEFINED, _SP_UNUSED = 1, 4, 5
 _ZERO_SCORE = struct.pack("<f", 0.0)
