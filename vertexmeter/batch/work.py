@@ -14,7 +14,7 @@ from typing import Any
 
 from vertexmeter.batch.lines import BatchLine, LineError, parse_line
 from vertexmeter.batch.tally import LineCost, Tally
-from vertexmeter.counting import MediaUsage, count, usage
+from vertexmeter.counting import MediaUsage, count_body, usage_of_body
 from vertexmeter.counting.count import modality_details
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
@@ -23,6 +23,7 @@ from vertexmeter.pricing.catalogue import UNITS
 from vertexmeter.pricing.engine import parse_date
 from vertexmeter.pricing.estimate import output_at_cap, pricer_for, prompt_quantities
 from vertexmeter.registry import ModelInfo, resolve
+from vertexmeter.requests import decoded_body
 from vertexmeter.tokenizing import get_tokenizer
 
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
@@ -72,7 +73,7 @@ _models: dict[tuple[str, str], ModelInfo] = {}
 
 
 def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) -> LineCounts:
-    """THE seam: the billed counts of one line's request.
+    """THE seam: the billed counts of one line's request (`request`: straight from `decode_json`).
 
     Gemini models: what generateContent's usageMetadata reports (`vertexmeter.usage`, the bill).
     PaLM / Codey / embedding models serve no generateContent; their bill is countTokens' billable characters.
@@ -81,10 +82,12 @@ def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) ->
     if info is None:
         info = _models[(model, settings.api)] = resolve(model, api=settings.api)
     if info.is_legacy:
-        counted = count(info, request, api=settings.api, media_options=settings.media_options, as_of=settings.as_of)
+        counted = count_body(info, decoded_body(request, info, settings.api), settings.api, settings.media_options,
+                             settings.as_of)
         return LineCounts(counted.model, counted.total_tokens, dict(counted.tokens_by_modality),
                           counted.billable_characters, counted.media)
-    billed = usage(info, request, api=settings.api, as_of=settings.as_of, media_options=settings.media_options)
+    billed = usage_of_body(info, decoded_body(request, info, settings.api), api=settings.api, as_of=settings.as_of,
+                           media_options=settings.media_options)
     return LineCounts(
         model=billed.model,
         prompt_tokens=billed.prompt_token_count,

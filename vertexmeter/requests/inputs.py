@@ -51,16 +51,24 @@ _DOUBLE_BITS = 1024  # the largest double is just under 2**1024
 def request_body(request: Any, model: ModelInfo, api: str = "vertex", *, config: Any = None) -> dict[str, Any]:
     """`request` (text, a body, Contents, Parts, google-genai objects, JSON bytes) as a REST body dict."""
     if isinstance(request, bytes | bytearray | memoryview):
-        request = decode_json(request)
-        if isinstance(request, str):  # a JSON string on the wire is not a message
+        value = decode_json(request)
+        if isinstance(value, str):  # a JSON string on the wire is not a message
             raise invalid_argument(
                 "Invalid JSON payload received. The request body must be a JSON object.", "request"
             )
-    value = plain(request)
-    body = _body_of(value, model, api)
+        body = decoded_body(value, model, api)
+    else:
+        body = _body_of(plain(request), model, api)
     if config is not None:
         body = _with_config(body, plain(config, "config"), api)
     return body
+
+
+def decoded_body(value: Any, model: ModelInfo, api: str = "vertex") -> dict[str, Any]:
+    """A value straight from `decode_json` as a REST body dict. The decoder has already refused what
+    `plain` refuses (lone surrogates, non-finite or oversized numbers, deep nesting) and made nothing but
+    plain JSON, so the walk that copies and checks every node (~30 µs of a 2 KB request) is skipped."""
+    return _body_of(value, model, api)
 
 
 def texts_body(texts: list[str], model: ModelInfo, api: str = "vertex") -> dict[str, Any]:
