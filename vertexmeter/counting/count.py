@@ -21,7 +21,6 @@ from vertexmeter.requests import Prompt, media_field, parse_count_request, reque
 from vertexmeter.tokenizing import get_tokenizer
 from vertexmeter.vocabulary import APIS, MODALITIES
 
-
 # The ASCII characters str.isspace() is true for (the information separators \x1c-\x1f included).
 _ASCII_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
 
