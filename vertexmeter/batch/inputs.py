@@ -20,7 +20,7 @@ from vertexmeter.batch.work import OversizeLine
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument, not_found
 
 GLOB_CHARS = "*?["
-_DRAIN = 1 << 20
+_BLOCK = 1 << 20  # bytes a read: lines are split a block at a time
 
 
 @dataclass(frozen=True)
@@ -66,19 +66,35 @@ def iter_lines(inputs: Sequence[BatchInput], max_line_bytes: int) -> Iterator[by
             yield from read_lines(stream, max_line_bytes)
 
 
-def read_lines(stream: IO[bytes], max_line_bytes: int) -> Iterator[bytes | OversizeLine]:
-    while True:
-        line = stream.readline(max_line_bytes + 1)
-        if not line:
-            return
-        if len(line) > max_line_bytes and not line.endswith(b"\n"):
-            size = len(line)
-            while line and not line.endswith(b"\n"):
-                line = stream.readline(_DRAIN)
-                size += len(line)
-            yield OversizeLine(size)
-            continue
-        yield line.rstrip(b"\r\n") if line.endswith(b"\n") else line
+def read_lines(stream: IO[bytes], max_line_bytes: int, block: int = _BLOCK) -> Iterator[bytes | OversizeLine]:
+    """The stream's lines without their line ends (a final line may lack one); a line longer than
+    `max_line_bytes` as an OversizeLine of its size, never held whole.
+
+    Read in `block`-sized pieces split in C: one Python step per line rather than a readline call and
+    its checks, which made reading a third of the driver's work.
+    """
+    carry = b""  # the start of a line that goes on in the next block (at most max_line_bytes)
+    oversize = 0  # inside an over-long line: its bytes so far
+    read = getattr(stream, "read1", stream.read)  # read1: what a pipe has, without waiting for a full block
+    while piece := read(block):
+        if oversize:
+            end = piece.find(b"\n")
+            if end < 0:
+                oversize += len(piece)
+                continue
+            yield OversizeLine(oversize + end + 1)
+            oversize, piece = 0, piece[end + 1 :]
+        lines = piece.split(b"\n")
+        lines[0] = carry + lines[0]
+        carry = lines.pop()
+        for line in lines:
+            yield OversizeLine(len(line) + 1) if len(line) > max_line_bytes else line.rstrip(b"\r")
+        if len(carry) > max_line_bytes:
+            oversize, carry = len(carry), b""
+    if oversize:
+        yield OversizeLine(oversize)
+    elif carry:
+        yield OversizeLine(len(carry)) if len(carry) > max_line_bytes else carry
 
 
 @contextmanager
