@@ -1,14 +1,15 @@
-"""Reading batch inputs line by line in blocks: the same lines whatever the block size, memory bounded."""
+"""Reading batch inputs: lines read in blocks, and file spans that workers read themselves, give the same lines."""
 
 from __future__ import annotations
 
 import io
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vertexmeter.batch.inputs import read_lines
-from vertexmeter.batch.work import OversizeLine
+from vertexmeter.batch.inputs import OversizeLine, file_spans, read_lines, span_lines
+from vertexmeter.errors import VertexMeterError
 
 
 def expected_lines(data: bytes, max_line_bytes: int) -> list[bytes | OversizeLine]:
@@ -58,3 +59,46 @@ def test_an_over_long_line_is_reported_by_its_size() -> None:
     data = b'{"a": 1}\n' + huge + b"\n" + b'{"b": 2}'
     lines = list(read_lines(io.BytesIO(data), max_line_bytes=1000, block=4096))
     assert lines == [b'{"a": 1}', OversizeLine(len(huge) + 1), b'{"b": 2}']
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    files=st.lists(
+        st.lists(st.sampled_from([b"a", b"bc", b"\n", b"\r\n", b"xyz" * 9]), max_size=40).map(b"".join),
+        min_size=1,
+        max_size=3,
+    ),
+    chunk_lines=st.integers(1, 7),
+    chunk_bytes=st.integers(1, 60),
+    block=st.integers(1, 50),
+    skip=st.integers(0, 12),
+    max_line_bytes=st.integers(1, 40),
+)
+def test_file_spans_give_the_lines_read_lines_gives(
+    tmp_path_factory: pytest.TempPathFactory,
+    files: list[bytes],
+    chunk_lines: int,
+    chunk_bytes: int,
+    block: int,
+    skip: int,
+    max_line_bytes: int,
+) -> None:
+    folder = tmp_path_factory.mktemp("spans")
+    paths = []
+    for i, data in enumerate(files):
+        path = folder / f"part-{i}.jsonl"
+        path.write_bytes(data)
+        paths.append(str(path))
+    every = [line for data in files for line in read_lines(io.BytesIO(data), max_line_bytes)]
+    if skip > len(every):
+        with pytest.raises(VertexMeterError, match="not from this input"):
+            list(file_spans(paths, skip=skip, chunk_lines=chunk_lines, chunk_bytes=chunk_bytes, block=block))
+        return
+    spans = list(file_spans(paths, skip=skip, chunk_lines=chunk_lines, chunk_bytes=chunk_bytes, block=block))
+    got: list[bytes | OversizeLine] = []
+    for first, span in spans:
+        assert first == skip + len(got) + 1  # numbered on from the lines before, across files
+        lines = span_lines(span, max_line_bytes)
+        assert 1 <= len(lines) <= chunk_lines
+        got.extend(lines)
+    assert got == every[skip:]

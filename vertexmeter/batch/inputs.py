@@ -14,13 +14,37 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
-from vertexmeter.batch.work import OversizeLine
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument, not_found
 
 GLOB_CHARS = "*?["
 _BLOCK = 1 << 20  # bytes a read: lines are split a block at a time
+
+
+class ByteSource(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class OversizeLine:
+    """A line longer than `max_line_bytes`: skipped unread (bounded memory), reported by its size."""
+
+    size: int
+
+
+@dataclass(frozen=True)
+class FileSpan:
+    """Whole lines of a local file, bytes [start, end): a worker reads them itself, so that only this
+    is sent to it, not the lines (`file_spans`)."""
+
+    path: str
+    start: int
+    end: int
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
 
 
 @dataclass(frozen=True)
@@ -33,6 +57,11 @@ class BatchInput:
     @property
     def gzipped(self) -> bool:
         return self.name.endswith(".gz")
+
+    @property
+    def local_file(self) -> bool:
+        """A plain local file: one that workers on this machine can read by byte ranges."""
+        return self.name != "-" and not self.name.startswith("gs://") and not self.gzipped
 
 
 def expand_inputs(names: Sequence[str]) -> list[BatchInput]:
@@ -66,7 +95,7 @@ def iter_lines(inputs: Sequence[BatchInput], max_line_bytes: int) -> Iterator[by
             yield from read_lines(stream, max_line_bytes)
 
 
-def read_lines(stream: IO[bytes], max_line_bytes: int, block: int = _BLOCK) -> Iterator[bytes | OversizeLine]:
+def read_lines(stream: ByteSource, max_line_bytes: int, block: int = _BLOCK) -> Iterator[bytes | OversizeLine]:
     """The stream's lines without their line ends (a final line may lack one); a line longer than
     `max_line_bytes` as an OversizeLine of its size, never held whole.
 
@@ -95,6 +124,69 @@ def read_lines(stream: IO[bytes], max_line_bytes: int, block: int = _BLOCK) -> I
         yield OversizeLine(oversize)
     elif carry:
         yield OversizeLine(len(carry)) if len(carry) > max_line_bytes else carry
+
+
+def file_spans(
+    paths: Sequence[str], *, skip: int, chunk_lines: int, chunk_bytes: int, block: int = _BLOCK
+) -> Iterator[tuple[int, FileSpan]]:
+    """(number of its first line, span) for consecutive runs of at most `chunk_lines` lines (or about
+    `chunk_bytes` bytes) of the files in order, after the first `skip` lines; line numbers run on across
+    files. The driver only finds line ends, a block at a time; the lines themselves are read by workers.
+    """
+    number = 0  # lines passed, over all files
+    for path in paths:
+        with open(path, "rb") as handle:
+            base = start = line_end = 0  # file offsets: this block, the span, after the last line end
+            lines = 0  # in the span
+            while piece := handle.read(block):
+                at = 0
+                while (newline := piece.find(b"\n", at)) >= 0:
+                    at = newline + 1
+                    line_end = base + at
+                    number += 1
+                    if number <= skip:
+                        start = line_end
+                        continue
+                    lines += 1
+                    if lines >= chunk_lines or line_end - start >= chunk_bytes:
+                        yield number - lines + 1, FileSpan(path, start, line_end)
+                        start, lines = line_end, 0
+                base += len(piece)
+            if base > line_end:  # a last line without its line end
+                number += 1
+                if number <= skip:
+                    start = base
+                else:
+                    lines += 1
+            if lines:
+                yield number - lines + 1, FileSpan(path, start, base)
+    if number < skip:
+        raise skip_error(skip, number)
+
+
+def skip_error(skip: int, lines: int) -> VertexMeterError:
+    return invalid_argument(
+        f"The results file holds {skip} lines but the input has only {lines}: it is not from this input.", "resume"
+    )
+
+
+def span_lines(span: FileSpan, max_line_bytes: int) -> list[bytes | OversizeLine]:
+    """The lines of a span, read as `read_lines` reads any input (an over-long line is drained, not held)."""
+    with open(span.path, "rb") as handle:
+        handle.seek(span.start)
+        return list(read_lines(_Bounded(handle, span.size), max_line_bytes))
+
+
+class _Bounded:
+    """The next `left` bytes of a file, as read_lines reads a stream."""
+
+    def __init__(self, handle: IO[bytes], left: int) -> None:
+        self.handle, self.left = handle, left
+
+    def read(self, size: int, /) -> bytes:
+        piece = self.handle.read(min(size, self.left))
+        self.left -= len(piece)
+        return piece
 
 
 @contextmanager

@@ -6,14 +6,14 @@ pricing, tallies, engines) is independent of how the counting is done.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from vertexmeter.batch.inputs import FileSpan, OversizeLine, span_lines
 from vertexmeter.batch.lines import BatchLine, LineError, parse_line
-from vertexmeter.batch.tally import LineCost, Tally
+from vertexmeter.batch.tally import LineCost, Tally, to_json_line
 from vertexmeter.counting import MediaUsage, count_body, usage_of_body
 from vertexmeter.counting.count import modality_details
 from vertexmeter.errors import VertexMeterError, invalid_argument
@@ -48,13 +48,6 @@ class BatchSettings:
     @property
     def price_date(self) -> str:
         return parse_date(self.as_of, "as_of").isoformat()
-
-
-@dataclass(frozen=True)
-class OversizeLine:
-    """A line longer than `max_line_bytes`: skipped unread (bounded memory), reported by its size."""
-
-    size: int
 
 
 @dataclass(frozen=True)
@@ -283,8 +276,12 @@ class ChunkResult:
 _pricers: dict[BatchSettings, LinePricer] = {}  # per worker process: pricers and tokenizers load once
 
 
-def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | OversizeLine]) -> ChunkResult:
-    """Count a chunk of consecutive lines; the unit of work of every engine."""
+def count_chunk(
+    settings: BatchSettings, first_line: int, raws: list[bytes | OversizeLine] | FileSpan
+) -> ChunkResult:
+    """Count a chunk of consecutive lines (or the lines of a file span); the unit of work of every engine."""
+    if isinstance(raws, FileSpan):
+        raws = span_lines(raws, settings.max_line_bytes)
     pricer = _pricers.get(settings)
     if pricer is None:
         pricer = _pricers[settings] = LinePricer(settings)
@@ -295,7 +292,7 @@ def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | Ove
     for offset, raw in enumerate(raws):
         result, cost = _count_line(first_line + offset, raw, settings, pricer)
         tally.add(result, cost)
-        text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+        text = to_json_line(result)
         # The cost's JSON is serialised once per distinct cost: spliced in as the last field.
         out.append(text if cost is None else f'{text[:-1]},"cost":{cost.text}}}')
         size += raw.size if isinstance(raw, OversizeLine) else len(raw) + 1

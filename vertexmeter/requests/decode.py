@@ -64,8 +64,7 @@ def decode_json(raw: bytes | bytearray | memoryview | str, *, decimals: bool = F
     except ValueError as exc:  # JSONDecodeError
         raise invalid_json(f"{exc}.") from None
     # Strict UTF-8 decoding never yields a surrogate: only a str argument or a \u escape can hold one.
-    escaped = ("\\ud" in text or "\\uD" in text) and _SURROGATE_ESCAPE.search(text)  # substring tests: fast
-    maybe_lone = escaped or (isinstance(raw, str) and has_lone_surrogate(text))
+    maybe_lone = _SURROGATE_ESCAPE.search(text) or (isinstance(raw, str) and has_lone_surrogate(text))
     if maybe_lone and _holds_lone_surrogate(value):
         raise invalid_json("A \\u escape leaves a lone UTF-16 surrogate; the text is not valid Unicode.")
     return value
