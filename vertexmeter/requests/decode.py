@@ -50,7 +50,7 @@ def decode_json(raw: bytes | bytearray | memoryview | str, *, decimals: bool = F
             text = bytes(raw).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise invalid_json(f"Invalid UTF-8 at byte {exc.start}.") from None
-    if not text.strip():
+    if not text or text.isspace():  # (isspace stops at the first other character; strip() copies)
         return {}
     _check_nesting(text)
     try:
