@@ -1,12 +1,14 @@
 """Benchmark: memory of `vertexmeter batch` on a multi-GB input — RSS of the whole process tree (driver and
 workers) sampled while GBs stream through stdin. Nothing is written to disk: the input is generated on the fly.
 
-Run: python bench/batch_memory.py [--gb 3] [--kind image|text] [--workers 2]
+Run: python bench/batch_memory.py [--gb 3] [--kind image|text] [--workers 2] [--file]
 
 - image: each line is a Vertex batch request with a ~1 MB inline PNG (base64) and a short question; the
   image's tokens come from its header, so GBs pass in minutes (pip install 'vertexmeter[media]');
 - text: ~2 KB text lines (tokenizer-bound: ~4 MB/s per core, so use a smaller --gb).
 Prints RSS (driver, workers, total) at every 10 % of the input and the peak; flat means bounded.
+--file writes the input to a temporary file first and runs `vertexmeter batch FILE` (the path where
+workers read their own byte spans of the file); progress is then the fraction of the run's time.
 """
 
 from __future__ import annotations
@@ -82,9 +84,13 @@ def main() -> None:
     parser.add_argument("--gb", type=float, default=3.0)
     parser.add_argument("--kind", choices=["image", "text"], default="image")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--file", action="store_true", help="read a file on disk, not stdin")
     args = parser.parse_args()
     lines = [image_line()] if args.kind == "image" else text_lines()
     total = int(args.gb * 1e9)
+    if args.file:
+        run_on_file(lines, total, args)
+        return
     command = [sys.executable, "-c", "from vertexmeter.cli import main; main()", "batch", "-", "-m",
                "gemini-2.5-flash", "-o", os.devnull, "--workers", str(args.workers)]
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -126,6 +132,45 @@ def main() -> None:
             next_mark += 0.1
     peak = max(samples, key=lambda s: s[1] + s[2])
     print(f"peak total RSS {(peak[1] + peak[2]) / 1e6:.0f} MB at {peak[0]:.0%} of the input")
+
+
+def run_on_file(lines: list[bytes], total: int, args: argparse.Namespace) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="vertexmeter-batch-memory-") as folder:
+        path = os.path.join(folder, "input.jsonl")
+        written = n = 0
+        with open(path, "wb") as out:
+            while written < total:
+                line = lines[n % len(lines)]
+                out.write(line)
+                written += len(line)
+                n += 1
+        command = [sys.executable, "-c", "from vertexmeter.cli import main; main()", "batch", path, "-m",
+                   "gemini-2.5-flash", "-o", os.devnull, "--workers", str(args.workers)]
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE)
+        samples: list[tuple[float, int, int]] = []  # (seconds, driver, workers)
+        while proc.poll() is None:
+            driver, workers = tree_rss(proc.pid)
+            samples.append((time.perf_counter() - started, driver, workers))
+            time.sleep(0.5)
+        assert proc.stdout is not None
+        summary = json.loads(proc.stdout.read())
+        seconds = time.perf_counter() - started
+    print(f"{args.kind}: {written / 1e9:.2f} GB, {n:,} lines from a file in {seconds:.0f} s "
+          f"({written / seconds / 1e6:.1f} MB/s, {n / seconds:,.0f} lines/s), {args.workers} workers; "
+          f"summary lines {summary['lines']:,}, prompt_tokens {summary['prompt_tokens']:,}")
+    assert summary["lines"] == n
+    print(f"{'run time':>10} {'driver RSS':>11} {'workers RSS':>12} {'total':>8}  (MB)")
+    next_mark = 0.0
+    for at, driver, workers in samples:
+        if at / seconds >= next_mark and driver:
+            total_mb = (driver + workers) / 1e6
+            print(f"{at / seconds:>10.0%} {driver / 1e6:>11.0f} {workers / 1e6:>12.0f} {total_mb:>8.0f}")
+            next_mark += 0.1
+    peak = max(samples, key=lambda s: s[1] + s[2])
+    print(f"peak total RSS {(peak[1] + peak[2]) / 1e6:.0f} MB at {peak[0] / seconds:.0%} of the run")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@ the single-process library loop (json.loads + vertexmeter.usage_metadata per lin
 
 Two single-process baselines: the counting loop (json.loads + usage_metadata: counts only, the
 stricter reference) and the priced loop (json.loads + vertexmeter.estimate(mode="batch") and its
-JSON per line: what a batch line's result holds, written without `vertexmeter batch`).
+JSON per line: what a batch line's result holds, written without `vertexmeter batch`). A third row,
+"counting loop xN (ceiling)", runs the counting loop in N processes at once over N pre-split parts of
+the file: perfect splitting with no driver and no results, the most any N-process design could reach
+here (two busy processes slow each other down on a shared machine's memory system).
 
 Run: python bench/batch_throughput.py [--lines 6000] [--rounds 3] [--workers 2] [--no-ray]
 
@@ -75,6 +78,15 @@ def library_loop(path: str) -> int:
     return total
 
 
+def split_loops(paths: list[str]) -> int:
+    """The counting loop in one forked process per part, all at once: the ceiling of any N-process design
+    on this machine (perfect splitting, no driver, no results), not something vertexmeter runs."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(len(paths)) as pool:
+        return sum(pool.map(library_loop, paths))
+
+
 def priced_loop(path: str) -> int:
     total = 0
     with open(path, encoding="utf-8") as source:
@@ -116,10 +128,14 @@ def main() -> None:
         except ImportError:
             print("ray not installed: pip install 'vertexmeter[ray]' (skipped)")
 
+    parts = [os.path.join(workdir, f"part-{i}.jsonl") for i in range(args.workers)]
+    for i, part in enumerate(parts):
+        Path(part).write_text("".join(line + "\n" for line in lines[i :: args.workers]), encoding="utf-8")
     expected = library_loop(source)  # warm: tokenizer and prices loaded before timing
     variants: dict[str, Callable[[], int]] = {
         "library loop (1 process)": lambda: library_loop(source),
         "priced loop (1 process)": lambda: priced_loop(source),
+        f"counting loop x{args.workers} (ceiling)": lambda: split_loops(parts),
         "batch, 1 worker": lambda: estimate_batch(source, MODEL, output=results, workers=1).tally.prompt_tokens,
         f"batch, {args.workers} workers": lambda: estimate_batch(
             source, MODEL, output=results, workers=args.workers
@@ -149,7 +165,7 @@ def main() -> None:
     base = seconds["library loop (1 process)"]
     priced = seconds["priced loop (1 process)"]
     print(f"\nprompt_tokens {expected:,} (every variant equal)")
-    print(f"{'variant':<28} {'lines/s':>9} {'MB/s':>6}  {'vs counting loop':>20}  {'vs priced loop':>20}  "
+    print(f"{'variant':<32} {'lines/s':>9} {'MB/s':>6}  {'vs counting loop':>20}  {'vs priced loop':>20}  "
           f"{'CPU ms/line':>11}")
     for name, times in seconds.items():
         median = statistics.median(times)
@@ -159,10 +175,10 @@ def main() -> None:
         for reference in (base, priced):
             ratios = [b / t for b, t in zip(reference, times, strict=True)]
             cells.append(f"{statistics.median(ratios):>8.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
-        print(f"{name:<28} {len(lines) / median:>9,.0f} {size / median / 1e6:>6.2f}  {cells[0]:>20}  "
+        print(f"{name:<32} {len(lines) / median:>9,.0f} {size / median / 1e6:>6.2f}  {cells[0]:>20}  "
               f"{cells[1]:>20}  {per_line:>11}")
     print("speed-up: median over rounds of (loop time / variant time) in the same round, with min-max")
-    for path in (source, results):
+    for path in (source, results, *parts):
         if os.path.exists(path):
             os.remove(path)
     os.rmdir(workdir)

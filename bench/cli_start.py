@@ -6,7 +6,8 @@ Each round runs, in a shuffled order, fresh processes of:
   bare       python -c pass
   cli        python -c "import vertexmeter.cli"            (the CLI's imports only)
   tokenizer  load the model's tokenizer and encode "hi"    (helper B's part, issue 9)
-  count      vertexmeter count -m MODEL hi                 (what a user runs)
+  count      vertexmeter count -m MODEL hi                 (what a user runs: the quick path, no click)
+  via-click  the same command through the click group      (what every other command line costs)
 and reports medians, the spread (min-max) and per-round ratios to `bare`. The CLI's own part of a
 count is `count - (tokenizer - bare)`: the whole command minus the tokenizer's own load. On a shared
 machine the minimum over rounds is the steadiest estimate of a start-up cost; both are printed.
@@ -37,6 +38,7 @@ def commands(model: str) -> dict[str, list[str]]:
             f"from vertexmeter.tokenizing import get_tokenizer; get_tokenizer({family!r}).encode('hi')",
         ],
         "count": [sys.executable, "-m", "vertexmeter", "count", "-m", model, "hi"],
+        "via-click": [sys.executable, "-c", "from vertexmeter.cli import main; main()", "count", "-m", model, "hi"],
     }
 
 
@@ -75,6 +77,14 @@ def main() -> None:
     if args.compare:
         cmds["count@SRC"] = cmds["count"]
         envs["count@SRC"] = {**os.environ, "PYTHONPATH": os.path.abspath(args.compare)}
+    # As installed: bytecode compiled (pip does it; an editable checkout under PYTHONDONTWRITEBYTECODE=1
+    # would otherwise recompile every module in every run and measure the compiler).
+    import compileall
+
+    import vertexmeter
+
+    compileall.compile_dir(os.path.dirname(vertexmeter.__file__), quiet=1)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     for name, argv in cmds.items():  # warm the page cache once
         run_once(argv, envs[name])
     times: dict[str, list[float]] = {name: [] for name in cmds}

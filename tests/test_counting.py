@@ -217,6 +217,12 @@ def test_billable_characters_are_additive_and_ignore_whitespace(a: str, b: str) 
     assert billable_characters(a) == sum(1 for ch in a if not ch.isspace())
 
 
+@given(st.text(st.characters(max_codepoint=127)))
+def test_billable_characters_of_ascii_text_skip_exactly_what_isspace_skips(text: str) -> None:
+    # ASCII takes the str.count path; \x1c-\x1f are whitespace to str.isspace() as well
+    assert billable_characters(text) == sum(1 for ch in text if not ch.isspace()) == sum(map(len, text.split()))
+
+
 def test_billable_characters_only_for_character_billed_models_on_vertex() -> None:
     body = {"contents": [user("Why is the sky blue?")]}
     assert vertexmeter.count_tokens("gemini-1.5-flash-001", body) == {

@@ -65,6 +65,12 @@ def test_refusals(raw: bytes, words: str) -> None:
     assert words in refusal(raw).message
 
 
+def test_a_lone_surrogate_is_refused_in_a_str_body_and_unreachable_through_utf8_bytes() -> None:
+    assert "lone UTF-16 surrogate" in refusal('{"a": "x\ud800y"}').message  # a str may hold one raw
+    assert "lone UTF-16 surrogate" in refusal('{"\udfff": 1}').message
+    assert "Invalid UTF-8" in refusal(b'{"a": "\xed\xa0\x80"}').message  # a surrogate's UTF-8 form is not UTF-8
+
+
 def test_depth_limit_is_exact_and_skips_brackets_inside_strings() -> None:
     at_limit = "[" * MAX_DEPTH + "]" * MAX_DEPTH
     assert decode_json(at_limit) is not None

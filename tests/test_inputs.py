@@ -244,3 +244,47 @@ def test_any_python_value_is_counted_or_refused_in_googles_shape(value: Any, mod
         vertexmeter.count_tokens(model, value, api=api)
     except VertexMeterError as error:
         assert error.code in (400, 404)
+
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(max_size=8)
+    | st.integers(min_value=2**1023, max_value=2**1030),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.tuples(inner)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def walked(value: Any) -> Any:
+    """What the copying walk makes of `value` (a tuple root never takes the as-is path)."""
+    return plain((value,))[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_like)
+def test_plain_data_comes_back_as_it_is_and_anything_else_as_the_walk_makes_it(value: Any) -> None:
+    try:
+        expected = walked(value)
+    except VertexMeterError as refused:
+        with pytest.raises(VertexMeterError) as again:
+            plain(value)
+        assert again.value.status == refused.status
+        return
+    got = plain(value)
+    assert got == expected or (got != got and expected != expected)  # NaN never equals itself; refused anyway
+    if got is value:  # the as-is path: only for data the walk would give back equal
+        assert expected == value
+
+
+def test_plain_json_is_not_copied_and_deep_or_odd_data_still_is_refused() -> None:
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": {"maxOutputTokens": 5}}
+    assert plain(body) is body
+    nested: Any = "x"
+    for _ in range(120):
+        nested = [nested]
+    with pytest.raises(VertexMeterError, match="deeper"):
+        plain(nested)
+    with pytest.raises(VertexMeterError, match="surrogate"):
+        plain({"text": "\ud800"})
+    assert plain({"blob": b"\x00"}) == {"blob": "AA=="}

@@ -1,3 +1,3 @@
-from vertexmeter.cli import main
+from vertexmeter.cli import run
 
-main(prog_name="vertexmeter")
+run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import core_helpers
 import pytest
 import sentencepiece
 from core_helpers import family
@@ -27,7 +29,7 @@ from vertexmeter.tokenizing import (
     core_tokenizer,
     get_tokenizer,
 )
-from vertexmeter.tokenizing.core import derive, load_table, tables
+from vertexmeter.tokenizing.core import derive, load_table, make_bpe, tables
 
 CORE_CLASSES = (CoreBpeTokenizer, CoreSentencePieceTokenizer)
 pb = pytest.importorskip("sentencepiece.sentencepiece_model_pb2")
@@ -192,6 +194,52 @@ def test_a_stored_table_round_trips_and_a_damaged_one_is_rebuilt(tmp_path: Path)
         tables.parse(bytes(damaged))
     assert load_table(tmp_path, "gemma2", table.source_sha256, build) == table
     assert len(builds) == 2
+
+
+native_only = pytest.mark.skipif(core_helpers._native is None, reason="the native core is not built here")
+
+
+@native_only
+@pytest.mark.parametrize("name", ["gemma2", "gemma3", "gemma4"])
+def test_a_native_encoder_loads_from_its_image_with_identical_ids(name: str) -> None:
+    fam = family(name)
+    built = make_bpe(fam.table)
+    image = built.image()
+    borrowed = type(built).from_image(image, *([fam.table.specials] if name == "gemma4" else []))
+    text = "Counting <eos> tokens:\t42 😀 — naïve 漢字 <b>bold</b>  " + "".join(map(chr, range(32, 3000, 7)))
+    assert borrowed.encode(text) == built.encode(text)
+    assert borrowed.image() == image  # the image is the whole state: re-imaging a borrowed one gives it back
+    with pytest.raises(ValueError, match="truncated"):
+        type(built).from_image(image[: len(image) // 2], *([fam.table.specials] if name == "gemma4" else []))
+    other = bytearray(image)
+    other[0] ^= 1  # another magic: another kind or version of image
+    with pytest.raises(ValueError, match="another kind"):
+        type(built).from_image(bytes(other), *([fam.table.specials] if name == "gemma4" else []))
+
+
+@native_only
+def test_a_stored_table_gains_an_encoder_image_once_and_maps_it_afterwards(tmp_path: Path) -> None:
+    table = dataclasses.replace(family("gemma2").table, encoder_image=b"")
+    builds: list[int] = []
+
+    def build() -> tables.CoreTable:
+        builds.append(1)
+        return dataclasses.replace(table)
+
+    first = load_table(tmp_path, "gemma2", table.source_sha256, build)
+    assert first.encoder_image  # added on first use under the native core, and stored
+    (stored,) = tmp_path.glob("gemma2-*.vmcore")
+    size = stored.stat().st_size
+    second = load_table(tmp_path, "gemma2", table.source_sha256, build)
+    assert len(builds) == 1 and stored.stat().st_size == size
+    assert isinstance(second.encoder_image, memoryview)  # a view into the mapped file, not a copy
+    assert make_bpe(second).encode("a mapped encoder 漢字") == make_bpe(table).encode("a mapped encoder 漢字")
+    # an image of another version (here: damaged magic, hash made to match) is rebuilt, not trusted
+    stale = dataclasses.replace(table, encoder_image=b"\0" * 64)
+    stored.write_bytes(tables.dump(stale))
+    third = load_table(tmp_path, "gemma2", table.source_sha256, build)
+    assert len(builds) == 1 and bytes(third.encoder_image[:8]) != b"\0" * 8
+    assert make_bpe(third).encode("rebuilt") == make_bpe(table).encode("rebuilt")
 
 
 def test_get_tokenizer_uses_the_core_and_agrees_with_the_engine(isolated_tokenizer_dirs: Path) -> None:

@@ -16,10 +16,11 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from vertexmeter.batch.work import BatchSettings, ChunkResult, OversizeLine, count_chunk, warm_up
+from vertexmeter.batch.inputs import FileSpan, OversizeLine
+from vertexmeter.batch.work import BatchSettings, ChunkResult, count_chunk, warm_up
 from vertexmeter.errors import failed_precondition
 
-Chunk = tuple[int, list[bytes | OversizeLine]]  # (number of its first line, its raw lines)
+Chunk = tuple[int, list[bytes | OversizeLine] | FileSpan]  # (number of its first line, its lines or their span)
 ENGINES = ("local", "ray")
 IN_FLIGHT_PER_WORKER = 3
 

@@ -14,13 +14,37 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
-from vertexmeter.batch.work import OversizeLine
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument, not_found
 
 GLOB_CHARS = "*?["
-_DRAIN = 1 << 20
+_BLOCK = 1 << 20  # bytes a read: lines are split a block at a time
+
+
+class ByteSource(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class OversizeLine:
+    """A line longer than `max_line_bytes`: skipped unread (bounded memory), reported by its size."""
+
+    size: int
+
+
+@dataclass(frozen=True)
+class FileSpan:
+    """Whole lines of a local file, bytes [start, end): a worker reads them itself, so that only this
+    is sent to it, not the lines (`file_spans`)."""
+
+    path: str
+    start: int
+    end: int
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
 
 
 @dataclass(frozen=True)
@@ -33,6 +57,11 @@ class BatchInput:
     @property
     def gzipped(self) -> bool:
         return self.name.endswith(".gz")
+
+    @property
+    def local_file(self) -> bool:
+        """A plain local file: one that workers on this machine can read by byte ranges."""
+        return self.name != "-" and not self.name.startswith("gs://") and not self.gzipped
 
 
 def expand_inputs(names: Sequence[str]) -> list[BatchInput]:
@@ -66,19 +95,98 @@ def iter_lines(inputs: Sequence[BatchInput], max_line_bytes: int) -> Iterator[by
             yield from read_lines(stream, max_line_bytes)
 
 
-def read_lines(stream: IO[bytes], max_line_bytes: int) -> Iterator[bytes | OversizeLine]:
-    while True:
-        line = stream.readline(max_line_bytes + 1)
-        if not line:
-            return
-        if len(line) > max_line_bytes and not line.endswith(b"\n"):
-            size = len(line)
-            while line and not line.endswith(b"\n"):
-                line = stream.readline(_DRAIN)
-                size += len(line)
-            yield OversizeLine(size)
-            continue
-        yield line.rstrip(b"\r\n") if line.endswith(b"\n") else line
+def read_lines(stream: ByteSource, max_line_bytes: int, block: int = _BLOCK) -> Iterator[bytes | OversizeLine]:
+    """The stream's lines without their line ends (a final line may lack one); a line longer than
+    `max_line_bytes` as an OversizeLine of its size, never held whole.
+
+    Read in `block`-sized pieces split in C: one Python step per line rather than a readline call and
+    its checks, which made reading a third of the driver's work.
+    """
+    carry = b""  # the start of a line that goes on in the next block (at most max_line_bytes)
+    oversize = 0  # inside an over-long line: its bytes so far
+    read = getattr(stream, "read1", stream.read)  # read1: what a pipe has, without waiting for a full block
+    while piece := read(block):
+        if oversize:
+            end = piece.find(b"\n")
+            if end < 0:
+                oversize += len(piece)
+                continue
+            yield OversizeLine(oversize + end + 1)
+            oversize, piece = 0, piece[end + 1 :]
+        lines = piece.split(b"\n")
+        lines[0] = carry + lines[0]
+        carry = lines.pop()
+        for line in lines:
+            yield OversizeLine(len(line) + 1) if len(line) > max_line_bytes else line.rstrip(b"\r")
+        if len(carry) > max_line_bytes:
+            oversize, carry = len(carry), b""
+    if oversize:
+        yield OversizeLine(oversize)
+    elif carry:
+        yield OversizeLine(len(carry)) if len(carry) > max_line_bytes else carry
+
+
+def file_spans(
+    paths: Sequence[str], *, skip: int, chunk_lines: int, chunk_bytes: int, block: int = _BLOCK
+) -> Iterator[tuple[int, FileSpan]]:
+    """(number of its first line, span) for consecutive runs of at most `chunk_lines` lines (or about
+    `chunk_bytes` bytes) of the files in order, after the first `skip` lines; line numbers run on across
+    files. The driver only finds line ends, a block at a time; the lines themselves are read by workers.
+    """
+    number = 0  # lines passed, over all files
+    for path in paths:
+        with open(path, "rb") as handle:
+            base = start = line_end = 0  # file offsets: this block, the span, after the last line end
+            lines = 0  # in the span
+            while piece := handle.read(block):
+                at = 0
+                while (newline := piece.find(b"\n", at)) >= 0:
+                    at = newline + 1
+                    line_end = base + at
+                    number += 1
+                    if number <= skip:
+                        start = line_end
+                        continue
+                    lines += 1
+                    if lines >= chunk_lines or line_end - start >= chunk_bytes:
+                        yield number - lines + 1, FileSpan(path, start, line_end)
+                        start, lines = line_end, 0
+                base += len(piece)
+            if base > line_end:  # a last line without its line end
+                number += 1
+                if number <= skip:
+                    start = base
+                else:
+                    lines += 1
+            if lines:
+                yield number - lines + 1, FileSpan(path, start, base)
+    if number < skip:
+        raise skip_error(skip, number)
+
+
+def skip_error(skip: int, lines: int) -> VertexMeterError:
+    return invalid_argument(
+        f"The results file holds {skip} lines but the input has only {lines}: it is not from this input.", "resume"
+    )
+
+
+def span_lines(span: FileSpan, max_line_bytes: int) -> list[bytes | OversizeLine]:
+    """The lines of a span, read as `read_lines` reads any input (an over-long line is drained, not held)."""
+    with open(span.path, "rb") as handle:
+        handle.seek(span.start)
+        return list(read_lines(_Bounded(handle, span.size), max_line_bytes))
+
+
+class _Bounded:
+    """The next `left` bytes of a file, as read_lines reads a stream."""
+
+    def __init__(self, handle: IO[bytes], left: int) -> None:
+        self.handle, self.left = handle, left
+
+    def read(self, size: int, /) -> bytes:
+        piece = self.handle.read(min(size, self.left))
+        self.left -= len(piece)
+        return piece
 
 
 @contextmanager

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from vertexmeter.batch.engines import ENGINES, Chunk, default_workers, run_local, run_ray
-from vertexmeter.batch.inputs import BatchInput, expand_inputs, iter_lines
+from vertexmeter.batch.inputs import BatchInput, OversizeLine, expand_inputs, file_spans, iter_lines, skip_error
 from vertexmeter.batch.tally import Tally
-from vertexmeter.batch.work import DEFAULT_MAX_LINE_BYTES, BatchSettings, ChunkResult, OversizeLine
+from vertexmeter.batch.work import DEFAULT_MAX_LINE_BYTES, BatchSettings, ChunkResult
 from vertexmeter.counting.count import check_api
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaOptions
@@ -110,7 +110,14 @@ def estimate_batch(
     lines_run = input_bytes = 0
     with ExitStack() as stack:
         sink = _open_output(output, append=resume, stack=stack)
-        chunks = _chunks(iter_lines(sources, max_line_bytes), skip=done, chunk_lines=chunk_lines)
+        chunks: Iterable[Chunk]
+        if engine == "local" and workers > 1 and all(source.local_file for source in sources):
+            # workers on this machine read their own lines: the driver sends byte ranges, not the data
+            chunks = file_spans(
+                [source.name for source in sources], skip=done, chunk_lines=chunk_lines, chunk_bytes=CHUNK_BYTES
+            )
+        else:
+            chunks = _chunks(iter_lines(sources, max_line_bytes), skip=done, chunk_lines=chunk_lines)
         if engine == "ray":
             results = run_ray(settings, chunks, workers, ray_address)
         else:
@@ -173,10 +180,7 @@ def _chunks(lines: Iterable[bytes | OversizeLine], *, skip: int, chunk_lines: in
     if raws:
         yield first, raws
     if number < skip:
-        raise invalid_argument(
-            f"The results file holds {skip} lines but the input has only {number}: it is not from this input.",
-            "resume",
-        )
+        raise skip_error(skip, number)
 
 
 def _resume_tally(path: str, tally: Tally) -> None:

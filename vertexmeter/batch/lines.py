@@ -47,7 +47,7 @@ class LineError(Exception):
 
 def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
     """Read one JSONL line; raise LineError (INVALID_ARGUMENT) when it is not a batch line."""
-    if not raw.strip():  # a blank body is the empty message, but a blank batch line is a mistake
+    if not raw or raw.isspace():  # a blank body is the empty message, but a blank batch line is a mistake
         raise LineError(invalid_argument("Invalid JSON payload received. the line is empty."), "INVALID_JSON")
     try:
         obj = decode_json(raw)  # the one decoder: a line is a request body like any other

@@ -12,6 +12,8 @@ from vertexmeter.pricing import money
 from vertexmeter.vocabulary import MODALITIES
 
 FIRST_LINES = 10  # line numbers kept per error reason
+# How result lines and their costs are written; one encoder (json.dumps with options builds one per call).
+to_json_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # A summary line item: (entryId, description, unitPrice, priceUnit, tier, adjustment, bound)
 ItemKey = tuple[str, str, str, str, str | None, str | None, str | None]
 
@@ -33,7 +35,7 @@ class LineCost:
         output = cost["outputTokens"]
         return cls(
             json=cost,
-            text=json.dumps(cost, ensure_ascii=False, separators=(",", ":")),
+            text=to_json_line(cost),
             low=Decimal(cost["min"]),
             high=Decimal(cost["max"]),
             output_max=output["max"] if isinstance(output, dict) else output,

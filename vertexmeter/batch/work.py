@@ -6,15 +6,15 @@ pricing, tallies, engines) is independent of how the counting is done.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from vertexmeter.batch.inputs import FileSpan, OversizeLine, span_lines
 from vertexmeter.batch.lines import BatchLine, LineError, parse_line
-from vertexmeter.batch.tally import LineCost, Tally
-from vertexmeter.counting import MediaUsage, count, usage
+from vertexmeter.batch.tally import LineCost, Tally, to_json_line
+from vertexmeter.counting import MediaUsage, count_body, usage_of_body
 from vertexmeter.counting.count import modality_details
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
@@ -23,6 +23,7 @@ from vertexmeter.pricing.catalogue import UNITS
 from vertexmeter.pricing.engine import parse_date
 from vertexmeter.pricing.estimate import output_at_cap, pricer_for, prompt_quantities
 from vertexmeter.registry import ModelInfo, resolve
+from vertexmeter.requests import decoded_body
 from vertexmeter.tokenizing import get_tokenizer
 
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
@@ -50,13 +51,6 @@ class BatchSettings:
 
 
 @dataclass(frozen=True)
-class OversizeLine:
-    """A line longer than `max_line_bytes`: skipped unread (bounded memory), reported by its size."""
-
-    size: int
-
-
-@dataclass(frozen=True)
 class LineCounts:
     model: ModelInfo
     prompt_tokens: int
@@ -72,7 +66,7 @@ _models: dict[tuple[str, str], ModelInfo] = {}
 
 
 def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) -> LineCounts:
-    """THE seam: the billed counts of one line's request.
+    """THE seam: the billed counts of one line's request (`request`: straight from `decode_json`).
 
     Gemini models: what generateContent's usageMetadata reports (`vertexmeter.usage`, the bill).
     PaLM / Codey / embedding models serve no generateContent; their bill is countTokens' billable characters.
@@ -81,10 +75,12 @@ def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) ->
     if info is None:
         info = _models[(model, settings.api)] = resolve(model, api=settings.api)
     if info.is_legacy:
-        counted = count(info, request, api=settings.api, media_options=settings.media_options, as_of=settings.as_of)
+        counted = count_body(info, decoded_body(request, info, settings.api), settings.api, settings.media_options,
+                             settings.as_of)
         return LineCounts(counted.model, counted.total_tokens, dict(counted.tokens_by_modality),
                           counted.billable_characters, counted.media)
-    billed = usage(info, request, api=settings.api, as_of=settings.as_of, media_options=settings.media_options)
+    billed = usage_of_body(info, decoded_body(request, info, settings.api), api=settings.api, as_of=settings.as_of,
+                           media_options=settings.media_options)
     return LineCounts(
         model=billed.model,
         prompt_tokens=billed.prompt_token_count,
@@ -280,8 +276,12 @@ class ChunkResult:
 _pricers: dict[BatchSettings, LinePricer] = {}  # per worker process: pricers and tokenizers load once
 
 
-def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | OversizeLine]) -> ChunkResult:
-    """Count a chunk of consecutive lines; the unit of work of every engine."""
+def count_chunk(
+    settings: BatchSettings, first_line: int, raws: list[bytes | OversizeLine] | FileSpan
+) -> ChunkResult:
+    """Count a chunk of consecutive lines (or the lines of a file span); the unit of work of every engine."""
+    if isinstance(raws, FileSpan):
+        raws = span_lines(raws, settings.max_line_bytes)
     pricer = _pricers.get(settings)
     if pricer is None:
         pricer = _pricers[settings] = LinePricer(settings)
@@ -292,7 +292,7 @@ def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | Ove
     for offset, raw in enumerate(raws):
         result, cost = _count_line(first_line + offset, raw, settings, pricer)
         tally.add(result, cost)
-        text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+        text = to_json_line(result)
         # The cost's JSON is serialised once per distinct cost: spliced in as the last field.
         out.append(text if cost is None else f'{text[:-1]},"cost":{cost.text}}}')
         size += raw.size if isinstance(raw, OversizeLine) else len(raw) + 1

@@ -1,31 +1,36 @@
-"""The `vertexmeter` command. One line per command below, in the order `--help` lists them; each
-command's module is imported only when it runs (CommandGroup.lazy), so a start stays cheap."""
+"""The `vertexmeter` command: `run()` is the entry point, `main` the click group (cli/app.py).
+
+`run()` answers the plain form of the command people type most — `vertexmeter count -m MODEL TEXT...`
+(quick.py) — without importing click, which alone is a third of that command's start; every other
+command line, and every refusal, goes through the click group unchanged.
+"""
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING, Any
 
-from vertexmeter.cli.common import CommandGroup
+if TYPE_CHECKING:
+    from vertexmeter.cli.app import main
 
-
-@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="vertexmeter")
-def main() -> None:
-    """Offline, exact Vertex AI / Gemini token counts and costs.
-
-    Every command prints JSON (--json, the default) or a table (--human). Exit codes: 0 done,
-    1 a request Google would refuse (its error JSON on stderr), 2 bad usage.
-    Shell completion: eval "$(_VERTEXMETER_COMPLETE=bash_source vertexmeter)" (zsh_source, fish_source).
-    """
+__all__ = ["main", "run"]
 
 
-main.lazy("count", "vertexmeter.cli.counting:count_command")
-main.lazy("usage", "vertexmeter.cli.usage:usage_command")
-main.lazy("estimate", "vertexmeter.cli.pricing:estimate_command")
-main.lazy("price", "vertexmeter.cli.pricing:price_command")
-main.lazy("batch", "vertexmeter.cli.batch:batch_command")
-main.lazy("bill", "vertexmeter.cli.bill:bill_command")
-main.lazy("compute", "vertexmeter.cli.counting:compute_command")
-main.lazy("models", "vertexmeter.cli.registry:models_command")
-main.lazy("tokenizers", "vertexmeter.cli.tokenizers:tokenizers_group")
-main.lazy("serve", "vertexmeter.cli.serve:serve_command")
+def run() -> None:
+    """The console script: the quick path when the command line is the plain count form, else click."""
+    import sys
+
+    from vertexmeter.cli.quick import answer
+
+    if answer(sys.argv[1:]):
+        return
+    from vertexmeter.cli.app import main
+
+    main(prog_name="vertexmeter")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "main":
+        from vertexmeter.cli.app import main
+
+        return main
+    raise AttributeError(f"module 'vertexmeter.cli' has no attribute {name!r}")

@@ -1,8 +1,8 @@
 """Counting: countTokens, computeTokens and the bill (generateContent usageMetadata) over a normalized prompt."""
 
 from vertexmeter.counting.compute import compute_tokens
-from vertexmeter.counting.count import CountResult, MediaUsage, billable_characters, count, count_tokens
-from vertexmeter.counting.usage import UsageResult, usage, usage_from_body, usage_metadata
+from vertexmeter.counting.count import CountResult, MediaUsage, billable_characters, count, count_body, count_tokens
+from vertexmeter.counting.usage import UsageResult, usage, usage_from_body, usage_metadata, usage_of_body
 
 __all__ = [
     "CountResult",
@@ -11,8 +11,10 @@ __all__ = [
     "billable_characters",
     "compute_tokens",
     "count",
+    "count_body",
     "count_tokens",
     "usage",
     "usage_from_body",
     "usage_metadata",
+    "usage_of_body",
 ]

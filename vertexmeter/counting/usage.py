@@ -22,7 +22,6 @@ from vertexmeter.counting.count import (
 from vertexmeter.counting.texts import part_texts
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions
-from vertexmeter.media.rules import rules_for
 from vertexmeter.registry import ModelInfo, accounting_for, tokenizer_for
 from vertexmeter.requests import (
     Prompt,
@@ -305,6 +304,8 @@ def _generated_image_tokens(prompt: Prompt, part: dict[str, Any], j: int) -> int
     """A generated image at the model's default output size (rules.yaml `output_image`)."""
     blob = part.get("inlineData") or part.get("fileData") or {}
     mime = str(blob.get("mimeType") or "")
+    from vertexmeter.media.rules import rules_for  # here: a text count never loads the media rules
+
     tokens = rules_for(prompt.model.rules_generation, prompt.api, "generateContent").output_image_tokens
     if not mime.startswith("image/") or tokens is None:
         raise invalid_argument(

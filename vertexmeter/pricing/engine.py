@@ -461,9 +461,10 @@ class Pricer:
         characters_billed = self.model.billing == "characters"
         equivalents = catalogue().token_equivalents(self.model)
         for name, (measure, modalities, what) in QUANTITY_RULES.items():
-            quantity: Decimal = Decimal(getattr(bucket, name))
-            if not quantity:
+            amount = getattr(bucket, name)
+            if not amount:
                 continue
+            quantity: Decimal = Decimal(amount)
             if characters_billed and name in ("tokens", "audio_tokens"):
                 if bucket_billable(bucket):
                     continue  # tokens of a character-billed model only size the prompt (the tier)

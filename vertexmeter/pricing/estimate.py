@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from vertexmeter.counting import CountResult, MediaUsage, UsageResult
-from vertexmeter.counting.count import count_body, model_info
-from vertexmeter.counting.usage import usage_of_body
+from vertexmeter.counting import CountResult, MediaUsage, UsageResult, count_body, usage_of_body
+from vertexmeter.counting.count import model_info
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing.catalogue import Entry, catalogue

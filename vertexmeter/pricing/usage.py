@@ -40,14 +40,19 @@ class Quantities:
     audio_seconds: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            _check_amount(getattr(self, f.name), f.name, whole=f.name in INTEGER_QUANTITIES)
+        for name in QUANTITY_FIELDS:
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:  # a non-negative int passes every check: the common case
+                _check_amount(value, name, whole=name in INTEGER_QUANTITIES)
 
     def is_empty(self) -> bool:
-        return not any(getattr(self, f.name) for f in fields(self))
+        return not any(getattr(self, name) for name in QUANTITY_FIELDS)
 
     def __add__(self, other: Quantities) -> Quantities:
-        return Quantities(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        return Quantities(**{name: getattr(self, name) + getattr(other, name) for name in QUANTITY_FIELDS})
+
+
+QUANTITY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Quantities))  # once: fields() is slow
 
 
 @dataclass(frozen=True)

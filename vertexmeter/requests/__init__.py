@@ -1,7 +1,7 @@
 """Request parsing: whatever the caller passes -> a REST body (inputs) -> a validated, normalized prompt."""
 
 from vertexmeter.requests.decode import decode_json
-from vertexmeter.requests.inputs import plain, request_body, texts_body
+from vertexmeter.requests.inputs import decoded_body, plain, request_body, texts_body
 from vertexmeter.requests.options import split_options
 from vertexmeter.requests.parse import decode_bytes, parse_message
 from vertexmeter.requests.prompt import (
@@ -29,6 +29,7 @@ __all__ = [
     "media_field",
     "parse_message",
     "plain",
+    "decoded_body",
     "request_body",
     "snake_case",
     "texts_body",

@@ -50,7 +50,7 @@ def decode_json(raw: bytes | bytearray | memoryview | str, *, decimals: bool = F
             text = bytes(raw).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise invalid_json(f"Invalid UTF-8 at byte {exc.start}.") from None
-    if not text.strip():
+    if not text or text.isspace():  # (isspace stops at the first other character; strip() copies)
         return {}
     _check_nesting(text)
     try:
@@ -63,7 +63,9 @@ def decode_json(raw: bytes | bytearray | memoryview | str, *, decimals: bool = F
         raise too_deep() from None
     except ValueError as exc:  # JSONDecodeError
         raise invalid_json(f"{exc}.") from None
-    if (_SURROGATE_ESCAPE.search(text) or has_lone_surrogate(text)) and _holds_lone_surrogate(value):
+    # Strict UTF-8 decoding never yields a surrogate: only a str argument or a \u escape can hold one.
+    maybe_lone = _SURROGATE_ESCAPE.search(text) or (isinstance(raw, str) and has_lone_surrogate(text))
+    if maybe_lone and _holds_lone_surrogate(value):
         raise invalid_json("A \\u escape leaves a lone UTF-16 surrogate; the text is not valid Unicode.")
     return value
 

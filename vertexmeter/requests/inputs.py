@@ -51,16 +51,24 @@ _DOUBLE_BITS = 1024  # the largest double is just under 2**1024
 def request_body(request: Any, model: ModelInfo, api: str = "vertex", *, config: Any = None) -> dict[str, Any]:
     """`request` (text, a body, Contents, Parts, google-genai objects, JSON bytes) as a REST body dict."""
     if isinstance(request, bytes | bytearray | memoryview):
-        request = decode_json(request)
-        if isinstance(request, str):  # a JSON string on the wire is not a message
+        value = decode_json(request)
+        if isinstance(value, str):  # a JSON string on the wire is not a message
             raise invalid_argument(
                 "Invalid JSON payload received. The request body must be a JSON object.", "request"
             )
-    value = plain(request)
-    body = _body_of(value, model, api)
+        body = decoded_body(value, model, api)
+    else:
+        body = _body_of(plain(request), model, api)
     if config is not None:
         body = _with_config(body, plain(config, "config"), api)
     return body
+
+
+def decoded_body(value: Any, model: ModelInfo, api: str = "vertex") -> dict[str, Any]:
+    """A value straight from `decode_json` as a REST body dict. The decoder has already refused what
+    `plain` refuses (lone surrogates, non-finite or oversized numbers, deep nesting) and made nothing but
+    plain JSON, so the walk that copies and checks every node (~30 µs of a 2 KB request) is skipped."""
+    return _body_of(value, model, api)
 
 
 def texts_body(texts: list[str], model: ModelInfo, api: str = "vertex") -> dict[str, Any]:
@@ -74,7 +82,12 @@ def plain(value: Any, path: str = "") -> Any:
     """`value` as plain JSON data (dict / list / str / int / float / bool / None); bytes as base64 text.
 
     google-genai objects are dumped with their REST (camelCase) names. Iterative, bounded by MAX_DEPTH.
+    Data that is plain JSON already (dicts, lists, strings, numbers: what json.loads gives) is returned
+    as it is, after a check, not copied: the check costs a fifth of the copying walk, and nothing
+    downstream writes to a request body.
     """
+    if _is_plain(value, 0):
+        return value
     root: list[Any] = [None]
     # (holder, key, value, path, depth): write the converted value into holder[key].
     stack: list[tuple[Any, Any, Any, str, int]] = [(root, 0, value, path, 0)]
@@ -129,6 +142,22 @@ def plain(value: Any, path: str = "") -> Any:
                 where,
             )
     return root[0]
+
+
+def _is_plain(value: Any, depth: int) -> bool:
+    """Whether `plain` would give `value` back unchanged (and refuse nothing in it)."""
+    kind = type(value)
+    if kind is str:
+        return not has_lone_surrogate(value)
+    if kind is dict:
+        return depth < MAX_DEPTH and all(type(k) is str and _is_plain(v, depth + 1) for k, v in value.items())
+    if kind is list:
+        return depth < MAX_DEPTH and all(_is_plain(v, depth + 1) for v in value)
+    if kind is int:
+        return value.bit_length() <= _DOUBLE_BITS
+    if kind is float:
+        return math.isfinite(value)
+    return value is None or kind is bool
 
 
 def _special_name(value: float) -> str:

@@ -6,16 +6,13 @@ only code path that touches the network, and it keeps a file only when its hash 
 
 from __future__ import annotations
 
-import hashlib
-import lzma
 import os
-import tempfile
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from vertexmeter.datafiles import CACHE_DIR_ENV as CACHE_DIR_ENV  # re-exported: tests and docs name it here
 from vertexmeter.datafiles import cache_dir as user_cache_dir
+from vertexmeter.datafiles import package_path
 from vertexmeter.errors import VertexMeterError
 
 TOKENIZER_DIR_ENV = "VERTEXMETER_TOKENIZER_DIR"
@@ -89,7 +86,7 @@ def candidate_locations(asset: TokenizerAsset) -> list[Location]:
     if override:
         found += _in_dir("override", Path(override), asset)
     found += _in_dir("cache", cache_dir(), asset)
-    package = Path(str(resources.files("vertexmeter.tokenizing").joinpath("data")))
+    package = package_path("vertexmeter.tokenizing", "data")
     found += _in_dir("package", package, asset)
     return found
 
@@ -103,9 +100,19 @@ def _in_dir(kind: str, directory: Path, asset: TokenizerAsset) -> list[Location]
     return []
 
 
+def sha256_hex(data: bytes) -> str:
+    import hashlib  # here: a start that maps its core tables hashes no model file
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def read_location(location: Location) -> bytes:
     data = location.path.read_bytes()
-    return lzma.decompress(data) if location.compressed else data
+    if not location.compressed:
+        return data
+    import lzma  # here: only the packaged gemma4 file is compressed, and only deriving its table reads it
+
+    return lzma.decompress(data)
 
 
 def load_verified(family: str) -> tuple[bytes, Location]:
@@ -122,7 +129,7 @@ def load_verified(family: str) -> tuple[bytes, Location]:
         )
     location = locations[0]
     data = read_location(location)
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_hex(data)
     if digest != asset.sha256:
         raise VertexMeterError(
             "FAILED_PRECONDITION",
@@ -149,7 +156,7 @@ def status(family: str) -> AssetStatus:
     if not locations:
         return AssetStatus(family, asset.engine, asset.filename, asset.sha256, None, None, "missing")
     location = locations[0]
-    ok = hashlib.sha256(read_location(location)).hexdigest() == asset.sha256
+    ok = sha256_hex(read_location(location)) == asset.sha256
     return AssetStatus(
         family,
         asset.engine,
@@ -179,14 +186,18 @@ def refresh(family: str, *, url: str | None = None, timeout: float = 60.0) -> Pa
     if len(data) > _MAX_DOWNLOAD_BYTES:
         raise VertexMeterError("FAILED_PRECONDITION", f"{source} is larger than {_MAX_DOWNLOAD_BYTES} bytes.")
     if data[:6] == b"\xfd7zXZ\x00":
+        import lzma
+
         data = lzma.decompress(data)
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_hex(data)
     if digest != asset.sha256:
         raise VertexMeterError(
             "DATA_LOSS", f"{source} has sha256 {digest}, not the pinned {asset.sha256}; nothing was kept."
         )
     target_dir = cache_dir()
     target_dir.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
     with tempfile.NamedTemporaryFile(dir=target_dir, delete=False) as tmp:
         tmp.write(data)
     target = target_dir / asset.filename

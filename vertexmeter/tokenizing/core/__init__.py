@@ -9,13 +9,13 @@ Why cutting is exact: docs/tokenizing.md.
 
 from __future__ import annotations
 
+import mmap
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vertexmeter.tokenizing.core.tables import CoreTable, dump, from_sentencepiece, from_tokenizers_json, parse
+from vertexmeter.tokenizing.core.tables import FORMAT, CoreTable, dump, from_sentencepiece, from_tokenizers_json, parse
 
 PURE_PYTHON_ENV = "VERTEXMETER_PURE_PYTHON"
 CACHE_BYTES = 16 * 1024 * 1024  # per family: the chunk -> count cache is emptied when it would pass this
@@ -65,35 +65,69 @@ def make_bpe(table: CoreTable) -> Any:
     """The exact encoder for a chunkable table; None for a SentencePiece model under the pure core.
 
     (Pure Python has no SentencePiece BPE of its own: there the sentencepiece engine encodes misses,
-    which is faster than Python would be and exact by definition.)
+    which is faster than Python would be and exact by definition.) The native encoder borrows its
+    built tables from `table.encoder_image` when the table carries one; a stale image is rebuilt.
     """
     if table.kind == "sentencepiece":
         sp_bpe = getattr(_impl, "SpBpe", None)
         if sp_bpe is None:
             return None
-        return sp_bpe(table.vocab_offsets, table.vocab_blob, table.scores, table.types, table.byte_ids, table.unk_id)
-    return _impl.Bpe(table.chars, table.merges, table.byte_ids, table.unk_id, table.specials)
+        return _from_image(table) or sp_bpe(
+            table.vocab_offsets, table.vocab_blob, table.scores, table.types, table.byte_ids, table.unk_id
+        )
+    return _from_image(table) or _impl.Bpe(table.chars, table.merges, table.byte_ids, table.unk_id, table.specials)
+
+
+def _from_image(table: CoreTable) -> Any:
+    """The native encoder over the table's encoder image; None without a usable one (another machine
+    or version of the core: then it is rebuilt). Borrowing an image is O(1): it only checks its shape."""
+    if not table.encoder_image or IMPLEMENTATION != "native":
+        return None
+    try:
+        if table.kind == "sentencepiece":
+            return _impl.SpBpe.from_image(table.encoder_image)
+        return _impl.Bpe.from_image(table.encoder_image, table.specials)
+    except ValueError:
+        return None
 
 
 def load_table(directory: Path, name: str, source_sha256: str, build: Callable[[], CoreTable]) -> CoreTable:
-    """The table stored as `<directory>/<name>-<sha>.vmcore`, else `build()` it and store it there.
+    """The table stored as `<directory>/<name>-<sha>.v<format>.vmcore`, else `build()` it and store it there.
 
-    A stored table whose hash does not match, or that was derived from another file, is rebuilt; a
-    directory that cannot be written only costs the rebuild next time.
+    The file is memory-mapped, not read: the sections are views into the map, shared by every process
+    on the machine. A stored table whose hash does not match, or that was derived from another file,
+    is rebuilt; under the native core a table without a usable encoder image gets one and is stored
+    again; a directory that cannot be written only costs the rebuild next time.
     """
-    path = directory / f"{name}-{source_sha256[:16]}.vmcore"
+    path = directory / f"{name}-{source_sha256[:16]}.v{FORMAT}.vmcore"
+    table = _mapped(path)
+    changed = table is None or table.source_sha256 != source_sha256
+    if table is None or changed:
+        table = build()
+    if IMPLEMENTATION == "native" and table.chunkable and _from_image(table) is None:
+        table.encoder_image = make_bpe(table).image()
+        changed = True
+    if changed:
+        _store(directory, path, table)
+    return table
+
+
+def _mapped(path: Path) -> CoreTable | None:
     try:
-        table = parse(path.read_bytes())
-        if table.source_sha256 == source_sha256:
-            return table
+        with open(path, "rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return parse(mapped)  # its views keep the map open
     except (OSError, ValueError, KeyError):
-        pass
-    table = build()
+        return None
+
+
+def _store(directory: Path, path: Path, table: CoreTable) -> None:
+    import tempfile  # here: only a first start writes
+
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".tmp") as tmp:
             tmp.write(dump(table))
-        os.replace(tmp.name, path)
+        os.replace(tmp.name, path)  # a new file: processes that mapped the old one keep reading it
     except OSError:
         pass
-    return table

@@ -26,6 +26,30 @@ static inline uint64_t mix64(uint64_t x) {
     return x;
 }
 
+/* Entries headed for an open-addressing table: `hash` picks the slot, `value` is what the slot gets. */
+typedef struct { uint64_t hash, value; } SlotEntry;
+
+/* Sort entries by slot (hash & mask), stably, in place. Filling a table in this order walks it
+ * front to back and reads the entries in sequence, so a quarter-million-entry table costs a few
+ * ms of sequential memory traffic rather than a cache miss per entry. -1 when out of memory. */
+static int sort_by_slot(SlotEntry *entries, size_t n, size_t mask) {
+    SlotEntry *spare = (SlotEntry *)malloc((n + 1) * sizeof(SlotEntry)), *a = entries, *b = spare;
+    if (!spare) return -1;
+    int bits = 0;
+    while (((size_t)1 << bits) <= mask) bits++;
+    int passes = 0;
+    for (int shift = 0; shift < bits; shift += 11, passes++) { /* LSD radix, 11 bits a pass */
+        size_t pos[2048] = {0};
+        for (size_t i = 0; i < n; i++) pos[((a[i].hash & mask) >> shift) & 2047]++;
+        for (size_t d = 0, sum = 0; d < 2048; d++) { size_t c = pos[d]; pos[d] = sum; sum += c; }
+        for (size_t i = 0; i < n; i++) b[pos[((a[i].hash & mask) >> shift) & 2047]++] = a[i];
+        SlotEntry *t = a; a = b; b = t;
+    }
+    if (passes % 2) memcpy(entries, a, n * sizeof(SlotEntry));
+    free(spare);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- a set of uint64 (pairs) */
 
 typedef struct {
@@ -39,12 +63,17 @@ static int u64set_init(U64Set *s, const uint64_t *keys, size_t n) {
     s->keys = (uint64_t *)calloc(cap, sizeof(uint64_t));
     if (!s->keys) return -1;
     s->mask = cap - 1;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = keys[i] + 1;
-        size_t h = mix64(k) & s->mask;
+    SlotEntry *entries = (SlotEntry *)malloc((n + 1) * sizeof(SlotEntry));
+    if (!entries) { free(s->keys); s->keys = NULL; return -1; }
+    for (size_t i = 0; i < n; i++) { entries[i].value = keys[i] + 1; entries[i].hash = mix64(keys[i] + 1); }
+    if (sort_by_slot(entries, n, s->mask) < 0) { free(entries); free(s->keys); s->keys = NULL; return -1; }
+    for (size_t j = 0; j < n; j++) {
+        uint64_t k = entries[j].value;
+        size_t h = entries[j].hash & s->mask;
         while (s->keys[h] && s->keys[h] != k) h = (h + 1) & s->mask;
         s->keys[h] = k;
     }
+    free(entries);
     return 0;
 }
 
@@ -79,6 +108,8 @@ typedef struct {
     int32_t unk_id;
     Py_ssize_t n_specials;
     Py_UCS4 **specials; Py_ssize_t *special_lens; int32_t *special_ids;
+    size_t n_merges; /* merge_ids' length */
+    int from_image; Py_buffer image; /* tables borrowed from an image (see Bpe_from_image), not owned */
 } BpeObject;
 
 typedef struct { int32_t id; int32_t prev; int32_t next; int32_t alive; } Sym;
@@ -293,6 +324,30 @@ static PyObject *Bpe_encode(BpeObject *self, PyObject *text) {
     return list;
 }
 
+/* The special tokens (list of (text, id)), matched leftmost-longest before BPE. */
+static int bpe_set_specials(BpeObject *self, PyObject *specials_obj) {
+    PyObject *seq = PySequence_Fast(specials_obj, "specials must be a sequence");
+    if (!seq) return -1;
+    Py_ssize_t ns = PySequence_Fast_GET_SIZE(seq);
+    self->specials = (Py_UCS4 **)calloc((size_t)ns + 1, sizeof(Py_UCS4 *));
+    self->special_lens = (Py_ssize_t *)calloc((size_t)ns + 1, sizeof(Py_ssize_t));
+    self->special_ids = (int32_t *)calloc((size_t)ns + 1, sizeof(int32_t));
+    if (!self->specials || !self->special_lens || !self->special_ids) { Py_DECREF(seq); PyErr_NoMemory(); return -1; }
+    for (Py_ssize_t s = 0; s < ns; s++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, s);
+        PyObject *content; int id;
+        if (!PyArg_ParseTuple(item, "Ui", &content, &id)) { Py_DECREF(seq); return -1; }
+        if (PyUnicode_GET_LENGTH(content) == 0) { Py_DECREF(seq); PyErr_SetString(PyExc_ValueError, "empty special token"); return -1; }
+        self->specials[s] = PyUnicode_AsUCS4Copy(content);
+        if (!self->specials[s]) { Py_DECREF(seq); return -1; }
+        self->special_lens[s] = PyUnicode_GET_LENGTH(content);
+        self->special_ids[s] = id;
+        self->n_specials = s + 1;
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+
 static int read_i32_buffer(PyObject *obj, Py_buffer *view, const char *what) {
     if (PyObject_GetBuffer(obj, view, PyBUF_SIMPLE) < 0) return -1;
     if (view->len % 4) { PyBuffer_Release(view); PyErr_Format(PyExc_ValueError, "%s: length not a multiple of 4", what); return -1; }
@@ -323,16 +378,25 @@ static int Bpe_init(BpeObject *self, PyObject *args, PyObject *kwds) {
     self->merge_ids = (int32_t *)malloc((nm + 1) * sizeof(int32_t));
     if (!self->merges || !self->merge_ids) { PyErr_NoMemory(); goto done; }
     self->merges_mask = cap - 1;
+    SlotEntry *entries = (SlotEntry *)malloc((nm + 1) * sizeof(SlotEntry));
+    if (!entries) { PyErr_NoMemory(); goto done; }
     for (size_t i = 0; i < nm; i++) {
         uint32_t left = (uint32_t)m[3 * i], right = (uint32_t)m[3 * i + 1];
-        if (left >> MERGE_ID_BITS || right >> MERGE_ID_BITS) { PyErr_SetString(PyExc_ValueError, "merge id too large"); goto done; }
+        if (left >> MERGE_ID_BITS || right >> MERGE_ID_BITS) { free(entries); PyErr_SetString(PyExc_ValueError, "merge id too large"); goto done; }
         uint64_t k = ((uint64_t)left << MERGE_ID_BITS) | right;
-        size_t h = mix64(k + 1) & self->merges_mask;
-        while (self->merges[h] && (self->merges[h] >> MERGE_RANK_BITS) != k) h = (h + 1) & self->merges_mask;
-        /* a repeated pair keeps its last rank, as tokenizers' HashMap collect does (tables refuse them anyway) */
-        self->merges[h] = (k << MERGE_RANK_BITS) | (uint64_t)(i + 1);
+        entries[i].hash = mix64(k + 1);
+        entries[i].value = (k << MERGE_RANK_BITS) | (uint64_t)(i + 1);
         self->merge_ids[i] = m[3 * i + 2];
     }
+    if (sort_by_slot(entries, nm, self->merges_mask) < 0) { free(entries); PyErr_NoMemory(); goto done; }
+    for (size_t j = 0; j < nm; j++) { /* the stable sort keeps ranks ascending within a slot */
+        uint64_t v = entries[j].value, k = v >> MERGE_RANK_BITS;
+        size_t h = entries[j].hash & self->merges_mask;
+        while (self->merges[h] && (self->merges[h] >> MERGE_RANK_BITS) != k) h = (h + 1) & self->merges_mask;
+        /* a repeated pair keeps its last rank, as tokenizers' HashMap collect does (tables refuse them anyway) */
+        self->merges[h] = v;
+    }
+    free(entries);
     cap = 16;
     while (cap < nc * 2 + 16) cap <<= 1;
     self->chars = (CharSlot *)malloc(cap * sizeof(CharSlot));
@@ -347,25 +411,8 @@ static int Bpe_init(BpeObject *self, PyObject *args, PyObject *kwds) {
     }
     memcpy(self->byte_ids, bi, sizeof(self->byte_ids));
     self->unk_id = unk_id;
-    PyObject *seq = PySequence_Fast(specials_obj, "specials must be a sequence");
-    if (!seq) goto done;
-    Py_ssize_t ns = PySequence_Fast_GET_SIZE(seq);
-    self->specials = (Py_UCS4 **)calloc((size_t)ns + 1, sizeof(Py_UCS4 *));
-    self->special_lens = (Py_ssize_t *)calloc((size_t)ns + 1, sizeof(Py_ssize_t));
-    self->special_ids = (int32_t *)calloc((size_t)ns + 1, sizeof(int32_t));
-    if (!self->specials || !self->special_lens || !self->special_ids) { Py_DECREF(seq); PyErr_NoMemory(); goto done; }
-    for (Py_ssize_t s = 0; s < ns; s++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, s);
-        PyObject *content; int id;
-        if (!PyArg_ParseTuple(item, "Ui", &content, &id)) { Py_DECREF(seq); goto done; }
-        if (PyUnicode_GET_LENGTH(content) == 0) { Py_DECREF(seq); PyErr_SetString(PyExc_ValueError, "empty special token"); goto done; }
-        self->specials[s] = PyUnicode_AsUCS4Copy(content);
-        if (!self->specials[s]) { Py_DECREF(seq); goto done; }
-        self->special_lens[s] = PyUnicode_GET_LENGTH(content);
-        self->special_ids[s] = id;
-        self->n_specials = s + 1;
-    }
-    Py_DECREF(seq);
+    if (bpe_set_specials(self, specials_obj) < 0) goto done;
+    self->n_merges = nm;
     rc = 0;
 done:
     PyBuffer_Release(&cv); PyBuffer_Release(&mv); PyBuffer_Release(&bv);
@@ -373,14 +420,20 @@ done:
 }
 
 static void Bpe_dealloc(BpeObject *self) {
-    free(self->merges); free(self->merge_ids); free(self->chars);
+    if (self->from_image) PyBuffer_Release(&self->image);
+    else { free(self->merges); free(self->merge_ids); free(self->chars); }
     if (self->specials) for (Py_ssize_t s = 0; s < self->n_specials; s++) PyMem_Free(self->specials[s]);
     free(self->specials); free(self->special_lens); free(self->special_ids);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static PyObject *Bpe_image(BpeObject *self, PyObject *ignored);
+static PyObject *Bpe_from_image(PyTypeObject *type, PyObject *args);
+
 static PyMethodDef Bpe_methods[] = {
     {"encode", (PyCFunction)Bpe_encode, METH_O, "encode(text) -> list[int]: exact BPE ids of text."},
+    {"image", (PyCFunction)Bpe_image, METH_NOARGS, "image() -> bytes: the built tables, for from_image."},
+    {"from_image", (PyCFunction)Bpe_from_image, METH_VARARGS | METH_CLASS, "from_image(image, specials) -> Bpe over image's tables (borrowed)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -416,6 +469,8 @@ typedef struct {
     int32_t unk_id;
     Py_ssize_t max_len, max_user_len;
     U64Set user_prefixes; /* range hashes of every prefix of a user-defined piece */
+    size_t n_pieces, arena_len; /* info's length - 1, arena's length in code points */
+    int from_image; Py_buffer image; /* tables borrowed from an image (see SpBpe_from_image), not owned */
 } SpBpeObject;
 
 #define RANGE_SEED 0x9E3779B97F4A7C15ULL
@@ -609,9 +664,12 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
     self->info = (PieceInfo *)calloc(n + 1, sizeof(PieceInfo));
     if (!self->arena || !self->slots || !self->info) { PyErr_NoMemory(); goto done; }
     self->mask = cap - 1;
-    size_t firsts_cap = 1024, n_firsts = 0, used = 0;
+    size_t firsts_cap = 1024, n_firsts = 0, used = 0, n_live = 0;
     uint64_t *firsts = (uint64_t *)malloc(firsts_cap * sizeof(uint64_t));
-    if (!firsts) { PyErr_NoMemory(); goto done; }
+    SlotEntry *entries = (SlotEntry *)malloc((n + 1) * sizeof(SlotEntry));
+    if (!firsts || !entries) { free(firsts); free(entries); PyErr_NoMemory(); goto done; }
+#define SP_INIT_FAIL(setter) do { free(firsts); free(entries); setter; goto done; } while (0)
+    /* pass 1, by id: the pieces as code points, their info, the user pieces' prefixes */
     for (size_t id = 0; id < n; id++) {
         if (types[id] != 1 && types[id] != 4) continue;
         size_t at = used;
@@ -620,7 +678,7 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
             Py_UCS4 cp; int extra;
             if (c < 0x80) { cp = c; extra = 0; } else if (c < 0xE0) { cp = c & 0x1F; extra = 1; }
             else if (c < 0xF0) { cp = c & 0x0F; extra = 2; } else { cp = c & 0x07; extra = 3; }
-            if (k + 1 + (uint32_t)extra > off[id + 1]) { free(firsts); PyErr_SetString(PyExc_ValueError, "bad UTF-8 piece"); goto done; }
+            if (k + 1 + (uint32_t)extra > off[id + 1]) SP_INIT_FAIL(PyErr_SetString(PyExc_ValueError, "bad UTF-8 piece"));
             for (int q = 1; q <= extra; q++) cp = (cp << 6) | (blob[k + q] & 0x3F);
             self->arena[used++] = cp;
             k += 1 + (uint32_t)extra;
@@ -628,14 +686,11 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
         Py_ssize_t len = (Py_ssize_t)(used - at);
         if (len == 0 || len > 0xFFFF) { used = at; continue; }
         /* a piece holding a literal space can never match: the text's spaces are all "▁" by now */
-        uint64_t h = range_hash(self->arena + at, len);
-        if (len <= self->max_len && sp_find_hashed(self, self->arena + at, len, h) >= 0) { used = at; continue; }
-        /* (a duplicate: sentencepiece refuses such a model; tables.py too) */
-        size_t i = h & self->mask;
-        while (self->slots[i]) i = (i + 1) & self->mask;
-        self->slots[i] = (h >> 32) << 32 | (uint64_t)(id + 1);
         PieceInfo *s = &self->info[id];
         s->offset = (uint32_t)at; s->len = (uint16_t)len; s->valid = 1; s->user = types[id] == 4; s->score = scores[id];
+        uint64_t h = range_hash(self->arena + at, len);
+        entries[n_live].hash = h;
+        entries[n_live++].value = (h >> 32) << 32 | (uint64_t)(id + 1);
         if (len > self->max_len) self->max_len = len;
         if (s->user) {
             if (len > self->max_user_len) self->max_user_len = len;
@@ -644,7 +699,7 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
                 if (n_firsts == firsts_cap) {
                     firsts_cap *= 2;
                     uint64_t *g = (uint64_t *)realloc(firsts, firsts_cap * sizeof(uint64_t));
-                    if (!g) { free(firsts); PyErr_NoMemory(); goto done; }
+                    if (!g) SP_INIT_FAIL(PyErr_NoMemory());
                     firsts = g;
                 }
                 ph = range_step(ph, self->arena[at + k]);
@@ -652,6 +707,25 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
             }
         }
     }
+    /* pass 2, by slot (see sort_by_slot): the hash table. Of two equal pieces the lower id wins, as
+     * the stable sort keeps ids ascending (a duplicate: sentencepiece refuses such a model; tables.py
+     * too); its info stays but nothing reaches it. */
+    if (sort_by_slot(entries, n_live, self->mask) < 0) SP_INIT_FAIL(PyErr_NoMemory());
+    for (size_t j = 0; j < n_live; j++) {
+        uint64_t value = entries[j].value, tag = value >> 32;
+        size_t i = entries[j].hash & self->mask;
+        int dup = 0;
+        for (uint64_t v; (v = self->slots[i]) != 0; i = (i + 1) & self->mask) {
+            if ((v >> 32) != tag) continue;
+            const PieceInfo *o = &self->info[(int32_t)(uint32_t)v - 1], *p = &self->info[(int32_t)(uint32_t)value - 1];
+            if (o->len == p->len && !memcmp(self->arena + o->offset, self->arena + p->offset, (size_t)p->len * sizeof(Py_UCS4))) { dup = 1; break; }
+        }
+        if (!dup) self->slots[i] = value;
+    }
+#undef SP_INIT_FAIL
+    free(entries);
+    self->n_pieces = n;
+    self->arena_len = used;
     int set_rc = u64set_init(&self->user_prefixes, firsts, n_firsts);
     free(firsts);
     if (set_rc < 0) { PyErr_NoMemory(); goto done; }
@@ -668,12 +742,18 @@ done:
 }
 
 static void SpBpe_dealloc(SpBpeObject *self) {
-    free(self->slots); free(self->info); free(self->arena); free(self->user_prefixes.keys);
+    if (self->from_image) PyBuffer_Release(&self->image);
+    else { free(self->slots); free(self->info); free(self->arena); free(self->user_prefixes.keys); }
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static PyObject *SpBpe_image(SpBpeObject *self, PyObject *ignored);
+static PyObject *SpBpe_from_image(PyTypeObject *type, PyObject *buffer);
+
 static PyMethodDef SpBpe_methods[] = {
     {"encode", (PyCFunction)SpBpe_encode, METH_O, "encode(text) -> list[int]: SentencePiece BPE ids of text."},
+    {"image", (PyCFunction)SpBpe_image, METH_NOARGS, "image() -> bytes: the built tables, for from_image."},
+    {"from_image", (PyCFunction)SpBpe_from_image, METH_O | METH_CLASS, "from_image(image) -> SpBpe over image's tables (borrowed)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -688,6 +768,136 @@ static PyTypeObject SpBpeType = {
     .tp_dealloc = (destructor)SpBpe_dealloc,
     .tp_methods = SpBpe_methods,
 };
+
+/* ---------------------------------------------------------------- images */
+/* An encoder's built tables as one flat, 8-byte aligned block (`image()`), and an encoder that
+ * borrows them from such a block (`from_image(...)`), typically a memory-mapped cache file: loading
+ * a model is then mapping a file rather than building quarter-million-entry hash tables. The block
+ * is machine-specific (struct sizes, byte order: IMAGE_ABI) and trusted once its shape fits: the
+ * caller checks the file's hash first (tables.py). */
+#define IMAGE_HEAD 8 /* uint64 words: magic, ABI, then six per-type fields */
+#define IMAGE_ABI ((uint64_t)sizeof(PieceInfo) | (uint64_t)sizeof(CharSlot) << 8 | (uint64_t)sizeof(Py_UCS4) << 16 | (uint64_t)0x0102 << 24)
+static const uint64_t BPE_IMAGE_MAGIC = 0x3145504232564D56ULL;   /* "VM2BPE1" */
+static const uint64_t SPBPE_IMAGE_MAGIC = 0x3150425332564D56ULL; /* "VM2SBP1" */
+
+static inline size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+typedef struct { const void *data; size_t len; } ImagePart;
+
+static PyObject *image_join(const uint64_t head[IMAGE_HEAD], const ImagePart *parts, int n_parts) {
+    size_t total = IMAGE_HEAD * sizeof(uint64_t);
+    for (int i = 0; i < n_parts; i++) total += pad8(parts[i].len);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    if (!out) return NULL;
+    char *at = PyBytes_AS_STRING(out);
+    memset(at, 0, total);
+    memcpy(at, head, IMAGE_HEAD * sizeof(uint64_t));
+    at += IMAGE_HEAD * sizeof(uint64_t);
+    for (int i = 0; i < n_parts; i++) { if (parts[i].len) memcpy(at, parts[i].data, parts[i].len); at += pad8(parts[i].len); }
+    return out;
+}
+
+/* Take a buffer holding an image of `magic`: its head words; -1 with ValueError when it is none. */
+static int image_open(PyObject *buffer, Py_buffer *view, uint64_t magic, uint64_t head[IMAGE_HEAD]) {
+    if (PyObject_GetBuffer(buffer, view, PyBUF_SIMPLE) < 0) return -1;
+    if ((size_t)view->len < IMAGE_HEAD * sizeof(uint64_t) || ((uintptr_t)view->buf & 7)) {
+        PyBuffer_Release(view); PyErr_SetString(PyExc_ValueError, "not an aligned encoder image"); return -1;
+    }
+    memcpy(head, view->buf, IMAGE_HEAD * sizeof(uint64_t));
+    if (head[0] != magic || head[1] != IMAGE_ABI) {
+        PyBuffer_Release(view); PyErr_SetString(PyExc_ValueError, "encoder image of another kind, version or machine"); return -1;
+    }
+    return 0;
+}
+
+/* The next part of `len` bytes at *pos, or NULL (ValueError) past the end. */
+static const void *image_part(const Py_buffer *view, size_t *pos, size_t len) {
+    if (len > (size_t)view->len || *pos > (size_t)view->len - len) { PyErr_SetString(PyExc_ValueError, "encoder image is truncated"); return NULL; }
+    const void *p = (const char *)view->buf + *pos;
+    *pos += pad8(len);
+    return p;
+}
+
+static inline int is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
+
+static PyObject *Bpe_image(BpeObject *self, PyObject *Py_UNUSED(ignored)) {
+    if (!self->merges) { PyErr_SetString(PyExc_RuntimeError, "Bpe is not initialised"); return NULL; }
+    uint64_t head[IMAGE_HEAD] = {BPE_IMAGE_MAGIC, IMAGE_ABI, self->merges_mask + 1, self->n_merges, self->chars_mask + 1,
+                                 (uint64_t)(int64_t)self->unk_id, 0, 0};
+    ImagePart parts[] = {
+        {self->byte_ids, sizeof(self->byte_ids)},
+        {self->merges, (self->merges_mask + 1) * sizeof(uint64_t)},
+        {self->chars, (self->chars_mask + 1) * sizeof(CharSlot)},
+        {self->merge_ids, self->n_merges * sizeof(int32_t)},
+    };
+    return image_join(head, parts, 4);
+}
+
+/* Bpe.from_image(image, specials): a Bpe over the tables in `image` (kept referenced, not copied). */
+static PyObject *Bpe_from_image(PyTypeObject *type, PyObject *args) {
+    PyObject *buffer, *specials_obj;
+    if (!PyArg_ParseTuple(args, "OO", &buffer, &specials_obj)) return NULL;
+    BpeObject *self = (BpeObject *)PyType_GenericNew(type, NULL, NULL);
+    if (!self) return NULL;
+    uint64_t head[IMAGE_HEAD];
+    if (image_open(buffer, &self->image, BPE_IMAGE_MAGIC, head) < 0) { Py_DECREF(self); return NULL; }
+    self->from_image = 1;
+    size_t pos = IMAGE_HEAD * sizeof(uint64_t);
+    const void *bytes;
+    if (!is_pow2(head[2]) || !is_pow2(head[4]) || head[3] >= head[2]) { PyErr_SetString(PyExc_ValueError, "malformed Bpe image"); goto fail; }
+    if (!(bytes = image_part(&self->image, &pos, sizeof(self->byte_ids)))) goto fail;
+    memcpy(self->byte_ids, bytes, sizeof(self->byte_ids));
+    if (!(self->merges = (uint64_t *)image_part(&self->image, &pos, head[2] * sizeof(uint64_t)))) goto fail;
+    if (!(self->chars = (CharSlot *)image_part(&self->image, &pos, head[4] * sizeof(CharSlot)))) goto fail;
+    if (!(self->merge_ids = (int32_t *)image_part(&self->image, &pos, head[3] * sizeof(int32_t)))) goto fail;
+    self->merges_mask = head[2] - 1; self->n_merges = head[3]; self->chars_mask = head[4] - 1;
+    self->unk_id = (int32_t)(int64_t)head[5];
+    if (bpe_set_specials(self, specials_obj) < 0) goto fail;
+    return (PyObject *)self;
+fail:
+    Py_DECREF(self); /* releases the image */
+    return NULL;
+}
+
+static PyObject *SpBpe_image(SpBpeObject *self, PyObject *Py_UNUSED(ignored)) {
+    if (!self->slots) { PyErr_SetString(PyExc_RuntimeError, "SpBpe is not initialised"); return NULL; }
+    uint64_t head[IMAGE_HEAD] = {SPBPE_IMAGE_MAGIC, IMAGE_ABI, self->n_pieces, self->mask + 1, self->arena_len,
+                                 self->user_prefixes.mask + 1,
+                                 (uint64_t)self->max_len | (uint64_t)self->max_user_len << 32, (uint64_t)(int64_t)self->unk_id};
+    ImagePart parts[] = {
+        {self->byte_ids, sizeof(self->byte_ids)},
+        {self->slots, (self->mask + 1) * sizeof(uint64_t)},
+        {self->user_prefixes.keys, (self->user_prefixes.mask + 1) * sizeof(uint64_t)},
+        {self->info, (self->n_pieces + 1) * sizeof(PieceInfo)},
+        {self->arena, self->arena_len * sizeof(Py_UCS4)},
+    };
+    return image_join(head, parts, 5);
+}
+
+/* SpBpe.from_image(image): an SpBpe over the tables in `image` (kept referenced, not copied). */
+static PyObject *SpBpe_from_image(PyTypeObject *type, PyObject *buffer) {
+    SpBpeObject *self = (SpBpeObject *)PyType_GenericNew(type, NULL, NULL);
+    if (!self) return NULL;
+    uint64_t head[IMAGE_HEAD];
+    if (image_open(buffer, &self->image, SPBPE_IMAGE_MAGIC, head) < 0) { Py_DECREF(self); return NULL; }
+    self->from_image = 1;
+    size_t pos = IMAGE_HEAD * sizeof(uint64_t);
+    const void *bytes;
+    if (!is_pow2(head[3]) || !is_pow2(head[5]) || head[2] >= head[3]) { PyErr_SetString(PyExc_ValueError, "malformed SpBpe image"); goto fail; }
+    if (!(bytes = image_part(&self->image, &pos, sizeof(self->byte_ids)))) goto fail;
+    memcpy(self->byte_ids, bytes, sizeof(self->byte_ids));
+    if (!(self->slots = (uint64_t *)image_part(&self->image, &pos, head[3] * sizeof(uint64_t)))) goto fail;
+    if (!(self->user_prefixes.keys = (uint64_t *)image_part(&self->image, &pos, head[5] * sizeof(uint64_t)))) goto fail;
+    if (!(self->info = (PieceInfo *)image_part(&self->image, &pos, (head[2] + 1) * sizeof(PieceInfo)))) goto fail;
+    if (!(self->arena = (Py_UCS4 *)image_part(&self->image, &pos, head[4] * sizeof(Py_UCS4)))) goto fail;
+    self->n_pieces = head[2]; self->mask = head[3] - 1; self->arena_len = head[4]; self->user_prefixes.mask = head[5] - 1;
+    self->max_len = (Py_ssize_t)(head[6] & 0xFFFFFFFFu); self->max_user_len = (Py_ssize_t)(head[6] >> 32);
+    self->unk_id = (int32_t)(int64_t)head[7];
+    return (PyObject *)self;
+fail:
+    Py_DECREF(self);
+    return NULL;
+}
 
 /* Either encoder over text[start:end). */
 static int encode_range(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {

@@ -1,0 +1,120 @@
+"""The quick path of `vertexmeter count` (cli/quick.py): the click command's answer without click."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from contextlib import redirect_stdout
+
+import click
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vertexmeter.cli import main
+from vertexmeter.cli.counting import count_command
+from vertexmeter.cli.quick import API_FLAGS, JSON_FLAGS, MODEL_FLAGS, answer, plain_count
+
+MODELS = ["gemini-2.5-flash", "gemini-2.0-flash-001", "gemini-3-pro-preview", "text-bison@002", "gemini-1.5-pro"]
+
+
+def quick(argv: list[str]) -> tuple[bool, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        answered = answer(argv)
+    return answered, out.getvalue()
+
+
+def test_the_quick_flags_are_the_click_commands_flags() -> None:
+    options = {param.name: param for param in count_command.params if isinstance(param, click.Option)}
+    assert tuple(options["model"].opts) == MODEL_FLAGS
+    assert tuple(options["api"].opts) == API_FLAGS
+    assert tuple(options["human"].secondary_opts) == JSON_FLAGS  # --human/--json
+    assert options["api"].type.choices and options["media_root"].envvar == "VERTEXMETER_MEDIA_ROOT"
+
+
+words = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12).filter(
+    lambda w: not w.startswith("-")
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    model=st.sampled_from(MODELS),
+    model_flag=st.sampled_from(["-m", "--model", "--model="]),
+    api=st.sampled_from([None, "vertex", "gemini", "--api=gemini"]),
+    texts=st.lists(words, min_size=1, max_size=4),
+    json_flag=st.booleans(),
+    model_first=st.booleans(),
+)
+def test_the_quick_answer_is_the_click_answer(
+    model: str, model_flag: str, api: str | None, texts: list[str], json_flag: bool, model_first: bool
+) -> None:
+    model_args = [model_flag + model] if model_flag.endswith("=") else [model_flag, model]
+    api_args = [] if api is None else [api] if api.startswith("--") else ["--api", api]
+    flags = model_args + api_args + (["--json"] if json_flag else [])
+    argv = ["count", *(flags + texts if model_first else texts + flags)]
+    assert plain_count(argv) is not None
+    answered, printed = quick(argv)
+    via_click = CliRunner().invoke(main, argv)
+    if answered:
+        assert via_click.exit_code == 0 and printed == via_click.output
+    else:  # only a refusal falls through, and click refuses it too
+        assert printed == "" and via_click.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["count"],
+        ["count", "hi"],  # no model: click's usage error
+        ["count", "-m", "gemini-2.5-flash"],  # no text: stdin or click's usage error
+        ["count", "-m", "gemini-2.5-flash", "--human", "hi"],
+        ["count", "-m", "gemini-2.5-flash", "--file", "body.json"],
+        ["count", "-m", "gemini-2.5-flash", "-t", "x.txt"],
+        ["count", "-mgemini-2.5-flash", "hi"],
+        ["count", "-m=gemini-2.5-flash", "hi"],
+        ["count", "-m", "gemini-2.5-flash", "--", "-x"],
+        ["count", "-m", "gemini-2.5-flash", "-x"],
+        ["count", "-m", "gemini-2.5-flash", ""],
+        ["count", "-m", "gemini-2.5-flash", "-m", "gemini-2.0-flash", "hi"],
+        ["count", "-m", "gemini-2.5-flash", "--api", "vertex", "--api", "gemini", "hi"],
+        ["count", "-m", "gemini-2.5-flash", "--api"],
+        ["count", "-m", "--api", "hi"],
+        ["count", "-m", "gemini-2.5-flash", "--help"],
+        ["count", "--help"],
+        ["usage", "-m", "gemini-2.5-flash", "hi"],
+        ["--version"],
+    ],
+)
+def test_every_other_command_line_is_left_to_click(argv: list[str]) -> None:
+    assert plain_count(argv) is None
+    assert quick(argv) == (False, "")
+
+
+def test_an_unknown_api_or_model_is_left_to_click(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert quick(["count", "-m", "gemini-2.5-flash", "--api", "openai", "hi"]) == (False, "")
+    assert quick(["count", "-m", "no-such-model", "hi"]) == (False, "")
+    monkeypatch.setenv("VERTEXMETER_MEDIA_ROOT", "/nonexistent")
+    assert plain_count(["count", "-m", "gemini-2.5-flash", "hi"]) is None
+
+
+def run_command(*args: str) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import sys; from vertexmeter.cli import run; run(); "
+        "sys.stderr.write('click loaded\\n' if 'click' in sys.modules else 'no click\\n')"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, encoding="utf-8", check=False
+    )
+
+
+def test_the_console_script_answers_the_plain_form_without_click_and_the_rest_with_it() -> None:
+    plain = run_command("count", "-m", "gemini-2.5-flash", "hello", "world")
+    assert plain.returncode == 0 and plain.stderr == "no click\n"
+    assert plain.stdout == CliRunner().invoke(main, ["count", "-m", "gemini-2.5-flash", "hello", "world"]).output
+    refused = run_command("count", "-m", "no-such-model", "hi")
+    assert refused.returncode == 1 and '"status": "NOT_FOUND"' in refused.stderr and refused.stdout == ""
