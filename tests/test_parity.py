@@ -67,8 +67,8 @@ def test_parity_on_recorded_text_answers(capsys: pytest.CaptureFixture[str]) -> 
 
 
 # tests/data/mined.jsonl: 247 text requests of pydantic-ai's cassettes (replayed thoughts, server-side tools and
-# nested tool schemas are the open rules that keep this low). Measured 2026-12-01: 161/247.
-MINED_FLOOR = 0.65
+# nested tool schemas are the open rules that keep this low). Measured 2026-12-01: 167/247.
+MINED_FLOOR = 0.67
 
 
 def _mined_rate(name: str, records: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> float:
@@ -94,9 +94,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 
 # Answers mined from every version of a repository's cassettes (tests/data/mine_vcr_history.py), dated by their
 # HTTP Date headers or responseIds, prompts and outputs. Measured 2026-12-01: llm-gemini 47/57 (Nov 2024 -
-# Aug 2026), ruby_llm 844/985 (2025 - Aug 2026), pydantic-ai's history 791/1097 (2024 - Aug 2026; replayed
+# Aug 2026), ruby_llm 850/985 (2025 - Aug 2026), pydantic-ai's history 802/1097 (2024 - Aug 2026; replayed
 # thoughts and server-side tools on 3.x keep it lower).
-MINED_HISTORY_FLOORS = {"llm_gemini": 0.82, "ruby_llm": 0.85, "pydantic_ai_history": 0.71}
+MINED_HISTORY_FLOORS = {"llm_gemini": 0.82, "ruby_llm": 0.86, "pydantic_ai_history": 0.73}
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

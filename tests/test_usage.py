@@ -449,3 +449,25 @@ def test_gemini_api_2_0_ignores_json_schemas_of_declarations() -> None:
     assert billed == usage + raw("gemma3", "city", "city") + 2
     # 2.5 reads it (18 per declaration + 9 per property on top of the texts)
     assert vertexmeter.usage("gemini-2.5-flash", json_body, api="gemini").prompt_token_count > usage
+
+
+def test_gemini_api_2_5_declarations_with_described_properties_cost_one_less() -> None:
+    """rllm-0963 (crmne/ruby_llm, 2026-08-19): billed 46, one less than 18 + 9 per property on top of the
+    texts; the same declaration without the property's description fits 18 + 9 exactly."""
+    def body(prop: dict[str, str]) -> dict[str, object]:
+        parameters = {"type": "OBJECT", "properties": {"query": prop}, "required": ["query"]}
+        return {
+            "contents": [{"role": "user", "parts": [{"text": "Process this query: test data"}]}],
+            "tools": [{"functionDeclarations": [{"name": "content_returning", "parameters": parameters,
+                                                 "description": "Returns a processed string result"}]}],
+        }
+
+    described = body({"type": "STRING", "description": "Query to process"})
+    assert vertexmeter.usage("gemini-2.5-flash", described, api="gemini", as_of="2026-08-19").prompt_token_count == 46
+    plain = vertexmeter.usage("gemini-2.5-flash", body({"type": "STRING"}), api="gemini").prompt_token_count
+    texts = raw("gemma3", "Process this query: test data", "content_returning", "Returns a processed string result",
+                "query", "query")
+    assert plain == texts + 1 + 18 + 9  # one role-bearing Content, one declaration, one property
+    # Vertex: typed nodes only, no such rule
+    assert vertexmeter.usage("gemini-2.5-flash", described).prompt_token_count == texts + raw(
+        "gemma3", "Query to process") + 2

@@ -257,14 +257,17 @@ def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) ->
         for declaration in tool.get("functionDeclarations") or []:
             found["declarations"] += 1
             found["descriptions"] += 1 if declaration.get("description") else 0
+            described_before = found["described_properties"]
             for key in ("parameters", "response"):
                 if declaration.get(key):
                     _schema_features(declaration[key], found, typed=True)
             for key in ("parametersJsonSchema", "responseJsonSchema"):
                 if isinstance(declaration.get(key), dict) and template.counts_json_schemas:
                     _schema_features(declaration[key], found, typed=False)
+            found["declarations_with_described_properties"] += found["described_properties"] > described_before
     return (
         template.per_declaration * found["declarations"]
+        + template.per_declaration_with_described_properties * found["declarations_with_described_properties"]
         + template.per_description * found["descriptions"]
         + template.per_object * found["objects"]
         + template.per_property * found["properties"]
@@ -287,6 +290,11 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
     if typed:
         found["typed"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
         found["nullable"] += 1 if schema.get("nullable") else 0
+    found["described_properties"] += sum(
+        1
+        for p in properties.values()
+        if isinstance(p, dict) and isinstance(p.get("description"), str) and p["description"]
+    )
     children = list(properties.values())
     if isinstance(schema.get("items"), dict):
         found["items"] += 1

@@ -64,6 +64,7 @@ class ToolTemplate:
     per_description: int = 0
     per_object: int = 0
     per_items: int = 0
+    per_declaration_with_described_properties: int = 0
     counts_json_schemas: bool = True  # parametersJsonSchema / responseJsonSchema of a declaration read at all
 
 
@@ -222,6 +223,9 @@ def _load_accounting(
                         per_description=int(str(tool.get("per_description", 0))),
                         per_object=int(str(tool.get("per_object", 0))),
                         per_items=int(str(tool.get("per_items", 0))),
+                        per_declaration_with_described_properties=int(
+                            str(tool.get("per_declaration_with_described_properties", 0))
+                        ),
                         counts_json_schemas=bool(tool.get("json_schemas_counted", True)),
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
