@@ -4,6 +4,7 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   simonw/llm-gemini: ... simonw/llm-gemini tests/cassettes llmg > tests/data/mined_llm_gemini.jsonl
   crmne/ruby_llm:    ... crmne/ruby_llm spec/fixtures/vcr_cassettes rllm | gzip -9n > tests/data/mined_ruby_llm.jsonl.gz
   pydantic/pydantic-ai: ... pydantic/pydantic-ai tests pyd | gzip -9n > tests/data/mined_pydantic_ai_history.jsonl.gz
+  Mirascope/mirascope: ... Mirascope/mirascope python/tests mira | gzip -9n > tests/data/mined_mirascope.jsonl.gz
 
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
