@@ -120,18 +120,8 @@ def main() -> None:
     done.set()
     sampler.join()
     seconds = time.perf_counter() - started
-    print(f"{args.kind}: {sent / 1e9:.2f} GB, {n:,} lines through stdin in {seconds:.0f} s "
-          f"({sent / seconds / 1e6:.1f} MB/s, {n / seconds:,.0f} lines/s), {args.workers} workers; "
-          f"summary lines {summary['lines']:,}, prompt_tokens {summary['prompt_tokens']:,}")
-    assert summary["lines"] == n
-    print(f"{'input sent':>10} {'driver RSS':>11} {'workers RSS':>12} {'total':>8}  (MB)")
-    next_mark = 0.0
-    for fraction, driver, workers in samples:
-        if fraction >= next_mark and driver:
-            print(f"{fraction:>10.0%} {driver / 1e6:>11.0f} {workers / 1e6:>12.0f} {(driver + workers) / 1e6:>8.0f}")
-            next_mark += 0.1
-    peak = max(samples, key=lambda s: s[1] + s[2])
-    print(f"peak total RSS {(peak[1] + peak[2]) / 1e6:.0f} MB at {peak[0]:.0%} of the input")
+    report(f"{args.kind}: {sent / 1e9:.2f} GB, {n:,} lines through stdin", sent, n, seconds, summary, args.workers,
+           samples, "input sent")
 
 
 def run_on_file(lines: list[bytes], total: int, args: argparse.Namespace) -> None:
@@ -158,19 +148,29 @@ def run_on_file(lines: list[bytes], total: int, args: argparse.Namespace) -> Non
         assert proc.stdout is not None
         summary = json.loads(proc.stdout.read())
         seconds = time.perf_counter() - started
-    print(f"{args.kind}: {written / 1e9:.2f} GB, {n:,} lines from a file in {seconds:.0f} s "
-          f"({written / seconds / 1e6:.1f} MB/s, {n / seconds:,.0f} lines/s), {args.workers} workers; "
-          f"summary lines {summary['lines']:,}, prompt_tokens {summary['prompt_tokens']:,}")
-    assert summary["lines"] == n
-    print(f"{'run time':>10} {'driver RSS':>11} {'workers RSS':>12} {'total':>8}  (MB)")
+    at_fractions = [(at / seconds, driver, workers) for at, driver, workers in samples]
+    report(f"{args.kind}: {written / 1e9:.2f} GB, {n:,} lines from a file", written, n, seconds, summary,
+           args.workers, at_fractions, "run time")
+
+
+def report(
+    what: str, size: int, lines: int, seconds: float, summary: dict, workers: int,
+    samples: list[tuple[float, int, int]], progress: str,
+) -> None:
+    """The run's rate, then RSS at every 10 % of `progress` (input sent, or run time) and the peak."""
+    print(f"{what} in {seconds:.0f} s ({size / seconds / 1e6:.1f} MB/s, {lines / seconds:,.0f} lines/s), "
+          f"{workers} workers; summary lines {summary['lines']:,}, prompt_tokens {summary['prompt_tokens']:,}")
+    assert summary["lines"] == lines
+    print(f"{progress:>10} {'driver RSS':>11} {'workers RSS':>12} {'total':>8}  (MB)")
     next_mark = 0.0
-    for at, driver, workers in samples:
-        if at / seconds >= next_mark and driver:
-            total_mb = (driver + workers) / 1e6
-            print(f"{at / seconds:>10.0%} {driver / 1e6:>11.0f} {workers / 1e6:>12.0f} {total_mb:>8.0f}")
+    for fraction, driver, workers_rss in samples:
+        if fraction >= next_mark and driver:
+            total_mb = (driver + workers_rss) / 1e6
+            print(f"{fraction:>10.0%} {driver / 1e6:>11.0f} {workers_rss / 1e6:>12.0f} {total_mb:>8.0f}")
             next_mark += 0.1
     peak = max(samples, key=lambda s: s[1] + s[2])
-    print(f"peak total RSS {(peak[1] + peak[2]) / 1e6:.0f} MB at {peak[0] / seconds:.0%} of the run")
+    whole = "input" if progress == "input sent" else "run"
+    print(f"peak total RSS {(peak[1] + peak[2]) / 1e6:.0f} MB at {peak[0]:.0%} of the {whole}")
 
 
 if __name__ == "__main__":
