@@ -197,19 +197,20 @@ def test_unpriced_model_is_an_error_never_zero() -> None:
     assert "no price" in result["error"]["message"] and "Priced models:" in result["error"]["message"]
 
 
-def test_over_context_window_and_over_long_lines(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])  # 2: workers read the file's spans themselves
+def test_over_context_window_and_over_long_lines(tmp_path: Path, workers: int) -> None:
     long_prompt = "word " * 9000  # > 8,192 tokens for text-bison
     lines = [json.dumps({"prompt": long_prompt}), json.dumps({"prompt": "short"}), json.dumps({"prompt": "x" * 5000})]
     source = write_lines(tmp_path / "l.jsonl", lines)
     out = tmp_path / "r.jsonl"
-    result = estimate_batch(str(source), "text-bison", output=str(out), workers=1, max_line_bytes=40_000,
+    result = estimate_batch(str(source), "text-bison", output=str(out), workers=workers, max_line_bytes=40_000,
                             mode="online")
     first, second, third = read_results(out)
     assert first["error"]["message"].startswith("Request payload size exceeds the limit: 40000 bytes")
     assert reason_of(first) == "LINE_TOO_LARGE"
     assert "cost" in second
     assert "cost" in third
-    big = estimate_batch(str(source), "text-bison", output=str(out), workers=1, mode="online")
+    big = estimate_batch(str(source), "text-bison", output=str(out), workers=workers, mode="online")
     first = read_results(out)[0]
     assert first["fitsContextWindow"] is False and reason_of(first) == "OVER_CONTEXT_WINDOW"
     assert first["error"]["message"].startswith(f"The input token count ({first['promptTokenCount']}) exceeds")
