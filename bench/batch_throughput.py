@@ -42,7 +42,8 @@ def corpus_lines(count: int) -> list[str]:
     """~2 KB JSONL lines of Vertex batch requests over stdlib code and docs."""
     stdlib = sysconfig.get_paths()["stdlib"]
     paths = sorted(glob.glob(os.path.join(stdlib, "idlelib", "*.txt")))
-    paths += sorted(glob.glob(os.path.join(stdlib, "**", "*.py"), recursive=True))
+    code = glob.glob(os.path.join(stdlib, "**", "*.py"), recursive=True)
+    paths += sorted(p for p in code if "site-packages" not in p)  # what pip installed is not the same everywhere
     lines: list[str] = []
     for path in paths:
         text = Path(path).read_text("utf-8", errors="replace")

@@ -4,6 +4,7 @@ run re-reads its results file into the same tally, and workers' partial tallies 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -118,20 +119,34 @@ class Tally:
             if reason == "OVER_CONTEXT_WINDOW":
                 self.over_window_tokens += result.get("promptTokenCount", 0)
             return
-        if cost is None:
-            cost = LineCost.from_json(result["cost"])
+        self._priced(
+            result["model"],
+            result["promptTokenCount"],
+            ((d["modality"], d["tokenCount"]) for d in result.get("promptTokensDetails", ())),
+            result.get("totalBillableCharacters"),
+            LineCost.from_json(result["cost"]) if cost is None else cost,
+        )
+
+    def add_counted(
+        self, model_id: str, tokens: int, by_modality: Iterable[tuple[str, int]], billable: int | None, cost: LineCost
+    ) -> None:
+        """Add a counted, priced line from its values (what `add` reads off its result line)."""
+        self.lines += 1
+        self._priced(model_id, tokens, by_modality, billable, cost)
+
+    def _priced(
+        self, model_id: str, tokens: int, by_modality: Iterable[tuple[str, int]], billable: int | None, cost: LineCost
+    ) -> None:
         self.counted += 1
-        tokens = result["promptTokenCount"]
         self.prompt_tokens += tokens
-        if "totalBillableCharacters" in result:
-            self.billable_characters += result["totalBillableCharacters"]
-        by_modality = self.by_modality
-        for detail in result.get("promptTokensDetails", ()):
-            modality = detail["modality"]
-            by_modality[modality] = by_modality.get(modality, 0) + detail["tokenCount"]
-        model = self.models.get(result["model"])
+        if billable is not None:
+            self.billable_characters += billable
+        sums_by_modality = self.by_modality
+        for modality, count in by_modality:
+            sums_by_modality[modality] = sums_by_modality.get(modality, 0) + count
+        model = self.models.get(model_id)
         if model is None:
-            model = self.models[result["model"]] = ModelTally()
+            model = self.models[model_id] = ModelTally()
         model.lines += 1
         model.prompt_tokens += tokens
         model.output_tokens_max += cost.output_max

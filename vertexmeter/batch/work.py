@@ -101,6 +101,8 @@ class LinePricer:
         # A line's cost depends only on its model and quantities, which repeat a lot across a batch file:
         # an exact memo (same key, same bill), cleared when full so that memory stays bounded.
         self._costs: dict[tuple[Any, ...], LineCost] = {}
+        # count_chunk's memo of serialised result tails (the fields after `line`/key), same bound
+        self.tails: dict[tuple[Any, ...], tuple[LineCost, str]] = {}
 
     def pricer(self, model_id: str) -> Pricer:
         return self._pricer_and_notes(model_id)[0]
@@ -207,30 +209,43 @@ def counting_reason(error: VertexMeterError) -> str:
 
 def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, pricer: LinePricer) -> dict[str, Any]:
     """One input line -> its result object (`line` is 1-based over all inputs)."""
-    result, cost = _count_line(number, raw, settings, pricer)
-    if cost is not None:
+    result, counts, cost = _count_line(number, raw, settings, pricer)
+    if counts is not None and cost is not None:
+        result |= counted_fields(counts)
         result["cost"] = cost.json
     return result
 
 
+def counted_fields(counts: LineCounts) -> dict[str, Any]:
+    """A counted line's fields after its leading ones: model, counts, whether it fits the context window."""
+    fields: dict[str, Any] = {"model": counts.model.id, "promptTokenCount": counts.prompt_tokens}
+    if not counts.model.is_legacy:
+        fields["promptTokensDetails"] = modality_details(counts.by_modality)
+    if counts.model.billed_by_characters:
+        fields["totalBillableCharacters"] = counts.billable_characters
+    fields["fitsContextWindow"] = counts.prompt_tokens <= counts.model.input_token_limit
+    return fields
+
+
 def _count_line(
     number: int, raw: bytes | OversizeLine, settings: BatchSettings, pricer: LinePricer
-) -> tuple[dict[str, Any], LineCost | None]:
-    """The result object without its cost (always its last field), and the cost."""
+) -> tuple[dict[str, Any], LineCounts | None, LineCost | None]:
+    """(head, counts, cost) of a priced line: its leading fields (line, key, kept fields), counts and cost.
+    A refused line: (its whole result, its error last, None, None)."""
     result: dict[str, Any] = {"line": number}
     if isinstance(raw, OversizeLine):
         too_large = invalid_argument(
             f"Request payload size exceeds the limit: {settings.max_line_bytes} bytes (this line has {raw.size})."
         )
         result["error"] = error_json(too_large, "LINE_TOO_LARGE")
-        return result, None
+        return result, None, None
     try:
         line: BatchLine = parse_line(raw, settings.model)
     except LineError as refused:
         if refused.key:
             result[refused.key[0]] = refused.key[1]
         result["error"] = error_json(refused.error, refused.reason)
-        return result, None
+        return result, None, None
     if line.key:
         result[line.key[0]] = line.key[1]
     if line.kept:
@@ -239,27 +254,22 @@ def _count_line(
         counts = line_counts(line.model or "", line.request, settings)
     except VertexMeterError as error:
         result["error"] = error_json(error, counting_reason(error))
-        return result, None
-    result["model"] = counts.model.id
-    result["promptTokenCount"] = counts.prompt_tokens
-    if not counts.model.is_legacy:
-        result["promptTokensDetails"] = modality_details(counts.by_modality)
-    if counts.model.billed_by_characters:
-        result["totalBillableCharacters"] = counts.billable_characters
+        return result, None, None
     limit = counts.model.input_token_limit
-    result["fitsContextWindow"] = counts.prompt_tokens <= limit
-    if not result["fitsContextWindow"]:
+    if counts.prompt_tokens > limit:
         too_long = invalid_argument(
             f"The input token count ({counts.prompt_tokens}) exceeds the maximum number of tokens allowed ({limit})."
         )
+        result |= counted_fields(counts)
         result["error"] = error_json(too_long, "OVER_CONTEXT_WINDOW")
-        return result, None
+        return result, None, None
     try:
-        return result, pricer.cost(counts)
+        return result, counts, pricer.cost(counts)
     except VertexMeterError as error:
         reason = "UNPRICED_MODEL" if error.status == "NOT_FOUND" else "PRICING"
+        result |= counted_fields(counts)
         result["error"] = error_json(error, reason)
-    return result, None
+    return result, None, None
 
 
 @dataclass
@@ -289,16 +299,34 @@ def count_chunk(
     out: list[str] = []
     stopped = False
     size = 0
+    tails = pricer.tails
     for offset, raw in enumerate(raws):
-        result, cost = _count_line(first_line + offset, raw, settings, pricer)
-        tally.add(result, cost)
-        text = to_json_line(result)
-        # The cost's JSON is serialised once per distinct cost: spliced in as the last field.
-        out.append(text if cost is None else f'{text[:-1]},"cost":{cost.text}}}')
+        head, counts, cost = _count_line(first_line + offset, raw, settings, pricer)
         size += raw.size if isinstance(raw, OversizeLine) else len(raw) + 1
-        if settings.fail_fast and "error" in result:
-            stopped = True
-            break
+        if counts is None or cost is None:  # refused: the whole result is in `head`
+            tally.add(head)
+            out.append(to_json_line(head))
+            if settings.fail_fast:
+                stopped = True
+                break
+            continue
+        tally.add_counted(
+            counts.model.id, counts.prompt_tokens, () if counts.model.is_legacy else counts.by_modality.items(),
+            counts.billable_characters if counts.model.billed_by_characters else None, cost,
+        )
+        # What follows the leading fields depends only on the counts and the (memoised) cost, which repeat
+        # across a batch: serialised once per distinct tail, the cost's JSON spliced in as the last field.
+        billable = counts.billable_characters if counts.model.billed_by_characters else -1
+        key = (id(cost), counts.model.id, counts.prompt_tokens, tuple(counts.by_modality.items()), billable)
+        known = tails.get(key)
+        if known is None or known[0] is not cost:  # (an id is only this cost's while the memo holds it)
+            if len(tails) >= COST_MEMO_SIZE:
+                tails.clear()
+            known = tails[key] = (cost, to_json_line(counted_fields(counts))[1:-1] + ',"cost":' + cost.text + "}")
+        if len(head) == 1:
+            out.append(f'{{"line":{head["line"]},{known[1]}')
+        else:
+            out.append(f"{to_json_line(head)[:-1]},{known[1]}")
     return ChunkResult(text="".join(line + "\n" for line in out), tally=tally, lines=len(out), stopped=stopped,
                        input_bytes=size)
 
