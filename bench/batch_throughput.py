@@ -10,7 +10,8 @@ here (two busy processes slow each other down on a shared machine's memory syste
 
 Run: python bench/batch_throughput.py [--lines 6000] [--rounds 3] [--workers 2] [--no-ray]
 
-Text: Python's standard library (code and English docs), cut so that each JSONL line is ~2,000 bytes.
+Text: Python's standard library (code and English docs), cut so that each JSONL line is ~2,000 bytes;
+--lines beyond what it holds (~18,600 lines on CPython 3.11) gives the whole corpus.
 Rounds are interleaved (library, 1 worker, N workers, Ray, then again): this machine is shared, so each
 round's ratios are taken against the library loop of the same round; the medians and spread are printed.
 Every variant must report the same prompt_tokens as the library loop (checked).
