@@ -242,6 +242,21 @@ def test_a_stored_table_gains_an_encoder_image_once_and_maps_it_afterwards(tmp_p
     assert make_bpe(third).encode("rebuilt") == make_bpe(table).encode("rebuilt")
 
 
+def test_storing_a_table_removes_older_formats_of_the_family_only(tmp_path: Path) -> None:
+    table = family("gemma2").table
+    old_v2 = tmp_path / f"gemma2-{table.source_sha256[:16]}.vmcore"  # format 2 had no version in its name
+    other_family = tmp_path / "gemma3-0123456789abcdef.vmcore"
+    other_source = tmp_path / f"gemma2-0123456789abcdef.v{tables.FORMAT}.vmcore"  # another model file: kept
+    newer = tmp_path / f"gemma2-{table.source_sha256[:16]}.v{tables.FORMAT + 1}.vmcore"  # a newer install's: kept
+    for path in (old_v2, other_family, other_source, newer):
+        path.write_bytes(b"x")
+    load_table(tmp_path, "gemma2", table.source_sha256, lambda: table)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(
+        [other_family.name, other_source.name, newer.name, f"gemma2-{table.source_sha256[:16]}.v{tables.FORMAT}.vmcore"]
+    )
+
+
 def test_get_tokenizer_uses_the_core_and_agrees_with_the_engine(isolated_tokenizer_dirs: Path) -> None:
     text = "Counting <eos> tokens:\t42 😀 — naïve 漢字 <b>bold</b>  "
     for name in ("gemma2", "gemma3"):

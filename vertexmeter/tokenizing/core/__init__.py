@@ -130,4 +130,14 @@ def _store(directory: Path, path: Path, table: CoreTable) -> None:
             tmp.write(dump(table))
         os.replace(tmp.name, path)  # a new file: processes that mapped the old one keep reading it
     except OSError:
-        pass
+        return
+    for stale in directory.glob(f"{path.name.split('-')[0]}-*.vmcore"):
+        if _older_format(stale.name):
+            stale.unlink(missing_ok=True)  # an older install's table: ~20 MB that nothing newer reads
+
+
+def _older_format(name: str) -> bool:
+    """Whether a table file name is of an earlier format (v2 names had no version; later ones .v<N>)."""
+    stem = name.removesuffix(".vmcore")
+    version = stem.rpartition(".v")[2] if ".v" in stem else "2"
+    return version.isdigit() and int(version) < FORMAT
