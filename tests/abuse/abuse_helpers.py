@@ -6,19 +6,17 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 from hostile_media import file_body, flat_page_tree_pdf, lying_wav, media_body  # noqa: F401 (re-exported)
 from serve_process import ServeProcess, start_serve_process
+from thread_server import ThreadServer, serve_in_thread
 
 from vertexmeter.server import ServerConfig
-from vertexmeter.server.access import JsonFormatter
 from vertexmeter.server.runner import make_server
 
 _LOGGERS = ("vertexmeter.server", "uvicorn", "uvicorn.error")
@@ -33,15 +31,7 @@ def text_body(characters: int) -> bytes:
 
 
 @dataclass
-class LiveServer:
-    base_url: str
-    port: int
-    config: ServerConfig
-    server: uvicorn.Server
-    thread: threading.Thread
-    logs: list[str] = field(default_factory=list)
-    handler: logging.Handler | None = None
-
+class LiveServer(ThreadServer):
     def client(self, **kwargs: Any) -> httpx.Client:
         kwargs.setdefault("timeout", 60)
         return httpx.Client(base_url=self.base_url, **kwargs)
@@ -54,44 +44,10 @@ class LiveServer:
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
         return sock
 
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-        if self.handler is not None:
-            for name in _LOGGERS:
-                logging.getLogger(name).removeHandler(self.handler)
-
-
-class _ListHandler(logging.Handler):
-    def __init__(self, sink: list[str]) -> None:
-        super().__init__()
-        self.sink = sink
-        self.setFormatter(JsonFormatter())
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.sink.append(self.format(record))
-
 
 def start_live(config: ServerConfig) -> LiveServer:
     """`config` served on a free loopback port in a thread, with `vertexmeter serve`'s uvicorn settings."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = make_server(config, configure_logging=False)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    live = LiveServer(f"http://127.0.0.1:{port}", port, config, server, thread)
-    live.handler = handler = _ListHandler(live.logs)
-    for name in _LOGGERS:
-        logging.getLogger(name).addHandler(handler)
-        logging.getLogger(name).setLevel(logging.INFO)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the abuse-test server did not start")
-        time.sleep(0.02)
-    return live
+    return serve_in_thread(LiveServer, config, make_server(config, configure_logging=False), _LOGGERS, logging.INFO)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
