@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from contextlib import redirect_stdout
@@ -14,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vertexmeter.cli import main
+from vertexmeter.cli import quick as quick_path
 from vertexmeter.cli.counting import count_command
-from vertexmeter.cli.quick import API_FLAGS, JSON_FLAGS, MODEL_FLAGS, answer, plain_count
+from vertexmeter.cli.quick import ANSWER, API_FLAGS, JSON_FLAGS, MODEL_FLAGS, answer, plain_count
 
 MODELS = ["gemini-2.5-flash", "gemini-2.0-flash-001", "gemini-3-pro-preview", "text-bison@002", "gemini-1.5-pro"]
 
@@ -57,12 +59,13 @@ def test_the_quick_answer_is_the_click_answer(
     flags = model_args + api_args + (["--json"] if json_flag else [])
     argv = ["count", *(flags + texts if model_first else texts + flags)]
     assert plain_count(argv) is not None
-    answered, printed = quick(argv)
     via_click = CliRunner().invoke(main, argv)
-    if answered:
-        assert via_click.exit_code == 0 and printed == via_click.output
-    else:  # only a refusal falls through, and click refuses it too
-        assert printed == "" and via_click.exit_code == 1
+    for _ in range(2):  # the library's answer, then (where it was remembered) the memory's
+        answered, printed = quick(argv)
+        if answered:
+            assert via_click.exit_code == 0 and printed == via_click.output
+        else:  # only a refusal falls through, and click refuses it too
+            assert printed == "" and via_click.exit_code == 1
 
 
 @pytest.mark.parametrize(
@@ -102,10 +105,45 @@ def test_an_unknown_api_or_model_is_left_to_click(monkeypatch: pytest.MonkeyPatc
     assert plain_count(["count", "-m", "gemini-2.5-flash", "hi"]) is None
 
 
+def test_the_memory_answers_the_second_time_the_same_day_and_not_after_a_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    argv = ["count", "-m", "gemini-2.5-flash", "--api", "gemini", "Hello there", "again"]
+    expected = CliRunner().invoke(main, argv).output
+    assert quick(argv) == (True, expected)
+    remembered = quick_path._from_memory("gemini-2.5-flash", "gemini", ["other", "texts 漢字 😀"])
+    assert remembered is not None  # the same model, API and number of texts: answered from the memory
+    other = ["count", "-m", "gemini-2.5-flash", "--api", "gemini", "other", "texts 漢字 😀"]
+    assert quick(other) == (True, CliRunner().invoke(main, other).output)
+    monkeypatch.setattr(quick_path, "_today", lambda: "2999-01-01")  # another day: rules and vocabularies are dated
+    assert quick_path._from_memory("gemini-2.5-flash", "gemini", ["x", "y"]) is None
+    monkeypatch.undo()
+    monkeypatch.setattr(quick_path, "_fingerprint", lambda: "another install")  # an upgrade or an edit
+    assert quick_path._from_memory("gemini-2.5-flash", "gemini", ["x", "y"]) is None
+    monkeypatch.undo()
+    monkeypatch.setenv("VERTEXMETER_ENGINE_ONLY", "1")  # tokenizers loaded another way: the library
+    assert quick_path._from_memory("gemini-2.5-flash", "gemini", ["x", "y"]) is None
+
+
+def test_a_damaged_memory_is_ignored_and_rewritten() -> None:
+    argv = ["count", "-m", "gemini-2.0-flash-001", "one", "two", "three"]
+    expected = CliRunner().invoke(main, argv).output
+    with open(quick_path._memory_path(), "wb") as damaged:
+        damaged.write(b"\x00" * 8 + b"not marshal data")
+    assert quick(argv) == (True, expected)
+    assert quick_path._from_memory("gemini-2.0-flash-001", None, ["a", "b", "c"]) is not None
+
+
+@pytest.mark.parametrize("total", [1, 42, 1_048_576])
+def test_the_memory_writes_countTokens_json_as_json_dumps_does(total: int) -> None:
+    body = {"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]}
+    assert ANSWER % (total, total) == json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+
+
 def run_command(*args: str) -> subprocess.CompletedProcess[str]:
     code = (
         "import sys; from vertexmeter.cli import run; run(); "
-        "sys.stderr.write('click loaded\\n' if 'click' in sys.modules else 'no click\\n')"
+        "sys.stderr.write(' '.join(m for m in ('click', 'json', 'typing', 'dataclasses') if m in sys.modules) + '\\n')"
     )
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, encoding="utf-8", check=False
@@ -114,7 +152,10 @@ def run_command(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_console_script_answers_the_plain_form_without_click_and_the_rest_with_it() -> None:
     plain = run_command("count", "-m", "gemini-2.5-flash", "hello", "world")
-    assert plain.returncode == 0 and plain.stderr == "no click\n"
+    assert plain.returncode == 0 and "click" not in plain.stderr
     assert plain.stdout == CliRunner().invoke(main, ["count", "-m", "gemini-2.5-flash", "hello", "world"]).output
+    again = run_command("count", "-m", "gemini-2.5-flash", "good", "morning")  # remembered: not even json
+    assert again.returncode == 0 and again.stderr == "\n"
+    assert again.stdout == CliRunner().invoke(main, ["count", "-m", "gemini-2.5-flash", "good", "morning"]).output
     refused = run_command("count", "-m", "no-such-model", "hi")
     assert refused.returncode == 1 and '"status": "NOT_FOUND"' in refused.stderr and refused.stdout == ""

@@ -19,15 +19,13 @@ from typing import Any
 
 import xxhash
 
-CACHE_DIR_ENV = "VERTEXMETER_CACHE_DIR"
+from vertexmeter.paths import CACHE_DIR_ENV as CACHE_DIR_ENV  # re-exported: tests and docs name it here
+from vertexmeter.paths import cache_root
 
 
 def cache_dir() -> Path:
     """vertexmeter's user cache: $VERTEXMETER_CACHE_DIR, else $XDG_CACHE_HOME/vertexmeter (~/.cache/vertexmeter)."""
-    base = os.environ.get(CACHE_DIR_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "vertexmeter"
-    )
-    return Path(base)
+    return Path(cache_root())
 
 
 def load_yaml_text(text: str) -> Any:

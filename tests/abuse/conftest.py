@@ -8,17 +8,22 @@ from typing import Any
 import pytest
 from abuse_helpers import LiveServer, start_live
 
+from vertexmeter import tokenizing
 from vertexmeter.server import ServerConfig
 
 
 @pytest.fixture(autouse=True)
-def heavy_counting(monkeypatch: pytest.MonkeyPatch) -> None:
+def heavy_counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Count with the reference engines on whole texts, as before the counting core.
 
     These tests need a request that keeps a worker busy for seconds; the core counts the suite's
     megabytes of repeated prose in a fraction of a second. Worker and `serve` processes inherit this.
+    The engines loaded here are forgotten afterwards, so that later tests get the core again.
     """
     monkeypatch.setenv("VERTEXMETER_ENGINE_ONLY", "1")
+    tokenizing.clear_cache()
+    yield
+    tokenizing.clear_cache()
 
 
 @pytest.fixture

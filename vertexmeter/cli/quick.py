@@ -1,10 +1,19 @@
-"""`vertexmeter count -m MODEL [--api API] [--json] TEXT...` without click.
+"""`vertexmeter count -m MODEL [--api API] [--json] TEXT...` without click, and usually without the library.
 
-This one form is parsed here and answered with the same call and the same JSON as the click command
-(cli/counting.py; tests/test_cli_quick.py holds the two equal on generated command lines and checks
-that the flag spellings below are the click command's). Any other word, flag, `--`, option-like text,
-a set $VERTEXMETER_MEDIA_ROOT or a shell-completion request makes `answer` return False before any
-work, and any refusal (an unknown model, say) returns False too, so that click gives its usual help
+This one form is parsed here. The first time a (model, API, number of texts) is counted on a day, the
+library counts it (the same call as the click command, cli/counting.py) and this module keeps what the
+answer was made of in the user cache: the tokenizer's table file and the tokens the service adds beyond
+the texts (the role overhead of one user turn; accounting.yaml). Later the same day, the texts are
+counted straight from that memory-mapped table and the overhead added: no json, re, typing, dataclasses
+or click is imported, which is most of the command's start. The memory is kept under a fingerprint of
+this package's version and of the registry, counting and request code and data it was derived from, so
+an upgrade or an edit starts it afresh; it is kept only when the answer had exactly the shape printed
+here (tokens of text, no billable characters, no legacy model).
+
+tests/test_cli_quick.py holds both answers equal to the click command's on generated command lines and
+checks that the flag spellings below are the click command's. Any other word, flag, `--`, option-like
+text, a set $VERTEXMETER_MEDIA_ROOT or a shell-completion request makes `answer` return False before
+any work, and any refusal (an unknown model, say) returns False too, so that click gives its usual help
 and errors.
 """
 
@@ -12,10 +21,24 @@ from __future__ import annotations
 
 import os
 
+from vertexmeter.paths import PACKAGE_DIR, cache_root
+
+TYPE_CHECKING = False  # not typing's: see above
+if TYPE_CHECKING:
+    from typing import Any
+
 MODEL_FLAGS = ("-m", "--model")
 API_FLAGS = ("--api",)
 JSON_FLAGS = ("--json",)
 _CLICK_ONLY_ENV = ("VERTEXMETER_MEDIA_ROOT", "_VERTEXMETER_COMPLETE")  # envvar options, shell completion
+# With these set, tokenizers load another way (an override file, the engines, pure Python): no memory.
+_LIBRARY_ONLY_ENV = ("VERTEXMETER_TOKENIZER_DIR", "VERTEXMETER_ENGINE_ONLY", "VERTEXMETER_PURE_PYTHON")
+_MEMORY_FILE = "quick-count.v1.marshal"
+_DERIVED_FROM = ("registry", "counting", "requests", "tokenizing", os.path.join("tokenizing", "core"))
+_MAX_ENTRIES = 256
+# countTokens' answer for text, as json.dumps(..., indent=2) writes it (tests/test_cli_quick.py checks)
+ANSWER = '{\n  "totalTokens": %d,\n  "promptTokensDetails": [\n    {\n      "modality": "TEXT",\n' \
+         '      "tokenCount": %d\n    }\n  ]\n}\n'
 
 
 def plain_count(argv: list[str]) -> tuple[str, str | None, list[str]] | None:
@@ -56,20 +79,141 @@ def answer(argv: list[str]) -> bool:
     plan = plain_count(argv)
     if plan is None:
         return False
-    import json
     import sys
 
+    model, api, texts = plan
+    total = _from_memory(model, api, texts)
+    if total is not None:
+        sys.stdout.write(ANSWER % (total, total))
+        return True
+    rest = _from_library(model, api, texts)
+    if rest is None:
+        return False
+    import json
+
+    sys.stdout.write(json.dumps(rest, ensure_ascii=False, indent=2) + "\n")
+    return True
+
+
+def _from_library(model: str, api: str | None, texts: list[str]) -> dict[str, Any] | None:
+    """The library's countTokens JSON (None for a refusal); what it was made of is remembered for the day."""
     from vertexmeter.counting import count
     from vertexmeter.errors import VertexMeterError
     from vertexmeter.media import MediaOptions
     from vertexmeter.vocabulary import APIS, VERTEX
 
-    model, api, texts = plan
     if api is not None and api not in APIS:
-        return False
+        return None
     try:
         result = count(model, texts, api=api or VERTEX, media_options=MediaOptions())
     except VertexMeterError:
-        return False  # click's path reports it, in Google's shape, with its exit status
-    sys.stdout.write(json.dumps(result.to_rest(), ensure_ascii=False, indent=2) + "\n")
-    return True
+        return None  # click's path reports it, in Google's shape, with its exit status
+    rest = result.to_rest()
+    total = result.total_tokens
+    if total > 0 and rest == {"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]}:
+        _remember(model, api, texts, result)
+    return rest
+
+
+def _remember(model: str, api: str | None, texts: list[str], result: Any) -> None:
+    """Keep (day, table file, overhead) for (model, api, number of texts) when the tokenizer is the native
+    core over a stored table; a cache that cannot be written only costs the library next time."""
+    if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV) or result.model.is_legacy:
+        return
+    from vertexmeter.tokenizing import CoreBpeTokenizer, get_tokenizer
+    from vertexmeter.tokenizing.assets import ASSETS
+    from vertexmeter.tokenizing.core import table_file
+
+    asset = ASSETS.get(result.tokenizer)
+    tokenizer = get_tokenizer(result.tokenizer) if asset is not None else None
+    if asset is None or not isinstance(tokenizer, CoreBpeTokenizer):
+        return
+    path = os.path.join(cache_root(), "tokenizers", "core", table_file(asset.family, asset.sha256))
+    if not os.path.exists(path):
+        return
+    overhead = result.total_tokens - sum(tokenizer.count(text) for text in texts)
+    entries = _load_memory()
+    if len(entries) >= _MAX_ENTRIES:
+        entries = {}
+    entries[(model, api, len(texts))] = (_today(), path, overhead)
+    _store_memory(entries)
+
+
+def _from_memory(model: str, api: str | None, texts: list[str]) -> int | None:
+    """The count from the day's memory of (model, api, number of texts), or None."""
+    if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
+        return None
+    entry = _load_memory().get((model, api, len(texts)))
+    if entry is None or entry[0] != _today():
+        return None
+    from vertexmeter.tokenizing.core import mapped_counter
+
+    counter = mapped_counter(entry[1])
+    if counter is None:
+        return None
+    splitter, encoder = counter
+    try:
+        total = sum(splitter.count(text, encoder) for text in texts) + entry[2]
+    except (UnicodeError, ValueError):
+        return None  # a lone surrogate, say: the library says what is wrong
+    return total if total > 0 else None
+
+
+def _today() -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d")  # the library's default day too (local time)
+
+
+def _memory_path() -> str:
+    return os.path.join(cache_root(), "data", _MEMORY_FILE)
+
+
+def _fingerprint() -> str:
+    """This install and the code and data the counts come from: any edit or upgrade gives another."""
+    import sys
+
+    marks = [sys.modules["vertexmeter"].__version__]
+    for folder in _DERIVED_FROM:
+        with os.scandir(os.path.join(PACKAGE_DIR, folder)) as found:
+            for entry in sorted(found, key=lambda e: e.name):
+                if entry.name.endswith((".py", ".yaml", ".so", ".c")):
+                    stat = entry.stat()
+                    marks.append(f"{folder}/{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "\n".join(marks)
+
+
+def _load_memory() -> dict[tuple[str, str | None, int], tuple[str, str, int]]:
+    import marshal
+
+    import xxhash
+
+    try:
+        with open(_memory_path(), "rb") as handle:
+            data = handle.read()
+        if xxhash.xxh3_64_digest(data[8:]) != data[:8]:  # marshal only reads what this module wrote
+            return {}
+        memory = marshal.loads(data[8:])
+        if memory["fingerprint"] != _fingerprint():
+            return {}
+        entries: dict[tuple[str, str | None, int], tuple[str, str, int]] = memory["entries"]
+        return entries
+    except (OSError, ValueError, EOFError, TypeError, KeyError):
+        return {}
+
+
+def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, str, int]]) -> None:
+    import marshal
+    import tempfile
+
+    import xxhash
+
+    body = marshal.dumps({"fingerprint": _fingerprint(), "entries": entries})
+    folder = os.path.dirname(_memory_path())
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as tmp:
+            tmp.write(xxhash.xxh3_64_digest(body) + body)
+        os.replace(tmp.name, _memory_path())
+    except OSError:
+        return

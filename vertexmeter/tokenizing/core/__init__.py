@@ -115,6 +115,24 @@ def encoder_of_image(kind: str, image: Any, specials: Any) -> Any:
         return None
 
 
+def mapped_counter(path: str) -> tuple[Any, Any] | None:
+    """(splitter, encoder) straight from a stored table file, without building a CoreTable: what the quick
+    count path uses. None when the file is unreadable, not chunkable or carries no usable encoder image."""
+    from vertexmeter.tokenizing.core import layout
+
+    try:
+        with open(path, "rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        header, sections = layout.read(mapped)  # the views keep the map open
+    except (OSError, ValueError, KeyError):
+        return None
+    if not header.get("chunkable"):
+        return None
+    specials = [(content, token_id) for content, token_id in header["specials"]]
+    encoder = encoder_of_image(header["kind"], sections["encoder_image"], specials)
+    return None if encoder is None else (splitter_of(sections["pairs"]), encoder)
+
+
 def load_table(directory: Path, name: str, source_sha256: str, build: Callable[[], CoreTable]) -> CoreTable:
     """The table stored as `<directory>/<name>-<sha>.v<format>.vmcore`, else `build()` it and store it there.
 
