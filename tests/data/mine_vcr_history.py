@@ -11,7 +11,7 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
 
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
-every cassette is read (vcrpy's `interactions` and Ruby VCR's `http_interactions`; JSON, gzip and
+every cassette is read (vcrpy's `interactions` and Ruby's and R's VCR `http_interactions`; JSON, gzip and
 SSE bodies). Each record is a real answer of Google's service: the request body verbatim (the JSON
 the cassette kept), `usageMetadata.promptTokenCount` (kind "input") and, for a candidate made of
 text parts only, `candidatesTokenCount` (kind "output", with its origin request). `recorded` is the
