@@ -267,9 +267,12 @@ def test_gemini_api_count_tokens_of_a_generate_content_request_on_3_counts_as_ge
     request = {
         "contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}],
         "systemInstruction": {"parts": [{"text": "Be terse."}]},
-        "tools": [{"functionDeclarations": [{"name": "counting_weather", "description": "Gets current weather for a city",
-                                             "parameters": {"type": "OBJECT", "properties": {"city": {
-                                                 "type": "STRING", "description": "City name"}}, "required": ["city"]}}]}],
+        "tools": [{"functionDeclarations": [{
+            "name": "counting_weather",
+            "description": "Gets current weather for a city",
+            "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING", "description": "City name"}},
+                           "required": ["city"]},
+        }]}],
     }
     wrapped = {"generateContentRequest": {**request, "model": "models/gemini-3.5-flash"}}
     assert vertexmeter.count("gemini-3.5-flash", wrapped, api="gemini", as_of="2026-08-10").total_tokens == 61

@@ -5,9 +5,11 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   crmne/ruby_llm:    ... crmne/ruby_llm spec/fixtures/vcr_cassettes rllm | gzip -9n > tests/data/mined_ruby_llm.jsonl.gz
   pydantic/pydantic-ai: ... pydantic/pydantic-ai tests pyd | gzip -9n > tests/data/mined_pydantic_ai_history.jsonl.gz
   Mirascope/mirascope: ... Mirascope/mirascope python/tests mira | gzip -9n > tests/data/mined_mirascope.jsonl.gz
-  tidyverse/ellmer: ... tidyverse/ellmer tests/testthat/_vcr,vignettes/_vcr,inst/_vcr,_vcr elmr | gzip -9n > tests/data/mined_ellmer.jsonl.gz
+  tidyverse/ellmer: ... tidyverse/ellmer tests/testthat/_vcr,vignettes/_vcr,inst/_vcr,_vcr elmr \
+      | gzip -9n > tests/data/mined_ellmer.jsonl.gz
   posit-dev/chatlas: ... posit-dev/chatlas tests/_vcr chat | gzip -9n > tests/data/mined_chatlas.jsonl.gz
-  crewAIInc/crewAI: ... crewAIInc/crewAI lib/crewai/tests/cassettes,tests/cassettes crew | gzip -9n > tests/data/mined_crewai.jsonl.gz
+  crewAIInc/crewAI: ... crewAIInc/crewAI lib/crewai/tests/cassettes,tests/cassettes crew \
+      | gzip -9n > tests/data/mined_crewai.jsonl.gz
 
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
