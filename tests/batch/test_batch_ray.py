@@ -42,6 +42,21 @@ def test_ray_summary_equals_the_local_one(tmp_path: Path, requests_pool: list[di
     assert local_summary["errors"]["lines"] == 1
 
 
+def test_its_own_local_cluster_reads_spans_of_the_file_and_agrees(
+    tmp_path: Path, requests_pool: list[dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cluster the job starts runs on this machine: its tasks get byte spans of the file (a relative
+    path too: Ray workers run in another directory) and give the local engine's results."""
+    lines = [json.dumps({"request": r}) for r in requests_pool * 8] + ["{broken"]
+    write_lines(tmp_path / "b.jsonl", lines)
+    monkeypatch.chdir(tmp_path)
+    local = estimate_batch("b.jsonl", MODEL, output="local.jsonl", workers=1)
+    on_ray = estimate_batch("b.jsonl", MODEL, output="ray.jsonl", engine="ray", workers=2, chunk_lines=20)
+    assert not ray.is_initialized()
+    assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    assert on_ray.tally.prompt_tokens == local.tally.prompt_tokens and on_ray.summary()["lines"] == len(lines)
+
+
 def test_cli_engine_ray_starts_and_stops_its_own_cluster(tmp_path: Path) -> None:
     from click.testing import CliRunner
 

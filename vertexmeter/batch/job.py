@@ -111,10 +111,11 @@ def estimate_batch(
     with ExitStack() as stack:
         sink = _open_output(output, append=resume, stack=stack)
         chunks: Iterable[Chunk]
-        if engine == "local" and workers > 1 and all(source.local_file for source in sources):
+        if _workers_share_files(engine, workers, ray_address) and all(source.local_file for source in sources):
             # workers on this machine read their own lines: the driver sends byte ranges, not the data
             chunks = file_spans(
-                [source.name for source in sources], skip=done, chunk_lines=chunk_lines, chunk_bytes=CHUNK_BYTES
+                [os.path.abspath(source.name) for source in sources], skip=done, chunk_lines=chunk_lines,
+                chunk_bytes=CHUNK_BYTES,
             )
         else:
             chunks = _chunks(iter_lines(sources, max_line_bytes), skip=done, chunk_lines=chunk_lines)
@@ -144,6 +145,20 @@ def estimate_batch(
 
 
 run = estimate_batch
+
+
+def _workers_share_files(engine: str, workers: int, ray_address: str | None) -> bool:
+    """Whether the workers run on this machine, so that they can read the input files themselves: a local
+    pool, or the local Ray cluster a job starts for itself (not one it joins: its nodes may be elsewhere)."""
+    if engine == "local":
+        return workers > 1
+    if ray_address is not None:
+        return False
+    try:
+        import ray
+    except ImportError:
+        return False  # run_ray says what to install
+    return not ray.is_initialized()
 
 
 def _settings(

@@ -7,9 +7,10 @@ command line, and every refusal, goes through the click group unchanged.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not typing's: the quick path imports nothing it does not use
 if TYPE_CHECKING:
+    from typing import Any
+
     from vertexmeter.cli.app import main
 
 __all__ = ["main", "run"]

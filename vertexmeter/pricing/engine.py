@@ -392,7 +392,8 @@ class Pricer:
                 if not output.is_empty() or thinking:
                     self._notes.append("Filtered responses are charged for input only; their output is not billed.")
             else:
-                items += self._bucket_items("output", "output", replace(output, thinking_tokens=0), prompt, mode, None)
+                bucket = replace(output, thinking_tokens=0) if output.thinking_tokens else output
+                items += self._bucket_items("output", "output", bucket, prompt, mode, None)
                 if thinking:
                     rate = self.rate("output", QUANTITY_RULES["tokens"][1], prompt, mode, "thinking tokens")
                     self._require_measure(rate, "tokens", "thinking_tokens")
@@ -457,6 +458,8 @@ class Pricer:
     def _bucket_items(
         self, charge: str, label: str, bucket: Quantities, prompt: Decimal, mode: str, video_tier: str | None
     ) -> list[LineItem]:
+        if bucket.is_empty():  # most requests: nothing cached, nothing written to a cache
+            return []
         items: list[LineItem] = []
         characters_billed = self.model.billing == "characters"
         equivalents = catalogue().token_equivalents(self.model)

@@ -1,21 +1,36 @@
-"""Tokenizers by family (gemma2, gemma3, gemma4): a registry of encodings with a hash-verified loader."""
+"""Tokenizers by family (gemma2, gemma3, gemma4): a registry of encodings with a hash-verified loader.
+
+The names below load on first use (the module's `__getattr__`): importing the package, or its counting
+core, costs nothing until a tokenizer is needed, which is what lets the quick `count` path start fast.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from importlib import import_module
 
-from vertexmeter.tokenizing.assets import ASSETS, AssetStatus, TokenizerAsset, refresh, status, unknown_family
-from vertexmeter.tokenizing.core import CoreTable, make_bpe
-from vertexmeter.tokenizing.engines import (
-    CoreBpeTokenizer,
-    CoreSentencePieceTokenizer,
-    HuggingFaceTokenizer,
-    SentencePieceTokenizer,
-    Tokenizer,
-    piece_bytes,
-)
+TYPE_CHECKING = False  # not typing's: the quick count path does not import typing
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from vertexmeter.tokenizing.assets import (
+        ASSETS,
+        AssetStatus,
+        TokenizerAsset,
+        refresh,
+        status,
+    )
+    from vertexmeter.tokenizing.core import CoreTable
+    from vertexmeter.tokenizing.engines import (
+        CoreBpeTokenizer,
+        CoreSentencePieceTokenizer,
+        HuggingFaceTokenizer,
+        SentencePieceTokenizer,
+        Tokenizer,
+        piece_bytes,
+    )
 
 __all__ = [
     "CoreBpeTokenizer",
@@ -35,6 +50,30 @@ __all__ = [
     "status",
 ]
 
+_HOMES = {
+    "ASSETS": "vertexmeter.tokenizing.assets",
+    "AssetStatus": "vertexmeter.tokenizing.assets",
+    "TokenizerAsset": "vertexmeter.tokenizing.assets",
+    "refresh": "vertexmeter.tokenizing.assets",
+    "status": "vertexmeter.tokenizing.assets",
+    "CoreBpeTokenizer": "vertexmeter.tokenizing.engines",
+    "CoreSentencePieceTokenizer": "vertexmeter.tokenizing.engines",
+    "HuggingFaceTokenizer": "vertexmeter.tokenizing.engines",
+    "SentencePieceTokenizer": "vertexmeter.tokenizing.engines",
+    "Tokenizer": "vertexmeter.tokenizing.engines",
+    "piece_bytes": "vertexmeter.tokenizing.engines",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'vertexmeter.tokenizing' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
 # Set to 1, the reference engines count every text whole (no core); a debugging and benchmarking switch.
 ENGINE_ONLY_ENV = "VERTEXMETER_ENGINE_ONLY"
 _loaded: dict[str, Tokenizer] = {}
@@ -42,6 +81,8 @@ _lock = threading.Lock()
 
 
 def families() -> list[str]:
+    from vertexmeter.tokenizing.assets import ASSETS
+
     return sorted(ASSETS)
 
 
@@ -63,7 +104,7 @@ def _load(family: str) -> Tokenizer:
     cache; the family then loads from that table alone (no 32 MB JSON to parse, no engine) unless an
     override directory holds the file, which is verified first as always.
     """
-    from vertexmeter.tokenizing.assets import cache_dir, candidate_locations, load_verified
+    from vertexmeter.tokenizing.assets import ASSETS, cache_dir, candidate_locations, load_verified, unknown_family
     from vertexmeter.tokenizing.core import derive, load_table
 
     asset = ASSETS.get(family)
@@ -88,6 +129,8 @@ def _load(family: str) -> Tokenizer:
 
 def engine_tokenizer(family: str, engine: str, model: bytes) -> Tokenizer:
     """The reference engine over a model file ("sentencepiece" ModelProto or "tokenizers" JSON)."""
+    from vertexmeter.tokenizing.engines import HuggingFaceTokenizer, SentencePieceTokenizer
+
     if engine == "sentencepiece":
         return SentencePieceTokenizer(family, model)
     return HuggingFaceTokenizer(family, model)
@@ -95,6 +138,9 @@ def engine_tokenizer(family: str, engine: str, model: bytes) -> Tokenizer:
 
 def core_tokenizer(family: str, engine: str, table: CoreTable, model: Callable[[], bytes]) -> Tokenizer:
     """The counting core over a model when its table says cutting is exact, else the reference engine."""
+    from vertexmeter.tokenizing.core import make_bpe
+    from vertexmeter.tokenizing.engines import CoreBpeTokenizer, CoreSentencePieceTokenizer
+
     if not table.chunkable:
         return engine_tokenizer(family, engine, model())
     encoder = make_bpe(table)

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-from vertexmeter.tokenizing.core.tables import FORMAT, CoreTable, dump, from_sentencepiece, from_tokenizers_json, parse
+from vertexmeter.tokenizing.core.layout import FORMAT, table_file
+
+TYPE_CHECKING = False  # not typing's: importing this package must stay cheap (the quick count path)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
+
+    from vertexmeter.tokenizing.core.tables import CoreTable
 
 PURE_PYTHON_ENV = "VERTEXMETER_PURE_PYTHON"
 CACHE_BYTES = 16 * 1024 * 1024  # per family: the chunk -> count cache is emptied when it would pass this
@@ -48,8 +53,18 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    if name == "CoreTable":  # loaded on first use, with the table code (json, dataclasses)
+        from vertexmeter.tokenizing.core.tables import CoreTable
+
+        return CoreTable
+    raise AttributeError(f"module 'vertexmeter.tokenizing.core' has no attribute {name!r}")
+
+
 def derive(kind: str, model: bytes) -> CoreTable:
     """The core table of a model file: "sentencepiece" (ModelProto) or "tokenizers" (tokenizer.json)."""
+    from vertexmeter.tokenizing.core.tables import from_sentencepiece, from_tokenizers_json
+
     if kind == "sentencepiece":
         return from_sentencepiece(model)
     if kind == "tokenizers":
@@ -58,7 +73,12 @@ def derive(kind: str, model: bytes) -> CoreTable:
 
 
 def make_splitter(table: CoreTable, cache_bytes: int = CACHE_BYTES, max_chunk: int = MAX_CACHED_CHUNK) -> Any:
-    return _impl.Splitter(table.pairs, cache_bytes, max_chunk)
+    return splitter_of(table.pairs, cache_bytes, max_chunk)
+
+
+def splitter_of(pairs: Any, cache_bytes: int = CACHE_BYTES, max_chunk: int = MAX_CACHED_CHUNK) -> Any:
+    """A Splitter over a pair table (a table's `pairs` section)."""
+    return _impl.Splitter(pairs, cache_bytes, max_chunk)
 
 
 def make_bpe(table: CoreTable) -> Any:
@@ -79,14 +99,18 @@ def make_bpe(table: CoreTable) -> Any:
 
 
 def _from_image(table: CoreTable) -> Any:
-    """The native encoder over the table's encoder image; None without a usable one (another machine
+    return encoder_of_image(table.kind, table.encoder_image, table.specials)
+
+
+def encoder_of_image(kind: str, image: Any, specials: Any) -> Any:
+    """The native encoder over a table's encoder image; None without a usable one (another machine
     or version of the core: then it is rebuilt). Borrowing an image is O(1): it only checks its shape."""
-    if not table.encoder_image or IMPLEMENTATION != "native":
+    if not image or IMPLEMENTATION != "native":
         return None
     try:
-        if table.kind == "sentencepiece":
-            return _impl.SpBpe.from_image(table.encoder_image)
-        return _impl.Bpe.from_image(table.encoder_image, table.specials)
+        if kind == "sentencepiece":
+            return _impl.SpBpe.from_image(image)
+        return _impl.Bpe.from_image(image, specials)
     except ValueError:
         return None
 
@@ -99,7 +123,7 @@ def load_table(directory: Path, name: str, source_sha256: str, build: Callable[[
     is rebuilt; under the native core a table without a usable encoder image gets one and is stored
     again; a directory that cannot be written only costs the rebuild next time.
     """
-    path = directory / f"{name}-{source_sha256[:16]}.v{FORMAT}.vmcore"
+    path = directory / table_file(name, source_sha256)
     table = _mapped(path)
     changed = table is None or table.source_sha256 != source_sha256
     if table is None or changed:
@@ -113,6 +137,8 @@ def load_table(directory: Path, name: str, source_sha256: str, build: Callable[[
 
 
 def _mapped(path: Path) -> CoreTable | None:
+    from vertexmeter.tokenizing.core.tables import parse
+
     try:
         with open(path, "rb") as handle:
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
@@ -123,6 +149,8 @@ def _mapped(path: Path) -> CoreTable | None:
 
 def _store(directory: Path, path: Path, table: CoreTable) -> None:
     import tempfile  # here: only a first start writes
+
+    from vertexmeter.tokenizing.core.tables import dump
 
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -5,12 +5,10 @@
 a text where no piece spans is exact (docs/tokenizing.md) and records why not when they fail; the
 character-pair table is always derived from the vocabulary at hand, never written down.
 
-A table is stored in a compact binary form (`dump`/`parse`): a JSON header and raw arrays, each
-8-byte aligned, with the XXH3-128 hash of the payload in the header, so that loading it is mapping a
-file and checking a hash (~1 ms for 20 MB; SHA-256 would be ~15 ms a start). The hash guards against
-damage, not an adversary: one who can write the user's cache can write the installed package too.
-The native encoder's built hash tables travel in the same file (`encoder_image`), so a process maps
-them rather than rebuilding them.
+A table is stored in a compact binary form (`dump`/`parse`, laid out by `layout.py`): a hash, a small
+header and raw arrays, each 8-byte aligned, so that loading it is mapping a file and checking a hash
+(~1 ms for 20 MB with XXH3; SHA-256 would be ~15 ms a start). The native encoder's built hash tables
+travel in the same file (`encoder_image`), so a process maps them rather than rebuilding them.
 """
 
 from __future__ import annotations
@@ -23,12 +21,11 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-import xxhash
+from vertexmeter.tokenizing.core import layout
+from vertexmeter.tokenizing.core.layout import FORMAT as FORMAT  # re-exported: the tests name it here
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 
-FORMAT = 3  # in the file name too: installs of other versions sharing a cache keep their own files
-_MAGIC = b"VMCORE%d\n" % FORMAT
 _SPACE, _SPACE_MARK = " ", "\u2581"
 _SP_NORMAL, _SP_USER_DEFINED, _SP_UNUSED = 1, 4, 5
 _ZERO_SCORE = struct.pack("<f", 0.0)
@@ -312,32 +309,19 @@ def from_tokenizers_json(tokenizer_json: bytes) -> CoreTable:
     )
 
 
-# ------------------------------------------------------------------ compact binary form
-
-_SECTIONS = ("pairs", "chars", "merges", "byte_ids", "vocab_offsets", "vocab_blob", "scores", "types", "encoder_image")
-_ALIGN = 8
-
-
-def _padding(size: int) -> bytes:
-    return b"\0" * (-size % _ALIGN)
+# ------------------------------------------------------------------ compact binary form (layout.py)
 
 
 def dump(table: CoreTable) -> bytes:
-    parts = [bytes(getattr(table, name)) for name in _SECTIONS]
-    payload = b"".join(part + _padding(len(part)) for part in parts)
     header = {
         "kind": table.kind,
         "source_sha256": table.source_sha256,
         "chunkable": table.chunkable,
         "reason": table.reason,
         "unk_id": table.unk_id,
-        "specials": table.specials,
-        "sizes": [len(part) for part in parts],
-        "payload_xxh3_128": xxhash.xxh3_128_hexdigest(payload),
+        "specials": [[content, token_id] for content, token_id in table.specials],
     }
-    head = json.dumps(header, ensure_ascii=False).encode("utf-8")
-    head += b" " * (-(len(_MAGIC) + 4 + len(head)) % _ALIGN)  # the payload starts aligned
-    return _MAGIC + struct.pack("<I", len(head)) + head + payload
+    return layout.write(header, [bytes(getattr(table, name)) for name in layout.SECTIONS])
 
 
 def parse(data: Buffer) -> CoreTable:
@@ -345,23 +329,8 @@ def parse(data: Buffer) -> CoreTable:
 
     The sections are views into `data`, not copies, aligned as the file is.
     """
-    view = memoryview(data)
-    if view[: len(_MAGIC)] != _MAGIC or len(view) < len(_MAGIC) + 4:
-        raise ValueError("not a vertexmeter core table (or one of another version)")
-    (head_len,) = struct.unpack_from("<I", view, len(_MAGIC))
-    start = len(_MAGIC) + 4
-    header = json.loads(bytes(view[start : start + head_len]))
-    payload = view[start + head_len :]
-    sizes = header["sizes"]
-    if len(payload) != sum(size + (-size % _ALIGN) for size in sizes):
-        raise ValueError("core table payload is truncated")
-    if xxhash.xxh3_128_hexdigest(payload) != header["payload_xxh3_128"]:
-        raise ValueError("core table payload does not match its hash")
-    sections: dict[str, Any] = {}
-    pos = 0
-    for name, size in zip(_SECTIONS, sizes, strict=True):
-        sections[name] = payload[pos : pos + size]
-        pos += size + (-size % _ALIGN)
+    header, views = layout.read(data)
+    sections: dict[str, Any] = dict(views)  # memoryviews where CoreTable says bytes: both are buffers
     return CoreTable(
         header["kind"],
         header["source_sha256"],
