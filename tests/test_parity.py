@@ -96,7 +96,15 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # HTTP Date headers or responseIds, prompts and outputs. Measured 2026-12-01: llm-gemini 47/57 (Nov 2024 -
 # Aug 2026), ruby_llm 850/985 (2025 - Aug 2026), pydantic-ai's history 802/1097 (2024 - Aug 2026; replayed
 # thoughts and server-side tools on 3.x keep it lower), Mirascope 364/456 (Sep 2025 - 2026).
-MINED_HISTORY_FLOORS = {"llm_gemini": 0.82, "ruby_llm": 0.86, "pydantic_ai_history": 0.73, "mirascope": 0.79}
+# Unseen checks, mined 2026-12-01 after every rule above was fitted and measured before any new rule:
+# ellmer 51/88 (Jul 2025 - Jul 2026), chatlas 72/107 (Dec 2025 - Jul 2026), crewAI 85/121 (Apr 2025 - May 2026);
+# the misses are the open rules of docs/counting.md (3.x tool template, server-side tools, replayed thoughts).
+# Then the 2.0 number rule (accounting.yaml function_history): crewAI 90/121, Mirascope 366/456; and countTokens
+# of a generateContentRequest on the Gemini API 3 as generateContent: ellmer 56/88, ruby_llm 852/985.
+MINED_HISTORY_FLOORS = {
+    "llm_gemini": 0.82, "ruby_llm": 0.86, "pydantic_ai_history": 0.73, "mirascope": 0.80,
+    "ellmer": 0.63, "chatlas": 0.67, "crewai": 0.74,
+}
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

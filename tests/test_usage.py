@@ -237,6 +237,65 @@ def test_function_history_on_gemini_api_2_5() -> None:
     assert vertexmeter.usage("gemini-2.5-flash", body).prompt_token_count == texts
 
 
+def test_number_values_of_function_history_bill_one_each_on_gemini_api_2_0() -> None:
+    """crew-0068 (crewAIInc/crewAI), mira-0011 (Mirascope), rllm-0122, pyd-0276: on the Gemini API's 2.0
+    generateContent each top-level number of a replayed call's args or response's response costs 1, whatever
+    its digits; booleans cost nothing; Vertex, countTokens and 2.5 keep their own rules."""
+
+    def body(args: dict[str, object], result: object) -> dict[str, object]:
+        call = {"role": "model", "parts": [{"functionCall": {"name": "add", "args": args}}]}
+        answer = {"role": "user", "parts": [{"functionResponse": {"name": "add", "response": {"result": result}}}]}
+        return {"contents": [USER, call, answer]}
+
+    numbers, words = body({"a": 10000, "b": 2.5}, 30000), body({"a": "x", "b": "y"}, "z")
+    flags = body({"a": True, "b": None}, False)
+    usage = vertexmeter.usage
+    # The accumulator reads keys and string values: the worded body has 3 one-token strings more.
+    base = usage("gemini-2.0-flash", flags, api="gemini").prompt_token_count
+    assert usage("gemini-2.0-flash", numbers, api="gemini").prompt_token_count == base + 3
+    assert usage("gemini-2.0-flash", words, api="gemini").prompt_token_count == base + raw("gemma3", "x", "y", "z")
+    for model, api in (("gemini-2.0-flash", "vertex"), ("gemini-1.5-flash", "gemini")):
+        assert usage(model, numbers, api=api).prompt_token_count == usage(model, flags, api=api).prompt_token_count
+    assert vertexmeter.count("gemini-2.0-flash", numbers).total_tokens == vertexmeter.count(
+        "gemini-2.0-flash", flags).total_tokens
+
+
+def test_gemini_api_count_tokens_of_a_generate_content_request_on_3_counts_as_generate_content() -> None:
+    """rllm-0914 (crmne/ruby_llm, 3.5-flash, 2026-08-10): 61 for a declaration, as generateContent bills it;
+    elmr-0068 (tidyverse/ellmer, 2026-07-21): a responseSchema adds nothing; elmr-0069: an empty system text is
+    answered (8, as without it)."""
+    request = {
+        "contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}],
+        "systemInstruction": {"parts": [{"text": "Be terse."}]},
+        "tools": [{"functionDeclarations": [{
+            "name": "counting_weather",
+            "description": "Gets current weather for a city",
+            "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING", "description": "City name"}},
+                           "required": ["city"]},
+        }]}],
+    }
+    wrapped = {"generateContentRequest": {**request, "model": "models/gemini-3.5-flash"}}
+    assert vertexmeter.count("gemini-3.5-flash", wrapped, api="gemini", as_of="2026-08-10").total_tokens == 61
+    assert vertexmeter.usage("gemini-3.5-flash", request, api="gemini", as_of="2026-08-10").prompt_token_count == 61
+    # 2.5 keeps the countTokens template (18 + 9 per property; 51 here, what 3 gave before): no recorded answer
+    # says otherwise.
+    on_2_5 = {"generateContentRequest": {**request, "model": "models/gemini-2.5-flash"}}
+    assert vertexmeter.count("gemini-2.5-flash", on_2_5, api="gemini").total_tokens == 51
+
+    apples = {"role": "user", "parts": [{"text": "Apples are tasty. By Hadley Wickham."}]}
+    schema = {"type": "object", "properties": {"title": {"type": "string", "description": "Content title"}}}
+    with_schema = {"generateContentRequest": {"contents": [apples], "model": "models/gemini-3.5-flash",
+                                              "systemInstruction": {"parts": {"text": ""}},
+                                              "generationConfig": {"responseMimeType": "application/json",
+                                                                   "responseSchema": schema}}}
+    assert vertexmeter.count("gemini-3.5-flash", with_schema, api="gemini", as_of="2026-07-21").total_tokens == 11
+    # Outside a generateContentRequest, and on Vertex, an empty text is still refused.
+    with pytest.raises(VertexMeterError, match="empty text parameter"):
+        vertexmeter.count("gemini-3.5-flash", {"contents": [{"role": "user", "parts": [{"text": ""}]}]}, api="gemini")
+    with pytest.raises(VertexMeterError, match="empty text parameter"):
+        vertexmeter.count("gemini-3.5-flash", {"contents": [apples], "systemInstruction": {"parts": [{"text": ""}]}})
+
+
 def test_nested_function_responses_bill_as_json_on_gemini_api_2_5() -> None:
     """rllm-0281 (crmne/ruby_llm, 2025-08-26): a nested response billed 144; its keys and strings alone
     (the accumulator's reading, + 12 + 3 per key) gave 140."""

@@ -5,10 +5,15 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   crmne/ruby_llm:    ... crmne/ruby_llm spec/fixtures/vcr_cassettes rllm | gzip -9n > tests/data/mined_ruby_llm.jsonl.gz
   pydantic/pydantic-ai: ... pydantic/pydantic-ai tests pyd | gzip -9n > tests/data/mined_pydantic_ai_history.jsonl.gz
   Mirascope/mirascope: ... Mirascope/mirascope python/tests mira | gzip -9n > tests/data/mined_mirascope.jsonl.gz
+  tidyverse/ellmer: ... tidyverse/ellmer tests/testthat/_vcr,vignettes/_vcr,inst/_vcr,_vcr elmr \
+      | gzip -9n > tests/data/mined_ellmer.jsonl.gz
+  posit-dev/chatlas: ... posit-dev/chatlas tests/_vcr chat | gzip -9n > tests/data/mined_chatlas.jsonl.gz
+  crewAIInc/crewAI: ... crewAIInc/crewAI lib/crewai/tests/cassettes,tests/cassettes crew \
+      | gzip -9n > tests/data/mined_crewai.jsonl.gz
 
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
-every cassette is read (vcrpy's `interactions` and Ruby VCR's `http_interactions`; JSON, gzip and
+every cassette is read (vcrpy's `interactions` and Ruby's and R's VCR `http_interactions`; JSON, gzip and
 SSE bodies). Each record is a real answer of Google's service: the request body verbatim (the JSON
 the cassette kept), `usageMetadata.promptTokenCount` (kind "input") and, for a candidate made of
 text parts only, `candidatesTokenCount` (kind "output", with its origin request). `recorded` is the
@@ -70,10 +75,12 @@ def _has_media(value: Any) -> bool:
 
 
 def _versions(repo: str, directory: str) -> list[tuple[str, str, str]]:
-    """(blob, path, first commit holding it) for every version of every cassette, oldest commit first."""
+    """(blob, path, first commit holding it) for every version of every cassette, oldest commit first.
+    `directory` may name several folders, comma-separated."""
+    folders = directory.split(",")
     seen: dict[str, tuple[str, str, str]] = {}
-    for commit in reversed(_git(repo, "log", "--all", "--format=%H", "--", directory).split()):
-        for line in _git(repo, "ls-tree", "-r", commit, directory).splitlines():
+    for commit in reversed(_git(repo, "log", "--all", "--format=%H", "--", *folders).split()):
+        for line in _git(repo, "ls-tree", "-r", commit, *folders).splitlines():
             meta, path = line.split("\t", 1)
             blob = meta.split()[2]
             if path.endswith((".yaml", ".yml")) and blob not in seen:
@@ -177,7 +184,9 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
                 if answers.setdefault(response_id, pairing) != pairing:
                     continue
             headers = response.get("headers") or {}
-            date = (headers.get("Date") or headers.get("date") or [None])[0]
+            date = headers.get("Date") or headers.get("date")
+            if isinstance(date, list):  # vcrpy and Ruby VCR keep a list; R's vcr a string
+                date = date[0] if date else None
             answered = response_day(last.get("responseId"))
             recorded = parsedate_to_datetime(date).date().isoformat() if date else answered
             basis = "http-date-header" if date else "responseId-timestamp" if answered else ""

@@ -236,17 +236,29 @@ def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
 
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
     history = rules.function_history
-    if not (history.per_call or history.per_response or history.per_argument):
+    if not (history.per_call or history.per_response or history.per_argument or history.per_number):
         return 0
     total = 0
     for turn in prompt.contents:
         for part in turn.parts:
             call, response = part.get("functionCall"), part.get("functionResponse")
             if call is not None:
-                total += history.per_call + history.per_argument * len(call.get("args") or {})
+                args = call.get("args") or {}
+                total += history.per_call + history.per_argument * len(args) + history.per_number * _numbers(args)
             if response is not None:
-                total += history.per_response + history.per_argument * len(response.get("response") or {})
+                payload = response.get("response") or {}
+                total += (
+                    history.per_response + history.per_argument * len(payload) + history.per_number * _numbers(payload)
+                )
     return total
+
+
+def _numbers(payload: Any) -> int:
+    """Top-level number values of a call's args or a response's response (booleans are not numbers; nested
+    values are unobserved, so they are not counted)."""
+    if not isinstance(payload, dict):
+        return 0
+    return sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in payload.values())
 
 
 def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) -> int:

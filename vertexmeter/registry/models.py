@@ -77,6 +77,7 @@ class FunctionHistory:
     per_response: int = 0
     per_argument: int = 0
     payload: str = "texts"
+    per_number: int = 0
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ def _load_accounting(
                         int(str(history["per_response"])),
                         int(str(history["per_argument"])),
                         _payload(history),
+                        int(str(history.get("per_number", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),

@@ -109,7 +109,9 @@ def parse_count_request(model: ModelInfo, body: Any, api: str) -> Prompt:
                     "generate_content_request.cached_content",
                 )
         root = "generate_content_request." if inner is not None else ""
-        return _gemini_prompt(model, api, parsed, root)
+        # A wrapped generateContentRequest is checked as generateContent checks it: the Gemini API answered
+        # countTokens bodies whose system text was empty (tidyverse/ellmer: elmr-0061, -0069, -0073).
+        return _gemini_prompt(model, api, parsed, root, empty_text_ok=inner is not None)
     parsed = parse_message("VertexCountTokensRequest", _check_top_level("VertexCountTokensRequest", body))
     if model.is_legacy:
         return _legacy_prompt(model, api, parsed)
@@ -233,10 +235,11 @@ def _refuse_instances(model: ModelInfo, parsed: dict[str, Any]) -> None:
 
 
 def _gemini_prompt(
-    model: ModelInfo, api: str, parsed: dict[str, Any], root: str, call: str = COUNT_TOKENS
+    model: ModelInfo, api: str, parsed: dict[str, Any], root: str, call: str = COUNT_TOKENS,
+    empty_text_ok: bool = False,
 ) -> Prompt:
     # The Gemini API's generateContent takes an empty text part (it counts 0); Vertex refuses it.
-    empty_text_ok = call == GENERATE_CONTENT and api == "gemini"
+    empty_text_ok = (empty_text_ok or call == GENERATE_CONTENT) and api == "gemini"
     generate = call == GENERATE_CONTENT
     contents = [
         _turn(content, f"{root}contents[{i}]", api, empty_text_ok=empty_text_ok, generate=generate)
