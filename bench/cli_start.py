@@ -104,35 +104,6 @@ def main() -> None:
             f"  {name:10s} {statistics.median(values) * 1000:7.1f} [{min(values) * 1000:.1f}-{max(values) * 1000:.1f}]"
             f"   x{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
         )
-    if args.compare:
-        cmds["count@SRC"] = cmds["count"]
-        envs["count@SRC"] = {**os.environ, "PYTHONPATH": os.path.abspath(args.compare)}
-    # As installed: bytecode compiled (pip does it; an editable checkout under PYTHONDONTWRITEBYTECODE=1
-    # would otherwise recompile every module in every run and measure the compiler).
-    import compileall
-
-    import vertexmeter
-
-    compileall.compile_dir(os.path.dirname(vertexmeter.__file__), quiet=1)
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    for name, argv in cmds.items():  # warm the page cache once
-        run_once(argv, envs[name])
-    times: dict[str, list[float]] = {name: [] for name in cmds}
-    for _ in range(args.rounds):
-        names = list(cmds)
-        random.shuffle(names)
-        sample = {name: run_once(cmds[name], envs[name]) for name in names}
-        for name, seconds in sample.items():
-            times[name].append(seconds)
-    print(f"model {args.model}, {args.rounds} interleaved rounds, {args.clock} time")
-    print("  (ms: median [min-max]; ratio to bare: median [min-max])")
-    bare = times["bare"]
-    for name, values in times.items():
-        ratios = [v / b for v, b in zip(values, bare, strict=True)]
-        print(
-            f"  {name:10s} {statistics.median(values) * 1000:7.1f} [{min(values) * 1000:.1f}-{max(values) * 1000:.1f}]"
-            f"   x{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
-        )
     low = {name: min(values) for name, values in times.items()}
     print(f"  by minima: count {low['count'] * 1000:.1f} ms = x{low['count'] / low['bare']:.2f} bare")
     if args.compare:

@@ -17,7 +17,8 @@ TOP = "vertexmeter"  # the package's own __init__ (lazy names) counts as a node 
 # The core, lowest first: a layer may import only layers listed before it (request -> parsed request ->
 # counts -> usage -> cost). Subpackages outside this list (cli, server, batch, ledger, web, …) sit above it.
 CORE_LAYERS = [
-    "paths", "errors", "vocabulary", "datafiles", "registry", "tokenizing", "requests", "media", "counting", "pricing",
+    "paths", "lazy", "errors", "vocabulary", "datafiles", "registry", "tokenizing", "requests", "media", "counting",
+    "pricing",
 ]
 
 

@@ -141,9 +141,11 @@ def test_the_memory_writes_countTokens_json_as_json_dumps_does(total: int) -> No
 
 
 def run_command(*args: str) -> subprocess.CompletedProcess[str]:
+    # which of these modules the command itself imports (not what the interpreter's site already loaded)
     code = (
-        "import sys; from vertexmeter.cli import run; run(); "
-        "sys.stderr.write(' '.join(m for m in ('click', 'json', 'typing', 'dataclasses') if m in sys.modules) + '\\n')"
+        "import sys; before = set(sys.modules); from vertexmeter.cli import run; run(); "
+        "sys.stderr.write(' '.join(m for m in ('click', 'json', 'typing', 'dataclasses') "
+        "if m in sys.modules and m not in before) + '\\n')"
     )
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, encoding="utf-8", check=False

@@ -19,12 +19,10 @@ Names load on first use, so that `import vertexmeter` (and the CLI) starts witho
 
 from __future__ import annotations
 
-from importlib import import_module
+from vertexmeter.lazy import lazy_attributes
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~3.5 ms of a clean start (the quick count path)
 if TYPE_CHECKING:
-    from typing import Any
-
     from vertexmeter.batch import estimate_batch
     from vertexmeter.counting import (
         CountResult,
@@ -64,13 +62,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'vertexmeter' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_attributes(__name__, _HOMES)
 
 
 __all__ = [

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import threading
-from importlib import import_module
+
+from vertexmeter.lazy import lazy_attributes
 
 TYPE_CHECKING = False  # not typing's: the quick count path does not import typing
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
 
     from vertexmeter.tokenizing.assets import (
         ASSETS,
@@ -65,13 +65,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'vertexmeter.tokenizing' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_attributes(__name__, _HOMES)
 
 
 # Set to 1, the reference engines count every text whole (no core); a debugging and benchmarking switch.
