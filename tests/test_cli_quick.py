@@ -161,3 +161,18 @@ def test_the_console_script_answers_the_plain_form_without_click_and_the_rest_wi
     assert again.stdout == CliRunner().invoke(main, ["count", "-m", "gemini-2.5-flash", "good", "morning"]).output
     refused = run_command("count", "-m", "no-such-model", "hi")
     assert refused.returncode == 1 and '"status": "NOT_FOUND"' in refused.stderr and refused.stdout == ""
+
+
+@pytest.mark.parametrize("api", ["vertex", "gemini"])
+def test_every_model_gets_the_click_answer_from_the_library_and_then_from_the_memory(api: str) -> None:
+    import vertexmeter
+
+    for info in vertexmeter.all_models():
+        for texts in (["Why is the sky blue?"], ["  two  ", "texts\twith\nspaces 😀"]):
+            argv = ["count", "-m", info.id, "--api", api, *texts]
+            via_click = CliRunner().invoke(main, argv)
+            first, second = quick(argv), quick(argv)
+            if via_click.exit_code:
+                assert first == second == (False, "")
+            else:
+                assert first == second == (True, via_click.output), (info.id, api, texts)
