@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 CACHE_DIR_ENV = "VERTEXMETER_CACHE_DIR"
+TOKENIZER_DIR_ENV = "VERTEXMETER_TOKENIZER_DIR"  # a directory of tokenizer files that overrides the packaged ones
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 

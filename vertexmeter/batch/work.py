@@ -310,13 +310,13 @@ def count_chunk(
                 stopped = True
                 break
             continue
+        billable = counts.billable_characters if counts.model.billed_by_characters else None
         tally.add_counted(
             counts.model.id, counts.prompt_tokens, () if counts.model.is_legacy else counts.by_modality.items(),
-            counts.billable_characters if counts.model.billed_by_characters else None, cost,
+            billable, cost,
         )
         # What follows the leading fields depends only on the counts and the (memoised) cost, which repeat
         # across a batch: serialised once per distinct tail, the cost's JSON spliced in as the last field.
-        billable = counts.billable_characters if counts.model.billed_by_characters else -1
         key = (id(cost), counts.model.id, counts.prompt_tokens, tuple(counts.by_modality.items()), billable)
         known = tails.get(key)
         if known is None or known[0] is not cost:  # (an id is only this cost's while the memo holds it)

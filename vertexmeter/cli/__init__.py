@@ -7,10 +7,10 @@ command line, and every refusal, goes through the click group unchanged.
 
 from __future__ import annotations
 
+from vertexmeter.lazy import lazy_attributes
+
 TYPE_CHECKING = False  # not typing's: the quick path imports nothing it does not use
 if TYPE_CHECKING:
-    from typing import Any
-
     from vertexmeter.cli.app import main
 
 __all__ = ["main", "run"]
@@ -29,9 +29,4 @@ def run() -> None:
     main(prog_name="vertexmeter")
 
 
-def __getattr__(name: str) -> Any:
-    if name == "main":
-        from vertexmeter.cli.app import main
-
-        return main
-    raise AttributeError(f"module 'vertexmeter.cli' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {"main": "vertexmeter.cli.app"})

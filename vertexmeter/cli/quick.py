@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import os
 
-from vertexmeter.paths import PACKAGE_DIR, cache_root
+from vertexmeter.paths import PACKAGE_DIR, TOKENIZER_DIR_ENV, cache_root
+from vertexmeter.tokenizing import ENGINE_ONLY_ENV
+from vertexmeter.tokenizing.core import PURE_PYTHON_ENV
 
 TYPE_CHECKING = False  # not typing's: see above
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ API_FLAGS = ("--api",)
 JSON_FLAGS = ("--json",)
 _CLICK_ONLY_ENV = ("VERTEXMETER_MEDIA_ROOT", "_VERTEXMETER_COMPLETE")  # envvar options, shell completion
 # With these set, tokenizers load another way (an override file, the engines, pure Python): no memory.
-_LIBRARY_ONLY_ENV = ("VERTEXMETER_TOKENIZER_DIR", "VERTEXMETER_ENGINE_ONLY", "VERTEXMETER_PURE_PYTHON")
+_LIBRARY_ONLY_ENV = (TOKENIZER_DIR_ENV, ENGINE_ONLY_ENV, PURE_PYTHON_ENV)
 _MEMORY_FILE = "quick-count.v1.marshal"
 _DERIVED_FROM = ("registry", "counting", "requests", "tokenizing", os.path.join("tokenizing", "core"))
 _MAX_ENTRIES = 256
@@ -120,30 +122,26 @@ def _remember(model: str, api: str | None, texts: list[str], result: Any) -> Non
     core over a stored table; a cache that cannot be written only costs the library next time."""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV) or result.model.is_legacy:
         return
-    from vertexmeter.tokenizing import CoreBpeTokenizer, get_tokenizer
-    from vertexmeter.tokenizing.assets import ASSETS
-    from vertexmeter.tokenizing.core import table_file
+    from vertexmeter.tokenizing import CoreBpeTokenizer, get_tokenizer, table_path
 
-    asset = ASSETS.get(result.tokenizer)
-    tokenizer = get_tokenizer(result.tokenizer) if asset is not None else None
-    if asset is None or not isinstance(tokenizer, CoreBpeTokenizer):
-        return
-    path = os.path.join(cache_root(), "tokenizers", "core", table_file(asset.family, asset.sha256))
-    if not os.path.exists(path):
+    tokenizer = get_tokenizer(result.tokenizer)
+    path = str(table_path(result.tokenizer))
+    if not isinstance(tokenizer, CoreBpeTokenizer) or not os.path.exists(path):
         return
     overhead = result.total_tokens - sum(tokenizer.count(text) for text in texts)
-    entries = _load_memory()
+    fingerprint = _fingerprint()
+    entries = _load_memory(fingerprint)
     if len(entries) >= _MAX_ENTRIES:
         entries = {}
     entries[(model, api, len(texts))] = (_today(), path, overhead)
-    _store_memory(entries)
+    _store_memory(entries, fingerprint)
 
 
 def _from_memory(model: str, api: str | None, texts: list[str]) -> int | None:
     """The count from the day's memory of (model, api, number of texts), or None."""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
         return None
-    entry = _load_memory().get((model, api, len(texts)))
+    entry = _load_memory(_fingerprint()).get((model, api, len(texts)))
     if entry is None or entry[0] != _today():
         return None
     from vertexmeter.tokenizing.core import mapped_counter
@@ -183,7 +181,7 @@ def _fingerprint() -> str:
     return "\n".join(marks)
 
 
-def _load_memory() -> dict[tuple[str, str | None, int], tuple[str, str, int]]:
+def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[str, str, int]]:
     import marshal
 
     import xxhash
@@ -194,7 +192,7 @@ def _load_memory() -> dict[tuple[str, str | None, int], tuple[str, str, int]]:
         if xxhash.xxh3_64_digest(data[8:]) != data[:8]:  # marshal only reads what this module wrote
             return {}
         memory = marshal.loads(data[8:])
-        if memory["fingerprint"] != _fingerprint():
+        if memory["fingerprint"] != fingerprint:
             return {}
         entries: dict[tuple[str, str | None, int], tuple[str, str, int]] = memory["entries"]
         return entries
@@ -202,13 +200,13 @@ def _load_memory() -> dict[tuple[str, str | None, int], tuple[str, str, int]]:
         return {}
 
 
-def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, str, int]]) -> None:
+def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, str, int]], fingerprint: str) -> None:
     import marshal
     import tempfile
 
     import xxhash
 
-    body = marshal.dumps({"fingerprint": _fingerprint(), "entries": entries})
+    body = marshal.dumps({"fingerprint": fingerprint, "entries": entries})
     folder = os.path.dirname(_memory_path())
     try:
         os.makedirs(folder, exist_ok=True)

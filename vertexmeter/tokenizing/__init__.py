@@ -14,6 +14,7 @@ from vertexmeter.lazy import lazy_attributes
 TYPE_CHECKING = False  # not typing's: the quick count path does not import typing
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from vertexmeter.tokenizing.assets import (
         ASSETS,
@@ -48,6 +49,7 @@ __all__ = [
     "piece_bytes",
     "refresh",
     "status",
+    "table_path",
 ]
 
 _HOMES = {
@@ -98,7 +100,7 @@ def _load(family: str) -> Tokenizer:
     cache; the family then loads from that table alone (no 32 MB JSON to parse, no engine) unless an
     override directory holds the file, which is verified first as always.
     """
-    from vertexmeter.tokenizing.assets import ASSETS, cache_dir, candidate_locations, load_verified, unknown_family
+    from vertexmeter.tokenizing.assets import ASSETS, candidate_locations, load_verified, unknown_family
     from vertexmeter.tokenizing.core import derive, load_table
 
     asset = ASSETS.get(family)
@@ -117,8 +119,25 @@ def _load(family: str) -> Tokenizer:
         model_bytes()  # verify now: a missing or tampered override is an error even when a table is cached
     if engine_only:
         return engine_tokenizer(family, asset.engine, model_bytes())
-    table = load_table(cache_dir() / "core", family, asset.sha256, lambda: derive(asset.engine, model_bytes()))
+    table = load_table(_core_dir(), family, asset.sha256, lambda: derive(asset.engine, model_bytes()))
     return core_tokenizer(family, asset.engine, table, model_bytes)
+
+
+def _core_dir() -> Path:
+    from vertexmeter.tokenizing.assets import cache_dir
+
+    return cache_dir() / "core"
+
+
+def table_path(family: str) -> Path:
+    """Where the family's core table is kept in the user cache (whether or not it exists yet)."""
+    from vertexmeter.tokenizing.assets import ASSETS, unknown_family
+    from vertexmeter.tokenizing.core import table_file
+
+    asset = ASSETS.get(family)
+    if asset is None:
+        raise unknown_family(family)
+    return _core_dir() / table_file(family, asset.sha256)
 
 
 def engine_tokenizer(family: str, engine: str, model: bytes) -> Tokenizer:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import mmap
 import os
 
+from vertexmeter.lazy import lazy_attributes
 from vertexmeter.tokenizing.core.layout import FORMAT, table_file
 
 TYPE_CHECKING = False  # not typing's: importing this package must stay cheap (the quick count path)
@@ -53,12 +54,8 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "CoreTable":  # loaded on first use, with the table code (json, dataclasses)
-        from vertexmeter.tokenizing.core.tables import CoreTable
-
-        return CoreTable
-    raise AttributeError(f"module 'vertexmeter.tokenizing.core' has no attribute {name!r}")
+# CoreTable loads on first use, with the table code (json, dataclasses)
+__getattr__ = lazy_attributes(__name__, {"CoreTable": "vertexmeter.tokenizing.core.tables"})
 
 
 def derive(kind: str, model: bytes) -> CoreTable:
