@@ -11,7 +11,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -115,10 +117,29 @@ class Replay:
     expected: int
     got: int | None
     note: str = ""
+    bounds: dict[str, Any] | None = None
 
     @property
     def exact(self) -> bool:
         return self.got == self.expected
+
+    @property
+    def within_bounds(self) -> bool:
+        """The answer is exact, or it says it is not and its promptTokenCount bounds hold the recorded value."""
+        if self.exact:
+            return True
+        if self.bounds is None:
+            return False
+        low, high = self.bounds["promptTokenCount"]
+        return bool(low <= self.expected <= high)
+
+    @property
+    def bounds_width(self) -> float:
+        """(high - low) / low of the promptTokenCount bounds; 0 for an exact answer."""
+        if self.bounds is None:
+            return 0.0
+        low, high = self.bounds["promptTokenCount"]
+        return (high - low) / low if low else float("inf")
 
 
 _PLACEHOLDER_PROMPT = {"contents": [{"role": "user", "parts": [{"text": "."}]}]}
@@ -138,12 +159,48 @@ def _output_tokens(record: dict[str, Any], model: str, api: str, candidate: Any,
     return placeholder.candidates_token_count
 
 
+def load_2026() -> list[dict[str, Any]]:
+    """tests/data/ground_truth_2026.jsonl (tests/data/PROVENANCE.md)."""
+    path = Path(__file__).resolve().parent / "data" / "ground_truth_2026.jsonl"
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+_SOURCE = re.compile(r"^(?P<file>[^:]+:.+?) \(blob (?P<blob>[0-9a-f]+);.*?\)(?:, record (?P<index>\d+))?$")
+
+
+@cache
+def _conversations() -> dict[tuple[str, str], list[dict[str, Any]]]:
+    path = Path(__file__).resolve().parent / "data" / "conversations_2026.jsonl.gz"
+    out = {}
+    for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines():
+        item = json.loads(line)
+        out[(item["source"], item["blob"])] = item["exchanges"]
+    return out
+
+
+def earlier_responses(record: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The responses that came before a ground_truth_2026 record's request in its source file (the
+    conversation's history, as an agent framework keeps it), or None when the file was not mined."""
+    match = _SOURCE.match(record["source"])
+    if not match:
+        return None
+    exchanges = _conversations().get((match["file"], match["blob"]))
+    if exchanges is None:
+        return None
+    index = int(match["index"] or 0)
+    return [e["response"] for e in exchanges[:index] if isinstance(e.get("response"), dict)]
+
+
 def replay(
-    record: dict[str, Any], request: dict[str, Any] | None = None, media_options: MediaOptions | None = None
+    record: dict[str, Any],
+    request: dict[str, Any] | None = None,
+    media_options: MediaOptions | None = None,
+    history: list[dict[str, Any]] | None = None,
 ) -> Replay:
     """What vertexmeter answers for one recorded item, through the call and on the day it was recorded.
 
-    `request` replaces the recorded body (multimodal records: regenerated media, tests/media).
+    `request` replaces the recorded body (multimodal records: regenerated media, tests/media); `history` gives
+    the conversation's earlier responses (replayed thought signatures).
     """
     api, call, group = api_of(record), call_of(record), group_of(record)
     expected = record["expected"]["totalTokens"]
@@ -172,9 +229,16 @@ def replay(
         else:
             # A cachedContent's size is what its owner knows; the record's usage states it.
             cached = (record.get("raw_usage") or {}).get("cachedContentTokenCount") if "cachedContent" in body else None
-            got = vertexmeter.usage(
-                model, body, api=api, as_of=as_of, media_options=media_options, cached_content_tokens=cached
-            ).prompt_token_count
+            result = vertexmeter.usage(
+                model,
+                body,
+                api=api,
+                as_of=as_of,
+                media_options=media_options,
+                cached_content_tokens=cached,
+                history=history,
+            )
+            return Replay(record, group, expected, result.prompt_token_count, bounds=result.bounds)
         return Replay(record, group, expected, got)
     except VertexMeterError as error:
         return Replay(record, group, expected, None, str(error))

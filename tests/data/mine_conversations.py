@@ -152,10 +152,17 @@ def main() -> None:
             continue
         data = git_show(repo_dir, blob)
         exchanges = parse_httprr(data) if data.startswith(b"httprr") else parse_cassette(data)
-        print(json.dumps({
-            "source": key.rsplit("@", 1)[0], "blob": blob, "commit": commit,
-            "exchanges": [{"url": u, "request": b, "response": r} for u, b, r in exchanges],
-        }, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "source": key.rsplit("@", 1)[0],
+                    "blob": blob,
+                    "commit": commit,
+                    "exchanges": [{"url": u, "request": b, "response": r} for u, b, r in exchanges],
+                },
+                ensure_ascii=False,
+            )
+        )
 
 
 if __name__ == "__main__":

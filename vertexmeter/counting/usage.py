@@ -20,9 +20,10 @@ from vertexmeter.counting.count import (
     parse_as_of,
 )
 from vertexmeter.counting.texts import part_texts
+from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions
-from vertexmeter.registry import ModelInfo, accounting_for, tokenizer_for
+from vertexmeter.registry import ModelInfo, accounting_for, replayed_thoughts_for, tokenizer_for
 from vertexmeter.requests import (
     Prompt,
     media_field,
@@ -48,14 +49,43 @@ class UsageResult:
     thoughts_token_count: int = 0
     cached_content_token_count: int = 0
     has_response: bool = False
+    # The thoughts replayed thought signatures bill again (accounting.yaml `replayed_thoughts`), in the prompt.
+    replayed_thoughts: ReplayedThoughtCount | None = None
+
+    @property
+    def replayed_thoughts_token_count(self) -> int:
+        return self.replayed_thoughts.tokens if self.replayed_thoughts else 0
 
     @property
     def prompt_token_count(self) -> int:
-        return self.prompt.total_tokens + self.cached_content_token_count
+        return self.prompt.total_tokens + self.cached_content_token_count + self.replayed_thoughts_token_count
 
     @property
     def prompt_tokens_by_modality(self) -> dict[str, int]:
-        return dict(self.prompt.tokens_by_modality)
+        out = dict(self.prompt.tokens_by_modality)
+        if self.replayed_thoughts_token_count:
+            out["TEXT"] = out.get("TEXT", 0) + self.replayed_thoughts_token_count
+        return out
+
+    @property
+    def exact(self) -> bool:
+        """False when a part of the bill cannot be known offline: `bounds` then says how far it can be."""
+        return self.replayed_thoughts is None or self.replayed_thoughts.exact
+
+    @property
+    def bounds(self) -> dict[str, Any] | None:
+        """{"promptTokenCount": [low, high], "totalTokenCount": [low, high], "reason": …} when not exact."""
+        thoughts = self.replayed_thoughts
+        if thoughts is None or thoughts.exact:
+            return None
+        prompt_low = self.prompt_token_count - thoughts.tokens + thoughts.low
+        prompt_high = self.prompt_token_count - thoughts.tokens + thoughts.high
+        rest = self.total_token_count - self.prompt_token_count
+        return {
+            "promptTokenCount": [prompt_low, prompt_high],
+            "totalTokenCount": [prompt_low + rest, prompt_high + rest],
+            "reason": thoughts.reason,
+        }
 
     @property
     def candidates_token_count(self) -> int:
@@ -94,7 +124,7 @@ class UsageResult:
         if self.cached_content_token_count:
             out["cachedContentTokenCount"] = self.cached_content_token_count
         out["totalTokenCount"] = self.total_token_count
-        details = modality_details(self.prompt.tokens_by_modality)
+        details = modality_details(self.prompt_tokens_by_modality)
         if details:
             out["promptTokensDetails"] = details
         if self.cached_content_token_count:
@@ -105,9 +135,10 @@ class UsageResult:
                 out["candidatesTokensDetails"] = candidates
         if self.thoughts_token_count:
             out["thoughtsTokenCount"] = self.thoughts_token_count
+        bounds = self.bounds
+        if bounds is not None:
+            out["bounds"] = bounds  # not Google's: present only on a count that cannot be exact offline
         return out
-
-
 
 
 def usage(
@@ -119,6 +150,7 @@ def usage(
     as_of: Any = None,
     media_options: MediaOptions | None = None,
     cached_content_tokens: int | None = None,
+    history: Any = None,
 ) -> UsageResult:
     """The typed bill of a generateContent `request` (either API's body, dict / JSON / google-genai types).
 
@@ -127,11 +159,20 @@ def usage(
     as_of: the date whose rules apply (vocabulary, overheads); default: today's service.
     cached_content_tokens: the size of the `cachedContent` the request names (a cache cannot be read
         offline); required when the request names one.
+    history: the conversation's earlier generateContent responses (JSON, google-genai objects, or lists of
+        streamed chunks): the thoughts of those whose thought signatures the request replays are billed
+        exactly; without them the bill carries `bounds` (docs/counting.md, "Replayed thoughts").
     """
     info = model_info(model, api)
     return usage_of_body(
-        info, request_body(request, info, api), api=api, response=response, as_of=as_of,
-        media_options=media_options, cached_content_tokens=cached_content_tokens,
+        info,
+        request_body(request, info, api),
+        api=api,
+        response=response,
+        as_of=as_of,
+        media_options=media_options,
+        cached_content_tokens=cached_content_tokens,
+        history=history,
     )
 
 
@@ -144,18 +185,22 @@ def usage_of_body(
     as_of: Any = None,
     media_options: MediaOptions | None = None,
     cached_content_tokens: int | None = None,
+    history: Any = None,
 ) -> UsageResult:
     """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies)."""
     day = parse_as_of(as_of)
     prompt = parse_generate_request(info, body, api)
     cached = _cached_tokens(prompt, cached_content_tokens)
+    known = thought_history(history)
     counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day)
+    replayed = replayed_thought_tokens(prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known)
     result = UsageResult(
         model=info,
         api=api,
         prompt=counted,
         as_of=day,
         cached_content_token_count=cached,
+        replayed_thoughts=replayed if replayed.signatures else None,
     )
     if response is not None:
         candidates, thoughts = count_response(prompt, response, day)
@@ -174,6 +219,7 @@ def usage_metadata(
     as_of: Any = None,
     media_options: MediaOptions | None = None,
     cached_content_tokens: int | None = None,
+    history: Any = None,
 ) -> dict[str, Any]:
     """The `usageMetadata` JSON generateContent would return for `request` (and `response`) on `model`."""
     return usage(
@@ -184,17 +230,19 @@ def usage_metadata(
         as_of=as_of,
         media_options=media_options,
         cached_content_tokens=cached_content_tokens,
+        history=history,
     ).to_rest()
 
 
-USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens")
+USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens", "history")
 
 
 def usage_from_body(
     model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
 ) -> dict[str, Any]:
     """The `:usageMetadata` answer: a generateContent body plus optional `usageOptions` {response, asOf,
-    cachedContentTokens} -> `{"usageMetadata": …, "modelVersion": …}`, as a GenerateContentResponse carries it."""
+    cachedContentTokens, history} -> `{"usageMetadata": …, "modelVersion": …}`, as a GenerateContentResponse
+    carries it."""
     request, options = split_options(body, "usageOptions", USAGE_OPTION_KEYS)
     result = usage(
         model,
@@ -204,6 +252,7 @@ def usage_from_body(
         as_of=options.get("asOf"),
         media_options=media_options,
         cached_content_tokens=options.get("cachedContentTokens"),
+        history=options.get("history"),
     )
     return {"usageMetadata": result.to_rest(), "modelVersion": result.model.id}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import fnmatch
 import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,12 @@ BILLED_OUTPUTS = ("text", "before_stop")
 FUNCTION_PAYLOADS = ("texts", "json")
 # accounting.yaml's tables keyed by (api, call, generation); each key covered exactly once by each.
 ACCOUNTING_TABLES = (
-    "role_overhead", "tool_templates", "response_schema", "function_history", "stop_sequences", "output_newlines"
+    "role_overhead",
+    "tool_templates",
+    "response_schema",
+    "function_history",
+    "stop_sequences",
+    "output_newlines",
 )
 
 
@@ -102,6 +108,41 @@ class Accounting:
     bills_edge_newlines: bool = True
 
 
+THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
+THOUGHT_BILLING = ("always", "sometimes")
+
+
+@dataclass(frozen=True)
+class ReplayedThoughts:
+    """Which replayed thought signatures bill their thoughts (accounting.yaml `replayed_thoughts`): `scope`
+    none | current_turn | all_turns; `billed` always | sometimes (open: the point value bills none)."""
+
+    scope: str
+    billed: str
+    confidence: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SignatureSize:
+    """What a signature's decoded size tells of its thoughts (accounting.yaml `signature_size`):
+    bytes = overhead + k x thoughts, k between `low` and `high`."""
+
+    overhead_bytes: int
+    low: float
+    point: float
+    high: float
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _ThoughtRule:
+    keys: frozenset[tuple[str, str, str]]
+    models: tuple[str, ...]
+    since: dt.date | None
+    rule: ReplayedThoughts
+
+
 @dataclass(frozen=True)
 class TokenizerEra:
     """`family` counted the generations' models on `apis` up to and including `until`."""
@@ -119,6 +160,8 @@ class _Registry:
     models: tuple[ModelInfo, ...]
     accounting: dict[tuple[str, str, str], Accounting]
     tokenizer_history: tuple[TokenizerEra, ...]
+    replayed_thoughts: tuple[_ThoughtRule, ...]
+    signature_size: SignatureSize
 
 
 @cache
@@ -158,7 +201,41 @@ def _registry() -> _Registry:
         )
         for era in rules["tokenizer_history"]
     )
-    return _Registry(by_name, tuple(models), accounting, history)
+    thoughts = _load_replayed_thoughts(rules["replayed_thoughts"], {info.generation for info in models})
+    size = rules["signature_size"]
+    per_token = size["bytes_per_thought_token"]
+    signature = SignatureSize(
+        overhead_bytes=int(size["overhead_bytes"]),
+        low=float(per_token["low"]),
+        point=float(per_token["point"]),
+        high=float(per_token["high"]),
+        evidence=_strings(size.get("evidence") or []),
+    )
+    return _Registry(by_name, tuple(models), accounting, history, thoughts, signature)
+
+
+def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str]) -> tuple[_ThoughtRule, ...]:
+    """The entries in order; every (api, call, generation) in use needs one without `models` / `since`."""
+    rules: list[_ThoughtRule] = []
+    for entry in raw:
+        scope, billed = str(entry["scope"]), str(entry["billed"])
+        if scope not in THOUGHT_SCOPES or billed not in THOUGHT_BILLING:
+            raise ValueError(f"accounting.yaml replayed_thoughts: scope {scope!r} / billed {billed!r} unknown")
+        since = entry.get("since")
+        rules.append(
+            _ThoughtRule(
+                keys=frozenset(_rule_keys(entry)),
+                models=_strings(entry["models"]) if entry.get("models") else (),
+                since=dt.date.fromisoformat(str(since)) if since else None,
+                rule=ReplayedThoughts(scope, billed, str(entry["confidence"]), _strings(entry.get("evidence") or [])),
+            )
+        )
+    for api in APIS:
+        for call in CALLS:
+            for gen in generations:
+                if not any((api, call, gen) in r.keys and not r.models and not r.since for r in rules):
+                    raise ValueError(f"accounting.yaml replayed_thoughts: no general rule for {(api, call, gen)}")
+    return tuple(rules)
 
 
 def _strings(value: object) -> tuple[str, ...]:
@@ -267,6 +344,24 @@ def _billed_output(rule: dict[str, object]) -> str:
     if value not in BILLED_OUTPUTS:
         raise ValueError(f"accounting.yaml stop_sequences: billed_output {value!r} is not one of {BILLED_OUTPUTS}")
     return value
+
+
+def replayed_thoughts_for(model: ModelInfo, api: str, call: str, as_of: dt.date | None = None) -> ReplayedThoughts:
+    """Which replayed signatures bill their thoughts for `model` on `api` / `call` on `as_of` (today when None)."""
+    key = (api, call, model.rules_generation)
+    for entry in _registry().replayed_thoughts:
+        if key not in entry.keys:
+            continue
+        if entry.models and not any(fnmatch.fnmatchcase(model.id, pattern) for pattern in entry.models):
+            continue
+        if entry.since and as_of is not None and as_of < entry.since:
+            continue
+        return entry.rule
+    raise AssertionError(f"no replayed_thoughts rule for {key}")  # the loader checked every key
+
+
+def signature_size() -> SignatureSize:
+    return _registry().signature_size
 
 
 def all_models() -> tuple[ModelInfo, ...]:

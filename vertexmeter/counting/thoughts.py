@@ -1,0 +1,174 @@
+"""Replayed thought signatures: the thoughts an agent turn bills again (accounting.yaml `replayed_thoughts`).
+
+A model turn replayed with its `thoughtSignature` can bill, as prompt tokens, the `thoughtsTokenCount` of
+the response that produced the signature. The request does not carry that number; the earlier responses
+do. Given them (`history`), the count is exact; without them, the signature's size bounds it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from vertexmeter.errors import invalid_argument
+from vertexmeter.registry import ReplayedThoughts, SignatureSize, signature_size
+from vertexmeter.requests import Prompt, decode_bytes, plain
+
+# Signatures Google documents as placeholders for turns that had none (they carry no thoughts), as the
+# request parser decodes them (a signature is proto `bytes`).
+DUMMY_SIGNATURES = frozenset(
+    decode_bytes(text, "thought_signature")
+    for text in ("skip_thought_signature_validator", "context_engineering_is_the_way_to_go")
+)
+
+
+@dataclass(frozen=True)
+class ThoughtHistory:
+    """What the earlier responses of a conversation say: signature -> (response index, thoughtsTokenCount)."""
+
+    by_signature: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def responses(self) -> int:
+        return len({index for index, _ in self.by_signature.values()})
+
+
+@dataclass(frozen=True)
+class ReplayedThoughtCount:
+    """The replayed thoughts a request bills: `tokens` (the point value added to promptTokenCount) within
+    [`low`, `high`]; `reason` says why they differ (None when exact)."""
+
+    tokens: int
+    low: int
+    high: int
+    signatures: int  # replayed signatures in the rule's scope
+    known: int  # of them, matched to a given response
+    rule: ReplayedThoughts
+    reason: str | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.reason is None
+
+
+def thought_history(history: Any) -> ThoughtHistory:
+    """Read `history`: the conversation's earlier generateContent responses (GenerateContentResponse JSON,
+    google-genai objects, or a list of a streamed response's chunks), in any order."""
+    if history is None:
+        return ThoughtHistory()
+    history = plain(history, "history")
+    if not isinstance(history, list):
+        raise invalid_argument("history is a list of the conversation's earlier generateContent responses.", "history")
+    by_signature: dict[bytes, tuple[int, int]] = {}
+    for i, response in enumerate(history):
+        chunks = response if isinstance(response, list) else [response]
+        signatures: list[bytes] = []
+        thoughts = 0
+        for k, chunk in enumerate(chunks):
+            path = f"history[{i}][{k}]" if isinstance(response, list) else f"history[{i}]"
+            if not isinstance(chunk, dict):
+                raise invalid_argument("A history entry is a GenerateContentResponse (a JSON object).", path)
+            usage = chunk.get("usageMetadata", chunk.get("usage_metadata"))
+            if usage is not None:
+                if not isinstance(usage, dict):
+                    raise invalid_argument("usageMetadata is a JSON object.", f"{path}.usage_metadata")
+                value = usage.get("thoughtsTokenCount", usage.get("thoughts_token_count", 0)) or 0
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise invalid_argument(
+                        f"thoughtsTokenCount is a whole number >= 0, not {value!r}.",
+                        f"{path}.usage_metadata.thoughts_token_count",
+                    )
+                thoughts = value  # streamed chunks repeat the running total: the last one holds
+            signatures.extend(_response_signatures(chunk, path))
+        for signature in signatures:
+            by_signature.setdefault(signature, (i, thoughts))
+    return ThoughtHistory(by_signature)
+
+
+def _response_signatures(chunk: dict[str, Any], path: str) -> list[bytes]:
+    candidates = chunk.get("candidates") or []
+    if not isinstance(candidates, list):
+        raise invalid_argument("candidates is a list.", f"{path}.candidates")
+    out: list[bytes] = []
+    for k, candidate in enumerate(candidates):
+        content = candidate.get("content") if isinstance(candidate, dict) else None
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for j, part in enumerate(parts if isinstance(parts, list) else []):
+            signature = part.get("thoughtSignature", part.get("thought_signature")) if isinstance(part, dict) else None
+            if signature:
+                where = f"{path}.candidates[{k}].content.parts[{j}].thought_signature"
+                out.append(decode_bytes(signature, where))
+    return out
+
+
+def replayed_signatures(prompt: Prompt, scope: str) -> list[bytes]:
+    """The signatures of the request's model turns that the scope bills, in order, each once."""
+    if scope == "none":
+        return []
+    contents = prompt.contents
+    start = -1
+    if scope == "current_turn":
+        # The current turn starts after the last Content of the user's own text (not function responses).
+        for i, turn in enumerate(contents):
+            if turn.role != "model" and any("text" in part and not part.get("thought") for part in turn.parts):
+                start = i
+    seen: list[bytes] = []
+    for turn in contents[start + 1 :]:
+        if turn.role != "model":
+            continue
+        for part in turn.parts:
+            signature = part.get("thoughtSignature")
+            if isinstance(signature, bytes) and signature and signature not in seen:
+                seen.append(signature)
+    return seen
+
+
+def signature_thoughts(signature: bytes, size: SignatureSize) -> tuple[int, int, int]:
+    """(low, point, high) thoughts a signature of this size carries (accounting.yaml `signature_size`)."""
+    if signature in DUMMY_SIGNATURES:
+        return 0, 0, 0
+    payload = max(0, len(signature) - size.overhead_bytes)
+    return math.floor(payload / size.high), round(payload / size.point), math.ceil(payload / size.low)
+
+
+def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: ThoughtHistory) -> ReplayedThoughtCount:
+    """What the request's replayed signatures bill under `rule`, exact for the signatures `history` knows."""
+    signatures = replayed_signatures(prompt, rule.scope)
+    size = signature_size()
+    known_responses: dict[int, int] = {}
+    low = point = high = 0
+    unknown = 0
+    for signature in signatures:
+        found = history.by_signature.get(signature)
+        if found is not None:
+            known_responses[found[0]] = found[1]
+            continue
+        lo, mid, hi = signature_thoughts(signature, size)
+        if hi:
+            unknown += 1
+        low, point, high = low + lo, point + mid, high + hi
+    known = sum(known_responses.values())
+    low, point, high = low + known, point + known, high + known
+    reasons = []
+    if unknown:
+        reasons.append(
+            f"{unknown} replayed thought signature(s) bill the thoughts of the responses that produced them, which "
+            "the request does not carry: estimated from the signatures' size. Pass the conversation's earlier "
+            "responses (history) for the exact count."
+        )
+    if rule.billed == "sometimes" and high:
+        point, low = 0, 0
+        reasons.append(
+            "On this model and API some recorded answers bill replayed signatures' thoughts and others do not; "
+            "the point value bills none (docs/counting.md, 'Replayed thoughts')."
+        )
+    return ReplayedThoughtCount(
+        tokens=point,
+        low=low,
+        high=high,
+        signatures=len(signatures),
+        known=len(signatures) - sum(1 for s in signatures if s not in history.by_signature),
+        rule=rule,
+        reason=" ".join(reasons) or None,
+    )
