@@ -165,7 +165,9 @@ def load_2026() -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
-_SOURCE = re.compile(r"^(?P<file>[^:]+:.+?) \(blob (?P<blob>[0-9a-f]+);.*?\)(?:, (?:record|interaction) (?P<index>\d+))?$")
+_SOURCE = re.compile(
+    r"^(?P<file>[^:]+:.+?) \(blob (?P<blob>[0-9a-f]+);.*?\)(?:, (?:record|interaction) (?P<index>\d+))?$"
+)
 
 
 @cache

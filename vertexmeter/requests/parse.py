@@ -18,9 +18,9 @@ from typing import Any
 from vertexmeter.errors import FieldViolation, VertexMeterError, invalid_argument
 from vertexmeter.requests.decode import MAX_DEPTH, too_deep
 from vertexmeter.requests.schema import (
-    CASE_INSENSITIVE_ENUMS,
-    ENUMS,
+    ALL_ENUMS,
     MESSAGES,
+    NUMBERED_ENUMS,
     SCALAR_TYPE_NAMES,
     Field,
 )
@@ -142,15 +142,21 @@ def _invalid_value(path: str, type_name: str, value: Any) -> VertexMeterError:
     return invalid_argument(message, path or "request", message)
 
 
-def _parse_enum(enum: str, value: Any, path: str) -> str:
-    names = ENUMS[enum]
+def _parse_enum(enum: str, value: Any, path: str) -> str | int:
+    """A name, or an integer (proto3 JSON takes enum numbers; proto3 enums are open, so any int32 is kept):
+    read as its name where the numbering is known (schema.NUMBERED_ENUMS), else kept as the number."""
+    names = ALL_ENUMS[enum]
     if isinstance(value, bool):
         raise _invalid_value(path, f"TYPE_ENUM {enum}", value)
     if isinstance(value, int):
-        if 0 <= value < len(names):
+        if enum in NUMBERED_ENUMS and 0 <= value < len(names):
             return names[value]
+        if enum not in NUMBERED_ENUMS and _INT32[0] <= value <= _INT32[1]:
+            return value
     elif isinstance(value, str):
-        candidate = value.upper() if enum in CASE_INSENSITIVE_ENUMS else value
+        # Google's parser takes enum names in lower case too (OpenAPI's type names in its own REST samples; "low"
+        # thinking levels and "none" calling modes in recorded answers: elmr-0040, rllm-0600, rllm-0620).
+        candidate = value.upper()
         if candidate in names:
             return candidate
     raise invalid_argument(

@@ -285,8 +285,11 @@ def _turn(
             f"the prompt input. {LEARN_MORE}",
             f"{path}.parts",
         )
+    # Both APIs' generateContent take an empty text part in a model turn of the history (a replayed answer
+    # reduced to its thought signature; Vertex answered one: docs/counting.md); it counts 0.
+    empty_ok = empty_text_ok or (generate and role == "model")
     for j, part in enumerate(parts):
-        _check_part(part, f"{path}.parts[{j}]", empty_text_ok, generate)
+        _check_part(part, f"{path}.parts[{j}]", empty_ok, generate)
     return Turn(role=role, parts=parts, path=path)
 
 

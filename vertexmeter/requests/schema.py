@@ -1,14 +1,17 @@
 """The request messages of countTokens / computeTokens / generateContent as data: field -> (proto name, kind, repeated).
 
 Kinds: string, bool, int32, int64, double, bytes, duration, value (any JSON), struct (a JSON
-object), enum:<Name>, map:<Message>, or a message name. Field lists follow googleapis'
-aiplatform v1/v1beta1 content.proto, tool.proto, prediction_service.proto and
-generativelanguage v1beta generative_service.proto; unknown keys are refused as Google does.
+object), enum:<Name>, map:<Message>, or a message name. Two sources, merged: `genai_schema.json`, generated
+from the newest google-genai release's types (tools/schema_from_genai.py), and the REST facts listed below
+by hand from googleapis' aiplatform v1/v1beta1 and generativelanguage v1beta protos (request envelopes, wire
+kinds such as durations and int32, fields the SDK does not model). Unknown keys are refused as Google does.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from importlib.resources import files
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,11 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "Modality": ("MODALITY_UNSPECIFIED", "TEXT", "IMAGE", "AUDIO", "VIDEO", "DOCUMENT"),
     "Behavior": ("UNSPECIFIED", "BLOCKING", "NON_BLOCKING"),
 }
-# Google's JSON parser takes OpenAPI's lower-case type names too (its own REST samples use them).
-CASE_INSENSITIVE_ENUMS = frozenset({"Type"})
+# Enums listed above in proto number order: an integer value (proto3 JSON allows them) reads as its name. Other
+# enums are numbered differently per API (HarmCategory), so an integer stays the number.
+NUMBERED_ENUMS = frozenset(ENUMS)
 
-MESSAGES: dict[str, dict[str, Field]] = {
+_HAND_MESSAGES: dict[str, dict[str, Field]] = {
     "Content": _message(("role", "string"), ("parts", "Part", True)),
     "Part": _message(
         ("text", "string"),
@@ -225,6 +229,29 @@ MESSAGES: dict[str, dict[str, Field]] = {
         ("store", "bool"),
     ),
 }
+
+
+
+def _merged() -> tuple[dict[str, dict[str, Field]], dict[str, tuple[str, ...]], str]:
+    """The hand-listed REST facts over the messages google-genai declares: a field in both keeps the hand kind,
+    except a hand `string` the SDK types as an enum (its names are then checked, and integers accepted)."""
+    generated = json.loads(files("vertexmeter.requests").joinpath("genai_schema.json").read_text("utf-8"))
+    messages = {name: dict(fields) for name, fields in _HAND_MESSAGES.items()}
+    for name, fields in generated["messages"].items():
+        merged = messages.setdefault(name, {})
+        for json_name, (kind, repeated) in fields.items():
+            hand = merged.get(json_name)
+            if hand is None:
+                merged[json_name] = Field(json_name, snake_case(json_name), kind, bool(repeated))
+            elif hand.kind == "string" and kind.startswith("enum:"):
+                merged[json_name] = Field(json_name, hand.proto_name, kind, hand.repeated)
+    enums = {name: tuple(values) for name, values in generated["enums"].items()}
+    enums.update(ENUMS)
+    return messages, enums, str(generated["google_genai_version"])
+
+
+
+MESSAGES, ALL_ENUMS, GENAI_SCHEMA_VERSION = _merged()
 
 # Proto type names used in "Invalid value at ... (TYPE)" messages.
 SCALAR_TYPE_NAMES = {

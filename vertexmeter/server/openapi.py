@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from vertexmeter.pricing.estimate import ESTIMATE_OPTIONS
-from vertexmeter.requests.schema import CASE_INSENSITIVE_ENUMS, ENUMS, MESSAGES, Field
+from vertexmeter.requests.schema import ALL_ENUMS, MESSAGES, NUMBERED_ENUMS, Field
 from vertexmeter.vocabulary import APIS
 
 REF = "#/components/schemas/"
@@ -38,11 +38,13 @@ def _kind_schema(kind: str) -> dict[str, Any]:
 
 
 def _enum_schema(enum: str) -> dict[str, Any]:
-    """Enum names, or their numbers (proto3 JSON); some enums also take lower-case names."""
-    names = list(ENUMS[enum])
-    if enum in CASE_INSENSITIVE_ENUMS:
-        names += [n.lower() for n in names]
-    number = {"type": "integer", "minimum": 0, "maximum": len(ENUMS[enum]) - 1}
+    """Enum names (upper or lower case), or numbers (proto3 JSON: any int32 where the numbering is per API)."""
+    names = list(ALL_ENUMS[enum])
+    names += [n.lower() for n in names if n.lower() != n]
+    if enum in NUMBERED_ENUMS:
+        number = {"type": "integer", "minimum": 0, "maximum": len(ALL_ENUMS[enum]) - 1}
+    else:
+        number = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
     return {"anyOf": [{"type": "string", "enum": names}, number]}
 
 
@@ -70,7 +72,10 @@ def request_schemas() -> dict[str, Any]:
 
 _MODALITY_COUNT = {
     "type": "object",
-    "properties": {"modality": {"type": "string", "enum": list(ENUMS["Modality"])}, "tokenCount": {"type": "integer"}},
+    "properties": {
+        "modality": {"type": "string", "enum": list(ALL_ENUMS["Modality"])},
+        "tokenCount": {"type": "integer"},
+    },
     "additionalProperties": False,
 }
 
