@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 import pytest
 
@@ -84,3 +86,29 @@ def test_gemini_estimate_cost_takes_a_generate_content_body(http: httpx.Client) 
     billed = vertexmeter.usage_metadata("gemini-2.5-flash", GEMINI_BODY, api="gemini")
     assert got["prompt"]["total_tokens"] == billed["promptTokenCount"]
     assert got["output"]["range"]["max_tokens"] == 50
+
+
+def test_usage_and_estimate_take_history(http: httpx.Client) -> None:
+    """Replayed thought signatures (tests/test_thoughts.py): `usageOptions.history` / `estimateOptions.history`."""
+    sig = base64.b64encode(bytes(range(256)) * 2).decode()
+    call = {"functionCall": {"name": "f", "args": {}}, "thoughtSignature": sig}
+    body = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "Call f."}]},
+            {"role": "model", "parts": [call]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {"ok": True}}}]},
+        ]
+    }
+    history = [
+        {"candidates": [{"content": {"role": "model", "parts": [call]}}], "usageMetadata": {"thoughtsTokenCount": 88}}
+    ]
+    path = "/v1beta/models/gemini-3.5-flash"
+    answer = http.post(f"{path}:usageMetadata", json={**body, "usageOptions": {"history": history}})
+    assert answer.status_code == 200, answer.text
+    expected = vertexmeter.usage_metadata("gemini-3.5-flash", body, api="gemini", history=history)
+    assert answer.json()["usageMetadata"] == expected
+    bounded = http.post(f"{path}:usageMetadata", json=body).json()["usageMetadata"]
+    assert "bounds" in bounded and "bounds" not in expected
+    estimated = http.post(f"{path}:estimateCost", json={**body, "estimateOptions": {"history": history}})
+    assert estimated.status_code == 200, estimated.text
+    assert estimated.json()["prompt"]["total_tokens"] == expected["promptTokenCount"]

@@ -50,6 +50,37 @@ def response_from(value: str | None) -> Any:
         raise click.BadParameter(f"{value} is neither JSON nor UTF-8 text", param_hint="--response") from None
 
 
+def history_from(path: str | None) -> Any:
+    """--history: a file of the conversation's earlier generateContent responses, as a JSON array or as JSON
+    lines (one response, or one list of a streamed response's chunks, per line); `-` for stdin."""
+    if path is None:
+        return None
+    from vertexmeter.errors import VertexMeterError
+    from vertexmeter.requests.decode import decode_json
+
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()  # noqa: SIM115
+    except OSError as error:
+        raise click.BadParameter(f"{path}: {error.strerror}", param_hint="--history") from None
+    try:
+        whole = decode_json(raw)
+        if isinstance(whole, list):
+            return whole
+        if isinstance(whole, dict):
+            return [whole]
+    except VertexMeterError:
+        pass
+    responses = []
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            responses.append(decode_json(line))
+        except VertexMeterError as error:
+            raise click.BadParameter(f"{path} line {number}: {error.message}", param_hint="--history") from None
+    return responses
+
+
 @click.command("usage")
 @model_option
 @request_options
@@ -61,21 +92,27 @@ def response_from(value: str | None) -> Any:
 @api_option
 @click.option("--as-of", "as_of", type=IsoDate(), default=None, help="Count with the rules in force on this date.")
 @click.option("--cached-tokens", type=int, default=None, help="Size of the cachedContent the request names.")
+@click.option(
+    "--history", default=None, metavar="FILE",
+    help="The conversation's earlier generateContent responses (JSON array or JSON lines): replayed thought "
+    "signatures then bill their thoughts exactly.",
+)
 @output_option
 @media_options
 @google_errors
 def usage_command(
     model: str, texts: tuple[str, ...], file: str | None, text_file: str | None, response: str | None, api: str,
-    as_of: dt.date | None, cached_tokens: int | None, human: bool, media_options: MediaOptions,
+    as_of: dt.date | None, cached_tokens: int | None, history: str | None, human: bool, media_options: MediaOptions,
 ) -> None:
     """What generateContent bills for a request: the usageMetadata JSON (promptTokenCount, ...)."""
     from vertexmeter.counting import usage
 
-    if response == "-" and (file == "-" or text_file == "-" or not (texts or file or text_file)):
-        raise click.UsageError("only one of the request and --response can read stdin")
+    stdin_users = [response == "-", history == "-", file == "-" or text_file == "-" or not (texts or file or text_file)]
+    if sum(stdin_users) > 1:
+        raise click.UsageError("only one of the request, --response and --history can read stdin")
     result = usage(
         model, read_request(texts, file, text_file), api=api, response=response_from(response), as_of=as_of,
-        media_options=media_options, cached_content_tokens=cached_tokens,
+        media_options=media_options, cached_content_tokens=cached_tokens, history=history_from(history),
     )
     if not human:
         print_json(result.to_rest())
@@ -85,7 +122,13 @@ def usage_command(
         out.add_row(f"prompt {modality}", f"{tokens:,}")
     if result.cached_content_token_count:
         out.add_row("cached content", f"{result.cached_content_token_count:,}")
+    if result.replayed_thoughts_token_count:
+        out.add_row("replayed thoughts (in the prompt)", f"{result.replayed_thoughts_token_count:,}")
     out.add_row("prompt total (billed)", f"{result.prompt_token_count:,}")
+    bounds = result.bounds
+    if bounds is not None:
+        low, high = bounds["promptTokenCount"]
+        out.add_row("prompt total: bounds (not exact)", f"{low:,} - {high:,}")
     if result.has_response:
         out.add_row("candidates", f"{result.candidates_token_count:,}")
         out.add_row("thoughts", f"{result.thoughts_token_count:,}")

@@ -31,6 +31,7 @@ ESTIMATE_OPTIONS: dict[str, str] = {
     "date": "YYYY-MM-DD: price with the rates of that day",
     "asOf": "YYYY-MM-DD: count with the rules of that day",
     "cachedContentTokens": "count",
+    "history": "the conversation's earlier generateContent responses (replayed thought signatures)",
 }
 ESTIMATE_OPTION_KEYS = tuple(ESTIMATE_OPTIONS)
 
@@ -92,7 +93,11 @@ def prompt_json(counted: CountResult, billed: UsageResult | None = None) -> dict
             out["cached_tokens"] = billed.cached_content_token_count
     if counted.model.billed_by_characters:
         out["billable_characters"] = counted.billable_characters
-    out["tokens_by_modality"] = dict(counted.tokens_by_modality)
+    out["tokens_by_modality"] = billed.prompt_tokens_by_modality if billed is not None else dict(
+        counted.tokens_by_modality
+    )
+    if billed is not None and billed.bounds is not None:
+        out["bounds"] = billed.bounds
     media = counted.media
     if media.images or media.video_seconds or media.audio_seconds or media.pdf_pages:
         out["media"] = {
@@ -118,12 +123,16 @@ def estimate(
     media_options: MediaOptions | None = None,
     as_of: Any = None,
     cached_content_tokens: int | None = None,
+    history: Any = None,
 ) -> Estimate:
     """Price what generateContent would bill for `request` (what `count` takes: text, a countTokens or
     generateContent body, google-genai types) on `api`'s price list.
 
     as_of: the date whose counting rules apply (default: `date`, else today's service).
     cached_content_tokens: the size of the cachedContent the request names, priced as cached input.
+    history: the conversation's earlier generateContent responses, for the thoughts replayed thought signatures
+        bill (docs/counting.md); without them an agent turn's prompt is priced at its point value and the JSON
+        carries the prompt's `bounds`.
     """
     mode = parse_mode(mode, "mode")
     pricer, price_list_note = pricer_for(model, api, date, prices)
@@ -142,19 +151,21 @@ def estimate(
     else:
         billed = usage_of_body(
             info, body, api=api, as_of=rules_day, media_options=media_options,
-            cached_content_tokens=cached_content_tokens,
+            cached_content_tokens=cached_content_tokens, history=history,
         )
         counted = billed.prompt
     cached = billed.cached_content_token_count if billed is not None else 0
+    replayed = billed.replayed_thoughts_token_count if billed is not None else 0
+    by_modality = billed.prompt_tokens_by_modality if billed is not None else counted.tokens_by_modality
     prompt = prompt_quantities(
-        pricer, counted.total_tokens, counted.tokens_by_modality, counted.billable_characters, counted.media
+        pricer, counted.total_tokens + replayed, by_modality, counted.billable_characters, counted.media
     )
     thinking = 0 if thinking_tokens is None else whole_number(thinking_tokens, "thinking_tokens")
     base = RequestUsage(
         input=prompt,
         cached_input=Quantities(tokens=cached),
         thinking_tokens=thinking,
-        prompt_tokens=counted.total_tokens + cached,
+        prompt_tokens=counted.total_tokens + replayed + cached,
     )
 
     parsed = counted.request  # the parsed request: its generation config bounds the output
@@ -276,6 +287,7 @@ def estimate_from_body(
         media_options=media_options,
         as_of=options.get("asOf"),
         cached_content_tokens=options.get("cachedContentTokens"),
+        history=options.get("history"),
     )
     return result.to_json()
 

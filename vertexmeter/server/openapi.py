@@ -193,6 +193,24 @@ def path_parameter(name: str, description: str, example: str) -> dict[str, Any]:
     }
 
 
+_HISTORY: dict[str, Any] = {
+    "type": "array",
+    "description": "The conversation's earlier generateContent responses (each a GenerateContentResponse or a list "
+    "of a streamed response's chunks): the thoughts their signatures carry, when the request replays them.",
+    "items": {"anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
+}
+# Present only on a count that cannot be exact offline (e.g. replayed thought signatures without history).
+_BOUNDS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "promptTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+        "totalTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+        "reason": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+
 def usage_request_schema(requests: dict[str, Any], base_name: str) -> dict[str, Any]:
     """A generateContent body plus vertexmeter's `usageOptions` (the response to count, the date, the cache size)."""
     base = requests[base_name]
@@ -207,6 +225,7 @@ def usage_request_schema(requests: dict[str, Any], base_name: str) -> dict[str, 
                     "response": {"description": "The candidate's text, a Content or a GenerateContentResponse"},
                     "asOf": {"type": "string", "description": "YYYY-MM-DD: count with the rules of that day"},
                     "cachedContentTokens": {"type": "integer", "minimum": 0},
+                    "history": _HISTORY,
                 },
                 "additionalProperties": False,
             },
@@ -232,6 +251,7 @@ USAGE_RESPONSE: dict[str, Any] = {
                     f: {"type": "array", "items": {"$ref": REF + "ModalityTokenCount"}}
                     for f in ("promptTokensDetails", "cacheTokensDetails", "candidatesTokensDetails")
                 },
+                "bounds": _BOUNDS,
             },
             "additionalProperties": False,
         },
@@ -257,7 +277,8 @@ def estimate_request_schema(requests: dict[str, Any], base_name: str = "VertexCo
             "estimateOptions": {
                 "type": "object",
                 "properties": {
-                    name: whole if takes == "count" else {"type": "string", "description": takes}
+                    name: whole if takes == "count" else _HISTORY if name == "history" else
+                    {"type": "string", "description": takes}
                     for name, takes in ESTIMATE_OPTIONS.items()
                 },
                 "additionalProperties": False,

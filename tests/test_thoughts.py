@@ -1,0 +1,212 @@
+"""Replayed thought signatures (accounting.yaml `replayed_thoughts`): exact with the earlier responses, bounded
+without them; the same through the library, the CLI, the server and estimates."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from ground_truth import earlier_responses, load_2026
+
+import vertexmeter
+from vertexmeter.cli import main
+from vertexmeter.errors import VertexMeterError
+
+
+def signature(size: int, seed: int = 1) -> str:
+    """A signature of `size` decoded bytes (its content is opaque to the service's bill; only its size is read)."""
+    return base64.b64encode(bytes((seed * 7 + i) % 256 for i in range(size))).decode()
+
+
+def response(sig: str, thoughts: int) -> dict[str, Any]:
+    return {
+        "candidates": [
+            {
+                "content": {
+                    "role": "model",
+                    "parts": [{"functionCall": {"name": "f", "args": {}}, "thoughtSignature": sig}],
+                }
+            }
+        ],
+        "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 3, "thoughtsTokenCount": thoughts},
+    }
+
+
+def agent_turn(*signatures: str, user_text_after: bool = False) -> dict[str, Any]:
+    contents: list[dict[str, Any]] = [{"role": "user", "parts": [{"text": "Call f."}]}]
+    for sig in signatures:
+        contents.append(
+            {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {}}, "thoughtSignature": sig}]}
+        )
+        contents.append({"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {"ok": True}}}]})
+    if user_text_after:
+        contents.append({"role": "user", "parts": [{"text": "And now?"}]})
+    return {"contents": contents}
+
+
+def bare(body: dict[str, Any]) -> dict[str, Any]:
+    """The same request without its signatures: what it costs apart from the replayed thoughts."""
+    return {
+        **body,
+        "contents": [
+            {**c, "parts": [{k: v for k, v in p.items() if k != "thoughtSignature"} for p in c["parts"]]}
+            for c in body["contents"]
+        ],
+    }
+
+
+SIG_A, SIG_B = signature(500, 1), signature(300, 2)
+
+
+def test_gemini_3_5_bills_every_replayed_turn_exactly_with_history() -> None:
+    body = agent_turn(SIG_A, SIG_B)
+    history = [response(SIG_A, 111), response(SIG_B, 57)]
+    base = vertexmeter.usage("gemini-3.5-flash", bare(body), api="gemini").prompt_token_count
+    usage = vertexmeter.usage("gemini-3.5-flash", body, api="gemini", history=history)
+    assert usage.prompt_token_count == base + 111 + 57
+    assert usage.exact and usage.bounds is None and "bounds" not in usage.to_rest()
+    assert usage.to_rest()["promptTokensDetails"] == [{"modality": "TEXT", "tokenCount": base + 168}]
+
+
+def test_gemini_3_preview_bills_the_current_turn_only() -> None:
+    history = [response(SIG_A, 111), response(SIG_B, 57)]
+    body = agent_turn(SIG_A, SIG_B)
+    base = vertexmeter.usage("gemini-3-flash-preview", bare(body), api="gemini").prompt_token_count
+    assert vertexmeter.usage("gemini-3-flash-preview", body, api="gemini", history=history).prompt_token_count == (
+        base + 168
+    )
+    later = agent_turn(SIG_A, SIG_B, user_text_after=True)
+    base = vertexmeter.usage("gemini-3-flash-preview", bare(later), api="gemini").prompt_token_count
+    usage = vertexmeter.usage("gemini-3-flash-preview", later, api="gemini", history=history)
+    assert usage.prompt_token_count == base and usage.exact
+
+
+def test_one_response_bills_its_thoughts_once_however_many_signatures_it_gave() -> None:
+    shared = response(SIG_A, 90)
+    shared["candidates"][0]["content"]["parts"].append({"text": "", "thoughtSignature": SIG_B})
+    body = agent_turn(SIG_A, SIG_B)
+    base = vertexmeter.usage("gemini-3.5-flash", bare(body), api="gemini").prompt_token_count
+    assert vertexmeter.usage("gemini-3.5-flash", body, api="gemini", history=[shared]).prompt_token_count == base + 90
+
+
+def test_without_history_the_answer_carries_bounds_that_hold_the_truth() -> None:
+    body = agent_turn(SIG_A)
+    base = vertexmeter.usage("gemini-3.5-flash", bare(body), api="gemini").prompt_token_count
+    usage = vertexmeter.usage("gemini-3.5-flash", body, api="gemini")
+    low, high = usage.bounds["promptTokenCount"]
+    # 500 bytes: (500 - 60) / 4.89 .. (500 - 60) / 2.92 thoughts, point (500 - 60) / 3.9
+    assert (low, usage.prompt_token_count, high) == (base + 89, base + 113, base + 151)
+    assert not usage.exact and "history" in usage.bounds["reason"]
+    assert usage.to_rest()["bounds"]["totalTokenCount"] == [base + 89, base + 151]
+
+
+def test_gemini_2_5_bills_replayed_thoughts_sometimes_point_none_bounds_up_to_them() -> None:
+    body = agent_turn(SIG_A)
+    base = vertexmeter.usage("gemini-2.5-flash", bare(body), api="gemini").prompt_token_count
+    usage = vertexmeter.usage("gemini-2.5-flash", body, api="gemini", history=[response(SIG_A, 42)])
+    assert usage.prompt_token_count == base
+    assert usage.bounds["promptTokenCount"] == [base, base + 42]
+
+
+def test_vertex_3_bills_from_july_2026() -> None:
+    body, history = agent_turn(SIG_A), [response(SIG_A, 75)]
+    base = vertexmeter.usage("gemini-3-flash-preview", bare(body), api="vertex").prompt_token_count
+    before = vertexmeter.usage("gemini-3-flash-preview", body, api="vertex", history=history, as_of="2026-03-01")
+    after = vertexmeter.usage("gemini-3-flash-preview", body, api="vertex", history=history, as_of="2026-07-15")
+    assert (before.prompt_token_count, after.prompt_token_count) == (base, base + 75)
+
+
+def test_placeholder_signatures_bill_nothing_and_are_exact() -> None:
+    body = agent_turn("skip_thought_signature_validator")
+    usage = vertexmeter.usage("gemini-3.5-flash", body, api="gemini")
+    assert (
+        usage.exact
+        and usage.prompt_token_count
+        == vertexmeter.usage("gemini-3.5-flash", bare(body), api="gemini").prompt_token_count
+    )
+
+
+def test_history_takes_streamed_chunks_json_text_and_sdk_objects() -> None:
+    from google.genai import types
+
+    body = agent_turn(SIG_A)
+    expected = vertexmeter.usage("gemini-3.5-flash", body, api="gemini", history=[response(SIG_A, 64)])
+    chunks = [
+        {
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "thinking", "thought": True}]}}],
+            "usageMetadata": {"thoughtsTokenCount": 30},
+        },
+        {**response(SIG_A, 64)},
+    ]
+    sdk = types.GenerateContentResponse.model_validate(response(SIG_A, 64))
+    for history in ([chunks], [sdk], [json.loads(json.dumps(response(SIG_A, 64)))]):
+        got = vertexmeter.usage("gemini-3.5-flash", body, api="gemini", history=history)
+        assert got.prompt_token_count == expected.prompt_token_count and got.exact
+
+
+@pytest.mark.parametrize(
+    ("history", "path"),
+    [
+        ({"candidates": []}, "history"),
+        (["not a response"], "history[0]"),
+        ([{"usageMetadata": {"thoughtsTokenCount": -1}}], "history[0].usage_metadata.thoughts_token_count"),
+        ([{"usageMetadata": {"thoughtsTokenCount": "many"}}], "history[0].usage_metadata.thoughts_token_count"),
+        (
+            [{"candidates": [{"content": {"parts": [{"thoughtSignature": "not base64!"}]}}]}],
+            "history[0].candidates[0].content.parts[0].thought_signature",
+        ),
+    ],
+)
+def test_bad_history_is_refused_with_its_field_path(history: Any, path: str) -> None:
+    with pytest.raises(VertexMeterError) as caught:
+        vertexmeter.usage("gemini-3.5-flash", agent_turn(SIG_A), api="gemini", history=history)
+    assert caught.value.status == "INVALID_ARGUMENT"
+    assert caught.value.to_json()["error"]["details"][0]["fieldViolations"][0]["field"] == path
+
+
+def test_recorded_agent_turn_bills_the_recorded_thoughts_of_its_three_replayed_signatures() -> None:
+    """t3-0633 (google/adk-go, 3.5 Flash, 2026-06): three signatures whose responses thought 162 + 94 + 83."""
+    record = next(r for r in load_2026() if r["id"] == "t3-0633")
+    usage = vertexmeter.usage(record["model"], record["request"], api="gemini", history=earlier_responses(record))
+    assert usage.replayed_thoughts_token_count == 339
+    assert (
+        usage.prompt_token_count
+        - vertexmeter.usage(record["model"], bare(record["request"]), api="gemini").prompt_token_count
+        == 339
+    )
+
+
+def test_estimate_prices_the_replayed_thoughts_and_says_when_they_are_bounded() -> None:
+    body, history = agent_turn(SIG_A), [response(SIG_A, 200)]
+    exact = vertexmeter.estimate("gemini-3.5-flash", body, api="gemini", output_tokens=0, history=history)
+    plain = vertexmeter.estimate("gemini-3.5-flash", bare(body), api="gemini", output_tokens=0)
+    assert exact.to_json()["prompt"]["total_tokens"] == plain.to_json()["prompt"]["total_tokens"] + 200
+    assert exact.total > plain.total and "bounds" not in exact.to_json()["prompt"]
+    bounded = vertexmeter.estimate("gemini-3.5-flash", body, api="gemini", output_tokens=0).to_json()
+    assert bounded["prompt"]["bounds"]["promptTokenCount"][0] < bounded["prompt"]["total_tokens"]
+
+
+def test_cli_usage_history_file(tmp_path: Path) -> None:
+    body = agent_turn(SIG_A)
+    request, history = tmp_path / "request.json", tmp_path / "history.jsonl"
+    request.write_text(json.dumps(body))
+    history.write_text(json.dumps(response(SIG_A, 77)) + "\n\n")
+    runner = CliRunner()
+    args = ["usage", "-m", "gemini-3.5-flash", "--api", "gemini", "--file", str(request)]
+    with_history = runner.invoke(main, [*args, "--history", str(history)])
+    assert with_history.exit_code == 0, with_history.output
+    expected = vertexmeter.usage_metadata("gemini-3.5-flash", body, api="gemini", history=[response(SIG_A, 77)])
+    assert json.loads(with_history.output) == expected
+    as_array = tmp_path / "history.json"
+    as_array.write_text(json.dumps([response(SIG_A, 77)]))
+    assert json.loads(runner.invoke(main, [*args, "--history", str(as_array)]).output) == expected
+    without = json.loads(runner.invoke(main, args).output)
+    assert "bounds" in without
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps(response(SIG_A, 77)) + "\n{not json\n")
+    bad = runner.invoke(main, [*args, "--history", str(broken)])
+    assert bad.exit_code == 2 and "line 2" in bad.output
