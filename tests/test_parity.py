@@ -240,3 +240,25 @@ def test_every_2026_body_google_answered_is_answered() -> None:
         if alone.got is None and "<omitted:" not in json.dumps(alone.record["request"])
     ]
     assert refused == []
+
+
+def test_usage_fields_match_every_recorded_answer() -> None:
+    """trafficType (Vertex) and serviceTier (Gemini API) as the recorded usageMetadata carries them, by date."""
+    sets = [load_2026(), load_records(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]
+    checked, wrong = 0, []
+    for record in (r for records in sets for r in records):
+        raw = record.get("raw_usage") or {}
+        if record["kind"] != "input" or call_of(record) != "generateContent" or not raw or is_multimodal(record):
+            continue
+        api = "gemini" if record["endpoint"] == "gemini-api" else "vertex"
+        try:
+            answer = vertexmeter.usage_metadata(record["model"], record["request"], api=api, as_of=record["recorded"])
+        except vertexmeter.VertexMeterError:
+            continue
+        for name in ("trafficType", "serviceTier"):
+            if raw.get(name) == "ON_DEMAND_FLEX":
+                continue  # chosen by request headers (accounting.yaml usage_fields)
+            checked += 1
+            if answer.get(name) != raw.get(name):
+                wrong.append((record["id"], name, answer.get(name), raw.get(name)))
+    assert checked > 1000 and wrong == []

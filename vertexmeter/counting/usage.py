@@ -23,7 +23,7 @@ from vertexmeter.counting.texts import part_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions
-from vertexmeter.registry import ModelInfo, accounting_for, replayed_thoughts_for, tokenizer_for
+from vertexmeter.registry import ModelInfo, accounting_for, replayed_thoughts_for, tokenizer_for, usage_fields_for
 from vertexmeter.requests import (
     Prompt,
     media_field,
@@ -51,6 +51,8 @@ class UsageResult:
     has_response: bool = False
     # The thoughts replayed thought signatures bill again (accounting.yaml `replayed_thoughts`), in the prompt.
     replayed_thoughts: ReplayedThoughtCount | None = None
+    # usageMetadata's non-count fields (trafficType on Vertex, serviceTier on the Gemini API), as dated data.
+    fields: dict[str, str] = field(default_factory=dict)
 
     @property
     def replayed_thoughts_token_count(self) -> int:
@@ -124,6 +126,8 @@ class UsageResult:
         if self.cached_content_token_count:
             out["cachedContentTokenCount"] = self.cached_content_token_count
         out["totalTokenCount"] = self.total_token_count
+        if "trafficType" in self.fields:
+            out["trafficType"] = self.fields["trafficType"]
         details = modality_details(self.prompt_tokens_by_modality)
         if details:
             out["promptTokensDetails"] = details
@@ -135,6 +139,7 @@ class UsageResult:
                 out["candidatesTokensDetails"] = candidates
         if self.thoughts_token_count:
             out["thoughtsTokenCount"] = self.thoughts_token_count
+        out.update({k: v for k, v in self.fields.items() if k != "trafficType"})
         bounds = self.bounds
         if bounds is not None:
             out["bounds"] = bounds  # not Google's: present only on a count that cannot be exact offline
@@ -201,6 +206,7 @@ def usage_of_body(
         as_of=day,
         cached_content_token_count=cached,
         replayed_thoughts=replayed if replayed.signatures else None,
+        fields=_usage_fields(prompt, day),
     )
     if response is not None:
         candidates, thoughts = count_response(prompt, response, day)
@@ -255,6 +261,14 @@ def usage_from_body(
         history=options.get("history"),
     )
     return {"usageMetadata": result.to_rest(), "modelVersion": result.model.id}
+
+
+def _usage_fields(prompt: Prompt, day: dt.date | None) -> dict[str, str]:
+    fields = usage_fields_for(prompt.api, day)
+    tier = prompt.service_tier
+    if "serviceTier" in fields and isinstance(tier, str) and tier:
+        fields["serviceTier"] = tier.lower()
+    return fields
 
 
 def _cached_tokens(prompt: Prompt, stated: int | None) -> int:

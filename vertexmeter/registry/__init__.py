@@ -19,6 +19,7 @@ from vertexmeter.registry.models import (
     signature_size,
     tokenizer_for,
     tokenizer_history,
+    usage_fields_for,
 )
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "signature_size",
     "tokenizer_for",
     "tokenizer_history",
+    "usage_fields_for",
 ]

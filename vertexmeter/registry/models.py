@@ -162,6 +162,7 @@ class _Registry:
     tokenizer_history: tuple[TokenizerEra, ...]
     replayed_thoughts: tuple[_ThoughtRule, ...]
     signature_size: SignatureSize
+    usage_fields: tuple[tuple[str, str, str, dt.date], ...]  # (api, field, value, since)
 
 
 @cache
@@ -211,7 +212,11 @@ def _registry() -> _Registry:
         high=float(per_token["high"]),
         evidence=_strings(size.get("evidence") or []),
     )
-    return _Registry(by_name, tuple(models), accounting, history, thoughts, signature)
+    fields = tuple(
+        (str(f["api"]), str(f["field"]), str(f["value"]), dt.date.fromisoformat(str(f["since"])))
+        for f in rules["usage_fields"]
+    )
+    return _Registry(by_name, tuple(models), accounting, history, thoughts, signature, fields)
 
 
 def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str]) -> tuple[_ThoughtRule, ...]:
@@ -358,6 +363,15 @@ def replayed_thoughts_for(model: ModelInfo, api: str, call: str, as_of: dt.date 
             continue
         return entry.rule
     raise AssertionError(f"no replayed_thoughts rule for {key}")  # the loader checked every key
+
+
+def usage_fields_for(api: str, as_of: dt.date | None = None) -> dict[str, str]:
+    """usageMetadata's non-count fields on `api` on `as_of` (today when None): accounting.yaml `usage_fields`."""
+    return {
+        name: value
+        for field_api, name, value, since in _registry().usage_fields
+        if field_api == api and (as_of is None or as_of >= since)
+    }
 
 
 def signature_size() -> SignatureSize:

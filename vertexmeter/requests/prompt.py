@@ -71,6 +71,7 @@ class Prompt:
     safety_settings: list[dict[str, Any]] = field(default_factory=list)
     labels: dict[str, Any] = field(default_factory=dict)
     cached_content: str | None = None
+    service_tier: Any = None  # the Gemini API request's serviceTier, as given
 
     @property
     def role_contents(self) -> int:
@@ -263,6 +264,7 @@ def _gemini_prompt(
         safety_settings=list(parsed.get("safetySettings") or []),
         labels=dict(parsed.get("labels") or {}),
         cached_content=parsed.get("cachedContent") or None,
+        service_tier=parsed.get("serviceTier"),
     )
 
 

@@ -9,9 +9,9 @@ kinds such as durations and int32, fields the SDK does not model). Unknown keys 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from importlib.resources import files
+
+from vertexmeter.datafiles import load_yaml
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ _HAND_MESSAGES: dict[str, dict[str, Field]] = {
 def _merged() -> tuple[dict[str, dict[str, Field]], dict[str, tuple[str, ...]], str]:
     """The hand-listed REST facts over the messages google-genai declares: a field in both keeps the hand kind,
     except a hand `string` the SDK types as an enum (its names are then checked, and integers accepted)."""
-    generated = json.loads(files("vertexmeter.requests").joinpath("genai_schema.json").read_text("utf-8"))
+    generated = load_yaml("vertexmeter.requests", "genai_schema.json")  # JSON is YAML: the one data loader
     messages = {name: dict(fields) for name, fields in _HAND_MESSAGES.items()}
     for name, fields in generated["messages"].items():
         merged = messages.setdefault(name, {})

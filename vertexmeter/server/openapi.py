@@ -251,6 +251,8 @@ USAGE_RESPONSE: dict[str, Any] = {
                     f: {"type": "array", "items": {"$ref": REF + "ModalityTokenCount"}}
                     for f in ("promptTokensDetails", "cacheTokensDetails", "candidatesTokensDetails")
                 },
+                "trafficType": {"type": "string"},
+                "serviceTier": {"type": "string"},
                 "bounds": _BOUNDS,
             },
             "additionalProperties": False,
