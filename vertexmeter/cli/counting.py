@@ -24,16 +24,20 @@ if TYPE_CHECKING:
     from vertexmeter.media import MediaOptions
 
 
+EXPLAIN_HELP = "Add `rules`: the counting rules applied, with their confidence and evidence ids."
+
+
 @click.command("count")
 @model_option
 @request_options
 @api_option
+@click.option("--explain", is_flag=True, help=EXPLAIN_HELP)
 @output_option
 @media_options
 @google_errors
 def count_command(
-    model: str, texts: tuple[str, ...], file: str | None, text_file: str | None, api: str, human: bool,
-    media_options: MediaOptions,
+    model: str, texts: tuple[str, ...], file: str | None, text_file: str | None, api: str, explain: bool,
+    human: bool, media_options: MediaOptions,
 ) -> None:
     """Count tokens like countTokens.
 
@@ -44,7 +48,7 @@ def count_command(
 
     result = count(model, read_request(texts, file, text_file), api=api, media_options=media_options)
     if not human:
-        print_json(result.to_rest())
+        print_json(result.to_rest(explain=explain))
         return
     out = table(f"{result.model.id} ({api} countTokens)", "what", "value", numeric=("value",))
     for modality, tokens in result.tokens_by_modality.items():
@@ -54,6 +58,8 @@ def count_command(
         out.add_row("billable characters", f"{result.billable_characters:,}")
     out.add_row("context window", f"{result.model.input_token_limit:,}")
     out.add_row("fits", "yes" if result.fits_context_window else "NO")
+    for rule in result.rules if explain else ():
+        out.add_row(f"rule: {rule['rule']}", rule["confidence"])
     show(out)
 
 

@@ -22,6 +22,7 @@ from vertexmeter.cli.common import (
     show,
     table,
 )
+from vertexmeter.cli.counting import EXPLAIN_HELP
 
 if TYPE_CHECKING:
     from vertexmeter.media import MediaOptions
@@ -97,12 +98,14 @@ def history_from(path: str | None) -> Any:
     help="The conversation's earlier generateContent responses (JSON array or JSON lines): replayed thought "
     "signatures then bill their thoughts exactly.",
 )
+@click.option("--explain", is_flag=True, help=EXPLAIN_HELP)
 @output_option
 @media_options
 @google_errors
 def usage_command(
     model: str, texts: tuple[str, ...], file: str | None, text_file: str | None, response: str | None, api: str,
-    as_of: dt.date | None, cached_tokens: int | None, history: str | None, human: bool, media_options: MediaOptions,
+    as_of: dt.date | None, cached_tokens: int | None, history: str | None, explain: bool, human: bool,
+    media_options: MediaOptions,
 ) -> None:
     """What generateContent bills for a request: the usageMetadata JSON (promptTokenCount, ...)."""
     from vertexmeter.counting import usage
@@ -115,7 +118,7 @@ def usage_command(
         media_options=media_options, cached_content_tokens=cached_tokens, history=history_from(history),
     )
     if not human:
-        print_json(result.to_rest())
+        print_json(result.to_rest(explain=explain))
         return
     out = table(f"{result.model.id} ({api} generateContent usageMetadata)", "what", "tokens", numeric=("tokens",))
     for modality, tokens in result.prompt_tokens_by_modality.items():
@@ -136,4 +139,6 @@ def usage_command(
     out.add_row("vocabulary", result.prompt.tokenizer)
     out.add_row("context window", f"{result.model.input_token_limit:,}")
     out.add_row("fits", "yes" if result.fits_context_window else "NO")
+    for rule in result.rules if explain else ():
+        out.add_row(f"rule: {rule['rule']}", rule["confidence"])
     show(out)

@@ -79,8 +79,15 @@ class CountResult:
     def fits_context_window(self) -> bool:
         return self.total_tokens <= self.model.input_token_limit
 
-    def to_rest(self) -> dict[str, Any]:
-        """camelCase JSON with zero fields omitted, as proto3 JSON does."""
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        """The rules this count applied, with their confidence and evidence ids (docs/counting.md)."""
+        from vertexmeter.counting.explain import applied_rules
+
+        return applied_rules(self.request, self.tokenizer)
+
+    def to_rest(self, explain: bool = False) -> dict[str, Any]:
+        """camelCase JSON with zero fields omitted, as proto3 JSON does; `explain` adds the rules applied."""
         out: dict[str, Any] = {}
         if self.total_tokens:
             out["totalTokens"] = self.total_tokens
@@ -90,6 +97,8 @@ class CountResult:
             details = modality_details(self.tokens_by_modality)
             if details:
                 out["promptTokensDetails"] = details
+        if explain:
+            out["rules"] = self.rules
         return out
 
 

@@ -116,8 +116,17 @@ class UsageResult:
         """The most output tokens this request can be billed for: maxOutputTokens, else the model's cap."""
         return self.max_output_tokens if self.max_output_tokens is not None else self.model.output_token_limit
 
-    def to_rest(self) -> dict[str, Any]:
-        """usageMetadata JSON in Google's field order; zero counts omitted, as proto3 JSON does."""
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        """The rules this bill applied, with their confidence and evidence ids (docs/counting.md)."""
+        from vertexmeter.counting.explain import applied_rules
+
+        replayed = self.replayed_thoughts.rule if self.replayed_thoughts else None
+        return applied_rules(self.prompt.request, self.prompt.tokenizer, replayed=replayed, response=self.has_response)
+
+    def to_rest(self, explain: bool = False) -> dict[str, Any]:
+        """usageMetadata JSON in Google's field order; zero counts omitted, as proto3 JSON does; `explain` adds
+        the rules applied (not Google's)."""
         out: dict[str, Any] = {}
         if self.prompt_token_count:
             out["promptTokenCount"] = self.prompt_token_count
@@ -143,6 +152,8 @@ class UsageResult:
         bounds = self.bounds
         if bounds is not None:
             out["bounds"] = bounds  # not Google's: present only on a count that cannot be exact offline
+        if explain:
+            out["rules"] = self.rules
         return out
 
 
@@ -226,8 +237,10 @@ def usage_metadata(
     media_options: MediaOptions | None = None,
     cached_content_tokens: int | None = None,
     history: Any = None,
+    explain: bool = False,
 ) -> dict[str, Any]:
-    """The `usageMetadata` JSON generateContent would return for `request` (and `response`) on `model`."""
+    """The `usageMetadata` JSON generateContent would return for `request` (and `response`) on `model`;
+    `explain=True` adds `rules`: the accounting rules applied, with confidence and evidence ids."""
     return usage(
         model,
         request,
@@ -237,10 +250,10 @@ def usage_metadata(
         media_options=media_options,
         cached_content_tokens=cached_content_tokens,
         history=history,
-    ).to_rest()
+    ).to_rest(explain=explain)
 
 
-USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens", "history")
+USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens", "history", "explain")
 
 
 def usage_from_body(
@@ -260,7 +273,10 @@ def usage_from_body(
         cached_content_tokens=options.get("cachedContentTokens"),
         history=options.get("history"),
     )
-    return {"usageMetadata": result.to_rest(), "modelVersion": result.model.id}
+    explain = options.get("explain", False)
+    if not isinstance(explain, bool):
+        raise invalid_argument(f"usageOptions.explain is true or false, not {explain!r}.", "usage_options.explain")
+    return {"usageMetadata": result.to_rest(explain=explain), "modelVersion": result.model.id}
 
 
 def _usage_fields(prompt: Prompt, day: dt.date | None) -> dict[str, str]:

@@ -7,7 +7,7 @@ import difflib
 import fnmatch
 import re
 from collections.abc import Container, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from vertexmeter.datafiles import load_yaml
@@ -106,6 +106,8 @@ class Accounting:
     billed_output: str = "text"
     # False: a newline at the start or end of a candidate's text is not billed (accounting.yaml `output_newlines`).
     bills_edge_newlines: bool = True
+    # table -> the rule entry's (confidence, evidence ids): what an answer cites when asked which rules made it.
+    sources: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
@@ -326,6 +328,17 @@ def _load_accounting(
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
+                    sources={
+                        name: (str(rule.get("confidence", "")), _strings(rule.get("evidence") or []))
+                        for name, rule in (
+                            ("role_overhead", role),
+                            ("tool_templates", tool),
+                            ("response_schema", schema),
+                            ("function_history", history),
+                            ("stop_sequences", stops),
+                            ("output_newlines", newlines),
+                        )
+                    },
                 )
     return out
 

@@ -1,0 +1,51 @@
+"""Which rules made an answer: the accounting.yaml entries (with confidence and evidence ids) a count applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vertexmeter.registry import ReplayedThoughts, accounting_for, tokenizer_history
+from vertexmeter.requests import Prompt, media_field
+
+
+def applied_rules(
+    prompt: Prompt, vocabulary: str, *, replayed: ReplayedThoughts | None = None, response: bool = False
+) -> list[dict[str, Any]]:
+    """The rules behind a count of `prompt` (and its response), each as {"rule", "confidence", "evidence"}."""
+    rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    parts = [part for turn in prompt.contents for part in turn.parts]
+    used = ["role_overhead"]
+    if any(tool.get("functionDeclarations") for tool in prompt.tools):
+        used.append("tool_templates")
+    if any("functionCall" in part or "functionResponse" in part for part in parts):
+        used.append("function_history")
+    if prompt.generation_config.get("responseSchema") or "responseJsonSchema" in prompt.generation_config:
+        used.append("response_schema")
+    if response:
+        used += ["stop_sequences", "output_newlines"]
+    out: list[dict[str, Any]] = []
+    for name in used:
+        confidence, evidence = rules.sources.get(name, ("", ()))
+        out.append({"rule": f"accounting.yaml {name}", "confidence": confidence, "evidence": list(evidence)})
+    if replayed is not None:
+        out.append(
+            {
+                "rule": f"accounting.yaml replayed_thoughts ({replayed.scope}, {replayed.billed})",
+                "confidence": replayed.confidence,
+                "evidence": list(replayed.evidence),
+            }
+        )
+    era = next(
+        (e for e in tokenizer_history() if e.family == vocabulary and prompt.model.rules_generation in e.generations),
+        None,
+    )
+    out.append(
+        {
+            "rule": f"vocabulary {vocabulary}" + (" (accounting.yaml tokenizer_history)" if era else " (models.yaml)"),
+            "confidence": prompt.model.confidence,
+            "evidence": list(era.evidence if era else prompt.model.sources),
+        }
+    )
+    if any(media_field(part) for part in parts):
+        out.append({"rule": "media/rules.yaml", "confidence": "", "evidence": ["docs/media.md"]})
+    return out
