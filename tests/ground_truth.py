@@ -193,16 +193,28 @@ def earlier_responses(record: dict[str, Any]) -> list[dict[str, Any]] | None:
     return [e["response"] for e in exchanges[:index] if isinstance(e.get("response"), dict)]
 
 
+def whole_response(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The whole response of a ground_truth_2026 output record (a streamed one keeps its chunks as parts)."""
+    match = _SOURCE.match(record["source"])
+    exchanges = _conversations().get((match["file"], match["blob"])) if match else None
+    if not exchanges:
+        return None
+    response = exchanges[int(match["index"] or 0)].get("response") if match else None
+    return response if isinstance(response, dict) else None
+
+
 def replay(
     record: dict[str, Any],
     request: dict[str, Any] | None = None,
     media_options: MediaOptions | None = None,
     history: list[dict[str, Any]] | None = None,
+    response: dict[str, Any] | None = None,
 ) -> Replay:
     """What vertexmeter answers for one recorded item, through the call and on the day it was recorded.
 
     `request` replaces the recorded body (multimodal records: regenerated media, tests/media); `history` gives
-    the conversation's earlier responses (replayed thought signatures).
+    the conversation's earlier responses (replayed thought signatures); `response` an output record's whole
+    response in place of the candidate text it keeps.
     """
     api, call, group = api_of(record), call_of(record), group_of(record)
     expected = record["expected"]["totalTokens"]
@@ -219,7 +231,8 @@ def replay(
                 # candidatesTokenCount: the candidate the record keeps (its Content) as the response, to the
                 # request that produced it where the record has it (its generationConfig can matter: stop
                 # sequences), else to a placeholder prompt.
-                got = _output_tokens(record, model, api, body["contents"][0], as_of)
+                candidate = response if response is not None else body["contents"][0]
+                got = _output_tokens(record, model, api, candidate, as_of)
         elif call == "predict":
             got = vertexmeter.count(model, body, api=api, as_of=as_of).total_tokens
         elif call == "countTokens":

@@ -21,8 +21,17 @@ SYSTEM = {"role": "user", "parts": [{"text": "You are terse."}]}
 GEMINI_BODY = {
     "systemInstruction": SYSTEM,
     "contents": [USER],
-    "tools": [{"functionDeclarations": [{"name": "get_weather", "description": "Weather of a city.",
-               "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]}}]}],
+    "tools": [
+        {
+            "functionDeclarations": [
+                {
+                    "name": "get_weather",
+                    "description": "Weather of a city.",
+                    "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]},
+                }
+            ]
+        }
+    ],
     "toolConfig": {"functionCallingConfig": {"mode": "AUTO"}},
     "safetySettings": [{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_NONE"}],
     "generationConfig": {"maxOutputTokens": 50, "thinkingConfig": {"thinkingBudget": 20}, "temperature": 0.2},
@@ -215,9 +224,12 @@ def test_response_schema_is_not_prompt_text_on_gemini_generate_content() -> None
     assert gemini == vertexmeter.usage("gemini-2.5-flash", plain, api="gemini").prompt_token_count
     # Vertex's generateContent reads it as google-genai's accumulator does, + 1 per typed node (rllm-0895)
     vertex = vertexmeter.usage("gemini-2.5-flash", body).prompt_token_count
-    assert vertex == vertexmeter.usage("gemini-2.5-flash", plain).prompt_token_count + raw(
-        "gemma3", "name", "The pet's name."
-    ) + 2
+    assert (
+        vertex
+        == vertexmeter.usage("gemini-2.5-flash", plain).prompt_token_count
+        + raw("gemma3", "name", "The pet's name.")
+        + 2
+    )
     # countTokens: the accumulator's walk alone
     counted = vertexmeter.count("gemini-2.5-flash", body).total_tokens
     walk = raw("gemma3", "name", "The pet's name.")
@@ -256,8 +268,10 @@ def test_number_values_of_function_history_bill_one_each_on_gemini_api_2_0() -> 
     assert usage("gemini-2.0-flash", words, api="gemini").prompt_token_count == base + raw("gemma3", "x", "y", "z")
     for model, api in (("gemini-2.0-flash", "vertex"), ("gemini-1.5-flash", "gemini")):
         assert usage(model, numbers, api=api).prompt_token_count == usage(model, flags, api=api).prompt_token_count
-    assert vertexmeter.count("gemini-2.0-flash", numbers).total_tokens == vertexmeter.count(
-        "gemini-2.0-flash", flags).total_tokens
+    assert (
+        vertexmeter.count("gemini-2.0-flash", numbers).total_tokens
+        == vertexmeter.count("gemini-2.0-flash", flags).total_tokens
+    )
 
 
 def test_gemini_api_count_tokens_of_a_generate_content_request_on_3_counts_as_generate_content() -> None:
@@ -267,12 +281,21 @@ def test_gemini_api_count_tokens_of_a_generate_content_request_on_3_counts_as_ge
     request = {
         "contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}],
         "systemInstruction": {"parts": [{"text": "Be terse."}]},
-        "tools": [{"functionDeclarations": [{
-            "name": "counting_weather",
-            "description": "Gets current weather for a city",
-            "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING", "description": "City name"}},
-                           "required": ["city"]},
-        }]}],
+        "tools": [
+            {
+                "functionDeclarations": [
+                    {
+                        "name": "counting_weather",
+                        "description": "Gets current weather for a city",
+                        "parameters": {
+                            "type": "OBJECT",
+                            "properties": {"city": {"type": "STRING", "description": "City name"}},
+                            "required": ["city"],
+                        },
+                    }
+                ]
+            }
+        ],
     }
     wrapped = {"generateContentRequest": {**request, "model": "models/gemini-3.5-flash"}}
     assert vertexmeter.count("gemini-3.5-flash", wrapped, api="gemini", as_of="2026-08-10").total_tokens == 61
@@ -284,10 +307,14 @@ def test_gemini_api_count_tokens_of_a_generate_content_request_on_3_counts_as_ge
 
     apples = {"role": "user", "parts": [{"text": "Apples are tasty. By Hadley Wickham."}]}
     schema = {"type": "object", "properties": {"title": {"type": "string", "description": "Content title"}}}
-    with_schema = {"generateContentRequest": {"contents": [apples], "model": "models/gemini-3.5-flash",
-                                              "systemInstruction": {"parts": {"text": ""}},
-                                              "generationConfig": {"responseMimeType": "application/json",
-                                                                   "responseSchema": schema}}}
+    with_schema = {
+        "generateContentRequest": {
+            "contents": [apples],
+            "model": "models/gemini-3.5-flash",
+            "systemInstruction": {"parts": {"text": ""}},
+            "generationConfig": {"responseMimeType": "application/json", "responseSchema": schema},
+        }
+    }
     assert vertexmeter.count("gemini-3.5-flash", with_schema, api="gemini", as_of="2026-07-21").total_tokens == 11
     # Outside a generateContentRequest, and on Vertex, an empty text is still refused.
     with pytest.raises(VertexMeterError, match="empty text parameter"):
@@ -304,11 +331,20 @@ def test_nested_function_responses_bill_as_json_on_gemini_api_2_5() -> None:
         "contents": [
             {"role": "user", "parts": [{"text": "What's the best language to learn?"}]},
             {"role": "model", "parts": [{"functionCall": {"name": "best_language_to_learn", "args": {}}}]},
-            {"role": "user", "parts": [{"functionResponse": {
-                "name": uuid, "response": {"name": uuid, "content": [{"text": "Ruby"}]}}}]},
+            {
+                "role": "user",
+                "parts": [
+                    {"functionResponse": {"name": uuid, "response": {"name": uuid, "content": [{"text": "Ruby"}]}}}
+                ],
+            },
         ],
-        "tools": [{"functionDeclarations": [{"name": "best_language_to_learn",
-                                             "description": "Gets the best language to learn"}]}],
+        "tools": [
+            {
+                "functionDeclarations": [
+                    {"name": "best_language_to_learn", "description": "Gets the best language to learn"}
+                ]
+            }
+        ],
     }
     assert vertexmeter.usage("gemini-2.5-flash", body, api="gemini", as_of="2025-08-26").prompt_token_count == 144
 
@@ -329,8 +365,17 @@ def test_generated_images_in_a_response(model: str, tokens: int) -> None:
 # ---- outputs cut by a stop sequence (accounting.yaml `stop_sequences`) --------------------------------
 # pydantic-ai's test_stop_settings[google] cassette (stop "Paris"), recorded on three generations.
 STOP_PROMPT = {
-    "contents": [{"role": "user", "parts": [{"text": 'What is the capital of France? Give me an answer that contains '
-                                                     'the word "Paris", but is not the first word.'}]}],
+    "contents": [
+        {
+            "role": "user",
+            "parts": [
+                {
+                    "text": "What is the capital of France? Give me an answer that contains "
+                    'the word "Paris", but is not the first word.'
+                }
+            ],
+        }
+    ],
     "generationConfig": {"responseModalities": ["TEXT"], "stopSequences": ["Paris"]},
 }
 
@@ -365,9 +410,10 @@ def test_stop_sequence_cut_drops_the_token_that_spans_it() -> None:
     assert raw(family, text) == 6
     assert own.candidates_token_count == 5  # a plain text response (no finishReason) may have been cut
     streamed = [_stopped("The capital of ", None), _stopped("France is ")]
-    assert vertexmeter.usage(
-        "gemini-3-flash-preview", STOP_PROMPT, api="gemini", response=streamed
-    ).candidates_token_count == 5
+    assert (
+        vertexmeter.usage("gemini-3-flash-preview", STOP_PROMPT, api="gemini", response=streamed).candidates_token_count
+        == 5
+    )
     # Vertex serves the same models: the rule is inferred there.
     assert vertexmeter.usage("gemini-3-flash-preview", STOP_PROMPT, response=text).candidates_token_count == 5
 
@@ -399,8 +445,11 @@ def test_tokens_before_stop_takes_the_first_stop_that_spans_the_cut() -> None:
 
 
 def test_every_generate_content_rule_says_how_stopped_outputs_bill() -> None:
-    for model, expected in (("gemini-3-flash-preview", "before_stop"), ("gemini-2.0-flash", "before_stop"),
-                            ("gemini-1.5-flash", "text")):
+    for model, expected in (
+        ("gemini-3-flash-preview", "before_stop"),
+        ("gemini-2.0-flash", "before_stop"),
+        ("gemini-1.5-flash", "text"),
+    ):
         for api in ("gemini", "vertex"):
             assert accounting_for(resolve(model), api, "generateContent").billed_output == expected
         assert accounting_for(resolve(model), "gemini", "countTokens").billed_output == "text"
@@ -408,17 +457,34 @@ def test_every_generate_content_rule_says_how_stopped_outputs_bill() -> None:
 
 # ---- responseSchema on the Gemini API's generateContent (accounting.yaml `response_schema`) -----------
 # Recorded answers of simonw/llm-gemini's cassettes (tests/data/mined_llm_gemini.jsonl).
-DOG_SCHEMA = {"properties": {"name": {"type": "string"}, "age": {"type": "integer"}, "bio": {"type": "string"}},
-              "required": ["name", "age", "bio"], "type": "object"}
-PERSON_SCHEMA = {"properties": {"name": {"title": "Name", "type": "string"}, "address": {
-    "properties": {"street": {"title": "Street", "type": "string"}, "city": {"title": "City", "type": "string"}},
-    "required": ["street", "city"], "title": "Address", "type": "object"}}, "required": ["name", "address"],
-    "type": "object"}
+DOG_SCHEMA = {
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}, "bio": {"type": "string"}},
+    "required": ["name", "age", "bio"],
+    "type": "object",
+}
+PERSON_SCHEMA = {
+    "properties": {
+        "name": {"title": "Name", "type": "string"},
+        "address": {
+            "properties": {
+                "street": {"title": "Street", "type": "string"},
+                "city": {"title": "City", "type": "string"},
+            },
+            "required": ["street", "city"],
+            "title": "Address",
+            "type": "object",
+        },
+    },
+    "required": ["name", "address"],
+    "type": "object",
+}
 
 
 def _structured(text: str, schema: dict[str, object]) -> dict[str, object]:
-    return {"contents": [{"role": "user", "parts": [{"text": text}]}],
-            "generationConfig": {"response_mime_type": "application/json", "response_schema": schema}}
+    return {
+        "contents": [{"role": "user", "parts": [{"text": text}]}],
+        "generationConfig": {"response_mime_type": "application/json", "response_schema": schema},
+    }
 
 
 @pytest.mark.parametrize(
@@ -451,8 +517,10 @@ def _walk_strings(schema: dict[str, object]) -> list[str]:
 
 
 def test_response_json_schema_is_not_counted_on_gemini_api_2_0() -> None:
-    body = {"contents": [{"role": "user", "parts": [{"text": "Invent a cool dog"}]}],
-            "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": DOG_SCHEMA}}
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "Invent a cool dog"}]}],
+        "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": DOG_SCHEMA},
+    }
     assert vertexmeter.usage("gemini-2.0-flash", body, api="gemini").prompt_token_count == raw(
         "gemma3", "Invent a cool dog"
     )
@@ -486,11 +554,14 @@ def test_edge_newlines_of_an_output_are_not_billed_on_the_gemini_api_2_5() -> No
     assert vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, response=text).candidates_token_count == 18
     # a leading "\n" part before the answer (rllm-0881): 10
     parts = {"parts": [{"text": "\n"}, {"text": "The fetched file says: Ruby is the best."}], "role": "model"}
-    assert vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, api="gemini", response=parts) \
-        .candidates_token_count == 10
+    assert (
+        vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, api="gemini", response=parts).candidates_token_count
+        == 10
+    )
     # the Gemini API's 2.0 bills it (86 recorded answers ending in "\n")
-    assert vertexmeter.usage("gemini-2.0-flash", {"contents": [USER]}, api="gemini", response="Percy\n") \
-        .candidates_token_count == raw("gemma3", "Percy\n")
+    assert vertexmeter.usage(
+        "gemini-2.0-flash", {"contents": [USER]}, api="gemini", response="Percy\n"
+    ).candidates_token_count == raw("gemma3", "Percy\n")
 
 
 def test_gemini_api_2_0_ignores_json_schemas_of_declarations() -> None:
@@ -513,20 +584,52 @@ def test_gemini_api_2_0_ignores_json_schemas_of_declarations() -> None:
 def test_gemini_api_2_5_declarations_with_described_properties_cost_one_less() -> None:
     """rllm-0963 (crmne/ruby_llm, 2026-08-19): billed 46, one less than 18 + 9 per property on top of the
     texts; the same declaration without the property's description fits 18 + 9 exactly."""
+
     def body(prop: dict[str, str]) -> dict[str, object]:
         parameters = {"type": "OBJECT", "properties": {"query": prop}, "required": ["query"]}
         return {
             "contents": [{"role": "user", "parts": [{"text": "Process this query: test data"}]}],
-            "tools": [{"functionDeclarations": [{"name": "content_returning", "parameters": parameters,
-                                                 "description": "Returns a processed string result"}]}],
+            "tools": [
+                {
+                    "functionDeclarations": [
+                        {
+                            "name": "content_returning",
+                            "parameters": parameters,
+                            "description": "Returns a processed string result",
+                        }
+                    ]
+                }
+            ],
         }
 
     described = body({"type": "STRING", "description": "Query to process"})
     assert vertexmeter.usage("gemini-2.5-flash", described, api="gemini", as_of="2026-08-19").prompt_token_count == 46
     plain = vertexmeter.usage("gemini-2.5-flash", body({"type": "STRING"}), api="gemini").prompt_token_count
-    texts = raw("gemma3", "Process this query: test data", "content_returning", "Returns a processed string result",
-                "query", "query")
+    texts = raw(
+        "gemma3",
+        "Process this query: test data",
+        "content_returning",
+        "Returns a processed string result",
+        "query",
+        "query",
+    )
     assert plain == texts + 1 + 18 + 9  # one role-bearing Content, one declaration, one property
     # Vertex: typed nodes only, no such rule
-    assert vertexmeter.usage("gemini-2.5-flash", described).prompt_token_count == texts + raw(
-        "gemma3", "Query to process") + 2
+    assert (
+        vertexmeter.usage("gemini-2.5-flash", described).prompt_token_count
+        == texts + raw("gemma3", "Query to process") + 2
+    )
+
+
+def test_a_gemini_api_2_0_stream_counts_its_chunks_apart_and_2_5_joins_them() -> None:
+    """accounting.yaml text_pieces_apart: 2.0 streams cut where the model's tokens end (t3-0394, -0398, -0401)."""
+    stream = [
+        {"candidates": [{"content": {"parts": [{"text": "Per"}]}}]},
+        {"candidates": [{"content": {"parts": [{"text": "cy"}]}}]},
+    ]
+    apart = vertexmeter.usage(
+        "gemini-2.0-flash", {"contents": [USER]}, api="gemini", response=stream, as_of="2025-06-01"
+    )
+    assert apart.candidates_token_count == raw("gemma2", "Per") + raw("gemma2", "cy")
+    joined = vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, api="gemini", response=stream)
+    assert joined.candidates_token_count == raw("gemma3", "Percy")

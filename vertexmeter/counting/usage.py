@@ -23,7 +23,14 @@ from vertexmeter.counting.texts import part_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions
-from vertexmeter.registry import ModelInfo, accounting_for, replayed_thoughts_for, tokenizer_for, usage_fields_for
+from vertexmeter.registry import (
+    ModelInfo,
+    accounting_for,
+    counts_text_pieces_apart,
+    replayed_thoughts_for,
+    tokenizer_for,
+    usage_fields_for,
+)
 from vertexmeter.requests import (
     Prompt,
     media_field,
@@ -319,10 +326,12 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
     tokenizer = get_tokenizer(tokenizer_for(prompt.model, prompt.api, as_of))
     rules = accounting_for(prompt.model, prompt.api, GENERATE_CONTENT)
     stops = _stop_sequences(prompt) if rules.billed_output == "before_stop" else []
+    apart = counts_text_pieces_apart(prompt.model, prompt.api, GENERATE_CONTENT)
     by_modality: dict[str, int] = {}
     thoughts = 0
     for parts, finish_reason in _candidate_parts(response):
-        text, thought_text = "", ""
+        pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
+        thought_text = ""
         others: list[str] = []
         for j, part in enumerate(parts):
             if not isinstance(part, dict):
@@ -334,12 +343,17 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
                 if part.get("thought"):
                     thought_text += part["text"]
                 else:
-                    text += part["text"]
+                    pieces.append(part["text"])
             else:
                 others.extend(t for t, _ in part_texts(part, f"response.parts[{j}]"))
-        if not rules.bills_edge_newlines:
-            text = text.strip("\n")
-        text_tokens = tokenizer.count(text) if text else 0
+        if not rules.bills_edge_newlines and pieces:
+            pieces[0] = pieces[0].lstrip("\n")
+            pieces[-1] = pieces[-1].rstrip("\n")
+        text = "".join(pieces)
+        if apart:  # accounting.yaml text_pieces_apart: a stream's chunks end where the model's tokens end
+            text_tokens = sum(tokenizer.count(piece) for piece in pieces if piece)
+        else:
+            text_tokens = tokenizer.count(text) if text else 0
         if stops and text and finish_reason in (None, "STOP"):
             cut = tokens_before_stop(tokenizer, text, stops)
             text_tokens = text_tokens if cut is None else cut

@@ -165,6 +165,7 @@ class _Registry:
     replayed_thoughts: tuple[_ThoughtRule, ...]
     signature_size: SignatureSize
     usage_fields: tuple[tuple[str, str, str, dt.date], ...]  # (api, field, value, since)
+    text_pieces_apart: frozenset[tuple[str, str, str]]
 
 
 @cache
@@ -218,7 +219,8 @@ def _registry() -> _Registry:
         (str(f["api"]), str(f["field"]), str(f["value"]), dt.date.fromisoformat(str(f["since"])))
         for f in rules["usage_fields"]
     )
-    return _Registry(by_name, tuple(models), accounting, history, thoughts, signature, fields)
+    apart = frozenset(key for rule in rules["text_pieces_apart"] for key in _rule_keys(rule))
+    return _Registry(by_name, tuple(models), accounting, history, thoughts, signature, fields, apart)
 
 
 def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str]) -> tuple[_ThoughtRule, ...]:
@@ -376,6 +378,11 @@ def replayed_thoughts_for(model: ModelInfo, api: str, call: str, as_of: dt.date 
             continue
         return entry.rule
     raise AssertionError(f"no replayed_thoughts rule for {key}")  # the loader checked every key
+
+
+def counts_text_pieces_apart(model: ModelInfo, api: str, call: str) -> bool:
+    """True where a response's text parts are counted each on its own (accounting.yaml `text_pieces_apart`)."""
+    return (api, call, model.rules_generation) in _registry().text_pieces_apart
 
 
 def usage_fields_for(api: str, as_of: dt.date | None = None) -> dict[str, str]:
