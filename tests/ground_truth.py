@@ -193,6 +193,16 @@ def earlier_responses(record: dict[str, Any]) -> list[dict[str, Any]] | None:
     return [e["response"] for e in exchanges[:index] if isinstance(e.get("response"), dict)]
 
 
+def recorded_request(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The request body exactly as sent, from the conversation (a record elides large media as `<omitted: …>`)."""
+    match = _SOURCE.match(record["source"])
+    exchanges = _conversations().get((match["file"], match["blob"])) if match else None
+    if not exchanges:
+        return None
+    request = exchanges[int(match["index"] or 0)].get("request") if match else None
+    return request if isinstance(request, dict) else None
+
+
 def whole_response(record: dict[str, Any]) -> dict[str, Any] | None:
     """The whole response of a ground_truth_2026 output record (a streamed one keeps its chunks as parts)."""
     match = _SOURCE.match(record["source"])

@@ -22,6 +22,7 @@ from ground_truth import (
     load_mined,
     load_mined_history,
     load_records,
+    recorded_request,
     replay,
     whole_response,
 )
@@ -200,8 +201,10 @@ def _2026_results() -> list[tuple[Replay, Replay]]:
     out = []
     for record in load_2026():
         alone = replay(record)
+        elided = "<omitted:" in json.dumps(record["request"])
         if record["kind"] == "input":
-            given = replay(record, history=earlier_responses(record))
+            sent = recorded_request(record) if elided else None
+            given = replay(record, request=sent, history=earlier_responses(record))
         else:
             given = replay(record, response=whole_response(record))
         out.append((alone, given))
