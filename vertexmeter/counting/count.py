@@ -181,6 +181,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
             schema_strings=rules.response_schema_strings,
             function_payload=rules.function_history.payload,
             tool_json_schemas=rules.tools.counts_json_schemas,
+            tool_schema_strings=rules.tools.schema_strings,
         )
     ]
     by_modality: dict[str, int] = {}
@@ -240,7 +241,7 @@ def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
         return 0
     found: Counter[str] = Counter()
     _schema_features(schema, found, typed=True)
-    return rules.response_schema_per_typed_node * found["typed"]
+    return rules.response_schema_per_typed_node * found["typed_node"]
 
 
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
@@ -271,31 +272,68 @@ def _numbers(payload: Any) -> int:
 
 
 def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) -> int:
-    """The template's weights times what the declarations hold: declarations, descriptions, objects with
-    properties, properties, array items (nested too), typed OpenAPI nodes and nullable flags."""
+    """The template's weights times what the declarations hold (accounting.yaml `tool_templates`)."""
+    found = tool_features(tools, counts_json_schemas=template.counts_json_schemas)
+    return sum(getattr(template, f"per_{name}") * found[name] for name in TOOL_FEATURES)
+
+
+# What a tool template weighs, each named as its weight (`per_<feature>` of accounting.yaml `tool_templates`).
+TOOL_FEATURES = (
+    "declaration",
+    "declaration_with_described_properties",
+    "description",
+    "object",
+    "property",
+    "items",
+    "typed_node",
+    "nullable",
+    "optional_property",
+    "optional_described_property",
+    "optional_property_of_described_declaration",
+    "response_object",
+    "response_property",
+    "enum",
+    "enum_value",
+    "null_union",
+    "title",
+)
+
+
+def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = True) -> Counter[str]:
+    """How many of each TOOL_FEATURES the function declarations hold: declarations, non-empty descriptions (the
+    declaration's and every schema node's), schema nodes with properties ("objects"), properties (nested too),
+    array `items`, typed OpenAPI nodes, nullable flags, properties that are not required (and of those, the
+    described ones, and those of a declaration with a description), response schemas with properties and their
+    top-level properties, enums and their values, JSON Schema type lists with
+    "null", non-empty titles. `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
     found: Counter[str] = Counter()
     for tool in tools:
         for declaration in tool.get("functionDeclarations") or []:
-            found["declarations"] += 1
-            found["descriptions"] += 1 if declaration.get("description") else 0
-            described_before = found["described_properties"]
-            for key in ("parameters", "response"):
-                if declaration.get(key):
-                    _schema_features(declaration[key], found, typed=True)
-            for key in ("parametersJsonSchema", "responseJsonSchema"):
-                if isinstance(declaration.get(key), dict) and template.counts_json_schemas:
-                    _schema_features(declaration[key], found, typed=False)
-            found["declarations_with_described_properties"] += found["described_properties"] > described_before
-    return (
-        template.per_declaration * found["declarations"]
-        + template.per_declaration_with_described_properties * found["declarations_with_described_properties"]
-        + template.per_description * found["descriptions"]
-        + template.per_object * found["objects"]
-        + template.per_property * found["properties"]
-        + template.per_items * found["items"]
-        + template.per_typed_node * found["typed"]
-        + template.per_nullable * found["nullable"]
-    )
+            found["declaration"] += 1
+            found["description"] += 1 if declaration.get("description") else 0
+            described_before, optional_before = found["described_property"], found["optional_property"]
+            for key, typed, response in (
+                ("parameters", True, False),
+                ("response", True, True),
+                ("parametersJsonSchema", False, False),
+                ("responseJsonSchema", False, True),
+            ):
+                schema = declaration.get(key)
+                if not isinstance(schema, dict) or not schema or (not typed and not counts_json_schemas):
+                    continue
+                _schema_features(schema, found, typed=typed)
+                if response:
+                    properties = schema.get("properties")
+                    found["response_object"] += bool(properties)
+                    found["response_property"] += len(properties) if isinstance(properties, dict) else 0
+            found["declaration_with_described_properties"] += found["described_property"] > described_before
+            if declaration.get("description"):
+                found["optional_property_of_described_declaration"] += found["optional_property"] - optional_before
+    return found
+
+
+def _described(schema: Any) -> bool:
+    return isinstance(schema, dict) and isinstance(schema.get("description"), str) and bool(schema["description"])
 
 
 def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
@@ -305,17 +343,23 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
         return
     listed = schema.get("properties")
     properties: dict[str, Any] = listed if isinstance(listed, dict) else {}
-    found["properties"] += len(properties)
-    found["objects"] += 1 if properties else 0
-    found["descriptions"] += 1 if isinstance(schema.get("description"), str) and schema["description"] else 0
+    required = schema.get("required") if isinstance(schema.get("required"), list) else []
+    found["property"] += len(properties)
+    found["object"] += 1 if properties else 0
+    found["description"] += _described(schema)
     if typed:
-        found["typed"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
+        found["typed_node"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
         found["nullable"] += 1 if schema.get("nullable") else 0
-    found["described_properties"] += sum(
-        1
-        for p in properties.values()
-        if isinstance(p, dict) and isinstance(p.get("description"), str) and p["description"]
-    )
+    elif isinstance(schema.get("type"), list) and "null" in schema["type"]:
+        found["null_union"] += 1
+    found["title"] += isinstance(schema.get("title"), str) and bool(schema["title"])
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        found["enum"] += 1
+        found["enum_value"] += len(schema["enum"])
+    found["described_property"] += sum(_described(p) for p in properties.values())
+    optional = [p for key, p in properties.items() if key not in required]
+    found["optional_property"] += len(optional)
+    found["optional_described_property"] += sum(_described(p) for p in optional)
     children = list(properties.values())
     if isinstance(schema.get("items"), dict):
         found["items"] += 1

@@ -17,20 +17,25 @@ def prompt_texts(
     schema_strings: tuple[str, ...] = (),
     function_payload: str = "texts",
     tool_json_schemas: bool = True,
+    tool_schema_strings: tuple[str, ...] = (),
 ) -> Iterator[tuple[str, str]]:
     """(text, field path) for every counted string: contents, tools, response schema, system instruction.
 
     `response_schema=False` / `response_json_schema=False` leave generationConfig's responseSchema /
     responseJsonSchema out, `schema_strings` counts more of responseSchema's fields, `function_payload` says how
     replayed function calls and responses are read, `tool_json_schemas=False` leaves the raw JSON Schemas of
-    function declarations out (accounting.yaml says where).
+    function declarations out, `tool_schema_strings` counts more of their schemas' fields ("title": what the
+    Gemini API's 3.x reads; accounting.yaml says where).
     """
     for turn in prompt.contents:
         yield from turn_texts(turn, function_payload)
     for i, tool in enumerate(prompt.tools):
         for k, declaration in enumerate(tool.get("functionDeclarations") or []):
             yield from _declaration_texts(
-                declaration, f"tools[{i}].function_declarations[{k}]", json_schemas=tool_json_schemas
+                declaration,
+                f"tools[{i}].function_declarations[{k}]",
+                json_schemas=tool_json_schemas,
+                extra=tool_schema_strings,
             )
     schema = prompt.generation_config.get("responseSchema")
     if schema and response_schema:
@@ -94,20 +99,20 @@ def value_texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
 
 
 def _declaration_texts(
-    declaration: dict[str, Any], path: str, *, json_schemas: bool = True
+    declaration: dict[str, Any], path: str, *, json_schemas: bool = True, extra: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, str]]:
     if declaration.get("name"):
         yield declaration["name"], f"{path}.name"
     if declaration.get("description"):
         yield declaration["description"], f"{path}.description"
     if declaration.get("parameters"):
-        yield from schema_texts(declaration["parameters"], f"{path}.parameters")
+        yield from schema_texts(declaration["parameters"], f"{path}.parameters", extra)
     if declaration.get("parametersJsonSchema") is not None and json_schemas:
-        yield from json_schema_texts(declaration["parametersJsonSchema"], f"{path}.parameters_json_schema")
+        yield from json_schema_texts(declaration["parametersJsonSchema"], f"{path}.parameters_json_schema", extra)
     if declaration.get("response"):
-        yield from schema_texts(declaration["response"], f"{path}.response")
+        yield from schema_texts(declaration["response"], f"{path}.response", extra)
     if declaration.get("responseJsonSchema") is not None and json_schemas:
-        yield from json_schema_texts(declaration["responseJsonSchema"], f"{path}.response_json_schema")
+        yield from json_schema_texts(declaration["responseJsonSchema"], f"{path}.response_json_schema", extra)
 
 
 def schema_texts(schema: dict[str, Any], path: str, extra: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
@@ -144,10 +149,13 @@ def schema_texts(schema: dict[str, Any], path: str, extra: tuple[str, ...] = ())
         yield from schema_texts(sub, f"{path}.defs.{key}", extra)
 
 
-def json_schema_texts(schema: Any, path: str) -> Iterator[tuple[str, str]]:
-    """The same walk over a raw JSON Schema (parametersJsonSchema / responseJsonSchema)."""
+def json_schema_texts(schema: Any, path: str, extra: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """The same walk over a raw JSON Schema (parametersJsonSchema / responseJsonSchema); `extra` as in
+    schema_texts ("title" only)."""
     if not isinstance(schema, dict):
         return
+    if "title" in extra and isinstance(schema.get("title"), str) and schema["title"]:
+        yield schema["title"], f"{path}.title"
     for key in ("format", "description"):
         if isinstance(schema.get(key), str) and schema[key]:
             yield schema[key], f"{path}.{key}"
@@ -156,13 +164,13 @@ def json_schema_texts(schema: Any, path: str) -> Iterator[tuple[str, str]]:
             if isinstance(value, str):
                 yield value, f"{path}.{key}[{i}]"
     if isinstance(schema.get("items"), dict):
-        yield from json_schema_texts(schema["items"], f"{path}.items")
+        yield from json_schema_texts(schema["items"], f"{path}.items", extra)
     for container in ("properties", "$defs", "definitions"):
         for key, sub in (schema.get(container) or {}).items():
             yield key, f"{path}.{container}.{key}"
-            yield from json_schema_texts(sub, f"{path}.{container}.{key}")
+            yield from json_schema_texts(sub, f"{path}.{container}.{key}", extra)
     for combinator in ("anyOf", "oneOf", "allOf"):
         for i, sub in enumerate(schema.get(combinator) or []):
-            yield from json_schema_texts(sub, f"{path}.{combinator}[{i}]")
+            yield from json_schema_texts(sub, f"{path}.{combinator}[{i}]", extra)
     if schema.get("examples") or schema.get("example"):
         yield from value_texts(schema.get("examples") or schema.get("example"), f"{path}.example")

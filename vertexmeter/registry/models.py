@@ -72,6 +72,30 @@ class ToolTemplate:
     per_items: int = 0
     per_declaration_with_described_properties: int = 0
     counts_json_schemas: bool = True  # parametersJsonSchema / responseJsonSchema of a declaration read at all
+    per_optional_property: int = 0  # a property its object's `required` does not name
+    per_optional_described_property: int = 0  # on top of per_optional_property, when it has a description
+    per_optional_property_of_described_declaration: int = 0  # on top, in a declaration with a description
+    per_response_object: int = 0  # a declaration's response / responseJsonSchema with properties
+    per_response_property: int = 0  # each top-level property of such a response schema
+    per_enum: int = 0  # a schema node with `enum`
+    per_enum_value: int = 0  # each of its values
+    per_null_union: int = 0  # a JSON Schema `type` list naming "null" (["null", "array"])
+    per_title: int = 0  # a schema node's non-empty `title`
+    schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
+
+
+# The tool template's optional weights (accounting.yaml `tool_templates`; 0 where a rule does not name them).
+_TOOL_WEIGHTS = (
+    "per_optional_property",
+    "per_optional_described_property",
+    "per_optional_property_of_described_declaration",
+    "per_response_object",
+    "per_response_property",
+    "per_enum",
+    "per_enum_value",
+    "per_null_union",
+    "per_title",
+)
 
 
 @dataclass(frozen=True)
@@ -314,6 +338,8 @@ def _load_accounting(
                             str(tool.get("per_declaration_with_described_properties", 0))
                         ),
                         counts_json_schemas=bool(tool.get("json_schemas_counted", True)),
+                        schema_strings=_strings(tool.get("schema_strings") or []),
+                        **{name: int(str(tool.get(name, 0))) for name in _TOOL_WEIGHTS},
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
                     ),
