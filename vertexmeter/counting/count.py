@@ -6,6 +6,7 @@ picks the accounting rules (registry/accounting.yaml), `as_of` the vocabulary in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from vertexmeter.counting.texts import prompt_texts
+from vertexmeter.counting.texts import inline_tool_refs, prompt_texts
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
 from vertexmeter.registry import Accounting, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
@@ -172,10 +173,14 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    # The declarations as the service reads them (the result keeps the request as parsed).
+    counted = prompt
+    if rules.tools.inlines_refs and prompt.tools:
+        counted = dataclasses.replace(prompt, tools=inline_tool_refs(prompt.tools))
     texts = [
         text
         for text, _ in prompt_texts(
-            prompt,
+            counted,
             response_schema=rules.counts_response_schema,
             response_json_schema=rules.counts_response_json_schema,
             schema_strings=rules.response_schema_strings,
@@ -208,7 +213,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
             media.video_seconds += item.video_seconds
             media.audio_seconds += item.audio_seconds
             media.pdf_pages += item.pdf_pages
-    text_tokens += _overhead_tokens(prompt, rules)
+    text_tokens += _overhead_tokens(counted, rules)
     if text_tokens:
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + text_tokens
     return CountResult(
@@ -296,6 +301,7 @@ TOOL_FEATURES = (
     "enum_value",
     "null_union",
     "title",
+    "nested_object",
 )
 
 
@@ -305,7 +311,8 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
     array `items`, typed OpenAPI nodes, nullable flags, properties that are not required (and of those, the
     described ones, and those of a declaration with a description), response schemas with properties and their
     top-level properties, enums and their values, JSON Schema type lists with
-    "null", non-empty titles. `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
+    "null", non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`).
+    `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
     found: Counter[str] = Counter()
     for tool in tools:
         for declaration in tool.get("functionDeclarations") or []:
@@ -321,7 +328,9 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
                 schema = declaration.get(key)
                 if not isinstance(schema, dict) or not schema or (not typed and not counts_json_schemas):
                     continue
+                objects_before = found["object"]
                 _schema_features(schema, found, typed=typed)
+                found["nested_object"] += max(found["object"] - objects_before - 1, 0)
                 if response:
                     properties = schema.get("properties")
                     found["response_object"] += bool(properties)

@@ -174,3 +174,51 @@ def json_schema_texts(schema: Any, path: str, extra: tuple[str, ...] = ()) -> It
             yield from json_schema_texts(sub, f"{path}.{combinator}[{i}]", extra)
     if schema.get("examples") or schema.get("example"):
         yield from value_texts(schema.get("examples") or schema.get("example"), f"{path}.example")
+
+
+_JSON_SCHEMA_KEYS = ("parametersJsonSchema", "responseJsonSchema")
+_DEFINITIONS = ("$defs", "definitions")
+
+
+def inline_tool_refs(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tools with every declaration's JSON Schemas read as the service reads them where it resolves
+    references (accounting.yaml `inlines_refs`): each local `$ref` (`#/$defs/X`, `#/definitions/X`) replaced by
+    its definition, the definitions themselves dropped (a definition no reference reaches costs nothing). A
+    reference met again inside its own expansion (a recursive schema) is left as an empty schema."""
+    out = []
+    for tool in tools:
+        declarations = tool.get("functionDeclarations")
+        if not declarations:
+            out.append(tool)
+            continue
+        inlined = []
+        for declaration in declarations:
+            declaration = dict(declaration)
+            for key in _JSON_SCHEMA_KEYS:
+                schema = declaration.get(key)
+                if isinstance(schema, dict):
+                    defs = {
+                        name: sub
+                        for c in _DEFINITIONS
+                        if isinstance(schema.get(c), dict)
+                        for name, sub in schema[c].items()
+                    }
+                    declaration[key] = _inline(schema, defs, ())
+            inlined.append(declaration)
+        out.append({**tool, "functionDeclarations": inlined})
+    return out
+
+
+def _inline(schema: Any, defs: dict[str, Any], expanding: tuple[str, ...]) -> Any:
+    if isinstance(schema, list):
+        return [_inline(item, defs, expanding) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
+        name = ref.split("/", 2)[2]
+        siblings = {k: v for k, v in schema.items() if k != "$ref"}
+        if name in expanding or name not in defs:
+            return _inline(siblings, defs, expanding)
+        return {**_inline(defs[name], defs, (*expanding, name)), **_inline(siblings, defs, expanding)}
+    return {k: _inline(v, defs, expanding) for k, v in schema.items() if k not in _DEFINITIONS}

@@ -81,7 +81,9 @@ class ToolTemplate:
     per_enum_value: int = 0  # each of its values
     per_null_union: int = 0  # a JSON Schema `type` list naming "null" (["null", "array"])
     per_title: int = 0  # a schema node's non-empty `title`
+    per_nested_object: int = 0  # an object with properties below a schema's root
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
+    inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
 
 
 # The tool template's optional weights (accounting.yaml `tool_templates`; 0 where a rule does not name them).
@@ -95,6 +97,7 @@ _TOOL_WEIGHTS = (
     "per_enum_value",
     "per_null_union",
     "per_title",
+    "per_nested_object",
 )
 
 
@@ -339,6 +342,7 @@ def _load_accounting(
                         ),
                         counts_json_schemas=bool(tool.get("json_schemas_counted", True)),
                         schema_strings=_strings(tool.get("schema_strings") or []),
+                        inlines_refs=bool(tool.get("inlines_refs", False)),
                         **{name: int(str(tool.get(name, 0))) for name in _TOOL_WEIGHTS},
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
