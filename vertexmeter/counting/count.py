@@ -352,7 +352,8 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
         return
     listed = schema.get("properties")
     properties: dict[str, Any] = listed if isinstance(listed, dict) else {}
-    required = schema.get("required") if isinstance(schema.get("required"), list) else []
+    listed_required = schema.get("required")
+    required: list[Any] = listed_required if isinstance(listed_required, list) else []
     found["property"] += len(properties)
     found["object"] += 1 if properties else 0
     found["description"] += _described(schema)
