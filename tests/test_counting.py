@@ -498,3 +498,19 @@ def test_gemini_3_response_schema_null_union_and_titles() -> None:
     }
     texts = ("Go", "add", "Adds.", "a", "A", "b", "B", "a", "b")
     assert _bill("gemini-3.5-flash", _declaration_body(add)) == raw("gemma4", *texts) + 1 + 13 + 5 + 4 + 20 + 10
+
+
+def test_gemini_2_5_does_not_bill_the_parameter_schemas_own_description() -> None:
+    """mira-0070, -0136, llmg-0024: the description of a declaration's parameter schema itself is not billed on
+    2.5 (its properties' are); 3.x bills it (llmg-0055)."""
+    schema = {
+        "type": "object",
+        "description": "A tide report with metadata.",
+        "properties": {"port": {"type": "string", "description": "port name"}},
+        "required": ["port"],
+    }
+    declaration = {"name": "report", "description": "Reports.", "parametersJsonSchema": schema}
+    texts = ("Go", "report", "Reports.", "port", "port name", "port")
+    assert _bill("gemini-2.5-flash", _declaration_body(declaration)) == raw("gemma3", *texts) + 1 + 26
+    three = _bill("gemini-3.5-flash", _declaration_body(declaration))
+    assert three == raw("gemma4", *texts, "A tide report with metadata.") + 1 + 13 + 3 * 5 + 4 + 10

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from vertexmeter.counting.texts import inline_tool_refs, prompt_texts
+from vertexmeter.counting.texts import inline_tool_refs, prompt_texts, without_root_descriptions
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
 from vertexmeter.registry import Accounting, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
@@ -175,8 +175,8 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
     # The declarations as the service reads them (the result keeps the request as parsed).
     counted = prompt
-    if rules.tools.inlines_refs and prompt.tools:
-        counted = dataclasses.replace(prompt, tools=inline_tool_refs(prompt.tools))
+    if prompt.tools and (rules.tools.inlines_refs or not rules.tools.reads_root_descriptions):
+        counted = dataclasses.replace(prompt, tools=declarations_as_read(prompt.tools, rules.tools))
     texts = [
         text
         for text, _ in prompt_texts(
@@ -274,6 +274,16 @@ def _numbers(payload: Any) -> int:
     if not isinstance(payload, dict):
         return 0
     return sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in payload.values())
+
+
+def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:
+    """The function declarations as the service reads them under `template`: references resolved, the parameter
+    schema's own description dropped, where accounting.yaml says so."""
+    if template.inlines_refs:
+        tools = inline_tool_refs(tools)
+    if not template.reads_root_descriptions:
+        tools = without_root_descriptions(tools)
+    return tools
 
 
 def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) -> int:

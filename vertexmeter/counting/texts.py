@@ -222,3 +222,24 @@ def _inline(schema: Any, defs: dict[str, Any], expanding: tuple[str, ...]) -> An
             return _inline(siblings, defs, expanding)
         return {**_inline(defs[name], defs, (*expanding, name)), **_inline(siblings, defs, expanding)}
     return {k: _inline(v, defs, expanding) for k, v in schema.items() if k not in _DEFINITIONS}
+
+
+def without_root_descriptions(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tools with the `description` of each declaration's parameter schema (its root node) left out, as the
+    service reads them where it ignores it (accounting.yaml `reads_root_descriptions: false`)."""
+    out = []
+    for tool in tools:
+        declarations = tool.get("functionDeclarations")
+        if not declarations:
+            out.append(tool)
+            continue
+        read = []
+        for declaration in declarations:
+            declaration = dict(declaration)
+            for key in ("parameters", "parametersJsonSchema"):
+                schema = declaration.get(key)
+                if isinstance(schema, dict) and "description" in schema:
+                    declaration[key] = {k: v for k, v in schema.items() if k != "description"}
+            read.append(declaration)
+        out.append({**tool, "functionDeclarations": read})
+    return out

@@ -84,6 +84,7 @@ class ToolTemplate:
     per_nested_object: int = 0  # an object with properties below a schema's root
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
+    reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
 
 
 # The tool template's optional weights (accounting.yaml `tool_templates`; 0 where a rule does not name them).
@@ -343,6 +344,7 @@ def _load_accounting(
                         counts_json_schemas=bool(tool.get("json_schemas_counted", True)),
                         schema_strings=_strings(tool.get("schema_strings") or []),
                         inlines_refs=bool(tool.get("inlines_refs", False)),
+                        reads_root_descriptions=bool(tool.get("reads_root_descriptions", True)),
                         **{name: int(str(tool.get(name, 0))) for name in _TOOL_WEIGHTS},
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
