@@ -514,3 +514,23 @@ def test_gemini_2_5_does_not_bill_the_parameter_schemas_own_description() -> Non
     assert _bill("gemini-2.5-flash", _declaration_body(declaration)) == raw("gemma3", *texts) + 1 + 26
     three = _bill("gemini-3.5-flash", _declaration_body(declaration))
     assert three == raw("gemma4", *texts, "A tide report with metadata.") + 1 + 13 + 3 * 5 + 4 + 10
+
+
+def test_reference_expansion_is_bounded() -> None:
+    """Definitions that each use the next twice would double at every level (2^40 objects here): the expansion
+    stops at its budget of 10,000 references, past which a reference reads as an empty schema."""
+    from vertexmeter.counting.count import tool_features
+    from vertexmeter.counting.texts import inline_tool_refs
+
+    defs = {
+        f"D{i}": {
+            "type": "object",
+            "properties": {"a": {"$ref": f"#/$defs/D{i + 1}"}, "b": {"$ref": f"#/$defs/D{i + 1}"}},
+        }
+        for i in range(40)
+    }
+    tools = [
+        {"functionDeclarations": [{"name": "deep", "parametersJsonSchema": {"$defs": defs, "$ref": "#/$defs/D0"}}]}
+    ]
+    found = tool_features(inline_tool_refs(tools))
+    assert found["object"] == 10_000

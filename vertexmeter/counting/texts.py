@@ -203,25 +203,32 @@ def inline_tool_refs(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         if isinstance(schema.get(c), dict)
                         for name, sub in schema[c].items()
                     }
-                    declaration[key] = _inline(schema, defs, ())
+                    declaration[key] = _inline(schema, defs, (), [_MAX_EXPANSIONS])
             inlined.append(declaration)
         out.append({**tool, "functionDeclarations": inlined})
     return out
 
 
-def _inline(schema: Any, defs: dict[str, Any], expanding: tuple[str, ...]) -> Any:
+# References expanded per schema at most: a definition used twice by a definition used twice … doubles at each
+# level, and a request must not make the count explode; past the budget a reference reads as an empty schema.
+_MAX_EXPANSIONS = 10_000
+
+
+def _inline(schema: Any, defs: dict[str, Any], expanding: tuple[str, ...], budget: list[int]) -> Any:
     if isinstance(schema, list):
-        return [_inline(item, defs, expanding) for item in schema]
+        return [_inline(item, defs, expanding, budget) for item in schema]
     if not isinstance(schema, dict):
         return schema
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
         name = ref.split("/", 2)[2]
         siblings = {k: v for k, v in schema.items() if k != "$ref"}
-        if name in expanding or name not in defs:
-            return _inline(siblings, defs, expanding)
-        return {**_inline(defs[name], defs, (*expanding, name)), **_inline(siblings, defs, expanding)}
-    return {k: _inline(v, defs, expanding) for k, v in schema.items() if k not in _DEFINITIONS}
+        if name in expanding or name not in defs or budget[0] <= 0:
+            return _inline(siblings, defs, expanding, budget)
+        budget[0] -= 1
+        expanded = _inline(defs[name], defs, (*expanding, name), budget)
+        return {**expanded, **_inline(siblings, defs, expanding, budget)}
+    return {k: _inline(v, defs, expanding, budget) for k, v in schema.items() if k not in _DEFINITIONS}
 
 
 def without_root_descriptions(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
