@@ -534,3 +534,27 @@ def test_reference_expansion_is_bounded() -> None:
     ]
     found = tool_features(inline_tool_refs(tools))
     assert found["object"] == 10_000
+
+
+def test_gemini_2_5_function_history_nested_payload_object() -> None:
+    """t3-0424 (google/adk-go), pyd-0273 (pydantic-ai): a payload object that is a key's value costs 1 more on 2.5
+    (name + json.dumps + 10 per pair, accounting.yaml function_history); one inside a list does not."""
+    import json
+
+    def turns(response: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "contents": [
+                user("Weather in Oslo?"),
+                {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": response}}]},
+            ]
+        }
+
+    def expected(response: dict[str, Any]) -> int:
+        texts = ("Weather in Oslo?", "get_weather", json.dumps({"city": "Oslo"}), "get_weather", json.dumps(response))
+        return raw("gemma3", *texts) + 3 + 10
+
+    nested = {"output": {"summary": "Sunny"}}
+    assert _bill("gemini-2.5-flash", turns(nested)) == expected(nested) + 1
+    listed = {"content": [{"text": "Sunny"}]}
+    assert _bill("gemini-2.5-flash", turns(listed)) == expected(listed)

@@ -251,21 +251,35 @@ def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
 
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
     history = rules.function_history
-    if not (history.per_call or history.per_response or history.per_argument or history.per_number):
+    weights = (history.per_call, history.per_response, history.per_argument, history.per_number)
+    if not any(weights) and not history.per_nested_object:
         return 0
     total = 0
     for turn in prompt.contents:
         for part in turn.parts:
-            call, response = part.get("functionCall"), part.get("functionResponse")
-            if call is not None:
-                args = call.get("args") or {}
-                total += history.per_call + history.per_argument * len(args) + history.per_number * _numbers(args)
-            if response is not None:
-                payload = response.get("response") or {}
+            for kind, key, per_part in (
+                ("functionCall", "args", history.per_call),
+                ("functionResponse", "response", history.per_response),
+            ):
+                if part.get(kind) is None:
+                    continue
+                payload = part[kind].get(key) or {}
                 total += (
-                    history.per_response + history.per_argument * len(payload) + history.per_number * _numbers(payload)
+                    per_part
+                    + history.per_argument * len(payload)
+                    + history.per_number * _numbers(payload)
+                    + history.per_nested_object * _nested_objects(payload)
                 )
     return total
+
+
+def _nested_objects(payload: Any) -> int:
+    """Objects that are the value of a key of the payload, at any depth (objects inside lists are not)."""
+    if isinstance(payload, list):
+        return sum(_nested_objects(item) for item in payload)
+    if not isinstance(payload, dict):
+        return 0
+    return sum(isinstance(v, dict) for v in payload.values()) + sum(_nested_objects(v) for v in payload.values())
 
 
 def _numbers(payload: Any) -> int:

@@ -112,6 +112,7 @@ class FunctionHistory:
     per_argument: int = 0
     payload: str = "texts"
     per_number: int = 0
+    per_nested_object: int = 0  # an object that is the value of a key of the payload (any depth; not list items)
 
 
 @dataclass(frozen=True)
@@ -359,6 +360,7 @@ def _load_accounting(
                         int(str(history["per_argument"])),
                         _payload(history),
                         int(str(history.get("per_number", 0))),
+                        int(str(history.get("per_nested_object", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
