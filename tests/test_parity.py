@@ -80,8 +80,9 @@ def test_parity_on_recorded_text_answers(capsys: pytest.CaptureFixture[str]) -> 
 
 
 # tests/data/mined.jsonl: 247 text requests of pydantic-ai's cassettes (replayed thoughts, server-side tools and
-# nested tool schemas are the open rules that keep this low). Measured 2026-12-01: 167/247.
-MINED_FLOOR = 0.67
+# nested tool schemas are the open rules that keep this low). Measured 2026-12-01: 167/247; with the tool
+# features of the 2026 traffic (accounting.yaml tool_templates) and nested payload objects on 2.5: 170/247.
+MINED_FLOOR = 0.68
 
 
 def _mined_rate(name: str, records: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> float:
@@ -113,15 +114,17 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # ellmer 51/88 (Jul 2025 - Jul 2026), chatlas 72/107 (Dec 2025 - Jul 2026), crewAI 85/121 (Apr 2025 - May 2026);
 # the misses are the open rules of docs/counting.md (3.x tool template, server-side tools, replayed thoughts).
 # Then the 2.0 number rule (accounting.yaml function_history): crewAI 90/121, Mirascope 366/456; and countTokens
-# of a generateContentRequest on the Gemini API 3 as generateContent: ellmer 56/88, ruby_llm 852/985.
+# of a generateContentRequest on the Gemini API 3 as generateContent: ellmer 56/88, ruby_llm 852/985. Then the tool
+# features fitted on the 2026 traffic and nested payload objects on 2.5: llm-gemini 49/57, pydantic-ai's history
+# 821/1097, Mirascope 376/456, crewAI 91/121.
 MINED_HISTORY_FLOORS = {
-    "llm_gemini": 0.82,
+    "llm_gemini": 0.85,
     "ruby_llm": 0.86,
-    "pydantic_ai_history": 0.73,
-    "mirascope": 0.80,
+    "pydantic_ai_history": 0.74,
+    "mirascope": 0.82,
     "ellmer": 0.63,
     "chatlas": 0.67,
-    "crewai": 0.74,
+    "crewai": 0.75,
 }
 
 
@@ -192,7 +195,7 @@ def test_google_local_tokenizer_baseline(capsys: pytest.CaptureFixture[str]) -> 
 # responses (`history=`, from tests/data/conversations_2026.jsonl.gz) and without them, where an agent turn whose
 # replayed thoughts cannot be known must carry `bounds` that hold the recorded value. The floors are the measured
 # rates (docs/counting.md lists every miss with its open rule).
-FLOORS_2026 = {"with history": 0.55, "exact or bounded": 0.74}
+FLOORS_2026 = {"with history": 0.80, "exact or bounded": 0.89}
 
 
 def _2026_results() -> list[tuple[Replay, Replay]]:

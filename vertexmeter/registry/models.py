@@ -72,6 +72,34 @@ class ToolTemplate:
     per_items: int = 0
     per_declaration_with_described_properties: int = 0
     counts_json_schemas: bool = True  # parametersJsonSchema / responseJsonSchema of a declaration read at all
+    per_optional_property: int = 0  # a property its object's `required` does not name
+    per_optional_described_property: int = 0  # on top of per_optional_property, when it has a description
+    per_optional_property_of_described_declaration: int = 0  # on top, in a declaration with a description
+    per_response_object: int = 0  # a declaration's response / responseJsonSchema with properties
+    per_response_property: int = 0  # each top-level property of such a response schema
+    per_enum: int = 0  # a schema node with `enum`
+    per_enum_value: int = 0  # each of its values
+    per_null_union: int = 0  # a JSON Schema `type` list naming "null" (["null", "array"])
+    per_title: int = 0  # a schema node's non-empty `title`
+    per_nested_object: int = 0  # an object with properties below a schema's root
+    schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
+    inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
+    reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
+
+
+# The tool template's optional weights (accounting.yaml `tool_templates`; 0 where a rule does not name them).
+_TOOL_WEIGHTS = (
+    "per_optional_property",
+    "per_optional_described_property",
+    "per_optional_property_of_described_declaration",
+    "per_response_object",
+    "per_response_property",
+    "per_enum",
+    "per_enum_value",
+    "per_null_union",
+    "per_title",
+    "per_nested_object",
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +112,7 @@ class FunctionHistory:
     per_argument: int = 0
     payload: str = "texts"
     per_number: int = 0
+    per_nested_object: int = 0  # an object that is the value of a key of the payload (any depth; not list items)
 
 
 @dataclass(frozen=True)
@@ -314,6 +343,10 @@ def _load_accounting(
                             str(tool.get("per_declaration_with_described_properties", 0))
                         ),
                         counts_json_schemas=bool(tool.get("json_schemas_counted", True)),
+                        schema_strings=_strings(tool.get("schema_strings") or []),
+                        inlines_refs=bool(tool.get("inlines_refs", False)),
+                        reads_root_descriptions=bool(tool.get("reads_root_descriptions", True)),
+                        **{name: int(str(tool.get(name, 0))) for name in _TOOL_WEIGHTS},
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
                     ),
@@ -327,6 +360,7 @@ def _load_accounting(
                         int(str(history["per_argument"])),
                         _payload(history),
                         int(str(history.get("per_number", 0))),
+                        int(str(history.get("per_nested_object", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
