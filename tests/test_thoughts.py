@@ -104,12 +104,20 @@ def test_without_history_the_answer_carries_bounds_that_hold_the_truth() -> None
     assert usage.to_rest()["bounds"]["totalTokenCount"] == [base + 89, base + 151]
 
 
-def test_gemini_2_5_bills_replayed_thoughts_sometimes_point_none_bounds_up_to_them() -> None:
+def test_gemini_2_5_bills_replayed_thoughts_only_of_a_streamed_response() -> None:
     body = agent_turn(SIG_A)
     base = vertexmeter.usage("gemini-2.5-flash", bare(body), api="gemini").prompt_token_count
-    usage = vertexmeter.usage("gemini-2.5-flash", body, api="gemini", history=[response(SIG_A, 42)])
-    assert usage.prompt_token_count == base
-    assert usage.bounds["promptTokenCount"] == [base, base + 42]
+    whole = vertexmeter.usage("gemini-2.5-flash", body, api="gemini", history=[response(SIG_A, 42)])
+    assert (whole.prompt_token_count, whole.exact) == (base, True)
+    chunks = [
+        {"candidates": [{"content": {"role": "model", "parts": [{"text": "Let me call f."}]}}]},
+        response(SIG_A, 42),
+    ]
+    streamed = vertexmeter.usage("gemini-2.5-flash", body, api="gemini", history=[chunks])
+    assert (streamed.prompt_token_count, streamed.exact) == (base + 42, True)
+    unknown = vertexmeter.usage("gemini-2.5-flash", body, api="gemini")
+    assert unknown.prompt_token_count == base and unknown.bounds["promptTokenCount"] == [base, base + 151]
+    assert "streamed" in unknown.bounds["reason"]
 
 
 def test_vertex_3_bills_from_july_2026() -> None:

@@ -25,9 +25,10 @@ DUMMY_SIGNATURES = frozenset(
 
 @dataclass(frozen=True)
 class ThoughtHistory:
-    """What the earlier responses of a conversation say: signature -> (response index, thoughtsTokenCount)."""
+    """What the earlier responses of a conversation say: signature -> (response index, thoughtsTokenCount,
+    whether that response was streamed: given as the list of its chunks)."""
 
-    by_signature: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    by_signature: dict[bytes, tuple[int, int, bool]] = field(default_factory=dict)
 
     @property
     def responses(self) -> int:
@@ -60,7 +61,7 @@ def thought_history(history: Any) -> ThoughtHistory:
     history = plain(history, "history")
     if not isinstance(history, list):
         raise invalid_argument("history is a list of the conversation's earlier generateContent responses.", "history")
-    by_signature: dict[bytes, tuple[int, int]] = {}
+    by_signature: dict[bytes, tuple[int, int, bool]] = {}
     for i, response in enumerate(history):
         chunks = response if isinstance(response, list) else [response]
         signatures: list[bytes] = []
@@ -82,7 +83,7 @@ def thought_history(history: Any) -> ThoughtHistory:
                 thoughts = value  # streamed chunks repeat the running total: the last one holds
             signatures.extend(_response_signatures(chunk, path))
         for signature in signatures:
-            by_signature.setdefault(signature, (i, thoughts))
+            by_signature.setdefault(signature, (i, thoughts, isinstance(response, list)))
     return ThoughtHistory(by_signature)
 
 
@@ -142,7 +143,9 @@ def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: Tho
     for signature in signatures:
         found = history.by_signature.get(signature)
         if found is not None:
-            known_responses[found[0]] = found[1]
+            index, thoughts, streamed = found
+            if rule.billed != "when_streamed" or streamed:
+                known_responses[index] = thoughts
             continue
         lo, mid, hi = signature_thoughts(signature, size)
         if hi:
@@ -156,6 +159,12 @@ def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: Tho
             f"{unknown} replayed thought signature(s) bill the thoughts of the responses that produced them, which "
             "the request does not carry: estimated from the signatures' size. Pass the conversation's earlier "
             "responses (history) for the exact count."
+        )
+    if rule.billed == "when_streamed" and unknown:
+        point, low = known, known
+        reasons.append(
+            "On this model and API a replayed signature bills its thoughts only when the response that produced it "
+            "was streamed (give that response as the list of its chunks); the point value bills none."
         )
     if rule.billed == "sometimes" and high:
         point, low = 0, 0

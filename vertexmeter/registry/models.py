@@ -140,13 +140,14 @@ class Accounting:
 
 
 THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
-THOUGHT_BILLING = ("always", "sometimes")
+THOUGHT_BILLING = ("always", "when_streamed", "sometimes")
 
 
 @dataclass(frozen=True)
 class ReplayedThoughts:
     """Which replayed thought signatures bill their thoughts (accounting.yaml `replayed_thoughts`): `scope`
-    none | current_turn | all_turns; `billed` always | sometimes (open: the point value bills none)."""
+    none | current_turn | all_turns; `billed` always | when_streamed (the producing response was streamed) |
+    sometimes (open: the point value bills none)."""
 
     scope: str
     billed: str
