@@ -25,10 +25,9 @@ DUMMY_SIGNATURES = frozenset(
 
 @dataclass(frozen=True)
 class ThoughtHistory:
-    """What the earlier responses of a conversation say: signature -> (response index, thoughtsTokenCount,
-    whether that response was streamed: given as the list of its chunks)."""
+    """What the earlier responses of a conversation say: signature -> (response index, thoughtsTokenCount)."""
 
-    by_signature: dict[bytes, tuple[int, int, bool]] = field(default_factory=dict)
+    by_signature: dict[bytes, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def responses(self) -> int:
@@ -61,7 +60,7 @@ def thought_history(history: Any) -> ThoughtHistory:
     history = plain(history, "history")
     if not isinstance(history, list):
         raise invalid_argument("history is a list of the conversation's earlier generateContent responses.", "history")
-    by_signature: dict[bytes, tuple[int, int, bool]] = {}
+    by_signature: dict[bytes, tuple[int, int]] = {}
     for i, response in enumerate(history):
         chunks = response if isinstance(response, list) else [response]
         signatures: list[bytes] = []
@@ -83,7 +82,7 @@ def thought_history(history: Any) -> ThoughtHistory:
                 thoughts = value  # streamed chunks repeat the running total: the last one holds
             signatures.extend(_response_signatures(chunk, path))
         for signature in signatures:
-            by_signature.setdefault(signature, (i, thoughts, isinstance(response, list)))
+            by_signature.setdefault(signature, (i, thoughts))
     return ThoughtHistory(by_signature)
 
 
@@ -125,6 +124,35 @@ def replayed_signatures(prompt: Prompt, scope: str) -> list[bytes]:
     return seen
 
 
+def streamed_signature(signature: bytes) -> bool:
+    """True when a signature holds more than one top-level segment, as signatures of streamed responses do (one
+    segment per streamed stretch of thoughts: 2 of 2 streamed 2.5 responses of conversations_2026, none of its 63
+    whole ones). A signature is opaque otherwise; only this framing is read."""
+    segments, i = 0, 0
+    while i < len(signature):
+        key, i = _varint(signature, i)
+        if key is None or key & 7 != 2:  # not a length-delimited field: not the framing we know
+            return False
+        length, i = _varint(signature, i)
+        if length is None or i + length > len(signature):
+            return False
+        i += length
+        segments += 1
+    return segments > 1
+
+
+def _varint(data: bytes, i: int) -> tuple[int | None, int]:
+    value, shift = 0, 0
+    while i < len(data) and shift < 64:
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, i
+        shift += 7
+    return None, i
+
+
 def signature_thoughts(signature: bytes, size: SignatureSize) -> tuple[int, int, int]:
     """(low, point, high) thoughts a signature of this size carries (accounting.yaml `signature_size`)."""
     if signature in DUMMY_SIGNATURES:
@@ -141,11 +169,12 @@ def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: Tho
     low = point = high = 0
     unknown = 0
     for signature in signatures:
+        streamed = streamed_signature(signature)
+        if rule.billed == "when_streamed" and not streamed:
+            continue  # a whole (not streamed) response's thoughts are not billed again
         found = history.by_signature.get(signature)
         if found is not None:
-            index, thoughts, streamed = found
-            if rule.billed != "when_streamed" or streamed:
-                known_responses[index] = thoughts
+            known_responses[found[0]] = found[1]
             continue
         lo, mid, hi = signature_thoughts(signature, size)
         if hi:
@@ -159,12 +188,6 @@ def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: Tho
             f"{unknown} replayed thought signature(s) bill the thoughts of the responses that produced them, which "
             "the request does not carry: estimated from the signatures' size. Pass the conversation's earlier "
             "responses (history) for the exact count."
-        )
-    if rule.billed == "when_streamed" and unknown:
-        point, low = known, known
-        reasons.append(
-            "On this model and API a replayed signature bills its thoughts only when the response that produced it "
-            "was streamed (give that response as the list of its chunks); the point value bills none."
         )
     if rule.billed == "sometimes" and high:
         point, low = 0, 0
