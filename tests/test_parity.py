@@ -274,3 +274,12 @@ def test_usage_fields_match_every_recorded_answer() -> None:
             if answer.get(name) != raw.get(name):
                 wrong.append((record["id"], name, answer.get(name), raw.get(name)))
     assert checked > 1000 and wrong == []
+
+
+@pytest.mark.parametrize("record_id", ["t3-0548", "t3-0554", "t3-0590", "t3-0583", "t3-0620", "t3-0646", "t3-0633"])
+def test_3x_function_history_scalars_and_nested_objects_on_recorded_turns(record_id: str) -> None:
+    """accounting.yaml function_history (3): -2 per number, -1 per boolean, -1 per nested object, with the
+    conversation's earlier responses for the replayed thoughts."""
+    record = next(r for r in load_2026() if r["id"] == record_id)
+    result = replay(record, history=earlier_responses(record))
+    assert result.got == result.expected

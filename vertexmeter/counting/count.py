@@ -252,7 +252,7 @@ def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
     history = rules.function_history
     weights = (history.per_call, history.per_response, history.per_argument, history.per_number)
-    if not any(weights) and not history.per_nested_object:
+    if not any(weights) and not history.per_nested_object and not history.per_boolean:
         return 0
     total = 0
     for turn in prompt.contents:
@@ -269,6 +269,7 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                     + history.per_argument * len(payload)
                     + history.per_number * _numbers(payload)
                     + history.per_nested_object * _nested_objects(payload)
+                    + history.per_boolean * _booleans(payload)
                 )
     return total
 
@@ -288,6 +289,11 @@ def _numbers(payload: Any) -> int:
     if not isinstance(payload, dict):
         return 0
     return sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in payload.values())
+
+
+def _booleans(payload: Any) -> int:
+    """Top-level true / false values of a call's args or a response's response."""
+    return sum(isinstance(v, bool) for v in payload.values()) if isinstance(payload, dict) else 0
 
 
 def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:

@@ -63,27 +63,41 @@ def thought_history(history: Any) -> ThoughtHistory:
     by_signature: dict[bytes, tuple[int, int]] = {}
     for i, response in enumerate(history):
         chunks = response if isinstance(response, list) else [response]
-        signatures: list[bytes] = []
-        thoughts = 0
+        pending: list[bytes] = []  # signatures seen before any chunk stated a thought count
+        thoughts: int | None = None
         for k, chunk in enumerate(chunks):
             path = f"history[{i}][{k}]" if isinstance(response, list) else f"history[{i}]"
             if not isinstance(chunk, dict):
                 raise invalid_argument("A history entry is a GenerateContentResponse (a JSON object).", path)
-            usage = chunk.get("usageMetadata", chunk.get("usage_metadata"))
-            if usage is not None:
-                if not isinstance(usage, dict):
-                    raise invalid_argument("usageMetadata is a JSON object.", f"{path}.usage_metadata")
-                value = usage.get("thoughtsTokenCount", usage.get("thoughts_token_count", 0)) or 0
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise invalid_argument(
-                        f"thoughtsTokenCount is a whole number >= 0, not {value!r}.",
-                        f"{path}.usage_metadata.thoughts_token_count",
-                    )
-                thoughts = value  # streamed chunks repeat the running total: the last one holds
-            signatures.extend(_response_signatures(chunk, path))
-        for signature in signatures:
-            by_signature.setdefault(signature, (i, thoughts))
+            stated = _thoughts_of(chunk, path)
+            # Streamed chunks repeat the running total; a signature carries the thoughts counted by the chunk that
+            # brought it (t3-0541's stream: 239 with its function calls, 251 at the end after more text; the next
+            # request bills 239: t3-0542).
+            thoughts = stated if stated is not None else thoughts
+            for signature in _response_signatures(chunk, path):
+                if thoughts is None:
+                    pending.append(signature)
+                else:
+                    by_signature.setdefault(signature, (i, thoughts))
+        for signature in pending:
+            by_signature.setdefault(signature, (i, thoughts or 0))
     return ThoughtHistory(by_signature)
+
+
+def _thoughts_of(chunk: dict[str, Any], path: str) -> int | None:
+    """A chunk's usageMetadata.thoughtsTokenCount (0 when it states usage without thoughts), None without usage."""
+    usage = chunk.get("usageMetadata", chunk.get("usage_metadata"))
+    if usage is None:
+        return None
+    if not isinstance(usage, dict):
+        raise invalid_argument("usageMetadata is a JSON object.", f"{path}.usage_metadata")
+    value = usage.get("thoughtsTokenCount", usage.get("thoughts_token_count", 0)) or 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise invalid_argument(
+            f"thoughtsTokenCount is a whole number >= 0, not {value!r}.",
+            f"{path}.usage_metadata.thoughts_token_count",
+        )
+    return value
 
 
 def _response_signatures(chunk: dict[str, Any], path: str) -> list[bytes]:

@@ -113,6 +113,7 @@ class FunctionHistory:
     payload: str = "texts"
     per_number: int = 0
     per_nested_object: int = 0  # an object that is the value of a key of the payload (any depth; not list items)
+    per_boolean: int = 0  # a top-level true / false value
 
 
 @dataclass(frozen=True)
@@ -362,6 +363,7 @@ def _load_accounting(
                         _payload(history),
                         int(str(history.get("per_number", 0))),
                         int(str(history.get("per_nested_object", 0))),
+                        int(str(history.get("per_boolean", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
