@@ -242,3 +242,114 @@ def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
             if ours != peer:
                 found.append(Disagreement(key, model.id, platform, mode, field, tier, LITELLM_DATE, ours, peer))
     return compared, found
+
+
+# ---- genai-prices (a vendored snapshot: tests/pricing/data/genai-prices-0.2.5-google.json) ------------------
+def clause_matches(clause: dict[str, Any], name: str) -> bool:
+    """genai-prices' match clauses (equals, starts_with, ends_with, contains, regex, or, and) on a model name."""
+    import re
+
+    kind = clause["$type"]
+    if kind == "ClauseEquals":
+        return name == clause["equals"]
+    if kind == "ClauseStartsWith":
+        return name.startswith(clause["starts_with"])
+    if kind == "ClauseEndsWith":
+        return name.endswith(clause["ends_with"])
+    if kind == "ClauseContains":
+        return clause["contains"] in name
+    if kind == "ClauseRegex":
+        return re.search(clause["regex"], name) is not None
+    if kind == "ClauseOr":
+        return any(clause_matches(c, name) for c in clause["or_"])
+    if kind == "ClauseAnd":
+        return all(clause_matches(c, name) for c in clause["and_"])
+    raise ValueError(f"unknown genai-prices clause {kind}")
+
+
+def clause_names(clause: dict[str, Any]) -> list[str]:
+    """The literal names a clause spells out (equals, starts_with, ends_with, contains), for lookups."""
+    out = [clause[k] for k in ("equals", "starts_with", "ends_with", "contains") if k in clause]
+    for key in ("or_", "and_"):
+        for sub in clause.get(key, []):
+            out += clause_names(sub)
+    return out
+
+
+def snapshot_platform(model: dict[str, Any]) -> str:
+    """genai-prices' google provider mixes the Gemini API page with Vertex-cited rows (Claude, MaaS)."""
+    comment = model.get("price_comments") or ""
+    if model["id"].startswith("claude") or model["id"].endswith("-maas"):
+        return "vertex"
+    if "cloud.google.com/vertex-ai" in comment and "ai.google.dev" not in comment:
+        return "vertex"
+    return "gemini_api"
+
+
+def catalogue_names(platform: str) -> dict[str, str]:
+    """Every name the catalogue prices on `platform` (ids, own aliases, registry aliases) -> its model id."""
+    from vertexmeter.registry import all_models
+
+    cat = catalogue()
+    priced = {m for m, entries in cat.entries_by_model.items() if any(e.platform == platform for e in entries)}
+    names: dict[str, str] = {}
+    for model in cat.models.values():
+        if model.id in priced:
+            for name in (model.id, *model.aliases):
+                names[name] = model.id
+    for info in all_models():
+        priced_model = cat.models.get(info.id)
+        if priced_model is not None and priced_model.registry and info.id in priced:
+            for name in (info.id, *info.aliases):
+                names.setdefault(name, info.id)
+    return names
+
+
+@dataclass(frozen=True)
+class Gap:
+    peer: str
+    key: str
+    platform: str
+
+
+def _priced_on(name: str, platform: str) -> bool:
+    from vertexmeter.pricing.catalogue import resolve_priced_model
+
+    try:
+        model = resolve_priced_model(name)
+    except VertexMeterError:
+        return False
+    return any(e.platform == platform for e in catalogue().entries_by_model.get(model.id, []))
+
+
+def _refused_on(name: str, platform: str) -> bool:
+    from vertexmeter.pricing.catalogue import refusal
+
+    refused = refusal(name)
+    return refused is not None and platform in refused.platforms
+
+
+def litellm_gaps(snapshot: dict[str, Any]) -> list[Gap]:
+    """LiteLLM keys of a model neither priced on the key's platform nor refused there with a reason."""
+    gaps = []
+    for key, entry in sorted(snapshot["models"].items()):
+        platform = "gemini_api" if entry["litellm_provider"] == "gemini" else "vertex"
+        name = _ll_model(key)
+        if not (_priced_on(name, platform) or _refused_on(name, platform)):
+            gaps.append(Gap("litellm", key, platform))
+    return gaps
+
+
+def genai_gaps(snapshot: dict[str, Any]) -> list[Gap]:
+    """genai-prices models no priced catalogue name matches on their platform, and not refused by id."""
+    gaps = []
+    names_by_platform = {p: catalogue_names(p) for p in ("vertex", "gemini_api")}
+    for model in snapshot["models"]:
+        platform = snapshot_platform(model)
+        names = names_by_platform[platform]
+        if any(clause_matches(model["match"], name) for name in names):
+            continue
+        if _refused_on(model["id"], platform) or _priced_on(model["id"], platform):
+            continue
+        gaps.append(Gap("genai-prices", model["id"], platform))
+    return gaps

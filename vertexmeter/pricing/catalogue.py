@@ -217,6 +217,16 @@ class Entry(BaseModel):
         return self.effective_from <= on and (self.effective_until is None or on < self.effective_until)
 
 
+class Refused(BaseModel):
+    """Model names a user can call (a peer prices them, or the counting registry knows them) that the
+    catalogue does not price, with why: asked for, they are refused with this reason."""
+
+    model_config = ConfigDict(extra="forbid")
+    models: list[str] = Field(min_length=1)
+    reason: str = Field(min_length=10)
+    platforms: list[Platform] = Field(default_factory=lambda: list(PLATFORMS))
+
+
 class CatalogueFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     schema_version: Literal[1]
@@ -225,6 +235,7 @@ class CatalogueFile(BaseModel):
     sources: dict[str, Source]
     token_equivalents: dict[str, TokenEquivalents]
     models: list[PricedModel]
+    refused: list[Refused] = Field(default_factory=list)
     entries: list[Entry]
 
 
@@ -237,6 +248,7 @@ class Catalogue:
     names: dict[str, PricedModel]  # ids and aliases of registry: false models
     entries_by_model: dict[str, list[Entry]]
     entries_by_id: dict[str, Entry]
+    refused: dict[str, Refused]  # model name -> why the catalogue does not price it
 
     @property
     def sources(self) -> dict[str, Source]:
@@ -301,10 +313,16 @@ def _index(data: CatalogueFile) -> Catalogue:
             if name not in models:
                 problems.append(f"entry {entry.id}: model {name!r} is not in `models`")
             by_model[name].append(entry)
+    refused: dict[str, Refused] = {}
+    for group in data.refused:
+        for name in group.models:
+            if name in refused or name in names or name in models:
+                problems.append(f"refused model {name!r} is also priced or refused twice")
+            refused[name] = group
     problems += _overlaps(data.entries)
     if problems:
         raise CatalogueError("price catalogue is invalid:\n- " + "\n- ".join(problems))
-    return Catalogue(data, models, names, dict(by_model), by_id)
+    return Catalogue(data, models, names, dict(by_model), by_id, refused)
 
 
 def _overlaps(entries: list[Entry]) -> list[str]:
@@ -344,6 +362,9 @@ def resolve_priced_model(name: str) -> PricedModel:
     for model in cat.models.values():
         if bare in model.not_priced_aliases:
             raise _unpriced(bare, f"{bare} is not {model.id}: the catalogue has no price for it")
+    refused = refusal(bare)
+    if refused is not None:
+        raise not_found(f"The price catalogue does not price {bare}: {refused.reason}")
     own = match_version(bare, cat.names, _VERSION_SUFFIXES[:1])  # exact, or minus an @version only
     if own is not None:
         return cat.names[own]
@@ -360,6 +381,17 @@ def resolve_priced_model(name: str) -> PricedModel:
     if found is None:
         raise _unpriced(bare, f"Unknown model {bare!r}")
     return cat.names[found]
+
+
+def refusal(name: str) -> Refused | None:
+    """Why the catalogue refuses `name` (a listed name, with or without an `@version` or a publisher folder)."""
+    table = catalogue().refused
+    bare = bare_model_name(name.strip())
+    for candidate in (bare, bare.rsplit("/", 1)[-1]):
+        found = match_version(candidate, table, _VERSION_SUFFIXES[:1])
+        if found is not None:
+            return table[found]
+    return None
 
 
 def priced_model_names() -> list[str]:

@@ -142,7 +142,8 @@ def estimate(
             "scenario that gives its token counts (vertexmeter estimate --scenario).",
             "model",
         )
-    info = model_info(model, api)  # resolved once; counting and usage get the entry itself
+    # resolved once; counting and usage get the entry itself (a model priced apart is counted as `counted_with`)
+    info = model_info(model if pricer.model.registry else pricer.model.counted_with or model, api)
     body = request_body(request, info, api)
     billed: UsageResult | None = None
     rules_day = as_of if as_of is not None else date

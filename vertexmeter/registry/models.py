@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from vertexmeter.datafiles import load_yaml
-from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
+from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument, not_found
 from vertexmeter.vocabulary import APIS, CALLS
 
 BILLED_OUTPUTS = ("text", "before_stop")
@@ -42,6 +42,13 @@ class ModelInfo:
     instance_schema: str | None = None
     # The generation whose accounting rules (role overhead, media) the model follows, when not its own.
     accounting_generation: str | None = None
+    # Why the facts are only inferred (no recorded answer shows the tokenizer or the overheads).
+    confidence_reason: str | None = None
+
+    @property
+    def count_is_inferred(self) -> bool:
+        """True when no recorded answer backs this model's counts: they are a best estimate, not exact."""
+        return self.confidence == "inferred"
 
     @property
     def rules_generation(self) -> str:
@@ -188,6 +195,26 @@ class TokenizerEra:
 
 
 @dataclass(frozen=True)
+class DatedAlias:
+    """`name` meant `model` from `start` (inclusive) to `until` (inclusive; None = still)."""
+
+    name: str
+    model: str
+    start: dt.date | None
+    until: dt.date | None
+    source: str
+
+
+@dataclass(frozen=True)
+class NotCountable:
+    """Models a user can call on Vertex AI or the Gemini API that vertexmeter cannot count offline, and why."""
+
+    models: tuple[str, ...]
+    kind: str  # partner | generation
+    reason: str
+
+
+@dataclass(frozen=True)
 class _Registry:
     by_name: dict[str, ModelInfo]
     models: tuple[ModelInfo, ...]
@@ -197,6 +224,9 @@ class _Registry:
     signature_size: SignatureSize
     usage_fields: tuple[tuple[str, str, str, dt.date], ...]  # (api, field, value, since)
     text_pieces_apart: frozenset[tuple[str, str, str]]
+    dated_aliases: dict[str, tuple[DatedAlias, ...]]
+    not_countable: dict[str, NotCountable]
+    version: str
 
 
 @cache
@@ -218,14 +248,19 @@ def _registry() -> _Registry:
             confidence=entry["confidence"],
             instance_schema=entry.get("instance_schema"),
             accounting_generation=str(entry["accounting_generation"]) if entry.get("accounting_generation") else None,
+            confidence_reason=entry.get("confidence_reason"),
         )
+        if info.confidence == "inferred" and not info.confidence_reason:
+            raise ValueError(f"models.yaml: {info.id} is inferred: it needs a confidence_reason")
         models.append(info)
         for name in (info.id, *info.aliases):
             if name in by_name:
                 raise ValueError(f"models.yaml: {name!r} is listed twice")
             by_name[name] = info
+    dated = _dated_aliases(raw.get("dated_aliases") or {}, by_name)
+    not_countable = _not_countable(raw.get("not_countable") or [], by_name)
     rules = load_yaml("vertexmeter.registry", "accounting.yaml")
-    accounting = _load_accounting(rules, {info.generation for info in models})
+    accounting = _load_accounting(rules, {info.rules_generation for info in models})
     history = tuple(
         TokenizerEra(
             generations=_strings(era["generations"]),
@@ -236,7 +271,7 @@ def _registry() -> _Registry:
         )
         for era in rules["tokenizer_history"]
     )
-    thoughts = _load_replayed_thoughts(rules["replayed_thoughts"], {info.generation for info in models})
+    thoughts = _load_replayed_thoughts(rules["replayed_thoughts"], {info.rules_generation for info in models})
     size = rules["signature_size"]
     per_token = size["bytes_per_thought_token"]
     signature = SignatureSize(
@@ -251,7 +286,19 @@ def _registry() -> _Registry:
         for f in rules["usage_fields"]
     )
     apart = frozenset(key for rule in rules["text_pieces_apart"] for key in _rule_keys(rule))
-    return _Registry(by_name, tuple(models), accounting, history, thoughts, signature, fields, apart)
+    return _Registry(
+        by_name,
+        tuple(models),
+        accounting,
+        history,
+        thoughts,
+        signature,
+        fields,
+        apart,
+        dated,
+        not_countable,
+        str(raw["version"]),
+    )
 
 
 def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str]) -> tuple[_ThoughtRule, ...]:
@@ -276,6 +323,49 @@ def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str])
                 if not any((api, call, gen) in r.keys and not r.models and not r.since for r in rules):
                     raise ValueError(f"accounting.yaml replayed_thoughts: no general rule for {(api, call, gen)}")
     return tuple(rules)
+
+
+def _dated_aliases(raw: dict[str, list[dict[str, object]]], by_name: dict[str, ModelInfo]) -> dict[str, tuple[DatedAlias, ...]]:
+    """An alias whose target changed over time (`gemini-flash-latest`): its periods, checked not to overlap."""
+    out: dict[str, tuple[DatedAlias, ...]] = {}
+    for name, periods in raw.items():
+        if name in by_name:
+            raise ValueError(f"models.yaml: dated alias {name!r} is also a model name or alias")
+        items = []
+        for period in periods:
+            start, until = period.get("from"), period.get("until")
+            items.append(
+                DatedAlias(
+                    name=name,
+                    model=str(period["model"]),
+                    start=dt.date.fromisoformat(str(start)) if start else None,
+                    until=dt.date.fromisoformat(str(until)) if until else None,
+                    source=str(period["source"]),
+                )
+            )
+        items.sort(key=lambda a: a.start or dt.date.min)
+        for a, b in zip(items, items[1:], strict=False):
+            if a.until is None or b.start is None or a.until >= b.start:
+                raise ValueError(f"models.yaml: dated alias {name!r}: periods overlap")
+        for item in items:
+            if item.model not in by_name:
+                raise ValueError(f"models.yaml: dated alias {name!r} points at unknown model {item.model!r}")
+        out[name] = tuple(items)
+    return out
+
+
+def _not_countable(raw: list[dict[str, object]], by_name: dict[str, ModelInfo]) -> dict[str, NotCountable]:
+    out: dict[str, NotCountable] = {}
+    for group in raw:
+        kind, reason = str(group["kind"]), str(group["reason"]).strip()
+        if kind not in ("partner", "generation") or not reason:
+            raise ValueError(f"models.yaml not_countable: a group needs kind partner|generation and a reason: {group}")
+        item = NotCountable(_strings(group["models"]), kind, reason)
+        for name in item.models:
+            if name in by_name or name in out:
+                raise ValueError(f"models.yaml not_countable: {name!r} is listed twice")
+            out[name] = item
+    return out
 
 
 def _strings(value: object) -> tuple[str, ...]:
@@ -439,6 +529,20 @@ def all_models() -> tuple[ModelInfo, ...]:
     return _registry().models
 
 
+def registry_version() -> str:
+    """models.yaml's `version`: the date of the model list."""
+    return _registry().version
+
+
+def dated_aliases() -> dict[str, tuple[DatedAlias, ...]]:
+    return _registry().dated_aliases
+
+
+def not_countable() -> dict[str, NotCountable]:
+    """Model ids a user can call that are not counted offline, each with why."""
+    return _registry().not_countable
+
+
 def accounting_for(model: ModelInfo, api: str, call: str) -> Accounting:
     """The accounting rules of `model`'s generation on `api` for `call` (countTokens / generateContent)."""
     return _registry().accounting[(api, call, model.rules_generation)]
@@ -497,10 +601,15 @@ def match_version(
     return candidate
 
 
-def resolve(name: str, *, api: str = "vertex", api_version: str | None = None) -> ModelInfo:
+def resolve(
+    name: str, *, api: str = "vertex", api_version: str | None = None, on: dt.date | None = None
+) -> ModelInfo:
     """The registry entry for any accepted spelling of a model name; NOT_FOUND names the closest ones.
 
-    `api_version` (v1, v1beta, …) only shapes the Gemini API's NOT_FOUND message, as the service does.
+    A dated alias (`gemini-flash-latest`) resolves to the model it meant on `on` (default: today). A model the
+    service serves but vertexmeter cannot count (a partner model, an image or video generator) is
+    FAILED_PRECONDITION, with why. `api_version` (v1, v1beta, …) only shapes the Gemini API's NOT_FOUND
+    message, as the service does.
     """
     if api not in APIS:
         raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.")
@@ -508,10 +617,53 @@ def resolve(name: str, *, api: str = "vertex", api_version: str | None = None) -
         raise invalid_argument("A model name is required.", "model")
     registry = _registry()
     bare = bare_model_name(name.strip())
+    dated = registry.dated_aliases.get(bare)
+    if dated is not None:
+        return registry.by_name[_dated_target(dated, on or dt.date.today())]
     found = match_version(bare, registry.by_name)
     if found is None:
+        refused = _not_countable_entry(bare)
+        if refused is not None:
+            raise _cannot_count(bare, *refused)
         raise _unknown_model(name.strip(), bare, api, api_version or "v1beta")
     return registry.by_name[found]
+
+
+def _dated_target(periods: tuple[DatedAlias, ...], on: dt.date) -> str:
+    for period in periods:
+        if (period.start is None or period.start <= on) and (period.until is None or on <= period.until):
+            return period.model
+    first = periods[0]
+    raise not_found(
+        f"models/{first.name} named no model on {on.isoformat()}: the registry knows it from "
+        f"{(first.start or dt.date.min).isoformat()}."
+    )
+
+
+# Partner ids: `@version` tags and a publisher folder (`meta/llama-…`, `xai/grok-…`) name the same model.
+_PARTNER_SUFFIXES = (re.compile(r"@[\w.-]+$"),)
+
+
+def _not_countable_entry(bare: str) -> tuple[str, NotCountable] | None:
+    table = _registry().not_countable
+    for candidate in (bare, bare.rsplit("/", 1)[-1]):
+        found = match_version(candidate, table, _PARTNER_SUFFIXES)
+        if found is not None:
+            return found, table[found]
+    return None
+
+
+def _cannot_count(bare: str, model: str, entry: NotCountable) -> VertexMeterError:
+    if entry.kind == "partner":
+        return failed_precondition(
+            f"{bare} is served on Vertex AI, but vertexmeter cannot count its tokens offline: {entry.reason} "
+            "Counting needs the vendor's own endpoint (its count-tokens call or the usage a response reports); "
+            f"pricing from reported usage works: `vertexmeter price -m {model}`, `vertexmeter bill`."
+        )
+    return failed_precondition(
+        f"{bare} is served by Google, but vertexmeter has no token count for it: {entry.reason} "
+        f"Pricing works per operation: `vertexmeter price -m {model}`."
+    )
 
 
 def _unknown_model(full: str, bare: str, api: str, api_version: str) -> VertexMeterError:
