@@ -315,8 +315,9 @@ def _index(data: CatalogueFile) -> Catalogue:
             by_model[name].append(entry)
     refused: dict[str, Refused] = {}
     for group in data.refused:
+        everywhere = set(group.platforms) == set(PLATFORMS)
         for name in group.models:
-            if name in refused or name in names or name in models:
+            if name in refused or (everywhere and (name in names or name in models)):
                 problems.append(f"refused model {name!r} is also priced or refused twice")
             refused[name] = group
     problems += _overlaps(data.entries)
@@ -363,7 +364,7 @@ def resolve_priced_model(name: str) -> PricedModel:
         if bare in model.not_priced_aliases:
             raise _unpriced(bare, f"{bare} is not {model.id}: the catalogue has no price for it")
     refused = refusal(bare)
-    if refused is not None:
+    if refused is not None and set(refused.platforms) == set(PLATFORMS):  # one API's refusal: see the Pricer
         raise not_found(f"The price catalogue does not price {bare}: {refused.reason}")
     own = match_version(bare, cat.names, _VERSION_SUFFIXES[:1])  # exact, or minus an @version only
     if own is not None:
