@@ -88,7 +88,7 @@ GEMINI_API_MODELS: dict[str, str] = {
     "veo-3.1-fast-generate-001": "gemini/veo-3.1-fast-generate-001",
 }
 MODES = {"": "online", "_batches": "batch", "_flex": "flex", "_priority": "priority"}
-TIER = {"": None, "_above_200k_tokens": (">200000", "<=200000")}
+TIER = {"": None, "_above_200k_tokens": (">200000", "<=200000"), "_above_100k_tokens": (">100000", "<=100000")}
 # LiteLLM key stem -> (charge, modality, unit, per-unit multiplier)
 STEMS = {
     "input_cost_per_token": ("input", "TEXT", "per_1m_tokens", 1_000_000),
@@ -116,7 +116,7 @@ def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") 
     out: list[str] = []
     separate = any(k.startswith("input_cost_per_audio_token") for k in data) or any(
         k.startswith(("input_cost_per_image_token", "input_cost_per_video_token")) for k in data)
-    tiered = any("_above_200k_tokens" in k for k in data)
+    tiered = any("_above_200k_tokens" in k or "_above_100k_tokens" in k for k in data)
     for key, value in sorted(data.items()):
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             continue
@@ -134,13 +134,20 @@ def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") 
                     tier_value = None
                     if tier is not None:
                         tier_value = tier[0]
-                    elif tiered and f"{stem}_above_200k_tokens" in data:
-                        # the online price is tiered: a mode row without its own long-tier price covers only
-                        # short prompts (a long batch prompt is refused, not priced at the short rate)
-                        tier_value = "<=200000"
+                    else:
+                        for long_suffix, (_, short) in ((k, v) for k, v in TIER.items() if v):
+                            if f"{stem}{long_suffix}" in data:
+                                # the online price is tiered: a mode row without its own long-tier price covers
+                                # only short prompts (a long batch prompt is refused, not priced at the short rate)
+                                tier_value = short
+                            elif any(long_suffix in k for k in data):
+                                tiered = True
+                        if tier_value is None and tiered and f"{stem}_above_200k_tokens" in data:
+                            tier_value = "<=200000"
                     mod = modality.replace("_", "-")
+                    size = f"{int(tier_value.lstrip('<=>')) // 1000}k" if tier_value else ""
                     name = f"{platform}.{model}.{charge}.{mod}" + (
-                        f".{'gt' if tier_value and tier_value.startswith('>') else 'le'}200k" if tier_value else ""
+                        f".{'gt' if tier_value and tier_value.startswith('>') else 'le'}{size}" if tier_value else ""
                     ) + ("" if mode == "online" else f".{mode}")
                     fields = [f"id: {name}", f"platform: {platform}", f"models: [{model}]", f"charge: {charge}",
                               f"modality: {modality}"]

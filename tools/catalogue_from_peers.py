@@ -101,9 +101,9 @@ PLANS: tuple[Plan, ...] = (
     Plan("gemini-nano-banana-2.1", LITELLM_DAY, "litellm:vertex_ai/gemini-nano-banana-2.1",
          "litellm:gemini/gemini-nano-banana-2.1", counted_with="gemini-3.1-flash-image-preview"),
     Plan("gemini-robotics-er-2-preview", LITELLM_DAY, "litellm:vertex_ai/gemini-robotics-er-2-preview",
-         "litellm:gemini/gemini-robotics-er-2-preview", counted_with="gemini-3.5-flash"),
+         "genai:gemini-robotics-er-2-preview", counted_with="gemini-3.5-flash"),  # genai dates the 2027 rise
     Plan("gemini-robotics-er-2-streaming-preview", LITELLM_DAY, None,
-         "litellm:gemini/gemini-robotics-er-2-streaming-preview", counted_with="gemini-3.5-flash"),
+         "genai:gemini-robotics-er-2-streaming-preview", counted_with="gemini-3.5-flash"),
     Plan("gemini-robotics-er-1.5-preview", LITELLM_DAY, "litellm:gemini-robotics-er-1.5-preview",
          counted_with="gemini-2.5-flash"),
     Plan("gemini-2.5-computer-use-preview-10-2025", LITELLM_DAY, "litellm:gemini-2.5-computer-use-preview-10-2025",

@@ -146,7 +146,7 @@ def compare(peer_models: list[Any]) -> tuple[int, list[Disagreement]]:
 LITELLM_DATE = dt.date(2026, 11, 20)  # the snapshot has no dates: compared as of its release month
 _PREFIXES = ("vertex_ai/", "gemini/", "meta/", "deepseek-ai/", "qwen/", "openai/", "mistralai/", "google/")
 _MODES = {"": "online", "_batches": "batch", "_flex": "flex", "_priority": "priority"}
-_TIERS = {"": "base", "_above_200k_tokens": "long", "_above_128k_tokens": "long"}
+_TIERS = {"": "base", "_above_200k_tokens": "long", "_above_128k_tokens": "long", "_above_100k_tokens": "long"}
 # LiteLLM stem -> (bucket, quantity, extra request fields, per how many units the stem's price is)
 _LL_STEMS: dict[str, tuple[str, str, dict[str, Any], int]] = {
     "input_cost_per_token": ("input", "tokens", {}, 1),
@@ -241,7 +241,31 @@ def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
             compared += 1
             if ours != peer:
                 found.append(Disagreement(key, model.id, platform, mode, field, tier, LITELLM_DATE, ours, peer))
+        for field, peer_value, request in _ll_grounding(entry):
+            if model.publisher != "google":
+                continue  # a partner's web search is the vendor's tool, not Google's grounding
+            total = _price_one(model.id, platform, LITELLM_DATE, "online", request, SMALL)
+            if total is None:
+                continue
+            ours = total / 1000
+            compared += 1
+            if ours != peer_value:
+                found.append(Disagreement(key, model.id, platform, "online", field, "base", LITELLM_DATE, ours,
+                                          peer_value))
     return compared, found
+
+
+def _ll_grounding(entry: dict[str, Any]) -> list[tuple[str, Decimal, dict[str, Any]]]:
+    """LiteLLM's grounding prices per query: Google Search (search_context_cost_per_query) and Maps."""
+    out = []
+    search = entry.get("search_context_cost_per_query")
+    if isinstance(search, dict) and "search_context_size_low" in search:
+        out.append(("search_context_cost_per_query", Decimal(repr(search["search_context_size_low"])),
+                    {"search_queries": 1000}))
+    maps = entry.get("google_maps_grounding_cost_per_query")
+    if isinstance(maps, int | float):
+        out.append(("google_maps_grounding_cost_per_query", Decimal(repr(maps)), {"maps_requests": 1000}))
+    return out
 
 
 # ---- genai-prices (a vendored snapshot: tests/pricing/data/genai-prices-0.2.5-google.json) ------------------
@@ -353,3 +377,99 @@ def genai_gaps(snapshot: dict[str, Any]) -> list[Gap]:
             continue
         gaps.append(Gap("genai-prices", model["id"], platform))
     return gaps
+
+
+# genai-prices ModelPrice field (snapshot JSON) -> the request fields that bill exactly one unit of it, per UNITS
+SNAPSHOT_UNITS: dict[str, dict[str, Any]] = {
+    "input_mtok": {"input": Quantities(tokens=1_000_000)},
+    "output_mtok": {"output": Quantities(tokens=1_000_000)},
+    "cache_read_mtok": {"cached_input": Quantities(tokens=1_000_000)},
+    "cache_write_mtok": {"cache_write": Quantities(tokens=1_000_000)},
+    "input_audio_mtok": {"input": Quantities(audio_tokens=1_000_000)},
+    "cache_audio_read_mtok": {"cached_input": Quantities(audio_tokens=1_000_000)},
+    "output_audio_mtok": {"output": Quantities(audio_tokens=1_000_000)},
+    "input_image_mtok": {"input": Quantities(image_tokens=1_000_000)},
+    "input_video_mtok": {"input": Quantities(video_tokens=1_000_000)},
+    # a thousand search queries (3.x bills per query), else a thousand grounded prompts (2.x bills per prompt)
+    "web_searches_kcount": {"search_queries": 1000},
+}
+SNAPSHOT_MODES = {("processing", "batch"): "batch", ("service_tier", "flex"): "flex",
+                  ("service_tier", "priority"): "priority"}
+
+
+def _snapshot_periods(model: dict[str, Any]) -> list[tuple[str, dt.date, dt.date | None, dict[str, Any]]]:
+    """(mode, from, until, prices): the dated standard prices, then each batch / flex / priority variant."""
+    out: list[tuple[str, dt.date, dt.date | None, dict[str, Any]]] = []
+    prices = model["prices"]
+    items = [(dt.date.min, prices)] if isinstance(prices, dict) else sorted(
+        ((dt.date.fromisoformat(p["constraint"]["start_date"]) if p.get("constraint") else dt.date.min, p["prices"])
+         for p in prices), key=lambda item: item[0])
+    out += [("online", start, items[i + 1][0] if i + 1 < len(items) else None, p)
+            for i, (start, p) in enumerate(items)]
+    by_mode: dict[str, list[tuple[dt.date, dict[str, Any]]]] = {}
+    for variant in model["price_variants"]:
+        ((key, value),) = variant["when"].items()
+        start = dt.date.fromisoformat(variant["constraint"]["start_date"]) if variant.get("constraint") else dt.date.min
+        by_mode.setdefault(SNAPSHOT_MODES[(key, value)], []).append((start, variant["prices"]))
+    for mode, variants in by_mode.items():
+        variants.sort(key=lambda item: item[0])
+        out += [(mode, start, variants[i + 1][0] if i + 1 < len(variants) else None, p)
+                for i, (start, p) in enumerate(variants)]
+    return out
+
+
+def _snapshot_price(value: Any, prompt: int) -> Decimal:
+    if not isinstance(value, dict):
+        return Decimal(value)
+    price = Decimal(value["base"])
+    for tier in value["tiers"]:
+        if prompt > tier["start"]:
+            price = Decimal(tier["price"])
+    return price
+
+
+def compare_genai(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
+    """Every (genai-prices model, catalogue model, mode, unit, tier, date) both price, on the model's platform;
+    dates are every day where either side's price changes within the peer's period."""
+    cat = catalogue()
+    compared = 0
+    found: list[Disagreement] = []
+    for peer_model in snapshot["models"]:
+        platform = snapshot_platform(peer_model)
+        matched = sorted({m for name, m in catalogue_names(platform).items() if clause_matches(peer_model["match"], name)})
+        for model in matched:
+            entries = [e for e in cat.entries_by_model.get(model, []) if e.platform == platform]
+            edges = {e.effective_from for e in entries} | {e.effective_until for e in entries if e.effective_until}
+            for mode, start, end, prices in _snapshot_periods(peer_model):
+                dates = {d for d in edges | ({start} - {dt.date.min}) if d >= start and (end is None or d < end)}
+                for date in sorted(dates):
+                    for attr, request in SNAPSHOT_UNITS.items():
+                        raw = prices.get(attr)
+                        if raw is None or (attr == "web_searches_kcount" and mode != "online"):
+                            continue
+                        tiers = (("base", SMALL), ("long", LARGE)) if isinstance(raw, dict) else (("base", SMALL),)
+                        for tier, prompt in tiers:
+                            ours = _price_one(model, platform, date, mode, request, prompt)
+                            if ours is None:
+                                continue  # the catalogue has no such price that day: not an overlap
+                            peer = _snapshot_price(raw, prompt)
+                            compared += 1
+                            if ours != peer:
+                                found.append(Disagreement(peer_model["id"], model, platform, mode, attr, tier, date,
+                                                          ours, peer))
+    return compared, found
+
+
+def _price_one(model: str, platform: str, date: dt.date, mode: str, request: dict[str, Any], prompt: int) -> Decimal | None:
+    """The catalogue's total for one request, or None where it has no such price; grounding counted per search
+    query is retried as grounded prompts for the models that bill per prompt (2.x)."""
+    tries = [request]
+    if "search_queries" in request:
+        tries.append({"grounded_requests": request["search_queries"]})
+    for fields in tries:
+        try:
+            usage = Usage(requests=(RequestUsage(**fields, prompt_tokens=prompt),))
+            return Pricer(model, date=date, platform=platform).price(usage, mode).total
+        except VertexMeterError:
+            continue
+    return None

@@ -194,9 +194,10 @@ def test_registry_models_are_registry_ids() -> None:
             assert resolve(model.id).id == model.id
         elif model.counted_with:  # a preview id or a pricier sibling the registry folds into its counter
             assert resolve(model.counted_with).id == model.counted_with
-        else:
-            with pytest.raises(VertexMeterError):
+        else:  # a model counting refuses with its reason (tests/test_registry.py: the one list)
+            with pytest.raises(VertexMeterError) as refused:
                 resolve(model.id)
+            assert refused.value.status == "FAILED_PRECONDITION", model.id
 
 
 @pytest.mark.parametrize("name", ["text-unicorn", "text-unicorn@001"])

@@ -10,7 +10,7 @@ import datetime as dt
 import difflib
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, Literal, get_args
@@ -248,7 +248,7 @@ class Catalogue:
     names: dict[str, PricedModel]  # ids and aliases of registry: false models
     entries_by_model: dict[str, list[Entry]]
     entries_by_id: dict[str, Entry]
-    refused: dict[str, Refused]  # model name -> why the catalogue does not price it
+    refused: dict[str, Refused] = field(default_factory=dict)  # model name -> why the catalogue does not price it
 
     @property
     def sources(self) -> dict[str, Source]:
