@@ -87,6 +87,16 @@ class CountResult:
 
         return applied_rules(self.request, self.tokenizer)
 
+    @property
+    def confidence(self) -> str:
+        """The registry's confidence in the model's counting facts; `inferred`: no recorded answer backs them."""
+        return self.model.confidence
+
+    @property
+    def exact(self) -> bool:
+        """False when the count rests on inferred facts (a new family's tokenizer or overheads): an estimate."""
+        return not self.model.count_is_inferred
+
     def to_rest(self, explain: bool = False) -> dict[str, Any]:
         """camelCase JSON with zero fields omitted, as proto3 JSON does; `explain` adds the rules applied."""
         out: dict[str, Any] = {}

@@ -109,6 +109,16 @@ class UsageResult:
         return self.prompt_token_count <= self.model.input_token_limit
 
     @property
+    def confidence(self) -> str:
+        """The registry's confidence in the model's counting facts; `inferred`: no recorded answer backs them."""
+        return self.model.confidence
+
+    @property
+    def exact(self) -> bool:
+        """False when the counts rest on inferred facts (a new family's tokenizer or overheads): estimates."""
+        return not self.model.count_is_inferred
+
+    @property
     def max_output_tokens(self) -> int | None:
         """generationConfig.maxOutputTokens of the parsed request."""
         return self.prompt.request.max_output_tokens

@@ -51,6 +51,13 @@ class ModelInfo:
         return self.confidence == "inferred"
 
     @property
+    def confidence_note(self) -> str | None:
+        """What the CLI says beside an inferred count (Google's JSON shapes stay as they are)."""
+        if not self.count_is_inferred:
+            return None
+        return f"vertexmeter: {self.id}'s counts are inferred, not exact: {self.confidence_reason}."
+
+    @property
     def rules_generation(self) -> str:
         return self.accounting_generation or self.generation
 
