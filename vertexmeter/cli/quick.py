@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 
-from vertexmeter.paths import PACKAGE_DIR, TOKENIZER_DIR_ENV, cache_root
+from vertexmeter.paths import PACKAGE_DIR, TOKENIZER_DIR_ENV, cache_root, installed_manifest
 from vertexmeter.tokenizing import ENGINE_ONLY_ENV
 from vertexmeter.tokenizing.core import PURE_PYTHON_ENV
 
@@ -188,6 +188,11 @@ def _fingerprint() -> str:
                 if entry.name.endswith((".py", ".yaml", ".so", ".c")):
                     stat = entry.stat()
                     marks.append(f"{folder}/{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    try:  # an installed data set (vertexmeter data update) changes the models and rules too
+        stat = os.stat(installed_manifest())
+        marks.append(f"dataset:{stat.st_size}:{stat.st_mtime_ns}")
+    except OSError:
+        pass
     return "\n".join(marks)
 
 

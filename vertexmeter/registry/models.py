@@ -9,6 +9,7 @@ import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from vertexmeter.datafiles import load_yaml
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument, not_found
@@ -238,7 +239,12 @@ class _Registry:
 
 @cache
 def _registry() -> _Registry:
-    raw = load_yaml("vertexmeter.registry", "models.yaml")
+    return build_registry(load_yaml("vertexmeter.registry", "models.yaml"), load_yaml("vertexmeter.registry", "accounting.yaml"))
+
+
+def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
+    """The registry from parsed models.yaml and accounting.yaml; ValueError (or KeyError) names what is wrong.
+    `vertexmeter data update` runs it on a new data set before installing it."""
     models: list[ModelInfo] = []
     by_name: dict[str, ModelInfo] = {}
     for entry in raw["models"]:
@@ -266,7 +272,6 @@ def _registry() -> _Registry:
             by_name[name] = info
     dated = _dated_aliases(raw.get("dated_aliases") or {}, by_name)
     not_countable = _not_countable(raw.get("not_countable") or [], by_name)
-    rules = load_yaml("vertexmeter.registry", "accounting.yaml")
     accounting = _load_accounting(rules, {info.rules_generation for info in models})
     history = tuple(
         TokenizerEra(
