@@ -34,9 +34,11 @@ NEW_MODEL = """  - id: gemini-9-flash
     confidence: inferred
     confidence_reason: "a test model"
 """
-NEW_PRICE = ("- {id: vertex.gemini-9-flash.input, platform: vertex, models: [gemini-9-flash], charge: input, "
-             "modality: any, mode: online, unit: per_1m_tokens, price: '9', effective_from: 2026-12-01, source: S37, "
-             "confidence: secondary}\n")
+NEW_PRICE = (
+    "- {id: vertex.gemini-9-flash.input, platform: vertex, models: [gemini-9-flash], charge: input, "
+    "modality: any, mode: online, unit: per_1m_tokens, price: '9', effective_from: 2026-12-01, source: S37, "
+    "confidence: secondary}\n"
+)
 
 
 @pytest.fixture
@@ -54,11 +56,16 @@ def bundle(version: str = "2099-01-01", date: str = "2099-01-01", edit: bool = T
         models = data["files"]["registry/models.yaml"]
         models["text"] = models["text"].replace("models:\n", "models:\n" + NEW_MODEL, 1)
         catalogue = data["files"]["pricing/catalogue.yaml"]
-        catalogue["text"] = catalogue["text"].replace(
-            "- {id: gemini-4-argon, registry: true,",
-            "- {id: gemini-9-flash, registry: true, billing: tokens, released: 2026-12-01}\n"
-            "- {id: gemini-4-argon, registry: true,", 1,
-        ).replace("# END generated from peers: entries\n", "# END generated from peers: entries\n" + NEW_PRICE, 1)
+        catalogue["text"] = (
+            catalogue["text"]
+            .replace(
+                "- {id: gemini-4-argon, registry: true,",
+                "- {id: gemini-9-flash, registry: true, billing: tokens, released: 2026-12-01}\n"
+                "- {id: gemini-4-argon, registry: true,",
+                1,
+            )
+            .replace("# END generated from peers: entries\n", "# END generated from peers: entries\n" + NEW_PRICE, 1)
+        )
         for entry in data["files"].values():
             entry["sha256"] = hashlib.sha256(entry["text"].encode()).hexdigest()
     return data
@@ -75,8 +82,9 @@ def cli(*args: str) -> Any:
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     """A fresh process: the registry and catalogue are read from disk, not from this process's caches."""
-    return subprocess.run([sys.executable, "-m", "vertexmeter", *args], capture_output=True, text=True, check=False,
-                          env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "vertexmeter", *args], capture_output=True, text=True, check=False, env=os.environ.copy()
+    )
 
 
 def test_status_of_the_packaged_set(data_dir: Path) -> None:
@@ -216,15 +224,25 @@ def test_an_installed_set_damaged_later_is_set_aside(data_dir: Path, tmp_path: P
 
 def test_an_installed_set_older_than_the_package_is_not_read(data_dir: Path) -> None:
     (data_dir / "dataset").mkdir(parents=True)
-    (data_dir / "dataset" / "manifest.json").write_text(json.dumps(
-        {"format": "vertexmeter-data", "format_version": 1, "version": "2020-01-01", "date": "2020-01-01",
-         "files": {}}), "utf-8")
+    (data_dir / "dataset" / "manifest.json").write_text(
+        json.dumps(
+            {
+                "format": "vertexmeter-data",
+                "format_version": 1,
+                "version": "2020-01-01",
+                "date": "2020-01-01",
+                "files": {},
+            }
+        ),
+        "utf-8",
+    )
     assert json.loads(run("data", "status").stdout)["source"] == "packaged"
 
 
 def test_export_writes_a_bundle_update_accepts(data_dir: Path, tmp_path: Path) -> None:
     target = tmp_path / "exported.json"
-    result = CliRunner().invoke(main, ["data", "export", str(target), "--version", "2099-02-01", "--date",
-                                       "2099-02-01"])
+    result = CliRunner().invoke(
+        main, ["data", "export", str(target), "--version", "2099-02-01", "--date", "2099-02-01"]
+    )
     assert result.exit_code == 0
     assert json.loads(cli("update", str(target)).stdout)["version"] == "2099-02-01"

@@ -216,8 +216,12 @@ def test_a_recorded_model_is_not_inferred() -> None:
 
 @pytest.mark.parametrize(
     ("day", "model_id"),
-    [("2026-08-05", "gemini-3.6-flash"), ("2026-10-19", "gemini-3.6-flash"), ("2026-10-20", "gemini-3.8-flash"),
-     ("2026-12-06", "gemini-3.8-flash")],
+    [
+        ("2026-08-05", "gemini-3.6-flash"),
+        ("2026-10-19", "gemini-3.6-flash"),
+        ("2026-10-20", "gemini-3.8-flash"),
+        ("2026-12-06", "gemini-3.8-flash"),
+    ],
 )
 def test_gemini_flash_latest_is_a_dated_alias(day: str, model_id: str) -> None:
     import datetime as dt
@@ -271,8 +275,15 @@ def test_registry_data_errors_are_caught() -> None:
 
     known = {"gemini-3.8-flash": resolve("gemini-3.8-flash")}
     with pytest.raises(ValueError, match="overlap"):
-        _dated_aliases({"x-latest": [{"model": "gemini-3.8-flash", "until": "2026-10-20", "source": "s"},
-                                     {"model": "gemini-3.8-flash", "from": "2026-10-20", "source": "s"}]}, known)
+        _dated_aliases(
+            {
+                "x-latest": [
+                    {"model": "gemini-3.8-flash", "until": "2026-10-20", "source": "s"},
+                    {"model": "gemini-3.8-flash", "from": "2026-10-20", "source": "s"},
+                ]
+            },
+            known,
+        )
     with pytest.raises(ValueError, match="unknown model"):
         _dated_aliases({"x-latest": [{"model": "gemini-9", "source": "s"}]}, known)
     with pytest.raises(ValueError, match="also a model name"):

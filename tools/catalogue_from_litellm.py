@@ -115,7 +115,8 @@ def price(value: float, scale: int) -> str:
 def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") -> list[str]:
     out: list[str] = []
     separate = any(k.startswith("input_cost_per_audio_token") for k in data) or any(
-        k.startswith(("input_cost_per_image_token", "input_cost_per_video_token")) for k in data)
+        k.startswith(("input_cost_per_image_token", "input_cost_per_video_token")) for k in data
+    )
     tiered = any("_above_200k_tokens" in k or "_above_100k_tokens" in k for k in data)
     for key, value in sorted(data.items()):
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -146,22 +147,41 @@ def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") 
                             tier_value = "<=200000"
                     mod = modality.replace("_", "-")
                     size = f"{int(tier_value.lstrip('<=>')) // 1000}k" if tier_value else ""
-                    name = f"{platform}.{model}.{charge}.{mod}" + (
-                        f".{'gt' if tier_value and tier_value.startswith('>') else 'le'}{size}" if tier_value else ""
-                    ) + ("" if mode == "online" else f".{mode}")
-                    fields = [f"id: {name}", f"platform: {platform}", f"models: [{model}]", f"charge: {charge}",
-                              f"modality: {modality}"]
+                    name = (
+                        f"{platform}.{model}.{charge}.{mod}"
+                        + (
+                            f".{'gt' if tier_value and tier_value.startswith('>') else 'le'}{size}"
+                            if tier_value
+                            else ""
+                        )
+                        + ("" if mode == "online" else f".{mode}")
+                    )
+                    fields = [
+                        f"id: {name}",
+                        f"platform: {platform}",
+                        f"models: [{model}]",
+                        f"charge: {charge}",
+                        f"modality: {modality}",
+                    ]
                     if tier_value:
                         fields.append(f"tier: '{tier_value}'")
-                    fields += [f"mode: {mode}", f"unit: {unit}", f"price: '{price(value, scale)}'",
-                               f"effective_from: {effective_from}", "source: S32", "confidence: secondary"]
+                    fields += [
+                        f"mode: {mode}",
+                        f"unit: {unit}",
+                        f"price: '{price(value, scale)}'",
+                        f"effective_from: {effective_from}",
+                        "source: S32",
+                        "confidence: secondary",
+                    ]
                     out.append("- {" + ", ".join(fields) + "}")
     if "output_cost_per_image" in data and data.get("mode") != "chat" and model.startswith("lyria"):
-        out.append(f"- {{id: vertex.{model}.music_generate, platform: vertex, models: [{model}], "
-                   f"charge: music_generate, modality: audio, mode: online, unit: per_clip, "
-                   f"price: '{price(data['output_cost_per_image'], 1)}', effective_from: {effective_from}, "
-                   "source: S32, confidence: secondary, "
-                   "notes: LiteLLM stores the per-clip price as output_cost_per_image}")
+        out.append(
+            f"- {{id: vertex.{model}.music_generate, platform: vertex, models: [{model}], "
+            f"charge: music_generate, modality: audio, mode: online, unit: per_clip, "
+            f"price: '{price(data['output_cost_per_image'], 1)}', effective_from: {effective_from}, "
+            "source: S32, confidence: secondary, "
+            "notes: LiteLLM stores the per-clip price as output_cost_per_image}"
+        )
     return out
 
 
@@ -171,13 +191,22 @@ def main() -> None:
     platform = sys.argv[2] if len(sys.argv) > 2 else "vertex"
     for model, key in (GEMINI_API_MODELS if platform == "gemini_api" else MODELS).items():
         entry = data[key]
-        print(f"# {model}  <- LiteLLM {key}" + (f" (deprecation_date {entry['deprecation_date']})"
-                                                if entry.get("deprecation_date") else ""))
+        print(
+            f"# {model}  <- LiteLLM {key}"
+            + (f" (deprecation_date {entry['deprecation_date']})" if entry.get("deprecation_date") else "")
+        )
         for line in rows(model, entry, "EFFECTIVE", platform):
             print(line)
-        extra = {k: entry[k] for k in ("search_free_requests", "google_maps_grounding_cost_per_query",
-                                       "regional_endpoint_uplift_multiplier", "search_context_cost_per_query")
-                 if k in entry}
+        extra = {
+            k: entry[k]
+            for k in (
+                "search_free_requests",
+                "google_maps_grounding_cost_per_query",
+                "regional_endpoint_uplift_multiplier",
+                "search_context_cost_per_query",
+            )
+            if k in entry
+        }
         if extra:
             print(f"#   extra: {json.dumps(extra)}")
 

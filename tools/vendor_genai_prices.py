@@ -9,14 +9,13 @@ priority variants, comments citing Google's pages), decimals as strings. genai-p
 
 from __future__ import annotations
 
-import json
-import sys
-from importlib import metadata
-from typing import Any
-
 import dataclasses
 import datetime as dt
+import json
+import sys
 from decimal import Decimal
+from importlib import metadata
+from typing import Any
 
 
 def _plain(value: Any) -> Any:

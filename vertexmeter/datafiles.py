@@ -98,7 +98,6 @@ def _revive(obj: dict[str, Any]) -> Any:
     return obj
 
 
-
 # ---- the data set --------------------------------------------------------------------------------------------
 # One JSON bundle carries the three files with their SHA-256; `vertexmeter data update` checks it (format, hashes,
 # content, newer than the set in force) and installs it in <data dir>/dataset/ (manifest.json + the files).
@@ -266,7 +265,7 @@ def install_bundle(bundle: dict[str, Any], source: str) -> dict[str, Any]:
     manifest = {key: value for key, value in bundle.items() if key != "files"}
     manifest["files"] = {relative: {"sha256": entry["sha256"]} for relative, entry in bundle["files"].items()}
     manifest["installed_from"] = source
-    manifest["installed_at"] = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    manifest["installed_at"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
     final = root / "dataset"
     retired = root / ".dataset-old"
@@ -297,6 +296,12 @@ def export_bundle(version: str, date: dt.date, description: str = "") -> bytes:
     for (package, name), relative in sorted(DATASET_FILES.items(), key=lambda item: item[1]):
         text = data_bytes(package, name).decode("utf-8")
         files[relative] = {"sha256": _sha256(text.encode("utf-8")), "text": text}
-    bundle = {"format": DATASET_FORMAT, "format_version": 1, "version": version, "date": date.isoformat(),
-              "description": description, "files": files}
+    bundle = {
+        "format": DATASET_FORMAT,
+        "format_version": 1,
+        "version": version,
+        "date": date.isoformat(),
+        "description": description,
+        "files": files,
+    }
     return json.dumps(bundle, ensure_ascii=False, indent=1).encode("utf-8")

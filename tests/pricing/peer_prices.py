@@ -43,8 +43,16 @@ class Disagreement:
     peer: Decimal
 
     def key(self) -> tuple[str, ...]:
-        return (self.peer_model, self.model, self.platform, self.mode, self.unit, self.tier, _plain(self.ours),
-                _plain(self.peer))
+        return (
+            self.peer_model,
+            self.model,
+            self.platform,
+            self.mode,
+            self.unit,
+            self.tier,
+            _plain(self.ours),
+            _plain(self.peer),
+        )
 
 
 def _plain(value: Decimal) -> str:
@@ -137,8 +145,9 @@ def compare(peer_models: list[Any]) -> tuple[int, list[Disagreement]]:
                                 continue
                             compared += 1
                             if ours != peer:
-                                found.append(Disagreement(peer_model.id, model.id, platform, mode, attr, tier,
-                                                          date, ours, peer))
+                                found.append(
+                                    Disagreement(peer_model.id, model.id, platform, mode, attr, tier, date, ours, peer)
+                                )
     return compared, found
 
 
@@ -189,10 +198,10 @@ def _ll_model(key: str) -> str:
     name = key
     for prefix in _PREFIXES:
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
     for prefix in _PREFIXES:  # vertex_ai/meta/llama-...
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
     return name
 
 
@@ -223,8 +232,9 @@ def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
             units = 1_000_000
             if quantity in ("video_seconds", "images", "audio_seconds"):
                 units = 10
-            request_fields: dict[str, Any] = {bucket: Quantities(**{quantity: Decimal(units) if "seconds" in quantity
-                                                                     else units})}
+            request_fields: dict[str, Any] = {
+                bucket: Quantities(**{quantity: Decimal(units) if "seconds" in quantity else units})
+            }
             if model.billing == "characters":
                 request_fields["prompt_tokens"] = prompt
             else:
@@ -250,8 +260,9 @@ def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
             ours = total / 1000
             compared += 1
             if ours != peer_value:
-                found.append(Disagreement(key, model.id, platform, "online", field, "base", LITELLM_DATE, ours,
-                                          peer_value))
+                found.append(
+                    Disagreement(key, model.id, platform, "online", field, "base", LITELLM_DATE, ours, peer_value)
+                )
     return compared, found
 
 
@@ -260,8 +271,13 @@ def _ll_grounding(entry: dict[str, Any]) -> list[tuple[str, Decimal, dict[str, A
     out = []
     search = entry.get("search_context_cost_per_query")
     if isinstance(search, dict) and "search_context_size_low" in search:
-        out.append(("search_context_cost_per_query", Decimal(repr(search["search_context_size_low"])),
-                    {"search_queries": 1000}))
+        out.append(
+            (
+                "search_context_cost_per_query",
+                Decimal(repr(search["search_context_size_low"])),
+                {"search_queries": 1000},
+            )
+        )
     maps = entry.get("google_maps_grounding_cost_per_query")
     if isinstance(maps, int | float):
         out.append(("google_maps_grounding_cost_per_query", Decimal(repr(maps)), {"maps_requests": 1000}))
@@ -393,19 +409,32 @@ SNAPSHOT_UNITS: dict[str, dict[str, Any]] = {
     # a thousand search queries (3.x bills per query), else a thousand grounded prompts (2.x bills per prompt)
     "web_searches_kcount": {"search_queries": 1000},
 }
-SNAPSHOT_MODES = {("processing", "batch"): "batch", ("service_tier", "flex"): "flex",
-                  ("service_tier", "priority"): "priority"}
+SNAPSHOT_MODES = {
+    ("processing", "batch"): "batch",
+    ("service_tier", "flex"): "flex",
+    ("service_tier", "priority"): "priority",
+}
 
 
 def _snapshot_periods(model: dict[str, Any]) -> list[tuple[str, dt.date, dt.date | None, dict[str, Any]]]:
     """(mode, from, until, prices): the dated standard prices, then each batch / flex / priority variant."""
     out: list[tuple[str, dt.date, dt.date | None, dict[str, Any]]] = []
     prices = model["prices"]
-    items = [(dt.date.min, prices)] if isinstance(prices, dict) else sorted(
-        ((dt.date.fromisoformat(p["constraint"]["start_date"]) if p.get("constraint") else dt.date.min, p["prices"])
-         for p in prices), key=lambda item: item[0])
-    out += [("online", start, items[i + 1][0] if i + 1 < len(items) else None, p)
-            for i, (start, p) in enumerate(items)]
+    items = (
+        [(dt.date.min, prices)]
+        if isinstance(prices, dict)
+        else sorted(
+            (
+                (
+                    dt.date.fromisoformat(p["constraint"]["start_date"]) if p.get("constraint") else dt.date.min,
+                    p["prices"],
+                )
+                for p in prices
+            ),
+            key=lambda item: item[0],
+        )
+    )
+    out += [("online", start, items[i + 1][0] if i + 1 < len(items) else None, p) for i, (start, p) in enumerate(items)]
     by_mode: dict[str, list[tuple[dt.date, dict[str, Any]]]] = {}
     for variant in model["price_variants"]:
         ((key, value),) = variant["when"].items()
@@ -413,8 +442,10 @@ def _snapshot_periods(model: dict[str, Any]) -> list[tuple[str, dt.date, dt.date
         by_mode.setdefault(SNAPSHOT_MODES[(key, value)], []).append((start, variant["prices"]))
     for mode, variants in by_mode.items():
         variants.sort(key=lambda item: item[0])
-        out += [(mode, start, variants[i + 1][0] if i + 1 < len(variants) else None, p)
-                for i, (start, p) in enumerate(variants)]
+        out += [
+            (mode, start, variants[i + 1][0] if i + 1 < len(variants) else None, p)
+            for i, (start, p) in enumerate(variants)
+        ]
     return out
 
 
@@ -436,7 +467,9 @@ def compare_genai(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
     found: list[Disagreement] = []
     for peer_model in snapshot["models"]:
         platform = snapshot_platform(peer_model)
-        matched = sorted({m for name, m in catalogue_names(platform).items() if clause_matches(peer_model["match"], name)})
+        matched = sorted(
+            {m for name, m in catalogue_names(platform).items() if clause_matches(peer_model["match"], name)}
+        )
         for model in matched:
             entries = [e for e in cat.entries_by_model.get(model, []) if e.platform == platform]
             edges = {e.effective_from for e in entries} | {e.effective_until for e in entries if e.effective_until}
@@ -455,12 +488,15 @@ def compare_genai(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
                             peer = _snapshot_price(raw, prompt)
                             compared += 1
                             if ours != peer:
-                                found.append(Disagreement(peer_model["id"], model, platform, mode, attr, tier, date,
-                                                          ours, peer))
+                                found.append(
+                                    Disagreement(peer_model["id"], model, platform, mode, attr, tier, date, ours, peer)
+                                )
     return compared, found
 
 
-def _price_one(model: str, platform: str, date: dt.date, mode: str, request: dict[str, Any], prompt: int) -> Decimal | None:
+def _price_one(
+    model: str, platform: str, date: dt.date, mode: str, request: dict[str, Any], prompt: int
+) -> Decimal | None:
     """The catalogue's total for one request, or None where it has no such price; grounding counted per search
     query is retried as grounded prompts for the models that bill per prompt (2.x)."""
     tries = [request]

@@ -32,12 +32,27 @@ def test_every_genai_prices_model_is_priced_or_refused() -> None:
 
 
 def test_a_model_the_catalogue_lacks_is_a_gap() -> None:
-    unknown = {"models": {"vertex_ai/gemini-9-ultra": {"litellm_provider": "vertex_ai", "input_cost_per_token": 1e-6},
-                          "gemini/gemini-9-ultra": {"litellm_provider": "gemini", "input_cost_per_token": 1e-6}}}
-    assert litellm_gaps(unknown) == [Gap("litellm", "gemini/gemini-9-ultra", "gemini_api"),
-                                     Gap("litellm", "vertex_ai/gemini-9-ultra", "vertex")]
-    peer = {"models": [{"id": "gemini-9-ultra", "match": {"starts_with": "gemini-9-ultra", "$type": "ClauseStartsWith"},
-                        "prices": {}, "price_variants": [], "price_comments": "https://ai.google.dev"}]}
+    unknown = {
+        "models": {
+            "vertex_ai/gemini-9-ultra": {"litellm_provider": "vertex_ai", "input_cost_per_token": 1e-6},
+            "gemini/gemini-9-ultra": {"litellm_provider": "gemini", "input_cost_per_token": 1e-6},
+        }
+    }
+    assert litellm_gaps(unknown) == [
+        Gap("litellm", "gemini/gemini-9-ultra", "gemini_api"),
+        Gap("litellm", "vertex_ai/gemini-9-ultra", "vertex"),
+    ]
+    peer = {
+        "models": [
+            {
+                "id": "gemini-9-ultra",
+                "match": {"starts_with": "gemini-9-ultra", "$type": "ClauseStartsWith"},
+                "prices": {},
+                "price_variants": [],
+                "price_comments": "https://ai.google.dev",
+            }
+        ]
+    }
     assert genai_gaps(peer) == [Gap("genai-prices", "gemini-9-ultra", "gemini_api")]
 
 
@@ -50,8 +65,12 @@ def test_a_model_priced_on_one_api_only_is_a_gap_on_the_other() -> None:
 
 @pytest.mark.parametrize(
     ("name", "reason"),
-    [("gemini-exp-1206", "experimental"), ("chirp_2", "Speech-to-Text"), ("semantic-ranker-fast@latest", "Search"),
-     ("meta/llama3-8b-instruct-maas", "preview")],
+    [
+        ("gemini-exp-1206", "experimental"),
+        ("chirp_2", "Speech-to-Text"),
+        ("semantic-ranker-fast@latest", "Search"),
+        ("meta/llama3-8b-instruct-maas", "preview"),
+    ],
 )
 def test_a_refused_model_names_its_reason(name: str, reason: str) -> None:
     with pytest.raises(VertexMeterError) as refused:

@@ -61,8 +61,13 @@ def test_catalogue_agrees_with_the_litellm_snapshot() -> None:
 
 
 def _peer_model(model_id: str, prices: dict[str, Any], variants: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"id": model_id, "match": {"equals": model_id, "$type": "ClauseEquals"}, "prices": prices,
-            "price_variants": variants or [], "price_comments": "https://ai.google.dev/gemini-api/docs/pricing"}
+    return {
+        "id": model_id,
+        "match": {"equals": model_id, "$type": "ClauseEquals"},
+        "prices": prices,
+        "price_variants": variants or [],
+        "price_comments": "https://ai.google.dev/gemini-api/docs/pricing",
+    }
 
 
 def test_the_comparison_catches_a_wrong_price() -> None:
@@ -76,10 +81,17 @@ def test_the_comparison_reads_dated_prices_and_flex_priority_and_grounding() -> 
     # Gemini 4 Argon on the Gemini API: 2 -> 4 per 1M on 2026-12-01; a wrong priority rate and grounding are caught.
     argon = _peer_model(
         "gemini-4-argon",
-        [{"prices": {"input_mtok": "2", "web_searches_kcount": "15"}, "$type": "ConditionalPrice"},
-         {"constraint": {"start_date": "2026-12-01"}, "prices": {"input_mtok": "4"}, "$type": "ConditionalPrice"}],
-        [{"when": {"service_tier": "priority"}, "prices": {"input_mtok": "7.3"},
-          "constraint": {"start_date": "2026-12-01"}}],
+        [
+            {"prices": {"input_mtok": "2", "web_searches_kcount": "15"}, "$type": "ConditionalPrice"},
+            {"constraint": {"start_date": "2026-12-01"}, "prices": {"input_mtok": "4"}, "$type": "ConditionalPrice"},
+        ],
+        [
+            {
+                "when": {"service_tier": "priority"},
+                "prices": {"input_mtok": "7.3"},
+                "constraint": {"start_date": "2026-12-01"},
+            }
+        ],
     )
     compared, found = compare_genai({"models": [argon]})
     assert compared >= 4

@@ -33,12 +33,19 @@ def test_count_and_usage_work_and_say_they_are_inferred(model: str, api: str) ->
     # gemma4's vocabulary for the text (6 tokens), plus one role token on the Gemini API (Gemini 3's rule)
     assert counted.total_tokens == (7 if api == "gemini" else 6)
     assert (counted.exact, counted.confidence) == (False, "inferred")
-    assert counted.to_rest() == {"totalTokens": counted.total_tokens,
-                                 "promptTokensDetails": [{"modality": "TEXT", "tokenCount": counted.total_tokens}]}
+    assert counted.to_rest() == {
+        "totalTokens": counted.total_tokens,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": counted.total_tokens}],
+    }
     billed = vertexmeter.usage(model, "Why is the sky blue?", api=api, response="Rayleigh scattering.")
     assert not billed.exact and billed.prompt_token_count == counted.total_tokens
-    assert set(billed.to_rest()) == {"promptTokenCount", "candidatesTokenCount", "totalTokenCount",
-                                     "promptTokensDetails", "candidatesTokensDetails"}
+    assert set(billed.to_rest()) == {
+        "promptTokenCount",
+        "candidatesTokenCount",
+        "totalTokenCount",
+        "promptTokensDetails",
+        "candidatesTokensDetails",
+    }
 
 
 @pytest.mark.parametrize("model", ["gemini-3.8-flash", "gemini-4-argon", "gemini-4-hydrogen"])
@@ -47,8 +54,10 @@ def test_estimate_carries_the_inferred_count(model: str, api: str) -> None:
     result = vertexmeter.estimate(model, "Why is the sky blue?", api=api, output_tokens=100, date="2026-12-06")
     answer = result.to_json()
     assert answer["prompt"]["count_confidence"] == "inferred"
-    assert "Gemini" in answer["prompt"]["count_confidence_reason"] or "analogy" in answer[
-        "prompt"]["count_confidence_reason"]
+    assert (
+        "Gemini" in answer["prompt"]["count_confidence_reason"]
+        or "analogy" in answer["prompt"]["count_confidence_reason"]
+    )
     assert any("inferred, not exact" in note for note in answer["notes"])
     assert result.total > 0
 
@@ -68,7 +77,8 @@ def test_gemma_on_the_gemini_api_is_free_and_said_so() -> None:
 def test_gemma_4_31b_has_no_vertex_price() -> None:
     with pytest.raises(VertexMeterError) as caught:
         Pricer("gemma-4-31b-it", date=dt.date(2026, 12, 6), platform="vertex").price(
-            Usage(requests=(RequestUsage(input=MILLION),)), "online")
+            Usage(requests=(RequestUsage(input=MILLION),)), "online"
+        )
     assert caught.value.status == "NOT_FOUND"
 
 
@@ -111,9 +121,17 @@ def test_gemini_4_before_its_first_priced_day_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("model", "input_price", "output_price"),
-    [("claude-sonnet-5-5", "2", "10"), ("claude-opus-5-5", "4", "20"), ("claude-opus-5-5@default", "4", "20"),
-     ("glm-5-maas", "1", "3.2"), ("grok-4.7", "2", "6"), ("xai/grok-4.7", "2", "6"), ("kimi-k2-thinking-maas", "0.6",
-     "2.5"), ("minimax-m2-maas", "0.3", "1.2"), ("deepseek-v4.1-flash-maas", "0.3", "1.2")],
+    [
+        ("claude-sonnet-5-5", "2", "10"),
+        ("claude-opus-5-5", "4", "20"),
+        ("claude-opus-5-5@default", "4", "20"),
+        ("glm-5-maas", "1", "3.2"),
+        ("grok-4.7", "2", "6"),
+        ("xai/grok-4.7", "2", "6"),
+        ("kimi-k2-thinking-maas", "0.6", "2.5"),
+        ("minimax-m2-maas", "0.3", "1.2"),
+        ("deepseek-v4.1-flash-maas", "0.3", "1.2"),
+    ],
 )
 def test_partner_models_price_from_reported_usage(model: str, input_price: str, output_price: str) -> None:
     assert per_million(model, "2026-12-06", "vertex", input=MILLION) == Decimal(input_price)
@@ -132,17 +150,21 @@ def test_gemini_api_grounding_after_the_free_allowance() -> None:
 
 def test_live_25_image_and_video_input_on_the_gemini_api_are_at_the_audio_rate() -> None:
     for quantity in ("image_tokens", "video_tokens", "audio_tokens"):
-        assert per_million("gemini-live-2.5-flash-native-audio", "2026-12-06", "gemini_api",
-                           input=Quantities(**{quantity: 1_000_000})) == Decimal(3)
+        assert per_million(
+            "gemini-live-2.5-flash-native-audio", "2026-12-06", "gemini_api", input=Quantities(**{quantity: 1_000_000})
+        ) == Decimal(3)
     assert per_million("gemini-live-2.5-flash-native-audio", "2026-12-06", "gemini_api", input=MILLION) == Decimal(
-        "0.5")
+        "0.5"
+    )
 
 
 def test_cli_count_keeps_googles_json_and_says_inferred_on_stderr() -> None:
     result = CliRunner().invoke(main, ["count", "-m", "gemini-4-argon", "--api", "gemini", "Why is the sky blue?"])
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"totalTokens": 7, "promptTokensDetails": [{"modality": "TEXT",
-                                                                                     "tokenCount": 7}]}
+    assert json.loads(result.stdout) == {
+        "totalTokens": 7,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 7}],
+    }
     assert "gemini-4-argon's counts are inferred, not exact" in result.stderr
     human = CliRunner().invoke(main, ["count", "-m", "gemini-4-argon", "--human", "hi"])
     assert "inferred (not exact)" in human.output

@@ -106,21 +106,28 @@ def validate(bundle: dict[str, Any]) -> None:
         rules = load_yaml_text(files["registry/accounting.yaml"]["text"])
         registry = build_registry(models, rules)
     except Exception as exc:  # noqa: BLE001 - any failure of the new files is a reason to refuse them
-        raise invalid_argument(f"Not a usable vertexmeter data set: its models or counting rules do not load: "
-                               f"{type(exc).__name__}: {exc}", "data_set") from None
+        raise invalid_argument(
+            f"Not a usable vertexmeter data set: its models or counting rules do not load: {type(exc).__name__}: {exc}",
+            "data_set",
+        ) from None
     try:
         catalogue = load_catalogue_text(files["pricing/catalogue.yaml"]["text"])
     except (CatalogueError, Exception) as exc:  # noqa: BLE001
-        raise invalid_argument(f"Not a usable vertexmeter data set: its price catalogue does not load: {exc}",
-                               "data_set") from None
+        raise invalid_argument(
+            f"Not a usable vertexmeter data set: its price catalogue does not load: {exc}", "data_set"
+        ) from None
     missing = sorted(
-        name for model in catalogue.models.values()
+        name
+        for model in catalogue.models.values()
         for name in ([model.id] if model.registry else [model.counted_with] if model.counted_with else [])
         if name not in registry.by_name
     )
     if missing:
-        raise invalid_argument(f"Not a usable vertexmeter data set: the catalogue prices registry models the "
-                               f"registry does not list: {', '.join(missing)}.", "data_set")
+        raise invalid_argument(
+            f"Not a usable vertexmeter data set: the catalogue prices registry models the "
+            f"registry does not list: {', '.join(missing)}.",
+            "data_set",
+        )
 
 
 def _show(status: dict[str, Any], human: bool) -> None:
@@ -131,4 +138,3 @@ def _show(status: dict[str, Any], human: bool) -> None:
     for key, value in status.items():
         out.add_row(key.replace("_", " "), ", ".join(value) if isinstance(value, list) else str(value))
     show(out)
-

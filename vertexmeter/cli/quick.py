@@ -39,8 +39,10 @@ _MEMORY_FILE = "quick-count.v2.marshal"
 _DERIVED_FROM = ("registry", "counting", "requests", "tokenizing", os.path.join("tokenizing", "core"))
 _MAX_ENTRIES = 256
 # countTokens' answer for text, as json.dumps(..., indent=2) writes it (tests/test_cli_quick.py checks)
-ANSWER = '{\n  "totalTokens": %d,\n  "promptTokensDetails": [\n    {\n      "modality": "TEXT",\n' \
-         '      "tokenCount": %d\n    }\n  ]\n}\n'
+ANSWER = (
+    '{\n  "totalTokens": %d,\n  "promptTokensDetails": [\n    {\n      "modality": "TEXT",\n'
+    '      "tokenCount": %d\n    }\n  ]\n}\n'
+)
 
 
 def plain_count(argv: list[str]) -> tuple[str, str | None, list[str]] | None:

@@ -26,16 +26,41 @@ from vertexmeter.vocabulary import Mode
 Platform = Literal["vertex", "gemini_api"]  # the catalogue's word for the API (vocabulary.catalogue_platform)
 PLATFORMS: tuple[str, ...] = get_args(Platform)
 CHARGES: tuple[str, ...] = (
-    "input", "cached_input", "cache_write", "output", "cache_storage", "tuning", "grounding",
-    "image_generate", "image_edit", "image_customize", "image_upscale", "visual_captioning", "visual_qa",
-    "image_fine_tuning", "pdf_page_as_image", "discount", "grounding_maps", "video_generate", "music_generate",
+    "input",
+    "cached_input",
+    "cache_write",
+    "output",
+    "cache_storage",
+    "tuning",
+    "grounding",
+    "image_generate",
+    "image_edit",
+    "image_customize",
+    "image_upscale",
+    "visual_captioning",
+    "visual_qa",
+    "image_fine_tuning",
+    "pdf_page_as_image",
+    "discount",
+    "grounding_maps",
+    "video_generate",
+    "music_generate",
     "regional_uplift",
 )
 # Charges whose price is a multiplier of other rows (unit fraction_of_online_price), not an amount.
 MULTIPLIER_CHARGES: tuple[str, ...] = ("discount", "regional_uplift")
 MODALITIES: tuple[str, ...] = (
-    "text", "image", "video", "audio", "text_image_video", "any", "video_plus", "video_standard", "video_essential",
-    "video_1080p", "video_4k",
+    "text",
+    "image",
+    "video",
+    "audio",
+    "text_image_video",
+    "any",
+    "video_plus",
+    "video_standard",
+    "video_essential",
+    "video_1080p",
+    "video_4k",
 )
 ENDPOINTS: tuple[str, ...] = ("global", "regional")
 CONFIDENCES: tuple[str, ...] = ("confirmed", "secondary", "derived", "assumed")
@@ -336,7 +361,7 @@ def _overlaps(entries: list[Entry]) -> list[str]:
             groups[(entry.platform, model, entry.charge, entry.modality, entry.mode, scaled)].append(entry)
     for key, group in groups.items():
         for i, a in enumerate(group):
-            for b in group[i + 1:]:
+            for b in group[i + 1 :]:
                 dates_overlap = a.effective_from < (b.effective_until or dt.date.max) and b.effective_from < (
                     a.effective_until or dt.date.max
                 )

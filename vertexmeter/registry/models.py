@@ -239,7 +239,9 @@ class _Registry:
 
 @cache
 def _registry() -> _Registry:
-    return build_registry(load_yaml("vertexmeter.registry", "models.yaml"), load_yaml("vertexmeter.registry", "accounting.yaml"))
+    return build_registry(
+        load_yaml("vertexmeter.registry", "models.yaml"), load_yaml("vertexmeter.registry", "accounting.yaml")
+    )
 
 
 def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
@@ -337,7 +339,9 @@ def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str])
     return tuple(rules)
 
 
-def _dated_aliases(raw: dict[str, list[dict[str, object]]], by_name: dict[str, ModelInfo]) -> dict[str, tuple[DatedAlias, ...]]:
+def _dated_aliases(
+    raw: dict[str, list[dict[str, object]]], by_name: dict[str, ModelInfo]
+) -> dict[str, tuple[DatedAlias, ...]]:
     """An alias whose target changed over time (`gemini-flash-latest`): its periods, checked not to overlap."""
     out: dict[str, tuple[DatedAlias, ...]] = {}
     for name, periods in raw.items():
@@ -613,9 +617,7 @@ def match_version(
     return candidate
 
 
-def resolve(
-    name: str, *, api: str = "vertex", api_version: str | None = None, on: dt.date | None = None
-) -> ModelInfo:
+def resolve(name: str, *, api: str = "vertex", api_version: str | None = None, on: dt.date | None = None) -> ModelInfo:
     """The registry entry for any accepted spelling of a model name; NOT_FOUND names the closest ones.
 
     A dated alias (`gemini-flash-latest`) resolves to the model it meant on `on` (default: today). A model the
