@@ -62,7 +62,7 @@ def count_command(
     out.add_row("fits", "yes" if result.fits_context_window else "NO")
     for rule in result.rules if explain else ():
         out.add_row(f"rule: {rule['rule']}", rule["confidence"])
-    out.add_row("confidence", result.confidence + ("" if result.exact else " (not exact)"))
+    out.add_row("confidence", result.confidence + (" (not exact)" if result.inferred else ""))
     show(out)
 
 

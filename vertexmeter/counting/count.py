@@ -93,9 +93,9 @@ class CountResult:
         return self.model.confidence
 
     @property
-    def exact(self) -> bool:
-        """False when the count rests on inferred facts (a new family's tokenizer or overheads): an estimate."""
-        return not self.model.count_is_inferred
+    def inferred(self) -> bool:
+        """True when the count rests on inferred facts (a new family's tokenizer or overheads): an estimate."""
+        return self.model.count_is_inferred
 
     def to_rest(self, explain: bool = False) -> dict[str, Any]:
         """camelCase JSON with zero fields omitted, as proto3 JSON does; `explain` adds the rules applied."""

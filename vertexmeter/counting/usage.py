@@ -114,9 +114,9 @@ class UsageResult:
         return self.model.confidence
 
     @property
-    def exact(self) -> bool:
-        """False when the counts rest on inferred facts (a new family's tokenizer or overheads): estimates."""
-        return not self.model.count_is_inferred
+    def inferred(self) -> bool:
+        """True when the counts rest on inferred facts (a new family's tokenizer or overheads): estimates."""
+        return self.model.count_is_inferred
 
     @property
     def max_output_tokens(self) -> int | None:

@@ -100,7 +100,7 @@ def prompt_json(counted: CountResult, billed: UsageResult | None = None) -> dict
     )
     if billed is not None and billed.bounds is not None:
         out["bounds"] = billed.bounds
-    if not counted.exact:  # vertexmeter's own JSON: an inferred count is said to be one
+    if counted.inferred:  # vertexmeter's own JSON: an inferred count is said to be one
         out["count_confidence"] = counted.confidence
         out["count_confidence_reason"] = counted.model.confidence_reason
     media = counted.media
