@@ -242,6 +242,10 @@ class Entry(BaseModel):
         return self.effective_from <= on and (self.effective_until is None or on < self.effective_until)
 
 
+def _all_platforms() -> list[Platform]:
+    return ["vertex", "gemini_api"]
+
+
 class Refused(BaseModel):
     """Model names a user can call (a peer prices them, or the counting registry knows them) that the
     catalogue does not price, with why: asked for, they are refused with this reason."""
@@ -249,7 +253,7 @@ class Refused(BaseModel):
     model_config = ConfigDict(extra="forbid")
     models: list[str] = Field(min_length=1)
     reason: str = Field(min_length=10)
-    platforms: list[Platform] = Field(default_factory=lambda: list(PLATFORMS))
+    platforms: list[Platform] = Field(default_factory=_all_platforms)
 
 
 class CatalogueFile(BaseModel):
