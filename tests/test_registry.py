@@ -197,7 +197,7 @@ def test_every_not_countable_model_is_priced() -> None:
         ("gemini-4-carbon", "4", "gemma4"),
         ("gemini-4-hydrogen", "4", "gemma4"),
         ("gemini-4-neon", "4", "gemma4"),
-        ("gemma-3-27b-it", "gemma", "gemma3"),
+        ("gemma-3n-e4b-it", "gemma", "gemma3"),
         ("gemma-4-31b-it", "gemma", "gemma4"),
     ],
 )
@@ -212,6 +212,17 @@ def test_todays_models_are_registered_as_inferred_with_a_reason(model_id: str, g
 def test_a_recorded_model_is_not_inferred() -> None:
     info = resolve("gemini-2.5-flash")
     assert not info.count_is_inferred and info.confidence_note is None
+
+
+@pytest.mark.parametrize("model_id", ["gemma-3-27b-it", "gemma-3-12b-it", "gemma-3-4b-it", "gemma-3-1b-it"])
+def test_gemma_3_on_the_gemini_api_is_observed(model_id: str) -> None:
+    # crewAI's cassettes (Apr 2025): "What is the capital of France?" billed 8 = gemma3's 7 + 1 role, 9/9 exact.
+    import vertexmeter
+
+    info = resolve(model_id)
+    assert (info.confidence, info.tokenizer, info.rules_generation) == ("observed", "gemma3", "3")
+    body = {"contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}]}
+    assert vertexmeter.usage(model_id, body, api="gemini", as_of="2025-04-22").prompt_token_count == 8
 
 
 @pytest.mark.parametrize(

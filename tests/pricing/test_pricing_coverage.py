@@ -82,3 +82,19 @@ def test_a_refused_model_names_its_reason(name: str, reason: str) -> None:
 def test_every_refusal_has_a_reason() -> None:
     for group in catalogue().data.refused:
         assert group.reason.strip() and group.models
+
+
+def test_the_generated_rows_are_the_generators_output() -> None:
+    # No hand edits between the markers: tools/catalogue_from_peers.py regenerates them from the snapshots.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    import catalogue_from_peers as generator
+
+    text = generator.CATALOGUE.read_text("utf-8")
+    models, entries = generator.generate()
+    assert (
+        generator.replace_block(
+            generator.replace_block(text, generator.MODELS_BLOCK, models), generator.ENTRIES_BLOCK, entries
+        )
+        == text
+    )
+    assert len(entries) > 500

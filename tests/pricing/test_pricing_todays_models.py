@@ -185,3 +185,16 @@ def test_cli_usage_says_inferred_on_stderr() -> None:
     result = CliRunner().invoke(main, ["usage", "-m", "gemini-3.8-flash", "--api", "gemini", "hi"])
     assert result.exit_code == 0 and "promptTokenCount" in json.loads(result.stdout)
     assert "inferred, not exact" in result.stderr
+
+
+@pytest.mark.parametrize(("day", "model"), [("2026-09-01", "gemini-3.6-flash"), ("2026-12-06", "gemini-3.8-flash")])
+def test_a_dated_alias_is_priced_as_the_model_it_named_that_day(day: str, model: str) -> None:
+    pricer = Pricer("gemini-flash-latest", date=dt.date.fromisoformat(day), platform="gemini_api")
+    assert pricer.model.id == model
+
+
+def test_a_model_refused_on_one_api_says_why_there() -> None:
+    with pytest.raises(VertexMeterError) as caught:
+        Pricer("gemini-1.5-pro", date=dt.date(2025, 1, 6), platform="gemini_api")
+    assert caught.value.status == "NOT_FOUND" and "shut down on the Gemini API" in caught.value.message
+    assert Pricer("gemini-1.5-pro", date=dt.date(2025, 1, 6), platform="vertex").model.id == "gemini-1.5-pro"

@@ -383,8 +383,9 @@ def _overlaps(entries: list[Entry]) -> list[str]:
 _VERSION_SUFFIXES = (re.compile(r"@[\w.-]+$"), re.compile(r"-\d{3}$"))
 
 
-def resolve_priced_model(name: str) -> PricedModel:
-    """The catalogue model for any spelling of a name: registry ids via `resolve()` first, then pricing's own."""
+def resolve_priced_model(name: str, *, on: dt.date | None = None) -> PricedModel:
+    """The catalogue model for any spelling of a name: registry ids via `resolve()` first, then pricing's own.
+    `on`: the day a dated alias (`gemini-flash-latest`) is read for (default today)."""
     if not isinstance(name, str) or not name.strip():
         raise invalid_argument("A model name is required.", "model")
     cat = catalogue()
@@ -399,7 +400,7 @@ def resolve_priced_model(name: str) -> PricedModel:
     if own is not None:
         return cat.names[own]
     try:
-        info = resolve(bare)
+        info = resolve(bare, on=on)
     except VertexMeterError:
         info = None
     if info is not None:
