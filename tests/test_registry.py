@@ -303,3 +303,16 @@ def test_registry_data_errors_are_caught() -> None:
         _not_countable([{"kind": "partner", "reason": "r", "models": ["gemini-3.8-flash"]}], known)
     with pytest.raises(ValueError, match="kind partner"):
         _not_countable([{"kind": "other", "reason": "r", "models": ["x"]}], known)
+
+
+def test_models_all_lists_the_models_priced_but_not_counted() -> None:
+    listed = json.loads(CliRunner().invoke(main, ["models", "--all"]).output)
+    by_id = {m["id"]: m for m in listed}
+    assert by_id["claude-sonnet-5-5"] == {"id": "claude-sonnet-5-5", "countable": False, "kind": "partner",
+                                         "reason": "Anthropic has not published Claude's tokenizer."}
+    assert by_id["gemini-4-argon"]["confidence"] == "inferred" and by_id["gemini-4-argon"]["confidenceReason"]
+    assert "confidenceReason" not in by_id["gemini-2.5-flash"]
+    plain = {m["id"] for m in json.loads(CliRunner().invoke(main, ["models"]).output)}
+    assert "claude-sonnet-5-5" not in plain and "gemini-4-argon" in plain
+    table = CliRunner().invoke(main, ["models", "--all", "--human"])
+    assert table.exit_code == 0 and "not counted" in table.output
