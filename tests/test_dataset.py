@@ -236,7 +236,9 @@ def test_an_installed_set_older_than_the_package_is_not_read(data_dir: Path) -> 
         ),
         "utf-8",
     )
-    assert json.loads(run("data", "status").stdout)["source"] == "packaged"
+    status = json.loads(run("data", "status").stdout)
+    assert status["source"] == "packaged"
+    assert status["installed_set_ignored"] == ["it (2020-01-01 of 2020-01-01) is not newer than the packaged set"]
 
 
 def test_export_writes_a_bundle_update_accepts(data_dir: Path, tmp_path: Path) -> None:

@@ -136,6 +136,7 @@ def _installed() -> dict[str, Any] | None:
         return None
     try:
         if not is_newer(manifest, packaged_dataset()):
+            _note_problem(f"it ({manifest['version']} of {manifest['date']}) is not newer than the packaged set")
             return None
     except (KeyError, TypeError, ValueError):
         _note_problem("its manifest is malformed")

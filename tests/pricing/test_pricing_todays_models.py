@@ -198,3 +198,12 @@ def test_a_model_refused_on_one_api_says_why_there() -> None:
         Pricer("gemini-1.5-pro", date=dt.date(2025, 1, 6), platform="gemini_api")
     assert caught.value.status == "NOT_FOUND" and "shut down on the Gemini API" in caught.value.message
     assert Pricer("gemini-1.5-pro", date=dt.date(2025, 1, 6), platform="vertex").model.id == "gemini-1.5-pro"
+
+
+def test_a_partner_model_prices_from_reported_usage_in_a_scenario() -> None:
+    # What the vendor's endpoint reported (Anthropic's usage: input / output tokens) priced without counting.
+    result = vertexmeter.price_scenario({
+        "model": "claude-sonnet-5-5@default", "date": "2026-12-06",
+        "requests": [{"repeat": 10, "input": {"tokens": 1200}, "output": {"tokens": 300}}],
+    })
+    assert result.total == Decimal("0.054")  # 10 x (1200 x $2 + 300 x $10) / 1M
