@@ -16,6 +16,10 @@ import sys
 from typing import Any
 
 
+def _kept_provider(provider: str) -> bool:
+    return provider.startswith("vertex_ai") or provider == "gemini"
+
+
 def extract(prices: dict[str, Any], version: str) -> dict[str, Any]:
     models = {
         key: {
@@ -24,8 +28,7 @@ def extract(prices: dict[str, Any], version: str) -> dict[str, Any]:
             if "cost" in field or field in ("litellm_provider", "source", "deprecation_date")
         }
         for key, entry in sorted(prices.items())
-        if isinstance(entry, dict)
-        and (str(entry.get("litellm_provider", "")).startswith("vertex_ai") or entry.get("litellm_provider") == "gemini")
+        if isinstance(entry, dict) and _kept_provider(str(entry.get("litellm_provider", "")))
     }
     return {
         "_snapshot": {
