@@ -155,9 +155,9 @@ def test_every_priced_model_is_known_to_counting_or_listed_as_not_countable() ->
     listed = not_countable()
     for model in catalogue().models.values():
         if model.registry:
-            assert resolve(model.id).id == model.id, model.id
+            assert resolve(model.id, any_api=True).id == model.id, model.id
         elif model.counted_with:  # priced apart, counted as a registry model
-            assert resolve(model.counted_with).id == model.counted_with, model.id
+            assert resolve(model.counted_with, any_api=True).id == model.counted_with, model.id
         else:
             assert model.id in listed, f"{model.id} is priced but neither counted nor listed in not_countable"
             with pytest.raises(VertexMeterError) as refused:
@@ -202,7 +202,7 @@ def test_every_not_countable_model_is_priced() -> None:
     ],
 )
 def test_todays_models_are_registered_as_inferred_with_a_reason(model_id: str, generation: str, tokenizer: str) -> None:
-    info = resolve(model_id)
+    info = resolve(model_id, any_api=True)
     assert (info.id, info.generation, info.tokenizer) == (model_id, generation, tokenizer)
     assert info.count_is_inferred and info.confidence_reason
     assert info.rules_generation == "3"  # Gemini 3's accounting rules, assumed
@@ -219,7 +219,7 @@ def test_gemma_3_on_the_gemini_api_is_observed(model_id: str) -> None:
     # crewAI's cassettes (Apr 2025): "What is the capital of France?" billed 8 = gemma3's 7 + 1 role, 9/9 exact.
     import vertexmeter
 
-    info = resolve(model_id)
+    info = resolve(model_id, api="gemini")
     assert (info.confidence, info.tokenizer, info.rules_generation) == ("observed", "gemma3", "3")
     body = {"contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}]}
     assert vertexmeter.usage(model_id, body, api="gemini", as_of="2025-04-22").prompt_token_count == 8
@@ -308,11 +308,34 @@ def test_registry_data_errors_are_caught() -> None:
 def test_models_all_lists_the_models_priced_but_not_counted() -> None:
     listed = json.loads(CliRunner().invoke(main, ["models", "--all"]).output)
     by_id = {m["id"]: m for m in listed}
-    assert by_id["claude-sonnet-5-5"] == {"id": "claude-sonnet-5-5", "countable": False, "kind": "partner",
-                                         "reason": "Anthropic has not published Claude's tokenizer."}
+    assert by_id["claude-sonnet-5-5"] == {
+        "id": "claude-sonnet-5-5",
+        "countable": False,
+        "kind": "partner",
+        "reason": "Anthropic has not published Claude's tokenizer.",
+    }
     assert by_id["gemini-4-argon"]["confidence"] == "inferred" and by_id["gemini-4-argon"]["confidenceReason"]
     assert "confidenceReason" not in by_id["gemini-2.5-flash"]
     plain = {m["id"] for m in json.loads(CliRunner().invoke(main, ["models"]).output)}
     assert "claude-sonnet-5-5" not in plain and "gemini-4-argon" in plain
     table = CliRunner().invoke(main, ["models", "--all", "--human"])
     assert table.exit_code == 0 and "not counted" in table.output
+
+
+@pytest.mark.parametrize(
+    ("model_id", "served", "not_served"),
+    [
+        ("gemma-4-31b-it", "gemini", "vertex"),
+        ("gemma-3-1b-it", "gemini", "vertex"),
+        ("gemini-3.8-flash-cyber", "vertex", "gemini"),
+        ("gemini-4-argon-cyber-permissive", "vertex", "gemini"),
+    ],
+)
+def test_a_model_is_counted_only_on_the_apis_that_serve_it(model_id: str, served: str, not_served: str) -> None:
+    assert resolve(model_id, api=served).id == model_id
+    with pytest.raises(VertexMeterError) as caught:
+        resolve(model_id, api=not_served)
+    assert caught.value.status == "NOT_FOUND"
+    assert f"{model_id} is served by {'Vertex AI' if served == 'vertex' else 'the Gemini API'}." in caught.value.message
+    assert resolve(model_id, api=not_served, any_api=True).id == model_id
+    assert resolve("gemini-4-argon", api="vertex").apis == ("vertex", "gemini")

@@ -400,7 +400,7 @@ def resolve_priced_model(name: str, *, on: dt.date | None = None) -> PricedModel
     if own is not None:
         return cat.names[own]
     try:
-        info = resolve(bare, on=on)
+        info = resolve(bare, on=on, any_api=True)
     except VertexMeterError:
         info = None
     if info is not None:

@@ -45,6 +45,8 @@ class ModelInfo:
     accounting_generation: str | None = None
     # Why the facts are only inferred (no recorded answer shows the tokenizer or the overheads).
     confidence_reason: str | None = None
+    # The APIs that serve the model (Gemma 3 / 4 31B only on the Gemini API; the Cyber variants only on Vertex).
+    apis: tuple[str, ...] = APIS
 
     @property
     def count_is_inferred(self) -> bool:
@@ -262,6 +264,7 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
             sources=tuple(str(s) for s in entry.get("sources") or ()),
             confidence=entry["confidence"],
             instance_schema=entry.get("instance_schema"),
+            apis=_served_on(entry),
             accounting_generation=str(entry["accounting_generation"]) if entry.get("accounting_generation") else None,
             confidence_reason=entry.get("confidence_reason"),
         )
@@ -617,13 +620,21 @@ def match_version(
     return candidate
 
 
-def resolve(name: str, *, api: str = "vertex", api_version: str | None = None, on: dt.date | None = None) -> ModelInfo:
+def resolve(
+    name: str,
+    *,
+    api: str = "vertex",
+    api_version: str | None = None,
+    on: dt.date | None = None,
+    any_api: bool = False,
+) -> ModelInfo:
     """The registry entry for any accepted spelling of a model name; NOT_FOUND names the closest ones.
 
-    A dated alias (`gemini-flash-latest`) resolves to the model it meant on `on` (default: today). A model the
-    service serves but vertexmeter cannot count (a partner model, an image or video generator) is
-    FAILED_PRECONDITION, with why. `api_version` (v1, v1beta, …) only shapes the Gemini API's NOT_FOUND
-    message, as the service does.
+    A dated alias (`gemini-flash-latest`) resolves to the model it meant on `on` (default: today). A model `api`
+    does not serve (models.yaml `apis`) is NOT_FOUND there, as the service answers, unless `any_api` (pricing
+    looks a name up for either API). A model the service serves but vertexmeter cannot count (a partner model, an
+    image or video generator) is FAILED_PRECONDITION, with why. `api_version` (v1, v1beta, …) only shapes the
+    Gemini API's NOT_FOUND message, as the service does.
     """
     if api not in APIS:
         raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.")
@@ -633,14 +644,27 @@ def resolve(name: str, *, api: str = "vertex", api_version: str | None = None, o
     bare = bare_model_name(name.strip())
     dated = registry.dated_aliases.get(bare)
     if dated is not None:
-        return registry.by_name[_dated_target(dated, on or dt.date.today())]
-    found = match_version(bare, registry.by_name)
-    if found is None:
-        refused = _not_countable_entry(bare)
-        if refused is not None:
-            raise _cannot_count(bare, *refused)
-        raise _unknown_model(name.strip(), bare, api, api_version or "v1beta")
-    return registry.by_name[found]
+        info = registry.by_name[_dated_target(dated, on or dt.date.today())]
+    else:
+        found = match_version(bare, registry.by_name)
+        if found is None:
+            refused = _not_countable_entry(bare)
+            if refused is not None:
+                raise _cannot_count(bare, *refused)
+            raise _unknown_model(name.strip(), bare, api, api_version or "v1beta")
+        info = registry.by_name[found]
+    if not any_api and api not in info.apis:
+        served = " and ".join("Vertex AI" if a == "vertex" else "the Gemini API" for a in info.apis)
+        raise _unknown_model(name.strip(), bare, api, api_version or "v1beta", f" {info.id} is served by {served}.")
+    return info
+
+
+def _served_on(entry: dict[str, Any]) -> tuple[str, ...]:
+    apis = tuple(str(a) for a in entry.get("apis") or APIS)
+    unknown = sorted(set(apis) - set(APIS))
+    if unknown or not apis:
+        raise ValueError(f"models.yaml: {entry.get('id')}: apis {unknown or apis} is not a subset of {APIS}")
+    return apis
 
 
 def _dated_target(periods: tuple[DatedAlias, ...], on: dt.date) -> str:
@@ -680,10 +704,10 @@ def _cannot_count(bare: str, model: str, entry: NotCountable) -> VertexMeterErro
     )
 
 
-def _unknown_model(full: str, bare: str, api: str, api_version: str) -> VertexMeterError:
+def _unknown_model(full: str, bare: str, api: str, api_version: str, served: str = "") -> VertexMeterError:
     known = sorted(registry_name for registry_name in _registry().by_name)
     close = difflib.get_close_matches(bare, known, n=3, cutoff=0.5)
-    hint = f" Closest known models: {', '.join(close)}." if close else ""
+    hint = served or (f" Closest known models: {', '.join(close)}." if close else "")
     hint += " Run `vertexmeter models` for the full list."
     if api == "gemini":
         return not_found(
