@@ -76,7 +76,7 @@ def test_a_refused_model_names_its_reason(name: str, reason: str) -> None:
     with pytest.raises(VertexMeterError) as refused:
         resolve_priced_model(name)
     assert refused.value.status == "NOT_FOUND"
-    assert "does not price" in refused.value.message and reason in refused.value.message
+    assert "has no price for" in refused.value.message and reason in refused.value.message
 
 
 def test_every_refusal_has_a_reason() -> None:

@@ -395,7 +395,7 @@ def resolve_priced_model(name: str, *, on: dt.date | None = None) -> PricedModel
             raise _unpriced(bare, f"{bare} is not {model.id}: the catalogue has no price for it")
     refused = refusal(bare)
     if refused is not None and set(refused.platforms) == set(PLATFORMS):  # one API's refusal: see the Pricer
-        raise not_found(f"The price catalogue does not price {bare}: {refused.reason}")
+        raise _unpriced(bare, f"The price catalogue has no price for {bare}: {refused.reason}")
     own = match_version(bare, cat.names, _VERSION_SUFFIXES[:1])  # exact, or minus an @version only
     if own is not None:
         return cat.names[own]
