@@ -53,6 +53,10 @@ class Plan:
     counted_with: str | None = None
     generates: str | None = None
     existing: bool = False  # the model line is hand-written above the block: only its rows are generated
+    modes: tuple[str, ...] = ()  # genai-prices rows: only these modes (empty: all)
+    from_day: dt.date | None = None  # genai-prices rows: only the periods starting on or after this day
+    audio_output: bool = False  # genai-prices rows: its output price is for audio too (token-priced TTS)
+    keys: tuple[str, ...] = ()  # LiteLLM rows: only those these price fields give (rows a hand model lacks)
 
 
 D = dt.date
@@ -84,6 +88,7 @@ PLANS: tuple[Plan, ...] = (
         "litellm:vertex_ai/gemini-3.8-flash-tts",
         "genai:gemini-3.8-flash-tts",
         counted_with="gemini-3.8-flash",
+        audio_output=True,
     ),
     Plan(
         "gemini-3.8-flash-lite-tts",
@@ -91,6 +96,7 @@ PLANS: tuple[Plan, ...] = (
         "litellm:vertex_ai/gemini-3.8-flash-lite-tts",
         "genai:gemini-3.8-flash-lite-tts",
         counted_with="gemini-3.8-flash",
+        audio_output=True,
     ),
     Plan(
         "gemini-3.8-live",
@@ -228,6 +234,51 @@ PLANS: tuple[Plan, ...] = (
         counted_with="gemini-3.1-pro-preview",
     ),
     Plan("gemini-2.5-pro-tts", D(2025, 9, 1), None, "litellm:gemini/gemini-2.5-pro-preview-tts", existing=True),
+    # Rows the hand-transcribed models lack, from the LiteLLM key that has them (3.1 Pro Preview's rows were taken
+    # from gemini/gemini-pro-latest, which has no batch cache or long flex prices).
+    Plan(
+        "gemini-3.1-pro-preview",
+        D(2026, 2, 19),
+        None,
+        "litellm:gemini/gemini-3.1-pro-preview",
+        existing=True,
+        keys=(
+            "cache_read_input_token_cost_batches",
+            "cache_read_input_token_cost_above_200k_tokens_batches",
+            "cache_read_input_token_cost_above_200k_tokens_flex",
+            "input_cost_per_token_above_200k_tokens_flex",
+            "output_cost_per_token_above_200k_tokens_flex",
+        ),
+    ),
+    Plan(
+        "gemini-3-pro-image-preview",
+        LITELLM_DAY,
+        "litellm:vertex_ai/gemini-3-pro-image",
+        None,
+        existing=True,
+        keys=("cache_read_input_token_cost_flex", "input_cost_per_token_flex", "output_cost_per_token_flex"),
+    ),
+    Plan(
+        "gemini-3-pro-image-preview",
+        LITELLM_DAY,
+        None,
+        "litellm:gemini/gemini-3-pro-image",
+        existing=True,
+        keys=("output_cost_per_image_token_batches",),
+    ),
+    Plan(
+        "gemini-2.5-pro-tts",
+        LITELLM_DAY,
+        "litellm:gemini-2.5-pro-preview-tts",
+        None,
+        existing=True,
+        keys=("cache_read_input_token_cost",),
+    ),
+    # genai-prices 0.2.5 dates the Gemini API batch rates after the introductory period (half the 2027 list rates)
+    *(
+        Plan(model, D(2027, 1, 1), None, f"genai:{model}", existing=True, modes=("batch",), from_day=D(2027, 1, 1))
+        for model in ("gemini-3.6-flash", "gemini-3.8-flash")
+    ),
     Plan(
         "gemini-2.5-flash-lite-preview-tts",
         LITELLM_DAY,
@@ -391,9 +442,7 @@ def _genai_periods(prices: Any, since: dt.date) -> list[tuple[dt.date, dt.date |
         ),
         key=lambda item: item[0],
     )
-    return [
-        (max(start, since), starts[i + 1][0] if i + 1 < len(starts) else None, p) for i, (start, p) in enumerate(starts)
-    ]
+    return [(start, starts[i + 1][0] if i + 1 < len(starts) else None, p) for i, (start, p) in enumerate(starts)]
 
 
 def genai_rows(plan: Plan, platform: str, model: dict[str, Any]) -> list[str]:
@@ -404,16 +453,24 @@ def genai_rows(plan: Plan, platform: str, model: dict[str, Any]) -> list[str]:
         ((key, value),) = variant["when"].items()
         mode = GENAI_MODES[(key, value)]
         start = D.fromisoformat(variant["constraint"]["start_date"]) if variant.get("constraint") else plan.since
-        variants.setdefault(mode, []).append((max(start, plan.since), variant["prices"]))
+        variants.setdefault(mode, []).append((start, variant["prices"]))
     for mode, items in variants.items():
         items.sort(key=lambda item: item[0])
         periods += [
             (mode, start, items[i + 1][0] if i + 1 < len(items) else None, p) for i, (start, p) in enumerate(items)
         ]
     out = []
-    for mode, start, end, prices in periods:
+    for mode, raw_start, end, prices in periods:
+        if end is not None and end <= plan.since:
+            continue  # over before the catalogue prices the model at all
+        start = max(raw_start, plan.since)  # the peer's dates, from the model's first priced day
+        if (plan.modes and mode not in plan.modes) or (plan.from_day and start < plan.from_day):
+            continue
         if not set(prices) & set(GENAI_FIELDS):  # genai-prices lists the model with no price: free of charge
             prices = {"input_mtok": "0", "output_mtok": "0", "$type": "ModelPrice"}
+        if plan.audio_output and "output_mtok" in prices:
+            # genai-prices: "Token-priced TTS rates": the output price is also the audio a TTS model speaks
+            prices = {**prices, "output_audio_mtok": prices["output_mtok"]}
         separate_audio = "input_audio_mtok" in prices
         separate_visual = "input_image_mtok" in prices or "input_video_mtok" in prices
         text = "text" if separate_audio and separate_visual else "text_image_video" if separate_audio else "any"
@@ -464,9 +521,13 @@ def genai_rows(plan: Plan, platform: str, model: dict[str, Any]) -> list[str]:
 
 
 def litellm_rows(plan: Plan, platform: str, entry: dict[str, Any]) -> list[str]:
+    generated = rows(plan.id, entry, "EFFECTIVE", platform)
+    if plan.keys:  # what the kept fields add to the rows of the rest of the entry
+        others = set(rows(plan.id, {k: v for k, v in entry.items() if k not in plan.keys}, "EFFECTIVE", platform))
+        generated = [line for line in generated if line not in others]
     out = [
         line.replace("effective_from: EFFECTIVE", f"effective_from: {plan.since.isoformat()}")
-        for line in rows(plan.id, entry, "EFFECTIVE", platform)
+        for line in generated
         if plan.billing == "tokens" or "charge: input" not in line and "charge: output" not in line
     ]
     out = [
@@ -488,7 +549,7 @@ def litellm_rows(plan: Plan, platform: str, entry: dict[str, Any]) -> list[str]:
             "output_cost_per_image}"
         )
         out = [line for line in out if "charge: music_generate" not in line or line == out[-1]]
-    search = entry.get("search_context_cost_per_query")
+    search = entry.get("search_context_cost_per_query") if not plan.keys else None
     if isinstance(search, dict) and plan.billing == "tokens" and plan.publisher == "google":
         rate = Decimal(repr(search["search_context_size_low"])) * 1000
         out.append(

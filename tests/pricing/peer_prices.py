@@ -205,10 +205,14 @@ def _ll_model(key: str) -> str:
     return name
 
 
-def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
-    """Every LiteLLM unit price whose model, platform, mode and tier the catalogue also prices on LITELLM_DATE."""
+def compare_litellm(
+    snapshot: dict[str, Any], unpriced: list[tuple[str, ...]] | None = None
+) -> tuple[int, list[Disagreement]]:
+    """Every LiteLLM unit price whose model, platform, mode and tier the catalogue also prices on LITELLM_DATE.
+    `unpriced` collects (key, model, platform, mode, field) the catalogue lacks for a model it prices there."""
     from vertexmeter.pricing.catalogue import resolve_priced_model
 
+    cat = catalogue()
     compared = 0
     found: list[Disagreement] = []
     for key, entry in sorted(snapshot["models"].items()):
@@ -225,8 +229,17 @@ def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
             bucket, quantity, extra, _ = _LL_STEMS[stem]
             if model.id.startswith("gemini") and bucket == "cache_write":
                 continue  # Gemini cache creation is billed as input
-            if model.billing == "per_operation" and bucket == "input":
-                continue
+            if model.billing == "per_operation" and bucket in ("input", "output") and quantity == "tokens":
+                continue  # a generator bills per operation (image, second, clip), not per token
+            if model.billing == "tokens" and quantity in (
+                "text_characters",
+                "images",
+                "video_seconds",
+                "audio_seconds",
+            ):
+                continue  # LiteLLM's per-character / per-image / per-second fields: token-billed models bill tokens
+            if bucket == "output" and _is_embedding(model.id):
+                continue  # an embedding has no output
             prompt = LARGE if tier == "long" else SMALL
             peer = Decimal(repr(value))
             units = 1_000_000
@@ -240,12 +253,14 @@ def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
             else:
                 request_fields["prompt_tokens"] = prompt
             request_fields.update(extra)
+            if model.billing == "characters" and quantity in ("tokens", "audio_tokens"):
+                continue
             try:
                 pricer = Pricer(model.id, date=LITELLM_DATE, platform=platform)
-                if model.billing == "characters" and quantity in ("tokens", "audio_tokens"):
-                    continue
                 total = pricer.price(Usage(requests=(RequestUsage(**request_fields),)), mode).total
             except VertexMeterError:
+                if unpriced is not None and any(e.platform == platform for e in cat.entries_by_model[model.id]):
+                    unpriced.append((key, model.id, platform, mode, field))
                 continue  # not an overlap: the catalogue has no such price on that day
             ours = total / units
             compared += 1
@@ -256,6 +271,8 @@ def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
                 continue  # a partner's web search is the vendor's tool, not Google's grounding
             total = _price_one(model.id, platform, LITELLM_DATE, "online", request, SMALL)
             if total is None:
+                if unpriced is not None and any(e.platform == platform for e in cat.entries_by_model[model.id]):
+                    unpriced.append((key, model.id, platform, "online", field))
                 continue
             ours = total / 1000
             compared += 1
@@ -264,6 +281,10 @@ def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
                     Disagreement(key, model.id, platform, "online", field, "base", LITELLM_DATE, ours, peer_value)
                 )
     return compared, found
+
+
+def _is_embedding(model: str) -> bool:
+    return "embedding" in model
 
 
 def _ll_grounding(entry: dict[str, Any]) -> list[tuple[str, Decimal, dict[str, Any]]]:
@@ -509,3 +530,31 @@ def _price_one(
         except VertexMeterError:
             continue
     return None
+
+
+def genai_unpriced(snapshot: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Prices genai-prices has that the catalogue lacks for a model it prices on that API: (peer model, model,
+    platform, mode, unit), checked on the first day both vouch for (a later start on either side is no gap)."""
+    cat = catalogue()
+    out: list[tuple[str, ...]] = []
+    for peer_model in snapshot["models"]:
+        platform = snapshot_platform(peer_model)
+        matched = sorted(
+            {m for name, m in catalogue_names(platform).items() if clause_matches(peer_model["match"], name)}
+        )
+        for model in matched:
+            entries = [e for e in cat.entries_by_model[model] if e.platform == platform]
+            for mode, start, end, prices in _snapshot_periods(peer_model):
+                # the model's first priced day in this mode (else online): before it the catalogue refuses on purpose
+                base = [e for e in entries if e.charge in ("input", "output") and e.mode == mode] or [
+                    e for e in entries if e.charge in ("input", "output")
+                ]
+                day = max(start, min(e.effective_from for e in base or entries))
+                if end is not None and day >= end:
+                    continue
+                for attr, request in SNAPSHOT_UNITS.items():
+                    if attr not in prices or (attr == "web_searches_kcount" and mode != "online"):
+                        continue
+                    if _price_one(model, platform, day, mode, request, SMALL) is None:
+                        out.append((peer_model["id"], model, platform, mode, attr))
+    return sorted(set(out))

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from peer_prices import compare_genai, compare_litellm  # noqa: E402
+from peer_prices import compare_genai, compare_litellm, genai_unpriced  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 GENAI_SNAPSHOT = DATA / "genai-prices-0.2.5-google.json"
@@ -26,7 +26,8 @@ ACCEPTED = DATA / "accepted_disagreements.yaml"
 
 
 def accepted(peer: str) -> set[tuple[str, ...]]:
-    """The disagreement keys accepted for `peer`, each checked to carry a reason."""
+    """The keys accepted for `peer` (disagreements, or `PEER-unpriced` prices the catalogue lacks), each with a
+    reason."""
     rows = yaml.safe_load(ACCEPTED.read_text("utf-8"))[peer] or []
     keys = set()
     for row in rows:
@@ -55,9 +56,27 @@ def test_catalogue_agrees_with_genai_prices() -> None:
 def test_catalogue_agrees_with_the_litellm_snapshot() -> None:
     snapshot = json.loads(LITELLM_SNAPSHOT.read_text("utf-8"))
     assert snapshot["_snapshot"]["version"] == "1.110.2"
-    compared, found = compare_litellm(snapshot)
-    assert compared >= 1800, f"only {compared} LiteLLM prices compared: the comparison lost its reach"
+    unpriced: list[tuple[str, ...]] = []
+    compared, found = compare_litellm(snapshot, unpriced)
+    assert compared >= 1900, f"only {compared} LiteLLM prices compared: the comparison lost its reach"
     check(found, accepted("litellm-1.110.2"), "LiteLLM 1.110.2")
+    check_unpriced(unpriced, accepted("litellm-1.110.2-unpriced"), "LiteLLM 1.110.2")
+
+
+def check_unpriced(found: list[tuple[str, ...]], allowed: set[tuple[str, ...]], peer: str) -> None:
+    """A price the peer has for a model the catalogue prices on that API, missing from the catalogue, fails unless
+    accepted with a reason; an accepted one that is no longer missing fails too."""
+    missing = sorted(set(found) - allowed)
+    assert not missing, f"prices {peer} has that the catalogue lacks (price them or accept them):\n" + "\n".join(
+        " | ".join(k) for k in missing
+    )
+    stale = sorted(allowed - set(found))
+    assert not stale, f"accepted_disagreements.yaml lists {peer} prices the catalogue now has: {stale}"
+
+
+def test_every_genai_prices_price_of_a_priced_model_is_in_the_catalogue() -> None:
+    snapshot = json.loads(GENAI_SNAPSHOT.read_text("utf-8"))
+    check_unpriced(genai_unpriced(snapshot), accepted("genai-prices-0.2.5-unpriced"), "genai-prices 0.2.5")
 
 
 def _peer_model(model_id: str, prices: dict[str, Any], variants: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -107,5 +126,26 @@ def test_accepted_disagreements_have_reasons_and_unique_keys() -> None:
         keys = [row["key"] for row in rows or []]
         assert len(keys) == len(set(keys)), f"{peer}: a disagreement is listed twice"
         for key in keys:
-            assert len(key.split("|")) == 8, key
-            Decimal(key.split("|")[6].strip())
+            if peer.endswith("-unpriced"):
+                assert len(key.split("|")) == 5, key
+            else:
+                assert len(key.split("|")) == 8, key
+                Decimal(key.split("|")[6].strip())
+
+
+def test_a_missing_price_is_caught() -> None:
+    # A peer price for a mode the catalogue does not price (3.8 Flash flex after 2027-01-01 on the Gemini API).
+    peer = _peer_model(
+        "gemini-3.8-flash",
+        [{"prices": {"input_mtok": "0.75"}, "$type": "ConditionalPrice"}],
+        [
+            {
+                "when": {"service_tier": "flex"},
+                "prices": {"input_mtok": "0.75"},
+                "constraint": {"start_date": "2027-01-01"},
+            }
+        ],
+    )
+    assert genai_unpriced({"models": [peer]}) == [
+        ("gemini-3.8-flash", "gemini-3.8-flash", "gemini_api", "flex", "input_mtok")
+    ]
