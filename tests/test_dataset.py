@@ -211,14 +211,16 @@ def test_a_set_from_a_url_is_hash_verified(data_dir: Path, tmp_path: Path, serve
     assert json.loads(result.stdout)["installed_from"] == f"{server}/set.json"
 
 
-def test_an_installed_set_damaged_later_is_set_aside(data_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("damaged", ["registry/models.yaml", "pricing/catalogue.yaml"])
+def test_an_installed_set_damaged_later_is_set_aside_whole(data_dir: Path, tmp_path: Path, damaged: str) -> None:
     assert cli("update", str(write(tmp_path / "set.json", bundle()))).exit_code == 0
-    with open(data_dir / "dataset" / "registry" / "models.yaml", "a", encoding="utf-8") as handle:
+    with open(data_dir / "dataset" / damaged, "a", encoding="utf-8") as handle:
         handle.write("# edited by hand\n")
     status = json.loads(run("data", "status").stdout)
     assert status["source"] == "packaged"
-    assert status["installed_set_ignored"] == ["registry/models.yaml is missing or does not match its SHA-256"]
-    assert run("count", "-m", "gemini-9-flash", "hi").returncode == 1  # the packaged models are read
+    assert status["installed_set_ignored"] == [f"{damaged} is missing or does not match its SHA-256"]
+    # never the models of one set with the prices of another: the packaged models are read too
+    assert run("count", "-m", "gemini-9-flash", "hi").returncode == 1
     assert run("count", "-m", "gemini-2.5-flash", "hi").returncode == 0
 
 

@@ -101,14 +101,13 @@ def _revive(obj: dict[str, Any]) -> Any:
 # ---- the data set --------------------------------------------------------------------------------------------
 # One JSON bundle carries the three files with their SHA-256; `vertexmeter data update` checks it (format, hashes,
 # content, newer than the set in force) and installs it in <data dir>/dataset/ (manifest.json + the files).
-# A set whose files no longer match their hashes is ignored (the packaged one is used) and `data status` says so.
+# A set whose files no longer match their hashes is ignored whole (the packaged one is used); `data status` says why.
 DATASET_FORMAT = "vertexmeter-data"
 DATASET_FILES: dict[tuple[str, str], str] = {
     ("vertexmeter.registry", "models.yaml"): "registry/models.yaml",
     ("vertexmeter.registry", "accounting.yaml"): "registry/accounting.yaml",
     ("vertexmeter.pricing", "catalogue.yaml"): "pricing/catalogue.yaml",
 }
-_installed_problem: list[str] = []  # why an installed set was set aside, for `data status`
 
 
 def _sha256(raw: bytes) -> str:
@@ -124,45 +123,63 @@ def packaged_dataset() -> dict[str, Any]:
 
 
 def _installed() -> dict[str, Any] | None:
-    """The installed set's manifest when it is newer than the packaged set, else None (an older one is left
-    on disk but not read: a package upgrade brings newer data)."""
+    """The installed set's manifest when it is newer than the packaged set and every file still matches its
+    SHA-256, else None: a set is read whole or not at all (never models of one set with prices of another). An
+    older set is left on disk but not read (a package upgrade brought newer data). Checked once per process."""
+    return _verdict()[0]
+
+
+def _verdict() -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+    where = installed_manifest()
+    if where not in _checked:
+        problems: list[str] = []
+        _checked[where] = (_check_installed(where, problems), tuple(dict.fromkeys(problems)))
+    return _checked[where]
+
+
+# manifest path -> (the manifest in force or None, why an installed set is not read), until an install or removal
+_checked: dict[str, tuple[dict[str, Any] | None, tuple[str, ...]]] = {}
+
+
+def _check_installed(where: str, problems: list[str]) -> dict[str, Any] | None:
     try:
-        with open(installed_manifest(), "rb") as handle:
+        with open(where, "rb") as handle:
             manifest: dict[str, Any] = json.loads(handle.read())
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
-        _note_problem("its manifest cannot be read")
+        problems.append("its manifest cannot be read")
         return None
     try:
         if not is_newer(manifest, packaged_dataset()):
-            _note_problem(f"it ({manifest['version']} of {manifest['date']}) is not newer than the packaged set")
+            problems.append(f"it ({manifest['version']} of {manifest['date']}) is not newer than the packaged set")
             return None
+        expected = {relative: manifest["files"][relative]["sha256"] for relative in DATASET_FILES.values()}
     except (KeyError, TypeError, ValueError):
-        _note_problem("its manifest is malformed")
+        problems.append("its manifest is malformed")
         return None
-    return manifest
+    for relative, sha256 in expected.items():
+        try:
+            intact = _sha256(Path(where).parent.joinpath(relative).read_bytes()) == sha256
+        except OSError:
+            intact = False
+        if not intact:
+            problems.append(f"{relative} is missing or does not match its SHA-256")
+    return None if problems else manifest
 
 
-def _note_problem(problem: str) -> None:
-    if problem not in _installed_problem:
-        _installed_problem.append(problem)
+def _forget() -> None:
+    _checked.clear()
 
 
 def data_bytes(package: str, name: str) -> bytes:
-    """The bytes of a data file: the installed set's copy when one is in force and intact, else the package's."""
+    """The bytes of a data file: the installed set's copy when one is in force, else the package's."""
     relative = DATASET_FILES.get((package, name))
-    if relative is not None:
-        manifest = _installed()
-        if manifest is not None:
-            path = Path(data_root(), "dataset", relative)
-            try:
-                raw = path.read_bytes()
-            except OSError:
-                raw = None
-            if raw is not None and _sha256(raw) == manifest["files"][relative]["sha256"]:
-                return raw
-            _note_problem(f"{relative} is missing or does not match its SHA-256")
+    if relative is not None and _installed() is not None:
+        try:
+            return Path(data_root(), "dataset", relative).read_bytes()
+        except OSError:
+            pass  # removed since it was checked: the package's
     return package_path(package, name).read_bytes()
 
 
@@ -177,18 +194,7 @@ def is_newer(data: dict[str, Any], than: dict[str, Any]) -> bool:
 
 def dataset_in_force() -> dict[str, Any]:
     """The data set every load reads: version, date, age, where it was loaded from, and any problem."""
-    manifest = _installed()
-    problems = list(_installed_problem)
-    if manifest is not None:
-        for relative, expected in manifest["files"].items():  # what a load would find, checked now
-            try:
-                intact = _sha256(Path(data_root(), "dataset", relative).read_bytes()) == expected["sha256"]
-            except OSError:
-                intact = False
-            if not intact:
-                problems.append(f"{relative} is missing or does not match its SHA-256")
-        if problems:
-            manifest = None
+    manifest, problems = _verdict()
     chosen = manifest or packaged_dataset()
     date = dt.date.fromisoformat(str(chosen["date"]))
     out: dict[str, Any] = {
@@ -202,7 +208,7 @@ def dataset_in_force() -> dict[str, Any]:
         out["installed_from"] = manifest.get("installed_from")
         out["installed_at"] = manifest.get("installed_at")
     if problems:
-        out["installed_set_ignored"] = sorted(set(problems))
+        out["installed_set_ignored"] = list(problems)
     return out
 
 
@@ -275,7 +281,7 @@ def install_bundle(bundle: dict[str, Any], source: str) -> dict[str, Any]:
         os.replace(final, retired)
     os.replace(staging, final)  # a reader sees the old set or the whole new one
     shutil.rmtree(retired, ignore_errors=True)
-    _installed_problem.clear()
+    _forget()
     return dataset_in_force()
 
 
@@ -287,7 +293,7 @@ def remove_installed() -> bool:
     if not final.exists():
         return False
     shutil.rmtree(final)
-    _installed_problem.clear()
+    _forget()
     return True
 
 
