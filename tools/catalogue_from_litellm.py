@@ -1,10 +1,12 @@
-"""One-off transcription of LiteLLM's Vertex rows into catalogue.yaml entries (kept for the record).
+"""LiteLLM price keys -> catalogue.yaml entries: `rows()` is the transcription tools/catalogue_from_peers.py uses.
 
 Usage: python tools/catalogue_from_litellm.py path/to/model_prices_and_context_window_backup.json [vertex|gemini_api]
 
-LiteLLM 1.110.2 (PyPI wheel) cites cloud.google.com/gemini-enterprise-agent-platform/generative-ai/pricing for
-these rows; the catalogue marks them `source: S32, confidence: secondary` (a peer quoting Google's page).
-The printed YAML is pasted into vertexmeter/pricing/catalogue.yaml and reviewed by hand there.
+Run on its own it prints the rows of the models below, as they were first transcribed (the earlier rows of
+catalogue.yaml, kept as they are); newer models are generated between the catalogue's `generated from peers`
+markers by tools/catalogue_from_peers.py, which calls `rows()`. LiteLLM 1.110.2 (PyPI wheel) cites
+cloud.google.com/gemini-enterprise-agent-platform/generative-ai/pricing for these rows; the catalogue marks them
+`source: S32, confidence: secondary` (a peer quoting Google's page).
 """
 
 from __future__ import annotations
