@@ -124,7 +124,7 @@ MINED_HISTORY_FLOORS = {
     "mirascope": 0.82,
     "ellmer": 0.63,
     "chatlas": 0.67,
-    "crewai": 0.75,
+    "crewai": 0.82,
 }
 
 

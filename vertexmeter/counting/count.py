@@ -139,10 +139,13 @@ def parse_as_of(as_of: Any) -> dt.date | None:
     raise invalid_argument(f"Invalid as_of {as_of!r}: expected a date such as 2025-10-01.", "as_of")
 
 
-def model_info(model: str | ModelInfo, api: str, api_version: str | None = None) -> ModelInfo:
-    """The registry entry of `model`: resolved here once per call, or passed in already resolved."""
+def model_info(
+    model: str | ModelInfo, api: str, api_version: str | None = None, on: dt.date | None = None
+) -> ModelInfo:
+    """The registry entry of `model`: resolved here once per call (a dated alias by the day `on`), or passed in
+    already resolved."""
     check_api(api)
-    return model if isinstance(model, ModelInfo) else resolve(model, api=api, api_version=api_version)
+    return model if isinstance(model, ModelInfo) else resolve(model, api=api, api_version=api_version, on=on)
 
 
 def count(
@@ -160,7 +163,7 @@ def count(
 
     `as_of` (a date) counts with the vocabulary the service used that day; default: today's service.
     """
-    info = model_info(model, api, api_version)
+    info = model_info(model, api, api_version, parse_as_of(as_of))
     return count_body(info, request_body(request, info, api, config=config), api, media_options, as_of)
 
 

@@ -196,7 +196,7 @@ def usage(
         streamed chunks): the thoughts of those whose thought signatures the request replays are billed
         exactly; without them the bill carries `bounds` (docs/counting.md, "Replayed thoughts").
     """
-    info = model_info(model, api)
+    info = model_info(model, api, on=parse_as_of(as_of))
     return usage_of_body(
         info,
         request_body(request, info, api),
