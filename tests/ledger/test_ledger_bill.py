@@ -53,7 +53,8 @@ def test_bill_twice_does_not_double_count(db: str, tmp_path: Path) -> None:
     assert first.requests == 3 and first.imported["new"] == 3
     second = bill(log, db=db)
     assert (second.total, second.billed_total, second.requests) == (first.total, first.billed_total, 3)
-    assert second.imported == {"read": 3, "new": 0, "duplicates": 3, "skipped_provisioned": 0}
+    assert second.imported == {"lines": 3, "read": 3, "new": 0, "duplicates": 3, "conflicts": 0,
+                               "skipped_provisioned": 0, "rejected": 0}
     assert second.to_json()["breakdowns"]["model"] == {
         "claude-sonnet-4-5": {"requests": 1, "total": "0.045"},
         "gemini-2.5-flash": {"requests": 2, "total": "0.006"},
@@ -153,8 +154,8 @@ def test_gemini_api_logs_without_create_time_and_regional_endpoints(db: str, tmp
     regional = {**response("reg", "claude-sonnet-4-5", "2025-11-02T00:00:00Z", promptTokenCount=100_000),
                 "location": "us-east5"}
     log = write(tmp_path / "api.jsonl", [api_line])
-    with pytest.raises(VertexMeterError, match="give --date"):
-        bill(log, db=db)
+    refused = bill(log, db=db)
+    assert refused.requests == 0 and "give --day" in refused.bad_lines[0].reason
     report = bill(log, db=db, date="2025-11-01", api="gemini")
     assert report.total == D("0.1")  # Gemini API 2.0 Flash input, not Vertex's 0.15
     report = bill(write(tmp_path / "reg.jsonl", [regional]), db=db, by="model")
@@ -226,9 +227,14 @@ def test_money_columns_are_text_not_float() -> None:
 def test_bad_lines_are_refused_with_their_place(tmp_path: Path, line: dict[str, Any], message: str) -> None:
     log = write(tmp_path / "bad.jsonl", [LOG[0], line])
     with pytest.raises(VertexMeterError) as err:
-        bill(log, db=str(tmp_path / "l.sqlite"))
+        bill(log, db=str(tmp_path / "strict.sqlite"), strict=True)
     assert message in err.value.message and "bad.jsonl:2" in err.value.message
-    assert err.value.to_json()["error"]["status"] in ("INVALID_ARGUMENT", "NOT_FOUND")
+    assert err.value.to_json()["error"]["status"] == "INVALID_ARGUMENT"
+    report = bill(log, db=str(tmp_path / "l.sqlite"))  # the good line is billed, the bad one reported
+    assert report.requests == 1 and report.exit_code == 1
+    (bad,) = report.bad_lines
+    assert (bad.file, bad.line) == (log, 2) and message in bad.reason
+    assert bad.status in ("INVALID_ARGUMENT", "NOT_FOUND")
 
 
 def test_bad_arguments(tmp_path: Path) -> None:
@@ -240,7 +246,7 @@ def test_bad_arguments(tmp_path: Path) -> None:
         assert err.value.field_path == field, kwargs
     (tmp_path / "junk.jsonl").write_text("{not json\n")
     with pytest.raises(VertexMeterError, match="junk.jsonl:1: not valid JSON"):
-        bill(str(tmp_path / "junk.jsonl"), db=str(tmp_path / "l.sqlite"))
+        bill(str(tmp_path / "junk.jsonl"), db=str(tmp_path / "l.sqlite"), strict=True)
 
 
 def test_a_concurrent_import_of_the_same_requests_is_not_double_counted(db: str, tmp_path: Path,

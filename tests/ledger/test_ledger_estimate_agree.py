@@ -35,7 +35,7 @@ def test_estimate_and_bill_agree(tmp_path_factory, model: str, text: str, output
             "usageMetadata": {"promptTokenCount": prompt, "candidatesTokenCount": output,
                               "thoughtsTokenCount": thinking}}
     if mode == "batch":
-        line = {"request": request, "response": line}
+        line = {"status": "", "request": request, "response": line}  # a Vertex batch output line
     folder: Path = tmp_path_factory.mktemp("agree")
     log = folder / "log.jsonl"
     log.write_text(json.dumps(line) + "\n")

@@ -7,8 +7,10 @@ Money is stored as decimal strings and summed as `Decimal` in Python, so no data
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -28,9 +30,9 @@ from sqlalchemy import (
     create_engine,
     select,
 )
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from vertexmeter.errors import failed_precondition, invalid_argument
+from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
 
 DEFAULT_DB = "vertexmeter-ledger.sqlite"
 metadata = MetaData()
@@ -85,8 +87,31 @@ def engine_for(db: str | None) -> Engine:
     try:
         metadata.create_all(engine)
     except OperationalError as exc:
-        raise failed_precondition(f"Cannot open the ledger database {db!r}: {exc.orig}.", "db") from None
+        raise failed_precondition(f"Cannot open the ledger database {db!r}: {_first_line(exc.orig)}.", "db") from None
+    except SQLAlchemyError as exc:
+        raise database_error(exc, "opening the ledger") from None
     return engine
+
+
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def database_error(exc: SQLAlchemyError, doing: str) -> VertexMeterError:
+    """A database refusal as a Google-shaped error: the driver's first line only. SQLAlchemy's own message
+    carries the statement and its parameters (the user's data), which never reach the user or a log."""
+    orig = getattr(exc, "orig", None)
+    reason = _first_line(orig) if orig is not None else type(exc).__name__
+    status = "UNAVAILABLE" if isinstance(exc, OperationalError) else "INTERNAL"
+    return VertexMeterError(status, f"The ledger database failed while {doing}: {reason}.")
+
+
+@contextmanager
+def database_errors(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise database_error(exc, doing) from None
 
 
 @dataclass(frozen=True)
@@ -114,17 +139,36 @@ class LedgerRow:
     def month(self) -> str:
         return self.day.strftime("%Y-%m")
 
+    def fingerprint(self) -> str:
+        """What makes two lines with one key the same call: everything billed about it, not where it was read."""
+        basis = [self.model, self.platform, self.mode, self.created_at.astimezone(dt.UTC).isoformat(), self.project,
+                 json.dumps(self.labels, sort_keys=True), json.dumps(self.line_items)]
+        return hashlib.sha256(json.dumps(basis).encode()).hexdigest()
+
 
 def known_keys(engine: Engine, keys: list[str]) -> set[str]:
     """The keys already in the ledger (so known requests are not even priced again)."""
     known: set[str] = set()
-    with engine.connect() as conn:
+    with database_errors("reading known requests"), engine.connect() as conn:
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
             known |= set(conn.execute(
                 select(priced_requests.c.dedupe_key).where(priced_requests.c.dedupe_key.in_(chunk))
             ).scalars())
     return known
+
+
+def stored_fingerprints(engine: Engine, keys: list[str]) -> dict[str, tuple[str, str]]:
+    """The stored rows among these keys: key -> (fingerprint, source of the first import)."""
+    out: dict[str, tuple[str, str]] = {}
+    unique = list(dict.fromkeys(keys))
+    with database_errors("reading known requests"), engine.connect() as conn:
+        for start in range(0, len(unique), 500):
+            query = select(*priced_requests.c).where(priced_requests.c.dedupe_key.in_(unique[start:start + 500]))
+            for r in conn.execute(query).mappings():
+                row = _row(r, line_items=True)
+                out[row.dedupe_key] = (row.fingerprint(), row.source)
+    return out
 
 
 def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
@@ -142,13 +186,14 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
             continue
         known.add(row.dedupe_key)
         fresh.append(_values(row, now))
-    try:
-        with engine.begin() as conn:
-            for start in range(0, len(fresh), 1000):  # executemany in batches, one transaction
-                conn.execute(priced_requests.insert(), fresh[start:start + 1000])
-        inserted = len(fresh)
-    except IntegrityError:
-        inserted = _insert_ignoring_conflicts(engine, fresh)
+    with database_errors("storing requests"):
+        try:
+            with engine.begin() as conn:
+                for start in range(0, len(fresh), 1000):  # executemany in batches, one transaction
+                    conn.execute(priced_requests.insert(), fresh[start:start + 1000])
+            inserted = len(fresh)
+        except IntegrityError:
+            inserted = _insert_ignoring_conflicts(engine, fresh)
     return inserted, len(rows) - inserted
 
 
@@ -186,15 +231,19 @@ def read_rows(engine: Engine, month: str | None = None, *, line_items: bool = Fa
     query = select(*columns).order_by(priced_requests.c.created_at, priced_requests.c.id)
     if month:
         query = query.where(priced_requests.c.month == month)
-    with engine.connect() as conn:
+    with database_errors("reading the ledger"), engine.connect() as conn:
         for r in conn.execution_options(yield_per=2000).execute(query).mappings():
-            created = r["created_at"]
-            if created.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
-                created = created.replace(tzinfo=dt.UTC)
-            yield LedgerRow(
-                dedupe_key=r["dedupe_key"], response_id=r["response_id"], source=r["source"], model=r["model"],
-                priced_model=r["priced_model"], platform=r["platform"], mode=r["mode"], created_at=created,
-                project=r["project"], labels=json.loads(r["labels"]), amount=Decimal(r["amount"]),
-                grounding_entry=r["grounding_entry"], grounding_amount=Decimal(r["grounding_amount"]),
-                line_items=json.loads(r["line_items"]) if line_items else [],
-            )
+            yield _row(r, line_items=line_items)
+
+
+def _row(r: Any, *, line_items: bool) -> LedgerRow:
+    created = r["created_at"]
+    if created.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
+        created = created.replace(tzinfo=dt.UTC)
+    return LedgerRow(
+        dedupe_key=r["dedupe_key"], response_id=r["response_id"], source=r["source"], model=r["model"],
+        priced_model=r["priced_model"], platform=r["platform"], mode=r["mode"], created_at=created,
+        project=r["project"], labels=json.loads(r["labels"]), amount=Decimal(r["amount"]),
+        grounding_entry=r["grounding_entry"], grounding_amount=Decimal(r["grounding_amount"]),
+        line_items=json.loads(r["line_items"]) if line_items else [],
+    )
