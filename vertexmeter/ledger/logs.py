@@ -108,7 +108,7 @@ def _line(path: str, number: int, where: str, raw: bytes, model: str | None, day
     try:
         item = decode_json(raw, decimals=True)  # the one decoder: depth, NaN, huge numbers, UTF-8 refused alike
     except VertexMeterError as exc:
-        out.error = invalid_argument(f"not valid JSON ({exc.message}).", "logs")
+        out.error = invalid_argument(f"not valid JSON ({exc.message.rstrip('.')}).", "logs")
         return out
     _read(out, item, model, day)
     return out
@@ -129,7 +129,7 @@ def _array(path: str, text: bytes, model: str | None, day: dt.date | None) -> It
     try:
         items = decode_json(text, decimals=True)
     except VertexMeterError as exc:
-        raise invalid_argument(f"{path}: not valid JSON ({exc.message}).", "logs") from None
+        raise invalid_argument(f"{path}: not valid JSON ({exc.message.rstrip('.')}).", "logs") from None
     if not isinstance(items, list):
         raise invalid_argument(f"{path}: expected a JSON array of responses.", "logs")
     for index, item in enumerate(items):
