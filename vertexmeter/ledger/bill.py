@@ -73,8 +73,13 @@ class BillReport:
         if self.budget is None:
             return None
         status = _budget_status("total", self.budget, self.billed_total)
-        return {"budget": status["budget"], "billed_total": format(self.billed_total, "f"),
-                "remaining": status["remaining"], "used_percent": status["used_percent"], "status": status["status"]}
+        return {
+            "budget": status["budget"],
+            "billed_total": format(self.billed_total, "f"),
+            "remaining": status["remaining"],
+            "used_percent": status["used_percent"],
+            "status": status["status"],
+        }
 
     @property
     def over_budget(self) -> bool:
@@ -156,8 +161,9 @@ def bill(
     if endpoint not in ENDPOINTS:
         raise invalid_argument(f"endpoint must be one of {', '.join(ENDPOINTS)}; got {endpoint!r}.", "endpoint")
     if not paths and db is not None and "://" not in db and not Path(db).exists():
-        raise invalid_argument(f"The ledger {db!r} does not exist: give LOG files to import, or an existing --db.",
-                               "db")
+        raise invalid_argument(
+            f"The ledger {db!r} does not exist: give LOG files to import, or an existing --db.", "db"
+        )
     engine = engine_for(db)
     importer = _Importer(engine, platform, endpoint, quarantine)
     try:
@@ -181,9 +187,7 @@ def bill(
 def _strict_error(importer: _Importer) -> VertexMeterError:
     shown = "; ".join(f"{b.file}:{b.line}: {b.reason.rstrip('.')}" for b in importer.bad[:20])
     more = f" (and {importer.bad_count - 20} more)" if importer.bad_count > 20 else ""
-    return invalid_argument(
-        f"{importer.bad_count} bad line(s), nothing imported (strict): {shown}{more}.", "logs"
-    )
+    return invalid_argument(f"{importer.bad_count} bad line(s), nothing imported (strict): {shown}{more}.", "logs")
 
 
 class _Importer:
@@ -192,8 +196,15 @@ class _Importer:
     def __init__(self, engine: Any, platform: str, endpoint: str, quarantine: str | None) -> None:
         self.engine, self.platform, self.endpoint = engine, platform, endpoint
         self.pricers: dict[tuple[str, dt.date, str, str], Pricer] = {}
-        self.counts = {"lines": 0, "read": 0, "new": 0, "duplicates": 0, "conflicts": 0, "skipped_provisioned": 0,
-                       "rejected": 0}
+        self.counts = {
+            "lines": 0,
+            "read": 0,
+            "new": 0,
+            "duplicates": 0,
+            "conflicts": 0,
+            "skipped_provisioned": 0,
+            "rejected": 0,
+        }
         self.bad: list[BadLine] = []
         self.bad_count = 0
         self.seen: dict[str, tuple[str, str]] = {}  # a dry run's own keys: fingerprint, source
@@ -217,8 +228,9 @@ class _Importer:
                 try:
                     self._quarantine = open(self.quarantine_path, "w", encoding="utf-8")  # noqa: SIM115 - kept open
                 except OSError as exc:
-                    raise invalid_argument(f"Cannot write the quarantine file {self.quarantine_path!r}: "
-                                           f"{exc.strerror}.", "quarantine") from None
+                    raise invalid_argument(
+                        f"Cannot write the quarantine file {self.quarantine_path!r}: {exc.strerror}.", "quarantine"
+                    ) from None
             self._quarantine.write(json.dumps(bad.to_json(with_text=True), ensure_ascii=False) + "\n")
 
     def run(self, paths: list[str], model: str | None, day: dt.date | None, *, store: bool) -> None:
@@ -264,11 +276,16 @@ class _Importer:
                 self.counts["duplicates"] += 1
             else:
                 self.counts["conflicts"] += 1
-                self.reject(BadLine(
-                    file, number, "ALREADY_EXISTS",
-                    f"{row.dedupe_key!r} was already billed from {earlier[1]} with other usage, model, time or "
-                    "labels; the first one is kept.", raw.decode("utf-8", "replace").rstrip("\r\n"),
-                ))
+                self.reject(
+                    BadLine(
+                        file,
+                        number,
+                        "ALREADY_EXISTS",
+                        f"{row.dedupe_key!r} was already billed from {earlier[1]} with other usage, model, time or "
+                        "labels; the first one is kept.",
+                        raw.decode("utf-8", "replace").rstrip("\r\n"),
+                    )
+                )
         if store:
             inserted, duplicates = insert_new(self.engine, fresh)
             self.counts["new"] += inserted
@@ -298,7 +315,8 @@ def _check_breakdowns(by: str | Iterable[str]) -> tuple[tuple[str, ...], ...]:
         if not dims or len(dims) > 3 or any(d not in DIMENSIONS for d in dims) or len(set(dims)) != len(dims):
             raise invalid_argument(
                 f"by must be among {', '.join(DIMENSIONS)}, or up to three of them joined by commas for a cross "
-                f"table (model,day); got {name!r}.", "by",
+                f"table (model,day); got {name!r}.",
+                "by",
             )
         out.append(dims)
     return tuple(out)
@@ -351,8 +369,9 @@ def _budget_status(scope: str, budget: Decimal, spent: Decimal) -> dict[str, Any
     }
 
 
-def _budgets(report: BillReport, overall: Decimal | None, scoped: list[tuple[str, str, Decimal]]) -> list[dict[str,
-                                                                                                            Any]]:
+def _budgets(
+    report: BillReport, overall: Decimal | None, scoped: list[tuple[str, str, Decimal]]
+) -> list[dict[str, Any]]:
     out = []
     if overall is not None:
         out.append(_budget_status("total", overall, report.billed_total))
@@ -363,7 +382,9 @@ def _budgets(report: BillReport, overall: Decimal | None, scoped: list[tuple[str
 
 
 def price_logged(
-    logged: LoggedRequest, pricers: dict[tuple[str, dt.date, str, str], Pricer], platform: str,
+    logged: LoggedRequest,
+    pricers: dict[tuple[str, dt.date, str, str], Pricer],
+    platform: str,
     endpoint: str = "global",
 ) -> LedgerRow:
     """Price one logged request at the rates in force on its (UTC) day, in its mode."""
@@ -388,7 +409,8 @@ def _price_logged(
     if pricer.model.billing != "tokens":
         raise invalid_argument(
             f"{pricer.model.id} bills per {pricer.model.billing.replace('_', ' ')}, and a "
-            "usage log has only tokens; price it with a scenario instead.", "modelVersion",
+            "usage log has only tokens; price it with a scenario instead.",
+            "modelVersion",
         )
     usage = logged.usage
     grounding = next((e for e in pricer.entries if e.charge == "grounding"), None)
@@ -411,10 +433,20 @@ def _price_logged(
         if entry.charge == "grounding" and entry.free_allowance is not None:
             allowance_entry, grounding_amount = entry.id, item.amount
     return LedgerRow(
-        dedupe_key=logged.key, response_id=logged.response_id, source=logged.source, model=logged.model,
-        priced_model=pricer.model.id, platform=platform, mode=logged.mode, created_at=logged.created,
-        project=logged.project, labels=logged.labels, amount=priced.total, grounding_entry=allowance_entry,
-        grounding_amount=grounding_amount, line_items=[item.to_json() for item in priced.line_items],
+        dedupe_key=logged.key,
+        response_id=logged.response_id,
+        source=logged.source,
+        model=logged.model,
+        priced_model=pricer.model.id,
+        platform=platform,
+        mode=logged.mode,
+        created_at=logged.created,
+        project=logged.project,
+        labels=logged.labels,
+        amount=priced.total,
+        grounding_entry=allowance_entry,
+        grounding_amount=grounding_amount,
+        line_items=[item.to_json() for item in priced.line_items],
     )
 
 
@@ -456,8 +488,11 @@ def summarize(
     total = sum((m["total"] for m in per_month.values()), Decimal(0))
     billed = sum((round_period_total(m["total"]) for m in per_month.values()), Decimal(0))
     months_json = {
-        key: {"requests": m["requests"], "total": money(m["total"]),
-              "billed_total": format(round_period_total(m["total"]), "f")}
+        key: {
+            "requests": m["requests"],
+            "total": money(m["total"]),
+            "billed_total": format(round_period_total(m["total"]), "f"),
+        }
         for key, m in sorted(per_month.items())
     }
     breakdowns_json: dict[str, dict[str, Any]] = {}

@@ -30,8 +30,13 @@ MAX_LABELS = 64
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # usageMetadata.trafficType -> billing mode. Provisioned Throughput is paid by subscription, not per call.
 TRAFFIC_MODES: dict[Any, str | None] = {
-    None: None, "TRAFFIC_TYPE_UNSPECIFIED": None, "ON_DEMAND": None,
-    "ON_DEMAND_FLEX": "flex", "FLEX": "flex", "ON_DEMAND_PRIORITY": "priority", "PRIORITY": "priority",
+    None: None,
+    "TRAFFIC_TYPE_UNSPECIFIED": None,
+    "ON_DEMAND": None,
+    "ON_DEMAND_FLEX": "flex",
+    "FLEX": "flex",
+    "ON_DEMAND_PRIORITY": "priority",
+    "PRIORITY": "priority",
     "PROVISIONED_THROUGHPUT": "provisioned",
 }
 # Model names as partner APIs echo them -> the names the catalogue knows (publisher prefixes, Anthropic's
@@ -43,10 +48,16 @@ MODEL_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
 # OpenTelemetry GenAI attributes (current names first, then the deprecated spellings still emitted).
 OTEL_INPUT = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
 OTEL_OUTPUT = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
-OTEL_CACHE_READ = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
-                   "gen_ai.usage.input_tokens.cached")
-OTEL_CACHE_WRITE = ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
-                    "gen_ai.usage.input_tokens.cache_write")
+OTEL_CACHE_READ = (
+    "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_read_input_tokens",
+    "gen_ai.usage.input_tokens.cached",
+)
+OTEL_CACHE_WRITE = (
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens",
+    "gen_ai.usage.input_tokens.cache_write",
+)
 OTEL_PROJECT = ("gcp.project_id", "gcp.project.id", "cloud.account.id")
 OTEL_GEMINI_API = ("gcp.gemini",)  # gen_ai.provider.name / gen_ai.system of the Gemini Developer API
 
@@ -141,7 +152,7 @@ def timestamp(value: Any, path: str = "createTime") -> dt.datetime:
         if "." in stamp:  # Google writes nanoseconds; Python parses microseconds
             head, _, tail = stamp.partition(".")
             digits = "".join(ch for ch in tail if ch.isdigit())
-            stamp = f"{head}.{digits[:6].ljust(6, '0')}{tail[len(digits):]}"
+            stamp = f"{head}.{digits[:6].ljust(6, '0')}{tail[len(digits) :]}"
         try:
             created = dt.datetime.fromisoformat(stamp)
         except ValueError:
@@ -182,8 +193,16 @@ def _key(call_id: Any, ctx: Context, item: Any) -> tuple[str, str | None]:
 
 
 def _finish(
-    ctx: Context, item: Any, *, call_id: Any, model: Any, stamp: Any, usage: RequestUsage, fmt: str,
-    mode: str | None = None, **extra: Any,
+    ctx: Context,
+    item: Any,
+    *,
+    call_id: Any,
+    model: Any,
+    stamp: Any,
+    usage: RequestUsage,
+    fmt: str,
+    mode: str | None = None,
+    **extra: Any,
 ) -> LoggedRequest:
     name = model or ctx.envelope_model or ctx.model
     if not name:
@@ -202,10 +221,19 @@ def _finish(
         raise invalid_argument(f"endpoint must be global or regional, got {_short(endpoint)}.", "endpoint")
     key, response_id = _key(call_id, ctx, item)
     return LoggedRequest(
-        key=key, response_id=response_id, model=_model_name(name, "model"), created=created,
-        mode=mode or ctx.mode, usage=usage, source=ctx.where, platform=ctx.platform, endpoint=endpoint,
-        project=text(ctx.project, "project", MAX_NAME) if ctx.project else None, labels=labels_of(ctx.labels),
-        format=fmt, **extra,
+        key=key,
+        response_id=response_id,
+        model=_model_name(name, "model"),
+        created=created,
+        mode=mode or ctx.mode,
+        usage=usage,
+        source=ctx.where,
+        platform=ctx.platform,
+        endpoint=endpoint,
+        project=text(ctx.project, "project", MAX_NAME) if ctx.project else None,
+        labels=labels_of(ctx.labels),
+        format=fmt,
+        **extra,
     )
 
 
@@ -223,7 +251,9 @@ def _by_modality(details: Any, path: str) -> dict[str, int]:
 def _quantities(by_modality: dict[str, int]) -> Quantities:
     tokens = by_modality.get("TEXT", 0) + by_modality.get("DOCUMENT", 0) + by_modality.get("MODALITY_UNSPECIFIED", 0)
     return Quantities(
-        tokens=tokens, image_tokens=by_modality.get("IMAGE", 0), video_tokens=by_modality.get("VIDEO", 0),
+        tokens=tokens,
+        image_tokens=by_modality.get("IMAGE", 0),
+        video_tokens=by_modality.get("VIDEO", 0),
         audio_tokens=by_modality.get("AUDIO", 0),
     )
 
@@ -275,6 +305,11 @@ def _gemini(item: Any, ctx: Context) -> list[LoggedRequest]:
 
 
 def _gemini_stream(items: list[Any], ctx: Context) -> list[LoggedRequest]:
+    """A stream's chunks share one responseId; a list of responses with different ids (a compact JSON array
+    log on one line) is each its own call."""
+    ids = {c.get("responseId") for c in items if isinstance(c, dict) and c.get("responseId")}
+    if len(ids) > 1:
+        return [call for c in items for call in _gemini(c, _top(c, ctx) if isinstance(c, dict) else ctx)]
     return [_gemini_call(items, items, ctx)]
 
 
@@ -301,8 +336,16 @@ def _gemini_call(chunks: list[Any], item: Any, ctx: Context) -> LoggedRequest:
     grounded = bool(queries) or any("web" in ch for ch in found)
     maps = any("maps" in ch for ch in found) or any(bool(g.get("googleMapsWidgetContextToken")) for g in grounding)
     return _finish(
-        ctx, item, call_id=first("responseId"), model=first("modelVersion"), stamp=first("createTime"),
-        usage=usage_from_metadata(usage), fmt="gemini", mode=mode, grounding_queries=queries, grounded=grounded,
+        ctx,
+        item,
+        call_id=first("responseId"),
+        model=first("modelVersion"),
+        stamp=first("createTime"),
+        usage=usage_from_metadata(usage),
+        fmt="gemini",
+        mode=mode,
+        grounding_queries=queries,
+        grounded=grounded,
         maps_grounded=maps,
     )
 
@@ -334,17 +377,24 @@ def _anthropic_call(message: dict[str, Any], usage: Any, item: Any, ctx: Context
     output = count(usage.get("output_tokens"), "usage.output_tokens")
     split = usage.get("cache_creation")
     if isinstance(split, dict) and count(split.get("ephemeral_1h_input_tokens"), "usage.cache_creation"):
-        raise invalid_argument("1-hour cache writes are billed at twice the input rate, and the catalogue has "
-                               "only the 5-minute cache-write rate.", "usage.cache_creation")
+        raise invalid_argument(
+            "1-hour cache writes are billed at twice the input rate, and the catalogue has "
+            "only the 5-minute cache-write rate.",
+            "usage.cache_creation",
+        )
     tools = usage.get("server_tool_use")
     if isinstance(tools, dict) and count(tools.get("web_search_requests"), "usage.server_tool_use"):
         raise invalid_argument("Claude web search requests have no price in the catalogue.", "usage.server_tool_use")
     requested = RequestUsage(
-        input=Quantities(tokens=fresh), cached_input=Quantities(tokens=read), cache_write=Quantities(tokens=written),
-        output=Quantities(tokens=output), prompt_tokens=fresh + read + written,
+        input=Quantities(tokens=fresh),
+        cached_input=Quantities(tokens=read),
+        cache_write=Quantities(tokens=written),
+        output=Quantities(tokens=output),
+        prompt_tokens=fresh + read + written,
     )
-    return _finish(ctx, item, call_id=message.get("id"), model=message.get("model"), stamp=None, usage=requested,
-                   fmt="anthropic")
+    return _finish(
+        ctx, item, call_id=message.get("id"), model=message.get("model"), stamp=None, usage=requested, fmt="anthropic"
+    )
 
 
 # ---- OpenAI chat completions (Vertex's OpenAI-compatible endpoint, MaaS partners) ---------------
@@ -353,8 +403,9 @@ def _openai(item: Any, ctx: Context) -> list[LoggedRequest]:
 
 
 def _openai_stream(items: list[Any], ctx: Context) -> list[LoggedRequest]:
-    usage = next((c["usage"] for c in reversed(items) if isinstance(c, dict) and isinstance(c.get("usage"), dict)),
-                 None)
+    usage = next(
+        (c["usage"] for c in reversed(items) if isinstance(c, dict) and isinstance(c.get("usage"), dict)), None
+    )
     if usage is None:
         raise invalid_argument("the stream has no usage chunk (stream_options.include_usage).", "usage")
     first = next(c for c in items if isinstance(c, dict))
@@ -377,11 +428,21 @@ def _openai_call(message: dict[str, Any], usage: Any, item: Any, ctx: Context) -
     if cached > prompt or reasoning > completion:
         raise invalid_argument("cached_tokens / reasoning_tokens exceed the totals they are part of.", "usage")
     requested = RequestUsage(
-        input=Quantities(tokens=prompt - cached), cached_input=Quantities(tokens=cached),
-        output=Quantities(tokens=completion - reasoning), thinking_tokens=reasoning, prompt_tokens=prompt,
+        input=Quantities(tokens=prompt - cached),
+        cached_input=Quantities(tokens=cached),
+        output=Quantities(tokens=completion - reasoning),
+        thinking_tokens=reasoning,
+        prompt_tokens=prompt,
     )
-    return _finish(ctx, item, call_id=message.get("id"), model=message.get("model"), stamp=message.get("created"),
-                   usage=requested, fmt="openai")
+    return _finish(
+        ctx,
+        item,
+        call_id=message.get("id"),
+        model=message.get("model"),
+        stamp=message.get("created"),
+        usage=requested,
+        fmt="openai",
+    )
 
 
 # ---- OpenTelemetry GenAI spans (OTLP JSON) -------------------------------------------------------
@@ -397,8 +458,9 @@ def _otlp_value(value: Any) -> Any:
 def _attributes(entries: Any) -> dict[str, Any]:
     if not isinstance(entries, list):
         return {}
-    return {e["key"]: _otlp_value(e.get("value")) for e in entries if isinstance(e, dict) and isinstance(e.get("key"),
-                                                                                                         str)}
+    return {
+        e["key"]: _otlp_value(e.get("value")) for e in entries if isinstance(e, dict) and isinstance(e.get("key"), str)
+    }
 
 
 def _pick(attrs: dict[str, Any], names: tuple[str, ...]) -> Any:
@@ -427,22 +489,36 @@ def _otlp(item: Any, ctx: Context) -> list[LoggedRequest]:
                 if read + written > total_in:
                     raise invalid_argument("cache tokens exceed gen_ai.usage.input_tokens.", "gen_ai.usage")
                 usage = RequestUsage(
-                    input=Quantities(tokens=total_in - read - written), cached_input=Quantities(tokens=read),
-                    cache_write=Quantities(tokens=written), output=Quantities(tokens=output), prompt_tokens=total_in,
+                    input=Quantities(tokens=total_in - read - written),
+                    cached_input=Quantities(tokens=read),
+                    cache_write=Quantities(tokens=written),
+                    output=Quantities(tokens=output),
+                    prompt_tokens=total_in,
                 )
                 provider = attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system")
                 nanos = count_nanos(span.get("startTimeUnixNano"))
                 span_ctx = Context(
-                    where=ctx.where, model=ctx.model, day=ctx.day, mode=ctx.mode,
+                    where=ctx.where,
+                    model=ctx.model,
+                    day=ctx.day,
+                    mode=ctx.mode,
                     platform="gemini_api" if provider in OTEL_GEMINI_API else ctx.platform,
-                    project=_pick(resource_attrs, OTEL_PROJECT) or ctx.project, labels=ctx.labels,
-                    endpoint=ctx.endpoint, key_source={"traceId": span.get("traceId"), "spanId": span.get("spanId")},
+                    project=_pick(resource_attrs, OTEL_PROJECT) or ctx.project,
+                    labels=ctx.labels,
+                    endpoint=ctx.endpoint,
+                    key_source={"traceId": span.get("traceId"), "spanId": span.get("spanId")},
                 )
-                out.append(_finish(
-                    span_ctx, span, call_id=attrs.get("gen_ai.response.id"),
-                    model=attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model"),
-                    stamp=None if nanos is None else _from_nanos(nanos), usage=usage, fmt="otel",
-                ))
+                out.append(
+                    _finish(
+                        span_ctx,
+                        span,
+                        call_id=attrs.get("gen_ai.response.id"),
+                        model=attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model"),
+                        stamp=None if nanos is None else _from_nanos(nanos),
+                        usage=usage,
+                        fmt="otel",
+                    )
+                )
     return out
 
 
@@ -468,8 +544,9 @@ def _is_batch(item: dict[str, Any]) -> bool:
     batch results are `{key, response}`."""
     if "response" not in item:
         return False
-    return any(k in item for k in ("status", "processed_time", "custom_id")) or ("key" in item and "request" not in
-                                                                                 item)
+    return any(k in item for k in ("status", "processed_time", "custom_id")) or (
+        "key" in item and "request" not in item
+    )
 
 
 def _batch(item: Any, ctx: Context) -> list[LoggedRequest]:
@@ -478,10 +555,17 @@ def _batch(item: Any, ctx: Context) -> list[LoggedRequest]:
     request = item.get("request") if isinstance(item.get("request"), dict) else {}
     gemini_api = "key" in item and "request" not in item
     inner = Context(
-        where=ctx.where, model=ctx.model, day=ctx.day, mode="batch",
-        platform="gemini_api" if gemini_api else ctx.platform, stamp=item.get("processed_time"),
-        project=item.get("project"), labels=request.get("labels") or item.get("labels"),
-        endpoint=_endpoint(item), envelope_model=item.get("model") or request.get("model"), key_source=item,
+        where=ctx.where,
+        model=ctx.model,
+        day=ctx.day,
+        mode="batch",
+        platform="gemini_api" if gemini_api else ctx.platform,
+        stamp=item.get("processed_time"),
+        project=item.get("project"),
+        labels=request.get("labels") or item.get("labels"),
+        endpoint=_endpoint(item),
+        envelope_model=item.get("model") or request.get("model"),
+        key_source=item,
     )
     return response(item["response"], inner)
 
@@ -494,10 +578,17 @@ def _envelope(item: Any, ctx: Context) -> list[LoggedRequest]:
     if mode not in ("online", "batch", "flex", "priority"):
         raise invalid_argument(f"mode must be online, batch, flex or priority, got {_short(mode)}.", "mode")
     inner = Context(
-        where=ctx.where, model=ctx.model, day=ctx.day, mode=mode, platform=ctx.platform,
+        where=ctx.where,
+        model=ctx.model,
+        day=ctx.day,
+        mode=mode,
+        platform=ctx.platform,
         stamp=item.get("time") or item.get("timestamp") or item.get("createTime"),
-        project=item.get("project"), labels=request.get("labels") or item.get("labels"),
-        endpoint=_endpoint(item), envelope_model=item.get("model") or request.get("model"), key_source=item,
+        project=item.get("project"),
+        labels=request.get("labels") or item.get("labels"),
+        endpoint=_endpoint(item),
+        envelope_model=item.get("model") or request.get("model"),
+        key_source=item,
     )
     return response(item["response"], inner)
 
@@ -511,9 +602,17 @@ def _endpoint(item: dict[str, Any]) -> Any:
 
 def _top(item: Any, ctx: Context) -> Context:
     """A bare response line: our own optional fields on it."""
-    return Context(where=ctx.where, model=ctx.model, day=ctx.day, platform=ctx.platform, project=item.get("project"),
-                   labels=item.get("labels"), endpoint=_endpoint(item), envelope_model=item.get("model"),
-                   stamp=item.get("createTime") if "usageMetadata" not in item else None)
+    return Context(
+        where=ctx.where,
+        model=ctx.model,
+        day=ctx.day,
+        platform=ctx.platform,
+        project=item.get("project"),
+        labels=item.get("labels"),
+        endpoint=_endpoint(item),
+        envelope_model=item.get("model"),
+        stamp=item.get("createTime") if "usageMetadata" not in item else None,
+    )
 
 
 def _is_anthropic(item: dict[str, Any]) -> bool:
@@ -530,8 +629,9 @@ RESPONSES: tuple[tuple[str, Callable[[dict[str, Any]], bool], Reader], ...] = (
     ("anthropic", _is_anthropic, _anthropic),
     ("openai", _is_openai, _openai),
 )
-STREAMS: tuple[tuple[str, Callable[[dict[str, Any]], bool], Callable[[list[Any], Context], list[LoggedRequest]]],
-               ...] = (
+STREAMS: tuple[
+    tuple[str, Callable[[dict[str, Any]], bool], Callable[[list[Any], Context], list[LoggedRequest]]], ...
+] = (
     ("anthropic-stream", lambda d: d.get("type") == "message_start", _anthropic_stream),
     ("openai-stream", lambda d: str(d.get("object", "")) == "chat.completion.chunk", _openai_stream),
     ("gemini-stream", lambda d: "candidates" in d or "usageMetadata" in d or "responseId" in d, _gemini_stream),
@@ -561,7 +661,8 @@ def response(item: Any, ctx: Context) -> list[LoggedRequest]:
     raise invalid_argument(
         "no usageMetadata (nor any usage): only answered requests can be billed, from generateContent responses, "
         "Anthropic messages, OpenAI chat completions, OTLP spans, batch output lines or request/response "
-        "envelopes.", "usageMetadata"
+        "envelopes.",
+        "usageMetadata",
     )
 
 

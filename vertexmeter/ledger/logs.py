@@ -55,7 +55,7 @@ class LogLine:
         assert error is not None
         message = error.message
         if message.startswith(self.where + ": "):
-            message = message[len(self.where) + 2:]
+            message = message[len(self.where) + 2 :]
         return BadLine(self.file, self.line, error.status, message, self.raw.decode("utf-8", "replace").rstrip("\r\n"))
 
 

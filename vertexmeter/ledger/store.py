@@ -76,8 +76,9 @@ def engine_for(db: str | None) -> Engine:
     try:
         engine = create_engine(url, future=True)
     except NoSuchModuleError:
-        raise invalid_argument(f"Unsupported ledger database URL {db!r}: use a SQLite path or postgresql://.",
-                               "db") from None
+        raise invalid_argument(
+            f"Unsupported ledger database URL {db!r}: use a SQLite path or postgresql://.", "db"
+        ) from None
     except ArgumentError as exc:
         raise invalid_argument(f"Invalid ledger database URL {db!r}: {exc}.", "db") from None
     except ModuleNotFoundError as exc:
@@ -141,8 +142,15 @@ class LedgerRow:
 
     def fingerprint(self) -> str:
         """What makes two lines with one key the same call: everything billed about it, not where it was read."""
-        basis = [self.model, self.platform, self.mode, self.created_at.astimezone(dt.UTC).isoformat(), self.project,
-                 json.dumps(self.labels, sort_keys=True), json.dumps(self.line_items)]
+        basis = [
+            self.model,
+            self.platform,
+            self.mode,
+            self.created_at.astimezone(dt.UTC).isoformat(),
+            self.project,
+            json.dumps(self.labels, sort_keys=True),
+            json.dumps(self.line_items),
+        ]
         return hashlib.sha256(json.dumps(basis).encode()).hexdigest()
 
 
@@ -151,10 +159,12 @@ def known_keys(engine: Engine, keys: list[str]) -> set[str]:
     known: set[str] = set()
     with database_errors("reading known requests"), engine.connect() as conn:
         for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            known |= set(conn.execute(
-                select(priced_requests.c.dedupe_key).where(priced_requests.c.dedupe_key.in_(chunk))
-            ).scalars())
+            chunk = keys[start : start + 500]
+            known |= set(
+                conn.execute(
+                    select(priced_requests.c.dedupe_key).where(priced_requests.c.dedupe_key.in_(chunk))
+                ).scalars()
+            )
     return known
 
 
@@ -164,7 +174,7 @@ def stored_fingerprints(engine: Engine, keys: list[str]) -> dict[str, tuple[str,
     unique = list(dict.fromkeys(keys))
     with database_errors("reading known requests"), engine.connect() as conn:
         for start in range(0, len(unique), 500):
-            query = select(*priced_requests.c).where(priced_requests.c.dedupe_key.in_(unique[start:start + 500]))
+            query = select(*priced_requests.c).where(priced_requests.c.dedupe_key.in_(unique[start : start + 500]))
             for r in conn.execute(query).mappings():
                 row = _row(r, line_items=True)
                 out[row.dedupe_key] = (row.fingerprint(), row.source)
@@ -190,7 +200,7 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
         try:
             with engine.begin() as conn:
                 for start in range(0, len(fresh), 1000):  # executemany in batches, one transaction
-                    conn.execute(priced_requests.insert(), fresh[start:start + 1000])
+                    conn.execute(priced_requests.insert(), fresh[start : start + 1000])
             inserted = len(fresh)
         except IntegrityError:
             inserted = _insert_ignoring_conflicts(engine, fresh)
@@ -199,11 +209,23 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
 
 def _values(row: LedgerRow, now: dt.datetime) -> dict[str, Any]:
     return dict(
-        dedupe_key=row.dedupe_key, response_id=row.response_id, source=row.source, model=row.model,
-        priced_model=row.priced_model, platform=row.platform, mode=row.mode, created_at=row.created_at,
-        day=row.day, month=row.month, project=row.project, labels=json.dumps(row.labels, sort_keys=True),
-        amount=str(row.amount), grounding_entry=row.grounding_entry, grounding_amount=str(row.grounding_amount),
-        line_items=json.dumps(row.line_items), imported_at=now,
+        dedupe_key=row.dedupe_key,
+        response_id=row.response_id,
+        source=row.source,
+        model=row.model,
+        priced_model=row.priced_model,
+        platform=row.platform,
+        mode=row.mode,
+        created_at=row.created_at,
+        day=row.day,
+        month=row.month,
+        project=row.project,
+        labels=json.dumps(row.labels, sort_keys=True),
+        amount=str(row.amount),
+        grounding_entry=row.grounding_entry,
+        grounding_amount=str(row.grounding_amount),
+        line_items=json.dumps(row.line_items),
+        imported_at=now,
     )
 
 
@@ -218,9 +240,12 @@ def _insert_ignoring_conflicts(engine: Engine, values: list[dict[str, Any]]) -> 
     inserted = 0
     with engine.begin() as conn:
         for value in values:
-            statement = dialect_insert(priced_requests).values(**value).on_conflict_do_nothing(
-                index_elements=["dedupe_key"]
-            ).returning(priced_requests.c.id)  # rowcount is not reliable for a skipped insert; RETURNING is
+            statement = (
+                dialect_insert(priced_requests)
+                .values(**value)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(priced_requests.c.id)
+            )  # rowcount is not reliable for a skipped insert; RETURNING is
             inserted += len(conn.execute(statement).all())
     return inserted
 
@@ -241,9 +266,18 @@ def _row(r: Any, *, line_items: bool) -> LedgerRow:
     if created.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
         created = created.replace(tzinfo=dt.UTC)
     return LedgerRow(
-        dedupe_key=r["dedupe_key"], response_id=r["response_id"], source=r["source"], model=r["model"],
-        priced_model=r["priced_model"], platform=r["platform"], mode=r["mode"], created_at=created,
-        project=r["project"], labels=json.loads(r["labels"]), amount=Decimal(r["amount"]),
-        grounding_entry=r["grounding_entry"], grounding_amount=Decimal(r["grounding_amount"]),
+        dedupe_key=r["dedupe_key"],
+        response_id=r["response_id"],
+        source=r["source"],
+        model=r["model"],
+        priced_model=r["priced_model"],
+        platform=r["platform"],
+        mode=r["mode"],
+        created_at=created,
+        project=r["project"],
+        labels=json.loads(r["labels"]),
+        amount=Decimal(r["amount"]),
+        grounding_entry=r["grounding_entry"],
+        grounding_amount=Decimal(r["grounding_amount"]),
         line_items=json.loads(r["line_items"]) if line_items else [],
     )
