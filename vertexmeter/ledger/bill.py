@@ -496,13 +496,13 @@ def summarize(
         for key, m in sorted(per_month.items())
     }
     breakdowns_json: dict[str, dict[str, Any]] = {}
-    for dims, group in groups.items():
+    for dims, cells in groups.items():
         nested: dict[str, Any] = {}
-        for key, g in sorted(group.items()):
+        for cell, g in sorted(cells.items()):
             slot = nested
-            for part in key[:-1]:
+            for part in cell[:-1]:
                 slot = slot.setdefault(part, {})
-            slot[key[-1]] = {"requests": g["requests"], "total": money(g["total"])}
+            slot[cell[-1]] = {"requests": g["requests"], "total": money(g["total"])}
         breakdowns_json[",".join(dims)] = nested
     report = BillReport(month, total, billed, len(rows), months_json, breakdowns_json, credit_total, free, imported)
     report.scope_totals = dict(scopes)
