@@ -438,7 +438,7 @@ def _price_logged(
         source=logged.source,
         model=logged.model,
         priced_model=pricer.model.id,
-        platform=platform,
+        api=platform,
         mode=logged.mode,
         created_at=logged.created,
         project=logged.project,
@@ -521,5 +521,5 @@ def _keys(row: LedgerRow, name: str) -> list[str]:
     if name == "mode":
         return [row.mode]
     if name == "api":
-        return [row.platform]
+        return [row.api]
     return [f"{k}={v}" for k, v in sorted(row.labels.items())] or ["(none)"]

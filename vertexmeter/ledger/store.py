@@ -28,13 +28,20 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
 
 DEFAULT_DB = "vertexmeter-ledger.sqlite"
+# The schema's Alembic revision (ledger/migrations/versions): the table below is what it creates. A new
+# ledger is created from the table and stamped; an older one is upgraded by Alembic, once, when opened.
+SCHEMA_REVISION = "0002"
+PRE_MIGRATIONS_REVISION = "0001"  # a ledger without alembic_version was written before migrations existed
+VERSION_TABLE = "alembic_version"
 metadata = MetaData()
 priced_requests = Table(
     "priced_requests",
@@ -45,7 +52,7 @@ priced_requests = Table(
     Column("source", Text, nullable=False),  # file:line of the first import
     Column("model", String(200), nullable=False),  # as logged (modelVersion)
     Column("priced_model", String(200), nullable=False),  # the catalogue model that priced it
-    Column("platform", String(20), nullable=False),
+    Column("api", String(20), nullable=False),  # whose price list: vertex | gemini_api (the catalogue's word)
     Column("mode", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("day", Date, nullable=False),
@@ -86,12 +93,60 @@ def engine_for(db: str | None) -> Engine:
             f"The ledger database driver is not installed ({exc.name}): pip install 'vertexmeter[ledger]'.", "db"
         ) from None
     try:
-        metadata.create_all(engine)
+        migrate(engine)
     except OperationalError as exc:
         raise failed_precondition(f"Cannot open the ledger database {db!r}: {_first_line(exc.orig)}.", "db") from None
     except SQLAlchemyError as exc:
         raise database_error(exc, "opening the ledger") from None
     return engine
+
+
+def schema_revision(engine: Engine) -> tuple[str | None, bool]:
+    """(the ledger's Alembic revision or None, whether the table exists)."""
+    names = set(inspect(engine).get_table_names())
+    revision = None
+    if VERSION_TABLE in names:
+        with engine.connect() as conn:
+            revision = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    return revision, priced_requests.name in names
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the ledger to SCHEMA_REVISION: create a new one, upgrade an older one, refuse a newer one."""
+    revision, has_table = schema_revision(engine)
+    if revision == SCHEMA_REVISION and has_table:
+        return
+    if not has_table:
+        with engine.begin() as conn:  # the table and its stamp together (both databases have transactional DDL)
+            metadata.create_all(conn)
+            conn.execute(
+                text(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+            )
+            conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
+            conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"), {"v": SCHEMA_REVISION})
+        return
+    _upgrade(engine, revision or PRE_MIGRATIONS_REVISION)
+
+
+def _upgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    if revision not in known:
+        raise failed_precondition(
+            f"The ledger's schema revision {revision!r} is unknown to this vertexmeter (written by a newer "
+            "release?): upgrade vertexmeter to read it.",
+            "db",
+        )
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        if not inspect(conn).has_table(VERSION_TABLE):
+            command.stamp(config, revision)
+        command.upgrade(config, SCHEMA_REVISION)
 
 
 def _first_line(error: object) -> str:
@@ -122,7 +177,7 @@ class LedgerRow:
     source: str
     model: str
     priced_model: str
-    platform: str
+    api: str  # whose price list: vertex | gemini_api
     mode: str
     created_at: dt.datetime
     project: str | None
@@ -144,7 +199,7 @@ class LedgerRow:
         """What makes two lines with one key the same call: everything billed about it, not where it was read."""
         basis = [
             self.model,
-            self.platform,
+            self.api,
             self.mode,
             self.created_at.astimezone(dt.UTC).isoformat(),
             self.project,
@@ -214,7 +269,7 @@ def _values(row: LedgerRow, now: dt.datetime) -> dict[str, Any]:
         source=row.source,
         model=row.model,
         priced_model=row.priced_model,
-        platform=row.platform,
+        api=row.api,
         mode=row.mode,
         created_at=row.created_at,
         day=row.day,
@@ -271,7 +326,7 @@ def _row(r: Any, *, line_items: bool) -> LedgerRow:
         source=r["source"],
         model=r["model"],
         priced_model=r["priced_model"],
-        platform=r["platform"],
+        api=r["api"],
         mode=r["mode"],
         created_at=created,
         project=r["project"],
