@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy import create_engine, text
 
 from vertexmeter.ledger.store import VERSION_TABLE, metadata
