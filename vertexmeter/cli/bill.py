@@ -68,6 +68,22 @@ from vertexmeter.vocabulary import APIS, VERTEX
     metavar="FILE",
     help="Write every bad line (file, line, reason, text) to FILE as JSONL.",
 )
+@click.option(
+    "--invoice",
+    "invoices",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="EXPORT",
+    help="A Cloud Billing export (CSV or JSON lines, repeatable): reconcile Google's charges with the "
+    "ledger per day and SKU.",
+)
+@click.option(
+    "--tolerance",
+    default="0.01",
+    show_default=True,
+    metavar="USD",
+    help="Differences per day and SKU up to this much count as matching (--invoice).",
+)
 @output_option
 @google_errors
 def bill_command(
@@ -83,12 +99,14 @@ def bill_command(
     endpoint: str,
     strict: bool,
     quarantine: str | None,
+    invoices: tuple[str, ...],
+    tolerance: str,
     human: bool,
 ) -> None:
     """Price LOG files (Gemini, Anthropic, OpenAI, OTLP, batch output, envelopes) and report the ledger's bill.
 
-    Exit 0: every line billed (and within budget); 1: some lines refused (listed in the report), or with
-    --strict nothing imported; 3: a budget exceeded.
+    Exit 0: every line billed (and within budget); 1: some lines (or export rows) refused, listed in the
+    report, or with --strict nothing imported; 3: a budget exceeded.
     """
     from vertexmeter.ledger import BREAKDOWNS, bill
 
@@ -107,6 +125,8 @@ def bill_command(
         endpoint=endpoint,
         strict=strict,
         quarantine=quarantine,
+        invoice=list(invoices) or None,
+        tolerance=tolerance,
     )
     data = report.to_json()
     if human:
@@ -164,6 +184,27 @@ def _print_human(data: dict[str, Any]) -> None:
         show(out)
         if bad["quarantine"]:
             screen.print(f"Bad lines written to {bad['quarantine']}.")
+    if "reconciliation" in data:
+        _print_reconciliation(data["reconciliation"])
+
+
+def _print_reconciliation(rec: dict[str, Any]) -> None:
+    money = ("predicted", "charged", "difference")
+    out = table(
+        "ledger vs invoice, per day and SKU (USD)", "day", "sku", *money, "status", numeric=money, keep=("day",)
+    )
+    for row in rec["rows"]:
+        out.add_row(row["day"], row["sku"], row["predicted"], row["charged"], row["difference"], row["status"])
+    show(out)
+    screen = console()
+    screen.print(
+        f"Predicted ${rec['predicted_total']}, charged ${rec['charged_total']}, difference "
+        f"${rec['difference']}; {len(rec['differences'])} day/SKU pair(s) differ by more than "
+        f"${rec['tolerance']}. Other services' charges: ${rec['other_charges']['total']} "
+        f"({rec['other_charges']['rows']} rows)."
+    )
+    for entry in rec["bad_lines"]["lines"]:
+        screen.print(f"Bad export row {entry['file']}:{entry['line']}: {entry['reason']}")
 
 
 def _flatten(groups: dict[str, Any], depth: int) -> list[tuple[list[str], dict[str, Any]]]:

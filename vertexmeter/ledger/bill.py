@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
 from vertexmeter.ledger.formats import EARLIEST, plausible
+from vertexmeter.ledger.invoice import DEFAULT_TOLERANCE, Reconciliation, reconcile
 from vertexmeter.ledger.logs import BadLine, LoggedRequest, read_logs
 from vertexmeter.ledger.store import LedgerRow, engine_for, insert_new, read_rows, stored_fingerprints
 from vertexmeter.pricing import (
@@ -68,6 +69,7 @@ class BillReport:
     quarantine: str | None = None
     budgets: list[dict[str, Any]] = field(default_factory=list)
     scope_totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (project|model|label, name)
+    reconciliation: Reconciliation | None = None
 
     def budget_json(self) -> dict[str, Any] | None:
         if self.budget is None:
@@ -88,7 +90,7 @@ class BillReport:
     @property
     def exit_code(self) -> int:
         """0 all billed and within budget; 1 some lines refused; 3 a budget exceeded (documented in pricing.md)."""
-        if self.imported.get("rejected"):
+        if self.imported.get("rejected") or (self.reconciliation and self.reconciliation.bad_lines):
             return EXIT_BAD_LINES
         return EXIT_OVER_BUDGET if self.over_budget else 0
 
@@ -118,6 +120,8 @@ class BillReport:
         if self.budgets:
             out["budgets"] = self.budgets
             out["over_budget"] = self.over_budget
+        if self.reconciliation is not None:
+            out["reconciliation"] = self.reconciliation.to_json()
         if self.notes:
             out["notes"] = self.notes
         return out
@@ -137,6 +141,8 @@ def bill(
     endpoint: str = "global",
     strict: bool = False,
     quarantine: str | None = None,
+    invoice: str | Iterable[str] | None = None,
+    tolerance: Any = DEFAULT_TOLERANCE,
 ) -> BillReport:
     """Import the usage LOGS into the ledger DB (idempotent), then report `month` (YYYY-MM; all months if None).
 
@@ -144,7 +150,9 @@ def bill(
     without a model / time of their own (`date` is the older name of `day`); `endpoint` (global | regional)
     applies to lines that do not say where they were served. Bad lines are reported in the result (and written
     to `quarantine` as JSONL); `strict` refuses the whole import instead. `by` takes dimensions and cross
-    tables ("model,day"); `budget` an amount in USD, or scoped budgets ("project:p1=100", "label:team=a=5")."""
+    tables ("model,day"); `budget` an amount in USD, or scoped budgets ("project:p1=100", "label:team=a=5").
+    `invoice` (Cloud Billing export files) adds the reconciliation per day and SKU, differences beyond
+    `tolerance` USD flagged."""
     paths = [logs] if isinstance(logs, str) else list(logs)
     month = _check_month(month)
     breakdowns = _check_breakdowns(by)
@@ -181,6 +189,14 @@ def bill(
     report.quarantine = quarantine if importer.bad_count else None
     report.budget = overall
     report.budgets = _budgets(report, overall, scoped)
+    if invoice is not None:
+        exports = [invoice] if isinstance(invoice, str) else list(invoice)
+        report.reconciliation = reconcile(
+            exports,
+            list(read_rows(engine, month, line_items=True)),
+            month=month,
+            tolerance=decimal_number(tolerance, "tolerance"),
+        )
     return report
 
 

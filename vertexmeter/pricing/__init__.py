@@ -1,9 +1,9 @@
 """Pricing: a dated Vertex AI price catalogue and a Decimal-exact cost estimator (docs/pricing.md).
 
-estimate(model, request, ...) -> Estimate       # count a real request, then price it
-price_scenario(path_or_dict) -> ScenarioResult  # what-if over many requests, caches and tuning
-prices(model, date=None) -> PriceSheet          # the rates in force
-estimate_from_body(model, body) -> dict         # the :estimateCost answer for the server
+    estimate(model, request, ...) -> Estimate       # count a real request, then price it
+    price_scenario(path_or_dict) -> ScenarioResult  # what-if over many requests, caches and tuning
+    prices(model, date=None) -> PriceSheet          # the rates in force
+    estimate_from_body(model, body) -> dict         # the :estimateCost answer for the server
 """
 
 from vertexmeter.pricing.catalogue import ENDPOINTS, UNITS, catalogue, priced_model_names, resolve_priced_model
