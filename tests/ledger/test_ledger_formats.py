@@ -145,6 +145,9 @@ def test_openai_stream_takes_the_usage_chunk(db: str, tmp_path: Path) -> None:
     }
     usage = {**chunk, "choices": [], "usage": {"prompt_tokens": 1000, "completion_tokens": 100}}
     assert one(db, tmp_path, [chunk, chunk, usage]).total == D("0.000465")
+    # the same stream logged a chunk a line: the chunks before the usage chunk record no call of their own
+    per_line = one(db, tmp_path, chunk, chunk, {**usage, "id": "chatcmpl-4"})
+    assert per_line.imported["lines"] == 3 and per_line.imported["read"] == 1 and per_line.imported["new"] == 1
     log = tmp_path / "nousage.jsonl"
     log.write_text(json.dumps([chunk, chunk]) + "\n")
     report = bill(str(log), db=db)

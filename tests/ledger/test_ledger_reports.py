@@ -133,5 +133,8 @@ def test_cli_report_without_logs(ledger: str, tmp_path: Path) -> None:
     assert "project:p1 $0.1: OVER BUDGET" in over.output and "Budget total $100: within" in over.output
     cross = runner.invoke(main, ["bill", "--db", ledger, "--by", "model,day", "--human"])
     assert cross.exit_code == 0 and "by model × day" in cross.output and "2025-12-01" in cross.output
+    for flags in (["--by", "team"], ["--budget", "team:x=1"], ["--budget", "lots"]):
+        bad = runner.invoke(main, ["bill", "--db", ledger, *flags])
+        assert bad.exit_code == 2, (flags, bad.output)  # bad usage, as click's own errors
     missing = runner.invoke(main, ["bill", "--db", str(tmp_path / "nope.sqlite")])
     assert missing.exit_code == 1 and "does not exist" in missing.output

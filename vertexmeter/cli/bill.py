@@ -12,6 +12,28 @@ from vertexmeter.cli.common import IsoDate, console, google_errors, output_optio
 from vertexmeter.vocabulary import APIS, VERTEX
 
 
+def _check_by(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from vertexmeter.errors import VertexMeterError
+    from vertexmeter.ledger.bill import _check_breakdowns
+
+    try:
+        _check_breakdowns(value)
+    except VertexMeterError as exc:
+        raise click.BadParameter(exc.message) from None
+    return value
+
+
+def _check_budgets(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from vertexmeter.errors import VertexMeterError
+    from vertexmeter.ledger.bill import parse_budgets
+
+    try:
+        parse_budgets(list(value) or None)
+    except VertexMeterError as exc:
+        raise click.BadParameter(exc.message) from None
+    return value
+
+
 @click.command("bill")
 @click.argument("logs", nargs=-1, required=False, type=click.Path(exists=True, dir_okay=False, allow_dash=False))
 @click.option(
@@ -27,6 +49,7 @@ from vertexmeter.vocabulary import APIS, VERTEX
     "by",
     multiple=True,
     metavar="DIM[,DIM]",
+    callback=_check_by,
     help="Breakdowns to report (repeatable; default: day, model, project, label). DIM is day, month, "
     "model, project, label, mode or api; DIM,DIM is a cross table (model,day; project,model).",
 )
@@ -35,6 +58,7 @@ from vertexmeter.vocabulary import APIS, VERTEX
     "budgets",
     multiple=True,
     metavar="[SCOPE=]USD",
+    callback=_check_budgets,
     help="A budget: USD for the billed total, or project:NAME=USD, model:NAME=USD, "
     "label:KEY=VALUE=USD (repeatable). Exit 3 when one is exceeded.",
 )

@@ -625,6 +625,8 @@ def _is_openai(item: dict[str, Any]) -> bool:
 
 # The recognisers: (name, test, reader), tried in order; the first whose test holds reads the item.
 RESPONSES: tuple[tuple[str, Callable[[dict[str, Any]], bool], Reader], ...] = (
+    # a chat.completion.chunk logged on its own line, before the usage chunk: part of a call, billed by that chunk
+    ("openai-chunk", lambda d: d.get("object") == "chat.completion.chunk" and not d.get("usage"), lambda d, c: []),
     ("gemini", lambda d: "usageMetadata" in d, _gemini),
     ("anthropic", _is_anthropic, _anthropic),
     ("openai", _is_openai, _openai),
