@@ -195,3 +195,23 @@ def test_cli_exit_codes_and_quarantine(tmp_path: Path) -> None:
     assert human.exit_code == 1 and "bad lines (1, not billed)" in human.output
     nothing = runner.invoke(main, ["bill"])
     assert nothing.exit_code == 2 and "--db" in nothing.output
+
+
+def test_a_known_call_is_recognised_without_pricing_it_again(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    bill_module = importlib.import_module("vertexmeter.ledger.bill")  # the module; the package's `bill` is the function
+
+    log = write_lines(tmp_path / "log.jsonl", [gemini("a"), gemini("b")])
+    bill(log, db=db)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a known call was priced again")
+
+    monkeypatch.setattr(bill_module, "price_logged", refuse)
+    again = bill(log, db=db)
+    assert again.imported["duplicates"] == 2 and again.total == 2 * GOOD
+    other = write_lines(tmp_path / "other.jsonl", [gemini("a", prompt=999)])
+    assert bill(other, db=db).imported["conflicts"] == 1

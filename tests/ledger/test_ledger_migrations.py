@@ -145,6 +145,11 @@ def test_a_ledger_of_the_previous_schema_is_migrated_and_keeps_its_totals(db: st
     again = bill(log, db=db)  # the stored calls are recognised as the same calls, not conflicts
     assert again.imported["duplicates"] == len(lines()) and again.imported["conflicts"] == 0
     assert again.total == totals[None]
+    changed = tmp_path / "changed.jsonl"  # an old row's key with other usage: compared by its priced items
+    changed.write_text(json.dumps({**lines()[0], "usageMetadata": {"promptTokenCount": 7}}) + "\n")
+    conflict = bill(str(changed), db=db)
+    assert conflict.imported["conflicts"] == 1 and conflict.bad_lines[0].status == "ALREADY_EXISTS"
+    assert conflict.total == totals[None]
 
 
 def test_a_new_ledger_has_the_migrated_schema(db: str, tmp_path: Path) -> None:

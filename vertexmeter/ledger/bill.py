@@ -11,10 +11,11 @@ and the good lines are billed; `strict=True` checks every line first and stores 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import product
 from pathlib import Path
@@ -29,6 +30,7 @@ from vertexmeter.pricing import (
     ENDPOINTS,
     UNITS,
     Pricer,
+    Quantities,
     RequestUsage,
     Usage,
     catalogue,
@@ -223,8 +225,8 @@ class _Importer:
         }
         self.bad: list[BadLine] = []
         self.bad_count = 0
-        self.seen: dict[str, tuple[str, str]] = {}  # a dry run's own keys: fingerprint, source
-        self.pending: list[tuple[LedgerRow, Any]] = []
+        self.seen: dict[str, tuple[str, str, str]] = {}  # keys of this run not stored yet: kind, fingerprint, source
+        self.pending: list[tuple[LoggedRequest, tuple[str, int, bytes]]] = []
         self.pending_bytes = 0
         self.quarantine_path = quarantine
         self._quarantine: IO[str] | None = None
@@ -255,53 +257,65 @@ class _Importer:
             if line.error is not None:
                 self.reject(line.bad())
                 continue
-            rows: list[LedgerRow] = []
-            provisioned = 0
-            try:
-                for logged in line.requests:
-                    if logged.mode == "provisioned":
-                        provisioned += 1  # paid by the Provisioned Throughput subscription, not per request
-                        continue
-                    rows.append(price_logged(logged, self.pricers, self.platform, self.endpoint))
-            except VertexMeterError as exc:
-                self.reject(line.bad(exc))
-                continue
             self.counts["read"] += len(line.requests)
-            self.counts["skipped_provisioned"] += provisioned
             origin = (line.file, line.line, line.raw if self.quarantine_path else b"")
-            for row in rows:
-                self.pending.append((row, origin))
+            for logged in line.requests:
+                if logged.mode == "provisioned":
+                    self.counts["skipped_provisioned"] += 1  # paid by the Provisioned Throughput subscription
+                    continue
+                self.pending.append((logged, origin))
             self.pending_bytes += len(origin[2])
             if len(self.pending) >= CHUNK or self.pending_bytes >= CHUNK_BYTES:
                 self.flush(store)
         self.flush(store)
 
+    def price(self, logged: LoggedRequest, origin: tuple[str, int, bytes]) -> LedgerRow | None:
+        try:
+            return price_logged(logged, self.pricers, self.platform, self.endpoint)
+        except VertexMeterError as exc:
+            message = exc.message.removeprefix(f"{logged.source}: ")
+            self.reject(BadLine(origin[0], origin[1], exc.status, message, _text(origin[2])))
+            return None
+
     def flush(self, store: bool) -> None:
-        """Known keys with the same content are duplicates; with other content, conflicts (the first kept)."""
+        """A known key with the same call is a duplicate (not priced again); with another call, a conflict (the
+        first is kept). Rows stored before calls had fingerprints are compared by their priced line items."""
         if not self.pending:
             return
-        stored = stored_fingerprints(self.engine, [row.dedupe_key for row, _ in self.pending])
+        stored = stored_fingerprints(self.engine, [logged.key for logged, _ in self.pending])
         fresh: list[LedgerRow] = []
-        for row, (file, number, raw) in self.pending:
-            print_ = row.fingerprint()
-            earlier = stored.get(row.dedupe_key) or self.seen.get(row.dedupe_key)
+        for logged, origin in self.pending:
+            print_ = call_fingerprint(logged, self.platform, self.endpoint)
+            earlier = stored.get(logged.key) or self.seen.get(logged.key)
             if earlier is None:
-                self.seen[row.dedupe_key] = (print_, row.source)
-                fresh.append(row)
-            elif earlier[0] == print_:
-                self.counts["duplicates"] += 1
+                row = self.price(logged, origin)
+                if row is not None:
+                    row = replace(row, fingerprint=print_)
+                    self.seen[logged.key] = ("call", print_, logged.source)
+                    fresh.append(row)
+                continue
+            kind, value, source = earlier
+            if kind == "priced":  # a row from before fingerprints: compare what it was billed
+                row = self.price(logged, origin)
+                if row is None:
+                    continue
+                same = row.priced_fingerprint() == value
             else:
-                self.counts["conflicts"] += 1
-                self.reject(
-                    BadLine(
-                        file,
-                        number,
-                        "ALREADY_EXISTS",
-                        f"{row.dedupe_key!r} was already billed from {earlier[1]} with other usage, model, time or "
-                        "labels; the first one is kept.",
-                        raw.decode("utf-8", "replace").rstrip("\r\n"),
-                    )
+                same = print_ == value
+            if same:
+                self.counts["duplicates"] += 1
+                continue
+            self.counts["conflicts"] += 1
+            self.reject(
+                BadLine(
+                    origin[0],
+                    origin[1],
+                    "ALREADY_EXISTS",
+                    f"{logged.key!r} was already billed from {source} with other usage, model, time or labels; "
+                    "the first one is kept.",
+                    _text(origin[2]),
                 )
+            )
         if store:
             inserted, duplicates = insert_new(self.engine, fresh)
             self.counts["new"] += inserted
@@ -309,6 +323,26 @@ class _Importer:
             self.seen.clear()  # stored now: the database answers for them
         self.pending.clear()
         self.pending_bytes = 0
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def call_fingerprint(logged: LoggedRequest, platform: str, endpoint: str) -> str:
+    """What makes two lines with one key the same call: everything billed about it, not where it was read."""
+    basis = [
+        logged.model,
+        logged.created.astimezone(dt.UTC).isoformat(),
+        logged.mode,
+        logged.platform or platform,
+        logged.endpoint or endpoint,
+        logged.project,
+        sorted(logged.labels.items()),
+        {name: vars(v) if isinstance(v, Quantities) else v for name, v in vars(logged.usage).items()},
+        [logged.grounding_queries, logged.grounded, logged.maps_grounded],
+    ]
+    return hashlib.sha256(json.dumps(basis, default=str, sort_keys=True).encode()).hexdigest()
 
 
 def _check_month(month: str | None) -> str | None:

@@ -39,7 +39,7 @@ from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_ar
 DEFAULT_DB = "vertexmeter-ledger.sqlite"
 # The schema's Alembic revision (ledger/migrations/versions): the table below is what it creates. A new
 # ledger is created from the table and stamped; an older one is upgraded by Alembic, once, when opened.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 PRE_MIGRATIONS_REVISION = "0001"  # a ledger without alembic_version was written before migrations existed
 VERSION_TABLE = "alembic_version"
 metadata = MetaData()
@@ -64,6 +64,7 @@ priced_requests = Table(
     Column("grounding_amount", String(80), nullable=False),
     Column("line_items", Text, nullable=False),  # JSON list, amounts as decimal strings
     Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("fingerprint", String(64)),  # sha256 of the call (usage, model, time, mode, api, project, labels)
     Index("ix_priced_requests_month_created", "month", "created_at"),  # a month's report, in time order
 )
 
@@ -186,6 +187,7 @@ class LedgerRow:
     grounding_entry: str | None
     grounding_amount: Decimal
     line_items: list[dict[str, Any]]
+    fingerprint: str | None = None  # the call's (bill.call_fingerprint); None on rows stored before fingerprints
 
     @property
     def day(self) -> dt.date:
@@ -195,8 +197,8 @@ class LedgerRow:
     def month(self) -> str:
         return self.day.strftime("%Y-%m")
 
-    def fingerprint(self) -> str:
-        """What makes two lines with one key the same call: everything billed about it, not where it was read."""
+    def priced_fingerprint(self) -> str:
+        """The call as billed (its priced line items): how rows stored before call fingerprints are compared."""
         basis = [
             self.model,
             self.api,
@@ -223,16 +225,26 @@ def known_keys(engine: Engine, keys: list[str]) -> set[str]:
     return known
 
 
-def stored_fingerprints(engine: Engine, keys: list[str]) -> dict[str, tuple[str, str]]:
-    """The stored rows among these keys: key -> (fingerprint, source of the first import)."""
-    out: dict[str, tuple[str, str]] = {}
+def stored_fingerprints(engine: Engine, keys: list[str]) -> dict[str, tuple[str, str, str]]:
+    """The stored rows among these keys: key -> ("call", fingerprint, source of the first import), or for a row
+    stored before call fingerprints ("priced", its priced fingerprint, source)."""
+    out: dict[str, tuple[str, str, str]] = {}
     unique = list(dict.fromkeys(keys))
+    c = priced_requests.c
     with database_errors("reading known requests"), engine.connect() as conn:
         for start in range(0, len(unique), 500):
-            query = select(*priced_requests.c).where(priced_requests.c.dedupe_key.in_(unique[start : start + 500]))
-            for r in conn.execute(query).mappings():
-                row = _row(r, line_items=True)
-                out[row.dedupe_key] = (row.fingerprint(), row.source)
+            chunk = unique[start : start + 500]
+            older: list[str] = []
+            query = select(c.dedupe_key, c.fingerprint, c.source).where(c.dedupe_key.in_(chunk))
+            for key, print_, source in conn.execute(query):
+                if print_ is None:
+                    older.append(key)
+                else:
+                    out[key] = ("call", print_, source)
+            if older:  # only these need their line items read
+                for r in conn.execute(select(*c).where(c.dedupe_key.in_(older))).mappings():
+                    row = _row(r, line_items=True)
+                    out[row.dedupe_key] = ("priced", row.priced_fingerprint(), row.source)
     return out
 
 
@@ -281,6 +293,7 @@ def _values(row: LedgerRow, now: dt.datetime) -> dict[str, Any]:
         grounding_amount=str(row.grounding_amount),
         line_items=json.dumps(row.line_items),
         imported_at=now,
+        fingerprint=row.fingerprint,
     )
 
 
@@ -335,4 +348,5 @@ def _row(r: Any, *, line_items: bool) -> LedgerRow:
         grounding_entry=r["grounding_entry"],
         grounding_amount=Decimal(r["grounding_amount"]),
         line_items=json.loads(r["line_items"]) if line_items else [],
+        fingerprint=r.get("fingerprint"),
     )
