@@ -215,3 +215,13 @@ def test_a_known_call_is_recognised_without_pricing_it_again(
     assert again.imported["duplicates"] == 2 and again.total == 2 * GOOD
     other = write_lines(tmp_path / "other.jsonl", [gemini("a", prompt=999)])
     assert bill(other, db=db).imported["conflicts"] == 1
+
+
+def test_a_json_array_log_reports_items_by_position(tmp_path: Path) -> None:
+    log = tmp_path / "array.json"
+    log.write_text(json.dumps([gemini("a"), {"nothing": 1}, gemini("b")], indent=2))
+    report = bill(str(log), db=str(tmp_path / "l.sqlite"))
+    assert report.total == 2 * GOOD
+    (bad,) = report.bad_lines
+    assert (bad.file, bad.line) == (str(log), 2) and "no usageMetadata" in bad.reason
+    assert json.loads(bad.text) == {"nothing": 1}

@@ -173,3 +173,24 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     with pytest.raises(VertexMeterError) as err:
         bill([], db=db)
     assert err.value.status == "FAILED_PRECONDITION" and "newer" in err.value.message
+
+
+def test_processes_opening_an_old_ledger_at_once_all_succeed(db: str, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import vertexmeter
+
+    _, totals = old_ledger(db, tmp_path)
+    root = str(Path(vertexmeter.__file__).parent.parent)
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    code = "import sys; from vertexmeter.ledger import bill; print(bill([], db=sys.argv[1]).total)"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, db], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 4, [err.decode()[-2000:] for _, err in outputs]
+    assert [D(out.decode().strip()) for out, _ in outputs] == [totals[None]] * 4
+    assert "api" in columns(db)

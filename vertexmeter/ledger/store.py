@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Date,
     DateTime,
     Engine,
@@ -42,6 +43,7 @@ DEFAULT_DB = "vertexmeter-ledger.sqlite"
 SCHEMA_REVISION = "0003"
 PRE_MIGRATIONS_REVISION = "0001"  # a ledger without alembic_version was written before migrations existed
 VERSION_TABLE = "alembic_version"
+MIGRATION_LOCK_KEY = 0x766D6C6564676572  # "vmledger": the PostgreSQL advisory lock held while migrating
 metadata = MetaData()
 priced_requests = Table(
     "priced_requests",
@@ -102,34 +104,62 @@ def engine_for(db: str | None) -> Engine:
     return engine
 
 
-def schema_revision(engine: Engine) -> tuple[str | None, bool]:
+def schema_revision(engine: Engine | Connection) -> tuple[str | None, bool]:
     """(the ledger's Alembic revision or None, whether the table exists)."""
     names = set(inspect(engine).get_table_names())
     revision = None
     if VERSION_TABLE in names:
-        with engine.connect() as conn:
-            revision = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+        if isinstance(engine, Connection):
+            revision = engine.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+        else:
+            with engine.connect() as conn:
+                revision = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
     return revision, priced_requests.name in names
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the ledger to SCHEMA_REVISION: create a new one, upgrade an older one, refuse a newer one."""
-    revision, has_table = schema_revision(engine)
-    if revision == SCHEMA_REVISION and has_table:
-        return
-    if not has_table:
-        with engine.begin() as conn:  # the table and its stamp together (both databases have transactional DDL)
+    """Bring the ledger to SCHEMA_REVISION: create a new one, upgrade an older one, refuse a newer one.
+
+    Processes opening a new or old ledger at once take turns (a lock on the SQLite file, a transaction-scoped
+    advisory lock on PostgreSQL) and each looks again under the lock: only the first does the work."""
+    if schema_revision(engine) == (SCHEMA_REVISION, True):
+        return  # the common case: no lock, no Alembic
+    with _sqlite_file_lock(engine), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        revision, has_table = schema_revision(conn)
+        if revision == SCHEMA_REVISION and has_table:
+            return
+        if not has_table:  # a new ledger: the table and its stamp together
             metadata.create_all(conn)
             conn.execute(
                 text(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
             )
             conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
             conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"), {"v": SCHEMA_REVISION})
+            return
+        _upgrade(conn, revision or PRE_MIGRATIONS_REVISION)
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive flock on the SQLite file while its schema changes (SQLite's own locks are fcntl locks on
+    other byte ranges, so they do not interfere; pysqlite runs DDL outside transactions)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or not Path(path).exists():
+        yield
         return
-    _upgrade(engine, revision or PRE_MIGRATIONS_REVISION)
+    import fcntl
+
+    with open(path, "rb") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _upgrade(engine: Engine, revision: str) -> None:
+def _upgrade(conn: Connection, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
     from alembic.script import ScriptDirectory
@@ -143,11 +173,10 @@ def _upgrade(engine: Engine, revision: str) -> None:
             "release?): upgrade vertexmeter to read it.",
             "db",
         )
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        if not inspect(conn).has_table(VERSION_TABLE):
-            command.stamp(config, revision)
-        command.upgrade(config, SCHEMA_REVISION)
+    config.attributes["connection"] = conn
+    if not inspect(conn).has_table(VERSION_TABLE):
+        command.stamp(config, revision)
+    command.upgrade(config, SCHEMA_REVISION)
 
 
 def _first_line(error: object) -> str:
