@@ -225,3 +225,13 @@ def test_a_json_array_log_reports_items_by_position(tmp_path: Path) -> None:
     (bad,) = report.bad_lines
     assert (bad.file, bad.line) == (str(log), 2) and "no usageMetadata" in bad.reason
     assert json.loads(bad.text) == {"nothing": 1}
+
+
+def test_a_log_name_that_is_not_utf8_is_refused_before_reading(tmp_path: Path) -> None:
+    import os
+
+    name = os.fsdecode(str(tmp_path).encode() + b"/log-\xff.jsonl")
+    Path(name).write_text(json.dumps(gemini("a")) + "\n")
+    with pytest.raises(VertexMeterError) as err:
+        bill(name, db=str(tmp_path / "l.sqlite"))
+    assert err.value.field_path == "logs" and "not UTF-8" in err.value.message

@@ -66,6 +66,10 @@ def read_logs(paths: list[str], *, model: str | None = None, day: dt.date | None
 
 def read_log(path: str, *, model: str | None = None, day: dt.date | None = None) -> Iterator[LogLine]:
     """The file's lines in order; blank lines are skipped. An unreadable file is an error of its own."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # the file:line of each call is stored; a database refuses text that is not UTF-8
+        raise invalid_argument(f"The usage log's name {path!r} is not UTF-8: rename it.", "logs") from None
     file = Path(path)
     try:
         handle = file.open("rb")
