@@ -235,3 +235,16 @@ def test_a_log_name_that_is_not_utf8_is_refused_before_reading(tmp_path: Path) -
     with pytest.raises(VertexMeterError) as err:
         bill(name, db=str(tmp_path / "l.sqlite"))
     assert err.value.field_path == "logs" and "not UTF-8" in err.value.message
+
+
+def test_an_overlong_line_is_drained_and_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    logs = importlib.import_module("vertexmeter.ledger.logs")
+    monkeypatch.setattr(logs, "MAX_LINE_BYTES", 400)
+    huge = {**gemini("huge"), "padding": "x" * 5000}
+    log = write_lines(tmp_path / "log.jsonl", [gemini("a"), huge, gemini("b")])
+    report = bill(log, db=str(tmp_path / "l.sqlite"))
+    assert report.total == 2 * GOOD
+    (bad,) = report.bad_lines
+    assert bad.line == 2 and "longer than 400 bytes" in bad.reason
