@@ -6,13 +6,15 @@
     estimate_from_body(model, body) -> dict         # the :estimateCost answer for the server
 """
 
-from vertexmeter.pricing.catalogue import catalogue, priced_model_names, resolve_priced_model
-from vertexmeter.pricing.engine import Bill, LineItem, Pricer, money, round_period_total
+from vertexmeter.pricing.catalogue import ENDPOINTS, UNITS, catalogue, priced_model_names, resolve_priced_model
+from vertexmeter.pricing.engine import Bill, LineItem, Pricer, money, parse_date, round_period_total
 from vertexmeter.pricing.estimate import Estimate, PriceSheet, estimate, estimate_from_body, prices
 from vertexmeter.pricing.scenario import ScenarioResult, load_scenario, price_scenario
-from vertexmeter.pricing.usage import CacheUsage, Quantities, RequestUsage, Usage
+from vertexmeter.pricing.usage import CacheUsage, Quantities, RequestUsage, Usage, decimal_number
 
 __all__ = [
+    "ENDPOINTS",
+    "UNITS",
     "Bill",
     "CacheUsage",
     "Estimate",
@@ -24,10 +26,12 @@ __all__ = [
     "ScenarioResult",
     "Usage",
     "catalogue",
+    "decimal_number",
     "estimate",
     "estimate_from_body",
     "load_scenario",
     "money",
+    "parse_date",
     "price_scenario",
     "priced_model_names",
     "prices",

@@ -168,6 +168,16 @@ class FreeAllowance(BaseModel):
     group: str
 
 
+class Sku(BaseModel):
+    """The Cloud Billing SKU an entry's charges appear under (billing export `sku.id` / `sku.description`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str
+    id: str | None = None
+    source: str
+    confidence: str
+
+
 class Entry(BaseModel):
     """One price: what is charged, for which models, how it is quoted and when it was in force."""
 
@@ -189,6 +199,7 @@ class Entry(BaseModel):
     applies_to: list[str] | None = None
     daily_cap: int | None = None
     free_allowance: FreeAllowance | None = None
+    sku: Sku | None = None  # where Google's invoice shows it (ledger reconciliation)
 
     @field_validator("price", mode="before")
     @classmethod
@@ -336,6 +347,10 @@ def _index(data: CatalogueFile) -> Catalogue:
         by_id[entry.id] = entry
         if entry.source not in data.sources:
             problems.append(f"entry {entry.id}: unknown source {entry.source!r}")
+        if entry.sku is not None and entry.sku.source not in data.sources:
+            problems.append(f"entry {entry.id}: unknown sku source {entry.sku.source!r}")
+        if entry.sku is not None and entry.sku.confidence not in CONFIDENCES:
+            problems.append(f"entry {entry.id}: unknown sku confidence {entry.sku.confidence!r}")
         if entry.price == 0 and not entry.notes:
             problems.append(f"entry {entry.id}: a $0 price needs notes saying why it is free")
         for name in entry.models:
