@@ -25,6 +25,7 @@ from vertexmeter.ledger.formats import EARLIEST, LATEST_AHEAD
 from vertexmeter.ledger.logs import MAX_LINE_BYTES, BadLine
 from vertexmeter.ledger.store import LedgerRow
 from vertexmeter.pricing import catalogue, money
+from vertexmeter.requests.decode import decode_json
 
 UNMAPPED = "(no SKU in the catalogue)"
 DEFAULT_TOLERANCE = Decimal("0.01")  # per day and SKU: Google's export rounds each row's cost
@@ -102,13 +103,20 @@ def read_export(path: str) -> Iterator[InvoiceLine | BadLine]:
         if head == b"{":
             for number, raw in enumerate(handle, 1):
                 if raw.strip():
-                    yield _row(path, number, raw, lambda raw=raw: json.loads(raw))
+                    yield _row(path, number, raw, lambda raw=raw: _json_row(raw))
             return
         text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace", newline="")
         reader = csv.DictReader(text)
         for row in reader:
             number = reader.line_num
             yield _row(path, number, json.dumps(row).encode(), lambda row=row: _unflatten(row))
+
+
+def _json_row(raw: bytes) -> Any:
+    try:
+        return decode_json(raw, decimals=True)
+    except VertexMeterError as exc:
+        raise invalid_argument(f"not valid JSON ({exc.message.rstrip('.')}).") from None
 
 
 def _row(path: str, number: int, raw: bytes, load: Any) -> InvoiceLine | BadLine:
@@ -139,8 +147,8 @@ def _unflatten(row: dict[str, Any]) -> dict[str, Any]:
     for name in ("credits", "labels"):
         if isinstance(out.get(name), str) and out[name].strip()[:1] in ("[", "{"):
             try:
-                out[name] = json.loads(out[name])
-            except ValueError:
+                out[name] = decode_json(out[name], decimals=True)
+            except VertexMeterError:
                 raise invalid_argument(f"{name} is not JSON.", name) from None
     return out
 

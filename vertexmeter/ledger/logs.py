@@ -101,8 +101,8 @@ def read_log(path: str, *, model: str | None = None, day: dt.date | None = None)
 
 def _complete_json(line: bytes) -> bool:
     try:
-        json.loads(line)
-    except ValueError:
+        decode_json(line)
+    except VertexMeterError:
         return False
     return True
 
