@@ -1,8 +1,6 @@
 """The model registry: which tokenizer, limits and counting rules each model has (models.yaml, accounting.yaml)."""
 
 from vertexmeter.registry.models import (
-    APIS,
-    CALLS,
     Accounting,
     DatedAlias,
     FunctionHistory,
@@ -28,6 +26,7 @@ from vertexmeter.registry.models import (
     tokenizer_history,
     usage_fields_for,
 )
+from vertexmeter.vocabulary import APIS, CALLS
 
 __all__ = [
     "APIS",

@@ -154,7 +154,7 @@ def _is_plain(value: Any, depth: int) -> bool:
     if kind is list:
         return depth < MAX_DEPTH and all(_is_plain(v, depth + 1) for v in value)
     if kind is int:
-        return value.bit_length() <= _DOUBLE_BITS
+        return bool(value.bit_length() <= _DOUBLE_BITS)
     if kind is float:
         return math.isfinite(value)
     return value is None or kind is bool

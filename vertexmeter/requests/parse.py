@@ -228,8 +228,6 @@ def decode_bytes(value: Any, path: str) -> bytes:
     if len(shown) > 60:
         shown = shown[:57] + "..."
     message = f"Invalid value at '{path}' (TYPE_BYTES), Base64 decoding failed for \"{shown}\""
-    return _raise(invalid_argument(message, path, message))
+    raise invalid_argument(message, path, message)
 
 
-def _raise(error: VertexMeterError) -> Any:
-    raise error

@@ -1,4 +1,4 @@
-"""Rules added for issue 11: rounding up, flex cache hits, cache eras, media generation units, endpoints, previews."""
+"""Pricing rules: rounding up, flex cache hits, cache eras, media generation units, endpoints, previews."""
 
 from __future__ import annotations
 
