@@ -186,7 +186,10 @@ static int idvec_push(IdVec *o, int32_t x) {
     return 0;
 }
 
-/* BPE over text[start:end) (no special tokens inside), ids appended to out. */
+static int encode_range_nogil(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out);
+
+/* BPE over text[start:end) (no special tokens inside), ids appended to out. The encoders below touch no
+ * Python object and set no Python error (-1 means out of memory): they run with the GIL released. */
 static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
     Py_ssize_t n_chars = end - start;
     if (n_chars <= 0) return 0;
@@ -207,7 +210,7 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
     HeapItem *heap = small ? stack_heap : (HeapItem *)malloc(hcap * sizeof(HeapItem));
     if (!syms || !heap) {
         if (!small) { free(syms); free(heap); }
-        PyErr_NoMemory(); return -1;
+        return -1;
     }
     size_t n = 0;
     for (Py_ssize_t i = start; i < end; i++) {
@@ -253,7 +256,7 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
             if (!grown) {
                 if (syms != stack_syms) free(syms);
                 if (heap != stack_heap) free(heap);
-                PyErr_NoMemory(); return -1;
+                return -1;
             }
             if (heap == stack_heap) memcpy(grown, stack_heap, hn * sizeof(HeapItem));
             heap = grown;
@@ -269,7 +272,7 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
     }
     int rc = 0;
     for (int32_t i = n ? 0 : -1; i >= 0; i = syms[i].next) {
-        if (idvec_push(out, syms[i].id) < 0) { PyErr_NoMemory(); rc = -1; break; }
+        if (idvec_push(out, syms[i].id) < 0) { rc = -1; break; }
     }
     if (syms != stack_syms) free(syms);
     if (heap != stack_heap) free(heap);
@@ -292,7 +295,7 @@ static int bpe_encode_range(const BpeObject *b, int kind, const void *data, Py_s
             }
             if (best >= 0) {
                 if (bpe_word(b, kind, data, seg, i, out) < 0) return -1;
-                if (idvec_push(out, b->special_ids[best]) < 0) { PyErr_NoMemory(); return -1; }
+                if (idvec_push(out, b->special_ids[best]) < 0) { return -1; }
                 i += best_len - 1;
                 seg = i + 1;
             }
@@ -316,7 +319,7 @@ static PyObject *Bpe_encode(BpeObject *self, PyObject *text) {
     if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "encode() takes a str"); return NULL; }
     if (refuse_surrogates(text) < 0) return NULL;
     IdVec out = {NULL, 0, 0, {0}};
-    if (bpe_encode_range(self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
+    if (encode_range_nogil((PyObject *)self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
         idvec_free(&out); return NULL;
     }
     PyObject *list = ids_to_list(&out);
@@ -547,7 +550,7 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
     SpItem *heap = small ? stack_heap : (SpItem *)malloc(hcap * sizeof(SpItem));
     if (!text || !syms || !heap) {
         if (!small) { free(text); free(syms); free(heap); }
-        PyErr_NoMemory(); return -1;
+        return -1;
     }
     for (Py_ssize_t i = 0; i < n; i++) text[i] = canon(PyUnicode_READ(kind, data, start + i));
     int32_t ns = 0;
@@ -575,7 +578,7 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
             int32_t p_ = sp_find(b, text + syms[l_].start, syms[l_].len + syms[r_].len); \
             if (p_ >= 0 && hn == hcap) { \
                 SpItem *g_ = small ? NULL : (SpItem *)realloc(heap, 2 * hcap * sizeof(SpItem)); \
-                if (!g_) { if (!small) { free(text); free(syms); free(heap); } PyErr_NoMemory(); return -1; } \
+                if (!g_) { if (!small) { free(text); free(syms); free(heap); } return -1; } \
                 heap = g_; hcap *= 2; \
             } \
             if (p_ >= 0) { \
@@ -610,7 +613,7 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
             for (int q = 0; q < blen; q++) if (idvec_push(out, b->byte_ids[buf[q]]) < 0) { rc = -1; break; }
         }
     }
-    if (rc < 0) PyErr_NoMemory();
+    /* rc < 0: out of memory; the caller sets the error (it holds the GIL again) */
     if (!small) { free(text); free(syms); free(heap); }
     return rc;
 }
@@ -619,7 +622,7 @@ static PyObject *SpBpe_encode(SpBpeObject *self, PyObject *text) {
     if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "encode() takes a str"); return NULL; }
     if (refuse_surrogates(text) < 0) return NULL;
     IdVec out = {NULL, 0, 0, {0}};
-    if (sp_encode_range(self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
+    if (encode_range_nogil((PyObject *)self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
         idvec_free(&out); return NULL;
     }
     PyObject *list = ids_to_list(&out);
@@ -905,6 +908,26 @@ static int encode_range(PyObject *encoder, int kind, const void *data, Py_ssize_
     return bpe_encode_range((BpeObject *)encoder, kind, data, start, end, out);
 }
 
+/* Ranges at least this long are encoded with the GIL released (shorter ones cost less than the switch). */
+#define NOGIL_MIN_CHARS 256
+
+/* encode_range, with the GIL released for a long range; a Python MemoryError on failure (GIL held).
+ * Safe without the GIL: `data` is the buffer of an immutable str the caller holds a reference to, the
+ * encoder's tables never change after construction (and the encoder is referenced by the caller),
+ * `out` is the caller's own; nothing here touches a Python object or the Splitter's cache. */
+static int encode_range_nogil(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    int rc;
+    if (end - start < NOGIL_MIN_CHARS) {
+        rc = encode_range(encoder, kind, data, start, end, out);
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        rc = encode_range(encoder, kind, data, start, end, out);
+        Py_END_ALLOW_THREADS
+    }
+    if (rc < 0) PyErr_NoMemory();
+    return rc;
+}
+
 static inline int is_encoder(PyObject *o) { return Py_IS_TYPE(o, &BpeType) || Py_IS_TYPE(o, &SpBpeType); }
 
 /* ---------------------------------------------------------------- Splitter + chunk cache */
@@ -1023,7 +1046,7 @@ static long long chunk_count(SplitterObject *s, PyObject *text, int kind, const 
     long long count;
     if (is_encoder(miss)) {
         IdVec out = {NULL, 0, 0, {0}};
-        if (encode_range(miss, kind, data, start, end, &out) < 0) { idvec_free(&out); return -1; }
+        if (encode_range_nogil(miss, kind, data, start, end, &out) < 0) { idvec_free(&out); return -1; }
         count = (long long)out.n;
         idvec_free(&out);
     } else {
@@ -1108,7 +1131,7 @@ static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
     for (Py_ssize_t i = 1; i <= n; i++) {
         Py_UCS4 c = i < n ? canon(PyUnicode_READ(kind, data, i)) : 0;
         if (i == n || !joins(self, prev_c, c)) {
-            if (encode_range(bpe, kind, data, start, i, &out) < 0) { idvec_free(&out); return NULL; }
+            if (encode_range_nogil(bpe, kind, data, start, i, &out) < 0) { idvec_free(&out); return NULL; }
             start = i;
         }
         prev_c = c;
