@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from vertexmeter.cli import main
 from vertexmeter.cli import quick as quick_path
 from vertexmeter.cli.counting import count_command
-from vertexmeter.cli.quick import ANSWER, API_FLAGS, JSON_FLAGS, MODEL_FLAGS, answer, plain_count
+from vertexmeter.cli.quick import ANSWER, API_FLAGS, BILLED_ANSWER, JSON_FLAGS, MODEL_FLAGS, answer, plain_count
 
 MODELS = ["gemini-2.5-flash", "gemini-2.0-flash-001", "gemini-3-pro-preview", "text-bison@002", "gemini-1.5-pro"]
 
@@ -105,9 +105,7 @@ def test_an_unknown_api_or_model_is_left_to_click(monkeypatch: pytest.MonkeyPatc
     assert plain_count(["count", "-m", "gemini-2.5-flash", "hi"]) is None
 
 
-def test_the_memory_answers_the_second_time_the_same_day_and_not_after_a_change(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_memory_answers_the_second_time_and_not_after_a_change(monkeypatch: pytest.MonkeyPatch) -> None:
     argv = ["count", "-m", "gemini-2.5-flash", "--api", "gemini", "Hello there", "again"]
     expected = CliRunner().invoke(main, argv).output
     assert quick(argv) == (True, expected)
@@ -115,9 +113,6 @@ def test_the_memory_answers_the_second_time_the_same_day_and_not_after_a_change(
     assert remembered is not None  # the same model, API and number of texts: answered from the memory
     other = ["count", "-m", "gemini-2.5-flash", "--api", "gemini", "other", "texts 漢字 😀"]
     assert quick(other) == (True, CliRunner().invoke(main, other).output)
-    monkeypatch.setattr(quick_path, "_today", lambda: "2999-01-01")  # another day: rules and vocabularies are dated
-    assert quick_path._from_memory("gemini-2.5-flash", "gemini", ["x", "y"]) is None
-    monkeypatch.undo()
     monkeypatch.setattr(quick_path, "_fingerprint", lambda: "another install")  # an upgrade or an edit
     assert quick_path._from_memory("gemini-2.5-flash", "gemini", ["x", "y"]) is None
     monkeypatch.undo()
@@ -138,6 +133,17 @@ def test_a_damaged_memory_is_ignored_and_rewritten() -> None:
 def test_the_memory_writes_countTokens_json_as_json_dumps_does(total: int) -> None:
     body = {"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]}
     assert ANSWER % (total, total) == json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+    billed = {"totalTokens": total, "totalBillableCharacters": 7, "promptTokensDetails": body["promptTokensDetails"]}
+    assert BILLED_ANSWER % (total, 7, total) == json.dumps(billed, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_a_character_priced_model_is_answered_from_the_memory_with_its_billable_characters() -> None:
+    argv = ["count", "-m", "gemini-1.5-pro", "Hello  there", "again"]
+    assert quick(argv) == (True, CliRunner().invoke(main, argv).output)
+    texts = ["  漢字\u3000and\x1ctabs\t😀 ", "x\u2028y"]  # Unicode and ASCII separator whitespace
+    assert quick_path._from_memory("gemini-1.5-pro", None, texts) is not None
+    other = ["count", "-m", "gemini-1.5-pro", *texts]
+    assert quick(other) == (True, CliRunner().invoke(main, other).output)
 
 
 def run_command(*args: str) -> subprocess.CompletedProcess[str]:

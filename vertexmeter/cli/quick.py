@@ -1,14 +1,17 @@
 """`vertexmeter count -m MODEL [--api API] [--json] TEXT...` without click, and usually without the library.
 
-This one form is parsed here. The first time a (model, API, number of texts) is counted on a day, the
-library counts it (the same call as the click command, cli/counting.py) and this module keeps what the
-answer was made of in the user cache: the tokenizer's table file and the tokens the service adds beyond
-the texts (the role overhead of one user turn; accounting.yaml). Later the same day, the texts are
-counted straight from that memory-mapped table and the overhead added: no json, re, typing, dataclasses
-or click is imported, which is most of the command's start. The memory is kept under a fingerprint of
-this package's version and of the registry, counting and request code and data it was derived from, so
-an upgrade or an edit starts it afresh; it is kept only when the answer had exactly the shape printed
-here (tokens of text, no billable characters, no legacy model).
+This one form is parsed here. The first time a (model, API, number of texts) is counted, the library
+counts it (the same call as the click command, cli/counting.py) and this module keeps what the answer was
+made of in the user cache: the tokenizer's table file, the tokens the service adds beyond the texts (the
+role overhead of one user turn; accounting.yaml) and whether the answer also bills characters (the
+character-priced models). Later, the texts are counted straight from that memory-mapped table, the
+overhead added and the characters counted: no json, re, typing, dataclasses or click is imported, which
+is most of the command's start. The memory is kept under a fingerprint of this package's version and of
+the registry, counting and request code and data it was derived from, so an upgrade or an edit starts it
+afresh. It does not expire with the day: a count without a date is today's service, which the registry
+holds as each model's current vocabulary and rules (dated vocabularies only answer an explicit date), so
+a later day changes nothing the fingerprint does not cover. It is kept only when the answer had exactly
+a shape printed here (tokens of text, with or without billable characters; no legacy model).
 
 tests/test_cli_quick.py holds both answers equal to the click command's on generated command lines and
 checks that the flag spellings below are the click command's. Any other word, flag, `--`, option-like
@@ -35,12 +38,19 @@ JSON_FLAGS = ("--json",)
 _CLICK_ONLY_ENV = ("VERTEXMETER_MEDIA_ROOT", "_VERTEXMETER_COMPLETE")  # envvar options, shell completion
 # With these set, tokenizers load another way (an override file, the engines, pure Python): no memory.
 _LIBRARY_ONLY_ENV = (TOKENIZER_DIR_ENV, ENGINE_ONLY_ENV, PURE_PYTHON_ENV)
-_MEMORY_FILE = "quick-count.v1.marshal"
+_MEMORY_FILE = "quick-count.v2.marshal"
 _DERIVED_FROM = ("registry", "counting", "requests", "tokenizing", os.path.join("tokenizing", "core"))
 _MAX_ENTRIES = 256
 # countTokens' answer for text, as json.dumps(..., indent=2) writes it (tests/test_cli_quick.py checks)
-ANSWER = '{\n  "totalTokens": %d,\n  "promptTokensDetails": [\n    {\n      "modality": "TEXT",\n' \
-         '      "tokenCount": %d\n    }\n  ]\n}\n'
+ANSWER = (
+    '{\n  "totalTokens": %d,\n  "promptTokensDetails": [\n    {\n      "modality": "TEXT",\n'
+    '      "tokenCount": %d\n    }\n  ]\n}\n'
+)
+# the same with the billable characters of a character-priced model (totalTokens, characters, total)
+BILLED_ANSWER = (
+    '{\n  "totalTokens": %d,\n  "totalBillableCharacters": %d,\n  "promptTokensDetails": [\n'
+    '    {\n      "modality": "TEXT",\n      "tokenCount": %d\n    }\n  ]\n}\n'
+)
 
 
 def plain_count(argv: list[str]) -> tuple[str, str | None, list[str]] | None:
@@ -84,9 +94,10 @@ def answer(argv: list[str]) -> bool:
     import sys
 
     model, api, texts = plan
-    total = _from_memory(model, api, texts)
-    if total is not None:
-        sys.stdout.write(ANSWER % (total, total))
+    remembered = _from_memory(model, api, texts)
+    if remembered is not None:
+        total, billed = remembered
+        sys.stdout.write(ANSWER % (total, total) if billed is None else BILLED_ANSWER % (total, billed, total))
         return True
     rest = _from_library(model, api, texts)
     if rest is None:
@@ -112,13 +123,26 @@ def _from_library(model: str, api: str | None, texts: list[str]) -> dict[str, An
         return None  # click's path reports it, in Google's shape, with its exit status
     rest = result.to_rest()
     total = result.total_tokens
-    if total > 0 and rest == {"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]}:
-        _remember(model, api, texts, result)
+    details = [{"modality": "TEXT", "tokenCount": total}]
+    if total > 0 and rest == {"totalTokens": total, "promptTokensDetails": details}:
+        _remember(model, api, texts, result, billed=False)
+    elif (
+        total > 0
+        and rest == {"totalTokens": total, "totalBillableCharacters": billable(texts), "promptTokensDetails": details}
+        and list(rest) == ["totalTokens", "totalBillableCharacters", "promptTokensDetails"]  # BILLED_ANSWER's order
+    ):
+        _remember(model, api, texts, result, billed=True)
     return rest
 
 
-def _remember(model: str, api: str | None, texts: list[str], result: Any) -> None:
-    """Keep (day, table file, overhead) for (model, api, number of texts) when the tokenizer is the native
+def billable(texts: list[str]) -> int:
+    """The texts' billable characters: code points, whitespace excluded (counting's billable_characters:
+    str.split() splits on exactly the str.isspace() characters)."""
+    return sum(len(word) for text in texts for word in text.split())
+
+
+def _remember(model: str, api: str | None, texts: list[str], result: Any, *, billed: bool) -> None:
+    """Keep (table file, overhead, billed) for (model, api, number of texts) when the tokenizer is the native
     core over a stored table; a cache that cannot be written only costs the library next time."""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV) or result.model.is_legacy:
         return
@@ -133,34 +157,30 @@ def _remember(model: str, api: str | None, texts: list[str], result: Any) -> Non
     entries = _load_memory(fingerprint)
     if len(entries) >= _MAX_ENTRIES:
         entries = {}
-    entries[(model, api, len(texts))] = (_today(), path, overhead)
+    entries[(model, api, len(texts))] = (path, overhead, billed)
     _store_memory(entries, fingerprint)
 
 
-def _from_memory(model: str, api: str | None, texts: list[str]) -> int | None:
-    """The count from the day's memory of (model, api, number of texts), or None."""
+def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, int | None] | None:
+    """(tokens, billable characters or None) from the memory of (model, api, number of texts), or None."""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
         return None
     entry = _load_memory(_fingerprint()).get((model, api, len(texts)))
-    if entry is None or entry[0] != _today():
+    if entry is None:
         return None
     from vertexmeter.tokenizing.core import mapped_counter
 
-    counter = mapped_counter(entry[1])
+    counter = mapped_counter(entry[0])
     if counter is None:
         return None
     splitter, encoder = counter
     try:
-        total = sum(splitter.count(text, encoder) for text in texts) + entry[2]
+        total = sum(splitter.count(text, encoder) for text in texts) + entry[1]
     except (UnicodeError, ValueError):
         return None  # a lone surrogate, say: the library says what is wrong
-    return total if total > 0 else None
-
-
-def _today() -> str:
-    import time
-
-    return time.strftime("%Y-%m-%d")  # the library's default day too (local time)
+    if total <= 0:
+        return None
+    return total, billable(texts) if entry[2] else None
 
 
 def _memory_path() -> str:
@@ -181,7 +201,7 @@ def _fingerprint() -> str:
     return "\n".join(marks)
 
 
-def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[str, str, int]]:
+def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[str, int, bool]]:
     import marshal
 
     import xxhash
@@ -194,13 +214,13 @@ def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[st
         memory = marshal.loads(data[8:])
         if memory["fingerprint"] != fingerprint:
             return {}
-        entries: dict[tuple[str, str | None, int], tuple[str, str, int]] = memory["entries"]
+        entries: dict[tuple[str, str | None, int], tuple[str, int, bool]] = memory["entries"]
         return entries
     except (OSError, ValueError, EOFError, TypeError, KeyError):
         return {}
 
 
-def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, str, int]], fingerprint: str) -> None:
+def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, int, bool]], fingerprint: str) -> None:
     import marshal
     import tempfile
 
