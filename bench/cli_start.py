@@ -152,6 +152,10 @@ def every_model(args: argparse.Namespace) -> None:
     for m in models:
         times[f"{m} count"], times[f"{m} first"] = [], []
         run_once(count[m])
+    from vertexmeter.cli import quick
+
+    with open(quick._memory_path(), "rb") as handle:  # every model remembered: put back before each `count`
+        memory = handle.read()
     for _ in range(args.rounds):
         jobs = ["bare"] + [f"{m} {kind}" for m in models for kind in ("count", "first")]
         random.shuffle(jobs)
@@ -162,6 +166,9 @@ def every_model(args: argparse.Namespace) -> None:
             model, kind = job.rsplit(" ", 1)
             if kind == "first":
                 forget()
+            else:
+                with open(quick._memory_path(), "wb") as handle:
+                    handle.write(memory)
             times[job].append(run_once(count[model]))
     print(
         f"{len(models)} models, {args.rounds} interleaved rounds, {args.clock} time; ratio to bare (median [min-max])"

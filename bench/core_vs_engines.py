@@ -16,8 +16,9 @@ Contenders, interleaved in a rotating order within each round (so a noisy neighb
 - core: the family's core tokenizer's `count` alone (its own chunk cache), on the same unseen slice;
 - engine: bare sentencepiece `EncodeAsIds` (gemma2/3) or `tokenizers` `encode` (gemma4) on the whole text.
 After them, beside the headline: warm = count_tokens re-counting the slice it has just counted.
-Ratios are engine time / contender time per round: median and spread (min..max). Counts are checked
-document by document against the engine.
+Ratios are engine time / contender time per round, in the process's CPU time (a shared machine's other
+jobs then cost the waits, not the figures): median and spread (min..max). Counts are checked document
+by document against the engine.
 
 --no-cut: one run of a single repeated character with no cut point (1, 2.5, 5 and --mb MB), each
 counted in a fresh process: seconds, MB/s and peak RSS growth over the process before counting.
@@ -149,12 +150,12 @@ def run(args: argparse.Namespace) -> int:
                 counts: dict[str, list[int]] = {}
                 for name in order[round_ % 3 :] + order[: round_ % 3]:
                     count = contenders[name]
-                    start = time.perf_counter()
+                    start = time.process_time()
                     counts[name] = [count(d) for d in batch]
-                    times[name].append(time.perf_counter() - start)
-                start = time.perf_counter()
+                    times[name].append(time.process_time() - start)
+                start = time.process_time()
                 counts["warm"] = [through(d) for d in batch]
-                times["warm"].append(time.perf_counter() - start)
+                times["warm"].append(time.process_time() - start)
                 mismatches += sum(counts[name] != counts[engine_name] for name in counts)
             failures += mismatches
             rate = size / 1e6 / statistics.median(times[engine_name])
@@ -200,7 +201,7 @@ def no_cut(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--docs", type=int, default=60, help="unseen documents per script and round")
     parser.add_argument("--families", default="gemma2,gemma3,gemma4")
     parser.add_argument("--scripts", default=",".join(SCRIPTS))

@@ -1,17 +1,19 @@
 """`vertexmeter count -m MODEL [--api API] [--json] TEXT...` without click, and usually without the library.
 
-This one form is parsed here. The first time a (model, API, number of texts) is counted, the library
-counts it (the same call as the click command, cli/counting.py) and this module keeps what the answer was
-made of in the user cache: the tokenizer's table file, the tokens the service adds beyond the texts (the
-role overhead of one user turn; accounting.yaml) and whether the answer also bills characters (the
-character-priced models). Later, the texts are counted straight from that memory-mapped table, the
-overhead added and the characters counted: no json, re, typing, dataclasses or click is imported, which
-is most of the command's start. The memory is kept under a fingerprint of this package's version and of
-the registry, counting and request code and data it was derived from, so an upgrade or an edit starts it
-afresh. It does not expire with the day: a count without a date is today's service, which the registry
-holds as each model's current vocabulary and rules (dated vocabularies only answer an explicit date), so
-a later day changes nothing the fingerprint does not cover. It is kept only when the answer had exactly
-a shape printed here (tokens of text, with or without billable characters; no legacy model).
+This one form is parsed here. The first time texts are counted on an API with a given number of texts,
+the library counts them (the same call as the click command, cli/counting.py) and this module keeps, for
+that model and for every other registry model (the library is loaded by then), what the answer was made
+of in the user cache: the tokenizer's table file, the tokens the service adds beyond the texts (the role
+overhead of one user turn or the instances' template; accounting.yaml) and the answer's shape (tokens,
+plus billable characters for the character-priced and legacy models). Later, the texts are counted
+straight from that memory-mapped table, the overhead added and the characters counted: no json, re,
+typing, dataclasses or click is imported, which is most of the command's start. The memory is kept under
+a fingerprint of this package's version and of the registry, counting and request code and data it was
+derived from, so an upgrade or an edit starts it afresh. It does not expire with the day: a count
+without a date is today's service, which the registry holds as each model's current vocabulary and rules
+(dated vocabularies only answer an explicit date), so a later day changes nothing the fingerprint does
+not cover. An answer is remembered only when it had exactly a shape printed here, and a text whose
+billable characters are zero (an answer that omits the field) goes to the library.
 
 tests/test_cli_quick.py holds both answers equal to the click command's on generated command lines and
 checks that the flag spellings below are the click command's. Any other word, flag, `--`, option-like
@@ -47,6 +49,9 @@ ANSWER = (
     '      "tokenCount": %d\n    }\n  ]\n}\n'
 )
 # the same with the billable characters of a character-priced model (totalTokens, characters, total)
+# a legacy (PaLM, Codey, embedding) model's: tokens and billable characters, no details (totalTokens, characters)
+LEGACY_ANSWER = '{\n  "totalTokens": %d,\n  "totalBillableCharacters": %d\n}\n'
+PLAIN, BILLED, LEGACY = 0, 1, 2  # the answer's shape, as remembered
 BILLED_ANSWER = (
     '{\n  "totalTokens": %d,\n  "totalBillableCharacters": %d,\n  "promptTokensDetails": [\n'
     '    {\n      "modality": "TEXT",\n      "tokenCount": %d\n    }\n  ]\n}\n'
@@ -96,8 +101,13 @@ def answer(argv: list[str]) -> bool:
     model, api, texts = plan
     remembered = _from_memory(model, api, texts)
     if remembered is not None:
-        total, billed = remembered
-        sys.stdout.write(ANSWER % (total, total) if billed is None else BILLED_ANSWER % (total, billed, total))
+        total, characters, shape = remembered
+        if shape == PLAIN:
+            sys.stdout.write(ANSWER % (total, total))
+        else:
+            sys.stdout.write(
+                BILLED_ANSWER % (total, characters, total) if shape == BILLED else LEGACY_ANSWER % (total, characters)
+            )
         return True
     rest = _from_library(model, api, texts)
     if rest is None:
@@ -109,10 +119,13 @@ def answer(argv: list[str]) -> bool:
 
 
 def _from_library(model: str, api: str | None, texts: list[str]) -> dict[str, Any] | None:
-    """The library's countTokens JSON (None for a refusal); what it was made of is remembered for the day."""
+    """The library's countTokens JSON (None for a refusal). What it was made of is remembered, and so is
+    what every registry model's answer to the same texts on the same API is made of: the library is
+    loaded by now, and a first count with another model then starts from the memory too."""
     from vertexmeter.counting import count
     from vertexmeter.errors import VertexMeterError
     from vertexmeter.media import MediaOptions
+    from vertexmeter.registry import all_models
     from vertexmeter.vocabulary import APIS, VERTEX
 
     if api is not None and api not in APIS:
@@ -121,18 +134,22 @@ def _from_library(model: str, api: str | None, texts: list[str]) -> dict[str, An
         result = count(model, texts, api=api or VERTEX, media_options=MediaOptions())
     except VertexMeterError:
         return None  # click's path reports it, in Google's shape, with its exit status
-    rest = result.to_rest()
-    total = result.total_tokens
-    details = [{"modality": "TEXT", "tokenCount": total}]
-    if total > 0 and rest == {"totalTokens": total, "promptTokensDetails": details}:
-        _remember(model, api, texts, result, billed=False)
-    elif (
-        total > 0
-        and rest == {"totalTokens": total, "totalBillableCharacters": billable(texts), "promptTokensDetails": details}
-        and list(rest) == ["totalTokens", "totalBillableCharacters", "promptTokensDetails"]  # BILLED_ANSWER's order
-    ):
-        _remember(model, api, texts, result, billed=True)
-    return rest
+    if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
+        return result.to_rest()
+    entries = _load_memory(_fingerprint())
+    if len(entries) >= _MAX_ENTRIES:
+        entries = {}
+    _remember(entries, model, api, texts, result)
+    for info in all_models():
+        if (info.id, api, len(texts)) not in entries:
+            try:
+                _remember(
+                    entries, info.id, api, texts, count(info, texts, api=api or VERTEX, media_options=MediaOptions())
+                )
+            except VertexMeterError:
+                continue  # not served on this API: the library says so when asked
+    _store_memory(entries, _fingerprint())
+    return result.to_rest()
 
 
 def billable(texts: list[str]) -> int:
@@ -141,10 +158,28 @@ def billable(texts: list[str]) -> int:
     return sum(len(word) for text in texts for word in text.split())
 
 
-def _remember(model: str, api: str | None, texts: list[str], result: Any, *, billed: bool) -> None:
-    """Keep (table file, overhead, billed) for (model, api, number of texts) when the tokenizer is the native
-    core over a stored table; a cache that cannot be written only costs the library next time."""
-    if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV) or result.model.is_legacy:
+def _remember(
+    entries: dict[tuple[str, str | None, int], tuple[str, int, int]],
+    model: str,
+    api: str | None,
+    texts: list[str],
+    result: Any,
+) -> None:
+    """Add (table file, overhead, billed) for (model, api, number of texts) to `entries` when the answer has a
+    shape printed here and the tokenizer is the native core over a stored table."""
+    rest = result.to_rest()
+    total = result.total_tokens
+    details = [{"modality": "TEXT", "tokenCount": total}]
+    if total <= 0:
+        return
+    characters = billable(texts)
+    shapes = {  # each shape as the answer must be, keys in the order the constants above print them
+        PLAIN: {"totalTokens": total, "promptTokensDetails": details},
+        BILLED: {"totalTokens": total, "totalBillableCharacters": characters, "promptTokensDetails": details},
+        LEGACY: {"totalTokens": total, "totalBillableCharacters": characters},
+    }
+    shape = next((k for k, v in shapes.items() if rest == v and list(rest) == list(v)), None)
+    if shape is None:
         return
     from vertexmeter.tokenizing import CoreBpeTokenizer, get_tokenizer, table_path
 
@@ -152,17 +187,12 @@ def _remember(model: str, api: str | None, texts: list[str], result: Any, *, bil
     path = str(table_path(result.tokenizer))
     if not isinstance(tokenizer, CoreBpeTokenizer) or not os.path.exists(path):
         return
-    overhead = result.total_tokens - sum(tokenizer.count(text) for text in texts)
-    fingerprint = _fingerprint()
-    entries = _load_memory(fingerprint)
-    if len(entries) >= _MAX_ENTRIES:
-        entries = {}
-    entries[(model, api, len(texts))] = (path, overhead, billed)
-    _store_memory(entries, fingerprint)
+    overhead = total - sum(tokenizer.count(text) for text in texts)
+    entries[(model, api, len(texts))] = (path, overhead, shape)
 
 
-def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, int | None] | None:
-    """(tokens, billable characters or None) from the memory of (model, api, number of texts), or None."""
+def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, int | None, int] | None:
+    """(tokens, billable characters or None, shape) from the memory of (model, api, number of texts), or None."""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
         return None
     entry = _load_memory(_fingerprint()).get((model, api, len(texts)))
@@ -178,9 +208,10 @@ def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, in
         total = sum(splitter.count(text, encoder) for text in texts) + entry[1]
     except (UnicodeError, ValueError):
         return None  # a lone surrogate, say: the library says what is wrong
-    if total <= 0:
-        return None
-    return total, billable(texts) if entry[2] else None
+    characters = billable(texts) if entry[2] != PLAIN else None
+    if total <= 0 or characters == 0:
+        return None  # the answer omits a zero: the library writes it
+    return total, characters, entry[2]
 
 
 def _memory_path() -> str:
@@ -201,7 +232,7 @@ def _fingerprint() -> str:
     return "\n".join(marks)
 
 
-def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[str, int, bool]]:
+def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[str, int, int]]:
     import marshal
 
     import xxhash
@@ -214,13 +245,13 @@ def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[st
         memory = marshal.loads(data[8:])
         if memory["fingerprint"] != fingerprint:
             return {}
-        entries: dict[tuple[str, str | None, int], tuple[str, int, bool]] = memory["entries"]
+        entries: dict[tuple[str, str | None, int], tuple[str, int, int]] = memory["entries"]
         return entries
     except (OSError, ValueError, EOFError, TypeError, KeyError):
         return {}
 
 
-def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, int, bool]], fingerprint: str) -> None:
+def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, int, int]], fingerprint: str) -> None:
     import marshal
     import tempfile
 

@@ -980,9 +980,9 @@ typedef struct {
     size_t cache_bytes; Py_ssize_t max_chunk;
     unsigned long long hits, misses, resets;
     /* The cache's own hit rate, per window of lookups: below SAMPLE_BELOW the cache only serves (looks
-     * up and keeps) the chunks whose hash falls in one SAMPLE_EVERY-th of the hash space, so text that
-     * repeats little pays for few lookups and inserts; those chunks keep measuring the rate. */
-    unsigned window_lookups, window_hits;
+     * up, and keeps on a miss) every SAMPLE_EVERY-th chunk, so text that repeats little pays for few
+     * lookups and inserts; those chunks keep measuring the rate, and a frequent chunk is soon among them. */
+    unsigned window_lookups, window_hits, tick;
     int sampling;
 } SplitterObject;
 
@@ -1085,7 +1085,7 @@ static long long chunk_count(SplitterObject *s, PyObject *text, int kind, const 
     int encoder = is_encoder(miss);
     if (len == 1 && encoder) return encoder_char_count(miss, kind, data, start);
     hash = mix64(hash ^ (uint64_t)len);
-    int cached = len <= s->max_chunk && (!s->sampling || (hash >> 40) % SAMPLE_EVERY == 0);
+    int cached = len <= s->max_chunk && (!s->sampling || ++s->tick % SAMPLE_EVERY == 0);
     if (cached) {
         if (s->slots) {
             size_t h = hash & s->slots_mask;
