@@ -24,6 +24,7 @@ from vertexmeter.cli.quick import (
     JSON_FLAGS,
     LEGACY_ANSWER,
     MODEL_FLAGS,
+    TOKENS_ANSWER,
     answer,
     plain_count,
 )
@@ -149,6 +150,7 @@ def test_the_memory_writes_countTokens_json_as_json_dumps_does(total: int) -> No
     assert BILLED_ANSWER % (total, 7, total) == json.dumps(billed, ensure_ascii=False, indent=2) + "\n"
     legacy = {"totalTokens": total, "totalBillableCharacters": 7}
     assert LEGACY_ANSWER % (total, 7) == json.dumps(legacy, ensure_ascii=False, indent=2) + "\n"
+    assert TOKENS_ANSWER % total == json.dumps({"totalTokens": total}, ensure_ascii=False, indent=2) + "\n"
 
 
 def test_a_character_priced_model_is_answered_from_the_memory_with_its_billable_characters() -> None:
@@ -163,7 +165,9 @@ def test_a_character_priced_model_is_answered_from_the_memory_with_its_billable_
     assert quick(blank) == (True, CliRunner().invoke(main, blank).output)
 
 
-@pytest.mark.parametrize("model", ["text-bison", "chat-bison", "code-gecko", "textembedding-gecko"])
+@pytest.mark.parametrize(
+    "model", ["text-bison", "chat-bison", "code-gecko", "textembedding-gecko", "gemini-embedding-001"]
+)
 def test_a_legacy_model_is_answered_from_the_memory(model: str) -> None:
     argv = ["count", "-m", model, "Hello  there", "again 漢字"]
     assert quick(argv) == (True, CliRunner().invoke(main, argv).output)

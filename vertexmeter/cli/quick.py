@@ -5,7 +5,7 @@ the library counts them (the same call as the click command, cli/counting.py) an
 that model and for every other registry model (the library is loaded by then), what the answer was made
 of in the user cache: the tokenizer's table file, the tokens the service adds beyond the texts (the role
 overhead of one user turn or the instances' template; accounting.yaml) and the answer's shape (tokens,
-plus billable characters for the character-priced and legacy models). Later, the texts are counted
+plus billable characters for the character-priced and most legacy models). Later, the texts are counted
 straight from that memory-mapped table, the overhead added and the characters counted: no json, re,
 typing, dataclasses or click is imported, which is most of the command's start. The memory is kept under
 a fingerprint of this package's version and of the registry, counting and request code and data it was
@@ -51,7 +51,9 @@ ANSWER = (
 # the same with the billable characters of a character-priced model (totalTokens, characters, total)
 # a legacy (PaLM, Codey, embedding) model's: tokens and billable characters, no details (totalTokens, characters)
 LEGACY_ANSWER = '{\n  "totalTokens": %d,\n  "totalBillableCharacters": %d\n}\n'
-PLAIN, BILLED, LEGACY = 0, 1, 2  # the answer's shape, as remembered
+# a legacy model's that bills no characters (the embedding models priced by tokens)
+TOKENS_ANSWER = '{\n  "totalTokens": %d\n}\n'
+PLAIN, BILLED, LEGACY, TOKENS = 0, 1, 2, 3  # the answer's shape, as remembered
 BILLED_ANSWER = (
     '{\n  "totalTokens": %d,\n  "totalBillableCharacters": %d,\n  "promptTokensDetails": [\n'
     '    {\n      "modality": "TEXT",\n      "tokenCount": %d\n    }\n  ]\n}\n'
@@ -104,10 +106,10 @@ def answer(argv: list[str]) -> bool:
         total, characters, shape = remembered
         if shape == PLAIN:
             sys.stdout.write(ANSWER % (total, total))
+        elif shape == BILLED:
+            sys.stdout.write(BILLED_ANSWER % (total, characters, total))
         else:
-            sys.stdout.write(
-                BILLED_ANSWER % (total, characters, total) if shape == BILLED else LEGACY_ANSWER % (total, characters)
-            )
+            sys.stdout.write(LEGACY_ANSWER % (total, characters) if shape == LEGACY else TOKENS_ANSWER % total)
         return True
     rest = _from_library(model, api, texts)
     if rest is None:
@@ -177,6 +179,7 @@ def _remember(
         PLAIN: {"totalTokens": total, "promptTokensDetails": details},
         BILLED: {"totalTokens": total, "totalBillableCharacters": characters, "promptTokensDetails": details},
         LEGACY: {"totalTokens": total, "totalBillableCharacters": characters},
+        TOKENS: {"totalTokens": total},
     }
     shape = next((k for k, v in shapes.items() if rest == v and list(rest) == list(v)), None)
     if shape is None:
@@ -208,7 +211,7 @@ def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, in
         total = sum(splitter.count(text, encoder) for text in texts) + entry[1]
     except (UnicodeError, ValueError):
         return None  # a lone surrogate, say: the library says what is wrong
-    characters = billable(texts) if entry[2] != PLAIN else None
+    characters = billable(texts) if entry[2] in (BILLED, LEGACY) else None
     if total <= 0 or characters == 0:
         return None  # the answer omits a zero: the library writes it
     return total, characters, entry[2]
