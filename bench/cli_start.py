@@ -1,17 +1,21 @@
 """CLI start time: `vertexmeter count -m MODEL hi` against a bare interpreter, interleaved rounds.
 
     python bench/cli_start.py [--rounds 15] [--model gemini-2.5-flash] [--compare SRC_DIR]
+    python bench/cli_start.py --models all [--rounds 5]     (every registry model: count and count-first)
 
 Each round runs, in a shuffled order, fresh processes of:
   bare       python -c pass
   cli        python -c "import vertexmeter.cli"            (the CLI's imports only)
-  tokenizer  load the model's tokenizer and encode "hi"    (helper B's part, issue 9)
+  tokenizer  load the model's tokenizer and encode "hi"
   count      vertexmeter count -m MODEL hi                 (what a user runs: the quick path, no click)
   via-click  the same command through the click group      (what every other command line costs)
-and reports medians, the spread (min-max) and per-round ratios to `bare`. `count` is the first run of
-the day's (model, API, number of texts) through the library, then the quick path's memory of it
-(cli/quick.py): the rounds measure the memory. Run it in the environment users have: in a clean
-`pip install .` venv a bare start is ~10 ms; an editable install adds ~10 ms to every start, bare included.
+and reports medians, the spread (min-max) and per-round ratios to `bare`. `count` is answered from the
+quick path's memory of the (model, API, number of texts) (cli/quick.py): the rounds measure the memory.
+  count-first  the same with the memory removed before the run: the first count of a (model, API, number
+               of texts) after an install or upgrade, which the library answers (and then remembers)
+With --models, each round runs bare and, per model, count and count-first.
+Run it in the environment users have: in a clean `pip install .` venv a bare start is ~10 ms; an
+editable install adds ~10 ms to every start, bare included.
 --compare SRC_DIR adds `count@SRC`: the same command run from another source tree (e.g. an export of
 main: `git archive main vertexmeter | tar -x -C /tmp/main`), for an A/B in the same rounds.
 """
@@ -19,6 +23,7 @@ main: `git archive main vertexmeter | tar -x -C /tmp/main`), for an A/B in the s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import resource
@@ -35,12 +40,21 @@ def commands(model: str) -> dict[str, list[str]]:
         "bare": [sys.executable, "-c", "pass"],
         "cli": [sys.executable, "-c", "import vertexmeter.cli"],
         "tokenizer": [
-            sys.executable, "-c",
+            sys.executable,
+            "-c",
             f"from vertexmeter.tokenizing import get_tokenizer; get_tokenizer({family!r}).encode('hi')",
         ],
         "count": [sys.executable, "-m", "vertexmeter", "count", "-m", model, "hi"],
         "via-click": [sys.executable, "-c", "from vertexmeter.cli import main; main()", "count", "-m", model, "hi"],
     }
+
+
+def forget() -> None:
+    """Remove the quick path's memory (cli/quick.py), so that the next count is a first one."""
+    from vertexmeter.cli import quick
+
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(quick._memory_path())
 
 
 def _family(model: str) -> str:
@@ -70,29 +84,30 @@ def main() -> None:
     parser.add_argument("--model", default="gemini-2.5-flash")
     parser.add_argument("--compare", default=None, help="another source tree to run `count` from")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
+    parser.add_argument("--models", default=None, help='comma-separated models, or "all" (the registry)')
     args = parser.parse_args()
     global CLOCK
     CLOCK = args.clock
+    if args.models:
+        return every_model(args)
     cmds = commands(args.model)
+    cmds["count-first"] = cmds["count"]
     envs: dict[str, dict[str, str] | None] = dict.fromkeys(cmds)
     if args.compare:
         cmds["count@SRC"] = cmds["count"]
         envs["count@SRC"] = {**os.environ, "PYTHONPATH": os.path.abspath(args.compare)}
-    # As installed: bytecode compiled (pip does it; an editable checkout under PYTHONDONTWRITEBYTECODE=1
-    # would otherwise recompile every module in every run and measure the compiler).
-    import compileall
-
-    import vertexmeter
-
-    compileall.compile_dir(os.path.dirname(vertexmeter.__file__), quiet=1)
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    compile_installed()
     for name, argv in cmds.items():  # warm the page cache once
         run_once(argv, envs[name])
     times: dict[str, list[float]] = {name: [] for name in cmds}
     for _ in range(args.rounds):
         names = list(cmds)
         random.shuffle(names)
-        sample = {name: run_once(cmds[name], envs[name]) for name in names}
+        sample = {}
+        for name in names:
+            if name == "count-first":
+                forget()
+            sample[name] = run_once(cmds[name], envs[name])
         for name, seconds in sample.items():
             times[name].append(seconds)
     print(f"model {args.model}, {args.rounds} interleaved rounds, {args.clock} time")
@@ -108,8 +123,66 @@ def main() -> None:
     print(f"  by minima: count {low['count'] * 1000:.1f} ms = x{low['count'] / low['bare']:.2f} bare")
     if args.compare:
         ratios = [a / b for a, b in zip(times["count"], times["count@SRC"], strict=True)]
-        print(f"  count / count@SRC: median x{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]; "
-              f"minima {low['count'] * 1000:.1f} vs {low['count@SRC'] * 1000:.1f} ms")
+        print(
+            f"  count / count@SRC: median x{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]; "
+            f"minima {low['count'] * 1000:.1f} vs {low['count@SRC'] * 1000:.1f} ms"
+        )
+
+
+def compile_installed() -> None:
+    """As installed: bytecode compiled (pip does it; an editable checkout under PYTHONDONTWRITEBYTECODE=1
+    would otherwise recompile every module in every run and measure the compiler)."""
+    import compileall
+
+    import vertexmeter
+
+    compileall.compile_dir(os.path.dirname(vertexmeter.__file__), quiet=1)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+def every_model(args: argparse.Namespace) -> None:
+    import vertexmeter
+
+    models = [m.id for m in vertexmeter.all_models()] if args.models == "all" else args.models.split(",")
+    compile_installed()
+    bare = [sys.executable, "-c", "pass"]
+    count = {m: [sys.executable, "-m", "vertexmeter", "count", "-m", m, "hi"] for m in models}
+    run_once(bare)
+    times: dict[str, list[float]] = {"bare": []}
+    for m in models:
+        times[f"{m} count"], times[f"{m} first"] = [], []
+        run_once(count[m])
+    from vertexmeter.cli import quick
+
+    with open(quick._memory_path(), "rb") as handle:  # every model remembered: put back before each `count`
+        memory = handle.read()
+    for _ in range(args.rounds):
+        jobs = ["bare"] + [f"{m} {kind}" for m in models for kind in ("count", "first")]
+        random.shuffle(jobs)
+        for job in jobs:
+            if job == "bare":
+                times[job].append(run_once(bare))
+                continue
+            model, kind = job.rsplit(" ", 1)
+            if kind == "first":
+                forget()
+            else:
+                with open(quick._memory_path(), "wb") as handle:
+                    handle.write(memory)
+            times[job].append(run_once(count[model]))
+    print(
+        f"{len(models)} models, {args.rounds} interleaved rounds, {args.clock} time; ratio to bare (median [min-max])"
+    )
+    print(f"  bare {statistics.median(times['bare']) * 1000:.1f} ms")
+    worst = {"count": 0.0, "first": 0.0}
+    for m in models:
+        line = f"  {m:36s}"
+        for kind in ("count", "first"):
+            ratios = [v / b for v, b in zip(times[f"{m} {kind}"], times["bare"], strict=True)]
+            worst[kind] = max(worst[kind], statistics.median(ratios))
+            line += f"  {kind} x{statistics.median(ratios):5.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
+        print(line)
+    print(f"  highest median: count x{worst['count']:.2f}, first x{worst['first']:.2f}")
 
 
 if __name__ == "__main__":

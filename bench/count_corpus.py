@@ -12,7 +12,10 @@ Anchors, measured in the same run on the same documents:
   file, so no network), when google-genai is installed;
 - its method without the SDK around it: bare sentencepiece (or tokenizers, for gemma4) encoding
   the text, same model file (vertexmeter itself counts with its own core, docs/tokenizing.md).
-Counts must agree document by document; the script prints MB/s and vertexmeter/anchor ratios.
+Counts must agree document by document; the script prints MB/s and vertexmeter/anchor ratios. Each
+document is counted once, in a fresh process, so the ratios are for text vertexmeter has not counted
+before (what repeats is only what the documents share); bench/core_vs_engines.py gives them per script,
+in interleaved rounds, with the warm re-count beside them.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
@@ -17,7 +19,17 @@ from hypothesis import strategies as st
 from vertexmeter.cli import main
 from vertexmeter.cli import quick as quick_path
 from vertexmeter.cli.counting import count_command
-from vertexmeter.cli.quick import ANSWER, API_FLAGS, JSON_FLAGS, MODEL_FLAGS, answer, plain_count
+from vertexmeter.cli.quick import (
+    ANSWER,
+    API_FLAGS,
+    BILLED_ANSWER,
+    JSON_FLAGS,
+    LEGACY_ANSWER,
+    MODEL_FLAGS,
+    TOKENS_ANSWER,
+    answer,
+    plain_count,
+)
 
 MODELS = ["gemini-2.5-flash", "gemini-2.0-flash-001", "gemini-3-pro-preview", "text-bison@002", "gemini-1.5-pro"]
 
@@ -106,19 +118,19 @@ def test_an_unknown_api_or_model_is_left_to_click(monkeypatch: pytest.MonkeyPatc
     assert plain_count(["count", "-m", "gemini-2.5-flash", "hi"]) is None
 
 
-def test_the_memory_answers_the_second_time_the_same_day_and_not_after_a_change(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_memory_answers_the_second_time_and_not_after_a_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(quick_path._memory_path())  # what earlier tests left: this one starts from no memory
     argv = ["count", "-m", "gemini-2.5-flash", "--api", "gemini", "Hello there", "again"]
     expected = CliRunner().invoke(main, argv).output
     assert quick(argv) == (True, expected)
     remembered = quick_path._from_memory("gemini-2.5-flash", "gemini", ["other", "texts 漢字 😀"])
     assert remembered is not None  # the same model, API and number of texts: answered from the memory
+    # every registry model's answer to two texts on the Gemini API was remembered with it
+    assert quick_path._from_memory("gemini-3.5-flash", "gemini", ["a", "b"]) is not None
+    assert quick_path._from_memory("gemini-3.5-flash", "vertex", ["a", "b"]) is None  # another API
     other = ["count", "-m", "gemini-2.5-flash", "--api", "gemini", "other", "texts 漢字 😀"]
     assert quick(other) == (True, CliRunner().invoke(main, other).output)
-    monkeypatch.setattr(quick_path, "_today", lambda: "2999-01-01")  # another day: rules and vocabularies are dated
-    assert quick_path._from_memory("gemini-2.5-flash", "gemini", ["x", "y"]) is None
-    monkeypatch.undo()
     monkeypatch.setattr(quick_path, "_fingerprint", lambda: "another install")  # an upgrade or an edit
     assert quick_path._from_memory("gemini-2.5-flash", "gemini", ["x", "y"]) is None
     monkeypatch.undo()
@@ -139,6 +151,35 @@ def test_a_damaged_memory_is_ignored_and_rewritten() -> None:
 def test_the_memory_writes_countTokens_json_as_json_dumps_does(total: int) -> None:
     body = {"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]}
     assert ANSWER % (total, total) == json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+    billed = {"totalTokens": total, "totalBillableCharacters": 7, "promptTokensDetails": body["promptTokensDetails"]}
+    assert BILLED_ANSWER % (total, 7, total) == json.dumps(billed, ensure_ascii=False, indent=2) + "\n"
+    legacy = {"totalTokens": total, "totalBillableCharacters": 7}
+    assert LEGACY_ANSWER % (total, 7) == json.dumps(legacy, ensure_ascii=False, indent=2) + "\n"
+    assert TOKENS_ANSWER % total == json.dumps({"totalTokens": total}, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_a_character_priced_model_is_answered_from_the_memory_with_its_billable_characters() -> None:
+    argv = ["count", "-m", "gemini-1.5-pro", "Hello  there", "again"]
+    assert quick(argv) == (True, CliRunner().invoke(main, argv).output)
+    texts = ["  漢字\u3000and\x1ctabs\t😀 ", "x\u2028y"]  # Unicode and ASCII separator whitespace
+    assert quick_path._from_memory("gemini-1.5-pro", None, texts) is not None
+    other = ["count", "-m", "gemini-1.5-pro", *texts]
+    assert quick(other) == (True, CliRunner().invoke(main, other).output)
+    blank = ["count", "-m", "gemini-1.5-pro", " ", "\u3000"]  # no billable character: the field is omitted
+    assert quick_path._from_memory("gemini-1.5-pro", None, blank[3:]) is None
+    assert quick(blank) == (True, CliRunner().invoke(main, blank).output)
+
+
+@pytest.mark.parametrize(
+    "model", ["text-bison", "chat-bison", "code-gecko", "textembedding-gecko", "gemini-embedding-001"]
+)
+def test_a_legacy_model_is_answered_from_the_memory(model: str) -> None:
+    argv = ["count", "-m", model, "Hello  there", "again 漢字"]
+    assert quick(argv) == (True, CliRunner().invoke(main, argv).output)
+    texts = ["def f(x):\n\treturn x  # 😀", "\u00a0y"]
+    assert quick_path._from_memory(model, None, texts) is not None
+    other = ["count", "-m", model, *texts]
+    assert quick(other) == (True, CliRunner().invoke(main, other).output)
 
 
 def run_command(*args: str) -> subprocess.CompletedProcess[str]:

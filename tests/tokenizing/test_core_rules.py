@@ -155,7 +155,7 @@ def test_the_cache_stays_under_its_cap_and_keeps_no_long_chunks(impl: Any) -> No
     splitter.count(" " * 500, miss)  # one 500-character chunk: counted, not kept
     assert splitter.stats()["entries"] == before
     splitter.clear()
-    assert splitter.stats() == {"hits": 0, "misses": 0, "resets": 0, "entries": 0, "bytes": 0}
+    assert splitter.stats() == {"hits": 0, "misses": 0, "resets": 0, "entries": 0, "bytes": 0, "sampling": False}
 
 
 def test_threads_share_a_tokenizer_and_its_bounded_cache(impl: Any) -> None:

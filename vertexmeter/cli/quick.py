@@ -1,14 +1,19 @@
 """`vertexmeter count -m MODEL [--api API] [--json] TEXT...` without click, and usually without the library.
 
-This one form is parsed here. The first time a (model, API, number of texts) is counted on a day, the
-library counts it (the same call as the click command, cli/counting.py) and this module keeps what the
-answer was made of in the user cache: the tokenizer's table file and the tokens the service adds beyond
-the texts (the role overhead of one user turn; accounting.yaml). Later the same day, the texts are
-counted straight from that memory-mapped table and the overhead added: no json, re, typing, dataclasses
-or click is imported, which is most of the command's start. The memory is kept under a fingerprint of
-this package's version and of the registry, counting and request code and data it was derived from, so
-an upgrade or an edit starts it afresh; it is kept only when the answer had exactly the shape printed
-here (tokens of text, no billable characters, no legacy model).
+This one form is parsed here. The first time texts are counted on an API with a given number of texts,
+the library counts them (the same call as the click command, cli/counting.py) and this module keeps, for
+that model and for every other registry model (the library is loaded by then), what the answer was made
+of in the user cache: the tokenizer's table file, the tokens the service adds beyond the texts (the role
+overhead of one user turn or the instances' template; accounting.yaml) and the answer's shape (tokens,
+plus billable characters for the character-priced and most legacy models). Later, the texts are counted
+straight from that memory-mapped table, the overhead added and the characters counted: no json, re,
+typing, dataclasses or click is imported, which is most of the command's start. The memory is kept under
+a fingerprint of this package's version and of the registry, counting and request code and data it was
+derived from, so an upgrade or an edit starts it afresh. It does not expire with the day: a count
+without a date is today's service, which the registry holds as each model's current vocabulary and rules
+(dated vocabularies only answer an explicit date), so a later day changes nothing the fingerprint does
+not cover. An answer is remembered only when it had exactly a shape printed here, and a text whose
+billable characters are zero (an answer that omits the field) goes to the library.
 
 tests/test_cli_quick.py holds both answers equal to the click command's on generated command lines and
 checks that the flag spellings below are the click command's. Any other word, flag, `--`, option-like
@@ -35,13 +40,23 @@ JSON_FLAGS = ("--json",)
 _CLICK_ONLY_ENV = ("VERTEXMETER_MEDIA_ROOT", "_VERTEXMETER_COMPLETE")  # envvar options, shell completion
 # With these set, tokenizers load another way (an override file, the engines, pure Python): no memory.
 _LIBRARY_ONLY_ENV = (TOKENIZER_DIR_ENV, ENGINE_ONLY_ENV, PURE_PYTHON_ENV)
-_MEMORY_FILE = "quick-count.v2.marshal"
+_MEMORY_FILE = "quick-count.v3.marshal"
 _DERIVED_FROM = ("registry", "counting", "requests", "tokenizing", os.path.join("tokenizing", "core"))
 _MAX_ENTRIES = 256
 # countTokens' answer for text, as json.dumps(..., indent=2) writes it (tests/test_cli_quick.py checks)
 ANSWER = (
     '{\n  "totalTokens": %d,\n  "promptTokensDetails": [\n    {\n      "modality": "TEXT",\n'
     '      "tokenCount": %d\n    }\n  ]\n}\n'
+)
+# the same with the billable characters of a character-priced model (totalTokens, characters, total)
+# a legacy (PaLM, Codey, embedding) model's: tokens and billable characters, no details (totalTokens, characters)
+LEGACY_ANSWER = '{\n  "totalTokens": %d,\n  "totalBillableCharacters": %d\n}\n'
+# a legacy model's that bills no characters (the embedding models priced by tokens)
+TOKENS_ANSWER = '{\n  "totalTokens": %d\n}\n'
+PLAIN, BILLED, LEGACY, TOKENS = 0, 1, 2, 3  # the answer's shape, as remembered
+BILLED_ANSWER = (
+    '{\n  "totalTokens": %d,\n  "totalBillableCharacters": %d,\n  "promptTokensDetails": [\n'
+    '    {\n      "modality": "TEXT",\n      "tokenCount": %d\n    }\n  ]\n}\n'
 )
 
 
@@ -88,8 +103,13 @@ def answer(argv: list[str]) -> bool:
     model, api, texts = plan
     remembered = _from_memory(model, api, texts)
     if remembered is not None:
-        total, note = remembered
-        sys.stdout.write(ANSWER % (total, total))
+        total, characters, shape, note = remembered
+        if shape == PLAIN:
+            sys.stdout.write(ANSWER % (total, total))
+        elif shape == BILLED:
+            sys.stdout.write(BILLED_ANSWER % (total, characters, total))
+        else:
+            sys.stdout.write(LEGACY_ANSWER % (total, characters) if shape == LEGACY else TOKENS_ANSWER % total)
         if note:  # an inferred count says so on stderr, as the click command does
             sys.stdout.flush()
             sys.stderr.write(note + "\n")
@@ -108,11 +128,14 @@ def answer(argv: list[str]) -> bool:
 
 
 def _from_library(model: str, api: str | None, texts: list[str]) -> tuple[dict[str, Any], str] | None:
-    """The library's countTokens JSON and the model's confidence note ("" when exact); None for a refusal. What
-    the answer was made of is remembered for the day."""
+    """The library's countTokens JSON and the model's confidence note ("" when exact); None for a refusal.
+    What it was made of is remembered, and so is
+    what every registry model's answer to the same texts on the same API is made of: the library is
+    loaded by now, and a first count with another model then starts from the memory too."""
     from vertexmeter.counting import count
     from vertexmeter.errors import VertexMeterError
     from vertexmeter.media import MediaOptions
+    from vertexmeter.registry import all_models
     from vertexmeter.vocabulary import APIS, VERTEX
 
     if api is not None and api not in APIS:
@@ -121,18 +144,54 @@ def _from_library(model: str, api: str | None, texts: list[str]) -> tuple[dict[s
         result = count(model, texts, api=api or VERTEX, media_options=MediaOptions())
     except VertexMeterError:
         return None  # click's path reports it, in Google's shape, with its exit status
+    note = result.model.confidence_note or ""
+    if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
+        return result.to_rest(), note
+    entries = _load_memory(_fingerprint())
+    if len(entries) >= _MAX_ENTRIES:
+        entries = {}
+    _remember(entries, model, api, texts, result)
+    for info in all_models():
+        if (info.id, api, len(texts)) not in entries:
+            try:
+                _remember(
+                    entries, info.id, api, texts, count(info, texts, api=api or VERTEX, media_options=MediaOptions())
+                )
+            except VertexMeterError:
+                continue  # not served on this API: the library says so when asked
+    _store_memory(entries, _fingerprint())
+    return result.to_rest(), note
+
+
+def billable(texts: list[str]) -> int:
+    """The texts' billable characters: code points, whitespace excluded (counting's billable_characters:
+    str.split() splits on exactly the str.isspace() characters)."""
+    return sum(len(word) for text in texts for word in text.split())
+
+
+def _remember(
+    entries: dict[tuple[str, str | None, int], tuple[str, int, int, str]],
+    model: str,
+    api: str | None,
+    texts: list[str],
+    result: Any,
+) -> None:
+    """Add (table file, overhead, shape, confidence note) for (model, api, number of texts) to `entries` when the
+    answer has a shape printed here and the tokenizer is the native core over a stored table."""
     rest = result.to_rest()
     total = result.total_tokens
-    note = result.model.confidence_note or ""
-    if total > 0 and rest == {"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]}:
-        _remember(model, api, texts, result, note)
-    return rest, note
-
-
-def _remember(model: str, api: str | None, texts: list[str], result: Any, note: str) -> None:
-    """Keep (day, table file, overhead) for (model, api, number of texts) when the tokenizer is the native
-    core over a stored table; a cache that cannot be written only costs the library next time."""
-    if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV) or result.model.is_legacy:
+    details = [{"modality": "TEXT", "tokenCount": total}]
+    if total <= 0:
+        return
+    characters = billable(texts)
+    shapes = {  # each shape as the answer must be, keys in the order the constants above print them
+        PLAIN: {"totalTokens": total, "promptTokensDetails": details},
+        BILLED: {"totalTokens": total, "totalBillableCharacters": characters, "promptTokensDetails": details},
+        LEGACY: {"totalTokens": total, "totalBillableCharacters": characters},
+        TOKENS: {"totalTokens": total},
+    }
+    shape = next((k for k, v in shapes.items() if rest == v and list(rest) == list(v)), None)
+    if shape is None:
         return
     from vertexmeter.tokenizing import CoreBpeTokenizer, get_tokenizer, table_path
 
@@ -140,39 +199,32 @@ def _remember(model: str, api: str | None, texts: list[str], result: Any, note: 
     path = str(table_path(result.tokenizer))
     if not isinstance(tokenizer, CoreBpeTokenizer) or not os.path.exists(path):
         return
-    overhead = result.total_tokens - sum(tokenizer.count(text) for text in texts)
-    fingerprint = _fingerprint()
-    entries = _load_memory(fingerprint)
-    if len(entries) >= _MAX_ENTRIES:
-        entries = {}
-    entries[(model, api, len(texts))] = (_today(), path, overhead, note)
-    _store_memory(entries, fingerprint)
+    overhead = total - sum(tokenizer.count(text) for text in texts)
+    entries[(model, api, len(texts))] = (path, overhead, shape, result.model.confidence_note or "")
 
 
-def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, str] | None:
-    """The count and the confidence note from the day's memory of (model, api, number of texts), or None."""
+def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, int | None, int, str] | None:
+    """(tokens, billable characters or None, shape, confidence note) from the memory of (model, api, number of
+    texts), or None."""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
         return None
     entry = _load_memory(_fingerprint()).get((model, api, len(texts)))
-    if entry is None or entry[0] != _today():
+    if entry is None:
         return None
     from vertexmeter.tokenizing.core import mapped_counter
 
-    counter = mapped_counter(entry[1])
+    counter = mapped_counter(entry[0])
     if counter is None:
         return None
     splitter, encoder = counter
     try:
-        total = sum(splitter.count(text, encoder) for text in texts) + entry[2]
+        total = sum(splitter.count(text, encoder) for text in texts) + entry[1]
     except (UnicodeError, ValueError):
         return None  # a lone surrogate, say: the library says what is wrong
-    return (total, entry[3]) if total > 0 else None
-
-
-def _today() -> str:
-    import time
-
-    return time.strftime("%Y-%m-%d")  # the library's default day too (local time)
+    characters = billable(texts) if entry[2] in (BILLED, LEGACY) else None
+    if total <= 0 or characters == 0:
+        return None  # the answer omits a zero: the library writes it
+    return total, characters, entry[2], entry[3]
 
 
 def _memory_path() -> str:
@@ -198,7 +250,7 @@ def _fingerprint() -> str:
     return "\n".join(marks)
 
 
-def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[str, str, int, str]]:
+def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[str, int, int, str]]:
     import marshal
 
     import xxhash
@@ -211,13 +263,13 @@ def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[st
         memory = marshal.loads(data[8:])
         if memory["fingerprint"] != fingerprint:
             return {}
-        entries: dict[tuple[str, str | None, int], tuple[str, str, int, str]] = memory["entries"]
+        entries: dict[tuple[str, str | None, int], tuple[str, int, int, str]] = memory["entries"]
         return entries
     except (OSError, ValueError, EOFError, TypeError, KeyError):
         return {}
 
 
-def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, str, int, str]], fingerprint: str) -> None:
+def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, int, int, str]], fingerprint: str) -> None:
     import marshal
     import tempfile
 

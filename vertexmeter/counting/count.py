@@ -321,6 +321,8 @@ def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) ->
 
 def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) -> int:
     """The template's weights times what the declarations hold (accounting.yaml `tool_templates`)."""
+    if not tools:
+        return 0  # most requests: no declarations, nothing to weigh
     found = tool_features(tools, counts_json_schemas=template.counts_json_schemas)
     return sum(getattr(template, f"per_{name}") * found[name] for name in TOOL_FEATURES)
 

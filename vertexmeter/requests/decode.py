@@ -22,7 +22,6 @@ MAX_DEPTH = 100  # Google's JSON parser refuses deeper nesting too.
 _MAX_NUMBER_CHARS = 400  # longer than any double's shortest form with exponent; bounds int() work
 _DOUBLE_MAX = 1.7976931348623157e308
 _STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -35,7 +34,16 @@ def invalid_json(reason: str) -> VertexMeterError:
 
 
 def has_lone_surrogate(text: str) -> bool:
-    return _LONE_SURROGATE.search(text) is not None
+    """Whether `text` holds a surrogate code point: what strict UTF-8 alone refuses, so encoding it is
+    the test (several times the regex's speed on a 2 KB text; an ASCII text, flagged by CPython, needs
+    no look at all)."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def decode_json(raw: bytes | bytearray | memoryview | str, *, decimals: bool = False) -> Any:
@@ -93,7 +101,7 @@ def _check_nesting(text: str) -> None:
 
 
 def _refuse_constant(name: str) -> Any:
-    raise invalid_json(f"{name} is not a JSON value (proto3 JSON writes it as the string \"{name}\").")
+    raise invalid_json(f'{name} is not a JSON value (proto3 JSON writes it as the string "{name}").')
 
 
 def _float(literal: str) -> float:

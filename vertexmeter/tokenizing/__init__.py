@@ -58,7 +58,7 @@ _HOMES = {
     "TokenizerAsset": "vertexmeter.tokenizing.assets",
     "refresh": "vertexmeter.tokenizing.assets",
     "status": "vertexmeter.tokenizing.assets",
-    "CoreBpeTokenizer": "vertexmeter.tokenizing.engines",
+    "CoreBpeTokenizer": "vertexmeter.tokenizing.counter",
     "CoreSentencePieceTokenizer": "vertexmeter.tokenizing.engines",
     "HuggingFaceTokenizer": "vertexmeter.tokenizing.engines",
     "SentencePieceTokenizer": "vertexmeter.tokenizing.engines",
@@ -89,8 +89,33 @@ def get_tokenizer(family: str) -> Tokenizer:
         return tokenizer
     with _lock:
         if family not in _loaded:
-            _loaded[family] = _load(family)
+            _loaded[family] = _load_mapped(family) or _load(family)
         return _loaded[family]
+
+
+def _load_mapped(family: str) -> Tokenizer | None:
+    """The family's core straight from its stored table, importing no more than the core (no pathlib,
+    dataclasses, json or the asset code): what most starts take. None, for `_load` to decide, whenever
+    anything is other than plain: an override directory (its file is verified first), the engines or the
+    pure core asked for, no model file installed (`_load` says so), or no usable table stored yet."""
+    from vertexmeter.paths import PACKAGE_DIR, TOKENIZER_DIR_ENV, cache_root
+    from vertexmeter.tokenizing.core import PURE_PYTHON_ENV, mapped_tokenizer_parts, table_file
+    from vertexmeter.tokenizing.pins import PINS
+
+    pin = PINS.get(family)
+    if pin is None or any(os.environ.get(name) for name in (TOKENIZER_DIR_ENV, ENGINE_ONLY_ENV, PURE_PYTHON_ENV)):
+        return None
+    _, filename, sha256 = pin
+    cache = os.path.join(cache_root(), "tokenizers")
+    homes = (cache, os.path.join(PACKAGE_DIR, "tokenizing", "data"))  # assets.candidate_locations' order
+    if not any(os.path.isfile(os.path.join(home, filename + ext)) for home in homes for ext in ("", ".xz")):
+        return None
+    parts = mapped_tokenizer_parts(os.path.join(cache, "core", table_file(family, sha256)), sha256)
+    if parts is None:
+        return None
+    from vertexmeter.tokenizing.counter import CoreBpeTokenizer
+
+    return CoreBpeTokenizer.mapped(family, *parts)
 
 
 def _load(family: str) -> Tokenizer:

@@ -15,6 +15,7 @@ from vertexmeter.datafiles import cache_dir as user_cache_dir
 from vertexmeter.datafiles import package_path
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.paths import TOKENIZER_DIR_ENV as TOKENIZER_DIR_ENV  # re-exported: tests and docs name it here
+from vertexmeter.tokenizing.pins import PINS
 
 _MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 
@@ -29,36 +30,26 @@ class TokenizerAsset:
     provenance: str
 
 
+_SOURCES = {  # family -> (upstream URL, provenance); engine, file name and hash: pins.py
+    "gemma2": (
+        "https://raw.githubusercontent.com/google/gemma_pytorch/"
+        "33b652c465537c6158f9a472ea5700e5e770ad3f/tokenizer/tokenizer.model",
+        "google/gemma_pytorch tokenizer/tokenizer.model (Gemma 1, 256,000 pieces), Apache-2.0",
+    ),
+    "gemma3": (
+        "https://raw.githubusercontent.com/google/gemma_pytorch/"
+        "014acb7ac4563a5f77c76d7ff98f31b568c16508/tokenizer/gemma3_cleaned_262144_v2.spiece.model",
+        "google/gemma_pytorch gemma3_cleaned_262144_v2.spiece.model (262,144 pieces), Apache-2.0",
+    ),
+    "gemma4": (
+        "https://huggingface.co/google/gemma-4-E4B-it/resolve/main/tokenizer.json",
+        "Hugging Face google/gemma-4-* tokenizer.json (what google-genai loads), Apache-2.0",
+    ),
+}
+
 ASSETS: dict[str, TokenizerAsset] = {
-    a.family: a
-    for a in (
-        TokenizerAsset(
-            family="gemma2",
-            engine="sentencepiece",
-            filename="gemma2.spm.model",
-            sha256="61a7b147390c64585d6c3543dd6fc636906c9af3865a5548f27f31aee1d4c8e2",
-            upstream_url="https://raw.githubusercontent.com/google/gemma_pytorch/"
-            "33b652c465537c6158f9a472ea5700e5e770ad3f/tokenizer/tokenizer.model",
-            provenance="google/gemma_pytorch tokenizer/tokenizer.model (Gemma 1, 256,000 pieces), Apache-2.0",
-        ),
-        TokenizerAsset(
-            family="gemma3",
-            engine="sentencepiece",
-            filename="gemma3.spm.model",
-            sha256="1299c11d7cf632ef3b4e11937501358ada021bbdf7c47638d13c0ee982f2e79c",
-            upstream_url="https://raw.githubusercontent.com/google/gemma_pytorch/"
-            "014acb7ac4563a5f77c76d7ff98f31b568c16508/tokenizer/gemma3_cleaned_262144_v2.spiece.model",
-            provenance="google/gemma_pytorch gemma3_cleaned_262144_v2.spiece.model (262,144 pieces), Apache-2.0",
-        ),
-        TokenizerAsset(
-            family="gemma4",
-            engine="tokenizers",
-            filename="gemma4.tokenizer.json",
-            sha256="cc8d3a0ce36466ccc1278bf987df5f71db1719b9ca6b4118264f45cb627bfe0f",
-            upstream_url="https://huggingface.co/google/gemma-4-E4B-it/resolve/main/tokenizer.json",
-            provenance="Hugging Face google/gemma-4-* tokenizer.json (what google-genai loads), Apache-2.0",
-        ),
-    )
+    family: TokenizerAsset(family, engine, filename, sha256, *_SOURCES[family])
+    for family, (engine, filename, sha256) in PINS.items()
 }
 
 

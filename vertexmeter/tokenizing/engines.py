@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any, Protocol
+from typing import Protocol
 
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.tokenizing.core import CoreTable, make_splitter
+from vertexmeter.tokenizing.counter import CoreBpeTokenizer as CoreBpeTokenizer  # re-exported: its home
+from vertexmeter.tokenizing.counter import _valid_text
 
 # Below this many texts, encoding one by one beats the engines' threaded batch calls (bench/).
 _BATCH_THRESHOLD = 16
@@ -119,16 +120,6 @@ class HuggingFaceTokenizer:
         return cached
 
 
-def _valid_text(text: str) -> None:
-    """Refuse what no engine can encode (a lone surrogate) with an error in Google's shape."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise VertexMeterError(
-            "INVALID_ARGUMENT", f"Text is not valid Unicode (a lone surrogate at index {exc.start})."
-        ) from exc
-
-
 class CoreSentencePieceTokenizer(SentencePieceTokenizer):
     """The pure-Python core over a SentencePiece model: its cut and cache, sentencepiece for misses and ids."""
 
@@ -147,45 +138,3 @@ class CoreSentencePieceTokenizer(SentencePieceTokenizer):
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         return [self.count(text) for text in texts]
-
-
-class CoreBpeTokenizer:
-    """The core with its own exact BPE (SentencePiece's or tokenizers' algorithm), chunk by chunk.
-
-    Neither engine is loaded: ids, counts and token bytes all come from the core table.
-    """
-
-    def __init__(self, family: str, table: CoreTable, encoder: Any) -> None:
-        self.family = family
-        self._splitter = make_splitter(table)
-        self._bpe = encoder
-        # kept: the vocabulary, for token bytes; the encoder and splitter hold their own tables
-        self.core = replace(table, pairs=b"", chars=b"", merges=b"", scores=b"", types=b"")
-        self._bytes_cache: dict[int, bytes] = {}
-
-    def encode(self, text: str) -> list[int]:
-        try:
-            return list(self._splitter.encode(text, self._bpe))
-        except UnicodeEncodeError:
-            _valid_text(text)
-            raise
-
-    def count(self, text: str) -> int:
-        try:
-            return int(self._splitter.count(text, self._bpe))
-        except UnicodeEncodeError:
-            _valid_text(text)
-            raise
-
-    def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
-        return [self.encode(text) for text in texts]
-
-    def count_many(self, texts: Sequence[str]) -> list[int]:
-        return [self.count(text) for text in texts]
-
-    def token_bytes(self, token_id: int) -> bytes:
-        cached = self._bytes_cache.get(token_id)
-        if cached is None:
-            cached = piece_bytes(self.core.piece(token_id))
-            self._bytes_cache[token_id] = cached
-        return cached

@@ -115,6 +115,16 @@ def encoder_of_image(kind: str, image: Any, specials: Any) -> Any:
 def mapped_counter(path: str) -> tuple[Any, Any] | None:
     """(splitter, encoder) straight from a stored table file, without building a CoreTable: what the quick
     count path uses. None when the file is unreadable, not chunkable or carries no usable encoder image."""
+    found = mapped_tokenizer_parts(path)
+    return None if found is None else (found[0], found[1])
+
+
+def mapped_tokenizer_parts(
+    path: str, source_sha256: str | None = None
+) -> tuple[Any, Any, Callable[[], CoreTable]] | None:
+    """(splitter, encoder, table loader) from a stored table file, when it was derived from the model file
+    with hash `source_sha256` (any, when None), is chunkable and carries a usable encoder image; else None.
+    The loader gives the CoreTable (json and dataclasses load then, not before) over the same map."""
     from vertexmeter.tokenizing.core import layout
 
     try:
@@ -123,11 +133,19 @@ def mapped_counter(path: str) -> tuple[Any, Any] | None:
         header, sections = layout.read(mapped)  # the views keep the map open
     except (OSError, ValueError, KeyError):
         return None
-    if not header.get("chunkable"):
+    if not header.get("chunkable") or (source_sha256 is not None and header.get("source_sha256") != source_sha256):
         return None
     specials = [(content, token_id) for content, token_id in header["specials"]]
     encoder = encoder_of_image(header["kind"], sections["encoder_image"], specials)
-    return None if encoder is None else (splitter_of(sections["pairs"]), encoder)
+    if encoder is None:
+        return None
+
+    def table() -> CoreTable:
+        from vertexmeter.tokenizing.core.tables import parse
+
+        return parse(mapped)
+
+    return splitter_of(sections["pairs"]), encoder, table
 
 
 def load_table(directory: Path, name: str, source_sha256: str, build: Callable[[], CoreTable]) -> CoreTable:

@@ -110,6 +110,7 @@ typedef struct {
     Py_UCS4 **specials; Py_ssize_t *special_lens; int32_t *special_ids;
     size_t n_merges; /* merge_ids' length */
     int from_image; Py_buffer image; /* tables borrowed from an image (see Bpe_from_image), not owned */
+    uint8_t *char_counts; /* see encoder_char_count */
 } BpeObject;
 
 typedef struct { int32_t id; int32_t prev; int32_t next; int32_t alive; } Sym;
@@ -167,12 +168,14 @@ static inline int32_t bpe_char(const BpeObject *b, Py_UCS4 cp) {
     }
 }
 
-/* Growable int32 output; the first 64 ids live inline (most chunks need no allocation). Never copy one. */
-typedef struct { int32_t *v; size_t n, cap; int32_t local[64]; } IdVec;
+/* Growable int32 output; the first 64 ids live inline (most chunks need no allocation). Never copy one.
+ * count_only: the ids are only counted, never stored (a count needs no memory per token). */
+typedef struct { int32_t *v; size_t n, cap; int32_t local[64]; int count_only; } IdVec;
 
 static void idvec_free(IdVec *o) { if (o->v != o->local) free(o->v); o->v = NULL; o->n = o->cap = 0; }
 
 static int idvec_push(IdVec *o, int32_t x) {
+    if (o->count_only) { o->n++; return 0; }
     if (!o->v) { o->v = o->local; o->cap = 64; }
     if (o->n == o->cap) {
         size_t cap = o->cap * 2;
@@ -186,7 +189,10 @@ static int idvec_push(IdVec *o, int32_t x) {
     return 0;
 }
 
-/* BPE over text[start:end) (no special tokens inside), ids appended to out. */
+static int encode_range_nogil(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out);
+
+/* BPE over text[start:end) (no special tokens inside), ids appended to out. The encoders below touch no
+ * Python object and set no Python error (-1 means out of memory): they run with the GIL released. */
 static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
     Py_ssize_t n_chars = end - start;
     if (n_chars <= 0) return 0;
@@ -207,7 +213,7 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
     HeapItem *heap = small ? stack_heap : (HeapItem *)malloc(hcap * sizeof(HeapItem));
     if (!syms || !heap) {
         if (!small) { free(syms); free(heap); }
-        PyErr_NoMemory(); return -1;
+        return -1;
     }
     size_t n = 0;
     for (Py_ssize_t i = start; i < end; i++) {
@@ -253,7 +259,7 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
             if (!grown) {
                 if (syms != stack_syms) free(syms);
                 if (heap != stack_heap) free(heap);
-                PyErr_NoMemory(); return -1;
+                return -1;
             }
             if (heap == stack_heap) memcpy(grown, stack_heap, hn * sizeof(HeapItem));
             heap = grown;
@@ -269,7 +275,7 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
     }
     int rc = 0;
     for (int32_t i = n ? 0 : -1; i >= 0; i = syms[i].next) {
-        if (idvec_push(out, syms[i].id) < 0) { PyErr_NoMemory(); rc = -1; break; }
+        if (idvec_push(out, syms[i].id) < 0) { rc = -1; break; }
     }
     if (syms != stack_syms) free(syms);
     if (heap != stack_heap) free(heap);
@@ -292,7 +298,7 @@ static int bpe_encode_range(const BpeObject *b, int kind, const void *data, Py_s
             }
             if (best >= 0) {
                 if (bpe_word(b, kind, data, seg, i, out) < 0) return -1;
-                if (idvec_push(out, b->special_ids[best]) < 0) { PyErr_NoMemory(); return -1; }
+                if (idvec_push(out, b->special_ids[best]) < 0) { return -1; }
                 i += best_len - 1;
                 seg = i + 1;
             }
@@ -316,7 +322,7 @@ static PyObject *Bpe_encode(BpeObject *self, PyObject *text) {
     if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "encode() takes a str"); return NULL; }
     if (refuse_surrogates(text) < 0) return NULL;
     IdVec out = {NULL, 0, 0, {0}};
-    if (bpe_encode_range(self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
+    if (encode_range_nogil((PyObject *)self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
         idvec_free(&out); return NULL;
     }
     PyObject *list = ids_to_list(&out);
@@ -420,6 +426,7 @@ done:
 }
 
 static void Bpe_dealloc(BpeObject *self) {
+    free(self->char_counts);
     if (self->from_image) PyBuffer_Release(&self->image);
     else { free(self->merges); free(self->merge_ids); free(self->chars); }
     if (self->specials) for (Py_ssize_t s = 0; s < self->n_specials; s++) PyMem_Free(self->specials[s]);
@@ -471,6 +478,7 @@ typedef struct {
     U64Set user_prefixes; /* range hashes of every prefix of a user-defined piece */
     size_t n_pieces, arena_len; /* info's length - 1, arena's length in code points */
     int from_image; Py_buffer image; /* tables borrowed from an image (see SpBpe_from_image), not owned */
+    uint8_t *char_counts; /* see encoder_char_count */
 } SpBpeObject;
 
 #define RANGE_SEED 0x9E3779B97F4A7C15ULL
@@ -491,7 +499,11 @@ static inline int32_t sp_find_hashed(const SpBpeObject *b, const Py_UCS4 *cp, Py
         if ((v >> 32) != tag) continue;
         int32_t id = (int32_t)(uint32_t)v - 1;
         const PieceInfo *p = &b->info[id];
-        if (p->len == len && !memcmp(b->arena + p->offset, cp, (size_t)len * sizeof(Py_UCS4))) return id;
+        if (p->len != len) continue;
+        const Py_UCS4 *a = b->arena + p->offset; /* pieces are short: a loop beats a memcmp call */
+        Py_ssize_t k = 0;
+        while (k < len && a[k] == cp[k]) k++;
+        if (k == len) return id;
     }
     return -1;
 }
@@ -547,7 +559,7 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
     SpItem *heap = small ? stack_heap : (SpItem *)malloc(hcap * sizeof(SpItem));
     if (!text || !syms || !heap) {
         if (!small) { free(text); free(syms); free(heap); }
-        PyErr_NoMemory(); return -1;
+        return -1;
     }
     for (Py_ssize_t i = 0; i < n; i++) text[i] = canon(PyUnicode_READ(kind, data, start + i));
     int32_t ns = 0;
@@ -575,7 +587,7 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
             int32_t p_ = sp_find(b, text + syms[l_].start, syms[l_].len + syms[r_].len); \
             if (p_ >= 0 && hn == hcap) { \
                 SpItem *g_ = small ? NULL : (SpItem *)realloc(heap, 2 * hcap * sizeof(SpItem)); \
-                if (!g_) { if (!small) { free(text); free(syms); free(heap); } PyErr_NoMemory(); return -1; } \
+                if (!g_) { if (!small) { free(text); free(syms); free(heap); } return -1; } \
                 heap = g_; hcap *= 2; \
             } \
             if (p_ >= 0) { \
@@ -600,6 +612,13 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
     for (int32_t i = 0; i >= 0 && rc == 0; i = syms[i].next) {
         int32_t id = sp_find(b, text + syms[i].start, syms[i].len);
         if (id >= 0) { if (idvec_push(out, id) < 0) rc = -1; continue; }
+        if (out->count_only) { /* byte fallback: one piece per UTF-8 byte */
+            for (int32_t k = 0; k < syms[i].len; k++) {
+                Py_UCS4 cp = text[syms[i].start + k];
+                out->n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+            }
+            continue;
+        }
         for (int32_t k = 0; k < syms[i].len && rc == 0; k++) { /* byte fallback, character by character */
             Py_UCS4 cp = text[syms[i].start + k];
             unsigned char buf[4]; int blen;
@@ -610,7 +629,7 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
             for (int q = 0; q < blen; q++) if (idvec_push(out, b->byte_ids[buf[q]]) < 0) { rc = -1; break; }
         }
     }
-    if (rc < 0) PyErr_NoMemory();
+    /* rc < 0: out of memory; the caller sets the error (it holds the GIL again) */
     if (!small) { free(text); free(syms); free(heap); }
     return rc;
 }
@@ -619,7 +638,7 @@ static PyObject *SpBpe_encode(SpBpeObject *self, PyObject *text) {
     if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "encode() takes a str"); return NULL; }
     if (refuse_surrogates(text) < 0) return NULL;
     IdVec out = {NULL, 0, 0, {0}};
-    if (sp_encode_range(self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
+    if (encode_range_nogil((PyObject *)self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
         idvec_free(&out); return NULL;
     }
     PyObject *list = ids_to_list(&out);
@@ -742,6 +761,7 @@ done:
 }
 
 static void SpBpe_dealloc(SpBpeObject *self) {
+    free(self->char_counts);
     if (self->from_image) PyBuffer_Release(&self->image);
     else { free(self->slots); free(self->info); free(self->arena); free(self->user_prefixes.keys); }
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -905,7 +925,44 @@ static int encode_range(PyObject *encoder, int kind, const void *data, Py_ssize_
     return bpe_encode_range((BpeObject *)encoder, kind, data, start, end, out);
 }
 
+/* Ranges at least this long are encoded with the GIL released (shorter ones cost less than the switch). */
+#define NOGIL_MIN_CHARS 256
+
+/* encode_range, with the GIL released for a long range; a Python MemoryError on failure (GIL held).
+ * Safe without the GIL: `data` is the buffer of an immutable str the caller holds a reference to, the
+ * encoder's tables never change after construction (and the encoder is referenced by the caller),
+ * `out` is the caller's own; nothing here touches a Python object or the Splitter's cache. */
+static int encode_range_nogil(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    int rc;
+    if (end - start < NOGIL_MIN_CHARS) {
+        rc = encode_range(encoder, kind, data, start, end, out);
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        rc = encode_range(encoder, kind, data, start, end, out);
+        Py_END_ALLOW_THREADS
+    }
+    if (rc < 0) PyErr_NoMemory();
+    return rc;
+}
+
 static inline int is_encoder(PyObject *o) { return Py_IS_TYPE(o, &BpeType) || Py_IS_TYPE(o, &SpBpeType); }
+
+#define MAX_CODE_POINT 0x10FFFFu
+
+/* The count of a lone character (a chunk of one): one byte per code point, 0 until first counted, kept by
+ * the encoder (1.1 MB at most, its pages touched only for the scripts seen). Text of characters that join
+ * nothing (random symbols, rare ideographs) then costs a memory read per character, not the encoder's
+ * hash probes. Called with the GIL held (it is what guards the table); -1 with MemoryError. */
+static long long encoder_char_count(PyObject *encoder, int kind, const void *data, Py_ssize_t at) {
+    uint8_t **memo = Py_IS_TYPE(encoder, &SpBpeType) ? &((SpBpeObject *)encoder)->char_counts : &((BpeObject *)encoder)->char_counts;
+    Py_UCS4 cp = PyUnicode_READ(kind, data, at);
+    if (!*memo) *memo = (uint8_t *)calloc(MAX_CODE_POINT + 1, 1); /* NULL: counted without the memo */
+    if (*memo && (*memo)[cp]) return (*memo)[cp];
+    IdVec out = {NULL, 0, 0, {0}, 1};
+    if (encode_range(encoder, kind, data, at, at + 1, &out) < 0) { PyErr_NoMemory(); return -1; }
+    if (*memo && out.n > 0 && out.n < 256) (*memo)[cp] = (uint8_t)out.n;
+    return (long long)out.n;
+}
 
 /* ---------------------------------------------------------------- Splitter + chunk cache */
 
@@ -915,11 +972,23 @@ typedef struct {
     PyObject_HEAD
     U64Set pairs;
     uint8_t ascii_joins[128 * 128 / 8]; /* fast path: pair of ASCII characters inside some piece */
+    /* bit cp: cp is the left (right) character of some pair; a character that is neither joins nothing
+     * and is cut without probing the pair set (most of a text of rare characters) */
+    uint8_t *joins_left, *joins_right;
     CacheSlot *slots; size_t slots_mask; size_t n_entries;
     Py_UCS4 *arena; size_t arena_len, arena_cap;
     size_t cache_bytes; Py_ssize_t max_chunk;
     unsigned long long hits, misses, resets;
+    /* The cache's own hit rate, per window of lookups: below SAMPLE_BELOW the cache only serves (looks
+     * up, and keeps on a miss) every SAMPLE_EVERY-th chunk, so text that repeats little pays for few
+     * lookups and inserts; those chunks keep measuring the rate, and a frequent chunk is soon among them. */
+    unsigned window_lookups, window_hits, tick;
+    int sampling;
 } SplitterObject;
+
+#define WINDOW 4096u
+#define SAMPLE_EVERY 8u
+#define SAMPLE_BELOW(hits, lookups) ((hits) * 4u < (lookups)) /* under 25 % */
 
 /* A lone surrogate is no UTF-8 text: raise the codec's own UnicodeEncodeError, as the engines refuse it too. */
 static int refuse_surrogates(PyObject *text) {
@@ -942,6 +1011,7 @@ static inline Py_UCS4 canon(Py_UCS4 cp) { return cp == SPACE ? SPACE_MARK : cp; 
 
 static inline int joins(const SplitterObject *s, Py_UCS4 a, Py_UCS4 b) {
     if (a < 128 && b < 128) { unsigned bit = a * 128 + b; return (s->ascii_joins[bit >> 3] >> (bit & 7)) & 1; }
+    if (!((s->joins_left[a >> 3] >> (a & 7)) & 1) || !((s->joins_right[b >> 3] >> (b & 7)) & 1)) return 0;
     return u64set_has(&s->pairs, ((uint64_t)a << 32) | b);
 }
 
@@ -1008,24 +1078,40 @@ static int cache_insert(SplitterObject *s, uint64_t hash, int kind, const void *
     return 0;
 }
 
-/* The count of one chunk: from the cache, else from the exact encoder (then remembered). */
+/* The count of one chunk: from the cache, else from the exact encoder (then remembered). A lone
+ * character is counted from the encoder's own per-character memo instead. */
 static long long chunk_count(SplitterObject *s, PyObject *text, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, uint64_t hash, PyObject *miss) {
     Py_ssize_t len = end - start;
+    int encoder = is_encoder(miss);
+    if (len == 1 && encoder) return encoder_char_count(miss, kind, data, start);
     hash = mix64(hash ^ (uint64_t)len);
-    if (s->slots) {
-        size_t h = hash & s->slots_mask;
-        while (s->slots[h].used) {
-            if (s->slots[h].hash == hash && chunk_equal(s, &s->slots[h], kind, data, start, len)) { s->hits++; return s->slots[h].count; }
-            h = (h + 1) & s->slots_mask;
+    int cached = len <= s->max_chunk && (!s->sampling || ++s->tick % SAMPLE_EVERY == 0);
+    if (cached) {
+        if (s->slots) {
+            size_t h = hash & s->slots_mask;
+            while (s->slots[h].used) {
+                if (s->slots[h].hash == hash && chunk_equal(s, &s->slots[h], kind, data, start, len)) {
+                    s->hits++; s->window_hits++;
+                    if (++s->window_lookups == WINDOW) {
+                        s->sampling = SAMPLE_BELOW(s->window_hits, s->window_lookups);
+                        s->window_lookups = s->window_hits = 0;
+                    }
+                    return s->slots[h].count;
+                }
+                h = (h + 1) & s->slots_mask;
+            }
+        }
+        if (++s->window_lookups == WINDOW) {
+            s->sampling = SAMPLE_BELOW(s->window_hits, s->window_lookups);
+            s->window_lookups = s->window_hits = 0;
         }
     }
     s->misses++;
     long long count;
-    if (is_encoder(miss)) {
-        IdVec out = {NULL, 0, 0, {0}};
-        if (encode_range(miss, kind, data, start, end, &out) < 0) { idvec_free(&out); return -1; }
+    if (encoder) {
+        IdVec out = {NULL, 0, 0, {0}, 1};
+        if (encode_range_nogil(miss, kind, data, start, end, &out) < 0) return -1;
         count = (long long)out.n;
-        idvec_free(&out);
     } else {
         PyObject *chunk = PyUnicode_Substring(text, start, end);
         if (!chunk) return -1;
@@ -1037,7 +1123,7 @@ static long long chunk_count(SplitterObject *s, PyObject *text, int kind, const 
         if (count == -1 && PyErr_Occurred()) return -1;
         if (count < 0 || count > INT32_MAX) { PyErr_SetString(PyExc_ValueError, "miss() returned an impossible count"); return -1; }
     }
-    if (cache_insert(s, hash, kind, data, start, len, (int32_t)count) < 0) { PyErr_NoMemory(); return -1; }
+    if (cached && cache_insert(s, hash, kind, data, start, len, (int32_t)count) < 0) { PyErr_NoMemory(); return -1; }
     return count;
 }
 
@@ -1108,7 +1194,7 @@ static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
     for (Py_ssize_t i = 1; i <= n; i++) {
         Py_UCS4 c = i < n ? canon(PyUnicode_READ(kind, data, i)) : 0;
         if (i == n || !joins(self, prev_c, c)) {
-            if (encode_range(bpe, kind, data, start, i, &out) < 0) { idvec_free(&out); return NULL; }
+            if (encode_range_nogil(bpe, kind, data, start, i, &out) < 0) { idvec_free(&out); return NULL; }
             start = i;
         }
         prev_c = c;
@@ -1121,12 +1207,15 @@ static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
 static PyObject *Splitter_clear(SplitterObject *self, PyObject *Py_UNUSED(ignored)) {
     cache_reset(self);
     self->hits = self->misses = self->resets = 0;
+    self->window_lookups = self->window_hits = 0;
+    self->sampling = 0;
     Py_RETURN_NONE;
 }
 
 static PyObject *Splitter_stats(SplitterObject *self, PyObject *Py_UNUSED(ignored)) {
-    return Py_BuildValue("{s:K,s:K,s:K,s:n,s:n}", "hits", self->hits, "misses", self->misses, "resets", self->resets,
-                         "entries", (Py_ssize_t)self->n_entries, "bytes", (Py_ssize_t)cache_footprint(self));
+    return Py_BuildValue("{s:K,s:K,s:K,s:n,s:n,s:O}", "hits", self->hits, "misses", self->misses, "resets", self->resets,
+                         "entries", (Py_ssize_t)self->n_entries, "bytes", (Py_ssize_t)cache_footprint(self),
+                         "sampling", self->sampling ? Py_True : Py_False);
 }
 
 /* Splitter(pairs: uint64 buffer of (a << 32 | b) for every character pair inside some piece,
@@ -1145,9 +1234,16 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     size_t n = (size_t)view.len / 8;
     if (u64set_init(&self->pairs, keys, n) < 0) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
     memset(self->ascii_joins, 0, sizeof(self->ascii_joins));
+    self->joins_left = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
+    self->joins_right = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
+    if (!self->joins_left || !self->joins_right) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
     for (size_t i = 0; i < n; i++) {
         uint64_t a = keys[i] >> 32, b = keys[i] & 0xFFFFFFFFu;
         if (a < 128 && b < 128) { unsigned bit = (unsigned)(a * 128 + b); self->ascii_joins[bit >> 3] |= (uint8_t)(1u << (bit & 7)); }
+        if (a <= MAX_CODE_POINT && b <= MAX_CODE_POINT) { /* no str holds a larger one: such a pair never matches */
+            self->joins_left[a >> 3] |= (uint8_t)(1u << (a & 7));
+            self->joins_right[b >> 3] |= (uint8_t)(1u << (b & 7));
+        }
     }
     PyBuffer_Release(&view);
     /* arena offsets are 32-bit counts of code points */
@@ -1158,6 +1254,7 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
 
 static void Splitter_dealloc(SplitterObject *self) {
     free(self->pairs.keys);
+    free(self->joins_left); free(self->joins_right);
     cache_reset(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }

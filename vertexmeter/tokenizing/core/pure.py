@@ -179,11 +179,12 @@ class Splitter:
         self._cache_chars = 0
         self.hits = self.misses = self.resets = 0
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, int | bool]:
         return {
             "hits": self.hits,
             "misses": self.misses,
             "resets": self.resets,
             "entries": len(self._cache),
             "bytes": self._cache_chars,
+            "sampling": False,  # the native core's cache policy for text that repeats little; not here
         }
