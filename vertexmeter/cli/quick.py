@@ -152,6 +152,8 @@ def _from_library(model: str, api: str | None, texts: list[str]) -> tuple[dict[s
         entries = {}
     _remember(entries, model, api, texts, result)
     for info in all_models():
+        if (api or VERTEX) not in info.apis:
+            continue  # not served on this API: the library says so when asked
         if (info.id, api, len(texts)) not in entries:
             try:
                 _remember(
