@@ -12,7 +12,8 @@ here (tokens of text, no billable characters, no legacy model).
 
 tests/test_cli_quick.py holds both answers equal to the click command's on generated command lines and
 checks that the flag spellings below are the click command's. Any other word, flag, `--`, option-like
-text, a set $VERTEXMETER_MEDIA_ROOT or a shell-completion request makes `answer` return False before
+text, a TEXT that names an existing file (click adds a hint on stderr), a set $VERTEXMETER_MEDIA_ROOT
+or a shell-completion request makes `answer` return False before
 any work, and any refusal (an unknown model, say) returns False too, so that click gives its usual help
 and errors.
 """
@@ -39,8 +40,10 @@ _MEMORY_FILE = "quick-count.v1.marshal"
 _DERIVED_FROM = ("registry", "counting", "requests", "tokenizing", os.path.join("tokenizing", "core"))
 _MAX_ENTRIES = 256
 # countTokens' answer for text, as json.dumps(..., indent=2) writes it (tests/test_cli_quick.py checks)
-ANSWER = '{\n  "totalTokens": %d,\n  "promptTokensDetails": [\n    {\n      "modality": "TEXT",\n' \
-         '      "tokenCount": %d\n    }\n  ]\n}\n'
+ANSWER = (
+    '{\n  "totalTokens": %d,\n  "promptTokensDetails": [\n    {\n      "modality": "TEXT",\n'
+    '      "tokenCount": %d\n    }\n  ]\n}\n'
+)
 
 
 def plain_count(argv: list[str]) -> tuple[str, str | None, list[str]] | None:
@@ -59,8 +62,8 @@ def plain_count(argv: list[str]) -> tuple[str, str | None, list[str]] | None:
         name, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
         key = "model" if name in MODEL_FLAGS else "api" if name in API_FLAGS else None
         if key is None:
-            if word.startswith("-") or not word:
-                return None  # another flag, `--`, `-mMODEL`, an option-like or empty text: click's
+            if word.startswith("-") or not word or os.path.isfile(word):
+                return None  # another flag, `--`, `-mMODEL`, an option-like or empty text, a file name: click's
             texts.append(word)
             continue
         if not eq:
