@@ -41,20 +41,31 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def fail_with(error: VertexMeterError) -> None:
-    click.echo(json.dumps(error.to_json(), ensure_ascii=False, indent=2), err=True)
+def fail_with(error: VertexMeterError, human: bool = False) -> None:
+    click.echo(human_error(error) if human else json.dumps(error.to_json(), ensure_ascii=False, indent=2), err=True)
     sys.exit(EXIT_INVALID_REQUEST)
 
 
+def human_error(error: VertexMeterError) -> str:
+    """An error for a person: the message, the fields it is about, and Google's status at the end."""
+    lines = [f"error: {error.message.strip()}"]
+    fields = list(dict.fromkeys(v.field for v in error.violations if v.field))
+    if fields:
+        lines.append(f"  at: {', '.join(fields)}")
+    lines.append(f"  ({error.status}, HTTP {error.code}; --json prints Google's error JSON)")
+    return "\n".join(lines)
+
+
 def google_errors(func: F) -> F:
-    """Run a command; a VertexMeterError becomes Google's error JSON on stderr and exit 1."""
+    """Run a command; a VertexMeterError becomes Google's error JSON on stderr (with --human, lines for a
+    person) and exit 1."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except VertexMeterError as error:
-            fail_with(error)
+            fail_with(error, bool(kwargs.get("human")))
 
     return wrapper  # type: ignore[return-value]
 
@@ -354,8 +365,12 @@ def _json_file(path: str) -> Any:
         raise click.BadParameter(
             f"{where} is not a JSON request body; to count it as plain text use {flag}", param_hint="--file"
         )
-    body = decode_json(raw)
-    return body if isinstance(body, list) else require_object(body)
+    try:
+        body = decode_json(raw)
+        return body if isinstance(body, list) else require_object(body)
+    except VertexMeterError as error:  # the message names the file the JSON came from
+        where = "stdin" if path == "-" else path
+        raise VertexMeterError(error.status, f"{where}: {error.message}", error.violations) from None
 
 
 def media_options(func: F) -> F:

@@ -17,6 +17,7 @@ from vertexmeter.cli.common import (
     google_errors,
     media_options,
     model_option,
+    note,
     output_option,
     print_json,
     read_input,
@@ -131,6 +132,8 @@ def usage_command(
     if sum(stdin_users) > 1:
         raise click.UsageError("only one of the request, --response and --history can read stdin")
     given = read_input(texts, file, text_file, extras)
+    if as_of is not None:
+        _note_before_first_day(model, api, as_of)
     with given.naming_files():
         result = usage(
             model,
@@ -168,3 +171,16 @@ def usage_command(
     for rule in result.rules if explain else ():
         out.add_row(f"rule: {rule['rule']}", rule["confidence"])
     show(out)
+
+
+def _note_before_first_day(model: str, api: str, as_of: dt.date) -> None:
+    """A date before the model existed is answered with the earliest rules; say so rather than nothing."""
+    from vertexmeter.pricing import first_price_day
+    from vertexmeter.vocabulary import catalogue_platform
+
+    first = first_price_day(model, catalogue_platform(api)) or first_price_day(model)
+    if first is not None and as_of < first:
+        note(
+            f"--as-of {as_of.isoformat()} is before {model} was first priced ({first.isoformat()}); "
+            "it is counted with the earliest rules known."
+        )

@@ -1,12 +1,12 @@
 """Pricing: a dated Vertex AI price catalogue and a Decimal-exact cost estimator (docs/pricing.md).
 
-    estimate(model, request, ...) -> Estimate       # count a real request, then price it
-    price_scenario(path_or_dict) -> ScenarioResult  # what-if over many requests, caches and tuning
-    prices(model, date=None) -> PriceSheet          # the rates in force
-    estimate_from_body(model, body) -> dict         # the :estimateCost answer for the server
+estimate(model, request, ...) -> Estimate       # count a real request, then price it
+price_scenario(path_or_dict) -> ScenarioResult  # what-if over many requests, caches and tuning
+prices(model, date=None) -> PriceSheet          # the rates in force
+estimate_from_body(model, body) -> dict         # the :estimateCost answer for the server
 """
 
-from vertexmeter.pricing.catalogue import catalogue, priced_model_names, resolve_priced_model
+from vertexmeter.pricing.catalogue import catalogue, first_price_day, priced_model_names, resolve_priced_model
 from vertexmeter.pricing.engine import Bill, LineItem, Pricer, money, round_period_total
 from vertexmeter.pricing.estimate import Estimate, PriceSheet, estimate, estimate_from_body, prices
 from vertexmeter.pricing.scenario import ScenarioResult, load_scenario, price_scenario
@@ -26,6 +26,7 @@ __all__ = [
     "catalogue",
     "estimate",
     "estimate_from_body",
+    "first_price_day",
     "load_scenario",
     "money",
     "price_scenario",

@@ -26,16 +26,41 @@ from vertexmeter.vocabulary import Mode
 Platform = Literal["vertex", "gemini_api"]  # the catalogue's word for the API (vocabulary.catalogue_platform)
 PLATFORMS: tuple[str, ...] = get_args(Platform)
 CHARGES: tuple[str, ...] = (
-    "input", "cached_input", "cache_write", "output", "cache_storage", "tuning", "grounding",
-    "image_generate", "image_edit", "image_customize", "image_upscale", "visual_captioning", "visual_qa",
-    "image_fine_tuning", "pdf_page_as_image", "discount", "grounding_maps", "video_generate", "music_generate",
+    "input",
+    "cached_input",
+    "cache_write",
+    "output",
+    "cache_storage",
+    "tuning",
+    "grounding",
+    "image_generate",
+    "image_edit",
+    "image_customize",
+    "image_upscale",
+    "visual_captioning",
+    "visual_qa",
+    "image_fine_tuning",
+    "pdf_page_as_image",
+    "discount",
+    "grounding_maps",
+    "video_generate",
+    "music_generate",
     "regional_uplift",
 )
 # Charges whose price is a multiplier of other rows (unit fraction_of_online_price), not an amount.
 MULTIPLIER_CHARGES: tuple[str, ...] = ("discount", "regional_uplift")
 MODALITIES: tuple[str, ...] = (
-    "text", "image", "video", "audio", "text_image_video", "any", "video_plus", "video_standard", "video_essential",
-    "video_1080p", "video_4k",
+    "text",
+    "image",
+    "video",
+    "audio",
+    "text_image_video",
+    "any",
+    "video_plus",
+    "video_standard",
+    "video_essential",
+    "video_1080p",
+    "video_4k",
 )
 ENDPOINTS: tuple[str, ...] = ("global", "regional")
 CONFIDENCES: tuple[str, ...] = ("confirmed", "secondary", "derived", "assumed")
@@ -317,7 +342,7 @@ def _overlaps(entries: list[Entry]) -> list[str]:
             groups[(entry.platform, model, entry.charge, entry.modality, entry.mode, scaled)].append(entry)
     for key, group in groups.items():
         for i, a in enumerate(group):
-            for b in group[i + 1:]:
+            for b in group[i + 1 :]:
                 dates_overlap = a.effective_from < (b.effective_until or dt.date.max) and b.effective_from < (
                     a.effective_until or dt.date.max
                 )
@@ -362,12 +387,31 @@ def resolve_priced_model(name: str) -> PricedModel:
     return cat.names[found]
 
 
+def first_price_day(model: str, platform: str = "vertex") -> dt.date | None:
+    """The first day the catalogue prices `model` itself on `platform` (shared multipliers aside: a batch
+    discount may predate the model), or None for a model it does not price."""
+    try:
+        priced = resolve_priced_model(model)
+    except VertexMeterError:
+        return None
+    own = [
+        e.effective_from
+        for e in catalogue().entries_by_model.get(priced.id, [])
+        if e.platform == platform and e.charge not in MULTIPLIER_CHARGES
+    ]
+    return min(own, default=None)
+
+
 def priced_model_names() -> list[str]:
     return sorted(catalogue().models)
 
 
 def _unpriced(bare: str, message: str) -> VertexMeterError:
     known = priced_model_names()
-    close = difflib.get_close_matches(bare, [*known, *catalogue().names], n=3, cutoff=0.5)
+    names = list(dict.fromkeys([*known, *catalogue().names]))
+    # A name from another vendor (gpt-4o) is like none closely; the loosest match still points somewhere.
+    close = difflib.get_close_matches(bare, names, n=3, cutoff=0.5) or difflib.get_close_matches(
+        bare, names, n=3, cutoff=0.3
+    )
     hint = f" Closest priced models: {', '.join(close)}." if close else ""
     return not_found(f"{message}.{hint} Priced models: {', '.join(known)}.")

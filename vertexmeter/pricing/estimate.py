@@ -182,6 +182,13 @@ def estimate(
         max_tokens = parsed.max_output_tokens
         if max_tokens is None:
             max_tokens, limit_from = info.output_token_limit, f"the output limit of {info.id}"
+        elif info.output_token_limit and max_tokens > info.output_token_limit:
+            price_list_note = (
+                *price_list_note,
+                f"generationConfig.maxOutputTokens {max_tokens:,} is above the output limit of {info.id} "
+                f"({info.output_token_limit:,} tokens), which the service does not exceed: the range stops there.",
+            )
+            max_tokens, limit_from = info.output_token_limit, f"the output limit of {info.id}"
         if max_tokens == 0:  # embeddings: no output to bill
             bill = pricer.price(Usage(requests=(base,)), mode, notes=price_list_note)
             return Estimate(counted, bill, None, {"tokens": 0}, billed)

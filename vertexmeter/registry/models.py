@@ -479,7 +479,10 @@ def resolve(name: str, *, api: str = "vertex", api_version: str | None = None) -
 
 def _unknown_model(full: str, bare: str, api: str, api_version: str) -> VertexMeterError:
     known = sorted(registry_name for registry_name in _registry().by_name)
-    close = difflib.get_close_matches(bare, known, n=3, cutoff=0.5)
+    # A name from another vendor (gpt-4o) is like none closely; the loosest match still points somewhere.
+    close = difflib.get_close_matches(bare, known, n=3, cutoff=0.5) or difflib.get_close_matches(
+        bare, known, n=3, cutoff=0.3
+    )
     hint = f" Closest known models: {', '.join(close)}." if close else ""
     hint += " Run `vertexmeter models` for the full list."
     if api == "gemini":
