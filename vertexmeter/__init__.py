@@ -68,6 +68,11 @@ _HOMES = {
 __getattr__ = lazy_attributes(__name__, _HOMES)
 
 
+def __dir__() -> list[str]:
+    """The public API (the lazy names included, loaded or not) and the version: what a REPL should offer."""
+    return sorted({*__all__, "__version__"})
+
+
 __all__ = [
     "CountResult",
     "LocalTokenizer",
