@@ -91,7 +91,7 @@ def _found(request: Request, model: str, api: str, version: str) -> ModelInfo:
     return info
 
 
-def _list_spec(key: str, description: str) -> dict[str, Any]:
+def _list_spec(key: str, description: str) -> dict[int | str, dict[str, Any]]:
     schema = {"type": "object", "properties": {key: {"type": "array", "items": _OBJECT}}, "required": [key]}
     return {
         200: {"description": description, "content": {"application/json": {"schema": schema}}},
@@ -99,7 +99,7 @@ def _list_spec(key: str, description: str) -> dict[str, Any]:
     }
 
 
-def _get_spec(description: str) -> dict[str, Any]:
+def _get_spec(description: str) -> dict[int | str, dict[str, Any]]:
     return {
         200: {"description": description, "content": {"application/json": {"schema": _OBJECT}}},
         **error_responses("401", "403", "404"),
