@@ -21,6 +21,8 @@ from web_helpers import ARTIFACTS, WEB_KEY, Browser, Served
 import vertexmeter
 from vertexmeter.pricing import estimate_from_body
 
+pytestmark = pytest.mark.slow  # drives Chromium against a served page
+
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 expect.set_options(timeout=20_000)
