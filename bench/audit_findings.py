@@ -1,7 +1,7 @@
 """The audit findings of issue #12, measured on a checkout (loopback only; every server is started and
 killed here).
 
-    python bench/audit_findings.py /work/main     # before
+    python bench/audit_findings.py ../before      # before (another checkout)
     python bench/audit_findings.py .              # after
 
 Prints one JSON object: quota with a new project name per request, a client hanging up mid-body

@@ -3,7 +3,7 @@
 Run: python bench/bill_ledger.py [--lines 50000] [--rounds 3]
 
 Each round writes a fresh ledger, imports the log (every line priced and stored), then imports it again
-(every line a duplicate: looked up, not priced). Prints lines/s per round and the median; the totals of both
+(every line a duplicate: priced again and compared with the stored call). Prints lines/s per round and the median; the totals of both
 imports must be equal and are checked.
 """
 

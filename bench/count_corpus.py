@@ -59,7 +59,7 @@ def translations() -> Iterator[str]:
 
 
 def korean_seeds() -> Iterator[str]:
-    for here in (Path(__file__).resolve().parents[2] / "shared" / "spec" / "seeds", Path("/work/shared/spec/seeds")):
+    for here in (Path(__file__).resolve().parents[2] / "shared" / "spec" / "seeds",):
         if here.is_dir():
             for path in sorted(here.glob("*.txt")):
                 yield path.read_text("utf-8")

@@ -1,6 +1,6 @@
 """Mixed load on `vertexmeter serve`: small requests' latency while large ones run, and RSS over time.
 
-    python bench/mixed_load.py --checkout /work/main --checkout . --rounds 3     # A/B, interleaved rounds
+    python bench/mixed_load.py --checkout ../before --checkout . --rounds 3     # A/B, interleaved rounds
     python bench/mixed_load.py --checkout . --soak 600 --concurrency 16           # soak: RSS over time
 
 Mixed mode: per round and checkout, a fresh `vertexmeter serve` (loopback, default settings, quota

@@ -180,9 +180,10 @@ def _conversations() -> dict[tuple[str, str], list[dict[str, Any]]]:
     return out
 
 
-def earlier_responses(record: dict[str, Any]) -> list[dict[str, Any]] | None:
+def earlier_responses(record: dict[str, Any]) -> list[Any] | None:
     """The responses that came before a ground_truth_2026 record's request in its source file (the
-    conversation's history, as an agent framework keeps it), or None when the file was not mined."""
+    conversation's history, as an agent framework keeps it: a streamed one as its list of chunks), or None when
+    the file was not mined."""
     match = _SOURCE.match(record["source"])
     if not match:
         return None
@@ -190,17 +191,27 @@ def earlier_responses(record: dict[str, Any]) -> list[dict[str, Any]] | None:
     if exchanges is None:
         return None
     index = int(match["index"] or 0)
-    return [e["response"] for e in exchanges[:index] if isinstance(e.get("response"), dict)]
+    return [e["response"] for e in exchanges[:index] if isinstance(e.get("response"), dict | list)]
 
 
-def whole_response(record: dict[str, Any]) -> dict[str, Any] | None:
-    """The whole response of a ground_truth_2026 output record (a streamed one keeps its chunks as parts)."""
+def recorded_request(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The request body exactly as sent, from the conversation (a record elides large media as `<omitted: …>`)."""
+    match = _SOURCE.match(record["source"])
+    exchanges = _conversations().get((match["file"], match["blob"])) if match else None
+    if not exchanges:
+        return None
+    request = exchanges[int(match["index"] or 0)].get("request") if match else None
+    return request if isinstance(request, dict) else None
+
+
+def whole_response(record: dict[str, Any]) -> Any:
+    """The whole response of a ground_truth_2026 output record (a streamed one as its list of chunks)."""
     match = _SOURCE.match(record["source"])
     exchanges = _conversations().get((match["file"], match["blob"])) if match else None
     if not exchanges:
         return None
     response = exchanges[int(match["index"] or 0)].get("response") if match else None
-    return response if isinstance(response, dict) else None
+    return response if isinstance(response, dict | list) else None
 
 
 def replay(
@@ -208,7 +219,7 @@ def replay(
     request: dict[str, Any] | None = None,
     media_options: MediaOptions | None = None,
     history: list[dict[str, Any]] | None = None,
-    response: dict[str, Any] | None = None,
+    response: Any = None,
 ) -> Replay:
     """What vertexmeter answers for one recorded item, through the call and on the day it was recorded.
 

@@ -6,7 +6,7 @@ import io
 import json
 import subprocess
 import sys
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 
 import click
 import pytest
@@ -23,10 +23,11 @@ MODELS = ["gemini-2.5-flash", "gemini-2.0-flash-001", "gemini-3-pro-preview", "t
 
 
 def quick(argv: list[str]) -> tuple[bool, str]:
-    out = io.StringIO()
-    with redirect_stdout(out):
+    """(answered, what it printed): stdout, then stderr (an inferred count's note), as the terminal shows it."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
         answered = answer(argv)
-    return answered, out.getvalue()
+    return answered, out.getvalue() + err.getvalue()
 
 
 def test_the_quick_flags_are_the_click_commands_flags() -> None:

@@ -180,7 +180,7 @@ def test_help_lists_commands_in_the_order_a_user_needs_them() -> None:
     text = run("--help").stdout
     listed = re.findall(r"^  (\w+)\s", text.split("Commands:")[1], flags=re.M)
     # tokens, the bill, its cost, the rates; then the tools around them; the server last
-    wanted = ["count", "usage", "estimate", "price", "compute", "models", "tokenizers", "serve"]
+    wanted = ["count", "usage", "estimate", "price", "compute", "models", "tokenizers", "data", "serve"]
     assert [name for name in listed if name in wanted] == wanted
     assert listed[0] == "count" and listed[-1] == "serve"
 
@@ -199,7 +199,9 @@ def test_shell_completion_is_clicks_and_is_documented() -> None:
 def loaded_after(code: str) -> set[str]:
     done = subprocess.run(
         [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return set(json.loads(done.stdout.splitlines()[-1]))
 

@@ -304,3 +304,257 @@ def test_gemma4_goldens_from_google_genai() -> None:
     assert vertexmeter.count("gemini-3.1-pro-preview", two).total_tokens == 7
     assert vertexmeter.count("gemini-3.1-flash-lite", {"contents": [user("<eos>")]}).total_tokens == 1
     assert get_tokenizer("gemma4").encode("") == []
+
+
+# ---- tool templates of the Gemini API's generateContent (accounting.yaml `tool_templates`) -------------------
+# Each golden is a hand-made declaration shaped like recorded ones; the template it expects is the recorded
+# answer's (named) minus its texts.
+
+
+def _bill(model: str, body: dict[str, Any]) -> int:
+    return vertexmeter.usage(model, body, api="gemini").prompt_token_count
+
+
+def _declaration_body(*declarations: dict[str, Any]) -> dict[str, Any]:
+    return {"contents": [user("Go")], "tools": [{"functionDeclarations": list(declarations)}]}
+
+
+def test_tool_features_count_what_the_weights_multiply() -> None:
+    from vertexmeter.counting.count import tool_features
+
+    declaration = {
+        "name": "plan",
+        "description": "Plans.",
+        "parametersJsonSchema": {
+            "type": "object",
+            "properties": {
+                "mode": {"type": "string", "enum": ["fast", "slow"], "description": "how"},
+                "steps": {
+                    "type": ["null", "array"],
+                    "items": {"type": "object", "title": "Step", "properties": {"n": {"type": "integer"}}},
+                },
+                "note": {"type": "string"},
+            },
+            "required": ["mode"],
+        },
+        "responseJsonSchema": {"type": "object", "properties": {"ok": {"type": "boolean"}, "why": {}}},
+    }
+    found = tool_features([{"functionDeclarations": [declaration, {"name": "ping"}]}])
+    assert {k: v for k, v in found.items() if v} == {
+        "declaration": 2,
+        "description": 2,  # the declaration's and mode's
+        "object": 3,
+        "nested_object": 1,  # Step, in items
+        "property": 6,
+        "described_property": 1,
+        "declaration_with_described_properties": 1,
+        "optional_property": 5,  # steps, note, Step's n; the response's ok, why (no `required` names them)
+        "optional_property_of_described_declaration": 5,
+        "items": 1,
+        "enum": 1,
+        "enum_value": 2,
+        "null_union": 1,
+        "title": 1,
+        "response_object": 1,
+        "response_property": 2,
+    }
+
+
+def test_gemini_2_5_response_json_schema_template() -> None:
+    """t3-0413 (9 requests, google/adk-go): 18 + 9 x 2 properties - 1 (described) + 28 + 2 per response
+    property = 65 beyond the texts; a string response costs nothing (t3-0451)."""
+    declaration = {
+        "name": "get_tide",
+        "description": "returns the tide in a port",
+        "parametersJsonSchema": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"port": {"type": "string", "description": "port name"}},
+            "required": ["port"],
+        },
+        "responseJsonSchema": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"tide_summary": {"type": "string", "description": "tide summary in the port"}},
+            "required": ["tide_summary"],
+        },
+    }
+    texts = ("Go", "get_tide", "returns the tide in a port", "port", "port name", "port")
+    texts += ("tide_summary", "tide summary in the port", "tide_summary")
+    assert _bill("gemini-2.5-flash", _declaration_body(declaration)) == raw("gemma3", *texts) + 1 + 65
+    as_string = {**declaration, "responseJsonSchema": {"type": "string"}}
+    assert _bill("gemini-2.5-flash", _declaration_body(as_string)) == raw("gemma3", *texts[:6]) + 1 + 26
+
+
+def test_gemini_2_5_optional_properties() -> None:
+    """t3-0449: three described properties, one required: 18 + 27 - 1 + 2 x (4 + 1 + 1) = 56. pyd-0133: an optional
+    property of a declaration without description: + 4."""
+    described = {
+        "name": "hand_over",
+        "description": "Hands the question over.",
+        "parameters": {
+            "type": "OBJECT",
+            "properties": {
+                "agent": {"type": "STRING", "description": "the agent"},
+                "reason": {"type": "STRING", "description": "why"},
+                "skill": {"type": "STRING", "description": "which skill"},
+            },
+            "required": ["agent"],
+        },
+    }
+    texts = ("Go", "hand_over", "Hands the question over.", "agent", "the agent", "reason", "why")
+    texts += ("skill", "which skill", "agent")
+    assert _bill("gemini-2.5-flash", _declaration_body(described)) == raw("gemma3", *texts) + 1 + 56
+    bare = {"name": "get_error", "parameters": {"type": "OBJECT", "properties": {"value": {"type": "BOOLEAN"}}}}
+    assert _bill("gemini-2.5-flash", _declaration_body(bare)) == raw("gemma3", "Go", "get_error", "value") + 1 + 31
+
+
+def test_gemini_2_5_resolves_json_schema_references() -> None:
+    """mined-0087 bills as pyd-0254 (the same schema inlined): a `$ref` counts as its definition, the `$defs` names
+    not at all; a definition reached only through additionalProperties costs nothing (pyd-0272)."""
+    leaf = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    inlined = {"type": "object", "properties": {"owner": leaf}, "required": ["owner"]}
+    referenced = {
+        "$defs": {"PersonRecord": leaf},
+        "type": "object",
+        "properties": {"owner": {"$ref": "#/$defs/PersonRecord"}},
+        "required": ["owner"],
+    }
+    bills = [
+        _bill("gemini-2.5-flash", _declaration_body({"name": "save", "parametersJsonSchema": s}))
+        for s in (inlined, referenced)
+    ]
+    # 18 + 9 x 2 properties + 31 for the nested object
+    assert bills[0] == bills[1] == raw("gemma3", "Go", "save", "owner", "name", "name", "owner") + 1 + 67
+    unreachable = {
+        "$defs": {"PersonRecord": leaf},
+        "type": "object",
+        "properties": {"owners": {"type": "object", "additionalProperties": {"$ref": "#/$defs/PersonRecord"}}},
+        "required": ["owners"],
+    }
+    bill = _bill("gemini-2.5-flash", _declaration_body({"name": "save", "parametersJsonSchema": unreachable}))
+    assert bill == raw("gemma3", "Go", "save", "owners", "owners") + 1 + 27
+
+
+def test_recursive_references_are_expanded_once() -> None:
+    from vertexmeter.counting.texts import inline_tool_refs
+
+    node = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}}
+    tools = [
+        {
+            "functionDeclarations": [
+                {"name": "tree", "parametersJsonSchema": {"$defs": {"Node": node}, "$ref": "#/$defs/Node"}}
+            ]
+        }
+    ]
+    schema = inline_tool_refs(tools)[0]["functionDeclarations"][0]["parametersJsonSchema"]
+    assert schema == {"type": "object", "properties": {"kids": {"type": "array", "items": {}}}}
+    assert tools[0]["functionDeclarations"][0]["parametersJsonSchema"]["$defs"] == {"Node": node}  # not mutated
+
+
+def test_gemini_3_enum_template() -> None:
+    """t3-0571 (3.5-flash): 13 + 5 (description) + 4 (object) + 10 (property) + 5 (its description) + 2 + 3 per
+    enum value = 45 with two values; t3-0594: 42 with one."""
+
+    def declaration(*values: str) -> dict[str, Any]:
+        agent = {"type": "STRING", "description": "the agent", "enum": list(values)}
+        schema = {"type": "OBJECT", "properties": {"agent": agent}, "required": ["agent"]}
+        return {"name": "hand_over", "description": "Hands over.", "parameters": schema}
+
+    texts = ("Go", "hand_over", "Hands over.", "agent", "the agent", "agent")
+    two = _bill("gemini-3.5-flash", _declaration_body(declaration("billing", "support")))
+    assert two == raw("gemma4", *texts, "billing", "support") + 1 + 45
+    one = _bill("gemini-3.5-flash", _declaration_body(declaration("billing")))
+    assert one == raw("gemma4", *texts, "billing") + 1 + 42
+
+
+def test_gemini_3_response_schema_null_union_and_titles() -> None:
+    """t3-0603: a responseJsonSchema with properties + 8, a type list with "null" + 4; mira-0355: titles count
+    their text + 5."""
+    summarize = {
+        "name": "summarize",
+        "parametersJsonSchema": {
+            "type": "object",
+            "properties": {"items": {"type": ["null", "array"], "items": {"type": "string"}}},
+            "required": ["items"],
+        },
+        "responseJsonSchema": {
+            "type": "object",
+            "properties": {"summary": {"type": "string"}},
+            "required": ["summary"],
+        },
+    }
+    texts = ("Go", "summarize", "items", "items", "summary", "summary")
+    # 13 + 2 x (4 + 10) + 8 (items) + 8 (response) + 4 (null union)
+    assert _bill("gemini-3.5-flash", _declaration_body(summarize)) == raw("gemma4", *texts) + 1 + 61
+    add = {
+        "name": "add",
+        "description": "Adds.",
+        "parameters": {
+            "type": "OBJECT",
+            "properties": {"a": {"type": "INTEGER", "title": "A"}, "b": {"type": "INTEGER", "title": "B"}},
+            "required": ["a", "b"],
+        },
+    }
+    texts = ("Go", "add", "Adds.", "a", "A", "b", "B", "a", "b")
+    assert _bill("gemini-3.5-flash", _declaration_body(add)) == raw("gemma4", *texts) + 1 + 13 + 5 + 4 + 20 + 10
+
+
+def test_gemini_2_5_does_not_bill_the_parameter_schemas_own_description() -> None:
+    """mira-0070, -0136, llmg-0024: the description of a declaration's parameter schema itself is not billed on
+    2.5 (its properties' are); 3.x bills it (llmg-0055)."""
+    schema = {
+        "type": "object",
+        "description": "A tide report with metadata.",
+        "properties": {"port": {"type": "string", "description": "port name"}},
+        "required": ["port"],
+    }
+    declaration = {"name": "report", "description": "Reports.", "parametersJsonSchema": schema}
+    texts = ("Go", "report", "Reports.", "port", "port name", "port")
+    assert _bill("gemini-2.5-flash", _declaration_body(declaration)) == raw("gemma3", *texts) + 1 + 26
+    three = _bill("gemini-3.5-flash", _declaration_body(declaration))
+    assert three == raw("gemma4", *texts, "A tide report with metadata.") + 1 + 13 + 3 * 5 + 4 + 10
+
+
+def test_reference_expansion_is_bounded() -> None:
+    """Definitions that each use the next twice would double at every level (2^40 objects here): the expansion
+    stops at its budget of 10,000 references, past which a reference reads as an empty schema."""
+    from vertexmeter.counting.count import tool_features
+    from vertexmeter.counting.texts import inline_tool_refs
+
+    defs = {
+        f"D{i}": {
+            "type": "object",
+            "properties": {"a": {"$ref": f"#/$defs/D{i + 1}"}, "b": {"$ref": f"#/$defs/D{i + 1}"}},
+        }
+        for i in range(40)
+    }
+    tools = [
+        {"functionDeclarations": [{"name": "deep", "parametersJsonSchema": {"$defs": defs, "$ref": "#/$defs/D0"}}]}
+    ]
+    found = tool_features(inline_tool_refs(tools))
+    assert found["object"] == 10_000
+
+
+def test_gemini_2_5_function_history_nested_payload_object() -> None:
+    """t3-0424 (google/adk-go), pyd-0273 (pydantic-ai): a payload object that is a key's value costs 1 more on 2.5
+    (name + json.dumps + 10 per pair, accounting.yaml function_history); one inside a list does not."""
+    import json
+
+    def turns(response: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "contents": [
+                user("Weather in Oslo?"),
+                {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": response}}]},
+            ]
+        }
+
+    def expected(response: dict[str, Any]) -> int:
+        texts = ("Weather in Oslo?", "get_weather", json.dumps({"city": "Oslo"}), "get_weather", json.dumps(response))
+        return raw("gemma3", *texts) + 3 + 10
+
+    nested = {"output": {"summary": "Sunny"}}
+    assert _bill("gemini-2.5-flash", turns(nested)) == expected(nested) + 1
+    listed = {"content": [{"text": "Sunny"}]}
+    assert _bill("gemini-2.5-flash", turns(listed)) == expected(listed)

@@ -145,3 +145,197 @@ def test_errors_survive_pickling() -> None:
         caught.value.message,
         caught.value.to_json(),
     )
+
+
+# ---- one list of models: counting and pricing ------------------------------------------------------------------
+def test_every_priced_model_is_known_to_counting_or_listed_as_not_countable() -> None:
+    from vertexmeter.pricing.catalogue import catalogue
+    from vertexmeter.registry import not_countable
+
+    listed = not_countable()
+    for model in catalogue().models.values():
+        if model.registry:
+            assert resolve(model.id, any_api=True).id == model.id, model.id
+        elif model.counted_with:  # priced apart, counted as a registry model
+            assert resolve(model.counted_with, any_api=True).id == model.counted_with, model.id
+        else:
+            assert model.id in listed, f"{model.id} is priced but neither counted nor listed in not_countable"
+            with pytest.raises(VertexMeterError) as refused:
+                resolve(model.id)
+            assert refused.value.status == "FAILED_PRECONDITION"
+            assert listed[model.id].reason in refused.value.message
+
+
+def test_every_registry_model_is_priced_or_refused_with_a_reason() -> None:
+    from vertexmeter.pricing.catalogue import PLATFORMS, refusal, resolve_priced_model
+
+    for info in all_models():
+        refused = refusal(info.id)
+        if refused is not None and set(refused.platforms) == set(PLATFORMS):
+            assert len(refused.reason) > 10
+            with pytest.raises(VertexMeterError, match="has no price for"):
+                resolve_priced_model(info.id)
+        else:
+            assert resolve_priced_model(info.id), info.id
+
+
+def test_every_not_countable_model_is_priced() -> None:
+    from vertexmeter.pricing.catalogue import catalogue
+    from vertexmeter.registry import not_countable
+
+    unpriced = sorted(set(not_countable()) - set(catalogue().models))
+    assert unpriced == [], f"listed as not countable but not priced: {unpriced}"
+
+
+# ---- today's models ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("model_id", "generation", "tokenizer"),
+    [
+        ("gemini-3.7-flash", "3", "gemma4"),
+        ("gemini-3.8-flash", "3", "gemma4"),
+        ("gemini-4-argon", "4", "gemma4"),
+        ("gemini-4-carbon", "4", "gemma4"),
+        ("gemini-4-hydrogen", "4", "gemma4"),
+        ("gemini-4-neon", "4", "gemma4"),
+        ("gemma-3n-e4b-it", "gemma", "gemma3"),
+        ("gemma-4-31b-it", "gemma", "gemma4"),
+    ],
+)
+def test_todays_models_are_registered_as_inferred_with_a_reason(model_id: str, generation: str, tokenizer: str) -> None:
+    info = resolve(model_id, any_api=True)
+    assert (info.id, info.generation, info.tokenizer) == (model_id, generation, tokenizer)
+    assert info.count_is_inferred and info.confidence_reason
+    assert info.rules_generation == "3"  # Gemini 3's accounting rules, assumed
+    assert info.confidence_note and "inferred, not exact" in info.confidence_note
+
+
+def test_a_recorded_model_is_not_inferred() -> None:
+    info = resolve("gemini-2.5-flash")
+    assert not info.count_is_inferred and info.confidence_note is None
+
+
+@pytest.mark.parametrize("model_id", ["gemma-3-27b-it", "gemma-3-12b-it", "gemma-3-4b-it", "gemma-3-1b-it"])
+def test_gemma_3_on_the_gemini_api_is_observed(model_id: str) -> None:
+    # crewAI's cassettes (Apr 2025): "What is the capital of France?" billed 8 = gemma3's 7 + 1 role, 9/9 exact.
+    import vertexmeter
+
+    info = resolve(model_id, api="gemini")
+    assert (info.confidence, info.tokenizer, info.rules_generation) == ("observed", "gemma3", "3")
+    body = {"contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}]}
+    assert vertexmeter.usage(model_id, body, api="gemini", as_of="2025-04-22").prompt_token_count == 8
+
+
+@pytest.mark.parametrize(
+    ("day", "model_id"),
+    [
+        ("2026-08-05", "gemini-3.6-flash"),
+        ("2026-10-19", "gemini-3.6-flash"),
+        ("2026-10-20", "gemini-3.8-flash"),
+        ("2026-12-06", "gemini-3.8-flash"),
+    ],
+)
+def test_gemini_flash_latest_is_a_dated_alias(day: str, model_id: str) -> None:
+    import datetime as dt
+
+    assert resolve("gemini-flash-latest", on=dt.date.fromisoformat(day)).id == model_id
+    assert resolve("models/gemini-flash-latest", api="gemini", on=dt.date.fromisoformat(day)).id == model_id
+
+
+def test_latest_aliases_today() -> None:
+    assert resolve("gemini-flash-latest").id == "gemini-3.8-flash"
+    assert resolve("gemini-flash-lite-latest").id == "gemini-3.5-flash-lite"
+    assert resolve("gemini-pro-latest").id == "gemini-3.1-pro-preview"
+
+
+def test_a_dated_alias_before_its_first_period_is_not_found() -> None:
+    import datetime as dt
+
+    with pytest.raises(VertexMeterError) as caught:
+        resolve("gemini-flash-lite-latest", on=dt.date(2026, 1, 1))
+    assert caught.value.status == "NOT_FOUND" and "2026-07-21" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("claude-sonnet-5-5", "Anthropic has not published Claude's tokenizer"),
+        ("claude-opus-5-5@default", "Anthropic"),
+        ("publishers/xai/models/grok-4.7", "xAI"),
+        ("zai-org/glm-5-maas", "public (open weights) but vertexmeter does not ship it"),
+        ("meta/llama-4-scout-17b-16e-instruct-maas", "open weights"),
+        ("deepseek-v4.1-flash-maas", "open weights"),
+    ],
+)
+def test_a_partner_model_says_counting_needs_the_vendors_endpoint(name: str, says: str) -> None:
+    with pytest.raises(VertexMeterError) as caught:
+        resolve(name)
+    error = caught.value
+    assert (error.status, error.code) == ("FAILED_PRECONDITION", 400)
+    assert says in error.message and "vendor's own endpoint" in error.message
+    assert "pricing from reported usage works" in error.message
+
+
+def test_a_media_generator_says_it_is_priced_per_operation() -> None:
+    with pytest.raises(VertexMeterError) as caught:
+        resolve("veo-3.1-generate-001")
+    assert caught.value.status == "FAILED_PRECONDITION" and "per operation" in caught.value.message
+
+
+def test_registry_data_errors_are_caught() -> None:
+    from vertexmeter.registry.models import _dated_aliases, _not_countable
+
+    known = {"gemini-3.8-flash": resolve("gemini-3.8-flash")}
+    with pytest.raises(ValueError, match="overlap"):
+        _dated_aliases(
+            {
+                "x-latest": [
+                    {"model": "gemini-3.8-flash", "until": "2026-10-20", "source": "s"},
+                    {"model": "gemini-3.8-flash", "from": "2026-10-20", "source": "s"},
+                ]
+            },
+            known,
+        )
+    with pytest.raises(ValueError, match="unknown model"):
+        _dated_aliases({"x-latest": [{"model": "gemini-9", "source": "s"}]}, known)
+    with pytest.raises(ValueError, match="also a model name"):
+        _dated_aliases({"gemini-3.8-flash": [{"model": "gemini-3.8-flash", "source": "s"}]}, known)
+    with pytest.raises(ValueError, match="listed twice"):
+        _not_countable([{"kind": "partner", "reason": "r", "models": ["gemini-3.8-flash"]}], known)
+    with pytest.raises(ValueError, match="kind partner"):
+        _not_countable([{"kind": "other", "reason": "r", "models": ["x"]}], known)
+
+
+def test_models_all_lists_the_models_priced_but_not_counted() -> None:
+    listed = json.loads(CliRunner().invoke(main, ["models", "--all"]).output)
+    by_id = {m["id"]: m for m in listed}
+    assert by_id["claude-sonnet-5-5"] == {
+        "id": "claude-sonnet-5-5",
+        "countable": False,
+        "kind": "partner",
+        "reason": "Anthropic has not published Claude's tokenizer.",
+    }
+    assert by_id["gemini-4-argon"]["confidence"] == "inferred" and by_id["gemini-4-argon"]["confidenceReason"]
+    assert "confidenceReason" not in by_id["gemini-2.5-flash"]
+    plain = {m["id"] for m in json.loads(CliRunner().invoke(main, ["models"]).output)}
+    assert "claude-sonnet-5-5" not in plain and "gemini-4-argon" in plain
+    table = CliRunner().invoke(main, ["models", "--all", "--human"])
+    assert table.exit_code == 0 and "not counted" in table.output
+
+
+@pytest.mark.parametrize(
+    ("model_id", "served", "not_served"),
+    [
+        ("gemma-4-31b-it", "gemini", "vertex"),
+        ("gemma-3-1b-it", "gemini", "vertex"),
+        ("gemini-3.8-flash-cyber", "vertex", "gemini"),
+        ("gemini-4-argon-cyber-permissive", "vertex", "gemini"),
+    ],
+)
+def test_a_model_is_counted_only_on_the_apis_that_serve_it(model_id: str, served: str, not_served: str) -> None:
+    assert resolve(model_id, api=served).id == model_id
+    with pytest.raises(VertexMeterError) as caught:
+        resolve(model_id, api=not_served)
+    assert caught.value.status == "NOT_FOUND"
+    assert f"{model_id} is served by {'Vertex AI' if served == 'vertex' else 'the Gemini API'}." in caught.value.message
+    assert resolve(model_id, api=not_served, any_api=True).id == model_id
+    assert resolve("gemini-4-argon", api="vertex").apis == ("vertex", "gemini")

@@ -104,12 +104,44 @@ def test_without_history_the_answer_carries_bounds_that_hold_the_truth() -> None
     assert usage.to_rest()["bounds"]["totalTokenCount"] == [base + 89, base + 151]
 
 
-def test_gemini_2_5_bills_replayed_thoughts_sometimes_point_none_bounds_up_to_them() -> None:
-    body = agent_turn(SIG_A)
-    base = vertexmeter.usage("gemini-2.5-flash", bare(body), api="gemini").prompt_token_count
-    usage = vertexmeter.usage("gemini-2.5-flash", body, api="gemini", history=[response(SIG_A, 42)])
-    assert usage.prompt_token_count == base
-    assert usage.bounds["promptTokenCount"] == [base, base + 42]
+def framed(*segments: int) -> str:
+    """A signature framed as the service frames them: one length-delimited field-1 segment per stretch of thoughts
+    (a streamed response's signature has several)."""
+    out = b""
+    for n in segments:
+        out += b"\x0a" + bytes([0x80 | (n & 0x7F), n >> 7]) + bytes(i % 251 for i in range(n))
+    return base64.b64encode(out).decode()
+
+
+def test_gemini_2_5_bills_replayed_thoughts_only_of_a_streamed_response() -> None:
+    whole_sig, streamed_sig = framed(497), framed(200, 297)
+    for sig, billed in ((whole_sig, 0), (streamed_sig, 42)):
+        body = agent_turn(sig)
+        base = vertexmeter.usage("gemini-2.5-flash", bare(body), api="gemini").prompt_token_count
+        known = vertexmeter.usage("gemini-2.5-flash", body, api="gemini", history=[response(sig, 42)])
+        assert (known.prompt_token_count, known.exact) == (base + billed, True)
+    unknown = vertexmeter.usage("gemini-2.5-flash", agent_turn(whole_sig), api="gemini")
+    assert unknown.exact  # a whole response's signature bills nothing, history or not
+    unknown = vertexmeter.usage("gemini-2.5-flash", agent_turn(streamed_sig), api="gemini")
+    low, high = unknown.bounds["promptTokenCount"]
+    assert low < unknown.prompt_token_count < high
+
+
+def test_the_framing_of_recorded_signatures_tells_streamed_from_whole() -> None:
+    from vertexmeter.counting.thoughts import streamed_signature
+    from vertexmeter.requests import decode_bytes
+
+    streamed, whole = [], []
+    for record in load_2026():
+        for response in earlier_responses(record) or []:
+            chunks = response if isinstance(response, list) else [response]
+            for chunk in chunks:
+                for candidate in chunk.get("candidates") or []:
+                    for part in candidate.get("content", {}).get("parts") or []:
+                        if part.get("thoughtSignature") and "2.5" in str(chunks[-1].get("modelVersion")):
+                            flag = streamed_signature(decode_bytes(part["thoughtSignature"], "s"))
+                            (streamed if isinstance(response, list) else whole).append(flag)
+    assert streamed and all(streamed) and whole and not any(whole)
 
 
 def test_vertex_3_bills_from_july_2026() -> None:

@@ -1,10 +1,12 @@
-"""One-off transcription of LiteLLM's Vertex rows into catalogue.yaml entries (kept for the record).
+"""LiteLLM price keys -> catalogue.yaml entries: `rows()` is the transcription tools/catalogue_from_peers.py uses.
 
 Usage: python tools/catalogue_from_litellm.py path/to/model_prices_and_context_window_backup.json [vertex|gemini_api]
 
-LiteLLM 1.110.2 (PyPI wheel) cites cloud.google.com/gemini-enterprise-agent-platform/generative-ai/pricing for
-these rows; the catalogue marks them `source: S32, confidence: secondary` (a peer quoting Google's page).
-The printed YAML is pasted into vertexmeter/pricing/catalogue.yaml and reviewed by hand there.
+Run on its own it prints the rows of the models below, as they were first transcribed (the earlier rows of
+catalogue.yaml, kept as they are); newer models are generated between the catalogue's `generated from peers`
+markers by tools/catalogue_from_peers.py, which calls `rows()`. LiteLLM 1.110.2 (PyPI wheel) cites
+cloud.google.com/gemini-enterprise-agent-platform/generative-ai/pricing for these rows; the catalogue marks them
+`source: S32, confidence: secondary` (a peer quoting Google's page).
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ GEMINI_API_MODELS: dict[str, str] = {
     "veo-3.1-fast-generate-001": "gemini/veo-3.1-fast-generate-001",
 }
 MODES = {"": "online", "_batches": "batch", "_flex": "flex", "_priority": "priority"}
-TIER = {"": None, "_above_200k_tokens": (">200000", "<=200000")}
+TIER = {"": None, "_above_200k_tokens": (">200000", "<=200000"), "_above_100k_tokens": (">100000", "<=100000")}
 # LiteLLM key stem -> (charge, modality, unit, per-unit multiplier)
 STEMS = {
     "input_cost_per_token": ("input", "TEXT", "per_1m_tokens", 1_000_000),
@@ -115,8 +117,9 @@ def price(value: float, scale: int) -> str:
 def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") -> list[str]:
     out: list[str] = []
     separate = any(k.startswith("input_cost_per_audio_token") for k in data) or any(
-        k.startswith(("input_cost_per_image_token", "input_cost_per_video_token")) for k in data)
-    tiered = any("_above_200k_tokens" in k for k in data)
+        k.startswith(("input_cost_per_image_token", "input_cost_per_video_token")) for k in data
+    )
+    tiered = any("_above_200k_tokens" in k or "_above_100k_tokens" in k for k in data)
     for key, value in sorted(data.items()):
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             continue
@@ -134,27 +137,53 @@ def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") 
                     tier_value = None
                     if tier is not None:
                         tier_value = tier[0]
-                    elif tiered and f"{stem}_above_200k_tokens" in data:
-                        # the online price is tiered: a mode row without its own long-tier price covers only
-                        # short prompts (a long batch prompt is refused, not priced at the short rate)
-                        tier_value = "<=200000"
+                    else:
+                        for long_suffix, (_, short) in ((k, v) for k, v in TIER.items() if v):
+                            if f"{stem}{long_suffix}" in data:
+                                # the online price is tiered: a mode row without its own long-tier price covers
+                                # only short prompts (a long batch prompt is refused, not priced at the short rate)
+                                tier_value = short
+                            elif any(long_suffix in k for k in data):
+                                tiered = True
+                        if tier_value is None and tiered and f"{stem}_above_200k_tokens" in data:
+                            tier_value = "<=200000"
                     mod = modality.replace("_", "-")
-                    name = f"{platform}.{model}.{charge}.{mod}" + (
-                        f".{'gt' if tier_value and tier_value.startswith('>') else 'le'}200k" if tier_value else ""
-                    ) + ("" if mode == "online" else f".{mode}")
-                    fields = [f"id: {name}", f"platform: {platform}", f"models: [{model}]", f"charge: {charge}",
-                              f"modality: {modality}"]
+                    size = f"{int(tier_value.lstrip('<=>')) // 1000}k" if tier_value else ""
+                    name = (
+                        f"{platform}.{model}.{charge}.{mod}"
+                        + (
+                            f".{'gt' if tier_value and tier_value.startswith('>') else 'le'}{size}"
+                            if tier_value
+                            else ""
+                        )
+                        + ("" if mode == "online" else f".{mode}")
+                    )
+                    fields = [
+                        f"id: {name}",
+                        f"platform: {platform}",
+                        f"models: [{model}]",
+                        f"charge: {charge}",
+                        f"modality: {modality}",
+                    ]
                     if tier_value:
                         fields.append(f"tier: '{tier_value}'")
-                    fields += [f"mode: {mode}", f"unit: {unit}", f"price: '{price(value, scale)}'",
-                               f"effective_from: {effective_from}", "source: S32", "confidence: secondary"]
+                    fields += [
+                        f"mode: {mode}",
+                        f"unit: {unit}",
+                        f"price: '{price(value, scale)}'",
+                        f"effective_from: {effective_from}",
+                        "source: S32",
+                        "confidence: secondary",
+                    ]
                     out.append("- {" + ", ".join(fields) + "}")
     if "output_cost_per_image" in data and data.get("mode") != "chat" and model.startswith("lyria"):
-        out.append(f"- {{id: vertex.{model}.music_generate, platform: vertex, models: [{model}], "
-                   f"charge: music_generate, modality: audio, mode: online, unit: per_clip, "
-                   f"price: '{price(data['output_cost_per_image'], 1)}', effective_from: {effective_from}, "
-                   "source: S32, confidence: secondary, "
-                   "notes: LiteLLM stores the per-clip price as output_cost_per_image}")
+        out.append(
+            f"- {{id: vertex.{model}.music_generate, platform: vertex, models: [{model}], "
+            f"charge: music_generate, modality: audio, mode: online, unit: per_clip, "
+            f"price: '{price(data['output_cost_per_image'], 1)}', effective_from: {effective_from}, "
+            "source: S32, confidence: secondary, "
+            "notes: LiteLLM stores the per-clip price as output_cost_per_image}"
+        )
     return out
 
 
@@ -164,13 +193,22 @@ def main() -> None:
     platform = sys.argv[2] if len(sys.argv) > 2 else "vertex"
     for model, key in (GEMINI_API_MODELS if platform == "gemini_api" else MODELS).items():
         entry = data[key]
-        print(f"# {model}  <- LiteLLM {key}" + (f" (deprecation_date {entry['deprecation_date']})"
-                                                if entry.get("deprecation_date") else ""))
+        print(
+            f"# {model}  <- LiteLLM {key}"
+            + (f" (deprecation_date {entry['deprecation_date']})" if entry.get("deprecation_date") else "")
+        )
         for line in rows(model, entry, "EFFECTIVE", platform):
             print(line)
-        extra = {k: entry[k] for k in ("search_free_requests", "google_maps_grounding_cost_per_query",
-                                       "regional_endpoint_uplift_multiplier", "search_context_cost_per_query")
-                 if k in entry}
+        extra = {
+            k: entry[k]
+            for k in (
+                "search_free_requests",
+                "google_maps_grounding_cost_per_query",
+                "regional_endpoint_uplift_multiplier",
+                "search_context_cost_per_query",
+            )
+            if k in entry
+        }
         if extra:
             print(f"#   extra: {json.dumps(extra)}")
 

@@ -86,7 +86,8 @@ def kind_of(annotation: Any, messages: dict[str, Any], enums: dict[str, list[str
     return "value", False
 
 
-def main() -> None:
+def walk() -> tuple[dict[str, dict[str, list[Any]]], dict[str, list[str]]]:
+    """(message -> field -> [kind, repeated], enum -> names) of every model reachable from ROOTS."""
     messages: dict[str, Any] = {name: getattr(genai, name) for name in ROOTS}
     enums: dict[str, list[str]] = {}
     out: dict[str, dict[str, list[Any]]] = {}
@@ -101,6 +102,11 @@ def main() -> None:
                 kind, repeated = kind_of(info.annotation, messages, enums)
                 fields[camel(field_name)] = [kind, repeated]
             out[name] = fields
+    return out, enums
+
+
+def main() -> None:
+    out, enums = walk()
     document = {
         "google_genai_version": version("google-genai"),
         "messages": {name: out[name] for name in sorted(out)},

@@ -74,7 +74,8 @@ def test_twenty_thousand_vertex_lines_with_three_bad_ones(tmp_path: Path, reques
     assert sum(Decimal(i["amount"]) for i in items) == total_max
     assert sum(Decimal(i["amount"]) for i in items if "bound" not in i) == Decimal(summary["cost"]["total"]["min"])
     assert {i["entry_id"] for i in items} == {
-        "vertex.gemini-2.5-flash.input.text_image_video.batch", "vertex.gemini-2.5-flash.output.text.batch",
+        "vertex.gemini-2.5-flash.input.text_image_video.batch",
+        "vertex.gemini-2.5-flash.output.text.batch",
     }
 
 
@@ -130,8 +131,9 @@ def test_formats_bare_requests_palm_instances_gz_and_several_inputs(tmp_path: Pa
     assert result.summary()["prompt_tokens"] == billed(MODEL, {"contents": [{"parts": [{"text": "Hello there"}]}]}) + 1
 
     prompt = "Give me ten interview questions for the role of program manager."
-    palm = write_lines(tmp_path / "palm.jsonl", [json.dumps({"prompt": prompt}),
-                                                 json.dumps({"instances": [{"prompt": prompt}]})])
+    palm = write_lines(
+        tmp_path / "palm.jsonl", [json.dumps({"prompt": prompt}), json.dumps({"instances": [{"prompt": prompt}]})]
+    )
     refused = estimate_batch(str(palm), "text-bison@002", output=str(out), workers=1)
     # the catalogue has no batch rate for PaLM 2: a refusal naming the modes it prices, never $0
     assert refused.summary()["errors"]["by_reason"]["PRICING"]["first_lines"] == [1, 2]
@@ -148,8 +150,14 @@ def test_formats_bare_requests_palm_instances_gz_and_several_inputs(tmp_path: Pa
 def test_lines_may_name_their_model(tmp_path: Path) -> None:
     body = {"contents": [{"role": "user", "parts": [{"text": "Hello"}]}]}
     lines = [
-        json.dumps({"request": {**body, "model": "projects/p/locations/us-central1/publishers/google/models/"
-                                                 "gemini-2.0-flash-001"}}),
+        json.dumps(
+            {
+                "request": {
+                    **body,
+                    "model": "projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash-001",
+                }
+            }
+        ),
         json.dumps({"request": body}),
     ]
     source = write_lines(tmp_path / "m.jsonl", lines)
@@ -170,12 +178,22 @@ def test_lines_may_name_their_model(tmp_path: Path) -> None:
         ('{"request": []}', "INVALID_LINE", "request"),
         ('{"what": 1}', "INVALID_LINE", None),
         ('{"request": {"model": 3, "contents": []}}', "INVALID_LINE", "model"),
-        ('{"request": {"contents": [{"role": "user", "parts": [{"text": ""}]}]}}', "INVALID_REQUEST",
-         "contents[0].parts[0].text"),
-        ('{"request": {"contents": [{"role": "user", "parts": [{"fileData": {"fileUri": "gs://b/missing.png", '
-         '"mimeType": "image/png"}}]}]}}', "MEDIA", None),
-        ('{"request": {"model": "gemini-2.0-flash-thinking-exp", "contents": [{"parts": [{"text": "x"}]}]}}',
-         "UNPRICED_MODEL", None),
+        (
+            '{"request": {"contents": [{"role": "user", "parts": [{"text": ""}]}]}}',
+            "INVALID_REQUEST",
+            "contents[0].parts[0].text",
+        ),
+        (
+            '{"request": {"contents": [{"role": "user", "parts": [{"fileData": {"fileUri": "gs://b/missing.png", '
+            '"mimeType": "image/png"}}]}]}}',
+            "MEDIA",
+            None,
+        ),
+        (
+            '{"request": {"model": "gemini-2.0-flash-thinking-exp", "contents": [{"parts": [{"text": "x"}]}]}}',
+            "UNPRICED_MODEL",
+            None,
+        ),
     ],
 )
 def test_refused_lines_have_google_errors_and_a_reason(raw: str, reason: str, field: str | None) -> None:
@@ -203,8 +221,9 @@ def test_over_context_window_and_over_long_lines(tmp_path: Path, workers: int) -
     lines = [json.dumps({"prompt": long_prompt}), json.dumps({"prompt": "short"}), json.dumps({"prompt": "x" * 5000})]
     source = write_lines(tmp_path / "l.jsonl", lines)
     out = tmp_path / "r.jsonl"
-    result = estimate_batch(str(source), "text-bison", output=str(out), workers=workers, max_line_bytes=40_000,
-                            mode="online")
+    result = estimate_batch(
+        str(source), "text-bison", output=str(out), workers=workers, max_line_bytes=40_000, mode="online"
+    )
     first, second, third = read_results(out)
     assert first["error"]["message"].startswith("Request payload size exceeds the limit: 40000 bytes")
     assert reason_of(first) == "LINE_TOO_LARGE"
@@ -216,7 +235,9 @@ def test_over_context_window_and_over_long_lines(tmp_path: Path, workers: int) -
     assert first["error"]["message"].startswith(f"The input token count ({first['promptTokenCount']}) exceeds")
     summary = big.summary()
     assert summary["over_context_window"] == {
-        "lines": 1, "first_lines": [1], "prompt_tokens": first["promptTokenCount"],
+        "lines": 1,
+        "first_lines": [1],
+        "prompt_tokens": first["promptTokenCount"],
     }
     assert summary["errors"]["by_reason"]["OVER_CONTEXT_WINDOW"]["lines"] == 1
     assert summary["prompt_tokens"] == sum(r["promptTokenCount"] for r in read_results(out)[1:])
@@ -292,9 +313,14 @@ def test_missing_inputs_are_refused(tmp_path: Path) -> None:
         st.binary(max_size=200),
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-                st.sampled_from(["request", "contents", "key", "prompt", "parts", "text", "role", "model", "x"]),
-                inner, max_size=4),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(["request", "contents", "key", "prompt", "parts", "text", "role", "model", "x"]),
+                    inner,
+                    max_size=4,
+                )
+            ),
             max_leaves=12,
         ).map(lambda v: json.dumps(v).encode()),
     )
@@ -320,19 +346,27 @@ def test_media_lines_are_billed_like_usage_metadata(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     image.new("RGB", (1600, 1000), (200, 30, 30)).save(buffer, format="PNG")
     data = base64.b64encode(buffer.getvalue()).decode()
-    request = {"contents": [{"role": "user", "parts": [
-        {"text": "What colour is this?"}, {"inlineData": {"mimeType": "image/png", "data": data}}]}]}
+    request = {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [{"text": "What colour is this?"}, {"inlineData": {"mimeType": "image/png", "data": data}}],
+            }
+        ]
+    }
     (tmp_path / "media").mkdir()
     (tmp_path / "media" / "b").mkdir()
     (tmp_path / "media" / "b" / "a.png").write_bytes(buffer.getvalue())
-    mirrored = {"contents": [{"role": "user", "parts": [
-        {"fileData": {"mimeType": "image/png", "fileUri": "gs://b/a.png"}}]}]}
+    mirrored = {
+        "contents": [{"role": "user", "parts": [{"fileData": {"mimeType": "image/png", "fileUri": "gs://b/a.png"}}]}]
+    }
     source = write_lines(tmp_path / "m.jsonl", [json.dumps({"request": request}), json.dumps({"request": mirrored})])
     out = tmp_path / "r.jsonl"
     options = vertexmeter.media.MediaOptions(media_root=str(tmp_path / "media"))
     for api in ("vertex", "gemini"):
-        summary = estimate_batch(str(source), "gemini-2.0-flash", output=str(out), api=api, workers=1,
-                                 media_options=options, mode="online").summary()
+        summary = estimate_batch(
+            str(source), "gemini-2.0-flash", output=str(out), api=api, workers=1, media_options=options, mode="online"
+        ).summary()
         inline, mirrored_line = read_results(out)
         expected = vertexmeter.usage_metadata("gemini-2.0-flash", request, api=api, media_options=options)
         assert inline["promptTokensDetails"] == expected["promptTokensDetails"]
@@ -341,15 +375,20 @@ def test_media_lines_are_billed_like_usage_metadata(tmp_path: Path) -> None:
         assert summary["tokens_by_modality"]["IMAGE"] == image_tokens + mirrored_line["promptTokenCount"]
 
 
-@pytest.mark.parametrize("config", [
-    {},
-    {"maxOutputTokens": 300},
-    {"maxOutputTokens": 2000, "thinkingConfig": {"thinkingBudget": 512}},
-    {"thinkingConfig": {"thinkingBudget": 1024}},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"maxOutputTokens": 300},
+        {"maxOutputTokens": 2000, "thinkingConfig": {"thinkingBudget": 512}},
+        {"thinkingConfig": {"thinkingBudget": 1024}},
+    ],
+)
 def test_cost_range_is_the_estimate_of_the_same_request(tmp_path: Path, config: dict[str, Any]) -> None:
-    request = {"contents": [{"role": "user", "parts": [{"text": "Summarise the plot of Hamlet."}]}],
-               "systemInstruction": {"parts": [{"text": "Be brief."}]}}
+    request = {
+        "contents": [{"role": "user", "parts": [{"text": "Summarise the plot of Hamlet."}]}],
+        "systemInstruction": {"parts": [{"text": "Be brief."}]},
+    }
     if config:
         request["generationConfig"] = config
     source = write_lines(tmp_path / "one.jsonl", [json.dumps({"request": request})])
@@ -359,6 +398,41 @@ def test_cost_range_is_the_estimate_of_the_same_request(tmp_path: Path, config: 
         (line,) = read_results(out)
         single = vertexmeter.estimate(MODEL, request, api=api, mode="batch")
         low, high = single.total_range
-        assert (line["cost"]["min"], line["cost"]["max"]) == (vertexmeter.pricing.money(low),
-                                                              vertexmeter.pricing.money(high))
+        assert (line["cost"]["min"], line["cost"]["max"]) == (
+            vertexmeter.pricing.money(low),
+            vertexmeter.pricing.money(high),
+        )
         assert line["promptTokenCount"] == single.counted.total_tokens
+
+
+def test_a_line_with_history_bills_its_replayed_thoughts_exactly_and_without_says_bounds(tmp_path: Path) -> None:
+    """A `{"request", "history"}` line: the thoughts its replayed signatures bill (docs/counting.md)."""
+    import base64
+
+    sig = base64.b64encode(bytes(range(256)) * 2).decode()
+    call = {"functionCall": {"name": "f", "args": {}}, "thoughtSignature": sig}
+    request = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "Call f."}]},
+            {"role": "model", "parts": [call]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {"ok": "yes"}}}]},
+        ]
+    }
+    history = [
+        {"candidates": [{"content": {"role": "model", "parts": [call]}}], "usageMetadata": {"thoughtsTokenCount": 99}}
+    ]
+    source = write_lines(
+        tmp_path / "agent.jsonl",
+        [
+            json.dumps({"key": "a", "request": request, "history": history}),
+            json.dumps({"key": "b", "request": request}),
+        ],
+    )
+    out = tmp_path / "results.jsonl"
+    estimate_batch(str(source), "gemini-3.5-flash", output=str(out), api="gemini", workers=1)
+    known, unknown = read_results(out)
+    expected = vertexmeter.usage_metadata("gemini-3.5-flash", request, api="gemini", history=history)
+    assert known["promptTokenCount"] == expected["promptTokenCount"] and "bounds" not in known
+    assert "fields" not in known  # history is read, not echoed
+    low, high = unknown["bounds"]["promptTokenCount"]
+    assert low <= unknown["promptTokenCount"] <= high and unknown["promptTokenCount"] != known["promptTokenCount"]

@@ -4,7 +4,7 @@ The ground-truth records keep each request and its usage, but not the earlier re
 conversation — which carry the thought signatures that later requests replay. This script reads every
 record's source file at the blob the record names (httprr traces and VCR cassettes) from local git
 mirrors and writes, per source file and blob, the list of exchanges: the request body and the response (a streamed
-answer is folded into one response: its parts in order, the last chunk's usageMetadata).
+answer as the list of its chunks, as a client receives it).
 
     python tests/data/mine_conversations.py MIRRORS_DIR > tests/data/conversations_2026.jsonl
     gzip -9n tests/data/conversations_2026.jsonl
@@ -48,40 +48,20 @@ def dechunk(body: bytes) -> bytes:
     return out
 
 
-def fold_stream(chunks: list[dict[str, Any]]) -> dict[str, Any]:
-    """One response from streamed chunks: parts concatenated in order, the last usageMetadata."""
-    parts: list[dict[str, Any]] = []
-    folded: dict[str, Any] = {}
-    for chunk in chunks:
-        for candidate in chunk.get("candidates") or []:
-            parts.extend((candidate.get("content") or {}).get("parts") or [])
-            if candidate.get("finishReason"):
-                folded["finishReason"] = candidate["finishReason"]
-        for key in ("usageMetadata", "modelVersion", "responseId"):
-            if key in chunk:
-                folded[key] = chunk[key]
-    response: dict[str, Any] = {"candidates": [{"content": {"role": "model", "parts": parts}}], "streamed": True}
-    if "finishReason" in folded:
-        response["candidates"][0]["finishReason"] = folded.pop("finishReason")
-    response.update(folded)
-    return response
-
-
-def parse_response_body(head: str, body: bytes) -> dict[str, Any] | None:
+def parse_response_body(head: str, body: bytes) -> dict[str, Any] | list[dict[str, Any]] | None:
     if "transfer-encoding: chunked" in head.lower():
         body = dechunk(body)
     text = body.decode("utf-8", "replace").strip()
     if not text:
         return None
     if text.startswith("data:") or "\ndata:" in text:
-        chunks = [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:") and line[5:].strip()]
-        return fold_stream(chunks)
+        return [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:") and line[5:].strip()]
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
         return None
     if isinstance(value, list):  # a streamed answer sent as one JSON array
-        return fold_stream([v for v in value if isinstance(v, dict)])
+        return [v for v in value if isinstance(v, dict)]
     return value if isinstance(value, dict) else None
 
 

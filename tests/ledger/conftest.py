@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
-from vertexmeter.ledger.store import engine_for, metadata
+from vertexmeter.ledger.store import VERSION_TABLE, metadata
 
 
 @pytest.fixture(scope="session")
@@ -31,10 +32,15 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield str(tmp_path / "ledger.sqlite")
         return
     url = request.getfixturevalue("postgres_url")
-    engine = engine_for(url)
-    metadata.drop_all(engine)
-    engine.dispose()
+    drop_ledger(url)
     yield url
-    engine = engine_for(url)
+    drop_ledger(url)
+
+
+def drop_ledger(url: str) -> None:
+    """An empty PostgreSQL database again: the ledger's table and its schema revision."""
+    engine = create_engine("postgresql+psycopg://" + url.split("://", 1)[1])
     metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
     engine.dispose()

@@ -33,14 +33,27 @@ def write(path: Path, lines: list[dict[str, Any]]) -> str:
 # Hand-computed: see each comment. 2.5 Flash: in 0.30, cached 0.03 (from 2025-10-16), out 2.50 per 1M.
 LOG = [
     # 1,000 in x 0.30 + 200 out x 2.50 + 300 thoughts x 2.50 = 0.0003 + 0.0005 + 0.00075 = 0.00155
-    response("r1", "gemini-2.5-flash", "2025-11-03T10:00:00.123456789Z", promptTokenCount=1000,
-             candidatesTokenCount=200, thoughtsTokenCount=300),
+    response(
+        "r1",
+        "gemini-2.5-flash",
+        "2025-11-03T10:00:00.123456789Z",
+        promptTokenCount=1000,
+        candidatesTokenCount=200,
+        thoughtsTokenCount=300,
+    ),
     # prompt 50,000 of which 40,000 cached: 10,000 x 0.30 + 40,000 x 0.03 + 100 x 2.50 = 0.003 + 0.0012 + 0.00025
-    response("r2", "gemini-2.5-flash", "2025-11-03T11:00:00Z", promptTokenCount=50000,
-             cachedContentTokenCount=40000, candidatesTokenCount=100),
+    response(
+        "r2",
+        "gemini-2.5-flash",
+        "2025-11-03T11:00:00Z",
+        promptTokenCount=50000,
+        cachedContentTokenCount=40000,
+        candidatesTokenCount=100,
+    ),
     # Claude Sonnet 4.5 by its Vertex @version: 10,000 x 3 + 1,000 x 15 per 1M = 0.045
-    response(None, "claude-sonnet-4-5@20250929", "2025-11-04T11:00:00Z", promptTokenCount=10000,
-             candidatesTokenCount=1000),
+    response(
+        None, "claude-sonnet-4-5@20250929", "2025-11-04T11:00:00Z", promptTokenCount=10000, candidatesTokenCount=1000
+    ),
 ]
 LOG_TOTAL = D("0.00155") + D("0.00445") + D("0.045")
 
@@ -53,7 +66,15 @@ def test_bill_twice_does_not_double_count(db: str, tmp_path: Path) -> None:
     assert first.requests == 3 and first.imported["new"] == 3
     second = bill(log, db=db)
     assert (second.total, second.billed_total, second.requests) == (first.total, first.billed_total, 3)
-    assert second.imported == {"read": 3, "new": 0, "duplicates": 3, "skipped_provisioned": 0}
+    assert second.imported == {
+        "lines": 3,
+        "read": 3,
+        "new": 0,
+        "duplicates": 3,
+        "conflicts": 0,
+        "skipped_provisioned": 0,
+        "rejected": 0,
+    }
     assert second.to_json()["breakdowns"]["model"] == {
         "claude-sonnet-4-5": {"requests": 1, "total": "0.045"},
         "gemini-2.5-flash": {"requests": 2, "total": "0.006"},
@@ -73,21 +94,43 @@ def test_rates_of_each_day_and_mode(db: str, tmp_path: Path) -> None:
         response("before", "gemini-2.5-flash", "2025-10-15T23:59:59Z", **usage),  # cached 0.075 (25%)
         response("after", "gemini-2.5-flash", "2025-10-16T00:00:00Z", **usage),  # cached 0.03 (10%)
         # Flex with cache hits: 2.5 keeps the online cached rate; 1M fresh at 0.15, 1M cached at 0.03.
-        response("flex", "gemini-2.5-flash", "2025-11-01T00:00:00Z", promptTokenCount=2_000_000,
-                 cachedContentTokenCount=1_000_000, trafficType="ON_DEMAND_FLEX"),
+        response(
+            "flex",
+            "gemini-2.5-flash",
+            "2025-11-01T00:00:00Z",
+            promptTokenCount=2_000_000,
+            cachedContentTokenCount=1_000_000,
+            trafficType="ON_DEMAND_FLEX",
+        ),
         # Priority: 1M in at 0.54.
-        response("prio", "gemini-2.5-flash", "2025-11-01T00:00:00Z", promptTokenCount=1_000_000,
-                 trafficType="ON_DEMAND_PRIORITY"),
+        response(
+            "prio",
+            "gemini-2.5-flash",
+            "2025-11-01T00:00:00Z",
+            promptTokenCount=1_000_000,
+            trafficType="ON_DEMAND_PRIORITY",
+        ),
         # Vertex batch-prediction output line: 1M in x 0.15 + 1M out x 1.25 = 1.40.
-        {"request": {"contents": [], "labels": {"team": "x"}},
-         "response": response("batch", "gemini-2.5-flash", "2025-11-02T00:00:00Z", promptTokenCount=1_000_000,
-                              candidatesTokenCount=1_000_000), "status": ""},
+        {
+            "request": {"contents": [], "labels": {"team": "x"}},
+            "response": response(
+                "batch",
+                "gemini-2.5-flash",
+                "2025-11-02T00:00:00Z",
+                promptTokenCount=1_000_000,
+                candidatesTokenCount=1_000_000,
+            ),
+            "status": "",
+        },
         # Gemini API batch result line: Gemini API batch rates (2.0 Flash 0.05, where Vertex batch is 0.075).
-        {"key": "k1", "response": response(None, "gemini-2.0-flash", "2025-11-02T00:00:00Z",
-                                           promptTokenCount=1_000_000)},
+        {
+            "key": "k1",
+            "response": response(None, "gemini-2.0-flash", "2025-11-02T00:00:00Z", promptTokenCount=1_000_000),
+        },
         # Provisioned Throughput is paid by subscription: skipped, not $0.
-        response("pt", "gemini-2.5-flash", "2025-11-02T00:00:00Z", promptTokenCount=5,
-                 trafficType="PROVISIONED_THROUGHPUT"),
+        response(
+            "pt", "gemini-2.5-flash", "2025-11-02T00:00:00Z", promptTokenCount=5, trafficType="PROVISIONED_THROUGHPUT"
+        ),
     ]
     report = bill(write(tmp_path / "modes.jsonl", lines), db=db, by="day")
     days = report.to_json()["breakdowns"]["day"]
@@ -101,7 +144,11 @@ def test_rates_of_each_day_and_mode(db: str, tmp_path: Path) -> None:
 
 def test_tool_use_prompt_and_modalities(db: str, tmp_path: Path) -> None:
     line = response(
-        "t", "gemini-2.5-flash", "2025-11-02T00:00:00Z", promptTokenCount=3000, toolUsePromptTokenCount=1000,
+        "t",
+        "gemini-2.5-flash",
+        "2025-11-02T00:00:00Z",
+        promptTokenCount=3000,
+        toolUsePromptTokenCount=1000,
         promptTokensDetails=[{"modality": "TEXT", "tokenCount": 2000}, {"modality": "AUDIO", "tokenCount": 1000}],
         candidatesTokenCount=10,
     )
@@ -113,8 +160,15 @@ def test_tool_use_prompt_and_modalities(db: str, tmp_path: Path) -> None:
 def test_grounding_free_allowance_per_day(db: str, tmp_path: Path) -> None:
     grounded = {"candidates": [{"groundingMetadata": {"webSearchQueries": ["q"]}}]}
     lines = [
-        {**response(f"g{i}", "gemini-2.5-flash", f"2025-11-10T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
-                    promptTokenCount=0), **grounded}
+        {
+            **response(
+                f"g{i}",
+                "gemini-2.5-flash",
+                f"2025-11-10T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
+                promptTokenCount=0,
+            ),
+            **grounded,
+        }
         for i in range(1502)
     ]
     report = bill(write(tmp_path / "g.jsonl", lines), db=db)
@@ -147,14 +201,19 @@ def test_maps_grounding_from_the_log(db: str, tmp_path: Path) -> None:
 
 def test_gemini_api_logs_without_create_time_and_regional_endpoints(db: str, tmp_path: Path) -> None:
     # A Gemini API response has no createTime: --date supplies the day; it is priced at Gemini API rates.
-    api_line = {"responseId": "api", "modelVersion": "gemini-2.0-flash",
-                "usageMetadata": {"promptTokenCount": 1_000_000}}
+    api_line = {
+        "responseId": "api",
+        "modelVersion": "gemini-2.0-flash",
+        "usageMetadata": {"promptTokenCount": 1_000_000},
+    }
     # Our own `location` field: a regional call of a model with a published uplift pays 10% more.
-    regional = {**response("reg", "claude-sonnet-4-5", "2025-11-02T00:00:00Z", promptTokenCount=100_000),
-                "location": "us-east5"}
+    regional = {
+        **response("reg", "claude-sonnet-4-5", "2025-11-02T00:00:00Z", promptTokenCount=100_000),
+        "location": "us-east5",
+    }
     log = write(tmp_path / "api.jsonl", [api_line])
-    with pytest.raises(VertexMeterError, match="give --date"):
-        bill(log, db=db)
+    refused = bill(log, db=db)
+    assert refused.requests == 0 and "give --day" in refused.bad_lines[0].reason
     report = bill(log, db=db, date="2025-11-01", api="gemini")
     assert report.total == D("0.1")  # Gemini API 2.0 Flash input, not Vertex's 0.15
     report = bill(write(tmp_path / "reg.jsonl", [regional]), db=db, by="model")
@@ -179,7 +238,11 @@ def test_each_billing_month_is_rounded_up_once(db: str, tmp_path: Path) -> None:
 def test_budget_status(db: str, tmp_path: Path) -> None:
     log = write(tmp_path / "log.jsonl", LOG)
     assert bill(log, db=db, budget="0.05").budget_json() == {
-        "budget": "0.05", "billed_total": "0.06", "remaining": "-0.01", "used_percent": "120", "status": "exceeded",
+        "budget": "0.05",
+        "billed_total": "0.06",
+        "remaining": "-0.01",
+        "used_percent": "120",
+        "status": "exceeded",
     }
     assert bill(log, db=db, budget="10").budget_json()["status"] == "within"
 
@@ -216,35 +279,49 @@ def test_money_columns_are_text_not_float() -> None:
         ({"modelVersion": "gemini-2.5-flash", "createTime": "2025-11-01T00:00:00Z"}, "no usageMetadata"),
         (response("x", "gemini-2.5-flash", "yesterday", promptTokenCount=1), "RFC 3339"),
         (response("x", "gemini-2.5-flash", "2025-11-01T00:00:00Z", promptTokenCount=1.5), "whole number"),
-        (response("x", "gemini-2.5-flash", "2025-11-01T00:00:00Z", promptTokenCount=1, cachedContentTokenCount=2),
-         "exceeds"),
+        (
+            response("x", "gemini-2.5-flash", "2025-11-01T00:00:00Z", promptTokenCount=1, cachedContentTokenCount=2),
+            "exceeds",
+        ),
         (response("x", "gemini-2.5-flash", "2024-01-01T00:00:00Z", promptTokenCount=1), "in force"),
-        (response("x", "gemini-2.5-flash", "2025-11-01T00:00:00Z", promptTokenCount=1, trafficType="NEW"),
-         "trafficType"),
+        (
+            response("x", "gemini-2.5-flash", "2025-11-01T00:00:00Z", promptTokenCount=1, trafficType="NEW"),
+            "trafficType",
+        ),
     ],
 )
 def test_bad_lines_are_refused_with_their_place(tmp_path: Path, line: dict[str, Any], message: str) -> None:
     log = write(tmp_path / "bad.jsonl", [LOG[0], line])
     with pytest.raises(VertexMeterError) as err:
-        bill(log, db=str(tmp_path / "l.sqlite"))
+        bill(log, db=str(tmp_path / "strict.sqlite"), strict=True)
     assert message in err.value.message and "bad.jsonl:2" in err.value.message
-    assert err.value.to_json()["error"]["status"] in ("INVALID_ARGUMENT", "NOT_FOUND")
+    assert err.value.to_json()["error"]["status"] == "INVALID_ARGUMENT"
+    report = bill(log, db=str(tmp_path / "l.sqlite"))  # the good line is billed, the bad one reported
+    assert report.requests == 1 and report.exit_code == 1
+    (bad,) = report.bad_lines
+    assert (bad.file, bad.line) == (log, 2) and message in bad.reason
+    assert bad.status in ("INVALID_ARGUMENT", "NOT_FOUND")
 
 
 def test_bad_arguments(tmp_path: Path) -> None:
     log = write(tmp_path / "log.jsonl", LOG)
-    for kwargs, field in (({"month": "2025-13"}, "month"), ({"by": "team"}, "by"), ({"budget": "lots"}, "budget"),
-                          ({"db": "mysql://x/y"}, "db")):
+    for kwargs, field in (
+        ({"month": "2025-13"}, "month"),
+        ({"by": "team"}, "by"),
+        ({"budget": "lots"}, "budget"),
+        ({"db": "mysql://x/y"}, "db"),
+    ):
         with pytest.raises(VertexMeterError) as err:
             bill(log, **({"db": str(tmp_path / "l.sqlite")} | kwargs))
         assert err.value.field_path == field, kwargs
     (tmp_path / "junk.jsonl").write_text("{not json\n")
     with pytest.raises(VertexMeterError, match="junk.jsonl:1: not valid JSON"):
-        bill(str(tmp_path / "junk.jsonl"), db=str(tmp_path / "l.sqlite"))
+        bill(str(tmp_path / "junk.jsonl"), db=str(tmp_path / "l.sqlite"), strict=True)
 
 
-def test_a_concurrent_import_of_the_same_requests_is_not_double_counted(db: str, tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_concurrent_import_of_the_same_requests_is_not_double_counted(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import vertexmeter.ledger.store as store
 
     log = write(tmp_path / "log.jsonl", LOG)

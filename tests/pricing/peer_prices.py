@@ -43,8 +43,16 @@ class Disagreement:
     peer: Decimal
 
     def key(self) -> tuple[str, ...]:
-        return (self.peer_model, self.model, self.platform, self.mode, self.unit, self.tier, _plain(self.ours),
-                _plain(self.peer))
+        return (
+            self.peer_model,
+            self.model,
+            self.platform,
+            self.mode,
+            self.unit,
+            self.tier,
+            _plain(self.ours),
+            _plain(self.peer),
+        )
 
 
 def _plain(value: Decimal) -> str:
@@ -137,8 +145,9 @@ def compare(peer_models: list[Any]) -> tuple[int, list[Disagreement]]:
                                 continue
                             compared += 1
                             if ours != peer:
-                                found.append(Disagreement(peer_model.id, model.id, platform, mode, attr, tier,
-                                                          date, ours, peer))
+                                found.append(
+                                    Disagreement(peer_model.id, model.id, platform, mode, attr, tier, date, ours, peer)
+                                )
     return compared, found
 
 
@@ -146,7 +155,7 @@ def compare(peer_models: list[Any]) -> tuple[int, list[Disagreement]]:
 LITELLM_DATE = dt.date(2026, 11, 20)  # the snapshot has no dates: compared as of its release month
 _PREFIXES = ("vertex_ai/", "gemini/", "meta/", "deepseek-ai/", "qwen/", "openai/", "mistralai/", "google/")
 _MODES = {"": "online", "_batches": "batch", "_flex": "flex", "_priority": "priority"}
-_TIERS = {"": "base", "_above_200k_tokens": "long", "_above_128k_tokens": "long"}
+_TIERS = {"": "base", "_above_200k_tokens": "long", "_above_128k_tokens": "long", "_above_100k_tokens": "long"}
 # LiteLLM stem -> (bucket, quantity, extra request fields, per how many units the stem's price is)
 _LL_STEMS: dict[str, tuple[str, str, dict[str, Any], int]] = {
     "input_cost_per_token": ("input", "tokens", {}, 1),
@@ -189,17 +198,21 @@ def _ll_model(key: str) -> str:
     name = key
     for prefix in _PREFIXES:
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
     for prefix in _PREFIXES:  # vertex_ai/meta/llama-...
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
     return name
 
 
-def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
-    """Every LiteLLM unit price whose model, platform, mode and tier the catalogue also prices on LITELLM_DATE."""
+def compare_litellm(
+    snapshot: dict[str, Any], unpriced: list[tuple[str, ...]] | None = None
+) -> tuple[int, list[Disagreement]]:
+    """Every LiteLLM unit price whose model, platform, mode and tier the catalogue also prices on LITELLM_DATE.
+    `unpriced` collects (key, model, platform, mode, field) the catalogue lacks for a model it prices there."""
     from vertexmeter.pricing.catalogue import resolve_priced_model
 
+    cat = catalogue()
     compared = 0
     found: list[Disagreement] = []
     for key, entry in sorted(snapshot["models"].items()):
@@ -216,29 +229,332 @@ def compare_litellm(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
             bucket, quantity, extra, _ = _LL_STEMS[stem]
             if model.id.startswith("gemini") and bucket == "cache_write":
                 continue  # Gemini cache creation is billed as input
-            if model.billing == "per_operation" and bucket == "input":
-                continue
+            if model.billing == "per_operation" and bucket in ("input", "output") and quantity == "tokens":
+                continue  # a generator bills per operation (image, second, clip), not per token
+            if model.billing == "tokens" and quantity in (
+                "text_characters",
+                "images",
+                "video_seconds",
+                "audio_seconds",
+            ):
+                continue  # LiteLLM's per-character / per-image / per-second fields: token-billed models bill tokens
+            if bucket == "output" and _is_embedding(model.id):
+                continue  # an embedding has no output
             prompt = LARGE if tier == "long" else SMALL
             peer = Decimal(repr(value))
             units = 1_000_000
             if quantity in ("video_seconds", "images", "audio_seconds"):
                 units = 10
-            request_fields: dict[str, Any] = {bucket: Quantities(**{quantity: Decimal(units) if "seconds" in quantity
-                                                                     else units})}
+            request_fields: dict[str, Any] = {
+                bucket: Quantities(**{quantity: Decimal(units) if "seconds" in quantity else units})
+            }
             if model.billing == "characters":
                 request_fields["prompt_tokens"] = prompt
             else:
                 request_fields["prompt_tokens"] = prompt
             request_fields.update(extra)
+            if model.billing == "characters" and quantity in ("tokens", "audio_tokens"):
+                continue
             try:
                 pricer = Pricer(model.id, date=LITELLM_DATE, platform=platform)
-                if model.billing == "characters" and quantity in ("tokens", "audio_tokens"):
-                    continue
                 total = pricer.price(Usage(requests=(RequestUsage(**request_fields),)), mode).total
             except VertexMeterError:
+                if unpriced is not None and any(e.platform == platform for e in cat.entries_by_model[model.id]):
+                    unpriced.append((key, model.id, platform, mode, field))
                 continue  # not an overlap: the catalogue has no such price on that day
             ours = total / units
             compared += 1
             if ours != peer:
                 found.append(Disagreement(key, model.id, platform, mode, field, tier, LITELLM_DATE, ours, peer))
+        for field, peer_value, request in _ll_grounding(entry):
+            if model.publisher != "google":
+                continue  # a partner's web search is the vendor's tool, not Google's grounding
+            total = _price_one(model.id, platform, LITELLM_DATE, "online", request, SMALL)
+            if total is None:
+                if unpriced is not None and any(e.platform == platform for e in cat.entries_by_model[model.id]):
+                    unpriced.append((key, model.id, platform, "online", field))
+                continue
+            ours = total / 1000
+            compared += 1
+            if ours != peer_value:
+                found.append(
+                    Disagreement(key, model.id, platform, "online", field, "base", LITELLM_DATE, ours, peer_value)
+                )
     return compared, found
+
+
+def _is_embedding(model: str) -> bool:
+    return "embedding" in model
+
+
+def _ll_grounding(entry: dict[str, Any]) -> list[tuple[str, Decimal, dict[str, Any]]]:
+    """LiteLLM's grounding prices per query: Google Search (search_context_cost_per_query) and Maps."""
+    out = []
+    search = entry.get("search_context_cost_per_query")
+    if isinstance(search, dict) and "search_context_size_low" in search:
+        out.append(
+            (
+                "search_context_cost_per_query",
+                Decimal(repr(search["search_context_size_low"])),
+                {"search_queries": 1000},
+            )
+        )
+    maps = entry.get("google_maps_grounding_cost_per_query")
+    if isinstance(maps, int | float):
+        out.append(("google_maps_grounding_cost_per_query", Decimal(repr(maps)), {"maps_requests": 1000}))
+    return out
+
+
+# ---- genai-prices (a vendored snapshot: tests/pricing/data/genai-prices-0.2.5-google.json) ------------------
+def clause_matches(clause: dict[str, Any], name: str) -> bool:
+    """genai-prices' match clauses (equals, starts_with, ends_with, contains, regex, or, and) on a model name."""
+    import re
+
+    kind = clause["$type"]
+    if kind == "ClauseEquals":
+        return name == clause["equals"]
+    if kind == "ClauseStartsWith":
+        return name.startswith(clause["starts_with"])
+    if kind == "ClauseEndsWith":
+        return name.endswith(clause["ends_with"])
+    if kind == "ClauseContains":
+        return clause["contains"] in name
+    if kind == "ClauseRegex":
+        return re.search(clause["regex"], name) is not None
+    if kind == "ClauseOr":
+        return any(clause_matches(c, name) for c in clause["or_"])
+    if kind == "ClauseAnd":
+        return all(clause_matches(c, name) for c in clause["and_"])
+    raise ValueError(f"unknown genai-prices clause {kind}")
+
+
+def clause_names(clause: dict[str, Any]) -> list[str]:
+    """The literal names a clause spells out (equals, starts_with, ends_with, contains), for lookups."""
+    out = [clause[k] for k in ("equals", "starts_with", "ends_with", "contains") if k in clause]
+    for key in ("or_", "and_"):
+        for sub in clause.get(key, []):
+            out += clause_names(sub)
+    return out
+
+
+def snapshot_platform(model: dict[str, Any]) -> str:
+    """genai-prices' google provider mixes the Gemini API page with Vertex-cited rows (Claude, MaaS)."""
+    comment = model.get("price_comments") or ""
+    if model["id"].startswith("claude") or model["id"].endswith("-maas"):
+        return "vertex"
+    if "cloud.google.com/vertex-ai" in comment and "ai.google.dev" not in comment:
+        return "vertex"
+    return "gemini_api"
+
+
+def catalogue_names(platform: str) -> dict[str, str]:
+    """Every name the catalogue prices on `platform` (ids, own aliases, registry aliases) -> its model id."""
+    from vertexmeter.registry import all_models
+
+    cat = catalogue()
+    priced = {m for m, entries in cat.entries_by_model.items() if any(e.platform == platform for e in entries)}
+    names: dict[str, str] = {}
+    for model in cat.models.values():
+        if model.id in priced:
+            for name in (model.id, *model.aliases):
+                names[name] = model.id
+    for info in all_models():
+        priced_model = cat.models.get(info.id)
+        if priced_model is not None and priced_model.registry and info.id in priced:
+            for name in (info.id, *info.aliases):
+                names.setdefault(name, info.id)
+    return names
+
+
+@dataclass(frozen=True)
+class Gap:
+    peer: str
+    key: str
+    platform: str
+
+
+def _priced_on(name: str, platform: str) -> bool:
+    from vertexmeter.pricing.catalogue import resolve_priced_model
+
+    try:
+        model = resolve_priced_model(name)
+    except VertexMeterError:
+        return False
+    return any(e.platform == platform for e in catalogue().entries_by_model.get(model.id, []))
+
+
+def _refused_on(name: str, platform: str) -> bool:
+    from vertexmeter.pricing.catalogue import refusal
+
+    refused = refusal(name)
+    return refused is not None and platform in refused.platforms
+
+
+def litellm_gaps(snapshot: dict[str, Any]) -> list[Gap]:
+    """LiteLLM keys of a model neither priced on the key's platform nor refused there with a reason."""
+    gaps = []
+    for key, entry in sorted(snapshot["models"].items()):
+        platform = "gemini_api" if entry["litellm_provider"] == "gemini" else "vertex"
+        name = _ll_model(key)
+        if not (_priced_on(name, platform) or _refused_on(name, platform)):
+            gaps.append(Gap("litellm", key, platform))
+    return gaps
+
+
+def genai_gaps(snapshot: dict[str, Any]) -> list[Gap]:
+    """genai-prices models no priced catalogue name matches on their platform, and not refused by id."""
+    gaps = []
+    names_by_platform = {p: catalogue_names(p) for p in ("vertex", "gemini_api")}
+    for model in snapshot["models"]:
+        platform = snapshot_platform(model)
+        names = names_by_platform[platform]
+        if any(clause_matches(model["match"], name) for name in names):
+            continue
+        if _refused_on(model["id"], platform) or _priced_on(model["id"], platform):
+            continue
+        gaps.append(Gap("genai-prices", model["id"], platform))
+    return gaps
+
+
+# genai-prices ModelPrice field (snapshot JSON) -> the request fields that bill exactly one unit of it, per UNITS
+SNAPSHOT_UNITS: dict[str, dict[str, Any]] = {
+    "input_mtok": {"input": Quantities(tokens=1_000_000)},
+    "output_mtok": {"output": Quantities(tokens=1_000_000)},
+    "cache_read_mtok": {"cached_input": Quantities(tokens=1_000_000)},
+    "cache_write_mtok": {"cache_write": Quantities(tokens=1_000_000)},
+    "input_audio_mtok": {"input": Quantities(audio_tokens=1_000_000)},
+    "cache_audio_read_mtok": {"cached_input": Quantities(audio_tokens=1_000_000)},
+    "output_audio_mtok": {"output": Quantities(audio_tokens=1_000_000)},
+    "input_image_mtok": {"input": Quantities(image_tokens=1_000_000)},
+    "input_video_mtok": {"input": Quantities(video_tokens=1_000_000)},
+    # a thousand search queries (3.x bills per query), else a thousand grounded prompts (2.x bills per prompt)
+    "web_searches_kcount": {"search_queries": 1000},
+}
+SNAPSHOT_MODES = {
+    ("processing", "batch"): "batch",
+    ("service_tier", "flex"): "flex",
+    ("service_tier", "priority"): "priority",
+}
+
+
+def _snapshot_periods(model: dict[str, Any]) -> list[tuple[str, dt.date, dt.date | None, dict[str, Any]]]:
+    """(mode, from, until, prices): the dated standard prices, then each batch / flex / priority variant."""
+    out: list[tuple[str, dt.date, dt.date | None, dict[str, Any]]] = []
+    prices = model["prices"]
+    items = (
+        [(dt.date.min, prices)]
+        if isinstance(prices, dict)
+        else sorted(
+            (
+                (
+                    dt.date.fromisoformat(p["constraint"]["start_date"]) if p.get("constraint") else dt.date.min,
+                    p["prices"],
+                )
+                for p in prices
+            ),
+            key=lambda item: item[0],
+        )
+    )
+    out += [("online", start, items[i + 1][0] if i + 1 < len(items) else None, p) for i, (start, p) in enumerate(items)]
+    by_mode: dict[str, list[tuple[dt.date, dict[str, Any]]]] = {}
+    for variant in model["price_variants"]:
+        ((key, value),) = variant["when"].items()
+        start = dt.date.fromisoformat(variant["constraint"]["start_date"]) if variant.get("constraint") else dt.date.min
+        by_mode.setdefault(SNAPSHOT_MODES[(key, value)], []).append((start, variant["prices"]))
+    for mode, variants in by_mode.items():
+        variants.sort(key=lambda item: item[0])
+        out += [
+            (mode, start, variants[i + 1][0] if i + 1 < len(variants) else None, p)
+            for i, (start, p) in enumerate(variants)
+        ]
+    return out
+
+
+def _snapshot_price(value: Any, prompt: int) -> Decimal:
+    if not isinstance(value, dict):
+        return Decimal(value)
+    price = Decimal(value["base"])
+    for tier in value["tiers"]:
+        if prompt > tier["start"]:
+            price = Decimal(tier["price"])
+    return price
+
+
+def compare_genai(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
+    """Every (genai-prices model, catalogue model, mode, unit, tier, date) both price, on the model's platform;
+    dates are every day where either side's price changes within the peer's period."""
+    cat = catalogue()
+    compared = 0
+    found: list[Disagreement] = []
+    for peer_model in snapshot["models"]:
+        platform = snapshot_platform(peer_model)
+        matched = sorted(
+            {m for name, m in catalogue_names(platform).items() if clause_matches(peer_model["match"], name)}
+        )
+        for model in matched:
+            entries = [e for e in cat.entries_by_model.get(model, []) if e.platform == platform]
+            edges = {e.effective_from for e in entries} | {e.effective_until for e in entries if e.effective_until}
+            for mode, start, end, prices in _snapshot_periods(peer_model):
+                dates = {d for d in edges | ({start} - {dt.date.min}) if d >= start and (end is None or d < end)}
+                for date in sorted(dates):
+                    for attr, request in SNAPSHOT_UNITS.items():
+                        raw = prices.get(attr)
+                        if raw is None or (attr == "web_searches_kcount" and mode != "online"):
+                            continue
+                        tiers = (("base", SMALL), ("long", LARGE)) if isinstance(raw, dict) else (("base", SMALL),)
+                        for tier, prompt in tiers:
+                            ours = _price_one(model, platform, date, mode, request, prompt)
+                            if ours is None:
+                                continue  # the catalogue has no such price that day: not an overlap
+                            peer = _snapshot_price(raw, prompt)
+                            compared += 1
+                            if ours != peer:
+                                found.append(
+                                    Disagreement(peer_model["id"], model, platform, mode, attr, tier, date, ours, peer)
+                                )
+    return compared, found
+
+
+def _price_one(
+    model: str, platform: str, date: dt.date, mode: str, request: dict[str, Any], prompt: int
+) -> Decimal | None:
+    """The catalogue's total for one request, or None where it has no such price; grounding counted per search
+    query is retried as grounded prompts for the models that bill per prompt (2.x)."""
+    tries = [request]
+    if "search_queries" in request:
+        tries.append({"grounded_requests": request["search_queries"]})
+    for fields in tries:
+        try:
+            usage = Usage(requests=(RequestUsage(**fields, prompt_tokens=prompt),))
+            return Pricer(model, date=date, platform=platform).price(usage, mode).total
+        except VertexMeterError:
+            continue
+    return None
+
+
+def genai_unpriced(snapshot: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Prices genai-prices has that the catalogue lacks for a model it prices on that API: (peer model, model,
+    platform, mode, unit), checked on the first day both vouch for (a later start on either side is no gap)."""
+    cat = catalogue()
+    out: list[tuple[str, ...]] = []
+    for peer_model in snapshot["models"]:
+        platform = snapshot_platform(peer_model)
+        matched = sorted(
+            {m for name, m in catalogue_names(platform).items() if clause_matches(peer_model["match"], name)}
+        )
+        for model in matched:
+            entries = [e for e in cat.entries_by_model[model] if e.platform == platform]
+            for mode, start, end, prices in _snapshot_periods(peer_model):
+                # the model's first priced day in this mode (else online): before it the catalogue refuses on purpose
+                base = [e for e in entries if e.charge in ("input", "output") and e.mode == mode] or [
+                    e for e in entries if e.charge in ("input", "output")
+                ]
+                day = max(start, min(e.effective_from for e in base or entries))
+                if end is not None and day >= end:
+                    continue
+                for attr, request in SNAPSHOT_UNITS.items():
+                    if attr not in prices or (attr == "web_searches_kcount" and mode != "online"):
+                        continue
+                    if _price_one(model, platform, day, mode, request, SMALL) is None:
+                        out.append((peer_model["id"], model, platform, mode, attr))
+    return sorted(set(out))

@@ -13,7 +13,7 @@ from vertexmeter.pricing.engine import Bill
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "scenarios"
-SHARED_PRICES = Path("/work/shared/spec/prices.yaml")
+SHARED_PRICES = ROOT.parent / "shared" / "spec" / "prices.yaml"  # the team's shared folder beside the checkout
 
 
 def D(value: str | int) -> Decimal:

@@ -59,13 +59,14 @@ class LineCounts:
     media: MediaUsage
     max_output_tokens: int | None = None  # the request's generationConfig.maxOutputTokens
     thinking_budget: int | None = None  # generationConfig.thinkingConfig.thinkingBudget
+    bounds: dict[str, Any] | None = None  # usageMetadata's bounds: a count that cannot be exact offline
 
 
 # (model name, api) -> its registry entry: each name a job uses is resolved once per process
 _models: dict[tuple[str, str], ModelInfo] = {}
 
 
-def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) -> LineCounts:
+def line_counts(model: str, request: dict[str, Any], settings: BatchSettings, history: Any = None) -> LineCounts:
     """THE seam: the billed counts of one line's request (`request`: straight from `decode_json`).
 
     Gemini models: what generateContent's usageMetadata reports (`vertexmeter.usage`, the bill).
@@ -80,7 +81,7 @@ def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) ->
         return LineCounts(counted.model, counted.total_tokens, dict(counted.tokens_by_modality),
                           counted.billable_characters, counted.media)
     billed = usage_of_body(info, decoded_body(request, info, settings.api), api=settings.api, as_of=settings.as_of,
-                           media_options=settings.media_options)
+                           media_options=settings.media_options, history=history)
     return LineCounts(
         model=billed.model,
         prompt_tokens=billed.prompt_token_count,
@@ -89,6 +90,7 @@ def line_counts(model: str, request: dict[str, Any], settings: BatchSettings) ->
         media=billed.prompt.media,
         max_output_tokens=billed.max_output_tokens,
         thinking_budget=billed.thinking_budget,
+        bounds=billed.bounds,
     )
 
 
@@ -224,6 +226,8 @@ def counted_fields(counts: LineCounts) -> dict[str, Any]:
     if counts.model.billed_by_characters:
         fields["totalBillableCharacters"] = counts.billable_characters
     fields["fitsContextWindow"] = counts.prompt_tokens <= counts.model.input_token_limit
+    if counts.bounds is not None:
+        fields["bounds"] = counts.bounds
     return fields
 
 
@@ -251,7 +255,7 @@ def _count_line(
     if line.kept:
         result["fields"] = line.kept
     try:
-        counts = line_counts(line.model or "", line.request, settings)
+        counts = line_counts(line.model or "", line.request, settings, line.history)
     except VertexMeterError as error:
         result["error"] = error_json(error, counting_reason(error))
         return result, None, None
@@ -317,7 +321,8 @@ def count_chunk(
         )
         # What follows the leading fields depends only on the counts and the (memoised) cost, which repeat
         # across a batch: serialised once per distinct tail, the cost's JSON spliced in as the last field.
-        key = (id(cost), counts.model.id, counts.prompt_tokens, tuple(counts.by_modality.items()), billable)
+        bounds = None if counts.bounds is None else tuple(counts.bounds["promptTokenCount"])
+        key = (id(cost), counts.model.id, counts.prompt_tokens, tuple(counts.by_modality.items()), billable, bounds)
         known = tails.get(key)
         if known is None or known[0] is not cost:  # (an id is only this cost's while the memo holds it)
             if len(tails) >= COST_MEMO_SIZE:

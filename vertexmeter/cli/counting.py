@@ -62,6 +62,8 @@ def count_command(
         result = count(model, given.request, api=api, media_options=media_options, config=given.config)
     if not human:
         print_json(result.to_rest(explain=explain))
+        if result.model.confidence_note:  # on stderr: the JSON keeps Google's shape (cli/quick.py says it too)
+            click.echo(result.model.confidence_note, err=True)
         return
     out = table(f"{result.model.id} ({api} countTokens)", "what", "value", numeric=("value",))
     for modality, tokens in result.tokens_by_modality.items():
@@ -73,6 +75,7 @@ def count_command(
     out.add_row("fits", "yes" if result.fits_context_window else "NO")
     for rule in result.rules if explain else ():
         out.add_row(f"rule: {rule['rule']}", rule["confidence"])
+    out.add_row("confidence", result.confidence + (" (not exact)" if result.inferred else ""))
     show(out)
 
 

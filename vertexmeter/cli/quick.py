@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 
-from vertexmeter.paths import PACKAGE_DIR, TOKENIZER_DIR_ENV, cache_root
+from vertexmeter.paths import PACKAGE_DIR, TOKENIZER_DIR_ENV, cache_root, installed_manifest
 from vertexmeter.tokenizing import ENGINE_ONLY_ENV
 from vertexmeter.tokenizing.core import PURE_PYTHON_ENV
 
@@ -36,7 +36,7 @@ JSON_FLAGS = ("--json",)
 _CLICK_ONLY_ENV = ("VERTEXMETER_MEDIA_ROOT", "_VERTEXMETER_COMPLETE")  # envvar options, shell completion
 # With these set, tokenizers load another way (an override file, the engines, pure Python): no memory.
 _LIBRARY_ONLY_ENV = (TOKENIZER_DIR_ENV, ENGINE_ONLY_ENV, PURE_PYTHON_ENV)
-_MEMORY_FILE = "quick-count.v1.marshal"
+_MEMORY_FILE = "quick-count.v2.marshal"
 _DERIVED_FROM = ("registry", "counting", "requests", "tokenizing", os.path.join("tokenizing", "core"))
 _MAX_ENTRIES = 256
 # countTokens' answer for text, as json.dumps(..., indent=2) writes it (tests/test_cli_quick.py checks)
@@ -87,21 +87,30 @@ def answer(argv: list[str]) -> bool:
     import sys
 
     model, api, texts = plan
-    total = _from_memory(model, api, texts)
-    if total is not None:
+    remembered = _from_memory(model, api, texts)
+    if remembered is not None:
+        total, note = remembered
         sys.stdout.write(ANSWER % (total, total))
+        if note:  # an inferred count says so on stderr, as the click command does
+            sys.stdout.flush()
+            sys.stderr.write(note + "\n")
         return True
-    rest = _from_library(model, api, texts)
-    if rest is None:
+    answered = _from_library(model, api, texts)
+    if answered is None:
         return False
     import json
 
+    rest, note = answered
     sys.stdout.write(json.dumps(rest, ensure_ascii=False, indent=2) + "\n")
+    if note:
+        sys.stdout.flush()
+        sys.stderr.write(note + "\n")
     return True
 
 
-def _from_library(model: str, api: str | None, texts: list[str]) -> dict[str, Any] | None:
-    """The library's countTokens JSON (None for a refusal); what it was made of is remembered for the day."""
+def _from_library(model: str, api: str | None, texts: list[str]) -> tuple[dict[str, Any], str] | None:
+    """The library's countTokens JSON and the model's confidence note ("" when exact); None for a refusal. What
+    the answer was made of is remembered for the day."""
     from vertexmeter.counting import count
     from vertexmeter.errors import VertexMeterError
     from vertexmeter.media import MediaOptions
@@ -115,12 +124,13 @@ def _from_library(model: str, api: str | None, texts: list[str]) -> dict[str, An
         return None  # click's path reports it, in Google's shape, with its exit status
     rest = result.to_rest()
     total = result.total_tokens
+    note = result.model.confidence_note or ""
     if total > 0 and rest == {"totalTokens": total, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}]}:
-        _remember(model, api, texts, result)
-    return rest
+        _remember(model, api, texts, result, note)
+    return rest, note
 
 
-def _remember(model: str, api: str | None, texts: list[str], result: Any) -> None:
+def _remember(model: str, api: str | None, texts: list[str], result: Any, note: str) -> None:
     """Keep (day, table file, overhead) for (model, api, number of texts) when the tokenizer is the native
     core over a stored table; a cache that cannot be written only costs the library next time."""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV) or result.model.is_legacy:
@@ -136,12 +146,12 @@ def _remember(model: str, api: str | None, texts: list[str], result: Any) -> Non
     entries = _load_memory(fingerprint)
     if len(entries) >= _MAX_ENTRIES:
         entries = {}
-    entries[(model, api, len(texts))] = (_today(), path, overhead)
+    entries[(model, api, len(texts))] = (_today(), path, overhead, note)
     _store_memory(entries, fingerprint)
 
 
-def _from_memory(model: str, api: str | None, texts: list[str]) -> int | None:
-    """The count from the day's memory of (model, api, number of texts), or None."""
+def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, str] | None:
+    """The count and the confidence note from the day's memory of (model, api, number of texts), or None."""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
         return None
     entry = _load_memory(_fingerprint()).get((model, api, len(texts)))
@@ -157,7 +167,7 @@ def _from_memory(model: str, api: str | None, texts: list[str]) -> int | None:
         total = sum(splitter.count(text, encoder) for text in texts) + entry[2]
     except (UnicodeError, ValueError):
         return None  # a lone surrogate, say: the library says what is wrong
-    return total if total > 0 else None
+    return (total, entry[3]) if total > 0 else None
 
 
 def _today() -> str:
@@ -181,10 +191,15 @@ def _fingerprint() -> str:
                 if entry.name.endswith((".py", ".yaml", ".so", ".c")):
                     stat = entry.stat()
                     marks.append(f"{folder}/{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    try:  # an installed data set (vertexmeter data update) changes the models and rules too
+        stat = os.stat(installed_manifest())
+        marks.append(f"dataset:{stat.st_size}:{stat.st_mtime_ns}")
+    except OSError:
+        pass
     return "\n".join(marks)
 
 
-def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[str, str, int]]:
+def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[str, str, int, str]]:
     import marshal
 
     import xxhash
@@ -197,13 +212,13 @@ def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[st
         memory = marshal.loads(data[8:])
         if memory["fingerprint"] != fingerprint:
             return {}
-        entries: dict[tuple[str, str | None, int], tuple[str, str, int]] = memory["entries"]
+        entries: dict[tuple[str, str | None, int], tuple[str, str, int, str]] = memory["entries"]
         return entries
     except (OSError, ValueError, EOFError, TypeError, KeyError):
         return {}
 
 
-def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, str, int]], fingerprint: str) -> None:
+def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, str, int, str]], fingerprint: str) -> None:
     import marshal
     import tempfile
 

@@ -148,6 +148,8 @@ def usage_command(
         )
     if not human:
         print_json(result.to_rest(explain=explain))
+        if result.model.confidence_note:  # on stderr: the JSON keeps Google's shape
+            click.echo(result.model.confidence_note, err=True)
         return
     out = table(f"{result.model.id} ({api} generateContent usageMetadata)", "what", "tokens", numeric=("tokens",))
     for modality, tokens in result.prompt_tokens_by_modality.items():
@@ -170,6 +172,7 @@ def usage_command(
     out.add_row("fits", "yes" if result.fits_context_window else "NO")
     for rule in result.rules if explain else ():
         out.add_row(f"rule: {rule['rule']}", rule["confidence"])
+    out.add_row("confidence", result.confidence + (" (not exact)" if result.inferred else ""))
     show(out)
 
 

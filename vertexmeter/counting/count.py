@@ -6,6 +6,7 @@ picks the accounting rules (registry/accounting.yaml), `as_of` the vocabulary in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from vertexmeter.counting.texts import prompt_texts
+from vertexmeter.counting.texts import inline_tool_refs, prompt_texts, without_root_descriptions
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
 from vertexmeter.registry import Accounting, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
@@ -86,6 +87,16 @@ class CountResult:
 
         return applied_rules(self.request, self.tokenizer)
 
+    @property
+    def confidence(self) -> str:
+        """The registry's confidence in the model's counting facts; `inferred`: no recorded answer backs them."""
+        return self.model.confidence
+
+    @property
+    def inferred(self) -> bool:
+        """True when the count rests on inferred facts (a new family's tokenizer or overheads): an estimate."""
+        return self.model.count_is_inferred
+
     def to_rest(self, explain: bool = False) -> dict[str, Any]:
         """camelCase JSON with zero fields omitted, as proto3 JSON does; `explain` adds the rules applied."""
         out: dict[str, Any] = {}
@@ -128,10 +139,13 @@ def parse_as_of(as_of: Any) -> dt.date | None:
     raise invalid_argument(f"Invalid as_of {as_of!r}: expected a date such as 2025-10-01.", "as_of")
 
 
-def model_info(model: str | ModelInfo, api: str, api_version: str | None = None) -> ModelInfo:
-    """The registry entry of `model`: resolved here once per call, or passed in already resolved."""
+def model_info(
+    model: str | ModelInfo, api: str, api_version: str | None = None, on: dt.date | None = None
+) -> ModelInfo:
+    """The registry entry of `model`: resolved here once per call (a dated alias by the day `on`), or passed in
+    already resolved."""
     check_api(api)
-    return model if isinstance(model, ModelInfo) else resolve(model, api=api, api_version=api_version)
+    return model if isinstance(model, ModelInfo) else resolve(model, api=api, api_version=api_version, on=on)
 
 
 def count(
@@ -149,7 +163,7 @@ def count(
 
     `as_of` (a date) counts with the vocabulary the service used that day; default: today's service.
     """
-    info = model_info(model, api, api_version)
+    info = model_info(model, api, api_version, parse_as_of(as_of))
     return count_body(info, request_body(request, info, api, config=config), api, media_options, as_of)
 
 
@@ -172,15 +186,20 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    # The declarations as the service reads them (the result keeps the request as parsed).
+    counted = prompt
+    if prompt.tools and (rules.tools.inlines_refs or not rules.tools.reads_root_descriptions):
+        counted = dataclasses.replace(prompt, tools=declarations_as_read(prompt.tools, rules.tools))
     texts = [
         text
         for text, _ in prompt_texts(
-            prompt,
+            counted,
             response_schema=rules.counts_response_schema,
             response_json_schema=rules.counts_response_json_schema,
             schema_strings=rules.response_schema_strings,
             function_payload=rules.function_history.payload,
             tool_json_schemas=rules.tools.counts_json_schemas,
+            tool_schema_strings=rules.tools.schema_strings,
         )
     ]
     by_modality: dict[str, int] = {}
@@ -207,7 +226,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
             media.video_seconds += item.video_seconds
             media.audio_seconds += item.audio_seconds
             media.pdf_pages += item.pdf_pages
-    text_tokens += _overhead_tokens(prompt, rules)
+    text_tokens += _overhead_tokens(counted, rules)
     if text_tokens:
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + text_tokens
     return CountResult(
@@ -240,26 +259,41 @@ def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
         return 0
     found: Counter[str] = Counter()
     _schema_features(schema, found, typed=True)
-    return rules.response_schema_per_typed_node * found["typed"]
+    return rules.response_schema_per_typed_node * found["typed_node"]
 
 
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
     history = rules.function_history
-    if not (history.per_call or history.per_response or history.per_argument or history.per_number):
+    weights = (history.per_call, history.per_response, history.per_argument, history.per_number)
+    if not any(weights) and not history.per_nested_object and not history.per_boolean:
         return 0
     total = 0
     for turn in prompt.contents:
         for part in turn.parts:
-            call, response = part.get("functionCall"), part.get("functionResponse")
-            if call is not None:
-                args = call.get("args") or {}
-                total += history.per_call + history.per_argument * len(args) + history.per_number * _numbers(args)
-            if response is not None:
-                payload = response.get("response") or {}
+            for kind, key, per_part in (
+                ("functionCall", "args", history.per_call),
+                ("functionResponse", "response", history.per_response),
+            ):
+                if part.get(kind) is None:
+                    continue
+                payload = part[kind].get(key) or {}
                 total += (
-                    history.per_response + history.per_argument * len(payload) + history.per_number * _numbers(payload)
+                    per_part
+                    + history.per_argument * len(payload)
+                    + history.per_number * _numbers(payload)
+                    + history.per_nested_object * _nested_objects(payload)
+                    + history.per_boolean * _booleans(payload)
                 )
     return total
+
+
+def _nested_objects(payload: Any) -> int:
+    """Objects that are the value of a key of the payload, at any depth (objects inside lists are not)."""
+    if isinstance(payload, list):
+        return sum(_nested_objects(item) for item in payload)
+    if not isinstance(payload, dict):
+        return 0
+    return sum(isinstance(v, dict) for v in payload.values()) + sum(_nested_objects(v) for v in payload.values())
 
 
 def _numbers(payload: Any) -> int:
@@ -270,32 +304,88 @@ def _numbers(payload: Any) -> int:
     return sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in payload.values())
 
 
+def _booleans(payload: Any) -> int:
+    """Top-level true / false values of a call's args or a response's response."""
+    return sum(isinstance(v, bool) for v in payload.values()) if isinstance(payload, dict) else 0
+
+
+def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:
+    """The function declarations as the service reads them under `template`: references resolved, the parameter
+    schema's own description dropped, where accounting.yaml says so."""
+    if template.inlines_refs:
+        tools = inline_tool_refs(tools)
+    if not template.reads_root_descriptions:
+        tools = without_root_descriptions(tools)
+    return tools
+
+
 def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) -> int:
-    """The template's weights times what the declarations hold: declarations, descriptions, objects with
-    properties, properties, array items (nested too), typed OpenAPI nodes and nullable flags."""
+    """The template's weights times what the declarations hold (accounting.yaml `tool_templates`)."""
+    found = tool_features(tools, counts_json_schemas=template.counts_json_schemas)
+    return sum(getattr(template, f"per_{name}") * found[name] for name in TOOL_FEATURES)
+
+
+# What a tool template weighs, each named as its weight (`per_<feature>` of accounting.yaml `tool_templates`).
+TOOL_FEATURES = (
+    "declaration",
+    "declaration_with_described_properties",
+    "description",
+    "object",
+    "property",
+    "items",
+    "typed_node",
+    "nullable",
+    "optional_property",
+    "optional_described_property",
+    "optional_property_of_described_declaration",
+    "response_object",
+    "response_property",
+    "enum",
+    "enum_value",
+    "null_union",
+    "title",
+    "nested_object",
+)
+
+
+def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = True) -> Counter[str]:
+    """How many of each TOOL_FEATURES the function declarations hold: declarations, non-empty descriptions (the
+    declaration's and every schema node's), schema nodes with properties ("objects"), properties (nested too),
+    array `items`, typed OpenAPI nodes, nullable flags, properties that are not required (and of those, the
+    described ones, and those of a declaration with a description), response schemas with properties and their
+    top-level properties, enums and their values, JSON Schema type lists with
+    "null", non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`).
+    `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
     found: Counter[str] = Counter()
     for tool in tools:
         for declaration in tool.get("functionDeclarations") or []:
-            found["declarations"] += 1
-            found["descriptions"] += 1 if declaration.get("description") else 0
-            described_before = found["described_properties"]
-            for key in ("parameters", "response"):
-                if declaration.get(key):
-                    _schema_features(declaration[key], found, typed=True)
-            for key in ("parametersJsonSchema", "responseJsonSchema"):
-                if isinstance(declaration.get(key), dict) and template.counts_json_schemas:
-                    _schema_features(declaration[key], found, typed=False)
-            found["declarations_with_described_properties"] += found["described_properties"] > described_before
-    return (
-        template.per_declaration * found["declarations"]
-        + template.per_declaration_with_described_properties * found["declarations_with_described_properties"]
-        + template.per_description * found["descriptions"]
-        + template.per_object * found["objects"]
-        + template.per_property * found["properties"]
-        + template.per_items * found["items"]
-        + template.per_typed_node * found["typed"]
-        + template.per_nullable * found["nullable"]
-    )
+            found["declaration"] += 1
+            found["description"] += 1 if declaration.get("description") else 0
+            described_before, optional_before = found["described_property"], found["optional_property"]
+            for key, typed, response in (
+                ("parameters", True, False),
+                ("response", True, True),
+                ("parametersJsonSchema", False, False),
+                ("responseJsonSchema", False, True),
+            ):
+                schema = declaration.get(key)
+                if not isinstance(schema, dict) or not schema or (not typed and not counts_json_schemas):
+                    continue
+                objects_before = found["object"]
+                _schema_features(schema, found, typed=typed)
+                found["nested_object"] += max(found["object"] - objects_before - 1, 0)
+                if response:
+                    properties = schema.get("properties")
+                    found["response_object"] += bool(properties)
+                    found["response_property"] += len(properties) if isinstance(properties, dict) else 0
+            found["declaration_with_described_properties"] += found["described_property"] > described_before
+            if declaration.get("description"):
+                found["optional_property_of_described_declaration"] += found["optional_property"] - optional_before
+    return found
+
+
+def _described(schema: Any) -> bool:
+    return isinstance(schema, dict) and isinstance(schema.get("description"), str) and bool(schema["description"])
 
 
 def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
@@ -305,17 +395,24 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
         return
     listed = schema.get("properties")
     properties: dict[str, Any] = listed if isinstance(listed, dict) else {}
-    found["properties"] += len(properties)
-    found["objects"] += 1 if properties else 0
-    found["descriptions"] += 1 if isinstance(schema.get("description"), str) and schema["description"] else 0
+    listed_required = schema.get("required")
+    required: list[Any] = listed_required if isinstance(listed_required, list) else []
+    found["property"] += len(properties)
+    found["object"] += 1 if properties else 0
+    found["description"] += _described(schema)
     if typed:
-        found["typed"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
+        found["typed_node"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
         found["nullable"] += 1 if schema.get("nullable") else 0
-    found["described_properties"] += sum(
-        1
-        for p in properties.values()
-        if isinstance(p, dict) and isinstance(p.get("description"), str) and p["description"]
-    )
+    elif isinstance(schema.get("type"), list) and "null" in schema["type"]:
+        found["null_union"] += 1
+    found["title"] += isinstance(schema.get("title"), str) and bool(schema["title"])
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        found["enum"] += 1
+        found["enum_value"] += len(schema["enum"])
+    found["described_property"] += sum(_described(p) for p in properties.values())
+    optional = [p for key, p in properties.items() if key not in required]
+    found["optional_property"] += len(optional)
+    found["optional_described_property"] += sum(_described(p) for p in optional)
     children = list(properties.values())
     if isinstance(schema.get("items"), dict):
         found["items"] += 1

@@ -17,20 +17,25 @@ def prompt_texts(
     schema_strings: tuple[str, ...] = (),
     function_payload: str = "texts",
     tool_json_schemas: bool = True,
+    tool_schema_strings: tuple[str, ...] = (),
 ) -> Iterator[tuple[str, str]]:
     """(text, field path) for every counted string: contents, tools, response schema, system instruction.
 
     `response_schema=False` / `response_json_schema=False` leave generationConfig's responseSchema /
     responseJsonSchema out, `schema_strings` counts more of responseSchema's fields, `function_payload` says how
     replayed function calls and responses are read, `tool_json_schemas=False` leaves the raw JSON Schemas of
-    function declarations out (accounting.yaml says where).
+    function declarations out, `tool_schema_strings` counts more of their schemas' fields ("title": what the
+    Gemini API's 3.x reads; accounting.yaml says where).
     """
     for turn in prompt.contents:
         yield from turn_texts(turn, function_payload)
     for i, tool in enumerate(prompt.tools):
         for k, declaration in enumerate(tool.get("functionDeclarations") or []):
             yield from _declaration_texts(
-                declaration, f"tools[{i}].function_declarations[{k}]", json_schemas=tool_json_schemas
+                declaration,
+                f"tools[{i}].function_declarations[{k}]",
+                json_schemas=tool_json_schemas,
+                extra=tool_schema_strings,
             )
     schema = prompt.generation_config.get("responseSchema")
     if schema and response_schema:
@@ -94,20 +99,20 @@ def value_texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
 
 
 def _declaration_texts(
-    declaration: dict[str, Any], path: str, *, json_schemas: bool = True
+    declaration: dict[str, Any], path: str, *, json_schemas: bool = True, extra: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, str]]:
     if declaration.get("name"):
         yield declaration["name"], f"{path}.name"
     if declaration.get("description"):
         yield declaration["description"], f"{path}.description"
     if declaration.get("parameters"):
-        yield from schema_texts(declaration["parameters"], f"{path}.parameters")
+        yield from schema_texts(declaration["parameters"], f"{path}.parameters", extra)
     if declaration.get("parametersJsonSchema") is not None and json_schemas:
-        yield from json_schema_texts(declaration["parametersJsonSchema"], f"{path}.parameters_json_schema")
+        yield from json_schema_texts(declaration["parametersJsonSchema"], f"{path}.parameters_json_schema", extra)
     if declaration.get("response"):
-        yield from schema_texts(declaration["response"], f"{path}.response")
+        yield from schema_texts(declaration["response"], f"{path}.response", extra)
     if declaration.get("responseJsonSchema") is not None and json_schemas:
-        yield from json_schema_texts(declaration["responseJsonSchema"], f"{path}.response_json_schema")
+        yield from json_schema_texts(declaration["responseJsonSchema"], f"{path}.response_json_schema", extra)
 
 
 def schema_texts(schema: dict[str, Any], path: str, extra: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
@@ -144,10 +149,13 @@ def schema_texts(schema: dict[str, Any], path: str, extra: tuple[str, ...] = ())
         yield from schema_texts(sub, f"{path}.defs.{key}", extra)
 
 
-def json_schema_texts(schema: Any, path: str) -> Iterator[tuple[str, str]]:
-    """The same walk over a raw JSON Schema (parametersJsonSchema / responseJsonSchema)."""
+def json_schema_texts(schema: Any, path: str, extra: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """The same walk over a raw JSON Schema (parametersJsonSchema / responseJsonSchema); `extra` as in
+    schema_texts ("title" only)."""
     if not isinstance(schema, dict):
         return
+    if "title" in extra and isinstance(schema.get("title"), str) and schema["title"]:
+        yield schema["title"], f"{path}.title"
     for key in ("format", "description"):
         if isinstance(schema.get(key), str) and schema[key]:
             yield schema[key], f"{path}.{key}"
@@ -156,13 +164,89 @@ def json_schema_texts(schema: Any, path: str) -> Iterator[tuple[str, str]]:
             if isinstance(value, str):
                 yield value, f"{path}.{key}[{i}]"
     if isinstance(schema.get("items"), dict):
-        yield from json_schema_texts(schema["items"], f"{path}.items")
+        yield from json_schema_texts(schema["items"], f"{path}.items", extra)
     for container in ("properties", "$defs", "definitions"):
         for key, sub in (schema.get(container) or {}).items():
             yield key, f"{path}.{container}.{key}"
-            yield from json_schema_texts(sub, f"{path}.{container}.{key}")
+            yield from json_schema_texts(sub, f"{path}.{container}.{key}", extra)
     for combinator in ("anyOf", "oneOf", "allOf"):
         for i, sub in enumerate(schema.get(combinator) or []):
-            yield from json_schema_texts(sub, f"{path}.{combinator}[{i}]")
+            yield from json_schema_texts(sub, f"{path}.{combinator}[{i}]", extra)
     if schema.get("examples") or schema.get("example"):
         yield from value_texts(schema.get("examples") or schema.get("example"), f"{path}.example")
+
+
+_JSON_SCHEMA_KEYS = ("parametersJsonSchema", "responseJsonSchema")
+_DEFINITIONS = ("$defs", "definitions")
+
+
+def inline_tool_refs(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tools with every declaration's JSON Schemas read as the service reads them where it resolves
+    references (accounting.yaml `inlines_refs`): each local `$ref` (`#/$defs/X`, `#/definitions/X`) replaced by
+    its definition, the definitions themselves dropped (a definition no reference reaches costs nothing). A
+    reference met again inside its own expansion (a recursive schema) is left as an empty schema."""
+    out = []
+    for tool in tools:
+        declarations = tool.get("functionDeclarations")
+        if not declarations:
+            out.append(tool)
+            continue
+        inlined = []
+        for declaration in declarations:
+            declaration = dict(declaration)
+            for key in _JSON_SCHEMA_KEYS:
+                schema = declaration.get(key)
+                if isinstance(schema, dict):
+                    defs = {
+                        name: sub
+                        for c in _DEFINITIONS
+                        if isinstance(schema.get(c), dict)
+                        for name, sub in schema[c].items()
+                    }
+                    declaration[key] = _inline(schema, defs, (), [_MAX_EXPANSIONS])
+            inlined.append(declaration)
+        out.append({**tool, "functionDeclarations": inlined})
+    return out
+
+
+# References expanded per schema at most: a definition used twice by a definition used twice … doubles at each
+# level, and a request must not make the count explode; past the budget a reference reads as an empty schema.
+_MAX_EXPANSIONS = 10_000
+
+
+def _inline(schema: Any, defs: dict[str, Any], expanding: tuple[str, ...], budget: list[int]) -> Any:
+    if isinstance(schema, list):
+        return [_inline(item, defs, expanding, budget) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
+        name = ref.split("/", 2)[2]
+        siblings = {k: v for k, v in schema.items() if k != "$ref"}
+        if name in expanding or name not in defs or budget[0] <= 0:
+            return _inline(siblings, defs, expanding, budget)
+        budget[0] -= 1
+        expanded = _inline(defs[name], defs, (*expanding, name), budget)
+        return {**expanded, **_inline(siblings, defs, expanding, budget)}
+    return {k: _inline(v, defs, expanding, budget) for k, v in schema.items() if k not in _DEFINITIONS}
+
+
+def without_root_descriptions(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tools with the `description` of each declaration's parameter schema (its root node) left out, as the
+    service reads them where it ignores it (accounting.yaml `reads_root_descriptions: false`)."""
+    out = []
+    for tool in tools:
+        declarations = tool.get("functionDeclarations")
+        if not declarations:
+            out.append(tool)
+            continue
+        read = []
+        for declaration in declarations:
+            declaration = dict(declaration)
+            for key in ("parameters", "parametersJsonSchema"):
+                schema = declaration.get(key)
+                if isinstance(schema, dict) and "description" in schema:
+                    declaration[key] = {k: v for k, v in schema.items() if k != "description"}
+            read.append(declaration)
+        out.append({**tool, "functionDeclarations": read})
+    return out

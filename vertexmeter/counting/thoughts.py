@@ -63,27 +63,41 @@ def thought_history(history: Any) -> ThoughtHistory:
     by_signature: dict[bytes, tuple[int, int]] = {}
     for i, response in enumerate(history):
         chunks = response if isinstance(response, list) else [response]
-        signatures: list[bytes] = []
-        thoughts = 0
+        pending: list[bytes] = []  # signatures seen before any chunk stated a thought count
+        thoughts: int | None = None
         for k, chunk in enumerate(chunks):
             path = f"history[{i}][{k}]" if isinstance(response, list) else f"history[{i}]"
             if not isinstance(chunk, dict):
                 raise invalid_argument("A history entry is a GenerateContentResponse (a JSON object).", path)
-            usage = chunk.get("usageMetadata", chunk.get("usage_metadata"))
-            if usage is not None:
-                if not isinstance(usage, dict):
-                    raise invalid_argument("usageMetadata is a JSON object.", f"{path}.usage_metadata")
-                value = usage.get("thoughtsTokenCount", usage.get("thoughts_token_count", 0)) or 0
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise invalid_argument(
-                        f"thoughtsTokenCount is a whole number >= 0, not {value!r}.",
-                        f"{path}.usage_metadata.thoughts_token_count",
-                    )
-                thoughts = value  # streamed chunks repeat the running total: the last one holds
-            signatures.extend(_response_signatures(chunk, path))
-        for signature in signatures:
-            by_signature.setdefault(signature, (i, thoughts))
+            stated = _thoughts_of(chunk, path)
+            # Streamed chunks repeat the running total; a signature carries the thoughts counted by the chunk that
+            # brought it (t3-0541's stream: 239 with its function calls, 251 at the end after more text; the next
+            # request bills 239: t3-0542).
+            thoughts = stated if stated is not None else thoughts
+            for signature in _response_signatures(chunk, path):
+                if thoughts is None:
+                    pending.append(signature)
+                else:
+                    by_signature.setdefault(signature, (i, thoughts))
+        for signature in pending:
+            by_signature.setdefault(signature, (i, thoughts or 0))
     return ThoughtHistory(by_signature)
+
+
+def _thoughts_of(chunk: dict[str, Any], path: str) -> int | None:
+    """A chunk's usageMetadata.thoughtsTokenCount (0 when it states usage without thoughts), None without usage."""
+    usage = chunk.get("usageMetadata", chunk.get("usage_metadata"))
+    if usage is None:
+        return None
+    if not isinstance(usage, dict):
+        raise invalid_argument("usageMetadata is a JSON object.", f"{path}.usage_metadata")
+    value = usage.get("thoughtsTokenCount", usage.get("thoughts_token_count", 0)) or 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise invalid_argument(
+            f"thoughtsTokenCount is a whole number >= 0, not {value!r}.",
+            f"{path}.usage_metadata.thoughts_token_count",
+        )
+    return value
 
 
 def _response_signatures(chunk: dict[str, Any], path: str) -> list[bytes]:
@@ -124,6 +138,35 @@ def replayed_signatures(prompt: Prompt, scope: str) -> list[bytes]:
     return seen
 
 
+def streamed_signature(signature: bytes) -> bool:
+    """True when a signature holds more than one top-level segment, as signatures of streamed responses do (one
+    segment per streamed stretch of thoughts: 2 of 2 streamed 2.5 responses of conversations_2026, none of its 63
+    whole ones). A signature is opaque otherwise; only this framing is read."""
+    segments, i = 0, 0
+    while i < len(signature):
+        key, i = _varint(signature, i)
+        if key is None or key & 7 != 2:  # not a length-delimited field: not the framing we know
+            return False
+        length, i = _varint(signature, i)
+        if length is None or i + length > len(signature):
+            return False
+        i += length
+        segments += 1
+    return segments > 1
+
+
+def _varint(data: bytes, i: int) -> tuple[int | None, int]:
+    value, shift = 0, 0
+    while i < len(data) and shift < 64:
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, i
+        shift += 7
+    return None, i
+
+
 def signature_thoughts(signature: bytes, size: SignatureSize) -> tuple[int, int, int]:
     """(low, point, high) thoughts a signature of this size carries (accounting.yaml `signature_size`)."""
     if signature in DUMMY_SIGNATURES:
@@ -140,6 +183,9 @@ def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: Tho
     low = point = high = 0
     unknown = 0
     for signature in signatures:
+        streamed = streamed_signature(signature)
+        if rule.billed == "when_streamed" and not streamed:
+            continue  # a whole (not streamed) response's thoughts are not billed again
         found = history.by_signature.get(signature)
         if found is not None:
             known_responses[found[0]] = found[1]

@@ -109,6 +109,16 @@ class UsageResult:
         return self.prompt_token_count <= self.model.input_token_limit
 
     @property
+    def confidence(self) -> str:
+        """The registry's confidence in the model's counting facts; `inferred`: no recorded answer backs them."""
+        return self.model.confidence
+
+    @property
+    def inferred(self) -> bool:
+        """True when the counts rest on inferred facts (a new family's tokenizer or overheads): estimates."""
+        return self.model.count_is_inferred
+
+    @property
     def max_output_tokens(self) -> int | None:
         """generationConfig.maxOutputTokens of the parsed request."""
         return self.prompt.request.max_output_tokens
@@ -188,7 +198,7 @@ def usage(
         streamed chunks): the thoughts of those whose thought signatures the request replays are billed
         exactly; without them the bill carries `bounds` (docs/counting.md, "Replayed thoughts").
     """
-    info = model_info(model, api)
+    info = model_info(model, api, on=parse_as_of(as_of))
     return usage_of_body(
         info,
         request_body(request, info, api, config=config, generate=True),

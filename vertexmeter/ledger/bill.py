@@ -3,27 +3,52 @@
 Data flows one way: log line -> RequestUsage -> pricing engine (the same `Pricer` as `estimate`) -> ledger row
 -> report. Free grounding allowances are applied over the stored rows, per day or month and allowance group,
 in request order: the first N grounded prompts of a period are free, the rest pay the list price (pro rata).
+
+A bad line never loses the rest: it is reported (file, line, reason), optionally written to a quarantine file,
+and the good lines are billed; `strict=True` checks every line first and stores nothing if one is bad.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from itertools import product
+from pathlib import Path
+from typing import IO, Any
 
-from vertexmeter.errors import VertexMeterError, invalid_argument
-from vertexmeter.ledger.logs import LoggedRequest, read_logs
-from vertexmeter.ledger.store import LedgerRow, engine_for, insert_new, known_keys, read_rows
-from vertexmeter.pricing.catalogue import ENDPOINTS, UNITS, catalogue
-from vertexmeter.pricing.engine import Pricer, money, parse_date, round_period_total
-from vertexmeter.pricing.usage import RequestUsage, Usage, decimal_number
+from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
+from vertexmeter.ledger.formats import EARLIEST, plausible
+from vertexmeter.ledger.invoice import DEFAULT_TOLERANCE, Reconciliation, reconcile
+from vertexmeter.ledger.logs import BadLine, LoggedRequest, read_logs
+from vertexmeter.ledger.store import LedgerRow, engine_for, insert_new, read_rows, stored_fingerprints
+from vertexmeter.pricing import (
+    ENDPOINTS,
+    UNITS,
+    Pricer,
+    Quantities,
+    RequestUsage,
+    Usage,
+    catalogue,
+    decimal_number,
+    money,
+    parse_date,
+    round_period_total,
+)
 from vertexmeter.vocabulary import APIS, catalogue_platform
 
-BREAKDOWNS = ("day", "model", "project", "label")
+DIMENSIONS = ("day", "month", "model", "project", "label", "mode", "api")
+BREAKDOWNS = ("day", "model", "project", "label")  # the default report
+BUDGET_SCOPES = ("project", "model", "label")
 CHUNK = 2000  # log lines priced and stored per transaction
+CHUNK_BYTES = 16 * 1024 * 1024  # ... or fewer, when quarantine text is held for them
+MAX_LISTED = 10_000  # bad lines listed in the report (all are counted; a quarantine file gets them all)
+EXIT_BAD_LINES = 1  # as `vertexmeter batch`: some lines were refused
+EXIT_OVER_BUDGET = 3  # a budget was exceeded (and every line was billed)
 _MONTH_FORMAT = "%Y-%m"
 
 
@@ -36,25 +61,40 @@ class BillReport:
     billed_total: Decimal
     requests: int
     months: dict[str, dict[str, Any]]
-    breakdowns: dict[str, dict[str, dict[str, Any]]]
+    breakdowns: dict[str, dict[str, Any]]
     allowance_credit: Decimal
     free_grounded_prompts: int
     imported: dict[str, int]
     budget: Decimal | None = None
     notes: list[str] = field(default_factory=list)
+    bad_lines: list[BadLine] = field(default_factory=list)
+    quarantine: str | None = None
+    budgets: list[dict[str, Any]] = field(default_factory=list)
+    scope_totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (project|model|label, name)
+    reconciliation: Reconciliation | None = None
 
     def budget_json(self) -> dict[str, Any] | None:
         if self.budget is None:
             return None
-        remaining = self.budget - self.billed_total
-        used = Decimal(0) if not self.budget else (self.billed_total / self.budget * 100).quantize(Decimal("0.01"))
+        status = _budget_status("total", self.budget, self.billed_total)
         return {
-            "budget": money(self.budget),
+            "budget": status["budget"],
             "billed_total": format(self.billed_total, "f"),
-            "remaining": money(remaining),
-            "used_percent": money(used),
-            "status": "exceeded" if self.billed_total > self.budget else "within",
+            "remaining": status["remaining"],
+            "used_percent": status["used_percent"],
+            "status": status["status"],
         }
+
+    @property
+    def over_budget(self) -> bool:
+        return any(b["status"] == "exceeded" for b in self.budgets)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all billed and within budget; 1 some lines refused; 3 a budget exceeded (documented in pricing.md)."""
+        if self.imported.get("rejected") or (self.reconciliation and self.reconciliation.bad_lines):
+            return EXIT_BAD_LINES
+        return EXIT_OVER_BUDGET if self.over_budget else 0
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -70,9 +110,20 @@ class BillReport:
             },
             "breakdowns": self.breakdowns,
             "imported": self.imported,
+            "bad_lines": {
+                "count": self.imported.get("rejected", 0),
+                "lines": [bad.to_json() for bad in self.bad_lines],
+                "listed": len(self.bad_lines),
+                "quarantine": self.quarantine,
+            },
         }
         if self.budget is not None:
             out["budget"] = self.budget_json()
+        if self.budgets:
+            out["budgets"] = self.budgets
+            out["over_budget"] = self.over_budget
+        if self.reconciliation is not None:
+            out["reconciliation"] = self.reconciliation.to_json()
         if self.notes:
             out["notes"] = self.notes
         return out
@@ -88,64 +139,302 @@ def bill(
     api: str = "vertex",
     model: str | None = None,
     date: Any = None,
+    day: Any = None,
     endpoint: str = "global",
+    strict: bool = False,
+    quarantine: str | None = None,
+    invoice: str | Iterable[str] | None = None,
+    tolerance: Any = DEFAULT_TOLERANCE,
 ) -> BillReport:
     """Import the usage LOGS into the ledger DB (idempotent), then report `month` (YYYY-MM; all months if None).
 
-    `model` / `date` fill in lines without modelVersion / createTime; `endpoint` (global | regional) applies
-    to lines that do not say where they were served."""
+    With no logs, the report comes from the ledger alone (which must exist). `model` / `day` fill in lines
+    without a model / time of their own (`date` is the older name of `day`); `endpoint` (global | regional)
+    applies to lines that do not say where they were served. Bad lines are reported in the result (and written
+    to `quarantine` as JSONL); `strict` refuses the whole import instead. `by` takes dimensions and cross
+    tables ("model,day"); `budget` an amount in USD, or scoped budgets ("project:p1=100", "label:team=a=5").
+    `invoice` (Cloud Billing export files) adds the reconciliation per day and SKU, differences beyond
+    `tolerance` USD flagged."""
     paths = [logs] if isinstance(logs, str) else list(logs)
     month = _check_month(month)
-    breakdowns = (by,) if isinstance(by, str) else tuple(by)
-    for name in breakdowns:
-        if name not in BREAKDOWNS:
-            raise invalid_argument(f"by must be among {', '.join(BREAKDOWNS)}; got {name!r}.", "by")
-    budget_value = None if budget is None else decimal_number(budget, "budget")
+    breakdowns = _check_breakdowns(by)
+    overall, scoped = parse_budgets(budget)
     if api not in APIS:
         raise invalid_argument(f"api must be one of {', '.join(APIS)}; got {api!r}.", "api")
     platform = catalogue_platform(api)  # the catalogue's own word for the API's price list
-    default_date = None if date is None else parse_date(date, "date")
+    if day is not None and date is not None and parse_date(day, "day") != parse_date(date, "date"):
+        raise invalid_argument("give the day once (day and date differ).", "day")
+    given = day if day is not None else date
+    default_day = None if given is None else parse_date(given, "day")
+    if default_day is not None:
+        plausible(dt.datetime(default_day.year, default_day.month, default_day.day, tzinfo=dt.UTC), "day")
     if endpoint not in ENDPOINTS:
         raise invalid_argument(f"endpoint must be one of {', '.join(ENDPOINTS)}; got {endpoint!r}.", "endpoint")
+    if not paths and db is not None and "://" not in db and not Path(db).exists():
+        raise invalid_argument(
+            f"The ledger {db!r} does not exist: give LOG files to import, or an existing --db.", "db"
+        )
     engine = engine_for(db)
-    counts = {"read": 0, "new": 0, "duplicates": 0, "skipped_provisioned": 0}
-    pricers: dict[tuple[str, dt.date, str, str], Pricer] = {}
-    chunk: list[LoggedRequest] = []
-
-    def flush() -> None:  # bounded memory: a chunk of lines at a time, known requests not priced again
-        known = known_keys(engine, [logged.key for logged in chunk])
-        rows = [price_logged(logged, pricers, platform, endpoint) for logged in chunk if logged.key not in known]
-        inserted, duplicates = insert_new(engine, rows)
-        counts["new"] += inserted
-        counts["duplicates"] += duplicates + sum(1 for logged in chunk if logged.key in known)
-        chunk.clear()
-
-    for logged in read_logs(paths, model=model, date=default_date):
-        counts["read"] += 1
-        if logged.mode == "provisioned":
-            counts["skipped_provisioned"] += 1  # paid by the Provisioned Throughput subscription, not per request
-            continue
-        chunk.append(logged)
-        if len(chunk) >= CHUNK:
-            flush()
-    flush()
-    imported = counts
-    report = summarize(list(read_rows(engine, month)), month, breakdowns, imported)
-    report.budget = budget_value
+    importer = _Importer(engine, platform, endpoint, quarantine)
+    try:
+        if strict and paths:
+            importer.run(paths, model, default_day, store=False)
+            if importer.bad_count:
+                importer.close()
+                raise _strict_error(importer)
+            importer = _Importer(engine, platform, endpoint, None)
+        importer.run(paths, model, default_day, store=True)
+    finally:
+        importer.close()
+    report = summarize(list(read_rows(engine, month)), month, breakdowns, importer.counts)
+    report.bad_lines = importer.bad
+    report.quarantine = quarantine if importer.bad_count else None
+    report.budget = overall
+    report.budgets = _budgets(report, overall, scoped)
+    if invoice is not None:
+        exports = [invoice] if isinstance(invoice, str) else list(invoice)
+        report.reconciliation = reconcile(
+            exports,
+            list(read_rows(engine, month, line_items=True)),
+            month=month,
+            tolerance=decimal_number(tolerance, "tolerance"),
+        )
     return report
+
+
+def _strict_error(importer: _Importer) -> VertexMeterError:
+    shown = "; ".join(f"{b.file}:{b.line}: {b.reason.rstrip('.')}" for b in importer.bad[:20])
+    more = f" (and {importer.bad_count - 20} more)" if importer.bad_count > 20 else ""
+    return invalid_argument(f"{importer.bad_count} bad line(s), nothing imported (strict): {shown}{more}.", "logs")
+
+
+class _Importer:
+    """Reads, prices, de-duplicates and stores lines a chunk at a time; keeps the bad ones."""
+
+    def __init__(self, engine: Any, platform: str, endpoint: str, quarantine: str | None) -> None:
+        self.engine, self.platform, self.endpoint = engine, platform, endpoint
+        self.pricers: dict[tuple[str, dt.date, str, str], Pricer] = {}
+        self.counts = {
+            "lines": 0,
+            "read": 0,
+            "new": 0,
+            "duplicates": 0,
+            "conflicts": 0,
+            "skipped_provisioned": 0,
+            "rejected": 0,
+        }
+        self.bad: list[BadLine] = []
+        self.bad_count = 0
+        self.seen: dict[str, tuple[str, str, str]] = {}  # keys of this run not stored yet: kind, fingerprint, source
+        self.pending: list[tuple[LoggedRequest, tuple[str, int, bytes]]] = []
+        self.pending_bytes = 0
+        self.quarantine_path = quarantine
+        self._quarantine: IO[str] | None = None
+
+    def close(self) -> None:
+        if self._quarantine is not None:
+            self._quarantine.close()
+            self._quarantine = None
+
+    def reject(self, bad: BadLine) -> None:
+        self.bad_count += 1
+        self.counts["rejected"] += 1
+        if len(self.bad) < MAX_LISTED:
+            self.bad.append(bad)
+        if self.quarantine_path:
+            if self._quarantine is None:
+                try:
+                    self._quarantine = open(self.quarantine_path, "w", encoding="utf-8")  # noqa: SIM115 - kept open
+                except OSError as exc:
+                    raise invalid_argument(
+                        f"Cannot write the quarantine file {self.quarantine_path!r}: {exc.strerror}.", "quarantine"
+                    ) from None
+            self._quarantine.write(json.dumps(bad.to_json(with_text=True), ensure_ascii=False) + "\n")
+
+    def run(self, paths: list[str], model: str | None, day: dt.date | None, *, store: bool) -> None:
+        for line in read_logs(paths, model=model, day=day):
+            self.counts["lines"] += 1
+            if line.error is not None:
+                self.reject(line.bad())
+                continue
+            self.counts["read"] += len(line.requests)
+            origin = (line.file, line.line, line.raw if self.quarantine_path else b"")
+            for logged in line.requests:
+                if logged.mode == "provisioned":
+                    self.counts["skipped_provisioned"] += 1  # paid by the Provisioned Throughput subscription
+                    continue
+                self.pending.append((logged, origin))
+            self.pending_bytes += len(origin[2])
+            if len(self.pending) >= CHUNK or self.pending_bytes >= CHUNK_BYTES:
+                self.flush(store)
+        self.flush(store)
+
+    def price(self, logged: LoggedRequest, origin: tuple[str, int, bytes]) -> LedgerRow | None:
+        try:
+            return price_logged(logged, self.pricers, self.platform, self.endpoint)
+        except VertexMeterError as exc:
+            message = exc.message.removeprefix(f"{logged.source}: ")
+            self.reject(BadLine(origin[0], origin[1], exc.status, message, _text(origin[2])))
+            return None
+
+    def flush(self, store: bool) -> None:
+        """A known key with the same call is a duplicate (not priced again); with another call, a conflict (the
+        first is kept). Rows stored before calls had fingerprints are compared by their priced line items."""
+        if not self.pending:
+            return
+        stored = stored_fingerprints(self.engine, [logged.key for logged, _ in self.pending])
+        fresh: list[LedgerRow] = []
+        for logged, origin in self.pending:
+            print_ = call_fingerprint(logged, self.platform, self.endpoint)
+            earlier = stored.get(logged.key) or self.seen.get(logged.key)
+            if earlier is None:
+                row = self.price(logged, origin)
+                if row is not None:
+                    row = replace(row, fingerprint=print_)
+                    self.seen[logged.key] = ("call", print_, logged.source)
+                    fresh.append(row)
+                continue
+            kind, value, source = earlier
+            if kind == "priced":  # a row from before fingerprints: compare what it was billed
+                row = self.price(logged, origin)
+                if row is None:
+                    continue
+                same = row.priced_fingerprint() == value
+            else:
+                same = print_ == value
+            if same:
+                self.counts["duplicates"] += 1
+                continue
+            self.counts["conflicts"] += 1
+            self.reject(
+                BadLine(
+                    origin[0],
+                    origin[1],
+                    "ALREADY_EXISTS",
+                    f"{logged.key!r} was already billed from {source} with other usage, model, time or labels; "
+                    "the first one is kept.",
+                    _text(origin[2]),
+                )
+            )
+        if store:
+            inserted, duplicates = insert_new(self.engine, fresh)
+            self.counts["new"] += inserted
+            self.counts["duplicates"] += duplicates  # stored meanwhile by a concurrent import
+            self.seen.clear()  # stored now: the database answers for them
+        self.pending.clear()
+        self.pending_bytes = 0
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def call_fingerprint(logged: LoggedRequest, platform: str, endpoint: str) -> str:
+    """What makes two lines with one key the same call: everything billed about it, not where it was read."""
+    basis = [
+        logged.model,
+        logged.created.astimezone(dt.UTC).isoformat(),
+        logged.mode,
+        logged.platform or platform,
+        logged.endpoint or endpoint,
+        logged.project,
+        sorted(logged.labels.items()),
+        {name: vars(v) if isinstance(v, Quantities) else v for name, v in vars(logged.usage).items()},
+        [logged.grounding_queries, logged.grounded, logged.maps_grounded],
+    ]
+    return hashlib.sha256(json.dumps(basis, default=str, sort_keys=True).encode()).hexdigest()
 
 
 def _check_month(month: str | None) -> str | None:
     if month is None:
         return None
     try:
-        return dt.datetime.strptime(str(month), _MONTH_FORMAT).strftime(_MONTH_FORMAT)
+        parsed = dt.datetime.strptime(str(month), _MONTH_FORMAT)
     except ValueError:
         raise invalid_argument(f"month must look like 2025-11, got {month!r}.", "month") from None
+    if parsed.year < EARLIEST.year:
+        raise invalid_argument(f"month {month!r} is before any Vertex AI bill.", "month")
+    return parsed.strftime(_MONTH_FORMAT)
+
+
+def _check_breakdowns(by: str | Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    names = (by,) if isinstance(by, str) else tuple(by)
+    out: list[tuple[str, ...]] = []
+    for name in names:
+        dims = tuple(part.strip() for part in str(name).split(","))
+        if not dims or len(dims) > 3 or any(d not in DIMENSIONS for d in dims) or len(set(dims)) != len(dims):
+            raise invalid_argument(
+                f"by must be among {', '.join(DIMENSIONS)}, or up to three of them joined by commas for a cross "
+                f"table (model,day); got {name!r}.",
+                "by",
+            )
+        out.append(dims)
+    return tuple(out)
+
+
+def parse_budgets(budget: Any) -> tuple[Decimal | None, list[tuple[str, str, Decimal]]]:
+    """None | an amount | "SCOPE=AMOUNT" strings (or a {scope: amount} dict) -> (overall, [(kind, value, amount)]).
+
+    SCOPE is project:NAME, model:NAME or label:KEY=VALUE; the amount follows the last `=`."""
+    if budget is None:
+        return None, []
+    if isinstance(budget, dict):
+        items = [f"{scope}={amount}" if scope else str(amount) for scope, amount in budget.items()]
+    elif isinstance(budget, str | int | Decimal) and not isinstance(budget, bool):
+        items = [str(budget)]
+    elif isinstance(budget, Iterable):
+        items = [str(b) for b in budget]
+    else:
+        raise invalid_argument(f"budget must be an amount or scoped budgets, got {budget!r}.", "budget")
+    overall: Decimal | None = None
+    scoped: list[tuple[str, str, Decimal]] = []
+    for item in items:
+        scope, sep, amount = item.rpartition("=")
+        if not sep:
+            if overall is not None:
+                raise invalid_argument("give the overall budget once.", "budget")
+            overall = decimal_number(item, "budget")
+            continue
+        kind, colon, value = scope.partition(":")
+        if not colon or kind not in BUDGET_SCOPES or not value:
+            raise invalid_argument(
+                f"a scoped budget looks like project:NAME=USD, model:NAME=USD or label:KEY=VALUE=USD; got {item!r}.",
+                "budget",
+            )
+        if kind == "label" and "=" not in value:
+            raise invalid_argument(f"a label budget names KEY=VALUE (label:team=search=50); got {item!r}.", "budget")
+        scoped.append((kind, value, decimal_number(amount, "budget")))
+    return overall, scoped
+
+
+def _budget_status(scope: str, budget: Decimal, spent: Decimal) -> dict[str, Any]:
+    used = Decimal(0) if not budget else (spent / budget * 100).quantize(Decimal("0.01"))
+    return {
+        "scope": scope,
+        "budget": money(budget),
+        "spent": money(spent),
+        "remaining": money(budget - spent),
+        "used_percent": money(used),
+        "status": "exceeded" if spent > budget else "within",
+    }
+
+
+def _budgets(
+    report: BillReport, overall: Decimal | None, scoped: list[tuple[str, str, Decimal]]
+) -> list[dict[str, Any]]:
+    out = []
+    if overall is not None:
+        out.append(_budget_status("total", overall, report.billed_total))
+    for kind, value, amount in scoped:
+        spent = report.scope_totals.get((kind, value), Decimal(0))
+        out.append(_budget_status(f"{kind}:{value}", amount, spent))
+    return out
 
 
 def price_logged(
-    logged: LoggedRequest, pricers: dict[tuple[str, dt.date, str, str], Pricer], platform: str,
+    logged: LoggedRequest,
+    pricers: dict[tuple[str, dt.date, str, str], Pricer],
+    platform: str,
     endpoint: str = "global",
 ) -> LedgerRow:
     """Price one logged request at the rates in force on its (UTC) day, in its mode."""
@@ -170,7 +459,8 @@ def _price_logged(
     if pricer.model.billing != "tokens":
         raise invalid_argument(
             f"{pricer.model.id} bills per {pricer.model.billing.replace('_', ' ')}, and a "
-            "usageMetadata log has only tokens; price it with a scenario instead.", "modelVersion",
+            "usage log has only tokens; price it with a scenario instead.",
+            "modelVersion",
         )
     usage = logged.usage
     grounding = next((e for e in pricer.entries if e.charge == "grounding"), None)
@@ -193,27 +483,39 @@ def _price_logged(
         if entry.charge == "grounding" and entry.free_allowance is not None:
             allowance_entry, grounding_amount = entry.id, item.amount
     return LedgerRow(
-        dedupe_key=logged.key, response_id=logged.response_id, source=logged.source, model=logged.model,
-        priced_model=pricer.model.id, platform=platform, mode=logged.mode, created_at=logged.created,
-        project=logged.project, labels=logged.labels, amount=priced.total, grounding_entry=allowance_entry,
-        grounding_amount=grounding_amount, line_items=[item.to_json() for item in priced.line_items],
+        dedupe_key=logged.key,
+        response_id=logged.response_id,
+        source=logged.source,
+        model=logged.model,
+        priced_model=pricer.model.id,
+        api=platform,
+        mode=logged.mode,
+        created_at=logged.created,
+        project=logged.project,
+        labels=logged.labels,
+        amount=priced.total,
+        grounding_entry=allowance_entry,
+        grounding_amount=grounding_amount,
+        line_items=[item.to_json() for item in priced.line_items],
     )
 
 
 def summarize(
-    rows: list[LedgerRow], month: str | None, breakdowns: tuple[str, ...], imported: dict[str, int]
+    rows: list[LedgerRow], month: str | None, breakdowns: tuple[tuple[str, ...], ...], imported: dict[str, int]
 ) -> BillReport:
     """Totals over stored rows: allowances applied in time order, each month rounded up once."""
     used: dict[tuple[str, str], int] = defaultdict(int)
     credit_total = Decimal(0)
     free = 0
     per_month: dict[str, dict[str, Any]] = {}
-    groups: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in breakdowns}
+    groups: dict[tuple[str, ...], dict[tuple[str, ...], dict[str, Any]]] = {dims: {} for dims in breakdowns}
+    scopes: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for row in rows:  # ordered by created_at
         net = row.amount
         if row.grounding_entry:
             allowance = catalogue().entries_by_id[row.grounding_entry].free_allowance
-            assert allowance is not None
+            if allowance is None:
+                raise failed_precondition(f"The catalogue entry {row.grounding_entry!r} lost its free allowance.")
             period = row.day.isoformat() if allowance.period == "day" else row.month
             used[(allowance.group, period)] += 1
             if used[(allowance.group, period)] <= allowance.count:
@@ -223,30 +525,51 @@ def summarize(
         slot = per_month.setdefault(row.month, {"requests": 0, "total": Decimal(0)})
         slot["requests"] += 1
         slot["total"] += net
-        for name in breakdowns:
-            for key in _keys(row, name):
-                group = groups[name].setdefault(key, {"requests": 0, "total": Decimal(0)})
+        for dims in breakdowns:
+            for key in product(*(_keys(row, dim) for dim in dims)):
+                group = groups[dims].setdefault(key, {"requests": 0, "total": Decimal(0)})
                 group["requests"] += 1
                 group["total"] += net
+        if row.project:
+            scopes[("project", row.project)] += net
+        scopes[("model", row.priced_model)] += net
+        for k, v in row.labels.items():
+            scopes[("label", f"{k}={v}")] += net
     total = sum((m["total"] for m in per_month.values()), Decimal(0))
     billed = sum((round_period_total(m["total"]) for m in per_month.values()), Decimal(0))
     months_json = {
-        key: {"requests": m["requests"], "total": money(m["total"]),
-              "billed_total": format(round_period_total(m["total"]), "f")}
+        key: {
+            "requests": m["requests"],
+            "total": money(m["total"]),
+            "billed_total": format(round_period_total(m["total"]), "f"),
+        }
         for key, m in sorted(per_month.items())
     }
-    breakdowns_json = {
-        name: {key: {"requests": g["requests"], "total": money(g["total"])} for key, g in sorted(group.items())}
-        for name, group in groups.items()
-    }
-    return BillReport(month, total, billed, len(rows), months_json, breakdowns_json, credit_total, free, imported)
+    breakdowns_json: dict[str, dict[str, Any]] = {}
+    for dims, cells in groups.items():
+        nested: dict[str, Any] = {}
+        for cell, g in sorted(cells.items()):
+            slot = nested
+            for part in cell[:-1]:
+                slot = slot.setdefault(part, {})
+            slot[cell[-1]] = {"requests": g["requests"], "total": money(g["total"])}
+        breakdowns_json[",".join(dims)] = nested
+    report = BillReport(month, total, billed, len(rows), months_json, breakdowns_json, credit_total, free, imported)
+    report.scope_totals = dict(scopes)
+    return report
 
 
 def _keys(row: LedgerRow, name: str) -> list[str]:
     if name == "day":
         return [row.day.isoformat()]
+    if name == "month":
+        return [row.month]
     if name == "model":
         return [row.priced_model]
     if name == "project":
         return [row.project or "(none)"]
+    if name == "mode":
+        return [row.mode]
+    if name == "api":
+        return [row.api]
     return [f"{k}={v}" for k, v in sorted(row.labels.items())] or ["(none)"]

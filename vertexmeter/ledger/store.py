@@ -7,8 +7,10 @@ Money is stored as decimal strings and summed as `Decimal` in Python, so no data
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Date,
     DateTime,
     Engine,
@@ -26,13 +29,21 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    inspect,
     select,
+    text,
 )
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from vertexmeter.errors import failed_precondition, invalid_argument
+from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
 
 DEFAULT_DB = "vertexmeter-ledger.sqlite"
+# The schema's Alembic revision (ledger/migrations/versions): the table below is what it creates. A new
+# ledger is created from the table and stamped; an older one is upgraded by Alembic, once, when opened.
+SCHEMA_REVISION = "0003"
+PRE_MIGRATIONS_REVISION = "0001"  # a ledger without alembic_version was written before migrations existed
+VERSION_TABLE = "alembic_version"
+MIGRATION_LOCK_KEY = 0x766D6C6564676572  # "vmledger": the PostgreSQL advisory lock held while migrating
 metadata = MetaData()
 priced_requests = Table(
     "priced_requests",
@@ -43,7 +54,7 @@ priced_requests = Table(
     Column("source", Text, nullable=False),  # file:line of the first import
     Column("model", String(200), nullable=False),  # as logged (modelVersion)
     Column("priced_model", String(200), nullable=False),  # the catalogue model that priced it
-    Column("platform", String(20), nullable=False),
+    Column("api", String(20), nullable=False),  # whose price list: vertex | gemini_api (the catalogue's word)
     Column("mode", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("day", Date, nullable=False),
@@ -55,6 +66,7 @@ priced_requests = Table(
     Column("grounding_amount", String(80), nullable=False),
     Column("line_items", Text, nullable=False),  # JSON list, amounts as decimal strings
     Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("fingerprint", String(64)),  # sha256 of the call (usage, model, time, mode, api, project, labels)
     Index("ix_priced_requests_month_created", "month", "created_at"),  # a month's report, in time order
 )
 
@@ -74,8 +86,9 @@ def engine_for(db: str | None) -> Engine:
     try:
         engine = create_engine(url, future=True)
     except NoSuchModuleError:
-        raise invalid_argument(f"Unsupported ledger database URL {db!r}: use a SQLite path or postgresql://.",
-                               "db") from None
+        raise invalid_argument(
+            f"Unsupported ledger database URL {db!r}: use a SQLite path or postgresql://.", "db"
+        ) from None
     except ArgumentError as exc:
         raise invalid_argument(f"Invalid ledger database URL {db!r}: {exc}.", "db") from None
     except ModuleNotFoundError as exc:
@@ -83,10 +96,108 @@ def engine_for(db: str | None) -> Engine:
             f"The ledger database driver is not installed ({exc.name}): pip install 'vertexmeter[ledger]'.", "db"
         ) from None
     try:
-        metadata.create_all(engine)
+        migrate(engine)
     except OperationalError as exc:
-        raise failed_precondition(f"Cannot open the ledger database {db!r}: {exc.orig}.", "db") from None
+        raise failed_precondition(f"Cannot open the ledger database {db!r}: {_first_line(exc.orig)}.", "db") from None
+    except SQLAlchemyError as exc:
+        raise database_error(exc, "opening the ledger") from None
     return engine
+
+
+def schema_revision(engine: Engine | Connection) -> tuple[str | None, bool]:
+    """(the ledger's Alembic revision or None, whether the table exists)."""
+    names = set(inspect(engine).get_table_names())
+    revision = None
+    if VERSION_TABLE in names:
+        if isinstance(engine, Connection):
+            revision = engine.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+        else:
+            with engine.connect() as conn:
+                revision = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    return revision, priced_requests.name in names
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the ledger to SCHEMA_REVISION: create a new one, upgrade an older one, refuse a newer one.
+
+    Processes opening a new or old ledger at once take turns (a lock on the SQLite file, a transaction-scoped
+    advisory lock on PostgreSQL) and each looks again under the lock: only the first does the work."""
+    if schema_revision(engine) == (SCHEMA_REVISION, True):
+        return  # the common case: no lock, no Alembic
+    with _sqlite_file_lock(engine), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        revision, has_table = schema_revision(conn)
+        if revision == SCHEMA_REVISION and has_table:
+            return
+        if not has_table:  # a new ledger: the table and its stamp together
+            metadata.create_all(conn)
+            conn.execute(
+                text(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+            )
+            conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
+            conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"), {"v": SCHEMA_REVISION})
+            return
+        _upgrade(conn, revision or PRE_MIGRATIONS_REVISION)
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive flock on the SQLite file while its schema changes (SQLite's own locks are fcntl locks on
+    other byte ranges, so they do not interfere; pysqlite runs DDL outside transactions)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or not Path(path).exists():
+        yield
+        return
+    import fcntl
+
+    with open(path, "rb") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _upgrade(conn: Connection, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    if revision not in known:
+        raise failed_precondition(
+            f"The ledger's schema revision {revision!r} is unknown to this vertexmeter (written by a newer "
+            "release?): upgrade vertexmeter to read it.",
+            "db",
+        )
+    config.attributes["connection"] = conn
+    if not inspect(conn).has_table(VERSION_TABLE):
+        command.stamp(config, revision)
+    command.upgrade(config, SCHEMA_REVISION)
+
+
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def database_error(exc: SQLAlchemyError, doing: str) -> VertexMeterError:
+    """A database refusal as a Google-shaped error: the driver's first line only. SQLAlchemy's own message
+    carries the statement and its parameters (the user's data), which never reach the user or a log."""
+    orig = getattr(exc, "orig", None)
+    reason = _first_line(orig) if orig is not None else type(exc).__name__
+    status = "UNAVAILABLE" if isinstance(exc, OperationalError) else "INTERNAL"
+    return VertexMeterError(status, f"The ledger database failed while {doing}: {reason}.")
+
+
+@contextmanager
+def database_errors(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise database_error(exc, doing) from None
 
 
 @dataclass(frozen=True)
@@ -96,7 +207,7 @@ class LedgerRow:
     source: str
     model: str
     priced_model: str
-    platform: str
+    api: str  # whose price list: vertex | gemini_api
     mode: str
     created_at: dt.datetime
     project: str | None
@@ -105,6 +216,7 @@ class LedgerRow:
     grounding_entry: str | None
     grounding_amount: Decimal
     line_items: list[dict[str, Any]]
+    fingerprint: str | None = None  # the call's (bill.call_fingerprint); None on rows stored before fingerprints
 
     @property
     def day(self) -> dt.date:
@@ -114,17 +226,55 @@ class LedgerRow:
     def month(self) -> str:
         return self.day.strftime("%Y-%m")
 
+    def priced_fingerprint(self) -> str:
+        """The call as billed (its priced line items): how rows stored before call fingerprints are compared."""
+        basis = [
+            self.model,
+            self.api,
+            self.mode,
+            self.created_at.astimezone(dt.UTC).isoformat(),
+            self.project,
+            json.dumps(self.labels, sort_keys=True),
+            json.dumps(self.line_items),
+        ]
+        return hashlib.sha256(json.dumps(basis).encode()).hexdigest()
+
 
 def known_keys(engine: Engine, keys: list[str]) -> set[str]:
     """The keys already in the ledger (so known requests are not even priced again)."""
     known: set[str] = set()
-    with engine.connect() as conn:
+    with database_errors("reading known requests"), engine.connect() as conn:
         for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            known |= set(conn.execute(
-                select(priced_requests.c.dedupe_key).where(priced_requests.c.dedupe_key.in_(chunk))
-            ).scalars())
+            chunk = keys[start : start + 500]
+            known |= set(
+                conn.execute(
+                    select(priced_requests.c.dedupe_key).where(priced_requests.c.dedupe_key.in_(chunk))
+                ).scalars()
+            )
     return known
+
+
+def stored_fingerprints(engine: Engine, keys: list[str]) -> dict[str, tuple[str, str, str]]:
+    """The stored rows among these keys: key -> ("call", fingerprint, source of the first import), or for a row
+    stored before call fingerprints ("priced", its priced fingerprint, source)."""
+    out: dict[str, tuple[str, str, str]] = {}
+    unique = list(dict.fromkeys(keys))
+    c = priced_requests.c
+    with database_errors("reading known requests"), engine.connect() as conn:
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            older: list[str] = []
+            query = select(c.dedupe_key, c.fingerprint, c.source).where(c.dedupe_key.in_(chunk))
+            for key, print_, source in conn.execute(query):
+                if print_ is None:
+                    older.append(key)
+                else:
+                    out[key] = ("call", print_, source)
+            if older:  # only these need their line items read
+                for r in conn.execute(select(*c).where(c.dedupe_key.in_(older))).mappings():
+                    row = _row(r, line_items=True)
+                    out[row.dedupe_key] = ("priced", row.priced_fingerprint(), row.source)
+    return out
 
 
 def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
@@ -142,23 +292,37 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
             continue
         known.add(row.dedupe_key)
         fresh.append(_values(row, now))
-    try:
-        with engine.begin() as conn:
-            for start in range(0, len(fresh), 1000):  # executemany in batches, one transaction
-                conn.execute(priced_requests.insert(), fresh[start:start + 1000])
-        inserted = len(fresh)
-    except IntegrityError:
-        inserted = _insert_ignoring_conflicts(engine, fresh)
+    with database_errors("storing requests"):
+        try:
+            with engine.begin() as conn:
+                for start in range(0, len(fresh), 1000):  # executemany in batches, one transaction
+                    conn.execute(priced_requests.insert(), fresh[start : start + 1000])
+            inserted = len(fresh)
+        except IntegrityError:
+            inserted = _insert_ignoring_conflicts(engine, fresh)
     return inserted, len(rows) - inserted
 
 
 def _values(row: LedgerRow, now: dt.datetime) -> dict[str, Any]:
     return dict(
-        dedupe_key=row.dedupe_key, response_id=row.response_id, source=row.source, model=row.model,
-        priced_model=row.priced_model, platform=row.platform, mode=row.mode, created_at=row.created_at,
-        day=row.day, month=row.month, project=row.project, labels=json.dumps(row.labels, sort_keys=True),
-        amount=str(row.amount), grounding_entry=row.grounding_entry, grounding_amount=str(row.grounding_amount),
-        line_items=json.dumps(row.line_items), imported_at=now,
+        dedupe_key=row.dedupe_key,
+        response_id=row.response_id,
+        source=row.source,
+        model=row.model,
+        priced_model=row.priced_model,
+        api=row.api,
+        mode=row.mode,
+        created_at=row.created_at,
+        day=row.day,
+        month=row.month,
+        project=row.project,
+        labels=json.dumps(row.labels, sort_keys=True),
+        amount=str(row.amount),
+        grounding_entry=row.grounding_entry,
+        grounding_amount=str(row.grounding_amount),
+        line_items=json.dumps(row.line_items),
+        imported_at=now,
+        fingerprint=row.fingerprint,
     )
 
 
@@ -173,9 +337,12 @@ def _insert_ignoring_conflicts(engine: Engine, values: list[dict[str, Any]]) -> 
     inserted = 0
     with engine.begin() as conn:
         for value in values:
-            statement = dialect_insert(priced_requests).values(**value).on_conflict_do_nothing(
-                index_elements=["dedupe_key"]
-            ).returning(priced_requests.c.id)  # rowcount is not reliable for a skipped insert; RETURNING is
+            statement = (
+                dialect_insert(priced_requests)
+                .values(**value)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(priced_requests.c.id)
+            )  # rowcount is not reliable for a skipped insert; RETURNING is
             inserted += len(conn.execute(statement).all())
     return inserted
 
@@ -186,15 +353,29 @@ def read_rows(engine: Engine, month: str | None = None, *, line_items: bool = Fa
     query = select(*columns).order_by(priced_requests.c.created_at, priced_requests.c.id)
     if month:
         query = query.where(priced_requests.c.month == month)
-    with engine.connect() as conn:
+    with database_errors("reading the ledger"), engine.connect() as conn:
         for r in conn.execution_options(yield_per=2000).execute(query).mappings():
-            created = r["created_at"]
-            if created.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
-                created = created.replace(tzinfo=dt.UTC)
-            yield LedgerRow(
-                dedupe_key=r["dedupe_key"], response_id=r["response_id"], source=r["source"], model=r["model"],
-                priced_model=r["priced_model"], platform=r["platform"], mode=r["mode"], created_at=created,
-                project=r["project"], labels=json.loads(r["labels"]), amount=Decimal(r["amount"]),
-                grounding_entry=r["grounding_entry"], grounding_amount=Decimal(r["grounding_amount"]),
-                line_items=json.loads(r["line_items"]) if line_items else [],
-            )
+            yield _row(r, line_items=line_items)
+
+
+def _row(r: Any, *, line_items: bool) -> LedgerRow:
+    created = r["created_at"]
+    if created.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
+        created = created.replace(tzinfo=dt.UTC)
+    return LedgerRow(
+        dedupe_key=r["dedupe_key"],
+        response_id=r["response_id"],
+        source=r["source"],
+        model=r["model"],
+        priced_model=r["priced_model"],
+        api=r["api"],
+        mode=r["mode"],
+        created_at=created,
+        project=r["project"],
+        labels=json.loads(r["labels"]),
+        amount=Decimal(r["amount"]),
+        grounding_entry=r["grounding_entry"],
+        grounding_amount=Decimal(r["grounding_amount"]),
+        line_items=json.loads(r["line_items"]) if line_items else [],
+        fingerprint=r.get("fingerprint"),
+    )

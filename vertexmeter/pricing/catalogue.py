@@ -10,7 +10,7 @@ import datetime as dt
 import difflib
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, Literal, get_args
@@ -168,6 +168,16 @@ class FreeAllowance(BaseModel):
     group: str
 
 
+class Sku(BaseModel):
+    """The Cloud Billing SKU an entry's charges appear under (billing export `sku.id` / `sku.description`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str
+    id: str | None = None
+    source: str
+    confidence: str
+
+
 class Entry(BaseModel):
     """One price: what is charged, for which models, how it is quoted and when it was in force."""
 
@@ -189,6 +199,7 @@ class Entry(BaseModel):
     applies_to: list[str] | None = None
     daily_cap: int | None = None
     free_allowance: FreeAllowance | None = None
+    sku: Sku | None = None  # where Google's invoice shows it (ledger reconciliation)
 
     @field_validator("price", mode="before")
     @classmethod
@@ -242,6 +253,20 @@ class Entry(BaseModel):
         return self.effective_from <= on and (self.effective_until is None or on < self.effective_until)
 
 
+def _all_platforms() -> list[Platform]:
+    return ["vertex", "gemini_api"]
+
+
+class Refused(BaseModel):
+    """Model names a user can call (a peer prices them, or the counting registry knows them) that the
+    catalogue does not price, with why: asked for, they are refused with this reason."""
+
+    model_config = ConfigDict(extra="forbid")
+    models: list[str] = Field(min_length=1)
+    reason: str = Field(min_length=10)
+    platforms: list[Platform] = Field(default_factory=_all_platforms)
+
+
 class CatalogueFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     schema_version: Literal[1]
@@ -250,6 +275,7 @@ class CatalogueFile(BaseModel):
     sources: dict[str, Source]
     token_equivalents: dict[str, TokenEquivalents]
     models: list[PricedModel]
+    refused: list[Refused] = Field(default_factory=list)
     entries: list[Entry]
 
 
@@ -262,6 +288,7 @@ class Catalogue:
     names: dict[str, PricedModel]  # ids and aliases of registry: false models
     entries_by_model: dict[str, list[Entry]]
     entries_by_id: dict[str, Entry]
+    refused: dict[str, Refused] = field(default_factory=dict)  # model name -> why the catalogue does not price it
 
     @property
     def sources(self) -> dict[str, Source]:
@@ -320,16 +347,27 @@ def _index(data: CatalogueFile) -> Catalogue:
         by_id[entry.id] = entry
         if entry.source not in data.sources:
             problems.append(f"entry {entry.id}: unknown source {entry.source!r}")
+        if entry.sku is not None and entry.sku.source not in data.sources:
+            problems.append(f"entry {entry.id}: unknown sku source {entry.sku.source!r}")
+        if entry.sku is not None and entry.sku.confidence not in CONFIDENCES:
+            problems.append(f"entry {entry.id}: unknown sku confidence {entry.sku.confidence!r}")
         if entry.price == 0 and not entry.notes:
             problems.append(f"entry {entry.id}: a $0 price needs notes saying why it is free")
         for name in entry.models:
             if name not in models:
                 problems.append(f"entry {entry.id}: model {name!r} is not in `models`")
             by_model[name].append(entry)
+    refused: dict[str, Refused] = {}
+    for group in data.refused:
+        everywhere = set(group.platforms) == set(PLATFORMS)
+        for name in group.models:
+            if name in refused or (everywhere and (name in names or name in models)):
+                problems.append(f"refused model {name!r} is also priced or refused twice")
+            refused[name] = group
     problems += _overlaps(data.entries)
     if problems:
         raise CatalogueError("price catalogue is invalid:\n- " + "\n- ".join(problems))
-    return Catalogue(data, models, names, dict(by_model), by_id)
+    return Catalogue(data, models, names, dict(by_model), by_id, refused)
 
 
 def _overlaps(entries: list[Entry]) -> list[str]:
@@ -360,8 +398,9 @@ def _overlaps(entries: list[Entry]) -> list[str]:
 _VERSION_SUFFIXES = (re.compile(r"@[\w.-]+$"), re.compile(r"-\d{3}$"))
 
 
-def resolve_priced_model(name: str) -> PricedModel:
-    """The catalogue model for any spelling of a name: registry ids via `resolve()` first, then pricing's own."""
+def resolve_priced_model(name: str, *, on: dt.date | None = None) -> PricedModel:
+    """The catalogue model for any spelling of a name: registry ids via `resolve()` first, then pricing's own.
+    `on`: the day a dated alias (`gemini-flash-latest`) is read for (default today)."""
     if not isinstance(name, str) or not name.strip():
         raise invalid_argument("A model name is required.", "model")
     cat = catalogue()
@@ -369,11 +408,14 @@ def resolve_priced_model(name: str) -> PricedModel:
     for model in cat.models.values():
         if bare in model.not_priced_aliases:
             raise _unpriced(bare, f"{bare} is not {model.id}: the catalogue has no price for it")
+    refused = refusal(bare)
+    if refused is not None and set(refused.platforms) == set(PLATFORMS):  # one API's refusal: see the Pricer
+        raise _unpriced(bare, f"The price catalogue has no price for {bare}: {refused.reason}")
     own = match_version(bare, cat.names, _VERSION_SUFFIXES[:1])  # exact, or minus an @version only
     if own is not None:
         return cat.names[own]
     try:
-        info = resolve(bare)
+        info = resolve(bare, on=on, any_api=True)
     except VertexMeterError:
         info = None
     if info is not None:
@@ -400,6 +442,17 @@ def first_price_day(model: str, platform: str = "vertex") -> dt.date | None:
         if e.platform == platform and e.charge not in MULTIPLIER_CHARGES
     ]
     return min(own, default=None)
+
+
+def refusal(name: str) -> Refused | None:
+    """Why the catalogue refuses `name` (a listed name, with or without an `@version` or a publisher folder)."""
+    table = catalogue().refused
+    bare = bare_model_name(name.strip())
+    for candidate in (bare, bare.rsplit("/", 1)[-1]):
+        found = match_version(candidate, table, _VERSION_SUFFIXES[:1])
+        if found is not None:
+            return table[found]
+    return None
 
 
 def priced_model_names() -> list[str]:

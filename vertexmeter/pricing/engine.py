@@ -25,6 +25,7 @@ from vertexmeter.pricing.catalogue import (
     PricedModel,
     catalogue,
     parse_decimal,
+    refusal,
     resolve_priced_model,
 )
 from vertexmeter.pricing.usage import CacheUsage, Quantities, RequestUsage, Usage
@@ -206,13 +207,15 @@ class Pricer:
         self.endpoint = endpoint
         if platform not in PLATFORMS:
             raise invalid_argument(f"platform must be one of {', '.join(PLATFORMS)}; got {platform!r}.", "platform")
-        self.model: PricedModel = resolve_priced_model(model)
         self.date = parse_date(date)
+        self.model: PricedModel = resolve_priced_model(model, on=self.date)  # a dated alias: its model that day
         self.platform = platform
         cat = catalogue()
         all_entries = [e for e in cat.entries_by_model.get(self.model.id, []) if e.platform == platform]
         if not all_entries:
-            raise not_found(f"The catalogue has no {platform} prices for {self.model.id}.")
+            refused = refusal(model)
+            why = f" {refused.reason}." if refused is not None and platform in refused.platforms else ""
+            raise not_found(f"The catalogue has no {platform} prices for {self.model.id}.{why}")
         self.entries = [e for e in all_entries if e.in_force(self.date)]
         # The model's own rates say when it is priced; shared multipliers (batch discount, regional uplift)
         # may have been in force long before it existed.

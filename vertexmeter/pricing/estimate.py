@@ -78,6 +78,8 @@ class Estimate:
             ]
         out["catalogue_entries"] = [entry_json(e) for e in bill.entries]
         notes = list(dict.fromkeys([*self.low.notes, *(self.high.notes if self.high else ())]))
+        if self.counted.model.confidence_note:
+            notes.append(self.counted.model.confidence_note.removeprefix("vertexmeter: "))
         if notes:
             out["notes"] = notes
         return out
@@ -98,6 +100,9 @@ def prompt_json(counted: CountResult, billed: UsageResult | None = None) -> dict
     )
     if billed is not None and billed.bounds is not None:
         out["bounds"] = billed.bounds
+    if counted.inferred:  # vertexmeter's own JSON: an inferred count is said to be one
+        out["count_confidence"] = counted.confidence
+        out["count_confidence_reason"] = counted.model.confidence_reason
     media = counted.media
     if media.images or media.video_seconds or media.audio_seconds or media.pdf_pages:
         out["media"] = {
@@ -145,7 +150,8 @@ def estimate(
             "scenario that gives its token counts (vertexmeter estimate --scenario).",
             "model",
         )
-    info = model_info(model, api)  # resolved once; counting and usage get the entry itself
+    # resolved once; counting and usage get the entry itself (a model priced apart is counted as `counted_with`)
+    info = model_info(model if pricer.model.registry else pricer.model.counted_with or model, api)
     body = request_body(request, info, api, config=config, generate=True)
     billed: UsageResult | None = None
     rules_day = as_of if as_of is not None else date

@@ -9,9 +9,10 @@ import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from vertexmeter.datafiles import load_yaml
-from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
+from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument, not_found
 from vertexmeter.vocabulary import APIS, CALLS
 
 BILLED_OUTPUTS = ("text", "before_stop")
@@ -42,6 +43,22 @@ class ModelInfo:
     instance_schema: str | None = None
     # The generation whose accounting rules (role overhead, media) the model follows, when not its own.
     accounting_generation: str | None = None
+    # Why the facts are only inferred (no recorded answer shows the tokenizer or the overheads).
+    confidence_reason: str | None = None
+    # The APIs that serve the model (Gemma 3 / 4 31B only on the Gemini API; the Cyber variants only on Vertex).
+    apis: tuple[str, ...] = APIS
+
+    @property
+    def count_is_inferred(self) -> bool:
+        """True when no recorded answer backs this model's counts: they are a best estimate, not exact."""
+        return self.confidence == "inferred"
+
+    @property
+    def confidence_note(self) -> str | None:
+        """What the CLI says beside an inferred count (Google's JSON shapes stay as they are)."""
+        if not self.count_is_inferred:
+            return None
+        return f"vertexmeter: {self.id}'s counts are inferred, not exact: {self.confidence_reason}."
 
     @property
     def rules_generation(self) -> str:
@@ -72,6 +89,34 @@ class ToolTemplate:
     per_items: int = 0
     per_declaration_with_described_properties: int = 0
     counts_json_schemas: bool = True  # parametersJsonSchema / responseJsonSchema of a declaration read at all
+    per_optional_property: int = 0  # a property its object's `required` does not name
+    per_optional_described_property: int = 0  # on top of per_optional_property, when it has a description
+    per_optional_property_of_described_declaration: int = 0  # on top, in a declaration with a description
+    per_response_object: int = 0  # a declaration's response / responseJsonSchema with properties
+    per_response_property: int = 0  # each top-level property of such a response schema
+    per_enum: int = 0  # a schema node with `enum`
+    per_enum_value: int = 0  # each of its values
+    per_null_union: int = 0  # a JSON Schema `type` list naming "null" (["null", "array"])
+    per_title: int = 0  # a schema node's non-empty `title`
+    per_nested_object: int = 0  # an object with properties below a schema's root
+    schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
+    inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
+    reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
+
+
+# The tool template's optional weights (accounting.yaml `tool_templates`; 0 where a rule does not name them).
+_TOOL_WEIGHTS = (
+    "per_optional_property",
+    "per_optional_described_property",
+    "per_optional_property_of_described_declaration",
+    "per_response_object",
+    "per_response_property",
+    "per_enum",
+    "per_enum_value",
+    "per_null_union",
+    "per_title",
+    "per_nested_object",
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +129,8 @@ class FunctionHistory:
     per_argument: int = 0
     payload: str = "texts"
     per_number: int = 0
+    per_nested_object: int = 0  # an object that is the value of a key of the payload (any depth; not list items)
+    per_boolean: int = 0  # a top-level true / false value
 
 
 @dataclass(frozen=True)
@@ -111,13 +158,14 @@ class Accounting:
 
 
 THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
-THOUGHT_BILLING = ("always", "sometimes")
+THOUGHT_BILLING = ("always", "when_streamed", "sometimes")
 
 
 @dataclass(frozen=True)
 class ReplayedThoughts:
     """Which replayed thought signatures bill their thoughts (accounting.yaml `replayed_thoughts`): `scope`
-    none | current_turn | all_turns; `billed` always | sometimes (open: the point value bills none)."""
+    none | current_turn | all_turns; `billed` always | when_streamed (the producing response was streamed) |
+    sometimes (open: the point value bills none)."""
 
     scope: str
     billed: str
@@ -157,6 +205,26 @@ class TokenizerEra:
 
 
 @dataclass(frozen=True)
+class DatedAlias:
+    """`name` meant `model` from `start` (inclusive) to `until` (inclusive; None = still)."""
+
+    name: str
+    model: str
+    start: dt.date | None
+    until: dt.date | None
+    source: str
+
+
+@dataclass(frozen=True)
+class NotCountable:
+    """Models a user can call on Vertex AI or the Gemini API that vertexmeter cannot count offline, and why."""
+
+    models: tuple[str, ...]
+    kind: str  # partner | generation
+    reason: str
+
+
+@dataclass(frozen=True)
 class _Registry:
     by_name: dict[str, ModelInfo]
     models: tuple[ModelInfo, ...]
@@ -166,11 +234,21 @@ class _Registry:
     signature_size: SignatureSize
     usage_fields: tuple[tuple[str, str, str, dt.date], ...]  # (api, field, value, since)
     text_pieces_apart: frozenset[tuple[str, str, str]]
+    dated_aliases: dict[str, tuple[DatedAlias, ...]]
+    not_countable: dict[str, NotCountable]
+    version: str
 
 
 @cache
 def _registry() -> _Registry:
-    raw = load_yaml("vertexmeter.registry", "models.yaml")
+    return build_registry(
+        load_yaml("vertexmeter.registry", "models.yaml"), load_yaml("vertexmeter.registry", "accounting.yaml")
+    )
+
+
+def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
+    """The registry from parsed models.yaml and accounting.yaml; ValueError (or KeyError) names what is wrong.
+    `vertexmeter data update` runs it on a new data set before installing it."""
     models: list[ModelInfo] = []
     by_name: dict[str, ModelInfo] = {}
     for entry in raw["models"]:
@@ -186,15 +264,20 @@ def _registry() -> _Registry:
             sources=tuple(str(s) for s in entry.get("sources") or ()),
             confidence=entry["confidence"],
             instance_schema=entry.get("instance_schema"),
+            apis=_served_on(entry),
             accounting_generation=str(entry["accounting_generation"]) if entry.get("accounting_generation") else None,
+            confidence_reason=entry.get("confidence_reason"),
         )
+        if info.confidence == "inferred" and not info.confidence_reason:
+            raise ValueError(f"models.yaml: {info.id} is inferred: it needs a confidence_reason")
         models.append(info)
         for name in (info.id, *info.aliases):
             if name in by_name:
                 raise ValueError(f"models.yaml: {name!r} is listed twice")
             by_name[name] = info
-    rules = load_yaml("vertexmeter.registry", "accounting.yaml")
-    accounting = _load_accounting(rules, {info.generation for info in models})
+    dated = _dated_aliases(raw.get("dated_aliases") or {}, by_name)
+    not_countable = _not_countable(raw.get("not_countable") or [], by_name)
+    accounting = _load_accounting(rules, {info.rules_generation for info in models})
     history = tuple(
         TokenizerEra(
             generations=_strings(era["generations"]),
@@ -205,7 +288,7 @@ def _registry() -> _Registry:
         )
         for era in rules["tokenizer_history"]
     )
-    thoughts = _load_replayed_thoughts(rules["replayed_thoughts"], {info.generation for info in models})
+    thoughts = _load_replayed_thoughts(rules["replayed_thoughts"], {info.rules_generation for info in models})
     size = rules["signature_size"]
     per_token = size["bytes_per_thought_token"]
     signature = SignatureSize(
@@ -220,7 +303,19 @@ def _registry() -> _Registry:
         for f in rules["usage_fields"]
     )
     apart = frozenset(key for rule in rules["text_pieces_apart"] for key in _rule_keys(rule))
-    return _Registry(by_name, tuple(models), accounting, history, thoughts, signature, fields, apart)
+    return _Registry(
+        by_name,
+        tuple(models),
+        accounting,
+        history,
+        thoughts,
+        signature,
+        fields,
+        apart,
+        dated,
+        not_countable,
+        str(raw["version"]),
+    )
 
 
 def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str]) -> tuple[_ThoughtRule, ...]:
@@ -245,6 +340,51 @@ def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str])
                 if not any((api, call, gen) in r.keys and not r.models and not r.since for r in rules):
                     raise ValueError(f"accounting.yaml replayed_thoughts: no general rule for {(api, call, gen)}")
     return tuple(rules)
+
+
+def _dated_aliases(
+    raw: dict[str, list[dict[str, object]]], by_name: dict[str, ModelInfo]
+) -> dict[str, tuple[DatedAlias, ...]]:
+    """An alias whose target changed over time (`gemini-flash-latest`): its periods, checked not to overlap."""
+    out: dict[str, tuple[DatedAlias, ...]] = {}
+    for name, periods in raw.items():
+        if name in by_name:
+            raise ValueError(f"models.yaml: dated alias {name!r} is also a model name or alias")
+        items = []
+        for period in periods:
+            start, until = period.get("from"), period.get("until")
+            items.append(
+                DatedAlias(
+                    name=name,
+                    model=str(period["model"]),
+                    start=dt.date.fromisoformat(str(start)) if start else None,
+                    until=dt.date.fromisoformat(str(until)) if until else None,
+                    source=str(period["source"]),
+                )
+            )
+        items.sort(key=lambda a: a.start or dt.date.min)
+        for a, b in zip(items, items[1:], strict=False):
+            if a.until is None or b.start is None or a.until >= b.start:
+                raise ValueError(f"models.yaml: dated alias {name!r}: periods overlap")
+        for item in items:
+            if item.model not in by_name:
+                raise ValueError(f"models.yaml: dated alias {name!r} points at unknown model {item.model!r}")
+        out[name] = tuple(items)
+    return out
+
+
+def _not_countable(raw: list[dict[str, object]], by_name: dict[str, ModelInfo]) -> dict[str, NotCountable]:
+    out: dict[str, NotCountable] = {}
+    for group in raw:
+        kind, reason = str(group["kind"]), str(group["reason"]).strip()
+        if kind not in ("partner", "generation") or not reason:
+            raise ValueError(f"models.yaml not_countable: a group needs kind partner|generation and a reason: {group}")
+        item = NotCountable(_strings(group["models"]), kind, reason)
+        for name in item.models:
+            if name in by_name or name in out:
+                raise ValueError(f"models.yaml not_countable: {name!r} is listed twice")
+            out[name] = item
+    return out
 
 
 def _strings(value: object) -> tuple[str, ...]:
@@ -314,6 +454,10 @@ def _load_accounting(
                             str(tool.get("per_declaration_with_described_properties", 0))
                         ),
                         counts_json_schemas=bool(tool.get("json_schemas_counted", True)),
+                        schema_strings=_strings(tool.get("schema_strings") or []),
+                        inlines_refs=bool(tool.get("inlines_refs", False)),
+                        reads_root_descriptions=bool(tool.get("reads_root_descriptions", True)),
+                        **{name: int(str(tool.get(name, 0))) for name in _TOOL_WEIGHTS},
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
                     ),
@@ -327,6 +471,8 @@ def _load_accounting(
                         int(str(history["per_argument"])),
                         _payload(history),
                         int(str(history.get("per_number", 0))),
+                        int(str(history.get("per_nested_object", 0))),
+                        int(str(history.get("per_boolean", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
@@ -402,6 +548,20 @@ def all_models() -> tuple[ModelInfo, ...]:
     return _registry().models
 
 
+def registry_version() -> str:
+    """models.yaml's `version`: the date of the model list."""
+    return _registry().version
+
+
+def dated_aliases() -> dict[str, tuple[DatedAlias, ...]]:
+    return _registry().dated_aliases
+
+
+def not_countable() -> dict[str, NotCountable]:
+    """Model ids a user can call that are not counted offline, each with why."""
+    return _registry().not_countable
+
+
 def accounting_for(model: ModelInfo, api: str, call: str) -> Accounting:
     """The accounting rules of `model`'s generation on `api` for `call` (countTokens / generateContent)."""
     return _registry().accounting[(api, call, model.rules_generation)]
@@ -460,10 +620,21 @@ def match_version(
     return candidate
 
 
-def resolve(name: str, *, api: str = "vertex", api_version: str | None = None) -> ModelInfo:
+def resolve(
+    name: str,
+    *,
+    api: str = "vertex",
+    api_version: str | None = None,
+    on: dt.date | None = None,
+    any_api: bool = False,
+) -> ModelInfo:
     """The registry entry for any accepted spelling of a model name; NOT_FOUND names the closest ones.
 
-    `api_version` (v1, v1beta, …) only shapes the Gemini API's NOT_FOUND message, as the service does.
+    A dated alias (`gemini-flash-latest`) resolves to the model it meant on `on` (default: today). A model `api`
+    does not serve (models.yaml `apis`) is NOT_FOUND there, as the service answers, unless `any_api` (pricing
+    looks a name up for either API). A model the service serves but vertexmeter cannot count (a partner model, an
+    image or video generator) is FAILED_PRECONDITION, with why. `api_version` (v1, v1beta, …) only shapes the
+    Gemini API's NOT_FOUND message, as the service does.
     """
     if api not in APIS:
         raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.")
@@ -471,19 +642,75 @@ def resolve(name: str, *, api: str = "vertex", api_version: str | None = None) -
         raise invalid_argument("A model name is required.", "model")
     registry = _registry()
     bare = bare_model_name(name.strip())
-    found = match_version(bare, registry.by_name)
-    if found is None:
-        raise _unknown_model(name.strip(), bare, api, api_version or "v1beta")
-    return registry.by_name[found]
+    dated = registry.dated_aliases.get(bare)
+    if dated is not None:
+        info = registry.by_name[_dated_target(dated, on or dt.date.today())]
+    else:
+        found = match_version(bare, registry.by_name)
+        if found is None:
+            refused = _not_countable_entry(bare)
+            if refused is not None:
+                raise _cannot_count(bare, *refused)
+            raise _unknown_model(name.strip(), bare, api, api_version or "v1beta")
+        info = registry.by_name[found]
+    if not any_api and api not in info.apis:
+        served = " and ".join("Vertex AI" if a == "vertex" else "the Gemini API" for a in info.apis)
+        raise _unknown_model(name.strip(), bare, api, api_version or "v1beta", f" {info.id} is served by {served}.")
+    return info
 
 
-def _unknown_model(full: str, bare: str, api: str, api_version: str) -> VertexMeterError:
+def _served_on(entry: dict[str, Any]) -> tuple[str, ...]:
+    apis = tuple(str(a) for a in entry.get("apis") or APIS)
+    unknown = sorted(set(apis) - set(APIS))
+    if unknown or not apis:
+        raise ValueError(f"models.yaml: {entry.get('id')}: apis {unknown or apis} is not a subset of {APIS}")
+    return apis
+
+
+def _dated_target(periods: tuple[DatedAlias, ...], on: dt.date) -> str:
+    for period in periods:
+        if (period.start is None or period.start <= on) and (period.until is None or on <= period.until):
+            return period.model
+    first = periods[0]
+    raise not_found(
+        f"models/{first.name} named no model on {on.isoformat()}: the registry knows it from "
+        f"{(first.start or dt.date.min).isoformat()}."
+    )
+
+
+# Partner ids: `@version` tags and a publisher folder (`meta/llama-…`, `xai/grok-…`) name the same model.
+_PARTNER_SUFFIXES = (re.compile(r"@[\w.-]+$"),)
+
+
+def _not_countable_entry(bare: str) -> tuple[str, NotCountable] | None:
+    table = _registry().not_countable
+    for candidate in (bare, bare.rsplit("/", 1)[-1]):
+        found = match_version(candidate, table, _PARTNER_SUFFIXES)
+        if found is not None:
+            return found, table[found]
+    return None
+
+
+def _cannot_count(bare: str, model: str, entry: NotCountable) -> VertexMeterError:
+    if entry.kind == "partner":
+        return failed_precondition(
+            f"{bare} is served on Vertex AI, but vertexmeter cannot count its tokens offline: {entry.reason} "
+            "Counting needs the vendor's own endpoint (its count-tokens call or the usage a response reports); "
+            f"pricing from reported usage works: `vertexmeter price -m {model}`, `vertexmeter bill`."
+        )
+    return failed_precondition(
+        f"{bare} is served by Google, but vertexmeter has no token count for it: {entry.reason} "
+        f"Pricing works per operation: `vertexmeter price -m {model}`."
+    )
+
+
+def _unknown_model(full: str, bare: str, api: str, api_version: str, served: str = "") -> VertexMeterError:
     known = sorted(registry_name for registry_name in _registry().by_name)
     # A name from another vendor (gpt-4o) is like none closely; the loosest match still points somewhere.
     close = difflib.get_close_matches(bare, known, n=3, cutoff=0.5) or difflib.get_close_matches(
         bare, known, n=3, cutoff=0.3
     )
-    hint = f" Closest known models: {', '.join(close)}." if close else ""
+    hint = served or (f" Closest known models: {', '.join(close)}." if close else "")
     hint += " Run `vertexmeter models` for the full list."
     if api == "gemini":
         return not_found(

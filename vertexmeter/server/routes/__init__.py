@@ -1,0 +1,1 @@
+"""The server's routes: Google's paths per API (vertex, gemini), the RPC handler (rpc) and operations (ops)."""
