@@ -48,6 +48,12 @@ def test_gemini_models_list_and_get(http: httpx.Client, version: str) -> None:
     listed = http.get(f"/{version}/models").json()["models"]
     names = [m["name"] for m in listed]
     assert f"models/{FLASH}" in names and "models/text-bison" not in names  # PaLM is Vertex's only
+    # Each API lists what it serves (models.yaml `apis`): Gemma here, not Vertex-only variants.
+    assert set(names) == {
+        f"models/{m.id}"
+        for m in all_models()
+        if "gemini" in m.apis and (not m.is_legacy or m.generation == "embedding")
+    }
     got = http.get(f"/{version}/models/{FLASH}").json()
     info = resolve(FLASH)
     assert got == next(m for m in listed if m["name"] == f"models/{FLASH}")
@@ -63,7 +69,9 @@ def test_gemini_models_list_and_get(http: httpx.Client, version: str) -> None:
 )
 def test_vertex_publisher_models_list_and_get(http: httpx.Client, prefix: str) -> None:
     listed = http.get(f"{prefix}/models").json()["publisherModels"]
-    assert len(listed) == len(all_models())
+    assert {m["name"] for m in listed} == {
+        f"publishers/google/models/{m.id}" for m in all_models() if "vertex" in m.apis
+    }
     got = http.get(f"{prefix}/models/{FLASH}").json()
     assert got["name"] == f"publishers/google/models/{FLASH}" and got in listed
     assert http.get(f"{prefix}/models/text-bison@002").json()["name"] == "publishers/google/models/text-bison"

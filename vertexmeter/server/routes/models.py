@@ -7,7 +7,8 @@ and `client.models.get()` of google-genai call):
                 GET /{v1,v1beta1}/publishers/{pub}/models/{m} (and under projects/{p}/locations/{l}/)
 
 A model is the registry's: its name, limits and what this server answers for it (countTokens,
-computeTokens on Vertex, and the two extensions). The lists have one page.
+computeTokens on Vertex, and the two extensions); each API lists the models it serves (models.yaml
+`apis`). The lists have one page.
 """
 
 from __future__ import annotations
@@ -51,8 +52,12 @@ register_url_convertor("resource_id", _ResourceId())
 
 
 def served_on_gemini(model: ModelInfo) -> bool:
-    """The Gemini API serves Gemini and its embedding models, not Vertex's PaLM / Codey ones."""
-    return not model.is_legacy or model.generation == EMBEDDING
+    """The Gemini API serves the models the registry says it serves, never Vertex's PaLM / Codey ones."""
+    return "gemini" in model.apis and (not model.is_legacy or model.generation == EMBEDDING)
+
+
+def served_on_vertex(model: ModelInfo) -> bool:
+    return "vertex" in model.apis
 
 
 def gemini_model(model: ModelInfo) -> dict[str, Any]:
@@ -152,7 +157,9 @@ def _vertex_routes(router: APIRouter, version: str, prefix: str) -> None:
     )
     async def vertex_list(request: Request, publisher: str) -> Response:
         server_state(request).keys.check(request)
-        found = [vertex_model(m, publisher) for m in all_models()] if publisher == _GOOGLE else []
+        found = (
+            [vertex_model(m, publisher) for m in all_models() if served_on_vertex(m)] if publisher == _GOOGLE else []
+        )
         return JSONResponse({"publisherModels": found})
 
     @router.get(
