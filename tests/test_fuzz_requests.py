@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vertexmeter
 from vertexmeter.errors import VertexMeterError
+
+pytestmark = pytest.mark.slow  # hypothesis over whole request bodies
 
 # Real field names, so that generated bodies reach deep into the parser, not just "Unknown name".
 NAMES = [

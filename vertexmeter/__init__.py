@@ -8,6 +8,7 @@ The public face:
     usage_metadata(model, request, *, api="vertex", response=None, as_of=None) -> dict
                                                                          # generateContent usageMetadata: the bill
     usage(...) -> UsageResult                                            # the typed layer behind usage_metadata
+    LocalTokenizer(model_name)                                           # google-genai's LocalTokenizer, exact
     estimate / price_scenario / prices                                    # costs (docs/pricing.md)
     estimate_batch(inputs, model, output=...) -> BatchResult              # whole batch JSONL files (docs/batch.md)
     bill(logs, db=..., month=...)                                         # bills from usageMetadata logs (ledger)
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from vertexmeter.batch import estimate_batch
     from vertexmeter.counting import (
         CountResult,
+        LocalTokenizer,
         MediaUsage,
         UsageResult,
         compute_tokens,
@@ -43,6 +45,7 @@ __version__ = "0.1.0"
 
 _HOMES = {
     "CountResult": "vertexmeter.counting",
+    "LocalTokenizer": "vertexmeter.counting",
     "MediaUsage": "vertexmeter.counting",
     "compute_tokens": "vertexmeter.counting",
     "count": "vertexmeter.counting",
@@ -65,8 +68,14 @@ _HOMES = {
 __getattr__ = lazy_attributes(__name__, _HOMES)
 
 
+def __dir__() -> list[str]:
+    """The public API (the lazy names included, loaded or not) and the version: what a REPL should offer."""
+    return sorted({*__all__, "__version__"})
+
+
 __all__ = [
     "CountResult",
+    "LocalTokenizer",
     "MediaUsage",
     "ModelInfo",
     "UsageResult",

@@ -11,7 +11,10 @@ import socket
 import time
 from typing import Any
 
+import pytest
 from abuse_helpers import COUNT_PATH, ONE_WORD, assert_google_error, error_of, read_until_closed, wait_for
+
+pytestmark = pytest.mark.slow  # hostile clients against a real server: timeouts to wait out
 
 HEAD = (
     f"POST {COUNT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"

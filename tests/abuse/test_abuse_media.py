@@ -21,6 +21,8 @@ import vertexmeter
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.media import MediaOptions
 
+pytestmark = pytest.mark.slow  # hostile clients against a real server: timeouts to wait out
+
 
 def _refusal(body: dict[str, Any], options: MediaOptions | None = None) -> VertexMeterError:
     with pytest.raises(VertexMeterError) as info:

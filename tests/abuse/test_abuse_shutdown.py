@@ -9,7 +9,10 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from abuse_helpers import COUNT_PATH, start_process, text_body
+
+pytestmark = pytest.mark.slow  # hostile clients against a real server: timeouts to wait out
 
 
 def test_shutdown_past_its_timeout_answers_503_json_and_exits_promptly() -> None:

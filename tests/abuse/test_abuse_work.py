@@ -10,7 +10,10 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from abuse_helpers import COUNT_PATH, ONE_WORD, assert_google_error, text_body, wait_for
+
+pytestmark = pytest.mark.slow  # hostile clients against a real server: timeouts to wait out
 
 EIGHT_MB = text_body(8_000_000)
 

@@ -40,6 +40,7 @@ def reason_of(result: dict[str, Any]) -> str:
     return next(d["reason"] for d in result["error"]["details"] if d["@type"].endswith("ErrorInfo"))
 
 
+@pytest.mark.slow  # twenty thousand lines on a process pool
 def test_twenty_thousand_vertex_lines_with_three_bad_ones(tmp_path: Path, requests_pool: list[dict]) -> None:
     lines, expected = [], 0
     counts = [billed(MODEL, r) for r in requests_pool]

@@ -10,6 +10,8 @@ from batch_helpers import write_lines
 
 from vertexmeter.batch import estimate_batch
 
+pytestmark = pytest.mark.slow  # starts Ray clusters (~20 s each)
+
 ray = pytest.importorskip("ray")
 
 MODEL = "gemini-2.5-flash"

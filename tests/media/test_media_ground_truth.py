@@ -26,6 +26,8 @@ from ground_truth import Replay, is_multimodal, load_records, replay
 import vertexmeter
 from vertexmeter.media import MediaOptions
 
+pytestmark = pytest.mark.slow  # decodes every recorded media file
+
 RECORDS = {r["id"]: r for r in load_records()}
 MULTIMODAL = sorted(i for i, r in RECORDS.items() if is_multimodal(r))
 SOTU_SECONDS = "2610.128938"

@@ -106,6 +106,7 @@ def silent_mp4() -> bytes:
 # ---- images -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("generation", MODELS)
 @pytest.mark.parametrize("fmt", ["png", "jpeg", "webp", "gif"])
+@pytest.mark.slow  # encodes large images of every format for every generation
 def test_default_image_tokens_do_not_depend_on_size(generation: str, fmt: str) -> None:
     for width, height in [(1, 1), (384, 384), (1000, 700), (3000, 2000)]:
         data = mf.image(width, height, fmt)

@@ -247,6 +247,7 @@ def broken(old: str, new: str) -> str:
         ("effective_until: 2024-10-07", "effective_until: 2024-12-01", "twice for the same dates"),
     ],
 )
+@pytest.mark.slow  # reloads and revalidates the whole catalogue per case
 def test_schema_errors(old: str, new: str, message: str) -> None:
     with pytest.raises(CatalogueError) as err:
         load_catalogue_text(broken(old, new))

@@ -18,6 +18,8 @@ from serve_process import SERVE, start_serve_process
 from serve_process import ServeProcess as Process
 from server_helpers import library_answer
 
+pytestmark = pytest.mark.slow  # starts and stops server processes
+
 SECRET = "cli-secret-5d1e8a"
 
 

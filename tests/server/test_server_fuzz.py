@@ -15,6 +15,8 @@ from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as openapi_checks
 from server_helpers import RunningServer
 
+pytestmark = pytest.mark.slow  # a schemathesis run over every route (~1 min)
+
 CHECKS = [
     st_checks.not_a_server_error,
     openapi_checks.status_code_conformance,

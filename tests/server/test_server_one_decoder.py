@@ -48,6 +48,10 @@ def cli(raw: bytes, tmp_path: Path) -> tuple[int, dict[str, Any]]:
         return 200, json.loads(result.stdout)
     assert result.exit_code == 1, result.output
     error = json.loads(result.stderr)
+    # The CLI's message names the file it read, then says what the server says.
+    prefix = f"{path}: "
+    assert error["error"]["message"].startswith(prefix)
+    error["error"]["message"] = error["error"]["message"][len(prefix) :]
     return error["error"]["code"], error
 
 

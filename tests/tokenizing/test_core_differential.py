@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 from vertexmeter.tokenizing.core import MAX_CACHED_CHUNK
 
+pytestmark = pytest.mark.slow  # megabyte inputs on every core and engine
+
 _made: dict[tuple[str, str], tuple[Any, Any]] = {}
 
 

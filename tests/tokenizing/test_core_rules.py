@@ -31,6 +31,8 @@ from vertexmeter.tokenizing import (
 )
 from vertexmeter.tokenizing.core import derive, load_table, make_bpe, tables
 
+pytestmark = pytest.mark.slow  # builds core tables for many tokenizer variants
+
 CORE_CLASSES = (CoreBpeTokenizer, CoreSentencePieceTokenizer)
 pb = pytest.importorskip("sentencepiece.sentencepiece_model_pb2")
 

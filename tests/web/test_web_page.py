@@ -21,6 +21,8 @@ from web_helpers import ARTIFACTS, WEB_KEY, Browser, Served
 import vertexmeter
 from vertexmeter.pricing import estimate_from_body
 
+pytestmark = pytest.mark.slow  # drives Chromium against a served page
+
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 expect.set_options(timeout=20_000)
@@ -59,6 +61,21 @@ def png_bytes(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
+def compared(page: Any) -> list[str]:
+    return [chip.get_attribute("data-model") or "" for chip in page.get_by_test_id("compare-chip").all()]
+
+
+def choose_compare(page: Any, models: list[str]) -> None:
+    """The comparison set to exactly `models`: every chip removed with its button, then each name typed."""
+    while page.get_by_test_id("compare-remove").count():
+        page.get_by_test_id("compare-remove").first.click()
+    for model in models:
+        page.get_by_test_id("compare-add").fill(model)
+        page.get_by_test_id("compare-add").press("Enter")
+    expect(page.get_by_test_id("compare-chip")).to_have_count(len(models))
+    assert compared(page) == models
+
+
 def drop_file(page: Any, name: str, mime: str, data: bytes) -> None:
     """A real drop event with a DataTransfer holding the file, as the browser fires for a dragged file."""
     page.evaluate(
@@ -80,9 +97,15 @@ def test_typed_text_shows_the_library_count_pieces_and_cost(server: Served, page
     body = text_body({"text": TEXT})
     expect(page.get_by_test_id("total-tokens")).to_have_attribute("data-value", str(library_total(body)))
     expect(page.get_by_test_id("modality-TEXT")).to_have_text(f"{library_total(body):,}")
-    # The picker offers every registry model and every alias.
-    offered = set(page.get_by_test_id("model-select").locator("option").evaluate_all("o => o.map(x => x.value)"))
-    assert offered == {name for m in vertexmeter.all_models() for name in (m.id, *m.aliases)}
+    # The picker offers every registry model once; its aliases are folded into its option, not rows of their own.
+    options = page.get_by_test_id("model-select").locator("option")
+    offered = options.evaluate_all("o => o.map(x => [x.value, x.title])")
+    assert [value for value, _ in offered] == [m.id for m in vertexmeter.all_models() if not m.is_legacy] + [
+        m.id for m in vertexmeter.all_models() if m.is_legacy
+    ]
+    titles = dict(offered)
+    for m in vertexmeter.all_models():
+        assert all(alias in titles[m.id] for alias in m.aliases), m.id
 
     as_of = page.get_by_test_id("as-of").input_value()
     # For plain text generateContent bills what countTokens says: no second figure, a note instead.
@@ -138,8 +161,16 @@ def test_request_body_in_either_dialect(server: Served, page: Any) -> None:
     )
     assert library_total(gemini, api="gemini") != library_total(body)  # the dialects really differ here
     gemini_cost = estimate_from_body(
-        MODEL, {**body, "estimateOptions": {"mode": "online", "outputTokens": 200,
-                                            "date": page.get_by_test_id("as-of").input_value()}}, api="gemini"
+        MODEL,
+        {
+            **body,
+            "estimateOptions": {
+                "mode": "online",
+                "outputTokens": 200,
+                "date": page.get_by_test_id("as-of").input_value(),
+            },
+        },
+        api="gemini",
     )["total"]
     expect(page.get_by_test_id("total-cost")).to_have_attribute("data-value", str(gemini_cost))
     billed = vertexmeter.usage_metadata(MODEL, body, api="gemini")["promptTokenCount"]
@@ -207,7 +238,7 @@ def test_model_comparison_is_sorted_by_cost_and_matches_the_library(server: Serv
     prompt = "Summarise the plot of Hamlet in three sentences. " * 20
     page.get_by_test_id("prompt-input").fill(prompt)
     chosen = ["gemini-2.5-pro", "gemini-2.0-flash-lite", "gemini-2.5-flash", "gemini-3-pro-preview", "gemini-1.5-pro"]
-    page.get_by_test_id("compare-select").select_option(chosen)
+    choose_compare(page, chosen)
     body = text_body({"text": prompt})
     as_of = page.get_by_test_id("as-of").input_value()
     expected: dict[str, str] = {}
@@ -348,6 +379,118 @@ def test_docs_work_offline(server: Served, page: Any) -> None:
     page.goto(server.base_url + "/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("vertexmeter token server")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
+
+
+def test_compare_picker_adds_and_removes_without_losing_the_choice(server: Served, page: Any) -> None:
+    """Was: a native multi-select, where typing a name or a plain click replaced the chosen models."""
+    open_page(page, server)
+    page.get_by_test_id("prompt-input").fill("Compare me.")
+    start = compared(page)
+    assert len(start) == 5
+    expect(page.locator('[data-testid="compare-row"], [data-testid="compare-refused"]')).to_have_count(5)
+    box, hint = page.get_by_test_id("compare-add"), page.get_by_test_id("compare-hint")
+    comparable = [m for m in vertexmeter.all_models() if not m.is_legacy]
+
+    # Keyboard: type a name, Enter. The others stay.
+    new = next(m.id for m in comparable if m.id not in start)
+    box.focus()
+    page.keyboard.type(new)
+    page.keyboard.press("Enter")
+    assert compared(page) == [*start, new]
+    expect(box).to_have_value("")
+    expect(box).to_be_focused()
+    # An ambiguous, an unknown and a repeated name change nothing and say why.
+    for typed, said in (("flash", "type more of the name"), ("gpt-4o", "No model matches"), (new, "already compared")):
+        box.fill(typed)
+        box.press("Enter")
+        expect(hint).to_contain_text(said)
+        assert compared(page) == [*start, new]
+    # An alias adds its model; the mouse works too (a unique part of a name, then the Add button).
+    aliased = next(m for m in comparable if m.aliases and m.id not in compared(page))
+    box.fill(aliased.aliases[0])
+    box.press("Enter")
+    assert compared(page)[-1] == aliased.id
+    rest = [m.id for m in comparable if m.id not in compared(page)]
+    part = next(
+        (n[-9:] for n in rest if sum(n[-9:] in x.id or any(n[-9:] in a for a in x.aliases) for x in comparable) == 1),
+        None,
+    )
+    assert part is not None
+    box.fill(part)
+    page.get_by_test_id("compare-add-button").click()
+    added = compared(page)[-1]
+    assert part in added or any(part in a for a in vertexmeter.resolve(added).aliases)
+    chosen = compared(page)
+    expect(page.locator('[data-testid="compare-row"], [data-testid="compare-refused"]')).to_have_count(len(chosen))
+
+    # Remove by keyboard: Enter, then Space, on the focused remove button; focus stays on the chips.
+    page.get_by_test_id("compare-remove").first.focus()
+    page.keyboard.press("Enter")
+    assert compared(page) == chosen[1:]
+    assert page.evaluate("document.activeElement.dataset.testid") == "compare-remove"
+    page.keyboard.press("Space")
+    assert compared(page) == chosen[2:]
+    # Remove by mouse.
+    page.locator(f'[data-testid="compare-remove"][data-model="{chosen[-1]}"]').click()
+    assert compared(page) == chosen[2:-1]
+    rows = page.locator('[data-testid="compare-row"], [data-testid="compare-refused"]')
+    expect(rows).to_have_count(len(chosen) - 3)
+    assert sorted(r.get_attribute("data-model") or "" for r in rows.all()) == sorted(chosen[2:-1])
+
+
+def test_billed_equal_to_counted_is_neutral(server: Served, page: Any) -> None:
+    """Was: the billed column was red even where it equals countTokens."""
+    open_page(page, server)
+    page.get_by_test_id("prompt-input").fill("What is in this picture?")
+    png = png_bytes(1200, 800)
+    drop_file(page, "stripes.png", "image/png", png)
+    body = text_body(
+        {"text": "What is in this picture?"},
+        {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}},
+    )
+    as_of = page.get_by_test_id("as-of").input_value()
+    counted = {d["modality"]: d["tokenCount"] for d in vertexmeter.count_tokens(MODEL, body)["promptTokensDetails"]}
+    billed = {
+        d["modality"]: d["tokenCount"]
+        for d in vertexmeter.usage_metadata(MODEL, body, as_of=as_of)["promptTokensDetails"]
+    }
+    assert counted["TEXT"] == billed["TEXT"] and counted["IMAGE"] != billed["IMAGE"]
+    expect(page.get_by_test_id("billed-modality-IMAGE")).to_have_text(f"{billed['IMAGE']:,}")
+    expect(page.get_by_test_id("billed-modality-TEXT")).to_have_text(f"{billed['TEXT']:,}")
+
+    def colour(testid: str) -> str:
+        return str(page.get_by_test_id(testid).evaluate("e => getComputedStyle(e).color"))
+
+    assert colour("billed-modality-TEXT") == colour("modality-TEXT")
+    assert colour("billed-modality-IMAGE") != colour("modality-IMAGE")
+
+
+def test_cjk_text_renders_or_says_why(server: Served, page: Any) -> None:
+    """Was: CJK pieces drawn as boxes on a machine without a CJK font, with no word why."""
+    import shutil
+    import subprocess
+
+    open_page(page, server)
+    text = "日本語のテキスト and 한국어"
+    page.get_by_test_id("prompt-input").fill(text)
+    pieces = page.get_by_test_id("token-pieces").locator("span[data-id]")
+    ids = [i for info in vertexmeter.compute_tokens(MODEL, text)["tokensInfo"] for i in info["tokenIds"]]
+    expect(pieces).to_have_count(len(ids))
+    assert "".join(pieces.all_inner_texts()).replace("\u200b", "") == text  # the characters stay in the text
+    no_font = page.evaluate("noCjkFont()")
+    if shutil.which("fc-list"):  # the page's measurement agrees with fontconfig, which Chromium draws with
+        fonts = subprocess.run(["fc-list", ":lang=ja"], capture_output=True, text=True, check=True).stdout
+        assert no_font == (not fonts.strip())
+    points = page.get_by_test_id("token-pieces").locator(".codepoint")
+    if no_font:
+        expect(page.get_by_test_id("font-note")).to_be_visible()
+        expect(points).to_have_count(sum(1 for c in text if not c.isascii()))
+        assert points.first.evaluate("e => getComputedStyle(e, '::after').content") == '"U+65E5"'
+    else:
+        expect(page.get_by_test_id("font-note")).to_be_hidden()
+        expect(points).to_have_count(0)
+    page.get_by_test_id("prompt-input").fill("plain ASCII")
+    expect(page.get_by_test_id("font-note")).to_be_hidden()
 
 
 def test_no_request_left_loopback(server: Served, browser: Browser, page: Any) -> None:

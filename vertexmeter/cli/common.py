@@ -12,7 +12,9 @@ import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,20 +41,31 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def fail_with(error: VertexMeterError) -> None:
-    click.echo(json.dumps(error.to_json(), ensure_ascii=False, indent=2), err=True)
+def fail_with(error: VertexMeterError, human: bool = False) -> None:
+    click.echo(human_error(error) if human else json.dumps(error.to_json(), ensure_ascii=False, indent=2), err=True)
     sys.exit(EXIT_INVALID_REQUEST)
 
 
+def human_error(error: VertexMeterError) -> str:
+    """An error for a person: the message, the fields it is about, and Google's status at the end."""
+    lines = [f"error: {error.message.strip()}"]
+    fields = list(dict.fromkeys(v.field for v in error.violations if v.field))
+    if fields:
+        lines.append(f"  at: {', '.join(fields)}")
+    lines.append(f"  ({error.status}, HTTP {error.code}; --json prints Google's error JSON)")
+    return "\n".join(lines)
+
+
 def google_errors(func: F) -> F:
-    """Run a command; a VertexMeterError becomes Google's error JSON on stderr and exit 1."""
+    """Run a command; a VertexMeterError becomes Google's error JSON on stderr (with --human, lines for a
+    person) and exit 1."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except VertexMeterError as error:
-            fail_with(error)
+            fail_with(error, bool(kwargs.get("human")))
 
     return wrapper  # type: ignore[return-value]
 
@@ -107,11 +120,12 @@ def show(out: Table, *, optional: tuple[str, ...] = ()) -> None:
 
 
 # ---- options -----------------------------------------------------------------------------------------
-model_option = click.option(
-    "-m", "--model", required=True, help="Model name, e.g. gemini-2.5-flash or text-bison@002."
-)
+model_option = click.option("-m", "--model", required=True, help="Model name, e.g. gemini-2.5-flash or text-bison@002.")
 api_option = click.option(
-    "--api", type=click.Choice(APIS), default=VERTEX, show_default=True,
+    "--api",
+    type=click.Choice(APIS),
+    default=VERTEX,
+    show_default=True,
     help="Which API's countTokens to reproduce: Vertex AI or the Gemini Developer API (answers differ).",
 )
 
@@ -138,19 +152,27 @@ def request_options(func: F) -> F:
     """TEXT arguments, --text-file and --file: what to count (read by `read_request`)."""
     func = click.argument("texts", nargs=-1)(func)
     func = click.option(
-        "-t", "--text-file", type=click.Path(exists=True, dir_okay=False, allow_dash=True), default=None,
+        "-t",
+        "--text-file",
+        type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+        default=None,
         help="Count this file's text as one user turn (any size; - reads stdin).",
     )(func)
     return click.option(
-        "-f", "--file", "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True), default=None,
+        "-f",
+        "--file",
+        "file",
+        type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+        default=None,
         help="A request body (JSON: countTokens, generateContent or Contents); - reads stdin.",
     )(func)
 
 
-def read_request(texts: tuple[str, ...], file: str | None, text_file: str | None) -> Any:
+def read_request(texts: tuple[str, ...], file: str | None, text_file: str | None, *, parts: bool = False) -> Any:
     """What to count: the decoded JSON of --file, the text of --text-file, the TEXT arguments, or text on stdin.
 
-    Text given with no source flag is read from stdin when stdin is not a terminal.
+    Text given with no source flag is read from stdin when stdin is not a terminal; a JSON request body
+    there is read as one (said on stderr). `parts`: other parts (--attach) follow, so no text is needed.
     """
     given = [name for name, value in (("TEXT", texts), ("--file", file), ("--text-file", text_file)) if value]
     if len(given) > 1:
@@ -160,12 +182,157 @@ def read_request(texts: tuple[str, ...], file: str | None, text_file: str | None
     if text_file:
         return _text(_read(text_file, "--text-file"), text_file, "--text-file")
     if texts:
+        _hint_file_names(texts)
         return list(texts)
+    if parts:
+        return []
     if not sys.stdin.isatty():
         text = _text(_read("-", "stdin"), "-", "stdin")
+        body = _json_body(text)
+        if body is not None:
+            return body
         if text:
             return text
-    raise click.UsageError("nothing to count: give TEXT, --text-file PATH, --file BODY.json, or pipe text to stdin")
+    raise click.UsageError(
+        "nothing to count: give TEXT, --text-file PATH, --file BODY.json, --attach FILE, or pipe text to stdin"
+    )
+
+
+def note(text: str) -> None:
+    """A word for the person at the terminal, on stderr (stdout stays the answer)."""
+    click.echo(f"note: {text}", err=True)
+
+
+def _hint_file_names(texts: tuple[str, ...]) -> None:
+    for text in texts:
+        if os.path.isfile(text):
+            note(
+                f"{text!r} is counted as the text {text!r}; to count the file use --text-file {text} (its text), "
+                f"--attach {text} (a part: image, PDF, audio, video, text) or --file {text} (a JSON request body)."
+            )
+
+
+def _json_body(text: str) -> Any:
+    """A JSON request body piped as text (what `--file -` reads), or None: text to count as it is."""
+    if not text.lstrip().startswith("{"):
+        return None
+    from vertexmeter.errors import VertexMeterError
+    from vertexmeter.requests import BODY_KEYS
+    from vertexmeter.requests.decode import decode_json
+
+    try:
+        body = decode_json(text.encode("utf-8"))
+    except VertexMeterError:
+        return None
+    if not isinstance(body, dict) or not (set(body) & (BODY_KEYS | {"messages"})):
+        return None
+    note("stdin holds a JSON request body and is read as one; to count it as text, pipe it to --text-file -.")
+    return body
+
+
+@dataclass(frozen=True)
+class Extras:
+    """--attach FILE… and --system TEXT|@FILE of a command: parts and a system instruction to add."""
+
+    attach: tuple[str, ...] = ()
+    system: str | None = None
+
+
+@dataclass
+class Request:
+    """What a command counts: the request, the config (--system) and which part paths are which files."""
+
+    request: Any
+    config: dict[str, Any] | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+    @contextmanager
+    def naming_files(self) -> Iterator[None]:
+        """A refusal of an attached part names the file as well as the field path."""
+        try:
+            yield
+        except VertexMeterError as error:
+            where = error.field_path or ""
+            for path, name in self.files.items():
+                if where == path or where.startswith(path + "."):
+                    raise VertexMeterError(
+                        error.status, f"{error.message} ({path} is --attach {name})", error.violations
+                    ) from None
+            raise
+
+
+def extra_options(func: F) -> F:
+    """--attach and --system, passed on as one `extras` argument (read by `read_input`)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, attach: tuple[str, ...], system: str | None, **kwargs: Any) -> Any:
+        return func(*args, extras=Extras(attach, system), **kwargs)
+
+    wrapper = click.option(
+        "--system",
+        "system",
+        default=None,
+        metavar="TEXT|@FILE",
+        help="A system instruction: the text, or @FILE for a file's text.",
+    )(wrapper)
+    wrapper = click.option(
+        "-a",
+        "--attach",
+        "attach",
+        multiple=True,
+        metavar="FILE",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Add a file as a part (repeatable): image, PDF, audio, video or text; its type is read from its bytes.",
+    )(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def read_input(texts: tuple[str, ...], file: str | None, text_file: str | None, extras: Extras) -> Request:
+    """`read_request` plus the --attach parts (after the text, in the last user turn) and --system."""
+    request = read_request(texts, file, text_file, parts=bool(extras.attach))
+    config = None
+    if extras.system is not None:
+        system = extras.system
+        if system.startswith("@"):
+            system = _text(_read(system[1:], "--system"), system[1:], "--system")
+        config = {"system_instruction": system}
+    if not extras.attach:
+        return Request(request, config)
+    parts = [_attachment(name) for name in extras.attach]
+    if isinstance(request, str):
+        request = [request]
+    if isinstance(request, list) and all(isinstance(item, str) for item in request):
+        first = len(request)
+        files = {f"contents[0].parts[{first + k}]": name for k, name in enumerate(extras.attach)}
+        return Request([{"text": text} for text in request] + parts, config, files)
+    contents = request if isinstance(request, list) else request.get("contents") if isinstance(request, dict) else None
+    if not isinstance(contents, list) or "instances" in request:
+        raise click.UsageError("--attach adds parts to a request's contents; this --file body has no `contents` list")
+    contents = list(contents)
+    last = contents[-1] if contents else None
+    if isinstance(last, dict) and last.get("role", "user") == "user" and isinstance(last.get("parts"), list):
+        at, first = len(contents) - 1, len(last["parts"])
+        contents[at] = {**last, "parts": [*last["parts"], *parts]}
+    else:
+        at, first = len(contents), 0
+        contents.append({"role": "user", "parts": parts})
+    files = {f"contents[{at}].parts[{first + k}]": name for k, name in enumerate(extras.attach)}
+    return Request(contents if isinstance(request, list) else {**request, "contents": contents}, config, files)
+
+
+def _attachment(name: str) -> dict[str, Any]:
+    import base64
+
+    from vertexmeter.media import file_mime
+
+    data = _read(name, "--attach")
+    mime = file_mime(name, data[:512])
+    if mime is None:
+        raise click.BadParameter(
+            f"{name}: not an image, PDF, audio, video or text file that Gemini takes (its bytes name no such type)",
+            param_hint="--attach",
+        )
+    return {"inlineData": {"mimeType": mime, "data": base64.b64encode(data).decode("ascii")}}
 
 
 def _read(path: str, flag: str) -> bytes:
@@ -198,8 +365,12 @@ def _json_file(path: str) -> Any:
         raise click.BadParameter(
             f"{where} is not a JSON request body; to count it as plain text use {flag}", param_hint="--file"
         )
-    body = decode_json(raw)
-    return body if isinstance(body, list) else require_object(body)
+    try:
+        body = decode_json(raw)
+        return body if isinstance(body, list) else require_object(body)
+    except VertexMeterError as error:  # the message names the file the JSON came from
+        where = "stdin" if path == "-" else path
+        raise VertexMeterError(error.status, f"{where}: {error.message}", error.violations) from None
 
 
 def media_options(func: F) -> F:
@@ -207,7 +378,11 @@ def media_options(func: F) -> F:
 
     @wraps(func)
     def wrapper(
-        *args: Any, media_root: str | None, allow_gcs: bool, allow_https: bool, https_hosts: tuple[str, ...],
+        *args: Any,
+        media_root: str | None,
+        allow_gcs: bool,
+        allow_https: bool,
+        https_hosts: tuple[str, ...],
         **kwargs: Any,
     ) -> Any:
         return func(*args, media_options=_media(media_root, allow_gcs, allow_https, https_hosts), **kwargs)
@@ -225,7 +400,10 @@ def _media(media_root: str | None, allow_gcs: bool, allow_https: bool, https_hos
 
 _MEDIA_FLAGS = (
     click.option(
-        "--media-root", envvar="VERTEXMETER_MEDIA_ROOT", type=click.Path(file_okay=False), default=None,
+        "--media-root",
+        envvar="VERTEXMETER_MEDIA_ROOT",
+        type=click.Path(file_okay=False),
+        default=None,
         help="Local mirror for fileData URIs: gs://bucket/a -> DIR/bucket/a, https://host/a -> DIR/host/a, "
         "file:// inside DIR. [env: VERTEXMETER_MEDIA_ROOT]",
     ),

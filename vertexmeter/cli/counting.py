@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING
 import click
 
 from vertexmeter.cli.common import (
+    Extras,
     api_option,
+    extra_options,
     google_errors,
     media_options,
     model_option,
     output_option,
     print_json,
+    read_input,
     read_request,
     request_options,
     show,
@@ -30,23 +33,33 @@ EXPLAIN_HELP = "Add `rules`: the counting rules applied, with their confidence a
 @click.command("count")
 @model_option
 @request_options
+@extra_options
 @api_option
 @click.option("--explain", is_flag=True, help=EXPLAIN_HELP)
 @output_option
 @media_options
 @google_errors
 def count_command(
-    model: str, texts: tuple[str, ...], file: str | None, text_file: str | None, api: str, explain: bool,
-    human: bool, media_options: MediaOptions,
+    model: str,
+    texts: tuple[str, ...],
+    file: str | None,
+    text_file: str | None,
+    extras: Extras,
+    api: str,
+    explain: bool,
+    human: bool,
+    media_options: MediaOptions,
 ) -> None:
     """Count tokens like countTokens.
 
-    TEXT arguments (or --text-file, or text piped to stdin) are one user turn; --file takes a JSON
-    request body (countTokens, or Contents).
+    TEXT arguments (or --text-file, or text piped to stdin) are one user turn, with the --attach files
+    after them; --file takes a JSON request body (countTokens, or Contents); --system a system instruction.
     """
     from vertexmeter.counting import count
 
-    result = count(model, read_request(texts, file, text_file), api=api, media_options=media_options)
+    given = read_input(texts, file, text_file, extras)
+    with given.naming_files():
+        result = count(model, given.request, api=api, media_options=media_options, config=given.config)
     if not human:
         print_json(result.to_rest(explain=explain))
         if result.model.confidence_note:  # on stderr: the JSON keeps Google's shape (cli/quick.py says it too)
@@ -71,9 +84,7 @@ def count_command(
 @request_options
 @output_option
 @google_errors
-def compute_command(
-    model: str, texts: tuple[str, ...], file: str | None, text_file: str | None, human: bool
-) -> None:
+def compute_command(model: str, texts: tuple[str, ...], file: str | None, text_file: str | None, human: bool) -> None:
     """List tokens like computeTokens (Vertex): the ids and bytes of every text's tokens."""
     from vertexmeter.counting import compute_tokens
     from vertexmeter.registry import resolve

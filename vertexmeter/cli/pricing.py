@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vertexmeter.cli.common import (
+    Extras,
     api_option,
     console,
     date_option,
+    extra_options,
     google_errors,
     media_options,
     output_option,
     print_json,
-    read_request,
+    read_input,
     request_options,
     show,
     table,
@@ -31,7 +33,10 @@ if TYPE_CHECKING:
 @click.option("-m", "--model", required=True, help="Model name, e.g. gemini-1.5-pro or claude-3-5-haiku.")
 @date_option("Prices in force on this date (default: today).")
 @click.option(
-    "--api", type=click.Choice(APIS), default=VERTEX, show_default=True,
+    "--api",
+    type=click.Choice(APIS),
+    default=VERTEX,
+    show_default=True,
     help="Whose price list: Vertex AI or the Gemini Developer API.",
 )
 @output_option
@@ -48,8 +53,17 @@ def price_command(model: str, date: dt.date | None, api: str, human: bool) -> No
     out = table(
         f"{sheet.model} — {'Gemini API' if api == GEMINI else 'Vertex AI'} prices in force on "
         f"{sheet.date.isoformat()} (USD)",
-        "charge", "modality", "tier", "mode", "price", "unit", "since", "source", "confidence",
-        numeric=("price",), keep=("since",),
+        "charge",
+        "modality",
+        "tier",
+        "mode",
+        "price",
+        "unit",
+        "since",
+        "source",
+        "confidence",
+        numeric=("price",),
+        keep=("since",),
     )
     for e in sheet.entries:
         if e.charge in MULTIPLIER_CHARGES:
@@ -59,7 +73,14 @@ def price_command(model: str, date: dt.date | None, api: str, human: bool) -> No
             price = "-" if e.price is None else money(e.price)
             unit = UNITS[e.unit].label
         out.add_row(
-            e.charge, e.modality, e.tier or "", e.mode, price, unit, e.effective_from.isoformat(), e.source,
+            e.charge,
+            e.modality,
+            e.tier or "",
+            e.mode,
+            price,
+            unit,
+            e.effective_from.isoformat(),
+            e.source,
             e.confidence,
         )
     show(out, optional=("source", "confidence", "tier"))
@@ -68,6 +89,7 @@ def price_command(model: str, date: dt.date | None, api: str, human: bool) -> No
 @click.command("estimate")
 @click.option("-m", "--model", default=None, help="Model name (not needed with --scenario).")
 @request_options
+@extra_options
 @click.option(
     "--scenario", default=None, type=click.Path(exists=True, dir_okay=False), help="A scenario file (.json/.yaml)."
 )
@@ -81,9 +103,20 @@ def price_command(model: str, date: dt.date | None, api: str, human: bool) -> No
 @media_options
 @google_errors
 def estimate_command(
-    model: str | None, texts: tuple[str, ...], file: str | None, text_file: str | None, scenario: str | None,
-    mode: str, output_tokens: int | None, output_characters: int | None, thinking_tokens: int | None, api: str,
-    date: dt.date | None, human: bool, media_options: MediaOptions,
+    model: str | None,
+    texts: tuple[str, ...],
+    file: str | None,
+    text_file: str | None,
+    extras: Extras,
+    scenario: str | None,
+    mode: str,
+    output_tokens: int | None,
+    output_characters: int | None,
+    thinking_tokens: int | None,
+    api: str,
+    date: dt.date | None,
+    human: bool,
+    media_options: MediaOptions,
 ) -> None:
     """Estimate the cost of a request (-m MODEL with TEXT, --text-file or --file BODY) or of a scenario
     (--scenario FILE)."""
@@ -91,12 +124,20 @@ def estimate_command(
 
     if scenario:
         quantities = (output_tokens, output_characters, thinking_tokens, date)
-        if texts or file or text_file or model or mode != "online" or api != "vertex" or any(
-            o is not None for o in quantities
+        if (
+            texts
+            or file
+            or text_file
+            or extras.attach
+            or extras.system is not None
+            or model
+            or mode != "online"
+            or api != "vertex"
+            or any(o is not None for o in quantities)
         ):
             raise click.UsageError(
                 "--scenario takes its model, date, mode and quantities from the file; "
-                "drop -m/TEXT/--file/--text-file/--mode/--date/--api/--output-*/--thinking-tokens"
+                "drop -m/TEXT/--file/--text-file/--attach/--system/--mode/--date/--api/--output-*/--thinking-tokens"
             )
         result = price_scenario(scenario)
         if human:
@@ -106,11 +147,20 @@ def estimate_command(
         return
     if not model:
         raise click.UsageError("give -m MODEL with TEXT, --text-file or --file REQUEST.json; or --scenario FILE")
-    est = estimate(
-        model, read_request(texts, file, text_file), api=api, mode=mode, output_tokens=output_tokens,
-        output_characters=output_characters, thinking_tokens=thinking_tokens, date=date,
-        media_options=media_options,
-    )
+    given = read_input(texts, file, text_file, extras)
+    with given.naming_files():
+        est = estimate(
+            model,
+            given.request,
+            api=api,
+            mode=mode,
+            output_tokens=output_tokens,
+            output_characters=output_characters,
+            thinking_tokens=thinking_tokens,
+            date=date,
+            media_options=media_options,
+            config=given.config,
+        )
     if human:
         _print_estimate(est)
     else:
@@ -136,7 +186,12 @@ def _print_bill(bill: Bill, *, title: str, billed_total: bool = False) -> None:
     from vertexmeter.pricing.catalogue import UNITS
 
     out = table(
-        title, "item", "quantity", "unit price (USD)", "amount (USD)", "tier",
+        title,
+        "item",
+        "quantity",
+        "unit price (USD)",
+        "amount (USD)",
+        "tier",
         numeric=("quantity", "amount (USD)"),
     )
     for item in bill.line_items:
@@ -146,7 +201,10 @@ def _print_bill(bill: Bill, *, title: str, billed_total: bool = False) -> None:
         elif item.adjustment:
             price += " (regional uplift)" if "regional_uplift" in item.adjustment else " (mode discount)"
         out.add_row(
-            item.description, f"{_group(item.quantity)} {item.quantity_unit}", price, money(item.amount),
+            item.description,
+            f"{_group(item.quantity)} {item.quantity_unit}",
+            price,
+            money(item.amount),
             item.tier or "",
         )
     out.add_row("total", "", "", money(bill.total), "", end_section=True)

@@ -17,7 +17,8 @@ billable characters are zero (an answer that omits the field) goes to the librar
 
 tests/test_cli_quick.py holds both answers equal to the click command's on generated command lines and
 checks that the flag spellings below are the click command's. Any other word, flag, `--`, option-like
-text, a set $VERTEXMETER_MEDIA_ROOT or a shell-completion request makes `answer` return False before
+text, a TEXT that names an existing file (click adds a hint on stderr), a set $VERTEXMETER_MEDIA_ROOT
+or a shell-completion request makes `answer` return False before
 any work, and any refusal (an unknown model, say) returns False too, so that click gives its usual help
 and errors.
 """
@@ -76,8 +77,8 @@ def plain_count(argv: list[str]) -> tuple[str, str | None, list[str]] | None:
         name, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
         key = "model" if name in MODEL_FLAGS else "api" if name in API_FLAGS else None
         if key is None:
-            if word.startswith("-") or not word:
-                return None  # another flag, `--`, `-mMODEL`, an option-like or empty text: click's
+            if word.startswith("-") or not word or os.path.isfile(word):
+                return None  # another flag, `--`, `-mMODEL`, an option-like or empty text, a file name: click's
             texts.append(word)
             continue
         if not eq:

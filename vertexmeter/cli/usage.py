@@ -10,14 +10,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vertexmeter.cli.common import (
+    Extras,
     IsoDate,
     api_option,
+    extra_options,
     google_errors,
     media_options,
     model_option,
+    note,
     output_option,
     print_json,
-    read_request,
+    read_input,
     request_options,
     show,
     table,
@@ -85,8 +88,10 @@ def history_from(path: str | None) -> Any:
 @click.command("usage")
 @model_option
 @request_options
+@extra_options
 @click.option(
-    "--response", default=None,
+    "--response",
+    default=None,
     help="The response to count as output: a JSON file (Content, GenerateContentResponse, streamed chunks), "
     "a text file, or the candidate's text.",
 )
@@ -94,7 +99,9 @@ def history_from(path: str | None) -> Any:
 @click.option("--as-of", "as_of", type=IsoDate(), default=None, help="Count with the rules in force on this date.")
 @click.option("--cached-tokens", type=int, default=None, help="Size of the cachedContent the request names.")
 @click.option(
-    "--history", default=None, metavar="FILE",
+    "--history",
+    default=None,
+    metavar="FILE",
     help="The conversation's earlier generateContent responses (JSON array or JSON lines): replayed thought "
     "signatures then bill their thoughts exactly.",
 )
@@ -103,20 +110,42 @@ def history_from(path: str | None) -> Any:
 @media_options
 @google_errors
 def usage_command(
-    model: str, texts: tuple[str, ...], file: str | None, text_file: str | None, response: str | None, api: str,
-    as_of: dt.date | None, cached_tokens: int | None, history: str | None, explain: bool, human: bool,
+    model: str,
+    texts: tuple[str, ...],
+    file: str | None,
+    text_file: str | None,
+    extras: Extras,
+    response: str | None,
+    api: str,
+    as_of: dt.date | None,
+    cached_tokens: int | None,
+    history: str | None,
+    explain: bool,
+    human: bool,
     media_options: MediaOptions,
 ) -> None:
     """What generateContent bills for a request: the usageMetadata JSON (promptTokenCount, ...)."""
     from vertexmeter.counting import usage
 
-    stdin_users = [response == "-", history == "-", file == "-" or text_file == "-" or not (texts or file or text_file)]
+    reads_stdin = file == "-" or text_file == "-" or not (texts or file or text_file or extras.attach)
+    stdin_users = [response == "-", history == "-", reads_stdin]
     if sum(stdin_users) > 1:
         raise click.UsageError("only one of the request, --response and --history can read stdin")
-    result = usage(
-        model, read_request(texts, file, text_file), api=api, response=response_from(response), as_of=as_of,
-        media_options=media_options, cached_content_tokens=cached_tokens, history=history_from(history),
-    )
+    given = read_input(texts, file, text_file, extras)
+    if as_of is not None:
+        _note_before_first_day(model, api, as_of)
+    with given.naming_files():
+        result = usage(
+            model,
+            given.request,
+            api=api,
+            response=response_from(response),
+            as_of=as_of,
+            media_options=media_options,
+            cached_content_tokens=cached_tokens,
+            history=history_from(history),
+            config=given.config,
+        )
     if not human:
         print_json(result.to_rest(explain=explain))
         if result.model.confidence_note:  # on stderr: the JSON keeps Google's shape
@@ -145,3 +174,16 @@ def usage_command(
         out.add_row(f"rule: {rule['rule']}", rule["confidence"])
     out.add_row("confidence", result.confidence + (" (not exact)" if result.inferred else ""))
     show(out)
+
+
+def _note_before_first_day(model: str, api: str, as_of: dt.date) -> None:
+    """A date before the model existed is answered with the earliest rules; say so rather than nothing."""
+    from vertexmeter.pricing import first_price_day
+    from vertexmeter.vocabulary import catalogue_platform
+
+    first = first_price_day(model, catalogue_platform(api)) or first_price_day(model)
+    if first is not None and as_of < first:
+        note(
+            f"--as-of {as_of.isoformat()} is before {model} was first priced ({first.isoformat()}); "
+            "it is counted with the earliest rules known."
+        )

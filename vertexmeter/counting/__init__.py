@@ -2,10 +2,12 @@
 
 from vertexmeter.counting.compute import compute_tokens
 from vertexmeter.counting.count import CountResult, MediaUsage, billable_characters, count, count_body, count_tokens
+from vertexmeter.counting.local_tokenizer import LocalTokenizer
 from vertexmeter.counting.usage import UsageResult, usage, usage_from_body, usage_metadata, usage_of_body
 
 __all__ = [
     "CountResult",
+    "LocalTokenizer",
     "MediaUsage",
     "UsageResult",
     "billable_characters",

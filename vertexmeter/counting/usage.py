@@ -184,9 +184,11 @@ def usage(
     media_options: MediaOptions | None = None,
     cached_content_tokens: int | None = None,
     history: Any = None,
+    config: Any = None,
 ) -> UsageResult:
     """The typed bill of a generateContent `request` (either API's body, dict / JSON / google-genai types).
 
+    config: google-genai's GenerateContentConfig (or its dict), as generate_content(config=) takes it.
     response: the candidate's text, a `Content`, a GenerateContentResponse JSON, or a list of streamed
         GenerateContentResponse chunks; its tokens fill candidatesTokenCount / thoughtsTokenCount.
     as_of: the date whose rules apply (vocabulary, overheads); default: today's service.
@@ -199,7 +201,7 @@ def usage(
     info = model_info(model, api, on=parse_as_of(as_of))
     return usage_of_body(
         info,
-        request_body(request, info, api),
+        request_body(request, info, api, config=config, generate=True),
         api=api,
         response=response,
         as_of=as_of,
@@ -255,6 +257,7 @@ def usage_metadata(
     cached_content_tokens: int | None = None,
     history: Any = None,
     explain: bool = False,
+    config: Any = None,
 ) -> dict[str, Any]:
     """The `usageMetadata` JSON generateContent would return for `request` (and `response`) on `model`;
     `explain=True` adds `rules`: the accounting rules applied, with confidence and evidence ids."""
@@ -267,6 +270,7 @@ def usage_metadata(
         media_options=media_options,
         cached_content_tokens=cached_content_tokens,
         history=history,
+        config=config,
     ).to_rest(explain=explain)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vertexmeter.media.mime import file_mime
 from vertexmeter.media.types import MediaContext, MediaCount, MediaOptions, MediaTally
 
 
@@ -22,4 +23,4 @@ def count_media_part(part: dict[str, Any], path: str, context: MediaContext) -> 
     return count_part(part, path, context)
 
 
-__all__ = ["MediaContext", "MediaCount", "MediaOptions", "MediaTally", "count_media_part"]
+__all__ = ["file_mime", "MediaContext", "MediaCount", "MediaOptions", "MediaTally", "count_media_part"]

@@ -118,7 +118,12 @@ def require(module: str, what: str, field_path: str) -> Any:
     return loaded
 
 
+# A Python object's repr in a library's message (`<_io.BytesIO object at 0x…>`) says nothing to the reader.
+_OBJECT_REPR = re.compile(r"\s*<[^<>]* object at 0x[0-9a-fA-F]+>")
+
+
 def unreadable(what: str, detail: str, field_path: str) -> VertexMeterError:
+    detail = _OBJECT_REPR.sub("", str(detail)).strip() or "unreadable"
     return invalid_argument(
         f"Unable to process input {what}: the data is not a valid, complete {what} file ({detail}).",
         field_path,
@@ -259,9 +264,7 @@ def probe_pdf(media: MediaData, field_path: str, *, want_text: bool, max_pages: 
             warnings.simplefilter("ignore")
             reader = pypdf.PdfReader(f, strict=False)
             if reader.is_encrypted and not reader.decrypt(""):
-                raise invalid_argument(
-                    "Unable to process input document: the PDF is password-protected.", field_path
-                )
+                raise invalid_argument("Unable to process input document: the PDF is password-protected.", field_path)
             if max_pages is not None:
                 declared = declared_page_count(reader)
                 if declared is not None and declared > max_pages:

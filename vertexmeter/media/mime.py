@@ -89,19 +89,44 @@ _ACCEPTED: dict[str, dict[str, frozenset[str]]] = {
     "text": {
         essence: frozenset({"text"})
         for essence in (
-            "text/plain", "text/html", "text/css", "text/csv", "text/xml", "text/rtf", "text/md",
-            "text/markdown", "text/javascript", "text/x-python", "application/x-javascript",
-            "application/x-python", "text/x-typescript",
+            "text/plain",
+            "text/html",
+            "text/css",
+            "text/csv",
+            "text/xml",
+            "text/rtf",
+            "text/md",
+            "text/markdown",
+            "text/javascript",
+            "text/x-python",
+            "application/x-javascript",
+            "application/x-python",
+            "text/x-typescript",
         )
     },
 }
 _FAMILY: dict[str, str] = {essence: family for family, table in _ACCEPTED.items() for essence in table}
 
 KIND_NAMES = {
-    "png": "PNG", "jpeg": "JPEG", "webp": "WebP", "heif": "HEIF/HEIC", "gif": "GIF", "mp3": "MP3",
-    "wav": "WAV", "flac": "FLAC", "adts": "AAC (ADTS)", "ogg": "Ogg", ISO_BMFF: "MP4/MOV/M4A/3GP",
-    EBML: "WebM/Matroska", MPEG_PS: "MPEG program stream", MPEG_TS: "MPEG transport stream",
-    MPEG_ES: "MPEG video", "avi": "AVI", "asf": "ASF/WMV", "flv": "FLV", "pdf": "PDF",
+    "png": "PNG",
+    "jpeg": "JPEG",
+    "webp": "WebP",
+    "heif": "HEIF/HEIC",
+    "gif": "GIF",
+    "mp3": "MP3",
+    "wav": "WAV",
+    "flac": "FLAC",
+    "adts": "AAC (ADTS)",
+    "ogg": "Ogg",
+    ISO_BMFF: "MP4/MOV/M4A/3GP",
+    EBML: "WebM/Matroska",
+    MPEG_PS: "MPEG program stream",
+    MPEG_TS: "MPEG transport stream",
+    MPEG_ES: "MPEG video",
+    "avi": "AVI",
+    "asf": "ASF/WMV",
+    "flv": "FLV",
+    "pdf": "PDF",
 }
 
 
@@ -196,3 +221,44 @@ def sniff(head: bytes) -> str | None:
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06 != 0:
         return "mp3"  # MPEG audio frame sync, layer I/II/III
     return None
+
+
+# File name endings whose MIME types Python's `mimetypes` does not know (or spells otherwise).
+_EXTENSION_TYPES = {
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".py": "text/x-python",
+    ".ts": "text/x-typescript",
+    ".m4a": "audio/mp4",
+    ".opus": "audio/ogg",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+    ".flv": "video/x-flv",
+    ".3gp": "video/3gpp",
+}
+
+
+def file_mime(name: str, head: bytes) -> str | None:
+    """The MIME type to declare for a local file: what its bytes are (`sniff`), named as its ending names it
+    when that name fits the bytes (audio/mp4 for an .m4a, not video/mp4); a file no sniffer knows is a text
+    document when it is UTF-8 text. None: not a type Google takes."""
+    import mimetypes
+    import os
+
+    ending = os.path.splitext(name)[1].lower()
+    guessed = _EXTENSION_TYPES.get(ending) or mimetypes.guess_type(name)[0]
+    kind = sniff(head)
+    if kind is not None:
+        if guessed and family_of(guessed) and kind in accepted_kinds(guessed):
+            return guessed
+        return mime_for_kind(kind)
+    if guessed and family_of(guessed) and "raw" in accepted_kinds(guessed):
+        return guessed  # headerless PCM
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:  # not just a character cut at the end of the head
+            return None
+    return guessed if guessed and family_of(guessed) == "text" else "text/plain"

@@ -6,7 +6,14 @@
     estimate_from_body(model, body) -> dict         # the :estimateCost answer for the server
 """
 
-from vertexmeter.pricing.catalogue import ENDPOINTS, UNITS, catalogue, priced_model_names, resolve_priced_model
+from vertexmeter.pricing.catalogue import (
+    ENDPOINTS,
+    UNITS,
+    catalogue,
+    first_price_day,
+    priced_model_names,
+    resolve_priced_model,
+)
 from vertexmeter.pricing.engine import Bill, LineItem, Pricer, money, parse_date, round_period_total
 from vertexmeter.pricing.estimate import Estimate, PriceSheet, estimate, estimate_from_body, prices
 from vertexmeter.pricing.scenario import ScenarioResult, load_scenario, price_scenario
@@ -29,6 +36,7 @@ __all__ = [
     "decimal_number",
     "estimate",
     "estimate_from_body",
+    "first_price_day",
     "load_scenario",
     "money",
     "parse_date",

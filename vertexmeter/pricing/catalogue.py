@@ -429,6 +429,21 @@ def resolve_priced_model(name: str, *, on: dt.date | None = None) -> PricedModel
     return cat.names[found]
 
 
+def first_price_day(model: str, platform: str = "vertex") -> dt.date | None:
+    """The first day the catalogue prices `model` itself on `platform` (shared multipliers aside: a batch
+    discount may predate the model), or None for a model it does not price."""
+    try:
+        priced = resolve_priced_model(model)
+    except VertexMeterError:
+        return None
+    own = [
+        e.effective_from
+        for e in catalogue().entries_by_model.get(priced.id, [])
+        if e.platform == platform and e.charge not in MULTIPLIER_CHARGES
+    ]
+    return min(own, default=None)
+
+
 def refusal(name: str) -> Refused | None:
     """Why the catalogue refuses `name` (a listed name, with or without an `@version` or a publisher folder)."""
     table = catalogue().refused
@@ -446,6 +461,10 @@ def priced_model_names() -> list[str]:
 
 def _unpriced(bare: str, message: str) -> VertexMeterError:
     known = priced_model_names()
-    close = difflib.get_close_matches(bare, [*known, *catalogue().names], n=3, cutoff=0.5)
+    names = list(dict.fromkeys([*known, *catalogue().names]))
+    # A name from another vendor (gpt-4o) is like none closely; the loosest match still points somewhere.
+    close = difflib.get_close_matches(bare, names, n=3, cutoff=0.5) or difflib.get_close_matches(
+        bare, names, n=3, cutoff=0.3
+    )
     hint = f" Closest priced models: {', '.join(close)}." if close else ""
     return not_found(f"{message}.{hint} Priced models: {', '.join(known)}.")

@@ -35,11 +35,16 @@ CENT = Decimal("0.01")
 # Charges that do not depend on how the model was called (storage, search, training): always online rows.
 MODE_INDEPENDENT_CHARGES = frozenset({"cache_storage", "grounding", "grounding_maps", "tuning"})
 GENERATION_CHARGES = {
-    "video": ("video_generate", "video_seconds", "seconds"), "music": ("music_generate", "clips", "clips"),
+    "video": ("video_generate", "video_seconds", "seconds"),
+    "music": ("music_generate", "clips", "clips"),
 }
 OPERATION_CHARGES = {
-    "generate": "image_generate", "edit": "image_edit", "customize": "image_customize",
-    "upscale": "image_upscale", "visual_captioning": "visual_captioning", "visual_qa": "visual_qa",
+    "generate": "image_generate",
+    "edit": "image_edit",
+    "customize": "image_customize",
+    "upscale": "image_upscale",
+    "visual_captioning": "visual_captioning",
+    "visual_qa": "visual_qa",
     "fine_tuning": "image_fine_tuning",
 }
 # quantity name -> (what the catalogue unit must measure, modalities to look for, in order, label)
@@ -63,7 +68,7 @@ def money(value: Decimal) -> str:
 
 
 def round_period_total(total: Decimal) -> Decimal:
-    """"At the end of each billing cycle, fractions of one cent are rounded to one cent": up, once per cycle."""
+    """ "At the end of each billing cycle, fractions of one cent are rounded to one cent": up, once per cycle."""
     return total.quantize(CENT, rounding=ROUND_CEILING)
 
 
@@ -212,11 +217,18 @@ class Pricer:
             why = f" {refused.reason}." if refused is not None and platform in refused.platforms else ""
             raise not_found(f"The catalogue has no {platform} prices for {self.model.id}.{why}")
         self.entries = [e for e in all_entries if e.in_force(self.date)]
-        if not self.entries:
-            first = min(e.effective_from for e in all_entries)
+        # The model's own rates say when it is priced; shared multipliers (batch discount, regional uplift)
+        # may have been in force long before it existed.
+        own = [e for e in all_entries if e.charge not in MULTIPLIER_CHARGES] or all_entries
+        if not any(e in own for e in self.entries):
+            first = min(e.effective_from for e in own)
+            ends = [e.effective_until for e in own]
+            if self.date >= first and all(end is not None for end in ends):
+                when = f"its last prices were in force until {max(e for e in ends if e is not None).isoformat()}"
+            else:
+                when = f"the catalogue prices it from {first.isoformat()}"
             raise invalid_argument(
-                f"No {platform} prices for {self.model.id} are in force on {self.date.isoformat()}: "
-                f"the catalogue prices it from {first.isoformat()}.",
+                f"No {platform} prices for {self.model.id} are in force on {self.date.isoformat()}: {when}.",
                 "date",
             )
         self.overrides = self._parse_overrides(overrides or {})
@@ -231,7 +243,8 @@ class Pricer:
         self._retired_note = (
             f"{self.model.id} was retired on {retired.isoformat()} ({self.model.retired_source}); "
             "priced at its last rates."
-            if retired is not None and self.date >= retired and platform == "vertex" else ""  # Vertex dates
+            if retired is not None and self.date >= retired and platform == "vertex"
+            else ""  # Vertex dates
         )
 
     def _parse_overrides(self, overrides: dict[str, Any]) -> dict[str, Decimal]:
@@ -274,10 +287,7 @@ class Pricer:
             return self._finish(exact[0], None)
         online = [e for e in candidates if e.mode == "online" and e.tier_matches(prompt_tokens)]
         discount = next(
-            (
-                e for e in self.entries
-                if e.charge == "discount" and e.mode == mode and charge in (e.applies_to or ())
-            ),
+            (e for e in self.entries if e.charge == "discount" and e.mode == mode and charge in (e.applies_to or ())),
             None,
         )
         if online and discount:
@@ -312,11 +322,16 @@ class Pricer:
         return Rate(entry, price, discount, overridden)
 
     def _no_price(self, what: str) -> VertexMeterError:
-        priced = sorted({f"{e.charge} {e.modality} ({UNITS[e.unit].label})" for e in self.entries
-                         if e.charge not in MULTIPLIER_CHARGES})
+        priced = sorted(
+            {
+                f"{e.charge} {e.modality} ({UNITS[e.unit].label})"
+                for e in self.entries
+                if e.charge not in MULTIPLIER_CHARGES
+            }
+        )
         return invalid_argument(
             f"The catalogue has no price for {what} of {self.model.id} on {self.date.isoformat()}. "
-            f"It prices: {'; '.join(priced)}."
+            + (f"It prices: {'; '.join(priced)}." if priced else "It has no per-unit rate for the model that day.")
         )
 
     # ---- pricing ---------------------------------------------------------------------------------
@@ -359,7 +374,12 @@ class Pricer:
                 )
 
     def _item(
-        self, description: str, quantity: Decimal | int, quantity_unit: str, rate: Rate, mode: str,
+        self,
+        description: str,
+        quantity: Decimal | int,
+        quantity_unit: str,
+        rate: Rate,
+        mode: str,
         tier: str | None = None,
     ) -> LineItem:
         unit = UNITS[rate.unit]
@@ -404,22 +424,31 @@ class Pricer:
         if request.grounded_requests:
             rate = self.rate("grounding", ("any",), prompt, mode, "grounded requests")
             self._require_measure(rate, "requests", "grounded_requests", hint="search_queries")
-            items.append(self._item("grounding with Google Search: requests", request.grounded_requests,
-                                    "requests", rate, "online"))
+            items.append(
+                self._item(
+                    "grounding with Google Search: requests", request.grounded_requests, "requests", rate, "online"
+                )
+            )
         if request.maps_requests:
             rate = self.rate("grounding_maps", ("any",), prompt, mode, "Google Maps grounded requests")
             self._require_measure(rate, "requests", "maps_requests")
-            items.append(self._item("grounding with Google Maps: requests", request.maps_requests,
-                                    "requests", rate, "online"))
+            items.append(
+                self._item("grounding with Google Maps: requests", request.maps_requests, "requests", rate, "online")
+            )
         if request.search_queries:
             rate = self.rate("grounding", ("any",), prompt, mode, "grounding search queries")
             self._require_measure(rate, "search_queries", "search_queries", hint="grounded_requests")
-            items.append(self._item("grounding with Google Search: search queries", request.search_queries,
-                                    "search queries", rate, "online"))
+            items.append(
+                self._item(
+                    "grounding with Google Search: search queries",
+                    request.search_queries,
+                    "search queries",
+                    rate,
+                    "online",
+                )
+            )
         if request.repeat != 1:
-            items = [
-                replace(i, quantity=i.quantity * request.repeat, amount=i.amount * request.repeat) for i in items
-            ]
+            items = [replace(i, quantity=i.quantity * request.repeat, amount=i.amount * request.repeat) for i in items]
         return items
 
     def _operation_items(self, request: RequestUsage, mode: str) -> list[LineItem]:
@@ -450,8 +479,10 @@ class Pricer:
             )
         if not quantity:
             return []
-        modality = "audio" if self.model.generates == "music" else (
-            "video" if request.video_resolution in (None, "720p") else f"video_{request.video_resolution}"
+        modality = (
+            "audio"
+            if self.model.generates == "music"
+            else ("video" if request.video_resolution in (None, "720p") else f"video_{request.video_resolution}")
         )
         what = f"generated {measure}" + (f" ({request.video_resolution})" if request.video_resolution else "")
         rate = self.rate(charge, (modality,), Decimal(0), mode, what)
@@ -484,7 +515,9 @@ class Pricer:
                 if equivalents is None or equivalents.audio_second is None:
                     raise self._no_price(f"{label} audio seconds")
                 quantity, measure, modalities, what = (
-                    quantity * equivalents.audio_second, "tokens", QUANTITY_RULES["audio_tokens"][1],
+                    quantity * equivalents.audio_second,
+                    "tokens",
+                    QUANTITY_RULES["audio_tokens"][1],
                     f"audio tokens (audio seconds x {money(equivalents.audio_second)})",
                 )
             rate = self.rate(charge, modalities, prompt, mode, f"{label} {what}")
@@ -509,8 +542,9 @@ class Pricer:
         rate = self.rate(charge, ("image",), prompt, mode, f"{label} PDF pages (as images)")
         self._require_measure(rate, "images", f"{label} PDF pages")
         images = pages * rule.price
-        return self._item(f"{label}: PDF pages billed as images ({money(rule.price)} per page)", images,
-                          "images", rate, mode)
+        return self._item(
+            f"{label}: PDF pages billed as images ({money(rule.price)} per page)", images, "images", rate, mode
+        )
 
     def _require_measure(self, rate: Rate, measure: str, what: str, hint: str | None = None) -> None:
         unit = UNITS[rate.unit]
@@ -546,8 +580,13 @@ class Pricer:
             self._require_measure(rate, measure, f"cache storage of {what}")
             hours_unit = f"{measure.rstrip('s').replace('_', ' ')}-hours"
             items.append(
-                self._item(f"cache storage: {what} x {money(cache.hours)} h", quantity * cache.hours, hours_unit,
-                           rate, "online")
+                self._item(
+                    f"cache storage: {what} x {money(cache.hours)} h",
+                    quantity * cache.hours,
+                    hours_unit,
+                    rate,
+                    "online",
+                )
             )
         if cache.contents.pdf_pages:
             raise invalid_argument("Give a cached PDF as images (1.x) or tokens (2.x+), not pdf_pages.", "cache")
@@ -579,8 +618,9 @@ class Pricer:
 
 
 def bucket_billable(bucket: Quantities) -> bool:
-    return bool(bucket.text_characters or bucket.images or bucket.video_seconds or bucket.audio_seconds
-                or bucket.pdf_pages)
+    return bool(
+        bucket.text_characters or bucket.images or bucket.video_seconds or bucket.audio_seconds or bucket.pdf_pages
+    )
 
 
 def merge(items: list[LineItem]) -> list[LineItem]:
@@ -594,4 +634,3 @@ def merge(items: list[LineItem]) -> list[LineItem]:
         else:
             merged[key] = item
     return list(merged.values())
-

@@ -95,8 +95,8 @@ def prompt_json(counted: CountResult, billed: UsageResult | None = None) -> dict
             out["cached_tokens"] = billed.cached_content_token_count
     if counted.model.billed_by_characters:
         out["billable_characters"] = counted.billable_characters
-    out["tokens_by_modality"] = billed.prompt_tokens_by_modality if billed is not None else dict(
-        counted.tokens_by_modality
+    out["tokens_by_modality"] = (
+        billed.prompt_tokens_by_modality if billed is not None else dict(counted.tokens_by_modality)
     )
     if billed is not None and billed.bounds is not None:
         out["bounds"] = billed.bounds
@@ -129,6 +129,7 @@ def estimate(
     as_of: Any = None,
     cached_content_tokens: int | None = None,
     history: Any = None,
+    config: Any = None,
 ) -> Estimate:
     """Price what generateContent would bill for `request` (what `count` takes: text, a countTokens or
     generateContent body, google-genai types) on `api`'s price list.
@@ -138,6 +139,8 @@ def estimate(
     history: the conversation's earlier generateContent responses, for the thoughts replayed thought signatures
         bill (docs/counting.md); without them an agent turn's prompt is priced at its point value and the JSON
         carries the prompt's `bounds`.
+    config: google-genai's GenerateContentConfig (or its dict), as generate_content(config=) takes it: its
+        max_output_tokens / thinking_config bound the output range like the body's generationConfig.
     """
     mode = parse_mode(mode, "mode")
     pricer, price_list_note = pricer_for(model, api, date, prices)
@@ -149,15 +152,20 @@ def estimate(
         )
     # resolved once; counting and usage get the entry itself (a model priced apart is counted as `counted_with`)
     info = model_info(model if pricer.model.registry else pricer.model.counted_with or model, api)
-    body = request_body(request, info, api)
+    body = request_body(request, info, api, config=config, generate=True)
     billed: UsageResult | None = None
     rules_day = as_of if as_of is not None else date
     if "instances" in body:  # a Vertex :predict body (PaLM, Codey, embeddings): countTokens' rules
         counted = count_body(info, body, api, media_options, rules_day)
     else:
         billed = usage_of_body(
-            info, body, api=api, as_of=rules_day, media_options=media_options,
-            cached_content_tokens=cached_content_tokens, history=history,
+            info,
+            body,
+            api=api,
+            as_of=rules_day,
+            media_options=media_options,
+            cached_content_tokens=cached_content_tokens,
+            history=history,
         )
         counted = billed.prompt
     cached = billed.cached_content_token_count if billed is not None else 0
@@ -179,6 +187,13 @@ def estimate(
         limit_from = "generationConfig.maxOutputTokens"
         max_tokens = parsed.max_output_tokens
         if max_tokens is None:
+            max_tokens, limit_from = info.output_token_limit, f"the output limit of {info.id}"
+        elif info.output_token_limit and max_tokens > info.output_token_limit:
+            price_list_note = (
+                *price_list_note,
+                f"generationConfig.maxOutputTokens {max_tokens:,} is above the output limit of {info.id} "
+                f"({info.output_token_limit:,} tokens), which the service does not exceed: the range stops there.",
+            )
             max_tokens, limit_from = info.output_token_limit, f"the output limit of {info.id}"
         if max_tokens == 0:  # embeddings: no output to bill
             bill = pricer.price(Usage(requests=(base,)), mode, notes=price_list_note)
@@ -203,9 +218,7 @@ def estimate(
     return Estimate(counted, bill, None, output_json, billed)
 
 
-def pricer_for(
-    model: str, api: str, date: Any, prices: dict[str, Any] | None = None
-) -> tuple[Pricer, tuple[str, ...]]:
+def pricer_for(model: str, api: str, date: Any, prices: dict[str, Any] | None = None) -> tuple[Pricer, tuple[str, ...]]:
     """The price list of `api`; where the catalogue has no Gemini API list for the model, Vertex AI's, said
     in a note (the two lists agree for most models; the catalogue holds the Gemini API rows that differ)."""
     try:

@@ -706,7 +706,10 @@ def _cannot_count(bare: str, model: str, entry: NotCountable) -> VertexMeterErro
 
 def _unknown_model(full: str, bare: str, api: str, api_version: str, served: str = "") -> VertexMeterError:
     known = sorted(registry_name for registry_name in _registry().by_name)
-    close = difflib.get_close_matches(bare, known, n=3, cutoff=0.5)
+    # A name from another vendor (gpt-4o) is like none closely; the loosest match still points somewhere.
+    close = difflib.get_close_matches(bare, known, n=3, cutoff=0.5) or difflib.get_close_matches(
+        bare, known, n=3, cutoff=0.3
+    )
     hint = served or (f" Closest known models: {', '.join(close)}." if close else "")
     hint += " Run `vertexmeter models` for the full list."
     if api == "gemini":

@@ -1,7 +1,7 @@
 """Request parsing: whatever the caller passes -> a REST body (inputs) -> a validated, normalized prompt."""
 
 from vertexmeter.requests.decode import decode_json
-from vertexmeter.requests.inputs import decoded_body, plain, request_body, texts_body
+from vertexmeter.requests.inputs import BODY_KEYS, decoded_body, plain, request_body, texts_body
 from vertexmeter.requests.options import split_options
 from vertexmeter.requests.parse import decode_bytes, parse_message
 from vertexmeter.requests.prompt import (
@@ -17,6 +17,7 @@ from vertexmeter.requests.prompt import (
 from vertexmeter.requests.schema import snake_case
 
 __all__ = [
+    "BODY_KEYS",
     "Instance",
     "Prompt",
     "Turn",

@@ -8,8 +8,8 @@
 - a list is google-genai's `contents`: Contents as they are, consecutive Parts / strings grouped into
   one turn (a user turn; a model turn for function calls), a nested list as one user turn;
 - google-genai `types` objects are accepted anywhere inside (they are dumped to their REST JSON);
-- `config` is google-genai's CountTokensConfig (or its dict): system_instruction, tools and
-  generation_config join the body, as the SDK's own `count_tokens` sends them.
+- `config` is google-genai's GenerateContentConfig or CountTokensConfig (or a dict of either): read as
+  generate_content reads it (request fields join the body, generation fields gather in generationConfig).
 
 Anything else (sets, NaN floats, objects of unknown types, lone surrogates, nesting beyond Google's
 limit, cycles) is refused with INVALID_ARGUMENT and the field path, before any parsing work.
@@ -18,6 +18,7 @@ limit, cycles) is refused with INVALID_ARGUMENT and the field path, before any p
 from __future__ import annotations
 
 import base64
+import difflib
 import math
 from typing import Any
 
@@ -42,25 +43,48 @@ BODY_KEYS = frozenset(
 PART_KEYS = frozenset(name for f in MESSAGES["Part"].values() for name in (f.json_name, f.proto_name))
 _CONTENT_KEYS = frozenset({"role", "parts"})
 _FUNCTION_CALL_KEYS = ("functionCall", "function_call")
-# CountTokensConfig: the fields that join the body (http_options is transport and changes nothing counted).
-CONFIG_FIELDS = ("systemInstruction", "tools", "generationConfig")
-_CONFIG_TRANSPORT = ("httpOptions",)
+# google-genai's configs, read as generate_content reads them: request-level fields join the body, the
+# GenerationConfig fields gather under generationConfig (CountTokensConfig nests them there itself); the
+# client's own settings (transport, automatic function calling) change nothing the service counts or bills.
+GENERATION_FIELDS = tuple(f.json_name for f in MESSAGES["GenerationConfig"].values())
+REQUEST_FIELDS = tuple(
+    dict.fromkeys(
+        f.json_name
+        for message in ("GenerateContentRequest", "VertexGenerateContentRequest")
+        for f in MESSAGES[message].values()
+        if f.json_name not in ("model", "contents", "generationConfig")
+    )
+)
+# What a countTokens body carries of them: the rest (safety settings, tool config, labels, …) changes no count.
+COUNT_FIELDS = ("systemInstruction", "tools", "generationConfig")
+CONFIG_FIELDS = (*REQUEST_FIELDS, "generationConfig", *GENERATION_FIELDS)
+_CONFIG_CLIENT = (
+    "httpOptions",
+    "shouldReturnHttpResponse",
+    "automaticFunctionCalling",
+    "automaticContinuation",
+    "continuationToken",
+    "generationOutputConfig",
+)
 _DOUBLE_BITS = 1024  # the largest double is just under 2**1024
 
 
-def request_body(request: Any, model: ModelInfo, api: str = "vertex", *, config: Any = None) -> dict[str, Any]:
-    """`request` (text, a body, Contents, Parts, google-genai objects, JSON bytes) as a REST body dict."""
+def request_body(
+    request: Any, model: ModelInfo, api: str = "vertex", *, config: Any = None, generate: bool = False
+) -> dict[str, Any]:
+    """`request` (text, a body, Contents, Parts, google-genai objects, JSON bytes) as a REST body dict.
+
+    `config` (GenerateContentConfig, CountTokensConfig or a dict) joins it as generate_content sends it;
+    `generate` says the body is a generateContent body (usage, estimate), else a countTokens body."""
     if isinstance(request, bytes | bytearray | memoryview):
         value = decode_json(request)
         if isinstance(value, str):  # a JSON string on the wire is not a message
-            raise invalid_argument(
-                "Invalid JSON payload received. The request body must be a JSON object.", "request"
-            )
+            raise invalid_argument("Invalid JSON payload received. The request body must be a JSON object.", "request")
         body = decoded_body(value, model, api)
     else:
         body = _body_of(plain(request), model, api)
     if config is not None:
-        body = _with_config(body, plain(config, "config"), api)
+        body = _with_config(body, plain(config, "config"), model, api, generate)
     return body
 
 
@@ -172,8 +196,32 @@ def _dumped(obj: Any) -> Any:
         return {"fileData": {"fileUri": obj.uri, "mimeType": obj.mime_type}}
     dump = getattr(obj, "model_dump", None)
     if callable(dump):
-        return dump(mode="json", exclude_none=True, by_alias=True)
+        try:
+            return dump(mode="json", exclude_none=True, by_alias=True)
+        except Exception as error:  # pydantic's serializer refuses what is not JSON (e.g. a Python function)
+            tools = getattr(obj, "tools", None)
+            if isinstance(tools, list) and any(callable(tool) for tool in tools):
+                return _dumped(obj.model_copy(update={"tools": [_declared(tool) for tool in tools]}))
+            raise invalid_argument(
+                f"Invalid value: a {type(obj).__name__} holds a value that is not JSON ({error}).", "request"
+            ) from None
     return obj
+
+
+def _declared(tool: Any) -> Any:
+    """A Python function in `tools` as the FunctionDeclaration google-genai's automatic calling sends for it."""
+    if not callable(tool) or hasattr(tool, "model_dump"):
+        return tool
+    from google.genai import types  # only reached with google-genai objects in hand
+
+    try:
+        declaration = types.FunctionDeclaration.from_callable_with_api_option(callable=tool)
+    except Exception as error:
+        name = getattr(tool, "__name__", type(tool).__name__)
+        raise invalid_argument(
+            f"Invalid value at 'config.tools': function {name} cannot be declared: {error}", "config.tools"
+        ) from None
+    return types.Tool(function_declarations=[declaration])
 
 
 def _body_of(value: Any, model: ModelInfo, api: str) -> dict[str, Any]:
@@ -252,38 +300,90 @@ def content_of(value: Any, path: str) -> Any:
     return value
 
 
-def _with_config(body: dict[str, Any], config: Any, api: str) -> dict[str, Any]:
+def _with_config(body: dict[str, Any], config: Any, model: ModelInfo, api: str, generate: bool) -> dict[str, Any]:
     if not isinstance(config, dict):
-        raise invalid_argument("config is a CountTokensConfig or a dict of its fields.", "config")
+        raise invalid_argument(
+            "config is a GenerateContentConfig, a CountTokensConfig or a dict of their fields.", "config"
+        )
     fields: dict[str, Any] = {}
+    generation: dict[str, Any] = {}
     for key, value in config.items():
-        name = next((n for n in (*CONFIG_FIELDS, *_CONFIG_TRANSPORT) if key in (n, snake_case(n))), None)
+        name = _config_name(key)
         if name is None:
+            known = [snake_case(n) for n in (*CONFIG_FIELDS, *_CONFIG_CLIENT)]
+            close = difflib.get_close_matches(snake_case(key), known, n=3, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(close)}?" if close else ""
             raise invalid_argument(
-                f"Unknown name \"{key}\" in config: CountTokensConfig has "
-                "system_instruction, tools, generation_config and http_options.",
+                f'Unknown name "{key}" in config: it is no field of GenerateContentConfig or CountTokensConfig.{hint}',
                 f"config.{key}",
             )
-        if value is not None and name in CONFIG_FIELDS:
-            fields[name] = value
+        if value is None or name in _CONFIG_CLIENT:
+            continue
+        if name == "generationConfig":
+            if not isinstance(value, dict):
+                raise invalid_argument("config.generation_config is a GenerationConfig.", "config.generation_config")
+            for inner, inner_value in value.items():
+                _put_once(generation, _generation_name(inner), inner_value, "config.generation_config")
+        elif name in GENERATION_FIELDS:
+            _put_once(generation, name, value, "config")
+        else:
+            fields[name] = content_of(value, "config.system_instruction") if name == "systemInstruction" else value
+    if generation:
+        fields["generationConfig"] = generation
+    if not generate:
+        fields = {name: value for name, value in fields.items() if name in COUNT_FIELDS}
     if not fields:
         return body
-    if api == "gemini":
-        name = next(iter(fields))
-        raise invalid_argument(
-            f"{snake_case(name)} parameter is only supported in Vertex AI mode, not in Gemini Developer API mode "
-            "(google-genai refuses it too). On the Gemini API, send it inside `generateContentRequest` "
-            "(with `model` and `contents`), or count with api='vertex'.",
-            f"config.{snake_case(name)}",
-        )
+    if api == "gemini" and not generate:
+        # The Gemini API's countTokens takes these only inside a whole generateContentRequest.
+        inner = body.get("generateContentRequest") or body.get("generate_content_request")
+        if inner is None:
+            inner = {"model": f"models/{model.id}", "contents": body.get("contents") or []}
+            body = {key: value for key, value in body.items() if key not in ("contents", "model")}
+        body = dict(body, generateContentRequest=_merged(inner, fields, "config"))
+        body.pop("generate_content_request", None)
+        return body
+    return _merged(body, fields, "config")
+
+
+def _config_name(key: str) -> str | None:
+    return next((n for n in (*CONFIG_FIELDS, *_CONFIG_CLIENT) if key in (n, snake_case(n))), None)
+
+
+def _generation_name(key: str) -> str:
+    return next((n for n in GENERATION_FIELDS if key in (n, snake_case(n))), key)  # the parser names the unknown
+
+
+def _put_once(target: dict[str, Any], name: str, value: Any, path: str) -> None:
+    if name in target:
+        raise invalid_argument(f"{snake_case(name)} is given twice in config. Give it once.", f"{path}.{name}")
+    target[name] = value
+
+
+def _merged(body: dict[str, Any], fields: dict[str, Any], path: str) -> dict[str, Any]:
+    """`body` with `fields` added; a field in both is refused, except generationConfig, merged field by field."""
     merged = dict(body)
     for name, value in fields.items():
-        if name in merged or snake_case(name) in merged:
+        snake = snake_case(name)
+        given = merged.get(name, merged.get(snake))
+        if name == "generationConfig" and isinstance(given, dict):
+            settings = dict(given)
+            for key, setting in value.items():
+                if key in settings or snake_case(key) in settings:
+                    raise invalid_argument(
+                        f"generation_config.{snake_case(key)} is given twice: in the request and in config. "
+                        "Give it once.",
+                        f"{path}.{snake_case(key)}",
+                    )
+                settings[key] = setting
+            merged.pop(snake, None)
+            merged[name] = settings
+        elif given is not None:
             raise invalid_argument(
-                f"{snake_case(name)} is given twice: in the request and in config. Give it once.",
-                f"config.{snake_case(name)}",
+                f"{snake} is given twice: in the request and in config. Give it once.", f"{path}.{snake}"
             )
-        merged[name] = content_of(value, f"config.{snake_case(name)}") if name == "systemInstruction" else value
+        else:
+            merged[name] = value
     return merged
 
 

@@ -127,6 +127,7 @@ def parse_generate_request(model: ModelInfo, body: Any, api: str) -> Prompt:
     body (`contents` only) is a generateContent body too. Unknown fields are refused by name.
     """
     body = require_object(body)
+    refuse_openai_shape(body)
     if model.generation == EMBEDDING and ({"content", "requests"} & set(body)):
         return parse_embed_request(model, body, api)
     if api == "gemini":
@@ -203,9 +204,21 @@ _HINTS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def refuse_openai_shape(obj: dict[str, Any]) -> None:
+    """An OpenAI chat-completions body (`messages`) is refused as Google refuses it, with the Gemini shape."""
+    if "messages" in obj and "contents" not in obj:
+        text = (
+            'Invalid JSON payload received. Unknown name "messages": Cannot find field. This looks like an OpenAI '
+            'chat body; Gemini takes `contents`: [{"role": "user" or "model", "parts": [{"text": …}]}], with a '
+            "system message as `systemInstruction` (docs/inputs.md)."
+        )
+        raise VertexMeterError("INVALID_ARGUMENT", text, [FieldViolation("messages", text)])
+
+
 def _check_top_level(message: str, body: Any) -> dict[str, Any]:
     """A JSON object whose top-level names the call knows; Google's refusal plus a hint for a neighbour's field."""
     obj = require_object(body)
+    refuse_openai_shape(obj)
     for key in obj:
         if lookup_field(message, key) is not None:
             continue
@@ -236,7 +249,11 @@ def _refuse_instances(model: ModelInfo, parsed: dict[str, Any]) -> None:
 
 
 def _gemini_prompt(
-    model: ModelInfo, api: str, parsed: dict[str, Any], root: str, call: str = COUNT_TOKENS,
+    model: ModelInfo,
+    api: str,
+    parsed: dict[str, Any],
+    root: str,
+    call: str = COUNT_TOKENS,
     empty_text_ok: bool = False,
 ) -> Prompt:
     # The Gemini API's generateContent takes an empty text part (it counts 0); Vertex refuses it.

@@ -19,6 +19,7 @@ from vertexmeter.server.errors import JSONResponse, install_handlers
 from vertexmeter.server.guard import CLIENT_CLOSED, ClientGone, GuardMiddleware
 from vertexmeter.server.openapi import all_component_schemas
 from vertexmeter.server.routes.gemini import gemini_router
+from vertexmeter.server.routes.models import models_router
 from vertexmeter.server.routes.ops import ops_router
 from vertexmeter.server.routes.vertex import vertex_router
 from vertexmeter.server.state import ServerState
@@ -70,6 +71,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app.state.vertexmeter = state
     app.include_router(vertex_router())
     app.include_router(gemini_router())
+    app.include_router(models_router())
     app.include_router(ops_router())
     app.include_router(web_router())
     install_handlers(app)

@@ -80,9 +80,22 @@ def canonical(status: str, message: str, details: list[dict[str, Any]] | None = 
     return ApiError(HTTP_CODES[status], status, message, details)
 
 
+# What this server does instead of generating: the same body, POSTed to its own two methods.
+_GENERATE_METHODS = (":generateContent", ":streamGenerateContent")
+
+
 def not_found_path(path: str) -> ApiError:
     shown = path if len(path) <= 200 else path[:197] + "..."
-    return canonical("NOT_FOUND", f"The requested URL {shown} was not found on this server.")
+    message = f"The requested URL {shown} was not found on this server."
+    method = next((m for m in _GENERATE_METHODS if path.endswith(m) and "/models/" in path), None)
+    if method is not None and len(path) <= 200:
+        base = path[: -len(method)]
+        message += (
+            " vertexmeter counts and prices offline; it does not generate content. POST the same generateContent "
+            f"body to {base}:usageMetadata for the usageMetadata it would bill, or to {base}:estimateCost "
+            "for its price (add `estimateOptions` for the output size)."
+        )
+    return canonical("NOT_FOUND", message)
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -103,7 +116,9 @@ def install_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             allow = (exc.headers or {}).get("Allow", "POST")
             return ApiError(
-                405, "UNIMPLEMENTED", f"Method Not Allowed: {request.method} {request.url.path}; use {allow}.",
+                405,
+                "UNIMPLEMENTED",
+                f"Method Not Allowed: {request.method} {request.url.path}; use {allow}.",
                 headers={"Allow": allow},
             ).response()
         status = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED"}

@@ -29,6 +29,8 @@ const INSTANCE_OF_TEXT = {
 const state = {
   models: [], byName: new Map(), modes: ["online"], files: [], authRequired: false,
   countGen: 0, costGen: 0, mode: "online", estimates: {}, batchAvailable: false,
+  compare: [], // the models compared, in the order chosen (ids, aliases resolved)
+  noCjkFont: null, // whether CJK characters would render as boxes (measured once, see noCjkFont())
 };
 
 // ---- helpers ---------------------------------------------------------------------------------
@@ -259,7 +261,7 @@ function renderCount(data, model) {
   for (const d of data.cacheTokensDetails || []) rows.push([`${d.modality} (cached)`, d.tokenCount]);
   if (data.cachedContentTokenCount) rows.push(["cached content", data.cachedContentTokenCount]);
   if (data.totalBillableCharacters !== undefined) rows.push(["billable characters", data.totalBillableCharacters]);
-  $("modalities").replaceChildren(...rows.map(([name, n]) => el("tr", { dataset: { modality: name } },
+  $("modalities").replaceChildren(...rows.map(([name, n]) => el("tr", { dataset: { modality: name, counted: String(n || 0) } },
     el("td", {}, name), el("td", { class: "num", dataset: { testid: `modality-${name}` } }, fmtInt(n || 0)),
     el("td", { class: "num billed", dataset: { testid: `billed-modality-${name}` } }, "…"))));
   const limit = model.inputTokenLimit;
@@ -287,11 +289,13 @@ function renderBilled(res, counted, gen) {
   for (const row of tbody.children) {
     const name = row.dataset.modality;
     row.lastChild.textContent = byModality.has(name) ? fmtInt(byModality.get(name)) : "";
+    // Coloured only when the bill differs from countTokens for this modality; equal stays neutral.
+    row.lastChild.classList.toggle("differs", byModality.has(name) && byModality.get(name) !== Number(row.dataset.counted));
     byModality.delete(name);
   }
   for (const [name, n] of byModality) {  // a modality only the bill has
     tbody.append(el("tr", { dataset: { modality: name } }, el("td", {}, name), el("td", { class: "num" }, ""),
-      el("td", { class: "num billed", dataset: { testid: `billed-modality-${name}` } }, fmtInt(n))));
+      el("td", { class: "num billed differs", dataset: { testid: `billed-modality-${name}` } }, fmtInt(n))));
   }
   out.textContent = fmtInt(billed);
   out.dataset.value = String(billed);
@@ -310,10 +314,11 @@ function renderBilled(res, counted, gen) {
 function renderPieces(res, gen) {
   if (gen !== state.countGen) return;
   const box = $("pieces");
+  $("font-note").hidden = true;
   if (!res) { box.replaceChildren(el("p", { class: "hint" }, "No text to list.")); return; }
   if (!res.ok) { box.replaceChildren(el("p", { class: "hint" }, errorText(res))); return; }
   const frag = document.createDocumentFragment();
-  let drawn = 0, total = 0;
+  let drawn = 0, total = 0, sawCjk = false;
   for (const info of res.data.tokensInfo || []) {
     if (info.role) frag.append(el("span", { class: "role" }, info.role));
     const decoder = new TextDecoder("utf-8");
@@ -324,15 +329,48 @@ function renderPieces(res, gen) {
       // A piece may end inside a UTF-8 character; the streaming decoder shows it with the piece that completes it.
       const shown = decoder.decode(bytes, { stream: true });
       const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+      sawCjk = sawCjk || CJK.test(shown);
       frag.append(el("span", {
         class: `p${drawn % 4}`, title: `id ${ids[i]} · ${bytes.length} byte${bytes.length === 1 ? "" : "s"}: ${hex}`,
         dataset: { id: String(ids[i]) },
-      }, shown || "\u200b"));
+      }, ...pieceText(shown)));
     }
   }
   if (total > drawn) frag.append(el("p", { class: "hint" }, `… and ${fmtInt(total - drawn)} more pieces`));
+  $("font-note").hidden = !(sawCjk && noCjkFont());
   box.replaceChildren(frag);
   box.dataset.count = String(total);
+}
+
+// Han, kana, Hangul, CJK punctuation and full-width forms.
+const CJK = /[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]|[\u{20000}-\u{3134f}]/u;
+const CJK_RUN = new RegExp(`(${CJK.source})`, "gu");
+
+// Whether this machine would draw CJK text as boxes: "日" drawn like a character no font has.
+function noCjkFont() {
+  if (state.noCjkFont === null) {
+    const canvas = document.createElement("canvas");
+    canvas.width = 40; canvas.height = 40;
+    const ctx = canvas.getContext("2d");
+    const draw = (text) => {
+      ctx.clearRect(0, 0, 40, 40);
+      ctx.font = `32px ${getComputedStyle($("pieces")).fontFamily}`;
+      ctx.fillText(text, 2, 32);
+      return Array.from(ctx.getImageData(0, 0, 40, 40).data).join();
+    };
+    state.noCjkFont = draw("\u65e5") === draw("\u{10fffd}");
+  }
+  return state.noCjkFont;
+}
+
+// A piece's text as nodes: where no font draws CJK, each CJK character is shown as its code point (CSS
+// draws data-cp) instead of a box; the character itself stays in the text, for copying and reading.
+function pieceText(shown) {
+  if (!shown) return ["\u200b"];
+  if (!noCjkFont() || !CJK.test(shown)) return [shown];
+  return shown.split(CJK_RUN).filter((s) => s !== "").map((s) => (CJK.test(s) && [...s].length === 1
+    ? el("span", { class: "codepoint", title: s, dataset: { cp: `U+${s.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}` } }, s)
+    : s));
 }
 
 async function renderParts(body, dialect, modelName, gen) {
@@ -378,7 +416,7 @@ async function runCosts() {
   state.modes.forEach((mode, i) => { estimates[mode] = answers[i]; });
   state.estimates = estimates;
   renderModes(estimates);
-  const chosen = Array.from($("compare-models").selectedOptions, (o) => o.value);
+  const chosen = state.compare.slice();
   const compared = await Promise.all(chosen.map(async (id) => ({
     id, res: await call(paths.estimate(dialect, id), { ...built.body, estimateOptions: estimateOptions(state.mode) }),
   })));
@@ -433,6 +471,62 @@ function renderCompare(compared) {
       el("td", { class: "num" }, money(c.res.data.total)))),
     ...refused.map((c) => el("tr", { dataset: { testid: "compare-refused", model: c.id } },
       el("td", {}, c.id), el("td", { colSpan: 2, class: "muted" }, c.res.data?.error?.message || errorText(c.res)))));
+}
+
+// ---- the comparison picker: chips of chosen models, a text box to add one -----------------------------
+
+function comparable() { return state.models.filter((m) => !m.legacy); }
+
+// The model a typed name means: an id or alias exactly, else the one comparable model whose id or alias
+// contains the text. Returns [model, null] or [null, reason].
+function compareTarget(text) {
+  const wanted = text.trim().toLowerCase();
+  if (!wanted) return [null, ""];
+  const exact = state.byName.get(wanted);
+  if (exact && !exact.legacy) return [exact, null];
+  const hits = comparable().filter((m) => [m.id, ...m.aliases].some((n) => n.toLowerCase().includes(wanted)));
+  if (hits.length === 1) return [hits[0], null];
+  if (!hits.length) return [null, `No model matches “${text.trim()}”.`];
+  return [null, `“${text.trim()}” matches ${hits.length} models (${hits.slice(0, 4).map((m) => m.id).join(", ")}`
+    + `${hits.length > 4 ? ", …" : ""}); type more of the name.`];
+}
+
+function addCompare() {
+  const input = $("compare-add");
+  const [model, reason] = compareTarget(input.value);
+  const hint = $("compare-hint");
+  if (!model) { hint.textContent = reason; return; }
+  if (state.compare.includes(model.id)) {
+    hint.textContent = `${model.id} is already compared.`;
+  } else {
+    state.compare.push(model.id);
+    hint.textContent = `Added ${model.id}.`;
+    renderCompareChosen();
+    refreshCosts();
+  }
+  input.value = "";
+  input.focus();
+}
+
+function removeCompare(id) {
+  const at = state.compare.indexOf(id);
+  if (at < 0) return;
+  state.compare.splice(at, 1);
+  $("compare-hint").textContent = `Removed ${id}.`;
+  renderCompareChosen();
+  // Keep the keyboard where it was: on the next chip's remove button, else the previous one, else the box.
+  const buttons = $("compare-chosen").querySelectorAll("button");
+  (buttons[Math.min(at, buttons.length - 1)] || $("compare-add")).focus();
+  refreshCosts();
+}
+
+function renderCompareChosen() {
+  $("compare-chosen").replaceChildren(...state.compare.map((id) => {
+    const remove = el("button", { type: "button", dataset: { testid: "compare-remove", model: id } }, "×");
+    remove.setAttribute("aria-label", `Remove ${id} from the comparison`);
+    remove.addEventListener("click", () => removeCompare(id));
+    return el("li", { dataset: { testid: "compare-chip", model: id } }, id, remove);
+  }));
 }
 
 // ---- files ----------------------------------------------------------------------------------------
@@ -552,9 +646,12 @@ function renderBatchSummary(summary) {
 
 // ---- start -------------------------------------------------------------------------------------------
 
+// One option per model; its aliases are folded into its label (all of them in the tooltip), not rows of their own.
 function modelOption(m) {
   const aka = m.aliases.length ? `  (${m.aliases.slice(0, 2).join(", ")}${m.aliases.length > 2 ? ", …" : ""})` : "";
-  return el("option", { value: m.id }, m.id + aka);
+  const option = el("option", { value: m.id }, m.id + aka);
+  if (m.aliases.length) option.title = `also: ${m.aliases.join(", ")}`;
+  return option;
 }
 
 function populateModels(listing) {
@@ -566,15 +663,12 @@ function populateModels(listing) {
   }
   const current = el("optgroup", { label: "Gemini" });
   const legacy = el("optgroup", { label: "Legacy (PaLM, Codey, embeddings): text only" });
-  const aliases = el("optgroup", { label: "Aliases" });
-  for (const m of listing.models) {
-    (m.legacy ? legacy : current).append(modelOption(m));
-    for (const a of m.aliases) aliases.append(el("option", { value: a }, `${a} → ${m.id}`));
-  }
-  $("model").replaceChildren(current, legacy, aliases);
+  for (const m of listing.models) (m.legacy ? legacy : current).append(modelOption(m));
+  $("model").replaceChildren(current, legacy);
   $("model").value = state.byName.has(DEFAULT_MODEL) ? DEFAULT_MODEL : listing.models[0].id;
-  $("compare-models").replaceChildren(...listing.models.filter((m) => !m.legacy).map((m) =>
-    el("option", { value: m.id, selected: DEFAULT_COMPARE.includes(m.id) }, m.id)));
+  $("compare-options").replaceChildren(...comparable().map((m) => el("option", { value: m.id })));
+  state.compare = DEFAULT_COMPARE.filter((id) => state.byName.has(id));
+  renderCompareChosen();
   $("as-of").value = listing.today;
   $("key-row").hidden = !listing.authRequired;
   $("version").textContent = `vertexmeter ${listing.version}`;
@@ -609,7 +703,8 @@ async function start() {
   $("prompt").addEventListener("input", refreshCounts);
   for (const radio of document.querySelectorAll("input[name=kind]")) radio.addEventListener("change", refreshCounts);
   $("as-of").addEventListener("change", refreshCounts);
-  $("compare-models").addEventListener("change", refreshCosts);
+  $("compare-add").addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); addCompare(); } });
+  $("compare-add-button").addEventListener("click", addCompare);
   $("key-form").addEventListener("submit", (ev) => { ev.preventDefault(); $("api-key").dispatchEvent(new Event("change")); });
   $("api-key").addEventListener("change", () => { sessionStorage.setItem("vertexmeter-key", $("api-key").value.trim()); refreshCounts(); });
   for (const id of ["out-tokens", "think-tokens"]) {

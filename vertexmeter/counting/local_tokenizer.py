@@ -1,0 +1,70 @@
+"""google-genai's `LocalTokenizer`, answered by vertexmeter: the same constructor, methods and result types.
+
+`from vertexmeter import LocalTokenizer` replaces `from google.genai.local_tokenizer import LocalTokenizer`.
+The SDK's own counts the texts of six text-only model names; this one answers what countTokens /
+computeTokens answer for every registry model, media, tools and system instructions included.
+google-genai is imported when a tokenizer is made (its result types are the answer), never by
+`import vertexmeter`.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from vertexmeter.counting.compute import compute_tokens
+from vertexmeter.counting.count import count, model_info
+from vertexmeter.errors import failed_precondition
+from vertexmeter.media import MediaOptions
+from vertexmeter.registry import ModelInfo
+
+
+def _genai_types() -> Any:
+    try:
+        from google.genai import types
+    except ImportError:
+        raise failed_precondition(
+            "vertexmeter.LocalTokenizer answers with google-genai's result types; install them with "
+            "pip install 'vertexmeter[genai]' (or count without the SDK: vertexmeter.count_tokens)."
+        ) from None
+    return types
+
+
+class LocalTokenizer:
+    """google.genai.local_tokenizer.LocalTokenizer's interface over vertexmeter's exact counts.
+
+    model_name: any registry spelling (`gemini-2.5-flash`, `models/gemini-2.5-flash`, a version alias);
+    api: whose countTokens to answer, "vertex" (the default) or "gemini";
+    media_options: how inlineData / fileData parts are read (`vertexmeter.media.MediaOptions`).
+    An unknown model is a VertexMeterError (NOT_FOUND) naming the closest ones.
+    """
+
+    def __init__(self, model_name: str, *, api: str = "vertex", media_options: MediaOptions | None = None) -> None:
+        self._types = _genai_types()
+        self.model: ModelInfo = model_info(model_name, api)
+        self.api = api
+        self._media_options = media_options
+
+    def __repr__(self) -> str:
+        return f"LocalTokenizer({self.model.id!r}, api={self.api!r})"
+
+    def count_tokens(self, contents: Any, *, config: Any = None) -> Any:
+        """countTokens of `contents` (what generate_content takes) with `config` (CountTokensConfig or
+        GenerateContentConfig) -> `types.CountTokensResult`."""
+        result = count(self.model, contents, api=self.api, media_options=self._media_options, config=config)
+        return self._types.CountTokensResult(total_tokens=result.total_tokens)
+
+    def compute_tokens(self, contents: Any) -> Any:
+        """computeTokens of `contents` -> `types.ComputeTokensResult`: per text, its token ids, the tokens'
+        bytes and its Content's role."""
+        answer = compute_tokens(self.model, contents)
+        return self._types.ComputeTokensResult(
+            tokens_info=[
+                self._types.TokensInfo(
+                    token_ids=[int(i) for i in info["tokenIds"]],
+                    tokens=[base64.b64decode(token) for token in info["tokens"]],
+                    role=info.get("role"),
+                )
+                for info in answer["tokensInfo"]
+            ]
+        )
