@@ -47,7 +47,23 @@ def is_youtube(uri: str) -> bool:
     return bool(_YOUTUBE.match(uri))
 
 
+# C0 controls and DEL, raw or percent-encoded: no file, bucket or host name holds one (a NUL would
+# reach the operating system's path calls).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def refuse_control_characters(uri: str, field_path: str) -> None:
+    """INVALID_ARGUMENT for a URI holding a control character, before any path, DNS or socket work."""
+    if _CONTROL.search(uri) or ("%" in uri and _CONTROL.search(unquote(uri))):
+        raise invalid_argument(
+            "Invalid fileData.fileUri: it holds a control character (such as %00), which no file, bucket "
+            "or URL may contain.",
+            field_path,
+        )
+
+
 def resolve_file_uri(uri: str, options: MediaOptions, field_path: str) -> MediaData | YouTube:
+    refuse_control_characters(uri, field_path)
     if is_youtube(uri):
         return YouTube(uri)
     parts = urlsplit(uri)
@@ -56,7 +72,7 @@ def resolve_file_uri(uri: str, options: MediaOptions, field_path: str) -> MediaD
         return MediaData(path=_file_uri_path(uri, options, field_path))
     if options.media_root and scheme in ("gs", "https", "http") and parts.netloc:
         local = _under_root(options.media_root, f"{parts.netloc}/{unquote(parts.path)}", field_path)
-        if local is not None and local.is_file():
+        if local is not None and _is_file(local, field_path):
             return MediaData(path=local)
     if scheme == "gs" and options.allow_gcs:
         return MediaData(data=_read_gcs(parts.netloc, parts.path.lstrip("/"), options, field_path))
@@ -77,9 +93,23 @@ def cannot_resolve(uri: str, options: MediaOptions, field_path: str) -> VertexMe
     )
 
 
+def _is_file(path: Path, field_path: str) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, and the like
+        raise invalid_argument(f"Invalid fileData.fileUri: {type(exc).__name__}.", field_path) from exc
+
+
+def _resolved(path: Path, field_path: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # symlink loops, names the OS refuses
+        raise invalid_argument(f"Invalid fileData.fileUri: {type(exc).__name__}.", field_path) from exc
+
+
 def _under_root(root: str, relative: str, field_path: str) -> Path | None:
     base = Path(root).expanduser().resolve()
-    candidate = (base / relative.lstrip("/")).resolve()
+    candidate = _resolved(base / relative.lstrip("/"), field_path)
     if candidate != base and base not in candidate.parents:
         raise invalid_argument(f"fileData.fileUri leaves the media root: {relative!r}", field_path)
     return candidate
@@ -96,10 +126,10 @@ def _file_uri_path(uri: str, options: MediaOptions, field_path: str) -> Path:
             field_path,
         )
     base = Path(options.media_root).expanduser().resolve()
-    path = Path(unquote(parts.path)).resolve()
+    path = _resolved(Path(unquote(parts.path)), field_path)
     if path != base and base not in path.parents:
         raise failed_precondition(f"file:// path {unquote(parts.path)!r} is outside the media root.", field_path)
-    if not path.is_file():
+    if not _is_file(path, field_path):
         raise failed_precondition(f"file:// path {unquote(parts.path)!r} does not exist.", field_path)
     return path
 

@@ -9,6 +9,7 @@ whether it names a file to read) picks the lane before any JSON is decoded (docs
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from vertexmeter.server.lanes import deadline_exceeded
 from vertexmeter.server.openapi import error_responses, ok_response
 from vertexmeter.server.quota import retry_after_header
 from vertexmeter.server.state import ServerState, server_state
-from vertexmeter.server.work import Job
+from vertexmeter.server.work import SMALL_LANE_LONG_RUN_CHARS, Job
 
 PAYLOAD_TOO_LARGE = "Request payload size exceeds the limit: {limit} bytes."
 
@@ -169,17 +170,22 @@ def rpc_handler(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
                 endpoint=endpoint,
                 media_options=state.media,
                 max_text_chars=config.max_text_chars,
+                max_long_run_chars=0 if large else SMALL_LANE_LONG_RUN_CHARS,
             )
             del raw
-            if large:
-                outcome = await state.until_stopped(state.large.run(job, deadline, config.request_deadline))
-            else:
+            if not large:
                 try:
                     outcome = await state.until_stopped(
                         asyncio.wait_for(state.pool.run(job), max(0.0, deadline - loop.time()))
                     )
                 except TimeoutError:
                     raise deadline_exceeded(config.request_deadline) from None
+                if outcome.too_costly:  # small in bytes, costly in work: the large lane, or 503 when full
+                    state.large.admit()
+                    admitted_large = large = True
+                    job = dataclasses.replace(job, max_long_run_chars=0)
+            if large:
+                outcome = await state.until_stopped(state.large.run(job, deadline, config.request_deadline))
         finally:
             if admitted_large:
                 state.large.release()
