@@ -432,3 +432,16 @@ def test_cost_range_is_the_estimate_of_the_same_request(tmp_path: Path, config: 
         assert (line["cost"]["min"], line["cost"]["max"]) == (vertexmeter.pricing.money(low),
                                                               vertexmeter.pricing.money(high))
         assert line["promptTokenCount"] == single.counted.total_tokens
+
+
+def test_resume_of_a_results_file_holding_only_its_header(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "b.jsonl", ['{"contents": [{"parts": [{"text": "a"}]}]}'] * 3)
+    out = tmp_path / "r.jsonl"
+    whole = estimate_batch(str(source), MODEL, output=str(out), workers=1)
+    complete = out.read_bytes()
+    header = complete.split(b"\n", 1)[0]
+    nothing = b"0" * 16 + b":" + hashlib.sha256().hexdigest().encode()
+    fresh = re.sub(rb'"written":"[0-9a-f:]+"', b'"written":"' + nothing + b'"', header)
+    out.write_bytes(fresh + b"\n")  # interrupted before the first chunk was checkpointed
+    resumed = estimate_batch(str(source), MODEL, output=str(out), workers=1, resume=True)
+    assert out.read_bytes() == complete and summary_of(resumed) == summary_of(whole)

@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
-from vertexmeter.batch.engines import ENGINES, Chunk, default_workers, run_local, run_ray
+from vertexmeter.batch.engines import ENGINES, Chunk, default_workers, run_local, run_ray, sigint_deferred
 from vertexmeter.batch.inputs import BatchInput, OversizeLine, expand_inputs, file_spans, iter_lines, skip_error
 from vertexmeter.batch.tally import Tally
 from vertexmeter.batch.work import DEFAULT_MAX_LINE_BYTES, BatchSettings, ChunkResult
@@ -133,10 +133,12 @@ def estimate_batch(
         first = next(results, None)
         bar = stack.enter_context(_Progress(sources, enabled=progress))
         for chunk in itertools.chain([first] if first else [], results):
-            if sink is not None:
-                sink.write(chunk.text)
-                if isinstance(sink, ResultsFile):
+            if isinstance(sink, ResultsFile):
+                with sigint_deferred():  # Ctrl-C: a chunk's results are written and checkpointed whole
+                    sink.write(chunk.text)
                     sink.checkpoint()
+            elif sink is not None:
+                sink.write(chunk.text)
             tally.merge(chunk.tally)
             lines_run += chunk.lines
             input_bytes += chunk.input_bytes
@@ -207,7 +209,7 @@ def _chunks(lines: Iterable[bytes | OversizeLine], *, skip: int, chunk_lines: in
 
 # ---- the results file: a header naming the job, then the result lines -----------------------------
 HEADER_FORMAT = 1
-_STAMP_PLACEHOLDER = "0" * 16 + ":" + "0" * 64  # bytes of result lines checkpointed : their SHA-256
+_STAMP_PLACEHOLDER = f"{0:016d}:{hashlib.sha256().hexdigest()}"  # bytes of result lines checkpointed : SHA-256
 
 
 def job_header(sources: Sequence[BatchInput], settings: BatchSettings) -> dict[str, Any]:
