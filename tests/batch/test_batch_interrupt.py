@@ -74,7 +74,11 @@ def test_ctrl_c_stops_at_once_and_resume_completes_the_same_job(
     out = tmp_path / "results.jsonl"
     args = [str(source), "-m", MODEL, "-o", str(out), "--workers", "2"]
     proc = subprocess.Popen(
-        [*BATCH, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*BATCH, *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,  # its own process group, signalled whole as a terminal's Ctrl-C is
     )
     time.sleep(moment)

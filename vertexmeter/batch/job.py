@@ -170,6 +170,20 @@ def _workers_share_files(engine: str, workers: int, ray_address: str | None) -> 
     return not ray.is_initialized()
 
 
+def settings_for(
+    model: str | None = None,
+    *,
+    api: str = "vertex",
+    mode: str = "batch",
+    output_tokens: int | None = None,
+    as_of: str | None = None,
+    media_options: MediaOptions | None = None,
+) -> BatchSettings:
+    """A job's settings, checked as `estimate_batch` checks them (a bad API, mode, date or output size is
+    refused before any line runs)."""
+    return _settings(model, api, mode, output_tokens, as_of, media_options, DEFAULT_MAX_LINE_BYTES, False)
+
+
 def _settings(
     model: str | None, api: str, mode: str, output_tokens: int | None, as_of: str | None,
     media_options: MediaOptions | None, max_line_bytes: int, fail_fast: bool,

@@ -91,9 +91,45 @@ def client_network(host: str) -> str:
     return str(address)
 
 
+def charge_lines(state: ServerState, request: Request, key_id: str | None, lines: int) -> None:
+    """Charge a batch upload's request lines to the caller's budget, as that many RPCs (429 when they do
+    not fit; a batch larger than the whole per-minute budget can never run here, and says so)."""
+    quota = state.quota
+    if not quota.enabled or lines <= 0:
+        return
+    if lines > quota.limit:
+        state.metrics.rejections.inc()
+        raise ApiError(
+            429,
+            "RESOURCE_EXHAUSTED",
+            f"Resource exhausted: this batch holds {lines:,} requests and this server admits {quota.limit:,} "
+            "requests per minute (quota_rpm). Split the file, or run `vertexmeter batch` on it.",
+            [error_info("RATE_LIMIT_EXCEEDED", "aiplatform.googleapis.com", quota_limit_value=str(quota.limit))],
+        )
+    wait = quota.acquire([caller_budget(request, key_id)], units=lines)
+    if wait is not None:
+        state.metrics.rejections.inc()
+        raise ApiError(
+            429,
+            "RESOURCE_EXHAUSTED",
+            QUOTA_EXCEEDED,
+            [error_info("RATE_LIMIT_EXCEEDED", "aiplatform.googleapis.com", quota_limit_value=str(quota.limit))],
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+
 async def read_body(request: Request, limit: int, timeout: float, idle_timeout: float) -> bytes:
     """The whole body, refused with 413 as soon as it is known to exceed `limit` bytes, and with 408 when
     it takes longer than `timeout` or stalls for `idle_timeout`. A client that hangs up is `ClientGone`."""
+    chunks: list[bytes] = []
+    await receive_body(request, limit, timeout, idle_timeout, chunks.append)
+    return b"".join(chunks)
+
+
+async def receive_body(
+    request: Request, limit: int, timeout: float, idle_timeout: float, sink: Callable[[bytes], object]
+) -> int:
+    """`read_body`, handing each piece to `sink` as it arrives (a file, for uploads); returns the size."""
     too_large = ApiError(413, "INVALID_ARGUMENT", PAYLOAD_TOO_LARGE.format(limit=limit))
     declared = request.headers.get("content-length")
     if declared is not None:
@@ -101,7 +137,6 @@ async def read_body(request: Request, limit: int, timeout: float, idle_timeout: 
             raise ApiError(400, "INVALID_ARGUMENT", "Invalid Content-Length header.")
         if int(declared) > limit:
             raise too_large
-    chunks: list[bytes] = []
     size = 0
     loop = asyncio.get_running_loop()
     give_up = loop.time() + timeout
@@ -120,10 +155,10 @@ async def read_body(request: Request, limit: int, timeout: float, idle_timeout: 
             size += len(chunk)
             if size > limit:
                 raise too_large
-            chunks.append(chunk)
+            sink(chunk)
     except ClientDisconnect:
         raise ClientGone from None
-    return b"".join(chunks)
+    return size
 
 
 def _body_late(seconds: float) -> ApiError:
