@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from vertexmeter.media import MediaOptions
 from vertexmeter.server.auth import KeyChecker
-from vertexmeter.server.config import ServerConfig
+from vertexmeter.server.config import ServerConfig, is_loopback
 from vertexmeter.server.errors import SHUTTING_DOWN, ApiError
 from vertexmeter.server.lanes import LargeLane
 from vertexmeter.server.metrics import Metrics
@@ -32,6 +32,10 @@ class ServerState:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # set shortly before the shutdown timeout
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)  # set when a shutdown starts
     batch_jobs: int = 0  # web batch uploads being received or run (each runs in a process of its own)
+
+    @property
+    def loopback_bind(self) -> bool:
+        return is_loopback(self.config.host)
 
     @classmethod
     def build(cls, config: ServerConfig) -> ServerState:
