@@ -16,12 +16,15 @@ YouTube URLs are never fetched: the caller states the duration with `videoMetada
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import importlib
 import ipaddress
+import os
 import re
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +147,7 @@ def _read_gcs(bucket: str, name: str, options: MediaOptions, field_path: str) ->
         ) from exc
     if not bucket or not name:
         raise invalid_argument(f"Invalid gs:// URI: gs://{bucket}/{name}", field_path)
+    _check_storage_endpoint(options, field_path)
     try:
         blob = storage.Client().bucket(bucket).get_blob(name, timeout=options.fetch_timeout)
         if blob is None:
@@ -158,6 +162,32 @@ def _read_gcs(bucket: str, name: str, options: MediaOptions, field_path: str) ->
     if len(data) > options.max_fetch_bytes:
         raise _too_big(f"gs://{bucket}/{name}", options, field_path)
     return data
+
+
+STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"  # google-cloud-storage sends every call there when set
+
+
+def _check_storage_endpoint(options: MediaOptions, field_path: str) -> None:
+    """The same address policy as HTTPS fetches for the endpoint google-cloud-storage would call instead of
+    Google's: public addresses only (loopback only on `loopback_ports`), checked before any call."""
+    endpoint = os.environ.get(STORAGE_EMULATOR_ENV, "").strip()
+    if not endpoint:
+        return
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    host = normalise_host(parts.hostname or "")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = -1
+    loopback_ok = port in options.loopback_ports and host in ("127.0.0.1", "localhost", "::1")
+    literal = _literal_address(host)
+    if not host or (literal is not None and not loopback_ok and not is_public_address(literal)):
+        raise failed_precondition(
+            f"Refusing to read gs:// URIs through {STORAGE_EMULATOR_ENV}: it is not a public internet address.",
+            field_path,
+        )
+    if literal is None:
+        _resolve_checked(host, port, loopback_ok, field_path)
 
 
 def _too_big(what: str, options: MediaOptions, field_path: str) -> VertexMeterError:
@@ -339,8 +369,13 @@ def fetch_https(uri: str, options: MediaOptions, field_path: str) -> bytes:
     connection = connection_type(host, port, address, options.fetch_timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     deadline = time.monotonic() + options.fetch_timeout * 3
+    # The whole fetch ends at the deadline, whatever phase it is in (headers trickling in count too).
+    watchdog = threading.Timer(options.fetch_timeout * 3, _cut, (connection,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request("GET", target, headers={"User-Agent": "vertexmeter", "Accept-Encoding": "identity"})
+        _recv_deadline(connection, deadline, options, uri, field_path)
         response = connection.getresponse()
         if response.status != 200:
             kind = "redirects are not followed" if 300 <= response.status < 400 else "not fetched"
@@ -348,25 +383,49 @@ def fetch_https(uri: str, options: MediaOptions, field_path: str) -> bytes:
         length = response.getheader("Content-Length")
         if length and length.isdigit() and int(length) > options.max_fetch_bytes:
             raise _too_big(uri, options, field_path)
-        return _read_capped(response, options, deadline, uri, field_path)
+        return _read_capped(response, connection, options, deadline, uri, field_path)
     except VertexMeterError:
         raise
     except (OSError, http.client.HTTPException) as exc:
+        if time.monotonic() >= deadline:
+            raise failed_precondition(f"Fetching {uri} took too long.", field_path) from None
         # The exception's class (and a TLS failure's reason) only: its text can name the address connected to.
         reason = getattr(exc, "reason", None) if isinstance(exc, ssl.SSLError) else None
         detail = f"{type(exc).__name__} ({reason})" if isinstance(reason, str) else type(exc).__name__
         raise failed_precondition(f"Cannot fetch {uri}: {detail}.", field_path) from exc
     finally:
+        watchdog.cancel()
         connection.close()
 
 
-def _read_capped(response: Any, options: MediaOptions, deadline: float, uri: str, field_path: str) -> bytes:
+def _cut(connection: Any) -> None:
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _recv_deadline(connection: Any, deadline: float, options: MediaOptions, uri: str, field_path: str) -> None:
+    """Bound the next receive by what is left of the fetch's deadline (a peer sending a byte a second
+    would otherwise hold a read, which waits for a whole buffer, far past it)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise failed_precondition(f"Fetching {uri} took too long.", field_path)
+    if connection.sock is not None:
+        connection.sock.settimeout(min(options.fetch_timeout, left))
+
+
+def _read_capped(
+    response: Any, connection: Any, options: MediaOptions, deadline: float, uri: str, field_path: str
+) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while True:
-        if time.monotonic() > deadline:
-            raise failed_precondition(f"Fetching {uri} took too long.", field_path)
-        chunk = response.read(65536)
+        _recv_deadline(connection, deadline, options, uri, field_path)
+        try:
+            chunk = response.read1(65536)  # what one receive brings, not a full buffer
+        except TimeoutError:
+            raise failed_precondition(f"Fetching {uri} took too long.", field_path) from None
         if not chunk:
             return b"".join(chunks)
         total += len(chunk)
