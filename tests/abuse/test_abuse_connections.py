@@ -172,3 +172,32 @@ def test_every_answer_says_nosniff(live: Any) -> None:
             client.post(COUNT_PATH, json=ONE_WORD), client.post(COUNT_PATH, content=b"{"),
         ):
             assert answer.headers["x-content-type-options"] == "nosniff", answer.url
+
+
+def test_the_header_limit_is_64_kib_exactly_however_the_bytes_arrive(live: Any) -> None:
+    server = live()
+    prefix = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+
+    def head(size: int) -> bytes:  # a request head of exactly `size` bytes
+        return prefix + b"a" * (size - len(prefix) - 4) + b"\r\n\r\n"
+
+    for size, pieces, expected in ((65_536, 1, 200), (65_537, 1, 431), (100_000, 1, 431), (100_000, 7, 431),
+                                   (65_536, 5, 200), (300_000, 3, 431)):
+        sock = server.connect()
+        data = head(size)
+        step = len(data) // pieces + 1
+        try:
+            for at in range(0, len(data), step):
+                sock.sendall(data[at : at + step])
+                time.sleep(0.05)
+        except OSError:
+            pass  # refused before the rest was sent
+        if expected == 200:
+            sock.shutdown(socket.SHUT_WR)
+        raw, _ = read_until_closed(sock, timeout=10)
+        sock.close()
+        status = int(raw.split(b" ", 2)[1])
+        assert status == expected, (size, pieces, raw[:200])
+        if expected == 431:
+            _, error = error_of(raw)
+            assert error["status"] == "INVALID_ARGUMENT" and "65,536 bytes" in error["message"]

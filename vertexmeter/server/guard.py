@@ -22,6 +22,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+import h11
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -33,6 +34,8 @@ log = logging.getLogger("vertexmeter.server")
 CLIENT_CLOSED = 499  # nginx's "client closed request"; google.rpc.Code CANCELLED maps to 499
 OVERLOADED = "The service is currently unavailable: the server is at its concurrency limit. Retry later."
 HEADER_TIMEOUT = "The request headers were not received within {seconds:g} s."
+MAX_HEAD_BYTES = 64 * 1024  # request line + headers, counted exactly (h11's own cap depends on how reads fall)
+HEAD_TOO_LARGE = "The request line and headers are larger than {limit:,} bytes, the most this server reads."
 _SKIP_LIMIT = frozenset({"/healthz", "/metrics"})
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 # What a page may POST cross-origin without a CORS preflight: a browser sending one of these is refused.
@@ -204,6 +207,28 @@ class GuardedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            # A request head in the making: its exact size so far (what is buffered plus this read, up to
+            # the blank line that ends it), whatever the sizes of the reads it arrives in.
+            head = self.conn.trailing_data[0] + data
+            end = head.find(b"\r\n\r\n")
+            if (end + 4 if end >= 0 else len(head)) > MAX_HEAD_BYTES:
+                self._refuse_head()
+                return
+        super().data_received(data)
+
+    def _refuse_head(self) -> None:
+        self._disarm_header_timer()
+        body = error_body(431, "INVALID_ARGUMENT", HEAD_TOO_LARGE.format(limit=MAX_HEAD_BYTES))
+        head = (
+            "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json; charset=UTF-8\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        ).encode()
+        with contextlib.suppress(Exception):
+            self.transport.write(head + body)
+        self.transport.close()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
