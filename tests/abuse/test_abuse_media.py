@@ -9,7 +9,9 @@ media root's path.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +219,34 @@ def test_a_bug_inside_a_worker_is_a_google_500_and_the_lane_serves_on(
             error = assert_google_error(client.post(COUNT_PATH, json=ONE_WORD), 500, "INTERNAL")
             assert error["message"] == "Internal error encountered."
         assert client.post(COUNT_PATH, json=ONE_WORD).status_code == 200
+
+
+# ---- a PDF that is cheap to send and costly to read -----------------------------------------------
+def _burn(seconds: float) -> None:
+    start = time.thread_time()
+    while time.thread_time() - start < seconds:
+        pass
+
+
+def test_pdf_reading_is_bounded_in_cpu_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = pypdf.PdfReader
+
+    class CostlyReader(real):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # what a crafted structure costs pypdf, in pure Python; pypdf's own recoveries catch
+            # Exception, and the bound must get through them
+            with contextlib.suppress(Exception):
+                _burn(8.0)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(pypdf, "PdfReader", CostlyReader)
+    body = media_body("application/pdf", flat_page_tree_pdf(3, 3))
+    start = time.monotonic()
+    error = _refusal(body)
+    assert time.monotonic() - start < 4
+    assert error.status == "INVALID_ARGUMENT" and "CPU time" in error.message
+    _burn(0.3)  # nothing raised later in this thread
+    monkeypatch.setattr(pypdf, "PdfReader", real)
+    counted = vertexmeter.count("gemini-2.5-flash", body)
+    assert counted.tokens_by_modality == {"DOCUMENT": 3 * 258}
+    _burn(1.0)  # a document read within its budget leaves no exception behind
