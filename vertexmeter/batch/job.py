@@ -230,13 +230,11 @@ def job_header(sources: Sequence[BatchInput], settings: BatchSettings) -> dict[s
     """The results file's first line: `{"line": 0, "job": {...}}`. `fingerprint` is a SHA-256 over the
     options that decide the results and the inputs' content (local files are hashed whole; gs:// objects
     by name and size; stdin cannot be checked), so that --resume continues only this job."""
-    import vertexmeter  # the version: another version may count or price differently
-
     options = {
         "model": settings.model, "api": settings.api, "mode": settings.mode, "outputTokens": settings.output_tokens,
         "date": settings.price_date, "maxLineBytes": settings.max_line_bytes,
         "media": json.loads(json.dumps(dataclasses.asdict(settings.media_options), default=_plain)),
-        "version": vertexmeter.__version__,
+        "version": sys.modules["vertexmeter"].__version__,  # another version may count or price differently
     }
     digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
     for source in sources:

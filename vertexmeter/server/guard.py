@@ -147,11 +147,12 @@ class GuardMiddleware:
         path = scope.get("path", "")
         outer = send
 
-        async def send(message: Message) -> None:  # noqa: F811 - every answer, every path: nosniff
+        async def nosniff_send(message: Message) -> None:  # every answer, every path
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", ()), NOSNIFF]}
             await outer(message)
 
+        send = nosniff_send
         headers = dict(scope.get("headers") or ())
         host = headers.get(b"host", b"").decode("latin-1")
         config = self.state.config
