@@ -134,7 +134,11 @@ async def run_batch(request: Request) -> Response:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + state.config.request_deadline
     state.admit_batch()
-    upload = _Upload(state)
+    try:
+        upload = _Upload(state)
+    except BaseException:
+        state.release_batch()
+        raise
     try:
         with os.fdopen(upload.handle, "wb") as sink:
             await state.receive_body(request, sink.write)
