@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
@@ -140,7 +140,7 @@ async def run_batch(request: Request) -> Response:
         state.release_batch()
         raise
     try:
-        with os.fdopen(upload.handle, "wb") as sink:
+        with upload.file() as sink:
             await state.receive_body(request, sink.write)
         job = upload.start({**options, "media_options": state.media}, name)
         first = await job.next_message(deadline, state, request)
@@ -199,6 +199,11 @@ class _Upload:
         self.job: _BatchProcess | None = None
         self.ended = False
 
+    def file(self) -> IO[bytes]:
+        """The temporary file, open for writing; it owns the descriptor from here on."""
+        handle, self.handle = self.handle, -1
+        return os.fdopen(handle, "wb")
+
     def start(self, options: dict[str, Any], name: str) -> _BatchProcess:
         self.job = _BatchProcess(self.path, options, name)
         return self.job
@@ -209,8 +214,8 @@ class _Upload:
         self.ended = True
         if self.job is not None:
             self.job.stop()
-        with contextlib.suppress(OSError):
-            os.close(self.handle)  # (already closed once the body is in)
+        if self.handle >= 0:  # never handed to `file()` (a closed number may be another file's by now)
+            os.close(self.handle)
         with contextlib.suppress(OSError):
             os.unlink(self.path)
         self.state.release_batch()
