@@ -3,7 +3,9 @@
 Credentials are checked first, then the quota (every call that gets past auth is charged, even one
 that then fails validation), then the large lane's admission when the declared size says so, then
 the body is read (with timeouts): a refused call costs no reading or parsing. The body's size (and
-whether it names a file to read) picks the lane before any JSON is decoded (docs/server.md).
+whether it names a file to read) picks the lane before any JSON is decoded; a small body whose text is
+costly to encode (long runs of non-space characters) is handed from the small lane to the large one
+before it is counted (docs/server.md, "Cost, not size alone").
 """
 
 from __future__ import annotations
