@@ -2,6 +2,8 @@
 
     python bench/mixed_load.py --checkout ../before --checkout . --rounds 3     # A/B, interleaved rounds
     python bench/mixed_load.py --checkout . --soak 600 --concurrency 16           # soak: RSS over time
+    python bench/mixed_load.py --checkout /work/main --checkout . --large-chars 255000 --large-clients 4 \
+        --large-text repeated                                                     # cost, not size
 
 Mixed mode: per round and checkout, a fresh `vertexmeter serve` (loopback, default settings, quota
 off) gets `--large-clients` clients each sending `--large-chars`-character countTokens requests back
@@ -43,6 +45,11 @@ LAUNCH = (
     "import sys; sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in repr(f)]; "
     "sys.path.insert(0, {checkout!r}); from vertexmeter.cli import main; main()"
 )
+
+
+def repeated_body(characters: int) -> bytes:
+    """One character repeated: a single chunk that the counting core encodes whole on every request."""
+    return json.dumps({"contents": [{"role": "user", "parts": [{"text": "a" * characters}]}]}).encode()
 
 
 def text_body(characters: int, seed: int = 0) -> bytes:
@@ -133,7 +140,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def mixed_round(checkout: str, args: argparse.Namespace) -> dict[str, Any]:
     server = start(checkout, args.serve_arg)
-    large = text_body(args.large_chars, seed=1)
+    large = repeated_body(args.large_chars) if args.large_text == "repeated" else text_body(args.large_chars, seed=1)
     stop = threading.Event()
     answered: list[float] = []
     failures: list[str] = []
@@ -261,6 +268,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of large load before sampling")
     parser.add_argument("--large-chars", type=int, default=8_000_000)
     parser.add_argument("--large-clients", type=int, default=2)
+    parser.add_argument("--large-text", choices=("prose", "repeated"), default="prose",
+                        help="the large requests' text: words, or one character repeated")
     parser.add_argument("--soak", type=float, default=0.0, help="soak for this many seconds instead")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--serve-arg", action="append", default=[], help="extra `vertexmeter serve` argument")

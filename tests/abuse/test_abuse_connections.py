@@ -123,3 +123,84 @@ def test_client_hang_up_is_499_not_a_server_error(live: Any) -> None:
         metrics = client.get("/metrics").text
     assert 'code="499"' in metrics
     assert 'code="500"' not in metrics
+
+
+# ---- what a web page the user visits could send (keys off: the loopback default) -------------------
+def test_cross_site_posts_are_refused(live: Any) -> None:
+    server = live()
+    body = json.dumps(ONE_WORD)
+    with server.client() as client:
+        for headers in (
+            {"origin": "https://evil.example", "content-type": "text/plain"},  # a page's simple POST
+            {"origin": "https://evil.example", "content-type": "application/json"},
+            {"origin": "null", "content-type": "text/plain"},  # a sandboxed frame
+            {"sec-fetch-site": "cross-site", "content-type": "text/plain"},
+        ):
+            answer = client.post(COUNT_PATH, content=body, headers=headers)
+            assert_google_error(answer, 403, "PERMISSION_DENIED")
+        upload = client.post(
+            "/web/api/batch?model=gemini-2.5-flash", content=body + "\n",
+            headers={"origin": "https://evil.example", "content-type": "text/plain"},
+        )
+        assert_google_error(upload, 403, "PERMISSION_DENIED")
+        same_origin = {"origin": server.base_url, "sec-fetch-site": "same-origin"}
+        plain = client.post(COUNT_PATH, content=body, headers={**same_origin, "content-type": "text/plain"})
+        assert "application/json" in assert_google_error(plain, 400, "INVALID_ARGUMENT")["message"]
+        page = client.post(COUNT_PATH, content=body, headers={**same_origin, "content-type": "application/json"})
+        assert page.json()["totalTokens"] == 1  # the server's own page
+        for headers in ({}, {"content-type": "application/x-www-form-urlencoded"}):  # curl -d, the SDKs
+            assert client.post(COUNT_PATH, content=body, headers=headers).status_code == 200
+
+
+def test_dns_rebinding_host_names_are_refused_on_loopback(live: Any) -> None:
+    server = live()
+    with server.client() as client:
+        for host in ("evil.example", "evil.example:8080", "192.168.1.5", "localhost.evil.example"):
+            answer = client.post(COUNT_PATH, json=ONE_WORD, headers={"host": host})
+            assert_google_error(answer, 400, "INVALID_ARGUMENT")
+            assert client.get("/healthz", headers={"host": host}).status_code == 400
+        for host in (f"127.0.0.1:{server.port}", f"localhost:{server.port}", "[::1]", "127.0.0.2", "app.localhost"):
+            assert client.post(COUNT_PATH, json=ONE_WORD, headers={"host": host}).status_code == 200, host
+    named = live(allowed_hosts=("meter.example", ".corp.example"))
+    with named.client() as client:
+        for host, code in (("meter.example", 200), ("a.corp.example:80", 200), ("evil.example", 400)):
+            assert client.post(COUNT_PATH, json=ONE_WORD, headers={"host": host}).status_code == code, host
+
+
+def test_every_answer_says_nosniff(live: Any) -> None:
+    server = live()
+    with server.client() as client:
+        for answer in (
+            client.get("/healthz"), client.get("/"), client.get("/web/static/app.js"), client.get("/nowhere"),
+            client.post(COUNT_PATH, json=ONE_WORD), client.post(COUNT_PATH, content=b"{"),
+        ):
+            assert answer.headers["x-content-type-options"] == "nosniff", answer.url
+
+
+def test_the_header_limit_is_64_kib_exactly_however_the_bytes_arrive(live: Any) -> None:
+    server = live()
+    prefix = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+
+    def head(size: int) -> bytes:  # a request head of exactly `size` bytes
+        return prefix + b"a" * (size - len(prefix) - 4) + b"\r\n\r\n"
+
+    for size, pieces, expected in ((65_536, 1, 200), (65_537, 1, 431), (100_000, 1, 431), (100_000, 7, 431),
+                                   (65_536, 5, 200), (300_000, 3, 431)):
+        sock = server.connect()
+        data = head(size)
+        step = len(data) // pieces + 1
+        try:
+            for at in range(0, len(data), step):
+                sock.sendall(data[at : at + step])
+                time.sleep(0.05)
+        except OSError:
+            pass  # refused before the rest was sent
+        if expected == 200:
+            sock.shutdown(socket.SHUT_WR)
+        raw, _ = read_until_closed(sock, timeout=10)
+        sock.close()
+        status = int(raw.split(b" ", 2)[1])
+        assert status == expected, (size, pieces, raw[:200])
+        if expected == 431:
+            _, error = error_of(raw)
+            assert error["status"] == "INVALID_ARGUMENT" and "65,536 bytes" in error["message"]

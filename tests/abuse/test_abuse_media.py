@@ -9,13 +9,23 @@ media root's path.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
 import pypdf
 import pytest
-from abuse_helpers import COUNT_PATH, assert_google_error, file_body, flat_page_tree_pdf, lying_wav, media_body
+from abuse_helpers import (
+    COUNT_PATH,
+    ONE_WORD,
+    assert_google_error,
+    file_body,
+    flat_page_tree_pdf,
+    lying_wav,
+    media_body,
+)
 
 import vertexmeter
 from vertexmeter.errors import VertexMeterError
@@ -152,3 +162,93 @@ def test_server_refuses_internal_urls(live: Any) -> None:
         for url in INTERNAL_URLS[:4]:
             error = assert_google_error(client.post(COUNT_PATH, json=file_body(url)), 400, "FAILED_PRECONDITION")
             assert "not a public internet address" in error["message"]
+
+
+# ---- control characters in fileData URIs ---------------------------------------------------------
+CONTROL_URIS = [
+    "gs://bucket/a%00b.png",
+    "https://example.com/x%00.png",
+    "gs://bucket/new%0Aline.png",
+    "file:///media/a%00.png",
+    "gs://bucket/raw\x00nul.png",
+    "gs://bucket/" + "%2541" * 3,  # no control character: percent-decoded once, still harmless text
+]
+
+
+@pytest.mark.parametrize("uri", CONTROL_URIS[:-1])
+def test_control_characters_in_uris_are_invalid_arguments(uri: str, tmp_path: Path) -> None:
+    error = _refusal(file_body(uri), MediaOptions(media_root=str(tmp_path), allow_https=True))
+    assert error.status == "INVALID_ARGUMENT"
+    assert "control character" in error.message
+    assert error.field_path == "contents[0].parts[0].file_data.file_uri"
+
+
+def test_a_name_too_long_for_the_file_system_is_an_invalid_argument(tmp_path: Path) -> None:
+    error = _refusal(file_body("gs://bucket/" + "x" * 5000 + ".png"), MediaOptions(media_root=str(tmp_path)))
+    assert error.status in ("INVALID_ARGUMENT", "FAILED_PRECONDITION")
+
+
+def test_a_percent_sign_that_decodes_to_no_control_character_is_looked_up(tmp_path: Path) -> None:
+    error = _refusal(file_body(CONTROL_URIS[-1]), MediaOptions(media_root=str(tmp_path)))
+    assert error.status == "FAILED_PRECONDITION"  # not found under the root: an ordinary refusal
+
+
+def test_server_answers_control_characters_without_losing_its_worker(tmp_path: Path, live: Any) -> None:
+    server = live(media_root=str(tmp_path))
+    lane = server.state().large
+    with server.client() as client:
+        assert client.post(COUNT_PATH, json=media_body("application/pdf", flat_page_tree_pdf(1, 1))).status_code == 200
+        workers = {worker.process.pid for worker in lane._all}
+        for uri in CONTROL_URIS[:-1] * 2:
+            error = assert_google_error(client.post(COUNT_PATH, json=file_body(uri)), 400, "INVALID_ARGUMENT")
+            assert "control character" in error["message"]
+        assert {worker.process.pid for worker in lane._all} == workers  # no worker died and was replaced
+    assert "worker process died" not in "\n".join(server.logs)
+
+
+def test_a_bug_inside_a_worker_is_a_google_500_and_the_lane_serves_on(
+    live: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vertexmeter.server import work
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise KeyError("a bug")
+
+    server = live()
+    with server.client() as client:
+        with monkeypatch.context() as patched:
+            patched.setattr(work, "count", broken)  # the small lane runs in this process's threads
+            error = assert_google_error(client.post(COUNT_PATH, json=ONE_WORD), 500, "INTERNAL")
+            assert error["message"] == "Internal error encountered."
+        assert client.post(COUNT_PATH, json=ONE_WORD).status_code == 200
+
+
+# ---- a PDF that is cheap to send and costly to read -----------------------------------------------
+def _burn(seconds: float) -> None:
+    start = time.thread_time()
+    while time.thread_time() - start < seconds:
+        pass
+
+
+def test_pdf_reading_is_bounded_in_cpu_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = pypdf.PdfReader
+
+    class CostlyReader(real):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # what a crafted structure costs pypdf, in pure Python; pypdf's own recoveries catch
+            # Exception, and the bound must get through them
+            with contextlib.suppress(Exception):
+                _burn(8.0)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(pypdf, "PdfReader", CostlyReader)
+    body = media_body("application/pdf", flat_page_tree_pdf(3, 3))
+    start = time.monotonic()
+    error = _refusal(body)
+    assert time.monotonic() - start < 4
+    assert error.status == "INVALID_ARGUMENT" and "CPU time" in error.message
+    _burn(0.3)  # nothing raised later in this thread
+    monkeypatch.setattr(pypdf, "PdfReader", real)
+    counted = vertexmeter.count("gemini-2.5-flash", body)
+    assert counted.tokens_by_modality == {"DOCUMENT": 3 * 258}
+    _burn(1.0)  # a document read within its budget leaves no exception behind

@@ -38,4 +38,7 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    """The result lines of a results file (its first line, the job header `{"line": 0, "job": …}`, left out)."""
+    results = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert results and results[0]["line"] == 0 and "fingerprint" in results[0]["job"], results[:1]
+    return results[1:]

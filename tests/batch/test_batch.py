@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -115,7 +117,7 @@ def test_pool_ray_free_engines_agree_and_keep_order(tmp_path: Path, requests_poo
     assert summary_of(one) == summary_of(two)
     # a results line is the JSON of count_line (the cost spliced in as serialised once per distinct cost)
     settings_ = BatchSettings(model=MODEL)
-    written = serial.read_text(encoding="utf-8").splitlines()
+    written = serial.read_text(encoding="utf-8").splitlines()[1:]  # after the job header
     for n in (1, 2, len(lines)):
         direct = count_line(n, lines[n - 1].encode(), settings_, LinePricer(settings_))
         assert written[n - 1] == json.dumps(direct, ensure_ascii=False, separators=(",", ":"))
@@ -261,11 +263,15 @@ def test_resume_continues_an_interrupted_run(tmp_path: Path, requests_pool: list
     lines = [json.dumps({"request": r}) for r in requests_pool * 5] + ["{bad"]
     source = write_lines(tmp_path / "b.jsonl", lines)
     full, partial = tmp_path / "full.jsonl", tmp_path / "partial.jsonl"
-    whole = estimate_batch(str(source), MODEL, output=str(full), workers=1)
+    whole = estimate_batch(str(source), MODEL, output=str(full), workers=1, chunk_lines=16)
     text = full.read_bytes()
-    cut = text.index(b"\n", len(text) // 2) + 1
-    partial.write_bytes(text[:cut] + text[cut : cut + 40])  # an interrupted write: a torn last line
-    done = text[:cut].count(b"\n")
+    header, _, body = text.partition(b"\n")
+    cut = body.index(b"\n", len(body) // 2) + 1
+    done = body[:cut].count(b"\n")
+    # An interruption: the header checkpointed `cut` bytes; more was written after it, the last line torn.
+    stamp = f"{cut:016d}:{hashlib.sha256(body[:cut]).hexdigest()}".encode()
+    header = re.sub(rb'"written":"[0-9a-f:]+"', b'"written":"' + stamp + b'"', header)
+    partial.write_bytes(header + b"\n" + body[: cut + 300] + b'{"line":')
     resumed = estimate_batch(str(source), MODEL, output=str(partial), workers=2, resume=True)
     assert partial.read_bytes() == text
     assert summary_of(resumed) == summary_of(whole)
@@ -277,11 +283,75 @@ def test_resume_continues_an_interrupted_run(tmp_path: Path, requests_pool: list
 def test_resume_refuses_a_foreign_results_file(tmp_path: Path) -> None:
     source = write_lines(tmp_path / "b.jsonl", ['{"contents": [{"parts": [{"text": "a"}]}]}'])
     other = write_lines(tmp_path / "other.jsonl", ['{"line": 1, "error": {}}', '{"line": 2, "error": {}}'])
-    with pytest.raises(VertexMeterError, match="only 1"):
+    with pytest.raises(VertexMeterError, match="no job header"):
         estimate_batch(str(source), MODEL, output=str(other), resume=True, workers=1)
     foreign = write_lines(tmp_path / "foreign.jsonl", ['{"hello": 1}'])
     with pytest.raises(VertexMeterError, match="not a results file"):
         estimate_batch(str(source), MODEL, output=str(foreign), resume=True, workers=1)
+
+
+def test_resume_refuses_the_results_of_another_input_or_other_options(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "b.jsonl", ['{"contents": [{"parts": [{"text": "a"}]}]}'] * 3)
+    other = write_lines(tmp_path / "c.jsonl", ['{"contents": [{"parts": [{"text": "b"}]}]}'] * 3)
+    out = tmp_path / "r.jsonl"
+    estimate_batch(str(source), MODEL, output=str(out), workers=1)
+    kept = out.read_bytes()
+    for inputs, options in (
+        (str(other), {}),  # same length, other content
+        (str(source), {"output_tokens": 5}),
+        (str(source), {"mode": "online"}),
+        (str(source), {"as_of": "2026-01-15"}),
+        (str(source), {"api": "gemini"}),
+    ):
+        with pytest.raises(VertexMeterError, match="another input or other options"):
+            estimate_batch(inputs, MODEL, output=str(out), resume=True, workers=1, **options)
+        assert out.read_bytes() == kept  # refused before anything is written
+    assert estimate_batch(str(source), MODEL, output=str(out), resume=True, workers=1).tally.lines == 3
+
+
+def test_resume_refuses_tampered_results(tmp_path: Path, requests_pool: list[dict]) -> None:
+    source = write_lines(tmp_path / "b.jsonl", [json.dumps({"request": r}) for r in requests_pool[:20]])
+    out = tmp_path / "r.jsonl"
+    whole = estimate_batch(str(source), MODEL, output=str(out), workers=1, output_tokens=10)
+    kept = out.read_bytes()
+    line = read_results(out)[4]
+    price = line["cost"]["max"]
+    out.write_bytes(kept.replace(f'"max":"{price}"'.encode(), b'"max":"99999.99"', 1))
+    with pytest.raises(VertexMeterError, match="changed after this job wrote it"):
+        estimate_batch(str(source), MODEL, output=str(out), resume=True, workers=1, output_tokens=10)
+    dropped = kept.split(b"\n")
+    out.write_bytes(b"\n".join(dropped[:3] + dropped[4:]))  # a line removed
+    with pytest.raises(VertexMeterError, match="changed after this job wrote it"):
+        estimate_batch(str(source), MODEL, output=str(out), resume=True, workers=1, output_tokens=10)
+    out.write_bytes(kept)
+    again = estimate_batch(str(source), MODEL, output=str(out), resume=True, workers=1, output_tokens=10)
+    assert summary_of(again) == summary_of(whole)
+
+
+def test_blank_lines_are_skipped_and_counted_once(tmp_path: Path) -> None:
+    request = '{"contents": [{"parts": [{"text": "hello"}]}]}'
+    lines = ["", request, "   ", "\t", "", request, *[""] * 500, "\r", request, ""]
+    source = write_lines(tmp_path / "b.jsonl", lines)
+    out = tmp_path / "r.jsonl"
+    for workers in (1, 2):
+        result = estimate_batch(str(source), MODEL, output=str(out), workers=workers, chunk_lines=7)
+        assert [r["line"] for r in read_results(out)] == [2, 6, 508]
+        summary = result.summary()
+        assert (summary["lines"], summary["counted"], summary["blank_lines"]) == (3, 3, len(lines) - 3)
+        assert summary["errors"]["lines"] == 0 and result.exit_code == 0
+
+
+def test_a_gzipped_file_of_newlines_writes_no_result_lines(tmp_path: Path) -> None:
+    source = tmp_path / "bomb.jsonl.gz"
+    with gzip.open(source, "wb", compresslevel=9) as bomb:
+        bomb.write(b"\n" * 2_000_000)
+    assert source.stat().st_size < 10_000
+    out = tmp_path / "r.jsonl"
+    result = estimate_batch(str(source), MODEL, output=str(out), workers=1)
+    assert out.stat().st_size < 2_000  # the header alone (one error record a line: ~460 MB)
+    assert read_results(out) == []
+    summary = result.summary()
+    assert (summary["lines"], summary["blank_lines"], result.exit_code) == (0, 2_000_000, 0)
 
 
 @pytest.mark.parametrize(
@@ -437,3 +507,16 @@ def test_a_line_with_history_bills_its_replayed_thoughts_exactly_and_without_say
     assert "fields" not in known  # history is read, not echoed
     low, high = unknown["bounds"]["promptTokenCount"]
     assert low <= unknown["promptTokenCount"] <= high and unknown["promptTokenCount"] != known["promptTokenCount"]
+
+
+def test_resume_of_a_results_file_holding_only_its_header(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "b.jsonl", ['{"contents": [{"parts": [{"text": "a"}]}]}'] * 3)
+    out = tmp_path / "r.jsonl"
+    whole = estimate_batch(str(source), MODEL, output=str(out), workers=1)
+    complete = out.read_bytes()
+    header = complete.split(b"\n", 1)[0]
+    nothing = b"0" * 16 + b":" + hashlib.sha256().hexdigest().encode()
+    fresh = re.sub(rb'"written":"[0-9a-f:]+"', b'"written":"' + nothing + b'"', header)
+    out.write_bytes(fresh + b"\n")  # interrupted before the first chunk was checkpointed
+    resumed = estimate_batch(str(source), MODEL, output=str(out), workers=1, resume=True)
+    assert out.read_bytes() == complete and summary_of(resumed) == summary_of(whole)

@@ -360,3 +360,74 @@ def test_https_certificate_is_verified(tls_server: tuple[int, Path], monkeypatch
     monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: real(cafile=str(cert)))
     # Trusted, and the name checked against the certificate is the URL's host, not the pinned address.
     assert count(file_part(uri), loopback(port)).tokens_by_modality == {"IMAGE": 258}
+
+
+# ---- a peer that trickles, an emulator endpoint, missing credentials ------------------------------
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        try:
+            if self.path == "/slow-headers":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(600):
+                    self.wfile.write(b"X-Slow: a\r\n")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            for _ in range(600):  # a byte every 0.1 s: never idle for a whole receive timeout
+                self.wfile.write(b"\0")
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def trickle() -> Iterator[int]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("path", ["/slow-body", "/slow-headers"])
+def test_a_trickling_peer_is_cut_off_at_the_fetch_deadline(trickle: int, path: str) -> None:
+    start = time.monotonic()
+    error = refused(file_part(f"http://127.0.0.1:{trickle}{path}"), loopback(trickle, fetch_timeout=0.5))
+    took = time.monotonic() - start
+    assert error.status == "FAILED_PRECONDITION"
+    assert "took too long" in error.message
+    assert took < 4, took  # the deadline is 3 x fetch_timeout = 1.5 s (before: a minute at least)
+
+
+def test_the_storage_emulator_endpoint_follows_the_address_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "google.cloud.storage", _fake_storage({"bucket/a.png": PNG}))
+    for endpoint in ("http://169.254.169.254", "169.254.169.254:80", "http://[::ffff:10.0.0.1]:9023", "127.0.0.1:4443"):
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", endpoint)
+        error = refused(file_part("gs://bucket/a.png"), MediaOptions(allow_gcs=True))
+        assert error.status == "FAILED_PRECONDITION", endpoint
+        assert "not a public internet address" in error.message
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:4443")  # an emulator the caller allows
+    allowed = MediaOptions(allow_gcs=True, loopback_ports=frozenset({4443}))
+    assert count(file_part("gs://bucket/a.png"), allowed).tokens_by_modality == {"IMAGE": 258}
+
+
+def test_missing_credentials_are_a_google_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pytest.importorskip("google.cloud.storage")
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "absent.json"))
+    error = refused(file_part("gs://bucket/a.png"), MediaOptions(allow_gcs=True))
+    assert error.status == "FAILED_PRECONDITION"
+    from vertexmeter.batch import estimate_batch
+
+    with pytest.raises(VertexMeterError) as info:
+        estimate_batch("gs://bucket/in.jsonl", MODEL, workers=1)
+    assert info.value.status == "FAILED_PRECONDITION"
+    assert "credentials" in info.value.message.lower()

@@ -49,7 +49,7 @@ def test_every_setting_has_an_env_variable() -> None:
         "VERTEXMETER_EXECUTOR": "process", "VERTEXMETER_API_KEYS": "a, b,,a", "VERTEXMETER_INSECURE": "true",
         "VERTEXMETER_QUOTA_RPM": "0", "VERTEXMETER_MAX_BODY_BYTES": "20MB", "VERTEXMETER_MEDIA_ROOT": "/srv/media",
         "VERTEXMETER_ALLOW_GCS": "yes", "VERTEXMETER_ALLOW_HTTPS": "1", "VERTEXMETER_LOG_LEVEL": "warning",
-        "VERTEXMETER_HTTPS_HOSTS": "example.com,.cdn.example.org",
+        "VERTEXMETER_HTTPS_HOSTS": "example.com,.cdn.example.org", "VERTEXMETER_ALLOWED_HOSTS": "meter.example",
         "VERTEXMETER_ACCESS_LOG": "off", "VERTEXMETER_SHUTDOWN_TIMEOUT": "2", "VERTEXMETER_API_KEYS_FILE": "",
         "VERTEXMETER_MAX_TEXT_CHARS": "1000000", "VERTEXMETER_REQUEST_DEADLINE": "2.5",
         "VERTEXMETER_LARGE_REQUEST_BYTES": "1MiB", "VERTEXMETER_LARGE_WORKERS": "2", "VERTEXMETER_LARGE_QUEUE": "0",
@@ -61,7 +61,8 @@ def test_every_setting_has_an_env_variable() -> None:
     assert config == ServerConfig(
         host="::1", port=0, workers=4, executor="process", api_keys=("a", "b"), insecure=True, quota_rpm=0,
         max_body_bytes=20 * 1024 * 1024, media_root="/srv/media", allow_gcs=True, allow_https=True,
-        https_hosts=("example.com", ".cdn.example.org"), log_level="warning", access_log=False, shutdown_timeout=2,
+        https_hosts=("example.com", ".cdn.example.org"), allowed_hosts=("meter.example",), log_level="warning",
+        access_log=False, shutdown_timeout=2,
         max_text_chars=1_000_000, request_deadline=2.5, large_request_bytes=1024 * 1024, large_workers=2,
         large_queue=0, max_request_memory=2 * 1024**3, max_concurrency=8, header_timeout=3.0, body_timeout=30.0,
         body_idle_timeout=4.0,

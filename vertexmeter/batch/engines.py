@@ -9,9 +9,13 @@ Each keeps a bounded number of chunks in flight (memory stays flat whatever the 
 from __future__ import annotations
 
 import collections
+import contextlib
 import importlib
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -37,8 +41,55 @@ def run_serial(settings: BatchSettings, chunks: Iterable[Chunk]) -> Iterator[Chu
         yield count_chunk(settings, first, raws)
 
 
+def _worker_start(settings: BatchSettings) -> None:
+    """A worker ignores SIGINT: Ctrl-C reaches the whole process group, and only the driver acts on it
+    (it stops the workers itself); a worker dying of KeyboardInterrupt would break the pool mid-shutdown."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm_up(settings)
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """SIGINT held back for a moment, then delivered: while workers are forked (none may start with the
+    driver's handler), while a chunk's results and their checkpoint are written (never half of them)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            signal.raise_signal(signal.SIGINT)
+
+
+STOP_GRACE_SECONDS = 5.0  # a stopped pool's workers may finish the chunk they are counting; then they are killed
+
+
+def stop_pool(pool: ProcessPoolExecutor, grace: float = STOP_GRACE_SECONDS) -> None:
+    """Stop a pool soon: queued chunks are dropped, each worker finishes the chunk it is counting (at most
+    200 lines or 4 MiB) and exits; one still busy after `grace` seconds is killed. Killing at once could
+    cut a worker's result message in half, which leaves the pool's reader thread waiting for ever."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor's own workers
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():
+            with contextlib.suppress(Exception):
+                process.kill()
+            process.join(timeout=5)
+
+
 def run_local(settings: BatchSettings, chunks: Iterable[Chunk], workers: int) -> Iterator[ChunkResult]:
-    """A process pool; results come back in submission order, at most workers x 3 chunks in flight."""
+    """A process pool; results come back in submission order, at most workers x 3 chunks in flight.
+
+    When the consumer stops early (fail-fast, Ctrl-C, an error downstream) the pool is stopped at once:
+    chunks still queued or running are dropped (a resumed job runs them again), no worker is left.
+    """
     if workers <= 1:
         yield from run_serial(settings, chunks)
         return
@@ -47,19 +98,26 @@ def run_local(settings: BatchSettings, chunks: Iterable[Chunk], workers: int) ->
     context = multiprocessing.get_context(method)
     if method == "fork":
         warm_up(settings)  # loaded once here, shared copy-on-write by every worker
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=warm_up, initargs=(settings,)) as pool:
-        pending: collections.deque[Future[ChunkResult]] = collections.deque()
-        source = iter(chunks)
-        try:
-            for first, raws in source:
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(settings,))
+    pending: collections.deque[Future[ChunkResult]] = collections.deque()
+    completed = False
+    try:
+        for first, raws in chunks:
+            if pool._processes:  # type: ignore[attr-defined]  # (the executor's own workers)
                 pending.append(pool.submit(count_chunk, settings, first, raws))
-                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                    yield pending.popleft().result()
-            while pending:
+            else:
+                with sigint_deferred():  # the first submit forks every worker
+                    pending.append(pool.submit(count_chunk, settings, first, raws))
+            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 yield pending.popleft().result()
-        finally:  # an early stop (fail-fast, an error downstream) drops the work still queued
-            for future in pending:
-                future.cancel()
+        while pending:
+            yield pending.popleft().result()
+        completed = True
+    finally:
+        if completed:
+            pool.shutdown(wait=True)
+        else:
+            stop_pool(pool)
 
 
 def run_ray(

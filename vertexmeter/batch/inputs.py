@@ -218,7 +218,14 @@ def _storage_client() -> object:
     except ImportError:
         raise failed_precondition("Reading gs:// inputs needs google-cloud-storage: pip install 'vertexmeter[gcs]'",
                                   "inputs") from None
-    return storage.Client()
+    try:
+        return storage.Client()
+    except Exception as exc:  # google.auth's DefaultCredentialsError and the like: Google's shape, no traceback
+        raise failed_precondition(
+            f"Cannot use Google Cloud Storage for gs:// inputs: {type(exc).__name__}: {exc} (set up Application "
+            "Default Credentials: gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS).",
+            "inputs",
+        ) from None
 
 
 def _split_gcs(uri: str) -> tuple[str, str]:

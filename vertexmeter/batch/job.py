@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import itertools
 import json
 import os
@@ -12,12 +14,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
-from vertexmeter.batch.engines import ENGINES, Chunk, default_workers, run_local, run_ray
+from vertexmeter.batch.engines import ENGINES, Chunk, default_workers, run_local, run_ray, sigint_deferred
 from vertexmeter.batch.inputs import BatchInput, OversizeLine, expand_inputs, file_spans, iter_lines, skip_error
 from vertexmeter.batch.tally import Tally
 from vertexmeter.batch.work import DEFAULT_MAX_LINE_BYTES, BatchSettings, ChunkResult
 from vertexmeter.counting.count import check_api
-from vertexmeter.errors import invalid_argument
+from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing.usage import parse_mode, whole_number
 
@@ -100,16 +102,19 @@ def estimate_batch(
         raise invalid_argument("workers must be at least 1.", "workers")
     sources = expand_inputs([inputs] if isinstance(inputs, str) else list(inputs))
     tally = Tally()
-    if resume:
-        if not isinstance(output, str):
-            raise invalid_argument("resume needs the results file path (output).", "resume")
-        _resume_tally(output, tally)
-    done = tally.lines
+    if resume and not isinstance(output, str):
+        raise invalid_argument("resume needs the results file path (output).", "resume")
     started = time.perf_counter()
     stopped = False
     lines_run = input_bytes = 0
     with ExitStack() as stack:
-        sink = _open_output(output, append=resume, stack=stack)
+        sink: IO[str] | ResultsFile | None
+        done = 0
+        if isinstance(output, str) and output != "-":
+            sink = stack.enter_context(ResultsFile.open(output, job_header(sources, settings), resume=resume))
+            done = sink.resume_into(tally) if sink.reopened else 0
+        else:
+            sink = _open_output(output, stack=stack)
         chunks: Iterable[Chunk]
         if _workers_share_files(engine, workers, ray_address) and all(source.local_file for source in sources):
             # workers on this machine read their own lines: the driver sends byte ranges, not the data
@@ -128,7 +133,11 @@ def estimate_batch(
         first = next(results, None)
         bar = stack.enter_context(_Progress(sources, enabled=progress))
         for chunk in itertools.chain([first] if first else [], results):
-            if sink is not None:
+            if isinstance(sink, ResultsFile):
+                with sigint_deferred():  # Ctrl-C: a chunk's results are written and checkpointed whole
+                    sink.write(chunk.text)
+                    sink.checkpoint()
+            elif sink is not None:
                 sink.write(chunk.text)
             tally.merge(chunk.tally)
             lines_run += chunk.lines
@@ -159,6 +168,20 @@ def _workers_share_files(engine: str, workers: int, ray_address: str | None) -> 
     except ImportError:
         return False  # run_ray says what to install
     return not ray.is_initialized()
+
+
+def settings_for(
+    model: str | None = None,
+    *,
+    api: str = "vertex",
+    mode: str = "batch",
+    output_tokens: int | None = None,
+    as_of: str | None = None,
+    media_options: MediaOptions | None = None,
+) -> BatchSettings:
+    """A job's settings, checked as `estimate_batch` checks them (a bad API, mode, date or output size is
+    refused before any line runs)."""
+    return _settings(model, api, mode, output_tokens, as_of, media_options, DEFAULT_MAX_LINE_BYTES, False)
 
 
 def _settings(
@@ -198,42 +221,175 @@ def _chunks(lines: Iterable[bytes | OversizeLine], *, skip: int, chunk_lines: in
         raise skip_error(skip, number)
 
 
-def _resume_tally(path: str, tally: Tally) -> None:
-    """Read a previous run's results into `tally`; a torn last line (an interrupted write) is cut off."""
-    if not os.path.exists(path):
-        return
-    good = 0
-    with open(path, "rb+") as results:
-        for raw in results:
+# ---- the results file: a header naming the job, then the result lines -----------------------------
+HEADER_FORMAT = 1
+_STAMP_PLACEHOLDER = f"{0:016d}:{hashlib.sha256().hexdigest()}"  # bytes of result lines checkpointed : SHA-256
+
+
+def job_header(sources: Sequence[BatchInput], settings: BatchSettings) -> dict[str, Any]:
+    """The results file's first line: `{"line": 0, "job": {...}}`. `fingerprint` is a SHA-256 over the
+    options that decide the results and the inputs' content (local files are hashed whole; gs:// objects
+    by name and size; stdin cannot be checked), so that --resume continues only this job."""
+    options = {
+        "model": settings.model, "api": settings.api, "mode": settings.mode, "outputTokens": settings.output_tokens,
+        "date": settings.price_date, "maxLineBytes": settings.max_line_bytes,
+        "media": json.loads(json.dumps(dataclasses.asdict(settings.media_options), default=_plain)),
+        "version": sys.modules["vertexmeter"].__version__,  # another version may count or price differently
+    }
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
+    for source in sources:
+        if source.name == "-" or source.name.startswith("gs://"):
+            digest.update(json.dumps([source.name, source.size]).encode())
+        else:
+            digest.update(_file_sha256(source.name).encode())
+    return {
+        "line": 0,
+        "job": {
+            "format": HEADER_FORMAT, "fingerprint": digest.hexdigest(), "inputs": [s.name for s in sources],
+            "options": options, "written": _STAMP_PLACEHOLDER,
+        },
+    }
+
+
+def _plain(value: Any) -> Any:
+    return sorted(value, key=str) if isinstance(value, (set, frozenset)) else str(value)
+
+
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _not_this_job(path: str, why: str) -> VertexMeterError:
+    return invalid_argument(f"{path} is not a results file of this job: {why}", "resume")
+
+
+class ResultsFile:
+    """The results file: its header, then result lines appended chunk by chunk.
+
+    After every chunk, `checkpoint` rewrites the header's `written` field in place — how many bytes of
+    result lines follow the header and their SHA-256 — so that --resume keeps exactly the lines this job
+    wrote and checkpointed: lines written after the last checkpoint (an interruption) are cut off and
+    run again; a line changed since (by hand, or by another program) is refused.
+    """
+
+    def __init__(self, path: str, handle: IO[bytes], header: dict[str, Any], head: bytes) -> None:
+        self.path = path
+        self.handle = handle
+        self.header = header
+        self.header_bytes = len(head)
+        self.reopened = False  # an existing results file, to resume
+        self.written = 0
+        self.digest = hashlib.sha256()
+        self._stamp_at = head.rindex(b'"written":"') + len(b'"written":"')  # the last field (ASCII: escaped)
+
+    @classmethod
+    def open(cls, path: str, header: dict[str, Any], *, resume: bool) -> ResultsFile:
+        if resume and os.path.exists(path) and os.path.getsize(path) > 0:
+            handle = open(path, "r+b")  # noqa: SIM115 - closed by __exit__
+            first = handle.readline()
+            try:
+                found = json.loads(first)
+                job = found["job"]
+                ok = found.get("line") == 0 and isinstance(job, dict) and first.endswith(b"\n")
+            except (ValueError, TypeError, KeyError):
+                ok = False
+            if not ok:
+                handle.close()
+                raise _not_this_job(path, f"its first line is no job header ({str(first[:80], 'utf-8', 'replace')!r}).")
+            if job.get("fingerprint") != header["job"]["fingerprint"]:
+                handle.close()
+                raise _not_this_job(
+                    path,
+                    "it was written for another input or other options (model, API, mode, output tokens, price "
+                    f"date, media options, version); it says {json.dumps(job.get('options'), sort_keys=True)}.",
+                )
+            reopened = cls(path, handle, found, first)
+            reopened.reopened = True
+            return reopened
+        handle = open(path, "w+b")  # noqa: SIM115 - closed by __exit__
+        head = json.dumps(header, separators=(",", ":")).encode() + b"\n"
+        handle.write(head)
+        handle.flush()
+        return cls(path, handle, header, head)
+
+    def __enter__(self) -> ResultsFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+    def resume_into(self, tally: Tally) -> int:
+        """Re-read the checkpointed result lines into `tally` (checked against their digest and re-validated
+        line by line), cut off what follows them, and return the last input line they cover (0: none)."""
+        stamp = str(self.header["job"].get("written", ""))
+        size_text, _, expected = stamp.partition(":")
+        if not size_text.isdigit() or len(expected) != 64:
+            raise _not_this_job(self.path, f"its header's `written` field is malformed ({stamp[:90]!r}).")
+        size = int(size_text)
+        self.handle.seek(self.header_bytes)
+        last = 0
+        left = size
+        while left > 0:
+            raw = self.handle.readline(left)
             if not raw.endswith(b"\n"):
                 break
-            try:
-                result = json.loads(raw)
-            except ValueError:
-                break
-            if (
-                not isinstance(result, dict)
-                or result.get("line") != tally.lines + 1
-                or ("cost" in result) == ("error" in result)
-            ):
-                raise invalid_argument(
-                    f"{path} is not a results file of this job: line {tally.lines + 1} holds "
-                    f"{str(raw[:80], 'utf-8', 'replace')!r}.",
-                    "resume",
-                )
-            tally.add(result)
-            good += len(raw)
-        results.truncate(good)
+            left -= len(raw)
+            self.digest.update(raw)
+            last = self._check_result(raw, last)
+            tally.add(json.loads(raw))
+        if left or self.digest.hexdigest() != expected:
+            raise invalid_argument(
+                f"{self.path} was changed after this job wrote it: its result lines do not match the checksum "
+                "in its header. Run the job again without --resume (or restore the file).",
+                "resume",
+            )
+        self.written = size
+        self.handle.truncate(self.header_bytes + size)  # lines after the last checkpoint run again
+        self.handle.seek(0, os.SEEK_END)
+        tally.blank_lines += last - tally.lines  # every other line up to `last` was blank
+        return last
+
+    def _check_result(self, raw: bytes, last: int) -> int:
+        try:
+            result = json.loads(raw)
+        except ValueError:
+            result = None
+        line = result.get("line") if isinstance(result, dict) else None
+        if (
+            not isinstance(line, int)
+            or isinstance(line, bool)
+            or line <= last
+            or ("cost" in result) == ("error" in result)  # type: ignore[operator]
+        ):
+            raise _not_this_job(self.path, f"after line {last} it holds {str(raw[:80], 'utf-8', 'replace')!r}.")
+        return line
+
+    def write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self.handle.write(data)
+        self.digest.update(data)
+        self.written += len(data)
+
+    def checkpoint(self) -> None:
+        """Make what was written so far durable for --resume: flushed, then counted in the header."""
+        self.handle.flush()
+        stamp = f"{self.written:016d}:{self.digest.hexdigest()}".encode()
+        self.handle.seek(self._stamp_at)
+        self.handle.write(stamp)
+        self.handle.flush()
+        self.handle.seek(0, os.SEEK_END)
 
 
-def _open_output(output: str | IO[str] | None, *, append: bool, stack: ExitStack) -> IO[str] | None:
+def _open_output(output: str | IO[str] | None, *, stack: ExitStack) -> IO[str] | None:
     if output is None:
         return None
     if not isinstance(output, str):
         return output
-    if output == "-":
-        return sys.stdout
-    return stack.enter_context(open(output, "a" if append else "w", encoding="utf-8", newline="\n"))
+    return sys.stdout  # "-": a path is a ResultsFile
 
 
 class _closing:

@@ -91,8 +91,9 @@ class ModelTally:
 
 @dataclass
 class Tally:
-    lines: int = 0
+    lines: int = 0  # result lines (blank input lines have none)
     counted: int = 0  # counted, inside the context window and priced
+    blank_lines: int = 0  # skipped: empty or whitespace only, counted here once rather than one error each
     prompt_tokens: int = 0
     billable_characters: int = 0
     by_modality: dict[str, int] = field(default_factory=dict)
@@ -166,6 +167,7 @@ class Tally:
         """Add a later part of the job (parts must be merged in input order for first_lines)."""
         self.lines += other.lines
         self.counted += other.counted
+        self.blank_lines += other.blank_lines
         self.prompt_tokens += other.prompt_tokens
         self.billable_characters += other.billable_characters
         for modality, tokens in other.by_modality.items():
@@ -216,6 +218,7 @@ class Tally:
         summary: dict[str, Any] = {
             "lines": self.lines,
             "counted": self.counted,
+            **({"blank_lines": self.blank_lines} if self.blank_lines else {}),
             "errors": {
                 "lines": self.refused,
                 "by_reason": {

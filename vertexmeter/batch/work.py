@@ -305,6 +305,10 @@ def count_chunk(
     size = 0
     tails = pricer.tails
     for offset, raw in enumerate(raws):
+        if not isinstance(raw, OversizeLine) and (not raw or raw.isspace()):
+            tally.blank_lines += 1  # no result line: a file of newlines must not become a file of errors
+            size += len(raw) + 1
+            continue
         head, counts, cost = _count_line(first_line + offset, raw, settings, pricer)
         size += raw.size if isinstance(raw, OversizeLine) else len(raw) + 1
         if counts is None or cost is None:  # refused: the whole result is in `head`

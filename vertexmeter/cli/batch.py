@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from vertexmeter.media import MediaOptions
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
 @click.command("batch")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-m", "--model", default=None, help="The job's model (lines may name their own in request.model).")
@@ -52,12 +55,18 @@ def batch_command(
 
     if resume and (output is None or output == "-"):
         raise click.UsageError("--resume needs -o RESULTS.jsonl (the file to continue)")
-    result = estimate_batch(
-        list(inputs), model, output=output, api=api, mode=mode, workers=workers, engine=engine,
-        ray_address=ray_address, output_tokens=output_tokens, as_of=as_of.isoformat() if as_of else None,
-        media_options=media_options, fail_fast=fail_fast,
-        resume=resume, progress=True,
-    )
+    try:
+        result = estimate_batch(
+            list(inputs), model, output=output, api=api, mode=mode, workers=workers, engine=engine,
+            ray_address=ray_address, output_tokens=output_tokens, as_of=as_of.isoformat() if as_of else None,
+            media_options=media_options, fail_fast=fail_fast,
+            resume=resume, progress=True,
+        )
+    except KeyboardInterrupt:  # the workers are stopped; the results file holds every checkpointed chunk
+        where = f" {output}: continue with the same command and --resume" if output and output != "-" else ""
+        click.echo(f"vertexmeter batch: interrupted; the results written so far are in{where or ' the output'}.",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
     summary = result.summary()
     to_stderr = output == "-"
     if human:

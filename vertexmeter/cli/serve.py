@@ -42,6 +42,11 @@ from vertexmeter.cli.common import EXIT_USAGE
     help="With --allow-https: fetch only from this host (repeatable; .example.com takes subdomains).",
 )
 @click.option(
+    "--allowed-host", "allowed_hosts", multiple=True,
+    help="A Host name this server answers to (repeatable; .example.com takes subdomains). Default: on a "
+    "loopback address, loopback names only (DNS rebinding); elsewhere, any.",
+)
+@click.option(
     "--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default=None,
     help="  [default: info]",
 )

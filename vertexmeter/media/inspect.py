@@ -13,10 +13,12 @@ text, and a media part gets a FAILED_PRECONDITION naming `pip install 'vertexmet
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import io
 import logging
 import re
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -250,7 +252,82 @@ def pcm_duration(media: MediaData, params: dict[str, str], field_path: str) -> F
 
 
 # ---- PDF ------------------------------------------------------------------------------------------
+# pypdf is pure Python and a few crafted bytes can keep it busy for seconds: the CPU time reading one
+# document may take grows with its size (a 1,000-page, 50 MB document reads in well under a second).
+PDF_CPU_SECONDS = 0.5
+PDF_CPU_SECONDS_PER_MB = 0.2
+
+
+class _OverBudget(BaseException):
+    """Raised inside pypdf (a BaseException: its `except Exception` recoveries must not swallow it)."""
+
+
+@contextmanager
+def cpu_budget(seconds: float) -> Iterator[None]:
+    """Raise _OverBudget in this thread once it has spent `seconds` of CPU time inside the block.
+
+    A watcher thread reads this thread's CPU clock and, past the budget, has the interpreter raise the
+    exception here at the next bytecode. Where thread CPU clocks are unavailable the block is unbounded.
+    """
+    thread_id = threading.get_ident()
+    try:
+        clock = time.pthread_getcpuclockid(thread_id)
+        start = time.clock_gettime(clock)
+    except (AttributeError, OSError):
+        yield
+        return
+    lock = threading.Lock()
+    state = {"open": True, "fired": False}
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.02):
+            try:
+                spent = time.clock_gettime(clock) - start
+            except OSError:  # the thread is gone
+                return
+            if spent > seconds:
+                with lock:
+                    if state["open"]:
+                        _raise_in(thread_id, _OverBudget)
+                        state["fired"] = True
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True, name="vertexmeter-pdf-budget")
+    watcher.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["open"] = False
+            if state["fired"]:  # raised already, or still pending: never let it out later
+                _raise_in(thread_id, None)
+        stop.set()
+
+
+def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
+    """Have the interpreter raise `exception` in the thread (None: forget one not raised yet)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exception) if exception is not None else None
+    )
+
+
 def probe_pdf(media: MediaData, field_path: str, *, want_text: bool, max_pages: int | None) -> PdfInfo:
+    """`read_pdf` within a CPU budget that grows with the document's size; over it, INVALID_ARGUMENT."""
+    size = media.size
+    budget = PDF_CPU_SECONDS + PDF_CPU_SECONDS_PER_MB * size / 1e6
+    try:
+        with cpu_budget(budget):
+            return read_pdf(media, field_path, want_text=want_text, max_pages=max_pages)
+    except _OverBudget:
+        raise invalid_argument(
+            f"Unable to process input document: reading this PDF takes more than the {budget:.1f} s of CPU "
+            "time this document may take (its structure is unusually costly).",
+            field_path,
+        ) from None
+
+
+def read_pdf(media: MediaData, field_path: str, *, want_text: bool, max_pages: int | None) -> PdfInfo:
     """Page count (and native text when wanted). With `max_pages`, the count is read from the page tree's
     root (`/Count`) and the tree is then walked only as far as `max_pages` allows, before pypdf walks it
     (pypdf flattens the whole tree, however many pages it lists); over the limit, `exact` is False."""

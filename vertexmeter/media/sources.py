@@ -16,12 +16,15 @@ YouTube URLs are never fetched: the caller states the duration with `videoMetada
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import importlib
 import ipaddress
+import os
 import re
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +50,23 @@ def is_youtube(uri: str) -> bool:
     return bool(_YOUTUBE.match(uri))
 
 
+# C0 controls and DEL, raw or percent-encoded: no file, bucket or host name holds one (a NUL would
+# reach the operating system's path calls).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def refuse_control_characters(uri: str, field_path: str) -> None:
+    """INVALID_ARGUMENT for a URI holding a control character, before any path, DNS or socket work."""
+    if _CONTROL.search(uri) or ("%" in uri and _CONTROL.search(unquote(uri))):
+        raise invalid_argument(
+            "Invalid fileData.fileUri: it holds a control character (such as %00), which no file, bucket "
+            "or URL may contain.",
+            field_path,
+        )
+
+
 def resolve_file_uri(uri: str, options: MediaOptions, field_path: str) -> MediaData | YouTube:
+    refuse_control_characters(uri, field_path)
     if is_youtube(uri):
         return YouTube(uri)
     parts = urlsplit(uri)
@@ -56,7 +75,7 @@ def resolve_file_uri(uri: str, options: MediaOptions, field_path: str) -> MediaD
         return MediaData(path=_file_uri_path(uri, options, field_path))
     if options.media_root and scheme in ("gs", "https", "http") and parts.netloc:
         local = _under_root(options.media_root, f"{parts.netloc}/{unquote(parts.path)}", field_path)
-        if local is not None and local.is_file():
+        if local is not None and _is_file(local, field_path):
             return MediaData(path=local)
     if scheme == "gs" and options.allow_gcs:
         return MediaData(data=_read_gcs(parts.netloc, parts.path.lstrip("/"), options, field_path))
@@ -77,9 +96,23 @@ def cannot_resolve(uri: str, options: MediaOptions, field_path: str) -> VertexMe
     )
 
 
+def _is_file(path: Path, field_path: str) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, and the like
+        raise invalid_argument(f"Invalid fileData.fileUri: {type(exc).__name__}.", field_path) from exc
+
+
+def _resolved(path: Path, field_path: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # symlink loops, names the OS refuses
+        raise invalid_argument(f"Invalid fileData.fileUri: {type(exc).__name__}.", field_path) from exc
+
+
 def _under_root(root: str, relative: str, field_path: str) -> Path | None:
     base = Path(root).expanduser().resolve()
-    candidate = (base / relative.lstrip("/")).resolve()
+    candidate = _resolved(base / relative.lstrip("/"), field_path)
     if candidate != base and base not in candidate.parents:
         raise invalid_argument(f"fileData.fileUri leaves the media root: {relative!r}", field_path)
     return candidate
@@ -96,10 +129,10 @@ def _file_uri_path(uri: str, options: MediaOptions, field_path: str) -> Path:
             field_path,
         )
     base = Path(options.media_root).expanduser().resolve()
-    path = Path(unquote(parts.path)).resolve()
+    path = _resolved(Path(unquote(parts.path)), field_path)
     if path != base and base not in path.parents:
         raise failed_precondition(f"file:// path {unquote(parts.path)!r} is outside the media root.", field_path)
-    if not path.is_file():
+    if not _is_file(path, field_path):
         raise failed_precondition(f"file:// path {unquote(parts.path)!r} does not exist.", field_path)
     return path
 
@@ -114,6 +147,7 @@ def _read_gcs(bucket: str, name: str, options: MediaOptions, field_path: str) ->
         ) from exc
     if not bucket or not name:
         raise invalid_argument(f"Invalid gs:// URI: gs://{bucket}/{name}", field_path)
+    _check_storage_endpoint(options, field_path)
     try:
         blob = storage.Client().bucket(bucket).get_blob(name, timeout=options.fetch_timeout)
         if blob is None:
@@ -128,6 +162,32 @@ def _read_gcs(bucket: str, name: str, options: MediaOptions, field_path: str) ->
     if len(data) > options.max_fetch_bytes:
         raise _too_big(f"gs://{bucket}/{name}", options, field_path)
     return data
+
+
+STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"  # google-cloud-storage sends every call there when set
+
+
+def _check_storage_endpoint(options: MediaOptions, field_path: str) -> None:
+    """The same address policy as HTTPS fetches for the endpoint google-cloud-storage would call instead of
+    Google's: public addresses only (loopback only on `loopback_ports`), checked before any call."""
+    endpoint = os.environ.get(STORAGE_EMULATOR_ENV, "").strip()
+    if not endpoint:
+        return
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    host = normalise_host(parts.hostname or "")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = -1
+    loopback_ok = port in options.loopback_ports and host in ("127.0.0.1", "localhost", "::1")
+    literal = _literal_address(host)
+    if not host or (literal is not None and not loopback_ok and not is_public_address(literal)):
+        raise failed_precondition(
+            f"Refusing to read gs:// URIs through {STORAGE_EMULATOR_ENV}: it is not a public internet address.",
+            field_path,
+        )
+    if literal is None:
+        _resolve_checked(host, port, loopback_ok, field_path)
 
 
 def _too_big(what: str, options: MediaOptions, field_path: str) -> VertexMeterError:
@@ -309,8 +369,13 @@ def fetch_https(uri: str, options: MediaOptions, field_path: str) -> bytes:
     connection = connection_type(host, port, address, options.fetch_timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     deadline = time.monotonic() + options.fetch_timeout * 3
+    # The whole fetch ends at the deadline, whatever phase it is in (headers trickling in count too).
+    watchdog = threading.Timer(options.fetch_timeout * 3, _cut, (connection,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request("GET", target, headers={"User-Agent": "vertexmeter", "Accept-Encoding": "identity"})
+        _recv_deadline(connection, deadline, options, uri, field_path)
         response = connection.getresponse()
         if response.status != 200:
             kind = "redirects are not followed" if 300 <= response.status < 400 else "not fetched"
@@ -318,25 +383,49 @@ def fetch_https(uri: str, options: MediaOptions, field_path: str) -> bytes:
         length = response.getheader("Content-Length")
         if length and length.isdigit() and int(length) > options.max_fetch_bytes:
             raise _too_big(uri, options, field_path)
-        return _read_capped(response, options, deadline, uri, field_path)
+        return _read_capped(response, connection, options, deadline, uri, field_path)
     except VertexMeterError:
         raise
     except (OSError, http.client.HTTPException) as exc:
+        if time.monotonic() >= deadline:
+            raise failed_precondition(f"Fetching {uri} took too long.", field_path) from None
         # The exception's class (and a TLS failure's reason) only: its text can name the address connected to.
         reason = getattr(exc, "reason", None) if isinstance(exc, ssl.SSLError) else None
         detail = f"{type(exc).__name__} ({reason})" if isinstance(reason, str) else type(exc).__name__
         raise failed_precondition(f"Cannot fetch {uri}: {detail}.", field_path) from exc
     finally:
+        watchdog.cancel()
         connection.close()
 
 
-def _read_capped(response: Any, options: MediaOptions, deadline: float, uri: str, field_path: str) -> bytes:
+def _cut(connection: Any) -> None:
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _recv_deadline(connection: Any, deadline: float, options: MediaOptions, uri: str, field_path: str) -> None:
+    """Bound the next receive by what is left of the fetch's deadline (a peer sending a byte a second
+    would otherwise hold a read, which waits for a whole buffer, far past it)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise failed_precondition(f"Fetching {uri} took too long.", field_path)
+    if connection.sock is not None:
+        connection.sock.settimeout(min(options.fetch_timeout, left))
+
+
+def _read_capped(
+    response: Any, connection: Any, options: MediaOptions, deadline: float, uri: str, field_path: str
+) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while True:
-        if time.monotonic() > deadline:
-            raise failed_precondition(f"Fetching {uri} took too long.", field_path)
-        chunk = response.read(65536)
+        _recv_deadline(connection, deadline, options, uri, field_path)
+        try:
+            chunk = response.read1(65536)  # what one receive brings, not a full buffer
+        except TimeoutError:
+            raise failed_precondition(f"Fetching {uri} took too long.", field_path) from None
         if not chunk:
             return b"".join(chunks)
         total += len(chunk)

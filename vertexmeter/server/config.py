@@ -50,6 +50,7 @@ class ServerConfig:
     allow_gcs: bool = False
     allow_https: bool = False
     https_hosts: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()  # Host header names served (empty: loopback names on a loopback bind)
     log_level: str = "info"
     access_log: bool = True
     shutdown_timeout: int = 10
@@ -167,6 +168,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "allow_gcs": _bool,
     "allow_https": _bool,
     "https_hosts": _keys,
+    "allowed_hosts": _keys,
     "log_level": _str,
     "access_log": _bool,
     "shutdown_timeout": _int,

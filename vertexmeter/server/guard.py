@@ -4,6 +4,10 @@
   limit; refuses RPCs past `max_concurrency` with 503 UNAVAILABLE; turns a request cancelled by a
   shutdown past its timeout into a Google-shaped 503 instead of uvicorn's plain-text 500; and
   records a client that hung up as 499 (CANCELLED), not as a server error.
+* `GuardMiddleware` also refuses what a web page the user visits could send: a `Host` that is not this
+  server's (DNS rebinding: on a loopback address only loopback names, else `allowed_hosts`), a POST
+  from another origin (`Origin` or `Sec-Fetch-Site`), and a browser POST whose `Content-Type` a page
+  may send without a CORS preflight (text/plain, forms); and marks every answer `nosniff`.
 * `GuardedH11Protocol` (uvicorn): closes a connection whose request line and headers do not arrive
   within `header_timeout` (uvicorn has no such timeout), answering a Google-shaped 408 first.
 """
@@ -12,10 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
+import h11
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -27,7 +34,74 @@ log = logging.getLogger("vertexmeter.server")
 CLIENT_CLOSED = 499  # nginx's "client closed request"; google.rpc.Code CANCELLED maps to 499
 OVERLOADED = "The service is currently unavailable: the server is at its concurrency limit. Retry later."
 HEADER_TIMEOUT = "The request headers were not received within {seconds:g} s."
+MAX_HEAD_BYTES = 64 * 1024  # request line + headers, counted exactly (h11's own cap depends on how reads fall)
+HEAD_TOO_LARGE = "The request line and headers are larger than {limit:,} bytes, the most this server reads."
 _SKIP_LIMIT = frozenset({"/healthz", "/metrics"})
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+# What a page may POST cross-origin without a CORS preflight: a browser sending one of these is refused.
+_SIMPLE_TYPES = frozenset({"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
+WRONG_HOST = (
+    "The Host header names {host!r}, which this server does not answer to: it listens on a loopback "
+    "address and answers loopback names only (--allowed-host adds names)."
+)
+NOT_ALLOWED_HOST = "The Host header names {host!r}, which is not in this server's --allowed-host list."
+CROSS_ORIGIN = "Cross-origin requests are refused: this server answers pages of its own origin only."
+BROWSER_TYPE = "Browsers must send Content-Type: application/json (this server refuses form and text/plain posts)."
+
+
+def host_name(header: str) -> str:
+    """The name or address of a Host header, without port, brackets or a trailing dot, lower-cased."""
+    try:
+        name = urlsplit("//" + header).hostname or ""
+    except ValueError:
+        return header.lower()
+    return name.rstrip(".").lower()
+
+
+def is_loopback_name(name: str) -> bool:
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_refusal(host: str, allowed: tuple[str, ...], loopback_bind: bool) -> str | None:
+    """Why a Host header is refused (None: served)."""
+    name = host_name(host)
+    if allowed:
+        for entry in allowed:
+            entry = entry.lower().rstrip(".")
+            if name == entry.lstrip(".") or (entry.startswith(".") and name.endswith(entry)):
+                return None
+        if loopback_bind and is_loopback_name(name):
+            return None
+        return NOT_ALLOWED_HOST.format(host=host)
+    if loopback_bind and not is_loopback_name(name):
+        return WRONG_HOST.format(host=host)
+    return None
+
+
+def browser_refusal(headers: dict[bytes, bytes], host: str) -> str | None:
+    """Why a POST that a browser sent is refused (None: not a browser's, or same-origin JSON)."""
+    origin = headers.get(b"origin", b"").decode("latin-1").strip()
+    site = headers.get(b"sec-fetch-site", b"").decode("latin-1").strip().lower()
+    if not origin and not site:
+        return None  # curl, the SDKs: no browser, no ambient credentials to abuse
+    if site and site not in ("same-origin", "none"):
+        return CROSS_ORIGIN
+    if origin:
+        try:
+            netloc = urlsplit(origin).netloc.lower()
+        except ValueError:
+            netloc = ""
+        if origin == "null" or netloc != host.lower():
+            return CROSS_ORIGIN
+    essence = headers.get(b"content-type", b"").decode("latin-1").split(";", 1)[0].strip().lower()
+    if essence in _SIMPLE_TYPES:
+        return BROWSER_TYPE
+    return None
 
 
 class _Route:
@@ -71,6 +145,24 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
+        outer = send
+
+        async def nosniff_send(message: Message) -> None:  # every answer, every path
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), NOSNIFF]}
+            await outer(message)
+
+        send = nosniff_send
+        headers = dict(scope.get("headers") or ())
+        host = headers.get(b"host", b"").decode("latin-1")
+        config = self.state.config
+        refusal = host_refusal(host, config.allowed_hosts, self.state.loopback_bind) if host else None
+        if refusal is None and scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
+            refusal = browser_refusal(headers, host)
+        if refusal is not None:
+            status = "PERMISSION_DENIED" if refusal == CROSS_ORIGIN else "INVALID_ARGUMENT"
+            await send_error(send, 403 if refusal == CROSS_ORIGIN else 400, status, refusal, [])
+            return
         if path == "/healthz" and scope.get("method") in ("GET", "HEAD"):
             scope["route"] = _HEALTHZ  # the access log and metrics name the route as for any other
             await self._healthz(send)
@@ -116,6 +208,28 @@ class GuardedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            # A request head in the making: its exact size so far (what is buffered plus this read, up to
+            # the blank line that ends it), whatever the sizes of the reads it arrives in.
+            head = self.conn.trailing_data[0] + data
+            end = head.find(b"\r\n\r\n")
+            if (end + 4 if end >= 0 else len(head)) > MAX_HEAD_BYTES:
+                self._refuse_head()
+                return
+        super().data_received(data)
+
+    def _refuse_head(self) -> None:
+        self._disarm_header_timer()
+        body = error_body(431, "INVALID_ARGUMENT", HEAD_TOO_LARGE.format(limit=MAX_HEAD_BYTES))
+        head = (
+            "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json; charset=UTF-8\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        ).encode()
+        with contextlib.suppress(Exception):
+            self.transport.write(head + body)
+        self.transport.close()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

@@ -1,7 +1,8 @@
 """The large lane: big or media-fetching requests run in worker processes of their own.
 
 Small requests (most traffic) run in the `WorkPool` threads; a request whose body is over
-`large_request_bytes`, or that names a `fileData` / `gcsUri` to read, runs here instead, so that a
+`large_request_bytes`, or that names a `fileData` / `gcsUri` to read, or whose text the small lane
+found costly to encode (`work.long_run_characters`), runs here instead, so that a
 few heavy requests can never occupy the threads the small ones need, nor hold the GIL the event loop
 needs. A worker process can be stopped, which a thread cannot: a request past its deadline, or whose
 worker grows past `max_request_memory`, has its worker killed and replaced; only that request is

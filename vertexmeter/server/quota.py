@@ -35,20 +35,25 @@ class Quota:
     def enabled(self) -> bool:
         return self.limit > 0
 
-    def acquire(self, budgets: Sequence[str]) -> float | None:
-        """Charge one request to every budget; None when admitted, else seconds until a slot frees."""
+    def acquire(self, budgets: Sequence[str], units: int = 1) -> float | None:
+        """Charge `units` requests (at most `limit`) to every budget; None when admitted, else seconds
+        until enough slots free."""
         if not self.enabled:
             return None
+        if units > self.limit:
+            return WINDOW_SECONDS  # never admitted whole; callers say so first
         now = self._clock()
         with self._lock:
             if now >= self._next_sweep:
                 self._sweep(now)
             windows = [self._window(name, now) for name in budgets]
-            waits = [w[0] + WINDOW_SECONDS - now for w in windows if len(w) >= self.limit]
+            # the slot that must leave the window before `units` more fit
+            waits = [w[len(w) + units - self.limit - 1] + WINDOW_SECONDS - now for w in windows
+                     if len(w) + units > self.limit]
             if waits:
                 return max(waits)
             for window in windows:
-                window.append(now)
+                window.extend([now] * units)
             return None
 
     def _sweep(self, now: float) -> None:

@@ -10,7 +10,7 @@ import uvicorn
 
 from vertexmeter.server.app import create_app
 from vertexmeter.server.config import ServerConfig, check_bind
-from vertexmeter.server.guard import protocol_class
+from vertexmeter.server.guard import MAX_HEAD_BYTES, protocol_class
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def uvicorn_config(config: ServerConfig, *, configure_logging: bool = True) -> u
         timeout_graceful_shutdown=config.shutdown_timeout,
         lifespan="on",
         http=protocol_class(config.header_timeout),
-        h11_max_incomplete_event_size=64 * 1024,  # request line + headers
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,  # request line + headers (checked exactly in the protocol)
     )
 
 

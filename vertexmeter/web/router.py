@@ -11,16 +11,17 @@ module reads the server's state duck-typed from `request.app.state.vertexmeter` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-import io
 import json
+import multiprocessing
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
@@ -55,7 +56,6 @@ DOCS_CSP = (
     "frame-ancestors 'none'"
 )
 NO_CACHE = {"Cache-Control": "no-cache"}
-BATCH_PROGRESS_STEPS = 50  # progress lines per batch at most (the engine reports whole chunks)
 BATCH_PARAMETERS = ("model", "api", "mode", "date", "outputTokens", "name")
 DOCS_TITLE = "vertexmeter token server"
 
@@ -102,20 +102,6 @@ def models_listing(auth_required: bool) -> dict[str, Any]:
     }
 
 
-class _ResultCounter(io.StringIO):
-    """The batch engine's results stream, read only for progress: each result is one line (not kept)."""
-
-    def __init__(self, on_lines: Callable[[int], None]) -> None:
-        super().__init__()
-        self.lines = 0
-        self._on_lines = on_lines
-
-    def write(self, text: str) -> int:
-        self.lines += text.count("\n")
-        self._on_lines(self.lines)
-        return len(text)
-
-
 def _batch_options(request: Request) -> dict[str, Any]:
     query = request.query_params
     for name in query:
@@ -133,93 +119,169 @@ def _batch_options(request: Request) -> dict[str, Any]:
     }
 
 
-async def _save_upload(request: Request, limit: int) -> tuple[str, int]:
-    """The body into a temporary .jsonl file (the engine reads files), refused past `limit` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:  # refused before a byte is read
-        raise _TooLarge(limit)
-    handle, path = tempfile.mkstemp(prefix="vertexmeter-web-batch-", suffix=".jsonl")
-    size = 0
-    try:
-        with os.fdopen(handle, "wb") as sink:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise _TooLarge(limit)
-                sink.write(chunk)
-    except BaseException:
-        os.unlink(path)
-        raise
-    return path, size
-
-
-class _TooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
-
-
-def _count_lines(path: str) -> int:
-    with open(path, "rb") as data:
-        return sum(1 for line in data if line.strip())
-
-
 async def run_batch(request: Request) -> Response:
-    """Upload a batch JSONL, run the batch engine on it, stream NDJSON: {"done","total"}… then {"summary"}."""
-    from vertexmeter.batch import estimate_batch  # the batch engine loads pricing and its workers on first use
+    """Upload a batch JSONL, run the batch engine on it, stream NDJSON: {"done","total"}… then {"summary"}.
 
+    The RPC routes' rules: keys, then a place among at most `large_workers` batch jobs (503 before the body
+    is read), the body with the cap and timeouts, then one quota unit per request line (429), then the job
+    in a process of its own, stopped (killed) at the request deadline, when the client hangs up, or when
+    the server shuts down.
+    """
     state = request.app.state.vertexmeter
-    state.keys.check(request)  # the API's own keys (401 / 403 in Google's shape)
+    caller = state.keys.check(request)  # the API's own keys (401 / 403 in Google's shape)
     options = _batch_options(request)
     name = request.query_params.get("name") or "upload.jsonl"
-    limit = int(state.config.max_body_bytes)
-    try:
-        path, _ = await _save_upload(request, limit)
-    except _TooLarge as too_large:
-        message = f"Request payload size exceeds the limit: {too_large.limit} bytes."
-        error = VertexMeterError("INVALID_ARGUMENT", message)
-        body = error.to_json()
-        body["error"]["code"] = 413
-        return JSONResponse(body, status_code=413)
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-    total = await loop.run_in_executor(None, _count_lines, path)  # off the event loop: uploads reach the body cap
-    step = max(1, total // BATCH_PROGRESS_STEPS)
+    deadline = loop.time() + state.config.request_deadline
+    state.admit_batch()
+    try:
+        upload = _Upload(state)
+    except BaseException:
+        state.release_batch()
+        raise
+    try:
+        with upload.file() as sink:
+            await state.receive_body(request, sink.write)
+        job = upload.start({**options, "media_options": state.media}, name)
+        first = await job.next_message(deadline, state, request)
+        total = 0
+        if first is not _GONE and "error" not in first:
+            state.charge_lines(request, caller.key_id, int(first["lines"]))
+            total = int(first["lines"])
+            job.go()
+            first = await job.next_message(deadline, state, request)
+        if first is _GONE:
+            upload.end()
+            return Response(status_code=CLIENT_CLOSED)  # nobody to answer: for the access log and metrics
+        if "error" in first:  # refused before any line ran (bad mode, date, output tokens), or stopped
+            upload.end()
+            return JSONResponse(first, status_code=int(first["error"]["code"]))
+    except BaseException:
+        upload.end()
+        raise
+    return _JobResponse(_stream(job, first, total, deadline, state), upload.end, media_type="application/x-ndjson",
+                        headers=NO_CACHE)
 
-    def report(done: int) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, {"done": done, "total": total})
 
-    def work() -> None:
+async def _stream(
+    job: _BatchProcess, first: dict[str, Any], total: int, deadline: float, state: Any
+) -> AsyncIterator[bytes]:
+    """The job's messages as NDJSON lines, up to its summary or error (a hang-up cancels this)."""
+    yield json.dumps({"done": 0, "total": total}).encode() + b"\n"
+    item = first
+    while True:
+        yield json.dumps(item).encode() + b"\n"
+        if "summary" in item or "error" in item:
+            return
+        item = await job.next_message(deadline, state)
+
+
+class _JobResponse(StreamingResponse):
+    """A streamed answer that ends its job however the stream ends: done, hang-up (cancelled), shutdown."""
+
+    def __init__(self, content: AsyncIterator[bytes], end: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._end = end
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
-            result = estimate_batch(
-                path, options["model"], api=options["api"], mode=options["mode"], as_of=options["as_of"],
-                output_tokens=options["output_tokens"], output=_ResultCounter(report), workers=1,
-                chunk_lines=step, media_options=state.media,
-            )
-            summary = result.summary()
-            summary["run"]["inputs"] = [name]
-            loop.call_soon_threadsafe(queue.put_nowait, {"summary": summary})
-        except VertexMeterError as error:
-            loop.call_soon_threadsafe(queue.put_nowait, error.to_json())
+            await super().__call__(scope, receive, send)
         finally:
-            os.unlink(path)
-            loop.call_soon_threadsafe(queue.put_nowait, None)
+            self._end()
 
-    job = loop.run_in_executor(None, work)
-    first = await queue.get()
-    if first is not None and "error" in first:  # refused before any line ran (bad model, mode, date)
-        await job
-        return JSONResponse(first, status_code=int(first["error"]["code"]))
 
-    async def lines() -> AsyncIterator[bytes]:
-        yield json.dumps({"done": 0, "total": total}).encode() + b"\n"
-        item = first
-        while item is not None:
-            yield json.dumps(item).encode() + b"\n"
-            item = await queue.get()
-        await job
+class _Upload:
+    """One batch upload's resources: its place among the batch jobs, its temporary file, its process."""
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_CACHE)
+    def __init__(self, state: Any) -> None:
+        self.state = state
+        self.handle, self.path = tempfile.mkstemp(prefix="vertexmeter-web-batch-", suffix=".jsonl")
+        self.job: _BatchProcess | None = None
+        self.ended = False
+
+    def file(self) -> IO[bytes]:
+        """The temporary file, open for writing; it owns the descriptor from here on."""
+        handle, self.handle = self.handle, -1
+        return os.fdopen(handle, "wb")
+
+    def start(self, options: dict[str, Any], name: str) -> _BatchProcess:
+        self.job = _BatchProcess(self.path, options, name)
+        return self.job
+
+    def end(self) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        if self.job is not None:
+            self.job.stop()
+        if self.handle >= 0:  # never handed to `file()` (a closed number may be another file's by now)
+            os.close(self.handle)
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        self.state.release_batch()
+
+
+CLIENT_CLOSED = 499  # the client hung up: nothing is sent (as the RPC routes record it)
+_GONE: dict[str, Any] = {}  # next_message: the client hung up before the answer started
+
+
+_POLL_SECONDS = 0.05
+
+
+class _BatchProcess:
+    """`vertexmeter.batch.run_piped` in a process of its own: killed, not waited for, when the job must stop."""
+
+    def __init__(self, path: str, options: dict[str, Any], name: str) -> None:
+        from vertexmeter.batch import run_piped  # the batch engine loads pricing on first use
+
+        context = multiprocessing.get_context("spawn")  # forking a process with threads is unsafe
+        self.conn, child = context.Pipe(duplex=True)
+        self.process = context.Process(
+            target=run_piped, args=(child, path, options, name), daemon=True, name="vertexmeter-web-batch"
+        )
+        self.process.start()
+        child.close()
+
+    def go(self) -> None:
+        self.conn.send("go")
+
+    async def next_message(self, deadline: float, state: Any, request: Request | None = None) -> dict[str, Any]:
+        """The job's next message; Google's error shape when the deadline passes, the server shuts down, or
+        the process ends without a word; `_GONE` when `request`'s client hangs up first (while streaming,
+        a hang-up cancels the stream instead)."""
+        loop = asyncio.get_running_loop()
+        polls = 0
+        while not self.conn.poll():
+            polls += 1
+            if request is not None and polls % 10 == 0 and await request.is_disconnected():
+                return _GONE
+            if loop.time() >= deadline:
+                return _error_body("DEADLINE_EXCEEDED", DEADLINE.format(seconds=state.config.request_deadline))
+            if state.shutting_down.is_set():
+                return _error_body("UNAVAILABLE", SHUTTING_DOWN)
+            if not self.process.is_alive() and not self.conn.poll():
+                return _error_body("INTERNAL", "The batch job stopped unexpectedly; the file was not counted.")
+            await asyncio.sleep(_POLL_SECONDS)
+        try:
+            message: dict[str, Any] = self.conn.recv()
+        except (EOFError, OSError):
+            return _error_body("INTERNAL", "The batch job stopped unexpectedly; the file was not counted.")
+        return message
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+            self.process.join(timeout=2)
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+DEADLINE = "Deadline exceeded: the request was not answered within {seconds:g} s."
+SHUTTING_DOWN = "The service is currently unavailable: the server is shutting down. Run the batch again."
+
+
+def _error_body(status: str, message: str) -> dict[str, Any]:
+    return VertexMeterError(status, message).to_json()
 
 
 def _auth_required(request: Request) -> bool:

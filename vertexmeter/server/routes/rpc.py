@@ -3,12 +3,15 @@
 Credentials are checked first, then the quota (every call that gets past auth is charged, even one
 that then fails validation), then the large lane's admission when the declared size says so, then
 the body is read (with timeouts): a refused call costs no reading or parsing. The body's size (and
-whether it names a file to read) picks the lane before any JSON is decoded (docs/server.md).
+whether it names a file to read) picks the lane before any JSON is decoded; a small body whose text is
+costly to encode (long runs of non-space characters) is handed from the small lane to the large one
+before it is counted (docs/server.md, "Cost, not size alone").
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,7 +27,7 @@ from vertexmeter.server.lanes import deadline_exceeded
 from vertexmeter.server.openapi import error_responses, ok_response
 from vertexmeter.server.quota import retry_after_header
 from vertexmeter.server.state import ServerState, server_state
-from vertexmeter.server.work import Job
+from vertexmeter.server.work import SMALL_LANE_LONG_RUN_CHARS, Job
 
 PAYLOAD_TOO_LARGE = "Request payload size exceeds the limit: {limit} bytes."
 
@@ -90,9 +93,45 @@ def client_network(host: str) -> str:
     return str(address)
 
 
+def charge_lines(state: ServerState, request: Request, key_id: str | None, lines: int) -> None:
+    """Charge a batch upload's request lines to the caller's budget, as that many RPCs (429 when they do
+    not fit; a batch larger than the whole per-minute budget can never run here, and says so)."""
+    quota = state.quota
+    if not quota.enabled or lines <= 0:
+        return
+    if lines > quota.limit:
+        state.metrics.rejections.inc()
+        raise ApiError(
+            429,
+            "RESOURCE_EXHAUSTED",
+            f"Resource exhausted: this batch holds {lines:,} requests and this server admits {quota.limit:,} "
+            "requests per minute (quota_rpm). Split the file, or run `vertexmeter batch` on it.",
+            [error_info("RATE_LIMIT_EXCEEDED", "aiplatform.googleapis.com", quota_limit_value=str(quota.limit))],
+        )
+    wait = quota.acquire([caller_budget(request, key_id)], units=lines)
+    if wait is not None:
+        state.metrics.rejections.inc()
+        raise ApiError(
+            429,
+            "RESOURCE_EXHAUSTED",
+            QUOTA_EXCEEDED,
+            [error_info("RATE_LIMIT_EXCEEDED", "aiplatform.googleapis.com", quota_limit_value=str(quota.limit))],
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+
 async def read_body(request: Request, limit: int, timeout: float, idle_timeout: float) -> bytes:
     """The whole body, refused with 413 as soon as it is known to exceed `limit` bytes, and with 408 when
     it takes longer than `timeout` or stalls for `idle_timeout`. A client that hangs up is `ClientGone`."""
+    chunks: list[bytes] = []
+    await receive_body(request, limit, timeout, idle_timeout, chunks.append)
+    return b"".join(chunks)
+
+
+async def receive_body(
+    request: Request, limit: int, timeout: float, idle_timeout: float, sink: Callable[[bytes], object]
+) -> int:
+    """`read_body`, handing each piece to `sink` as it arrives (a file, for uploads); returns the size."""
     too_large = ApiError(413, "INVALID_ARGUMENT", PAYLOAD_TOO_LARGE.format(limit=limit))
     declared = request.headers.get("content-length")
     if declared is not None:
@@ -100,7 +139,6 @@ async def read_body(request: Request, limit: int, timeout: float, idle_timeout: 
             raise ApiError(400, "INVALID_ARGUMENT", "Invalid Content-Length header.")
         if int(declared) > limit:
             raise too_large
-    chunks: list[bytes] = []
     size = 0
     loop = asyncio.get_running_loop()
     give_up = loop.time() + timeout
@@ -119,10 +157,10 @@ async def read_body(request: Request, limit: int, timeout: float, idle_timeout: 
             size += len(chunk)
             if size > limit:
                 raise too_large
-            chunks.append(chunk)
+            sink(chunk)
     except ClientDisconnect:
         raise ClientGone from None
-    return b"".join(chunks)
+    return size
 
 
 def _body_late(seconds: float) -> ApiError:
@@ -169,17 +207,22 @@ def rpc_handler(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
                 endpoint=endpoint,
                 media_options=state.media,
                 max_text_chars=config.max_text_chars,
+                max_long_run_chars=0 if large else SMALL_LANE_LONG_RUN_CHARS,
             )
             del raw
-            if large:
-                outcome = await state.until_stopped(state.large.run(job, deadline, config.request_deadline))
-            else:
+            if not large:
                 try:
                     outcome = await state.until_stopped(
                         asyncio.wait_for(state.pool.run(job), max(0.0, deadline - loop.time()))
                     )
                 except TimeoutError:
                     raise deadline_exceeded(config.request_deadline) from None
+                if outcome.too_costly:  # small in bytes, costly in work: the large lane, or 503 when full
+                    state.large.admit()
+                    admitted_large = large = True
+                    job = dataclasses.replace(job, max_long_run_chars=0)
+            if large:
+                outcome = await state.until_stopped(state.large.run(job, deadline, config.request_deadline))
         finally:
             if admitted_large:
                 state.large.release()
