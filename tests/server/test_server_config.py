@@ -20,7 +20,7 @@ from vertexmeter.server.config import (
 
 def test_defaults() -> None:
     config = load_config({}, env={})
-    assert (config.host, config.port, config.quota_rpm) == ("127.0.0.1", 8080, 3000)
+    assert (config.host, config.port, config.quota_rpm) == ("127.0.0.1", 8080, 0)  # quota emulation is opt-in
     assert config.max_body_bytes == DEFAULT_MAX_BODY_BYTES == 72 * 1024 * 1024
     assert config.executor == "thread" and config.workers >= 1
     assert not config.auth_enabled

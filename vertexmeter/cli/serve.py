@@ -26,7 +26,8 @@ from vertexmeter.cli.common import EXIT_USAGE
 @click.option("--insecure", is_flag=True, default=None, help="Allow a non-loopback address without keys.")
 @click.option(
     "--quota-rpm", type=int, default=None,
-    help="Requests per minute per project and per key; 0 = off.  [default: 3000]",
+    help="Emulate Google's quota: requests per minute per project and per key (3000 is Vertex's); 0 = off.  "
+    "[default: 0]",
 )
 @click.option("--max-body-bytes", default=None, help="Largest request body (e.g. 72MiB).  [default: 72MiB]")
 @click.option("--media-root", default=None, help="Local mirror of fileData URIs (gs://bucket/a -> ROOT/bucket/a).")

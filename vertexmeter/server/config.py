@@ -23,7 +23,9 @@ ENV_PREFIX = "VERTEXMETER_"
 # file); base64 in JSON makes that 66.7 MB, plus the rest of the request. 72 MiB takes it whole.
 # Bigger inputs (Vertex's 500 MB per request) only arrive as fileData URIs, which are not in the body.
 DEFAULT_MAX_BODY_BYTES = 72 * 1024 * 1024
-DEFAULT_QUOTA_RPM = 3000  # Vertex: "CountTokens and ComputeTokens: 3000 requests per minute".
+# Off by default: a local server is run to escape Google's quota. `--quota-rpm 3000` emulates Vertex's
+# "CountTokens and ComputeTokens: 3000 requests per minute".
+DEFAULT_QUOTA_RPM = 0
 # The largest context window of any model is 2,097,152 tokens (gemini-1.5-pro); at Google's ~4
 # characters per token that is 8 Mi characters. Twice that is counted; more is refused (docs/server.md).
 DEFAULT_MAX_TEXT_CHARS = 16 * 1024 * 1024
