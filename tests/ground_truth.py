@@ -214,6 +214,16 @@ def whole_response(record: dict[str, Any]) -> Any:
     return response if isinstance(response, dict | list) else None
 
 
+def replay_2026(record: dict[str, Any]) -> tuple[Replay, Replay]:
+    """(the record replayed alone, replayed with what its conversation gives: the request as sent where the
+    record elides media, the earlier responses for a prompt, the whole response for an output)."""
+    alone = replay(record)
+    if record["kind"] == "input":
+        sent = recorded_request(record) if "<omitted:" in json.dumps(record["request"]) else None
+        return alone, replay(record, request=sent, history=earlier_responses(record))
+    return alone, replay(record, response=whole_response(record))
+
+
 def replay(
     record: dict[str, Any],
     request: dict[str, Any] | None = None,

@@ -22,9 +22,8 @@ from ground_truth import (
     load_mined,
     load_mined_history,
     load_records,
-    recorded_request,
     replay,
-    whole_response,
+    replay_2026,
 )
 
 import vertexmeter
@@ -201,17 +200,7 @@ FLOORS_2026 = {"with history": 0.86, "exact or bounded": 0.89}
 def _2026_results() -> list[tuple[Replay, Replay]]:
     """(replayed from the record alone, replayed with what the conversation gives: the earlier responses for a
     prompt, the whole response — a stream's chunks apart — for an output)."""
-    out = []
-    for record in load_2026():
-        alone = replay(record)
-        elided = "<omitted:" in json.dumps(record["request"])
-        if record["kind"] == "input":
-            sent = recorded_request(record) if elided else None
-            given = replay(record, request=sent, history=earlier_responses(record))
-        else:
-            given = replay(record, response=whole_response(record))
-        out.append((alone, given))
-    return out
+    return [replay_2026(record) for record in load_2026()]
 
 
 def test_parity_on_2026_agent_traffic(capsys: pytest.CaptureFixture[str]) -> None:

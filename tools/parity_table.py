@@ -17,15 +17,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from ground_truth import (  # noqa: E402
     call_of,
-    earlier_responses,
     is_multimodal,
     load_2026,
     load_mined,
     load_mined_history,
     load_records,
-    recorded_request,
     replay,
-    whole_response,
+    replay_2026,
 )
 
 DOC = ROOT / "docs" / "counting.md"
@@ -74,12 +72,7 @@ def rows() -> list[tuple[str, str, str]]:
     alone = given = bounded = 0
     records = load_2026()
     for record in records:
-        one = replay(record)
-        if record["kind"] == "input":
-            sent = recorded_request(record) if "<omitted:" in str(record["request"]) else None
-            two = replay(record, request=sent, history=earlier_responses(record))
-        else:
-            two = replay(record, response=whole_response(record))
+        one, two = replay_2026(record)
         alone += one.exact
         bounded += one.within_bounds
         given += two.exact

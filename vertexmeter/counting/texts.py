@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from vertexmeter.requests import Prompt, Turn
@@ -180,33 +180,40 @@ _JSON_SCHEMA_KEYS = ("parametersJsonSchema", "responseJsonSchema")
 _DEFINITIONS = ("$defs", "definitions")
 
 
-def inline_tool_refs(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The tools with every declaration's JSON Schemas read as the service reads them where it resolves
-    references (accounting.yaml `inlines_refs`): each local `$ref` (`#/$defs/X`, `#/definitions/X`) replaced by
-    its definition, the definitions themselves dropped (a definition no reference reaches costs nothing). A
-    reference met again inside its own expansion (a recursive schema) is left as an empty schema."""
+def _each_declaration(tools: list[dict[str, Any]], read: Callable[[dict[str, Any]], None]) -> list[dict[str, Any]]:
+    """The tools with `read` applied to a copy of each function declaration (the request is never changed)."""
     out = []
     for tool in tools:
         declarations = tool.get("functionDeclarations")
         if not declarations:
             out.append(tool)
             continue
-        inlined = []
-        for declaration in declarations:
-            declaration = dict(declaration)
-            for key in _JSON_SCHEMA_KEYS:
-                schema = declaration.get(key)
-                if isinstance(schema, dict):
-                    defs = {
-                        name: sub
-                        for c in _DEFINITIONS
-                        if isinstance(schema.get(c), dict)
-                        for name, sub in schema[c].items()
-                    }
-                    declaration[key] = _inline(schema, defs, (), [_MAX_EXPANSIONS])
-            inlined.append(declaration)
-        out.append({**tool, "functionDeclarations": inlined})
+        copies = [dict(declaration) for declaration in declarations]
+        for declaration in copies:
+            read(declaration)
+        out.append({**tool, "functionDeclarations": copies})
     return out
+
+
+def inline_tool_refs(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tools with every declaration's JSON Schemas read as the service reads them where it resolves
+    references (accounting.yaml `inlines_refs`): each local `$ref` (`#/$defs/X`, `#/definitions/X`) replaced by
+    its definition, the definitions themselves dropped (a definition no reference reaches costs nothing). A
+    reference met again inside its own expansion (a recursive schema) is left as an empty schema."""
+
+    def inline(declaration: dict[str, Any]) -> None:
+        for key in _JSON_SCHEMA_KEYS:
+            schema = declaration.get(key)
+            if isinstance(schema, dict):
+                defs = {
+                    name: sub
+                    for c in _DEFINITIONS
+                    if isinstance(schema.get(c), dict)
+                    for name, sub in schema[c].items()
+                }
+                declaration[key] = _inline(schema, defs, (), [_MAX_EXPANSIONS])
+
+    return _each_declaration(tools, inline)
 
 
 # References expanded per schema at most: a definition used twice by a definition used twice … doubles at each
@@ -234,19 +241,11 @@ def _inline(schema: Any, defs: dict[str, Any], expanding: tuple[str, ...], budge
 def without_root_descriptions(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The tools with the `description` of each declaration's parameter schema (its root node) left out, as the
     service reads them where it ignores it (accounting.yaml `reads_root_descriptions: false`)."""
-    out = []
-    for tool in tools:
-        declarations = tool.get("functionDeclarations")
-        if not declarations:
-            out.append(tool)
-            continue
-        read = []
-        for declaration in declarations:
-            declaration = dict(declaration)
-            for key in ("parameters", "parametersJsonSchema"):
-                schema = declaration.get(key)
-                if isinstance(schema, dict) and "description" in schema:
-                    declaration[key] = {k: v for k, v in schema.items() if k != "description"}
-            read.append(declaration)
-        out.append({**tool, "functionDeclarations": read})
-    return out
+
+    def drop(declaration: dict[str, Any]) -> None:
+        for key in ("parameters", "parametersJsonSchema"):
+            schema = declaration.get(key)
+            if isinstance(schema, dict) and "description" in schema:
+                declaration[key] = {k: v for k, v in schema.items() if k != "description"}
+
+    return _each_declaration(tools, drop)

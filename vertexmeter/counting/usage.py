@@ -110,13 +110,13 @@ class UsageResult:
 
     @property
     def confidence(self) -> str:
-        """The registry's confidence in the model's counting facts; `inferred`: no recorded answer backs them."""
-        return self.model.confidence
+        """The registry's confidence in the model's counting facts (the prompt count's)."""
+        return self.prompt.confidence
 
     @property
     def inferred(self) -> bool:
         """True when the counts rest on inferred facts (a new family's tokenizer or overheads): estimates."""
-        return self.model.count_is_inferred
+        return self.prompt.inferred
 
     @property
     def max_output_tokens(self) -> int | None:
