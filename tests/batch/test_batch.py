@@ -520,3 +520,20 @@ def test_resume_of_a_results_file_holding_only_its_header(tmp_path: Path) -> Non
     out.write_bytes(fresh + b"\n")  # interrupted before the first chunk was checkpointed
     resumed = estimate_batch(str(source), MODEL, output=str(out), workers=1, resume=True)
     assert out.read_bytes() == complete and summary_of(resumed) == summary_of(whole)
+
+
+def test_a_line_with_config_counts_as_generate_content_with_that_config(tmp_path: Path) -> None:
+    """A `{"request", "config"}` line: google-genai's GenerateContentConfig (as a dict) joins the request."""
+    request = {"contents": [{"role": "user", "parts": [{"text": "Name a pelican."}]}]}
+    config = {"system_instruction": "Answer in one word.", "max_output_tokens": 5, "temperature": 0.2}
+    source = write_lines(tmp_path / "c.jsonl", [json.dumps({"request": request, "config": config})])
+    out = tmp_path / "results.jsonl"
+    estimate_batch(str(source), MODEL, output=str(out), workers=1)
+    (line,) = read_results(out)
+    expected = vertexmeter.usage(MODEL, request, config=config)
+    assert line["promptTokenCount"] == expected.prompt_token_count > billed(MODEL, request)
+    assert line["cost"]["outputTokens"]["max"] == 5 and "fields" not in line
+    bad = write_lines(tmp_path / "bad.jsonl", [json.dumps({"request": request, "config": {"temprature": 1}})])
+    estimate_batch(str(bad), MODEL, output=str(out), workers=1)
+    (refused,) = read_results(out)
+    assert "temperature" in refused["error"]["message"]

@@ -8,7 +8,8 @@ Formats (docs/batch.md):
   of the model's :predict schema).
 A request may name its model (`"model": "models/gemini-2.5-flash"` or a Vertex resource name); that
 wins over the job's model. A `{"request": …}` line may carry `"history"`: the conversation's earlier
-generateContent responses, for the thoughts its replayed thought signatures bill (docs/counting.md).
+generateContent responses, for the thoughts its replayed thought signatures bill (docs/counting.md), and
+`"config"`: google-genai's GenerateContentConfig as a dict, joined to the request as generate_content joins it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class BatchLine:
     key: tuple[str, Any] | None = None  # (field name, value)
     kept: dict[str, Any] = field(default_factory=dict)
     history: Any = None  # the conversation's earlier responses (replayed thought signatures)
+    config: Any = None  # a GenerateContentConfig dict (docs/inputs.md)
 
 
 class LineError(Exception):
@@ -66,7 +68,9 @@ def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
         request = obj["request"]
         if not isinstance(request, dict):
             raise LineError(invalid_argument("`request` must be a JSON object.", "request"), "INVALID_LINE", key)
-        kept = {k: v for k, v in obj.items() if k not in ("request", "history") and (key is None or k != key[0])}
+        kept = {
+            k: v for k, v in obj.items() if k not in ("request", "history", "config") and (key is None or k != key[0])
+        }
     elif any(name in obj for name in REQUEST_FIELDS):
         request, kept = obj, {}
     elif any(name in obj for name in INSTANCE_FIELDS):
@@ -94,4 +98,5 @@ def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
             key,
         )
     history = obj.get("history") if "request" in obj else None
-    return BatchLine(model=model, request=request, key=key, kept=kept, history=history)
+    config = obj.get("config") if "request" in obj else None
+    return BatchLine(model=model, request=request, key=key, kept=kept, history=history, config=config)

@@ -23,7 +23,7 @@ from vertexmeter.pricing.catalogue import UNITS
 from vertexmeter.pricing.engine import parse_date
 from vertexmeter.pricing.estimate import output_at_cap, pricer_for, prompt_quantities
 from vertexmeter.registry import ModelInfo, resolve
-from vertexmeter.requests import decoded_body
+from vertexmeter.requests import decoded_body, request_body
 from vertexmeter.tokenizing import get_tokenizer
 
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
@@ -66,7 +66,9 @@ class LineCounts:
 _models: dict[tuple[str, str], ModelInfo] = {}
 
 
-def line_counts(model: str, request: dict[str, Any], settings: BatchSettings, history: Any = None) -> LineCounts:
+def line_counts(
+    model: str, request: dict[str, Any], settings: BatchSettings, history: Any = None, config: Any = None
+) -> LineCounts:
     """THE seam: the billed counts of one line's request (`request`: straight from `decode_json`).
 
     Gemini models: what generateContent's usageMetadata reports (`vertexmeter.usage`, the bill).
@@ -80,7 +82,12 @@ def line_counts(model: str, request: dict[str, Any], settings: BatchSettings, hi
                              settings.as_of)
         return LineCounts(counted.model, counted.total_tokens, dict(counted.tokens_by_modality),
                           counted.billable_characters, counted.media)
-    billed = usage_of_body(info, decoded_body(request, info, settings.api), api=settings.api, as_of=settings.as_of,
+    body = (
+        decoded_body(request, info, settings.api)
+        if config is None
+        else request_body(request, info, settings.api, config=config, generate=True)
+    )
+    billed = usage_of_body(info, body, api=settings.api, as_of=settings.as_of,
                            media_options=settings.media_options, history=history)
     return LineCounts(
         model=billed.model,
@@ -255,7 +262,7 @@ def _count_line(
     if line.kept:
         result["fields"] = line.kept
     try:
-        counts = line_counts(line.model or "", line.request, settings, line.history)
+        counts = line_counts(line.model or "", line.request, settings, line.history, line.config)
     except VertexMeterError as error:
         result["error"] = error_json(error, counting_reason(error))
         return result, None, None
