@@ -122,7 +122,7 @@ MINED_HISTORY_FLOORS = {
     "pydantic_ai_history": 0.74,
     "mirascope": 0.82,
     "ellmer": 0.63,
-    "chatlas": 0.67,
+    "chatlas": 0.68,
     "crewai": 0.82,
 }
 
