@@ -17,7 +17,7 @@ With --models, each round runs bare and, per model, count and count-first.
 Run it in the environment users have: in a clean `pip install .` venv a bare start is ~10 ms; an
 editable install adds ~10 ms to every start, bare included.
 --compare SRC_DIR adds `count@SRC`: the same command run from another source tree (e.g. an export of
-main: `git archive main vertexmeter | tar -x -C /tmp/main`), for an A/B in the same rounds.
+main: `git archive main vertexmeter | tar -x -C ../main-export`), for an A/B in the same rounds.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     python bench/mixed_load.py --checkout ../before --checkout . --rounds 3     # A/B, interleaved rounds
     python bench/mixed_load.py --checkout . --soak 600 --concurrency 16           # soak: RSS over time
-    python bench/mixed_load.py --checkout /work/main --checkout . --large-chars 255000 --large-clients 4 \
+    python bench/mixed_load.py --checkout ../before --checkout . --large-chars 255000 --large-clients 4 \
         --large-text repeated                                                     # cost, not size
 
 Mixed mode: per round and checkout, a fresh `vertexmeter serve` (loopback, default settings, quota
