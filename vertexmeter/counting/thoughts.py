@@ -29,10 +29,6 @@ class ThoughtHistory:
 
     by_signature: dict[bytes, tuple[int, int]] = field(default_factory=dict)
 
-    @property
-    def responses(self) -> int:
-        return len({index for index, _ in self.by_signature.values()})
-
 
 @dataclass(frozen=True)
 class ReplayedThoughtCount:
@@ -43,7 +39,6 @@ class ReplayedThoughtCount:
     low: int
     high: int
     signatures: int  # replayed signatures in the rule's scope
-    known: int  # of them, matched to a given response
     rule: ReplayedThoughts
     reason: str | None = None
 
@@ -183,8 +178,7 @@ def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: Tho
     low = point = high = 0
     unknown = 0
     for signature in signatures:
-        streamed = streamed_signature(signature)
-        if rule.billed == "when_streamed" and not streamed:
+        if rule.billed == "when_streamed" and not streamed_signature(signature):
             continue  # a whole (not streamed) response's thoughts are not billed again
         found = history.by_signature.get(signature)
         if found is not None:
@@ -203,18 +197,11 @@ def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: Tho
             "the request does not carry: estimated from the signatures' size. Pass the conversation's earlier "
             "responses (history) for the exact count."
         )
-    if rule.billed == "sometimes" and high:
-        point, low = 0, 0
-        reasons.append(
-            "On this model and API some recorded answers bill replayed signatures' thoughts and others do not; "
-            "the point value bills none (docs/counting.md, 'Replayed thoughts')."
-        )
     return ReplayedThoughtCount(
         tokens=point,
         low=low,
         high=high,
         signatures=len(signatures),
-        known=len(signatures) - sum(1 for s in signatures if s not in history.by_signature),
         rule=rule,
         reason=" ".join(reasons) or None,
     )

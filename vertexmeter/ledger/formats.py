@@ -552,45 +552,39 @@ def _is_batch(item: dict[str, Any]) -> bool:
 def _batch(item: Any, ctx: Context) -> list[LoggedRequest]:
     if item.get("status"):  # Vertex: a failed line carries status and no billed usage
         raise invalid_argument(f"the batch line failed ({_short(item['status'])}) and has no usage to bill.")
-    request = item.get("request") if isinstance(item.get("request"), dict) else {}
     gemini_api = "key" in item and "request" not in item
-    inner = Context(
-        where=ctx.where,
-        model=ctx.model,
-        day=ctx.day,
-        mode="batch",
-        platform="gemini_api" if gemini_api else ctx.platform,
-        stamp=item.get("processed_time"),
-        project=item.get("project"),
-        labels=request.get("labels") or item.get("labels"),
-        endpoint=_endpoint(item),
-        envelope_model=item.get("model") or request.get("model"),
-        key_source=item,
-    )
-    return response(item["response"], inner)
+    platform = "gemini_api" if gemini_api else ctx.platform
+    return response(item["response"], _wrapped(item, ctx, "batch", platform, item.get("processed_time")))
 
 
 def _envelope(item: Any, ctx: Context) -> list[LoggedRequest]:
     """`{request, response, time?, project?, labels?, model?, mode?, location?}`: a gateway's or an app's own
     log of one call; online unless it says `mode`."""
-    request = item.get("request") if isinstance(item.get("request"), dict) else {}
     mode = item.get("mode", "online")
     if mode not in ("online", "batch", "flex", "priority"):
         raise invalid_argument(f"mode must be online, batch, flex or priority, got {_short(mode)}.", "mode")
-    inner = Context(
+    stamp = item.get("time") or item.get("timestamp") or item.get("createTime")
+    return response(item["response"], _wrapped(item, ctx, mode, ctx.platform, stamp))
+
+
+def _wrapped(item: dict[str, Any], ctx: Context, mode: str, platform: str | None, stamp: Any) -> Context:
+    """The context of the response a wrapper (batch output line, envelope) holds: its own project, labels,
+    endpoint and model where it states them."""
+    found = item.get("request")
+    request: dict[str, Any] = found if isinstance(found, dict) else {}
+    return Context(
         where=ctx.where,
         model=ctx.model,
         day=ctx.day,
         mode=mode,
-        platform=ctx.platform,
-        stamp=item.get("time") or item.get("timestamp") or item.get("createTime"),
+        platform=platform,
+        stamp=stamp,
         project=item.get("project"),
         labels=request.get("labels") or item.get("labels"),
         endpoint=_endpoint(item),
         envelope_model=item.get("model") or request.get("model"),
         key_source=item,
     )
-    return response(item["response"], inner)
 
 
 def _endpoint(item: dict[str, Any]) -> Any:

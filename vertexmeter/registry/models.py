@@ -158,14 +158,13 @@ class Accounting:
 
 
 THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
-THOUGHT_BILLING = ("always", "when_streamed", "sometimes")
+THOUGHT_BILLING = ("always", "when_streamed")
 
 
 @dataclass(frozen=True)
 class ReplayedThoughts:
     """Which replayed thought signatures bill their thoughts (accounting.yaml `replayed_thoughts`): `scope`
-    none | current_turn | all_turns; `billed` always | when_streamed (the producing response was streamed) |
-    sometimes (open: the point value bills none)."""
+    none | current_turn | all_turns; `billed` always | when_streamed (the producing response was streamed)."""
 
     scope: str
     billed: str
@@ -512,6 +511,7 @@ def _billed_output(rule: dict[str, object]) -> str:
     return value
 
 
+@cache  # read per request (batch lines too): the answer depends only on these arguments
 def replayed_thoughts_for(model: ModelInfo, api: str, call: str, as_of: dt.date | None = None) -> ReplayedThoughts:
     """Which replayed signatures bill their thoughts for `model` on `api` / `call` on `as_of` (today when None)."""
     key = (api, call, model.rules_generation)

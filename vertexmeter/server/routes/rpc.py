@@ -56,12 +56,12 @@ def resource_name(spec: RouteSpec, params: dict[str, str]) -> tuple[str | None, 
     return None, f"endpoints/{p['endpoint']}"
 
 
-def charge_quota(state: ServerState, request: Request, key_id: str | None) -> None:
-    """Charge the caller's budget: its API key when keys are configured, else its address.
+def charge_quota(state: ServerState, request: Request, key_id: str | None, units: int = 1) -> None:
+    """Charge the caller's budget `units` requests: its API key when keys are configured, else its address.
 
     Project names in the path are the caller's to choose, so they never decide whose budget is spent.
     """
-    wait = state.quota.acquire([caller_budget(request, key_id)])
+    wait = state.quota.acquire([caller_budget(request, key_id)], units=units)
     if wait is not None:
         state.metrics.rejections.inc()
         raise ApiError(
@@ -108,16 +108,7 @@ def charge_lines(state: ServerState, request: Request, key_id: str | None, lines
             "requests per minute (quota_rpm). Split the file, or run `vertexmeter batch` on it.",
             [error_info("RATE_LIMIT_EXCEEDED", "aiplatform.googleapis.com", quota_limit_value=str(quota.limit))],
         )
-    wait = quota.acquire([caller_budget(request, key_id)], units=lines)
-    if wait is not None:
-        state.metrics.rejections.inc()
-        raise ApiError(
-            429,
-            "RESOURCE_EXHAUSTED",
-            QUOTA_EXCEEDED,
-            [error_info("RATE_LIMIT_EXCEEDED", "aiplatform.googleapis.com", quota_limit_value=str(quota.limit))],
-            headers={"Retry-After": retry_after_header(wait)},
-        )
+    charge_quota(state, request, key_id, units=lines)
 
 
 async def read_body(request: Request, limit: int, timeout: float, idle_timeout: float) -> bytes:
