@@ -263,9 +263,18 @@ def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
 
 
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
-    history = rules.function_history
-    weights = (history.per_call, history.per_response, history.per_argument, history.per_number)
-    if not any(weights) and not history.per_nested_object and not history.per_boolean:
+    history = rules.function_history.for_model(prompt.model.id)
+    weights = (
+        history.per_call,
+        history.per_response,
+        history.per_argument,
+        history.per_number,
+        history.per_nested_object,
+        history.per_boolean,
+        history.per_list,
+        history.per_absent_response,
+    )
+    if not any(weights):
         return 0
     total = 0
     for turn in prompt.contents:
@@ -283,6 +292,8 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                     + history.per_number * _numbers(payload)
                     + history.per_nested_object * _nested_objects(payload)
                     + history.per_boolean * _booleans(payload)
+                    + history.per_list * _lists(payload)
+                    + (history.per_absent_response if kind == "functionResponse" and part[kind].get(key) is None else 0)
                 )
     return total
 
@@ -302,6 +313,11 @@ def _numbers(payload: Any) -> int:
     if not isinstance(payload, dict):
         return 0
     return sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in payload.values())
+
+
+def _lists(payload: Any) -> int:
+    """Top-level list values of a call's args or a response's response."""
+    return sum(isinstance(v, list) for v in payload.values()) if isinstance(payload, dict) else 0
 
 
 def _booleans(payload: Any) -> int:

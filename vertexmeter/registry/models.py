@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import fnmatch
@@ -131,6 +132,17 @@ class FunctionHistory:
     per_number: int = 0
     per_nested_object: int = 0  # an object that is the value of a key of the payload (any depth; not list items)
     per_boolean: int = 0  # a top-level true / false value
+    per_list: int = 0  # a top-level list value
+    per_absent_response: int = 0  # a functionResponse without `response` (json reads it as {})
+    # (model name patterns, weights that replace the ones above for those models), first match wins
+    model_overrides: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = ()
+
+    def for_model(self, model_id: str) -> FunctionHistory:
+        """The weights for one model: the first `model_overrides` entry whose patterns match its id, else these."""
+        for patterns, weights in self.model_overrides:
+            if any(fnmatch.fnmatchcase(model_id, pattern) for pattern in patterns):
+                return dataclasses.replace(self, model_overrides=(), **dict(weights))
+        return self
 
 
 @dataclass(frozen=True)
@@ -391,6 +403,32 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
+_HISTORY_WEIGHTS = (
+    "per_call",
+    "per_response",
+    "per_argument",
+    "per_number",
+    "per_nested_object",
+    "per_boolean",
+    "per_list",
+    "per_absent_response",
+)
+
+
+def _history_overrides(history: dict[str, object]) -> tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...]:
+    """function_history `model_overrides`: [{models: [patterns], <weight>: n, evidence: [...]}, ...]."""
+    out = []
+    for entry in history.get("model_overrides") or []:  # type: ignore[union-attr]
+        if not isinstance(entry, dict) or not entry.get("models"):
+            raise ValueError(f"accounting.yaml function_history: a model override needs models: {entry}")
+        unknown = set(entry) - {"models", "evidence", "confidence", *_HISTORY_WEIGHTS}
+        if unknown:
+            raise ValueError(f"accounting.yaml function_history: unknown override keys {sorted(unknown)}")
+        weights = tuple((name, int(str(entry[name]))) for name in _HISTORY_WEIGHTS if name in entry)
+        out.append((_strings(entry["models"]), weights))
+    return tuple(out)
+
+
 def _rule_keys(rule: dict[str, object]) -> list[tuple[str, str, str]]:
     return [
         (api, call, gen)
@@ -472,6 +510,9 @@ def _load_accounting(
                         int(str(history.get("per_number", 0))),
                         int(str(history.get("per_nested_object", 0))),
                         int(str(history.get("per_boolean", 0))),
+                        int(str(history.get("per_list", 0))),
+                        int(str(history.get("per_absent_response", 0))),
+                        _history_overrides(history),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
