@@ -558,3 +558,35 @@ def test_gemini_2_5_function_history_nested_payload_object() -> None:
     assert _bill("gemini-2.5-flash", turns(nested)) == expected(nested) + 1
     listed = {"content": [{"text": "Sunny"}]}
     assert _bill("gemini-2.5-flash", turns(listed)) == expected(listed)
+
+
+def test_3x_function_history_lists_and_absent_responses() -> None:
+    """accounting.yaml function_history (3): on 3.5 Flash a top-level list costs 2 more than its JSON (t3-0605,
+    t3-0637: {"items": [three strings]}), on 3 Flash Preview nothing more (pyd-0954: its model_overrides entry names
+    3.5 and later); a functionResponse without `response` costs nothing where json.dumps writes {} (t3-0578)."""
+    import json
+
+    def turns(args: dict[str, Any], response: dict[str, Any] | None) -> dict[str, Any]:
+        answer: dict[str, Any] = {"name": "store"}
+        if response is not None:
+            answer["response"] = response
+        return {
+            "contents": [
+                user("Store apples, bread, eggs."),
+                {"role": "model", "parts": [{"functionCall": {"name": "store", "args": args}}]},
+                {"role": "user", "parts": [{"functionResponse": answer}]},
+            ]
+        }
+
+    def as_json(family: str, args: dict[str, Any], response: dict[str, Any] | None) -> int:
+        payload = "" if response is None else json.dumps(response)
+        texts = ("Store apples, bread, eggs.", "store", json.dumps(args), "store", payload)
+        return raw(family, *(t for t in texts if t)) + 3 + 10
+
+    listed = {"items": ["apples", "bread", "eggs"]}
+    done = {"stored": "yes"}
+    for model, family, per_list in (("gemini-3.5-flash", "gemma4", 2), ("gemini-3-flash-preview", "gemma3", 0)):
+        assert _bill(model, turns(listed, done)) == as_json(family, listed, done) + per_list, model
+        assert _bill(model, turns({"n": "x"}, None)) == as_json(family, {"n": "x"}, None), model
+    # 2.5 reads an absent response as {} and a list as its JSON.
+    assert _bill("gemini-2.5-flash", turns(listed, None)) == as_json("gemma3", listed, {})
