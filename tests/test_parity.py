@@ -276,3 +276,32 @@ def test_3x_function_history_scalars_and_nested_objects_on_recorded_turns(record
     record = next(r for r in load_2026() if r["id"] == record_id)
     result = replay(record, history=earlier_responses(record))
     assert result.got == result.expected
+
+
+def test_raw_prompt_token_count_where_recorded() -> None:
+    """accounting.yaml raw_prompt_tokens: every recorded rawPromptTokenCount (google/adk-go's compaction test on 3.5,
+    two recordings; the rule's weights come from the first alone), with the conversation's earlier responses."""
+    checked = 0
+    for record in load_2026():
+        recorded = (record.get("raw_usage") or {}).get("rawPromptTokenCount")
+        if record["kind"] != "input" or recorded is None:
+            continue
+        answer = vertexmeter.usage_metadata(
+            record["model"],
+            record["request"],
+            api="gemini",
+            as_of=record["recorded"],
+            history=earlier_responses(record),
+        )
+        assert answer["rawPromptTokenCount"] == recorded, record["id"]
+        checked += 1
+    assert checked == 11
+    # Before the first day answers carry it, and on models that do not report it, the field is absent.
+    body = {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}
+    assert "rawPromptTokenCount" not in vertexmeter.usage_metadata(
+        "gemini-3.5-flash", body, api="gemini", as_of="2026-07-01"
+    )
+    assert "rawPromptTokenCount" not in vertexmeter.usage_metadata("gemini-2.5-flash", body, api="gemini")
+    assert "rawPromptTokenCount" not in vertexmeter.usage_metadata("gemini-3.5-flash", body, api="vertex")
+    today = vertexmeter.usage_metadata("gemini-3.5-flash", body, api="gemini")
+    assert today["rawPromptTokenCount"] == today["promptTokenCount"] + 27 + 4

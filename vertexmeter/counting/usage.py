@@ -25,8 +25,10 @@ from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import (
     ModelInfo,
+    RawPromptRule,
     accounting_for,
     counts_text_pieces_apart,
+    raw_prompt_rule_for,
     replayed_thoughts_for,
     tokenizer_for,
     usage_fields_for,
@@ -60,6 +62,13 @@ class UsageResult:
     replayed_thoughts: ReplayedThoughtCount | None = None
     # usageMetadata's non-count fields (trafficType on Vertex, serviceTier on the Gemini API), as dated data.
     fields: dict[str, str] = field(default_factory=dict)
+    # rawPromptTokenCount - promptTokenCount where answers report it (accounting.yaml `raw_prompt_tokens`), else None.
+    raw_prompt_overhead: int | None = None
+
+    @property
+    def raw_prompt_token_count(self) -> int | None:
+        """rawPromptTokenCount (not billed), where the model's answers report it."""
+        return None if self.raw_prompt_overhead is None else self.prompt_token_count + self.raw_prompt_overhead
 
     @property
     def replayed_thoughts_token_count(self) -> int:
@@ -90,11 +99,14 @@ class UsageResult:
         prompt_low = self.prompt_token_count - thoughts.tokens + thoughts.low
         prompt_high = self.prompt_token_count - thoughts.tokens + thoughts.high
         rest = self.total_token_count - self.prompt_token_count
-        return {
+        out: dict[str, Any] = {
             "promptTokenCount": [prompt_low, prompt_high],
             "totalTokenCount": [prompt_low + rest, prompt_high + rest],
-            "reason": thoughts.reason,
         }
+        if self.raw_prompt_overhead is not None:
+            out["rawPromptTokenCount"] = [prompt_low + self.raw_prompt_overhead, prompt_high + self.raw_prompt_overhead]
+        out["reason"] = thoughts.reason
+        return out
 
     @property
     def candidates_token_count(self) -> int:
@@ -166,6 +178,8 @@ class UsageResult:
         if self.thoughts_token_count:
             out["thoughtsTokenCount"] = self.thoughts_token_count
         out.update({k: v for k, v in self.fields.items() if k != "trafficType"})
+        if self.raw_prompt_token_count is not None:
+            out["rawPromptTokenCount"] = self.raw_prompt_token_count
         bounds = self.bounds
         if bounds is not None:
             out["bounds"] = bounds  # not Google's: present only on a count that cannot be exact offline
@@ -237,6 +251,7 @@ def usage_of_body(
         cached_content_token_count=cached,
         replayed_thoughts=replayed if replayed.signatures else None,
         fields=_usage_fields(prompt, day),
+        raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_prompt_rule_for(info, api, day)),
     )
     if response is not None:
         candidates, thoughts = count_response(prompt, response, day)
@@ -306,6 +321,25 @@ def _usage_fields(prompt: Prompt, day: dt.date | None) -> dict[str, str]:
     if "serviceTier" in fields and isinstance(tier, str) and tier:
         fields["serviceTier"] = tier.lower()
     return fields
+
+
+def _raw_prompt_overhead(prompt: Prompt, rule: RawPromptRule | None) -> int | None:
+    """rawPromptTokenCount - promptTokenCount under `rule` (accounting.yaml `raw_prompt_tokens`), None without one."""
+    if rule is None or prompt.call != GENERATE_CONTENT:
+        return None
+    total = rule.base + (rule.with_system_or_tools if prompt.system_instruction or prompt.tools else 0)
+    for turn in prompt.contents:
+        calls = any("functionCall" in part for part in turn.parts)
+        responses = any("functionResponse" in part for part in turn.parts)
+        if calls:
+            total += rule.per_call_content
+        elif responses:
+            total += rule.per_response_content
+        elif turn.role == "model":
+            total += rule.per_model_text_content
+        else:
+            total += rule.per_user_text_content
+    return total
 
 
 def _cached_tokens(prompt: Prompt, stated: int | None) -> int:

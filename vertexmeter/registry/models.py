@@ -141,7 +141,8 @@ class FunctionHistory:
         """The weights for one model: the first `model_overrides` entry whose patterns match its id, else these."""
         for patterns, weights in self.model_overrides:
             if any(fnmatch.fnmatchcase(model_id, pattern) for pattern in patterns):
-                return dataclasses.replace(self, model_overrides=(), **dict(weights))
+                changes: dict[str, Any] = dict(weights)
+                return dataclasses.replace(self, model_overrides=(), **changes)
         return self
 
 
@@ -236,6 +237,24 @@ class NotCountable:
 
 
 @dataclass(frozen=True)
+class RawPromptRule:
+    """accounting.yaml `raw_prompt_tokens`: rawPromptTokenCount = promptTokenCount + base + with_system_or_tools (when
+    the request has a system instruction or tools) + these weights per Content of the request."""
+
+    api: str
+    models: tuple[str, ...]
+    since: dt.date
+    base: int
+    with_system_or_tools: int
+    per_user_text_content: int
+    per_model_text_content: int
+    per_call_content: int
+    per_response_content: int
+    confidence: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class _Registry:
     by_name: dict[str, ModelInfo]
     models: tuple[ModelInfo, ...]
@@ -248,6 +267,7 @@ class _Registry:
     dated_aliases: dict[str, tuple[DatedAlias, ...]]
     not_countable: dict[str, NotCountable]
     version: str
+    raw_prompt: tuple[RawPromptRule, ...] = ()
 
 
 @cache
@@ -314,6 +334,17 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         for f in rules["usage_fields"]
     )
     apart = frozenset(key for rule in rules["text_pieces_apart"] for key in _rule_keys(rule))
+    raw_prompt = tuple(
+        RawPromptRule(
+            api=str(rule["api"]),
+            models=_strings(rule["models"]),
+            since=dt.date.fromisoformat(str(rule["since"])),
+            **{name: int(str(rule.get(name, 0))) for name in _RAW_PROMPT_WEIGHTS},
+            confidence=str(rule.get("confidence", "")),
+            evidence=_strings(rule.get("evidence") or []),
+        )
+        for rule in rules.get("raw_prompt_tokens") or []  # optional: a data set from before the table has none
+    )
     return _Registry(
         by_name,
         tuple(models),
@@ -326,7 +357,18 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         dated,
         not_countable,
         str(raw["version"]),
+        raw_prompt,
     )
+
+
+_RAW_PROMPT_WEIGHTS = (
+    "base",
+    "with_system_or_tools",
+    "per_user_text_content",
+    "per_model_text_content",
+    "per_call_content",
+    "per_response_content",
+)
 
 
 def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str]) -> tuple[_ThoughtRule, ...]:
@@ -418,7 +460,10 @@ _HISTORY_WEIGHTS = (
 def _history_overrides(history: dict[str, object]) -> tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...]:
     """function_history `model_overrides`: [{models: [patterns], <weight>: n, evidence: [...]}, ...]."""
     out = []
-    for entry in history.get("model_overrides") or []:  # type: ignore[union-attr]
+    entries = history.get("model_overrides") or []
+    if not isinstance(entries, list):
+        raise ValueError("accounting.yaml function_history: model_overrides is a list")
+    for entry in entries:
         if not isinstance(entry, dict) or not entry.get("models"):
             raise ValueError(f"accounting.yaml function_history: a model override needs models: {entry}")
         unknown = set(entry) - {"models", "evidence", "confidence", *_HISTORY_WEIGHTS}
@@ -570,6 +615,17 @@ def replayed_thoughts_for(model: ModelInfo, api: str, call: str, as_of: dt.date 
 def counts_text_pieces_apart(model: ModelInfo, api: str, call: str) -> bool:
     """True where a response's text parts are counted each on its own (accounting.yaml `text_pieces_apart`)."""
     return (api, call, model.rules_generation) in _registry().text_pieces_apart
+
+
+def raw_prompt_rule_for(model: ModelInfo, api: str, as_of: dt.date | None = None) -> RawPromptRule | None:
+    """The rule of rawPromptTokenCount for `model` on `api` on `as_of` (today when None), or None where answers do
+    not report it (accounting.yaml `raw_prompt_tokens`)."""
+    for rule in _registry().raw_prompt:
+        if rule.api != api or not any(fnmatch.fnmatchcase(model.id, pattern) for pattern in rule.models):
+            continue
+        if as_of is None or as_of >= rule.since:
+            return rule
+    return None
 
 
 def usage_fields_for(api: str, as_of: dt.date | None = None) -> dict[str, str]:

@@ -205,6 +205,7 @@ _BOUNDS: dict[str, Any] = {
     "properties": {
         "promptTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
         "totalTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+        "rawPromptTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
         "reason": {"type": "string"},
     },
     "additionalProperties": False,
@@ -245,7 +246,7 @@ USAGE_RESPONSE: dict[str, Any] = {
                     f: {"type": "integer"}
                     for f in (
                         "promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount", "totalTokenCount",
-                        "thoughtsTokenCount",
+                        "thoughtsTokenCount", "rawPromptTokenCount",
                     )
                 },
                 **{
