@@ -108,7 +108,7 @@ def test_tools_and_schemas_count_what_the_sdk_counts() -> None:
         "ICN",
     )
     # Vertex adds 1 per typed schema node (accounting.yaml); the texts are what the SDK counts.
-    from vertexmeter.counting.count import tool_template_tokens
+    from vertexmeter.counting.accounting import tool_template_tokens
     from vertexmeter.registry import accounting_for, resolve
 
     template = accounting_for(resolve("gemini-2.5-flash"), "vertex", "countTokens").tools
@@ -320,7 +320,7 @@ def _declaration_body(*declarations: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_tool_features_count_what_the_weights_multiply() -> None:
-    from vertexmeter.counting.count import tool_features
+    from vertexmeter.counting.accounting import tool_features
 
     declaration = {
         "name": "plan",
@@ -519,7 +519,7 @@ def test_gemini_2_5_does_not_bill_the_parameter_schemas_own_description() -> Non
 def test_reference_expansion_is_bounded() -> None:
     """Definitions that each use the next twice would double at every level (2^40 objects here): the expansion
     stops at its budget of 10,000 references, past which a reference reads as an empty schema."""
-    from vertexmeter.counting.count import tool_features
+    from vertexmeter.counting.accounting import tool_features
     from vertexmeter.counting.texts import inline_tool_refs
 
     defs = {
