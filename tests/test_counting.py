@@ -590,3 +590,25 @@ def test_3x_function_history_lists_and_absent_responses() -> None:
         assert _bill(model, turns({"n": "x"}, None)) == as_json(family, {"n": "x"}, None), model
     # 2.5 reads an absent response as {} and a list as its JSON.
     assert _bill("gemini-2.5-flash", turns(listed, None)) == as_json("gemma3", listed, {})
+
+
+def test_3x_function_history_strings_keep_their_quotes_unescaped() -> None:
+    """accounting.yaml function_history (3): payload: json_raw_quotes (t3-0589, t3-0653); 2.5 reads the escaped
+    JSON (t3-0414). Other escapes (\\n) stay as json.dumps writes them."""
+    import json
+
+    response = {"result": 'It said "got alpha-42".\nDone.'}
+    body = {
+        "contents": [
+            user("Run it."),
+            {"role": "model", "parts": [{"functionCall": {"name": "run", "args": {"x": "y"}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "run", "response": response}}]},
+        ]
+    }
+    escaped = json.dumps(response)
+    raw_quotes = escaped.replace('\\"', '"')
+    assert "\\n" in raw_quotes and '\\"' not in raw_quotes
+    fixed = raw("gemma4", "Run it.", "run", json.dumps({"x": "y"}), "run") + 3 + 10
+    assert _bill("gemini-3.5-flash", body) == fixed + raw("gemma4", raw_quotes)
+    fixed = raw("gemma3", "Run it.", "run", json.dumps({"x": "y"}), "run") + 3 + 10
+    assert _bill("gemini-2.5-flash", body) == fixed + raw("gemma3", escaped)

@@ -17,7 +17,7 @@ from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_ar
 from vertexmeter.vocabulary import APIS, CALLS
 
 BILLED_OUTPUTS = ("text", "before_stop")
-FUNCTION_PAYLOADS = ("texts", "json")
+FUNCTION_PAYLOADS = ("texts", "json", "json_raw_quotes")
 # accounting.yaml's tables keyed by (api, call, generation); each key covered exactly once by each.
 ACCOUNTING_TABLES = (
     "role_overhead",
