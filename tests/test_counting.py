@@ -594,10 +594,10 @@ def test_3x_function_history_lists_and_absent_responses() -> None:
 
 def test_3x_function_history_strings_keep_their_quotes_unescaped() -> None:
     """accounting.yaml function_history (3): payload: json_raw_quotes (t3-0589, t3-0653); 2.5 reads the escaped
-    JSON (t3-0414). Other escapes (\\n) stay as json.dumps writes them."""
+    JSON (t3-0414)."""
     import json
 
-    response = {"result": 'It said "got alpha-42".\nDone.'}
+    response = {"result": 'The result string returned by tool_two is: "got alpha-42".'}
     body = {
         "contents": [
             user("Run it."),
@@ -607,8 +607,18 @@ def test_3x_function_history_strings_keep_their_quotes_unescaped() -> None:
     }
     escaped = json.dumps(response)
     raw_quotes = escaped.replace('\\"', '"')
-    assert "\\n" in raw_quotes and '\\"' not in raw_quotes
+    assert '\\"' not in raw_quotes
+    assert raw("gemma4", raw_quotes) == raw("gemma4", escaped) - 1  # the two readings differ here
     fixed = raw("gemma4", "Run it.", "run", json.dumps({"x": "y"}), "run") + 3 + 10
     assert _bill("gemini-3.5-flash", body) == fixed + raw("gemma4", raw_quotes)
     fixed = raw("gemma3", "Run it.", "run", json.dumps({"x": "y"}), "run") + 3 + 10
     assert _bill("gemini-2.5-flash", body) == fixed + raw("gemma3", escaped)
+
+
+def test_json_raw_quotes_unescapes_only_quotes() -> None:
+    """Escaped backslashes stay pairs, other escapes stay; only \\" becomes a quote."""
+    from vertexmeter.counting.texts import part_texts
+
+    part = {"functionResponse": {"name": "f", "response": {"s": 'a\\"b "c"\n\t\u00e9'}}}
+    texts = [t for t, _ in part_texts(part, "p", "json_raw_quotes")]
+    assert texts == ["f", '{"s": "a\\\\"b "c"\\n\\té"}']
