@@ -83,6 +83,14 @@ def test_replayed_thought_rule_is_cited() -> None:
     assert any(r["rule"].startswith("accounting.yaml replayed_thoughts (all_turns") for r in rules)
 
 
+def test_raw_prompt_rule_is_cited_where_the_field_is_reported() -> None:
+    cited = vertexmeter.usage_metadata("gemini-3.5-flash", AGENT_TURN, api="gemini", as_of="2026-08-01", explain=True)
+    assert "rawPromptTokenCount" in cited
+    assert any(r["rule"] == "accounting.yaml raw_prompt_tokens" for r in cited["rules"])
+    before = vertexmeter.usage_metadata("gemini-3.5-flash", AGENT_TURN, api="gemini", as_of="2026-07-01", explain=True)
+    assert not any(r["rule"] == "accounting.yaml raw_prompt_tokens" for r in before["rules"])
+
+
 def test_server_option_and_its_type() -> None:
     answer = usage_from_body("gemini-2.5-flash", {**AGENT_TURN, "usageOptions": {"explain": True}}, api="gemini")
     assert answer["usageMetadata"]["rules"]

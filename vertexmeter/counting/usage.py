@@ -64,6 +64,7 @@ class UsageResult:
     fields: dict[str, str] = field(default_factory=dict)
     # rawPromptTokenCount - promptTokenCount where answers report it (accounting.yaml `raw_prompt_tokens`), else None.
     raw_prompt_overhead: int | None = None
+    raw_prompt_rule: RawPromptRule | None = None
 
     @property
     def raw_prompt_token_count(self) -> int | None:
@@ -151,7 +152,13 @@ class UsageResult:
         from vertexmeter.counting.explain import applied_rules
 
         replayed = self.replayed_thoughts.rule if self.replayed_thoughts else None
-        return applied_rules(self.prompt.request, self.prompt.tokenizer, replayed=replayed, response=self.has_response)
+        return applied_rules(
+            self.prompt.request,
+            self.prompt.tokenizer,
+            replayed=replayed,
+            response=self.has_response,
+            raw_prompt=self.raw_prompt_rule,
+        )
 
     def to_rest(self, explain: bool = False) -> dict[str, Any]:
         """usageMetadata JSON in Google's field order; zero counts omitted, as proto3 JSON does; `explain` adds
@@ -242,6 +249,7 @@ def usage_of_body(
     cached = _cached_tokens(prompt, cached_content_tokens)
     known = thought_history(history)
     counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day)
+    raw_rule = raw_prompt_rule_for(info, api, day) if prompt.call == GENERATE_CONTENT else None
     replayed = replayed_thought_tokens(prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known)
     result = UsageResult(
         model=info,
@@ -251,7 +259,8 @@ def usage_of_body(
         cached_content_token_count=cached,
         replayed_thoughts=replayed if replayed.signatures else None,
         fields=_usage_fields(prompt, day),
-        raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_prompt_rule_for(info, api, day)),
+        raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_rule),
+        raw_prompt_rule=raw_rule,
     )
     if response is not None:
         candidates, thoughts = count_response(prompt, response, day)
@@ -325,7 +334,7 @@ def _usage_fields(prompt: Prompt, day: dt.date | None) -> dict[str, str]:
 
 def _raw_prompt_overhead(prompt: Prompt, rule: RawPromptRule | None) -> int | None:
     """rawPromptTokenCount - promptTokenCount under `rule` (accounting.yaml `raw_prompt_tokens`), None without one."""
-    if rule is None or prompt.call != GENERATE_CONTENT:
+    if rule is None:
         return None
     total = rule.base + (rule.with_system_or_tools if prompt.system_instruction or prompt.tools else 0)
     for turn in prompt.contents:
