@@ -113,7 +113,6 @@ OPEN_RULES: list[tuple[str, Callable[[dict[str, Any]], bool]]] = [
     ("Vertex doc artifact (accounting.yaml role_overhead)", lambda r: r["id"] == "gt-0030"),
     ("1: replayed thoughts on Vertex 3 (history not kept)", lambda r: r["id"] == "nt-0154"),
     ("4: numbers in a Vertex 2.5 functionResponse", lambda r: r["id"] == "nt-0157"),
-    ("media: 2.5 audio rounding (docs/media.md)", lambda r: r["id"] == "nt-0168"),
     ("12: a stream's last chunk reports a larger prompt", lambda r: "varied across stream chunks" in r["notes"]),
     ("12: streamed 2.5 outputs", lambda r: r["kind"] == "output" and _streamed(r)),
     ("6: non-canonical generation", lambda r: r["kind"] == "output"),
