@@ -165,7 +165,7 @@ def misses() -> str:
         low, high = result.bounds["promptTokenCount"] if result.bounds else (0, 0)
         lines.append(
             f"| {result.record['id']} | {result.record['model']} | {result.expected} | {result.got} | "
-            f"[{low}, {high}] | {result.bounds_width:.0%} |"
+            f"[{low}, {high}] | {result.bounds_width:.1%} |"
         )
     return "\n".join(lines)
 

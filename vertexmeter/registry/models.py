@@ -195,6 +195,9 @@ class SignatureSize:
     point: float
     high: float
     evidence: tuple[str, ...]
+    # A second reading that holds too: bytes = overhead + k x thoughts with the overhead between `also_overhead_low`
+    # and `also_overhead_high` bytes and k between `also_low` and `also_high`; the thoughts lie in both ranges.
+    also: tuple[int, int, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,7 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         point=float(per_token["point"]),
         high=float(per_token["high"]),
         evidence=_strings(size.get("evidence") or []),
+        also=_signature_also(size.get("also")),
     )
     fields = tuple(
         (str(f["api"]), str(f["field"]), str(f["value"]), dt.date.fromisoformat(str(f["since"])))
@@ -369,6 +373,16 @@ _RAW_PROMPT_WEIGHTS = (
     "per_call_content",
     "per_response_content",
 )
+
+
+def _signature_also(raw: object) -> tuple[int, int, float, float] | None:
+    """signature_size `also`: {overhead_bytes: {low, high}, bytes_per_thought_token: {low, high}}."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("accounting.yaml signature_size.also is a mapping")
+    overhead, per_token = raw["overhead_bytes"], raw["bytes_per_thought_token"]
+    return int(overhead["low"]), int(overhead["high"]), float(per_token["low"]), float(per_token["high"])
 
 
 def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str]) -> tuple[_ThoughtRule, ...]:
