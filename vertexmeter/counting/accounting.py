@@ -5,10 +5,11 @@ response schemas. `count.count_prompt_tokens` adds what these return to the text
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache
 from typing import Any
 
 from vertexmeter.counting.texts import inline_tool_refs, without_root_descriptions
-from vertexmeter.registry import Accounting, ToolTemplate
+from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate
 from vertexmeter.requests import Prompt
 
 
@@ -35,18 +36,20 @@ def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
 
 
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
-    history = rules.function_history.for_model(prompt.model.id)
-    weights = (
-        history.per_call,
-        history.per_response,
-        history.per_argument,
-        history.per_number,
-        history.per_nested_object,
-        history.per_boolean,
-        history.per_list,
-        history.per_absent_response,
-    )
-    if not any(weights):
+    history = _history_for(rules.function_history, prompt.model.id)
+    # (weight, what it weighs in a payload), only the weights this rule gives
+    features = [
+        (weight, measure)
+        for weight, measure in (
+            (history.per_argument, len),
+            (history.per_number, _numbers),
+            (history.per_nested_object, _nested_objects),
+            (history.per_boolean, _booleans),
+            (history.per_list, _lists),
+        )
+        if weight
+    ]
+    if not (features or history.per_call or history.per_response or history.per_absent_response):
         return 0
     total = 0
     for turn in prompt.contents:
@@ -55,19 +58,20 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                 ("functionCall", "args", history.per_call),
                 ("functionResponse", "response", history.per_response),
             ):
-                if part.get(kind) is None:
+                function = part.get(kind)
+                if function is None:
                     continue
-                payload = part[kind].get(key) or {}
-                total += (
-                    per_part
-                    + history.per_argument * len(payload)
-                    + history.per_number * _numbers(payload)
-                    + history.per_nested_object * _nested_objects(payload)
-                    + history.per_boolean * _booleans(payload)
-                    + history.per_list * _lists(payload)
-                    + (history.per_absent_response if kind == "functionResponse" and part[kind].get(key) is None else 0)
-                )
+                given = function.get(key)
+                payload = given or {}
+                total += per_part + sum(weight * measure(payload) for weight, measure in features)
+                if given is None and kind == "functionResponse":
+                    total += history.per_absent_response
     return total
+
+
+@cache  # per request (batch lines too); the answer depends only on the rule and the model id
+def _history_for(history: FunctionHistory, model_id: str) -> FunctionHistory:
+    return history.for_model(model_id)
 
 
 def _nested_objects(payload: Any) -> int:

@@ -82,7 +82,7 @@ def part_texts(part: dict[str, Any], path: str, function_payload: str = "texts")
                 yield call["name"], f"{path}.{proto}.name"
             if function_payload in ("json", "json_raw_quotes"):
                 text = json.dumps(call.get(payload) or {}, ensure_ascii=False)
-                if function_payload == "json_raw_quotes":
+                if function_payload == "json_raw_quotes" and '\\"' in text:
                     text = _ESCAPE.sub(lambda m: '"' if m[1] == '"' else m[0], text)
                 yield text, f"{path}.{proto}.{payload}"
             elif call.get(payload):

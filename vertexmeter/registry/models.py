@@ -631,6 +631,7 @@ def counts_text_pieces_apart(model: ModelInfo, api: str, call: str) -> bool:
     return (api, call, model.rules_generation) in _registry().text_pieces_apart
 
 
+@cache  # read per request (batch lines too): the answer depends only on these arguments
 def raw_prompt_rule_for(model: ModelInfo, api: str, as_of: dt.date | None = None) -> RawPromptRule | None:
     """The rule of rawPromptTokenCount for `model` on `api` on `as_of` (today when None), or None where answers do
     not report it (accounting.yaml `raw_prompt_tokens`)."""
