@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vertexmeter import datafiles
+from vertexmeter import datafiles, paths
 
 FILES = [("vertexmeter.registry", "models.yaml"), ("vertexmeter.registry", "accounting.yaml"),
          ("vertexmeter.media", "rules.yaml")]
@@ -24,7 +24,7 @@ def parsed(package: str, name: str) -> object:
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(datafiles.CACHE_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(paths.CACHE_DIR_ENV, str(tmp_path))
     return tmp_path / "data"
 
 
@@ -48,7 +48,7 @@ def test_a_damaged_entry_is_parsed_again(cache: Path) -> None:
 def test_an_unwritable_cache_only_costs_the_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache directory would be")
-    monkeypatch.setenv(datafiles.CACHE_DIR_ENV, str(blocker))
+    monkeypatch.setenv(paths.CACHE_DIR_ENV, str(blocker))
     assert datafiles.load_yaml(*FILES[0]) == parsed(*FILES[0])
 
 

@@ -11,8 +11,8 @@ from ground_truth import load_2026, load_mined, load_mined_history, load_records
 
 import vertexmeter
 from vertexmeter.cli import main
-from vertexmeter.counting import usage_from_body
 from vertexmeter.errors import VertexMeterError
+from vertexmeter.server.adapters import usage_from_body
 
 AGENT_TURN = {
     "contents": [
@@ -85,7 +85,8 @@ def test_replayed_thought_rule_is_cited() -> None:
 
 def test_server_option_and_its_type() -> None:
     answer = usage_from_body("gemini-2.5-flash", {**AGENT_TURN, "usageOptions": {"explain": True}}, api="gemini")
-    assert answer["usageMetadata"]["rules"]
+    assert answer.explain
+    assert answer.to_json()["usageMetadata"]["rules"]
     with pytest.raises(VertexMeterError, match="true or false"):
         usage_from_body("gemini-2.5-flash", {**AGENT_TURN, "usageOptions": {"explain": "yes"}}, api="gemini")
 
