@@ -7,9 +7,9 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from ground_truth import load_2026, load_mined, load_mined_history, load_records
 
 import vertexmeter
+from tests.ground_truth import load_2026, load_mined, load_mined_history, load_records
 from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.server.adapters import usage_from_body

@@ -13,9 +13,9 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the tests package: its ground-truth replay
 
-from ground_truth import (  # noqa: E402
+from tests.ground_truth import (  # noqa: E402
     call_of,
     is_multimodal,
     load_2026,

@@ -12,7 +12,8 @@ import time
 from typing import Any
 
 import pytest
-from abuse_helpers import COUNT_PATH, ONE_WORD, assert_google_error, error_of, read_until_closed, wait_for
+
+from tests.abuse.abuse_helpers import COUNT_PATH, ONE_WORD, assert_google_error, error_of, read_until_closed, wait_for
 
 pytestmark = pytest.mark.slow  # hostile clients against a real server: timeouts to wait out
 

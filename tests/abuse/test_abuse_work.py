@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from abuse_helpers import COUNT_PATH, ONE_WORD, assert_google_error, text_body, wait_for
 
+from tests.abuse.abuse_helpers import COUNT_PATH, ONE_WORD, assert_google_error, text_body, wait_for
 from vertexmeter import tokenizing
 
 pytestmark = pytest.mark.slow  # hostile clients against a real server: timeouts to wait out

@@ -11,10 +11,10 @@ import tracemalloc
 import zlib
 from typing import Any
 
-import mediafactory as mf
 import pytest
 
 import vertexmeter
+from tests.media import mediafactory as mf
 from vertexmeter.errors import VertexMeterError
 
 MODEL = "gemini-2.5-flash"

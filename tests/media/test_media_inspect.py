@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-import mediafactory as mf
 import pytest
 
 import vertexmeter
+from tests.media import mediafactory as mf
 from vertexmeter.media.inspect import MediaData, probe_av, probe_image, probe_pdf
 from vertexmeter.media.mime import sniff
 

@@ -10,12 +10,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import mediafactory as mf
 import pytest
 from click.testing import CliRunner
-from test_media_rules import FRAME, IMAGE, LETTER, MODELS, PAGE, PDF_MODALITY, audio_tokens, sized
 
 import vertexmeter
+from tests.media import mediafactory as mf
+from tests.media.test_media_rules import FRAME, IMAGE, LETTER, MODELS, PAGE, PDF_MODALITY, audio_tokens, sized
 from vertexmeter.cli import main
 from vertexmeter.media import MediaOptions
 

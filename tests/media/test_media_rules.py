@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-import mediafactory as mf
 import pytest
 
 import vertexmeter
+from tests.media import mediafactory as mf
 from vertexmeter.errors import VertexMeterError
 
 # One model per generation; Vertex dialect (no per-request overhead on 1.x/2.5/3; +1 on 2.0).

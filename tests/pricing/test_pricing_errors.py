@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pricing_helpers import EXAMPLES, price_one
 
+from tests.pricing.pricing_helpers import EXAMPLES, price_one
 from vertexmeter import estimate, price_scenario, prices
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.pricing import Quantities, RequestUsage

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from pricing_helpers import D
 
 import vertexmeter
+from tests.pricing.pricing_helpers import D
 from vertexmeter.server.estimating import estimate_from_body
 
 

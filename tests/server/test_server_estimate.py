@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import RunningServer
 
+from tests.server.server_helpers import RunningServer
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.server.estimating import estimate_from_body
 

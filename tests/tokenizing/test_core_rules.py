@@ -13,12 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import core_helpers
 import pytest
 import sentencepiece
-from core_helpers import family
-from tokenizer_files import packaged_bytes
 
+from tests.tokenizer_files import packaged_bytes
+from tests.tokenizing import core_helpers
+from tests.tokenizing.core_helpers import family
 from vertexmeter import tokenizing
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.tokenizing import (

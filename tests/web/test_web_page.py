@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_helpers import ARTIFACTS, WEB_KEY, Browser, Served
 
 import vertexmeter
+from tests.web.web_helpers import ARTIFACTS, WEB_KEY, Browser, Served
 from vertexmeter.server.estimating import estimate_from_body
 
 pytestmark = pytest.mark.slow  # drives Chromium against a served page

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from web_helpers import WEB_KEY, Served
 
 import vertexmeter
+from tests.web.web_helpers import WEB_KEY, Served
 from vertexmeter.batch import estimate_batch
 
 
