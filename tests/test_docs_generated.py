@@ -22,3 +22,31 @@ def test_the_parity_table_of_docs_counting_is_current() -> None:
     tool = _tool("parity_table")
     text = (ROOT / "docs" / "counting.md").read_text("utf-8")
     assert tool.current_block(text) == tool.block(), "run: python tools/parity_table.py --write"
+
+
+def test_the_settings_table_of_docs_server_is_current() -> None:
+    tool = _tool("server_settings")
+    text = (ROOT / "docs" / "server.md").read_text("utf-8")
+    assert tool.current_block(text) == tool.block(), "run: python tools/server_settings.py --write"
+
+
+def test_every_server_setting_has_a_flag_whose_stated_default_is_the_setting_s() -> None:
+    tool = _tool("server_settings")
+    from vertexmeter.server.config import FIELD_NAMES
+
+    assert [row[1].split("`")[1] for row in tool.rows()] == [f"VERTEXMETER_{name.upper()}" for name in FIELD_NAMES]
+    stated = tool.help_defaults()
+    assert len(stated) >= len(FIELD_NAMES) // 2  # most flags state their default in `--help`
+    wrong = {name: pair for name, pair in stated.items() if pair[0] != pair[1]}
+    assert not wrong, f"`vertexmeter serve --help` states other defaults than server/config.py: {wrong}"
+
+
+def test_a_size_default_is_written_in_binary_units() -> None:
+    tool = _tool("server_settings")
+    assert [tool._size(n) for n in (72 * 1024**2, 256 * 1024, 4 * 1024**3, 1000, 0)] == [
+        "72MiB",
+        "256KiB",
+        "4GiB",
+        "1000",
+        "0",
+    ]
