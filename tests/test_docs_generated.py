@@ -6,6 +6,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -50,3 +52,27 @@ def test_a_size_default_is_written_in_binary_units() -> None:
         "1000",
         "0",
     ]
+
+
+@pytest.mark.parametrize("name", ["role_overhead", "tool_templates", "tokenizer_history"])
+def test_the_accounting_tables_of_docs_counting_are_current(name: str) -> None:
+    tool = _tool("accounting_tables")
+    text = (ROOT / "docs" / "counting.md").read_text("utf-8")
+    assert tool.current_block(text, name) == tool.block(name), "run: python tools/accounting_tables.py --write"
+
+
+def test_the_accounting_tables_say_what_the_rules_say() -> None:
+    """Spot values read back from the tables against the registry's own lookup of the same rules."""
+    from vertexmeter.registry.models import _registry
+
+    tool = _tool("accounting_tables")
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:-1] for line in tool.role_overhead().splitlines()[2:]}
+    columns = [c.strip() for c in tool.role_overhead().splitlines()[0].split("|")[2:-2]]
+    for label, api, call in [
+        ("Gemini API countTokens", "gemini", "countTokens"),
+        ("Gemini API generateContent", "gemini", "generateContent"),
+    ]:
+        for generation, cell in zip(columns, rows[label], strict=True):
+            rule = _registry().accounting[(api, call, {"3.x": "3"}.get(generation, generation))]
+            assert cell == ("raw + R" if rule.per_role_content == 1 else "raw"), (label, generation)
+    assert set(tool.TABLES) == {"role_overhead", "tool_templates", "tokenizer_history"}
