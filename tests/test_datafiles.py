@@ -14,8 +14,11 @@ import yaml
 
 from vertexmeter import datafiles, paths
 
-FILES = [("vertexmeter.registry", "models.yaml"), ("vertexmeter.registry", "accounting.yaml"),
-         ("vertexmeter.media", "rules.yaml")]
+FILES = [
+    ("vertexmeter.registry", "models.yaml"),
+    ("vertexmeter.registry", "accounting.yaml"),
+    ("vertexmeter.media", "rules.yaml"),
+]
 
 
 def parsed(package: str, name: str) -> object:
@@ -58,7 +61,8 @@ def test_data_json_would_change_is_not_cached(cache: Path) -> None:
     assert not entry.exists()
     datafiles._store(entry, {"since": dt.date(2025, 10, 1), "at": dt.datetime(2025, 10, 1, 12, 0)})
     assert json.loads(entry.read_text(), object_hook=datafiles._revive) == {
-        "since": dt.date(2025, 10, 1), "at": dt.datetime(2025, 10, 1, 12, 0)
+        "since": dt.date(2025, 10, 1),
+        "at": dt.datetime(2025, 10, 1, 12, 0),
     }
 
 

@@ -205,9 +205,7 @@ def pick(table: dict[str, int], level: str, what: str, field_path: str) -> int:
         return table[level]
     if len(table) == 1:  # generation without mediaResolution: one number for every level
         return table["UNSPECIFIED"]
-    raise invalid_argument(
-        f"Media resolution MEDIA_RESOLUTION_{level} is not supported for {what}.", field_path
-    )
+    raise invalid_argument(f"Media resolution MEDIA_RESOLUTION_{level} is not supported for {what}.", field_path)
 
 
 def frames_sampled(seconds: Fraction, fps: Fraction, rounding: str = "ceil") -> int:

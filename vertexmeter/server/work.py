@@ -28,7 +28,6 @@ from vertexmeter.vocabulary import COMPUTE_TOKENS, ESTIMATE_COST, USAGE_METADATA
 log = logging.getLogger("vertexmeter.server")
 
 
-
 @dataclass(frozen=True)
 class Job:
     rpc: str  # countTokens | computeTokens | estimateCost | usageMetadata

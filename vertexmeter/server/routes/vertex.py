@@ -86,7 +86,11 @@ def vertex_router() -> APIRouter:
                     continue
                 spec = RouteSpec(api="vertex", version=version, rpc=rpc, form=form)
                 add_rpc_route(
-                    router, spec, f"/{version}{template}:{rpc}", _SUMMARIES[rpc], _RESPONSES[rpc],
+                    router,
+                    spec,
+                    f"/{version}{template}:{rpc}",
+                    _SUMMARIES[rpc],
+                    _RESPONSES[rpc],
                     _operation_extra(form, rpc),
                 )
     return router
