@@ -14,7 +14,7 @@ import vertexmeter
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.server.adapters import USAGE_OPTION_KEYS, UsageAnswer, split_options, usage_from_body
 from vertexmeter.server.work import Job, run_job
-from vertexmeter.vocabulary import ESTIMATE_COST, USAGE_METADATA
+from vertexmeter.vocabulary import COMPUTE_TOKENS, ESTIMATE_COST, USAGE_METADATA
 
 MODEL = "gemini-2.5-flash"
 TEXT_BODY = {"contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}]}
@@ -104,3 +104,11 @@ def test_metrics_of_an_estimate_agree_with_its_json(body: dict[str, Any]) -> Non
     assert outcome.code == 200, outcome.body
     assert outcome.tokens == outcome.body["prompt"]["tokens_by_modality"]
     assert outcome.model_id == outcome.body["model"] == MODEL
+
+
+def test_metrics_of_a_compute_answer_agree_with_its_json() -> None:
+    outcome = run_job(Job(COMPUTE_TOKENS, "vertex", "v1", json.dumps(TEXT_BODY).encode(), MODEL))
+    assert outcome.code == 200, outcome.body
+    ids = sum(len(info["tokenIds"]) for info in outcome.body["tokensInfo"])
+    assert outcome.tokens == {"TEXT": ids} and ids > 0
+    assert outcome.model_id == MODEL

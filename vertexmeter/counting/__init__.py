@@ -1,6 +1,6 @@
 """Counting: countTokens, computeTokens and the bill (generateContent usageMetadata) over a normalized prompt."""
 
-from vertexmeter.counting.compute import compute_tokens
+from vertexmeter.counting.compute import ComputeResult, TokensInfo, compute, compute_tokens
 from vertexmeter.counting.count import (
     CountResult,
     MediaUsage,
@@ -15,6 +15,9 @@ from vertexmeter.counting.local_tokenizer import LocalTokenizer
 from vertexmeter.counting.usage import UsageResult, usage, usage_metadata, usage_of_body
 
 __all__ = [
+    "ComputeResult",
+    "TokensInfo",
+    "compute",
     "CountResult",
     "LocalTokenizer",
     "MediaUsage",

@@ -16,7 +16,7 @@ from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, Th
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertexmeter.counting import compute_tokens, count
+from vertexmeter.counting import compute, count
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import resolve
@@ -153,10 +153,9 @@ def run_job(job: Job) -> Outcome:
         if job.rpc == USAGE_METADATA:
             return _usage(model, body, job.api, job.media_options)
         if job.rpc == COMPUTE_TOKENS:
-            info = resolve(model)  # once: computeTokens and the metrics label share it
-            result = compute_tokens(info, body)
-            ids = sum(len(item.get("tokenIds", ())) for item in result.get("tokensInfo", ()))
-            return Outcome(200, result, info.id, {"TEXT": ids} if ids else {})
+            computed = compute(resolve(model), body)
+            ids = computed.token_count
+            return Outcome(200, computed.to_rest(), computed.model.id, {"TEXT": ids} if ids else {})
         counted = count(model, body, api=job.api, media_options=job.media_options, api_version=job.api_version)
         return Outcome(200, counted.to_rest(), counted.model.id, dict(counted.tokens_by_modality))
     except VertexMeterError as error:
