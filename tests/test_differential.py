@@ -6,9 +6,9 @@ import pytest
 import sentencepiece
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tokenizer_files import packaged_bytes
 
 import vertexmeter
+from tests.tokenizer_files import packaged_bytes
 
 # Text that exercises the tokenizers: code, whitespace runs, CJK, emoji, combining marks, control chars.
 snippets = st.sampled_from(

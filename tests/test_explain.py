@@ -7,12 +7,12 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from ground_truth import load_2026, load_mined, load_mined_history, load_records
 
 import vertexmeter
+from tests.ground_truth import load_2026, load_mined, load_mined_history, load_records
 from vertexmeter.cli import main
-from vertexmeter.counting import usage_from_body
 from vertexmeter.errors import VertexMeterError
+from vertexmeter.server.adapters import usage_from_body
 
 AGENT_TURN = {
     "contents": [
@@ -93,7 +93,8 @@ def test_raw_prompt_rule_is_cited_where_the_field_is_reported() -> None:
 
 def test_server_option_and_its_type() -> None:
     answer = usage_from_body("gemini-2.5-flash", {**AGENT_TURN, "usageOptions": {"explain": True}}, api="gemini")
-    assert answer["usageMetadata"]["rules"]
+    assert answer.explain
+    assert answer.to_json()["usageMetadata"]["rules"]
     with pytest.raises(VertexMeterError, match="true or false"):
         usage_from_body("gemini-2.5-flash", {**AGENT_TURN, "usageOptions": {"explain": "yes"}}, api="gemini")
 

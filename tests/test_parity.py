@@ -13,7 +13,9 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
-from ground_truth import (
+
+import vertexmeter
+from tests.ground_truth import (
     Replay,
     call_of,
     earlier_responses,
@@ -25,8 +27,6 @@ from ground_truth import (
     replay,
     replay_2026,
 )
-
-import vertexmeter
 
 RECORDS = [r for r in load_records() if not is_multimodal(r)]
 

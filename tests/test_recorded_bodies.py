@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ground_truth import api_of, call_of, load_2026, load_records, recorded_request
 
+from tests.ground_truth import api_of, call_of, load_2026, load_records, recorded_request
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import resolve
 from vertexmeter.requests import parse_count_request, parse_generate_request

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from ground_truth import earlier_responses, load_2026
 
 import vertexmeter
+from tests.ground_truth import earlier_responses, load_2026
 from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the tests package: its ground-truth replay
 
-from ground_truth import (  # noqa: E402
+from tests.ground_truth import (  # noqa: E402
     Replay,
     call_of,
     is_multimodal,

@@ -28,8 +28,7 @@ from __future__ import annotations
 import os
 
 from vertexmeter.paths import PACKAGE_DIR, TOKENIZER_DIR_ENV, cache_root, installed_manifest
-from vertexmeter.tokenizing import ENGINE_ONLY_ENV
-from vertexmeter.tokenizing.core import PURE_PYTHON_ENV
+from vertexmeter.tokenizing import ENGINE_ONLY_ENV, PURE_PYTHON_ENV
 
 TYPE_CHECKING = False  # not typing's: see above
 if TYPE_CHECKING:
@@ -214,7 +213,7 @@ def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, in
     entry = _load_memory(_fingerprint()).get((model, api, len(texts)))
     if entry is None:
         return None
-    from vertexmeter.tokenizing.core import mapped_counter
+    from vertexmeter.tokenizing import mapped_counter
 
     counter = mapped_counter(entry[0])
     if counter is None:

@@ -15,12 +15,12 @@ from typing import Any
 
 from vertexmeter.counting.accounting import declarations_as_read, overhead_tokens
 from vertexmeter.counting.texts import prompt_texts
-from vertexmeter.errors import invalid_argument
+from vertexmeter.dates import parse_day
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
 from vertexmeter.registry import ModelInfo, accounting_for, resolve, tokenizer_for
 from vertexmeter.requests import Prompt, media_field, parse_count_request, request_body
 from vertexmeter.tokenizing import get_tokenizer
-from vertexmeter.vocabulary import APIS, MODALITIES
+from vertexmeter.vocabulary import MODALITIES, check_api
 
 # The ASCII characters str.isspace() is true for (the information separators \x1c-\x1f included).
 _ASCII_WHITESPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
@@ -118,27 +118,6 @@ def modality_details(by_modality: dict[str, int]) -> list[dict[str, Any]]:
     return [{"modality": m, "tokenCount": by_modality[m]} for m in MODALITIES if by_modality.get(m)]
 
 
-def check_api(api: str) -> None:
-    if api not in APIS:
-        raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
-
-
-def parse_as_of(as_of: Any) -> dt.date | None:
-    """A date (or ISO string, or datetime) for the rules in force that day; None = today's service."""
-    if as_of is None or (isinstance(as_of, str) and as_of.strip().lower() in ("", "today")):
-        return None
-    if isinstance(as_of, dt.datetime):
-        return as_of.date()
-    if isinstance(as_of, dt.date):
-        return as_of
-    if isinstance(as_of, str):
-        try:
-            return dt.date.fromisoformat(as_of.strip()[:10])
-        except ValueError:
-            pass
-    raise invalid_argument(f"Invalid as_of {as_of!r}: expected a date such as 2025-10-01.", "as_of")
-
-
 def model_info(
     model: str | ModelInfo, api: str, api_version: str | None = None, on: dt.date | None = None
 ) -> ModelInfo:
@@ -163,7 +142,7 @@ def count(
 
     `as_of` (a date) counts with the vocabulary the service used that day; default: today's service.
     """
-    info = model_info(model, api, api_version, parse_as_of(as_of))
+    info = model_info(model, api, api_version, parse_day(as_of, "as_of"))
     return count_body(info, request_body(request, info, api, config=config), api, media_options, as_of)
 
 
@@ -172,7 +151,7 @@ def count_body(
 ) -> CountResult:
     """`count` of a body `request_body` already made (estimate builds it once, to tell :predict bodies)."""
     prompt = parse_count_request(info, body, api)
-    return count_prompt_tokens(prompt, media_options or MediaOptions(), parse_as_of(as_of))
+    return count_prompt_tokens(prompt, media_options or MediaOptions(), parse_day(as_of, "as_of"))
 
 
 def count_tokens(

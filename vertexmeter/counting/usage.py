@@ -17,12 +17,12 @@ from vertexmeter.counting.count import (
     count_prompt_tokens,
     modality_details,
     model_info,
-    parse_as_of,
 )
 from vertexmeter.counting.texts import part_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history
+from vertexmeter.dates import parse_day
 from vertexmeter.errors import failed_precondition, invalid_argument
-from vertexmeter.media import MediaOptions
+from vertexmeter.media import MediaOptions, generated_image_tokens
 from vertexmeter.registry import (
     ModelInfo,
     RawPromptRule,
@@ -40,7 +40,6 @@ from vertexmeter.requests import (
     parse_message,
     plain,
     request_body,
-    split_options,
 )
 from vertexmeter.tokenizing import Tokenizer, get_tokenizer
 from vertexmeter.vocabulary import GENERATE_CONTENT
@@ -219,7 +218,7 @@ def usage(
         streamed chunks): the thoughts of those whose thought signatures the request replays are billed
         exactly; without them the bill carries `bounds` (docs/counting.md, "Replayed thoughts").
     """
-    info = model_info(model, api, on=parse_as_of(as_of))
+    info = model_info(model, api, on=parse_day(as_of, "as_of"))
     return usage_of_body(
         info,
         request_body(request, info, api, config=config, generate=True),
@@ -244,7 +243,7 @@ def usage_of_body(
     history: Any = None,
 ) -> UsageResult:
     """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies)."""
-    day = parse_as_of(as_of)
+    day = parse_day(as_of, "as_of")
     prompt = parse_generate_request(info, body, api)
     cached = _cached_tokens(prompt, cached_content_tokens)
     known = thought_history(history)
@@ -296,32 +295,6 @@ def usage_metadata(
         history=history,
         config=config,
     ).to_rest(explain=explain)
-
-
-USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens", "history", "explain")
-
-
-def usage_from_body(
-    model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
-) -> dict[str, Any]:
-    """The `:usageMetadata` answer: a generateContent body plus optional `usageOptions` {response, asOf,
-    cachedContentTokens, history} -> `{"usageMetadata": …, "modelVersion": …}`, as a GenerateContentResponse
-    carries it."""
-    request, options = split_options(body, "usageOptions", USAGE_OPTION_KEYS)
-    result = usage(
-        model,
-        request,
-        api=api,
-        response=options.get("response"),
-        as_of=options.get("asOf"),
-        media_options=media_options,
-        cached_content_tokens=options.get("cachedContentTokens"),
-        history=options.get("history"),
-    )
-    explain = options.get("explain", False)
-    if not isinstance(explain, bool):
-        raise invalid_argument(f"usageOptions.explain is true or false, not {explain!r}.", "usage_options.explain")
-    return {"usageMetadata": result.to_rest(explain=explain), "modelVersion": result.model.id}
 
 
 def _usage_fields(prompt: Prompt, day: dt.date | None) -> dict[str, str]:
@@ -454,9 +427,7 @@ def _generated_image_tokens(prompt: Prompt, part: dict[str, Any], j: int) -> int
     """A generated image at the model's default output size (rules.yaml `output_image`)."""
     blob = part.get("inlineData") or part.get("fileData") or {}
     mime = str(blob.get("mimeType") or "")
-    from vertexmeter.media.rules import rules_for  # here: a text count never loads the media rules
-
-    tokens = rules_for(prompt.model.rules_generation, prompt.api, "generateContent").output_image_tokens
+    tokens = generated_image_tokens(prompt.model.rules_generation, prompt.api)
     if not mime.startswith("image/") or tokens is None:
         raise invalid_argument(
             f"vertexmeter counts text, function calls and generated images ({prompt.model.generation} models: "

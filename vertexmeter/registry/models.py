@@ -14,7 +14,7 @@ from typing import Any
 
 from vertexmeter.datafiles import load_yaml
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument, not_found
-from vertexmeter.vocabulary import APIS, CALLS
+from vertexmeter.vocabulary import APIS, CALLS, EMBED_CONTENT
 
 BILLED_OUTPUTS = ("text", "before_stop")
 FUNCTION_PAYLOADS = ("texts", "json", "json_raw_quotes")
@@ -520,7 +520,7 @@ def _load_accounting(
                 history = tables["function_history"].get(key)
                 stops = tables["stop_sequences"].get(key)
                 newlines = tables["output_newlines"].get(key)
-                if tool is None and call == "embedContent":  # embedContent takes no tools
+                if tool is None and call == EMBED_CONTENT:  # embedContent takes no tools
                     tool = {"per_declaration": 0, "per_property": 0, "per_typed_node": 0, "per_nullable": 0}
                     tool["confidence"] = "confirmed"
                 if (

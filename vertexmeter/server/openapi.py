@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vertexmeter.pricing.estimate import ESTIMATE_OPTIONS
-from vertexmeter.requests.schema import ALL_ENUMS, MESSAGES, NUMBERED_ENUMS, Field
+from vertexmeter.requests import ALL_ENUMS, MESSAGES, NUMBERED_ENUMS, Field
+from vertexmeter.server.estimating import ESTIMATE_OPTIONS
 from vertexmeter.vocabulary import APIS
 
 REF = "#/components/schemas/"
