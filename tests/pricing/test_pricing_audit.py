@@ -90,7 +90,7 @@ def test_maps_grounding_and_retirement_note() -> None:
     bill = Pricer("gemini-2.5-flash", date="2026-11-01").price(Usage(requests=(RequestUsage(maps_requests=1000),)))
     assert bill.total == Decimal(25)
     assert any("gemini-2.5-flash was retired on 2026-10-20 (S32)" in n for n in bill.notes)
-    api = Pricer("gemini-2.5-flash", date="2026-11-01", platform="gemini_api").price(Usage(requests=(TOKENS,)))
+    api = Pricer("gemini-2.5-flash", date="2026-11-01", api="gemini").price(Usage(requests=(TOKENS,)))
     assert not any("retired" in n for n in api.notes)  # the retirement date is Vertex's
     veo = Pricer("veo-2.0-generate-001", date="2026-07-01").price(
         Usage(requests=(RequestUsage(output=Quantities(video_seconds=Decimal(1))),)))

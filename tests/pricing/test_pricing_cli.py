@@ -35,7 +35,7 @@ def test_estimate_scenario_json() -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["total"] == "1.0625" and data["billed_total"] == "1.07"
-    assert [i["amount"] for i in data["line_items"]] == ["0.078125", "0.5625", "0.00125", "0.390625", "0.03"]
+    assert [i["amount"] for i in data["lineItems"]] == ["0.078125", "0.5625", "0.00125", "0.390625", "0.03"]
 
 
 def test_estimate_scenario_human() -> None:
@@ -98,4 +98,4 @@ def test_usage_errors() -> None:
 def test_every_example_scenario_prices(path: Path) -> None:
     result = run("estimate", "--scenario", str(path))
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["line_items"]
+    assert json.loads(result.output)["lineItems"]

@@ -293,13 +293,28 @@ def test_gemini_1_x_batch_has_no_cached_read_price() -> None:
     assert err.value.message.endswith("modes priced for it: online.")
 
 
-def test_gemini_api_platform_rows_for_contrast() -> None:
+def test_gemini_api_rows_for_contrast() -> None:
     from vertexmeter import price_scenario
 
-    data = {"model": "gemini-2.0-flash", "date": "2026-01-15", "platform": "gemini_api",
+    data = {"model": "gemini-2.0-flash", "date": "2026-01-15", "api": "gemini",
             "requests": [{"input": {"tokens": 1_000_000}, "output": {"tokens": 1_000_000}}]}
     assert price_scenario(data).total == D("0.50")  # 0.10 + 0.40 on the Gemini API, vs 0.15 + 0.60 on Vertex
-    assert price_scenario({**data, "platform": "vertex"}).total == D("0.75")
+    assert price_scenario({**data, "api": "vertex"}).total == D("0.75")
+
+
+def test_a_scenario_that_still_says_platform_is_read_with_a_warning() -> None:
+    from vertexmeter import price_scenario
+    from vertexmeter.errors import VertexMeterError
+
+    data = {"model": "gemini-2.0-flash", "date": "2026-01-15",
+            "requests": [{"input": {"tokens": 1_000_000}, "output": {"tokens": 1_000_000}}]}
+    for old, new in (("gemini_api", "gemini"), ("vertex", "vertex")):
+        with pytest.warns(DeprecationWarning, match=f"write `api: {new}`"):
+            result = price_scenario({**data, "platform": old})
+        assert result.bill == price_scenario({**data, "api": new}).bill
+    with pytest.raises(VertexMeterError) as err:
+        price_scenario({**data, "platform": "vertex", "api": "vertex"})
+    assert err.value.field_path == "platform"
 
 
 def test_a_bill_lists_only_the_entries_it_used() -> None:

@@ -1,9 +1,10 @@
 """Pricing: a dated Vertex AI price catalogue and a Decimal-exact cost estimator (docs/pricing.md).
 
-    estimate(model, request, ...) -> Estimate       # count a real request, then price it
-    price_scenario(path_or_dict) -> ScenarioResult  # what-if over many requests, caches and tuning
-    prices(model, date=None) -> PriceSheet          # the rates in force
-    estimate_from_body(model, body) -> dict         # the :estimateCost answer for the server
+estimate(model, request, ...) -> Estimate       # count a real request, then price it
+price_scenario(path_or_dict) -> ScenarioResult  # what-if over many requests, caches and tuning
+prices(model, date=None) -> PriceSheet          # the rates in force
+quote(prices, prompt, model=..., mode=...)      # a counted request's cost (what estimate and batch use)
+quote_usage(prices, usage, mode=...)            # the cost of known usage (a usageMetadata record)
 """
 
 from vertexmeter.pricing.catalogue import (
@@ -14,8 +15,18 @@ from vertexmeter.pricing.catalogue import (
     priced_model_names,
     resolve_priced_model,
 )
-from vertexmeter.pricing.engine import Bill, LineItem, Pricer, money, parse_date, round_period_total
-from vertexmeter.pricing.estimate import Estimate, PriceSheet, estimate, estimate_from_body, prices
+from vertexmeter.pricing.engine import (
+    Bill,
+    LineItem,
+    PriceList,
+    Pricer,
+    money,
+    parse_date,
+    price,
+    round_period_total,
+)
+from vertexmeter.pricing.estimate import Estimate, PriceSheet, estimate, prices, prompt_counts
+from vertexmeter.pricing.quote import PromptCounts, Quote, price_list_for, quote, quote_usage
 from vertexmeter.pricing.scenario import ScenarioResult, load_scenario, price_scenario
 from vertexmeter.pricing.usage import CacheUsage, Quantities, RequestUsage, Usage, decimal_number
 
@@ -26,23 +37,30 @@ __all__ = [
     "CacheUsage",
     "Estimate",
     "LineItem",
+    "PriceList",
     "PriceSheet",
     "Pricer",
+    "PromptCounts",
     "Quantities",
+    "Quote",
     "RequestUsage",
     "ScenarioResult",
     "Usage",
     "catalogue",
     "decimal_number",
     "estimate",
-    "estimate_from_body",
     "first_price_day",
     "load_scenario",
     "money",
     "parse_date",
+    "price",
+    "price_list_for",
     "price_scenario",
     "priced_model_names",
     "prices",
+    "prompt_counts",
+    "quote",
+    "quote_usage",
     "resolve_priced_model",
     "round_period_total",
 ]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vertexmeter.pricing.estimate import ESTIMATE_OPTIONS
 from vertexmeter.requests.schema import ALL_ENUMS, MESSAGES, NUMBERED_ENUMS, Field
+from vertexmeter.server.estimating import ESTIMATE_OPTIONS
 from vertexmeter.vocabulary import APIS
 
 REF = "#/components/schemas/"
@@ -310,7 +310,7 @@ ESTIMATE_RESPONSE = {
                 {"type": "object", "properties": {"min": {"type": "string"}, "max": {"type": "string"}}},
             ]
         },
-        "line_items": {"type": "array", "items": {"type": "object"}},
+        "lineItems": {"type": "array", "items": {"type": "object"}},
         "catalogue_entries": {"type": "array", "items": {"type": "object"}},
         "notes": {"type": "array", "items": {"type": "string"}},
     },

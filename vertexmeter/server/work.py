@@ -185,11 +185,10 @@ def run_job_rendered(job: Job) -> Outcome:
 
 
 def _estimate(model: str, body: Any, api: str, media_options: MediaOptions) -> Outcome:
-    from vertexmeter.pricing import estimate_from_body  # imported on first use: the catalogue is large
+    from vertexmeter.server.estimating import estimate_from_body  # on first use: pricing loads the catalogue
 
     result = estimate_from_body(model, body, api=api, media_options=media_options)
-    prompt = result.get("prompt", {})
-    return Outcome(200, result, str(result.get("model")), dict(prompt.get("tokens_by_modality") or {}))
+    return Outcome(200, result.to_json(), result.quote.bill.model, result.prompt_tokens_by_modality)
 
 
 def _usage(model: str, body: Any, api: str, media_options: MediaOptions) -> Outcome:
