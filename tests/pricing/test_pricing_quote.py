@@ -27,6 +27,7 @@ from vertexmeter.pricing import (
     quote,
     quote_usage,
 )
+from vertexmeter.pricing.engine import price_each
 from vertexmeter.registry import resolve
 
 DAY = "2026-03-02"  # every model below is priced on both APIs that day (gemini-1.5-flash: Vertex AI's list)
@@ -250,3 +251,30 @@ def test_an_unknown_api_is_refused() -> None:
         PriceList("gemini-2.0-flash", date=DAY, api="gemini_api")
     assert err.value.field_path == "api"
     assert "vertex, gemini" in err.value.message
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    case=st.sampled_from(
+        [
+            ("gemini-1.5-flash", "2024-12-01", "batch", "global"),  # a discount entry shared by input and output
+            ("gemini-2.5-pro", DAY, "online", "global"),  # tiers
+            ("gemini-3.5-flash", "2026-12-01", "online", "regional"),  # the regional uplift
+        ]
+    ),
+    prompt=st.integers(0, 300_000),
+    output=st.integers(0, 70_000),
+    cached=st.integers(0, 100_000),
+)
+def test_bills_priced_together_are_the_bills_priced_alone(
+    case: tuple[str, str, str, str], prompt: int, output: int, cached: int
+) -> None:
+    model, day, mode, endpoint = case
+    prices = PriceList(model, date=day, endpoint=endpoint)
+    characters = prices.model.billing == "characters"
+    bucket = Quantities(text_characters=prompt) if characters else Quantities(tokens=prompt)
+    out = Quantities(text_characters=output) if characters else Quantities(tokens=output)
+    low = Usage(requests=(RequestUsage(input=bucket, prompt_tokens=prompt // 4 + cached),))
+    high = Usage(requests=(RequestUsage(input=bucket, output=out, prompt_tokens=prompt // 4 + cached),))
+    together = price_each(prices, [(low, mode, ("a note",)), (high, mode, ())])
+    assert together == (price(prices, low, mode, notes=("a note",)), price(prices, high, mode))

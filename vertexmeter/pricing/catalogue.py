@@ -95,6 +95,14 @@ UNITS: dict[str, Unit] = {
 _TIER = re.compile(r"^(<=|>)(\d+)$")
 
 
+@cache
+def _tier_bound(tier: str) -> tuple[str, int]:
+    """`<=128000` -> ("<=", 128000); read once per spelling (a rate lookup asks for every request)."""
+    match = _TIER.match(tier)
+    assert match is not None
+    return match.group(1), int(match.group(2))
+
+
 def parse_decimal(value: Any, what: str) -> Decimal:
     """A Decimal from a string or int; floats are refused because they are already inexact."""
     if isinstance(value, (bool, float)):
@@ -234,11 +242,7 @@ class Entry(BaseModel):
 
     @property
     def tier_bound(self) -> tuple[str, int] | None:
-        if self.tier is None:
-            return None
-        match = _TIER.match(self.tier)
-        assert match is not None
-        return match.group(1), int(match.group(2))
+        return None if self.tier is None else _tier_bound(self.tier)
 
     def tier_matches(self, prompt_tokens: Decimal | int) -> bool:
         bound = self.tier_bound

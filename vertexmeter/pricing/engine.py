@@ -223,7 +223,7 @@ class PriceList:
     """The rates of one model on one date for one API (with optional per-entry price overrides): immutable,
     so one list serves any number of bills, in any thread. `price()` makes a bill of it."""
 
-    __slots__ = ("date", "endpoint", "entries", "model", "api", "overrides", "uplift", "notes")
+    __slots__ = ("date", "endpoint", "entries", "model", "api", "overrides", "uplift", "notes", "_by_charge")
 
     model: PricedModel
     date: dt.date
@@ -294,6 +294,7 @@ class PriceList:
             ("overrides", MappingProxyType(_parse_overrides(overrides or {}, entries, priced.id, day))),
             ("uplift", uplift),
             ("notes", tuple(notes)),
+            ("_by_charge", _by_charge(entries)),
         ):
             object.__setattr__(self, name, value)
 
@@ -307,7 +308,7 @@ class PriceList:
     def rate(self, charge: str, modalities: Iterable[str], prompt_tokens: Decimal, mode: str, what: str) -> Rate:
         if mode not in MODES:
             raise invalid_argument(f"mode must be one of {', '.join(MODES)}; got {mode!r}.", "mode")
-        of_charge = [e for e in self.entries if e.charge == charge]
+        of_charge = self._by_charge.get(charge, ())
         candidates: list[Entry] = []
         for modality in modalities:
             candidates = [e for e in of_charge if e.modality == modality]
@@ -393,6 +394,14 @@ class PriceList:
         return total
 
 
+def _by_charge(entries: tuple[Entry, ...]) -> Mapping[str, tuple[Entry, ...]]:
+    """The entries of each charge, in catalogue order (what a rate lookup starts from)."""
+    grouped: dict[str, list[Entry]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.charge, []).append(entry)
+    return MappingProxyType({charge: tuple(group) for charge, group in grouped.items()})
+
+
 def _parse_overrides(
     overrides: dict[str, Any], entries: tuple[Entry, ...], model_id: str, day: dt.date
 ) -> dict[str, Decimal]:
@@ -428,19 +437,32 @@ def price(prices: PriceList, usage: Usage, mode: str = "online", *, notes: Itera
     return _Billing(prices, list(notes)).bill(usage, mode)
 
 
+# A bucket's priced items and the entries they rest on, by what decides them (see _Billing._bucket_items).
+_Shared = dict[tuple[Any, ...], tuple[tuple[LineItem, ...], tuple[Entry, ...]]]
+
+
+def price_each(prices: PriceList, bills: Iterable[tuple[Usage, str, Iterable[str]]]) -> tuple[Bill, ...]:
+    """The bills of several (usage, mode, notes) on one list, each as `price()` makes it; a bucket that
+    recurs (a quote's prompt, in its low and its high bill) is priced once, within this call."""
+    shared: _Shared = {}
+    return tuple(_Billing(prices, list(notes), shared).bill(usage, mode) for usage, mode, notes in bills)
+
+
 class _Billing:
     """One bill being made: the price list, the entries used so far and the notes to say."""
 
-    def __init__(self, prices: PriceList, notes: list[str]) -> None:
+    def __init__(self, prices: PriceList, notes: list[str], shared: _Shared | None = None) -> None:
         self.prices = prices
         self.model = prices.model
         self.used: dict[str, Entry] = {}
         self.notes = notes
+        self.shared = shared
 
     def rate(self, charge: str, modalities: Iterable[str], prompt_tokens: Decimal, mode: str, what: str) -> Rate:
         found = self.prices.rate(charge, modalities, prompt_tokens, mode, what)
+        used = self.used
         for entry in found.used:
-            self.used[entry.id] = entry
+            used[entry.id] = entry
         return found
 
     def bill(self, usage: Usage, mode: str) -> Bill:
@@ -597,9 +619,28 @@ class _Billing:
     ) -> list[LineItem]:
         if bucket.is_empty():  # most requests: nothing cached, nothing written to a cache
             return []
+        if self.shared is None:
+            return self._priced_bucket(charge, label, bucket, prompt, mode, video_tier)
+        # The items depend on these arguments and the list alone (a bucket adds no notes), so another bill
+        # of the same call reuses them, with the entries they rest on, in the order they were first used.
+        key = (charge, label, bucket, prompt, mode, video_tier)
+        known = self.shared.get(key)
+        if known is None:
+            outer, self.used = self.used, {}
+            try:
+                items = self._priced_bucket(charge, label, bucket, prompt, mode, video_tier)
+            finally:
+                used, self.used = self.used, outer
+            known = self.shared[key] = (tuple(items), tuple(used.values()))
+        for entry in known[1]:
+            self.used.setdefault(entry.id, entry)
+        return list(known[0])
+
+    def _priced_bucket(
+        self, charge: str, label: str, bucket: Quantities, prompt: Decimal, mode: str, video_tier: str | None
+    ) -> list[LineItem]:
         items: list[LineItem] = []
         characters_billed = self.model.billing == "characters"
-        equivalents = catalogue().token_equivalents(self.model)
         for name, (measure, modalities, what) in QUANTITY_RULES.items():
             amount = getattr(bucket, name)
             if not amount:
@@ -615,6 +656,7 @@ class _Billing:
             if name == "video_seconds" and video_tier:
                 modalities = (f"video_{video_tier}",)
             if name == "audio_seconds" and not characters_billed:
+                equivalents = catalogue().token_equivalents(self.model)
                 if equivalents is None or equivalents.audio_second is None:
                     raise self.prices.no_price(f"{label} audio seconds")
                 quantity, measure, modalities, what = (

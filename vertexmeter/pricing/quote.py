@@ -21,7 +21,7 @@ from typing import Any
 from vertexmeter.counting import MediaUsage
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.pricing.catalogue import catalogue
-from vertexmeter.pricing.engine import Bill, PriceList, money, price
+from vertexmeter.pricing.engine import Bill, PriceList, money, price, price_each
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage
 from vertexmeter.registry import ModelInfo
 from vertexmeter.vocabulary import VERTEX
@@ -148,14 +148,16 @@ def quote(
             f"({model.output_token_limit:,} tokens), which the service does not exceed: the range stops there.",
         )
         cap, limit_from = model.output_token_limit, f"the output limit of {model.id}"
-    low = price(prices, Usage(requests=(base,)), mode, notes=notes)
     if cap == 0:  # embeddings: no output to bill
-        return Quote(low, None, {"tokens": 0}, 0)
+        return Quote(price(prices, Usage(requests=(base,)), mode, notes=notes), None, {"tokens": 0}, 0)
     # Thoughts count against maxOutputTokens and bill as output: a thinking budget splits the cap, never grows it.
     thinking = min(thinking_budget, cap) if thinking_budget is not None and thinking_budget > 0 else 0
     output, said = _output(prices, cap - thinking, None)
     top = _with(base, output=output, thinking_tokens=thinking_tokens + thinking)
-    high = price(prices, Usage(requests=(top,)), mode, notes=(*notes, *clamped, *said))
+    low, high = price_each(
+        prices,
+        ((Usage(requests=(base,)), mode, notes), (Usage(requests=(top,)), mode, (*notes, *clamped, *said))),
+    )
     span: dict[str, Any] = {"min_tokens": 0, "max_tokens": cap, "max_from": limit_from}
     if thinking_budget is not None:
         span["max_thinking_tokens"] = thinking
