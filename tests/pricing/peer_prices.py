@@ -13,7 +13,7 @@ from typing import Any
 
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.pricing.catalogue import catalogue
-from vertexmeter.pricing.engine import Pricer
+from vertexmeter.pricing.engine import PriceList
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage
 
 MILLION = Decimal(1_000_000)
@@ -94,7 +94,7 @@ def _ours(
     model: str, api: str, date: dt.date, bucket: str, quantity: str, prompt: int, mode: str
 ) -> Decimal | None:
     try:
-        pricer = Pricer(model, date=date, api=api)
+        pricer = PriceList(model, date=date, api=api)
         request = RequestUsage(**{bucket: Quantities(**{quantity: 1_000_000})}, prompt_tokens=prompt)
         return pricer.price(Usage(requests=(request,)), mode).total
     except VertexMeterError:
@@ -256,7 +256,7 @@ def compare_litellm(
             if model.billing == "characters" and quantity in ("tokens", "audio_tokens"):
                 continue
             try:
-                pricer = Pricer(model.id, date=LITELLM_DATE, api=api)
+                pricer = PriceList(model.id, date=LITELLM_DATE, api=api)
                 total = pricer.price(Usage(requests=(RequestUsage(**request_fields),)), mode).total
             except VertexMeterError:
                 if unpriced is not None and any(e.api == api for e in cat.entries_by_model[model.id]):
@@ -526,7 +526,7 @@ def _price_one(
     for fields in tries:
         try:
             usage = Usage(requests=(RequestUsage(**fields, prompt_tokens=prompt),))
-            return Pricer(model, date=date, api=api).price(usage, mode).total
+            return PriceList(model, date=date, api=api).price(usage, mode).total
         except VertexMeterError:
             continue
     return None

@@ -38,6 +38,20 @@ def test_estimate_scenario_json() -> None:
     assert [i["amount"] for i in data["lineItems"]] == ["0.078125", "0.5625", "0.00125", "0.390625", "0.03"]
 
 
+def test_a_scenario_file_that_still_says_platform_is_priced_with_a_notice(tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text(
+        "model: gemini-2.0-flash\ndate: 2026-01-15\nplatform: gemini_api\n"
+        "requests: [{input: {tokens: 1000000}, output: {tokens: 1000000}}]\n",
+        "utf-8",
+    )
+    result = CliRunner().invoke(main, ["estimate", "--scenario", str(old)])
+    assert result.exit_code == 0, result.output
+    assert "note: scenario key `platform` is deprecated" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["api"] == "gemini" and data["total"] == "0.5"
+
+
 def test_estimate_scenario_human() -> None:
     result = run("estimate", "--scenario", str(EXAMPLES / "text_bison.json"), "--human")
     assert result.exit_code == 0, result.output

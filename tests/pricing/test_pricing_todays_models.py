@@ -13,14 +13,14 @@ from click.testing import CliRunner
 import vertexmeter
 from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.pricing import Pricer, Quantities, RequestUsage, Usage
+from vertexmeter.pricing import PriceList, Quantities, RequestUsage, Usage
 
 TODAYS = ["gemini-3.8-flash", "gemini-4-argon", "gemini-4-hydrogen", "gemma-4-31b-it"]
 
 
 def per_million(model: str, day: str, api: str, mode: str = "online", **request: Quantities) -> Decimal:
     usage = Usage(requests=(RequestUsage(**request, prompt_tokens=1000),))
-    return Pricer(model, date=dt.date.fromisoformat(day), api=api).price(usage, mode).total
+    return PriceList(model, date=dt.date.fromisoformat(day), api=api).price(usage, mode).total
 
 
 MILLION = Quantities(tokens=1_000_000)
@@ -85,7 +85,7 @@ def test_gemma_4_31b_is_not_counted_on_vertex_where_it_is_not_served() -> None:
 
 def test_gemma_4_31b_has_no_vertex_price() -> None:
     with pytest.raises(VertexMeterError) as caught:
-        Pricer("gemma-4-31b-it", date=dt.date(2026, 12, 6), api="vertex").price(
+        PriceList("gemma-4-31b-it", date=dt.date(2026, 12, 6), api="vertex").price(
             Usage(requests=(RequestUsage(input=MILLION),)), "online"
         )
     assert caught.value.status == "NOT_FOUND"
@@ -150,7 +150,7 @@ def test_partner_models_price_from_reported_usage(model: str, input_price: str, 
 def test_gemini_api_grounding_after_the_free_allowance() -> None:
     def grounding(model: str, **fields: int) -> Decimal:
         usage = Usage(requests=(RequestUsage(**fields),))
-        return Pricer(model, date=dt.date(2026, 12, 6), api="gemini").price(usage, "online").total
+        return PriceList(model, date=dt.date(2026, 12, 6), api="gemini").price(usage, "online").total
 
     assert grounding("gemini-2.5-flash", grounded_requests=1000) == Decimal(35)
     assert grounding("gemini-3.8-flash", search_queries=1000) == Decimal(14)
@@ -198,15 +198,15 @@ def test_cli_usage_says_inferred_on_stderr() -> None:
 
 @pytest.mark.parametrize(("day", "model"), [("2026-09-01", "gemini-3.6-flash"), ("2026-12-06", "gemini-3.8-flash")])
 def test_a_dated_alias_is_priced_as_the_model_it_named_that_day(day: str, model: str) -> None:
-    pricer = Pricer("gemini-flash-latest", date=dt.date.fromisoformat(day), api="gemini")
+    pricer = PriceList("gemini-flash-latest", date=dt.date.fromisoformat(day), api="gemini")
     assert pricer.model.id == model
 
 
 def test_a_model_refused_on_one_api_says_why_there() -> None:
     with pytest.raises(VertexMeterError) as caught:
-        Pricer("gemini-1.5-pro", date=dt.date(2025, 1, 6), api="gemini")
+        PriceList("gemini-1.5-pro", date=dt.date(2025, 1, 6), api="gemini")
     assert caught.value.status == "NOT_FOUND" and "shut down on the Gemini API" in caught.value.message
-    assert Pricer("gemini-1.5-pro", date=dt.date(2025, 1, 6), api="vertex").model.id == "gemini-1.5-pro"
+    assert PriceList("gemini-1.5-pro", date=dt.date(2025, 1, 6), api="vertex").model.id == "gemini-1.5-pro"
 
 
 def test_a_partner_model_prices_from_reported_usage_in_a_scenario() -> None:
