@@ -13,7 +13,7 @@ import datetime as dt
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, Decimal, localcontext
+from decimal import ROUND_CEILING, Context, Decimal, localcontext
 from types import MappingProxyType
 from typing import Any
 
@@ -29,7 +29,7 @@ from vertexmeter.pricing.catalogue import (
     refusal,
     resolve_priced_model,
 )
-from vertexmeter.pricing.usage import CacheUsage, Quantities, RequestUsage, Usage
+from vertexmeter.pricing.usage import NOTHING, CacheUsage, Quantities, RequestUsage, Usage
 from vertexmeter.vocabulary import APIS, GEMINI, MODES, VERTEX
 
 API_NAMES = {VERTEX: "Vertex AI", GEMINI: "Gemini API"}  # how messages name a price list
@@ -62,6 +62,7 @@ QUANTITY_RULES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "audio_seconds": ("seconds", ("audio",), "audio seconds"),
 }
 PRECISION = 60  # digits: far beyond any price x quantity, so no arithmetic step ever rounds
+_EXACT = Context(prec=PRECISION)
 
 
 def money(value: Decimal) -> str:
@@ -467,8 +468,7 @@ class _Billing:
 
     def bill(self, usage: Usage, mode: str) -> Bill:
         items: list[LineItem] = []
-        with localcontext() as ctx:
-            ctx.prec = PRECISION
+        with localcontext(_EXACT):
             for cache in usage.caches:
                 items += self._cache_items(cache)
             for request in usage.requests:
@@ -617,7 +617,7 @@ class _Billing:
     def _bucket_items(
         self, charge: str, label: str, bucket: Quantities, prompt: Decimal, mode: str, video_tier: str | None
     ) -> list[LineItem]:
-        if bucket.is_empty():  # most requests: nothing cached, nothing written to a cache
+        if bucket is NOTHING or bucket.is_empty():  # most requests: nothing cached, nothing written to a cache
             return []
         if self.shared is None:
             return self._priced_bucket(charge, label, bucket, prompt, mode, video_tier)

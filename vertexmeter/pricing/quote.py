@@ -22,7 +22,7 @@ from vertexmeter.counting import MediaUsage
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.pricing.catalogue import catalogue
 from vertexmeter.pricing.engine import Bill, PriceList, money, price, price_each
-from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage
+from vertexmeter.pricing.usage import NOTHING, Quantities, RequestUsage, Usage
 from vertexmeter.registry import ModelInfo
 from vertexmeter.vocabulary import VERTEX
 
@@ -128,7 +128,7 @@ def quote(
     notes = tuple(notes)
     base = RequestUsage(
         input=prompt_quantities(prices, prompt),
-        cached_input=Quantities(tokens=prompt.cached_tokens),
+        cached_input=Quantities(tokens=prompt.cached_tokens) if prompt.cached_tokens else NOTHING,
         thinking_tokens=thinking_tokens,
         prompt_tokens=prompt.tokens + prompt.cached_tokens,
     )
