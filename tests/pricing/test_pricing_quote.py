@@ -229,6 +229,8 @@ def test_the_price_list_is_immutable_and_price_is_pure() -> None:
     prices = flash()
     with pytest.raises(AttributeError):
         prices.date = None  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del prices.entries
     assert not hasattr(prices, "used") and not hasattr(prices, "__dict__")
     small = Usage(requests=(RequestUsage(input=Quantities(tokens=10)),))
     big = Usage(requests=(RequestUsage(input=Quantities(tokens=10), output=Quantities(tokens=10)),))

@@ -302,6 +302,9 @@ class PriceList:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"a PriceList is immutable ({name!r})")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a PriceList is immutable ({name!r})")
+
     def price(self, usage: Usage, mode: str = "online", *, notes: Iterable[str] = ()) -> Bill:
         """The bill of `usage` (`price(self, usage, mode, notes=notes)`)."""
         return price(self, usage, mode, notes=notes)
