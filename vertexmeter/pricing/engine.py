@@ -234,6 +234,7 @@ class PriceList:
     overrides: Mapping[str, Decimal]
     uplift: Entry | None
     notes: tuple[str, ...]  # what every bill on this list says (no regional uplift published, retired model)
+    _by_charge: Mapping[str, tuple[Entry, ...]]
 
     def __init__(
         self,
