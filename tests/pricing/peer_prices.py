@@ -90,9 +90,7 @@ def _variants(peer_model: Any) -> list[tuple[str, dt.date, dt.date | None, Any]]
     return out
 
 
-def _ours(
-    model: str, api: str, date: dt.date, bucket: str, quantity: str, prompt: int, mode: str
-) -> Decimal | None:
+def _ours(model: str, api: str, date: dt.date, bucket: str, quantity: str, prompt: int, mode: str) -> Decimal | None:
     try:
         pricer = PriceList(model, date=date, api=api)
         request = RequestUsage(**{bucket: Quantities(**{quantity: 1_000_000})}, prompt_tokens=prompt)
@@ -277,9 +275,7 @@ def compare_litellm(
             ours = total / 1000
             compared += 1
             if ours != peer_value:
-                found.append(
-                    Disagreement(key, model.id, api, "online", field, "base", LITELLM_DATE, ours, peer_value)
-                )
+                found.append(Disagreement(key, model.id, api, "online", field, "base", LITELLM_DATE, ours, peer_value))
     return compared, found
 
 
@@ -488,9 +484,7 @@ def compare_genai(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
     found: list[Disagreement] = []
     for peer_model in snapshot["models"]:
         api = snapshot_api(peer_model)
-        matched = sorted(
-            {m for name, m in catalogue_names(api).items() if clause_matches(peer_model["match"], name)}
-        )
+        matched = sorted({m for name, m in catalogue_names(api).items() if clause_matches(peer_model["match"], name)})
         for model in matched:
             entries = [e for e in cat.entries_by_model.get(model, []) if e.api == api]
             edges = {e.effective_from for e in entries} | {e.effective_until for e in entries if e.effective_until}
@@ -515,9 +509,7 @@ def compare_genai(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
     return compared, found
 
 
-def _price_one(
-    model: str, api: str, date: dt.date, mode: str, request: dict[str, Any], prompt: int
-) -> Decimal | None:
+def _price_one(model: str, api: str, date: dt.date, mode: str, request: dict[str, Any], prompt: int) -> Decimal | None:
     """The catalogue's total for one request, or None where it has no such price; grounding counted per search
     query is retried as grounded prompts for the models that bill per prompt (2.x)."""
     tries = [request]
@@ -539,9 +531,7 @@ def genai_unpriced(snapshot: dict[str, Any]) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     for peer_model in snapshot["models"]:
         api = snapshot_api(peer_model)
-        matched = sorted(
-            {m for name, m in catalogue_names(api).items() if clause_matches(peer_model["match"], name)}
-        )
+        matched = sorted({m for name, m in catalogue_names(api).items() if clause_matches(peer_model["match"], name)})
         for model in matched:
             entries = [e for e in cat.entries_by_model[model] if e.api == api]
             for mode, start, end, prices in _snapshot_periods(peer_model):

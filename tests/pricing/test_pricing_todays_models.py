@@ -162,9 +162,7 @@ def test_live_25_image_and_video_input_on_the_gemini_api_are_at_the_audio_rate()
         assert per_million(
             "gemini-live-2.5-flash-native-audio", "2026-12-06", "gemini", input=Quantities(**{quantity: 1_000_000})
         ) == Decimal(3)
-    assert per_million("gemini-live-2.5-flash-native-audio", "2026-12-06", "gemini", input=MILLION) == Decimal(
-        "0.5"
-    )
+    assert per_million("gemini-live-2.5-flash-native-audio", "2026-12-06", "gemini", input=MILLION) == Decimal("0.5")
 
 
 def test_cli_count_keeps_googles_json_and_says_inferred_on_stderr() -> None:
