@@ -35,7 +35,7 @@ NEW_MODEL = """  - id: gemini-9-flash
     confidence_reason: "a test model"
 """
 NEW_PRICE = (
-    "- {id: vertex.gemini-9-flash.input, platform: vertex, models: [gemini-9-flash], charge: input, "
+    "- {id: vertex.gemini-9-flash.input, api: vertex, models: [gemini-9-flash], charge: input, "
     "modality: any, mode: online, unit: per_1m_tokens, price: '9', effective_from: 2026-12-01, source: S37, "
     "confidence: secondary}\n"
 )

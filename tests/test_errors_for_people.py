@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 import vertexmeter
 from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.pricing import Pricer, first_price_day
+from vertexmeter.pricing import PriceList, first_price_day
 
 FLASH = "gemini-2.5-flash"
 
@@ -66,9 +66,9 @@ def test_the_first_price_day_is_the_models_own() -> None:
     first = first_price_day("gemini-2.5-pro")
     assert first is not None and first > first.replace(month=2, day=5)
     before = first.replace(day=1) if first.day > 1 else first.replace(month=first.month - 1)
-    error = refused(lambda: Pricer("gemini-2.5-pro", date=before))
+    error = refused(lambda: PriceList("gemini-2.5-pro", date=before))
     assert f"the catalogue prices it from {first.isoformat()}" in error.message
-    assert Pricer("gemini-2.5-pro", date=first).entries
+    assert PriceList("gemini-2.5-pro", date=first).entries
     assert first_price_day("no-such-model") is None
 
 

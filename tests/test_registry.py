@@ -167,11 +167,12 @@ def test_every_priced_model_is_known_to_counting_or_listed_as_not_countable() ->
 
 
 def test_every_registry_model_is_priced_or_refused_with_a_reason() -> None:
-    from vertexmeter.pricing.catalogue import PLATFORMS, refusal, resolve_priced_model
+    from vertexmeter.pricing.catalogue import refusal, resolve_priced_model
+    from vertexmeter.vocabulary import APIS
 
     for info in all_models():
         refused = refusal(info.id)
-        if refused is not None and set(refused.platforms) == set(PLATFORMS):
+        if refused is not None and set(refused.apis) == set(APIS):
             assert len(refused.reason) > 10
             with pytest.raises(VertexMeterError, match="has no price for"):
                 resolve_priced_model(info.id)

@@ -1,6 +1,6 @@
 """LiteLLM price keys -> catalogue.yaml entries: `rows()` is the transcription tools/catalogue_from_peers.py uses.
 
-Usage: python tools/catalogue_from_litellm.py path/to/model_prices_and_context_window_backup.json [vertex|gemini_api]
+Usage: python tools/catalogue_from_litellm.py path/to/model_prices_and_context_window_backup.json [vertex|gemini]
 
 Run on its own it prints the rows of the models below, as they were first transcribed (the earlier rows of
 catalogue.yaml, kept as they are); newer models are generated between the catalogue's `generated from peers`
@@ -114,7 +114,10 @@ def price(value: float, scale: int) -> str:
     return text
 
 
-def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") -> list[str]:
+ID_PREFIX = {"vertex": "vertex", "gemini": "gemini_api"}  # entry ids keep the Gemini API's page word
+
+
+def rows(model: str, data: dict, effective_from: str, api: str = "vertex") -> list[str]:
     out: list[str] = []
     separate = any(k.startswith("input_cost_per_audio_token") for k in data) or any(
         k.startswith(("input_cost_per_image_token", "input_cost_per_video_token")) for k in data
@@ -150,7 +153,7 @@ def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") 
                     mod = modality.replace("_", "-")
                     size = f"{int(tier_value.lstrip('<=>')) // 1000}k" if tier_value else ""
                     name = (
-                        f"{platform}.{model}.{charge}.{mod}"
+                        f"{ID_PREFIX[api]}.{model}.{charge}.{mod}"
                         + (
                             f".{'gt' if tier_value and tier_value.startswith('>') else 'le'}{size}"
                             if tier_value
@@ -160,7 +163,7 @@ def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") 
                     )
                     fields = [
                         f"id: {name}",
-                        f"platform: {platform}",
+                        f"api: {api}",
                         f"models: [{model}]",
                         f"charge: {charge}",
                         f"modality: {modality}",
@@ -178,7 +181,7 @@ def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") 
                     out.append("- {" + ", ".join(fields) + "}")
     if "output_cost_per_image" in data and data.get("mode") != "chat" and model.startswith("lyria"):
         out.append(
-            f"- {{id: vertex.{model}.music_generate, platform: vertex, models: [{model}], "
+            f"- {{id: vertex.{model}.music_generate, api: vertex, models: [{model}], "
             f"charge: music_generate, modality: audio, mode: online, unit: per_clip, "
             f"price: '{price(data['output_cost_per_image'], 1)}', effective_from: {effective_from}, "
             "source: S32, confidence: secondary, "
@@ -190,14 +193,14 @@ def rows(model: str, data: dict, effective_from: str, platform: str = "vertex") 
 def main() -> None:
     with open(sys.argv[1]) as handle:
         data = json.load(handle)
-    platform = sys.argv[2] if len(sys.argv) > 2 else "vertex"
-    for model, key in (GEMINI_API_MODELS if platform == "gemini_api" else MODELS).items():
+    api = sys.argv[2] if len(sys.argv) > 2 else "vertex"
+    for model, key in (GEMINI_API_MODELS if api == "gemini" else MODELS).items():
         entry = data[key]
         print(
             f"# {model}  <- LiteLLM {key}"
             + (f" (deprecation_date {entry['deprecation_date']})" if entry.get("deprecation_date") else "")
         )
-        for line in rows(model, entry, "EFFECTIVE", platform):
+        for line in rows(model, entry, "EFFECTIVE", api):
             print(line)
         extra = {
             k: entry[k]

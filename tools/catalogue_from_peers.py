@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from catalogue_from_litellm import price, rows  # noqa: E402
+from catalogue_from_litellm import ID_PREFIX, price, rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "vertexmeter" / "pricing" / "catalogue.yaml"
@@ -424,7 +424,7 @@ GENAI_FIELDS: dict[str, tuple[str, str, str, int]] = {
     "web_searches_kcount": ("grounding", "any", "per_1k_search_queries", 1),
 }
 # Grounding with Google Search on Gemini 3 and later: 5,000 free prompts a month shared by the family, then per query.
-GROUNDING_GROUP = {"vertex": "gemini-3", "gemini_api": "gemini-api-3"}
+GROUNDING_GROUP = {"vertex": "gemini-3", "gemini": "gemini-api-3"}
 GENAI_MODES = {
     ("processing", "batch"): "batch",
     ("service_tier", "flex"): "flex",
@@ -445,7 +445,7 @@ def _genai_periods(prices: Any, since: dt.date) -> list[tuple[dt.date, dt.date |
     return [(start, starts[i + 1][0] if i + 1 < len(starts) else None, p) for i, (start, p) in enumerate(starts)]
 
 
-def genai_rows(plan: Plan, platform: str, model: dict[str, Any]) -> list[str]:
+def genai_rows(plan: Plan, api: str, model: dict[str, Any]) -> list[str]:
     """Rows of one genai-prices model: its dated standard prices and its batch / flex / priority variants."""
     periods = [("online", start, end, p) for start, end, p in _genai_periods(model["prices"], plan.since)]
     variants: dict[str, list[tuple[dt.date, dict[str, Any]]]] = {}
@@ -490,13 +490,13 @@ def genai_rows(plan: Plan, platform: str, model: dict[str, Any]) -> list[str]:
                 ]
             )
             for tier, amount in tiers:
-                ident = f"{platform}.{plan.id}.{charge}.{modality.replace('_', '-')}"
+                ident = f"{ID_PREFIX[api]}.{plan.id}.{charge}.{modality.replace('_', '-')}"
                 ident += f".{'gt' if tier.startswith('>') else 'le'}{int(tier.lstrip('<=>')) // 1000}k" if tier else ""
                 ident += "" if mode == "online" else f".{mode}"
                 ident += "" if start == plan.since and mode == "online" else f".from-{start.isoformat()}"
                 fields = [
                     f"id: {ident}",
-                    f"platform: {platform}",
+                    f"api: {api}",
                     f"models: [{plan.id}]",
                     f"charge: {charge}",
                     f"modality: {modality}",
@@ -513,17 +513,17 @@ def genai_rows(plan: Plan, platform: str, model: dict[str, Any]) -> list[str]:
                     fields.append(f"effective_until: {end.isoformat()}")
                 fields += ["source: S37", "confidence: secondary"]
                 if charge == "grounding":
-                    fields.append(f"free_allowance: {{count: 5000, period: month, group: {GROUNDING_GROUP[platform]}}}")
+                    fields.append(f"free_allowance: {{count: 5000, period: month, group: {GROUNDING_GROUP[api]}}}")
                 if Decimal(amount) == 0:
                     fields.append("notes: 'free of charge (genai-prices lists no price: a free model)'")
                 out.append("- {" + ", ".join(fields) + "}")
     return out
 
 
-def litellm_rows(plan: Plan, platform: str, entry: dict[str, Any]) -> list[str]:
-    generated = rows(plan.id, entry, "EFFECTIVE", platform)
+def litellm_rows(plan: Plan, api: str, entry: dict[str, Any]) -> list[str]:
+    generated = rows(plan.id, entry, "EFFECTIVE", api)
     if plan.keys:  # what the kept fields add to the rows of the rest of the entry
-        others = set(rows(plan.id, {k: v for k, v in entry.items() if k not in plan.keys}, "EFFECTIVE", platform))
+        others = set(rows(plan.id, {k: v for k, v in entry.items() if k not in plan.keys}, "EFFECTIVE", api))
         generated = [line for line in generated if line not in others]
     out = [
         line.replace("effective_from: EFFECTIVE", f"effective_from: {plan.since.isoformat()}")
@@ -542,7 +542,7 @@ def litellm_rows(plan: Plan, platform: str, entry: dict[str, Any]) -> list[str]:
             else ("image_generate", "per_image", "image")
         )
         out.append(
-            f"- {{id: {platform}.{plan.id}.{charge}, platform: {platform}, models: [{plan.id}], "
+            f"- {{id: {ID_PREFIX[api]}.{plan.id}.{charge}, api: {api}, models: [{plan.id}], "
             f"charge: {charge}, modality: {modality}, mode: online, unit: {unit}, "
             f"price: '{price(entry['output_cost_per_image'], 1)}', effective_from: {since}, "
             "source: S32, confidence: secondary, notes: LiteLLM stores the per-operation price as "
@@ -553,10 +553,10 @@ def litellm_rows(plan: Plan, platform: str, entry: dict[str, Any]) -> list[str]:
     if isinstance(search, dict) and plan.billing == "tokens" and plan.publisher == "google":
         rate = Decimal(repr(search["search_context_size_low"])) * 1000
         out.append(
-            f"- {{id: {platform}.{plan.id}.grounding.any, platform: {platform}, models: [{plan.id}], "
+            f"- {{id: {ID_PREFIX[api]}.{plan.id}.grounding.any, api: {api}, models: [{plan.id}], "
             f"charge: grounding, modality: any, mode: online, unit: per_1k_search_queries, "
             f"price: '{rate.normalize():f}', free_allowance: {{count: 5000, period: month, "
-            f"group: {GROUNDING_GROUP[platform]}}}, effective_from: {since}, source: S32, "
+            f"group: {GROUNDING_GROUP[api]}}}, effective_from: {since}, source: S32, "
             "confidence: secondary}"
         )
     return out
@@ -587,15 +587,15 @@ def generate() -> tuple[list[str], list[str]]:
     for plan in PLANS:
         if not plan.existing:
             models.append(model_line(plan))
-        for platform, ref in (("vertex", plan.vertex), ("gemini_api", plan.gemini_api)):
+        for api, ref in (("vertex", plan.vertex), ("gemini", plan.gemini_api)):
             if ref is None:
                 continue
             peer, _, key = ref.partition(":")
-            entries.append(f"# {plan.id} ({platform}) <- {peer} {key}")
+            entries.append(f"# {plan.id} ({api}) <- {peer} {key}")
             if peer == "litellm":
-                entries += litellm_rows(plan, platform, litellm[key])
+                entries += litellm_rows(plan, api, litellm[key])
             else:
-                entries += genai_rows(plan, platform, genai[key])
+                entries += genai_rows(plan, api, genai[key])
     return models, entries
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 # Which Google API a request is read, answered and priced as: Vertex AI (aiplatform) or the Gemini
-# Developer API (generativelanguage). One name, `api`, everywhere; the price catalogue's data spells the
-# same fact `platform: vertex | gemini_api` (its pricing pages' word), and `catalogue_platform` maps it.
+# Developer API (generativelanguage). One name, `api`, everywhere, the price catalogue's rows included.
 Api = Literal["vertex", "gemini"]
 APIS: tuple[str, ...] = get_args(Api)
 VERTEX, GEMINI = APIS
@@ -44,5 +43,6 @@ def check_api(api: str) -> None:
 
 
 def catalogue_platform(api: str) -> str:
-    """The price catalogue's platform name for an API dialect (`gemini` -> `gemini_api`)."""
+    """Deprecated, for one release: the catalogue's former word for an API (`gemini` -> `gemini_api`), which
+    `PriceList(platform=...)` still accepts with a DeprecationWarning. New code passes `api` itself."""
     return "gemini_api" if api == GEMINI else api

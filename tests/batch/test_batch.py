@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import vertexmeter
 from tests.batch.batch_helpers import read_results, write_lines
 from vertexmeter.batch import BatchSettings, count_line, estimate_batch
-from vertexmeter.batch.work import LinePricer
+from vertexmeter.batch.work import LineCosts
 from vertexmeter.errors import VertexMeterError
 
 MODEL = "gemini-2.5-flash"
@@ -73,10 +73,10 @@ def test_twenty_thousand_vertex_lines_with_three_bad_ones(tmp_path: Path, reques
     # every line's cost is the pricing engine's; the job's line items add up to its totals
     total_max = sum(Decimal(r["cost"]["max"]) for r in results if "cost" in r)
     assert Decimal(summary["cost"]["total"]["max"]) == total_max
-    items = summary["cost"]["models"][0]["line_items"]
+    items = summary["cost"]["models"][0]["lineItems"]
     assert sum(Decimal(i["amount"]) for i in items) == total_max
     assert sum(Decimal(i["amount"]) for i in items if "bound" not in i) == Decimal(summary["cost"]["total"]["min"])
-    assert {i["entry_id"] for i in items} == {
+    assert {i["entryId"] for i in items} == {
         "vertex.gemini-2.5-flash.input.text_image_video.batch",
         "vertex.gemini-2.5-flash.output.text.batch",
     }
@@ -119,7 +119,7 @@ def test_pool_ray_free_engines_agree_and_keep_order(tmp_path: Path, requests_poo
     settings_ = BatchSettings(model=MODEL)
     written = serial.read_text(encoding="utf-8").splitlines()[1:]  # after the job header
     for n in (1, 2, len(lines)):
-        direct = count_line(n, lines[n - 1].encode(), settings_, LinePricer(settings_))
+        direct = count_line(n, lines[n - 1].encode(), settings_, LineCosts(settings_))
         assert written[n - 1] == json.dumps(direct, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -200,7 +200,7 @@ def test_lines_may_name_their_model(tmp_path: Path) -> None:
     ],
 )
 def test_refused_lines_have_google_errors_and_a_reason(raw: str, reason: str, field: str | None) -> None:
-    result = count_line(5, raw.encode(), BatchSettings(model=MODEL), LinePricer(BatchSettings(model=MODEL)))
+    result = count_line(5, raw.encode(), BatchSettings(model=MODEL), LineCosts(BatchSettings(model=MODEL)))
     assert result["line"] == 5 and "cost" not in result
     error = result["error"]
     assert error["code"] in (400, 404) and error["status"] in ("INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION")
@@ -214,7 +214,7 @@ def test_refused_lines_have_google_errors_and_a_reason(raw: str, reason: str, fi
 def test_unpriced_model_is_an_error_never_zero() -> None:
     raw = b'{"contents": [{"parts": [{"text": "x"}]}]}'
     settings_ = BatchSettings(model="gemini-2.0-flash-thinking-exp")
-    result = count_line(1, raw, settings_, LinePricer(settings_))
+    result = count_line(1, raw, settings_, LineCosts(settings_))
     assert "no price" in result["error"]["message"] and "Priced models:" in result["error"]["message"]
 
 
@@ -406,7 +406,7 @@ def test_any_line_gives_a_result_or_a_google_error(raw: bytes) -> None:
     json.dumps(result)
 
 
-_PRICER = LinePricer(BatchSettings(model=MODEL))
+_PRICER = LineCosts(BatchSettings(model=MODEL))
 
 
 def test_media_lines_are_billed_like_usage_metadata(tmp_path: Path) -> None:

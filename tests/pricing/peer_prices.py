@@ -1,6 +1,6 @@
 """Compare the catalogue with a peer catalogue, pydantic's genai-prices (test extra, pinned 0.2.3).
 
-Every (peer model, catalogue model, platform, unit, tier, date) both price is compared; the result is a list of
+Every (peer model, catalogue model, api, unit, tier, date) both price is compared; the result is a list of
 disagreements, which tests/pricing/test_pricing_peers.py checks against docs/pricing.md.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.pricing.catalogue import catalogue
-from vertexmeter.pricing.engine import Pricer
+from vertexmeter.pricing.engine import PriceList
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage
 
 MILLION = Decimal(1_000_000)
@@ -34,7 +34,7 @@ UNITS: dict[str, tuple[str, str]] = {
 class Disagreement:
     peer_model: str
     model: str
-    platform: str
+    api: str
     mode: str
     unit: str
     tier: str
@@ -46,7 +46,7 @@ class Disagreement:
         return (
             self.peer_model,
             self.model,
-            self.platform,
+            self.api,
             self.mode,
             self.unit,
             self.tier,
@@ -60,14 +60,14 @@ def _plain(value: Decimal) -> str:
     return text
 
 
-def peer_platform(peer_model: Any) -> str:
+def peer_api(peer_model: Any) -> str:
     """genai-prices' google provider mixes the Gemini API page with Vertex-cited rows (Claude, MaaS, Live)."""
     comment = peer_model.price_comments or ""
     if peer_model.id.startswith("claude") or peer_model.id.endswith("-maas"):
         return "vertex"
     if "cloud.google.com/vertex-ai" in comment and "ai.google.dev" not in comment:
         return "vertex"
-    return "gemini_api"
+    return "gemini"
 
 
 def _periods(peer_model: Any) -> list[tuple[dt.date, dt.date | None, Any]]:
@@ -90,11 +90,9 @@ def _variants(peer_model: Any) -> list[tuple[str, dt.date, dt.date | None, Any]]
     return out
 
 
-def _ours(
-    model: str, platform: str, date: dt.date, bucket: str, quantity: str, prompt: int, mode: str
-) -> Decimal | None:
+def _ours(model: str, api: str, date: dt.date, bucket: str, quantity: str, prompt: int, mode: str) -> Decimal | None:
     try:
-        pricer = Pricer(model, date=date, platform=platform)
+        pricer = PriceList(model, date=date, api=api)
         request = RequestUsage(**{bucket: Quantities(**{quantity: 1_000_000})}, prompt_tokens=prompt)
         return pricer.price(Usage(requests=(request,)), mode).total
     except VertexMeterError:
@@ -119,12 +117,12 @@ def compare(peer_models: list[Any]) -> tuple[int, list[Disagreement]]:
     compared = 0
     found: list[Disagreement] = []
     for peer_model in peer_models:
-        platform = peer_platform(peer_model)
+        api = peer_api(peer_model)
         for model in cat.models.values():
             names = [model.id, *model.aliases]
             if not any(peer_model.is_match(name) for name in names):
                 continue
-            entries = [e for e in cat.entries_by_model.get(model.id, []) if e.platform == platform]
+            entries = [e for e in cat.entries_by_model.get(model.id, []) if e.api == api]
             if not entries:
                 continue
             for mode, start, end, prices in _variants(peer_model):
@@ -140,13 +138,13 @@ def compare(peer_models: list[Any]) -> tuple[int, list[Disagreement]]:
                             peer = _peer(raw, prompt)
                             if peer is None:
                                 continue
-                            ours = _ours(model.id, platform, date, bucket, quantity, prompt, mode)
+                            ours = _ours(model.id, api, date, bucket, quantity, prompt, mode)
                             if ours is None:
                                 continue
                             compared += 1
                             if ours != peer:
                                 found.append(
-                                    Disagreement(peer_model.id, model.id, platform, mode, attr, tier, date, ours, peer)
+                                    Disagreement(peer_model.id, model.id, api, mode, attr, tier, date, ours, peer)
                                 )
     return compared, found
 
@@ -208,15 +206,15 @@ def _ll_model(key: str) -> str:
 def compare_litellm(
     snapshot: dict[str, Any], unpriced: list[tuple[str, ...]] | None = None
 ) -> tuple[int, list[Disagreement]]:
-    """Every LiteLLM unit price whose model, platform, mode and tier the catalogue also prices on LITELLM_DATE.
-    `unpriced` collects (key, model, platform, mode, field) the catalogue lacks for a model it prices there."""
+    """Every LiteLLM unit price whose model, api, mode and tier the catalogue also prices on LITELLM_DATE.
+    `unpriced` collects (key, model, api, mode, field) the catalogue lacks for a model it prices there."""
     from vertexmeter.pricing.catalogue import resolve_priced_model
 
     cat = catalogue()
     compared = 0
     found: list[Disagreement] = []
     for key, entry in sorted(snapshot["models"].items()):
-        platform = "gemini_api" if entry["litellm_provider"] == "gemini" else "vertex"
+        api = "gemini" if entry["litellm_provider"] == "gemini" else "vertex"
         try:
             model = resolve_priced_model(_ll_model(key))
         except VertexMeterError:
@@ -256,30 +254,28 @@ def compare_litellm(
             if model.billing == "characters" and quantity in ("tokens", "audio_tokens"):
                 continue
             try:
-                pricer = Pricer(model.id, date=LITELLM_DATE, platform=platform)
+                pricer = PriceList(model.id, date=LITELLM_DATE, api=api)
                 total = pricer.price(Usage(requests=(RequestUsage(**request_fields),)), mode).total
             except VertexMeterError:
-                if unpriced is not None and any(e.platform == platform for e in cat.entries_by_model[model.id]):
-                    unpriced.append((key, model.id, platform, mode, field))
+                if unpriced is not None and any(e.api == api for e in cat.entries_by_model[model.id]):
+                    unpriced.append((key, model.id, api, mode, field))
                 continue  # not an overlap: the catalogue has no such price on that day
             ours = total / units
             compared += 1
             if ours != peer:
-                found.append(Disagreement(key, model.id, platform, mode, field, tier, LITELLM_DATE, ours, peer))
+                found.append(Disagreement(key, model.id, api, mode, field, tier, LITELLM_DATE, ours, peer))
         for field, peer_value, request in _ll_grounding(entry):
             if model.publisher != "google":
                 continue  # a partner's web search is the vendor's tool, not Google's grounding
-            total = _price_one(model.id, platform, LITELLM_DATE, "online", request, SMALL)
+            total = _price_one(model.id, api, LITELLM_DATE, "online", request, SMALL)
             if total is None:
-                if unpriced is not None and any(e.platform == platform for e in cat.entries_by_model[model.id]):
-                    unpriced.append((key, model.id, platform, "online", field))
+                if unpriced is not None and any(e.api == api for e in cat.entries_by_model[model.id]):
+                    unpriced.append((key, model.id, api, "online", field))
                 continue
             ours = total / 1000
             compared += 1
             if ours != peer_value:
-                found.append(
-                    Disagreement(key, model.id, platform, "online", field, "base", LITELLM_DATE, ours, peer_value)
-                )
+                found.append(Disagreement(key, model.id, api, "online", field, "base", LITELLM_DATE, ours, peer_value))
     return compared, found
 
 
@@ -337,22 +333,22 @@ def clause_names(clause: dict[str, Any]) -> list[str]:
     return out
 
 
-def snapshot_platform(model: dict[str, Any]) -> str:
+def snapshot_api(model: dict[str, Any]) -> str:
     """genai-prices' google provider mixes the Gemini API page with Vertex-cited rows (Claude, MaaS)."""
     comment = model.get("price_comments") or ""
     if model["id"].startswith("claude") or model["id"].endswith("-maas"):
         return "vertex"
     if "cloud.google.com/vertex-ai" in comment and "ai.google.dev" not in comment:
         return "vertex"
-    return "gemini_api"
+    return "gemini"
 
 
-def catalogue_names(platform: str) -> dict[str, str]:
-    """Every name the catalogue prices on `platform` (ids, own aliases, registry aliases) -> its model id."""
+def catalogue_names(api: str) -> dict[str, str]:
+    """Every name the catalogue prices on `api` (ids, own aliases, registry aliases) -> its model id."""
     from vertexmeter.registry import all_models
 
     cat = catalogue()
-    priced = {m for m, entries in cat.entries_by_model.items() if any(e.platform == platform for e in entries)}
+    priced = {m for m, entries in cat.entries_by_model.items() if any(e.api == api for e in entries)}
     names: dict[str, str] = {}
     for model in cat.models.values():
         if model.id in priced:
@@ -370,49 +366,49 @@ def catalogue_names(platform: str) -> dict[str, str]:
 class Gap:
     peer: str
     key: str
-    platform: str
+    api: str
 
 
-def _priced_on(name: str, platform: str) -> bool:
+def _priced_on(name: str, api: str) -> bool:
     from vertexmeter.pricing.catalogue import resolve_priced_model
 
     try:
         model = resolve_priced_model(name)
     except VertexMeterError:
         return False
-    return any(e.platform == platform for e in catalogue().entries_by_model.get(model.id, []))
+    return any(e.api == api for e in catalogue().entries_by_model.get(model.id, []))
 
 
-def _refused_on(name: str, platform: str) -> bool:
+def _refused_on(name: str, api: str) -> bool:
     from vertexmeter.pricing.catalogue import refusal
 
     refused = refusal(name)
-    return refused is not None and platform in refused.platforms
+    return refused is not None and api in refused.apis
 
 
 def litellm_gaps(snapshot: dict[str, Any]) -> list[Gap]:
-    """LiteLLM keys of a model neither priced on the key's platform nor refused there with a reason."""
+    """LiteLLM keys of a model neither priced on the key's api nor refused there with a reason."""
     gaps = []
     for key, entry in sorted(snapshot["models"].items()):
-        platform = "gemini_api" if entry["litellm_provider"] == "gemini" else "vertex"
+        api = "gemini" if entry["litellm_provider"] == "gemini" else "vertex"
         name = _ll_model(key)
-        if not (_priced_on(name, platform) or _refused_on(name, platform)):
-            gaps.append(Gap("litellm", key, platform))
+        if not (_priced_on(name, api) or _refused_on(name, api)):
+            gaps.append(Gap("litellm", key, api))
     return gaps
 
 
 def genai_gaps(snapshot: dict[str, Any]) -> list[Gap]:
-    """genai-prices models no priced catalogue name matches on their platform, and not refused by id."""
+    """genai-prices models no priced catalogue name matches on their api, and not refused by id."""
     gaps = []
-    names_by_platform = {p: catalogue_names(p) for p in ("vertex", "gemini_api")}
+    names_by_api = {p: catalogue_names(p) for p in ("vertex", "gemini")}
     for model in snapshot["models"]:
-        platform = snapshot_platform(model)
-        names = names_by_platform[platform]
+        api = snapshot_api(model)
+        names = names_by_api[api]
         if any(clause_matches(model["match"], name) for name in names):
             continue
-        if _refused_on(model["id"], platform) or _priced_on(model["id"], platform):
+        if _refused_on(model["id"], api) or _priced_on(model["id"], api):
             continue
-        gaps.append(Gap("genai-prices", model["id"], platform))
+        gaps.append(Gap("genai-prices", model["id"], api))
     return gaps
 
 
@@ -481,18 +477,16 @@ def _snapshot_price(value: Any, prompt: int) -> Decimal:
 
 
 def compare_genai(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
-    """Every (genai-prices model, catalogue model, mode, unit, tier, date) both price, on the model's platform;
+    """Every (genai-prices model, catalogue model, mode, unit, tier, date) both price, on the model's api;
     dates are every day where either side's price changes within the peer's period."""
     cat = catalogue()
     compared = 0
     found: list[Disagreement] = []
     for peer_model in snapshot["models"]:
-        platform = snapshot_platform(peer_model)
-        matched = sorted(
-            {m for name, m in catalogue_names(platform).items() if clause_matches(peer_model["match"], name)}
-        )
+        api = snapshot_api(peer_model)
+        matched = sorted({m for name, m in catalogue_names(api).items() if clause_matches(peer_model["match"], name)})
         for model in matched:
-            entries = [e for e in cat.entries_by_model.get(model, []) if e.platform == platform]
+            entries = [e for e in cat.entries_by_model.get(model, []) if e.api == api]
             edges = {e.effective_from for e in entries} | {e.effective_until for e in entries if e.effective_until}
             for mode, start, end, prices in _snapshot_periods(peer_model):
                 dates = {d for d in edges | ({start} - {dt.date.min}) if d >= start and (end is None or d < end)}
@@ -503,21 +497,19 @@ def compare_genai(snapshot: dict[str, Any]) -> tuple[int, list[Disagreement]]:
                             continue
                         tiers = (("base", SMALL), ("long", LARGE)) if isinstance(raw, dict) else (("base", SMALL),)
                         for tier, prompt in tiers:
-                            ours = _price_one(model, platform, date, mode, request, prompt)
+                            ours = _price_one(model, api, date, mode, request, prompt)
                             if ours is None:
                                 continue  # the catalogue has no such price that day: not an overlap
                             peer = _snapshot_price(raw, prompt)
                             compared += 1
                             if ours != peer:
                                 found.append(
-                                    Disagreement(peer_model["id"], model, platform, mode, attr, tier, date, ours, peer)
+                                    Disagreement(peer_model["id"], model, api, mode, attr, tier, date, ours, peer)
                                 )
     return compared, found
 
 
-def _price_one(
-    model: str, platform: str, date: dt.date, mode: str, request: dict[str, Any], prompt: int
-) -> Decimal | None:
+def _price_one(model: str, api: str, date: dt.date, mode: str, request: dict[str, Any], prompt: int) -> Decimal | None:
     """The catalogue's total for one request, or None where it has no such price; grounding counted per search
     query is retried as grounded prompts for the models that bill per prompt (2.x)."""
     tries = [request]
@@ -526,7 +518,7 @@ def _price_one(
     for fields in tries:
         try:
             usage = Usage(requests=(RequestUsage(**fields, prompt_tokens=prompt),))
-            return Pricer(model, date=date, platform=platform).price(usage, mode).total
+            return PriceList(model, date=date, api=api).price(usage, mode).total
         except VertexMeterError:
             continue
     return None
@@ -534,16 +526,14 @@ def _price_one(
 
 def genai_unpriced(snapshot: dict[str, Any]) -> list[tuple[str, ...]]:
     """Prices genai-prices has that the catalogue lacks for a model it prices on that API: (peer model, model,
-    platform, mode, unit), checked on the first day both vouch for (a later start on either side is no gap)."""
+    api, mode, unit), checked on the first day both vouch for (a later start on either side is no gap)."""
     cat = catalogue()
     out: list[tuple[str, ...]] = []
     for peer_model in snapshot["models"]:
-        platform = snapshot_platform(peer_model)
-        matched = sorted(
-            {m for name, m in catalogue_names(platform).items() if clause_matches(peer_model["match"], name)}
-        )
+        api = snapshot_api(peer_model)
+        matched = sorted({m for name, m in catalogue_names(api).items() if clause_matches(peer_model["match"], name)})
         for model in matched:
-            entries = [e for e in cat.entries_by_model[model] if e.platform == platform]
+            entries = [e for e in cat.entries_by_model[model] if e.api == api]
             for mode, start, end, prices in _snapshot_periods(peer_model):
                 # the model's first priced day in this mode (else online): before it the catalogue refuses on purpose
                 base = [e for e in entries if e.charge in ("input", "output") and e.mode == mode] or [
@@ -555,6 +545,6 @@ def genai_unpriced(snapshot: dict[str, Any]) -> list[tuple[str, ...]]:
                 for attr, request in SNAPSHOT_UNITS.items():
                     if attr not in prices or (attr == "web_searches_kcount" and mode != "online"):
                         continue
-                    if _price_one(model, platform, day, mode, request, SMALL) is None:
-                        out.append((peer_model["id"], model, platform, mode, attr))
+                    if _price_one(model, api, day, mode, request, SMALL) is None:
+                        out.append((peer_model["id"], model, api, mode, attr))
     return sorted(set(out))

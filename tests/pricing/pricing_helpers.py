@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from vertexmeter.pricing import Pricer, Quantities, RequestUsage, Usage
+from vertexmeter.pricing import PriceList, Quantities, RequestUsage, Usage
 from vertexmeter.pricing.engine import Bill
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ def price_one(model: str, *, date: str, mode: str = "online", overrides: dict[st
               **request: Any) -> Bill:
     """Price one request given as RequestUsage keyword arguments (dicts become Quantities)."""
     fields = {k: Quantities(**v) if isinstance(v, dict) else v for k, v in request.items()}
-    return Pricer(model, date=date, overrides=overrides).price(Usage(requests=(RequestUsage(**fields),)), mode)
+    return PriceList(model, date=date, overrides=overrides).price(Usage(requests=(RequestUsage(**fields),)), mode)
 
 
 def amounts(bill: Bill) -> dict[str, Decimal]:

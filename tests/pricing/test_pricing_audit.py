@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from vertexmeter.pricing import Pricer, resolve_priced_model
+from vertexmeter.pricing import PriceList, resolve_priced_model
 from vertexmeter.pricing.catalogue import catalogue
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage
 
@@ -62,7 +62,7 @@ AUDIT: list[tuple[str, str, RequestUsage]] = [
 
 @pytest.mark.parametrize(("name", "day", "request_usage"), AUDIT, ids=[a[0] for a in AUDIT])
 def test_every_audited_model_prices_with_source_and_date(name: str, day: str, request_usage: RequestUsage) -> None:
-    bill = Pricer(name, date=day).price(Usage(requests=(request_usage,)))
+    bill = PriceList(name, date=day).price(Usage(requests=(request_usage,)))
     assert bill.total > 0, f"{name} priced at $0"
     sources = catalogue().sources
     for entry in bill.entries:
@@ -71,28 +71,28 @@ def test_every_audited_model_prices_with_source_and_date(name: str, day: str, re
 
 
 def test_preview_ids_are_priced_as_previews() -> None:
-    preview = Pricer("gemini-2.5-flash-preview-04-17", date="2025-05-01").price(Usage(requests=(TOKENS,)))
+    preview = PriceList("gemini-2.5-flash-preview-04-17", date="2025-05-01").price(Usage(requests=(TOKENS,)))
     assert resolve_priced_model("gemini-2.5-flash-preview-04-17").preview
     assert preview.total == Decimal("0.00075")  # 1K x 0.15 + 1K x 0.60 per 1M, not GA 0.30 / 2.50
 
 
 def test_regional_endpoint_uplift_where_published() -> None:
     usage = Usage(requests=(TOKENS,))
-    global_ = Pricer("claude-sonnet-4-5", date="2025-11-01").price(usage).total
-    regional = Pricer("claude-sonnet-4-5", date="2025-11-01", endpoint="regional").price(usage)
+    global_ = PriceList("claude-sonnet-4-5", date="2025-11-01").price(usage).total
+    regional = PriceList("claude-sonnet-4-5", date="2025-11-01", endpoint="regional").price(usage)
     assert regional.total == global_ * Decimal("1.1")
-    plain = Pricer("gemini-2.5-flash", date="2025-11-01", endpoint="regional").price(usage)
-    assert plain.total == Pricer("gemini-2.5-flash", date="2025-11-01").price(usage).total
+    plain = PriceList("gemini-2.5-flash", date="2025-11-01", endpoint="regional").price(usage)
+    assert plain.total == PriceList("gemini-2.5-flash", date="2025-11-01").price(usage).total
     assert any("No regional-endpoint uplift" in n for n in plain.notes)
 
 
 def test_maps_grounding_and_retirement_note() -> None:
-    bill = Pricer("gemini-2.5-flash", date="2026-11-01").price(Usage(requests=(RequestUsage(maps_requests=1000),)))
+    bill = PriceList("gemini-2.5-flash", date="2026-11-01").price(Usage(requests=(RequestUsage(maps_requests=1000),)))
     assert bill.total == Decimal(25)
     assert any("gemini-2.5-flash was retired on 2026-10-20 (S32)" in n for n in bill.notes)
-    api = Pricer("gemini-2.5-flash", date="2026-11-01", platform="gemini_api").price(Usage(requests=(TOKENS,)))
+    api = PriceList("gemini-2.5-flash", date="2026-11-01", api="gemini").price(Usage(requests=(TOKENS,)))
     assert not any("retired" in n for n in api.notes)  # the retirement date is Vertex's
-    veo = Pricer("veo-2.0-generate-001", date="2026-07-01").price(
+    veo = PriceList("veo-2.0-generate-001", date="2026-07-01").price(
         Usage(requests=(RequestUsage(output=Quantities(video_seconds=Decimal(1))),)))
     assert any("retired on 2026-06-30" in n for n in veo.notes)
 

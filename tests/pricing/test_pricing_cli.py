@@ -35,7 +35,21 @@ def test_estimate_scenario_json() -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["total"] == "1.0625" and data["billed_total"] == "1.07"
-    assert [i["amount"] for i in data["line_items"]] == ["0.078125", "0.5625", "0.00125", "0.390625", "0.03"]
+    assert [i["amount"] for i in data["lineItems"]] == ["0.078125", "0.5625", "0.00125", "0.390625", "0.03"]
+
+
+def test_a_scenario_file_that_still_says_platform_is_priced_with_a_notice(tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text(
+        "model: gemini-2.0-flash\ndate: 2026-01-15\nplatform: gemini_api\n"
+        "requests: [{input: {tokens: 1000000}, output: {tokens: 1000000}}]\n",
+        "utf-8",
+    )
+    result = CliRunner().invoke(main, ["estimate", "--scenario", str(old)])
+    assert result.exit_code == 0, result.output
+    assert "note: scenario key `platform` is deprecated" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["api"] == "gemini" and data["total"] == "0.5"
 
 
 def test_estimate_scenario_human() -> None:
@@ -98,4 +112,4 @@ def test_usage_errors() -> None:
 def test_every_example_scenario_prices(path: Path) -> None:
     result = run("estimate", "--scenario", str(path))
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["line_items"]
+    assert json.loads(result.output)["lineItems"]

@@ -37,7 +37,7 @@ def test_a_model_the_catalogue_lacks_is_a_gap() -> None:
         }
     }
     assert litellm_gaps(unknown) == [
-        Gap("litellm", "gemini/gemini-9-ultra", "gemini_api"),
+        Gap("litellm", "gemini/gemini-9-ultra", "gemini"),
         Gap("litellm", "vertex_ai/gemini-9-ultra", "vertex"),
     ]
     peer = {
@@ -51,13 +51,13 @@ def test_a_model_the_catalogue_lacks_is_a_gap() -> None:
             }
         ]
     }
-    assert genai_gaps(peer) == [Gap("genai-prices", "gemini-9-ultra", "gemini_api")]
+    assert genai_gaps(peer) == [Gap("genai-prices", "gemini-9-ultra", "gemini")]
 
 
 def test_a_model_priced_on_one_api_only_is_a_gap_on_the_other() -> None:
     # Veo 3.1 Lite is priced on Vertex; its Gemini API preview is refused there (shut down), with a reason.
     only_vertex = {"models": {"gemini/veo-3.1-lite-generate-001": {"litellm_provider": "gemini"}}}
-    assert litellm_gaps(only_vertex) == [Gap("litellm", "gemini/veo-3.1-lite-generate-001", "gemini_api")]
+    assert litellm_gaps(only_vertex) == [Gap("litellm", "gemini/veo-3.1-lite-generate-001", "gemini")]
     assert refusal("veo-3.1-lite-generate-preview") is not None
 
 

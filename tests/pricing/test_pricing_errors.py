@@ -13,7 +13,6 @@ from tests.pricing.pricing_helpers import EXAMPLES, price_one
 from vertexmeter import estimate, price_scenario, prices
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.pricing import Quantities, RequestUsage
-from vertexmeter.server.estimating import estimate_from_body
 
 HELLO = {"contents": [{"role": "user", "parts": [{"text": "Hello there"}]}]}
 
@@ -165,12 +164,6 @@ def test_estimate_refusals() -> None:
         "FAILED_PRECONDITION"
     )
     assert refused(estimate, "gemini-2.5-flash", {"contents": []}, date="2020-01-01").field_path == "date"
-
-
-def test_estimate_from_body_refusals() -> None:
-    error = refused(estimate_from_body, "gemini-2.5-flash", {**HELLO, "estimateOptions": {"outputToken": 5}})
-    assert error.field_path == "estimateOptions.outputToken" and "outputTokens" in error.message
-    assert refused(estimate_from_body, "gemini-2.5-flash", [1]).status == "INVALID_ARGUMENT"
 
 
 def test_scenario_file_errors(tmp_path: Path) -> None:

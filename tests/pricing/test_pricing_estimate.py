@@ -6,7 +6,6 @@ import pytest
 
 import vertexmeter
 from tests.pricing.pricing_helpers import D
-from vertexmeter.server.estimating import estimate_from_body
 
 
 def body(text: str, **extra: object) -> dict[str, object]:
@@ -33,7 +32,7 @@ def test_without_output_a_range_up_to_max_output_tokens() -> None:
     out = est.to_json()
     assert out["total"] == {"min": "0.000003125", "max": "0.000053125"}
     assert out["output"]["range"]["max_from"] == "generationConfig.maxOutputTokens"
-    assert [item.get("bound") for item in out["line_items"]] == [None, "max"]
+    assert [item.get("bound") for item in out["lineItems"]] == [None, "max"]
 
 
 def test_token_model_range_uses_the_model_output_limit() -> None:
@@ -73,17 +72,6 @@ def test_gemini_api_dialect_counts_differently_but_prices_the_same_way() -> None
         tokens = vertexmeter.count("gemini-2.5-flash", request, api=api).total_tokens
         est = vertexmeter.estimate("gemini-2.5-flash", request, api=api, output_tokens=0, date="2026-01-15")
         assert est.total == tokens * D("0.30") / 1_000_000
-
-
-def test_estimate_from_body_for_the_server() -> None:
-    out = estimate_from_body(
-        "gemini-1.5-flash",
-        {**body("abcd efgh ij"), "estimateOptions": {"mode": "batch", "outputCharacters": 1000, "date": "2024-12-01"}},
-    ).to_json()
-    # batch = half: 10 x 0.00001875 / 2 / 1000 + 1000 x 0.000075 / 2 / 1000
-    assert out["total"] == str(D("0.00000009375") + D("0.0000375"))
-    assert out["mode"] == "batch"
-    assert out["line_items"][0]["adjustment"] == "vertex.gemini.batch_discount.v1x"
 
 
 def test_prices_lists_the_rates_in_force() -> None:

@@ -145,5 +145,5 @@ def test_a_missing_price_is_caught() -> None:
         ],
     )
     assert genai_unpriced({"models": [peer]}) == [
-        ("gemini-3.8-flash", "gemini-3.8-flash", "gemini_api", "flex", "input_mtok")
+        ("gemini-3.8-flash", "gemini-3.8-flash", "gemini", "flex", "input_mtok")
     ]

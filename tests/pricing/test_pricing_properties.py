@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vertexmeter.pricing import Pricer, Quantities, RequestUsage, Usage
+from vertexmeter.pricing import PriceList, Quantities, RequestUsage, Usage
 
 TOKENS = st.integers(min_value=0, max_value=400_000)
 CHARS = st.integers(min_value=0, max_value=1_200_000)
@@ -32,13 +32,13 @@ def grown(request: RequestUsage, where: str, amount: int, field: str) -> Request
     return RequestUsage(**{**vars(request), where: more})
 
 
-PRO_25 = Pricer("gemini-2.5-pro", date="2026-01-15")
-FLASH_25 = Pricer("gemini-2.5-flash", date="2026-01-15")
-PRO_15 = Pricer("gemini-1.5-pro", date="2024-12-01")
-HAIKU = Pricer("claude-3-5-haiku", date="2024-12-01")
+PRO_25 = PriceList("gemini-2.5-pro", date="2026-01-15")
+FLASH_25 = PriceList("gemini-2.5-flash", date="2026-01-15")
+PRO_15 = PriceList("gemini-1.5-pro", date="2024-12-01")
+HAIKU = PriceList("claude-3-5-haiku", date="2024-12-01")
 
 
-def cost(pricer: Pricer, request: RequestUsage, mode: str = "online"):
+def cost(pricer: PriceList, request: RequestUsage, mode: str = "online"):
     return pricer.price(Usage(requests=(request,)), mode).total
 
 

@@ -8,12 +8,12 @@ import pytest
 
 import vertexmeter
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.pricing import Pricer, price_scenario, round_period_total
+from vertexmeter.pricing import PriceList, price_scenario, round_period_total
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage
 
 
 def total(model: str, date: str, request: RequestUsage, mode: str = "online", **kwargs: str) -> D:
-    return Pricer(model, date=date, **kwargs).price(Usage(requests=(request,)), mode).total
+    return PriceList(model, date=date, **kwargs).price(Usage(requests=(request,)), mode).total
 
 
 @pytest.mark.parametrize(

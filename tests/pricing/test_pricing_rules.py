@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from tests.pricing.pricing_helpers import D, amounts, by_entry, price_one
-from vertexmeter.pricing import CacheUsage, Pricer, Quantities, RequestUsage, Usage
+from vertexmeter.pricing import CacheUsage, PriceList, Quantities, RequestUsage, Usage
 
 # ---- long-context tier: decided per request from the prompt (cached included), applies to everything ----
 
@@ -153,13 +153,13 @@ def test_text_embeddings_online_and_batch() -> None:
 @pytest.mark.parametrize(("hours", "expected"), [("1", "0.025"), ("3", "0.075"), ("0.5", "0.0125")])
 def test_cache_storage_is_billed_per_hour(hours: str, expected: str) -> None:
     # 1.5 Flash text storage: 0.00025 per 1K characters per hour; 100,000 characters.
-    pricer = Pricer("gemini-1.5-flash", date="2024-12-01")
+    pricer = PriceList("gemini-1.5-flash", date="2024-12-01")
     usage = Usage(caches=(CacheUsage(Quantities(text_characters=100_000), D(hours), creation=False),))
     assert pricer.price(usage).total == D(expected)
 
 
 def test_token_cache_storage_and_creation_at_the_input_rate() -> None:
-    pricer = Pricer("gemini-2.5-flash", date="2026-01-15")
+    pricer = PriceList("gemini-2.5-flash", date="2026-01-15")
     bill = pricer.price(Usage(caches=(CacheUsage(Quantities(tokens=1_000_000), D("1.5")),)))
     assert by_entry(bill) == {
         "vertex.gemini-2.5-flash.input.text_image_video": D("0.30"),  # creation = normal input
@@ -234,7 +234,7 @@ def test_multimodal_embeddings_video_tiers() -> None:
 
 
 def test_tuning_and_translation() -> None:
-    tuning = Pricer("gemini-1.5-flash", date="2024-12-01").price(Usage(training_tokens=1_000_000))
+    tuning = PriceList("gemini-1.5-flash", date="2024-12-01").price(Usage(training_tokens=1_000_000))
     assert tuning.total == D("8")
     translation = price_one("translation-llm", date="2024-12-01", input={"text_characters": 1_000_000},
                             output={"text_characters": 500_000})
@@ -265,7 +265,7 @@ def test_gemini_1_5_pro_prices_before_and_after_2024_10_07(
 # ---- rounding ------------------------------------------------------------------------------------------
 def test_rounding_happens_only_on_the_period_total() -> None:
     # text-bison: 16,000 input characters x 0.00025 / 1K = $0.004 per request; three requests.
-    pricer = Pricer("text-bison", date="2024-12-01")
+    pricer = PriceList("text-bison", date="2024-12-01")
     one = RequestUsage(input=Quantities(text_characters=16_000))
     bill = pricer.price(Usage(requests=(one, one, one)))
     assert bill.line_items[0].amount == D("0.012")  # full precision, never 3 x round(0.004) = 0
@@ -293,17 +293,32 @@ def test_gemini_1_x_batch_has_no_cached_read_price() -> None:
     assert err.value.message.endswith("modes priced for it: online.")
 
 
-def test_gemini_api_platform_rows_for_contrast() -> None:
+def test_gemini_api_rows_for_contrast() -> None:
     from vertexmeter import price_scenario
 
-    data = {"model": "gemini-2.0-flash", "date": "2026-01-15", "platform": "gemini_api",
+    data = {"model": "gemini-2.0-flash", "date": "2026-01-15", "api": "gemini",
             "requests": [{"input": {"tokens": 1_000_000}, "output": {"tokens": 1_000_000}}]}
     assert price_scenario(data).total == D("0.50")  # 0.10 + 0.40 on the Gemini API, vs 0.15 + 0.60 on Vertex
-    assert price_scenario({**data, "platform": "vertex"}).total == D("0.75")
+    assert price_scenario({**data, "api": "vertex"}).total == D("0.75")
+
+
+def test_a_scenario_that_still_says_platform_is_read_with_a_warning() -> None:
+    from vertexmeter import price_scenario
+    from vertexmeter.errors import VertexMeterError
+
+    data = {"model": "gemini-2.0-flash", "date": "2026-01-15",
+            "requests": [{"input": {"tokens": 1_000_000}, "output": {"tokens": 1_000_000}}]}
+    for old, new in (("gemini_api", "gemini"), ("vertex", "vertex")):
+        with pytest.warns(DeprecationWarning, match=f"write `api: {new}`"):
+            result = price_scenario({**data, "platform": old})
+        assert result.bill == price_scenario({**data, "api": new}).bill
+    with pytest.raises(VertexMeterError) as err:
+        price_scenario({**data, "platform": "vertex", "api": "vertex"})
+    assert err.value.field_path == "platform"
 
 
 def test_a_bill_lists_only_the_entries_it_used() -> None:
-    pricer = Pricer("gemini-2.5-flash", date="2026-01-15")
+    pricer = PriceList("gemini-2.5-flash", date="2026-01-15")
     pricer.price(Usage(requests=(RequestUsage(output=Quantities(tokens=5)),)))
     bill = pricer.price(Usage(requests=(RequestUsage(input=Quantities(tokens=5)),)))
     assert [e.id for e in bill.entries] == ["vertex.gemini-2.5-flash.input.text_image_video"]

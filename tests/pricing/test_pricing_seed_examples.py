@@ -65,7 +65,7 @@ def test_scenario_json_has_decimal_strings() -> None:
     out = price_scenario(CACHE_EXAMPLE).to_json()
     assert out["total"] == "1.0625"
     assert out["billed_total"] == "1.07"  # $1.0625: the fraction of a cent is rounded up to a cent
-    assert [item["amount"] for item in out["line_items"]] == ["0.078125", "0.5625", "0.00125", "0.390625", "0.03"]
-    assert all(isinstance(item["amount"], str) for item in out["line_items"])
-    overridden = [item for item in out["line_items"] if item.get("overridden")]
-    assert [item["entry_id"] for item in overridden] == ["vertex.gemini-1.5-pro.output.text.le128k"]
+    assert [item["amount"] for item in out["lineItems"]] == ["0.078125", "0.5625", "0.00125", "0.390625", "0.03"]
+    assert all(isinstance(item["amount"], str) for item in out["lineItems"])
+    overridden = [item for item in out["lineItems"] if item.get("overridden")]
+    assert [item["entryId"] for item in overridden] == ["vertex.gemini-1.5-pro.output.text.le128k"]

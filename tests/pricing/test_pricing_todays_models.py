@@ -13,14 +13,14 @@ from click.testing import CliRunner
 import vertexmeter
 from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.pricing import Pricer, Quantities, RequestUsage, Usage
+from vertexmeter.pricing import PriceList, Quantities, RequestUsage, Usage
 
 TODAYS = ["gemini-3.8-flash", "gemini-4-argon", "gemini-4-hydrogen", "gemma-4-31b-it"]
 
 
-def per_million(model: str, day: str, platform: str, mode: str = "online", **request: Quantities) -> Decimal:
+def per_million(model: str, day: str, api: str, mode: str = "online", **request: Quantities) -> Decimal:
     usage = Usage(requests=(RequestUsage(**request, prompt_tokens=1000),))
-    return Pricer(model, date=dt.date.fromisoformat(day), platform=platform).price(usage, mode).total
+    return PriceList(model, date=dt.date.fromisoformat(day), api=api).price(usage, mode).total
 
 
 MILLION = Quantities(tokens=1_000_000)
@@ -85,7 +85,7 @@ def test_gemma_4_31b_is_not_counted_on_vertex_where_it_is_not_served() -> None:
 
 def test_gemma_4_31b_has_no_vertex_price() -> None:
     with pytest.raises(VertexMeterError) as caught:
-        Pricer("gemma-4-31b-it", date=dt.date(2026, 12, 6), platform="vertex").price(
+        PriceList("gemma-4-31b-it", date=dt.date(2026, 12, 6), api="vertex").price(
             Usage(requests=(RequestUsage(input=MILLION),)), "online"
         )
     assert caught.value.status == "NOT_FOUND"
@@ -100,8 +100,8 @@ def test_gemma_4_26b_is_priced_as_vertex_maas() -> None:
     [("2026-12-06", "0.75", "3.75"), ("2026-12-31", "0.75", "3.75"), ("2027-01-15", "1.5", "7.5")],
 )
 def test_38_flash_on_the_gemini_api_introductory_then_list_rates(day: str, input_price: str, output_price: str) -> None:
-    assert per_million("gemini-3.8-flash", day, "gemini_api", input=MILLION) == Decimal(input_price)
-    assert per_million("gemini-3.8-flash", day, "gemini_api", output=MILLION) == Decimal(output_price)
+    assert per_million("gemini-3.8-flash", day, "gemini", input=MILLION) == Decimal(input_price)
+    assert per_million("gemini-3.8-flash", day, "gemini", output=MILLION) == Decimal(output_price)
 
 
 @pytest.mark.parametrize(
@@ -119,12 +119,12 @@ def test_38_flash_on_the_gemini_api_introductory_then_list_rates(day: str, input
     ],
 )
 def test_gemini_4_prices_and_the_december_change(model: str, day: str, mode: str, expected: str) -> None:
-    assert per_million(model, day, "gemini_api", mode, input=MILLION) == Decimal(expected)
+    assert per_million(model, day, "gemini", mode, input=MILLION) == Decimal(expected)
 
 
 def test_gemini_4_before_its_first_priced_day_is_refused() -> None:
     with pytest.raises(VertexMeterError) as caught:
-        per_million("gemini-4-neon", "2026-11-01", "gemini_api", input=MILLION)
+        per_million("gemini-4-neon", "2026-11-01", "gemini", input=MILLION)
     assert caught.value.status == "INVALID_ARGUMENT" and "2026-11-18" in caught.value.message
 
 
@@ -150,7 +150,7 @@ def test_partner_models_price_from_reported_usage(model: str, input_price: str, 
 def test_gemini_api_grounding_after_the_free_allowance() -> None:
     def grounding(model: str, **fields: int) -> Decimal:
         usage = Usage(requests=(RequestUsage(**fields),))
-        return Pricer(model, date=dt.date(2026, 12, 6), platform="gemini_api").price(usage, "online").total
+        return PriceList(model, date=dt.date(2026, 12, 6), api="gemini").price(usage, "online").total
 
     assert grounding("gemini-2.5-flash", grounded_requests=1000) == Decimal(35)
     assert grounding("gemini-3.8-flash", search_queries=1000) == Decimal(14)
@@ -160,11 +160,9 @@ def test_gemini_api_grounding_after_the_free_allowance() -> None:
 def test_live_25_image_and_video_input_on_the_gemini_api_are_at_the_audio_rate() -> None:
     for quantity in ("image_tokens", "video_tokens", "audio_tokens"):
         assert per_million(
-            "gemini-live-2.5-flash-native-audio", "2026-12-06", "gemini_api", input=Quantities(**{quantity: 1_000_000})
+            "gemini-live-2.5-flash-native-audio", "2026-12-06", "gemini", input=Quantities(**{quantity: 1_000_000})
         ) == Decimal(3)
-    assert per_million("gemini-live-2.5-flash-native-audio", "2026-12-06", "gemini_api", input=MILLION) == Decimal(
-        "0.5"
-    )
+    assert per_million("gemini-live-2.5-flash-native-audio", "2026-12-06", "gemini", input=MILLION) == Decimal("0.5")
 
 
 def test_cli_count_keeps_googles_json_and_says_inferred_on_stderr() -> None:
@@ -198,15 +196,15 @@ def test_cli_usage_says_inferred_on_stderr() -> None:
 
 @pytest.mark.parametrize(("day", "model"), [("2026-09-01", "gemini-3.6-flash"), ("2026-12-06", "gemini-3.8-flash")])
 def test_a_dated_alias_is_priced_as_the_model_it_named_that_day(day: str, model: str) -> None:
-    pricer = Pricer("gemini-flash-latest", date=dt.date.fromisoformat(day), platform="gemini_api")
+    pricer = PriceList("gemini-flash-latest", date=dt.date.fromisoformat(day), api="gemini")
     assert pricer.model.id == model
 
 
 def test_a_model_refused_on_one_api_says_why_there() -> None:
     with pytest.raises(VertexMeterError) as caught:
-        Pricer("gemini-1.5-pro", date=dt.date(2025, 1, 6), platform="gemini_api")
+        PriceList("gemini-1.5-pro", date=dt.date(2025, 1, 6), api="gemini")
     assert caught.value.status == "NOT_FOUND" and "shut down on the Gemini API" in caught.value.message
-    assert Pricer("gemini-1.5-pro", date=dt.date(2025, 1, 6), platform="vertex").model.id == "gemini-1.5-pro"
+    assert PriceList("gemini-1.5-pro", date=dt.date(2025, 1, 6), api="vertex").model.id == "gemini-1.5-pro"
 
 
 def test_a_partner_model_prices_from_reported_usage_in_a_scenario() -> None:

@@ -187,14 +187,14 @@ class Tally:
                 "lines": sums.lines,
                 "prompt_tokens": sums.prompt_tokens,
                 "total": {"min": money(sums.low), "max": money(sums.high)},
-                "line_items": [
+                "lineItems": [  # spelled as a line's lineItems (LineItem.to_rest)
                     {
                         "description": key[1],
                         "quantity": money(quantity),
-                        "unit_price": key[2],
-                        "price_unit": key[3],
+                        "unitPrice": key[2],
+                        "priceUnit": key[3],
                         "amount": money(amount),
-                        "entry_id": key[0],
+                        "entryId": key[0],
                         **({"tier": key[4]} if key[4] else {}),
                         **({"adjustment": key[5]} if key[5] else {}),
                         **({"bound": key[6]} if key[6] else {}),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from vertexmeter.batch.inputs import FileSpan, OversizeLine, span_lines
@@ -18,17 +17,7 @@ from vertexmeter.counting import MediaUsage, count_body, modality_details, usage
 from vertexmeter.dates import day_or_today
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
-from vertexmeter.pricing import (
-    UNITS,
-    Pricer,
-    Quantities,
-    RequestUsage,
-    Usage,
-    money,
-    output_at_cap,
-    pricer_for,
-    prompt_quantities,
-)
+from vertexmeter.pricing import PriceList, PromptCounts, money, price_list_for, quote
 from vertexmeter.registry import ModelInfo, resolve
 from vertexmeter.requests import decoded_body, request_body
 from vertexmeter.tokenizing import get_tokenizer
@@ -108,96 +97,71 @@ def line_counts(
     )
 
 
-class LinePricer:
-    """Prices lines at the job's mode and date; one Pricer per model, built once per worker process."""
+class LineCosts:
+    """A job's line costs, as `pricing.quote` makes them (one price list per model, loaded once per worker
+    process), memoised: a line's cost depends only on its model and counts, which repeat a lot across a
+    batch file (an exact memo, cleared when full so that memory stays bounded)."""
 
     def __init__(self, settings: BatchSettings) -> None:
         self.settings = settings
-        self._pricers: dict[str, tuple[Pricer, tuple[str, ...]] | VertexMeterError] = {}
-        # A line's cost depends only on its model and quantities, which repeat a lot across a batch file:
-        # an exact memo (same key, same bill), cleared when full so that memory stays bounded.
+        self._lists: dict[str, tuple[PriceList, tuple[str, ...]] | VertexMeterError] = {}
         self._costs: dict[tuple[Any, ...], LineCost] = {}
         # count_chunk's memo of serialised result tails (the fields after `line`/key), same bound
         self.tails: dict[tuple[Any, ...], tuple[LineCost, str]] = {}
 
-    def pricer(self, model_id: str) -> Pricer:
-        return self._pricer_and_notes(model_id)[0]
-
-    def _pricer_and_notes(self, model_id: str) -> tuple[Pricer, tuple[str, ...]]:
+    def price_list(self, model_id: str) -> tuple[PriceList, tuple[str, ...]]:
         """The job's API's price list for the model (as `estimate` picks it), and the note when it fell back."""
-        found = self._pricers.get(model_id)
+        found = self._lists.get(model_id)
         if found is None:
             try:
-                found = pricer_for(model_id, self.settings.api, self.settings.as_of)
+                found = price_list_for(model_id, self.settings.api, self.settings.as_of)
             except VertexMeterError as error:
                 found = error
-            self._pricers[model_id] = found
+            self._lists[model_id] = found
         if isinstance(found, VertexMeterError):
             raise found
         return found
 
     def cost(self, counts: LineCounts) -> LineCost:
         """The line's cost JSON: min (no output) and max (output at the cap, or the stated output size)."""
-        stated = self.settings.output_tokens
-        output_tokens = stated if stated is not None else counts.max_output_tokens
-        if output_tokens is None:
-            output_tokens = counts.model.output_token_limit
         media = counts.media
         audio = counts.by_modality.get("AUDIO", 0)
-        key: tuple[Any, ...] = (counts.model.id, counts.prompt_tokens, audio, output_tokens, counts.thinking_budget)
-        if self.pricer(counts.model.id).model.billing == "characters":  # only these are billed by what they count
+        key: tuple[Any, ...] = (counts.model.id, counts.prompt_tokens, audio, counts.max_output_tokens,
+                                counts.thinking_budget)
+        prices, _ = self.price_list(counts.model.id)
+        if prices.model.billing == "characters":  # only these are billed by what they count
             key += (counts.billable_characters, media.images, media.video_seconds, media.audio_seconds,
                     media.pdf_pages)
         cost = self._costs.get(key)
         if cost is None:
             if len(self._costs) >= COST_MEMO_SIZE:
                 self._costs.clear()
-            cost = self._costs[key] = LineCost.from_json(self._price(counts, output_tokens))
+            cost = self._costs[key] = LineCost.from_json(self._price(counts))
         return cost
 
-    def _price(self, counts: LineCounts, output_tokens: int) -> dict[str, Any]:
-        pricer, list_notes = self._pricer_and_notes(counts.model.id)
-        prompt = prompt_quantities(
-            pricer, counts.prompt_tokens, counts.by_modality, counts.billable_characters, counts.media
-        )
+    def _price(self, counts: LineCounts) -> dict[str, Any]:
+        prices, list_notes = self.price_list(counts.model.id)
         stated = self.settings.output_tokens
-        # As `estimate` bounds it; a stated output size is exact, so no thinking split then.
-        budget = counts.thinking_budget if stated is None else None
-        output, thinking, notes = (
-            output_at_cap(pricer, output_tokens, budget) if output_tokens else (Quantities(), 0, ())
+        quoted = quote(
+            prices,
+            PromptCounts(counts.prompt_tokens, counts.by_modality, counts.billable_characters, counts.media),
+            model=counts.model,
+            mode=self.settings.mode,
+            max_output_tokens=counts.max_output_tokens,
+            thinking_budget=counts.thinking_budget,
+            output_tokens=stated,
+            notes=list_notes,
         )
-        usage = RequestUsage(input=prompt, output=output, thinking_tokens=thinking, prompt_tokens=counts.prompt_tokens)
-        bill = pricer.price(Usage(requests=(usage,)), self.settings.mode, notes=(*list_notes, *notes))
-        charges = {entry.id: entry.charge for entry in bill.entries}
-        items: list[dict[str, Any]] = []
-        low = Decimal(0)
-        for item in bill.line_items:
-            out: dict[str, Any] = {
-                "description": item.description,
-                "quantity": money(item.quantity),
-                "unitPrice": money(item.unit_price),
-                "priceUnit": UNITS[item.price_unit].label,
-                "amount": money(item.amount),
-                "entryId": item.entry_id,
-            }
-            if item.tier:
-                out["tier"] = item.tier
-            if item.adjustment:
-                out["adjustment"] = item.adjustment
-            if charges.get(item.entry_id) == "output" and stated is None:
-                out["bound"] = "max"  # output at the cap: only the upper end of the range
-            else:
-                low += item.amount
-            items.append(out)
+        low, high = quoted.total_range
         cost: dict[str, Any] = {
             "currency": "USD",
-            "outputTokens": output_tokens if stated is not None else {"min": 0, "max": output_tokens},
+            "outputTokens": stated if stated is not None else {"min": 0, "max": quoted.max_output_tokens},
             "min": money(low),
-            "max": money(bill.total),
-            "lineItems": items,
+            "max": money(high),
+            "lineItems": quoted.line_items_json(),
         }
-        if bill.notes:
-            cost["notes"] = list(bill.notes)
+        if quoted.notes:
+            cost["notes"] = list(quoted.notes)
         return cost
 
 
@@ -223,9 +187,9 @@ def counting_reason(error: VertexMeterError) -> str:
     return "INVALID_REQUEST"
 
 
-def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, pricer: LinePricer) -> dict[str, Any]:
+def count_line(number: int, raw: bytes | OversizeLine, settings: BatchSettings, costs: LineCosts) -> dict[str, Any]:
     """One input line -> its result object (`line` is 1-based over all inputs)."""
-    result, counts, cost = _count_line(number, raw, settings, pricer)
+    result, counts, cost = _count_line(number, raw, settings, costs)
     if counts is not None and cost is not None:
         result |= counted_fields(counts)
         result["cost"] = cost.json
@@ -246,7 +210,7 @@ def counted_fields(counts: LineCounts) -> dict[str, Any]:
 
 
 def _count_line(
-    number: int, raw: bytes | OversizeLine, settings: BatchSettings, pricer: LinePricer
+    number: int, raw: bytes | OversizeLine, settings: BatchSettings, costs: LineCosts
 ) -> tuple[dict[str, Any], LineCounts | None, LineCost | None]:
     """(head, counts, cost) of a priced line: its leading fields (line, key, kept fields), counts and cost.
     A refused line: (its whole result, its error last, None, None)."""
@@ -282,7 +246,7 @@ def _count_line(
         result["error"] = error_json(too_long, "OVER_CONTEXT_WINDOW")
         return result, None, None
     try:
-        return result, counts, pricer.cost(counts)
+        return result, counts, costs.cost(counts)
     except VertexMeterError as error:
         reason = "UNPRICED_MODEL" if error.status == "NOT_FOUND" else "PRICING"
         result |= counted_fields(counts)
@@ -301,7 +265,7 @@ class ChunkResult:
     input_bytes: int = 0
 
 
-_pricers: dict[BatchSettings, LinePricer] = {}  # per worker process: pricers and tokenizers load once
+_line_costs: dict[BatchSettings, LineCosts] = {}  # per worker process: price lists and tokenizers load once
 
 
 def count_chunk(
@@ -310,20 +274,20 @@ def count_chunk(
     """Count a chunk of consecutive lines (or the lines of a file span); the unit of work of every engine."""
     if isinstance(raws, FileSpan):
         raws = span_lines(raws, settings.max_line_bytes)
-    pricer = _pricers.get(settings)
-    if pricer is None:
-        pricer = _pricers[settings] = LinePricer(settings)
+    costs = _line_costs.get(settings)
+    if costs is None:
+        costs = _line_costs[settings] = LineCosts(settings)
     tally = Tally()
     out: list[str] = []
     stopped = False
     size = 0
-    tails = pricer.tails
+    tails = costs.tails
     for offset, raw in enumerate(raws):
         if not isinstance(raw, OversizeLine) and (not raw or raw.isspace()):
             tally.blank_lines += 1  # no result line: a file of newlines must not become a file of errors
             size += len(raw) + 1
             continue
-        head, counts, cost = _count_line(first_line + offset, raw, settings, pricer)
+        head, counts, cost = _count_line(first_line + offset, raw, settings, costs)
         size += raw.size if isinstance(raw, OversizeLine) else len(raw) + 1
         if counts is None or cost is None:  # refused: the whole result is in `head`
             tally.add(head)
@@ -361,6 +325,6 @@ def warm_up(settings: BatchSettings) -> None:
     try:
         model = resolve(settings.model, api=settings.api)
         get_tokenizer(model.tokenizer)
-        _pricers.setdefault(settings, LinePricer(settings)).pricer(model.id)
+        _line_costs.setdefault(settings, LineCosts(settings)).price_list(model.id)
     except VertexMeterError:
         pass  # every line will report it

@@ -117,8 +117,8 @@ def _print_summary(summary: dict[str, Any], console: Console) -> None:
     for column in ("model", "item", "quantity", "unit price", "amount"):
         items.add_column(column, justify="left" if column in ("model", "item") else "right")
     for model in cost["models"]:
-        for item in model["line_items"]:
+        for item in model["lineItems"]:
             bound = " (at the output cap)" if item.get("bound") else ""
             items.add_row(model["model"], item["description"] + bound, item["quantity"],
-                          f"{item['unit_price']} {item['price_unit']}", item["amount"])
+                          f"{item['unitPrice']} {item['priceUnit']}", item["amount"])
     console.print(items)

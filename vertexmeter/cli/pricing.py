@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -15,6 +16,7 @@ from vertexmeter.cli.common import (
     extra_options,
     google_errors,
     media_options,
+    note,
     output_option,
     print_json,
     read_input,
@@ -138,7 +140,11 @@ def estimate_command(
                 "--scenario takes its model, date, mode and quantities from the file; "
                 "drop -m/TEXT/--file/--text-file/--attach/--system/--mode/--date/--api/--output-*/--thinking-tokens"
             )
-        result = price_scenario(scenario)
+        with warnings.catch_warnings(record=True) as said:  # a scenario's deprecated keys: told on stderr
+            warnings.simplefilter("always", DeprecationWarning)
+            result = price_scenario(scenario)
+        for warning in said:
+            note(str(warning.message))
         if human:
             _print_bill(result.bill, title=result.name or scenario, billed_total=True)
         else:
@@ -209,8 +215,8 @@ def _print_bill(bill: Bill, *, title: str, billed_total: bool = False) -> None:
     if billed_total:
         out.add_row("billed (period total, up to the cent)", "", "", format(bill.billed_total, "f"), "")
     show(out)
-    for note in bill.notes:
-        console().print(f"note: {note}")
+    for said in bill.notes:
+        console().print(f"note: {said}")
 
 
 def _group(value: Any) -> str:

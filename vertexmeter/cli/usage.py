@@ -179,9 +179,8 @@ def usage_command(
 def _note_before_first_day(model: str, api: str, as_of: dt.date) -> None:
     """A date before the model existed is answered with the earliest rules; say so rather than nothing."""
     from vertexmeter.pricing import first_price_day
-    from vertexmeter.vocabulary import catalogue_platform
 
-    first = first_price_day(model, catalogue_platform(api)) or first_price_day(model)
+    first = first_price_day(model, api) or first_price_day(model)
     if first is not None and as_of < first:
         note(
             f"--as-of {as_of.isoformat()} is before {model} was first priced ({first.isoformat()}); "

@@ -3,6 +3,8 @@
     estimate(model, request, ...) -> Estimate       # count a real request, then price it
     price_scenario(path_or_dict) -> ScenarioResult  # what-if over many requests, caches and tuning
     prices(model, date=None) -> PriceSheet          # the rates in force
+    quote(prices, prompt, model=..., mode=...)      # a counted request's cost (what estimate and batch use)
+    quote_usage(prices, usage, mode=...)            # the cost of known usage (a usageMetadata record)
 """
 
 from vertexmeter.pricing.catalogue import (
@@ -15,16 +17,17 @@ from vertexmeter.pricing.catalogue import (
     priced_model_names,
     resolve_priced_model,
 )
-from vertexmeter.pricing.engine import Bill, LineItem, Pricer, money, round_period_total
-from vertexmeter.pricing.estimate import (
-    Estimate,
-    PriceSheet,
-    estimate,
-    output_at_cap,
-    pricer_for,
-    prices,
-    prompt_quantities,
+from vertexmeter.pricing.engine import (
+    Bill,
+    LineItem,
+    PriceList,
+    Pricer,
+    money,
+    price,
+    round_period_total,
 )
+from vertexmeter.pricing.estimate import Estimate, PriceSheet, estimate, prices, prompt_counts
+from vertexmeter.pricing.quote import PromptCounts, Quote, price_list_for, quote, quote_usage
 from vertexmeter.pricing.scenario import ScenarioResult, load_scenario, price_scenario
 from vertexmeter.pricing.usage import (
     CacheUsage,
@@ -44,9 +47,12 @@ __all__ = [
     "CacheUsage",
     "Estimate",
     "LineItem",
+    "PriceList",
     "PriceSheet",
     "Pricer",
+    "PromptCounts",
     "Quantities",
+    "Quote",
     "RequestUsage",
     "ScenarioResult",
     "Usage",
@@ -57,14 +63,16 @@ __all__ = [
     "load_scenario",
     "money",
     "load_catalogue_text",
-    "output_at_cap",
     "parse_mode",
-    "pricer_for",
-    "prompt_quantities",
+    "price",
+    "price_list_for",
     "whole_number",
     "price_scenario",
     "priced_model_names",
     "prices",
+    "prompt_counts",
+    "quote",
+    "quote_usage",
     "resolve_priced_model",
     "round_period_total",
 ]

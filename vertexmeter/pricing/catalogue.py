@@ -13,17 +13,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vertexmeter.datafiles import load_yaml, load_yaml_text
 from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.registry import bare_model_name, match_version, resolve
-from vertexmeter.vocabulary import Mode
+from vertexmeter.vocabulary import APIS, Api, Mode
 
-Platform = Literal["vertex", "gemini_api"]  # the catalogue's word for the API (vocabulary.catalogue_platform)
-PLATFORMS: tuple[str, ...] = get_args(Platform)
 CHARGES: tuple[str, ...] = (
     "input",
     "cached_input",
@@ -94,6 +92,14 @@ UNITS: dict[str, Unit] = {
 }
 
 _TIER = re.compile(r"^(<=|>)(\d+)$")
+
+
+@cache
+def _tier_bound(tier: str) -> tuple[str, int]:
+    """`<=128000` -> ("<=", 128000); read once per spelling (a rate lookup asks for every request)."""
+    match = _TIER.match(tier)
+    assert match is not None
+    return match.group(1), int(match.group(2))
 
 
 def parse_decimal(value: Any, what: str) -> Decimal:
@@ -182,7 +188,7 @@ class Entry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     id: str
-    platform: Platform
+    api: Api
     models: list[str]
     charge: str
     modality: str
@@ -235,11 +241,7 @@ class Entry(BaseModel):
 
     @property
     def tier_bound(self) -> tuple[str, int] | None:
-        if self.tier is None:
-            return None
-        match = _TIER.match(self.tier)
-        assert match is not None
-        return match.group(1), int(match.group(2))
+        return None if self.tier is None else _tier_bound(self.tier)
 
     def tier_matches(self, prompt_tokens: Decimal | int) -> bool:
         bound = self.tier_bound
@@ -252,8 +254,8 @@ class Entry(BaseModel):
         return self.effective_from <= on and (self.effective_until is None or on < self.effective_until)
 
 
-def _all_platforms() -> list[Platform]:
-    return ["vertex", "gemini_api"]
+def _all_apis() -> list[Api]:
+    return ["vertex", "gemini"]
 
 
 class Refused(BaseModel):
@@ -263,7 +265,7 @@ class Refused(BaseModel):
     model_config = ConfigDict(extra="forbid")
     models: list[str] = Field(min_length=1)
     reason: str = Field(min_length=10)
-    platforms: list[Platform] = Field(default_factory=_all_platforms)
+    apis: list[Api] = Field(default_factory=_all_apis)
 
 
 class CatalogueFile(BaseModel):
@@ -358,7 +360,7 @@ def _index(data: CatalogueFile) -> Catalogue:
             by_model[name].append(entry)
     refused: dict[str, Refused] = {}
     for group in data.refused:
-        everywhere = set(group.platforms) == set(PLATFORMS)
+        everywhere = set(group.apis) == set(APIS)
         for name in group.models:
             if name in refused or (everywhere and (name in names or name in models)):
                 problems.append(f"refused model {name!r} is also priced or refused twice")
@@ -376,7 +378,7 @@ def _overlaps(entries: list[Entry]) -> list[str]:
     for entry in entries:
         for model in entry.models:
             scaled = ",".join(sorted(entry.applies_to or ()))  # multipliers of different charges do not clash
-            groups[(entry.platform, model, entry.charge, entry.modality, entry.mode, scaled)].append(entry)
+            groups[(entry.api, model, entry.charge, entry.modality, entry.mode, scaled)].append(entry)
     for key, group in groups.items():
         for i, a in enumerate(group):
             for b in group[i + 1 :]:
@@ -408,7 +410,7 @@ def resolve_priced_model(name: str, *, on: dt.date | None = None) -> PricedModel
         if bare in model.not_priced_aliases:
             raise _unpriced(bare, f"{bare} is not {model.id}: the catalogue has no price for it")
     refused = refusal(bare)
-    if refused is not None and set(refused.platforms) == set(PLATFORMS):  # one API's refusal: see the Pricer
+    if refused is not None and set(refused.apis) == set(APIS):  # one API's refusal: see the PriceList
         raise _unpriced(bare, f"The price catalogue has no price for {bare}: {refused.reason}")
     own = match_version(bare, cat.names, _VERSION_SUFFIXES[:1])  # exact, or minus an @version only
     if own is not None:
@@ -428,8 +430,8 @@ def resolve_priced_model(name: str, *, on: dt.date | None = None) -> PricedModel
     return cat.names[found]
 
 
-def first_price_day(model: str, platform: str = "vertex") -> dt.date | None:
-    """The first day the catalogue prices `model` itself on `platform` (shared multipliers aside: a batch
+def first_price_day(model: str, api: str = "vertex") -> dt.date | None:
+    """The first day the catalogue prices `model` itself on `api` (shared multipliers aside: a batch
     discount may predate the model), or None for a model it does not price."""
     try:
         priced = resolve_priced_model(model)
@@ -438,7 +440,7 @@ def first_price_day(model: str, platform: str = "vertex") -> dt.date | None:
     own = [
         e.effective_from
         for e in catalogue().entries_by_model.get(priced.id, [])
-        if e.platform == platform and e.charge not in MULTIPLIER_CHARGES
+        if e.api == api and e.charge not in MULTIPLIER_CHARGES
     ]
     return min(own, default=None)
 

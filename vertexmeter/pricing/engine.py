@@ -10,9 +10,11 @@ and only a billing period's total is rounded to the cent.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, Decimal, localcontext
+from decimal import ROUND_CEILING, Context, Decimal, localcontext
+from types import MappingProxyType
 from typing import Any
 
 from vertexmeter.dates import day_or_today
@@ -20,7 +22,6 @@ from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.pricing.catalogue import (
     ENDPOINTS,
     MULTIPLIER_CHARGES,
-    PLATFORMS,
     UNITS,
     Entry,
     PricedModel,
@@ -29,8 +30,10 @@ from vertexmeter.pricing.catalogue import (
     refusal,
     resolve_priced_model,
 )
-from vertexmeter.pricing.usage import CacheUsage, Quantities, RequestUsage, Usage
-from vertexmeter.vocabulary import MODES
+from vertexmeter.pricing.usage import NOTHING, CacheUsage, Quantities, RequestUsage, Usage
+from vertexmeter.vocabulary import APIS, GEMINI, MODES, VERTEX
+
+API_NAMES = {VERTEX: "Vertex AI", GEMINI: "Gemini API"}  # how messages name a price list
 
 CENT = Decimal("0.01")
 # Charges that do not depend on how the model was called (storage, search, training): always online rows.
@@ -60,6 +63,7 @@ QUANTITY_RULES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "audio_seconds": ("seconds", ("audio",), "audio seconds"),
 }
 PRECISION = 60  # digits: far beyond any price x quantity, so no arithmetic step ever rounds
+_EXACT = Context(prec=PRECISION)
 
 
 def money(value: Decimal) -> str:
@@ -79,6 +83,7 @@ class Rate:
     price: Decimal  # after override and mode discount
     discount: Entry | None = None
     overridden: bool = False
+    used: tuple[Entry, ...] = ()  # every entry the price rests on (the rate, its discount, the uplift)
 
     @property
     def unit(self) -> str:
@@ -102,7 +107,32 @@ class LineItem:
     def key(self) -> tuple[Any, ...]:
         return (self.description, self.entry_id, self.adjustment, self.unit_price, self.mode, self.tier)
 
+    def to_rest(self, bound: str | None = None) -> dict[str, Any]:
+        """The line item in vertexmeter's one JSON spelling (camelCase, as Google's answers): estimates,
+        scenarios and batch results. `bound="max"`: the item prices only the upper end of a range."""
+        out: dict[str, Any] = {
+            "description": self.description,
+            "quantity": money(self.quantity),
+            "quantityUnit": self.quantity_unit,
+            "unitPrice": money(self.unit_price),
+            "priceUnit": UNITS[self.price_unit].label,
+            "amount": money(self.amount),
+            "entryId": self.entry_id,
+            "mode": self.mode,
+        }
+        if self.tier:
+            out["tier"] = self.tier
+        if self.adjustment:
+            out["adjustment"] = self.adjustment
+        if self.overridden:
+            out["overridden"] = True
+        if bound:
+            out["bound"] = bound
+        return out
+
     def to_json(self) -> dict[str, Any]:
+        """The snake_case spelling the ledger's stored rows use (read back by its invoices); new JSON
+        answers use `to_rest()`."""
         out: dict[str, Any] = {
             "description": self.description,
             "quantity": money(self.quantity),
@@ -129,7 +159,7 @@ class Bill:
     model: str
     date: dt.date
     mode: str
-    platform: str
+    api: str
     line_items: tuple[LineItem, ...]
     entries: tuple[Entry, ...] = ()
     notes: tuple[str, ...] = ()
@@ -147,13 +177,13 @@ class Bill:
             "model": self.model,
             "date": self.date.isoformat(),
             "mode": self.mode,
-            "platform": self.platform,
+            "api": self.api,
             "currency": "USD",
             "total": money(self.total),
         }
         if period:
             out["billed_total"] = format(self.billed_total, "f")
-        out["line_items"] = [item.to_json() for item in self.line_items]
+        out["lineItems"] = [item.to_rest() for item in self.line_items]
         out["catalogue_entries"] = [entry_json(e) for e in self.entries]
         if self.notes:
             out["notes"] = list(self.notes)
@@ -178,97 +208,107 @@ def entry_json(entry: Entry) -> dict[str, Any]:
     return out
 
 
-class Pricer:
-    """Prices usage of one model on one date, with optional per-entry price overrides."""
+class PriceList:
+    """The rates of one model on one date for one API (with optional per-entry price overrides): immutable,
+    so one list serves any number of bills, in any thread. `price()` makes a bill of it."""
+
+    __slots__ = ("date", "endpoint", "entries", "model", "api", "overrides", "uplift", "notes", "_by_charge")
+
+    model: PricedModel
+    date: dt.date
+    api: str
+    endpoint: str
+    entries: tuple[Entry, ...]
+    overrides: Mapping[str, Decimal]
+    uplift: Entry | None
+    notes: tuple[str, ...]  # what every bill on this list says (no regional uplift published, retired model)
+    _by_charge: Mapping[str, tuple[Entry, ...]]
 
     def __init__(
         self,
         model: str,
         *,
         date: Any = None,
-        platform: str = "vertex",
+        api: str = VERTEX,
         overrides: dict[str, Any] | None = None,
         endpoint: str = "global",
+        platform: str | None = None,
     ) -> None:
+        if platform is not None:  # the catalogue's former word, for one release
+            warnings.warn(
+                "PriceList(platform=...) is deprecated: give api='vertex' or api='gemini'.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            api = GEMINI if platform == "gemini_api" else platform
         if endpoint not in ENDPOINTS:
             raise invalid_argument(f"endpoint must be one of {', '.join(ENDPOINTS)}; got {endpoint!r}.", "endpoint")
-        self.endpoint = endpoint
-        if platform not in PLATFORMS:
-            raise invalid_argument(f"platform must be one of {', '.join(PLATFORMS)}; got {platform!r}.", "platform")
-        self.date = day_or_today(date)
-        self.model: PricedModel = resolve_priced_model(model, on=self.date)  # a dated alias: its model that day
-        self.platform = platform
-        cat = catalogue()
-        all_entries = [e for e in cat.entries_by_model.get(self.model.id, []) if e.platform == platform]
+        if api not in APIS:
+            raise invalid_argument(f"api must be one of {', '.join(APIS)}; got {api!r}.", "api")
+        day = day_or_today(date)
+        priced = resolve_priced_model(model, on=day)  # a dated alias: its model that day
+        all_entries = [e for e in catalogue().entries_by_model.get(priced.id, []) if e.api == api]
         if not all_entries:
             refused = refusal(model)
-            why = f" {refused.reason}." if refused is not None and platform in refused.platforms else ""
-            raise not_found(f"The catalogue has no {platform} prices for {self.model.id}.{why}")
-        self.entries = [e for e in all_entries if e.in_force(self.date)]
+            why = f" {refused.reason}." if refused is not None and api in refused.apis else ""
+            raise not_found(f"The catalogue has no {API_NAMES[api]} prices for {priced.id}.{why}")
+        entries = tuple(e for e in all_entries if e.in_force(day))
         # The model's own rates say when it is priced; shared multipliers (batch discount, regional uplift)
         # may have been in force long before it existed.
         own = [e for e in all_entries if e.charge not in MULTIPLIER_CHARGES] or all_entries
-        if not any(e in own for e in self.entries):
+        if not any(e in own for e in entries):
             first = min(e.effective_from for e in own)
             ends = [e.effective_until for e in own]
-            if self.date >= first and all(end is not None for end in ends):
+            if day >= first and all(end is not None for end in ends):
                 when = f"its last prices were in force until {max(e for e in ends if e is not None).isoformat()}"
             else:
                 when = f"the catalogue prices it from {first.isoformat()}"
             raise invalid_argument(
-                f"No {platform} prices for {self.model.id} are in force on {self.date.isoformat()}: {when}.",
-                "date",
+                f"No {API_NAMES[api]} prices for {priced.id} are in force on {day.isoformat()}: {when}.", "date"
             )
-        self.overrides = self._parse_overrides(overrides or {})
-        self.used: dict[str, Entry] = {}
-        self._notes: list[str] = []  # what the bill being priced has to say; price() returns and clears it
-        self.uplift = next((e for e in self.entries if e.charge == "regional_uplift"), None)
-        if endpoint == "regional" and self.uplift is None:
-            self._endpoint_note = f"No regional-endpoint uplift is published for {self.model.id}; list prices used."
-        else:
-            self._endpoint_note = ""
-        retired = self.model.retired
-        self._retired_note = (
-            f"{self.model.id} was retired on {retired.isoformat()} ({self.model.retired_source}); "
-            "priced at its last rates."
-            if retired is not None and self.date >= retired and platform == "vertex"
-            else ""  # Vertex dates
-        )
+        uplift = next((e for e in entries if e.charge == "regional_uplift"), None)
+        notes = []
+        if endpoint == "regional" and uplift is None:
+            notes.append(f"No regional-endpoint uplift is published for {priced.id}; list prices used.")
+        retired = priced.retired
+        if retired is not None and day >= retired and api == VERTEX:  # Vertex dates
+            notes.append(
+                f"{priced.id} was retired on {retired.isoformat()} ({priced.retired_source}); priced at its last rates."
+            )
+        for name, value in (
+            ("model", priced),
+            ("date", day),
+            ("api", api),
+            ("endpoint", endpoint),
+            ("entries", entries),
+            ("overrides", MappingProxyType(_parse_overrides(overrides or {}, entries, priced.id, day))),
+            ("uplift", uplift),
+            ("notes", tuple(notes)),
+            ("_by_charge", _by_charge(entries)),
+        ):
+            object.__setattr__(self, name, value)
 
-    def _parse_overrides(self, overrides: dict[str, Any]) -> dict[str, Decimal]:
-        if not isinstance(overrides, dict):
-            raise invalid_argument("prices must be an object of catalogue entry id -> price.", "prices")
-        valid = {e.id for e in self.entries}
-        parsed: dict[str, Decimal] = {}
-        for entry_id, value in overrides.items():
-            path = f"prices.{entry_id}"
-            if entry_id not in valid:
-                raise invalid_argument(
-                    f"prices: {entry_id!r} is not a catalogue entry in force for {self.model.id} on "
-                    f"{self.date.isoformat()}. Valid entry ids: {', '.join(sorted(valid))}.",
-                    path,
-                )
-            try:
-                price = parse_decimal(value, path)
-            except ValueError as exc:
-                raise invalid_argument(f"{exc}.", path) from None
-            if price < 0:
-                raise invalid_argument(f"{path} must not be negative, got {value!r}.", path)
-            parsed[entry_id] = price
-        return parsed
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a PriceList is immutable ({name!r})")
 
-    # ---- rate lookup ----------------------------------------------------------------------------
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a PriceList is immutable ({name!r})")
+
+    def price(self, usage: Usage, mode: str = "online", *, notes: Iterable[str] = ()) -> Bill:
+        """The bill of `usage` (`price(self, usage, mode, notes=notes)`)."""
+        return price(self, usage, mode, notes=notes)
+
     def rate(self, charge: str, modalities: Iterable[str], prompt_tokens: Decimal, mode: str, what: str) -> Rate:
         if mode not in MODES:
             raise invalid_argument(f"mode must be one of {', '.join(MODES)}; got {mode!r}.", "mode")
-        of_charge = [e for e in self.entries if e.charge == charge]
+        of_charge = self._by_charge.get(charge, ())
         candidates: list[Entry] = []
         for modality in modalities:
             candidates = [e for e in of_charge if e.modality == modality]
             if candidates:
                 break
         if not candidates:
-            raise self._no_price(what)
+            raise self.no_price(what)
         effective_mode = "online" if charge in MODE_INDEPENDENT_CHARGES else mode
         exact = [e for e in candidates if e.mode == effective_mode and e.tier_matches(prompt_tokens)]
         if exact:
@@ -296,20 +336,20 @@ class Pricer:
                 f"{entry.id} has no list price in the catalogue ({entry.notes or 'not priced'}); "
                 "give one with a price override."
             )
-        self.used[entry.id] = entry
+        used = [entry]
         if discount is not None:
             assert discount.price is not None
-            self.used[discount.id] = discount
+            used.append(discount)
             price = price * discount.price
         uplift = self.uplift
         if self.endpoint == "regional" and uplift is not None and entry.charge in (uplift.applies_to or ()):
             assert uplift.price is not None
-            self.used[uplift.id] = uplift
+            used.append(uplift)
             price = price * uplift.price
             discount = discount or uplift
-        return Rate(entry, price, discount, overridden)
+        return Rate(entry, price, discount, overridden, tuple(used))
 
-    def _no_price(self, what: str) -> VertexMeterError:
+    def no_price(self, what: str) -> VertexMeterError:
         priced = sorted(
             {
                 f"{e.charge} {e.modality} ({UNITS[e.unit].label})"
@@ -322,14 +362,105 @@ class Pricer:
             + (f"It prices: {'; '.join(priced)}." if priced else "It has no per-unit rate for the model that day.")
         )
 
-    # ---- pricing ---------------------------------------------------------------------------------
-    def price(self, usage: Usage, mode: str = "online", *, notes: Iterable[str] = ()) -> Bill:
-        """The bill of `usage`; `notes` are the caller's own (e.g. how it derived a quantity), listed first."""
-        self.used = {}  # each bill lists only the entries it used
-        self._notes = list(notes)
+    # ---- the tier ---------------------------------------------------------------------------------
+    def prompt_tokens(self, request: RequestUsage) -> Decimal:
+        """The prompt size that decides the long-context tier: real when known, else estimated."""
+        if request.prompt_tokens is not None:
+            return Decimal(request.prompt_tokens)
+        return sum(
+            (self.bucket_tokens(b) for b in (request.input, request.cached_input, request.cache_write)), Decimal(0)
+        )
+
+    def bucket_tokens(self, bucket: Quantities) -> Decimal:
+        """Tokens of one bucket: `tokens` + `audio_tokens` when given, else from the token equivalents."""
+        tokens = bucket.tokens + bucket.audio_tokens + bucket.image_tokens + bucket.video_tokens
+        if tokens:
+            return Decimal(tokens)
+        eq = catalogue().token_equivalents(self.model)
+        if eq is None:
+            return Decimal(0)
+        total = Decimal(0)
+        if eq.characters_per_token:
+            total += Decimal(bucket.text_characters) / eq.characters_per_token
+        total += bucket.images * (eq.image or 0) + bucket.pdf_pages * (eq.pdf_page or 0)
+        total += bucket.video_seconds * (eq.video_second or 0) + bucket.audio_seconds * (eq.audio_second or 0)
+        return total
+
+
+def _by_charge(entries: tuple[Entry, ...]) -> Mapping[str, tuple[Entry, ...]]:
+    """The entries of each charge, in catalogue order (what a rate lookup starts from)."""
+    grouped: dict[str, list[Entry]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.charge, []).append(entry)
+    return MappingProxyType({charge: tuple(group) for charge, group in grouped.items()})
+
+
+def _parse_overrides(
+    overrides: dict[str, Any], entries: tuple[Entry, ...], model_id: str, day: dt.date
+) -> dict[str, Decimal]:
+    if not isinstance(overrides, dict):
+        raise invalid_argument("prices must be an object of catalogue entry id -> price.", "prices")
+    valid = {e.id for e in entries}
+    parsed: dict[str, Decimal] = {}
+    for entry_id, value in overrides.items():
+        path = f"prices.{entry_id}"
+        if entry_id not in valid:
+            raise invalid_argument(
+                f"prices: {entry_id!r} is not a catalogue entry in force for {model_id} on "
+                f"{day.isoformat()}. Valid entry ids: {', '.join(sorted(valid))}.",
+                path,
+            )
+        try:
+            price = parse_decimal(value, path)
+        except ValueError as exc:
+            raise invalid_argument(f"{exc}.", path) from None
+        if price < 0:
+            raise invalid_argument(f"{path} must not be negative, got {value!r}.", path)
+        parsed[entry_id] = price
+    return parsed
+
+
+# The name the price list had before it was immutable; the ledger and scenarios still construct it so.
+Pricer = PriceList
+
+
+def price(prices: PriceList, usage: Usage, mode: str = "online", *, notes: Iterable[str] = ()) -> Bill:
+    """The bill of `usage` on `prices`; `notes` are the caller's own (e.g. how it derived a quantity), listed
+    first. Pure: all that one bill collects (the entries it used, its notes) lives in this call."""
+    return _Billing(prices, list(notes)).bill(usage, mode)
+
+
+# A bucket's priced items and the entries they rest on, by what decides them (see _Billing._bucket_items).
+_Shared = dict[tuple[Any, ...], tuple[tuple[LineItem, ...], tuple[Entry, ...]]]
+
+
+def price_each(prices: PriceList, bills: Iterable[tuple[Usage, str, Iterable[str]]]) -> tuple[Bill, ...]:
+    """The bills of several (usage, mode, notes) on one list, each as `price()` makes it; a bucket that
+    recurs (a quote's prompt, in its low and its high bill) is priced once, within this call."""
+    shared: _Shared = {}
+    return tuple(_Billing(prices, list(notes), shared).bill(usage, mode) for usage, mode, notes in bills)
+
+
+class _Billing:
+    """One bill being made: the price list, the entries used so far and the notes to say."""
+
+    def __init__(self, prices: PriceList, notes: list[str], shared: _Shared | None = None) -> None:
+        self.prices = prices
+        self.model = prices.model
+        self.used: dict[str, Entry] = {}
+        self.notes = notes
+        self.shared = shared
+
+    def rate(self, charge: str, modalities: Iterable[str], prompt_tokens: Decimal, mode: str, what: str) -> Rate:
+        found = self.prices.rate(charge, modalities, prompt_tokens, mode, what)
+        used = self.used
+        for entry in found.used:
+            used[entry.id] = entry
+        return found
+
+    def bill(self, usage: Usage, mode: str) -> Bill:
         items: list[LineItem] = []
-        with localcontext() as ctx:
-            ctx.prec = PRECISION
+        with localcontext(_EXACT):
             for cache in usage.caches:
                 items += self._cache_items(cache)
             for request in usage.requests:
@@ -338,16 +469,14 @@ class Pricer:
                 rate = self.rate("tuning", ("text", "any"), Decimal(0), mode, "training tokens")
                 items.append(self._item("tuning: training tokens", usage.training_tokens, "tokens", rate, "online"))
         self._check_daily_caps(items)
-        self._notes += [n for n in (self._endpoint_note, self._retired_note) if n]
-        said, self._notes = tuple(dict.fromkeys(self._notes)), []
         return Bill(
             model=self.model.id,
-            date=self.date,
+            date=self.prices.date,
             mode=mode,
-            platform=self.platform,
+            api=self.prices.api,
             line_items=tuple(merge(items)),
             entries=tuple(self.used.values()),
-            notes=said,
+            notes=tuple(dict.fromkeys([*self.notes, *self.prices.notes])),
         )
 
     def _check_daily_caps(self, items: list[LineItem]) -> None:
@@ -356,7 +485,7 @@ class Pricer:
                 continue
             quantity = sum((i.quantity for i in items if i.entry_id == entry.id), Decimal(0))
             if quantity > entry.daily_cap:
-                self._notes.append(
+                self.notes.append(
                     f"{money(quantity)} {UNITS[entry.unit].measure.replace('_', ' ')} exceed the {entry.daily_cap:,} "
                     f"per day that {entry.id} covers: if they fall on one day, Google asks for a sales contract."
                 )
@@ -387,7 +516,7 @@ class Pricer:
         )
 
     def _request_items(self, request: RequestUsage, mode: str) -> list[LineItem]:
-        prompt = self.prompt_tokens(request)
+        prompt = self.prices.prompt_tokens(request)
         items: list[LineItem] = []
         if self.model.billing == "per_operation":
             items += self._operation_items(request, mode)
@@ -401,7 +530,7 @@ class Pricer:
             thinking = request.thinking_tokens + output.thinking_tokens
             if request.filtered:
                 if not output.is_empty() or thinking:
-                    self._notes.append("Filtered responses are charged for input only; their output is not billed.")
+                    self.notes.append("Filtered responses are charged for input only; their output is not billed.")
             else:
                 bucket = replace(output, thinking_tokens=0) if output.thinking_tokens else output
                 items += self._bucket_items("output", "output", bucket, prompt, mode, None)
@@ -480,11 +609,30 @@ class Pricer:
     def _bucket_items(
         self, charge: str, label: str, bucket: Quantities, prompt: Decimal, mode: str, video_tier: str | None
     ) -> list[LineItem]:
-        if bucket.is_empty():  # most requests: nothing cached, nothing written to a cache
+        if bucket is NOTHING or bucket.is_empty():  # most requests: nothing cached, nothing written to a cache
             return []
+        if self.shared is None:
+            return self._priced_bucket(charge, label, bucket, prompt, mode, video_tier)
+        # The items depend on these arguments and the list alone (a bucket adds no notes), so another bill
+        # of the same call reuses them, with the entries they rest on, in the order they were first used.
+        key = (charge, label, bucket, prompt, mode, video_tier)
+        known = self.shared.get(key)
+        if known is None:
+            outer, self.used = self.used, {}
+            try:
+                items = self._priced_bucket(charge, label, bucket, prompt, mode, video_tier)
+            finally:
+                used, self.used = self.used, outer
+            known = self.shared[key] = (tuple(items), tuple(used.values()))
+        for entry in known[1]:
+            self.used.setdefault(entry.id, entry)
+        return list(known[0])
+
+    def _priced_bucket(
+        self, charge: str, label: str, bucket: Quantities, prompt: Decimal, mode: str, video_tier: str | None
+    ) -> list[LineItem]:
         items: list[LineItem] = []
         characters_billed = self.model.billing == "characters"
-        equivalents = catalogue().token_equivalents(self.model)
         for name, (measure, modalities, what) in QUANTITY_RULES.items():
             amount = getattr(bucket, name)
             if not amount:
@@ -500,8 +648,9 @@ class Pricer:
             if name == "video_seconds" and video_tier:
                 modalities = (f"video_{video_tier}",)
             if name == "audio_seconds" and not characters_billed:
+                equivalents = catalogue().token_equivalents(self.model)
                 if equivalents is None or equivalents.audio_second is None:
-                    raise self._no_price(f"{label} audio seconds")
+                    raise self.prices.no_price(f"{label} audio seconds")
                 quantity, measure, modalities, what = (
                     quantity * equivalents.audio_second,
                     "tokens",
@@ -520,7 +669,7 @@ class Pricer:
         return items
 
     def _pdf_item(self, charge: str, label: str, pages: int, prompt: Decimal, mode: str) -> LineItem:
-        rule = next((e for e in self.entries if e.charge == "pdf_page_as_image"), None)
+        rule = next((e for e in self.prices.entries if e.charge == "pdf_page_as_image"), None)
         if rule is None or rule.price is None:
             raise invalid_argument(
                 f"{self.model.id} bills PDF pages as tokens: give the document's tokens (count the request with "
@@ -544,7 +693,7 @@ class Pricer:
             )
 
     def _cache_items(self, cache: CacheUsage) -> list[LineItem]:
-        size = self.bucket_tokens(cache.contents)
+        size = self.prices.bucket_tokens(cache.contents)
         items: list[LineItem] = []
         if cache.creation:
             # Creating a cache is a separate, online call billed like normal input of the cache's own size.
@@ -562,7 +711,7 @@ class Pricer:
                 modalities = ("any",)
             if name == "audio_seconds" and not characters_billed:
                 if equivalents is None or equivalents.audio_second is None:
-                    raise self._no_price("cache storage of audio seconds")
+                    raise self.prices.no_price("cache storage of audio seconds")
                 quantity, measure, modalities = quantity * equivalents.audio_second, "tokens", ("any",)
             rate = self.rate("cache_storage", modalities, size, "online", f"cache storage of {what}")
             self._require_measure(rate, measure, f"cache storage of {what}")
@@ -579,30 +728,6 @@ class Pricer:
         if cache.contents.pdf_pages:
             raise invalid_argument("Give a cached PDF as images (1.x) or tokens (2.x+), not pdf_pages.", "cache")
         return items
-
-    # ---- the tier ---------------------------------------------------------------------------------
-    def prompt_tokens(self, request: RequestUsage) -> Decimal:
-        """The prompt size that decides the long-context tier: real when known, else estimated."""
-        if request.prompt_tokens is not None:
-            return Decimal(request.prompt_tokens)
-        return sum(
-            (self.bucket_tokens(b) for b in (request.input, request.cached_input, request.cache_write)), Decimal(0)
-        )
-
-    def bucket_tokens(self, bucket: Quantities) -> Decimal:
-        """Tokens of one bucket: `tokens` + `audio_tokens` when given, else from the token equivalents."""
-        tokens = bucket.tokens + bucket.audio_tokens + bucket.image_tokens + bucket.video_tokens
-        if tokens:
-            return Decimal(tokens)
-        eq = catalogue().token_equivalents(self.model)
-        if eq is None:
-            return Decimal(0)
-        total = Decimal(0)
-        if eq.characters_per_token:
-            total += Decimal(bucket.text_characters) / eq.characters_per_token
-        total += bucket.images * (eq.image or 0) + bucket.pdf_pages * (eq.pdf_page or 0)
-        total += bucket.video_seconds * (eq.video_second or 0) + bucket.audio_seconds * (eq.audio_second or 0)
-        return total
 
 
 def bucket_billable(bucket: Quantities) -> bool:

@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from vertexmeter.counting import CountResult, MediaUsage, UsageResult, count_body, model_info, usage_of_body
+from vertexmeter.counting import CountResult, UsageResult, count_body, model_info, usage_of_body
 from vertexmeter.dates import day_or_today
-from vertexmeter.errors import VertexMeterError, invalid_argument
+from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaOptions
-from vertexmeter.pricing.catalogue import Entry, catalogue
-from vertexmeter.pricing.engine import Bill, Pricer, entry_json, money
-from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage, parse_mode, whole_number
+from vertexmeter.pricing.catalogue import Entry
+from vertexmeter.pricing.engine import Bill, PriceList, entry_json, money
+from vertexmeter.pricing.quote import PromptCounts, Quote, price_list_for, quote
+from vertexmeter.pricing.usage import parse_mode, whole_number
 from vertexmeter.requests import request_body
-from vertexmeter.vocabulary import MODES, VERTEX, catalogue_platform
+from vertexmeter.vocabulary import MODES
 
 
 @dataclass(frozen=True)
@@ -27,22 +28,39 @@ class Estimate:
     """The cost of one request: exact when its output size is given, else a range from no output to the cap."""
 
     counted: CountResult  # the billed prompt (usageMetadata's promptTokenCount, cached tokens apart)
-    low: Bill
-    high: Bill | None  # None: output given, `low` is the estimate
-    output: dict[str, Any]
+    quote: Quote
     usage: UsageResult | None = None  # None for the :predict models (PaLM, Codey), read by countTokens
+
+    @property
+    def low(self) -> Bill:
+        return self.quote.low
+
+    @property
+    def high(self) -> Bill | None:  # None: output given, `low` is the estimate
+        return self.quote.high
+
+    @property
+    def output(self) -> dict[str, Any]:
+        return self.quote.output
 
     @property
     def total(self) -> Decimal:
         """The estimate (the upper bound when the output size was not given)."""
-        return (self.high or self.low).total
+        return self.quote.total
 
     @property
     def total_range(self) -> tuple[Decimal, Decimal]:
-        return self.low.total, (self.high or self.low).total
+        return self.quote.total_range
+
+    @property
+    def prompt_tokens_by_modality(self) -> dict[str, int]:
+        """The billed prompt's tokens per modality (replayed thoughts as text, cache hits apart)."""
+        if self.usage is not None:
+            return self.usage.prompt_tokens_by_modality
+        return dict(self.counted.tokens_by_modality)
 
     def to_json(self) -> dict[str, Any]:
-        bill = self.high or self.low
+        bill = self.quote.bill
         out: dict[str, Any] = {
             "model": bill.model,
             "date": bill.date.isoformat(),
@@ -54,16 +72,11 @@ class Estimate:
         }
         if self.high is None:
             out["total"] = money(self.low.total)
-            out["line_items"] = [item.to_json() for item in self.low.line_items]
         else:
             out["total"] = {"min": money(self.low.total), "max": money(self.high.total)}
-            low_keys = {item.key() for item in self.low.line_items}
-            out["line_items"] = [
-                {**item.to_json(), **({} if item.key() in low_keys else {"bound": "max"})}
-                for item in self.high.line_items
-            ]
+        out["lineItems"] = self.quote.line_items_json()
         out["catalogue_entries"] = [entry_json(e) for e in bill.entries]
-        notes = list(dict.fromkeys([*self.low.notes, *(self.high.notes if self.high else ())]))
+        notes = list(self.quote.notes)
         if self.counted.model.confidence_note:
             notes.append(self.counted.model.confidence_note.removeprefix("vertexmeter: "))
         if notes:
@@ -129,20 +142,23 @@ def estimate(
         max_output_tokens / thinking_config bound the output range like the body's generationConfig.
     """
     mode = parse_mode(mode, "mode")
-    pricer, price_list_note = pricer_for(model, api, date, prices)
-    if not pricer.model.registry and not pricer.model.counted_with:
+    prices_, list_notes = price_list_for(model, api, date, prices)
+    if not prices_.model.registry and not prices_.model.counted_with:
         raise invalid_argument(
-            f"{pricer.model.id} has no offline tokenizer, so a request for it cannot be counted; price it with a "
+            f"{prices_.model.id} has no offline tokenizer, so a request for it cannot be counted; price it with a "
             "scenario that gives its token counts (vertexmeter estimate --scenario).",
             "model",
         )
     # resolved once; counting and usage get the entry itself (a model priced apart is counted as `counted_with`)
-    info = model_info(model if pricer.model.registry else pricer.model.counted_with or model, api)
+    info = model_info(model if prices_.model.registry else prices_.model.counted_with or model, api)
     body = request_body(request, info, api, config=config, generate=True)
     billed: UsageResult | None = None
     rules_day = as_of if as_of is not None else date
     if "instances" in body:  # a Vertex :predict body (PaLM, Codey, embeddings): countTokens' rules
         counted = count_body(info, body, api, media_options, rules_day)
+        prompt = PromptCounts(
+            counted.total_tokens, counted.tokens_by_modality, counted.billable_characters, counted.media
+        )
     else:
         billed = usage_of_body(
             info,
@@ -154,122 +170,34 @@ def estimate(
             history=history,
         )
         counted = billed.prompt
-    cached = billed.cached_content_token_count if billed is not None else 0
-    replayed = billed.replayed_thoughts_token_count if billed is not None else 0
-    by_modality = billed.prompt_tokens_by_modality if billed is not None else counted.tokens_by_modality
-    prompt = prompt_quantities(
-        pricer, counted.total_tokens + replayed, by_modality, counted.billable_characters, counted.media
-    )
-    thinking = 0 if thinking_tokens is None else whole_number(thinking_tokens, "thinking_tokens")
-    base = RequestUsage(
-        input=prompt,
-        cached_input=Quantities(tokens=cached),
-        thinking_tokens=thinking,
-        prompt_tokens=counted.total_tokens + replayed + cached,
-    )
-
+        prompt = prompt_counts(billed)
     parsed = counted.request  # the parsed request: its generation config bounds the output
-    if output_tokens is None and output_characters is None:
-        limit_from = "generationConfig.maxOutputTokens"
-        max_tokens = parsed.max_output_tokens
-        if max_tokens is None:
-            max_tokens, limit_from = info.output_token_limit, f"the output limit of {info.id}"
-        elif info.output_token_limit and max_tokens > info.output_token_limit:
-            price_list_note = (
-                *price_list_note,
-                f"generationConfig.maxOutputTokens {max_tokens:,} is above the output limit of {info.id} "
-                f"({info.output_token_limit:,} tokens), which the service does not exceed: the range stops there.",
-            )
-            max_tokens, limit_from = info.output_token_limit, f"the output limit of {info.id}"
-        if max_tokens == 0:  # embeddings: no output to bill
-            bill = pricer.price(Usage(requests=(base,)), mode, notes=price_list_note)
-            return Estimate(counted, bill, None, {"tokens": 0}, billed)
-        output_json: dict[str, Any] = {"range": {"min_tokens": 0, "max_tokens": max_tokens, "max_from": limit_from}}
-        high_output, max_thinking, notes = output_at_cap(pricer, max_tokens, parsed.thinking_budget)
-        if parsed.thinking_budget is not None:
-            output_json["range"]["max_thinking_tokens"] = max_thinking
-            output_json["range"]["thinking_from"] = "generationConfig.thinkingConfig.thinkingBudget"
-        if pricer.model.billing == "characters":
-            output_json["range"]["max_characters"] = high_output.text_characters
-        low = pricer.price(Usage(requests=(base,)), mode, notes=price_list_note)
-        high_usage = RequestUsage(**{**vars(base), "output": high_output, "thinking_tokens": thinking + max_thinking})
-        high = pricer.price(Usage(requests=(high_usage,)), mode, notes=(*price_list_note, *notes))
-        return Estimate(counted, low, high, output_json, billed)
-    tokens = None if output_tokens is None else whole_number(output_tokens, "output_tokens")
-    characters = None if output_characters is None else whole_number(output_characters, "output_characters")
-    output, notes = _output(pricer, tokens, characters, _characters_per_token(pricer))
-    output_json = {k: v for k, v in (("tokens", tokens), ("characters", characters)) if v is not None}
-    requests = (RequestUsage(**{**vars(base), "output": output}),)
-    bill = pricer.price(Usage(requests=requests), mode, notes=(*price_list_note, *notes))
-    return Estimate(counted, bill, None, output_json, billed)
+    quoted = quote(
+        prices_,
+        prompt,
+        model=info,
+        mode=mode,
+        max_output_tokens=parsed.max_output_tokens,
+        thinking_budget=parsed.thinking_budget,
+        output_tokens=None if output_tokens is None else whole_number(output_tokens, "output_tokens"),
+        output_characters=None if output_characters is None else whole_number(output_characters, "output_characters"),
+        thinking_tokens=0 if thinking_tokens is None else whole_number(thinking_tokens, "thinking_tokens"),
+        notes=list_notes,
+    )
+    return Estimate(counted, quoted, billed)
 
 
-def pricer_for(model: str, api: str, date: Any, prices: dict[str, Any] | None = None) -> tuple[Pricer, tuple[str, ...]]:
-    """The price list of `api`; where the catalogue has no Gemini API list for the model, Vertex AI's, said
-    in a note (the two lists agree for most models; the catalogue holds the Gemini API rows that differ)."""
-    try:
-        return Pricer(model, date=date, platform=catalogue_platform(api), overrides=prices), ()
-    except VertexMeterError as error:
-        if api == VERTEX or error.status != "NOT_FOUND":
-            raise
-    pricer = Pricer(model, date=date, platform=catalogue_platform(VERTEX), overrides=prices)
-    return pricer, (f"The catalogue has no Gemini API price list for {pricer.model.id}; priced at Vertex AI rates.",)
-
-
-def prompt_quantities(
-    pricer: Pricer, prompt_tokens: int, by_modality: dict[str, int], billable_characters: int, media: MediaUsage
-) -> Quantities:
-    """The prompt as the model's price list bills it: billable characters and media units (1.x, PaLM), else
-    tokens with the audio tokens apart (they have their own rate)."""
-    if pricer.model.billing == "characters":
-        return Quantities(
-            text_characters=billable_characters,
-            images=media.images,
-            video_seconds=media.video_seconds,
-            audio_seconds=media.audio_seconds,
-            pdf_pages=media.pdf_pages,
-        )
-    audio = by_modality.get("AUDIO", 0)
-    return Quantities(tokens=prompt_tokens - audio, audio_tokens=audio)
-
-
-def output_at_cap(
-    pricer: Pricer, max_tokens: int, thinking_budget: int | None
-) -> tuple[Quantities, int, tuple[str, ...]]:
-    """The upper bound's output quantities, thinking tokens and notes. Thoughts count against
-    maxOutputTokens and bill as output: a thinking budget splits the cap, never grows it."""
-    thinking = min(thinking_budget, max_tokens) if thinking_budget is not None and thinking_budget > 0 else 0
-    output, notes = _output(pricer, max_tokens - thinking, None, _characters_per_token(pricer))
-    return output, thinking, notes
-
-
-def _output(
-    pricer: Pricer, tokens: int | None, characters: int | None, chars_per_token: Decimal
-) -> tuple[Quantities, tuple[str, ...]]:
-    """The output quantities to price, and a note when they were derived rather than given."""
-    if pricer.model.billing == "characters":
-        if characters is None:
-            # Character-billed output given in tokens: the seed's ~4 characters per token.
-            assert tokens is not None
-            note = (
-                f"Output tokens converted to billable characters at {money(chars_per_token)} per token "
-                "(the pricing page's rule of thumb)."
-            )
-            return Quantities(text_characters=int(tokens * chars_per_token)), (note,)
-        return Quantities(text_characters=characters), ()
-    if tokens is None:
-        raise invalid_argument(
-            f"{pricer.model.id} bills output per token: give output_tokens, not output_characters.",
-            "output_tokens",
-        )
-    return Quantities(tokens=tokens), ()
-
-
-def _characters_per_token(pricer: Pricer) -> Decimal:
-    equivalents = catalogue().token_equivalents(pricer.model)
-    if equivalents and equivalents.characters_per_token:
-        return equivalents.characters_per_token
-    return Decimal(4)
+def prompt_counts(billed: UsageResult) -> PromptCounts:
+    """What the bill needs of a generateContent usageMetadata: the prompt (replayed thoughts included, cache
+    hits apart) and the cache hits."""
+    prompt = billed.prompt
+    return PromptCounts(
+        tokens=billed.prompt_token_count - billed.cached_content_token_count,
+        by_modality=billed.prompt_tokens_by_modality,
+        billable_characters=prompt.billable_characters,
+        media=prompt.media,
+        cached_tokens=billed.cached_content_token_count,
+    )
 
 
 @dataclass(frozen=True)
@@ -303,7 +231,7 @@ class PriceSheet:
 
 def prices(model: str, date: Any = None, *, api: str = "vertex") -> PriceSheet:
     """Every catalogue rate in force for `model` on `date` (today when None)."""
-    pricer = Pricer(model, date=day_or_today(date), platform=catalogue_platform(api))
+    pricer = PriceList(model, date=day_or_today(date), api=api)
     order = {"input": 0, "cached_input": 1, "cache_write": 2, "output": 3, "cache_storage": 4}
     entries = sorted(
         pricer.entries,

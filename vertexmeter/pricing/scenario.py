@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import yaml
 
 from vertexmeter.errors import VertexMeterError, invalid_argument
-from vertexmeter.pricing.engine import Bill, Pricer
+from vertexmeter.pricing.engine import Bill, PriceList, price
 from vertexmeter.pricing.usage import (
     Usage,
     check_keys,
@@ -20,11 +21,23 @@ from vertexmeter.pricing.usage import (
     whole_number,
 )
 from vertexmeter.requests import decode_json
+from vertexmeter.vocabulary import GEMINI, VERTEX
 
 SCENARIO_KEYS = (
-    "model", "date", "mode", "platform", "endpoint", "prices", "cache", "requests", "training_tokens", "name",
+    "model",
+    "date",
+    "mode",
+    "api",
+    "endpoint",
+    "prices",
+    "cache",
+    "requests",
+    "training_tokens",
+    "name",
     "description",
 )
+# Scenario files written before the key was `api` (values vertex | gemini_api): read for one more release.
+_OLD_API_KEY = "platform"
 
 
 class _DecimalLoader(yaml.SafeLoader):
@@ -32,7 +45,8 @@ class _DecimalLoader(yaml.SafeLoader):
 
 
 _DecimalLoader.add_constructor(
-    "tag:yaml.org,2002:float", lambda loader, node: Decimal(loader.construct_scalar(node))  # type: ignore[arg-type]
+    "tag:yaml.org,2002:float",
+    lambda loader, node: Decimal(loader.construct_scalar(node)),  # type: ignore[arg-type]
 )
 
 
@@ -78,12 +92,16 @@ def load_scenario(path: str | Path) -> Any:
 def price_scenario(scenario: str | Path | dict[str, Any]) -> ScenarioResult:
     """Price a scenario (a path to a .json/.yaml file, or the parsed dict)."""
     data = scenario if isinstance(scenario, dict) else load_scenario(scenario)
+    data = _renamed_api_key(data)
     data = check_keys(data, SCENARIO_KEYS, "")
     if not data.get("model"):
         raise invalid_argument("A scenario needs a model.", "model")
     mode = parse_mode(data.get("mode", "online"), "mode")
-    pricer = Pricer(
-        data["model"], date=data.get("date"), platform=data.get("platform", "vertex"), overrides=data.get("prices"),
+    price_list = PriceList(
+        data["model"],
+        date=data.get("date"),
+        api=data.get("api", VERTEX),
+        overrides=data.get("prices"),
         endpoint=data.get("endpoint", "global"),
     )
     requests = data.get("requests") or []
@@ -99,4 +117,23 @@ def price_scenario(scenario: str | Path | dict[str, Any]) -> ScenarioResult:
     if not usage.requests and not usage.caches and not usage.training_tokens:
         raise invalid_argument("The scenario has nothing to price: give requests, cache or training_tokens.")
     name = data.get("name")
-    return ScenarioResult(str(name) if name else None, pricer.price(usage, mode))
+    return ScenarioResult(str(name) if name else None, price(price_list, usage, mode))
+
+
+def _renamed_api_key(data: Any) -> Any:
+    """A scenario that still says `platform: vertex | gemini_api`, read as `api: vertex | gemini`, with a
+    DeprecationWarning (the CLI prints it): the one compatibility shim of the `api` rename."""
+    if not isinstance(data, dict) or _OLD_API_KEY not in data:
+        return data
+    if "api" in data:
+        raise invalid_argument(f"Give `api`, not both `api` and `{_OLD_API_KEY}`.", _OLD_API_KEY)
+    old = data[_OLD_API_KEY]
+    warnings.warn(
+        f"scenario key `{_OLD_API_KEY}` is deprecated and will be refused in the next release: "
+        f"write `api: {GEMINI if old == 'gemini_api' else old}`.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    renamed = {k: v for k, v in data.items() if k != _OLD_API_KEY}
+    renamed["api"] = GEMINI if old == "gemini_api" else old
+    return renamed

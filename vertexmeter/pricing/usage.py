@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -40,29 +40,32 @@ class Quantities:
     audio_seconds: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
-        for name in QUANTITY_FIELDS:
-            value = getattr(self, name)
-            if type(value) is not int or value < 0:  # a non-negative int passes every check: the common case
-                _check_amount(value, name, whole=name in INTEGER_QUANTITIES)
+        for name, value in self.__dict__.items():
+            kind = type(value)
+            # a non-negative int (or a Decimal where seconds go) passes every check: the common case
+            if (kind is int or (kind is Decimal and name in DECIMAL_QUANTITIES)) and value >= 0:
+                continue
+            _check_amount(value, name, whole=name in INTEGER_QUANTITIES)
 
     def is_empty(self) -> bool:
-        return not any(getattr(self, name) for name in QUANTITY_FIELDS)
+        return not any(self.__dict__.values())
 
     def __add__(self, other: Quantities) -> Quantities:
         return Quantities(**{name: getattr(self, name) + getattr(other, name) for name in QUANTITY_FIELDS})
 
 
 QUANTITY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Quantities))  # once: fields() is slow
+NOTHING = Quantities()  # the empty bucket, shared (immutable): most requests leave most buckets empty
 
 
 @dataclass(frozen=True)
 class RequestUsage:
     """One request (or `repeat` identical ones)."""
 
-    input: Quantities = field(default_factory=Quantities)
-    cached_input: Quantities = field(default_factory=Quantities)
-    cache_write: Quantities = field(default_factory=Quantities)
-    output: Quantities = field(default_factory=Quantities)
+    input: Quantities = NOTHING
+    cached_input: Quantities = NOTHING
+    cache_write: Quantities = NOTHING
+    output: Quantities = NOTHING
     thinking_tokens: int = 0
     grounded_requests: int = 0
     search_queries: int = 0
@@ -77,7 +80,9 @@ class RequestUsage:
 
     def __post_init__(self) -> None:
         for name in ("thinking_tokens", "grounded_requests", "search_queries", "maps_requests"):
-            _check_amount(getattr(self, name), name, whole=True)
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:  # a non-negative int: the common case
+                _check_amount(value, name, whole=True)
         if self.prompt_tokens is not None:
             _check_amount(self.prompt_tokens, "prompt_tokens", whole=True)
         if isinstance(self.repeat, bool) or not isinstance(self.repeat, int) or self.repeat < 1:

@@ -311,7 +311,7 @@ ESTIMATE_RESPONSE = {
                 {"type": "object", "properties": {"min": {"type": "string"}, "max": {"type": "string"}}},
             ]
         },
-        "line_items": {"type": "array", "items": {"type": "object"}},
+        "lineItems": {"type": "array", "items": {"type": "object"}},
         "catalogue_entries": {"type": "array", "items": {"type": "object"}},
         "notes": {"type": "array", "items": {"type": "string"}},
     },

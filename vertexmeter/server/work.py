@@ -183,8 +183,7 @@ def _estimate(model: str, body: Any, api: str, media_options: MediaOptions) -> O
     from vertexmeter.server.estimating import estimate_from_body  # on first use: pricing loads the catalogue
 
     result = estimate_from_body(model, body, api=api, media_options=media_options)
-    billed = result.usage.prompt_tokens_by_modality if result.usage else dict(result.counted.tokens_by_modality)
-    return Outcome(200, result.to_json(), (result.high or result.low).model, billed)
+    return Outcome(200, result.to_json(), result.quote.bill.model, result.prompt_tokens_by_modality)
 
 
 def _usage(model: str, body: Any, api: str, media_options: MediaOptions) -> Outcome:

@@ -452,10 +452,10 @@ function renderModes(estimates) {
   const e = chosen.data;
   totalOut.textContent = money(e.total);
   totalOut.dataset.value = e.total;
-  items.replaceChildren(...(e.line_items || []).map((li) => el("tr", { dataset: { testid: "line-item" } },
-    el("td", { title: li.entry_id || "" }, li.description),
-    el("td", { class: "num" }, `${li.quantity} ${li.quantity_unit || ""}`),
-    el("td", { class: "num" }, `$${li.unit_price} ${li.price_unit || ""}`),
+  items.replaceChildren(...(e.lineItems || []).map((li) => el("tr", { dataset: { testid: "line-item" } },
+    el("td", { title: li.entryId || "" }, li.description),
+    el("td", { class: "num" }, `${li.quantity} ${li.quantityUnit || ""}`),
+    el("td", { class: "num" }, `$${li.unitPrice} ${li.priceUnit || ""}`),
     el("td", { class: "num" }, money(li.amount)))));
   const range = e.range ? ` Without an output size the total ranges ${money(e.range.min)} – ${money(e.range.max)}.` : "";
   $("cost-note").textContent = `${e.model}, ${e.api === "gemini" ? "Gemini API" : "Vertex AI"} prices in force on ${e.date}, ${e.mode} mode; `
