@@ -19,6 +19,7 @@ from typing import Any
 
 from vertexmeter.errors import invalid_argument
 from vertexmeter.pricing import Quantities, RequestUsage
+from vertexmeter.vocabulary import GEMINI
 
 INT32_MAX = 2**31 - 1  # usageMetadata counts are int32 in Google's protos: anything larger is not a real count
 EARLIEST = dt.datetime(2021, 1, 1, tzinfo=dt.UTC)  # before Vertex AI existed: a broken clock or a typo
@@ -73,7 +74,7 @@ class LoggedRequest:
     source: str  # file:line
     project: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
-    platform: str | None = None  # gemini_api for Gemini API lines; None: the caller's choice
+    api: str | None = None  # gemini for Gemini API lines; None: the caller's choice
     endpoint: str | None = None  # global | regional (a line's `endpoint` or `location`); None: the caller's
     grounding_queries: int = 0  # web search queries the answer ran
     grounded: bool = False  # the answer was grounded with Google Search
@@ -89,7 +90,7 @@ class Context:
     model: str | None  # --model: for items without their own
     day: dt.date | None  # --day: for items without their own time
     mode: str = "online"
-    platform: str | None = None
+    api: str | None = None
     stamp: Any = None  # a wrapper's time
     project: Any = None
     labels: Any = None
@@ -228,7 +229,7 @@ def _finish(
         mode=mode or ctx.mode,
         usage=usage,
         source=ctx.where,
-        platform=ctx.platform,
+        api=ctx.api,
         endpoint=endpoint,
         project=text(ctx.project, "project", MAX_NAME) if ctx.project else None,
         labels=labels_of(ctx.labels),
@@ -502,7 +503,7 @@ def _otlp(item: Any, ctx: Context) -> list[LoggedRequest]:
                     model=ctx.model,
                     day=ctx.day,
                     mode=ctx.mode,
-                    platform="gemini_api" if provider in OTEL_GEMINI_API else ctx.platform,
+                    api=GEMINI if provider in OTEL_GEMINI_API else ctx.api,
                     project=_pick(resource_attrs, OTEL_PROJECT) or ctx.project,
                     labels=ctx.labels,
                     endpoint=ctx.endpoint,
@@ -553,8 +554,8 @@ def _batch(item: Any, ctx: Context) -> list[LoggedRequest]:
     if item.get("status"):  # Vertex: a failed line carries status and no billed usage
         raise invalid_argument(f"the batch line failed ({_short(item['status'])}) and has no usage to bill.")
     gemini_api = "key" in item and "request" not in item
-    platform = "gemini_api" if gemini_api else ctx.platform
-    return response(item["response"], _wrapped(item, ctx, "batch", platform, item.get("processed_time")))
+    api = GEMINI if gemini_api else ctx.api
+    return response(item["response"], _wrapped(item, ctx, "batch", api, item.get("processed_time")))
 
 
 def _envelope(item: Any, ctx: Context) -> list[LoggedRequest]:
@@ -564,10 +565,10 @@ def _envelope(item: Any, ctx: Context) -> list[LoggedRequest]:
     if mode not in ("online", "batch", "flex", "priority"):
         raise invalid_argument(f"mode must be online, batch, flex or priority, got {_short(mode)}.", "mode")
     stamp = item.get("time") or item.get("timestamp") or item.get("createTime")
-    return response(item["response"], _wrapped(item, ctx, mode, ctx.platform, stamp))
+    return response(item["response"], _wrapped(item, ctx, mode, ctx.api, stamp))
 
 
-def _wrapped(item: dict[str, Any], ctx: Context, mode: str, platform: str | None, stamp: Any) -> Context:
+def _wrapped(item: dict[str, Any], ctx: Context, mode: str, api: str | None, stamp: Any) -> Context:
     """The context of the response a wrapper (batch output line, envelope) holds: its own project, labels,
     endpoint and model where it states them."""
     found = item.get("request")
@@ -577,7 +578,7 @@ def _wrapped(item: dict[str, Any], ctx: Context, mode: str, platform: str | None
         model=ctx.model,
         day=ctx.day,
         mode=mode,
-        platform=platform,
+        api=api,
         stamp=stamp,
         project=item.get("project"),
         labels=request.get("labels") or item.get("labels"),
@@ -600,7 +601,7 @@ def _top(item: Any, ctx: Context) -> Context:
         where=ctx.where,
         model=ctx.model,
         day=ctx.day,
-        platform=ctx.platform,
+        api=ctx.api,
         project=item.get("project"),
         labels=item.get("labels"),
         endpoint=_endpoint(item),
