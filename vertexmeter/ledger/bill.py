@@ -11,17 +11,17 @@ and the good lines are billed; `strict=True` checks every line first and stores 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import product
 from pathlib import Path
 from typing import IO, Any
 
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
+from vertexmeter.ledger.fingerprint import call_fingerprint
 from vertexmeter.ledger.formats import EARLIEST, plausible
 from vertexmeter.ledger.invoice import DEFAULT_TOLERANCE, Reconciliation, reconcile
 from vertexmeter.ledger.logs import BadLine, LoggedRequest, read_logs
@@ -30,7 +30,6 @@ from vertexmeter.ledger.store import LedgerRow, engine_for, insert_new, read_row
 from vertexmeter.pricing import (
     ENDPOINTS,
     UNITS,
-    Quantities,
     RequestUsage,
     catalogue,
     decimal_number,
@@ -38,7 +37,7 @@ from vertexmeter.pricing import (
     parse_date,
     round_period_total,
 )
-from vertexmeter.vocabulary import APIS, GEMINI
+from vertexmeter.vocabulary import APIS
 
 DIMENSIONS = ("day", "month", "model", "project", "label", "mode", "api")
 BREAKDOWNS = ("day", "model", "project", "label")  # the default report
@@ -49,8 +48,6 @@ MAX_LISTED = 10_000  # bad lines listed in the report (all are counted; a quaran
 EXIT_BAD_LINES = 1  # as `vertexmeter batch`: some lines were refused
 EXIT_OVER_BUDGET = 3  # a budget was exceeded (and every line was billed)
 _MONTH_FORMAT = "%Y-%m"
-# The API as the first call fingerprints spelt it (the price catalogue's word): stored fingerprints depend on it.
-_FINGERPRINT_API = {"vertex": "vertex", GEMINI: "gemini_api"}
 
 
 @dataclass
@@ -269,9 +266,9 @@ class _Importer:
                 self.flush(store)
         self.flush(store)
 
-    def price(self, logged: LoggedRequest, origin: tuple[str, int, bytes]) -> LedgerRow | None:
+    def price(self, logged: LoggedRequest, origin: tuple[str, int, bytes], print_: str) -> LedgerRow | None:
         try:
-            return price_logged(logged, self.book, self.api, self.endpoint)
+            return price_logged(logged, self.book, self.api, self.endpoint, fingerprint=print_)
         except VertexMeterError as exc:
             message = exc.message.removeprefix(f"{logged.source}: ")
             self.reject(BadLine(origin[0], origin[1], exc.status, message, _text(origin[2])))
@@ -288,15 +285,14 @@ class _Importer:
             print_ = call_fingerprint(logged, self.api, self.endpoint)
             earlier = stored.get(logged.key) or self.seen.get(logged.key)
             if earlier is None:
-                row = self.price(logged, origin)
+                row = self.price(logged, origin, print_)
                 if row is not None:
-                    row = replace(row, fingerprint=print_)
                     self.seen[logged.key] = ("call", print_, logged.source)
                     fresh.append(row)
                 continue
             kind, value, source = earlier
             if kind == "priced":  # a row from before fingerprints: compare what it was billed
-                row = self.price(logged, origin)
+                row = self.price(logged, origin, print_)
                 if row is None:
                     continue
                 same = row.priced_fingerprint() == value
@@ -327,22 +323,6 @@ class _Importer:
 
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace").rstrip("\r\n")
-
-
-def call_fingerprint(logged: LoggedRequest, api: str, endpoint: str) -> str:
-    """What makes two lines with one key the same call: everything billed about it, not where it was read."""
-    basis = [
-        logged.model,
-        logged.created.astimezone(dt.UTC).isoformat(),
-        logged.mode,
-        _FINGERPRINT_API[logged.api or api],
-        logged.endpoint or endpoint,
-        logged.project,
-        sorted(logged.labels.items()),
-        {name: vars(v) if isinstance(v, Quantities) else v for name, v in vars(logged.usage).items()},
-        [logged.grounding_queries, logged.grounded, logged.maps_grounded],
-    ]
-    return hashlib.sha256(json.dumps(basis, default=str, sort_keys=True).encode()).hexdigest()
 
 
 def _check_month(month: str | None) -> str | None:
@@ -431,17 +411,21 @@ def _budgets(
     return out
 
 
-def price_logged(logged: LoggedRequest, book: PriceBook, api: str, endpoint: str = "global") -> LedgerRow:
+def price_logged(
+    logged: LoggedRequest, book: PriceBook, api: str, endpoint: str = "global", *, fingerprint: str | None = None
+) -> LedgerRow:
     """Price one logged request at the rates in force on its (UTC) day, in its mode."""
     try:
-        return _price_logged(logged, book, api, endpoint)
+        return _price_logged(logged, book, api, endpoint, fingerprint)
     except VertexMeterError as exc:
         if exc.message.startswith(logged.source):
             raise
         raise VertexMeterError(exc.status, f"{logged.source}: {exc.message}", exc.violations) from None
 
 
-def _price_logged(logged: LoggedRequest, book: PriceBook, api: str, endpoint: str) -> LedgerRow:
+def _price_logged(
+    logged: LoggedRequest, book: PriceBook, api: str, endpoint: str, fingerprint: str | None
+) -> LedgerRow:
     day = logged.created.astimezone(dt.UTC).date()
     api = logged.api or api
     key = (logged.model, day, api, logged.endpoint or endpoint)
@@ -475,6 +459,7 @@ def _price_logged(logged: LoggedRequest, book: PriceBook, api: str, endpoint: st
         grounding_entry=priced.grounding_entry,
         grounding_amount=priced.grounding_amount,
         line_items=priced.line_items,
+        fingerprint=fingerprint,
     )
 
 

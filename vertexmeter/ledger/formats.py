@@ -100,6 +100,7 @@ class Context:
 
 
 Reader = Callable[[Any, Context], list[LoggedRequest]]
+NOTHING = Quantities()  # one shared empty bucket (frozen): most calls write no cache, many read none
 
 
 # ---- checks shared by every reader ---------------------------------------------------------------
@@ -178,10 +179,17 @@ def _short(value: Any) -> str:
 
 
 def _model_name(value: Any, path: str) -> str:
-    name = text(value, path, MAX_NAME)
-    for pattern, replacement in MODEL_REWRITES:
-        name = pattern.sub(replacement, name)
+    name = _MODEL_NAMES.get(value) if type(value) is str else None
+    if name is None:
+        name = text(value, path, MAX_NAME)
+        for pattern, replacement in MODEL_REWRITES:
+            name = pattern.sub(replacement, name)
+        if len(_MODEL_NAMES) < 4096:  # a log names few models; a hostile one cannot grow this without bound
+            _MODEL_NAMES[value] = name
     return name
+
+
+_MODEL_NAMES: dict[str, str] = {}  # checked and rewritten model names, by the text logged
 
 
 def _key(call_id: Any, ctx: Context, item: Any) -> tuple[str, str | None]:
@@ -250,6 +258,8 @@ def _by_modality(details: Any, path: str) -> dict[str, int]:
 
 
 def _quantities(by_modality: dict[str, int]) -> Quantities:
+    if len(by_modality) == 1 and "TEXT" in by_modality:  # most lines: text only
+        return Quantities(tokens=by_modality["TEXT"]) if by_modality["TEXT"] else NOTHING
     tokens = by_modality.get("TEXT", 0) + by_modality.get("DOCUMENT", 0) + by_modality.get("MODALITY_UNSPECIFIED", 0)
     return Quantities(
         tokens=tokens,
@@ -294,7 +304,8 @@ def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
         output_details = {"TEXT": output}
     return RequestUsage(
         input=_quantities(fresh),
-        cached_input=_quantities(cache_details) if cached else Quantities(),
+        cached_input=_quantities(cache_details) if cached else NOTHING,
+        cache_write=NOTHING,
         output=_quantities(output_details),
         thinking_tokens=thoughts,
         prompt_tokens=prompt + tool,

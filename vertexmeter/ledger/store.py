@@ -347,7 +347,7 @@ def _values(row: LedgerRow, now: dt.datetime) -> tuple[Any, ...]:
         row.day,
         row.month,
         row.project,
-        json.dumps(row.labels, sort_keys=True),
+        json.dumps(row.labels, sort_keys=True) if row.labels else "{}",
         str(row.amount),
         row.grounding_entry,
         str(row.grounding_amount),
