@@ -269,6 +269,9 @@ def _quantities(by_modality: dict[str, int]) -> Quantities:
     )
 
 
+_DETAILS = ("promptTokensDetails", "cacheTokensDetails", "toolUsePromptTokensDetails", "candidatesTokensDetails")
+
+
 def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
     """usageMetadata -> what is billed: the prompt net of cache hits, cache hits, tool-use prompt, output, thoughts.
 
@@ -284,6 +287,16 @@ def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
     if cached > prompt:
         raise invalid_argument(
             f"cachedContentTokenCount ({cached}) exceeds promptTokenCount ({prompt}).", "usageMetadata"
+        )
+    if not any(meta.get(name) for name in _DETAILS):  # no split by modality: all text, as the rule below says
+        fresh_text = prompt - cached + tool
+        return RequestUsage(
+            input=Quantities(tokens=fresh_text) if fresh_text else NOTHING,
+            cached_input=Quantities(tokens=cached) if cached else NOTHING,
+            cache_write=NOTHING,
+            output=Quantities(tokens=output) if output else NOTHING,
+            thinking_tokens=thoughts,
+            prompt_tokens=prompt + tool,
         )
     prompt_details = _by_modality(meta.get("promptTokensDetails"), "usageMetadata.promptTokensDetails")
     cache_details = _by_modality(meta.get("cacheTokensDetails"), "usageMetadata.cacheTokensDetails")

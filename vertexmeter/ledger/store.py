@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -289,15 +289,26 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
         return 0, 0
     now = dt.datetime.now(dt.UTC)
     with database_errors("storing requests"), engine.begin() as conn:
-        values = [_values(row, now) for row in rows]
-        processors = [c.type.bind_processor(conn.dialect) for c in priced_requests.c if c.name != "id"]
-        if any(processors):  # SQLite keeps dates and times as text: SQLAlchemy's own format, as it reads them
-            values = [tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in values]
+        values: list[Sequence[Any]] = [_values(row, now) for row in rows]
+        processors = [(i, p) for i, name in enumerate(INSERT_COLUMNS) if (p := _bind(conn, name))]
+        if processors:  # SQLite keeps dates and times as text: SQLAlchemy's own format, as it reads them
+            values = [_processed(row, processors) for row in values]
         inserted = _copy_new(conn, values) if conn.dialect.name == "postgresql" else _insert_new(conn, values)
     return inserted, len(rows) - inserted
 
 
-def _insert_new(conn: Connection, values: list[tuple[Any, ...]]) -> int:
+def _bind(conn: Connection, name: str) -> Any:
+    return priced_requests.c[name].type.bind_processor(conn.dialect)
+
+
+def _processed(row: Sequence[Any], processors: list[tuple[int, Any]]) -> list[Any]:
+    out = list(row)
+    for i, process in processors:
+        out[i] = process(out[i])
+    return out
+
+
+def _insert_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
     """SQLite: one prepared INSERT run for every row by the driver (executemany)."""
     names = ", ".join(INSERT_COLUMNS)
     marks = ", ".join("?" for _ in INSERT_COLUMNS)
@@ -310,7 +321,7 @@ def _insert_new(conn: Connection, values: list[tuple[Any, ...]]) -> int:
     return int(raw.total_changes - before)
 
 
-def _copy_new(conn: Connection, values: list[tuple[Any, ...]]) -> int:
+def _copy_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
     """PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT in the rows' order."""
     names = ", ".join(INSERT_COLUMNS)
     raw = conn.connection.driver_connection
