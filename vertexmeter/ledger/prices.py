@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any
 
-from vertexmeter.errors import invalid_argument
+from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.pricing import UNITS, Pricer, Quantities, RequestUsage, Usage, catalogue, money
 from vertexmeter.vocabulary import GEMINI
 
@@ -166,7 +166,10 @@ def _from_bill(pricer: Pricer, usage: RequestUsage, mode: str) -> Priced:
 def _template(pricer: Pricer, vector: tuple[int, ...], prompt: Decimal, mode: str, priced: Priced) -> _Template | None:
     """The kind's template from a probe, checked against the call the Pricer just priced; None if it differs."""
     probe = tuple(1_000_003 + 7919 * i if v else 0 for i, v in enumerate(vector))  # distinct, non-zero counts
-    probe_bill = pricer.price(Usage(requests=(usage_of(probe, int(prompt)),)), mode)
+    try:
+        probe_bill = pricer.price(Usage(requests=(usage_of(probe, int(prompt)),)), mode)
+    except VertexMeterError:
+        return None
     entries = catalogue().entries_by_id
     items: list[_Item] = []
     for item in probe_bill.line_items:
