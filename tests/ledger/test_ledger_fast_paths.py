@@ -213,6 +213,39 @@ def test_usage_without_details_is_read_as_the_per_modality_rule_reads_it(
     assert plain == detailed
 
 
+def test_bulk_inserted_rows_are_stored_as_sqlalchemy_stores_them(db: str, tmp_path: Path) -> None:
+    """The same row through the bulk insert and through a plain SQLAlchemy insert: the same stored values (SQLite
+    keeps times as text, and the report orders by that text)."""
+    from vertexmeter.ledger.store import _values, insert_new, priced_requests, read_rows
+
+    log = tmp_path / "log.jsonl"
+    line = {
+        "responseId": "r1",
+        "modelVersion": "gemini-2.5-flash",
+        "createTime": "2025-11-03T10:00:00.123456789Z",
+        "labels": {"team": "ü"},
+        "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 7},
+    }
+    log.write_text(json.dumps(line) + "\n")
+    bill(str(log), db=db)
+    engine = engine_for(db)
+    (row,) = read_rows(engine, line_items=True)
+    assert row.created_at == dt.datetime(2025, 11, 3, 10, 0, 0, 123456, tzinfo=dt.UTC)
+    names = [c.name for c in priced_requests.c if c.name != "id"]
+    with engine.begin() as conn:
+        conn.execute(
+            priced_requests.insert(),
+            dict(zip(names, _values(row, row.created_at), strict=True)) | {"dedupe_key": "copy"},
+        )
+        conn.execute(text("DELETE FROM priced_requests WHERE dedupe_key = 'r1'"))
+    assert insert_new(engine, [row]) == (1, 0)
+    columns = ", ".join(n for n in names if n not in ("dedupe_key", "imported_at"))
+    with engine.connect() as conn:
+        stored = conn.execute(text(f"SELECT dedupe_key, {columns} FROM priced_requests ORDER BY dedupe_key")).all()
+    engine.dispose()
+    assert [tuple(r[1:]) for r in stored][0] == tuple(stored[1][1:]) and len(stored) == 2
+
+
 # ---- real processes -----------------------------------------------------------------------------
 LINES = 10_000  # five transactions' worth: an importer killed after its first still has work left
 

@@ -298,14 +298,15 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
 
 
 def _bind(conn: Connection, name: str) -> Any:
-    return priced_requests.c[name].type.bind_processor(conn.dialect)
+    """SQLAlchemy's own conversion of the column's values for this database (None: the driver takes them)."""
+    return priced_requests.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
 
 
-def _processed(row: Sequence[Any], processors: list[tuple[int, Any]]) -> list[Any]:
+def _processed(row: Sequence[Any], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
     out = list(row)
     for i, process in processors:
         out[i] = process(out[i])
-    return out
+    return tuple(out)
 
 
 def _insert_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
