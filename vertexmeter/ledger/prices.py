@@ -50,9 +50,7 @@ class _Item:
     source: int  # index of the count it bills in the usage vector
     price: Decimal
     size: int
-    head: dict[str, Any]  # description (the JSON keys before quantity)
-    middle: dict[str, Any]  # quantity_unit, unit_price, price_unit
-    tail: dict[str, Any]  # entry_id, mode, tier, adjustment, overridden
+    shown: dict[str, Any]  # the line item's JSON, its quantity and amount to be filled in (keys in order)
     allowance: bool  # a grounding entry with a free allowance
 
 
@@ -183,14 +181,7 @@ def _template(pricer: Pricer, vector: tuple[int, ...], prompt: Decimal, mode: st
                 source=sources[0],
                 price=item.unit_price,
                 size=UNITS[item.price_unit].size,
-                head={"description": shown["description"]},
-                middle={k: shown[k] for k in ("quantity_unit", "unit_price", "price_unit")},
-                tail={
-                    k: v
-                    for k, v in shown.items()
-                    if k not in ("description", "quantity", "amount")
-                    and k not in ("quantity_unit", "unit_price", "price_unit")
-                },
+                shown=shown,
                 allowance=entry.charge == "grounding" and entry.free_allowance is not None,
             )
         )
@@ -214,9 +205,10 @@ def _apply(template: _Template, vector: tuple[int, ...]) -> Priced:
     line_items: list[dict[str, Any]] = []
     allowance_entry, grounding_amount = None, Decimal(0)
     for item, amount in zip(template.items, amounts, strict=True):
-        line_items.append(
-            {**item.head, "quantity": str(vector[item.source]), **item.middle, "amount": money(amount), **item.tail}
-        )
+        shown = item.shown.copy()  # a copy keeps the keys' order; the two values change
+        shown["quantity"] = str(vector[item.source])
+        shown["amount"] = money(amount)
+        line_items.append(shown)
         if item.allowance:
-            allowance_entry, grounding_amount = item.tail["entry_id"], amount
+            allowance_entry, grounding_amount = shown["entry_id"], amount
     return Priced(template.priced_model, total, line_items, allowance_entry, grounding_amount)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -228,11 +229,11 @@ class LedgerRow:
     line_items: list[dict[str, Any]]
     fingerprint: str | None = None  # the call's (bill.call_fingerprint); None on rows stored before fingerprints
 
-    @property
+    @cached_property  # reports ask each row several times (frozen: set once, by cached_property itself)
     def day(self) -> dt.date:
         return self.created_at.astimezone(dt.UTC).date()
 
-    @property
+    @cached_property
     def month(self) -> str:
         return self.day.strftime("%Y-%m")
 
@@ -394,7 +395,7 @@ def _row(r: Any, *, line_items: bool) -> LedgerRow:
         mode=r["mode"],
         created_at=created,
         project=r["project"],
-        labels=json.loads(r["labels"]),
+        labels=json.loads(r["labels"]) if r["labels"] != "{}" else {},
         amount=Decimal(r["amount"]),
         grounding_entry=r["grounding_entry"],
         grounding_amount=Decimal(r["grounding_amount"]),
