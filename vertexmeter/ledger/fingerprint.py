@@ -42,6 +42,9 @@ _FAST = tuple(sorted(f.name for f in fields(Quantities))) == tuple(n for n, _ in
 ) == tuple(n for n, _ in _USAGE_FIELDS)
 _QUANTITY_FORMAT = "{" + ", ".join(f'"{name}": {form}' for name, form in _QUANTITY_FIELDS) + "}"
 _USAGE_FORMAT = "{" + ", ".join(f'"{name}": {form}' for name, form in _USAGE_FIELDS) + "}"
+_DEFAULTS = {f.name: f.default for f in fields(Quantities)}
+_AUDIO_SECONDS, _VIDEO_SECONDS = _DEFAULTS["audio_seconds"], _DEFAULTS["video_seconds"]
+_FAST = _FAST and str(_AUDIO_SECONDS) == str(_VIDEO_SECONDS) == "0"
 _quantity_values = attrgetter(*(name for name, _ in _QUANTITY_FIELDS))
 
 
@@ -71,7 +74,10 @@ def _quantities(value: Quantities) -> str:
     if type(value) is not Quantities:
         raise _Unexpected
     seconds_a, a, b, c, d, e, f, g, h, seconds_v, i = _quantity_values(value)
-    return _QUANTITY_FORMAT % (_scalar(seconds_a), a, b, c, d, e, f, g, h, _scalar(seconds_v), i)
+    # most buckets keep the dataclass's own default seconds (one Decimal(0) per field): their text is known
+    audio = '"0"' if seconds_a is _AUDIO_SECONDS else _scalar(seconds_a)
+    video = '"0"' if seconds_v is _VIDEO_SECONDS else _scalar(seconds_v)
+    return _QUANTITY_FORMAT % (audio, a, b, c, d, e, f, g, h, video, i)
 
 
 def reference(logged: LoggedRequest, api: str, endpoint: str) -> str:
@@ -103,19 +109,19 @@ def call_fingerprint(logged: LoggedRequest, api: str, endpoint: str) -> str:
         usage = _USAGE_FORMAT % (
             _quantities(u.cache_write),
             _quantities(u.cached_input),
-            _scalar(u.filtered),
+            "false" if u.filtered is False else _scalar(u.filtered),
             u.grounded_requests,
             _quantities(u.input),
             u.maps_requests,
-            _scalar(u.mode),
-            _scalar(u.operation),
+            "null" if u.mode is None else _scalar(u.mode),
+            '"generate"' if u.operation == "generate" and type(u.operation) is str else _scalar(u.operation),
             _quantities(u.output),
-            _scalar(u.prompt_tokens),
+            u.prompt_tokens if type(u.prompt_tokens) is int else _scalar(u.prompt_tokens),
             u.repeat,
             u.search_queries,
             u.thinking_tokens,
-            _scalar(u.video_resolution),
-            _scalar(u.video_tier),
+            "null" if u.video_resolution is None else _scalar(u.video_resolution),
+            "null" if u.video_tier is None else _scalar(u.video_tier),
         )
         text = "[%s, %s, %s, %s, %s, %s, [%s], %s, [%d, %s, %s]]" % (  # noqa: UP031 - one format, C speed
             _scalar(logged.model),
