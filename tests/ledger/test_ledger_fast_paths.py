@@ -143,6 +143,18 @@ def test_a_template_serves_the_kind_and_other_usage_goes_to_the_pricer() -> None
     )
 
 
+def test_past_its_template_limit_a_book_prices_with_the_pricer(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vertexmeter.ledger.prices as prices
+
+    monkeypatch.setattr(prices, "MAX_TEMPLATES", 1)
+    book = PriceBook()
+    pricer = book.pricer("gemini-2.5-flash", dt.date(2025, 11, 20), "vertex", "global")
+    for thinking in (0, 30, 0, 30):  # two kinds: with and without thinking tokens
+        usage = usage_of((1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200, 0, 0, 0, thinking, 0, 0, 0), 1000)
+        assert stored(book.price(pricer, "online", usage)) == stored(_from_bill(pricer, usage, "online"))
+    assert len(book.templates) == 1
+
+
 def test_the_usage_vector_covers_every_bucket_field() -> None:
     """A new Quantities field must be either a count the templates carry or one that sends a call to the Pricer."""
     assert sorted(COUNTS + OTHER_COUNTS) == sorted(f.name for f in fields(Quantities))

@@ -428,8 +428,7 @@ def _price_logged(
 ) -> LedgerRow:
     day = logged.created.astimezone(dt.UTC).date()
     api = logged.api or api
-    key = (logged.model, day, api, logged.endpoint or endpoint)
-    pricer = book.pricer(*key)
+    pricer = book.pricer(logged.model, day, api, logged.endpoint or endpoint)
     usage = logged.usage
     extra: dict[str, int] = {}
     if logged.grounded or logged.grounding_queries:

@@ -26,6 +26,7 @@ COUNTS = ("tokens", "audio_tokens", "image_tokens", "video_tokens")  # what a us
 EXTRAS = ("thinking_tokens", "grounded_requests", "search_queries", "maps_requests")
 # Bucket fields a template does not cover (a call with one of them set is priced by the Pricer every time).
 OTHER_COUNTS = ("text_characters", "images", "pdf_pages", "thinking_tokens", "clips", "video_seconds", "audio_seconds")
+MAX_TEMPLATES = 10_000  # kinds of call per import; past it (a log of odd mixtures), the Pricer prices the rest
 PRECISION = 60  # the engine's working precision (pricing.engine.PRECISION): amounts are computed alike
 
 
@@ -140,7 +141,8 @@ class PriceBook:
         kind = (rates, mode, tuple([prompt > limit for limit in limits]), tuple(map(bool, vector)))
         if kind not in self.templates:
             priced = _from_bill(pricer, usage, mode)
-            self.templates[kind] = _template(pricer, vector, prompt, mode, priced)
+            if len(self.templates) < MAX_TEMPLATES:
+                self.templates[kind] = _template(pricer, vector, prompt, mode, priced)
             return priced
         template = self.templates[kind]
         if template is None:
