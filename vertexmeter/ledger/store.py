@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -229,11 +228,11 @@ class LedgerRow:
     line_items: list[dict[str, Any]]
     fingerprint: str | None = None  # the call's (bill.call_fingerprint); None on rows stored before fingerprints
 
-    @cached_property  # reports ask each row several times (frozen: set once, by cached_property itself)
+    @property
     def day(self) -> dt.date:
         return self.created_at.astimezone(dt.UTC).date()
 
-    @cached_property
+    @property
     def month(self) -> str:
         return self.day.strftime("%Y-%m")
 
