@@ -155,6 +155,13 @@ def test_past_its_template_limit_a_book_prices_with_the_pricer(monkeypatch: pyte
     assert len(book.templates) == 1
 
 
+def test_templates_compute_at_the_engines_precision() -> None:
+    import vertexmeter.ledger.prices as prices
+    import vertexmeter.pricing.engine as engine
+
+    assert prices.PRECISION == engine.PRECISION
+
+
 def test_the_usage_vector_covers_every_bucket_field() -> None:
     """A new Quantities field must be either a count the templates carry or one that sends a call to the Pricer."""
     assert sorted(COUNTS + OTHER_COUNTS) == sorted(f.name for f in fields(Quantities))

@@ -1,13 +1,14 @@
 """Prepared pricing for the ledger: the `Pricer`'s rates, looked up once per kind of call and reused.
 
-A log holds millions of calls but few kinds: one model, day, API, endpoint and mode, the same usage fields
-present, the same long-context tier. For one kind, the `Pricer` gives the same line items (entry, rate, unit,
-description) and only their quantities and amounts change, each item's quantity being one usage count and
-its amount `quantity x rate / unit size`. So the first call of a kind is priced by the `Pricer` itself, and
-once more with a probe (the same kind, every count a distinct number) that shows which count each line item
-bills; the template made from it must give the first call's exact line items and total, or the kind is
-always priced by the `Pricer`. Later calls of the kind take the template: the same Decimal arithmetic, at
-the engine's precision, without the rate search.
+A log holds millions of calls but few kinds: one model, API and endpoint with the same rates in force (days
+between two price changes share them), one mode, the same usage counts present, the same long-context tier.
+For one kind, the `Pricer` gives the same line items (entry, rate, unit, description) and only their
+quantities and amounts change, each item's quantity being one usage count and its amount
+`quantity x rate / unit size`. So the first call of a kind is priced by the `Pricer` itself, and once more
+with a probe (the same kind, every count a distinct number) that shows which count each line item bills; the
+template made from it must give the first call's exact line items and total, or the kind is always priced by
+the `Pricer`. Later calls of the kind take the template: the same Decimal arithmetic, at the engine's
+precision, without the rate search.
 """
 
 from __future__ import annotations
