@@ -121,7 +121,7 @@ class PriceBook:
         pricer = self.pricers.get(key)
         if pricer is None:
             pricer = self.pricers[key] = pricer_for(model, day, api, endpoint)
-            rates = (pricer.model.id, pricer.platform, pricer.endpoint, tuple(e.id for e in pricer.entries))
+            rates = (pricer.model.id, api, endpoint, tuple(e.id for e in pricer.entries))
             rate_id = self.rate_ids.setdefault(rates, len(self.rate_ids))  # a small int hashes fast
             self.rates[id(pricer)] = (rate_id, tuple(sorted({b[1] for e in pricer.entries if (b := e.tier_bound)})))
         if pricer.model.billing != "tokens":
