@@ -41,8 +41,3 @@ def check_api(api: str) -> None:
 
         raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
 
-
-def catalogue_platform(api: str) -> str:
-    """Deprecated, for one release: the catalogue's former word for an API (`gemini` -> `gemini_api`), which
-    `PriceList(platform=...)` still accepts with a DeprecationWarning. New code passes `api` itself."""
-    return "gemini_api" if api == GEMINI else api

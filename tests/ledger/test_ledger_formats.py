@@ -260,7 +260,7 @@ def test_opentelemetry_genai_spans(db: str, tmp_path: Path) -> None:
     # gemini on the Gemini API (gcp.gemini): 1,000 x 0.30 + 100 x 2.50
     assert report.requests == 2 and report.total == CLAUDE_TOTAL + D("0.00055")
     assert report.breakdowns["project"] == {"proj-1": {"requests": 2, "total": "0.01345"}}
-    assert report.breakdowns["api"]["gemini_api"]["requests"] == 1
+    assert report.breakdowns["api"]["gemini"]["requests"] == 1
     again = bill(str(tmp_path / "log.jsonl"), db=db)
     assert again.imported["duplicates"] == 2  # span ids key the calls
 

@@ -43,6 +43,7 @@ OLD_DDL = {
     + OLD_COLUMNS.format(timestamp="TIMESTAMP WITH TIME ZONE")
     + ")",
 }
+OLD_API_WORDS = {"vertex": "vertex", "gemini": "gemini_api"}  # before 0004, rows said the catalogue's word
 OLD_INDEX = "CREATE INDEX ix_priced_requests_month_created ON priced_requests (month, created_at)"
 
 
@@ -104,7 +105,7 @@ def old_ledger(db: str, tmp_path: Path) -> tuple[str, dict[str | None, D]]:
                     "s": row.source,
                     "m": row.model,
                     "pm": row.priced_model,
-                    "p": row.api,
+                    "p": OLD_API_WORDS[row.api],
                     "mode": row.mode,
                     "c": row.created_at,
                     "d": row.day,
@@ -135,7 +136,8 @@ def test_a_ledger_of_the_previous_schema_is_migrated_and_keeps_its_totals(db: st
     for month, total in totals.items():
         report = bill([], db=db, month=month, by="api")
         assert report.total == total, month
-    assert report.breakdowns["api"]["gemini_api"]["requests"] == 1
+    assert set(report.breakdowns["api"]) == {"vertex", "gemini"}  # 0004: the project's word for the Gemini API
+    assert report.breakdowns["api"]["gemini"]["requests"] == 1
     after = columns(db)
     assert "api" in after and "platform" not in after
     engine = sa_engine(db)
@@ -194,3 +196,68 @@ def test_processes_opening_an_old_ledger_at_once_all_succeed(db: str, tmp_path: 
     assert [p.returncode for p in processes] == [0] * 4, [err.decode()[-2000:] for _, err in outputs]
     assert [D(out.decode().strip()) for out, _ in outputs] == [totals[None]] * 4
     assert "api" in columns(db)
+
+
+def revision_0003(db: str, log: Path) -> dict[str | None, D]:
+    """A ledger as revision 0003 wrote it (the API as the catalogue's word), filled by importing `log`."""
+    totals = {month: bill(str(log), db=db, month=month, by="api").total for month in (None, "2025-10", "2025-11")}
+    engine = sa_engine(db)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE priced_requests SET api = 'gemini_api' WHERE api = 'gemini'"))
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0003'"))
+    engine.dispose()
+    return totals
+
+
+def test_a_0003_ledger_says_gemini_after_the_upgrade_and_keeps_its_totals(db: str, tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines()))
+    totals = revision_0003(db, log)
+    engine = sa_engine(db)
+    with engine.connect() as conn:
+        words = {r[0]: r[1] for r in conn.execute(text("SELECT api, count(*) FROM priced_requests GROUP BY api"))}
+    engine.dispose()
+    assert words == {"vertex": 40, "gemini_api": 1}
+    for month, total in totals.items():
+        report = bill([], db=db, month=month, by="api")
+        assert report.total == total, month
+    assert set(report.breakdowns["api"]) == {"vertex", "gemini"}
+    assert report.breakdowns["api"]["gemini"]["requests"] == 1
+    engine = sa_engine(db)
+    with engine.connect() as conn:
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar() == SCHEMA_REVISION
+        words = {r[0] for r in conn.execute(text("SELECT DISTINCT api FROM priced_requests"))}
+    engine.dispose()
+    assert words == {"vertex", "gemini"}
+    again = bill(str(log), db=db)  # the fingerprints stored before the upgrade still recognise the calls
+    assert again.imported["duplicates"] == len(lines()) and again.imported["conflicts"] == 0
+    assert again.total == totals[None]
+
+
+def test_call_fingerprints_are_those_earlier_releases_stored() -> None:
+    """Golden values computed by the release before the API words changed: a stored fingerprint must keep
+    matching the same call, or every re-import of an old ledger would be a conflict."""
+    from vertexmeter.ledger.bill import call_fingerprint
+    from vertexmeter.ledger.formats import read_item
+
+    (gemini_api,) = read_item(lines()[-1], "x:1")
+    assert gemini_api.api == "gemini"
+    assert call_fingerprint(gemini_api, "vertex", "global") == (
+        "bfa18b4317ab65cf1db95a5517a6d4d87472ed78340ff8c63fecf8b6167ee346"
+    )
+    line = {
+        "responseId": "r1",
+        "modelVersion": "gemini-2.5-flash",
+        "createTime": "2025-10-02T10:00:00Z",
+        "labels": {"team": "a"},
+        "usageMetadata": {
+            "promptTokenCount": 1000,
+            "candidatesTokenCount": 10,
+            "cachedContentTokenCount": 100,
+            "thoughtsTokenCount": 5,
+        },
+    }
+    (vertex,) = read_item(line, "x:1")
+    assert call_fingerprint(vertex, "vertex", "global") == (
+        "71aad7dc8a0eb931ef5311db0cc60624e350b20bef835af52723262d83f7c8aa"
+    )

@@ -241,13 +241,6 @@ def test_the_price_list_is_immutable_and_price_is_pure() -> None:
     assert dataclasses.is_dataclass(first)
 
 
-def test_the_old_platform_keyword_still_works_for_one_release() -> None:
-    with pytest.warns(DeprecationWarning, match="api='vertex' or api='gemini'"):
-        old = PriceList("gemini-2.0-flash", date=DAY, platform="gemini_api")
-    assert old.api == "gemini"
-    assert old.entries == PriceList("gemini-2.0-flash", date=DAY, api="gemini").entries
-
-
 def test_an_unknown_api_is_refused() -> None:
     with pytest.raises(VertexMeterError) as err:
         PriceList("gemini-2.0-flash", date=DAY, api="gemini_api")

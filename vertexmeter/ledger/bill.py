@@ -1,6 +1,6 @@
 """`bill(logs, ...)`: price usage logs at the rates of each request's day and mode, store them, report the month.
 
-Data flows one way: log line -> RequestUsage -> pricing engine (the same `Pricer` as `estimate`) -> ledger row
+Data flows one way: log line -> RequestUsage -> pricing engine (the same `PriceList` as `estimate`) -> ledger row
 -> report. Free grounding allowances are applied over the stored rows, per day or month and allowance group,
 in request order: the first N grounded prompts of a period are free, the rest pay the list price (pro rata).
 
@@ -11,11 +11,10 @@ and the good lines are billed; `strict=True` checks every line first and stores 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import product
 from pathlib import Path
@@ -23,23 +22,22 @@ from typing import IO, Any
 
 from vertexmeter.dates import day_or_today
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
+from vertexmeter.ledger.fingerprint import call_fingerprint
 from vertexmeter.ledger.formats import EARLIEST, plausible
 from vertexmeter.ledger.invoice import DEFAULT_TOLERANCE, Reconciliation, reconcile
 from vertexmeter.ledger.logs import BadLine, LoggedRequest, read_logs
+from vertexmeter.ledger.prices import PriceBook
 from vertexmeter.ledger.store import LedgerRow, engine_for, insert_new, read_rows, stored_fingerprints
 from vertexmeter.pricing import (
     ENDPOINTS,
     UNITS,
-    Pricer,
-    Quantities,
     RequestUsage,
-    Usage,
     catalogue,
     decimal_number,
     money,
     round_period_total,
 )
-from vertexmeter.vocabulary import APIS, catalogue_platform
+from vertexmeter.vocabulary import APIS
 
 DIMENSIONS = ("day", "month", "model", "project", "label", "mode", "api")
 BREAKDOWNS = ("day", "model", "project", "label")  # the default report
@@ -161,7 +159,6 @@ def bill(
     overall, scoped = parse_budgets(budget)
     if api not in APIS:
         raise invalid_argument(f"api must be one of {', '.join(APIS)}; got {api!r}.", "api")
-    platform = catalogue_platform(api)  # the catalogue's own word for the API's price list
     if day is not None and date is not None and day_or_today(day, "day") != day_or_today(date, "date"):
         raise invalid_argument("give the day once (day and date differ).", "day")
     given = day if day is not None else date
@@ -175,14 +172,14 @@ def bill(
             f"The ledger {db!r} does not exist: give LOG files to import, or an existing --db.", "db"
         )
     engine = engine_for(db)
-    importer = _Importer(engine, platform, endpoint, quarantine)
+    importer = _Importer(engine, api, endpoint, quarantine)
     try:
         if strict and paths:
             importer.run(paths, model, default_day, store=False)
             if importer.bad_count:
                 importer.close()
                 raise _strict_error(importer)
-            importer = _Importer(engine, platform, endpoint, None)
+            importer = _Importer(engine, api, endpoint, None)
         importer.run(paths, model, default_day, store=True)
     finally:
         importer.close()
@@ -211,9 +208,9 @@ def _strict_error(importer: _Importer) -> VertexMeterError:
 class _Importer:
     """Reads, prices, de-duplicates and stores lines a chunk at a time; keeps the bad ones."""
 
-    def __init__(self, engine: Any, platform: str, endpoint: str, quarantine: str | None) -> None:
-        self.engine, self.platform, self.endpoint = engine, platform, endpoint
-        self.pricers: dict[tuple[str, dt.date, str, str], Pricer] = {}
+    def __init__(self, engine: Any, api: str, endpoint: str, quarantine: str | None) -> None:
+        self.engine, self.api, self.endpoint = engine, api, endpoint
+        self.book = PriceBook()
         self.counts = {
             "lines": 0,
             "read": 0,
@@ -269,9 +266,9 @@ class _Importer:
                 self.flush(store)
         self.flush(store)
 
-    def price(self, logged: LoggedRequest, origin: tuple[str, int, bytes]) -> LedgerRow | None:
+    def price(self, logged: LoggedRequest, origin: tuple[str, int, bytes], print_: str) -> LedgerRow | None:
         try:
-            return price_logged(logged, self.pricers, self.platform, self.endpoint)
+            return price_logged(logged, self.book, self.api, self.endpoint, fingerprint=print_)
         except VertexMeterError as exc:
             message = exc.message.removeprefix(f"{logged.source}: ")
             self.reject(BadLine(origin[0], origin[1], exc.status, message, _text(origin[2])))
@@ -285,18 +282,17 @@ class _Importer:
         stored = stored_fingerprints(self.engine, [logged.key for logged, _ in self.pending])
         fresh: list[LedgerRow] = []
         for logged, origin in self.pending:
-            print_ = call_fingerprint(logged, self.platform, self.endpoint)
+            print_ = call_fingerprint(logged, self.api, self.endpoint)
             earlier = stored.get(logged.key) or self.seen.get(logged.key)
             if earlier is None:
-                row = self.price(logged, origin)
+                row = self.price(logged, origin, print_)
                 if row is not None:
-                    row = replace(row, fingerprint=print_)
                     self.seen[logged.key] = ("call", print_, logged.source)
                     fresh.append(row)
                 continue
             kind, value, source = earlier
             if kind == "priced":  # a row from before fingerprints: compare what it was billed
-                row = self.price(logged, origin)
+                row = self.price(logged, origin, print_)
                 if row is None:
                     continue
                 same = row.priced_fingerprint() == value
@@ -327,22 +323,6 @@ class _Importer:
 
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace").rstrip("\r\n")
-
-
-def call_fingerprint(logged: LoggedRequest, platform: str, endpoint: str) -> str:
-    """What makes two lines with one key the same call: everything billed about it, not where it was read."""
-    basis = [
-        logged.model,
-        logged.created.astimezone(dt.UTC).isoformat(),
-        logged.mode,
-        logged.platform or platform,
-        logged.endpoint or endpoint,
-        logged.project,
-        sorted(logged.labels.items()),
-        {name: vars(v) if isinstance(v, Quantities) else v for name, v in vars(logged.usage).items()},
-        [logged.grounding_queries, logged.grounded, logged.maps_grounded],
-    ]
-    return hashlib.sha256(json.dumps(basis, default=str, sort_keys=True).encode()).hexdigest()
 
 
 def _check_month(month: str | None) -> str | None:
@@ -432,14 +412,11 @@ def _budgets(
 
 
 def price_logged(
-    logged: LoggedRequest,
-    pricers: dict[tuple[str, dt.date, str, str], Pricer],
-    platform: str,
-    endpoint: str = "global",
+    logged: LoggedRequest, book: PriceBook, api: str, endpoint: str = "global", *, fingerprint: str | None = None
 ) -> LedgerRow:
     """Price one logged request at the rates in force on its (UTC) day, in its mode."""
     try:
-        return _price_logged(logged, pricers, platform, endpoint)
+        return _price_logged(logged, book, api, endpoint, fingerprint)
     except VertexMeterError as exc:
         if exc.message.startswith(logged.source):
             raise
@@ -447,25 +424,15 @@ def price_logged(
 
 
 def _price_logged(
-    logged: LoggedRequest, pricers: dict[tuple[str, dt.date, str, str], Pricer], platform: str, endpoint: str
+    logged: LoggedRequest, book: PriceBook, api: str, endpoint: str, fingerprint: str | None
 ) -> LedgerRow:
     day = logged.created.astimezone(dt.UTC).date()
-    platform = logged.platform or platform
-    endpoint = logged.endpoint or endpoint
-    key = (logged.model, day, platform, endpoint)
-    pricer = pricers.get(key)
-    if pricer is None:
-        pricer = pricers[key] = Pricer(logged.model, date=day, platform=platform, endpoint=endpoint)
-    if pricer.model.billing != "tokens":
-        raise invalid_argument(
-            f"{pricer.model.id} bills per {pricer.model.billing.replace('_', ' ')}, and a "
-            "usage log has only tokens; price it with a scenario instead.",
-            "modelVersion",
-        )
+    api = logged.api or api
+    pricer = book.pricer(logged.model, day, api, logged.endpoint or endpoint)
     usage = logged.usage
-    grounding = next((e for e in pricer.entries if e.charge == "grounding"), None)
     extra: dict[str, int] = {}
     if logged.grounded or logged.grounding_queries:
+        grounding = next((e for e in pricer.entries if e.charge == "grounding"), None)
         per_query = grounding is not None and UNITS[grounding.unit].measure == "search_queries"
         if per_query:
             extra["search_queries"] = max(logged.grounding_queries, 1)
@@ -475,28 +442,23 @@ def _price_logged(
         extra["maps_requests"] = 1
     if extra:
         usage = RequestUsage(**{**vars(usage), **extra})
-    priced = pricer.price(Usage(requests=(usage,)), logged.mode)
-    allowance_entry = None
-    grounding_amount = Decimal(0)
-    for item in priced.line_items:
-        entry = catalogue().entries_by_id[item.entry_id]
-        if entry.charge == "grounding" and entry.free_allowance is not None:
-            allowance_entry, grounding_amount = entry.id, item.amount
+    priced = book.price(pricer, logged.mode, usage)
     return LedgerRow(
         dedupe_key=logged.key,
         response_id=logged.response_id,
         source=logged.source,
         model=logged.model,
-        priced_model=pricer.model.id,
-        api=platform,
+        priced_model=priced.priced_model,
+        api=api,
         mode=logged.mode,
         created_at=logged.created,
         project=logged.project,
         labels=logged.labels,
         amount=priced.total,
-        grounding_entry=allowance_entry,
-        grounding_amount=grounding_amount,
-        line_items=[item.to_json() for item in priced.line_items],
+        grounding_entry=priced.grounding_entry,
+        grounding_amount=priced.grounding_amount,
+        line_items=priced.line_items,
+        fingerprint=fingerprint,
     )
 
 

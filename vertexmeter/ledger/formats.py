@@ -19,6 +19,7 @@ from typing import Any
 
 from vertexmeter.errors import invalid_argument
 from vertexmeter.pricing import Quantities, RequestUsage
+from vertexmeter.vocabulary import GEMINI
 
 INT32_MAX = 2**31 - 1  # usageMetadata counts are int32 in Google's protos: anything larger is not a real count
 EARLIEST = dt.datetime(2021, 1, 1, tzinfo=dt.UTC)  # before Vertex AI existed: a broken clock or a typo
@@ -73,7 +74,7 @@ class LoggedRequest:
     source: str  # file:line
     project: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
-    platform: str | None = None  # gemini_api for Gemini API lines; None: the caller's choice
+    api: str | None = None  # gemini for Gemini API lines; None: the caller's choice
     endpoint: str | None = None  # global | regional (a line's `endpoint` or `location`); None: the caller's
     grounding_queries: int = 0  # web search queries the answer ran
     grounded: bool = False  # the answer was grounded with Google Search
@@ -89,7 +90,7 @@ class Context:
     model: str | None  # --model: for items without their own
     day: dt.date | None  # --day: for items without their own time
     mode: str = "online"
-    platform: str | None = None
+    api: str | None = None
     stamp: Any = None  # a wrapper's time
     project: Any = None
     labels: Any = None
@@ -99,6 +100,7 @@ class Context:
 
 
 Reader = Callable[[Any, Context], list[LoggedRequest]]
+NOTHING = Quantities()  # one shared empty bucket (frozen): most calls write no cache, many read none
 
 
 # ---- checks shared by every reader ---------------------------------------------------------------
@@ -177,10 +179,17 @@ def _short(value: Any) -> str:
 
 
 def _model_name(value: Any, path: str) -> str:
-    name = text(value, path, MAX_NAME)
-    for pattern, replacement in MODEL_REWRITES:
-        name = pattern.sub(replacement, name)
+    name = _MODEL_NAMES.get(value) if type(value) is str else None
+    if name is None:
+        name = text(value, path, MAX_NAME)
+        for pattern, replacement in MODEL_REWRITES:
+            name = pattern.sub(replacement, name)
+        if len(_MODEL_NAMES) < 4096:  # a log names few models; a hostile one cannot grow this without bound
+            _MODEL_NAMES[value] = name
     return name
+
+
+_MODEL_NAMES: dict[str, str] = {}  # checked and rewritten model names, by the text logged
 
 
 def _key(call_id: Any, ctx: Context, item: Any) -> tuple[str, str | None]:
@@ -228,7 +237,7 @@ def _finish(
         mode=mode or ctx.mode,
         usage=usage,
         source=ctx.where,
-        platform=ctx.platform,
+        api=ctx.api,
         endpoint=endpoint,
         project=text(ctx.project, "project", MAX_NAME) if ctx.project else None,
         labels=labels_of(ctx.labels),
@@ -249,6 +258,8 @@ def _by_modality(details: Any, path: str) -> dict[str, int]:
 
 
 def _quantities(by_modality: dict[str, int]) -> Quantities:
+    if len(by_modality) == 1 and "TEXT" in by_modality:  # most lines: text only
+        return Quantities(tokens=by_modality["TEXT"]) if by_modality["TEXT"] else NOTHING
     tokens = by_modality.get("TEXT", 0) + by_modality.get("DOCUMENT", 0) + by_modality.get("MODALITY_UNSPECIFIED", 0)
     return Quantities(
         tokens=tokens,
@@ -256,6 +267,9 @@ def _quantities(by_modality: dict[str, int]) -> Quantities:
         video_tokens=by_modality.get("VIDEO", 0),
         audio_tokens=by_modality.get("AUDIO", 0),
     )
+
+
+_DETAILS = ("promptTokensDetails", "cacheTokensDetails", "toolUsePromptTokensDetails", "candidatesTokensDetails")
 
 
 def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
@@ -273,6 +287,16 @@ def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
     if cached > prompt:
         raise invalid_argument(
             f"cachedContentTokenCount ({cached}) exceeds promptTokenCount ({prompt}).", "usageMetadata"
+        )
+    if not any(meta.get(name) for name in _DETAILS):  # no split by modality: all text, as the rule below says
+        fresh_text = prompt - cached + tool
+        return RequestUsage(
+            input=Quantities(tokens=fresh_text) if fresh_text else NOTHING,
+            cached_input=Quantities(tokens=cached) if cached else NOTHING,
+            cache_write=NOTHING,
+            output=Quantities(tokens=output) if output else NOTHING,
+            thinking_tokens=thoughts,
+            prompt_tokens=prompt + tool,
         )
     prompt_details = _by_modality(meta.get("promptTokensDetails"), "usageMetadata.promptTokensDetails")
     cache_details = _by_modality(meta.get("cacheTokensDetails"), "usageMetadata.cacheTokensDetails")
@@ -293,7 +317,8 @@ def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
         output_details = {"TEXT": output}
     return RequestUsage(
         input=_quantities(fresh),
-        cached_input=_quantities(cache_details) if cached else Quantities(),
+        cached_input=_quantities(cache_details) if cached else NOTHING,
+        cache_write=NOTHING,
         output=_quantities(output_details),
         thinking_tokens=thoughts,
         prompt_tokens=prompt + tool,
@@ -502,7 +527,7 @@ def _otlp(item: Any, ctx: Context) -> list[LoggedRequest]:
                     model=ctx.model,
                     day=ctx.day,
                     mode=ctx.mode,
-                    platform="gemini_api" if provider in OTEL_GEMINI_API else ctx.platform,
+                    api=GEMINI if provider in OTEL_GEMINI_API else ctx.api,
                     project=_pick(resource_attrs, OTEL_PROJECT) or ctx.project,
                     labels=ctx.labels,
                     endpoint=ctx.endpoint,
@@ -553,8 +578,8 @@ def _batch(item: Any, ctx: Context) -> list[LoggedRequest]:
     if item.get("status"):  # Vertex: a failed line carries status and no billed usage
         raise invalid_argument(f"the batch line failed ({_short(item['status'])}) and has no usage to bill.")
     gemini_api = "key" in item and "request" not in item
-    platform = "gemini_api" if gemini_api else ctx.platform
-    return response(item["response"], _wrapped(item, ctx, "batch", platform, item.get("processed_time")))
+    api = GEMINI if gemini_api else ctx.api
+    return response(item["response"], _wrapped(item, ctx, "batch", api, item.get("processed_time")))
 
 
 def _envelope(item: Any, ctx: Context) -> list[LoggedRequest]:
@@ -564,10 +589,10 @@ def _envelope(item: Any, ctx: Context) -> list[LoggedRequest]:
     if mode not in ("online", "batch", "flex", "priority"):
         raise invalid_argument(f"mode must be online, batch, flex or priority, got {_short(mode)}.", "mode")
     stamp = item.get("time") or item.get("timestamp") or item.get("createTime")
-    return response(item["response"], _wrapped(item, ctx, mode, ctx.platform, stamp))
+    return response(item["response"], _wrapped(item, ctx, mode, ctx.api, stamp))
 
 
-def _wrapped(item: dict[str, Any], ctx: Context, mode: str, platform: str | None, stamp: Any) -> Context:
+def _wrapped(item: dict[str, Any], ctx: Context, mode: str, api: str | None, stamp: Any) -> Context:
     """The context of the response a wrapper (batch output line, envelope) holds: its own project, labels,
     endpoint and model where it states them."""
     found = item.get("request")
@@ -577,7 +602,7 @@ def _wrapped(item: dict[str, Any], ctx: Context, mode: str, platform: str | None
         model=ctx.model,
         day=ctx.day,
         mode=mode,
-        platform=platform,
+        api=api,
         stamp=stamp,
         project=item.get("project"),
         labels=request.get("labels") or item.get("labels"),
@@ -600,7 +625,7 @@ def _top(item: Any, ctx: Context) -> Context:
         where=ctx.where,
         model=ctx.model,
         day=ctx.day,
-        platform=ctx.platform,
+        api=ctx.api,
         project=item.get("project"),
         labels=item.get("labels"),
         endpoint=_endpoint(item),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,14 +33,14 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
 
 DEFAULT_DB = "vertexmeter-ledger.sqlite"
 # The schema's Alembic revision (ledger/migrations/versions): the table below is what it creates. A new
 # ledger is created from the table and stamped; an older one is upgraded by Alembic, once, when opened.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 PRE_MIGRATIONS_REVISION = "0001"  # a ledger without alembic_version was written before migrations existed
 VERSION_TABLE = "alembic_version"
 MIGRATION_LOCK_KEY = 0x766D6C6564676572  # "vmledger": the PostgreSQL advisory lock held while migrating
@@ -54,7 +54,7 @@ priced_requests = Table(
     Column("source", Text, nullable=False),  # file:line of the first import
     Column("model", String(200), nullable=False),  # as logged (modelVersion)
     Column("priced_model", String(200), nullable=False),  # the catalogue model that priced it
-    Column("api", String(20), nullable=False),  # whose price list: vertex | gemini_api (the catalogue's word)
+    Column("api", String(20), nullable=False),  # whose price list: vertex | gemini
     Column("mode", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("day", Date, nullable=False),
@@ -188,8 +188,18 @@ def database_error(exc: SQLAlchemyError, doing: str) -> VertexMeterError:
     carries the statement and its parameters (the user's data), which never reach the user or a log."""
     orig = getattr(exc, "orig", None)
     reason = _first_line(orig) if orig is not None else type(exc).__name__
-    status = "UNAVAILABLE" if isinstance(exc, OperationalError) else "INTERNAL"
+    unavailable = isinstance(exc, OperationalError) or getattr(exc, "unavailable", False)
+    status = "UNAVAILABLE" if unavailable else "INTERNAL"
     return VertexMeterError(status, f"The ledger database failed while {doing}: {reason}.")
+
+
+class DriverError(SQLAlchemyError):
+    """A driver's own error from a statement run past SQLAlchemy (COPY): reported as SQLAlchemy's are."""
+
+    def __init__(self, orig: Exception, *, unavailable: bool) -> None:
+        super().__init__(_first_line(orig))
+        self.orig = orig
+        self.unavailable = unavailable  # the driver's OperationalError (the server went away, ...)
 
 
 @contextmanager
@@ -207,7 +217,7 @@ class LedgerRow:
     source: str
     model: str
     priced_model: str
-    api: str  # whose price list: vertex | gemini_api
+    api: str  # whose price list: vertex | gemini
     mode: str
     created_at: dt.datetime
     project: str | None
@@ -240,20 +250,6 @@ class LedgerRow:
         return hashlib.sha256(json.dumps(basis).encode()).hexdigest()
 
 
-def known_keys(engine: Engine, keys: list[str]) -> set[str]:
-    """The keys already in the ledger (so known requests are not even priced again)."""
-    known: set[str] = set()
-    with database_errors("reading known requests"), engine.connect() as conn:
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            known |= set(
-                conn.execute(
-                    select(priced_requests.c.dedupe_key).where(priced_requests.c.dedupe_key.in_(chunk))
-                ).scalars()
-            )
-    return known
-
-
 def stored_fingerprints(engine: Engine, keys: list[str]) -> dict[str, tuple[str, str, str]]:
     """The stored rows among these keys: key -> ("call", fingerprint, source of the first import), or for a row
     stored before call fingerprints ("priced", its priced fingerprint, source)."""
@@ -277,74 +273,100 @@ def stored_fingerprints(engine: Engine, keys: list[str]) -> dict[str, tuple[str,
     return out
 
 
-def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
-    """Store rows whose key is not in the ledger yet; returns (inserted, duplicates).
+# The stored columns in insert order (`id` is the database's).
+INSERT_COLUMNS = tuple(c.name for c in priced_requests.c if c.name != "id")
 
-    Another import running at the same time may store a key between our check and our insert: the unique
-    key then refuses the batch, and the batch is retried row by row with the database's own
-    insert-or-ignore, so nothing is counted twice and nothing is lost."""
+
+def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
+    """Store rows whose key is not in the ledger yet, in one transaction; returns (inserted, duplicates).
+
+    The insert skips a key already stored (ON CONFLICT DO NOTHING on the unique key only, so any other
+    refusal is still an error): another import running at the same time may have stored it since our check,
+    and then nothing is counted twice and nothing is lost. Rows keep their order in the table's ids (the
+    order free allowances are applied in, among calls of the same second)."""
     rows = list(rows)
+    if not rows:
+        return 0, 0
     now = dt.datetime.now(dt.UTC)
-    known = known_keys(engine, [r.dedupe_key for r in rows])
-    fresh: list[dict[str, Any]] = []
-    for row in rows:
-        if row.dedupe_key in known:
-            continue
-        known.add(row.dedupe_key)
-        fresh.append(_values(row, now))
-    with database_errors("storing requests"):
-        try:
-            with engine.begin() as conn:
-                for start in range(0, len(fresh), 1000):  # executemany in batches, one transaction
-                    conn.execute(priced_requests.insert(), fresh[start : start + 1000])
-            inserted = len(fresh)
-        except IntegrityError:
-            inserted = _insert_ignoring_conflicts(engine, fresh)
+    with database_errors("storing requests"), engine.begin() as conn:
+        values: list[Sequence[Any]] = [_values(row, now) for row in rows]
+        processors = [(i, p) for i, name in enumerate(INSERT_COLUMNS) if (p := _bind(conn, name))]
+        if processors:  # SQLite keeps dates and times as text: SQLAlchemy's own format, as it reads them
+            values = [_processed(row, processors) for row in values]
+        inserted = _copy_new(conn, values) if conn.dialect.name == "postgresql" else _insert_new(conn, values)
     return inserted, len(rows) - inserted
 
 
-def _values(row: LedgerRow, now: dt.datetime) -> dict[str, Any]:
-    return dict(
-        dedupe_key=row.dedupe_key,
-        response_id=row.response_id,
-        source=row.source,
-        model=row.model,
-        priced_model=row.priced_model,
-        api=row.api,
-        mode=row.mode,
-        created_at=row.created_at,
-        day=row.day,
-        month=row.month,
-        project=row.project,
-        labels=json.dumps(row.labels, sort_keys=True),
-        amount=str(row.amount),
-        grounding_entry=row.grounding_entry,
-        grounding_amount=str(row.grounding_amount),
-        line_items=json.dumps(row.line_items),
-        imported_at=now,
-        fingerprint=row.fingerprint,
+def _bind(conn: Connection, name: str) -> Any:
+    """SQLAlchemy's own conversion of the column's values for this database (None: the driver takes them)."""
+    return priced_requests.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+
+
+def _processed(row: Sequence[Any], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
+    out = list(row)
+    for i, process in processors:
+        out[i] = process(out[i])
+    return tuple(out)
+
+
+def _insert_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
+    """SQLite: one prepared INSERT run for every row by the driver (executemany)."""
+    names = ", ".join(INSERT_COLUMNS)
+    marks = ", ".join("?" for _ in INSERT_COLUMNS)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    before = raw.total_changes  # skipped rows are not changes; executemany's rowcount is not always kept
+    conn.exec_driver_sql(
+        f"INSERT INTO {priced_requests.name} ({names}) VALUES ({marks}) ON CONFLICT (dedupe_key) DO NOTHING", values
     )
+    return int(raw.total_changes - before)
 
 
-def _insert_ignoring_conflicts(engine: Engine, values: list[dict[str, Any]]) -> int:
-    dialect = engine.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise failed_precondition(f"Unsupported ledger database {dialect!r}.", "db")
-    inserted = 0
-    with engine.begin() as conn:
-        for value in values:
-            statement = (
-                dialect_insert(priced_requests)
-                .values(**value)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(priced_requests.c.id)
-            )  # rowcount is not reliable for a skipped insert; RETURNING is
-            inserted += len(conn.execute(statement).all())
-    return inserted
+def _copy_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
+    """PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT in the rows' order."""
+    names = ", ".join(INSERT_COLUMNS)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE vm_incoming ON COMMIT DROP AS "
+                f"SELECT 0 AS n, {names} FROM {priced_requests.name} WITH NO DATA"
+            )
+            with cursor.copy(f"COPY vm_incoming (n, {names}) FROM STDIN") as copy:
+                for n, row in enumerate(values):
+                    copy.write_row((n, *row))
+            cursor.execute(
+                f"INSERT INTO {priced_requests.name} ({names}) SELECT {names} FROM vm_incoming ORDER BY n "
+                "ON CONFLICT (dedupe_key) DO NOTHING"
+            )
+            return int(cursor.rowcount)
+    except dbapi.Error as exc:
+        raise DriverError(exc, unavailable=isinstance(exc, dbapi.OperationalError)) from None
+
+
+def _values(row: LedgerRow, now: dt.datetime) -> tuple[Any, ...]:
+    return (
+        row.dedupe_key,
+        row.response_id,
+        row.source,
+        row.model,
+        row.priced_model,
+        row.api,
+        row.mode,
+        row.created_at,
+        row.day,
+        row.month,
+        row.project,
+        json.dumps(row.labels, sort_keys=True) if row.labels else "{}",
+        str(row.amount),
+        row.grounding_entry,
+        str(row.grounding_amount),
+        json.dumps(row.line_items),
+        now,
+        row.fingerprint,
+    )
 
 
 def read_rows(engine: Engine, month: str | None = None, *, line_items: bool = False) -> Iterator[LedgerRow]:
@@ -372,7 +394,7 @@ def _row(r: Any, *, line_items: bool) -> LedgerRow:
         mode=r["mode"],
         created_at=created,
         project=r["project"],
-        labels=json.loads(r["labels"]),
+        labels=json.loads(r["labels"]) if r["labels"] != "{}" else {},
         amount=Decimal(r["amount"]),
         grounding_entry=r["grounding_entry"],
         grounding_amount=Decimal(r["grounding_amount"]),

@@ -10,7 +10,6 @@ and only a billing period's total is rounded to the cent.
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Context, Decimal, localcontext
@@ -232,15 +231,7 @@ class PriceList:
         api: str = VERTEX,
         overrides: dict[str, Any] | None = None,
         endpoint: str = "global",
-        platform: str | None = None,
     ) -> None:
-        if platform is not None:  # the catalogue's former word, for one release
-            warnings.warn(
-                "PriceList(platform=...) is deprecated: give api='vertex' or api='gemini'.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            api = GEMINI if platform == "gemini_api" else platform
         if endpoint not in ENDPOINTS:
             raise invalid_argument(f"endpoint must be one of {', '.join(ENDPOINTS)}; got {endpoint!r}.", "endpoint")
         if api not in APIS:
@@ -419,9 +410,6 @@ def _parse_overrides(
         parsed[entry_id] = price
     return parsed
 
-
-# The name the price list had before it was immutable; the ledger and scenarios still construct it so.
-Pricer = PriceList
 
 
 def price(prices: PriceList, usage: Usage, mode: str = "online", *, notes: Iterable[str] = ()) -> Bill:

@@ -1,0 +1,141 @@
+"""A call's fingerprint: what makes two log lines with one key the same call (everything billed about it).
+
+The ledger stores it with each row, so a fingerprint must never change for the same call: it is the SHA-256
+of `json.dumps(basis, default=str, sort_keys=True)` as the first fingerprints were computed (`reference`).
+`call_fingerprint` writes that same JSON text with fixed formats for the usage's dataclasses (their fields
+sorted once, not per call) and falls back to `json.dumps` for any value it does not expect; the tests hold
+the two equal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import fields
+from decimal import Decimal
+from json.encoder import encode_basestring_ascii  # json.dumps' own string encoder (ensure_ascii)
+from operator import attrgetter
+from typing import Any
+
+from vertexmeter.ledger.formats import LoggedRequest
+from vertexmeter.pricing import Quantities, RequestUsage
+from vertexmeter.vocabulary import GEMINI
+
+# The API as the first fingerprints spelt it (the price catalogue's word): stored fingerprints depend on it.
+FINGERPRINT_API = {"vertex": "vertex", GEMINI: "gemini_api"}
+# The fields in json.dumps' sorted order, with their formats: %d where the dataclass admits only ints (its
+# __post_init__ checks), else the scalar's own JSON. If the dataclasses change, every call takes the reference.
+_QUANTITY_FIELDS = (
+    ("audio_seconds", "%s"), ("audio_tokens", "%d"), ("clips", "%d"), ("image_tokens", "%d"), ("images", "%d"),
+    ("pdf_pages", "%d"), ("text_characters", "%d"), ("thinking_tokens", "%d"), ("tokens", "%d"),
+    ("video_seconds", "%s"), ("video_tokens", "%d"),
+)  # fmt: skip
+_USAGE_FIELDS = (
+    ("cache_write", "%s"), ("cached_input", "%s"), ("filtered", "%s"), ("grounded_requests", "%d"), ("input", "%s"),
+    ("maps_requests", "%d"), ("mode", "%s"), ("operation", "%s"), ("output", "%s"), ("prompt_tokens", "%s"),
+    ("repeat", "%d"), ("search_queries", "%d"), ("thinking_tokens", "%d"), ("video_resolution", "%s"),
+    ("video_tier", "%s"),
+)  # fmt: skip
+_FAST = tuple(sorted(f.name for f in fields(Quantities))) == tuple(n for n, _ in _QUANTITY_FIELDS) and tuple(
+    sorted(f.name for f in fields(RequestUsage))
+) == tuple(n for n, _ in _USAGE_FIELDS)
+_QUANTITY_FORMAT = "{" + ", ".join(f'"{name}": {form}' for name, form in _QUANTITY_FIELDS) + "}"
+_USAGE_FORMAT = "{" + ", ".join(f'"{name}": {form}' for name, form in _USAGE_FIELDS) + "}"
+_DEFAULTS = {f.name: f.default for f in fields(Quantities)}
+_AUDIO_SECONDS, _VIDEO_SECONDS = _DEFAULTS["audio_seconds"], _DEFAULTS["video_seconds"]
+_FAST = _FAST and str(_AUDIO_SECONDS) == str(_VIDEO_SECONDS) == "0"
+_quantity_values = attrgetter(*(name for name, _ in _QUANTITY_FIELDS))
+
+
+class _Unexpected(Exception):
+    """A value the fixed formats do not write the way json.dumps does (the reference then computes it)."""
+
+
+def _scalar(value: Any) -> str:
+    """A value as json.dumps(..., default=str) writes it, for the kinds a usage holds."""
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is str:
+        return encode_basestring_ascii(value)
+    if kind is Decimal:  # default=str: the Decimal's own text, as a JSON string
+        return encode_basestring_ascii(str(value))
+    raise _Unexpected
+
+
+def _quantities(value: Quantities) -> str:
+    if type(value) is not Quantities:
+        raise _Unexpected
+    seconds_a, a, b, c, d, e, f, g, h, seconds_v, i = _quantity_values(value)
+    # most buckets keep the dataclass's own default seconds (one Decimal(0) per field): their text is known
+    audio = '"0"' if seconds_a is _AUDIO_SECONDS else _scalar(seconds_a)
+    video = '"0"' if seconds_v is _VIDEO_SECONDS else _scalar(seconds_v)
+    return _QUANTITY_FORMAT % (audio, a, b, c, d, e, f, g, h, video, i)
+
+
+def reference(logged: LoggedRequest, api: str, endpoint: str) -> str:
+    """The fingerprint as first defined (the slow, obviously right spelling)."""
+    return hashlib.sha256(json.dumps(_basis(logged, api, endpoint), default=str, sort_keys=True).encode()).hexdigest()
+
+
+def _basis(logged: LoggedRequest, api: str, endpoint: str) -> list[Any]:
+    return [
+        logged.model,
+        logged.created.astimezone(dt.UTC).isoformat(),
+        logged.mode,
+        FINGERPRINT_API[logged.api or api],
+        logged.endpoint or endpoint,
+        logged.project,
+        sorted(logged.labels.items()),
+        {name: vars(v) if isinstance(v, Quantities) else v for name, v in vars(logged.usage).items()},
+        [logged.grounding_queries, logged.grounded, logged.maps_grounded],
+    ]
+
+
+def call_fingerprint(logged: LoggedRequest, api: str, endpoint: str) -> str:
+    """The call's fingerprint (equal to `reference`)."""
+    u = logged.usage
+    try:
+        if not _FAST or type(u) is not RequestUsage or type(logged.grounding_queries) is not int:
+            raise _Unexpected
+        labels = ", ".join(f"[{_scalar(key)}, {_scalar(value)}]" for key, value in sorted(logged.labels.items()))
+        usage = _USAGE_FORMAT % (
+            _quantities(u.cache_write),
+            _quantities(u.cached_input),
+            "false" if u.filtered is False else _scalar(u.filtered),
+            u.grounded_requests,
+            _quantities(u.input),
+            u.maps_requests,
+            "null" if u.mode is None else _scalar(u.mode),
+            '"generate"' if u.operation == "generate" and type(u.operation) is str else _scalar(u.operation),
+            _quantities(u.output),
+            u.prompt_tokens if type(u.prompt_tokens) is int else _scalar(u.prompt_tokens),
+            u.repeat,
+            u.search_queries,
+            u.thinking_tokens,
+            "null" if u.video_resolution is None else _scalar(u.video_resolution),
+            "null" if u.video_tier is None else _scalar(u.video_tier),
+        )
+        text = "[%s, %s, %s, %s, %s, %s, [%s], %s, [%d, %s, %s]]" % (  # noqa: UP031 - one format, C speed
+            _scalar(logged.model),
+            _scalar(logged.created.astimezone(dt.UTC).isoformat()),
+            _scalar(logged.mode),
+            _scalar(FINGERPRINT_API[logged.api or api]),
+            _scalar(logged.endpoint or endpoint),
+            _scalar(logged.project),
+            labels,
+            usage,
+            logged.grounding_queries,
+            _scalar(logged.grounded),
+            _scalar(logged.maps_grounded),
+        )
+    except _Unexpected:
+        return reference(logged, api, endpoint)
+    return hashlib.sha256(text.encode()).hexdigest()
