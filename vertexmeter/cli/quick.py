@@ -167,9 +167,10 @@ def _from_library(model: str, api: str | None, texts: list[str]) -> tuple[dict[s
 
 
 def billable(texts: list[str]) -> int:
-    """The texts' billable characters: code points, whitespace excluded (counting's billable_characters:
-    str.split() splits on exactly the str.isspace() characters)."""
-    return sum(len(word) for text in texts for word in text.split())
+    """The texts' billable characters: code points, whitespace excluded (counting's billable_characters)."""
+    from vertexmeter.tokenizing import billable_characters
+
+    return sum(billable_characters(text) for text in texts)
 
 
 def _remember(

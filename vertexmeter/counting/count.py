@@ -19,23 +19,15 @@ from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
 from vertexmeter.registry import Accounting, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
 from vertexmeter.requests import Prompt, media_field, parse_count_request, request_body
+from vertexmeter.tokenizing import billable_characters as _billable_characters
 from vertexmeter.tokenizing import get_tokenizer
 from vertexmeter.vocabulary import APIS, MODALITIES
 
-# The ASCII characters str.isspace() is true for (the information separators \x1c-\x1f included).
-_ASCII_WHITESPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
-
 
 def billable_characters(text: str) -> int:
-    """Unicode code points, whitespace (Python's str.isspace: Unicode White_Space) excluded.
-
-    str.split() with no separator splits on exactly the str.isspace() characters, in C; ASCII text
-    (most prompts) is counted without building the word list: one bytes.translate pass that deletes
-    the whitespace, ~3.5x faster on a 2 KB prompt.
-    """
-    if text.isascii():
-        return len(text.encode("ascii").translate(None, _ASCII_WHITESPACE))
-    return sum(map(len, text.split()))
+    """Unicode code points, whitespace (Python's str.isspace: Unicode White_Space) excluded; counted by the
+    tokenizing core (in C: one pass, no word list)."""
+    return _billable_characters(text)
 
 
 @dataclass

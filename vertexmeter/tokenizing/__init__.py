@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         refresh,
         status,
     )
-    from vertexmeter.tokenizing.core import CoreTable
+    from vertexmeter.tokenizing.core import CoreTable, billable_characters
     from vertexmeter.tokenizing.engines import (
         CoreBpeTokenizer,
         CoreSentencePieceTokenizer,
@@ -44,6 +44,7 @@ __all__ = [
     "AssetStatus",
     "Tokenizer",
     "TokenizerAsset",
+    "billable_characters",
     "families",
     "get_tokenizer",
     "piece_bytes",
@@ -64,6 +65,7 @@ _HOMES = {
     "SentencePieceTokenizer": "vertexmeter.tokenizing.engines",
     "Tokenizer": "vertexmeter.tokenizing.engines",
     "piece_bytes": "vertexmeter.tokenizing.engines",
+    "billable_characters": "vertexmeter.tokenizing.core",
 }
 
 

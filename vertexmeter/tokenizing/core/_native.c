@@ -1011,6 +1011,13 @@ static PyMethodDef SpBpe_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *SpBpe_by_ids(SpBpeObject *self, void *Py_UNUSED(closure)) { return PyBool_FromLong(self->pairs != NULL); }
+
+static PyGetSetDef SpBpe_getset[] = {
+    {"merges_by_ids", (getter)SpBpe_by_ids, NULL, "Whether merges take the id path (see sp_build_pairs).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyTypeObject SpBpeType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "vertexmeter.tokenizing.core._native.SpBpe",
@@ -1021,6 +1028,7 @@ static PyTypeObject SpBpeType = {
     .tp_init = (initproc)SpBpe_init,
     .tp_dealloc = (destructor)SpBpe_dealloc,
     .tp_methods = SpBpe_methods,
+    .tp_getset = SpBpe_getset,
 };
 
 /* ---------------------------------------------------------------- images */
@@ -1526,8 +1534,36 @@ static PyTypeObject SplitterType = {
     .tp_methods = Splitter_methods,
 };
 
+/* ---------------------------------------------------------------- text measures */
+
+/* billable_characters(text): the code points that are not whitespace, whitespace being exactly what
+ * str.isspace() (and so str.split()) calls whitespace: CPython's own Py_UNICODE_ISSPACE. */
+static PyObject *native_billable_characters(PyObject *Py_UNUSED(module), PyObject *text) {
+    if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "billable_characters() takes a str"); return NULL; }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), spaces = 0;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        for (Py_ssize_t i = 0; i < n; i++) spaces += Py_UNICODE_ISSPACE(p[i]) != 0;
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+            /* every whitespace character but U+3000 is below U+2060 (the tests check all code points) */
+            if (cp < 0x2060 || cp == 0x3000) spaces += Py_UNICODE_ISSPACE(cp) != 0;
+        }
+    }
+    return PyLong_FromSsize_t(n - spaces);
+}
+
+static PyMethodDef native_functions[] = {
+    {"billable_characters", (PyCFunction)native_billable_characters, METH_O,
+     "billable_characters(text) -> int: code points that are not whitespace (str.isspace)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef native_module = {
-    PyModuleDef_HEAD_INIT, "_native", "vertexmeter's native counting core.", -1, NULL, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "_native", "vertexmeter's native counting core.", -1, native_functions, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
