@@ -42,7 +42,7 @@ else:
 
         IMPLEMENTATION = "pure"
 
-billable_characters = _impl.billable_characters
+billable_characters: Callable[[str], int] = _impl.billable_characters
 """billable_characters(text) -> int: the code points that are not whitespace (exactly str.isspace's)."""
 
 __all__ = [
