@@ -574,6 +574,13 @@ static inline int32_t sp_pair(const SpBpeObject *b, int32_t left, int32_t right)
     return -1;
 }
 
+/* Start loading the slot sp_pair(left, right) reads first: the table is megabytes, so a probe is a
+ * memory miss; asking for several before reading any overlaps them. */
+static inline void sp_pair_prefetch(const SpBpeObject *b, int32_t left, int32_t right) {
+    uint64_t k = (((uint64_t)(uint32_t)left << PAIR_ID_BITS) | (uint32_t)right) + 1;
+    __builtin_prefetch(&b->pairs[mix64(k) & b->pairs_mask]);
+}
+
 static inline int user_may_start(const SpBpeObject *b, Py_UCS4 cp) {
     unsigned x = cp & 0xFFFFu;
     return (b->user_first[x >> 3] >> (x & 7)) & 1;
@@ -678,6 +685,11 @@ static int sp_encode_ids(const SpBpeObject *b, int kind, const void *data, Py_ss
             } \
         } \
     } while (0)
+#define ID_PREFETCH(L, R) do { \
+        int32_t l_ = (L), r_ = (R); \
+        if (l_ >= 0 && r_ >= 0 && syms[l_].id >= 0 && syms[r_].id >= 0) sp_pair_prefetch(b, syms[l_].id, syms[r_].id); \
+    } while (0)
+    for (int32_t i = 1; i < ns; i++) ID_PREFETCH(i - 1, i);
     for (int32_t i = 1; i < ns; i++) ID_PAIR(i - 1, i);
     while (hn) {
         IdItem top = id_pop(heap, &hn);
@@ -688,10 +700,13 @@ static int sp_encode_ids(const SpBpeObject *b, int kind, const void *data, Py_ss
         l->next = r->next;
         if (r->next >= 0) syms[r->next].prev = top.left;
         r->len = 0;
+        ID_PREFETCH(l->prev, top.left);
+        ID_PREFETCH(top.left, l->next);
         ID_PAIR(l->prev, top.left);
         ID_PAIR(top.left, l->next);
     }
 #undef ID_PAIR
+#undef ID_PREFETCH
     int rc = 0;
     for (int32_t i = 0; i >= 0 && rc == 0; i = syms[i].next) {
         int32_t id = syms[i].id;
