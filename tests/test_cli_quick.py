@@ -178,11 +178,11 @@ def test_a_character_priced_model_is_answered_from_the_memory_with_its_billable_
 @pytest.mark.parametrize(
     "model", ["text-bison", "chat-bison", "code-gecko", "textembedding-gecko", "gemini-embedding-001"]
 )
-def test_a_legacy_model_is_answered_from_the_memory(model: str) -> None:
+def test_a_legacy_model_is_answered_without_the_library(model: str) -> None:
     argv = ["count", "-m", model, "Hello  there", "again 漢字"]
     assert quick(argv) == (True, CliRunner().invoke(main, argv).output)
     texts = ["def f(x):\n\treturn x  # 😀", "\u00a0y"]
-    assert quick_path._from_memory(model, None, texts) is not None
+    assert quick_path._from_memory(model, None, texts) or quick_path._from_index(model, None, texts)
     other = ["count", "-m", model, *texts]
     assert quick(other) == (True, CliRunner().invoke(main, other).output)
 
@@ -261,7 +261,8 @@ def test_a_first_count_is_answered_from_the_index_without_the_library(
     assert not os.path.exists(quick_path._memory_path())  # nothing to remember: the index had it
     assert quick_path._from_index("gemini-2.5-flash", None, ["a"]) is not None
     assert quick_path._from_index("gemini-2.5-flash-001", None, ["a"]) is None  # only canonical names
-    assert quick_path._from_index("text-bison", None, ["a"]) is None  # legacy models: the library, then memory
+    assert quick_path._from_index("text-bison", None, ["a", "b", "c"]) is not None  # an instance per text
+    assert quick_path._from_index("text-bison", "gemini", ["a"]) is None  # not served there: the library says so
     monkeypatch.setattr(quick_path, "registry_hash", lambda: "edited registry")
     assert quick_path._from_index("gemini-2.5-flash", None, ["a"]) is None
     monkeypatch.undo()
@@ -278,6 +279,6 @@ def test_an_answer_without_billable_characters_is_not_remembered_as_the_models_s
     with contextlib.suppress(FileNotFoundError):
         os.unlink(quick_path._memory_path())
     for texts in ([" ", "\u3000"], ["a", "b"]):  # the blank answer omits the characters; the next has them
-        argv = ["count", "-m", "text-bison", *texts]
+        argv = ["count", "-m", "text-bison@002", *texts]  # a version name: the library, then the memory
         assert quick(argv) == (True, CliRunner().invoke(main, argv).output)
-    assert quick_path._from_memory("text-bison", None, ["c", "d"]) is not None
+    assert quick_path._from_memory("text-bison@002", None, ["c", "d"]) is not None

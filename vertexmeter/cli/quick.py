@@ -236,12 +236,12 @@ def _from_index(model: str, api: str | None, texts: list[str]) -> tuple[int, int
     from vertexmeter.tokenizing.core import table_file
     from vertexmeter.tokenizing.pins import PINS
 
-    family, overhead, shape, note = entry
+    family, overhead, step, shape, note = entry
     pin = PINS.get(family)
     if pin is None:
         return None
     path = os.path.join(cache_root(), "tokenizers", "core", table_file(family, pin[2]))
-    return _counted((path, overhead, shape, note), texts)
+    return _counted((path, overhead + step * (len(texts) - 1), shape, note), texts)
 
 
 def registry_hash() -> str:
