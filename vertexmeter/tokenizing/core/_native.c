@@ -113,8 +113,12 @@ typedef struct {
     uint8_t *char_counts; /* see encoder_char_count */
 } BpeObject;
 
-typedef struct { int32_t id; int32_t prev; int32_t next; int32_t alive; } Sym;
-typedef struct { int32_t rank; int32_t pos; int32_t new_id; } HeapItem;
+/* len: the initial symbols it spans, 0 once merged into its left neighbour */
+typedef struct { int32_t id; int32_t prev; int32_t next; int32_t len; } Sym;
+/* size: the two symbols' len when pushed. The pair at pos is unchanged while that sum is: a symbol's id
+ * changes only by absorbing its right neighbour (its len grows), and a right neighbour is replaced only
+ * when it is absorbed, which makes the left one grow. So a stale entry is told without a probe. */
+typedef struct { int32_t rank; int32_t pos; int32_t new_id; int32_t size; } HeapItem;
 
 static inline int heap_less(const HeapItem *a, const HeapItem *b) {
     return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
@@ -156,6 +160,11 @@ static inline MergeHit bpe_merge(const BpeObject *b, int32_t left, int32_t right
     }
     MergeHit none = {-1, -1};
     return none;
+}
+
+static inline void bpe_merge_prefetch(const BpeObject *b, int32_t left, int32_t right) {
+    uint64_t k = ((uint64_t)(uint32_t)left << MERGE_ID_BITS) | (uint32_t)right;
+    __builtin_prefetch(&b->merges[mix64(k + 1) & b->merges_mask]);
 }
 
 static inline int32_t bpe_char(const BpeObject *b, Py_UCS4 cp) {
@@ -234,22 +243,23 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
     for (size_t i = 0; i < n; i++) {
         syms[i].prev = (int32_t)i - 1;
         syms[i].next = (i + 1 < n) ? (int32_t)i + 1 : -1;
-        syms[i].alive = 1;
+        syms[i].len = 1;
     }
     size_t hn = 0;
+    for (size_t i = 0; i + 1 < n; i++) bpe_merge_prefetch(b, syms[i].id, syms[i + 1].id); /* overlap the misses */
     for (size_t i = 0; i + 1 < n; i++) {
         MergeHit m = bpe_merge(b, syms[i].id, syms[i + 1].id);
-        if (m.rank >= 0) { HeapItem it = {m.rank, (int32_t)i, m.new_id}; heap_push(heap, &hn, it); }
+        if (m.rank >= 0) { HeapItem it = {m.rank, (int32_t)i, m.new_id, 2}; heap_push(heap, &hn, it); }
     }
     while (hn) {
         HeapItem top = heap_pop(heap, &hn);
         Sym *s = &syms[top.pos];
-        if (!s->alive || s->next < 0) continue;
+        if (!s->len || s->next < 0) continue;
         Sym *r = &syms[s->next];
-        MergeHit m = bpe_merge(b, s->id, r->id);
-        if (m.rank < 0 || m.new_id != top.new_id) continue; /* a stale entry */
+        if (s->len + r->len != top.size) continue; /* a stale entry (see HeapItem) */
         s->id = top.new_id;
-        r->alive = 0;
+        s->len += r->len;
+        r->len = 0;
         s->next = r->next;
         if (r->next >= 0) syms[r->next].prev = top.pos;
         if (hn + 2 > hcap) {
@@ -264,13 +274,15 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
             if (heap == stack_heap) memcpy(grown, stack_heap, hn * sizeof(HeapItem));
             heap = grown;
         }
+        if (s->prev >= 0) bpe_merge_prefetch(b, syms[s->prev].id, s->id);
+        if (s->next >= 0) bpe_merge_prefetch(b, s->id, syms[s->next].id);
         if (s->prev >= 0) {
             MergeHit ml = bpe_merge(b, syms[s->prev].id, s->id);
-            if (ml.rank >= 0) { HeapItem it = {ml.rank, s->prev, ml.new_id}; heap_push(heap, &hn, it); }
+            if (ml.rank >= 0) { HeapItem it = {ml.rank, s->prev, ml.new_id, syms[s->prev].len + s->len}; heap_push(heap, &hn, it); }
         }
         if (s->next >= 0) {
             MergeHit mr = bpe_merge(b, s->id, syms[s->next].id);
-            if (mr.rank >= 0) { HeapItem it = {mr.rank, top.pos, mr.new_id}; heap_push(heap, &hn, it); }
+            if (mr.rank >= 0) { HeapItem it = {mr.rank, top.pos, mr.new_id, s->len + syms[s->next].len}; heap_push(heap, &hn, it); }
         }
     }
     int rc = 0;
