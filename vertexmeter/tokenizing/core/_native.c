@@ -118,7 +118,7 @@ typedef struct { int32_t id; int32_t prev; int32_t next; int32_t len; } Sym;
 /* size: the two symbols' len when pushed. The pair at pos is unchanged while that sum is: a symbol's id
  * changes only by absorbing its right neighbour (its len grows), and a right neighbour is replaced only
  * when it is absorbed, which makes the left one grow. So a stale entry is told without a probe. */
-typedef struct { int32_t rank; int32_t pos; int32_t new_id; int32_t size; } HeapItem;
+typedef struct { int32_t rank; int32_t pos; int32_t size; } HeapItem; /* the merged id: merge_ids[rank] */
 
 static inline int heap_less(const HeapItem *a, const HeapItem *b) {
     return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
@@ -249,7 +249,7 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
     for (size_t i = 0; i + 1 < n; i++) bpe_merge_prefetch(b, syms[i].id, syms[i + 1].id); /* overlap the misses */
     for (size_t i = 0; i + 1 < n; i++) {
         MergeHit m = bpe_merge(b, syms[i].id, syms[i + 1].id);
-        if (m.rank >= 0) { HeapItem it = {m.rank, (int32_t)i, m.new_id, 2}; heap_push(heap, &hn, it); }
+        if (m.rank >= 0) { HeapItem it = {m.rank, (int32_t)i, 2}; heap_push(heap, &hn, it); }
     }
     while (hn) {
         HeapItem top = heap_pop(heap, &hn);
@@ -257,7 +257,7 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
         if (!s->len || s->next < 0) continue;
         Sym *r = &syms[s->next];
         if (s->len + r->len != top.size) continue; /* a stale entry (see HeapItem) */
-        s->id = top.new_id;
+        s->id = b->merge_ids[top.rank];
         s->len += r->len;
         r->len = 0;
         s->next = r->next;
@@ -278,11 +278,11 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
         if (s->next >= 0) bpe_merge_prefetch(b, s->id, syms[s->next].id);
         if (s->prev >= 0) {
             MergeHit ml = bpe_merge(b, syms[s->prev].id, s->id);
-            if (ml.rank >= 0) { HeapItem it = {ml.rank, s->prev, ml.new_id, syms[s->prev].len + s->len}; heap_push(heap, &hn, it); }
+            if (ml.rank >= 0) { HeapItem it = {ml.rank, s->prev, syms[s->prev].len + s->len}; heap_push(heap, &hn, it); }
         }
         if (s->next >= 0) {
             MergeHit mr = bpe_merge(b, s->id, syms[s->next].id);
-            if (mr.rank >= 0) { HeapItem it = {mr.rank, top.pos, mr.new_id, s->len + syms[s->next].len}; heap_push(heap, &hn, it); }
+            if (mr.rank >= 0) { HeapItem it = {mr.rank, top.pos, s->len + syms[s->next].len}; heap_push(heap, &hn, it); }
         }
     }
     int rc = 0;
