@@ -598,7 +598,7 @@ static inline int user_may_start(const SpBpeObject *b, Py_UCS4 cp) {
     return (b->user_first[x >> 3] >> (x & 7)) & 1;
 }
 
-/* The longest user-defined piece starting at text[i] (ending by `end`): its id and *len, else -1. */
+/* The longest user-defined piece at the start of text[0:avail]: its id and *len, else -1. */
 static int32_t sp_user_at(const SpBpeObject *b, const Py_UCS4 *text, Py_ssize_t avail, Py_ssize_t *len) {
     Py_ssize_t most = b->max_user_len < avail ? b->max_user_len : avail;
     uint64_t h = RANGE_SEED;
