@@ -233,14 +233,12 @@ def _from_index(model: str, api: str | None, texts: list[str]) -> tuple[int, int
     entry = ENTRIES.get((model, api or "vertex"))
     if entry is None or os.path.exists(installed_manifest()) or registry_hash() != REGISTRY:
         return None
-    from vertexmeter.tokenizing.core import table_file
-    from vertexmeter.tokenizing.pins import PINS
+    from vertexmeter.tokenizing import stored_table_file
 
     family, overhead, step, shape, note = entry
-    pin = PINS.get(family)
-    if pin is None:
+    path = stored_table_file(family)
+    if path is None:
         return None
-    path = os.path.join(cache_root(), "tokenizers", "core", table_file(family, pin[2]))
     return _counted((path, overhead + step * (len(texts) - 1), shape, note), texts)
 
 

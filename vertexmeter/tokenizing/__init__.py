@@ -50,6 +50,7 @@ __all__ = [
     "piece_bytes",
     "refresh",
     "status",
+    "stored_table_file",
     "table_path",
 ]
 
@@ -118,6 +119,17 @@ def _load_mapped(family: str) -> Tokenizer | None:
     from vertexmeter.tokenizing.counter import CoreBpeTokenizer
 
     return CoreBpeTokenizer.mapped(family, *parts)
+
+
+def stored_table_file(family: str) -> str | None:
+    """Where the family's core table is kept in the user cache, as a string (no pathlib: the quick count
+    path asks), whether or not it exists yet; None for an unknown family."""
+    from vertexmeter.paths import cache_root
+    from vertexmeter.tokenizing.core import table_file
+    from vertexmeter.tokenizing.pins import PINS
+
+    pin = PINS.get(family)
+    return None if pin is None else os.path.join(cache_root(), "tokenizers", "core", table_file(family, pin[2]))
 
 
 def _load(family: str) -> Tokenizer:
