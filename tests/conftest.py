@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tokenizer_files import packaged_bytes
 
+from tests.tokenizer_files import packaged_bytes
 from vertexmeter import tokenizing
 
 

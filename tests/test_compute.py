@@ -101,3 +101,23 @@ def test_compute_refuses_count_only_fields() -> None:
     body = {"contents": [{"parts": [{"text": "x"}]}], "systemInstruction": {"parts": [{"text": "y"}]}}
     with pytest.raises(VertexMeterError, match='Unknown name "systemInstruction"'):
         vertexmeter.compute_tokens("gemini-2.5-flash", body)
+
+
+def test_the_typed_layer_is_the_json() -> None:
+    from vertexmeter.counting import ComputeResult, compute
+
+    body = {
+        "contents": [
+            {"role": "user", "parts": [{"text": LONGEST}, {"text": "héllo 世界"}]},
+            {"parts": [{"text": "no role"}]},
+        ]
+    }
+    typed = compute("gemini-2.5-flash", body)
+    assert isinstance(typed, ComputeResult)
+    assert typed.model.id == "gemini-2.5-flash"
+    assert typed.to_rest() == vertexmeter.compute_tokens("gemini-2.5-flash", body)
+    assert [info.role for info in typed.tokens_info] == ["user", "user", None]
+    assert typed.token_count == sum(len(info["tokenIds"]) for info in typed.to_rest()["tokensInfo"])
+    assert b"".join(typed.tokens_info[1].tokens).decode("utf-8") == "héllo 世界"
+    # Vertex's countTokens adds nothing to text-only contents: the same total as the listed tokens
+    assert typed.token_count == vertexmeter.count_tokens("gemini-2.5-flash", body)["totalTokens"] == 17

@@ -108,7 +108,7 @@ def test_tools_and_schemas_count_what_the_sdk_counts() -> None:
         "ICN",
     )
     # Vertex adds 1 per typed schema node (accounting.yaml); the texts are what the SDK counts.
-    from vertexmeter.counting.count import tool_template_tokens
+    from vertexmeter.counting.accounting import tool_template_tokens
     from vertexmeter.registry import accounting_for, resolve
 
     template = accounting_for(resolve("gemini-2.5-flash"), "vertex", "countTokens").tools
@@ -320,7 +320,7 @@ def _declaration_body(*declarations: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_tool_features_count_what_the_weights_multiply() -> None:
-    from vertexmeter.counting.count import tool_features
+    from vertexmeter.counting.accounting import tool_features
 
     declaration = {
         "name": "plan",
@@ -519,7 +519,7 @@ def test_gemini_2_5_does_not_bill_the_parameter_schemas_own_description() -> Non
 def test_reference_expansion_is_bounded() -> None:
     """Definitions that each use the next twice would double at every level (2^40 objects here): the expansion
     stops at its budget of 10,000 references, past which a reference reads as an empty schema."""
-    from vertexmeter.counting.count import tool_features
+    from vertexmeter.counting.accounting import tool_features
     from vertexmeter.counting.texts import inline_tool_refs
 
     defs = {
@@ -558,3 +558,67 @@ def test_gemini_2_5_function_history_nested_payload_object() -> None:
     assert _bill("gemini-2.5-flash", turns(nested)) == expected(nested) + 1
     listed = {"content": [{"text": "Sunny"}]}
     assert _bill("gemini-2.5-flash", turns(listed)) == expected(listed)
+
+
+def test_3x_function_history_lists_and_absent_responses() -> None:
+    """accounting.yaml function_history (3): on 3.5 Flash a top-level list costs 2 more than its JSON (t3-0605,
+    t3-0637: {"items": [three strings]}), on 3 Flash Preview nothing more (pyd-0954: its model_overrides entry names
+    3.5 and later); a functionResponse without `response` costs nothing where json.dumps writes {} (t3-0578)."""
+    import json
+
+    def turns(args: dict[str, Any], response: dict[str, Any] | None) -> dict[str, Any]:
+        answer: dict[str, Any] = {"name": "store"}
+        if response is not None:
+            answer["response"] = response
+        return {
+            "contents": [
+                user("Store apples, bread, eggs."),
+                {"role": "model", "parts": [{"functionCall": {"name": "store", "args": args}}]},
+                {"role": "user", "parts": [{"functionResponse": answer}]},
+            ]
+        }
+
+    def as_json(family: str, args: dict[str, Any], response: dict[str, Any] | None) -> int:
+        payload = "" if response is None else json.dumps(response)
+        texts = ("Store apples, bread, eggs.", "store", json.dumps(args), "store", payload)
+        return raw(family, *(t for t in texts if t)) + 3 + 10
+
+    listed = {"items": ["apples", "bread", "eggs"]}
+    done = {"stored": "yes"}
+    for model, family, per_list in (("gemini-3.5-flash", "gemma4", 2), ("gemini-3-flash-preview", "gemma3", 0)):
+        assert _bill(model, turns(listed, done)) == as_json(family, listed, done) + per_list, model
+        assert _bill(model, turns({"n": "x"}, None)) == as_json(family, {"n": "x"}, None), model
+    # 2.5 reads an absent response as {} and a list as its JSON.
+    assert _bill("gemini-2.5-flash", turns(listed, None)) == as_json("gemma3", listed, {})
+
+
+def test_3x_function_history_strings_keep_their_quotes_unescaped() -> None:
+    """accounting.yaml function_history (3): payload: json_raw_quotes (t3-0589, t3-0653); 2.5 reads the escaped
+    JSON (t3-0414)."""
+    import json
+
+    response = {"result": 'The result string returned by tool_two is: "got alpha-42".'}
+    body = {
+        "contents": [
+            user("Run it."),
+            {"role": "model", "parts": [{"functionCall": {"name": "run", "args": {"x": "y"}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "run", "response": response}}]},
+        ]
+    }
+    escaped = json.dumps(response)
+    raw_quotes = escaped.replace('\\"', '"')
+    assert '\\"' not in raw_quotes
+    assert raw("gemma4", raw_quotes) == raw("gemma4", escaped) - 1  # the two readings differ here
+    fixed = raw("gemma4", "Run it.", "run", json.dumps({"x": "y"}), "run") + 3 + 10
+    assert _bill("gemini-3.5-flash", body) == fixed + raw("gemma4", raw_quotes)
+    fixed = raw("gemma3", "Run it.", "run", json.dumps({"x": "y"}), "run") + 3 + 10
+    assert _bill("gemini-2.5-flash", body) == fixed + raw("gemma3", escaped)
+
+
+def test_json_raw_quotes_unescapes_only_quotes() -> None:
+    """Escaped backslashes stay pairs, other escapes stay; only \\" becomes a quote."""
+    from vertexmeter.counting.texts import part_texts
+
+    part = {"functionResponse": {"name": "f", "response": {"s": 'a\\"b "c"\n\t\u00e9'}}}
+    texts = [t for t, _ in part_texts(part, "p", "json_raw_quotes")]
+    assert texts == ["f", '{"s": "a\\\\"b "c"\\n\\té"}']

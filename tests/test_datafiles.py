@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vertexmeter import datafiles
+from vertexmeter import datafiles, paths
 
-FILES = [("vertexmeter.registry", "models.yaml"), ("vertexmeter.registry", "accounting.yaml"),
-         ("vertexmeter.media", "rules.yaml")]
+FILES = [
+    ("vertexmeter.registry", "models.yaml"),
+    ("vertexmeter.registry", "accounting.yaml"),
+    ("vertexmeter.media", "rules.yaml"),
+]
 
 
 def parsed(package: str, name: str) -> object:
@@ -24,7 +27,7 @@ def parsed(package: str, name: str) -> object:
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(datafiles.CACHE_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(paths.CACHE_DIR_ENV, str(tmp_path))
     return tmp_path / "data"
 
 
@@ -48,7 +51,7 @@ def test_a_damaged_entry_is_parsed_again(cache: Path) -> None:
 def test_an_unwritable_cache_only_costs_the_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache directory would be")
-    monkeypatch.setenv(datafiles.CACHE_DIR_ENV, str(blocker))
+    monkeypatch.setenv(paths.CACHE_DIR_ENV, str(blocker))
     assert datafiles.load_yaml(*FILES[0]) == parsed(*FILES[0])
 
 
@@ -58,7 +61,8 @@ def test_data_json_would_change_is_not_cached(cache: Path) -> None:
     assert not entry.exists()
     datafiles._store(entry, {"since": dt.date(2025, 10, 1), "at": dt.datetime(2025, 10, 1, 12, 0)})
     assert json.loads(entry.read_text(), object_hook=datafiles._revive) == {
-        "since": dt.date(2025, 10, 1), "at": dt.datetime(2025, 10, 1, 12, 0)
+        "since": dt.date(2025, 10, 1),
+        "at": dt.datetime(2025, 10, 1, 12, 0),
     }
 
 

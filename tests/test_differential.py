@@ -6,9 +6,9 @@ import pytest
 import sentencepiece
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tokenizer_files import packaged_bytes
 
 import vertexmeter
+from tests.tokenizer_files import packaged_bytes
 
 # Text that exercises the tokenizers: code, whitespace runs, CJK, emoji, combining marks, control chars.
 snippets = st.sampled_from(
@@ -113,7 +113,7 @@ def test_sdk_tools_and_schema_walk_agree(sdk_local_tokenizer_dir: str) -> None:
         "generationConfig": {"responseSchema": schema.model_dump(mode="json", exclude_none=True, by_alias=True)},
     }
     # The SDK sums the texts; Vertex adds its tool template on top (1 per typed schema node, accounting.yaml).
-    from vertexmeter.counting.count import tool_template_tokens
+    from vertexmeter.counting.accounting import tool_template_tokens
     from vertexmeter.registry import accounting_for, resolve
 
     template = accounting_for(resolve("gemini-2.5-flash"), "vertex", "countTokens").tools

@@ -7,12 +7,12 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from ground_truth import load_2026, load_mined, load_mined_history, load_records
 
 import vertexmeter
+from tests.ground_truth import load_2026, load_mined, load_mined_history, load_records
 from vertexmeter.cli import main
-from vertexmeter.counting import usage_from_body
 from vertexmeter.errors import VertexMeterError
+from vertexmeter.server.adapters import usage_from_body
 
 AGENT_TURN = {
     "contents": [
@@ -83,9 +83,18 @@ def test_replayed_thought_rule_is_cited() -> None:
     assert any(r["rule"].startswith("accounting.yaml replayed_thoughts (all_turns") for r in rules)
 
 
+def test_raw_prompt_rule_is_cited_where_the_field_is_reported() -> None:
+    cited = vertexmeter.usage_metadata("gemini-3.5-flash", AGENT_TURN, api="gemini", as_of="2026-08-01", explain=True)
+    assert "rawPromptTokenCount" in cited
+    assert any(r["rule"] == "accounting.yaml raw_prompt_tokens" for r in cited["rules"])
+    before = vertexmeter.usage_metadata("gemini-3.5-flash", AGENT_TURN, api="gemini", as_of="2026-07-01", explain=True)
+    assert not any(r["rule"] == "accounting.yaml raw_prompt_tokens" for r in before["rules"])
+
+
 def test_server_option_and_its_type() -> None:
     answer = usage_from_body("gemini-2.5-flash", {**AGENT_TURN, "usageOptions": {"explain": True}}, api="gemini")
-    assert answer["usageMetadata"]["rules"]
+    assert answer.explain
+    assert answer.to_json()["usageMetadata"]["rules"]
     with pytest.raises(VertexMeterError, match="true or false"):
         usage_from_body("gemini-2.5-flash", {**AGENT_TURN, "usageOptions": {"explain": "yes"}}, api="gemini")
 

@@ -4,15 +4,16 @@ without them; the same through the library, the CLI, the server and estimates.""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from ground_truth import earlier_responses, load_2026
 
 import vertexmeter
+from tests.ground_truth import earlier_responses, load_2026
 from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError
 
@@ -102,6 +103,54 @@ def test_without_history_the_answer_carries_bounds_that_hold_the_truth() -> None
     assert (low, usage.prompt_token_count, high) == (base + 89, base + 113, base + 151)
     assert not usage.exact and "history" in usage.bounds["reason"]
     assert usage.to_rest()["bounds"]["totalTokenCount"] == [base + 89, base + 151]
+
+
+def test_a_large_signature_is_told_closer_by_the_second_size_reading() -> None:
+    """accounting.yaml signature_size `also`: 2,650 bytes (t3-0662's 607 thoughts) -> 570 .. 816, not the first
+    reading's 529 .. 887 alone; the point value stays (2650 - 60) / 3.9."""
+    body = agent_turn(signature(2650))
+    base = vertexmeter.usage("gemini-3.5-flash", bare(body), api="gemini").prompt_token_count
+    usage = vertexmeter.usage("gemini-3.5-flash", body, api="gemini")
+    assert usage.bounds is not None
+    assert usage.bounds["promptTokenCount"] == [base + 570, base + 816]
+    assert usage.prompt_token_count == base + 664
+
+
+def test_the_size_readings_hold_the_recorded_signatures() -> None:
+    """Over every response of the 2026 conversations with a signature and thoughts: the two readings together hold
+    every signature the first reading alone holds (the second only narrows where the data allows), 97 % or more."""
+    import gzip
+
+    from vertexmeter.counting.thoughts import signature_thoughts
+    from vertexmeter.registry import signature_size
+    from vertexmeter.requests import decode_bytes
+
+    size = signature_size()
+    assert size.also is not None
+    alone = dataclasses.replace(size, also=None)
+    path = Path(__file__).resolve().parent / "data" / "conversations_2026.jsonl.gz"
+    held = held_alone = total = 0
+    for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines():
+        for exchange in json.loads(line)["exchanges"]:
+            answer = exchange.get("response")
+            chunks = answer if isinstance(answer, list) else [answer] if isinstance(answer, dict) else []
+            thoughts = max([(c.get("usageMetadata") or {}).get("thoughtsTokenCount", 0) for c in chunks] or [0])
+            sizes = [
+                decode_bytes(p["thoughtSignature"], "s")
+                for c in chunks
+                for k in c.get("candidates") or []
+                for p in (k.get("content") or {}).get("parts") or []
+                if p.get("thoughtSignature")
+            ]
+            if not sizes or not thoughts:
+                continue
+            sig = max(sizes, key=len)
+            low, _, high = signature_thoughts(sig, size)
+            low_alone, _, high_alone = signature_thoughts(sig, alone)
+            total += 1
+            held += low <= thoughts <= high
+            held_alone += low_alone <= thoughts <= high_alone
+    assert total >= 140 and held == held_alone and held / total >= 0.97
 
 
 def framed(*segments: int) -> str:

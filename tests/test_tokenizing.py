@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tokenizer_files import packaged_bytes
 
+from tests.tokenizer_files import packaged_bytes
 from vertexmeter import tokenizing
 from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError

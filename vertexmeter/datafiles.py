@@ -23,7 +23,6 @@ from typing import Any
 
 import xxhash
 
-from vertexmeter.paths import CACHE_DIR_ENV as CACHE_DIR_ENV  # re-exported: tests and docs name it here
 from vertexmeter.paths import cache_root, data_root, installed_manifest
 
 

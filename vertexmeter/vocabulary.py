@@ -14,11 +14,17 @@ Api = Literal["vertex", "gemini"]
 APIS: tuple[str, ...] = get_args(Api)
 VERTEX, GEMINI = APIS
 
-# The call whose accounting applies: countTokens answers, generateContent / embedContent bill.
+# Google's RPC names. The call whose accounting applies: countTokens answers, generateContent /
+# embedContent bill; computeTokens lists tokens; streamGenerateContent is generateContent streamed.
 COUNT_TOKENS = "countTokens"
+COMPUTE_TOKENS = "computeTokens"
 GENERATE_CONTENT = "generateContent"
+STREAM_GENERATE_CONTENT = "streamGenerateContent"
 EMBED_CONTENT = "embedContent"
 CALLS: tuple[str, ...] = (COUNT_TOKENS, GENERATE_CONTENT, EMBED_CONTENT)
+# vertexmeter's own methods beside Google's, on the same model paths (`models/{m}:estimateCost`).
+ESTIMATE_COST = "estimateCost"  # a countTokens or generateContent body plus estimateOptions, priced
+USAGE_METADATA = "usageMetadata"  # a generateContent body -> the usageMetadata it would bill
 EMBEDDING = "embedding"  # the generation (models.yaml) of the Gemini embedding models
 
 # promptTokensDetails[].modality, in the order Google lists them.
@@ -27,6 +33,14 @@ MODALITIES: tuple[str, ...] = ("TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT")
 # How a request is served and priced: standard on-demand, batch prediction, Flex, Priority.
 Mode = Literal["online", "batch", "flex", "priority"]
 MODES: tuple[str, ...] = get_args(Mode)
+
+
+def check_api(api: str) -> None:
+    """Refuse an API dialect that is not one of `APIS`."""
+    if api not in APIS:
+        from vertexmeter.errors import invalid_argument  # here: this module imports nothing of the project
+
+        raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
 
 
 def catalogue_platform(api: str) -> str:

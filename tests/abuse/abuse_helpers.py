@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from hostile_media import file_body, flat_page_tree_pdf, lying_wav, media_body  # noqa: F401 (re-exported)
-from serve_process import ServeProcess, start_serve_process
-from thread_server import ThreadServer, serve_in_thread
 
+from tests.abuse.hostile_media import file_body, flat_page_tree_pdf, lying_wav, media_body  # noqa: F401 (re-exported)
+from tests.serve_process import ServeProcess, start_serve_process
+from tests.thread_server import ThreadServer, serve_in_thread
 from vertexmeter.server import ServerConfig
 from vertexmeter.server.runner import make_server
 

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from abuse_helpers import LiveServer, start_live
 
+from tests.abuse.abuse_helpers import LiveServer, start_live
 from vertexmeter import tokenizing
 from vertexmeter.server import ServerConfig
 

@@ -12,7 +12,8 @@ import time
 from typing import Any
 
 import pytest
-from abuse_helpers import COUNT_PATH, ONE_WORD, assert_google_error, error_of, read_until_closed, wait_for
+
+from tests.abuse.abuse_helpers import COUNT_PATH, ONE_WORD, assert_google_error, error_of, read_until_closed, wait_for
 
 pytestmark = pytest.mark.slow  # hostile clients against a real server: timeouts to wait out
 
@@ -139,7 +140,8 @@ def test_cross_site_posts_are_refused(live: Any) -> None:
             answer = client.post(COUNT_PATH, content=body, headers=headers)
             assert_google_error(answer, 403, "PERMISSION_DENIED")
         upload = client.post(
-            "/web/api/batch?model=gemini-2.5-flash", content=body + "\n",
+            "/web/api/batch?model=gemini-2.5-flash",
+            content=body + "\n",
             headers={"origin": "https://evil.example", "content-type": "text/plain"},
         )
         assert_google_error(upload, 403, "PERMISSION_DENIED")
@@ -171,8 +173,12 @@ def test_every_answer_says_nosniff(live: Any) -> None:
     server = live()
     with server.client() as client:
         for answer in (
-            client.get("/healthz"), client.get("/"), client.get("/web/static/app.js"), client.get("/nowhere"),
-            client.post(COUNT_PATH, json=ONE_WORD), client.post(COUNT_PATH, content=b"{"),
+            client.get("/healthz"),
+            client.get("/"),
+            client.get("/web/static/app.js"),
+            client.get("/nowhere"),
+            client.post(COUNT_PATH, json=ONE_WORD),
+            client.post(COUNT_PATH, content=b"{"),
         ):
             assert answer.headers["x-content-type-options"] == "nosniff", answer.url
 
@@ -184,8 +190,14 @@ def test_the_header_limit_is_64_kib_exactly_however_the_bytes_arrive(live: Any) 
     def head(size: int) -> bytes:  # a request head of exactly `size` bytes
         return prefix + b"a" * (size - len(prefix) - 4) + b"\r\n\r\n"
 
-    for size, pieces, expected in ((65_536, 1, 200), (65_537, 1, 431), (100_000, 1, 431), (100_000, 7, 431),
-                                   (65_536, 5, 200), (300_000, 3, 431)):
+    for size, pieces, expected in (
+        (65_536, 1, 200),
+        (65_537, 1, 431),
+        (100_000, 1, 431),
+        (100_000, 7, 431),
+        (65_536, 5, 200),
+        (300_000, 3, 431),
+    ):
         sock = server.connect()
         data = head(size)
         step = len(data) // pieces + 1

@@ -17,7 +17,9 @@ from typing import Any
 
 import pypdf
 import pytest
-from abuse_helpers import (
+
+import vertexmeter
+from tests.abuse.abuse_helpers import (
     COUNT_PATH,
     ONE_WORD,
     assert_google_error,
@@ -26,8 +28,6 @@ from abuse_helpers import (
     lying_wav,
     media_body,
 )
-
-import vertexmeter
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.media import MediaOptions
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from abuse_helpers import ONE_WORD, assert_google_error
+
+from tests.abuse.abuse_helpers import ONE_WORD, assert_google_error
 
 pytestmark = pytest.mark.slow  # hostile clients against a real server: timeouts to wait out
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from abuse_helpers import COUNT_PATH, start_process, text_body
+
+from tests.abuse.abuse_helpers import COUNT_PATH, start_process, text_body
 
 pytestmark = pytest.mark.slow  # hostile clients against a real server: timeouts to wait out
 

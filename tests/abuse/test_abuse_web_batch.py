@@ -17,7 +17,8 @@ import time
 from typing import Any
 
 import httpx
-from abuse_helpers import (
+
+from tests.abuse.abuse_helpers import (
     COUNT_PATH,
     ONE_WORD,
     assert_google_error,

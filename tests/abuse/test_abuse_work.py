@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from abuse_helpers import COUNT_PATH, ONE_WORD, assert_google_error, text_body, wait_for
 
+from tests.abuse.abuse_helpers import COUNT_PATH, ONE_WORD, assert_google_error, text_body, wait_for
 from vertexmeter import tokenizing
 
 pytestmark = pytest.mark.slow  # hostile clients against a real server: timeouts to wait out
@@ -111,7 +111,7 @@ def test_lane_is_chosen_from_the_bytes_before_parsing() -> None:
     assert not is_large(small, 256 * 1024)
     assert is_large(small + b" " * (256 * 1024), 256 * 1024)  # size alone
     for marker in (b'"fileUri"', b'"gcs_uri"', b'"application/pdf"'):  # work that can outgrow the body
-        assert is_large(small[:-2] + b', ' + marker + b': "x"}', 256 * 1024)
+        assert is_large(small[:-2] + b", " + marker + b': "x"}', 256 * 1024)
 
 
 # ---- cost, not size: a run of one repeated character ----------------------------------------------

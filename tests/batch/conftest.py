@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from batch_helpers import distinct_requests
+
+from tests.batch.batch_helpers import distinct_requests
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_helpers import read_results, write_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vertexmeter
+from tests.batch.batch_helpers import read_results, write_lines
 from vertexmeter.batch import BatchSettings, count_line, estimate_batch
 from vertexmeter.batch.work import LinePricer
 from vertexmeter.errors import VertexMeterError

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from batch_helpers import read_results, write_lines
 from click.testing import CliRunner
 
 import vertexmeter
+from tests.batch.batch_helpers import read_results, write_lines
 from vertexmeter.cli import main
 
 MODEL = "gemini-2.5-flash"

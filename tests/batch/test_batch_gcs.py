@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from batch_helpers import read_results
 
+from tests.batch.batch_helpers import read_results
 from vertexmeter.batch import estimate_batch
 from vertexmeter.errors import VertexMeterError
 

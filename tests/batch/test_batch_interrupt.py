@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_helpers import distinct_requests, write_lines
+
+from tests.batch.batch_helpers import distinct_requests, write_lines
 
 MODEL = "gemini-2.5-flash"
 BATCH = [sys.executable, "-c", "from vertexmeter.cli import main; main()", "batch"]

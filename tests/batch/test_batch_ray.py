@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from batch_helpers import write_lines
 
+from tests.batch.batch_helpers import write_lines
 from vertexmeter.batch import estimate_batch
 
 pytestmark = pytest.mark.slow  # starts Ray clusters (~20 s each)

@@ -11,10 +11,10 @@ import tracemalloc
 import zlib
 from typing import Any
 
-import mediafactory as mf
 import pytest
 
 import vertexmeter
+from tests.media import mediafactory as mf
 from vertexmeter.errors import VertexMeterError
 
 MODEL = "gemini-2.5-flash"
@@ -148,11 +148,15 @@ def test_mutated_media_never_escape_as_other_errors() -> None:
 
     rng = random.Random(20261123)
     samples = [
-        ("image/png", mf.image(40, 30)), ("image/jpeg", mf.image(40, 30, "jpeg")),
+        ("image/png", mf.image(40, 30)),
+        ("image/jpeg", mf.image(40, 30, "jpeg")),
         ("image/webp", mf.image(40, 30, "webp")),
-        ("image/heic", mf.image(40, 30, "heic")), ("video/mp4", mf.video("mp4", 1, 5, True)),
-        ("video/webm", mf.video("webm", 1, 5, True)), ("video/avi", mf.video("avi", 1, 5, True)),
-        ("audio/mpeg", mf.audio("mp3", "libmp3lame", 1)), ("audio/flac", mf.audio("flac", "flac", 1)),
+        ("image/heic", mf.image(40, 30, "heic")),
+        ("video/mp4", mf.video("mp4", 1, 5, True)),
+        ("video/webm", mf.video("webm", 1, 5, True)),
+        ("video/avi", mf.video("avi", 1, 5, True)),
+        ("audio/mpeg", mf.audio("mp3", "libmp3lame", 1)),
+        ("audio/flac", mf.audio("flac", "flac", 1)),
         ("application/pdf", mf.text_pdf(["one", "two"])),
     ]
     for _ in range(400):
@@ -185,8 +189,12 @@ def test_image_bomb_is_refused_from_the_header(width: int, height: int) -> None:
 def test_gif_bomb_is_refused_from_the_header() -> None:
     # Logical screen 65535 x 65535 and a 1x1 image inside it.
     gif = (
-        b"GIF89a" + struct.pack("<HHBBB", 65535, 65535, 0, 0, 0)
-        + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00" + b"\x3b"
+        b"GIF89a"
+        + struct.pack("<HHBBB", 65535, 65535, 0, 0, 0)
+        + b"\x2c"
+        + struct.pack("<HHHHB", 0, 0, 1, 1, 0)
+        + b"\x02\x02\x44\x01\x00"
+        + b"\x3b"
     )
     assert refused(mf.inline("image/gif", gif)).status == "INVALID_ARGUMENT"
 

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import av
-import mediafactory as mf
 import pytest
-from ground_truth import Replay, is_multimodal, load_records, replay
 
 import vertexmeter
+from tests.ground_truth import Replay, is_multimodal, load_records, replay
+from tests.media import mediafactory as mf
 from vertexmeter.media import MediaOptions
 
 pytestmark = pytest.mark.slow  # decodes every recorded media file

@@ -5,17 +5,22 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-import mediafactory as mf
 import pytest
 
 import vertexmeter
+from tests.media import mediafactory as mf
 from vertexmeter.media.inspect import MediaData, probe_av, probe_image, probe_pdf
 from vertexmeter.media.mime import sniff
 
 VIDEO_MIMES = {
-    "mp4": ["video/mp4"], "mov": ["video/quicktime", "video/mov"], "3gp": ["video/3gpp"], "webm": ["video/webm"],
-    "avi": ["video/avi", "video/x-msvideo"], "mpeg": ["video/mpeg", "video/mpg", "video/mpegps"],
-    "asf": ["video/wmv"], "flv": ["video/x-flv", "video/flv"],
+    "mp4": ["video/mp4"],
+    "mov": ["video/quicktime", "video/mov"],
+    "3gp": ["video/3gpp"],
+    "webm": ["video/webm"],
+    "avi": ["video/avi", "video/x-msvideo"],
+    "mpeg": ["video/mpeg", "video/mpg", "video/mpegps"],
+    "asf": ["video/wmv"],
+    "flv": ["video/x-flv", "video/flv"],
 }
 
 
@@ -100,8 +105,12 @@ def test_legacy_multimodal_embedding_media_quantities() -> None:
     body = {
         "instances": [
             {"text": "a red square", "image": {"bytesBase64Encoded": mf.b64(mf.image(32, 32))}},
-            {"video": {"bytesBase64Encoded": mf.b64(mf.video("mp4", 3, 10, False)),
-                       "videoSegmentConfig": {"startOffsetSec": 1, "endOffsetSec": 3}}},
+            {
+                "video": {
+                    "bytesBase64Encoded": mf.b64(mf.video("mp4", 3, 10, False)),
+                    "videoSegmentConfig": {"startOffsetSec": 1, "endOffsetSec": 3},
+                }
+            },
         ]
     }
     result = vertexmeter.count("multimodalembedding", body)

@@ -10,12 +10,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import mediafactory as mf
 import pytest
 from click.testing import CliRunner
-from test_media_rules import FRAME, IMAGE, LETTER, MODELS, PAGE, PDF_MODALITY, audio_tokens, sized
 
 import vertexmeter
+from tests.media import mediafactory as mf
+from tests.media.test_media_rules import FRAME, IMAGE, LETTER, MODELS, PAGE, PDF_MODALITY, audio_tokens, sized
 from vertexmeter.cli import main
 from vertexmeter.media import MediaOptions
 
@@ -36,7 +36,8 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Pat
         mf.inline("image/png", mf.image(320, 240)),
         mf.inline("image/jpeg", mf.image(2400, 1600, "jpeg"), mediaResolution={"level": "MEDIA_RESOLUTION_LOW"}),
         mf.inline(
-            "video/mp4", mf.video("mp4", seconds=4, fps=10, with_audio=True),
+            "video/mp4",
+            mf.video("mp4", seconds=4, fps=10, with_audio=True),
             videoMetadata={"startOffset": "0.5s", "endOffset": "2.5s", "fps": 2},
         ),
         mf.inline("audio/flac", mf.audio("flac", "flac", AUDIO_SECONDS)),
@@ -102,7 +103,9 @@ def test_mixed_request_real_entry_point(mixed: tuple[dict[str, Any], Path], tmp_
     path.write_text(json.dumps(body))
     done = subprocess.run(
         [sys.executable, "-m", "vertexmeter", "count", "-m", "gemini-2.5-flash", "--file", str(path)],
-        capture_output=True, text=True, env={"VERTEXMETER_MEDIA_ROOT": str(root), "PATH": ""},
+        capture_output=True,
+        text=True,
+        env={"VERTEXMETER_MEDIA_ROOT": str(root), "PATH": ""},
     )
     assert done.returncode == 0, done.stderr
     details = {d["modality"]: d["tokenCount"] for d in json.loads(done.stdout)["promptTokensDetails"]}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-import mediafactory as mf
 import pytest
 
 import vertexmeter
+from tests.media import mediafactory as mf
 from vertexmeter.errors import VertexMeterError
 
 # One model per generation; Vertex dialect (no per-request overhead on 1.x/2.5/3; +1 on 2.0).
@@ -156,7 +156,8 @@ def test_ultra_high_is_per_part_and_image_only(small_png: bytes, silent_mp4: byt
     }
     with pytest.raises(VertexMeterError) as err:
         media_only(
-            MODELS["3"], mf.inline("image/png", small_png),
+            MODELS["3"],
+            mf.inline("image/png", small_png),
             generationConfig={"mediaResolution": "MEDIA_RESOLUTION_ULTRA_HIGH"},
         )
     assert err.value.status == "INVALID_ARGUMENT"
@@ -235,8 +236,9 @@ def test_clip_outside_the_video_is_refused(silent_mp4: bytes) -> None:
 
 
 def test_video_quantities_for_pricing(clip_mp4: bytes) -> None:
-    result = vertexmeter.count(MODELS["1.5"], mf.request(mf.inline("video/mp4", clip_mp4, videoMetadata={
-        "startOffset": "1s"})))
+    result = vertexmeter.count(
+        MODELS["1.5"], mf.request(mf.inline("video/mp4", clip_mp4, videoMetadata={"startOffset": "1s"}))
+    )
     assert result.media.video_seconds == 2
     assert result.media.audio_seconds == 0  # a video's sound is billed with the video's seconds
 

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import mediafactory as mf
 import pytest
 
 import vertexmeter
+from tests.media import mediafactory as mf
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.media import MediaOptions
 from vertexmeter.media.sources import host_allowed, is_public_address
@@ -213,8 +213,11 @@ def loopback(port: int, **options: Any) -> MediaOptions:
 
 
 def test_loopback_is_refused_without_the_allowance(server: int) -> None:
-    for uri in (f"http://127.0.0.1:{server}/img.png", f"https://127.0.0.1:{server}/img.png",
-                f"https://localhost:{server}/img.png"):
+    for uri in (
+        f"http://127.0.0.1:{server}/img.png",
+        f"https://127.0.0.1:{server}/img.png",
+        f"https://localhost:{server}/img.png",
+    ):
         error = refused(file_part(uri), HTTPS_ON)
         assert error.status == "FAILED_PRECONDITION", uri
 
@@ -283,17 +286,40 @@ def test_every_resolved_address_must_be_public(monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.parametrize(
     ("address", "public"),
     [
-        ("8.8.8.8", True), ("2001:4860:4860::8888", True), ("127.0.0.1", False), ("10.1.2.3", False),
-        ("172.16.0.1", False), ("192.168.1.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
-        ("0.0.0.0", False), ("::1", False), ("fe80::1", False), ("fc00::1", False), ("::ffff:127.0.0.1", False),
-        ("::ffff:10.0.0.1", False), ("2002:7f00:1::", False), ("224.0.0.1", False),
+        ("8.8.8.8", True),
+        ("2001:4860:4860::8888", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:10.0.0.1", False),
+        ("2002:7f00:1::", False),
+        ("224.0.0.1", False),
         # IPv4-compatible, NAT64 (well-known and local-use), SIIT and Teredo forms of internal addresses
-        ("::127.0.0.1", False), ("::7f00:1", False), ("::a9fe:a9fe", False), ("64:ff9b::7f00:1", False),
-        ("64:ff9b::a9fe:a9fe", False), ("64:ff9b::10.0.0.1", False), ("64:ff9b:1::a9fe:a9fe", False),
-        ("::ffff:0:7f00:1", False), ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),
-        ("2002:a9fe:a9fe::1", False), ("240.0.0.1", False), ("255.255.255.255", False), ("::", False),
+        ("::127.0.0.1", False),
+        ("::7f00:1", False),
+        ("::a9fe:a9fe", False),
+        ("64:ff9b::7f00:1", False),
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::10.0.0.1", False),
+        ("64:ff9b:1::a9fe:a9fe", False),
+        ("::ffff:0:7f00:1", False),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),
+        ("2002:a9fe:a9fe::1", False),
+        ("240.0.0.1", False),
+        ("255.255.255.255", False),
+        ("::", False),
         # ... and the same forms of a public address stay public
-        ("64:ff9b::808:808", True), ("2002:808:808::1", True), ("::ffff:8.8.8.8", True),
+        ("64:ff9b::808:808", True),
+        ("2002:808:808::1", True),
+        ("::ffff:8.8.8.8", True),
     ],
 )
 def test_public_address_check(address: str, public: bool) -> None:
@@ -333,9 +359,26 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

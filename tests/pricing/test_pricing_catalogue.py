@@ -7,8 +7,8 @@ from importlib import resources
 
 import pytest
 import yaml
-from pricing_helpers import D, shared_prices
 
+from tests.pricing.pricing_helpers import D, shared_prices
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.pricing.catalogue import (
     CatalogueError,

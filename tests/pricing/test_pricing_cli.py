@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from pricing_helpers import EXAMPLES
 
+from tests.pricing.pricing_helpers import EXAMPLES
 from vertexmeter.cli import main
 
 

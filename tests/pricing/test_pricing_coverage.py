@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from peer_prices import Gap, genai_gaps, litellm_gaps  # noqa: E402
-
+from tests.pricing.peer_prices import Gap, genai_gaps, litellm_gaps
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.pricing.catalogue import catalogue, refusal, resolve_priced_model
 

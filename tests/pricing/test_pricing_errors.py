@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pricing_helpers import EXAMPLES, price_one
 
+from tests.pricing.pricing_helpers import EXAMPLES, price_one
 from vertexmeter import estimate, price_scenario, prices
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.pricing import Quantities, RequestUsage, estimate_from_body
+from vertexmeter.pricing import Quantities, RequestUsage
+from vertexmeter.server.estimating import estimate_from_body
 
 HELLO = {"contents": [{"role": "user", "parts": [{"text": "Hello there"}]}]}
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from pricing_helpers import D
 
 import vertexmeter
-from vertexmeter.pricing import estimate_from_body
+from tests.pricing.pricing_helpers import D
+from vertexmeter.server.estimating import estimate_from_body
 
 
 def body(text: str, **extra: object) -> dict[str, object]:
@@ -79,7 +79,7 @@ def test_estimate_from_body_for_the_server() -> None:
     out = estimate_from_body(
         "gemini-1.5-flash",
         {**body("abcd efgh ij"), "estimateOptions": {"mode": "batch", "outputCharacters": 1000, "date": "2024-12-01"}},
-    )
+    ).to_json()
     # batch = half: 10 x 0.00001875 / 2 / 1000 + 1000 x 0.000075 / 2 / 1000
     assert out["total"] == str(D("0.00000009375") + D("0.0000375"))
     assert out["mode"] == "batch"

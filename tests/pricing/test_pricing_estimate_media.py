@@ -7,8 +7,8 @@ import importlib
 from decimal import Decimal
 
 import pytest
-from pricing_helpers import D
 
+from tests.pricing.pricing_helpers import D
 from vertexmeter.counting import CountResult, MediaUsage
 from vertexmeter.pricing import estimate
 from vertexmeter.registry import resolve

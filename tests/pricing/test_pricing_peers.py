@@ -9,15 +9,13 @@ fails too. Nothing is downloaded: the snapshots are files (tools/vendor_genai_pr
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-from peer_prices import compare_genai, compare_litellm, genai_unpriced  # noqa: E402
+from tests.pricing.peer_prices import compare_genai, compare_litellm, genai_unpriced
 
 DATA = Path(__file__).parent / "data"
 GENAI_SNAPSHOT = DATA / "genai-prices-0.2.5-google.json"

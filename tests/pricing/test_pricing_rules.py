@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from pricing_helpers import D, amounts, by_entry, price_one
 
+from tests.pricing.pricing_helpers import D, amounts, by_entry, price_one
 from vertexmeter.pricing import CacheUsage, Pricer, Quantities, RequestUsage, Usage
 
 # ---- long-context tier: decided per request from the prompt (cached included), applies to everything ----

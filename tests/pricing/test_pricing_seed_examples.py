@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pricing_helpers import EXAMPLES, D
-
+from tests.pricing.pricing_helpers import EXAMPLES, D
 from vertexmeter import price_scenario
 
 CACHE_EXAMPLE = EXAMPLES / "context_cache_gemini_1_5_pro.json"

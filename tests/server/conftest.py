@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import SDK_KEYS, RunningServer, start_server
 
+from tests.server.server_helpers import SDK_KEYS, RunningServer, start_server
 from vertexmeter.server import ServerConfig
 
 

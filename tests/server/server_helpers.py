@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import uvicorn
-from thread_server import ThreadServer, serve_in_thread
 
 import vertexmeter
+from tests.thread_server import ThreadServer, serve_in_thread
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.server import ServerConfig, create_app
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import RunningServer, library_answer
 
+from tests.server.server_helpers import RunningServer, library_answer
 from vertexmeter.server.auth import KeyChecker
 
 PATH = "/v1beta1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:countTokens"

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from serve_process import SERVE, start_serve_process
-from serve_process import ServeProcess as Process
-from server_helpers import library_answer
+
+from tests.serve_process import SERVE, start_serve_process
+from tests.serve_process import ServeProcess as Process
+from tests.server.server_helpers import library_answer
 
 pytestmark = pytest.mark.slow  # starts and stops server processes
 

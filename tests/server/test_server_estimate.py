@@ -6,17 +6,17 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import RunningServer
 
+from tests.server.server_helpers import RunningServer
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.pricing import estimate_from_body
+from vertexmeter.server.estimating import estimate_from_body
 
 TEXT = {"contents": [{"role": "user", "parts": [{"text": "Summarise the plot of Hamlet in three sentences."}]}]}
 
 
 def library(model: str, body: Any) -> tuple[int, dict[str, Any]]:
     try:
-        return 200, estimate_from_body(model, body)
+        return 200, estimate_from_body(model, body).to_json()
     except VertexMeterError as error:
         return error.code, error.to_json()
 

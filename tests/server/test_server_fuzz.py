@@ -13,7 +13,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as openapi_checks
-from server_helpers import RunningServer
+
+from tests.server.server_helpers import RunningServer
 
 pytestmark = pytest.mark.slow  # a schemathesis run over every route (~1 min)
 

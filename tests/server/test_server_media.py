@@ -12,9 +12,9 @@ import httpx
 import pytest
 from google import genai
 from google.genai import types
-from server_helpers import RunningServer
 
 import vertexmeter
+from tests.server.server_helpers import RunningServer
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.media import MediaOptions
 

@@ -11,8 +11,8 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 from google.oauth2.credentials import Credentials
-from server_helpers import SDK_KEYS, RunningServer
 
+from tests.server.server_helpers import SDK_KEYS, RunningServer
 from vertexmeter.registry import all_models, resolve
 
 FLASH = "gemini-2.5-flash"

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from server_helpers import RunningServer
 
 import vertexmeter
+from tests.server.server_helpers import RunningServer
 from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError
 

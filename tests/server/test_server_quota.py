@@ -9,8 +9,8 @@ import pytest
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
-from server_helpers import RunningServer
 
+from tests.server.server_helpers import RunningServer
 from vertexmeter.server.quota import Quota, retry_after_header
 
 BODY = {"contents": [{"role": "user", "parts": [{"text": "How many?"}]}]}

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import RunningServer, library_answer
+
+from tests.server.server_helpers import RunningServer, library_answer
 
 JSON_TYPE = "application/json; charset=UTF-8"
 TEXT = {"contents": [{"role": "user", "parts": [{"text": "What is your name?"}]}]}

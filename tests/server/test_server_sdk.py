@@ -13,7 +13,8 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 from google.oauth2.credentials import Credentials
-from server_helpers import RunningServer, library_answer
+
+from tests.server.server_helpers import RunningServer, library_answer
 
 MODES = ("vertex-bearer", "vertex-express", "gemini-api")
 VERTEX_MODES = ("vertex-bearer", "vertex-express")

@@ -16,7 +16,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from server_helpers import RunningServer, library_answer
+
+from tests.server.server_helpers import RunningServer, library_answer
 
 SEED_REQUESTS: list[dict[str, str]] = json.loads(
     (Path(__file__).parent / "seed_requests.json").read_text(encoding="utf-8")

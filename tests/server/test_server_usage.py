@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 import vertexmeter
-from vertexmeter.pricing import estimate_from_body
+from vertexmeter.server.estimating import estimate_from_body
 
 GEMINI_BODY = {
     "systemInstruction": {"role": "user", "parts": [{"text": "You are a terse assistant."}]},
@@ -82,7 +82,7 @@ def test_gemini_estimate_cost_takes_a_generate_content_body(http: httpx.Client) 
     answer = http.post("/v1beta/models/gemini-2.5-flash:estimateCost", json=GEMINI_BODY)
     assert answer.status_code == 200, answer.text
     got = answer.json()
-    assert got == estimate_from_body("gemini-2.5-flash", GEMINI_BODY, api="gemini")
+    assert got == estimate_from_body("gemini-2.5-flash", GEMINI_BODY, api="gemini").to_json()
     billed = vertexmeter.usage_metadata("gemini-2.5-flash", GEMINI_BODY, api="gemini")
     assert got["prompt"]["total_tokens"] == billed["promptTokenCount"]
     assert got["output"]["range"]["max_tokens"] == 50

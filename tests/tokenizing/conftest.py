@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from core_helpers import FAMILIES, IMPLEMENTATIONS, Family, family
+
+from tests.tokenizing.core_helpers import FAMILIES, IMPLEMENTATIONS, Family, family
 
 
 @pytest.fixture(params=sorted(FAMILIES))

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import sentencepiece
-from tokenizer_files import packaged_bytes
 
+from tests.tokenizer_files import packaged_bytes
 from vertexmeter.tokenizing.core import CoreTable, derive, pure
 
 try:

@@ -11,10 +11,10 @@ import zlib
 from typing import Any
 
 import pytest
-from core_helpers import Family
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.tokenizing.core_helpers import Family
 from vertexmeter.tokenizing.core import MAX_CACHED_CHUNK
 
 pytestmark = pytest.mark.slow  # megabyte inputs on every core and engine

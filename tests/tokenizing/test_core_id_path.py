@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import core_helpers
 import pytest
 import sentencepiece
-from core_helpers import family
-from tokenizer_files import packaged_bytes
 
+from tests.tokenizer_files import packaged_bytes
+from tests.tokenizing import core_helpers
+from tests.tokenizing.core_helpers import family
 from vertexmeter.counting import billable_characters
 from vertexmeter.tokenizing import core_tokenizer
 from vertexmeter.tokenizing.core import derive, make_bpe

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from core_helpers import Family, family
-from test_core_differential import check
-from tokenizer_files import packaged_bytes
 
+from tests.tokenizer_files import packaged_bytes
+from tests.tokenizing.core_helpers import Family, family
+from tests.tokenizing.test_core_differential import check
 from vertexmeter import paths, tokenizing
 from vertexmeter.tokenizing import CoreBpeTokenizer, get_tokenizer, table_path
 from vertexmeter.tokenizing.engines import SentencePieceTokenizer

@@ -13,12 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import core_helpers
 import pytest
 import sentencepiece
-from core_helpers import family
-from tokenizer_files import packaged_bytes
 
+from tests.tokenizer_files import packaged_bytes
+from tests.tokenizing import core_helpers
+from tests.tokenizing.core_helpers import family
 from vertexmeter import tokenizing
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.tokenizing import (
@@ -29,7 +29,7 @@ from vertexmeter.tokenizing import (
     core_tokenizer,
     get_tokenizer,
 )
-from vertexmeter.tokenizing.core import derive, load_table, make_bpe, tables
+from vertexmeter.tokenizing.core import derive, layout, load_table, make_bpe, tables
 
 pytestmark = pytest.mark.slow  # builds core tables for many tokenizer variants
 
@@ -248,14 +248,14 @@ def test_storing_a_table_removes_older_formats_of_the_family_only(tmp_path: Path
     table = family("gemma2").table
     old_v2 = tmp_path / f"gemma2-{table.source_sha256[:16]}.vmcore"  # format 2 had no version in its name
     other_family = tmp_path / "gemma3-0123456789abcdef.vmcore"
-    other_source = tmp_path / f"gemma2-0123456789abcdef.v{tables.FORMAT}.vmcore"  # another model file: kept
-    newer = tmp_path / f"gemma2-{table.source_sha256[:16]}.v{tables.FORMAT + 1}.vmcore"  # a newer install's: kept
+    other_source = tmp_path / f"gemma2-0123456789abcdef.v{layout.FORMAT}.vmcore"  # another model file: kept
+    newer = tmp_path / f"gemma2-{table.source_sha256[:16]}.v{layout.FORMAT + 1}.vmcore"  # a newer install's: kept
     for path in (old_v2, other_family, other_source, newer):
         path.write_bytes(b"x")
     load_table(tmp_path, "gemma2", table.source_sha256, lambda: table)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == sorted(
-        [other_family.name, other_source.name, newer.name, f"gemma2-{table.source_sha256[:16]}.v{tables.FORMAT}.vmcore"]
+        [other_family.name, other_source.name, newer.name, f"gemma2-{table.source_sha256[:16]}.v{layout.FORMAT}.vmcore"]
     )
 
 

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from core_helpers import FAMILIES, family
 
+from tests.tokenizing.core_helpers import FAMILIES, family
 from vertexmeter.tokenizing.core import make_bpe, make_splitter
 
 _native = pytest.importorskip("vertexmeter.tokenizing.core._native")

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_helpers import CHROMIUM, CHROMIUM_ARGS, WEB_KEY, Browser, Served, serve
+
+from tests.web.web_helpers import CHROMIUM, CHROMIUM_ARGS, WEB_KEY, Browser, Served, serve
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_helpers import ARTIFACTS, WEB_KEY, Browser, Served
 
 import vertexmeter
-from vertexmeter.pricing import estimate_from_body
+from tests.web.web_helpers import ARTIFACTS, WEB_KEY, Browser, Served
+from vertexmeter.server.estimating import estimate_from_body
 
 pytestmark = pytest.mark.slow  # drives Chromium against a served page
 
@@ -42,7 +42,7 @@ def library_total(body: dict[str, Any], *, api: str = "vertex", model: str = MOD
 
 def library_cost(body: dict[str, Any], date: str, *, model: str = MODEL, output_tokens: int = 200) -> str:
     options = {"mode": "online", "outputTokens": output_tokens, "date": date}
-    return str(estimate_from_body(model, {**body, "estimateOptions": options})["total"])
+    return str(estimate_from_body(model, {**body, "estimateOptions": options}).to_json()["total"])
 
 
 def open_page(page: Any, served: Served) -> None:
@@ -130,7 +130,7 @@ def test_typed_text_shows_the_library_count_pieces_and_cost(server: Served, page
     page.get_by_role("button", name="batch").click()
     batch = estimate_from_body(
         MODEL, {**body, "estimateOptions": {"mode": "batch", "outputTokens": 5000, "date": as_of}}
-    )["total"]
+    ).to_json()["total"]
     expect(page.get_by_test_id("total-cost")).to_have_attribute("data-value", str(batch))
     expect(page.get_by_test_id("line-items").locator("tbody tr")).to_have_count(2)
 
@@ -139,7 +139,7 @@ def test_typed_text_shows_the_library_count_pieces_and_cost(server: Served, page
     thinking = estimate_from_body(
         MODEL,
         {**body, "estimateOptions": {"mode": "batch", "outputTokens": 5000, "thinkingTokens": 1000, "date": as_of}},
-    )["total"]
+    ).to_json()["total"]
     assert Decimal(str(thinking)) > Decimal(str(batch))
     expect(page.get_by_test_id("total-cost")).to_have_attribute("data-value", str(thinking))
 
@@ -171,7 +171,7 @@ def test_request_body_in_either_dialect(server: Served, page: Any) -> None:
             },
         },
         api="gemini",
-    )["total"]
+    ).to_json()["total"]
     expect(page.get_by_test_id("total-cost")).to_have_attribute("data-value", str(gemini_cost))
     billed = vertexmeter.usage_metadata(MODEL, body, api="gemini")["promptTokenCount"]
     expect(page.get_by_test_id("cost-note")).to_contain_text(f"billed prompt {billed} tokens")

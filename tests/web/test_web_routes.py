@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from web_helpers import WEB_KEY, Served
 
 import vertexmeter
+from tests.web.web_helpers import WEB_KEY, Served
 from vertexmeter.batch import estimate_batch
 
 
@@ -90,8 +90,12 @@ def test_batch_route_streams_progress_then_the_engine_summary(server: Served, tm
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("?mode=cheapest", "mode"), ("?colour=red", "colour"), ("?outputTokens=-3", "outputTokens"),
-     ("?date=yesterday", "as_of")],
+    [
+        ("?mode=cheapest", "mode"),
+        ("?colour=red", "colour"),
+        ("?outputTokens=-3", "outputTokens"),
+        ("?date=yesterday", "as_of"),
+    ],
 )
 def test_batch_route_refuses_bad_options_before_running(server: Served, query: str, field: str) -> None:
     answer = post_batch(server, b'{"contents": [{"parts": [{"text": "hi"}]}]}\n', query)
@@ -114,8 +118,10 @@ def test_batch_route_refuses_a_body_over_the_cap(keyed_server: Served, chunked: 
     big = b'{"contents": [{"parts": [{"text": "' + b"x" * 70_000 + b'"}]}]}\n'
     body: Any = iter([big[:30_000], big[30_000:]]) if chunked else big  # an iterator is sent chunked
     answer = httpx.post(
-        f"{keyed_server.base_url}/web/api/batch?model=gemini-2.5-flash", content=body,
-        headers={"x-goog-api-key": WEB_KEY}, timeout=60,
+        f"{keyed_server.base_url}/web/api/batch?model=gemini-2.5-flash",
+        content=body,
+        headers={"x-goog-api-key": WEB_KEY},
+        timeout=60,
     )
     assert answer.status_code == 413
     assert answer.json()["error"]["message"] == "Request payload size exceeds the limit: 65536 bytes."

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from serve_process import ServeProcess, start_serve_process
+from tests.serve_process import ServeProcess, start_serve_process
 
 CHROMIUM = os.environ.get("VERTEXMETER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

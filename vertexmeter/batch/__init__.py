@@ -5,17 +5,15 @@
     result.exit_code             # 0 every line counted, 1 some refused
 """
 
-from vertexmeter.batch.job import BatchResult, estimate_batch, run, settings_for
+from vertexmeter.batch.job import BatchResult, estimate_batch, run
 from vertexmeter.batch.piped import run_piped
-from vertexmeter.batch.work import BatchSettings, count_line, line_counts
+from vertexmeter.batch.work import BatchSettings, count_line
 
 __all__ = [
     "BatchResult",
     "BatchSettings",
     "count_line",
     "estimate_batch",
-    "line_counts",
     "run",
     "run_piped",
-    "settings_for",
 ]

@@ -18,10 +18,10 @@ from vertexmeter.batch.engines import ENGINES, Chunk, default_workers, run_local
 from vertexmeter.batch.inputs import BatchInput, OversizeLine, expand_inputs, file_spans, iter_lines, skip_error
 from vertexmeter.batch.tally import Tally
 from vertexmeter.batch.work import DEFAULT_MAX_LINE_BYTES, BatchSettings, ChunkResult
-from vertexmeter.counting.count import check_api
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
-from vertexmeter.pricing.usage import parse_mode, whole_number
+from vertexmeter.pricing import parse_mode, whole_number
+from vertexmeter.vocabulary import check_api
 
 CHUNK_LINES = 200  # lines per task: amortises inter-process traffic, small enough to keep workers busy
 CHUNK_BYTES = 4 * 1024 * 1024

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vertexmeter.errors import VertexMeterError, invalid_argument
-from vertexmeter.requests.decode import decode_json
+from vertexmeter.requests import decode_json
 
 KEY_FIELDS = ("key", "custom_id")
 REQUEST_FIELDS = ("contents", "instances")

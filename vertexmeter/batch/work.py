@@ -14,14 +14,21 @@ from typing import Any
 from vertexmeter.batch.inputs import FileSpan, OversizeLine, span_lines
 from vertexmeter.batch.lines import BatchLine, LineError, parse_line
 from vertexmeter.batch.tally import LineCost, Tally, to_json_line
-from vertexmeter.counting import MediaUsage, count_body, usage_of_body
-from vertexmeter.counting.count import modality_details
+from vertexmeter.counting import MediaUsage, count_body, modality_details, usage_of_body
+from vertexmeter.dates import day_or_today
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
-from vertexmeter.pricing import Pricer, Quantities, RequestUsage, Usage, money
-from vertexmeter.pricing.catalogue import UNITS
-from vertexmeter.pricing.engine import parse_date
-from vertexmeter.pricing.estimate import output_at_cap, pricer_for, prompt_quantities
+from vertexmeter.pricing import (
+    UNITS,
+    Pricer,
+    Quantities,
+    RequestUsage,
+    Usage,
+    money,
+    output_at_cap,
+    pricer_for,
+    prompt_quantities,
+)
 from vertexmeter.registry import ModelInfo, resolve
 from vertexmeter.requests import decoded_body, request_body
 from vertexmeter.tokenizing import get_tokenizer
@@ -47,7 +54,7 @@ class BatchSettings:
 
     @property
     def price_date(self) -> str:
-        return parse_date(self.as_of, "as_of").isoformat()
+        return day_or_today(self.as_of, "as_of").isoformat()
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from vertexmeter.vocabulary import APIS, VERTEX
 
 def _check_by(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     from vertexmeter.errors import VertexMeterError
-    from vertexmeter.ledger.bill import _check_breakdowns
+    from vertexmeter.ledger import parse_breakdowns
 
     try:
-        _check_breakdowns(value)
+        parse_breakdowns(value)
     except VertexMeterError as exc:
         raise click.BadParameter(exc.message) from None
     return value
@@ -25,7 +25,7 @@ def _check_by(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 
 def _check_budgets(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     from vertexmeter.errors import VertexMeterError
-    from vertexmeter.ledger.bill import parse_budgets
+    from vertexmeter.ledger import parse_budgets
 
     try:
         parse_budgets(list(value) or None)

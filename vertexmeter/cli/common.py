@@ -217,8 +217,7 @@ def _json_body(text: str) -> Any:
     if not text.lstrip().startswith("{"):
         return None
     from vertexmeter.errors import VertexMeterError
-    from vertexmeter.requests import BODY_KEYS
-    from vertexmeter.requests.decode import decode_json
+    from vertexmeter.requests import BODY_KEYS, decode_json
 
     try:
         body = decode_json(text.encode("utf-8"))
@@ -355,7 +354,7 @@ def _text(raw: bytes, path: str, flag: str) -> str:
 
 
 def _json_file(path: str) -> Any:
-    from vertexmeter.requests.decode import decode_json, require_object
+    from vertexmeter.requests import decode_json, require_object
 
     raw = _read(path, "--file")
     start = raw.lstrip()[:1]

@@ -97,7 +97,7 @@ def _fetch(source: str, timeout: float) -> bytes:
 def validate(bundle: dict[str, Any]) -> None:
     """The bundle's files load as the package's would: the registry builds, the catalogue validates, and every
     model the catalogue prices as a registry model is in the new registry."""
-    from vertexmeter.pricing.catalogue import CatalogueError, load_catalogue_text
+    from vertexmeter.pricing import load_catalogue_text
     from vertexmeter.registry import build_registry
 
     files = bundle["files"]
@@ -112,7 +112,7 @@ def validate(bundle: dict[str, Any]) -> None:
         ) from None
     try:
         catalogue = load_catalogue_text(files["pricing/catalogue.yaml"]["text"])
-    except (CatalogueError, Exception) as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - as above
         raise invalid_argument(
             f"Not a usable vertexmeter data set: its price catalogue does not load: {exc}", "data_set"
         ) from None

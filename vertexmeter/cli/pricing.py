@@ -43,8 +43,7 @@ if TYPE_CHECKING:
 @google_errors
 def price_command(model: str, date: dt.date | None, api: str, human: bool) -> None:
     """The catalogue rates in force for MODEL (USD)."""
-    from vertexmeter.pricing import money, prices
-    from vertexmeter.pricing.catalogue import MULTIPLIER_CHARGES, UNITS
+    from vertexmeter.pricing import MULTIPLIER_CHARGES, UNITS, money, prices
 
     sheet = prices(model, date, api=api)
     if not human:
@@ -182,8 +181,7 @@ def _print_estimate(est: Estimate) -> None:
 
 
 def _print_bill(bill: Bill, *, title: str, billed_total: bool = False) -> None:
-    from vertexmeter.pricing import money
-    from vertexmeter.pricing.catalogue import UNITS
+    from vertexmeter.pricing import UNITS, money
 
     out = table(
         title,

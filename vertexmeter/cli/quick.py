@@ -33,8 +33,7 @@ from __future__ import annotations
 import os
 
 from vertexmeter.paths import PACKAGE_DIR, TOKENIZER_DIR_ENV, cache_root, installed_manifest
-from vertexmeter.tokenizing import ENGINE_ONLY_ENV
-from vertexmeter.tokenizing.core import PURE_PYTHON_ENV
+from vertexmeter.tokenizing import ENGINE_ONLY_ENV, PURE_PYTHON_ENV
 
 TYPE_CHECKING = False  # not typing's: see above
 if TYPE_CHECKING:
@@ -255,7 +254,7 @@ def registry_hash() -> str:
 
 def _counted(entry: tuple[str, int, int, str], texts: list[str]) -> tuple[int, int | None, int, str] | None:
     """(tokens, billable characters or None, shape, note) of `texts` over the table file `entry` names."""
-    from vertexmeter.tokenizing.core import mapped_counter
+    from vertexmeter.tokenizing import mapped_counter
 
     counter = mapped_counter(entry[0])
     if counter is None:

@@ -4,7 +4,7 @@ hash of the registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "5f87eb5e963914b84f41cba95c0fd6d2"
+REGISTRY = "28eb3d44f1216144d911c94255ab6295"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),

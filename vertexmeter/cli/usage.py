@@ -39,7 +39,7 @@ def response_from(value: str | None) -> Any:
     if value != "-" and not os.path.isfile(value):
         return value
     from vertexmeter.errors import VertexMeterError
-    from vertexmeter.requests.decode import decode_json
+    from vertexmeter.requests import decode_json
 
     raw = sys.stdin.buffer.read() if value == "-" else open(value, "rb").read()  # noqa: SIM115
     try:
@@ -60,7 +60,7 @@ def history_from(path: str | None) -> Any:
     if path is None:
         return None
     from vertexmeter.errors import VertexMeterError
-    from vertexmeter.requests.decode import decode_json
+    from vertexmeter.requests import decode_json
 
     try:
         raw = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()  # noqa: SIM115

@@ -1,11 +1,23 @@
 """Counting: countTokens, computeTokens and the bill (generateContent usageMetadata) over a normalized prompt."""
 
-from vertexmeter.counting.compute import compute_tokens
-from vertexmeter.counting.count import CountResult, MediaUsage, billable_characters, count, count_body, count_tokens
+from vertexmeter.counting.compute import ComputeResult, TokensInfo, compute, compute_tokens
+from vertexmeter.counting.count import (
+    CountResult,
+    MediaUsage,
+    billable_characters,
+    count,
+    count_body,
+    count_tokens,
+    modality_details,
+    model_info,
+)
 from vertexmeter.counting.local_tokenizer import LocalTokenizer
-from vertexmeter.counting.usage import UsageResult, usage, usage_from_body, usage_metadata, usage_of_body
+from vertexmeter.counting.usage import UsageResult, usage, usage_metadata, usage_of_body
 
 __all__ = [
+    "ComputeResult",
+    "TokensInfo",
+    "compute",
     "CountResult",
     "LocalTokenizer",
     "MediaUsage",
@@ -15,8 +27,9 @@ __all__ = [
     "count",
     "count_body",
     "count_tokens",
+    "modality_details",
+    "model_info",
     "usage",
-    "usage_from_body",
     "usage_metadata",
     "usage_of_body",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from typing import Any
 
 from vertexmeter.counting.count import model_info
@@ -13,6 +14,46 @@ from vertexmeter.requests import Prompt, media_field, parse_compute_request, req
 from vertexmeter.tokenizing import Tokenizer, get_tokenizer
 
 
+@dataclass(frozen=True)
+class TokensInfo:
+    """The tokens of one counted string (or legacy instance): ids, their bytes, and its Content's role."""
+
+    ids: tuple[int, ...]
+    tokens: tuple[bytes, ...]
+    role: str | None = None
+
+    def to_rest(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "tokens": [base64.b64encode(token).decode("ascii") for token in self.tokens],
+            "tokenIds": [str(i) for i in self.ids],
+        }
+        if self.role:
+            info["role"] = self.role
+        return info
+
+
+@dataclass(frozen=True)
+class ComputeResult:
+    """The typed computeTokens answer; `to_rest()` gives Vertex's JSON."""
+
+    model: ModelInfo
+    tokens_info: tuple[TokensInfo, ...]
+
+    @property
+    def token_count(self) -> int:
+        return sum(len(info.ids) for info in self.tokens_info)
+
+    def to_rest(self) -> dict[str, Any]:
+        return {"tokensInfo": [info.to_rest() for info in self.tokens_info]}
+
+
+def compute(model: str | ModelInfo, request: Any, *, config: Any = None) -> ComputeResult:
+    """The typed layer behind `compute_tokens`."""
+    info = model_info(model, "vertex")
+    prompt = parse_compute_request(info, request_body(request, info, config=config))
+    return ComputeResult(info, tuple(compute_prompt_tokens(prompt)))
+
+
 def compute_tokens(model: str | ModelInfo, request: Any, *, config: Any = None) -> dict[str, Any]:
     """Vertex computeTokens JSON: `tokensInfo[{tokens (base64 bytes), tokenIds (strings), role}]`.
 
@@ -20,14 +61,12 @@ def compute_tokens(model: str | ModelInfo, request: Any, *, config: Any = None) 
     Content's role (omitted when the request gave none), and one per legacy instance. `request` takes
     what `count` takes; a `config` with system_instruction / tools is refused as Google refuses them.
     """
-    info = model_info(model, "vertex")
-    prompt = parse_compute_request(info, request_body(request, info, config=config))
-    return {"tokensInfo": compute_prompt_tokens(prompt)}
+    return compute(model, request, config=config).to_rest()
 
 
-def compute_prompt_tokens(prompt: Prompt) -> list[dict[str, Any]]:
+def compute_prompt_tokens(prompt: Prompt) -> list[TokensInfo]:
     tokenizer = get_tokenizer(prompt.model.tokenizer)
-    infos: list[dict[str, Any]] = []
+    infos: list[TokensInfo] = []
     for turn in prompt.contents:
         for j, part in enumerate(turn.parts):
             field = media_field(part)
@@ -50,11 +89,5 @@ def compute_prompt_tokens(prompt: Prompt) -> list[dict[str, Any]]:
     return infos
 
 
-def _tokens_info(tokenizer: Tokenizer, ids: list[int], role: str | None) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "tokens": [base64.b64encode(tokenizer.token_bytes(i)).decode("ascii") for i in ids],
-        "tokenIds": [str(i) for i in ids],
-    }
-    if role:
-        info["role"] = role
-    return info
+def _tokens_info(tokenizer: Tokenizer, ids: list[int], role: str | None) -> TokensInfo:
+    return TokensInfo(tuple(ids), tuple(tokenizer.token_bytes(i) for i in ids), role)

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from vertexmeter.counting.texts import inline_tool_refs, prompt_texts, without_root_descriptions
-from vertexmeter.errors import VertexMeterError, invalid_argument
+from vertexmeter.counting.accounting import declarations_as_read, overhead_tokens
+from vertexmeter.counting.texts import prompt_texts
+from vertexmeter.dates import parse_day
+from vertexmeter.errors import VertexMeterError
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
-from vertexmeter.registry import Accounting, ModelInfo, ToolTemplate, accounting_for, resolve, tokenizer_for
+from vertexmeter.registry import ModelInfo, accounting_for, resolve, tokenizer_for
 from vertexmeter.requests import Prompt, media_field, parse_count_request, request_body
 from vertexmeter.tokenizing import billable_characters as _billable_characters
 from vertexmeter.tokenizing import get_tokenizer
-from vertexmeter.vocabulary import APIS, MODALITIES
+from vertexmeter.vocabulary import MODALITIES, check_api
 
 
 def billable_characters(text: str) -> int:
@@ -110,27 +111,6 @@ def modality_details(by_modality: dict[str, int]) -> list[dict[str, Any]]:
     return [{"modality": m, "tokenCount": by_modality[m]} for m in MODALITIES if by_modality.get(m)]
 
 
-def check_api(api: str) -> None:
-    if api not in APIS:
-        raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
-
-
-def parse_as_of(as_of: Any) -> dt.date | None:
-    """A date (or ISO string, or datetime) for the rules in force that day; None = today's service."""
-    if as_of is None or (isinstance(as_of, str) and as_of.strip().lower() in ("", "today")):
-        return None
-    if isinstance(as_of, dt.datetime):
-        return as_of.date()
-    if isinstance(as_of, dt.date):
-        return as_of
-    if isinstance(as_of, str):
-        try:
-            return dt.date.fromisoformat(as_of.strip()[:10])
-        except ValueError:
-            pass
-    raise invalid_argument(f"Invalid as_of {as_of!r}: expected a date such as 2025-10-01.", "as_of")
-
-
 def model_info(
     model: str | ModelInfo, api: str, api_version: str | None = None, on: dt.date | None = None
 ) -> ModelInfo:
@@ -155,7 +135,7 @@ def count(
 
     `as_of` (a date) counts with the vocabulary the service used that day; default: today's service.
     """
-    info = model_info(model, api, api_version, parse_as_of(as_of))
+    info = model_info(model, api, api_version, parse_day(as_of, "as_of"))
     return count_body(info, request_body(request, info, api, config=config), api, media_options, as_of)
 
 
@@ -164,7 +144,7 @@ def count_body(
 ) -> CountResult:
     """`count` of a body `request_body` already made (estimate builds it once, to tell :predict bodies)."""
     prompt = parse_count_request(info, body, api)
-    return count_prompt_tokens(prompt, media_options or MediaOptions(), parse_as_of(as_of))
+    return count_prompt_tokens(prompt, media_options or MediaOptions(), parse_day(as_of, "as_of"))
 
 
 def count_tokens(
@@ -337,7 +317,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
             media.video_seconds += item.video_seconds
             media.audio_seconds += item.audio_seconds
             media.pdf_pages += item.pdf_pages
-    text_tokens += _overhead_tokens(counted, rules)
+    text_tokens += overhead_tokens(counted, rules)
     if text_tokens:
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + text_tokens
     return CountResult(
@@ -349,194 +329,6 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
         media=media,
         tokenizer=family,
     )
-
-
-def _overhead_tokens(prompt: Prompt, rules: Accounting) -> int:
-    """What the service adds beyond raw text for this API, call and generation (accounting.yaml):
-    one token per role-bearing Content where the rule says so, and the tool-declaration template."""
-    roles = rules.per_role_content * prompt.role_contents if prompt.contents else 0
-    return (
-        roles
-        + tool_template_tokens(prompt.tools, rules.tools)
-        + _function_history_tokens(prompt, rules)
-        + _response_schema_tokens(prompt, rules)
-    )
-
-
-def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
-    """What a counted responseSchema adds per typed node (accounting.yaml `response_schema`)."""
-    schema = prompt.generation_config.get("responseSchema")
-    if not (schema and rules.counts_response_schema and rules.response_schema_per_typed_node):
-        return 0
-    found: Counter[str] = Counter()
-    _schema_features(schema, found, typed=True)
-    return rules.response_schema_per_typed_node * found["typed_node"]
-
-
-def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
-    history = rules.function_history
-    weights = (history.per_call, history.per_response, history.per_argument, history.per_number)
-    if not any(weights) and not history.per_nested_object and not history.per_boolean:
-        return 0
-    total = 0
-    for turn in prompt.contents:
-        for part in turn.parts:
-            for kind, key, per_part in (
-                ("functionCall", "args", history.per_call),
-                ("functionResponse", "response", history.per_response),
-            ):
-                if part.get(kind) is None:
-                    continue
-                payload = part[kind].get(key) or {}
-                total += (
-                    per_part
-                    + history.per_argument * len(payload)
-                    + history.per_number * _numbers(payload)
-                    + history.per_nested_object * _nested_objects(payload)
-                    + history.per_boolean * _booleans(payload)
-                )
-    return total
-
-
-def _nested_objects(payload: Any) -> int:
-    """Objects that are the value of a key of the payload, at any depth (objects inside lists are not)."""
-    if isinstance(payload, list):
-        return sum(_nested_objects(item) for item in payload)
-    if not isinstance(payload, dict):
-        return 0
-    return sum(isinstance(v, dict) for v in payload.values()) + sum(_nested_objects(v) for v in payload.values())
-
-
-def _numbers(payload: Any) -> int:
-    """Top-level number values of a call's args or a response's response (booleans are not numbers; nested
-    values are unobserved, so they are not counted)."""
-    if not isinstance(payload, dict):
-        return 0
-    return sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in payload.values())
-
-
-def _booleans(payload: Any) -> int:
-    """Top-level true / false values of a call's args or a response's response."""
-    return sum(isinstance(v, bool) for v in payload.values()) if isinstance(payload, dict) else 0
-
-
-def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:
-    """The function declarations as the service reads them under `template`: references resolved, the parameter
-    schema's own description dropped, where accounting.yaml says so."""
-    if template.inlines_refs:
-        tools = inline_tool_refs(tools)
-    if not template.reads_root_descriptions:
-        tools = without_root_descriptions(tools)
-    return tools
-
-
-def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) -> int:
-    """The template's weights times what the declarations hold (accounting.yaml `tool_templates`)."""
-    if not tools:
-        return 0  # most requests: no declarations, nothing to weigh
-    found = tool_features(tools, counts_json_schemas=template.counts_json_schemas)
-    return sum(getattr(template, f"per_{name}") * found[name] for name in TOOL_FEATURES)
-
-
-# What a tool template weighs, each named as its weight (`per_<feature>` of accounting.yaml `tool_templates`).
-TOOL_FEATURES = (
-    "declaration",
-    "declaration_with_described_properties",
-    "description",
-    "object",
-    "property",
-    "items",
-    "typed_node",
-    "nullable",
-    "optional_property",
-    "optional_described_property",
-    "optional_property_of_described_declaration",
-    "response_object",
-    "response_property",
-    "enum",
-    "enum_value",
-    "null_union",
-    "title",
-    "nested_object",
-)
-
-
-def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = True) -> Counter[str]:
-    """How many of each TOOL_FEATURES the function declarations hold: declarations, non-empty descriptions (the
-    declaration's and every schema node's), schema nodes with properties ("objects"), properties (nested too),
-    array `items`, typed OpenAPI nodes, nullable flags, properties that are not required (and of those, the
-    described ones, and those of a declaration with a description), response schemas with properties and their
-    top-level properties, enums and their values, JSON Schema type lists with
-    "null", non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`).
-    `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
-    found: Counter[str] = Counter()
-    for tool in tools:
-        for declaration in tool.get("functionDeclarations") or []:
-            found["declaration"] += 1
-            found["description"] += 1 if declaration.get("description") else 0
-            described_before, optional_before = found["described_property"], found["optional_property"]
-            for key, typed, response in (
-                ("parameters", True, False),
-                ("response", True, True),
-                ("parametersJsonSchema", False, False),
-                ("responseJsonSchema", False, True),
-            ):
-                schema = declaration.get(key)
-                if not isinstance(schema, dict) or not schema or (not typed and not counts_json_schemas):
-                    continue
-                objects_before = found["object"]
-                _schema_features(schema, found, typed=typed)
-                found["nested_object"] += max(found["object"] - objects_before - 1, 0)
-                if response:
-                    properties = schema.get("properties")
-                    found["response_object"] += bool(properties)
-                    found["response_property"] += len(properties) if isinstance(properties, dict) else 0
-            found["declaration_with_described_properties"] += found["described_property"] > described_before
-            if declaration.get("description"):
-                found["optional_property_of_described_declaration"] += found["optional_property"] - optional_before
-    return found
-
-
-def _described(schema: Any) -> bool:
-    return isinstance(schema, dict) and isinstance(schema.get("description"), str) and bool(schema["description"])
-
-
-def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
-    """Count one schema node and its children. `typed`: an OpenAPI Schema (its `type` nodes count);
-    a raw JSON Schema's types do not (accounting.yaml)."""
-    if not isinstance(schema, dict):
-        return
-    listed = schema.get("properties")
-    properties: dict[str, Any] = listed if isinstance(listed, dict) else {}
-    listed_required = schema.get("required")
-    required: list[Any] = listed_required if isinstance(listed_required, list) else []
-    found["property"] += len(properties)
-    found["object"] += 1 if properties else 0
-    found["description"] += _described(schema)
-    if typed:
-        found["typed_node"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
-        found["nullable"] += 1 if schema.get("nullable") else 0
-    elif isinstance(schema.get("type"), list) and "null" in schema["type"]:
-        found["null_union"] += 1
-    found["title"] += isinstance(schema.get("title"), str) and bool(schema["title"])
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        found["enum"] += 1
-        found["enum_value"] += len(schema["enum"])
-    found["described_property"] += sum(_described(p) for p in properties.values())
-    optional = [p for key, p in properties.items() if key not in required]
-    found["optional_property"] += len(optional)
-    found["optional_described_property"] += sum(_described(p) for p in optional)
-    children = list(properties.values())
-    if isinstance(schema.get("items"), dict):
-        found["items"] += 1
-        children.append(schema["items"])
-    for combinator in ("anyOf", "oneOf", "allOf"):
-        children += [c for c in schema.get(combinator) or [] if isinstance(c, dict)]
-    for container in ("defs", "$defs", "definitions"):
-        defs = schema.get(container)
-        children += list(defs.values()) if isinstance(defs, dict) else []
-    for child in children:
-        _schema_features(child, found, typed=typed)
 
 
 def _media_parts(prompt: Prompt) -> Iterator[tuple[dict[str, Any], str]]:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from vertexmeter.registry import ReplayedThoughts, accounting_for, tokenizer_history
+from vertexmeter.registry import RawPromptRule, ReplayedThoughts, accounting_for, tokenizer_history
 from vertexmeter.requests import Prompt, media_field
 
 
 def applied_rules(
-    prompt: Prompt, vocabulary: str, *, replayed: ReplayedThoughts | None = None, response: bool = False
+    prompt: Prompt,
+    vocabulary: str,
+    *,
+    replayed: ReplayedThoughts | None = None,
+    response: bool = False,
+    raw_prompt: RawPromptRule | None = None,
 ) -> list[dict[str, Any]]:
     """The rules behind a count of `prompt` (and its response), each as {"rule", "confidence", "evidence"}."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
@@ -33,6 +38,14 @@ def applied_rules(
                 "rule": f"accounting.yaml replayed_thoughts ({replayed.scope}, {replayed.billed})",
                 "confidence": replayed.confidence,
                 "evidence": list(replayed.evidence),
+            }
+        )
+    if raw_prompt is not None:
+        out.append(
+            {
+                "rule": "accounting.yaml raw_prompt_tokens",
+                "confidence": raw_prompt.confidence,
+                "evidence": list(raw_prompt.evidence),
             }
         )
     era = next(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -57,6 +58,9 @@ def turn_texts(turn: Turn, function_payload: str = "texts") -> Iterator[tuple[st
 
 # Function parts: (part field, proto name, payload field) — the name, then the payload's keys and strings.
 _FUNCTION_PARTS = (("functionCall", "function_call", "args"), ("functionResponse", "function_response", "response"))
+# An escape in JSON text: a backslash and the character after it (an escaped backslash is consumed as a pair).
+_ESCAPE = re.compile(r"\\(.)")
+
 # Code parts are text the model reads; google-genai's local tokenizer skips them, the service does not.
 _CODE_PARTS = (
     ("executableCode", "executable_code", "code"),
@@ -67,7 +71,8 @@ _CODE_PARTS = (
 def part_texts(part: dict[str, Any], path: str, function_payload: str = "texts") -> Iterator[tuple[str, str]]:
     """The strings of one Part. A function call's or response's payload is read as google-genai's accumulator
     does (`texts`: keys and string values, each its own string) or as one JSON text (`json`: the payload
-    serialized as Python's json.dumps does, non-ASCII kept, an absent payload as {})."""
+    serialized as Python's json.dumps does, non-ASCII kept, an absent payload as {}; `json_raw_quotes`: the same
+    with the quotes inside strings not escaped)."""
     if "text" in part:
         yield part["text"], f"{path}.text"
     for field, proto, payload in _FUNCTION_PARTS:
@@ -75,8 +80,11 @@ def part_texts(part: dict[str, Any], path: str, function_payload: str = "texts")
         if call is not None:
             if call.get("name"):
                 yield call["name"], f"{path}.{proto}.name"
-            if function_payload == "json":
-                yield json.dumps(call.get(payload) or {}, ensure_ascii=False), f"{path}.{proto}.{payload}"
+            if function_payload in ("json", "json_raw_quotes"):
+                text = json.dumps(call.get(payload) or {}, ensure_ascii=False)
+                if function_payload == "json_raw_quotes" and '\\"' in text:
+                    text = _ESCAPE.sub(lambda m: '"' if m[1] == '"' else m[0], text)
+                yield text, f"{path}.{proto}.{payload}"
             elif call.get(payload):
                 yield from value_texts(call[payload], f"{path}.{proto}.{payload}")
     for field, proto, payload in _CODE_PARTS:

@@ -167,7 +167,13 @@ def signature_thoughts(signature: bytes, size: SignatureSize) -> tuple[int, int,
     if signature in DUMMY_SIGNATURES:
         return 0, 0, 0
     payload = max(0, len(signature) - size.overhead_bytes)
-    return math.floor(payload / size.high), round(payload / size.point), math.ceil(payload / size.low)
+    low, point, high = math.floor(payload / size.high), round(payload / size.point), math.ceil(payload / size.low)
+    if size.also is not None:  # the second reading holds too: the thoughts lie in both ranges
+        overhead_low, overhead_high, k_low, k_high = size.also
+        low = max(low, math.floor(max(0, len(signature) - overhead_high) / k_high))
+        high = min(high, math.ceil(max(0, len(signature) - overhead_low) / k_low))
+        high = max(high, low)
+    return low, min(max(point, low), high), high
 
 
 def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: ThoughtHistory) -> ReplayedThoughtCount:

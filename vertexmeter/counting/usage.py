@@ -17,16 +17,18 @@ from vertexmeter.counting.count import (
     count_prompt_tokens,
     modality_details,
     model_info,
-    parse_as_of,
 )
 from vertexmeter.counting.texts import part_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history
+from vertexmeter.dates import parse_day
 from vertexmeter.errors import failed_precondition, invalid_argument
-from vertexmeter.media import MediaOptions
+from vertexmeter.media import MediaOptions, generated_image_tokens
 from vertexmeter.registry import (
     ModelInfo,
+    RawPromptRule,
     accounting_for,
     counts_text_pieces_apart,
+    raw_prompt_rule_for,
     replayed_thoughts_for,
     tokenizer_for,
     usage_fields_for,
@@ -38,7 +40,6 @@ from vertexmeter.requests import (
     parse_message,
     plain,
     request_body,
-    split_options,
 )
 from vertexmeter.tokenizing import Tokenizer, get_tokenizer
 from vertexmeter.vocabulary import GENERATE_CONTENT
@@ -60,6 +61,14 @@ class UsageResult:
     replayed_thoughts: ReplayedThoughtCount | None = None
     # usageMetadata's non-count fields (trafficType on Vertex, serviceTier on the Gemini API), as dated data.
     fields: dict[str, str] = field(default_factory=dict)
+    # rawPromptTokenCount - promptTokenCount where answers report it (accounting.yaml `raw_prompt_tokens`), else None.
+    raw_prompt_overhead: int | None = None
+    raw_prompt_rule: RawPromptRule | None = None
+
+    @property
+    def raw_prompt_token_count(self) -> int | None:
+        """rawPromptTokenCount (not billed), where the model's answers report it."""
+        return None if self.raw_prompt_overhead is None else self.prompt_token_count + self.raw_prompt_overhead
 
     @property
     def replayed_thoughts_token_count(self) -> int:
@@ -90,11 +99,14 @@ class UsageResult:
         prompt_low = self.prompt_token_count - thoughts.tokens + thoughts.low
         prompt_high = self.prompt_token_count - thoughts.tokens + thoughts.high
         rest = self.total_token_count - self.prompt_token_count
-        return {
+        out: dict[str, Any] = {
             "promptTokenCount": [prompt_low, prompt_high],
             "totalTokenCount": [prompt_low + rest, prompt_high + rest],
-            "reason": thoughts.reason,
         }
+        if self.raw_prompt_overhead is not None:
+            out["rawPromptTokenCount"] = [prompt_low + self.raw_prompt_overhead, prompt_high + self.raw_prompt_overhead]
+        out["reason"] = thoughts.reason
+        return out
 
     @property
     def candidates_token_count(self) -> int:
@@ -139,7 +151,13 @@ class UsageResult:
         from vertexmeter.counting.explain import applied_rules
 
         replayed = self.replayed_thoughts.rule if self.replayed_thoughts else None
-        return applied_rules(self.prompt.request, self.prompt.tokenizer, replayed=replayed, response=self.has_response)
+        return applied_rules(
+            self.prompt.request,
+            self.prompt.tokenizer,
+            replayed=replayed,
+            response=self.has_response,
+            raw_prompt=self.raw_prompt_rule,
+        )
 
     def to_rest(self, explain: bool = False) -> dict[str, Any]:
         """usageMetadata JSON in Google's field order; zero counts omitted, as proto3 JSON does; `explain` adds
@@ -166,6 +184,8 @@ class UsageResult:
         if self.thoughts_token_count:
             out["thoughtsTokenCount"] = self.thoughts_token_count
         out.update({k: v for k, v in self.fields.items() if k != "trafficType"})
+        if self.raw_prompt_token_count is not None:
+            out["rawPromptTokenCount"] = self.raw_prompt_token_count
         bounds = self.bounds
         if bounds is not None:
             out["bounds"] = bounds  # not Google's: present only on a count that cannot be exact offline
@@ -198,7 +218,7 @@ def usage(
         streamed chunks): the thoughts of those whose thought signatures the request replays are billed
         exactly; without them the bill carries `bounds` (docs/counting.md, "Replayed thoughts").
     """
-    info = model_info(model, api, on=parse_as_of(as_of))
+    info = model_info(model, api, on=parse_day(as_of, "as_of"))
     return usage_of_body(
         info,
         request_body(request, info, api, config=config, generate=True),
@@ -223,11 +243,12 @@ def usage_of_body(
     history: Any = None,
 ) -> UsageResult:
     """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies)."""
-    day = parse_as_of(as_of)
+    day = parse_day(as_of, "as_of")
     prompt = parse_generate_request(info, body, api)
     cached = _cached_tokens(prompt, cached_content_tokens)
     known = thought_history(history)
     counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day)
+    raw_rule = raw_prompt_rule_for(info, api, day) if prompt.call == GENERATE_CONTENT else None
     replayed = replayed_thought_tokens(prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known)
     result = UsageResult(
         model=info,
@@ -237,6 +258,8 @@ def usage_of_body(
         cached_content_token_count=cached,
         replayed_thoughts=replayed if replayed.signatures else None,
         fields=_usage_fields(prompt, day),
+        raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_rule),
+        raw_prompt_rule=raw_rule,
     )
     if response is not None:
         candidates, thoughts = count_response(prompt, response, day)
@@ -274,38 +297,31 @@ def usage_metadata(
     ).to_rest(explain=explain)
 
 
-USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens", "history", "explain")
-
-
-def usage_from_body(
-    model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
-) -> dict[str, Any]:
-    """The `:usageMetadata` answer: a generateContent body plus optional `usageOptions` {response, asOf,
-    cachedContentTokens, history} -> `{"usageMetadata": …, "modelVersion": …}`, as a GenerateContentResponse
-    carries it."""
-    request, options = split_options(body, "usageOptions", USAGE_OPTION_KEYS)
-    result = usage(
-        model,
-        request,
-        api=api,
-        response=options.get("response"),
-        as_of=options.get("asOf"),
-        media_options=media_options,
-        cached_content_tokens=options.get("cachedContentTokens"),
-        history=options.get("history"),
-    )
-    explain = options.get("explain", False)
-    if not isinstance(explain, bool):
-        raise invalid_argument(f"usageOptions.explain is true or false, not {explain!r}.", "usage_options.explain")
-    return {"usageMetadata": result.to_rest(explain=explain), "modelVersion": result.model.id}
-
-
 def _usage_fields(prompt: Prompt, day: dt.date | None) -> dict[str, str]:
     fields = usage_fields_for(prompt.api, day)
     tier = prompt.service_tier
     if "serviceTier" in fields and isinstance(tier, str) and tier:
         fields["serviceTier"] = tier.lower()
     return fields
+
+
+def _raw_prompt_overhead(prompt: Prompt, rule: RawPromptRule | None) -> int | None:
+    """rawPromptTokenCount - promptTokenCount under `rule` (accounting.yaml `raw_prompt_tokens`), None without one."""
+    if rule is None:
+        return None
+    total = rule.base + (rule.with_system_or_tools if prompt.system_instruction or prompt.tools else 0)
+    for turn in prompt.contents:
+        calls = any("functionCall" in part for part in turn.parts)
+        responses = any("functionResponse" in part for part in turn.parts)
+        if calls:
+            total += rule.per_call_content
+        elif responses:
+            total += rule.per_response_content
+        elif turn.role == "model":
+            total += rule.per_model_text_content
+        else:
+            total += rule.per_user_text_content
+    return total
 
 
 def _cached_tokens(prompt: Prompt, stated: int | None) -> int:
@@ -411,9 +427,7 @@ def _generated_image_tokens(prompt: Prompt, part: dict[str, Any], j: int) -> int
     """A generated image at the model's default output size (rules.yaml `output_image`)."""
     blob = part.get("inlineData") or part.get("fileData") or {}
     mime = str(blob.get("mimeType") or "")
-    from vertexmeter.media.rules import rules_for  # here: a text count never loads the media rules
-
-    tokens = rules_for(prompt.model.rules_generation, prompt.api, "generateContent").output_image_tokens
+    tokens = generated_image_tokens(prompt.model.rules_generation, prompt.api)
     if not mime.startswith("image/") or tokens is None:
         raise invalid_argument(
             f"vertexmeter counts text, function calls and generated images ({prompt.model.generation} models: "

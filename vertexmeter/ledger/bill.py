@@ -21,6 +21,7 @@ from itertools import product
 from pathlib import Path
 from typing import IO, Any
 
+from vertexmeter.dates import day_or_today
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
 from vertexmeter.ledger.formats import EARLIEST, plausible
 from vertexmeter.ledger.invoice import DEFAULT_TOLERANCE, Reconciliation, reconcile
@@ -36,7 +37,6 @@ from vertexmeter.pricing import (
     catalogue,
     decimal_number,
     money,
-    parse_date,
     round_period_total,
 )
 from vertexmeter.vocabulary import APIS, catalogue_platform
@@ -157,15 +157,15 @@ def bill(
     `tolerance` USD flagged."""
     paths = [logs] if isinstance(logs, str) else list(logs)
     month = _check_month(month)
-    breakdowns = _check_breakdowns(by)
+    breakdowns = parse_breakdowns(by)
     overall, scoped = parse_budgets(budget)
     if api not in APIS:
         raise invalid_argument(f"api must be one of {', '.join(APIS)}; got {api!r}.", "api")
     platform = catalogue_platform(api)  # the catalogue's own word for the API's price list
-    if day is not None and date is not None and parse_date(day, "day") != parse_date(date, "date"):
+    if day is not None and date is not None and day_or_today(day, "day") != day_or_today(date, "date"):
         raise invalid_argument("give the day once (day and date differ).", "day")
     given = day if day is not None else date
-    default_day = None if given is None else parse_date(given, "day")
+    default_day = None if given is None else day_or_today(given, "day")
     if default_day is not None:
         plausible(dt.datetime(default_day.year, default_day.month, default_day.day, tzinfo=dt.UTC), "day")
     if endpoint not in ENDPOINTS:
@@ -357,7 +357,7 @@ def _check_month(month: str | None) -> str | None:
     return parsed.strftime(_MONTH_FORMAT)
 
 
-def _check_breakdowns(by: str | Iterable[str]) -> tuple[tuple[str, ...], ...]:
+def parse_breakdowns(by: str | Iterable[str]) -> tuple[tuple[str, ...], ...]:
     names = (by,) if isinstance(by, str) else tuple(by)
     out: list[tuple[str, ...]] = []
     for name in names:

@@ -25,7 +25,7 @@ from vertexmeter.ledger.formats import EARLIEST, LATEST_AHEAD
 from vertexmeter.ledger.logs import MAX_LINE_BYTES, BadLine
 from vertexmeter.ledger.store import LedgerRow
 from vertexmeter.pricing import catalogue, money
-from vertexmeter.requests.decode import decode_json
+from vertexmeter.requests import decode_json
 
 UNMAPPED = "(no SKU in the catalogue)"
 DEFAULT_TOLERANCE = Decimal("0.01")  # per day and SKU: Google's export rounds each row's cost

@@ -18,7 +18,7 @@ from typing import Any
 
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.ledger.formats import LoggedRequest, read_item, usage_from_metadata
-from vertexmeter.requests.decode import decode_json
+from vertexmeter.requests import decode_json
 
 MAX_LINE_BYTES = 32 * 1024 * 1024  # a response with inline images stays far below; bound heavy input first
 __all__ = ["MAX_LINE_BYTES", "BadLine", "LogLine", "LoggedRequest", "read_log", "read_logs", "usage_from_metadata"]

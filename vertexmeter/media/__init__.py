@@ -13,6 +13,7 @@ from typing import Any
 
 from vertexmeter.media.mime import file_mime
 from vertexmeter.media.types import MediaContext, MediaCount, MediaOptions, MediaTally
+from vertexmeter.vocabulary import GENERATE_CONTENT
 
 
 def count_media_part(part: dict[str, Any], path: str, context: MediaContext) -> list[MediaCount]:
@@ -23,4 +24,20 @@ def count_media_part(part: dict[str, Any], path: str, context: MediaContext) -> 
     return count_part(part, path, context)
 
 
-__all__ = ["file_mime", "MediaContext", "MediaCount", "MediaOptions", "MediaTally", "count_media_part"]
+def generated_image_tokens(generation: str, api: str) -> int | None:
+    """What one image a model of `generation` generates costs at its default output size (rules.yaml
+    `output_image`), or None when the generation generates no images."""
+    from vertexmeter.media.rules import rules_for  # here: a text count never loads the media rules
+
+    return rules_for(generation, api, GENERATE_CONTENT).output_image_tokens
+
+
+__all__ = [
+    "MediaContext",
+    "MediaCount",
+    "MediaOptions",
+    "MediaTally",
+    "count_media_part",
+    "file_mime",
+    "generated_image_tokens",
+]

@@ -38,7 +38,7 @@ from vertexmeter.media.rules import (
 )
 from vertexmeter.media.sources import YouTube, resolve_file_uri
 from vertexmeter.media.types import MediaContext, MediaCount
-from vertexmeter.requests.parse import decode_bytes
+from vertexmeter.requests import decode_bytes
 
 MAX_FPS = Fraction(24)
 

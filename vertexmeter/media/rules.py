@@ -12,6 +12,7 @@ from typing import Any
 
 from vertexmeter.datafiles import load_yaml
 from vertexmeter.errors import invalid_argument
+from vertexmeter.vocabulary import COUNT_TOKENS
 
 LEVELS = ("UNSPECIFIED", "LOW", "MEDIUM", "HIGH", "ULTRA_HIGH")
 ROUNDINGS = ("ceil_seconds", "floor_seconds", "ceil_tokens")
@@ -190,7 +191,7 @@ def load_rules() -> Rules:
     return Rules(generations, limits, safety, _by_call(raw))
 
 
-def rules_for(generation: str, api: str = "vertex", call: str = "countTokens") -> GenerationRules:
+def rules_for(generation: str, api: str = "vertex", call: str = COUNT_TOKENS) -> GenerationRules:
     """The media rules of a generation for one API and call (countTokens or generateContent)."""
     loaded = load_rules()
     if generation not in loaded.generations:
@@ -204,9 +205,7 @@ def pick(table: dict[str, int], level: str, what: str, field_path: str) -> int:
         return table[level]
     if len(table) == 1:  # generation without mediaResolution: one number for every level
         return table["UNSPECIFIED"]
-    raise invalid_argument(
-        f"Media resolution MEDIA_RESOLUTION_{level} is not supported for {what}.", field_path
-    )
+    raise invalid_argument(f"Media resolution MEDIA_RESOLUTION_{level} is not supported for {what}.", field_path)
 
 
 def frames_sampled(seconds: Fraction, fps: Fraction, rounding: str = "ceil") -> int:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from vertexmeter.registry import ModelInfo
+from vertexmeter.vocabulary import COUNT_TOKENS
 
 DEFAULT_MAX_FETCH_BYTES = 50 * 1024 * 1024
 
@@ -58,7 +59,7 @@ class MediaContext:
     options: MediaOptions = field(default_factory=MediaOptions)
     api: str = "vertex"
     tally: MediaTally = field(default_factory=MediaTally)
-    call: str = "countTokens"  # or "generateContent": media rules differ per call (rules.yaml)
+    call: str = COUNT_TOKENS  # or GENERATE_CONTENT: media rules differ per call (rules.yaml)
     media_parts: int = 0  # inlineData / fileData parts in the whole prompt (a lone image is tiled on some calls)
 
 

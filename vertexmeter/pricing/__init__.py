@@ -3,24 +3,42 @@
     estimate(model, request, ...) -> Estimate       # count a real request, then price it
     price_scenario(path_or_dict) -> ScenarioResult  # what-if over many requests, caches and tuning
     prices(model, date=None) -> PriceSheet          # the rates in force
-    estimate_from_body(model, body) -> dict         # the :estimateCost answer for the server
 """
 
 from vertexmeter.pricing.catalogue import (
     ENDPOINTS,
+    MULTIPLIER_CHARGES,
     UNITS,
     catalogue,
     first_price_day,
+    load_catalogue_text,
     priced_model_names,
     resolve_priced_model,
 )
-from vertexmeter.pricing.engine import Bill, LineItem, Pricer, money, parse_date, round_period_total
-from vertexmeter.pricing.estimate import Estimate, PriceSheet, estimate, estimate_from_body, prices
+from vertexmeter.pricing.engine import Bill, LineItem, Pricer, money, round_period_total
+from vertexmeter.pricing.estimate import (
+    Estimate,
+    PriceSheet,
+    estimate,
+    output_at_cap,
+    pricer_for,
+    prices,
+    prompt_quantities,
+)
 from vertexmeter.pricing.scenario import ScenarioResult, load_scenario, price_scenario
-from vertexmeter.pricing.usage import CacheUsage, Quantities, RequestUsage, Usage, decimal_number
+from vertexmeter.pricing.usage import (
+    CacheUsage,
+    Quantities,
+    RequestUsage,
+    Usage,
+    decimal_number,
+    parse_mode,
+    whole_number,
+)
 
 __all__ = [
     "ENDPOINTS",
+    "MULTIPLIER_CHARGES",
     "UNITS",
     "Bill",
     "CacheUsage",
@@ -35,11 +53,15 @@ __all__ = [
     "catalogue",
     "decimal_number",
     "estimate",
-    "estimate_from_body",
     "first_price_day",
     "load_scenario",
     "money",
-    "parse_date",
+    "load_catalogue_text",
+    "output_at_cap",
+    "parse_mode",
+    "pricer_for",
+    "prompt_quantities",
+    "whole_number",
     "price_scenario",
     "priced_model_names",
     "prices",

@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from vertexmeter.datafiles import load_yaml, load_yaml_text
 from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.registry import bare_model_name, match_version, resolve
-from vertexmeter.vocabulary import MODES as MODES  # re-exported: older callers import it from here
 from vertexmeter.vocabulary import Mode
 
 Platform = Literal["vertex", "gemini_api"]  # the catalogue's word for the API (vocabulary.catalogue_platform)

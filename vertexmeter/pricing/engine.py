@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal, localcontext
 from typing import Any
 
+from vertexmeter.dates import day_or_today
 from vertexmeter.errors import VertexMeterError, invalid_argument, not_found
 from vertexmeter.pricing.catalogue import (
     ENDPOINTS,
@@ -177,19 +178,6 @@ def entry_json(entry: Entry) -> dict[str, Any]:
     return out
 
 
-def parse_date(value: Any, path: str = "date") -> dt.date:
-    if value is None:
-        return dt.datetime.now(dt.UTC).date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise invalid_argument(f"{path} must be an ISO date like 2024-12-01, got {value!r}.", path) from None
-
-
 class Pricer:
     """Prices usage of one model on one date, with optional per-entry price overrides."""
 
@@ -207,7 +195,7 @@ class Pricer:
         self.endpoint = endpoint
         if platform not in PLATFORMS:
             raise invalid_argument(f"platform must be one of {', '.join(PLATFORMS)}; got {platform!r}.", "platform")
-        self.date = parse_date(date)
+        self.date = day_or_today(date)
         self.model: PricedModel = resolve_priced_model(model, on=self.date)  # a dated alias: its model that day
         self.platform = platform
         cat = catalogue()

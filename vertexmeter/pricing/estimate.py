@@ -11,29 +11,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from vertexmeter.counting import CountResult, MediaUsage, UsageResult, count_body, usage_of_body
-from vertexmeter.counting.count import model_info
+from vertexmeter.counting import CountResult, MediaUsage, UsageResult, count_body, model_info, usage_of_body
+from vertexmeter.dates import day_or_today
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing.catalogue import Entry, catalogue
-from vertexmeter.pricing.engine import Bill, Pricer, entry_json, money, parse_date
+from vertexmeter.pricing.engine import Bill, Pricer, entry_json, money
 from vertexmeter.pricing.usage import Quantities, RequestUsage, Usage, parse_mode, whole_number
-from vertexmeter.requests import request_body, split_options
+from vertexmeter.requests import request_body
 from vertexmeter.vocabulary import MODES, VERTEX, catalogue_platform
-
-# The `estimateOptions` of :estimateCost, name -> what it takes ("count": a whole number; else a string
-# described so). The server's OpenAPI schema is built from this table.
-ESTIMATE_OPTIONS: dict[str, str] = {
-    "mode": "online (default), batch, flex, priority",
-    "outputTokens": "count",
-    "outputCharacters": "count",
-    "thinkingTokens": "count",
-    "date": "YYYY-MM-DD: price with the rates of that day",
-    "asOf": "YYYY-MM-DD: count with the rules of that day",
-    "cachedContentTokens": "count",
-    "history": "the conversation's earlier generateContent responses (replayed thought signatures)",
-}
-ESTIMATE_OPTION_KEYS = tuple(ESTIMATE_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -286,31 +272,6 @@ def _characters_per_token(pricer: Pricer) -> Decimal:
     return Decimal(4)
 
 
-def estimate_from_body(
-    model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
-) -> dict[str, Any]:
-    """The `:estimateCost` answer: `body` is a countTokens/generateContent body plus optional
-    `estimateOptions` (ESTIMATE_OPTIONS); returns the estimate JSON. `api` (the route's) says how the body is
-    counted and whose price list prices it (estimate()).
-    Errors are VertexMeterError (Google's error shape via `.to_json()`)."""
-    request, options = split_options(body, "estimateOptions", ESTIMATE_OPTION_KEYS)
-    result = estimate(
-        model,
-        request,
-        api=api,
-        mode=options.get("mode", "online"),
-        output_tokens=options.get("outputTokens"),
-        output_characters=options.get("outputCharacters"),
-        thinking_tokens=options.get("thinkingTokens"),
-        date=options.get("date"),
-        media_options=media_options,
-        as_of=options.get("asOf"),
-        cached_content_tokens=options.get("cachedContentTokens"),
-        history=options.get("history"),
-    )
-    return result.to_json()
-
-
 @dataclass(frozen=True)
 class PriceSheet:
     """The rates in force for a model on a date."""
@@ -342,7 +303,7 @@ class PriceSheet:
 
 def prices(model: str, date: Any = None, *, api: str = "vertex") -> PriceSheet:
     """Every catalogue rate in force for `model` on `date` (today when None)."""
-    pricer = Pricer(model, date=parse_date(date), platform=catalogue_platform(api))
+    pricer = Pricer(model, date=day_or_today(date), platform=catalogue_platform(api))
     order = {"input": 0, "cached_input": 1, "cache_write": 2, "output": 3, "cache_storage": 4}
     entries = sorted(
         pricer.entries,

@@ -19,7 +19,7 @@ from vertexmeter.pricing.usage import (
     parse_request,
     whole_number,
 )
-from vertexmeter.requests.decode import decode_json
+from vertexmeter.requests import decode_json
 
 SCENARIO_KEYS = (
     "model", "date", "mode", "platform", "endpoint", "prices", "cache", "requests", "training_tokens", "name",

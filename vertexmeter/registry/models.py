@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import fnmatch
@@ -13,10 +14,10 @@ from typing import Any
 
 from vertexmeter.datafiles import load_yaml
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument, not_found
-from vertexmeter.vocabulary import APIS, CALLS
+from vertexmeter.vocabulary import APIS, CALLS, EMBED_CONTENT
 
 BILLED_OUTPUTS = ("text", "before_stop")
-FUNCTION_PAYLOADS = ("texts", "json")
+FUNCTION_PAYLOADS = ("texts", "json", "json_raw_quotes")
 # accounting.yaml's tables keyed by (api, call, generation); each key covered exactly once by each.
 ACCOUNTING_TABLES = (
     "role_overhead",
@@ -131,6 +132,18 @@ class FunctionHistory:
     per_number: int = 0
     per_nested_object: int = 0  # an object that is the value of a key of the payload (any depth; not list items)
     per_boolean: int = 0  # a top-level true / false value
+    per_list: int = 0  # a top-level list value
+    per_absent_response: int = 0  # a functionResponse without `response` (json reads it as {})
+    # (model name patterns, weights that replace the ones above for those models), first match wins
+    model_overrides: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = ()
+
+    def for_model(self, model_id: str) -> FunctionHistory:
+        """The weights for one model: the first `model_overrides` entry whose patterns match its id, else these."""
+        for patterns, weights in self.model_overrides:
+            if any(fnmatch.fnmatchcase(model_id, pattern) for pattern in patterns):
+                changes: dict[str, Any] = dict(weights)
+                return dataclasses.replace(self, model_overrides=(), **changes)
+        return self
 
 
 @dataclass(frozen=True)
@@ -182,6 +195,9 @@ class SignatureSize:
     point: float
     high: float
     evidence: tuple[str, ...]
+    # A second reading that holds too: bytes = overhead + k x thoughts with the overhead between `also_overhead_low`
+    # and `also_overhead_high` bytes and k between `also_low` and `also_high`; the thoughts lie in both ranges.
+    also: tuple[int, int, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +240,24 @@ class NotCountable:
 
 
 @dataclass(frozen=True)
+class RawPromptRule:
+    """accounting.yaml `raw_prompt_tokens`: rawPromptTokenCount = promptTokenCount + base + with_system_or_tools (when
+    the request has a system instruction or tools) + these weights per Content of the request."""
+
+    api: str
+    models: tuple[str, ...]
+    since: dt.date
+    base: int
+    with_system_or_tools: int
+    per_user_text_content: int
+    per_model_text_content: int
+    per_call_content: int
+    per_response_content: int
+    confidence: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class _Registry:
     by_name: dict[str, ModelInfo]
     models: tuple[ModelInfo, ...]
@@ -236,6 +270,7 @@ class _Registry:
     dated_aliases: dict[str, tuple[DatedAlias, ...]]
     not_countable: dict[str, NotCountable]
     version: str
+    raw_prompt: tuple[RawPromptRule, ...] = ()
 
 
 @cache
@@ -296,12 +331,24 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         point=float(per_token["point"]),
         high=float(per_token["high"]),
         evidence=_strings(size.get("evidence") or []),
+        also=_signature_also(size.get("also")),
     )
     fields = tuple(
         (str(f["api"]), str(f["field"]), str(f["value"]), dt.date.fromisoformat(str(f["since"])))
         for f in rules["usage_fields"]
     )
     apart = frozenset(key for rule in rules["text_pieces_apart"] for key in _rule_keys(rule))
+    raw_prompt = tuple(
+        RawPromptRule(
+            api=str(rule["api"]),
+            models=_strings(rule["models"]),
+            since=dt.date.fromisoformat(str(rule["since"])),
+            **{name: int(str(rule.get(name, 0))) for name in _RAW_PROMPT_WEIGHTS},
+            confidence=str(rule.get("confidence", "")),
+            evidence=_strings(rule.get("evidence") or []),
+        )
+        for rule in rules.get("raw_prompt_tokens") or []  # optional: a data set from before the table has none
+    )
     return _Registry(
         by_name,
         tuple(models),
@@ -314,7 +361,28 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         dated,
         not_countable,
         str(raw["version"]),
+        raw_prompt,
     )
+
+
+_RAW_PROMPT_WEIGHTS = (
+    "base",
+    "with_system_or_tools",
+    "per_user_text_content",
+    "per_model_text_content",
+    "per_call_content",
+    "per_response_content",
+)
+
+
+def _signature_also(raw: object) -> tuple[int, int, float, float] | None:
+    """signature_size `also`: {overhead_bytes: {low, high}, bytes_per_thought_token: {low, high}}."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("accounting.yaml signature_size.also is a mapping")
+    overhead, per_token = raw["overhead_bytes"], raw["bytes_per_thought_token"]
+    return int(overhead["low"]), int(overhead["high"]), float(per_token["low"]), float(per_token["high"])
 
 
 def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str]) -> tuple[_ThoughtRule, ...]:
@@ -391,6 +459,35 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
+_HISTORY_WEIGHTS = (
+    "per_call",
+    "per_response",
+    "per_argument",
+    "per_number",
+    "per_nested_object",
+    "per_boolean",
+    "per_list",
+    "per_absent_response",
+)
+
+
+def _history_overrides(history: dict[str, object]) -> tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...]:
+    """function_history `model_overrides`: [{models: [patterns], <weight>: n, evidence: [...]}, ...]."""
+    out = []
+    entries = history.get("model_overrides") or []
+    if not isinstance(entries, list):
+        raise ValueError("accounting.yaml function_history: model_overrides is a list")
+    for entry in entries:
+        if not isinstance(entry, dict) or not entry.get("models"):
+            raise ValueError(f"accounting.yaml function_history: a model override needs models: {entry}")
+        unknown = set(entry) - {"models", "evidence", "confidence", *_HISTORY_WEIGHTS}
+        if unknown:
+            raise ValueError(f"accounting.yaml function_history: unknown override keys {sorted(unknown)}")
+        weights = tuple((name, int(str(entry[name]))) for name in _HISTORY_WEIGHTS if name in entry)
+        out.append((_strings(entry["models"]), weights))
+    return tuple(out)
+
+
 def _rule_keys(rule: dict[str, object]) -> list[tuple[str, str, str]]:
     return [
         (api, call, gen)
@@ -423,7 +520,7 @@ def _load_accounting(
                 history = tables["function_history"].get(key)
                 stops = tables["stop_sequences"].get(key)
                 newlines = tables["output_newlines"].get(key)
-                if tool is None and call == "embedContent":  # embedContent takes no tools
+                if tool is None and call == EMBED_CONTENT:  # embedContent takes no tools
                     tool = {"per_declaration": 0, "per_property": 0, "per_typed_node": 0, "per_nullable": 0}
                     tool["confidence"] = "confirmed"
                 if (
@@ -472,6 +569,9 @@ def _load_accounting(
                         int(str(history.get("per_number", 0))),
                         int(str(history.get("per_nested_object", 0))),
                         int(str(history.get("per_boolean", 0))),
+                        int(str(history.get("per_list", 0))),
+                        int(str(history.get("per_absent_response", 0))),
+                        _history_overrides(history),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
@@ -529,6 +629,18 @@ def replayed_thoughts_for(model: ModelInfo, api: str, call: str, as_of: dt.date 
 def counts_text_pieces_apart(model: ModelInfo, api: str, call: str) -> bool:
     """True where a response's text parts are counted each on its own (accounting.yaml `text_pieces_apart`)."""
     return (api, call, model.rules_generation) in _registry().text_pieces_apart
+
+
+@cache  # read per request (batch lines too): the answer depends only on these arguments
+def raw_prompt_rule_for(model: ModelInfo, api: str, as_of: dt.date | None = None) -> RawPromptRule | None:
+    """The rule of rawPromptTokenCount for `model` on `api` on `as_of` (today when None), or None where answers do
+    not report it (accounting.yaml `raw_prompt_tokens`)."""
+    for rule in _registry().raw_prompt:
+        if rule.api != api or not any(fnmatch.fnmatchcase(model.id, pattern) for pattern in rule.models):
+            continue
+        if as_of is None or as_of >= rule.since:
+            return rule
+    return None
 
 
 def usage_fields_for(api: str, as_of: dt.date | None = None) -> dict[str, str]:

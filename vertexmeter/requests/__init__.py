@@ -1,8 +1,7 @@
 """Request parsing: whatever the caller passes -> a REST body (inputs) -> a validated, normalized prompt."""
 
-from vertexmeter.requests.decode import decode_json
-from vertexmeter.requests.inputs import BODY_KEYS, decoded_body, plain, request_body, texts_body
-from vertexmeter.requests.options import split_options
+from vertexmeter.requests.decode import decode_json, require_object, too_deep
+from vertexmeter.requests.inputs import BODY_KEYS, decoded_body, plain, request_body
 from vertexmeter.requests.parse import decode_bytes, parse_message
 from vertexmeter.requests.prompt import (
     Instance,
@@ -11,19 +10,23 @@ from vertexmeter.requests.prompt import (
     media_field,
     parse_compute_request,
     parse_count_request,
-    parse_embed_request,
     parse_generate_request,
 )
-from vertexmeter.requests.schema import snake_case
+from vertexmeter.requests.schema import ALL_ENUMS, MESSAGES, NUMBERED_ENUMS, Field, snake_case
 
 __all__ = [
+    "ALL_ENUMS",
     "BODY_KEYS",
+    "MESSAGES",
+    "NUMBERED_ENUMS",
+    "Field",
+    "require_object",
+    "too_deep",
     "Instance",
     "Prompt",
     "Turn",
     "parse_compute_request",
     "parse_count_request",
-    "parse_embed_request",
     "parse_generate_request",
     "decode_bytes",
     "decode_json",
@@ -33,6 +36,4 @@ __all__ = [
     "decoded_body",
     "request_body",
     "snake_case",
-    "texts_body",
-    "split_options",
 ]

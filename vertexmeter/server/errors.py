@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from vertexmeter.errors import HTTP_CODES, VertexMeterError
+from vertexmeter.vocabulary import GENERATE_CONTENT, STREAM_GENERATE_CONTENT
 
 JSON_TYPE = "application/json; charset=UTF-8"
 log = logging.getLogger("vertexmeter.server")
@@ -81,7 +82,7 @@ def canonical(status: str, message: str, details: list[dict[str, Any]] | None = 
 
 
 # What this server does instead of generating: the same body, POSTed to its own two methods.
-_GENERATE_METHODS = (":generateContent", ":streamGenerateContent")
+_GENERATE_METHODS = (f":{GENERATE_CONTENT}", f":{STREAM_GENERATE_CONTENT}")
 
 
 def not_found_path(path: str) -> ApiError:

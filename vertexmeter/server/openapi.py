@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vertexmeter.pricing.estimate import ESTIMATE_OPTIONS
-from vertexmeter.requests.schema import ALL_ENUMS, MESSAGES, NUMBERED_ENUMS, Field
+from vertexmeter.requests import ALL_ENUMS, MESSAGES, NUMBERED_ENUMS, Field
+from vertexmeter.server.estimating import ESTIMATE_OPTIONS
 from vertexmeter.vocabulary import APIS
 
 REF = "#/components/schemas/"
@@ -205,6 +205,7 @@ _BOUNDS: dict[str, Any] = {
     "properties": {
         "promptTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
         "totalTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+        "rawPromptTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
         "reason": {"type": "string"},
     },
     "additionalProperties": False,
@@ -245,7 +246,7 @@ USAGE_RESPONSE: dict[str, Any] = {
                     f: {"type": "integer"}
                     for f in (
                         "promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount", "totalTokenCount",
-                        "thoughtsTokenCount",
+                        "thoughtsTokenCount", "rawPromptTokenCount",
                     )
                 },
                 **{

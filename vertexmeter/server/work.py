@@ -16,20 +16,16 @@ from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, Th
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertexmeter.counting import compute_tokens, count, usage_from_body
+from vertexmeter.counting import compute, count
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import resolve
-from vertexmeter.requests import decode_json
-from vertexmeter.requests.decode import require_object, too_deep
+from vertexmeter.requests import decode_json, require_object, too_deep
+from vertexmeter.server.adapters import usage_from_body
 from vertexmeter.tokenizing import families, get_tokenizer
+from vertexmeter.vocabulary import COMPUTE_TOKENS, ESTIMATE_COST, USAGE_METADATA
 
 log = logging.getLogger("vertexmeter.server")
-
-COUNT = "countTokens"
-COMPUTE = "computeTokens"
-ESTIMATE = "estimateCost"  # vertexmeter's own: a countTokens body plus estimateOptions, priced
-USAGE = "usageMetadata"  # vertexmeter's own: a generateContent body -> the usageMetadata it would bill
 
 
 @dataclass(frozen=True)
@@ -152,15 +148,14 @@ def run_job(job: Job) -> Outcome:
         if job.max_long_run_chars and long_run_characters(body, job.max_long_run_chars) > job.max_long_run_chars:
             return Outcome(0, {}, too_costly=True)
         model = job.model if job.model is not None else _model_from_body(body, job.endpoint)
-        if job.rpc == ESTIMATE:
+        if job.rpc == ESTIMATE_COST:
             return _estimate(model, body, job.api, job.media_options)
-        if job.rpc == USAGE:
+        if job.rpc == USAGE_METADATA:
             return _usage(model, body, job.api, job.media_options)
-        if job.rpc == COMPUTE:
-            info = resolve(model)  # once: computeTokens and the metrics label share it
-            result = compute_tokens(info, body)
-            ids = sum(len(item.get("tokenIds", ())) for item in result.get("tokensInfo", ()))
-            return Outcome(200, result, info.id, {"TEXT": ids} if ids else {})
+        if job.rpc == COMPUTE_TOKENS:
+            computed = compute(resolve(model), body)
+            ids = computed.token_count
+            return Outcome(200, computed.to_rest(), computed.model.id, {"TEXT": ids} if ids else {})
         counted = count(model, body, api=job.api, media_options=job.media_options, api_version=job.api_version)
         return Outcome(200, counted.to_rest(), counted.model.id, dict(counted.tokens_by_modality))
     except VertexMeterError as error:
@@ -185,17 +180,17 @@ def run_job_rendered(job: Job) -> Outcome:
 
 
 def _estimate(model: str, body: Any, api: str, media_options: MediaOptions) -> Outcome:
-    from vertexmeter.pricing import estimate_from_body  # imported on first use: the catalogue is large
+    from vertexmeter.server.estimating import estimate_from_body  # on first use: pricing loads the catalogue
 
     result = estimate_from_body(model, body, api=api, media_options=media_options)
-    prompt = result.get("prompt", {})
-    return Outcome(200, result, str(result.get("model")), dict(prompt.get("tokens_by_modality") or {}))
+    billed = result.usage.prompt_tokens_by_modality if result.usage else dict(result.counted.tokens_by_modality)
+    return Outcome(200, result.to_json(), (result.high or result.low).model, billed)
 
 
 def _usage(model: str, body: Any, api: str, media_options: MediaOptions) -> Outcome:
     answer = usage_from_body(model, body, api=api, media_options=media_options)
-    details = answer["usageMetadata"].get("promptTokensDetails") or []
-    return Outcome(200, answer, answer["modelVersion"], {d["modality"]: d["tokenCount"] for d in details})
+    billed = {modality: tokens for modality, tokens in answer.usage.prompt_tokens_by_modality.items() if tokens}
+    return Outcome(200, answer.to_json(), answer.usage.model.id, billed)
 
 
 def _model_from_body(body: Any, endpoint: str) -> str:

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
         refresh,
         status,
     )
-    from vertexmeter.tokenizing.core import CoreTable, billable_characters
+    from vertexmeter.tokenizing.core import CoreTable, billable_characters, mapped_counter
+    from vertexmeter.tokenizing.counter import CoreBpeTokenizer
     from vertexmeter.tokenizing.engines import (
-        CoreBpeTokenizer,
         CoreSentencePieceTokenizer,
         HuggingFaceTokenizer,
         SentencePieceTokenizer,
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "ENGINE_ONLY_ENV",
+    "PURE_PYTHON_ENV",
+    "mapped_counter",
     "CoreBpeTokenizer",
     "CoreSentencePieceTokenizer",
     "HuggingFaceTokenizer",
@@ -67,6 +70,7 @@ _HOMES = {
     "Tokenizer": "vertexmeter.tokenizing.engines",
     "piece_bytes": "vertexmeter.tokenizing.engines",
     "billable_characters": "vertexmeter.tokenizing.core",
+    "mapped_counter": "vertexmeter.tokenizing.core",
 }
 
 
@@ -75,6 +79,8 @@ __getattr__ = lazy_attributes(__name__, _HOMES)
 
 # Set to 1, the reference engines count every text whole (no core); a debugging and benchmarking switch.
 ENGINE_ONLY_ENV = "VERTEXMETER_ENGINE_ONLY"
+# Set to 1, the counting core runs its pure Python implementation, not the C extension.
+PURE_PYTHON_ENV = "VERTEXMETER_PURE_PYTHON"
 _loaded: dict[str, Tokenizer] = {}
 _lock = threading.Lock()
 
@@ -102,7 +108,7 @@ def _load_mapped(family: str) -> Tokenizer | None:
     anything is other than plain: an override directory (its file is verified first), the engines or the
     pure core asked for, no model file installed (`_load` says so), or no usable table stored yet."""
     from vertexmeter.paths import PACKAGE_DIR, TOKENIZER_DIR_ENV, cache_root
-    from vertexmeter.tokenizing.core import PURE_PYTHON_ENV, mapped_tokenizer_parts, table_file
+    from vertexmeter.tokenizing.core import mapped_tokenizer_parts, table_file
     from vertexmeter.tokenizing.pins import PINS
 
     pin = PINS.get(family)
@@ -191,7 +197,8 @@ def engine_tokenizer(family: str, engine: str, model: bytes) -> Tokenizer:
 def core_tokenizer(family: str, engine: str, table: CoreTable, model: Callable[[], bytes]) -> Tokenizer:
     """The counting core over a model when its table says cutting is exact, else the reference engine."""
     from vertexmeter.tokenizing.core import make_bpe
-    from vertexmeter.tokenizing.engines import CoreBpeTokenizer, CoreSentencePieceTokenizer
+    from vertexmeter.tokenizing.counter import CoreBpeTokenizer
+    from vertexmeter.tokenizing.engines import CoreSentencePieceTokenizer
 
     if not table.chunkable:
         return engine_tokenizer(family, engine, model())

@@ -10,11 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vertexmeter.datafiles import CACHE_DIR_ENV as CACHE_DIR_ENV  # re-exported: tests and docs name it here
 from vertexmeter.datafiles import cache_dir as user_cache_dir
 from vertexmeter.datafiles import package_path
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.paths import TOKENIZER_DIR_ENV as TOKENIZER_DIR_ENV  # re-exported: tests and docs name it here
+from vertexmeter.paths import TOKENIZER_DIR_ENV
 from vertexmeter.tokenizing.pins import PINS
 
 _MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024

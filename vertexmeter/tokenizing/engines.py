@@ -13,7 +13,6 @@ from typing import Protocol
 
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.tokenizing.core import CoreTable, make_splitter
-from vertexmeter.tokenizing.counter import CoreBpeTokenizer as CoreBpeTokenizer  # re-exported: its home
 from vertexmeter.tokenizing.counter import _valid_text
 
 # Below this many texts, encoding one by one beats the engines' threaded batch calls (bench/).

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 
 from vertexmeter.server.openapi import body_spec, path_parameter
 from vertexmeter.server.routes.rpc import RouteSpec, add_rpc_route
-from vertexmeter.server.work import COUNT, ESTIMATE, USAGE
+from vertexmeter.vocabulary import COUNT_TOKENS, ESTIMATE_COST, USAGE_METADATA
 
 VERSIONS = ("v1", "v1beta")
 _EXAMPLES = {
@@ -38,7 +38,7 @@ def gemini_router() -> APIRouter:
     for version in VERSIONS:
         add_rpc_route(
             router,
-            RouteSpec(api="gemini", version=version, rpc=ESTIMATE, form="models"),
+            RouteSpec(api="gemini", version=version, rpc=ESTIMATE_COST, form="models"),
             f"/{version}/models/{{model}}:estimateCost",
             "Estimate the cost of a request (vertexmeter extension, not a Google API)",
             ("EstimateCostResponse", "The billed prompt counted and priced from the dated catalogue."),
@@ -46,13 +46,13 @@ def gemini_router() -> APIRouter:
         )
         add_rpc_route(
             router,
-            RouteSpec(api="gemini", version=version, rpc=USAGE, form="models"),
+            RouteSpec(api="gemini", version=version, rpc=USAGE_METADATA, form="models"),
             f"/{version}/models/{{model}}:usageMetadata",
             "The usageMetadata generateContent would bill (vertexmeter extension, not a Google API)",
             ("UsageMetadataResponse", "usageMetadata as generateContent reports it, and the model id."),
             {"parameters": [model], **body_spec("GeminiUsageMetadataRequest", {"generateContent": generate_body})},
         )
-        spec = RouteSpec(api="gemini", version=version, rpc=COUNT, form="models")
+        spec = RouteSpec(api="gemini", version=version, rpc=COUNT_TOKENS, form="models")
         add_rpc_route(
             router,
             spec,

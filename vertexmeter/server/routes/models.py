@@ -25,13 +25,13 @@ from vertexmeter.registry import ModelInfo, all_models, resolve
 from vertexmeter.server.errors import ApiError, JSONResponse
 from vertexmeter.server.openapi import error_responses
 from vertexmeter.server.state import server_state
-from vertexmeter.vocabulary import EMBEDDING
+from vertexmeter.vocabulary import COMPUTE_TOKENS, COUNT_TOKENS, EMBEDDING, ESTIMATE_COST, USAGE_METADATA
 
 _GEMINI_VERSIONS = ("v1", "v1beta")
 _VERTEX_VERSIONS = ("v1", "v1beta1")
 _VERTEX_PREFIXES = ("", "/projects/{project}/locations/{location}")
 _GOOGLE = "google"
-_EXTENSIONS = ["usageMetadata", "estimateCost"]
+_EXTENSIONS = [USAGE_METADATA, ESTIMATE_COST]
 _OBJECT = {"type": "object"}
 
 
@@ -69,7 +69,7 @@ def gemini_model(model: ModelInfo) -> dict[str, Any]:
         "description": f"Counted offline by vertexmeter ({model.tokenizer} vocabulary).",
         "inputTokenLimit": model.input_token_limit,
         "outputTokenLimit": model.output_token_limit,
-        "supportedGenerationMethods": ["countTokens", *_EXTENSIONS],
+        "supportedGenerationMethods": [COUNT_TOKENS, *_EXTENSIONS],
     }
 
 
@@ -82,7 +82,7 @@ def vertex_model(model: ModelInfo, publisher: str = _GOOGLE) -> dict[str, Any]:
         f"input limit {model.input_token_limit:,} tokens, output limit {model.output_token_limit:,}.",
         "versionId": "default",
         "openSourceCategory": "PROPRIETARY",
-        "supportedActions": ["countTokens", "computeTokens", *_EXTENSIONS],
+        "supportedActions": [COUNT_TOKENS, COMPUTE_TOKENS, *_EXTENSIONS],
     }
 
 

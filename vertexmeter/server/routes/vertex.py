@@ -22,7 +22,7 @@ from fastapi import APIRouter
 
 from vertexmeter.server.openapi import body_spec, path_parameter
 from vertexmeter.server.routes.rpc import RouteSpec, add_rpc_route
-from vertexmeter.server.work import COMPUTE, COUNT, ESTIMATE, USAGE
+from vertexmeter.vocabulary import COMPUTE_TOKENS, COUNT_TOKENS, ESTIMATE_COST, USAGE_METADATA
 
 VERSIONS = ("v1", "v1beta1")
 FORMS: dict[str, str] = {
@@ -41,20 +41,25 @@ _PARAMETERS = {
 _TEXT_BODY = {"contents": [{"role": "user", "parts": [{"text": "What's the longest word in the English language?"}]}]}
 _ENDPOINT_BODY = {"model": "publishers/google/models/gemini-2.5-flash", **_TEXT_BODY}
 _SUMMARIES = {
-    COUNT: "Count tokens (Vertex AI countTokens)",
-    COMPUTE: "List tokens and ids (Vertex AI computeTokens)",
-    ESTIMATE: "Estimate the cost of a request (vertexmeter extension, not a Google API)",
-    USAGE: "The usageMetadata generateContent would bill (vertexmeter extension, not a Google API)",
+    COUNT_TOKENS: "Count tokens (Vertex AI countTokens)",
+    COMPUTE_TOKENS: "List tokens and ids (Vertex AI computeTokens)",
+    ESTIMATE_COST: "Estimate the cost of a request (vertexmeter extension, not a Google API)",
+    USAGE_METADATA: "The usageMetadata generateContent would bill (vertexmeter extension, not a Google API)",
 }
 _REQUEST_SCHEMAS = {
-    COUNT: "VertexCountTokensRequest", COMPUTE: "VertexComputeTokensRequest", ESTIMATE: "EstimateCostRequest",
-    USAGE: "UsageMetadataRequest",
+    COUNT_TOKENS: "VertexCountTokensRequest",
+    COMPUTE_TOKENS: "VertexComputeTokensRequest",
+    ESTIMATE_COST: "EstimateCostRequest",
+    USAGE_METADATA: "UsageMetadataRequest",
 }
 _RESPONSES = {
-    COUNT: ("VertexCountTokensResponse", "The count, exactly as Vertex AI answers it."),
-    COMPUTE: ("ComputeTokensResponse", "Tokens and token ids per text."),
-    ESTIMATE: ("EstimateCostResponse", "The prompt counted and priced from the dated catalogue (USD decimal strings)."),
-    USAGE: ("UsageMetadataResponse", "usageMetadata as generateContent reports it, and the model id."),
+    COUNT_TOKENS: ("VertexCountTokensResponse", "The count, exactly as Vertex AI answers it."),
+    COMPUTE_TOKENS: ("ComputeTokensResponse", "Tokens and token ids per text."),
+    ESTIMATE_COST: (
+        "EstimateCostResponse",
+        "The prompt counted and priced from the dated catalogue (USD decimal strings).",
+    ),
+    USAGE_METADATA: ("UsageMetadataResponse", "usageMetadata as generateContent reports it, and the model id."),
 }
 # estimateCost prices a publisher model; endpoints have no price of their own.
 _ESTIMATE_FORMS = ("projects_models", "publishers_models")
@@ -63,8 +68,8 @@ _ESTIMATE_BODY = {**_TEXT_BODY, "estimateOptions": {"outputTokens": 200, "mode":
 
 def _operation_extra(form: str, rpc: str) -> dict[str, Any]:
     names = [part[1:-1] for part in FORMS[form].split("/") if part.startswith("{")]
-    example = _ENDPOINT_BODY if "endpoints" in form else _ESTIMATE_BODY if rpc == ESTIMATE else _TEXT_BODY
-    if rpc == USAGE:
+    example = _ENDPOINT_BODY if "endpoints" in form else _ESTIMATE_BODY if rpc == ESTIMATE_COST else _TEXT_BODY
+    if rpc == USAGE_METADATA:
         example = {**_TEXT_BODY, "usageOptions": {"response": "The longest word is pneumonoultramicroscopic..."}}
     return {
         "parameters": [path_parameter(n, *_PARAMETERS[n]) for n in names],
@@ -76,12 +81,16 @@ def vertex_router() -> APIRouter:
     router = APIRouter(tags=["Vertex AI"])
     for version in VERSIONS:
         for form, template in FORMS.items():
-            for rpc in (COUNT, COMPUTE, ESTIMATE, USAGE):
-                if rpc in (ESTIMATE, USAGE) and form not in _ESTIMATE_FORMS:
+            for rpc in (COUNT_TOKENS, COMPUTE_TOKENS, ESTIMATE_COST, USAGE_METADATA):
+                if rpc in (ESTIMATE_COST, USAGE_METADATA) and form not in _ESTIMATE_FORMS:
                     continue
                 spec = RouteSpec(api="vertex", version=version, rpc=rpc, form=form)
                 add_rpc_route(
-                    router, spec, f"/{version}{template}:{rpc}", _SUMMARIES[rpc], _RESPONSES[rpc],
+                    router,
+                    spec,
+                    f"/{version}{template}:{rpc}",
+                    _SUMMARIES[rpc],
+                    _RESPONSES[rpc],
                     _operation_extra(form, rpc),
                 )
     return router

@@ -13,6 +13,7 @@ import mmap
 import os
 
 from vertexmeter.lazy import lazy_attributes
+from vertexmeter.tokenizing import PURE_PYTHON_ENV
 from vertexmeter.tokenizing.core.layout import FORMAT, table_file
 
 TYPE_CHECKING = False  # not typing's: importing this package must stay cheap (the quick count path)
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
     from vertexmeter.tokenizing.core.tables import CoreTable
 
-PURE_PYTHON_ENV = "VERTEXMETER_PURE_PYTHON"
 CACHE_BYTES = 16 * 1024 * 1024  # per family: the chunk -> count cache is emptied when it would pass this
 MAX_CACHED_CHUNK = 256  # characters; longer chunks are counted every time, never kept
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vertexmeter.tokenizing.core import layout
-from vertexmeter.tokenizing.core.layout import FORMAT as FORMAT  # re-exported: the tests name it here
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 

@@ -1,0 +1,62 @@
+"""The server's own methods on Google's request bodies: an options object beside Google's fields
+(`usageOptions` of `:usageMetadata`, `estimateOptions` of `:estimateCost`), split off here so that the
+library functions take plain arguments and return typed results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vertexmeter.counting import UsageResult, usage
+from vertexmeter.errors import invalid_argument
+from vertexmeter.media import MediaOptions
+from vertexmeter.requests import require_object
+
+# The `usageOptions` of :usageMetadata.
+USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens", "history", "explain")
+
+
+def split_options(body: Any, name: str, allowed: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(Google's request, the options) of `body`; unknown option keys are refused by name."""
+    body = require_object(body)
+    options = body.get(name) or {}
+    if not isinstance(options, dict):
+        raise invalid_argument(f"{name} must be an object.", name)
+    for key in options:
+        if key not in allowed:
+            raise invalid_argument(f"Unknown key '{name}.{key}'. Valid keys: {', '.join(allowed)}.", f"{name}.{key}")
+    return {k: v for k, v in body.items() if k != name}, options
+
+
+@dataclass(frozen=True)
+class UsageAnswer:
+    """What `:usageMetadata` answers: the typed usage, and whether its JSON explains itself."""
+
+    usage: UsageResult
+    explain: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"usageMetadata": …, "modelVersion": …}`, as a GenerateContentResponse carries it."""
+        return {"usageMetadata": self.usage.to_rest(explain=self.explain), "modelVersion": self.usage.model.id}
+
+
+def usage_from_body(
+    model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
+) -> UsageAnswer:
+    """The `:usageMetadata` answer of a generateContent body plus optional `usageOptions` {response, asOf,
+    cachedContentTokens, history, explain}."""
+    request, options = split_options(body, "usageOptions", USAGE_OPTION_KEYS)
+    result = usage(
+        model,
+        request,
+        api=api,
+        response=options.get("response"),
+        as_of=options.get("asOf"),
+        media_options=media_options,
+        cached_content_tokens=options.get("cachedContentTokens"),
+        history=options.get("history"),
+    )
+    explain = options.get("explain", False)
+    if not isinstance(explain, bool):
+        raise invalid_argument(f"usageOptions.explain is true or false, not {explain!r}.", "usage_options.explain")
+    return UsageAnswer(result, explain)
