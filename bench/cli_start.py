@@ -12,7 +12,10 @@ Each round runs, in a shuffled order, fresh processes of:
 and reports medians, the spread (min-max) and per-round ratios to `bare`. `count` is answered from the
 quick path's memory of the (model, API, number of texts) (cli/quick.py): the rounds measure the memory.
   count-first  the same with the memory removed before the run: the first count of a (model, API, number
-               of texts) after an install or upgrade, which the library answers (and then remembers)
+               of texts) after an install or upgrade, answered from the packaged index (cli/quick_index.py)
+               for a registry model's canonical name, else by the library (and then remembered)
+  lib-first    the same for a version name (MODEL-001), which only the library resolves: the first count
+               the index cannot answer (memory removed too)
 With --models, each round runs bare and, per model, count and count-first.
 Run it in the environment users have: in a clean `pip install .` venv a bare start is ~10 ms; an
 editable install adds ~10 ms to every start, bare included.
@@ -92,6 +95,7 @@ def main() -> None:
         return every_model(args)
     cmds = commands(args.model)
     cmds["count-first"] = cmds["count"]
+    cmds["lib-first"] = [*cmds["count"][:-2], f"{args.model}-001", "hi"]
     envs: dict[str, dict[str, str] | None] = dict.fromkeys(cmds)
     if args.compare:
         cmds["count@SRC"] = cmds["count"]
@@ -105,7 +109,7 @@ def main() -> None:
         random.shuffle(names)
         sample = {}
         for name in names:
-            if name == "count-first":
+            if name in ("count-first", "lib-first"):
                 forget()
             sample[name] = run_once(cmds[name], envs[name])
         for name, seconds in sample.items():
@@ -143,7 +147,8 @@ def compile_installed() -> None:
 def every_model(args: argparse.Namespace) -> None:
     import vertexmeter
 
-    models = [m.id for m in vertexmeter.all_models()] if args.models == "all" else args.models.split(",")
+    every = [m.id for m in vertexmeter.all_models() if "vertex" in m.apis]  # the command's default API
+    models = every if args.models == "all" else args.models.split(",")
     compile_installed()
     bare = [sys.executable, "-c", "pass"]
     count = {m: [sys.executable, "-m", "vertexmeter", "count", "-m", m, "hi"] for m in models}
@@ -154,8 +159,11 @@ def every_model(args: argparse.Namespace) -> None:
         run_once(count[m])
     from vertexmeter.cli import quick
 
-    with open(quick._memory_path(), "rb") as handle:  # every model remembered: put back before each `count`
-        memory = handle.read()
+    try:  # what the runs above remembered (models outside the packaged index): put back before each `count`
+        with open(quick._memory_path(), "rb") as handle:
+            memory: bytes | None = handle.read()
+    except FileNotFoundError:
+        memory = None  # every model was answered from the packaged index
     for _ in range(args.rounds):
         jobs = ["bare"] + [f"{m} {kind}" for m in models for kind in ("count", "first")]
         random.shuffle(jobs)
@@ -164,7 +172,7 @@ def every_model(args: argparse.Namespace) -> None:
                 times[job].append(run_once(bare))
                 continue
             model, kind = job.rsplit(" ", 1)
-            if kind == "first":
+            if kind == "first" or memory is None:
                 forget()
             else:
                 with open(quick._memory_path(), "wb") as handle:

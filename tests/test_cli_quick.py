@@ -121,21 +121,22 @@ def test_an_unknown_api_or_model_is_left_to_click(monkeypatch: pytest.MonkeyPatc
 def test_the_memory_answers_the_second_time_and_not_after_a_change(monkeypatch: pytest.MonkeyPatch) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(quick_path._memory_path())  # what earlier tests left: this one starts from no memory
-    argv = ["count", "-m", "gemini-2.5-flash", "--api", "gemini", "Hello there", "again"]
+    # a version name: not in the packaged index (canonical names only), so the library answers and remembers
+    argv = ["count", "-m", "gemini-2.0-flash-001", "--api", "gemini", "Hello there", "again"]
     expected = CliRunner().invoke(main, argv).output
     assert quick(argv) == (True, expected)
-    remembered = quick_path._from_memory("gemini-2.5-flash", "gemini", ["other", "texts 漢字 😀"])
+    remembered = quick_path._from_memory("gemini-2.0-flash-001", "gemini", ["other", "texts 漢字 😀"])
     assert remembered is not None  # the same model, API and number of texts: answered from the memory
     # every registry model's answer to two texts on the Gemini API was remembered with it
     assert quick_path._from_memory("gemini-3.5-flash", "gemini", ["a", "b"]) is not None
     assert quick_path._from_memory("gemini-3.5-flash", "vertex", ["a", "b"]) is None  # another API
-    other = ["count", "-m", "gemini-2.5-flash", "--api", "gemini", "other", "texts 漢字 😀"]
+    other = ["count", "-m", "gemini-2.0-flash-001", "--api", "gemini", "other", "texts 漢字 😀"]
     assert quick(other) == (True, CliRunner().invoke(main, other).output)
     monkeypatch.setattr(quick_path, "_fingerprint", lambda: "another install")  # an upgrade or an edit
-    assert quick_path._from_memory("gemini-2.5-flash", "gemini", ["x", "y"]) is None
+    assert quick_path._from_memory("gemini-2.0-flash-001", "gemini", ["x", "y"]) is None
     monkeypatch.undo()
     monkeypatch.setenv("VERTEXMETER_ENGINE_ONLY", "1")  # tokenizers loaded another way: the library
-    assert quick_path._from_memory("gemini-2.5-flash", "gemini", ["x", "y"]) is None
+    assert quick_path._from_memory("gemini-2.0-flash-001", "gemini", ["x", "y"]) is None
 
 
 def test_a_damaged_memory_is_ignored_and_rewritten() -> None:
@@ -162,22 +163,26 @@ def test_a_character_priced_model_is_answered_from_the_memory_with_its_billable_
     argv = ["count", "-m", "gemini-1.5-pro", "Hello  there", "again"]
     assert quick(argv) == (True, CliRunner().invoke(main, argv).output)
     texts = ["  漢字\u3000and\x1ctabs\t😀 ", "x\u2028y"]  # Unicode and ASCII separator whitespace
-    assert quick_path._from_memory("gemini-1.5-pro", None, texts) is not None
+    # answered without the library: from the packaged index, or from the memory of the first answer
+    assert quick_path._from_memory("gemini-1.5-pro", None, texts) or quick_path._from_index(
+        "gemini-1.5-pro", None, texts
+    )
     other = ["count", "-m", "gemini-1.5-pro", *texts]
     assert quick(other) == (True, CliRunner().invoke(main, other).output)
     blank = ["count", "-m", "gemini-1.5-pro", " ", "\u3000"]  # no billable character: the field is omitted
     assert quick_path._from_memory("gemini-1.5-pro", None, blank[3:]) is None
+    assert quick_path._from_index("gemini-1.5-pro", None, blank[3:]) is None
     assert quick(blank) == (True, CliRunner().invoke(main, blank).output)
 
 
 @pytest.mark.parametrize(
     "model", ["text-bison", "chat-bison", "code-gecko", "textembedding-gecko", "gemini-embedding-001"]
 )
-def test_a_legacy_model_is_answered_from_the_memory(model: str) -> None:
+def test_a_legacy_model_is_answered_without_the_library(model: str) -> None:
     argv = ["count", "-m", model, "Hello  there", "again 漢字"]
     assert quick(argv) == (True, CliRunner().invoke(main, argv).output)
     texts = ["def f(x):\n\treturn x  # 😀", "\u00a0y"]
-    assert quick_path._from_memory(model, None, texts) is not None
+    assert quick_path._from_memory(model, None, texts) or quick_path._from_index(model, None, texts)
     other = ["count", "-m", model, *texts]
     assert quick(other) == (True, CliRunner().invoke(main, other).output)
 
@@ -218,3 +223,66 @@ def test_every_model_gets_the_click_answer_from_the_library_and_then_from_the_me
                 assert first == second == (False, "")
             else:
                 assert first == second == (True, via_click.output), (info.id, api, texts)
+
+
+def _index_tool():  # type: ignore[no-untyped-def]
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "quick_index.py"
+    spec = importlib.util.spec_from_file_location("quick_index_tool", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_packaged_index_is_what_its_tool_prints_today() -> None:
+    from pathlib import Path
+
+    from vertexmeter.tokenizing import core
+
+    if core.IMPLEMENTATION != "native":
+        pytest.skip("the index is made from the native core's answers (no C compiler here)")
+    tool = _index_tool()
+    assert Path(quick_path.__file__).with_name("quick_index.py").read_text("utf-8") == tool.text(), (
+        "run: python tools/quick_index.py --write"
+    )
+
+
+def test_a_first_count_is_answered_from_the_index_without_the_library(
+    tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vertexmeter.tokenizing import get_tokenizer
+
+    get_tokenizer("gemma3").count("x")  # the table is stored: what any earlier run leaves
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(quick_path._memory_path())
+    first = run_command("count", "-m", "gemini-2.5-flash", "--api", "gemini", "first", "time 漢字")
+    assert first.returncode == 0 and first.stderr == "\n"  # neither click nor json nor dataclasses: no library
+    argv = ["count", "-m", "gemini-2.5-flash", "--api", "gemini", "first", "time 漢字"]
+    assert first.stdout == CliRunner().invoke(main, argv).output
+    assert not os.path.exists(quick_path._memory_path())  # nothing to remember: the index had it
+    assert quick_path._from_index("gemini-2.5-flash", None, ["a"]) is not None
+    assert quick_path._from_index("gemini-2.5-flash-001", None, ["a"]) is None  # only canonical names
+    assert quick_path._from_index("text-bison", None, ["a", "b", "c"]) is not None  # an instance per text
+    assert quick_path._from_index("text-bison", "gemini", ["a"]) is None  # not served there: the library says so
+    monkeypatch.setattr(quick_path, "registry_hash", lambda: "edited registry")
+    assert quick_path._from_index("gemini-2.5-flash", None, ["a"]) is None
+    monkeypatch.undo()
+    installed = tmp_path / "manifest.json"  # type: ignore[operator]
+    installed.write_text("{}")
+    monkeypatch.setattr(quick_path, "installed_manifest", lambda: str(installed))  # a newer data set
+    assert quick_path._from_index("gemini-2.5-flash", None, ["a"]) is None
+    monkeypatch.undo()
+    monkeypatch.setenv("VERTEXMETER_ENGINE_ONLY", "1")
+    assert quick_path._from_index("gemini-2.5-flash", None, ["a"]) is None
+
+
+def test_an_answer_without_billable_characters_is_not_remembered_as_the_models_shape() -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(quick_path._memory_path())
+    for texts in ([" ", "\u3000"], ["a", "b"]):  # the blank answer omits the characters; the next has them
+        argv = ["count", "-m", "text-bison@002", *texts]  # a version name: the library, then the memory
+        assert quick(argv) == (True, CliRunner().invoke(main, argv).output)
+    assert quick_path._from_memory("text-bison@002", None, ["c", "d"]) is not None

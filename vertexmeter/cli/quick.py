@@ -15,6 +15,11 @@ without a date is today's service, which the registry holds as each model's curr
 not cover. An answer is remembered only when it had exactly a shape printed here, and a text whose
 billable characters are zero (an answer that omits the field) goes to the library.
 
+A first count with a registry model's canonical name needs no library either: the packaged index
+(quick_index.py, written by tools/quick_index.py) holds the same facts per model and API for the packaged
+registry files, and is used while they are the ones it was made from (their hash) and no other data set is
+installed. The table file must exist (the library makes it the first time a family is used).
+
 tests/test_cli_quick.py holds both answers equal to the click command's on generated command lines and
 checks that the flag spellings below are the click command's. Any other word, flag, `--`, option-like
 text, a TEXT that names an existing file (click adds a hint on stderr), a set $VERTEXMETER_MEDIA_ROOT
@@ -101,7 +106,7 @@ def answer(argv: list[str]) -> bool:
     import sys
 
     model, api, texts = plan
-    remembered = _from_memory(model, api, texts)
+    remembered = _from_memory(model, api, texts) or _from_index(model, api, texts)
     if remembered is not None:
         total, characters, shape, note = remembered
         if shape == PLAIN:
@@ -166,9 +171,10 @@ def _from_library(model: str, api: str | None, texts: list[str]) -> tuple[dict[s
 
 
 def billable(texts: list[str]) -> int:
-    """The texts' billable characters: code points, whitespace excluded (counting's billable_characters:
-    str.split() splits on exactly the str.isspace() characters)."""
-    return sum(len(word) for text in texts for word in text.split())
+    """The texts' billable characters: code points, whitespace excluded (counting's billable_characters)."""
+    from vertexmeter.tokenizing import billable_characters
+
+    return sum(billable_characters(text) for text in texts)
 
 
 def _remember(
@@ -183,9 +189,9 @@ def _remember(
     rest = result.to_rest()
     total = result.total_tokens
     details = [{"modality": "TEXT", "tokenCount": total}]
-    if total <= 0:
-        return
     characters = billable(texts)
+    if total <= 0 or characters == 0:
+        return  # an answer that omits a zero field does not show its shape
     shapes = {  # each shape as the answer must be, keys in the order the constants above print them
         PLAIN: {"totalTokens": total, "promptTokensDetails": details},
         BILLED: {"totalTokens": total, "totalBillableCharacters": characters, "promptTokensDetails": details},
@@ -213,6 +219,41 @@ def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, in
     entry = _load_memory(_fingerprint()).get((model, api, len(texts)))
     if entry is None:
         return None
+    return _counted(entry, texts)
+
+
+def _from_index(model: str, api: str | None, texts: list[str]) -> tuple[int, int | None, int, str] | None:
+    """The same from the packaged index (quick_index.py, tools/quick_index.py) for a registry model's canonical
+    name, while the registry files are the ones it was made from and no other data set is installed."""
+    if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
+        return None
+    from vertexmeter.cli.quick_index import ENTRIES, REGISTRY
+
+    entry = ENTRIES.get((model, api or "vertex"))
+    if entry is None or os.path.exists(installed_manifest()) or registry_hash() != REGISTRY:
+        return None
+    from vertexmeter.tokenizing import stored_table_file
+
+    family, overhead, step, shape, note = entry
+    path = stored_table_file(family)
+    if path is None:
+        return None
+    return _counted((path, overhead + step * (len(texts) - 1), shape, note), texts)
+
+
+def registry_hash() -> str:
+    """The hash of the packaged registry files (models, accounting rules) the answers' shapes come from."""
+    import xxhash
+
+    digest = xxhash.xxh3_128()
+    for name in ("models.yaml", "accounting.yaml"):
+        with open(os.path.join(PACKAGE_DIR, "registry", name), "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def _counted(entry: tuple[str, int, int, str], texts: list[str]) -> tuple[int, int | None, int, str] | None:
+    """(tokens, billable characters or None, shape, note) of `texts` over the table file `entry` names."""
     from vertexmeter.tokenizing import mapped_counter
 
     counter = mapped_counter(entry[0])

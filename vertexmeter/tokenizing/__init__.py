@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         refresh,
         status,
     )
-    from vertexmeter.tokenizing.core import CoreTable, mapped_counter
+    from vertexmeter.tokenizing.core import CoreTable, billable_characters, mapped_counter
     from vertexmeter.tokenizing.counter import CoreBpeTokenizer
     from vertexmeter.tokenizing.engines import (
         CoreSentencePieceTokenizer,
@@ -47,11 +47,13 @@ __all__ = [
     "AssetStatus",
     "Tokenizer",
     "TokenizerAsset",
+    "billable_characters",
     "families",
     "get_tokenizer",
     "piece_bytes",
     "refresh",
     "status",
+    "stored_table_file",
     "table_path",
 ]
 
@@ -67,6 +69,7 @@ _HOMES = {
     "SentencePieceTokenizer": "vertexmeter.tokenizing.engines",
     "Tokenizer": "vertexmeter.tokenizing.engines",
     "piece_bytes": "vertexmeter.tokenizing.engines",
+    "billable_characters": "vertexmeter.tokenizing.core",
     "mapped_counter": "vertexmeter.tokenizing.core",
 }
 
@@ -122,6 +125,17 @@ def _load_mapped(family: str) -> Tokenizer | None:
     from vertexmeter.tokenizing.counter import CoreBpeTokenizer
 
     return CoreBpeTokenizer.mapped(family, *parts)
+
+
+def stored_table_file(family: str) -> str | None:
+    """Where the family's core table is kept in the user cache, as a string (no pathlib: the quick count
+    path asks), whether or not it exists yet; None for an unknown family."""
+    from vertexmeter.paths import cache_root
+    from vertexmeter.tokenizing.core import table_file
+    from vertexmeter.tokenizing.pins import PINS
+
+    pin = PINS.get(family)
+    return None if pin is None else os.path.join(cache_root(), "tokenizers", "core", table_file(family, pin[2]))
 
 
 def _load(family: str) -> Tokenizer:

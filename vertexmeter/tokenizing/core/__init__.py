@@ -42,11 +42,15 @@ else:
 
         IMPLEMENTATION = "pure"
 
+billable_characters: Callable[[str], int] = _impl.billable_characters
+"""billable_characters(text) -> int: the code points that are not whitespace (exactly str.isspace's)."""
+
 __all__ = [
     "CACHE_BYTES",
     "IMPLEMENTATION",
     "MAX_CACHED_CHUNK",
     "CoreTable",
+    "billable_characters",
     "derive",
     "load_table",
     "make_bpe",

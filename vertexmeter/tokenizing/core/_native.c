@@ -113,8 +113,12 @@ typedef struct {
     uint8_t *char_counts; /* see encoder_char_count */
 } BpeObject;
 
-typedef struct { int32_t id; int32_t prev; int32_t next; int32_t alive; } Sym;
-typedef struct { int32_t rank; int32_t pos; int32_t new_id; } HeapItem;
+/* len: the initial symbols it spans, 0 once merged into its left neighbour */
+typedef struct { int32_t id; int32_t prev; int32_t next; int32_t len; } Sym;
+/* size: the two symbols' len when pushed. The pair at pos is unchanged while that sum is: a symbol's id
+ * changes only by absorbing its right neighbour (its len grows), and a right neighbour is replaced only
+ * when it is absorbed, which makes the left one grow. So a stale entry is told without a probe. */
+typedef struct { int32_t rank; int32_t pos; int32_t size; } HeapItem; /* the merged id: merge_ids[rank] */
 
 static inline int heap_less(const HeapItem *a, const HeapItem *b) {
     return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
@@ -156,6 +160,11 @@ static inline MergeHit bpe_merge(const BpeObject *b, int32_t left, int32_t right
     }
     MergeHit none = {-1, -1};
     return none;
+}
+
+static inline void bpe_merge_prefetch(const BpeObject *b, int32_t left, int32_t right) {
+    uint64_t k = ((uint64_t)(uint32_t)left << MERGE_ID_BITS) | (uint32_t)right;
+    __builtin_prefetch(&b->merges[mix64(k + 1) & b->merges_mask]);
 }
 
 static inline int32_t bpe_char(const BpeObject *b, Py_UCS4 cp) {
@@ -234,22 +243,23 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
     for (size_t i = 0; i < n; i++) {
         syms[i].prev = (int32_t)i - 1;
         syms[i].next = (i + 1 < n) ? (int32_t)i + 1 : -1;
-        syms[i].alive = 1;
+        syms[i].len = 1;
     }
     size_t hn = 0;
+    for (size_t i = 0; i + 1 < n; i++) bpe_merge_prefetch(b, syms[i].id, syms[i + 1].id); /* overlap the misses */
     for (size_t i = 0; i + 1 < n; i++) {
         MergeHit m = bpe_merge(b, syms[i].id, syms[i + 1].id);
-        if (m.rank >= 0) { HeapItem it = {m.rank, (int32_t)i, m.new_id}; heap_push(heap, &hn, it); }
+        if (m.rank >= 0) { HeapItem it = {m.rank, (int32_t)i, 2}; heap_push(heap, &hn, it); }
     }
     while (hn) {
         HeapItem top = heap_pop(heap, &hn);
         Sym *s = &syms[top.pos];
-        if (!s->alive || s->next < 0) continue;
+        if (!s->len || s->next < 0) continue;
         Sym *r = &syms[s->next];
-        MergeHit m = bpe_merge(b, s->id, r->id);
-        if (m.rank < 0 || m.new_id != top.new_id) continue; /* a stale entry */
-        s->id = top.new_id;
-        r->alive = 0;
+        if (s->len + r->len != top.size) continue; /* a stale entry (see HeapItem) */
+        s->id = b->merge_ids[top.rank];
+        s->len += r->len;
+        r->len = 0;
         s->next = r->next;
         if (r->next >= 0) syms[r->next].prev = top.pos;
         if (hn + 2 > hcap) {
@@ -264,13 +274,15 @@ static int bpe_word(const BpeObject *b, int kind, const void *data, Py_ssize_t s
             if (heap == stack_heap) memcpy(grown, stack_heap, hn * sizeof(HeapItem));
             heap = grown;
         }
+        if (s->prev >= 0) bpe_merge_prefetch(b, syms[s->prev].id, s->id);
+        if (s->next >= 0) bpe_merge_prefetch(b, s->id, syms[s->next].id);
         if (s->prev >= 0) {
             MergeHit ml = bpe_merge(b, syms[s->prev].id, s->id);
-            if (ml.rank >= 0) { HeapItem it = {ml.rank, s->prev, ml.new_id}; heap_push(heap, &hn, it); }
+            if (ml.rank >= 0) { HeapItem it = {ml.rank, s->prev, syms[s->prev].len + s->len}; heap_push(heap, &hn, it); }
         }
         if (s->next >= 0) {
             MergeHit mr = bpe_merge(b, s->id, syms[s->next].id);
-            if (mr.rank >= 0) { HeapItem it = {mr.rank, top.pos, mr.new_id}; heap_push(heap, &hn, it); }
+            if (mr.rank >= 0) { HeapItem it = {mr.rank, top.pos, s->len + syms[s->next].len}; heap_push(heap, &hn, it); }
         }
     }
     int rc = 0;
@@ -479,6 +491,11 @@ typedef struct {
     size_t n_pieces, arena_len; /* info's length - 1, arena's length in code points */
     int from_image; Py_buffer image; /* tables borrowed from an image (see SpBpe_from_image), not owned */
     uint8_t *char_counts; /* see encoder_char_count */
+    /* The merge path by piece ids (sp_encode_ids), when the model allows it (sp_build_pairs): one probe
+     * of `pairs` per candidate instead of hashing the concatenation and checking it against the arena. */
+    uint64_t *pairs; size_t pairs_mask; /* 0 empty, else ((left << 20 | right) + 1) << 20 | merged id */
+    CharSlot *chars; size_t chars_mask; /* single-character normal pieces: code point -> id */
+    uint8_t user_first[8192]; /* bit (cp & 0xFFFF): some user-defined piece may start with cp */
 } SpBpeObject;
 
 #define RANGE_SEED 0x9E3779B97F4A7C15ULL
@@ -545,9 +562,187 @@ static SpItem sp_pop(SpItem *h, size_t *n) {
 
 typedef struct { int32_t start, len, prev, next; int32_t frozen; } SpSym;
 
+/* ---- the merge path by piece ids (models that pass sp_build_pairs' checks) */
+
+#define PAIR_ID_BITS 20
+#define MAX_USER_LEN_IDS 128 /* longer user-defined pieces: the range path below */
+
+static inline int32_t sp_char(const SpBpeObject *b, Py_UCS4 cp) {
+    size_t h = mix64((uint64_t)cp + 1) & b->chars_mask;
+    for (;;) {
+        const CharSlot *s = &b->chars[h];
+        if (s->cp == cp) return s->id;
+        if (s->cp == 0xFFFFFFFFu) return -1;
+        h = (h + 1) & b->chars_mask;
+    }
+}
+
+/* The normal piece whose text is piece `left` then piece `right`, or -1. */
+static inline int32_t sp_pair(const SpBpeObject *b, int32_t left, int32_t right) {
+    uint64_t k = (((uint64_t)(uint32_t)left << PAIR_ID_BITS) | (uint32_t)right) + 1;
+    size_t h = mix64(k) & b->pairs_mask;
+    for (uint64_t v; (v = b->pairs[h]) != 0; h = (h + 1) & b->pairs_mask)
+        if ((v >> PAIR_ID_BITS) == k) return (int32_t)(v & ((1u << PAIR_ID_BITS) - 1));
+    return -1;
+}
+
+/* Start loading the slot sp_pair(left, right) reads first: the table is megabytes, so a probe is a
+ * memory miss; asking for several before reading any overlaps them. */
+static inline void sp_pair_prefetch(const SpBpeObject *b, int32_t left, int32_t right) {
+    uint64_t k = (((uint64_t)(uint32_t)left << PAIR_ID_BITS) | (uint32_t)right) + 1;
+    __builtin_prefetch(&b->pairs[mix64(k) & b->pairs_mask]);
+}
+
+static inline int user_may_start(const SpBpeObject *b, Py_UCS4 cp) {
+    unsigned x = cp & 0xFFFFu;
+    return (b->user_first[x >> 3] >> (x & 7)) & 1;
+}
+
+/* The longest user-defined piece at the start of text[0:avail]: its id and *len, else -1. */
+static int32_t sp_user_at(const SpBpeObject *b, const Py_UCS4 *text, Py_ssize_t avail, Py_ssize_t *len) {
+    Py_ssize_t most = b->max_user_len < avail ? b->max_user_len : avail;
+    uint64_t h = RANGE_SEED;
+    int32_t found = -1;
+    for (Py_ssize_t l = 1; l <= most; l++) {
+        h = range_step(h, text[l - 1]);
+        uint64_t fh = range_final(h, l);
+        if (!u64set_has(&b->user_prefixes, fh)) break;
+        int32_t id = sp_find_hashed(b, text, l, fh);
+        if (id >= 0 && b->info[id].user) { found = id; *len = l; }
+    }
+    return found;
+}
+
+/* A symbol of the id path: id >= 0 a piece, else the character -1 - id that is no piece (it never
+ * merges: sp_build_pairs checks that every character of a normal piece is a piece); len < 0: a
+ * user-defined piece of -len characters (frozen). */
+typedef struct { int32_t id, len, prev, next; } IdSym;
+typedef struct { int32_t rank, left, right, size; } IdItem; /* rank = the merged piece's id */
+
+static inline int id_before(const IdItem *a, const IdItem *b) {
+    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
+}
+
+static void id_push(IdItem *h, size_t *n, IdItem it) {
+    size_t i = (*n)++;
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (!id_before(&it, &h[p])) break;
+        h[i] = h[p]; i = p;
+    }
+    h[i] = it;
+}
+
+static IdItem id_pop(IdItem *h, size_t *n) {
+    IdItem top = h[0], last = h[--(*n)];
+    size_t i = 0, m = *n;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, c = l;
+        if (l >= m) break;
+        if (r < m && id_before(&h[r], &h[l])) c = r;
+        if (!id_before(&h[c], &last)) break;
+        h[i] = h[c]; i = c;
+    }
+    if (m) h[i] = last;
+    return top;
+}
+
+/* SentencePiece's BPE by piece ids: the same merges as the range path (highest score first, then
+ * leftmost) when scores fall strictly with the id over the mergeable pieces, so that the merged id
+ * orders the candidates; no copy of the text, no hashing of concatenations. */
+static int sp_encode_ids(const SpBpeObject *b, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    Py_ssize_t n = end - start;
+    IdSym stack_syms[128];
+    IdItem stack_heap[3 * 128 + 8]; /* pushes <= 3 per symbol: no growth for a short chunk */
+    int small = n <= 128;
+    size_t hcap = small ? 3 * 128 + 8 : (size_t)n + 8, hn = 0;
+    IdSym *syms = small ? stack_syms : (IdSym *)malloc((size_t)n * sizeof(IdSym));
+    IdItem *heap = small ? stack_heap : (IdItem *)malloc(hcap * sizeof(IdItem));
+    if (!syms || !heap) {
+        if (!small) { free(syms); free(heap); }
+        return -1;
+    }
+    int32_t ns = 0;
+    for (Py_ssize_t i = start; i < end;) {
+        Py_UCS4 cp = canon(PyUnicode_READ(kind, data, i));
+        if (b->max_user_len && user_may_start(b, cp)) {
+            Py_UCS4 window[MAX_USER_LEN_IDS];
+            Py_ssize_t avail = end - i < b->max_user_len ? end - i : b->max_user_len, len = 0;
+            for (Py_ssize_t k = 0; k < avail; k++) window[k] = canon(PyUnicode_READ(kind, data, i + k));
+            int32_t id = sp_user_at(b, window, avail, &len);
+            if (id >= 0) {
+                syms[ns].id = id; syms[ns].len = -(int32_t)len;
+                syms[ns].prev = ns - 1; syms[ns].next = ns + 1; ns++;
+                i += len;
+                continue;
+            }
+        }
+        int32_t id = sp_char(b, cp);
+        syms[ns].id = id >= 0 ? id : -1 - (int32_t)cp; syms[ns].len = 1;
+        syms[ns].prev = ns - 1; syms[ns].next = ns + 1; ns++;
+        i++;
+    }
+    syms[ns - 1].next = -1;
+#define ID_PAIR(L, R) do { \
+        int32_t l_ = (L), r_ = (R); \
+        if (l_ >= 0 && r_ >= 0 && syms[l_].len > 0 && syms[r_].len > 0 && syms[l_].id >= 0 && syms[r_].id >= 0) { \
+            int32_t p_ = sp_pair(b, syms[l_].id, syms[r_].id); \
+            if (p_ >= 0) { \
+                if (hn == hcap) { \
+                    IdItem *g_ = small ? NULL : (IdItem *)realloc(heap, 2 * hcap * sizeof(IdItem)); \
+                    if (!g_) { if (!small) { free(syms); free(heap); } return -1; } \
+                    heap = g_; hcap *= 2; \
+                } \
+                IdItem it_ = {p_, l_, r_, syms[l_].len + syms[r_].len}; id_push(heap, &hn, it_); \
+            } \
+        } \
+    } while (0)
+#define ID_PREFETCH(L, R) do { \
+        int32_t l_ = (L), r_ = (R); \
+        if (l_ >= 0 && r_ >= 0 && syms[l_].id >= 0 && syms[r_].id >= 0) sp_pair_prefetch(b, syms[l_].id, syms[r_].id); \
+    } while (0)
+    for (int32_t i = 1; i < ns; i++) ID_PREFETCH(i - 1, i);
+    for (int32_t i = 1; i < ns; i++) ID_PAIR(i - 1, i);
+    while (hn) {
+        IdItem top = id_pop(heap, &hn);
+        IdSym *l = &syms[top.left], *r = &syms[top.right];
+        if (l->len <= 0 || r->len <= 0 || l->len + r->len != top.size) continue; /* stale */
+        l->id = top.rank;
+        l->len += r->len;
+        l->next = r->next;
+        if (r->next >= 0) syms[r->next].prev = top.left;
+        r->len = 0;
+        ID_PREFETCH(l->prev, top.left);
+        ID_PREFETCH(top.left, l->next);
+        ID_PAIR(l->prev, top.left);
+        ID_PAIR(top.left, l->next);
+    }
+#undef ID_PAIR
+#undef ID_PREFETCH
+    int rc = 0;
+    for (int32_t i = 0; i >= 0 && rc == 0; i = syms[i].next) {
+        int32_t id = syms[i].id;
+        if (id >= 0) { if (idvec_push(out, id) < 0) rc = -1; continue; }
+        Py_UCS4 cp = (Py_UCS4)(-1 - id); /* byte fallback */
+        int blen = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        if (out->count_only) { out->n += (size_t)blen; continue; }
+        unsigned char buf[4];
+        if (blen == 1) { buf[0] = (unsigned char)cp; }
+        else if (blen == 2) { buf[0] = 0xC0 | (cp >> 6); buf[1] = 0x80 | (cp & 0x3F); }
+        else if (blen == 3) { buf[0] = 0xE0 | (cp >> 12); buf[1] = 0x80 | ((cp >> 6) & 0x3F); buf[2] = 0x80 | (cp & 0x3F); }
+        else { buf[0] = 0xF0 | (cp >> 18); buf[1] = 0x80 | ((cp >> 12) & 0x3F); buf[2] = 0x80 | ((cp >> 6) & 0x3F); buf[3] = 0x80 | (cp & 0x3F); }
+        for (int q = 0; q < blen; q++) if (idvec_push(out, b->byte_ids[buf[q]]) < 0) { rc = -1; break; }
+    }
+    if (!small) { free(syms); free(heap); }
+    return rc;
+}
+
+/* ---- the range path: any model */
+
 static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
     Py_ssize_t n = end - start;
     if (n <= 0) return 0;
+    if (b->pairs) return sp_encode_ids(b, kind, data, start, end, out);
     /* pushes <= 3 per symbol (one per initial pair, two per merge), so the heap never grows */
     Py_UCS4 stack_text[96];
     SpSym stack_syms[96];
@@ -565,7 +760,7 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
     int32_t ns = 0;
     for (Py_ssize_t i = 0; i < n;) {
         Py_ssize_t len = 1; int frozen = 0;
-        if (b->max_user_len) { /* the longest user-defined piece here, walking only along their prefixes */
+        if (b->max_user_len && user_may_start(b, text[i])) { /* the longest user-defined piece here, walking only along their prefixes */
             Py_ssize_t most = b->max_user_len < n - i ? b->max_user_len : n - i;
             uint64_t h = RANGE_SEED;
             for (Py_ssize_t l = 1; l <= most; l++) {
@@ -646,6 +841,69 @@ static PyObject *SpBpe_encode(SpBpeObject *self, PyObject *text) {
     return list;
 }
 
+/* The id path's tables (pairs, chars), when the model allows it; else none (the range path runs).
+ * It allows it when: ids fit PAIR_ID_BITS; user-defined pieces are at most MAX_USER_LEN_IDS long; the
+ * scores of the normal pieces of two or more characters fall strictly as the id grows (then the lower
+ * merged id is the higher score, and ties cannot occur); every character of such a piece is a piece.
+ * A merge never makes a user-defined piece: every occurrence of one is matched (frozen) before merging,
+ * or lies inside an earlier frozen match; so the pairs are the splits of normal pieces into two normal
+ * pieces. -1 when out of memory. */
+static int sp_build_pairs(SpBpeObject *self) {
+    size_t n = self->n_pieces, n_pairs = 0, n_chars = 0;
+    if (n >= ((size_t)1 << PAIR_ID_BITS) || self->max_user_len > MAX_USER_LEN_IDS) return 0;
+    float last = 0; int seen = 0;
+    for (size_t id = 0; id < n; id++) {
+        const PieceInfo *p = &self->info[id];
+        if (!p->valid || p->user) continue;
+        if (p->len == 1) { n_chars++; continue; }
+        if (seen && !(p->score < last)) return 0;
+        last = p->score; seen = 1;
+        const Py_UCS4 *cp = self->arena + p->offset;
+        for (Py_ssize_t k = 0; k < p->len; k++) if (sp_find(self, cp + k, 1) < 0) return 0;
+        n_pairs += (size_t)p->len - 1; /* at most */
+    }
+    SlotEntry *entries = (SlotEntry *)malloc((n_pairs + 1) * sizeof(SlotEntry));
+    if (!entries) return -1;
+    size_t m = 0;
+    for (size_t id = 0; id < n; id++) {
+        const PieceInfo *p = &self->info[id];
+        if (!p->valid || p->user || p->len < 2) continue;
+        const Py_UCS4 *cp = self->arena + p->offset;
+        for (Py_ssize_t k = 1; k < p->len; k++) {
+            int32_t l = sp_find(self, cp, k), r = sp_find(self, cp + k, p->len - k);
+            if (l < 0 || r < 0 || self->info[l].user || self->info[r].user) continue;
+            uint64_t key = (((uint64_t)l << PAIR_ID_BITS) | (uint64_t)r) + 1;
+            entries[m].hash = mix64(key);
+            entries[m++].value = key << PAIR_ID_BITS | (uint64_t)id;
+        }
+    }
+    size_t cap = 16, ccap = 16;
+    while (cap < m + m / 2 + 16) cap <<= 1; /* load <= 2/3: the table is ~8 MB for a 256k vocabulary */
+    while (ccap < n_chars * 2 + 16) ccap <<= 1;
+    uint64_t *pairs = (uint64_t *)calloc(cap, sizeof(uint64_t));
+    CharSlot *chars = (CharSlot *)malloc(ccap * sizeof(CharSlot));
+    if (!pairs || !chars || sort_by_slot(entries, m, cap - 1) < 0) { free(entries); free(pairs); free(chars); return -1; }
+    for (size_t j = 0; j < m; j++) {
+        size_t h = entries[j].hash & (cap - 1);
+        while (pairs[h]) h = (h + 1) & (cap - 1);
+        pairs[h] = entries[j].value;
+    }
+    free(entries);
+    memset(chars, 0xFF, ccap * sizeof(CharSlot));
+    for (size_t id = 0; id < n; id++) {
+        const PieceInfo *p = &self->info[id];
+        if (!p->valid || p->user || p->len != 1) continue;
+        uint32_t c = self->arena[p->offset];
+        size_t h = mix64((uint64_t)c + 1) & (ccap - 1);
+        while (chars[h].cp != 0xFFFFFFFFu && chars[h].cp != c) h = (h + 1) & (ccap - 1);
+        if (chars[h].cp == c) continue; /* a duplicate piece: the lower id, as sp_find */
+        chars[h].cp = c; chars[h].id = (int32_t)id;
+    }
+    self->pairs = pairs; self->pairs_mask = cap - 1;
+    self->chars = chars; self->chars_mask = ccap - 1;
+    return 0;
+}
+
 /* SpBpe(vocab_offsets: uint32[n + 1], vocab_blob: UTF-8, scores: float32[n], types: uint8[n],
  *       byte_ids: int32[256], unk_id: int). Types: 1 normal, 4 user-defined take part; others not. */
 static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
@@ -713,6 +971,8 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
         if (len > self->max_len) self->max_len = len;
         if (s->user) {
             if (len > self->max_user_len) self->max_user_len = len;
+            unsigned first = self->arena[at] & 0xFFFFu;
+            self->user_first[first >> 3] |= (uint8_t)(1u << (first & 7));
             uint64_t ph = RANGE_SEED;
             for (Py_ssize_t k = 0; k < len; k++) {
                 if (n_firsts == firsts_cap) {
@@ -750,6 +1010,7 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
     if (set_rc < 0) { PyErr_NoMemory(); goto done; }
     memcpy(self->byte_ids, yv.buf, sizeof(self->byte_ids));
     self->unk_id = unk_id;
+    if (sp_build_pairs(self) < 0) { PyErr_NoMemory(); goto done; }
     rc = 0;
 done:
     if (got >= 1) PyBuffer_Release(&ov);
@@ -763,7 +1024,7 @@ done:
 static void SpBpe_dealloc(SpBpeObject *self) {
     free(self->char_counts);
     if (self->from_image) PyBuffer_Release(&self->image);
-    else { free(self->slots); free(self->info); free(self->arena); free(self->user_prefixes.keys); }
+    else { free(self->slots); free(self->info); free(self->arena); free(self->user_prefixes.keys); free(self->pairs); free(self->chars); }
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -777,6 +1038,13 @@ static PyMethodDef SpBpe_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *SpBpe_by_ids(SpBpeObject *self, void *Py_UNUSED(closure)) { return PyBool_FromLong(self->pairs != NULL); }
+
+static PyGetSetDef SpBpe_getset[] = {
+    {"merges_by_ids", (getter)SpBpe_by_ids, NULL, "Whether merges take the id path (see sp_build_pairs).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyTypeObject SpBpeType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "vertexmeter.tokenizing.core._native.SpBpe",
@@ -787,6 +1055,7 @@ static PyTypeObject SpBpeType = {
     .tp_init = (initproc)SpBpe_init,
     .tp_dealloc = (destructor)SpBpe_dealloc,
     .tp_methods = SpBpe_methods,
+    .tp_getset = SpBpe_getset,
 };
 
 /* ---------------------------------------------------------------- images */
@@ -795,8 +1064,8 @@ static PyTypeObject SpBpeType = {
  * a model is then mapping a file rather than building quarter-million-entry hash tables. The block
  * is machine-specific (struct sizes, byte order: IMAGE_ABI) and trusted once its shape fits: the
  * caller checks the file's hash first (tables.py). */
-#define IMAGE_HEAD 8 /* uint64 words: magic, ABI, then six per-type fields */
-#define IMAGE_ABI ((uint64_t)sizeof(PieceInfo) | (uint64_t)sizeof(CharSlot) << 8 | (uint64_t)sizeof(Py_UCS4) << 16 | (uint64_t)0x0102 << 24)
+#define IMAGE_HEAD 10 /* uint64 words: magic, ABI, then eight per-type fields */
+#define IMAGE_ABI ((uint64_t)sizeof(PieceInfo) | (uint64_t)sizeof(CharSlot) << 8 | (uint64_t)sizeof(Py_UCS4) << 16 | (uint64_t)0x0103 << 24)
 static const uint64_t BPE_IMAGE_MAGIC = 0x3145504232564D56ULL;   /* "VM2BPE1" */
 static const uint64_t SPBPE_IMAGE_MAGIC = 0x3150425332564D56ULL; /* "VM2SBP1" */
 
@@ -843,7 +1112,7 @@ static inline int is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
 static PyObject *Bpe_image(BpeObject *self, PyObject *Py_UNUSED(ignored)) {
     if (!self->merges) { PyErr_SetString(PyExc_RuntimeError, "Bpe is not initialised"); return NULL; }
     uint64_t head[IMAGE_HEAD] = {BPE_IMAGE_MAGIC, IMAGE_ABI, self->merges_mask + 1, self->n_merges, self->chars_mask + 1,
-                                 (uint64_t)(int64_t)self->unk_id, 0, 0};
+                                 (uint64_t)(int64_t)self->unk_id, 0, 0, 0, 0};
     ImagePart parts[] = {
         {self->byte_ids, sizeof(self->byte_ids)},
         {self->merges, (self->merges_mask + 1) * sizeof(uint64_t)},
@@ -883,15 +1152,19 @@ static PyObject *SpBpe_image(SpBpeObject *self, PyObject *Py_UNUSED(ignored)) {
     if (!self->slots) { PyErr_SetString(PyExc_RuntimeError, "SpBpe is not initialised"); return NULL; }
     uint64_t head[IMAGE_HEAD] = {SPBPE_IMAGE_MAGIC, IMAGE_ABI, self->n_pieces, self->mask + 1, self->arena_len,
                                  self->user_prefixes.mask + 1,
-                                 (uint64_t)self->max_len | (uint64_t)self->max_user_len << 32, (uint64_t)(int64_t)self->unk_id};
+                                 (uint64_t)self->max_len | (uint64_t)self->max_user_len << 32, (uint64_t)(int64_t)self->unk_id,
+                                 self->pairs ? self->pairs_mask + 1 : 0, self->pairs ? self->chars_mask + 1 : 0};
     ImagePart parts[] = {
         {self->byte_ids, sizeof(self->byte_ids)},
         {self->slots, (self->mask + 1) * sizeof(uint64_t)},
         {self->user_prefixes.keys, (self->user_prefixes.mask + 1) * sizeof(uint64_t)},
         {self->info, (self->n_pieces + 1) * sizeof(PieceInfo)},
         {self->arena, self->arena_len * sizeof(Py_UCS4)},
+        {self->user_first, sizeof(self->user_first)},
+        {self->pairs, self->pairs ? (self->pairs_mask + 1) * sizeof(uint64_t) : 0},
+        {self->chars, self->pairs ? (self->chars_mask + 1) * sizeof(CharSlot) : 0},
     };
-    return image_join(head, parts, 5);
+    return image_join(head, parts, 8);
 }
 
 /* SpBpe.from_image(image): an SpBpe over the tables in `image` (kept referenced, not copied). */
@@ -913,6 +1186,14 @@ static PyObject *SpBpe_from_image(PyTypeObject *type, PyObject *buffer) {
     self->n_pieces = head[2]; self->mask = head[3] - 1; self->arena_len = head[4]; self->user_prefixes.mask = head[5] - 1;
     self->max_len = (Py_ssize_t)(head[6] & 0xFFFFFFFFu); self->max_user_len = (Py_ssize_t)(head[6] >> 32);
     self->unk_id = (int32_t)(int64_t)head[7];
+    if (!(bytes = image_part(&self->image, &pos, sizeof(self->user_first)))) goto fail;
+    memcpy(self->user_first, bytes, sizeof(self->user_first));
+    if (head[8]) { /* the id path's tables */
+        if (!is_pow2(head[8]) || !is_pow2(head[9]) || head[2] >= ((uint64_t)1 << PAIR_ID_BITS) || self->max_user_len > MAX_USER_LEN_IDS) { PyErr_SetString(PyExc_ValueError, "malformed SpBpe image"); goto fail; }
+        if (!(self->pairs = (uint64_t *)image_part(&self->image, &pos, head[8] * sizeof(uint64_t)))) goto fail;
+        if (!(self->chars = (CharSlot *)image_part(&self->image, &pos, head[9] * sizeof(CharSlot)))) goto fail;
+        self->pairs_mask = head[8] - 1; self->chars_mask = head[9] - 1;
+    }
     return (PyObject *)self;
 fail:
     Py_DECREF(self);
@@ -1280,8 +1561,36 @@ static PyTypeObject SplitterType = {
     .tp_methods = Splitter_methods,
 };
 
+/* ---------------------------------------------------------------- text measures */
+
+/* billable_characters(text): the code points that are not whitespace, whitespace being exactly what
+ * str.isspace() (and so str.split()) calls whitespace: CPython's own Py_UNICODE_ISSPACE. */
+static PyObject *native_billable_characters(PyObject *Py_UNUSED(module), PyObject *text) {
+    if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "billable_characters() takes a str"); return NULL; }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), spaces = 0;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        for (Py_ssize_t i = 0; i < n; i++) spaces += Py_UNICODE_ISSPACE(p[i]) != 0;
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+            /* every whitespace character but U+3000 is below U+2060 (the tests check all code points) */
+            if (cp < 0x2060 || cp == 0x3000) spaces += Py_UNICODE_ISSPACE(cp) != 0;
+        }
+    }
+    return PyLong_FromSsize_t(n - spaces);
+}
+
+static PyMethodDef native_functions[] = {
+    {"billable_characters", (PyCFunction)native_billable_characters, METH_O,
+     "billable_characters(text) -> int: code points that are not whitespace (str.isspace)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef native_module = {
-    PyModuleDef_HEAD_INIT, "_native", "vertexmeter's native counting core.", -1, NULL, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "_native", "vertexmeter's native counting core.", -1, native_functions, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__native(void) {

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import mmap
     from typing import Any
 
-FORMAT = 4  # in the file name too: installs of other versions sharing a cache keep their own files
+FORMAT = 5  # in the file name too: installs of other versions sharing a cache keep their own files
 MAGIC = b"VMCORE%d\n" % FORMAT
 SECTIONS = ("pairs", "chars", "merges", "byte_ids", "vocab_offsets", "vocab_blob", "scores", "types", "encoder_image")
 _ALIGN = 8

@@ -12,6 +12,20 @@ from collections.abc import Callable, Sequence
 _SPACE, _SPACE_MARK = " ", "\u2581"
 
 
+# The ASCII characters str.isspace() is true for (the information separators \x1c-\x1f included).
+_ASCII_WHITESPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
+
+
+def billable_characters(text: str) -> int:
+    """Code points that are not whitespace: str.split() with no separator splits on exactly the
+    str.isspace() characters; ASCII text is counted with one bytes.translate pass instead."""
+    if not isinstance(text, str):
+        raise TypeError("billable_characters() takes a str")
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _ASCII_WHITESPACE))
+    return sum(map(len, text.split()))
+
+
 def _refuse_surrogates(text: str) -> None:
     """A lone surrogate is no UTF-8 text: the codec's own UnicodeEncodeError, as in the C core."""
     if not text.isascii():

@@ -1,0 +1,97 @@
+"""count_tokens' plain-text path answers exactly what the full path answers, or leaves the request to it."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import vertexmeter
+from vertexmeter.counting import count
+from vertexmeter.errors import VertexMeterError
+from vertexmeter.registry import all_models
+
+MODELS = [info.id for info in all_models()]
+APIS = ("vertex", "gemini")
+count_module = importlib.import_module("vertexmeter.counting.count")
+
+
+def _full(model: str, request: Any, api: str) -> Any:
+    """The full path's answer, or its error as (code, message)."""
+    try:
+        return count(model, request, api=api).to_rest()
+    except VertexMeterError as exc:
+        return (exc.code, str(exc))
+
+
+def _plain(model: str, request: Any, api: str) -> Any:
+    try:
+        return vertexmeter.count_tokens(model, request, api=api)
+    except VertexMeterError as exc:
+        return (exc.code, str(exc))
+
+
+def _body(texts: list[str]) -> dict[str, Any]:
+    return {"contents": [{"role": "user", "parts": [{"text": t} for t in texts]}]}
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_answers_plain_texts_as_the_full_path_does(model: str, api: str) -> None:
+    for request in ["hi", "  \t\n", "Hello, world! 안녕 😀", _body(["a", " b ", "설명서"]), _body(["x" * 3000])]:
+        assert _plain(model, request, api) == _full(model, request, api), request
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(MODELS),
+    api=st.sampled_from(APIS),
+    texts=st.lists(st.text(min_size=0, max_size=40), min_size=1, max_size=3),
+    bare=st.booleans(),
+)
+def test_generated_plain_requests_get_the_full_paths_answer(model: str, api: str, texts: list[str], bare: bool) -> None:
+    request: Any = texts[0] if bare else _body(texts)
+    assert _plain(model, request, api) == _full(model, request, api)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "",  # empty text: refused on Vertex
+        _body([""]),
+        _body(["ok", "bad \ud800 surrogate"]),
+        "lone \udc00",
+        {"contents": [{"role": "model", "parts": [{"text": "hi"}]}]},
+        {"contents": [{"parts": [{"text": "hi"}]}]},
+        {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": {}},
+        {"contents": [{"role": "user", "parts": [{"text": 3}]}]},
+        {"contents": [{"role": "user", "parts": []}]},
+    ],
+)
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", "gemini-1.5-pro", "gemini-3.5-flash", "text-bison"])
+def test_requests_outside_the_plain_shape_or_refused_get_the_full_paths_answer(request_: Any, model: str) -> None:
+    for api in APIS:
+        assert _plain(model, request_, api) == _full(model, request_, api)
+
+
+def test_the_plain_path_answers_from_a_plan_and_a_model_it_cannot_plan_takes_the_full_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vertexmeter.count_tokens("gemini-2.5-flash", "hi")
+    plans = [plan for plan in count_module._plain_plans.values() if plan and plan.model.id == "gemini-2.5-flash"]
+    assert plans and plans[0].overhead >= 0
+    # the plan answers without parsing the request again
+    monkeypatch.setattr(count_module, "parse_count_request", lambda *a: pytest.fail("the full path ran"))
+    assert vertexmeter.count_tokens("gemini-2.5-flash", "hi") == {
+        "totalTokens": 1,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 1}],
+    }
+    monkeypatch.undo()
+    # a plan whose probes disagree with the full path is none: every request then takes the full path
+    monkeypatch.setattr(count_module, "_plain_plans", {})
+    monkeypatch.setattr(count_module, "_plain_rest", lambda plan, total, characters: {"totalTokens": -1})
+    assert vertexmeter.count_tokens("gemini-2.5-flash", "hi")["totalTokens"] == 1
+    assert list(count_module._plain_plans.values()) == [None]
