@@ -55,6 +55,7 @@ def test_every_setting_has_an_env_variable() -> None:
         "VERTEXMETER_LARGE_REQUEST_BYTES": "1MiB", "VERTEXMETER_LARGE_WORKERS": "2", "VERTEXMETER_LARGE_QUEUE": "0",
         "VERTEXMETER_MAX_REQUEST_MEMORY": "2GiB", "VERTEXMETER_MAX_CONCURRENCY": "8",
         "VERTEXMETER_HEADER_TIMEOUT": "3", "VERTEXMETER_BODY_TIMEOUT": "30", "VERTEXMETER_BODY_IDLE_TIMEOUT": "4",
+        "VERTEXMETER_HTTP": "h11",
     }
     assert {env_name(n) for n in FIELD_NAMES} == set(env)
     config = load_config({}, env=env)
@@ -65,7 +66,7 @@ def test_every_setting_has_an_env_variable() -> None:
         access_log=False, shutdown_timeout=2,
         max_text_chars=1_000_000, request_deadline=2.5, large_request_bytes=1024 * 1024, large_workers=2,
         large_queue=0, max_request_memory=2 * 1024**3, max_concurrency=8, header_timeout=3.0, body_timeout=30.0,
-        body_idle_timeout=4.0,
+        body_idle_timeout=4.0, http="h11",
     )
     media = config.media_options()
     assert (media.media_root, media.allow_gcs, media.allow_https) == ("/srv/media", True, True)
@@ -93,7 +94,7 @@ def test_sizes(text: str | int, size: int) -> None:
     "flags",
     [{"executor": "gpu"}, {"workers": 0}, {"quota_rpm": -1}, {"max_body_bytes": "12"}, {"port": 70000},
      {"request_deadline": "0"}, {"header_timeout": "nan"}, {"large_workers": 0}, {"max_text_chars": -1},
-     {"max_body_bytes": "lots"}, {"log_level": "loud"}, {"insecure": "maybe"}],
+     {"max_body_bytes": "lots"}, {"log_level": "loud"}, {"insecure": "maybe"}, {"http": "h2"}],
 )
 def test_bad_values(flags: dict[str, object]) -> None:
     with pytest.raises(ConfigError):

@@ -13,10 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import vertexmeter
-from vertexmeter.server.access import AccessMiddleware
+from vertexmeter.server.access import access_log
 from vertexmeter.server.config import ServerConfig
+from vertexmeter.server.door import FrontDoor, RpcTable
 from vertexmeter.server.errors import JSONResponse, install_handlers
-from vertexmeter.server.guard import CLIENT_CLOSED, ClientGone, GuardMiddleware
+from vertexmeter.server.guard import CLIENT_CLOSED, ClientGone
 from vertexmeter.server.openapi import all_component_schemas
 from vertexmeter.server.routes.gemini import gemini_router
 from vertexmeter.server.routes.models import models_router
@@ -44,20 +45,30 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         await state.large.start()
         log.info(
             "vertexmeter serve ready",
-            extra={"fields": {
-                "event": "startup", "executor": config.executor, "workers": config.workers,
-                "auth": "keys" if config.auth_enabled else "off", "keys": len(config.api_keys),
-                "quota_rpm": config.quota_rpm, "max_body_bytes": config.max_body_bytes,
-                "large_workers": config.large_workers, "large_request_bytes": config.large_request_bytes,
-                "max_text_chars": config.max_text_chars, "request_deadline": config.request_deadline,
-                "max_concurrency": config.max_concurrency,
-            }},
+            extra={
+                "fields": {
+                    "event": "startup",
+                    "executor": config.executor,
+                    "workers": config.workers,
+                    "auth": "keys" if config.auth_enabled else "off",
+                    "keys": len(config.api_keys),
+                    "quota_rpm": config.quota_rpm,
+                    "max_body_bytes": config.max_body_bytes,
+                    "large_workers": config.large_workers,
+                    "large_request_bytes": config.large_request_bytes,
+                    "max_text_chars": config.max_text_chars,
+                    "request_deadline": config.request_deadline,
+                    "max_concurrency": config.max_concurrency,
+                }
+            },
         )
         try:
             yield
         finally:
             state.large.close()
             state.pool.close()
+            for handler in access_log.handlers:  # buffered lines out before the process ends
+                handler.flush()
 
     app = FastAPI(
         title="vertexmeter token server",
@@ -69,8 +80,9 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.vertexmeter = state
-    app.include_router(vertex_router())
-    app.include_router(gemini_router())
+    rpc_routers = (vertex_router(), gemini_router())
+    for router in rpc_routers:
+        app.include_router(router)
     app.include_router(models_router())
     app.include_router(ops_router())
     app.include_router(web_router())
@@ -81,14 +93,13 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         # Nothing reaches a client that hung up; the status is for the access log and metrics only.
         return Response(status_code=CLIENT_CLOSED)
 
-    app.add_middleware(GuardMiddleware, state=state)
-    app.add_middleware(AccessMiddleware, metrics=state.metrics, log_requests=config.access_log)
+    # One middleware (door.py) for hygiene, logs, metrics and the RPCs' fast path: each layer costs.
+    rpc = RpcTable(route for router in rpc_routers for route in router.routes)
+    app.add_middleware(FrontDoor, state=state, rpc=rpc)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(all_component_schemas())
             app.openapi_schema = schema
         return app.openapi_schema
