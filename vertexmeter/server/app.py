@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
 import vertexmeter
 from vertexmeter.server.access import access_log
@@ -93,9 +94,16 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         # Nothing reaches a client that hung up; the status is for the access log and metrics only.
         return Response(status_code=CLIENT_CLOSED)
 
-    # One middleware (door.py) for hygiene, logs, metrics and the RPCs' fast path: each layer costs.
+    # One middleware (door.py) for hygiene, logs, metrics and the RPCs' fast path, outside the stack
+    # Starlette and FastAPI build (error middleware, telemetry, body limit, exception middleware,
+    # router): each layer costs, and the fast path handles its own errors.
     rpc = RpcTable(route for router in rpc_routers for route in router.routes)
-    app.add_middleware(FrontDoor, state=state, rpc=rpc)
+    build_stack = app.build_middleware_stack
+
+    def build_with_door() -> ASGIApp:
+        return FrontDoor(build_stack(), state=state, rpc=rpc)
+
+    app.build_middleware_stack = build_with_door  # type: ignore[method-assign]
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -196,4 +196,6 @@ class FrontDoor:
         except Exception:
             log.exception("internal error while serving %s %s", scope["method"], scope["path"])
             response = canonical("INTERNAL", "Internal error encountered.").response()
-        await response(scope, receive, send)
+        # What `Response.__call__` sends for a body held whole (these handlers answer no other kind).
+        await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
