@@ -21,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -108,7 +108,7 @@ class FrontDoor:
         hide_query_key(scope)
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"")
-        request_id = given if given and _REQUEST_ID.match(given.decode("latin-1")) else uuid.uuid4().hex.encode()
+        request_id = given if given and _REQUEST_ID.match(given.decode("latin-1")) else os.urandom(16).hex().encode()
         added = (NOSNIFF, (b"x-request-id", request_id))
         status = 0  # none sent yet
         sent = 0

@@ -46,6 +46,7 @@ class Metrics:
 
         # Each request's series, looked up once: `labels()` costs more than the increment it leads to.
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._tokens: dict[tuple[str, str, str], Any] = {}
 
     def observe(self, route: str, method: str, code: int, seconds: float) -> None:
         key = (route, method, code)
@@ -57,7 +58,11 @@ class Metrics:
 
     def count_tokens(self, rpc: str, model: str, tokens: dict[str, int]) -> None:
         for modality, n in tokens.items():
-            self.tokens.labels(rpc, model, modality).inc(n)
+            key = (rpc, model, modality)
+            counter = self._tokens.get(key)
+            if counter is None:
+                counter = self._tokens[key] = self.tokens.labels(rpc, model, modality)
+            counter.inc(n)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
