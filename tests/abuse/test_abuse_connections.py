@@ -22,8 +22,9 @@ HEAD = (
 )
 
 
-def test_headers_that_never_finish_are_cut_off(live: Any) -> None:
-    server = live(header_timeout=1.0)
+@pytest.mark.parametrize("http", ["httptools", "h11"])  # the C parser, and the pure-Python one without it
+def test_headers_that_never_finish_are_cut_off(live: Any, http: str) -> None:
+    server = live(header_timeout=1.0, http=http)
     sock = server.connect()
     sock.sendall(f"POST {COUNT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".encode())
     raw, took = read_until_closed(sock, timeout=10)
@@ -139,7 +140,8 @@ def test_cross_site_posts_are_refused(live: Any) -> None:
             answer = client.post(COUNT_PATH, content=body, headers=headers)
             assert_google_error(answer, 403, "PERMISSION_DENIED")
         upload = client.post(
-            "/web/api/batch?model=gemini-2.5-flash", content=body + "\n",
+            "/web/api/batch?model=gemini-2.5-flash",
+            content=body + "\n",
             headers={"origin": "https://evil.example", "content-type": "text/plain"},
         )
         assert_google_error(upload, 403, "PERMISSION_DENIED")
@@ -171,21 +173,32 @@ def test_every_answer_says_nosniff(live: Any) -> None:
     server = live()
     with server.client() as client:
         for answer in (
-            client.get("/healthz"), client.get("/"), client.get("/web/static/app.js"), client.get("/nowhere"),
-            client.post(COUNT_PATH, json=ONE_WORD), client.post(COUNT_PATH, content=b"{"),
+            client.get("/healthz"),
+            client.get("/"),
+            client.get("/web/static/app.js"),
+            client.get("/nowhere"),
+            client.post(COUNT_PATH, json=ONE_WORD),
+            client.post(COUNT_PATH, content=b"{"),
         ):
             assert answer.headers["x-content-type-options"] == "nosniff", answer.url
 
 
-def test_the_header_limit_is_64_kib_exactly_however_the_bytes_arrive(live: Any) -> None:
-    server = live()
+@pytest.mark.parametrize("http", ["httptools", "h11"])
+def test_the_header_limit_is_64_kib_exactly_however_the_bytes_arrive(live: Any, http: str) -> None:
+    server = live(http=http)
     prefix = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
 
     def head(size: int) -> bytes:  # a request head of exactly `size` bytes
         return prefix + b"a" * (size - len(prefix) - 4) + b"\r\n\r\n"
 
-    for size, pieces, expected in ((65_536, 1, 200), (65_537, 1, 431), (100_000, 1, 431), (100_000, 7, 431),
-                                   (65_536, 5, 200), (300_000, 3, 431)):
+    for size, pieces, expected in (
+        (65_536, 1, 200),
+        (65_537, 1, 431),
+        (100_000, 1, 431),
+        (100_000, 7, 431),
+        (65_536, 5, 200),
+        (300_000, 3, 431),
+    ):
         sock = server.connect()
         data = head(size)
         step = len(data) // pieces + 1
