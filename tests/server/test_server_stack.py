@@ -206,6 +206,9 @@ def test_coalescing_transport() -> None:
         transport.write(b"alone")  # held until the end of the loop step
         await asyncio.sleep(0)
         assert fake.writes == [b"headbody", b"alone"]
+        transport.write(b"head")
+        transport.write(b"x" * 100_000)  # a big body is not copied to be joined
+        assert fake.writes[-2:] == [b"head", b"x" * 100_000]
         transport.write(b"last")
         transport.close()  # nothing held is lost on close
         assert fake.writes[-1] == b"last" and fake.closed
@@ -213,7 +216,7 @@ def test_coalescing_transport() -> None:
         return fake
 
     fake = asyncio.run(scenario())
-    assert fake.writes == [b"headbody", b"alone", b"last"]
+    assert fake.writes == [b"headbody", b"alone", b"head", b"x" * 100_000, b"last"]
 
 
 def _record(n: int) -> logging.LogRecord:

@@ -222,6 +222,9 @@ class GuardedH11Protocol(_HeadGuard, H11Protocol):
         return bool(trailing and trailing[0])
 
 
+_JOIN_AT_MOST = 64 * 1024
+
+
 class CoalescingTransport:
     """A transport whose writes of one loop step leave in one `send`: uvicorn writes a response's head
     and its body separately, and a system call per write costs more than a small answer's JSON. The
@@ -239,7 +242,11 @@ class CoalescingTransport:
             self._loop.call_soon(self.flush)
         else:
             held, self._held = self._held, None
-            self._transport.write(held + bytes(data))
+            if len(data) > _JOIN_AT_MOST:  # a big answer is not copied to save one system call
+                self._transport.write(held)
+                self._transport.write(data)
+            else:
+                self._transport.write(held + bytes(data))
 
     def flush(self) -> None:
         held, self._held = self._held, None
