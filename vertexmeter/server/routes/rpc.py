@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -131,13 +132,12 @@ async def receive_body(
     request: Request, limit: int, timeout: float, idle_timeout: float, sink: Callable[[bytes], object]
 ) -> int:
     """`read_body`, handing each piece to `sink` as it arrives (a file, for uploads); returns the size."""
-    too_large = ApiError(413, "INVALID_ARGUMENT", PAYLOAD_TOO_LARGE.format(limit=limit))
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.strip().isdigit():
             raise ApiError(400, "INVALID_ARGUMENT", "Invalid Content-Length header.")
         if int(declared) > limit:
-            raise too_large
+            raise _too_large(limit)
     size = 0
     loop = asyncio.get_running_loop()
     give_up = loop.time() + timeout
@@ -157,11 +157,15 @@ async def receive_body(
                 if chunk:
                     size += len(chunk)
                     if size > limit:
-                        raise too_large
+                        raise _too_large(limit)
                     sink(chunk)
     except TimeoutError:
         raise _body_late(timeout if loop.time() >= give_up else idle_timeout) from None
     return size
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "INVALID_ARGUMENT", PAYLOAD_TOO_LARGE.format(limit=limit))
 
 
 def _body_late(seconds: float) -> ApiError:
@@ -175,11 +179,11 @@ def _body_late(seconds: float) -> ApiError:
 
 # Bodies that name a file to read (local mirror, GCS, HTTPS), or hold a PDF (pypdf is pure Python and
 # a small PDF can expand), can cost far more than their size: they run in the large lane.
-_HEAVY_MARKERS = (b"fileUri", b"file_uri", b"gcsUri", b"gcs_uri", b"application/pdf")
+_HEAVY_MARKERS = re.compile(rb"fileUri|file_uri|gcsUri|gcs_uri|application/pdf")  # one pass over the body
 
 
 def is_large(raw: bytes, threshold: int) -> bool:
-    return len(raw) > threshold or any(marker in raw for marker in _HEAVY_MARKERS)
+    return len(raw) > threshold or _HEAVY_MARKERS.search(raw) is not None
 
 
 def rpc_handler(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
