@@ -79,6 +79,9 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # /docs and /redoc: the web router serves them offline
         redoc_url=None,
+        # FastAPI's OpenTelemetry hooks look up the global providers on every request; this server has
+        # its own metrics (/metrics) and logs. (Older FastAPI keeps unknown settings in `extra`.)
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.vertexmeter = state
     rpc_routers = (vertex_router(), gemini_router())
