@@ -363,11 +363,11 @@ def stack_mode(args: argparse.Namespace, bodies: list[bytes], headers: dict[str,
     for (target, rpc, concurrency), lines in runs.items():
         rps = [line["requests_per_s"] for line in lines]
         p99 = [line["p99_ms"] for line in lines]
-        cpu = [line["server_cpu_us"] for line in lines]
+        cpu_us = [line["server_cpu_us"] for line in lines]
         text = (
             f"{target:>10} {rpc:>14} c={concurrency:<3} {statistics.median(rps):>8.1f} req/s "
             f"[{min(rps):.0f}-{max(rps):.0f}]  p99 {statistics.median(p99):.2f} ms [{min(p99):.2f}-{max(p99):.2f}]  "
-            f"CPU {statistics.median(cpu):.0f} us/req [{min(cpu):.0f}-{max(cpu):.0f}]"
+            f"CPU {statistics.median(cpu_us):.0f} us/req [{min(cpu_us):.0f}-{max(cpu_us):.0f}]"
         )
         base = runs.get(("baseline", rpc, concurrency))
         if base and target != "baseline":
