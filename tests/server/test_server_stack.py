@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
-from serve_process import start_serve_process
-from server_helpers import RunningServer
-from thread_server import serve_in_thread
 
+from tests.serve_process import start_serve_process
+from tests.server.server_helpers import RunningServer
+from tests.thread_server import serve_in_thread
 from vertexmeter.server import ServerConfig, create_app
 from vertexmeter.server.access import BufferedStreamHandler, JsonFormatter
 from vertexmeter.server.door import FrontDoor, RpcTable

@@ -46,7 +46,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         await state.large.start()
         # The web page's batch route imports the batch engine (~70 ms) on its first upload: done here,
         # before the port opens, not on the event loop while other requests wait.
-        import vertexmeter.batch  # noqa: F401
+        from vertexmeter.batch import estimate_batch  # noqa: F401
 
         log.info(
             "vertexmeter serve ready",
