@@ -135,10 +135,10 @@ def estimate_batch(
         for chunk in itertools.chain([first] if first else [], results):
             if isinstance(sink, ResultsFile):
                 with sigint_deferred():  # Ctrl-C: a chunk's results are written and checkpointed whole
-                    sink.write(chunk.text)
+                    sink.write(chunk.data)
                     sink.checkpoint()
             elif sink is not None:
-                sink.write(chunk.text)
+                sink.write(chunk.data.decode("utf-8"))
             tally.merge(chunk.tally)
             lines_run += chunk.lines
             input_bytes += chunk.input_bytes
@@ -368,8 +368,7 @@ class ResultsFile:
             raise _not_this_job(self.path, f"after line {last} it holds {str(raw[:80], 'utf-8', 'replace')!r}.")
         return line
 
-    def write(self, text: str) -> None:
-        data = text.encode("utf-8")
+    def write(self, data: bytes) -> None:
         self.handle.write(data)
         self.digest.update(data)
         self.written += len(data)
