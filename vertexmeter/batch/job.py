@@ -119,8 +119,11 @@ def estimate_batch(
         if _workers_share_files(engine, workers, ray_address) and all(source.local_file for source in sources):
             # workers on this machine read their own lines: the driver sends byte ranges, not the data
             chunks = file_spans(
-                [os.path.abspath(source.name) for source in sources], skip=done, chunk_lines=chunk_lines,
+                [os.path.abspath(source.name) for source in sources],
+                skip=done,
+                chunk_lines=chunk_lines,
                 chunk_bytes=CHUNK_BYTES,
+                taper=workers,
             )
         else:
             chunks = _chunks(iter_lines(sources, max_line_bytes), skip=done, chunk_lines=chunk_lines)
@@ -147,8 +150,15 @@ def estimate_batch(
                 stopped = True
                 break
     return BatchResult(
-        tally=tally, settings=settings, inputs=sources, engine=engine, workers=workers,
-        seconds=time.perf_counter() - started, input_bytes=input_bytes, lines_run=lines_run, resumed_lines=done,
+        tally=tally,
+        settings=settings,
+        inputs=sources,
+        engine=engine,
+        workers=workers,
+        seconds=time.perf_counter() - started,
+        input_bytes=input_bytes,
+        lines_run=lines_run,
+        resumed_lines=done,
         stopped=stopped,
     )
 
@@ -185,16 +195,27 @@ def settings_for(
 
 
 def _settings(
-    model: str | None, api: str, mode: str, output_tokens: int | None, as_of: str | None,
-    media_options: MediaOptions | None, max_line_bytes: int, fail_fast: bool,
+    model: str | None,
+    api: str,
+    mode: str,
+    output_tokens: int | None,
+    as_of: str | None,
+    media_options: MediaOptions | None,
+    max_line_bytes: int,
+    fail_fast: bool,
 ) -> BatchSettings:
     check_api(api)
     if output_tokens is not None:
         output_tokens = whole_number(output_tokens, "output_tokens")
     settings = BatchSettings(
-        model=model, api=api, mode=parse_mode(mode, "mode"), output_tokens=output_tokens,
-        as_of=None if as_of is None else str(as_of), media_options=media_options or MediaOptions(),
-        max_line_bytes=whole_number(max_line_bytes, "max_line_bytes"), fail_fast=fail_fast,
+        model=model,
+        api=api,
+        mode=parse_mode(mode, "mode"),
+        output_tokens=output_tokens,
+        as_of=None if as_of is None else str(as_of),
+        media_options=media_options or MediaOptions(),
+        max_line_bytes=whole_number(max_line_bytes, "max_line_bytes"),
+        fail_fast=fail_fast,
     )
     _ = settings.price_date  # a bad date is refused before any work
     return settings
@@ -231,8 +252,12 @@ def job_header(sources: Sequence[BatchInput], settings: BatchSettings) -> dict[s
     options that decide the results and the inputs' content (local files are hashed whole; gs:// objects
     by name and size; stdin cannot be checked), so that --resume continues only this job."""
     options = {
-        "model": settings.model, "api": settings.api, "mode": settings.mode, "outputTokens": settings.output_tokens,
-        "date": settings.price_date, "maxLineBytes": settings.max_line_bytes,
+        "model": settings.model,
+        "api": settings.api,
+        "mode": settings.mode,
+        "outputTokens": settings.output_tokens,
+        "date": settings.price_date,
+        "maxLineBytes": settings.max_line_bytes,
         "media": json.loads(json.dumps(dataclasses.asdict(settings.media_options), default=_plain)),
         "version": sys.modules["vertexmeter"].__version__,  # another version may count or price differently
     }
@@ -245,8 +270,11 @@ def job_header(sources: Sequence[BatchInput], settings: BatchSettings) -> dict[s
     return {
         "line": 0,
         "job": {
-            "format": HEADER_FORMAT, "fingerprint": digest.hexdigest(), "inputs": [s.name for s in sources],
-            "options": options, "written": _STAMP_PLACEHOLDER,
+            "format": HEADER_FORMAT,
+            "fingerprint": digest.hexdigest(),
+            "inputs": [s.name for s in sources],
+            "options": options,
+            "written": _STAMP_PLACEHOLDER,
         },
     }
 
@@ -412,8 +440,10 @@ class _Progress:
     def __init__(self, sources: list[BatchInput], *, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
         sizes = [s.size for s in sources]
-        self.total = None if any(s is None or src.gzipped for s, src in zip(sizes, sources, strict=True)) else sum(
-            s or 0 for s in sizes
+        self.total = (
+            None
+            if any(s is None or src.gzipped for s, src in zip(sizes, sources, strict=True))
+            else sum(s or 0 for s in sizes)
         )
         self.lines = 0
 
@@ -431,9 +461,15 @@ class _Progress:
             )
 
             self.progress = Progress(
-                TextColumn("[bold]batch"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                TextColumn("{task.fields[lines]:,} lines ({task.fields[rate]:,.0f}/s)"), TimeElapsedColumn(),
-                TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+                TextColumn("[bold]batch"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TextColumn("{task.fields[lines]:,} lines ({task.fields[rate]:,.0f}/s)"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
             )
             self.progress.start()
             self.started = time.perf_counter()

@@ -23,8 +23,20 @@ from vertexmeter.requests.decode import decode_json
 KEY_FIELDS = ("key", "custom_id")
 REQUEST_FIELDS = ("contents", "instances")
 # The first field of each legacy :predict instance schema that marks a line as one instance.
-INSTANCE_FIELDS = ("prompt", "prefix", "messages", "content", "context", "examples", "suffix", "title", "text", "image",
-                   "video", "task_type")
+INSTANCE_FIELDS = (
+    "prompt",
+    "prefix",
+    "messages",
+    "content",
+    "context",
+    "examples",
+    "suffix",
+    "title",
+    "text",
+    "image",
+    "video",
+    "task_type",
+)
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~1 us a line more
@@ -59,8 +71,9 @@ def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
         raise LineError(error, "INVALID_JSON") from None
     if not isinstance(obj, dict):
         raise LineError(
-            invalid_argument(f"Invalid JSON payload received. A batch line must be a JSON object, got "
-                             f"{type(obj).__name__}."),
+            invalid_argument(
+                f"Invalid JSON payload received. A batch line must be a JSON object, got {type(obj).__name__}."
+            ),
             "INVALID_LINE",
         )
     key = None
@@ -86,8 +99,8 @@ def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
         fields = ", ".join(sorted(obj)[:8]) or "none"
         raise LineError(
             invalid_argument(
-                "Not a batch line: expected {\"request\": {...}} (Vertex AI / Gemini API batch), a bare request "
-                f"with `contents` or `instances`, or a PaLM instance like {{\"prompt\": ...}}; fields found: {fields}."
+                'Not a batch line: expected {"request": {...}} (Vertex AI / Gemini API batch), a bare request '
+                f'with `contents` or `instances`, or a PaLM instance like {{"prompt": ...}}; fields found: {fields}.'
             ),
             "INVALID_LINE",
             key,
