@@ -66,10 +66,10 @@ def corpus_lines(count: int) -> list[str]:
     return lines
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (the pool's workers)."""
+def cpu_seconds() -> tuple[float, float]:
+    """(CPU time of this process, of its finished children): the driver's and the pool workers'."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def library_loop(path: str) -> int:
@@ -148,16 +148,17 @@ def main() -> None:
             source, MODEL, output=results, engine="ray", workers=args.workers
         ).tally.prompt_tokens
     seconds: dict[str, list[float]] = {name: [] for name in variants}
-    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}  # (this process, children)
     names = list(variants)
     for round_ in range(args.rounds):
         # a different order each round, so that no variant always runs right after the same neighbour
         for name in names[round_ % len(names):] + names[: round_ % len(names)]:
             run = variants[name]
-            started, cpu_started = time.perf_counter(), cpu_seconds()
+            started, (own, children) = time.perf_counter(), cpu_seconds()
             tokens = run()
             seconds[name].append(time.perf_counter() - started)
-            cpu[name].append(cpu_seconds() - cpu_started)
+            own_after, children_after = cpu_seconds()
+            cpu[name].append((own_after - own, children_after - children))
             if tokens != expected:
                 raise SystemExit(f"{name}: prompt_tokens {tokens} != library loop {expected}")
         print(f"round {round_ + 1}: " + ", ".join(f"{n} {s[-1]:.2f} s" for n, s in seconds.items()), flush=True)
@@ -168,18 +169,28 @@ def main() -> None:
     priced = seconds["priced loop (1 process)"]
     print(f"\nprompt_tokens {expected:,} (every variant equal)")
     print(f"{'variant':<32} {'lines/s':>9} {'MB/s':>6}  {'vs counting loop':>20}  {'vs priced loop':>20}  "
-          f"{'CPU ms/line':>11}")
+          f"{'CPU us/line':>11} {'driver':>7} {'workers':>8}")
     for name, times in seconds.items():
         median = statistics.median(times)
-        # Ray's workers are not children of this process: their CPU time is not visible here
-        per_line = "n/a" if "Ray" in name else f"{statistics.median(cpu[name]) / len(lines) * 1e3:.3f}"
+        # CPU per line: this process (the loop, or the batch driver) and its children (the pool's workers, or the
+        # split loops); Ray's workers are not children of this process: their CPU time is not visible here
+        own_us = statistics.median(c[0] for c in cpu[name]) / len(lines) * 1e6
+        children_us = statistics.median(c[1] for c in cpu[name]) / len(lines) * 1e6
+        total_us = statistics.median(c[0] + c[1] for c in cpu[name]) / len(lines) * 1e6
+        per_line = (
+            f"{'n/a':>11} {own_us:>7.1f} {'n/a':>8}" if "Ray" in name
+            else f"{total_us:>11.1f} {own_us:>7.1f} {children_us:>8.1f}"
+        )
         cells = []
         for reference in (base, priced):
             ratios = [b / t for b, t in zip(reference, times, strict=True)]
             cells.append(f"{statistics.median(ratios):>8.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
         print(f"{name:<32} {len(lines) / median:>9,.0f} {size / median / 1e6:>6.2f}  {cells[0]:>20}  "
-              f"{cells[1]:>20}  {per_line:>11}")
+              f"{cells[1]:>20}  {per_line}")
     print("speed-up: median over rounds of (loop time / variant time) in the same round, with min-max")
+    print("CPU us/line: medians over rounds; `workers` is the pool's CPU per line, to compare with the loop's "
+          "(less sensitive than the ratios to other load on the machine)")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for path in (source, results, *parts):
         if os.path.exists(path):
             os.remove(path)
