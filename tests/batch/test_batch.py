@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 import vertexmeter
 from vertexmeter.batch import BatchSettings, count_line, estimate_batch
-from vertexmeter.batch.work import LinePricer
+from vertexmeter.batch.work import LinePricer, line_counts
 from vertexmeter.errors import VertexMeterError
+from vertexmeter.registry import all_models
 
 MODEL = "gemini-2.5-flash"
 BAD = {
@@ -537,3 +538,36 @@ def test_a_line_with_config_counts_as_generate_content_with_that_config(tmp_path
     estimate_batch(str(bad), MODEL, output=str(out), workers=1)
     (refused,) = read_results(out)
     assert "temperature" in refused["error"]["message"]
+
+
+def test_billable_characters_counted_only_for_lines_billed_by_them() -> None:
+    """A line of a character-billed model carries countTokens' billable characters and is priced by them; a
+    token-billed line skips counting them (nothing reads them) and says nothing about them."""
+    text = "Summarise this:  café ∑ 漢字\u3000and more " * 3
+    body = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+    raw = json.dumps({"request": body}).encode()
+    by_characters = BatchSettings(model="gemini-1.5-pro")
+    line = count_line(1, raw, by_characters, LinePricer(by_characters))
+    expected = vertexmeter.count_tokens("gemini-1.5-pro", body)["totalBillableCharacters"]
+    assert line["totalBillableCharacters"] == expected == 84
+    assert line["cost"]["lineItems"][0]["description"] == "input: text characters"
+    assert line["cost"]["lineItems"][0]["quantity"] == "84"
+    assert line_counts("gemini-1.5-pro", body, by_characters).billable_characters == 84
+
+    by_tokens = BatchSettings(model=MODEL)
+    line = count_line(1, raw, by_tokens, LinePricer(by_tokens))
+    assert "totalBillableCharacters" not in line
+    assert line["promptTokenCount"] == billed(MODEL, body)
+    assert line_counts(MODEL, body, by_tokens).billable_characters == 0  # not counted
+
+
+@pytest.mark.parametrize("api", ["vertex", "gemini"])
+def test_every_price_list_bills_by_what_the_registry_says(api: str) -> None:
+    """Batch lines count billable characters only where the registry's `billed_by` says characters; a price
+    list that billed a model by characters while its registry entry said tokens would price it at 0."""
+    for model in all_models():
+        try:
+            pricer = LinePricer(BatchSettings(model=model.id, api=api)).pricer(model.id)
+        except VertexMeterError:
+            continue  # no price list: such lines are refused (UNPRICED_MODEL), never priced
+        assert (pricer.model.billing == "characters") == model.billed_by_characters, (api, model.id)
