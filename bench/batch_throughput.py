@@ -52,13 +52,25 @@ def corpus_lines(count: int) -> list[str]:
         while start < len(text) and len(lines) < count:
             size = LINE_BYTES - 120
             doc = text[start : start + size]
-            line = json.dumps({"request": {"contents": [{"role": "user", "parts": [{"text": doc}]}],
-                                           "generationConfig": {"maxOutputTokens": 512}}})
+            line = json.dumps(
+                {
+                    "request": {
+                        "contents": [{"role": "user", "parts": [{"text": doc}]}],
+                        "generationConfig": {"maxOutputTokens": 512},
+                    }
+                }
+            )
             while len(line.encode()) > LINE_BYTES and size > 100:  # escapes grow the line: trim back
                 size -= 60
                 doc = text[start : start + size]
-                line = json.dumps({"request": {"contents": [{"role": "user", "parts": [{"text": doc}]}],
-                                               "generationConfig": {"maxOutputTokens": 512}}})
+                line = json.dumps(
+                    {
+                        "request": {
+                            "contents": [{"role": "user", "parts": [{"text": doc}]}],
+                            "generationConfig": {"maxOutputTokens": 512},
+                        }
+                    }
+                )
             lines.append(line)
             start += size
         if len(lines) >= count:
@@ -113,8 +125,10 @@ def main() -> None:
     Path(source).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     size = os.path.getsize(source)
     results = os.path.join(workdir, "results.jsonl")
-    print(f"input: {len(lines):,} lines, {size / 1e6:.1f} MB ({size / len(lines):.0f} bytes/line), model {MODEL}, "
-          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(
+        f"input: {len(lines):,} lines, {size / 1e6:.1f} MB ({size / len(lines):.0f} bytes/line), model {MODEL}, "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
 
     ray = None
     if not args.no_ray:
@@ -122,11 +136,14 @@ def main() -> None:
             import ray as ray_module
 
             started = time.perf_counter()
-            ray_module.init(num_cpus=args.workers, include_dashboard=False, logging_level="WARNING",
-                            log_to_driver=False)
+            ray_module.init(
+                num_cpus=args.workers, include_dashboard=False, logging_level="WARNING", log_to_driver=False
+            )
             ray = ray_module
-            print(f"local Ray cluster of {args.workers} CPUs started in {time.perf_counter() - started:.1f} s "
-                  "(not in the timings)")
+            print(
+                f"local Ray cluster of {args.workers} CPUs started in {time.perf_counter() - started:.1f} s "
+                "(not in the timings)"
+            )
         except ImportError:
             print("ray not installed: pip install 'vertexmeter[ray]' (skipped)")
 
@@ -139,20 +156,20 @@ def main() -> None:
         "priced loop (1 process)": lambda: priced_loop(source),
         f"counting loop x{args.workers} (ceiling)": lambda: split_loops(parts),
         "batch, 1 worker": lambda: estimate_batch(source, MODEL, output=results, workers=1).tally.prompt_tokens,
-        f"batch, {args.workers} workers": lambda: estimate_batch(
-            source, MODEL, output=results, workers=args.workers
-        ).tally.prompt_tokens,
+        f"batch, {args.workers} workers": lambda: (
+            estimate_batch(source, MODEL, output=results, workers=args.workers).tally.prompt_tokens
+        ),
     }
     if ray is not None:
-        variants[f"batch, Ray ({args.workers} CPUs)"] = lambda: estimate_batch(
-            source, MODEL, output=results, engine="ray", workers=args.workers
-        ).tally.prompt_tokens
+        variants[f"batch, Ray ({args.workers} CPUs)"] = lambda: (
+            estimate_batch(source, MODEL, output=results, engine="ray", workers=args.workers).tally.prompt_tokens
+        )
     seconds: dict[str, list[float]] = {name: [] for name in variants}
     cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}  # (this process, children)
     names = list(variants)
     for round_ in range(args.rounds):
         # a different order each round, so that no variant always runs right after the same neighbour
-        for name in names[round_ % len(names):] + names[: round_ % len(names)]:
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             run = variants[name]
             started, (own, children) = time.perf_counter(), cpu_seconds()
             tokens = run()
@@ -168,8 +185,10 @@ def main() -> None:
     base = seconds["library loop (1 process)"]
     priced = seconds["priced loop (1 process)"]
     print(f"\nprompt_tokens {expected:,} (every variant equal)")
-    print(f"{'variant':<32} {'lines/s':>9} {'MB/s':>6}  {'vs counting loop':>20}  {'vs priced loop':>20}  "
-          f"{'CPU us/line':>11} {'driver':>7} {'workers':>8}")
+    print(
+        f"{'variant':<32} {'lines/s':>9} {'MB/s':>6}  {'vs counting loop':>20}  {'vs priced loop':>20}  "
+        f"{'CPU us/line':>11} {'driver':>7} {'workers':>8}"
+    )
     for name, times in seconds.items():
         median = statistics.median(times)
         # CPU per line: this process (the loop, or the batch driver) and its children (the pool's workers, or the
@@ -178,18 +197,23 @@ def main() -> None:
         children_us = statistics.median(c[1] for c in cpu[name]) / len(lines) * 1e6
         total_us = statistics.median(c[0] + c[1] for c in cpu[name]) / len(lines) * 1e6
         per_line = (
-            f"{'n/a':>11} {own_us:>7.1f} {'n/a':>8}" if "Ray" in name
+            f"{'n/a':>11} {own_us:>7.1f} {'n/a':>8}"
+            if "Ray" in name
             else f"{total_us:>11.1f} {own_us:>7.1f} {children_us:>8.1f}"
         )
         cells = []
         for reference in (base, priced):
             ratios = [b / t for b, t in zip(reference, times, strict=True)]
             cells.append(f"{statistics.median(ratios):>8.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
-        print(f"{name:<32} {len(lines) / median:>9,.0f} {size / median / 1e6:>6.2f}  {cells[0]:>20}  "
-              f"{cells[1]:>20}  {per_line}")
+        print(
+            f"{name:<32} {len(lines) / median:>9,.0f} {size / median / 1e6:>6.2f}  {cells[0]:>20}  "
+            f"{cells[1]:>20}  {per_line}"
+        )
     print("speed-up: median over rounds of (loop time / variant time) in the same round, with min-max")
-    print("CPU us/line: medians over rounds; `workers` is the pool's CPU per line, to compare with the loop's "
-          "(less sensitive than the ratios to other load on the machine)")
+    print(
+        "CPU us/line: medians over rounds; `workers` is the pool's CPU per line, to compare with the loop's "
+        "(less sensitive than the ratios to other load on the machine)"
+    )
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for path in (source, results, *parts):
         if os.path.exists(path):

@@ -80,18 +80,30 @@ def line_counts(
     if info is None:
         info = _models[(model, settings.api)] = resolve(model, api=settings.api)
     if info.is_legacy:
-        counted = count_body(info, decoded_body(request, info, settings.api), settings.api, settings.media_options,
-                             settings.as_of)
-        return LineCounts(counted.model, counted.total_tokens, dict(counted.tokens_by_modality),
-                          counted.billable_characters, counted.media)
+        counted = count_body(
+            info, decoded_body(request, info, settings.api), settings.api, settings.media_options, settings.as_of
+        )
+        return LineCounts(
+            counted.model,
+            counted.total_tokens,
+            dict(counted.tokens_by_modality),
+            counted.billable_characters,
+            counted.media,
+        )
     body = (
         decoded_body(request, info, settings.api)
         if config is None
         else request_body(request, info, settings.api, config=config, generate=True)
     )
-    billed = usage_of_body(info, body, api=settings.api, as_of=settings.as_of,
-                           media_options=settings.media_options, history=history,
-                           characters=info.billed_by_characters)
+    billed = usage_of_body(
+        info,
+        body,
+        api=settings.api,
+        as_of=settings.as_of,
+        media_options=settings.media_options,
+        history=history,
+        characters=info.billed_by_characters,
+    )
     return LineCounts(
         model=billed.model,
         prompt_tokens=billed.prompt_token_count,
@@ -301,9 +313,7 @@ class ChunkResult:
 _pricers: dict[BatchSettings, LinePricer] = {}  # per worker process: pricers and tokenizers load once
 
 
-def count_chunk(
-    settings: BatchSettings, first_line: int, raws: list[bytes | OversizeLine] | FileSpan
-) -> ChunkResult:
+def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | OversizeLine] | FileSpan) -> ChunkResult:
     """Count a chunk of consecutive lines (or the lines of a file span); the unit of work of every engine."""
     if isinstance(raws, FileSpan):
         raws = span_lines(raws, settings.max_line_bytes)
