@@ -102,7 +102,7 @@ def line_counts(
         as_of=settings.as_of,
         media_options=settings.media_options,
         history=history,
-        characters=info.billed_by_characters,
+        count_billable=info.billed_by_characters,
     )
     return LineCounts(
         model=billed.model,

@@ -183,9 +183,9 @@ def count_tokens(
 
 
 def count_prompt_tokens(
-    prompt: Prompt, media_options: MediaOptions, as_of: dt.date | None = None, *, characters: bool = True
+    prompt: Prompt, media_options: MediaOptions, as_of: dt.date | None = None, *, count_billable: bool = True
 ) -> CountResult:
-    """characters=False: the texts' billable characters are left at 0, for a caller that bills by tokens and
+    """count_billable=False: the texts' billable characters are left at 0, for a caller that bills by tokens and
     never reads them (a batch line of a token-billed model); the character-billed price lists need them."""
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
@@ -208,7 +208,7 @@ def count_prompt_tokens(
     ]
     by_modality: dict[str, int] = {}
     text_tokens = sum(tokenizer.count_many(texts)) if texts else 0
-    billable = sum(billable_characters(t) for t in texts) if characters else 0
+    billable = sum(billable_characters(t) for t in texts) if count_billable else 0
     characters = sum(len(t) for t in texts)
     media = MediaUsage()
     media_parts = list(_media_parts(prompt))

@@ -221,15 +221,15 @@ def usage_of_body(
     media_options: MediaOptions | None = None,
     cached_content_tokens: int | None = None,
     history: Any = None,
-    characters: bool = True,
+    count_billable: bool = True,
 ) -> UsageResult:
     """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies).
-    characters=False: the prompt's billable characters are not counted (see `count_prompt_tokens`)."""
+    count_billable=False: the prompt's billable characters are not counted (see `count_prompt_tokens`)."""
     day = parse_as_of(as_of)
     prompt = parse_generate_request(info, body, api)
     cached = _cached_tokens(prompt, cached_content_tokens)
     known = thought_history(history)
-    counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day, characters=characters)
+    counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day, count_billable=count_billable)
     replayed = replayed_thought_tokens(prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known)
     result = UsageResult(
         model=info,
