@@ -150,7 +150,7 @@ def _leaves(value: Any) -> list[Any]:
 
 
 def test_request_bodies_are_decoded_in_one_place_only() -> None:
-    """No module but requests/decode.py calls json.loads on outside JSON — request bodies, scenario files and
+    """No module but requests/decode.py calls json.loads (or builds a json.JSONDecoder) on outside JSON — request bodies, scenario files and
     billed logs (those two with Decimal numbers) and batch lines alike. datafiles.py, ledger/store.py and
     batch/job.py read back only JSON they wrote themselves (the data cache, the ledger's rows, results);
     tokenizing/core/tables.py reads the hash-pinned tokenizer.json and the header of its own table file."""
@@ -160,7 +160,7 @@ def test_request_bodies_are_decoded_in_one_place_only() -> None:
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("loads", "load")
+                and node.func.attr in ("loads", "load", "JSONDecoder")
                 and isinstance(node.func.value, ast.Name)
                 and node.func.value.id == "json"
             ):

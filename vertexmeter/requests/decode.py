@@ -62,6 +62,8 @@ def decode_json(raw: bytes | bytearray | memoryview | str, *, decimals: bool = F
         return {}
     _check_nesting(text)
     try:
+        if text.startswith("\ufeff"):  # what json.loads says of it (a decoder's own decode does not look)
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
         value = (_DECIMAL_DECODER if decimals else _DECODER).decode(text)
     except VertexMeterError:
         raise
