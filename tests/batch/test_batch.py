@@ -571,3 +571,27 @@ def test_every_price_list_bills_by_what_the_registry_says(api: str) -> None:
         except VertexMeterError:
             continue  # no price list: such lines are refused (UNPRICED_MODEL), never priced
         assert (pricer.model.billing == "characters") == model.billed_by_characters, (api, model.id)
+
+
+def test_result_blocks_are_the_same_utf8_in_a_file_and_in_a_text_stream(tmp_path: Path) -> None:
+    """Workers encode a chunk's result lines once; the file gets those bytes, a text stream their text: the same
+    lines either way (non-ASCII keys and fields kept as they are), whatever the engine and the chunking."""
+    import io
+
+    body = {"contents": [{"role": "user", "parts": [{"text": "Grüße aus Köln, 漢字 ∑"}]}]}
+    lines = [
+        json.dumps({"key": f"clé-{n}-日本", "request": body, "labels": {"équipe": "ø"}}, ensure_ascii=n % 2 == 0)
+        for n in range(1, 41)
+    ]
+    source = write_lines(tmp_path / "u.jsonl", [*lines[:20], "", "not json", *lines[20:]])
+    pooled = tmp_path / "pooled.jsonl"
+    stream = io.StringIO()
+    estimate_batch(str(source), MODEL, output=str(pooled), workers=2, chunk_lines=3)
+    estimate_batch(str(source), MODEL, output=stream, workers=1)
+    written = pooled.read_bytes().decode("utf-8").splitlines(keepends=True)[1:]  # after the job header
+    assert "".join(written) == stream.getvalue()
+    assert len(written) == 41  # the blank line has no result line
+    first = json.loads(written[0])
+    assert first["key"] == "clé-1-日本" and first["fields"] == {"labels": {"équipe": "ø"}}
+    assert '"key":"clé-1-日本"' in written[0]  # written as UTF-8, not escaped
+    assert [json.loads(line)["line"] for line in written] == [*range(1, 21), 22, *range(23, 43)]
