@@ -8,7 +8,11 @@ JSON per line: what a batch line's result holds, written without `vertexmeter ba
 the file: perfect splitting with no driver and no results, the most any N-process design could reach
 here (two busy processes slow each other down on a shared machine's memory system).
 
-Run: python bench/batch_throughput.py [--lines 6000] [--rounds 3] [--workers 2] [--no-ray]
+Run: python bench/batch_throughput.py [--lines 6000] [--rounds 3] [--workers 2] [--no-ray] [--cold-costs]
+
+--cold-costs: every batch job starts with empty per-process cost memos, as a `vertexmeter batch` process does;
+by default a pool's forked workers inherit the memo the driver filled in the in-process "1 worker" run, so
+the figures leave out pricing each distinct cost (once per worker) and show the counting alone.
 
 Text: Python's standard library (code and English docs), cut so that each JSONL line is ~2,000 bytes;
 --lines beyond what it holds (~18,600 lines on CPython 3.11) gives the whole corpus.
@@ -34,6 +38,7 @@ from pathlib import Path
 
 import vertexmeter
 from vertexmeter.batch import estimate_batch
+from vertexmeter.batch import work as batch_work
 
 MODEL = "gemini-2.5-flash"
 LINE_BYTES = 2000
@@ -117,6 +122,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument(
+        "--cold-costs",
+        action="store_true",
+        help="start every batch job with empty per-process cost memos, as a fresh `vertexmeter batch` process "
+        "does (by default a pool inherits the memo its driver filled in an earlier in-process run)",
+    )
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="vertexmeter-batch-bench-")
@@ -171,6 +182,8 @@ def main() -> None:
         # a different order each round, so that no variant always runs right after the same neighbour
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             run = variants[name]
+            if args.cold_costs:
+                batch_work._pricers.clear()  # the forked workers start without the driver's memoised costs
             started, (own, children) = time.perf_counter(), cpu_seconds()
             tokens = run()
             seconds[name].append(time.perf_counter() - started)
