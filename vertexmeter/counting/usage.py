@@ -240,13 +240,15 @@ def usage_of_body(
     media_options: MediaOptions | None = None,
     cached_content_tokens: int | None = None,
     history: Any = None,
+    count_billable: bool = True,
 ) -> UsageResult:
-    """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies)."""
+    """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies).
+    count_billable=False: the prompt's billable characters are not counted (see `count_prompt_tokens`)."""
     day = parse_day(as_of, "as_of")
     prompt = parse_generate_request(info, body, api)
     cached = _cached_tokens(prompt, cached_content_tokens)
     known = thought_history(history)
-    counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day)
+    counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day, count_billable=count_billable)
     raw_rule = raw_prompt_rule_for(info, api, day) if prompt.call == GENERATE_CONTENT else None
     replayed = replayed_thought_tokens(prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known)
     result = UsageResult(
