@@ -108,7 +108,7 @@ def _batch_options(request: Request) -> dict[str, Any]:
         if name not in BATCH_PARAMETERS and name != "key":
             raise invalid_argument(f"Unknown query parameter {name!r}; known: {', '.join(BATCH_PARAMETERS)}.", name)
     output = query.get("outputTokens")
-    if output is not None and not output.isdigit():
+    if output is not None and not (output.isascii() and output.isdigit()):  # "²".isdigit(), but int() refuses it
         raise invalid_argument(f"outputTokens must be a whole number, got {output!r}.", "outputTokens")
     return {
         "model": query.get("model") or None,

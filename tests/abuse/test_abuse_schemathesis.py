@@ -1,0 +1,59 @@
+"""schemathesis against the web batch route (`POST /web/api/batch`) as the OpenAPI document describes it,
+on a real server on loopback: no 5xx, and every status code, content type and header as documented.
+
+Bounded for CI (each accepted upload starts a batch process: ~0.3 s); `bench/schemathesis_full.py` runs
+every operation with >= 20,000 cases. One case at a time: the route admits `large_workers` jobs at once and
+answers more with 503 by design, which this check would count as a server error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import batch_fuzz  # noqa: F401 (registers the application/jsonl body strategy)
+import pytest
+import schemathesis
+from abuse_helpers import LiveServer, start_live
+from hypothesis import HealthCheck, settings
+from schemathesis import checks as st_checks
+from schemathesis.specs.openapi import checks as openapi_checks
+
+from vertexmeter.server import ServerConfig
+
+pytestmark = pytest.mark.slow  # a schemathesis run against a real server (~40 s)
+
+CHECKS = [
+    st_checks.not_a_server_error,
+    openapi_checks.status_code_conformance,
+    openapi_checks.content_type_conformance,
+    openapi_checks.response_schema_conformance,
+    openapi_checks.response_headers_conformance,
+]
+
+
+@pytest.fixture(autouse=True)
+def heavy_counting() -> None:
+    """The counting core, not the suite's slow reference engines: nothing here needs a busy worker."""
+
+
+@pytest.fixture(scope="module")
+def batch_server() -> Iterator[LiveServer]:
+    server = start_live(ServerConfig(workers=2, quota_rpm=0, shutdown_timeout=1))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def api_schema(batch_server: LiveServer) -> schemathesis.BaseSchema:
+    loaded = schemathesis.openapi.from_url(batch_server.base_url + "/openapi.json")
+    loaded.config.phases.update(phases=["examples", "fuzzing"])
+    return loaded
+
+
+schema = schemathesis.pytest.from_fixture("api_schema").include(operation_id="web_batch")
+
+
+@schema.parametrize()
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_web_batch_conforms_to_its_schema(case: schemathesis.Case) -> None:
+    case.call_and_validate(checks=CHECKS)
