@@ -123,3 +123,19 @@ schemathesis.openapi.media_type(JSONL, jsonl_bodies())
 def _jsonl(ctx: Any, value: Any) -> bytes:
     """The documented example (a string) and drawn bodies (bytes) go on the wire as they are."""
     return value if isinstance(value, bytes) else str(value).encode()
+
+
+@schemathesis.check
+def batch_stream_ends_well(ctx: Any, response: Any, case: Any) -> None:
+    """A 200 of the batch route is NDJSON ending in its summary, or in an error that is not a server error
+    (a job that died or failed inside the stream is a 5xx that the status code cannot show)."""
+    if case.path != "/web/api/batch" or response.status_code != 200:
+        return
+    lines = [json.loads(line) for line in response.content.splitlines() if line.strip()]
+    if not lines:
+        raise AssertionError("the batch stream is empty")
+    last = lines[-1]
+    if "error" in last and int(last["error"].get("code", 500)) >= 500:
+        raise AssertionError(f"the batch stream ended in a server error: {last['error']}")
+    if "summary" not in last and "error" not in last:
+        raise AssertionError(f"the batch stream ended without a summary: {last}")

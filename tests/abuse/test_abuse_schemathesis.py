@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import batch_fuzz  # noqa: F401 (registers the application/jsonl body strategy)
+import batch_fuzz  # registers the application/jsonl body strategy and the stream check
 import pytest
 import schemathesis
-from abuse_helpers import LiveServer, start_live
+from abuse_helpers import LiveServer, assert_google_error, start_live
 from hypothesis import HealthCheck, settings
 from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as openapi_checks
@@ -28,6 +28,7 @@ CHECKS = [
     openapi_checks.content_type_conformance,
     openapi_checks.response_schema_conformance,
     openapi_checks.response_headers_conformance,
+    batch_fuzz.batch_stream_ends_well,
 ]
 
 
@@ -57,3 +58,18 @@ schema = schemathesis.pytest.from_fixture("api_schema").include(operation_id="we
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_web_batch_conforms_to_its_schema(case: schemathesis.Case) -> None:
     case.call_and_validate(checks=CHECKS)
+
+
+# ---- what the fuzzer found, each pinned ------------------------------------------------------------
+LINE = b'{"request": {"contents": [{"role": "user", "parts": [{"text": "hello"}]}]}}\n'
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663", "\uff11", "1.5", "-1", " 1"])
+def test_output_tokens_other_than_ascii_digits_are_a_400(batch_server: LiveServer, value: str) -> None:
+    """ "²".isdigit() is true but int("²") raises: the route answered 500 INTERNAL before."""
+    with batch_server.client() as http:
+        response = http.post(
+            "/web/api/batch", params={"model": "gemini-2.5-flash", "outputTokens": value}, content=LINE
+        )
+    assert_google_error(response, 400, "INVALID_ARGUMENT")
+    assert "outputTokens" in response.json()["error"]["message"]
