@@ -3,7 +3,8 @@ model picker lists), `/web/api/batch` (a batch JSONL through the batch engine, p
 offline `/docs` (Swagger UI from the `fastapi-offline` wheel). No ReDoc: its bundle loads a logo from
 cdn.redoc.ly, whatever the options say.
 
-The page's own routes are left out of the OpenAPI schema: they serve a browser, not API clients. This
+The page's own routes are left out of the OpenAPI schema (they serve a browser), except the batch route,
+which scripts may call too: the server's OpenAPI document describes it (`server/openapi.py`). This
 module reads the server's state duck-typed from `request.app.state.vertexmeter` (keys, limits) so that
 `vertexmeter.web` does not import `vertexmeter.server`, which registers it.
 """
