@@ -73,3 +73,14 @@ def test_output_tokens_other_than_ascii_digits_are_a_400(batch_server: LiveServe
         )
     assert_google_error(response, 400, "INVALID_ARGUMENT")
     assert "outputTokens" in response.json()["error"]["message"]
+
+
+def test_a_finished_batch_job_frees_its_place_before_its_answer_ends(batch_server: LiveServer) -> None:
+    """Uploads one after another got a 503 "too many batch jobs" now and then: the place was freed only
+    after the answer's last chunk, so the next upload could arrive first (the full run's one 5xx)."""
+    with batch_server.client() as http:
+        for _ in range(6):
+            response = http.post("/web/api/batch", params={"model": "gemini-2.5-flash"}, content=LINE)
+            assert response.status_code == 200, response.text[:300]
+            assert "summary" in response.text.splitlines()[-1]
+            assert batch_server.state().batch_jobs == 0

@@ -363,7 +363,8 @@ _BATCH_BODY = (
     "The batch file itself, JSON Lines: one `WebBatchLine` per line, any format `vertexmeter batch` reads. "
     "Blank lines are skipped; a line that is not JSON, or not a request, is a refused line in the summary, "
     "never a refused upload. The body is read as JSONL whatever its Content-Type (the web page sends "
-    "`application/jsonl`)."
+    "`application/jsonl`). A one-line file: "
+    '`{"request": {"contents": [{"role": "user", "parts": [{"text": "Hello"}]}]}}`.'
 )
 
 
@@ -405,7 +406,6 @@ def web_batch_paths() -> dict[str, Any]:
         for name in BATCH_PARAMETERS
     ]
     body_schema = {"type": "string", "format": "binary", "description": _BATCH_BODY}
-    example = '{"request": {"contents": [{"role": "user", "parts": [{"text": "Hello"}]}]}}\n'
     operation = {
         "tags": ["web"],
         "summary": "Count and price a batch JSONL file (the web page's batch panel)",
@@ -418,7 +418,7 @@ def web_batch_paths() -> dict[str, Any]:
         "requestBody": {
             "required": False,
             "content": {
-                JSONL: {"schema": body_schema, "example": example},
+                JSONL: {"schema": body_schema},  # no `example`: fuzzers draw such bodies as bytes, not JSON text
                 "application/octet-stream": {"schema": body_schema},
             },
         },

@@ -160,12 +160,12 @@ async def run_batch(request: Request) -> Response:
     except BaseException:
         upload.end()
         raise
-    return _JobResponse(_stream(job, first, total, deadline, state), upload.end, media_type="application/x-ndjson",
-                        headers=NO_CACHE)
+    return _JobResponse(_stream(job, first, total, deadline, state, upload.end), upload.end,
+                        media_type="application/x-ndjson", headers=NO_CACHE)
 
 
 async def _stream(
-    job: _BatchProcess, first: dict[str, Any], total: int, deadline: float, state: Any
+    job: _BatchProcess, first: dict[str, Any], total: int, deadline: float, state: Any, end: Callable[[], None]
 ) -> AsyncIterator[bytes]:
     """The job's messages as NDJSON lines, up to its summary or error (a hang-up cancels this)."""
     yield json.dumps({"done": 0, "total": total}).encode() + b"\n"
@@ -173,6 +173,9 @@ async def _stream(
     while True:
         yield json.dumps(item).encode() + b"\n"
         if "summary" in item or "error" in item:
+            # Free the job's place before the answer's last chunk: a client that sends its next upload as
+            # soon as this one ends must find the place free (else it got a spurious 503).
+            end()
             return
         item = await job.next_message(deadline, state)
 

@@ -107,7 +107,7 @@ def _list_spec(key: str, description: str) -> dict[int | str, dict[str, Any]]:
 def _get_spec(description: str) -> dict[int | str, dict[str, Any]]:
     return {
         200: {"description": description, "content": {"application/json": {"schema": _OBJECT}}},
-        **error_responses("401", "403", "404"),
+        **error_responses("400", "401", "403", "404"),  # 400: a blank model name
     }
 
 
