@@ -160,8 +160,12 @@ async def run_batch(request: Request) -> Response:
     except BaseException:
         upload.end()
         raise
-    return _JobResponse(_stream(job, first, total, deadline, state, upload.end), upload.end,
-                        media_type="application/x-ndjson", headers=NO_CACHE)
+    return _JobResponse(
+        _stream(job, first, total, deadline, state, upload.end),
+        upload.end,
+        media_type="application/x-ndjson",
+        headers=NO_CACHE,
+    )
 
 
 async def _stream(
