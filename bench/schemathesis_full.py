@@ -2,6 +2,7 @@
 `vertexmeter serve` on loopback; prints the number of requests the server answered and how many were 5xx.
 
     python bench/schemathesis_full.py [--checkout DIR] [--max-examples 300] [--seconds 2400] [--log FILE]
+    python bench/schemathesis_full.py --operation web_batch --phases examples,fuzzing --max-examples 300
 
 Phases examples, coverage and fuzzing, check `not_a_server_error`, one schemathesis worker: the web batch
 route admits `--large-workers` (1) jobs at once and answers more with 503 by design, which this run would
@@ -40,6 +41,7 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=300)
     parser.add_argument("--phases", default="examples,coverage,fuzzing")
     parser.add_argument("--seconds", type=float, default=2400, help="stop the run after this long")
+    parser.add_argument("--operation", action="append", default=[], help="only this operationId (repeatable)")
     parser.add_argument("--log", default=None, help="keep the server's log here (default: a temporary file)")
     args = parser.parse_args()
 
@@ -92,6 +94,8 @@ def main() -> int:
                 "all",
                 "--no-color",
             ]
+            for operation in args.operation:
+                command += ["--include-operation-id", operation]
             print("$", " ".join(command), flush=True)
             started = time.monotonic()
             fuzzer = subprocess.Popen(command, env=st_env, start_new_session=True)
