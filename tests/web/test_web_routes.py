@@ -13,6 +13,7 @@ import pytest
 import vertexmeter
 from tests.web.web_helpers import WEB_KEY, Served
 from vertexmeter.batch import estimate_batch
+from vertexmeter.web import BATCH_PARAMETERS
 
 
 def get(served: Served, path: str, **kwargs: Any) -> httpx.Response:
@@ -63,7 +64,20 @@ def test_docs_are_served_from_the_package(server: Served) -> None:
     for asset in set(assets):
         assert get(server, asset).status_code == 200
     schema = get(server, "/openapi.json").json()
-    assert not any(path == "/" or path.startswith(("/web/", "/docs")) for path in schema["paths"])
+    page_routes = [p for p in schema["paths"] if p == "/" or p.startswith(("/web/", "/docs"))]
+    assert page_routes == ["/web/api/batch"]  # the page's routes stay out, but scripts may upload batches too
+
+
+def test_the_batch_route_is_documented_as_it_is_served(server: Served) -> None:
+    operation = get(server, "/openapi.json").json()["paths"]["/web/api/batch"]["post"]
+    assert [p["name"] for p in operation["parameters"]] == list(BATCH_PARAMETERS)
+    assert all(p["in"] == "query" and not p["required"] for p in operation["parameters"])
+    assert set(operation["requestBody"]["content"]) == {"application/jsonl", "application/octet-stream"}
+    assert set(operation["responses"]["200"]["content"]) == {"application/x-ndjson"}
+    assert {"400", "401", "403", "408", "413", "429", "503", "504"} <= set(operation["responses"])
+    # What the document says is refused is refused: an enum value outside the list, a query option not listed.
+    assert post_batch(server, b"", "?api=palm").status_code == 400
+    assert post_batch(server, b"", "?colour=blue").status_code == 400
 
 
 def post_batch(served: Served, body: bytes, query: str = "", **headers: str) -> httpx.Response:

@@ -19,7 +19,7 @@ from vertexmeter.server.config import ServerConfig
 from vertexmeter.server.door import FrontDoor, RpcTable
 from vertexmeter.server.errors import JSONResponse, install_handlers
 from vertexmeter.server.guard import CLIENT_CLOSED, ClientGone
-from vertexmeter.server.openapi import all_component_schemas
+from vertexmeter.server.openapi import all_component_schemas, web_batch_paths
 from vertexmeter.server.routes.gemini import gemini_router
 from vertexmeter.server.routes.models import models_router
 from vertexmeter.server.routes.ops import ops_router
@@ -116,6 +116,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(all_component_schemas())
+            schema.setdefault("paths", {}).update(web_batch_paths())  # a web route, served outside the API routers
             app.openapi_schema = schema
         return app.openapi_schema
 

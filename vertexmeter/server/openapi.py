@@ -8,7 +8,8 @@ from typing import Any
 
 from vertexmeter.requests import ALL_ENUMS, MESSAGES, NUMBERED_ENUMS, Field
 from vertexmeter.server.estimating import ESTIMATE_OPTIONS
-from vertexmeter.vocabulary import APIS
+from vertexmeter.vocabulary import APIS, MODES
+from vertexmeter.web import BATCH_PARAMETERS
 
 REF = "#/components/schemas/"
 _INT_STRING = r"^-?[0-9]+$"
@@ -80,7 +81,6 @@ _MODALITY_COUNT = {
 }
 
 
-
 def _count_response(*extra: str) -> dict[str, Any]:
     """countTokens answers: totalTokens and promptTokensDetails, plus each API's own fields."""
     details = {"type": "array", "items": {"$ref": REF + "ModalityTokenCount"}}
@@ -145,6 +145,13 @@ _ERRORS = {
     "413": "The body exceeds the server's size limit (`max_body_bytes`).",
     "429": "RESOURCE_EXHAUSTED: the per-project / per-key budget is spent; see Retry-After.",
 }
+# Documented where a route names them (the web batch route): not part of every RPC's default list.
+_MORE_ERRORS = {
+    "408": "DEADLINE_EXCEEDED: the body was not received within the body timeouts.",
+    "503": "UNAVAILABLE: every batch job place is taken (before the body is read), or the server is shutting "
+    "down; see Retry-After.",
+    "504": "DEADLINE_EXCEEDED: the job did not start answering within the request deadline.",
+}
 
 JSON = "application/json"
 
@@ -153,12 +160,12 @@ def error_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
     out: dict[int | str, dict[str, Any]] = {}
     for code in codes or tuple(_ERRORS):
         entry: dict[str, Any] = {
-            "description": _ERRORS[code],
+            "description": _ERRORS.get(code) or _MORE_ERRORS[code],
             "content": {JSON: {"schema": {"$ref": REF + "Status"}}},
         }
-        if code == "429":
+        if code in ("429", "503"):
             entry["headers"] = {
-                "Retry-After": {"description": "Seconds until a request fits the budget.", "schema": {"type": "string"}}
+                "Retry-After": {"description": "Seconds until a request may succeed.", "schema": {"type": "string"}}
             }
         out[code] = entry
     return out
@@ -245,8 +252,12 @@ USAGE_RESPONSE: dict[str, Any] = {
                 **{
                     f: {"type": "integer"}
                     for f in (
-                        "promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount", "totalTokenCount",
-                        "thoughtsTokenCount", "rawPromptTokenCount",
+                        "promptTokenCount",
+                        "candidatesTokenCount",
+                        "cachedContentTokenCount",
+                        "totalTokenCount",
+                        "thoughtsTokenCount",
+                        "rawPromptTokenCount",
                     )
                 },
                 **{
@@ -282,8 +293,11 @@ def estimate_request_schema(requests: dict[str, Any], base_name: str = "VertexCo
             "estimateOptions": {
                 "type": "object",
                 "properties": {
-                    name: whole if takes == "count" else _HISTORY if name == "history" else
-                    {"type": "string", "description": takes}
+                    name: whole
+                    if takes == "count"
+                    else _HISTORY
+                    if name == "history"
+                    else {"type": "string", "description": takes}
                     for name, takes in ESTIMATE_OPTIONS.items()
                 },
                 "additionalProperties": False,
@@ -330,4 +344,94 @@ def all_component_schemas() -> dict[str, Any]:
         **RESPONSE_SCHEMAS,
         "EstimateCostResponse": ESTIMATE_RESPONSE,
         "UsageMetadataResponse": USAGE_RESPONSE,
+        "WebBatchLine": web_batch_line_schema(),
     }
+
+
+# ---- the web page's batch route -------------------------------------------------------------------
+WEB_BATCH_PATH = "/web/api/batch"
+JSONL = "application/jsonl"
+NDJSON = "application/x-ndjson"
+
+_BATCH_QUERY: dict[str, tuple[dict[str, Any], str]] = {
+    "model": ({"type": "string"}, "The model of lines that name none (any registry spelling)."),
+    "api": ({"type": "string", "enum": list(APIS)}, "Whose bill: Vertex AI (default) or the Gemini API."),
+    "mode": ({"type": "string", "enum": list(MODES)}, "The serving mode priced (default `batch`)."),
+    "date": ({"type": "string", "format": "date"}, "YYYY-MM-DD: the prices and counting rules of that day."),
+    "outputTokens": ({"type": "integer", "minimum": 0}, "Expected output tokens per line (digits only)."),
+    "name": ({"type": "string"}, "The input's name in the summary (default `upload.jsonl`)."),
+}
+_BATCH_BODY = (
+    "The batch file itself, JSON Lines: one `WebBatchLine` per line, any format `vertexmeter batch` reads. "
+    "Blank lines are skipped; a line that is not JSON, or not a request, is a refused line in the summary, "
+    "never a refused upload. The body is read as JSONL whatever its Content-Type (the web page sends "
+    "`application/jsonl`). A one-line file: "
+    '`{"request": {"contents": [{"role": "user", "parts": [{"text": "Hello"}]}]}}`.'
+)
+
+
+def web_batch_line_schema() -> dict[str, Any]:
+    """One line of a batch file (docs/batch.md, "Input formats"): documentation, the engine checks each line."""
+    request = {"$ref": REF + "VertexGenerateContentRequest"}
+    return {
+        "description": "One line of a batch file: a Vertex AI batch prediction line, a Gemini API Batch line, a "
+        "bare request body, or a legacy `:predict` instance.",
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "request": request,
+                    "key": {"type": "string"},
+                    "custom_id": {"type": "string"},
+                    "config": {"type": "object", "description": "google-genai's GenerateContentConfig"},
+                    "history": _HISTORY,
+                },
+                "required": ["request"],
+                "description": "`request` with its id (`key`, `custom_id`) or other fields, kept in the results.",
+            },
+            request,
+            {"type": "object", "description": 'A legacy model\'s `:predict` instance, e.g. `{"prompt": "…"}`.'},
+        ],
+    }
+
+
+def web_batch_paths() -> dict[str, Any]:
+    """`POST /web/api/batch` as the route serves it (vertexmeter.web): query options, a JSONL body, NDJSON."""
+    parameters = [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": _BATCH_QUERY[name][1],
+            "schema": _BATCH_QUERY[name][0],
+        }
+        for name in BATCH_PARAMETERS
+    ]
+    body_schema = {"type": "string", "format": "binary", "description": _BATCH_BODY}
+    operation = {
+        "tags": ["web"],
+        "summary": "Count and price a batch JSONL file (the web page's batch panel)",
+        "operationId": "web_batch",
+        "description": "Runs the batch engine on the uploaded file in a process of its own, under the RPC routes' "
+        "rules: keys, at most `large_workers` jobs at once (503 before the body is read), the body cap and "
+        "timeouts, one quota unit per request line (429), the request deadline. Unknown query parameters are "
+        "refused (400).",
+        "parameters": parameters,
+        "requestBody": {
+            "required": False,
+            "content": {
+                JSONL: {"schema": body_schema},  # no `example`: fuzzers draw such bodies as bytes, not JSON text
+                "application/octet-stream": {"schema": body_schema},
+            },
+        },
+        "responses": {
+            200: {
+                "description": 'NDJSON, streamed: `{"done": 0, "total": N}`, progress lines `{"done", '
+                '"total"}` (about 50 at most), then `{"summary": …}` (the batch engine\'s summary) or '
+                '`{"error": …}` (Google\'s error object: the deadline passed, the server shut down).',
+                "content": {NDJSON: {"schema": {"type": "string"}}},
+            },
+            **error_responses("400", "401", "403", "408", "413", "429", "503", "504"),
+        },
+    }
+    return {WEB_BATCH_PATH: {"post": operation}}

@@ -5,6 +5,6 @@ UI); a Content-Security-Policy keeps every request on the server's own origin. T
 only to the server's JSON routes. See docs/web.md.
 """
 
-from vertexmeter.web.router import web_router
+from vertexmeter.web.router import BATCH_PARAMETERS, web_router
 
-__all__ = ["web_router"]
+__all__ = ["BATCH_PARAMETERS", "web_router"]

@@ -3,7 +3,8 @@ model picker lists), `/web/api/batch` (a batch JSONL through the batch engine, p
 offline `/docs` (Swagger UI from the `fastapi-offline` wheel). No ReDoc: its bundle loads a logo from
 cdn.redoc.ly, whatever the options say.
 
-The page's own routes are left out of the OpenAPI schema: they serve a browser, not API clients. This
+The page's own routes are left out of the OpenAPI schema (they serve a browser), except the batch route,
+which scripts may call too: the server's OpenAPI document describes it (`server/openapi.py`). This
 module reads the server's state duck-typed from `request.app.state.vertexmeter` (keys, limits) so that
 `vertexmeter.web` does not import `vertexmeter.server`, which registers it.
 """
@@ -108,7 +109,7 @@ def _batch_options(request: Request) -> dict[str, Any]:
         if name not in BATCH_PARAMETERS and name != "key":
             raise invalid_argument(f"Unknown query parameter {name!r}; known: {', '.join(BATCH_PARAMETERS)}.", name)
     output = query.get("outputTokens")
-    if output is not None and not output.isdigit():
+    if output is not None and not (output.isascii() and output.isdigit()):  # "²".isdigit(), but int() refuses it
         raise invalid_argument(f"outputTokens must be a whole number, got {output!r}.", "outputTokens")
     return {
         "model": query.get("model") or None,
@@ -159,12 +160,16 @@ async def run_batch(request: Request) -> Response:
     except BaseException:
         upload.end()
         raise
-    return _JobResponse(_stream(job, first, total, deadline, state), upload.end, media_type="application/x-ndjson",
-                        headers=NO_CACHE)
+    return _JobResponse(
+        _stream(job, first, total, deadline, state, upload.end),
+        upload.end,
+        media_type="application/x-ndjson",
+        headers=NO_CACHE,
+    )
 
 
 async def _stream(
-    job: _BatchProcess, first: dict[str, Any], total: int, deadline: float, state: Any
+    job: _BatchProcess, first: dict[str, Any], total: int, deadline: float, state: Any, end: Callable[[], None]
 ) -> AsyncIterator[bytes]:
     """The job's messages as NDJSON lines, up to its summary or error (a hang-up cancels this)."""
     yield json.dumps({"done": 0, "total": total}).encode() + b"\n"
@@ -172,6 +177,9 @@ async def _stream(
     while True:
         yield json.dumps(item).encode() + b"\n"
         if "summary" in item or "error" in item:
+            # Free the job's place before the answer's last chunk: a client that sends its next upload as
+            # soon as this one ends must find the place free (else it got a spurious 503).
+            end()
             return
         item = await job.next_message(deadline, state)
 

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import ModelInfo, all_models, resolve
 from vertexmeter.server.errors import ApiError, JSONResponse
-from vertexmeter.server.openapi import error_responses
+from vertexmeter.server.openapi import error_responses, path_parameter
 from vertexmeter.server.state import server_state
 from vertexmeter.vocabulary import COMPUTE_TOKENS, COUNT_TOKENS, EMBEDDING, ESTIMATE_COST, USAGE_METADATA
 
@@ -107,8 +107,14 @@ def _list_spec(key: str, description: str) -> dict[int | str, dict[str, Any]]:
 def _get_spec(description: str) -> dict[int | str, dict[str, Any]]:
     return {
         200: {"description": description, "content": {"application/json": {"schema": _OBJECT}}},
-        **error_responses("401", "403", "404"),
+        **error_responses("400", "401", "403", "404"),  # 400: a blank model name
     }
+
+
+_PREFIX_PARAMETERS = [
+    path_parameter("project", "Any project id: the answer does not depend on it.", "my-project"),
+    path_parameter("location", "Any location: the answer does not depend on it.", "us-central1"),
+]
 
 
 def models_router() -> APIRouter:
@@ -147,6 +153,8 @@ def _gemini_routes(router: APIRouter, version: str) -> None:
 
 def _vertex_routes(router: APIRouter, version: str, prefix: str) -> None:
     where = "projects" if prefix else "publishers"
+    # The handlers do not read `project` / `location`; the document must still declare them.
+    extra: dict[str, Any] = {"parameters": _PREFIX_PARAMETERS} if prefix else {}
 
     @router.get(
         f"/{version}{prefix}/publishers/{{publisher:resource_id}}/models",
@@ -154,6 +162,7 @@ def _vertex_routes(router: APIRouter, version: str, prefix: str) -> None:
         operation_id=f"vertex_{version}_{where}_models_list",
         summary="List the publisher models (Vertex AI publishers.models.list)",
         responses=_list_spec("publisherModels", "The registry's models (publisher google)."),
+        openapi_extra=extra,
     )
     async def vertex_list(request: Request, publisher: str) -> Response:
         server_state(request).keys.check(request)
@@ -168,6 +177,7 @@ def _vertex_routes(router: APIRouter, version: str, prefix: str) -> None:
         operation_id=f"vertex_{version}_{where}_models_get",
         summary="One publisher model (Vertex AI publishers.models.get)",
         responses=_get_spec("The model, as Vertex AI describes a publisher model."),
+        openapi_extra=extra,
     )
     async def vertex_get(request: Request, publisher: str, model: str) -> Response:
         server_state(request).keys.check(request)
