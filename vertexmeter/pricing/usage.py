@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from vertexmeter.errors import invalid_argument
@@ -23,6 +24,12 @@ VIDEO_TIERS: tuple[str, ...] = ("plus", "standard", "essential")
 VIDEO_RESOLUTIONS: tuple[str, ...] = ("720p", "1080p", "4k")
 
 
+_INT_ONLY = frozenset({int})  # exactly int: bool, float and Decimal counts take the checking path
+_counts = itemgetter(*INTEGER_QUANTITIES)
+_REQUEST_COUNTS = ("thinking_tokens", "grounded_requests", "search_queries", "maps_requests")
+_request_counts = itemgetter(*_REQUEST_COUNTS)
+
+
 @dataclass(frozen=True)
 class Quantities:
     """Amounts of one kind of input or output. Counts are whole numbers; seconds may be fractional."""
@@ -40,9 +47,22 @@ class Quantities:
     audio_seconds: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
-        for name, value in self.__dict__.items():
+        values = self.__dict__
+        counts = _counts(values)
+        video, audio = values["video_seconds"], values["audio_seconds"]
+        # one pass at C speed for the common case (int counts, Decimal seconds, none negative); any other
+        # value goes through the per-field checks, which raise the precise error
+        if (
+            _INT_ONLY.issuperset(map(type, counts))
+            and min(counts) >= 0
+            and type(video) is Decimal
+            and type(audio) is Decimal
+            and video >= 0
+            and audio >= 0
+        ):
+            return
+        for name, value in values.items():
             kind = type(value)
-            # a non-negative int (or a Decimal where seconds go) passes every check: the common case
             if (kind is int or (kind is Decimal and name in DECIMAL_QUANTITIES)) and value >= 0:
                 continue
             _check_amount(value, name, whole=name in INTEGER_QUANTITIES)
@@ -79,14 +99,25 @@ class RequestUsage:
     video_resolution: str | None = None  # Veo: 720p | 1080p | 4k
 
     def __post_init__(self) -> None:
-        for name in ("thinking_tokens", "grounded_requests", "search_queries", "maps_requests"):
-            value = getattr(self, name)
-            if type(value) is not int or value < 0:  # a non-negative int: the common case
+        values = self.__dict__
+        counts = _request_counts(values)
+        prompt, repeat = values["prompt_tokens"], values["repeat"]
+        if (  # the common case in one test: int counts, none negative, an int prompt size or none, repeat >= 1
+            _INT_ONLY.issuperset(map(type, counts))
+            and min(counts) >= 0
+            and (prompt is None or (type(prompt) is int and prompt >= 0))
+            and type(repeat) is int
+            and repeat >= 1
+        ):
+            return
+        for name in _REQUEST_COUNTS:
+            value = values[name]
+            if type(value) is not int or value < 0:
                 _check_amount(value, name, whole=True)
-        if self.prompt_tokens is not None:
-            _check_amount(self.prompt_tokens, "prompt_tokens", whole=True)
-        if isinstance(self.repeat, bool) or not isinstance(self.repeat, int) or self.repeat < 1:
-            raise invalid_argument(f"repeat must be a whole number of at least 1, got {self.repeat!r}.", "repeat")
+        if prompt is not None:
+            _check_amount(prompt, "prompt_tokens", whole=True)
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+            raise invalid_argument(f"repeat must be a whole number of at least 1, got {repeat!r}.", "repeat")
 
 
 @dataclass(frozen=True)
