@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from vertexmeter.errors import invalid_argument
-from vertexmeter.pricing import Quantities, RequestUsage
+from vertexmeter.pricing import Quantities, RequestUsage, token_bucket, token_request
 from vertexmeter.vocabulary import GEMINI
 
 INT32_MAX = 2**31 - 1  # usageMetadata counts are int32 in Google's protos: anything larger is not a real count
@@ -100,7 +100,7 @@ class Context:
 
 
 Reader = Callable[[Any, Context], list[LoggedRequest]]
-NOTHING = Quantities()  # one shared empty bucket (frozen): most calls write no cache, many read none
+NOTHING = token_bucket(0)  # the shared empty bucket (frozen): most calls write no cache, many read none
 
 
 # ---- checks shared by every reader ---------------------------------------------------------------
@@ -261,7 +261,7 @@ def _by_modality(details: Any, path: str) -> dict[str, int]:
 
 def _quantities(by_modality: dict[str, int]) -> Quantities:
     if len(by_modality) == 1 and "TEXT" in by_modality:  # most lines: text only
-        return Quantities(tokens=by_modality["TEXT"]) if by_modality["TEXT"] else NOTHING
+        return token_bucket(by_modality["TEXT"])
     tokens = by_modality.get("TEXT", 0) + by_modality.get("DOCUMENT", 0) + by_modality.get("MODALITY_UNSPECIFIED", 0)
     return Quantities(
         tokens=tokens,
@@ -291,14 +291,8 @@ def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
             f"cachedContentTokenCount ({cached}) exceeds promptTokenCount ({prompt}).", "usageMetadata"
         )
     if not any(meta.get(name) for name in _DETAILS):  # no split by modality: all text, as the rule below says
-        fresh_text = prompt - cached + tool
-        return RequestUsage(
-            input=Quantities(tokens=fresh_text) if fresh_text else NOTHING,
-            cached_input=Quantities(tokens=cached) if cached else NOTHING,
-            cache_write=NOTHING,
-            output=Quantities(tokens=output) if output else NOTHING,
-            thinking_tokens=thoughts,
-            prompt_tokens=prompt + tool,
+        return token_request(
+            prompt - cached + tool, cached, output, thinking_tokens=thoughts, prompt_tokens=prompt + tool
         )
     prompt_details = _by_modality(meta.get("promptTokensDetails"), "usageMetadata.promptTokensDetails")
     cache_details = _by_modality(meta.get("cacheTokensDetails"), "usageMetadata.cacheTokensDetails")
