@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Column,
@@ -378,6 +378,46 @@ def read_rows(engine: Engine, month: str | None = None, *, line_items: bool = Fa
     with database_errors("reading the ledger"), engine.connect() as conn:
         for r in conn.execution_options(yield_per=2000).execute(query).mappings():
             yield _row(r, line_items=line_items)
+
+
+class ReportRow(NamedTuple):
+    """What a report reads of a stored row (its day and month as stored, no time, key or line items)."""
+
+    day: str  # YYYY-MM-DD, UTC
+    month: str  # YYYY-MM
+    priced_model: str
+    project: str | None
+    mode: str
+    api: str
+    labels: str  # as stored: JSON with sorted keys (a report groups by the text, parses it once per group)
+    amount: Decimal
+    grounding_entry: str | None
+    grounding_amount: Decimal
+
+
+def read_report_rows(engine: Engine, month: str | None = None) -> Iterator[ReportRow]:
+    """Stored rows in time order (then insert order), as reports read them: a plain tuple per row, only the
+    columns a report sums, the time not parsed."""
+    c = priced_requests.c
+    query = select(*(c[name] for name in ReportRow._fields)).order_by(c.created_at, c.id)
+    if month:
+        query = query.where(c.month == month)
+    with database_errors("reading the ledger"), engine.connect() as conn:
+        for day, month_, model, project, mode, api, labels, amount, entry, grounding in conn.execution_options(
+            yield_per=2000
+        ).execute(query):
+            yield ReportRow(
+                day.isoformat(),
+                month_,
+                model,
+                project,
+                mode,
+                api,
+                labels,
+                Decimal(amount),
+                entry,
+                Decimal(grounding),
+            )
 
 
 def _row(r: Any, *, line_items: bool) -> LedgerRow:
