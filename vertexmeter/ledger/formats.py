@@ -272,6 +272,7 @@ def _quantities(by_modality: dict[str, int]) -> Quantities:
 
 
 _DETAILS = ("promptTokensDetails", "cacheTokensDetails", "toolUsePromptTokensDetails", "candidatesTokensDetails")
+_DETAIL_KEYS = frozenset(_DETAILS)
 
 
 def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
@@ -290,7 +291,8 @@ def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
         raise invalid_argument(
             f"cachedContentTokenCount ({cached}) exceeds promptTokenCount ({prompt}).", "usageMetadata"
         )
-    if not any(meta.get(name) for name in _DETAILS):  # no split by modality: all text, as the rule below says
+    # no split by modality (most lines name no details at all): all text, as the rule below says
+    if _DETAIL_KEYS.isdisjoint(meta) or not any(meta.get(name) for name in _DETAILS):
         return token_request(
             prompt - cached + tool, cached, output, thinking_tokens=thoughts, prompt_tokens=prompt + tool
         )
