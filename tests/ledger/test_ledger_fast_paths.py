@@ -51,7 +51,10 @@ PRICED_MODELS = _priced_models()
 
 
 def stored(priced: Priced) -> tuple[Any, ...]:
-    """What the ledger keeps of a bill (amounts as their text)."""
+    """What the ledger keeps of a bill (amounts as their text); line items a template wrote as JSON are the
+    json.dumps of them."""
+    if priced.line_items_json is not None:
+        assert priced.line_items_json == json.dumps(priced.line_items)
     return (
         priced.priced_model,
         str(priced.total),

@@ -467,6 +467,7 @@ def _price_logged(
         grounding_amount=priced.grounding_amount,
         line_items=priced.line_items,
         fingerprint=fingerprint,
+        line_items_json=priced.line_items_json,
     )
 
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -227,6 +227,8 @@ class LedgerRow:
     grounding_amount: Decimal
     line_items: list[dict[str, Any]]
     fingerprint: str | None = None  # the call's (bill.call_fingerprint); None on rows stored before fingerprints
+    # json.dumps(line_items) when already written (prepared pricing); how it was written is no part of the row
+    line_items_json: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def day(self) -> dt.date:
@@ -363,7 +365,7 @@ def _values(row: LedgerRow, now: dt.datetime) -> tuple[Any, ...]:
         str(row.amount),
         row.grounding_entry,
         str(row.grounding_amount),
-        json.dumps(row.line_items),
+        row.line_items_json if row.line_items_json is not None else json.dumps(row.line_items),
         now,
         row.fingerprint,
     )

@@ -139,14 +139,15 @@ _REQUEST_DEFAULTS = {f.name: f.default for f in fields(RequestUsage)}
 
 def token_bucket(tokens: int) -> Quantities:
     """`Quantities(tokens=tokens)` (NOTHING for 0), built without the frozen dataclass's setattr per field (a
-    third of a usage log's reading); the same checks run."""
-    if not tokens and type(tokens) is int:
+    third of a usage log's reading); a value the checks would refuse goes through them."""
+    if type(tokens) is not int or tokens < 0:
+        return Quantities(tokens=tokens)  # refused by the dataclass's own checks, with their error
+    if not tokens:
         return NOTHING
-    bucket = object.__new__(Quantities)
+    bucket = object.__new__(Quantities)  # a positive int among the valid defaults: nothing left to check
     values = bucket.__dict__
     values.update(_QUANTITY_DEFAULTS)
     values["tokens"] = tokens
-    bucket.__post_init__()
     return bucket
 
 
