@@ -291,10 +291,10 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
         return 0, 0
     now = dt.datetime.now(dt.UTC)
     with database_errors("storing requests"), engine.begin() as conn:
-        values: list[Sequence[Any]] = [_values(row, now) for row in rows]
+        values: Sequence[Sequence[Any]] = [_values(row, now) for row in rows]
         processors = [(i, p) for i, name in enumerate(INSERT_COLUMNS) if (p := _bind(conn, name))]
         if processors:  # SQLite keeps dates and times as text: SQLAlchemy's own format, as it reads them
-            values = [_processed(row, processors) for row in values]
+            values = _processed(values, processors)
         inserted = _copy_new(conn, values) if conn.dialect.name == "postgresql" else _insert_new(conn, values)
     return inserted, len(rows) - inserted
 
@@ -304,11 +304,24 @@ def _bind(conn: Connection, name: str) -> Any:
     return priced_requests.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
 
 
-def _processed(row: Sequence[Any], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
-    out = list(row)
+def _processed(rows: Sequence[Sequence[Any]], processors: list[tuple[int, Any]]) -> list[tuple[Any, ...]]:
+    """The rows with each processed column converted; a value seen before in the chunk (the day, the time
+    of storing, calls of the same second) is converted once."""
+    out = [list(row) for row in rows]
     for i, process in processors:
-        out[i] = process(out[i])
-    return tuple(out)
+        done: dict[Any, Any] = {}
+        for row in out:
+            value = row[i]
+            # equal times in other zones are written differently: the zone is part of the key
+            key = (type(value), value, getattr(value, "tzinfo", None))
+            converted = done.get(key, _MISSING)
+            if converted is _MISSING:
+                converted = done[key] = process(value)
+            row[i] = converted
+    return [tuple(row) for row in out]  # the driver's executemany takes tuples
+
+
+_MISSING = object()
 
 
 def _insert_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
