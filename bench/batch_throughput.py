@@ -8,7 +8,11 @@ JSON per line: what a batch line's result holds, written without `vertexmeter ba
 the file: perfect splitting with no driver and no results, the most any N-process design could reach
 here (two busy processes slow each other down on a shared machine's memory system).
 
-Run: python bench/batch_throughput.py [--lines 6000] [--rounds 3] [--workers 2] [--no-ray]
+Run: python bench/batch_throughput.py [--lines 6000] [--rounds 3] [--workers 2] [--no-ray] [--cold-costs]
+
+--cold-costs: every batch job starts with empty per-process cost memos, as a `vertexmeter batch` process does;
+by default a pool's forked workers inherit the memo the driver filled in the in-process "1 worker" run, so
+the figures leave out pricing each distinct cost (once per worker) and show the counting alone.
 
 Text: Python's standard library (code and English docs), cut so that each JSONL line is ~2,000 bytes;
 --lines beyond what it holds (~18,600 lines on CPython 3.11) gives the whole corpus.
@@ -34,6 +38,7 @@ from pathlib import Path
 
 import vertexmeter
 from vertexmeter.batch import estimate_batch
+from vertexmeter.batch import work as batch_work
 
 MODEL = "gemini-2.5-flash"
 LINE_BYTES = 2000
@@ -52,13 +57,25 @@ def corpus_lines(count: int) -> list[str]:
         while start < len(text) and len(lines) < count:
             size = LINE_BYTES - 120
             doc = text[start : start + size]
-            line = json.dumps({"request": {"contents": [{"role": "user", "parts": [{"text": doc}]}],
-                                           "generationConfig": {"maxOutputTokens": 512}}})
+            line = json.dumps(
+                {
+                    "request": {
+                        "contents": [{"role": "user", "parts": [{"text": doc}]}],
+                        "generationConfig": {"maxOutputTokens": 512},
+                    }
+                }
+            )
             while len(line.encode()) > LINE_BYTES and size > 100:  # escapes grow the line: trim back
                 size -= 60
                 doc = text[start : start + size]
-                line = json.dumps({"request": {"contents": [{"role": "user", "parts": [{"text": doc}]}],
-                                               "generationConfig": {"maxOutputTokens": 512}}})
+                line = json.dumps(
+                    {
+                        "request": {
+                            "contents": [{"role": "user", "parts": [{"text": doc}]}],
+                            "generationConfig": {"maxOutputTokens": 512},
+                        }
+                    }
+                )
             lines.append(line)
             start += size
         if len(lines) >= count:
@@ -66,10 +83,10 @@ def corpus_lines(count: int) -> list[str]:
     return lines
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (the pool's workers)."""
+def cpu_seconds() -> tuple[float, float]:
+    """(CPU time of this process, of its finished children): the driver's and the pool workers'."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def library_loop(path: str) -> int:
@@ -105,6 +122,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument(
+        "--cold-costs",
+        action="store_true",
+        help="start every batch job with empty per-process cost memos, as a fresh `vertexmeter batch` process "
+        "does (by default a pool inherits the memo its driver filled in an earlier in-process run)",
+    )
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="vertexmeter-batch-bench-")
@@ -113,8 +136,10 @@ def main() -> None:
     Path(source).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     size = os.path.getsize(source)
     results = os.path.join(workdir, "results.jsonl")
-    print(f"input: {len(lines):,} lines, {size / 1e6:.1f} MB ({size / len(lines):.0f} bytes/line), model {MODEL}, "
-          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(
+        f"input: {len(lines):,} lines, {size / 1e6:.1f} MB ({size / len(lines):.0f} bytes/line), model {MODEL}, "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
 
     ray = None
     if not args.no_ray:
@@ -122,11 +147,14 @@ def main() -> None:
             import ray as ray_module
 
             started = time.perf_counter()
-            ray_module.init(num_cpus=args.workers, include_dashboard=False, logging_level="WARNING",
-                            log_to_driver=False)
+            ray_module.init(
+                num_cpus=args.workers, include_dashboard=False, logging_level="WARNING", log_to_driver=False
+            )
             ray = ray_module
-            print(f"local Ray cluster of {args.workers} CPUs started in {time.perf_counter() - started:.1f} s "
-                  "(not in the timings)")
+            print(
+                f"local Ray cluster of {args.workers} CPUs started in {time.perf_counter() - started:.1f} s "
+                "(not in the timings)"
+            )
         except ImportError:
             print("ray not installed: pip install 'vertexmeter[ray]' (skipped)")
 
@@ -139,25 +167,28 @@ def main() -> None:
         "priced loop (1 process)": lambda: priced_loop(source),
         f"counting loop x{args.workers} (ceiling)": lambda: split_loops(parts),
         "batch, 1 worker": lambda: estimate_batch(source, MODEL, output=results, workers=1).tally.prompt_tokens,
-        f"batch, {args.workers} workers": lambda: estimate_batch(
-            source, MODEL, output=results, workers=args.workers
-        ).tally.prompt_tokens,
+        f"batch, {args.workers} workers": lambda: (
+            estimate_batch(source, MODEL, output=results, workers=args.workers).tally.prompt_tokens
+        ),
     }
     if ray is not None:
-        variants[f"batch, Ray ({args.workers} CPUs)"] = lambda: estimate_batch(
-            source, MODEL, output=results, engine="ray", workers=args.workers
-        ).tally.prompt_tokens
+        variants[f"batch, Ray ({args.workers} CPUs)"] = lambda: (
+            estimate_batch(source, MODEL, output=results, engine="ray", workers=args.workers).tally.prompt_tokens
+        )
     seconds: dict[str, list[float]] = {name: [] for name in variants}
-    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}  # (this process, children)
     names = list(variants)
     for round_ in range(args.rounds):
         # a different order each round, so that no variant always runs right after the same neighbour
-        for name in names[round_ % len(names):] + names[: round_ % len(names)]:
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             run = variants[name]
-            started, cpu_started = time.perf_counter(), cpu_seconds()
+            if args.cold_costs:
+                batch_work._pricers.clear()  # the forked workers start without the driver's memoised costs
+            started, (own, children) = time.perf_counter(), cpu_seconds()
             tokens = run()
             seconds[name].append(time.perf_counter() - started)
-            cpu[name].append(cpu_seconds() - cpu_started)
+            own_after, children_after = cpu_seconds()
+            cpu[name].append((own_after - own, children_after - children))
             if tokens != expected:
                 raise SystemExit(f"{name}: prompt_tokens {tokens} != library loop {expected}")
         print(f"round {round_ + 1}: " + ", ".join(f"{n} {s[-1]:.2f} s" for n, s in seconds.items()), flush=True)
@@ -167,19 +198,36 @@ def main() -> None:
     base = seconds["library loop (1 process)"]
     priced = seconds["priced loop (1 process)"]
     print(f"\nprompt_tokens {expected:,} (every variant equal)")
-    print(f"{'variant':<32} {'lines/s':>9} {'MB/s':>6}  {'vs counting loop':>20}  {'vs priced loop':>20}  "
-          f"{'CPU ms/line':>11}")
+    print(
+        f"{'variant':<32} {'lines/s':>9} {'MB/s':>6}  {'vs counting loop':>20}  {'vs priced loop':>20}  "
+        f"{'CPU us/line':>11} {'driver':>7} {'workers':>8}"
+    )
     for name, times in seconds.items():
         median = statistics.median(times)
-        # Ray's workers are not children of this process: their CPU time is not visible here
-        per_line = "n/a" if "Ray" in name else f"{statistics.median(cpu[name]) / len(lines) * 1e3:.3f}"
+        # CPU per line: this process (the loop, or the batch driver) and its children (the pool's workers, or the
+        # split loops); Ray's workers are not children of this process: their CPU time is not visible here
+        own_us = statistics.median(c[0] for c in cpu[name]) / len(lines) * 1e6
+        children_us = statistics.median(c[1] for c in cpu[name]) / len(lines) * 1e6
+        total_us = statistics.median(c[0] + c[1] for c in cpu[name]) / len(lines) * 1e6
+        per_line = (
+            f"{'n/a':>11} {own_us:>7.1f} {'n/a':>8}"
+            if "Ray" in name
+            else f"{total_us:>11.1f} {own_us:>7.1f} {children_us:>8.1f}"
+        )
         cells = []
         for reference in (base, priced):
             ratios = [b / t for b, t in zip(reference, times, strict=True)]
             cells.append(f"{statistics.median(ratios):>8.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
-        print(f"{name:<32} {len(lines) / median:>9,.0f} {size / median / 1e6:>6.2f}  {cells[0]:>20}  "
-              f"{cells[1]:>20}  {per_line:>11}")
+        print(
+            f"{name:<32} {len(lines) / median:>9,.0f} {size / median / 1e6:>6.2f}  {cells[0]:>20}  "
+            f"{cells[1]:>20}  {per_line}"
+        )
     print("speed-up: median over rounds of (loop time / variant time) in the same round, with min-max")
+    print(
+        "CPU us/line: medians over rounds; `workers` is the pool's CPU per line, to compare with the loop's "
+        "(less sensitive than the ratios to other load on the machine)"
+    )
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for path in (source, results, *parts):
         if os.path.exists(path):
             os.remove(path)

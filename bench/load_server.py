@@ -2,6 +2,17 @@
 
     python bench/load_server.py --url http://127.0.0.1:8080            # a server you started
     python bench/load_server.py --spawn thread --spawn-workers 2       # start one, measure, stop it
+    python bench/load_server.py --checkout ../before --checkout . --baseline --rounds 5 \
+        --rpc countTokens --concurrency 16                             # A/B against the stack's pace
+
+Stack mode (`--checkout`, repeatable, and/or `--baseline`): per round, each target is started fresh
+and measured in turn, rounds interleaved so that drift on a shared machine hits all alike. A checkout is
+`vertexmeter serve` with its default flags (access log on, written to a file) imported from that
+directory; `--baseline` is a minimal ASGI app (reads the body, answers a fixed JSON) under uvicorn with
+its own defaults (`--http auto --loop auto`: httptools and uvloop when installed), i.e. the pace of the
+HTTP stack itself. The summary gives each target's median req/s, p99 and server CPU time per request
+(user + system, all threads, from /proc: steadier than req/s on a shared machine) with their range over
+rounds, and each checkout's req/s as a ratio of the baseline's in the same round.
 
 Loopback only (anything else is refused), bounded: each (rpc, concurrency) level stops after
 --requests requests or --seconds seconds, whichever comes first. The client is a minimal keep-alive
@@ -22,6 +33,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,9 +41,36 @@ from typing import Any
 from urllib.parse import urlparse
 
 WORDS = (
-    "the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "seven", "pirates", "count",
-    "tokens", "in", "a", "harbour", "under", "grey", "clouds;", "meanwhile", "an", "engineer", "measures",
-    "latency", "percentiles", "and", "requests", "per", "second",
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "a",
+    "lazy",
+    "dog",
+    "while",
+    "seven",
+    "pirates",
+    "count",
+    "tokens",
+    "in",
+    "a",
+    "harbour",
+    "under",
+    "grey",
+    "clouds;",
+    "meanwhile",
+    "an",
+    "engineer",
+    "measures",
+    "latency",
+    "percentiles",
+    "and",
+    "requests",
+    "per",
+    "second",
 )
 
 
@@ -116,8 +155,14 @@ class Connection:
 
 
 async def run_level(
-    host: str, port: int, path: str, bodies: list[bytes], headers: dict[str, str], level: Level,
-    max_requests: int, max_seconds: float,
+    host: str,
+    port: int,
+    path: str,
+    bodies: list[bytes],
+    headers: dict[str, str],
+    level: Level,
+    max_requests: int,
+    max_seconds: float,
 ) -> None:
     expected: dict[int, bytes] = {}
     issued = 0
@@ -147,6 +192,13 @@ async def run_level(
     level.elapsed = time.perf_counter() - start
 
 
+def request_bodies(size: int) -> list[bytes]:
+    return [
+        json.dumps({"contents": [{"role": "user", "parts": [{"text": text_of_size(size, seed)}]}]}).encode()
+        for seed in range(16)
+    ]
+
+
 def require_loopback(url: str) -> tuple[str, int]:
     parts = urlparse(url)
     host = parts.hostname or ""
@@ -161,8 +213,19 @@ def require_loopback(url: str) -> tuple[str, int]:
 
 def spawn(executor: str, workers: int) -> tuple[subprocess.Popen[str], str]:
     cmd = [
-        sys.executable, "-c", "from vertexmeter.cli import main; main()", "serve", "--port", "0",
-        "--executor", executor, "--workers", str(workers), "--quota-rpm", "0", "--no-access-log",
+        sys.executable,
+        "-c",
+        "from vertexmeter.cli import main; main()",
+        "serve",
+        "--port",
+        "0",
+        "--executor",
+        executor,
+        "--workers",
+        str(workers),
+        "--quota-rpm",
+        "0",
+        "--no-access-log",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
@@ -179,6 +242,145 @@ def spawn(executor: str, workers: int) -> tuple[subprocess.Popen[str], str]:
     raise SystemExit("the spawned server did not start")
 
 
+async def minimal_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The baseline: the least an ASGI app can do for a POST (read the body, answer a small JSON)."""
+    if scope["type"] != "http":
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    body = b'{"totalTokens":512}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+LAUNCH = (
+    "import sys; sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in repr(f)]; "
+    "sys.path.insert(0, {checkout!r}); from vertexmeter.cli import main; main()"
+)
+
+
+def start_target(target: str, log_dir: str) -> tuple[subprocess.Popen[bytes], str, str]:
+    """Start `target` ("baseline" or a checkout directory) on a free loopback port: (process, url, log)."""
+    log_path = os.path.join(log_dir, f"{len(os.listdir(log_dir))}.log")
+    if target == "baseline":
+        here = os.path.dirname(os.path.abspath(__file__))
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "load_server:minimal_app",
+            "--app-dir",
+            here,
+            "--port",
+            "0",
+            "--no-access-log",
+            "--log-level",
+            "info",
+        ]
+    else:
+        checkout = os.path.abspath(target)
+        cmd = [sys.executable, "-c", LAUNCH.format(checkout=checkout), "serve", "--port", "0"]
+    with open(log_path, "wb") as log:  # a file, not a pipe: no thread of this process drains it
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd="/")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            match = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", f.read())
+        if match:
+            return proc, match.group(1), log_path
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{target} did not start; see {log_path}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, all its threads included (Linux /proc)."""
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        fields = stat.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stop_target(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def stack_mode(args: argparse.Namespace, bodies: list[bytes], headers: dict[str, str]) -> int:
+    targets = (["baseline"] if args.baseline else []) + list(args.checkout or [])
+    levels = [int(c) for c in args.concurrency.split(",")]
+    rpcs = args.rpc.split(",")
+    runs: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    errors = 0
+    with tempfile.TemporaryDirectory(prefix="load_server-") as log_dir:
+        for round_no in range(args.rounds):
+            order = targets if round_no % 2 == 0 else targets[::-1]  # alternate who goes first
+            for target in order:
+                proc, url, _ = start_target(target, log_dir)
+                try:
+                    host, port = require_loopback(url)
+                    for rpc in rpcs:
+                        path = f"/v1/projects/load/locations/us-central1/publishers/google/models/{args.model}:{rpc}"
+                        asyncio.run(run_level(host, port, path, bodies, headers, Level(rpc, 4), 300, 5))  # warm-up
+                        for concurrency in levels:
+                            level = Level(rpc, concurrency)
+                            work = run_level(host, port, path, bodies, headers, level, args.requests, args.seconds)
+                            cpu = cpu_seconds(proc.pid)
+                            asyncio.run(work)
+                            cpu = cpu_seconds(proc.pid) - cpu
+                            line = level.report()
+                            answered = line["requests"] + line["errors"]
+                            line["server_cpu_us"] = round(cpu / answered * 1e6, 1) if answered else float("nan")
+                            errors += line["errors"]
+                            line.update(round=round_no, target=target)
+                            runs.setdefault((target, rpc, concurrency), []).append(line)
+                            print(
+                                json.dumps(line)
+                                if args.json
+                                else (
+                                    f"round {round_no} {target:>10} {rpc:>14} c={concurrency:<3} "
+                                    f"{line['requests_per_s']:>8.1f} req/s  p50 {line['p50_ms']:>7.2f} ms  "
+                                    f"p99 {line['p99_ms']:>7.2f} ms  CPU {line['server_cpu_us']:>6.1f} us/req  "
+                                    f"({line['requests']} ok, {line['errors']} errors)"
+                                ),
+                                flush=True,
+                            )
+                finally:
+                    stop_target(proc)
+    print(f"\nsummary over {args.rounds} interleaved rounds (median [min-max]); load: {os.getloadavg()}")
+    for (target, rpc, concurrency), lines in runs.items():
+        rps = [line["requests_per_s"] for line in lines]
+        p99 = [line["p99_ms"] for line in lines]
+        cpu_us = [line["server_cpu_us"] for line in lines]
+        text = (
+            f"{target:>10} {rpc:>14} c={concurrency:<3} {statistics.median(rps):>8.1f} req/s "
+            f"[{min(rps):.0f}-{max(rps):.0f}]  p99 {statistics.median(p99):.2f} ms [{min(p99):.2f}-{max(p99):.2f}]  "
+            f"CPU {statistics.median(cpu_us):.0f} us/req [{min(cpu_us):.0f}-{max(cpu_us):.0f}]"
+        )
+        base = runs.get(("baseline", rpc, concurrency))
+        if base and target != "baseline":
+            ratios = [
+                a["requests_per_s"] / b["requests_per_s"]
+                for a, b in zip(lines, base, strict=True)
+                if b["requests_per_s"]
+            ]
+            text += f"  ratio to baseline {statistics.median(ratios):.2f}x [{min(ratios):.2f}-{max(ratios):.2f}]"
+        print(text)
+    return 1 if errors else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a running server (loopback only)")
@@ -192,11 +394,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="max seconds per level")
     parser.add_argument("--api-key", default=os.environ.get("VERTEXMETER_LOAD_API_KEY"))
     parser.add_argument("--json", action="store_true", help="one JSON object per level instead of a table")
+    parser.add_argument("--checkout", action="append", help="stack mode: serve this source tree (repeatable)")
+    parser.add_argument("--baseline", action="store_true", help="stack mode: a minimal ASGI app under uvicorn")
+    parser.add_argument("--rounds", type=int, default=3, help="stack mode: interleaved rounds")
     args = parser.parse_args(argv)
-    if bool(args.url) == bool(args.spawn):
-        parser.error("give exactly one of --url or --spawn")
+    stack = bool(args.checkout) or args.baseline
+    if sum((bool(args.url), bool(args.spawn), stack)) != 1:
+        parser.error("give exactly one of --url, --spawn, or --checkout / --baseline")
     if args.requests > 100_000 or args.seconds > 300:
         parser.error("bounded by design: at most 100000 requests and 300 s per level")
+    if stack:
+        headers = {"x-goog-api-key": args.api_key} if args.api_key else {}
+        return stack_mode(args, request_bodies(args.size), headers)
 
     proc = None
     url = args.url
@@ -205,10 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         host, port = require_loopback(url)
         headers = {"x-goog-api-key": args.api_key} if args.api_key else {}
-        bodies = [
-            json.dumps({"contents": [{"role": "user", "parts": [{"text": text_of_size(args.size, seed)}]}]}).encode()
-            for seed in range(16)
-        ]
+        bodies = request_bodies(args.size)
         levels = [int(c) for c in args.concurrency.split(",")]
         results = []
         for rpc in args.rpc.split(","):

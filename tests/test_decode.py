@@ -150,23 +150,27 @@ def _leaves(value: Any) -> list[Any]:
 
 
 def test_request_bodies_are_decoded_in_one_place_only() -> None:
-    """No module but requests/decode.py calls json.loads on outside JSON — request bodies, scenario files and
-    billed logs (those two with Decimal numbers) and batch lines alike. datafiles.py, ledger/store.py and
-    batch/job.py read back only JSON they wrote themselves (the data cache, the ledger's rows, results);
-    tokenizing/core/tables.py reads the hash-pinned tokenizer.json and the header of its own table file."""
+    """No module but requests/decode.py calls json.loads (or builds a json.JSONDecoder) on outside JSON — request
+    bodies, scenario files and billed logs (those two with Decimal numbers) and batch lines alike. datafiles.py,
+    ledger/store.py and batch/job.py read back only JSON they wrote themselves (the data cache, the ledger's rows,
+    results); tokenizing/core/tables.py reads the hash-pinned tokenizer.json and the header of its own table file."""
     callers = []
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("loads", "load")
+                and node.func.attr in ("loads", "load", "JSONDecoder")
                 and isinstance(node.func.value, ast.Name)
                 and node.func.value.id == "json"
             ):
                 callers.append(path.relative_to(PACKAGE).as_posix())
     assert sorted(set(callers)) == [
-        "batch/job.py", "datafiles.py", "ledger/store.py", "requests/decode.py", "tokenizing/core/tables.py",
+        "batch/job.py",
+        "datafiles.py",
+        "ledger/store.py",
+        "requests/decode.py",
+        "tokenizing/core/tables.py",
     ]
 
 

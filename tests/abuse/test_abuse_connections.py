@@ -23,8 +23,9 @@ HEAD = (
 )
 
 
-def test_headers_that_never_finish_are_cut_off(live: Any) -> None:
-    server = live(header_timeout=1.0)
+@pytest.mark.parametrize("http", ["httptools", "h11"])  # the C parser, and the pure-Python one without it
+def test_headers_that_never_finish_are_cut_off(live: Any, http: str) -> None:
+    server = live(header_timeout=1.0, http=http)
     sock = server.connect()
     sock.sendall(f"POST {COUNT_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".encode())
     raw, took = read_until_closed(sock, timeout=10)
@@ -183,8 +184,9 @@ def test_every_answer_says_nosniff(live: Any) -> None:
             assert answer.headers["x-content-type-options"] == "nosniff", answer.url
 
 
-def test_the_header_limit_is_64_kib_exactly_however_the_bytes_arrive(live: Any) -> None:
-    server = live()
+@pytest.mark.parametrize("http", ["httptools", "h11"])
+def test_the_header_limit_is_64_kib_exactly_however_the_bytes_arrive(live: Any, http: str) -> None:
+    server = live(http=http)
     prefix = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
 
     def head(size: int) -> bytes:  # a request head of exactly `size` bytes

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 import vertexmeter
 from tests.batch.batch_helpers import read_results, write_lines
 from vertexmeter.batch import BatchSettings, count_line, estimate_batch
-from vertexmeter.batch.work import LineCosts
+from vertexmeter.batch.work import LineCosts, line_counts
 from vertexmeter.errors import VertexMeterError
+from vertexmeter.registry import all_models
 
 MODEL = "gemini-2.5-flash"
 BAD = {
@@ -537,3 +538,60 @@ def test_a_line_with_config_counts_as_generate_content_with_that_config(tmp_path
     estimate_batch(str(bad), MODEL, output=str(out), workers=1)
     (refused,) = read_results(out)
     assert "temperature" in refused["error"]["message"]
+
+
+def test_billable_characters_counted_only_for_lines_billed_by_them() -> None:
+    """A line of a character-billed model carries countTokens' billable characters and is priced by them; a
+    token-billed line skips counting them (nothing reads them) and says nothing about them."""
+    text = "Summarise this:  café ∑ 漢字\u3000and more " * 3
+    body = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+    raw = json.dumps({"request": body}).encode()
+    by_characters = BatchSettings(model="gemini-1.5-pro")
+    line = count_line(1, raw, by_characters, LineCosts(by_characters))
+    expected = vertexmeter.count_tokens("gemini-1.5-pro", body)["totalBillableCharacters"]
+    assert line["totalBillableCharacters"] == expected == 84
+    assert line["cost"]["lineItems"][0]["description"] == "input: text characters"
+    assert line["cost"]["lineItems"][0]["quantity"] == "84"
+    assert line_counts("gemini-1.5-pro", body, by_characters).billable_characters == 84
+
+    by_tokens = BatchSettings(model=MODEL)
+    line = count_line(1, raw, by_tokens, LineCosts(by_tokens))
+    assert "totalBillableCharacters" not in line
+    assert line["promptTokenCount"] == billed(MODEL, body)
+    assert line_counts(MODEL, body, by_tokens).billable_characters == 0  # not counted
+
+
+@pytest.mark.parametrize("api", ["vertex", "gemini"])
+def test_every_price_list_bills_by_what_the_registry_says(api: str) -> None:
+    """Batch lines count billable characters only where the registry's `billed_by` says characters; a price
+    list that billed a model by characters while its registry entry said tokens would price it at 0."""
+    for model in all_models():
+        try:
+            prices, _ = LineCosts(BatchSettings(model=model.id, api=api)).price_list(model.id)
+        except VertexMeterError:
+            continue  # no price list: such lines are refused (UNPRICED_MODEL), never priced
+        assert (prices.model.billing == "characters") == model.billed_by_characters, (api, model.id)
+
+
+def test_result_blocks_are_the_same_utf8_in_a_file_and_in_a_text_stream(tmp_path: Path) -> None:
+    """Workers encode a chunk's result lines once; the file gets those bytes, a text stream their text: the same
+    lines either way (non-ASCII keys and fields kept as they are), whatever the engine and the chunking."""
+    import io
+
+    body = {"contents": [{"role": "user", "parts": [{"text": "Grüße aus Köln, 漢字 ∑"}]}]}
+    lines = [
+        json.dumps({"key": f"clé-{n}-日本", "request": body, "labels": {"équipe": "ø"}}, ensure_ascii=n % 2 == 0)
+        for n in range(1, 41)
+    ]
+    source = write_lines(tmp_path / "u.jsonl", [*lines[:20], "", "not json", *lines[20:]])
+    pooled = tmp_path / "pooled.jsonl"
+    stream = io.StringIO()
+    estimate_batch(str(source), MODEL, output=str(pooled), workers=2, chunk_lines=3)
+    estimate_batch(str(source), MODEL, output=stream, workers=1)
+    written = pooled.read_bytes().decode("utf-8").splitlines(keepends=True)[1:]  # after the job header
+    assert "".join(written) == stream.getvalue()
+    assert len(written) == 41  # the blank line has no result line
+    first = json.loads(written[0])
+    assert first["key"] == "clé-1-日本" and first["fields"] == {"labels": {"équipe": "ø"}}
+    assert '"key":"clé-1-日本"' in written[0]  # written as UTF-8, not escaped
+    assert [json.loads(line)["line"] for line in written] == [*range(1, 21), 22, *range(23, 43)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -73,6 +74,8 @@ def test_an_over_long_line_is_reported_by_its_size() -> None:
     block=st.integers(1, 50),
     skip=st.integers(0, 12),
     max_line_bytes=st.integers(1, 40),
+    taper=st.integers(0, 3),
+    taper_min_bytes=st.integers(1, 30),
 )
 def test_file_spans_give_the_lines_read_lines_gives(
     tmp_path_factory: pytest.TempPathFactory,
@@ -82,6 +85,8 @@ def test_file_spans_give_the_lines_read_lines_gives(
     block: int,
     skip: int,
     max_line_bytes: int,
+    taper: int,
+    taper_min_bytes: int,
 ) -> None:
     folder = tmp_path_factory.mktemp("spans")
     paths = []
@@ -92,9 +97,29 @@ def test_file_spans_give_the_lines_read_lines_gives(
     every = [line for data in files for line in read_lines(io.BytesIO(data), max_line_bytes)]
     if skip > len(every):
         with pytest.raises(VertexMeterError, match="not from this input"):
-            list(file_spans(paths, skip=skip, chunk_lines=chunk_lines, chunk_bytes=chunk_bytes, block=block))
+            list(
+                file_spans(
+                    paths,
+                    skip=skip,
+                    chunk_lines=chunk_lines,
+                    chunk_bytes=chunk_bytes,
+                    block=block,
+                    taper=taper,
+                    taper_min_bytes=taper_min_bytes,
+                )
+            )
         return
-    spans = list(file_spans(paths, skip=skip, chunk_lines=chunk_lines, chunk_bytes=chunk_bytes, block=block))
+    spans = list(
+        file_spans(
+            paths,
+            skip=skip,
+            chunk_lines=chunk_lines,
+            chunk_bytes=chunk_bytes,
+            block=block,
+            taper=taper,
+            taper_min_bytes=taper_min_bytes,
+        )
+    )
     got: list[bytes | OversizeLine] = []
     for first, span in spans:
         assert first == skip + len(got) + 1  # numbered on from the lines before, across files
@@ -102,3 +127,18 @@ def test_file_spans_give_the_lines_read_lines_gives(
         assert 1 <= len(lines) <= chunk_lines
         got.extend(lines)
     assert got == every[skip:]
+
+
+def test_file_spans_taper_to_small_spans_at_the_end(tmp_path: Path) -> None:
+    """With `taper` workers the last spans shrink (to the bytes left over 2 x taper), so that no worker counts
+    a whole chunk alone at the end; without it every span but the last holds `chunk_lines` lines."""
+    path = tmp_path / "even.jsonl"
+    path.write_bytes(b"".join(b'{"n": %03d}\n' % i for i in range(400)))  # 11 bytes a line
+    plain = [span for _, span in file_spans([str(path)], skip=0, chunk_lines=50, chunk_bytes=1 << 20)]
+    assert [s.size for s in plain] == [550] * 8
+    tapered = list(file_spans([str(path)], skip=0, chunk_lines=50, chunk_bytes=1 << 20, taper=2, taper_min_bytes=22))
+    sizes = [span.size for _, span in tapered]
+    assert sum(sizes) == 4400 and sizes[0] == 550  # the whole file, full spans first
+    assert sizes[-3:-1] == [22, 22] and sizes[-1] <= 22  # the end: spans of the minimum size (and the rest)
+    assert sizes == sorted(sizes, reverse=True)
+    assert [first for first, _ in tapered] == [1 + sum(sizes[:i]) // 11 for i in range(len(sizes))]

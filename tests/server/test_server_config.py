@@ -45,27 +45,65 @@ def test_config_file_from_env(tmp_path: Path) -> None:
 
 def test_every_setting_has_an_env_variable() -> None:
     env = {
-        "VERTEXMETER_HOST": "::1", "VERTEXMETER_PORT": "0", "VERTEXMETER_WORKERS": "4",
-        "VERTEXMETER_EXECUTOR": "process", "VERTEXMETER_API_KEYS": "a, b,,a", "VERTEXMETER_INSECURE": "true",
-        "VERTEXMETER_QUOTA_RPM": "0", "VERTEXMETER_MAX_BODY_BYTES": "20MB", "VERTEXMETER_MEDIA_ROOT": "/srv/media",
-        "VERTEXMETER_ALLOW_GCS": "yes", "VERTEXMETER_ALLOW_HTTPS": "1", "VERTEXMETER_LOG_LEVEL": "warning",
-        "VERTEXMETER_HTTPS_HOSTS": "example.com,.cdn.example.org", "VERTEXMETER_ALLOWED_HOSTS": "meter.example",
-        "VERTEXMETER_ACCESS_LOG": "off", "VERTEXMETER_SHUTDOWN_TIMEOUT": "2", "VERTEXMETER_API_KEYS_FILE": "",
-        "VERTEXMETER_MAX_TEXT_CHARS": "1000000", "VERTEXMETER_REQUEST_DEADLINE": "2.5",
-        "VERTEXMETER_LARGE_REQUEST_BYTES": "1MiB", "VERTEXMETER_LARGE_WORKERS": "2", "VERTEXMETER_LARGE_QUEUE": "0",
-        "VERTEXMETER_MAX_REQUEST_MEMORY": "2GiB", "VERTEXMETER_MAX_CONCURRENCY": "8",
-        "VERTEXMETER_HEADER_TIMEOUT": "3", "VERTEXMETER_BODY_TIMEOUT": "30", "VERTEXMETER_BODY_IDLE_TIMEOUT": "4",
+        "VERTEXMETER_HOST": "::1",
+        "VERTEXMETER_PORT": "0",
+        "VERTEXMETER_WORKERS": "4",
+        "VERTEXMETER_EXECUTOR": "process",
+        "VERTEXMETER_API_KEYS": "a, b,,a",
+        "VERTEXMETER_INSECURE": "true",
+        "VERTEXMETER_QUOTA_RPM": "0",
+        "VERTEXMETER_MAX_BODY_BYTES": "20MB",
+        "VERTEXMETER_MEDIA_ROOT": "/srv/media",
+        "VERTEXMETER_ALLOW_GCS": "yes",
+        "VERTEXMETER_ALLOW_HTTPS": "1",
+        "VERTEXMETER_LOG_LEVEL": "warning",
+        "VERTEXMETER_HTTPS_HOSTS": "example.com,.cdn.example.org",
+        "VERTEXMETER_ALLOWED_HOSTS": "meter.example",
+        "VERTEXMETER_ACCESS_LOG": "off",
+        "VERTEXMETER_SHUTDOWN_TIMEOUT": "2",
+        "VERTEXMETER_API_KEYS_FILE": "",
+        "VERTEXMETER_MAX_TEXT_CHARS": "1000000",
+        "VERTEXMETER_REQUEST_DEADLINE": "2.5",
+        "VERTEXMETER_LARGE_REQUEST_BYTES": "1MiB",
+        "VERTEXMETER_LARGE_WORKERS": "2",
+        "VERTEXMETER_LARGE_QUEUE": "0",
+        "VERTEXMETER_MAX_REQUEST_MEMORY": "2GiB",
+        "VERTEXMETER_MAX_CONCURRENCY": "8",
+        "VERTEXMETER_HEADER_TIMEOUT": "3",
+        "VERTEXMETER_BODY_TIMEOUT": "30",
+        "VERTEXMETER_BODY_IDLE_TIMEOUT": "4",
+        "VERTEXMETER_HTTP": "h11",
     }
     assert {env_name(n) for n in FIELD_NAMES} == set(env)
     config = load_config({}, env=env)
     assert config == ServerConfig(
-        host="::1", port=0, workers=4, executor="process", api_keys=("a", "b"), insecure=True, quota_rpm=0,
-        max_body_bytes=20 * 1024 * 1024, media_root="/srv/media", allow_gcs=True, allow_https=True,
-        https_hosts=("example.com", ".cdn.example.org"), allowed_hosts=("meter.example",), log_level="warning",
-        access_log=False, shutdown_timeout=2,
-        max_text_chars=1_000_000, request_deadline=2.5, large_request_bytes=1024 * 1024, large_workers=2,
-        large_queue=0, max_request_memory=2 * 1024**3, max_concurrency=8, header_timeout=3.0, body_timeout=30.0,
+        host="::1",
+        port=0,
+        workers=4,
+        executor="process",
+        api_keys=("a", "b"),
+        insecure=True,
+        quota_rpm=0,
+        max_body_bytes=20 * 1024 * 1024,
+        media_root="/srv/media",
+        allow_gcs=True,
+        allow_https=True,
+        https_hosts=("example.com", ".cdn.example.org"),
+        allowed_hosts=("meter.example",),
+        log_level="warning",
+        access_log=False,
+        shutdown_timeout=2,
+        max_text_chars=1_000_000,
+        request_deadline=2.5,
+        large_request_bytes=1024 * 1024,
+        large_workers=2,
+        large_queue=0,
+        max_request_memory=2 * 1024**3,
+        max_concurrency=8,
+        header_timeout=3.0,
+        body_timeout=30.0,
         body_idle_timeout=4.0,
+        http="h11",
     )
     media = config.media_options()
     assert (media.media_root, media.allow_gcs, media.allow_https) == ("/srv/media", True, True)
@@ -82,8 +120,15 @@ def test_keys_file_and_flags_add_up(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("1048576", 1048576), ("72MiB", 72 * 2**20), ("72M", 72 * 2**20), ("20MB", 20 * 2**20), ("512k", 512 * 1024),
-     ("1G", 2**30), (4096, 4096)],
+    [
+        ("1048576", 1048576),
+        ("72MiB", 72 * 2**20),
+        ("72M", 72 * 2**20),
+        ("20MB", 20 * 2**20),
+        ("512k", 512 * 1024),
+        ("1G", 2**30),
+        (4096, 4096),
+    ],
 )
 def test_sizes(text: str | int, size: int) -> None:
     assert parse_size(text) == size
@@ -91,9 +136,21 @@ def test_sizes(text: str | int, size: int) -> None:
 
 @pytest.mark.parametrize(
     "flags",
-    [{"executor": "gpu"}, {"workers": 0}, {"quota_rpm": -1}, {"max_body_bytes": "12"}, {"port": 70000},
-     {"request_deadline": "0"}, {"header_timeout": "nan"}, {"large_workers": 0}, {"max_text_chars": -1},
-     {"max_body_bytes": "lots"}, {"log_level": "loud"}, {"insecure": "maybe"}],
+    [
+        {"executor": "gpu"},
+        {"workers": 0},
+        {"quota_rpm": -1},
+        {"max_body_bytes": "12"},
+        {"port": 70000},
+        {"request_deadline": "0"},
+        {"header_timeout": "nan"},
+        {"large_workers": 0},
+        {"max_text_chars": -1},
+        {"max_body_bytes": "lots"},
+        {"log_level": "loud"},
+        {"insecure": "maybe"},
+        {"http": "h2"},
+    ],
 )
 def test_bad_values(flags: dict[str, object]) -> None:
     with pytest.raises(ConfigError):

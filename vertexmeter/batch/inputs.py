@@ -127,17 +127,37 @@ def read_lines(stream: ByteSource, max_line_bytes: int, block: int = _BLOCK) -> 
 
 
 def file_spans(
-    paths: Sequence[str], *, skip: int, chunk_lines: int, chunk_bytes: int, block: int = _BLOCK
+    paths: Sequence[str],
+    *,
+    skip: int,
+    chunk_lines: int,
+    chunk_bytes: int,
+    block: int = _BLOCK,
+    taper: int = 0,
+    taper_min_bytes: int = 16 * 1024,
 ) -> Iterator[tuple[int, FileSpan]]:
     """(number of its first line, span) for consecutive runs of at most `chunk_lines` lines (or about
     `chunk_bytes` bytes) of the files in order, after the first `skip` lines; line numbers run on across
     files. The driver only finds line ends, a block at a time; the lines themselves are read by workers.
+
+    taper: the number of workers; near the end of the input a span holds at most the bytes left over
+    2 x taper (not under `taper_min_bytes`), so that the workers finish together rather than one of them
+    counting a whole last chunk alone.
     """
+    total = sum(os.path.getsize(path) for path in paths) if taper else 0
+    before = 0  # bytes of the files before this one
+
+    def limit(at: int) -> int:  # the byte cap of a span starting at offset `at` of the current file
+        if not taper:
+            return chunk_bytes
+        return min(chunk_bytes, max(taper_min_bytes, (total - before - at) // (2 * taper)))
+
     number = 0  # lines passed, over all files
     for path in paths:
         with open(path, "rb") as handle:
             base = start = line_end = 0  # file offsets: this block, the span, after the last line end
             lines = 0  # in the span
+            cap = limit(0)
             while piece := handle.read(block):
                 at = 0
                 while (newline := piece.find(b"\n", at)) >= 0:
@@ -147,8 +167,10 @@ def file_spans(
                     if number <= skip:
                         start = line_end
                         continue
+                    if lines == 0:
+                        cap = limit(start)
                     lines += 1
-                    if lines >= chunk_lines or line_end - start >= chunk_bytes:
+                    if lines >= chunk_lines or line_end - start >= cap:
                         yield number - lines + 1, FileSpan(path, start, line_end)
                         start, lines = line_end, 0
                 base += len(piece)
@@ -160,6 +182,7 @@ def file_spans(
                     lines += 1
             if lines:
                 yield number - lines + 1, FileSpan(path, start, base)
+            before += base
     if number < skip:
         raise skip_error(skip, number)
 
@@ -216,8 +239,9 @@ def _storage_client() -> object:
     try:
         storage = importlib.import_module("google.cloud.storage")
     except ImportError:
-        raise failed_precondition("Reading gs:// inputs needs google-cloud-storage: pip install 'vertexmeter[gcs]'",
-                                  "inputs") from None
+        raise failed_precondition(
+            "Reading gs:// inputs needs google-cloud-storage: pip install 'vertexmeter[gcs]'", "inputs"
+        ) from None
     try:
         return storage.Client()
     except Exception as exc:  # google.auth's DefaultCredentialsError and the like: Google's shape, no traceback
@@ -229,7 +253,7 @@ def _storage_client() -> object:
 
 
 def _split_gcs(uri: str) -> tuple[str, str]:
-    bucket, _, name = uri[len("gs://"):].partition("/")
+    bucket, _, name = uri[len("gs://") :].partition("/")
     if not bucket:
         raise invalid_argument(f"{uri!r} names no bucket: expected gs://BUCKET/OBJECT.", "inputs")
     return bucket, name

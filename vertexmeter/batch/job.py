@@ -119,8 +119,11 @@ def estimate_batch(
         if _workers_share_files(engine, workers, ray_address) and all(source.local_file for source in sources):
             # workers on this machine read their own lines: the driver sends byte ranges, not the data
             chunks = file_spans(
-                [os.path.abspath(source.name) for source in sources], skip=done, chunk_lines=chunk_lines,
+                [os.path.abspath(source.name) for source in sources],
+                skip=done,
+                chunk_lines=chunk_lines,
                 chunk_bytes=CHUNK_BYTES,
+                taper=workers,
             )
         else:
             chunks = _chunks(iter_lines(sources, max_line_bytes), skip=done, chunk_lines=chunk_lines)
@@ -135,10 +138,10 @@ def estimate_batch(
         for chunk in itertools.chain([first] if first else [], results):
             if isinstance(sink, ResultsFile):
                 with sigint_deferred():  # Ctrl-C: a chunk's results are written and checkpointed whole
-                    sink.write(chunk.text)
+                    sink.write(chunk.data)
                     sink.checkpoint()
             elif sink is not None:
-                sink.write(chunk.text)
+                sink.write(chunk.data.decode("utf-8"))
             tally.merge(chunk.tally)
             lines_run += chunk.lines
             input_bytes += chunk.input_bytes
@@ -147,8 +150,15 @@ def estimate_batch(
                 stopped = True
                 break
     return BatchResult(
-        tally=tally, settings=settings, inputs=sources, engine=engine, workers=workers,
-        seconds=time.perf_counter() - started, input_bytes=input_bytes, lines_run=lines_run, resumed_lines=done,
+        tally=tally,
+        settings=settings,
+        inputs=sources,
+        engine=engine,
+        workers=workers,
+        seconds=time.perf_counter() - started,
+        input_bytes=input_bytes,
+        lines_run=lines_run,
+        resumed_lines=done,
         stopped=stopped,
     )
 
@@ -185,16 +195,27 @@ def settings_for(
 
 
 def _settings(
-    model: str | None, api: str, mode: str, output_tokens: int | None, as_of: str | None,
-    media_options: MediaOptions | None, max_line_bytes: int, fail_fast: bool,
+    model: str | None,
+    api: str,
+    mode: str,
+    output_tokens: int | None,
+    as_of: str | None,
+    media_options: MediaOptions | None,
+    max_line_bytes: int,
+    fail_fast: bool,
 ) -> BatchSettings:
     check_api(api)
     if output_tokens is not None:
         output_tokens = whole_number(output_tokens, "output_tokens")
     settings = BatchSettings(
-        model=model, api=api, mode=parse_mode(mode, "mode"), output_tokens=output_tokens,
-        as_of=None if as_of is None else str(as_of), media_options=media_options or MediaOptions(),
-        max_line_bytes=whole_number(max_line_bytes, "max_line_bytes"), fail_fast=fail_fast,
+        model=model,
+        api=api,
+        mode=parse_mode(mode, "mode"),
+        output_tokens=output_tokens,
+        as_of=None if as_of is None else str(as_of),
+        media_options=media_options or MediaOptions(),
+        max_line_bytes=whole_number(max_line_bytes, "max_line_bytes"),
+        fail_fast=fail_fast,
     )
     _ = settings.price_date  # a bad date is refused before any work
     return settings
@@ -231,8 +252,12 @@ def job_header(sources: Sequence[BatchInput], settings: BatchSettings) -> dict[s
     options that decide the results and the inputs' content (local files are hashed whole; gs:// objects
     by name and size; stdin cannot be checked), so that --resume continues only this job."""
     options = {
-        "model": settings.model, "api": settings.api, "mode": settings.mode, "outputTokens": settings.output_tokens,
-        "date": settings.price_date, "maxLineBytes": settings.max_line_bytes,
+        "model": settings.model,
+        "api": settings.api,
+        "mode": settings.mode,
+        "outputTokens": settings.output_tokens,
+        "date": settings.price_date,
+        "maxLineBytes": settings.max_line_bytes,
         "media": json.loads(json.dumps(dataclasses.asdict(settings.media_options), default=_plain)),
         "version": sys.modules["vertexmeter"].__version__,  # another version may count or price differently
     }
@@ -245,8 +270,11 @@ def job_header(sources: Sequence[BatchInput], settings: BatchSettings) -> dict[s
     return {
         "line": 0,
         "job": {
-            "format": HEADER_FORMAT, "fingerprint": digest.hexdigest(), "inputs": [s.name for s in sources],
-            "options": options, "written": _STAMP_PLACEHOLDER,
+            "format": HEADER_FORMAT,
+            "fingerprint": digest.hexdigest(),
+            "inputs": [s.name for s in sources],
+            "options": options,
+            "written": _STAMP_PLACEHOLDER,
         },
     }
 
@@ -368,8 +396,7 @@ class ResultsFile:
             raise _not_this_job(self.path, f"after line {last} it holds {str(raw[:80], 'utf-8', 'replace')!r}.")
         return line
 
-    def write(self, text: str) -> None:
-        data = text.encode("utf-8")
+    def write(self, data: bytes) -> None:
         self.handle.write(data)
         self.digest.update(data)
         self.written += len(data)
@@ -413,8 +440,10 @@ class _Progress:
     def __init__(self, sources: list[BatchInput], *, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
         sizes = [s.size for s in sources]
-        self.total = None if any(s is None or src.gzipped for s, src in zip(sizes, sources, strict=True)) else sum(
-            s or 0 for s in sizes
+        self.total = (
+            None
+            if any(s is None or src.gzipped for s, src in zip(sizes, sources, strict=True))
+            else sum(s or 0 for s in sizes)
         )
         self.lines = 0
 
@@ -432,9 +461,15 @@ class _Progress:
             )
 
             self.progress = Progress(
-                TextColumn("[bold]batch"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                TextColumn("{task.fields[lines]:,} lines ({task.fields[rate]:,.0f}/s)"), TimeElapsedColumn(),
-                TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+                TextColumn("[bold]batch"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TextColumn("{task.fields[lines]:,} lines ({task.fields[rate]:,.0f}/s)"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
             )
             self.progress.start()
             self.started = time.perf_counter()

@@ -46,12 +46,12 @@ class BatchSettings:
         return day_or_today(self.as_of, "as_of").isoformat()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per line, and a frozen dataclass's __init__ costs ~1 us more
 class LineCounts:
     model: ModelInfo
     prompt_tokens: int
     by_modality: dict[str, int]
-    billable_characters: int
+    billable_characters: int  # counted only for a model billed by characters (0 otherwise: nothing reads it)
     media: MediaUsage
     max_output_tokens: int | None = None  # the request's generationConfig.maxOutputTokens
     thinking_budget: int | None = None  # generationConfig.thinkingConfig.thinkingBudget
@@ -69,22 +69,37 @@ def line_counts(
 
     Gemini models: what generateContent's usageMetadata reports (`vertexmeter.usage`, the bill).
     PaLM / Codey / embedding models serve no generateContent; their bill is countTokens' billable characters.
+    Billable characters are counted only for a model billed by them (the registry's `billed_by`, which every
+    price list agrees with): a token-billed line would spend ~5 % of its time on a figure nothing reads.
     """
     info = _models.get((model, settings.api))
     if info is None:
         info = _models[(model, settings.api)] = resolve(model, api=settings.api)
     if info.is_legacy:
-        counted = count_body(info, decoded_body(request, info, settings.api), settings.api, settings.media_options,
-                             settings.as_of)
-        return LineCounts(counted.model, counted.total_tokens, dict(counted.tokens_by_modality),
-                          counted.billable_characters, counted.media)
+        counted = count_body(
+            info, decoded_body(request, info, settings.api), settings.api, settings.media_options, settings.as_of
+        )
+        return LineCounts(
+            counted.model,
+            counted.total_tokens,
+            dict(counted.tokens_by_modality),
+            counted.billable_characters,
+            counted.media,
+        )
     body = (
         decoded_body(request, info, settings.api)
         if config is None
         else request_body(request, info, settings.api, config=config, generate=True)
     )
-    billed = usage_of_body(info, body, api=settings.api, as_of=settings.as_of,
-                           media_options=settings.media_options, history=history)
+    billed = usage_of_body(
+        info,
+        body,
+        api=settings.api,
+        as_of=settings.as_of,
+        media_options=settings.media_options,
+        history=history,
+        count_billable=info.billed_by_characters,
+    )
     return LineCounts(
         model=billed.model,
         prompt_tokens=billed.prompt_token_count,
@@ -256,9 +271,10 @@ def _count_line(
 
 @dataclass
 class ChunkResult:
-    """What a worker sends back for a chunk: the result lines (JSONL text) and their tally."""
+    """What a worker sends back for a chunk: its result lines and their tally. The lines are UTF-8 JSONL,
+    encoded once by the worker: bytes cross the process boundary as they are and go to the file unchanged."""
 
-    text: str
+    data: bytes
     tally: Tally
     lines: int
     stopped: bool = False  # fail-fast: the chunk ends at its first refused line
@@ -268,9 +284,7 @@ class ChunkResult:
 _line_costs: dict[BatchSettings, LineCosts] = {}  # per worker process: price lists and tokenizers load once
 
 
-def count_chunk(
-    settings: BatchSettings, first_line: int, raws: list[bytes | OversizeLine] | FileSpan
-) -> ChunkResult:
+def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | OversizeLine] | FileSpan) -> ChunkResult:
     """Count a chunk of consecutive lines (or the lines of a file span); the unit of work of every engine."""
     if isinstance(raws, FileSpan):
         raws = span_lines(raws, settings.max_line_bytes)
@@ -278,44 +292,47 @@ def count_chunk(
     if costs is None:
         costs = _line_costs[settings] = LineCosts(settings)
     tally = Tally()
-    out: list[str] = []
+    add_counted = tally.add_counted
+    out: list[str] = []  # result lines, each with its line end
     stopped = False
     size = 0
     tails = costs.tails
-    for offset, raw in enumerate(raws):
-        if not isinstance(raw, OversizeLine) and (not raw or raw.isspace()):
-            tally.blank_lines += 1  # no result line: a file of newlines must not become a file of errors
+    number = first_line - 1
+    for raw in raws:
+        number += 1
+        if isinstance(raw, OversizeLine):
+            size += raw.size
+        else:
             size += len(raw) + 1
-            continue
-        head, counts, cost = _count_line(first_line + offset, raw, settings, costs)
-        size += raw.size if isinstance(raw, OversizeLine) else len(raw) + 1
+            if not raw or raw.isspace():
+                tally.blank_lines += 1  # no result line: a file of newlines must not become a file of errors
+                continue
+        head, counts, cost = _count_line(number, raw, settings, costs)
         if counts is None or cost is None:  # refused: the whole result is in `head`
             tally.add(head)
-            out.append(to_json_line(head))
+            out.append(to_json_line(head) + "\n")
             if settings.fail_fast:
                 stopped = True
                 break
             continue
-        billable = counts.billable_characters if counts.model.billed_by_characters else None
-        tally.add_counted(
-            counts.model.id, counts.prompt_tokens, () if counts.model.is_legacy else counts.by_modality.items(),
-            billable, cost,
-        )
+        model = counts.model
+        billable = counts.billable_characters if model.billed_by_characters else None
+        by_modality = counts.by_modality
+        add_counted(model.id, counts.prompt_tokens, () if model.is_legacy else by_modality.items(), billable, cost)
         # What follows the leading fields depends only on the counts and the (memoised) cost, which repeat
         # across a batch: serialised once per distinct tail, the cost's JSON spliced in as the last field.
         bounds = None if counts.bounds is None else tuple(counts.bounds["promptTokenCount"])
-        key = (id(cost), counts.model.id, counts.prompt_tokens, tuple(counts.by_modality.items()), billable, bounds)
+        key = (id(cost), model.id, counts.prompt_tokens, tuple(by_modality.items()), billable, bounds)
         known = tails.get(key)
         if known is None or known[0] is not cost:  # (an id is only this cost's while the memo holds it)
             if len(tails) >= COST_MEMO_SIZE:
                 tails.clear()
-            known = tails[key] = (cost, to_json_line(counted_fields(counts))[1:-1] + ',"cost":' + cost.text + "}")
+            known = tails[key] = (cost, to_json_line(counted_fields(counts))[1:-1] + ',"cost":' + cost.text + "}\n")
         if len(head) == 1:
-            out.append(f'{{"line":{head["line"]},{known[1]}')
+            out.append(f'{{"line":{number},{known[1]}')
         else:
             out.append(f"{to_json_line(head)[:-1]},{known[1]}")
-    return ChunkResult(text="".join(line + "\n" for line in out), tally=tally, lines=len(out), stopped=stopped,
-                       input_bytes=size)
+    return ChunkResult(data="".join(out).encode(), tally=tally, lines=len(out), stopped=stopped, input_bytes=size)
 
 
 def warm_up(settings: BatchSettings) -> None:

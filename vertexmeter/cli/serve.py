@@ -69,6 +69,8 @@ from vertexmeter.cli.common import EXIT_USAGE
 @click.option("--body-timeout", type=float, default=None, help="Seconds to receive the body.  [default: 60]")
 @click.option("--body-idle-timeout", type=float, default=None,
               help="Seconds a body may stall without a byte.  [default: 10]")
+@click.option("--http", type=click.Choice(["auto", "httptools", "h11"]), default=None,
+              help="HTTP/1.1 parser: httptools (C) when installed, else h11 (pure Python).  [default: auto]")
 @click.option("--config", "config_file", default=None, help="TOML file with a [server] table of these settings.")
 def serve_command(config_file: str | None, **flags: Any) -> None:
     """Serve countTokens / computeTokens on Google's paths, for the official SDKs.

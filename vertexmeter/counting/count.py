@@ -273,7 +273,11 @@ def _plain_plan(info: ModelInfo, api: str) -> _PlainPlan | None:
         return None
 
 
-def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.date | None = None) -> CountResult:
+def count_prompt_tokens(
+    prompt: Prompt, media_options: MediaOptions, as_of: dt.date | None = None, *, count_billable: bool = True
+) -> CountResult:
+    """count_billable=False: the texts' billable characters are left at 0, for a caller that bills by tokens and
+    never reads them (a batch line of a token-billed model); the character-billed price lists need them."""
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
@@ -295,7 +299,7 @@ def count_prompt_tokens(prompt: Prompt, media_options: MediaOptions, as_of: dt.d
     ]
     by_modality: dict[str, int] = {}
     text_tokens = sum(tokenizer.count_many(texts)) if texts else 0
-    billable = sum(billable_characters(t) for t in texts)
+    billable = sum(billable_characters(t) for t in texts) if count_billable else 0
     characters = sum(len(t) for t in texts)
     media = MediaUsage()
     media_parts = list(_media_parts(prompt))

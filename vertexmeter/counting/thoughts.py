@@ -13,7 +13,7 @@ from typing import Any
 
 from vertexmeter.errors import invalid_argument
 from vertexmeter.registry import ReplayedThoughts, SignatureSize, signature_size
-from vertexmeter.requests import Prompt, decode_bytes, plain
+from vertexmeter.requests import Prompt, decode_bytes, plain, response_signatures, response_thoughts
 
 # Signatures Google documents as placeholders for turns that had none (they carry no thoughts), as the
 # request parser decodes them (a signature is proto `bytes`).
@@ -64,12 +64,12 @@ def thought_history(history: Any) -> ThoughtHistory:
             path = f"history[{i}][{k}]" if isinstance(response, list) else f"history[{i}]"
             if not isinstance(chunk, dict):
                 raise invalid_argument("A history entry is a GenerateContentResponse (a JSON object).", path)
-            stated = _thoughts_of(chunk, path)
+            stated = response_thoughts(chunk, path)
             # Streamed chunks repeat the running total; a signature carries the thoughts counted by the chunk that
             # brought it (t3-0541's stream: 239 with its function calls, 251 at the end after more text; the next
             # request bills 239: t3-0542).
             thoughts = stated if stated is not None else thoughts
-            for signature in _response_signatures(chunk, path):
+            for signature in response_signatures(chunk, path):
                 if thoughts is None:
                     pending.append(signature)
                 else:
@@ -77,38 +77,6 @@ def thought_history(history: Any) -> ThoughtHistory:
         for signature in pending:
             by_signature.setdefault(signature, (i, thoughts or 0))
     return ThoughtHistory(by_signature)
-
-
-def _thoughts_of(chunk: dict[str, Any], path: str) -> int | None:
-    """A chunk's usageMetadata.thoughtsTokenCount (0 when it states usage without thoughts), None without usage."""
-    usage = chunk.get("usageMetadata", chunk.get("usage_metadata"))
-    if usage is None:
-        return None
-    if not isinstance(usage, dict):
-        raise invalid_argument("usageMetadata is a JSON object.", f"{path}.usage_metadata")
-    value = usage.get("thoughtsTokenCount", usage.get("thoughts_token_count", 0)) or 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise invalid_argument(
-            f"thoughtsTokenCount is a whole number >= 0, not {value!r}.",
-            f"{path}.usage_metadata.thoughts_token_count",
-        )
-    return value
-
-
-def _response_signatures(chunk: dict[str, Any], path: str) -> list[bytes]:
-    candidates = chunk.get("candidates") or []
-    if not isinstance(candidates, list):
-        raise invalid_argument("candidates is a list.", f"{path}.candidates")
-    out: list[bytes] = []
-    for k, candidate in enumerate(candidates):
-        content = candidate.get("content") if isinstance(candidate, dict) else None
-        parts = content.get("parts") if isinstance(content, dict) else None
-        for j, part in enumerate(parts if isinstance(parts, list) else []):
-            signature = part.get("thoughtSignature", part.get("thought_signature")) if isinstance(part, dict) else None
-            if signature:
-                where = f"{path}.candidates[{k}].content.parts[{j}].thought_signature"
-                out.append(decode_bytes(signature, where))
-    return out
 
 
 def replayed_signatures(prompt: Prompt, scope: str) -> list[bytes]:

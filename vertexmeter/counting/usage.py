@@ -37,9 +37,8 @@ from vertexmeter.requests import (
     Prompt,
     media_field,
     parse_generate_request,
-    parse_message,
-    plain,
     request_body,
+    response_candidates,
 )
 from vertexmeter.tokenizing import Tokenizer, get_tokenizer
 from vertexmeter.vocabulary import GENERATE_CONTENT
@@ -241,13 +240,15 @@ def usage_of_body(
     media_options: MediaOptions | None = None,
     cached_content_tokens: int | None = None,
     history: Any = None,
+    count_billable: bool = True,
 ) -> UsageResult:
-    """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies)."""
+    """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies).
+    count_billable=False: the prompt's billable characters are not counted (see `count_prompt_tokens`)."""
     day = parse_day(as_of, "as_of")
     prompt = parse_generate_request(info, body, api)
     cached = _cached_tokens(prompt, cached_content_tokens)
     known = thought_history(history)
-    counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day)
+    counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day, count_billable=count_billable)
     raw_rule = raw_prompt_rule_for(info, api, day) if prompt.call == GENERATE_CONTENT else None
     replayed = replayed_thought_tokens(prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known)
     result = UsageResult(
@@ -359,7 +360,7 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
     apart = counts_text_pieces_apart(prompt.model, prompt.api, GENERATE_CONTENT)
     by_modality: dict[str, int] = {}
     thoughts = 0
-    for parts, finish_reason in _candidate_parts(response):
+    for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
         others: list[str] = []
@@ -436,37 +437,3 @@ def _generated_image_tokens(prompt: Prompt, part: dict[str, Any], j: int) -> int
             f"response.parts[{j}]",
         )
     return tokens
-
-
-def _candidate_parts(response: Any) -> list[tuple[list[dict[str, Any]], str | None]]:
-    """The parts of each candidate and its finishReason (None when not given), streamed chunks joined
-    by candidate index (the last chunk that states a finishReason gives it)."""
-    if isinstance(response, str):
-        return [([{"text": response}], None)]
-    response = plain(response, "response")  # google-genai types anywhere inside, as in requests
-    if isinstance(response, dict) and "candidates" not in response and "parts" in response:
-        content = parse_message("Content", response, "response")
-        return [(content.get("parts") or [], None)]
-    chunks = response if isinstance(response, list) else [response]
-    by_index: dict[int, list[dict[str, Any]]] = {}
-    finish: dict[int, str | None] = {}
-    for i, chunk in enumerate(chunks):
-        if not isinstance(chunk, dict) or not isinstance(chunk.get("candidates", []), list):
-            raise invalid_argument(
-                "A response is the candidate's text, a Content, a GenerateContentResponse or a list of streamed "
-                "GenerateContentResponse chunks.",
-                f"response[{i}]" if isinstance(response, list) else "response",
-            )
-        for k, candidate in enumerate(chunk.get("candidates") or []):
-            if not isinstance(candidate, dict):
-                raise invalid_argument("A candidate is a JSON object.", f"response.candidates[{k}]")
-            index = int(candidate.get("index", k) or 0)
-            content = candidate.get("content") or {}
-            parsed = parse_message("Content", content, f"response.candidates[{k}].content") if content else {}
-            by_index.setdefault(index, []).extend(parsed.get("parts") or [])
-            reason = candidate.get("finishReason", candidate.get("finish_reason"))
-            if reason is not None:
-                finish[index] = str(getattr(reason, "name", reason))
-            else:
-                finish.setdefault(index, None)
-    return [(by_index[k], finish.get(k)) for k in sorted(by_index)]

@@ -89,6 +89,15 @@ class Rate:
         return self.entry.unit
 
 
+# The ledger's stored spelling of the line-item keys that are camelCase in `LineItem.to_rest()`.
+_SNAKE_CASE = {
+    "quantityUnit": "quantity_unit",
+    "unitPrice": "unit_price",
+    "priceUnit": "price_unit",
+    "entryId": "entry_id",
+}
+
+
 @dataclass(frozen=True)
 class LineItem:
     description: str
@@ -132,23 +141,7 @@ class LineItem:
     def to_json(self) -> dict[str, Any]:
         """The snake_case spelling the ledger's stored rows use (read back by its invoices); new JSON
         answers use `to_rest()`."""
-        out: dict[str, Any] = {
-            "description": self.description,
-            "quantity": money(self.quantity),
-            "quantity_unit": self.quantity_unit,
-            "unit_price": money(self.unit_price),
-            "price_unit": UNITS[self.price_unit].label,
-            "amount": money(self.amount),
-            "entry_id": self.entry_id,
-            "mode": self.mode,
-        }
-        if self.tier:
-            out["tier"] = self.tier
-        if self.adjustment:
-            out["adjustment"] = self.adjustment
-        if self.overridden:
-            out["overridden"] = True
-        return out
+        return {_SNAKE_CASE.get(key, key): value for key, value in self.to_rest().items()}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from vertexmeter.requests.prompt import (
     parse_count_request,
     parse_generate_request,
 )
+from vertexmeter.requests.response import response_candidates, response_signatures, response_thoughts
 from vertexmeter.requests.schema import ALL_ENUMS, MESSAGES, NUMBERED_ENUMS, Field, snake_case
 
 __all__ = [
@@ -35,5 +36,8 @@ __all__ = [
     "plain",
     "decoded_body",
     "request_body",
+    "response_candidates",
+    "response_signatures",
+    "response_thoughts",
     "snake_case",
 ]

@@ -62,9 +62,9 @@ def decode_json(raw: bytes | bytearray | memoryview | str, *, decimals: bool = F
         return {}
     _check_nesting(text)
     try:
-        value = json.loads(
-            text, parse_constant=_refuse_constant, parse_float=_decimal if decimals else _float, parse_int=_int
-        )
+        if text.startswith("\ufeff"):  # what json.loads says of it (a decoder's own decode does not look)
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = (_DECIMAL_DECODER if decimals else _DECODER).decode(text)
     except VertexMeterError:
         raise
     except RecursionError:  # unreachable after _check_nesting; kept so the contract cannot break
@@ -120,6 +120,11 @@ def _int(literal: str) -> int | float:
     if len(literal) > _MAX_NUMBER_CHARS or abs(value := int(literal)) > _DOUBLE_MAX:
         raise invalid_json(f"The number {_shown(literal)} is out of range for a double.")
     return value
+
+
+# Built once: json.loads with hooks builds a decoder and its scanner on every call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_float, parse_int=_int)
+_DECIMAL_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_decimal, parse_int=_int)
 
 
 def _shown(literal: str) -> str:

@@ -1,4 +1,4 @@
-"""Structured access logs and request metrics, as one ASGI middleware.
+"""Structured access logs (written by the middleware in `door`, with the request metrics).
 
 One JSON line per request: method, path (never the query string, which may hold `?key=`), route
 template, status, duration, sizes, client, request id and the model counted. No headers and no
@@ -9,27 +9,29 @@ from __future__ import annotations
 
 import json
 import logging
-import re
+import threading
 import time
-import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from vertexmeter.server.metrics import Metrics
+from starlette.types import Scope
 
 access_log = logging.getLogger("vertexmeter.server.access")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MAX_LOGGED_PATH = 300
 
 
 class JsonFormatter(logging.Formatter):
     """`{"ts", "level", "logger", "message", ...fields}` — `fields` come from `extra={"fields": {...}}`."""
 
+    _second = -1
+    _stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:  # strftime once a second, not once a line
+            self._stamp, self._second = self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), second
         line: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "ts": f"{self._stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -43,6 +45,66 @@ class JsonFormatter(logging.Formatter):
 
 
 JsonFormatter.converter = time.gmtime  # type: ignore[assignment]
+
+
+class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes its lines in blocks: one write per line (a system call, with its
+    flush) costs more than serving a small request. Lines are written once `max_lines` are held, or at
+    most `interval` seconds after the first of them (a daemon thread), and on `flush()` / `close()` (the
+    server flushes at the end of its lifespan; `logging.shutdown` at exit)."""
+
+    def __init__(self, stream: Any = None, max_lines: int = 256, interval: float = 0.2) -> None:
+        super().__init__(stream)
+        self.max_lines = max_lines
+        self.interval = interval
+        self._lines: list[str] = []
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self._lines.append(line)  # under the handler's lock (Handler.handle)
+        if len(self._lines) >= self.max_lines:
+            self._write()
+        elif len(self._lines) == 1:
+            self._start()
+            self._wake.set()
+
+    def _write(self) -> None:
+        lines, self._lines = self._lines, []
+        if lines:
+            try:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except Exception:
+                logging.Handler.handleError(self, logging.makeLogRecord({"msg": "access log write failed"}))
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._write()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self.flush()
+        super().close()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._flusher, name="vertexmeter-access-log", daemon=True)
+            self._thread.start()
+
+    def _flusher(self) -> None:
+        while not self._closed:
+            self._wake.wait()
+            self._wake.clear()
+            time.sleep(self.interval)  # let a block gather
+            self.flush()
 
 
 QUERY_KEY = "vertexmeter.query_key"
@@ -67,64 +129,35 @@ def route_name(scope: Scope) -> str:
     return path if isinstance(path, str) else "unmatched"
 
 
-class AccessMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics, log_requests: bool = True) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.log_requests = log_requests
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        hide_query_key(scope)
-        headers = dict(scope.get("headers") or [])
-        given_id = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given_id if _REQUEST_ID.match(given_id) else uuid.uuid4().hex
-        status = 500
-        sent = 0
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status, sent
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("ascii"))]
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            elapsed = time.perf_counter() - start
-            route = route_name(scope)
-            self.metrics.observe(route, scope["method"], status, elapsed)
-            if self.log_requests:
-                self._log(scope, headers, route, status, elapsed, sent, request_id)
-
-    @staticmethod
-    def _log(
-        scope: Scope, headers: dict[bytes, bytes], route: str, status: int, elapsed: float, sent: int, request_id: str
-    ) -> None:
-        path = scope.get("path", "")
-        length = headers.get(b"content-length", b"")
-        client = scope.get("client")
-        state = scope.get("state") or {}
-        fields: dict[str, Any] = {
-            "event": "access",
-            "method": scope["method"],
-            "path": path if len(path) <= _MAX_LOGGED_PATH else path[:_MAX_LOGGED_PATH] + "...",
-            "route": route,
-            "status": status,
-            "duration_ms": round(elapsed * 1000, 3),
-            "bytes_in": int(length) if length.isdigit() else None,
-            "bytes_out": sent,
-            "client": f"{client[0]}:{client[1]}" if client else None,
-            "request_id": request_id,
-        }
-        model = state.get("model") if isinstance(state, dict) else None
-        if model:
-            fields["model"] = model
-        access_log.info("%s %s %s", scope["method"], fields["path"], status, extra={"fields": fields})
+def log_access(
+    scope: Scope, headers: dict[bytes, bytes], route: str, status: int, elapsed: float, sent: int, request_id: str
+) -> None:
+    """One access line (the middleware in `door` calls it once per request)."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    path = scope.get("path", "")
+    logged = path if len(path) <= _MAX_LOGGED_PATH else path[:_MAX_LOGGED_PATH] + "..."
+    method = scope["method"]
+    length = headers.get(b"content-length", b"")
+    client = scope.get("client")
+    state = scope.get("state") or {}
+    fields: dict[str, Any] = {
+        "event": "access",
+        "method": method,
+        "path": logged,
+        "route": route,
+        "status": status,
+        "duration_ms": round(elapsed * 1000, 3),
+        "bytes_in": int(length) if length.isdigit() else None,
+        "bytes_out": sent,
+        "client": f"{client[0]}:{client[1]}" if client else None,
+        "request_id": request_id,
+    }
+    model = state.get("model") if isinstance(state, dict) else None
+    if model:
+        fields["model"] = model
+    # A record made here, not by `access_log.info`: the logger would look up the caller's frame and
+    # file for every line, which costs more than the rest of the line.
+    record = logging.LogRecord(access_log.name, logging.INFO, "", 0, "%s %s %s", (method, logged, status), None)
+    record.fields = fields
+    access_log.handle(record)

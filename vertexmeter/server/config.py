@@ -31,6 +31,7 @@ DEFAULT_QUOTA_RPM = 0
 DEFAULT_MAX_TEXT_CHARS = 16 * 1024 * 1024
 DEFAULT_LARGE_REQUEST_BYTES = 256 * 1024
 EXECUTORS = ("thread", "process")
+HTTP_STACKS = ("auto", "httptools", "h11")  # guard.protocol_class: what each name serves
 
 
 class ConfigError(ValueError):
@@ -67,6 +68,7 @@ class ServerConfig:
     header_timeout: float = 10.0  # seconds for a client to send its request line and headers
     body_timeout: float = 60.0  # seconds for the whole body
     body_idle_timeout: float = 10.0  # seconds without a body byte
+    http: str = "auto"  # the HTTP/1.1 parser: httptools (C) when installed, else h11; or name one
 
     @property
     def auth_enabled(self) -> bool:
@@ -184,6 +186,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "header_timeout": _float,
     "body_timeout": _float,
     "body_idle_timeout": _float,
+    "http": _str,
 }
 FIELD_NAMES = tuple(f.name for f in fields(ServerConfig))
 assert set(_CONVERTERS) == set(FIELD_NAMES)
@@ -247,6 +250,8 @@ def load_config(
 
 
 def validate(config: ServerConfig) -> None:
+    if config.http not in HTTP_STACKS:
+        raise ConfigError(f"http must be one of {', '.join(HTTP_STACKS)}, got {config.http!r}")
     if config.executor not in EXECUTORS:
         raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, got {config.executor!r}")
     if config.workers < 1:

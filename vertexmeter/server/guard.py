@@ -1,21 +1,20 @@
 """Connection hygiene, below the routes: what must hold however the routes behave.
 
-* `GuardMiddleware` (ASGI): answers `GET /healthz` itself, on the event loop, before any routing or
-  limit; refuses RPCs past `max_concurrency` with 503 UNAVAILABLE; turns a request cancelled by a
-  shutdown past its timeout into a Google-shaped 503 instead of uvicorn's plain-text 500; and
-  records a client that hung up as 499 (CANCELLED), not as a server error.
-* `GuardMiddleware` also refuses what a web page the user visits could send: a `Host` that is not this
-  server's (DNS rebinding: on a loopback address only loopback names, else `allowed_hosts`), a POST
-  from another origin (`Origin` or `Sec-Fetch-Site`), and a browser POST whose `Content-Type` a page
-  may send without a CORS preflight (text/plain, forms); and marks every answer `nosniff`.
-* `GuardedH11Protocol` (uvicorn): closes a connection whose request line and headers do not arrive
-  within `header_timeout` (uvicorn has no such timeout), answering a Google-shaped 408 first.
+* What a web page the user visits could send is refused (`door.FrontDoor` applies these): a `Host`
+  that is not this server's (DNS rebinding: on a loopback address only loopback names, else
+  `allowed_hosts`), a POST from another origin (`Origin` or `Sec-Fetch-Site`), and a browser POST whose
+  `Content-Type` a page may send without a CORS preflight (text/plain, forms).
+* The protocols (uvicorn's httptools one, or its h11 one without httptools): close a connection whose
+  request line and headers do not arrive within `header_timeout` (uvicorn has no such timeout),
+  answering a Google-shaped 408 first, and refuse a request line and headers over 64 KiB, counted
+  exactly however the bytes arrive, with a Google-shaped 431.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import json
 import logging
@@ -23,11 +22,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import h11
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools is not installed: the pure-Python h11 protocol serves
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
 import vertexmeter
-from vertexmeter.server.errors import JSON_TYPE, SHUTTING_DOWN, ApiError
+from vertexmeter.server.errors import JSON_TYPE, ApiError
 
 log = logging.getLogger("vertexmeter.server")
 
@@ -36,7 +40,6 @@ OVERLOADED = "The service is currently unavailable: the server is at its concurr
 HEADER_TIMEOUT = "The request headers were not received within {seconds:g} s."
 MAX_HEAD_BYTES = 64 * 1024  # request line + headers, counted exactly (h11's own cap depends on how reads fall)
 HEAD_TOO_LARGE = "The request line and headers are larger than {limit:,} bytes, the most this server reads."
-_SKIP_LIMIT = frozenset({"/healthz", "/metrics"})
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 # What a page may POST cross-origin without a CORS preflight: a browser sending one of these is refused.
 _SIMPLE_TYPES = frozenset({"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
@@ -67,6 +70,7 @@ def is_loopback_name(name: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=1024)  # clients send the same few Host values; parsing one costs more than a lookup
 def host_refusal(host: str, allowed: tuple[str, ...], loopback_bind: bool) -> str | None:
     """Why a Host header is refused (None: served)."""
     name = host_name(host)
@@ -104,13 +108,6 @@ def browser_refusal(headers: dict[bytes, bytes], host: str) -> str | None:
     return None
 
 
-class _Route:
-    path = "/healthz"
-
-
-_HEALTHZ = _Route()
-
-
 def error_body(code: int, status: str, message: str) -> bytes:
     return json.dumps(ApiError(code, status, message).to_json()).encode()
 
@@ -125,85 +122,75 @@ class ClientGone(Exception):
 
 
 async def send_error(send: Send, code: int, status: str, message: str, extra: list[tuple[bytes, bytes]]) -> None:
-    await _send_json(send, code, error_body(code, status, message), extra)
+    await send_json(send, code, error_body(code, status, message), extra)
 
 
-async def _send_json(send: Send, code: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
+async def send_json(send: Send, code: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
     headers = [(b"content-type", JSON_TYPE.encode()), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-class GuardMiddleware:
-    def __init__(self, app: ASGIApp, state: Any) -> None:
-        self.app = app
-        self.state = state  # ServerState (typed loosely: state imports the routes' modules)
-        self.in_flight = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("path", "")
-        outer = send
-
-        async def nosniff_send(message: Message) -> None:  # every answer, every path
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), NOSNIFF]}
-            await outer(message)
-
-        send = nosniff_send
-        headers = dict(scope.get("headers") or ())
-        host = headers.get(b"host", b"").decode("latin-1")
-        config = self.state.config
-        refusal = host_refusal(host, config.allowed_hosts, self.state.loopback_bind) if host else None
-        if refusal is None and scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
-            refusal = browser_refusal(headers, host)
-        if refusal is not None:
-            status = "PERMISSION_DENIED" if refusal == CROSS_ORIGIN else "INVALID_ARGUMENT"
-            await send_error(send, 403 if refusal == CROSS_ORIGIN else 400, status, refusal, [])
-            return
-        if path == "/healthz" and scope.get("method") in ("GET", "HEAD"):
-            scope["route"] = _HEALTHZ  # the access log and metrics name the route as for any other
-            await self._healthz(send)
-            return
-        limited = path not in _SKIP_LIMIT
-        if limited and self.in_flight >= self.state.config.max_concurrency:
-            await send_error(send, 503, "UNAVAILABLE", OVERLOADED, [(b"retry-after", b"1"), (b"connection", b"close")])
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        if limited:
-            self.in_flight += 1
-        try:
-            await self.app(scope, receive, tracking_send)
-        except ClientGone:
-            scope["vertexmeter.client_gone"] = True
-        except asyncio.CancelledError:
-            # uvicorn cancels requests still running when --shutdown-timeout is over; answer in
-            # Google's shape (uvicorn would send a plain-text 500) and end the request quietly.
-            if not started:
-                await send_error(send, 503, "UNAVAILABLE", SHUTTING_DOWN, [(b"connection", b"close")])
-            log.warning("request cancelled at shutdown: %s %s", scope.get("method"), path)
-        finally:
-            if limited:
-                self.in_flight -= 1
-
-    async def _healthz(self, send: Send) -> None:
-        await _send_json(send, 200, json.dumps(health(self.state.pool)).encode(), [])
+def _head_refusal() -> bytes:
+    body = error_body(431, "INVALID_ARGUMENT", HEAD_TOO_LARGE.format(limit=MAX_HEAD_BYTES))
+    head = (
+        "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json; charset=UTF-8\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    ).encode()
+    return head + body
 
 
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol plus a deadline for the request line and headers of every request."""
+def _header_timeout_answer(seconds: float) -> bytes:
+    body = error_body(408, "DEADLINE_EXCEEDED", HEADER_TIMEOUT.format(seconds=seconds))
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json; charset=UTF-8\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    ).encode()
+    return head + body
+
+
+class _HeadGuard:
+    """What both protocols add to uvicorn's: a deadline for each request's line and headers (uvicorn has
+    none) and an exact cap on their size. The protocol class supplies `loop`, `transport`, `cycle` and
+    `_head_partial()` (whether part of a head is buffered)."""
 
     header_timeout = 10.0  # set per server by `protocol_class`
     _header_timer: asyncio.TimerHandle | None = None
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    cycle: Any
+
+    def _head_partial(self) -> bool:
+        raise NotImplementedError
+
+    def _refuse_head(self) -> None:
+        self._disarm_header_timer()
+        with contextlib.suppress(Exception):
+            self.transport.write(_head_refusal())
+        self.transport.close()
+
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late, self.cycle)
+
+    def _disarm_header_timer(self) -> None:
+        timer = self._header_timer
+        if timer is not None:
+            timer.cancel()
+            self._header_timer = None
+
+    def _headers_late(self, cycle_when_armed: Any) -> None:
+        self._header_timer = None
+        if self.cycle is not cycle_when_armed or self.transport.is_closing():
+            return  # a new request arrived in time (its body has its own timeouts)
+        if self._head_partial():
+            with contextlib.suppress(Exception):  # the socket may already be broken; closing is what matters
+                self.transport.write(_header_timeout_answer(self.header_timeout))
+        self.transport.close()  # an idle keep-alive connection is just closed
+
+
+class GuardedH11Protocol(_HeadGuard, H11Protocol):
+    """uvicorn's pure-Python h11 protocol plus the head guard (used when httptools is not installed)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -220,17 +207,6 @@ class GuardedH11Protocol(H11Protocol):
                 return
         super().data_received(data)
 
-    def _refuse_head(self) -> None:
-        self._disarm_header_timer()
-        body = error_body(431, "INVALID_ARGUMENT", HEAD_TOO_LARGE.format(limit=MAX_HEAD_BYTES))
-        head = (
-            "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json; charset=UTF-8\r\n"
-            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-        ).encode()
-        with contextlib.suppress(Exception):
-            self.transport.write(head + body)
-        self.transport.close()
-
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._arm_header_timer()
@@ -239,37 +215,116 @@ class GuardedH11Protocol(H11Protocol):
         self._disarm_header_timer()
         super().connection_lost(exc)
 
-    def _arm_header_timer(self) -> None:
-        self._disarm_header_timer()
-        cycle = self.cycle
-        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late, cycle)
-
-    def _disarm_header_timer(self) -> None:
-        timer = getattr(self, "_header_timer", None)
-        if timer is not None:
-            timer.cancel()
-            self._header_timer = None
-
-    def _headers_late(self, cycle_when_armed: Any) -> None:
-        self._header_timer = None
-        if self.cycle is not cycle_when_armed or self.transport.is_closing():
-            return  # a new request arrived in time (its body has its own timeouts)
-        if self.conn.their_state is not None and self.conn.our_state is not None and _has_partial(self):
-            body = error_body(408, "DEADLINE_EXCEEDED", HEADER_TIMEOUT.format(seconds=self.header_timeout))
-            head = (
-                "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json; charset=UTF-8\r\n"
-                f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-            ).encode()
-            with contextlib.suppress(Exception):  # the socket may already be broken; closing is what matters
-                self.transport.write(head + body)
-        self.transport.close()
+    def _head_partial(self) -> bool:
+        if self.conn.their_state is None or self.conn.our_state is None:
+            return False
+        trailing = getattr(self.conn, "trailing_data", (b"", False))
+        return bool(trailing and trailing[0])
 
 
-def _has_partial(protocol: H11Protocol) -> bool:
-    """Whether part of a request was received (an idle keep-alive connection just gets closed)."""
-    trailing = getattr(protocol.conn, "trailing_data", (b"", False))
-    return bool(trailing and trailing[0])
+_JOIN_AT_MOST = 64 * 1024
 
 
-def protocol_class(header_timeout: float) -> type[GuardedH11Protocol]:
+class CoalescingTransport:
+    """A transport whose writes of one loop step leave in one `send`: uvicorn writes a response's head
+    and its body separately, and a system call per write costs more than a small answer's JSON. The
+    first write is held; the next one (the body) is joined to it and sent at once; whatever is still
+    held is sent at the end of the loop step, or before the transport closes."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._held is None:
+            self._held = bytes(data)
+            self._loop.call_soon(self.flush)
+        else:
+            held, self._held = self._held, None
+            if len(data) > _JOIN_AT_MOST:  # a big answer is not copied to save one system call
+                self._transport.write(held)
+                self._transport.write(data)
+            else:
+                self._transport.write(held + bytes(data))
+
+    def flush(self) -> None:
+        held, self._held = self._held, None
+        if held and not self._transport.is_closing():
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:  # pause_reading, get_extra_info, abort, ...
+        return getattr(self._transport, name)
+
+
+if HttpToolsProtocol is not None:
+
+    class GuardedHttpToolsProtocol(_HeadGuard, HttpToolsProtocol):
+        """uvicorn's httptools (llhttp, C) protocol plus the head guard. llhttp sets no limit on a head, so
+        its bytes are counted here as they arrive: from the first byte after the previous message (or
+        of the connection) to the blank line, whatever the sizes of the reads."""
+
+        _in_head = True  # between the end of a message (or the connection's start) and its head's end
+        _head_bytes = 0  # bytes of the current head received so far
+        _head_tail = b""  # its last 3 bytes, to find a blank line split across reads
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+            self._arm_header_timer()
+
+        def data_received(self, data: bytes) -> None:
+            if self._in_head and not self.transport.is_closing():
+                window = self._head_tail + data
+                end = window.find(b"\r\n\r\n")
+                size = self._head_bytes - len(self._head_tail) + (end + 4 if end >= 0 else len(window))
+                if size > MAX_HEAD_BYTES:
+                    self._refuse_head()
+                    return
+                if end >= 0:
+                    self._in_head = False
+                else:
+                    self._head_bytes = size
+                    self._head_tail = window[-3:]
+            super().data_received(data)
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            # The next head starts here. Its bytes later in this same read (a pipelined request) are not
+            # counted: the cap may be passed by at most one read, never without bound.
+            self._in_head, self._head_bytes, self._head_tail = True, 0, b""
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm_header_timer()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_header_timer()
+            super().connection_lost(exc)
+
+        def _head_partial(self) -> bool:
+            return self._in_head and self._head_bytes > 0
+
+
+def protocol_class(header_timeout: float, http: str = "auto") -> type[asyncio.Protocol]:
+    """The HTTP/1.1 protocol for uvicorn: httptools (C) when installed (`auto`), else h11 (pure Python)."""
+    if http == "httptools" and HttpToolsProtocol is None:
+        raise ImportError("httptools is not installed: pip install 'vertexmeter[server]'")
+    if http != "h11" and HttpToolsProtocol is not None:
+        return type("VertexmeterHttpToolsProtocol", (GuardedHttpToolsProtocol,), {"header_timeout": header_timeout})
     return type("VertexmeterH11Protocol", (GuardedH11Protocol,), {"header_timeout": header_timeout})
+
+
+def event_loop() -> str:
+    """uvicorn's `loop` setting: uvloop (libuv) when installed, else asyncio's own."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"

@@ -51,8 +51,15 @@ class MemoryCapExceeded(Exception):
     pass
 
 
+# A worker runs at a lower CPU priority than the server: when the cores are busy, the event loop
+# (small requests, /healthz) is scheduled first and the large request waits, not the other way round.
+WORKER_NICENESS = 10
+
+
 def _worker_main(conn: Connection) -> None:  # pragma: no cover - runs in the worker process
     """One job at a time, forever. Tokenizers load on first use (and stay), not all at start."""
+    with contextlib.suppress(OSError, AttributeError):  # (no os.nice on Windows)
+        os.nice(WORKER_NICENESS)
     conn.send("ready")
     while True:
         try:
@@ -235,5 +242,3 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("large-lane worker start failed: %s", task.exception())
-
-

@@ -6,6 +6,8 @@ never from raw request text, so an attacker cannot grow the number of series.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -42,13 +44,25 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Each request's series, looked up once: `labels()` costs more than the increment it leads to.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._tokens: dict[tuple[str, str, str], Any] = {}
+
     def observe(self, route: str, method: str, code: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(code)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (route, method, code)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (self.requests.labels(route, method, str(code)), self.latency.labels(route))
+        series[0].inc()
+        series[1].observe(seconds)
 
     def count_tokens(self, rpc: str, model: str, tokens: dict[str, int]) -> None:
         for modality, n in tokens.items():
-            self.tokens.labels(rpc, model, modality).inc(n)
+            key = (rpc, model, modality)
+            counter = self._tokens.get(key)
+            if counter is None:
+                counter = self._tokens[key] = self.tokens.labels(rpc, model, modality)
+            counter.inc(n)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,5 +1,8 @@
 """Run the app on uvicorn with JSON logs, no uvicorn access log (it would print `?key=`), and a
-bounded graceful shutdown (SIGTERM / SIGINT: stop accepting, finish in-flight requests)."""
+bounded graceful shutdown (SIGTERM / SIGINT: stop accepting, finish in-flight requests).
+
+The HTTP stack is uvicorn's C one when installed (httptools' llhttp parser, the uvloop event loop; both
+come with the `server` extra), else its pure-Python h11 protocol on asyncio's loop."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import uvicorn
 
 from vertexmeter.server.app import create_app
 from vertexmeter.server.config import ServerConfig, check_bind
-from vertexmeter.server.guard import MAX_HEAD_BYTES, protocol_class
+from vertexmeter.server.guard import MAX_HEAD_BYTES, event_loop, protocol_class
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -19,12 +22,21 @@ def log_config(level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "vertexmeter.server.access.JsonFormatter"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+            # access lines in blocks (a write per line costs more than a small request); errors at once
+            "access": {
+                "class": "vertexmeter.server.access.BufferedStreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            },
+        },
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn.error": {"level": level},
             "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
             "vertexmeter.server": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "vertexmeter.server.access": {"handlers": ["access"], "level": level, "propagate": False},
         },
     }
 
@@ -41,7 +53,8 @@ def uvicorn_config(config: ServerConfig, *, configure_logging: bool = True) -> u
         proxy_headers=False,
         timeout_graceful_shutdown=config.shutdown_timeout,
         lifespan="on",
-        http=protocol_class(config.header_timeout),
+        http=protocol_class(config.header_timeout, config.http),
+        loop=event_loop(),
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,  # request line + headers (checked exactly in the protocol)
     )
 

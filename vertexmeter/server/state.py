@@ -33,9 +33,7 @@ class ServerState:
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)  # set when a shutdown starts
     batch_jobs: int = 0  # web batch uploads being received or run (each runs in a process of its own)
 
-    @property
-    def loopback_bind(self) -> bool:
-        return is_loopback(self.config.host)
+    loopback_bind: bool = False  # whether `config.host` is a loopback address (set by `build`)
 
     @classmethod
     def build(cls, config: ServerConfig) -> ServerState:
@@ -47,8 +45,8 @@ class ServerState:
             pool=WorkPool(config.executor, config.workers),
             large=LargeLane(config.large_workers, config.large_queue, config.max_request_memory),
             media=config.media_options(),
+            loopback_bind=is_loopback(config.host),
         )
-
 
     # ---- what the web page's batch route needs (it reads this object duck-typed) ------------------
     def admit_batch(self) -> None:

@@ -145,7 +145,12 @@ def run_job(job: Job) -> Outcome:
     try:
         body = require_object(decode_json(job.body))  # the wire takes objects only
         check_text_budget(job.body, body, job.max_text_chars)
-        if job.max_long_run_chars and long_run_characters(body, job.max_long_run_chars) > job.max_long_run_chars:
+        # (a body of n bytes holds at most n characters: a small one needs no scan)
+        if (
+            job.max_long_run_chars
+            and len(job.body) > job.max_long_run_chars
+            and long_run_characters(body, job.max_long_run_chars) > job.max_long_run_chars
+        ):
             return Outcome(0, {}, too_costly=True)
         model = job.model if job.model is not None else _model_from_body(body, job.endpoint)
         if job.rpc == ESTIMATE_COST:

@@ -1,0 +1,77 @@
+"""Responses read beside requests: a generateContent answer's candidates (streamed chunks joined) and what an
+earlier response of a conversation says (its thoughts count and thought signatures)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vertexmeter.errors import invalid_argument
+from vertexmeter.requests.inputs import plain
+from vertexmeter.requests.parse import decode_bytes, parse_message
+
+
+def response_candidates(response: Any) -> list[tuple[list[dict[str, Any]], str | None]]:
+    """The parts of each candidate and its finishReason (None when not given), streamed chunks joined
+    by candidate index (the last chunk that states a finishReason gives it)."""
+    if isinstance(response, str):
+        return [([{"text": response}], None)]
+    response = plain(response, "response")  # google-genai types anywhere inside, as in requests
+    if isinstance(response, dict) and "candidates" not in response and "parts" in response:
+        content = parse_message("Content", response, "response")
+        return [(content.get("parts") or [], None)]
+    chunks = response if isinstance(response, list) else [response]
+    by_index: dict[int, list[dict[str, Any]]] = {}
+    finish: dict[int, str | None] = {}
+    for i, chunk in enumerate(chunks):
+        if not isinstance(chunk, dict) or not isinstance(chunk.get("candidates", []), list):
+            raise invalid_argument(
+                "A response is the candidate's text, a Content, a GenerateContentResponse or a list of streamed "
+                "GenerateContentResponse chunks.",
+                f"response[{i}]" if isinstance(response, list) else "response",
+            )
+        for k, candidate in enumerate(chunk.get("candidates") or []):
+            if not isinstance(candidate, dict):
+                raise invalid_argument("A candidate is a JSON object.", f"response.candidates[{k}]")
+            index = int(candidate.get("index", k) or 0)
+            content = candidate.get("content") or {}
+            parsed = parse_message("Content", content, f"response.candidates[{k}].content") if content else {}
+            by_index.setdefault(index, []).extend(parsed.get("parts") or [])
+            reason = candidate.get("finishReason", candidate.get("finish_reason"))
+            if reason is not None:
+                finish[index] = str(getattr(reason, "name", reason))
+            else:
+                finish.setdefault(index, None)
+    return [(by_index[k], finish.get(k)) for k in sorted(by_index)]
+
+
+def response_thoughts(chunk: dict[str, Any], path: str) -> int | None:
+    """A chunk's usageMetadata.thoughtsTokenCount (0 when it states usage without thoughts), None without usage."""
+    usage = chunk.get("usageMetadata", chunk.get("usage_metadata"))
+    if usage is None:
+        return None
+    if not isinstance(usage, dict):
+        raise invalid_argument("usageMetadata is a JSON object.", f"{path}.usage_metadata")
+    value = usage.get("thoughtsTokenCount", usage.get("thoughts_token_count", 0)) or 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise invalid_argument(
+            f"thoughtsTokenCount is a whole number >= 0, not {value!r}.",
+            f"{path}.usage_metadata.thoughts_token_count",
+        )
+    return value
+
+
+def response_signatures(chunk: dict[str, Any], path: str) -> list[bytes]:
+    """The thoughtSignatures of a response chunk's candidate parts, decoded, in order."""
+    candidates = chunk.get("candidates") or []
+    if not isinstance(candidates, list):
+        raise invalid_argument("candidates is a list.", f"{path}.candidates")
+    out: list[bytes] = []
+    for k, candidate in enumerate(candidates):
+        content = candidate.get("content") if isinstance(candidate, dict) else None
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for j, part in enumerate(parts if isinstance(parts, list) else []):
+            signature = part.get("thoughtSignature", part.get("thought_signature")) if isinstance(part, dict) else None
+            if signature:
+                where = f"{path}.candidates[{k}].content.parts[{j}].thought_signature"
+                out.append(decode_bytes(signature, where))
+    return out
