@@ -35,6 +35,7 @@ from vertexmeter.ledger.store import (
     read_report_rows,
     read_rows,
     stored_fingerprints,
+    stored_labels,
 )
 from vertexmeter.pricing import (
     ENDPOINTS,
@@ -518,7 +519,7 @@ def summarize(
     groups: dict[tuple[str, ...], dict[tuple[str, ...], dict[str, Any]]] = {dims: {} for dims in breakdowns}
     scopes: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for (day, month_, model, project, mode, api, labels), (count, net) in sums.items():
-        cell = _Cell(day, month_, model, project, mode, api, json.loads(labels) if labels != "{}" else {})
+        cell = _Cell(day, month_, model, project, mode, api, stored_labels(labels))
         per = per_month.setdefault(month_, {"requests": 0, "total": Decimal(0)})
         per["requests"] += count
         per["total"] += net

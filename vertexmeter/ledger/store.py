@@ -435,6 +435,11 @@ def read_report_rows(engine: Engine, month: str | None = None) -> Iterator[Repor
             )
 
 
+def stored_labels(text: str) -> dict[str, str]:
+    """A row's labels from their stored JSON (written by this module)."""
+    return json.loads(text) if text != "{}" else {}
+
+
 def _row(r: Any, *, line_items: bool) -> LedgerRow:
     created = r["created_at"]
     if created.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
@@ -449,7 +454,7 @@ def _row(r: Any, *, line_items: bool) -> LedgerRow:
         mode=r["mode"],
         created_at=created,
         project=r["project"],
-        labels=json.loads(r["labels"]) if r["labels"] != "{}" else {},
+        labels=stored_labels(r["labels"]),
         amount=Decimal(r["amount"]),
         grounding_entry=r["grounding_entry"],
         grounding_amount=Decimal(r["grounding_amount"]),
