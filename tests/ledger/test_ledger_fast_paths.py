@@ -31,7 +31,8 @@ from vertexmeter.ledger import bill, engine_for
 from vertexmeter.ledger.fingerprint import call_fingerprint, reference
 from vertexmeter.ledger.formats import LoggedRequest, usage_from_metadata
 from vertexmeter.ledger.prices import COUNTS, OTHER_COUNTS, PriceBook, Priced, _from_bill, usage_of, usage_vector
-from vertexmeter.pricing import Quantities, RequestUsage, catalogue, first_price_day
+from vertexmeter.pricing import Quantities, RequestUsage, catalogue, first_price_day, token_bucket, token_request
+from vertexmeter.pricing.usage import INTEGER_QUANTITIES
 from vertexmeter.vocabulary import MODES
 
 
@@ -50,7 +51,10 @@ PRICED_MODELS = _priced_models()
 
 
 def stored(priced: Priced) -> tuple[Any, ...]:
-    """What the ledger keeps of a bill (amounts as their text)."""
+    """What the ledger keeps of a bill (amounts as their text); line items a template wrote as JSON are the
+    json.dumps of them."""
+    if priced.line_items_json is not None:
+        assert priced.line_items_json == json.dumps(priced.line_items)
     return (
         priced.priced_model,
         str(priced.total),
@@ -230,6 +234,91 @@ def test_usage_without_details_is_read_as_the_per_modality_rule_reads_it(
     plain = usage_from_metadata(meta)  # no details: the direct reading
     detailed = usage_from_metadata({**meta, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}]})
     assert plain == detailed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 2**31 - 1), min_size=6, max_size=6), st.one_of(st.none(), st.integers(0, 10**9)))
+def test_token_requests_are_the_dataclasses_own(counts: list[int], prompt: int | None) -> None:
+    fresh, cached, written, output, thoughts, _ = counts
+    fast = token_request(fresh, cached, output, thinking_tokens=thoughts, prompt_tokens=prompt, cache_write=written)
+    slow = RequestUsage(
+        input=Quantities(tokens=fresh),
+        cached_input=Quantities(tokens=cached),
+        cache_write=Quantities(tokens=written),
+        output=Quantities(tokens=output),
+        thinking_tokens=thoughts,
+        prompt_tokens=prompt,
+    )
+    assert fast == slow and vars(fast) == vars(slow)
+    logged = LoggedRequest("k", None, "gemini-2.5-flash", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "online", fast, "x:1")
+    assert call_fingerprint(logged, "vertex", "global") == reference(
+        logged.__class__(**{**vars(logged), "usage": slow}), "vertex", "global"
+    )
+
+
+BAD_AMOUNTS = [
+    (-1, "must not be negative, got -1."),
+    (True, "must be an int, got True."),
+    (1.5, "must be an int, got 1.5."),
+    (D("2"), "must be an int, got Decimal('2')."),
+    ("3", "must be an int, got '3'."),
+    (None, "must be an int, got None."),
+]
+
+
+@pytest.mark.parametrize("name", INTEGER_QUANTITIES)
+@pytest.mark.parametrize(("value", "message"), BAD_AMOUNTS)
+def test_bad_counts_are_refused_by_name(name: str, value: Any, message: str) -> None:
+    """The one-test check of the common case lets no bad count through, and the error names the field."""
+    with pytest.raises(VertexMeterError) as caught:
+        Quantities(**{name: value})
+    assert caught.value.message == f"{name} {message}"
+    if name == "tokens":
+        with pytest.raises(VertexMeterError) as again:
+            token_bucket(value)
+        assert again.value.message == caught.value.message
+
+
+@pytest.mark.parametrize("name", ["video_seconds", "audio_seconds"])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (D("-0.5"), "must not be negative, got Decimal('-0.5')."),
+        (-2, "must not be negative, got -2."),
+        (0.5, "must be an int or Decimal, got 0.5."),
+        (False, "must be an int or Decimal, got False."),
+    ],
+)
+def test_bad_seconds_are_refused_by_name(name: str, value: Any, message: str) -> None:
+    with pytest.raises(VertexMeterError) as caught:
+        Quantities(**{name: value})
+    assert caught.value.message == f"{name} {message}"
+    assert Quantities(**{name: D("1.5")}).__dict__[name] == D("1.5")
+    assert Quantities(**{name: 3}).__dict__[name] == 3
+
+
+@pytest.mark.parametrize(
+    "name", ["thinking_tokens", "grounded_requests", "search_queries", "maps_requests", "prompt_tokens"]
+)
+@pytest.mark.parametrize(("value", "message"), BAD_AMOUNTS)
+def test_bad_request_counts_are_refused_by_name(name: str, value: Any, message: str) -> None:
+    if name == "prompt_tokens" and value is None:
+        assert RequestUsage(prompt_tokens=None).prompt_tokens is None  # no prompt size: allowed
+        return
+    with pytest.raises(VertexMeterError) as caught:
+        RequestUsage(**{name: value})
+    assert caught.value.message == f"{name} {message}"
+    if name in ("thinking_tokens", "prompt_tokens"):
+        with pytest.raises(VertexMeterError) as again:
+            token_request(1, 0, 1, **{"thinking_tokens": 0, "prompt_tokens": 1, name: value})
+        assert again.value.message == caught.value.message
+
+
+@pytest.mark.parametrize("repeat", [0, -1, True, 1.0, D(2), "2"])
+def test_bad_repeats_are_refused(repeat: Any) -> None:
+    with pytest.raises(VertexMeterError) as caught:
+        RequestUsage(repeat=repeat)
+    assert caught.value.message == f"repeat must be a whole number of at least 1, got {repeat!r}."
 
 
 def test_bulk_inserted_rows_are_stored_as_sqlalchemy_stores_them(db: str, tmp_path: Path) -> None:

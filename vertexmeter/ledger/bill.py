@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import product
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from vertexmeter.dates import day_or_today
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
@@ -27,7 +27,16 @@ from vertexmeter.ledger.formats import EARLIEST, plausible
 from vertexmeter.ledger.invoice import DEFAULT_TOLERANCE, Reconciliation, reconcile
 from vertexmeter.ledger.logs import BadLine, LoggedRequest, read_logs
 from vertexmeter.ledger.prices import PriceBook
-from vertexmeter.ledger.store import LedgerRow, engine_for, insert_new, read_rows, stored_fingerprints
+from vertexmeter.ledger.store import (
+    LedgerRow,
+    ReportRow,
+    engine_for,
+    insert_new,
+    read_report_rows,
+    read_rows,
+    stored_fingerprints,
+    stored_labels,
+)
 from vertexmeter.pricing import (
     ENDPOINTS,
     UNITS,
@@ -183,7 +192,7 @@ def bill(
         importer.run(paths, model, default_day, store=True)
     finally:
         importer.close()
-    report = summarize(list(read_rows(engine, month)), month, breakdowns, importer.counts)
+    report = summarize(read_report_rows(engine, month), month, breakdowns, importer.counts)
     report.bad_lines = importer.bad
     report.quarantine = quarantine if importer.bad_count else None
     report.budget = overall
@@ -459,43 +468,70 @@ def _price_logged(
         grounding_amount=priced.grounding_amount,
         line_items=priced.line_items,
         fingerprint=fingerprint,
+        line_items_json=priced.line_items_json,
     )
 
 
+class _Cell(NamedTuple):
+    """Rows alike in every dimension a report groups by: summed once, then spread over the breakdowns."""
+
+    day: str
+    month: str
+    priced_model: str
+    project: str | None
+    mode: str
+    api: str
+    labels: dict[str, str]
+
+
 def summarize(
-    rows: list[LedgerRow], month: str | None, breakdowns: tuple[tuple[str, ...], ...], imported: dict[str, int]
+    rows: Iterable[ReportRow], month: str | None, breakdowns: tuple[tuple[str, ...], ...], imported: dict[str, int]
 ) -> BillReport:
     """Totals over stored rows: allowances applied in time order, each month rounded up once."""
     used: dict[tuple[str, str], int] = defaultdict(int)
     credit_total = Decimal(0)
     free = 0
-    per_month: dict[str, dict[str, Any]] = {}
-    groups: dict[tuple[str, ...], dict[tuple[str, ...], dict[str, Any]]] = {dims: {} for dims in breakdowns}
-    scopes: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    requests = 0
+    # (day, month, model, project, mode, api, labels text) -> [requests, net total]: a month's rows fall in few
+    # such cells, so the breakdowns below cost per cell, not per row
+    sums: dict[tuple[str, str, str, str | None, str, str, str], list[Any]] = {}
     for row in rows:  # ordered by created_at
+        requests += 1
         net = row.amount
         if row.grounding_entry:
             allowance = catalogue().entries_by_id[row.grounding_entry].free_allowance
             if allowance is None:
                 raise failed_precondition(f"The catalogue entry {row.grounding_entry!r} lost its free allowance.")
-            period = row.day.isoformat() if allowance.period == "day" else row.month
+            period = row.day if allowance.period == "day" else row.month
             used[(allowance.group, period)] += 1
             if used[(allowance.group, period)] <= allowance.count:
                 net -= row.grounding_amount
                 credit_total += row.grounding_amount
                 free += 1
-        slot = per_month.setdefault(row.month, {"requests": 0, "total": Decimal(0)})
-        slot["requests"] += 1
-        slot["total"] += net
+        key = (row.day, row.month, row.priced_model, row.project, row.mode, row.api, row.labels)
+        slot = sums.get(key)
+        if slot is None:
+            sums[key] = [1, net]
+        else:
+            slot[0] += 1
+            slot[1] += net
+    per_month: dict[str, dict[str, Any]] = {}
+    groups: dict[tuple[str, ...], dict[tuple[str, ...], dict[str, Any]]] = {dims: {} for dims in breakdowns}
+    scopes: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for (day, month_, model, project, mode, api, labels), (count, net) in sums.items():
+        cell = _Cell(day, month_, model, project, mode, api, stored_labels(labels))
+        per = per_month.setdefault(month_, {"requests": 0, "total": Decimal(0)})
+        per["requests"] += count
+        per["total"] += net
         for dims in breakdowns:
-            for key in product(*(_keys(row, dim) for dim in dims)):
-                group = groups[dims].setdefault(key, {"requests": 0, "total": Decimal(0)})
-                group["requests"] += 1
+            for key_ in product(*(_keys(cell, dim) for dim in dims)):
+                group = groups[dims].setdefault(key_, {"requests": 0, "total": Decimal(0)})
+                group["requests"] += count
                 group["total"] += net
-        if row.project:
-            scopes[("project", row.project)] += net
-        scopes[("model", row.priced_model)] += net
-        for k, v in row.labels.items():
+        if project:
+            scopes[("project", project)] += net
+        scopes[("model", model)] += net
+        for k, v in cell.labels.items():
             scopes[("label", f"{k}={v}")] += net
     total = sum((m["total"] for m in per_month.values()), Decimal(0))
     billed = sum((round_period_total(m["total"]) for m in per_month.values()), Decimal(0))
@@ -510,20 +546,20 @@ def summarize(
     breakdowns_json: dict[str, dict[str, Any]] = {}
     for dims, cells in groups.items():
         nested: dict[str, Any] = {}
-        for cell, g in sorted(cells.items()):
-            slot = nested
-            for part in cell[:-1]:
-                slot = slot.setdefault(part, {})
-            slot[cell[-1]] = {"requests": g["requests"], "total": money(g["total"])}
+        for cell_key, g in sorted(cells.items()):
+            place = nested
+            for part in cell_key[:-1]:
+                place = place.setdefault(part, {})
+            place[cell_key[-1]] = {"requests": g["requests"], "total": money(g["total"])}
         breakdowns_json[",".join(dims)] = nested
-    report = BillReport(month, total, billed, len(rows), months_json, breakdowns_json, credit_total, free, imported)
+    report = BillReport(month, total, billed, requests, months_json, breakdowns_json, credit_total, free, imported)
     report.scope_totals = dict(scopes)
     return report
 
 
-def _keys(row: LedgerRow, name: str) -> list[str]:
+def _keys(row: _Cell, name: str) -> list[str]:
     if name == "day":
-        return [row.day.isoformat()]
+        return [row.day]
     if name == "month":
         return [row.month]
     if name == "model":

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from vertexmeter.errors import invalid_argument
-from vertexmeter.pricing import Quantities, RequestUsage
+from vertexmeter.pricing import Quantities, RequestUsage, token_bucket, token_request
 from vertexmeter.vocabulary import GEMINI
 
 INT32_MAX = 2**31 - 1  # usageMetadata counts are int32 in Google's protos: anything larger is not a real count
@@ -100,12 +100,14 @@ class Context:
 
 
 Reader = Callable[[Any, Context], list[LoggedRequest]]
-NOTHING = Quantities()  # one shared empty bucket (frozen): most calls write no cache, many read none
+NOTHING = token_bucket(0)  # the shared empty bucket (frozen): most calls write no cache, many read none
 
 
 # ---- checks shared by every reader ---------------------------------------------------------------
 def count(value: Any, path: str) -> int:
     """A token count: a whole number in 0..INT32_MAX (OTLP JSON writes int64 values as strings)."""
+    if type(value) is int and 0 <= value <= INT32_MAX:  # nearly every count: nothing to convert
+        return value
     if value is None:
         return 0
     if isinstance(value, str) and value.isdigit() and len(value) <= 12:
@@ -259,7 +261,7 @@ def _by_modality(details: Any, path: str) -> dict[str, int]:
 
 def _quantities(by_modality: dict[str, int]) -> Quantities:
     if len(by_modality) == 1 and "TEXT" in by_modality:  # most lines: text only
-        return Quantities(tokens=by_modality["TEXT"]) if by_modality["TEXT"] else NOTHING
+        return token_bucket(by_modality["TEXT"])
     tokens = by_modality.get("TEXT", 0) + by_modality.get("DOCUMENT", 0) + by_modality.get("MODALITY_UNSPECIFIED", 0)
     return Quantities(
         tokens=tokens,
@@ -270,6 +272,7 @@ def _quantities(by_modality: dict[str, int]) -> Quantities:
 
 
 _DETAILS = ("promptTokensDetails", "cacheTokensDetails", "toolUsePromptTokensDetails", "candidatesTokensDetails")
+_DETAIL_KEYS = frozenset(_DETAILS)
 
 
 def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
@@ -288,15 +291,10 @@ def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
         raise invalid_argument(
             f"cachedContentTokenCount ({cached}) exceeds promptTokenCount ({prompt}).", "usageMetadata"
         )
-    if not any(meta.get(name) for name in _DETAILS):  # no split by modality: all text, as the rule below says
-        fresh_text = prompt - cached + tool
-        return RequestUsage(
-            input=Quantities(tokens=fresh_text) if fresh_text else NOTHING,
-            cached_input=Quantities(tokens=cached) if cached else NOTHING,
-            cache_write=NOTHING,
-            output=Quantities(tokens=output) if output else NOTHING,
-            thinking_tokens=thoughts,
-            prompt_tokens=prompt + tool,
+    # no split by modality (most lines name no details at all): all text, as the rule below says
+    if _DETAIL_KEYS.isdisjoint(meta) or not any(meta.get(name) for name in _DETAILS):
+        return token_request(
+            prompt - cached + tool, cached, output, thinking_tokens=thoughts, prompt_tokens=prompt + tool
         )
     prompt_details = _by_modality(meta.get("promptTokensDetails"), "usageMetadata.promptTokensDetails")
     cache_details = _by_modality(meta.get("cacheTokensDetails"), "usageMetadata.cacheTokensDetails")
@@ -326,7 +324,40 @@ def usage_from_metadata(meta: dict[str, Any]) -> RequestUsage:
 
 
 def _gemini(item: Any, ctx: Context) -> list[LoggedRequest]:
-    return [_gemini_call([item], item, ctx)]
+    """One response (a dict with usageMetadata): the stream reader's rules, read without its chunk walks."""
+    usage = item["usageMetadata"]
+    if not isinstance(usage, dict):
+        raise invalid_argument("no usageMetadata: only answered requests can be billed.", "usageMetadata")
+    traffic = usage.get("trafficType")
+    if not isinstance(traffic, str | None) or traffic not in TRAFFIC_MODES:
+        raise invalid_argument(f"unknown usageMetadata.trafficType {_short(traffic)}.", "usageMetadata.trafficType")
+    queries, grounded, maps = _grounding([item]) if item.get("candidates") else (0, False, False)
+    return [
+        _finish(
+            ctx,
+            item,
+            call_id=item.get("responseId") or None,
+            model=item.get("modelVersion") or None,
+            stamp=item.get("createTime") or None,
+            usage=usage_from_metadata(usage),
+            fmt="gemini",
+            mode=TRAFFIC_MODES[traffic],
+            grounding_queries=queries,
+            grounded=grounded,
+            maps_grounded=maps,
+        )
+    ]
+
+
+def _grounding(chunks: list[dict[str, Any]]) -> tuple[int, bool, bool]:
+    """(web search queries, grounded with Google Search, grounded with Google Maps) from the candidates."""
+    candidates = [cand for c in chunks for cand in c.get("candidates") or [] if isinstance(cand, dict)]
+    grounding = [cand["groundingMetadata"] for cand in candidates if isinstance(cand.get("groundingMetadata"), dict)]
+    queries = len({q for g in grounding for q in g.get("webSearchQueries") or [] if isinstance(q, str)})
+    found = [ch for g in grounding for ch in g.get("groundingChunks") or [] if isinstance(ch, dict)]
+    grounded = bool(queries) or any("web" in ch for ch in found)
+    maps = any("maps" in ch for ch in found) or any(bool(g.get("googleMapsWidgetContextToken")) for g in grounding)
+    return queries, grounded, maps
 
 
 def _gemini_stream(items: list[Any], ctx: Context) -> list[LoggedRequest]:
@@ -334,7 +365,7 @@ def _gemini_stream(items: list[Any], ctx: Context) -> list[LoggedRequest]:
     log on one line) is each its own call."""
     ids = {c.get("responseId") for c in items if isinstance(c, dict) and c.get("responseId")}
     if len(ids) > 1:
-        return [call for c in items for call in _gemini(c, _top(c, ctx) if isinstance(c, dict) else ctx)]
+        return [_gemini_call([c], c, _top(c, ctx) if isinstance(c, dict) else ctx) for c in items]
     return [_gemini_call(items, items, ctx)]
 
 
@@ -354,12 +385,7 @@ def _gemini_call(chunks: list[Any], item: Any, ctx: Context) -> LoggedRequest:
     def first(name: str) -> Any:
         return next((c[name] for c in chunks if c.get(name)), None)
 
-    candidates = [cand for c in chunks for cand in c.get("candidates") or [] if isinstance(cand, dict)]
-    grounding = [cand["groundingMetadata"] for cand in candidates if isinstance(cand.get("groundingMetadata"), dict)]
-    queries = len({q for g in grounding for q in g.get("webSearchQueries") or [] if isinstance(q, str)})
-    found = [ch for g in grounding for ch in g.get("groundingChunks") or [] if isinstance(ch, dict)]
-    grounded = bool(queries) or any("web" in ch for ch in found)
-    maps = any("maps" in ch for ch in found) or any(bool(g.get("googleMapsWidgetContextToken")) for g in grounding)
+    queries, grounded, maps = _grounding(chunks)
     return _finish(
         ctx,
         item,

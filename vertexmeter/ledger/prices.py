@@ -14,6 +14,7 @@ precision, without the rate search.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any
@@ -44,6 +45,7 @@ class Priced:
     line_items: list[dict[str, Any]]
     grounding_entry: str | None  # the last grounding line item with a free allowance, if any
     grounding_amount: Decimal
+    line_items_json: str | None = None  # json.dumps(line_items), when a template wrote it (None: not written)
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,15 @@ class _Item:
     size: int
     shown: dict[str, Any]  # the line item's JSON, its quantity and amount to be filled in (keys in order)
     allowance: bool  # a grounding entry with a free allowance
+    # json.dumps of the line item cut around its quantity and amount (both written as plain JSON strings)
+    json_parts: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True)
 class _Template:
     items: tuple[_Item, ...]
     priced_model: str
+    json_ready: bool = False  # every item has its json_parts
 
 
 def usage_vector(usage: RequestUsage) -> tuple[int, ...] | None:
@@ -187,10 +192,28 @@ def _template(
                 size=UNITS[item.price_unit].size,
                 shown=shown,
                 allowance=entry.charge == "grounding" and entry.free_allowance is not None,
+                json_parts=_json_parts(shown),
             )
         )
-    template = _Template(tuple(items), pricer.model.id)
+    ready = all(item.json_parts is not None for item in items)
+    template = _Template(tuple(items), pricer.model.id, ready)
     return template if _same(_apply(template, vector), priced) else None
+
+
+_QUANTITY_MARK, _AMOUNT_MARK = "\x00quantity\x00", "\x00amount\x00"
+
+
+def _json_parts(shown: dict[str, Any]) -> tuple[str, str, str] | None:
+    """The line item's JSON around its quantity and amount, as _apply fills them in (None: not cut cleanly)."""
+    marked = shown.copy()
+    marked["quantity"], marked["amount"] = _QUANTITY_MARK, _AMOUNT_MARK
+    text = json.dumps(marked)
+    quantity, amount = json.dumps(_QUANTITY_MARK), json.dumps(_AMOUNT_MARK)
+    if text.count(quantity) != 1 or text.count(amount) != 1 or text.index(quantity) > text.index(amount):
+        return None
+    head, _, rest = text.partition(quantity)
+    middle, _, tail = rest.partition(amount)
+    return head + '"', '"' + middle + '"', '"' + tail
 
 
 def _same(a: Priced, b: Priced) -> bool:
@@ -215,4 +238,11 @@ def _apply(template: _Template, vector: tuple[int, ...]) -> Priced:
         line_items.append(shown)
         if item.allowance:
             allowance_entry, grounding_amount = shown["entry_id"], amount
-    return Priced(template.priced_model, total, line_items, allowance_entry, grounding_amount)
+    text = None
+    if template.json_ready:  # quantities (int text) and amounts (decimal text) need no JSON escaping
+        parts = []
+        for item, shown in zip(template.items, line_items, strict=True):
+            head, middle, tail = item.json_parts  # type: ignore[misc]
+            parts.append(head + shown["quantity"] + middle + shown["amount"] + tail)
+        text = "[" + ", ".join(parts) + "]"
+    return Priced(template.priced_model, total, line_items, allowance_entry, grounding_amount, text)

@@ -11,10 +11,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Column,
@@ -227,6 +227,8 @@ class LedgerRow:
     grounding_amount: Decimal
     line_items: list[dict[str, Any]]
     fingerprint: str | None = None  # the call's (bill.call_fingerprint); None on rows stored before fingerprints
+    # json.dumps(line_items) when already written (prepared pricing); how it was written is no part of the row
+    line_items_json: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def day(self) -> dt.date:
@@ -289,10 +291,10 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
         return 0, 0
     now = dt.datetime.now(dt.UTC)
     with database_errors("storing requests"), engine.begin() as conn:
-        values: list[Sequence[Any]] = [_values(row, now) for row in rows]
+        values: Sequence[Sequence[Any]] = [_values(row, now) for row in rows]
         processors = [(i, p) for i, name in enumerate(INSERT_COLUMNS) if (p := _bind(conn, name))]
         if processors:  # SQLite keeps dates and times as text: SQLAlchemy's own format, as it reads them
-            values = [_processed(row, processors) for row in values]
+            values = _processed(values, processors)
         inserted = _copy_new(conn, values) if conn.dialect.name == "postgresql" else _insert_new(conn, values)
     return inserted, len(rows) - inserted
 
@@ -302,11 +304,24 @@ def _bind(conn: Connection, name: str) -> Any:
     return priced_requests.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
 
 
-def _processed(row: Sequence[Any], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
-    out = list(row)
+def _processed(rows: Sequence[Sequence[Any]], processors: list[tuple[int, Any]]) -> list[tuple[Any, ...]]:
+    """The rows with each processed column converted; a value seen before in the chunk (the day, the time
+    of storing, calls of the same second) is converted once."""
+    out = [list(row) for row in rows]
     for i, process in processors:
-        out[i] = process(out[i])
-    return tuple(out)
+        done: dict[Any, Any] = {}
+        for row in out:
+            value = row[i]
+            # equal times in other zones are written differently: the zone is part of the key
+            key = (type(value), value, getattr(value, "tzinfo", None))
+            converted = done.get(key, _MISSING)
+            if converted is _MISSING:
+                converted = done[key] = process(value)
+            row[i] = converted
+    return [tuple(row) for row in out]  # the driver's executemany takes tuples
+
+
+_MISSING = object()
 
 
 def _insert_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
@@ -363,7 +378,7 @@ def _values(row: LedgerRow, now: dt.datetime) -> tuple[Any, ...]:
         str(row.amount),
         row.grounding_entry,
         str(row.grounding_amount),
-        json.dumps(row.line_items),
+        row.line_items_json if row.line_items_json is not None else json.dumps(row.line_items),
         now,
         row.fingerprint,
     )
@@ -380,6 +395,51 @@ def read_rows(engine: Engine, month: str | None = None, *, line_items: bool = Fa
             yield _row(r, line_items=line_items)
 
 
+class ReportRow(NamedTuple):
+    """What a report reads of a stored row (its day and month as stored, no time, key or line items)."""
+
+    day: str  # YYYY-MM-DD, UTC
+    month: str  # YYYY-MM
+    priced_model: str
+    project: str | None
+    mode: str
+    api: str
+    labels: str  # as stored: JSON with sorted keys (a report groups by the text, parses it once per group)
+    amount: Decimal
+    grounding_entry: str | None
+    grounding_amount: Decimal
+
+
+def read_report_rows(engine: Engine, month: str | None = None) -> Iterator[ReportRow]:
+    """Stored rows in time order (then insert order), as reports read them: a plain tuple per row, only the
+    columns a report sums, the time not parsed."""
+    c = priced_requests.c
+    query = select(*(c[name] for name in ReportRow._fields)).order_by(c.created_at, c.id)
+    if month:
+        query = query.where(c.month == month)
+    with database_errors("reading the ledger"), engine.connect() as conn:
+        for day, month_, model, project, mode, api, labels, amount, entry, grounding in conn.execution_options(
+            yield_per=2000
+        ).execute(query):
+            yield ReportRow(
+                day.isoformat(),
+                month_,
+                model,
+                project,
+                mode,
+                api,
+                labels,
+                Decimal(amount),
+                entry,
+                Decimal(grounding),
+            )
+
+
+def stored_labels(text: str) -> dict[str, str]:
+    """A row's labels from their stored JSON (written by this module)."""
+    return json.loads(text) if text != "{}" else {}
+
+
 def _row(r: Any, *, line_items: bool) -> LedgerRow:
     created = r["created_at"]
     if created.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
@@ -394,7 +454,7 @@ def _row(r: Any, *, line_items: bool) -> LedgerRow:
         mode=r["mode"],
         created_at=created,
         project=r["project"],
-        labels=json.loads(r["labels"]) if r["labels"] != "{}" else {},
+        labels=stored_labels(r["labels"]),
         amount=Decimal(r["amount"]),
         grounding_entry=r["grounding_entry"],
         grounding_amount=Decimal(r["grounding_amount"]),

@@ -35,6 +35,8 @@ from vertexmeter.pricing.usage import (
     Usage,
     decimal_number,
     parse_mode,
+    token_bucket,
+    token_request,
     whole_number,
 )
 
@@ -74,4 +76,6 @@ __all__ = [
     "quote_usage",
     "resolve_priced_model",
     "round_period_total",
+    "token_bucket",
+    "token_request",
 ]

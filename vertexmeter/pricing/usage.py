@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from vertexmeter.errors import invalid_argument
@@ -12,15 +13,34 @@ from vertexmeter.vocabulary import MODES
 
 # Quantity names inside `input`, `cached_input`, `cache_write`, `output` and `cache` items.
 INTEGER_QUANTITIES: tuple[str, ...] = (
-    "text_characters", "tokens", "audio_tokens", "image_tokens", "video_tokens", "images", "pdf_pages",
-    "thinking_tokens", "clips",
+    "text_characters",
+    "tokens",
+    "audio_tokens",
+    "image_tokens",
+    "video_tokens",
+    "images",
+    "pdf_pages",
+    "thinking_tokens",
+    "clips",
 )
 DECIMAL_QUANTITIES: tuple[str, ...] = ("video_seconds", "audio_seconds")
 OPERATIONS: tuple[str, ...] = (
-    "generate", "edit", "customize", "upscale", "visual_captioning", "visual_qa", "fine_tuning",
+    "generate",
+    "edit",
+    "customize",
+    "upscale",
+    "visual_captioning",
+    "visual_qa",
+    "fine_tuning",
 )
 VIDEO_TIERS: tuple[str, ...] = ("plus", "standard", "essential")
 VIDEO_RESOLUTIONS: tuple[str, ...] = ("720p", "1080p", "4k")
+
+
+_INT_ONLY = frozenset({int})  # exactly int: bool, float and Decimal counts take the checking path
+_counts = itemgetter(*INTEGER_QUANTITIES)
+_REQUEST_COUNTS = ("thinking_tokens", "grounded_requests", "search_queries", "maps_requests")
+_request_counts = itemgetter(*_REQUEST_COUNTS)
 
 
 @dataclass(frozen=True)
@@ -40,9 +60,22 @@ class Quantities:
     audio_seconds: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
-        for name, value in self.__dict__.items():
+        values = self.__dict__
+        counts = _counts(values)
+        video, audio = values["video_seconds"], values["audio_seconds"]
+        # one pass at C speed for the common case (int counts, Decimal seconds, none negative); any other
+        # value goes through the per-field checks, which raise the precise error
+        if (
+            _INT_ONLY.issuperset(map(type, counts))
+            and min(counts) >= 0
+            and type(video) is Decimal
+            and type(audio) is Decimal
+            and video >= 0
+            and audio >= 0
+        ):
+            return
+        for name, value in values.items():
             kind = type(value)
-            # a non-negative int (or a Decimal where seconds go) passes every check: the common case
             if (kind is int or (kind is Decimal and name in DECIMAL_QUANTITIES)) and value >= 0:
                 continue
             _check_amount(value, name, whole=name in INTEGER_QUANTITIES)
@@ -79,14 +112,61 @@ class RequestUsage:
     video_resolution: str | None = None  # Veo: 720p | 1080p | 4k
 
     def __post_init__(self) -> None:
-        for name in ("thinking_tokens", "grounded_requests", "search_queries", "maps_requests"):
-            value = getattr(self, name)
-            if type(value) is not int or value < 0:  # a non-negative int: the common case
+        values = self.__dict__
+        counts = _request_counts(values)
+        prompt, repeat = values["prompt_tokens"], values["repeat"]
+        if (  # the common case in one test: int counts, none negative, an int prompt size or none, repeat >= 1
+            _INT_ONLY.issuperset(map(type, counts))
+            and min(counts) >= 0
+            and (prompt is None or (type(prompt) is int and prompt >= 0))
+            and type(repeat) is int
+            and repeat >= 1
+        ):
+            return
+        for name in _REQUEST_COUNTS:
+            value = values[name]
+            if type(value) is not int or value < 0:
                 _check_amount(value, name, whole=True)
-        if self.prompt_tokens is not None:
-            _check_amount(self.prompt_tokens, "prompt_tokens", whole=True)
-        if isinstance(self.repeat, bool) or not isinstance(self.repeat, int) or self.repeat < 1:
-            raise invalid_argument(f"repeat must be a whole number of at least 1, got {self.repeat!r}.", "repeat")
+        if prompt is not None:
+            _check_amount(prompt, "prompt_tokens", whole=True)
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+            raise invalid_argument(f"repeat must be a whole number of at least 1, got {repeat!r}.", "repeat")
+
+
+_QUANTITY_DEFAULTS = {f.name: f.default for f in fields(Quantities)}
+_REQUEST_DEFAULTS = {f.name: f.default for f in fields(RequestUsage)}
+
+
+def token_bucket(tokens: int) -> Quantities:
+    """`Quantities(tokens=tokens)` (NOTHING for 0), built without the frozen dataclass's setattr per field (a
+    third of a usage log's reading); a value the checks would refuse goes through them."""
+    if type(tokens) is not int or tokens < 0:
+        return Quantities(tokens=tokens)  # refused by the dataclass's own checks, with their error
+    if not tokens:
+        return NOTHING
+    bucket = object.__new__(Quantities)  # a positive int among the valid defaults: nothing left to check
+    values = bucket.__dict__
+    values.update(_QUANTITY_DEFAULTS)
+    values["tokens"] = tokens
+    return bucket
+
+
+def token_request(
+    fresh: int, cached: int, output: int, *, thinking_tokens: int, prompt_tokens: int | None, cache_write: int = 0
+) -> RequestUsage:
+    """A request of text tokens only (the shape of most logged calls), as `RequestUsage(...)` of token buckets
+    builds it, with the same checks, without the per-field setattr."""
+    request = object.__new__(RequestUsage)
+    values = request.__dict__
+    values.update(_REQUEST_DEFAULTS)
+    values["input"] = token_bucket(fresh)
+    values["cached_input"] = token_bucket(cached)
+    values["cache_write"] = token_bucket(cache_write)
+    values["output"] = token_bucket(output)
+    values["thinking_tokens"] = thinking_tokens
+    values["prompt_tokens"] = prompt_tokens
+    request.__post_init__()
+    return request
 
 
 @dataclass(frozen=True)
@@ -116,16 +196,43 @@ def _check_amount(value: object, name: str, *, whole: bool) -> None:
 
 # ---- strict parsing (scenario files, the server body) -------------------------------------------
 INPUT_KEYS = (
-    "text_characters", "tokens", "audio_tokens", "image_tokens", "video_tokens", "images", "video_seconds",
-    "audio_seconds", "pdf_pages",
+    "text_characters",
+    "tokens",
+    "audio_tokens",
+    "image_tokens",
+    "video_tokens",
+    "images",
+    "video_seconds",
+    "audio_seconds",
+    "pdf_pages",
 )
 OUTPUT_KEYS = (
-    "text_characters", "tokens", "audio_tokens", "image_tokens", "images", "thinking_tokens", "video_seconds", "clips",
+    "text_characters",
+    "tokens",
+    "audio_tokens",
+    "image_tokens",
+    "images",
+    "thinking_tokens",
+    "video_seconds",
+    "clips",
 )
 REQUEST_KEYS = (
-    "repeat", "input", "cached_input", "cache_write", "output", "thinking_tokens", "grounded_requests",
-    "search_queries", "maps_requests", "prompt_tokens", "filtered", "mode", "operation", "video_tier",
-    "video_resolution", "description",
+    "repeat",
+    "input",
+    "cached_input",
+    "cache_write",
+    "output",
+    "thinking_tokens",
+    "grounded_requests",
+    "search_queries",
+    "maps_requests",
+    "prompt_tokens",
+    "filtered",
+    "mode",
+    "operation",
+    "video_tier",
+    "video_resolution",
+    "description",
 )
 CACHE_KEYS = (*INPUT_KEYS, "hours", "creation", "description")
 
