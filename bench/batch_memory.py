@@ -27,6 +27,7 @@ import time
 
 def tree_rss(pid: int) -> tuple[int, int]:
     """(driver RSS, sum of its descendants' RSS) in bytes, from /proc."""
+
     def rss(p: int) -> int:
         try:
             with open(f"/proc/{p}/status") as status:
@@ -63,18 +64,53 @@ def image_line() -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     data = base64.b64encode(buffer.getvalue()).decode()
-    request = {"contents": [{"role": "user", "parts": [
-        {"text": "What is in this picture?"}, {"inlineData": {"mimeType": "image/png", "data": data}}]}]}
+    request = {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {"text": "What is in this picture?"},
+                    {"inlineData": {"mimeType": "image/png", "data": data}},
+                ],
+            }
+        ]
+    }
     return (json.dumps({"request": request}) + "\n").encode()
 
 
 def text_lines() -> list[bytes]:
     rng = random.Random(2)
-    words = ["the", "of", "and", "to", "in", "is", "batch", "token", "vertex", "gemini", "count", "price", "line",
-             "file", "stream", "memory"]
+    words = [
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "is",
+        "batch",
+        "token",
+        "vertex",
+        "gemini",
+        "count",
+        "price",
+        "line",
+        "file",
+        "stream",
+        "memory",
+    ]
     return [
-        (json.dumps({"request": {"contents": [{"role": "user", "parts": [
-            {"text": " ".join(rng.choice(words) for _ in range(330))}]}]}}) + "\n").encode()
+        (
+            json.dumps(
+                {
+                    "request": {
+                        "contents": [
+                            {"role": "user", "parts": [{"text": " ".join(rng.choice(words) for _ in range(330))}]}
+                        ]
+                    }
+                }
+            )
+            + "\n"
+        ).encode()
         for _ in range(64)
     ]
 
@@ -91,8 +127,19 @@ def main() -> None:
     if args.file:
         run_on_file(lines, total, args)
         return
-    command = [sys.executable, "-c", "from vertexmeter.cli import main; main()", "batch", "-", "-m",
-               "gemini-2.5-flash", "-o", os.devnull, "--workers", str(args.workers)]
+    command = [
+        sys.executable,
+        "-c",
+        "from vertexmeter.cli import main; main()",
+        "batch",
+        "-",
+        "-m",
+        "gemini-2.5-flash",
+        "-o",
+        os.devnull,
+        "--workers",
+        str(args.workers),
+    ]
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     sent = 0
@@ -120,8 +167,16 @@ def main() -> None:
     done.set()
     sampler.join()
     seconds = time.perf_counter() - started
-    report(f"{args.kind}: {sent / 1e9:.2f} GB, {n:,} lines through stdin", sent, n, seconds, summary, args.workers,
-           samples, "input sent")
+    report(
+        f"{args.kind}: {sent / 1e9:.2f} GB, {n:,} lines through stdin",
+        sent,
+        n,
+        seconds,
+        summary,
+        args.workers,
+        samples,
+        "input sent",
+    )
 
 
 def run_on_file(lines: list[bytes], total: int, args: argparse.Namespace) -> None:
@@ -136,8 +191,19 @@ def run_on_file(lines: list[bytes], total: int, args: argparse.Namespace) -> Non
                 out.write(line)
                 written += len(line)
                 n += 1
-        command = [sys.executable, "-c", "from vertexmeter.cli import main; main()", "batch", path, "-m",
-                   "gemini-2.5-flash", "-o", os.devnull, "--workers", str(args.workers)]
+        command = [
+            sys.executable,
+            "-c",
+            "from vertexmeter.cli import main; main()",
+            "batch",
+            path,
+            "-m",
+            "gemini-2.5-flash",
+            "-o",
+            os.devnull,
+            "--workers",
+            str(args.workers),
+        ]
         started = time.perf_counter()
         proc = subprocess.Popen(command, stdout=subprocess.PIPE)
         samples: list[tuple[float, int, int]] = []  # (seconds, driver, workers)
@@ -149,17 +215,33 @@ def run_on_file(lines: list[bytes], total: int, args: argparse.Namespace) -> Non
         summary = json.loads(proc.stdout.read())
         seconds = time.perf_counter() - started
     at_fractions = [(at / seconds, driver, workers) for at, driver, workers in samples]
-    report(f"{args.kind}: {written / 1e9:.2f} GB, {n:,} lines from a file", written, n, seconds, summary,
-           args.workers, at_fractions, "run time")
+    report(
+        f"{args.kind}: {written / 1e9:.2f} GB, {n:,} lines from a file",
+        written,
+        n,
+        seconds,
+        summary,
+        args.workers,
+        at_fractions,
+        "run time",
+    )
 
 
 def report(
-    what: str, size: int, lines: int, seconds: float, summary: dict, workers: int,
-    samples: list[tuple[float, int, int]], progress: str,
+    what: str,
+    size: int,
+    lines: int,
+    seconds: float,
+    summary: dict,
+    workers: int,
+    samples: list[tuple[float, int, int]],
+    progress: str,
 ) -> None:
     """The run's rate, then RSS at every 10 % of `progress` (input sent, or run time) and the peak."""
-    print(f"{what} in {seconds:.0f} s ({size / seconds / 1e6:.1f} MB/s, {lines / seconds:,.0f} lines/s), "
-          f"{workers} workers; summary lines {summary['lines']:,}, prompt_tokens {summary['prompt_tokens']:,}")
+    print(
+        f"{what} in {seconds:.0f} s ({size / seconds / 1e6:.1f} MB/s, {lines / seconds:,.0f} lines/s), "
+        f"{workers} workers; summary lines {summary['lines']:,}, prompt_tokens {summary['prompt_tokens']:,}"
+    )
     assert summary["lines"] == lines
     print(f"{progress:>10} {'driver RSS':>11} {'workers RSS':>12} {'total':>8}  (MB)")
     next_mark = 0.0

@@ -107,8 +107,18 @@ def children(pid: int) -> list[int]:
 
 def start(checkout: str, extra: list[str]) -> Server:
     checkout = str(Path(checkout).resolve())
-    command = [sys.executable, "-c", LAUNCH.format(checkout=checkout), "serve", "--port", "0", "--quota-rpm", "0",
-               "--no-access-log", *extra]
+    command = [
+        sys.executable,
+        "-c",
+        LAUNCH.format(checkout=checkout),
+        "serve",
+        "--port",
+        "0",
+        "--quota-rpm",
+        "0",
+        "--no-access-log",
+        *extra,
+    ]
     proc = subprocess.Popen(command, cwd="/", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     server = Server(checkout, proc)
 
@@ -244,9 +254,15 @@ def soak(checkout: str, args: argparse.Namespace) -> dict[str, Any]:
     later = [(t, r) for t, r in samples if t >= 60] or samples
     slope = _slope(later) * 60
     return {
-        "checkout": checkout, "seconds": args.soak, "concurrency": args.concurrency, "requests": done[0],
-        "codes": codes, "rss_first_mb": round(samples[0][1]), "rss_max_mb": round(max(r for _, r in samples)),
-        "rss_last_mb": round(samples[-1][1]), "rss_slope_mb_per_min_after_1min": round(slope, 2),
+        "checkout": checkout,
+        "seconds": args.soak,
+        "concurrency": args.concurrency,
+        "requests": done[0],
+        "codes": codes,
+        "rss_first_mb": round(samples[0][1]),
+        "rss_max_mb": round(max(r for _, r in samples)),
+        "rss_last_mb": round(samples[-1][1]),
+        "rss_slope_mb_per_min_after_1min": round(slope, 2),
         "rss_trace_mb": [(round(t), round(r)) for t, r in samples[:: max(1, len(samples) // 15)]],
     }
 
@@ -268,8 +284,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of large load before sampling")
     parser.add_argument("--large-chars", type=int, default=8_000_000)
     parser.add_argument("--large-clients", type=int, default=2)
-    parser.add_argument("--large-text", choices=("prose", "repeated"), default="prose",
-                        help="the large requests' text: words, or one character repeated")
+    parser.add_argument(
+        "--large-text",
+        choices=("prose", "repeated"),
+        default="prose",
+        help="the large requests' text: words, or one character repeated",
+    )
     parser.add_argument("--soak", type=float, default=0.0, help="soak for this many seconds instead")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--serve-arg", action="append", default=[], help="extra `vertexmeter serve` argument")
@@ -290,8 +310,16 @@ def main() -> None:
         mine = [r for r in results if r["checkout"] == checkout]
         summary = {
             key: round(statistics.median(r[key] for r in mine), 1)
-            for key in ("small_p50_ms", "small_p99_ms", "small_max_ms", "healthz_p50_ms", "healthz_p99_ms",
-                        "healthz_max_ms", "large_answered", "rss_max_mb")
+            for key in (
+                "small_p50_ms",
+                "small_p99_ms",
+                "small_max_ms",
+                "healthz_p50_ms",
+                "healthz_p99_ms",
+                "healthz_max_ms",
+                "large_answered",
+                "rss_max_mb",
+            )
         }
         spread = [round(r["small_p99_ms"], 1) for r in mine]
         print(json.dumps({"checkout": checkout, **summary, "small_p99_ms_per_round": spread}))

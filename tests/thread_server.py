@@ -38,8 +38,9 @@ class ThreadServer:
 T = TypeVar("T", bound=ThreadServer)
 
 
-def serve_in_thread(kind: type[T], config: ServerConfig, server: uvicorn.Server, loggers: tuple[str, ...],
-                    level: int) -> T:
+def serve_in_thread(
+    kind: type[T], config: ServerConfig, server: uvicorn.Server, loggers: tuple[str, ...], level: int
+) -> T:
     """Run `server` on 127.0.0.1 (a free port) in a daemon thread; every record of `loggers` is kept."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -40,4 +40,3 @@ def check_api(api: str) -> None:
         from vertexmeter.errors import invalid_argument  # here: this module imports nothing of the project
 
         raise invalid_argument(f"Unknown API dialect {api!r}; expected one of: {', '.join(APIS)}.", "api")
-

@@ -43,7 +43,13 @@ def lying_wav(samples: int = 0xFFFFFFFF, rate: int = 1, payload: int = 1400) -> 
     fmt = struct.pack("<HHIIHH", 0x11, 1, rate, rate * 256, 256, 4) + struct.pack("<H", 0)
     data = b"\x00" * payload
     chunks = (
-        b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"fact" + struct.pack("<II", 4, samples)
-        + b"data" + struct.pack("<I", len(data)) + data
+        b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"fact"
+        + struct.pack("<II", 4, samples)
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
     )
     return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks

@@ -8,8 +8,31 @@ from pathlib import Path
 from typing import Any
 
 WORDS = [
-    "the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "Vertex", "batch", "prediction", "token",
-    "東京", "こんにちは", "émoji", "🎉", "1234", "<b>tag</b>", "naïve", "café", "Straße", "×÷", "\t", "tab\nnewline",
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "a",
+    "lazy",
+    "dog",
+    "Vertex",
+    "batch",
+    "prediction",
+    "token",
+    "東京",
+    "こんにちは",
+    "émoji",
+    "🎉",
+    "1234",
+    "<b>tag</b>",
+    "naïve",
+    "café",
+    "Straße",
+    "×÷",
+    "\t",
+    "tab\nnewline",
 ]
 
 

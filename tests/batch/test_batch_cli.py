@@ -20,9 +20,25 @@ def test_stdin_gemini_batch_lines_through_the_real_command(tmp_path: Path, reque
     lines = [json.dumps({"key": f"k{i}", "request": r}) for i, r in enumerate(requests_pool)] + ['{"key": "bad"}']
     out = tmp_path / "r.jsonl"
     proc = subprocess.run(
-        [sys.executable, "-c", "from vertexmeter.cli import main; main()", "batch", "-", "-m", MODEL,
-         "--api", "gemini", "-o", str(out), "--workers", "2"],
-        input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            "from vertexmeter.cli import main; main()",
+            "batch",
+            "-",
+            "-m",
+            MODEL,
+            "--api",
+            "gemini",
+            "-o",
+            str(out),
+            "--workers",
+            "2",
+        ],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr == ""  # no progress bar when stderr is not a terminal
@@ -37,8 +53,9 @@ def test_stdin_gemini_batch_lines_through_the_real_command(tmp_path: Path, reque
 
 def test_exit_zero_when_every_line_counts_and_results_on_stdout(tmp_path: Path) -> None:
     source = write_lines(tmp_path / "b.jsonl", ['{"contents": [{"role": "user", "parts": [{"text": "Hello"}]}]}'] * 3)
-    result = CliRunner().invoke(main, ["batch", str(source), "-m", MODEL, "-o", "-", "--workers", "1",
-                                       "--output-tokens", "10"])
+    result = CliRunner().invoke(
+        main, ["batch", str(source), "-m", MODEL, "-o", "-", "--workers", "1", "--output-tokens", "10"]
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()[:3]
     assert [json.loads(line)["line"] for line in lines] == [1, 2, 3]

@@ -82,13 +82,19 @@ def test_ray_address_joins_a_running_cluster(tmp_path: Path) -> None:
     # the machine and rewritten by each new cluster, so a token would race with them).
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     head = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, ray\n"
-         "context = ray.init(num_cpus=2, include_dashboard=False, logging_level='WARNING')\n"
-         "print(context.address_info['gcs_address'], flush=True)\n"
-         "sys.stdin.read()\n"  # until the test closes stdin
-         "ray.shutdown()\n"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-c",
+            "import sys, ray\n"
+            "context = ray.init(num_cpus=2, include_dashboard=False, logging_level='WARNING')\n"
+            "print(context.address_info['gcs_address'], flush=True)\n"
+            "sys.stdin.read()\n"  # until the test closes stdin
+            "ray.shutdown()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert head.stdin is not None and head.stdout is not None
     try:
@@ -97,9 +103,23 @@ def test_ray_address_joins_a_running_cluster(tmp_path: Path) -> None:
         assert host and port.isdigit(), address
         source = write_lines(tmp_path / "b.jsonl", ['{"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}'] * 4)
         job = subprocess.run(
-            [sys.executable, "-c", "from vertexmeter.cli import main; main()", "batch", str(source), "-m", MODEL,
-             "--engine", "ray", "--ray-address", address],
-            capture_output=True, text=True, env=env, timeout=300,
+            [
+                sys.executable,
+                "-c",
+                "from vertexmeter.cli import main; main()",
+                "batch",
+                str(source),
+                "-m",
+                MODEL,
+                "--engine",
+                "ray",
+                "--ray-address",
+                address,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
         )
         assert job.returncode == 0, job.stderr[-2000:]
         summary = json.loads(job.stdout)

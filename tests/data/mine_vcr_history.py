@@ -198,27 +198,55 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
             items: list[dict[str, Any]] = []
             value = last.get("totalTokens") if call == "countTokens" else usage.get("promptTokenCount")
             if isinstance(value, int):
-                items.append({"api": "countTokens" if call == "countTokens" else "generateContent.usage",
-                              "kind": "input", "request": body, "expected": {"totalTokens": value}})
-            parts = [p for c in chunks for cand in (c.get("candidates") or [])[:1]
-                     for p in ((cand.get("content") or {}).get("parts") or [])]
+                items.append(
+                    {
+                        "api": "countTokens" if call == "countTokens" else "generateContent.usage",
+                        "kind": "input",
+                        "request": body,
+                        "expected": {"totalTokens": value},
+                    }
+                )
+            parts = [
+                p
+                for c in chunks
+                for cand in (c.get("candidates") or [])[:1]
+                for p in ((cand.get("content") or {}).get("parts") or [])
+            ]
             output = usage.get("candidatesTokenCount")
-            if call != "countTokens" and isinstance(output, int) and parts and all(
-                set(p) <= {"text", "thoughtSignature"} and "text" in p for p in parts
+            if (
+                call != "countTokens"
+                and isinstance(output, int)
+                and parts
+                and all(set(p) <= {"text", "thoughtSignature"} and "text" in p for p in parts)
             ):
                 text = "".join(p["text"] for p in parts)
-                items.append({"api": "generateContent.usage", "kind": "output",
-                              "request": {"contents": [{"role": "model", "parts": [{"text": text}]}]},
-                              "text": text, "origin_request": body, "expected": {"totalTokens": output}})
+                items.append(
+                    {
+                        "api": "generateContent.usage",
+                        "kind": "output",
+                        "request": {"contents": [{"role": "model", "parts": [{"text": text}]}]},
+                        "text": text,
+                        "origin_request": body,
+                        "expected": {"totalTokens": output},
+                    }
+                )
             for item in items:
-                key = json.dumps([model, endpoint, item["api"], item["kind"], item["request"], item["expected"]],
-                                 sort_keys=True)
+                key = json.dumps(
+                    [model, endpoint, item["api"], item["kind"], item["request"], item["expected"]], sort_keys=True
+                )
                 if key in seen:
                     continue
                 seen.add(key)
                 n += 1
-                record = {"id": f"{prefix}-{n:04d}", "source": source, "model": model, **item, **common,
-                          "raw_usage": usage or None, "notes": notes}
+                record = {
+                    "id": f"{prefix}-{n:04d}",
+                    "source": source,
+                    "model": model,
+                    **item,
+                    **common,
+                    "raw_usage": usage or None,
+                    "notes": notes,
+                }
                 print(json.dumps(record, ensure_ascii=False))
 
 

@@ -20,8 +20,9 @@ def D(value: str | int) -> Decimal:
     return Decimal(str(value))
 
 
-def price_one(model: str, *, date: str, mode: str = "online", overrides: dict[str, Any] | None = None,
-              **request: Any) -> Bill:
+def price_one(
+    model: str, *, date: str, mode: str = "online", overrides: dict[str, Any] | None = None, **request: Any
+) -> Bill:
     """Price one request given as RequestUsage keyword arguments (dicts become Quantities)."""
     fields = {k: Quantities(**v) if isinstance(v, dict) else v for k, v in request.items()}
     return PriceList(model, date=date, overrides=overrides).price(Usage(requests=(RequestUsage(**fields),)), mode)

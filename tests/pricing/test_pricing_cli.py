@@ -68,17 +68,20 @@ def test_estimate_yaml_scenario() -> None:
 def test_estimate_request_file(tmp_path: Path) -> None:
     request = tmp_path / "request.json"
     request.write_text(json.dumps({"instances": [{"prompt": "ab cd"}]}))
-    result = run("estimate", "-m", "text-bison", "--file", str(request), "--output-characters", "8",
-                 "--date", "2024-12-01")
+    result = run(
+        "estimate", "-m", "text-bison", "--file", str(request), "--output-characters", "8", "--date", "2024-12-01"
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["total"] == "0.000005"  # 4 x 0.00025/1K + 8 x 0.0005/1K
 
 
 def test_estimate_stdin_range_and_mode() -> None:
-    body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "hello"}]}],
-                       "generationConfig": {"maxOutputTokens": 1000}})
-    result = run("estimate", "-m", "gemini-2.5-flash", "--file", "-", "--mode", "batch", "--date", "2026-01-15",
-                 input=body)
+    body = json.dumps(
+        {"contents": [{"role": "user", "parts": [{"text": "hello"}]}], "generationConfig": {"maxOutputTokens": 1000}}
+    )
+    result = run(
+        "estimate", "-m", "gemini-2.5-flash", "--file", "-", "--mode", "batch", "--date", "2026-01-15", input=body
+    )
     data = json.loads(result.output)
     assert set(data["total"]) == {"min", "max"}
     assert data["output"]["range"]["max_tokens"] == 1000

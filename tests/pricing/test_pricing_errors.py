@@ -43,8 +43,11 @@ def test_known_but_unpriced_model() -> None:
 
     original = catalogue_module.catalogue()
     trimmed = catalogue_module.Catalogue(
-        original.data, {k: v for k, v in original.models.items() if k != "gemini-3.1-pro-preview"},
-        original.names, original.entries_by_model, original.entries_by_id,
+        original.data,
+        {k: v for k, v in original.models.items() if k != "gemini-3.1-pro-preview"},
+        original.names,
+        original.entries_by_model,
+        original.entries_by_id,
     )
     catalogue_module.catalogue.cache_clear()
     try:

@@ -14,8 +14,7 @@ def body(text: str, **extra: object) -> dict[str, object]:
 
 def test_character_model_estimate_uses_billable_characters() -> None:
     # "abcd efgh ij" has 10 non-whitespace characters: 10 x 0.0003125 / 1000 = 0.000003125.
-    est = vertexmeter.estimate("gemini-1.5-pro-002", body("abcd efgh ij"), output_characters=100,
-                               date="2024-12-01")
+    est = vertexmeter.estimate("gemini-1.5-pro-002", body("abcd efgh ij"), output_characters=100, date="2024-12-01")
     assert est.counted.billable_characters == 10
     assert est.high is None
     assert est.total == D("0.000003125") + D("0.000125")  # + 100 output chars x 0.00125 / 1000
@@ -48,16 +47,18 @@ def test_token_model_range_uses_the_model_output_limit() -> None:
 def test_token_model_with_output_thinking_and_batch() -> None:
     request = body("Summarise the plot of Hamlet.")
     tokens = vertexmeter.count("gemini-2.5-pro", request).total_tokens
-    est = vertexmeter.estimate("gemini-2.5-pro", request, mode="batch", output_tokens=500, thinking_tokens=1500,
-                               date="2026-01-15")
+    est = vertexmeter.estimate(
+        "gemini-2.5-pro", request, mode="batch", output_tokens=500, thinking_tokens=1500, date="2026-01-15"
+    )
     # batch <= 200K: input 0.625, output (and thinking) 5 per 1M
     assert est.total == tokens * D("0.625") / 1_000_000 + 2000 * D(5) / 1_000_000
     assert {item.mode for item in est.low.line_items} == {"batch"}
 
 
 def test_legacy_instances_are_estimated() -> None:
-    est = vertexmeter.estimate("text-bison@002", {"instances": [{"prompt": "ab cd"}]}, output_characters=8,
-                               date="2024-12-01")
+    est = vertexmeter.estimate(
+        "text-bison@002", {"instances": [{"prompt": "ab cd"}]}, output_characters=8, date="2024-12-01"
+    )
     assert est.total == 4 * D("0.00025") / 1000 + 8 * D("0.0005") / 1000
 
 
@@ -93,7 +94,8 @@ def test_every_priced_gemini_model_estimates(model: str) -> None:
 
 
 def test_embeddings_have_no_output_range() -> None:
-    est = vertexmeter.estimate("textembedding-gecko@003", {"instances": [{"content": "hello world"}]},
-                               date="2024-12-01")
+    est = vertexmeter.estimate(
+        "textembedding-gecko@003", {"instances": [{"content": "hello world"}]}, date="2024-12-01"
+    )
     assert est.high is None and est.output == {"tokens": 0}
     assert est.total == 10 * D("0.000025") / 1000  # 10 billable characters, online text embeddings

@@ -31,8 +31,11 @@ def stub_count(monkeypatch: pytest.MonkeyPatch, result: CountResult) -> None:
 
 def test_gemini_1_5_prices_media_quantities(monkeypatch: pytest.MonkeyPatch) -> None:
     counted = CountResult(
-        request=Prompt(model=resolve("gemini-1.5-flash"), api="vertex"), total_tokens=10_000, billable_characters=1000,
-        text_characters=1200, tokens_by_modality={"TEXT": 300, "IMAGE": 516, "VIDEO": 2630, "AUDIO": 320},
+        request=Prompt(model=resolve("gemini-1.5-flash"), api="vertex"),
+        total_tokens=10_000,
+        billable_characters=1000,
+        text_characters=1200,
+        tokens_by_modality={"TEXT": 300, "IMAGE": 516, "VIDEO": 2630, "AUDIO": 320},
         media=MediaUsage(images=2, video_seconds=Decimal("10"), audio_seconds=Decimal("10"), pdf_pages=4),
     )
     stub_count(monkeypatch, counted)
@@ -47,8 +50,11 @@ def test_gemini_1_5_prices_media_quantities(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_gemini_1_5_tier_uses_the_real_prompt_size(monkeypatch: pytest.MonkeyPatch) -> None:
     counted = CountResult(
-        request=Prompt(model=resolve("gemini-1.5-flash"), api="vertex"), total_tokens=128_001, billable_characters=1000,
-        text_characters=1000, tokens_by_modality={"TEXT": 128_001},
+        request=Prompt(model=resolve("gemini-1.5-flash"), api="vertex"),
+        total_tokens=128_001,
+        billable_characters=1000,
+        text_characters=1000,
+        tokens_by_modality={"TEXT": 128_001},
     )
     stub_count(monkeypatch, counted)
     est = estimate("gemini-1.5-flash", REQUEST, output_characters=0, date="2024-12-01")
@@ -57,8 +63,11 @@ def test_gemini_1_5_tier_uses_the_real_prompt_size(monkeypatch: pytest.MonkeyPat
 
 def test_token_models_bill_audio_tokens_at_the_audio_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     counted = CountResult(
-        request=Prompt(model=resolve("gemini-2.5-flash"), api="vertex"), total_tokens=1_000_000, billable_characters=0,
-        text_characters=0, tokens_by_modality={"TEXT": 200_000, "IMAGE": 100_000, "AUDIO": 700_000},
+        request=Prompt(model=resolve("gemini-2.5-flash"), api="vertex"),
+        total_tokens=1_000_000,
+        billable_characters=0,
+        text_characters=0,
+        tokens_by_modality={"TEXT": 200_000, "IMAGE": 100_000, "AUDIO": 700_000},
     )
     stub_count(monkeypatch, counted)
     est = estimate("gemini-2.5-flash", REQUEST, output_tokens=0, date="2026-01-15")

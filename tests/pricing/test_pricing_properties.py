@@ -74,8 +74,12 @@ def test_online_never_costs_less_than_batch_for_characters(request: RequestUsage
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 5_000_000), st.integers(0, 5_000_000), st.integers(0, 5_000_000))
 def test_claude_online_never_costs_less_than_batch(tokens: int, cached: int, written: int) -> None:
-    request = RequestUsage(input=Quantities(tokens=tokens), cached_input=Quantities(tokens=cached),
-                           cache_write=Quantities(tokens=written), output=Quantities(tokens=tokens))
+    request = RequestUsage(
+        input=Quantities(tokens=tokens),
+        cached_input=Quantities(tokens=cached),
+        cache_write=Quantities(tokens=written),
+        output=Quantities(tokens=tokens),
+    )
     assert cost(HAIKU, request, "online") >= cost(HAIKU, request, "batch")
 
 

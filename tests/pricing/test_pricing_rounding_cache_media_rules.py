@@ -18,8 +18,15 @@ def total(model: str, date: str, request: RequestUsage, mode: str = "online", **
 
 @pytest.mark.parametrize(
     ("exact", "billed"),
-    [("0", "0.00"), ("0.00125", "0.01"), ("0.01", "0.01"), ("0.010000001", "0.02"), ("1.0625", "1.07"),
-     ("1.0425", "1.05"), ("12.34", "12.34")],
+    [
+        ("0", "0.00"),
+        ("0.00125", "0.01"),
+        ("0.01", "0.01"),
+        ("0.010000001", "0.02"),
+        ("1.0625", "1.07"),
+        ("1.0425", "1.05"),
+        ("12.34", "12.34"),
+    ],
 )
 def test_period_rounding_is_up_to_the_cent(exact: str, billed: str) -> None:
     assert round_period_total(D(exact)) == D(billed)
@@ -36,9 +43,12 @@ def test_flex_cache_hits() -> None:
 @pytest.mark.parametrize(
     ("model", "date", "audio", "expected"),
     [
-        ("gemini-2.5-flash-lite", "2025-10-15", False, "0.025"), ("gemini-2.5-flash-lite", "2025-10-16", False, "0.01"),
-        ("gemini-2.5-flash-lite", "2025-10-15", True, "0.075"), ("gemini-2.5-flash-lite", "2025-10-16", True, "0.03"),
-        ("gemini-2.5-flash", "2025-10-15", True, "0.25"), ("gemini-2.5-flash", "2025-10-16", True, "0.1"),
+        ("gemini-2.5-flash-lite", "2025-10-15", False, "0.025"),
+        ("gemini-2.5-flash-lite", "2025-10-16", False, "0.01"),
+        ("gemini-2.5-flash-lite", "2025-10-15", True, "0.075"),
+        ("gemini-2.5-flash-lite", "2025-10-16", True, "0.03"),
+        ("gemini-2.5-flash", "2025-10-15", True, "0.25"),
+        ("gemini-2.5-flash", "2025-10-16", True, "0.1"),
     ],
 )
 def test_implicit_cache_discount_by_date(model: str, date: str, audio: bool, expected: str) -> None:
@@ -54,8 +64,12 @@ def test_flash_lite_batch_audio() -> None:
 
 @pytest.mark.parametrize(
     ("model", "resolution", "expected"),
-    [("veo-3.1-generate-001", None, "3.2"), ("veo-3.1-generate-001", "4k", "4.8"),
-     ("veo-3.1-fast-generate-001", "1080p", "0.96"), ("veo-3.0-generate-001", "720p", "3.2")],
+    [
+        ("veo-3.1-generate-001", None, "3.2"),
+        ("veo-3.1-generate-001", "4k", "4.8"),
+        ("veo-3.1-fast-generate-001", "1080p", "0.96"),
+        ("veo-3.0-generate-001", "720p", "3.2"),
+    ],
 )
 def test_veo_bills_seconds_by_resolution(model: str, resolution: str | None, expected: str) -> None:
     request = RequestUsage(output=Quantities(video_seconds=D(8)), video_resolution=resolution)
@@ -90,8 +104,12 @@ def test_audit_litellm_cases_now_priced() -> None:
 
 
 def test_scenario_endpoint_and_errors() -> None:
-    scenario = {"model": "claude-opus-4-5", "date": "2026-01-05", "endpoint": "regional",
-                "requests": [{"input": {"tokens": 1_000_000}}]}
+    scenario = {
+        "model": "claude-opus-4-5",
+        "date": "2026-01-05",
+        "endpoint": "regional",
+        "requests": [{"input": {"tokens": 1_000_000}}],
+    }
     assert price_scenario(scenario).total == D("5.5")
     with pytest.raises(VertexMeterError) as err:
         price_scenario({**scenario, "endpoint": "moon"})
@@ -111,6 +129,7 @@ def test_preview_estimate_counts_with_the_ga_tokenizer() -> None:
 
 def test_gemini_1_5_pro_before_october_2024_long_context_and_media() -> None:
     # The archived es-419 page: >128K text $0.0025 / 1K chars, video $0.00263 / s, output $0.0075 / 1K chars.
-    request = RequestUsage(input=Quantities(text_characters=600_000, video_seconds=D(10)),
-                           output=Quantities(text_characters=1000))
+    request = RequestUsage(
+        input=Quantities(text_characters=600_000, video_seconds=D(10)), output=Quantities(text_characters=1000)
+    )
     assert total("gemini-1.5-pro", "2024-09-01", request) == D("1.5") + D("0.0263") + D("0.0075")

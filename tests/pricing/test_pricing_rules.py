@@ -18,8 +18,11 @@ from vertexmeter.pricing import CacheUsage, PriceList, Quantities, RequestUsage,
 )
 def test_gemini_1_5_tier_at_and_above_128k_tokens(prompt_tokens: int, input_rate: str, output_rate: str) -> None:
     bill = price_one(
-        "gemini-1.5-pro", date="2024-12-01", prompt_tokens=prompt_tokens,
-        input={"text_characters": 1000}, output={"text_characters": 1000},
+        "gemini-1.5-pro",
+        date="2024-12-01",
+        prompt_tokens=prompt_tokens,
+        input={"text_characters": 1000},
+        output={"text_characters": 1000},
     )
     got = amounts(bill)
     assert got["input: text characters"] == D(input_rate)  # 1,000 chars x rate / 1,000
@@ -38,8 +41,11 @@ def test_gemini_1_5_tier_from_characters_uses_4_characters_per_token() -> None:
 def test_cached_tokens_count_toward_the_tier_and_take_everything_along() -> None:
     # 400 fresh chars + 511,600 cached chars = 512,000 chars = 128,000 tokens: short tier.
     short = price_one(
-        "gemini-1.5-pro", date="2024-12-01", input={"text_characters": 400},
-        cached_input={"text_characters": 511_600}, output={"text_characters": 1000},
+        "gemini-1.5-pro",
+        date="2024-12-01",
+        input={"text_characters": 400},
+        cached_input={"text_characters": 511_600},
+        output={"text_characters": 1000},
     )
     assert by_entry(short) == {
         "vertex.gemini-1.5-pro.input.text.le128k": D("0.000125"),  # 0.4 x 0.0003125
@@ -48,8 +54,11 @@ def test_cached_tokens_count_toward_the_tier_and_take_everything_along() -> None
     }
     # 4 more cached characters -> 128,001 tokens: input, cached input AND output all at the long rate.
     long = price_one(
-        "gemini-1.5-pro", date="2024-12-01", input={"text_characters": 400},
-        cached_input={"text_characters": 511_604}, output={"text_characters": 1000},
+        "gemini-1.5-pro",
+        date="2024-12-01",
+        input={"text_characters": 400},
+        cached_input={"text_characters": 511_604},
+        output={"text_characters": 1000},
     )
     assert by_entry(long) == {
         "vertex.gemini-1.5-pro.input.text.gt128k": D("0.00025"),  # 0.4 x 0.000625
@@ -65,15 +74,25 @@ def test_gemini_2_5_pro_tier_at_and_above_200k(tokens: int, expected: str) -> No
 
 
 def test_gemini_2_5_pro_cached_tokens_push_the_request_over_200k() -> None:
-    under = price_one("gemini-2.5-pro", date="2026-01-15", input={"tokens": 100_000},
-                      cached_input={"tokens": 100_000}, output={"tokens": 1000})
+    under = price_one(
+        "gemini-2.5-pro",
+        date="2026-01-15",
+        input={"tokens": 100_000},
+        cached_input={"tokens": 100_000},
+        output={"tokens": 1000},
+    )
     assert by_entry(under) == {
         "vertex.gemini-2.5-pro.input.any.le200k": D("0.125"),  # 100K x 1.25/1M
         "vertex.gemini-2.5-pro.cached_input.any.le200k": D("0.0125"),  # 100K x 0.125/1M
         "vertex.gemini-2.5-pro.output.text.le200k": D("0.01"),  # 1K x 10/1M
     }
-    over = price_one("gemini-2.5-pro", date="2026-01-15", input={"tokens": 100_000},
-                     cached_input={"tokens": 100_001}, output={"tokens": 1000})
+    over = price_one(
+        "gemini-2.5-pro",
+        date="2026-01-15",
+        input={"tokens": 100_000},
+        cached_input={"tokens": 100_001},
+        output={"tokens": 1000},
+    )
     assert by_entry(over) == {
         "vertex.gemini-2.5-pro.input.any.gt200k": D("0.25"),  # 100K x 2.50/1M
         "vertex.gemini-2.5-pro.cached_input.any.gt200k": D("0.02500025"),  # 100,001 x 0.25/1M
@@ -93,16 +112,22 @@ def test_a_known_prompt_size_overrides_the_estimate() -> None:
 )
 def test_gemini_2_5_pro_modes(mode: str, input_cost: str, output_cost: str) -> None:
     # 100K tokens in (<= 200K tier) and out; per-1M rates 1.25/10, batch 0.625/5, flex 0.625/5, priority 2.25/18.
-    bill = price_one("gemini-2.5-pro", date="2026-01-15", mode=mode,
-                     input={"tokens": 100_000}, output={"tokens": 100_000})
+    bill = price_one(
+        "gemini-2.5-pro", date="2026-01-15", mode=mode, input={"tokens": 100_000}, output={"tokens": 100_000}
+    )
     got = amounts(bill)
     assert (got["input: tokens"], got["output: tokens"]) == (D(input_cost), D(output_cost))
     assert all(item.mode == mode for item in bill.line_items)
 
 
 def test_gemini_1_5_batch_is_half_price_by_the_seed_footnote() -> None:
-    bill = price_one("gemini-1.5-flash", date="2024-12-01", mode="batch",
-                     input={"text_characters": 1000}, output={"text_characters": 1000})
+    bill = price_one(
+        "gemini-1.5-flash",
+        date="2024-12-01",
+        mode="batch",
+        input={"text_characters": 1000},
+        output={"text_characters": 1000},
+    )
     got = amounts(bill)
     assert got["input: text characters"] == D("0.000009375")  # 0.00001875 / 2
     assert got["output: text characters"] == D("0.0000375")  # 0.000075 / 2
@@ -116,25 +141,37 @@ def test_batch_cached_reads_stay_at_the_cached_rate() -> None:
 
 def test_priority_without_an_explicit_row_uses_the_1_8_ratio() -> None:
     # 2.5 Flash-Lite cached audio has no priority row: 0.03 x 1.8 = 0.054 per 1M.
-    bill = price_one("gemini-2.5-flash-lite", date="2026-01-15", mode="priority",
-                     cached_input={"audio_tokens": 1_000_000})
+    bill = price_one(
+        "gemini-2.5-flash-lite", date="2026-01-15", mode="priority", cached_input={"audio_tokens": 1_000_000}
+    )
     assert bill.total == D("0.054")
     assert bill.line_items[0].adjustment == "vertex.gemini-2.5-3.priority"
 
 
 def test_claude_batch_with_cache_writes_and_hits() -> None:
-    online = price_one("claude-3-5-sonnet-v2", date="2024-12-01", input={"tokens": 1_000_000},
-                       cache_write={"tokens": 1_000_000}, cached_input={"tokens": 1_000_000},
-                       output={"tokens": 1_000_000})
+    online = price_one(
+        "claude-3-5-sonnet-v2",
+        date="2024-12-01",
+        input={"tokens": 1_000_000},
+        cache_write={"tokens": 1_000_000},
+        cached_input={"tokens": 1_000_000},
+        output={"tokens": 1_000_000},
+    )
     assert by_entry(online) == {
         "vertex.claude-3-5-sonnet-v2.input": D("3"),
         "vertex.claude-3-5-sonnet-v2.cache_hit": D("0.30"),
         "vertex.claude-3-5-sonnet-v2.cache_write": D("3.75"),
         "vertex.claude-3-5-sonnet-v2.output": D("15"),
     }
-    batch = price_one("claude-3-5-haiku", date="2024-12-01", mode="batch", input={"tokens": 2_000_000},
-                      cache_write={"tokens": 1_000_000}, cached_input={"tokens": 10_000_000},
-                      output={"tokens": 500_000})
+    batch = price_one(
+        "claude-3-5-haiku",
+        date="2024-12-01",
+        mode="batch",
+        input={"tokens": 2_000_000},
+        cache_write={"tokens": 1_000_000},
+        cached_input={"tokens": 10_000_000},
+        output={"tokens": 500_000},
+    )
     assert by_entry(batch) == {
         "vertex.claude-3-5-haiku.input.batch": D("0.80"),  # 2M x 0.40
         "vertex.claude-3-5-haiku.cache_hit.batch": D("0.40"),  # 10M x 0.04
@@ -182,8 +219,13 @@ def test_thinking_tokens_at_the_output_rate() -> None:
 
 
 def test_filtered_response_pays_input_only() -> None:
-    bill = price_one("gemini-1.5-pro", date="2024-12-01", filtered=True,
-                     input={"text_characters": 1000}, output={"text_characters": 1000})
+    bill = price_one(
+        "gemini-1.5-pro",
+        date="2024-12-01",
+        filtered=True,
+        input={"text_characters": 1000},
+        output={"text_characters": 1000},
+    )
     assert bill.total == D("0.0003125")
     assert [item.description for item in bill.line_items] == ["input: text characters"]
     assert any("input only" in note for note in bill.notes)
@@ -191,8 +233,11 @@ def test_filtered_response_pays_input_only() -> None:
 
 # ---- media ---------------------------------------------------------------------------------------------
 def test_gemini_1_5_media_quantities() -> None:
-    bill = price_one("gemini-1.5-pro", date="2024-12-01",
-                     input={"images": 2, "video_seconds": D("10.5"), "audio_seconds": D(60), "pdf_pages": 3})
+    bill = price_one(
+        "gemini-1.5-pro",
+        date="2024-12-01",
+        input={"images": 2, "video_seconds": D("10.5"), "audio_seconds": D(60), "pdf_pages": 3},
+    )
     got = amounts(bill)
     assert got["input: images"] == D("0.0006575")  # 2 x 0.00032875
     assert got["input: video seconds"] == D("0.003451875")  # 10.5 x 0.00032875
@@ -227,8 +272,12 @@ def test_imagen_operations() -> None:
 
 def test_multimodal_embeddings_video_tiers() -> None:
     plus = price_one("multimodalembedding", date="2024-12-01", video_tier="plus", input={"video_seconds": D(10)})
-    essential = price_one("multimodalembedding", date="2024-12-01", video_tier="essential",
-                          input={"video_seconds": D(10), "text_characters": 1000, "images": 1})
+    essential = price_one(
+        "multimodalembedding",
+        date="2024-12-01",
+        video_tier="essential",
+        input={"video_seconds": D(10), "text_characters": 1000, "images": 1},
+    )
     assert plus.total == D("0.02")
     assert essential.total == D("0.005") + D("0.0002") + D("0.0001")
 
@@ -236,8 +285,9 @@ def test_multimodal_embeddings_video_tiers() -> None:
 def test_tuning_and_translation() -> None:
     tuning = PriceList("gemini-1.5-flash", date="2024-12-01").price(Usage(training_tokens=1_000_000))
     assert tuning.total == D("8")
-    translation = price_one("translation-llm", date="2024-12-01", input={"text_characters": 1_000_000},
-                            output={"text_characters": 500_000})
+    translation = price_one(
+        "translation-llm", date="2024-12-01", input={"text_characters": 1_000_000}, output={"text_characters": 500_000}
+    )
     assert translation.total == D("15")
 
 
@@ -254,8 +304,9 @@ def test_tuning_and_translation() -> None:
 def test_gemini_1_5_pro_prices_before_and_after_2024_10_07(
     date: str, input_cost: str, output_cost: str, image_cost: str
 ) -> None:
-    bill = price_one("gemini-1.5-pro", date=date, input={"text_characters": 1000, "images": 1},
-                     output={"text_characters": 1000})
+    bill = price_one(
+        "gemini-1.5-pro", date=date, input={"text_characters": 1000, "images": 1}, output={"text_characters": 1000}
+    )
     got = amounts(bill)
     assert got["input: text characters"] == D(input_cost)
     assert got["output: text characters"] == D(output_cost)
@@ -296,8 +347,12 @@ def test_gemini_1_x_batch_has_no_cached_read_price() -> None:
 def test_gemini_api_rows_for_contrast() -> None:
     from vertexmeter import price_scenario
 
-    data = {"model": "gemini-2.0-flash", "date": "2026-01-15", "api": "gemini",
-            "requests": [{"input": {"tokens": 1_000_000}, "output": {"tokens": 1_000_000}}]}
+    data = {
+        "model": "gemini-2.0-flash",
+        "date": "2026-01-15",
+        "api": "gemini",
+        "requests": [{"input": {"tokens": 1_000_000}, "output": {"tokens": 1_000_000}}],
+    }
     assert price_scenario(data).total == D("0.50")  # 0.10 + 0.40 on the Gemini API, vs 0.15 + 0.60 on Vertex
     assert price_scenario({**data, "api": "vertex"}).total == D("0.75")
 
@@ -306,8 +361,11 @@ def test_a_scenario_that_still_says_platform_is_read_with_a_warning() -> None:
     from vertexmeter import price_scenario
     from vertexmeter.errors import VertexMeterError
 
-    data = {"model": "gemini-2.0-flash", "date": "2026-01-15",
-            "requests": [{"input": {"tokens": 1_000_000}, "output": {"tokens": 1_000_000}}]}
+    data = {
+        "model": "gemini-2.0-flash",
+        "date": "2026-01-15",
+        "requests": [{"input": {"tokens": 1_000_000}, "output": {"tokens": 1_000_000}}],
+    }
     for old, new in (("gemini_api", "gemini"), ("vertex", "vertex")):
         with pytest.warns(DeprecationWarning, match=f"write `api: {new}`"):
             result = price_scenario({**data, "platform": old})

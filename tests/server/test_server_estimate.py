@@ -45,8 +45,10 @@ def test_estimate_equals_the_pricing_library(http: httpx.Client, path: str, body
 
 
 def test_character_billed_model(http: httpx.Client) -> None:
-    body = {"instances": [{"prompt": "Give me ten interview questions for the role of program manager."}],
-            "estimateOptions": {"outputCharacters": 400}}
+    body = {
+        "instances": [{"prompt": "Give me ten interview questions for the role of program manager."}],
+        "estimateOptions": {"outputCharacters": 400},
+    }
     response = http.post("/v1/publishers/google/models/text-bison@002:estimateCost", json=body)
     assert (response.status_code, response.json()) == library("text-bison@002", body)
 

@@ -88,8 +88,14 @@ def test_file_data_from_the_media_root(server_factory: Any, tmp_path: Path) -> N
         response = client.post("/v1/publishers/google/models/gemini-2.5-flash:countTokens", json=body)
         missing = client.post(
             "/v1/publishers/google/models/gemini-2.5-flash:countTokens",
-            json={"contents": [{"role": "user", "parts": [
-                {"fileData": {"mimeType": "image/png", "fileUri": "gs://bucket/absent.png"}}]}]},
+            json={
+                "contents": [
+                    {
+                        "role": "user",
+                        "parts": [{"fileData": {"mimeType": "image/png", "fileUri": "gs://bucket/absent.png"}}],
+                    }
+                ]
+            },
         )
     assert (response.status_code, response.json()) == library(
         "gemini-2.5-flash", body, "vertex", MediaOptions(media_root=str(tmp_path))

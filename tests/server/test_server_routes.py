@@ -39,9 +39,11 @@ def assert_google_error(response: httpx.Response, code: int, status: str) -> dic
 def test_vertex_routes_answer_like_the_library(http: httpx.Client, version: str, form: str, rpc: str) -> None:
     model = "gemini-2.5-flash"
     path = VERTEX_PATHS[form].format(v=version, m=model, rpc=rpc)
-    body = {"model": f"projects/p1/locations/us-central1/publishers/google/models/{model}", **TEXT} if (
-        "endpoints" in form
-    ) else TEXT
+    body = (
+        {"model": f"projects/p1/locations/us-central1/publishers/google/models/{model}", **TEXT}
+        if ("endpoints" in form)
+        else TEXT
+    )
     response = http.post(path, json=body)
     assert response.status_code == 200
     assert response.headers["content-type"] == JSON_TYPE
@@ -157,8 +159,12 @@ BAD_BODIES: dict[str, Any] = {
     "wrong type": {"contents": [{"role": "user", "parts": [{"text": 42}]}]},
     "body is a list": [TEXT],
     "deep struct": {
-        "contents": [{"role": "model", "parts": [{"functionCall": {"name": "f", "args": json.loads(
-            '{"a":' * 150 + "1" + "}" * 150)}}]}]
+        "contents": [
+            {
+                "role": "model",
+                "parts": [{"functionCall": {"name": "f", "args": json.loads('{"a":' * 150 + "1" + "}" * 150)}}],
+            }
+        ]
     },
 }
 
@@ -177,8 +183,9 @@ def test_refusals_are_the_librarys(http: httpx.Client, case: str, rpc: str) -> N
     assert response.json() == expected
     if case not in ("body is a list", "deep struct"):
         assert error["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
-        assert error["details"][0]["fieldViolations"][0]["field"].startswith("contents[0]") or "temperature" in (
-            error["message"]
+        assert (
+            error["details"][0]["fieldViolations"][0]["field"].startswith("contents[0]")
+            or "temperature" in (error["message"])
         )
 
 

@@ -23,8 +23,13 @@ VERTEX_MODES = ("vertex-bearer", "vertex-express")
 @pytest.fixture(autouse=True)
 def _no_ambient_google_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
-        "GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION",
-        "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_API_VERSION", "GOOGLE_APPLICATION_CREDENTIALS",
+        "GOOGLE_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_CLOUD_LOCATION",
+        "GOOGLE_GENAI_USE_VERTEXAI",
+        "GOOGLE_GENAI_API_VERSION",
+        "GOOGLE_APPLICATION_CREDENTIALS",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -242,9 +247,7 @@ def test_unknown_model_is_404_not_found(keyed_server: RunningServer, mode: str) 
 def test_bad_role_is_400_invalid_argument(keyed_server: RunningServer, mode: str) -> None:
     client = make_client(mode, keyed_server.base_url)
     contents: Any = [{"role": "assistant", "parts": [{"text": "hi"}]}]
-    error = _client_error(
-        lambda: client.models.count_tokens(model="gemini-2.5-flash", contents=contents)
-    )
+    error = _client_error(lambda: client.models.count_tokens(model="gemini-2.5-flash", contents=contents))
     assert (error.code, error.status) == (400, "INVALID_ARGUMENT")
     assert error.message == "Please use a valid role: user, model"
     assert error.details["error"]["details"][0]["fieldViolations"][0]["field"] == "contents[0].role"
@@ -282,4 +285,4 @@ def test_the_paths_the_sdk_calls(server_factory: Any, mode: str, path: str) -> N
         client.models.compute_tokens(model="gemini-2.5-flash", contents="where?")
     expected = [f"{path}:countTokens"] + ([f"{path}:computeTokens"] if mode != "gemini-api" else [])
     paths = [line["path"] for line in server.access_lines(len(expected)) if line["path"].startswith(path)]
-    assert paths[-len(expected):] == expected
+    assert paths[-len(expected) :] == expected

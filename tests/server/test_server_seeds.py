@@ -22,8 +22,12 @@ from tests.server.server_helpers import RunningServer, library_answer
 SEED_REQUESTS: list[dict[str, str]] = json.loads(
     (Path(__file__).parent / "seed_requests.json").read_text(encoding="utf-8")
 )
-PLACEHOLDERS = {"${PROJECT_ID}": "my-project", "PROJECT_ID": "my-project", "LOCATION": "us-central1",
-                "MODEL_ID": "gemini-2.5-flash"}
+PLACEHOLDERS = {
+    "${PROJECT_ID}": "my-project",
+    "PROJECT_ID": "my-project",
+    "LOCATION": "us-central1",
+    "MODEL_ID": "gemini-2.5-flash",
+}
 
 
 def seed_dir() -> Path | None:

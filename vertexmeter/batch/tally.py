@@ -42,8 +42,15 @@ class LineCost:
             output_max=output["max"] if isinstance(output, dict) else output,
             items=tuple(
                 (
-                    (item["entryId"], item["description"], item["unitPrice"], item["priceUnit"], item.get("tier"),
-                     item.get("adjustment"), item.get("bound")),
+                    (
+                        item["entryId"],
+                        item["description"],
+                        item["unitPrice"],
+                        item["priceUnit"],
+                        item.get("tier"),
+                        item.get("adjustment"),
+                        item.get("bound"),
+                    ),
                     Decimal(item["quantity"]),
                     Decimal(item["amount"]),
                 )
@@ -232,7 +239,9 @@ class Tally:
         if self.billable_characters:
             summary["billable_characters"] = self.billable_characters
         summary["over_context_window"] = {
-            "lines": over.lines, "first_lines": over.first_lines, "prompt_tokens": self.over_window_tokens,
+            "lines": over.lines,
+            "first_lines": over.first_lines,
+            "prompt_tokens": self.over_window_tokens,
         }
         summary["output"] = output
         summary["cost"] = {

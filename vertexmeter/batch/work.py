@@ -141,12 +141,16 @@ class LineCosts:
         """The line's cost JSON: min (no output) and max (output at the cap, or the stated output size)."""
         media = counts.media
         audio = counts.by_modality.get("AUDIO", 0)
-        key: tuple[Any, ...] = (counts.model.id, counts.prompt_tokens, audio, counts.max_output_tokens,
-                                counts.thinking_budget)
+        key: tuple[Any, ...] = (
+            counts.model.id,
+            counts.prompt_tokens,
+            audio,
+            counts.max_output_tokens,
+            counts.thinking_budget,
+        )
         prices, _ = self.price_list(counts.model.id)
         if prices.model.billing == "characters":  # only these are billed by what they count
-            key += (counts.billable_characters, media.images, media.video_seconds, media.audio_seconds,
-                    media.pdf_pages)
+            key += (counts.billable_characters, media.images, media.video_seconds, media.audio_seconds, media.pdf_pages)
         cost = self._costs.get(key)
         if cost is None:
             if len(self._costs) >= COST_MEMO_SIZE:

@@ -29,10 +29,15 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: all cores].")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--ray-address", default=None, help="Join this Ray cluster (else --engine ray starts a local one).")
-@click.option("--output-tokens", type=click.IntRange(min=0), default=None,
-              help="Expected output tokens per line (else a range up to each line's cap).")
-@click.option("--as-of", type=IsoDate(), default=None, help="Prices and counting rules in force on this date "
-              "(default: today).")
+@click.option(
+    "--output-tokens",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Expected output tokens per line (else a range up to each line's cap).",
+)
+@click.option(
+    "--as-of", type=IsoDate(), default=None, help="Prices and counting rules in force on this date (default: today)."
+)
 @click.option("--mode", type=click.Choice(MODES), default="batch", show_default=True)
 @click.option("--fail-fast", is_flag=True, help="Stop at the first refused line.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its -o results file.")
@@ -40,9 +45,20 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 @output_option
 @google_errors
 def batch_command(
-    inputs: tuple[str, ...], model: str | None, output: str | None, api: str, workers: int | None, engine: str,
-    ray_address: str | None, output_tokens: int | None, as_of: dt.date | None, mode: str, fail_fast: bool,
-    resume: bool, media_options: MediaOptions, human: bool,
+    inputs: tuple[str, ...],
+    model: str | None,
+    output: str | None,
+    api: str,
+    workers: int | None,
+    engine: str,
+    ray_address: str | None,
+    output_tokens: int | None,
+    as_of: dt.date | None,
+    mode: str,
+    fail_fast: bool,
+    resume: bool,
+    media_options: MediaOptions,
+    human: bool,
 ) -> None:
     """Count and price batch JSONL files (INPUT: paths, globs, gs:// URIs, - for stdin).
 
@@ -57,21 +73,33 @@ def batch_command(
         raise click.UsageError("--resume needs -o RESULTS.jsonl (the file to continue)")
     try:
         result = estimate_batch(
-            list(inputs), model, output=output, api=api, mode=mode, workers=workers, engine=engine,
-            ray_address=ray_address, output_tokens=output_tokens, as_of=as_of.isoformat() if as_of else None,
-            media_options=media_options, fail_fast=fail_fast,
-            resume=resume, progress=True,
+            list(inputs),
+            model,
+            output=output,
+            api=api,
+            mode=mode,
+            workers=workers,
+            engine=engine,
+            ray_address=ray_address,
+            output_tokens=output_tokens,
+            as_of=as_of.isoformat() if as_of else None,
+            media_options=media_options,
+            fail_fast=fail_fast,
+            resume=resume,
+            progress=True,
         )
     except KeyboardInterrupt:  # the workers are stopped; the results file holds every checkpointed chunk
         where = f" {output}: continue with the same command and --resume" if output and output != "-" else ""
-        click.echo(f"vertexmeter batch: interrupted; the results written so far are in{where or ' the output'}.",
-                   err=True)
+        click.echo(
+            f"vertexmeter batch: interrupted; the results written so far are in{where or ' the output'}.", err=True
+        )
         sys.exit(EXIT_INTERRUPTED)
     summary = result.summary()
     to_stderr = output == "-"
     if human:
-        _print_summary(summary, Console(stderr=to_stderr) if sys.stdout.isatty() else Console(stderr=to_stderr,
-                                                                                               width=120))
+        _print_summary(
+            summary, Console(stderr=to_stderr) if sys.stdout.isatty() else Console(stderr=to_stderr, width=120)
+        )
     elif to_stderr:
         click.echo(_dumps(summary), err=True)
     else:
@@ -107,11 +135,15 @@ def _print_summary(summary: dict[str, Any], console: Console) -> None:
         table.add_row("output tokens", f"{output['tokens']:,}")
     cost = summary["cost"]
     total = cost["total"]
-    table.add_row(f"cost ({cost['mode']}, {cost['date']}, USD)",
-                  total["max"] if total["min"] == total["max"] else f"{total['min']} … {total['max']}")
+    table.add_row(
+        f"cost ({cost['mode']}, {cost['date']}, USD)",
+        total["max"] if total["min"] == total["max"] else f"{total['min']} … {total['max']}",
+    )
     run = summary["run"]
-    table.add_row("speed", f"{run['lines_per_second']:,} lines/s, {run['mb_per_second']} MB/s "
-                           f"({run['engine']}, {run['workers']} workers)")
+    table.add_row(
+        "speed",
+        f"{run['lines_per_second']:,} lines/s, {run['mb_per_second']} MB/s ({run['engine']}, {run['workers']} workers)",
+    )
     console.print(table)
     items = Table(title="cost by model (USD)")
     for column in ("model", "item", "quantity", "unit price", "amount"):
@@ -119,6 +151,11 @@ def _print_summary(summary: dict[str, Any], console: Console) -> None:
     for model in cost["models"]:
         for item in model["lineItems"]:
             bound = " (at the output cap)" if item.get("bound") else ""
-            items.add_row(model["model"], item["description"] + bound, item["quantity"],
-                          f"{item['unitPrice']} {item['priceUnit']}", item["amount"])
+            items.add_row(
+                model["model"],
+                item["description"] + bound,
+                item["quantity"],
+                f"{item['unitPrice']} {item['priceUnit']}",
+                item["amount"],
+            )
     console.print(items)

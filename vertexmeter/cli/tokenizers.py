@@ -17,16 +17,28 @@ def tokenizers_group(ctx: click.Context, human: bool) -> None:
         return
     statuses = [status(family) for family in families()]
     if not human:
-        print_json([
-            {
-                "family": s.family, "engine": s.engine, "file": s.location or s.filename, "sha256": s.sha256,
-                "source": s.source, "status": s.status,
-            }
-            for s in statuses
-        ])
+        print_json(
+            [
+                {
+                    "family": s.family,
+                    "engine": s.engine,
+                    "file": s.location or s.filename,
+                    "sha256": s.sha256,
+                    "source": s.source,
+                    "status": s.status,
+                }
+                for s in statuses
+            ]
+        )
         return
     out = table(
-        "vertexmeter tokenizers", "family", "engine", "file", "sha256 (pinned)", "from", "status",
+        "vertexmeter tokenizers",
+        "family",
+        "engine",
+        "file",
+        "sha256 (pinned)",
+        "from",
+        "status",
         keep=("family", "sha256 (pinned)"),
     )
     for s in statuses:

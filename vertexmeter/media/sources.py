@@ -41,6 +41,7 @@ _YOUTUBE = re.compile(
     r"^https?://(?:www\.|m\.|music\.)?(?:youtube\.com/(?:watch\?|shorts/|live/|embed/)|youtu\.be/)", re.I
 )
 
+
 @dataclass(frozen=True)
 class YouTube:
     url: str
@@ -312,9 +313,7 @@ def _resolve_checked(host: str, port: int, loopback_ok: bool, field_path: str) -
             continue
         if loopback_ok and ipaddress.ip_address(address.split("%", 1)[0]).is_loopback:
             continue
-        raise failed_precondition(
-            f"Refusing to fetch from {host!r}: it is not a public internet address.", field_path
-        )
+        raise failed_precondition(f"Refusing to fetch from {host!r}: it is not a public internet address.", field_path)
     return addresses[0]
 
 

@@ -1,10 +1,10 @@
 """Pricing: a dated Vertex AI price catalogue and a Decimal-exact cost estimator (docs/pricing.md).
 
-    estimate(model, request, ...) -> Estimate       # count a real request, then price it
-    price_scenario(path_or_dict) -> ScenarioResult  # what-if over many requests, caches and tuning
-    prices(model, date=None) -> PriceSheet          # the rates in force
-    quote(prices, prompt, model=..., mode=...)      # a counted request's cost (what estimate and batch use)
-    quote_usage(prices, usage, mode=...)            # the cost of known usage (a usageMetadata record)
+estimate(model, request, ...) -> Estimate       # count a real request, then price it
+price_scenario(path_or_dict) -> ScenarioResult  # what-if over many requests, caches and tuning
+prices(model, date=None) -> PriceSheet          # the rates in force
+quote(prices, prompt, model=..., mode=...)      # a counted request's cost (what estimate and batch use)
+quote_usage(prices, usage, mode=...)            # the cost of known usage (a usageMetadata record)
 """
 
 from vertexmeter.pricing.catalogue import (

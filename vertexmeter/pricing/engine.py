@@ -404,7 +404,6 @@ def _parse_overrides(
     return parsed
 
 
-
 def price(prices: PriceList, usage: Usage, mode: str = "online", *, notes: Iterable[str] = ()) -> Bill:
     """The bill of `usage` on `prices`; `notes` are the caller's own (e.g. how it derived a quantity), listed
     first. Pure: all that one bill collects (the entries it used, its notes) lives in this call."""

@@ -229,5 +229,3 @@ def decode_bytes(value: Any, path: str) -> bytes:
         shown = shown[:57] + "..."
     message = f"Invalid value at '{path}' (TYPE_BYTES), Base64 decoding failed for \"{shown}\""
     raise invalid_argument(message, path, message)
-
-

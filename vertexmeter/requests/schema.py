@@ -231,7 +231,6 @@ _HAND_MESSAGES: dict[str, dict[str, Field]] = {
 }
 
 
-
 def _merged() -> tuple[dict[str, dict[str, Field]], dict[str, tuple[str, ...]], str]:
     """The hand-listed REST facts over the messages google-genai declares: a field in both keeps the hand kind,
     except a hand `string` the SDK types as an enum (its names are then checked, and integers accepted)."""
@@ -248,7 +247,6 @@ def _merged() -> tuple[dict[str, dict[str, Field]], dict[str, tuple[str, ...]], 
     enums = {name: tuple(values) for name, values in generated["enums"].items()}
     enums.update(ENUMS)
     return messages, enums, str(generated["google_genai_version"])
-
 
 
 MESSAGES, ALL_ENUMS, GENAI_SCHEMA_VERSION = _merged()

@@ -48,8 +48,11 @@ class Quota:
                 self._sweep(now)
             windows = [self._window(name, now) for name in budgets]
             # the slot that must leave the window before `units` more fit
-            waits = [w[len(w) + units - self.limit - 1] + WINDOW_SECONDS - now for w in windows
-                     if len(w) + units > self.limit]
+            waits = [
+                w[len(w) + units - self.limit - 1] + WINDOW_SECONDS - now
+                for w in windows
+                if len(w) + units > self.limit
+            ]
             if waits:
                 return max(waits)
             for window in windows:
