@@ -163,6 +163,15 @@ class _HeadGuard:
     def _head_partial(self) -> bool:
         raise NotImplementedError
 
+    # Both hooks reach the protocol's own through the MRO (_HeadGuard comes first in each protocol class).
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)  # type: ignore[misc]
+
     def _refuse_head(self) -> None:
         self._disarm_header_timer()
         with contextlib.suppress(Exception):
@@ -206,14 +215,6 @@ class GuardedH11Protocol(_HeadGuard, H11Protocol):
                 self._refuse_head()
                 return
         super().data_received(data)
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._arm_header_timer()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_header_timer()
-        super().connection_lost(exc)
 
     def _head_partial(self) -> bool:
         if self.conn.their_state is None or self.conn.our_state is None:
@@ -299,14 +300,6 @@ if HttpToolsProtocol is not None:
             # The next head starts here. Its bytes later in this same read (a pipelined request) are not
             # counted: the cap may be passed by at most one read, never without bound.
             self._in_head, self._head_bytes, self._head_tail = True, 0, b""
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._arm_header_timer()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm_header_timer()
-            super().connection_lost(exc)
 
         def _head_partial(self) -> bool:
             return self._in_head and self._head_bytes > 0

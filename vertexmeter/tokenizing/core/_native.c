@@ -167,15 +167,18 @@ static inline void bpe_merge_prefetch(const BpeObject *b, int32_t left, int32_t 
     __builtin_prefetch(&b->merges[mix64(k + 1) & b->merges_mask]);
 }
 
-static inline int32_t bpe_char(const BpeObject *b, Py_UCS4 cp) {
-    size_t h = mix64((uint64_t)cp + 1) & b->chars_mask;
+/* A character's id in an open-addressed table of CharSlots (-1: not in it); both BPE kinds keep one. */
+static inline int32_t char_slot_id(const CharSlot *chars, size_t mask, Py_UCS4 cp) {
+    size_t h = mix64((uint64_t)cp + 1) & mask;
     for (;;) {
-        const CharSlot *s = &b->chars[h];
+        const CharSlot *s = &chars[h];
         if (s->cp == cp) return s->id;
         if (s->cp == 0xFFFFFFFFu) return -1;
-        h = (h + 1) & b->chars_mask;
+        h = (h + 1) & mask;
     }
 }
+
+static inline int32_t bpe_char(const BpeObject *b, Py_UCS4 cp) { return char_slot_id(b->chars, b->chars_mask, cp); }
 
 /* Growable int32 output; the first 64 ids live inline (most chunks need no allocation). Never copy one.
  * count_only: the ids are only counted, never stored (a count needs no memory per token). */
@@ -333,7 +336,7 @@ static PyObject *ids_to_list(const IdVec *o) {
 static PyObject *Bpe_encode(BpeObject *self, PyObject *text) {
     if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "encode() takes a str"); return NULL; }
     if (refuse_surrogates(text) < 0) return NULL;
-    IdVec out = {NULL, 0, 0, {0}};
+    IdVec out = {NULL, 0, 0, {0}, 0};
     if (encode_range_nogil((PyObject *)self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
         idvec_free(&out); return NULL;
     }
@@ -567,15 +570,7 @@ typedef struct { int32_t start, len, prev, next; int32_t frozen; } SpSym;
 #define PAIR_ID_BITS 20
 #define MAX_USER_LEN_IDS 128 /* longer user-defined pieces: the range path below */
 
-static inline int32_t sp_char(const SpBpeObject *b, Py_UCS4 cp) {
-    size_t h = mix64((uint64_t)cp + 1) & b->chars_mask;
-    for (;;) {
-        const CharSlot *s = &b->chars[h];
-        if (s->cp == cp) return s->id;
-        if (s->cp == 0xFFFFFFFFu) return -1;
-        h = (h + 1) & b->chars_mask;
-    }
-}
+static inline int32_t sp_char(const SpBpeObject *b, Py_UCS4 cp) { return char_slot_id(b->chars, b->chars_mask, cp); }
 
 /* The normal piece whose text is piece `left` then piece `right`, or -1. */
 static inline int32_t sp_pair(const SpBpeObject *b, int32_t left, int32_t right) {
@@ -832,7 +827,7 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
 static PyObject *SpBpe_encode(SpBpeObject *self, PyObject *text) {
     if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "encode() takes a str"); return NULL; }
     if (refuse_surrogates(text) < 0) return NULL;
-    IdVec out = {NULL, 0, 0, {0}};
+    IdVec out = {NULL, 0, 0, {0}, 0};
     if (encode_range_nogil((PyObject *)self, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), &out) < 0) {
         idvec_free(&out); return NULL;
     }
@@ -1469,7 +1464,7 @@ static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    IdVec out = {NULL, 0, 0, {0}};
+    IdVec out = {NULL, 0, 0, {0}, 0};
     Py_ssize_t start = 0;
     Py_UCS4 prev_c = n ? canon(PyUnicode_READ(kind, data, 0)) : 0;
     for (Py_ssize_t i = 1; i <= n; i++) {
