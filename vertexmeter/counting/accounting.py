@@ -164,7 +164,6 @@ def _strings_in(payload: Any) -> Iterator[str]:
             yield from _strings_in(item)
 
 
-_DIGIT_LETTER = re.compile(r"\d[^\W\d_]")  # digits run into a letter: "25C"
 _DIGITS_ONLY = re.compile(r"\d+")
 
 
@@ -177,7 +176,6 @@ def _string_lists(payload: Any) -> int:
 
 _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
     "number": lambda payload: _numbers(payload),
-    "digit_letter_string": lambda payload: sum(bool(_DIGIT_LETTER.search(s)) for s in _strings_in(payload)),
     "digit_string": lambda payload: sum(bool(_DIGITS_ONLY.fullmatch(s)) for s in _strings_in(payload)),
     "string_list": _string_lists,
 }

@@ -17,7 +17,7 @@ from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_ar
 from vertexmeter.vocabulary import APIS, CALLS, EMBED_CONTENT
 
 BILLED_OUTPUTS = ("text", "before_stop")
-FUNCTION_PAYLOADS = ("texts", "json", "json_raw_quotes")
+FUNCTION_PAYLOADS = ("texts", "json", "json_sorted_keys", "json_raw_quotes")
 # accounting.yaml's tables keyed by (api, call, generation); each key covered exactly once by each.
 ACCOUNTING_TABLES = (
     "role_overhead",
@@ -172,7 +172,7 @@ class Accounting:
 
 # Payload shapes of replayed function parts whose token seam the service bills differently from the rule
 # (accounting.yaml `uncertain_seams`); counting.accounting measures each.
-SEAM_SHAPES = ("number", "digit_letter_string", "digit_string", "string_list", "call_without_args")
+SEAM_SHAPES = ("number", "digit_string", "string_list", "call_without_args")
 
 
 @dataclass(frozen=True)
