@@ -139,7 +139,8 @@ def seam_bounds(prompt: Prompt) -> SeamBounds | None:
     found = []
     for seam in seams:
         if seam.shape == "call_without_args":
-            n = sum(not call.get("args") for call in calls)
+            # absent args only: every recorded call of the shape sent none; an explicit {} is unobserved
+            n = sum(call.get("args") is None for call in calls)
         else:
             measure = _SEAM_MEASURES[seam.shape]
             n = sum(measure(payload) for payload in payloads)
