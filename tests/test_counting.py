@@ -622,3 +622,40 @@ def test_json_raw_quotes_unescapes_only_quotes() -> None:
     part = {"functionResponse": {"name": "f", "response": {"s": 'a\\"b "c"\n\t\u00e9'}}}
     texts = [t for t, _ in part_texts(part, "p", "json_raw_quotes")]
     assert texts == ["f", '{"s": "a\\\\"b "c"\\n\\té"}']
+
+
+def test_uncertain_seam_shapes_are_counted_where_function_history_weighs_them() -> None:
+    """accounting.yaml uncertain_seams on 2.5: top-level numbers (booleans are not numbers, nested ones are not
+    counted), digit-only strings at any depth, top-level lists of strings only; the bounds are their sum."""
+    args = {"a": 1, "b": 2.5, "flag": True, "nested": {"n": 3, "code": "123"}, "tags": ["x", "y"], "mixed": ["x", 1]}
+    response = {"id": "42", "ids": ["7", "a7"], "empty": []}
+    body = {
+        "contents": [
+            user("Go"),
+            {"role": "model", "parts": [{"functionCall": {"name": "f", "args": args}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": response}}]},
+        ]
+    }
+    answer = vertexmeter.usage("gemini-2.5-flash", body, api="gemini")
+    assert answer.seams is not None
+    found = {seam.shape: n for seam, n in answer.seams.found}
+    # numbers a, b; digit strings "123", "42", "7"; string lists tags, ids
+    assert found == {"number": 2, "digit_string": 3, "string_list": 2}
+    point = answer.prompt_token_count
+    assert answer.bounds is not None
+    assert answer.bounds["promptTokenCount"] == [point - 2 - 3, point + 3 + 2]
+
+
+def test_a_call_without_args_is_a_seam_on_3_5_only() -> None:
+    body = {
+        "contents": [
+            user("Go"),
+            {"role": "model", "parts": [{"functionCall": {"name": "f"}}, {"functionCall": {"name": "g", "args": {}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {"ok": "yes"}}}]},
+        ]
+    }
+    seams = vertexmeter.usage("gemini-3.5-flash", body, api="gemini").seams
+    # the call without args (f); an explicit empty args (g) is not the recorded shape
+    assert seams is not None and [(s.shape, n) for s, n in seams.found] == [("call_without_args", 1)]
+    assert (seams.low, seams.high) == (-1, 0)
+    assert vertexmeter.usage("gemini-3.1-pro-preview", body, api="gemini").seams is None

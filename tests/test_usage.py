@@ -633,3 +633,110 @@ def test_a_gemini_api_2_0_stream_counts_its_chunks_apart_and_2_5_joins_them() ->
     assert apart.candidates_token_count == raw("gemma2", "Per") + raw("gemma2", "cy")
     joined = vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, api="gemini", response=stream)
     assert joined.candidates_token_count == raw("gemma3", "Percy")
+
+
+def _call_pair(name: str, args: dict[str, object] | None, response: dict[str, object]) -> list[dict[str, object]]:
+    call: dict[str, object] = {"name": name} if args is None else {"name": name, "args": args}
+    return [
+        {"role": "model", "parts": [{"functionCall": call}]},
+        {"role": "user", "parts": [{"functionResponse": {"name": name, "response": response}}]},
+    ]
+
+
+def test_gemini_api_2_5_writes_function_payload_keys_sorted() -> None:
+    """accounting.yaml function_history (2.5): payload json_sorted_keys, as a protobuf Struct's map is written
+    (google/adk-go's weather payload: t3-0262, -0265, -0266, -0267 exact sorted, one over each as written)."""
+    response = {"status": "success", "report": "Sunny, 25C in New York."}
+    body = {"contents": [USER, *_call_pair("get_weather", {"city": "New York"}, response)]}
+    user = USER["parts"][0]["text"]
+    as_sent = json.dumps(response)
+    in_order = json.dumps(response, sort_keys=True)
+    fixed = raw("gemma3", user, "get_weather", '{"city": "New York"}', "get_weather") + 3 + 10
+    assert raw("gemma3", as_sent) == raw("gemma3", in_order) + 1  # the readings differ on this payload
+    answer = vertexmeter.usage("gemini-2.5-flash", body, api="gemini", as_of="2026-04-22")
+    assert (answer.prompt_token_count, answer.bounds) == (fixed + raw("gemma3", in_order), None)
+
+
+# (record, recorded promptTokenCount, vertexmeter's point value, its bounds): agent turns of ground_truth_2026 with
+# each conversation's earlier responses, whose payload seams accounting.yaml `uncertain_seams` bounds.
+SEAM_GOLDENS = [
+    ("t3-0325", 225, 226, [223, 226], "number"),  # multiply(b=29, a=37) -> {"product": 1073}
+    ("t3-0328", 207, 206, [206, 207], "string_list"),  # {"results": ["Found reference for: recurring revenue"]}
+    ("t3-0514", 166, 165, [163, 166], "digit_string"),  # {"seed": 5} -> {"number": "7"}
+    ("t3-0538", 186, 188, [185, 188], "number"),  # sum(a=1, b=2) -> {"sum": 3}
+    ("t3-0563", 509, 516, [498, 516], "number"),  # eighteen numbers over six parallel pairs
+    ("t3-0606", 529, 528, [528, 530], "string_list"),  # 3.5: {"items": ["apples", "bread,", "eggs"]}
+    ("t3-0650", 363, 364, [363, 364], "call_without_args"),  # 3.5: a functionCall without args
+]
+
+
+@pytest.mark.parametrize(("record_id", "recorded", "point", "bounds", "shape"), SEAM_GOLDENS)
+def test_uncertain_payload_seams_carry_bounds_that_hold_the_recorded_answer(
+    record_id: str, recorded: int, point: int, bounds: list[int], shape: str
+) -> None:
+    from tests.ground_truth import earlier_responses, load_2026
+
+    record = next(r for r in load_2026() if r["id"] == record_id)
+    answer = vertexmeter.usage(
+        record["model"], record["request"], api="gemini", as_of=record["recorded"], history=earlier_responses(record)
+    )
+    assert record["expected"]["totalTokens"] == recorded
+    assert (answer.prompt_token_count, answer.exact) == (point, False)
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == bounds
+    assert bounds[0] <= recorded <= bounds[1]
+    rest = answer.total_token_count - answer.prompt_token_count
+    assert answer.bounds["totalTokenCount"] == [bounds[0] + rest, bounds[1] + rest]
+    assert "accounting.yaml uncertain_seams" in answer.bounds["reason"]
+    metadata = answer.to_rest(explain=True)
+    assert metadata["bounds"] == answer.bounds
+    assert any(
+        rule["rule"] == f"accounting.yaml uncertain_seams ({shape})" and rule["evidence"] for rule in metadata["rules"]
+    )
+
+
+def test_payloads_without_a_seam_shape_stay_exact() -> None:
+    """No bounds where no recorded answer shows a seam: strings, one nested object, a 3 Flash Preview list, Vertex."""
+    flat = {"contents": [USER, *_call_pair("lookup", {"city": "Paris"}, {"result": "Sunny, 22C in Paris."})]}
+    listed = {"contents": [USER, *_call_pair("items", {"q": "x"}, {"items": ["a", "b"]})]}
+    numbers = {"contents": [USER, *_call_pair("sum", {"a": 1, "b": 2}, {"sum": 3})]}
+    bare = {"contents": [USER, *_call_pair("ping", None, {"ok": "yes"})]}
+    for model, body, api in (
+        ("gemini-2.5-flash", flat, "gemini"),
+        ("gemini-3-flash-preview", listed, "gemini"),
+        ("gemini-3-flash-preview", bare, "gemini"),
+        ("gemini-2.5-flash", numbers, "vertex"),
+        ("gemini-2.0-flash", numbers, "gemini"),
+    ):
+        answer = vertexmeter.usage(model, body, api=api)
+        assert (answer.exact, answer.bounds, "bounds" in answer.to_rest()) == (True, None, False), (model, api)
+    # The same shapes where the evidence shows a seam: bounds around the point value.
+    for model, body, low, high in (
+        ("gemini-2.5-flash", numbers, -3, 0),
+        ("gemini-2.5-flash", listed, 0, 1),
+        ("gemini-3.5-flash", listed, 0, 1),
+        ("gemini-3.5-flash", bare, -1, 0),
+    ):
+        answer = vertexmeter.usage(model, body, api="gemini")
+        point = answer.prompt_token_count
+        assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point + low, point + high], model
+
+
+def test_uncertain_seams_are_checked_when_the_data_loads() -> None:
+    import copy
+
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.registry import build_registry
+
+    models = load_yaml("vertexmeter.registry", "models.yaml")
+    rules = load_yaml("vertexmeter.registry", "accounting.yaml")
+    for change, message in (
+        ({"shape": "color"}, "shape 'color'"),
+        ({"low": 1, "high": 2}, "low <= 0 <= high"),
+        ({"low": 0, "high": 0}, "low <= 0 <= high"),
+        ({"evidence": []}, "evidence and a reason"),
+        ({"reason": ""}, "evidence and a reason"),
+    ):
+        broken = copy.deepcopy(rules)
+        broken["uncertain_seams"][0].update(change)
+        with pytest.raises(ValueError, match=message):
+            build_registry(models, broken)

@@ -128,18 +128,22 @@ def _open_rule(record: dict[str, Any]) -> str:
 def _miss_row(result: Replay, where: str) -> str:
     record = result.record
     delta = "refused" if result.got is None else f"{result.got - result.expected:+d}"
+    bounds = "—"
+    if result.bounds is not None:
+        low, high = result.bounds["promptTokenCount"]
+        bounds = f"[{low}, {high}]" + ("" if result.within_bounds else " (miss)")
     return (
         f"| {record['id']} | {where} | {record['model']} | {record['kind']} | {result.expected} | "
-        f"{result.got if result.got is not None else '—'} | {delta} | {_open_rule(record)} |"
+        f"{result.got if result.got is not None else '—'} | {delta} | {bounds} | {_open_rule(record)} |"
     )
 
 
 def misses() -> str:
-    """Every miss of the two ground-truth files (the 2026 one with each conversation's earlier responses), then the
-    2026 agent turns replayed alone whose bounds do not hold or are wider than 30 %."""
+    """Every miss of the two ground-truth files (the 2026 one with each conversation's earlier responses), with the
+    bounds the answer carries, then the 2026 agent turns replayed alone whose bounds miss or are wider than 30 %."""
     lines = [
-        "| record | file | model | kind | recorded | vertexmeter | difference | open rule |",
-        "|---|---|---|---|---|---|---|---|",
+        "| record | file | model | kind | recorded | vertexmeter | difference | bounds | open rule |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for record in load_records():
         if is_multimodal(record):

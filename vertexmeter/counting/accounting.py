@@ -4,12 +4,15 @@ response schemas. `count.count_prompt_tokens` adds what these return to the text
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from vertexmeter.counting.texts import inline_tool_refs, without_root_descriptions
-from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate
+from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
 from vertexmeter.requests import Prompt
 
 
@@ -99,6 +102,84 @@ def _lists(payload: Any) -> int:
 def _booleans(payload: Any) -> int:
     """Top-level true / false values of a call's args or a response's response."""
     return sum(isinstance(v, bool) for v in payload.values()) if isinstance(payload, dict) else 0
+
+
+@dataclass(frozen=True)
+class SeamBounds:
+    """How far the billed prompt can lie from the point value because of uncertain payload seams
+    (accounting.yaml `uncertain_seams`): [point + low, point + high]; `found` pairs each seam with its occurrences."""
+
+    low: int
+    high: int
+    found: tuple[tuple[UncertainSeam, int], ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(f"{n} x {seam.reason} (accounting.yaml uncertain_seams)" for seam, n in self.found)
+
+
+def seam_bounds(prompt: Prompt) -> SeamBounds | None:
+    """The uncertain seams the request's replayed function parts hold, or None when they hold none (most requests:
+    no function parts, or no seam rule for the model)."""
+    seams = uncertain_seams_for(prompt.model, prompt.api, prompt.call)
+    if not seams:
+        return None
+    calls: list[dict[str, Any]] = []
+    payloads: list[Any] = []
+    for turn in prompt.contents:
+        for part in turn.parts:
+            for kind, key in (("functionCall", "args"), ("functionResponse", "response")):
+                function = part.get(kind)
+                if isinstance(function, dict):
+                    payloads.append(function.get(key) or {})
+                    if kind == "functionCall":
+                        calls.append(function)
+    if not calls and not payloads:
+        return None
+    found = []
+    for seam in seams:
+        if seam.shape == "call_without_args":
+            # absent args only: every recorded call of the shape sent none; an explicit {} is unobserved
+            n = sum(call.get("args") is None for call in calls)
+        else:
+            measure = _SEAM_MEASURES[seam.shape]
+            n = sum(measure(payload) for payload in payloads)
+        if n:
+            found.append((seam, n))
+    if not found:
+        return None
+    return SeamBounds(
+        low=sum(seam.low * n for seam, n in found), high=sum(seam.high * n for seam, n in found), found=tuple(found)
+    )
+
+
+def _strings_in(payload: Any) -> Iterator[str]:
+    """Every string value of a payload, at any depth (keys are not values)."""
+    if isinstance(payload, str):
+        yield payload
+    elif isinstance(payload, dict):
+        for value in payload.values():
+            yield from _strings_in(value)
+    elif isinstance(payload, list):
+        for item in payload:
+            yield from _strings_in(item)
+
+
+_DIGITS_ONLY = re.compile(r"\d+")
+
+
+def _string_lists(payload: Any) -> int:
+    """Top-level non-empty lists of strings only."""
+    if not isinstance(payload, dict):
+        return 0
+    return sum(isinstance(v, list) and bool(v) and all(isinstance(i, str) for i in v) for v in payload.values())
+
+
+_SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
+    "number": lambda payload: _numbers(payload),
+    "digit_string": lambda payload: sum(bool(_DIGITS_ONLY.fullmatch(s)) for s in _strings_in(payload)),
+    "string_list": _string_lists,
+}
 
 
 def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:

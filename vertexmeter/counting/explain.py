@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vertexmeter.registry import RawPromptRule, ReplayedThoughts, accounting_for, tokenizer_history
 from vertexmeter.requests import Prompt, media_field
+
+if TYPE_CHECKING:
+    from vertexmeter.counting.accounting import SeamBounds
 
 
 def applied_rules(
@@ -15,6 +18,7 @@ def applied_rules(
     replayed: ReplayedThoughts | None = None,
     response: bool = False,
     raw_prompt: RawPromptRule | None = None,
+    seams: SeamBounds | None = None,
 ) -> list[dict[str, Any]]:
     """The rules behind a count of `prompt` (and its response), each as {"rule", "confidence", "evidence"}."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
@@ -46,6 +50,14 @@ def applied_rules(
                 "rule": "accounting.yaml raw_prompt_tokens",
                 "confidence": raw_prompt.confidence,
                 "evidence": list(raw_prompt.evidence),
+            }
+        )
+    for seam, _ in seams.found if seams is not None else ():
+        out.append(
+            {
+                "rule": f"accounting.yaml uncertain_seams ({seam.shape})",
+                "confidence": seam.confidence,
+                "evidence": list(seam.evidence),
             }
         )
     era = next(

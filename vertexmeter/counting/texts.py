@@ -71,8 +71,9 @@ _CODE_PARTS = (
 def part_texts(part: dict[str, Any], path: str, function_payload: str = "texts") -> Iterator[tuple[str, str]]:
     """The strings of one Part. A function call's or response's payload is read as google-genai's accumulator
     does (`texts`: keys and string values, each its own string) or as one JSON text (`json`: the payload
-    serialized as Python's json.dumps does, non-ASCII kept, an absent payload as {}; `json_raw_quotes`: the same
-    with the quotes inside strings not escaped)."""
+    serialized as Python's json.dumps does, non-ASCII kept, an absent payload as {}; `json_sorted_keys`: the same
+    with every object's keys in sorted order, as a protobuf Struct's map is written; `json_raw_quotes`: json with
+    the quotes inside strings not escaped)."""
     if "text" in part:
         yield part["text"], f"{path}.text"
     for field, proto, payload in _FUNCTION_PARTS:
@@ -80,8 +81,9 @@ def part_texts(part: dict[str, Any], path: str, function_payload: str = "texts")
         if call is not None:
             if call.get("name"):
                 yield call["name"], f"{path}.{proto}.name"
-            if function_payload in ("json", "json_raw_quotes"):
-                text = json.dumps(call.get(payload) or {}, ensure_ascii=False)
+            if function_payload in ("json", "json_sorted_keys", "json_raw_quotes"):
+                sort_keys = function_payload == "json_sorted_keys"
+                text = json.dumps(call.get(payload) or {}, ensure_ascii=False, sort_keys=sort_keys)
                 if function_payload == "json_raw_quotes" and '\\"' in text:
                     text = _ESCAPE.sub(lambda m: '"' if m[1] == '"' else m[0], text)
                 yield text, f"{path}.{proto}.{payload}"

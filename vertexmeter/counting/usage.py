@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from vertexmeter.counting.accounting import SeamBounds, seam_bounds
 from vertexmeter.counting.count import (
     CountResult,
     count_prompt_tokens,
@@ -63,6 +64,8 @@ class UsageResult:
     # rawPromptTokenCount - promptTokenCount where answers report it (accounting.yaml `raw_prompt_tokens`), else None.
     raw_prompt_overhead: int | None = None
     raw_prompt_rule: RawPromptRule | None = None
+    # Replayed function payloads whose seams the service bills a token or two away from the rule, either way.
+    seams: SeamBounds | None = None
 
     @property
     def raw_prompt_token_count(self) -> int | None:
@@ -87,16 +90,24 @@ class UsageResult:
     @property
     def exact(self) -> bool:
         """False when a part of the bill cannot be known offline: `bounds` then says how far it can be."""
-        return self.replayed_thoughts is None or self.replayed_thoughts.exact
+        return (self.replayed_thoughts is None or self.replayed_thoughts.exact) and self.seams is None
 
     @property
     def bounds(self) -> dict[str, Any] | None:
         """{"promptTokenCount": [low, high], "totalTokenCount": [low, high], "reason": …} when not exact."""
-        thoughts = self.replayed_thoughts
-        if thoughts is None or thoughts.exact:
+        if self.exact:
             return None
-        prompt_low = self.prompt_token_count - thoughts.tokens + thoughts.low
-        prompt_high = self.prompt_token_count - thoughts.tokens + thoughts.high
+        thoughts = self.replayed_thoughts
+        reasons: list[str] = []
+        prompt_low = prompt_high = self.prompt_token_count
+        if thoughts is not None and not thoughts.exact:
+            prompt_low += thoughts.low - thoughts.tokens
+            prompt_high += thoughts.high - thoughts.tokens
+            reasons.append(thoughts.reason or "")
+        if self.seams is not None:
+            prompt_low += self.seams.low
+            prompt_high += self.seams.high
+            reasons.append(self.seams.reason)
         rest = self.total_token_count - self.prompt_token_count
         out: dict[str, Any] = {
             "promptTokenCount": [prompt_low, prompt_high],
@@ -104,7 +115,7 @@ class UsageResult:
         }
         if self.raw_prompt_overhead is not None:
             out["rawPromptTokenCount"] = [prompt_low + self.raw_prompt_overhead, prompt_high + self.raw_prompt_overhead]
-        out["reason"] = thoughts.reason
+        out["reason"] = " ".join(reasons)
         return out
 
     @property
@@ -156,6 +167,7 @@ class UsageResult:
             replayed=replayed,
             response=self.has_response,
             raw_prompt=self.raw_prompt_rule,
+            seams=self.seams,
         )
 
     def to_rest(self, explain: bool = False) -> dict[str, Any]:
@@ -261,6 +273,7 @@ def usage_of_body(
         fields=_usage_fields(prompt, day),
         raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_rule),
         raw_prompt_rule=raw_rule,
+        seams=seam_bounds(prompt),
     )
     if response is not None:
         candidates, thoughts = count_response(prompt, response, day)

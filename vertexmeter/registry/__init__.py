@@ -11,6 +11,7 @@ from vertexmeter.registry.models import (
     SignatureSize,
     TokenizerEra,
     ToolTemplate,
+    UncertainSeam,
     accounting_for,
     all_models,
     bare_model_name,
@@ -26,6 +27,7 @@ from vertexmeter.registry.models import (
     signature_size,
     tokenizer_for,
     tokenizer_history,
+    uncertain_seams_for,
     usage_fields_for,
 )
 from vertexmeter.vocabulary import APIS, CALLS
@@ -43,6 +45,7 @@ __all__ = [
     "NotCountable",
     "TokenizerEra",
     "ToolTemplate",
+    "UncertainSeam",
     "accounting_for",
     "all_models",
     "bare_model_name",
@@ -58,5 +61,6 @@ __all__ = [
     "signature_size",
     "tokenizer_for",
     "tokenizer_history",
+    "uncertain_seams_for",
     "usage_fields_for",
 ]

@@ -17,7 +17,7 @@ from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_ar
 from vertexmeter.vocabulary import APIS, CALLS, EMBED_CONTENT
 
 BILLED_OUTPUTS = ("text", "before_stop")
-FUNCTION_PAYLOADS = ("texts", "json", "json_raw_quotes")
+FUNCTION_PAYLOADS = ("texts", "json", "json_sorted_keys", "json_raw_quotes")
 # accounting.yaml's tables keyed by (api, call, generation); each key covered exactly once by each.
 ACCOUNTING_TABLES = (
     "role_overhead",
@@ -170,6 +170,25 @@ class Accounting:
     sources: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
+# Payload shapes of replayed function parts whose token seam the service bills differently from the rule
+# (accounting.yaml `uncertain_seams`); counting.accounting measures each.
+SEAM_SHAPES = ("number", "digit_string", "string_list", "call_without_args")
+
+
+@dataclass(frozen=True)
+class UncertainSeam:
+    """Each occurrence of `shape` moves the billed prompt by `low` … `high` tokens from the point value
+    (accounting.yaml `uncertain_seams`): the answer carries bounds, not a guess presented as exact."""
+
+    shape: str
+    low: int
+    high: int
+    models: tuple[str, ...]
+    reason: str
+    confidence: str
+    evidence: tuple[str, ...]
+
+
 THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
 THOUGHT_BILLING = ("always", "when_streamed")
 
@@ -271,6 +290,7 @@ class _Registry:
     not_countable: dict[str, NotCountable]
     version: str
     raw_prompt: tuple[RawPromptRule, ...] = ()
+    uncertain_seams: dict[tuple[str, str, str], tuple[UncertainSeam, ...]] = field(default_factory=dict)
 
 
 @cache
@@ -362,6 +382,42 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         not_countable,
         str(raw["version"]),
         raw_prompt,
+        _load_uncertain_seams(rules.get("uncertain_seams") or []),  # optional, as raw_prompt_tokens
+    )
+
+
+def _load_uncertain_seams(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[UncertainSeam, ...]]:
+    """accounting.yaml `uncertain_seams`, by (api, call, generation), in the file's order."""
+    out: dict[tuple[str, str, str], list[UncertainSeam]] = {}
+    for entry in raw:
+        shape = str(entry["shape"])
+        if shape not in SEAM_SHAPES:
+            raise ValueError(f"accounting.yaml uncertain_seams: shape {shape!r} is not one of {SEAM_SHAPES}")
+        low, high = int(entry["low"]), int(entry["high"])
+        if not low <= 0 <= high or low == high:
+            raise ValueError(f"accounting.yaml uncertain_seams: {shape} needs low <= 0 <= high, not both 0")
+        if not entry.get("evidence") or not entry.get("reason"):
+            raise ValueError(f"accounting.yaml uncertain_seams: {shape} needs evidence and a reason")
+        seam = UncertainSeam(
+            shape=shape,
+            low=low,
+            high=high,
+            models=_strings(entry["models"]) if entry.get("models") else (),
+            reason=str(entry["reason"]),
+            confidence=str(entry.get("confidence", "")),
+            evidence=_strings(entry["evidence"]),
+        )
+        for key in _rule_keys(entry):
+            out.setdefault(key, []).append(seam)
+    return {key: tuple(seams) for key, seams in out.items()}
+
+
+@cache  # read per request (batch lines too): the answer depends only on these arguments
+def uncertain_seams_for(model: ModelInfo, api: str, call: str) -> tuple[UncertainSeam, ...]:
+    """The payload seams whose billed tokens `model` on `api` / `call` leaves uncertain (accounting.yaml)."""
+    seams = _registry().uncertain_seams.get((api, call, model.rules_generation), ())
+    return tuple(
+        s for s in seams if not s.models or any(fnmatch.fnmatchcase(model.id, pattern) for pattern in s.models)
     )
 
 
