@@ -183,7 +183,7 @@ def main() -> None:
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             run = variants[name]
             if args.cold_costs:
-                batch_work._pricers.clear()  # the forked workers start without the driver's memoised costs
+                batch_work._line_costs.clear()  # the forked workers start without the driver's memoised costs
             started, (own, children) = time.perf_counter(), cpu_seconds()
             tokens = run()
             seconds[name].append(time.perf_counter() - started)
