@@ -130,33 +130,42 @@ class Replay:
             return True
         if self.bounds is None:
             return False
-        low, high = self.bounds["promptTokenCount"]
+        low, high = self.bounds[self.field]
         return bool(low <= self.expected <= high)
 
     @property
+    def field(self) -> str:
+        """The usageMetadata count the record's expected value is: candidatesTokenCount for an output."""
+        return "candidatesTokenCount" if self.record["kind"] == "output" else "promptTokenCount"
+
+    @property
     def bounds_width(self) -> float:
-        """(high - low) / low of the promptTokenCount bounds; 0 for an exact answer."""
+        """(high - low) / low of the bounds on the record's count; 0 for an exact answer."""
         if self.bounds is None:
             return 0.0
-        low, high = self.bounds["promptTokenCount"]
+        low, high = self.bounds[self.field]
         return (high - low) / low if low else float("inf")
 
 
 _PLACEHOLDER_PROMPT = {"contents": [{"role": "user", "parts": [{"text": "."}]}]}
 
 
-def _output_tokens(record: dict[str, Any], model: str, api: str, candidate: Any, as_of: Any) -> int:
+def _output_tokens(
+    record: dict[str, Any], model: str, api: str, candidate: Any, as_of: Any
+) -> tuple[int, dict[str, Any] | None]:
+    """(candidatesTokenCount, the answer's bounds on the output: a streamed one's, else None)."""
     origin = origin_request(record)
     try:
         prompt = origin or _PLACEHOLDER_PROMPT
-        return vertexmeter.usage(model, prompt, api=api, response=candidate, as_of=as_of).candidates_token_count
+        result = vertexmeter.usage(model, prompt, api=api, response=candidate, as_of=as_of)
     except VertexMeterError:
         if origin is None:
             raise
-    # An origin request that cannot be replayed offline (e.g. media kept only by reference): the output
-    # counts with a placeholder prompt.
-    placeholder = vertexmeter.usage(model, _PLACEHOLDER_PROMPT, api=api, response=candidate, as_of=as_of)
-    return placeholder.candidates_token_count
+        # An origin request that cannot be replayed offline (e.g. media kept only by reference): the output
+        # counts with a placeholder prompt.
+        result = vertexmeter.usage(model, _PLACEHOLDER_PROMPT, api=api, response=candidate, as_of=as_of)
+    bounds = result.bounds
+    return result.candidates_token_count, bounds if bounds and "candidatesTokenCount" in bounds else None
 
 
 def load_2026() -> list[dict[str, Any]]:
@@ -253,7 +262,8 @@ def replay(
                 # request that produced it where the record has it (its generationConfig can matter: stop
                 # sequences), else to a placeholder prompt.
                 candidate = response if response is not None else body["contents"][0]
-                got = _output_tokens(record, model, api, candidate, as_of)
+                got, bounds = _output_tokens(record, model, api, candidate, as_of)
+                return Replay(record, group, expected, got, bounds=bounds)
         elif call == "predict":
             got = vertexmeter.count(model, body, api=api, as_of=as_of).total_tokens
         elif call == "countTokens":

@@ -159,12 +159,15 @@ def usage_command(
     if result.replayed_thoughts_token_count:
         out.add_row("replayed thoughts (in the prompt)", f"{result.replayed_thoughts_token_count:,}")
     out.add_row("prompt total (billed)", f"{result.prompt_token_count:,}")
-    bounds = result.bounds
-    if bounds is not None:
+    bounds = result.bounds or {}
+    if "promptTokenCount" in bounds:
         low, high = bounds["promptTokenCount"]
         out.add_row("prompt total: bounds (not exact)", f"{low:,} - {high:,}")
     if result.has_response:
         out.add_row("candidates", f"{result.candidates_token_count:,}")
+        if "candidatesTokenCount" in bounds:
+            low, high = bounds["candidatesTokenCount"]
+            out.add_row("candidates: bounds (not exact)", f"{low:,} - {high:,}")
         out.add_row("thoughts", f"{result.thoughts_token_count:,}")
     out.add_row("total", f"{result.total_token_count:,}")
     out.add_row("vocabulary", result.prompt.tokenizer)

@@ -27,10 +27,12 @@ from vertexmeter.media import MediaOptions, generated_image_tokens
 from vertexmeter.registry import (
     ModelInfo,
     RawPromptRule,
+    StreamedOutputBounds,
     accounting_for,
     counts_text_pieces_apart,
     raw_prompt_rule_for,
     replayed_thoughts_for,
+    streamed_output_bounds_for,
     tokenizer_for,
     usage_fields_for,
 )
@@ -66,6 +68,9 @@ class UsageResult:
     raw_prompt_rule: RawPromptRule | None = None
     # Replayed function payloads whose seams the service bills a token or two away from the rule, either way.
     seams: SeamBounds | None = None
+    # A streamed response whose text the service bills a few tokens off its count (accounting.yaml
+    # `streamed_output_bounds`): the rule and the text tokens it concerns.
+    streamed_output: tuple[StreamedOutputBounds, int] | None = None
 
     @property
     def raw_prompt_token_count(self) -> int | None:
@@ -90,11 +95,13 @@ class UsageResult:
     @property
     def exact(self) -> bool:
         """False when a part of the bill cannot be known offline: `bounds` then says how far it can be."""
-        return (self.replayed_thoughts is None or self.replayed_thoughts.exact) and self.seams is None
+        thoughts_exact = self.replayed_thoughts is None or self.replayed_thoughts.exact
+        return thoughts_exact and self.seams is None and self.streamed_output is None
 
     @property
     def bounds(self) -> dict[str, Any] | None:
-        """{"promptTokenCount": [low, high], "totalTokenCount": [low, high], "reason": …} when not exact."""
+        """{"promptTokenCount": [low, high], "candidatesTokenCount": [low, high], "totalTokenCount": [low, high],
+        "reason": …} when not exact; only the counts that cannot be exact (and the total) have a range."""
         if self.exact:
             return None
         thoughts = self.replayed_thoughts
@@ -108,12 +115,20 @@ class UsageResult:
             prompt_low += self.seams.low
             prompt_high += self.seams.high
             reasons.append(self.seams.reason)
-        rest = self.total_token_count - self.prompt_token_count
-        out: dict[str, Any] = {
-            "promptTokenCount": [prompt_low, prompt_high],
-            "totalTokenCount": [prompt_low + rest, prompt_high + rest],
-        }
-        if self.raw_prompt_overhead is not None:
+        out: dict[str, Any] = {}
+        if (prompt_low, prompt_high) != (self.prompt_token_count,) * 2 or self.streamed_output is None:
+            out["promptTokenCount"] = [prompt_low, prompt_high]
+        output_low = output_high = self.candidates_token_count
+        if self.streamed_output is not None:
+            rule, text_tokens = self.streamed_output
+            low, high = rule.around(text_tokens)
+            output_low += low - text_tokens
+            output_high += high - text_tokens
+            out["candidatesTokenCount"] = [output_low, output_high]
+            reasons.append(rule.reason)
+        rest = self.thoughts_token_count
+        out["totalTokenCount"] = [prompt_low + output_low + rest, prompt_high + output_high + rest]
+        if self.raw_prompt_overhead is not None and "promptTokenCount" in out:
             out["rawPromptTokenCount"] = [prompt_low + self.raw_prompt_overhead, prompt_high + self.raw_prompt_overhead]
         out["reason"] = " ".join(reasons)
         return out
@@ -276,10 +291,13 @@ def usage_of_body(
         seams=seam_bounds(prompt),
     )
     if response is not None:
-        candidates, thoughts = count_response(prompt, response, day)
+        streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
+        candidates, thoughts, streamed_text = count_response(prompt, response, day, streamed_rule)
         result.candidates_tokens_by_modality = candidates
         result.thoughts_token_count = thoughts
         result.has_response = True
+        if streamed_rule is not None and streamed_text:
+            result.streamed_output = (streamed_rule, streamed_text)
     return result
 
 
@@ -359,8 +377,12 @@ def _cached_tokens(prompt: Prompt, stated: int | None) -> int:
 
 
 # ---- the response ---------------------------------------------------------------------------------
-def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tuple[dict[str, int], int]:
-    """(candidate tokens by modality, thought tokens) of a response: the raw count of what the model wrote.
+def count_response(
+    prompt: Prompt, response: Any, as_of: dt.date | None, streamed_rule: StreamedOutputBounds | None = None
+) -> tuple[dict[str, int], int, int]:
+    """(candidate tokens by modality, thought tokens, streamed text tokens) of a response: the raw count of what the
+    model wrote, and the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text
+    spans at least its min_chunks; accounting.yaml `streamed_output_bounds`), 0 when none.
 
     Text is counted per candidate as one string (streamed chunks joined); thought parts go to
     thoughtsTokenCount. Function calls count like the request's (name, argument keys and strings).
@@ -372,7 +394,8 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
     stops = _stop_sequences(prompt) if rules.billed_output == "before_stop" else []
     apart = counts_text_pieces_apart(prompt.model, prompt.api, GENERATE_CONTENT)
     by_modality: dict[str, int] = {}
-    thoughts = 0
+    thoughts = uncertain = 0
+    streamed = streamed_rule is not None and isinstance(response, list)
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
@@ -401,11 +424,13 @@ def count_response(prompt: Prompt, response: Any, as_of: dt.date | None) -> tupl
         if stops and text and finish_reason in (None, "STOP"):
             cut = tokens_before_stop(tokenizer, text, stops)
             text_tokens = text_tokens if cut is None else cut
+        if streamed and streamed_rule is not None and sum(1 for piece in pieces if piece) >= streamed_rule.min_chunks:
+            uncertain += text_tokens
         counted = text_tokens + sum(tokenizer.count(t) for t in others if t)
         if counted:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
         thoughts += tokenizer.count(thought_text) if thought_text else 0
-    return by_modality, thoughts
+    return by_modality, thoughts, uncertain
 
 
 def tokens_before_stop(tokenizer: Tokenizer, text: str, stop_sequences: list[str]) -> int | None:

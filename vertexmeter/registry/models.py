@@ -189,6 +189,26 @@ class UncertainSeam:
     evidence: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class StreamedOutputBounds:
+    """accounting.yaml `streamed_output_bounds`: a streamed answer's billed text output lies in
+    [n + low + floor(n * low_per_1000 / 1000), n + high + ceil(n * high_per_1000 / 1000)] around its text's count n."""
+
+    since: dt.date
+    low: int
+    low_per_1000: int
+    high: int
+    high_per_1000: int
+    min_chunks: int
+    reason: str
+    confidence: str
+    evidence: tuple[str, ...]
+
+    def around(self, n: int) -> tuple[int, int]:
+        """(low, high) for a text counted n tokens."""
+        return max(0, n + self.low + (n * self.low_per_1000) // 1000), n + self.high - (-n * self.high_per_1000 // 1000)
+
+
 THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
 THOUGHT_BILLING = ("always", "when_streamed")
 
@@ -291,6 +311,7 @@ class _Registry:
     version: str
     raw_prompt: tuple[RawPromptRule, ...] = ()
     uncertain_seams: dict[tuple[str, str, str], tuple[UncertainSeam, ...]] = field(default_factory=dict)
+    streamed_output: dict[tuple[str, str, str], StreamedOutputBounds] = field(default_factory=dict)
 
 
 @cache
@@ -383,7 +404,45 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         str(raw["version"]),
         raw_prompt,
         _load_uncertain_seams(rules.get("uncertain_seams") or []),  # optional, as raw_prompt_tokens
+        _load_streamed_output(rules.get("streamed_output_bounds") or []),  # optional, likewise
     )
+
+
+def _load_streamed_output(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], StreamedOutputBounds]:
+    """accounting.yaml `streamed_output_bounds`, by (api, call, generation): at most one rule per key."""
+    out: dict[tuple[str, str, str], StreamedOutputBounds] = {}
+    for entry in raw:
+        rule = StreamedOutputBounds(
+            since=dt.date.fromisoformat(str(entry["since"])),
+            low=int(entry["low"]),
+            low_per_1000=int(entry.get("low_per_1000", 0)),
+            high=int(entry["high"]),
+            high_per_1000=int(entry.get("high_per_1000", 0)),
+            min_chunks=int(entry.get("min_chunks", 2)),
+            reason=str(entry.get("reason") or ""),
+            confidence=str(entry.get("confidence", "")),
+            evidence=_strings(entry.get("evidence") or []),
+        )
+        if rule.low > 0 or rule.low_per_1000 > 0 or rule.high < 0 or rule.high_per_1000 < 0:
+            raise ValueError("accounting.yaml streamed_output_bounds: low and low_per_1000 <= 0 <= high, high_per_1000")
+        if not rule.evidence or not rule.reason:
+            raise ValueError("accounting.yaml streamed_output_bounds: each rule needs evidence and a reason")
+        for key in _rule_keys(entry):
+            if key in out:
+                raise ValueError(f"accounting.yaml streamed_output_bounds: {key} is covered twice")
+            out[key] = rule
+    return out
+
+
+def streamed_output_bounds_for(
+    model: ModelInfo, api: str, call: str, day: dt.date | None
+) -> StreamedOutputBounds | None:
+    """How far a streamed answer's billed text output can lie from its text's count on `day` (today when None),
+    or None where the streamed text bills as counted (accounting.yaml `streamed_output_bounds`)."""
+    rule = _registry().streamed_output.get((api, call, model.rules_generation))
+    if rule is None or (day or dt.date.today()) < rule.since:
+        return None
+    return rule
 
 
 def _load_uncertain_seams(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[UncertainSeam, ...]]:
