@@ -740,3 +740,108 @@ def test_uncertain_seams_are_checked_when_the_data_loads() -> None:
         broken["uncertain_seams"][0].update(change)
         with pytest.raises(ValueError, match=message):
             build_registry(models, broken)
+
+
+# (record, recorded candidatesTokenCount, vertexmeter's count of the streamed text, its bounds): Gemini API 2.5 streams
+# of ground_truth_2026, given as their recorded chunks (accounting.yaml `streamed_output_bounds`).
+STREAM_GOLDENS = [
+    ("t3-0418", 643, 650, [641, 654]),  # 7 under: below the fewest pieces the text can be spelt with
+    ("t3-0501", 765, 763, [753, 768]),  # 2 over
+    ("t3-0561", 37, 39, [36, 42]),  # short: the fixed 2 under
+    ("t3-0482", 480, 480, [473, 484]),  # billed as counted, but nothing offline tells it from the others
+]
+
+
+def _stream(record_id: str) -> tuple[dict[str, object], list[dict[str, object]]]:
+    from tests.ground_truth import load_2026, whole_response
+
+    record = next(r for r in load_2026() if r["id"] == record_id)
+    return record, whole_response(record)
+
+
+@pytest.mark.parametrize(("record_id", "recorded", "point", "bounds"), STREAM_GOLDENS)
+def test_a_streamed_2_5_answer_bounds_its_output(record_id: str, recorded: int, point: int, bounds: list[int]) -> None:
+    record, chunks = _stream(record_id)
+    assert isinstance(chunks, list) and record["expected"]["totalTokens"] == recorded
+    answer = vertexmeter.usage(
+        record["model"], {"contents": [USER]}, api="gemini", response=chunks, as_of=record["recorded"]
+    )
+    assert (answer.candidates_token_count, answer.exact) == (point, False)
+    assert answer.bounds is not None and answer.bounds["candidatesTokenCount"] == bounds
+    assert bounds[0] <= recorded <= bounds[1]
+    assert "promptTokenCount" not in answer.bounds  # the prompt is exact: only the output has a range
+    rest = answer.prompt_token_count + answer.thoughts_token_count
+    assert answer.bounds["totalTokenCount"] == [bounds[0] + rest, bounds[1] + rest]
+    assert "accounting.yaml streamed_output_bounds" in answer.bounds["reason"]
+    metadata = answer.to_rest(explain=True)
+    assert metadata["bounds"] == answer.bounds and metadata["candidatesTokenCount"] == point
+    assert any(
+        r["rule"] == "accounting.yaml streamed_output_bounds" and record_id in r["evidence"] for r in metadata["rules"]
+    )
+
+
+def test_streamed_output_bounds_only_where_the_data_shows_them() -> None:
+    """The same text whole (one Content), on Vertex, on 2.0 / 3.x, and a one-chunk stream: exact, no bounds."""
+    from google.genai import types
+
+    record, chunks = _stream("t3-0418")
+    day = record["recorded"]
+    text = "".join(
+        p.get("text", "") for c in chunks for p in c["candidates"][0]["content"]["parts"] if not p.get("thought")
+    )
+    whole = {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}}]}
+    answer = vertexmeter.usage(record["model"], {"contents": [USER]}, api="gemini", response=whole, as_of=day)
+    assert (answer.candidates_token_count, answer.exact, answer.bounds) == (650, True, None)
+    for model, api in (
+        ("gemini-2.5-flash", "vertex"),
+        ("gemini-2.0-flash", "gemini"),
+        ("gemini-3-flash-preview", "gemini"),
+    ):
+        other = vertexmeter.usage(model, {"contents": [USER]}, api=api, response=chunks, as_of="2026-03-17")
+        assert (other.exact, other.bounds) == (True, None), (model, api)
+    one, single = _stream("t3-0467")
+    assert len([c for c in single if "candidates" in c]) == 1
+    answer = vertexmeter.usage(one["model"], {"contents": [USER]}, api="gemini", response=single, as_of=one["recorded"])
+    assert (answer.candidates_token_count, answer.bounds) == (9, None)
+    # google-genai's typed chunks, as a `generate_content_stream` loop collects them: the same bounds.
+    typed = [types.GenerateContentResponse.model_validate(c) for c in chunks]
+    answer = vertexmeter.usage(record["model"], {"contents": [USER]}, api="gemini", response=typed, as_of=day)
+    assert answer.bounds is not None and answer.bounds["candidatesTokenCount"] == [641, 654]
+
+
+def test_stream_and_seam_bounds_add_up() -> None:
+    """A 2.5 agent turn with an uncertain payload seam, answered by a stream: both counts have a range."""
+    _, chunks = _stream("t3-0561")
+    body = {"contents": [USER, *_call_pair("sum", {"a": 1, "b": 2}, {"sum": 3})]}
+    answer = vertexmeter.usage("gemini-2.5-flash", body, api="gemini", response=chunks, as_of="2026-03-17")
+    assert answer.bounds is not None
+    p, c = answer.prompt_token_count, answer.candidates_token_count
+    assert answer.bounds["promptTokenCount"] == [p - 3, p]
+    assert answer.bounds["candidatesTokenCount"] == [c - 3, c + 3]
+    t = answer.total_token_count
+    assert answer.bounds["totalTokenCount"] == [t - 6, t + 3]
+    assert "uncertain_seams" in answer.bounds["reason"] and "streamed_output_bounds" in answer.bounds["reason"]
+
+
+def test_streamed_output_bounds_are_checked_when_the_data_loads() -> None:
+    import copy
+
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.registry import build_registry
+
+    models = load_yaml("vertexmeter.registry", "models.yaml")
+    rules = load_yaml("vertexmeter.registry", "accounting.yaml")
+    twice = copy.deepcopy(rules)
+    twice["streamed_output_bounds"].append(twice["streamed_output_bounds"][0])
+    for change, message in (
+        ({"low": 1}, "low and low_per_1000 <= 0"),
+        ({"high_per_1000": -1}, "low and low_per_1000 <= 0"),
+        ({"evidence": []}, "evidence and a reason"),
+        ({"reason": ""}, "evidence and a reason"),
+    ):
+        broken = copy.deepcopy(rules)
+        broken["streamed_output_bounds"][0].update(change)
+        with pytest.raises(ValueError, match=message):
+            build_registry(models, broken)
+    with pytest.raises(ValueError, match="covered twice"):
+        build_registry(models, twice)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vertexmeter.registry import RawPromptRule, ReplayedThoughts, accounting_for, tokenizer_history
+from vertexmeter.registry import (
+    RawPromptRule,
+    ReplayedThoughts,
+    StreamedOutputBounds,
+    accounting_for,
+    tokenizer_history,
+)
 from vertexmeter.requests import Prompt, media_field
 
 if TYPE_CHECKING:
@@ -19,6 +25,7 @@ def applied_rules(
     response: bool = False,
     raw_prompt: RawPromptRule | None = None,
     seams: SeamBounds | None = None,
+    streamed: StreamedOutputBounds | None = None,
 ) -> list[dict[str, Any]]:
     """The rules behind a count of `prompt` (and its response), each as {"rule", "confidence", "evidence"}."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
@@ -58,6 +65,14 @@ def applied_rules(
                 "rule": f"accounting.yaml uncertain_seams ({seam.shape})",
                 "confidence": seam.confidence,
                 "evidence": list(seam.evidence),
+            }
+        )
+    if streamed is not None:
+        out.append(
+            {
+                "rule": "accounting.yaml streamed_output_bounds",
+                "confidence": streamed.confidence,
+                "evidence": list(streamed.evidence),
             }
         )
     era = next(

@@ -183,6 +183,7 @@ class UsageResult:
             response=self.has_response,
             raw_prompt=self.raw_prompt_rule,
             seams=self.seams,
+            streamed=self.streamed_output[0] if self.streamed_output else None,
         )
 
     def to_rest(self, explain: bool = False) -> dict[str, Any]:
