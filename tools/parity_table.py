@@ -78,17 +78,25 @@ def rows() -> list[tuple[str, str, str]]:
     for name, what in MINED.items():
         results = [replay(r) for r in load_mined_history(name)]
         out.append((f"tests/data/mined_{name}", what, _rate(sum(r.exact for r in results), len(results))))
-    alone = given = bounded = 0
+    alone = given = bounded = given_bounded = outputs = outputs_exact = outputs_bounded = 0
     records = load_2026()
     for record in records:
         one, two = replay_2026(record)
         alone += one.exact
         bounded += one.within_bounds
         given += two.exact
+        given_bounded += two.within_bounds
+        if record["kind"] == "output":
+            outputs += 1
+            outputs_exact += two.exact
+            outputs_bounded += two.within_bounds
     where = "tests/data/ground_truth_2026.jsonl"
     out.append(
         (where, "with each conversation's earlier responses (history) and whole responses", _rate(given, len(records)))
     )
+    out.append((where, "the same: exact, or says `bounds` that hold the answer", _rate(given_bounded, len(records))))
+    out.append((where, "outputs, whole responses (streams as chunks): exact", _rate(outputs_exact, outputs)))
+    out.append((where, "outputs, the same: exact, or bounded (streams)", _rate(outputs_bounded, outputs)))
     out.append((where, "the record alone: exact", _rate(alone, len(records))))
     out.append((where, "the record alone: exact, or says `bounds` that hold the answer", _rate(bounded, len(records))))
     return out
@@ -114,7 +122,7 @@ OPEN_RULES: list[tuple[str, Callable[[dict[str, Any]], bool]]] = [
     ("1: replayed thoughts on Vertex 3 (history not kept)", lambda r: r["id"] == "nt-0154"),
     ("4: numbers in a Vertex 2.5 functionResponse", lambda r: r["id"] == "nt-0157"),
     ("12: a stream's last chunk reports a larger prompt", lambda r: "varied across stream chunks" in r["notes"]),
-    ("12: streamed 2.5 outputs", lambda r: r["kind"] == "output" and _streamed(r)),
+    ("12: streamed 2.5 outputs (bounded)", lambda r: r["kind"] == "output" and _streamed(r)),
     ("6: non-canonical generation", lambda r: r["kind"] == "output"),
     ("3b: function-history serialization", _function_parts),
     ("3: tool templates, seams", lambda r: bool(r["request"].get("tools"))),
@@ -130,7 +138,7 @@ def _miss_row(result: Replay, where: str) -> str:
     delta = "refused" if result.got is None else f"{result.got - result.expected:+d}"
     bounds = "—"
     if result.bounds is not None:
-        low, high = result.bounds["promptTokenCount"]
+        low, high = result.bounds[result.field]
         bounds = f"[{low}, {high}]" + ("" if result.within_bounds else " (miss)")
     return (
         f"| {record['id']} | {where} | {record['model']} | {record['kind']} | {result.expected} | "
@@ -166,7 +174,7 @@ def misses() -> str:
         "|---|---|---|---|---|---|",
     ]
     for result in wide:
-        low, high = result.bounds["promptTokenCount"] if result.bounds else (0, 0)
+        low, high = result.bounds[result.field] if result.bounds else (0, 0)
         lines.append(
             f"| {result.record['id']} | {result.record['model']} | {result.expected} | {result.got} | "
             f"[{low}, {high}] | {result.bounds_width:.1%} |"

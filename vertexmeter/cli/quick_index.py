@@ -4,7 +4,7 @@ hash of the registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "05d96359507cb086596465eb91499622"
+REGISTRY = "88dbe9ced35859f153e81338cc6bac3b"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
