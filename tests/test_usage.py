@@ -845,3 +845,21 @@ def test_streamed_output_bounds_are_checked_when_the_data_loads() -> None:
             build_registry(models, broken)
     with pytest.raises(ValueError, match="covered twice"):
         build_registry(models, twice)
+
+
+def test_cli_usage_of_a_streamed_response(tmp_path: Path) -> None:
+    """`--response` with a stream's chunks: the JSON carries the library's bounds, the table the output's range."""
+    record, chunks = _stream("t3-0418")
+    body, answer = tmp_path / "generate.json", tmp_path / "stream.json"
+    body.write_text(json.dumps({"contents": [USER]}))
+    answer.write_text(json.dumps(chunks))
+    args = ["usage", "-m", "gemini-2.5-flash", "--api", "gemini", "-f", str(body), "--response", str(answer)]
+    runner = CliRunner()
+    result = runner.invoke(main, [*args, "--as-of", str(record["recorded"])])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert printed["bounds"]["candidatesTokenCount"] == [641, 654] and printed["candidatesTokenCount"] == 650
+    human = runner.invoke(main, [*args, "--as-of", str(record["recorded"]), "--human"])
+    assert human.exit_code == 0, human.output
+    assert "candidates: bounds (not exact)" in human.output and "641 - 654" in human.output
+    assert "prompt total: bounds" not in human.output

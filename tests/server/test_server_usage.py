@@ -112,3 +112,44 @@ def test_usage_and_estimate_take_history(http: httpx.Client) -> None:
     estimated = http.post(f"{path}:estimateCost", json={**body, "estimateOptions": {"history": history}})
     assert estimated.status_code == 200, estimated.text
     assert estimated.json()["prompt"]["total_tokens"] == expected["promptTokenCount"]
+
+
+def test_usage_of_a_streamed_response_carries_its_output_bounds(http: httpx.Client) -> None:
+    """A Gemini API 2.5 stream's chunks as `usageOptions.response`: the library's bounds, in the OpenAPI shape."""
+    from tests.ground_truth import load_2026, whole_response
+
+    record = next(r for r in load_2026() if r["id"] == "t3-0418")
+    body = {"contents": [{"role": "user", "parts": [{"text": "Sum the first 50 primes."}]}]}
+    options = {"response": whole_response(record), "asOf": record["recorded"]}
+    answer = http.post("/v1beta/models/gemini-2.5-flash:usageMetadata", json={**body, "usageOptions": options})
+    assert answer.status_code == 200, answer.text
+    metadata = answer.json()["usageMetadata"]
+    expected = vertexmeter.usage_metadata(
+        "gemini-2.5-flash", body, api="gemini", response=options["response"], as_of=record["recorded"]
+    )
+    assert metadata == expected and metadata["bounds"]["candidatesTokenCount"] == [641, 654]
+    shape = _bounds_schema(http.get("/openapi.json").json())
+    properties = shape["properties"]
+    assert isinstance(properties, dict) and shape["additionalProperties"] is False
+    assert set(metadata["bounds"]) <= set(properties)  # the served schema names every key the answer has
+    assert all(len(v) == 2 for k, v in metadata["bounds"].items() if k != "reason")
+
+
+def _bounds_schema(document: dict[str, object]) -> dict[str, object]:
+    """The `bounds` object's schema in the served OpenAPI document, wherever it sits."""
+    found: list[dict[str, object]] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            properties = node.get("properties")
+            if isinstance(properties, dict) and isinstance(properties.get("bounds"), dict):
+                found.append(properties["bounds"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    assert found
+    return found[0]
