@@ -4,7 +4,7 @@ hash of the registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "88dbe9ced35859f153e81338cc6bac3b"
+REGISTRY = "2aa8bad9a45ddb1caec3a9af07165345"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
