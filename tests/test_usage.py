@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -752,7 +753,7 @@ STREAM_GOLDENS = [
 ]
 
 
-def _stream(record_id: str) -> tuple[dict[str, object], list[dict[str, object]]]:
+def _stream(record_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     from tests.ground_truth import load_2026, whole_response
 
     record = next(r for r in load_2026() if r["id"] == record_id)
