@@ -864,3 +864,67 @@ def test_cli_usage_of_a_streamed_response(tmp_path: Path) -> None:
     assert human.exit_code == 0, human.output
     assert "candidates: bounds (not exact)" in human.output and "641 - 654" in human.output
     assert "prompt total: bounds" not in human.output
+
+
+def _without_usage(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in chunk.items() if k != "usageMetadata"} for chunk in chunks]
+
+
+def test_thought_summaries_without_usage_bound_the_thoughts() -> None:
+    """t3-0418's stream shows thought summaries (includeThoughts): Google billed 1,174 thoughts; the summaries
+    count 224. Without the chunks' usageMetadata the thoughts are bounded, never a silent point value."""
+    record, chunks = _stream("t3-0418")
+    assert chunks[-1]["usageMetadata"]["thoughtsTokenCount"] == 1174
+    body = {
+        "contents": [USER],
+        "generationConfig": {"thinkingConfig": {"thinkingBudget": 2048, "includeThoughts": True}},
+    }
+    answer = vertexmeter.usage(
+        record["model"], body, api="gemini", response=_without_usage(chunks), as_of=record["recorded"]
+    )
+    assert (answer.thoughts_token_count, answer.exact) == (224, False)
+    assert answer.bounds is not None and answer.bounds["thoughtsTokenCount"] == [224, 2048]
+    assert answer.bounds["thoughtsTokenCount"][0] <= 1174 <= answer.bounds["thoughtsTokenCount"][1]
+    low, high = answer.bounds["candidatesTokenCount"]  # the stream's own output bounds add up with the thoughts'
+    assert answer.bounds["totalTokenCount"] == [
+        answer.prompt_token_count + low + 224,
+        answer.prompt_token_count + high + 2048,
+    ]
+    assert "thought summaries" in answer.bounds["reason"]
+    assert answer.to_rest()["bounds"] == answer.bounds
+    # No thinking budget: the output limit (less the candidates) is the most the thoughts can be.
+    unbudgeted = vertexmeter.usage(
+        record["model"], {"contents": [USER]}, api="gemini", response=_without_usage(chunks), as_of=record["recorded"]
+    )
+    assert unbudgeted.bounds is not None
+    limit = unbudgeted.output_token_limit - unbudgeted.candidates_token_count
+    assert unbudgeted.bounds["thoughtsTokenCount"] == [224, limit]
+
+
+def test_a_response_that_states_its_thoughts_is_billed_by_them() -> None:
+    """The response's own usageMetadata states thoughtsTokenCount (the last chunk that states usage, for a stream):
+    that is Google's count of the thinking, taken as it is, with or without visible thought summaries."""
+    record, chunks = _stream("t3-0418")
+    answer = vertexmeter.usage(
+        record["model"], {"contents": [USER]}, api="gemini", response=chunks, as_of=record["recorded"]
+    )
+    assert answer.thoughts_token_count == 1174
+    assert answer.bounds is not None and "thoughtsTokenCount" not in answer.bounds  # only the stream's output range
+    hidden = {
+        "candidates": [{"content": {"role": "model", "parts": [{"text": "Paris."}]}}],
+        "usageMetadata": {"thoughtsTokenCount": 321},
+    }
+    stated = vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, response=hidden)
+    assert (stated.thoughts_token_count, stated.exact) == (321, True)
+    plain_text = vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, response="Paris.")
+    assert (plain_text.thoughts_token_count, plain_text.exact) == (0, True)
+
+
+def test_a_bad_stated_thoughts_count_is_refused_with_its_path() -> None:
+    bad = {
+        "candidates": [{"content": {"role": "model", "parts": [{"text": "x"}]}}],
+        "usageMetadata": {"thoughtsTokenCount": -1},
+    }
+    with pytest.raises(VertexMeterError) as err:
+        vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, response=bad)
+    assert err.value.field_path == "response.usage_metadata.thoughts_token_count"

@@ -169,6 +169,9 @@ def usage_command(
             low, high = bounds["candidatesTokenCount"]
             out.add_row("candidates: bounds (not exact)", f"{low:,} - {high:,}")
         out.add_row("thoughts", f"{result.thoughts_token_count:,}")
+        if "thoughtsTokenCount" in bounds:
+            low, high = bounds["thoughtsTokenCount"]
+            out.add_row("thoughts: bounds (not exact)", f"{low:,} - {high:,}")
     out.add_row("total", f"{result.total_token_count:,}")
     out.add_row("vocabulary", result.prompt.tokenizer)
     out.add_row("context window", f"{result.model.input_token_limit:,}")

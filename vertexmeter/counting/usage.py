@@ -40,8 +40,10 @@ from vertexmeter.requests import (
     Prompt,
     media_field,
     parse_generate_request,
+    plain,
     request_body,
     response_candidates,
+    response_thoughts,
 )
 from vertexmeter.tokenizing import Tokenizer, get_tokenizer
 from vertexmeter.vocabulary import GENERATE_CONTENT
@@ -71,6 +73,9 @@ class UsageResult:
     # A streamed response whose text the service bills a few tokens off its count (accounting.yaml
     # `streamed_output_bounds`): the rule and the text tokens it concerns.
     streamed_output: tuple[StreamedOutputBounds, int] | None = None
+    # A response that shows only thought summaries (includeThoughts) and states no thoughtsTokenCount of its own:
+    # the thoughts billed are the model's whole thinking, which the summaries do not show. (low, high).
+    unknown_thoughts: tuple[int, int] | None = None
 
     @property
     def raw_prompt_token_count(self) -> int | None:
@@ -96,7 +101,9 @@ class UsageResult:
     def exact(self) -> bool:
         """False when a part of the bill cannot be known offline: `bounds` then says how far it can be."""
         thoughts_exact = self.replayed_thoughts is None or self.replayed_thoughts.exact
-        return thoughts_exact and self.seams is None and self.streamed_output is None
+        return (
+            thoughts_exact and self.seams is None and self.streamed_output is None and self.unknown_thoughts is None
+        )
 
     @property
     def bounds(self) -> dict[str, Any] | None:
@@ -126,8 +133,16 @@ class UsageResult:
             output_high += high - text_tokens
             out["candidatesTokenCount"] = [output_low, output_high]
             reasons.append(rule.reason)
-        rest = self.thoughts_token_count
-        out["totalTokenCount"] = [prompt_low + output_low + rest, prompt_high + output_high + rest]
+        rest_low = rest_high = self.thoughts_token_count
+        if self.unknown_thoughts is not None:
+            rest_low, rest_high = self.unknown_thoughts
+            out["thoughtsTokenCount"] = [rest_low, rest_high]
+            reasons.append(
+                "The response shows thought summaries, not the thoughts: thoughtsTokenCount bills the model's whole "
+                "thinking (at least the summaries' tokens, at most the thinking budget or the output limit). Give the "
+                "response with its usageMetadata to take Google's own count."
+            )
+        out["totalTokenCount"] = [prompt_low + output_low + rest_low, prompt_high + output_high + rest_high]
         if self.raw_prompt_overhead is not None and "promptTokenCount" in out:
             out["rawPromptTokenCount"] = [prompt_low + self.raw_prompt_overhead, prompt_high + self.raw_prompt_overhead]
         out["reason"] = " ".join(reasons)
@@ -294,9 +309,20 @@ def usage_of_body(
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
         candidates, thoughts, streamed_text = count_response(prompt, response, day, streamed_rule)
+        summarized = thoughts > 0
         result.candidates_tokens_by_modality = candidates
-        result.thoughts_token_count = thoughts
         result.has_response = True
+        stated = _stated_thoughts(response)
+        if stated is not None:  # the response's own usageMetadata: Google's count of its thinking
+            result.thoughts_token_count = stated
+        elif summarized:
+            result.thoughts_token_count = thoughts
+            high = result.thinking_budget if result.thinking_budget and result.thinking_budget > 0 else None
+            if high is None:
+                high = max(result.output_token_limit - result.candidates_token_count, thoughts)
+            result.unknown_thoughts = (thoughts, max(high, thoughts))
+        else:
+            result.thoughts_token_count = thoughts
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
     return result
@@ -378,6 +404,20 @@ def _cached_tokens(prompt: Prompt, stated: int | None) -> int:
 
 
 # ---- the response ---------------------------------------------------------------------------------
+def _stated_thoughts(response: Any) -> int | None:
+    """thoughtsTokenCount as the response's own usageMetadata states it (a stream: the last chunk that states
+    usage), or None when it states no usage."""
+    response = plain(response, "response")
+    chunks = response if isinstance(response, list) else [response]
+    stated = None
+    for i, chunk in enumerate(chunks):
+        if isinstance(chunk, dict):
+            path = f"response[{i}]" if isinstance(response, list) else "response"
+            value = response_thoughts(chunk, path)
+            stated = value if value is not None else stated
+    return stated
+
+
 def count_response(
     prompt: Prompt, response: Any, as_of: dt.date | None, streamed_rule: StreamedOutputBounds | None = None
 ) -> tuple[dict[str, int], int, int]:

@@ -212,6 +212,7 @@ _BOUNDS: dict[str, Any] = {
     "properties": {
         "promptTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
         "candidatesTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+        "thoughtsTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
         "totalTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
         "rawPromptTokenCount": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
         "reason": {"type": "string"},
