@@ -13,23 +13,15 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis import checks as st_checks
-from schemathesis.specs.openapi import checks as openapi_checks
 
 from tests.abuse import batch_fuzz  # registers the application/jsonl body strategy and the stream check
 from tests.abuse.abuse_helpers import LiveServer, assert_google_error, start_live
+from tests.schema_checks import CHECKS as SCHEMA_CHECKS
 from vertexmeter.server import ServerConfig
 
 pytestmark = pytest.mark.slow  # a schemathesis run against a real server (~30 s on an idle 2-core machine)
 
-CHECKS = [
-    st_checks.not_a_server_error,
-    openapi_checks.status_code_conformance,
-    openapi_checks.content_type_conformance,
-    openapi_checks.response_schema_conformance,
-    openapi_checks.response_headers_conformance,
-    batch_fuzz.batch_stream_ends_well,
-]
+CHECKS = [*SCHEMA_CHECKS, batch_fuzz.batch_stream_ends_well]
 
 
 @pytest.fixture(autouse=True)

@@ -11,20 +11,11 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis import checks as st_checks
-from schemathesis.specs.openapi import checks as openapi_checks
 
+from tests.schema_checks import CHECKS
 from tests.server.server_helpers import RunningServer
 
 pytestmark = pytest.mark.slow  # a schemathesis run over every route (~1 min)
-
-CHECKS = [
-    st_checks.not_a_server_error,
-    openapi_checks.status_code_conformance,
-    openapi_checks.content_type_conformance,
-    openapi_checks.response_schema_conformance,
-    openapi_checks.response_headers_conformance,
-]
 
 
 @pytest.fixture(scope="module")

@@ -101,9 +101,7 @@ class UsageResult:
     def exact(self) -> bool:
         """False when a part of the bill cannot be known offline: `bounds` then says how far it can be."""
         thoughts_exact = self.replayed_thoughts is None or self.replayed_thoughts.exact
-        return (
-            thoughts_exact and self.seams is None and self.streamed_output is None and self.unknown_thoughts is None
-        )
+        return thoughts_exact and self.seams is None and self.streamed_output is None and self.unknown_thoughts is None
 
     @property
     def bounds(self) -> dict[str, Any] | None:
@@ -309,20 +307,20 @@ def usage_of_body(
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
         candidates, thoughts, streamed_text = count_response(prompt, response, day, streamed_rule)
-        summarized = thoughts > 0
         result.candidates_tokens_by_modality = candidates
         result.has_response = True
         stated = _stated_thoughts(response)
-        if stated is not None:  # the response's own usageMetadata: Google's count of its thinking
-            result.thoughts_token_count = stated
-        elif summarized:
-            result.thoughts_token_count = thoughts
-            high = result.thinking_budget if result.thinking_budget and result.thinking_budget > 0 else None
-            if high is None:
-                high = max(result.output_token_limit - result.candidates_token_count, thoughts)
+        # The response's own usageMetadata is Google's count of its thinking; thought summaries (the only
+        # thoughts a response shows) bound it from below, the thinking budget or the output left from above.
+        result.thoughts_token_count = thoughts if stated is None else stated
+        if stated is None and thoughts:
+            budget = result.thinking_budget
+            high = (
+                budget
+                if budget is not None and budget > 0
+                else result.output_token_limit - result.candidates_token_count
+            )
             result.unknown_thoughts = (thoughts, max(high, thoughts))
-        else:
-            result.thoughts_token_count = thoughts
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
     return result
