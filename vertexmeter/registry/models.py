@@ -240,6 +240,21 @@ class SignatureSize:
 
 
 @dataclass(frozen=True)
+class Redirect:
+    """Requests naming `name` on `apis` are answered by `served_by` (the answer's modelVersion; a registry model or
+    one of its aliases) from `start` (inclusive): counted with that model's vocabulary and rules. Unlike a dated
+    alias, `name` is a model of its own before `start` and on the other APIs."""
+
+    name: str
+    served_by: str
+    apis: tuple[str, ...]
+    start: dt.date
+    evidence: tuple[str, ...]
+    source: str
+    model: str = ""  # the registry id `served_by` is a spelling of
+
+
+@dataclass(frozen=True)
 class _ThoughtRule:
     keys: frozenset[tuple[str, str, str]]
     models: tuple[str, ...]
@@ -312,6 +327,7 @@ class _Registry:
     raw_prompt: tuple[RawPromptRule, ...] = ()
     uncertain_seams: dict[tuple[str, str, str], tuple[UncertainSeam, ...]] = field(default_factory=dict)
     streamed_output: dict[tuple[str, str, str], StreamedOutputBounds] = field(default_factory=dict)
+    redirects: dict[str, tuple[Redirect, ...]] = field(default_factory=dict)
 
 
 @cache
@@ -351,6 +367,7 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
                 raise ValueError(f"models.yaml: {name!r} is listed twice")
             by_name[name] = info
     dated = _dated_aliases(raw.get("dated_aliases") or {}, by_name)
+    redirects = _redirects(raw.get("redirects") or {}, by_name)
     not_countable = _not_countable(raw.get("not_countable") or [], by_name)
     accounting = _load_accounting(rules, {info.rules_generation for info in models})
     history = tuple(
@@ -405,6 +422,7 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         raw_prompt,
         _load_uncertain_seams(rules.get("uncertain_seams") or []),  # optional, as raw_prompt_tokens
         _load_streamed_output(rules.get("streamed_output_bounds") or []),  # optional, likewise
+        redirects,
     )
 
 
@@ -552,6 +570,40 @@ def _dated_aliases(
             if item.model not in by_name:
                 raise ValueError(f"models.yaml: dated alias {name!r} points at unknown model {item.model!r}")
         out[name] = tuple(items)
+    return out
+
+
+def _redirects(
+    raw: dict[str, list[dict[str, object]]], by_name: dict[str, ModelInfo]
+) -> dict[str, tuple[Redirect, ...]]:
+    """models.yaml `redirects`: per requested name, its redirects by API and first day (checked: both names known, no
+    two on one API from the same day, evidence given)."""
+    out: dict[str, tuple[Redirect, ...]] = {}
+    for name, periods in raw.items():
+        if name not in by_name:
+            raise ValueError(f"models.yaml: redirect of {name!r}, which is no model name or alias")
+        items = []
+        for period in periods:
+            served_by = str(period["served_by"])
+            spelling = match_version(served_by, by_name)
+            if spelling is None:
+                raise ValueError(f"models.yaml: redirect of {name!r} to unknown model {served_by!r}")
+            item = Redirect(
+                name=name,
+                served_by=served_by,
+                apis=_strings(period.get("apis") or list(APIS)),
+                start=dt.date.fromisoformat(str(period["from"])),
+                evidence=_strings(period.get("evidence") or []),
+                source=str(period["source"]).strip(),
+                model=by_name[spelling].id,
+            )
+            if set(item.apis) - set(APIS) or not item.evidence:
+                raise ValueError(f"models.yaml: redirect of {name!r}: apis must be among {APIS}, evidence given")
+            items.append(item)
+        starts = [(api, item.start) for item in items for api in item.apis]
+        if len(starts) != len(set(starts)):
+            raise ValueError(f"models.yaml: redirect of {name!r}: two redirects on one API from the same day")
+        out[name] = tuple(sorted(items, key=lambda r: r.start))
     return out
 
 
@@ -784,6 +836,21 @@ def dated_aliases() -> dict[str, tuple[DatedAlias, ...]]:
     return _registry().dated_aliases
 
 
+def redirect_for(name: str, *, api: str, on: dt.date | None = None) -> Redirect | None:
+    """The redirect that serves a request naming `name` on `api` on `on` (today when None), if any: the latest
+    one started by then. A version spelling (`models/…`, `-001`) finds the name it is a spelling of."""
+    table = _registry().redirects
+    if not table or not isinstance(name, str):
+        return None
+    found = match_version(bare_model_name(name.strip()), _registry().by_name)
+    if found is None:
+        return None
+    day = on or dt.date.today()
+    names = (found, _registry().by_name[found].id)
+    started = [r for key in dict.fromkeys(names) for r in table.get(key, ()) if api in r.apis and r.start <= day]
+    return max(started, key=lambda r: r.start) if started else None
+
+
 def not_countable() -> dict[str, NotCountable]:
     """Model ids a user can call that are not counted offline, each with why."""
     return _registry().not_countable
@@ -857,7 +924,9 @@ def resolve(
 ) -> ModelInfo:
     """The registry entry for any accepted spelling of a model name; NOT_FOUND names the closest ones.
 
-    A dated alias (`gemini-flash-latest`) resolves to the model it meant on `on` (default: today). A model `api`
+    A dated alias (`gemini-flash-latest`) resolves to the model it meant on `on` (default: today), a redirected
+    name (models.yaml `redirects`) to the model that served it on `api` that day (pricing's `any_api` look-up keeps
+    the name's own model). A model `api`
     does not serve (models.yaml `apis`) is NOT_FOUND there, as the service answers, unless `any_api` (pricing
     looks a name up for either API). A model the service serves but vertexmeter cannot count (a partner model, an
     image or video generator) is FAILED_PRECONDITION, with why. `api_version` (v1, v1beta, …) only shapes the
@@ -880,6 +949,9 @@ def resolve(
                 raise _cannot_count(bare, *refused)
             raise _unknown_model(name.strip(), bare, api, api_version or "v1beta")
         info = registry.by_name[found]
+        redirect = None if any_api else redirect_for(found, api=api, on=on)
+        if redirect is not None:
+            info = registry.by_name[redirect.model]
     if not any_api and api not in info.apis:
         served = " and ".join("Vertex AI" if a == "vertex" else "the Gemini API" for a in info.apis)
         raise _unknown_model(name.strip(), bare, api, api_version or "v1beta", f" {info.id} is served by {served}.")
