@@ -128,6 +128,24 @@ MINED_HISTORY_FLOORS = {
 }
 
 
+def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
+    """The signature-size readings (accounting.yaml signature_size) were fitted on tests/data/conversations_2026 only;
+    the mined sets' agent turns that replay signatures, without their history, are their held-out check: of the
+    384 that carry bounds, 358 hold the recorded prompt (2026-12-06; 324 with the readings before). The rest miss by
+    other open rules (server-side tools: mined-0238, -0241, -0244; tool schemas)."""
+    held = bounded = 0
+    for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
+        for record in records:
+            request = json.dumps(record["request"])
+            if record["kind"] != "input" or "thoughtSignature" not in request or is_multimodal(record):
+                continue
+            result = replay(record)
+            if result.bounds is not None:
+                bounded += 1
+                held += result.within_bounds
+    assert bounded >= 380 and held >= 358
+
+
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))
 def test_parity_on_mined_cassette_histories(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert _mined_rate(name, load_mined_history(name), capsys) >= MINED_HISTORY_FLOORS[name]
@@ -245,13 +263,14 @@ def _agent_turn(record: dict[str, Any]) -> bool:
 
 def test_every_2026_agent_turn_is_exact_or_bounded() -> None:
     """Replayed alone (no earlier responses) and with them, every agent turn is exact or carries bounds that hold the
-    recorded answer; alone, at most the three 3.5 turns docs/counting.md lists have bounds wider than 30 %."""
+    recorded answer, at most 30 % wide (the widest: t3-0646, 29.7 %)."""
     turns = [(alone, given) for alone, given in _2026_results() if _agent_turn(alone.record)]
     assert len(turns) >= 89
     assert [a.record["id"] for a, _ in turns if not a.within_bounds] == []
     assert [g.record["id"] for _, g in turns if not g.within_bounds] == []
     wide = [a.record["id"] for a, _ in turns if not a.exact and a.bounds_width > 0.3]
-    assert len(wide) <= 3, wide
+    assert wide == []
+    assert max(a.bounds_width for a, _ in turns) > 0.25  # not vacuous: the widest is near the limit
 
 
 def test_every_answer_with_bounds_holds_the_recorded_value() -> None:

@@ -4,7 +4,7 @@ hash of the registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "7b3ee1acfabcf500cec1d28ce7c751d4"
+REGISTRY = "99bbda2536b9b7e51d1a315586de73d9"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),

@@ -226,17 +226,18 @@ class ReplayedThoughts:
 
 @dataclass(frozen=True)
 class SignatureSize:
-    """What a signature's decoded size tells of its thoughts (accounting.yaml `signature_size`):
-    bytes = overhead + k x thoughts, k between `low` and `high`."""
+    """What a signature's decoded size tells of its thoughts (accounting.yaml `signature_size`): the point value
+    (bytes - `overhead_bytes`) / `point`, and `readings`, each (overhead low, overhead high, k low, k high): bytes =
+    overhead + k x thoughts with both in range. Every reading holds the recorded signatures, so the thoughts lie in
+    all of them: the bounds are their intersection."""
 
     overhead_bytes: int
-    low: float
     point: float
-    high: float
+    readings: tuple[tuple[int, int, float, float], ...]
     evidence: tuple[str, ...]
-    # A second reading that holds too: bytes = overhead + k x thoughts with the overhead between `also_overhead_low`
-    # and `also_overhead_high` bytes and k between `also_low` and `also_high`; the thoughts lie in both ranges.
-    also: tuple[int, int, float, float] | None = None
+    # Bytes each top-level segment beyond the first adds (a streamed response's signature has one per stretch of
+    # thoughts, each with its own framing): taken off the size before the readings apply.
+    per_extra_segment_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -381,16 +382,7 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         for era in rules["tokenizer_history"]
     )
     thoughts = _load_replayed_thoughts(rules["replayed_thoughts"], {info.rules_generation for info in models})
-    size = rules["signature_size"]
-    per_token = size["bytes_per_thought_token"]
-    signature = SignatureSize(
-        overhead_bytes=int(size["overhead_bytes"]),
-        low=float(per_token["low"]),
-        point=float(per_token["point"]),
-        high=float(per_token["high"]),
-        evidence=_strings(size.get("evidence") or []),
-        also=_signature_also(size.get("also")),
-    )
+    signature = _signature_size(rules["signature_size"])
     fields = tuple(
         (str(f["api"]), str(f["field"]), str(f["value"]), dt.date.fromisoformat(str(f["since"])))
         for f in rules["usage_fields"]
@@ -508,14 +500,33 @@ _RAW_PROMPT_WEIGHTS = (
 )
 
 
-def _signature_also(raw: object) -> tuple[int, int, float, float] | None:
-    """signature_size `also`: {overhead_bytes: {low, high}, bytes_per_thought_token: {low, high}}."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise ValueError("accounting.yaml signature_size.also is a mapping")
-    overhead, per_token = raw["overhead_bytes"], raw["bytes_per_thought_token"]
-    return int(overhead["low"]), int(overhead["high"]), float(per_token["low"]), float(per_token["high"])
+def _signature_size(raw: dict[str, Any]) -> SignatureSize:
+    """accounting.yaml `signature_size`: `readings` (a list of {overhead_bytes: {low, high}, bytes_per_thought_token:
+    {low, high}}); a data set from before them has one reading at a fixed overhead (`overhead_bytes`,
+    `bytes_per_thought_token` low / high) and an optional second one (`also`)."""
+    overhead, per_token = int(raw["overhead_bytes"]), raw["bytes_per_thought_token"]
+    items = raw.get("readings")
+    if items is None:
+        items = [{"overhead_bytes": {"low": overhead, "high": overhead}, "bytes_per_thought_token": per_token}]
+        items += [raw["also"]] if raw.get("also") is not None else []
+    if not isinstance(items, list) or not items:
+        raise ValueError("accounting.yaml signature_size.readings is a non-empty list")
+    readings = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValueError("accounting.yaml signature_size: a reading is a mapping")
+        low_bytes, high_bytes = int(item["overhead_bytes"]["low"]), int(item["overhead_bytes"]["high"])
+        low_k, high_k = float(item["bytes_per_thought_token"]["low"]), float(item["bytes_per_thought_token"]["high"])
+        if not (0 <= low_bytes <= high_bytes and 0 < low_k <= high_k):
+            raise ValueError(f"accounting.yaml signature_size: reading {item} is not two ordered ranges")
+        readings.append((low_bytes, high_bytes, low_k, high_k))
+    return SignatureSize(
+        overhead_bytes=overhead,
+        point=float(per_token["point"]),
+        readings=tuple(readings),
+        evidence=_strings(raw.get("evidence") or []),
+        per_extra_segment_bytes=int(raw.get("per_extra_segment_bytes", 0)),
+    )
 
 
 def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str]) -> tuple[_ThoughtRule, ...]:
