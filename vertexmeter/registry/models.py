@@ -95,6 +95,7 @@ class ToolTemplate:
     per_optional_property_of_described_declaration: int = 0  # on top, in a declaration with a description
     per_response_object: int = 0  # a declaration's response / responseJsonSchema with properties
     per_response_property: int = 0  # each top-level property of such a response schema
+    per_response_property_named_as_function: int = 0  # a response schema property named as its function
     per_enum: int = 0  # a schema node with `enum`
     per_enum_value: int = 0  # each of its values
     per_null_union: int = 0  # a JSON Schema `type` list naming "null" (["null", "array"])
@@ -112,6 +113,7 @@ _TOOL_WEIGHTS = (
     "per_optional_property_of_described_declaration",
     "per_response_object",
     "per_response_property",
+    "per_response_property_named_as_function",
     "per_enum",
     "per_enum_value",
     "per_null_union",
@@ -134,6 +136,7 @@ class FunctionHistory:
     per_boolean: int = 0  # a top-level true / false value
     per_list: int = 0  # a top-level list value
     per_absent_response: int = 0  # a functionResponse without `response` (json reads it as {})
+    per_key_named_as_function: int = 0  # a top-level key of the payload equal to the function's name
     # (model name patterns, weights that replace the ones above for those models), first match wins
     model_overrides: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = ()
 
@@ -646,6 +649,7 @@ _HISTORY_WEIGHTS = (
     "per_boolean",
     "per_list",
     "per_absent_response",
+    "per_key_named_as_function",
 )
 
 
@@ -749,7 +753,8 @@ def _load_accounting(
                         int(str(history.get("per_boolean", 0))),
                         int(str(history.get("per_list", 0))),
                         int(str(history.get("per_absent_response", 0))),
-                        _history_overrides(history),
+                        model_overrides=_history_overrides(history),
+                        per_key_named_as_function=int(str(history.get("per_key_named_as_function", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
