@@ -928,3 +928,20 @@ def test_a_bad_stated_thoughts_count_is_refused_with_its_path() -> None:
     with pytest.raises(VertexMeterError) as err:
         vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, response=bad)
     assert err.value.field_path == "response.usage_metadata.thoughts_token_count"
+
+
+def test_trailing_whitespace_of_an_output_is_not_billed_on_the_gemini_api_2_5() -> None:
+    """accounting.yaml output_newlines `trailing_whitespace`: on the Gemini API's 2.5 a text's trailing spaces and
+    newlines are left out (t3-0329: "…about it? \\n"); 3.x bills a trailing space and Vertex all of it."""
+    body = {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}
+
+    def output(model: str, text: str, api: str = "gemini") -> int:
+        return vertexmeter.usage(model, body, api=api, response=text, as_of="2026-06-01").candidates_token_count
+
+    bare = output("gemini-2.5-flash", "What would you like to know about it?")
+    assert output("gemini-2.5-flash", "What would you like to know about it? \n") == bare
+    assert output("gemini-2.5-flash", "What would you like to know about it?\n   ") == bare
+    assert output("gemini-2.5-flash", "What would you like to know about it? \n", api="vertex") > bare
+    three = output("gemini-3-flash-preview", "What would you like to know about it?")
+    assert output("gemini-3-flash-preview", "What would you like to know about it? ") == three + 1
+    assert output("gemini-3-flash-preview", "What would you like to know about it?\n") == three

@@ -4,7 +4,7 @@ hash of the registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "4eedcd09046c20de638141210a814b29"
+REGISTRY = "52a9a2698f157563d585ffd8ffe22ba8"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),

@@ -478,6 +478,8 @@ def count_response(
         if not rules.bills_edge_newlines and pieces:
             pieces[0] = pieces[0].lstrip("\n")
             pieces[-1] = pieces[-1].rstrip("\n")
+        if not rules.bills_trailing_whitespace and pieces:
+            pieces[-1] = pieces[-1].rstrip()
         text = "".join(pieces)
         if apart:  # accounting.yaml text_pieces_apart: a stream's chunks end where the model's tokens end
             text_tokens = sum(tokenizer.count(piece) for piece in pieces if piece)

@@ -169,6 +169,8 @@ class Accounting:
     billed_output: str = "text"
     # False: a newline at the start or end of a candidate's text is not billed (accounting.yaml `output_newlines`).
     bills_edge_newlines: bool = True
+    # False: any whitespace at the end of a candidate's text is not billed (accounting.yaml `output_newlines`).
+    bills_trailing_whitespace: bool = True
     # table -> the rule entry's (confidence, evidence ids): what an answer cites when asked which rules made it.
     sources: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
@@ -758,6 +760,7 @@ def _load_accounting(
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
+                    bills_trailing_whitespace=_edge_newlines(newlines, "trailing_whitespace", "billed"),
                     sources={
                         name: (str(rule.get("confidence", "")), _strings(rule.get("evidence") or []))
                         for name, rule in (
@@ -780,10 +783,10 @@ def _payload(rule: dict[str, object]) -> str:
     return value
 
 
-def _edge_newlines(rule: dict[str, object]) -> bool:
-    value = str(rule["edge_newlines"])
+def _edge_newlines(rule: dict[str, object], key: str = "edge_newlines", default: str | None = None) -> bool:
+    value = str(rule[key] if default is None else rule.get(key, default))
     if value not in ("billed", "not_billed"):
-        raise ValueError(f"accounting.yaml output_newlines: edge_newlines {value!r} is not billed or not_billed")
+        raise ValueError(f"accounting.yaml output_newlines: {key} {value!r} is not billed or not_billed")
     return value == "billed"
 
 
