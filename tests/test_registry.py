@@ -392,6 +392,9 @@ def test_a_redirected_name_is_counted_and_reported_as_the_model_that_served_it(
     assert bool(explained) == redirected == (result.redirect is not None)
     if explained:
         assert explained[0]["evidence"] and explained[0]["confidence"] == "observed"
+    counted = vertexmeter.count(name, "Hi", api=api, as_of=day)
+    assert counted.model.id == served and (counted.redirect is not None) == redirected
+    assert [r for r in counted.rules if r["rule"].startswith("models.yaml redirects")] == explained
 
 
 def test_pricing_looks_a_redirected_name_up_as_itself() -> None:

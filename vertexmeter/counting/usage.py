@@ -195,20 +195,10 @@ class UsageResult:
     @property
     def rules(self) -> list[dict[str, Any]]:
         """The rules this bill applied, with their confidence and evidence ids (docs/counting.md)."""
-        from vertexmeter.counting.explain import applied_rules
+        from vertexmeter.counting.explain import applied_rules, redirect_rule
 
         replayed = self.replayed_thoughts.rule if self.replayed_thoughts else None
-        served = []
-        if self.redirect is not None:
-            served.append(
-                {
-                    "rule": f"models.yaml redirects ({self.redirect.name} -> {self.redirect.served_by} on "
-                    f"{'/'.join(self.redirect.apis)} from {self.redirect.start.isoformat()})",
-                    "confidence": "observed",
-                    "evidence": list(self.redirect.evidence),
-                }
-            )
-        return served + applied_rules(
+        return redirect_rule(self.redirect) + applied_rules(
             self.prompt.request,
             self.prompt.tokenizer,
             replayed=replayed,
