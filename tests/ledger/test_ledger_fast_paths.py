@@ -324,7 +324,7 @@ def test_bad_repeats_are_refused(repeat: Any) -> None:
 def test_bulk_inserted_rows_are_stored_as_sqlalchemy_stores_them(db: str, tmp_path: Path) -> None:
     """The same row through the bulk insert and through a plain SQLAlchemy insert: the same stored values (SQLite
     keeps times as text, and the report orders by that text)."""
-    from vertexmeter.ledger.store import _values, insert_new, priced_requests, read_rows
+    from vertexmeter.ledger.store import insert_new, priced_requests, read_rows, row_values
 
     log = tmp_path / "log.jsonl"
     line = {
@@ -343,7 +343,7 @@ def test_bulk_inserted_rows_are_stored_as_sqlalchemy_stores_them(db: str, tmp_pa
     with engine.begin() as conn:
         conn.execute(
             priced_requests.insert(),
-            dict(zip(names, _values(row, row.created_at), strict=True)) | {"dedupe_key": "copy"},
+            dict(zip(names, row_values(row, row.created_at), strict=True)) | {"dedupe_key": "copy"},
         )
         conn.execute(text("DELETE FROM priced_requests WHERE dedupe_key = 'r1'"))
     assert insert_new(engine, [row]) == (1, 0)

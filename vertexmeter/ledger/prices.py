@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import Decimal, getcontext, localcontext
 from typing import Any
 
 from vertexmeter.errors import VertexMeterError, invalid_argument
@@ -119,6 +119,8 @@ class PriceBook:
         self.rates: dict[int, tuple[int, tuple[int, ...]]] = {}
         self.rate_ids: dict[tuple[Any, ...], int] = {}
         self.templates: dict[tuple[Any, ...], _Template | None] = {}  # None: always priced by the PriceList
+        self.work = getcontext().copy()  # the engine's precision, as _apply's localcontext gives it
+        self.work.prec = PRECISION
 
     def pricer(self, model: str, day: dt.date, api: str, endpoint: str) -> PriceList:
         key = (model, day, api, endpoint)
@@ -153,6 +155,33 @@ class PriceBook:
         if template is None:
             return _from_bill(pricer, usage, mode)
         return _apply(template, vector)
+
+    def price_tokens(
+        self, model: str, day: dt.date, api: str, endpoint: str, mode: str, vector: tuple[int, ...], prompt: int
+    ) -> tuple[str, Decimal, str, str | None, Decimal] | None:
+        """A call whose kind has a template with its JSON: (priced model, total, line items JSON, grounding entry,
+        grounding amount), as `price` stores it; None when the pricer or template is not made yet (the caller
+        prices it by `price`, which makes them). `vector` as usage_vector gives it, `prompt` the prompt tokens."""
+        pricer = self.pricers.get((model, day, api, endpoint))
+        if pricer is None or pricer.model.billing != "tokens":
+            return None
+        rates, limits = self.rates[id(pricer)]
+        template = self.templates.get(
+            (rates, mode, tuple([prompt > limit for limit in limits]), tuple(map(bool, vector)))
+        )
+        if template is None or not template.json_ready:
+            return None
+        multiply, divide = self.work.multiply, self.work.divide
+        amounts = [divide(multiply(Decimal(vector[item.source]), item.price), item.size) for item in template.items]
+        total = sum(amounts, Decimal(0))  # in the caller's context, as _apply
+        parts = []
+        allowance_entry, grounding_amount = None, Decimal(0)
+        for item, amount in zip(template.items, amounts, strict=True):
+            head, middle, tail = item.json_parts  # type: ignore[misc]
+            parts.append(head + str(vector[item.source]) + middle + money(amount) + tail)
+            if item.allowance:
+                allowance_entry, grounding_amount = item.shown["entry_id"], amount
+        return template.priced_model, total, "[" + ", ".join(parts) + "]", allowance_entry, grounding_amount
 
 
 def _from_bill(pricer: PriceList, usage: RequestUsage, mode: str) -> Priced:

@@ -286,17 +286,21 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
     refusal is still an error): another import running at the same time may have stored it since our check,
     and then nothing is counted twice and nothing is lost. Rows keep their order in the table's ids (the
     order free allowances are applied in, among calls of the same second)."""
-    rows = list(rows)
-    if not rows:
-        return 0, 0
     now = dt.datetime.now(dt.UTC)
+    return insert_values(engine, [row_values(row, now) for row in rows])
+
+
+def insert_values(engine: Engine, values: Sequence[Sequence[Any]]) -> tuple[int, int]:
+    """`insert_new` of rows given as their values (`row_values`, or the fast path's own), in INSERT_COLUMNS order."""
+    if not values:
+        return 0, 0
+    count = len(values)
     with database_errors("storing requests"), engine.begin() as conn:
-        values: Sequence[Sequence[Any]] = [_values(row, now) for row in rows]
         processors = [(i, p) for i, name in enumerate(INSERT_COLUMNS) if (p := _bind(conn, name))]
         if processors:  # SQLite keeps dates and times as text: SQLAlchemy's own format, as it reads them
             values = _processed(values, processors)
         inserted = _copy_new(conn, values) if conn.dialect.name == "postgresql" else _insert_new(conn, values)
-    return inserted, len(rows) - inserted
+    return inserted, count - inserted
 
 
 def _bind(conn: Connection, name: str) -> Any:
@@ -361,7 +365,7 @@ def _copy_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
         raise DriverError(exc, unavailable=isinstance(exc, dbapi.OperationalError)) from None
 
 
-def _values(row: LedgerRow, now: dt.datetime) -> tuple[Any, ...]:
+def row_values(row: LedgerRow, now: dt.datetime) -> tuple[Any, ...]:
     return (
         row.dedupe_key,
         row.response_id,
