@@ -59,6 +59,7 @@ MAX_BRACKETS = 100
 _LONG_NUMBER = re.compile(rb"[-+.0-9eE]{401}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOTHING = token_bucket(0)
+MAX_TIMES = 4096  # createTime values remembered (a log's calls of one second share one)
 
 
 class FastCall(NamedTuple):
@@ -83,6 +84,7 @@ class FastReader:
 
     def __init__(self, api: str, endpoint: str, model: str | None, day: dt.date | None) -> None:
         self.api, self.endpoint, self.model, self.day = api, endpoint, model, day
+        self.times: dict[str, tuple[dt.datetime, str, dt.date]] = {}  # createTime -> (UTC time, isoformat, day)
 
     def __call__(self, raw: bytes, file: str, line: int) -> FastCall | None:
         """The line's one call, or None: the checked path reads it."""
@@ -120,42 +122,53 @@ class FastReader:
         model = model_name(name, "model")
         stamp = item.get("createTime")
         if stamp:
-            created = timestamp(stamp)
+            when = self.times.get(stamp) if type(stamp) is str else None
+            if when is None:
+                created = timestamp(stamp)
+                utc = created.astimezone(dt.UTC)
+                when = (created, utc.isoformat(), utc.date())
+                if type(stamp) is str:
+                    if len(self.times) >= MAX_TIMES:
+                        self.times.clear()
+                    # kept once plausible: the range's end only moves later
+                    self.times[stamp] = when
         elif self.day is not None:
             created = dt.datetime(self.day.year, self.day.month, self.day.day, tzinfo=dt.UTC)
+            when = (created, created.isoformat(), created.date())
         else:
             return None
         counts = _tokens(meta)
         if counts is None:
             return None
         fresh, cached, output, thoughts, prompt = counts
-        utc = created.astimezone(dt.UTC)
+        created, iso, day = when
         fingerprint = token_call_fingerprint(
-            model, utc.isoformat(), mode, self.api, self.endpoint, fresh, cached, output, thoughts, prompt
+            model, iso, mode, self.api, self.endpoint, fresh, cached, output, thoughts, prompt
         )
         vector = (fresh, 0, 0, 0, cached, 0, 0, 0, 0, 0, 0, 0, output, 0, 0, 0, thoughts, 0, 0, 0)
-        return FastCall(
-            key, f"{file}:{line}", model, created, utc.date(), mode, vector, prompt, fingerprint, file, line, raw
-        )
+        return FastCall(key, f"{file}:{line}", model, created, day, mode, vector, prompt, fingerprint, file, line, raw)
 
 
 def _tokens(meta: dict[str, Any]) -> tuple[int, int, int, int, int] | None:
     """(fresh input, cached input, output, thoughts, prompt) tokens as usage_from_metadata bills them, when all
     are text tokens; None for anything else."""
-    values = []
-    for name in _COUNTS:
-        value = meta.get(name)
-        if type(value) is int and 0 <= value <= INT32_MAX:
-            values.append(value)
-        elif value is None:
-            values.append(0)
-        else:
-            return None  # a string, a Decimal, a bool, out of range: the checked path's count() decides
-    prompt, cached, tool, output, thoughts, _ = values
+    get = meta.get
+    prompt, cached, tool = (
+        get("promptTokenCount", 0),
+        get("cachedContentTokenCount", 0),
+        get("toolUsePromptTokenCount", 0),
+    )
+    output, thoughts, total = get("candidatesTokenCount", 0), get("thoughtsTokenCount", 0), get("totalTokenCount", 0)
+    # each a plain int in 0..INT32_MAX (None is 0); anything else (a string, a Decimal, a bool, out of range)
+    # is the checked path's count() to read or refuse
+    for value in (prompt, cached, tool, output, thoughts, total):
+        if (type(value) is not int or not 0 <= value <= INT32_MAX) and value is not None:
+            return None
+    prompt, cached, tool = prompt or 0, cached or 0, tool or 0
     if cached > prompt:
         return None
-    if not any(meta.get(name) for name in _DETAILS):  # usage_from_metadata's all-text case
-        return prompt - cached + tool, cached, output, thoughts, prompt + tool
+    if not any(get(name) for name in _DETAILS):  # usage_from_metadata's all-text case
+        return prompt - cached + tool, cached, output or 0, thoughts or 0, prompt + tool
     return _text_only(usage_from_metadata(meta))  # details by modality: the rule itself, then all text or not
 
 
