@@ -259,11 +259,17 @@ def stored_fingerprints(engine: Engine, keys: list[str]) -> dict[str, tuple[str,
     unique = list(dict.fromkeys(keys))
     c = priced_requests.c
     with database_errors("reading known requests"), engine.connect() as conn:
+        head = f"SELECT dedupe_key, fingerprint, source FROM {priced_requests.name} WHERE dedupe_key "
+        qmark = conn.dialect.paramstyle == "qmark"
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
             older: list[str] = []
-            query = select(c.dedupe_key, c.fingerprint, c.source).where(c.dedupe_key.in_(chunk))
-            for key, print_, source in conn.execute(query):
+            # the driver's own statement: SQLAlchemy would compile 500 bound parameters per query
+            if qmark:
+                found = conn.exec_driver_sql(head + f"IN ({', '.join('?' * len(chunk))})", tuple(chunk))
+            else:
+                found = conn.exec_driver_sql(head + "= ANY(%s)", (chunk,))
+            for key, print_, source in found:
                 if print_ is None:
                     older.append(key)
                 else:
@@ -416,17 +422,17 @@ class ReportRow(NamedTuple):
 
 def read_report_rows(engine: Engine, month: str | None = None) -> Iterator[ReportRow]:
     """Stored rows in time order (then insert order), as reports read them: a plain tuple per row, only the
-    columns a report sums, the time not parsed."""
-    c = priced_requests.c
-    query = select(*(c[name] for name in ReportRow._fields)).order_by(c.created_at, c.id)
-    if month:
-        query = query.where(c.month == month)
+    columns a report sums, the time not parsed (the driver's own values: no SQLAlchemy types in between)."""
+    sql = f"SELECT {', '.join(ReportRow._fields)} FROM {priced_requests.name}"
     with database_errors("reading the ledger"), engine.connect() as conn:
-        for day, month_, model, project, mode, api, labels, amount, entry, grounding in conn.execution_options(
-            yield_per=2000
-        ).execute(query):
+        if month:
+            sql += " WHERE month = " + ("?" if conn.dialect.paramstyle == "qmark" else "%s")
+        sql += " ORDER BY created_at, id"
+        result = conn.execution_options(yield_per=2000).exec_driver_sql(sql, (month,) if month else ())
+        zero = Decimal(0)
+        for day, month_, model, project, mode, api, labels, amount, entry, grounding in result:
             yield ReportRow(
-                day.isoformat(),
+                day if type(day) is str else day.isoformat(),  # SQLite keeps the day as its ISO text
                 month_,
                 model,
                 project,
@@ -435,7 +441,7 @@ def read_report_rows(engine: Engine, month: str | None = None) -> Iterator[Repor
                 labels,
                 Decimal(amount),
                 entry,
-                Decimal(grounding),
+                Decimal(grounding) if entry is not None or grounding != "0" else zero,
             )
 
 
