@@ -283,6 +283,11 @@ def stored_fingerprints(engine: Engine, keys: list[str]) -> dict[str, tuple[str,
 
 # The stored columns in insert order (`id` is the database's).
 INSERT_COLUMNS = tuple(c.name for c in priced_requests.c if c.name != "id")
+# Their PostgreSQL types for a binary COPY (text is what varchar takes on the wire).
+_COPY_TYPES = [
+    "timestamptz" if isinstance(t, DateTime) else "date" if isinstance(t, Date) else "text"
+    for t in (priced_requests.c[name].type for name in INSERT_COLUMNS)
+]
 
 
 def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
@@ -317,18 +322,23 @@ def _bind(conn: Connection, name: str) -> Any:
 def _processed(rows: Sequence[Sequence[Any]], processors: list[tuple[int, Any]]) -> list[tuple[Any, ...]]:
     """The rows with each processed column converted; a value seen before in the chunk (the day, the time
     of storing, calls of the same second) is converted once."""
-    out = [list(row) for row in rows]
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))  # by column: only the processed ones are walked
     for i, process in processors:
         done: dict[Any, Any] = {}
-        for row in out:
-            value = row[i]
-            # equal times in other zones are written differently: the zone is part of the key
-            key = (type(value), value, getattr(value, "tzinfo", None))
-            converted = done.get(key, _MISSING)
-            if converted is _MISSING:
-                converted = done[key] = process(value)
-            row[i] = converted
-    return [tuple(row) for row in out]  # the driver's executemany takes tuples
+        out = []
+        last: Any = _MISSING
+        converted: Any = None
+        for value in columns[i]:
+            if value is not last:  # runs of the same object (the time of storing, one createTime) skip the key
+                # equal times in other zones are written differently: the zone is part of the key
+                key = (type(value), value, getattr(value, "tzinfo", None))
+                converted = done.get(key, _MISSING)
+                if converted is _MISSING:
+                    converted = done[key] = process(value)
+                last = value
+            out.append(converted)
+        columns[i] = out
+    return list(zip(*columns, strict=True))  # the driver's executemany takes tuples
 
 
 _MISSING = object()
@@ -348,20 +358,27 @@ def _insert_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
 
 
 def _copy_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
-    """PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT in the rows' order."""
+    """PostgreSQL: binary COPY into a temporary table, then one INSERT ... SELECT in the rows' order.
+
+    The temporary table is made once per connection (its rows go at each commit); its identity column numbers
+    the rows in the order they were copied."""
     names = ", ".join(INSERT_COLUMNS)
     raw = conn.connection.driver_connection
     assert raw is not None
     dbapi = conn.dialect.loaded_dbapi
     try:
         with raw.cursor() as cursor:
+            # (each time: a chunk rolled back takes the table's creation with it)
             cursor.execute(
-                f"CREATE TEMPORARY TABLE vm_incoming ON COMMIT DROP AS "
-                f"SELECT 0 AS n, {names} FROM {priced_requests.name} WITH NO DATA"
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS vm_incoming ON COMMIT DELETE ROWS AS "
+                f"SELECT {names} FROM {priced_requests.name} WITH NO DATA"
             )
-            with cursor.copy(f"COPY vm_incoming (n, {names}) FROM STDIN") as copy:
-                for n, row in enumerate(values):
-                    copy.write_row((n, *row))
+            cursor.execute("ALTER TABLE vm_incoming ADD COLUMN IF NOT EXISTS n bigint GENERATED ALWAYS AS IDENTITY")
+            with cursor.copy(f"COPY vm_incoming ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_COPY_TYPES)
+                write = copy.write_row
+                for row in values:
+                    write(row)
             cursor.execute(
                 f"INSERT INTO {priced_requests.name} ({names}) SELECT {names} FROM vm_incoming ORDER BY n "
                 "ON CONFLICT (dedupe_key) DO NOTHING"
