@@ -167,7 +167,8 @@ def _tokens(meta: dict[str, Any]) -> tuple[int, int, int, int, int] | None:
     prompt, cached, tool = prompt or 0, cached or 0, tool or 0
     if cached > prompt:
         return None
-    if not any(get(name) for name in _DETAILS):  # usage_from_metadata's all-text case
+    details, cache, tool_use, candidates = _DETAILS
+    if not (get(details) or get(cache) or get(tool_use) or get(candidates)):  # usage_from_metadata's all-text case
         return prompt - cached + tool, cached, output or 0, thoughts or 0, prompt + tool
     return _text_only(usage_from_metadata(meta))  # details by modality: the rule itself, then all text or not
 
