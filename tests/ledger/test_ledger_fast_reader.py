@@ -35,7 +35,7 @@ COUNT_NAMES = (
     "thoughtsTokenCount",
     "totalTokenCount",
 )
-odd_values = st.sampled_from(
+odd_values: st.SearchStrategy[Any] = st.sampled_from(
     (None, -1, 2**31 - 1, 2**31, 2**64, 10**30, 1.0, 2.5, "12", "x", True, [], {}, "", 0)
 )  # fmt: skip
 counts = st.one_of(st.integers(0, 300_000), st.integers(0, 300_000), odd_values)
@@ -69,7 +69,7 @@ def usage_metadata(draw: st.DrawFn) -> dict[str, Any]:
 
 
 ids = st.one_of(
-    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=8),
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=0, max_size=8),
     st.sampled_from(("r" * 200, "r" * 201, "a\x00b", "a\x7f", "id")),
     st.integers(0, 99),
     st.none(),
@@ -185,7 +185,7 @@ def test_the_fast_reader_takes_the_common_lines_and_leaves_the_rest() -> None:
     def taken(item: Any, raw: bytes | None = None) -> bool:
         return compare_line(raw or json.dumps(item).encode(), None, None, "vertex", "global")
 
-    plain = {
+    plain: dict[str, Any] = {
         "responseId": "r1",
         "modelVersion": "gemini-2.5-flash",
         "createTime": "2025-11-03T10:00:00Z",

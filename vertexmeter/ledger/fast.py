@@ -35,7 +35,7 @@ from vertexmeter.pricing import RequestUsage, token_bucket
 try:
     import orjson
 except ImportError:  # pragma: no cover - a core dependency; without it every line takes the checked path
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 # Off in the tests that compare the two paths (and when orjson or the fingerprint's format is missing).
 ENABLED = orjson is not None and TOKEN_CALL_FORMAT is not None

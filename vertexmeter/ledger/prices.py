@@ -183,8 +183,9 @@ class PriceBook:
             steps = self.steps[kind] = (
                 template.priced_model,
                 tuple(
-                    (i.source, i.price, i.size, *i.json_parts, i.allowance, i.shown["entry_id"]) for i in template.items
-                ),  # type: ignore[misc]
+                    (i.source, i.price, i.size, *(i.json_parts or ()), i.allowance, i.shown["entry_id"])
+                    for i in template.items
+                ),
             )
         multiply, divide = self.work.multiply, self.work.divide
         total = Decimal(0)  # summed in the caller's context, as _apply's sum()
