@@ -1,8 +1,10 @@
 """`bill(logs, ...)`: price usage logs at the rates of each request's day and mode, store them, report the month.
 
 Data flows one way: log line -> RequestUsage -> pricing engine (the same `PriceList` as `estimate`) -> ledger row
--> report. Free grounding allowances are applied over the stored rows, per day or month and allowance group,
-in request order: the first N grounded prompts of a period are free, the rest pay the list price (pro rata).
+-> report; the common line (a bare response of text tokens) takes a fast path to the same row (`ledger/fast.py`),
+held equal to this one by differential tests. Free grounding allowances are applied over the stored rows, per
+day or month and allowance group, in request order: the first N grounded prompts of a period are free, the rest
+pay the list price (pro rata).
 
 A bad line never loses the rest: it is reported (file, line, reason), optionally written to a quarantine file,
 and the good lines are billed; `strict=True` checks every line first and stores nothing if one is bad.
