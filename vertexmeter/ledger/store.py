@@ -358,7 +358,9 @@ def _insert_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
 
 
 def _copy_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
-    """PostgreSQL: binary COPY into a temporary table, then one INSERT ... SELECT in the rows' order.
+    """PostgreSQL: a binary COPY straight into the table (the chunk's keys were not stored when looked up); if
+    another import stored one of them since (a unique violation), the chunk goes again by a temporary table and
+    one INSERT ... SELECT ... ON CONFLICT DO NOTHING in the rows' order.
 
     The temporary table is made once per connection (its rows go at each commit); its identity column numbers
     the rows in the order they were copied."""
@@ -368,17 +370,23 @@ def _copy_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
     dbapi = conn.dialect.loaded_dbapi
     try:
         with raw.cursor() as cursor:
+            cursor.execute("SAVEPOINT vm_copy")
+            try:
+                _copy(cursor, f"COPY {priced_requests.name} ({names}) FROM STDIN (FORMAT BINARY)", values)
+            except dbapi.IntegrityError as exc:
+                if getattr(exc, "sqlstate", None) != "23505":  # unique_violation; any other refusal is an error
+                    raise
+                cursor.execute("ROLLBACK TO SAVEPOINT vm_copy")
+            else:
+                cursor.execute("RELEASE SAVEPOINT vm_copy")
+                return len(values)
             # (each time: a chunk rolled back takes the table's creation with it)
             cursor.execute(
                 f"CREATE TEMPORARY TABLE IF NOT EXISTS vm_incoming ON COMMIT DELETE ROWS AS "
                 f"SELECT {names} FROM {priced_requests.name} WITH NO DATA"
             )
             cursor.execute("ALTER TABLE vm_incoming ADD COLUMN IF NOT EXISTS n bigint GENERATED ALWAYS AS IDENTITY")
-            with cursor.copy(f"COPY vm_incoming ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(_COPY_TYPES)
-                write = copy.write_row
-                for row in values:
-                    write(row)
+            _copy(cursor, f"COPY vm_incoming ({names}) FROM STDIN (FORMAT BINARY)", values)
             cursor.execute(
                 f"INSERT INTO {priced_requests.name} ({names}) SELECT {names} FROM vm_incoming ORDER BY n "
                 "ON CONFLICT (dedupe_key) DO NOTHING"
@@ -386,6 +394,14 @@ def _copy_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
             return int(cursor.rowcount)
     except dbapi.Error as exc:
         raise DriverError(exc, unavailable=isinstance(exc, dbapi.OperationalError)) from None
+
+
+def _copy(cursor: Any, statement: str, values: Sequence[Sequence[Any]]) -> None:
+    with cursor.copy(statement) as copy:
+        copy.set_types(_COPY_TYPES)
+        write = copy.write_row
+        for row in values:
+            write(row)
 
 
 def row_values(row: LedgerRow, now: dt.datetime) -> tuple[Any, ...]:
