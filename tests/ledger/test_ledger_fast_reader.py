@@ -116,6 +116,11 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
         item["usageMetadata"] = draw(st.sampled_from(([], "x", None)))
     if draw(st.integers(0, 3)) == 0:
         item["candidates"] = draw(candidates)
+    if draw(st.integers(0, 4)) == 0:  # what the SDK adds to a dumped response
+        item["sdkHttpResponse"] = {"headers": {"content-type": "application/json"}}
+        item[draw(st.sampled_from(("parsed", "automaticFunctionCallingHistory")))] = draw(
+            st.sampled_from((None, [], {"score": 0.5}, [1e-300, -0.0, 12345678901234567890]))
+        )
     if draw(st.integers(0, 5)) == 0:  # our own fields, and the keys of other recognisers
         extra = draw(st.sampled_from(("project", "labels", "model", "endpoint", "location", "object", "response")))
         item[extra] = draw(st.sampled_from(("p1", {"team": "a"}, "gemini-2.5-pro", "regional", "us-central1")))
@@ -195,6 +200,7 @@ def test_the_fast_reader_takes_the_common_lines_and_leaves_the_rest() -> None:
     text_details = {"promptTokensDetails": [{"modality": "TEXT", "tokenCount": 1000}], "trafficType": "ON_DEMAND"}
     assert taken({**plain, "usageMetadata": {**plain["usageMetadata"], **text_details}})
     assert taken({**plain, "candidates": [{"content": {"parts": [{"text": "hi"}]}, "avgLogprobs": -0.5}]})
+    assert taken({**plain, "sdkHttpResponse": {"headers": {"x": "y"}}, "automaticFunctionCallingHistory": []})
     image = {"promptTokenCount": 1000, "promptTokensDetails": [{"modality": "IMAGE", "tokenCount": 1000}]}
     assert not taken({**plain, "usageMetadata": image})  # not all text
     assert not taken({**plain, "labels": {"team": "a"}})  # our own fields: the checked path reads them

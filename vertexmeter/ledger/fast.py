@@ -41,7 +41,11 @@ except ImportError:  # pragma: no cover - a core dependency; without it every li
 ENABLED = orjson is not None and TOKEN_CALL_FORMAT is not None
 # The keys a bare response line may have here: none of them makes the line another recogniser's (a batch
 # line, an envelope, a span, a chat completion) or carries our own fields (project, labels, model, endpoint).
-RESPONSE_KEYS = frozenset({"responseId", "modelVersion", "createTime", "usageMetadata", "candidates", "promptFeedback"})
+# The google-genai SDK's own fields of a dumped response (sdkHttpResponse, ...) are read by no recogniser either.
+RESPONSE_KEYS = frozenset(
+    {"responseId", "modelVersion", "createTime", "usageMetadata", "candidates", "promptFeedback"}
+    | {"sdkHttpResponse", "automaticFunctionCallingHistory", "parsed"}
+)
 _COUNTS = (
     "promptTokenCount",
     "cachedContentTokenCount",
