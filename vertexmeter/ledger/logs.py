@@ -109,7 +109,7 @@ def read_log(
                 error = invalid_argument(f"line longer than {MAX_LINE_BYTES} bytes.", "logs")
                 yield LogLine(path, number, f"{path}:{number}", b"", error=error)
                 continue
-            if not raw.strip():
+            if raw.isspace():  # (not empty here; isspace stops at the first other byte, strip() copies)
                 continue
             if fast is not None:
                 call = fast(raw, path, number)
