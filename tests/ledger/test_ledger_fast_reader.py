@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from vertexmeter.errors import VertexMeterError
 from vertexmeter.ledger import bill, engine_for, fast
 from vertexmeter.ledger.fast import FastCall, FastReader
 from vertexmeter.ledger.fingerprint import call_fingerprint, reference
@@ -307,6 +308,20 @@ def test_an_import_by_the_fast_path_stores_and_reports_what_the_checked_path_doe
     first = checked[0]
     assert first["imported"]["rejected"] > 4 and first["imported"]["duplicates"] > 50
     assert first["imported"]["conflicts"] > 5 and first["imported"]["skipped_provisioned"] > 0
+
+
+def test_strict_refuses_the_same_lines_by_either_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "a.jsonl"
+    _log(log, 3)
+    refusals = []
+    for enabled in (False, True):
+        monkeypatch.setattr(fast, "ENABLED", enabled)
+        with pytest.raises(VertexMeterError) as caught:
+            bill(str(log), db=str(tmp_path / f"strict{enabled}.sqlite"), strict=True)
+        refusals.append((caught.value.status, caught.value.message))
+        with engine_for(str(tmp_path / f"strict{enabled}.sqlite")).connect() as conn:
+            assert conn.execute(select(priced_requests.c.id)).first() is None  # nothing stored
+    assert refusals[0] == refusals[1] and "bad line(s), nothing imported (strict)" in refusals[0][1]
 
 
 def _counting(function: Any, calls: list[int]) -> Any:
