@@ -52,6 +52,9 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
         )
         if weight
     ]
+    if history.payload == "escaped_strings":
+        # the two escape tokens around each string value (texts.escaped_payload): part of the written payload
+        features.append((_ESCAPES_PER_STRING, lambda payload: sum(1 for _ in _strings_in(payload))))
     named = history.per_key_named_as_function
     if not (features or named or history.per_call or history.per_response or history.per_absent_response):
         return 0
@@ -73,6 +76,9 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                 if given is None and kind == "functionResponse":
                     total += history.per_absent_response
     return total
+
+
+_ESCAPES_PER_STRING = 2
 
 
 @cache  # per request (batch lines too); the answer depends only on the rule and the model id

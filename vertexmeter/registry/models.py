@@ -17,7 +17,7 @@ from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_ar
 from vertexmeter.vocabulary import APIS, CALLS, EMBED_CONTENT
 
 BILLED_OUTPUTS = ("text", "before_stop")
-FUNCTION_PAYLOADS = ("texts", "json", "json_sorted_keys", "json_raw_quotes")
+FUNCTION_PAYLOADS = ("texts", "json", "json_sorted_keys", "json_raw_quotes", "escaped_strings")
 # accounting.yaml's tables keyed by (api, call, generation); each key covered exactly once by each.
 ACCOUNTING_TABLES = (
     "role_overhead",
