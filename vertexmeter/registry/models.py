@@ -99,6 +99,7 @@ class ToolTemplate:
     per_enum: int = 0  # a schema node with `enum`
     per_enum_value: int = 0  # each of its values
     per_null_union: int = 0  # a JSON Schema `type` list naming "null" (["null", "array"])
+    per_boolean_node: int = 0  # a typed OpenAPI node of type BOOLEAN
     per_title: int = 0  # a schema node's non-empty `title`
     per_nested_object: int = 0  # an object with properties below a schema's root
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
@@ -117,6 +118,7 @@ _TOOL_WEIGHTS = (
     "per_enum",
     "per_enum_value",
     "per_null_union",
+    "per_boolean_node",
     "per_title",
     "per_nested_object",
 )
@@ -177,7 +179,7 @@ class Accounting:
 
 # Payload shapes of replayed function parts whose token seam the service bills differently from the rule
 # (accounting.yaml `uncertain_seams`); counting.accounting measures each.
-SEAM_SHAPES = ("number", "digit_string", "string_list", "call_without_args")
+SEAM_SHAPES = ("number", "digit_string", "string_list")
 
 
 @dataclass(frozen=True)
