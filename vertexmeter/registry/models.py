@@ -127,7 +127,8 @@ _TOOL_WEIGHTS = (
 @dataclass(frozen=True)
 class FunctionHistory:
     """How replayed functionCall / functionResponse parts count (accounting.yaml `function_history`): their
-    payload read as `texts` (keys and string values) or as one `json` text, plus these tokens."""
+    payload read as `texts` (keys and string values), as one JSON text (`json`, `json_sorted_keys`, `json_raw_quotes`)
+    or as Gemma 4's tool-call text (`escaped_strings`), plus these tokens."""
 
     per_call: int = 0
     per_response: int = 0
