@@ -1195,8 +1195,199 @@ fail:
     return NULL;
 }
 
+/* ---------------------------------------------------------------- runs of one character */
+/* A long run of one character c (a chunk with no cut point) is encoded without per-symbol arrays.
+ * Symbols of a run are runs c^k, so a symbol is its length. Group the merges among c's run pieces
+ * into levels, one per priority (SentencePiece: one merged piece, whatever the split; tokenizers: one
+ * merge rule), in the heap's order. Applying the levels one after the other, each as a left-to-right
+ * pass that merges a pair of its level unless the pair's left symbol was just taken, gives the heap's
+ * merges exactly when no merge creates a candidate of its own level or an earlier one: the heap would
+ * take such a candidate next, a pass would not. So each pass checks, as it merges, the new symbol's
+ * pairs with its neighbours then (the pass's previous output, its next input), and gives up when one
+ * would come that early: the run then takes the heap (nothing of the attempt is kept). Passes stream
+ * into each other, one pending symbol each: time linear in the run, memory fixed. docs/tokenizing.md. */
+
+#define RUN_MIN_CHARS 256
+#define RUN_MAX_LEN 96 /* run pieces longer than this (in characters): the heap */
+#define RUN_MAX_LEVELS 127 /* int8_t levels */
+
+typedef struct {
+    int n_lengths, n_levels;
+    int32_t id_of[RUN_MAX_LEN + 1]; /* piece id of c^len, -1 none */
+    int64_t prio[RUN_MAX_LEN + 1][RUN_MAX_LEN + 1]; /* priority of merging (a, b); -1 none */
+    int8_t level[RUN_MAX_LEN + 1][RUN_MAX_LEN + 1]; /* its level, -1 none */
+} RunPlan;
+
+/* The merge of c^a and c^b: its priority (lower first) and the merged id, or -1. */
+static int64_t run_merge(PyObject *encoder, int32_t left, int32_t right, int32_t *merged) {
+    if (Py_IS_TYPE(encoder, &SpBpeType)) {
+        int32_t id = sp_pair((const SpBpeObject *)encoder, left, right);
+        *merged = id;
+        return id; /* the id path's order: the merged id (scores fall strictly with it) */
+    }
+    MergeHit hit = bpe_merge((const BpeObject *)encoder, left, right);
+    *merged = hit.new_id;
+    return hit.rank;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Fill plan from the piece of one c (unit): the run lengths reachable by merges, the merges among
+ * them and their levels. -1 when a run piece is longer than RUN_MAX_LEN, one text has two ids or there
+ * are more than RUN_MAX_LEVELS levels. */
+static int run_plan(PyObject *encoder, int32_t unit, RunPlan *plan) {
+    int lengths[RUN_MAX_LEN + 1], n = 0;
+    for (int i = 0; i <= RUN_MAX_LEN; i++) {
+        plan->id_of[i] = -1;
+        for (int j = 0; j <= RUN_MAX_LEN; j++) { plan->prio[i][j] = -2; plan->level[i][j] = -1; } /* -2: not asked */
+    }
+    plan->id_of[1] = unit;
+    lengths[n++] = 1;
+    for (int grew = 1; grew;) { /* the closure of {1} under merges */
+        grew = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                int a = lengths[i], b = lengths[j];
+                if (plan->prio[a][b] != -2) continue;
+                int32_t merged;
+                int64_t prio = run_merge(encoder, plan->id_of[a], plan->id_of[b], &merged);
+                if (prio >= 0 && a + b > RUN_MAX_LEN) return -1;
+                if (a + b <= RUN_MAX_LEN) plan->prio[a][b] = prio >= 0 ? prio : -1;
+                if (prio < 0) continue;
+                if (plan->id_of[a + b] < 0) { plan->id_of[a + b] = merged; lengths[n++] = a + b; grew = 1; }
+                else if (plan->id_of[a + b] != merged) return -1; /* one text, two pieces: not for this path */
+            }
+        }
+    }
+    int64_t prios[(RUN_MAX_LEN + 1) * (RUN_MAX_LEN + 1) / 2 + 1];
+    int np = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            int64_t p = plan->prio[lengths[i]][lengths[j]];
+            if (p >= 0) {
+                if (np == (int)(sizeof(prios) / sizeof(prios[0]))) return -1;
+                prios[np++] = p;
+            }
+        }
+    qsort(prios, (size_t)np, sizeof(int64_t), cmp_i64);
+    int levels = 0;
+    for (int k = 0; k < np; k++) if (!k || prios[k] != prios[k - 1]) prios[levels++] = prios[k];
+    if (levels > RUN_MAX_LEVELS) return -1; /* every symbol walks every pass: few passes, or the heap */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            int a = lengths[i], b = lengths[j];
+            int64_t p = plan->prio[a][b];
+            if (p < 0) continue;
+            int lo = 0, hi = levels - 1;
+            while (lo < hi) { int mid = (lo + hi) / 2; if (prios[mid] < p) lo = mid + 1; else hi = mid; }
+            plan->level[a][b] = (int8_t)lo;
+        }
+    plan->n_lengths = n;
+    plan->n_levels = levels;
+    return 0;
+}
+
+typedef struct { int pending, last, merged; } RunPass; /* last: the pass's previous output; merged: made here */
+
+/* One symbol of length x into pass lvl (and on down the passes); a symbol past the last pass is a
+ * token. 0 done, 1 the passes are not the heap's order here (see above), -1 out of memory. */
+static inline int run_push(const RunPlan *plan, RunPass *passes, int lvl, int x, IdVec *out) {
+    for (;;) {
+        if (lvl == plan->n_levels) return idvec_push(out, plan->id_of[x]);
+        RunPass *s = &passes[lvl];
+        if (s->merged) { /* x is the right neighbour of what this pass made last */
+            int l = plan->level[s->last][x];
+            if (l >= 0 && l <= lvl) return 1;
+            s->merged = 0;
+        }
+        int p = s->pending;
+        if (p && plan->level[p][x] == lvl) {
+            int m = p + x;
+            if (s->last) { int l = plan->level[s->last][m]; if (l >= 0 && l <= lvl) return 1; }
+            s->pending = 0; s->last = m; s->merged = 1;
+            x = m; lvl++;
+            continue;
+        }
+        s->pending = x;
+        if (!p) return 0;
+        s->last = p;
+        x = p; lvl++;
+    }
+}
+
+/* Encode text[start:end) when it is one character repeated and the run path applies: 1 done, 0 not
+ * applicable (the caller takes the usual path), -1 out of memory. */
+static int encode_run(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    Py_ssize_t n = end - start;
+    if (n < RUN_MIN_CHARS) return 0;
+    Py_UCS4 raw = PyUnicode_READ(kind, data, start);
+    if (PyUnicode_READ(kind, data, end - 1) != raw) return 0;
+    for (Py_ssize_t i = start + 1; i < end; i++) if (PyUnicode_READ(kind, data, i) != raw) return 0;
+    Py_UCS4 cp = canon(raw);
+    int32_t unit;
+    int32_t bytes[4]; int blen;
+    {
+        unsigned char buf[4];
+        if (cp < 0x80) { buf[0] = (unsigned char)cp; blen = 1; }
+        else if (cp < 0x800) { buf[0] = 0xC0 | (cp >> 6); buf[1] = 0x80 | (cp & 0x3F); blen = 2; }
+        else if (cp < 0x10000) { buf[0] = 0xE0 | (cp >> 12); buf[1] = 0x80 | ((cp >> 6) & 0x3F); buf[2] = 0x80 | (cp & 0x3F); blen = 3; }
+        else { buf[0] = 0xF0 | (cp >> 18); buf[1] = 0x80 | ((cp >> 12) & 0x3F); buf[2] = 0x80 | ((cp >> 6) & 0x3F); buf[3] = 0x80 | (cp & 0x3F); blen = 4; }
+        const int32_t *byte_ids = Py_IS_TYPE(encoder, &SpBpeType) ? ((SpBpeObject *)encoder)->byte_ids : ((BpeObject *)encoder)->byte_ids;
+        for (int q = 0; q < blen; q++) bytes[q] = byte_ids[buf[q]];
+    }
+    if (Py_IS_TYPE(encoder, &SpBpeType)) {
+        const SpBpeObject *b = (const SpBpeObject *)encoder;
+        if (!b->pairs) return 0; /* the range path's model: not here */
+        if (b->max_user_len && user_may_start(b, cp)) { /* a user-defined piece of c's only would be matched first */
+            Py_UCS4 window[MAX_USER_LEN_IDS];
+            Py_ssize_t avail = n < b->max_user_len ? n : b->max_user_len, len = 0;
+            for (Py_ssize_t k = 0; k < avail; k++) window[k] = cp;
+            if (sp_user_at(b, window, avail, &len) >= 0) return 0;
+        }
+        unit = sp_char(b, cp);
+        if (unit < 0) { /* no piece: never merges (the id path's tables say so), one byte piece per UTF-8 byte */
+            if (out->count_only) { out->n += (size_t)n * (size_t)blen; return 1; }
+            for (Py_ssize_t i = 0; i < n; i++)
+                for (int q = 0; q < blen; q++) if (idvec_push(out, bytes[q]) < 0) return -1;
+            return 1;
+        }
+    } else {
+        const BpeObject *b = (const BpeObject *)encoder;
+        for (Py_ssize_t s = 0; s < b->n_specials; s++) if (b->specials[s][0] == raw) return 0;
+        unit = bpe_char(b, cp);
+        if (unit < 0) { /* byte fallback: the run is its bytes over and over, when no two of them merge */
+            for (int q = 0; q < blen; q++) if (bpe_merge(b, bytes[q], bytes[(q + 1) % blen]).rank >= 0) return 0;
+            if (out->count_only) { out->n += (size_t)n * (size_t)blen; return 1; }
+            for (Py_ssize_t i = 0; i < n; i++)
+                for (int q = 0; q < blen; q++) if (idvec_push(out, bytes[q]) < 0) return -1;
+            return 1;
+        }
+    }
+    RunPlan *plan = (RunPlan *)malloc(sizeof(RunPlan));
+    if (!plan) return -1;
+    int rc = run_plan(encoder, unit, plan);
+    if (rc < 0) { free(plan); return 0; }
+    RunPass passes[RUN_MAX_LEVELS];
+    memset(passes, 0, sizeof(passes));
+    size_t before = out->n;
+    for (Py_ssize_t i = 0; i < n && rc == 0; i++) rc = run_push(plan, passes, 0, 1, out);
+    for (int lvl = 0; lvl < plan->n_levels && rc == 0; lvl++) { /* the end: each pass hands on what it holds */
+        int p = passes[lvl].pending;
+        passes[lvl].pending = 0;
+        if (p) { passes[lvl].last = p; rc = run_push(plan, passes, lvl + 1, p, out); }
+    }
+    if (rc == 1) { out->n = before; free(plan); return 0; } /* the heap's turn */
+    free(plan);
+    return rc < 0 ? -1 : 1;
+}
+
 /* Either encoder over text[start:end). */
 static int encode_range(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    int run = encode_run(encoder, kind, data, start, end, out);
+    if (run) return run < 0 ? -1 : 0;
     if (Py_IS_TYPE(encoder, &SpBpeType)) return sp_encode_range((SpBpeObject *)encoder, kind, data, start, end, out);
     return bpe_encode_range((BpeObject *)encoder, kind, data, start, end, out);
 }
