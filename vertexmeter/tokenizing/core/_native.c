@@ -88,6 +88,42 @@ static inline int u64set_has(const U64Set *s, uint64_t key) {
     }
 }
 
+/* ---------------------------------------------------------------- a set of pairs, by fingerprint */
+/* The splitter's pair set, as 16-bit fingerprints in an open-addressed table (2 bytes a slot, ~128 KB
+ * for 34k pairs: it stays in the core's cache, where the exact set of 8-byte keys took 1 MB). A pair
+ * that is in the set is always found; one that is not is found with a probability of about 2^-16 per
+ * slot probed. Such a false "joins" only leaves two characters in one chunk where they could have been
+ * cut: cutting less is as exact as cutting at every allowed place (docs/tokenizing.md). */
+typedef struct { uint16_t *fps; size_t mask; } FpSet;
+
+static inline uint16_t fp_of(uint64_t h) { uint16_t f = (uint16_t)(h >> 48); return f ? f : 1; }
+
+static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
+    size_t cap = 16;
+    while (cap < n + n / 2 + 16) cap <<= 1; /* load <= 2/3 */
+    s->fps = (uint16_t *)calloc(cap, sizeof(uint16_t));
+    if (!s->fps) return -1;
+    s->mask = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = mix64(keys[i] + 1);
+        uint16_t f = fp_of(h);
+        size_t at = h & s->mask;
+        while (s->fps[at] && s->fps[at] != f) at = (at + 1) & s->mask;
+        s->fps[at] = f;
+    }
+    return 0;
+}
+
+static inline int fpset_may_have(const FpSet *s, uint64_t key) {
+    uint64_t h = mix64(key + 1);
+    uint16_t f = fp_of(h);
+    for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+        uint16_t v = s->fps[at];
+        if (v == f) return 1;
+        if (!v) return 0;
+    }
+}
+
 static int refuse_surrogates(PyObject *text);
 static inline Py_UCS4 canon(Py_UCS4 cp);
 
@@ -689,6 +725,10 @@ static int sp_encode_ids(const SpBpeObject *b, int kind, const void *data, Py_ss
                     heap = g_; hcap *= 2; \
                 } \
                 IdItem it_ = {p_, l_, r_, syms[l_].len + syms[r_].len}; id_push(heap, &hn, it_); \
+                /* should it merge, the merged piece's pairs with its neighbours are probed next: ask now */ \
+                int32_t pl_ = syms[l_].prev, nr_ = syms[r_].next; \
+                if (pl_ >= 0 && syms[pl_].id >= 0) sp_pair_prefetch(b, syms[pl_].id, p_); \
+                if (nr_ >= 0 && syms[nr_].id >= 0) sp_pair_prefetch(b, p_, syms[nr_].id); \
             } \
         } \
     } while (0)
@@ -1433,11 +1473,16 @@ static long long encoder_char_count(PyObject *encoder, int kind, const void *dat
 
 /* ---------------------------------------------------------------- Splitter + chunk cache */
 
-typedef struct { uint64_t hash; uint32_t offset; uint32_t len; int32_t count; int32_t used; } CacheSlot;
+/* len 0: an empty slot. A chunk of up to SHORT_CHUNK characters is its own key: its hash is a bijection
+ * of its packed code points (short_key), so equal hashes and lengths are equal chunks and it keeps no
+ * copy in the arena (a lookup is one probe); a longer chunk's characters are compared with its copy. */
+typedef struct { uint64_t hash; uint32_t offset; uint16_t len; uint16_t count; } CacheSlot;
+#define SHORT_CHUNK 3
+#define MAX_CACHED_COUNT 0xFFFFu
 
 typedef struct {
     PyObject_HEAD
-    U64Set pairs;
+    FpSet pairs;
     uint8_t ascii_joins[128 * 128 / 8]; /* fast path: pair of ASCII characters inside some piece */
     /* bit cp: cp is the left (right) character of some pair; a character that is neither joins nothing
      * and is cut without probing the pair set (most of a text of rare characters) */
@@ -1479,8 +1524,16 @@ static inline Py_UCS4 canon(Py_UCS4 cp) { return cp == SPACE ? SPACE_MARK : cp; 
 static inline int joins(const SplitterObject *s, Py_UCS4 a, Py_UCS4 b) {
     if (a < 128 && b < 128) { unsigned bit = a * 128 + b; return (s->ascii_joins[bit >> 3] >> (bit & 7)) & 1; }
     if (!((s->joins_left[a >> 3] >> (a & 7)) & 1) || !((s->joins_right[b >> 3] >> (b & 7)) & 1)) return 0;
-    return u64set_has(&s->pairs, ((uint64_t)a << 32) | b);
+    return fpset_may_have(&s->pairs, ((uint64_t)a << 32) | b);
 }
+
+/* Ask for the pair-set slot joins(a, b) will read, when it will read one. */
+static inline void joins_prefetch(const SplitterObject *s, Py_UCS4 a, Py_UCS4 b) {
+    if (a < 128 && b < 128) return;
+    if (!((s->joins_left[a >> 3] >> (a & 7)) & 1) || !((s->joins_right[b >> 3] >> (b & 7)) & 1)) return;
+    __builtin_prefetch(&s->pairs.fps[mix64((((uint64_t)a << 32) | b) + 1) & s->pairs.mask]);
+}
+#define JOINS_AHEAD 8 /* pairs: the scan asks for the pair set's slot this far ahead of the pair it tests */
 
 static void cache_reset(SplitterObject *s) {
     free(s->slots); free(s->arena);
@@ -1492,8 +1545,17 @@ static size_t cache_footprint(const SplitterObject *s) {
     return (s->slots ? (s->slots_mask + 1) * sizeof(CacheSlot) : 0) + s->arena_cap * sizeof(Py_UCS4);
 }
 
+/* The hash of a chunk of at most SHORT_CHUNK characters: code points + 1 (so that lengths differ) in 21
+ * bits each, through mix64, which is a bijection of 64-bit words. */
+static inline uint64_t short_key(int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
+    uint64_t packed = 0;
+    for (Py_ssize_t i = 0; i < len; i++) packed |= (uint64_t)(PyUnicode_READ(kind, data, start + i) + 1) << (21 * i);
+    return mix64(packed);
+}
+
 static int chunk_equal(const SplitterObject *s, const CacheSlot *slot, int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
     if (slot->len != (uint32_t)len) return 0;
+    if (len <= SHORT_CHUNK) return 1; /* the hashes are equal: so are the chunks (short_key) */
     const Py_UCS4 *stored = s->arena + slot->offset;
     for (Py_ssize_t i = 0; i < len; i++)
         if (stored[i] != PyUnicode_READ(kind, data, start + i)) return 0;
@@ -1506,9 +1568,9 @@ static int cache_grow(SplitterObject *s) {
     if (!slots) return -1;
     if (s->slots) {
         for (size_t i = 0; i <= s->slots_mask; i++) {
-            if (!s->slots[i].used) continue;
+            if (!s->slots[i].len) continue;
             size_t h = s->slots[i].hash & (cap - 1);
-            while (slots[h].used) h = (h + 1) & (cap - 1);
+            while (slots[h].len) h = (h + 1) & (cap - 1);
             slots[h] = s->slots[i];
         }
         free(s->slots);
@@ -1518,16 +1580,17 @@ static int cache_grow(SplitterObject *s) {
 }
 
 static int cache_insert(SplitterObject *s, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, int32_t count) {
-    if (len > s->max_chunk) return 0;
+    if (len > s->max_chunk || count > (int32_t)MAX_CACHED_COUNT) return 0;
+    size_t stored = len <= SHORT_CHUNK ? 0 : (size_t)len; /* characters kept in the arena */
     size_t want_slots = s->slots ? s->slots_mask + 1 : 0;
     if (!s->slots || (s->n_entries + 1) * 2 > want_slots) want_slots = want_slots ? want_slots * 2 : 4096;
     size_t want_arena = s->arena_cap;
-    while (s->arena_len + (size_t)len > want_arena) want_arena = want_arena ? want_arena * 2 : 65536;
+    while (s->arena_len + stored > want_arena) want_arena = want_arena ? want_arena * 2 : 65536;
     if (want_slots * sizeof(CacheSlot) + want_arena * sizeof(Py_UCS4) > s->cache_bytes) {
         cache_reset(s); /* bounded memory: start afresh rather than grow past the cap */
         s->resets++;
         want_slots = 4096; want_arena = 65536;
-        while ((size_t)len > want_arena) want_arena *= 2;
+        while (stored > want_arena) want_arena *= 2;
         if (want_slots * sizeof(CacheSlot) + want_arena * sizeof(Py_UCS4) > s->cache_bytes) return 0;
     }
     if (!s->slots || (s->n_entries + 1) * 2 > s->slots_mask + 1) if (cache_grow(s) < 0) return -1;
@@ -1537,45 +1600,47 @@ static int cache_insert(SplitterObject *s, uint64_t hash, int kind, const void *
         s->arena = arena; s->arena_cap = want_arena;
     }
     size_t h = hash & s->slots_mask;
-    while (s->slots[h].used) h = (h + 1) & s->slots_mask;
-    for (Py_ssize_t i = 0; i < len; i++) s->arena[s->arena_len + i] = PyUnicode_READ(kind, data, start + i);
-    s->slots[h].hash = hash; s->slots[h].offset = (uint32_t)s->arena_len; s->slots[h].len = (uint32_t)len;
-    s->slots[h].count = count; s->slots[h].used = 1;
-    s->arena_len += (size_t)len; s->n_entries++;
+    while (s->slots[h].len) h = (h + 1) & s->slots_mask;
+    for (size_t i = 0; i < stored; i++) s->arena[s->arena_len + i] = PyUnicode_READ(kind, data, start + (Py_ssize_t)i);
+    s->slots[h].hash = hash; s->slots[h].offset = (uint32_t)s->arena_len; s->slots[h].len = (uint16_t)len;
+    s->slots[h].count = (uint16_t)count;
+    s->arena_len += stored; s->n_entries++;
     return 0;
 }
 
-/* The count of one chunk: from the cache, else from the exact encoder (then remembered). A lone
- * character is counted from the encoder's own per-character memo instead. */
-static long long chunk_count(SplitterObject *s, PyObject *text, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, uint64_t hash, PyObject *miss) {
-    Py_ssize_t len = end - start;
-    int encoder = is_encoder(miss);
-    if (len == 1 && encoder) return encoder_char_count(miss, kind, data, start);
-    hash = mix64(hash ^ (uint64_t)len);
-    int cached = len <= s->max_chunk && (!s->sampling || ++s->tick % SAMPLE_EVERY == 0);
-    if (cached) {
-        if (s->slots) {
-            size_t h = hash & s->slots_mask;
-            while (s->slots[h].used) {
-                if (s->slots[h].hash == hash && chunk_equal(s, &s->slots[h], kind, data, start, len)) {
-                    s->hits++; s->window_hits++;
-                    if (++s->window_lookups == WINDOW) {
-                        s->sampling = SAMPLE_BELOW(s->window_hits, s->window_lookups);
-                        s->window_lookups = s->window_hits = 0;
-                    }
-                    return s->slots[h].count;
-                }
-                h = (h + 1) & s->slots_mask;
+/* A chunk's cache hash from its running FNV hash (`fnv`, over its code points). */
+static inline uint64_t chunk_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t fnv) {
+    return len <= SHORT_CHUNK ? short_key(kind, data, start, len) : mix64(fnv ^ (uint64_t)len);
+}
+
+/* A chunk's count from the cache (`hash`: its chunk_hash): >= 0 a hit; -1 a miss, with *keep telling
+ * whether the miss is to be remembered (the cache serves this chunk: see SplitterObject.sampling). */
+static long long cache_lookup(SplitterObject *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t hash, int *keep) {
+    *keep = len <= s->max_chunk && (!s->sampling || ++s->tick % SAMPLE_EVERY == 0);
+    if (!*keep) return -1;
+    long long found = -1;
+    if (s->slots) {
+        for (size_t h = hash & s->slots_mask; s->slots[h].len; h = (h + 1) & s->slots_mask) {
+            if (s->slots[h].hash == hash && chunk_equal(s, &s->slots[h], kind, data, start, len)) {
+                s->hits++; s->window_hits++;
+                found = s->slots[h].count;
+                break;
             }
         }
-        if (++s->window_lookups == WINDOW) {
-            s->sampling = SAMPLE_BELOW(s->window_hits, s->window_lookups);
-            s->window_lookups = s->window_hits = 0;
-        }
     }
+    if (++s->window_lookups == WINDOW) {
+        s->sampling = SAMPLE_BELOW(s->window_hits, s->window_lookups);
+        s->window_lookups = s->window_hits = 0;
+    }
+    return found;
+}
+
+/* The count of a chunk the cache did not give: from the exact encoder (or the miss callable), kept in
+ * the cache when `keep`. -1 with an exception set. */
+static long long chunk_miss(SplitterObject *s, PyObject *text, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, uint64_t hash, PyObject *miss, int keep) {
     s->misses++;
     long long count;
-    if (encoder) {
+    if (is_encoder(miss)) {
         IdVec out = {NULL, 0, 0, {0}, 1};
         if (encode_range_nogil(miss, kind, data, start, end, &out) < 0) return -1;
         count = (long long)out.n;
@@ -1590,8 +1655,82 @@ static long long chunk_count(SplitterObject *s, PyObject *text, int kind, const 
         if (count == -1 && PyErr_Occurred()) return -1;
         if (count < 0 || count > INT32_MAX) { PyErr_SetString(PyExc_ValueError, "miss() returned an impossible count"); return -1; }
     }
-    if (cached && cache_insert(s, hash, kind, data, start, len, (int32_t)count) < 0) { PyErr_NoMemory(); return -1; }
+    if (keep && cache_insert(s, hash, kind, data, start, end - start, (int32_t)count) < 0) { PyErr_NoMemory(); return -1; }
     return count;
+}
+
+/* Ask for the memory an encoder will read first for text[start:end): its characters' slots, then the
+ * merge probes of adjacent characters (the ids read here are read again, from the cache, by the encoder). */
+#define PREFETCH_MAX_CHARS 32
+static void encoder_prefetch(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+    if (end - start > PREFETCH_MAX_CHARS) return;
+    int32_t ids[PREFETCH_MAX_CHARS];
+    int sp = Py_IS_TYPE(encoder, &SpBpeType);
+    const SpBpeObject *spb = (const SpBpeObject *)encoder;
+    const BpeObject *hfb = (const BpeObject *)encoder;
+    if (sp && !spb->pairs) return;
+    Py_ssize_t n = end - start;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 cp = canon(PyUnicode_READ(kind, data, start + i));
+        const CharSlot *chars = sp ? spb->chars : hfb->chars;
+        size_t mask = sp ? spb->chars_mask : hfb->chars_mask;
+        __builtin_prefetch(&chars[mix64((uint64_t)cp + 1) & mask]);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 cp = canon(PyUnicode_READ(kind, data, start + i));
+        ids[i] = sp ? sp_char(spb, cp) : bpe_char(hfb, cp);
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        if (ids[i - 1] < 0 || ids[i] < 0) continue;
+        if (sp) sp_pair_prefetch(spb, ids[i - 1], ids[i]);
+        else bpe_merge_prefetch(hfb, ids[i - 1], ids[i]);
+    }
+}
+
+typedef struct { Py_ssize_t start, end; uint64_t hash; } ChunkSpan; /* hash: running FNV, then chunk_hash */
+#define CHUNK_BLOCK 32
+
+/* The sum of a block of chunks' counts, in phases whose memory misses overlap: the cache slots (or memo
+ * bytes) of every chunk asked for, then read; the encoder's first reads for every miss asked for, then
+ * the misses encoded. -1 with an exception set. */
+static long long count_block(SplitterObject *s, PyObject *text, int kind, const void *data, ChunkSpan *block, int nb, PyObject *miss) {
+    int encoder = is_encoder(miss);
+    const uint8_t *memo = NULL;
+    if (Py_IS_TYPE(miss, &SpBpeType)) memo = ((SpBpeObject *)miss)->char_counts;
+    else if (Py_IS_TYPE(miss, &BpeType)) memo = ((BpeObject *)miss)->char_counts;
+    for (int j = 0; j < nb; j++) {
+        Py_ssize_t len = block[j].end - block[j].start;
+        if (len == 1 && encoder) {
+            if (memo) __builtin_prefetch(&memo[PyUnicode_READ(kind, data, block[j].start)]);
+        } else {
+            block[j].hash = chunk_hash(kind, data, block[j].start, len, block[j].hash);
+            if (s->slots) __builtin_prefetch(&s->slots[block[j].hash & s->slots_mask]);
+        }
+    }
+    long long total = 0;
+    int missed[CHUNK_BLOCK], keeps[CHUNK_BLOCK], n_missed = 0;
+    for (int j = 0; j < nb; j++) {
+        Py_ssize_t len = block[j].end - block[j].start;
+        long long k;
+        if (len == 1 && encoder) {
+            k = encoder_char_count(miss, kind, data, block[j].start);
+            if (k < 0) return -1;
+        } else {
+            int keep;
+            k = cache_lookup(s, kind, data, block[j].start, len, block[j].hash, &keep);
+            if (k < 0) { keeps[n_missed] = keep; missed[n_missed++] = j; continue; }
+        }
+        total += k;
+    }
+    if (encoder && n_missed > 1)
+        for (int m = 0; m < n_missed; m++) encoder_prefetch(miss, kind, data, block[missed[m]].start, block[missed[m]].end);
+    for (int m = 0; m < n_missed; m++) {
+        const ChunkSpan *c = &block[missed[m]];
+        long long k = chunk_miss(s, text, kind, data, c->start, c->end, c->hash, miss, keeps[m]);
+        if (k < 0) return -1;
+        total += k;
+    }
+    return total;
 }
 
 static PyObject *Splitter_count(SplitterObject *self, PyObject *args) {
@@ -1602,27 +1741,35 @@ static PyObject *Splitter_count(SplitterObject *self, PyObject *args) {
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (!n) return PyLong_FromLong(0);
+    /* Chunks are counted a block at a time: first the block's cache slots (or memo bytes) are asked for
+     * together, then read; their memory misses overlap instead of coming one after the other. */
+    ChunkSpan block[CHUNK_BLOCK];
+    int nb = 0;
     long long total = 0;
     Py_ssize_t start = 0;
     Py_UCS4 prev = PyUnicode_READ(kind, data, 0);
     uint64_t hash = (0x9E3779B97F4A7C15ULL ^ prev) * 0x100000001B3ULL;
     Py_UCS4 prev_c = canon(prev);
-    for (Py_ssize_t i = 1; i < n; i++) {
-        Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+    for (Py_ssize_t i = 1; i <= n; i++) {
+        Py_UCS4 cp = i < n ? PyUnicode_READ(kind, data, i) : 0;
         Py_UCS4 c = canon(cp);
-        if (!joins(self, prev_c, c)) {
-            long long k = chunk_count(self, text, kind, data, start, i, hash, miss);
-            if (k < 0) return NULL;
-            total += k;
+        if (i + JOINS_AHEAD < n && kind != PyUnicode_1BYTE_KIND)
+            joins_prefetch(self, canon(PyUnicode_READ(kind, data, i + JOINS_AHEAD - 1)), canon(PyUnicode_READ(kind, data, i + JOINS_AHEAD)));
+        if (i == n || !joins(self, prev_c, c)) {
+            block[nb].start = start; block[nb].end = i; block[nb].hash = hash;
+            if (++nb == CHUNK_BLOCK || i == n) {
+                long long k = count_block(self, text, kind, data, block, nb, miss);
+                if (k < 0) return NULL;
+                total += k;
+                nb = 0;
+            }
             start = i;
             hash = 0x9E3779B97F4A7C15ULL;
         }
         hash = (hash ^ cp) * 0x100000001B3ULL;
         prev_c = c;
     }
-    long long k = chunk_count(self, text, kind, data, start, n, hash, miss);
-    if (k < 0) return NULL;
-    return PyLong_FromLongLong(total + k);
+    return PyLong_FromLongLong(total);
 }
 
 static PyObject *Splitter_bounds(SplitterObject *self, PyObject *text) {
@@ -1692,14 +1839,14 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     Py_ssize_t cache_bytes, max_chunk;
     static char *kwlist[] = {"pairs", "cache_bytes", "max_chunk", NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "Onn", kwlist, &pairs_obj, &cache_bytes, &max_chunk)) return -1;
-    if (self->pairs.keys) { PyErr_SetString(PyExc_RuntimeError, "Splitter is already initialised"); return -1; }
+    if (self->pairs.fps) { PyErr_SetString(PyExc_RuntimeError, "Splitter is already initialised"); return -1; }
     if (cache_bytes < 0 || max_chunk < 0) { PyErr_SetString(PyExc_ValueError, "negative cache size"); return -1; }
     Py_buffer view;
     if (PyObject_GetBuffer(pairs_obj, &view, PyBUF_SIMPLE) < 0) return -1;
     if (view.len % 8) { PyBuffer_Release(&view); PyErr_SetString(PyExc_ValueError, "pairs: length not a multiple of 8"); return -1; }
     const uint64_t *keys = (const uint64_t *)view.buf;
     size_t n = (size_t)view.len / 8;
-    if (u64set_init(&self->pairs, keys, n) < 0) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
+    if (fpset_init(&self->pairs, keys, n) < 0) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
     memset(self->ascii_joins, 0, sizeof(self->ascii_joins));
     self->joins_left = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
     self->joins_right = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
@@ -1715,12 +1862,12 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     PyBuffer_Release(&view);
     /* arena offsets are 32-bit counts of code points */
     self->cache_bytes = (size_t)cache_bytes < ((size_t)1 << 33) ? (size_t)cache_bytes : ((size_t)1 << 33);
-    self->max_chunk = max_chunk;
+    self->max_chunk = max_chunk < 0xFFFF ? max_chunk : 0xFFFF; /* a slot's len is 16 bits */
     return 0;
 }
 
 static void Splitter_dealloc(SplitterObject *self) {
-    free(self->pairs.keys);
+    free(self->pairs.fps);
     free(self->joins_left); free(self->joins_right);
     cache_reset(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
