@@ -147,6 +147,7 @@ typedef struct {
     size_t n_merges; /* merge_ids' length */
     int from_image; Py_buffer image; /* tables borrowed from an image (see Bpe_from_image), not owned */
     uint8_t *char_counts; /* see encoder_char_count */
+    uint8_t special_first[8192]; /* bit (cp & 0xFFFF): some special token may start with cp */
 } BpeObject;
 
 /* len: the initial symbols it spans, 0 once merged into its left neighbour */
@@ -219,6 +220,9 @@ static inline int32_t bpe_char(const BpeObject *b, Py_UCS4 cp) { return char_slo
 /* Growable int32 output; the first 64 ids live inline (most chunks need no allocation). Never copy one.
  * count_only: the ids are only counted, never stored (a count needs no memory per token). */
 typedef struct { int32_t *v; size_t n, cap; int32_t local[64]; int count_only; } IdVec;
+
+/* An IdVec that only counts (its inline array is never touched, so not zeroed either). */
+#define COUNTING_IDVEC(name) IdVec name; name.v = NULL; name.n = name.cap = 0; name.count_only = 1
 
 static void idvec_free(IdVec *o) { if (o->v != o->local) free(o->v); o->v = NULL; o->n = o->cap = 0; }
 
@@ -400,6 +404,8 @@ static int bpe_set_specials(BpeObject *self, PyObject *specials_obj) {
         self->special_lens[s] = PyUnicode_GET_LENGTH(content);
         self->special_ids[s] = id;
         self->n_specials = s + 1;
+        unsigned first = self->specials[s][0] & 0xFFFFu;
+        self->special_first[first >> 3] |= (uint8_t)(1u << (first & 7));
     }
     Py_DECREF(seq);
     return 0;
@@ -1465,7 +1471,7 @@ static long long encoder_char_count(PyObject *encoder, int kind, const void *dat
     Py_UCS4 cp = PyUnicode_READ(kind, data, at);
     if (!*memo) *memo = (uint8_t *)calloc(MAX_CODE_POINT + 1, 1); /* NULL: counted without the memo */
     if (*memo && (*memo)[cp]) return (*memo)[cp];
-    IdVec out = {NULL, 0, 0, {0}, 1};
+    COUNTING_IDVEC(out);
     if (encode_range(encoder, kind, data, at, at + 1, &out) < 0) { PyErr_NoMemory(); return -1; }
     if (*memo && out.n > 0 && out.n < 256) (*memo)[cp] = (uint8_t)out.n;
     return (long long)out.n;
@@ -1641,7 +1647,7 @@ static long long chunk_miss(SplitterObject *s, PyObject *text, int kind, const v
     s->misses++;
     long long count;
     if (is_encoder(miss)) {
-        IdVec out = {NULL, 0, 0, {0}, 1};
+        COUNTING_IDVEC(out);
         if (encode_range_nogil(miss, kind, data, start, end, &out) < 0) return -1;
         count = (long long)out.n;
     } else {
@@ -1659,36 +1665,136 @@ static long long chunk_miss(SplitterObject *s, PyObject *text, int kind, const v
     return count;
 }
 
-/* Ask for the memory an encoder will read first for text[start:end): its characters' slots, then the
- * merge probes of adjacent characters (the ids read here are read again, from the cache, by the encoder). */
-#define PREFETCH_MAX_CHARS 32
-static void encoder_prefetch(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
-    if (end - start > PREFETCH_MAX_CHARS) return;
-    int32_t ids[PREFETCH_MAX_CHARS];
-    int sp = Py_IS_TYPE(encoder, &SpBpeType);
-    const SpBpeObject *spb = (const SpBpeObject *)encoder;
-    const BpeObject *hfb = (const BpeObject *)encoder;
-    if (sp && !spb->pairs) return;
-    Py_ssize_t n = end - start;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 cp = canon(PyUnicode_READ(kind, data, start + i));
-        const CharSlot *chars = sp ? spb->chars : hfb->chars;
-        size_t mask = sp ? spb->chars_mask : hfb->chars_mask;
-        __builtin_prefetch(&chars[mix64((uint64_t)cp + 1) & mask]);
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 cp = canon(PyUnicode_READ(kind, data, start + i));
-        ids[i] = sp ? sp_char(spb, cp) : bpe_char(hfb, cp);
-    }
-    for (Py_ssize_t i = 1; i < n; i++) {
-        if (ids[i - 1] < 0 || ids[i] < 0) continue;
-        if (sp) sp_pair_prefetch(spb, ids[i - 1], ids[i]);
-        else bpe_merge_prefetch(hfb, ids[i - 1], ids[i]);
+/* ---- short misses, encoded side by side (counts only) */
+/* A miss's BPE is a chain of probes into tables of megabytes: each merge's new pairs are looked up
+ * before the next merge can be chosen, and each lookup waits for memory. Encoding several short misses
+ * in turns hides those waits: a turn merges once and asks for the memory of the new pairs' probes, and
+ * by its next turn that memory has come. The algorithm is the encoders' own (SentencePiece's by ids:
+ * the merged id orders; tokenizers': the merge rank orders; then the leftmost pair), held here as the
+ * current candidate of each adjacent pair instead of a heap; chunks that hold user-defined pieces or
+ * special tokens, or more than AM_MAX symbols, take the encoders' usual path. */
+#define AM_MAX 32
+#define AM_NONE INT32_MAX
+
+typedef struct {
+    Py_ssize_t start, end;
+    int slot; /* the block's miss it counts */
+    int n, done, first;
+    int probe_left, probe_right; /* symbols whose pair with their right neighbour is yet to be looked up; -1 none */
+    int32_t id[AM_MAX]; /* a piece, or (SentencePiece) -1 - cp for a character that is no piece */
+    int8_t prev[AM_MAX], next[AM_MAX];
+    int8_t alive[AM_MAX];
+    int32_t rank[AM_MAX], merged[AM_MAX]; /* the pair (i, next[i]): its rank (AM_NONE: none) and piece */
+    long long count;
+} AmChunk;
+
+static inline void am_pair_prefetch(PyObject *encoder, int sp, int32_t l, int32_t r) {
+    if (l < 0 || r < 0) return;
+    if (sp) sp_pair_prefetch((const SpBpeObject *)encoder, l, r);
+    else bpe_merge_prefetch((const BpeObject *)encoder, l, r);
+}
+
+static inline void am_probe(PyObject *encoder, int sp, AmChunk *c, int i) {
+    int j = c->next[i];
+    c->rank[i] = AM_NONE;
+    if (j < 0 || c->id[i] < 0 || c->id[j] < 0) return;
+    if (sp) {
+        int32_t m = sp_pair((const SpBpeObject *)encoder, c->id[i], c->id[j]);
+        if (m >= 0) { c->rank[i] = m; c->merged[i] = m; }
+    } else {
+        MergeHit hit = bpe_merge((const BpeObject *)encoder, c->id[i], c->id[j]);
+        if (hit.rank >= 0) { c->rank[i] = hit.rank; c->merged[i] = hit.new_id; }
     }
 }
 
+/* Set up a chunk's symbols and ask for its first probes; 0 when it is not for this path. */
+static int am_init(PyObject *encoder, int sp, int kind, const void *data, AmChunk *c) {
+    int n = 0;
+    for (Py_ssize_t i = c->start; i < c->end; i++) {
+        Py_UCS4 cp = canon(PyUnicode_READ(kind, data, i));
+        unsigned x = cp & 0xFFFFu;
+        if (sp) {
+            const SpBpeObject *b = (const SpBpeObject *)encoder;
+            if (b->max_user_len && ((b->user_first[x >> 3] >> (x & 7)) & 1)) { /* is one here? */
+                Py_UCS4 window[MAX_USER_LEN_IDS];
+                Py_ssize_t avail = c->end - i < b->max_user_len ? c->end - i : b->max_user_len, len = 0;
+                for (Py_ssize_t k = 0; k < avail; k++) window[k] = canon(PyUnicode_READ(kind, data, i + k));
+                if (sp_user_at(b, window, avail, &len) >= 0) return 0;
+            }
+            if (n == AM_MAX) return 0;
+            int32_t id = sp_char(b, cp);
+            c->id[n++] = id >= 0 ? id : -1 - (int32_t)cp;
+        } else {
+            const BpeObject *b = (const BpeObject *)encoder;
+            if (b->n_specials && ((b->special_first[x >> 3] >> (x & 7)) & 1)) { /* is one here? */
+                Py_UCS4 raw = PyUnicode_READ(kind, data, i);
+                for (Py_ssize_t t = 0; t < b->n_specials; t++) {
+                    Py_ssize_t len = b->special_lens[t];
+                    if (b->specials[t][0] != raw || len > c->end - i) continue;
+                    Py_ssize_t k = 1;
+                    while (k < len && PyUnicode_READ(kind, data, i + k) == b->specials[t][k]) k++;
+                    if (k == len) return 0;
+                }
+            }
+            int32_t id = bpe_char(b, cp);
+            if (id >= 0) {
+                if (n == AM_MAX) return 0;
+                c->id[n++] = id;
+            } else { /* byte fallback: a symbol per UTF-8 byte (byte pieces never merge: tables.py) */
+                unsigned char buf[4]; int len;
+                if (cp < 0x80) { buf[0] = (unsigned char)cp; len = 1; }
+                else if (cp < 0x800) { buf[0] = 0xC0 | (cp >> 6); buf[1] = 0x80 | (cp & 0x3F); len = 2; }
+                else if (cp < 0x10000) { buf[0] = 0xE0 | (cp >> 12); buf[1] = 0x80 | ((cp >> 6) & 0x3F); buf[2] = 0x80 | (cp & 0x3F); len = 3; }
+                else { buf[0] = 0xF0 | (cp >> 18); buf[1] = 0x80 | ((cp >> 12) & 0x3F); buf[2] = 0x80 | ((cp >> 6) & 0x3F); buf[3] = 0x80 | (cp & 0x3F); len = 4; }
+                if (n + len > AM_MAX) return 0;
+                for (int k = 0; k < len; k++) c->id[n++] = b->byte_ids[buf[k]];
+            }
+        }
+    }
+    c->n = n;
+    for (int i = 0; i < n; i++) { c->prev[i] = (int8_t)(i - 1); c->next[i] = (int8_t)(i + 1 < n ? i + 1 : -1); c->alive[i] = 1; c->rank[i] = AM_NONE; }
+    for (int i = 0; i + 1 < n; i++) am_pair_prefetch(encoder, sp, c->id[i], c->id[i + 1]);
+    c->probe_left = c->probe_right = -1;
+    c->done = 0; c->first = 1;
+    return 1;
+}
+
+/* One turn: the probes asked for last turn, then one merge, then ask for the next probes. */
+static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
+    if (c->first) {
+        for (int i = 0; i >= 0; i = c->next[i]) am_probe(encoder, sp, c, i);
+        c->first = 0;
+    } else {
+        if (c->probe_left >= 0) am_probe(encoder, sp, c, c->probe_left);
+        if (c->probe_right >= 0) am_probe(encoder, sp, c, c->probe_right);
+    }
+    int best = -1;
+    for (int i = 0; i >= 0; i = c->next[i]) if (c->rank[i] != AM_NONE && (best < 0 || c->rank[i] < c->rank[best])) best = i;
+    if (best < 0) {
+        long long count = 0;
+        for (int i = 0; i >= 0; i = c->next[i]) {
+            int32_t id = c->id[i];
+            if (id >= 0 || !sp) { count++; continue; }
+            Py_UCS4 cp = (Py_UCS4)(-1 - id);
+            count += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        }
+        c->count = count; c->done = 1;
+        return;
+    }
+    int r = c->next[best];
+    c->id[best] = c->merged[best];
+    c->alive[r] = 0;
+    c->next[best] = c->next[r];
+    if (c->next[r] >= 0) c->prev[c->next[r]] = (int8_t)best;
+    c->probe_left = c->prev[best];
+    c->probe_right = best;
+    c->rank[best] = AM_NONE;
+    if (c->probe_left >= 0) { c->rank[c->probe_left] = AM_NONE; am_pair_prefetch(encoder, sp, c->id[c->probe_left], c->id[best]); }
+    if (c->next[best] >= 0) am_pair_prefetch(encoder, sp, c->id[best], c->id[c->next[best]]);
+}
+
 typedef struct { Py_ssize_t start, end; uint64_t hash; } ChunkSpan; /* hash: running FNV, then chunk_hash */
-#define CHUNK_BLOCK 32
+#define CHUNK_BLOCK 64
 
 /* The sum of a block of chunks' counts, in phases whose memory misses overlap: the cache slots (or memo
  * bytes) of every chunk asked for, then read; the encoder's first reads for every miss asked for, then
@@ -1722,53 +1828,91 @@ static long long count_block(SplitterObject *s, PyObject *text, int kind, const 
         }
         total += k;
     }
-    if (encoder && n_missed > 1)
-        for (int m = 0; m < n_missed; m++) encoder_prefetch(miss, kind, data, block[missed[m]].start, block[missed[m]].end);
+    if (!n_missed) return total;
+    /* short misses side by side (see AmChunk), the rest one by one */
+    int sp = Py_IS_TYPE(miss, &SpBpeType);
+    int by_turns = encoder && n_missed > 1 && (!sp || ((SpBpeObject *)miss)->pairs);
+    AmChunk am[CHUNK_BLOCK];
+    int n_am = 0;
     for (int m = 0; m < n_missed; m++) {
         const ChunkSpan *c = &block[missed[m]];
+        if (by_turns && c->end - c->start <= AM_MAX) {
+            AmChunk *a = &am[n_am];
+            a->start = c->start; a->end = c->end; a->slot = m;
+            if (am_init(miss, sp, kind, data, a)) { n_am++; continue; }
+        }
         long long k = chunk_miss(s, text, kind, data, c->start, c->end, c->hash, miss, keeps[m]);
         if (k < 0) return -1;
         total += k;
     }
+    for (int active = n_am; active;) {
+        active = 0;
+        for (int i = 0; i < n_am; i++) {
+            if (am[i].done) continue;
+            am_turn(miss, sp, &am[i]);
+            active += !am[i].done;
+        }
+    }
+    for (int i = 0; i < n_am; i++) {
+        const ChunkSpan *c = &block[missed[am[i].slot]];
+        s->misses++;
+        if (keeps[am[i].slot] && cache_insert(s, c->hash, kind, data, c->start, c->end - c->start, (int32_t)am[i].count) < 0) { PyErr_NoMemory(); return -1; }
+        total += am[i].count;
+    }
     return total;
 }
+
+/* The scan of Splitter.count over one string kind: the chunks' counts, block by block (see count_block:
+ * their memory misses overlap); -1 with an exception set, -2 at a lone surrogate (no text: the caller
+ * raises the codec's error). A surrogate is met before the chunk holding it is counted. */
+#define DEFINE_COUNT_SCAN(NAME, T, WIDE)                                                                   \
+    static long long NAME(SplitterObject *self, PyObject *text, int kind, const T *p, Py_ssize_t n, PyObject *miss) { \
+        ChunkSpan block[CHUNK_BLOCK];                                                                    \
+        int nb = 0;                                                                                      \
+        long long total = 0;                                                                             \
+        Py_ssize_t start = 0;                                                                            \
+        Py_UCS4 prev = p[0];                                                                             \
+        if (WIDE && Py_UNICODE_IS_SURROGATE(prev)) return -2;                                            \
+        uint64_t hash = (0x9E3779B97F4A7C15ULL ^ prev) * 0x100000001B3ULL;                               \
+        Py_UCS4 prev_c = canon(prev);                                                                    \
+        for (Py_ssize_t i = 1; i <= n; i++) {                                                            \
+            Py_UCS4 cp = i < n ? p[i] : 0;                                                               \
+            if (WIDE && Py_UNICODE_IS_SURROGATE(cp)) return -2;                                          \
+            Py_UCS4 c = canon(cp);                                                                       \
+            if (WIDE && i + JOINS_AHEAD < n) joins_prefetch(self, canon(p[i + JOINS_AHEAD - 1]), canon(p[i + JOINS_AHEAD])); \
+            if (i == n || !joins(self, prev_c, c)) {                                                     \
+                block[nb].start = start; block[nb].end = i; block[nb].hash = hash;                       \
+                if (++nb == CHUNK_BLOCK || i == n) {                                                     \
+                    long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);       \
+                    if (k < 0) return -1;                                                                \
+                    total += k;                                                                          \
+                    nb = 0;                                                                              \
+                }                                                                                        \
+                start = i;                                                                               \
+                hash = 0x9E3779B97F4A7C15ULL;                                                            \
+            }                                                                                            \
+            hash = (hash ^ cp) * 0x100000001B3ULL;                                                       \
+            prev_c = c;                                                                                  \
+        }                                                                                                \
+        return total;                                                                                    \
+    }
+
+DEFINE_COUNT_SCAN(count_scan_1, Py_UCS1, 0)
+DEFINE_COUNT_SCAN(count_scan_2, Py_UCS2, 1)
+DEFINE_COUNT_SCAN(count_scan_4, Py_UCS4, 1)
 
 static PyObject *Splitter_count(SplitterObject *self, PyObject *args) {
     PyObject *text, *miss;
     if (!PyArg_ParseTuple(args, "UO:count", &text, &miss)) return NULL;
-    if (refuse_surrogates(text) < 0) return NULL;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (!n) return PyLong_FromLong(0);
-    /* Chunks are counted a block at a time: first the block's cache slots (or memo bytes) are asked for
-     * together, then read; their memory misses overlap instead of coming one after the other. */
-    ChunkSpan block[CHUNK_BLOCK];
-    int nb = 0;
-    long long total = 0;
-    Py_ssize_t start = 0;
-    Py_UCS4 prev = PyUnicode_READ(kind, data, 0);
-    uint64_t hash = (0x9E3779B97F4A7C15ULL ^ prev) * 0x100000001B3ULL;
-    Py_UCS4 prev_c = canon(prev);
-    for (Py_ssize_t i = 1; i <= n; i++) {
-        Py_UCS4 cp = i < n ? PyUnicode_READ(kind, data, i) : 0;
-        Py_UCS4 c = canon(cp);
-        if (i + JOINS_AHEAD < n && kind != PyUnicode_1BYTE_KIND)
-            joins_prefetch(self, canon(PyUnicode_READ(kind, data, i + JOINS_AHEAD - 1)), canon(PyUnicode_READ(kind, data, i + JOINS_AHEAD)));
-        if (i == n || !joins(self, prev_c, c)) {
-            block[nb].start = start; block[nb].end = i; block[nb].hash = hash;
-            if (++nb == CHUNK_BLOCK || i == n) {
-                long long k = count_block(self, text, kind, data, block, nb, miss);
-                if (k < 0) return NULL;
-                total += k;
-                nb = 0;
-            }
-            start = i;
-            hash = 0x9E3779B97F4A7C15ULL;
-        }
-        hash = (hash ^ cp) * 0x100000001B3ULL;
-        prev_c = c;
-    }
+    long long total = kind == PyUnicode_1BYTE_KIND ? count_scan_1(self, text, kind, (const Py_UCS1 *)data, n, miss)
+                      : kind == PyUnicode_2BYTE_KIND ? count_scan_2(self, text, kind, (const Py_UCS2 *)data, n, miss)
+                                                     : count_scan_4(self, text, kind, (const Py_UCS4 *)data, n, miss);
+    if (total == -2) { refuse_surrogates(text); return NULL; }
+    if (total < 0) return NULL;
     return PyLong_FromLongLong(total);
 }
 
