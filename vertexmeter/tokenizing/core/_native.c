@@ -98,6 +98,14 @@ typedef struct { uint16_t *fps; size_t mask; } FpSet;
 
 static inline uint16_t fp_of(uint64_t h) { uint16_t f = (uint16_t)(h >> 48); return f ? f : 1; }
 
+/* The pair set's hash of (a << 32 | b): one multiply, a short chain in the splitter's scan (any hash is
+ * exact here: a poor one would only cut less). Slots from the low bits after the fold, fingerprints from
+ * the top ones. */
+static inline uint64_t pair_hash(uint64_t key) {
+    uint64_t h = (key ^ (key >> 29)) * 0xBF58476D1CE4E5B9ULL;
+    return h ^ (h >> 31);
+}
+
 static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
     size_t cap = 16;
     while (cap < n + n / 2 + 16) cap <<= 1; /* load <= 2/3 */
@@ -105,7 +113,7 @@ static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
     if (!s->fps) return -1;
     s->mask = cap - 1;
     for (size_t i = 0; i < n; i++) {
-        uint64_t h = mix64(keys[i] + 1);
+        uint64_t h = pair_hash(keys[i]);
         uint16_t f = fp_of(h);
         size_t at = h & s->mask;
         while (s->fps[at] && s->fps[at] != f) at = (at + 1) & s->mask;
@@ -115,7 +123,7 @@ static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
 }
 
 static inline int fpset_may_have(const FpSet *s, uint64_t key) {
-    uint64_t h = mix64(key + 1);
+    uint64_t h = pair_hash(key);
     uint16_t f = fp_of(h);
     for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
         uint16_t v = s->fps[at];
@@ -1533,13 +1541,6 @@ static inline int joins(const SplitterObject *s, Py_UCS4 a, Py_UCS4 b) {
     return fpset_may_have(&s->pairs, ((uint64_t)a << 32) | b);
 }
 
-/* Ask for the pair-set slot joins(a, b) will read, when it will read one. */
-static inline void joins_prefetch(const SplitterObject *s, Py_UCS4 a, Py_UCS4 b) {
-    if (a < 128 && b < 128) return;
-    if (!((s->joins_left[a >> 3] >> (a & 7)) & 1) || !((s->joins_right[b >> 3] >> (b & 7)) & 1)) return;
-    __builtin_prefetch(&s->pairs.fps[mix64((((uint64_t)a << 32) | b) + 1) & s->pairs.mask]);
-}
-#define JOINS_AHEAD 8 /* pairs: the scan asks for the pair set's slot this far ahead of the pair it tests */
 
 static void cache_reset(SplitterObject *s) {
     free(s->slots); free(s->arena);
@@ -1879,7 +1880,6 @@ static long long count_block(SplitterObject *s, PyObject *text, int kind, const 
             Py_UCS4 cp = i < n ? p[i] : 0;                                                               \
             if (WIDE && Py_UNICODE_IS_SURROGATE(cp)) return -2;                                          \
             Py_UCS4 c = canon(cp);                                                                       \
-            if (WIDE && i + JOINS_AHEAD < n) joins_prefetch(self, canon(p[i + JOINS_AHEAD - 1]), canon(p[i + JOINS_AHEAD])); \
             if (i == n || !joins(self, prev_c, c)) {                                                     \
                 block[nb].start = start; block[nb].end = i; block[nb].hash = hash;                       \
                 if (++nb == CHUNK_BLOCK || i == n) {                                                     \
