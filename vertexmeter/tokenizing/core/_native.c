@@ -1684,7 +1684,6 @@ typedef struct {
     int probe_left, probe_right; /* symbols whose pair with their right neighbour is yet to be looked up; -1 none */
     int32_t id[AM_MAX]; /* a piece, or (SentencePiece) -1 - cp for a character that is no piece */
     int8_t prev[AM_MAX], next[AM_MAX];
-    int8_t alive[AM_MAX];
     int32_t rank[AM_MAX], merged[AM_MAX]; /* the pair (i, next[i]): its rank (AM_NONE: none) and piece */
     long long count;
 } AmChunk;
@@ -1753,7 +1752,7 @@ static int am_init(PyObject *encoder, int sp, int kind, const void *data, AmChun
         }
     }
     c->n = n;
-    for (int i = 0; i < n; i++) { c->prev[i] = (int8_t)(i - 1); c->next[i] = (int8_t)(i + 1 < n ? i + 1 : -1); c->alive[i] = 1; c->rank[i] = AM_NONE; }
+    for (int i = 0; i < n; i++) { c->prev[i] = (int8_t)(i - 1); c->next[i] = (int8_t)(i + 1 < n ? i + 1 : -1); c->rank[i] = AM_NONE; }
     for (int i = 0; i + 1 < n; i++) am_pair_prefetch(encoder, sp, c->id[i], c->id[i + 1]);
     c->probe_left = c->probe_right = -1;
     c->done = 0; c->first = 1;
@@ -1784,7 +1783,6 @@ static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
     }
     int r = c->next[best];
     c->id[best] = c->merged[best];
-    c->alive[r] = 0;
     c->next[best] = c->next[r];
     if (c->next[r] >= 0) c->prev[c->next[r]] = (int8_t)best;
     c->probe_left = c->prev[best];
