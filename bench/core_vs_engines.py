@@ -1,7 +1,7 @@
 """Benchmark: counting text nobody has counted yet, per script, against bare sentencepiece / tokenizers.
 
 Run: python bench/core_vs_engines.py [--rounds 5] [--docs 60] [--families gemma2,gemma3,gemma4]
-     python bench/core_vs_engines.py --no-cut [--mb 10]
+     python bench/core_vs_engines.py --no-cut [--mb 10] [--char a]
 
 The headline is **unseen** text: every round takes a fresh slice of documents (~2,000 characters each)
 that the process has never counted, per script: English (Python's reference docs, licences), CJK
@@ -20,8 +20,9 @@ Ratios are engine time / contender time per round, in the process's CPU time (a 
 jobs then cost the waits, not the figures): median and spread (min..max). Counts are checked document
 by document against the engine.
 
---no-cut: one run of a single repeated character with no cut point (1, 2.5, 5 and --mb MB), each
-counted in a fresh process: seconds, MB/s and peak RSS growth over the process before counting.
+--no-cut: one run of a single repeated character (--char, "a" by default) with no cut point (1, 2.5, 5
+and --mb MB of UTF-8), each counted in a fresh process: seconds, MB/s and peak RSS growth over the
+process before counting.
 """
 
 from __future__ import annotations
@@ -183,18 +184,25 @@ print(time.process_time() - start, peak() - before, n)
 
 
 def no_cut(args: argparse.Namespace) -> int:
-    char = "a"
+    char = args.char
     print(f"one run of {char!r} (no cut point), counted in a fresh process; cpu seconds, peak RSS growth")
+    # the child imports the vertexmeter this process imported (`-c` would put the working directory first)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(vertexmeter.__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     for family in args.families.split(","):
         for mb in sorted({1.0, 2.5, 5.0, args.mb}):
-            n = int(mb * 1_000_000)
+            n = int(mb * 1_000_000 / len(char.encode("utf-8")))
             out = subprocess.run(
-                [sys.executable, "-c", NO_CUT_CHILD, family, char, str(n)], capture_output=True, text=True, check=True
+                [sys.executable, "-c", NO_CUT_CHILD, family, char, str(n)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
             ).stdout.split()
             seconds, grown, tokens = float(out[0]), int(out[1]), int(out[2])
             print(
-                f"  {family} {mb:5.1f} MB: {seconds:6.2f} s  {n / 1e6 / seconds:6.1f} MB/s  "
-                f"peak +{grown / 1e6:6.1f} MB = {grown / n:4.2f}x its bytes  ({tokens:,} tokens)"
+                f"  {family} {mb:5.1f} MB: {seconds:6.2f} s  {mb / seconds:6.1f} MB/s  "
+                f"peak +{grown / 1e6:6.1f} MB = {grown / (mb * 1e6):4.2f}x its bytes  ({tokens:,} tokens)"
             )
     return 0
 
@@ -207,6 +215,7 @@ def main() -> int:
     parser.add_argument("--scripts", default=",".join(SCRIPTS))
     parser.add_argument("--no-cut", action="store_true", help="time one long chunk with no cut point instead")
     parser.add_argument("--mb", type=float, default=10.0, help="--no-cut: the longest run, in MB")
+    parser.add_argument("--char", default="a", help="--no-cut: the repeated character")
     args = parser.parse_args()
     return no_cut(args) if args.no_cut else run(args)
 

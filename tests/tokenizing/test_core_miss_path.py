@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from tests.tokenizer_files import packaged_bytes
+from tests.tokenizing import core_helpers
 from tests.tokenizing.core_helpers import Family, family
 from tests.tokenizing.test_core_differential import check
 from vertexmeter import paths, tokenizing
 from vertexmeter.tokenizing import CoreBpeTokenizer, get_tokenizer, table_path
+from vertexmeter.tokenizing.core import make_bpe, make_splitter
 from vertexmeter.tokenizing.engines import SentencePieceTokenizer
 
 # every plane that has assigned characters, surrogates left out (no str of valid text holds one)
@@ -64,6 +66,22 @@ def test_the_cache_samples_when_hits_are_rare_and_counts_stay_exact(impl: Any) -
         assert splitter.count(repeated, miss) == len(fam.sp.EncodeAsIds(repeated))
     assert splitter.stats()["sampling"] is False
     assert splitter.count(unique, miss) == len(fam.sp.EncodeAsIds(unique))
+
+
+@pytest.mark.skipif(core_helpers._native is None, reason="the native core's miss path")
+def test_misses_counted_side_by_side_count_as_the_engine(fam: Family) -> None:
+    # every chunk new to a fresh splitter: short misses are encoded in turns, a block at a time; among them
+    # words that hold user-defined pieces (whitespace runs) or special tokens, byte-fallback characters,
+    # chunks of more than 32 symbols, and the same new chunk twice in one block
+    rng = random.Random(fam.name)
+    alphabet = "abcdefghijklmnopqrstuvwxyz가나다라마바사中文日本語説明書<>/_-.\t\n😀\U0010ffff\ue000"
+    words = ["".join(rng.choices(alphabet, k=rng.randint(2, 40))) for _ in range(3000)]
+    words += ["<start_of_turn>user", "<|turn>x", "a  b", "x\n\n\ny", "tabs\t\t\there", "<eos><eos>", "zz zz zz"]
+    text = " ".join(words + words[:50])
+    bpe = make_bpe(fam.table)
+    assert make_splitter(fam.table).count(text, bpe) == len(fam.reference(text))
+    for word in words[:300]:
+        assert make_splitter(fam.table).count(word, bpe) == len(fam.reference(word)), word
 
 
 @pytest.mark.parametrize("name", ["gemma2", "gemma3", "gemma4"])

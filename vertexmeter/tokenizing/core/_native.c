@@ -88,6 +88,50 @@ static inline int u64set_has(const U64Set *s, uint64_t key) {
     }
 }
 
+/* ---------------------------------------------------------------- a set of pairs, by fingerprint */
+/* The splitter's pair set, as 16-bit fingerprints in an open-addressed table (2 bytes a slot, ~128 KB
+ * for 34k pairs: it stays in the core's cache, where the exact set of 8-byte keys took 1 MB). A pair
+ * that is in the set is always found; one that is not is found with a probability of about 2^-16 per
+ * slot probed. Such a false "joins" only leaves two characters in one chunk where they could have been
+ * cut: cutting less is as exact as cutting at every allowed place (docs/tokenizing.md). */
+typedef struct { uint16_t *fps; size_t mask; } FpSet;
+
+static inline uint16_t fp_of(uint64_t h) { uint16_t f = (uint16_t)(h >> 48); return f ? f : 1; }
+
+/* The pair set's hash of (a << 32 | b): one multiply, a short chain in the splitter's scan (any hash is
+ * exact here: a poor one would only cut less). Slots from the low bits after the fold, fingerprints from
+ * the top ones. */
+static inline uint64_t pair_hash(uint64_t key) {
+    uint64_t h = (key ^ (key >> 29)) * 0xBF58476D1CE4E5B9ULL;
+    return h ^ (h >> 31);
+}
+
+static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
+    size_t cap = 16;
+    while (cap < n + n / 2 + 16) cap <<= 1; /* load <= 2/3 */
+    s->fps = (uint16_t *)calloc(cap, sizeof(uint16_t));
+    if (!s->fps) return -1;
+    s->mask = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = pair_hash(keys[i]);
+        uint16_t f = fp_of(h);
+        size_t at = h & s->mask;
+        while (s->fps[at] && s->fps[at] != f) at = (at + 1) & s->mask;
+        s->fps[at] = f;
+    }
+    return 0;
+}
+
+static inline int fpset_may_have(const FpSet *s, uint64_t key) {
+    uint64_t h = pair_hash(key);
+    uint16_t f = fp_of(h);
+    for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+        uint16_t v = s->fps[at];
+        if (v == f) return 1;
+        if (!v) return 0;
+    }
+}
+
 static int refuse_surrogates(PyObject *text);
 static inline Py_UCS4 canon(Py_UCS4 cp);
 
@@ -111,6 +155,7 @@ typedef struct {
     size_t n_merges; /* merge_ids' length */
     int from_image; Py_buffer image; /* tables borrowed from an image (see Bpe_from_image), not owned */
     uint8_t *char_counts; /* see encoder_char_count */
+    uint8_t special_first[8192]; /* bit (cp & 0xFFFF): some special token may start with cp */
 } BpeObject;
 
 /* len: the initial symbols it spans, 0 once merged into its left neighbour */
@@ -183,6 +228,9 @@ static inline int32_t bpe_char(const BpeObject *b, Py_UCS4 cp) { return char_slo
 /* Growable int32 output; the first 64 ids live inline (most chunks need no allocation). Never copy one.
  * count_only: the ids are only counted, never stored (a count needs no memory per token). */
 typedef struct { int32_t *v; size_t n, cap; int32_t local[64]; int count_only; } IdVec;
+
+/* An IdVec that only counts (its inline array is never touched, so not zeroed either). */
+#define COUNTING_IDVEC(name) IdVec name; name.v = NULL; name.n = name.cap = 0; name.count_only = 1
 
 static void idvec_free(IdVec *o) { if (o->v != o->local) free(o->v); o->v = NULL; o->n = o->cap = 0; }
 
@@ -364,6 +412,8 @@ static int bpe_set_specials(BpeObject *self, PyObject *specials_obj) {
         self->special_lens[s] = PyUnicode_GET_LENGTH(content);
         self->special_ids[s] = id;
         self->n_specials = s + 1;
+        unsigned first = self->specials[s][0] & 0xFFFFu;
+        self->special_first[first >> 3] |= (uint8_t)(1u << (first & 7));
     }
     Py_DECREF(seq);
     return 0;
@@ -689,6 +739,10 @@ static int sp_encode_ids(const SpBpeObject *b, int kind, const void *data, Py_ss
                     heap = g_; hcap *= 2; \
                 } \
                 IdItem it_ = {p_, l_, r_, syms[l_].len + syms[r_].len}; id_push(heap, &hn, it_); \
+                /* should it merge, the merged piece's pairs with its neighbours are probed next: ask now */ \
+                int32_t pl_ = syms[l_].prev, nr_ = syms[r_].next; \
+                if (pl_ >= 0 && syms[pl_].id >= 0) sp_pair_prefetch(b, syms[pl_].id, p_); \
+                if (nr_ >= 0 && syms[nr_].id >= 0) sp_pair_prefetch(b, p_, syms[nr_].id); \
             } \
         } \
     } while (0)
@@ -1195,8 +1249,199 @@ fail:
     return NULL;
 }
 
+/* ---------------------------------------------------------------- runs of one character */
+/* A long run of one character c (a chunk with no cut point) is encoded without per-symbol arrays.
+ * Symbols of a run are runs c^k, so a symbol is its length. Group the merges among c's run pieces
+ * into levels, one per priority (SentencePiece: one merged piece, whatever the split; tokenizers: one
+ * merge rule), in the heap's order. Applying the levels one after the other, each as a left-to-right
+ * pass that merges a pair of its level unless the pair's left symbol was just taken, gives the heap's
+ * merges exactly when no merge creates a candidate of its own level or an earlier one: the heap would
+ * take such a candidate next, a pass would not. So each pass checks, as it merges, the new symbol's
+ * pairs with its neighbours then (the pass's previous output, its next input), and gives up when one
+ * would come that early: the run then takes the heap (nothing of the attempt is kept). Passes stream
+ * into each other, one pending symbol each: time linear in the run, memory fixed. docs/tokenizing.md. */
+
+#define RUN_MIN_CHARS 256
+#define RUN_MAX_LEN 96 /* run pieces longer than this (in characters): the heap */
+#define RUN_MAX_LEVELS 127 /* int8_t levels */
+
+typedef struct {
+    int n_lengths, n_levels;
+    int32_t id_of[RUN_MAX_LEN + 1]; /* piece id of c^len, -1 none */
+    int64_t prio[RUN_MAX_LEN + 1][RUN_MAX_LEN + 1]; /* priority of merging (a, b); -1 none */
+    int8_t level[RUN_MAX_LEN + 1][RUN_MAX_LEN + 1]; /* its level, -1 none */
+} RunPlan;
+
+/* The merge of c^a and c^b: its priority (lower first) and the merged id, or -1. */
+static int64_t run_merge(PyObject *encoder, int32_t left, int32_t right, int32_t *merged) {
+    if (Py_IS_TYPE(encoder, &SpBpeType)) {
+        int32_t id = sp_pair((const SpBpeObject *)encoder, left, right);
+        *merged = id;
+        return id; /* the id path's order: the merged id (scores fall strictly with it) */
+    }
+    MergeHit hit = bpe_merge((const BpeObject *)encoder, left, right);
+    *merged = hit.new_id;
+    return hit.rank;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Fill plan from the piece of one c (unit): the run lengths reachable by merges, the merges among
+ * them and their levels. -1 when a run piece is longer than RUN_MAX_LEN, one text has two ids or there
+ * are more than RUN_MAX_LEVELS levels. */
+static int run_plan(PyObject *encoder, int32_t unit, RunPlan *plan) {
+    int lengths[RUN_MAX_LEN + 1], n = 0;
+    for (int i = 0; i <= RUN_MAX_LEN; i++) {
+        plan->id_of[i] = -1;
+        for (int j = 0; j <= RUN_MAX_LEN; j++) { plan->prio[i][j] = -2; plan->level[i][j] = -1; } /* -2: not asked */
+    }
+    plan->id_of[1] = unit;
+    lengths[n++] = 1;
+    for (int grew = 1; grew;) { /* the closure of {1} under merges */
+        grew = 0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                int a = lengths[i], b = lengths[j];
+                if (plan->prio[a][b] != -2) continue;
+                int32_t merged;
+                int64_t prio = run_merge(encoder, plan->id_of[a], plan->id_of[b], &merged);
+                if (prio >= 0 && a + b > RUN_MAX_LEN) return -1;
+                if (a + b <= RUN_MAX_LEN) plan->prio[a][b] = prio >= 0 ? prio : -1;
+                if (prio < 0) continue;
+                if (plan->id_of[a + b] < 0) { plan->id_of[a + b] = merged; lengths[n++] = a + b; grew = 1; }
+                else if (plan->id_of[a + b] != merged) return -1; /* one text, two pieces: not for this path */
+            }
+        }
+    }
+    int64_t prios[(RUN_MAX_LEN + 1) * (RUN_MAX_LEN + 1) / 2 + 1];
+    int np = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            int64_t p = plan->prio[lengths[i]][lengths[j]];
+            if (p >= 0) {
+                if (np == (int)(sizeof(prios) / sizeof(prios[0]))) return -1;
+                prios[np++] = p;
+            }
+        }
+    qsort(prios, (size_t)np, sizeof(int64_t), cmp_i64);
+    int levels = 0;
+    for (int k = 0; k < np; k++) if (!k || prios[k] != prios[k - 1]) prios[levels++] = prios[k];
+    if (levels > RUN_MAX_LEVELS) return -1; /* every symbol walks every pass: few passes, or the heap */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            int a = lengths[i], b = lengths[j];
+            int64_t p = plan->prio[a][b];
+            if (p < 0) continue;
+            int lo = 0, hi = levels - 1;
+            while (lo < hi) { int mid = (lo + hi) / 2; if (prios[mid] < p) lo = mid + 1; else hi = mid; }
+            plan->level[a][b] = (int8_t)lo;
+        }
+    plan->n_lengths = n;
+    plan->n_levels = levels;
+    return 0;
+}
+
+typedef struct { int pending, last, merged; } RunPass; /* last: the pass's previous output; merged: made here */
+
+/* One symbol of length x into pass lvl (and on down the passes); a symbol past the last pass is a
+ * token. 0 done, 1 the passes are not the heap's order here (see above), -1 out of memory. */
+static inline int run_push(const RunPlan *plan, RunPass *passes, int lvl, int x, IdVec *out) {
+    for (;;) {
+        if (lvl == plan->n_levels) return idvec_push(out, plan->id_of[x]);
+        RunPass *s = &passes[lvl];
+        if (s->merged) { /* x is the right neighbour of what this pass made last */
+            int l = plan->level[s->last][x];
+            if (l >= 0 && l <= lvl) return 1;
+            s->merged = 0;
+        }
+        int p = s->pending;
+        if (p && plan->level[p][x] == lvl) {
+            int m = p + x;
+            if (s->last) { int l = plan->level[s->last][m]; if (l >= 0 && l <= lvl) return 1; }
+            s->pending = 0; s->last = m; s->merged = 1;
+            x = m; lvl++;
+            continue;
+        }
+        s->pending = x;
+        if (!p) return 0;
+        s->last = p;
+        x = p; lvl++;
+    }
+}
+
+/* Encode text[start:end) when it is one character repeated and the run path applies: 1 done, 0 not
+ * applicable (the caller takes the usual path), -1 out of memory. */
+static int encode_run(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    Py_ssize_t n = end - start;
+    if (n < RUN_MIN_CHARS) return 0;
+    Py_UCS4 raw = PyUnicode_READ(kind, data, start);
+    if (PyUnicode_READ(kind, data, end - 1) != raw) return 0;
+    for (Py_ssize_t i = start + 1; i < end; i++) if (PyUnicode_READ(kind, data, i) != raw) return 0;
+    Py_UCS4 cp = canon(raw);
+    int32_t unit;
+    int32_t bytes[4]; int blen;
+    {
+        unsigned char buf[4];
+        if (cp < 0x80) { buf[0] = (unsigned char)cp; blen = 1; }
+        else if (cp < 0x800) { buf[0] = 0xC0 | (cp >> 6); buf[1] = 0x80 | (cp & 0x3F); blen = 2; }
+        else if (cp < 0x10000) { buf[0] = 0xE0 | (cp >> 12); buf[1] = 0x80 | ((cp >> 6) & 0x3F); buf[2] = 0x80 | (cp & 0x3F); blen = 3; }
+        else { buf[0] = 0xF0 | (cp >> 18); buf[1] = 0x80 | ((cp >> 12) & 0x3F); buf[2] = 0x80 | ((cp >> 6) & 0x3F); buf[3] = 0x80 | (cp & 0x3F); blen = 4; }
+        const int32_t *byte_ids = Py_IS_TYPE(encoder, &SpBpeType) ? ((SpBpeObject *)encoder)->byte_ids : ((BpeObject *)encoder)->byte_ids;
+        for (int q = 0; q < blen; q++) bytes[q] = byte_ids[buf[q]];
+    }
+    if (Py_IS_TYPE(encoder, &SpBpeType)) {
+        const SpBpeObject *b = (const SpBpeObject *)encoder;
+        if (!b->pairs) return 0; /* the range path's model: not here */
+        if (b->max_user_len && user_may_start(b, cp)) { /* a user-defined piece of c's only would be matched first */
+            Py_UCS4 window[MAX_USER_LEN_IDS];
+            Py_ssize_t avail = n < b->max_user_len ? n : b->max_user_len, len = 0;
+            for (Py_ssize_t k = 0; k < avail; k++) window[k] = cp;
+            if (sp_user_at(b, window, avail, &len) >= 0) return 0;
+        }
+        unit = sp_char(b, cp);
+        if (unit < 0) { /* no piece: never merges (the id path's tables say so), one byte piece per UTF-8 byte */
+            if (out->count_only) { out->n += (size_t)n * (size_t)blen; return 1; }
+            for (Py_ssize_t i = 0; i < n; i++)
+                for (int q = 0; q < blen; q++) if (idvec_push(out, bytes[q]) < 0) return -1;
+            return 1;
+        }
+    } else {
+        const BpeObject *b = (const BpeObject *)encoder;
+        for (Py_ssize_t s = 0; s < b->n_specials; s++) if (b->specials[s][0] == raw) return 0;
+        unit = bpe_char(b, cp);
+        if (unit < 0) { /* byte fallback: the run is its bytes over and over, when no two of them merge */
+            for (int q = 0; q < blen; q++) if (bpe_merge(b, bytes[q], bytes[(q + 1) % blen]).rank >= 0) return 0;
+            if (out->count_only) { out->n += (size_t)n * (size_t)blen; return 1; }
+            for (Py_ssize_t i = 0; i < n; i++)
+                for (int q = 0; q < blen; q++) if (idvec_push(out, bytes[q]) < 0) return -1;
+            return 1;
+        }
+    }
+    RunPlan *plan = (RunPlan *)malloc(sizeof(RunPlan));
+    if (!plan) return -1;
+    int rc = run_plan(encoder, unit, plan);
+    if (rc < 0) { free(plan); return 0; }
+    RunPass passes[RUN_MAX_LEVELS];
+    memset(passes, 0, sizeof(passes));
+    size_t before = out->n;
+    for (Py_ssize_t i = 0; i < n && rc == 0; i++) rc = run_push(plan, passes, 0, 1, out);
+    for (int lvl = 0; lvl < plan->n_levels && rc == 0; lvl++) { /* the end: each pass hands on what it holds */
+        int p = passes[lvl].pending;
+        passes[lvl].pending = 0;
+        if (p) { passes[lvl].last = p; rc = run_push(plan, passes, lvl + 1, p, out); }
+    }
+    if (rc == 1) { out->n = before; free(plan); return 0; } /* the heap's turn */
+    free(plan);
+    return rc < 0 ? -1 : 1;
+}
+
 /* Either encoder over text[start:end). */
 static int encode_range(PyObject *encoder, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    int run = encode_run(encoder, kind, data, start, end, out);
+    if (run) return run < 0 ? -1 : 0;
     if (Py_IS_TYPE(encoder, &SpBpeType)) return sp_encode_range((SpBpeObject *)encoder, kind, data, start, end, out);
     return bpe_encode_range((BpeObject *)encoder, kind, data, start, end, out);
 }
@@ -1234,7 +1479,7 @@ static long long encoder_char_count(PyObject *encoder, int kind, const void *dat
     Py_UCS4 cp = PyUnicode_READ(kind, data, at);
     if (!*memo) *memo = (uint8_t *)calloc(MAX_CODE_POINT + 1, 1); /* NULL: counted without the memo */
     if (*memo && (*memo)[cp]) return (*memo)[cp];
-    IdVec out = {NULL, 0, 0, {0}, 1};
+    COUNTING_IDVEC(out);
     if (encode_range(encoder, kind, data, at, at + 1, &out) < 0) { PyErr_NoMemory(); return -1; }
     if (*memo && out.n > 0 && out.n < 256) (*memo)[cp] = (uint8_t)out.n;
     return (long long)out.n;
@@ -1242,11 +1487,16 @@ static long long encoder_char_count(PyObject *encoder, int kind, const void *dat
 
 /* ---------------------------------------------------------------- Splitter + chunk cache */
 
-typedef struct { uint64_t hash; uint32_t offset; uint32_t len; int32_t count; int32_t used; } CacheSlot;
+/* len 0: an empty slot. A chunk of up to SHORT_CHUNK characters is its own key: its hash is a bijection
+ * of its packed code points (short_key), so equal hashes and lengths are equal chunks and it keeps no
+ * copy in the arena (a lookup is one probe); a longer chunk's characters are compared with its copy. */
+typedef struct { uint64_t hash; uint32_t offset; uint16_t len; uint16_t count; } CacheSlot;
+#define SHORT_CHUNK 3
+#define MAX_CACHED_COUNT 0xFFFFu
 
 typedef struct {
     PyObject_HEAD
-    U64Set pairs;
+    FpSet pairs;
     uint8_t ascii_joins[128 * 128 / 8]; /* fast path: pair of ASCII characters inside some piece */
     /* bit cp: cp is the left (right) character of some pair; a character that is neither joins nothing
      * and is cut without probing the pair set (most of a text of rare characters) */
@@ -1288,8 +1538,9 @@ static inline Py_UCS4 canon(Py_UCS4 cp) { return cp == SPACE ? SPACE_MARK : cp; 
 static inline int joins(const SplitterObject *s, Py_UCS4 a, Py_UCS4 b) {
     if (a < 128 && b < 128) { unsigned bit = a * 128 + b; return (s->ascii_joins[bit >> 3] >> (bit & 7)) & 1; }
     if (!((s->joins_left[a >> 3] >> (a & 7)) & 1) || !((s->joins_right[b >> 3] >> (b & 7)) & 1)) return 0;
-    return u64set_has(&s->pairs, ((uint64_t)a << 32) | b);
+    return fpset_may_have(&s->pairs, ((uint64_t)a << 32) | b);
 }
+
 
 static void cache_reset(SplitterObject *s) {
     free(s->slots); free(s->arena);
@@ -1301,8 +1552,17 @@ static size_t cache_footprint(const SplitterObject *s) {
     return (s->slots ? (s->slots_mask + 1) * sizeof(CacheSlot) : 0) + s->arena_cap * sizeof(Py_UCS4);
 }
 
+/* The hash of a chunk of at most SHORT_CHUNK characters: code points + 1 (so that lengths differ) in 21
+ * bits each, through mix64, which is a bijection of 64-bit words. */
+static inline uint64_t short_key(int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
+    uint64_t packed = 0;
+    for (Py_ssize_t i = 0; i < len; i++) packed |= (uint64_t)(PyUnicode_READ(kind, data, start + i) + 1) << (21 * i);
+    return mix64(packed);
+}
+
 static int chunk_equal(const SplitterObject *s, const CacheSlot *slot, int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
     if (slot->len != (uint32_t)len) return 0;
+    if (len <= SHORT_CHUNK) return 1; /* the hashes are equal: so are the chunks (short_key) */
     const Py_UCS4 *stored = s->arena + slot->offset;
     for (Py_ssize_t i = 0; i < len; i++)
         if (stored[i] != PyUnicode_READ(kind, data, start + i)) return 0;
@@ -1315,9 +1575,9 @@ static int cache_grow(SplitterObject *s) {
     if (!slots) return -1;
     if (s->slots) {
         for (size_t i = 0; i <= s->slots_mask; i++) {
-            if (!s->slots[i].used) continue;
+            if (!s->slots[i].len) continue;
             size_t h = s->slots[i].hash & (cap - 1);
-            while (slots[h].used) h = (h + 1) & (cap - 1);
+            while (slots[h].len) h = (h + 1) & (cap - 1);
             slots[h] = s->slots[i];
         }
         free(s->slots);
@@ -1327,16 +1587,17 @@ static int cache_grow(SplitterObject *s) {
 }
 
 static int cache_insert(SplitterObject *s, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, int32_t count) {
-    if (len > s->max_chunk) return 0;
+    if (len > s->max_chunk || count > (int32_t)MAX_CACHED_COUNT) return 0;
+    size_t stored = len <= SHORT_CHUNK ? 0 : (size_t)len; /* characters kept in the arena */
     size_t want_slots = s->slots ? s->slots_mask + 1 : 0;
     if (!s->slots || (s->n_entries + 1) * 2 > want_slots) want_slots = want_slots ? want_slots * 2 : 4096;
     size_t want_arena = s->arena_cap;
-    while (s->arena_len + (size_t)len > want_arena) want_arena = want_arena ? want_arena * 2 : 65536;
+    while (s->arena_len + stored > want_arena) want_arena = want_arena ? want_arena * 2 : 65536;
     if (want_slots * sizeof(CacheSlot) + want_arena * sizeof(Py_UCS4) > s->cache_bytes) {
         cache_reset(s); /* bounded memory: start afresh rather than grow past the cap */
         s->resets++;
         want_slots = 4096; want_arena = 65536;
-        while ((size_t)len > want_arena) want_arena *= 2;
+        while (stored > want_arena) want_arena *= 2;
         if (want_slots * sizeof(CacheSlot) + want_arena * sizeof(Py_UCS4) > s->cache_bytes) return 0;
     }
     if (!s->slots || (s->n_entries + 1) * 2 > s->slots_mask + 1) if (cache_grow(s) < 0) return -1;
@@ -1346,46 +1607,48 @@ static int cache_insert(SplitterObject *s, uint64_t hash, int kind, const void *
         s->arena = arena; s->arena_cap = want_arena;
     }
     size_t h = hash & s->slots_mask;
-    while (s->slots[h].used) h = (h + 1) & s->slots_mask;
-    for (Py_ssize_t i = 0; i < len; i++) s->arena[s->arena_len + i] = PyUnicode_READ(kind, data, start + i);
-    s->slots[h].hash = hash; s->slots[h].offset = (uint32_t)s->arena_len; s->slots[h].len = (uint32_t)len;
-    s->slots[h].count = count; s->slots[h].used = 1;
-    s->arena_len += (size_t)len; s->n_entries++;
+    while (s->slots[h].len) h = (h + 1) & s->slots_mask;
+    for (size_t i = 0; i < stored; i++) s->arena[s->arena_len + i] = PyUnicode_READ(kind, data, start + (Py_ssize_t)i);
+    s->slots[h].hash = hash; s->slots[h].offset = (uint32_t)s->arena_len; s->slots[h].len = (uint16_t)len;
+    s->slots[h].count = (uint16_t)count;
+    s->arena_len += stored; s->n_entries++;
     return 0;
 }
 
-/* The count of one chunk: from the cache, else from the exact encoder (then remembered). A lone
- * character is counted from the encoder's own per-character memo instead. */
-static long long chunk_count(SplitterObject *s, PyObject *text, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, uint64_t hash, PyObject *miss) {
-    Py_ssize_t len = end - start;
-    int encoder = is_encoder(miss);
-    if (len == 1 && encoder) return encoder_char_count(miss, kind, data, start);
-    hash = mix64(hash ^ (uint64_t)len);
-    int cached = len <= s->max_chunk && (!s->sampling || ++s->tick % SAMPLE_EVERY == 0);
-    if (cached) {
-        if (s->slots) {
-            size_t h = hash & s->slots_mask;
-            while (s->slots[h].used) {
-                if (s->slots[h].hash == hash && chunk_equal(s, &s->slots[h], kind, data, start, len)) {
-                    s->hits++; s->window_hits++;
-                    if (++s->window_lookups == WINDOW) {
-                        s->sampling = SAMPLE_BELOW(s->window_hits, s->window_lookups);
-                        s->window_lookups = s->window_hits = 0;
-                    }
-                    return s->slots[h].count;
-                }
-                h = (h + 1) & s->slots_mask;
+/* A chunk's cache hash from its running FNV hash (`fnv`, over its code points). */
+static inline uint64_t chunk_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t fnv) {
+    return len <= SHORT_CHUNK ? short_key(kind, data, start, len) : mix64(fnv ^ (uint64_t)len);
+}
+
+/* A chunk's count from the cache (`hash`: its chunk_hash): >= 0 a hit; -1 a miss, with *keep telling
+ * whether the miss is to be remembered (the cache serves this chunk: see SplitterObject.sampling). */
+static long long cache_lookup(SplitterObject *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t hash, int *keep) {
+    *keep = len <= s->max_chunk && (!s->sampling || ++s->tick % SAMPLE_EVERY == 0);
+    if (!*keep) return -1;
+    long long found = -1;
+    if (s->slots) {
+        for (size_t h = hash & s->slots_mask; s->slots[h].len; h = (h + 1) & s->slots_mask) {
+            if (s->slots[h].hash == hash && chunk_equal(s, &s->slots[h], kind, data, start, len)) {
+                s->hits++; s->window_hits++;
+                found = s->slots[h].count;
+                break;
             }
         }
-        if (++s->window_lookups == WINDOW) {
-            s->sampling = SAMPLE_BELOW(s->window_hits, s->window_lookups);
-            s->window_lookups = s->window_hits = 0;
-        }
     }
+    if (++s->window_lookups == WINDOW) {
+        s->sampling = SAMPLE_BELOW(s->window_hits, s->window_lookups);
+        s->window_lookups = s->window_hits = 0;
+    }
+    return found;
+}
+
+/* The count of a chunk the cache did not give: from the exact encoder (or the miss callable), kept in
+ * the cache when `keep`. -1 with an exception set. */
+static long long chunk_miss(SplitterObject *s, PyObject *text, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, uint64_t hash, PyObject *miss, int keep) {
     s->misses++;
     long long count;
-    if (encoder) {
-        IdVec out = {NULL, 0, 0, {0}, 1};
+    if (is_encoder(miss)) {
+        COUNTING_IDVEC(out);
         if (encode_range_nogil(miss, kind, data, start, end, &out) < 0) return -1;
         count = (long long)out.n;
     } else {
@@ -1399,39 +1662,256 @@ static long long chunk_count(SplitterObject *s, PyObject *text, int kind, const 
         if (count == -1 && PyErr_Occurred()) return -1;
         if (count < 0 || count > INT32_MAX) { PyErr_SetString(PyExc_ValueError, "miss() returned an impossible count"); return -1; }
     }
-    if (cached && cache_insert(s, hash, kind, data, start, len, (int32_t)count) < 0) { PyErr_NoMemory(); return -1; }
+    if (keep && cache_insert(s, hash, kind, data, start, end - start, (int32_t)count) < 0) { PyErr_NoMemory(); return -1; }
     return count;
 }
+
+/* ---- short misses, encoded side by side (counts only) */
+/* A miss's BPE is a chain of probes into tables of megabytes: each merge's new pairs are looked up
+ * before the next merge can be chosen, and each lookup waits for memory. Encoding several short misses
+ * in turns hides those waits: a turn merges once and asks for the memory of the new pairs' probes, and
+ * by its next turn that memory has come. The algorithm is the encoders' own (SentencePiece's by ids:
+ * the merged id orders; tokenizers': the merge rank orders; then the leftmost pair), held here as the
+ * current candidate of each adjacent pair instead of a heap; chunks that hold user-defined pieces or
+ * special tokens, or more than AM_MAX symbols, take the encoders' usual path. */
+#define AM_MAX 32
+#define AM_NONE INT32_MAX
+
+typedef struct {
+    Py_ssize_t start, end;
+    int slot; /* the block's miss it counts */
+    int n, done, first;
+    int probe_left, probe_right; /* symbols whose pair with their right neighbour is yet to be looked up; -1 none */
+    int32_t id[AM_MAX]; /* a piece, or (SentencePiece) -1 - cp for a character that is no piece */
+    int8_t prev[AM_MAX], next[AM_MAX];
+    int32_t rank[AM_MAX], merged[AM_MAX]; /* the pair (i, next[i]): its rank (AM_NONE: none) and piece */
+    long long count;
+} AmChunk;
+
+static inline void am_pair_prefetch(PyObject *encoder, int sp, int32_t l, int32_t r) {
+    if (l < 0 || r < 0) return;
+    if (sp) sp_pair_prefetch((const SpBpeObject *)encoder, l, r);
+    else bpe_merge_prefetch((const BpeObject *)encoder, l, r);
+}
+
+static inline void am_probe(PyObject *encoder, int sp, AmChunk *c, int i) {
+    int j = c->next[i];
+    c->rank[i] = AM_NONE;
+    if (j < 0 || c->id[i] < 0 || c->id[j] < 0) return;
+    if (sp) {
+        int32_t m = sp_pair((const SpBpeObject *)encoder, c->id[i], c->id[j]);
+        if (m >= 0) { c->rank[i] = m; c->merged[i] = m; }
+    } else {
+        MergeHit hit = bpe_merge((const BpeObject *)encoder, c->id[i], c->id[j]);
+        if (hit.rank >= 0) { c->rank[i] = hit.rank; c->merged[i] = hit.new_id; }
+    }
+}
+
+/* Set up a chunk's symbols and ask for its first probes; 0 when it is not for this path. */
+static int am_init(PyObject *encoder, int sp, int kind, const void *data, AmChunk *c) {
+    int n = 0;
+    for (Py_ssize_t i = c->start; i < c->end; i++) {
+        Py_UCS4 cp = canon(PyUnicode_READ(kind, data, i));
+        unsigned x = cp & 0xFFFFu;
+        if (sp) {
+            const SpBpeObject *b = (const SpBpeObject *)encoder;
+            if (b->max_user_len && ((b->user_first[x >> 3] >> (x & 7)) & 1)) { /* is one here? */
+                Py_UCS4 window[MAX_USER_LEN_IDS];
+                Py_ssize_t avail = c->end - i < b->max_user_len ? c->end - i : b->max_user_len, len = 0;
+                for (Py_ssize_t k = 0; k < avail; k++) window[k] = canon(PyUnicode_READ(kind, data, i + k));
+                if (sp_user_at(b, window, avail, &len) >= 0) return 0;
+            }
+            if (n == AM_MAX) return 0;
+            int32_t id = sp_char(b, cp);
+            c->id[n++] = id >= 0 ? id : -1 - (int32_t)cp;
+        } else {
+            const BpeObject *b = (const BpeObject *)encoder;
+            if (b->n_specials && ((b->special_first[x >> 3] >> (x & 7)) & 1)) { /* is one here? */
+                Py_UCS4 raw = PyUnicode_READ(kind, data, i);
+                for (Py_ssize_t t = 0; t < b->n_specials; t++) {
+                    Py_ssize_t len = b->special_lens[t];
+                    if (b->specials[t][0] != raw || len > c->end - i) continue;
+                    Py_ssize_t k = 1;
+                    while (k < len && PyUnicode_READ(kind, data, i + k) == b->specials[t][k]) k++;
+                    if (k == len) return 0;
+                }
+            }
+            int32_t id = bpe_char(b, cp);
+            if (id >= 0) {
+                if (n == AM_MAX) return 0;
+                c->id[n++] = id;
+            } else { /* byte fallback: a symbol per UTF-8 byte (byte pieces never merge: tables.py) */
+                unsigned char buf[4]; int len;
+                if (cp < 0x80) { buf[0] = (unsigned char)cp; len = 1; }
+                else if (cp < 0x800) { buf[0] = 0xC0 | (cp >> 6); buf[1] = 0x80 | (cp & 0x3F); len = 2; }
+                else if (cp < 0x10000) { buf[0] = 0xE0 | (cp >> 12); buf[1] = 0x80 | ((cp >> 6) & 0x3F); buf[2] = 0x80 | (cp & 0x3F); len = 3; }
+                else { buf[0] = 0xF0 | (cp >> 18); buf[1] = 0x80 | ((cp >> 12) & 0x3F); buf[2] = 0x80 | ((cp >> 6) & 0x3F); buf[3] = 0x80 | (cp & 0x3F); len = 4; }
+                if (n + len > AM_MAX) return 0;
+                for (int k = 0; k < len; k++) c->id[n++] = b->byte_ids[buf[k]];
+            }
+        }
+    }
+    c->n = n;
+    for (int i = 0; i < n; i++) { c->prev[i] = (int8_t)(i - 1); c->next[i] = (int8_t)(i + 1 < n ? i + 1 : -1); c->rank[i] = AM_NONE; }
+    for (int i = 0; i + 1 < n; i++) am_pair_prefetch(encoder, sp, c->id[i], c->id[i + 1]);
+    c->probe_left = c->probe_right = -1;
+    c->done = 0; c->first = 1;
+    return 1;
+}
+
+/* One turn: the probes asked for last turn, then one merge, then ask for the next probes. */
+static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
+    if (c->first) {
+        for (int i = 0; i >= 0; i = c->next[i]) am_probe(encoder, sp, c, i);
+        c->first = 0;
+    } else {
+        if (c->probe_left >= 0) am_probe(encoder, sp, c, c->probe_left);
+        if (c->probe_right >= 0) am_probe(encoder, sp, c, c->probe_right);
+    }
+    int best = -1;
+    for (int i = 0; i >= 0; i = c->next[i]) if (c->rank[i] != AM_NONE && (best < 0 || c->rank[i] < c->rank[best])) best = i;
+    if (best < 0) {
+        long long count = 0;
+        for (int i = 0; i >= 0; i = c->next[i]) {
+            int32_t id = c->id[i];
+            if (id >= 0 || !sp) { count++; continue; }
+            Py_UCS4 cp = (Py_UCS4)(-1 - id);
+            count += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        }
+        c->count = count; c->done = 1;
+        return;
+    }
+    int r = c->next[best];
+    c->id[best] = c->merged[best];
+    c->next[best] = c->next[r];
+    if (c->next[r] >= 0) c->prev[c->next[r]] = (int8_t)best;
+    c->probe_left = c->prev[best];
+    c->probe_right = best;
+    c->rank[best] = AM_NONE;
+    if (c->probe_left >= 0) { c->rank[c->probe_left] = AM_NONE; am_pair_prefetch(encoder, sp, c->id[c->probe_left], c->id[best]); }
+    if (c->next[best] >= 0) am_pair_prefetch(encoder, sp, c->id[best], c->id[c->next[best]]);
+}
+
+typedef struct { Py_ssize_t start, end; uint64_t hash; } ChunkSpan; /* hash: running FNV, then chunk_hash */
+#define CHUNK_BLOCK 64
+
+/* The sum of a block of chunks' counts, in phases whose memory misses overlap: the cache slots (or memo
+ * bytes) of every chunk asked for, then read; the encoder's first reads for every miss asked for, then
+ * the misses encoded. -1 with an exception set. */
+static long long count_block(SplitterObject *s, PyObject *text, int kind, const void *data, ChunkSpan *block, int nb, PyObject *miss) {
+    int encoder = is_encoder(miss);
+    const uint8_t *memo = NULL;
+    if (Py_IS_TYPE(miss, &SpBpeType)) memo = ((SpBpeObject *)miss)->char_counts;
+    else if (Py_IS_TYPE(miss, &BpeType)) memo = ((BpeObject *)miss)->char_counts;
+    for (int j = 0; j < nb; j++) {
+        Py_ssize_t len = block[j].end - block[j].start;
+        if (len == 1 && encoder) {
+            if (memo) __builtin_prefetch(&memo[PyUnicode_READ(kind, data, block[j].start)]);
+        } else {
+            block[j].hash = chunk_hash(kind, data, block[j].start, len, block[j].hash);
+            if (s->slots) __builtin_prefetch(&s->slots[block[j].hash & s->slots_mask]);
+        }
+    }
+    long long total = 0;
+    int missed[CHUNK_BLOCK], keeps[CHUNK_BLOCK], n_missed = 0;
+    for (int j = 0; j < nb; j++) {
+        Py_ssize_t len = block[j].end - block[j].start;
+        long long k;
+        if (len == 1 && encoder) {
+            k = encoder_char_count(miss, kind, data, block[j].start);
+            if (k < 0) return -1;
+        } else {
+            int keep;
+            k = cache_lookup(s, kind, data, block[j].start, len, block[j].hash, &keep);
+            if (k < 0) { keeps[n_missed] = keep; missed[n_missed++] = j; continue; }
+        }
+        total += k;
+    }
+    if (!n_missed) return total;
+    /* short misses side by side (see AmChunk), the rest one by one */
+    int sp = Py_IS_TYPE(miss, &SpBpeType);
+    int by_turns = encoder && n_missed > 1 && (!sp || ((SpBpeObject *)miss)->pairs);
+    AmChunk am[CHUNK_BLOCK];
+    int n_am = 0;
+    for (int m = 0; m < n_missed; m++) {
+        const ChunkSpan *c = &block[missed[m]];
+        if (by_turns && c->end - c->start <= AM_MAX) {
+            AmChunk *a = &am[n_am];
+            a->start = c->start; a->end = c->end; a->slot = m;
+            if (am_init(miss, sp, kind, data, a)) { n_am++; continue; }
+        }
+        long long k = chunk_miss(s, text, kind, data, c->start, c->end, c->hash, miss, keeps[m]);
+        if (k < 0) return -1;
+        total += k;
+    }
+    for (int active = n_am; active;) {
+        active = 0;
+        for (int i = 0; i < n_am; i++) {
+            if (am[i].done) continue;
+            am_turn(miss, sp, &am[i]);
+            active += !am[i].done;
+        }
+    }
+    for (int i = 0; i < n_am; i++) {
+        const ChunkSpan *c = &block[missed[am[i].slot]];
+        s->misses++;
+        if (keeps[am[i].slot] && cache_insert(s, c->hash, kind, data, c->start, c->end - c->start, (int32_t)am[i].count) < 0) { PyErr_NoMemory(); return -1; }
+        total += am[i].count;
+    }
+    return total;
+}
+
+/* The scan of Splitter.count over one string kind: the chunks' counts, block by block (see count_block:
+ * their memory misses overlap); -1 with an exception set, -2 at a lone surrogate (no text: the caller
+ * raises the codec's error). A surrogate is met before the chunk holding it is counted. */
+#define DEFINE_COUNT_SCAN(NAME, T, WIDE)                                                                   \
+    static long long NAME(SplitterObject *self, PyObject *text, int kind, const T *p, Py_ssize_t n, PyObject *miss) { \
+        ChunkSpan block[CHUNK_BLOCK];                                                                    \
+        int nb = 0;                                                                                      \
+        long long total = 0;                                                                             \
+        Py_ssize_t start = 0;                                                                            \
+        Py_UCS4 prev = p[0];                                                                             \
+        if (WIDE && Py_UNICODE_IS_SURROGATE(prev)) return -2;                                            \
+        uint64_t hash = (0x9E3779B97F4A7C15ULL ^ prev) * 0x100000001B3ULL;                               \
+        Py_UCS4 prev_c = canon(prev);                                                                    \
+        for (Py_ssize_t i = 1; i <= n; i++) {                                                            \
+            Py_UCS4 cp = i < n ? p[i] : 0;                                                               \
+            if (WIDE && Py_UNICODE_IS_SURROGATE(cp)) return -2;                                          \
+            Py_UCS4 c = canon(cp);                                                                       \
+            if (i == n || !joins(self, prev_c, c)) {                                                     \
+                block[nb].start = start; block[nb].end = i; block[nb].hash = hash;                       \
+                if (++nb == CHUNK_BLOCK || i == n) {                                                     \
+                    long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);       \
+                    if (k < 0) return -1;                                                                \
+                    total += k;                                                                          \
+                    nb = 0;                                                                              \
+                }                                                                                        \
+                start = i;                                                                               \
+                hash = 0x9E3779B97F4A7C15ULL;                                                            \
+            }                                                                                            \
+            hash = (hash ^ cp) * 0x100000001B3ULL;                                                       \
+            prev_c = c;                                                                                  \
+        }                                                                                                \
+        return total;                                                                                    \
+    }
+
+DEFINE_COUNT_SCAN(count_scan_1, Py_UCS1, 0)
+DEFINE_COUNT_SCAN(count_scan_2, Py_UCS2, 1)
+DEFINE_COUNT_SCAN(count_scan_4, Py_UCS4, 1)
 
 static PyObject *Splitter_count(SplitterObject *self, PyObject *args) {
     PyObject *text, *miss;
     if (!PyArg_ParseTuple(args, "UO:count", &text, &miss)) return NULL;
-    if (refuse_surrogates(text) < 0) return NULL;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (!n) return PyLong_FromLong(0);
-    long long total = 0;
-    Py_ssize_t start = 0;
-    Py_UCS4 prev = PyUnicode_READ(kind, data, 0);
-    uint64_t hash = (0x9E3779B97F4A7C15ULL ^ prev) * 0x100000001B3ULL;
-    Py_UCS4 prev_c = canon(prev);
-    for (Py_ssize_t i = 1; i < n; i++) {
-        Py_UCS4 cp = PyUnicode_READ(kind, data, i);
-        Py_UCS4 c = canon(cp);
-        if (!joins(self, prev_c, c)) {
-            long long k = chunk_count(self, text, kind, data, start, i, hash, miss);
-            if (k < 0) return NULL;
-            total += k;
-            start = i;
-            hash = 0x9E3779B97F4A7C15ULL;
-        }
-        hash = (hash ^ cp) * 0x100000001B3ULL;
-        prev_c = c;
-    }
-    long long k = chunk_count(self, text, kind, data, start, n, hash, miss);
-    if (k < 0) return NULL;
-    return PyLong_FromLongLong(total + k);
+    long long total = kind == PyUnicode_1BYTE_KIND ? count_scan_1(self, text, kind, (const Py_UCS1 *)data, n, miss)
+                      : kind == PyUnicode_2BYTE_KIND ? count_scan_2(self, text, kind, (const Py_UCS2 *)data, n, miss)
+                                                     : count_scan_4(self, text, kind, (const Py_UCS4 *)data, n, miss);
+    if (total == -2) { refuse_surrogates(text); return NULL; }
+    if (total < 0) return NULL;
+    return PyLong_FromLongLong(total);
 }
 
 static PyObject *Splitter_bounds(SplitterObject *self, PyObject *text) {
@@ -1501,14 +1981,14 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     Py_ssize_t cache_bytes, max_chunk;
     static char *kwlist[] = {"pairs", "cache_bytes", "max_chunk", NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "Onn", kwlist, &pairs_obj, &cache_bytes, &max_chunk)) return -1;
-    if (self->pairs.keys) { PyErr_SetString(PyExc_RuntimeError, "Splitter is already initialised"); return -1; }
+    if (self->pairs.fps) { PyErr_SetString(PyExc_RuntimeError, "Splitter is already initialised"); return -1; }
     if (cache_bytes < 0 || max_chunk < 0) { PyErr_SetString(PyExc_ValueError, "negative cache size"); return -1; }
     Py_buffer view;
     if (PyObject_GetBuffer(pairs_obj, &view, PyBUF_SIMPLE) < 0) return -1;
     if (view.len % 8) { PyBuffer_Release(&view); PyErr_SetString(PyExc_ValueError, "pairs: length not a multiple of 8"); return -1; }
     const uint64_t *keys = (const uint64_t *)view.buf;
     size_t n = (size_t)view.len / 8;
-    if (u64set_init(&self->pairs, keys, n) < 0) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
+    if (fpset_init(&self->pairs, keys, n) < 0) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
     memset(self->ascii_joins, 0, sizeof(self->ascii_joins));
     self->joins_left = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
     self->joins_right = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
@@ -1524,12 +2004,12 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     PyBuffer_Release(&view);
     /* arena offsets are 32-bit counts of code points */
     self->cache_bytes = (size_t)cache_bytes < ((size_t)1 << 33) ? (size_t)cache_bytes : ((size_t)1 << 33);
-    self->max_chunk = max_chunk;
+    self->max_chunk = max_chunk < 0xFFFF ? max_chunk : 0xFFFF; /* a slot's len is 16 bits */
     return 0;
 }
 
 static void Splitter_dealloc(SplitterObject *self) {
-    free(self->pairs.keys);
+    free(self->pairs.fps);
     free(self->joins_left); free(self->joins_right);
     cache_reset(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
