@@ -45,7 +45,7 @@ JSON_FLAGS = ("--json",)
 _CLICK_ONLY_ENV = ("VERTEXMETER_MEDIA_ROOT", "_VERTEXMETER_COMPLETE")  # envvar options, shell completion
 # With these set, tokenizers load another way (an override file, the engines, pure Python): no memory.
 _LIBRARY_ONLY_ENV = (TOKENIZER_DIR_ENV, ENGINE_ONLY_ENV, PURE_PYTHON_ENV)
-_MEMORY_FILE = "quick-count.v3.marshal"
+_MEMORY_FILE = "quick-count.v4.marshal"
 _DERIVED_FROM = ("registry", "counting", "requests", "tokenizing", os.path.join("tokenizing", "core"))
 _MAX_ENTRIES = 256
 # countTokens' answer for text, as json.dumps(..., indent=2) writes it (tests/test_cli_quick.py checks)
@@ -152,10 +152,10 @@ def _from_library(model: str, api: str | None, texts: list[str]) -> tuple[dict[s
     note = result.model.confidence_note or ""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
         return result.to_rest(), note
-    entries = _load_memory(_fingerprint())
+    entries = _load_memory(_fingerprint())["entries"]
     if len(entries) >= _MAX_ENTRIES:
         entries = {}
-    _remember(entries, model, api, texts, result)
+    _remember(entries, result.model.id, api, texts, result)
     for info in all_models():
         if (api or VERTEX) not in info.apis:
             continue  # not served on this API: the library says so when asked
@@ -166,7 +166,7 @@ def _from_library(model: str, api: str | None, texts: list[str]) -> tuple[dict[s
                 )
             except VertexMeterError:
                 continue  # not served on this API: the library says so when asked
-    _store_memory(entries, _fingerprint())
+    _store_memory(entries, registry_names(), _fingerprint())
     return result.to_rest(), note
 
 
@@ -216,20 +216,23 @@ def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, in
     texts), or None."""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
         return None
-    entry = _load_memory(_fingerprint()).get((model, api, len(texts)))
+    memory = _load_memory(_fingerprint())
+    found = canonical(model, memory["names"], memory["dated"], today())
+    entry = memory["entries"].get((found, api, len(texts))) if found is not None else None
     if entry is None:
         return None
     return _counted(entry, texts)
 
 
 def _from_index(model: str, api: str | None, texts: list[str]) -> tuple[int, int | None, int, str] | None:
-    """The same from the packaged index (quick_index.py, tools/quick_index.py) for a registry model's canonical
-    name, while the registry files are the ones it was made from and no other data set is installed."""
+    """The same from the packaged index (quick_index.py, tools/quick_index.py) for any name the registry resolves,
+    while the registry files are the ones it was made from and no other data set is installed."""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
         return None
-    from vertexmeter.cli.quick_index import ENTRIES, REGISTRY
+    from vertexmeter.cli.quick_index import DATED, ENTRIES, NAMES, REGISTRY
 
-    entry = ENTRIES.get((model, api or "vertex"))
+    found = canonical(model, NAMES, DATED, today())
+    entry = ENTRIES.get((found, api or "vertex")) if found is not None else None
     if entry is None or os.path.exists(installed_manifest()) or registry_hash() != REGISTRY:
         return None
     from vertexmeter.tokenizing import stored_table_file
@@ -239,6 +242,87 @@ def _from_index(model: str, api: str | None, texts: list[str]) -> tuple[int, int
     if path is None:
         return None
     return _counted((path, overhead + step * (len(texts) - 1), shape, note), texts)
+
+
+def today() -> str:
+    """Today's ISO date, the day a dated alias is resolved by: the local date, as `datetime.date.today()` gives."""
+    import time
+
+    return time.strftime("%Y-%m-%d", time.localtime())
+
+
+def registry_names() -> tuple[dict[str, str], dict[str, tuple[tuple[str | None, str | None, str], ...]]]:
+    """The loaded registry's names (every id and alias -> the model's id) and dated aliases (alias -> its periods:
+    (first day or None, last day or None, model id), ISO dates), the tables `canonical` reads."""
+    from vertexmeter.registry import all_models, dated_aliases
+
+    names = {name: info.id for info in all_models() for name in (info.id, *info.aliases)}
+    dated = {
+        alias: tuple(
+            (p.start.isoformat() if p.start else None, p.until.isoformat() if p.until else None, p.model)
+            for p in periods
+        )
+        for alias, periods in dated_aliases().items()
+    }
+    return names, dated
+
+
+def canonical(
+    name: str, names: dict[str, str], dated: dict[str, tuple[tuple[str | None, str | None, str], ...]], day: str
+) -> str | None:
+    """The model id the registry resolves `name` to on `day` (an ISO date), or None where the library must say
+    (an unknown or uncountable name, a dated alias that named nothing that day, a name this does not read).
+
+    The registry's resolve() step by step, without `re` (a tenth of a bare start): the resource prefixes
+    stripped, then a dated alias looked up, else the version suffixes stripped one at a time until a name is
+    known. The regexes' `\\d` is any Unicode digit and their `$` also matches before a final newline, so only
+    printable ASCII is read here. tests/test_cli_quick.py holds it to resolve() on every registry name and on
+    generated spellings."""
+    bare = name.strip()
+    if not bare or not bare.isascii() or not bare.isprintable():
+        return None
+    if bare.startswith("projects/"):  # ^projects/[^/]+/locations/[^/]+/publishers/[^/]+/models/
+        parts = bare.split("/", 7)
+        if len(parts) == 8 and parts[2::2] == ["locations", "publishers", "models"] and all(parts[1:6:2]):
+            bare = parts[7]
+    if bare.startswith("publishers/"):  # ^publishers/[^/]+/models/
+        parts = bare.split("/", 3)
+        if len(parts) == 4 and parts[1] and parts[2] == "models":
+            bare = parts[3]
+    if bare.startswith("models/"):
+        bare = bare[7:]
+    periods = dated.get(bare)
+    if periods is not None:
+        for start, until, model in periods:
+            if (start is None or start <= day) and (until is None or day <= until):
+                return model
+        return None
+    while bare not in names:
+        shorter = _without_version(bare)
+        if shorter is None:
+            return None
+        bare = shorter
+    return names[bare]
+
+
+def _without_version(name: str) -> str | None:
+    """`name` without the first of the registry's VERSION_SUFFIXES that ends it, or None; in their order:
+    @\\d+$, -\\d{3}$, -latest$, -preview-\\d{2}-\\d{2,4}$, -exp-\\d{4}$ (on printable ASCII)."""
+    at = name.rfind("@")
+    if at >= 0 and name[at + 1 :].isdigit():
+        return name[:at]
+    if len(name) >= 4 and name[-4] == "-" and name[-3:].isdigit():
+        return name[:-4]
+    if name.endswith("-latest"):
+        return name[:-7]
+    dash = name.rfind("-")
+    head = name[:dash]  # -preview-DD before the last dash, 2 to 4 digits after it
+    tail_ok = dash >= 0 and 2 <= len(name) - dash - 1 <= 4 and name[dash + 1 :].isdigit()
+    if tail_ok and head[-2:].isdigit() and head[:-2].endswith("-preview-"):
+        return head[:-11]
+    if len(name) >= 9 and name[-4:].isdigit() and name[:-4].endswith("-exp-"):
+        return name[:-9]
+    return None
 
 
 def registry_hash() -> str:
@@ -293,32 +377,38 @@ def _fingerprint() -> str:
     return "\n".join(marks)
 
 
-def _load_memory(fingerprint: str) -> dict[tuple[str, str | None, int], tuple[str, int, int, str]]:
+def _load_memory(fingerprint: str) -> dict[str, Any]:
+    """The memory under `fingerprint`: `entries` by (model id, api, number of texts), and the registry's `names`
+    and `dated` aliases they were made with (as in quick_index.py); all empty when there is none."""
     import marshal
 
     import xxhash
 
+    empty: dict[str, Any] = {"entries": {}, "names": {}, "dated": {}}
     try:
         with open(_memory_path(), "rb") as handle:
             data = handle.read()
         if xxhash.xxh3_64_digest(data[8:]) != data[:8]:  # marshal only reads what this module wrote
-            return {}
+            return empty
         memory = marshal.loads(data[8:])
         if memory["fingerprint"] != fingerprint:
-            return {}
-        entries: dict[tuple[str, str | None, int], tuple[str, int, int, str]] = memory["entries"]
-        return entries
+            return empty
+        return {key: memory[key] for key in empty}
     except (OSError, ValueError, EOFError, TypeError, KeyError):
-        return {}
+        return empty
 
 
-def _store_memory(entries: dict[tuple[str, str | None, int], tuple[str, int, int, str]], fingerprint: str) -> None:
+def _store_memory(
+    entries: dict[tuple[str, str | None, int], tuple[str, int, int, str]],
+    names: tuple[dict[str, str], dict[str, tuple[tuple[str | None, str | None, str], ...]]],
+    fingerprint: str,
+) -> None:
     import marshal
     import tempfile
 
     import xxhash
 
-    body = marshal.dumps({"fingerprint": fingerprint, "entries": entries})
+    body = marshal.dumps({"fingerprint": fingerprint, "entries": entries, "names": names[0], "dated": names[1]})
     folder = os.path.dirname(_memory_path())
     try:
         os.makedirs(folder, exist_ok=True)
