@@ -1,24 +1,29 @@
 """`vertexmeter count -m MODEL [--api API] [--json] TEXT...` without click, and usually without the library.
 
-This one form is parsed here. The first time texts are counted on an API with a given number of texts,
-the library counts them (the same call as the click command, cli/counting.py) and this module keeps, for
-that model and for every other registry model (the library is loaded by then), what the answer was made
-of in the user cache: the tokenizer's table file, the tokens the service adds beyond the texts (the role
-overhead of one user turn or the instances' template; accounting.yaml) and the answer's shape (tokens,
-plus billable characters for the character-priced and most legacy models). Later, the texts are counted
-straight from that memory-mapped table, the overhead added and the characters counted: no json, re,
-typing, dataclasses or click is imported, which is most of the command's start. The memory is kept under
-a fingerprint of this package's version and of the registry, counting and request code and data it was
-derived from, so an upgrade or an edit starts it afresh. It does not expire with the day: a count
-without a date is today's service, which the registry holds as each model's current vocabulary and rules
-(dated vocabularies only answer an explicit date), so a later day changes nothing the fingerprint does
-not cover. An answer is remembered only when it had exactly a shape printed here, and a text whose
-billable characters are zero (an answer that omits the field) goes to the library.
+This one form is parsed here, and MODEL is resolved here to a registry model's id as registry.resolve()
+does (`canonical`): resource prefixes (`models/`, `publishers/…/models/`, `projects/…`), a dated alias
+by today's date, version suffixes (`@001`, `-002`, `-latest`, …); a name this does not resolve goes to
+the library. A first count needs no library: the packaged index (quick_index.py, written by
+tools/quick_index.py) holds, per model id and API, the tokenizer family, the tokens the service adds
+beyond the texts (the role overhead of one user turn or the instances' template; accounting.yaml), the
+answer's shape (tokens, plus billable characters for the character-priced and most legacy models) and
+the confidence note, and the registry's names and dated aliases; it is used while the registry files are
+the ones it was made from (their hash) and no other data set is installed. The texts are counted straight
+from the family's memory-mapped core table, the overhead added and the characters counted: no json, re,
+typing, dataclasses or click is imported, which is most of the command's start. The table file must
+exist (the library makes it the first time a family is used).
 
-A first count with a registry model's canonical name needs no library either: the packaged index
-(quick_index.py, written by tools/quick_index.py) holds the same facts per model and API for the packaged
-registry files, and is used while they are the ones it was made from (their hash) and no other data set is
-installed. The table file must exist (the library makes it the first time a family is used).
+Where the index does not hold (an edited registry, an installed data set), the library counts the texts
+the first time on an API with a given number of texts (the same call as the click command,
+cli/counting.py) and this module keeps the same facts for that model and for every other registry model
+(the library is loaded by then), with the registry's names, in the user cache. The memory is kept under a
+fingerprint of this package's version and of the registry, counting and request code and data it was
+derived from, so an upgrade or an edit starts it afresh. Entries are keyed by model id, not by the name
+typed, so they do not expire with the day: a dated alias is resolved again on every run, and a count
+without a date is today's service, which the registry holds as each model's current vocabulary and rules
+(dated vocabularies only answer an explicit date). An answer is remembered only when it had exactly a
+shape printed here, and a text whose billable characters are zero (an answer that omits the field) goes to
+the library.
 
 tests/test_cli_quick.py holds both answers equal to the click command's on generated command lines and
 checks that the flag spellings below are the click command's. Any other word, flag, `--`, option-like
@@ -106,7 +111,8 @@ def answer(argv: list[str]) -> bool:
     import sys
 
     model, api, texts = plan
-    remembered = _from_memory(model, api, texts) or _from_index(model, api, texts)
+    # the index first: it needs no fingerprint of the package's files (a scan and a stat of each, ~1 ms)
+    remembered = _from_index(model, api, texts) or _from_memory(model, api, texts)
     if remembered is not None:
         total, characters, shape, note = remembered
         if shape == PLAIN:
