@@ -14,9 +14,10 @@ and reports medians, the spread (min-max) and per-round ratios to `bare`. `count
 quick path's memory of the (model, API, number of texts) (cli/quick.py): the rounds measure the memory.
   count-first  the same with the memory removed before the run: the first count of a (model, API, number
                of texts) after an install or upgrade, answered from the packaged index (cli/quick_index.py)
-               for a registry model's canonical name, else by the library (and then remembered)
-  lib-first    the same for a version name (MODEL-001), which only the library resolves: the first count
-               the index cannot answer (memory removed too)
+               for any name the registry resolves, else by the library (and then remembered)
+  lib-first    the same for a version name in Arabic-Indic digits (MODEL-٠٠١), which the registry resolves
+               but the quick path leaves to the library: a first count the index cannot answer (memory
+               removed too), what every alias's first count cost before the index held the names
 With --models, each round runs bare and, per model, count and count-first. `--models names` takes every
 spelling the registry resolves on Vertex: ids, aliases, dated aliases (today's), `models/` and publisher
 paths, `@version` and dated suffixes. --compare-python runs the same jobs with another install's interpreter
@@ -102,7 +103,8 @@ def main() -> None:
         return every_model(args)
     cmds = commands(args.model)
     cmds["count-first"] = cmds["count"]
-    cmds["lib-first"] = [*cmds["count"][:-2], f"{args.model}-001", "hi"]
+    # a version suffix of Unicode digits: the registry resolves it, the quick path leaves it to the library
+    cmds["lib-first"] = [*cmds["count"][:-2], f"{args.model}-\u0660\u0660\u0661", "hi"]
     envs: dict[str, dict[str, str] | None] = dict.fromkeys(cmds)
     if args.compare:
         cmds["count@SRC"] = cmds["count"]
