@@ -42,7 +42,10 @@ from vertexmeter.tokenizing import ENGINE_ONLY_ENV, PURE_PYTHON_ENV
 
 TYPE_CHECKING = False  # not typing's: see above
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
+
+    Periods = tuple[tuple[str | None, str | None, str], ...]  # a dated alias's (first day, last day, model id)
 
 MODEL_FLAGS = ("-m", "--model")
 API_FLAGS = ("--api",)
@@ -257,7 +260,7 @@ def today() -> str:
     return time.strftime("%Y-%m-%d", time.localtime())
 
 
-def registry_names() -> tuple[dict[str, str], dict[str, tuple[tuple[str | None, str | None, str], ...]]]:
+def registry_names() -> tuple[dict[str, str], dict[str, Periods]]:
     """The loaded registry's names (every id and alias -> the model's id) and dated aliases (alias -> its periods:
     (first day or None, last day or None, model id), ISO dates), the tables `canonical` reads."""
     from vertexmeter.registry import all_models, dated_aliases
@@ -273,9 +276,7 @@ def registry_names() -> tuple[dict[str, str], dict[str, tuple[tuple[str | None, 
     return names, dated
 
 
-def canonical(
-    name: str, names: dict[str, str], dated: dict[str, tuple[tuple[str | None, str | None, str], ...]], day: str
-) -> str | None:
+def canonical(name: str, names: Mapping[str, str], dated: Mapping[str, Periods], day: str) -> str | None:
     """The model id the registry resolves `name` to on `day` (an ISO date), or None where the library must say
     (an unknown or uncountable name, a dated alias that named nothing that day, a name this does not read).
 
@@ -406,7 +407,7 @@ def _load_memory(fingerprint: str) -> dict[str, Any]:
 
 def _store_memory(
     entries: dict[tuple[str, str | None, int], tuple[str, int, int, str]],
-    names: tuple[dict[str, str], dict[str, tuple[tuple[str | None, str | None, str], ...]]],
+    names: tuple[dict[str, str], dict[str, Periods]],
     fingerprint: str,
 ) -> None:
     import marshal
