@@ -280,7 +280,7 @@ def canonical(name: str, names: Mapping[str, str], dated: Mapping[str, Periods],
     """The model id the registry resolves `name` to on `day` (an ISO date), or None where the library must say
     (an unknown or uncountable name, a dated alias that named nothing that day, a name this does not read).
 
-    The registry's resolve() step by step, without `re` (a tenth of a bare start): the resource prefixes
+    The registry's resolve() step by step, without `re` (importing it is ~half a bare start): the prefixes
     stripped, then a dated alias looked up, else the version suffixes stripped one at a time until a name is
     known. The regexes' `\\d` is any Unicode digit and their `$` also matches before a final newline, so only
     printable ASCII is read here. tests/test_cli_quick.py holds it to resolve() on every registry name and on
