@@ -8,7 +8,9 @@ Each round runs, in a shuffled order, fresh processes of:
   bare       python -c pass
   cli        python -c "import vertexmeter.cli"            (the CLI's imports only)
   tokenizer  load the model's tokenizer and encode "hi"
-  count      vertexmeter count -m MODEL hi                 (what a user runs: the quick path, no click)
+  count      python -m vertexmeter count -m MODEL hi       (the quick path, no click)
+  script     vertexmeter count -m MODEL hi                 (the same through the console script pip wrote,
+                                                            what a user types: its launcher imports `re`)
   via-click  the same command through the click group      (what every other command line costs)
 and reports medians, the spread (min-max) and per-round ratios to `bare`. `count` is answered from the
 quick path's memory of the (model, API, number of texts) (cli/quick.py): the rounds measure the memory.
@@ -21,7 +23,8 @@ quick path's memory of the (model, API, number of texts) (cli/quick.py): the rou
 With --models, each round runs bare and, per model, count and count-first. `--models names` takes every
 spelling the registry resolves on Vertex: ids, aliases, dated aliases (today's), `models/` and publisher
 paths, `@version` and dated suffixes. --compare-python runs the same jobs with another install's interpreter
-(a clean venv of the previous code) in the same shuffled rounds, each with its own memory put back.
+(a clean venv of the previous code) in the same shuffled rounds, each with its own memory put back;
+--launch script runs each install's console script instead of `python -m vertexmeter`.
 Run it in the environment users have: in a clean `pip install .` venv a bare start is ~10 ms; an
 editable install adds ~10 ms to every start, bare included.
 --compare SRC_DIR adds `count@SRC`: the same command run from another source tree (e.g. an export of
@@ -53,6 +56,8 @@ def commands(model: str) -> dict[str, list[str]]:
             f"from vertexmeter.tokenizing import get_tokenizer; get_tokenizer({family!r}).encode('hi')",
         ],
         "count": [sys.executable, "-m", "vertexmeter", "count", "-m", model, "hi"],
+        # the console script pip wrote: what a user types (its launcher imports `re` before vertexmeter starts)
+        "script": [console_script(sys.executable), "count", "-m", model, "hi"],
         "via-click": [sys.executable, "-c", "from vertexmeter.cli import main; main()", "count", "-m", model, "hi"],
     }
 
@@ -96,9 +101,13 @@ def main() -> None:
         "--models", default=None, help='comma-separated names, "all" (the models) or "names" (every spelling)'
     )
     parser.add_argument("--compare-python", default=None, help="with --models: also run another install's python")
+    parser.add_argument(
+        "--launch", choices=("module", "script"), default="module", help="with --models: python -m or the script"
+    )
     args = parser.parse_args()
-    global CLOCK
+    global CLOCK, LAUNCH
     CLOCK = args.clock
+    LAUNCH = args.launch
     if args.models:
         return every_model(args)
     cmds = commands(args.model)
@@ -191,10 +200,19 @@ def interpreter_memory(python: str) -> tuple[str, bytes | None]:
         return memory_path, None
 
 
+def console_script(python: str) -> str:
+    """The `vertexmeter` console script installed beside `python`."""
+    return os.path.join(os.path.dirname(python), "vertexmeter")
+
+
+LAUNCH = "module"  # --launch: "module" (python -m vertexmeter) or "script" (the console script)
+
+
 def counting(python: str, name: str) -> list[str]:
     """`vertexmeter count -m NAME hi` (NAME may carry `--api gemini`)."""
     model, *api = name.split(" ")
-    return [python, "-m", "vertexmeter", "count", "-m", model, *api, "hi"]
+    start = [console_script(python)] if LAUNCH == "script" else [python, "-m", "vertexmeter"]
+    return [*start, "count", "-m", model, *api, "hi"]
 
 
 def every_model(args: argparse.Namespace) -> None:
