@@ -116,16 +116,36 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # Then the 2.0 number rule (accounting.yaml function_history): crewAI 90/121, Mirascope 366/456; and countTokens
 # of a generateContentRequest on the Gemini API 3 as generateContent: ellmer 56/88, ruby_llm 852/985. Then the tool
 # features fitted on the 2026 traffic and nested payload objects on 2.5: llm-gemini 49/57, pydantic-ai's history
-# 821/1097, Mirascope 376/456, crewAI 91/121.
+# 821/1097, Mirascope 376/456, crewAI 91/121. Then a streamed signature's size read without its extra segments
+# (accounting.yaml signature_size; point values of thoughts replayed without history): llm-gemini 51/57, ruby_llm
+# 859/985, Mirascope 377/456, chatlas 74/107. Then 2.5's trailing whitespace not billed: Mirascope 379/456.
 MINED_HISTORY_FLOORS = {
-    "llm_gemini": 0.85,
-    "ruby_llm": 0.86,
+    "llm_gemini": 0.89,
+    "ruby_llm": 0.87,
     "pydantic_ai_history": 0.74,
-    "mirascope": 0.82,
+    "mirascope": 0.83,
     "ellmer": 0.63,
-    "chatlas": 0.68,
+    "chatlas": 0.69,
     "crewai": 0.82,
 }
+
+
+def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
+    """The signature-size readings (accounting.yaml signature_size) were fitted on tests/data/conversations_2026 only;
+    the mined sets' agent turns that replay signatures, without their history, are their held-out check: of the
+    384 that carry bounds, 358 hold the recorded prompt (2026-12-06; 324 with the readings before). The rest miss by
+    other open rules (server-side tools: mined-0238, -0241, -0244; tool schemas)."""
+    held = bounded = 0
+    for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
+        for record in records:
+            request = json.dumps(record["request"])
+            if record["kind"] != "input" or "thoughtSignature" not in request or is_multimodal(record):
+                continue
+            result = replay(record)
+            if result.bounds is not None:
+                bounded += 1
+                held += result.within_bounds
+    assert bounded >= 380 and held >= 358
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))
@@ -195,8 +215,10 @@ def test_google_local_tokenizer_baseline(capsys: pytest.CaptureFixture[str]) -> 
 # responses (`history=`, from tests/data/conversations_2026.jsonl.gz) and without them, where an agent turn whose
 # replayed thoughts cannot be known must carry `bounds` that hold the recorded value. The floors are the measured
 # rates (docs/counting.md lists every miss with its open rule): 2026-12-06, with the 2.5 payload keys sorted and the
-# uncertain seams, 305/338 with history and 312/338 exact or bounded alone.
-FLOORS_2026 = {"with history": 0.90, "exact or bounded": 0.92}
+# uncertain seams, 305/338 with history and 312/338 exact or bounded alone; with a key named as its function on 2.5
+# (accounting.yaml function_history, tool_templates) 311/338 and 314/338; with 2.5's trailing whitespace not billed
+# (accounting.yaml output_newlines) 312/338 and 315/338.
+FLOORS_2026 = {"with history": 0.92, "exact or bounded": 0.92}
 
 
 def _2026_results() -> list[tuple[Replay, Replay]]:
@@ -245,13 +267,14 @@ def _agent_turn(record: dict[str, Any]) -> bool:
 
 def test_every_2026_agent_turn_is_exact_or_bounded() -> None:
     """Replayed alone (no earlier responses) and with them, every agent turn is exact or carries bounds that hold the
-    recorded answer; alone, at most the three 3.5 turns docs/counting.md lists have bounds wider than 30 %."""
+    recorded answer, at most 30 % wide (the widest: t3-0646, 29.7 %)."""
     turns = [(alone, given) for alone, given in _2026_results() if _agent_turn(alone.record)]
     assert len(turns) >= 89
     assert [a.record["id"] for a, _ in turns if not a.within_bounds] == []
     assert [g.record["id"] for _, g in turns if not g.within_bounds] == []
     wide = [a.record["id"] for a, _ in turns if not a.exact and a.bounds_width > 0.3]
-    assert len(wide) <= 3, wide
+    assert wide == []
+    assert max(a.bounds_width for a, _ in turns) > 0.25  # not vacuous: the widest is near the limit
 
 
 def test_every_answer_with_bounds_holds_the_recorded_value() -> None:
@@ -267,9 +290,9 @@ def test_every_answer_with_bounds_holds_the_recorded_value() -> None:
 def test_every_recorded_output_with_bounds_is_inside_them() -> None:
     """2026 outputs given their whole responses: the Gemini API 2.5 streams (accounting.yaml streamed_output_bounds)
     carry bounds on candidatesTokenCount that hold the recorded count; whole answers and other models' streams stay
-    point values. Measured 2026-12-06: 111/126 exact, 124/126 exact or bounded (the two left: t3-0329 and t3-0593,
-    whole answers); 21 streams bounded, 8 of them exact before (t3-0463, -0469, -0482, -0499, -0500, -0502, -0569,
-    -0570)."""
+    point values. Measured 2026-12-06: 112/126 exact, 125/126 exact or bounded (the one left: t3-0593, a whole
+    answer; t3-0329 exact since 2.5's trailing whitespace is not billed); 21 streams bounded, 8 of them exact
+    before (t3-0463, -0469, -0482, -0499, -0500, -0502, -0569, -0570)."""
     outputs = [given for _, given in _2026_results() if given.record["kind"] == "output"]
     bounded = [r for r in outputs if r.bounds is not None]
     assert [r.record["id"] for r in bounded if not r.within_bounds] == []
@@ -278,7 +301,7 @@ def test_every_recorded_output_with_bounds_is_inside_them() -> None:
     assert len(bounded) == 21 and sum(r.exact for r in bounded) == 8
     # Every width is the rule's: 1 % + 2 under, 0.3 % + 2 over (under 5 % of the count past 200 tokens).
     assert max(r.bounds_width for r in bounded if r.got and r.got > 200) < 0.05
-    assert sum(r.within_bounds for r in outputs) >= 124 and sum(r.exact for r in outputs) >= 111
+    assert sum(r.within_bounds for r in outputs) >= 125 and sum(r.exact for r in outputs) >= 112
 
 
 def test_every_2026_body_google_answered_is_answered() -> None:
@@ -337,6 +360,44 @@ def test_3x_function_history_scalars_and_nested_objects_on_recorded_turns(record
     record = next(r for r in load_2026() if r["id"] == record_id)
     result = replay(record, history=earlier_responses(record))
     assert result.got == result.expected
+
+
+@pytest.mark.parametrize("record_id", ["t3-0537", "t3-0538", "t3-0559", "t3-0560", "t3-0562", "t3-0563"])
+def test_a_key_named_as_its_function_on_recorded_2_5_turns(record_id: str) -> None:
+    """accounting.yaml tool_templates (2.5) per_response_property_named_as_function and function_history (2.5)
+    per_key_named_as_function: google/adk-go's `sum` answering {"sum": n}, two recordings (the rules fitted on
+    t3-0537 / -0538, checked on t3-0559 … -0563), each 1 + pairs over without them."""
+    record = next(r for r in load_2026() if r["id"] == record_id)
+    result = replay(record, history=earlier_responses(record))
+    assert result.got == result.expected
+
+
+def test_a_key_named_as_its_function_costs_one_less_in_each_payload() -> None:
+    """The weight applies per payload whose top-level key is the function's name (not nested, not another key)."""
+
+    def history(response: dict[str, Any], name: str = "sum") -> dict[str, Any]:
+        return {
+            "contents": [
+                {"role": "user", "parts": [{"text": "Add 2 and 3."}]},
+                {"role": "model", "parts": [{"functionCall": {"name": name, "args": {"a": 2, "b": 3}}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": name, "response": response}}]},
+            ]
+        }
+
+    def billed(body: dict[str, Any], model: str = "gemini-2.5-flash") -> int:
+        return vertexmeter.usage(model, body, api="gemini", as_of="2026-03-17").prompt_token_count
+
+    named, other = billed(history({"sum": 5})), billed(history({"total": 5}))
+    text = vertexmeter.count_tokens("gemini-2.5-flash", '"sum"')["totalTokens"]
+    assert named == other - vertexmeter.count_tokens("gemini-2.5-flash", '"total"')["totalTokens"] + text - 1
+    assert billed(history({"result": {"sum": 5}})) == billed(history({"result": {"total": 5}})) - (
+        vertexmeter.count_tokens("gemini-2.5-flash", '"total"')["totalTokens"] - text
+    )  # nested: no change
+    # Vertex and 3.x read the payload by their own rules (no such weight)
+    assert (
+        billed(history({"sum": 5}), "gemini-3-flash-preview") - billed(history({"total": 5}), "gemini-3-flash-preview")
+        == text - vertexmeter.count_tokens("gemini-2.5-flash", '"total"')["totalTokens"]
+    )
 
 
 def test_raw_prompt_token_count_where_recorded() -> None:

@@ -340,3 +340,115 @@ def test_a_model_is_counted_only_on_the_apis_that_serve_it(model_id: str, served
     assert f"{model_id} is served by {'Vertex AI' if served == 'vertex' else 'the Gemini API'}." in caught.value.message
     assert resolve(model_id, api=not_served, any_api=True).id == model_id
     assert resolve("gemini-4-argon", api="vertex").apis == ("vertex", "gemini")
+
+
+# models.yaml `redirects`: a model name the service answered with another model from a day on.
+@pytest.mark.parametrize(
+    ("name", "api", "day", "served", "version", "redirected"),
+    [
+        ("gemini-3-pro-preview", "gemini", "2026-03-16", "gemini-3.1-pro-preview", "gemini-3.1-pro-preview", True),
+        (
+            "models/gemini-3-pro-preview",
+            "gemini",
+            "2026-03-01",
+            "gemini-3.1-pro-preview",
+            "gemini-3.1-pro-preview",
+            True,
+        ),
+        ("gemini-3-pro-preview", "gemini", "2026-02-28", "gemini-3-pro-preview", "gemini-3-pro-preview", False),
+        ("gemini-3-pro-preview", "vertex", "2026-03-16", "gemini-3-pro-preview", "gemini-3-pro-preview", False),
+        ("gemini-pro", "vertex", "2025-03-21", "gemini-1.0-pro", "gemini-1.0-pro-002", True),
+        ("gemini-pro", "vertex", "2025-03-20", "gemini-1.0-pro", "gemini-1.0-pro", False),
+        ("gemini-pro", "gemini", "2025-03-21", "gemini-1.0-pro", "gemini-1.0-pro", False),
+        (
+            "gemini-2.0-flash-thinking-exp-01-21",
+            "gemini",
+            "2025-11-29",
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-preview-05-20",
+            True,
+        ),
+        (
+            "gemini-2.0-flash-thinking-exp-01-21",
+            "gemini",
+            "2025-04-22",
+            "gemini-2.0-flash-thinking-exp",
+            "gemini-2.0-flash-thinking-exp",
+            False,
+        ),
+    ],
+)
+def test_a_redirected_name_is_counted_and_reported_as_the_model_that_served_it(
+    name: str, api: str, day: str, served: str, version: str, redirected: bool
+) -> None:
+    import datetime as dt
+
+    import vertexmeter
+
+    assert resolve(name, api=api, on=dt.date.fromisoformat(day)).id == served
+    result = vertexmeter.usage(name, "Hi", api=api, as_of=day)
+    assert (result.model.id, result.model_version) == (served, version)
+    explained = [r for r in result.rules if r["rule"].startswith("models.yaml redirects")]
+    assert bool(explained) == redirected == (result.redirect is not None)
+    if explained:
+        assert explained[0]["evidence"] and explained[0]["confidence"] == "observed"
+    counted = vertexmeter.count(name, "Hi", api=api, as_of=day)
+    assert counted.model.id == served and (counted.redirect is not None) == redirected
+    assert [r for r in counted.rules if r["rule"].startswith("models.yaml redirects")] == explained
+
+
+def test_pricing_looks_a_redirected_name_up_as_itself() -> None:
+    import datetime as dt
+
+    assert resolve("gemini-3-pro-preview", api="gemini", on=dt.date(2026, 3, 16), any_api=True).id == (
+        "gemini-3-pro-preview"
+    )
+
+
+def test_every_recorded_model_version_is_the_model_the_registry_serves() -> None:
+    """Over every recorded set: the model a request's name resolves to on its day (redirects applied) is the one its
+    answer's modelVersion names, but for answers dated only by an upper bound (a commit) or naming no model."""
+    import datetime as dt
+    import re
+
+    from tests.ground_truth import api_of, load_2026, load_mined, load_mined_history, load_records
+
+    sets = [load_records(), load_2026(), load_mined()]
+    sets += [load_mined_history(n) for n in ("llm_gemini", "ruby_llm", "pydantic_ai_history", "mirascope")]
+    sets += [load_mined_history(n) for n in ("ellmer", "chatlas", "crewai")]
+    checked, wrong = 0, []
+    for record in (r for records in sets for r in records):
+        found = re.search(r"modelVersion=([^;]+)", record.get("notes") or "")
+        basis = record.get("recorded_basis") or ""
+        if not found or not record.get("recorded") or "upper bound" in basis:
+            continue
+        version = found.group(1).split(". ")[0].strip().removeprefix("models/")
+        day = dt.date.fromisoformat(record["recorded"])
+        try:
+            named = resolve(version, api=api_of(record), on=day, any_api=True).id
+            served = resolve(record["model"], api=api_of(record), on=day).id
+        except VertexMeterError:
+            continue  # a modelVersion of None, or a model the registry refuses (NOT_FOUND / not countable)
+        checked += 1
+        if named != served:
+            wrong.append((record["id"], record["model"], version, served))
+    assert checked >= 3477
+    assert wrong == []
+
+
+def test_redirect_data_errors_are_caught() -> None:
+    from vertexmeter.registry.models import _redirects
+
+    known = {name: resolve(name) for name in ("gemini-3-pro-preview", "gemini-3.1-pro-preview")}
+    good = {"served_by": "gemini-3.1-pro-preview", "from": "2026-03-01", "evidence": ["t3-0540"], "source": "s"}
+    assert (
+        _redirects({"gemini-3-pro-preview": [good]}, known)["gemini-3-pro-preview"][0].model == "gemini-3.1-pro-preview"
+    )
+    with pytest.raises(ValueError, match="no model name"):
+        _redirects({"gemini-9": [good]}, known)
+    with pytest.raises(ValueError, match="unknown model"):
+        _redirects({"gemini-3-pro-preview": [{**good, "served_by": "gemini-9"}]}, known)
+    with pytest.raises(ValueError, match="evidence"):
+        _redirects({"gemini-3-pro-preview": [{**good, "evidence": []}]}, known)
+    with pytest.raises(ValueError, match="same day"):
+        _redirects({"gemini-3-pro-preview": [good, good]}, known)

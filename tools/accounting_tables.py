@@ -38,6 +38,7 @@ TOOL_FEATURES = {
     "per_optional_described_property": "… more when the property has a description",
     "per_response_object": "`response` / `responseJsonSchema` with properties",
     "per_response_property": "… each of its top-level properties, beyond the property weight",
+    "per_response_property_named_as_function": "… a top-level property named as its function",
     "per_nested_object": "object with properties below a schema's root (nested, `items`, a resolved `$ref`)",
     "per_enum": "enum",
     "per_enum_value": "enum value",

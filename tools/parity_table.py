@@ -170,9 +170,11 @@ def misses() -> str:
         "",
         "2026 agent turns replayed without their history, bounds that miss or are wider than 30 % (open rule 1):",
         "",
-        "| record | model | recorded | vertexmeter | bounds | width |",
-        "|---|---|---|---|---|---|",
     ]
+    if not wide:
+        lines.append("none: every agent turn replayed alone is exact or inside bounds at most 30 % wide.")
+        return "\n".join(lines)
+    lines += ["| record | model | recorded | vertexmeter | bounds | width |", "|---|---|---|---|---|---|"]
     for result in wide:
         low, high = result.bounds[result.field] if result.bounds else (0, 0)
         lines.append(

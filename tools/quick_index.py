@@ -40,7 +40,8 @@ def entries() -> dict[tuple[str, str], tuple[str, int, int, int, str]]:
             for n in range(1, 5):
                 texts = PROBE[:1] * n
                 try:
-                    result = count(info, texts, api=api, media_options=MediaOptions())
+                    # by name: a redirected name (models.yaml `redirects`) counts as the model serving it today
+                    result = count(info.id, texts, api=api, media_options=MediaOptions())
                 except VertexMeterError:
                     break  # the library refuses it (a legacy model on the Gemini API, say)
                 remembered: dict = {}  # type: ignore[type-arg]

@@ -170,8 +170,9 @@ def _from_library(model: str, api: str | None, texts: list[str]) -> tuple[dict[s
             continue  # not served on this API: the library says so when asked
         if (info.id, api, len(texts)) not in entries:
             try:
+                # By name, as the user's count resolves it: a redirected name (models.yaml) is its serving model's.
                 _remember(
-                    entries, info.id, api, texts, count(info, texts, api=api or VERTEX, media_options=MediaOptions())
+                    entries, info.id, api, texts, count(info.id, texts, api=api or VERTEX, media_options=MediaOptions())
                 )
             except VertexMeterError:
                 continue  # not served on this API: the library says so when asked

@@ -5,7 +5,7 @@ model id); `REGISTRY` is the hash of the registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "2aa8bad9a45ddb1caec3a9af07165345"
+REGISTRY = "52a9a2698f157563d585ffd8ffe22ba8"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
@@ -40,7 +40,7 @@ ENTRIES = {
     ("gemini-3-flash-preview", "vertex"): ("gemma3", 0, 0, 0, ""),
     ("gemini-3-pro-image-preview", "gemini"): ("gemma3", 1, 0, 0, ""),
     ("gemini-3-pro-image-preview", "vertex"): ("gemma3", 0, 0, 0, ""),
-    ("gemini-3-pro-preview", "gemini"): ("gemma3", 1, 0, 0, ""),
+    ("gemini-3-pro-preview", "gemini"): ("gemma4", 1, 0, 0, ""),
     ("gemini-3-pro-preview", "vertex"): ("gemma3", 0, 0, 0, ""),
     ("gemini-3.1-flash-image-preview", "gemini"): ("gemma4", 1, 0, 0, "vertexmeter: gemini-3.1-flash-image-preview's counts are inferred, not exact: seen as a modelVersion only; tokenizer by analogy with the other 3.1 models, limits with 3 Pro Image."),
     ("gemini-3.1-flash-image-preview", "vertex"): ("gemma4", 0, 0, 0, "vertexmeter: gemini-3.1-flash-image-preview's counts are inferred, not exact: seen as a modelVersion only; tokenizer by analogy with the other 3.1 models, limits with 3 Pro Image."),

@@ -52,7 +52,8 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
         )
         if weight
     ]
-    if not (features or history.per_call or history.per_response or history.per_absent_response):
+    named = history.per_key_named_as_function
+    if not (features or named or history.per_call or history.per_response or history.per_absent_response):
         return 0
     total = 0
     for turn in prompt.contents:
@@ -67,6 +68,8 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                 given = function.get(key)
                 payload = given or {}
                 total += per_part + sum(weight * measure(payload) for weight, measure in features)
+                if named and isinstance(payload, dict) and function.get("name") in payload:
+                    total += named  # {"sum": 5} answering `sum`: the service's text names it once
                 if given is None and kind == "functionResponse":
                     total += history.per_absent_response
     return total
@@ -215,6 +218,7 @@ TOOL_FEATURES = (
     "optional_property_of_described_declaration",
     "response_object",
     "response_property",
+    "response_property_named_as_function",
     "enum",
     "enum_value",
     "null_union",
@@ -253,6 +257,9 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
                     properties = schema.get("properties")
                     found["response_object"] += bool(properties)
                     found["response_property"] += len(properties) if isinstance(properties, dict) else 0
+                    found["response_property_named_as_function"] += (
+                        isinstance(properties, dict) and declaration.get("name") in properties
+                    )
             found["declaration_with_described_properties"] += found["described_property"] > described_before
             if declaration.get("description"):
                 found["optional_property_of_described_declaration"] += found["optional_property"] - optional_before

@@ -18,7 +18,7 @@ from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
-from vertexmeter.registry import ModelInfo, accounting_for, resolve, tokenizer_for
+from vertexmeter.registry import ModelInfo, Redirect, accounting_for, redirect_for, resolve, tokenizer_for
 from vertexmeter.requests import Prompt, media_field, parse_count_request, request_body
 from vertexmeter.tokenizing import billable_characters as _billable_characters
 from vertexmeter.tokenizing import get_tokenizer
@@ -56,6 +56,8 @@ class CountResult:
     tokens_by_modality: dict[str, int] = field(default_factory=dict)
     media: MediaUsage = field(default_factory=MediaUsage)
     tokenizer: str = ""  # the vocabulary that counted the text (it depends on the date)
+    # The requested name was served by another model that day (models.yaml `redirects`): `model` is that one.
+    redirect: Redirect | None = None
 
     @property
     def model(self) -> ModelInfo:
@@ -76,9 +78,9 @@ class CountResult:
     @property
     def rules(self) -> list[dict[str, Any]]:
         """The rules this count applied, with their confidence and evidence ids (docs/counting.md)."""
-        from vertexmeter.counting.explain import applied_rules
+        from vertexmeter.counting.explain import applied_rules, redirect_rule
 
-        return applied_rules(self.request, self.tokenizer)
+        return redirect_rule(self.redirect) + applied_rules(self.request, self.tokenizer)
 
     @property
     def confidence(self) -> str:
@@ -135,8 +137,12 @@ def count(
 
     `as_of` (a date) counts with the vocabulary the service used that day; default: today's service.
     """
-    info = model_info(model, api, api_version, parse_day(as_of, "as_of"))
-    return count_body(info, request_body(request, info, api, config=config), api, media_options, as_of)
+    day = parse_day(as_of, "as_of")
+    info = model_info(model, api, api_version, day)
+    result = count_body(info, request_body(request, info, api, config=config), api, media_options, as_of)
+    if isinstance(model, str):
+        result.redirect = redirect_for(model, api=api, on=day)
+    return result
 
 
 def count_body(

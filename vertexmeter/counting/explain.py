@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from vertexmeter.registry import (
     RawPromptRule,
+    Redirect,
     ReplayedThoughts,
     StreamedOutputBounds,
     accounting_for,
@@ -89,3 +90,17 @@ def applied_rules(
     if any(media_field(part) for part in parts):
         out.append({"rule": "media/rules.yaml", "confidence": "", "evidence": ["docs/media.md"]})
     return out
+
+
+def redirect_rule(redirect: Redirect | None) -> list[dict[str, Any]]:
+    """The models.yaml `redirects` entry that chose the counting model, as a rule (none when no redirect applied)."""
+    if redirect is None:
+        return []
+    return [
+        {
+            "rule": f"models.yaml redirects ({redirect.name} -> {redirect.served_by} on {'/'.join(redirect.apis)} "
+            f"from {redirect.start.isoformat()})",
+            "confidence": "observed",
+            "evidence": list(redirect.evidence),
+        }
+    ]

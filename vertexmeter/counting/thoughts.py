@@ -101,21 +101,28 @@ def replayed_signatures(prompt: Prompt, scope: str) -> list[bytes]:
     return seen
 
 
-def streamed_signature(signature: bytes) -> bool:
-    """True when a signature holds more than one top-level segment, as signatures of streamed responses do (one
-    segment per streamed stretch of thoughts: 2 of 2 streamed 2.5 responses of conversations_2026, none of its 63
-    whole ones). A signature is opaque otherwise; only this framing is read."""
+def signature_segments(signature: bytes) -> int:
+    """How many top-level length-delimited segments frame a signature (0 when it is not framed so): a whole response's
+    signature has one, a streamed 2.5 response's one per streamed stretch of thoughts. Only this framing is read; the
+    segments' contents are a key id and ciphertext."""
     segments, i = 0, 0
     while i < len(signature):
         key, i = _varint(signature, i)
         if key is None or key & 7 != 2:  # not a length-delimited field: not the framing we know
-            return False
+            return 0
         length, i = _varint(signature, i)
         if length is None or i + length > len(signature):
-            return False
+            return 0
         i += length
         segments += 1
-    return segments > 1
+    return segments
+
+
+def streamed_signature(signature: bytes) -> bool:
+    """True when a signature holds more than one top-level segment, as signatures of streamed responses do (one
+    segment per streamed stretch of thoughts: 2 of 2 streamed 2.5 responses of conversations_2026, none of its 63
+    whole ones)."""
+    return signature_segments(signature) > 1
 
 
 def _varint(data: bytes, i: int) -> tuple[int | None, int]:
@@ -131,17 +138,18 @@ def _varint(data: bytes, i: int) -> tuple[int | None, int]:
 
 
 def signature_thoughts(signature: bytes, size: SignatureSize) -> tuple[int, int, int]:
-    """(low, point, high) thoughts a signature of this size carries (accounting.yaml `signature_size`)."""
+    """(low, point, high) thoughts a signature of this size carries (accounting.yaml `signature_size`): the
+    intersection of its readings, the point value clamped into it."""
     if signature in DUMMY_SIGNATURES:
         return 0, 0, 0
-    payload = max(0, len(signature) - size.overhead_bytes)
-    low, point, high = math.floor(payload / size.high), round(payload / size.point), math.ceil(payload / size.low)
-    if size.also is not None:  # the second reading holds too: the thoughts lie in both ranges
-        overhead_low, overhead_high, k_low, k_high = size.also
-        low = max(low, math.floor(max(0, len(signature) - overhead_high) / k_high))
-        high = min(high, math.ceil(max(0, len(signature) - overhead_low) / k_low))
-        high = max(high, low)
-    return low, min(max(point, low), high), high
+    n = max(0, len(signature) - size.per_extra_segment_bytes * max(0, signature_segments(signature) - 1))
+    low, high = 0, math.inf
+    for overhead_low, overhead_high, k_low, k_high in size.readings:
+        low = max(low, math.floor(max(0, n - overhead_high) / k_high))
+        high = min(high, math.ceil(max(0, n - overhead_low) / k_low))
+    top = max(int(high), low)
+    point = round(max(0, n - size.overhead_bytes) / size.point)
+    return low, min(max(point, low), top), top
 
 
 def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: ThoughtHistory) -> ReplayedThoughtCount:

@@ -27,10 +27,12 @@ from vertexmeter.media import MediaOptions, generated_image_tokens
 from vertexmeter.registry import (
     ModelInfo,
     RawPromptRule,
+    Redirect,
     StreamedOutputBounds,
     accounting_for,
     counts_text_pieces_apart,
     raw_prompt_rule_for,
+    redirect_for,
     replayed_thoughts_for,
     streamed_output_bounds_for,
     tokenizer_for,
@@ -76,6 +78,13 @@ class UsageResult:
     # A response that shows only thought summaries (includeThoughts) and states no thoughtsTokenCount of its own:
     # the thoughts billed are the model's whole thinking, which the summaries do not show. (low, high).
     unknown_thoughts: tuple[int, int] | None = None
+    # The requested name was answered by another model that day (models.yaml `redirects`): `model` is that one.
+    redirect: Redirect | None = None
+
+    @property
+    def model_version(self) -> str:
+        """The modelVersion a generateContent answer names: the redirect's model, else the registry's id."""
+        return self.redirect.served_by if self.redirect is not None else self.model.id
 
     @property
     def raw_prompt_token_count(self) -> int | None:
@@ -186,10 +195,10 @@ class UsageResult:
     @property
     def rules(self) -> list[dict[str, Any]]:
         """The rules this bill applied, with their confidence and evidence ids (docs/counting.md)."""
-        from vertexmeter.counting.explain import applied_rules
+        from vertexmeter.counting.explain import applied_rules, redirect_rule
 
         replayed = self.replayed_thoughts.rule if self.replayed_thoughts else None
-        return applied_rules(
+        return redirect_rule(self.redirect) + applied_rules(
             self.prompt.request,
             self.prompt.tokenizer,
             replayed=replayed,
@@ -258,8 +267,9 @@ def usage(
         streamed chunks): the thoughts of those whose thought signatures the request replays are billed
         exactly; without them the bill carries `bounds` (docs/counting.md, "Replayed thoughts").
     """
-    info = model_info(model, api, on=parse_day(as_of, "as_of"))
-    return usage_of_body(
+    day = parse_day(as_of, "as_of")
+    info = model_info(model, api, on=day)
+    result = usage_of_body(
         info,
         request_body(request, info, api, config=config, generate=True),
         api=api,
@@ -269,6 +279,9 @@ def usage(
         cached_content_tokens=cached_content_tokens,
         history=history,
     )
+    if isinstance(model, str):
+        result.redirect = redirect_for(model, api=api, on=day)
+    return result
 
 
 def usage_of_body(
@@ -455,6 +468,8 @@ def count_response(
         if not rules.bills_edge_newlines and pieces:
             pieces[0] = pieces[0].lstrip("\n")
             pieces[-1] = pieces[-1].rstrip("\n")
+        if not rules.bills_trailing_whitespace and pieces:
+            pieces[-1] = pieces[-1].rstrip()
         text = "".join(pieces)
         if apart:  # accounting.yaml text_pieces_apart: a stream's chunks end where the model's tokens end
             text_tokens = sum(tokenizer.count(piece) for piece in pieces if piece)

@@ -95,6 +95,7 @@ class ToolTemplate:
     per_optional_property_of_described_declaration: int = 0  # on top, in a declaration with a description
     per_response_object: int = 0  # a declaration's response / responseJsonSchema with properties
     per_response_property: int = 0  # each top-level property of such a response schema
+    per_response_property_named_as_function: int = 0  # a response schema property named as its function
     per_enum: int = 0  # a schema node with `enum`
     per_enum_value: int = 0  # each of its values
     per_null_union: int = 0  # a JSON Schema `type` list naming "null" (["null", "array"])
@@ -112,6 +113,7 @@ _TOOL_WEIGHTS = (
     "per_optional_property_of_described_declaration",
     "per_response_object",
     "per_response_property",
+    "per_response_property_named_as_function",
     "per_enum",
     "per_enum_value",
     "per_null_union",
@@ -134,6 +136,7 @@ class FunctionHistory:
     per_boolean: int = 0  # a top-level true / false value
     per_list: int = 0  # a top-level list value
     per_absent_response: int = 0  # a functionResponse without `response` (json reads it as {})
+    per_key_named_as_function: int = 0  # a top-level key of the payload equal to the function's name
     # (model name patterns, weights that replace the ones above for those models), first match wins
     model_overrides: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = ()
 
@@ -166,6 +169,8 @@ class Accounting:
     billed_output: str = "text"
     # False: a newline at the start or end of a candidate's text is not billed (accounting.yaml `output_newlines`).
     bills_edge_newlines: bool = True
+    # False: any whitespace at the end of a candidate's text is not billed (accounting.yaml `output_newlines`).
+    bills_trailing_whitespace: bool = True
     # table -> the rule entry's (confidence, evidence ids): what an answer cites when asked which rules made it.
     sources: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
@@ -226,17 +231,33 @@ class ReplayedThoughts:
 
 @dataclass(frozen=True)
 class SignatureSize:
-    """What a signature's decoded size tells of its thoughts (accounting.yaml `signature_size`):
-    bytes = overhead + k x thoughts, k between `low` and `high`."""
+    """What a signature's decoded size tells of its thoughts (accounting.yaml `signature_size`): the point value
+    (bytes - `overhead_bytes`) / `point`, and `readings`, each (overhead low, overhead high, k low, k high): bytes =
+    overhead + k x thoughts with both in range. Every reading holds the recorded signatures, so the thoughts lie in
+    all of them: the bounds are their intersection."""
 
     overhead_bytes: int
-    low: float
     point: float
-    high: float
+    readings: tuple[tuple[int, int, float, float], ...]
     evidence: tuple[str, ...]
-    # A second reading that holds too: bytes = overhead + k x thoughts with the overhead between `also_overhead_low`
-    # and `also_overhead_high` bytes and k between `also_low` and `also_high`; the thoughts lie in both ranges.
-    also: tuple[int, int, float, float] | None = None
+    # Bytes each top-level segment beyond the first adds (a streamed response's signature has one per stretch of
+    # thoughts, each with its own framing): taken off the size before the readings apply.
+    per_extra_segment_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Requests naming `name` on `apis` are answered by `served_by` (the answer's modelVersion; a registry model or
+    one of its aliases) from `start` (inclusive): counted with that model's vocabulary and rules. Unlike a dated
+    alias, `name` is a model of its own before `start` and on the other APIs."""
+
+    name: str
+    served_by: str
+    apis: tuple[str, ...]
+    start: dt.date
+    evidence: tuple[str, ...]
+    source: str
+    model: str = ""  # the registry id `served_by` is a spelling of
 
 
 @dataclass(frozen=True)
@@ -312,6 +333,7 @@ class _Registry:
     raw_prompt: tuple[RawPromptRule, ...] = ()
     uncertain_seams: dict[tuple[str, str, str], tuple[UncertainSeam, ...]] = field(default_factory=dict)
     streamed_output: dict[tuple[str, str, str], StreamedOutputBounds] = field(default_factory=dict)
+    redirects: dict[str, tuple[Redirect, ...]] = field(default_factory=dict)
 
 
 @cache
@@ -351,6 +373,7 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
                 raise ValueError(f"models.yaml: {name!r} is listed twice")
             by_name[name] = info
     dated = _dated_aliases(raw.get("dated_aliases") or {}, by_name)
+    redirects = _redirects(raw.get("redirects") or {}, by_name)
     not_countable = _not_countable(raw.get("not_countable") or [], by_name)
     accounting = _load_accounting(rules, {info.rules_generation for info in models})
     history = tuple(
@@ -364,16 +387,7 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         for era in rules["tokenizer_history"]
     )
     thoughts = _load_replayed_thoughts(rules["replayed_thoughts"], {info.rules_generation for info in models})
-    size = rules["signature_size"]
-    per_token = size["bytes_per_thought_token"]
-    signature = SignatureSize(
-        overhead_bytes=int(size["overhead_bytes"]),
-        low=float(per_token["low"]),
-        point=float(per_token["point"]),
-        high=float(per_token["high"]),
-        evidence=_strings(size.get("evidence") or []),
-        also=_signature_also(size.get("also")),
-    )
+    signature = _signature_size(rules["signature_size"])
     fields = tuple(
         (str(f["api"]), str(f["field"]), str(f["value"]), dt.date.fromisoformat(str(f["since"])))
         for f in rules["usage_fields"]
@@ -405,6 +419,7 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         raw_prompt,
         _load_uncertain_seams(rules.get("uncertain_seams") or []),  # optional, as raw_prompt_tokens
         _load_streamed_output(rules.get("streamed_output_bounds") or []),  # optional, likewise
+        redirects,
     )
 
 
@@ -490,14 +505,33 @@ _RAW_PROMPT_WEIGHTS = (
 )
 
 
-def _signature_also(raw: object) -> tuple[int, int, float, float] | None:
-    """signature_size `also`: {overhead_bytes: {low, high}, bytes_per_thought_token: {low, high}}."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise ValueError("accounting.yaml signature_size.also is a mapping")
-    overhead, per_token = raw["overhead_bytes"], raw["bytes_per_thought_token"]
-    return int(overhead["low"]), int(overhead["high"]), float(per_token["low"]), float(per_token["high"])
+def _signature_size(raw: dict[str, Any]) -> SignatureSize:
+    """accounting.yaml `signature_size`: `readings` (a list of {overhead_bytes: {low, high}, bytes_per_thought_token:
+    {low, high}}); a data set from before them has one reading at a fixed overhead (`overhead_bytes`,
+    `bytes_per_thought_token` low / high) and an optional second one (`also`)."""
+    overhead, per_token = int(raw["overhead_bytes"]), raw["bytes_per_thought_token"]
+    items = raw.get("readings")
+    if items is None:
+        items = [{"overhead_bytes": {"low": overhead, "high": overhead}, "bytes_per_thought_token": per_token}]
+        items += [raw["also"]] if raw.get("also") is not None else []
+    if not isinstance(items, list) or not items:
+        raise ValueError("accounting.yaml signature_size.readings is a non-empty list")
+    readings = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValueError("accounting.yaml signature_size: a reading is a mapping")
+        low_bytes, high_bytes = int(item["overhead_bytes"]["low"]), int(item["overhead_bytes"]["high"])
+        low_k, high_k = float(item["bytes_per_thought_token"]["low"]), float(item["bytes_per_thought_token"]["high"])
+        if not (0 <= low_bytes <= high_bytes and 0 < low_k <= high_k):
+            raise ValueError(f"accounting.yaml signature_size: reading {item} is not two ordered ranges")
+        readings.append((low_bytes, high_bytes, low_k, high_k))
+    return SignatureSize(
+        overhead_bytes=overhead,
+        point=float(per_token["point"]),
+        readings=tuple(readings),
+        evidence=_strings(raw.get("evidence") or []),
+        per_extra_segment_bytes=int(raw.get("per_extra_segment_bytes", 0)),
+    )
 
 
 def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str]) -> tuple[_ThoughtRule, ...]:
@@ -555,6 +589,40 @@ def _dated_aliases(
     return out
 
 
+def _redirects(
+    raw: dict[str, list[dict[str, object]]], by_name: dict[str, ModelInfo]
+) -> dict[str, tuple[Redirect, ...]]:
+    """models.yaml `redirects`: per requested name, its redirects by API and first day (checked: both names known, no
+    two on one API from the same day, evidence given)."""
+    out: dict[str, tuple[Redirect, ...]] = {}
+    for name, periods in raw.items():
+        if name not in by_name:
+            raise ValueError(f"models.yaml: redirect of {name!r}, which is no model name or alias")
+        items = []
+        for period in periods:
+            served_by = str(period["served_by"])
+            spelling = match_version(served_by, by_name)
+            if spelling is None:
+                raise ValueError(f"models.yaml: redirect of {name!r} to unknown model {served_by!r}")
+            item = Redirect(
+                name=name,
+                served_by=served_by,
+                apis=_strings(period.get("apis") or list(APIS)),
+                start=dt.date.fromisoformat(str(period["from"])),
+                evidence=_strings(period.get("evidence") or []),
+                source=str(period["source"]).strip(),
+                model=by_name[spelling].id,
+            )
+            if set(item.apis) - set(APIS) or not item.evidence:
+                raise ValueError(f"models.yaml: redirect of {name!r}: apis must be among {APIS}, evidence given")
+            items.append(item)
+        starts = [(api, item.start) for item in items for api in item.apis]
+        if len(starts) != len(set(starts)):
+            raise ValueError(f"models.yaml: redirect of {name!r}: two redirects on one API from the same day")
+        out[name] = tuple(sorted(items, key=lambda r: r.start))
+    return out
+
+
 def _not_countable(raw: list[dict[str, object]], by_name: dict[str, ModelInfo]) -> dict[str, NotCountable]:
     out: dict[str, NotCountable] = {}
     for group in raw:
@@ -583,6 +651,7 @@ _HISTORY_WEIGHTS = (
     "per_boolean",
     "per_list",
     "per_absent_response",
+    "per_key_named_as_function",
 )
 
 
@@ -686,10 +755,12 @@ def _load_accounting(
                         int(str(history.get("per_boolean", 0))),
                         int(str(history.get("per_list", 0))),
                         int(str(history.get("per_absent_response", 0))),
-                        _history_overrides(history),
+                        model_overrides=_history_overrides(history),
+                        per_key_named_as_function=int(str(history.get("per_key_named_as_function", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
+                    bills_trailing_whitespace=_edge_newlines(newlines, "trailing_whitespace", "billed"),
                     sources={
                         name: (str(rule.get("confidence", "")), _strings(rule.get("evidence") or []))
                         for name, rule in (
@@ -712,10 +783,10 @@ def _payload(rule: dict[str, object]) -> str:
     return value
 
 
-def _edge_newlines(rule: dict[str, object]) -> bool:
-    value = str(rule["edge_newlines"])
+def _edge_newlines(rule: dict[str, object], key: str = "edge_newlines", default: str | None = None) -> bool:
+    value = str(rule[key] if default is None else rule.get(key, default))
     if value not in ("billed", "not_billed"):
-        raise ValueError(f"accounting.yaml output_newlines: edge_newlines {value!r} is not billed or not_billed")
+        raise ValueError(f"accounting.yaml output_newlines: {key} {value!r} is not billed or not_billed")
     return value == "billed"
 
 
@@ -782,6 +853,21 @@ def registry_version() -> str:
 
 def dated_aliases() -> dict[str, tuple[DatedAlias, ...]]:
     return _registry().dated_aliases
+
+
+def redirect_for(name: str, *, api: str, on: dt.date | None = None) -> Redirect | None:
+    """The redirect that serves a request naming `name` on `api` on `on` (today when None), if any: the latest
+    one started by then. A version spelling (`models/…`, `-001`) finds the name it is a spelling of."""
+    table = _registry().redirects
+    if not table or not isinstance(name, str):
+        return None
+    found = match_version(bare_model_name(name.strip()), _registry().by_name)
+    if found is None:
+        return None
+    day = on or dt.date.today()
+    names = (found, _registry().by_name[found].id)
+    started = [r for key in dict.fromkeys(names) for r in table.get(key, ()) if api in r.apis and r.start <= day]
+    return max(started, key=lambda r: r.start) if started else None
 
 
 def not_countable() -> dict[str, NotCountable]:
@@ -857,7 +943,9 @@ def resolve(
 ) -> ModelInfo:
     """The registry entry for any accepted spelling of a model name; NOT_FOUND names the closest ones.
 
-    A dated alias (`gemini-flash-latest`) resolves to the model it meant on `on` (default: today). A model `api`
+    A dated alias (`gemini-flash-latest`) resolves to the model it meant on `on` (default: today), a redirected
+    name (models.yaml `redirects`) to the model that served it on `api` that day (pricing's `any_api` look-up keeps
+    the name's own model). A model `api`
     does not serve (models.yaml `apis`) is NOT_FOUND there, as the service answers, unless `any_api` (pricing
     looks a name up for either API). A model the service serves but vertexmeter cannot count (a partner model, an
     image or video generator) is FAILED_PRECONDITION, with why. `api_version` (v1, v1beta, …) only shapes the
@@ -880,6 +968,9 @@ def resolve(
                 raise _cannot_count(bare, *refused)
             raise _unknown_model(name.strip(), bare, api, api_version or "v1beta")
         info = registry.by_name[found]
+        redirect = None if any_api else redirect_for(found, api=api, on=on)
+        if redirect is not None:
+            info = registry.by_name[redirect.model]
     if not any_api and api not in info.apis:
         served = " and ".join("Vertex AI" if a == "vertex" else "the Gemini API" for a in info.apis)
         raise _unknown_model(name.strip(), bare, api, api_version or "v1beta", f" {info.id} is served by {served}.")
