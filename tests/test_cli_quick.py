@@ -31,6 +31,7 @@ from vertexmeter.cli.quick import (
     answer,
     plain_count,
 )
+from vertexmeter.cli.quick_index import TABLES
 
 MODELS = [
     "gemini-2.5-flash",
@@ -356,64 +357,65 @@ def registry_spellings(spellings: tuple[str, ...] = SPELLINGS) -> list[str]:
 
 
 def boundary_days() -> list[str]:
-    """Today and the days around every dated alias's period edges."""
+    """Today and the days around every dated alias's period edges and every redirect's first day."""
     import datetime as dt
 
     from vertexmeter.registry import dated_aliases
 
-    days = {dt.date.today()}
-    for periods in dated_aliases().values():
-        for period in periods:
-            for edge in (period.start, period.until):
-                if edge is not None:
-                    days |= {edge - dt.timedelta(days=1), edge, edge + dt.timedelta(days=1)}
+    edges = [edge for periods in dated_aliases().values() for p in periods for edge in (p.start, p.until) if edge]
+    edges += [dt.date.fromisoformat(start) for found in TABLES["redirects"].values() for start, _ in found]
+    days = {dt.date.today()} | {edge + dt.timedelta(days=step) for edge in edges for step in (-1, 0, 1)}
     return sorted(day.isoformat() for day in days)
 
 
-def resolved(name: str, day: str | None = None) -> str | None:
+def resolved(name: str, api: str, day: str | None = None) -> str | None:
+    """The id of the model the library counts `name` with on `api` on `day` (today when None), or None: refused."""
     import datetime as dt
 
     from vertexmeter.errors import VertexMeterError
     from vertexmeter.registry import resolve
 
     try:
-        return resolve(name, any_api=True, on=dt.date.fromisoformat(day) if day else None).id
+        return resolve(name, api=api, on=dt.date.fromisoformat(day) if day else None).id
     except VertexMeterError:
         return None
 
 
-def test_the_index_holds_the_registrys_names_and_dated_aliases() -> None:
+def test_the_index_holds_the_registrys_names_dated_aliases_and_redirects() -> None:
     import datetime as dt
 
-    from vertexmeter.cli.quick_index import DATED, NAMES
+    from vertexmeter.cli.quick_index import TABLES
 
-    assert quick_path.registry_names() == (NAMES, DATED)  # the freshness test below checks the rest of the file
+    assert quick_path.registry_tables() == TABLES  # the freshness test below checks the rest of the file
+    assert ("gemini-3-pro-preview", "gemini") in TABLES["redirects"] and "gemini-flash-latest" in TABLES["dated"]
     assert quick_path.today() == dt.date.today().isoformat()
 
 
 @pytest.mark.parametrize("day", boundary_days())
 def test_the_quick_resolution_is_the_registrys_on_every_name_and_day(day: str) -> None:
-    from vertexmeter.cli.quick_index import DATED, NAMES
-
     for name in registry_spellings():
-        assert quick_path.canonical(name, NAMES, DATED, day) == resolved(name, day), (name, day)
+        for api in ("vertex", "gemini"):
+            assert quick_path.canonical(name, api, day, TABLES) == resolved(name, api, day), (name, api, day)
 
 
 pieces = st.sampled_from(
-    ["gemini-2.5-flash", "text-bison", "gemini-flash-latest", "gemma-3-27b", "google/", "models/", "publishers/",
+    ["gemini-2.5-flash", "text-bison", "gemini-flash-latest", "gemma-3-27b", "gemini-3-pro-preview", "gemini-pro",
+     "gemini-2.0-flash-thinking-exp-01-21", "google/", "models/", "publishers/",
      "projects/p/locations/l/", "@", "-", "latest", "preview", "exp", "0", "12", "001", "2025", " ", "\n", "/", "٠",
      "x", "models", "-preview-", "-exp-"]
 )  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
-@given(name=st.lists(pieces, min_size=1, max_size=7).map("".join), day=st.sampled_from(boundary_days()))
-def test_a_generated_spelling_resolves_as_the_registry_or_goes_to_the_library(name: str, day: str) -> None:
-    from vertexmeter.cli.quick_index import DATED, NAMES
-
-    found = quick_path.canonical(name, NAMES, DATED, day)
+@given(
+    name=st.lists(pieces, min_size=1, max_size=7).map("".join),
+    api=st.sampled_from(["vertex", "gemini"]),
+    day=st.sampled_from(boundary_days()),
+)
+def test_a_generated_spelling_resolves_as_the_registry_or_goes_to_the_library(name: str, api: str, day: str) -> None:
+    found = quick_path.canonical(name, api, day, TABLES)
     readable = name.strip().isascii() and name.strip().isprintable()
-    assert found == resolved(name, day) if readable else found is None
+    assert found == resolved(name, api, day) if readable else found is None
 
 
 @pytest.mark.parametrize(
@@ -452,8 +454,8 @@ def test_a_dated_alias_is_counted_as_the_model_it_names_that_day(day: str, monke
             assert quick(["count", "-m", "gemini-2.5-flash-001", "--api", api, *texts])[0]
     monkeypatch.setattr(quick_path, "today", lambda: day)
     for alias in dated_aliases():
-        model = resolved(alias, day)
         for api in ("vertex", "gemini"):
+            model = resolved(alias, api, day)
             argv = ["count", "-m", f"models/{alias}", "--api", api, *texts]
             expected = CliRunner().invoke(main, ["count", "-m", model or "", *argv[3:]])
             if model is None or expected.exit_code:  # named nothing that day, or not served there
@@ -475,7 +477,7 @@ def test_count_as_of_a_day_counts_a_dated_alias_as_the_library_does_that_day(day
     for alias in dated_aliases():
         for api in ("vertex", "gemini"):
             via_click = CliRunner().invoke(main, ["count", "--as-of", day, "-m", alias, "--api", api, *texts])
-            model = resolved(alias, day)
+            model = resolved(alias, api, day)
             if model is None:  # the alias named nothing that day: NOT_FOUND, as the library says
                 assert via_click.exit_code == 1 and '"status": "NOT_FOUND"' in via_click.output, (alias, day)
                 continue

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     Periods = tuple[tuple[str | None, str | None, str], ...]  # a dated alias's (first day, last day, model id)
+    Redirects = tuple[tuple[str, str], ...]  # a name's redirects on one API: (first day, model id), by first day
 
 MODEL_FLAGS = ("-m", "--model")
 API_FLAGS = ("--api",)
@@ -170,13 +171,13 @@ def _from_library(model: str, api: str | None, texts: list[str]) -> tuple[dict[s
             continue  # not served on this API: the library says so when asked
         if (info.id, api, len(texts)) not in entries:
             try:
-                # By name, as the user's count resolves it: a redirected name (models.yaml) is its serving model's.
+                # the model's own facts, by its entry: a redirect (models.yaml) is resolved per run, by name and day
                 _remember(
-                    entries, info.id, api, texts, count(info.id, texts, api=api or VERTEX, media_options=MediaOptions())
+                    entries, info.id, api, texts, count(info, texts, api=api or VERTEX, media_options=MediaOptions())
                 )
             except VertexMeterError:
                 continue  # not served on this API: the library says so when asked
-    _store_memory(entries, registry_names(), _fingerprint())
+    _store_memory(entries, registry_tables(), _fingerprint())
     return result.to_rest(), note
 
 
@@ -227,7 +228,7 @@ def _from_memory(model: str, api: str | None, texts: list[str]) -> tuple[int, in
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
         return None
     memory = _load_memory(_fingerprint())
-    found = canonical(model, memory["names"], memory["dated"], today())
+    found = canonical(model, api or "vertex", today(), memory)
     entry = memory["entries"].get((found, api, len(texts))) if found is not None else None
     if entry is None:
         return None
@@ -239,9 +240,10 @@ def _from_index(model: str, api: str | None, texts: list[str]) -> tuple[int, int
     while the registry files are the ones it was made from and no other data set is installed."""
     if any(os.environ.get(name) for name in _LIBRARY_ONLY_ENV):
         return None
-    from vertexmeter.cli.quick_index import DATED, ENTRIES, NAMES, REGISTRY
+    from vertexmeter.cli import quick_index
+    from vertexmeter.cli.quick_index import ENTRIES, REGISTRY
 
-    found = canonical(model, NAMES, DATED, today())
+    found = canonical(model, api or "vertex", today(), quick_index.TABLES)
     entry = ENTRIES.get((found, api or "vertex")) if found is not None else None
     if entry is None or os.path.exists(installed_manifest()) or registry_hash() != REGISTRY:
         return None
@@ -261,10 +263,15 @@ def today() -> str:
     return time.strftime("%Y-%m-%d", time.localtime())
 
 
-def registry_names() -> tuple[dict[str, str], dict[str, Periods]]:
-    """The loaded registry's names (every id and alias -> the model's id) and dated aliases (alias -> its periods:
-    (first day or None, last day or None, model id), ISO dates), the tables `canonical` reads."""
-    from vertexmeter.registry import all_models, dated_aliases
+def registry_tables() -> dict[str, Any]:
+    """The loaded registry's names as `canonical` reads them: `names` (every id and alias -> the model's id),
+    `dated` (dated alias -> its periods: (first day or None, last day or None, model id)), `redirects` ((name, api)
+    -> (first day, model id) of each redirect that can serve it, by first day) and `served` (id -> its APIs); ISO
+    dates. The redirects are read through registry.redirect_for, day by day back from the last one."""
+    import datetime as dt
+
+    from vertexmeter.registry import all_models, dated_aliases, redirect_for
+    from vertexmeter.vocabulary import APIS
 
     names = {name: info.id for info in all_models() for name in (info.id, *info.aliases)}
     dated = {
@@ -274,18 +281,32 @@ def registry_names() -> tuple[dict[str, str], dict[str, Periods]]:
         )
         for alias, periods in dated_aliases().items()
     }
-    return names, dated
+    redirects: dict[tuple[str, str], Redirects] = {}
+    for name in names:
+        for api in APIS:
+            found, day = [], dt.date.max
+            while (redirect := redirect_for(name, api=api, on=day)) is not None:
+                found.append((redirect.start.isoformat(), redirect.model))
+                if redirect.start == dt.date.min:
+                    break
+                day = redirect.start - dt.timedelta(days=1)
+            if found:
+                redirects[(name, api)] = tuple(reversed(found))
+    served = {info.id: info.apis for info in all_models()}
+    return {"names": names, "dated": dated, "redirects": redirects, "served": served}
 
 
-def canonical(name: str, names: Mapping[str, str], dated: Mapping[str, Periods], day: str) -> str | None:
-    """The model id the registry resolves `name` to on `day` (an ISO date), or None where the library must say
-    (an unknown or uncountable name, a dated alias that named nothing that day, a name this does not read).
+def canonical(name: str, api: str, day: str, tables: Mapping[str, Any]) -> str | None:
+    """The model id the registry resolves `name` to on `api` on `day` (an ISO date), from `tables` (as
+    `registry_tables` makes them), or None where the library must say (an unknown or uncountable name, a dated
+    alias that named nothing that day, a model `api` does not serve, a name this does not read).
 
     The registry's resolve() step by step, without `re` (importing it is ~half a bare start): the prefixes
     stripped, then a dated alias looked up, else the version suffixes stripped one at a time until a name is
-    known. The regexes' `\\d` is any Unicode digit and their `$` also matches before a final newline, so only
-    printable ASCII is read here. tests/test_cli_quick.py holds it to resolve() on every registry name and on
-    generated spellings."""
+    known and the redirect that serves that name on `api` that day applied. The regexes' `\\d` is any Unicode
+    digit and their `$` also matches before a final newline, so only printable ASCII is read here.
+    tests/test_cli_quick.py holds it to resolve() on every registry name and on generated spellings."""
+    names: Mapping[str, str] = tables["names"]
     bare = name.strip()
     if not bare or not bare.isascii() or not bare.isprintable():
         return None
@@ -299,18 +320,26 @@ def canonical(name: str, names: Mapping[str, str], dated: Mapping[str, Periods],
             bare = parts[3]
     if bare.startswith("models/"):
         bare = bare[7:]
-    periods = dated.get(bare)
+    periods: Periods | None = tables["dated"].get(bare)
+    model = None
     if periods is not None:
-        for start, until, model in periods:
+        for start, until, target in periods:
             if (start is None or start <= day) and (until is None or day <= until):
-                return model
-        return None
-    while bare not in names:
-        shorter = _without_version(bare)
-        if shorter is None:
-            return None
-        bare = shorter
-    return names[bare]
+                model = target
+                break
+    else:
+        while bare not in names:
+            shorter = _without_version(bare)
+            if shorter is None:
+                return None
+            bare = shorter
+        model = names[bare]
+        redirects: Redirects = tables["redirects"].get((bare, api), ())
+        for start, target in reversed(redirects):
+            if start <= day:
+                model = target
+                break
+    return model if model is not None and api in tables["served"].get(model, ()) else None
 
 
 def _without_version(name: str) -> str | None:
@@ -386,13 +415,13 @@ def _fingerprint() -> str:
 
 
 def _load_memory(fingerprint: str) -> dict[str, Any]:
-    """The memory under `fingerprint`: `entries` by (model id, api, number of texts), and the registry's `names`
-    and `dated` aliases they were made with (as in quick_index.py); all empty when there is none."""
+    """The memory under `fingerprint`: `entries` by (model id, api, number of texts), and the registry's tables
+    they were made with (`registry_tables`); all empty when there is none."""
     import marshal
 
     import xxhash
 
-    empty: dict[str, Any] = {"entries": {}, "names": {}, "dated": {}}
+    empty: dict[str, Any] = {"entries": {}, "names": {}, "dated": {}, "redirects": {}, "served": {}}
     try:
         with open(_memory_path(), "rb") as handle:
             data = handle.read()
@@ -408,7 +437,7 @@ def _load_memory(fingerprint: str) -> dict[str, Any]:
 
 def _store_memory(
     entries: dict[tuple[str, str | None, int], tuple[str, int, int, str]],
-    names: tuple[dict[str, str], dict[str, Periods]],
+    tables: dict[str, Any],
     fingerprint: str,
 ) -> None:
     import marshal
@@ -416,7 +445,7 @@ def _store_memory(
 
     import xxhash
 
-    body = marshal.dumps({"fingerprint": fingerprint, "entries": entries, "names": names[0], "dated": names[1]})
+    body = marshal.dumps({"fingerprint": fingerprint, "entries": entries, **tables})
     folder = os.path.dirname(_memory_path())
     try:
         os.makedirs(folder, exist_ok=True)
