@@ -1,17 +1,17 @@
 """`vertexmeter count -m MODEL [--api API] [--json] TEXT...` without click, and usually without the library.
 
-This one form is parsed here, and MODEL is resolved here to a registry model's id as registry.resolve()
-does (`canonical`): resource prefixes (`models/`, `publishers/…/models/`, `projects/…`), a dated alias
-by today's date, version suffixes (`@001`, `-002`, `-latest`, …); a name this does not resolve goes to
-the library. A first count needs no library: the packaged index (quick_index.py, written by
-tools/quick_index.py) holds, per model id and API, the tokenizer family, the tokens the service adds
-beyond the texts (the role overhead of one user turn or the instances' template; accounting.yaml), the
-answer's shape (tokens, plus billable characters for the character-priced and most legacy models) and
-the confidence note, and the registry's names and dated aliases; it is used while the registry files are
-the ones it was made from (their hash) and no other data set is installed. The texts are counted straight
-from the family's memory-mapped core table, the overhead added and the characters counted: no json, re,
-typing, dataclasses or click is imported, which is most of the command's start. The table file must
-exist (the library makes it the first time a family is used).
+This one form is parsed here, and MODEL is resolved here to a registry model's id as registry.resolve() does
+(`canonical`): resource prefixes (`models/`, `publishers/…/models/`, `projects/…`), a dated alias by today's
+date, version suffixes (`@001`, `-002`, `-latest`, …), then a redirect (models.yaml) by name, API and today's
+date; a name this does not resolve goes to the library. A first count needs no library: the packaged index
+(quick_index.py, written by tools/quick_index.py) holds, per model id and API, the tokenizer family, the
+tokens the service adds beyond the texts (the role overhead of one user turn or the instances' template;
+accounting.yaml), the answer's shape (tokens, plus billable characters for the character-priced and most
+legacy models) and the confidence note (each model's own), and the registry's names, dated aliases, redirects
+and APIs (`registry_tables`); it is used while the registry files are the ones it was made from (their hash)
+and no other data set is installed. The texts are counted straight from the family's memory-mapped core table,
+the overhead added and the characters counted: no json, re, typing, dataclasses or click is imported, which is
+most of the command's start. The table file must exist (the library makes it the first time a family is used).
 
 Where the index does not hold (an edited registry, an installed data set), the library counts the texts
 the first time on an API with a given number of texts (the same call as the click command,
