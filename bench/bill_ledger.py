@@ -4,7 +4,9 @@ Run: python bench/bill_ledger.py [--lines 20000] [--rounds 3] [--db sqlite,postg
 
 Each round writes a fresh ledger, imports the log (every line priced and stored, then the month reported),
 then imports it again (every line a known call: recognised by its fingerprint, not stored twice). Prints
-lines/s per round and the median with its spread; the totals of both imports must be equal and are checked.
+lines/s per round and the median with its spread, and the importing process's CPU time per line (on a
+shared machine wall time follows the load; the CPU time much less so, though PostgreSQL's own work is not in
+it); the totals of both imports must be equal and are checked.
 
 `--baseline TREE` runs every round twice, interleaved: once with the vertexmeter of TREE (another checkout)
 and once with this one, each in its own process, so both see the same load on a shared machine. PostgreSQL
@@ -55,14 +57,20 @@ def one_round(log: str, db: str, lines: int) -> dict[str, Any]:
     """One import and one re-import into a fresh ledger (run in a child process)."""
     from vertexmeter.ledger import bill
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     a = bill(log, db=db, by="model")
-    first = lines / (time.perf_counter() - start)
-    start = time.perf_counter()
+    first, first_cpu = lines / (time.perf_counter() - start), (time.process_time() - cpu) / lines * 1e6
+    start, cpu = time.perf_counter(), time.process_time()
     b = bill(log, db=db, by="model")
-    again = lines / (time.perf_counter() - start)
+    again, again_cpu = lines / (time.perf_counter() - start), (time.process_time() - cpu) / lines * 1e6
     assert (a.total, a.imported["new"], b.total, b.imported["duplicates"]) == (b.total, lines, a.total, lines)
-    return {"import": first, "reimport": again, "total": str(a.total)}
+    return {
+        "import": first,
+        "reimport": again,
+        "total": str(a.total),
+        "import_cpu": first_cpu,
+        "reimport_cpu": again_cpu,
+    }
 
 
 def child(tree: str, log: str, db: str, lines: int) -> dict[str, Any]:
@@ -119,8 +127,9 @@ def main() -> None:
                     got = child(tree, str(log), db, args.lines)
                     results.setdefault((kind, label), []).append(got)
                     print(
-                        f"round {round_ + 1} {kind:10} {label:8}: import {got['import']:8,.0f} lines/s, "
-                        f"re-import {got['reimport']:8,.0f} lines/s, total ${got['total']}",
+                        f"round {round_ + 1} {kind:10} {label:8}: import {got['import']:8,.0f} lines/s "
+                        f"({got['import_cpu']:5.1f} us CPU/line), re-import {got['reimport']:8,.0f} lines/s "
+                        f"({got['reimport_cpu']:5.1f} us CPU/line), total ${got['total']}",
                         flush=True,
                     )
         totals = {r["total"] for rs in results.values() for r in rs}
@@ -131,7 +140,9 @@ def main() -> None:
             print(
                 f"median {kind:10} {label:8}: import {statistics.median(first):8,.0f} lines/s "
                 f"({min(first):,.0f}-{max(first):,.0f}), re-import {statistics.median(again):8,.0f} lines/s "
-                f"({min(again):,.0f}-{max(again):,.0f})"
+                f"({min(again):,.0f}-{max(again):,.0f}); CPU us/line of the importing process: import "
+                f"{statistics.median(r['import_cpu'] for r in rs):.1f}, re-import "
+                f"{statistics.median(r['reimport_cpu'] for r in rs):.1f}"
             )
     finally:
         if server is not None:

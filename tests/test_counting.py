@@ -468,6 +468,25 @@ def test_gemini_3_enum_template() -> None:
     assert one == raw("gemma4", *texts, "billing") + 1 + 42
 
 
+def test_gemini_3_boolean_node_costs_one_more() -> None:
+    """t3-0581 / -0582 (3.5-flash, finish_task(done: BOOLEAN)): a BOOLEAN-typed OpenAPI node + 1 (BOOLE|AN is two
+    tokens, the other type names one); 13 + 4 (object) + 10 (property) = 27 beside it. A JSON Schema "boolean" and
+    2.5 add nothing for it."""
+
+    def declaration(kind: str, key: str = "parameters") -> dict[str, Any]:
+        schema = {"type": "OBJECT", "properties": {"done": {"type": kind}}, "required": ["done"]}
+        return {"name": "finish_task", key: schema}
+
+    texts = ("Go", "finish_task", "done", "done")
+    assert _bill("gemini-3.5-flash", _declaration_body(declaration("STRING"))) == raw("gemma4", *texts) + 1 + 27
+    assert _bill("gemini-3.5-flash", _declaration_body(declaration("BOOLEAN"))) == raw("gemma4", *texts) + 1 + 28
+    assert _bill("gemini-3-flash-preview", _declaration_body(declaration("boolean"))) == raw("gemma3", *texts) + 1 + 28
+    as_json_schema = declaration("boolean", "parametersJsonSchema")
+    assert _bill("gemini-3.5-flash", _declaration_body(as_json_schema)) == raw("gemma4", *texts) + 1 + 27
+    on_2_5 = [_bill("gemini-2.5-flash", _declaration_body(declaration(kind))) for kind in ("STRING", "BOOLEAN")]
+    assert on_2_5[0] == on_2_5[1]
+
+
 def test_gemini_3_response_schema_null_union_and_titles() -> None:
     """t3-0603: a responseJsonSchema with properties + 8, a type list with "null" + 4; mira-0355: titles count
     their text + 5."""
@@ -560,59 +579,68 @@ def test_gemini_2_5_function_history_nested_payload_object() -> None:
     assert _bill("gemini-2.5-flash", turns(listed)) == expected(listed)
 
 
-def test_3x_function_history_lists_and_absent_responses() -> None:
-    """accounting.yaml function_history (3): on 3.5 Flash a top-level list costs 2 more than its JSON (t3-0605,
-    t3-0637: {"items": [three strings]}), on 3 Flash Preview nothing more (pyd-0954: its model_overrides entry names
-    3.5 and later); a functionResponse without `response` costs nothing where json.dumps writes {} (t3-0578)."""
+def _escaped(family: str, *texts: str) -> int:
+    """A payload written with escape tokens around its strings: the text between them, plus one per escape."""
+    from vertexmeter.counting.texts import ESCAPE
+
+    return sum(raw(family, *(s for s in t.split(ESCAPE) if s)) + t.count(ESCAPE) for t in texts)
+
+
+def test_escaped_payload_is_gemma_4s_tool_call_text() -> None:
+    """Keys bare, no spaces, strings between escape tokens with their quotes as is, scalars as JSON."""
+    from vertexmeter.counting.texts import ESCAPE, escaped_payload
+
+    e = ESCAPE
+    payload = {"q": 'say "hi"', "n": 5, "x": 2.5, "ok": True, "none": None, "items": ["a", 1], "sub": {"k": "v"}}
+    expected = f'{{q:{e}say "hi"{e},n:5,x:2.5,ok:true,none:null,items:[{e}a{e},1],sub:{{k:{e}v{e}}}}}'
+    assert escaped_payload(payload) == expected
+    assert escaped_payload({}) == "{}"
+    assert escaped_payload({"empty": [], "s": ""}) == f"{{empty:[],s:{e}{e}}}"
+
+
+def test_3x_function_history_is_the_escaped_payload() -> None:
+    """accounting.yaml function_history (3): name + the payload as Gemma 4's tool-call format writes it + 4 per part,
+    on 3 Flash Preview (gemma3) and 3.5 Flash (gemma4) alike: lists, numbers, booleans, nested objects, an absent
+    response (t3-0578) and absent args (t3-0650) read as {}, quotes inside strings as is (t3-0589)."""
     import json
 
-    def turns(args: dict[str, Any], response: dict[str, Any] | None) -> dict[str, Any]:
-        answer: dict[str, Any] = {"name": "store"}
-        if response is not None:
-            answer["response"] = response
+    from vertexmeter.counting.texts import escaped_payload
+
+    def turns(args: dict[str, Any] | None, response: dict[str, Any] | None) -> dict[str, Any]:
+        call: dict[str, Any] = {"name": "store"} if args is None else {"name": "store", "args": args}
+        answer: dict[str, Any] = {"name": "store"} if response is None else {"name": "store", "response": response}
         return {
             "contents": [
                 user("Store apples, bread, eggs."),
-                {"role": "model", "parts": [{"functionCall": {"name": "store", "args": args}}]},
+                {"role": "model", "parts": [{"functionCall": call}]},
                 {"role": "user", "parts": [{"functionResponse": answer}]},
             ]
         }
 
-    def as_json(family: str, args: dict[str, Any], response: dict[str, Any] | None) -> int:
-        payload = "" if response is None else json.dumps(response)
-        texts = ("Store apples, bread, eggs.", "store", json.dumps(args), "store", payload)
-        return raw(family, *(t for t in texts if t)) + 3 + 10
+    def expected(family: str, args: dict[str, Any] | None, response: dict[str, Any] | None) -> int:
+        payloads = (escaped_payload(args or {}), escaped_payload(response or {}))
+        return raw(family, "Store apples, bread, eggs.", "store", "store") + _escaped(family, *payloads) + 3 + 8
 
-    listed = {"items": ["apples", "bread", "eggs"]}
-    done = {"stored": "yes"}
-    for model, family, per_list in (("gemini-3.5-flash", "gemma4", 2), ("gemini-3-flash-preview", "gemma3", 0)):
-        assert _bill(model, turns(listed, done)) == as_json(family, listed, done) + per_list, model
-        assert _bill(model, turns({"n": "x"}, None)) == as_json(family, {"n": "x"}, None), model
+    shapes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = [
+        ({"items": ["apples", "bread,", "eggs"]}, {"stored": True, "count": 3}),
+        ({"note": 'said "yes"'}, {"result": {"translation": "ja"}}),
+        (None, {"token": "alpha-42"}),
+        ({"n": "x"}, None),
+    ]
+    for model, family in (("gemini-3.5-flash", "gemma4"), ("gemini-3-flash-preview", "gemma3")):
+        for args, response in shapes:
+            assert _bill(model, turns(args, response)) == expected(family, args, response), (model, args)
+    # goldens on 3.5 (gemma4): numbers cost less than their JSON text, a nested object too
+    first = shapes[0]
+    assert _bill("gemini-3.5-flash", turns(*first)) == 45
+    numbers = ({"a": 37, "b": 29}, {"product": 1073})
+    as_json = raw("gemma4", "Store apples, bread, eggs.", "store", "store", *map(json.dumps, numbers)) + 3 + 10
+    # 7 user + 2 names + 11 ({a:37,b:29}) + 8 ({product:1073}) + 3 roles + 8; as JSON: 45
+    assert (_bill("gemini-3.5-flash", turns(*numbers)), as_json) == (39, 45)
     # 2.5 reads an absent response as {} and a list as its JSON.
-    assert _bill("gemini-2.5-flash", turns(listed, None)) == as_json("gemma3", listed, {})
-
-
-def test_3x_function_history_strings_keep_their_quotes_unescaped() -> None:
-    """accounting.yaml function_history (3): payload: json_raw_quotes (t3-0589, t3-0653); 2.5 reads the escaped
-    JSON (t3-0414)."""
-    import json
-
-    response = {"result": 'The result string returned by tool_two is: "got alpha-42".'}
-    body = {
-        "contents": [
-            user("Run it."),
-            {"role": "model", "parts": [{"functionCall": {"name": "run", "args": {"x": "y"}}}]},
-            {"role": "user", "parts": [{"functionResponse": {"name": "run", "response": response}}]},
-        ]
-    }
-    escaped = json.dumps(response)
-    raw_quotes = escaped.replace('\\"', '"')
-    assert '\\"' not in raw_quotes
-    assert raw("gemma4", raw_quotes) == raw("gemma4", escaped) - 1  # the two readings differ here
-    fixed = raw("gemma4", "Run it.", "run", json.dumps({"x": "y"}), "run") + 3 + 10
-    assert _bill("gemini-3.5-flash", body) == fixed + raw("gemma4", raw_quotes)
-    fixed = raw("gemma3", "Run it.", "run", json.dumps({"x": "y"}), "run") + 3 + 10
-    assert _bill("gemini-2.5-flash", body) == fixed + raw("gemma3", escaped)
+    listed = first[0]
+    texts = ("Store apples, bread, eggs.", "store", json.dumps(listed), "store", "{}")
+    assert _bill("gemini-2.5-flash", turns(listed, None)) == raw("gemma3", *texts) + 3 + 10
 
 
 def test_json_raw_quotes_unescapes_only_quotes() -> None:
@@ -646,16 +674,16 @@ def test_uncertain_seam_shapes_are_counted_where_function_history_weighs_them() 
     assert answer.bounds["promptTokenCount"] == [point - 2 - 3, point + 3 + 2]
 
 
-def test_a_call_without_args_is_a_seam_on_3_5_only() -> None:
+def test_no_payload_seam_on_3x() -> None:
+    """The 3.x payload shapes once bounded (a call without args, a list holding "bread,") are exact with the escaped
+    payload (t3-0606, -0608, -0650, -0651): no bounds."""
     body = {
         "contents": [
             user("Go"),
             {"role": "model", "parts": [{"functionCall": {"name": "f"}}, {"functionCall": {"name": "g", "args": {}}}]},
-            {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {"ok": "yes"}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {"items": ["bread,", "7"]}}}]},
         ]
     }
-    seams = vertexmeter.usage("gemini-3.5-flash", body, api="gemini").seams
-    # the call without args (f); an explicit empty args (g) is not the recorded shape
-    assert seams is not None and [(s.shape, n) for s, n in seams.found] == [("call_without_args", 1)]
-    assert (seams.low, seams.high) == (-1, 0)
-    assert vertexmeter.usage("gemini-3.1-pro-preview", body, api="gemini").seams is None
+    for model in ("gemini-3.5-flash", "gemini-3-flash-preview", "gemini-3.1-pro-preview"):
+        answer = vertexmeter.usage(model, body, api="gemini")
+        assert (answer.seams, answer.bounds) == (None, None), model

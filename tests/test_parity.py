@@ -82,7 +82,7 @@ def test_parity_on_recorded_text_answers(capsys: pytest.CaptureFixture[str]) -> 
 # tests/data/mined.jsonl: 247 text requests of pydantic-ai's cassettes (replayed thoughts, server-side tools and
 # nested tool schemas are the open rules that keep this low). Measured 2026-12-01: 167/247; with the tool
 # features of the 2026 traffic (accounting.yaml tool_templates) and nested payload objects on 2.5: 170/247.
-MINED_FLOOR = 0.68
+MINED_FLOOR = 0.69
 
 
 def _mined_rate(name: str, records: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> float:
@@ -118,14 +118,18 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # features fitted on the 2026 traffic and nested payload objects on 2.5: llm-gemini 49/57, pydantic-ai's history
 # 821/1097, Mirascope 376/456, crewAI 91/121. Then a streamed signature's size read without its extra segments
 # (accounting.yaml signature_size; point values of thoughts replayed without history): llm-gemini 51/57, ruby_llm
-# 859/985, Mirascope 377/456, chatlas 74/107. Then 2.5's trailing whitespace not billed: Mirascope 379/456.
+# 859/985, Mirascope 377/456, chatlas 74/107. Then 2.5's trailing whitespace not billed: Mirascope 379/456. Then
+# 3.x function payloads written as Gemma 4's tool-call format (accounting.yaml function_history): pydantic-ai's history
+# 832/1097, mined 171/247; chatlas 73/107, its floor lowered once: the answer lost (chat-0090, 3.5) replays a thought
+# signature without its history, a point value estimated from the signature's size inside bounds [156, 209] that
+# hold it still, exact by chance before and one under now; no chatlas answer whose count is determined changed.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.89,
     "ruby_llm": 0.87,
-    "pydantic_ai_history": 0.74,
+    "pydantic_ai_history": 0.75,
     "mirascope": 0.83,
     "ellmer": 0.63,
-    "chatlas": 0.69,
+    "chatlas": 0.68,
     "crewai": 0.82,
 }
 
@@ -217,8 +221,9 @@ def test_google_local_tokenizer_baseline(capsys: pytest.CaptureFixture[str]) -> 
 # rates (docs/counting.md lists every miss with its open rule): 2026-12-06, with the 2.5 payload keys sorted and the
 # uncertain seams, 305/338 with history and 312/338 exact or bounded alone; with a key named as its function on 2.5
 # (accounting.yaml function_history, tool_templates) 311/338 and 314/338; with 2.5's trailing whitespace not billed
-# (accounting.yaml output_newlines) 312/338 and 315/338.
-FLOORS_2026 = {"with history": 0.92, "exact or bounded": 0.92}
+# (accounting.yaml output_newlines) 312/338 and 315/338; with 3.x function payloads written as Gemma 4's tool-call
+# format and BOOLEAN-typed declaration nodes (accounting.yaml function_history, tool_templates) 317/338 and 316/338.
+FLOORS_2026 = {"with history": 0.93, "exact or bounded": 0.93}
 
 
 def _2026_results() -> list[tuple[Replay, Replay]]:

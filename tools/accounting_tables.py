@@ -43,6 +43,7 @@ TOOL_FEATURES = {
     "per_enum": "enum",
     "per_enum_value": "enum value",
     "per_null_union": 'JSON Schema `type` list with "null"',
+    "per_boolean_node": "typed OpenAPI node of type `BOOLEAN`",
     "per_title": "`title` (beside its text)",
 }
 TOOL_SWITCHES = {

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 import vertexmeter
 from vertexmeter.errors import VertexMeterError
@@ -324,7 +324,7 @@ def test_bad_repeats_are_refused(repeat: Any) -> None:
 def test_bulk_inserted_rows_are_stored_as_sqlalchemy_stores_them(db: str, tmp_path: Path) -> None:
     """The same row through the bulk insert and through a plain SQLAlchemy insert: the same stored values (SQLite
     keeps times as text, and the report orders by that text)."""
-    from vertexmeter.ledger.store import _values, insert_new, priced_requests, read_rows
+    from vertexmeter.ledger.store import insert_new, priced_requests, read_rows, row_values
 
     log = tmp_path / "log.jsonl"
     line = {
@@ -343,7 +343,7 @@ def test_bulk_inserted_rows_are_stored_as_sqlalchemy_stores_them(db: str, tmp_pa
     with engine.begin() as conn:
         conn.execute(
             priced_requests.insert(),
-            dict(zip(names, _values(row, row.created_at), strict=True)) | {"dedupe_key": "copy"},
+            dict(zip(names, row_values(row, row.created_at), strict=True)) | {"dedupe_key": "copy"},
         )
         conn.execute(text("DELETE FROM priced_requests WHERE dedupe_key = 'r1'"))
     assert insert_new(engine, [row]) == (1, 0)
@@ -352,6 +352,32 @@ def test_bulk_inserted_rows_are_stored_as_sqlalchemy_stores_them(db: str, tmp_pa
         stored = conn.execute(text(f"SELECT dedupe_key, {columns} FROM priced_requests ORDER BY dedupe_key")).all()
     engine.dispose()
     assert [tuple(r[1:]) for r in stored][0] == tuple(stored[1][1:]) and len(stored) == 2
+
+
+def test_a_chunk_with_keys_stored_meanwhile_stores_the_rest_in_its_order(db: str, tmp_path: Path) -> None:
+    """Keys another import stored after the look-up are skipped and counted (PostgreSQL: the straight COPY is
+    refused and the chunk goes again through the temporary table); the new rows keep the chunk's order."""
+    from dataclasses import replace
+
+    from vertexmeter.ledger.store import insert_new, priced_requests, read_rows
+
+    log = tmp_path / "log.jsonl"
+    usage = {"promptTokenCount": 1000, "candidatesTokenCount": 7}
+    lines = [
+        {"responseId": rid, "modelVersion": "gemini-2.5-flash", "createTime": f"2025-11-0{i + 1}T10:00:00Z"}
+        for i, rid in enumerate("abc")
+    ]
+    log.write_text("".join(json.dumps({**line, "usageMetadata": usage}) + "\n" for line in lines))
+    bill(str(log), db=db)
+    engine = engine_for(db)
+    a, b, c = read_rows(engine, line_items=True)
+    chunk = [replace(a, dedupe_key="z"), b, replace(a, dedupe_key="y"), c, replace(c, dedupe_key="x")]
+    assert insert_new(engine, chunk) == (3, 2)
+    assert insert_new(engine, [replace(b, dedupe_key="w")]) == (1, 0)  # the connection's next chunk, straight
+    with engine.connect() as conn:
+        keys = list(conn.execute(select(priced_requests.c.dedupe_key).order_by(priced_requests.c.id)).scalars())
+    engine.dispose()
+    assert keys == ["a", "b", "c", "z", "y", "x", "w"]
 
 
 # ---- real processes -----------------------------------------------------------------------------

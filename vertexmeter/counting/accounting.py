@@ -52,6 +52,9 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
         )
         if weight
     ]
+    if history.payload == "escaped_strings":
+        # the two escape tokens around each string value (texts.escaped_payload): part of the written payload
+        features.append((_ESCAPES_PER_STRING, lambda payload: sum(1 for _ in _strings_in(payload))))
     named = history.per_key_named_as_function
     if not (features or named or history.per_call or history.per_response or history.per_absent_response):
         return 0
@@ -73,6 +76,9 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                 if given is None and kind == "functionResponse":
                     total += history.per_absent_response
     return total
+
+
+_ESCAPES_PER_STRING = 2
 
 
 @cache  # per request (batch lines too); the answer depends only on the rule and the model id
@@ -127,26 +133,18 @@ def seam_bounds(prompt: Prompt) -> SeamBounds | None:
     seams = uncertain_seams_for(prompt.model, prompt.api, prompt.call)
     if not seams:
         return None
-    calls: list[dict[str, Any]] = []
-    payloads: list[Any] = []
-    for turn in prompt.contents:
-        for part in turn.parts:
-            for kind, key in (("functionCall", "args"), ("functionResponse", "response")):
-                function = part.get(kind)
-                if isinstance(function, dict):
-                    payloads.append(function.get(key) or {})
-                    if kind == "functionCall":
-                        calls.append(function)
-    if not calls and not payloads:
+    payloads = [
+        function.get(key) or {}
+        for turn in prompt.contents
+        for part in turn.parts
+        for kind, key in (("functionCall", "args"), ("functionResponse", "response"))
+        if isinstance(function := part.get(kind), dict)
+    ]
+    if not payloads:
         return None
     found = []
     for seam in seams:
-        if seam.shape == "call_without_args":
-            # absent args only: every recorded call of the shape sent none; an explicit {} is unobserved
-            n = sum(call.get("args") is None for call in calls)
-        else:
-            measure = _SEAM_MEASURES[seam.shape]
-            n = sum(measure(payload) for payload in payloads)
+        n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
         if n:
             found.append((seam, n))
     if not found:
@@ -222,6 +220,7 @@ TOOL_FEATURES = (
     "enum",
     "enum_value",
     "null_union",
+    "boolean_node",
     "title",
     "nested_object",
 )
@@ -232,8 +231,8 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
     declaration's and every schema node's), schema nodes with properties ("objects"), properties (nested too),
     array `items`, typed OpenAPI nodes, nullable flags, properties that are not required (and of those, the
     described ones, and those of a declaration with a description), response schemas with properties and their
-    top-level properties, enums and their values, JSON Schema type lists with
-    "null", non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`).
+    top-level properties, enums and their values, JSON Schema type lists with "null", typed BOOLEAN nodes,
+    non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`).
     `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
     found: Counter[str] = Counter()
     for tool in tools:
@@ -285,6 +284,7 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
     if typed:
         found["typed_node"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
         found["nullable"] += 1 if schema.get("nullable") else 0
+        found["boolean_node"] += str(schema.get("type")).upper() == "BOOLEAN"
     elif isinstance(schema.get("type"), list) and "null" in schema["type"]:
         found["null_union"] += 1
     found["title"] += isinstance(schema.get("title"), str) and bool(schema["title"])

@@ -73,7 +73,8 @@ def part_texts(part: dict[str, Any], path: str, function_payload: str = "texts")
     does (`texts`: keys and string values, each its own string) or as one JSON text (`json`: the payload
     serialized as Python's json.dumps does, non-ASCII kept, an absent payload as {}; `json_sorted_keys`: the same
     with every object's keys in sorted order, as a protobuf Struct's map is written; `json_raw_quotes`: json with
-    the quotes inside strings not escaped)."""
+    the quotes inside strings not escaped; `escaped_strings`: `escaped_payload`'s text, cut at its escape tokens,
+    which the caller counts: one token each, two per string)."""
     if "text" in part:
         yield part["text"], f"{path}.text"
     for field, proto, payload in _FUNCTION_PARTS:
@@ -81,7 +82,11 @@ def part_texts(part: dict[str, Any], path: str, function_payload: str = "texts")
         if call is not None:
             if call.get("name"):
                 yield call["name"], f"{path}.{proto}.name"
-            if function_payload in ("json", "json_sorted_keys", "json_raw_quotes"):
+            if function_payload == "escaped_strings":
+                for segment in escaped_payload(call.get(payload) or {}).split(ESCAPE):
+                    if segment:
+                        yield segment, f"{path}.{proto}.{payload}"
+            elif function_payload in ("json", "json_sorted_keys", "json_raw_quotes"):
                 sort_keys = function_payload == "json_sorted_keys"
                 text = json.dumps(call.get(payload) or {}, ensure_ascii=False, sort_keys=sort_keys)
                 if function_payload == "json_raw_quotes" and '\\"' in text:
@@ -93,6 +98,24 @@ def part_texts(part: dict[str, Any], path: str, function_payload: str = "texts")
         code = part.get(field)
         if code is not None and code.get(payload):
             yield code[payload], f"{path}.{proto}.{payload}"
+
+
+# Stands for the escape token around a string in `escaped_payload`: a special token of its own (Gemma 4's `<|"|>`),
+# so the text is tokenized apart on each side of it.
+ESCAPE = "\x00"
+
+
+def escaped_payload(value: Any) -> str:
+    """A payload as Gemma 4's tool-call format writes it: keys bare, `key:value` pairs joined by `,` without
+    spaces, strings between escape tokens (ESCAPE; a quote inside is written as is), numbers, booleans and null
+    as JSON writes them, lists in brackets."""
+    if isinstance(value, str):
+        return ESCAPE + value + ESCAPE
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{key}:{escaped_payload(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(escaped_payload(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 def value_texts(value: Any, path: str) -> Iterator[tuple[str, str]]:

@@ -1,8 +1,10 @@
 """`bill(logs, ...)`: price usage logs at the rates of each request's day and mode, store them, report the month.
 
 Data flows one way: log line -> RequestUsage -> pricing engine (the same `PriceList` as `estimate`) -> ledger row
--> report. Free grounding allowances are applied over the stored rows, per day or month and allowance group,
-in request order: the first N grounded prompts of a period are free, the rest pay the list price (pro rata).
+-> report; the common line (a bare response of text tokens) takes a fast path to the same row (`ledger/fast.py`),
+held equal to this one by differential tests. Free grounding allowances are applied over the stored rows, per
+day or month and allowance group, in request order: the first N grounded prompts of a period are free, the rest
+pay the list price (pro rata).
 
 A bad line never loses the rest: it is reported (file, line, reason), optionally written to a quarantine file,
 and the good lines are billed; `strict=True` checks every line first and stores nothing if one is bad.
@@ -22,18 +24,21 @@ from typing import IO, Any, NamedTuple
 
 from vertexmeter.dates import day_or_today
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument
+from vertexmeter.ledger import fast
+from vertexmeter.ledger.fast import FastCall, FastReader
 from vertexmeter.ledger.fingerprint import call_fingerprint
 from vertexmeter.ledger.formats import EARLIEST, plausible
 from vertexmeter.ledger.invoice import DEFAULT_TOLERANCE, Reconciliation, reconcile
-from vertexmeter.ledger.logs import BadLine, LoggedRequest, read_logs
+from vertexmeter.ledger.logs import BadLine, LoggedRequest, read_line, read_logs
 from vertexmeter.ledger.prices import PriceBook
 from vertexmeter.ledger.store import (
     LedgerRow,
     ReportRow,
     engine_for,
-    insert_new,
+    insert_values,
     read_report_rows,
     read_rows,
+    row_values,
     stored_fingerprints,
     stored_labels,
 )
@@ -232,10 +237,12 @@ class _Importer:
         self.bad: list[BadLine] = []
         self.bad_count = 0
         self.seen: dict[str, tuple[str, str, str]] = {}  # keys of this run not stored yet: kind, fingerprint, source
-        self.pending: list[tuple[LoggedRequest, tuple[str, int, bytes]]] = []
+        self.pending: list[tuple[LoggedRequest | FastCall, tuple[str, int, bytes]]] = []
         self.pending_bytes = 0
         self.quarantine_path = quarantine
         self._quarantine: IO[str] | None = None
+        self.model: str | None = None
+        self.day: dt.date | None = None
 
     def close(self) -> None:
         if self._quarantine is not None:
@@ -258,20 +265,29 @@ class _Importer:
             self._quarantine.write(json.dumps(bad.to_json(with_text=True), ensure_ascii=False) + "\n")
 
     def run(self, paths: list[str], model: str | None, day: dt.date | None, *, store: bool) -> None:
-        for line in read_logs(paths, model=model, day=day):
-            self.counts["lines"] += 1
-            if line.error is not None:
-                self.reject(line.bad())
-                continue
-            self.counts["read"] += len(line.requests)
-            origin = (line.file, line.line, line.raw if self.quarantine_path else b"")
-            for logged in line.requests:
-                if logged.mode == "provisioned":
-                    self.counts["skipped_provisioned"] += 1  # paid by the Provisioned Throughput subscription
+        self.model, self.day = model, day
+        reader = FastReader(self.api, self.endpoint, model, day) if fast.ENABLED else None
+        counts, pending = self.counts, self.pending
+        for line in read_logs(paths, model=model, day=day, fast=reader):
+            counts["lines"] += 1
+            if type(line) is FastCall:  # one call, billed per call (the fast path takes no other)
+                counts["read"] += 1
+                origin = (line.file, line.line, line.raw if self.quarantine_path else b"")
+                pending.append((line, origin))
+            else:
+                assert not isinstance(line, FastCall)
+                if line.error is not None:
+                    self.reject(line.bad())
                     continue
-                self.pending.append((logged, origin))
+                counts["read"] += len(line.requests)
+                origin = (line.file, line.line, line.raw if self.quarantine_path else b"")
+                for logged in line.requests:
+                    if logged.mode == "provisioned":
+                        counts["skipped_provisioned"] += 1  # paid by the Provisioned Throughput subscription
+                        continue
+                    pending.append((logged, origin))
             self.pending_bytes += len(origin[2])
-            if len(self.pending) >= CHUNK or self.pending_bytes >= CHUNK_BYTES:
+            if len(pending) >= CHUNK or self.pending_bytes >= CHUNK_BYTES:
                 self.flush(store)
         self.flush(store)
 
@@ -283,24 +299,57 @@ class _Importer:
             self.reject(BadLine(origin[0], origin[1], exc.status, message, _text(origin[2])))
             return None
 
+    def checked(self, call: FastCall, origin: tuple[str, int, bytes]) -> LoggedRequest | None:
+        """A fast call read again by the checked path (to be priced by it): the same one call."""
+        line = read_line(call.file, call.line, call.raw, self.model, self.day)
+        if line.error is not None or len(line.requests) != 1:  # never, as the differential tests hold
+            self.reject(line.bad(line.error or failed_precondition("the fast and checked readers disagree.")))
+            return None
+        return line.requests[0]
+
     def flush(self, store: bool) -> None:
         """A known key with the same call is a duplicate (not priced again); with another call, a conflict (the
         first is kept). Rows stored before calls had fingerprints are compared by their priced line items."""
         if not self.pending:
             return
         stored = stored_fingerprints(self.engine, [logged.key for logged, _ in self.pending])
-        fresh: list[LedgerRow] = []
+        fresh: list[tuple[Any, ...]] = []
+        now = dt.datetime.now(dt.UTC)
+        book, api, endpoint, seen = self.book, self.api, self.endpoint, self.seen
+        price_values = fast.price_values
         for logged, origin in self.pending:
-            print_ = call_fingerprint(logged, self.api, self.endpoint)
-            earlier = stored.get(logged.key) or self.seen.get(logged.key)
+            call = None
+            if type(logged) is FastCall:
+                call, print_ = logged, logged.fingerprint
+            else:
+                assert isinstance(logged, LoggedRequest)
+                print_ = call_fingerprint(logged, api, endpoint)
+            earlier = stored.get(logged.key) or seen.get(logged.key)
             if earlier is None:
+                if call is not None:
+                    values = price_values(call, book, api, endpoint, now)
+                    if values is not None:
+                        seen[call.key] = ("call", print_, call.source)
+                        fresh.append(values)
+                        continue
+                    checked = self.checked(call, origin)
+                    if checked is None:
+                        continue
+                    logged = checked
+                assert isinstance(logged, LoggedRequest)
                 row = self.price(logged, origin, print_)
                 if row is not None:
-                    self.seen[logged.key] = ("call", print_, logged.source)
-                    fresh.append(row)
+                    seen[logged.key] = ("call", print_, logged.source)
+                    fresh.append(row_values(row, now))
                 continue
             kind, value, source = earlier
             if kind == "priced":  # a row from before fingerprints: compare what it was billed
+                if call is not None:
+                    checked = self.checked(call, origin)
+                    if checked is None:
+                        continue
+                    logged = checked
+                assert isinstance(logged, LoggedRequest)
                 row = self.price(logged, origin, print_)
                 if row is None:
                     continue
@@ -322,7 +371,7 @@ class _Importer:
                 )
             )
         if store:
-            inserted, duplicates = insert_new(self.engine, fresh)
+            inserted, duplicates = insert_values(self.engine, fresh)
             self.counts["new"] += inserted
             self.counts["duplicates"] += duplicates  # stored meanwhile by a concurrent import
             self.seen.clear()  # stored now: the database answers for them

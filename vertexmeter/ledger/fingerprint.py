@@ -99,6 +99,53 @@ def _basis(logged: LoggedRequest, api: str, endpoint: str) -> list[Any]:
     ]
 
 
+def _token_call_format() -> str | None:
+    """The reference's text for a call of text tokens only (no project, labels or grounding), its counts and
+    leading strings left as %-fields: cached, fresh, output, prompt and thinking tokens (None: the dataclasses
+    changed shape, so no such format is known)."""
+    if not _FAST:
+        return None
+    bucket = "{" + ", ".join(
+        f'"{n}": ' + ('"0"' if f == "%s" else "%d" if n == "tokens" else "0") for n, f in _QUANTITY_FIELDS
+    )
+    bucket += "}"
+    empty = bucket.replace("%d", "0")
+    values = {
+        "cache_write": empty, "cached_input": bucket, "filtered": "false", "grounded_requests": "0", "input": bucket,
+        "maps_requests": "0", "mode": "null", "operation": '"generate"', "output": bucket, "prompt_tokens": "%d",
+        "repeat": "1", "search_queries": "0", "thinking_tokens": "%d", "video_resolution": "null", "video_tier": "null",
+    }  # fmt: skip
+    if tuple(values) != tuple(name for name, _ in _USAGE_FIELDS):
+        return None
+    usage = "{" + ", ".join(f'"{name}": {value}' for name, value in values.items()) + "}"
+    return "[%s, %s, %s, %s, %s, null, [], " + usage + ", [0, false, false]]"
+
+
+TOKEN_CALL_FORMAT = _token_call_format()
+
+
+def token_call_fingerprint(
+    model: str, created: str, mode: str, api: str, endpoint: str, fresh: int, cached: int, output: int, thoughts: int,
+    prompt: int
+) -> str:  # fmt: skip
+    """`call_fingerprint` of a call of text tokens only (token_request usage) with no project, labels or
+    grounding; `created` is the UTC time's isoformat. Only when TOKEN_CALL_FORMAT is known."""
+    assert TOKEN_CALL_FORMAT is not None
+    text = TOKEN_CALL_FORMAT % (
+        encode_basestring_ascii(model),
+        encode_basestring_ascii(created),
+        encode_basestring_ascii(mode),
+        encode_basestring_ascii(FINGERPRINT_API[api]),
+        encode_basestring_ascii(endpoint),
+        cached,
+        fresh,
+        output,
+        prompt,
+        thoughts,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def call_fingerprint(logged: LoggedRequest, api: str, endpoint: str) -> str:
     """The call's fingerprint (equal to `reference`)."""
     u = logged.usage

@@ -180,7 +180,7 @@ def _short(value: Any) -> str:
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
-def _model_name(value: Any, path: str) -> str:
+def model_name(value: Any, path: str) -> str:
     name = _MODEL_NAMES.get(value) if type(value) is str else None
     if name is None:
         name = text(value, path, MAX_NAME)
@@ -234,7 +234,7 @@ def _finish(
     return LoggedRequest(
         key=key,
         response_id=response_id,
-        model=_model_name(name, "model"),
+        model=model_name(name, "model"),
         created=created,
         mode=mode or ctx.mode,
         usage=usage,
@@ -331,7 +331,7 @@ def _gemini(item: Any, ctx: Context) -> list[LoggedRequest]:
     traffic = usage.get("trafficType")
     if not isinstance(traffic, str | None) or traffic not in TRAFFIC_MODES:
         raise invalid_argument(f"unknown usageMetadata.trafficType {_short(traffic)}.", "usageMetadata.trafficType")
-    queries, grounded, maps = _grounding([item]) if item.get("candidates") else (0, False, False)
+    queries, grounded, maps = grounding_of([item]) if item.get("candidates") else (0, False, False)
     return [
         _finish(
             ctx,
@@ -349,7 +349,7 @@ def _gemini(item: Any, ctx: Context) -> list[LoggedRequest]:
     ]
 
 
-def _grounding(chunks: list[dict[str, Any]]) -> tuple[int, bool, bool]:
+def grounding_of(chunks: list[dict[str, Any]]) -> tuple[int, bool, bool]:
     """(web search queries, grounded with Google Search, grounded with Google Maps) from the candidates."""
     candidates = [cand for c in chunks for cand in c.get("candidates") or [] if isinstance(cand, dict)]
     grounding = [cand["groundingMetadata"] for cand in candidates if isinstance(cand.get("groundingMetadata"), dict)]
@@ -385,7 +385,7 @@ def _gemini_call(chunks: list[Any], item: Any, ctx: Context) -> LoggedRequest:
     def first(name: str) -> Any:
         return next((c[name] for c in chunks if c.get(name)), None)
 
-    queries, grounded, maps = _grounding(chunks)
+    queries, grounded, maps = grounding_of(chunks)
     return _finish(
         ctx,
         item,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import Decimal, getcontext, localcontext
 from typing import Any
 
 from vertexmeter.errors import VertexMeterError, invalid_argument
@@ -119,6 +119,12 @@ class PriceBook:
         self.rates: dict[int, tuple[int, tuple[int, ...]]] = {}
         self.rate_ids: dict[tuple[Any, ...], int] = {}
         self.templates: dict[tuple[Any, ...], _Template | None] = {}  # None: always priced by the PriceList
+        # for price_tokens: (model, day, API, endpoint) -> the rates' id and tier limits of its token-billed pricer;
+        # a template's items as flat tuples
+        self.rated: dict[tuple[str, dt.date, str, str], tuple[int, tuple[int, ...]]] = {}
+        self.steps: dict[tuple[Any, ...], tuple[str, tuple[tuple[Any, ...], ...]]] = {}
+        self.work = getcontext().copy()  # the engine's precision, as _apply's localcontext gives it
+        self.work.prec = PRECISION
 
     def pricer(self, model: str, day: dt.date, api: str, endpoint: str) -> PriceList:
         key = (model, day, api, endpoint)
@@ -153,6 +159,47 @@ class PriceBook:
         if template is None:
             return _from_bill(pricer, usage, mode)
         return _apply(template, vector)
+
+    def price_tokens(
+        self, model: str, day: dt.date, api: str, endpoint: str, mode: str, vector: tuple[int, ...], prompt: int
+    ) -> tuple[str, Decimal, str, str | None, Decimal] | None:
+        """A call whose kind has a template with its JSON: (priced model, total, line items JSON, grounding entry,
+        grounding amount), as `price` stores it; None when the pricer or template is not made yet (the caller
+        prices it by `price`, which makes them). `vector` as usage_vector gives it, `prompt` the prompt tokens."""
+        where = (model, day, api, endpoint)
+        rated = self.rated.get(where)
+        if rated is None:
+            pricer = self.pricers.get(where)
+            if pricer is None or pricer.model.billing != "tokens":
+                return None
+            rated = self.rated[where] = self.rates[id(pricer)]
+        rates, limits = rated
+        kind = (rates, mode, tuple([prompt > limit for limit in limits]) if limits else (), tuple(map(bool, vector)))
+        steps = self.steps.get(kind)
+        if steps is None:
+            template = self.templates.get(kind)
+            if template is None or not template.json_ready:
+                return None
+            steps = self.steps[kind] = (
+                template.priced_model,
+                tuple(
+                    (i.source, i.price, i.size, *(i.json_parts or ()), i.allowance, i.shown["entry_id"])
+                    for i in template.items
+                ),
+            )
+        multiply, divide = self.work.multiply, self.work.divide
+        total = Decimal(0)  # summed in the caller's context, as _apply's sum()
+        parts = []
+        allowance_entry, grounding_amount = None, Decimal(0)
+        for source, price, size, head, middle, tail, allowance, entry in steps[1]:
+            quantity = vector[source]
+            amount = divide(multiply(Decimal(quantity), price), size)  # at the engine's precision, as _apply
+            total += amount
+            shown = format(amount.normalize(), "f")  # money(amount), in the caller's context
+            parts.append(f"{head}{quantity}{middle}{shown if shown not in ('-0', '') else '0'}{tail}")
+            if allowance:
+                allowance_entry, grounding_amount = entry, amount
+        return steps[0], total, "[" + ", ".join(parts) + "]", allowance_entry, grounding_amount
 
 
 def _from_bill(pricer: PriceList, usage: RequestUsage, mode: str) -> Priced:

@@ -259,11 +259,17 @@ def stored_fingerprints(engine: Engine, keys: list[str]) -> dict[str, tuple[str,
     unique = list(dict.fromkeys(keys))
     c = priced_requests.c
     with database_errors("reading known requests"), engine.connect() as conn:
+        head = f"SELECT dedupe_key, fingerprint, source FROM {priced_requests.name} WHERE dedupe_key "
+        qmark = conn.dialect.paramstyle == "qmark"
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
             older: list[str] = []
-            query = select(c.dedupe_key, c.fingerprint, c.source).where(c.dedupe_key.in_(chunk))
-            for key, print_, source in conn.execute(query):
+            # the driver's own statement: SQLAlchemy would compile 500 bound parameters per query
+            if qmark:
+                found = conn.exec_driver_sql(head + f"IN ({', '.join('?' * len(chunk))})", tuple(chunk))
+            else:
+                found = conn.exec_driver_sql(head + "= ANY(%s)", (chunk,))
+            for key, print_, source in found:
                 if print_ is None:
                     older.append(key)
                 else:
@@ -277,6 +283,11 @@ def stored_fingerprints(engine: Engine, keys: list[str]) -> dict[str, tuple[str,
 
 # The stored columns in insert order (`id` is the database's).
 INSERT_COLUMNS = tuple(c.name for c in priced_requests.c if c.name != "id")
+# Their PostgreSQL types for a binary COPY (text is what varchar takes on the wire).
+_COPY_TYPES = [
+    "timestamptz" if isinstance(t, DateTime) else "date" if isinstance(t, Date) else "text"
+    for t in (priced_requests.c[name].type for name in INSERT_COLUMNS)
+]
 
 
 def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
@@ -286,17 +297,21 @@ def insert_new(engine: Engine, rows: Iterable[LedgerRow]) -> tuple[int, int]:
     refusal is still an error): another import running at the same time may have stored it since our check,
     and then nothing is counted twice and nothing is lost. Rows keep their order in the table's ids (the
     order free allowances are applied in, among calls of the same second)."""
-    rows = list(rows)
-    if not rows:
-        return 0, 0
     now = dt.datetime.now(dt.UTC)
+    return insert_values(engine, [row_values(row, now) for row in rows])
+
+
+def insert_values(engine: Engine, values: Sequence[Sequence[Any]]) -> tuple[int, int]:
+    """`insert_new` of rows given as their values (`row_values`, or the fast path's own), in INSERT_COLUMNS order."""
+    if not values:
+        return 0, 0
+    count = len(values)
     with database_errors("storing requests"), engine.begin() as conn:
-        values: Sequence[Sequence[Any]] = [_values(row, now) for row in rows]
         processors = [(i, p) for i, name in enumerate(INSERT_COLUMNS) if (p := _bind(conn, name))]
         if processors:  # SQLite keeps dates and times as text: SQLAlchemy's own format, as it reads them
             values = _processed(values, processors)
         inserted = _copy_new(conn, values) if conn.dialect.name == "postgresql" else _insert_new(conn, values)
-    return inserted, len(rows) - inserted
+    return inserted, count - inserted
 
 
 def _bind(conn: Connection, name: str) -> Any:
@@ -307,18 +322,23 @@ def _bind(conn: Connection, name: str) -> Any:
 def _processed(rows: Sequence[Sequence[Any]], processors: list[tuple[int, Any]]) -> list[tuple[Any, ...]]:
     """The rows with each processed column converted; a value seen before in the chunk (the day, the time
     of storing, calls of the same second) is converted once."""
-    out = [list(row) for row in rows]
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))  # by column: only the processed ones are walked
     for i, process in processors:
         done: dict[Any, Any] = {}
-        for row in out:
-            value = row[i]
-            # equal times in other zones are written differently: the zone is part of the key
-            key = (type(value), value, getattr(value, "tzinfo", None))
-            converted = done.get(key, _MISSING)
-            if converted is _MISSING:
-                converted = done[key] = process(value)
-            row[i] = converted
-    return [tuple(row) for row in out]  # the driver's executemany takes tuples
+        out = []
+        last: Any = _MISSING
+        converted: Any = None
+        for value in columns[i]:
+            if value is not last:  # runs of the same object (the time of storing, one createTime) skip the key
+                # equal times in other zones are written differently: the zone is part of the key
+                key = (type(value), value, getattr(value, "tzinfo", None))
+                converted = done.get(key, _MISSING)
+                if converted is _MISSING:
+                    converted = done[key] = process(value)
+                last = value
+            out.append(converted)
+        columns[i] = out
+    return list(zip(*columns, strict=True))  # the driver's executemany takes tuples
 
 
 _MISSING = object()
@@ -338,20 +358,35 @@ def _insert_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
 
 
 def _copy_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
-    """PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT in the rows' order."""
+    """PostgreSQL: a binary COPY straight into the table (the chunk's keys were not stored when looked up); if
+    another import stored one of them since (a unique violation), the chunk goes again by a temporary table and
+    one INSERT ... SELECT ... ON CONFLICT DO NOTHING in the rows' order.
+
+    The temporary table is made once per connection (its rows go at each commit); its identity column numbers
+    the rows in the order they were copied."""
     names = ", ".join(INSERT_COLUMNS)
     raw = conn.connection.driver_connection
     assert raw is not None
     dbapi = conn.dialect.loaded_dbapi
     try:
         with raw.cursor() as cursor:
+            cursor.execute("SAVEPOINT vm_copy")
+            try:
+                _copy(cursor, f"COPY {priced_requests.name} ({names}) FROM STDIN (FORMAT BINARY)", values)
+            except dbapi.IntegrityError as exc:
+                if getattr(exc, "sqlstate", None) != "23505":  # unique_violation; any other refusal is an error
+                    raise
+                cursor.execute("ROLLBACK TO SAVEPOINT vm_copy")
+            else:
+                cursor.execute("RELEASE SAVEPOINT vm_copy")
+                return len(values)
+            # (each time: a chunk rolled back takes the table's creation with it)
             cursor.execute(
-                f"CREATE TEMPORARY TABLE vm_incoming ON COMMIT DROP AS "
-                f"SELECT 0 AS n, {names} FROM {priced_requests.name} WITH NO DATA"
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS vm_incoming ON COMMIT DELETE ROWS AS "
+                f"SELECT {names} FROM {priced_requests.name} WITH NO DATA"
             )
-            with cursor.copy(f"COPY vm_incoming (n, {names}) FROM STDIN") as copy:
-                for n, row in enumerate(values):
-                    copy.write_row((n, *row))
+            cursor.execute("ALTER TABLE vm_incoming ADD COLUMN IF NOT EXISTS n bigint GENERATED ALWAYS AS IDENTITY")
+            _copy(cursor, f"COPY vm_incoming ({names}) FROM STDIN (FORMAT BINARY)", values)
             cursor.execute(
                 f"INSERT INTO {priced_requests.name} ({names}) SELECT {names} FROM vm_incoming ORDER BY n "
                 "ON CONFLICT (dedupe_key) DO NOTHING"
@@ -361,7 +396,15 @@ def _copy_new(conn: Connection, values: Sequence[Sequence[Any]]) -> int:
         raise DriverError(exc, unavailable=isinstance(exc, dbapi.OperationalError)) from None
 
 
-def _values(row: LedgerRow, now: dt.datetime) -> tuple[Any, ...]:
+def _copy(cursor: Any, statement: str, values: Sequence[Sequence[Any]]) -> None:
+    with cursor.copy(statement) as copy:
+        copy.set_types(_COPY_TYPES)
+        write = copy.write_row
+        for row in values:
+            write(row)
+
+
+def row_values(row: LedgerRow, now: dt.datetime) -> tuple[Any, ...]:
     return (
         row.dedupe_key,
         row.response_id,
@@ -412,17 +455,17 @@ class ReportRow(NamedTuple):
 
 def read_report_rows(engine: Engine, month: str | None = None) -> Iterator[ReportRow]:
     """Stored rows in time order (then insert order), as reports read them: a plain tuple per row, only the
-    columns a report sums, the time not parsed."""
-    c = priced_requests.c
-    query = select(*(c[name] for name in ReportRow._fields)).order_by(c.created_at, c.id)
-    if month:
-        query = query.where(c.month == month)
+    columns a report sums, the time not parsed (the driver's own values: no SQLAlchemy types in between)."""
+    sql = f"SELECT {', '.join(ReportRow._fields)} FROM {priced_requests.name}"
     with database_errors("reading the ledger"), engine.connect() as conn:
-        for day, month_, model, project, mode, api, labels, amount, entry, grounding in conn.execution_options(
-            yield_per=2000
-        ).execute(query):
+        if month:
+            sql += " WHERE month = " + ("?" if conn.dialect.paramstyle == "qmark" else "%s")
+        sql += " ORDER BY created_at, id"
+        result = conn.execution_options(yield_per=2000).exec_driver_sql(sql, (month,) if month else ())
+        zero = Decimal(0)
+        for day, month_, model, project, mode, api, labels, amount, entry, grounding in result:
             yield ReportRow(
-                day.isoformat(),
+                day if type(day) is str else day.isoformat(),  # SQLite keeps the day as its ISO text
                 month_,
                 model,
                 project,
@@ -431,7 +474,7 @@ def read_report_rows(engine: Engine, month: str | None = None) -> Iterator[Repor
                 labels,
                 Decimal(amount),
                 entry,
-                Decimal(grounding),
+                Decimal(grounding) if entry is not None or grounding != "0" else zero,
             )
 
 

@@ -17,7 +17,7 @@ from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_ar
 from vertexmeter.vocabulary import APIS, CALLS, EMBED_CONTENT
 
 BILLED_OUTPUTS = ("text", "before_stop")
-FUNCTION_PAYLOADS = ("texts", "json", "json_sorted_keys", "json_raw_quotes")
+FUNCTION_PAYLOADS = ("texts", "json", "json_sorted_keys", "json_raw_quotes", "escaped_strings")
 # accounting.yaml's tables keyed by (api, call, generation); each key covered exactly once by each.
 ACCOUNTING_TABLES = (
     "role_overhead",
@@ -99,6 +99,7 @@ class ToolTemplate:
     per_enum: int = 0  # a schema node with `enum`
     per_enum_value: int = 0  # each of its values
     per_null_union: int = 0  # a JSON Schema `type` list naming "null" (["null", "array"])
+    per_boolean_node: int = 0  # a typed OpenAPI node of type BOOLEAN
     per_title: int = 0  # a schema node's non-empty `title`
     per_nested_object: int = 0  # an object with properties below a schema's root
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
@@ -117,6 +118,7 @@ _TOOL_WEIGHTS = (
     "per_enum",
     "per_enum_value",
     "per_null_union",
+    "per_boolean_node",
     "per_title",
     "per_nested_object",
 )
@@ -125,7 +127,8 @@ _TOOL_WEIGHTS = (
 @dataclass(frozen=True)
 class FunctionHistory:
     """How replayed functionCall / functionResponse parts count (accounting.yaml `function_history`): their
-    payload read as `texts` (keys and string values) or as one `json` text, plus these tokens."""
+    payload read as `texts` (keys and string values), as one JSON text (`json`, `json_sorted_keys`, `json_raw_quotes`)
+    or as Gemma 4's tool-call text (`escaped_strings`), plus these tokens."""
 
     per_call: int = 0
     per_response: int = 0
@@ -177,7 +180,7 @@ class Accounting:
 
 # Payload shapes of replayed function parts whose token seam the service bills differently from the rule
 # (accounting.yaml `uncertain_seams`); counting.accounting measures each.
-SEAM_SHAPES = ("number", "digit_string", "string_list", "call_without_args")
+SEAM_SHAPES = ("number", "digit_string", "string_list")
 
 
 @dataclass(frozen=True)
