@@ -9,6 +9,7 @@ import click
 
 from vertexmeter.cli.common import (
     Extras,
+    IsoDate,
     api_option,
     extra_options,
     google_errors,
@@ -24,6 +25,8 @@ from vertexmeter.cli.common import (
 )
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from vertexmeter.media import MediaOptions
 
 
@@ -35,6 +38,13 @@ EXPLAIN_HELP = "Add `rules`: the counting rules applied, with their confidence a
 @request_options
 @extra_options
 @api_option
+@click.option(
+    "--as-of",
+    "as_of",
+    type=IsoDate(),
+    default=None,
+    help="Count as the service did on this date: a dated alias's model then, that day's vocabulary.",
+)
 @click.option("--explain", is_flag=True, help=EXPLAIN_HELP)
 @output_option
 @media_options
@@ -46,6 +56,7 @@ def count_command(
     text_file: str | None,
     extras: Extras,
     api: str,
+    as_of: dt.date | None,
     explain: bool,
     human: bool,
     media_options: MediaOptions,
@@ -59,7 +70,7 @@ def count_command(
 
     given = read_input(texts, file, text_file, extras)
     with given.naming_files():
-        result = count(model, given.request, api=api, media_options=media_options, config=given.config)
+        result = count(model, given.request, api=api, media_options=media_options, config=given.config, as_of=as_of)
     if not human:
         print_json(result.to_rest(explain=explain))
         if result.model.confidence_note:  # on stderr: the JSON keeps Google's shape (cli/quick.py says it too)
