@@ -81,6 +81,10 @@ class RpcTable:
     def __len__(self) -> int:
         return sum(len(routes) for routes in self._by_method.values())
 
+    def methods(self) -> list[str]:
+        """The `:method` names of the routes (countTokens, computeTokens, ...)."""
+        return list(self._by_method)
+
     def match(self, path: str) -> tuple[APIRoute, dict[str, Any]] | None:
         _, colon, method = path.rpartition(":")
         if not colon:

@@ -249,6 +249,11 @@ class CoalescingTransport:
             else:
                 self._transport.write(held + bytes(data))
 
+    def write_whole(self, data: bytes) -> None:
+        """A whole answer at once: sent now (after what is held, in one piece), nothing held for it."""
+        held, self._held = self._held, None
+        self._transport.write(held + data if held else data)
+
     def flush(self) -> None:
         held, self._held = self._held, None
         if held and not self._transport.is_closing():
@@ -310,7 +315,9 @@ def protocol_class(header_timeout: float, http: str = "auto") -> type[asyncio.Pr
     if http == "httptools" and HttpToolsProtocol is None:
         raise ImportError("httptools is not installed: pip install 'vertexmeter[server]'")
     if http != "h11" and HttpToolsProtocol is not None:
-        return type("VertexmeterHttpToolsProtocol", (GuardedHttpToolsProtocol,), {"header_timeout": header_timeout})
+        from vertexmeter.server.fastlane import lane_protocol  # (it imports the routes, which import this module)
+
+        return lane_protocol(header_timeout)
     return type("VertexmeterH11Protocol", (GuardedH11Protocol,), {"header_timeout": header_timeout})
 
 
