@@ -106,7 +106,8 @@ class Pair:
 
     def __init__(self, fast: ThreadServer, asgi: ThreadServer) -> None:
         self.fast, self.asgi = fast, asgi
-        self.lane: FastLane = fast.server.config.app.state.vertexmeter_fast_lane
+        app: Any = fast.server.config.app
+        self.lane: FastLane = app.state.vertexmeter_fast_lane
         self.wires = (Wire(fast.port), Wire(asgi.port))
 
     def both(self, data: bytes, answers: int = 1) -> list[tuple[Any, ...]]:
@@ -127,7 +128,8 @@ class Pair:
 def _start(lane: bool, **settings: Any) -> ThreadServer:
     config = ServerConfig(workers=1, large_workers=1, **settings)
     server = make_server(config, configure_logging=False)
-    server.config.app.state.vertexmeter_fast_lane.enabled = lane
+    app: Any = server.config.app
+    app.state.vertexmeter_fast_lane.enabled = lane
     return serve_in_thread(ThreadServer, config, server, ("vertexmeter.server",), logging.INFO)
 
 
@@ -410,8 +412,8 @@ def test_access_lines_and_metrics_match(pair: Pair) -> None:
         ]
 
     # (the same requests reached both servers since they started)
-    fast = counters(pair.wires[0])
-    assert fast == counters(pair.wires[1]) and any(b'rpc="countTokens"' in line for line in fast)
+    metrics = counters(pair.wires[0])
+    assert metrics == counters(pair.wires[1]) and any(b'rpc="countTokens"' in line for line in metrics)
 
 
 # ---- the access line written from its fields ----------------------------------------------------------------

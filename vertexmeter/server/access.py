@@ -58,7 +58,7 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(stream)
         self.max_lines = max_lines
         self.interval = interval
-        self._lines: list[str] = []
+        self._lines: list[str | AccessEntry] = []
         self._wake = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -89,7 +89,7 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         lines, self._lines = self._lines, []
         if lines:
             try:
-                text = "\n".join(line if type(line) is str else format_access(line) for line in lines)  # type: ignore[arg-type]
+                text = "\n".join(line if isinstance(line, str) else format_access(line) for line in lines)
                 self.stream.write(text + "\n")
                 self.stream.flush()
             except Exception:

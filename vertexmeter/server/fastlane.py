@@ -149,6 +149,7 @@ class FastLane:
         route = admitted.route
         spec = route.spec
         plain = plain_count(spec, route.model, raw, config.max_text_chars)
+        model_id: str | None
         if plain is not None:
             code = 200
             body, model_id, tokens = plain
