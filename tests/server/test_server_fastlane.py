@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.server.server_helpers import SDK_KEYS
 from tests.thread_server import ThreadServer, serve_in_thread
 from vertexmeter.server import ServerConfig
 from vertexmeter.server.access import AccessEntry, JsonFormatter, format_access
@@ -486,3 +487,58 @@ def test_format_access_is_the_formatters_line(
         model,
     )
     assert format_access(entry) == _record_line(entry)
+
+
+# ---- the google-genai SDK, with keys ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keyed_pair() -> Iterator[tuple[ThreadServer, ThreadServer]]:
+    fast, asgi = _start(True, api_keys=SDK_KEYS), _start(False, api_keys=SDK_KEYS)
+    try:
+        yield fast, asgi
+    finally:
+        fast.stop()
+        asgi.stop()
+
+
+@pytest.mark.parametrize("mode", ["vertex-bearer", "vertex-express", "gemini-api"])
+def test_sdk_through_the_lane_with_keys(
+    keyed_pair: tuple[ThreadServer, ThreadServer], mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_GENAI_USE_VERTEXAI"):
+        monkeypatch.delenv(name, raising=False)
+    from google.genai import errors
+
+    from tests.server.test_server_sdk import make_client
+
+    fast, asgi = keyed_pair
+    app: Any = fast.server.config.app
+    lane: FastLane = app.state.vertexmeter_fast_lane
+    before = lane.answered
+    clients = [make_client(mode, server.base_url) for server in (fast, asgi)]
+    for contents in ("What is your name?", "这是一条unicode测试🤪❤★", ["one", "two"]):
+        # (the answers but their HTTP headers: date and request id differ)
+        counted = [
+            client.models.count_tokens(model="gemini-2.5-flash", contents=contents).model_dump(
+                exclude={"sdk_http_response"}
+            )
+            for client in clients
+        ]
+        assert counted[0] == counted[1] and counted[0]["total_tokens"] > 0
+        if mode != "gemini-api":
+            computed = [
+                client.models.compute_tokens(model="gemini-2.5-flash", contents=contents).model_dump(
+                    exclude={"sdk_http_response"}
+                )
+                for client in clients
+            ]
+            assert computed[0] == computed[1] and computed[0]["tokens_info"]
+    assert lane.answered > before  # (the SDK's requests were the lane's)
+    refused = []
+    for server in (fast, asgi):
+        wrong = make_client(mode, server.base_url, key="wrong-key")
+        with pytest.raises(errors.ClientError) as raised:
+            wrong.models.count_tokens(model="gemini-2.5-flash", contents="hi")
+        refused.append((raised.value.code, raised.value.status, raised.value.message))
+    assert refused[0] == refused[1] and refused[0][0] == 403

@@ -18,33 +18,30 @@ body — goes to the ASGI app through uvicorn's own request cycle, which was mad
 keep-alive, pipelining, shutdown and flow control work as for any request.
 
 Counting: a plain-text countTokens body (one user turn of text parts) is decoded with orjson and counted
-by the library's plain-text path (`vertexmeter.count_tokens`); anything orjson refuses, or any other body,
-runs `work.run_job`, the ASGI path's own code, so its refusals are the same.
+by the library's plain-text path (`work.run_plain`); anything orjson refuses, or any other body, runs
+`work.run_job`, the ASGI path's own code, so its refusals are the same. A bug in the lane's own code
+hands the request to the app (logged), never fails the connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from vertexmeter.counting import count_tokens
-from vertexmeter.errors import VertexMeterError
-from vertexmeter.registry import resolve
 from vertexmeter.server.access import log_access
 from vertexmeter.server.door import _REQUEST_ID, RPC_ATTRIBUTE, FrontDoor, RpcTable
 from vertexmeter.server.errors import JSON_TYPE, ApiError
 from vertexmeter.server.guard import CoalescingTransport, GuardedHttpToolsProtocol, browser_refusal, host_refusal
 from vertexmeter.server.routes.rpc import INLINE_BYTES, RouteSpec, is_large, resource_name
 from vertexmeter.server.state import ServerState
-from vertexmeter.server.work import SMALL_LANE_LONG_RUN_CHARS, Job, run_job
-from vertexmeter.vocabulary import COUNT_TOKENS
+from vertexmeter.server.work import SMALL_LANE_LONG_RUN_CHARS, Job, run_job, run_plain
 
+log = logging.getLogger("vertexmeter.server")
 _HEAD_TAIL = b"content-type: " + JSON_TYPE.encode() + b"\r\nx-content-type-options: nosniff\r\nx-request-id: "
 
 
@@ -148,11 +145,9 @@ class FastLane:
             return None
         route = admitted.route
         spec = route.spec
-        plain = plain_count(spec, route.model, raw, config.max_text_chars)
-        model_id: str | None
+        plain = run_plain(spec.rpc, spec.api, spec.version, route.model, raw, config.max_text_chars)
         if plain is not None:
-            code = 200
-            body, model_id, tokens = plain
+            code, body, model_id, tokens = plain
         else:
             if is_large(raw, config.large_request_bytes):
                 return None  # names a file or holds a PDF: the large lane's
@@ -204,54 +199,6 @@ def _status_line(code: int) -> bytes:
 STATUS_LINE = {code: _status_line(code) for code in range(100, 600)}  # as uvicorn writes them
 
 
-def plain_count(
-    spec: RouteSpec, model: str | None, raw: bytes, max_text_chars: int
-) -> tuple[bytes, str, dict[str, int]] | None:
-    """(answer JSON, model id, tokens by modality) of a plain-text countTokens body, counted by the library's
-    plain-text path (which answers such a body as the full path does), or None: the full path's to count."""
-    if spec.rpc != COUNT_TOKENS or model is None or (max_text_chars > 0 and len(raw) > max_text_chars):
-        return None
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None  # run_job refuses it with the decoder's own message
-    if not is_plain_text(value):
-        return None
-    try:
-        info = resolve(model, api=spec.api, api_version=spec.version)
-        answer = count_tokens(info, value, api=spec.api)
-    except VertexMeterError:
-        return None  # run_job answers with the refusal
-    details = answer.get("promptTokensDetails")
-    if not details:
-        return None  # (the legacy models, which the full path answers)
-    tokens = {entry["modality"]: entry["tokenCount"] for entry in details}
-    # ints and fixed ASCII names: orjson writes what json.dumps writes (errors.JSONResponse)
-    return orjson.dumps(answer), info.id, tokens
-
-
-def is_plain_text(value: Any) -> bool:
-    """One user turn of non-empty text parts, nothing else: the body the plain-text path counts."""
-    if type(value) is not dict or len(value) != 1:
-        return False
-    contents = value.get("contents")
-    if type(contents) is not list or len(contents) != 1:
-        return False
-    turn = contents[0]
-    if type(turn) is not dict or len(turn) != 2 or turn.get("role") != "user":
-        return False
-    parts = turn.get("parts")
-    if type(parts) is not list or not parts:
-        return False
-    for part in parts:
-        if type(part) is not dict or len(part) != 1:
-            return False
-        text = part.get("text")
-        if type(text) is not str or not text:
-            return False
-    return True
-
-
 class FastLaneProtocol(GuardedHttpToolsProtocol):
     """uvicorn's httptools protocol with the head guard, answering fast-lane requests itself.
 
@@ -282,7 +229,11 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
         if self._admitting and not self.expect_100_continue and self.limit_concurrency is None:
             lane = self._fast_lane()
             if lane is not None and not self.parser.should_upgrade():
-                admitted = lane.admit(cycle.scope)
+                try:
+                    admitted = lane.admit(cycle.scope)
+                except Exception:  # a bug in the lane: the app serves the request
+                    log.exception("fast lane: admitting %s %s failed", cycle.scope["method"], cycle.scope["path"])
+                    admitted = None
                 if admitted is not None:
                     self._pending = (cycle, app, admitted)
                     return
@@ -297,9 +248,13 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
         cycle, app, admitted = pending
         lane = self._lane
         assert isinstance(lane, FastLane)
-        answer = lane.answer(
-            cycle.scope, admitted, bytes(cycle.body), cycle.keep_alive, self.server_state.default_headers
-        )
+        try:
+            answer = lane.answer(
+                cycle.scope, admitted, bytes(cycle.body), cycle.keep_alive, self.server_state.default_headers
+            )
+        except Exception:  # a bug in the lane: the app serves the request
+            log.exception("fast lane: answering %s %s failed", cycle.scope["method"], cycle.scope["path"])
+            answer = None
         if answer is None:
             super()._start_asgi_task(cycle, app)
             return
