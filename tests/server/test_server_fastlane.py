@@ -517,7 +517,8 @@ def test_sdk_through_the_lane_with_keys(
     lane: FastLane = app.state.vertexmeter_fast_lane
     before = lane.answered
     clients = [make_client(mode, server.base_url) for server in (fast, asgi)]
-    for contents in ("What is your name?", "这是一条unicode测试🤪❤★", ["one", "two"]):
+    prompts: tuple[Any, ...] = ("What is your name?", "这是一条unicode测试🤪❤★", ["one", "two"])
+    for contents in prompts:
         # (the answers but their HTTP headers: date and request id differ)
         counted = [
             client.models.count_tokens(model="gemini-2.5-flash", contents=contents).model_dump(
