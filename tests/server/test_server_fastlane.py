@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -256,6 +257,25 @@ def test_a_body_after_its_head_goes_to_the_app(pair: Pair) -> None:
         answers.append(comparable(wire.answer()))
     assert answers[0] == answers[1] and answers[0][0] == b"HTTP/1.1 200 OK"
     assert pair.lane.answered == before
+
+
+def test_a_hang_up_during_the_body_is_logged_as_499(pair: Pair) -> None:
+    data = request(VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), _plain("never finished"))
+    ports = []
+    for server in (pair.fast, pair.asgi):
+        wire = Wire(server.port)
+        wire.send(data[:-5])
+        ports.append(wire.sock.getsockname()[1])
+        wire.close()
+    deadline = time.monotonic() + 10
+
+    def logged(port: int) -> list[int]:
+        lines = [json.loads(line) for line in list(pair.fast.logs) if '"event": "access"' in line]
+        return [line["status"] for line in lines if line["client"] == f"127.0.0.1:{port}"]
+
+    while time.monotonic() < deadline and not all(logged(port) for port in ports):
+        time.sleep(0.02)
+    assert [logged(port) for port in ports] == [[499], [499]]
 
 
 @pytest.mark.parametrize(

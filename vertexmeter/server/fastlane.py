@@ -10,12 +10,12 @@ before reading the body passes: a POST to a countTokens / computeTokens / estima
 route (`door.RpcTable`), HTTP without `Expect`, upgrade or chunked body, a `Content-Length` of at most
 `INLINE_BYTES` (and within the body cap and under the large lane's threshold), no `?key=`, a served
 `Host`, no browser refusal, a valid key when keys are configured, the quota off, the concurrency limit not
-reached, no uvicorn `limit_concurrency`. Its body must then arrive in the same read as its head (one
-`data_received`), and must not name a file or hold a PDF (`routes.rpc.is_large`): it is then counted on
-the event loop, as the ASGI path counts bodies of this size, and answered in one write. Anything else —
-a refusal, a body still arriving (whose idle and total timeouts the ASGI path applies), a larger or costly
-body — goes to the ASGI app through uvicorn's own request cycle, which was made for every request, so
-keep-alive, pipelining, shutdown and flow control work as for any request.
+reached, no uvicorn `limit_concurrency`. Its body must then arrive within `BODY_WAIT` of its head, and
+must not name a file or hold a PDF (`routes.rpc.is_large`): it is then counted on the event loop, as the
+ASGI path counts bodies of this size, and answered in one write. Anything else — a refusal, a body that
+lags (whose idle and total timeouts the ASGI path then applies), a larger or costly body, a lost
+connection — goes to the ASGI app through uvicorn's own request cycle, which was made for every request,
+so keep-alive, pipelining, shutdown and flow control work as for any request.
 
 Counting: a plain-text countTokens body (one user turn of text parts) is decoded with orjson and counted
 by the library's plain-text path (`work.run_plain`); anything orjson refuses, or any other body, runs
@@ -199,17 +199,24 @@ def _status_line(code: int) -> bytes:
 STATUS_LINE = {code: _status_line(code) for code in range(100, 600)}  # as uvicorn writes them
 
 
+# How long an admitted request's body may take after its head before the app takes the request over (and
+# applies its own body timeouts from then on). Clients such as httpx write a head and its body separately,
+# so a body often arrives a read later; a request whose body lags more is no fast-lane request.
+BODY_WAIT = 0.05
+
+
 class FastLaneProtocol(GuardedHttpToolsProtocol):
     """uvicorn's httptools protocol with the head guard, answering fast-lane requests itself.
 
     uvicorn makes its request cycle at the end of the headers and starts the ASGI task; for a request the
-    lane admits, the start is held back: if the body completes within the same read, the lane answers and
-    the cycle is marked complete (as `RequestResponseCycle.send` does); otherwise the task starts as it
-    would have, with what has arrived."""
+    lane admits, the start is held back: when the body completes (within `BODY_WAIT`), the lane answers
+    and the cycle is marked complete (as `RequestResponseCycle.send` does); otherwise — the body late,
+    the connection lost or failed — the task starts as it would have, with what has arrived."""
 
     _lane: FastLane | None | bool = False  # False: not looked up yet
     _admitting = False
     _pending: tuple[Any, Any, Admitted] | None = None
+    _body_timer: asyncio.TimerHandle | None = None
 
     def _fast_lane(self) -> FastLane | None:
         lane = self._lane
@@ -239,12 +246,24 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
                     return
         super()._start_asgi_task(cycle, app)
 
+    def _hand_over(self) -> None:
+        """The held-back request to the app, as uvicorn would have started it."""
+        timer, self._body_timer = self._body_timer, None
+        if timer is not None:
+            timer.cancel()
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            super()._start_asgi_task(pending[0], pending[1])
+
     def on_message_complete(self) -> None:
         super().on_message_complete()
         pending = self._pending
         if pending is None:
             return
         self._pending = None
+        timer, self._body_timer = self._body_timer, None
+        if timer is not None:
+            timer.cancel()
         cycle, app, admitted = pending
         lane = self._lane
         assert isinstance(lane, FastLane)
@@ -270,11 +289,16 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        pending = self._pending
-        if pending is not None:  # the body is still arriving: the ASGI path reads it, with its timeouts
-            self._pending = None
-            if not self.transport.is_closing():
-                super()._start_asgi_task(pending[0], pending[1])
+        if self._pending is not None:  # the body is still arriving
+            if self.transport.is_closing():
+                self._hand_over()  # (a bad request after the head: the app's task sees the disconnect)
+            elif self._body_timer is None:
+                self._body_timer = self.loop.call_later(BODY_WAIT, self._hand_over)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._pending is not None:
+            self._hand_over()  # the app records the hang-up (499), as for any request it was reading
+        super().connection_lost(exc)
 
 
 def lane_protocol(header_timeout: float) -> type[asyncio.Protocol]:
