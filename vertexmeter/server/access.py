@@ -150,8 +150,7 @@ def log_access(
     """One access line (the front door and the fast lane call it once per request)."""
     if not access_log.isEnabledFor(logging.INFO):
         return
-    path = scope.get("path", "")
-    logged = path if len(path) <= _MAX_LOGGED_PATH else path[:_MAX_LOGGED_PATH] + "..."
+    logged = logged_path(scope.get("path", ""))
     method = scope["method"]
     length = headers.get(b"content-length", b"")
     client = scope.get("client")
@@ -170,20 +169,31 @@ def log_access(
         request_id,
         model or None,
     )
+    log_entry(entry)
+
+
+def logged_path(path: str) -> str:
+    """A path as the access log shows it (a long one cut short)."""
+    return path if len(path) <= _MAX_LOGGED_PATH else path[:_MAX_LOGGED_PATH] + "..."
+
+
+def log_entry(entry: AccessEntry) -> None:
+    """An access line from its fields (the caller has checked that the logger takes INFO)."""
     handler = _block_handler()
     if handler is not None:
         handler.emit_access(entry)  # formatted with its block, off the request's path
         return
+    created, method, logged, route, status, duration, bytes_in, sent, client, request_id, model = entry
     fields: dict[str, Any] = {
         "event": "access",
         "method": method,
         "path": logged,
         "route": route,
         "status": status,
-        "duration_ms": entry[5],
-        "bytes_in": entry[6],
+        "duration_ms": duration,
+        "bytes_in": bytes_in,
         "bytes_out": sent,
-        "client": entry[8],
+        "client": client,
         "request_id": request_id,
     }
     if model:
@@ -191,8 +201,8 @@ def log_access(
     # A record made here, not by `access_log.info`: the logger would look up the caller's frame and
     # file for every line, which costs more than the rest of the line.
     record = logging.LogRecord(access_log.name, logging.INFO, "", 0, "%s %s %s", (method, logged, status), None)
-    record.created = entry[0]
-    record.msecs = int((entry[0] - int(entry[0])) * 1000) + 0.0  # (as LogRecord computes it)
+    record.created = created
+    record.msecs = int((created - int(created)) * 1000) + 0.0  # (as LogRecord computes it)
     record.fields = fields
     access_log.handle(record)
 

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from vertexmeter.server.access import log_access
+from vertexmeter.server.access import access_log, log_entry, logged_path
 from vertexmeter.server.door import _REQUEST_ID, RPC_ATTRIBUTE, FrontDoor, RpcTable
 from vertexmeter.server.errors import JSON_TYPE, ApiError
 from vertexmeter.server.guard import CoalescingTransport, GuardedHttpToolsProtocol, browser_refusal, host_refusal
@@ -53,6 +53,7 @@ class _Route:
     path: str  # the route's template (the access log's and the metrics' name for it)
     model: str | None
     endpoint: str
+    logged: str  # the request's path as the access log shows it
 
 
 @dataclass(slots=True)
@@ -79,6 +80,9 @@ class FastLane:
         self.enabled = True
         self.answered = 0  # requests this lane answered (the rest went to the ASGI app)
         self._routes: dict[str, _Route | None] = {}
+        self._hosts: dict[str, bool] = {}  # Host header -> served (the check's verdict, looked up once)
+        config = state.config
+        self._inline_limit = min(INLINE_BYTES, config.max_body_bytes, config.large_request_bytes)
 
     def route(self, path: str) -> _Route | None:
         known = self._routes.get(path, False)
@@ -89,7 +93,7 @@ class FastLane:
         if found is not None:
             spec: RouteSpec = getattr(found[0].endpoint, RPC_ATTRIBUTE)
             model, endpoint = resource_name(spec, found[1])
-            route = _Route(spec, found[0].path, model, endpoint)
+            route = _Route(spec, found[0].path, model, endpoint, logged_path(path))
         if len(self._routes) >= _MAX_ROUTES:
             self._routes.clear()
         self._routes[path] = route
@@ -113,13 +117,19 @@ class FastLane:
         if (
             declared is None
             or not declared.isdigit()
-            or int(declared) > min(INLINE_BYTES, config.max_body_bytes, config.large_request_bytes)
+            or int(declared) > self._inline_limit
             or b"transfer-encoding" in headers
         ):
             return None
         host = headers.get(b"host", b"").decode("latin-1")
-        if host and host_refusal(host, config.allowed_hosts, state.loopback_bind) is not None:
-            return None
+        if host:
+            served = self._hosts.get(host)
+            if served is None:
+                if len(self._hosts) >= _MAX_ROUTES:
+                    self._hosts.clear()
+                served = self._hosts[host] = host_refusal(host, config.allowed_hosts, state.loopback_bind) is None
+            if not served:
+                return None
         if (b"origin" in headers or b"sec-fetch-site" in headers) and browser_refusal(headers, host) is not None:
             return None
         route = self.route(path)
@@ -181,8 +191,23 @@ class FastLane:
         self.answered += 1
         elapsed = time.perf_counter() - admitted.start
         metrics.observe(route.path, "POST", code, elapsed)
-        if config.access_log:
-            log_access(scope, admitted.headers, route.path, code, elapsed, len(body), admitted.request_id.decode())
+        if config.access_log and access_log.isEnabledFor(logging.INFO):
+            client = scope["client"]
+            log_entry(
+                (
+                    time.time(),
+                    "POST",
+                    route.logged,
+                    route.path,
+                    code,
+                    round(elapsed * 1000, 3),
+                    len(raw),  # (its Content-Length, which the front door logs)
+                    len(body),
+                    f"{client[0]}:{client[1]}" if client else None,
+                    admitted.request_id.decode(),
+                    model_id or None,
+                )
+            )
         return b"".join(parts)
 
 
