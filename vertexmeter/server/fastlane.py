@@ -28,13 +28,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from vertexmeter.server.access import access_log, log_entry, logged_path
-from vertexmeter.server.door import _REQUEST_ID, RPC_ATTRIBUTE, FrontDoor, RpcTable
+from vertexmeter.server.door import _REQUEST_ID, RPC_ATTRIBUTE, FrontDoor, RpcTable, new_request_id
 from vertexmeter.server.errors import JSON_TYPE, ApiError
 from vertexmeter.server.guard import CoalescingTransport, GuardedHttpToolsProtocol, browser_refusal, host_refusal
 from vertexmeter.server.routes.rpc import INLINE_BYTES, RouteSpec, is_large, resource_name
@@ -143,7 +142,7 @@ class FastLane:
             except ApiError:
                 return None
         given = headers.get(b"x-request-id", b"")
-        request_id = given if given and _REQUEST_ID.match(given.decode("latin-1")) else os.urandom(16).hex().encode()
+        request_id = given if given and _REQUEST_ID.match(given.decode("latin-1")) else new_request_id()
         return Admitted(route, headers, request_id, time.perf_counter())
 
     def answer(
