@@ -278,6 +278,29 @@ def test_a_hang_up_during_the_body_is_logged_as_499(pair: Pair) -> None:
     assert [logged(port) for port in ports] == [[499], [499]]
 
 
+def test_requests_waiting_for_their_bodies_count_toward_the_concurrency_limit() -> None:
+    path = VERTEX.format(model="gemini-2.5-flash", rpc="countTokens")
+    data = request(path, _plain("held"))
+    for lane in (True, False):
+        server = _start(lane, max_concurrency=2, body_idle_timeout=5.0)
+        try:
+            holders = [Wire(server.port) for _ in range(2)]
+            for holder in holders:
+                holder.send(data[:-3])  # head and part of the body: two RPCs in flight
+            over = Wire(server.port)
+            over.send(data)
+            status, headers, body = over.answer()
+            assert status == b"HTTP/1.1 503 Service Unavailable", body
+            assert json.loads(body)["error"]["status"] == "UNAVAILABLE" and (b"retry-after", b"1") in headers
+            for holder in holders:
+                holder.send(data[-3:])  # the rest: both answered
+                assert holder.answer()[0] == b"HTTP/1.1 200 OK"
+                holder.close()
+            over.close()
+        finally:
+            server.stop()
+
+
 @pytest.mark.parametrize(
     ("path", "body", "headers"),
     [

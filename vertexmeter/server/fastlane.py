@@ -1,6 +1,6 @@
 """The fast lane: small RPCs answered by the HTTP protocol itself, below ASGI.
 
-A 2 KB countTokens costs the tokenizer ~15 µs; through uvicorn's ASGI cycle, the front door, a task, a
+A 2 KB countTokens costs the tokenizer ~10 µs; through uvicorn's ASGI cycle, the front door, a task, a
 `Request` and the JSON layers it cost ~200 µs. The protocol below (uvicorn's httptools protocol with the
 head guard) therefore answers the commonest requests itself, with the answers the ASGI app gives, byte for
 byte, and hands everything else to the app unchanged.
@@ -10,9 +10,10 @@ before reading the body passes: a POST to a countTokens / computeTokens / estima
 route (`door.RpcTable`), HTTP without `Expect`, upgrade or chunked body, a `Content-Length` of at most
 `INLINE_BYTES` (and within the body cap and under the large lane's threshold), no `?key=`, a served
 `Host`, no browser refusal, a valid key when keys are configured, the quota off, the concurrency limit not
-reached, no uvicorn `limit_concurrency`. Its body must then arrive within `BODY_WAIT` of its head, and
-must not name a file or hold a PDF (`routes.rpc.is_large`): it is then counted on the event loop, as the
-ASGI path counts bodies of this size, and answered in one write. Anything else — a refusal, a body that
+reached (a request waiting for its body counts as in flight), no uvicorn `limit_concurrency`. Its body must
+then arrive within `BODY_WAIT` of its head, and must not name a file or hold a PDF (`routes.rpc.is_large`):
+it is then counted on the event loop, as the ASGI path counts bodies of this size, and answered in one
+write. Anything else — a refusal, a body that
 lags (whose idle and total timeouts the ASGI path then applies), a larger or costly body, a lost
 connection — goes to the ASGI app through uvicorn's own request cycle, which was made for every request,
 so keep-alive, pipelining, shutdown and flow control work as for any request.
@@ -267,6 +268,7 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
                     admitted = None
                 if admitted is not None:
                     self._pending = (cycle, app, admitted)
+                    lane.door.in_flight += 1  # type: ignore[union-attr]  # an RPC in flight, as in the app
                     return
         super()._start_asgi_task(cycle, app)
 
@@ -277,7 +279,12 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
             timer.cancel()
         pending, self._pending = self._pending, None
         if pending is not None:
+            self._release()
             super()._start_asgi_task(pending[0], pending[1])
+
+    def _release(self) -> None:
+        door = self._lane.door  # type: ignore[union-attr]
+        door.in_flight -= 1  # type: ignore[union-attr]  # (the app counts the request again if it serves it)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -285,6 +292,7 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
         if pending is None:
             return
         self._pending = None
+        self._release()
         timer, self._body_timer = self._body_timer, None
         if timer is not None:
             timer.cancel()
