@@ -217,9 +217,12 @@ def test_a_bug_inside_a_worker_is_a_google_500_and_the_lane_serves_on(
     server = live()
     with server.client() as client:
         with monkeypatch.context() as patched:
-            patched.setattr(work, "count", broken)  # the small lane runs in this process's threads
-            error = assert_google_error(client.post(COUNT_PATH, json=ONE_WORD), 500, "INTERNAL")
-            assert error["message"] == "Internal error encountered."
+            # the small lane runs in this process (threads, the event loop, the fast lane), by either path
+            patched.setattr(work, "count", broken)
+            patched.setattr(work, "count_tokens", broken)
+            for body in (ONE_WORD, {"contents": [{"parts": [{"text": "the full path"}]}]}):
+                error = assert_google_error(client.post(COUNT_PATH, json=body), 500, "INTERNAL")
+                assert error["message"] == "Internal error encountered."
         assert client.post(COUNT_PATH, json=ONE_WORD).status_code == 200
 
 

@@ -25,6 +25,7 @@ from tests.thread_server import serve_in_thread
 from vertexmeter.server import ServerConfig, create_app
 from vertexmeter.server.access import BufferedStreamHandler, JsonFormatter
 from vertexmeter.server.door import FrontDoor, RpcTable
+from vertexmeter.server.fastlane import FastLaneProtocol
 from vertexmeter.server.guard import CoalescingTransport, GuardedH11Protocol, event_loop, protocol_class
 from vertexmeter.server.lanes import WORKER_NICENESS
 from vertexmeter.server.routes.rpc import INLINE_BYTES
@@ -139,7 +140,8 @@ def test_the_stack_is_httptools_and_uvloop_when_installed() -> None:
     config = uvicorn_config(ServerConfig(), configure_logging=False)
     assert config.loop == "uvloop" == event_loop()
     assert config.http.__name__ == "VertexmeterHttpToolsProtocol"  # type: ignore[union-attr]
-    assert issubclass(protocol_class(10.0, "h11"), GuardedH11Protocol)
+    assert issubclass(config.http, FastLaneProtocol)  # type: ignore[arg-type]  # small RPCs below ASGI
+    assert issubclass(protocol_class(10.0, "h11"), GuardedH11Protocol)  # h11: everything through the app
 
 
 def test_large_lane_workers_yield_the_cpu_to_the_event_loop(live_stack: Any) -> None:
@@ -260,6 +262,9 @@ def test_a_real_serve_process_writes_every_access_line() -> None:
         time.sleep(0.05)  # the pump thread may still be reading the last lines
     access = [json.loads(line) for line in served.lines if '"event": "access"' in line]
     assert [line["path"] for line in access] == [COUNT] * 7
+    # answered by the fast lane, logged from their fields (format_access): the lines the formatter writes
+    assert all(line["status"] == 200 and line["model"] == "gemini-2.5-flash" for line in access)
+    assert all(line["logger"] == "vertexmeter.server.access" and line["ts"].endswith("Z") for line in access)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from vertexmeter.server.access import access_log
 from vertexmeter.server.config import ServerConfig
 from vertexmeter.server.door import FrontDoor, RpcTable
 from vertexmeter.server.errors import JSONResponse, install_handlers
+from vertexmeter.server.fastlane import FastLane
 from vertexmeter.server.guard import CLIENT_CLOSED, ClientGone
 from vertexmeter.server.openapi import all_component_schemas, web_batch_paths
 from vertexmeter.server.routes.gemini import gemini_router
@@ -105,10 +106,13 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     # Starlette and FastAPI build (error middleware, telemetry, body limit, exception middleware,
     # router): each layer costs, and the fast path handles its own errors.
     rpc = RpcTable(route for router in rpc_routers for route in router.routes)
+    # Small RPCs are answered below ASGI, by the HTTP protocol (fastlane.py), when it finds this lane.
+    lane = app.state.vertexmeter_fast_lane = FastLane(state, rpc)
     build_stack = app.build_middleware_stack
 
     def build_with_door() -> ASGIApp:
-        return FrontDoor(build_stack(), state=state, rpc=rpc)
+        door = lane.door = FrontDoor(build_stack(), state=state, rpc=rpc)
+        return door
 
     app.build_middleware_stack = build_with_door  # type: ignore[method-assign]
 

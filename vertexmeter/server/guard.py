@@ -156,6 +156,8 @@ class _HeadGuard:
 
     header_timeout = 10.0  # set per server by `protocol_class`
     _header_timer: asyncio.TimerHandle | None = None
+    _header_deadline = 0.0  # when the head of the request after `_header_cycle` is late
+    _header_cycle: Any = None
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     cycle: Any
@@ -179,8 +181,12 @@ class _HeadGuard:
         self.transport.close()
 
     def _arm_header_timer(self) -> None:
-        self._disarm_header_timer()
-        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late, self.cycle)
+        # One timer per connection, moved on lazily: after each answer only the deadline moves, and a timer
+        # that fires early sets itself again (a timer made and cancelled per request costs more than that).
+        self._header_deadline = self.loop.time() + self.header_timeout
+        self._header_cycle = self.cycle
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_at(self._header_deadline, self._headers_late)
 
     def _disarm_header_timer(self) -> None:
         timer = self._header_timer
@@ -188,9 +194,14 @@ class _HeadGuard:
             timer.cancel()
             self._header_timer = None
 
-    def _headers_late(self, cycle_when_armed: Any) -> None:
+    def _headers_late(self) -> None:
         self._header_timer = None
-        if self.cycle is not cycle_when_armed or self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        if self.loop.time() < self._header_deadline:  # answered since: the deadline moved on
+            self._header_timer = self.loop.call_at(self._header_deadline, self._headers_late)
+            return
+        if self.cycle is not self._header_cycle:
             return  # a new request arrived in time (its body has its own timeouts)
         if self._head_partial():
             with contextlib.suppress(Exception):  # the socket may already be broken; closing is what matters
@@ -248,6 +259,11 @@ class CoalescingTransport:
                 self._transport.write(data)
             else:
                 self._transport.write(held + bytes(data))
+
+    def write_whole(self, data: bytes) -> None:
+        """A whole answer at once: sent now (after what is held, in one piece), nothing held for it."""
+        held, self._held = self._held, None
+        self._transport.write(held + data if held else data)
 
     def flush(self) -> None:
         held, self._held = self._held, None
@@ -310,7 +326,9 @@ def protocol_class(header_timeout: float, http: str = "auto") -> type[asyncio.Pr
     if http == "httptools" and HttpToolsProtocol is None:
         raise ImportError("httptools is not installed: pip install 'vertexmeter[server]'")
     if http != "h11" and HttpToolsProtocol is not None:
-        return type("VertexmeterHttpToolsProtocol", (GuardedHttpToolsProtocol,), {"header_timeout": header_timeout})
+        from vertexmeter.server.fastlane import lane_protocol  # (it imports the routes, which import this module)
+
+        return lane_protocol(header_timeout)
     return type("VertexmeterH11Protocol", (GuardedH11Protocol,), {"header_timeout": header_timeout})
 
 

@@ -16,14 +16,16 @@ from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, Th
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertexmeter.counting import compute, count
+import orjson
+
+from vertexmeter.counting import compute, count, count_tokens
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import resolve
 from vertexmeter.requests import decode_json, require_object, too_deep
 from vertexmeter.server.adapters import usage_from_body
 from vertexmeter.tokenizing import families, get_tokenizer
-from vertexmeter.vocabulary import COMPUTE_TOKENS, ESTIMATE_COST, USAGE_METADATA
+from vertexmeter.vocabulary import COMPUTE_TOKENS, COUNT_TOKENS, ESTIMATE_COST, USAGE_METADATA
 
 log = logging.getLogger("vertexmeter.server")
 
@@ -170,6 +172,60 @@ def run_job(job: Job) -> Outcome:
     except Exception:  # a bug: a Google-shaped 500 for this request, never a dead worker or pool
         log.exception("counting a %s request failed", job.rpc)
         return internal_error()
+
+
+# (HTTP code, the answer's JSON, model id, tokens by modality)
+Counted = tuple[int, bytes, str | None, dict[str, int]]
+
+
+def run_plain(
+    rpc: str, api: str, api_version: str, model: str | None, raw: bytes, max_text_chars: int
+) -> Counted | None:
+    """A plain-text countTokens body (one user turn of text parts) counted by the library's plain-text
+    path, which answers such a body as the full path does, or None: `run_job`'s to answer. Its answer,
+    integers and fixed names, is written by orjson as `json.dumps` writes it (errors.JSONResponse)."""
+    if rpc != COUNT_TOKENS or model is None or (max_text_chars > 0 and len(raw) > max_text_chars):
+        return None  # (a body of n bytes holds at most n characters: within the budget)
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None  # run_job refuses it with the decoder's own message
+    if not is_plain_text(value):
+        return None
+    try:
+        info = resolve(model, api=api, api_version=api_version)
+        answer = count_tokens(info, value, api=api)
+    except VertexMeterError:
+        return None  # run_job answers with the refusal
+    except Exception:  # a bug: a Google-shaped 500 for this request, as run_job answers one
+        log.exception("counting a %s request failed", rpc)
+        return 500, json.dumps(internal_error().body, separators=(",", ":")).encode(), None, {}
+    details = answer.get("promptTokensDetails")
+    if not details:
+        return None  # (the legacy models, which the full path answers)
+    return 200, orjson.dumps(answer), info.id, {entry["modality"]: entry["tokenCount"] for entry in details}
+
+
+def is_plain_text(value: Any) -> bool:
+    """One user turn of non-empty text parts, nothing else: the body the plain-text path counts."""
+    if type(value) is not dict or len(value) != 1:
+        return False
+    contents = value.get("contents")
+    if type(contents) is not list or len(contents) != 1:
+        return False
+    turn = contents[0]
+    if type(turn) is not dict or len(turn) != 2 or turn.get("role") != "user":
+        return False
+    parts = turn.get("parts")
+    if type(parts) is not list or not parts:
+        return False
+    for part in parts:
+        if type(part) is not dict or len(part) != 1:
+            return False
+        text = part.get("text")
+        if type(text) is not str or not text:
+            return False
+    return True
 
 
 def run_job_rendered(job: Job) -> Outcome:
