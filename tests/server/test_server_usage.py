@@ -49,6 +49,23 @@ def test_usage_metadata_route_answers_what_the_library_answers(http: httpx.Clien
     assert expected["candidatesTokenCount"] == 2
 
 
+@pytest.mark.parametrize(
+    ("path", "as_of", "version"),
+    [
+        ("/v1beta/models/gemini-3-pro-preview:usageMetadata", "2026-02-01", "gemini-3-pro-preview"),
+        ("/v1beta/models/gemini-3-pro-preview:usageMetadata", "2026-03-16", "gemini-3.1-pro-preview"),
+        ("/v1/publishers/google/models/gemini-pro:usageMetadata", "2025-03-21", "gemini-1.0-pro-002"),
+    ],
+)
+def test_usage_metadata_names_the_model_that_answers_a_redirected_name(
+    http: httpx.Client, path: str, as_of: str, version: str
+) -> None:
+    body = {"contents": GEMINI_BODY["contents"], "usageOptions": {"response": "Paris.", "asOf": as_of}}
+    answer = http.post(path, json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["modelVersion"] == version
+
+
 def test_gemini_api_and_vertex_bill_the_same_body_differently(http: httpx.Client) -> None:
     body = {"contents": GEMINI_BODY["contents"], "systemInstruction": GEMINI_BODY["systemInstruction"]}
     gemini = http.post("/v1beta/models/gemini-2.5-flash:usageMetadata", json=body).json()["usageMetadata"]

@@ -37,7 +37,7 @@ class UsageAnswer:
 
     def to_json(self) -> dict[str, Any]:
         """`{"usageMetadata": …, "modelVersion": …}`, as a GenerateContentResponse carries it."""
-        return {"usageMetadata": self.usage.to_rest(explain=self.explain), "modelVersion": self.usage.model.id}
+        return {"usageMetadata": self.usage.to_rest(explain=self.explain), "modelVersion": self.usage.model_version}
 
 
 def usage_from_body(
