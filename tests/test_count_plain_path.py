@@ -95,3 +95,15 @@ def test_the_plain_path_answers_from_a_plan_and_a_model_it_cannot_plan_takes_the
     monkeypatch.setattr(count_module, "_plain_rest", lambda plan, total, characters: {"totalTokens": -1})
     assert vertexmeter.count_tokens("gemini-2.5-flash", "hi")["totalTokens"] == 1
     assert list(count_module._plain_plans.values()) == [None]
+
+
+@pytest.mark.parametrize("texts", [["bad \ud800"], ["ok", "lone \udc00 surrogate"], ["x"] * 40 + ["\ud800"]])
+def test_the_reference_engine_refuses_a_lone_surrogate_in_googles_shape(texts: list[str]) -> None:
+    from vertexmeter.errors import VertexMeterError
+    from vertexmeter.tokenizing.assets import load_verified
+    from vertexmeter.tokenizing.engines import SentencePieceTokenizer
+
+    engine = SentencePieceTokenizer("gemma3", load_verified("gemma3")[0])
+    for call in (lambda: engine.count_many(texts), lambda: engine.encode_many(texts), lambda: engine.count(texts[-1])):
+        with pytest.raises(VertexMeterError, match="lone surrogate"):
+            call()

@@ -55,15 +55,24 @@ class SentencePieceTokenizer:
         self._bytes_cache: dict[int, bytes] = {}
 
     def encode(self, text: str) -> list[int]:
-        return self._sp.EncodeAsIds(text)
+        try:
+            return self._sp.EncodeAsIds(text)
+        except (RuntimeError, TypeError):  # sentencepiece's answer to a lone surrogate: refuse it as the core does
+            _valid_text(text)
+            raise
 
     def count(self, text: str) -> int:
-        return len(self._sp.EncodeAsIds(text))
+        return len(self.encode(text))
 
     def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
-        if len(texts) < _BATCH_THRESHOLD:
-            return [self._sp.EncodeAsIds(text) for text in texts]
-        return self._sp.Encode(list(texts), out_type=int)
+        try:
+            if len(texts) < _BATCH_THRESHOLD:
+                return [self._sp.EncodeAsIds(text) for text in texts]
+            return self._sp.Encode(list(texts), out_type=int)
+        except (RuntimeError, TypeError):
+            for text in texts:
+                _valid_text(text)
+            raise
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         return [len(ids) for ids in self.encode_many(texts)]
