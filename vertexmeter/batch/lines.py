@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.requests import decode_json
 
@@ -120,3 +122,131 @@ def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
     if wrapped and len(obj) > 1:
         return BatchLine(model, request, key, kept, obj.get("history"), obj.get("config"))
     return BatchLine(model, request, key, kept)
+
+
+# ---- the plain line: read without building the request ------------------------------------------------
+# The commonest batch line is one user turn of non-empty text parts, with at most a generationConfig:
+#   {"request": {"contents": [{"role": "user", "parts": [{"text": …}, …]}], "generationConfig": {…}}, "key": …}
+# (or the same request bare). `plain_line` reads such a line with orjson into what counting needs, and gives
+# None for any other line, which `parse_line` then reads as always. It gives only what `parse_line` would:
+# orjson and `decode_json` give the same value for strings, 64-bit integers, booleans, null, objects and arrays
+# (orjson refuses every lone surrogate, control character, BOM and non-UTF-8 byte that decode_json refuses, and
+# the shape accepted here is never deep); a float can come from a literal that decode_json reads otherwise (an
+# integer beyond 64 bits, a literal of over 400 characters), so a line holding one is decoded by decode_json.
+_LINE_SCALARS = (str, int, bool, type(None))  # (exact types: a bool is an int, a float is not taken as one)
+_PLAIN_REQUEST_FIELDS = frozenset(("contents", "generationConfig", "model"))
+
+
+@dataclass(slots=True)
+class PlainLine:
+    """A plain line's parts: what `parse_line` gives for it, with the request reduced to its texts."""
+
+    model: str
+    texts: list[str]
+    config_key: bytes  # the generationConfig as JSON (b"" when the request has none): it keys the counting plan
+    config: dict[str, Any] | None
+    key: tuple[str, Any] | None = None
+    kept: dict[str, Any] = field(default_factory=dict)
+
+
+class _Float(Exception):
+    """A float in a line read by orjson: decode_json reads the line instead."""
+
+
+def plain_line(raw: bytes, default_model: str | None) -> PlainLine | None:
+    """The plain line's parts (see above), else None (the line is not plain, or is refused: `parse_line` says why)."""
+    if b'"text"' not in raw:  # (cheap: a line without it has no text part to count this way)
+        return None
+    try:
+        return _plain(orjson.loads(raw), default_model, floats=False)
+    except orjson.JSONDecodeError:
+        return None  # decode_json says why, in its own words
+    except _Float:
+        pass
+    try:
+        return _plain(decode_json(raw), default_model, floats=True)
+    except VertexMeterError:
+        return None
+
+
+def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | None:
+    if type(obj) is not dict:
+        return None
+    key = None
+    kept: dict[str, Any] = {}
+    request = obj.get("request")
+    if request is None:  # a bare request: nothing else on the line (a key would be an unknown request field)
+        if "request" in obj or "contents" not in obj or not obj.keys() <= _PLAIN_REQUEST_FIELDS:
+            return None
+        request = obj
+    else:
+        if type(request) is not dict or "history" in obj or "config" in obj:
+            return None
+        for name in KEY_FIELDS:
+            if name in obj:
+                key = (name, obj[name])
+                break
+        for name, value in obj.items():
+            if name == "request":
+                continue
+            if not _kept_value(value, floats):
+                return None
+            if key is None or name != key[0]:
+                kept[name] = value
+    if not request.keys() <= _PLAIN_REQUEST_FIELDS:
+        return None
+    contents = request.get("contents")
+    if type(contents) is not list or len(contents) != 1:
+        return None
+    turn = contents[0]
+    if type(turn) is not dict or len(turn) != 2 or turn.get("role") != "user":
+        return None
+    parts = turn.get("parts")
+    if type(parts) is not list or not parts:
+        return None
+    texts = []
+    for part in parts:
+        if type(part) is not dict or len(part) != 1:
+            return None
+        text = part.get("text")
+        if type(text) is not str or not text:
+            return None
+        texts.append(text)
+    model = request.get("model")
+    if "model" in request and type(model) is not str:  # (a null model stays in the request: the full path reads it)
+        return None
+    model = model or default_model
+    if not model:
+        return None
+    config = request.get("generationConfig")
+    if config is None:
+        if "generationConfig" in request:
+            return None
+        return PlainLine(model, texts, b"", None, key, kept)
+    if type(config) is not dict:
+        return None
+    for value in config.values():
+        if type(value) is dict:
+            for item in value.values():
+                if not _config_scalar(item, floats):
+                    return None
+        elif not _config_scalar(value, floats):
+            return None
+    return PlainLine(model, texts, orjson.dumps(config), config, key, kept)
+
+
+def _config_scalar(value: Any, floats: bool) -> bool:
+    if type(value) in _LINE_SCALARS:
+        return True
+    if type(value) is float:
+        if not floats:
+            raise _Float
+        return True
+    return False
+
+
+def _kept_value(value: Any, floats: bool) -> bool:
+    """A field kept from the line (a key, labels): scalars and flat string maps only."""
+    if type(value) is dict:
+        return all(type(item) is str for item in value.values())
+    return _config_scalar(value, floats)
