@@ -232,7 +232,11 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
                     return None
         elif not _config_scalar(value, floats):
             return None
-    return PlainLine(model, texts, orjson.dumps(config), config, key, kept)
+    try:
+        config_key = orjson.dumps(config)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits (from decode_json): the full path reads it
+        return None
+    return PlainLine(model, texts, config_key, config, key, kept)
 
 
 def _config_scalar(value: Any, floats: bool) -> bool:
