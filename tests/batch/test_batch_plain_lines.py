@@ -42,6 +42,8 @@ THINKING = {
     "generationConfig": {"maxOutputTokens": 2048, "thinkingConfig": {"thinkingBudget": 1024}},
 }
 
+TWO_KEYS = _line(CAPPED, custom_id="c-1", key="k-1")  # the key is `key`; custom_id is kept as a field
+BARE_WITH_MODEL = json.dumps({"model": "models/gemini-2.0-flash", "contents": [_turn("bare, its own model")]})
 # Lines the shortcut reads: every field it keeps or reads, in the shapes it takes.
 PLAIN_LINES = [
     _line(HELLO),
@@ -50,11 +52,13 @@ PLAIN_LINES = [
     _line({"contents": [_turn("a", "b c", "설명서 😀")], "generationConfig": {"maxOutputTokens": 64}}),
     _line(CAPPED, key="request-1"),
     _line(CAPPED, key=7),
-    _line(CAPPED, custom_id="c-1", key="k-1"),  # the key is `key`; custom_id is kept as a field
+    TWO_KEYS,
     _line(HELLO, labels={"team": "ml", "run": "3"}, priority=True, note=None),
+    _line({**CAPPED, "systemInstruction": {"parts": [{"text": "Answer briefly."}]}}),
+    _line({"systemInstruction": {"parts": [{"text": "Be"}, {"text": "brief 😀"}]}, "contents": [_turn("a", "b")]}),
     json.dumps({"contents": [_turn("a bare request")], "generationConfig": {"maxOutputTokens": 100}}),
     json.dumps({"contents": [_turn("bare, no config")]}),
-    json.dumps({"model": "models/gemini-2.0-flash", "contents": [_turn("bare, its own model")]}),
+    BARE_WITH_MODEL,
     _line({"model": "publishers/google/models/gemini-2.5-pro", **CAPPED}),
     _line({"model": "", **CAPPED}),  # an empty model: the job's
     _line({"contents": [_turn("mime")], "generationConfig": {"responseMimeType": "application/json"}}),
@@ -117,7 +121,11 @@ OTHER_LINES = [
     _line({"contents": [_turn("answer", role="model")]}),
     _line({"contents": [_turn("no role", role=None)]}),
     _line({"contents": [_turn("one"), _turn("two", role="model"), _turn("three")]}),
-    _line({"contents": [_turn("sys")], "systemInstruction": {"parts": [{"text": "Be brief."}]}}),
+    _line({"contents": [_turn("sys")], "systemInstruction": {"role": "system", "parts": [{"text": "Be brief."}]}}),
+    _line({"contents": [_turn("sys")], "systemInstruction": {"parts": [{"text": ""}]}}),
+    _line({"contents": [_turn("sys")], "systemInstruction": {"parts": []}}),
+    _line({"contents": [_turn("sys")], "systemInstruction": "Be brief."}),
+    _line({"contents": [_turn("sys")], "systemInstruction": None}),
     _line({"contents": [{"role": "user", "parts": [{"text": "x", "thought": True}]}]}),
     _line({"contents": [{"role": "user", "parts": [{"text": 3}]}]}),
     _line({"contents": [{"role": "user", "parts": []}]}),
@@ -194,9 +202,9 @@ def test_the_shortcut_reads_the_plain_lines_and_only_them() -> None:
         assert read is None or costs.plan(read) is None, line
     assert [plain_line(line.encode(), MODEL) is not None for line in FLOAT_LINES] == [True, True, True]
     assert plain_line(BAD_UTF8, MODEL) is None
-    first = plain_line(PLAIN_LINES[6].encode(), MODEL)
+    first = plain_line(TWO_KEYS.encode(), MODEL)
     assert first is not None and first.key == ("key", "k-1") and first.kept == {"custom_id": "c-1"}
-    bare = plain_line(PLAIN_LINES[10].encode(), MODEL)
+    bare = plain_line(BARE_WITH_MODEL.encode(), MODEL)
     assert bare is not None and bare.model == "models/gemini-2.0-flash" and bare.key is None and not bare.kept
 
 
@@ -272,11 +280,20 @@ CONFIGS = [
     ascii_only=st.booleans(),
     api=st.sampled_from(APIS),
     bare=st.booleans(),
+    system=st.lists(st.text(min_size=0, max_size=30), max_size=2),
 )
 def test_generated_plain_lines_get_the_full_paths_results(
-    texts: list[str], config: dict[str, Any] | None, key: Any, ascii_only: bool, api: str, bare: bool
+    texts: list[str],
+    config: dict[str, Any] | None,
+    key: Any,
+    ascii_only: bool,
+    api: str,
+    bare: bool,
+    system: list[str],
 ) -> None:
     request: dict[str, Any] = {"contents": [_turn(*texts)]}
+    if system:
+        request["systemInstruction"] = {"parts": [{"text": t} for t in system]}
     if config is not None:
         request["generationConfig"] = config
     obj: dict[str, Any] = request if bare else {"request": request}

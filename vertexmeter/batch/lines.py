@@ -125,8 +125,10 @@ def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
 
 
 # ---- the plain line: read without building the request ------------------------------------------------
-# The commonest batch line is one user turn of non-empty text parts, with at most a generationConfig:
-#   {"request": {"contents": [{"role": "user", "parts": [{"text": …}, …]}], "generationConfig": {…}}, "key": …}
+# The commonest batch line is one user turn of non-empty text parts, with at most a system instruction of text
+# parts and a generationConfig of scalars (and flat objects of them):
+#   {"request": {"contents": [{"role": "user", "parts": [{"text": …}, …]}], "systemInstruction": {"parts": […]},
+#                "generationConfig": {…}}, "key": …, "labels": {…}}
 # (or the same request bare). `plain_line` reads such a line with orjson into what counting needs, and gives
 # None for any other line, which `parse_line` then reads as always. It gives only what `parse_line` would:
 # orjson and `decode_json` give the same value for strings, 64-bit integers, booleans, null, objects and arrays
@@ -134,7 +136,7 @@ def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
 # the shape accepted here is never deep); a float can come from a literal that decode_json reads otherwise (an
 # integer beyond 64 bits, a literal of over 400 characters), so a line holding one is decoded by decode_json.
 _LINE_SCALARS = (str, int, bool, type(None))  # (exact types: a bool is an int, a float is not taken as one)
-_PLAIN_REQUEST_FIELDS = frozenset(("contents", "generationConfig", "model"))
+_PLAIN_REQUEST_FIELDS = frozenset(("contents", "systemInstruction", "generationConfig", "model"))
 
 
 @dataclass(slots=True)
@@ -142,7 +144,8 @@ class PlainLine:
     """A plain line's parts: what `parse_line` gives for it, with the request reduced to its texts."""
 
     model: str
-    texts: list[str]
+    texts: list[str]  # the turn's texts, then the system instruction's (the order the full path counts them in)
+    system: int  # how many of the texts are the system instruction's
     config_key: bytes  # the generationConfig as JSON (b"" when the request has none): it keys the counting plan
     config: dict[str, Any] | None
     key: tuple[str, Any] | None = None
@@ -201,17 +204,18 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
     turn = contents[0]
     if type(turn) is not dict or len(turn) != 2 or turn.get("role") != "user":
         return None
-    parts = turn.get("parts")
-    if type(parts) is not list or not parts:
+    texts: list[str] = []
+    if not _add_texts(turn.get("parts"), texts):
         return None
-    texts = []
-    for part in parts:
-        if type(part) is not dict or len(part) != 1:
+    system = 0
+    if "systemInstruction" in request:
+        instruction = request["systemInstruction"]
+        if type(instruction) is not dict or len(instruction) != 1:
             return None
-        text = part.get("text")
-        if type(text) is not str or not text:
+        turn_texts = len(texts)
+        if not _add_texts(instruction.get("parts"), texts):
             return None
-        texts.append(text)
+        system = len(texts) - turn_texts
     model = request.get("model")
     if "model" in request and type(model) is not str:  # (a null model stays in the request: the full path reads it)
         return None
@@ -222,7 +226,7 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
     if config is None:
         if "generationConfig" in request:
             return None
-        return PlainLine(model, texts, b"", None, key, kept)
+        return PlainLine(model, texts, system, b"", None, key, kept)
     if type(config) is not dict:
         return None
     for value in config.values():
@@ -236,7 +240,21 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
         config_key = orjson.dumps(config)
     except orjson.JSONEncodeError:  # an integer beyond 64 bits (from decode_json): the full path reads it
         return None
-    return PlainLine(model, texts, config_key, config, key, kept)
+    return PlainLine(model, texts, system, config_key, config, key, kept)
+
+
+def _add_texts(parts: Any, texts: list[str]) -> bool:
+    """Add the texts of `parts` when it is a non-empty list of parts of a non-empty text each."""
+    if type(parts) is not list or not parts:
+        return False
+    for part in parts:
+        if type(part) is not dict or len(part) != 1:
+            return False
+        text = part.get("text")
+        if type(text) is not str or not text:
+            return False
+        texts.append(text)
+    return True
 
 
 def _config_scalar(value: Any, floats: bool) -> bool:

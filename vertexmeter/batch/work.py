@@ -26,7 +26,7 @@ from vertexmeter.tokenizing import get_tokenizer
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
 ERROR_DOMAIN = "vertexmeter.batch"
 COST_MEMO_SIZE = 16_384
-PLAN_MEMO_SIZE = 1_024  # plain-line plans per worker: (model, text parts, generationConfig) triples
+PLAN_MEMO_SIZE = 1_024  # plain-line plans per worker: (model, text parts, system parts, generationConfig)
 _MEDIA_PATH = re.compile(r"inline_?data|file_?data|legacymedia|\.image|\.video", re.IGNORECASE)
 
 
@@ -116,8 +116,9 @@ def line_counts(
 
 @dataclass(eq=False, slots=True)  # compared and hashed by identity: a memo key
 class PlainPlan:
-    """How the full path bills a plain line (`lines.plain_line`) of one model, number of text parts and
-    generationConfig: the texts' tokens plus a constant, with the same model, output cap and thinking budget.
+    """How the full path bills a plain line (`lines.plain_line`) of one model, number of text parts (the turn's
+    and the system instruction's) and generationConfig: the texts' tokens plus a constant, with the same model,
+    output cap and thinking budget.
 
     For such a request the full path counts exactly `tokenizer.count_many(texts)` of the day's tokenizer and
     adds what accounting.yaml's rules add for the request's structure (a role token per turn, a response
@@ -136,13 +137,19 @@ class PlainPlan:
 _PROBES = ("Hello there", " a\n\tb  c 가나다 😀 12345\n", "def f(x):\n    return x * 2  # the end\n" * 40)
 
 
-def _plain_plan(model: str, parts: int, config: dict[str, Any] | None, settings: BatchSettings) -> PlainPlan | None:
-    """The plan of plain lines of this shape, checked against the full path on every probe; None: no plan."""
+def _plain_plan(
+    model: str, parts: int, system: int, config: dict[str, Any] | None, settings: BatchSettings
+) -> PlainPlan | None:
+    """The plan of plain lines of this shape (`parts` texts, the last `system` of them the system instruction's),
+    checked against the full path on every probe; None: no plan."""
     plan: PlainPlan | None = None
     try:
         for probe in _PROBES:
             texts = [f"{probe}{i}" for i in range(parts)]
-            request: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": t} for t in texts]}]}
+            turn = texts[: parts - system]
+            request: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": t} for t in turn]}]}
+            if system:
+                request["systemInstruction"] = {"parts": [{"text": t} for t in texts[len(turn) :]]}
             if config is not None:
                 request["generationConfig"] = config
             counts = line_counts(model, request, settings)
@@ -192,18 +199,18 @@ class LineCosts:
         self._costs: dict[tuple[Any, ...], LineCost] = {}
         # count_chunk's memo of serialised result tails (the fields after `line`/key), same bound
         self.tails: dict[tuple[Any, ...], tuple[LineCost, str]] = {}
-        self.plans: dict[tuple[str, int, bytes], PlainPlan | None] = {}
+        self.plans: dict[tuple[str, int, int, bytes], PlainPlan | None] = {}
         # (plan, prompt tokens) -> a plain line's cost and serialised tail, same bound
         self.plain_tails: dict[tuple[PlainPlan, int], tuple[LineCost, str]] = {}
 
     def plan(self, line: PlainLine) -> PlainPlan | None:
-        key = (line.model, len(line.texts), line.config_key)
+        key = (line.model, len(line.texts), line.system, line.config_key)
         try:
             return self.plans[key]
         except KeyError:
             if len(self.plans) >= PLAN_MEMO_SIZE:
                 self.plans.clear()
-            plan = self.plans[key] = _plain_plan(line.model, len(line.texts), line.config, self.settings)
+            plan = self.plans[key] = _plain_plan(line.model, len(line.texts), line.system, line.config, self.settings)
             return plan
 
     def plain_tail(self, plan: PlainPlan, tokens: int) -> tuple[LineCost, str] | None:
@@ -418,17 +425,16 @@ def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | Ove
                 if 0 < tokens <= plan.model.input_token_limit:  # (over the window: the full path writes why)
                     known = plain_tails.get((plan, tokens)) or costs.plain_tail(plan, tokens)
                     if known is not None:
-                        cost, tail = known
-                        add_counted(plan.model.id, tokens, (("TEXT", tokens),), None, cost)
+                        add_counted(plan.model.id, tokens, (("TEXT", tokens),), None, known[0])
                         if line.key is None and not line.kept:
-                            out.append(f'{{"line":{number},{tail}')
+                            out.append(f'{{"line":{number},{known[1]}')
                         else:
-                            head = {"line": number}
+                            leading: dict[str, Any] = {"line": number}
                             if line.key is not None:
-                                head[line.key[0]] = line.key[1]
+                                leading[line.key[0]] = line.key[1]
                             if line.kept:
-                                head["fields"] = line.kept
-                            out.append(f"{to_json_line(head)[:-1]},{tail}")
+                                leading["fields"] = line.kept
+                            out.append(f"{to_json_line(leading)[:-1]},{known[1]}")
                         continue
         head, counts, cost = _count_line(number, raw, settings, costs)
         if counts is None or cost is None:  # refused: the whole result is in `head`
