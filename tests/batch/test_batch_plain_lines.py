@@ -54,6 +54,7 @@ PLAIN_LINES = [
     _line(CAPPED, key=7),
     TWO_KEYS,
     _line(HELLO, labels={"team": "ml", "run": "3"}, priority=True, note=None),
+    _line(HELLO, model="gemini-2.0-flash"),  # a field of the line, kept: the request's model counts
     _line({**CAPPED, "systemInstruction": {"parts": [{"text": "Answer briefly."}]}}),
     _line({"systemInstruction": {"parts": [{"text": "Be"}, {"text": "brief 😀"}]}, "contents": [_turn("a", "b")]}),
     json.dumps({"contents": [_turn("a bare request")], "generationConfig": {"maxOutputTokens": 100}}),
