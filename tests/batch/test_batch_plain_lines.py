@@ -15,10 +15,13 @@ import vertexmeter
 from tests.batch.batch_helpers import read_results, write_lines
 from vertexmeter.batch import BatchSettings, count_line, estimate_batch
 from vertexmeter.batch.inputs import OversizeLine
-from vertexmeter.batch.lines import plain_line
+from vertexmeter.batch.lines import ORJSON_DEPTH, UNDECODED, plain_line, read_line
 from vertexmeter.batch.tally import Tally, to_json_line
 from vertexmeter.batch.work import LineCosts, count_chunk
+from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import all_models
+from vertexmeter.requests import decode_json
+from vertexmeter.requests.decode import MAX_DEPTH
 
 MODEL = "gemini-2.5-flash"
 APIS = ("vertex", "gemini")
@@ -60,6 +63,7 @@ PLAIN_LINES = [
     json.dumps({"contents": [_turn("a bare request")], "generationConfig": {"maxOutputTokens": 100}}),
     json.dumps({"contents": [_turn("bare, no config")]}),
     BARE_WITH_MODEL,
+    '{"request": {"contents": [{"role": "user", "parts": [{"te\\u0078t": "escaped name"}]}]}}',
     _line({"model": "publishers/google/models/gemini-2.5-pro", **CAPPED}),
     _line({"model": "", **CAPPED}),  # an empty model: the job's
     _line({"contents": [_turn("mime")], "generationConfig": {"responseMimeType": "application/json"}}),
@@ -135,7 +139,6 @@ OTHER_LINES = [
     _line({"contents": [_turn("labels")]}, labels={"deep": [[[[]]]]}),
     _line(HELLO, history=[]),
     _line(HELLO, config={"max_output_tokens": 64}),
-    '{"request": {"contents": [{"role": "user", "parts": [{"te\\u0078t": "escaped name"}]}]}}',
     '{"labels": ' + "[" * 120 + "]" * 120 + ', "request": {"contents": [{"role": "user", "parts": [{"text": "d"}]}]}}',
     '{"request": {"contents": [ broken',
     "\ufeff" + _line(HELLO),
@@ -316,3 +319,56 @@ def test_a_job_over_every_line_shape_writes_the_full_paths_results(tmp_path: Pat
     summary = result.summary()
     del summary["run"]
     assert summary == tally.to_json(mode="batch", date=result.settings.price_date, output_tokens=None)
+
+
+def _exactly(value: Any) -> str:
+    """A JSON value spelled out, so that 1, 1.0 and true differ (== holds them equal)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _assert_read_as_decode_json_reads(raw: bytes) -> None:
+    try:
+        expected = decode_json(raw)
+    except VertexMeterError:
+        expected = UNDECODED
+    _, value = read_line(raw, MODEL)
+    if value is not UNDECODED:
+        assert expected is not UNDECODED and _exactly(value) == _exactly(expected), raw[:120]
+
+
+def test_a_value_read_by_orjson_is_decode_jsons() -> None:
+    """A line's value is taken from orjson only where decode_json gives the same; else decode_json reads it."""
+    assert ORJSON_DEPTH <= MAX_DEPTH
+    lines = [line.encode() for line in PLAIN_LINES + FLOAT_LINES + OTHER_LINES if line.strip()] + [BAD_UTF8]
+    lines += [
+        b"[" * ORJSON_DEPTH + b"]" * ORJSON_DEPTH,
+        b"[" * (ORJSON_DEPTH + 1) + b"]" * (ORJSON_DEPTH + 1),
+        b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1),
+        b'{"a": 18446744073709551616}',
+        b'{"a": -9223372036854775809}',
+        b'{"a": 1.0, "b": [1, true, null]}',
+        b'{"a": "\\ud800"}',
+        b'{"a": 1e400}',
+        b'{"contents": [{"parts": [{"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]}]}',
+    ]
+    for raw in lines:
+        _assert_read_as_decode_json_reads(raw)
+    assert read_line(b"[" * ORJSON_DEPTH + b"]" * ORJSON_DEPTH, MODEL)[1] is not UNDECODED
+    for deep in (ORJSON_DEPTH + 1, MAX_DEPTH + 1):
+        assert read_line(b"[" * deep + b"]" * deep, MODEL)[1] is UNDECODED
+    assert read_line(b'{"a": [1, {"b": 2.5}]}', MODEL)[1] is UNDECODED
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=JSON_VALUES, ascii_only=st.booleans(), indent=st.sampled_from([None, 1]))
+def test_generated_json_values_are_read_as_decode_json_reads_them(value: Any, ascii_only: bool, indent: Any) -> None:
+    raw = json.dumps(value, ensure_ascii=ascii_only, indent=indent).replace("\n", " ").encode()
+    _assert_read_as_decode_json_reads(raw)
+    _assert_read_as_decode_json_reads(json.dumps({"request": value}).encode())

@@ -63,14 +63,21 @@ class LineError(Exception):
         self.key = key
 
 
-def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
-    """Read one JSONL line; raise LineError (INVALID_ARGUMENT) when it is not a batch line."""
-    if not raw or raw.isspace():  # a blank body is the empty message, but a blank batch line is a mistake
-        raise LineError(invalid_argument("Invalid JSON payload received. the line is empty."), "INVALID_JSON")
-    try:
-        obj = decode_json(raw)  # the one decoder: a line is a request body like any other
-    except VertexMeterError as error:
-        raise LineError(error, "INVALID_JSON") from None
+UNDECODED: Any = object()  # `read_line`'s answer for a line only decode_json may read
+
+
+def parse_line(raw: bytes | str, default_model: str | None, value: Any = UNDECODED) -> BatchLine:
+    """Read one JSONL line; raise LineError (INVALID_ARGUMENT) when it is not a batch line. `value`: the line's
+    JSON value as `read_line` gave it, when it did (what decode_json gives for the line)."""
+    if value is not UNDECODED:
+        obj = value
+    else:
+        if not raw or raw.isspace():  # a blank body is the empty message, but a blank batch line is a mistake
+            raise LineError(invalid_argument("Invalid JSON payload received. the line is empty."), "INVALID_JSON")
+        try:
+            obj = decode_json(raw)  # the one decoder: a line is a request body like any other
+        except VertexMeterError as error:
+            raise LineError(error, "INVALID_JSON") from None
     if not isinstance(obj, dict):
         raise LineError(
             invalid_argument(
@@ -124,17 +131,19 @@ def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
     return BatchLine(model, request, key, kept)
 
 
-# ---- the plain line: read without building the request ------------------------------------------------
+# ---- lines read by orjson; the plain line, read without building the request ----------------------------
 # The commonest batch line is one user turn of non-empty text parts, with at most a system instruction of text
 # parts and a generationConfig of scalars (and flat objects of them):
 #   {"request": {"contents": [{"role": "user", "parts": [{"text": …}, …]}], "systemInstruction": {"parts": […]},
 #                "generationConfig": {…}}, "key": …, "labels": {…}}
-# (or the same request bare). `plain_line` reads such a line with orjson into what counting needs, and gives
-# None for any other line, which `parse_line` then reads as always. It gives only what `parse_line` would:
-# orjson and `decode_json` give the same value for strings, 64-bit integers, booleans, null, objects and arrays
-# (orjson refuses every lone surrogate, control character, BOM and non-UTF-8 byte that decode_json refuses, and
-# the shape accepted here is never deep); a float can come from a literal that decode_json reads otherwise (an
-# integer beyond 64 bits, a literal of over 400 characters), so a line holding one is decoded by decode_json.
+# (or the same request bare). `read_line` reads every line with orjson, gives such a line's texts and what
+# else counting needs, and any other line's JSON value for `parse_line`. Only where decode_json would give the
+# same: orjson and decode_json give the same value for strings, 64-bit integers, booleans, null, objects and
+# arrays (orjson refuses every lone surrogate, control character, BOM, NaN and non-UTF-8 byte that decode_json
+# refuses); a float can come from a literal that decode_json reads otherwise (an integer beyond 64 bits, a
+# literal of over 400 characters), and decode_json refuses nesting beyond its limit: a line holding a float, or
+# nested deeper than `ORJSON_DEPTH`, is decoded by decode_json (and refused by it, in its own words).
+ORJSON_DEPTH = 64  # at most decode_json's limit (100), which refuses deeper nesting
 _LINE_SCALARS = (str, int, bool, type(None))  # (exact types: a bool is an int, a float is not taken as one)
 _PLAIN_REQUEST_FIELDS = frozenset(("contents", "systemInstruction", "generationConfig", "model"))
 
@@ -156,20 +165,49 @@ class _Float(Exception):
     """A float in a line read by orjson: decode_json reads the line instead."""
 
 
+def read_line(raw: bytes, default_model: str | None) -> tuple[PlainLine | None, Any]:
+    """(the plain line's parts or None, the line's JSON value or UNDECODED): see above. UNDECODED: orjson
+    refused the line or may read it otherwise than decode_json, which `parse_line` then runs."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None, UNDECODED  # decode_json says why, in its own words
+    try:
+        plain = _plain(value, default_model, floats=False)
+    except _Float:
+        try:
+            value = decode_json(raw)
+        except VertexMeterError:
+            return None, UNDECODED
+        return _plain(value, default_model, floats=True), value
+    if plain is not None or _as_decode_json_reads(value):
+        return plain, value
+    return None, UNDECODED
+
+
 def plain_line(raw: bytes, default_model: str | None) -> PlainLine | None:
     """The plain line's parts (see above), else None (the line is not plain, or is refused: `parse_line` says why)."""
-    if b'"text"' not in raw:  # (cheap: a line without it has no text part to count this way)
-        return None
-    try:
-        return _plain(orjson.loads(raw), default_model, floats=False)
-    except orjson.JSONDecodeError:
-        return None  # decode_json says why, in its own words
-    except _Float:
-        pass
-    try:
-        return _plain(decode_json(raw), default_model, floats=True)
-    except VertexMeterError:
-        return None
+    return read_line(raw, default_model)[0]
+
+
+def _as_decode_json_reads(value: Any) -> bool:
+    """Whether orjson's `value` is what decode_json gives for the same line: no float, nesting within bounds."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind is dict or kind is list:
+            if depth > ORJSON_DEPTH:
+                return False
+            for child in item.values() if kind is dict else item:
+                child_kind = type(child)
+                if child_kind is dict or child_kind is list:
+                    stack.append((child, depth + 1))
+                elif child_kind is float:
+                    return False
+        elif kind is float:
+            return False
+    return True
 
 
 def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vertexmeter.batch.inputs import FileSpan, OversizeLine, span_lines
-from vertexmeter.batch.lines import BatchLine, LineError, PlainLine, parse_line, plain_line
+from vertexmeter.batch.lines import UNDECODED, BatchLine, LineError, PlainLine, parse_line, read_line
 from vertexmeter.batch.tally import LineCost, Tally, to_json_line
 from vertexmeter.counting import MediaUsage, count_body, modality_details, usage_of_body
 from vertexmeter.dates import day_or_today, parse_day
@@ -333,10 +333,11 @@ def counted_fields(counts: LineCounts) -> dict[str, Any]:
 
 
 def _count_line(
-    number: int, raw: bytes | OversizeLine, settings: BatchSettings, costs: LineCosts
+    number: int, raw: bytes | OversizeLine, settings: BatchSettings, costs: LineCosts, value: Any = UNDECODED
 ) -> tuple[dict[str, Any], LineCounts | None, LineCost | None]:
     """(head, counts, cost) of a priced line: its leading fields (line, key, kept fields), counts and cost.
-    A refused line: (its whole result, its error last, None, None)."""
+    A refused line: (its whole result, its error last, None, None). `value`: the line's JSON value, when
+    `read_line` gave it."""
     result: dict[str, Any] = {"line": number}
     if isinstance(raw, OversizeLine):
         too_large = invalid_argument(
@@ -345,7 +346,7 @@ def _count_line(
         result["error"] = error_json(too_large, "LINE_TOO_LARGE")
         return result, None, None
     try:
-        line: BatchLine = parse_line(raw, settings.model)
+        line: BatchLine = parse_line(raw, settings.model, value)
     except LineError as refused:
         if refused.key:
             result[refused.key[0]] = refused.key[1]
@@ -410,6 +411,7 @@ def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | Ove
     number = first_line - 1
     for raw in raws:
         number += 1
+        value = UNDECODED
         if isinstance(raw, OversizeLine):
             size += raw.size
         else:
@@ -417,8 +419,8 @@ def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | Ove
             if not raw or raw.isspace():
                 tally.blank_lines += 1  # no result line: a file of newlines must not become a file of errors
                 continue
-            # The plain line (lines.plain_line): its texts counted by the plan the full path agreed with.
-            line = plain_line(raw, default_model)
+            # Read by orjson (lines.read_line); a plain line: its texts counted by the plan the full path agreed with.
+            line, value = read_line(raw, default_model)
             plan = None if line is None else costs.plan(line)
             if line is not None and plan is not None:
                 tokens = sum(plan.count_many(line.texts)) + plan.overhead
@@ -436,7 +438,7 @@ def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | Ove
                                 leading["fields"] = line.kept
                             out.append(f"{to_json_line(leading)[:-1]},{known[1]}")
                         continue
-        head, counts, cost = _count_line(number, raw, settings, costs)
+        head, counts, cost = _count_line(number, raw, settings, costs, value)
         if counts is None or cost is None:  # refused: the whole result is in `head`
             tally.add(head)
             out.append(to_json_line(head) + "\n")
