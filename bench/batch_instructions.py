@@ -1,7 +1,11 @@
 """Benchmark: CPU instructions per line (callgrind) of a batch worker's chunk function against the library loop's,
 on the throughput bench's ~2 KB lines, warm. Instructions do not depend on other load on the machine, unlike times.
 
-Run: python bench/batch_instructions.py [--lines 2000] [--python PYTHON]
+Run: python bench/batch_instructions.py [--lines 2000] [--shape plain|conversation|tools] [--python PYTHON]
+
+--shape conversation: the same texts as three turns (user, model, user) with a system instruction and a
+temperature (a float: such lines are decoded by decode_json); --shape tools: the same with a function
+declaration, a line the workers' plain-line shortcut does not take (the full path counts it).
 
 Three runs under `valgrind --tool=callgrind`, each in a fresh interpreter: the warm-up alone (imports, the
 tokenizer, prices, one pass of the loop and one of the chunk function over every line), the warm-up then the
@@ -13,6 +17,7 @@ and serialises the results). A variant's instructions per line: (its run - the w
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -45,6 +50,30 @@ def child(mode: str, source: str) -> None:
         chunks()
 
 
+TOOL = {
+    "name": "lookup",
+    "description": "Look a name up in the standard library's documentation.",
+    "parameters": {"type": "OBJECT", "properties": {"name": {"type": "STRING"}}, "required": ["name"]},
+}
+
+
+def conversation(line: str, *, tools: bool = False) -> str:
+    """A plain line's text as a conversation of three turns, with a system instruction and a temperature (and
+    a function declaration)."""
+    request = json.loads(line)["request"]
+    text = request["contents"][0]["parts"][0]["text"]
+    third = len(text) // 3
+    turns = [text[:third], text[third : 2 * third], text[2 * third :]]
+    request["contents"] = [
+        {"role": role, "parts": [{"text": turn}]} for role, turn in zip(("user", "model", "user"), turns, strict=True)
+    ]
+    request["systemInstruction"] = {"parts": [{"text": "Answer briefly."}]}
+    request["generationConfig"]["temperature"] = 0.2
+    if tools:
+        request["tools"] = [{"functionDeclarations": [TOOL]}]
+    return json.dumps({"request": request})
+
+
 def instructions(mode: str, source: str, python: str) -> int:
     with tempfile.TemporaryDirectory() as out:
         subprocess.run(
@@ -74,12 +103,15 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=2000)
+    parser.add_argument("--shape", choices=("plain", "conversation", "tools"), default="plain")
     parser.add_argument("--python", default=sys.executable, help="the interpreter (with its PYTHONPATH) to measure")
     args = parser.parse_args()
     sys.path.insert(0, HERE)
     from batch_throughput import corpus_lines
 
     lines = corpus_lines(args.lines)
+    if args.shape != "plain":
+        lines = [conversation(line, tools=args.shape == "tools") for line in lines]
     with tempfile.TemporaryDirectory() as work:
         source = os.path.join(work, "batch.jsonl")
         with open(source, "w", encoding="utf-8") as handle:
@@ -90,7 +122,9 @@ def main() -> None:
         chunk = instructions("chunk", source, args.python)
     per_loop = (loop - warm) / len(lines)
     per_chunk = (chunk - warm) / len(lines)
-    print(f"{len(lines):,} lines, {size / len(lines):.0f} bytes/line, warm; python {sys.version.split()[0]}")
+    print(
+        f"{len(lines):,} {args.shape} lines, {size / len(lines):.0f} bytes/line, warm; python {sys.version.split()[0]}"
+    )
     print(f"library loop:          {per_loop:>10,.0f} instructions/line")
     print(f"worker (count_chunk):  {per_chunk:>10,.0f} instructions/line  ({per_chunk / per_loop:.2f}x the loop's)")
 

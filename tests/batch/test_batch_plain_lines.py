@@ -59,6 +59,9 @@ PLAIN_LINES = [
     _line(HELLO, labels={"team": "ml", "run": "3"}, priority=True, note=None),
     _line(HELLO, model="gemini-2.0-flash"),  # a field of the line, kept: the request's model counts
     _line({**CAPPED, "systemInstruction": {"parts": [{"text": "Answer briefly."}]}}),
+    _line({"contents": [_turn("one"), _turn("two", role="model"), _turn("three")]}),
+    _line({"contents": [_turn("answer", role="model")]}),
+    _line({"contents": [_turn("a", "b"), _turn("c", "d", "e", role="model"), _turn("f")], **THINKING}),
     _line({"systemInstruction": {"parts": [{"text": "Be"}, {"text": "brief 😀"}]}, "contents": [_turn("a", "b")]}),
     json.dumps({"contents": [_turn("a bare request")], "generationConfig": {"maxOutputTokens": 100}}),
     json.dumps({"contents": [_turn("bare, no config")]}),
@@ -123,9 +126,11 @@ OTHER_LINES = [
     _line({"contents": [_turn("")]}),
     _line({"contents": [_turn("ok", "")]}),
     '{"request": {"contents": [{"role": "user", "parts": [{"text": "lone \\ud800"}]}]}}',
-    _line({"contents": [_turn("answer", role="model")]}),
     _line({"contents": [_turn("no role", role=None)]}),
-    _line({"contents": [_turn("one"), _turn("two", role="model"), _turn("three")]}),
+    _line({"contents": [_turn("sys", role="system")]}),
+    _line({"contents": [_turn("one"), _turn("", role="model"), _turn("three")]}),  # (generate takes it: counts 0)
+    _line({"contents": [_turn("one"), {"role": "model", "parts": [{"text": "x", "thoughtSignature": "c2ln"}]}]}),
+    _line({"contents": [_turn("one"), {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {}}}]}]}),
     _line({"contents": [_turn("sys")], "systemInstruction": {"role": "system", "parts": [{"text": "Be brief."}]}}),
     _line({"contents": [_turn("sys")], "systemInstruction": {"parts": [{"text": ""}]}}),
     _line({"contents": [_turn("sys")], "systemInstruction": {"parts": []}}),
@@ -253,6 +258,9 @@ def test_every_registry_model_named_by_plain_lines(api: str) -> None:
     for info in all_models():
         lines.append(_line({"model": info.id, **CAPPED}, key=info.id))
         lines.append(json.dumps({"model": info.id, "contents": [_turn("two", "parts 가")]}))
+        conversation = [_turn("q"), _turn("a", "b", role="model"), _turn("q2 가")]
+        system = {"parts": [{"text": "Be brief."}]}
+        lines.append(_line({"model": info.id, "contents": conversation, "systemInstruction": system}))
     _assert_as_the_full_path(BatchSettings(model=MODEL, api=api), _raws(lines))
 
 
@@ -285,6 +293,7 @@ CONFIGS = [
     api=st.sampled_from(APIS),
     bare=st.booleans(),
     system=st.lists(st.text(min_size=0, max_size=30), max_size=2),
+    history=st.lists(st.tuples(st.sampled_from(["user", "model"]), st.text(min_size=1, max_size=20)), max_size=3),
 )
 def test_generated_plain_lines_get_the_full_paths_results(
     texts: list[str],
@@ -294,8 +303,9 @@ def test_generated_plain_lines_get_the_full_paths_results(
     api: str,
     bare: bool,
     system: list[str],
+    history: list[tuple[str, str]],
 ) -> None:
-    request: dict[str, Any] = {"contents": [_turn(*texts)]}
+    request: dict[str, Any] = {"contents": [*(_turn(text, role=role) for role, text in history), _turn(*texts)]}
     if system:
         request["systemInstruction"] = {"parts": [{"text": t} for t in system]}
     if config is not None:

@@ -132,9 +132,9 @@ def parse_line(raw: bytes | str, default_model: str | None, value: Any = UNDECOD
 
 
 # ---- lines read by orjson; the plain line, read without building the request ----------------------------
-# The commonest batch line is one user turn of non-empty text parts, with at most a system instruction of text
-# parts and a generationConfig of scalars (and flat objects of them):
-#   {"request": {"contents": [{"role": "user", "parts": [{"text": …}, …]}], "systemInstruction": {"parts": […]},
+# The commonest batch line is one user turn (or a conversation of user and model turns) of non-empty text parts,
+# with at most a system instruction of text parts and a generationConfig of scalars (and flat objects of them):
+#   {"request": {"contents": [{"role": "user", "parts": [{"text": …}, …]}, …], "systemInstruction": {"parts": […]},
 #                "generationConfig": {…}}, "key": …, "labels": {…}}
 # (or the same request bare). `read_line` reads every line with orjson, gives such a line's texts and what
 # else counting needs, and any other line's JSON value for `parse_line`. Only where decode_json would give the
@@ -153,7 +153,8 @@ class PlainLine:
     """A plain line's parts: what `parse_line` gives for it, with the request reduced to its texts."""
 
     model: str
-    texts: list[str]  # the turn's texts, then the system instruction's (the order the full path counts them in)
+    texts: list[str]  # the turns' texts, then the system instruction's (the order the full path counts them in)
+    turns: tuple[tuple[str, int], ...]  # (role, text parts) of each turn
     system: int  # how many of the texts are the system instruction's
     config_key: bytes  # the generationConfig as JSON (b"" when the request has none): it keys the counting plan
     config: dict[str, Any] | None
@@ -237,14 +238,20 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
     if not request.keys() <= _PLAIN_REQUEST_FIELDS:
         return None
     contents = request.get("contents")
-    if type(contents) is not list or len(contents) != 1:
-        return None
-    turn = contents[0]
-    if type(turn) is not dict or len(turn) != 2 or turn.get("role") != "user":
+    if type(contents) is not list or not contents:
         return None
     texts: list[str] = []
-    if not _add_texts(turn.get("parts"), texts):
-        return None
+    turns = []
+    for turn in contents:
+        if type(turn) is not dict or len(turn) != 2:
+            return None
+        role = turn.get("role")
+        if role != "user" and role != "model":
+            return None
+        before = len(texts)
+        if not _add_texts(turn.get("parts"), texts):
+            return None
+        turns.append((role, len(texts) - before))
     system = 0
     if "systemInstruction" in request:
         instruction = request["systemInstruction"]
@@ -264,7 +271,7 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
     if config is None:
         if "generationConfig" in request:
             return None
-        return PlainLine(model, texts, system, b"", None, key, kept)
+        return PlainLine(model, texts, tuple(turns), system, b"", None, key, kept)
     if type(config) is not dict:
         return None
     for value in config.values():
@@ -278,7 +285,7 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
         config_key = orjson.dumps(config)
     except orjson.JSONEncodeError:  # an integer beyond 64 bits (from decode_json): the full path reads it
         return None
-    return PlainLine(model, texts, system, config_key, config, key, kept)
+    return PlainLine(model, texts, tuple(turns), system, config_key, config, key, kept)
 
 
 def _add_texts(parts: Any, texts: list[str]) -> bool:

@@ -26,7 +26,7 @@ from vertexmeter.tokenizing import get_tokenizer
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
 ERROR_DOMAIN = "vertexmeter.batch"
 COST_MEMO_SIZE = 16_384
-PLAN_MEMO_SIZE = 1_024  # plain-line plans per worker: (model, text parts, system parts, generationConfig)
+PLAN_MEMO_SIZE = 1_024  # plain-line plans per worker: (model, turns, system parts, generationConfig)
 _MEDIA_PATH = re.compile(r"inline_?data|file_?data|legacymedia|\.image|\.video", re.IGNORECASE)
 
 
@@ -138,18 +138,22 @@ _PROBES = ("Hello there", " a\n\tb  c 가나다 😀 12345\n", "def f(x):\n    r
 
 
 def _plain_plan(
-    model: str, parts: int, system: int, config: dict[str, Any] | None, settings: BatchSettings
+    model: str, turns: tuple[tuple[str, int], ...], system: int, config: dict[str, Any] | None, settings: BatchSettings
 ) -> PlainPlan | None:
-    """The plan of plain lines of this shape (`parts` texts, the last `system` of them the system instruction's),
-    checked against the full path on every probe; None: no plan."""
+    """The plan of plain lines of this shape (turns of (role, text parts), `system` text parts of a system
+    instruction), checked against the full path on every probe; None: no plan."""
     plan: PlainPlan | None = None
     try:
         for probe in _PROBES:
-            texts = [f"{probe}{i}" for i in range(parts)]
-            turn = texts[: parts - system]
-            request: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": t} for t in turn]}]}
+            texts = [f"{probe}{i}" for i in range(sum(parts for _, parts in turns) + system)]
+            contents = []
+            at = 0
+            for role, parts in turns:
+                contents.append({"role": role, "parts": [{"text": t} for t in texts[at : at + parts]]})
+                at += parts
+            request: dict[str, Any] = {"contents": contents}
             if system:
-                request["systemInstruction"] = {"parts": [{"text": t} for t in texts[len(turn) :]]}
+                request["systemInstruction"] = {"parts": [{"text": t} for t in texts[len(texts) - system :]]}
             if config is not None:
                 request["generationConfig"] = config
             counts = line_counts(model, request, settings)
@@ -199,18 +203,18 @@ class LineCosts:
         self._costs: dict[tuple[Any, ...], LineCost] = {}
         # count_chunk's memo of serialised result tails (the fields after `line`/key), same bound
         self.tails: dict[tuple[Any, ...], tuple[LineCost, str]] = {}
-        self.plans: dict[tuple[str, int, int, bytes], PlainPlan | None] = {}
+        self.plans: dict[tuple[str, tuple[tuple[str, int], ...], int, bytes], PlainPlan | None] = {}
         # (plan, prompt tokens) -> a plain line's cost and serialised tail, same bound
         self.plain_tails: dict[tuple[PlainPlan, int], tuple[LineCost, str]] = {}
 
     def plan(self, line: PlainLine) -> PlainPlan | None:
-        key = (line.model, len(line.texts), line.system, line.config_key)
+        key = (line.model, line.turns, line.system, line.config_key)
         try:
             return self.plans[key]
         except KeyError:
             if len(self.plans) >= PLAN_MEMO_SIZE:
                 self.plans.clear()
-            plan = self.plans[key] = _plain_plan(line.model, len(line.texts), line.system, line.config, self.settings)
+            plan = self.plans[key] = _plain_plan(line.model, line.turns, line.system, line.config, self.settings)
             return plan
 
     def plain_tail(self, plan: PlainPlan, tokens: int) -> tuple[LineCost, str] | None:
