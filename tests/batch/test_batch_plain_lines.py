@@ -367,6 +367,10 @@ def test_a_value_read_by_orjson_is_decode_jsons() -> None:
     for deep in (ORJSON_DEPTH + 1, MAX_DEPTH + 1):
         assert read_line(b"[" * deep + b"]" * deep, MODEL)[1] is UNDECODED
     assert read_line(b'{"a": [1, {"b": 2.5}]}', MODEL)[1] is UNDECODED
+    many = b'{"a": [' + b",".join([b"[1]"] * 70)  # more brackets than ORJSON_DEPTH, nested 3 deep
+    assert read_line(many + b"]}", MODEL)[1] == {"a": [[1]] * 70}
+    assert read_line(many + b", [2.5]]}", MODEL)[1] is UNDECODED
+    assert read_line(b'{"request": {"contents": [], "generationConfig": {"topK": 1.0}}}', MODEL)[1] is UNDECODED
 
 
 JSON_VALUES = st.recursive(

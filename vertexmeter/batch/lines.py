@@ -181,7 +181,7 @@ def read_line(raw: bytes, default_model: str | None) -> tuple[PlainLine | None, 
         except VertexMeterError:
             return None, UNDECODED
         return _plain(value, default_model, floats=True), value
-    if plain is not None or _as_decode_json_reads(value):
+    if plain is not None or _as_decode_json_reads(value, raw):
         return plain, value
     return None, UNDECODED
 
@@ -191,23 +191,37 @@ def plain_line(raw: bytes, default_model: str | None) -> PlainLine | None:
     return read_line(raw, default_model)[0]
 
 
-def _as_decode_json_reads(value: Any) -> bool:
-    """Whether orjson's `value` is what decode_json gives for the same line: no float, nesting within bounds."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        kind = type(item)
-        if kind is dict or kind is list:
-            if depth > ORJSON_DEPTH:
-                return False
-            for child in item.values() if kind is dict else item:
-                child_kind = type(child)
-                if child_kind is dict or child_kind is list:
-                    stack.append((child, depth + 1))
-                elif child_kind is float:
-                    return False
-        elif kind is float:
+def _as_decode_json_reads(value: Any, raw: bytes) -> bool:
+    """Whether orjson's `value` of `raw` is what decode_json gives for it: no float, nesting within bounds."""
+    if type(value) is not dict and type(value) is not list:
+        return type(value) is not float
+    if type(value) is dict:  # where floats mostly are (temperature, topP): looked at first
+        request = value.get("request", value)
+        config = request.get("generationConfig") if type(request) is dict else None
+        if type(config) is dict and float in map(type, config.values()):
             return False
+    if raw.count(b"[") + raw.count(b"{") <= ORJSON_DEPTH:  # (brackets in strings count too: an upper bound)
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            for child in item.values() if type(item) is dict else item:
+                kind = type(child)
+                if kind is dict or kind is list:
+                    stack.append(child)
+                elif kind is float:
+                    return False
+        return True
+    deep: list[tuple[Any, int]] = [(value, 1)]
+    while deep:
+        item, depth = deep.pop()
+        if depth > ORJSON_DEPTH:
+            return False
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind is dict or kind is list:
+                deep.append((child, depth + 1))
+            elif kind is float:
+                return False
     return True
 
 
