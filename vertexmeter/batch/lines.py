@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.requests import decode_json
 
@@ -61,14 +63,21 @@ class LineError(Exception):
         self.key = key
 
 
-def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
-    """Read one JSONL line; raise LineError (INVALID_ARGUMENT) when it is not a batch line."""
-    if not raw or raw.isspace():  # a blank body is the empty message, but a blank batch line is a mistake
-        raise LineError(invalid_argument("Invalid JSON payload received. the line is empty."), "INVALID_JSON")
-    try:
-        obj = decode_json(raw)  # the one decoder: a line is a request body like any other
-    except VertexMeterError as error:
-        raise LineError(error, "INVALID_JSON") from None
+UNDECODED: Any = object()  # `read_line`'s answer for a line only decode_json may read
+
+
+def parse_line(raw: bytes | str, default_model: str | None, value: Any = UNDECODED) -> BatchLine:
+    """Read one JSONL line; raise LineError (INVALID_ARGUMENT) when it is not a batch line. `value`: the line's
+    JSON value as `read_line` gave it, when it did (what decode_json gives for the line)."""
+    if value is not UNDECODED:
+        obj = value
+    else:
+        if not raw or raw.isspace():  # a blank body is the empty message, but a blank batch line is a mistake
+            raise LineError(invalid_argument("Invalid JSON payload received. the line is empty."), "INVALID_JSON")
+        try:
+            obj = decode_json(raw)  # the one decoder: a line is a request body like any other
+        except VertexMeterError as error:
+            raise LineError(error, "INVALID_JSON") from None
     if not isinstance(obj, dict):
         raise LineError(
             invalid_argument(
@@ -120,3 +129,205 @@ def parse_line(raw: bytes | str, default_model: str | None) -> BatchLine:
     if wrapped and len(obj) > 1:
         return BatchLine(model, request, key, kept, obj.get("history"), obj.get("config"))
     return BatchLine(model, request, key, kept)
+
+
+# ---- lines read by orjson; the plain line, read without building the request ----------------------------
+# The commonest batch line is one user turn (or a conversation of user and model turns) of non-empty text parts,
+# with at most a system instruction of text parts and a generationConfig of scalars (and flat objects of them):
+#   {"request": {"contents": [{"role": "user", "parts": [{"text": …}, …]}, …], "systemInstruction": {"parts": […]},
+#                "generationConfig": {…}}, "key": …, "labels": {…}}
+# (or the same request bare). `read_line` reads every line with orjson, gives such a line's texts and what
+# else counting needs, and any other line's JSON value for `parse_line`. Only where decode_json would give the
+# same: orjson and decode_json give the same value for strings, 64-bit integers, booleans, null, objects and
+# arrays (orjson refuses every lone surrogate, control character, BOM, NaN and non-UTF-8 byte that decode_json
+# refuses); a float can come from a literal that decode_json reads otherwise (an integer beyond 64 bits, a
+# literal of over 400 characters), and decode_json refuses nesting beyond its limit: a line holding a float, or
+# nested deeper than `ORJSON_DEPTH`, is decoded by decode_json (and refused by it, in its own words).
+ORJSON_DEPTH = 64  # at most decode_json's limit (100), which refuses deeper nesting
+_LINE_SCALARS = (str, int, bool, type(None))  # (exact types: a bool is an int, a float is not taken as one)
+_PLAIN_REQUEST_FIELDS = frozenset(("contents", "systemInstruction", "generationConfig", "model"))
+
+
+@dataclass(slots=True)
+class PlainLine:
+    """A plain line's parts: what `parse_line` gives for it, with the request reduced to its texts."""
+
+    model: str
+    texts: list[str]  # the turns' texts, then the system instruction's (the order the full path counts them in)
+    turns: tuple[tuple[str, int], ...]  # (role, text parts) of each turn
+    system: int  # how many of the texts are the system instruction's
+    config_key: bytes  # the generationConfig as JSON (b"" when the request has none): it keys the counting plan
+    config: dict[str, Any] | None
+    key: tuple[str, Any] | None = None
+    kept: dict[str, Any] = field(default_factory=dict)
+
+
+class _Float(Exception):
+    """A float in a line read by orjson: decode_json reads the line instead."""
+
+
+def read_line(raw: bytes, default_model: str | None) -> tuple[PlainLine | None, Any]:
+    """(the plain line's parts or None, the line's JSON value or UNDECODED): see above. UNDECODED: orjson
+    refused the line or may read it otherwise than decode_json, which `parse_line` then runs."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None, UNDECODED  # decode_json says why, in its own words
+    try:
+        plain = _plain(value, default_model, floats=False)
+    except _Float:
+        try:
+            value = decode_json(raw)
+        except VertexMeterError:
+            return None, UNDECODED
+        return _plain(value, default_model, floats=True), value
+    if plain is not None or _as_decode_json_reads(value, raw):
+        return plain, value
+    return None, UNDECODED
+
+
+def plain_line(raw: bytes, default_model: str | None) -> PlainLine | None:
+    """The plain line's parts (see above), else None (the line is not plain, or is refused: `parse_line` says why)."""
+    return read_line(raw, default_model)[0]
+
+
+def _as_decode_json_reads(value: Any, raw: bytes) -> bool:
+    """Whether orjson's `value` of `raw` is what decode_json gives for it: no float, nesting within bounds."""
+    if type(value) is not dict and type(value) is not list:
+        return type(value) is not float
+    if type(value) is dict:  # where floats mostly are (temperature, topP): looked at first
+        request = value.get("request", value)
+        config = request.get("generationConfig") if type(request) is dict else None
+        if type(config) is dict and float in map(type, config.values()):
+            return False
+    if raw.count(b"[") + raw.count(b"{") <= ORJSON_DEPTH:  # (brackets in strings count too: an upper bound)
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            for child in item.values() if type(item) is dict else item:
+                kind = type(child)
+                if kind is dict or kind is list:
+                    stack.append(child)
+                elif kind is float:
+                    return False
+        return True
+    deep: list[tuple[Any, int]] = [(value, 1)]
+    while deep:
+        item, depth = deep.pop()
+        if depth > ORJSON_DEPTH:
+            return False
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind is dict or kind is list:
+                deep.append((child, depth + 1))
+            elif kind is float:
+                return False
+    return True
+
+
+def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | None:
+    if type(obj) is not dict:
+        return None
+    key = None
+    kept: dict[str, Any] = {}
+    request = obj.get("request")
+    if request is None:  # a bare request: nothing else on the line (a key would be an unknown request field)
+        if "request" in obj or "contents" not in obj or not obj.keys() <= _PLAIN_REQUEST_FIELDS:
+            return None
+        request = obj
+    else:
+        if type(request) is not dict or "history" in obj or "config" in obj:
+            return None
+        for name in KEY_FIELDS:
+            if name in obj:
+                key = (name, obj[name])
+                break
+        for name, value in obj.items():
+            if name == "request":
+                continue
+            if not _kept_value(value, floats):
+                return None
+            if key is None or name != key[0]:
+                kept[name] = value
+    if not request.keys() <= _PLAIN_REQUEST_FIELDS:
+        return None
+    contents = request.get("contents")
+    if type(contents) is not list or not contents:
+        return None
+    texts: list[str] = []
+    turns = []
+    for turn in contents:
+        if type(turn) is not dict or len(turn) != 2:
+            return None
+        role = turn.get("role")
+        if role != "user" and role != "model":
+            return None
+        before = len(texts)
+        if not _add_texts(turn.get("parts"), texts):
+            return None
+        turns.append((role, len(texts) - before))
+    system = 0
+    if "systemInstruction" in request:
+        instruction = request["systemInstruction"]
+        if type(instruction) is not dict or len(instruction) != 1:
+            return None
+        turn_texts = len(texts)
+        if not _add_texts(instruction.get("parts"), texts):
+            return None
+        system = len(texts) - turn_texts
+    model = request.get("model")
+    if "model" in request and type(model) is not str:  # (a null model stays in the request: the full path reads it)
+        return None
+    model = model or default_model
+    if not model:
+        return None
+    config = request.get("generationConfig")
+    if config is None:
+        if "generationConfig" in request:
+            return None
+        return PlainLine(model, texts, tuple(turns), system, b"", None, key, kept)
+    if type(config) is not dict:
+        return None
+    for value in config.values():
+        if type(value) is dict:
+            for item in value.values():
+                if not _config_scalar(item, floats):
+                    return None
+        elif not _config_scalar(value, floats):
+            return None
+    try:
+        config_key = orjson.dumps(config)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits (from decode_json): the full path reads it
+        return None
+    return PlainLine(model, texts, tuple(turns), system, config_key, config, key, kept)
+
+
+def _add_texts(parts: Any, texts: list[str]) -> bool:
+    """Add the texts of `parts` when it is a non-empty list of parts of a non-empty text each."""
+    if type(parts) is not list or not parts:
+        return False
+    for part in parts:
+        if type(part) is not dict or len(part) != 1:
+            return False
+        text = part.get("text")
+        if type(text) is not str or not text:
+            return False
+        texts.append(text)
+    return True
+
+
+def _config_scalar(value: Any, floats: bool) -> bool:
+    if type(value) in _LINE_SCALARS:
+        return True
+    if type(value) is float:
+        if not floats:
+            raise _Float
+        return True
+    return False
+
+
+def _kept_value(value: Any, floats: bool) -> bool:
+    """A field kept from the line (a key, labels): scalars and flat string maps only."""
+    if type(value) is dict:
+        return all(type(item) is str for item in value.values())
+    return _config_scalar(value, floats)

@@ -7,24 +7,26 @@ pricing, tallies, engines) is independent of how the counting is done.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from vertexmeter.batch.inputs import FileSpan, OversizeLine, span_lines
-from vertexmeter.batch.lines import BatchLine, LineError, parse_line
+from vertexmeter.batch.lines import UNDECODED, BatchLine, LineError, PlainLine, parse_line, read_line
 from vertexmeter.batch.tally import LineCost, Tally, to_json_line
 from vertexmeter.counting import MediaUsage, count_body, modality_details, usage_of_body
-from vertexmeter.dates import day_or_today
+from vertexmeter.dates import day_or_today, parse_day
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing import PriceList, PromptCounts, money, price_list_for, quote
-from vertexmeter.registry import ModelInfo, resolve
+from vertexmeter.registry import ModelInfo, resolve, tokenizer_for
 from vertexmeter.requests import decoded_body, request_body
 from vertexmeter.tokenizing import get_tokenizer
 
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
 ERROR_DOMAIN = "vertexmeter.batch"
 COST_MEMO_SIZE = 16_384
+PLAN_MEMO_SIZE = 1_024  # plain-line plans per worker: (model, turns, system parts, generationConfig)
 _MEDIA_PATH = re.compile(r"inline_?data|file_?data|legacymedia|\.image|\.video", re.IGNORECASE)
 
 
@@ -112,6 +114,84 @@ def line_counts(
     )
 
 
+@dataclass(eq=False, slots=True)  # compared and hashed by identity: a memo key
+class PlainPlan:
+    """How the full path bills a plain line (`lines.plain_line`) of one model, number of text parts (the turn's
+    and the system instruction's) and generationConfig: the texts' tokens plus a constant, with the same model,
+    output cap and thinking budget.
+
+    For such a request the full path counts exactly `tokenizer.count_many(texts)` of the day's tokenizer and
+    adds what accounting.yaml's rules add for the request's structure (a role token per turn, a response
+    schema, a template), none of which reads the words; a plan is made only where the full path's answers to
+    probe texts agree with that formula in every field a batch line reads, else the line takes the full path.
+    """
+
+    model: ModelInfo
+    count_many: Callable[[Sequence[str]], list[int]]
+    overhead: int
+    max_output_tokens: int | None
+    thinking_budget: int | None
+
+
+# Probe texts: ASCII words, whitespace runs, Hangul, an emoji, digits, a long run of code.
+_PROBES = ("Hello there", " a\n\tb  c 가나다 😀 12345\n", "def f(x):\n    return x * 2  # the end\n" * 40)
+
+
+def _plain_plan(
+    model: str, turns: tuple[tuple[str, int], ...], system: int, config: dict[str, Any] | None, settings: BatchSettings
+) -> PlainPlan | None:
+    """The plan of plain lines of this shape (turns of (role, text parts), `system` text parts of a system
+    instruction), checked against the full path on every probe; None: no plan."""
+    plan: PlainPlan | None = None
+    try:
+        for probe in _PROBES:
+            texts = [f"{probe}{i}" for i in range(sum(parts for _, parts in turns) + system)]
+            contents = []
+            at = 0
+            for role, parts in turns:
+                contents.append({"role": role, "parts": [{"text": t} for t in texts[at : at + parts]]})
+                at += parts
+            request: dict[str, Any] = {"contents": contents}
+            if system:
+                request["systemInstruction"] = {"parts": [{"text": t} for t in texts[len(texts) - system :]]}
+            if config is not None:
+                request["generationConfig"] = config
+            counts = line_counts(model, request, settings)
+            info = counts.model
+            if info.is_legacy or info.billed_by_characters:  # (their lines bill characters and media too)
+                return None
+            tokenizer = get_tokenizer(tokenizer_for(info, settings.api, parse_day(settings.as_of, "as_of")))
+            tokens = counts.prompt_tokens
+            found = PlainPlan(
+                info,
+                tokenizer.count_many,
+                tokens - sum(tokenizer.count_many(texts)),
+                counts.max_output_tokens,
+                counts.thinking_budget,
+            )
+            if (
+                tokens <= 0
+                or counts.by_modality != {"TEXT": tokens}
+                or counts.billable_characters
+                or counts.media != MediaUsage()
+                or counts.bounds is not None
+                or (
+                    plan is not None
+                    and (
+                        found.model is not plan.model
+                        or found.overhead != plan.overhead
+                        or found.max_output_tokens != plan.max_output_tokens
+                        or found.thinking_budget != plan.thinking_budget
+                    )
+                )
+            ):
+                return None
+            plan = plan or found
+    except VertexMeterError:
+        return None  # the full path refuses this shape: each line gets its error there
+    return plan
+
+
 class LineCosts:
     """A job's line costs, as `pricing.quote` makes them (one price list per model, loaded once per worker
     process), memoised: a line's cost depends only on its model and counts, which repeat a lot across a
@@ -123,6 +203,34 @@ class LineCosts:
         self._costs: dict[tuple[Any, ...], LineCost] = {}
         # count_chunk's memo of serialised result tails (the fields after `line`/key), same bound
         self.tails: dict[tuple[Any, ...], tuple[LineCost, str]] = {}
+        self.plans: dict[tuple[str, tuple[tuple[str, int], ...], int, bytes], PlainPlan | None] = {}
+        # (plan, prompt tokens) -> a plain line's cost and serialised tail, same bound
+        self.plain_tails: dict[tuple[PlainPlan, int], tuple[LineCost, str]] = {}
+
+    def plan(self, line: PlainLine) -> PlainPlan | None:
+        key = (line.model, line.turns, line.system, line.config_key)
+        try:
+            return self.plans[key]
+        except KeyError:
+            if len(self.plans) >= PLAN_MEMO_SIZE:
+                self.plans.clear()
+            plan = self.plans[key] = _plain_plan(line.model, line.turns, line.system, line.config, self.settings)
+            return plan
+
+    def plain_tail(self, plan: PlainPlan, tokens: int) -> tuple[LineCost, str] | None:
+        """A plain line's cost and result fields after its leading ones, as the full path writes them; None
+        when the line cannot be priced (the full path then says why)."""
+        counts = LineCounts(
+            plan.model, tokens, {"TEXT": tokens}, 0, MediaUsage(), plan.max_output_tokens, plan.thinking_budget
+        )
+        try:
+            cost = self.cost(counts)
+        except VertexMeterError:
+            return None
+        if len(self.plain_tails) >= COST_MEMO_SIZE:
+            self.plain_tails.clear()
+        known = self.plain_tails[(plan, tokens)] = (cost, _tail(counts, cost))
+        return known
 
     def price_list(self, model_id: str) -> tuple[PriceList, tuple[str, ...]]:
         """The job's API's price list for the model (as `estimate` picks it), and the note when it fell back."""
@@ -229,10 +337,11 @@ def counted_fields(counts: LineCounts) -> dict[str, Any]:
 
 
 def _count_line(
-    number: int, raw: bytes | OversizeLine, settings: BatchSettings, costs: LineCosts
+    number: int, raw: bytes | OversizeLine, settings: BatchSettings, costs: LineCosts, value: Any = UNDECODED
 ) -> tuple[dict[str, Any], LineCounts | None, LineCost | None]:
     """(head, counts, cost) of a priced line: its leading fields (line, key, kept fields), counts and cost.
-    A refused line: (its whole result, its error last, None, None)."""
+    A refused line: (its whole result, its error last, None, None). `value`: the line's JSON value, when
+    `read_line` gave it."""
     result: dict[str, Any] = {"line": number}
     if isinstance(raw, OversizeLine):
         too_large = invalid_argument(
@@ -241,7 +350,7 @@ def _count_line(
         result["error"] = error_json(too_large, "LINE_TOO_LARGE")
         return result, None, None
     try:
-        line: BatchLine = parse_line(raw, settings.model)
+        line: BatchLine = parse_line(raw, settings.model, value)
     except LineError as refused:
         if refused.key:
             result[refused.key[0]] = refused.key[1]
@@ -301,9 +410,12 @@ def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | Ove
     stopped = False
     size = 0
     tails = costs.tails
+    plain_tails = costs.plain_tails
+    default_model = settings.model
     number = first_line - 1
     for raw in raws:
         number += 1
+        value = UNDECODED
         if isinstance(raw, OversizeLine):
             size += raw.size
         else:
@@ -311,7 +423,26 @@ def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | Ove
             if not raw or raw.isspace():
                 tally.blank_lines += 1  # no result line: a file of newlines must not become a file of errors
                 continue
-        head, counts, cost = _count_line(number, raw, settings, costs)
+            # Read by orjson (lines.read_line); a plain line: its texts counted by the plan the full path agreed with.
+            line, value = read_line(raw, default_model)
+            plan = None if line is None else costs.plan(line)
+            if line is not None and plan is not None:
+                tokens = sum(plan.count_many(line.texts)) + plan.overhead
+                if 0 < tokens <= plan.model.input_token_limit:  # (over the window: the full path writes why)
+                    known = plain_tails.get((plan, tokens)) or costs.plain_tail(plan, tokens)
+                    if known is not None:
+                        add_counted(plan.model.id, tokens, (("TEXT", tokens),), None, known[0])
+                        if line.key is None and not line.kept:
+                            out.append(f'{{"line":{number},{known[1]}')
+                        else:
+                            leading: dict[str, Any] = {"line": number}
+                            if line.key is not None:
+                                leading[line.key[0]] = line.key[1]
+                            if line.kept:
+                                leading["fields"] = line.kept
+                            out.append(f"{to_json_line(leading)[:-1]},{known[1]}")
+                        continue
+        head, counts, cost = _count_line(number, raw, settings, costs, value)
         if counts is None or cost is None:  # refused: the whole result is in `head`
             tally.add(head)
             out.append(to_json_line(head) + "\n")
@@ -331,12 +462,17 @@ def count_chunk(settings: BatchSettings, first_line: int, raws: list[bytes | Ove
         if known is None or known[0] is not cost:  # (an id is only this cost's while the memo holds it)
             if len(tails) >= COST_MEMO_SIZE:
                 tails.clear()
-            known = tails[key] = (cost, to_json_line(counted_fields(counts))[1:-1] + ',"cost":' + cost.text + "}\n")
+            known = tails[key] = (cost, _tail(counts, cost))
         if len(head) == 1:
             out.append(f'{{"line":{number},{known[1]}')
         else:
             out.append(f"{to_json_line(head)[:-1]},{known[1]}")
     return ChunkResult(data="".join(out).encode(), tally=tally, lines=len(out), stopped=stopped, input_bytes=size)
+
+
+def _tail(counts: LineCounts, cost: LineCost) -> str:
+    """A counted line's serialised fields after its leading ones, the cost's JSON spliced in last."""
+    return to_json_line(counted_fields(counts))[1:-1] + ',"cost":' + cost.text + "}\n"
 
 
 def warm_up(settings: BatchSettings) -> None:
