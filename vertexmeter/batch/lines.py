@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from vertexmeter.counting import add_part_texts
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.requests import decode_json
 
@@ -263,7 +264,7 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
         if role != "user" and role != "model":
             return None
         before = len(texts)
-        if not _add_texts(turn.get("parts"), texts):
+        if not add_part_texts(turn.get("parts"), texts):
             return None
         turns.append((role, len(texts) - before))
     system = 0
@@ -272,7 +273,7 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
         if type(instruction) is not dict or len(instruction) != 1:
             return None
         turn_texts = len(texts)
-        if not _add_texts(instruction.get("parts"), texts):
+        if not add_part_texts(instruction.get("parts"), texts):
             return None
         system = len(texts) - turn_texts
     model = request.get("model")
@@ -300,20 +301,6 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
     except orjson.JSONEncodeError:  # an integer beyond 64 bits (from decode_json): the full path reads it
         return None
     return PlainLine(model, texts, tuple(turns), system, config_key, config, key, kept)
-
-
-def _add_texts(parts: Any, texts: list[str]) -> bool:
-    """Add the texts of `parts` when it is a non-empty list of parts of a non-empty text each."""
-    if type(parts) is not list or not parts:
-        return False
-    for part in parts:
-        if type(part) is not dict or len(part) != 1:
-            return False
-        text = part.get("text")
-        if type(text) is not str or not text:
-            return False
-        texts.append(text)
-    return True
 
 
 def _config_scalar(value: Any, floats: bool) -> bool:

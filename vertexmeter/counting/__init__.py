@@ -4,12 +4,14 @@ from vertexmeter.counting.compute import ComputeResult, TokensInfo, compute, com
 from vertexmeter.counting.count import (
     CountResult,
     MediaUsage,
+    add_part_texts,
     billable_characters,
     count,
     count_body,
     count_tokens,
     modality_details,
     model_info,
+    plain_texts,
 )
 from vertexmeter.counting.local_tokenizer import LocalTokenizer
 from vertexmeter.counting.usage import UsageResult, usage, usage_metadata, usage_of_body
@@ -21,6 +23,7 @@ __all__ = [
     "CountResult",
     "LocalTokenizer",
     "MediaUsage",
+    "add_part_texts",
     "UsageResult",
     "billable_characters",
     "compute_tokens",
@@ -29,6 +32,7 @@ __all__ = [
     "count_tokens",
     "modality_details",
     "model_info",
+    "plain_texts",
     "usage",
     "usage_metadata",
     "usage_of_body",

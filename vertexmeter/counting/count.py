@@ -158,7 +158,7 @@ def count_tokens(
 ) -> dict[str, Any]:
     """The REST JSON of countTokens for `request` on `model`, in the "vertex" or "gemini" dialect."""
     if config is None and as_of is None:
-        texts = _plain_texts(request)
+        texts = plain_texts(request)
         if texts is not None:
             answer = _plain_answer(model, api, texts, type(request) is str)
             if answer is not None:
@@ -190,7 +190,7 @@ _PROBES = ("Hello there", "a\n\tb c 가")
 _MAX_PLANS = 1024
 
 
-def _plain_texts(request: Any) -> list[str] | None:
+def plain_texts(request: Any) -> list[str] | None:
     """The texts of a plain-text request (see above), else None."""
     if type(request) is str:
         return [request] if request else None
@@ -202,18 +202,22 @@ def _plain_texts(request: Any) -> list[str] | None:
     turn = contents[0]
     if type(turn) is not dict or len(turn) != 2 or turn.get("role") != "user":
         return None
-    parts = turn.get("parts")
+    texts: list[str] = []
+    return texts if add_part_texts(turn.get("parts"), texts) else None
+
+
+def add_part_texts(parts: Any, texts: list[str]) -> bool:
+    """Add the texts of `parts` to `texts` when it is a non-empty list of parts that are each one non-empty text."""
     if type(parts) is not list or not parts:
-        return None
-    texts = []
+        return False
     for part in parts:
         if type(part) is not dict or len(part) != 1:
-            return None
+            return False
         text = part.get("text")
         if type(text) is not str or not text:
-            return None
+            return False
         texts.append(text)
-    return texts
+    return True
 
 
 def _plain_answer(model: str | ModelInfo, api: str, texts: list[str], bare: bool) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from vertexmeter.counting import compute, count, count_tokens
+from vertexmeter.counting import compute, count, count_tokens, plain_texts
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import resolve
@@ -190,7 +190,7 @@ def run_plain(
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None  # run_job refuses it with the decoder's own message
-    if not is_plain_text(value):
+    if type(value) is not dict or plain_texts(value) is None:  # a bare string is a request only in the library
         return None
     try:
         info = resolve(model, api=api, api_version=api_version)
@@ -204,28 +204,6 @@ def run_plain(
     if not details:
         return None  # (the legacy models, which the full path answers)
     return 200, orjson.dumps(answer), info.id, {entry["modality"]: entry["tokenCount"] for entry in details}
-
-
-def is_plain_text(value: Any) -> bool:
-    """One user turn of non-empty text parts, nothing else: the body the plain-text path counts."""
-    if type(value) is not dict or len(value) != 1:
-        return False
-    contents = value.get("contents")
-    if type(contents) is not list or len(contents) != 1:
-        return False
-    turn = contents[0]
-    if type(turn) is not dict or len(turn) != 2 or turn.get("role") != "user":
-        return False
-    parts = turn.get("parts")
-    if type(parts) is not list or not parts:
-        return False
-    for part in parts:
-        if type(part) is not dict or len(part) != 1:
-            return False
-        text = part.get("text")
-        if type(text) is not str or not text:
-            return False
-    return True
 
 
 def run_job_rendered(job: Job) -> Outcome:
