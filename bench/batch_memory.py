@@ -127,19 +127,7 @@ def main() -> None:
     if args.file:
         run_on_file(lines, total, args)
         return
-    command = [
-        sys.executable,
-        "-c",
-        "from vertexmeter.cli import main; main()",
-        "batch",
-        "-",
-        "-m",
-        "gemini-2.5-flash",
-        "-o",
-        os.devnull,
-        "--workers",
-        str(args.workers),
-    ]
+    command = batch_command("-", args.workers)
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     sent = 0
@@ -179,6 +167,23 @@ def main() -> None:
     )
 
 
+def batch_command(source: str, workers: int) -> list[str]:
+    """`vertexmeter batch` over `source` (a path, or - for stdin), its results thrown away."""
+    return [
+        sys.executable,
+        "-c",
+        "from vertexmeter.cli import main; main()",
+        "batch",
+        source,
+        "-m",
+        "gemini-2.5-flash",
+        "-o",
+        os.devnull,
+        "--workers",
+        str(workers),
+    ]
+
+
 def run_on_file(lines: list[bytes], total: int, args: argparse.Namespace) -> None:
     import tempfile
 
@@ -191,19 +196,7 @@ def run_on_file(lines: list[bytes], total: int, args: argparse.Namespace) -> Non
                 out.write(line)
                 written += len(line)
                 n += 1
-        command = [
-            sys.executable,
-            "-c",
-            "from vertexmeter.cli import main; main()",
-            "batch",
-            path,
-            "-m",
-            "gemini-2.5-flash",
-            "-o",
-            os.devnull,
-            "--workers",
-            str(args.workers),
-        ]
+        command = batch_command(path, args.workers)
         started = time.perf_counter()
         proc = subprocess.Popen(command, stdout=subprocess.PIPE)
         samples: list[tuple[float, int, int]] = []  # (seconds, driver, workers)

@@ -299,6 +299,18 @@ class _Importer:
             self.reject(BadLine(origin[0], origin[1], exc.status, message, _text(origin[2])))
             return None
 
+    def price_either(
+        self, logged: LoggedRequest | FastCall, origin: tuple[str, int, bytes], print_: str
+    ) -> LedgerRow | None:
+        """`price` for a line of either reader: a fast call is read again by the checked path first."""
+        if type(logged) is FastCall:
+            checked = self.checked(logged, origin)
+            if checked is None:
+                return None
+            logged = checked
+        assert isinstance(logged, LoggedRequest)
+        return self.price(logged, origin, print_)
+
     def checked(self, call: FastCall, origin: tuple[str, int, bytes]) -> LoggedRequest | None:
         """A fast call read again by the checked path (to be priced by it): the same one call."""
         line = read_line(call.file, call.line, call.raw, self.model, self.day)
@@ -332,25 +344,14 @@ class _Importer:
                         seen[call.key] = ("call", print_, call.source)
                         fresh.append(values)
                         continue
-                    checked = self.checked(call, origin)
-                    if checked is None:
-                        continue
-                    logged = checked
-                assert isinstance(logged, LoggedRequest)
-                row = self.price(logged, origin, print_)
+                row = self.price_either(logged, origin, print_)
                 if row is not None:
-                    seen[logged.key] = ("call", print_, logged.source)
+                    seen[row.dedupe_key] = ("call", print_, row.source)
                     fresh.append(row_values(row, now))
                 continue
             kind, value, source = earlier
             if kind == "priced":  # a row from before fingerprints: compare what it was billed
-                if call is not None:
-                    checked = self.checked(call, origin)
-                    if checked is None:
-                        continue
-                    logged = checked
-                assert isinstance(logged, LoggedRequest)
-                row = self.price(logged, origin, print_)
+                row = self.price_either(logged, origin, print_)
                 if row is None:
                     continue
                 same = row.priced_fingerprint() == value

@@ -133,18 +133,18 @@ async def send_json(send: Send, code: int, body: bytes, extra: list[tuple[bytes,
 
 def _head_refusal() -> bytes:
     body = error_body(431, "INVALID_ARGUMENT", HEAD_TOO_LARGE.format(limit=MAX_HEAD_BYTES))
-    head = (
-        "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json; charset=UTF-8\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    ).encode()
-    return head + body
+    return _closing_answer("431 Request Header Fields Too Large", body)
 
 
 def _header_timeout_answer(seconds: float) -> bytes:
     body = error_body(408, "DEADLINE_EXCEEDED", HEADER_TIMEOUT.format(seconds=seconds))
+    return _closing_answer("408 Request Timeout", body)
+
+
+def _closing_answer(status: str, body: bytes) -> bytes:
+    """A whole HTTP answer written before the app sees the request, which closes the connection."""
     head = (
-        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json; charset=UTF-8\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        f"HTTP/1.1 {status}\r\ncontent-type: {JSON_TYPE}\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n"
     ).encode()
     return head + body
 
