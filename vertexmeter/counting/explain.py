@@ -16,6 +16,7 @@ from vertexmeter.requests import Prompt, media_field
 
 if TYPE_CHECKING:
     from vertexmeter.counting.accounting import SeamBounds
+    from vertexmeter.counting.server_tools import ServerToolCall
 
 
 def applied_rules(
@@ -27,6 +28,7 @@ def applied_rules(
     raw_prompt: RawPromptRule | None = None,
     seams: SeamBounds | None = None,
     streamed: StreamedOutputBounds | None = None,
+    server_tools: list[ServerToolCall] | None = None,
 ) -> list[dict[str, Any]]:
     """The rules behind a count of `prompt` (and its response), each as {"rule", "confidence", "evidence"}."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
@@ -74,6 +76,14 @@ def applied_rules(
                 "rule": "accounting.yaml streamed_output_bounds",
                 "confidence": streamed.confidence,
                 "evidence": list(streamed.evidence),
+            }
+        )
+    for tool in server_tools or ():
+        out.append(
+            {
+                "rule": f"accounting.yaml server_tool_calls ({tool.tool})",
+                "confidence": tool.confidence,
+                "evidence": list(tool.evidence),
             }
         )
     era = next(

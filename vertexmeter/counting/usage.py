@@ -19,6 +19,7 @@ from vertexmeter.counting.count import (
     modality_details,
     model_info,
 )
+from vertexmeter.counting.server_tools import ServerToolCall, server_tool_call_tokens
 from vertexmeter.counting.texts import part_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history
 from vertexmeter.dates import parse_day
@@ -80,6 +81,8 @@ class UsageResult:
     unknown_thoughts: tuple[int, int] | None = None
     # The requested name was answered by another model that day (models.yaml `redirects`): `model` is that one.
     redirect: Redirect | None = None
+    # The server-side tools whose calls the output bills (accounting.yaml `server_tool_calls`).
+    server_tools: list[ServerToolCall] = field(default_factory=list)
 
     @property
     def model_version(self) -> str:
@@ -206,6 +209,7 @@ class UsageResult:
             raw_prompt=self.raw_prompt_rule,
             seams=self.seams,
             streamed=self.streamed_output[0] if self.streamed_output else None,
+            server_tools=self.server_tools,
         )
 
     def to_rest(self, explain: bool = False) -> dict[str, Any]:
@@ -320,6 +324,11 @@ def usage_of_body(
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
         candidates, thoughts, streamed_text = count_response(prompt, response, day, streamed_rule)
+        tool_tokens, result.server_tools = server_tool_call_tokens(
+            prompt, response, get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)), GENERATE_CONTENT
+        )
+        if tool_tokens:
+            candidates["TEXT"] = candidates.get("TEXT", 0) + tool_tokens
         result.candidates_tokens_by_modality = candidates
         result.has_response = True
         stated = _stated_thoughts(response)
