@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from vertexmeter.counting.accounting import declarations_as_read, overhead_tokens
+from vertexmeter.counting.dated import rules_on
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import VertexMeterError
@@ -290,7 +291,7 @@ def count_prompt_tokens(
     never reads them (a batch line of a token-billed model); the character-billed price lists need them."""
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
-    rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    rules = rules_on(accounting_for(prompt.model, prompt.api, prompt.call), as_of)
     # The declarations as the service reads them (the result keeps the request as parsed).
     counted = prompt
     if prompt.tools and (rules.tools.inlines_refs or not rules.tools.reads_root_descriptions):

@@ -1,0 +1,60 @@
+"""accounting.yaml `dated_weights`: weights of the tool template and the function history that were different before
+a day. The Gemini API's 2.0 generateContent billed no typed OpenAPI node and no payload number until late April
+2025 (the recorded answers below, replayed at their recorded day and at a later one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import vertexmeter
+from tests.ground_truth import load_mined_history
+from vertexmeter.counting.dated import dated_weights, rules_on
+from vertexmeter.registry import accounting_for, resolve
+
+RECORDS = {r["id"]: r for name in ("ruby_llm", "pydantic_ai_history") for r in load_mined_history(name)}
+
+
+@pytest.mark.parametrize(
+    ("record_id", "later"),
+    [
+        ("rllm-0052", 82),  # 6 typed nodes (nested items object), 2025-04-14: 76
+        ("rllm-0071", 58),  # 7 typed nodes, 2025-04-19: 51
+        ("pyd-0014", 26),  # 2 typed nodes, no history
+        ("pyd-0015", 44),  # 2 typed nodes and {"age": …} replayed: + 1 number after the switch
+    ],
+)
+def test_before_the_switch_no_typed_node_nor_number(record_id: str, later: int) -> None:
+    record = RECORDS[record_id]
+    body, model = record["request"], record["model"]
+    recorded = vertexmeter.usage(model, body, api="gemini", as_of=record["recorded"]).prompt_token_count
+    assert recorded == record["expected"]["totalTokens"]
+    assert vertexmeter.usage(model, body, api="gemini", as_of="2025-06-01").prompt_token_count == later
+    assert vertexmeter.usage(model, body, api="gemini").prompt_token_count == later  # today's service
+
+
+def test_the_switch_day_and_scope() -> None:
+    """The last day of the old weights is 2025-04-28; Vertex, countTokens and 2.5 keep today's weights."""
+    body = RECORDS["rllm-0052"]["request"]
+    old = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-04-28").prompt_token_count
+    new = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-04-29").prompt_token_count
+    assert new - old == 6
+    for api in ("vertex", "gemini"):
+        for call in ("countTokens", "generateContent"):
+            for model in ("gemini-2.0-flash", "gemini-2.5-flash"):
+                if (api, call, model) == ("gemini", "generateContent", "gemini-2.0-flash"):
+                    continue
+                rules = accounting_for(resolve(model), api, call)
+                assert rules_on(rules, dt.date(2025, 4, 1)) == rules
+
+
+def test_today_and_every_entry_has_evidence() -> None:
+    rules = accounting_for(resolve("gemini-2.0-flash"), "gemini", "generateContent")
+    assert rules_on(rules, None) == rules
+    before = rules_on(rules, dt.date(2025, 4, 1))
+    assert before.tools.per_typed_node == 0 and before.function_history.per_number == 0
+    assert rules.tools.per_typed_node == 1 and rules.function_history.per_number == 1
+    for entry in dated_weights():
+        assert entry.evidence and entry.weights
+        assert all(eid in RECORDS for eid in entry.evidence if eid.startswith(("pyd-", "rllm-")))
