@@ -17,6 +17,7 @@ from vertexmeter.requests import Prompt, media_field
 if TYPE_CHECKING:
     from vertexmeter.counting.accounting import SeamBounds
     from vertexmeter.counting.server_tools import ServerToolCall
+    from vertexmeter.counting.thoughts import ThoughtReach
 
 
 def applied_rules(
@@ -29,6 +30,7 @@ def applied_rules(
     seams: SeamBounds | None = None,
     streamed: StreamedOutputBounds | None = None,
     server_tools: list[ServerToolCall] | None = None,
+    reach: ThoughtReach | None = None,
 ) -> list[dict[str, Any]]:
     """The rules behind a count of `prompt` (and its response), each as {"rule", "confidence", "evidence"}."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
@@ -52,6 +54,14 @@ def applied_rules(
                 "rule": f"accounting.yaml replayed_thoughts ({replayed.scope}, {replayed.billed})",
                 "confidence": replayed.confidence,
                 "evidence": list(replayed.evidence),
+            }
+        )
+    if reach is not None:
+        out.append(
+            {
+                "rule": f"accounting.yaml replayed_thoughts_reach ({reach.earlier_turns}, {reach.signatures})",
+                "confidence": reach.confidence,
+                "evidence": list(reach.evidence),
             }
         )
     if raw_prompt is not None:

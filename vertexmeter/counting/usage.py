@@ -21,7 +21,7 @@ from vertexmeter.counting.count import (
 )
 from vertexmeter.counting.server_tools import ServerToolCall, server_tool_call_tokens
 from vertexmeter.counting.texts import part_texts
-from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history
+from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history, thought_reach
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions, generated_image_tokens
@@ -210,6 +210,7 @@ class UsageResult:
             seams=self.seams,
             streamed=self.streamed_output[0] if self.streamed_output else None,
             server_tools=self.server_tools,
+            reach=self.replayed_thoughts.reach if self.replayed_thoughts else None,
         )
 
     def to_rest(self, explain: bool = False) -> dict[str, Any]:
@@ -308,7 +309,9 @@ def usage_of_body(
     known = thought_history(history)
     counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day, count_billable=count_billable)
     raw_rule = raw_prompt_rule_for(info, api, day) if prompt.call == GENERATE_CONTENT else None
-    replayed = replayed_thought_tokens(prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known)
+    replayed = replayed_thought_tokens(
+        prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known, thought_reach(prompt, GENERATE_CONTENT)
+    )
     result = UsageResult(
         model=info,
         api=api,
