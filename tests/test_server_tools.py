@@ -96,12 +96,24 @@ def test_search_call_golden() -> None:
     assert result.to_rest()["candidatesTokenCount"] == 56
     assert "bounds" not in result.to_rest()
     assert any(r["rule"] == "accounting.yaml server_tool_calls (googleSearch)" for r in result.rules)
-    # The same answer as text alone cannot say that the search ran: its own count.
-    assert _usage(body, text).candidates_token_count == 27
+    # The same answer as text alone cannot say whether the search ran, nor its queries: its own count, with bounds
+    # up to the call listing the user's last text twice, which hold the recorded 56.
+    alone = _usage(body, text)
+    assert alone.candidates_token_count == 27 and not alone.exact
+    low, high = alone.bounds["candidatesTokenCount"]
+    assert low == 27 and high >= 56
+    assert alone.bounds["totalTokenCount"] == [alone.prompt_token_count + low, alone.prompt_token_count + high]
+    assert "promptTokenCount" not in alone.bounds and "googleSearch" in alone.bounds["reason"]
+    assert any(r["rule"] == "accounting.yaml server_tool_calls (googleSearch)" for r in alone.rules)
+    # A Content is no more telling than a text.
+    content = {"role": "model", "parts": [{"text": text}]}
+    assert _usage(body, content).bounds["candidatesTokenCount"] == [low, high]
     # No run stated (no queries), no googleSearch declared, Vertex, 2.0: the text alone.
     assert _usage(body, _grounded(text, [])).candidates_token_count == 27
     assert _usage(SEARCH, _grounded(text, queries)).candidates_token_count == 27
+    assert _usage(SEARCH, text).bounds is None  # no googleSearch declared: exact
     assert _usage(body, _grounded(text, queries), api="vertex").candidates_token_count == 27
+    assert _usage(body, text, api="vertex").bounds is None
     as_20 = _usage(body, _grounded(text, queries), model="gemini-2.0-flash").candidates_token_count
     assert as_20 == _usage(body, text, model="gemini-2.0-flash").candidates_token_count
 
@@ -183,3 +195,22 @@ def test_bad_metadata_is_ignored_not_a_crash() -> None:
     assert _usage(body, response).candidates_token_count == 25
     with pytest.raises(VertexMeterError):
         _usage(body, {"candidates": "nope"})
+
+
+def test_search_bounds_hold_every_recorded_run_given_as_text() -> None:
+    """The bounds of a search answer given as text hold each recorded Gemini API 2.5 answer whose search ran."""
+    checked = 0
+    for record_id, ran in RUNS.items():
+        record = RECORDS[record_id]
+        if "webSearchQueries" not in ran or record["endpoint"] != "gemini-api" or "2.5" not in record["model"]:
+            continue
+        if record_id in KNOWN_MISSES:
+            continue
+        text = record["request"]["contents"][0]
+        result = vertexmeter.usage(
+            record["model"], origin_request(record), api="gemini", response=text, as_of=record["recorded"]
+        )
+        low, high = result.bounds["candidatesTokenCount"]
+        assert low <= record["expected"]["totalTokens"] <= high, record_id
+        checked += 1
+    assert checked >= 20

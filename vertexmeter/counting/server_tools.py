@@ -17,6 +17,7 @@ from vertexmeter.tokenizing import Tokenizer
 _URL = re.compile(r"https?://[^\s<>\"'()\[\]{}]+")
 _URL_TAIL = ".,;:!?"
 _FALLBACKS = {"user_text_urls"}
+_BOUNDS = {"last_user_text_twice"}
 _READS = {"webSearchQueries", "retrievedUrls"}
 
 
@@ -31,6 +32,9 @@ class ServerToolCall:
     template: str  # the call's text; `{list}` is the JSON list of what it ran
     reads: str  # what the response says it ran: webSearchQueries or retrievedUrls
     request_fallback: str | None
+    # Without a response that says what ran: the call is not counted, and the output's bounds reach this text
+    # ("last_user_text_twice": the call listing the user's last text twice), None: no bounds.
+    bound_without_response: str | None
     confidence: str
     evidence: tuple[str, ...]
 
@@ -40,6 +44,10 @@ class ServerToolCall:
 
 def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in (value if isinstance(value, list) else [value]))
+
+
+def _optional(value: Any) -> str | None:
+    return str(value) if value else None
 
 
 @cache
@@ -54,7 +62,8 @@ def _rules() -> tuple[ServerToolCall, ...]:
             tool=str(entry["tool"]),
             template=str(entry["template"]),
             reads=str(entry["reads"]),
-            request_fallback=str(entry["request_fallback"]) if entry.get("request_fallback") else None,
+            request_fallback=_optional(entry.get("request_fallback")),
+            bound_without_response=_optional(entry.get("bound_without_response")),
             confidence=str(entry.get("confidence", "")),
             evidence=_strings(entry.get("evidence") or []),
         )
@@ -64,6 +73,8 @@ def _rules() -> tuple[ServerToolCall, ...]:
             )
         if rule.request_fallback is not None and rule.request_fallback not in _FALLBACKS:
             raise ValueError(f"accounting.yaml server_tool_calls: unknown request_fallback {rule.request_fallback!r}")
+        if rule.bound_without_response is not None and rule.bound_without_response not in _BOUNDS:
+            raise ValueError(f"accounting.yaml server_tool_calls: unknown bound {rule.bound_without_response!r}")
         out.append(rule)
     return tuple(out)
 
@@ -94,15 +105,46 @@ def request_urls(prompt: Prompt) -> list[str]:
     return out
 
 
-def server_tool_call_tokens(
-    prompt: Prompt, response: Any, tokenizer: Tokenizer, call: str
-) -> tuple[int, list[ServerToolCall]]:
-    """(the output tokens of the calls the model wrote to the request's server-side tools, the rules applied)."""
+def last_user_text(prompt: Prompt) -> str:
+    """The text parts of the request's last user Content that has any, joined."""
+    for turn in reversed(prompt.contents):
+        if turn.role not in ("user", ""):
+            continue
+        texts = [part["text"] for part in turn.parts if isinstance(part.get("text"), str)]
+        if any(texts):
+            return "".join(texts)
+    return ""
+
+
+@dataclass(frozen=True)
+class ServerToolCalls:
+    """What a response's server-side tool calls bill: `tokens` (in candidatesTokenCount), the rules applied, and
+    `unknown_high`: how many more tokens calls the response cannot tell may bill (0 when none)."""
+
+    tokens: int = 0
+    rules: tuple[ServerToolCall, ...] = ()
+    unknown_high: int = 0
+    unknown: tuple[ServerToolCall, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        tools = ", ".join(rule.tool for rule in self.unknown)
+        return (
+            f"The response is given without its metadata: whether {tools} ran, and what its call listed, is not "
+            f"in it; a call is billed in candidatesTokenCount (accounting.yaml server_tool_calls), here up to "
+            f"{self.unknown_high} tokens. Give the whole GenerateContentResponse for the exact count."
+        )
+
+
+def server_tool_calls(prompt: Prompt, response: Any, tokenizer: Tokenizer, call: str) -> ServerToolCalls:
+    """The output tokens of the calls the model wrote to the request's server-side tools (see ServerToolCalls)."""
     rules = server_tool_rules(prompt, call)
     if not rules:
-        return 0, []
+        return ServerToolCalls()
     runs = response_tool_runs(response)
-    tokens, applied = 0, []
+    tokens, high = 0, 0
+    applied: list[ServerToolCall] = []
+    unknown: list[ServerToolCall] = []
     for rule in rules:
         if runs is not None:
             lists = [ran[rule.reads] for ran in runs.values() if ran[rule.reads]]
@@ -111,8 +153,12 @@ def server_tool_call_tokens(
             lists = [urls] if urls else []
         else:
             lists = []
+            if rule.bound_without_response == "last_user_text_twice":
+                text = last_user_text(prompt)
+                high += tokenizer.count(rule.text([text, text]))
+                unknown.append(rule)
         for items in lists:
             tokens += tokenizer.count(rule.text(items))
         if lists:
             applied.append(rule)
-    return tokens, applied
+    return ServerToolCalls(tokens, tuple(applied), high, tuple(unknown))

@@ -19,7 +19,7 @@ from vertexmeter.counting.count import (
     modality_details,
     model_info,
 )
-from vertexmeter.counting.server_tools import ServerToolCall, server_tool_call_tokens
+from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
 from vertexmeter.counting.texts import part_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history, thought_reach
 from vertexmeter.dates import parse_day
@@ -81,8 +81,9 @@ class UsageResult:
     unknown_thoughts: tuple[int, int] | None = None
     # The requested name was answered by another model that day (models.yaml `redirects`): `model` is that one.
     redirect: Redirect | None = None
-    # The server-side tools whose calls the output bills (accounting.yaml `server_tool_calls`).
-    server_tools: list[ServerToolCall] = field(default_factory=list)
+    # The calls the output bills to server-side tools (accounting.yaml `server_tool_calls`), and how many more tokens
+    # calls a response without its metadata cannot tell may bill.
+    server_tools: ServerToolCalls = field(default_factory=ServerToolCalls)
 
     @property
     def model_version(self) -> str:
@@ -113,7 +114,13 @@ class UsageResult:
     def exact(self) -> bool:
         """False when a part of the bill cannot be known offline: `bounds` then says how far it can be."""
         thoughts_exact = self.replayed_thoughts is None or self.replayed_thoughts.exact
-        return thoughts_exact and self.seams is None and self.streamed_output is None and self.unknown_thoughts is None
+        return (
+            thoughts_exact
+            and self.seams is None
+            and self.streamed_output is None
+            and self.unknown_thoughts is None
+            and not self.server_tools.unknown_high
+        )
 
     @property
     def bounds(self) -> dict[str, Any] | None:
@@ -133,7 +140,8 @@ class UsageResult:
             prompt_high += self.seams.high
             reasons.append(self.seams.reason)
         out: dict[str, Any] = {}
-        if (prompt_low, prompt_high) != (self.prompt_token_count,) * 2 or self.streamed_output is None:
+        output_uncertain = self.streamed_output is not None or bool(self.server_tools.unknown_high)
+        if (prompt_low, prompt_high) != (self.prompt_token_count,) * 2 or not output_uncertain:
             out["promptTokenCount"] = [prompt_low, prompt_high]
         output_low = output_high = self.candidates_token_count
         if self.streamed_output is not None:
@@ -141,8 +149,12 @@ class UsageResult:
             low, high = rule.around(text_tokens)
             output_low += low - text_tokens
             output_high += high - text_tokens
-            out["candidatesTokenCount"] = [output_low, output_high]
             reasons.append(rule.reason)
+        if self.server_tools.unknown_high:
+            output_high += self.server_tools.unknown_high
+            reasons.append(self.server_tools.reason)
+        if output_uncertain:
+            out["candidatesTokenCount"] = [output_low, output_high]
         rest_low = rest_high = self.thoughts_token_count
         if self.unknown_thoughts is not None:
             rest_low, rest_high = self.unknown_thoughts
@@ -209,7 +221,7 @@ class UsageResult:
             raw_prompt=self.raw_prompt_rule,
             seams=self.seams,
             streamed=self.streamed_output[0] if self.streamed_output else None,
-            server_tools=self.server_tools,
+            server_tools=[*self.server_tools.rules, *self.server_tools.unknown],
             reach=self.replayed_thoughts.reach if self.replayed_thoughts else None,
         )
 
@@ -327,11 +339,11 @@ def usage_of_body(
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
         candidates, thoughts, streamed_text = count_response(prompt, response, day, streamed_rule)
-        tool_tokens, result.server_tools = server_tool_call_tokens(
+        result.server_tools = server_tool_calls(
             prompt, response, get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)), GENERATE_CONTENT
         )
-        if tool_tokens:
-            candidates["TEXT"] = candidates.get("TEXT", 0) + tool_tokens
+        if result.server_tools.tokens:
+            candidates["TEXT"] = candidates.get("TEXT", 0) + result.server_tools.tokens
         result.candidates_tokens_by_modality = candidates
         result.has_response = True
         stated = _stated_thoughts(response)
