@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 import vertexmeter
-from tests.ground_truth import load_mined_history
+from tests.ground_truth import load_mined_history, origin_request
 from vertexmeter.counting.dated import dated_weights, rules_on
 from vertexmeter.registry import accounting_for, resolve
 
@@ -59,3 +59,54 @@ def test_today_and_every_entry_has_evidence() -> None:
     for entry in dated_weights():
         assert entry.evidence and entry.weights
         assert all(eid in RECORDS for eid in entry.evidence if eid.startswith(("pyd-", "rllm-")))
+
+
+@pytest.mark.parametrize(("record_id", "name"), [("pyd-0040", "pydantic_ai_history"), ("crew-0010", "crewai")])
+def test_april_2025_previews_count_thoughts_in_candidates(record_id: str, name: str) -> None:
+    """accounting.yaml thoughts_in_candidates: gemini-2.5-flash-preview-04-17 reported candidatesTokenCount = the text
+    + thoughtsTokenCount, and a total that counts them once (pydantic-ai and crewAI, April 2025)."""
+    record = next(r for r in load_mined_history(name) if r["id"] == record_id)
+    raw = record["raw_usage"]
+    response = {
+        "candidates": [{"content": record["request"]["contents"][0], "finishReason": "STOP"}],
+        "usageMetadata": {"thoughtsTokenCount": raw["thoughtsTokenCount"]},
+    }
+    body = origin_request(record) or {"contents": [{"role": "user", "parts": [{"text": "."}]}]}
+    result = vertexmeter.usage(record["model"], body, api="gemini", response=response, as_of=record["recorded"])
+    rest = result.to_rest(explain=True)
+    assert rest["candidatesTokenCount"] == raw["candidatesTokenCount"] == record["expected"]["totalTokens"]
+    assert rest["thoughtsTokenCount"] == raw["thoughtsTokenCount"]
+    assert rest["totalTokenCount"] == rest["promptTokenCount"] + rest["candidatesTokenCount"]
+    assert rest["candidatesTokensDetails"] == [{"modality": "TEXT", "tokenCount": rest["candidatesTokenCount"]}]
+    assert any(r["rule"] == "accounting.yaml thoughts_in_candidates" for r in rest["rules"])
+    # From 2025-04-29 the thoughts are apart; the total is the same.
+    later = vertexmeter.usage(record["model"], body, api="gemini", response=response, as_of="2025-04-29")
+    assert later.candidates_token_count == raw["candidatesTokenCount"] - raw["thoughtsTokenCount"]
+    assert later.total_token_count == result.total_token_count
+    # Vertex is not concerned.
+    vertex = vertexmeter.usage(record["model"], body, api="vertex", response=response, as_of=record["recorded"])
+    assert vertex.thoughts_in_candidates is None
+    assert vertex.total_token_count == (
+        vertex.prompt_token_count + vertex.candidates_token_count + vertex.thoughts_token_count
+    )
+
+
+def test_thoughts_in_candidates_without_stated_usage_bound_the_candidates() -> None:
+    """Thought summaries without usage on such a day: the unknown thoughts widen candidatesTokenCount, not a third
+    count, and the total counts them once."""
+    response = {
+        "candidates": [
+            {"content": {"role": "model", "parts": [{"text": "Plan the answer.", "thought": True}, {"text": "Four."}]}}
+        ]
+    }
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "2 + 2?"}]}],
+        "generationConfig": {"thinkingConfig": {"thinkingBudget": 100, "includeThoughts": True}},
+    }
+    day = "2025-04-22"
+    result = vertexmeter.usage("gemini-2.5-flash-preview-04-17", body, api="gemini", response=response, as_of=day)
+    text = result.candidates_token_count - result.thoughts_token_count
+    assert result.bounds is not None
+    assert result.bounds["candidatesTokenCount"] == [text + result.thoughts_token_count, text + 100]
+    assert result.bounds["totalTokenCount"] == [result.total_token_count, result.prompt_token_count + text + 100]
+    assert result.bounds["thoughtsTokenCount"] == [result.thoughts_token_count, 100]

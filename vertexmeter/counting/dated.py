@@ -81,3 +81,49 @@ def rules_on(rules: Accounting, day: dt.date | None) -> Accounting:
         table = dataclasses.replace(getattr(rules, name), **dict(entry.weights))
         rules = dataclasses.replace(rules, **{name: table})
     return rules
+
+
+@dataclass(frozen=True)
+class DatedRule:
+    """A dated accounting.yaml entry without weights (e.g. `thoughts_in_candidates`): in force up to `until`."""
+
+    apis: tuple[str, ...]
+    calls: tuple[str, ...]
+    generations: tuple[str, ...]
+    until: dt.date
+    confidence: str
+    evidence: tuple[str, ...]
+
+
+@cache
+def _dated_rules(section: str) -> tuple[DatedRule, ...]:
+    out = []
+    for entry in load_yaml("vertexmeter.registry", "accounting.yaml").get(section) or []:
+        if not entry.get("evidence"):
+            raise ValueError(f"accounting.yaml {section}: each entry needs evidence")
+        until = entry["until"]
+        out.append(
+            DatedRule(
+                apis=_strings(entry["api"]),
+                calls=_strings(entry["call"]),
+                generations=_strings(entry["generations"]),
+                until=until if isinstance(until, dt.date) else dt.date.fromisoformat(str(until)),
+                confidence=str(entry.get("confidence", "")),
+                evidence=_strings(entry["evidence"]),
+            )
+        )
+    return tuple(out)
+
+
+def dated_rule(section: str, api: str, call: str, generation: str, day: dt.date | None) -> DatedRule | None:
+    """The entry of accounting.yaml `section` in force for this API, call and generation on `day` (None: today)."""
+    if day is None:
+        return None
+    return next(
+        (
+            rule
+            for rule in _dated_rules(section)
+            if day <= rule.until and api in rule.apis and call in rule.calls and generation in rule.generations
+        ),
+        None,
+    )

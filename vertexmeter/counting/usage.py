@@ -19,6 +19,7 @@ from vertexmeter.counting.count import (
     modality_details,
     model_info,
 )
+from vertexmeter.counting.dated import DatedRule, dated_rule
 from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
 from vertexmeter.counting.texts import part_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history, thought_reach
@@ -84,6 +85,9 @@ class UsageResult:
     # The calls the output bills to server-side tools (accounting.yaml `server_tool_calls`), and how many more tokens
     # calls a response without its metadata cannot tell may bill.
     server_tools: ServerToolCalls = field(default_factory=ServerToolCalls)
+    # The service reported the thoughts inside candidatesTokenCount that day (accounting.yaml `thoughts_in_candidates`):
+    # candidatesTokenCount = the output + thoughtsTokenCount, and the total counts them once.
+    thoughts_in_candidates: DatedRule | None = None
 
     @property
     def model_version(self) -> str:
@@ -164,6 +168,12 @@ class UsageResult:
                 "thinking (at least the summaries' tokens, at most the thinking budget or the output limit). Give the "
                 "response with its usageMetadata to take Google's own count."
             )
+        if self.thoughts_in_candidates is not None:  # the thoughts are in the output's count, and its range
+            output_low += rest_low - self.thoughts_token_count
+            output_high += rest_high - self.thoughts_token_count
+            if self.unknown_thoughts is not None:
+                out["candidatesTokenCount"] = [output_low, output_high]
+            rest_low = rest_high = 0
         out["totalTokenCount"] = [prompt_low + output_low + rest_low, prompt_high + output_high + rest_high]
         if self.raw_prompt_overhead is not None and "promptTokenCount" in out:
             out["rawPromptTokenCount"] = [prompt_low + self.raw_prompt_overhead, prompt_high + self.raw_prompt_overhead]
@@ -172,11 +182,14 @@ class UsageResult:
 
     @property
     def candidates_token_count(self) -> int:
-        return sum(self.candidates_tokens_by_modality.values())
+        """candidatesTokenCount: the output's tokens (and the thoughts, where that day's service counted them in)."""
+        inside = self.thoughts_token_count if self.thoughts_in_candidates is not None else 0
+        return sum(self.candidates_tokens_by_modality.values()) + inside
 
     @property
     def total_token_count(self) -> int:
-        return self.prompt_token_count + self.candidates_token_count + self.thoughts_token_count
+        outside = self.thoughts_token_count if self.thoughts_in_candidates is None else 0
+        return self.prompt_token_count + self.candidates_token_count + outside
 
     @property
     def fits_context_window(self) -> bool:
@@ -213,16 +226,32 @@ class UsageResult:
         from vertexmeter.counting.explain import applied_rules, redirect_rule
 
         replayed = self.replayed_thoughts.rule if self.replayed_thoughts else None
-        return redirect_rule(self.redirect) + applied_rules(
-            self.prompt.request,
-            self.prompt.tokenizer,
-            replayed=replayed,
-            response=self.has_response,
-            raw_prompt=self.raw_prompt_rule,
-            seams=self.seams,
-            streamed=self.streamed_output[0] if self.streamed_output else None,
-            server_tools=[*self.server_tools.rules, *self.server_tools.unknown],
-            reach=self.replayed_thoughts.reach if self.replayed_thoughts else None,
+        dated = self.thoughts_in_candidates
+        inside = (
+            [
+                {
+                    "rule": "accounting.yaml thoughts_in_candidates",
+                    "confidence": dated.confidence,
+                    "evidence": [*dated.evidence],
+                }
+            ]
+            if dated is not None
+            else []
+        )
+        return (
+            inside
+            + redirect_rule(self.redirect)
+            + applied_rules(
+                self.prompt.request,
+                self.prompt.tokenizer,
+                replayed=replayed,
+                response=self.has_response,
+                raw_prompt=self.raw_prompt_rule,
+                seams=self.seams,
+                streamed=self.streamed_output[0] if self.streamed_output else None,
+                server_tools=[*self.server_tools.rules, *self.server_tools.unknown],
+                reach=self.replayed_thoughts.reach if self.replayed_thoughts else None,
+            )
         )
 
     def to_rest(self, explain: bool = False) -> dict[str, Any]:
@@ -244,7 +273,10 @@ class UsageResult:
         if self.cached_content_token_count:
             out["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": self.cached_content_token_count}]
         if self.has_response:
-            candidates = modality_details(self.candidates_tokens_by_modality)
+            by_modality = dict(self.candidates_tokens_by_modality)
+            if self.thoughts_in_candidates is not None and self.thoughts_token_count:
+                by_modality["TEXT"] = by_modality.get("TEXT", 0) + self.thoughts_token_count
+            candidates = modality_details(by_modality)
             if candidates:
                 out["candidatesTokensDetails"] = candidates
         if self.thoughts_token_count:
@@ -360,6 +392,9 @@ def usage_of_body(
             result.unknown_thoughts = (thoughts, max(high, thoughts))
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
+        result.thoughts_in_candidates = dated_rule(
+            "thoughts_in_candidates", api, GENERATE_CONTENT, info.rules_generation, day
+        )
     return result
 
 
