@@ -110,3 +110,15 @@ def test_thoughts_in_candidates_without_stated_usage_bound_the_candidates() -> N
     assert result.bounds["candidatesTokenCount"] == [text + result.thoughts_token_count, text + 100]
     assert result.bounds["totalTokenCount"] == [result.total_token_count, result.prompt_token_count + text + 100]
     assert result.bounds["thoughtsTokenCount"] == [result.thoughts_token_count, 100]
+
+
+def test_explain_names_the_dated_weights() -> None:
+    body = RECORDS["rllm-0052"]["request"]
+    then = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-04-14").to_rest(explain=True)
+    rules = [r["rule"] for r in then["rules"]]
+    assert "accounting.yaml dated_weights (tool_templates until 2025-04-28: per_typed_node 0)" in rules
+    wrapped = {"generateContentRequest": {"model": "models/gemini-2.0-flash", **body}}
+    counted = vertexmeter.count("gemini-2.0-flash", wrapped, api="gemini", as_of="2025-04-14")
+    assert all("dated_weights" not in r["rule"] for r in counted.rules)  # countTokens keeps today's template
+    later = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-06-01").to_rest(explain=True)
+    assert all("dated_weights" not in r["rule"] for r in later["rules"])

@@ -76,7 +76,12 @@ def dated_entries(rules: Accounting, day: dt.date | None) -> list[DatedWeights]:
 
 def rules_on(rules: Accounting, day: dt.date | None) -> Accounting:
     """`rules` with the weights of the dated entries in force on `day`."""
-    for entry in dated_entries(rules, day):
+    return rules_with(rules, dated_entries(rules, day))
+
+
+def rules_with(rules: Accounting, entries: list[DatedWeights]) -> Accounting:
+    """`rules` with the weights of `entries` in place of today's."""
+    for entry in entries:
         name = _TABLES[entry.table]
         table = dataclasses.replace(getattr(rules, name), **dict(entry.weights))
         rules = dataclasses.replace(rules, **{name: table})

@@ -16,6 +16,7 @@ from vertexmeter.requests import Prompt, media_field
 
 if TYPE_CHECKING:
     from vertexmeter.counting.accounting import SeamBounds
+    from vertexmeter.counting.dated import DatedWeights
     from vertexmeter.counting.server_tools import ServerToolCall
     from vertexmeter.counting.thoughts import ThoughtReach
 
@@ -31,6 +32,7 @@ def applied_rules(
     streamed: StreamedOutputBounds | None = None,
     server_tools: list[ServerToolCall] | None = None,
     reach: ThoughtReach | None = None,
+    dated: tuple[DatedWeights, ...] = (),
 ) -> list[dict[str, Any]]:
     """The rules behind a count of `prompt` (and its response), each as {"rule", "confidence", "evidence"}."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
@@ -48,6 +50,15 @@ def applied_rules(
     for name in used:
         confidence, evidence = rules.sources.get(name, ("", ()))
         out.append({"rule": f"accounting.yaml {name}", "confidence": confidence, "evidence": list(evidence)})
+    for entry in dated:
+        weights = ", ".join(f"{name} {value}" for name, value in entry.weights)
+        out.append(
+            {
+                "rule": f"accounting.yaml dated_weights ({entry.table} until {entry.until.isoformat()}: {weights})",
+                "confidence": entry.confidence,
+                "evidence": list(entry.evidence),
+            }
+        )
     if replayed is not None:
         out.append(
             {

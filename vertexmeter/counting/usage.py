@@ -251,6 +251,7 @@ class UsageResult:
                 streamed=self.streamed_output[0] if self.streamed_output else None,
                 server_tools=[*self.server_tools.rules, *self.server_tools.unknown],
                 reach=self.replayed_thoughts.reach if self.replayed_thoughts else None,
+                dated=self.prompt.dated,
             )
         )
 
