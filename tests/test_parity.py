@@ -123,13 +123,16 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # 832/1097, mined 171/247; chatlas 73/107, its floor lowered once: the answer lost (chat-0090, 3.5) replays a thought
 # signature without its history, a point value estimated from the signature's size inside bounds [156, 209] that
 # hold it still, exact by chance before and one under now; no chatlas answer whose count is determined changed.
+# Then a urlContext call billed in a 2.5 output (accounting.yaml server_tool_calls) and the typed nodes and payload
+# numbers the Gemini API's 1.5 / 2.0 did not bill until 2025-04-28 (accounting.yaml dated_weights): ruby_llm 867/985,
+# pydantic-ai's history 853/1097, ellmer 58/88, chatlas 75/107.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.89,
-    "ruby_llm": 0.87,
-    "pydantic_ai_history": 0.75,
+    "ruby_llm": 0.88,
+    "pydantic_ai_history": 0.77,
     "mirascope": 0.83,
-    "ellmer": 0.63,
-    "chatlas": 0.68,
+    "ellmer": 0.65,
+    "chatlas": 0.70,
     "crewai": 0.82,
 }
 
@@ -137,8 +140,9 @@ MINED_HISTORY_FLOORS = {
 def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     """The signature-size readings (accounting.yaml signature_size) were fitted on tests/data/conversations_2026 only;
     the mined sets' agent turns that replay signatures, without their history, are their held-out check: of the
-    384 that carry bounds, 358 hold the recorded prompt (2026-12-06; 324 with the readings before). The rest miss by
-    other open rules (server-side tools: mined-0238, -0241, -0244; tool schemas)."""
+    384 that carry bounds, 358 hold the recorded prompt (2026-12-06; 324 with the readings before); with Vertex 2.5's
+    reach (accounting.yaml replayed_thoughts_reach) 370 of 386. The rest miss by other open rules (server-side tools:
+    mined-0238, -0241, -0244; tool schemas)."""
     held = bounded = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -149,7 +153,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
             if result.bounds is not None:
                 bounded += 1
                 held += result.within_bounds
-    assert bounded >= 380 and held >= 358
+    assert bounded >= 386 and held >= 370
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from vertexmeter.counting.accounting import declarations_as_read, overhead_tokens
+from vertexmeter.counting.dated import DatedWeights, dated_entries, rules_with
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import VertexMeterError
@@ -58,6 +59,8 @@ class CountResult:
     tokenizer: str = ""  # the vocabulary that counted the text (it depends on the date)
     # The requested name was served by another model that day (models.yaml `redirects`): `model` is that one.
     redirect: Redirect | None = None
+    # The accounting.yaml `dated_weights` entries in force on the counted day (weights the service used then).
+    dated: tuple[DatedWeights, ...] = ()
 
     @property
     def model(self) -> ModelInfo:
@@ -80,7 +83,7 @@ class CountResult:
         """The rules this count applied, with their confidence and evidence ids (docs/counting.md)."""
         from vertexmeter.counting.explain import applied_rules, redirect_rule
 
-        return redirect_rule(self.redirect) + applied_rules(self.request, self.tokenizer)
+        return redirect_rule(self.redirect) + applied_rules(self.request, self.tokenizer, dated=self.dated)
 
     @property
     def confidence(self) -> str:
@@ -290,7 +293,8 @@ def count_prompt_tokens(
     never reads them (a batch line of a token-billed model); the character-billed price lists need them."""
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
-    rules = accounting_for(prompt.model, prompt.api, prompt.call)
+    dated = dated_entries(accounting_for(prompt.model, prompt.api, prompt.call), as_of)
+    rules = rules_with(accounting_for(prompt.model, prompt.api, prompt.call), dated)
     # The declarations as the service reads them (the result keeps the request as parsed).
     counted = prompt
     if prompt.tools and (rules.tools.inlines_refs or not rules.tools.reads_root_descriptions):
@@ -342,6 +346,7 @@ def count_prompt_tokens(
         tokens_by_modality=by_modality,
         media=media,
         tokenizer=family,
+        dated=tuple(dated),
     )
 
 

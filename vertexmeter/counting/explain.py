@@ -16,6 +16,9 @@ from vertexmeter.requests import Prompt, media_field
 
 if TYPE_CHECKING:
     from vertexmeter.counting.accounting import SeamBounds
+    from vertexmeter.counting.dated import DatedWeights
+    from vertexmeter.counting.server_tools import ServerToolCall
+    from vertexmeter.counting.thoughts import ThoughtReach
 
 
 def applied_rules(
@@ -27,6 +30,9 @@ def applied_rules(
     raw_prompt: RawPromptRule | None = None,
     seams: SeamBounds | None = None,
     streamed: StreamedOutputBounds | None = None,
+    server_tools: list[ServerToolCall] | None = None,
+    reach: ThoughtReach | None = None,
+    dated: tuple[DatedWeights, ...] = (),
 ) -> list[dict[str, Any]]:
     """The rules behind a count of `prompt` (and its response), each as {"rule", "confidence", "evidence"}."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
@@ -44,12 +50,29 @@ def applied_rules(
     for name in used:
         confidence, evidence = rules.sources.get(name, ("", ()))
         out.append({"rule": f"accounting.yaml {name}", "confidence": confidence, "evidence": list(evidence)})
+    for entry in dated:
+        weights = ", ".join(f"{name} {value}" for name, value in entry.weights)
+        out.append(
+            {
+                "rule": f"accounting.yaml dated_weights ({entry.table} until {entry.until.isoformat()}: {weights})",
+                "confidence": entry.confidence,
+                "evidence": list(entry.evidence),
+            }
+        )
     if replayed is not None:
         out.append(
             {
                 "rule": f"accounting.yaml replayed_thoughts ({replayed.scope}, {replayed.billed})",
                 "confidence": replayed.confidence,
                 "evidence": list(replayed.evidence),
+            }
+        )
+    if reach is not None:
+        out.append(
+            {
+                "rule": f"accounting.yaml replayed_thoughts_reach ({reach.earlier_turns}, {reach.signatures})",
+                "confidence": reach.confidence,
+                "evidence": list(reach.evidence),
             }
         )
     if raw_prompt is not None:
@@ -74,6 +97,14 @@ def applied_rules(
                 "rule": "accounting.yaml streamed_output_bounds",
                 "confidence": streamed.confidence,
                 "evidence": list(streamed.evidence),
+            }
+        )
+    for tool in server_tools or ():
+        out.append(
+            {
+                "rule": f"accounting.yaml server_tool_calls ({tool.tool})",
+                "confidence": tool.confidence,
+                "evidence": list(tool.evidence),
             }
         )
     era = next(

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from vertexmeter.datafiles import load_yaml
 from vertexmeter.errors import invalid_argument
 from vertexmeter.registry import ReplayedThoughts, SignatureSize, signature_size
 from vertexmeter.requests import Prompt, decode_bytes, plain, response_signatures, response_thoughts
@@ -41,6 +43,7 @@ class ReplayedThoughtCount:
     signatures: int  # replayed signatures in the rule's scope
     rule: ReplayedThoughts
     reason: str | None = None
+    reach: ThoughtReach | None = None  # accounting.yaml replayed_thoughts_reach, where it applies
 
     @property
     def exact(self) -> bool:
@@ -79,24 +82,85 @@ def thought_history(history: Any) -> ThoughtHistory:
     return ThoughtHistory(by_signature)
 
 
-def replayed_signatures(prompt: Prompt, scope: str) -> list[bytes]:
-    """The signatures of the request's model turns that the scope bills, in order, each once."""
+@dataclass(frozen=True)
+class ThoughtReach:
+    """accounting.yaml `replayed_thoughts_reach`: how far a `replayed_thoughts` rule reaches for one API, call and
+    generation. `earlier_turns`: "when_current_replays" bills the earlier turns' signatures too when the current
+    turn replays one (else only the scope's). `signatures`: "per_part" bills a signature each time a part carries it
+    (parallel calls that repeat their response's signature), "per_response" once per producing response."""
+
+    earlier_turns: str = "never"
+    signatures: str = "per_response"
+    confidence: str = ""
+    evidence: tuple[str, ...] = ()
+
+
+_EARLIER = ("never", "when_current_replays")
+_SIGNATURES = ("per_response", "per_part")
+
+
+@cache
+def _reaches() -> dict[tuple[str, str, str], ThoughtReach]:
+    out: dict[tuple[str, str, str], ThoughtReach] = {}
+    for entry in load_yaml("vertexmeter.registry", "accounting.yaml").get("replayed_thoughts_reach") or []:
+        reach = ThoughtReach(
+            earlier_turns=str(entry.get("earlier_turns", "never")),
+            signatures=str(entry.get("signatures", "per_response")),
+            confidence=str(entry.get("confidence", "")),
+            evidence=tuple(str(e) for e in entry.get("evidence") or []),
+        )
+        if reach.earlier_turns not in _EARLIER or reach.signatures not in _SIGNATURES or not reach.evidence:
+            raise ValueError(f"accounting.yaml replayed_thoughts_reach: {entry!r} (values, evidence)")
+        for api in _listed(entry["api"]):
+            for call in _listed(entry["call"]):
+                for generation in _listed(entry["generations"]):
+                    if (api, call, generation) in out:
+                        raise ValueError(f"accounting.yaml replayed_thoughts_reach: {api, call, generation} twice")
+                    out[(api, call, generation)] = reach
+    return out
+
+
+def _listed(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value])]
+
+
+def thought_reach(prompt: Prompt, call: str) -> ThoughtReach | None:
+    """The reach entry for the prompt's API, call and generation, None where the scope alone says."""
+    return _reaches().get((prompt.api, call, prompt.model.rules_generation))
+
+
+def replayed_signatures(prompt: Prompt, scope: str, reach: ThoughtReach | None = None) -> list[bytes]:
+    """The signatures of the request's model turns that the scope bills, in order: each once, or each time a part
+    carries it where the reach says `per_part`."""
     if scope == "none":
         return []
     contents = prompt.contents
     start = -1
     if scope == "current_turn":
-        # The current turn starts after the last Content of the user's own text (not function responses).
+        # The current turn starts after the last Content of the user's own text: not function responses, nor a text
+        # sent beside them (a tool's attachment: rllm-0883, -0974 bill the call's thoughts).
         for i, turn in enumerate(contents):
-            if turn.role != "model" and any("text" in part and not part.get("thought") for part in turn.parts):
+            if (
+                turn.role != "model"
+                and any("text" in part and not part.get("thought") for part in turn.parts)
+                and not any("functionResponse" in part for part in turn.parts)
+            ):
                 start = i
+    per_part = reach is not None and reach.signatures == "per_part"
+    current = _turn_signatures(contents[start + 1 :], per_part)
+    if current and start >= 0 and reach is not None and reach.earlier_turns == "when_current_replays":
+        return _turn_signatures(contents, per_part)
+    return current
+
+
+def _turn_signatures(turns: list[Any], per_part: bool) -> list[bytes]:
     seen: list[bytes] = []
-    for turn in contents[start + 1 :]:
+    for turn in turns:
         if turn.role != "model":
             continue
         for part in turn.parts:
             signature = part.get("thoughtSignature")
-            if isinstance(signature, bytes) and signature and signature not in seen:
+            if isinstance(signature, bytes) and signature and (per_part or signature not in seen):
                 seen.append(signature)
     return seen
 
@@ -152,11 +216,16 @@ def signature_thoughts(signature: bytes, size: SignatureSize) -> tuple[int, int,
     return low, min(max(point, low), top), top
 
 
-def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: ThoughtHistory) -> ReplayedThoughtCount:
-    """What the request's replayed signatures bill under `rule`, exact for the signatures `history` knows."""
-    signatures = replayed_signatures(prompt, rule.scope)
+def replayed_thought_tokens(
+    prompt: Prompt, rule: ReplayedThoughts, history: ThoughtHistory, reach: ThoughtReach | None = None
+) -> ReplayedThoughtCount:
+    """What the request's replayed signatures bill under `rule` (and its `reach`), exact for the signatures `history`
+    knows."""
+    signatures = replayed_signatures(prompt, rule.scope, reach)
+    per_part = reach is not None and reach.signatures == "per_part"
     size = signature_size()
     known_responses: dict[int, int] = {}
+    known_parts = 0
     low = point = high = 0
     unknown = 0
     for signature in signatures:
@@ -164,13 +233,16 @@ def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: Tho
             continue  # a whole (not streamed) response's thoughts are not billed again
         found = history.by_signature.get(signature)
         if found is not None:
-            known_responses[found[0]] = found[1]
+            if per_part:
+                known_parts += found[1]
+            else:
+                known_responses[found[0]] = found[1]
             continue
         lo, mid, hi = signature_thoughts(signature, size)
         if hi:
             unknown += 1
         low, point, high = low + lo, point + mid, high + hi
-    known = sum(known_responses.values())
+    known = sum(known_responses.values()) + known_parts
     low, point, high = low + known, point + known, high + known
     reasons = []
     if unknown:
@@ -186,4 +258,5 @@ def replayed_thought_tokens(prompt: Prompt, rule: ReplayedThoughts, history: Tho
         signatures=len(signatures),
         rule=rule,
         reason=" ".join(reasons) or None,
+        reach=reach,
     )

@@ -19,8 +19,10 @@ from vertexmeter.counting.count import (
     modality_details,
     model_info,
 )
+from vertexmeter.counting.dated import DatedRule, dated_rule
+from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
 from vertexmeter.counting.texts import part_texts
-from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history
+from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history, thought_reach
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions, generated_image_tokens
@@ -80,6 +82,12 @@ class UsageResult:
     unknown_thoughts: tuple[int, int] | None = None
     # The requested name was answered by another model that day (models.yaml `redirects`): `model` is that one.
     redirect: Redirect | None = None
+    # The calls the output bills to server-side tools (accounting.yaml `server_tool_calls`), and how many more tokens
+    # calls a response without its metadata cannot tell may bill.
+    server_tools: ServerToolCalls = field(default_factory=ServerToolCalls)
+    # The service reported the thoughts inside candidatesTokenCount that day (accounting.yaml `thoughts_in_candidates`):
+    # candidatesTokenCount = the output + thoughtsTokenCount, and the total counts them once.
+    thoughts_in_candidates: DatedRule | None = None
 
     @property
     def model_version(self) -> str:
@@ -110,7 +118,13 @@ class UsageResult:
     def exact(self) -> bool:
         """False when a part of the bill cannot be known offline: `bounds` then says how far it can be."""
         thoughts_exact = self.replayed_thoughts is None or self.replayed_thoughts.exact
-        return thoughts_exact and self.seams is None and self.streamed_output is None and self.unknown_thoughts is None
+        return (
+            thoughts_exact
+            and self.seams is None
+            and self.streamed_output is None
+            and self.unknown_thoughts is None
+            and not self.server_tools.unknown_high
+        )
 
     @property
     def bounds(self) -> dict[str, Any] | None:
@@ -130,7 +144,8 @@ class UsageResult:
             prompt_high += self.seams.high
             reasons.append(self.seams.reason)
         out: dict[str, Any] = {}
-        if (prompt_low, prompt_high) != (self.prompt_token_count,) * 2 or self.streamed_output is None:
+        output_uncertain = self.streamed_output is not None or bool(self.server_tools.unknown_high)
+        if (prompt_low, prompt_high) != (self.prompt_token_count,) * 2 or not output_uncertain:
             out["promptTokenCount"] = [prompt_low, prompt_high]
         output_low = output_high = self.candidates_token_count
         if self.streamed_output is not None:
@@ -138,8 +153,12 @@ class UsageResult:
             low, high = rule.around(text_tokens)
             output_low += low - text_tokens
             output_high += high - text_tokens
-            out["candidatesTokenCount"] = [output_low, output_high]
             reasons.append(rule.reason)
+        if self.server_tools.unknown_high:
+            output_high += self.server_tools.unknown_high
+            reasons.append(self.server_tools.reason)
+        if output_uncertain:
+            out["candidatesTokenCount"] = [output_low, output_high]
         rest_low = rest_high = self.thoughts_token_count
         if self.unknown_thoughts is not None:
             rest_low, rest_high = self.unknown_thoughts
@@ -149,6 +168,12 @@ class UsageResult:
                 "thinking (at least the summaries' tokens, at most the thinking budget or the output limit). Give the "
                 "response with its usageMetadata to take Google's own count."
             )
+        if self.thoughts_in_candidates is not None:  # the thoughts are in the output's count, and its range
+            output_low += rest_low - self.thoughts_token_count
+            output_high += rest_high - self.thoughts_token_count
+            if self.unknown_thoughts is not None:
+                out["candidatesTokenCount"] = [output_low, output_high]
+            rest_low = rest_high = 0
         out["totalTokenCount"] = [prompt_low + output_low + rest_low, prompt_high + output_high + rest_high]
         if self.raw_prompt_overhead is not None and "promptTokenCount" in out:
             out["rawPromptTokenCount"] = [prompt_low + self.raw_prompt_overhead, prompt_high + self.raw_prompt_overhead]
@@ -157,11 +182,14 @@ class UsageResult:
 
     @property
     def candidates_token_count(self) -> int:
-        return sum(self.candidates_tokens_by_modality.values())
+        """candidatesTokenCount: the output's tokens (and the thoughts, where that day's service counted them in)."""
+        inside = self.thoughts_token_count if self.thoughts_in_candidates is not None else 0
+        return sum(self.candidates_tokens_by_modality.values()) + inside
 
     @property
     def total_token_count(self) -> int:
-        return self.prompt_token_count + self.candidates_token_count + self.thoughts_token_count
+        outside = self.thoughts_token_count if self.thoughts_in_candidates is None else 0
+        return self.prompt_token_count + self.candidates_token_count + outside
 
     @property
     def fits_context_window(self) -> bool:
@@ -198,14 +226,33 @@ class UsageResult:
         from vertexmeter.counting.explain import applied_rules, redirect_rule
 
         replayed = self.replayed_thoughts.rule if self.replayed_thoughts else None
-        return redirect_rule(self.redirect) + applied_rules(
-            self.prompt.request,
-            self.prompt.tokenizer,
-            replayed=replayed,
-            response=self.has_response,
-            raw_prompt=self.raw_prompt_rule,
-            seams=self.seams,
-            streamed=self.streamed_output[0] if self.streamed_output else None,
+        dated = self.thoughts_in_candidates
+        inside = (
+            [
+                {
+                    "rule": "accounting.yaml thoughts_in_candidates",
+                    "confidence": dated.confidence,
+                    "evidence": [*dated.evidence],
+                }
+            ]
+            if dated is not None
+            else []
+        )
+        return (
+            inside
+            + redirect_rule(self.redirect)
+            + applied_rules(
+                self.prompt.request,
+                self.prompt.tokenizer,
+                replayed=replayed,
+                response=self.has_response,
+                raw_prompt=self.raw_prompt_rule,
+                seams=self.seams,
+                streamed=self.streamed_output[0] if self.streamed_output else None,
+                server_tools=[*self.server_tools.rules, *self.server_tools.unknown],
+                reach=self.replayed_thoughts.reach if self.replayed_thoughts else None,
+                dated=self.prompt.dated,
+            )
         )
 
     def to_rest(self, explain: bool = False) -> dict[str, Any]:
@@ -227,7 +274,10 @@ class UsageResult:
         if self.cached_content_token_count:
             out["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": self.cached_content_token_count}]
         if self.has_response:
-            candidates = modality_details(self.candidates_tokens_by_modality)
+            by_modality = dict(self.candidates_tokens_by_modality)
+            if self.thoughts_in_candidates is not None and self.thoughts_token_count:
+                by_modality["TEXT"] = by_modality.get("TEXT", 0) + self.thoughts_token_count
+            candidates = modality_details(by_modality)
             if candidates:
                 out["candidatesTokensDetails"] = candidates
         if self.thoughts_token_count:
@@ -304,7 +354,9 @@ def usage_of_body(
     known = thought_history(history)
     counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day, count_billable=count_billable)
     raw_rule = raw_prompt_rule_for(info, api, day) if prompt.call == GENERATE_CONTENT else None
-    replayed = replayed_thought_tokens(prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known)
+    replayed = replayed_thought_tokens(
+        prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known, thought_reach(prompt, GENERATE_CONTENT)
+    )
     result = UsageResult(
         model=info,
         api=api,
@@ -320,6 +372,11 @@ def usage_of_body(
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
         candidates, thoughts, streamed_text = count_response(prompt, response, day, streamed_rule)
+        result.server_tools = server_tool_calls(
+            prompt, response, get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)), GENERATE_CONTENT
+        )
+        if result.server_tools.tokens:
+            candidates["TEXT"] = candidates.get("TEXT", 0) + result.server_tools.tokens
         result.candidates_tokens_by_modality = candidates
         result.has_response = True
         stated = _stated_thoughts(response)
@@ -336,6 +393,9 @@ def usage_of_body(
             result.unknown_thoughts = (thoughts, max(high, thoughts))
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
+        result.thoughts_in_candidates = dated_rule(
+            "thoughts_in_candidates", api, GENERATE_CONTENT, info.rules_generation, day
+        )
     return result
 
 

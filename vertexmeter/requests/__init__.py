@@ -12,7 +12,12 @@ from vertexmeter.requests.prompt import (
     parse_count_request,
     parse_generate_request,
 )
-from vertexmeter.requests.response import response_candidates, response_signatures, response_thoughts
+from vertexmeter.requests.response import (
+    response_candidates,
+    response_signatures,
+    response_thoughts,
+    response_tool_runs,
+)
 from vertexmeter.requests.schema import ALL_ENUMS, MESSAGES, NUMBERED_ENUMS, Field, snake_case
 
 __all__ = [
@@ -39,5 +44,6 @@ __all__ = [
     "response_candidates",
     "response_signatures",
     "response_thoughts",
+    "response_tool_runs",
     "snake_case",
 ]

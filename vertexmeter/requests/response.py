@@ -75,3 +75,40 @@ def response_signatures(chunk: dict[str, Any], path: str) -> list[bytes]:
                 where = f"{path}.candidates[{k}].content.parts[{j}].thought_signature"
                 out.append(decode_bytes(signature, where))
     return out
+
+
+def response_tool_runs(response: Any) -> dict[int, dict[str, list[str]]] | None:
+    """What the server-side tools of a response ran, per candidate index: `webSearchQueries` (groundingMetadata)
+    and `retrievedUrls` (urlContextMetadata), streamed chunks joined in order, each value once. None when the
+    response is a text or a bare Content, which cannot say whether a tool ran."""
+    if isinstance(response, str):
+        return None
+    response = plain(response, "response")
+    if isinstance(response, dict) and "candidates" not in response and "parts" in response:
+        return None
+    chunks = response if isinstance(response, list) else [response]
+    out: dict[int, dict[str, list[str]]] = {}
+    for chunk in chunks:
+        candidates = chunk.get("candidates") if isinstance(chunk, dict) else None
+        for k, candidate in enumerate(candidates if isinstance(candidates, list) else []):
+            if not isinstance(candidate, dict):
+                continue
+            runs = out.setdefault(int(candidate.get("index", k) or 0), {"webSearchQueries": [], "retrievedUrls": []})
+            grounding = _field(candidate, "groundingMetadata")
+            for query in _field(grounding, "webSearchQueries") or []:
+                if isinstance(query, str) and query and query not in runs["webSearchQueries"]:
+                    runs["webSearchQueries"].append(query)
+            for item in _field(_field(candidate, "urlContextMetadata"), "urlMetadata") or []:
+                url = _field(item, "retrievedUrl")
+                if isinstance(url, str) and url and url not in runs["retrievedUrls"]:
+                    runs["retrievedUrls"].append(url)
+    return out
+
+
+def _field(message: Any, name: str) -> Any:
+    """A field of a JSON object by its camelCase or snake_case name (None when absent or not an object)."""
+    if not isinstance(message, dict):
+        return None
+    if name in message:
+        return message[name]
+    return message.get("".join(f"_{c.lower()}" if c.isupper() else c for c in name))

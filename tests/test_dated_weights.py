@@ -1,0 +1,124 @@
+"""accounting.yaml `dated_weights`: weights of the tool template and the function history that were different before
+a day. The Gemini API's 2.0 generateContent billed no typed OpenAPI node and no payload number until late April
+2025 (the recorded answers below, replayed at their recorded day and at a later one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import vertexmeter
+from tests.ground_truth import load_mined_history, origin_request
+from vertexmeter.counting.dated import dated_weights, rules_on
+from vertexmeter.registry import accounting_for, resolve
+
+RECORDS = {r["id"]: r for name in ("ruby_llm", "pydantic_ai_history") for r in load_mined_history(name)}
+
+
+@pytest.mark.parametrize(
+    ("record_id", "extra"),
+    [
+        ("rllm-0052", 6),  # 2.0, 6 typed nodes (a nested items object), 2025-04-14: 76
+        ("rllm-0071", 7),  # 2.0, 7 typed nodes, 2025-04-19: 51
+        ("pyd-0014", 2),  # 2.0, 2 typed nodes, no history
+        ("pyd-0015", 3),  # 2.0, 2 typed nodes and {"age": …} replayed: + 1 number after the switch
+        ("pyd-0033", 3),  # 1.5 Flash, 3 typed nodes
+    ],
+)
+def test_before_the_switch_no_typed_node_nor_number(record_id: str, extra: int) -> None:
+    record = RECORDS[record_id]
+    body, model = record["request"], record["model"]
+    recorded = vertexmeter.usage(model, body, api="gemini", as_of=record["recorded"]).prompt_token_count
+    assert recorded == record["expected"]["totalTokens"]
+    later = vertexmeter.usage(model, body, api="gemini", as_of="2025-06-01").prompt_token_count
+    assert later == recorded + extra
+
+
+def test_the_switch_day_and_scope() -> None:
+    """The last day of the old weights is 2025-04-28; Vertex, countTokens and 2.5 keep today's weights."""
+    body = RECORDS["rllm-0052"]["request"]
+    old = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-04-28").prompt_token_count
+    new = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-04-29").prompt_token_count
+    assert new - old == 6
+    for api in ("vertex", "gemini"):
+        for call in ("countTokens", "generateContent"):
+            for model in ("gemini-2.0-flash", "gemini-2.5-flash"):
+                if (api, call, model) == ("gemini", "generateContent", "gemini-2.0-flash"):
+                    continue
+                rules = accounting_for(resolve(model), api, call)
+                assert rules_on(rules, dt.date(2025, 4, 1)) == rules
+
+
+def test_today_and_every_entry_has_evidence() -> None:
+    rules = accounting_for(resolve("gemini-2.0-flash"), "gemini", "generateContent")
+    assert rules_on(rules, None) == rules
+    before = rules_on(rules, dt.date(2025, 4, 1))
+    assert before.tools.per_typed_node == 0 and before.function_history.per_number == 0
+    assert rules.tools.per_typed_node == 1 and rules.function_history.per_number == 1
+    for entry in dated_weights():
+        assert entry.evidence and entry.weights
+        assert all(eid in RECORDS for eid in entry.evidence if eid.startswith(("pyd-", "rllm-")))
+
+
+@pytest.mark.parametrize(("record_id", "name"), [("pyd-0040", "pydantic_ai_history"), ("crew-0010", "crewai")])
+def test_april_2025_previews_count_thoughts_in_candidates(record_id: str, name: str) -> None:
+    """accounting.yaml thoughts_in_candidates: gemini-2.5-flash-preview-04-17 reported candidatesTokenCount = the text
+    + thoughtsTokenCount, and a total that counts them once (pydantic-ai and crewAI, April 2025)."""
+    record = next(r for r in load_mined_history(name) if r["id"] == record_id)
+    raw = record["raw_usage"]
+    response = {
+        "candidates": [{"content": record["request"]["contents"][0], "finishReason": "STOP"}],
+        "usageMetadata": {"thoughtsTokenCount": raw["thoughtsTokenCount"]},
+    }
+    body = origin_request(record) or {"contents": [{"role": "user", "parts": [{"text": "."}]}]}
+    result = vertexmeter.usage(record["model"], body, api="gemini", response=response, as_of=record["recorded"])
+    rest = result.to_rest(explain=True)
+    assert rest["candidatesTokenCount"] == raw["candidatesTokenCount"] == record["expected"]["totalTokens"]
+    assert rest["thoughtsTokenCount"] == raw["thoughtsTokenCount"]
+    assert rest["totalTokenCount"] == rest["promptTokenCount"] + rest["candidatesTokenCount"]
+    assert rest["candidatesTokensDetails"] == [{"modality": "TEXT", "tokenCount": rest["candidatesTokenCount"]}]
+    assert any(r["rule"] == "accounting.yaml thoughts_in_candidates" for r in rest["rules"])
+    # From 2025-04-29 the thoughts are apart; the total is the same.
+    later = vertexmeter.usage(record["model"], body, api="gemini", response=response, as_of="2025-04-29")
+    assert later.candidates_token_count == raw["candidatesTokenCount"] - raw["thoughtsTokenCount"]
+    assert later.total_token_count == result.total_token_count
+    # Vertex is not concerned.
+    vertex = vertexmeter.usage(record["model"], body, api="vertex", response=response, as_of=record["recorded"])
+    assert vertex.thoughts_in_candidates is None
+    assert vertex.total_token_count == (
+        vertex.prompt_token_count + vertex.candidates_token_count + vertex.thoughts_token_count
+    )
+
+
+def test_thoughts_in_candidates_without_stated_usage_bound_the_candidates() -> None:
+    """Thought summaries without usage on such a day: the unknown thoughts widen candidatesTokenCount, not a third
+    count, and the total counts them once."""
+    response = {
+        "candidates": [
+            {"content": {"role": "model", "parts": [{"text": "Plan the answer.", "thought": True}, {"text": "Four."}]}}
+        ]
+    }
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "2 + 2?"}]}],
+        "generationConfig": {"thinkingConfig": {"thinkingBudget": 100, "includeThoughts": True}},
+    }
+    day = "2025-04-22"
+    result = vertexmeter.usage("gemini-2.5-flash-preview-04-17", body, api="gemini", response=response, as_of=day)
+    text = result.candidates_token_count - result.thoughts_token_count
+    assert result.bounds is not None
+    assert result.bounds["candidatesTokenCount"] == [text + result.thoughts_token_count, text + 100]
+    assert result.bounds["totalTokenCount"] == [result.total_token_count, result.prompt_token_count + text + 100]
+    assert result.bounds["thoughtsTokenCount"] == [result.thoughts_token_count, 100]
+
+
+def test_explain_names_the_dated_weights() -> None:
+    body = RECORDS["rllm-0052"]["request"]
+    then = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-04-14").to_rest(explain=True)
+    rules = [r["rule"] for r in then["rules"]]
+    assert "accounting.yaml dated_weights (tool_templates until 2025-04-28: per_typed_node 0)" in rules
+    wrapped = {"generateContentRequest": {"model": "models/gemini-2.0-flash", **body}}
+    counted = vertexmeter.count("gemini-2.0-flash", wrapped, api="gemini", as_of="2025-04-14")
+    assert all("dated_weights" not in r["rule"] for r in counted.rules)  # countTokens keeps today's template
+    later = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-06-01").to_rest(explain=True)
+    assert all("dated_weights" not in r["rule"] for r in later["rules"])

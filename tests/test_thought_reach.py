@@ -1,0 +1,70 @@
+"""accounting.yaml `replayed_thoughts_reach` and the current turn's start: which replayed thought signatures Vertex 2.5
+bills, replayed on crmne/ruby_llm's recorded answers with the thoughtsTokenCount of the responses that produced their
+signatures (the earlier interactions of the same cassettes, as the mined records state them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import vertexmeter
+from tests.ground_truth import load_mined_history
+
+RECORDS = {r["id"]: r for r in load_mined_history("ruby_llm")}
+
+
+def _history(record: dict[str, Any], thoughts: list[int]) -> list[dict[str, Any]]:
+    """One response per model turn that carries a signature, in order, stating the given thoughts."""
+    turns = [c for c in record["request"]["contents"] if c.get("role") == "model"]
+    turns = [c for c in turns if any(p.get("thoughtSignature") for p in c["parts"])]
+    assert len(turns) == len(thoughts)
+    return [
+        {
+            "candidates": [{"content": {"role": "model", "parts": turn["parts"]}}],
+            "usageMetadata": {"thoughtsTokenCount": n},
+        }
+        for turn, n in zip(turns, thoughts, strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("record_id", "thoughts", "billed"),
+    [
+        ("rllm-0824", [42, 49], 91),  # asked again, called again: both calls' thoughts
+        ("rllm-0960", [90, 57], 147),
+        ("rllm-0823", [42], 0),  # the same conversation ending in the user's new question: none
+        ("rllm-0959", [90], 0),
+        ("rllm-0954", [44], 88),  # one response's signature on two parallel calls: twice
+        ("rllm-0883", [59], 59),  # a tool's attachment sent as text beside the function response: still this turn
+        ("rllm-0974", [38], 38),
+        ("rllm-0822", [42], 42),  # one call in the current turn (the rule before)
+    ],
+)
+def test_vertex_25_bills_the_recorded_thoughts(record_id: str, thoughts: list[int], billed: int) -> None:
+    record = RECORDS[record_id]
+    model, body, day = record["model"], record["request"], record["recorded"]
+    result = vertexmeter.usage(model, body, api="vertex", as_of=day, history=_history(record, thoughts))
+    assert result.prompt_token_count == record["expected"]["totalTokens"]
+    assert result.replayed_thoughts_token_count == billed
+    assert result.bounds is None
+    alone = vertexmeter.usage(model, body, api="vertex", as_of=day)
+    if billed:
+        # Without the earlier responses: bounds from the signatures' sizes that hold the recorded prompt.
+        low, high = alone.bounds["promptTokenCount"]
+        assert low <= record["expected"]["totalTokens"] <= high
+        rules = [r["rule"] for r in alone.rules]
+        assert "accounting.yaml replayed_thoughts_reach (when_current_replays, per_part)" in rules
+    else:
+        assert alone.bounds is None and alone.prompt_token_count == record["expected"]["totalTokens"]
+
+
+def test_the_gemini_api_keeps_one_bill_per_response() -> None:
+    """The reach is Vertex 2.5's: the Gemini API's 3 previews bill a repeated signature once and no earlier turn."""
+    record = RECORDS["rllm-0954"]
+    body = record["request"]
+    history = _history(record, [44])
+    vertex = vertexmeter.usage("gemini-2.5-flash", body, api="vertex", as_of="2026-08-19", history=history)
+    gemini = vertexmeter.usage("gemini-3-flash-preview", body, api="gemini", as_of="2026-08-19", history=history)
+    assert vertex.replayed_thoughts_token_count == 88
+    assert gemini.replayed_thoughts_token_count == 44
