@@ -5,13 +5,14 @@ a day. The Gemini API's 2.0 generateContent billed no typed OpenAPI node and no 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
 import vertexmeter
 from tests.ground_truth import load_mined_history, origin_request
-from vertexmeter.counting.dated import dated_weights, rules_on
-from vertexmeter.registry import accounting_for, resolve
+from vertexmeter.counting.dated import rules_on
+from vertexmeter.registry import accounting_for, dated_weights, resolve
 
 RECORDS = {r["id"]: r for name in ("ruby_llm", "pydantic_ai_history") for r in load_mined_history(name)}
 
@@ -122,3 +123,58 @@ def test_explain_names_the_dated_weights() -> None:
     assert all("dated_weights" not in r["rule"] for r in counted.rules)  # countTokens keeps today's template
     later = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-06-01").to_rest(explain=True)
     assert all("dated_weights" not in r["rule"] for r in later["rules"])
+
+
+@pytest.mark.parametrize(
+    ("section", "change", "message"),
+    [
+        ("dated_weights", {"table": "roles"}, "unknown table 'roles'"),
+        ("dated_weights", {"weights": {}}, "needs weights and evidence"),
+        ("dated_weights", {"evidence": []}, "needs weights and evidence"),
+        ("thoughts_in_candidates", {"evidence": []}, "needs evidence"),
+        ("replayed_thoughts_reach", {"signatures": "per_turn"}, "values, evidence"),
+        ("replayed_thoughts_reach", {"earlier_turns": "always"}, "values, evidence"),
+        ("server_tool_calls", {"template": "print()"}, "needs a {list} template"),
+        ("server_tool_calls", {"reads": "groundingChunks"}, "needs a {list} template"),
+        ("server_tool_calls", {"request_fallback": "guess"}, "unknown request_fallback 'guess'"),
+        ("server_tool_calls", {"bound_without_response": "wide"}, "unknown bound 'wide'"),
+    ],
+)
+def test_a_broken_dated_section_is_refused_when_the_data_loads(section: str, change: dict, message: str) -> None:
+    # The registry checks these sections with the rest of the data set, so `vertexmeter data update` refuses a
+    # data set whose dated rules would fail only at the first count that reaches them.
+    import copy
+
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.registry import build_registry
+
+    models = load_yaml("vertexmeter.registry", "models.yaml")
+    broken = copy.deepcopy(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    broken[section][0].update(change)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build_registry(models, broken)
+
+
+def test_a_reach_given_twice_for_one_scope_is_refused() -> None:
+    import copy
+
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.registry import build_registry
+
+    models = load_yaml("vertexmeter.registry", "models.yaml")
+    twice = copy.deepcopy(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    twice["replayed_thoughts_reach"].append(copy.deepcopy(twice["replayed_thoughts_reach"][0]))
+    with pytest.raises(ValueError, match="twice"):
+        build_registry(models, twice)
+
+
+def test_a_data_set_from_before_the_dated_sections_loads_without_them() -> None:
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.registry import build_registry
+
+    rules = dict(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    for section in ("dated_weights", "thoughts_in_candidates", "replayed_thoughts_reach", "server_tool_calls"):
+        rules.pop(section)
+    registry = build_registry(load_yaml("vertexmeter.registry", "models.yaml"), rules)
+    assert registry.dated.weights == () and registry.dated.server_tools == ()
+    assert registry.dated.reach == {} and registry.dated.rules == {"thoughts_in_candidates": ()}

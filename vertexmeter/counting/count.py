@@ -14,12 +14,20 @@ from decimal import Decimal
 from typing import Any
 
 from vertexmeter.counting.accounting import declarations_as_read, overhead_tokens
-from vertexmeter.counting.dated import DatedWeights, dated_entries, rules_with
+from vertexmeter.counting.dated import dated_entries, rules_with
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.media import MediaContext, MediaOptions, count_media_part
-from vertexmeter.registry import ModelInfo, Redirect, accounting_for, redirect_for, resolve, tokenizer_for
+from vertexmeter.registry import (
+    DatedWeights,
+    ModelInfo,
+    Redirect,
+    accounting_for,
+    redirect_for,
+    resolve,
+    tokenizer_for,
+)
 from vertexmeter.requests import Prompt, media_field, parse_count_request, request_body
 from vertexmeter.tokenizing import billable_characters as _billable_characters
 from vertexmeter.tokenizing import get_tokenizer

@@ -16,9 +16,7 @@ from vertexmeter.requests import Prompt, media_field
 
 if TYPE_CHECKING:
     from vertexmeter.counting.accounting import SeamBounds
-    from vertexmeter.counting.dated import DatedWeights
-    from vertexmeter.counting.server_tools import ServerToolCall
-    from vertexmeter.counting.thoughts import ThoughtReach
+    from vertexmeter.registry import DatedWeights, ServerToolCall, ThoughtReach
 
 
 def applied_rules(

@@ -3,80 +3,17 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from vertexmeter.datafiles import load_yaml
+from vertexmeter.registry import ServerToolCall, server_tool_call_rules
 from vertexmeter.requests import Prompt, response_tool_runs
 from vertexmeter.tokenizing import Tokenizer
 
 # A URL in a user's text, up to whitespace or a bracket or quote; trailing sentence punctuation is not part of it.
 _URL = re.compile(r"https?://[^\s<>\"'()\[\]{}]+")
 _URL_TAIL = ".,;:!?"
-_FALLBACKS = {"user_text_urls"}
-_BOUNDS = {"last_user_text_twice"}
-_READS = {"webSearchQueries", "retrievedUrls"}
-
-
-@dataclass(frozen=True)
-class ServerToolCall:
-    """One accounting.yaml `server_tool_calls` entry."""
-
-    apis: tuple[str, ...]
-    calls: tuple[str, ...]
-    generations: tuple[str, ...]
-    tool: str  # the Tool field that declares it: googleSearch, urlContext
-    template: str  # the call's text; `{list}` is the JSON list of what it ran
-    reads: str  # what the response says it ran: webSearchQueries or retrievedUrls
-    request_fallback: str | None
-    # Without a response that says what ran: the call is not counted, and the output's bounds reach this text
-    # ("last_user_text_twice": the call listing the user's last text twice), None: no bounds.
-    bound_without_response: str | None
-    confidence: str
-    evidence: tuple[str, ...]
-
-    def text(self, items: list[str]) -> str:
-        return self.template.replace("{list}", json.dumps(items, ensure_ascii=False))
-
-
-def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(str(v) for v in (value if isinstance(value, list) else [value]))
-
-
-def _optional(value: Any) -> str | None:
-    return str(value) if value else None
-
-
-@cache
-def _rules() -> tuple[ServerToolCall, ...]:
-    raw = load_yaml("vertexmeter.registry", "accounting.yaml").get("server_tool_calls") or []
-    out = []
-    for entry in raw:
-        rule = ServerToolCall(
-            apis=_strings(entry["api"]),
-            calls=_strings(entry["call"]),
-            generations=_strings(entry["generations"]),
-            tool=str(entry["tool"]),
-            template=str(entry["template"]),
-            reads=str(entry["reads"]),
-            request_fallback=_optional(entry.get("request_fallback")),
-            bound_without_response=_optional(entry.get("bound_without_response")),
-            confidence=str(entry.get("confidence", "")),
-            evidence=_strings(entry.get("evidence") or []),
-        )
-        if "{list}" not in rule.template or rule.reads not in _READS or not rule.evidence:
-            raise ValueError(
-                f"accounting.yaml server_tool_calls: {rule.tool} needs a {{list}} template, reads, evidence"
-            )
-        if rule.request_fallback is not None and rule.request_fallback not in _FALLBACKS:
-            raise ValueError(f"accounting.yaml server_tool_calls: unknown request_fallback {rule.request_fallback!r}")
-        if rule.bound_without_response is not None and rule.bound_without_response not in _BOUNDS:
-            raise ValueError(f"accounting.yaml server_tool_calls: unknown bound {rule.bound_without_response!r}")
-        out.append(rule)
-    return tuple(out)
 
 
 def server_tool_rules(prompt: Prompt, call: str) -> list[ServerToolCall]:
@@ -85,7 +22,7 @@ def server_tool_rules(prompt: Prompt, call: str) -> list[ServerToolCall]:
     generation = prompt.model.rules_generation
     return [
         rule
-        for rule in _rules()
+        for rule in server_tool_call_rules()
         if rule.tool in declared and prompt.api in rule.apis and call in rule.calls and generation in rule.generations
     ]
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from vertexmeter.datafiles import load_yaml
 from vertexmeter.errors import invalid_argument
-from vertexmeter.registry import ReplayedThoughts, SignatureSize, signature_size
+from vertexmeter.registry import ReplayedThoughts, SignatureSize, ThoughtReach, signature_size, thought_reach_for
 from vertexmeter.requests import Prompt, decode_bytes, plain, response_signatures, response_thoughts
 
 # Signatures Google documents as placeholders for turns that had none (they carry no thoughts), as the
@@ -82,51 +80,9 @@ def thought_history(history: Any) -> ThoughtHistory:
     return ThoughtHistory(by_signature)
 
 
-@dataclass(frozen=True)
-class ThoughtReach:
-    """accounting.yaml `replayed_thoughts_reach`: how far a `replayed_thoughts` rule reaches for one API, call and
-    generation. `earlier_turns`: "when_current_replays" bills the earlier turns' signatures too when the current
-    turn replays one (else only the scope's). `signatures`: "per_part" bills a signature each time a part carries it
-    (parallel calls that repeat their response's signature), "per_response" once per producing response."""
-
-    earlier_turns: str = "never"
-    signatures: str = "per_response"
-    confidence: str = ""
-    evidence: tuple[str, ...] = ()
-
-
-_EARLIER = ("never", "when_current_replays")
-_SIGNATURES = ("per_response", "per_part")
-
-
-@cache
-def _reaches() -> dict[tuple[str, str, str], ThoughtReach]:
-    out: dict[tuple[str, str, str], ThoughtReach] = {}
-    for entry in load_yaml("vertexmeter.registry", "accounting.yaml").get("replayed_thoughts_reach") or []:
-        reach = ThoughtReach(
-            earlier_turns=str(entry.get("earlier_turns", "never")),
-            signatures=str(entry.get("signatures", "per_response")),
-            confidence=str(entry.get("confidence", "")),
-            evidence=tuple(str(e) for e in entry.get("evidence") or []),
-        )
-        if reach.earlier_turns not in _EARLIER or reach.signatures not in _SIGNATURES or not reach.evidence:
-            raise ValueError(f"accounting.yaml replayed_thoughts_reach: {entry!r} (values, evidence)")
-        for api in _listed(entry["api"]):
-            for call in _listed(entry["call"]):
-                for generation in _listed(entry["generations"]):
-                    if (api, call, generation) in out:
-                        raise ValueError(f"accounting.yaml replayed_thoughts_reach: {api, call, generation} twice")
-                    out[(api, call, generation)] = reach
-    return out
-
-
-def _listed(value: Any) -> list[str]:
-    return [str(v) for v in (value if isinstance(value, list) else [value])]
-
-
 def thought_reach(prompt: Prompt, call: str) -> ThoughtReach | None:
     """The reach entry for the prompt's API, call and generation, None where the scope alone says."""
-    return _reaches().get((prompt.api, call, prompt.model.rules_generation))
+    return thought_reach_for(prompt.api, call, prompt.model.rules_generation)
 
 
 def replayed_signatures(prompt: Prompt, scope: str, reach: ThoughtReach | None = None) -> list[bytes]:

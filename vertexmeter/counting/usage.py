@@ -19,7 +19,6 @@ from vertexmeter.counting.count import (
     modality_details,
     model_info,
 )
-from vertexmeter.counting.dated import DatedRule, dated_rule
 from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
 from vertexmeter.counting.texts import part_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history, thought_reach
@@ -27,12 +26,14 @@ from vertexmeter.dates import parse_day
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions, generated_image_tokens
 from vertexmeter.registry import (
+    DatedRule,
     ModelInfo,
     RawPromptRule,
     Redirect,
     StreamedOutputBounds,
     accounting_for,
     counts_text_pieces_apart,
+    dated_rule_on,
     raw_prompt_rule_for,
     redirect_for,
     replayed_thoughts_for,
@@ -393,7 +394,7 @@ def usage_of_body(
             result.unknown_thoughts = (thoughts, max(high, thoughts))
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
-        result.thoughts_in_candidates = dated_rule(
+        result.thoughts_in_candidates = dated_rule_on(
             "thoughts_in_candidates", api, GENERATE_CONTENT, info.rules_generation, day
         )
     return result

@@ -1,5 +1,6 @@
 """The model registry: which tokenizer, limits and counting rules each model has (models.yaml, accounting.yaml)."""
 
+from vertexmeter.registry.dated import DATED_TABLES, DatedRule, DatedWeights, ServerToolCall, ThoughtReach
 from vertexmeter.registry.models import (
     Accounting,
     DatedAlias,
@@ -20,6 +21,9 @@ from vertexmeter.registry.models import (
     build_registry,
     counts_text_pieces_apart,
     dated_aliases,
+    dated_rule_on,
+    dated_weights,
+    dated_weights_on,
     match_version,
     not_countable,
     raw_prompt_rule_for,
@@ -27,8 +31,10 @@ from vertexmeter.registry.models import (
     registry_version,
     replayed_thoughts_for,
     resolve,
+    server_tool_call_rules,
     signature_size,
     streamed_output_bounds_for,
+    thought_reach_for,
     tokenizer_for,
     tokenizer_history,
     uncertain_seams_for,
@@ -38,6 +44,16 @@ from vertexmeter.vocabulary import APIS, CALLS
 
 __all__ = [
     "APIS",
+    "DATED_TABLES",
+    "DatedRule",
+    "DatedWeights",
+    "ServerToolCall",
+    "ThoughtReach",
+    "dated_rule_on",
+    "dated_weights",
+    "dated_weights_on",
+    "server_tool_call_rules",
+    "thought_reach_for",
     "CALLS",
     "Accounting",
     "DatedAlias",

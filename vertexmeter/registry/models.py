@@ -14,6 +14,14 @@ from typing import Any
 
 from vertexmeter.datafiles import load_yaml
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument, not_found
+from vertexmeter.registry.dated import (
+    DatedRule,
+    DatedSections,
+    DatedWeights,
+    ServerToolCall,
+    ThoughtReach,
+    load_dated_sections,
+)
 from vertexmeter.vocabulary import APIS, CALLS, EMBED_CONTENT
 
 BILLED_OUTPUTS = ("text", "before_stop")
@@ -337,6 +345,7 @@ class _Registry:
     uncertain_seams: dict[tuple[str, str, str], tuple[UncertainSeam, ...]] = field(default_factory=dict)
     streamed_output: dict[tuple[str, str, str], StreamedOutputBounds] = field(default_factory=dict)
     redirects: dict[str, tuple[Redirect, ...]] = field(default_factory=dict)
+    dated: DatedSections = field(default_factory=DatedSections)
 
 
 @cache
@@ -423,6 +432,7 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         _load_uncertain_seams(rules.get("uncertain_seams") or []),  # optional, as raw_prompt_tokens
         _load_streamed_output(rules.get("streamed_output_bounds") or []),  # optional, likewise
         redirects,
+        load_dated_sections(rules),
     )
 
 
@@ -843,6 +853,36 @@ def usage_fields_for(api: str, as_of: dt.date | None = None) -> dict[str, str]:
 
 def signature_size() -> SignatureSize:
     return _registry().signature_size
+
+
+def dated_weights() -> tuple[DatedWeights, ...]:
+    """accounting.yaml `dated_weights`: weights of a table that were different up to a day."""
+    return _registry().dated.weights
+
+
+def dated_weights_on(api: str, call: str, generation: str, day: dt.date | None) -> list[DatedWeights]:
+    """The `dated_weights` entries in force for this API, call and generation on `day` (None: today, which none is)."""
+    if day is None:
+        return []
+    return [entry for entry in _registry().dated.weights if entry.applies(api, call, generation, day)]
+
+
+def dated_rule_on(section: str, api: str, call: str, generation: str, day: dt.date | None) -> DatedRule | None:
+    """The entry of accounting.yaml `section` (e.g. `thoughts_in_candidates`) in force on `day` (None: today)."""
+    if day is None:
+        return None
+    entries = (_registry().dated.rules or {})[section]  # KeyError: a section the registry does not read
+    return next((rule for rule in entries if rule.applies(api, call, generation, day)), None)
+
+
+def thought_reach_for(api: str, call: str, generation: str) -> ThoughtReach | None:
+    """accounting.yaml `replayed_thoughts_reach` for this API, call and generation; None where the scope alone says."""
+    return (_registry().dated.reach or {}).get((api, call, generation))
+
+
+def server_tool_call_rules() -> tuple[ServerToolCall, ...]:
+    """accounting.yaml `server_tool_calls`."""
+    return _registry().dated.server_tools
 
 
 def all_models() -> tuple[ModelInfo, ...]:

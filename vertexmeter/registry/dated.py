@@ -1,0 +1,209 @@
+"""accounting.yaml's rules that hold for a span of days or for what a response says ran: `dated_weights`,
+`thoughts_in_candidates`, `replayed_thoughts_reach` and `server_tool_calls`, parsed and checked with the rest of
+the data set (so `vertexmeter data update` refuses a broken one) and read by counting through the registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# The tables whose weights a dated entry may replace, and the Accounting field that holds each.
+DATED_TABLES = {"tool_templates": "tools", "function_history": "function_history"}
+# accounting.yaml sections of DatedRule entries (a span of days, no weights).
+DATED_RULE_SECTIONS = ("thoughts_in_candidates",)
+
+_EARLIER = ("never", "when_current_replays")
+_SIGNATURES = ("per_response", "per_part")
+_FALLBACKS = ("user_text_urls",)
+_BOUNDS = ("last_user_text_twice",)
+_READS = ("webSearchQueries", "retrievedUrls")
+
+
+@dataclass(frozen=True)
+class DatedWeights:
+    """One `dated_weights` entry: `weights` of `table` in force up to and including `until`."""
+
+    apis: tuple[str, ...]
+    calls: tuple[str, ...]
+    generations: tuple[str, ...]
+    until: dt.date
+    table: str
+    weights: tuple[tuple[str, int], ...]
+    confidence: str
+    evidence: tuple[str, ...]
+
+    def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
+        return day <= self.until and api in self.apis and call in self.calls and generation in self.generations
+
+
+@dataclass(frozen=True)
+class DatedRule:
+    """A dated entry without weights (e.g. `thoughts_in_candidates`): in force up to and including `until`."""
+
+    apis: tuple[str, ...]
+    calls: tuple[str, ...]
+    generations: tuple[str, ...]
+    until: dt.date
+    confidence: str
+    evidence: tuple[str, ...]
+
+    def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
+        return day <= self.until and api in self.apis and call in self.calls and generation in self.generations
+
+
+@dataclass(frozen=True)
+class ThoughtReach:
+    """`replayed_thoughts_reach`: how far a `replayed_thoughts` rule reaches for one API, call and generation.
+    `earlier_turns`: "when_current_replays" bills the earlier turns' signatures too when the current turn replays
+    one (else only the scope's). `signatures`: "per_part" bills a signature each time a part carries it (parallel
+    calls that repeat their response's signature), "per_response" once per producing response."""
+
+    earlier_turns: str = "never"
+    signatures: str = "per_response"
+    confidence: str = ""
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServerToolCall:
+    """One `server_tool_calls` entry: the call a model writes to a server-side tool that ran, billed in its output."""
+
+    apis: tuple[str, ...]
+    calls: tuple[str, ...]
+    generations: tuple[str, ...]
+    tool: str  # the Tool field that declares it: googleSearch, urlContext
+    template: str  # the call's text; `{list}` is the JSON list of what it ran
+    reads: str  # what the response says it ran: webSearchQueries or retrievedUrls
+    request_fallback: str | None
+    # Without a response that says what ran: the call is not counted, and the output's bounds reach this text
+    # ("last_user_text_twice": the call listing the user's last text twice), None: no bounds.
+    bound_without_response: str | None
+    confidence: str
+    evidence: tuple[str, ...]
+
+    def text(self, items: list[str]) -> str:
+        return self.template.replace("{list}", json.dumps(items, ensure_ascii=False))
+
+
+@dataclass(frozen=True)
+class DatedSections:
+    """The four sections, parsed."""
+
+    weights: tuple[DatedWeights, ...] = ()
+    rules: dict[str, tuple[DatedRule, ...]] | None = None
+    reach: dict[tuple[str, str, str], ThoughtReach] | None = None
+    server_tools: tuple[ServerToolCall, ...] = ()
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in (value if isinstance(value, list) else [value]))
+
+
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _scope(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apis": _strings(entry["api"]),
+        "calls": _strings(entry["call"]),
+        "generations": _strings(entry["generations"]),
+    }
+
+
+def _weights(raw: list[dict[str, Any]]) -> tuple[DatedWeights, ...]:
+    out = []
+    for entry in raw:
+        table = str(entry["table"])
+        if table not in DATED_TABLES:
+            raise ValueError(f"accounting.yaml dated_weights: unknown table {table!r}")
+        weights = tuple((str(k), int(v)) for k, v in (entry.get("weights") or {}).items())
+        if not weights or not entry.get("evidence"):
+            raise ValueError("accounting.yaml dated_weights: each entry needs weights and evidence")
+        out.append(
+            DatedWeights(
+                **_scope(entry),
+                until=_day(entry["until"]),
+                table=table,
+                weights=weights,
+                confidence=str(entry.get("confidence", "")),
+                evidence=_strings(entry["evidence"]),
+            )
+        )
+    return tuple(out)
+
+
+def _rules(section: str, raw: list[dict[str, Any]]) -> tuple[DatedRule, ...]:
+    out = []
+    for entry in raw:
+        if not entry.get("evidence"):
+            raise ValueError(f"accounting.yaml {section}: each entry needs evidence")
+        out.append(
+            DatedRule(
+                **_scope(entry),
+                until=_day(entry["until"]),
+                confidence=str(entry.get("confidence", "")),
+                evidence=_strings(entry["evidence"]),
+            )
+        )
+    return tuple(out)
+
+
+def _reach(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], ThoughtReach]:
+    out: dict[tuple[str, str, str], ThoughtReach] = {}
+    for entry in raw:
+        reach = ThoughtReach(
+            earlier_turns=str(entry.get("earlier_turns", "never")),
+            signatures=str(entry.get("signatures", "per_response")),
+            confidence=str(entry.get("confidence", "")),
+            evidence=_strings(entry.get("evidence") or []),
+        )
+        if reach.earlier_turns not in _EARLIER or reach.signatures not in _SIGNATURES or not reach.evidence:
+            raise ValueError(f"accounting.yaml replayed_thoughts_reach: {entry!r} (values, evidence)")
+        scope = _scope(entry)
+        for api in scope["apis"]:
+            for call in scope["calls"]:
+                for generation in scope["generations"]:
+                    if (api, call, generation) in out:
+                        raise ValueError(f"accounting.yaml replayed_thoughts_reach: {api, call, generation} twice")
+                    out[(api, call, generation)] = reach
+    return out
+
+
+def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
+    out = []
+    for entry in raw:
+        rule = ServerToolCall(
+            **_scope(entry),
+            tool=str(entry["tool"]),
+            template=str(entry["template"]),
+            reads=str(entry["reads"]),
+            request_fallback=str(entry["request_fallback"]) if entry.get("request_fallback") else None,
+            bound_without_response=(
+                str(entry["bound_without_response"]) if entry.get("bound_without_response") else None
+            ),
+            confidence=str(entry.get("confidence", "")),
+            evidence=_strings(entry.get("evidence") or []),
+        )
+        if "{list}" not in rule.template or rule.reads not in _READS or not rule.evidence:
+            raise ValueError(
+                f"accounting.yaml server_tool_calls: {rule.tool} needs a {{list}} template, reads, evidence"
+            )
+        if rule.request_fallback is not None and rule.request_fallback not in _FALLBACKS:
+            raise ValueError(f"accounting.yaml server_tool_calls: unknown request_fallback {rule.request_fallback!r}")
+        if rule.bound_without_response is not None and rule.bound_without_response not in _BOUNDS:
+            raise ValueError(f"accounting.yaml server_tool_calls: unknown bound {rule.bound_without_response!r}")
+        out.append(rule)
+    return tuple(out)
+
+
+def load_dated_sections(rules: dict[str, Any]) -> DatedSections:
+    """The four sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
+    return DatedSections(
+        weights=_weights(rules.get("dated_weights") or []),
+        rules={section: _rules(section, rules.get(section) or []) for section in DATED_RULE_SECTIONS},
+        reach=_reach(rules.get("replayed_thoughts_reach") or []),
+        server_tools=_server_tools(rules.get("server_tool_calls") or []),
+    )
