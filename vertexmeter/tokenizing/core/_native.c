@@ -1266,7 +1266,7 @@ fail:
 #define RUN_MAX_LEVELS 127 /* int8_t levels */
 
 typedef struct {
-    int n_lengths, n_levels;
+    int n_lengths, n_levels, max_len; /* max_len: the longest run piece (merges never make a longer one) */
     int32_t id_of[RUN_MAX_LEN + 1]; /* piece id of c^len, -1 none */
     int64_t prio[RUN_MAX_LEN + 1][RUN_MAX_LEN + 1]; /* priority of merging (a, b); -1 none */
     int8_t level[RUN_MAX_LEN + 1][RUN_MAX_LEN + 1]; /* its level, -1 none */
@@ -1290,8 +1290,9 @@ static int cmp_i64(const void *a, const void *b) {
 }
 
 /* Fill plan from the piece of one c (unit): the run lengths reachable by merges, the merges among
- * them and their levels. -1 when a run piece is longer than RUN_MAX_LEN, one text has two ids or there
- * are more than RUN_MAX_LEVELS levels. */
+ * them and their levels. -1 when a run piece is longer than RUN_MAX_LEN or one text has two ids; -2
+ * when only the levels are out of reach (more than RUN_MAX_LEVELS): the merges are known, the passes
+ * cannot take them (the streaming heap can). */
 static int run_plan(PyObject *encoder, int32_t unit, RunPlan *plan) {
     int lengths[RUN_MAX_LEN + 1], n = 0;
     for (int i = 0; i <= RUN_MAX_LEN; i++) {
@@ -1326,10 +1327,13 @@ static int run_plan(PyObject *encoder, int32_t unit, RunPlan *plan) {
                 prios[np++] = p;
             }
         }
+    plan->n_lengths = n;
+    plan->max_len = 0;
+    for (int i = 0; i < n; i++) if (lengths[i] > plan->max_len) plan->max_len = lengths[i];
     qsort(prios, (size_t)np, sizeof(int64_t), cmp_i64);
     int levels = 0;
     for (int k = 0; k < np; k++) if (!k || prios[k] != prios[k - 1]) prios[levels++] = prios[k];
-    if (levels > RUN_MAX_LEVELS) return -1; /* every symbol walks every pass: few passes, or the heap */
+    if (levels > RUN_MAX_LEVELS) return -2; /* every symbol walks every pass: few passes, or a heap */
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
             int a = lengths[i], b = lengths[j];
@@ -1339,7 +1343,6 @@ static int run_plan(PyObject *encoder, int32_t unit, RunPlan *plan) {
             while (lo < hi) { int mid = (lo + hi) / 2; if (prios[mid] < p) lo = mid + 1; else hi = mid; }
             plan->level[a][b] = (int8_t)lo;
         }
-    plan->n_lengths = n;
     plan->n_levels = levels;
     return 0;
 }
@@ -1370,6 +1373,165 @@ static inline int run_push(const RunPlan *plan, RunPass *passes, int lvl, int x,
         s->last = p;
         x = p; lvl++;
     }
+}
+
+/* ---- the streaming heap: runs whose passes give up */
+/* The heap's own algorithm over a run, in a window of fixed size. The run's untouched tail is all
+ * single characters, whose pairs are all the same merge (rank p11) at positions right of every symbol
+ * made so far: the heap takes the leftmost of them exactly when no candidate of the window comes first
+ * (rank <= p11), so the tail is never held, only the symbols made from it. Symbols before a *sealed*
+ * boundary are final once no candidate is pending: a boundary between symbols of lengths a and b with
+ * a + b > the longest run piece never merges (symbols only grow), so nothing crosses it, and the left
+ * side, with no candidate, never changes again. Then they are emitted and the window is reused. When
+ * a full window has pending candidates or no sealed boundary, the attempt gives up and the whole run
+ * takes the heap (nothing of it is kept). Spaces on gemma4: every merge into a longer run of spaces
+ * outranks (1,1), so each block of 31 is made by a cascade and sealed against the next. */
+#define STREAM_WINDOW 4096
+#define STREAM_HEAP (4 * STREAM_WINDOW)
+
+typedef struct { int32_t len, prev, next; } StreamSym; /* len 0: absorbed into its left neighbour */
+/* right >= 0: the window's symbol; right < 0: the tail's first character while f == -1 - right */
+typedef struct { int64_t prio; int32_t left, right, size; } StreamItem;
+
+static inline int stream_before(const StreamItem *a, const StreamItem *b) {
+    return a->prio < b->prio || (a->prio == b->prio && a->left < b->left);
+}
+
+static void stream_push(StreamItem *h, size_t *n, StreamItem it) {
+    size_t i = (*n)++;
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (!stream_before(&it, &h[p])) break;
+        h[i] = h[p]; i = p;
+    }
+    h[i] = it;
+}
+
+static StreamItem stream_pop(StreamItem *h, size_t *n) {
+    StreamItem top = h[0], last = h[--(*n)];
+    size_t i = 0, m = *n;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, c = l;
+        if (l >= m) break;
+        if (r < m && stream_before(&h[r], &h[l])) c = r;
+        if (!stream_before(&h[c], &last)) break;
+        h[i] = h[c]; i = c;
+    }
+    if (m) h[i] = last;
+    return top;
+}
+
+typedef struct {
+    const RunPlan *plan;
+    StreamSym *syms; int32_t used, head, tail; /* the window: live symbols linked from head to tail */
+    StreamItem *heap; size_t hn;
+    Py_ssize_t f, n; /* the tail: characters f..n-1, untouched */
+} RunStream;
+
+static inline int stream_valid(const RunStream *r, const StreamItem *it) {
+    const StreamSym *l = &r->syms[it->left];
+    if (l->len <= 0) return 0;
+    if (it->right < 0) return it->left == r->tail && r->f == -1 - (Py_ssize_t)it->right && l->len + 1 == it->size;
+    return l->next == it->right && r->syms[it->right].len > 0 && l->len + r->syms[it->right].len == it->size;
+}
+
+/* The candidate (i, its right neighbour: the next symbol, or the tail's first character), if it merges. */
+static inline int stream_candidate(RunStream *r, int32_t i) {
+    if (i < 0) return 0;
+    const StreamSym *s = &r->syms[i];
+    int32_t right_len;
+    StreamItem it;
+    if (s->next >= 0) { right_len = r->syms[s->next].len; it.right = s->next; }
+    else if (r->f < r->n) { right_len = 1; it.right = (int32_t)(-1 - r->f); }
+    else return 0;
+    int a = s->len, b = right_len;
+    if (a + b > r->plan->max_len) return 0;
+    int64_t prio = r->plan->prio[a][b];
+    if (prio < 0) return 0;
+    if (r->hn == STREAM_HEAP) return 1; /* full: give up */
+    it.prio = prio; it.left = i; it.size = a + b;
+    stream_push(r->heap, &r->hn, it);
+    return 0;
+}
+
+/* Drop stale candidates; 1 when none is left. */
+static int stream_settled(RunStream *r) {
+    size_t k = 0;
+    for (size_t i = 0; i < r->hn; i++) if (stream_valid(r, &r->heap[i])) r->heap[k++] = r->heap[i];
+    if (k == r->hn) return k == 0;
+    size_t n = 0;
+    for (size_t i = 0; i < k; i++) stream_push(r->heap, &n, r->heap[i]); /* re-heap in place (i >= n) */
+    r->hn = n;
+    return n == 0;
+}
+
+/* Emit the final symbols before the last sealed boundary and move the rest to the window's front.
+ * 0 done, 1 give up (no sealed boundary, or too little freed), -1 out of memory. */
+static int stream_compact(RunStream *r, IdVec *out) {
+    int32_t cut = -1;
+    for (int32_t i = r->head; i >= 0 && r->syms[i].next >= 0; i = r->syms[i].next)
+        if (r->syms[i].len + r->syms[r->syms[i].next].len > r->plan->max_len) cut = r->syms[i].next;
+    if (cut < 0) return 1;
+    for (int32_t i = r->head; i != cut; i = r->syms[i].next)
+        if (idvec_push(out, r->plan->id_of[r->syms[i].len]) < 0) return -1;
+    /* live symbols sit at rising indices along the list, so slot k is never past the one read */
+    int32_t k = 0;
+    for (int32_t i = cut; i >= 0; k++) {
+        int32_t len = r->syms[i].len, next = r->syms[i].next;
+        r->syms[k].len = len; r->syms[k].prev = k - 1; r->syms[k].next = next >= 0 ? k + 1 : -1;
+        i = next;
+    }
+    r->used = k; r->head = k ? 0 : -1; r->tail = k - 1;
+    return r->used > STREAM_WINDOW / 2; /* the window would fill again at once */
+}
+
+/* Encode a run of n characters c (whose merges the plan holds) by the streaming heap: 0 done, 1 give up
+ * (the caller takes the heap), -1 out of memory. */
+static int encode_run_stream(const RunPlan *plan, Py_ssize_t n, IdVec *out) {
+    RunStream r = {plan, NULL, 0, -1, -1, NULL, 0, 0, n};
+    int64_t p11 = plan->prio[1][1];
+    if (p11 < 0) return 1; /* no pair merges: the passes' case */
+    r.syms = (StreamSym *)malloc(STREAM_WINDOW * sizeof(StreamSym));
+    r.heap = (StreamItem *)malloc(STREAM_HEAP * sizeof(StreamItem));
+    int rc = 0;
+    if (!r.syms || !r.heap) { rc = -1; goto end; }
+    for (;;) {
+        /* the window's candidates that come before the tail's next pair (all of them once it has none) */
+        int tail_pair = p11 >= 0 && r.n - r.f >= 2;
+        while (r.hn && (!tail_pair || r.heap[0].prio <= p11)) {
+            StreamItem it = stream_pop(r.heap, &r.hn);
+            if (!stream_valid(&r, &it)) continue;
+            StreamSym *l = &r.syms[it.left];
+            if (it.right < 0) { l->len += 1; r.f++; }
+            else {
+                StreamSym *rs = &r.syms[it.right];
+                l->len += rs->len; rs->len = 0;
+                l->next = rs->next;
+                if (rs->next >= 0) r.syms[rs->next].prev = it.left; else r.tail = it.left;
+            }
+            if (stream_candidate(&r, l->prev) || stream_candidate(&r, it.left)) { rc = 1; goto end; }
+            tail_pair = p11 >= 0 && r.n - r.f >= 2;
+        }
+        if (!tail_pair) break;
+        /* the tail's leftmost pair: a new symbol of two characters at the window's end */
+        if (r.used == STREAM_WINDOW) {
+            if (!stream_settled(&r)) { rc = 1; goto end; }
+            rc = stream_compact(&r, out);
+            if (rc) goto end;
+        }
+        int32_t k = r.used++;
+        r.syms[k].len = 2; r.syms[k].prev = r.tail; r.syms[k].next = -1;
+        if (r.tail >= 0) r.syms[r.tail].next = k; else r.head = k;
+        r.tail = k;
+        r.f += 2;
+        if (stream_candidate(&r, r.syms[k].prev) || stream_candidate(&r, k)) { rc = 1; goto end; }
+    }
+    for (int32_t i = r.head; i >= 0; i = r.syms[i].next)
+        if (idvec_push(out, plan->id_of[r.syms[i].len]) < 0) { rc = -1; goto end; }
+    if (r.f < r.n && idvec_push(out, plan->id_of[1]) < 0) rc = -1; /* a last lone character */
+end:
+    free(r.syms); free(r.heap);
+    return rc;
 }
 
 /* Encode text[start:end) when it is one character repeated and the run path applies: 1 done, 0 not
@@ -1423,19 +1585,25 @@ static int encode_run(PyObject *encoder, int kind, const void *data, Py_ssize_t 
     RunPlan *plan = (RunPlan *)malloc(sizeof(RunPlan));
     if (!plan) return -1;
     int rc = run_plan(encoder, unit, plan);
-    if (rc < 0) { free(plan); return 0; }
-    RunPass passes[RUN_MAX_LEVELS];
-    memset(passes, 0, sizeof(passes));
+    if (rc == -1) { free(plan); return 0; }
     size_t before = out->n;
-    for (Py_ssize_t i = 0; i < n && rc == 0; i++) rc = run_push(plan, passes, 0, 1, out);
-    for (int lvl = 0; lvl < plan->n_levels && rc == 0; lvl++) { /* the end: each pass hands on what it holds */
-        int p = passes[lvl].pending;
-        passes[lvl].pending = 0;
-        if (p) { passes[lvl].last = p; rc = run_push(plan, passes, lvl + 1, p, out); }
+    if (rc == 0) {
+        RunPass passes[RUN_MAX_LEVELS];
+        memset(passes, 0, sizeof(passes));
+        for (Py_ssize_t i = 0; i < n && rc == 0; i++) rc = run_push(plan, passes, 0, 1, out);
+        for (int lvl = 0; lvl < plan->n_levels && rc == 0; lvl++) { /* the end: each pass hands on what it holds */
+            int p = passes[lvl].pending;
+            passes[lvl].pending = 0;
+            if (p) { passes[lvl].last = p; rc = run_push(plan, passes, lvl + 1, p, out); }
+        }
     }
-    if (rc == 1) { out->n = before; free(plan); return 0; } /* the heap's turn */
+    if (rc != 0 && rc != -1) { /* the passes gave up, or cannot run: the streaming heap */
+        out->n = before;
+        rc = encode_run_stream(plan, n, out);
+        if (rc == 1) out->n = before; /* the heap's turn */
+    }
     free(plan);
-    return rc < 0 ? -1 : 1;
+    return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
 
 /* Either encoder over text[start:end). */
