@@ -94,43 +94,67 @@ static inline int u64set_has(const U64Set *s, uint64_t key) {
  * that is in the set is always found; one that is not is found with a probability of about 2^-16 per
  * slot probed. Such a false "joins" only leaves two characters in one chunk where they could have been
  * cut: cutting less is as exact as cutting at every allowed place (docs/tokenizing.md). */
-typedef struct { uint16_t *fps; size_t mask; } FpSet;
+/* Fingerprints sit in buckets of 8 (16 bytes, one aligned load): a probe reads one bucket almost
+ * always (a bucket is full only past its share: the table is at most half full), compares all eight at
+ * once and answers without a branch on which slot matched. */
+#define FP_BUCKET 8
+typedef struct { uint16_t *fps; size_t mask; /* buckets - 1 */ } FpSet;
 
 static inline uint16_t fp_of(uint64_t h) { uint16_t f = (uint16_t)(h >> 48); return f ? f : 1; }
 
 /* The pair set's hash of (a << 32 | b): one multiply, a short chain in the splitter's scan (any hash is
- * exact here: a poor one would only cut less). Slots from the low bits after the fold, fingerprints from
- * the top ones. */
+ * exact here: a poor one would only cut less). Buckets from the low bits after the fold, fingerprints
+ * from the top ones. */
 static inline uint64_t pair_hash(uint64_t key) {
     uint64_t h = (key ^ (key >> 29)) * 0xBF58476D1CE4E5B9ULL;
     return h ^ (h >> 31);
 }
 
 static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
-    size_t cap = 16;
-    while (cap < n + n / 2 + 16) cap <<= 1; /* load <= 2/3 */
-    s->fps = (uint16_t *)calloc(cap, sizeof(uint16_t));
+    size_t buckets = 16;
+    while (3 * buckets * FP_BUCKET < 4 * n + 16) buckets <<= 1; /* load <= 3/4 */
+    s->fps = (uint16_t *)aligned_alloc(16, buckets * FP_BUCKET * sizeof(uint16_t));
     if (!s->fps) return -1;
-    s->mask = cap - 1;
+    memset(s->fps, 0, buckets * FP_BUCKET * sizeof(uint16_t));
+    s->mask = buckets - 1;
     for (size_t i = 0; i < n; i++) {
         uint64_t h = pair_hash(keys[i]);
         uint16_t f = fp_of(h);
-        size_t at = h & s->mask;
-        while (s->fps[at] && s->fps[at] != f) at = (at + 1) & s->mask;
-        s->fps[at] = f;
+        for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+            uint16_t *bucket = s->fps + at * FP_BUCKET;
+            int k = 0;
+            while (k < FP_BUCKET && bucket[k] && bucket[k] != f) k++;
+            if (k < FP_BUCKET) { bucket[k] = f; break; }
+        }
     }
     return 0;
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static inline int fpset_may_have(const FpSet *s, uint64_t key) {
+    uint64_t h = pair_hash(key);
+    __m128i want = _mm_set1_epi16((short)fp_of(h)), zero = _mm_setzero_si128();
+    for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+        __m128i bucket = _mm_load_si128((const __m128i *)(s->fps + at * FP_BUCKET));
+        int found = _mm_movemask_epi8(_mm_cmpeq_epi16(bucket, want));
+        int open = _mm_movemask_epi8(_mm_cmpeq_epi16(bucket, zero));
+        if (__builtin_expect((found | open) != 0, 1)) return found != 0; /* the answer as data, not a branch */
+    }
+}
+#else
 static inline int fpset_may_have(const FpSet *s, uint64_t key) {
     uint64_t h = pair_hash(key);
     uint16_t f = fp_of(h);
     for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
-        uint16_t v = s->fps[at];
-        if (v == f) return 1;
-        if (!v) return 0;
+        const uint16_t *bucket = s->fps + at * FP_BUCKET;
+        int found = 0, open = 0;
+        for (int k = 0; k < FP_BUCKET; k++) { found |= bucket[k] == f; open |= bucket[k] == 0; }
+        if (found) return 1;
+        if (open) return 0;
     }
 }
+#endif
 
 static int refuse_surrogates(PyObject *text);
 static inline Py_UCS4 canon(Py_UCS4 cp);
@@ -642,6 +666,7 @@ static inline int user_may_start(const SpBpeObject *b, Py_UCS4 cp) {
     unsigned x = cp & 0xFFFFu;
     return (b->user_first[x >> 3] >> (x & 7)) & 1;
 }
+
 
 /* The longest user-defined piece at the start of text[0:avail]: its id and *len, else -1. */
 static int32_t sp_user_at(const SpBpeObject *b, const Py_UCS4 *text, Py_ssize_t avail, Py_ssize_t *len) {
@@ -1705,7 +1730,7 @@ static inline Py_UCS4 canon(Py_UCS4 cp) { return cp == SPACE ? SPACE_MARK : cp; 
 
 static inline int joins(const SplitterObject *s, Py_UCS4 a, Py_UCS4 b) {
     if (a < 128 && b < 128) { unsigned bit = a * 128 + b; return (s->ascii_joins[bit >> 3] >> (bit & 7)) & 1; }
-    if (!((s->joins_left[a >> 3] >> (a & 7)) & 1) || !((s->joins_right[b >> 3] >> (b & 7)) & 1)) return 0;
+    if (!(((s->joins_left[a >> 3] >> (a & 7)) & (s->joins_right[b >> 3] >> (b & 7))) & 1)) return 0;
     return fpset_may_have(&s->pairs, ((uint64_t)a << 32) | b);
 }
 
@@ -2042,25 +2067,28 @@ static long long count_block(SplitterObject *s, PyObject *text, int kind, const 
         if (WIDE && Py_UNICODE_IS_SURROGATE(prev)) return -2;                                            \
         uint64_t hash = (0x9E3779B97F4A7C15ULL ^ prev) * 0x100000001B3ULL;                               \
         Py_UCS4 prev_c = canon(prev);                                                                    \
-        for (Py_ssize_t i = 1; i <= n; i++) {                                                            \
-            Py_UCS4 cp = i < n ? p[i] : 0;                                                               \
+        /* a cut is data, not a branch: every position writes the block's next span, a cut keeps it */  \
+        for (Py_ssize_t i = 1; i < n; i++) {                                                             \
+            Py_UCS4 cp = p[i];                                                                           \
             if (WIDE && Py_UNICODE_IS_SURROGATE(cp)) return -2;                                          \
             Py_UCS4 c = canon(cp);                                                                       \
-            if (i == n || !joins(self, prev_c, c)) {                                                     \
-                block[nb].start = start; block[nb].end = i; block[nb].hash = hash;                       \
-                if (++nb == CHUNK_BLOCK || i == n) {                                                     \
-                    long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);       \
-                    if (k < 0) return -1;                                                                \
-                    total += k;                                                                          \
-                    nb = 0;                                                                              \
-                }                                                                                        \
-                start = i;                                                                               \
-                hash = 0x9E3779B97F4A7C15ULL;                                                            \
-            }                                                                                            \
+            int cut = !joins(self, prev_c, c);                                                           \
+            block[nb].start = start; block[nb].end = i; block[nb].hash = hash;                           \
+            nb += cut;                                                                                   \
+            start = cut ? i : start;                                                                     \
+            hash = (cut ? 0x9E3779B97F4A7C15ULL : hash);                                                 \
             hash = (hash ^ cp) * 0x100000001B3ULL;                                                       \
             prev_c = c;                                                                                  \
+            if (nb == CHUNK_BLOCK) {                                                                     \
+                long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);           \
+                if (k < 0) return -1;                                                                    \
+                total += k;                                                                              \
+                nb = 0;                                                                                  \
+            }                                                                                            \
         }                                                                                                \
-        return total;                                                                                    \
+        block[nb].start = start; block[nb].end = n; block[nb].hash = hash;                               \
+        long long k = count_block(self, text, kind, (const void *)p, block, nb + 1, miss);               \
+        return k < 0 ? -1 : total + k;                                                                   \
     }
 
 DEFINE_COUNT_SCAN(count_scan_1, Py_UCS1, 0)
