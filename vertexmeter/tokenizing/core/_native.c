@@ -668,6 +668,7 @@ static inline int user_may_start(const SpBpeObject *b, Py_UCS4 cp) {
 }
 
 
+
 /* The longest user-defined piece at the start of text[0:avail]: its id and *len, else -1. */
 static int32_t sp_user_at(const SpBpeObject *b, const Py_UCS4 *text, Py_ssize_t avail, Py_ssize_t *len) {
     Py_ssize_t most = b->max_user_len < avail ? b->max_user_len : avail;
@@ -678,6 +679,24 @@ static int32_t sp_user_at(const SpBpeObject *b, const Py_UCS4 *text, Py_ssize_t 
         uint64_t fh = range_final(h, l);
         if (!u64set_has(&b->user_prefixes, fh)) break;
         int32_t id = sp_find_hashed(b, text, l, fh);
+        if (id >= 0 && b->info[id].user) { found = id; *len = l; }
+    }
+    return found;
+}
+
+/* sp_user_at over text[at:at + avail) of a str, read (as "▁" for spaces) into `window` only as far as the
+ * walk along the user-defined pieces' prefixes goes: most walks stop after a character or two, where
+ * copying the longest user-defined piece's worth of text first cost more than the walk. */
+static int32_t sp_user_at_text(const SpBpeObject *b, int kind, const void *data, Py_ssize_t at, Py_ssize_t avail, Py_UCS4 *window, Py_ssize_t *len) {
+    Py_ssize_t most = b->max_user_len < avail ? b->max_user_len : avail;
+    uint64_t h = RANGE_SEED;
+    int32_t found = -1;
+    for (Py_ssize_t l = 1; l <= most; l++) {
+        window[l - 1] = canon(PyUnicode_READ(kind, data, at + l - 1));
+        h = range_step(h, window[l - 1]);
+        uint64_t fh = range_final(h, l);
+        if (!u64set_has(&b->user_prefixes, fh)) break;
+        int32_t id = sp_find_hashed(b, window, l, fh);
         if (id >= 0 && b->info[id].user) { found = id; *len = l; }
     }
     return found;
@@ -737,9 +756,8 @@ static int sp_encode_ids(const SpBpeObject *b, int kind, const void *data, Py_ss
         Py_UCS4 cp = canon(PyUnicode_READ(kind, data, i));
         if (b->max_user_len && user_may_start(b, cp)) {
             Py_UCS4 window[MAX_USER_LEN_IDS];
-            Py_ssize_t avail = end - i < b->max_user_len ? end - i : b->max_user_len, len = 0;
-            for (Py_ssize_t k = 0; k < avail; k++) window[k] = canon(PyUnicode_READ(kind, data, i + k));
-            int32_t id = sp_user_at(b, window, avail, &len);
+            Py_ssize_t len = 0;
+            int32_t id = sp_user_at_text(b, kind, data, i, end - i, window, &len);
             if (id >= 0) {
                 syms[ns].id = id; syms[ns].len = -(int32_t)len;
                 syms[ns].prev = ns - 1; syms[ns].next = ns + 1; ns++;
@@ -1694,6 +1712,7 @@ typedef struct {
     /* bit cp: cp is the left (right) character of some pair; a character that is neither joins nothing
      * and is cut without probing the pair set (most of a text of rare characters) */
     uint8_t *joins_left, *joins_right;
+    uint8_t *bmp_joins; /* the same two bits for the BMP, a byte a code point (bit 0 left, bit 1 right): one load */
     CacheSlot *slots; size_t slots_mask; size_t n_entries;
     Py_UCS4 *arena; size_t arena_len, arena_cap;
     size_t cache_bytes; Py_ssize_t max_chunk;
@@ -1727,6 +1746,28 @@ static int refuse_surrogates(PyObject *text) {
 }
 
 static inline Py_UCS4 canon(Py_UCS4 cp) { return cp == SPACE ? SPACE_MARK : cp; }
+
+/* The splitter's join tables, copied into a scan's locals: they never change after Splitter_init, and
+ * held in registers they are not reloaded after every store the scan makes. */
+typedef struct { const uint8_t *ascii, *left, *right, *bmp; FpSet pairs; } JoinTables;
+
+static inline JoinTables join_tables(const SplitterObject *s) {
+    JoinTables t = {s->ascii_joins, s->joins_left, s->joins_right, s->bmp_joins, s->pairs};
+    return t;
+}
+
+/* joins_in for two BMP characters whose bmp_joins bytes are fa and fb (the scan reads each once) */
+static inline int joins_bmp(const JoinTables *t, Py_UCS4 a, Py_UCS4 b, unsigned fa, unsigned fb) {
+    if ((a | b) < 128) { unsigned bit = a * 128 + b; return (t->ascii[bit >> 3] >> (bit & 7)) & 1; }
+    if (!(fa & (fb >> 1) & 1)) return 0;
+    return fpset_may_have(&t->pairs, ((uint64_t)a << 32) | b);
+}
+
+static inline int joins_in(const JoinTables *t, Py_UCS4 a, Py_UCS4 b) {
+    if (a < 128 && b < 128) { unsigned bit = a * 128 + b; return (t->ascii[bit >> 3] >> (bit & 7)) & 1; }
+    if (!(((t->left[a >> 3] >> (a & 7)) & (t->right[b >> 3] >> (b & 7))) & 1)) return 0;
+    return fpset_may_have(&t->pairs, ((uint64_t)a << 32) | b);
+}
 
 static inline int joins(const SplitterObject *s, Py_UCS4 a, Py_UCS4 b) {
     if (a < 128 && b < 128) { unsigned bit = a * 128 + b; return (s->ascii_joins[bit >> 3] >> (bit & 7)) & 1; }
@@ -1910,9 +1951,8 @@ static int am_init(PyObject *encoder, int sp, int kind, const void *data, AmChun
             const SpBpeObject *b = (const SpBpeObject *)encoder;
             if (b->max_user_len && ((b->user_first[x >> 3] >> (x & 7)) & 1)) { /* is one here? */
                 Py_UCS4 window[MAX_USER_LEN_IDS];
-                Py_ssize_t avail = c->end - i < b->max_user_len ? c->end - i : b->max_user_len, len = 0;
-                for (Py_ssize_t k = 0; k < avail; k++) window[k] = canon(PyUnicode_READ(kind, data, i + k));
-                if (sp_user_at(b, window, avail, &len) >= 0) return 0;
+                Py_ssize_t len = 0;
+                if (sp_user_at_text(b, kind, data, i, c->end - i, window, &len) >= 0) return 0;
             }
             if (n == AM_MAX) return 0;
             int32_t id = sp_char(b, cp);
@@ -2057,9 +2097,12 @@ static long long count_block(SplitterObject *s, PyObject *text, int kind, const 
 /* The scan of Splitter.count over one string kind: the chunks' counts, block by block (see count_block:
  * their memory misses overlap); -1 with an exception set, -2 at a lone surrogate (no text: the caller
  * raises the codec's error). A surrogate is met before the chunk holding it is counted. */
-#define DEFINE_COUNT_SCAN(NAME, T, WIDE)                                                                   \
+/* BMP: every character of a 1- or 2-byte str (and "▁") is below 0x10000, so its join bits are a byte of
+ * bmp_joins; 4-byte strs read the two bitmaps. */
+#define DEFINE_COUNT_SCAN(NAME, T, WIDE, BMP)                                                              \
     static long long NAME(SplitterObject *self, PyObject *text, int kind, const T *p, Py_ssize_t n, PyObject *miss) { \
         ChunkSpan block[CHUNK_BLOCK];                                                                    \
+        const JoinTables jt = join_tables(self);                                                         \
         int nb = 0;                                                                                      \
         long long total = 0;                                                                             \
         Py_ssize_t start = 0;                                                                            \
@@ -2067,12 +2110,20 @@ static long long count_block(SplitterObject *s, PyObject *text, int kind, const 
         if (WIDE && Py_UNICODE_IS_SURROGATE(prev)) return -2;                                            \
         uint64_t hash = (0x9E3779B97F4A7C15ULL ^ prev) * 0x100000001B3ULL;                               \
         Py_UCS4 prev_c = canon(prev);                                                                    \
+        unsigned prev_f = BMP ? jt.bmp[prev_c] : 0;                                                      \
         /* a cut is data, not a branch: every position writes the block's next span, a cut keeps it */  \
         for (Py_ssize_t i = 1; i < n; i++) {                                                             \
             Py_UCS4 cp = p[i];                                                                           \
             if (WIDE && Py_UNICODE_IS_SURROGATE(cp)) return -2;                                          \
             Py_UCS4 c = canon(cp);                                                                       \
-            int cut = !joins(self, prev_c, c);                                                           \
+            int cut;                                                                                     \
+            if (BMP) {                                                                                   \
+                unsigned f = jt.bmp[c];                                                                  \
+                cut = !joins_bmp(&jt, prev_c, c, prev_f, f);                                             \
+                prev_f = f;                                                                              \
+            } else {                                                                                     \
+                cut = !joins_in(&jt, prev_c, c);                                                         \
+            }                                                                                            \
             block[nb].start = start; block[nb].end = i; block[nb].hash = hash;                           \
             nb += cut;                                                                                   \
             start = cut ? i : start;                                                                     \
@@ -2091,9 +2142,9 @@ static long long count_block(SplitterObject *s, PyObject *text, int kind, const 
         return k < 0 ? -1 : total + k;                                                                   \
     }
 
-DEFINE_COUNT_SCAN(count_scan_1, Py_UCS1, 0)
-DEFINE_COUNT_SCAN(count_scan_2, Py_UCS2, 1)
-DEFINE_COUNT_SCAN(count_scan_4, Py_UCS4, 1)
+DEFINE_COUNT_SCAN(count_scan_1, Py_UCS1, 0, 1)
+DEFINE_COUNT_SCAN(count_scan_2, Py_UCS2, 1, 1)
+DEFINE_COUNT_SCAN(count_scan_4, Py_UCS4, 1, 0)
 
 static PyObject *Splitter_count(SplitterObject *self, PyObject *args) {
     PyObject *text, *miss;
@@ -2188,13 +2239,16 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     memset(self->ascii_joins, 0, sizeof(self->ascii_joins));
     self->joins_left = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
     self->joins_right = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
-    if (!self->joins_left || !self->joins_right) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
+    self->bmp_joins = (uint8_t *)calloc(0x10000, 1);
+    if (!self->joins_left || !self->joins_right || !self->bmp_joins) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
     for (size_t i = 0; i < n; i++) {
         uint64_t a = keys[i] >> 32, b = keys[i] & 0xFFFFFFFFu;
         if (a < 128 && b < 128) { unsigned bit = (unsigned)(a * 128 + b); self->ascii_joins[bit >> 3] |= (uint8_t)(1u << (bit & 7)); }
         if (a <= MAX_CODE_POINT && b <= MAX_CODE_POINT) { /* no str holds a larger one: such a pair never matches */
             self->joins_left[a >> 3] |= (uint8_t)(1u << (a & 7));
             self->joins_right[b >> 3] |= (uint8_t)(1u << (b & 7));
+            if (a < 0x10000) self->bmp_joins[a] |= 1;
+            if (b < 0x10000) self->bmp_joins[b] |= 2;
         }
     }
     PyBuffer_Release(&view);
@@ -2206,7 +2260,7 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
 
 static void Splitter_dealloc(SplitterObject *self) {
     free(self->pairs.fps);
-    free(self->joins_left); free(self->joins_right);
+    free(self->joins_left); free(self->joins_right); free(self->bmp_joins);
     cache_reset(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
