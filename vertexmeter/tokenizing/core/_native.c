@@ -1788,13 +1788,13 @@ static size_t cache_footprint(const SplitterObject *s) {
 
 /* The hash of a chunk of at most SHORT_CHUNK characters: code points + 1 (so that lengths differ) in 21
  * bits each, through mix64, which is a bijection of 64-bit words. */
-static inline uint64_t short_key(int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
+static inline __attribute__((always_inline)) uint64_t short_key(int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
     uint64_t packed = 0;
     for (Py_ssize_t i = 0; i < len; i++) packed |= (uint64_t)(PyUnicode_READ(kind, data, start + i) + 1) << (21 * i);
     return mix64(packed);
 }
 
-static int chunk_equal(const SplitterObject *s, const CacheSlot *slot, int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
+static inline __attribute__((always_inline)) int chunk_equal(const SplitterObject *s, const CacheSlot *slot, int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
     if (slot->len != (uint32_t)len) return 0;
     if (len <= SHORT_CHUNK) return 1; /* the hashes are equal: so are the chunks (short_key) */
     const Py_UCS4 *stored = s->arena + slot->offset;
@@ -1850,13 +1850,13 @@ static int cache_insert(SplitterObject *s, uint64_t hash, int kind, const void *
 }
 
 /* A chunk's cache hash from its running FNV hash (`fnv`, over its code points). */
-static inline uint64_t chunk_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t fnv) {
+static inline __attribute__((always_inline)) uint64_t chunk_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t fnv) {
     return len <= SHORT_CHUNK ? short_key(kind, data, start, len) : mix64(fnv ^ (uint64_t)len);
 }
 
 /* A chunk's count from the cache (`hash`: its chunk_hash): >= 0 a hit; -1 a miss, with *keep telling
  * whether the miss is to be remembered (the cache serves this chunk: see SplitterObject.sampling). */
-static long long cache_lookup(SplitterObject *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t hash, int *keep) {
+static inline __attribute__((always_inline)) long long cache_lookup(SplitterObject *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t hash, int *keep) {
     *keep = len <= s->max_chunk && (!s->sampling || ++s->tick % SAMPLE_EVERY == 0);
     if (!*keep) return -1;
     long long found = -1;
@@ -1942,7 +1942,7 @@ static inline void am_probe(PyObject *encoder, int sp, AmChunk *c, int i) {
 }
 
 /* Set up a chunk's symbols and ask for its first probes; 0 when it is not for this path. */
-static int am_init(PyObject *encoder, int sp, int kind, const void *data, AmChunk *c) {
+static inline __attribute__((always_inline)) int am_init(PyObject *encoder, int sp, int kind, const void *data, AmChunk *c) {
     int n = 0;
     for (Py_ssize_t i = c->start; i < c->end; i++) {
         Py_UCS4 cp = canon(PyUnicode_READ(kind, data, i));
@@ -2031,7 +2031,7 @@ typedef struct { Py_ssize_t start, end; uint64_t hash; } ChunkSpan; /* hash: run
 /* The sum of a block of chunks' counts, in phases whose memory misses overlap: the cache slots (or memo
  * bytes) of every chunk asked for, then read; the encoder's first reads for every miss asked for, then
  * the misses encoded. -1 with an exception set. */
-static long long count_block(SplitterObject *s, PyObject *text, int kind, const void *data, ChunkSpan *block, int nb, PyObject *miss) {
+static inline __attribute__((always_inline)) long long count_block(SplitterObject *s, PyObject *text, int kind, const void *data, ChunkSpan *block, int nb, PyObject *miss) {
     int encoder = is_encoder(miss);
     const uint8_t *memo = NULL;
     if (Py_IS_TYPE(miss, &SpBpeType)) memo = ((SpBpeObject *)miss)->char_counts;
@@ -2103,6 +2103,8 @@ static long long count_block(SplitterObject *s, PyObject *text, int kind, const 
     static long long NAME(SplitterObject *self, PyObject *text, int kind, const T *p, Py_ssize_t n, PyObject *miss) { \
         ChunkSpan block[CHUNK_BLOCK];                                                                    \
         const JoinTables jt = join_tables(self);                                                         \
+        /* a constant kind: count_block and its helpers are inlined here, their reads typed */          \
+        kind = sizeof(T) == 1 ? PyUnicode_1BYTE_KIND : sizeof(T) == 2 ? PyUnicode_2BYTE_KIND : PyUnicode_4BYTE_KIND; \
         int nb = 0;                                                                                      \
         long long total = 0;                                                                             \
         Py_ssize_t start = 0;                                                                            \
