@@ -1849,9 +1849,12 @@ static int cache_insert(SplitterObject *s, uint64_t hash, int kind, const void *
     return 0;
 }
 
-/* A chunk's cache hash from its running FNV hash (`fnv`, over its code points). */
-static inline __attribute__((always_inline)) uint64_t chunk_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t fnv) {
-    return len <= SHORT_CHUNK ? short_key(kind, data, start, len) : mix64(fnv ^ (uint64_t)len);
+/* A chunk's cache hash: its own packed code points when short, else an FNV hash of them. */
+static inline __attribute__((always_inline)) uint64_t chunk_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
+    if (len <= SHORT_CHUNK) return short_key(kind, data, start, len);
+    uint64_t fnv = 0x9E3779B97F4A7C15ULL;
+    for (Py_ssize_t i = 0; i < len; i++) fnv = (fnv ^ PyUnicode_READ(kind, data, start + i)) * 0x100000001B3ULL;
+    return mix64(fnv ^ (uint64_t)len);
 }
 
 /* A chunk's count from the cache (`hash`: its chunk_hash): >= 0 a hit; -1 a miss, with *keep telling
@@ -2025,7 +2028,7 @@ static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
     if (c->next[best] >= 0) am_pair_prefetch(encoder, sp, c->id[best], c->id[c->next[best]]);
 }
 
-typedef struct { Py_ssize_t start, end; uint64_t hash; } ChunkSpan; /* hash: running FNV, then chunk_hash */
+typedef struct { Py_ssize_t start, end; uint64_t hash; } ChunkSpan; /* hash: chunk_hash, made in count_block */
 #define CHUNK_BLOCK 64
 
 /* The sum of a block of chunks' counts, in phases whose memory misses overlap: the cache slots (or memo
@@ -2041,7 +2044,7 @@ static inline __attribute__((always_inline)) long long count_block(SplitterObjec
         if (len == 1 && encoder) {
             if (memo) __builtin_prefetch(&memo[PyUnicode_READ(kind, data, block[j].start)]);
         } else {
-            block[j].hash = chunk_hash(kind, data, block[j].start, len, block[j].hash);
+            block[j].hash = chunk_hash(kind, data, block[j].start, len);
             if (s->slots) __builtin_prefetch(&s->slots[block[j].hash & s->slots_mask]);
         }
     }
@@ -2107,13 +2110,13 @@ static inline __attribute__((always_inline)) long long count_block(SplitterObjec
         kind = sizeof(T) == 1 ? PyUnicode_1BYTE_KIND : sizeof(T) == 2 ? PyUnicode_2BYTE_KIND : PyUnicode_4BYTE_KIND; \
         int nb = 0;                                                                                      \
         long long total = 0;                                                                             \
-        Py_ssize_t start = 0;                                                                            \
+        Py_ssize_t start = 0; /* the block's first chunk's */                                            \
         Py_UCS4 prev = p[0];                                                                             \
         if (WIDE && Py_UNICODE_IS_SURROGATE(prev)) return -2;                                            \
-        uint64_t hash = (0x9E3779B97F4A7C15ULL ^ prev) * 0x100000001B3ULL;                               \
         Py_UCS4 prev_c = canon(prev);                                                                    \
         unsigned prev_f = BMP ? jt.bmp[prev_c] : 0;                                                      \
-        /* a cut is data, not a branch: every position writes the block's next span, a cut keeps it */  \
+        /* a cut is data, not a branch: every position writes the block's next chunk end, a cut keeps  \
+         * it; the starts follow from the ends, the hashes are count_block's */                         \
         for (Py_ssize_t i = 1; i < n; i++) {                                                             \
             Py_UCS4 cp = p[i];                                                                           \
             if (WIDE && Py_UNICODE_IS_SURROGATE(cp)) return -2;                                          \
@@ -2126,20 +2129,22 @@ static inline __attribute__((always_inline)) long long count_block(SplitterObjec
             } else {                                                                                     \
                 cut = !joins_in(&jt, prev_c, c);                                                         \
             }                                                                                            \
-            block[nb].start = start; block[nb].end = i; block[nb].hash = hash;                           \
+            block[nb].end = i;                                                                           \
             nb += cut;                                                                                   \
-            start = cut ? i : start;                                                                     \
-            hash = (cut ? 0x9E3779B97F4A7C15ULL : hash);                                                 \
-            hash = (hash ^ cp) * 0x100000001B3ULL;                                                       \
             prev_c = c;                                                                                  \
             if (nb == CHUNK_BLOCK) {                                                                     \
+                block[0].start = start;                                                                  \
+                for (int j = 1; j < nb; j++) block[j].start = block[j - 1].end;                          \
+                start = block[nb - 1].end;                                                               \
                 long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);           \
                 if (k < 0) return -1;                                                                    \
                 total += k;                                                                              \
                 nb = 0;                                                                                  \
             }                                                                                            \
         }                                                                                                \
-        block[nb].start = start; block[nb].end = n; block[nb].hash = hash;                               \
+        block[nb].end = n;                                                                               \
+        block[0].start = start;                                                                          \
+        for (int j = 1; j <= nb; j++) block[j].start = block[j - 1].end;                                 \
         long long k = count_block(self, text, kind, (const void *)p, block, nb + 1, miss);               \
         return k < 0 ? -1 : total + k;                                                                   \
     }
