@@ -57,9 +57,16 @@ typedef struct {
     size_t mask;
 } U64Set;
 
+static int u64set_init_cap(U64Set *s, const uint64_t *keys, size_t n, size_t cap);
+
 static int u64set_init(U64Set *s, const uint64_t *keys, size_t n) {
     size_t cap = 16;
     while (cap < n * 2 + 16) cap <<= 1;
+    return u64set_init_cap(s, keys, n, cap);
+}
+
+/* cap: a power of two above 2n */
+static int u64set_init_cap(U64Set *s, const uint64_t *keys, size_t n, size_t cap) {
     s->keys = (uint64_t *)calloc(cap, sizeof(uint64_t));
     if (!s->keys) return -1;
     s->mask = cap - 1;
@@ -565,6 +572,9 @@ typedef struct {
     int32_t unk_id;
     Py_ssize_t max_len, max_user_len;
     U64Set user_prefixes; /* range hashes of every prefix of a user-defined piece */
+    /* range hashes of the user-defined pieces themselves (as many slots as user_prefixes): a prefix
+     * that is none is passed without looking it up in the vocabulary (most of a walk: "▁", "<", "<b") */
+    U64Set user_full;
     size_t n_pieces, arena_len; /* info's length - 1, arena's length in code points */
     int from_image; Py_buffer image; /* tables borrowed from an image (see SpBpe_from_image), not owned */
     uint8_t *char_counts; /* see encoder_char_count */
@@ -669,19 +679,40 @@ static inline int user_may_start(const SpBpeObject *b, Py_UCS4 cp) {
 
 
 
+/* The longest user-defined piece among the walk's candidates (lengths `ls`, hashes `hs`, n of them,
+ * shortest first) over text: the walk only asks the two hash sets, and the vocabulary is asked from the
+ * longest candidate down, so a walk along a run of 31 spaces compares one piece, not 31. */
+static inline int32_t sp_user_pick(const SpBpeObject *b, const Py_UCS4 *text, const Py_ssize_t *ls, const uint64_t *hs, int n, Py_ssize_t *len) {
+    for (int k = n - 1; k >= 0; k--) {
+        int32_t id = sp_find_hashed(b, text, ls[k], hs[k]);
+        if (id >= 0 && b->info[id].user) { *len = ls[k]; return id; }
+    }
+    return -1;
+}
+
+#define USER_WALK_MAX 128 /* candidates held; past that, what is held is settled and the walk goes on */
+
 /* The longest user-defined piece at the start of text[0:avail]: its id and *len, else -1. */
 static int32_t sp_user_at(const SpBpeObject *b, const Py_UCS4 *text, Py_ssize_t avail, Py_ssize_t *len) {
     Py_ssize_t most = b->max_user_len < avail ? b->max_user_len : avail;
+    Py_ssize_t ls[USER_WALK_MAX]; uint64_t hs[USER_WALK_MAX];
+    int n = 0;
     uint64_t h = RANGE_SEED;
     int32_t found = -1;
     for (Py_ssize_t l = 1; l <= most; l++) {
         h = range_step(h, text[l - 1]);
         uint64_t fh = range_final(h, l);
         if (!u64set_has(&b->user_prefixes, fh)) break;
-        int32_t id = sp_find_hashed(b, text, l, fh);
-        if (id >= 0 && b->info[id].user) { found = id; *len = l; }
+        if (!u64set_has(&b->user_full, fh)) continue;
+        if (n == USER_WALK_MAX) {
+            int32_t id = sp_user_pick(b, text, ls, hs, n, len);
+            if (id >= 0) found = id;
+            n = 0;
+        }
+        ls[n] = l; hs[n++] = fh;
     }
-    return found;
+    int32_t id = sp_user_pick(b, text, ls, hs, n, len);
+    return id >= 0 ? id : found;
 }
 
 /* sp_user_at over text[at:at + avail) of a str, read (as "▁" for spaces) into `window` only as far as the
@@ -689,6 +720,8 @@ static int32_t sp_user_at(const SpBpeObject *b, const Py_UCS4 *text, Py_ssize_t 
  * copying the longest user-defined piece's worth of text first cost more than the walk. */
 static int32_t sp_user_at_text(const SpBpeObject *b, int kind, const void *data, Py_ssize_t at, Py_ssize_t avail, Py_UCS4 *window, Py_ssize_t *len) {
     Py_ssize_t most = b->max_user_len < avail ? b->max_user_len : avail;
+    Py_ssize_t ls[USER_WALK_MAX]; uint64_t hs[USER_WALK_MAX];
+    int n = 0;
     uint64_t h = RANGE_SEED;
     int32_t found = -1;
     for (Py_ssize_t l = 1; l <= most; l++) {
@@ -696,10 +729,16 @@ static int32_t sp_user_at_text(const SpBpeObject *b, int kind, const void *data,
         h = range_step(h, window[l - 1]);
         uint64_t fh = range_final(h, l);
         if (!u64set_has(&b->user_prefixes, fh)) break;
-        int32_t id = sp_find_hashed(b, window, l, fh);
-        if (id >= 0 && b->info[id].user) { found = id; *len = l; }
+        if (!u64set_has(&b->user_full, fh)) continue;
+        if (n == USER_WALK_MAX) {
+            int32_t id = sp_user_pick(b, window, ls, hs, n, len);
+            if (id >= 0) found = id;
+            n = 0;
+        }
+        ls[n] = l; hs[n++] = fh;
     }
-    return found;
+    int32_t id = sp_user_pick(b, window, ls, hs, n, len);
+    return id >= 0 ? id : found;
 }
 
 /* A symbol of the id path: id >= 0 a piece, else the character -1 - id that is no piece (it never
@@ -853,15 +892,8 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
     for (Py_ssize_t i = 0; i < n;) {
         Py_ssize_t len = 1; int frozen = 0;
         if (b->max_user_len && user_may_start(b, text[i])) { /* the longest user-defined piece here, walking only along their prefixes */
-            Py_ssize_t most = b->max_user_len < n - i ? b->max_user_len : n - i;
-            uint64_t h = RANGE_SEED;
-            for (Py_ssize_t l = 1; l <= most; l++) {
-                h = range_step(h, text[i + l - 1]);
-                uint64_t fh = range_final(h, l);
-                if (!u64set_has(&b->user_prefixes, fh)) break;
-                int32_t id = sp_find_hashed(b, text + i, l, fh);
-                if (id >= 0 && b->info[id].user) { len = l; frozen = 1; }
-            }
+            Py_ssize_t l = 0;
+            if (sp_user_at(b, text + i, n - i, &l) >= 0) { len = l; frozen = 1; }
         }
         syms[ns].start = (int32_t)i; syms[ns].len = (int32_t)len; syms[ns].frozen = frozen;
         syms[ns].prev = ns - 1; syms[ns].next = ns + 1;
@@ -1098,6 +1130,12 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
     self->n_pieces = n;
     self->arena_len = used;
     int set_rc = u64set_init(&self->user_prefixes, firsts, n_firsts);
+    if (set_rc == 0) {
+        size_t n_full = 0; /* firsts has room: there are at least as many prefixes as pieces */
+        for (size_t id = 0; id < n; id++)
+            if (self->info[id].valid && self->info[id].user) firsts[n_full++] = range_hash(self->arena + self->info[id].offset, self->info[id].len);
+        set_rc = u64set_init_cap(&self->user_full, firsts, n_full, self->user_prefixes.mask + 1);
+    }
     free(firsts);
     if (set_rc < 0) { PyErr_NoMemory(); goto done; }
     memcpy(self->byte_ids, yv.buf, sizeof(self->byte_ids));
@@ -1116,7 +1154,7 @@ done:
 static void SpBpe_dealloc(SpBpeObject *self) {
     free(self->char_counts);
     if (self->from_image) PyBuffer_Release(&self->image);
-    else { free(self->slots); free(self->info); free(self->arena); free(self->user_prefixes.keys); free(self->pairs); free(self->chars); }
+    else { free(self->slots); free(self->info); free(self->arena); free(self->user_prefixes.keys); free(self->user_full.keys); free(self->pairs); free(self->chars); }
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1157,7 +1195,7 @@ static PyTypeObject SpBpeType = {
  * is machine-specific (struct sizes, byte order: IMAGE_ABI) and trusted once its shape fits: the
  * caller checks the file's hash first (tables.py). */
 #define IMAGE_HEAD 10 /* uint64 words: magic, ABI, then eight per-type fields */
-#define IMAGE_ABI ((uint64_t)sizeof(PieceInfo) | (uint64_t)sizeof(CharSlot) << 8 | (uint64_t)sizeof(Py_UCS4) << 16 | (uint64_t)0x0103 << 24)
+#define IMAGE_ABI ((uint64_t)sizeof(PieceInfo) | (uint64_t)sizeof(CharSlot) << 8 | (uint64_t)sizeof(Py_UCS4) << 16 | (uint64_t)0x0104 << 24)
 static const uint64_t BPE_IMAGE_MAGIC = 0x3145504232564D56ULL;   /* "VM2BPE1" */
 static const uint64_t SPBPE_IMAGE_MAGIC = 0x3150425332564D56ULL; /* "VM2SBP1" */
 
@@ -1250,13 +1288,14 @@ static PyObject *SpBpe_image(SpBpeObject *self, PyObject *Py_UNUSED(ignored)) {
         {self->byte_ids, sizeof(self->byte_ids)},
         {self->slots, (self->mask + 1) * sizeof(uint64_t)},
         {self->user_prefixes.keys, (self->user_prefixes.mask + 1) * sizeof(uint64_t)},
+        {self->user_full.keys, (self->user_prefixes.mask + 1) * sizeof(uint64_t)},
         {self->info, (self->n_pieces + 1) * sizeof(PieceInfo)},
         {self->arena, self->arena_len * sizeof(Py_UCS4)},
         {self->user_first, sizeof(self->user_first)},
         {self->pairs, self->pairs ? (self->pairs_mask + 1) * sizeof(uint64_t) : 0},
         {self->chars, self->pairs ? (self->chars_mask + 1) * sizeof(CharSlot) : 0},
     };
-    return image_join(head, parts, 8);
+    return image_join(head, parts, 9);
 }
 
 /* SpBpe.from_image(image): an SpBpe over the tables in `image` (kept referenced, not copied). */
@@ -1273,6 +1312,8 @@ static PyObject *SpBpe_from_image(PyTypeObject *type, PyObject *buffer) {
     memcpy(self->byte_ids, bytes, sizeof(self->byte_ids));
     if (!(self->slots = (uint64_t *)image_part(&self->image, &pos, head[3] * sizeof(uint64_t)))) goto fail;
     if (!(self->user_prefixes.keys = (uint64_t *)image_part(&self->image, &pos, head[5] * sizeof(uint64_t)))) goto fail;
+    if (!(self->user_full.keys = (uint64_t *)image_part(&self->image, &pos, head[5] * sizeof(uint64_t)))) goto fail;
+    self->user_full.mask = head[5] - 1;
     if (!(self->info = (PieceInfo *)image_part(&self->image, &pos, (head[2] + 1) * sizeof(PieceInfo)))) goto fail;
     if (!(self->arena = (Py_UCS4 *)image_part(&self->image, &pos, head[4] * sizeof(Py_UCS4)))) goto fail;
     self->n_pieces = head[2]; self->mask = head[3] - 1; self->arena_len = head[4]; self->user_prefixes.mask = head[5] - 1;
@@ -2054,7 +2095,8 @@ static inline __attribute__((always_inline)) long long count_block(SplitterObjec
         Py_ssize_t len = block[j].end - block[j].start;
         long long k;
         if (len == 1 && encoder) {
-            k = encoder_char_count(miss, kind, data, block[j].start);
+            uint8_t known = memo ? memo[PyUnicode_READ(kind, data, block[j].start)] : 0; /* asked for above */
+            k = known ? (long long)known : encoder_char_count(miss, kind, data, block[j].start);
             if (k < 0) return -1;
         } else {
             int keep;
