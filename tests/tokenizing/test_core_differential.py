@@ -155,6 +155,41 @@ def test_core_matches_the_engine(fam: Family, impl: Any, text: str) -> None:
     check(fam, impl, text)
 
 
+# CJK and mixed scripts: syllables and ideographs that join into pieces, with the spaces, punctuation
+# and newlines of real text between them, and a sprinkle of characters from the other planes
+CJK = st.one_of(
+    st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3),  # Hangul syllables
+    st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),  # CJK ideographs
+    st.characters(min_codepoint=0x3040, max_codepoint=0x30FF),  # kana
+    st.sampled_from(list(" 、。，！？「」（）\n\t\u3000") + ["한국어", "日本語", "中文", "です", "입니다"]),
+    st.characters(min_codepoint=0x20000, max_codepoint=0x2A6DF),  # CJK extension B (4-byte strs)
+    st.sampled_from(["a", "the", " x", "1", "😀", "▁", "<b>"]),
+)
+cjk_texts = st.lists(CJK, max_size=120).map("".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=cjk_texts)
+def test_cjk_and_mixed_scripts_match_the_engine(fam: Family, impl: Any, text: str) -> None:
+    check(fam, impl, text)
+
+
+def test_the_splitter_cuts_no_pair_of_the_table(fam: Family, impl: Any) -> None:
+    # every character pair inside some piece must stay joined (a fingerprint set may join more, never
+    # less): each pair as a text of its own is one chunk, in 1-, 2- and 4-byte strs alike
+    splitter, _ = core(fam, impl)
+    pairs = memoryview(fam.table.pairs).cast("Q")
+    step = 1 if impl.__name__.endswith("_native") else 7  # the pure core gets a sample
+    checked = 0
+    for key in pairs[::step]:
+        a, b = key >> 32, key & 0xFFFFFFFF
+        if max(a, b) > 0x10FFFF or any(0xD800 <= c <= 0xDFFF for c in (a, b)):
+            continue  # no str holds it
+        assert splitter.bounds(chr(a) + chr(b)) == [2], (hex(a), hex(b))
+        checked += 1
+    assert checked > 1000
+
+
 @pytest.mark.parametrize(
     "text",
     [

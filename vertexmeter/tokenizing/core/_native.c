@@ -57,9 +57,16 @@ typedef struct {
     size_t mask;
 } U64Set;
 
+static int u64set_init_cap(U64Set *s, const uint64_t *keys, size_t n, size_t cap);
+
 static int u64set_init(U64Set *s, const uint64_t *keys, size_t n) {
     size_t cap = 16;
     while (cap < n * 2 + 16) cap <<= 1;
+    return u64set_init_cap(s, keys, n, cap);
+}
+
+/* cap: a power of two above 2n */
+static int u64set_init_cap(U64Set *s, const uint64_t *keys, size_t n, size_t cap) {
     s->keys = (uint64_t *)calloc(cap, sizeof(uint64_t));
     if (!s->keys) return -1;
     s->mask = cap - 1;
@@ -94,43 +101,67 @@ static inline int u64set_has(const U64Set *s, uint64_t key) {
  * that is in the set is always found; one that is not is found with a probability of about 2^-16 per
  * slot probed. Such a false "joins" only leaves two characters in one chunk where they could have been
  * cut: cutting less is as exact as cutting at every allowed place (docs/tokenizing.md). */
-typedef struct { uint16_t *fps; size_t mask; } FpSet;
+/* Fingerprints sit in buckets of 8 (16 bytes, one aligned load): a probe reads one bucket almost
+ * always (a bucket is full only past its share: the table is at most half full), compares all eight at
+ * once and answers without a branch on which slot matched. */
+#define FP_BUCKET 8
+typedef struct { uint16_t *fps; size_t mask; /* buckets - 1 */ } FpSet;
 
 static inline uint16_t fp_of(uint64_t h) { uint16_t f = (uint16_t)(h >> 48); return f ? f : 1; }
 
 /* The pair set's hash of (a << 32 | b): one multiply, a short chain in the splitter's scan (any hash is
- * exact here: a poor one would only cut less). Slots from the low bits after the fold, fingerprints from
- * the top ones. */
+ * exact here: a poor one would only cut less). Buckets from the low bits after the fold, fingerprints
+ * from the top ones. */
 static inline uint64_t pair_hash(uint64_t key) {
     uint64_t h = (key ^ (key >> 29)) * 0xBF58476D1CE4E5B9ULL;
     return h ^ (h >> 31);
 }
 
 static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
-    size_t cap = 16;
-    while (cap < n + n / 2 + 16) cap <<= 1; /* load <= 2/3 */
-    s->fps = (uint16_t *)calloc(cap, sizeof(uint16_t));
+    size_t buckets = 16;
+    while (3 * buckets * FP_BUCKET < 4 * n + 16) buckets <<= 1; /* load <= 3/4 */
+    s->fps = (uint16_t *)aligned_alloc(16, buckets * FP_BUCKET * sizeof(uint16_t));
     if (!s->fps) return -1;
-    s->mask = cap - 1;
+    memset(s->fps, 0, buckets * FP_BUCKET * sizeof(uint16_t));
+    s->mask = buckets - 1;
     for (size_t i = 0; i < n; i++) {
         uint64_t h = pair_hash(keys[i]);
         uint16_t f = fp_of(h);
-        size_t at = h & s->mask;
-        while (s->fps[at] && s->fps[at] != f) at = (at + 1) & s->mask;
-        s->fps[at] = f;
+        for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+            uint16_t *bucket = s->fps + at * FP_BUCKET;
+            int k = 0;
+            while (k < FP_BUCKET && bucket[k] && bucket[k] != f) k++;
+            if (k < FP_BUCKET) { bucket[k] = f; break; }
+        }
     }
     return 0;
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static inline int fpset_may_have(const FpSet *s, uint64_t key) {
+    uint64_t h = pair_hash(key);
+    __m128i want = _mm_set1_epi16((short)fp_of(h)), zero = _mm_setzero_si128();
+    for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+        __m128i bucket = _mm_load_si128((const __m128i *)(s->fps + at * FP_BUCKET));
+        int found = _mm_movemask_epi8(_mm_cmpeq_epi16(bucket, want));
+        int open = _mm_movemask_epi8(_mm_cmpeq_epi16(bucket, zero));
+        if (__builtin_expect((found | open) != 0, 1)) return found != 0; /* the answer as data, not a branch */
+    }
+}
+#else
 static inline int fpset_may_have(const FpSet *s, uint64_t key) {
     uint64_t h = pair_hash(key);
     uint16_t f = fp_of(h);
     for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
-        uint16_t v = s->fps[at];
-        if (v == f) return 1;
-        if (!v) return 0;
+        const uint16_t *bucket = s->fps + at * FP_BUCKET;
+        int found = 0, open = 0;
+        for (int k = 0; k < FP_BUCKET; k++) { found |= bucket[k] == f; open |= bucket[k] == 0; }
+        if (found) return 1;
+        if (open) return 0;
     }
 }
+#endif
 
 static int refuse_surrogates(PyObject *text);
 static inline Py_UCS4 canon(Py_UCS4 cp);
@@ -541,6 +572,9 @@ typedef struct {
     int32_t unk_id;
     Py_ssize_t max_len, max_user_len;
     U64Set user_prefixes; /* range hashes of every prefix of a user-defined piece */
+    /* range hashes of the user-defined pieces themselves (as many slots as user_prefixes): a prefix
+     * that is none is passed without looking it up in the vocabulary (most of a walk: "▁", "<", "<b") */
+    U64Set user_full;
     size_t n_pieces, arena_len; /* info's length - 1, arena's length in code points */
     int from_image; Py_buffer image; /* tables borrowed from an image (see SpBpe_from_image), not owned */
     uint8_t *char_counts; /* see encoder_char_count */
@@ -643,19 +677,68 @@ static inline int user_may_start(const SpBpeObject *b, Py_UCS4 cp) {
     return (b->user_first[x >> 3] >> (x & 7)) & 1;
 }
 
+
+
+/* The longest user-defined piece among the walk's candidates (lengths `ls`, hashes `hs`, n of them,
+ * shortest first) over text: the walk only asks the two hash sets, and the vocabulary is asked from the
+ * longest candidate down, so a walk along a run of 31 spaces compares one piece, not 31. */
+static inline int32_t sp_user_pick(const SpBpeObject *b, const Py_UCS4 *text, const Py_ssize_t *ls, const uint64_t *hs, int n, Py_ssize_t *len) {
+    for (int k = n - 1; k >= 0; k--) {
+        int32_t id = sp_find_hashed(b, text, ls[k], hs[k]);
+        if (id >= 0 && b->info[id].user) { *len = ls[k]; return id; }
+    }
+    return -1;
+}
+
+#define USER_WALK_MAX 128 /* candidates held; past that, what is held is settled and the walk goes on */
+
 /* The longest user-defined piece at the start of text[0:avail]: its id and *len, else -1. */
 static int32_t sp_user_at(const SpBpeObject *b, const Py_UCS4 *text, Py_ssize_t avail, Py_ssize_t *len) {
     Py_ssize_t most = b->max_user_len < avail ? b->max_user_len : avail;
+    Py_ssize_t ls[USER_WALK_MAX]; uint64_t hs[USER_WALK_MAX];
+    int n = 0;
     uint64_t h = RANGE_SEED;
     int32_t found = -1;
     for (Py_ssize_t l = 1; l <= most; l++) {
         h = range_step(h, text[l - 1]);
         uint64_t fh = range_final(h, l);
         if (!u64set_has(&b->user_prefixes, fh)) break;
-        int32_t id = sp_find_hashed(b, text, l, fh);
-        if (id >= 0 && b->info[id].user) { found = id; *len = l; }
+        if (!u64set_has(&b->user_full, fh)) continue;
+        if (n == USER_WALK_MAX) {
+            int32_t id = sp_user_pick(b, text, ls, hs, n, len);
+            if (id >= 0) found = id;
+            n = 0;
+        }
+        ls[n] = l; hs[n++] = fh;
     }
-    return found;
+    int32_t id = sp_user_pick(b, text, ls, hs, n, len);
+    return id >= 0 ? id : found;
+}
+
+/* sp_user_at over text[at:at + avail) of a str, read (as "▁" for spaces) into `window` only as far as the
+ * walk along the user-defined pieces' prefixes goes: most walks stop after a character or two, where
+ * copying the longest user-defined piece's worth of text first cost more than the walk. */
+static int32_t sp_user_at_text(const SpBpeObject *b, int kind, const void *data, Py_ssize_t at, Py_ssize_t avail, Py_UCS4 *window, Py_ssize_t *len) {
+    Py_ssize_t most = b->max_user_len < avail ? b->max_user_len : avail;
+    Py_ssize_t ls[USER_WALK_MAX]; uint64_t hs[USER_WALK_MAX];
+    int n = 0;
+    uint64_t h = RANGE_SEED;
+    int32_t found = -1;
+    for (Py_ssize_t l = 1; l <= most; l++) {
+        window[l - 1] = canon(PyUnicode_READ(kind, data, at + l - 1));
+        h = range_step(h, window[l - 1]);
+        uint64_t fh = range_final(h, l);
+        if (!u64set_has(&b->user_prefixes, fh)) break;
+        if (!u64set_has(&b->user_full, fh)) continue;
+        if (n == USER_WALK_MAX) {
+            int32_t id = sp_user_pick(b, window, ls, hs, n, len);
+            if (id >= 0) found = id;
+            n = 0;
+        }
+        ls[n] = l; hs[n++] = fh;
+    }
+    int32_t id = sp_user_pick(b, window, ls, hs, n, len);
+    return id >= 0 ? id : found;
 }
 
 /* A symbol of the id path: id >= 0 a piece, else the character -1 - id that is no piece (it never
@@ -712,9 +795,8 @@ static int sp_encode_ids(const SpBpeObject *b, int kind, const void *data, Py_ss
         Py_UCS4 cp = canon(PyUnicode_READ(kind, data, i));
         if (b->max_user_len && user_may_start(b, cp)) {
             Py_UCS4 window[MAX_USER_LEN_IDS];
-            Py_ssize_t avail = end - i < b->max_user_len ? end - i : b->max_user_len, len = 0;
-            for (Py_ssize_t k = 0; k < avail; k++) window[k] = canon(PyUnicode_READ(kind, data, i + k));
-            int32_t id = sp_user_at(b, window, avail, &len);
+            Py_ssize_t len = 0;
+            int32_t id = sp_user_at_text(b, kind, data, i, end - i, window, &len);
             if (id >= 0) {
                 syms[ns].id = id; syms[ns].len = -(int32_t)len;
                 syms[ns].prev = ns - 1; syms[ns].next = ns + 1; ns++;
@@ -810,15 +892,8 @@ static int sp_encode_range(const SpBpeObject *b, int kind, const void *data, Py_
     for (Py_ssize_t i = 0; i < n;) {
         Py_ssize_t len = 1; int frozen = 0;
         if (b->max_user_len && user_may_start(b, text[i])) { /* the longest user-defined piece here, walking only along their prefixes */
-            Py_ssize_t most = b->max_user_len < n - i ? b->max_user_len : n - i;
-            uint64_t h = RANGE_SEED;
-            for (Py_ssize_t l = 1; l <= most; l++) {
-                h = range_step(h, text[i + l - 1]);
-                uint64_t fh = range_final(h, l);
-                if (!u64set_has(&b->user_prefixes, fh)) break;
-                int32_t id = sp_find_hashed(b, text + i, l, fh);
-                if (id >= 0 && b->info[id].user) { len = l; frozen = 1; }
-            }
+            Py_ssize_t l = 0;
+            if (sp_user_at(b, text + i, n - i, &l) >= 0) { len = l; frozen = 1; }
         }
         syms[ns].start = (int32_t)i; syms[ns].len = (int32_t)len; syms[ns].frozen = frozen;
         syms[ns].prev = ns - 1; syms[ns].next = ns + 1;
@@ -1055,6 +1130,12 @@ static int SpBpe_init(SpBpeObject *self, PyObject *args, PyObject *kwds) {
     self->n_pieces = n;
     self->arena_len = used;
     int set_rc = u64set_init(&self->user_prefixes, firsts, n_firsts);
+    if (set_rc == 0) {
+        size_t n_full = 0; /* firsts has room: there are at least as many prefixes as pieces */
+        for (size_t id = 0; id < n; id++)
+            if (self->info[id].valid && self->info[id].user) firsts[n_full++] = range_hash(self->arena + self->info[id].offset, self->info[id].len);
+        set_rc = u64set_init_cap(&self->user_full, firsts, n_full, self->user_prefixes.mask + 1);
+    }
     free(firsts);
     if (set_rc < 0) { PyErr_NoMemory(); goto done; }
     memcpy(self->byte_ids, yv.buf, sizeof(self->byte_ids));
@@ -1073,7 +1154,7 @@ done:
 static void SpBpe_dealloc(SpBpeObject *self) {
     free(self->char_counts);
     if (self->from_image) PyBuffer_Release(&self->image);
-    else { free(self->slots); free(self->info); free(self->arena); free(self->user_prefixes.keys); free(self->pairs); free(self->chars); }
+    else { free(self->slots); free(self->info); free(self->arena); free(self->user_prefixes.keys); free(self->user_full.keys); free(self->pairs); free(self->chars); }
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1114,7 +1195,7 @@ static PyTypeObject SpBpeType = {
  * is machine-specific (struct sizes, byte order: IMAGE_ABI) and trusted once its shape fits: the
  * caller checks the file's hash first (tables.py). */
 #define IMAGE_HEAD 10 /* uint64 words: magic, ABI, then eight per-type fields */
-#define IMAGE_ABI ((uint64_t)sizeof(PieceInfo) | (uint64_t)sizeof(CharSlot) << 8 | (uint64_t)sizeof(Py_UCS4) << 16 | (uint64_t)0x0103 << 24)
+#define IMAGE_ABI ((uint64_t)sizeof(PieceInfo) | (uint64_t)sizeof(CharSlot) << 8 | (uint64_t)sizeof(Py_UCS4) << 16 | (uint64_t)0x0104 << 24)
 static const uint64_t BPE_IMAGE_MAGIC = 0x3145504232564D56ULL;   /* "VM2BPE1" */
 static const uint64_t SPBPE_IMAGE_MAGIC = 0x3150425332564D56ULL; /* "VM2SBP1" */
 
@@ -1207,13 +1288,14 @@ static PyObject *SpBpe_image(SpBpeObject *self, PyObject *Py_UNUSED(ignored)) {
         {self->byte_ids, sizeof(self->byte_ids)},
         {self->slots, (self->mask + 1) * sizeof(uint64_t)},
         {self->user_prefixes.keys, (self->user_prefixes.mask + 1) * sizeof(uint64_t)},
+        {self->user_full.keys, (self->user_prefixes.mask + 1) * sizeof(uint64_t)},
         {self->info, (self->n_pieces + 1) * sizeof(PieceInfo)},
         {self->arena, self->arena_len * sizeof(Py_UCS4)},
         {self->user_first, sizeof(self->user_first)},
         {self->pairs, self->pairs ? (self->pairs_mask + 1) * sizeof(uint64_t) : 0},
         {self->chars, self->pairs ? (self->chars_mask + 1) * sizeof(CharSlot) : 0},
     };
-    return image_join(head, parts, 8);
+    return image_join(head, parts, 9);
 }
 
 /* SpBpe.from_image(image): an SpBpe over the tables in `image` (kept referenced, not copied). */
@@ -1230,6 +1312,8 @@ static PyObject *SpBpe_from_image(PyTypeObject *type, PyObject *buffer) {
     memcpy(self->byte_ids, bytes, sizeof(self->byte_ids));
     if (!(self->slots = (uint64_t *)image_part(&self->image, &pos, head[3] * sizeof(uint64_t)))) goto fail;
     if (!(self->user_prefixes.keys = (uint64_t *)image_part(&self->image, &pos, head[5] * sizeof(uint64_t)))) goto fail;
+    if (!(self->user_full.keys = (uint64_t *)image_part(&self->image, &pos, head[5] * sizeof(uint64_t)))) goto fail;
+    self->user_full.mask = head[5] - 1;
     if (!(self->info = (PieceInfo *)image_part(&self->image, &pos, (head[2] + 1) * sizeof(PieceInfo)))) goto fail;
     if (!(self->arena = (Py_UCS4 *)image_part(&self->image, &pos, head[4] * sizeof(Py_UCS4)))) goto fail;
     self->n_pieces = head[2]; self->mask = head[3] - 1; self->arena_len = head[4]; self->user_prefixes.mask = head[5] - 1;
@@ -1266,7 +1350,7 @@ fail:
 #define RUN_MAX_LEVELS 127 /* int8_t levels */
 
 typedef struct {
-    int n_lengths, n_levels;
+    int n_lengths, n_levels, max_len; /* max_len: the longest run piece (merges never make a longer one) */
     int32_t id_of[RUN_MAX_LEN + 1]; /* piece id of c^len, -1 none */
     int64_t prio[RUN_MAX_LEN + 1][RUN_MAX_LEN + 1]; /* priority of merging (a, b); -1 none */
     int8_t level[RUN_MAX_LEN + 1][RUN_MAX_LEN + 1]; /* its level, -1 none */
@@ -1290,8 +1374,9 @@ static int cmp_i64(const void *a, const void *b) {
 }
 
 /* Fill plan from the piece of one c (unit): the run lengths reachable by merges, the merges among
- * them and their levels. -1 when a run piece is longer than RUN_MAX_LEN, one text has two ids or there
- * are more than RUN_MAX_LEVELS levels. */
+ * them and their levels. -1 when a run piece is longer than RUN_MAX_LEN or one text has two ids; -2
+ * when only the levels are out of reach (more than RUN_MAX_LEVELS): the merges are known, the passes
+ * cannot take them (the streaming heap can). */
 static int run_plan(PyObject *encoder, int32_t unit, RunPlan *plan) {
     int lengths[RUN_MAX_LEN + 1], n = 0;
     for (int i = 0; i <= RUN_MAX_LEN; i++) {
@@ -1326,10 +1411,13 @@ static int run_plan(PyObject *encoder, int32_t unit, RunPlan *plan) {
                 prios[np++] = p;
             }
         }
+    plan->n_lengths = n;
+    plan->max_len = 0;
+    for (int i = 0; i < n; i++) if (lengths[i] > plan->max_len) plan->max_len = lengths[i];
     qsort(prios, (size_t)np, sizeof(int64_t), cmp_i64);
     int levels = 0;
     for (int k = 0; k < np; k++) if (!k || prios[k] != prios[k - 1]) prios[levels++] = prios[k];
-    if (levels > RUN_MAX_LEVELS) return -1; /* every symbol walks every pass: few passes, or the heap */
+    if (levels > RUN_MAX_LEVELS) return -2; /* every symbol walks every pass: few passes, or a heap */
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
             int a = lengths[i], b = lengths[j];
@@ -1339,7 +1427,6 @@ static int run_plan(PyObject *encoder, int32_t unit, RunPlan *plan) {
             while (lo < hi) { int mid = (lo + hi) / 2; if (prios[mid] < p) lo = mid + 1; else hi = mid; }
             plan->level[a][b] = (int8_t)lo;
         }
-    plan->n_lengths = n;
     plan->n_levels = levels;
     return 0;
 }
@@ -1370,6 +1457,165 @@ static inline int run_push(const RunPlan *plan, RunPass *passes, int lvl, int x,
         s->last = p;
         x = p; lvl++;
     }
+}
+
+/* ---- the streaming heap: runs whose passes give up */
+/* The heap's own algorithm over a run, in a window of fixed size. The run's untouched tail is all
+ * single characters, whose pairs are all the same merge (rank p11) at positions right of every symbol
+ * made so far: the heap takes the leftmost of them exactly when no candidate of the window comes first
+ * (rank <= p11), so the tail is never held, only the symbols made from it. Symbols before a *sealed*
+ * boundary are final once no candidate is pending: a boundary between symbols of lengths a and b with
+ * a + b > the longest run piece never merges (symbols only grow), so nothing crosses it, and the left
+ * side, with no candidate, never changes again. Then they are emitted and the window is reused. When
+ * a full window has pending candidates or no sealed boundary, the attempt gives up and the whole run
+ * takes the heap (nothing of it is kept). Spaces on gemma4: every merge into a longer run of spaces
+ * outranks (1,1), so each block of 31 is made by a cascade and sealed against the next. */
+#define STREAM_WINDOW 4096
+#define STREAM_HEAP (4 * STREAM_WINDOW)
+
+typedef struct { int32_t len, prev, next; } StreamSym; /* len 0: absorbed into its left neighbour */
+/* right >= 0: the window's symbol; right < 0: the tail's first character while f == -1 - right */
+typedef struct { int64_t prio; int32_t left, right, size; } StreamItem;
+
+static inline int stream_before(const StreamItem *a, const StreamItem *b) {
+    return a->prio < b->prio || (a->prio == b->prio && a->left < b->left);
+}
+
+static void stream_push(StreamItem *h, size_t *n, StreamItem it) {
+    size_t i = (*n)++;
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (!stream_before(&it, &h[p])) break;
+        h[i] = h[p]; i = p;
+    }
+    h[i] = it;
+}
+
+static StreamItem stream_pop(StreamItem *h, size_t *n) {
+    StreamItem top = h[0], last = h[--(*n)];
+    size_t i = 0, m = *n;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, c = l;
+        if (l >= m) break;
+        if (r < m && stream_before(&h[r], &h[l])) c = r;
+        if (!stream_before(&h[c], &last)) break;
+        h[i] = h[c]; i = c;
+    }
+    if (m) h[i] = last;
+    return top;
+}
+
+typedef struct {
+    const RunPlan *plan;
+    StreamSym *syms; int32_t used, head, tail; /* the window: live symbols linked from head to tail */
+    StreamItem *heap; size_t hn;
+    Py_ssize_t f, n; /* the tail: characters f..n-1, untouched */
+} RunStream;
+
+static inline int stream_valid(const RunStream *r, const StreamItem *it) {
+    const StreamSym *l = &r->syms[it->left];
+    if (l->len <= 0) return 0;
+    if (it->right < 0) return it->left == r->tail && r->f == -1 - (Py_ssize_t)it->right && l->len + 1 == it->size;
+    return l->next == it->right && r->syms[it->right].len > 0 && l->len + r->syms[it->right].len == it->size;
+}
+
+/* The candidate (i, its right neighbour: the next symbol, or the tail's first character), if it merges. */
+static inline int stream_candidate(RunStream *r, int32_t i) {
+    if (i < 0) return 0;
+    const StreamSym *s = &r->syms[i];
+    int32_t right_len;
+    StreamItem it;
+    if (s->next >= 0) { right_len = r->syms[s->next].len; it.right = s->next; }
+    else if (r->f < r->n) { right_len = 1; it.right = (int32_t)(-1 - r->f); }
+    else return 0;
+    int a = s->len, b = right_len;
+    if (a + b > r->plan->max_len) return 0;
+    int64_t prio = r->plan->prio[a][b];
+    if (prio < 0) return 0;
+    if (r->hn == STREAM_HEAP) return 1; /* full: give up */
+    it.prio = prio; it.left = i; it.size = a + b;
+    stream_push(r->heap, &r->hn, it);
+    return 0;
+}
+
+/* Drop stale candidates; 1 when none is left. */
+static int stream_settled(RunStream *r) {
+    size_t k = 0;
+    for (size_t i = 0; i < r->hn; i++) if (stream_valid(r, &r->heap[i])) r->heap[k++] = r->heap[i];
+    if (k == r->hn) return k == 0;
+    size_t n = 0;
+    for (size_t i = 0; i < k; i++) stream_push(r->heap, &n, r->heap[i]); /* re-heap in place (i >= n) */
+    r->hn = n;
+    return n == 0;
+}
+
+/* Emit the final symbols before the last sealed boundary and move the rest to the window's front.
+ * 0 done, 1 give up (no sealed boundary, or too little freed), -1 out of memory. */
+static int stream_compact(RunStream *r, IdVec *out) {
+    int32_t cut = -1;
+    for (int32_t i = r->head; i >= 0 && r->syms[i].next >= 0; i = r->syms[i].next)
+        if (r->syms[i].len + r->syms[r->syms[i].next].len > r->plan->max_len) cut = r->syms[i].next;
+    if (cut < 0) return 1;
+    for (int32_t i = r->head; i != cut; i = r->syms[i].next)
+        if (idvec_push(out, r->plan->id_of[r->syms[i].len]) < 0) return -1;
+    /* live symbols sit at rising indices along the list, so slot k is never past the one read */
+    int32_t k = 0;
+    for (int32_t i = cut; i >= 0; k++) {
+        int32_t len = r->syms[i].len, next = r->syms[i].next;
+        r->syms[k].len = len; r->syms[k].prev = k - 1; r->syms[k].next = next >= 0 ? k + 1 : -1;
+        i = next;
+    }
+    r->used = k; r->head = k ? 0 : -1; r->tail = k - 1;
+    return r->used > STREAM_WINDOW / 2; /* the window would fill again at once */
+}
+
+/* Encode a run of n characters c (whose merges the plan holds) by the streaming heap: 0 done, 1 give up
+ * (the caller takes the heap), -1 out of memory. */
+static int encode_run_stream(const RunPlan *plan, Py_ssize_t n, IdVec *out) {
+    RunStream r = {plan, NULL, 0, -1, -1, NULL, 0, 0, n};
+    int64_t p11 = plan->prio[1][1];
+    if (p11 < 0) return 1; /* no pair merges: the passes' case */
+    r.syms = (StreamSym *)malloc(STREAM_WINDOW * sizeof(StreamSym));
+    r.heap = (StreamItem *)malloc(STREAM_HEAP * sizeof(StreamItem));
+    int rc = 0;
+    if (!r.syms || !r.heap) { rc = -1; goto end; }
+    for (;;) {
+        /* the window's candidates that come before the tail's next pair (all of them once it has none) */
+        int tail_pair = p11 >= 0 && r.n - r.f >= 2;
+        while (r.hn && (!tail_pair || r.heap[0].prio <= p11)) {
+            StreamItem it = stream_pop(r.heap, &r.hn);
+            if (!stream_valid(&r, &it)) continue;
+            StreamSym *l = &r.syms[it.left];
+            if (it.right < 0) { l->len += 1; r.f++; }
+            else {
+                StreamSym *rs = &r.syms[it.right];
+                l->len += rs->len; rs->len = 0;
+                l->next = rs->next;
+                if (rs->next >= 0) r.syms[rs->next].prev = it.left; else r.tail = it.left;
+            }
+            if (stream_candidate(&r, l->prev) || stream_candidate(&r, it.left)) { rc = 1; goto end; }
+            tail_pair = p11 >= 0 && r.n - r.f >= 2;
+        }
+        if (!tail_pair) break;
+        /* the tail's leftmost pair: a new symbol of two characters at the window's end */
+        if (r.used == STREAM_WINDOW) {
+            if (!stream_settled(&r)) { rc = 1; goto end; }
+            rc = stream_compact(&r, out);
+            if (rc) goto end;
+        }
+        int32_t k = r.used++;
+        r.syms[k].len = 2; r.syms[k].prev = r.tail; r.syms[k].next = -1;
+        if (r.tail >= 0) r.syms[r.tail].next = k; else r.head = k;
+        r.tail = k;
+        r.f += 2;
+        if (stream_candidate(&r, r.syms[k].prev) || stream_candidate(&r, k)) { rc = 1; goto end; }
+    }
+    for (int32_t i = r.head; i >= 0; i = r.syms[i].next)
+        if (idvec_push(out, plan->id_of[r.syms[i].len]) < 0) { rc = -1; goto end; }
+    if (r.f < r.n && idvec_push(out, plan->id_of[1]) < 0) rc = -1; /* a last lone character */
+end:
+    free(r.syms); free(r.heap);
+    return rc;
 }
 
 /* Encode text[start:end) when it is one character repeated and the run path applies: 1 done, 0 not
@@ -1423,19 +1669,25 @@ static int encode_run(PyObject *encoder, int kind, const void *data, Py_ssize_t 
     RunPlan *plan = (RunPlan *)malloc(sizeof(RunPlan));
     if (!plan) return -1;
     int rc = run_plan(encoder, unit, plan);
-    if (rc < 0) { free(plan); return 0; }
-    RunPass passes[RUN_MAX_LEVELS];
-    memset(passes, 0, sizeof(passes));
+    if (rc == -1) { free(plan); return 0; }
     size_t before = out->n;
-    for (Py_ssize_t i = 0; i < n && rc == 0; i++) rc = run_push(plan, passes, 0, 1, out);
-    for (int lvl = 0; lvl < plan->n_levels && rc == 0; lvl++) { /* the end: each pass hands on what it holds */
-        int p = passes[lvl].pending;
-        passes[lvl].pending = 0;
-        if (p) { passes[lvl].last = p; rc = run_push(plan, passes, lvl + 1, p, out); }
+    if (rc == 0) {
+        RunPass passes[RUN_MAX_LEVELS];
+        memset(passes, 0, sizeof(passes));
+        for (Py_ssize_t i = 0; i < n && rc == 0; i++) rc = run_push(plan, passes, 0, 1, out);
+        for (int lvl = 0; lvl < plan->n_levels && rc == 0; lvl++) { /* the end: each pass hands on what it holds */
+            int p = passes[lvl].pending;
+            passes[lvl].pending = 0;
+            if (p) { passes[lvl].last = p; rc = run_push(plan, passes, lvl + 1, p, out); }
+        }
     }
-    if (rc == 1) { out->n = before; free(plan); return 0; } /* the heap's turn */
+    if (rc != 0 && rc != -1) { /* the passes gave up, or cannot run: the streaming heap */
+        out->n = before;
+        rc = encode_run_stream(plan, n, out);
+        if (rc == 1) out->n = before; /* the heap's turn */
+    }
     free(plan);
-    return rc < 0 ? -1 : 1;
+    return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
 
 /* Either encoder over text[start:end). */
@@ -1501,6 +1753,7 @@ typedef struct {
     /* bit cp: cp is the left (right) character of some pair; a character that is neither joins nothing
      * and is cut without probing the pair set (most of a text of rare characters) */
     uint8_t *joins_left, *joins_right;
+    uint8_t *bmp_joins; /* the same two bits for the BMP, a byte a code point (bit 0 left, bit 1 right): one load */
     CacheSlot *slots; size_t slots_mask; size_t n_entries;
     Py_UCS4 *arena; size_t arena_len, arena_cap;
     size_t cache_bytes; Py_ssize_t max_chunk;
@@ -1535,9 +1788,31 @@ static int refuse_surrogates(PyObject *text) {
 
 static inline Py_UCS4 canon(Py_UCS4 cp) { return cp == SPACE ? SPACE_MARK : cp; }
 
+/* The splitter's join tables, copied into a scan's locals: they never change after Splitter_init, and
+ * held in registers they are not reloaded after every store the scan makes. */
+typedef struct { const uint8_t *ascii, *left, *right, *bmp; FpSet pairs; } JoinTables;
+
+static inline JoinTables join_tables(const SplitterObject *s) {
+    JoinTables t = {s->ascii_joins, s->joins_left, s->joins_right, s->bmp_joins, s->pairs};
+    return t;
+}
+
+/* joins_in for two BMP characters whose bmp_joins bytes are fa and fb (the scan reads each once) */
+static inline int joins_bmp(const JoinTables *t, Py_UCS4 a, Py_UCS4 b, unsigned fa, unsigned fb) {
+    if ((a | b) < 128) { unsigned bit = a * 128 + b; return (t->ascii[bit >> 3] >> (bit & 7)) & 1; }
+    if (!(fa & (fb >> 1) & 1)) return 0;
+    return fpset_may_have(&t->pairs, ((uint64_t)a << 32) | b);
+}
+
+static inline int joins_in(const JoinTables *t, Py_UCS4 a, Py_UCS4 b) {
+    if (a < 128 && b < 128) { unsigned bit = a * 128 + b; return (t->ascii[bit >> 3] >> (bit & 7)) & 1; }
+    if (!(((t->left[a >> 3] >> (a & 7)) & (t->right[b >> 3] >> (b & 7))) & 1)) return 0;
+    return fpset_may_have(&t->pairs, ((uint64_t)a << 32) | b);
+}
+
 static inline int joins(const SplitterObject *s, Py_UCS4 a, Py_UCS4 b) {
     if (a < 128 && b < 128) { unsigned bit = a * 128 + b; return (s->ascii_joins[bit >> 3] >> (bit & 7)) & 1; }
-    if (!((s->joins_left[a >> 3] >> (a & 7)) & 1) || !((s->joins_right[b >> 3] >> (b & 7)) & 1)) return 0;
+    if (!(((s->joins_left[a >> 3] >> (a & 7)) & (s->joins_right[b >> 3] >> (b & 7))) & 1)) return 0;
     return fpset_may_have(&s->pairs, ((uint64_t)a << 32) | b);
 }
 
@@ -1554,13 +1829,13 @@ static size_t cache_footprint(const SplitterObject *s) {
 
 /* The hash of a chunk of at most SHORT_CHUNK characters: code points + 1 (so that lengths differ) in 21
  * bits each, through mix64, which is a bijection of 64-bit words. */
-static inline uint64_t short_key(int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
+static inline __attribute__((always_inline)) uint64_t short_key(int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
     uint64_t packed = 0;
     for (Py_ssize_t i = 0; i < len; i++) packed |= (uint64_t)(PyUnicode_READ(kind, data, start + i) + 1) << (21 * i);
     return mix64(packed);
 }
 
-static int chunk_equal(const SplitterObject *s, const CacheSlot *slot, int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
+static inline __attribute__((always_inline)) int chunk_equal(const SplitterObject *s, const CacheSlot *slot, int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
     if (slot->len != (uint32_t)len) return 0;
     if (len <= SHORT_CHUNK) return 1; /* the hashes are equal: so are the chunks (short_key) */
     const Py_UCS4 *stored = s->arena + slot->offset;
@@ -1615,14 +1890,17 @@ static int cache_insert(SplitterObject *s, uint64_t hash, int kind, const void *
     return 0;
 }
 
-/* A chunk's cache hash from its running FNV hash (`fnv`, over its code points). */
-static inline uint64_t chunk_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t fnv) {
-    return len <= SHORT_CHUNK ? short_key(kind, data, start, len) : mix64(fnv ^ (uint64_t)len);
+/* A chunk's cache hash: its own packed code points when short, else an FNV hash of them. */
+static inline __attribute__((always_inline)) uint64_t chunk_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
+    if (len <= SHORT_CHUNK) return short_key(kind, data, start, len);
+    uint64_t fnv = 0x9E3779B97F4A7C15ULL;
+    for (Py_ssize_t i = 0; i < len; i++) fnv = (fnv ^ PyUnicode_READ(kind, data, start + i)) * 0x100000001B3ULL;
+    return mix64(fnv ^ (uint64_t)len);
 }
 
 /* A chunk's count from the cache (`hash`: its chunk_hash): >= 0 a hit; -1 a miss, with *keep telling
  * whether the miss is to be remembered (the cache serves this chunk: see SplitterObject.sampling). */
-static long long cache_lookup(SplitterObject *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t hash, int *keep) {
+static inline __attribute__((always_inline)) long long cache_lookup(SplitterObject *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t hash, int *keep) {
     *keep = len <= s->max_chunk && (!s->sampling || ++s->tick % SAMPLE_EVERY == 0);
     if (!*keep) return -1;
     long long found = -1;
@@ -1708,7 +1986,7 @@ static inline void am_probe(PyObject *encoder, int sp, AmChunk *c, int i) {
 }
 
 /* Set up a chunk's symbols and ask for its first probes; 0 when it is not for this path. */
-static int am_init(PyObject *encoder, int sp, int kind, const void *data, AmChunk *c) {
+static inline __attribute__((always_inline)) int am_init(PyObject *encoder, int sp, int kind, const void *data, AmChunk *c) {
     int n = 0;
     for (Py_ssize_t i = c->start; i < c->end; i++) {
         Py_UCS4 cp = canon(PyUnicode_READ(kind, data, i));
@@ -1717,9 +1995,8 @@ static int am_init(PyObject *encoder, int sp, int kind, const void *data, AmChun
             const SpBpeObject *b = (const SpBpeObject *)encoder;
             if (b->max_user_len && ((b->user_first[x >> 3] >> (x & 7)) & 1)) { /* is one here? */
                 Py_UCS4 window[MAX_USER_LEN_IDS];
-                Py_ssize_t avail = c->end - i < b->max_user_len ? c->end - i : b->max_user_len, len = 0;
-                for (Py_ssize_t k = 0; k < avail; k++) window[k] = canon(PyUnicode_READ(kind, data, i + k));
-                if (sp_user_at(b, window, avail, &len) >= 0) return 0;
+                Py_ssize_t len = 0;
+                if (sp_user_at_text(b, kind, data, i, c->end - i, window, &len) >= 0) return 0;
             }
             if (n == AM_MAX) return 0;
             int32_t id = sp_char(b, cp);
@@ -1792,13 +2069,13 @@ static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
     if (c->next[best] >= 0) am_pair_prefetch(encoder, sp, c->id[best], c->id[c->next[best]]);
 }
 
-typedef struct { Py_ssize_t start, end; uint64_t hash; } ChunkSpan; /* hash: running FNV, then chunk_hash */
+typedef struct { Py_ssize_t start, end; uint64_t hash; } ChunkSpan; /* hash: chunk_hash, made in count_block */
 #define CHUNK_BLOCK 64
 
 /* The sum of a block of chunks' counts, in phases whose memory misses overlap: the cache slots (or memo
  * bytes) of every chunk asked for, then read; the encoder's first reads for every miss asked for, then
  * the misses encoded. -1 with an exception set. */
-static long long count_block(SplitterObject *s, PyObject *text, int kind, const void *data, ChunkSpan *block, int nb, PyObject *miss) {
+static inline __attribute__((always_inline)) long long count_block(SplitterObject *s, PyObject *text, int kind, const void *data, ChunkSpan *block, int nb, PyObject *miss) {
     int encoder = is_encoder(miss);
     const uint8_t *memo = NULL;
     if (Py_IS_TYPE(miss, &SpBpeType)) memo = ((SpBpeObject *)miss)->char_counts;
@@ -1808,7 +2085,7 @@ static long long count_block(SplitterObject *s, PyObject *text, int kind, const 
         if (len == 1 && encoder) {
             if (memo) __builtin_prefetch(&memo[PyUnicode_READ(kind, data, block[j].start)]);
         } else {
-            block[j].hash = chunk_hash(kind, data, block[j].start, len, block[j].hash);
+            block[j].hash = chunk_hash(kind, data, block[j].start, len);
             if (s->slots) __builtin_prefetch(&s->slots[block[j].hash & s->slots_mask]);
         }
     }
@@ -1818,7 +2095,8 @@ static long long count_block(SplitterObject *s, PyObject *text, int kind, const 
         Py_ssize_t len = block[j].end - block[j].start;
         long long k;
         if (len == 1 && encoder) {
-            k = encoder_char_count(miss, kind, data, block[j].start);
+            uint8_t known = memo ? memo[PyUnicode_READ(kind, data, block[j].start)] : 0; /* asked for above */
+            k = known ? (long long)known : encoder_char_count(miss, kind, data, block[j].start);
             if (k < 0) return -1;
         } else {
             int keep;
@@ -1864,40 +2142,58 @@ static long long count_block(SplitterObject *s, PyObject *text, int kind, const 
 /* The scan of Splitter.count over one string kind: the chunks' counts, block by block (see count_block:
  * their memory misses overlap); -1 with an exception set, -2 at a lone surrogate (no text: the caller
  * raises the codec's error). A surrogate is met before the chunk holding it is counted. */
-#define DEFINE_COUNT_SCAN(NAME, T, WIDE)                                                                   \
+/* BMP: every character of a 1- or 2-byte str (and "▁") is below 0x10000, so its join bits are a byte of
+ * bmp_joins; 4-byte strs read the two bitmaps. */
+#define DEFINE_COUNT_SCAN(NAME, T, WIDE, BMP)                                                              \
     static long long NAME(SplitterObject *self, PyObject *text, int kind, const T *p, Py_ssize_t n, PyObject *miss) { \
         ChunkSpan block[CHUNK_BLOCK];                                                                    \
+        const JoinTables jt = join_tables(self);                                                         \
+        /* a constant kind: count_block and its helpers are inlined here, their reads typed */          \
+        kind = sizeof(T) == 1 ? PyUnicode_1BYTE_KIND : sizeof(T) == 2 ? PyUnicode_2BYTE_KIND : PyUnicode_4BYTE_KIND; \
         int nb = 0;                                                                                      \
         long long total = 0;                                                                             \
-        Py_ssize_t start = 0;                                                                            \
+        Py_ssize_t start = 0; /* the block's first chunk's */                                            \
         Py_UCS4 prev = p[0];                                                                             \
         if (WIDE && Py_UNICODE_IS_SURROGATE(prev)) return -2;                                            \
-        uint64_t hash = (0x9E3779B97F4A7C15ULL ^ prev) * 0x100000001B3ULL;                               \
         Py_UCS4 prev_c = canon(prev);                                                                    \
-        for (Py_ssize_t i = 1; i <= n; i++) {                                                            \
-            Py_UCS4 cp = i < n ? p[i] : 0;                                                               \
+        unsigned prev_f = BMP ? jt.bmp[prev_c] : 0;                                                      \
+        /* a cut is data, not a branch: every position writes the block's next chunk end, a cut keeps  \
+         * it; the starts follow from the ends, the hashes are count_block's */                         \
+        for (Py_ssize_t i = 1; i < n; i++) {                                                             \
+            Py_UCS4 cp = p[i];                                                                           \
             if (WIDE && Py_UNICODE_IS_SURROGATE(cp)) return -2;                                          \
             Py_UCS4 c = canon(cp);                                                                       \
-            if (i == n || !joins(self, prev_c, c)) {                                                     \
-                block[nb].start = start; block[nb].end = i; block[nb].hash = hash;                       \
-                if (++nb == CHUNK_BLOCK || i == n) {                                                     \
-                    long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);       \
-                    if (k < 0) return -1;                                                                \
-                    total += k;                                                                          \
-                    nb = 0;                                                                              \
-                }                                                                                        \
-                start = i;                                                                               \
-                hash = 0x9E3779B97F4A7C15ULL;                                                            \
+            int cut;                                                                                     \
+            if (BMP) {                                                                                   \
+                unsigned f = jt.bmp[c];                                                                  \
+                cut = !joins_bmp(&jt, prev_c, c, prev_f, f);                                             \
+                prev_f = f;                                                                              \
+            } else {                                                                                     \
+                cut = !joins_in(&jt, prev_c, c);                                                         \
             }                                                                                            \
-            hash = (hash ^ cp) * 0x100000001B3ULL;                                                       \
+            block[nb].end = i;                                                                           \
+            nb += cut;                                                                                   \
             prev_c = c;                                                                                  \
+            if (nb == CHUNK_BLOCK) {                                                                     \
+                block[0].start = start;                                                                  \
+                for (int j = 1; j < nb; j++) block[j].start = block[j - 1].end;                          \
+                start = block[nb - 1].end;                                                               \
+                long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);           \
+                if (k < 0) return -1;                                                                    \
+                total += k;                                                                              \
+                nb = 0;                                                                                  \
+            }                                                                                            \
         }                                                                                                \
-        return total;                                                                                    \
+        block[nb].end = n;                                                                               \
+        block[0].start = start;                                                                          \
+        for (int j = 1; j <= nb; j++) block[j].start = block[j - 1].end;                                 \
+        long long k = count_block(self, text, kind, (const void *)p, block, nb + 1, miss);               \
+        return k < 0 ? -1 : total + k;                                                                   \
     }
 
-DEFINE_COUNT_SCAN(count_scan_1, Py_UCS1, 0)
-DEFINE_COUNT_SCAN(count_scan_2, Py_UCS2, 1)
-DEFINE_COUNT_SCAN(count_scan_4, Py_UCS4, 1)
+DEFINE_COUNT_SCAN(count_scan_1, Py_UCS1, 0, 1)
+DEFINE_COUNT_SCAN(count_scan_2, Py_UCS2, 1, 1)
+DEFINE_COUNT_SCAN(count_scan_4, Py_UCS4, 1, 0)
 
 static PyObject *Splitter_count(SplitterObject *self, PyObject *args) {
     PyObject *text, *miss;
@@ -1992,13 +2288,16 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     memset(self->ascii_joins, 0, sizeof(self->ascii_joins));
     self->joins_left = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
     self->joins_right = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
-    if (!self->joins_left || !self->joins_right) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
+    self->bmp_joins = (uint8_t *)calloc(0x10000, 1);
+    if (!self->joins_left || !self->joins_right || !self->bmp_joins) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
     for (size_t i = 0; i < n; i++) {
         uint64_t a = keys[i] >> 32, b = keys[i] & 0xFFFFFFFFu;
         if (a < 128 && b < 128) { unsigned bit = (unsigned)(a * 128 + b); self->ascii_joins[bit >> 3] |= (uint8_t)(1u << (bit & 7)); }
         if (a <= MAX_CODE_POINT && b <= MAX_CODE_POINT) { /* no str holds a larger one: such a pair never matches */
             self->joins_left[a >> 3] |= (uint8_t)(1u << (a & 7));
             self->joins_right[b >> 3] |= (uint8_t)(1u << (b & 7));
+            if (a < 0x10000) self->bmp_joins[a] |= 1;
+            if (b < 0x10000) self->bmp_joins[b] |= 2;
         }
     }
     PyBuffer_Release(&view);
@@ -2010,7 +2309,7 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
 
 static void Splitter_dealloc(SplitterObject *self) {
     free(self->pairs.fps);
-    free(self->joins_left); free(self->joins_right);
+    free(self->joins_left); free(self->joins_right); free(self->bmp_joins);
     cache_reset(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
