@@ -101,18 +101,23 @@ class FastLane:
 
     def admit(self, scope: dict[str, Any]) -> Admitted | None:
         """The request's route and what its answer needs, or None for the ASGI app to serve it."""
-        path: str = scope["path"]
+        return self.admit_head(scope["method"], scope["path"], scope["query_string"], dict(scope["headers"]), scope)
+
+    def admit_head(
+        self, verb: str, path: str, query: bytes, headers: dict[bytes, bytes], scope: dict[str, Any] | None
+    ) -> Admitted | None:
+        """`admit` from a request's parts (its headers as uvicorn's scope holds them, the last of a name
+        kept); without a scope, a request when keys are configured is left to the app."""
         _, colon, method = path.rpartition(":")
         door = self.door
-        if not colon or method not in self.methods or door is None or scope["method"] != "POST":
+        if not colon or method not in self.methods or door is None or verb != "POST":
             return None
-        if b"key=" in scope["query_string"]:
+        if b"key=" in query:
             return None  # `?key=` is taken out of the query by the front door
         state = self.state
         config = state.config
         if state.quota.enabled or door.in_flight >= config.max_concurrency:
             return None
-        headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if (
             declared is None
@@ -136,6 +141,8 @@ class FastLane:
         if route is None:
             return None
         if state.keys.enabled:
+            if scope is None:
+                return None
             from starlette.requests import Request
 
             try:
@@ -147,7 +154,13 @@ class FastLane:
         return Admitted(route, headers, request_id, time.perf_counter())
 
     def answer(
-        self, scope: dict[str, Any], admitted: Admitted, raw: bytes, keep_alive: bool, head: list[tuple[bytes, bytes]]
+        self,
+        admitted: Admitted,
+        raw: bytes,
+        keep_alive: bool,
+        head: list[tuple[bytes, bytes]],
+        client: tuple[str, int] | None,
+        scope_state: dict[str, Any] | None = None,
     ) -> bytes | None:
         """The whole HTTP answer to an admitted request, or None for the ASGI app to serve it after all."""
         config = self.state.config
@@ -179,7 +192,8 @@ class FastLane:
             body = json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         metrics = self.state.metrics
         if model_id:
-            scope["state"]["model"] = model_id
+            if scope_state is not None:
+                scope_state["model"] = model_id
             metrics.count_tokens(spec.rpc, model_id, tokens)
         parts = [STATUS_LINE[code]]
         for name, value in head:
@@ -192,7 +206,6 @@ class FastLane:
         elapsed = time.perf_counter() - admitted.start
         metrics.observe(route.path, "POST", code, elapsed)
         if config.access_log and access_log.isEnabledFor(logging.INFO):
-            client = scope["client"]
             log_entry(
                 (
                     time.time(),
@@ -300,8 +313,14 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
         lane = self._lane
         assert isinstance(lane, FastLane)
         try:
+            scope = cycle.scope
             answer = lane.answer(
-                cycle.scope, admitted, bytes(cycle.body), cycle.keep_alive, self.server_state.default_headers
+                admitted,
+                bytes(cycle.body),
+                cycle.keep_alive,
+                self.server_state.default_headers,
+                scope["client"],
+                scope["state"],
             )
         except Exception:  # a bug in the lane: the app serves the request
             log.exception("fast lane: answering %s %s failed", cycle.scope["method"], cycle.scope["path"])
@@ -331,10 +350,3 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
         if self._pending is not None:
             self._hand_over()  # the app records the hang-up (499), as for any request it was reading
         super().connection_lost(exc)
-
-
-def lane_protocol(header_timeout: float) -> type[asyncio.Protocol]:
-    """The protocol `vertexmeter serve` runs; without the fast lane on a uvicorn that starts its ASGI tasks
-    otherwise than through `_start_asgi_task` (where the lane holds a request back)."""
-    base = FastLaneProtocol if hasattr(GuardedHttpToolsProtocol, "_start_asgi_task") else GuardedHttpToolsProtocol
-    return type("VertexmeterHttpToolsProtocol", (base,), {"header_timeout": header_timeout})
