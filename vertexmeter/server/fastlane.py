@@ -81,6 +81,8 @@ class FastLane:
         self.answered = 0  # requests this lane answered (the rest went to the ASGI app)
         self._routes: dict[str, _Route | None] = {}
         self._hosts: dict[str, bool] = {}  # Host header -> served (the check's verdict, looked up once)
+        self._head: list[tuple[bytes, bytes]] | None = None  # uvicorn's default headers, as last seen
+        self._starts: dict[int, bytes] = {}  # status code -> status line and those headers
         config = state.config
         self._inline_limit = min(INLINE_BYTES, config.max_body_bytes, config.large_request_bytes)
 
@@ -159,10 +161,11 @@ class FastLane:
         raw: bytes,
         keep_alive: bool,
         head: list[tuple[bytes, bytes]],
-        client: tuple[str, int] | None,
+        client: str | None,
         scope_state: dict[str, Any] | None = None,
     ) -> bytes | None:
-        """The whole HTTP answer to an admitted request, or None for the ASGI app to serve it after all."""
+        """The whole HTTP answer to an admitted request, or None for the ASGI app to serve it after all.
+        `head`: uvicorn's default headers; `client`: "address:port" as the access log shows it."""
         config = self.state.config
         if len(raw) > INLINE_BYTES:
             return None
@@ -195,13 +198,21 @@ class FastLane:
             if scope_state is not None:
                 scope_state["model"] = model_id
             metrics.count_tokens(spec.rpc, model_id, tokens)
-        parts = [STATUS_LINE[code]]
-        for name, value in head:
-            parts += (name, b": ", value, b"\r\n")
-        parts += (b"content-length: ", str(len(body)).encode(), b"\r\n", _HEAD_TAIL, admitted.request_id, b"\r\n")
-        if not keep_alive:
-            parts.append(b"connection: close\r\n")
-        parts += (b"\r\n", body)
+        if head is not self._head:  # (uvicorn makes a new list when its date changes, once a second)
+            self._head, self._starts = head, {}
+        start = self._starts.get(code)
+        if start is None:
+            start = self._starts[code] = STATUS_LINE[code] + b"".join(n + b": " + v + b"\r\n" for n, v in head)
+        answer = b"".join(
+            (
+                start,
+                b"content-length: %d\r\n" % len(body),
+                _HEAD_TAIL,
+                admitted.request_id,
+                b"\r\n\r\n" if keep_alive else b"\r\nconnection: close\r\n\r\n",
+                body,
+            )
+        )
         self.answered += 1
         elapsed = time.perf_counter() - admitted.start
         metrics.observe(route.path, "POST", code, elapsed)
@@ -216,12 +227,12 @@ class FastLane:
                     round(elapsed * 1000, 3),
                     len(raw),  # (its Content-Length, which the front door logs)
                     len(body),
-                    f"{client[0]}:{client[1]}" if client else None,
+                    client,
                     admitted.request_id.decode(),
                     model_id or None,
                 )
             )
-        return b"".join(parts)
+        return answer
 
 
 def _status_line(code: int) -> bytes:
@@ -314,12 +325,13 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
         assert isinstance(lane, FastLane)
         try:
             scope = cycle.scope
+            client = scope["client"]
             answer = lane.answer(
                 admitted,
                 bytes(cycle.body),
                 cycle.keep_alive,
                 self.server_state.default_headers,
-                scope["client"],
+                f"{client[0]}:{client[1]}" if client else None,
                 scope["state"],
             )
         except Exception:  # a bug in the lane: the app serves the request

@@ -80,7 +80,7 @@ class LeanProtocol(asyncio.Protocol):
             self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
         self.timeout_keep_alive: float = config.timeout_keep_alive
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.client: tuple[str, int] | None = None
+        self.client: str | None = None  # "address:port", as the access log shows it
         self.switched: HttpToolsProtocol | None = None  # the app protocol, once the connection is switched
         # The request being read.
         self.url = b""
@@ -112,7 +112,8 @@ class LeanProtocol(asyncio.Protocol):
         if self.lane is None or self.config.limit_concurrency is not None or self.config.root_path:
             self._switch()  # nothing for the lane: the app protocol serves the connection from its start
             return
-        self.client = get_remote_addr(transport)  # type: ignore[arg-type]
+        client = get_remote_addr(transport)  # type: ignore[arg-type]
+        self.client = f"{client[0]}:{client[1]}" if client else None
         self._header_at = self.loop.time() + self.header_timeout
         self._wake(self._header_at)
 
