@@ -283,7 +283,8 @@ def test_shutdown_closes_idle_lane_connections() -> None:
 
 def test_a_client_that_does_not_read_its_answers_stops_the_reading() -> None:
     """Flow control: pipelined requests from a client that reads no answer fill the transport's write
-    buffer; the lean protocol then reads no more (the write buffer stays bounded) until the client reads,
+    buffer; the lean protocol then reads no more (the write buffer stays bounded: the answers to one read
+    at most over the high-water mark) until the client reads,
     and every request is answered, in order."""
     server = _start(True, access_log=False)
     total = 30000
@@ -303,7 +304,8 @@ def test_a_client_that_does_not_read_its_answers_stops_the_reading() -> None:
                 break
             time.sleep(0.05)
         assert lean is not None, "the server never paused reading"
-        assert lean.transport.get_write_buffer_size() < 1024 * 1024
+        time.sleep(0.3)  # (the requests of the read in which the buffer filled are answered)
+        assert lean.transport.get_write_buffer_size() < 2 * 1024 * 1024
         lane: Any = server.server.config.app.state.vertexmeter_fast_lane  # type: ignore[attr-defined]
         answered = lane.answered
         time.sleep(0.5)
@@ -317,5 +319,29 @@ def test_a_client_that_does_not_read_its_answers_stops_the_reading() -> None:
         sender.join(timeout=30)
         assert kinds(server) == [LEAN]
         sock.close()
+    finally:
+        server.stop()
+
+
+def test_a_request_being_read_at_shutdown_is_answered_and_closed() -> None:
+    """A shutdown while the lane waits for a body: the request is still answered, with `connection: close`
+    (here by the app, since the rest of its body lags), and the connection closed."""
+    server = _start(True)
+    try:
+        wire = Wire(server.port)
+        wire.send(request(COUNT, _plain("answered first")))
+        assert wire.answer()[0] == b"HTTP/1.1 200 OK"
+        data = request(COUNT, _plain("body at shutdown"))
+        wire.send(data[:-5])
+        time.sleep(0.01)
+        server.server.should_exit = True
+        time.sleep(0.3)
+        wire.send(data[-5:])
+        status, headers, body = wire.answer()
+        assert status == b"HTTP/1.1 200 OK" and (b"connection", b"close") in headers, body
+        assert json.loads(body)["totalTokens"] > 0
+        assert wire.closed()
+        server.thread.join(timeout=20)
+        assert not server.thread.is_alive()
     finally:
         server.stop()

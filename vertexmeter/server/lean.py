@@ -222,6 +222,8 @@ class LeanProtocol(asyncio.Protocol):
             return
         self.head_done = True
         self._heads += 1
+        if self.transport.is_closing():
+            return  # pipelined behind an answer that closed the connection: never served (as uvicorn)
         lane = self.lane
         assert lane is not None
         try:
@@ -247,7 +249,8 @@ class LeanProtocol(asyncio.Protocol):
             return
         pending = self.pending
         lane = self.lane
-        assert pending is not None and lane is not None
+        if pending is None or lane is None:
+            return  # (a request after the connection began to close)
         keep_alive = self.keep_alive and not self._close_after
         try:
             answer = lane.answer(pending, self.body, keep_alive, self.server_state.default_headers, self.client)
@@ -329,6 +332,8 @@ class LeanProtocol(asyncio.Protocol):
                     proto.on_body(self.body)
                 if complete:
                     proto.on_message_complete()
+        if self._close_after:
+            proto.shutdown()  # (a shutdown began while the lane held the request)
         return proto
 
     # ---- the head guard and the deadlines ----------------------------------------------------------
