@@ -22,6 +22,10 @@ Counting: a plain-text countTokens body (one user turn of text parts) is decoded
 by the library's plain-text path (`work.run_plain`); anything orjson refuses, or any other body, runs
 `work.run_job`, the ASGI path's own code, so its refusals are the same. A bug in the lane's own code
 hands the request to the app (logged), never fails the connection.
+
+A connection starts in `lean.LeanProtocol`, which runs the same checks (`FastLane.admit_head`) and the same
+answer (`FastLane.answer`) without uvicorn's request cycle, and switches to `FastLaneProtocol` at its first
+request that is not the lane's.
 """
 
 from __future__ import annotations
