@@ -14,6 +14,10 @@ HTTP stack itself. The summary gives each target's median req/s, p99 and server 
 (user + system, all threads, from /proc: steadier than req/s on a shared machine) with their range over
 rounds, and each checkout's req/s as a ratio of the baseline's in the same round.
 
+Each target is measured once it is idle (its process and its children: `vertexmeter serve` starts its
+large-lane worker processes after its port opens), so that their start-up does not take CPU from the
+measurement.
+
 Loopback only (anything else is refused), bounded: each (rpc, concurrency) level stops after
 --requests requests or --seconds seconds, whichever comes first. The client is a minimal keep-alive
 HTTP/1.1 client on asyncio streams, so that the measuring process takes as little CPU as possible
@@ -309,6 +313,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (`vertexmeter serve` starts its large-lane workers)."""
+    total = cpu_seconds(pid)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def settle(pid: int, timeout: float = 20.0) -> float:
+    """Wait until a started target is idle (its process and children under a tenth of a core over half a
+    second): a server whose port is open may still be starting worker processes, whose CPU would be
+    taken from the measurement on a small machine. Returns the seconds waited."""
+    start = time.monotonic()
+    before = tree_cpu_seconds(pid)
+    while time.monotonic() - start < timeout:
+        time.sleep(0.5)
+        now = tree_cpu_seconds(pid)
+        if now - before < 0.05:
+            break
+        before = now
+    return time.monotonic() - start
+
+
 def stop_target(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -329,6 +363,7 @@ def stack_mode(args: argparse.Namespace, bodies: list[bytes], headers: dict[str,
             order = targets if round_no % 2 == 0 else targets[::-1]  # alternate who goes first
             for target in order:
                 proc, url, _ = start_target(target, log_dir)
+                settle(proc.pid)
                 try:
                     host, port = require_loopback(url)
                     for rpc in rpcs:

@@ -28,6 +28,7 @@ from vertexmeter.server.door import FrontDoor, RpcTable
 from vertexmeter.server.fastlane import FastLaneProtocol
 from vertexmeter.server.guard import CoalescingTransport, GuardedH11Protocol, event_loop, protocol_class
 from vertexmeter.server.lanes import WORKER_NICENESS
+from vertexmeter.server.lean import LeanProtocol
 from vertexmeter.server.routes.rpc import INLINE_BYTES
 from vertexmeter.server.runner import make_server, uvicorn_config
 
@@ -139,8 +140,10 @@ def test_the_stack_is_httptools_and_uvloop_when_installed() -> None:
     pytest.importorskip("uvloop")
     config = uvicorn_config(ServerConfig(), configure_logging=False)
     assert config.loop == "uvloop" == event_loop()
-    assert config.http.__name__ == "VertexmeterHttpToolsProtocol"  # type: ignore[union-attr]
-    assert issubclass(config.http, FastLaneProtocol)  # type: ignore[arg-type]  # small RPCs below ASGI
+    assert config.http.__name__ == "VertexmeterLeanProtocol"  # type: ignore[union-attr]
+    assert issubclass(config.http, LeanProtocol)  # type: ignore[arg-type]  # small RPCs without uvicorn's cycle
+    # ... switching to uvicorn's protocol with the head guard and the lane, below ASGI
+    assert issubclass(config.http.app_protocol, FastLaneProtocol)  # type: ignore[union-attr]
     assert issubclass(protocol_class(10.0, "h11"), GuardedH11Protocol)  # h11: everything through the app
 
 

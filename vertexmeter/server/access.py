@@ -222,23 +222,52 @@ def _block_handler() -> BufferedStreamHandler | None:
 
 
 _LOGGER_NAME = encode_basestring(access_log.name)
+_MAX_KNOWN = 4096  # entries remembered (clients repeat a few paths and models; a flood starts afresh)
+_encoded: dict[str, str] = {}
+_middles: dict[tuple[str, str, str, int], str] = {}
+_stamp: tuple[int, str] = (-1, "")
+
+
+def _encode(text: str) -> str:
+    """`encode_basestring(text)`, remembered: clients and models repeat."""
+    known = _encoded.get(text)
+    if known is None:
+        if len(_encoded) >= _MAX_KNOWN:
+            _encoded.clear()
+        known = _encoded[text] = encode_basestring(text)
+    return known
+
+
+def _middle(method: str, path: str, route: str, status: int) -> str:
+    """The fields from "message" to "status", remembered: a server answers a few (method, path, status)."""
+    key = (method, path, route, status)
+    known = _middles.get(key)
+    if known is None:
+        if len(_middles) >= _MAX_KNOWN:
+            _middles.clear()
+        known = _middles[key] = (
+            f'"message": {encode_basestring(f"{method} {path} {status}")}, "event": "access", '
+            f'"method": {encode_basestring(method)}, "path": {encode_basestring(path)}, '
+            f'"route": {encode_basestring(route)}, "status": {int(status)!r}, '
+        )
+    return known
 
 
 def format_access(entry: AccessEntry) -> str:
     """The line JsonFormatter writes for `log_access`'s record of `entry`, built directly (json.dumps of a
     dict of ten fields costs more than the rest of a small request)."""
+    global _stamp
     created, method, path, route, status, duration, bytes_in, bytes_out, client, request_id, model = entry
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
-    msecs = int((created - int(created)) * 1000)
+    second = int(created)
+    if second != _stamp[0]:  # strftime once a second, not once a line
+        _stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)))
     line = (
-        f'{{"ts": "{stamp}.{msecs:03d}Z", "level": "info", "logger": {_LOGGER_NAME}, '
-        f'"message": {encode_basestring(f"{method} {path} {status}")}, "event": "access", '
-        f'"method": {encode_basestring(method)}, "path": {encode_basestring(path)}, '
-        f'"route": {encode_basestring(route)}, "status": {int(status)!r}, "duration_ms": {float(duration)!r}, '
+        f'{{"ts": "{_stamp[1]}.{int((created - second) * 1000):03d}Z", "level": "info", "logger": {_LOGGER_NAME}, '
+        f'{_middle(method, path, route, status)}"duration_ms": {float(duration)!r}, '
         f'"bytes_in": {"null" if bytes_in is None else repr(int(bytes_in))}, "bytes_out": {int(bytes_out)!r}, '
-        f'"client": {"null" if client is None else encode_basestring(client)}, '
+        f'"client": {"null" if client is None else _encode(client)}, '
         f'"request_id": {encode_basestring(request_id)}'
     )
     if model:
-        line += f', "model": {encode_basestring(model)}'
+        return line + f', "model": {_encode(model)}}}'
     return line + "}"

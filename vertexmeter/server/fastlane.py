@@ -22,6 +22,10 @@ Counting: a plain-text countTokens body (one user turn of text parts) is decoded
 by the library's plain-text path (`work.run_plain`); anything orjson refuses, or any other body, runs
 `work.run_job`, the ASGI path's own code, so its refusals are the same. A bug in the lane's own code
 hands the request to the app (logged), never fails the connection.
+
+A connection starts in `lean.LeanProtocol`, which runs the same checks (`FastLane.admit_head`) and the same
+answer (`FastLane.answer`) without uvicorn's request cycle, and switches to `FastLaneProtocol` at its first
+request that is not the lane's.
 """
 
 from __future__ import annotations
@@ -81,6 +85,8 @@ class FastLane:
         self.answered = 0  # requests this lane answered (the rest went to the ASGI app)
         self._routes: dict[str, _Route | None] = {}
         self._hosts: dict[str, bool] = {}  # Host header -> served (the check's verdict, looked up once)
+        self._head: list[tuple[bytes, bytes]] | None = None  # uvicorn's default headers, as last seen
+        self._starts: dict[int, bytes] = {}  # status code -> status line and those headers
         config = state.config
         self._inline_limit = min(INLINE_BYTES, config.max_body_bytes, config.large_request_bytes)
 
@@ -101,18 +107,23 @@ class FastLane:
 
     def admit(self, scope: dict[str, Any]) -> Admitted | None:
         """The request's route and what its answer needs, or None for the ASGI app to serve it."""
-        path: str = scope["path"]
+        return self.admit_head(scope["method"], scope["path"], scope["query_string"], dict(scope["headers"]), scope)
+
+    def admit_head(
+        self, verb: str, path: str, query: bytes, headers: dict[bytes, bytes], scope: dict[str, Any] | None
+    ) -> Admitted | None:
+        """`admit` from a request's parts (its headers as uvicorn's scope holds them, the last of a name
+        kept); without a scope, a request when keys are configured is left to the app."""
         _, colon, method = path.rpartition(":")
         door = self.door
-        if not colon or method not in self.methods or door is None or scope["method"] != "POST":
+        if not colon or method not in self.methods or door is None or verb != "POST":
             return None
-        if b"key=" in scope["query_string"]:
+        if b"key=" in query:
             return None  # `?key=` is taken out of the query by the front door
         state = self.state
         config = state.config
         if state.quota.enabled or door.in_flight >= config.max_concurrency:
             return None
-        headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if (
             declared is None
@@ -136,6 +147,8 @@ class FastLane:
         if route is None:
             return None
         if state.keys.enabled:
+            if scope is None:
+                return None
             from starlette.requests import Request
 
             try:
@@ -147,9 +160,16 @@ class FastLane:
         return Admitted(route, headers, request_id, time.perf_counter())
 
     def answer(
-        self, scope: dict[str, Any], admitted: Admitted, raw: bytes, keep_alive: bool, head: list[tuple[bytes, bytes]]
+        self,
+        admitted: Admitted,
+        raw: bytes,
+        keep_alive: bool,
+        head: list[tuple[bytes, bytes]],
+        client: str | None,
+        scope_state: dict[str, Any] | None = None,
     ) -> bytes | None:
-        """The whole HTTP answer to an admitted request, or None for the ASGI app to serve it after all."""
+        """The whole HTTP answer to an admitted request, or None for the ASGI app to serve it after all.
+        `head`: uvicorn's default headers; `client`: "address:port" as the access log shows it."""
         config = self.state.config
         if len(raw) > INLINE_BYTES:
             return None
@@ -179,20 +199,28 @@ class FastLane:
             body = json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         metrics = self.state.metrics
         if model_id:
-            scope["state"]["model"] = model_id
+            if scope_state is not None:
+                scope_state["model"] = model_id
             metrics.count_tokens(spec.rpc, model_id, tokens)
-        parts = [STATUS_LINE[code]]
-        for name, value in head:
-            parts += (name, b": ", value, b"\r\n")
-        parts += (b"content-length: ", str(len(body)).encode(), b"\r\n", _HEAD_TAIL, admitted.request_id, b"\r\n")
-        if not keep_alive:
-            parts.append(b"connection: close\r\n")
-        parts += (b"\r\n", body)
+        if head is not self._head:  # (uvicorn makes a new list when its date changes, once a second)
+            self._head, self._starts = head, {}
+        start = self._starts.get(code)
+        if start is None:
+            start = self._starts[code] = STATUS_LINE[code] + b"".join(n + b": " + v + b"\r\n" for n, v in head)
+        answer = b"".join(
+            (
+                start,
+                b"content-length: %d\r\n" % len(body),
+                _HEAD_TAIL,
+                admitted.request_id,
+                b"\r\n\r\n" if keep_alive else b"\r\nconnection: close\r\n\r\n",
+                body,
+            )
+        )
         self.answered += 1
         elapsed = time.perf_counter() - admitted.start
         metrics.observe(route.path, "POST", code, elapsed)
         if config.access_log and access_log.isEnabledFor(logging.INFO):
-            client = scope["client"]
             log_entry(
                 (
                     time.time(),
@@ -203,12 +231,12 @@ class FastLane:
                     round(elapsed * 1000, 3),
                     len(raw),  # (its Content-Length, which the front door logs)
                     len(body),
-                    f"{client[0]}:{client[1]}" if client else None,
+                    client,
                     admitted.request_id.decode(),
                     model_id or None,
                 )
             )
-        return b"".join(parts)
+        return answer
 
 
 def _status_line(code: int) -> bytes:
@@ -300,8 +328,15 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
         lane = self._lane
         assert isinstance(lane, FastLane)
         try:
+            scope = cycle.scope
+            client = scope["client"]
             answer = lane.answer(
-                cycle.scope, admitted, bytes(cycle.body), cycle.keep_alive, self.server_state.default_headers
+                admitted,
+                bytes(cycle.body),
+                cycle.keep_alive,
+                self.server_state.default_headers,
+                f"{client[0]}:{client[1]}" if client else None,
+                scope["state"],
             )
         except Exception:  # a bug in the lane: the app serves the request
             log.exception("fast lane: answering %s %s failed", cycle.scope["method"], cycle.scope["path"])
@@ -331,10 +366,3 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
         if self._pending is not None:
             self._hand_over()  # the app records the hang-up (499), as for any request it was reading
         super().connection_lost(exc)
-
-
-def lane_protocol(header_timeout: float) -> type[asyncio.Protocol]:
-    """The protocol `vertexmeter serve` runs; without the fast lane on a uvicorn that starts its ASGI tasks
-    otherwise than through `_start_asgi_task` (where the lane holds a request back)."""
-    base = FastLaneProtocol if hasattr(GuardedHttpToolsProtocol, "_start_asgi_task") else GuardedHttpToolsProtocol
-    return type("VertexmeterHttpToolsProtocol", (base,), {"header_timeout": header_timeout})

@@ -326,7 +326,7 @@ def protocol_class(header_timeout: float, http: str = "auto") -> type[asyncio.Pr
     if http == "httptools" and HttpToolsProtocol is None:
         raise ImportError("httptools is not installed: pip install 'vertexmeter[server]'")
     if http != "h11" and HttpToolsProtocol is not None:
-        from vertexmeter.server.fastlane import lane_protocol  # (it imports the routes, which import this module)
+        from vertexmeter.server.lean import lane_protocol  # (it imports the routes, which import this module)
 
         return lane_protocol(header_timeout)
     return type("VertexmeterH11Protocol", (GuardedH11Protocol,), {"header_timeout": header_timeout})
