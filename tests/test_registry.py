@@ -452,3 +452,42 @@ def test_redirect_data_errors_are_caught() -> None:
         _redirects({"gemini-3-pro-preview": [{**good, "evidence": []}]}, known)
     with pytest.raises(ValueError, match="same day"):
         _redirects({"gemini-3-pro-preview": [good, good]}, known)
+
+
+def test_resolve_remembers_answers_per_day_and_never_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """resolve() keeps its answers by (name, api, day): a dated alias still moves with the day asked, a
+    refusal is raised again each time, and a remembered answer skips the look-up."""
+    import datetime as dt
+
+    from vertexmeter.registry import models
+
+    looked_up: list[str] = []
+    real = models.bare_model_name
+
+    def counting(name: str) -> str:
+        looked_up.append(name)
+        return real(name)
+
+    monkeypatch.setattr(models, "bare_model_name", counting)
+    models._registry().resolved.clear()  # noqa: SLF001 - a fresh memo for this test
+    early, late = dt.date(2025, 10, 1), dt.date(2026, 11, 1)
+    assert resolve("gemini-flash-latest", api="gemini", on=early).id == "gemini-2.5-flash"
+    assert resolve("gemini-flash-latest", api="gemini", on=late).id == "gemini-3.8-flash"
+    assert resolve("gemini-flash-latest", api="gemini", on=early).id == "gemini-2.5-flash"
+    assert looked_up == ["gemini-flash-latest"] * 2  # the third answer was remembered
+    assert resolve("models/gemini-2.5-flash", api="vertex").id == resolve("gemini-2.5-flash", api="vertex").id
+    for _ in range(2):
+        with pytest.raises(VertexMeterError):
+            resolve("no-such-model", api="vertex")
+    assert looked_up.count("no-such-model") == 2
+
+
+def test_resolve_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vertexmeter.registry import models
+
+    memo = models._registry().resolved  # noqa: SLF001
+    memo.clear()
+    monkeypatch.setattr(models, "_MAX_RESOLVED", 3)
+    for version in ("001", "002", "latest", "001"):
+        resolve(f"gemini-1.5-flash-{version}", api="vertex", on=None)
+        assert len(memo) <= 3

@@ -345,36 +345,3 @@ def test_a_request_being_read_at_shutdown_is_answered_and_closed() -> None:
         assert not server.thread.is_alive()
     finally:
         server.stop()
-
-
-def test_a_model_name_is_resolved_once_a_day(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The lane's plain-text path remembers `resolve`'s answer for the day (dated aliases and redirects
-    change only with the date); a new day resolves again; a refusal is never remembered."""
-    import datetime as dt
-    import types
-
-    from vertexmeter.registry import resolve
-    from vertexmeter.server import work
-
-    calls: list[str] = []
-
-    def counting(model: str, **kwargs: Any) -> Any:
-        calls.append(model)
-        return resolve(model, **kwargs)
-
-    day = [dt.date(2026, 12, 6)]
-    fake_dt = types.SimpleNamespace(date=types.SimpleNamespace(today=lambda: day[0]))
-    monkeypatch.setattr(work, "resolve", counting)
-    monkeypatch.setattr(work, "dt", fake_dt)
-    monkeypatch.setattr(work, "_RESOLVED", {})
-    body = _plain("resolved once")
-    first = work.run_plain("countTokens", "vertex", "v1", "gemini-2.5-flash", body, 0)
-    assert first is not None and first[2] == "gemini-2.5-flash"
-    assert work.run_plain("countTokens", "vertex", "v1", "gemini-2.5-flash", body, 0) == first
-    assert calls == ["gemini-2.5-flash"]
-    day[0] = dt.date(2026, 12, 7)
-    assert work.run_plain("countTokens", "vertex", "v1", "gemini-2.5-flash", body, 0) == first
-    assert calls == ["gemini-2.5-flash"] * 2
-    for _ in range(2):  # refused (run_job answers with the refusal), asked again each time
-        assert work.run_plain("countTokens", "vertex", "v1", "no-such-model", body, 0) is None
-    assert calls[2:] == ["no-such-model"] * 2

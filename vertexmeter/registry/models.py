@@ -328,6 +328,9 @@ class RawPromptRule:
     evidence: tuple[str, ...]
 
 
+_MAX_RESOLVED = 4096  # names kept with their model (a flood of new ones starts afresh)
+
+
 @dataclass(frozen=True)
 class _Registry:
     by_name: dict[str, ModelInfo]
@@ -346,6 +349,9 @@ class _Registry:
     streamed_output: dict[tuple[str, str, str], StreamedOutputBounds] = field(default_factory=dict)
     redirects: dict[str, tuple[Redirect, ...]] = field(default_factory=dict)
     dated: DatedSections = field(default_factory=DatedSections)
+    # resolve()'s answers by (name, api, day, any_api): a third of counting a 2 KB text is the look-up (aliases,
+    # versions, redirects), and callers repeat a few names. Refusals are not kept.
+    resolved: dict[tuple[str, str, dt.date, bool], ModelInfo] = field(default_factory=dict)
 
 
 @cache
@@ -999,10 +1005,15 @@ def resolve(
     if not isinstance(name, str) or not name.strip():
         raise invalid_argument("A model name is required.", "model")
     registry = _registry()
+    day = on or dt.date.today()
+    key = (name, api, day, any_api)
+    known = registry.resolved.get(key)
+    if known is not None:
+        return known
     bare = bare_model_name(name.strip())
     dated = registry.dated_aliases.get(bare)
     if dated is not None:
-        info = registry.by_name[_dated_target(dated, on or dt.date.today())]
+        info = registry.by_name[_dated_target(dated, day)]
     else:
         found = match_version(bare, registry.by_name)
         if found is None:
@@ -1011,12 +1022,15 @@ def resolve(
                 raise _cannot_count(bare, *refused)
             raise _unknown_model(name.strip(), bare, api, api_version or "v1beta")
         info = registry.by_name[found]
-        redirect = None if any_api else redirect_for(found, api=api, on=on)
+        redirect = None if any_api else redirect_for(found, api=api, on=day)
         if redirect is not None:
             info = registry.by_name[redirect.model]
     if not any_api and api not in info.apis:
         served = " and ".join("Vertex AI" if a == "vertex" else "the Gemini API" for a in info.apis)
         raise _unknown_model(name.strip(), bare, api, api_version or "v1beta", f" {info.id} is served by {served}.")
+    if len(registry.resolved) >= _MAX_RESOLVED:
+        registry.resolved.clear()
+    registry.resolved[key] = info
     return info
 
 

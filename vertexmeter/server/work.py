@@ -8,7 +8,6 @@ not survive pickling as exceptions).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import multiprocessing
@@ -22,7 +21,7 @@ import orjson
 from vertexmeter.counting import compute, count, count_tokens, plain_texts
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
-from vertexmeter.registry import ModelInfo, resolve
+from vertexmeter.registry import resolve
 from vertexmeter.requests import decode_json, require_object, too_deep
 from vertexmeter.server.adapters import usage_from_body
 from vertexmeter.tokenizing import families, get_tokenizer
@@ -179,25 +178,6 @@ def run_job(job: Job) -> Outcome:
 Counted = tuple[int, bytes, str | None, dict[str, int]]
 
 
-_RESOLVED: dict[tuple[str, str, str], tuple[dt.date, ModelInfo]] = {}
-_MAX_RESOLVED = 4096  # names remembered (clients repeat a few; a flood of new ones starts afresh)
-
-
-def _resolved(model: str, api: str, api_version: str) -> ModelInfo:
-    """`resolve(model, ...)`, remembered for the day (its answer depends on the date only: dated aliases and
-    redirects), since it costs a third of counting a 2 KB text. Refusals are not remembered."""
-    today = dt.date.today()
-    key = (model, api, api_version)
-    known = _RESOLVED.get(key)
-    if known is not None and known[0] == today:
-        return known[1]
-    info = resolve(model, api=api, api_version=api_version)
-    if len(_RESOLVED) >= _MAX_RESOLVED:
-        _RESOLVED.clear()
-    _RESOLVED[key] = (today, info)
-    return info
-
-
 def run_plain(
     rpc: str, api: str, api_version: str, model: str | None, raw: bytes, max_text_chars: int
 ) -> Counted | None:
@@ -213,7 +193,7 @@ def run_plain(
     if type(value) is not dict or plain_texts(value) is None:  # a bare string is a request only in the library
         return None
     try:
-        info = _resolved(model, api, api_version)
+        info = resolve(model, api=api, api_version=api_version)
         answer = count_tokens(info, value, api=api)
     except VertexMeterError:
         return None  # run_job answers with the refusal
