@@ -189,6 +189,33 @@ typedef struct {
     uint8_t special_first[8192]; /* bit (cp & 0xFFFF): some special token may start with cp */
 } BpeObject;
 
+/* A binary heap of ITEM whose top is the item BEFORE(a, b) puts first: NAME##_push and NAME##_pop.
+ * Every heap here orders by a rank and then the position, a strict order, so the merges come out the
+ * same whatever the layout. */
+#define DEFINE_HEAP(NAME, ITEM, BEFORE)                                                       \
+    static void NAME##_push(ITEM *h, size_t *n, ITEM it) {                                    \
+        size_t i = (*n)++;                                                                    \
+        while (i) {                                                                           \
+            size_t p = (i - 1) / 2;                                                           \
+            if (!BEFORE(&it, &h[p])) break;                                                   \
+            h[i] = h[p]; i = p;                                                               \
+        }                                                                                     \
+        h[i] = it;                                                                            \
+    }                                                                                         \
+    static ITEM NAME##_pop(ITEM *h, size_t *n) {                                              \
+        ITEM top = h[0], last = h[--(*n)];                                                    \
+        size_t i = 0, m = *n;                                                                 \
+        for (;;) {                                                                            \
+            size_t l = 2 * i + 1, r = l + 1, c = l;                                           \
+            if (l >= m) break;                                                                \
+            if (r < m && BEFORE(&h[r], &h[l])) c = r;                                         \
+            if (!BEFORE(&h[c], &last)) break;                                                 \
+            h[i] = h[c]; i = c;                                                               \
+        }                                                                                     \
+        if (m) h[i] = last;                                                                   \
+        return top;                                                                           \
+    }
+
 /* len: the initial symbols it spans, 0 once merged into its left neighbour */
 typedef struct { int32_t id; int32_t prev; int32_t next; int32_t len; } Sym;
 /* size: the two symbols' len when pushed. The pair at pos is unchanged while that sum is: a symbol's id
@@ -200,29 +227,7 @@ static inline int heap_less(const HeapItem *a, const HeapItem *b) {
     return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
 }
 
-static void heap_push(HeapItem *h, size_t *n, HeapItem it) {
-    size_t i = (*n)++;
-    h[i] = it;
-    while (i) {
-        size_t p = (i - 1) / 2;
-        if (!heap_less(&h[i], &h[p])) break;
-        HeapItem t = h[i]; h[i] = h[p]; h[p] = t; i = p;
-    }
-}
-
-static HeapItem heap_pop(HeapItem *h, size_t *n) {
-    HeapItem top = h[0];
-    h[0] = h[--(*n)];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < *n && heap_less(&h[l], &h[m])) m = l;
-        if (r < *n && heap_less(&h[r], &h[m])) m = r;
-        if (m == i) break;
-        HeapItem t = h[i]; h[i] = h[m]; h[m] = t; i = m;
-    }
-    return top;
-}
+DEFINE_HEAP(heap, HeapItem, heap_less)
 
 static inline MergeHit bpe_merge(const BpeObject *b, int32_t left, int32_t right) {
     uint64_t k = ((uint64_t)(uint32_t)left << MERGE_ID_BITS) | (uint32_t)right;
@@ -623,29 +628,7 @@ static inline int sp_before(const SpItem *a, const SpItem *b) { /* a pops before
     return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
 
-static void sp_push(SpItem *h, size_t *n, SpItem it) {
-    size_t i = (*n)++;
-    h[i] = it;
-    while (i) {
-        size_t p = (i - 1) / 2;
-        if (!sp_before(&h[i], &h[p])) break;
-        SpItem t = h[i]; h[i] = h[p]; h[p] = t; i = p;
-    }
-}
-
-static SpItem sp_pop(SpItem *h, size_t *n) {
-    SpItem top = h[0];
-    h[0] = h[--(*n)];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < *n && sp_before(&h[l], &h[m])) m = l;
-        if (r < *n && sp_before(&h[r], &h[m])) m = r;
-        if (m == i) break;
-        SpItem t = h[i]; h[i] = h[m]; h[m] = t; i = m;
-    }
-    return top;
-}
+DEFINE_HEAP(sp, SpItem, sp_before)
 
 typedef struct { int32_t start, len, prev, next; int32_t frozen; } SpSym;
 
@@ -751,29 +734,7 @@ static inline int id_before(const IdItem *a, const IdItem *b) {
     return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
 }
 
-static void id_push(IdItem *h, size_t *n, IdItem it) {
-    size_t i = (*n)++;
-    while (i) {
-        size_t p = (i - 1) / 2;
-        if (!id_before(&it, &h[p])) break;
-        h[i] = h[p]; i = p;
-    }
-    h[i] = it;
-}
-
-static IdItem id_pop(IdItem *h, size_t *n) {
-    IdItem top = h[0], last = h[--(*n)];
-    size_t i = 0, m = *n;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, c = l;
-        if (l >= m) break;
-        if (r < m && id_before(&h[r], &h[l])) c = r;
-        if (!id_before(&h[c], &last)) break;
-        h[i] = h[c]; i = c;
-    }
-    if (m) h[i] = last;
-    return top;
-}
+DEFINE_HEAP(id, IdItem, id_before)
 
 /* SentencePiece's BPE by piece ids: the same merges as the range path (highest score first, then
  * leftmost) when scores fall strictly with the id over the mergeable pieces, so that the merged id
@@ -1481,29 +1442,7 @@ static inline int stream_before(const StreamItem *a, const StreamItem *b) {
     return a->prio < b->prio || (a->prio == b->prio && a->left < b->left);
 }
 
-static void stream_push(StreamItem *h, size_t *n, StreamItem it) {
-    size_t i = (*n)++;
-    while (i) {
-        size_t p = (i - 1) / 2;
-        if (!stream_before(&it, &h[p])) break;
-        h[i] = h[p]; i = p;
-    }
-    h[i] = it;
-}
-
-static StreamItem stream_pop(StreamItem *h, size_t *n) {
-    StreamItem top = h[0], last = h[--(*n)];
-    size_t i = 0, m = *n;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, c = l;
-        if (l >= m) break;
-        if (r < m && stream_before(&h[r], &h[l])) c = r;
-        if (!stream_before(&h[c], &last)) break;
-        h[i] = h[c]; i = c;
-    }
-    if (m) h[i] = last;
-    return top;
-}
+DEFINE_HEAP(stream, StreamItem, stream_before)
 
 typedef struct {
     const RunPlan *plan;
