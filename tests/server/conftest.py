@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.server.lane_wires import Pair, serving_pair
 from tests.server.server_helpers import SDK_KEYS, RunningServer, start_server
 from vertexmeter.server import ServerConfig
 
@@ -43,3 +44,10 @@ def keyed_server(server_factory: Callable[..., RunningServer]) -> RunningServer:
 def http(open_server: RunningServer) -> Iterator[httpx.Client]:
     with open_server.client() as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Pair]:
+    """A server with the fast lane and one without, for each module that compares their answers."""
+    with serving_pair() as both:
+        yield both

@@ -12,140 +12,31 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.server.lane_wires import (
+    DATA,
+    ENDPOINT,
+    GEMINI,
+    VERTEX,
+    VERTEX_BETA,
+    Pair,
+    Wire,
+    comparable,
+    plain_body,
+    request,
+    start_lane_server,
+)
 from tests.server.server_helpers import SDK_KEYS
-from tests.thread_server import ThreadServer, serve_in_thread
-from vertexmeter.server import ServerConfig
+from tests.thread_server import ThreadServer
 from vertexmeter.server.access import AccessEntry, JsonFormatter, format_access
 from vertexmeter.server.fastlane import FastLane
-from vertexmeter.server.runner import make_server
-
-DATA = Path(__file__).resolve().parents[1] / "data"
-VERTEX = "/v1/projects/p/locations/us-central1/publishers/google/models/{model}:{rpc}"
-VERTEX_BETA = "/v1beta1/publishers/google/models/{model}:{rpc}"
-GEMINI = "/v1beta/models/{model}:{rpc}"
-ENDPOINT = "/v1/projects/p/locations/us-central1/endpoints/123:countTokens"
-_RANDOM_ID = re.compile(rb"^[0-9a-f]{32}$")
-
-
-def _plain(*texts: str) -> bytes:
-    return json.dumps({"contents": [{"role": "user", "parts": [{"text": t} for t in texts]}]}).encode()
-
-
-class Wire:
-    """One keep-alive connection, raw: requests as bytes, answers as (status line, headers in order, body)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.buffer = b""
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def answer(self) -> tuple[bytes, list[tuple[bytes, bytes]], bytes]:
-        while b"\r\n\r\n" not in self.buffer:
-            self._read()
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        status, *lines = head.split(b"\r\n")
-        headers = [(name, value) for name, _, value in (line.partition(b": ") for line in lines)]
-        length = int(dict(headers)[b"content-length"])
-        while len(self.buffer) < length:
-            self._read()
-        body, self.buffer = self.buffer[:length], self.buffer[length:]
-        return status, headers, body
-
-    def closed(self) -> bool:
-        try:
-            return self.sock.recv(1) == b""
-        except OSError:
-            return True
-
-    def _read(self) -> None:
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed")
-        self.buffer += chunk
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def request(
-    path: str, body: bytes, headers: dict[str, str] | None = None, method: str = "POST", version: str = "1.1"
-) -> bytes:
-    head = f"{method} {path} HTTP/{version}\r\nHost: 127.0.0.1\r\n"
-    head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
-    if method == "POST" and "Transfer-Encoding" not in (headers or {}):
-        head += f"Content-Length: {len(body)}\r\n"
-    return head.encode("latin-1") + b"\r\n" + body
-
-
-def comparable(answer: tuple[bytes, list[tuple[bytes, bytes]], bytes]) -> tuple[Any, ...]:
-    status, headers, body = answer
-    kept = []
-    for name, value in headers:
-        if name == b"date":
-            continue
-        if name == b"x-request-id" and _RANDOM_ID.match(value):
-            value = b"(random)"
-        kept.append((name, value))
-    return status, kept, body
-
-
-class Pair:
-    """The two servers, and a connection to each."""
-
-    def __init__(self, fast: ThreadServer, asgi: ThreadServer) -> None:
-        self.fast, self.asgi = fast, asgi
-        app: Any = fast.server.config.app
-        self.lane: FastLane = app.state.vertexmeter_fast_lane
-        self.wires = (Wire(fast.port), Wire(asgi.port))
-
-    def both(self, data: bytes, answers: int = 1) -> list[tuple[Any, ...]]:
-        """Send `data` to both servers; their `answers` answers, asserted equal; returns the fast lane's."""
-        got = []
-        for wire in self.wires:
-            wire.send(data)
-            got.append([comparable(wire.answer()) for _ in range(answers)])
-        assert got[0] == got[1]
-        return got[0]
-
-    def reconnect(self) -> None:
-        for wire in self.wires:
-            wire.close()
-        self.wires = (Wire(self.fast.port), Wire(self.asgi.port))
-
-
-def _start(lane: bool, **settings: Any) -> ThreadServer:
-    config = ServerConfig(workers=1, large_workers=1, **settings)
-    server = make_server(config, configure_logging=False)
-    app: Any = server.config.app
-    app.state.vertexmeter_fast_lane.enabled = lane
-    return serve_in_thread(ThreadServer, config, server, ("vertexmeter.server",), logging.INFO)
-
-
-@pytest.fixture(scope="module")
-def pair() -> Iterator[Pair]:
-    fast, asgi = _start(True), _start(False)
-    both = Pair(fast, asgi)
-    try:
-        yield both
-    finally:
-        for wire in both.wires:
-            wire.close()
-        fast.stop()
-        asgi.stop()
 
 
 def _answered(pair: Pair, data: bytes, answers: int = 1) -> tuple[int, list[tuple[Any, ...]]]:
@@ -160,13 +51,13 @@ def _answered(pair: Pair, data: bytes, answers: int = 1) -> tuple[int, list[tupl
 @pytest.mark.parametrize(
     ("path", "body"),
     [
-        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), _plain("What is your name?")),
-        (VERTEX_BETA.format(model="gemini-2.5-flash", rpc="countTokens"), _plain("Hello", "world", "é 가 😀")),
-        (GEMINI.format(model="gemini-2.5-flash", rpc="countTokens"), _plain("What is your name?")),
-        (VERTEX.format(model="gemini-1.5-pro-002", rpc="countTokens"), _plain("billed by characters")),
-        (VERTEX.format(model="gemini-2.0-flash-001", rpc="countTokens"), _plain("a\n\tb c")),
-        (VERTEX.format(model="gemini-2.5-flash%40default", rpc="countTokens"), _plain("percent-encoded")),
-        (GEMINI.format(model="gemma-3-27b-it", rpc="countTokens"), _plain("gemma")),
+        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), plain_body("What is your name?")),
+        (VERTEX_BETA.format(model="gemini-2.5-flash", rpc="countTokens"), plain_body("Hello", "world", "é 가 😀")),
+        (GEMINI.format(model="gemini-2.5-flash", rpc="countTokens"), plain_body("What is your name?")),
+        (VERTEX.format(model="gemini-1.5-pro-002", rpc="countTokens"), plain_body("billed by characters")),
+        (VERTEX.format(model="gemini-2.0-flash-001", rpc="countTokens"), plain_body("a\n\tb c")),
+        (VERTEX.format(model="gemini-2.5-flash%40default", rpc="countTokens"), plain_body("percent-encoded")),
+        (GEMINI.format(model="gemma-3-27b-it", rpc="countTokens"), plain_body("gemma")),
         (
             VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"),
             b'{"contents":[{"role":"user","parts":[{"text":"\\u00e9\\ud83d\\ude00 escaped"}]}]}',
@@ -184,15 +75,15 @@ def _answered(pair: Pair, data: bytes, answers: int = 1) -> tuple[int, list[tupl
             ).encode(),
         ),
         # plain text that merely names a file or a PDF type: nothing for the large lane to do
-        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), _plain("fileUri: application/pdf")),
-        (VERTEX.format(model="gemini-2.5-flash", rpc="computeTokens"), _plain("compute these tokens")),
-        (VERTEX.format(model="gemini-2.5-flash", rpc="usageMetadata"), _plain("usage")),
-        (VERTEX.format(model="gemini-2.5-flash", rpc="estimateCost"), _plain("price")),
-        (GEMINI.format(model="gemini-2.5-flash", rpc="estimateCost"), _plain("price")),
-        (ENDPOINT, json.dumps({"model": "gemini-2.5-flash", **json.loads(_plain("endpoint"))}).encode()),
+        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), plain_body("fileUri: application/pdf")),
+        (VERTEX.format(model="gemini-2.5-flash", rpc="computeTokens"), plain_body("compute these tokens")),
+        (VERTEX.format(model="gemini-2.5-flash", rpc="usageMetadata"), plain_body("usage")),
+        (VERTEX.format(model="gemini-2.5-flash", rpc="estimateCost"), plain_body("price")),
+        (GEMINI.format(model="gemini-2.5-flash", rpc="estimateCost"), plain_body("price")),
+        (ENDPOINT, json.dumps({"model": "gemini-2.5-flash", **json.loads(plain_body("endpoint"))}).encode()),
         (VERTEX.format(model="text-bison@002", rpc="countTokens"), b'{"instances":[{"prompt":"legacy"}]}'),
         # refusals the counting makes (Google's error JSON), also in the lane
-        (ENDPOINT, _plain("no model in the body")),
+        (ENDPOINT, plain_body("no model in the body")),
         (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), b'{"contents":'),
         (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), b""),
         (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), b"[]"),
@@ -203,16 +94,16 @@ def _answered(pair: Pair, data: bytes, answers: int = 1) -> tuple[int, list[tupl
             VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"),
             b'{"contents":[{"role":"user","parts":[{"text":"\\ud800 lone"}]}]}',
         ),
-        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), _plain("")),
+        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), plain_body("")),
         (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), b'{"contents":[],"contents":[]}'),
         (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), b'{"unknownField":1}'),
         (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), b"[" * 150 + b"]" * 150),
-        (VERTEX.format(model="no-such-model", rpc="countTokens"), _plain("unknown")),
-        (GEMINI.format(model="no-such-model", rpc="countTokens"), _plain("unknown")),
-        ("/v1/models/no-such-model:countTokens", _plain("unknown, v1")),
-        (GEMINI.format(model="text-bison", rpc="countTokens"), _plain("not on the Gemini API")),
-        (VERTEX.format(model="a:b", rpc="countTokens"), _plain("colon")),
-        (VERTEX.format(model="gemini-2.5-flash:countTokens", rpc="countTokens"), _plain("twice")),
+        (VERTEX.format(model="no-such-model", rpc="countTokens"), plain_body("unknown")),
+        (GEMINI.format(model="no-such-model", rpc="countTokens"), plain_body("unknown")),
+        ("/v1/models/no-such-model:countTokens", plain_body("unknown, v1")),
+        (GEMINI.format(model="text-bison", rpc="countTokens"), plain_body("not on the Gemini API")),
+        (VERTEX.format(model="a:b", rpc="countTokens"), plain_body("colon")),
+        (VERTEX.format(model="gemini-2.5-flash:countTokens", rpc="countTokens"), plain_body("twice")),
     ],
 )
 def test_lane_answers_as_the_app(pair: Pair, path: str, body: bytes) -> None:
@@ -222,20 +113,22 @@ def test_lane_answers_as_the_app(pair: Pair, path: str, body: bytes) -> None:
 
 def test_request_ids_and_keep_alive(pair: Pair) -> None:
     path = VERTEX.format(model="gemini-2.5-flash", rpc="countTokens")
-    served, got = _answered(pair, request(path, _plain("id"), {"X-Request-Id": "my.id-1"}))
+    served, got = _answered(pair, request(path, plain_body("id"), {"X-Request-Id": "my.id-1"}))
     assert served == 1 and (b"x-request-id", b"my.id-1") in got[0][1]
-    served, got = _answered(pair, request(path, _plain("id"), {"X-Request-Id": "not valid!"}))
+    served, got = _answered(pair, request(path, plain_body("id"), {"X-Request-Id": "not valid!"}))
     assert served == 1 and (b"x-request-id", b"(random)") in got[0][1]
     # several requests in one write (pipelined): answered in order; the lane answers the first, the app the
     # second, and the third too (it waits behind the second, in uvicorn's pipeline)
-    pipelined = request(path, _plain("one")) + request("/healthz", b"", method="GET") + request(path, _plain("three"))
+    pipelined = (
+        request(path, plain_body("one")) + request("/healthz", b"", method="GET") + request(path, plain_body("three"))
+    )
     served, got = _answered(pair, pipelined, answers=3)
     assert served == 1 and [answer[0] for answer in got] == [b"HTTP/1.1 200 OK"] * 3
-    served, got = _answered(pair, request(path, _plain("last"), {"Connection": "close"}))
+    served, got = _answered(pair, request(path, plain_body("last"), {"Connection": "close"}))
     assert served == 1 and (b"connection", b"close") in got[0][1]
     assert all(wire.closed() for wire in pair.wires)
     pair.reconnect()
-    served, got = _answered(pair, request(path, _plain("HTTP/1.0"), version="1.0"))
+    served, got = _answered(pair, request(path, plain_body("HTTP/1.0"), version="1.0"))
     assert served == 1 and (b"connection", b"close") in got[0][1]
     assert all(wire.closed() for wire in pair.wires)
     pair.reconnect()
@@ -243,7 +136,7 @@ def test_request_ids_and_keep_alive(pair: Pair) -> None:
 
 def test_a_body_after_its_head_goes_to_the_app(pair: Pair) -> None:
     path = VERTEX.format(model="gemini-2.5-flash", rpc="countTokens")
-    data = request(path, _plain("sent in two writes"))
+    data = request(path, plain_body("sent in two writes"))
     head, body = data.split(b"\r\n\r\n", 1)
     before = pair.lane.answered
     answers = []
@@ -260,7 +153,7 @@ def test_a_body_after_its_head_goes_to_the_app(pair: Pair) -> None:
 
 
 def test_a_hang_up_during_the_body_is_logged_as_499(pair: Pair) -> None:
-    data = request(VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), _plain("never finished"))
+    data = request(VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), plain_body("never finished"))
     ports = []
     for server in (pair.fast, pair.asgi):
         wire = Wire(server.port)
@@ -280,9 +173,9 @@ def test_a_hang_up_during_the_body_is_logged_as_499(pair: Pair) -> None:
 
 def test_requests_waiting_for_their_bodies_count_toward_the_concurrency_limit() -> None:
     path = VERTEX.format(model="gemini-2.5-flash", rpc="countTokens")
-    data = request(path, _plain("held"))
+    data = request(path, plain_body("held"))
     for lane in (True, False):
-        server = _start(lane, max_concurrency=2, body_idle_timeout=5.0)
+        server = start_lane_server(lane, max_concurrency=2, body_idle_timeout=5.0)
         try:
             holders = [Wire(server.port) for _ in range(2)]
             for holder in holders:
@@ -305,7 +198,7 @@ def test_requests_waiting_for_their_bodies_count_toward_the_concurrency_limit() 
     ("path", "body", "headers"),
     [
         # larger than the inline size: the thread pool, via the app
-        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), _plain("word " * 2000), {}),
+        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), plain_body("word " * 2000), {}),
         # names a file, holds a PDF: the large lane
         (
             VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"),
@@ -326,17 +219,21 @@ def test_requests_waiting_for_their_bodies_count_toward_the_concurrency_limit() 
             {},
         ),
         # refused before the body: Host, a browser's cross-site POST, a browser's text/plain POST
-        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), _plain("x"), {"Host": "evil.example"}),
-        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), _plain("x"), {"Origin": "https://evil.example"}),
+        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), plain_body("x"), {"Host": "evil.example"}),
         (
             VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"),
-            _plain("x"),
+            plain_body("x"),
+            {"Origin": "https://evil.example"},
+        ),
+        (
+            VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"),
+            plain_body("x"),
             {"Sec-Fetch-Site": "same-origin", "Content-Type": "text/plain"},
         ),
-        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens") + "?key=secret", _plain("x"), {}),
+        (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens") + "?key=secret", plain_body("x"), {}),
         # not an RPC route, not a POST, an unknown method
-        ("/v1/models/gemini-2.5-flash:generateContent", _plain("x"), {}),
-        ("/v1/models/gemini-2.5-flash:computeTokens", _plain("x"), {}),
+        ("/v1/models/gemini-2.5-flash:generateContent", plain_body("x"), {}),
+        ("/v1/models/gemini-2.5-flash:computeTokens", plain_body("x"), {}),
         ("/v1/models", b"", {}),
         # the body in chunks, or behind `Expect: 100-continue`
         (VERTEX.format(model="gemini-2.5-flash", rpc="countTokens"), b"", {"Transfer-Encoding": "chunked"}),
@@ -347,7 +244,7 @@ def test_what_the_lane_hands_to_the_app(pair: Pair, path: str, body: bytes, head
     if headers.get("Host"):
         data = data.replace(b"Host: 127.0.0.1\r\n", b"", 1)
     if headers.get("Transfer-Encoding"):
-        chunk = _plain("chunked")
+        chunk = plain_body("chunked")
         data += b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk)
     served, _ = _answered(pair, data)
     assert served == 0
@@ -355,7 +252,7 @@ def test_what_the_lane_hands_to_the_app(pair: Pair, path: str, body: bytes, head
 
 def test_expect_100_continue_goes_to_the_app(pair: Pair) -> None:
     path = VERTEX.format(model="gemini-2.5-flash", rpc="countTokens")
-    body = _plain("continue")
+    body = plain_body("continue")
     data = request(path, body, {"Expect": "100-continue"})
     head = data[: -len(body)]
     before = pair.lane.answered
@@ -430,7 +327,7 @@ def test_access_lines_and_metrics_match(pair: Pair) -> None:
     for server in (pair.fast, pair.asgi):
         server.logs.clear()
     path = VERTEX.format(model="gemini-2.5-flash", rpc="countTokens")
-    for body in (_plain("metrics"), b"{", _plain("again", "and again")):
+    for body in (plain_body("metrics"), b"{", plain_body("again", "and again")):
         pair.both(request(path, body, {"X-Request-Id": "same"}))
 
     def access(wire: Wire) -> list[dict[str, Any]]:
@@ -537,7 +434,7 @@ def test_format_access_is_the_formatters_line(
 
 @pytest.fixture(scope="module")
 def keyed_pair() -> Iterator[tuple[ThreadServer, ThreadServer]]:
-    fast, asgi = _start(True, api_keys=SDK_KEYS), _start(False, api_keys=SDK_KEYS)
+    fast, asgi = start_lane_server(True, api_keys=SDK_KEYS), start_lane_server(False, api_keys=SDK_KEYS)
     try:
         yield fast, asgi
     finally:

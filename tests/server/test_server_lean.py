@@ -18,26 +18,13 @@ from typing import Any
 
 import pytest
 
-from tests.server.test_server_fastlane import VERTEX, Pair, Wire, _plain, _start, comparable, request
+from tests.server.lane_wires import VERTEX, Pair, Wire, comparable, plain_body, request, start_lane_server
 from tests.thread_server import ThreadServer
 from vertexmeter.server.guard import MAX_HEAD_BYTES
 
 COUNT = VERTEX.format(model="gemini-2.5-flash", rpc="countTokens")
 LEAN, APP = "VertexmeterLeanProtocol", "VertexmeterHttpToolsProtocol"
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-@pytest.fixture(scope="module")
-def pair() -> Iterator[Pair]:
-    fast, asgi = _start(True), _start(False)
-    both = Pair(fast, asgi)
-    try:
-        yield both
-    finally:
-        for wire in both.wires:
-            wire.close()
-        fast.stop()
-        asgi.stop()
 
 
 @pytest.fixture
@@ -65,29 +52,29 @@ def served(pair: Pair, data: bytes, answers: int = 1) -> tuple[int, list[tuple[A
 
 def test_lane_requests_keep_the_lean_protocol(fresh: Pair) -> None:
     for text in ("one", "two", "three"):
-        count, got = served(fresh, request(COUNT, _plain(text)))
+        count, got = served(fresh, request(COUNT, plain_body(text)))
         assert count == 1 and got[0][0] == b"HTTP/1.1 200 OK"
     assert kinds(fresh.fast) == [LEAN] and kinds(fresh.asgi) == [APP]
     # refusals the counting makes are the lane's too (Google's error JSON, as the app answers)
-    count, got = served(fresh, request(VERTEX.format(model="no-such-model", rpc="countTokens"), _plain("?")))
+    count, got = served(fresh, request(VERTEX.format(model="no-such-model", rpc="countTokens"), plain_body("?")))
     assert count == 1 and got[0][0] == b"HTTP/1.1 404 Not Found"
     count, got = served(fresh, request(COUNT, b'{"contents":'))
     assert count == 1 and got[0][0] == b"HTTP/1.1 400 Bad Request"
-    pipelined = b"".join(request(COUNT, _plain(f"pipelined {i}"), {"X-Request-Id": f"r{i}"}) for i in range(5))
+    pipelined = b"".join(request(COUNT, plain_body(f"pipelined {i}"), {"X-Request-Id": f"r{i}"}) for i in range(5))
     count, got = served(fresh, pipelined, answers=5)
     assert count == 5 and [dict(answer[1])[b"x-request-id"] for answer in got] == [b"r%d" % i for i in range(5)]
     assert kinds(fresh.fast) == [LEAN]
 
 
 def test_a_connection_switches_mid_stream_with_pipelined_requests(fresh: Pair) -> None:
-    count, _ = served(fresh, request(COUNT, _plain("first")))
+    count, _ = served(fresh, request(COUNT, plain_body("first")))
     assert count == 1 and kinds(fresh.fast) == [LEAN]
     # in one write: a lane request, one for the app, two lane requests behind it; answered in order
     pipelined = (
-        request(COUNT, _plain("a"), {"X-Request-Id": "a"})
+        request(COUNT, plain_body("a"), {"X-Request-Id": "a"})
         + request("/healthz", b"", method="GET")
-        + request(COUNT, _plain("c"), {"X-Request-Id": "c"})
-        + request(COUNT, _plain("d"), {"X-Request-Id": "d"})
+        + request(COUNT, plain_body("c"), {"X-Request-Id": "c"})
+        + request(COUNT, plain_body("d"), {"X-Request-Id": "d"})
     )
     count, got = served(fresh, pipelined, answers=4)
     assert [answer[0] for answer in got] == [b"HTTP/1.1 200 OK"] * 4
@@ -96,7 +83,7 @@ def test_a_connection_switches_mid_stream_with_pipelined_requests(fresh: Pair) -
     assert count == 1  # the lean protocol answered the first; the rest waited behind the app's answer
     assert kinds(fresh.fast) == [APP]
     # the switched connection: the app protocol's own lane answers what is not behind the app
-    count, got = served(fresh, request(COUNT, _plain("after the switch")))
+    count, got = served(fresh, request(COUNT, plain_body("after the switch")))
     assert count == 1 and got[0][0] == b"HTTP/1.1 200 OK"
 
 
@@ -104,18 +91,20 @@ def test_a_connection_switches_mid_stream_with_pipelined_requests(fresh: Pair) -
     "first",
     [
         request("/healthz", b"", method="GET"),
-        request(COUNT, _plain("browser"), {"Origin": "http://evil.example"}),
-        request(COUNT, _plain("expect"), {"Expect": "100-continue"}),
+        request(COUNT, plain_body("browser"), {"Origin": "http://evil.example"}),
+        request(COUNT, plain_body("expect"), {"Expect": "100-continue"}),
         request(COUNT, b"x" * 5000),  # over the lane's inline limit
-        request(COUNT, b"%x\r\n%s\r\n0\r\n\r\n" % (len(_plain("c")), _plain("c")), {"Transfer-Encoding": "chunked"}),
-        request(COUNT + "?key=abc", _plain("query key")),
-        request(COUNT, _plain("by PUT"), {"Content-Length": str(len(_plain("by PUT")))}, method="PUT"),
-        request(COUNT, _plain("wrong host"), {"Host": "evil.example"}).replace(b"Host: 127.0.0.1\r\n", b"", 1),
+        request(
+            COUNT, b"%x\r\n%s\r\n0\r\n\r\n" % (len(plain_body("c")), plain_body("c")), {"Transfer-Encoding": "chunked"}
+        ),
+        request(COUNT + "?key=abc", plain_body("query key")),
+        request(COUNT, plain_body("by PUT"), {"Content-Length": str(len(plain_body("by PUT")))}, method="PUT"),
+        request(COUNT, plain_body("wrong host"), {"Host": "evil.example"}).replace(b"Host: 127.0.0.1\r\n", b"", 1),
     ],
     ids=["get", "browser", "expect", "large", "chunked", "key", "put", "host"],
 )
 def test_the_first_request_not_for_the_lane_switches(fresh: Pair, first: bytes) -> None:
-    count, _ = served(fresh, request(COUNT, _plain("lane")))
+    count, _ = served(fresh, request(COUNT, plain_body("lane")))
     assert count == 1
     if b"Expect" in first:
         got = []
@@ -130,31 +119,33 @@ def test_the_first_request_not_for_the_lane_switches(fresh: Pair, first: bytes) 
     else:
         served(fresh, first)
     assert kinds(fresh.fast) == [APP]
-    count, got = served(fresh, request(COUNT, _plain("after")))
+    count, got = served(fresh, request(COUNT, plain_body("after")))
     assert got[0][0] == b"HTTP/1.1 200 OK"
 
 
 def test_http_10_and_connection_close(fresh: Pair) -> None:
-    served(fresh, request(COUNT, _plain("keep")))
+    served(fresh, request(COUNT, plain_body("keep")))
     # Connection: close, with a request pipelined behind it that is never answered
-    data = request(COUNT, _plain("close"), {"Connection": "close"}) + request(COUNT, _plain("never"))
+    data = request(COUNT, plain_body("close"), {"Connection": "close"}) + request(COUNT, plain_body("never"))
     count, got = served(fresh, data)
     assert count == 1 and (b"connection", b"close") in got[0][1]
     assert all(wire.closed() for wire in fresh.wires)
     fresh.reconnect()
-    count, got = served(fresh, request(COUNT, _plain("HTTP/1.0"), version="1.0"))
+    count, got = served(fresh, request(COUNT, plain_body("HTTP/1.0"), version="1.0"))
     assert count == 1 and (b"connection", b"close") in got[0][1]
     assert all(wire.closed() for wire in fresh.wires)
     fresh.reconnect()
-    count, got = served(fresh, request(COUNT, _plain("keep-alive 1.0"), {"Connection": "keep-alive"}, version="1.0"))
+    count, got = served(
+        fresh, request(COUNT, plain_body("keep-alive 1.0"), {"Connection": "keep-alive"}, version="1.0")
+    )
     assert count == 1 and (b"connection", b"close") in got[0][1]  # (uvicorn keeps no HTTP/1.0 connection)
     assert all(wire.closed() for wire in fresh.wires)
 
 
 def test_a_lagging_body_after_lane_requests(fresh: Pair) -> None:
     for text in ("one", "two"):
-        assert served(fresh, request(COUNT, _plain(text)))[0] == 1
-    head, body = request(COUNT, _plain("late body")).split(b"\r\n\r\n", 1)
+        assert served(fresh, request(COUNT, plain_body(text)))[0] == 1
+    head, body = request(COUNT, plain_body("late body")).split(b"\r\n\r\n", 1)
     before = fresh.lane.answered
     answers = []
     for wire in fresh.wires:
@@ -164,11 +155,11 @@ def test_a_lagging_body_after_lane_requests(fresh: Pair) -> None:
         answers.append(comparable(wire.answer()))
     assert answers[0] == answers[1] and answers[0][0] == b"HTTP/1.1 200 OK"
     assert fresh.lane.answered == before and kinds(fresh.fast) == [APP]
-    assert served(fresh, request(COUNT, _plain("next")))[1][0][0] == b"HTTP/1.1 200 OK"
+    assert served(fresh, request(COUNT, plain_body("next")))[1][0][0] == b"HTTP/1.1 200 OK"
 
 
 def test_a_body_in_a_later_read_within_the_wait_is_the_lanes(fresh: Pair) -> None:
-    head, body = request(COUNT, _plain("two writes")).split(b"\r\n\r\n", 1)
+    head, body = request(COUNT, plain_body("two writes")).split(b"\r\n\r\n", 1)
     wire = fresh.wires[0]
     before = fresh.lane.answered
     wire.send(head + b"\r\n\r\n")
@@ -180,17 +171,17 @@ def test_a_body_in_a_later_read_within_the_wait_is_the_lanes(fresh: Pair) -> Non
 
 
 def test_a_bad_request_after_lane_requests(fresh: Pair) -> None:
-    served(fresh, request(COUNT, _plain("fine")))
+    served(fresh, request(COUNT, plain_body("fine")))
     served(fresh, b"NOT HTTP AT ALL\r\n\r\n")  # uvicorn's 400, text/plain, then closed
     assert all(wire.closed() for wire in fresh.wires)
 
 
 def test_a_hang_up_during_the_body_of_a_lean_connection_is_logged_as_499(fresh: Pair) -> None:
     wire = Wire(fresh.fast.port)
-    wire.send(request(COUNT, _plain("answered")))
+    wire.send(request(COUNT, plain_body("answered")))
     assert wire.answer()[0] == b"HTTP/1.1 200 OK"
     port = wire.sock.getsockname()[1]
-    wire.send(request(COUNT, _plain("never finished"))[:-5])
+    wire.send(request(COUNT, plain_body("never finished"))[:-5])
     time.sleep(0.01)
     wire.close()
     deadline = time.monotonic() + 10
@@ -205,8 +196,8 @@ def test_a_hang_up_during_the_body_of_a_lean_connection_is_logged_as_499(fresh: 
 
 
 def test_head_limit_after_lane_requests(fresh: Pair) -> None:
-    served(fresh, request(COUNT, _plain("fine")))
-    big = request(COUNT, _plain("big head"), {"X-Filler": "a" * MAX_HEAD_BYTES})
+    served(fresh, request(COUNT, plain_body("fine")))
+    big = request(COUNT, plain_body("big head"), {"X-Filler": "a" * MAX_HEAD_BYTES})
     count, got = served(fresh, big)
     assert count == 0 and got[0][0] == b"HTTP/1.1 431 Request Header Fields Too Large"
     assert all(wire.closed() for wire in fresh.wires)
@@ -214,7 +205,7 @@ def test_head_limit_after_lane_requests(fresh: Pair) -> None:
 
 @pytest.fixture
 def timed() -> Iterator[tuple[ThreadServer, ThreadServer]]:
-    servers = (_start(True, header_timeout=2.0), _start(False, header_timeout=2.0))
+    servers = (start_lane_server(True, header_timeout=2.0), start_lane_server(False, header_timeout=2.0))
     for server in servers:
         server.server.config.timeout_keep_alive = 1.0  # (read by each new connection)
     try:
@@ -230,7 +221,7 @@ def test_keep_alive_timeout_on_a_lean_connection(timed: tuple[ThreadServer, Thre
     for server in timed:
         wire = Wire(server.port)
         for _ in range(6):
-            wire.send(request(COUNT, _plain("spaced")))
+            wire.send(request(COUNT, plain_body("spaced")))
             assert wire.answer()[0] == b"HTTP/1.1 200 OK"
             time.sleep(0.3)
         assert kinds(server) == ([LEAN] if server is timed[0] else [APP])
@@ -247,7 +238,7 @@ def test_head_timeout_after_an_answer_on_a_lean_connection(timed: tuple[ThreadSe
     got = []
     for server in timed:
         wire = Wire(server.port)
-        wire.send(request(COUNT, _plain("answered")))
+        wire.send(request(COUNT, plain_body("answered")))
         assert wire.answer()[0] == b"HTTP/1.1 200 OK"
         wire.send(b"POST " + COUNT.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         start = time.monotonic()
@@ -260,11 +251,11 @@ def test_head_timeout_after_an_answer_on_a_lean_connection(timed: tuple[ThreadSe
 
 
 def test_shutdown_closes_idle_lane_connections() -> None:
-    server = _start(True)
+    server = start_lane_server(True)
     try:
         lean = [Wire(server.port) for _ in range(3)]
         for wire in lean:
-            wire.send(request(COUNT, _plain("idle after this")))
+            wire.send(request(COUNT, plain_body("idle after this")))
             assert wire.answer()[0] == b"HTTP/1.1 200 OK"
         switched = Wire(server.port)
         switched.send(request("/healthz", b"", method="GET"))
@@ -286,13 +277,13 @@ def test_a_client_that_does_not_read_its_answers_stops_the_reading() -> None:
     buffer; the lean protocol then reads no more (the write buffer stays bounded: the answers to one read
     at most over the high-water mark) until the client reads,
     and every request is answered, in order."""
-    server = _start(True, access_log=False)
+    server = start_lane_server(True, access_log=False)
     total = 30000
     try:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # (before connecting: a small window)
         sock.connect(("127.0.0.1", server.port))
-        data = b"".join(request(COUNT, _plain("w"), {"X-Request-Id": f"r{i}"}) for i in range(total))
+        data = b"".join(request(COUNT, plain_body("w"), {"X-Request-Id": f"r{i}"}) for i in range(total))
         sender = threading.Thread(target=sock.sendall, args=(data,), daemon=True)
         sender.start()
         deadline = time.monotonic() + 60
@@ -326,12 +317,12 @@ def test_a_client_that_does_not_read_its_answers_stops_the_reading() -> None:
 def test_a_request_being_read_at_shutdown_is_answered_and_closed() -> None:
     """A shutdown while the lane waits for a body: the request is still answered, with `connection: close`
     (here by the app, since the rest of its body lags), and the connection closed."""
-    server = _start(True)
+    server = start_lane_server(True)
     try:
         wire = Wire(server.port)
-        wire.send(request(COUNT, _plain("answered first")))
+        wire.send(request(COUNT, plain_body("answered first")))
         assert wire.answer()[0] == b"HTTP/1.1 200 OK"
-        data = request(COUNT, _plain("body at shutdown"))
+        data = request(COUNT, plain_body("body at shutdown"))
         wire.send(data[:-5])
         time.sleep(0.01)
         server.server.should_exit = True

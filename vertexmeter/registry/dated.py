@@ -22,15 +22,13 @@ _READS = ("webSearchQueries", "retrievedUrls")
 
 
 @dataclass(frozen=True)
-class DatedWeights:
-    """One `dated_weights` entry: `weights` of `table` in force up to and including `until`."""
+class DatedRule:
+    """A dated entry (e.g. `thoughts_in_candidates`): in force up to and including `until`."""
 
     apis: tuple[str, ...]
     calls: tuple[str, ...]
     generations: tuple[str, ...]
     until: dt.date
-    table: str
-    weights: tuple[tuple[str, int], ...]
     confidence: str
     evidence: tuple[str, ...]
 
@@ -39,18 +37,11 @@ class DatedWeights:
 
 
 @dataclass(frozen=True)
-class DatedRule:
-    """A dated entry without weights (e.g. `thoughts_in_candidates`): in force up to and including `until`."""
+class DatedWeights(DatedRule):
+    """One `dated_weights` entry: `weights` of `table` in force up to and including `until`."""
 
-    apis: tuple[str, ...]
-    calls: tuple[str, ...]
-    generations: tuple[str, ...]
-    until: dt.date
-    confidence: str
-    evidence: tuple[str, ...]
-
-    def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
-        return day <= self.until and api in self.apis and call in self.calls and generation in self.generations
+    table: str
+    weights: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)

@@ -131,12 +131,12 @@ async def send_json(send: Send, code: int, body: bytes, extra: list[tuple[bytes,
     await send({"type": "http.response.body", "body": body})
 
 
-def _head_refusal() -> bytes:
+def head_refusal() -> bytes:
     body = error_body(431, "INVALID_ARGUMENT", HEAD_TOO_LARGE.format(limit=MAX_HEAD_BYTES))
     return _closing_answer("431 Request Header Fields Too Large", body)
 
 
-def _header_timeout_answer(seconds: float) -> bytes:
+def header_timeout_answer(seconds: float) -> bytes:
     body = error_body(408, "DEADLINE_EXCEEDED", HEADER_TIMEOUT.format(seconds=seconds))
     return _closing_answer("408 Request Timeout", body)
 
@@ -147,6 +147,17 @@ def _closing_answer(status: str, body: bytes) -> bytes:
         f"HTTP/1.1 {status}\r\ncontent-type: {JSON_TYPE}\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n"
     ).encode()
     return head + body
+
+
+def head_progress(head_bytes: int, head_tail: bytes, data: bytes) -> tuple[int, bool, bytes]:
+    """A head's exact size once `data` is read, whatever the sizes of the reads: from its bytes so far
+    (`head_bytes`, whose last 3 are `head_tail`, to find a blank line split across reads) and `data` up to the
+    head's end. Also whether the head ends in `data`, and the last 3 bytes to keep when it does not."""
+    window = head_tail + data
+    end = window.find(b"\r\n\r\n")
+    if end >= 0:
+        return head_bytes - len(head_tail) + end + 4, True, b""
+    return head_bytes - len(head_tail) + len(window), False, window[-3:]
 
 
 class _HeadGuard:
@@ -177,7 +188,7 @@ class _HeadGuard:
     def _refuse_head(self) -> None:
         self._disarm_header_timer()
         with contextlib.suppress(Exception):
-            self.transport.write(_head_refusal())
+            self.transport.write(head_refusal())
         self.transport.close()
 
     def _arm_header_timer(self) -> None:
@@ -205,7 +216,7 @@ class _HeadGuard:
             return  # a new request arrived in time (its body has its own timeouts)
         if self._head_partial():
             with contextlib.suppress(Exception):  # the socket may already be broken; closing is what matters
-                self.transport.write(_header_timeout_answer(self.header_timeout))
+                self.transport.write(header_timeout_answer(self.header_timeout))
         self.transport.close()  # an idle keep-alive connection is just closed
 
 
@@ -298,17 +309,14 @@ if HttpToolsProtocol is not None:
 
         def data_received(self, data: bytes) -> None:
             if self._in_head and not self.transport.is_closing():
-                window = self._head_tail + data
-                end = window.find(b"\r\n\r\n")
-                size = self._head_bytes - len(self._head_tail) + (end + 4 if end >= 0 else len(window))
+                size, ended, tail = head_progress(self._head_bytes, self._head_tail, data)
                 if size > MAX_HEAD_BYTES:
                     self._refuse_head()
                     return
-                if end >= 0:
+                if ended:
                     self._in_head = False
                 else:
-                    self._head_bytes = size
-                    self._head_tail = window[-3:]
+                    self._head_bytes, self._head_tail = size, tail
             super().data_received(data)
 
         def on_message_complete(self) -> None:

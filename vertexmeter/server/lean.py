@@ -41,8 +41,9 @@ from vertexmeter.server.fastlane import BODY_WAIT, Admitted, FastLane, FastLaneP
 from vertexmeter.server.guard import (
     MAX_HEAD_BYTES,
     GuardedHttpToolsProtocol,
-    _head_refusal,
-    _header_timeout_answer,
+    head_progress,
+    head_refusal,
+    header_timeout_answer,
 )
 
 log = logging.getLogger("vertexmeter.server")
@@ -120,18 +121,14 @@ class LeanProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._keep_alive_at = _NEVER
         if self._in_head and not self.transport.is_closing():
-            # The head guard: the exact size of the head so far, whatever the sizes of the reads.
-            window = self._head_tail + data
-            end = window.find(b"\r\n\r\n")
-            size = self._head_bytes - len(self._head_tail) + (end + 4 if end >= 0 else len(window))
+            size, ended, tail = head_progress(self._head_bytes, self._head_tail, data)  # the head guard's cap
             if size > MAX_HEAD_BYTES:
                 self._refuse_head()
                 return
-            if end >= 0:
+            if ended:
                 self._in_head = False
             else:
-                self._head_bytes = size
-                self._head_tail = window[-3:]
+                self._head_bytes, self._head_tail = size, tail
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -340,7 +337,7 @@ class LeanProtocol(asyncio.Protocol):
     def _refuse_head(self) -> None:
         self._stop_timer()
         with contextlib.suppress(Exception):
-            self.transport.write(_head_refusal())
+            self.transport.write(head_refusal())
         self.transport.close()
 
     def _wake(self, at: float) -> None:
@@ -375,7 +372,7 @@ class LeanProtocol(asyncio.Protocol):
             if self._header_mark == self._heads:  # no head completed since the connection's start or an answer
                 if self._in_head and self._head_bytes > 0:
                     with contextlib.suppress(Exception):  # the socket may be broken; closing is what matters
-                        self.transport.write(_header_timeout_answer(self.header_timeout))
+                        self.transport.write(header_timeout_answer(self.header_timeout))
                 self.transport.close()
                 return
             self._header_at = _NEVER  # a head came in time (its body has its own deadline)

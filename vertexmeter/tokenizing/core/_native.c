@@ -675,53 +675,41 @@ static inline int32_t sp_user_pick(const SpBpeObject *b, const Py_UCS4 *text, co
 
 #define USER_WALK_MAX 128 /* candidates held; past that, what is held is settled and the walk goes on */
 
-/* The longest user-defined piece at the start of text[0:avail]: its id and *len, else -1. */
-static int32_t sp_user_at(const SpBpeObject *b, const Py_UCS4 *text, Py_ssize_t avail, Py_ssize_t *len) {
+/* The longest user-defined piece at the start of text[0:avail] (kind 0), or of a str's data from `at`
+ * (kind != 0), read (as "▁" for spaces) into `window` only as far as the walk along the user-defined
+ * pieces' prefixes goes: most walks stop after a character or two, where copying the longest
+ * user-defined piece's worth of text first cost more than the walk. Its id and *len, else -1. Inlined
+ * into the two callers below, each with its kind of text. */
+static inline int32_t sp_user_walk(const SpBpeObject *b, const Py_UCS4 *text, int kind, const void *data, Py_ssize_t at, Py_ssize_t avail, Py_UCS4 *window, Py_ssize_t *len) {
+    const Py_UCS4 *cps = kind ? window : text;
     Py_ssize_t most = b->max_user_len < avail ? b->max_user_len : avail;
     Py_ssize_t ls[USER_WALK_MAX]; uint64_t hs[USER_WALK_MAX];
     int n = 0;
     uint64_t h = RANGE_SEED;
     int32_t found = -1;
     for (Py_ssize_t l = 1; l <= most; l++) {
-        h = range_step(h, text[l - 1]);
+        if (kind) window[l - 1] = canon(PyUnicode_READ(kind, data, at + l - 1));
+        h = range_step(h, cps[l - 1]);
         uint64_t fh = range_final(h, l);
         if (!u64set_has(&b->user_prefixes, fh)) break;
         if (!u64set_has(&b->user_full, fh)) continue;
         if (n == USER_WALK_MAX) {
-            int32_t id = sp_user_pick(b, text, ls, hs, n, len);
+            int32_t id = sp_user_pick(b, cps, ls, hs, n, len);
             if (id >= 0) found = id;
             n = 0;
         }
         ls[n] = l; hs[n++] = fh;
     }
-    int32_t id = sp_user_pick(b, text, ls, hs, n, len);
+    int32_t id = sp_user_pick(b, cps, ls, hs, n, len);
     return id >= 0 ? id : found;
 }
 
-/* sp_user_at over text[at:at + avail) of a str, read (as "▁" for spaces) into `window` only as far as the
- * walk along the user-defined pieces' prefixes goes: most walks stop after a character or two, where
- * copying the longest user-defined piece's worth of text first cost more than the walk. */
+static int32_t sp_user_at(const SpBpeObject *b, const Py_UCS4 *text, Py_ssize_t avail, Py_ssize_t *len) {
+    return sp_user_walk(b, text, 0, NULL, 0, avail, NULL, len);
+}
+
 static int32_t sp_user_at_text(const SpBpeObject *b, int kind, const void *data, Py_ssize_t at, Py_ssize_t avail, Py_UCS4 *window, Py_ssize_t *len) {
-    Py_ssize_t most = b->max_user_len < avail ? b->max_user_len : avail;
-    Py_ssize_t ls[USER_WALK_MAX]; uint64_t hs[USER_WALK_MAX];
-    int n = 0;
-    uint64_t h = RANGE_SEED;
-    int32_t found = -1;
-    for (Py_ssize_t l = 1; l <= most; l++) {
-        window[l - 1] = canon(PyUnicode_READ(kind, data, at + l - 1));
-        h = range_step(h, window[l - 1]);
-        uint64_t fh = range_final(h, l);
-        if (!u64set_has(&b->user_prefixes, fh)) break;
-        if (!u64set_has(&b->user_full, fh)) continue;
-        if (n == USER_WALK_MAX) {
-            int32_t id = sp_user_pick(b, window, ls, hs, n, len);
-            if (id >= 0) found = id;
-            n = 0;
-        }
-        ls[n] = l; hs[n++] = fh;
-    }
-    int32_t id = sp_user_pick(b, window, ls, hs, n, len);
-    return id >= 0 ? id : found;
+    return sp_user_walk(b, NULL, kind, data, at, avail, window, len);
 }
 
 /* A symbol of the id path: id >= 0 a piece, else the character -1 - id that is no piece (it never
