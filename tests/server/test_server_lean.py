@@ -336,3 +336,27 @@ def test_a_request_being_read_at_shutdown_is_answered_and_closed() -> None:
         assert not server.thread.is_alive()
     finally:
         server.stop()
+
+
+def test_the_protocol_class_follows_what_the_installed_uvicorn_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lean protocol on a uvicorn with every method a switch calls; without one of them the lane runs
+    inside uvicorn's protocol; without `_start_asgi_task` there is no lane, only the guarded protocol."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from vertexmeter.server import lean
+    from vertexmeter.server.fastlane import FastLaneProtocol
+    from vertexmeter.server.guard import GuardedHttpToolsProtocol
+
+    chosen = lean.lane_protocol(5.0)
+    assert chosen.__name__ == LEAN and issubclass(chosen, lean.LeanProtocol)
+    assert chosen.app_protocol.__name__ == APP and issubclass(chosen.app_protocol, FastLaneProtocol)  # type: ignore[attr-defined]
+    assert all(hasattr(HttpToolsProtocol, name) for name in lean.LEAN_NEEDS)
+
+    monkeypatch.setattr(lean, "LEAN_NEEDS", (*lean.LEAN_NEEDS, "a_method_uvicorn_dropped"))
+    older = lean.lane_protocol(5.0)
+    assert older.__name__ == APP and issubclass(older, FastLaneProtocol) and older.header_timeout == 5.0  # type: ignore[attr-defined]
+
+    monkeypatch.delattr(HttpToolsProtocol, "_start_asgi_task")  # (GuardedHttpToolsProtocol inherits it)
+    oldest = lean.lane_protocol(5.0)
+    assert oldest.__name__ == APP and not issubclass(oldest, FastLaneProtocol)
+    assert issubclass(oldest, GuardedHttpToolsProtocol)

@@ -381,13 +381,32 @@ class LeanProtocol(asyncio.Protocol):
             self._wake(at)
 
 
+# What the lean protocol calls on uvicorn's httptools protocol when it hands a connection over (uvicorn
+# 0.55's names; the project's floor is older).
+LEAN_NEEDS = (
+    "on_message_begin",
+    "on_url",
+    "on_header",
+    "on_headers_complete",
+    "on_body",
+    "on_message_complete",
+    "send_400_response",
+    "_should_upgrade",
+    "handle_websocket_upgrade",
+    "_unsupported_upgrade_warning",
+)
+
+
 def lane_protocol(header_timeout: float) -> type[asyncio.Protocol]:
     """The protocol `vertexmeter serve` runs on httptools: the lean protocol switching to the app protocol
-    (`FastLaneProtocol`); without the fast lane on a uvicorn that starts its ASGI tasks otherwise than
-    through `_start_asgi_task` (where the app protocol's lane holds a request back)."""
+    (`FastLaneProtocol`); the app protocol alone on a uvicorn without what a switch calls (`LEAN_NEEDS`);
+    without the fast lane on a uvicorn that starts its ASGI tasks otherwise than through `_start_asgi_task`
+    (where the app protocol's lane holds a request back)."""
     if not hasattr(GuardedHttpToolsProtocol, "_start_asgi_task"):
         return type("VertexmeterHttpToolsProtocol", (GuardedHttpToolsProtocol,), {"header_timeout": header_timeout})
     app_protocol = type("VertexmeterHttpToolsProtocol", (FastLaneProtocol,), {"header_timeout": header_timeout})
+    if not all(hasattr(HttpToolsProtocol, name) for name in LEAN_NEEDS):
+        return app_protocol  # a uvicorn without what a switch hands over: the lane inside uvicorn's protocol
     return type(
         "VertexmeterLeanProtocol", (LeanProtocol,), {"header_timeout": header_timeout, "app_protocol": app_protocol}
     )
