@@ -448,7 +448,8 @@ def test_tokens_before_stop_takes_the_first_stop_that_spans_the_cut() -> None:
 def test_every_generate_content_rule_says_how_stopped_outputs_bill() -> None:
     for model, expected in (
         ("gemini-3-flash-preview", "before_stop"),
-        ("gemini-2.0-flash", "before_stop"),
+        ("gemini-2.5-flash", "before_stop"),
+        ("gemini-2.0-flash", "text"),  # crewAI's "\nObservation:" stop on both APIs (crew-0049, crew-0053)
         ("gemini-1.5-flash", "text"),
     ):
         for api in ("gemini", "vertex"):
@@ -944,3 +945,22 @@ def test_trailing_whitespace_of_an_output_is_not_billed_on_the_gemini_api_2_5() 
     three = output("gemini-3-flash-preview", "What would you like to know about it?")
     assert output("gemini-3-flash-preview", "What would you like to know about it? ") == three + 1
     assert output("gemini-3-flash-preview", "What would you like to know about it?\n") == three
+
+
+def test_a_stopped_2_0_output_bills_its_text_as_it_re_tokenizes() -> None:
+    """crewAI's 2.0 answers cut by "\nObservation:" (crew-0049: "…Final Answer: Ottawa\n", 13): the text's own
+    count; stopping before the token that spans the cut (2.5's rule) would answer 12."""
+    request = {
+        "contents": [{"role": "user", "parts": [{"text": "What is the capital of Canada?"}]}],
+        "generationConfig": {"stopSequences": ["\nObservation:"]},
+    }
+    text = "The capital of Canada is Ottawa.\nFinal Answer: Ottawa\n"
+    plain = {"contents": request["contents"]}
+    for api in ("gemini", "vertex"):
+        stopped = vertexmeter.usage("gemini-2.0-flash", request, api=api, response=text, as_of="2026-01-15")
+        alone = vertexmeter.usage("gemini-2.0-flash", plain, api=api, response=text, as_of="2026-01-15")
+        assert stopped.candidates_token_count == alone.candidates_token_count
+    # Vertex's 2.5 bills a trailing newline (the Gemini API's does not): there the two rules part.
+    on_2_5 = vertexmeter.usage("gemini-2.5-flash", request, api="vertex", response=text, as_of="2026-01-15")
+    alone_2_5 = vertexmeter.usage("gemini-2.5-flash", plain, api="vertex", response=text, as_of="2026-01-15")
+    assert on_2_5.candidates_token_count == alone_2_5.candidates_token_count - 1
