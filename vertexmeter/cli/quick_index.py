@@ -7,7 +7,7 @@ registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "bb290cfee0b4fb6691d1546ffa870825"
+REGISTRY = "a38ffdde3da67393ce8a052633e9527a"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
