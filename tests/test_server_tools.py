@@ -70,8 +70,10 @@ def test_recorded_outputs_with_server_tool_runs(record_id: str) -> None:
 SEARCH = {"contents": [{"role": "user", "parts": [{"text": "When was ggplot2 1.0.0 released to CRAN?"}]}]}
 
 
-def _usage(body: dict[str, Any], response: Any, api: str = "gemini", model: str = "gemini-2.5-flash") -> Any:
-    return vertexmeter.usage(model, body, api=api, response=response, as_of="2026-01-02")
+def _usage(
+    body: dict[str, Any], response: Any, api: str = "gemini", model: str = "gemini-2.5-flash", day: str = "2026-01-02"
+) -> Any:
+    return vertexmeter.usage(model, body, api=api, response=response, as_of=day)
 
 
 def _grounded(text: str, queries: list[str]) -> dict[str, Any]:
@@ -208,3 +210,32 @@ def test_search_bounds_hold_every_recorded_run_given_as_text() -> None:
         assert low <= record["expected"]["totalTokens"] <= high, record_id
         checked += 1
     assert checked >= 20
+
+
+def test_a_3_5_fetch_bills_the_call_text_and_nine() -> None:
+    """elmr-0050 and chat-0071 (tidyverse/ellmer, posit-dev/chatlas, 3.5 Flash): a fetch of the starwars page bills
+    31 in the output, 2.5's call text (22) + the rule's per_call 9; the same answer on 3 Flash Preview bills the text
+    alone (pyd-0938, -1041: no call), and 2.5 the call text alone."""
+    url = "https://rvest.tidyverse.org/articles/starwars.html"
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": f"What's the first movie listed on {url}?"}]}],
+        "tools": [{"urlContext": {}}],
+    }
+    text = "According to the page, it was directed by **George Lucas**."
+    ran = {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}]}
+    ran["candidates"][0]["urlContextMetadata"] = {"urlMetadata": [{"retrievedUrl": url}]}
+    plain = _usage({"contents": body["contents"]}, text, model="gemini-3.5-flash", day="2026-07-21")
+    on_3_5 = _usage(body, ran, model="gemini-3.5-flash", day="2026-07-21")
+    assert on_3_5.candidates_token_count == plain.candidates_token_count + 31
+    assert any(r["rule"] == "accounting.yaml server_tool_calls (urlContext)" for r in on_3_5.rules)
+    # Given as text, the URL is read from the request, as on 2.5.
+    assert _usage(body, text, model="gemini-3.5-flash", day="2026-07-21").candidates_token_count == (
+        on_3_5.candidates_token_count
+    )
+    preview = _usage(body, ran, model="gemini-3-flash-preview", day="2026-07-21")
+    assert preview.candidates_token_count == (
+        _usage(body, text, model="gemini-3-flash-preview", day="2026-07-21").candidates_token_count
+    )
+    on_2_5 = _usage(body, ran, model="gemini-2.5-flash", day="2026-07-21")
+    bare = _usage({"contents": body["contents"]}, text, model="gemini-2.5-flash", day="2026-07-21")
+    assert on_2_5.candidates_token_count == bare.candidates_token_count + 22
