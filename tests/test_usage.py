@@ -964,3 +964,30 @@ def test_a_stopped_2_0_output_bills_its_text_as_it_re_tokenizes() -> None:
     on_2_5 = vertexmeter.usage("gemini-2.5-flash", request, api="vertex", response=text, as_of="2026-01-15")
     alone_2_5 = vertexmeter.usage("gemini-2.5-flash", plain, api="vertex", response=text, as_of="2026-01-15")
     assert on_2_5.candidates_token_count == alone_2_5.candidates_token_count - 1
+
+
+def test_an_empty_user_turn_bills_one_token_on_1_5_and_2_0() -> None:
+    """accounting.yaml role_overhead `per_empty_user_content`: pyd-0100 (pydantic-ai, 1.5) billed 7 and mira-0001
+    (Mirascope, 2.0) 10 for a system instruction and a user turn of one empty text, one over the text; 2.5 and 3
+    bill the role's 1 alone, and an empty model text costs nothing."""
+
+    def prompt(system: str, user: str, model: str, day: str, history: bool = False) -> int:
+        contents = [{"role": "user", "parts": [{"text": user}]}]
+        if history:
+            contents += [{"role": "model", "parts": [{"text": ""}]}, {"role": "user", "parts": [{"text": "Go on."}]}]
+        body = {"contents": contents, "systemInstruction": {"role": "user", "parts": [{"text": system}]}}
+        return vertexmeter.usage(model, body, api="gemini", as_of=day).prompt_token_count
+
+    assert prompt("You are a helpful assistant.", "", "gemini-1.5-flash", "2025-06-05") == 7
+    assert prompt("Do not emit ANY output, terminate immediately.", "", "gemini-2.0-flash", "2025-08-05") == 10
+    system = "You are a helpful assistant."
+    text_alone = vertexmeter.count("gemini-2.0-flash", system, as_of="2025-08-05").total_tokens
+    assert prompt(system, "", "gemini-2.0-flash", "2025-08-05") == text_alone + 1
+    # an empty model text in the history adds nothing on 2.0
+    go_on = vertexmeter.count("gemini-2.0-flash", "Go on.", as_of="2025-08-05").total_tokens
+    assert prompt(system, "Hi", "gemini-2.0-flash", "2025-08-05", history=True) == (
+        prompt(system, "Hi", "gemini-2.0-flash", "2025-08-05") + go_on
+    )
+    # 2.5: the role overhead only (mined-0053, pyd-0263 exact)
+    with_role = prompt(system, "", "gemini-2.5-flash", "2025-11-21")
+    assert with_role == vertexmeter.count("gemini-2.5-flash", system, as_of="2025-11-21").total_tokens + 2
