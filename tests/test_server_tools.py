@@ -239,3 +239,24 @@ def test_a_3_5_fetch_bills_the_call_text_and_nine() -> None:
     on_2_5 = _usage(body, ran, model="gemini-2.5-flash", day="2026-07-21")
     bare = _usage({"contents": body["contents"]}, text, model="gemini-2.5-flash", day="2026-07-21")
     assert on_2_5.candidates_token_count == bare.candidates_token_count + 22
+
+
+def test_a_rule_names_its_models_and_per_call_weight() -> None:
+    """accounting.yaml server_tool_calls `models` and `per_call`, parsed and checked with the other fields."""
+    from vertexmeter.registry.dated import load_dated_sections
+
+    entry = {
+        "api": "gemini",
+        "call": "generateContent",
+        "generations": ["3"],
+        "tool": "urlContext",
+        "template": "print(browse(urls={list}))",
+        "reads": "retrievedUrls",
+        "evidence": ["elmr-0050"],
+    }
+    plain = load_dated_sections({"server_tool_calls": [entry]}).server_tools[0]
+    assert plain.per_call == 0 and plain.models == ()
+    scoped = load_dated_sections({"server_tool_calls": [{**entry, "per_call": 9, "models": "gemini-3.5-"}]})
+    assert scoped.server_tools[0].per_call == 9 and scoped.server_tools[0].models == ("gemini-3.5-",)
+    with pytest.raises(ValueError):
+        load_dated_sections({"server_tool_calls": [{**entry, "per_call": "many"}]})
