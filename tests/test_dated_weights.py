@@ -133,6 +133,9 @@ def test_an_april_2025_answer_given_as_text_bounds_its_hidden_thoughts(record_id
     off = {**body, "generationConfig": {"thinkingConfig": {"thinkingBudget": 0}}}
     assert vertexmeter.usage(record["model"], off, api="gemini", response=text, as_of=record["recorded"]).exact
     assert vertexmeter.usage(record["model"], body, api="gemini", response=text, as_of="2025-04-29").exact
+    # A 2.0 model counted by 2.5's rules (an image-generation preview) does not think: exact that day too.
+    image = "gemini-2.0-flash-exp-image-generation"
+    assert vertexmeter.usage(image, body, api="gemini", response=text, as_of=record["recorded"]).exact
 
 
 def test_explain_names_the_dated_weights() -> None:

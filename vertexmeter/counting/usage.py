@@ -394,8 +394,11 @@ def usage_of_body(
         )
         budget = result.thinking_budget
         # On the days the service counted the thoughts inside candidatesTokenCount, a response that states none and
-        # shows none still carries the model's hidden thinking in that count (unless thinking is off: budget 0).
-        hidden = stated is None and result.thoughts_in_candidates is not None and budget != 0
+        # shows none still carries the model's hidden thinking in that count (unless thinking is off: budget 0). Only
+        # 2.5 models think (every 2.5 model of those days does); a 2.0 model counted by 2.5's rules does not.
+        hidden = (
+            stated is None and result.thoughts_in_candidates is not None and budget != 0 and info.generation == "2.5"
+        )
         if stated is None and (thoughts or hidden):
             high = (
                 budget
