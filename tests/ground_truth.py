@@ -51,7 +51,21 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     plain_path, packed = folder / f"mined_{name}.jsonl", folder / f"mined_{name}.jsonl.gz"
     text = plain_path.read_text("utf-8") if plain_path.exists() else gzip.decompress(packed.read_bytes()).decode()
     excluded = errata().get("not_evidence", {}).get("records", {})
-    return [r for r in (json.loads(line) for line in text.splitlines() if line.strip()) if r["id"] not in excluded]
+    placeholders = errata().get("placeholders", {}).get("records", {})
+    records = (json.loads(line) for line in text.splitlines() if line.strip())
+    return [_restored(r, placeholders.get(r["id"])) for r in records if r["id"] not in excluded]
+
+
+def _restored(record: dict[str, Any], placeholders: dict[str, str] | None) -> dict[str, Any]:
+    """The record with a cassette filter's placeholders put back to the text they replaced (errata.json
+    `placeholders`): in every string, as the filter wrote them everywhere."""
+    if not placeholders:
+        return record
+    text = json.dumps(record, ensure_ascii=False)
+    for placeholder, value in placeholders.items():
+        text = text.replace(placeholder, value)
+    restored: dict[str, Any] = json.loads(text)
+    return restored
 
 
 def load_mined_llm_gemini() -> list[dict[str, Any]]:

@@ -113,6 +113,31 @@ def test_thoughts_in_candidates_without_stated_usage_bound_the_candidates() -> N
     assert result.bounds["thoughtsTokenCount"] == [result.thoughts_token_count, 100]
 
 
+@pytest.mark.parametrize(("record_id", "name"), [("pyd-0040", "pydantic_ai_history"), ("crew-0010", "crewai")])
+def test_an_april_2025_answer_given_as_text_bounds_its_hidden_thoughts(record_id: str, name: str) -> None:
+    """The same answers given as their text only: the thinking the service counted inside candidatesTokenCount is
+    not in it, so the count is bounded (up to the thinking budget: pyd-0040's 1024; else the output limit) and the
+    bounds hold the recorded value, where the point value alone is the text's (794 and 79 short)."""
+    record = next(r for r in load_mined_history(name) if r["id"] == record_id)
+    body = origin_request(record) or {"contents": [{"role": "user", "parts": [{"text": "."}]}]}
+    text = record["request"]["contents"][0]
+    result = vertexmeter.usage(record["model"], body, api="gemini", response=text, as_of=record["recorded"])
+    expected = record["expected"]["totalTokens"]
+    assert result.bounds is not None and "no thoughts" in result.bounds["reason"]
+    low, high = result.bounds["candidatesTokenCount"]
+    assert low == result.candidates_token_count < expected <= high
+    assert result.bounds["thoughtsTokenCount"][0] == 0
+    if record_id == "pyd-0040":
+        assert high == low + 1024
+    # Thinking off (budget 0), or a day after the rule: no hidden thoughts in the count, no bounds.
+    off = {**body, "generationConfig": {"thinkingConfig": {"thinkingBudget": 0}}}
+    assert vertexmeter.usage(record["model"], off, api="gemini", response=text, as_of=record["recorded"]).exact
+    assert vertexmeter.usage(record["model"], body, api="gemini", response=text, as_of="2025-04-29").exact
+    # A 2.0 model counted by 2.5's rules (an image-generation preview) does not think: exact that day too.
+    image = "gemini-2.0-flash-exp-image-generation"
+    assert vertexmeter.usage(image, body, api="gemini", response=text, as_of=record["recorded"]).exact
+
+
 def test_explain_names_the_dated_weights() -> None:
     body = RECORDS["rllm-0052"]["request"]
     then = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-04-14").to_rest(explain=True)

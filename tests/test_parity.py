@@ -125,15 +125,19 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # hold it still, exact by chance before and one under now; no chatlas answer whose count is determined changed.
 # Then a urlContext call billed in a 2.5 output (accounting.yaml server_tool_calls) and the typed nodes and payload
 # numbers the Gemini API's 1.5 / 2.0 did not bill until 2025-04-28 (accounting.yaml dated_weights): ruby_llm 867/985,
-# pydantic-ai's history 853/1097, ellmer 58/88, chatlas 75/107.
+# pydantic-ai's history 853/1097, ellmer 58/88, chatlas 75/107. Then 2.0's stopped outputs billed as their text
+# (accounting.yaml stop_sequences): crewAI 105/121; 3.5 Flash's urlContext fetch in the output (server_tool_calls):
+# ellmer 63/88, chatlas 76/107; ruby_llm's cassette placeholder put back (errata.json placeholders): ruby_llm 871/985;
+# an empty user turn billed 1 on 1.5 / 2.0 (accounting.yaml role_overhead): pydantic-ai's history 854/1097, Mirascope
+# 380/456.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.89,
     "ruby_llm": 0.88,
     "pydantic_ai_history": 0.77,
     "mirascope": 0.83,
-    "ellmer": 0.65,
-    "chatlas": 0.70,
-    "crewai": 0.82,
+    "ellmer": 0.71,
+    "chatlas": 0.71,
+    "crewai": 0.86,
 }
 
 

@@ -448,7 +448,8 @@ def test_tokens_before_stop_takes_the_first_stop_that_spans_the_cut() -> None:
 def test_every_generate_content_rule_says_how_stopped_outputs_bill() -> None:
     for model, expected in (
         ("gemini-3-flash-preview", "before_stop"),
-        ("gemini-2.0-flash", "before_stop"),
+        ("gemini-2.5-flash", "before_stop"),
+        ("gemini-2.0-flash", "text"),  # crewAI's "\nObservation:" stop on both APIs (crew-0049, crew-0053)
         ("gemini-1.5-flash", "text"),
     ):
         for api in ("gemini", "vertex"):
@@ -944,3 +945,49 @@ def test_trailing_whitespace_of_an_output_is_not_billed_on_the_gemini_api_2_5() 
     three = output("gemini-3-flash-preview", "What would you like to know about it?")
     assert output("gemini-3-flash-preview", "What would you like to know about it? ") == three + 1
     assert output("gemini-3-flash-preview", "What would you like to know about it?\n") == three
+
+
+def test_a_stopped_2_0_output_bills_its_text_as_it_re_tokenizes() -> None:
+    """crewAI's 2.0 answers cut by "\nObservation:" (crew-0049: "…Final Answer: Ottawa\n", 13): the text's own
+    count; stopping before the token that spans the cut (2.5's rule) would answer 12."""
+    request = {
+        "contents": [{"role": "user", "parts": [{"text": "What is the capital of Canada?"}]}],
+        "generationConfig": {"stopSequences": ["\nObservation:"]},
+    }
+    text = "The capital of Canada is Ottawa.\nFinal Answer: Ottawa\n"
+    plain = {"contents": request["contents"]}
+    for api in ("gemini", "vertex"):
+        stopped = vertexmeter.usage("gemini-2.0-flash", request, api=api, response=text, as_of="2026-01-15")
+        alone = vertexmeter.usage("gemini-2.0-flash", plain, api=api, response=text, as_of="2026-01-15")
+        assert stopped.candidates_token_count == alone.candidates_token_count
+    # Vertex's 2.5 bills a trailing newline (the Gemini API's does not): there the two rules part.
+    on_2_5 = vertexmeter.usage("gemini-2.5-flash", request, api="vertex", response=text, as_of="2026-01-15")
+    alone_2_5 = vertexmeter.usage("gemini-2.5-flash", plain, api="vertex", response=text, as_of="2026-01-15")
+    assert on_2_5.candidates_token_count == alone_2_5.candidates_token_count - 1
+
+
+def test_an_empty_user_turn_bills_one_token_on_1_5_and_2_0() -> None:
+    """accounting.yaml role_overhead `per_empty_user_content`: pyd-0100 (pydantic-ai, 1.5) billed 7 and mira-0001
+    (Mirascope, 2.0) 10 for a system instruction and a user turn of one empty text, one over the text; 2.5 and 3
+    bill the role's 1 alone, and an empty model text costs nothing."""
+
+    def prompt(system: str, user: str, model: str, day: str, history: bool = False) -> int:
+        contents = [{"role": "user", "parts": [{"text": user}]}]
+        if history:
+            contents += [{"role": "model", "parts": [{"text": ""}]}, {"role": "user", "parts": [{"text": "Go on."}]}]
+        body = {"contents": contents, "systemInstruction": {"role": "user", "parts": [{"text": system}]}}
+        return vertexmeter.usage(model, body, api="gemini", as_of=day).prompt_token_count
+
+    assert prompt("You are a helpful assistant.", "", "gemini-1.5-flash", "2025-06-05") == 7
+    assert prompt("Do not emit ANY output, terminate immediately.", "", "gemini-2.0-flash", "2025-08-05") == 10
+    system = "You are a helpful assistant."
+    text_alone = vertexmeter.count("gemini-2.0-flash", system, as_of="2025-08-05").total_tokens
+    assert prompt(system, "", "gemini-2.0-flash", "2025-08-05") == text_alone + 1
+    # an empty model text in the history adds nothing on 2.0
+    go_on = vertexmeter.count("gemini-2.0-flash", "Go on.", as_of="2025-08-05").total_tokens
+    assert prompt(system, "Hi", "gemini-2.0-flash", "2025-08-05", history=True) == (
+        prompt(system, "Hi", "gemini-2.0-flash", "2025-08-05") + go_on
+    )
+    # 2.5: the role overhead only (mined-0053, pyd-0263 exact)
+    with_role = prompt(system, "", "gemini-2.5-flash", "2025-11-21")
+    assert with_role == vertexmeter.count("gemini-2.5-flash", system, as_of="2025-11-21").total_tokens + 2

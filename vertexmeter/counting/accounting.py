@@ -20,12 +20,20 @@ def overhead_tokens(prompt: Prompt, rules: Accounting) -> int:
     """What the service adds beyond raw text for this API, call and generation (accounting.yaml):
     one token per role-bearing Content where the rule says so, and the tool-declaration template."""
     roles = rules.per_role_content * prompt.role_contents if prompt.contents else 0
+    if rules.per_empty_user_content:  # only 1.x / 2.0 generateContent: skip the walk elsewhere
+        empties: int = sum(1 for turn in prompt.contents if _empty_user_content(turn.role or "", turn.parts))
+        roles += rules.per_empty_user_content * empties
     return (
         roles
         + tool_template_tokens(prompt.tools, rules.tools)
         + _function_history_tokens(prompt, rules)
         + _response_schema_tokens(prompt, rules)
     )
+
+
+def _empty_user_content(role: str, parts: list[dict[str, Any]]) -> bool:
+    """A user Content (or one without a role) whose parts are all texts, and empty."""
+    return role in ("user", "") and bool(parts) and all(set(part) == {"text"} and not part["text"] for part in parts)
 
 
 def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:

@@ -23,7 +23,11 @@ def server_tool_rules(prompt: Prompt, call: str) -> list[ServerToolCall]:
     return [
         rule
         for rule in server_tool_call_rules()
-        if rule.tool in declared and prompt.api in rule.apis and call in rule.calls and generation in rule.generations
+        if rule.tool in declared
+        and prompt.api in rule.apis
+        and call in rule.calls
+        and generation in rule.generations
+        and (not rule.models or prompt.model.id.startswith(rule.models))
     ]
 
 
@@ -92,10 +96,10 @@ def server_tool_calls(prompt: Prompt, response: Any, tokenizer: Tokenizer, call:
             lists = []
             if rule.bound_without_response == "last_user_text_twice":
                 text = last_user_text(prompt)
-                high += tokenizer.count(rule.text([text, text]))
+                high += tokenizer.count(rule.text([text, text])) + rule.per_call
                 unknown.append(rule)
         for items in lists:
-            tokens += tokenizer.count(rule.text(items))
+            tokens += tokenizer.count(rule.text(items)) + rule.per_call
         if lists:
             applied.append(rule)
     return ServerToolCalls(tokens, tuple(applied), high, tuple(unknown))

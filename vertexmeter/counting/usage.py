@@ -164,10 +164,15 @@ class UsageResult:
         if self.unknown_thoughts is not None:
             rest_low, rest_high = self.unknown_thoughts
             out["thoughtsTokenCount"] = [rest_low, rest_high]
+            shown = (
+                "The response shows thought summaries, not the thoughts"
+                if rest_low
+                else "The response shows no thoughts, and the model thinks"
+            )
             reasons.append(
-                "The response shows thought summaries, not the thoughts: thoughtsTokenCount bills the model's whole "
-                "thinking (at least the summaries' tokens, at most the thinking budget or the output limit). Give the "
-                "response with its usageMetadata to take Google's own count."
+                f"{shown}: thoughtsTokenCount bills the model's whole thinking (at least the summaries' tokens, at "
+                "most the thinking budget or the output limit). Give the response with its usageMetadata to take "
+                "Google's own count."
             )
         if self.thoughts_in_candidates is not None:  # the thoughts are in the output's count, and its range
             output_low += rest_low - self.thoughts_token_count
@@ -384,8 +389,17 @@ def usage_of_body(
         # The response's own usageMetadata is Google's count of its thinking; thought summaries (the only
         # thoughts a response shows) bound it from below, the thinking budget or the output left from above.
         result.thoughts_token_count = thoughts if stated is None else stated
-        if stated is None and thoughts:
-            budget = result.thinking_budget
+        result.thoughts_in_candidates = dated_rule_on(
+            "thoughts_in_candidates", api, GENERATE_CONTENT, info.rules_generation, day
+        )
+        budget = result.thinking_budget
+        # On the days the service counted the thoughts inside candidatesTokenCount, a response that states none and
+        # shows none still carries the model's hidden thinking in that count (unless thinking is off: budget 0). Only
+        # 2.5 models think (every 2.5 model of those days does); a 2.0 model counted by 2.5's rules does not.
+        hidden = (
+            stated is None and result.thoughts_in_candidates is not None and budget != 0 and info.generation == "2.5"
+        )
+        if stated is None and (thoughts or hidden):
             high = (
                 budget
                 if budget is not None and budget > 0
@@ -394,9 +408,6 @@ def usage_of_body(
             result.unknown_thoughts = (thoughts, max(high, thoughts))
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
-        result.thoughts_in_candidates = dated_rule_on(
-            "thoughts_in_candidates", api, GENERATE_CONTENT, info.rules_generation, day
-        )
     return result
 
 

@@ -73,6 +73,10 @@ class ServerToolCall:
     bound_without_response: str | None
     confidence: str
     evidence: tuple[str, ...]
+    # Tokens each call bills beyond its text (a format the template does not spell: one URL seen, so a constant).
+    per_call: int = 0
+    # Model ids (prefixes) the rule is for, where a generation's models differ; empty: every model of it.
+    models: tuple[str, ...] = ()
 
     def text(self, items: list[str]) -> str:
         return self.template.replace("{list}", json.dumps(items, ensure_ascii=False))
@@ -177,6 +181,8 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             ),
             confidence=str(entry.get("confidence", "")),
             evidence=_strings(entry.get("evidence") or []),
+            per_call=int(entry.get("per_call", 0)),
+            models=_strings(entry["models"]) if entry.get("models") else (),
         )
         if "{list}" not in rule.template or rule.reads not in _READS or not rule.evidence:
             raise ValueError(

@@ -170,6 +170,8 @@ class Accounting:
     per_role_content: int
     role_evidence: tuple[str, ...]
     tools: ToolTemplate
+    # A user Content whose parts are all empty texts bills this many tokens (accounting.yaml `role_overhead`).
+    per_empty_user_content: int = 0
     counts_response_schema: bool = True
     counts_response_json_schema: bool = True
     response_schema_strings: tuple[str, ...] = ()  # schema fields counted beyond the SDK walk
@@ -741,6 +743,7 @@ def _load_accounting(
                     generation=gen,
                     per_role_content=int(str(role["per_role_content"])),
                     role_evidence=_strings(role.get("evidence") or []),
+                    per_empty_user_content=int(str(role.get("per_empty_user_content", 0))),
                     tools=ToolTemplate(
                         per_declaration=int(str(tool["per_declaration"])),
                         per_property=int(str(tool["per_property"])),
