@@ -7,7 +7,7 @@ registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "fdaf8d6689b1380e33183e2f34303bbf"
+REGISTRY = "4c87f12cd79b460d14f2439ff18c5bcc"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
@@ -139,7 +139,9 @@ NAMES = {
     "gemini-2.5-flash-image": "gemini-2.5-flash-image",
     "gemini-2.5-flash-image-preview": "gemini-2.5-flash-image",
     "gemini-2.5-flash-lite": "gemini-2.5-flash-lite",
+    "gemini-2.5-flash-preview-tts": "gemini-2.5-flash",
     "gemini-2.5-pro": "gemini-2.5-pro",
+    "gemini-2.5-pro-exp-03-25": "gemini-2.5-pro",
     "gemini-3-flash-preview": "gemini-3-flash-preview",
     "gemini-3-pro-image": "gemini-3-pro-image-preview",
     "gemini-3-pro-image-preview": "gemini-3-pro-image-preview",
