@@ -121,3 +121,30 @@ def test_the_typed_layer_is_the_json() -> None:
     assert b"".join(typed.tokens_info[1].tokens).decode("utf-8") == "héllo 世界"
     # Vertex's countTokens adds nothing to text-only contents: the same total as the listed tokens
     assert typed.token_count == vertexmeter.count_tokens("gemini-2.5-flash", body)["totalTokens"] == 17
+
+
+def test_token_pieces_are_remembered_per_tokenizer_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The base64 pieces the answer gives come from a per-tokenizer memo; they equal each token's bytes
+    encoded afresh, the typed result compares as before, and a full memo starts afresh."""
+    import base64
+    import importlib
+
+    compute_module = importlib.import_module("vertexmeter.counting.compute")
+    from vertexmeter.tokenizing import get_tokenizer
+
+    tokenizer = get_tokenizer("gemma3")
+    monkeypatch.setattr(compute_module, "_PIECES", {})
+    monkeypatch.setattr(compute_module, "_MAX_PIECES", 8)
+    text = "Überprüfung 가나다 ☃ the quick brown fox, 12345 and the lazy dog"
+    ids = tokenizer.encode(text)
+    made = compute_module._tokens_info(tokenizer, ids, "user")
+    assert made.tokens == tuple(tokenizer.token_bytes(i) for i in ids)
+    assert made.to_rest()["tokens"] == [base64.b64encode(tokenizer.token_bytes(i)).decode("ascii") for i in ids]
+    plain = compute_module.TokensInfo(made.ids, made.tokens, "user")
+    assert plain == made and plain.to_rest() == made.to_rest()
+    assert b"".join(made.tokens).decode("utf-8").replace("\u2581", " ") == text
+    memo = compute_module._PIECES[tokenizer]
+    assert 0 < len(memo) <= len(set(ids))
+    again = compute_module._tokens_info(tokenizer, list(reversed(ids)), None)
+    assert again.to_rest()["tokens"] == list(reversed(made.to_rest()["tokens"])) and "role" not in again.to_rest()
+    assert len(memo) <= 8 + len(set(ids))  # cleared once over the bound, then filled by one text at most
