@@ -2366,7 +2366,14 @@ static void Splitter_dealloc(SplitterObject *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static PyObject *Splitter_id_stats(SplitterObject *self, PyObject *Py_UNUSED(ignored)) {
+    size_t bytes = (self->id_slots ? (self->id_mask + 1) * sizeof(IdSlot) : 0) + self->id_arena_cap * sizeof(uint32_t);
+    return Py_BuildValue("{s:K,s:K,s:n,s:n}", "hits", self->id_hits, "misses", self->id_misses,
+                         "entries", (Py_ssize_t)self->id_entries, "bytes", (Py_ssize_t)bytes);
+}
+
 static PyMethodDef Splitter_methods[] = {
+    {"id_stats", (PyCFunction)Splitter_id_stats, METH_NOARGS, "id_stats() -> dict: encode's chunk -> ids cache (hits, misses, entries, bytes)."},
     {"count", (PyCFunction)Splitter_count, METH_VARARGS, "count(text, miss) -> int: the sum of the chunks' counts."},
     {"bounds", (PyCFunction)Splitter_bounds, METH_O, "bounds(text) -> list[int]: the chunks' end offsets."},
     {"encode", (PyCFunction)Splitter_encode, METH_VARARGS, "encode(text, bpe) -> list[int]: ids chunk by chunk."},
