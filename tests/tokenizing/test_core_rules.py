@@ -179,6 +179,9 @@ def test_encode_remembers_chunk_ids_exactly_under_its_cap_and_across_threads(cap
     assert (stats["hits"] > 0) is (cap > 0)
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(lambda text: splitter.encode(text, bpe), texts * 2)) == expected * 2
+    given = splitter.encode(texts[0], bpe)
+    given.append(-1)  # each call's list is the caller's own
+    assert splitter.encode(texts[0], bpe) == expected[0]
     splitter.clear()
     assert splitter.id_stats() == {"hits": 0, "misses": 0, "entries": 0, "bytes": 0}
     assert splitter.encode(texts[0], bpe) == expected[0]

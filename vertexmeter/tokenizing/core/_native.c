@@ -1698,6 +1698,9 @@ typedef struct {
      * entry's characters (when longer than SHORT_CHUNK) and then its ids */
     IdSlot *id_slots; size_t id_mask, id_entries;
     uint32_t *id_arena; size_t id_arena_len, id_arena_cap;
+    /* encode's int objects, one per id met (a vocabulary's ids at most): a list of ids is then
+     * references to them, not an allocation per token */
+    PyObject **id_objs; size_t n_id_objs;
 } SplitterObject;
 
 #define WINDOW 4096u
@@ -2280,6 +2283,39 @@ static int encode_chunk(SplitterObject *s, PyObject *bpe, int kind, const void *
     return 0;
 }
 
+static void id_objs_free(SplitterObject *s) {
+    for (size_t i = 0; i < s->n_id_objs; i++) Py_XDECREF(s->id_objs[i]);
+    free(s->id_objs);
+    s->id_objs = NULL; s->n_id_objs = 0;
+}
+
+/* The list of out's ids, each the splitter's own int object for that id. */
+static PyObject *ids_to_shared_list(SplitterObject *s, const IdVec *o) {
+    PyObject *list = PyList_New((Py_ssize_t)o->n);
+    if (!list) return NULL;
+    for (size_t i = 0; i < o->n; i++) {
+        int32_t id = o->v[i];
+        if (id < 0) { Py_DECREF(list); PyErr_SetString(PyExc_ValueError, "negative token id"); return NULL; }
+        if ((size_t)id >= s->n_id_objs) {
+            size_t n = s->n_id_objs ? s->n_id_objs : 1024;
+            while (n <= (size_t)id) n *= 2;
+            PyObject **objs = (PyObject **)realloc(s->id_objs, n * sizeof(PyObject *));
+            if (!objs) { Py_DECREF(list); PyErr_NoMemory(); return NULL; }
+            memset(objs + s->n_id_objs, 0, (n - s->n_id_objs) * sizeof(PyObject *));
+            s->id_objs = objs; s->n_id_objs = n;
+        }
+        PyObject *x = s->id_objs[id];
+        if (!x) {
+            x = PyLong_FromLong(id);
+            if (!x) { Py_DECREF(list); return NULL; }
+            s->id_objs[id] = x;
+        }
+        Py_INCREF(x);
+        PyList_SET_ITEM(list, (Py_ssize_t)i, x);
+    }
+    return list;
+}
+
 static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
     /* encode(text, bpe): ids of every chunk, concatenated, through the ids cache (not the count cache). */
     PyObject *text, *bpe;
@@ -2300,7 +2336,7 @@ static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
         }
         prev_c = c;
     }
-    PyObject *list = ids_to_list(&out);
+    PyObject *list = ids_to_shared_list(self, &out);
     idvec_free(&out);
     return list;
 }
@@ -2363,6 +2399,7 @@ static void Splitter_dealloc(SplitterObject *self) {
     free(self->joins_left); free(self->joins_right); free(self->bmp_joins);
     cache_reset(self);
     ids_cache_reset(self);
+    id_objs_free(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
