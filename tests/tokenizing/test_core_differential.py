@@ -46,6 +46,7 @@ def check(fam: Family, impl: Any, text: str) -> None:
     assert splitter.count(text, miss) == len(expected)  # again, now from the cache
     if hasattr(miss, "encode"):  # the core's own BPE: ids, chunk by chunk and uncut
         assert splitter.encode(text, miss) == expected
+        assert splitter.encode(text, miss) == expected  # again, now from the ids cache
         assert miss.encode(text) == expected
 
 

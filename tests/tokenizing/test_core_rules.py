@@ -160,6 +160,33 @@ def test_the_cache_stays_under_its_cap_and_keeps_no_long_chunks(impl: Any) -> No
     assert splitter.stats() == {"hits": 0, "misses": 0, "resets": 0, "entries": 0, "bytes": 0, "sampling": False}
 
 
+@pytest.mark.parametrize("cap", [0, 128 * 1024, 8 * 1024 * 1024])
+def test_encode_remembers_chunk_ids_exactly_under_its_cap_and_across_threads(cap: int) -> None:
+    """Splitter.encode's chunk -> ids cache: ids equal the engine's on a first and a cached encode, with
+    resets (small cap), with nothing kept (cap 0), for chunks past max_chunk, from threads, after clear."""
+    native = pytest.importorskip("vertexmeter.tokenizing.core._native")
+    fam = family("gemma3")
+    t = fam.table
+    splitter = native.Splitter(t.pairs, cap, 64)
+    bpe = native.SpBpe(t.vocab_offsets, t.vocab_blob, t.scores, t.types, t.byte_ids, t.unk_id)
+    texts = [f"request {i}: " + " ".join(f"w{i * j}x{j}" for j in range(300)) for i in range(30)]
+    texts += ["the the the  the", " " * 500 + "x" * 300, "漢字かな 😀 naïve", "", "a", "abc abcd abc"]
+    expected = [fam.sp.EncodeAsIds(text) for text in texts]
+    for _ in range(2):
+        assert [splitter.encode(text, bpe) for text in texts] == expected
+    stats = splitter.id_stats()
+    assert stats["bytes"] <= cap
+    assert (stats["hits"] > 0) is (cap > 0)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(lambda text: splitter.encode(text, bpe), texts * 2)) == expected * 2
+    given = splitter.encode(texts[0], bpe)
+    given.append(-1)  # each call's list is the caller's own
+    assert splitter.encode(texts[0], bpe) == expected[0]
+    splitter.clear()
+    assert splitter.id_stats() == {"hits": 0, "misses": 0, "entries": 0, "bytes": 0}
+    assert splitter.encode(texts[0], bpe) == expected[0]
+
+
 def test_threads_share_a_tokenizer_and_its_bounded_cache(impl: Any) -> None:
     fam = family("gemma2")
     splitter = impl.Splitter(fam.table.pairs, 64 * 1024, 64)  # small: resets happen while threads count

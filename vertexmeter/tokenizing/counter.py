@@ -56,7 +56,7 @@ class CoreBpeTokenizer:
 
     def encode(self, text: str) -> list[int]:
         try:
-            return list(self._splitter.encode(text, self._bpe))
+            return self._splitter.encode(text, self._bpe)  # a new list each call
         except UnicodeEncodeError:
             _valid_text(text)
             raise

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from vertexmeter.tokenizing.core.tables import CoreTable
 
-CACHE_BYTES = 16 * 1024 * 1024  # per family: the chunk -> count cache is emptied when it would pass this
+CACHE_BYTES = 16 * 1024 * 1024  # per family, each: the chunk -> count and chunk -> ids caches are emptied past it
 MAX_CACHED_CHUNK = 256  # characters; longer chunks are counted every time, never kept
 
 _impl: Any

@@ -1673,6 +1673,10 @@ typedef struct { uint64_t hash; uint32_t offset; uint16_t len; uint16_t count; }
 #define SHORT_CHUNK 3
 #define MAX_CACHED_COUNT 0xFFFFu
 
+/* len 0: an empty slot. The arena at `offset` holds the chunk's characters (none when it is short: the
+ * hash is then the chunk, as in CacheSlot) followed by its n_ids ids. */
+typedef struct { uint64_t hash; uint32_t offset; uint16_t len; uint16_t n_ids; } IdSlot;
+
 typedef struct {
     PyObject_HEAD
     FpSet pairs;
@@ -1684,12 +1688,19 @@ typedef struct {
     CacheSlot *slots; size_t slots_mask; size_t n_entries;
     Py_UCS4 *arena; size_t arena_len, arena_cap;
     size_t cache_bytes; Py_ssize_t max_chunk;
-    unsigned long long hits, misses, resets;
+    unsigned long long hits, misses, resets, id_hits, id_misses;
     /* The cache's own hit rate, per window of lookups: below SAMPLE_BELOW the cache only serves (looks
      * up, and keeps on a miss) every SAMPLE_EVERY-th chunk, so text that repeats little pays for few
      * lookups and inserts; those chunks keep measuring the rate, and a frequent chunk is soon among them. */
     unsigned window_lookups, window_hits, tick;
     int sampling;
+    /* encode's chunk -> ids cache (IdSlot), bounded by cache_bytes on its own: one arena holds each
+     * entry's characters (when longer than SHORT_CHUNK) and then its ids */
+    IdSlot *id_slots; size_t id_mask, id_entries;
+    uint32_t *id_arena; size_t id_arena_len, id_arena_cap;
+    /* encode's int objects, one per id met (a vocabulary's ids at most): a list of ids is then
+     * references to them, not an allocation per token */
+    PyObject **id_objs; size_t n_id_objs;
 } SplitterObject;
 
 #define WINDOW 4096u
@@ -1748,6 +1759,12 @@ static void cache_reset(SplitterObject *s) {
     free(s->slots); free(s->arena);
     s->slots = NULL; s->arena = NULL;
     s->slots_mask = 0; s->n_entries = 0; s->arena_len = s->arena_cap = 0;
+}
+
+static void ids_cache_reset(SplitterObject *s) {
+    free(s->id_slots); free(s->id_arena);
+    s->id_slots = NULL; s->id_arena = NULL;
+    s->id_mask = 0; s->id_entries = 0; s->id_arena_len = s->id_arena_cap = 0;
 }
 
 static size_t cache_footprint(const SplitterObject *s) {
@@ -2158,8 +2175,149 @@ static PyObject *Splitter_bounds(SplitterObject *self, PyObject *text) {
     return list;
 }
 
+/* ---- encode's chunk -> ids cache */
+
+/* The cached ids of a chunk (`hash`: its chunk_hash) and their count in *n_ids; NULL when not cached. */
+static inline const uint32_t *ids_lookup(const SplitterObject *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, uint64_t hash, size_t *n_ids) {
+    if (!s->id_slots) return NULL;
+    for (size_t h = hash & s->id_mask; s->id_slots[h].len; h = (h + 1) & s->id_mask) {
+        const IdSlot *slot = &s->id_slots[h];
+        if (slot->hash != hash || slot->len != (uint32_t)len) continue;
+        const uint32_t *at = s->id_arena + slot->offset;
+        if (len > SHORT_CHUNK) { /* short chunks are their hash (short_key) */
+            Py_ssize_t i = 0;
+            while (i < len && at[i] == PyUnicode_READ(kind, data, start + i)) i++;
+            if (i < len) continue;
+            at += len;
+        }
+        *n_ids = slot->n_ids;
+        return at;
+    }
+    return NULL;
+}
+
+static int ids_grow(SplitterObject *s) {
+    size_t cap = s->id_slots ? (s->id_mask + 1) * 2 : 1024;
+    IdSlot *slots = (IdSlot *)calloc(cap, sizeof(IdSlot));
+    if (!slots) return -1;
+    if (s->id_slots) {
+        for (size_t i = 0; i <= s->id_mask; i++) {
+            if (!s->id_slots[i].len) continue;
+            size_t h = s->id_slots[i].hash & (cap - 1);
+            while (slots[h].len) h = (h + 1) & (cap - 1);
+            slots[h] = s->id_slots[i];
+        }
+        free(s->id_slots);
+    }
+    s->id_slots = slots; s->id_mask = cap - 1;
+    return 0;
+}
+
+/* Remember a chunk's ids; past cache_bytes the cache starts afresh (as the count cache does). 0, or -1
+ * when out of memory. */
+static int ids_insert(SplitterObject *s, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, const int32_t *ids, size_t n_ids) {
+    if (len > s->max_chunk || n_ids > 0xFFFFu) return 0;
+    size_t stored = (len <= SHORT_CHUNK ? 0 : (size_t)len) + n_ids;
+    size_t want_slots = s->id_slots ? s->id_mask + 1 : 0;
+    if (!s->id_slots || (s->id_entries + 1) * 2 > want_slots) want_slots = want_slots ? want_slots * 2 : 1024;
+    size_t want_arena = s->id_arena_cap;
+    while (s->id_arena_len + stored > want_arena) want_arena = want_arena ? want_arena * 2 : 16384;
+    if (want_slots * sizeof(IdSlot) + want_arena * sizeof(uint32_t) > s->cache_bytes) {
+        ids_cache_reset(s);
+        want_slots = 1024; want_arena = 16384;
+        while (stored > want_arena) want_arena *= 2;
+        if (want_slots * sizeof(IdSlot) + want_arena * sizeof(uint32_t) > s->cache_bytes) return 0;
+    }
+    if (!s->id_slots || (s->id_entries + 1) * 2 > s->id_mask + 1) if (ids_grow(s) < 0) return -1;
+    if (want_arena != s->id_arena_cap) {
+        uint32_t *arena = (uint32_t *)realloc(s->id_arena, want_arena * sizeof(uint32_t));
+        if (!arena) return -1;
+        s->id_arena = arena; s->id_arena_cap = want_arena;
+    }
+    size_t h = hash & s->id_mask;
+    while (s->id_slots[h].len) h = (h + 1) & s->id_mask;
+    uint32_t *at = s->id_arena + s->id_arena_len;
+    if (len > SHORT_CHUNK) for (Py_ssize_t i = 0; i < len; i++) *at++ = PyUnicode_READ(kind, data, start + i);
+    if (n_ids) memcpy(at, ids, n_ids * sizeof(int32_t));
+    s->id_slots[h].hash = hash; s->id_slots[h].offset = (uint32_t)s->id_arena_len;
+    s->id_slots[h].len = (uint16_t)len; s->id_slots[h].n_ids = (uint16_t)n_ids;
+    s->id_arena_len += stored; s->id_entries++;
+    return 0;
+}
+
+/* Append n ids to out. -1 when out of memory. */
+static int idvec_extend(IdVec *o, const uint32_t *ids, size_t n) {
+    if (!o->v) { o->v = o->local; o->cap = 64; }
+    if (o->n + n > o->cap) {
+        size_t cap = o->cap * 2;
+        while (cap < o->n + n) cap *= 2;
+        int32_t *v = (int32_t *)malloc(cap * sizeof(int32_t));
+        if (!v) return -1;
+        memcpy(v, o->v, o->n * sizeof(int32_t));
+        if (o->v != o->local) free(o->v);
+        o->v = v; o->cap = cap;
+    }
+    memcpy(o->v + o->n, ids, n * sizeof(int32_t));
+    o->n += n;
+    return 0;
+}
+
+/* The ids of text[start:end), one chunk: from the ids cache, else encoded and remembered. -1 with an
+ * exception set. */
+static int encode_chunk(SplitterObject *s, PyObject *bpe, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, IdVec *out) {
+    Py_ssize_t len = end - start;
+    if (len > s->max_chunk) return encode_range_nogil(bpe, kind, data, start, end, out);
+    uint64_t hash = chunk_hash(kind, data, start, len);
+    size_t n_ids;
+    const uint32_t *found = ids_lookup(s, kind, data, start, len, hash, &n_ids);
+    if (found) {
+        s->id_hits++;
+        if (idvec_extend(out, found, n_ids) < 0) { PyErr_NoMemory(); return -1; }
+        return 0;
+    }
+    s->id_misses++;
+    size_t before = out->n;
+    /* the GIL may be released inside: the cache is looked at again only once it is back */
+    if (encode_range_nogil(bpe, kind, data, start, end, out) < 0) return -1;
+    if (ids_insert(s, hash, kind, data, start, len, out->v ? out->v + before : NULL, out->n - before) < 0) { PyErr_NoMemory(); return -1; }
+    return 0;
+}
+
+static void id_objs_free(SplitterObject *s) {
+    for (size_t i = 0; i < s->n_id_objs; i++) Py_XDECREF(s->id_objs[i]);
+    free(s->id_objs);
+    s->id_objs = NULL; s->n_id_objs = 0;
+}
+
+/* The list of out's ids, each the splitter's own int object for that id. */
+static PyObject *ids_to_shared_list(SplitterObject *s, const IdVec *o) {
+    PyObject *list = PyList_New((Py_ssize_t)o->n);
+    if (!list) return NULL;
+    for (size_t i = 0; i < o->n; i++) {
+        int32_t id = o->v[i];
+        if (id < 0) { Py_DECREF(list); PyErr_SetString(PyExc_ValueError, "negative token id"); return NULL; }
+        if ((size_t)id >= s->n_id_objs) {
+            size_t n = s->n_id_objs ? s->n_id_objs : 1024;
+            while (n <= (size_t)id) n *= 2;
+            PyObject **objs = (PyObject **)realloc(s->id_objs, n * sizeof(PyObject *));
+            if (!objs) { Py_DECREF(list); PyErr_NoMemory(); return NULL; }
+            memset(objs + s->n_id_objs, 0, (n - s->n_id_objs) * sizeof(PyObject *));
+            s->id_objs = objs; s->n_id_objs = n;
+        }
+        PyObject *x = s->id_objs[id];
+        if (!x) {
+            x = PyLong_FromLong(id);
+            if (!x) { Py_DECREF(list); return NULL; }
+            s->id_objs[id] = x;
+        }
+        Py_INCREF(x);
+        PyList_SET_ITEM(list, (Py_ssize_t)i, x);
+    }
+    return list;
+}
+
 static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
-    /* encode(text, bpe): ids of every chunk, concatenated (the count cache is not used). */
+    /* encode(text, bpe): ids of every chunk, concatenated, through the ids cache (not the count cache). */
     PyObject *text, *bpe;
     if (!PyArg_ParseTuple(args, "UO:encode", &text, &bpe)) return NULL;
     if (!is_encoder(bpe)) { PyErr_SetString(PyExc_TypeError, "encode() needs a Bpe or SpBpe"); return NULL; }
@@ -2173,18 +2331,20 @@ static PyObject *Splitter_encode(SplitterObject *self, PyObject *args) {
     for (Py_ssize_t i = 1; i <= n; i++) {
         Py_UCS4 c = i < n ? canon(PyUnicode_READ(kind, data, i)) : 0;
         if (i == n || !joins(self, prev_c, c)) {
-            if (encode_range_nogil(bpe, kind, data, start, i, &out) < 0) { idvec_free(&out); return NULL; }
+            if (encode_chunk(self, bpe, kind, data, start, i, &out) < 0) { idvec_free(&out); return NULL; }
             start = i;
         }
         prev_c = c;
     }
-    PyObject *list = ids_to_list(&out);
+    PyObject *list = ids_to_shared_list(self, &out);
     idvec_free(&out);
     return list;
 }
 
 static PyObject *Splitter_clear(SplitterObject *self, PyObject *Py_UNUSED(ignored)) {
     cache_reset(self);
+    ids_cache_reset(self);
+    self->id_hits = self->id_misses = 0;
     self->hits = self->misses = self->resets = 0;
     self->window_lookups = self->window_hits = 0;
     self->sampling = 0;
@@ -2238,10 +2398,19 @@ static void Splitter_dealloc(SplitterObject *self) {
     free(self->pairs.fps);
     free(self->joins_left); free(self->joins_right); free(self->bmp_joins);
     cache_reset(self);
+    ids_cache_reset(self);
+    id_objs_free(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static PyObject *Splitter_id_stats(SplitterObject *self, PyObject *Py_UNUSED(ignored)) {
+    size_t bytes = (self->id_slots ? (self->id_mask + 1) * sizeof(IdSlot) : 0) + self->id_arena_cap * sizeof(uint32_t);
+    return Py_BuildValue("{s:K,s:K,s:n,s:n}", "hits", self->id_hits, "misses", self->id_misses,
+                         "entries", (Py_ssize_t)self->id_entries, "bytes", (Py_ssize_t)bytes);
+}
+
 static PyMethodDef Splitter_methods[] = {
+    {"id_stats", (PyCFunction)Splitter_id_stats, METH_NOARGS, "id_stats() -> dict: encode's chunk -> ids cache (hits, misses, entries, bytes)."},
     {"count", (PyCFunction)Splitter_count, METH_VARARGS, "count(text, miss) -> int: the sum of the chunks' counts."},
     {"bounds", (PyCFunction)Splitter_bounds, METH_O, "bounds(text) -> list[int]: the chunks' end offsets."},
     {"encode", (PyCFunction)Splitter_encode, METH_VARARGS, "encode(text, bpe) -> list[int]: ids chunk by chunk."},
