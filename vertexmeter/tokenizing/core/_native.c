@@ -1788,22 +1788,27 @@ static inline __attribute__((always_inline)) int chunk_equal(const SplitterObjec
     return 1;
 }
 
-static int cache_grow(SplitterObject *s) {
-    size_t cap = s->slots ? (s->slots_mask + 1) * 2 : 4096;
-    CacheSlot *slots = (CacheSlot *)calloc(cap, sizeof(CacheSlot));
-    if (!slots) return -1;
-    if (s->slots) {
-        for (size_t i = 0; i <= s->slots_mask; i++) {
-            if (!s->slots[i].len) continue;
-            size_t h = s->slots[i].hash & (cap - 1);
-            while (slots[h].len) h = (h + 1) & (cap - 1);
-            slots[h] = s->slots[i];
-        }
-        free(s->slots);
+/* NAME(s): double an open-addressed table of SLOT (the splitter's fields TABLE and MASK; FIRST slots at
+ * first), moving every used slot (len != 0) to its place by its hash. 0, or -1 out of memory. */
+#define DEFINE_TABLE_GROW(NAME, SLOT, TABLE, MASK, FIRST)                                     \
+    static int NAME(SplitterObject *s) {                                                     \
+        size_t cap = s->TABLE ? (s->MASK + 1) * 2 : (FIRST);                                  \
+        SLOT *slots = (SLOT *)calloc(cap, sizeof(SLOT));                                      \
+        if (!slots) return -1;                                                                \
+        if (s->TABLE) {                                                                       \
+            for (size_t i = 0; i <= s->MASK; i++) {                                           \
+                if (!s->TABLE[i].len) continue;                                               \
+                size_t h = s->TABLE[i].hash & (cap - 1);                                      \
+                while (slots[h].len) h = (h + 1) & (cap - 1);                                 \
+                slots[h] = s->TABLE[i];                                                       \
+            }                                                                                 \
+            free(s->TABLE);                                                                   \
+        }                                                                                     \
+        s->TABLE = slots; s->MASK = cap - 1;                                                  \
+        return 0;                                                                             \
     }
-    s->slots = slots; s->slots_mask = cap - 1;
-    return 0;
-}
+
+DEFINE_TABLE_GROW(cache_grow, CacheSlot, slots, slots_mask, 4096)
 
 static int cache_insert(SplitterObject *s, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t len, int32_t count) {
     if (len > s->max_chunk || count > (int32_t)MAX_CACHED_COUNT) return 0;
@@ -2196,22 +2201,7 @@ static inline const uint32_t *ids_lookup(const SplitterObject *s, int kind, cons
     return NULL;
 }
 
-static int ids_grow(SplitterObject *s) {
-    size_t cap = s->id_slots ? (s->id_mask + 1) * 2 : 1024;
-    IdSlot *slots = (IdSlot *)calloc(cap, sizeof(IdSlot));
-    if (!slots) return -1;
-    if (s->id_slots) {
-        for (size_t i = 0; i <= s->id_mask; i++) {
-            if (!s->id_slots[i].len) continue;
-            size_t h = s->id_slots[i].hash & (cap - 1);
-            while (slots[h].len) h = (h + 1) & (cap - 1);
-            slots[h] = s->id_slots[i];
-        }
-        free(s->id_slots);
-    }
-    s->id_slots = slots; s->id_mask = cap - 1;
-    return 0;
-}
+DEFINE_TABLE_GROW(ids_grow, IdSlot, id_slots, id_mask, 1024)
 
 /* Remember a chunk's ids; past cache_bytes the cache starts afresh (as the count cache does). 0, or -1
  * when out of memory. */
