@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.ledger import bill, engine_for, fast
-from vertexmeter.ledger.fast import FastCall, FastReader
+from vertexmeter.ledger.fast import USAGE_COUNTS, FastCall, FastReader
 from vertexmeter.ledger.fingerprint import call_fingerprint, reference
 from vertexmeter.ledger.logs import read_line
 from vertexmeter.ledger.prices import usage_vector
@@ -28,14 +28,6 @@ from vertexmeter.ledger.store import priced_requests
 from vertexmeter.requests import decode
 
 MODELS = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash-001", "claude-sonnet-4-5@20250929", "no-such-model")
-COUNT_NAMES = (
-    "promptTokenCount",
-    "cachedContentTokenCount",
-    "toolUsePromptTokenCount",
-    "candidatesTokenCount",
-    "thoughtsTokenCount",
-    "totalTokenCount",
-)
 odd_values: st.SearchStrategy[Any] = st.sampled_from(
     (None, -1, 2**31 - 1, 2**31, 2**64, 10**30, 1.0, 2.5, "12", "x", True, [], {}, "", 0)
 )  # fmt: skip
@@ -52,7 +44,7 @@ def details(draw: st.DrawFn) -> Any:
 @st.composite
 def usage_metadata(draw: st.DrawFn) -> dict[str, Any]:
     meta: dict[str, Any] = {}
-    for name in COUNT_NAMES:
+    for name in USAGE_COUNTS:
         if draw(st.integers(0, 3)):
             meta[name] = draw(counts)
     if draw(st.integers(0, 3)) == 0:

@@ -47,16 +47,21 @@ def _encoder(fam: Family) -> tuple[Any, Any]:
     return _encoders[fam.name]
 
 
+def _as_engine(fam: Family, text: str, *, bpe_too: bool = False) -> None:
+    """The splitter's ids and count for `text` (and the bare encoder's, `bpe_too`) are the engine's."""
+    splitter, bpe = _encoder(fam)
+    expected = fam.reference(text)
+    if bpe_too:
+        assert bpe.encode(text) == expected, len(text)
+    assert splitter.encode(text, bpe) == expected, len(text)
+    assert splitter.count(text, bpe) == len(expected), len(text)
+
+
 @needs_native
 @pytest.mark.parametrize("char", CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
 def test_runs_encode_and_count_as_the_engine(fam: Family, char: str) -> None:
-    splitter, bpe = _encoder(fam)
     for n in LENGTHS:
-        text = char * n
-        expected = fam.reference(text)
-        assert bpe.encode(text) == expected, n
-        assert splitter.encode(text, bpe) == expected, n
-        assert splitter.count(text, bpe) == len(expected), n
+        _as_engine(fam, char * n, bpe_too=True)
 
 
 @needs_native
@@ -73,32 +78,21 @@ def test_any_run_encodes_as_the_engine(char: str, n: int) -> None:
 
 @needs_native
 def test_a_run_inside_text_and_runs_side_by_side(fam: Family) -> None:
-    splitter, bpe = _encoder(fam)
     for text in ["b" + "a" * 3000 + "b", "a" * 700 + "b" * 700 + "a" * 700, "=" * 999 + "-" * 1001, "aa " * 400]:
-        expected = fam.reference(text)
-        assert splitter.encode(text, bpe) == expected
-        assert splitter.count(text, bpe) == len(expected)
+        _as_engine(fam, text)
 
 
 @needs_native
 def test_a_megabyte_run_encodes_as_the_engine(fam: Family) -> None:
-    splitter, bpe = _encoder(fam)
-    text = "a" * 1_000_003
-    expected = fam.reference(text)
-    assert splitter.encode(text, bpe) == expected
-    assert splitter.count(text, bpe) == len(expected)
+    _as_engine(fam, "a" * 1_000_003)
 
 
 @needs_native
 def test_runs_of_spaces_longer_than_the_stream_window_encode_as_the_engine(fam: Family) -> None:
     # on gemma4 each block of 31 spaces is a cascade of merges (the streaming heap); its window of 4,096
     # symbols is emptied and reused several times over 300k spaces
-    splitter, bpe = _encoder(fam)
     for text in [" " * 131_071, " " * 300_007, "x" + " " * 200_001 + "x", " " * 150_000 + "\n" + " " * 150_001]:
-        expected = fam.reference(text)
-        assert bpe.encode(text) == expected, len(text)
-        assert splitter.encode(text, bpe) == expected, len(text)
-        assert splitter.count(text, bpe) == len(expected), len(text)
+        _as_engine(fam, text, bpe_too=True)
 
 
 COUNT_IN_A_CHILD = """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vertexmeter.registry import (
     RawPromptRule,
@@ -50,61 +50,19 @@ def applied_rules(
         out.append({"rule": f"accounting.yaml {name}", "confidence": confidence, "evidence": list(evidence)})
     for entry in dated:
         weights = ", ".join(f"{name} {value}" for name, value in entry.weights)
-        out.append(
-            {
-                "rule": f"accounting.yaml dated_weights ({entry.table} until {entry.until.isoformat()}: {weights})",
-                "confidence": entry.confidence,
-                "evidence": list(entry.evidence),
-            }
-        )
+        out.append(rule_entry(f"dated_weights ({entry.table} until {entry.until.isoformat()}: {weights})", entry))
     if replayed is not None:
-        out.append(
-            {
-                "rule": f"accounting.yaml replayed_thoughts ({replayed.scope}, {replayed.billed})",
-                "confidence": replayed.confidence,
-                "evidence": list(replayed.evidence),
-            }
-        )
+        out.append(rule_entry(f"replayed_thoughts ({replayed.scope}, {replayed.billed})", replayed))
     if reach is not None:
-        out.append(
-            {
-                "rule": f"accounting.yaml replayed_thoughts_reach ({reach.earlier_turns}, {reach.signatures})",
-                "confidence": reach.confidence,
-                "evidence": list(reach.evidence),
-            }
-        )
+        out.append(rule_entry(f"replayed_thoughts_reach ({reach.earlier_turns}, {reach.signatures})", reach))
     if raw_prompt is not None:
-        out.append(
-            {
-                "rule": "accounting.yaml raw_prompt_tokens",
-                "confidence": raw_prompt.confidence,
-                "evidence": list(raw_prompt.evidence),
-            }
-        )
+        out.append(rule_entry("raw_prompt_tokens", raw_prompt))
     for seam, _ in seams.found if seams is not None else ():
-        out.append(
-            {
-                "rule": f"accounting.yaml uncertain_seams ({seam.shape})",
-                "confidence": seam.confidence,
-                "evidence": list(seam.evidence),
-            }
-        )
+        out.append(rule_entry(f"uncertain_seams ({seam.shape})", seam))
     if streamed is not None:
-        out.append(
-            {
-                "rule": "accounting.yaml streamed_output_bounds",
-                "confidence": streamed.confidence,
-                "evidence": list(streamed.evidence),
-            }
-        )
+        out.append(rule_entry("streamed_output_bounds", streamed))
     for tool in server_tools or ():
-        out.append(
-            {
-                "rule": f"accounting.yaml server_tool_calls ({tool.tool})",
-                "confidence": tool.confidence,
-                "evidence": list(tool.evidence),
-            }
-        )
+        out.append(rule_entry(f"server_tool_calls ({tool.tool})", tool))
     era = next(
         (e for e in tokenizer_history() if e.family == vocabulary and prompt.model.rules_generation in e.generations),
         None,
@@ -119,6 +77,18 @@ def applied_rules(
     if any(media_field(part) for part in parts):
         out.append({"rule": "media/rules.yaml", "confidence": "", "evidence": ["docs/media.md"]})
     return out
+
+
+class _Sourced(Protocol):
+    @property
+    def confidence(self) -> str: ...
+    @property
+    def evidence(self) -> tuple[str, ...]: ...
+
+
+def rule_entry(rule: str, source: _Sourced) -> dict[str, Any]:
+    """An accounting.yaml rule as explain lists it, with its entry's confidence and evidence."""
+    return {"rule": f"accounting.yaml {rule}", "confidence": source.confidence, "evidence": list(source.evidence)}
 
 
 def redirect_rule(redirect: Redirect | None) -> list[dict[str, Any]]:

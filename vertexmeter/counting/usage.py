@@ -229,21 +229,11 @@ class UsageResult:
     @property
     def rules(self) -> list[dict[str, Any]]:
         """The rules this bill applied, with their confidence and evidence ids (docs/counting.md)."""
-        from vertexmeter.counting.explain import applied_rules, redirect_rule
+        from vertexmeter.counting.explain import applied_rules, redirect_rule, rule_entry
 
         replayed = self.replayed_thoughts.rule if self.replayed_thoughts else None
         dated = self.thoughts_in_candidates
-        inside = (
-            [
-                {
-                    "rule": "accounting.yaml thoughts_in_candidates",
-                    "confidence": dated.confidence,
-                    "evidence": [*dated.evidence],
-                }
-            ]
-            if dated is not None
-            else []
-        )
+        inside = [rule_entry("thoughts_in_candidates", dated)] if dated is not None else []
         return (
             inside
             + redirect_rule(self.redirect)
@@ -394,11 +384,11 @@ def usage_of_body(
         )
         budget = result.thinking_budget
         # On the days the service counted the thoughts inside candidatesTokenCount, a response that states none and
-        # shows none still carries the model's hidden thinking in that count (unless thinking is off: budget 0). Only
-        # 2.5 models think (every 2.5 model of those days does); a 2.0 model counted by 2.5's rules does not.
-        hidden = (
-            stated is None and result.thoughts_in_candidates is not None and budget != 0 and info.generation == "2.5"
-        )
+        # shows none still carries the model's hidden thinking in that count (unless thinking is off: budget 0). The
+        # models of the generations the rule names think (every 2.5 model of those days does); a model of another
+        # generation counted by their rules (a 2.0 preview by 2.5's) does not.
+        inside = result.thoughts_in_candidates
+        hidden = stated is None and inside is not None and budget != 0 and info.generation in inside.generations
         if stated is None and (thoughts or hidden):
             high = (
                 budget

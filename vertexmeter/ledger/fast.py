@@ -46,7 +46,7 @@ RESPONSE_KEYS = frozenset(
     {"responseId", "modelVersion", "createTime", "usageMetadata", "candidates", "promptFeedback"}
     | {"sdkHttpResponse", "automaticFunctionCallingHistory", "parsed"}
 )
-_COUNTS = (
+USAGE_COUNTS = (  # the counts of a usageMetadata, as the reader takes them
     "promptTokenCount",
     "cachedContentTokenCount",
     "toolUsePromptTokenCount",
@@ -55,7 +55,7 @@ _COUNTS = (
     "totalTokenCount",
 )
 _DETAILS = ("promptTokensDetails", "cacheTokensDetails", "toolUsePromptTokensDetails", "candidatesTokensDetails")
-_USAGE_KEYS = frozenset((*_COUNTS, *_DETAILS, "trafficType"))
+_USAGE_KEYS = frozenset((*USAGE_COUNTS, *_DETAILS, "trafficType"))
 # What the one JSON decoder (vertexmeter.requests.decode_json) refuses and orjson takes: nesting deeper than
 # its MAX_DEPTH (bounded here by counting brackets, strings included) and numbers longer than its
 # _MAX_NUMBER_CHARS (any run of number characters that long, strings included). Such lines go the checked way.

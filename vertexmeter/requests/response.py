@@ -8,6 +8,7 @@ from typing import Any
 from vertexmeter.errors import invalid_argument
 from vertexmeter.requests.inputs import plain
 from vertexmeter.requests.parse import decode_bytes, parse_message
+from vertexmeter.requests.schema import snake_case
 
 
 def response_candidates(response: Any) -> list[tuple[list[dict[str, Any]], str | None]]:
@@ -111,4 +112,4 @@ def _field(message: Any, name: str) -> Any:
         return None
     if name in message:
         return message[name]
-    return message.get("".join(f"_{c.lower()}" if c.isupper() else c for c in name))
+    return message.get(snake_case(name))

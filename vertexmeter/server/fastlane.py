@@ -258,6 +258,12 @@ STATUS_LINE = {code: _status_line(code) for code in range(100, 600)}  # as uvico
 BODY_WAIT = 0.05
 
 
+def fast_lane_of(app: Any) -> FastLane | None:
+    """The app's fast lane (the app keeps it on its state), None when it has none or it is switched off."""
+    found = getattr(getattr(app, "state", None), "vertexmeter_fast_lane", None)
+    return found if isinstance(found, FastLane) and found.enabled else None
+
+
 class FastLaneProtocol(GuardedHttpToolsProtocol):
     """uvicorn's httptools protocol with the head guard, answering fast-lane requests itself.
 
@@ -274,8 +280,7 @@ class FastLaneProtocol(GuardedHttpToolsProtocol):
     def _fast_lane(self) -> FastLane | None:
         lane = self._lane
         if lane is False:
-            found = getattr(getattr(self.app, "state", None), "vertexmeter_fast_lane", None)
-            lane = self._lane = found if isinstance(found, FastLane) and found.enabled else None
+            lane = self._lane = fast_lane_of(self.app)
         return lane  # type: ignore[return-value]
 
     def on_headers_complete(self) -> None:

@@ -37,7 +37,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.utils import get_remote_addr
 
-from vertexmeter.server.fastlane import BODY_WAIT, Admitted, FastLane, FastLaneProtocol
+from vertexmeter.server.fastlane import BODY_WAIT, Admitted, FastLane, FastLaneProtocol, fast_lane_of
 from vertexmeter.server.guard import (
     MAX_HEAD_BYTES,
     GuardedHttpToolsProtocol,
@@ -48,11 +48,6 @@ from vertexmeter.server.guard import (
 
 log = logging.getLogger("vertexmeter.server")
 _NEVER = float("inf")
-
-
-def fast_lane_of(app: Any) -> FastLane | None:
-    found = getattr(getattr(app, "state", None), "vertexmeter_fast_lane", None)
-    return found if isinstance(found, FastLane) and found.enabled else None
 
 
 class LeanProtocol(asyncio.Protocol):
