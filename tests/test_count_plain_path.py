@@ -107,3 +107,64 @@ def test_the_reference_engine_refuses_a_lone_surrogate_in_googles_shape(texts: l
     for call in (lambda: engine.count_many(texts), lambda: engine.encode_many(texts), lambda: engine.count(texts[-1])):
         with pytest.raises(VertexMeterError, match="lone surrogate"):
             call()
+
+
+def test_a_name_is_resolved_for_the_local_day_and_again_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain path remembers what a name means until the local day ends: a dated alias then moves on."""
+    import datetime as dt
+    import time
+
+    from vertexmeter.counting import model_info
+
+    def local(day: dt.date, hour: int, minute: int = 0, second: float = 0.0) -> float:
+        return time.mktime((day.year, day.month, day.day, hour, minute, 0, 0, 0, -1)) + second
+
+    last, first = dt.date(2025, 12, 16), dt.date(2025, 12, 17)  # gemini-flash-latest: 2.5 Flash, then 3 Flash
+    monkeypatch.setattr(count_module, "_named", {})
+    now = [local(last, 12)]
+    monkeypatch.setattr(count_module, "_clock", lambda: now[0])
+    noon = count_module.todays_model("gemini-flash-latest", "vertex")
+    assert noon is model_info("gemini-flash-latest", "vertex", on=last)
+    assert noon.id == "gemini-2.5-flash"
+    resolve_calls: list[object] = []
+    real = count_module.model_info
+    monkeypatch.setattr(count_module, "model_info", lambda *a: resolve_calls.append(a) or real(*a))
+    now[0] = local(last, 23, 59, 59.9)
+    assert count_module.todays_model("gemini-flash-latest", "vertex") is noon and not resolve_calls
+    now[0] = local(first, 0)
+    after = count_module.todays_model("gemini-flash-latest", "vertex")
+    assert after is model_info("gemini-flash-latest", "vertex", on=first) and after.id == "gemini-3-flash-preview"
+    assert len(resolve_calls) == 1
+    now[0] = local(last, 18)  # a clock set back: resolved again, not served the later day's entry
+    assert count_module.todays_model("gemini-flash-latest", "vertex") is noon
+    # refusals are not kept, and the full path gives them
+    assert count_module.todays_model("no-such-model", "vertex") is None
+    assert count_module.todays_model("gemini-2.5-flash", "klingon") is None
+    assert count_module.todays_model("gemini-2.5-flash", ["vertex"]) is None  # type: ignore[arg-type]
+    assert ("no-such-model", "vertex") not in count_module._named
+    with pytest.raises(VertexMeterError):
+        vertexmeter.count_tokens("gemini-2.5-flash", "hi", api=["vertex"])  # type: ignore[arg-type]
+
+
+def test_the_full_path_counts_billable_characters_only_where_the_answer_shows_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = {  # two turns: not a plain request
+        "contents": [
+            {"role": "user", "parts": [{"text": "Hello there"}]},
+            {"role": "model", "parts": [{"text": "Be brief."}]},
+        ]
+    }
+    expected = {api: {m: _full(m, body, api) for m in ("gemini-2.5-flash", "gemini-1.5-pro")} for api in APIS}
+    assert expected["vertex"]["gemini-1.5-pro"]["totalBillableCharacters"] == 18
+    assert "totalBillableCharacters" not in expected["gemini"]["gemini-1.5-pro"]
+    counted: list[str] = []
+    real = count_module.billable_characters
+    monkeypatch.setattr(count_module, "billable_characters", lambda text: counted.append(text) or real(text))
+    for api in APIS:
+        for model, answer in expected[api].items():
+            counted.clear()
+            assert vertexmeter.count_tokens(model, body, api=api) == answer
+            assert bool(counted) == (api == "vertex" and model == "gemini-1.5-pro"), (model, api)
+    # the typed layer keeps them for every model (pricing and usage read them)
+    assert count("gemini-2.5-flash", body).billable_characters == 18
