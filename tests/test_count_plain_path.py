@@ -92,6 +92,7 @@ def test_the_plain_path_answers_from_a_plan_and_a_model_it_cannot_plan_takes_the
     monkeypatch.undo()
     # a plan whose probes disagree with the full path is none: every request then takes the full path
     monkeypatch.setattr(count_module, "_plain_plans", {})
+    monkeypatch.setattr(count_module, "_named", {})
     monkeypatch.setattr(count_module, "_plain_rest", lambda plan, total, characters: {"totalTokens": -1})
     assert vertexmeter.count_tokens("gemini-2.5-flash", "hi")["totalTokens"] == 1
     assert list(count_module._plain_plans.values()) == [None]

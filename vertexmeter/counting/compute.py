@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from binascii import b2a_base64
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -106,7 +108,7 @@ def _plain_answer(model: str | ModelInfo, request: Any) -> dict[str, Any] | None
 
 
 def _plain_info(tokenizer: Tokenizer, ids: list[int]) -> dict[str, Any]:
-    _, encoded, names = _columns(tokenizer, ids)
+    _, encoded, names = _columns(tokenizer, ids, raw=False)
     return {"tokens": list(encoded), "tokenIds": list(names), "role": "user"}
 
 
@@ -168,8 +170,10 @@ class _Pieces:
         self.filled = 0
 
 
-def _columns(tokenizer: Tokenizer, ids: list[int]) -> tuple[tuple[bytes, ...], tuple[str, ...], tuple[str, ...]]:
-    """The tokens of `ids`: their bytes, their base64 and the ids as strings."""
+def _columns(
+    tokenizer: Tokenizer, ids: list[int], raw: bool = True
+) -> tuple[tuple[bytes, ...], tuple[str, ...], tuple[str, ...]]:
+    """The tokens of `ids`: their bytes (empty unless `raw`), their base64 and the ids as strings."""
     if not ids:
         return (), (), ()
     memo = _PIECES.get(tokenizer)
@@ -183,21 +187,32 @@ def _columns(tokenizer: Tokenizer, ids: list[int]) -> tuple[tuple[bytes, ...], t
         memo.columns = columns = _Pieces(1 << max(ids).bit_length()).columns
         memo.filled = 0
         encoded = pick(columns[1])
-    if None in encoded:
-        missing = {token_id for token_id, piece in zip(ids, encoded, strict=True) if piece is None}
+    if not all(encoded):  # truth, not `None in`: comparing each str with None costs twice as much
+        missing = set(_unfilled(ids, encoded))
         if memo.filled + len(missing) > _MAX_PIECES:
             memo.columns = columns = _Pieces(len(columns[0])).columns
             memo.filled = 0
             missing = set(ids)
         raw_column, encoded_column, name_column = columns
         for token_id in missing:
-            raw = tokenizer.token_bytes(token_id)
-            raw_column[token_id] = raw
-            encoded_column[token_id] = base64.b64encode(raw).decode("ascii")
+            piece = tokenizer.token_bytes(token_id)
+            raw_column[token_id] = piece
+            encoded_column[token_id] = b2a_base64(piece, newline=False).decode("ascii")
             name_column[token_id] = str(token_id)
         memo.filled += len(missing)
         encoded = pick(encoded_column)
-    return pick(columns[0]), encoded, pick(columns[2])
+    return pick(columns[0]) if raw else (), encoded, pick(columns[2])
+
+
+def _unfilled(ids: list[int], encoded: tuple[str | None, ...]) -> Iterator[int]:
+    """The ids whose piece is not in the memo yet (few, in a text of mostly known ids)."""
+    at = -1
+    try:
+        while True:
+            at = encoded.index(None, at + 1)
+            yield ids[at]
+    except ValueError:
+        return
 
 
 def _tokens_info(tokenizer: Tokenizer, ids: list[int], role: str | None) -> TokensInfo:

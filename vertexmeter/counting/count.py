@@ -215,8 +215,10 @@ class _PlainPlan:
 _plain_plans: dict[tuple[int, str], _PlainPlan | None] = {}
 _PROBES = ("Hello there", "a\n\tb c 가")
 _MAX_PLANS = 1024
-# (name, api) -> (first second, end second, entry): what model_info answers for the name during one local day
-_named: dict[tuple[str, str], tuple[float, float, ModelInfo]] = {}
+# (name, api) -> [first second, end second, entry, plan]: what model_info answers for the name during one
+# local day, and the entry's plain plan once asked for
+_named: dict[tuple[str, str], list[Any]] = {}
+_UNPLANNED: Any = object()
 _MAX_NAMED = 4096  # spellings kept (resource names can carry any project): past it, start afresh
 
 
@@ -255,16 +257,22 @@ def todays_model(model: str | ModelInfo, api: str) -> ModelInfo | None:
 
     A name's entry is remembered until the local day ends: resolving costs a date and the registry's
     look-ups (about a microsecond), a clock reading does not."""
-    if type(model) is not str or type(api) is not str:
-        try:
-            return model_info(model, api)
-        except VertexMeterError:
-            return None
+    if type(model) is str and type(api) is str:
+        entry = _named_entry(model, api)
+        return None if entry is None else entry[2]
+    try:
+        return model_info(model, api)
+    except VertexMeterError:
+        return None
+
+
+def _named_entry(model: str, api: str) -> list[Any] | None:
+    """[first second, end second, entry, plain plan or _UNPLANNED] of a name on `api` today; None if refused."""
     key = (model, api)
-    known = _named.get(key)
+    entry = _named.get(key)
     now = _clock()
-    if known is not None and known[0] <= now < known[1]:
-        return known[2]
+    if entry is not None and entry[0] <= now < entry[1]:
+        return entry
     day = dt.date.fromtimestamp(now)
     try:
         info = model_info(model, api, None, day)
@@ -272,8 +280,24 @@ def todays_model(model: str | ModelInfo, api: str) -> ModelInfo | None:
         return None
     if len(_named) >= _MAX_NAMED:
         _named.clear()
-    _named[key] = (*_local_day(day, now), info)
-    return info
+    entry = _named[key] = [*_local_day(day, now), info, _UNPLANNED]
+    return entry
+
+
+def _plan_today(model: str | ModelInfo, api: str) -> _PlainPlan | None:
+    """The plain plan of the model `model` names today on `api` (None: the full path answers)."""
+    if type(model) is str and type(api) is str:
+        entry = _named.get((model, api))
+        if entry is None or not entry[0] <= _clock() < entry[1]:
+            entry = _named_entry(model, api)
+            if entry is None:
+                return None
+        plan = entry[3]
+        if plan is _UNPLANNED:
+            plan = entry[3] = plan_of(entry[2], api)
+        return plan
+    info = todays_model(model, api)
+    return None if info is None else plan_of(info, api)
 
 
 def _local_day(day: dt.date, now: float) -> tuple[float, float]:
@@ -320,10 +344,7 @@ def _plain_answer(model: str | ModelInfo, api: str, request: Any) -> dict[str, A
         texts = None
     else:
         return None
-    info = todays_model(model, api)
-    if info is None:
-        return None
-    plan = plan_of(info, api)
+    plan = _plan_today(model, api)
     if plan is None or (type(request) is str and not plan.text_ok):
         return None
     try:
