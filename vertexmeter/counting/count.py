@@ -324,8 +324,15 @@ def plan_of(info: ModelInfo, api: str) -> _PlainPlan | None:
     return plan
 
 
-def _plain_answer(model: str | ModelInfo, api: str, request: Any) -> dict[str, Any] | None:
-    """countTokens' JSON for a plain-text request from the model's plan, or None for the full path to answer."""
+def plain_total(model: str | ModelInfo, api: str, request: Any) -> int | None:
+    """countTokens' totalTokens of a plain-text request from the model's plan, or None for the full path."""
+    answer = _plain_answer(model, api, request, billable=False)
+    return None if answer is None else int(answer["totalTokens"])
+
+
+def _plain_answer(model: str | ModelInfo, api: str, request: Any, billable: bool = True) -> dict[str, Any] | None:
+    """countTokens' JSON for a plain-text request from the model's plan, or None for the full path to answer;
+    without `billable`, no totalBillableCharacters (a caller that reads only the tokens)."""
     text: Any = request
     if type(request) is dict:  # one part (the commonest body) without a list of texts
         texts = None
@@ -350,10 +357,10 @@ def _plain_answer(model: str | ModelInfo, api: str, request: Any) -> dict[str, A
     try:
         if texts is None:
             total = plan.tokenizer.count(text) + plan.overhead
-            characters = _billable_characters(text) if plan.billed else 0
+            characters = _billable_characters(text) if plan.billed and billable else 0
         else:
             total = sum(plan.tokenizer.count_many(texts)) + plan.overhead
-            characters = sum(map(_billable_characters, texts)) if plan.billed else 0
+            characters = sum(map(_billable_characters, texts)) if plan.billed and billable else 0
     except (VertexMeterError, ValueError):  # a lone surrogate: the full path says where
         return None
     return _plain_rest(plan, total, characters)
