@@ -9,8 +9,8 @@ process, interleaved in a rotating order within each round:
 - core count: the C core's entry alone (`Splitter.count(text, encoder)`) over its own stored table;
 - compute_tokens: `vertexmeter.compute_tokens(model, body)` end to end (ids, token bytes in base64, id strings);
 - core encode: the core's `Splitter.encode(text, encoder)` alone.
-Every contender has its own chunk caches, so each sees each document once. One round of other documents
-is counted and computed first, untimed, as by a process that has been serving a while (the per-id memos
+Every contender has its own chunk caches, so each sees each document once. Other documents (--warm) are
+counted and computed first, untimed, as by a process that has been serving a while (the per-id memos
 of computeTokens are then warm; the chunk caches know none of the timed documents).
 Reported: microseconds per document (process CPU time, median of the rounds) and the library's overhead
 beyond the core (median and spread of the per-round differences).
@@ -48,7 +48,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
         if parts is None:
             raise SystemExit(f"no stored core table for {family}: count something with it first")
         for script in args.scripts.split(","):
-            docs = documents(script, (args.rounds + 1) * args.docs)
+            docs = documents(script, args.rounds * args.docs + args.warm)
             alone_count, count_bpe = mapped_counter(path) or parts
             alone_encode, encode_bpe = mapped_counter(path) or parts
             vertexmeter.count_tokens(model, "hi")
@@ -154,6 +154,7 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=60, help="unseen documents per script and round")
     parser.add_argument("--families", default="gemma2,gemma3,gemma4")
     parser.add_argument("--scripts", default="english,cjk,code,random")
+    parser.add_argument("--warm", type=int, default=20, help="documents counted and computed first, untimed")
     parser.add_argument("--trees", help="two checkouts A,B: alternate processes under each")
     parser.add_argument("--runs", type=int, default=4, help="--trees: processes per tree")
     parser.add_argument("--json", action="store_true", help="print the raw times as JSON (for --trees)")
