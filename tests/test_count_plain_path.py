@@ -169,3 +169,41 @@ def test_the_full_path_counts_billable_characters_only_where_the_answer_shows_th
             assert bool(counted) == (api == "vertex" and model == "gemini-1.5-pro"), (model, api)
     # the typed layer keeps them for every model (pricing and usage read them)
     assert count("gemini-2.5-flash", body).billable_characters == 18
+
+
+@pytest.mark.parametrize(
+    ("zone", "days"),
+    [
+        ("UTC", ["2025-12-16", "2024-02-29"]),
+        ("Europe/Berlin", ["2025-03-30", "2025-10-26", "2025-12-31"]),  # DST changes at 02:00 / 03:00
+        ("America/Sao_Paulo", ["2018-11-04", "2019-02-16"]),  # DST began at midnight: 00:00 did not exist
+        ("Australia/Lord_Howe", ["2025-04-06", "2025-10-05"]),  # half-hour DST changes
+        ("Pacific/Apia", ["2011-12-29", "2011-12-31"]),  # 2011-12-30 skipped altogether
+    ],
+)
+def test_a_names_day_is_exactly_the_seconds_whose_local_date_it_is(
+    zone: str, days: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The span a name's entry is kept for holds only seconds of its local day (date.today()'s date);
+    where midnight cannot be placed it is a minute from the moment asked."""
+    import datetime as dt
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        for iso in days:
+            day = dt.date.fromisoformat(iso)
+            for hour in (0, 1, 2, 3, 12, 23):
+                now = time.mktime((day.year, day.month, day.day, hour, 30, 0, 0, 0, -1))
+                today = dt.date.fromtimestamp(now)
+                first, end = count_module._local_day(today, now)
+                assert first <= now < end
+                for second in (first, (first + end) / 2, end - 1e-3, now):
+                    assert dt.date.fromtimestamp(second) == today, (zone, iso, hour, second)
+                if end - first != 60.0:  # a whole day: the seconds around it are other days
+                    assert dt.date.fromtimestamp(first - 1e-3) < today < dt.date.fromtimestamp(end)
+                    assert 22 * 3600 <= end - first <= 26 * 3600
+    finally:
+        monkeypatch.undo()
+        time.tzset()
