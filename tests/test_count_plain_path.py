@@ -150,14 +150,14 @@ def test_a_name_is_resolved_for_the_local_day_and_again_the_next(monkeypatch: py
 def test_the_full_path_counts_billable_characters_only_where_the_answer_shows_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    body = {  # two turns: not a plain request
+    body = {  # a function call: neither a plain request nor a conversation of text parts alone
         "contents": [
             {"role": "user", "parts": [{"text": "Hello there"}]},
-            {"role": "model", "parts": [{"text": "Be brief."}]},
-        ]
+            {"role": "model", "parts": [{"functionCall": {"name": "greet", "args": {"who": "you"}}}]},
+        ],
     }
     expected = {api: {m: _full(m, body, api) for m in ("gemini-2.5-flash", "gemini-1.5-pro")} for api in APIS}
-    assert expected["vertex"]["gemini-1.5-pro"]["totalBillableCharacters"] == 18
+    assert expected["vertex"]["gemini-1.5-pro"]["totalBillableCharacters"] > 0
     assert "totalBillableCharacters" not in expected["gemini"]["gemini-1.5-pro"]
     counted: list[str] = []
     real = count_module.billable_characters
@@ -168,7 +168,7 @@ def test_the_full_path_counts_billable_characters_only_where_the_answer_shows_th
             assert vertexmeter.count_tokens(model, body, api=api) == answer
             assert bool(counted) == (api == "vertex" and model == "gemini-1.5-pro"), (model, api)
     # the typed layer keeps them for every model (pricing and usage read them)
-    assert count("gemini-2.5-flash", body).billable_characters == 18
+    assert count("gemini-2.5-flash", body).billable_characters == count("gemini-1.5-pro", body).billable_characters > 0
 
 
 @pytest.mark.parametrize(
@@ -207,3 +207,87 @@ def test_a_names_day_is_exactly_the_seconds_whose_local_date_it_is(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def _conversation(turns: list[tuple[str, list[str]]], system: list[str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "contents": [{"role": role, "parts": [{"text": t} for t in texts]} for role, texts in turns]
+    }
+    if system is not None:
+        body["systemInstruction"] = {"parts": [{"text": t} for t in system]}
+    return body
+
+
+CONVERSATIONS = [
+    _conversation([("user", ["Hello"]), ("model", ["Hi! How can I help?"])]),
+    _conversation([("user", ["Hello"]), ("model", ["Hi!"]), ("user", ["a joke", " about cats 😺"])], ["Be brief."]),
+    _conversation([("user", ["설명서를 읽어 주세요"])], ["You are helpful.", "  Answer in Korean.\n"]),
+    _conversation([("model", ["I start."]), ("user", ["ok"])]),
+    _conversation([("user", ["one"]), ("user", ["two"]), ("model", ["three"]), ("model", ["four"])]),
+    _conversation([("user", ["  \t\n"]), ("model", ["x" * 3000])], ["s"]),
+]
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_answers_conversations_as_the_full_path_does(model: str, api: str) -> None:
+    for request in CONVERSATIONS:
+        assert _plain(model, request, api) == _full(model, request, api), request
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(["gemini-1.5-pro", "gemini-2.5-flash", "gemini-3.5-flash", "text-bison"]),
+    api=st.sampled_from(APIS),
+    turns=st.lists(
+        st.tuples(st.sampled_from(["user", "model"]), st.lists(st.text(max_size=30), min_size=1, max_size=3)),
+        min_size=1,
+        max_size=4,
+    ),
+    system=st.none() | st.lists(st.text(max_size=30), min_size=1, max_size=2),
+)
+def test_generated_conversations_get_the_full_paths_answer(
+    model: str, api: str, turns: list[tuple[str, list[str]]], system: list[str] | None
+) -> None:
+    request = _conversation(turns, system)
+    assert _plain(model, request, api) == _full(model, request, api)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        _conversation([("user", ["ok"]), ("model", ["bad \ud800"])]),
+        _conversation([("user", ["ok"]), ("model", [""])]),
+        _conversation([("user", ["ok"])], ["lone \udc00"]),
+        _conversation([("user", ["ok"])], []),
+        _conversation([("user", ["ok"]), ("system", ["no"])]),
+        {**_conversation([("user", ["ok"]), ("model", ["hi"])]), "generationConfig": {}},
+        {**_conversation([("user", ["ok"]), ("model", ["hi"])]), "systemInstruction": {"role": "x", "parts": []}},
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": "ok"}]},
+                {"role": "model", "parts": [{"text": "a", "thought": True}]},
+            ]
+        },
+        {"contents": []},
+    ],
+)
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", "gemini-1.5-pro", "gemini-3.5-flash", "text-bison"])
+def test_conversations_outside_the_shape_or_refused_get_the_full_paths_answer(request_: Any, model: str) -> None:
+    for api in APIS:
+        assert _plain(model, request_, api) == _full(model, request_, api)
+
+
+def test_a_conversation_is_answered_from_its_shapes_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _conversation([("user", ["Hello"]), ("model", ["Hi!"]), ("user", ["More?"])], ["Be brief."])
+    other = _conversation([("user", ["Other words"]), ("model", ["entirely, 가나다"]), ("user", ["!"])], ["No."])
+    expected = {name: _full("gemini-2.5-flash", body, "vertex") for name, body in (("first", first), ("other", other))}
+    assert vertexmeter.count_tokens("gemini-2.5-flash", first) == expected["first"]
+    monkeypatch.setattr(count_module, "parse_count_request", lambda *a: pytest.fail("the full path ran"))
+    assert vertexmeter.count_tokens("gemini-2.5-flash", other) == expected["other"]
+    # the Gemini API's countTokens refuses a systemInstruction: that shape has no plan, the full path refuses
+    monkeypatch.undo()
+    with pytest.raises(VertexMeterError, match="systemInstruction"):
+        vertexmeter.count_tokens("gemini-2.5-flash", first, api="gemini")
+    plans = {key[1]: plan for key, (info, plan) in count_module._shape_plans.items() if info.id == "gemini-2.5-flash"}
+    assert plans["vertex"] is not None and plans["gemini"] is None

@@ -346,7 +346,7 @@ def _plain_answer(model: str | ModelInfo, api: str, request: Any, billable: bool
         if type(text) is not str or not text:
             texts = plain_texts(request)
             if texts is None:
-                return None
+                return _conversation_answer(model, api, request, billable)
     elif type(request) is str and request:
         texts = None
     else:
@@ -402,6 +402,106 @@ def _plain_plan(info: ModelInfo, api: str) -> _PlainPlan | None:
             total = sum(tokenizer.count_many(texts)) + overhead
             characters = sum(map(billable_characters, texts)) if plan.billed else 0
             if _plain_rest(plan, total, characters) != expected:
+                return None
+        return plan
+    except VertexMeterError:
+        return None
+
+
+# ---- conversations: user and model turns of text parts, at most a system instruction of text parts ------
+# The same formula (the texts' tokens plus a constant) per shape: the turns' roles and text parts, and the system
+# instruction's. The constant is learned from the full path's answer to one probe of the shape and used only where
+# its answer to a second probe, of other texts, is what the formula gives; a shape the full path refuses (the
+# Gemini API's countTokens takes no systemInstruction) or answers otherwise has no plan and takes the full path.
+
+_CONVERSATION_FIELDS = frozenset(("contents", "systemInstruction"))
+# (id(entry), api, shape) -> (entry, plan or None)
+_shape_plans: dict[tuple[int, str, Any], tuple[ModelInfo, _PlainPlan | None]] = {}
+_SHAPE_PROBES = (
+    ("Hello there", " a\n\tb c 가 ", "Zwölf Boxkämpfer"),
+    ("x", "The quick brown fox jumps over the lazy dog.\n\n", "😀 — 日本語のテキスト  ", "  "),
+)
+
+
+def conversation_texts(request: dict[str, Any]) -> tuple[list[str], Any] | None:
+    """(texts, shape) of a body of user and model turns of text parts with at most a system instruction of text
+    parts and nothing else; else None. The shape: ((role, text parts) per turn, the system instruction's parts)."""
+    if not request.keys() <= _CONVERSATION_FIELDS:
+        return None
+    contents = request.get("contents")
+    if type(contents) is not list or not contents:
+        return None
+    texts: list[str] = []
+    turns = []
+    for turn in contents:
+        if type(turn) is not dict or len(turn) != 2:
+            return None
+        role = turn.get("role")
+        if role != "user" and role != "model":
+            return None
+        before = len(texts)
+        if not add_part_texts(turn.get("parts"), texts):
+            return None
+        turns.append((role, len(texts) - before))
+    system = 0
+    if "systemInstruction" in request:
+        instruction = request["systemInstruction"]
+        if type(instruction) is not dict or len(instruction) != 1:
+            return None
+        before = len(texts)
+        if not add_part_texts(instruction.get("parts"), texts):
+            return None
+        system = len(texts) - before
+    return texts, (tuple(turns), system)
+
+
+def _conversation_answer(model: str | ModelInfo, api: str, request: Any, billable: bool) -> dict[str, Any] | None:
+    found = conversation_texts(request)
+    if found is None:
+        return None
+    info = todays_model(model, api)
+    if info is None:
+        return None
+    texts, shape = found
+    key = (id(info), api, shape)
+    known = _shape_plans.get(key)
+    if known is None or known[0] is not info:
+        if len(_shape_plans) >= _MAX_PLANS:  # many shapes (conversations of every length): start afresh
+            _shape_plans.clear()
+        known = _shape_plans[key] = (info, _shape_plan(info, api, shape))
+    plan = known[1]
+    if plan is None:
+        return None
+    try:
+        total = sum(plan.tokenizer.count_many(texts)) + plan.overhead
+        characters = sum(map(_billable_characters, texts)) if plan.billed and billable else 0
+    except (VertexMeterError, ValueError):  # a lone surrogate: the full path says where
+        return None
+    return _plain_rest(plan, total, characters)
+
+
+def _shape_plan(info: ModelInfo, api: str, shape: Any) -> _PlainPlan | None:
+    """The plan of conversations of this shape, checked against the full path's answers to two probes."""
+    turns, system = shape
+    plan = None
+    try:
+        tokenizer = get_tokenizer(tokenizer_for(info, api))
+        for pool in _SHAPE_PROBES:
+            texts = [pool[i % len(pool)] for i in range(sum(n for _, n in turns) + system)]
+            parts = iter([{"text": t} for t in texts])
+            body: dict[str, Any] = {
+                "contents": [{"role": role, "parts": [next(parts) for _ in range(n)]} for role, n in turns]
+            }
+            if system:
+                body["systemInstruction"] = {"parts": list(parts)}
+            expected = count(info, body, api=api).to_rest()
+            total = sum(tokenizer.count_many(texts))
+            if plan is None:
+                overhead = int(expected.get("totalTokens", 0)) - total
+                billed = api == "vertex" and info.billed_by_characters
+                plan = _PlainPlan(info, tokenizer, overhead, billed, details=not info.is_legacy, text_ok=False)
+            characters = sum(map(billable_characters, texts)) if plan.billed else 0
+            if _plain_rest(plan, total + plan.overhead, characters) != expected:
                 return None
         return plan
     except VertexMeterError:
