@@ -291,3 +291,11 @@ def test_a_conversation_is_answered_from_its_shapes_plan(monkeypatch: pytest.Mon
         vertexmeter.count_tokens("gemini-2.5-flash", first, api="gemini")
     plans = {key[1]: plan for key, (info, plan) in count_module._shape_plans.items() if info.id == "gemini-2.5-flash"}
     assert plans["vertex"] is not None and plans["gemini"] is None
+
+
+def test_a_conversation_of_more_than_128_turns_takes_the_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    long = _conversation([("user" if i % 2 == 0 else "model", [f"turn {i}"]) for i in range(129)])
+    expected = _full("gemini-2.5-flash", long, "vertex")
+    assert count_module.conversation_texts(long) is None
+    assert count_module.conversation_texts({"contents": long["contents"][:128]}) is not None
+    assert vertexmeter.count_tokens("gemini-2.5-flash", long) == expected

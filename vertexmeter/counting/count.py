@@ -415,6 +415,7 @@ def _plain_plan(info: ModelInfo, api: str) -> _PlainPlan | None:
 # Gemini API's countTokens takes no systemInstruction) or answers otherwise has no plan and takes the full path.
 
 _CONVERSATION_FIELDS = frozenset(("contents", "systemInstruction"))
+_MAX_SHAPE_TURNS = 128  # longer conversations take the full path: their shapes stay small keys of a bounded memo
 # (id(entry), api, shape) -> (entry, plan or None)
 _shape_plans: dict[tuple[int, str, Any], tuple[ModelInfo, _PlainPlan | None]] = {}
 _SHAPE_PROBES = (
@@ -424,12 +425,13 @@ _SHAPE_PROBES = (
 
 
 def conversation_texts(request: dict[str, Any]) -> tuple[list[str], Any] | None:
-    """(texts, shape) of a body of user and model turns of text parts with at most a system instruction of text
-    parts and nothing else; else None. The shape: ((role, text parts) per turn, the system instruction's parts)."""
+    """(texts, shape) of a body of up to 128 user and model turns of text parts with at most a system instruction
+    of text parts and nothing else; else None. The shape: ((role, text parts) per turn, the system instruction's
+    parts)."""
     if not request.keys() <= _CONVERSATION_FIELDS:
         return None
     contents = request.get("contents")
-    if type(contents) is not list or not contents:
+    if type(contents) is not list or not contents or len(contents) > _MAX_SHAPE_TURNS:
         return None
     texts: list[str] = []
     turns = []
