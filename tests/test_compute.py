@@ -185,7 +185,22 @@ def _user(texts: list[str]) -> dict:
 
 @pytest.mark.parametrize("model", PLAIN_MODELS)
 def test_every_model_computes_plain_texts_as_the_full_path_does(model: str) -> None:
-    for request in ["hi", "  \t\n", "Hello, world! 안녕 😀", _user(["a", " b ", "설명서"]), _user(["x" * 3000])]:
+    conversation = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "Hello"}]},
+            {"role": "model", "parts": [{"text": "Hi! 😀"}, {"text": " 설명서"}]},
+            {"role": "user", "parts": [{"text": "  \t\n"}]},
+        ]
+    }
+    for request in [
+        "hi",
+        "  \t\n",
+        "Hello, world! 안녕 😀",
+        _user(["a", " b ", "설명서"]),
+        _user(["x" * 3000]),
+        conversation,
+        {**conversation, "systemInstruction": {"parts": [{"text": "refused"}]}},
+    ]:
         assert _computed(model, request, full=False) == _computed(model, request, full=True), request
 
 
@@ -197,6 +212,20 @@ def test_every_model_computes_plain_texts_as_the_full_path_does(model: str) -> N
 )
 def test_generated_plain_requests_get_the_full_paths_tokens(model: str, texts: list[str], bare: bool) -> None:
     request: object = texts[0] if bare else _user(texts)
+    assert _computed(model, request, full=False) == _computed(model, request, full=True)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    model=st.sampled_from(["gemini-1.5-pro", "gemini-2.5-flash", "gemini-3.5-flash", "text-bison"]),
+    turns=st.lists(
+        st.tuples(st.sampled_from(["user", "model"]), st.lists(st.text(max_size=30), min_size=1, max_size=3)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_generated_conversations_get_the_full_paths_tokens(model: str, turns: list[tuple[str, list[str]]]) -> None:
+    request = {"contents": [{"role": role, "parts": [{"text": t} for t in texts]} for role, texts in turns]}
     assert _computed(model, request, full=False) == _computed(model, request, full=True)
 
 
@@ -226,9 +255,15 @@ def test_plain_texts_skip_the_request_objects_and_a_legacy_model_takes_the_full_
 
     compute_module = importlib.import_module("vertexmeter.counting.compute")
     expected = _computed("gemini-2.5-flash", _user(["Hello", "there"]), full=True)
+    conversation = {
+        "contents": [{"role": "user", "parts": [{"text": "Hi"}]}, {"role": "model", "parts": [{"text": "!"}]}]
+    }
+    expected_conversation = _computed("gemini-2.5-flash", conversation, full=True)
+    assert [info["role"] for info in expected_conversation["tokensInfo"]] == ["user", "model"]  # type: ignore[index]
     legacy = _computed("text-bison", "Hello", full=True)
     monkeypatch.setattr(compute_module, "parse_compute_request", lambda *a: pytest.fail("the full path ran"))
     assert vertexmeter.compute_tokens("gemini-2.5-flash", _user(["Hello", "there"])) == expected
+    assert vertexmeter.compute_tokens("gemini-2.5-flash", conversation) == expected_conversation
     with pytest.raises(BaseException, match="the full path ran"):
         vertexmeter.compute_tokens("text-bison", "Hello")
     monkeypatch.undo()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from vertexmeter.counting.count import model_info, plain_texts, todays_model
+from vertexmeter.counting.count import conversation_texts, model_info, plain_texts, todays_model
 from vertexmeter.counting.texts import turn_texts
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.registry import ModelInfo
@@ -77,17 +77,28 @@ def compute_tokens(model: str | ModelInfo, request: Any, *, config: Any = None) 
 
 
 # ---- the plain-text path of compute_tokens -------------------------------------------------------------
-# A text, or a body of one user turn of non-empty text parts (count's plain_texts), with no config: one
-# TokensInfo per text with the role "user", from the tokenizer's ids and the per-id memo below, with no
-# request object. Taken for a model whose full path answers the probes exactly so (not a legacy model:
-# its text is an instance); any text the tokenizer refuses takes the full path, which says where.
+# A text, a body of one user turn of non-empty text parts (count's plain_texts) or of user and model turns of
+# them (count's conversation_texts, without a system instruction, which computeTokens refuses), with no config:
+# one TokensInfo per text with its turn's role, from the tokenizer's ids and the per-id memo below, with no
+# request object. Taken for a model whose full path answers the probes exactly so (not a legacy model: its text
+# is an instance); any text the tokenizer refuses takes the full path, which says where.
 
 _plain_tokenizers: dict[int, tuple[ModelInfo, Tokenizer | None]] = {}
-_PROBES = ("Hello there", "a\n\tb c 가")
+_PROBES: tuple[Any, ...] = (
+    "Hello there",
+    {"contents": [{"role": "user", "parts": [{"text": "Hello there"}, {"text": "a\n\tb c 가"}]}]},
+    {
+        "contents": [
+            {"role": "user", "parts": [{"text": " x "}]},
+            {"role": "model", "parts": [{"text": "Zwölf"}, {"text": "😀 日本語"}]},
+            {"role": "user", "parts": [{"text": "\n"}]},
+        ]
+    },
+)
 
 
 def _plain_answer(model: str | ModelInfo, request: Any) -> dict[str, Any] | None:
-    texts = plain_texts(request)
+    texts = _texts_and_roles(request)
     if texts is None:
         return None
     info = todays_model(model, "vertex")
@@ -102,14 +113,28 @@ def _plain_answer(model: str | ModelInfo, request: Any) -> dict[str, Any] | None
     if tokenizer is None:
         return None
     try:
-        return {"tokensInfo": [_plain_info(tokenizer, tokenizer.encode(text)) for text in texts]}
+        return {"tokensInfo": [_plain_info(tokenizer, tokenizer.encode(text), role) for text, role in texts]}
     except (VertexMeterError, ValueError):  # a lone surrogate: the full path says where
         return None
 
 
-def _plain_info(tokenizer: Tokenizer, ids: list[int]) -> dict[str, Any]:
+def _texts_and_roles(request: Any) -> list[tuple[str, str]] | None:
+    """(text, its turn's role) of a plain request or a conversation without a system instruction; else None."""
+    texts = plain_texts(request)
+    if texts is not None:
+        return [(text, "user") for text in texts]
+    if type(request) is not dict or "systemInstruction" in request:
+        return None
+    found = conversation_texts(request)
+    if found is None:
+        return None
+    roles = [role for role, parts in found[1][0] for _ in range(parts)]
+    return list(zip(found[0], roles, strict=True))
+
+
+def _plain_info(tokenizer: Tokenizer, ids: list[int], role: str) -> dict[str, Any]:
     _, encoded, names = _columns(tokenizer, ids, raw=False)
-    return {"tokens": list(encoded), "tokenIds": list(names), "role": "user"}
+    return {"tokens": list(encoded), "tokenIds": list(names), "role": role}
 
 
 def _plain_tokenizer(info: ModelInfo) -> Tokenizer | None:
@@ -118,9 +143,9 @@ def _plain_tokenizer(info: ModelInfo) -> Tokenizer | None:
         return None
     try:
         tokenizer = get_tokenizer(info.tokenizer)
-        for request in (_PROBES[0], {"contents": [{"role": "user", "parts": [{"text": t} for t in _PROBES]}]}):
-            texts = plain_texts(request) or []
-            plain = {"tokensInfo": [_plain_info(tokenizer, tokenizer.encode(text)) for text in texts]}
+        for request in _PROBES:
+            texts = _texts_and_roles(request) or []
+            plain = {"tokensInfo": [_plain_info(tokenizer, tokenizer.encode(t), role) for t, role in texts]}
             if plain != compute(info, request).to_rest():
                 return None
         return tokenizer
