@@ -6,6 +6,7 @@ Run: python bench/library_path.py [--rounds 7] [--docs 60] [--families gemma2,ge
 Per family and script (bench/core_vs_engines.py's unseen documents, ~2,000 characters each), in one
 process, interleaved in a rotating order within each round:
 - count_tokens: `vertexmeter.count_tokens(model, {"contents": [...]})` end to end;
+- conversation: the same document as three turns (user, model, user: its thirds), count_tokens end to end;
 - core count: the C core's entry alone (`Splitter.count(text, encoder)`) over its own stored table;
 - compute_tokens: `vertexmeter.compute_tokens(model, body)` end to end (ids, token bytes in base64, id strings);
 - core encode: the core's `Splitter.encode(text, encoder)` alone.
@@ -57,8 +58,15 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
             def body(doc: str) -> dict[str, object]:
                 return {"contents": [{"role": "user", "parts": [{"text": doc}]}]}
 
+            def conversation(doc: str) -> dict[str, object]:
+                third = len(doc) // 3
+                texts = (doc[:third], doc[third : 2 * third], doc[2 * third :])
+                roles = ("user", "model", "user")
+                return {"contents": [{"role": r, "parts": [{"text": t}]} for r, t in zip(roles, texts, strict=True)]}
+
             contenders: dict[str, Callable[[str], object]] = {
                 "count_tokens": lambda d, m=model, f=vertexmeter.count_tokens: f(m, body(d)),
+                "conversation": lambda d, m=model, f=vertexmeter.count_tokens: f(m, conversation(d)),
                 "core count": lambda d, s=alone_count, b=count_bpe: s.count(d, b),
                 "compute_tokens": lambda d, m=model, f=vertexmeter.compute_tokens: f(m, body(d)),
                 "core encode": lambda d, s=alone_encode, b=encode_bpe: s.encode(d, b),
@@ -84,7 +92,8 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
 
 def summary(times: dict[str, list[float]]) -> dict[str, float]:
     out = {name: statistics.median(v) for name, v in times.items()}
-    for lib, core in (("count_tokens", "core count"), ("compute_tokens", "core encode")):
+    pairs = (("count_tokens", "core count"), ("conversation", "core count"), ("compute_tokens", "core encode"))
+    for lib, core in pairs:
         out[f"{lib} overhead"] = statistics.median(a - b for a, b in zip(times[lib], times[core], strict=True))
     return out
 
@@ -97,6 +106,7 @@ def show(rows: list[dict[str, object]]) -> None:
             f"  {row['family']} {row['model']:20s} {row['script']:8s}"
             f" | core count {s['core count']:6.1f} us, count_tokens {s['count_tokens']:6.1f} us,"
             f" overhead {s['count_tokens overhead']:5.1f} us"
+            f" | conversation {s['conversation']:6.1f} us, overhead {s['conversation overhead']:5.1f} us"
             f" | core encode {s['core encode']:6.1f} us, compute_tokens {s['compute_tokens']:6.1f} us,"
             f" overhead {s['compute_tokens overhead']:5.1f} us"
         )
@@ -110,6 +120,8 @@ def trees(args: argparse.Namespace) -> int:
         str(args.rounds),
         "--docs",
         str(args.docs),
+        "--warm",
+        str(args.warm),
         "--families",
         args.families,
         "--scripts",
@@ -130,6 +142,7 @@ def trees(args: argparse.Namespace) -> int:
     print(f"{args.runs} runs per tree, alternating processes; per run the median of {args.rounds} rounds")
     keys = [
         "count_tokens overhead",
+        "conversation overhead",
         "compute_tokens overhead",
         "core count",
         "count_tokens",
