@@ -45,7 +45,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
     for family in args.families.split(","):
         model = MODELS[family]  # gemini-1.5-pro bills characters on Vertex: its answers count them too
         get_tokenizer(family).count("hi")  # the library's tokenizer, mapped from its stored table
-        path = stored_table_file(family)
+        path = stored_table_file(family) or ""
         parts = mapped_counter(path) if path else None
         if parts is None:
             raise SystemExit(f"no stored core table for {family}: count something with it first")
@@ -56,21 +56,12 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
             vertexmeter.count_tokens(model, "hi")
             vertexmeter.compute_tokens(model, "hi")
 
-            def body(doc: str) -> dict[str, object]:
-                return {"contents": [{"role": "user", "parts": [{"text": doc}]}]}
-
-            def conversation(doc: str) -> dict[str, object]:
-                third = len(doc) // 3
-                texts = (doc[:third], doc[third : 2 * third], doc[2 * third :])
-                roles = ("user", "model", "user")
-                return {"contents": [{"role": r, "parts": [{"text": t}]} for r, t in zip(roles, texts, strict=True)]}
-
             contenders: dict[str, Callable[[str], object]] = {
-                "count_tokens": lambda d, m=model, f=vertexmeter.count_tokens: f(m, body(d)),
-                "conversation": lambda d, m=model, f=vertexmeter.count_tokens: f(m, conversation(d)),
-                "core count": lambda d, s=alone_count, b=count_bpe: s.count(d, b),
-                "compute_tokens": lambda d, m=model, f=vertexmeter.compute_tokens: f(m, body(d)),
-                "core encode": lambda d, s=alone_encode, b=encode_bpe: s.encode(d, b),
+                "count_tokens": _through(vertexmeter.count_tokens, model, _body),
+                "conversation": _through(vertexmeter.count_tokens, model, _conversation),
+                "core count": _core(alone_count.count, count_bpe),
+                "compute_tokens": _through(vertexmeter.compute_tokens, model, _body),
+                "core encode": _core(alone_encode.encode, encode_bpe),
             }
             # the caches each contender counts through, emptied before its turn: count_tokens, the conversation
             # and compute_tokens share the library's tokenizer, and none may find what another just counted
@@ -94,6 +85,27 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
                     times[name].append((time.process_time() - start) / len(batch) * 1e6)
             rows.append({"family": family, "model": model, "script": script, "times": times})
     return rows
+
+
+def _body(doc: str) -> dict[str, object]:
+    return {"contents": [{"role": "user", "parts": [{"text": doc}]}]}
+
+
+def _conversation(doc: str) -> dict[str, object]:
+    third = len(doc) // 3
+    texts = (doc[:third], doc[third : 2 * third], doc[2 * third :])
+    roles = ("user", "model", "user")
+    return {"contents": [{"role": r, "parts": [{"text": t}]} for r, t in zip(roles, texts, strict=True)]}
+
+
+def _through(
+    call: Callable[[str, object], object], model: str, shape: Callable[[str], object]
+) -> Callable[[str], object]:
+    return lambda doc: call(model, shape(doc))
+
+
+def _core(call: Callable[[str, object], object], encoder: object) -> Callable[[str], object]:
+    return lambda doc: call(doc, encoder)
 
 
 def summary(times: dict[str, list[float]]) -> dict[str, float]:

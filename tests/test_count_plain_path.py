@@ -129,7 +129,12 @@ def test_a_name_is_resolved_for_the_local_day_and_again_the_next(monkeypatch: py
     assert noon.id == "gemini-2.5-flash"
     resolve_calls: list[object] = []
     real = count_module.model_info
-    monkeypatch.setattr(count_module, "model_info", lambda *a: resolve_calls.append(a) or real(*a))
+
+    def resolving(*args: Any) -> Any:
+        resolve_calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(count_module, "model_info", resolving)
     now[0] = local(last, 23, 59, 59.9)
     assert count_module.todays_model("gemini-flash-latest", "vertex") is noon and not resolve_calls
     now[0] = local(first, 0)
@@ -161,7 +166,12 @@ def test_the_full_path_counts_billable_characters_only_where_the_answer_shows_th
     assert "totalBillableCharacters" not in expected["gemini"]["gemini-1.5-pro"]
     counted: list[str] = []
     real = count_module.billable_characters
-    monkeypatch.setattr(count_module, "billable_characters", lambda text: counted.append(text) or real(text))
+
+    def counting(text: str) -> int:
+        counted.append(text)
+        return int(real(text))
+
+    monkeypatch.setattr(count_module, "billable_characters", counting)
     for api in APIS:
         for model, answer in expected[api].items():
             counted.clear()

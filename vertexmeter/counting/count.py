@@ -292,7 +292,7 @@ def _plan_today(model: str | ModelInfo, api: str) -> _PlainPlan | None:
             entry = _named_entry(model, api)
             if entry is None:
                 return None
-        plan = entry[3]
+        plan: _PlainPlan | None = entry[3]
         if plan is _UNPLANNED:
             plan = entry[3] = plan_of(entry[2], api)
         return plan
