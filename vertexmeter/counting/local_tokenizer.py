@@ -50,7 +50,7 @@ class LocalTokenizer:
     def count_tokens(self, contents: Any, *, config: Any = None) -> Any:
         """countTokens of `contents` (what generate_content takes) with `config` (CountTokensConfig or
         GenerateContentConfig) -> `types.CountTokensResult`."""
-        if config is None:  # a text, or one user turn of text parts: count_tokens' plain path
+        if config is None:  # a text, one user turn or a conversation of text parts: count_tokens' plain paths
             total = plain_total(self.model, self.api, contents)
             if total is not None:
                 return self._types.CountTokensResult(total_tokens=total)
