@@ -309,3 +309,30 @@ def test_a_conversation_of_more_than_128_turns_takes_the_full_path(monkeypatch: 
     assert count_module.conversation_texts(long) is None
     assert count_module.conversation_texts({"contents": long["contents"][:128]}) is not None
     assert vertexmeter.count_tokens("gemini-2.5-flash", long) == expected
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("model", ["gemini-1.5-pro", "gemini-2.5-flash", "gemini-3.5-flash", "text-bison"])
+def test_requests_made_into_bodies_take_the_plain_paths_with_the_full_paths_answer(
+    model: str, api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list of texts or google-genai types becomes a body first (requests.request_body); a plain body or a
+    conversation of text parts is then answered by the plain paths, as the full path answers that body."""
+    types = pytest.importorskip("google.genai.types")
+    requests: list[Any] = [
+        ["Hello there", "second text 가"],
+        [types.Content(role="user", parts=[types.Part(text="typed"), types.Part(text=" parts")])],
+        [
+            types.Content(role="user", parts=[types.Part(text="Hi")]),
+            types.Content(role="model", parts=[types.Part(text="Hello! 😀")]),
+        ],
+        ["ok", "bad \ud800"],
+        [types.Content(role="user", parts=[types.Part(text="")])],
+    ]
+    expected = [_full(model, request, api) for request in requests]
+    assert [_plain(model, request, api) for request in requests] == expected
+    # the plain paths answered: the full path's parser is not needed for the plain shapes
+    monkeypatch.setattr(count_module, "parse_count_request", lambda *a: pytest.fail("the full path ran"))
+    for request, answer in zip(requests[:3], expected[:3], strict=True):
+        if isinstance(answer, dict) and model != "text-bison":
+            assert _plain(model, request, api) == answer

@@ -186,6 +186,11 @@ def count_tokens(
     day = parse_day(as_of, "as_of")
     info = model_info(model, api, None, day)
     body = request_body(request, info, api, config=config)
+    if config is None and as_of is None and body is not request:
+        # made a body (google-genai types, a list of texts): the full path counts that body, so may the plain one
+        answer = _plain_answer(info, api, body)
+        if answer is not None:
+            return answer
     # the answer shows billable characters only for a model billed by them on Vertex: not counted otherwise
     billable = api == "vertex" and info.billed_by_characters
     return count_body(info, body, api, as_of=day, count_billable=billable).to_rest()

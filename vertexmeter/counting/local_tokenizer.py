@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from vertexmeter.counting.compute import compute
-from vertexmeter.counting.count import count, model_info, plain_total
+from vertexmeter.counting.count import count_body, model_info, plain_total
 from vertexmeter.errors import failed_precondition
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import ModelInfo
+from vertexmeter.requests import request_body
 
 
 def _genai_types() -> Any:
@@ -50,11 +51,12 @@ class LocalTokenizer:
     def count_tokens(self, contents: Any, *, config: Any = None) -> Any:
         """countTokens of `contents` (what generate_content takes) with `config` (CountTokensConfig or
         GenerateContentConfig) -> `types.CountTokensResult`."""
+        body = request_body(contents, self.model, self.api, config=config)
         if config is None:  # a text, one user turn or a conversation of text parts: count_tokens' plain paths
-            total = plain_total(self.model, self.api, contents)
+            total = plain_total(self.model, self.api, body)
             if total is not None:
                 return self._types.CountTokensResult(total_tokens=total)
-        result = count(self.model, contents, api=self.api, media_options=self._media_options, config=config)
+        result = count_body(self.model, body, self.api, self._media_options)
         return self._types.CountTokensResult(total_tokens=result.total_tokens)
 
     def compute_tokens(self, contents: Any) -> Any:
