@@ -51,8 +51,12 @@ class LocalTokenizer:
     def count_tokens(self, contents: Any, *, config: Any = None) -> Any:
         """countTokens of `contents` (what generate_content takes) with `config` (CountTokensConfig or
         GenerateContentConfig) -> `types.CountTokensResult`."""
-        body = request_body(contents, self.model, self.api, config=config)
         if config is None:  # a text, one user turn or a conversation of text parts: count_tokens' plain paths
+            total = plain_total(self.model, self.api, contents)
+            if total is not None:
+                return self._types.CountTokensResult(total_tokens=total)
+        body = request_body(contents, self.model, self.api, config=config)
+        if config is None and body is not contents:  # made a body (google-genai types, a list of texts)
             total = plain_total(self.model, self.api, body)
             if total is not None:
                 return self._types.CountTokensResult(total_tokens=total)
