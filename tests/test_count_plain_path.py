@@ -98,13 +98,14 @@ def test_the_plain_path_answers_from_a_plan_and_a_model_it_cannot_plan_takes_the
     assert list(count_module._plain_plans.values()) == [None]
 
 
+@pytest.mark.parametrize("family", ["gemma3", "gemma4"])
 @pytest.mark.parametrize("texts", [["bad \ud800"], ["ok", "lone \udc00 surrogate"], ["x"] * 40 + ["\ud800"]])
-def test_the_reference_engine_refuses_a_lone_surrogate_in_googles_shape(texts: list[str]) -> None:
+def test_the_reference_engines_refuse_a_lone_surrogate_in_googles_shape(texts: list[str], family: str) -> None:
     from vertexmeter.errors import VertexMeterError
-    from vertexmeter.tokenizing.assets import load_verified
-    from vertexmeter.tokenizing.engines import SentencePieceTokenizer
+    from vertexmeter.tokenizing import engine_tokenizer
+    from vertexmeter.tokenizing.assets import ASSETS, load_verified
 
-    engine = SentencePieceTokenizer("gemma3", load_verified("gemma3")[0])
+    engine = engine_tokenizer(family, ASSETS[family].engine, load_verified(family)[0])
     for call in (lambda: engine.count_many(texts), lambda: engine.encode_many(texts), lambda: engine.count(texts[-1])):
         with pytest.raises(VertexMeterError, match="lone surrogate"):
             call()
