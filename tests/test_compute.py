@@ -144,7 +144,127 @@ def test_token_pieces_are_remembered_per_tokenizer_and_bounded(monkeypatch: pyte
     assert plain == made and plain.to_rest() == made.to_rest()
     assert b"".join(made.tokens).decode("utf-8").replace("\u2581", " ") == text
     memo = compute_module._PIECES[tokenizer]
-    assert 0 < len(memo) <= len(set(ids))
+    assert 0 < memo.filled <= len(set(ids))
+    raw, encoded, names = memo.columns
+    for token_id in ids:
+        assert raw[token_id] == tokenizer.token_bytes(token_id) and names[token_id] == str(token_id)
+        assert encoded[token_id] == base64.b64encode(raw[token_id]).decode("ascii")
+    assert made.to_rest()["tokenIds"] == [str(i) for i in ids]
     again = compute_module._tokens_info(tokenizer, list(reversed(ids)), None)
     assert again.to_rest()["tokens"] == list(reversed(made.to_rest()["tokens"])) and "role" not in again.to_rest()
-    assert len(memo) <= 8 + len(set(ids))  # cleared once over the bound, then filled by one text at most
+    assert memo.filled <= 8 + len(set(ids))  # started afresh once over the bound, then filled by one text at most
+    # an id past the memo's lists (a vocabulary larger than them): longer lists, the same pieces
+    monkeypatch.setattr(compute_module, "_PIECES", {tokenizer: compute_module._Pieces(4)})
+    monkeypatch.setattr(compute_module, "_MAX_PIECES", 1 << 16)
+    grown = compute_module._tokens_info(tokenizer, ids, "user")
+    assert grown == made and grown.to_rest() == made.to_rest()
+    assert len(compute_module._PIECES[tokenizer].columns[0]) > max(ids)
+    single = compute_module._tokens_info(tokenizer, ids[:1], None)
+    assert single.tokens == made.tokens[:1] and single.to_rest()["tokenIds"] == [str(ids[0])]
+    assert compute_module._tokens_info(tokenizer, [], None).to_rest() == {"tokens": [], "tokenIds": []}
+
+
+# ---- the plain-text path: the full path's answers, without its request objects --------------------------
+
+PLAIN_MODELS = [info.id for info in vertexmeter.all_models()]
+
+
+def _computed(model: str, request: object, full: bool) -> object:
+    """compute_tokens' answer (full: the typed layer's, which always takes the full path), or its error."""
+    from vertexmeter.counting import compute
+
+    try:
+        return compute(model, request).to_rest() if full else vertexmeter.compute_tokens(model, request)
+    except VertexMeterError as exc:
+        return (exc.code, str(exc), exc.field_path)
+
+
+def _user(texts: list[str]) -> dict:
+    return {"contents": [{"role": "user", "parts": [{"text": t} for t in texts]}]}
+
+
+@pytest.mark.parametrize("model", PLAIN_MODELS)
+def test_every_model_computes_plain_texts_as_the_full_path_does(model: str) -> None:
+    conversation = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "Hello"}]},
+            {"role": "model", "parts": [{"text": "Hi! 😀"}, {"text": " 설명서"}]},
+            {"role": "user", "parts": [{"text": "  \t\n"}]},
+        ]
+    }
+    for request in [
+        "hi",
+        "  \t\n",
+        "Hello, world! 안녕 😀",
+        _user(["a", " b ", "설명서"]),
+        _user(["x" * 3000]),
+        conversation,
+        {**conversation, "systemInstruction": {"parts": [{"text": "refused"}]}},
+    ]:
+        assert _computed(model, request, full=False) == _computed(model, request, full=True), request
+
+
+@settings(deadline=None, max_examples=80)
+@given(
+    model=st.sampled_from(["gemini-1.5-pro", "gemini-2.5-flash", "gemini-3.5-flash", "text-bison"]),
+    texts=st.lists(st.text(min_size=0, max_size=60), min_size=1, max_size=3),
+    bare=st.booleans(),
+)
+def test_generated_plain_requests_get_the_full_paths_tokens(model: str, texts: list[str], bare: bool) -> None:
+    request: object = texts[0] if bare else _user(texts)
+    assert _computed(model, request, full=False) == _computed(model, request, full=True)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    model=st.sampled_from(["gemini-1.5-pro", "gemini-2.5-flash", "gemini-3.5-flash", "text-bison"]),
+    turns=st.lists(
+        st.tuples(st.sampled_from(["user", "model"]), st.lists(st.text(max_size=30), min_size=1, max_size=3)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_generated_conversations_get_the_full_paths_tokens(model: str, turns: list[tuple[str, list[str]]]) -> None:
+    request = {"contents": [{"role": role, "parts": [{"text": t} for t in texts]} for role, texts in turns]}
+    assert _computed(model, request, full=False) == _computed(model, request, full=True)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "",
+        _user([""]),
+        _user(["ok", "bad \ud800 surrogate"]),
+        "lone \udc00",
+        {"contents": [{"role": "model", "parts": [{"text": "hi"}]}]},
+        {"contents": [{"parts": [{"text": "hi"}]}]},
+        {"contents": [{"role": "user", "parts": [{"text": 3}]}]},
+        {"contents": [{"role": "user", "parts": []}]},
+        {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": {}},
+    ],
+)
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", "gemini-1.5-pro", "gemini-3.5-flash", "text-bison", "nope-9"])
+def test_requests_outside_the_plain_shape_or_refused_get_the_full_paths_answer(request_: object, model: str) -> None:
+    assert _computed(model, request_, full=False) == _computed(model, request_, full=True)
+
+
+def test_plain_texts_skip_the_request_objects_and_a_legacy_model_takes_the_full_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+
+    compute_module = importlib.import_module("vertexmeter.counting.compute")
+    expected = _computed("gemini-2.5-flash", _user(["Hello", "there"]), full=True)
+    conversation = {
+        "contents": [{"role": "user", "parts": [{"text": "Hi"}]}, {"role": "model", "parts": [{"text": "!"}]}]
+    }
+    expected_conversation = _computed("gemini-2.5-flash", conversation, full=True)
+    assert [info["role"] for info in expected_conversation["tokensInfo"]] == ["user", "model"]  # type: ignore[index]
+    legacy = _computed("text-bison", "Hello", full=True)
+    monkeypatch.setattr(compute_module, "parse_compute_request", lambda *a: pytest.fail("the full path ran"))
+    assert vertexmeter.compute_tokens("gemini-2.5-flash", _user(["Hello", "there"])) == expected
+    assert vertexmeter.compute_tokens("gemini-2.5-flash", conversation) == expected_conversation
+    with pytest.raises(BaseException, match="the full path ran"):
+        vertexmeter.compute_tokens("text-bison", "Hello")
+    monkeypatch.undo()
+    assert vertexmeter.compute_tokens("text-bison", "Hello") == legacy

@@ -138,3 +138,36 @@ def test_a_one_line_import_change(sdk_local_tokenizer_dir: str) -> None:
     tokenizer = LocalTokenizer(model_name="gemini-2.5-flash")
     assert tokenizer.count_tokens("What is your name?").total_tokens == 5
     assert tokenizer.compute_tokens("What is your name?").tokens_info[0].token_ids == [3689, 563, 822, 1463, 236881]
+
+
+@pytest.mark.parametrize("api", ["vertex", "gemini"])
+@pytest.mark.parametrize("model", ["gemini-1.5-pro", "gemini-2.5-flash", "gemini-3.5-flash", "text-bison"])
+def test_plain_texts_are_counted_as_the_full_path_counts_them(
+    model: str, api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text or one user turn of text parts takes count_tokens' plain path: the full path's total, in the
+    SDK's type; anything else (other shapes, refused text, a config) takes the full path as before."""
+    import importlib
+
+    count_module = importlib.import_module("vertexmeter.counting.count")
+    tokenizer = vertexmeter.LocalTokenizer(model, api=api)
+    requests: list[Any] = [
+        "Hello, world! 안녕 😀",
+        {"contents": [{"role": "user", "parts": [{"text": "a"}, {"text": " b 설명서"}]}]},
+        "lone \udc00",
+        "",
+        [types.Content(role="user", parts=[types.Part(text="typed")])],
+    ]
+    for contents in requests:
+        try:
+            expected: Any = vertexmeter.count(model, contents, api=api).total_tokens
+        except VertexMeterError as exc:
+            expected = (exc.code, str(exc))
+        try:
+            got: Any = tokenizer.count_tokens(contents).total_tokens
+        except VertexMeterError as exc:
+            got = (exc.code, str(exc))
+        assert got == expected, contents
+    if model != "text-bison":  # a legacy model's bare text is an instance: the full path's
+        monkeypatch.setattr(count_module, "parse_count_request", lambda *a: pytest.fail("the full path ran"))
+        assert tokenizer.count_tokens("Hello there").total_tokens > 0

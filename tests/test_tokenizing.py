@@ -155,3 +155,22 @@ def test_no_bos_is_added(family: str) -> None:
     tokenizer = get_tokenizer(family)
     assert tokenizer.encode("") == []
     assert len(tokenizer.encode("hi")) == 1
+
+
+@pytest.mark.parametrize("family", ["gemma2", "gemma3", "gemma4"])
+def test_core_token_bytes_are_piece_bytes_of_every_piece(family: str) -> None:
+    """The core tokenizer reads token bytes off the stored UTF-8 (▁ as a space, `<0xNN>` as its byte):
+    the same bytes as piece_bytes of the decoded piece, for every id of the vocabulary; ids outside it
+    are refused with the vocabulary's size."""
+    from vertexmeter.tokenizing import CoreBpeTokenizer
+
+    tokenizer = get_tokenizer(family)
+    if not isinstance(tokenizer, CoreBpeTokenizer):
+        pytest.skip("the engine answers token bytes")
+    core = tokenizer.core
+    size = len(memoryview(core.vocab_offsets).cast("I")) - 1
+    assert [tokenizer.token_bytes(i) for i in range(size)] == [piece_bytes(core.piece(i)) for i in range(size)]
+    assert tokenizer.token_bytes(size - 1) is tokenizer.token_bytes(size - 1)  # remembered
+    for outside in (-1, size, size + 7):
+        with pytest.raises(ValueError, match=f"outside the vocabulary \\({size} pieces\\)"):
+            tokenizer.token_bytes(outside)

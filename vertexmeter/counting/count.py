@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,6 +33,8 @@ from vertexmeter.requests import Prompt, media_field, parse_count_request, reque
 from vertexmeter.tokenizing import billable_characters as _billable_characters
 from vertexmeter.tokenizing import get_tokenizer
 from vertexmeter.vocabulary import MODALITIES, check_api
+
+_clock = time.time
 
 
 def billable_characters(text: str) -> int:
@@ -157,11 +160,19 @@ def count(
 
 
 def count_body(
-    info: ModelInfo, body: dict[str, Any], api: str, media_options: MediaOptions | None = None, as_of: Any = None
+    info: ModelInfo,
+    body: dict[str, Any],
+    api: str,
+    media_options: MediaOptions | None = None,
+    as_of: Any = None,
+    *,
+    count_billable: bool = True,
 ) -> CountResult:
-    """`count` of a body `request_body` already made (estimate builds it once, to tell :predict bodies)."""
+    """`count` of a body `request_body` already made (estimate builds it once, to tell :predict bodies);
+    `count_billable`: as count_prompt_tokens'."""
     prompt = parse_count_request(info, body, api)
-    return count_prompt_tokens(prompt, media_options or MediaOptions(), parse_day(as_of, "as_of"))
+    day = parse_day(as_of, "as_of")
+    return count_prompt_tokens(prompt, media_options or MediaOptions(), day, count_billable=count_billable)
 
 
 def count_tokens(
@@ -169,12 +180,20 @@ def count_tokens(
 ) -> dict[str, Any]:
     """The REST JSON of countTokens for `request` on `model`, in the "vertex" or "gemini" dialect."""
     if config is None and as_of is None:
-        texts = plain_texts(request)
-        if texts is not None:
-            answer = _plain_answer(model, api, texts, type(request) is str)
-            if answer is not None:
-                return answer
-    return count(model, request, api=api, as_of=as_of, config=config).to_rest()
+        answer = _plain_answer(model, api, request)
+        if answer is not None:
+            return answer
+    day = parse_day(as_of, "as_of")
+    info = model_info(model, api, None, day)
+    body = request_body(request, info, api, config=config)
+    if config is None and as_of is None and body is not request:
+        # made a body (google-genai types, a list of texts): the full path counts that body, so may the plain one
+        answer = _plain_answer(info, api, body)
+        if answer is not None:
+            return answer
+    # the answer shows billable characters only for a model billed by them on Vertex: not counted otherwise
+    billable = api == "vertex" and info.billed_by_characters
+    return count_body(info, body, api, as_of=day, count_billable=billable).to_rest()
 
 
 # ---- the plain-text path of count_tokens ---------------------------------------------------------------
@@ -184,6 +203,8 @@ def count_tokens(
 # and the answer's shape are learned per model and API from the full path, on probe requests, and used only
 # where the full path's answers to the probes are exactly what the formula gives; anything else, and any
 # text the tokenizer refuses (a lone surrogate), takes the full path, which answers or refuses as always.
+# Per request the path is a look-up of the model's name (remembered for the rest of the local day, the day
+# a dated alias is resolved by), the core's count and the answer's dict: no request object, no resolving.
 
 
 @dataclass(frozen=True)
@@ -199,6 +220,11 @@ class _PlainPlan:
 _plain_plans: dict[tuple[int, str], _PlainPlan | None] = {}
 _PROBES = ("Hello there", "a\n\tb c 가")
 _MAX_PLANS = 1024
+# (name, api) -> [first second, end second, entry, plan]: what model_info answers for the name during one
+# local day, and the entry's plain plan once asked for
+_named: dict[tuple[str, str], list[Any]] = {}
+_UNPLANNED: Any = object()
+_MAX_NAMED = 4096  # spellings kept (resource names can carry any project): past it, start afresh
 
 
 def plain_texts(request: Any) -> list[str] | None:
@@ -231,25 +257,118 @@ def add_part_texts(parts: Any, texts: list[str]) -> bool:
     return True
 
 
-def _plain_answer(model: str | ModelInfo, api: str, texts: list[str], bare: bool) -> dict[str, Any] | None:
-    """countTokens' JSON for plain texts from the model's plan, or None for the full path to answer."""
+def todays_model(model: str | ModelInfo, api: str) -> ModelInfo | None:
+    """`model_info(model, api)` for today's service, or None where it refuses (the full path then says why).
+
+    A name's entry is remembered until the local day ends: resolving costs a date and the registry's
+    look-ups (about a microsecond), a clock reading does not."""
+    if type(model) is str and type(api) is str:
+        entry = _named_entry(model, api)
+        return None if entry is None else entry[2]
     try:
-        info = model_info(model, api)
+        return model_info(model, api)
     except VertexMeterError:
-        return None  # the full path refuses it, with the same error
+        return None
+
+
+def _named_entry(model: str, api: str) -> list[Any] | None:
+    """[first second, end second, entry, plain plan or _UNPLANNED] of a name on `api` today; None if refused."""
+    key = (model, api)
+    entry = _named.get(key)
+    now = _clock()
+    if entry is not None and entry[0] <= now < entry[1]:
+        return entry
+    day = dt.date.fromtimestamp(now)
+    try:
+        info = model_info(model, api, None, day)
+    except VertexMeterError:
+        return None
+    if len(_named) >= _MAX_NAMED:
+        _named.clear()
+    entry = _named[key] = [*_local_day(day, now), info, _UNPLANNED]
+    return entry
+
+
+def _plan_today(model: str | ModelInfo, api: str) -> _PlainPlan | None:
+    """The plain plan of the model `model` names today on `api` (None: the full path answers)."""
+    if type(model) is str and type(api) is str:
+        entry = _named.get((model, api))
+        if entry is None or not entry[0] <= _clock() < entry[1]:
+            entry = _named_entry(model, api)
+            if entry is None:
+                return None
+        plan: _PlainPlan | None = entry[3]
+        if plan is _UNPLANNED:
+            plan = entry[3] = plan_of(entry[2], api)
+        return plan
+    info = todays_model(model, api)
+    return None if info is None else plan_of(info, api)
+
+
+def _local_day(day: dt.date, now: float) -> tuple[float, float]:
+    """The seconds (time.time()) whose local date is `day`, as [first, end); a minute from `now` where the
+    time zone makes midnight hard to place (a DST change at midnight)."""
+    after = day + dt.timedelta(days=1)
+    first = time.mktime((day.year, day.month, day.day, 0, 0, 0, 0, 0, -1))
+    end = time.mktime((after.year, after.month, after.day, 0, 0, 0, 0, 0, -1))
+    fits = first <= now < end and dt.date.fromtimestamp(first) == day == dt.date.fromtimestamp(end - 1e-3)
+    return (first, end) if fits and dt.date.fromtimestamp(end) == after else (now, now + 60.0)
+
+
+def plan_of(info: ModelInfo, api: str) -> _PlainPlan | None:
+    """The model's plan on `api` (made on first use), or None where plain texts take the full path."""
     key = (id(info), api)
     plan = _plain_plans.get(key)
-    if key not in _plain_plans or (plan is not None and plan.model is not info):
-        if len(_plain_plans) >= _MAX_PLANS:  # registries reloaded many times over: start afresh
-            _plain_plans.clear()
-        plan = _plain_plans[key] = _plain_plan(info, api)
-    if plan is None or (bare and not plan.text_ok):
+    if plan is not None and plan.model is info:
+        return plan
+    if plan is None and key in _plain_plans:
+        return None
+    if len(_plain_plans) >= _MAX_PLANS:  # registries reloaded many times over: start afresh
+        _plain_plans.clear()
+    plan = _plain_plans[key] = _plain_plan(info, api)
+    return plan
+
+
+def plain_total(model: str | ModelInfo, api: str, request: Any) -> int | None:
+    """countTokens' totalTokens of a plain-text request from the model's plan, or None for the full path."""
+    answer = _plain_answer(model, api, request, billable=False)
+    return None if answer is None else int(answer["totalTokens"])
+
+
+def _plain_answer(model: str | ModelInfo, api: str, request: Any, billable: bool = True) -> dict[str, Any] | None:
+    """countTokens' JSON for a plain-text request from the model's plan, or None for the full path to answer;
+    without `billable`, no totalBillableCharacters (a caller that reads only the tokens)."""
+    text: Any = request
+    if type(request) is dict:  # one part (the commonest body) without a list of texts
+        texts = None
+        contents = request.get("contents")
+        if len(request) == 1 and type(contents) is list and len(contents) == 1:
+            turn = contents[0]
+            if type(turn) is dict and len(turn) == 2 and turn.get("role") == "user":
+                parts = turn.get("parts")
+                if type(parts) is list and len(parts) == 1 and type(parts[0]) is dict and len(parts[0]) == 1:
+                    text = parts[0].get("text")
+        if type(text) is not str or not text:
+            texts = plain_texts(request)
+            if texts is None:
+                return _conversation_answer(model, api, request, billable)
+    elif type(request) is str and request:
+        texts = None
+    else:
+        return None
+    plan = _plan_today(model, api)
+    if plan is None or (type(request) is str and not plan.text_ok):
         return None
     try:
-        total = sum(plan.tokenizer.count_many(texts)) + plan.overhead
+        if texts is None:
+            total = plan.tokenizer.count(text) + plan.overhead
+            characters = _billable_characters(text) if plan.billed and billable else 0
+        else:
+            total = sum(plan.tokenizer.count_many(texts)) + plan.overhead
+            characters = sum(map(_billable_characters, texts)) if plan.billed and billable else 0
     except (VertexMeterError, ValueError):  # a lone surrogate: the full path says where
         return None
-    return _plain_rest(plan, total, sum(map(billable_characters, texts)) if plan.billed else 0)
+    return _plain_rest(plan, total, characters)
 
 
 def _plain_rest(plan: _PlainPlan, total: int, characters: int) -> dict[str, Any] | None:
@@ -288,6 +407,108 @@ def _plain_plan(info: ModelInfo, api: str) -> _PlainPlan | None:
             total = sum(tokenizer.count_many(texts)) + overhead
             characters = sum(map(billable_characters, texts)) if plan.billed else 0
             if _plain_rest(plan, total, characters) != expected:
+                return None
+        return plan
+    except VertexMeterError:
+        return None
+
+
+# ---- conversations: user and model turns of text parts, at most a system instruction of text parts ------
+# The same formula (the texts' tokens plus a constant) per shape: the turns' roles and text parts, and the system
+# instruction's. The constant is learned from the full path's answer to one probe of the shape and used only where
+# its answer to a second probe, of other texts, is what the formula gives; a shape the full path refuses (the
+# Gemini API's countTokens takes no systemInstruction) or answers otherwise has no plan and takes the full path.
+
+_CONVERSATION_FIELDS = frozenset(("contents", "systemInstruction"))
+_MAX_SHAPE_TURNS = 128  # longer conversations take the full path: their shapes stay small keys of a bounded memo
+# (id(entry), api, shape) -> (entry, plan or None)
+_shape_plans: dict[tuple[int, str, Any], tuple[ModelInfo, _PlainPlan | None]] = {}
+_SHAPE_PROBES = (
+    ("Hello there", " a\n\tb c 가 ", "Zwölf Boxkämpfer"),
+    ("x", "The quick brown fox jumps over the lazy dog.\n\n", "😀 — 日本語のテキスト  ", "  "),
+)
+
+
+def conversation_texts(request: dict[str, Any]) -> tuple[list[str], Any] | None:
+    """(texts, shape) of a body of up to 128 user and model turns of text parts with at most a system instruction
+    of text parts and nothing else; else None. The shape: ((role, text parts) per turn, the system instruction's
+    parts)."""
+    if not request.keys() <= _CONVERSATION_FIELDS:
+        return None
+    contents = request.get("contents")
+    if type(contents) is not list or not contents or len(contents) > _MAX_SHAPE_TURNS:
+        return None
+    texts: list[str] = []
+    turns = []
+    for turn in contents:
+        if type(turn) is not dict or len(turn) != 2:
+            return None
+        role = turn.get("role")
+        if role != "user" and role != "model":
+            return None
+        before = len(texts)
+        if not add_part_texts(turn.get("parts"), texts):
+            return None
+        turns.append((role, len(texts) - before))
+    system = 0
+    if "systemInstruction" in request:
+        instruction = request["systemInstruction"]
+        if type(instruction) is not dict or len(instruction) != 1:
+            return None
+        before = len(texts)
+        if not add_part_texts(instruction.get("parts"), texts):
+            return None
+        system = len(texts) - before
+    return texts, (tuple(turns), system)
+
+
+def _conversation_answer(model: str | ModelInfo, api: str, request: Any, billable: bool) -> dict[str, Any] | None:
+    found = conversation_texts(request)
+    if found is None:
+        return None
+    info = todays_model(model, api)
+    if info is None:
+        return None
+    texts, shape = found
+    key = (id(info), api, shape)
+    known = _shape_plans.get(key)
+    if known is None or known[0] is not info:
+        if len(_shape_plans) >= _MAX_PLANS:  # many shapes (conversations of every length): start afresh
+            _shape_plans.clear()
+        known = _shape_plans[key] = (info, _shape_plan(info, api, shape))
+    plan = known[1]
+    if plan is None:
+        return None
+    try:
+        total = sum(plan.tokenizer.count_many(texts)) + plan.overhead
+        characters = sum(map(_billable_characters, texts)) if plan.billed and billable else 0
+    except (VertexMeterError, ValueError):  # a lone surrogate: the full path says where
+        return None
+    return _plain_rest(plan, total, characters)
+
+
+def _shape_plan(info: ModelInfo, api: str, shape: Any) -> _PlainPlan | None:
+    """The plan of conversations of this shape, checked against the full path's answers to two probes."""
+    turns, system = shape
+    plan = None
+    try:
+        tokenizer = get_tokenizer(tokenizer_for(info, api))
+        for pool in _SHAPE_PROBES:
+            texts = [pool[i % len(pool)] for i in range(sum(n for _, n in turns) + system)]
+            parts = iter([{"text": t} for t in texts])
+            body: dict[str, Any] = {
+                "contents": [{"role": role, "parts": [next(parts) for _ in range(n)]} for role, n in turns]
+            }
+            if system:
+                body["systemInstruction"] = {"parts": list(parts)}
+            expected = count(info, body, api=api).to_rest()
+            total = sum(tokenizer.count_many(texts))
+            if plan is None:
+                overhead = int(expected.get("totalTokens", 0)) - total
+                billed = api == "vertex" and info.billed_by_characters
+                plan = _PlainPlan(info, tokenizer, overhead, billed, details=not info.is_legacy, text_ok=False)
+            characters = sum(map(billable_characters, texts)) if plan.billed else 0
+            if _plain_rest(plan, total + plan.overhead, characters) != expected:
                 return None
         return plan
     except VertexMeterError:

@@ -9,14 +9,14 @@ google-genai is imported when a tokenizer is made (its result types are the answ
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-from vertexmeter.counting.compute import compute_tokens
-from vertexmeter.counting.count import count, model_info
+from vertexmeter.counting.compute import compute
+from vertexmeter.counting.count import count_body, model_info, plain_total
 from vertexmeter.errors import failed_precondition
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import ModelInfo
+from vertexmeter.requests import request_body
 
 
 def _genai_types() -> Any:
@@ -51,20 +51,25 @@ class LocalTokenizer:
     def count_tokens(self, contents: Any, *, config: Any = None) -> Any:
         """countTokens of `contents` (what generate_content takes) with `config` (CountTokensConfig or
         GenerateContentConfig) -> `types.CountTokensResult`."""
-        result = count(self.model, contents, api=self.api, media_options=self._media_options, config=config)
+        if config is None:  # a text, one user turn or a conversation of text parts: count_tokens' plain paths
+            total = plain_total(self.model, self.api, contents)
+            if total is not None:
+                return self._types.CountTokensResult(total_tokens=total)
+        body = request_body(contents, self.model, self.api, config=config)
+        if config is None and body is not contents:  # made a body (google-genai types, a list of texts)
+            total = plain_total(self.model, self.api, body)
+            if total is not None:
+                return self._types.CountTokensResult(total_tokens=total)
+        result = count_body(self.model, body, self.api, self._media_options)
         return self._types.CountTokensResult(total_tokens=result.total_tokens)
 
     def compute_tokens(self, contents: Any) -> Any:
         """computeTokens of `contents` -> `types.ComputeTokensResult`: per text, its token ids, the tokens'
         bytes and its Content's role."""
-        answer = compute_tokens(self.model, contents)
+        result = compute(self.model, contents)  # the typed layer: ids and bytes as they are, no base64 round trip
         return self._types.ComputeTokensResult(
             tokens_info=[
-                self._types.TokensInfo(
-                    token_ids=[int(i) for i in info["tokenIds"]],
-                    tokens=[base64.b64decode(token) for token in info["tokens"]],
-                    role=info.get("role"),
-                )
-                for info in answer["tokensInfo"]
+                self._types.TokensInfo(token_ids=list(info.ids), tokens=list(info.tokens), role=info.role or None)
+                for info in result.tokens_info
             ]
         )

@@ -33,6 +33,7 @@ class CoreBpeTokenizer:
         self._core: CoreTable | None = replace(table, pairs=b"", chars=b"", merges=b"", scores=b"", types=b"")
         self._load_core: Callable[[], CoreTable] | None = None
         self._bytes_cache: dict[int, bytes] = {}
+        self._vocab: tuple[memoryview, Any] | None = None
 
     @classmethod
     def mapped(cls, family: str, splitter: Any, encoder: Any, load_core: Callable[[], CoreTable]) -> CoreBpeTokenizer:
@@ -45,6 +46,7 @@ class CoreBpeTokenizer:
         self._core = None
         self._load_core = load_core
         self._bytes_cache = {}
+        self._vocab = None
         return self
 
     @property
@@ -77,11 +79,26 @@ class CoreBpeTokenizer:
     def token_bytes(self, token_id: int) -> bytes:
         cached = self._bytes_cache.get(token_id)
         if cached is None:
+            cached = self._bytes_cache[token_id] = self._piece_bytes(token_id)
+        return cached
+
+    def _piece_bytes(self, token_id: int) -> bytes:
+        """engines.piece_bytes(core.piece(token_id)) on the piece's UTF-8 as stored: `▁` (E2 96 81) is a
+        space, and only a piece that may be `<0xNN>` is decoded (computeTokens asks this for every id it
+        has not met; the table and a memoryview per call cost more than the piece)."""
+        vocab = self._vocab
+        if vocab is None:
+            core = self.core
+            vocab = self._vocab = (memoryview(core.vocab_offsets).cast("I"), core.vocab_blob)
+        offsets, blob = vocab
+        if not 0 <= token_id < len(offsets) - 1:
+            self.core.piece(token_id)  # its error names the vocabulary's size
+        raw = bytes(blob[offsets[token_id] : offsets[token_id + 1]])
+        if b"<0x" in raw:
             from vertexmeter.tokenizing.engines import piece_bytes
 
-            cached = piece_bytes(self.core.piece(token_id))
-            self._bytes_cache[token_id] = cached
-        return cached
+            return piece_bytes(raw.decode("utf-8"))
+        return raw.replace(b"\xe2\x96\x81", b" ")
 
 
 def _valid_text(text: str) -> None:

@@ -104,15 +104,24 @@ class HuggingFaceTokenizer:
         self._bytes_cache: dict[int, bytes] = {}
 
     def encode(self, text: str) -> list[int]:
-        return self._tok.encode(text, add_special_tokens=True).ids
+        try:
+            return self._tok.encode(text, add_special_tokens=True).ids
+        except TypeError:  # tokenizers' answer to a lone surrogate: refuse it as the core does
+            _valid_text(text)
+            raise
 
     def count(self, text: str) -> int:
-        return len(self._tok.encode(text, add_special_tokens=True).ids)
+        return len(self.encode(text))
 
     def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
-        if len(texts) < _BATCH_THRESHOLD:
-            return [self._tok.encode(text, add_special_tokens=True).ids for text in texts]
-        return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=True)]
+        try:
+            if len(texts) < _BATCH_THRESHOLD:
+                return [self._tok.encode(text, add_special_tokens=True).ids for text in texts]
+            return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=True)]
+        except TypeError:
+            for text in texts:
+                _valid_text(text)
+            raise
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         return [len(ids) for ids in self.encode_many(texts)]
