@@ -46,7 +46,9 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     """Answers mined from every version of a repository's cassettes (tests/data/mined_<name>.jsonl, gzipped
     when large; written by tests/data/mine_vcr_history.py): `llm_gemini` (simonw/llm-gemini), `ruby_llm`
     (crmne/ruby_llm), `pydantic_ai_history` (pydantic/pydantic-ai), `mirascope` (Mirascope/mirascope), `ellmer`
-    (tidyverse/ellmer), `chatlas` (posit-dev/chatlas), `crewai` (crewAIInc/crewAI)."""
+    (tidyverse/ellmer), `chatlas` (posit-dev/chatlas), `crewai` (crewAIInc/crewAI), `openinference`
+    (Arize-ai/openinference), `otel_contrib` (open-telemetry/opentelemetry-python-contrib), `openllmetry`
+    (traceloop/openllmetry), `lmnr` (lmnr-ai/lmnr-python), `logfire` (pydantic/logfire)."""
     folder = Path(__file__).resolve().parent / "data"
     plain_path, packed = folder / f"mined_{name}.jsonl", folder / f"mined_{name}.jsonl.gz"
     text = plain_path.read_text("utf-8") if plain_path.exists() else gzip.decompress(packed.read_bytes()).decode()

@@ -10,15 +10,32 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   posit-dev/chatlas: ... posit-dev/chatlas tests/_vcr chat | gzip -9n > tests/data/mined_chatlas.jsonl.gz
   crewAIInc/crewAI: ... crewAIInc/crewAI lib/crewai/tests/cassettes,tests/cassettes crew \
       | gzip -9n > tests/data/mined_crewai.jsonl.gz
+  Arize-ai/openinference: ... Arize-ai/openinference $(OINF) oinf | gzip -9n > tests/data/mined_openinference.jsonl.gz
+      OINF=python/instrumentation/openinference-instrumentation-google-genai/tests/cassettes,
+      python/instrumentation/openinference-instrumentation-google-adk/tests/cassettes,
+      python/instrumentation/openinference-instrumentation-langchain/tests/cassettes,
+      python/instrumentation/openinference-instrumentation-dspy/tests/openinference/instrumentation/dspy/cassettes
+      (one comma-separated argument)
+  open-telemetry/opentelemetry-python-contrib: ... open-telemetry/opentelemetry-python-contrib $(OTEL) otel \
+      | gzip -9n > tests/data/mined_otel_contrib.jsonl.gz
+      OTEL=instrumentation-genai/opentelemetry-instrumentation-vertexai/tests/cassettes,
+      instrumentation-genai/opentelemetry-instrumentation-google-genai/tests/generate_content/cassettes,
+      instrumentation-genai/opentelemetry-instrumentation-langchain/tests/cassettes
+  traceloop/openllmetry: ... traceloop/openllmetry $(every `*/cassettes` folder of its history) tlop \
+      > tests/data/mined_openllmetry.jsonl
+  lmnr-ai/lmnr-python: ... lmnr-ai/lmnr-python tests/cassettes lmnr > tests/data/mined_lmnr.jsonl
+  pydantic/logfire: ... pydantic/logfire tests/otel_integrations/cassettes,tests/cassettes lgfr \
+      > tests/data/mined_logfire.jsonl
 
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
 every cassette is read (vcrpy's `interactions` and Ruby's and R's VCR `http_interactions`; JSON, gzip and
 SSE bodies). Each record is a real answer of Google's service: the request body verbatim (the JSON
 the cassette kept), `usageMetadata.promptTokenCount` (kind "input") and, for a candidate made of
-text parts only, `candidatesTokenCount` (kind "output", with its origin request). `recorded` is the
-response's HTTP Date header, else the day its `responseId` encodes (see response_day), else the
-date of the first commit holding the cassette (an upper bound). `model` is
+text parts only, `candidatesTokenCount` (kind "output", with its origin request; not for an answer
+of several candidates, whose count covers them all, nor for a stream a test edited to `"content": null`).
+`recorded` is the response's HTTP Date header, else the day its `responseId` encodes (see response_day),
+else the date of the first commit holding the cassette (an upper bound). `model` is
 the model that answered (`modelVersion`) where vertexmeter's registry knows it, else the model the
 request named (aliases such as gemini-flash-latest move over time). Kept: text-only requests (no
 inlineData / fileData), one record per distinct (model, call, body, value); an answer whose
@@ -213,10 +230,17 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
                 for p in ((cand.get("content") or {}).get("parts") or [])
             ]
             output = usage.get("candidatesTokenCount")
+            candidates = [cand for c in chunks for cand in (c.get("candidates") or [])]
             if (
                 call != "countTokens"
                 and isinstance(output, int)
                 and parts
+                # candidatesTokenCount counts every candidate: only a one-candidate answer is the text kept here
+                and all(len(c.get("candidates") or []) <= 1 for c in chunks)
+                and all(cand.get("index", 0) == 0 for cand in candidates)
+                # Google never answers `"content": null`: a test nulled a streamed chunk's text (lmnr-python's
+                # test_google_genai_no_content), so the text kept would be short of what was counted
+                and not any("content" in cand and cand["content"] is None for cand in candidates)
                 and all(set(p) <= {"text", "thoughtSignature"} and "text" in p for p in parts)
             ):
                 text = "".join(p["text"] for p in parts)
