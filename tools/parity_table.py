@@ -50,6 +50,7 @@ MINED = {
     "openllmetry": "traceloop/openllmetry (unseen check)",
     "lmnr": "lmnr-ai/lmnr-python (unseen check)",
     "logfire": "pydantic/logfire (unseen check)",
+    "braintrust": "braintrustdata/braintrust-sdk (unseen check)",
 }
 
 

@@ -26,6 +26,9 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   lmnr-ai/lmnr-python: ... lmnr-ai/lmnr-python tests/cassettes lmnr > tests/data/mined_lmnr.jsonl
   pydantic/logfire: ... pydantic/logfire tests/otel_integrations/cassettes,tests/cassettes lgfr \
       > tests/data/mined_logfire.jsonl
+  braintrustdata/braintrust-sdk: ... braintrustdata/braintrust-sdk py/src/braintrust/wrappers/cassettes,\
+      integrations/adk-py/src/tests/cassettes,integrations/adk-py/tests/cassettes brtr \
+      | gzip -9n > tests/data/mined_braintrust.jsonl.gz
 
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
