@@ -59,6 +59,13 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     return [_restored(r, placeholders.get(r["id"])) for r in records if r["id"] not in excluded]
 
 
+def mined_history_names() -> list[str]:
+    """Every mined set of tests/data (`mined_<name>.jsonl[.gz]`), by the name load_mined_history takes."""
+    folder = Path(__file__).resolve().parent / "data"
+    names = {p.name.removeprefix("mined_").split(".")[0] for p in folder.glob("mined_*.jsonl*")}
+    return sorted(names)
+
+
 def _restored(record: dict[str, Any], placeholders: dict[str, str] | None) -> dict[str, Any]:
     """The record with a cassette filter's placeholders put back to the text they replaced (errata.json
     `placeholders`): in every string, as the filter wrote them everywhere."""

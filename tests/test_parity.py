@@ -24,6 +24,7 @@ from tests.ground_truth import (
     load_mined,
     load_mined_history,
     load_records,
+    mined_history_names,
     replay,
     replay_2026,
     whole_response,
@@ -150,6 +151,11 @@ MINED_HISTORY_FLOORS = {
     "logfire": 1.0,
     "braintrust": 0.91,
 }
+
+
+def test_every_mined_set_has_a_floor() -> None:
+    """A set added to tests/data is measured here (and listed by tools/parity_table.py) from its first commit."""
+    assert sorted(MINED_HISTORY_FLOORS) == mined_history_names()
 
 
 def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
@@ -338,7 +344,7 @@ def test_every_2026_body_google_answered_is_answered() -> None:
     assert refused == []
 
 
-_ENUM_NUMBERS = {("trafficType", 1): "ON_DEMAND"}
+_ENUM_NUMBERS: dict[tuple[str, Any], str] = {("trafficType", 1): "ON_DEMAND"}
 
 
 def test_usage_fields_match_every_recorded_answer() -> None:
