@@ -51,6 +51,7 @@ MINED = {
     "lmnr": "lmnr-ai/lmnr-python (unseen check)",
     "logfire": "pydantic/logfire (unseen check)",
     "braintrust": "braintrustdata/braintrust-sdk (unseen check)",
+    "oscar": "golang/oscar, httprr traces (unseen check)",
 }
 
 

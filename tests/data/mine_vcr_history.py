@@ -29,8 +29,10 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   braintrustdata/braintrust-sdk: ... braintrustdata/braintrust-sdk py/src/braintrust/wrappers/cassettes,\
       integrations/adk-py/src/tests/cassettes,integrations/adk-py/tests/cassettes brtr \
       | gzip -9n > tests/data/mined_braintrust.jsonl.gz
+  golang/oscar (httprr traces): ... golang/oscar internal oscr > tests/data/mined_oscar.jsonl
 
-Projects re-record their cassettes when they move to newer models, so a repository's history keeps
+Go's httprr traces (`*.httprr`) are read as cassettes too. Projects re-record their cassettes when they move to
+newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
 every cassette is read (vcrpy's `interactions` and Ruby's and R's VCR `http_interactions`; JSON, gzip and
 SSE bodies). Each record is a real answer of Google's service: the request body verbatim (the JSON
@@ -61,6 +63,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import yaml
+from mine_conversations import httprr_messages, parse_response_body, split_http  # this folder's miner
 
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import resolve
@@ -103,9 +106,49 @@ def _versions(repo: str, directory: str) -> list[tuple[str, str, str]]:
         for line in _git(repo, "ls-tree", "-r", commit, *folders).splitlines():
             meta, path = line.split("\t", 1)
             blob = meta.split()[2]
-            if path.endswith((".yaml", ".yml")) and blob not in seen:
+            if path.endswith((".yaml", ".yml", ".httprr")) and blob not in seen:
                 seen[blob] = (blob, path, commit)
     return list(seen.values())
+
+
+def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
+    """A cassette's interactions (vcrpy, Ruby's and R's VCR), or an httprr trace's exchanges in their shape."""
+    try:
+        raw = subprocess.run(["git", "-C", repo, "cat-file", "-p", blob], capture_output=True, check=True).stdout
+    except subprocess.CalledProcessError:  # a large file the snapshot lists but does not hold
+        return []
+    if b"googleapis.com" not in raw:
+        return []
+    if path.endswith(".httprr"):
+        return _httprr(raw)
+    try:
+        data = yaml.safe_load(raw.decode("utf-8", "replace"))
+    except yaml.YAMLError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    return list(data.get("interactions") or data.get("http_interactions") or [])
+
+
+def _httprr(raw: bytes) -> list[dict[str, Any]]:
+    """The exchanges of an httprr v1 trace (Go's rsc.io/httprr: golang/oscar, google/adk-go), parsed bodies and the
+    response's Date header, in a cassette interaction's shape."""
+    out: list[dict[str, Any]] = []
+    for request, response in httprr_messages(raw):
+        req_head, req_body = split_http(request)
+        resp_head, resp_body = split_http(response)
+        try:
+            body = json.loads(req_body) if req_body.strip() else None
+        except json.JSONDecodeError:
+            body = None
+        dates = [line.split(":", 1)[1].strip() for line in resp_head.splitlines() if line.lower().startswith("date:")]
+        out.append(
+            {
+                "request": {"uri": req_head.splitlines()[0].split(" ")[1], "parsed_body": body},
+                "response": {"parsed_body": parse_response_body(resp_head, resp_body), "headers": {"Date": dates}},
+            }
+        )
+    return out
 
 
 def _text(body: Any) -> str | None:
@@ -162,19 +205,8 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
     answers: dict[str, str] = {}
     n = 0
     for blob, path, commit in _versions(repo, directory):
-        try:
-            text = _git(repo, "cat-file", "-p", blob)
-        except subprocess.CalledProcessError:  # a large file the snapshot lists but does not hold
-            continue
-        if "googleapis.com" not in text:
-            continue
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError:
-            continue
-        if not isinstance(data, dict):
-            continue
-        for i, interaction in enumerate(data.get("interactions") or data.get("http_interactions") or []):
+        interactions = _interactions(repo, blob, path)
+        for i, interaction in enumerate(interactions):
             request, response = interaction.get("request") or {}, interaction.get("response") or {}
             uri = request.get("uri", "")
             call = next((c for c in CALLS if f":{c}" in uri), None)
