@@ -135,8 +135,10 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # Arize-ai/openinference 80/97 (Oct 2024 - Jul 2026; 80/94 without the three answers errata.json not_evidence names),
 # open-telemetry/opentelemetry-python-contrib 46/49 (Jan - Oct 2025, Vertex AI), traceloop/openllmetry 11/11,
 # lmnr-ai/lmnr-python 37/38, pydantic/logfire 5/5, braintrustdata/braintrust-sdk 32/35 (Gemini API 2.0, Aug 2025 -
-# Jan 2026), golang/oscar 10/16 (httprr traces, Gemini API 1.0, 1.5, 2.5, Oct 2024 - Oct 2025); tests/data/PROVENANCE.md
-# clusters the misses.
+# Jan 2026), golang/oscar 10/16 (httprr traces, Gemini API 1.0, 1.5, 2.5, Oct 2024 - Oct 2025); and the outputs that
+# call functions, which no set held before (ten repositories, 1,377 answers): 229/1377, exact on Vertex 2.5 (170/170)
+# and the Gemini API's 2.0 (50/56), under on every Gemini API 2.5 / 3.x one (-7 with empty args, -10 / -11 with one
+# string) and on Vertex 3 (-4). tests/data/PROVENANCE.md clusters the misses.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.89,
     "ruby_llm": 0.88,
@@ -152,6 +154,7 @@ MINED_HISTORY_FLOORS = {
     "logfire": 1.0,
     "braintrust": 0.91,
     "oscar": 0.62,
+    "function_calls": 0.16,
 }
 
 

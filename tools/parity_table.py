@@ -52,6 +52,7 @@ MINED = {
     "logfire": "pydantic/logfire (unseen check)",
     "braintrust": "braintrustdata/braintrust-sdk (unseen check)",
     "oscar": "golang/oscar, httprr traces (unseen check)",
+    "function_calls": "function-call outputs of ten repositories (unseen check)",
 }
 
 

@@ -1,6 +1,6 @@
 """Mine Google's recorded answers from every version of a repository's VCR cassettes (not run by the tests).
 
-usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID-PREFIX > OUT.jsonl
+usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID-PREFIX [--function-calls] > OUT.jsonl
   simonw/llm-gemini: ... simonw/llm-gemini tests/cassettes llmg > tests/data/mined_llm_gemini.jsonl
   crmne/ruby_llm:    ... crmne/ruby_llm spec/fixtures/vcr_cassettes rllm | gzip -9n > tests/data/mined_ruby_llm.jsonl.gz
   pydantic/pydantic-ai: ... pydantic/pydantic-ai tests pyd | gzip -9n > tests/data/mined_pydantic_ai_history.jsonl.gz
@@ -30,6 +30,11 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       integrations/adk-py/src/tests/cassettes,integrations/adk-py/tests/cassettes brtr \
       | gzip -9n > tests/data/mined_braintrust.jsonl.gz
   golang/oscar (httprr traces): ... golang/oscar internal oscr > tests/data/mined_oscar.jsonl
+  function-call outputs (`--function-calls`, one run per repository with the folders above, appended in this order):
+      Arize-ai/openinference oinfc, open-telemetry/opentelemetry-python-contrib otelc, lmnr-ai/lmnr-python lmnrc,
+      pydantic/logfire lgfrc, braintrustdata/braintrust-sdk brtrc, tidyverse/ellmer elmrc, posit-dev/chatlas chatc,
+      Mirascope/mirascope mirac, crmne/ruby_llm rllmc, pydantic/pydantic-ai pydc
+      | gzip -9n > tests/data/mined_function_calls.jsonl.gz
 
 Go's httprr traces (`*.httprr`) are read as cassettes too. Projects re-record their cassettes when they move to
 newer models, so a repository's history keeps
@@ -198,7 +203,34 @@ def _model(named: str, version: Any) -> str:
     return named
 
 
-def main(repo: str, label: str, directory: str, prefix: str) -> None:
+def _signed_as_answered(parts: list[dict[str, Any]]) -> bool:
+    """Every thoughtSignature is base64, as Google sends it (pydantic-ai's cassetter writes
+    `__BINARY_TRUNCATED__:len=…` in place of long ones: such a part is not what was answered)."""
+    for part in parts:
+        signature = part.get("thoughtSignature")
+        if signature is None:
+            continue
+        try:
+            base64.b64decode(str(signature).replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+    return True
+
+
+def _merged(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A candidate's parts as one response holds them: a stream's consecutive text fragments joined into one part."""
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if set(part) == {"text"} and out and set(out[-1]) == {"text"}:
+            out[-1] = {"text": out[-1]["text"] + part["text"]}
+        else:
+            out.append(dict(part))
+    return out
+
+
+def main(repo: str, label: str, directory: str, prefix: str, function_calls: bool = False) -> None:
+    """Print the records; `function_calls` prints instead the outputs whose candidate calls functions (its parts
+    verbatim, a stream's text fragments joined), a set of its own."""
     seen: set[str] = set()
     # responseId -> (model, request): an answer whose responseId came earlier with another model or request
     # is a copied or edited cassette, not a recording (pydantic-ai has such copies): skipped.
@@ -249,7 +281,7 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
             notes = f"modelVersion={last.get('modelVersion')}; request named {named}; {call}"
             items: list[dict[str, Any]] = []
             value = last.get("totalTokens") if call == "countTokens" else usage.get("promptTokenCount")
-            if isinstance(value, int):
+            if isinstance(value, int) and not function_calls:
                 items.append(
                     {
                         "api": "countTokens" if call == "countTokens" else "generateContent.usage",
@@ -266,16 +298,38 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
             ]
             output = usage.get("candidatesTokenCount")
             candidates = [cand for c in chunks for cand in (c.get("candidates") or [])]
-            if (
+            whole = (
                 call != "countTokens"
                 and isinstance(output, int)
-                and parts
-                # candidatesTokenCount counts every candidate: only a one-candidate answer is the text kept here
+                and bool(parts)
+                # candidatesTokenCount counts every candidate: only a one-candidate answer is the output kept here
                 and all(len(c.get("candidates") or []) <= 1 for c in chunks)
                 and all(cand.get("index", 0) == 0 for cand in candidates)
                 # Google never answers `"content": null`: a test nulled a streamed chunk's text (lmnr-python's
                 # test_google_genai_no_content), so the text kept would be short of what was counted
                 and not any("content" in cand and cand["content"] is None for cand in candidates)
+            )
+            calls = any("functionCall" in p for p in parts)
+            if (
+                whole
+                and function_calls
+                and calls
+                and all(set(p) <= {"text", "thoughtSignature", "functionCall"} for p in parts)
+                and _signed_as_answered(parts)
+            ):
+                items.append(
+                    {
+                        "api": "generateContent.usage",
+                        "kind": "output",
+                        "request": {"contents": [{"role": "model", "parts": _merged(parts)}]},
+                        "text": "".join(p.get("text", "") for p in parts),
+                        "origin_request": body,
+                        "expected": {"totalTokens": output},
+                    }
+                )
+            elif (
+                whole
+                and not function_calls
                 and all(set(p) <= {"text", "thoughtSignature"} and "text" in p for p in parts)
             ):
                 text = "".join(p["text"] for p in parts)
@@ -310,4 +364,5 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    repo, label, directory, prefix = sys.argv[1:5]
+    main(repo, label, directory, prefix, function_calls=sys.argv[5:6] == ["--function-calls"])
