@@ -118,7 +118,7 @@ def test_every_body_google_answered_is_accepted(source: str) -> None:
 
 @pytest.mark.parametrize("name", ["mined", *mined_history_names()])
 def test_every_mined_body_google_answered_is_accepted(name: str) -> None:
-    """The mined sets' bodies too (each prompt's request, each output's origin request; 3,390 bodies of 14 sets on
+    """The mined sets' bodies too (each prompt's request, each output's origin request; 4,783 bodies of 16 sets on
     2026-12-07), Gemini API and Vertex AI, 1.0 to 3.5, as the SDKs and frameworks sent them (integer enums included)."""
     records = load_mined() if name == "mined" else load_mined_history(name)
     bodies = [
