@@ -46,7 +46,11 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     """Answers mined from every version of a repository's cassettes (tests/data/mined_<name>.jsonl, gzipped
     when large; written by tests/data/mine_vcr_history.py): `llm_gemini` (simonw/llm-gemini), `ruby_llm`
     (crmne/ruby_llm), `pydantic_ai_history` (pydantic/pydantic-ai), `mirascope` (Mirascope/mirascope), `ellmer`
-    (tidyverse/ellmer), `chatlas` (posit-dev/chatlas), `crewai` (crewAIInc/crewAI)."""
+    (tidyverse/ellmer), `chatlas` (posit-dev/chatlas), `crewai` (crewAIInc/crewAI), `openinference`
+    (Arize-ai/openinference), `otel_contrib` (open-telemetry/opentelemetry-python-contrib), `openllmetry`
+    (traceloop/openllmetry), `lmnr` (lmnr-ai/lmnr-python), `logfire` (pydantic/logfire),
+    `braintrust` (braintrustdata/braintrust-sdk), `oscar` (golang/oscar), `function_calls` (outputs that call
+    functions, of ten of these repositories)."""
     folder = Path(__file__).resolve().parent / "data"
     plain_path, packed = folder / f"mined_{name}.jsonl", folder / f"mined_{name}.jsonl.gz"
     text = plain_path.read_text("utf-8") if plain_path.exists() else gzip.decompress(packed.read_bytes()).decode()
@@ -54,6 +58,13 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     placeholders = errata().get("placeholders", {}).get("records", {})
     records = (json.loads(line) for line in text.splitlines() if line.strip())
     return [_restored(r, placeholders.get(r["id"])) for r in records if r["id"] not in excluded]
+
+
+def mined_history_names() -> list[str]:
+    """Every mined set of tests/data (`mined_<name>.jsonl[.gz]`), by the name load_mined_history takes."""
+    folder = Path(__file__).resolve().parent / "data"
+    names = {p.name.removeprefix("mined_").split(".")[0] for p in folder.glob("mined_*.jsonl*")}
+    return sorted(names)
 
 
 def _restored(record: dict[str, Any], placeholders: dict[str, str] | None) -> dict[str, Any]:

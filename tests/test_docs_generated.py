@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ground_truth import mined_history_names
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,6 +26,12 @@ def test_the_parity_table_of_docs_counting_is_current() -> None:
     tool = _tool("parity_table")
     text = (ROOT / "docs" / "counting.md").read_text("utf-8")
     assert tool.current_block(text) == tool.block(), "run: python tools/parity_table.py --write"
+
+
+def test_the_parity_table_lists_every_mined_set() -> None:
+    """A set added to tests/data shows in the table of docs/counting.md."""
+    tool = _tool("parity_table")
+    assert sorted(tool.MINED) == mined_history_names()
 
 
 def test_the_list_of_misses_of_docs_counting_is_current() -> None:

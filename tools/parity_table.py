@@ -45,6 +45,14 @@ MINED = {
     "ellmer": "tidyverse/ellmer (unseen check)",
     "chatlas": "posit-dev/chatlas (unseen check)",
     "crewai": "crewAIInc/crewAI (unseen check)",
+    "openinference": "Arize-ai/openinference (unseen check)",
+    "otel_contrib": "open-telemetry/opentelemetry-python-contrib (unseen check)",
+    "openllmetry": "traceloop/openllmetry (unseen check)",
+    "lmnr": "lmnr-ai/lmnr-python (unseen check)",
+    "logfire": "pydantic/logfire (unseen check)",
+    "braintrust": "braintrustdata/braintrust-sdk (unseen check)",
+    "oscar": "golang/oscar, httprr traces (unseen check)",
+    "function_calls": "function-call outputs of ten repositories (unseen check)",
 }
 
 

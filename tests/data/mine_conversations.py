@@ -65,8 +65,8 @@ def parse_response_body(head: str, body: bytes) -> dict[str, Any] | list[dict[st
     return value if isinstance(value, dict) else None
 
 
-def parse_httprr(data: bytes) -> list[tuple[str, Any, Any]]:
-    """(url, request body, response) per exchange of an httprr v1 trace."""
+def httprr_messages(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(request, response) raw HTTP messages of an httprr v1 trace."""
     header, _, rest = data.partition(b"\n")
     if not header.startswith(b"httprr trace v1"):
         raise ValueError("not an httprr v1 trace")
@@ -76,7 +76,15 @@ def parse_httprr(data: bytes) -> list[tuple[str, Any, Any]]:
         if not sizes.strip():
             break
         req_len, resp_len = (int(n) for n in sizes.split())
-        request, response, rest = rest[:req_len], rest[req_len : req_len + resp_len], rest[req_len + resp_len :]
+        out.append((rest[:req_len], rest[req_len : req_len + resp_len]))
+        rest = rest[req_len + resp_len :]
+    return out
+
+
+def parse_httprr(data: bytes) -> list[tuple[str, Any, Any]]:
+    """(url, request body, response) per exchange of an httprr v1 trace."""
+    out = []
+    for request, response in httprr_messages(data):
         req_head, req_body = split_http(request)
         resp_head, resp_body = split_http(response)
         url = req_head.splitlines()[0].split(" ")[1]

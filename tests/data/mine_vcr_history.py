@@ -1,6 +1,6 @@
 """Mine Google's recorded answers from every version of a repository's VCR cassettes (not run by the tests).
 
-usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID-PREFIX > OUT.jsonl
+usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID-PREFIX [--function-calls] > OUT.jsonl
   simonw/llm-gemini: ... simonw/llm-gemini tests/cassettes llmg > tests/data/mined_llm_gemini.jsonl
   crmne/ruby_llm:    ... crmne/ruby_llm spec/fixtures/vcr_cassettes rllm | gzip -9n > tests/data/mined_ruby_llm.jsonl.gz
   pydantic/pydantic-ai: ... pydantic/pydantic-ai tests pyd | gzip -9n > tests/data/mined_pydantic_ai_history.jsonl.gz
@@ -10,15 +10,42 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   posit-dev/chatlas: ... posit-dev/chatlas tests/_vcr chat | gzip -9n > tests/data/mined_chatlas.jsonl.gz
   crewAIInc/crewAI: ... crewAIInc/crewAI lib/crewai/tests/cassettes,tests/cassettes crew \
       | gzip -9n > tests/data/mined_crewai.jsonl.gz
+  Arize-ai/openinference: ... Arize-ai/openinference $(OINF) oinf | gzip -9n > tests/data/mined_openinference.jsonl.gz
+      OINF=python/instrumentation/openinference-instrumentation-google-genai/tests/cassettes,
+      python/instrumentation/openinference-instrumentation-google-adk/tests/cassettes,
+      python/instrumentation/openinference-instrumentation-langchain/tests/cassettes,
+      python/instrumentation/openinference-instrumentation-dspy/tests/openinference/instrumentation/dspy/cassettes
+      (one comma-separated argument)
+  open-telemetry/opentelemetry-python-contrib: ... open-telemetry/opentelemetry-python-contrib $(OTEL) otel \
+      | gzip -9n > tests/data/mined_otel_contrib.jsonl.gz
+      OTEL=instrumentation-genai/opentelemetry-instrumentation-vertexai/tests/cassettes,
+      instrumentation-genai/opentelemetry-instrumentation-google-genai/tests/generate_content/cassettes,
+      instrumentation-genai/opentelemetry-instrumentation-langchain/tests/cassettes
+  traceloop/openllmetry: ... traceloop/openllmetry $(every `*/cassettes` folder of its history) tlop \
+      > tests/data/mined_openllmetry.jsonl
+  lmnr-ai/lmnr-python: ... lmnr-ai/lmnr-python tests/cassettes lmnr > tests/data/mined_lmnr.jsonl
+  pydantic/logfire: ... pydantic/logfire tests/otel_integrations/cassettes,tests/cassettes lgfr \
+      > tests/data/mined_logfire.jsonl
+  braintrustdata/braintrust-sdk: ... braintrustdata/braintrust-sdk py/src/braintrust/wrappers/cassettes,\
+      integrations/adk-py/src/tests/cassettes,integrations/adk-py/tests/cassettes brtr \
+      | gzip -9n > tests/data/mined_braintrust.jsonl.gz
+  golang/oscar (httprr traces): ... golang/oscar internal oscr > tests/data/mined_oscar.jsonl
+  function-call outputs (`--function-calls`, one run per repository with the folders above, appended in this order):
+      Arize-ai/openinference oinfc, open-telemetry/opentelemetry-python-contrib otelc, lmnr-ai/lmnr-python lmnrc,
+      pydantic/logfire lgfrc, braintrustdata/braintrust-sdk brtrc, tidyverse/ellmer elmrc, posit-dev/chatlas chatc,
+      Mirascope/mirascope mirac, crmne/ruby_llm rllmc, pydantic/pydantic-ai pydc
+      | gzip -9n > tests/data/mined_function_calls.jsonl.gz
 
-Projects re-record their cassettes when they move to newer models, so a repository's history keeps
+Go's httprr traces (`*.httprr`) are read as cassettes too. Projects re-record their cassettes when they move to
+newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
 every cassette is read (vcrpy's `interactions` and Ruby's and R's VCR `http_interactions`; JSON, gzip and
 SSE bodies). Each record is a real answer of Google's service: the request body verbatim (the JSON
 the cassette kept), `usageMetadata.promptTokenCount` (kind "input") and, for a candidate made of
-text parts only, `candidatesTokenCount` (kind "output", with its origin request). `recorded` is the
-response's HTTP Date header, else the day its `responseId` encodes (see response_day), else the
-date of the first commit holding the cassette (an upper bound). `model` is
+text parts only, `candidatesTokenCount` (kind "output", with its origin request; not for an answer
+of several candidates, whose count covers them all, nor for a stream a test edited to `"content": null`).
+`recorded` is the response's HTTP Date header, else the day its `responseId` encodes (see response_day),
+else the date of the first commit holding the cassette (an upper bound). `model` is
 the model that answered (`modelVersion`) where vertexmeter's registry knows it, else the model the
 request named (aliases such as gemini-flash-latest move over time). Kept: text-only requests (no
 inlineData / fileData), one record per distinct (model, call, body, value); an answer whose
@@ -41,6 +68,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import yaml
+from mine_conversations import httprr_messages, parse_response_body, split_http  # this folder's miner
 
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import resolve
@@ -83,9 +111,49 @@ def _versions(repo: str, directory: str) -> list[tuple[str, str, str]]:
         for line in _git(repo, "ls-tree", "-r", commit, *folders).splitlines():
             meta, path = line.split("\t", 1)
             blob = meta.split()[2]
-            if path.endswith((".yaml", ".yml")) and blob not in seen:
+            if path.endswith((".yaml", ".yml", ".httprr")) and blob not in seen:
                 seen[blob] = (blob, path, commit)
     return list(seen.values())
+
+
+def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
+    """A cassette's interactions (vcrpy, Ruby's and R's VCR), or an httprr trace's exchanges in their shape."""
+    try:
+        raw = subprocess.run(["git", "-C", repo, "cat-file", "-p", blob], capture_output=True, check=True).stdout
+    except subprocess.CalledProcessError:  # a large file the snapshot lists but does not hold
+        return []
+    if b"googleapis.com" not in raw:
+        return []
+    if path.endswith(".httprr"):
+        return _httprr(raw)
+    try:
+        data = yaml.safe_load(raw.decode("utf-8", "replace"))
+    except yaml.YAMLError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    return list(data.get("interactions") or data.get("http_interactions") or [])
+
+
+def _httprr(raw: bytes) -> list[dict[str, Any]]:
+    """The exchanges of an httprr v1 trace (Go's rsc.io/httprr: golang/oscar, google/adk-go), parsed bodies and the
+    response's Date header, in a cassette interaction's shape."""
+    out: list[dict[str, Any]] = []
+    for request, response in httprr_messages(raw):
+        req_head, req_body = split_http(request)
+        resp_head, resp_body = split_http(response)
+        try:
+            body = json.loads(req_body) if req_body.strip() else None
+        except json.JSONDecodeError:
+            body = None
+        dates = [line.split(":", 1)[1].strip() for line in resp_head.splitlines() if line.lower().startswith("date:")]
+        out.append(
+            {
+                "request": {"uri": req_head.splitlines()[0].split(" ")[1], "parsed_body": body},
+                "response": {"parsed_body": parse_response_body(resp_head, resp_body), "headers": {"Date": dates}},
+            }
+        )
+    return out
 
 
 def _text(body: Any) -> str | None:
@@ -135,26 +203,42 @@ def _model(named: str, version: Any) -> str:
     return named
 
 
-def main(repo: str, label: str, directory: str, prefix: str) -> None:
+def _signed_as_answered(parts: list[dict[str, Any]]) -> bool:
+    """Every thoughtSignature is base64, as Google sends it (pydantic-ai's cassetter writes
+    `__BINARY_TRUNCATED__:len=…` in place of long ones: such a part is not what was answered)."""
+    for part in parts:
+        signature = part.get("thoughtSignature")
+        if signature is None:
+            continue
+        try:
+            base64.b64decode(str(signature).replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+    return True
+
+
+def _merged(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A candidate's parts as one response holds them: a stream's consecutive text fragments joined into one part."""
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if set(part) == {"text"} and out and set(out[-1]) == {"text"}:
+            out[-1] = {"text": out[-1]["text"] + part["text"]}
+        else:
+            out.append(dict(part))
+    return out
+
+
+def main(repo: str, label: str, directory: str, prefix: str, function_calls: bool = False) -> None:
+    """Print the records; `function_calls` prints instead the outputs whose candidate calls functions (its parts
+    verbatim, a stream's text fragments joined), a set of its own."""
     seen: set[str] = set()
     # responseId -> (model, request): an answer whose responseId came earlier with another model or request
     # is a copied or edited cassette, not a recording (pydantic-ai has such copies): skipped.
     answers: dict[str, str] = {}
     n = 0
     for blob, path, commit in _versions(repo, directory):
-        try:
-            text = _git(repo, "cat-file", "-p", blob)
-        except subprocess.CalledProcessError:  # a large file the snapshot lists but does not hold
-            continue
-        if "googleapis.com" not in text:
-            continue
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError:
-            continue
-        if not isinstance(data, dict):
-            continue
-        for i, interaction in enumerate(data.get("interactions") or data.get("http_interactions") or []):
+        interactions = _interactions(repo, blob, path)
+        for i, interaction in enumerate(interactions):
             request, response = interaction.get("request") or {}, interaction.get("response") or {}
             uri = request.get("uri", "")
             call = next((c for c in CALLS if f":{c}" in uri), None)
@@ -197,7 +281,7 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
             notes = f"modelVersion={last.get('modelVersion')}; request named {named}; {call}"
             items: list[dict[str, Any]] = []
             value = last.get("totalTokens") if call == "countTokens" else usage.get("promptTokenCount")
-            if isinstance(value, int):
+            if isinstance(value, int) and not function_calls:
                 items.append(
                     {
                         "api": "countTokens" if call == "countTokens" else "generateContent.usage",
@@ -213,10 +297,39 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
                 for p in ((cand.get("content") or {}).get("parts") or [])
             ]
             output = usage.get("candidatesTokenCount")
-            if (
+            candidates = [cand for c in chunks for cand in (c.get("candidates") or [])]
+            whole = (
                 call != "countTokens"
                 and isinstance(output, int)
-                and parts
+                and bool(parts)
+                # candidatesTokenCount counts every candidate: only a one-candidate answer is the output kept here
+                and all(len(c.get("candidates") or []) <= 1 for c in chunks)
+                and all(cand.get("index", 0) == 0 for cand in candidates)
+                # Google never answers `"content": null`: a test nulled a streamed chunk's text (lmnr-python's
+                # test_google_genai_no_content), so the text kept would be short of what was counted
+                and not any("content" in cand and cand["content"] is None for cand in candidates)
+            )
+            calls = any("functionCall" in p for p in parts)
+            if (
+                whole
+                and function_calls
+                and calls
+                and all(set(p) <= {"text", "thoughtSignature", "functionCall"} for p in parts)
+                and _signed_as_answered(parts)
+            ):
+                items.append(
+                    {
+                        "api": "generateContent.usage",
+                        "kind": "output",
+                        "request": {"contents": [{"role": "model", "parts": _merged(parts)}]},
+                        "text": "".join(p.get("text", "") for p in parts),
+                        "origin_request": body,
+                        "expected": {"totalTokens": output},
+                    }
+                )
+            elif (
+                whole
+                and not function_calls
                 and all(set(p) <= {"text", "thoughtSignature"} and "text" in p for p in parts)
             ):
                 text = "".join(p["text"] for p in parts)
@@ -251,4 +364,5 @@ def main(repo: str, label: str, directory: str, prefix: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    repo, label, directory, prefix = sys.argv[1:5]
+    main(repo, label, directory, prefix, function_calls=sys.argv[5:6] == ["--function-calls"])
