@@ -202,6 +202,47 @@ def test_gemini_grounding_cache_tools_thinking_and_flex(db: str, tmp_path: Path)
     assert report.free_grounded_prompts == 1
 
 
+def test_enums_written_as_their_proto_numbers_read_as_their_names(db: str, tmp_path: Path) -> None:
+    # the vertexai SDK's REST transport writes enums as numbers (recorded by opentelemetry-python-contrib and
+    # openinference, tests/data/mined_otel_contrib.jsonl.gz): 1 is ON_DEMAND / TEXT, 4 ON_DEMAND_FLEX, 2 IMAGE
+    def line(traffic: Any, text: Any, image: Any) -> dict[str, Any]:
+        details = [{"modality": text, "tokenCount": 600}, {"modality": image, "tokenCount": 400}]
+        usage = {"promptTokenCount": 1000, "candidatesTokenCount": 100, "promptTokensDetails": details}
+        return {"responseId": "r", "modelVersion": "gemini-2.5-flash", "createTime": WHEN,
+                "usageMetadata": {**usage, "trafficType": traffic}}  # fmt: skip
+
+    for named, numbered in (("ON_DEMAND", 1), ("ON_DEMAND_FLEX", 4), ("ON_DEMAND_PRIORITY", 3), (None, 0)):
+        [by_name] = read_item(line(named, "TEXT", "IMAGE"), "x:1")
+        [by_number] = read_item(line(numbered, 1, 2), "x:1")
+        assert (by_number.usage, by_number.mode) == (by_name.usage, by_name.mode)
+        assert by_number.usage.input.image_tokens == 400
+    # null is proto3's default (MODALITY_UNSPECIFIED), billed as text
+    [unspecified] = read_item(line(None, None, "image"), "x:1")
+    assert (unspecified.usage.input.tokens, unspecified.usage.input.image_tokens) == (600, 400)
+    # flex halves 2.5 Flash's rates: 1,000 x 0.15 + 100 x 1.25 per 1M
+    assert one(db, tmp_path, line(4, 1, 2)).total == D("0.000275")
+
+
+@pytest.mark.parametrize(
+    ("usage", "path"),
+    [
+        ({"trafficType": 9}, "usageMetadata.trafficType"),
+        ({"trafficType": True}, "usageMetadata.trafficType"),
+        ({"promptTokensDetails": [{"modality": 7, "tokenCount": 5}]}, "usageMetadata.promptTokensDetails[0].modality"),
+        ({"promptTokensDetails": [{"modality": "SMELL", "tokenCount": 5}]}, "promptTokensDetails[0].modality"),
+        ({"candidatesTokensDetails": [{"modality": [], "tokenCount": 1}]}, "candidatesTokensDetails[0].modality"),
+    ],
+)
+def test_an_unknown_enum_is_refused_not_billed_as_nothing(usage: dict[str, Any], path: str) -> None:
+    from vertexmeter.errors import VertexMeterError
+
+    item = {"responseId": "r", "modelVersion": "gemini-2.5-flash", "createTime": WHEN}
+    item["usageMetadata"] = {"promptTokenCount": 5, "candidatesTokenCount": 1, **usage}
+    with pytest.raises(VertexMeterError) as err:
+        read_item(item, "x:1")
+    assert err.value.status == "INVALID_ARGUMENT" and path in str(err.value.violations)
+
+
 def test_gemini_api_grounding_is_priced(db: str, tmp_path: Path) -> None:
     def grounded(i: int) -> dict[str, Any]:
         return {

@@ -40,6 +40,17 @@ TRAFFIC_MODES: dict[Any, str | None] = {
     "PRIORITY": "priority",
     "PROVISIONED_THROUGHPUT": "provisioned",
 }
+# proto3 JSON may write an enum as its number (the vertexai SDK's REST transport does: "trafficType": 1,
+# "modality": 1); the numbers of aiplatform's UsageMetadata.TrafficType and of Modality (content.proto).
+TRAFFIC_NUMBERS = {
+    0: "TRAFFIC_TYPE_UNSPECIFIED",
+    1: "ON_DEMAND",
+    2: "PROVISIONED_THROUGHPUT",
+    3: "ON_DEMAND_PRIORITY",
+    4: "ON_DEMAND_FLEX",
+}
+MODALITY_NUMBERS = {0: "MODALITY_UNSPECIFIED", 1: "TEXT", 2: "IMAGE", 3: "VIDEO", 4: "AUDIO", 5: "DOCUMENT"}
+MODALITIES = frozenset(MODALITY_NUMBERS.values())
 # Model names as partner APIs echo them -> the names the catalogue knows (publisher prefixes, Anthropic's
 # `-YYYYMMDD` version suffix, which Vertex writes `@YYYYMMDD`).
 MODEL_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -254,9 +265,32 @@ def _by_modality(details: Any, path: str) -> dict[str, int]:
     for i, entry in enumerate(details or []):
         if not isinstance(entry, dict):
             raise invalid_argument(f"{path}[{i}] must be an object.", path)
-        modality = str(entry.get("modality", "TEXT")).upper()
+        modality = _modality(entry.get("modality", "TEXT"), f"{path}[{i}].modality")
         out[modality] = out.get(modality, 0) + count(entry.get("tokenCount"), f"{path}[{i}].tokenCount")
     return out
+
+
+def _modality(value: Any, path: str) -> str:
+    """A details entry's modality by name (any case) or proto number; null is proto3's default. An unknown one
+    is refused: its tokens would otherwise be billed as nothing."""
+    if value is None:
+        return "MODALITY_UNSPECIFIED"
+    name = MODALITY_NUMBERS.get(value) if type(value) is int else value.upper() if isinstance(value, str) else None
+    if name not in MODALITIES:
+        raise invalid_argument(f"unknown modality {_short(value)}.", path)
+    return name
+
+
+def traffic_mode(usage: dict[str, Any]) -> str | None:
+    """The billing mode usageMetadata.trafficType names (by name or proto number): None for on-demand."""
+    traffic = usage.get("trafficType")
+    if type(traffic) is int:
+        traffic = TRAFFIC_NUMBERS.get(traffic, traffic)
+    if not isinstance(traffic, str | None) or traffic not in TRAFFIC_MODES:
+        raise invalid_argument(
+            f"unknown usageMetadata.trafficType {_short(usage.get('trafficType'))}.", "usageMetadata.trafficType"
+        )
+    return TRAFFIC_MODES[traffic]
 
 
 def _quantities(by_modality: dict[str, int]) -> Quantities:
@@ -328,9 +362,7 @@ def _gemini(item: Any, ctx: Context) -> list[LoggedRequest]:
     usage = item["usageMetadata"]
     if not isinstance(usage, dict):
         raise invalid_argument("no usageMetadata: only answered requests can be billed.", "usageMetadata")
-    traffic = usage.get("trafficType")
-    if not isinstance(traffic, str | None) or traffic not in TRAFFIC_MODES:
-        raise invalid_argument(f"unknown usageMetadata.trafficType {_short(traffic)}.", "usageMetadata.trafficType")
+    mode = traffic_mode(usage)
     queries, grounded, maps = grounding_of([item]) if item.get("candidates") else (0, False, False)
     return [
         _finish(
@@ -341,7 +373,7 @@ def _gemini(item: Any, ctx: Context) -> list[LoggedRequest]:
             stamp=item.get("createTime") or None,
             usage=usage_from_metadata(usage),
             fmt="gemini",
-            mode=TRAFFIC_MODES[traffic],
+            mode=mode,
             grounding_queries=queries,
             grounded=grounded,
             maps_grounded=maps,
@@ -377,10 +409,7 @@ def _gemini_call(chunks: list[Any], item: Any, ctx: Context) -> LoggedRequest:
     usage = next((c["usageMetadata"] for c in reversed(chunks) if isinstance(c.get("usageMetadata"), dict)), None)
     if usage is None:
         raise invalid_argument("no usageMetadata: only answered requests can be billed.", "usageMetadata")
-    traffic = usage.get("trafficType")
-    if not isinstance(traffic, str | None) or traffic not in TRAFFIC_MODES:
-        raise invalid_argument(f"unknown usageMetadata.trafficType {_short(traffic)}.", "usageMetadata.trafficType")
-    mode = TRAFFIC_MODES[traffic]
+    mode = traffic_mode(usage)
 
     def first(name: str) -> Any:
         return next((c[name] for c in chunks if c.get(name)), None)
