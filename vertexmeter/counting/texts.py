@@ -152,7 +152,8 @@ def schema_texts(schema: dict[str, Any], path: str, extra: tuple[str, ...] = ())
     """format, description, enum values, required names, property names (recursing), items, example.
 
     Not counted, as in google-genai: type, title, default, propertyOrdering — unless named in `extra`
-    ("title", "propertyOrdering": what the Gemini API's 2.0 generateContent counts of a responseSchema).
+    ("title", "propertyOrdering": what the Gemini API's 2.0 generateContent counts of a responseSchema; "default",
+    a string default, of its tool declarations).
     Beyond google-genai, anyOf and defs are walked too (the service reads them; the SDK's walk predates them).
     """
     if "title" in extra and isinstance(schema.get("title"), str) and schema["title"]:
@@ -160,6 +161,8 @@ def schema_texts(schema: dict[str, Any], path: str, extra: tuple[str, ...] = ())
     if "propertyOrdering" in extra:
         for i, value in enumerate(schema.get("propertyOrdering") or []):
             yield value, f"{path}.property_ordering[{i}]"
+    if "default" in extra and isinstance(schema.get("default"), str) and schema["default"]:
+        yield schema["default"], f"{path}.default"
     if schema.get("format"):
         yield schema["format"], f"{path}.format"
     if schema.get("description"):

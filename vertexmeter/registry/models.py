@@ -663,6 +663,17 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
+SCHEMA_STRINGS = frozenset(("title", "propertyOrdering", "default"))  # the fields counting.schema_texts can add
+
+
+def _schema_strings(value: object, where: str) -> tuple[str, ...]:
+    names = _strings(value or [])
+    unknown = sorted(set(names) - SCHEMA_STRINGS)
+    if unknown:
+        raise ValueError(f"accounting.yaml {where}: unknown schema_strings {unknown} (known: {sorted(SCHEMA_STRINGS)})")
+    return names
+
+
 _HISTORY_WEIGHTS = (
     "per_call",
     "per_response",
@@ -756,7 +767,7 @@ def _load_accounting(
                             str(tool.get("per_declaration_with_described_properties", 0))
                         ),
                         counts_json_schemas=bool(tool.get("json_schemas_counted", True)),
-                        schema_strings=_strings(tool.get("schema_strings") or []),
+                        schema_strings=_schema_strings(tool.get("schema_strings"), "tool_templates"),
                         inlines_refs=bool(tool.get("inlines_refs", False)),
                         reads_root_descriptions=bool(tool.get("reads_root_descriptions", True)),
                         **{name: int(str(tool.get(name, 0))) for name in _TOOL_WEIGHTS},
@@ -765,7 +776,7 @@ def _load_accounting(
                     ),
                     counts_response_schema=bool(schema["counted"]),
                     counts_response_json_schema=bool(schema["json_schema_counted"]),
-                    response_schema_strings=_strings(schema.get("schema_strings") or []),
+                    response_schema_strings=_schema_strings(schema.get("schema_strings"), "response_schema"),
                     response_schema_per_typed_node=int(str(schema.get("per_typed_node", 0))),
                     function_history=FunctionHistory(
                         int(str(history["per_call"])),
