@@ -155,8 +155,9 @@ class UsageResult:
             output_low += low - text_tokens
             output_high += high - text_tokens
             reasons.append(rule.reason)
-        if self.server_tools.unknown_high:
-            output_high += self.server_tools.unknown_high
+        if self.server_tools.unknown_high:  # the point value counts the typical call; the bounds, none up to the most
+            output_low -= self.server_tools.estimate
+            output_high += self.server_tools.unknown_high - self.server_tools.estimate
             reasons.append(self.server_tools.reason)
         if output_uncertain:
             out["candidatesTokenCount"] = [output_low, output_high]
@@ -371,8 +372,9 @@ def usage_of_body(
         result.server_tools = server_tool_calls(
             prompt, response, get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)), GENERATE_CONTENT
         )
-        if result.server_tools.tokens:
-            candidates["TEXT"] = candidates.get("TEXT", 0) + result.server_tools.tokens
+        billed_calls = result.server_tools.tokens + result.server_tools.estimate
+        if billed_calls:
+            candidates["TEXT"] = candidates.get("TEXT", 0) + billed_calls
         result.candidates_tokens_by_modality = candidates
         result.has_response = True
         stated = _stated_thoughts(response)

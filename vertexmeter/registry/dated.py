@@ -19,6 +19,7 @@ _SIGNATURES = ("per_response", "per_part")
 _FALLBACKS = ("user_text_urls",)
 _BOUNDS = ("last_user_text_twice",)
 _READS = ("webSearchQueries", "retrievedUrls")
+_ESTIMATE_WHEN = ("always", "first_turn")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,12 @@ class ServerToolCall:
     per_call: int = 0
     # Model ids (prefixes) the rule is for, where a generation's models differ; empty: every model of it.
     models: tuple[str, ...] = ()
+    # Without a response that says what ran, where `bound_without_response` bounds the call: the point value counts
+    # the call listing one query of this many tokens (a typical query), inside the bounds; 0: the call is not counted.
+    estimate_query_tokens: int = 0
+    # Which requests the estimate is for: "first_turn" (contents without a model turn: a first question, where the
+    # search ran in every recorded answer), "always".
+    estimate_when: str = "always"
 
     def text(self, items: list[str]) -> str:
         return self.template.replace("{list}", json.dumps(items, ensure_ascii=False))
@@ -183,6 +190,8 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             evidence=_strings(entry.get("evidence") or []),
             per_call=int(entry.get("per_call", 0)),
             models=_strings(entry["models"]) if entry.get("models") else (),
+            estimate_query_tokens=int(entry.get("estimate_query_tokens", 0)),
+            estimate_when=str(entry.get("estimate_when", "always")),
         )
         if "{list}" not in rule.template or rule.reads not in _READS or not rule.evidence:
             raise ValueError(
@@ -192,6 +201,12 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             raise ValueError(f"accounting.yaml server_tool_calls: unknown request_fallback {rule.request_fallback!r}")
         if rule.bound_without_response is not None and rule.bound_without_response not in _BOUNDS:
             raise ValueError(f"accounting.yaml server_tool_calls: unknown bound {rule.bound_without_response!r}")
+        if rule.estimate_when not in _ESTIMATE_WHEN:
+            raise ValueError(f"accounting.yaml server_tool_calls: unknown estimate_when {rule.estimate_when!r}")
+        if rule.estimate_query_tokens < 0 or (rule.estimate_query_tokens and rule.bound_without_response is None):
+            raise ValueError(
+                f"accounting.yaml server_tool_calls: {rule.tool}'s estimate_query_tokens needs a bound_without_response"
+            )
         out.append(rule)
     return tuple(out)
 
