@@ -26,12 +26,14 @@ from vertexmeter.dates import parse_day
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions, generated_image_tokens
 from vertexmeter.registry import (
+    Accounting,
     DatedRule,
     ModelInfo,
     RawPromptRule,
     Redirect,
     StreamedOutputBounds,
     accounting_for,
+    code_parts_for,
     counts_text_pieces_apart,
     dated_rule_on,
     raw_prompt_rule_for,
@@ -512,10 +514,16 @@ def count_response(
     by_modality: dict[str, int] = {}
     thoughts = uncertain = 0
     streamed = streamed_rule is not None and isinstance(response, list)
+    code_rule = code_parts_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
         others: list[str] = []
+        # Code execution (accounting.yaml code_execution_parts): the code texts billed, each code part's own tokens,
+        # and the runs of text parts a code part ends where its code is billed without its edges.
+        code_texts: list[str] = []
+        code_parts = 0
+        segments: list[list[str]] = []
         for j, part in enumerate(parts):
             if not isinstance(part, dict):
                 raise invalid_argument("A response part is a JSON object.", f"response.parts[{j}]")
@@ -527,13 +535,28 @@ def count_response(
                     thought_text += part["text"]
                 else:
                     pieces.append(part["text"])
+            elif code_rule is not None and (code_part := _code_field(part)) is not None:
+                name, value = code_part
+                if name == "executableCode":
+                    code_parts += 1
+                    code = value.get("code") if isinstance(value, dict) else None
+                    if code_rule.code == "edges_stripped":
+                        segments.append(pieces)
+                        pieces = []
+                        code_texts.append(code.strip() if isinstance(code, str) else "")
+                    elif code_rule.code == "as_written":
+                        code_texts.append(code if isinstance(code, str) else "")
+                elif code_rule.result_billed:
+                    others.extend(t for t, _ in part_texts(part, f"response.parts[{j}]"))
             else:
                 others.extend(t for t, _ in part_texts(part, f"response.parts[{j}]"))
-        if not rules.bills_edge_newlines and pieces:
-            pieces[0] = pieces[0].lstrip("\n")
-            pieces[-1] = pieces[-1].rstrip("\n")
-        if not rules.bills_trailing_whitespace and pieces:
-            pieces[-1] = pieces[-1].rstrip()
+        # A code part billed without its edges ends the text before it: each earlier run of text parts is a text of
+        # its own, with the same edges left out; the run after the last code part is the candidate's text.
+        others.extend("".join(_billed_edges(rules, run)) for run in segments)
+        pieces = _billed_edges(rules, pieces)
+        others.extend(code_texts)
+        if code_rule is not None and code_parts:
+            by_modality["TEXT"] = by_modality.get("TEXT", 0) + code_rule.per_code_part * code_parts
         text = "".join(pieces)
         if apart:  # accounting.yaml text_pieces_apart: a stream's chunks end where the model's tokens end
             text_tokens = sum(tokenizer.count(piece) for piece in pieces if piece)
@@ -549,6 +572,25 @@ def count_response(
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
         thoughts += tokenizer.count(thought_text) if thought_text else 0
     return by_modality, thoughts, uncertain
+
+
+def _billed_edges(rules: Accounting, pieces: list[str]) -> list[str]:
+    """A candidate's text parts with what the API leaves out at their edges (accounting.yaml `output_newlines`)."""
+    pieces = list(pieces)
+    if not rules.bills_edge_newlines and pieces:
+        pieces[0] = pieces[0].lstrip("\n")
+        pieces[-1] = pieces[-1].rstrip("\n")
+    if not rules.bills_trailing_whitespace and pieces:
+        pieces[-1] = pieces[-1].rstrip()
+    return pieces
+
+
+def _code_field(part: dict[str, Any]) -> tuple[str, Any] | None:
+    """("executableCode" | "codeExecutionResult", its value) of a code execution part, either casing; else None."""
+    for name, proto in (("executableCode", "executable_code"), ("codeExecutionResult", "code_execution_result")):
+        if name in part or proto in part:
+            return name, part.get(name, part.get(proto))
+    return None
 
 
 def tokens_before_stop(tokenizer: Tokenizer, text: str, stop_sequences: list[str]) -> int | None:

@@ -1,6 +1,7 @@
 """accounting.yaml's rules that hold for a span of days or for what a response says ran: `dated_weights`,
-`thoughts_in_candidates`, `replayed_thoughts_reach` and `server_tool_calls`, parsed and checked with the rest of
-the data set (so `vertexmeter data update` refuses a broken one) and read by counting through the registry."""
+`thoughts_in_candidates`, `replayed_thoughts_reach`, `server_tool_calls` and `code_execution_parts`, parsed and
+checked with the rest of the data set (so `vertexmeter data update` refuses a broken one) and read by counting
+through the registry."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ _FALLBACKS = ("user_text_urls",)
 _BOUNDS = ("last_user_text_twice",)
 _READS = ("webSearchQueries", "retrievedUrls")
 _ESTIMATE_WHEN = ("always", "first_turn")
+_CODE = ("as_written", "edges_stripped", "not_billed")
 
 
 @dataclass(frozen=True)
@@ -90,13 +92,44 @@ class ServerToolCall:
 
 
 @dataclass(frozen=True)
+class CodeParts:
+    """One `code_execution_parts` entry: how code execution's parts bill, from `since` to `until` (inclusive).
+    `code`: a response's executableCode text "as_written", with its edge whitespace left out ("edges_stripped",
+    and the text parts around it then end there, each run of them billed as a candidate text of its own), or
+    "not_billed"; `per_code_part`: tokens each executableCode part bills beyond its text; `result_billed`: a
+    response's codeExecutionResult output is in candidatesTokenCount; `history_billed`: the request's own
+    executableCode / codeExecutionResult parts (a replayed turn) are in promptTokenCount."""
+
+    apis: tuple[str, ...]
+    calls: tuple[str, ...]
+    generations: tuple[str, ...]
+    code: str
+    per_code_part: int
+    result_billed: bool
+    history_billed: bool
+    confidence: str
+    evidence: tuple[str, ...]
+    since: dt.date = dt.date.min
+    until: dt.date = dt.date.max
+
+    def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
+        return (
+            self.since <= day <= self.until
+            and api in self.apis
+            and call in self.calls
+            and generation in self.generations
+        )
+
+
+@dataclass(frozen=True)
 class DatedSections:
-    """The four sections, parsed."""
+    """The five sections, parsed."""
 
     weights: tuple[DatedWeights, ...] = ()
     rules: dict[str, tuple[DatedRule, ...]] | None = None
     reach: dict[tuple[str, str, str], ThoughtReach] | None = None
     server_tools: tuple[ServerToolCall, ...] = ()
+    code_parts: tuple[CodeParts, ...] = ()
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -211,11 +244,47 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
     return tuple(out)
 
 
+def _flag(entry: dict[str, Any], key: str) -> bool:
+    value = entry.get(key)
+    if not isinstance(value, bool):
+        raise ValueError(f"accounting.yaml code_execution_parts: {key} is true or false, not {value!r}")
+    return value
+
+
+def _code_parts(raw: list[dict[str, Any]]) -> tuple[CodeParts, ...]:
+    out: list[CodeParts] = []
+    for entry in raw:
+        rule = CodeParts(
+            **_scope(entry),
+            code=str(entry.get("code")),
+            per_code_part=int(entry.get("per_code_part", 0)),
+            result_billed=_flag(entry, "result_billed"),
+            history_billed=_flag(entry, "history_billed"),
+            confidence=str(entry.get("confidence", "")),
+            evidence=_strings(entry.get("evidence") or []),
+            since=_day(entry["since"]) if entry.get("since") else dt.date.min,
+            until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+        )
+        if rule.code not in _CODE or rule.per_code_part < 0 or not rule.evidence or rule.since > rule.until:
+            raise ValueError(f"accounting.yaml code_execution_parts: {entry!r} (code, per_code_part, days, evidence)")
+        for other in out:
+            shared = (
+                set(rule.apis) & set(other.apis)
+                and set(rule.calls) & set(other.calls)
+                and set(rule.generations) & set(other.generations)
+            )
+            if shared and rule.since <= other.until and other.since <= rule.until:
+                raise ValueError(f"accounting.yaml code_execution_parts: {entry!r} overlaps another entry's days")
+        out.append(rule)
+    return tuple(out)
+
+
 def load_dated_sections(rules: dict[str, Any]) -> DatedSections:
-    """The four sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
+    """The five sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
     return DatedSections(
         weights=_weights(rules.get("dated_weights") or []),
         rules={section: _rules(section, rules.get(section) or []) for section in DATED_RULE_SECTIONS},
         reach=_reach(rules.get("replayed_thoughts_reach") or []),
         server_tools=_server_tools(rules.get("server_tool_calls") or []),
+        code_parts=_code_parts(rules.get("code_execution_parts") or []),
     )
