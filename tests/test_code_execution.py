@@ -193,3 +193,19 @@ def test_entries_whose_days_overlap_are_refused() -> None:
         load_dated_sections({"code_execution_parts": [first, {**ENTRY, "since": "2026-04-17"}]})
     parsed = load_dated_sections({"code_execution_parts": [ENTRY]}).code_parts[0]
     assert parsed.since == dt.date.min and parsed.until == dt.date.max and parsed.per_code_part == 0
+
+
+def test_explain_lists_the_rule_where_it_read_code_parts() -> None:
+    response = _code_response(BEFORE, CODE, RESULT, AFTER)
+    rules = vertexmeter.usage("gemini-2.5-flash", BODY, api="gemini", response=response, as_of="2026-06-01").rules
+    entry = next(r for r in rules if r["rule"].startswith("accounting.yaml code_execution_parts"))
+    assert "edges_stripped" in entry["rule"] and "pyd-0193" in entry["evidence"] and entry["confidence"] == "observed"
+    # A replayed code turn is read by the rule too; a request and response without code parts do not list it.
+    turn = {"role": "model", "parts": [CODE, RESULT, AFTER]}
+    replayed = {**BODY, "contents": [*BODY["contents"], turn, {"role": "user", "parts": [{"text": "More?"}]}]}
+    listed = vertexmeter.usage("gemini-2.5-flash", replayed, api="gemini", as_of="2026-06-01").rules
+    assert any(r["rule"].startswith("accounting.yaml code_execution_parts") for r in listed)
+    plain = vertexmeter.usage("gemini-2.5-flash", BODY, api="gemini", response="45", as_of="2026-06-01").rules
+    assert not any(r["rule"].startswith("accounting.yaml code_execution_parts") for r in plain)
+    on_2_0 = vertexmeter.usage("gemini-2.0-flash", BODY, api="gemini", response=response, as_of="2025-08-07").rules
+    assert not any(r["rule"].startswith("accounting.yaml code_execution_parts") for r in on_2_0)

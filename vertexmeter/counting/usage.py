@@ -27,6 +27,7 @@ from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions, generated_image_tokens
 from vertexmeter.registry import (
     Accounting,
+    CodeParts,
     DatedRule,
     ModelInfo,
     RawPromptRule,
@@ -91,6 +92,8 @@ class UsageResult:
     # The service reported the thoughts inside candidatesTokenCount that day (accounting.yaml `thoughts_in_candidates`):
     # candidatesTokenCount = the output + thoughtsTokenCount, and the total counts them once.
     thoughts_in_candidates: DatedRule | None = None
+    # The accounting.yaml `code_execution_parts` entry that read the request's or the response's code parts.
+    code_parts: CodeParts | None = None
 
     @property
     def model_version(self) -> str:
@@ -251,6 +254,7 @@ class UsageResult:
                 server_tools=[*self.server_tools.rules, *self.server_tools.unknown],
                 reach=self.replayed_thoughts.reach if self.replayed_thoughts else None,
                 dated=self.prompt.dated,
+                code=self.code_parts,
             )
         )
 
@@ -370,7 +374,7 @@ def usage_of_body(
     )
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
-        candidates, thoughts, streamed_text = count_response(prompt, response, day, streamed_rule)
+        candidates, thoughts, streamed_text, code_in_response = count_response(prompt, response, day, streamed_rule)
         result.server_tools = server_tool_calls(
             prompt, response, get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)), GENERATE_CONTENT
         )
@@ -402,6 +406,10 @@ def usage_of_body(
             result.unknown_thoughts = (thoughts, max(high, thoughts))
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
+        if code_in_response:
+            result.code_parts = code_parts_for(api, GENERATE_CONTENT, info.rules_generation, day)
+    if result.code_parts is None and any(_code_field(part) for turn in prompt.contents for part in turn.parts):
+        result.code_parts = code_parts_for(api, GENERATE_CONTENT, info.rules_generation, day)
     return result
 
 
@@ -497,10 +505,11 @@ def _stated_thoughts(response: Any) -> int | None:
 
 def count_response(
     prompt: Prompt, response: Any, as_of: dt.date | None, streamed_rule: StreamedOutputBounds | None = None
-) -> tuple[dict[str, int], int, int]:
-    """(candidate tokens by modality, thought tokens, streamed text tokens) of a response: the raw count of what the
-    model wrote, and the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text
-    spans at least its min_chunks; accounting.yaml `streamed_output_bounds`), 0 when none.
+) -> tuple[dict[str, int], int, int, bool]:
+    """(candidate tokens by modality, thought tokens, streamed text tokens, whether a code execution part was read by
+    accounting.yaml `code_execution_parts`) of a response: the raw count of what the model wrote, and the text tokens
+    of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text spans at least its min_chunks;
+    accounting.yaml `streamed_output_bounds`), 0 when none.
 
     Text is counted per candidate as one string (streamed chunks joined); thought parts go to
     thoughtsTokenCount. Function calls count like the request's (name, argument keys and strings).
@@ -513,6 +522,7 @@ def count_response(
     apart = counts_text_pieces_apart(prompt.model, prompt.api, GENERATE_CONTENT)
     by_modality: dict[str, int] = {}
     thoughts = uncertain = 0
+    code_seen = False
     streamed = streamed_rule is not None and isinstance(response, list)
     code_rule = code_parts_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     for parts, finish_reason in response_candidates(response):
@@ -537,6 +547,7 @@ def count_response(
                     pieces.append(part["text"])
             elif code_rule is not None and (code_part := _code_field(part)) is not None:
                 name, value = code_part
+                code_seen = True
                 if name == "executableCode":
                     code_parts += 1
                     code = value.get("code") if isinstance(value, dict) else None
@@ -571,7 +582,7 @@ def count_response(
         if counted:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
         thoughts += tokenizer.count(thought_text) if thought_text else 0
-    return by_modality, thoughts, uncertain
+    return by_modality, thoughts, uncertain, code_seen
 
 
 def _billed_edges(rules: Accounting, pieces: list[str]) -> list[str]:
