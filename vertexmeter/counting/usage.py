@@ -9,6 +9,7 @@ the vocabulary on the date. `usage()` reads a generateContent body for the gener
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from vertexmeter.counting.count import (
     model_info,
 )
 from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
-from vertexmeter.counting.texts import part_texts
+from vertexmeter.counting.texts import ESCAPE, escaped_payload, part_texts, value_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history, thought_reach
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import failed_precondition, invalid_argument
@@ -30,6 +31,7 @@ from vertexmeter.registry import (
     CodeParts,
     DatedRule,
     ModelInfo,
+    OutputCalls,
     RawPromptRule,
     Redirect,
     StreamedOutputBounds,
@@ -37,6 +39,7 @@ from vertexmeter.registry import (
     code_parts_for,
     counts_text_pieces_apart,
     dated_rule_on,
+    output_calls_for,
     raw_prompt_rule_for,
     redirect_for,
     replayed_thoughts_for,
@@ -525,6 +528,7 @@ def count_response(
     code_seen = False
     streamed = streamed_rule is not None and isinstance(response, list)
     code_rule = code_parts_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
+    call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
@@ -545,6 +549,8 @@ def count_response(
                     thought_text += part["text"]
                 else:
                     pieces.append(part["text"])
+            elif call_rule is not None and (call := part.get("functionCall", part.get("function_call"))) is not None:
+                by_modality["TEXT"] = by_modality.get("TEXT", 0) + _output_call_tokens(tokenizer, call_rule, call)
             elif code_rule is not None and (code_part := _code_field(part)) is not None:
                 name, value = code_part
                 code_seen = True
@@ -594,6 +600,37 @@ def _billed_edges(rules: Accounting, pieces: list[str]) -> list[str]:
     if not rules.bills_trailing_whitespace and pieces:
         pieces[-1] = pieces[-1].rstrip()
     return pieces
+
+
+def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> int:
+    """A functionCall part of a response as accounting.yaml `function_call_outputs` bills it: its name, its args
+    written as the rule's payload, and the rule's tokens per call."""
+    call = call if isinstance(call, dict) else {}
+    name = call.get("name")
+    args = call.get("args") if isinstance(call.get("args"), dict) else {}
+    tokens = tokenizer.count(name) if isinstance(name, str) and name else 0
+    if rule.payload == "escaped_strings":  # Gemma 4's tool-call text: each escape is one token of its own
+        text = escaped_payload(args)
+        tokens += sum(tokenizer.count(piece) for piece in text.split(ESCAPE) if piece) + text.count(ESCAPE)
+    elif rule.payload == "json":
+        tokens += tokenizer.count(_call_json(args))
+    else:
+        tokens += sum(tokenizer.count(text) for text, _ in value_texts(args, "args") if text)
+    return tokens + rule.per_call
+
+
+def _call_json(value: Any) -> str:
+    """A call's args as the Gemini API's 2.5 writes them: JSON with no space after an object's commas, one after its
+    colons and after a list's commas (`{"a": "x","b": ["y", "z"]}`)."""
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ",".join(f"{json.dumps(key, ensure_ascii=False)}: {_call_json(item)}" for key, item in value.items())
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(_call_json(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _code_field(part: dict[str, Any]) -> tuple[str, Any] | None:

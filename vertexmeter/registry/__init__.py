@@ -1,6 +1,14 @@
 """The model registry: which tokenizer, limits and counting rules each model has (models.yaml, accounting.yaml)."""
 
-from vertexmeter.registry.dated import DATED_TABLES, CodeParts, DatedRule, DatedWeights, ServerToolCall, ThoughtReach
+from vertexmeter.registry.dated import (
+    DATED_TABLES,
+    CodeParts,
+    DatedRule,
+    DatedWeights,
+    OutputCalls,
+    ServerToolCall,
+    ThoughtReach,
+)
 from vertexmeter.registry.models import (
     Accounting,
     DatedAlias,
@@ -27,6 +35,7 @@ from vertexmeter.registry.models import (
     dated_weights_on,
     match_version,
     not_countable,
+    output_calls_for,
     raw_prompt_rule_for,
     redirect_for,
     registry_version,
@@ -47,6 +56,7 @@ __all__ = [
     "APIS",
     "DATED_TABLES",
     "CodeParts",
+    "OutputCalls",
     "DatedRule",
     "DatedWeights",
     "ServerToolCall",
@@ -56,6 +66,7 @@ __all__ = [
     "dated_weights_on",
     "server_tool_call_rules",
     "code_parts_for",
+    "output_calls_for",
     "thought_reach_for",
     "CALLS",
     "Accounting",

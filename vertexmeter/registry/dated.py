@@ -1,5 +1,6 @@
 """accounting.yaml's rules that hold for a span of days or for what a response says ran: `dated_weights`,
-`thoughts_in_candidates`, `replayed_thoughts_reach`, `server_tool_calls` and `code_execution_parts`, parsed and
+`thoughts_in_candidates`, `replayed_thoughts_reach`, `server_tool_calls`, `code_execution_parts` and
+`function_call_outputs`, parsed and
 checked with the rest of the data set (so `vertexmeter data update` refuses a broken one) and read by counting
 through the registry."""
 
@@ -22,6 +23,7 @@ _BOUNDS = ("last_user_text_twice",)
 _READS = ("webSearchQueries", "retrievedUrls")
 _ESTIMATE_WHEN = ("always", "first_turn")
 _CODE = ("as_written", "edges_stripped", "not_billed")
+_CALL_PAYLOADS = ("texts", "json", "escaped_strings")
 
 
 @dataclass(frozen=True)
@@ -122,14 +124,41 @@ class CodeParts:
 
 
 @dataclass(frozen=True)
+class OutputCalls:
+    """One `function_call_outputs` entry: what a functionCall part of a response bills in candidatesTokenCount — its
+    name, its args written as `payload` ("texts": their keys and strings, each apart, as a request's are read;
+    "json": Python's json.dumps, non-ASCII kept; "escaped_strings": Gemma 4's tool-call text, one token per escape),
+    and `per_call` tokens — from `since` to `until` (inclusive)."""
+
+    apis: tuple[str, ...]
+    calls: tuple[str, ...]
+    generations: tuple[str, ...]
+    payload: str
+    per_call: int
+    confidence: str
+    evidence: tuple[str, ...]
+    since: dt.date = dt.date.min
+    until: dt.date = dt.date.max
+
+    def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
+        return (
+            self.since <= day <= self.until
+            and api in self.apis
+            and call in self.calls
+            and generation in self.generations
+        )
+
+
+@dataclass(frozen=True)
 class DatedSections:
-    """The five sections, parsed."""
+    """The six sections, parsed."""
 
     weights: tuple[DatedWeights, ...] = ()
     rules: dict[str, tuple[DatedRule, ...]] | None = None
     reach: dict[tuple[str, str, str], ThoughtReach] | None = None
     server_tools: tuple[ServerToolCall, ...] = ()
     code_parts: tuple[CodeParts, ...] = ()
+    output_calls: tuple[OutputCalls, ...] = ()
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -267,24 +296,49 @@ def _code_parts(raw: list[dict[str, Any]]) -> tuple[CodeParts, ...]:
         )
         if rule.code not in _CODE or rule.per_code_part < 0 or not rule.evidence or rule.since > rule.until:
             raise ValueError(f"accounting.yaml code_execution_parts: {entry!r} (code, per_code_part, days, evidence)")
-        for other in out:
-            shared = (
-                set(rule.apis) & set(other.apis)
-                and set(rule.calls) & set(other.calls)
-                and set(rule.generations) & set(other.generations)
-            )
-            if shared and rule.since <= other.until and other.since <= rule.until:
-                raise ValueError(f"accounting.yaml code_execution_parts: {entry!r} overlaps another entry's days")
+        if any(_overlap(rule, other) for other in out):
+            raise ValueError(f"accounting.yaml code_execution_parts: {entry!r} overlaps another entry's days")
         out.append(rule)
     return tuple(out)
 
 
+def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
+    out: list[OutputCalls] = []
+    for entry in raw:
+        rule = OutputCalls(
+            **_scope(entry),
+            payload=str(entry.get("payload")),
+            per_call=int(entry.get("per_call", 0)),
+            confidence=str(entry.get("confidence", "")),
+            evidence=_strings(entry.get("evidence") or []),
+            since=_day(entry["since"]) if entry.get("since") else dt.date.min,
+            until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+        )
+        if rule.payload not in _CALL_PAYLOADS or rule.per_call < 0 or not rule.evidence or rule.since > rule.until:
+            raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} (payload, per_call, days, evidence)")
+        if any(_overlap(rule, other) for other in out):
+            raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} overlaps another entry's days")
+        out.append(rule)
+    return tuple(out)
+
+
+def _overlap(one: CodeParts | OutputCalls, other: CodeParts | OutputCalls) -> bool:
+    """Two entries of one section that would both apply on a day (same API, call and generation)."""
+    shared = (
+        set(one.apis) & set(other.apis)
+        and set(one.calls) & set(other.calls)
+        and set(one.generations) & set(other.generations)
+    )
+    return bool(shared) and one.since <= other.until and other.since <= one.until
+
+
 def load_dated_sections(rules: dict[str, Any]) -> DatedSections:
-    """The five sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
+    """The six sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
     return DatedSections(
         weights=_weights(rules.get("dated_weights") or []),
         rules={section: _rules(section, rules.get(section) or []) for section in DATED_RULE_SECTIONS},
         reach=_reach(rules.get("replayed_thoughts_reach") or []),
         server_tools=_server_tools(rules.get("server_tool_calls") or []),
         code_parts=_code_parts(rules.get("code_execution_parts") or []),
+        output_calls=_output_calls(rules.get("function_call_outputs") or []),
     )

@@ -19,6 +19,7 @@ from vertexmeter.registry.dated import (
     DatedRule,
     DatedSections,
     DatedWeights,
+    OutputCalls,
     ServerToolCall,
     ThoughtReach,
     load_dated_sections,
@@ -893,6 +894,12 @@ def thought_reach_for(api: str, call: str, generation: str) -> ThoughtReach | No
 def server_tool_call_rules() -> tuple[ServerToolCall, ...]:
     """accounting.yaml `server_tool_calls`."""
     return _registry().dated.server_tools
+
+
+def output_calls_for(api: str, call: str, generation: str, day: dt.date | None) -> OutputCalls | None:
+    """The accounting.yaml `function_call_outputs` entry in force on `day` (None: today's service), or None."""
+    on = day if day is not None else dt.date.max
+    return next((rule for rule in _registry().dated.output_calls if rule.applies(api, call, generation, on)), None)
 
 
 def code_parts_for(api: str, call: str, generation: str, day: dt.date | None) -> CodeParts | None:
