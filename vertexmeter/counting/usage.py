@@ -97,6 +97,8 @@ class UsageResult:
     thoughts_in_candidates: DatedRule | None = None
     # The accounting.yaml `code_execution_parts` entry that read the request's or the response's code parts.
     code_parts: CodeParts | None = None
+    # The accounting.yaml `function_call_outputs` entry that counted the response's functionCall parts.
+    output_calls: OutputCalls | None = None
 
     @property
     def model_version(self) -> str:
@@ -258,6 +260,7 @@ class UsageResult:
                 reach=self.replayed_thoughts.reach if self.replayed_thoughts else None,
                 dated=self.prompt.dated,
                 code=self.code_parts,
+                calls=self.output_calls,
             )
         )
 
@@ -377,7 +380,7 @@ def usage_of_body(
     )
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
-        candidates, thoughts, streamed_text, code_in_response = count_response(prompt, response, day, streamed_rule)
+        candidates, thoughts, streamed_text, read_by = count_response(prompt, response, day, streamed_rule)
         result.server_tools = server_tool_calls(
             prompt, response, get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)), GENERATE_CONTENT
         )
@@ -409,8 +412,11 @@ def usage_of_body(
             result.unknown_thoughts = (thoughts, max(high, thoughts))
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
-        if code_in_response:
-            result.code_parts = code_parts_for(api, GENERATE_CONTENT, info.rules_generation, day)
+        for rule in read_by:
+            if isinstance(rule, OutputCalls):
+                result.output_calls = rule
+            else:
+                result.code_parts = rule
     if result.code_parts is None and any(_code_field(part) for turn in prompt.contents for part in turn.parts):
         result.code_parts = code_parts_for(api, GENERATE_CONTENT, info.rules_generation, day)
     return result
@@ -508,11 +514,11 @@ def _stated_thoughts(response: Any) -> int | None:
 
 def count_response(
     prompt: Prompt, response: Any, as_of: dt.date | None, streamed_rule: StreamedOutputBounds | None = None
-) -> tuple[dict[str, int], int, int, bool]:
-    """(candidate tokens by modality, thought tokens, streamed text tokens, whether a code execution part was read by
-    accounting.yaml `code_execution_parts`) of a response: the raw count of what the model wrote, and the text tokens
-    of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text spans at least its min_chunks;
-    accounting.yaml `streamed_output_bounds`), 0 when none.
+) -> tuple[dict[str, int], int, int, tuple[CodeParts | OutputCalls, ...]]:
+    """(candidate tokens by modality, thought tokens, streamed text tokens, the accounting.yaml `code_execution_parts`
+    and `function_call_outputs` entries that read its parts) of a response: the raw count of what the model wrote, and
+    the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text spans at least its
+    min_chunks; accounting.yaml `streamed_output_bounds`), 0 when none.
 
     Text is counted per candidate as one string (streamed chunks joined); thought parts go to
     thoughtsTokenCount. Function calls count like the request's (name, argument keys and strings).
@@ -525,7 +531,7 @@ def count_response(
     apart = counts_text_pieces_apart(prompt.model, prompt.api, GENERATE_CONTENT)
     by_modality: dict[str, int] = {}
     thoughts = uncertain = 0
-    code_seen = False
+    read_by: dict[str, CodeParts | OutputCalls] = {}
     streamed = streamed_rule is not None and isinstance(response, list)
     code_rule = code_parts_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
@@ -551,9 +557,10 @@ def count_response(
                     pieces.append(part["text"])
             elif call_rule is not None and (call := part.get("functionCall", part.get("function_call"))) is not None:
                 by_modality["TEXT"] = by_modality.get("TEXT", 0) + _output_call_tokens(tokenizer, call_rule, call)
+                read_by["calls"] = call_rule
             elif code_rule is not None and (code_part := _code_field(part)) is not None:
                 name, value = code_part
-                code_seen = True
+                read_by["code"] = code_rule
                 if name == "executableCode":
                     code_parts += 1
                     code = value.get("code") if isinstance(value, dict) else None
@@ -588,7 +595,7 @@ def count_response(
         if counted:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
         thoughts += tokenizer.count(thought_text) if thought_text else 0
-    return by_modality, thoughts, uncertain, code_seen
+    return by_modality, thoughts, uncertain, tuple(read_by.values())
 
 
 def _billed_edges(rules: Accounting, pieces: list[str]) -> list[str]:
