@@ -88,7 +88,7 @@ def day_of(chunks: list[dict[str, Any]], headers: dict[str, Any], commit_day: st
             return dt.datetime.strptime(date, "%a, %d %b %Y %H:%M:%S %Z").date().isoformat(), "http-date-header"
         except ValueError:
             pass
-    return commit_day, "commit-date"
+    return (commit_day, "commit-date") if commit_day else ("", "unknown")
 
 
 def mine(mirrors: Path) -> list[dict[str, Any]]:
