@@ -521,7 +521,8 @@ def count_response(
     min_chunks; accounting.yaml `streamed_output_bounds`), 0 when none.
 
     Text is counted per candidate as one string (streamed chunks joined); thought parts go to
-    thoughtsTokenCount. Function calls count like the request's (name, argument keys and strings).
+    thoughtsTokenCount. Function calls count as accounting.yaml `function_call_outputs` writes them (where it has no
+    entry, like the request's: name, argument keys and strings); code execution's parts as `code_execution_parts` says.
     A text cut by one of the request's stop sequences bills as accounting.yaml `stop_sequences` says; newlines
     at the start or end of the text as `output_newlines` says.
     """
