@@ -130,7 +130,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # (accounting.yaml stop_sequences): crewAI 105/121; 3.5 Flash's urlContext fetch in the output (server_tool_calls):
 # ellmer 63/88, chatlas 76/107; ruby_llm's cassette placeholder put back (errata.json placeholders): ruby_llm 871/985;
 # an empty user turn billed 1 on 1.5 / 2.0 (accounting.yaml role_overhead): pydantic-ai's history 854/1097, Mirascope
-# 380/456.
+# 380/456. Then a 2.5 googleSearch answer given as text counts a typical call on a first question (server_tool_calls
+# estimate_query_tokens) and a 2.5 request's replayed code turn is not billed (code_execution_parts): pydantic-ai's
+# history 862/1097, ruby_llm 874/985.
 # Unseen checks mined 2026-12-07 (tracing libraries' cassettes, every version), measured before any new rule:
 # Arize-ai/openinference 80/97 (Oct 2024 - Jul 2026; 80/94 without the three answers errata.json not_evidence names),
 # open-telemetry/opentelemetry-python-contrib 46/49 (Jan - Oct 2025, Vertex AI), traceloop/openllmetry 11/11,
@@ -142,7 +144,7 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.89,
     "ruby_llm": 0.88,
-    "pydantic_ai_history": 0.77,
+    "pydantic_ai_history": 0.78,
     "mirascope": 0.83,
     "ellmer": 0.71,
     "chatlas": 0.71,

@@ -92,18 +92,30 @@ def test_search_call_golden() -> None:
     assert result.to_rest()["candidatesTokenCount"] == 56
     assert "bounds" not in result.to_rest()
     assert any(r["rule"] == "accounting.yaml server_tool_calls (googleSearch)" for r in result.rules)
-    # The same answer as text alone cannot say whether the search ran, nor its queries: its own count, with bounds
-    # up to the call listing the user's last text twice, which hold the recorded 56.
+    # The same answer as text alone cannot say whether the search ran, nor its queries: bounds from its own count
+    # (no call) up to the call listing the user's last text twice, which hold the recorded 56; on a first question
+    # the point value counts the call of one typical query (5 tokens): 27 + 16.
     alone = _usage(body, text)
-    assert alone.candidates_token_count == 27 and not alone.exact
+    assert alone.candidates_token_count == 27 + 16 and not alone.exact
+    assert alone.to_rest()["candidatesTokenCount"] == 43
     low, high = alone.bounds["candidatesTokenCount"]
     assert low == 27 and high >= 56
+    assert "typical call (16 tokens" in alone.bounds["reason"]
     assert alone.bounds["totalTokenCount"] == [alone.prompt_token_count + low, alone.prompt_token_count + high]
     assert "promptTokenCount" not in alone.bounds and "googleSearch" in alone.bounds["reason"]
     assert any(r["rule"] == "accounting.yaml server_tool_calls (googleSearch)" for r in alone.rules)
     # A Content is no more telling than a text.
     content = {"role": "model", "parts": [{"text": text}]}
     assert _usage(body, content).bounds["candidatesTokenCount"] == [low, high]
+    # A follow-up (a model turn in the contents) may not search (elmr-0038, chat-0040): no call in the point value,
+    # the same bounds.
+    history = [SEARCH["contents"][0], {"role": "model", "parts": [{"text": text}]}]
+    question = {"role": "user", "parts": [{"text": "What month was that?"}]}
+    after = _usage({"contents": [*history, question], "tools": [{"googleSearch": {}}]}, "That was May.")
+    assert after.candidates_token_count == _usage(SEARCH, "That was May.").candidates_token_count
+    assert after.bounds["candidatesTokenCount"][0] == after.candidates_token_count
+    assert after.bounds["candidatesTokenCount"][1] > after.candidates_token_count
+    assert "typical call" not in after.bounds["reason"]
     # No run stated (no queries), no googleSearch declared, Vertex, 2.0: the text alone.
     assert _usage(body, _grounded(text, [])).candidates_token_count == 27
     assert _usage(SEARCH, _grounded(text, queries)).candidates_token_count == 27
@@ -260,3 +272,31 @@ def test_a_rule_names_its_models_and_per_call_weight() -> None:
     assert scoped.server_tools[0].per_call == 9 and scoped.server_tools[0].models == ("gemini-3.5-",)
     with pytest.raises(ValueError):
         load_dated_sections({"server_tool_calls": [{**entry, "per_call": "many"}]})
+
+
+def test_a_rule_estimates_a_typical_call_only_with_bounds() -> None:
+    """accounting.yaml server_tool_calls `estimate_query_tokens` / `estimate_when`: a point value inside bounds, so
+    never without `bound_without_response`; unknown `estimate_when` values and negative sizes are refused."""
+    from vertexmeter.registry.dated import load_dated_sections
+
+    entry = {
+        "api": "gemini",
+        "call": "generateContent",
+        "generations": ["2.5"],
+        "tool": "googleSearch",
+        "template": "print(google_search.search(queries={list}))",
+        "reads": "webSearchQueries",
+        "evidence": ["pyd-0197"],
+    }
+    bounded = {**entry, "bound_without_response": "last_user_text_twice"}
+    rule = load_dated_sections({"server_tool_calls": [{**bounded, "estimate_query_tokens": 5}]}).server_tools[0]
+    assert rule.estimate_query_tokens == 5 and rule.estimate_when == "always"
+    parsed = load_dated_sections({"server_tool_calls": [{**bounded, "estimate_when": "first_turn"}]})
+    assert parsed.server_tools[0].estimate_when == "first_turn"
+    for bad in (
+        {**entry, "estimate_query_tokens": 5},
+        {**bounded, "estimate_query_tokens": -1},
+        {**bounded, "estimate_when": "sometimes"},
+    ):
+        with pytest.raises(ValueError):
+            load_dated_sections({"server_tool_calls": [bad]})

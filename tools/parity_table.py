@@ -107,7 +107,44 @@ def rows() -> list[tuple[str, str, str]]:
     out.append((where, "outputs, the same: exact, or bounded (streams)", _rate(outputs_bounded, outputs)))
     out.append((where, "the record alone: exact", _rate(alone, len(records))))
     out.append((where, "the record alone: exact, or says `bounds` that hold the answer", _rate(bounded, len(records))))
+    out += evidence_rows()
     return out
+
+
+def evidence_rows() -> list[tuple[str, str, str]]:
+    """The whole recorded answers of tests/evidence (outputs the mined sets keep only as text): code execution's parts
+    and function calls in the candidate, each replayed as recorded."""
+    import gzip
+    import json
+
+    import vertexmeter
+
+    folder = ROOT / "tests" / "evidence"
+    code = json.loads((folder / "code_execution.json").read_text("utf-8"))
+    exact = sum(
+        vertexmeter.usage(
+            a["model"], a["request"], api=a["api"], response=a["response"], as_of=a["recorded"]
+        ).candidates_token_count
+        == a["usage"]["candidatesTokenCount"]
+        for a in code
+    )
+    calls = json.loads(gzip.decompress((folder / "function_call_outputs.json.gz").read_bytes()))
+    placeholder = {"contents": [{"role": "user", "parts": [{"text": "."}]}]}
+    called = sum(
+        vertexmeter.usage(
+            a["model"],
+            {**placeholder, "generationConfig": a["generation_config"]},
+            api=a["api"],
+            response=a["response"],
+            as_of=a["recorded"] or None,
+        ).candidates_token_count
+        == a["candidatesTokenCount"]
+        for a in calls
+    )
+    return [
+        ("tests/evidence/code_execution.json", "outputs with code execution's parts", _rate(exact, len(code))),
+        ("tests/evidence/function_call_outputs.json.gz", "outputs that call functions", _rate(called, len(calls))),
+    ]
 
 
 def _parts(record: dict[str, Any]) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from vertexmeter.registry import (
     ModelInfo,
     Redirect,
     accounting_for,
+    code_parts_for,
     redirect_for,
     resolve,
     tokenizer_for,
@@ -528,6 +529,7 @@ def count_prompt_tokens(
     counted = prompt
     if prompt.tools and (rules.tools.inlines_refs or not rules.tools.reads_root_descriptions):
         counted = dataclasses.replace(prompt, tools=declarations_as_read(prompt.tools, rules.tools))
+    code_rule = code_parts_for(prompt.api, prompt.call, prompt.model.rules_generation, as_of)
     texts = [
         text
         for text, _ in prompt_texts(
@@ -538,6 +540,7 @@ def count_prompt_tokens(
             function_payload=rules.function_history.payload,
             tool_json_schemas=rules.tools.counts_json_schemas,
             tool_schema_strings=rules.tools.schema_strings,
+            code_history=code_rule is None or code_rule.history_billed,
         )
     ]
     by_modality: dict[str, int] = {}

@@ -16,7 +16,7 @@ from vertexmeter.requests import Prompt, media_field
 
 if TYPE_CHECKING:
     from vertexmeter.counting.accounting import SeamBounds
-    from vertexmeter.registry import DatedWeights, ServerToolCall, ThoughtReach
+    from vertexmeter.registry import CodeParts, DatedWeights, OutputCalls, ServerToolCall, ThoughtReach
 
 
 def applied_rules(
@@ -31,6 +31,8 @@ def applied_rules(
     server_tools: list[ServerToolCall] | None = None,
     reach: ThoughtReach | None = None,
     dated: tuple[DatedWeights, ...] = (),
+    code: CodeParts | None = None,
+    calls: OutputCalls | None = None,
 ) -> list[dict[str, Any]]:
     """The rules behind a count of `prompt` (and its response), each as {"rule", "confidence", "evidence"}."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
@@ -63,6 +65,10 @@ def applied_rules(
         out.append(rule_entry("streamed_output_bounds", streamed))
     for tool in server_tools or ():
         out.append(rule_entry(f"server_tool_calls ({tool.tool})", tool))
+    if calls is not None:
+        out.append(rule_entry(f"function_call_outputs (args as {calls.payload}, + {calls.per_call} per call)", calls))
+    if code is not None:
+        out.append(rule_entry(f"code_execution_parts (code {code.code}, + {code.per_code_part} per code part)", code))
     era = next(
         (e for e in tokenizer_history() if e.family == vocabulary and prompt.model.rules_generation in e.generations),
         None,

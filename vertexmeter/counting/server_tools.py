@@ -60,20 +60,27 @@ def last_user_text(prompt: Prompt) -> str:
 @dataclass(frozen=True)
 class ServerToolCalls:
     """What a response's server-side tool calls bill: `tokens` (in candidatesTokenCount), the rules applied, and
-    `unknown_high`: how many more tokens calls the response cannot tell may bill (0 when none)."""
+    for calls the response cannot tell: `estimate`, the tokens of the typical call counted in the point value, and
+    `unknown_high`, the most they may bill (the bounds reach it; 0 when every call is known)."""
 
     tokens: int = 0
     rules: tuple[ServerToolCall, ...] = ()
     unknown_high: int = 0
     unknown: tuple[ServerToolCall, ...] = ()
+    estimate: int = 0
 
     @property
     def reason(self) -> str:
         tools = ", ".join(rule.tool for rule in self.unknown)
+        counted = (
+            f"; the count takes a typical call ({self.estimate} tokens: one query of the typical length)"
+            if self.estimate
+            else ""
+        )
         return (
             f"The response is given without its metadata: whether {tools} ran, and what its call listed, is not "
             f"in it; a call is billed in candidatesTokenCount (accounting.yaml server_tool_calls), here up to "
-            f"{self.unknown_high} tokens. Give the whole GenerateContentResponse for the exact count."
+            f"{self.unknown_high} tokens{counted}. Give the whole GenerateContentResponse for the exact count."
         )
 
 
@@ -83,7 +90,7 @@ def server_tool_calls(prompt: Prompt, response: Any, tokenizer: Tokenizer, call:
     if not rules:
         return ServerToolCalls()
     runs = response_tool_runs(response)
-    tokens, high = 0, 0
+    tokens, high, estimate = 0, 0, 0
     applied: list[ServerToolCall] = []
     unknown: list[ServerToolCall] = []
     for rule in rules:
@@ -96,10 +103,17 @@ def server_tool_calls(prompt: Prompt, response: Any, tokenizer: Tokenizer, call:
             lists = []
             if rule.bound_without_response == "last_user_text_twice":
                 text = last_user_text(prompt)
-                high += tokenizer.count(rule.text([text, text])) + rule.per_call
+                first_turn = all(turn.role not in ("model", "assistant") for turn in prompt.contents)
+                typical = (
+                    tokenizer.count(rule.text([""])) + rule.estimate_query_tokens + rule.per_call
+                    if rule.estimate_query_tokens and (rule.estimate_when == "always" or first_turn)
+                    else 0
+                )
+                high += max(tokenizer.count(rule.text([text, text])) + rule.per_call, typical)
+                estimate += typical
                 unknown.append(rule)
         for items in lists:
             tokens += tokenizer.count(rule.text(items)) + rule.per_call
         if lists:
             applied.append(rule)
-    return ServerToolCalls(tokens, tuple(applied), high, tuple(unknown))
+    return ServerToolCalls(tokens, tuple(applied), high, tuple(unknown), estimate)

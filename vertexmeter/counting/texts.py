@@ -19,6 +19,7 @@ def prompt_texts(
     function_payload: str = "texts",
     tool_json_schemas: bool = True,
     tool_schema_strings: tuple[str, ...] = (),
+    code_history: bool = True,
 ) -> Iterator[tuple[str, str]]:
     """(text, field path) for every counted string: contents, tools, response schema, system instruction.
 
@@ -26,10 +27,11 @@ def prompt_texts(
     responseJsonSchema out, `schema_strings` counts more of responseSchema's fields, `function_payload` says how
     replayed function calls and responses are read, `tool_json_schemas=False` leaves the raw JSON Schemas of
     function declarations out, `tool_schema_strings` counts more of their schemas' fields ("title": what the
-    Gemini API's 3.x reads; accounting.yaml says where).
+    Gemini API's 3.x reads; accounting.yaml says where). `code_history=False` leaves the contents' executableCode
+    and codeExecutionResult parts out (accounting.yaml `code_execution_parts`).
     """
     for turn in prompt.contents:
-        yield from turn_texts(turn, function_payload)
+        yield from turn_texts(turn, function_payload, code=code_history)
     for i, tool in enumerate(prompt.tools):
         for k, declaration in enumerate(tool.get("functionDeclarations") or []):
             yield from _declaration_texts(
@@ -50,10 +52,10 @@ def prompt_texts(
         yield from instance.texts
 
 
-def turn_texts(turn: Turn, function_payload: str = "texts") -> Iterator[tuple[str, str]]:
+def turn_texts(turn: Turn, function_payload: str = "texts", *, code: bool = True) -> Iterator[tuple[str, str]]:
     for j, part in enumerate(turn.parts):
         path = f"{turn.path}.parts[{j}]"
-        yield from part_texts(part, path, function_payload)
+        yield from part_texts(part, path, function_payload, code=code)
 
 
 # Function parts: (part field, proto name, payload field) — the name, then the payload's keys and strings.
@@ -68,13 +70,15 @@ _CODE_PARTS = (
 )
 
 
-def part_texts(part: dict[str, Any], path: str, function_payload: str = "texts") -> Iterator[tuple[str, str]]:
+def part_texts(
+    part: dict[str, Any], path: str, function_payload: str = "texts", *, code: bool = True
+) -> Iterator[tuple[str, str]]:
     """The strings of one Part. A function call's or response's payload is read as google-genai's accumulator
     does (`texts`: keys and string values, each its own string) or as one JSON text (`json`: the payload
     serialized as Python's json.dumps does, non-ASCII kept, an absent payload as {}; `json_sorted_keys`: the same
     with every object's keys in sorted order, as a protobuf Struct's map is written; `json_raw_quotes`: json with
     the quotes inside strings not escaped; `escaped_strings`: `escaped_payload`'s text, cut at its escape tokens,
-    which the caller counts: one token each, two per string)."""
+    which the caller counts: one token each, two per string). `code=False`: code execution parts count nothing."""
     if "text" in part:
         yield part["text"], f"{path}.text"
     for field, proto, payload in _FUNCTION_PARTS:
@@ -94,10 +98,10 @@ def part_texts(part: dict[str, Any], path: str, function_payload: str = "texts")
                 yield text, f"{path}.{proto}.{payload}"
             elif call.get(payload):
                 yield from value_texts(call[payload], f"{path}.{proto}.{payload}")
-    for field, proto, payload in _CODE_PARTS:
-        code = part.get(field)
-        if code is not None and code.get(payload):
-            yield code[payload], f"{path}.{proto}.{payload}"
+    for field, proto, payload in _CODE_PARTS if code else ():
+        value = part.get(field)
+        if value is not None and value.get(payload):
+            yield value[payload], f"{path}.{proto}.{payload}"
 
 
 # Stands for the escape token around a string in `escaped_payload`: a special token of its own (Gemma 4's `<|"|>`),

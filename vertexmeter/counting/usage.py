@@ -9,6 +9,7 @@ the vocabulary on the date. `usage()` reads a generateContent body for the gener
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,20 +21,25 @@ from vertexmeter.counting.count import (
     model_info,
 )
 from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
-from vertexmeter.counting.texts import part_texts
+from vertexmeter.counting.texts import ESCAPE, escaped_payload, part_texts, value_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history, thought_reach
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions, generated_image_tokens
 from vertexmeter.registry import (
+    Accounting,
+    CodeParts,
     DatedRule,
     ModelInfo,
+    OutputCalls,
     RawPromptRule,
     Redirect,
     StreamedOutputBounds,
     accounting_for,
+    code_parts_for,
     counts_text_pieces_apart,
     dated_rule_on,
+    output_calls_for,
     raw_prompt_rule_for,
     redirect_for,
     replayed_thoughts_for,
@@ -89,6 +95,10 @@ class UsageResult:
     # The service reported the thoughts inside candidatesTokenCount that day (accounting.yaml `thoughts_in_candidates`):
     # candidatesTokenCount = the output + thoughtsTokenCount, and the total counts them once.
     thoughts_in_candidates: DatedRule | None = None
+    # The accounting.yaml `code_execution_parts` entry that read the request's or the response's code parts.
+    code_parts: CodeParts | None = None
+    # The accounting.yaml `function_call_outputs` entry that counted the response's functionCall parts.
+    output_calls: OutputCalls | None = None
 
     @property
     def model_version(self) -> str:
@@ -155,8 +165,9 @@ class UsageResult:
             output_low += low - text_tokens
             output_high += high - text_tokens
             reasons.append(rule.reason)
-        if self.server_tools.unknown_high:
-            output_high += self.server_tools.unknown_high
+        if self.server_tools.unknown_high:  # the point value counts the typical call; the bounds, none up to the most
+            output_low -= self.server_tools.estimate
+            output_high += self.server_tools.unknown_high - self.server_tools.estimate
             reasons.append(self.server_tools.reason)
         if output_uncertain:
             out["candidatesTokenCount"] = [output_low, output_high]
@@ -248,6 +259,8 @@ class UsageResult:
                 server_tools=[*self.server_tools.rules, *self.server_tools.unknown],
                 reach=self.replayed_thoughts.reach if self.replayed_thoughts else None,
                 dated=self.prompt.dated,
+                code=self.code_parts,
+                calls=self.output_calls,
             )
         )
 
@@ -367,12 +380,13 @@ def usage_of_body(
     )
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
-        candidates, thoughts, streamed_text = count_response(prompt, response, day, streamed_rule)
+        candidates, thoughts, streamed_text, read_by = count_response(prompt, response, day, streamed_rule)
         result.server_tools = server_tool_calls(
             prompt, response, get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)), GENERATE_CONTENT
         )
-        if result.server_tools.tokens:
-            candidates["TEXT"] = candidates.get("TEXT", 0) + result.server_tools.tokens
+        billed_calls = result.server_tools.tokens + result.server_tools.estimate
+        if billed_calls:
+            candidates["TEXT"] = candidates.get("TEXT", 0) + billed_calls
         result.candidates_tokens_by_modality = candidates
         result.has_response = True
         stated = _stated_thoughts(response)
@@ -398,6 +412,13 @@ def usage_of_body(
             result.unknown_thoughts = (thoughts, max(high, thoughts))
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
+        for rule in read_by:
+            if isinstance(rule, OutputCalls):
+                result.output_calls = rule
+            else:
+                result.code_parts = rule
+    if result.code_parts is None and any(_code_field(part) for turn in prompt.contents for part in turn.parts):
+        result.code_parts = code_parts_for(api, GENERATE_CONTENT, info.rules_generation, day)
     return result
 
 
@@ -493,13 +514,15 @@ def _stated_thoughts(response: Any) -> int | None:
 
 def count_response(
     prompt: Prompt, response: Any, as_of: dt.date | None, streamed_rule: StreamedOutputBounds | None = None
-) -> tuple[dict[str, int], int, int]:
-    """(candidate tokens by modality, thought tokens, streamed text tokens) of a response: the raw count of what the
-    model wrote, and the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text
-    spans at least its min_chunks; accounting.yaml `streamed_output_bounds`), 0 when none.
+) -> tuple[dict[str, int], int, int, tuple[CodeParts | OutputCalls, ...]]:
+    """(candidate tokens by modality, thought tokens, streamed text tokens, the accounting.yaml `code_execution_parts`
+    and `function_call_outputs` entries that read its parts) of a response: the raw count of what the model wrote, and
+    the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text spans at least its
+    min_chunks; accounting.yaml `streamed_output_bounds`), 0 when none.
 
     Text is counted per candidate as one string (streamed chunks joined); thought parts go to
-    thoughtsTokenCount. Function calls count like the request's (name, argument keys and strings).
+    thoughtsTokenCount. Function calls count as accounting.yaml `function_call_outputs` writes them (where it has no
+    entry, like the request's: name, argument keys and strings); code execution's parts as `code_execution_parts` says.
     A text cut by one of the request's stop sequences bills as accounting.yaml `stop_sequences` says; newlines
     at the start or end of the text as `output_newlines` says.
     """
@@ -509,11 +532,19 @@ def count_response(
     apart = counts_text_pieces_apart(prompt.model, prompt.api, GENERATE_CONTENT)
     by_modality: dict[str, int] = {}
     thoughts = uncertain = 0
+    read_by: dict[str, CodeParts | OutputCalls] = {}
     streamed = streamed_rule is not None and isinstance(response, list)
+    code_rule = code_parts_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
+    call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
         others: list[str] = []
+        # Code execution (accounting.yaml code_execution_parts): the code texts billed, each code part's own tokens,
+        # and the runs of text parts a code part ends where its code is billed without its edges.
+        code_texts: list[str] = []
+        code_parts = 0
+        segments: list[list[str]] = []
         for j, part in enumerate(parts):
             if not isinstance(part, dict):
                 raise invalid_argument("A response part is a JSON object.", f"response.parts[{j}]")
@@ -525,13 +556,32 @@ def count_response(
                     thought_text += part["text"]
                 else:
                     pieces.append(part["text"])
+            elif call_rule is not None and (call := part.get("functionCall", part.get("function_call"))) is not None:
+                by_modality["TEXT"] = by_modality.get("TEXT", 0) + _output_call_tokens(tokenizer, call_rule, call)
+                read_by["calls"] = call_rule
+            elif code_rule is not None and (code_part := _code_field(part)) is not None:
+                name, value = code_part
+                read_by["code"] = code_rule
+                if name == "executableCode":
+                    code_parts += 1
+                    code = value.get("code") if isinstance(value, dict) else None
+                    if code_rule.code == "edges_stripped":
+                        segments.append(pieces)
+                        pieces = []
+                        code_texts.append(code.strip() if isinstance(code, str) else "")
+                    elif code_rule.code == "as_written":
+                        code_texts.append(code if isinstance(code, str) else "")
+                elif code_rule.result_billed:
+                    others.extend(t for t, _ in part_texts(part, f"response.parts[{j}]"))
             else:
                 others.extend(t for t, _ in part_texts(part, f"response.parts[{j}]"))
-        if not rules.bills_edge_newlines and pieces:
-            pieces[0] = pieces[0].lstrip("\n")
-            pieces[-1] = pieces[-1].rstrip("\n")
-        if not rules.bills_trailing_whitespace and pieces:
-            pieces[-1] = pieces[-1].rstrip()
+        # A code part billed without its edges ends the text before it: each earlier run of text parts is a text of
+        # its own, with the same edges left out; the run after the last code part is the candidate's text.
+        others.extend("".join(_billed_edges(rules, run)) for run in segments)
+        pieces = _billed_edges(rules, pieces)
+        others.extend(code_texts)
+        if code_rule is not None and code_parts:
+            by_modality["TEXT"] = by_modality.get("TEXT", 0) + code_rule.per_code_part * code_parts
         text = "".join(pieces)
         if apart:  # accounting.yaml text_pieces_apart: a stream's chunks end where the model's tokens end
             text_tokens = sum(tokenizer.count(piece) for piece in pieces if piece)
@@ -546,7 +596,57 @@ def count_response(
         if counted:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
         thoughts += tokenizer.count(thought_text) if thought_text else 0
-    return by_modality, thoughts, uncertain
+    return by_modality, thoughts, uncertain, tuple(read_by.values())
+
+
+def _billed_edges(rules: Accounting, pieces: list[str]) -> list[str]:
+    """A candidate's text parts with what the API leaves out at their edges (accounting.yaml `output_newlines`)."""
+    pieces = list(pieces)
+    if not rules.bills_edge_newlines and pieces:
+        pieces[0] = pieces[0].lstrip("\n")
+        pieces[-1] = pieces[-1].rstrip("\n")
+    if not rules.bills_trailing_whitespace and pieces:
+        pieces[-1] = pieces[-1].rstrip()
+    return pieces
+
+
+def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> int:
+    """A functionCall part of a response as accounting.yaml `function_call_outputs` bills it: its name, its args
+    written as the rule's payload, and the rule's tokens per call."""
+    call = call if isinstance(call, dict) else {}
+    name = call.get("name")
+    args = call.get("args") if isinstance(call.get("args"), dict) else {}
+    tokens = tokenizer.count(name) if isinstance(name, str) and name else 0
+    if rule.payload == "escaped_strings":  # Gemma 4's tool-call text: each escape is one token of its own
+        text = escaped_payload(args)
+        tokens += sum(tokenizer.count(piece) for piece in text.split(ESCAPE) if piece) + text.count(ESCAPE)
+    elif rule.payload == "json":
+        tokens += tokenizer.count(_call_json(args))
+    else:
+        tokens += sum(tokenizer.count(text) for text, _ in value_texts(args, "args") if text)
+    return tokens + rule.per_call
+
+
+def _call_json(value: Any) -> str:
+    """A call's args as the Gemini API's 2.5 writes them: JSON with no space after an object's commas, one after its
+    colons and after a list's commas (`{"a": "x","b": ["y", "z"]}`)."""
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ",".join(f"{json.dumps(key, ensure_ascii=False)}: {_call_json(item)}" for key, item in value.items())
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(_call_json(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _code_field(part: dict[str, Any]) -> tuple[str, Any] | None:
+    """("executableCode" | "codeExecutionResult", its value) of a code execution part, either casing; else None."""
+    for name, proto in (("executableCode", "executable_code"), ("codeExecutionResult", "code_execution_result")):
+        if name in part or proto in part:
+            return name, part.get(name, part.get(proto))
+    return None
 
 
 def tokens_before_stop(tokenizer: Tokenizer, text: str, stop_sequences: list[str]) -> int | None:

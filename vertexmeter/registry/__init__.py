@@ -1,6 +1,14 @@
 """The model registry: which tokenizer, limits and counting rules each model has (models.yaml, accounting.yaml)."""
 
-from vertexmeter.registry.dated import DATED_TABLES, DatedRule, DatedWeights, ServerToolCall, ThoughtReach
+from vertexmeter.registry.dated import (
+    DATED_TABLES,
+    CodeParts,
+    DatedRule,
+    DatedWeights,
+    OutputCalls,
+    ServerToolCall,
+    ThoughtReach,
+)
 from vertexmeter.registry.models import (
     Accounting,
     DatedAlias,
@@ -19,6 +27,7 @@ from vertexmeter.registry.models import (
     all_models,
     bare_model_name,
     build_registry,
+    code_parts_for,
     counts_text_pieces_apart,
     dated_aliases,
     dated_rule_on,
@@ -26,6 +35,7 @@ from vertexmeter.registry.models import (
     dated_weights_on,
     match_version,
     not_countable,
+    output_calls_for,
     raw_prompt_rule_for,
     redirect_for,
     registry_version,
@@ -45,6 +55,8 @@ from vertexmeter.vocabulary import APIS, CALLS
 __all__ = [
     "APIS",
     "DATED_TABLES",
+    "CodeParts",
+    "OutputCalls",
     "DatedRule",
     "DatedWeights",
     "ServerToolCall",
@@ -53,6 +65,8 @@ __all__ = [
     "dated_weights",
     "dated_weights_on",
     "server_tool_call_rules",
+    "code_parts_for",
+    "output_calls_for",
     "thought_reach_for",
     "CALLS",
     "Accounting",

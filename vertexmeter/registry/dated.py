@@ -1,6 +1,8 @@
 """accounting.yaml's rules that hold for a span of days or for what a response says ran: `dated_weights`,
-`thoughts_in_candidates`, `replayed_thoughts_reach` and `server_tool_calls`, parsed and checked with the rest of
-the data set (so `vertexmeter data update` refuses a broken one) and read by counting through the registry."""
+`thoughts_in_candidates`, `replayed_thoughts_reach`, `server_tool_calls`, `code_execution_parts` and
+`function_call_outputs`, parsed and
+checked with the rest of the data set (so `vertexmeter data update` refuses a broken one) and read by counting
+through the registry."""
 
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ _SIGNATURES = ("per_response", "per_part")
 _FALLBACKS = ("user_text_urls",)
 _BOUNDS = ("last_user_text_twice",)
 _READS = ("webSearchQueries", "retrievedUrls")
+_ESTIMATE_WHEN = ("always", "first_turn")
+_CODE = ("as_written", "edges_stripped", "not_billed")
+_CALL_PAYLOADS = ("texts", "json", "escaped_strings")
 
 
 @dataclass(frozen=True)
@@ -77,19 +82,83 @@ class ServerToolCall:
     per_call: int = 0
     # Model ids (prefixes) the rule is for, where a generation's models differ; empty: every model of it.
     models: tuple[str, ...] = ()
+    # Without a response that says what ran, where `bound_without_response` bounds the call: the point value counts
+    # the call listing one query of this many tokens (a typical query), inside the bounds; 0: the call is not counted.
+    estimate_query_tokens: int = 0
+    # Which requests the estimate is for: "first_turn" (contents without a model turn: a first question, where the
+    # search ran in every recorded answer), "always".
+    estimate_when: str = "always"
 
     def text(self, items: list[str]) -> str:
         return self.template.replace("{list}", json.dumps(items, ensure_ascii=False))
 
 
 @dataclass(frozen=True)
+class CodeParts:
+    """One `code_execution_parts` entry: how code execution's parts bill, from `since` to `until` (inclusive).
+    `code`: a response's executableCode text "as_written", with its edge whitespace left out ("edges_stripped",
+    and the text parts around it then end there, each run of them billed as a candidate text of its own), or
+    "not_billed"; `per_code_part`: tokens each executableCode part bills beyond its text; `result_billed`: a
+    response's codeExecutionResult output is in candidatesTokenCount; `history_billed`: the request's own
+    executableCode / codeExecutionResult parts (a replayed turn) are in promptTokenCount."""
+
+    apis: tuple[str, ...]
+    calls: tuple[str, ...]
+    generations: tuple[str, ...]
+    code: str
+    per_code_part: int
+    result_billed: bool
+    history_billed: bool
+    confidence: str
+    evidence: tuple[str, ...]
+    since: dt.date = dt.date.min
+    until: dt.date = dt.date.max
+
+    def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
+        return (
+            self.since <= day <= self.until
+            and api in self.apis
+            and call in self.calls
+            and generation in self.generations
+        )
+
+
+@dataclass(frozen=True)
+class OutputCalls:
+    """One `function_call_outputs` entry: what a functionCall part of a response bills in candidatesTokenCount — its
+    name, its args written as `payload` ("texts": their keys and strings, each apart, as a request's are read;
+    "json": Python's json.dumps, non-ASCII kept; "escaped_strings": Gemma 4's tool-call text, one token per escape),
+    and `per_call` tokens — from `since` to `until` (inclusive)."""
+
+    apis: tuple[str, ...]
+    calls: tuple[str, ...]
+    generations: tuple[str, ...]
+    payload: str
+    per_call: int
+    confidence: str
+    evidence: tuple[str, ...]
+    since: dt.date = dt.date.min
+    until: dt.date = dt.date.max
+
+    def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
+        return (
+            self.since <= day <= self.until
+            and api in self.apis
+            and call in self.calls
+            and generation in self.generations
+        )
+
+
+@dataclass(frozen=True)
 class DatedSections:
-    """The four sections, parsed."""
+    """The six sections, parsed."""
 
     weights: tuple[DatedWeights, ...] = ()
     rules: dict[str, tuple[DatedRule, ...]] | None = None
     reach: dict[tuple[str, str, str], ThoughtReach] | None = None
     server_tools: tuple[ServerToolCall, ...] = ()
+    code_parts: tuple[CodeParts, ...] = ()
+    output_calls: tuple[OutputCalls, ...] = ()
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -183,6 +252,8 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             evidence=_strings(entry.get("evidence") or []),
             per_call=int(entry.get("per_call", 0)),
             models=_strings(entry["models"]) if entry.get("models") else (),
+            estimate_query_tokens=int(entry.get("estimate_query_tokens", 0)),
+            estimate_when=str(entry.get("estimate_when", "always")),
         )
         if "{list}" not in rule.template or rule.reads not in _READS or not rule.evidence:
             raise ValueError(
@@ -192,15 +263,82 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             raise ValueError(f"accounting.yaml server_tool_calls: unknown request_fallback {rule.request_fallback!r}")
         if rule.bound_without_response is not None and rule.bound_without_response not in _BOUNDS:
             raise ValueError(f"accounting.yaml server_tool_calls: unknown bound {rule.bound_without_response!r}")
+        if rule.estimate_when not in _ESTIMATE_WHEN:
+            raise ValueError(f"accounting.yaml server_tool_calls: unknown estimate_when {rule.estimate_when!r}")
+        if rule.estimate_query_tokens < 0 or (rule.estimate_query_tokens and rule.bound_without_response is None):
+            raise ValueError(
+                f"accounting.yaml server_tool_calls: {rule.tool}'s estimate_query_tokens needs a bound_without_response"
+            )
         out.append(rule)
     return tuple(out)
 
 
+def _flag(entry: dict[str, Any], key: str) -> bool:
+    value = entry.get(key)
+    if not isinstance(value, bool):
+        raise ValueError(f"accounting.yaml code_execution_parts: {key} is true or false, not {value!r}")
+    return value
+
+
+def _code_parts(raw: list[dict[str, Any]]) -> tuple[CodeParts, ...]:
+    out: list[CodeParts] = []
+    for entry in raw:
+        rule = CodeParts(
+            **_scope(entry),
+            code=str(entry.get("code")),
+            per_code_part=int(entry.get("per_code_part", 0)),
+            result_billed=_flag(entry, "result_billed"),
+            history_billed=_flag(entry, "history_billed"),
+            confidence=str(entry.get("confidence", "")),
+            evidence=_strings(entry.get("evidence") or []),
+            since=_day(entry["since"]) if entry.get("since") else dt.date.min,
+            until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+        )
+        if rule.code not in _CODE or rule.per_code_part < 0 or not rule.evidence or rule.since > rule.until:
+            raise ValueError(f"accounting.yaml code_execution_parts: {entry!r} (code, per_code_part, days, evidence)")
+        if any(_overlap(rule, other) for other in out):
+            raise ValueError(f"accounting.yaml code_execution_parts: {entry!r} overlaps another entry's days")
+        out.append(rule)
+    return tuple(out)
+
+
+def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
+    out: list[OutputCalls] = []
+    for entry in raw:
+        rule = OutputCalls(
+            **_scope(entry),
+            payload=str(entry.get("payload")),
+            per_call=int(entry.get("per_call", 0)),
+            confidence=str(entry.get("confidence", "")),
+            evidence=_strings(entry.get("evidence") or []),
+            since=_day(entry["since"]) if entry.get("since") else dt.date.min,
+            until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+        )
+        if rule.payload not in _CALL_PAYLOADS or rule.per_call < 0 or not rule.evidence or rule.since > rule.until:
+            raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} (payload, per_call, days, evidence)")
+        if any(_overlap(rule, other) for other in out):
+            raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} overlaps another entry's days")
+        out.append(rule)
+    return tuple(out)
+
+
+def _overlap(one: CodeParts | OutputCalls, other: CodeParts | OutputCalls) -> bool:
+    """Two entries of one section that would both apply on a day (same API, call and generation)."""
+    shared = (
+        set(one.apis) & set(other.apis)
+        and set(one.calls) & set(other.calls)
+        and set(one.generations) & set(other.generations)
+    )
+    return bool(shared) and one.since <= other.until and other.since <= one.until
+
+
 def load_dated_sections(rules: dict[str, Any]) -> DatedSections:
-    """The four sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
+    """The six sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
     return DatedSections(
         weights=_weights(rules.get("dated_weights") or []),
         rules={section: _rules(section, rules.get(section) or []) for section in DATED_RULE_SECTIONS},
         reach=_reach(rules.get("replayed_thoughts_reach") or []),
         server_tools=_server_tools(rules.get("server_tool_calls") or []),
+        code_parts=_code_parts(rules.get("code_execution_parts") or []),
+        output_calls=_output_calls(rules.get("function_call_outputs") or []),
     )

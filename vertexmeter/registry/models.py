@@ -15,9 +15,11 @@ from typing import Any
 from vertexmeter.datafiles import load_yaml
 from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_argument, not_found
 from vertexmeter.registry.dated import (
+    CodeParts,
     DatedRule,
     DatedSections,
     DatedWeights,
+    OutputCalls,
     ServerToolCall,
     ThoughtReach,
     load_dated_sections,
@@ -903,6 +905,18 @@ def thought_reach_for(api: str, call: str, generation: str) -> ThoughtReach | No
 def server_tool_call_rules() -> tuple[ServerToolCall, ...]:
     """accounting.yaml `server_tool_calls`."""
     return _registry().dated.server_tools
+
+
+def output_calls_for(api: str, call: str, generation: str, day: dt.date | None) -> OutputCalls | None:
+    """The accounting.yaml `function_call_outputs` entry in force on `day` (None: today's service), or None."""
+    on = day if day is not None else dt.date.max
+    return next((rule for rule in _registry().dated.output_calls if rule.applies(api, call, generation, on)), None)
+
+
+def code_parts_for(api: str, call: str, generation: str, day: dt.date | None) -> CodeParts | None:
+    """The accounting.yaml `code_execution_parts` entry in force on `day` (None: today's service), or None."""
+    on = day if day is not None else dt.date.max
+    return next((rule for rule in _registry().dated.code_parts if rule.applies(api, call, generation, on)), None)
 
 
 def all_models() -> tuple[ModelInfo, ...]:
