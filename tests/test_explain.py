@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import vertexmeter
-from tests.ground_truth import load_2026, load_mined, load_mined_history, load_records
+from tests.ground_truth import load_2026, load_mined, load_mined_history, load_records, mined_history_names
 from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.server.adapters import usage_from_body
@@ -55,8 +55,7 @@ def test_every_cited_record_id_exists() -> None:
             load_records(),
             load_2026(),
             load_mined(),
-            *(load_mined_history(n) for n in ("llm_gemini", "ruby_llm", "pydantic_ai_history", "mirascope")),
-            *(load_mined_history(n) for n in ("ellmer", "chatlas", "crewai")),
+            *(load_mined_history(n) for n in mined_history_names()),
         )
         for r in records
     }

@@ -140,7 +140,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # Jan 2026), golang/oscar 10/16 (httprr traces, Gemini API 1.0, 1.5, 2.5, Oct 2024 - Oct 2025); and the outputs that
 # call functions, which no set held before (ten repositories, 1,377 answers): 229/1377, exact on Vertex 2.5 (170/170)
 # and the Gemini API's 2.0 (50/56), under on every Gemini API 2.5 / 3.x one (-7 with empty args, -10 / -11 with one
-# string) and on Vertex 3 (-4). tests/data/PROVENANCE.md clusters the misses.
+# string) and on Vertex 3 (-4). tests/data/PROVENANCE.md clusters the misses. Then the function calls in the output
+# (accounting.yaml function_call_outputs, fitted on other records: tests/evidence) and 2.0's string tool defaults
+# (tool_templates schema_strings): function_calls 1196/1377, openinference 82/94, braintrust 34/35.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.89,
     "ruby_llm": 0.88,
@@ -149,14 +151,14 @@ MINED_HISTORY_FLOORS = {
     "ellmer": 0.71,
     "chatlas": 0.71,
     "crewai": 0.86,
-    "openinference": 0.85,
+    "openinference": 0.87,
     "otel_contrib": 0.93,
     "openllmetry": 1.0,
     "lmnr": 0.97,
     "logfire": 1.0,
-    "braintrust": 0.91,
+    "braintrust": 0.97,
     "oscar": 0.62,
-    "function_calls": 0.16,
+    "function_calls": 0.86,
 }
 
 
