@@ -156,6 +156,8 @@ def test_explain_names_the_dated_weights() -> None:
         ("dated_weights", {"table": "roles"}, "unknown table 'roles'"),
         ("dated_weights", {"weights": {}}, "needs weights and evidence"),
         ("dated_weights", {"evidence": []}, "needs weights and evidence"),
+        ("dated_weights", {"table": "role_overhead"}, "role_overhead weights are"),
+        ("dated_weights", {"since": "2030-01-01"}, "ends before it starts"),
         ("thoughts_in_candidates", {"evidence": []}, "needs evidence"),
         ("replayed_thoughts_reach", {"signatures": "per_turn"}, "values, evidence"),
         ("replayed_thoughts_reach", {"earlier_turns": "always"}, "values, evidence"),
@@ -203,3 +205,27 @@ def test_a_data_set_from_before_the_dated_sections_loads_without_them() -> None:
     registry = build_registry(load_yaml("vertexmeter.registry", "models.yaml"), rules)
     assert registry.dated.weights == () and registry.dated.server_tools == ()
     assert registry.dated.reach == {} and registry.dated.rules == {"thoughts_in_candidates": ()}
+
+
+def test_the_gemini_apis_1_x_billed_a_user_turn_in_october_and_november_2024() -> None:
+    # golang/oscar's 1.0 Pro prompt (oscr-0001: 8 on 2024-10-22); the same request bills its text alone before the
+    # span and after it (nt-0177, 2024-08-16; gt-0088, 2025-02-17); countTokens and Vertex are not dated
+    body = {"contents": [{"role": "user", "parts": [{"text": "What is the Go programming language?"}]}]}
+
+    def prompt(day: str, model: str = "gemini-1.0-pro", api: str = "gemini") -> int:
+        return int(vertexmeter.usage(model, body, api=api, as_of=day).prompt_token_count)
+
+    text = vertexmeter.count_tokens("gemini-1.0-pro", "What is the Go programming language?")["totalTokens"]
+    assert (
+        [prompt(d) for d in ("2024-10-08", "2024-10-09", "2024-11-26", "2024-11-27")]
+        == [text, 8, 8, text]
+        == [7, 8, 8, 7]
+    )
+    assert prompt("2024-11-18", "gemini-1.5-flash-002") == text + 1
+    assert prompt("2024-11-18", "gemini-1.0-pro", "vertex") == text
+    assert (
+        vertexmeter.count("gemini-1.0-pro", body, api="gemini", as_of="2024-11-18").total_tokens == text + 1
+    )  # countTokens: its role, always
+    rules = vertexmeter.usage("gemini-1.0-pro", body, api="gemini", as_of="2024-11-01").to_rest(explain=True)["rules"]
+    wanted = "accounting.yaml dated_weights (role_overhead from 2024-10-09 until 2024-11-26: per_role_content 1)"
+    assert wanted in [r["rule"] for r in rules]

@@ -33,9 +33,10 @@ from tests.ground_truth import (
 RECORDS = [r for r in load_records() if not is_multimodal(r)]
 
 # Floors of exact matches (the issue's target is >= 95 % on text prompts and on outputs). Measured
-# 2026-12-01: countTokens 23/24, generateContent 79/82, prompts 102/106 (96.2 %), outputs 30/31
+# 2026-12-01: countTokens 23/24, generateContent 79/82, prompts 102/106 (96.2 %), outputs 30/31; 2026-12-07:
+# generateContent 80/82, prompts 103/106 (gt-0090, by the 1.x dated role weight)
 # (96.8 %), embeddings 6/6. The misses are the open rules of docs/counting.md ("Open").
-FLOORS = {"countTokens": 0.95, "generateContent": 0.96, "prompts": 0.96, "output": 0.96, "embedding": 1.0}
+FLOORS = {"countTokens": 0.95, "generateContent": 0.97, "prompts": 0.97, "output": 0.96, "embedding": 1.0}
 
 
 def replays() -> list[Replay]:
@@ -142,22 +143,23 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # and the Gemini API's 2.0 (50/56), under on every Gemini API 2.5 / 3.x one (-7 with empty args, -10 / -11 with one
 # string) and on Vertex 3 (-4). tests/data/PROVENANCE.md clusters the misses. Then the function calls in the output
 # (accounting.yaml function_call_outputs, fitted on other records: tests/evidence) and 2.0's string tool defaults
-# (tool_templates schema_strings): function_calls 1196/1377, openinference 82/94, braintrust 34/35.
+# (tool_templates schema_strings): function_calls 1196/1377, openinference 82/94, braintrust 34/35. Then the 1.x user
+# turn billed in Oct - Nov 2024 (dated_weights role_overhead): oscar 14/16, openinference 83/94, llm_gemini 52/57.
 MINED_HISTORY_FLOORS = {
-    "llm_gemini": 0.89,
+    "llm_gemini": 0.91,
     "ruby_llm": 0.88,
     "pydantic_ai_history": 0.78,
     "mirascope": 0.83,
     "ellmer": 0.71,
     "chatlas": 0.71,
     "crewai": 0.86,
-    "openinference": 0.87,
+    "openinference": 0.88,
     "otel_contrib": 0.93,
     "openllmetry": 1.0,
     "lmnr": 0.97,
     "logfire": 1.0,
     "braintrust": 0.97,
-    "oscar": 0.62,
+    "oscar": 0.87,
     "function_calls": 0.86,
 }
 

@@ -1,10 +1,11 @@
-"""Weights of accounting.yaml's tables that were different before a day (registry `dated_weights`): the service
-changed how it bills a request shape, and the recorded answers date the change."""
+"""Weights of accounting.yaml's tables that were different for a span of days (registry `dated_weights`): the
+service changed how it bills a request shape, and the recorded answers date the change."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from vertexmeter.registry import DATED_TABLES, Accounting, DatedWeights, dated_weights_on
 
@@ -23,6 +24,10 @@ def rules_with(rules: Accounting, entries: list[DatedWeights]) -> Accounting:
     """`rules` with the weights of `entries` in place of today's."""
     for entry in entries:
         name = DATED_TABLES[entry.table]
+        if not name:  # the role overhead: Accounting's own weights (names checked when the data loads)
+            weights: dict[str, Any] = dict(entry.weights)
+            rules = dataclasses.replace(rules, **weights)
+            continue
         table = dataclasses.replace(getattr(rules, name), **dict(entry.weights))
         rules = dataclasses.replace(rules, **{name: table})
     return rules

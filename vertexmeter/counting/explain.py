@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vertexmeter.registry import (
@@ -52,7 +53,9 @@ def applied_rules(
         out.append({"rule": f"accounting.yaml {name}", "confidence": confidence, "evidence": list(evidence)})
     for entry in dated:
         weights = ", ".join(f"{name} {value}" for name, value in entry.weights)
-        out.append(rule_entry(f"dated_weights ({entry.table} until {entry.until.isoformat()}: {weights})", entry))
+        since = "" if entry.since == dt.date.min else f"from {entry.since.isoformat()} "
+        days = f"{since}until {entry.until.isoformat()}"
+        out.append(rule_entry(f"dated_weights ({entry.table} {days}: {weights})", entry))
     if replayed is not None:
         out.append(rule_entry(f"replayed_thoughts ({replayed.scope}, {replayed.billed})", replayed))
     if reach is not None:

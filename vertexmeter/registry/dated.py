@@ -11,8 +11,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-# The tables whose weights a dated entry may replace, and the Accounting field that holds each.
-DATED_TABLES = {"tool_templates": "tools", "function_history": "function_history"}
+# The tables whose weights a dated entry may replace, and the Accounting field that holds each ("": the role
+# overhead's weights are Accounting's own fields).
+DATED_TABLES = {"tool_templates": "tools", "function_history": "function_history", "role_overhead": ""}
+_ROLE_WEIGHTS = frozenset(("per_role_content", "per_empty_user_content"))
 # accounting.yaml sections of DatedRule entries (a span of days, no weights).
 DATED_RULE_SECTIONS = ("thoughts_in_candidates",)
 
@@ -28,17 +30,24 @@ _CALL_PAYLOADS = ("texts", "json", "escaped_strings")
 
 @dataclass(frozen=True)
 class DatedRule:
-    """A dated entry (e.g. `thoughts_in_candidates`): in force up to and including `until`."""
+    """A dated entry (e.g. `thoughts_in_candidates`): in force from `since` (the first day, or always before
+    `until` when the entry names none) up to and including `until`."""
 
     apis: tuple[str, ...]
     calls: tuple[str, ...]
     generations: tuple[str, ...]
     until: dt.date
+    since: dt.date
     confidence: str
     evidence: tuple[str, ...]
 
     def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
-        return day <= self.until and api in self.apis and call in self.calls and generation in self.generations
+        return (
+            self.since <= day <= self.until
+            and api in self.apis
+            and call in self.calls
+            and generation in self.generations
+        )
 
 
 @dataclass(frozen=True)
@@ -169,6 +178,13 @@ def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
+def _since(entry: dict[str, Any]) -> dt.date:
+    since = _day(entry["since"]) if entry.get("since") else dt.date.min
+    if since > _day(entry["until"]):
+        raise ValueError(f"accounting.yaml: {entry!r} ends before it starts")
+    return since
+
+
 def _scope(entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "apis": _strings(entry["api"]),
@@ -186,10 +202,13 @@ def _weights(raw: list[dict[str, Any]]) -> tuple[DatedWeights, ...]:
         weights = tuple((str(k), int(v)) for k, v in (entry.get("weights") or {}).items())
         if not weights or not entry.get("evidence"):
             raise ValueError("accounting.yaml dated_weights: each entry needs weights and evidence")
+        if table == "role_overhead" and not {name for name, _ in weights} <= _ROLE_WEIGHTS:
+            raise ValueError(f"accounting.yaml dated_weights: role_overhead weights are {sorted(_ROLE_WEIGHTS)}")
         out.append(
             DatedWeights(
                 **_scope(entry),
                 until=_day(entry["until"]),
+                since=_since(entry),
                 table=table,
                 weights=weights,
                 confidence=str(entry.get("confidence", "")),
@@ -208,6 +227,7 @@ def _rules(section: str, raw: list[dict[str, Any]]) -> tuple[DatedRule, ...]:
             DatedRule(
                 **_scope(entry),
                 until=_day(entry["until"]),
+                since=_since(entry),
                 confidence=str(entry.get("confidence", "")),
                 evidence=_strings(entry["evidence"]),
             )
