@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from vertexmeter.counting import add_part_texts
+from vertexmeter.counting import text_turns
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.requests import decode_json
 
@@ -252,30 +252,10 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
                 kept[name] = value
     if not request.keys() <= _PLAIN_REQUEST_FIELDS:
         return None
-    contents = request.get("contents")
-    if type(contents) is not list or not contents:
+    found = text_turns(request)
+    if found is None:
         return None
-    texts: list[str] = []
-    turns = []
-    for turn in contents:
-        if type(turn) is not dict or len(turn) != 2:
-            return None
-        role = turn.get("role")
-        if role != "user" and role != "model":
-            return None
-        before = len(texts)
-        if not add_part_texts(turn.get("parts"), texts):
-            return None
-        turns.append((role, len(texts) - before))
-    system = 0
-    if "systemInstruction" in request:
-        instruction = request["systemInstruction"]
-        if type(instruction) is not dict or len(instruction) != 1:
-            return None
-        turn_texts = len(texts)
-        if not add_part_texts(instruction.get("parts"), texts):
-            return None
-        system = len(texts) - turn_texts
+    texts, turns, system = found
     model = request.get("model")
     if "model" in request and type(model) is not str:  # (a null model stays in the request: the full path reads it)
         return None
@@ -286,7 +266,7 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
     if config is None:
         if "generationConfig" in request:
             return None
-        return PlainLine(model, texts, tuple(turns), system, b"", None, key, kept)
+        return PlainLine(model, texts, turns, system, b"", None, key, kept)
     if type(config) is not dict:
         return None
     for value in config.values():
@@ -300,7 +280,7 @@ def _plain(obj: Any, default_model: str | None, *, floats: bool) -> PlainLine | 
         config_key = orjson.dumps(config)
     except orjson.JSONEncodeError:  # an integer beyond 64 bits (from decode_json): the full path reads it
         return None
-    return PlainLine(model, texts, tuple(turns), system, config_key, config, key, kept)
+    return PlainLine(model, texts, turns, system, config_key, config, key, kept)
 
 
 def _config_scalar(value: Any, floats: bool) -> bool:

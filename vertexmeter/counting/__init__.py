@@ -13,6 +13,7 @@ from vertexmeter.counting.count import (
     modality_details,
     model_info,
     plain_texts,
+    text_turns,
 )
 from vertexmeter.counting.local_tokenizer import LocalTokenizer
 from vertexmeter.counting.usage import UsageResult, usage, usage_metadata, usage_of_body
@@ -29,6 +30,7 @@ __all__ = [
     "billable_characters",
     "compute_tokens",
     "conversation_texts",
+    "text_turns",
     "count",
     "count_body",
     "count_tokens",

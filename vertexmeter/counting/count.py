@@ -436,8 +436,19 @@ def conversation_texts(request: dict[str, Any]) -> tuple[list[str], Any] | None:
     parts)."""
     if not request.keys() <= _CONVERSATION_FIELDS:
         return None
+    found = text_turns(request)
+    if found is None or len(found[1]) > _MAX_SHAPE_TURNS:
+        return None
+    texts, turns, system = found
+    return texts, (turns, system)
+
+
+def text_turns(request: dict[str, Any]) -> tuple[list[str], tuple[tuple[str, int], ...], int] | None:
+    """(texts, (role, text parts) per turn, the system instruction's text parts) of a body whose `contents` are user
+    and model turns of text parts only and whose `systemInstruction`, if any, holds text parts only; else None. The
+    body's other fields are the caller's to check."""
     contents = request.get("contents")
-    if type(contents) is not list or not contents or len(contents) > _MAX_SHAPE_TURNS:
+    if type(contents) is not list or not contents:
         return None
     texts: list[str] = []
     turns = []
@@ -460,7 +471,7 @@ def conversation_texts(request: dict[str, Any]) -> tuple[list[str], Any] | None:
         if not add_part_texts(instruction.get("parts"), texts):
             return None
         system = len(texts) - before
-    return texts, (tuple(turns), system)
+    return texts, tuple(turns), system
 
 
 def _conversation_answer(model: str | ModelInfo, api: str, request: Any, billable: bool) -> dict[str, Any] | None:
