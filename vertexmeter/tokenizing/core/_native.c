@@ -1899,17 +1899,20 @@ static long long chunk_miss(SplitterObject *s, PyObject *text, int kind, const v
  * in turns hides those waits: a turn merges once and asks for the memory of the new pairs' probes, and
  * by its next turn that memory has come. The algorithm is the encoders' own (SentencePiece's by ids:
  * the merged id orders; tokenizers': the merge rank orders; then the leftmost pair), held here as the
- * current candidate of each adjacent pair instead of a heap; chunks that hold user-defined pieces or
- * special tokens, or more than AM_MAX symbols, take the encoders' usual path. */
+ * current candidate of each adjacent pair instead of a heap. A user-defined piece (SentencePiece) is
+ * matched as the encoder matches it and held as one frozen symbol (code's indentation: runs of spaces
+ * after a newline); chunks that hold special tokens (tokenizers), or more than AM_MAX symbols, take the
+ * encoders' usual path. */
 #define AM_MAX 32
 #define AM_NONE INT32_MAX
+#define AM_FROZEN INT32_MIN /* a symbol's id: a user-defined piece (SentencePiece), matched whole, never merged */
 
 typedef struct {
     Py_ssize_t start, end;
     int slot; /* the block's miss it counts */
     int n, done, first;
     int probe_left, probe_right; /* symbols whose pair with their right neighbour is yet to be looked up; -1 none */
-    int32_t id[AM_MAX]; /* a piece, or (SentencePiece) -1 - cp for a character that is no piece */
+    int32_t id[AM_MAX]; /* a piece, or (SentencePiece) -1 - cp for a character that is no piece, or AM_FROZEN */
     int8_t prev[AM_MAX], next[AM_MAX];
     int32_t rank[AM_MAX], merged[AM_MAX]; /* the pair (i, next[i]): its rank (AM_NONE: none) and piece */
     long long count;
@@ -1945,7 +1948,13 @@ static inline __attribute__((always_inline)) int am_init(PyObject *encoder, int 
             if (b->max_user_len && ((b->user_first[x >> 3] >> (x & 7)) & 1)) { /* is one here? */
                 Py_UCS4 window[MAX_USER_LEN_IDS];
                 Py_ssize_t len = 0;
-                if (sp_user_at_text(b, kind, data, i, c->end - i, window, &len) >= 0) return 0;
+                if (sp_user_at_text(b, kind, data, i, c->end - i, window, &len) >= 0) {
+                    /* frozen, as sp_encode_ids makes it: one symbol that never merges */
+                    if (n == AM_MAX) return 0;
+                    c->id[n++] = AM_FROZEN;
+                    i += len - 1;
+                    continue;
+                }
             }
             if (n == AM_MAX) return 0;
             int32_t id = sp_char(b, cp);
@@ -2000,7 +2009,7 @@ static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
         long long count = 0;
         for (int i = 0; i >= 0; i = c->next[i]) {
             int32_t id = c->id[i];
-            if (id >= 0 || !sp) { count++; continue; }
+            if (id >= 0 || id == AM_FROZEN || !sp) { count++; continue; }
             Py_UCS4 cp = (Py_UCS4)(-1 - id);
             count += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
         }
