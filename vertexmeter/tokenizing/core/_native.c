@@ -1681,6 +1681,9 @@ typedef struct {
     PyObject_HEAD
     FpSet pairs;
     uint8_t ascii_joins[128 * 128 / 8]; /* fast path: pair of ASCII characters inside some piece */
+    /* bit a * 256 + b: the characters a, b of a 1-byte str (space as "▁") are a pair inside some piece;
+     * exact (made from the pairs, not the fingerprints): such a str's scan reads one bit a position */
+    uint8_t latin1_joins[256 * 256 / 8];
     /* bit cp: cp is the left (right) character of some pair; a character that is neither joins nothing
      * and is cut without probing the pair set (most of a text of rare characters) */
     uint8_t *joins_left, *joins_right;
@@ -1728,10 +1731,10 @@ static inline Py_UCS4 canon(Py_UCS4 cp) { return cp == SPACE ? SPACE_MARK : cp; 
 
 /* The splitter's join tables, copied into a scan's locals: they never change after Splitter_init, and
  * held in registers they are not reloaded after every store the scan makes. */
-typedef struct { const uint8_t *ascii, *left, *right, *bmp; FpSet pairs; } JoinTables;
+typedef struct { const uint8_t *ascii, *left, *right, *bmp, *latin1; FpSet pairs; } JoinTables;
 
 static inline JoinTables join_tables(const SplitterObject *s) {
-    JoinTables t = {s->ascii_joins, s->joins_left, s->joins_right, s->bmp_joins, s->pairs};
+    JoinTables t = {s->ascii_joins, s->joins_left, s->joins_right, s->bmp_joins, s->latin1_joins, s->pairs};
     return t;
 }
 
@@ -2122,7 +2125,11 @@ static inline __attribute__((always_inline)) long long count_block(SplitterObjec
             if (WIDE && Py_UNICODE_IS_SURROGATE(cp)) return -2;                                          \
             Py_UCS4 c = canon(cp);                                                                       \
             int cut;                                                                                     \
-            if (BMP) {                                                                                   \
+            if (sizeof(T) == 1) { /* raw bytes: latin1_joins holds the space's "▁" */                    \
+                unsigned bit = prev << 8 | cp;                                                           \
+                cut = !((jt.latin1[bit >> 3] >> (bit & 7)) & 1);                                         \
+                prev = cp;                                                                               \
+            } else if (BMP) {                                                                            \
                 unsigned f = jt.bmp[c];                                                                  \
                 cut = !joins_bmp(&jt, prev_c, c, prev_f, f);                                             \
                 prev_f = f;                                                                              \
@@ -2372,6 +2379,7 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     size_t n = (size_t)view.len / 8;
     if (fpset_init(&self->pairs, keys, n) < 0) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
     memset(self->ascii_joins, 0, sizeof(self->ascii_joins));
+    memset(self->latin1_joins, 0, sizeof(self->latin1_joins));
     self->joins_left = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
     self->joins_right = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
     self->bmp_joins = (uint8_t *)calloc(0x10000, 1);
@@ -2379,6 +2387,10 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     for (size_t i = 0; i < n; i++) {
         uint64_t a = keys[i] >> 32, b = keys[i] & 0xFFFFFFFFu;
         if (a < 128 && b < 128) { unsigned bit = (unsigned)(a * 128 + b); self->ascii_joins[bit >> 3] |= (uint8_t)(1u << (bit & 7)); }
+        /* the bytes whose canon() is a, b: a space is looked up as "▁", so "▁" stands for byte 0x20 */
+        uint64_t ra = a == SPACE_MARK ? SPACE : a < 256 && a != SPACE ? a : 256;
+        uint64_t rb = b == SPACE_MARK ? SPACE : b < 256 && b != SPACE ? b : 256;
+        if (ra < 256 && rb < 256) { unsigned bit = (unsigned)(ra * 256 + rb); self->latin1_joins[bit >> 3] |= (uint8_t)(1u << (bit & 7)); }
         if (a <= MAX_CODE_POINT && b <= MAX_CODE_POINT) { /* no str holds a larger one: such a pair never matches */
             self->joins_left[a >> 3] |= (uint8_t)(1u << (a & 7));
             self->joins_right[b >> 3] |= (uint8_t)(1u << (b & 7));
