@@ -1921,13 +1921,13 @@ typedef struct {
     long long count;
 } AmChunk;
 
-static inline void am_pair_prefetch(PyObject *encoder, int sp, int32_t l, int32_t r) {
+static inline __attribute__((always_inline)) void am_pair_prefetch(PyObject *encoder, int sp, int32_t l, int32_t r) {
     if (l < 0 || r < 0) return;
     if (sp) sp_pair_prefetch((const SpBpeObject *)encoder, l, r);
     else bpe_merge_prefetch((const BpeObject *)encoder, l, r);
 }
 
-static inline void am_probe(PyObject *encoder, int sp, AmChunk *c, int i) {
+static inline __attribute__((always_inline)) void am_probe(PyObject *encoder, int sp, AmChunk *c, int i) {
     int j = c->next[i];
     c->rank[i] = AM_NONE;
     if (j < 0 || c->id[i] < 0 || c->id[j] < 0) return;
@@ -1997,8 +1997,9 @@ static inline __attribute__((always_inline)) int am_init(PyObject *encoder, int 
     return 1;
 }
 
-/* One turn: the probes asked for last turn, then one merge, then ask for the next probes. */
-static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
+/* One turn: the probes asked for last turn, then one merge, then ask for the next probes. Inlined with
+ * a constant `sp` (am_turns). */
+static inline __attribute__((always_inline)) void am_turn(PyObject *encoder, int sp, AmChunk *c) {
     if (c->first) {
         for (int i = 0; i >= 0; i = c->next[i]) am_probe(encoder, sp, c, i);
         c->first = 0;
@@ -2006,8 +2007,15 @@ static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
         if (c->probe_left >= 0) am_probe(encoder, sp, c, c->probe_left);
         if (c->probe_right >= 0) am_probe(encoder, sp, c, c->probe_right);
     }
+    /* symbols stay in text order by index (a merge keeps the left one) and a merged-away one has no
+     * rank: the lowest rank at the lowest index is the leftmost best pair, read without the links */
     int best = -1;
-    for (int i = 0; i >= 0; i = c->next[i]) if (c->rank[i] != AM_NONE && (best < 0 || c->rank[i] < c->rank[best])) best = i;
+    int32_t best_rank = AM_NONE;
+    for (int i = 0; i < c->n; i++) {
+        int better = c->rank[i] < best_rank;
+        best = better ? i : best;
+        best_rank = better ? c->rank[i] : best_rank;
+    }
     if (best < 0) {
         long long count = 0;
         for (int i = 0; i >= 0; i = c->next[i]) {
@@ -2020,6 +2028,7 @@ static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
         return;
     }
     int r = c->next[best];
+    c->rank[r] = AM_NONE; /* merged away */
     c->id[best] = c->merged[best];
     c->next[best] = c->next[r];
     if (c->next[r] >= 0) c->prev[c->next[r]] = (int8_t)best;
@@ -2028,6 +2037,18 @@ static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
     c->rank[best] = AM_NONE;
     if (c->probe_left >= 0) { c->rank[c->probe_left] = AM_NONE; am_pair_prefetch(encoder, sp, c->id[c->probe_left], c->id[best]); }
     if (c->next[best] >= 0) am_pair_prefetch(encoder, sp, c->id[best], c->id[c->next[best]]);
+}
+
+/* Turns until every chunk is done; `sp` constant in each call, so am_turn is specialised to it. */
+static inline __attribute__((always_inline)) void am_turns(PyObject *encoder, int sp, AmChunk *am, int n_am) {
+    for (int active = n_am; active;) {
+        active = 0;
+        for (int i = 0; i < n_am; i++) {
+            if (am[i].done) continue;
+            am_turn(encoder, sp, &am[i]);
+            active += !am[i].done;
+        }
+    }
 }
 
 typedef struct { Py_ssize_t start, end; uint64_t hash; } ChunkSpan; /* hash: chunk_hash, made in count_block */
@@ -2083,14 +2104,8 @@ static inline __attribute__((always_inline)) long long count_block(SplitterObjec
         if (k < 0) return -1;
         total += k;
     }
-    for (int active = n_am; active;) {
-        active = 0;
-        for (int i = 0; i < n_am; i++) {
-            if (am[i].done) continue;
-            am_turn(miss, sp, &am[i]);
-            active += !am[i].done;
-        }
-    }
+    if (sp) am_turns(miss, 1, am, n_am);
+    else am_turns(miss, 0, am, n_am);
     for (int i = 0; i < n_am; i++) {
         const ChunkSpan *c = &block[missed[am[i].slot]];
         s->misses++;
