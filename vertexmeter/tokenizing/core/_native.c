@@ -2115,54 +2115,92 @@ static inline __attribute__((always_inline)) long long count_block(SplitterObjec
     return total;
 }
 
+/* Whether a 2-byte str holds a surrogate: eight characters a step (its scan then tests none). */
+static inline int has_surrogate(const Py_UCS2 *p, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+#if defined(__SSE2__)
+    const __m128i high = _mm_set1_epi16((short)0xF800), sur = _mm_set1_epi16((short)0xD800);
+    __m128i any = _mm_setzero_si128();
+    for (; i + 8 <= n; i += 8)
+        any = _mm_or_si128(any, _mm_cmpeq_epi16(_mm_and_si128(_mm_loadu_si128((const __m128i *)(p + i)), high), sur));
+    if (_mm_movemask_epi8(any)) return 1;
+#endif
+    for (; i < n; i++) if (Py_UNICODE_IS_SURROGATE(p[i])) return 1;
+    return 0;
+}
+
 /* The scan of Splitter.count over one string kind: the chunks' counts, block by block (see count_block:
  * their memory misses overlap); -1 with an exception set, -2 at a lone surrogate (no text: the caller
- * raises the codec's error). A surrogate is met before the chunk holding it is counted. */
-/* BMP: every character of a 1- or 2-byte str (and "▁") is below 0x10000, so its join bits are a byte of
- * bmp_joins; 4-byte strs read the two bitmaps. */
-#define DEFINE_COUNT_SCAN(NAME, T, WIDE, BMP)                                                              \
+ * raises the codec's error). A 2-byte str is checked for surrogates first (nothing is counted then); a
+ * 4-byte str's surrogate is met before the chunk holding it is counted.
+ * The cut test per kind: a 1-byte str reads latin1_joins with its raw bytes; a 2-byte str its raw
+ * characters' bmp_joins bytes and, where both may join, the pair set (both hold a space as "▁" too); a
+ * 4-byte str canon()'s characters and the two bitmaps. */
+typedef struct { Py_UCS4 prev, prev_c; unsigned prev_f; } ScanState;
+
+/* NAME fills the block from position i until it holds CHUNK_BLOCK chunk ends or the text ends; the next
+ * position, or -1 at a surrogate. Apart from count_block, so that its few variables stay in registers:
+ * a cut is data, not a branch (every position writes the block's next chunk end, a cut keeps it). */
+#define DEFINE_SCAN_BLOCK(NAME, T)                                                                         \
+    static __attribute__((noinline)) Py_ssize_t NAME(const JoinTables *jtp, const T *p, Py_ssize_t i, Py_ssize_t n, \
+                                                     ChunkSpan *block, int *nb_io, ScanState *st) {      \
+        const JoinTables jt = *jtp;                                                                      \
+        int nb = *nb_io;                                                                                 \
+        Py_UCS4 prev = st->prev, prev_c = st->prev_c;                                                    \
+        unsigned prev_f = st->prev_f;                                                                    \
+        for (; i < n; i++) {                                                                             \
+            Py_UCS4 cp = p[i];                                                                           \
+            int cut;                                                                                     \
+            if (sizeof(T) == 1) {                                                                        \
+                unsigned bit = prev << 8 | cp;                                                           \
+                cut = !((jt.latin1[bit >> 3] >> (bit & 7)) & 1);                                         \
+            } else if (sizeof(T) == 2) {                                                                 \
+                unsigned f = jt.bmp[cp];                                                                 \
+                cut = !(prev_f & (f >> 1) & (unsigned)fpset_may_have(&jt.pairs, ((uint64_t)prev << 32) | cp)); \
+                prev_f = f;                                                                              \
+            } else {                                                                                     \
+                if (Py_UNICODE_IS_SURROGATE(cp)) return -1;                                              \
+                Py_UCS4 c = canon(cp);                                                                   \
+                cut = !joins_in(&jt, prev_c, c);                                                         \
+                prev_c = c;                                                                              \
+            }                                                                                            \
+            prev = cp;                                                                                   \
+            block[nb].end = i;                                                                           \
+            nb += cut;                                                                                   \
+            if (nb == CHUNK_BLOCK) { i++; break; }                                                       \
+        }                                                                                                \
+        *nb_io = nb;                                                                                     \
+        st->prev = prev; st->prev_c = prev_c; st->prev_f = prev_f;                                       \
+        return i;                                                                                        \
+    }
+
+DEFINE_SCAN_BLOCK(scan_block_1, Py_UCS1)
+DEFINE_SCAN_BLOCK(scan_block_2, Py_UCS2)
+DEFINE_SCAN_BLOCK(scan_block_4, Py_UCS4)
+
+#define DEFINE_COUNT_SCAN(NAME, T, SCAN)                                                                   \
     static long long NAME(SplitterObject *self, PyObject *text, int kind, const T *p, Py_ssize_t n, PyObject *miss) { \
         ChunkSpan block[CHUNK_BLOCK];                                                                    \
         const JoinTables jt = join_tables(self);                                                         \
         /* a constant kind: count_block and its helpers are inlined here, their reads typed */          \
         kind = sizeof(T) == 1 ? PyUnicode_1BYTE_KIND : sizeof(T) == 2 ? PyUnicode_2BYTE_KIND : PyUnicode_4BYTE_KIND; \
+        if (sizeof(T) == 2 && has_surrogate((const Py_UCS2 *)p, n)) return -2;                           \
+        if (sizeof(T) == 4 && Py_UNICODE_IS_SURROGATE(p[0])) return -2;                                  \
         int nb = 0;                                                                                      \
         long long total = 0;                                                                             \
         Py_ssize_t start = 0; /* the block's first chunk's */                                            \
-        Py_UCS4 prev = p[0];                                                                             \
-        if (WIDE && Py_UNICODE_IS_SURROGATE(prev)) return -2;                                            \
-        Py_UCS4 prev_c = canon(prev);                                                                    \
-        unsigned prev_f = BMP ? jt.bmp[prev_c] : 0;                                                      \
-        /* a cut is data, not a branch: every position writes the block's next chunk end, a cut keeps  \
-         * it; the starts follow from the ends, the hashes are count_block's */                         \
-        for (Py_ssize_t i = 1; i < n; i++) {                                                             \
-            Py_UCS4 cp = p[i];                                                                           \
-            if (WIDE && Py_UNICODE_IS_SURROGATE(cp)) return -2;                                          \
-            Py_UCS4 c = canon(cp);                                                                       \
-            int cut;                                                                                     \
-            if (sizeof(T) == 1) { /* raw bytes: latin1_joins holds the space's "▁" */                    \
-                unsigned bit = prev << 8 | cp;                                                           \
-                cut = !((jt.latin1[bit >> 3] >> (bit & 7)) & 1);                                         \
-                prev = cp;                                                                               \
-            } else if (BMP) {                                                                            \
-                unsigned f = jt.bmp[c];                                                                  \
-                cut = !joins_bmp(&jt, prev_c, c, prev_f, f);                                             \
-                prev_f = f;                                                                              \
-            } else {                                                                                     \
-                cut = !joins_in(&jt, prev_c, c);                                                         \
-            }                                                                                            \
-            block[nb].end = i;                                                                           \
-            nb += cut;                                                                                   \
-            prev_c = c;                                                                                  \
-            if (nb == CHUNK_BLOCK) {                                                                     \
-                block[0].start = start;                                                                  \
-                for (int j = 1; j < nb; j++) block[j].start = block[j - 1].end;                          \
-                start = block[nb - 1].end;                                                               \
-                long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);           \
-                if (k < 0) return -1;                                                                    \
-                total += k;                                                                              \
-                nb = 0;                                                                                  \
-            }                                                                                            \
+        ScanState st = {p[0], canon(p[0]), sizeof(T) == 2 ? jt.bmp[p[0]] : 0};                           \
+        for (Py_ssize_t i = 1;;) {                                                                       \
+            i = SCAN(&jt, p, i, n, block, &nb, &st);                                                     \
+            if (i < 0) return -2;                                                                        \
+            if (nb < CHUNK_BLOCK) break; /* the text's end */                                            \
+            block[0].start = start;                                                                      \
+            for (int j = 1; j < nb; j++) block[j].start = block[j - 1].end;                              \
+            start = block[nb - 1].end;                                                                   \
+            long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);               \
+            if (k < 0) return -1;                                                                        \
+            total += k;                                                                                  \
+            nb = 0;                                                                                      \
         }                                                                                                \
         block[nb].end = n;                                                                               \
         block[0].start = start;                                                                          \
@@ -2171,9 +2209,9 @@ static inline __attribute__((always_inline)) long long count_block(SplitterObjec
         return k < 0 ? -1 : total + k;                                                                   \
     }
 
-DEFINE_COUNT_SCAN(count_scan_1, Py_UCS1, 0, 1)
-DEFINE_COUNT_SCAN(count_scan_2, Py_UCS2, 1, 1)
-DEFINE_COUNT_SCAN(count_scan_4, Py_UCS4, 1, 0)
+DEFINE_COUNT_SCAN(count_scan_1, Py_UCS1, scan_block_1)
+DEFINE_COUNT_SCAN(count_scan_2, Py_UCS2, scan_block_2)
+DEFINE_COUNT_SCAN(count_scan_4, Py_UCS4, scan_block_4)
 
 static PyObject *Splitter_count(SplitterObject *self, PyObject *args) {
     PyObject *text, *miss;
@@ -2392,7 +2430,23 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     if (view.len % 8) { PyBuffer_Release(&view); PyErr_SetString(PyExc_ValueError, "pairs: length not a multiple of 8"); return -1; }
     const uint64_t *keys = (const uint64_t *)view.buf;
     size_t n = (size_t)view.len / 8;
-    if (fpset_init(&self->pairs, keys, n) < 0) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
+    /* the pair set also holds each pair with "▁" as a space (0x20), so that the 2-byte scan probes raw
+     * characters; canon() never gives 0x20, so no other reader meets these */
+    size_t n_marked = 0;
+    for (size_t i = 0; i < n; i++) n_marked += (keys[i] >> 32) == SPACE_MARK || (keys[i] & 0xFFFFFFFFu) == SPACE_MARK;
+    uint64_t *all = (uint64_t *)malloc((n + 3 * n_marked + 1) * sizeof(uint64_t));
+    if (!all) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
+    size_t n_all = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t a = keys[i] >> 32, b = keys[i] & 0xFFFFFFFFu;
+        all[n_all++] = keys[i];
+        if (a == SPACE_MARK) all[n_all++] = (uint64_t)SPACE << 32 | b;
+        if (b == SPACE_MARK) all[n_all++] = a << 32 | SPACE;
+        if (a == SPACE_MARK && b == SPACE_MARK) all[n_all++] = (uint64_t)SPACE << 32 | SPACE;
+    }
+    int fp_failed = fpset_init(&self->pairs, all, n_all) < 0;
+    free(all);
+    if (fp_failed) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
     memset(self->ascii_joins, 0, sizeof(self->ascii_joins));
     memset(self->latin1_joins, 0, sizeof(self->latin1_joins));
     self->joins_left = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
@@ -2414,6 +2468,7 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
         }
     }
     PyBuffer_Release(&view);
+    self->bmp_joins[SPACE] |= self->bmp_joins[SPACE_MARK]; /* the 2-byte scan reads a space's byte as "▁"'s */
     /* arena offsets are 32-bit counts of code points */
     self->cache_bytes = (size_t)cache_bytes < ((size_t)1 << 33) ? (size_t)cache_bytes : ((size_t)1 << 33);
     self->max_chunk = max_chunk < 0xFFFF ? max_chunk : 0xFFFF; /* a slot's len is 16 bits */
