@@ -98,24 +98,21 @@ static inline int u64set_has(const U64Set *s, uint64_t key) {
 /* ---------------------------------------------------------------- a set of pairs, by fingerprint */
 /* The splitter's pair set, as 16-bit fingerprints in an open-addressed table (2 bytes a slot, ~128 KB
  * for 34k pairs: it stays in the core's cache, where the exact set of 8-byte keys took 1 MB). A pair
- * that is in the set is always found; one that is not is found with a probability of about 2^-16 per
+ * that is in the set is always found; one that is not is found with a probability of about 2^-15 per
  * slot probed. Such a false "joins" only leaves two characters in one chunk where they could have been
  * cut: cutting less is as exact as cutting at every allowed place (docs/tokenizing.md). */
 /* Fingerprints sit in buckets of 8 (16 bytes, one aligned load): a probe reads one bucket almost
  * always (a bucket is full only past its share: the table is at most half full), compares all eight at
  * once and answers without a branch on which slot matched. */
 #define FP_BUCKET 8
-typedef struct { uint16_t *fps; size_t mask; /* buckets - 1 */ } FpSet;
+typedef struct { uint16_t *fps; size_t mask; /* buckets - 1 */ int shift; /* 64 - log2(buckets) */ } FpSet;
 
-static inline uint16_t fp_of(uint64_t h) { uint16_t f = (uint16_t)(h >> 48); return f ? f : 1; }
-
-/* The pair set's hash of (a << 32 | b): one multiply, a short chain in the splitter's scan (any hash is
- * exact here: a poor one would only cut less). Buckets from the low bits after the fold, fingerprints
- * from the top ones. */
-static inline uint64_t pair_hash(uint64_t key) {
-    uint64_t h = (key ^ (key >> 29)) * 0xBF58476D1CE4E5B9ULL;
-    return h ^ (h >> 31);
-}
+/* The pair set's hash of (a << 32 | b): one multiply, the whole hash in the splitter's scan (any hash is
+ * exact here: a poor one would only cut less). The bucket is its top bits (they depend on every bit of
+ * both characters), the fingerprint bits 32..47 (all of b, the low bits of a), never 0 (an open slot). */
+static inline uint64_t pair_hash(uint64_t key) { return key * 0x9E3779B97F4A7C15ULL; }
+static inline uint16_t fp_of(uint64_t h) { return (uint16_t)(h >> 32) | 1; }
+static inline size_t fp_bucket(const FpSet *s, uint64_t h) { return (size_t)(h >> s->shift); }
 
 static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
     size_t buckets = 16;
@@ -124,10 +121,12 @@ static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
     if (!s->fps) return -1;
     memset(s->fps, 0, buckets * FP_BUCKET * sizeof(uint16_t));
     s->mask = buckets - 1;
+    s->shift = 64;
+    for (size_t b = buckets; b > 1; b >>= 1) s->shift--;
     for (size_t i = 0; i < n; i++) {
         uint64_t h = pair_hash(keys[i]);
         uint16_t f = fp_of(h);
-        for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+        for (size_t at = fp_bucket(s, h);; at = (at + 1) & s->mask) {
             uint16_t *bucket = s->fps + at * FP_BUCKET;
             int k = 0;
             while (k < FP_BUCKET && bucket[k] && bucket[k] != f) k++;
@@ -142,7 +141,7 @@ static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
 static inline int fpset_may_have(const FpSet *s, uint64_t key) {
     uint64_t h = pair_hash(key);
     __m128i want = _mm_set1_epi16((short)fp_of(h)), zero = _mm_setzero_si128();
-    for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+    for (size_t at = fp_bucket(s, h);; at = (at + 1) & s->mask) {
         __m128i bucket = _mm_load_si128((const __m128i *)(s->fps + at * FP_BUCKET));
         int found = _mm_movemask_epi8(_mm_cmpeq_epi16(bucket, want));
         int open = _mm_movemask_epi8(_mm_cmpeq_epi16(bucket, zero));
@@ -153,7 +152,7 @@ static inline int fpset_may_have(const FpSet *s, uint64_t key) {
 static inline int fpset_may_have(const FpSet *s, uint64_t key) {
     uint64_t h = pair_hash(key);
     uint16_t f = fp_of(h);
-    for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+    for (size_t at = fp_bucket(s, h);; at = (at + 1) & s->mask) {
         const uint16_t *bucket = s->fps + at * FP_BUCKET;
         int found = 0, open = 0;
         for (int k = 0; k < FP_BUCKET; k++) { found |= bucket[k] == f; open |= bucket[k] == 0; }
