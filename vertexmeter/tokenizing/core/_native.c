@@ -1776,8 +1776,12 @@ static size_t cache_footprint(const SplitterObject *s) {
 /* The hash of a chunk of at most SHORT_CHUNK characters: code points + 1 (so that lengths differ) in 21
  * bits each, through mix64, which is a bijection of 64-bit words. */
 static inline __attribute__((always_inline)) uint64_t short_key(int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
-    uint64_t packed = 0;
-    for (Py_ssize_t i = 0; i < len; i++) packed |= (uint64_t)(PyUnicode_READ(kind, data, start + i) + 1) << (21 * i);
+    if (len <= 0) return mix64(0);
+    /* without a loop: the second and third characters read (inside the chunk) and masked off when absent */
+    uint64_t two = 0 - (uint64_t)(len > 1), three = 0 - (uint64_t)(len > 2);
+    uint64_t packed = (uint64_t)(PyUnicode_READ(kind, data, start) + 1);
+    packed |= ((uint64_t)(PyUnicode_READ(kind, data, start + (len > 1)) + 1) << 21) & two;
+    packed |= ((uint64_t)(PyUnicode_READ(kind, data, start + 2 * (len > 2)) + 1) << 42) & three;
     return mix64(packed);
 }
 
@@ -2053,37 +2057,36 @@ static inline __attribute__((always_inline)) void am_turns(PyObject *encoder, in
 typedef struct { Py_ssize_t start, end; uint64_t hash; } ChunkSpan; /* hash: chunk_hash, made in count_block */
 #define CHUNK_BLOCK 64
 
-/* The sum of a block of chunks' counts, in phases whose memory misses overlap: the cache slots (or memo
- * bytes) of every chunk asked for, then read; the encoder's first reads for every miss asked for, then
+/* The sum of a block of chunks' counts, in phases whose memory misses overlap: the cache slots of every
+ * chunk longer than one character asked for, then read; the encoder's first reads for every miss asked for, then
  * the misses encoded. -1 with an exception set. */
 static inline __attribute__((always_inline)) long long count_block(SplitterObject *s, PyObject *text, int kind, const void *data, ChunkSpan *block, int nb, PyObject *miss) {
     int encoder = is_encoder(miss);
     const uint8_t *memo = NULL;
     if (Py_IS_TYPE(miss, &SpBpeType)) memo = ((SpBpeObject *)miss)->char_counts;
     else if (Py_IS_TYPE(miss, &BpeType)) memo = ((BpeObject *)miss)->char_counts;
+    /* a lone character's count is read at once (the memo's loads are independent, so they overlap
+     * anyway); the other chunks' slots are asked for, then read */
+    long long total = 0;
+    int looked[CHUNK_BLOCK], n_looked = 0;
     for (int j = 0; j < nb; j++) {
         Py_ssize_t len = block[j].end - block[j].start;
         if (len == 1 && encoder) {
-            if (memo) __builtin_prefetch(&memo[PyUnicode_READ(kind, data, block[j].start)]);
+            uint8_t known = memo ? memo[PyUnicode_READ(kind, data, block[j].start)] : 0;
+            long long k = known ? (long long)known : encoder_char_count(miss, kind, data, block[j].start);
+            if (k < 0) return -1;
+            total += k;
         } else {
             block[j].hash = chunk_hash(kind, data, block[j].start, len);
             if (s->slots) __builtin_prefetch(&s->slots[block[j].hash & s->slots_mask]);
+            looked[n_looked++] = j;
         }
     }
-    long long total = 0;
     int missed[CHUNK_BLOCK], keeps[CHUNK_BLOCK], n_missed = 0;
-    for (int j = 0; j < nb; j++) {
-        Py_ssize_t len = block[j].end - block[j].start;
-        long long k;
-        if (len == 1 && encoder) {
-            uint8_t known = memo ? memo[PyUnicode_READ(kind, data, block[j].start)] : 0; /* asked for above */
-            k = known ? (long long)known : encoder_char_count(miss, kind, data, block[j].start);
-            if (k < 0) return -1;
-        } else {
-            int keep;
-            k = cache_lookup(s, kind, data, block[j].start, len, block[j].hash, &keep);
-            if (k < 0) { keeps[n_missed] = keep; missed[n_missed++] = j; continue; }
-        }
+    for (int m = 0; m < n_looked; m++) {
+        int j = looked[m], keep;
+        long long k = cache_lookup(s, kind, data, block[j].start, block[j].end - block[j].start, block[j].hash, &keep);
+        if (k < 0) { keeps[n_missed] = keep; missed[n_missed++] = j; continue; }
         total += k;
     }
     if (!n_missed) return total;
