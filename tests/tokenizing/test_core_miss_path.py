@@ -106,6 +106,19 @@ def test_misses_holding_user_defined_pieces_count_side_by_side_as_the_engine(fam
         assert splitter.count(line, bpe) == len(fam.reference(line)), line
 
 
+@pytest.mark.skipif(core_helpers._native is None, reason="the native core's scans")
+@pytest.mark.parametrize("wide", ["\u6f22", "\U0001f600"])  # a 2-byte str, a 4-byte str
+def test_a_lone_surrogate_anywhere_in_a_wide_str_is_refused(fam: Family, wide: str) -> None:
+    # the 2-byte scan checks eight characters a step before it counts: a surrogate in the first or last
+    # lane of a step, and in the tail that no step covers, is found as the 4-byte scan finds it
+    splitter, bpe = make_splitter(fam.table), make_bpe(fam.table)
+    text = ("\u6f22\u5b57\u304b\u306a \uac00\ub098 " + wide) * 5
+    for at in [0, 1, 7, 8, 9, 15, 16, 31, 32, len(text) - 1, len(text)]:
+        with pytest.raises(UnicodeEncodeError):
+            splitter.count(text[:at] + "\udc80" + text[at:], bpe)
+    assert splitter.count(text, bpe) == len(fam.reference(text))
+
+
 @pytest.mark.parametrize("name", ["gemma2", "gemma3", "gemma4"])
 def test_a_family_maps_its_stored_table_with_the_same_ids_and_bytes(isolated_tokenizer_dirs: Path, name: str) -> None:
     built = get_tokenizer(name)  # the first start: derives and stores the table
