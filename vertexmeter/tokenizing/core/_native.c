@@ -2140,38 +2140,42 @@ static inline int has_surrogate(const Py_UCS2 *p, Py_ssize_t n) {
  * 4-byte str canon()'s characters and the two bitmaps. */
 typedef struct { Py_UCS4 prev, prev_c; unsigned prev_f; } ScanState;
 
-/* NAME fills the block from position i until it holds CHUNK_BLOCK chunk ends or the text ends; the next
- * position, or -1 at a surrogate. Apart from count_block, so that its few variables stay in registers:
- * a cut is data, not a branch (every position writes the block's next chunk end, a cut keeps it). */
+/* NAME writes chunk ends from position i on into ends[*nb_io..] until CHUNK_BLOCK of them are written or
+ * the text ends; the next position, or -1 at a surrogate. Apart from count_block, so that its few
+ * variables stay in registers: a cut is data, not a branch (every position writes the next chunk end,
+ * a cut keeps it), and the loop runs in stretches too short to fill the block, so it tests no count. */
 #define DEFINE_SCAN_BLOCK(NAME, T)                                                                         \
     static __attribute__((noinline)) Py_ssize_t NAME(const JoinTables *jtp, const T *p, Py_ssize_t i, Py_ssize_t n, \
-                                                     ChunkSpan *block, int *nb_io, ScanState *st) {      \
+                                                     Py_ssize_t *ends, int *nb_io, ScanState *st) {      \
         const JoinTables jt = *jtp;                                                                      \
-        int nb = *nb_io;                                                                                 \
+        size_t nb = (size_t)*nb_io;                                                                      \
         Py_UCS4 prev = st->prev, prev_c = st->prev_c;                                                    \
         unsigned prev_f = st->prev_f;                                                                    \
-        for (; i < n; i++) {                                                                             \
-            Py_UCS4 cp = p[i];                                                                           \
-            int cut;                                                                                     \
-            if (sizeof(T) == 1) {                                                                        \
-                unsigned bit = prev << 8 | cp;                                                           \
-                cut = !((jt.latin1[bit >> 3] >> (bit & 7)) & 1);                                         \
-            } else if (sizeof(T) == 2) {                                                                 \
-                unsigned f = jt.bmp[cp];                                                                 \
-                cut = !(prev_f & (f >> 1) & (unsigned)fpset_may_have(&jt.pairs, ((uint64_t)prev << 32) | cp)); \
-                prev_f = f;                                                                              \
-            } else {                                                                                     \
-                if (Py_UNICODE_IS_SURROGATE(cp)) return -1;                                              \
-                Py_UCS4 c = canon(cp);                                                                   \
-                cut = !joins_in(&jt, prev_c, c);                                                         \
-                prev_c = c;                                                                              \
+        while (i < n && nb < CHUNK_BLOCK) {                                                              \
+            /* nb grows by one a position at most: this stretch cannot fill the block */                 \
+            Py_ssize_t stop = n - i < (Py_ssize_t)(CHUNK_BLOCK - nb) ? n : i + (Py_ssize_t)(CHUNK_BLOCK - nb); \
+            for (; i < stop; i++) {                                                                      \
+                Py_UCS4 cp = p[i];                                                                       \
+                size_t cut;                                                                              \
+                if (sizeof(T) == 1) {                                                                    \
+                    unsigned bit = prev << 8 | cp;                                                       \
+                    cut = !((jt.latin1[bit >> 3] >> (bit & 7)) & 1);                                     \
+                } else if (sizeof(T) == 2) {                                                             \
+                    unsigned f = jt.bmp[cp];                                                             \
+                    cut = !(prev_f & (f >> 1) & (unsigned)fpset_may_have(&jt.pairs, ((uint64_t)prev << 32) | cp)); \
+                    prev_f = f;                                                                          \
+                } else {                                                                                 \
+                    if (Py_UNICODE_IS_SURROGATE(cp)) return -1;                                          \
+                    Py_UCS4 c = canon(cp);                                                               \
+                    cut = !joins_in(&jt, prev_c, c);                                                     \
+                    prev_c = c;                                                                          \
+                }                                                                                        \
+                prev = cp;                                                                               \
+                ends[nb] = i;                                                                            \
+                nb += cut;                                                                               \
             }                                                                                            \
-            prev = cp;                                                                                   \
-            block[nb].end = i;                                                                           \
-            nb += cut;                                                                                   \
-            if (nb == CHUNK_BLOCK) { i++; break; }                                                       \
         }                                                                                                \
-        *nb_io = nb;                                                                                     \
+        *nb_io = (int)nb;                                                                                \
         st->prev = prev; st->prev_c = prev_c; st->prev_f = prev_f;                                       \
         return i;                                                                                        \
     }
@@ -2183,6 +2187,7 @@ DEFINE_SCAN_BLOCK(scan_block_4, Py_UCS4)
 #define DEFINE_COUNT_SCAN(NAME, T, SCAN)                                                                   \
     static long long NAME(SplitterObject *self, PyObject *text, int kind, const T *p, Py_ssize_t n, PyObject *miss) { \
         ChunkSpan block[CHUNK_BLOCK];                                                                    \
+        Py_ssize_t ends[CHUNK_BLOCK + 1];                                                                \
         const JoinTables jt = join_tables(self);                                                         \
         /* a constant kind: count_block and its helpers are inlined here, their reads typed */          \
         kind = sizeof(T) == 1 ? PyUnicode_1BYTE_KIND : sizeof(T) == 2 ? PyUnicode_2BYTE_KIND : PyUnicode_4BYTE_KIND; \
@@ -2193,20 +2198,17 @@ DEFINE_SCAN_BLOCK(scan_block_4, Py_UCS4)
         Py_ssize_t start = 0; /* the block's first chunk's */                                            \
         ScanState st = {p[0], canon(p[0]), sizeof(T) == 2 ? jt.bmp[p[0]] : 0};                           \
         for (Py_ssize_t i = 1;;) {                                                                       \
-            i = SCAN(&jt, p, i, n, block, &nb, &st);                                                     \
+            i = SCAN(&jt, p, i, n, ends, &nb, &st);                                                      \
             if (i < 0) return -2;                                                                        \
             if (nb < CHUNK_BLOCK) break; /* the text's end */                                            \
-            block[0].start = start;                                                                      \
-            for (int j = 1; j < nb; j++) block[j].start = block[j - 1].end;                              \
-            start = block[nb - 1].end;                                                                   \
+            for (int j = 0; j < nb; j++) { block[j].start = start; start = block[j].end = ends[j]; }     \
             long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);               \
             if (k < 0) return -1;                                                                        \
             total += k;                                                                                  \
             nb = 0;                                                                                      \
         }                                                                                                \
-        block[nb].end = n;                                                                               \
-        block[0].start = start;                                                                          \
-        for (int j = 1; j <= nb; j++) block[j].start = block[j - 1].end;                                 \
+        ends[nb] = n;                                                                                    \
+        for (int j = 0; j <= nb; j++) { block[j].start = start; start = block[j].end = ends[j]; }        \
         long long k = count_block(self, text, kind, (const void *)p, block, nb + 1, miss);               \
         return k < 0 ? -1 : total + k;                                                                   \
     }
