@@ -1921,21 +1921,35 @@ typedef struct {
     int32_t id[AM_MAX]; /* a piece, or (SentencePiece) -1 - cp for a character that is no piece, or AM_FROZEN */
     int8_t prev[AM_MAX], next[AM_MAX];
     int32_t rank[AM_MAX], merged[AM_MAX]; /* the pair (i, next[i]): its rank (AM_NONE: none) and piece */
+    uint32_t pslot[AM_MAX]; /* SentencePiece: where the pair (i, next[i])'s probe starts (am_pair_prefetch) */
     long long count;
 } AmChunk;
 
-static inline __attribute__((always_inline)) void am_pair_prefetch(PyObject *encoder, int sp, int32_t l, int32_t r) {
+/* Ask for the memory of the pair (c->id[i], c->id[j])'s probe; for SentencePiece, keep the slot it
+ * starts at, so that am_probe does not hash the pair again. */
+static inline __attribute__((always_inline)) void am_pair_prefetch(PyObject *encoder, int sp, AmChunk *c, int i, int j) {
+    int32_t l = c->id[i], r = c->id[j];
     if (l < 0 || r < 0) return;
-    if (sp) sp_pair_prefetch((const SpBpeObject *)encoder, l, r);
-    else bpe_merge_prefetch((const BpeObject *)encoder, l, r);
+    if (sp) {
+        const SpBpeObject *b = (const SpBpeObject *)encoder;
+        size_t h = mix64((((uint64_t)(uint32_t)l << PAIR_ID_BITS) | (uint32_t)r) + 1) & b->pairs_mask;
+        c->pslot[i] = (uint32_t)h;
+        __builtin_prefetch(&b->pairs[h]);
+    } else {
+        bpe_merge_prefetch((const BpeObject *)encoder, l, r);
+    }
 }
 
 static inline __attribute__((always_inline)) void am_probe(PyObject *encoder, int sp, AmChunk *c, int i) {
     int j = c->next[i];
     c->rank[i] = AM_NONE;
     if (j < 0 || c->id[i] < 0 || c->id[j] < 0) return;
-    if (sp) {
-        int32_t m = sp_pair((const SpBpeObject *)encoder, c->id[i], c->id[j]);
+    if (sp) { /* sp_pair from the slot am_pair_prefetch kept (every probed pair was asked for first) */
+        const SpBpeObject *b = (const SpBpeObject *)encoder;
+        uint64_t k = (((uint64_t)(uint32_t)c->id[i] << PAIR_ID_BITS) | (uint32_t)c->id[j]) + 1;
+        int32_t m = -1;
+        for (size_t h = c->pslot[i], v; (v = b->pairs[h]) != 0; h = (h + 1) & b->pairs_mask)
+            if ((v >> PAIR_ID_BITS) == k) { m = (int32_t)(v & ((1u << PAIR_ID_BITS) - 1)); break; }
         if (m >= 0) { c->rank[i] = m; c->merged[i] = m; }
     } else {
         MergeHit hit = bpe_merge((const BpeObject *)encoder, c->id[i], c->id[j]);
@@ -1994,7 +2008,7 @@ static inline __attribute__((always_inline)) int am_init(PyObject *encoder, int 
     }
     c->n = n;
     for (int i = 0; i < n; i++) { c->prev[i] = (int8_t)(i - 1); c->next[i] = (int8_t)(i + 1 < n ? i + 1 : -1); c->rank[i] = AM_NONE; }
-    for (int i = 0; i + 1 < n; i++) am_pair_prefetch(encoder, sp, c->id[i], c->id[i + 1]);
+    for (int i = 0; i + 1 < n; i++) am_pair_prefetch(encoder, sp, c, i, i + 1);
     c->probe_left = c->probe_right = -1;
     c->done = 0; c->first = 1;
     return 1;
@@ -2038,8 +2052,8 @@ static inline __attribute__((always_inline)) void am_turn(PyObject *encoder, int
     c->probe_left = c->prev[best];
     c->probe_right = best;
     c->rank[best] = AM_NONE;
-    if (c->probe_left >= 0) { c->rank[c->probe_left] = AM_NONE; am_pair_prefetch(encoder, sp, c->id[c->probe_left], c->id[best]); }
-    if (c->next[best] >= 0) am_pair_prefetch(encoder, sp, c->id[best], c->id[c->next[best]]);
+    if (c->probe_left >= 0) { c->rank[c->probe_left] = AM_NONE; am_pair_prefetch(encoder, sp, c, c->probe_left, best); }
+    if (c->next[best] >= 0) am_pair_prefetch(encoder, sp, c, best, c->next[best]);
 }
 
 /* Turns until every chunk is done; `sp` constant in each call, so am_turn is specialised to it. */
