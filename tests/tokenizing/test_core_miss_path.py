@@ -84,6 +84,41 @@ def test_misses_counted_side_by_side_count_as_the_engine(fam: Family) -> None:
         assert make_splitter(fam.table).count(word, bpe) == len(fam.reference(word)), word
 
 
+@pytest.mark.skipif(core_helpers._native is None, reason="the native core's miss path")
+@pytest.mark.parametrize("seed", [1, 2])
+def test_misses_holding_user_defined_pieces_count_side_by_side_as_the_engine(fam: Family, seed: int) -> None:
+    # code's misses: indentation (runs of spaces and tabs after a newline, some longer than the longest
+    # whitespace piece), HTML-like tags and brackets, each next to new identifiers, many to a block, so
+    # that SentencePiece's user-defined pieces are matched inside misses encoded in turns
+    rng = random.Random(seed)
+    names = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz_", k=rng.randint(1, 12))) for _ in range(2000)]
+    lines = []
+    for name in names:
+        indent = rng.choice([" ", "\t", "  "]) * rng.choice([1, 2, 4, 8, 12, 16, 31, 32, 40])
+        lead = rng.choice(["\n", "\n\n", "\n\n\n", "", "<b>", "</p>", "<start_of_turn>", "[", "\r\n"])
+        lines.append(lead + indent + name + rng.choice(["(", " =", ":", "", "<", "\t#"]))
+    text = "".join(lines)
+    bpe = make_bpe(fam.table)
+    assert make_splitter(fam.table).count(text, bpe) == len(fam.reference(text))
+    assert make_splitter(fam.table).count(text[::-1], bpe) == len(fam.reference(text[::-1]))
+    splitter = make_splitter(fam.table)
+    for line in lines[:400]:
+        assert splitter.count(line, bpe) == len(fam.reference(line)), line
+
+
+@pytest.mark.skipif(core_helpers._native is None, reason="the native core's scans")
+@pytest.mark.parametrize("wide", ["\u6f22", "\U0001f600"])  # a 2-byte str, a 4-byte str
+def test_a_lone_surrogate_anywhere_in_a_wide_str_is_refused(fam: Family, wide: str) -> None:
+    # the 2-byte scan checks eight characters a step before it counts: a surrogate in the first or last
+    # lane of a step, and in the tail that no step covers, is found as the 4-byte scan finds it
+    splitter, bpe = make_splitter(fam.table), make_bpe(fam.table)
+    text = ("\u6f22\u5b57\u304b\u306a \uac00\ub098 " + wide) * 5
+    for at in [0, 1, 7, 8, 9, 15, 16, 31, 32, len(text) - 1, len(text)]:
+        with pytest.raises(UnicodeEncodeError):
+            splitter.count(text[:at] + "\udc80" + text[at:], bpe)
+    assert splitter.count(text, bpe) == len(fam.reference(text))
+
+
 @pytest.mark.parametrize("name", ["gemma2", "gemma3", "gemma4"])
 def test_a_family_maps_its_stored_table_with_the_same_ids_and_bytes(isolated_tokenizer_dirs: Path, name: str) -> None:
     built = get_tokenizer(name)  # the first start: derives and stores the table

@@ -98,24 +98,21 @@ static inline int u64set_has(const U64Set *s, uint64_t key) {
 /* ---------------------------------------------------------------- a set of pairs, by fingerprint */
 /* The splitter's pair set, as 16-bit fingerprints in an open-addressed table (2 bytes a slot, ~128 KB
  * for 34k pairs: it stays in the core's cache, where the exact set of 8-byte keys took 1 MB). A pair
- * that is in the set is always found; one that is not is found with a probability of about 2^-16 per
+ * that is in the set is always found; one that is not is found with a probability of about 2^-15 per
  * slot probed. Such a false "joins" only leaves two characters in one chunk where they could have been
  * cut: cutting less is as exact as cutting at every allowed place (docs/tokenizing.md). */
 /* Fingerprints sit in buckets of 8 (16 bytes, one aligned load): a probe reads one bucket almost
  * always (a bucket is full only past its share: the table is at most half full), compares all eight at
  * once and answers without a branch on which slot matched. */
 #define FP_BUCKET 8
-typedef struct { uint16_t *fps; size_t mask; /* buckets - 1 */ } FpSet;
+typedef struct { uint16_t *fps; size_t mask; /* buckets - 1 */ int shift; /* 64 - log2(buckets) */ } FpSet;
 
-static inline uint16_t fp_of(uint64_t h) { uint16_t f = (uint16_t)(h >> 48); return f ? f : 1; }
-
-/* The pair set's hash of (a << 32 | b): one multiply, a short chain in the splitter's scan (any hash is
- * exact here: a poor one would only cut less). Buckets from the low bits after the fold, fingerprints
- * from the top ones. */
-static inline uint64_t pair_hash(uint64_t key) {
-    uint64_t h = (key ^ (key >> 29)) * 0xBF58476D1CE4E5B9ULL;
-    return h ^ (h >> 31);
-}
+/* The pair set's hash of (a << 32 | b): one multiply, the whole hash in the splitter's scan (any hash is
+ * exact here: a poor one would only cut less). The bucket is its top bits (they depend on every bit of
+ * both characters), the fingerprint bits 32..47 (all of b, the low bits of a), never 0 (an open slot). */
+static inline uint64_t pair_hash(uint64_t key) { return key * 0x9E3779B97F4A7C15ULL; }
+static inline uint16_t fp_of(uint64_t h) { return (uint16_t)(h >> 32) | 1; }
+static inline size_t fp_bucket(const FpSet *s, uint64_t h) { return (size_t)(h >> s->shift); }
 
 static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
     size_t buckets = 16;
@@ -124,10 +121,12 @@ static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
     if (!s->fps) return -1;
     memset(s->fps, 0, buckets * FP_BUCKET * sizeof(uint16_t));
     s->mask = buckets - 1;
+    s->shift = 64;
+    for (size_t b = buckets; b > 1; b >>= 1) s->shift--;
     for (size_t i = 0; i < n; i++) {
         uint64_t h = pair_hash(keys[i]);
         uint16_t f = fp_of(h);
-        for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+        for (size_t at = fp_bucket(s, h);; at = (at + 1) & s->mask) {
             uint16_t *bucket = s->fps + at * FP_BUCKET;
             int k = 0;
             while (k < FP_BUCKET && bucket[k] && bucket[k] != f) k++;
@@ -142,7 +141,7 @@ static int fpset_init(FpSet *s, const uint64_t *keys, size_t n) {
 static inline int fpset_may_have(const FpSet *s, uint64_t key) {
     uint64_t h = pair_hash(key);
     __m128i want = _mm_set1_epi16((short)fp_of(h)), zero = _mm_setzero_si128();
-    for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+    for (size_t at = fp_bucket(s, h);; at = (at + 1) & s->mask) {
         __m128i bucket = _mm_load_si128((const __m128i *)(s->fps + at * FP_BUCKET));
         int found = _mm_movemask_epi8(_mm_cmpeq_epi16(bucket, want));
         int open = _mm_movemask_epi8(_mm_cmpeq_epi16(bucket, zero));
@@ -153,7 +152,7 @@ static inline int fpset_may_have(const FpSet *s, uint64_t key) {
 static inline int fpset_may_have(const FpSet *s, uint64_t key) {
     uint64_t h = pair_hash(key);
     uint16_t f = fp_of(h);
-    for (size_t at = h & s->mask;; at = (at + 1) & s->mask) {
+    for (size_t at = fp_bucket(s, h);; at = (at + 1) & s->mask) {
         const uint16_t *bucket = s->fps + at * FP_BUCKET;
         int found = 0, open = 0;
         for (int k = 0; k < FP_BUCKET; k++) { found |= bucket[k] == f; open |= bucket[k] == 0; }
@@ -1681,6 +1680,9 @@ typedef struct {
     PyObject_HEAD
     FpSet pairs;
     uint8_t ascii_joins[128 * 128 / 8]; /* fast path: pair of ASCII characters inside some piece */
+    /* bit a * 256 + b: the characters a, b of a 1-byte str (space as "▁") are a pair inside some piece;
+     * exact (made from the pairs, not the fingerprints): such a str's scan reads one bit a position */
+    uint8_t latin1_joins[256 * 256 / 8];
     /* bit cp: cp is the left (right) character of some pair; a character that is neither joins nothing
      * and is cut without probing the pair set (most of a text of rare characters) */
     uint8_t *joins_left, *joins_right;
@@ -1728,10 +1730,10 @@ static inline Py_UCS4 canon(Py_UCS4 cp) { return cp == SPACE ? SPACE_MARK : cp; 
 
 /* The splitter's join tables, copied into a scan's locals: they never change after Splitter_init, and
  * held in registers they are not reloaded after every store the scan makes. */
-typedef struct { const uint8_t *ascii, *left, *right, *bmp; FpSet pairs; } JoinTables;
+typedef struct { const uint8_t *ascii, *left, *right, *bmp, *latin1; FpSet pairs; } JoinTables;
 
 static inline JoinTables join_tables(const SplitterObject *s) {
-    JoinTables t = {s->ascii_joins, s->joins_left, s->joins_right, s->bmp_joins, s->pairs};
+    JoinTables t = {s->ascii_joins, s->joins_left, s->joins_right, s->bmp_joins, s->latin1_joins, s->pairs};
     return t;
 }
 
@@ -1774,8 +1776,12 @@ static size_t cache_footprint(const SplitterObject *s) {
 /* The hash of a chunk of at most SHORT_CHUNK characters: code points + 1 (so that lengths differ) in 21
  * bits each, through mix64, which is a bijection of 64-bit words. */
 static inline __attribute__((always_inline)) uint64_t short_key(int kind, const void *data, Py_ssize_t start, Py_ssize_t len) {
-    uint64_t packed = 0;
-    for (Py_ssize_t i = 0; i < len; i++) packed |= (uint64_t)(PyUnicode_READ(kind, data, start + i) + 1) << (21 * i);
+    if (len <= 0) return mix64(0);
+    /* without a loop: the second and third characters read (inside the chunk) and masked off when absent */
+    uint64_t two = 0 - (uint64_t)(len > 1), three = 0 - (uint64_t)(len > 2);
+    uint64_t packed = (uint64_t)(PyUnicode_READ(kind, data, start) + 1);
+    packed |= ((uint64_t)(PyUnicode_READ(kind, data, start + (len > 1)) + 1) << 21) & two;
+    packed |= ((uint64_t)(PyUnicode_READ(kind, data, start + 2 * (len > 2)) + 1) << 42) & three;
     return mix64(packed);
 }
 
@@ -1899,34 +1905,51 @@ static long long chunk_miss(SplitterObject *s, PyObject *text, int kind, const v
  * in turns hides those waits: a turn merges once and asks for the memory of the new pairs' probes, and
  * by its next turn that memory has come. The algorithm is the encoders' own (SentencePiece's by ids:
  * the merged id orders; tokenizers': the merge rank orders; then the leftmost pair), held here as the
- * current candidate of each adjacent pair instead of a heap; chunks that hold user-defined pieces or
- * special tokens, or more than AM_MAX symbols, take the encoders' usual path. */
+ * current candidate of each adjacent pair instead of a heap. A user-defined piece (SentencePiece) is
+ * matched as the encoder matches it and held as one frozen symbol (code's indentation: runs of spaces
+ * after a newline); chunks that hold special tokens (tokenizers), or more than AM_MAX symbols, take the
+ * encoders' usual path. */
 #define AM_MAX 32
 #define AM_NONE INT32_MAX
+#define AM_FROZEN INT32_MIN /* a symbol's id: a user-defined piece (SentencePiece), matched whole, never merged */
 
 typedef struct {
     Py_ssize_t start, end;
     int slot; /* the block's miss it counts */
     int n, done, first;
     int probe_left, probe_right; /* symbols whose pair with their right neighbour is yet to be looked up; -1 none */
-    int32_t id[AM_MAX]; /* a piece, or (SentencePiece) -1 - cp for a character that is no piece */
+    int32_t id[AM_MAX]; /* a piece, or (SentencePiece) -1 - cp for a character that is no piece, or AM_FROZEN */
     int8_t prev[AM_MAX], next[AM_MAX];
     int32_t rank[AM_MAX], merged[AM_MAX]; /* the pair (i, next[i]): its rank (AM_NONE: none) and piece */
+    uint32_t pslot[AM_MAX]; /* SentencePiece: where the pair (i, next[i])'s probe starts (am_pair_prefetch) */
     long long count;
 } AmChunk;
 
-static inline void am_pair_prefetch(PyObject *encoder, int sp, int32_t l, int32_t r) {
+/* Ask for the memory of the pair (c->id[i], c->id[j])'s probe; for SentencePiece, keep the slot it
+ * starts at, so that am_probe does not hash the pair again. */
+static inline __attribute__((always_inline)) void am_pair_prefetch(PyObject *encoder, int sp, AmChunk *c, int i, int j) {
+    int32_t l = c->id[i], r = c->id[j];
     if (l < 0 || r < 0) return;
-    if (sp) sp_pair_prefetch((const SpBpeObject *)encoder, l, r);
-    else bpe_merge_prefetch((const BpeObject *)encoder, l, r);
+    if (sp) {
+        const SpBpeObject *b = (const SpBpeObject *)encoder;
+        size_t h = mix64((((uint64_t)(uint32_t)l << PAIR_ID_BITS) | (uint32_t)r) + 1) & b->pairs_mask;
+        c->pslot[i] = (uint32_t)h;
+        __builtin_prefetch(&b->pairs[h]);
+    } else {
+        bpe_merge_prefetch((const BpeObject *)encoder, l, r);
+    }
 }
 
-static inline void am_probe(PyObject *encoder, int sp, AmChunk *c, int i) {
+static inline __attribute__((always_inline)) void am_probe(PyObject *encoder, int sp, AmChunk *c, int i) {
     int j = c->next[i];
     c->rank[i] = AM_NONE;
     if (j < 0 || c->id[i] < 0 || c->id[j] < 0) return;
-    if (sp) {
-        int32_t m = sp_pair((const SpBpeObject *)encoder, c->id[i], c->id[j]);
+    if (sp) { /* sp_pair from the slot am_pair_prefetch kept (every probed pair was asked for first) */
+        const SpBpeObject *b = (const SpBpeObject *)encoder;
+        uint64_t k = (((uint64_t)(uint32_t)c->id[i] << PAIR_ID_BITS) | (uint32_t)c->id[j]) + 1;
+        int32_t m = -1;
+        for (size_t h = c->pslot[i], v; (v = b->pairs[h]) != 0; h = (h + 1) & b->pairs_mask)
+            if ((v >> PAIR_ID_BITS) == k) { m = (int32_t)(v & ((1u << PAIR_ID_BITS) - 1)); break; }
         if (m >= 0) { c->rank[i] = m; c->merged[i] = m; }
     } else {
         MergeHit hit = bpe_merge((const BpeObject *)encoder, c->id[i], c->id[j]);
@@ -1945,7 +1968,13 @@ static inline __attribute__((always_inline)) int am_init(PyObject *encoder, int 
             if (b->max_user_len && ((b->user_first[x >> 3] >> (x & 7)) & 1)) { /* is one here? */
                 Py_UCS4 window[MAX_USER_LEN_IDS];
                 Py_ssize_t len = 0;
-                if (sp_user_at_text(b, kind, data, i, c->end - i, window, &len) >= 0) return 0;
+                if (sp_user_at_text(b, kind, data, i, c->end - i, window, &len) >= 0) {
+                    /* frozen, as sp_encode_ids makes it: one symbol that never merges */
+                    if (n == AM_MAX) return 0;
+                    c->id[n++] = AM_FROZEN;
+                    i += len - 1;
+                    continue;
+                }
             }
             if (n == AM_MAX) return 0;
             int32_t id = sp_char(b, cp);
@@ -1979,14 +2008,15 @@ static inline __attribute__((always_inline)) int am_init(PyObject *encoder, int 
     }
     c->n = n;
     for (int i = 0; i < n; i++) { c->prev[i] = (int8_t)(i - 1); c->next[i] = (int8_t)(i + 1 < n ? i + 1 : -1); c->rank[i] = AM_NONE; }
-    for (int i = 0; i + 1 < n; i++) am_pair_prefetch(encoder, sp, c->id[i], c->id[i + 1]);
+    for (int i = 0; i + 1 < n; i++) am_pair_prefetch(encoder, sp, c, i, i + 1);
     c->probe_left = c->probe_right = -1;
     c->done = 0; c->first = 1;
     return 1;
 }
 
-/* One turn: the probes asked for last turn, then one merge, then ask for the next probes. */
-static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
+/* One turn: the probes asked for last turn, then one merge, then ask for the next probes. Inlined with
+ * a constant `sp` (am_turns). */
+static inline __attribute__((always_inline)) void am_turn(PyObject *encoder, int sp, AmChunk *c) {
     if (c->first) {
         for (int i = 0; i >= 0; i = c->next[i]) am_probe(encoder, sp, c, i);
         c->first = 0;
@@ -1994,13 +2024,20 @@ static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
         if (c->probe_left >= 0) am_probe(encoder, sp, c, c->probe_left);
         if (c->probe_right >= 0) am_probe(encoder, sp, c, c->probe_right);
     }
+    /* symbols stay in text order by index (a merge keeps the left one) and a merged-away one has no
+     * rank: the lowest rank at the lowest index is the leftmost best pair, read without the links */
     int best = -1;
-    for (int i = 0; i >= 0; i = c->next[i]) if (c->rank[i] != AM_NONE && (best < 0 || c->rank[i] < c->rank[best])) best = i;
+    int32_t best_rank = AM_NONE;
+    for (int i = 0; i < c->n; i++) {
+        int better = c->rank[i] < best_rank;
+        best = better ? i : best;
+        best_rank = better ? c->rank[i] : best_rank;
+    }
     if (best < 0) {
         long long count = 0;
         for (int i = 0; i >= 0; i = c->next[i]) {
             int32_t id = c->id[i];
-            if (id >= 0 || !sp) { count++; continue; }
+            if (id >= 0 || id == AM_FROZEN || !sp) { count++; continue; }
             Py_UCS4 cp = (Py_UCS4)(-1 - id);
             count += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
         }
@@ -2008,50 +2045,62 @@ static void am_turn(PyObject *encoder, int sp, AmChunk *c) {
         return;
     }
     int r = c->next[best];
+    c->rank[r] = AM_NONE; /* merged away */
     c->id[best] = c->merged[best];
     c->next[best] = c->next[r];
     if (c->next[r] >= 0) c->prev[c->next[r]] = (int8_t)best;
     c->probe_left = c->prev[best];
     c->probe_right = best;
     c->rank[best] = AM_NONE;
-    if (c->probe_left >= 0) { c->rank[c->probe_left] = AM_NONE; am_pair_prefetch(encoder, sp, c->id[c->probe_left], c->id[best]); }
-    if (c->next[best] >= 0) am_pair_prefetch(encoder, sp, c->id[best], c->id[c->next[best]]);
+    if (c->probe_left >= 0) { c->rank[c->probe_left] = AM_NONE; am_pair_prefetch(encoder, sp, c, c->probe_left, best); }
+    if (c->next[best] >= 0) am_pair_prefetch(encoder, sp, c, best, c->next[best]);
+}
+
+/* Turns until every chunk is done; `sp` constant in each call, so am_turn is specialised to it. */
+static inline __attribute__((always_inline)) void am_turns(PyObject *encoder, int sp, AmChunk *am, int n_am) {
+    for (int active = n_am; active;) {
+        active = 0;
+        for (int i = 0; i < n_am; i++) {
+            if (am[i].done) continue;
+            am_turn(encoder, sp, &am[i]);
+            active += !am[i].done;
+        }
+    }
 }
 
 typedef struct { Py_ssize_t start, end; uint64_t hash; } ChunkSpan; /* hash: chunk_hash, made in count_block */
 #define CHUNK_BLOCK 64
 
-/* The sum of a block of chunks' counts, in phases whose memory misses overlap: the cache slots (or memo
- * bytes) of every chunk asked for, then read; the encoder's first reads for every miss asked for, then
+/* The sum of a block of chunks' counts, in phases whose memory misses overlap: the cache slots of every
+ * chunk longer than one character asked for, then read; the encoder's first reads for every miss asked for, then
  * the misses encoded. -1 with an exception set. */
 static inline __attribute__((always_inline)) long long count_block(SplitterObject *s, PyObject *text, int kind, const void *data, ChunkSpan *block, int nb, PyObject *miss) {
     int encoder = is_encoder(miss);
     const uint8_t *memo = NULL;
     if (Py_IS_TYPE(miss, &SpBpeType)) memo = ((SpBpeObject *)miss)->char_counts;
     else if (Py_IS_TYPE(miss, &BpeType)) memo = ((BpeObject *)miss)->char_counts;
+    /* a lone character's count is read at once (the memo's loads are independent, so they overlap
+     * anyway); the other chunks' slots are asked for, then read */
+    long long total = 0;
+    int looked[CHUNK_BLOCK], n_looked = 0;
     for (int j = 0; j < nb; j++) {
         Py_ssize_t len = block[j].end - block[j].start;
         if (len == 1 && encoder) {
-            if (memo) __builtin_prefetch(&memo[PyUnicode_READ(kind, data, block[j].start)]);
+            uint8_t known = memo ? memo[PyUnicode_READ(kind, data, block[j].start)] : 0;
+            long long k = known ? (long long)known : encoder_char_count(miss, kind, data, block[j].start);
+            if (k < 0) return -1;
+            total += k;
         } else {
             block[j].hash = chunk_hash(kind, data, block[j].start, len);
             if (s->slots) __builtin_prefetch(&s->slots[block[j].hash & s->slots_mask]);
+            looked[n_looked++] = j;
         }
     }
-    long long total = 0;
     int missed[CHUNK_BLOCK], keeps[CHUNK_BLOCK], n_missed = 0;
-    for (int j = 0; j < nb; j++) {
-        Py_ssize_t len = block[j].end - block[j].start;
-        long long k;
-        if (len == 1 && encoder) {
-            uint8_t known = memo ? memo[PyUnicode_READ(kind, data, block[j].start)] : 0; /* asked for above */
-            k = known ? (long long)known : encoder_char_count(miss, kind, data, block[j].start);
-            if (k < 0) return -1;
-        } else {
-            int keep;
-            k = cache_lookup(s, kind, data, block[j].start, len, block[j].hash, &keep);
-            if (k < 0) { keeps[n_missed] = keep; missed[n_missed++] = j; continue; }
-        }
+    for (int m = 0; m < n_looked; m++) {
+        int j = looked[m], keep;
+        long long k = cache_lookup(s, kind, data, block[j].start, block[j].end - block[j].start, block[j].hash, &keep);
+        if (k < 0) { keeps[n_missed] = keep; missed[n_missed++] = j; continue; }
         total += k;
     }
     if (!n_missed) return total;
@@ -2071,14 +2120,8 @@ static inline __attribute__((always_inline)) long long count_block(SplitterObjec
         if (k < 0) return -1;
         total += k;
     }
-    for (int active = n_am; active;) {
-        active = 0;
-        for (int i = 0; i < n_am; i++) {
-            if (am[i].done) continue;
-            am_turn(miss, sp, &am[i]);
-            active += !am[i].done;
-        }
-    }
+    if (sp) am_turns(miss, 1, am, n_am);
+    else am_turns(miss, 0, am, n_am);
     for (int i = 0; i < n_am; i++) {
         const ChunkSpan *c = &block[missed[am[i].slot]];
         s->misses++;
@@ -2088,61 +2131,105 @@ static inline __attribute__((always_inline)) long long count_block(SplitterObjec
     return total;
 }
 
+/* Whether a 2-byte str holds a surrogate: eight characters a step (its scan then tests none). */
+static inline int has_surrogate(const Py_UCS2 *p, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+#if defined(__SSE2__)
+    const __m128i high = _mm_set1_epi16((short)0xF800), sur = _mm_set1_epi16((short)0xD800);
+    __m128i any = _mm_setzero_si128();
+    for (; i + 8 <= n; i += 8)
+        any = _mm_or_si128(any, _mm_cmpeq_epi16(_mm_and_si128(_mm_loadu_si128((const __m128i *)(p + i)), high), sur));
+    if (_mm_movemask_epi8(any)) return 1;
+#endif
+    for (; i < n; i++) if (Py_UNICODE_IS_SURROGATE(p[i])) return 1;
+    return 0;
+}
+
 /* The scan of Splitter.count over one string kind: the chunks' counts, block by block (see count_block:
  * their memory misses overlap); -1 with an exception set, -2 at a lone surrogate (no text: the caller
- * raises the codec's error). A surrogate is met before the chunk holding it is counted. */
-/* BMP: every character of a 1- or 2-byte str (and "▁") is below 0x10000, so its join bits are a byte of
- * bmp_joins; 4-byte strs read the two bitmaps. */
-#define DEFINE_COUNT_SCAN(NAME, T, WIDE, BMP)                                                              \
+ * raises the codec's error). A 2-byte str is checked for surrogates first (nothing is counted then); a
+ * 4-byte str's surrogate is met before the chunk holding it is counted.
+ * The cut test per kind: a 1-byte str reads latin1_joins with its raw bytes; a 2-byte str its raw
+ * characters' bmp_joins bytes and, where both may join, the pair set (both hold a space as "▁" too); a
+ * 4-byte str canon()'s characters and the two bitmaps. */
+typedef struct { Py_UCS4 prev, prev_c; unsigned prev_f; } ScanState;
+
+/* NAME writes chunk ends from position i on into ends[*nb_io..] until CHUNK_BLOCK of them are written or
+ * the text ends; the next position, or -1 at a surrogate. Apart from count_block, so that its few
+ * variables stay in registers: a cut is data, not a branch (every position writes the next chunk end,
+ * a cut keeps it), and the loop runs in stretches too short to fill the block, so it tests no count. */
+#define DEFINE_SCAN_BLOCK(NAME, T)                                                                         \
+    static __attribute__((noinline)) Py_ssize_t NAME(const JoinTables *jtp, const T *p, Py_ssize_t i, Py_ssize_t n, \
+                                                     Py_ssize_t *ends, int *nb_io, ScanState *st) {      \
+        const JoinTables jt = *jtp;                                                                      \
+        size_t nb = (size_t)*nb_io;                                                                      \
+        Py_UCS4 prev = st->prev, prev_c = st->prev_c;                                                    \
+        unsigned prev_f = st->prev_f;                                                                    \
+        while (i < n && nb < CHUNK_BLOCK) {                                                              \
+            /* nb grows by one a position at most: this stretch cannot fill the block */                 \
+            Py_ssize_t stop = n - i < (Py_ssize_t)(CHUNK_BLOCK - nb) ? n : i + (Py_ssize_t)(CHUNK_BLOCK - nb); \
+            for (; i < stop; i++) {                                                                      \
+                Py_UCS4 cp = p[i];                                                                       \
+                size_t cut;                                                                              \
+                if (sizeof(T) == 1) {                                                                    \
+                    unsigned bit = prev << 8 | cp;                                                       \
+                    cut = !((jt.latin1[bit >> 3] >> (bit & 7)) & 1);                                     \
+                } else if (sizeof(T) == 2) {                                                             \
+                    unsigned f = jt.bmp[cp];                                                             \
+                    cut = !(prev_f & (f >> 1) & (unsigned)fpset_may_have(&jt.pairs, ((uint64_t)prev << 32) | cp)); \
+                    prev_f = f;                                                                          \
+                } else {                                                                                 \
+                    if (Py_UNICODE_IS_SURROGATE(cp)) return -1;                                          \
+                    Py_UCS4 c = canon(cp);                                                               \
+                    cut = !joins_in(&jt, prev_c, c);                                                     \
+                    prev_c = c;                                                                          \
+                }                                                                                        \
+                prev = cp;                                                                               \
+                ends[nb] = i;                                                                            \
+                nb += cut;                                                                               \
+            }                                                                                            \
+        }                                                                                                \
+        *nb_io = (int)nb;                                                                                \
+        st->prev = prev; st->prev_c = prev_c; st->prev_f = prev_f;                                       \
+        return i;                                                                                        \
+    }
+
+DEFINE_SCAN_BLOCK(scan_block_1, Py_UCS1)
+DEFINE_SCAN_BLOCK(scan_block_2, Py_UCS2)
+DEFINE_SCAN_BLOCK(scan_block_4, Py_UCS4)
+
+#define DEFINE_COUNT_SCAN(NAME, T, SCAN)                                                                   \
     static long long NAME(SplitterObject *self, PyObject *text, int kind, const T *p, Py_ssize_t n, PyObject *miss) { \
         ChunkSpan block[CHUNK_BLOCK];                                                                    \
+        Py_ssize_t ends[CHUNK_BLOCK + 1];                                                                \
         const JoinTables jt = join_tables(self);                                                         \
         /* a constant kind: count_block and its helpers are inlined here, their reads typed */          \
         kind = sizeof(T) == 1 ? PyUnicode_1BYTE_KIND : sizeof(T) == 2 ? PyUnicode_2BYTE_KIND : PyUnicode_4BYTE_KIND; \
+        if (sizeof(T) == 2 && has_surrogate((const Py_UCS2 *)p, n)) return -2;                           \
+        if (sizeof(T) == 4 && Py_UNICODE_IS_SURROGATE(p[0])) return -2;                                  \
         int nb = 0;                                                                                      \
         long long total = 0;                                                                             \
         Py_ssize_t start = 0; /* the block's first chunk's */                                            \
-        Py_UCS4 prev = p[0];                                                                             \
-        if (WIDE && Py_UNICODE_IS_SURROGATE(prev)) return -2;                                            \
-        Py_UCS4 prev_c = canon(prev);                                                                    \
-        unsigned prev_f = BMP ? jt.bmp[prev_c] : 0;                                                      \
-        /* a cut is data, not a branch: every position writes the block's next chunk end, a cut keeps  \
-         * it; the starts follow from the ends, the hashes are count_block's */                         \
-        for (Py_ssize_t i = 1; i < n; i++) {                                                             \
-            Py_UCS4 cp = p[i];                                                                           \
-            if (WIDE && Py_UNICODE_IS_SURROGATE(cp)) return -2;                                          \
-            Py_UCS4 c = canon(cp);                                                                       \
-            int cut;                                                                                     \
-            if (BMP) {                                                                                   \
-                unsigned f = jt.bmp[c];                                                                  \
-                cut = !joins_bmp(&jt, prev_c, c, prev_f, f);                                             \
-                prev_f = f;                                                                              \
-            } else {                                                                                     \
-                cut = !joins_in(&jt, prev_c, c);                                                         \
-            }                                                                                            \
-            block[nb].end = i;                                                                           \
-            nb += cut;                                                                                   \
-            prev_c = c;                                                                                  \
-            if (nb == CHUNK_BLOCK) {                                                                     \
-                block[0].start = start;                                                                  \
-                for (int j = 1; j < nb; j++) block[j].start = block[j - 1].end;                          \
-                start = block[nb - 1].end;                                                               \
-                long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);           \
-                if (k < 0) return -1;                                                                    \
-                total += k;                                                                              \
-                nb = 0;                                                                                  \
-            }                                                                                            \
+        ScanState st = {p[0], canon(p[0]), sizeof(T) == 2 ? jt.bmp[p[0]] : 0};                           \
+        for (Py_ssize_t i = 1;;) {                                                                       \
+            i = SCAN(&jt, p, i, n, ends, &nb, &st);                                                      \
+            if (i < 0) return -2;                                                                        \
+            if (nb < CHUNK_BLOCK) break; /* the text's end */                                            \
+            for (int j = 0; j < nb; j++) { block[j].start = start; start = block[j].end = ends[j]; }     \
+            long long k = count_block(self, text, kind, (const void *)p, block, nb, miss);               \
+            if (k < 0) return -1;                                                                        \
+            total += k;                                                                                  \
+            nb = 0;                                                                                      \
         }                                                                                                \
-        block[nb].end = n;                                                                               \
-        block[0].start = start;                                                                          \
-        for (int j = 1; j <= nb; j++) block[j].start = block[j - 1].end;                                 \
+        ends[nb] = n;                                                                                    \
+        for (int j = 0; j <= nb; j++) { block[j].start = start; start = block[j].end = ends[j]; }        \
         long long k = count_block(self, text, kind, (const void *)p, block, nb + 1, miss);               \
         return k < 0 ? -1 : total + k;                                                                   \
     }
 
-DEFINE_COUNT_SCAN(count_scan_1, Py_UCS1, 0, 1)
-DEFINE_COUNT_SCAN(count_scan_2, Py_UCS2, 1, 1)
-DEFINE_COUNT_SCAN(count_scan_4, Py_UCS4, 1, 0)
+DEFINE_COUNT_SCAN(count_scan_1, Py_UCS1, scan_block_1)
+DEFINE_COUNT_SCAN(count_scan_2, Py_UCS2, scan_block_2)
+DEFINE_COUNT_SCAN(count_scan_4, Py_UCS4, scan_block_4)
 
 static PyObject *Splitter_count(SplitterObject *self, PyObject *args) {
     PyObject *text, *miss;
@@ -2361,8 +2448,25 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     if (view.len % 8) { PyBuffer_Release(&view); PyErr_SetString(PyExc_ValueError, "pairs: length not a multiple of 8"); return -1; }
     const uint64_t *keys = (const uint64_t *)view.buf;
     size_t n = (size_t)view.len / 8;
-    if (fpset_init(&self->pairs, keys, n) < 0) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
+    /* the pair set also holds each pair with "▁" as a space (0x20), so that the 2-byte scan probes raw
+     * characters; canon() never gives 0x20, so no other reader meets these */
+    size_t n_marked = 0;
+    for (size_t i = 0; i < n; i++) n_marked += (keys[i] >> 32) == SPACE_MARK || (keys[i] & 0xFFFFFFFFu) == SPACE_MARK;
+    uint64_t *all = (uint64_t *)malloc((n + 3 * n_marked + 1) * sizeof(uint64_t));
+    if (!all) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
+    size_t n_all = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t a = keys[i] >> 32, b = keys[i] & 0xFFFFFFFFu;
+        all[n_all++] = keys[i];
+        if (a == SPACE_MARK) all[n_all++] = (uint64_t)SPACE << 32 | b;
+        if (b == SPACE_MARK) all[n_all++] = a << 32 | SPACE;
+        if (a == SPACE_MARK && b == SPACE_MARK) all[n_all++] = (uint64_t)SPACE << 32 | SPACE;
+    }
+    int fp_failed = fpset_init(&self->pairs, all, n_all) < 0;
+    free(all);
+    if (fp_failed) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
     memset(self->ascii_joins, 0, sizeof(self->ascii_joins));
+    memset(self->latin1_joins, 0, sizeof(self->latin1_joins));
     self->joins_left = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
     self->joins_right = (uint8_t *)calloc(MAX_CODE_POINT / 8 + 1, 1);
     self->bmp_joins = (uint8_t *)calloc(0x10000, 1);
@@ -2370,6 +2474,10 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
     for (size_t i = 0; i < n; i++) {
         uint64_t a = keys[i] >> 32, b = keys[i] & 0xFFFFFFFFu;
         if (a < 128 && b < 128) { unsigned bit = (unsigned)(a * 128 + b); self->ascii_joins[bit >> 3] |= (uint8_t)(1u << (bit & 7)); }
+        /* the bytes whose canon() is a, b: a space is looked up as "▁", so "▁" stands for byte 0x20 */
+        uint64_t ra = a == SPACE_MARK ? SPACE : a < 256 && a != SPACE ? a : 256;
+        uint64_t rb = b == SPACE_MARK ? SPACE : b < 256 && b != SPACE ? b : 256;
+        if (ra < 256 && rb < 256) { unsigned bit = (unsigned)(ra * 256 + rb); self->latin1_joins[bit >> 3] |= (uint8_t)(1u << (bit & 7)); }
         if (a <= MAX_CODE_POINT && b <= MAX_CODE_POINT) { /* no str holds a larger one: such a pair never matches */
             self->joins_left[a >> 3] |= (uint8_t)(1u << (a & 7));
             self->joins_right[b >> 3] |= (uint8_t)(1u << (b & 7));
@@ -2378,6 +2486,7 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
         }
     }
     PyBuffer_Release(&view);
+    self->bmp_joins[SPACE] |= self->bmp_joins[SPACE_MARK]; /* the 2-byte scan reads a space's byte as "▁"'s */
     /* arena offsets are 32-bit counts of code points */
     self->cache_bytes = (size_t)cache_bytes < ((size_t)1 << 33) ? (size_t)cache_bytes : ((size_t)1 << 33);
     self->max_chunk = max_chunk < 0xFFFF ? max_chunk : 0xFFFF; /* a slot's len is 16 bits */
