@@ -616,7 +616,11 @@ def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> i
     call = call if isinstance(call, dict) else {}
     name = call.get("name")
     args = call.get("args") if isinstance(call.get("args"), dict) else {}
-    tokens = tokenizer.count(name) if isinstance(name, str) and name else 0
+    name = name if isinstance(name, str) else ""
+    if rule.written_as:  # one text: the model's tokens span the name's and the args' edges
+        text = rule.written_as.replace("{args}", _call_json(args)).replace("{name}", name)
+        return tokenizer.count(text) + rule.per_call
+    tokens = tokenizer.count(name) if name else 0
     if rule.payload == "escaped_strings":  # Gemma 4's tool-call text: each escape is one token of its own
         text = escaped_payload(args)
         tokens += sum(tokenizer.count(piece) for piece in text.split(ESCAPE) if piece) + text.count(ESCAPE)
@@ -629,15 +633,17 @@ def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> i
 
 def _call_json(value: Any) -> str:
     """A call's args as the Gemini API's 2.5 writes them: JSON with no space after an object's commas, one after its
-    colons and after a list's commas (`{"a": "x","b": ["y", "z"]}`)."""
+    colons and after a list's commas (`{"a": "x","b": ["y", "z"]}`); an object inside a list has a space after its
+    commas too (`[{"a": 1, "b": 2}]`)."""
+    return _json_value(value, ",")
+
+
+def _json_value(value: Any, comma: str) -> str:
     if isinstance(value, dict):
-        return (
-            "{"
-            + ",".join(f"{json.dumps(key, ensure_ascii=False)}: {_call_json(item)}" for key, item in value.items())
-            + "}"
-        )
+        items = (f"{json.dumps(key, ensure_ascii=False)}: {_json_value(item, ',')}" for key, item in value.items())
+        return "{" + comma.join(items) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_call_json(item) for item in value) + "]"
+        return "[" + ", ".join(_json_value(item, ", ") for item in value) + "]"
     return json.dumps(value, ensure_ascii=False)
 
 
