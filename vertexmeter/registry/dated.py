@@ -344,7 +344,7 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             rule.payload != "json" or any(rule.written_as.count(field) != 1 for field in ("{name}", "{args}"))
         ):
             raise ValueError(
-                f"accounting.yaml function_call_outputs: {entry!r} (written_as: payload json, {{name}} and {{args}} once)"
+                f"accounting.yaml function_call_outputs: {entry!r} (written_as: json, {{name}} and {{args}} once)"
             )
         if any(_overlap(rule, other) for other in out):
             raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} overlaps another entry's days")
