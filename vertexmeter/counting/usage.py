@@ -545,6 +545,9 @@ def count_response(
         code_texts: list[str] = []
         code_parts = 0
         segments: list[list[str]] = []
+        # Calls written inside the candidate's text (function_call_outputs inside_text): a text's edge that meets
+        # one is not the candidate's edge.
+        call_first = call_last = False
         for j, part in enumerate(parts):
             if not isinstance(part, dict):
                 raise invalid_argument("A response part is a JSON object.", f"response.parts[{j}]")
@@ -556,9 +559,12 @@ def count_response(
                     thought_text += part["text"]
                 else:
                     pieces.append(part["text"])
+                    call_last = False
             elif call_rule is not None and (call := part.get("functionCall", part.get("function_call"))) is not None:
                 by_modality["TEXT"] = by_modality.get("TEXT", 0) + _output_call_tokens(tokenizer, call_rule, call)
                 read_by["calls"] = call_rule
+                call_first = call_first or (call_rule.inside_text and not pieces and not segments)
+                call_last = call_rule.inside_text
             elif code_rule is not None and (code_part := _code_field(part)) is not None:
                 name, value = code_part
                 read_by["code"] = code_rule
@@ -578,7 +584,7 @@ def count_response(
         # A code part billed without its edges ends the text before it: each earlier run of text parts is a text of
         # its own, with the same edges left out; the run after the last code part is the candidate's text.
         others.extend("".join(_billed_edges(rules, run)) for run in segments)
-        pieces = _billed_edges(rules, pieces)
+        pieces = _billed_edges(rules, pieces, inner_start=call_first and not segments, inner_end=call_last)
         others.extend(code_texts)
         if code_rule is not None and code_parts:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + code_rule.per_code_part * code_parts
@@ -599,13 +605,18 @@ def count_response(
     return by_modality, thoughts, uncertain, tuple(read_by.values())
 
 
-def _billed_edges(rules: Accounting, pieces: list[str]) -> list[str]:
-    """A candidate's text parts with what the API leaves out at their edges (accounting.yaml `output_newlines`)."""
+def _billed_edges(
+    rules: Accounting, pieces: list[str], inner_start: bool = False, inner_end: bool = False
+) -> list[str]:
+    """A candidate's text parts with what the API leaves out at their edges (accounting.yaml `output_newlines`);
+    `inner_start` / `inner_end`: a call the model wrote there makes that edge an inner one, billed as written."""
     pieces = list(pieces)
     if not rules.bills_edge_newlines and pieces:
-        pieces[0] = pieces[0].lstrip("\n")
-        pieces[-1] = pieces[-1].rstrip("\n")
-    if not rules.bills_trailing_whitespace and pieces:
+        if not inner_start:
+            pieces[0] = pieces[0].lstrip("\n")
+        if not inner_end:
+            pieces[-1] = pieces[-1].rstrip("\n")
+    if not rules.bills_trailing_whitespace and pieces and not inner_end:
         pieces[-1] = pieces[-1].rstrip()
     return pieces
 

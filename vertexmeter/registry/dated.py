@@ -139,7 +139,9 @@ class OutputCalls:
     "json": Python's json.dumps, non-ASCII kept; "escaped_strings": Gemma 4's tool-call text, one token per escape),
     and `per_call` tokens — from `since` to `until` (inclusive). `written_as` (json only): one text the name and args
     are put in (`{name}`, `{args}`) and counted as one string, where the model's tokens span their edges; empty:
-    the name and the args each apart."""
+    the name and the args each apart. `inside_text`: the calls are part of the candidate's written text, so a text
+    part's edge that meets a call is not the candidate's edge (accounting.yaml `output_newlines` leaves out only the
+    candidate's)."""
 
     apis: tuple[str, ...]
     calls: tuple[str, ...]
@@ -151,6 +153,7 @@ class OutputCalls:
     since: dt.date = dt.date.min
     until: dt.date = dt.date.max
     written_as: str = ""
+    inside_text: bool = False
 
     def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
         return (
@@ -337,6 +340,7 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             since=_day(entry["since"]) if entry.get("since") else dt.date.min,
             until=_day(entry["until"]) if entry.get("until") else dt.date.max,
             written_as=str(entry.get("written_as") or ""),
+            inside_text=bool(entry.get("inside_text", False)),
         )
         if rule.payload not in _CALL_PAYLOADS or rule.per_call < 0 or not rule.evidence or rule.since > rule.until:
             raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} (payload, per_call, days, evidence)")
