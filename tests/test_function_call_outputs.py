@@ -125,6 +125,7 @@ def test_2_5_text_before_a_call_keeps_its_trailing_newlines() -> None:
     call = {"name": "get_image", "args": {}}
     assert _out("gemini-2.5-pro", _call_response(call, text=text), day="2025-05-08") == 28
     assert _text("gemini-2.5-pro", text, day="2025-05-08") == _text("gemini-2.5-pro", text.rstrip(), day="2025-05-08")
+
     # A call first: the text after it keeps its leading newlines; its trailing one still ends the candidate.
     def after(text: str) -> dict[str, Any]:
         return {"candidates": [{"content": {"parts": [{"functionCall": call}, {"text": text}]}}]}
