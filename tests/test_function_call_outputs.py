@@ -170,6 +170,7 @@ def test_explain_lists_the_rule() -> None:
     rules = vertexmeter.usage("gemini-2.5-flash", PLACEHOLDER, api="gemini", response=_call_response(WEATHER)).rules
     entry = next(r for r in rules if r["rule"].startswith("accounting.yaml function_call_outputs"))
     assert "json" in entry["rule"] and entry["evidence"] and entry["confidence"] == "observed"
+    assert "written as .{name}:{args}," in entry["rule"]
     plain = vertexmeter.usage("gemini-2.5-flash", PLACEHOLDER, api="gemini", response="hi").rules
     assert not any(r["rule"].startswith("accounting.yaml function_call_outputs") for r in plain)
 
