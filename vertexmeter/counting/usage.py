@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertexmeter.counting.accounting import SeamBounds, seam_bounds
+from vertexmeter.counting.accounting import SeamBounds, seam_bounds, top_level_numbers
 from vertexmeter.counting.count import (
     CountResult,
     count_prompt_tokens,
@@ -623,14 +623,15 @@ def _billed_edges(
 
 def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> int:
     """A functionCall part of a response as accounting.yaml `function_call_outputs` bills it: its name, its args
-    written as the rule's payload, and the rule's tokens per call."""
+    written as the rule's payload, and the rule's tokens per call and per top-level number of the args."""
     call = call if isinstance(call, dict) else {}
     name = call.get("name")
     args = call.get("args") if isinstance(call.get("args"), dict) else {}
     name = name if isinstance(name, str) else ""
+    numbers = rule.per_number * top_level_numbers(args) if rule.per_number else 0
     if rule.written_as:  # one text: the model's tokens span the name's and the args' edges
         text = rule.written_as.replace("{args}", _call_json(args)).replace("{name}", name)
-        return tokenizer.count(text) + rule.per_call
+        return tokenizer.count(text) + rule.per_call + numbers
     tokens = tokenizer.count(name) if name else 0
     if rule.payload == "escaped_strings":  # Gemma 4's tool-call text: each escape is one token of its own
         text = escaped_payload(args)
@@ -639,7 +640,7 @@ def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> i
         tokens += tokenizer.count(_call_json(args))
     else:
         tokens += sum(tokenizer.count(text) for text, _ in value_texts(args, "args") if text)
-    return tokens + rule.per_call
+    return tokens + rule.per_call + numbers
 
 
 def _call_json(value: Any) -> str:

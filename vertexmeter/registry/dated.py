@@ -141,7 +141,8 @@ class OutputCalls:
     are put in (`{name}`, `{args}`) and counted as one string, where the model's tokens span their edges; empty:
     the name and the args each apart. `inside_text`: the calls are part of the candidate's written text, so a text
     part's edge that meets a call is not the candidate's edge (accounting.yaml `output_newlines` leaves out only the
-    candidate's)."""
+    candidate's). `per_number`: tokens per top-level number value of the args, as function_history's weight of a
+    request's."""
 
     apis: tuple[str, ...]
     calls: tuple[str, ...]
@@ -154,6 +155,7 @@ class OutputCalls:
     until: dt.date = dt.date.max
     written_as: str = ""
     inside_text: bool = False
+    per_number: int = 0
 
     def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
         return (
@@ -341,8 +343,14 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             until=_day(entry["until"]) if entry.get("until") else dt.date.max,
             written_as=str(entry.get("written_as") or ""),
             inside_text=bool(entry.get("inside_text", False)),
+            per_number=int(entry.get("per_number", 0)),
         )
-        if rule.payload not in _CALL_PAYLOADS or rule.per_call < 0 or not rule.evidence or rule.since > rule.until:
+        if (
+            rule.payload not in _CALL_PAYLOADS
+            or min(rule.per_call, rule.per_number) < 0
+            or not rule.evidence
+            or rule.since > rule.until
+        ):
             raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} (payload, per_call, days, evidence)")
         if rule.written_as and (
             rule.payload != "json" or any(rule.written_as.count(field) != 1 for field in ("{name}", "{args}"))
