@@ -7,7 +7,7 @@ registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "ec99fbdba816f30307411679bf75b050"
+REGISTRY = "c250ee383006d9c08cd51e19c8f3f18e"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),

@@ -53,7 +53,7 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
         (weight, measure)
         for weight, measure in (
             (history.per_argument, len),
-            (history.per_number, _numbers),
+            (history.per_number, top_level_numbers),
             (history.per_nested_object, _nested_objects),
             (history.per_boolean, _booleans),
             (history.per_list, _lists),
@@ -103,7 +103,7 @@ def _nested_objects(payload: Any) -> int:
     return sum(isinstance(v, dict) for v in payload.values()) + sum(_nested_objects(v) for v in payload.values())
 
 
-def _numbers(payload: Any) -> int:
+def top_level_numbers(payload: Any) -> int:
     """Top-level number values of a call's args or a response's response (booleans are not numbers; nested
     values are unobserved, so they are not counted)."""
     if not isinstance(payload, dict):
@@ -185,7 +185,7 @@ def _string_lists(payload: Any) -> int:
 
 
 _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
-    "number": lambda payload: _numbers(payload),
+    "number": lambda payload: top_level_numbers(payload),
     "digit_string": lambda payload: sum(bool(_DIGITS_ONLY.fullmatch(s)) for s in _strings_in(payload)),
     "string_list": _string_lists,
 }

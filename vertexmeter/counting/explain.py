@@ -69,7 +69,13 @@ def applied_rules(
     for tool in server_tools or ():
         out.append(rule_entry(f"server_tool_calls ({tool.tool})", tool))
     if calls is not None:
-        out.append(rule_entry(f"function_call_outputs (args as {calls.payload}, + {calls.per_call} per call)", calls))
+        shape = f"written as {calls.written_as}, " if calls.written_as else ""
+        numbers = f", + {calls.per_number} per number" if calls.per_number else ""
+        out.append(
+            rule_entry(
+                f"function_call_outputs ({shape}args as {calls.payload}, + {calls.per_call} per call{numbers})", calls
+            )
+        )
     if code is not None:
         out.append(rule_entry(f"code_execution_parts (code {code.code}, + {code.per_code_part} per code part)", code))
     era = next(

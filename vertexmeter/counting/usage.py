@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from vertexmeter.counting.accounting import SeamBounds, seam_bounds
+from vertexmeter.counting.accounting import SeamBounds, seam_bounds, top_level_numbers
 from vertexmeter.counting.count import (
     CountResult,
     count_prompt_tokens,
@@ -545,6 +545,9 @@ def count_response(
         code_texts: list[str] = []
         code_parts = 0
         segments: list[list[str]] = []
+        # Calls written inside the candidate's text (function_call_outputs inside_text): a text's edge that meets
+        # one is not the candidate's edge.
+        call_first = call_last = False
         for j, part in enumerate(parts):
             if not isinstance(part, dict):
                 raise invalid_argument("A response part is a JSON object.", f"response.parts[{j}]")
@@ -556,9 +559,12 @@ def count_response(
                     thought_text += part["text"]
                 else:
                     pieces.append(part["text"])
+                    call_last = False
             elif call_rule is not None and (call := part.get("functionCall", part.get("function_call"))) is not None:
                 by_modality["TEXT"] = by_modality.get("TEXT", 0) + _output_call_tokens(tokenizer, call_rule, call)
                 read_by["calls"] = call_rule
+                call_first = call_first or (call_rule.inside_text and not pieces and not segments)
+                call_last = call_rule.inside_text
             elif code_rule is not None and (code_part := _code_field(part)) is not None:
                 name, value = code_part
                 read_by["code"] = code_rule
@@ -578,7 +584,7 @@ def count_response(
         # A code part billed without its edges ends the text before it: each earlier run of text parts is a text of
         # its own, with the same edges left out; the run after the last code part is the candidate's text.
         others.extend("".join(_billed_edges(rules, run)) for run in segments)
-        pieces = _billed_edges(rules, pieces)
+        pieces = _billed_edges(rules, pieces, inner_start=call_first and not segments, inner_end=call_last)
         others.extend(code_texts)
         if code_rule is not None and code_parts:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + code_rule.per_code_part * code_parts
@@ -599,24 +605,34 @@ def count_response(
     return by_modality, thoughts, uncertain, tuple(read_by.values())
 
 
-def _billed_edges(rules: Accounting, pieces: list[str]) -> list[str]:
-    """A candidate's text parts with what the API leaves out at their edges (accounting.yaml `output_newlines`)."""
+def _billed_edges(
+    rules: Accounting, pieces: list[str], inner_start: bool = False, inner_end: bool = False
+) -> list[str]:
+    """A candidate's text parts with what the API leaves out at their edges (accounting.yaml `output_newlines`);
+    `inner_start` / `inner_end`: a call the model wrote there makes that edge an inner one, billed as written."""
     pieces = list(pieces)
     if not rules.bills_edge_newlines and pieces:
-        pieces[0] = pieces[0].lstrip("\n")
-        pieces[-1] = pieces[-1].rstrip("\n")
-    if not rules.bills_trailing_whitespace and pieces:
+        if not inner_start:
+            pieces[0] = pieces[0].lstrip("\n")
+        if not inner_end:
+            pieces[-1] = pieces[-1].rstrip("\n")
+    if not rules.bills_trailing_whitespace and pieces and not inner_end:
         pieces[-1] = pieces[-1].rstrip()
     return pieces
 
 
 def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> int:
     """A functionCall part of a response as accounting.yaml `function_call_outputs` bills it: its name, its args
-    written as the rule's payload, and the rule's tokens per call."""
+    written as the rule's payload, and the rule's tokens per call and per top-level number of the args."""
     call = call if isinstance(call, dict) else {}
     name = call.get("name")
     args = call.get("args") if isinstance(call.get("args"), dict) else {}
-    tokens = tokenizer.count(name) if isinstance(name, str) and name else 0
+    name = name if isinstance(name, str) else ""
+    numbers = rule.per_number * top_level_numbers(args) if rule.per_number else 0
+    if rule.written_as:  # one text: the model's tokens span the name's and the args' edges
+        text = rule.written_as.replace("{args}", _call_json(args)).replace("{name}", name)
+        return tokenizer.count(text) + rule.per_call + numbers
+    tokens = tokenizer.count(name) if name else 0
     if rule.payload == "escaped_strings":  # Gemma 4's tool-call text: each escape is one token of its own
         text = escaped_payload(args)
         tokens += sum(tokenizer.count(piece) for piece in text.split(ESCAPE) if piece) + text.count(ESCAPE)
@@ -624,20 +640,22 @@ def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> i
         tokens += tokenizer.count(_call_json(args))
     else:
         tokens += sum(tokenizer.count(text) for text, _ in value_texts(args, "args") if text)
-    return tokens + rule.per_call
+    return tokens + rule.per_call + numbers
 
 
 def _call_json(value: Any) -> str:
     """A call's args as the Gemini API's 2.5 writes them: JSON with no space after an object's commas, one after its
-    colons and after a list's commas (`{"a": "x","b": ["y", "z"]}`)."""
+    colons and after a list's commas (`{"a": "x","b": ["y", "z"]}`); an object inside a list has a space after its
+    commas too (`[{"a": 1, "b": 2}]`)."""
+    return _json_value(value, ",")
+
+
+def _json_value(value: Any, comma: str) -> str:
     if isinstance(value, dict):
-        return (
-            "{"
-            + ",".join(f"{json.dumps(key, ensure_ascii=False)}: {_call_json(item)}" for key, item in value.items())
-            + "}"
-        )
+        items = (f"{json.dumps(key, ensure_ascii=False)}: {_json_value(item, ',')}" for key, item in value.items())
+        return "{" + comma.join(items) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_call_json(item) for item in value) + "]"
+        return "[" + ", ".join(_json_value(item, ", ") for item in value) + "]"
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -137,7 +137,12 @@ class OutputCalls:
     """One `function_call_outputs` entry: what a functionCall part of a response bills in candidatesTokenCount — its
     name, its args written as `payload` ("texts": their keys and strings, each apart, as a request's are read;
     "json": Python's json.dumps, non-ASCII kept; "escaped_strings": Gemma 4's tool-call text, one token per escape),
-    and `per_call` tokens — from `since` to `until` (inclusive)."""
+    and `per_call` tokens — from `since` to `until` (inclusive). `written_as` (json only): one text the name and args
+    are put in (`{name}`, `{args}`) and counted as one string, where the model's tokens span their edges; empty:
+    the name and the args each apart. `inside_text`: the calls are part of the candidate's written text, so a text
+    part's edge that meets a call is not the candidate's edge (accounting.yaml `output_newlines` leaves out only the
+    candidate's). `per_number`: tokens per top-level number value of the args, as function_history's weight of a
+    request's."""
 
     apis: tuple[str, ...]
     calls: tuple[str, ...]
@@ -148,6 +153,9 @@ class OutputCalls:
     evidence: tuple[str, ...]
     since: dt.date = dt.date.min
     until: dt.date = dt.date.max
+    written_as: str = ""
+    inside_text: bool = False
+    per_number: int = 0
 
     def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
         return (
@@ -333,9 +341,23 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             evidence=_strings(entry.get("evidence") or []),
             since=_day(entry["since"]) if entry.get("since") else dt.date.min,
             until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+            written_as=str(entry.get("written_as") or ""),
+            inside_text=bool(entry.get("inside_text", False)),
+            per_number=int(entry.get("per_number", 0)),
         )
-        if rule.payload not in _CALL_PAYLOADS or rule.per_call < 0 or not rule.evidence or rule.since > rule.until:
+        if (
+            rule.payload not in _CALL_PAYLOADS
+            or min(rule.per_call, rule.per_number) < 0
+            or not rule.evidence
+            or rule.since > rule.until
+        ):
             raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} (payload, per_call, days, evidence)")
+        if rule.written_as and (
+            rule.payload != "json" or any(rule.written_as.count(field) != 1 for field in ("{name}", "{args}"))
+        ):
+            raise ValueError(
+                f"accounting.yaml function_call_outputs: {entry!r} (written_as: json, {{name}} and {{args}} once)"
+            )
         if any(_overlap(rule, other) for other in out):
             raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} overlaps another entry's days")
         out.append(rule)
