@@ -28,18 +28,18 @@ _CODE = ("as_written", "edges_stripped", "not_billed")
 _CALL_PAYLOADS = ("texts", "json", "escaped_strings")
 
 
-@dataclass(frozen=True)
-class DatedRule:
-    """A dated entry (e.g. `thoughts_in_candidates`): in force from `since` (the first day, or always before
-    `until` when the entry names none) up to and including `until`."""
+@dataclass(frozen=True, kw_only=True)
+class DaySpan:
+    """Where and when an accounting.yaml entry holds: its APIs, calls and generations, from `since` to `until`
+    (inclusive; an entry that names neither holds on every day)."""
 
     apis: tuple[str, ...]
     calls: tuple[str, ...]
     generations: tuple[str, ...]
-    until: dt.date
-    since: dt.date
-    confidence: str
-    evidence: tuple[str, ...]
+    since: dt.date = dt.date.min
+    until: dt.date = dt.date.max
+    confidence: str = ""
+    evidence: tuple[str, ...] = ()
 
     def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
         return (
@@ -50,7 +50,13 @@ class DatedRule:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class DatedRule(DaySpan):
+    """A dated entry (e.g. `thoughts_in_candidates`): in force from `since` (the first day, or always before
+    `until` when the entry names none) up to and including `until`."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class DatedWeights(DatedRule):
     """One `dated_weights` entry: `weights` of `table` in force up to and including `until`."""
 
@@ -102,8 +108,8 @@ class ServerToolCall:
         return self.template.replace("{list}", json.dumps(items, ensure_ascii=False))
 
 
-@dataclass(frozen=True)
-class CodeParts:
+@dataclass(frozen=True, kw_only=True)
+class CodeParts(DaySpan):
     """One `code_execution_parts` entry: how code execution's parts bill, from `since` to `until` (inclusive).
     `code`: a response's executableCode text "as_written", with its edge whitespace left out ("edges_stripped",
     and the text parts around it then end there, each run of them billed as a candidate text of its own), or
@@ -111,29 +117,14 @@ class CodeParts:
     response's codeExecutionResult output is in candidatesTokenCount; `history_billed`: the request's own
     executableCode / codeExecutionResult parts (a replayed turn) are in promptTokenCount."""
 
-    apis: tuple[str, ...]
-    calls: tuple[str, ...]
-    generations: tuple[str, ...]
     code: str
     per_code_part: int
     result_billed: bool
     history_billed: bool
-    confidence: str
-    evidence: tuple[str, ...]
-    since: dt.date = dt.date.min
-    until: dt.date = dt.date.max
-
-    def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
-        return (
-            self.since <= day <= self.until
-            and api in self.apis
-            and call in self.calls
-            and generation in self.generations
-        )
 
 
-@dataclass(frozen=True)
-class OutputCalls:
+@dataclass(frozen=True, kw_only=True)
+class OutputCalls(DaySpan):
     """One `function_call_outputs` entry: what a functionCall part of a response bills in candidatesTokenCount — its
     name, its args written as `payload` ("texts": their keys and strings, each apart, as a request's are read;
     "json": Python's json.dumps, non-ASCII kept; "escaped_strings": Gemma 4's tool-call text, one token per escape),
@@ -144,26 +135,11 @@ class OutputCalls:
     candidate's). `per_number`: tokens per top-level number value of the args, as function_history's weight of a
     request's."""
 
-    apis: tuple[str, ...]
-    calls: tuple[str, ...]
-    generations: tuple[str, ...]
     payload: str
     per_call: int
-    confidence: str
-    evidence: tuple[str, ...]
-    since: dt.date = dt.date.min
-    until: dt.date = dt.date.max
     written_as: str = ""
     inside_text: bool = False
     per_number: int = 0
-
-    def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
-        return (
-            self.since <= day <= self.until
-            and api in self.apis
-            and call in self.calls
-            and generation in self.generations
-        )
 
 
 @dataclass(frozen=True)
@@ -364,7 +340,7 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
     return tuple(out)
 
 
-def _overlap(one: CodeParts | OutputCalls, other: CodeParts | OutputCalls) -> bool:
+def _overlap(one: DaySpan, other: DaySpan) -> bool:
     """Two entries of one section that would both apply on a day (same API, call and generation)."""
     shared = (
         set(one.apis) & set(other.apis)
