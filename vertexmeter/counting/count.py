@@ -360,14 +360,22 @@ def _plain_answer(model: str | ModelInfo, api: str, request: Any, billable: bool
     plan = _plan_today(model, api)
     if plan is None or (type(request) is str and not plan.text_ok):
         return None
+    if texts is not None:
+        return _texts_answer(plan, texts, billable)
     try:
-        if texts is None:
-            total = plan.tokenizer.count(text) + plan.overhead
-            characters = _billable_characters(text) if plan.billed and billable else 0
-        else:
-            total = sum(plan.tokenizer.count_many(texts)) + plan.overhead
-            characters = sum(map(_billable_characters, texts)) if plan.billed and billable else 0
+        total = plan.tokenizer.count(text) + plan.overhead
+        characters = _billable_characters(text) if plan.billed and billable else 0
     except (VertexMeterError, ValueError):  # a lone surrogate: the full path says where
+        return None
+    return _plain_rest(plan, total, characters)
+
+
+def _texts_answer(plan: _PlainPlan, texts: list[str], billable: bool) -> dict[str, Any] | None:
+    """countTokens' JSON for `texts` by `plan`; None where the tokenizer refuses one (the full path says where)."""
+    try:
+        total = sum(plan.tokenizer.count_many(texts)) + plan.overhead
+        characters = sum(map(_billable_characters, texts)) if plan.billed and billable else 0
+    except (VertexMeterError, ValueError):  # a lone surrogate
         return None
     return _plain_rest(plan, total, characters)
 
@@ -489,14 +497,7 @@ def _conversation_answer(model: str | ModelInfo, api: str, request: Any, billabl
             _shape_plans.clear()
         known = _shape_plans[key] = (info, _shape_plan(info, api, shape))
     plan = known[1]
-    if plan is None:
-        return None
-    try:
-        total = sum(plan.tokenizer.count_many(texts)) + plan.overhead
-        characters = sum(map(_billable_characters, texts)) if plan.billed and billable else 0
-    except (VertexMeterError, ValueError):  # a lone surrogate: the full path says where
-        return None
-    return _plain_rest(plan, total, characters)
+    return None if plan is None else _texts_answer(plan, texts, billable)
 
 
 def _shape_plan(info: ModelInfo, api: str, shape: Any) -> _PlainPlan | None:
