@@ -479,3 +479,14 @@ def test_raw_prompt_token_count_where_recorded() -> None:
     assert "rawPromptTokenCount" not in vertexmeter.usage_metadata("gemini-3.5-flash", body, api="vertex")
     today = vertexmeter.usage_metadata("gemini-3.5-flash", body, api="gemini")
     assert today["rawPromptTokenCount"] == today["promptTokenCount"] + 27 + 4
+
+
+@pytest.mark.parametrize(
+    ("name", "record_id"), [("ruby_llm", "rllm-0893"), ("ruby_llm", "rllm-0894"), ("pydantic_ai_history", "pyd-1042")]
+)
+def test_vertex_3_described_declarations_on_recorded_answers(name: str, record_id: str) -> None:
+    """accounting.yaml tool_templates (Vertex 3): + 8 per description, no typed node; fitted on ruby_llm's two,
+    checked on pydantic-ai's pyd-1042 (held out), each 7 or 8 under without it."""
+    record = next(r for r in load_mined_history(name) if r["id"] == record_id)
+    result = replay(record)
+    assert result.got == result.expected
