@@ -95,6 +95,31 @@ def test_vertex_tool_template_counts_typed_schema_nodes() -> None:
     assert vertexmeter.usage("gemini-2.5-flash", body).prompt_token_count == texts + 2
 
 
+def test_vertex_3_declarations_bill_eight_per_description_and_no_typed_node() -> None:
+    """rllm-0893 (crmne/ruby_llm, Vertex, 3-flash-preview, 2026-08-10): billed 32, the texts + 8 for the described
+    declaration; its root OBJECT node costs nothing (Vertex 2.x bills it 1). The same declaration as a
+    parametersJsonSchema bills the same (pydantic-ai's pyd-1042 was the held-out check), and without its description
+    it is the name alone (pydantic-ai's get_file declarations of Feb - Mar 2026)."""
+    user = {
+        "role": "user",
+        "parts": [{"text": "Use the image_fetch tool, then describe exactly what the returned image shows."}],
+    }
+    declaration = {"name": "image_fetch", "description": "Fetches the requested image"}
+    openapi = {"type": "OBJECT", "properties": {}, "required": []}
+
+    def billed(model: str, *declarations: dict[str, object]) -> int:
+        body = {"contents": [user], "tools": [{"functionDeclarations": list(declarations)}]}
+        return vertexmeter.usage(model, body, as_of="2026-08-10").prompt_token_count
+
+    assert billed("gemini-3-flash-preview", {**declaration, "parameters": openapi}) == 32
+    as_json = {**declaration, "parametersJsonSchema": {"type": "object", "properties": {}}}
+    assert billed("gemini-3-flash-preview", as_json) == 32
+    undescribed = billed("gemini-3-flash-preview", {"name": "image_fetch", "parameters": openapi})
+    assert undescribed == 32 - 8 - raw("gemma3", "Fetches the requested image")
+    # Vertex 2.5: the typed root node, no description weight
+    assert billed("gemini-2.5-flash", {**declaration, "parameters": openapi}) == 32 - 8 + 1
+
+
 def test_unknown_fields_are_refused_by_name() -> None:
     with pytest.raises(VertexMeterError, match='Unknown name "bogus"'):
         vertexmeter.usage_metadata("gemini-2.5-flash", {**GEMINI_BODY, "bogus": 1}, api="gemini")
