@@ -1687,6 +1687,8 @@ typedef struct {
      * and is cut without probing the pair set (most of a text of rare characters) */
     uint8_t *joins_left, *joins_right;
     uint8_t *bmp_joins; /* the same two bits for the BMP, a byte a code point (bit 0 left, bit 1 right): one load */
+    /* the 2-byte scan's pair test: one bit a hash of the pair (see PAIR_BITS), set for every pair */
+    uint64_t *pair_bits;
     CacheSlot *slots; size_t slots_mask; size_t n_entries;
     Py_UCS4 *arena; size_t arena_len, arena_cap;
     size_t cache_bytes; Py_ssize_t max_chunk;
@@ -1730,10 +1732,16 @@ static inline Py_UCS4 canon(Py_UCS4 cp) { return cp == SPACE ? SPACE_MARK : cp; 
 
 /* The splitter's join tables, copied into a scan's locals: they never change after Splitter_init, and
  * held in registers they are not reloaded after every store the scan makes. */
-typedef struct { const uint8_t *ascii, *left, *right, *bmp, *latin1; FpSet pairs; } JoinTables;
+typedef struct { const uint8_t *ascii, *left, *right, *bmp, *latin1; FpSet pairs; const uint64_t *pair_bits; } JoinTables;
+
+/* A one-hash bit filter of the pair set for the 2-byte scan: a pair's bit is set, so a pair is never cut;
+ * another pair's bit is set with a probability of about (pairs / 2^PAIR_BITS), and then two characters
+ * stay in one chunk where they could have been cut (as exact: see FpSet). */
+#define PAIR_BITS 20
+static inline size_t pair_bit(uint64_t key) { return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> (64 - PAIR_BITS)); }
 
 static inline JoinTables join_tables(const SplitterObject *s) {
-    JoinTables t = {s->ascii_joins, s->joins_left, s->joins_right, s->bmp_joins, s->latin1_joins, s->pairs};
+    JoinTables t = {s->ascii_joins, s->joins_left, s->joins_right, s->bmp_joins, s->latin1_joins, s->pairs, s->pair_bits};
     return t;
 }
 
@@ -2176,7 +2184,8 @@ typedef struct { Py_UCS4 prev, prev_c; unsigned prev_f; } ScanState;
                     cut = !((jt.latin1[bit >> 3] >> (bit & 7)) & 1);                                     \
                 } else if (sizeof(T) == 2) {                                                             \
                     unsigned f = jt.bmp[cp];                                                             \
-                    cut = !(prev_f & (f >> 1) & (unsigned)fpset_may_have(&jt.pairs, ((uint64_t)prev << 32) | cp)); \
+                    size_t bit = pair_bit(((uint64_t)prev << 32) | cp);                                   \
+                    cut = !(prev_f & (f >> 1) & (unsigned)(jt.pair_bits[bit >> 6] >> (bit & 63)));           \
                     prev_f = f;                                                                          \
                 } else {                                                                                 \
                     if (Py_UNICODE_IS_SURROGATE(cp)) return -1;                                          \
@@ -2463,6 +2472,9 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
         if (a == SPACE_MARK && b == SPACE_MARK) all[n_all++] = (uint64_t)SPACE << 32 | SPACE;
     }
     int fp_failed = fpset_init(&self->pairs, all, n_all) < 0;
+    self->pair_bits = (uint64_t *)calloc(((size_t)1 << PAIR_BITS) / 64, sizeof(uint64_t));
+    if (!self->pair_bits) fp_failed = 1;
+    else for (size_t i = 0; i < n_all; i++) { size_t bit = pair_bit(all[i]); self->pair_bits[bit >> 6] |= (uint64_t)1 << (bit & 63); }
     free(all);
     if (fp_failed) { PyBuffer_Release(&view); PyErr_NoMemory(); return -1; }
     memset(self->ascii_joins, 0, sizeof(self->ascii_joins));
@@ -2495,7 +2507,7 @@ static int Splitter_init(SplitterObject *self, PyObject *args, PyObject *kwds) {
 
 static void Splitter_dealloc(SplitterObject *self) {
     free(self->pairs.fps);
-    free(self->joins_left); free(self->joins_right); free(self->bmp_joins);
+    free(self->joins_left); free(self->joins_right); free(self->bmp_joins); free(self->pair_bits);
     cache_reset(self);
     ids_cache_reset(self);
     id_objs_free(self);
