@@ -160,6 +160,39 @@ def head_progress(head_bytes: int, head_tail: bytes, data: bytes) -> tuple[int, 
     return head_bytes - len(head_tail) + len(window), False, window[-3:]
 
 
+class HeadCount:
+    """An exact cap on a request head's size for a protocol whose parser sets none (llhttp): the head's bytes are
+    counted as they arrive, from the first byte after the previous message (or of the connection) to the blank
+    line, whatever the sizes of the reads. The protocol class supplies `transport` and `_refuse_head()`, and starts
+    the next head (`_next_head`) when a message is complete."""
+
+    _in_head = True  # between the end of a message (or the connection's start) and its head's end
+    _head_bytes = 0  # bytes of the current head received so far
+    _head_tail = b""  # its last 3 bytes, to find a blank line split across reads
+    transport: asyncio.Transport
+
+    def _refuse_head(self) -> None:
+        raise NotImplementedError
+
+    def _count_head(self, data: bytes) -> bool:
+        """Count `data` against the cap while a head is being read; False when the head was refused."""
+        if self._in_head and not self.transport.is_closing():
+            size, ended, tail = head_progress(self._head_bytes, self._head_tail, data)
+            if size > MAX_HEAD_BYTES:
+                self._refuse_head()
+                return False
+            if ended:
+                self._in_head = False
+            else:
+                self._head_bytes, self._head_tail = size, tail
+        return True
+
+    def _next_head(self) -> None:
+        # The next head starts here. Its bytes later in this same read (a pipelined request) are not counted: the
+        # cap may be passed by at most one read, never without bound.
+        self._in_head, self._head_bytes, self._head_tail = True, 0, b""
+
+
 class _HeadGuard:
     """What both protocols add to uvicorn's: a deadline for each request's line and headers (uvicorn has
     none) and an exact cap on their size. The protocol class supplies `loop`, `transport`, `cycle` and
@@ -294,36 +327,21 @@ class CoalescingTransport:
 
 if HttpToolsProtocol is not None:
 
-    class GuardedHttpToolsProtocol(_HeadGuard, HttpToolsProtocol):
-        """uvicorn's httptools (llhttp, C) protocol plus the head guard. llhttp sets no limit on a head, so
-        its bytes are counted here as they arrive: from the first byte after the previous message (or
-        of the connection) to the blank line, whatever the sizes of the reads."""
-
-        _in_head = True  # between the end of a message (or the connection's start) and its head's end
-        _head_bytes = 0  # bytes of the current head received so far
-        _head_tail = b""  # its last 3 bytes, to find a blank line split across reads
+    class GuardedHttpToolsProtocol(_HeadGuard, HeadCount, HttpToolsProtocol):
+        """uvicorn's httptools (llhttp, C) protocol plus the head guard; llhttp sets no limit on a head, so
+        HeadCount counts its bytes."""
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
             self._arm_header_timer()
 
         def data_received(self, data: bytes) -> None:
-            if self._in_head and not self.transport.is_closing():
-                size, ended, tail = head_progress(self._head_bytes, self._head_tail, data)
-                if size > MAX_HEAD_BYTES:
-                    self._refuse_head()
-                    return
-                if ended:
-                    self._in_head = False
-                else:
-                    self._head_bytes, self._head_tail = size, tail
-            super().data_received(data)
+            if self._count_head(data):
+                super().data_received(data)
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
-            # The next head starts here. Its bytes later in this same read (a pipelined request) are not
-            # counted: the cap may be passed by at most one read, never without bound.
-            self._in_head, self._head_bytes, self._head_tail = True, 0, b""
+            self._next_head()
 
         def _head_partial(self) -> bool:
             return self._in_head and self._head_bytes > 0

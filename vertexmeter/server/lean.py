@@ -39,9 +39,8 @@ from uvicorn.protocols.utils import get_remote_addr
 
 from vertexmeter.server.fastlane import BODY_WAIT, Admitted, FastLane, FastLaneProtocol, fast_lane_of
 from vertexmeter.server.guard import (
-    MAX_HEAD_BYTES,
     GuardedHttpToolsProtocol,
-    head_progress,
+    HeadCount,
     head_refusal,
     header_timeout_answer,
 )
@@ -50,7 +49,7 @@ log = logging.getLogger("vertexmeter.server")
 _NEVER = float("inf")
 
 
-class LeanProtocol(asyncio.Protocol):
+class LeanProtocol(HeadCount, asyncio.Protocol):
     """An HTTP/1.1 connection answered by the fast lane until a request is not for it (see the module)."""
 
     header_timeout = 10.0  # set per server by `lane_protocol`
@@ -86,10 +85,6 @@ class LeanProtocol(asyncio.Protocol):
         self.keep_alive = True
         self.in_message = False
         self.head_done = False
-        # The head guard (as `GuardedHttpToolsProtocol`'s).
-        self._in_head = True
-        self._head_bytes = 0
-        self._head_tail = b""
         # Deadlines, on the loop's clock, served by one timer.
         self._heads = 0  # heads completed on this connection
         self._header_at = _NEVER
@@ -115,15 +110,8 @@ class LeanProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._keep_alive_at = _NEVER
-        if self._in_head and not self.transport.is_closing():
-            size, ended, tail = head_progress(self._head_bytes, self._head_tail, data)  # the head guard's cap
-            if size > MAX_HEAD_BYTES:
-                self._refuse_head()
-                return
-            if ended:
-                self._in_head = False
-            else:
-                self._head_bytes, self._head_tail = size, tail
+        if not self._count_head(data):  # the head guard's cap
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -255,7 +243,7 @@ class LeanProtocol(asyncio.Protocol):
         self.pending = None
         lane.door.in_flight -= 1  # type: ignore[union-attr]
         self.in_message = False
-        self._in_head, self._head_bytes, self._head_tail = True, 0, b""
+        self._next_head()
         self._body_at = _NEVER
         transport = self.transport
         transport.write(answer)
