@@ -125,6 +125,14 @@ def call_of(record: dict[str, Any]) -> str:
     }[record["api"]]
 
 
+_STREAMED = re.compile(r"(?:^|; )streamGenerateContent(?:;|$)")
+
+
+def streamed_call(record: dict[str, Any]) -> bool:
+    """The record's answer came from streamGenerateContent (its notes name the call), as its caller knows."""
+    return bool(_STREAMED.search(str(record.get("notes") or "").strip('"')))
+
+
 def group_of(record: dict[str, Any]) -> str:
     """(API, call, generation, modality) as one label, e.g. `gemini generateContent 2.5 text`."""
     try:
@@ -180,15 +188,19 @@ def _output_tokens(
 ) -> tuple[int, dict[str, Any] | None]:
     """(candidatesTokenCount, the answer's bounds on the output: a streamed one's, else None)."""
     origin = origin_request(record)
+    # A candidate kept joined (text or Content) from a streamed answer: the caller knows it streamed.
+    streamed = streamed_call(record)
     try:
         prompt = origin or _PLACEHOLDER_PROMPT
-        result = vertexmeter.usage(model, prompt, api=api, response=candidate, as_of=as_of)
+        result = vertexmeter.usage(model, prompt, api=api, response=candidate, as_of=as_of, streamed=streamed)
     except VertexMeterError:
         if origin is None:
             raise
         # An origin request that cannot be replayed offline (e.g. media kept only by reference): the output
         # counts with a placeholder prompt.
-        result = vertexmeter.usage(model, _PLACEHOLDER_PROMPT, api=api, response=candidate, as_of=as_of)
+        result = vertexmeter.usage(
+            model, _PLACEHOLDER_PROMPT, api=api, response=candidate, as_of=as_of, streamed=streamed
+        )
     bounds = result.bounds
     return result.candidates_token_count, bounds if bounds and "candidatesTokenCount" in bounds else None
 
