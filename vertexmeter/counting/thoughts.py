@@ -103,18 +103,21 @@ def replayed_signatures(prompt: Prompt, scope: str, reach: ThoughtReach | None =
             ):
                 start = i
     per_part = reach is not None and reach.signatures == "per_part"
-    current = _turn_signatures(contents[start + 1 :], per_part)
+    skip = reach.not_thoughts if reach is not None else ()
+    current = _turn_signatures(contents[start + 1 :], per_part, skip)
     if current and start >= 0 and reach is not None and reach.earlier_turns == "when_current_replays":
-        return _turn_signatures(contents, per_part)
+        return _turn_signatures(contents, per_part, skip)
     return current
 
 
-def _turn_signatures(turns: list[Any], per_part: bool) -> list[bytes]:
+def _turn_signatures(turns: list[Any], per_part: bool, skip: tuple[str, ...] = ()) -> list[bytes]:
     seen: list[bytes] = []
     for turn in turns:
         if turn.role != "model":
             continue
         for part in turn.parts:
+            if any(name in part for name in skip):
+                continue  # a server-side tool's signature (accounting.yaml replayed_thoughts_reach not_thoughts)
             signature = part.get("thoughtSignature")
             if isinstance(signature, bytes) and signature and (per_part or signature not in seen):
                 seen.append(signature)
