@@ -125,12 +125,14 @@ def call_of(record: dict[str, Any]) -> str:
     }[record["api"]]
 
 
-_STREAMED = re.compile(r"(?:^|; )streamGenerateContent(?:;|$)")
+_CALL_NOTE = re.compile(r"(?:^|; )(stream)?(?i:g)enerateContent(?:;|$)")
 
 
-def streamed_call(record: dict[str, Any]) -> bool:
-    """The record's answer came from streamGenerateContent (its notes name the call), as its caller knows."""
-    return bool(_STREAMED.search(str(record.get("notes") or "").strip('"')))
+def streamed_call(record: dict[str, Any]) -> bool | None:
+    """The record's answer came from streamGenerateContent (True) or generateContent (False), as its notes name the
+    call and its caller knows (a conversation's answers come from one client); None where the notes do not say."""
+    match = _CALL_NOTE.search(str(record.get("notes") or "").strip('"'))
+    return None if match is None else bool(match.group(1))
 
 
 def group_of(record: dict[str, Any]) -> str:
@@ -320,6 +322,7 @@ def replay(
                 media_options=media_options,
                 cached_content_tokens=cached,
                 history=history,
+                streamed=streamed_call(record),
             )
             return Replay(record, group, expected, result.prompt_token_count, bounds=result.bounds)
         return Replay(record, group, expected, got)

@@ -179,8 +179,10 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     """The signature-size readings (accounting.yaml signature_size) were fitted on tests/data/conversations_2026 only;
     the mined sets' agent turns that replay signatures, without their history, are their held-out check: of the
     384 that carry bounds, 358 hold the recorded prompt (2026-12-06; 324 with the readings before); with Vertex 2.5's
-    reach (accounting.yaml replayed_thoughts_reach) 370 of 386. The rest miss by other open rules (server-side tools:
-    mined-0238, -0241, -0244; tool schemas)."""
+    reach (accounting.yaml replayed_thoughts_reach) 370 of 386; with a server-side tool's signatures read as not thoughts
+    (mined-0241) and the caller saying which conversations streamed (crew-0121 held; mira-0342 no longer bounded: a
+    whole response's signature, billed nothing, 1 over by the formatted-output seam) 373 of 385. The rest miss by other
+    open rules (server-side tools: mined-0238, -0244; tool schemas)."""
     held = bounded = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -191,7 +193,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
             if result.bounds is not None:
                 bounded += 1
                 held += result.within_bounds
-    assert bounded >= 386 and held >= 370
+    assert bounded >= 385 and held >= 373 and bounded - held <= 12
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

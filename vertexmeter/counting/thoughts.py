@@ -176,10 +176,16 @@ def signature_thoughts(signature: bytes, size: SignatureSize) -> tuple[int, int,
 
 
 def replayed_thought_tokens(
-    prompt: Prompt, rule: ReplayedThoughts, history: ThoughtHistory, reach: ThoughtReach | None = None
+    prompt: Prompt,
+    rule: ReplayedThoughts,
+    history: ThoughtHistory,
+    reach: ThoughtReach | None = None,
+    streamed: bool | None = None,
 ) -> ReplayedThoughtCount:
     """What the request's replayed signatures bill under `rule` (and its `reach`), exact for the signatures `history`
-    knows."""
+    knows. `streamed`: the caller says the conversation's answers were streamed (True) or not (False); where the rule
+    bills only a streamed response's thoughts and the caller does not say, the signature's segments tell (a whole
+    response's signature can hold several too: crew-0121, mira-0342)."""
     signatures = replayed_signatures(prompt, rule.scope, reach)
     per_part = reach is not None and reach.signatures == "per_part"
     size = signature_size()
@@ -188,7 +194,7 @@ def replayed_thought_tokens(
     low = point = high = 0
     unknown = 0
     for signature in signatures:
-        if rule.billed == "when_streamed" and not streamed_signature(signature):
+        if rule.billed == "when_streamed" and not (streamed_signature(signature) if streamed is None else streamed):
             continue  # a whole (not streamed) response's thoughts are not billed again
         found = history.by_signature.get(signature)
         if found is not None:

@@ -313,7 +313,7 @@ def usage(
     cached_content_tokens: int | None = None,
     history: Any = None,
     config: Any = None,
-    streamed: bool = False,
+    streamed: bool | None = None,
 ) -> UsageResult:
     """The typed bill of a generateContent `request` (either API's body, dict / JSON / google-genai types).
 
@@ -326,9 +326,12 @@ def usage(
     history: the conversation's earlier generateContent responses (JSON, google-genai objects, or lists of
         streamed chunks): the thoughts of those whose thought signatures the request replays are billed
         exactly; without them the bill carries `bounds` (docs/counting.md, "Replayed thoughts").
-    streamed: the response came from streamGenerateContent but is given joined (its text, a `Content`, one
-        merged response): where a stream bills its text off the text's count (accounting.yaml
-        `streamed_output_bounds`) and the chunks that would tell are not given, the output carries `bounds`.
+    streamed: the conversation's answers came from streamGenerateContent (True) or generateContent (False); None:
+        not said. A response given joined (its text, a `Content`, one merged response) from a stream: where a
+        stream bills its text off the text's count (accounting.yaml `streamed_output_bounds`) and the chunks that
+        would tell are not given, the output carries `bounds`. Replayed signatures where only a streamed response's
+        bill (accounting.yaml `replayed_thoughts`, `when_streamed`): said, it decides; not said, the signature's
+        segments tell (docs/counting.md, "Replayed thoughts").
     """
     day = parse_day(as_of, "as_of")
     info = model_info(model, api, on=day)
@@ -359,7 +362,7 @@ def usage_of_body(
     cached_content_tokens: int | None = None,
     history: Any = None,
     count_billable: bool = True,
-    streamed: bool = False,
+    streamed: bool | None = None,
 ) -> UsageResult:
     """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies).
     count_billable=False: the prompt's billable characters are not counted (see `count_prompt_tokens`);
@@ -371,7 +374,11 @@ def usage_of_body(
     counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day, count_billable=count_billable)
     raw_rule = raw_prompt_rule_for(info, api, day) if prompt.call == GENERATE_CONTENT else None
     replayed = replayed_thought_tokens(
-        prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known, thought_reach(prompt, GENERATE_CONTENT)
+        prompt,
+        replayed_thoughts_for(info, api, GENERATE_CONTENT, day),
+        known,
+        thought_reach(prompt, GENERATE_CONTENT),
+        streamed=streamed,
     )
     result = UsageResult(
         model=info,
@@ -388,7 +395,7 @@ def usage_of_body(
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
         candidates, thoughts, streamed_text, read_by = count_response(
-            prompt, response, day, streamed_rule, joined_stream=streamed
+            prompt, response, day, streamed_rule, joined_stream=bool(streamed)
         )
         result.server_tools = server_tool_calls(
             prompt, response, get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)), GENERATE_CONTENT
