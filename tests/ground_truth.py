@@ -263,12 +263,13 @@ def whole_response(record: dict[str, Any]) -> Any:
 
 
 def replay_2026(record: dict[str, Any]) -> tuple[Replay, Replay]:
-    """(the record replayed alone, replayed with what its conversation gives: the request as sent where the
-    record elides media, the earlier responses for a prompt, the whole response for an output)."""
-    alone = replay(record)
+    """(the record replayed alone, replayed with what its conversation gives: the earlier responses for a prompt,
+    the whole response for an output). Both send the request as it was sent where the record elides its media
+    (`<omitted: …>`): the bytes are the request's own, not its conversation's."""
     if record["kind"] == "input":
         sent = recorded_request(record) if "<omitted:" in json.dumps(record["request"]) else None
-        return alone, replay(record, request=sent, history=earlier_responses(record))
+        return replay(record, request=sent), replay(record, request=sent, history=earlier_responses(record))
+    alone = replay(record)
     return alone, replay(record, response=whole_response(record))
 
 
