@@ -125,6 +125,16 @@ def call_of(record: dict[str, Any]) -> str:
     }[record["api"]]
 
 
+_CALL_NOTE = re.compile(r"(?:^|; )(stream)?(?i:g)enerateContent(?:;|$)")
+
+
+def streamed_call(record: dict[str, Any]) -> bool | None:
+    """The record's answer came from streamGenerateContent (True) or generateContent (False), as its notes name the
+    call and its caller knows (a conversation's answers come from one client); None where the notes do not say."""
+    match = _CALL_NOTE.search(str(record.get("notes") or "").strip('"'))
+    return None if match is None else bool(match.group(1))
+
+
 def group_of(record: dict[str, Any]) -> str:
     """(API, call, generation, modality) as one label, e.g. `gemini generateContent 2.5 text`."""
     try:
@@ -180,15 +190,19 @@ def _output_tokens(
 ) -> tuple[int, dict[str, Any] | None]:
     """(candidatesTokenCount, the answer's bounds on the output: a streamed one's, else None)."""
     origin = origin_request(record)
+    # A candidate kept joined (text or Content) from a streamed answer: the caller knows it streamed.
+    streamed = streamed_call(record)
     try:
         prompt = origin or _PLACEHOLDER_PROMPT
-        result = vertexmeter.usage(model, prompt, api=api, response=candidate, as_of=as_of)
+        result = vertexmeter.usage(model, prompt, api=api, response=candidate, as_of=as_of, streamed=streamed)
     except VertexMeterError:
         if origin is None:
             raise
         # An origin request that cannot be replayed offline (e.g. media kept only by reference): the output
         # counts with a placeholder prompt.
-        result = vertexmeter.usage(model, _PLACEHOLDER_PROMPT, api=api, response=candidate, as_of=as_of)
+        result = vertexmeter.usage(
+            model, _PLACEHOLDER_PROMPT, api=api, response=candidate, as_of=as_of, streamed=streamed
+        )
     bounds = result.bounds
     return result.candidates_token_count, bounds if bounds and "candidatesTokenCount" in bounds else None
 
@@ -249,12 +263,13 @@ def whole_response(record: dict[str, Any]) -> Any:
 
 
 def replay_2026(record: dict[str, Any]) -> tuple[Replay, Replay]:
-    """(the record replayed alone, replayed with what its conversation gives: the request as sent where the
-    record elides media, the earlier responses for a prompt, the whole response for an output)."""
-    alone = replay(record)
+    """(the record replayed alone, replayed with what its conversation gives: the earlier responses for a prompt,
+    the whole response for an output). Both send the request as it was sent where the record elides its media
+    (`<omitted: …>`): the bytes are the request's own, not its conversation's."""
     if record["kind"] == "input":
         sent = recorded_request(record) if "<omitted:" in json.dumps(record["request"]) else None
-        return alone, replay(record, request=sent, history=earlier_responses(record))
+        return replay(record, request=sent), replay(record, request=sent, history=earlier_responses(record))
+    alone = replay(record)
     return alone, replay(record, response=whole_response(record))
 
 
@@ -308,6 +323,7 @@ def replay(
                 media_options=media_options,
                 cached_content_tokens=cached,
                 history=history,
+                streamed=streamed_call(record),
             )
             return Replay(record, group, expected, result.prompt_token_count, bounds=result.bounds)
         return Replay(record, group, expected, got)

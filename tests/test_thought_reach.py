@@ -68,3 +68,44 @@ def test_the_gemini_api_keeps_one_bill_per_response() -> None:
     gemini = vertexmeter.usage("gemini-3-flash-preview", body, api="gemini", as_of="2026-08-19", history=history)
     assert vertex.replayed_thoughts_token_count == 88
     assert gemini.replayed_thoughts_token_count == 44
+
+
+def test_a_server_side_tools_signatures_are_not_thoughts() -> None:
+    """Gemini API 3.x (accounting.yaml replayed_thoughts_reach not_thoughts): pydantic-ai's pyd-0937 replays a
+    functionCall and a googleSearch toolCall / toolResponse of one response that thought 55 tokens (pyd-0936), each
+    part with its signature; the tool parts' signatures carry the search, not thoughts (35,187 bytes for 55)."""
+    record = next(r for r in load_mined_history("pydantic_ai_history") if r["id"] == "pyd-0937")
+    model, body, day = record["model"], record["request"], record["recorded"]
+    turn = body["contents"][1]
+    assert [next(k for k in p if k != "thoughtSignature") for p in turn["parts"]] == [
+        "functionCall",
+        "toolCall",
+        "toolResponse",
+    ]
+    alone = vertexmeter.usage(model, body, api="gemini", as_of=day)
+    assert alone.bounds is not None and (alone.prompt_token_count, alone.bounds["promptTokenCount"]) == (
+        139,
+        [123, 163],
+    )
+    assert alone.replayed_thoughts is not None and alone.replayed_thoughts.signatures == 1
+    low, high = alone.bounds["promptTokenCount"]
+    assert low <= record["expected"]["totalTokens"] <= high
+    history = [{"candidates": [{"content": turn}], "usageMetadata": {"thoughtsTokenCount": 55}}]
+    known = vertexmeter.usage(model, body, api="gemini", as_of=day, history=history)
+    assert (known.prompt_token_count, known.bounds) == (record["expected"]["totalTokens"], None)
+    assert any("replayed_thoughts_reach" in r["rule"] and "toolCall" in r["rule"] for r in alone.rules)
+
+
+def test_not_thoughts_names_only_tool_parts() -> None:
+    import copy
+
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.registry import build_registry
+
+    models = load_yaml("vertexmeter.registry", "models.yaml")
+    rules = load_yaml("vertexmeter.registry", "accounting.yaml")
+    broken = copy.deepcopy(rules)
+    entry = next(e for e in broken["replayed_thoughts_reach"] if e.get("not_thoughts"))
+    entry["not_thoughts"] = ["functionCall"]
+    with pytest.raises(ValueError, match="replayed_thoughts_reach"):
+        build_registry(models, broken)

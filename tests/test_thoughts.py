@@ -251,6 +251,44 @@ def test_gemini_2_5_bills_replayed_thoughts_only_of_a_streamed_response() -> Non
     assert low < unknown.prompt_token_count < high
 
 
+def test_the_caller_says_whether_the_conversation_streamed() -> None:
+    """usage(streamed=): said, it decides which 2.5 signatures bill (the segments only tell when it is not said)."""
+    whole_sig, streamed_sig = framed(497), framed(200, 297)
+    plain = vertexmeter.usage("gemini-2.5-flash", bare(agent_turn(whole_sig)), api="gemini").prompt_token_count
+    for sig in (whole_sig, streamed_sig):
+        said_whole = vertexmeter.usage("gemini-2.5-flash", agent_turn(sig), api="gemini", streamed=False)
+        assert (said_whole.prompt_token_count, said_whole.bounds) == (plain, None)
+        said_streamed = vertexmeter.usage("gemini-2.5-flash", agent_turn(sig), api="gemini", streamed=True)
+        assert said_streamed.bounds is not None and said_streamed.prompt_token_count > plain
+        known = vertexmeter.usage(
+            "gemini-2.5-flash", agent_turn(sig), api="gemini", history=[response(sig, 42)], streamed=True
+        )
+        assert (known.prompt_token_count, known.bounds) == (plain + 42, None)
+
+
+@pytest.mark.parametrize(
+    ("record_id", "set_name", "point", "holds"),
+    [("crew-0121", "crewai", 422, True), ("mira-0342", "mirascope", 269, False)],
+)
+def test_a_whole_responses_signature_can_hold_several_segments(
+    record_id: str, set_name: str, point: int, holds: bool
+) -> None:
+    """crewAI's crew-0121 (2 segments) and Mirascope's mira-0342 (3) replay signatures of whole (generateContent)
+    responses: billed without their thoughts (421: the seam bounds hold it; 268: Mirascope's formatted-output seam,
+    1 over), where the segments alone read them as streamed (629 and 755, bounds that miss)."""
+    from tests.ground_truth import load_mined_history
+
+    record = next(r for r in load_mined_history(set_name) if r["id"] == record_id)
+    model, body, day = record["model"], record["request"], record["recorded"]
+    recorded = record["expected"]["totalTokens"]
+    unsaid = vertexmeter.usage(model, body, api="gemini", as_of=day)
+    assert unsaid.bounds is not None and not unsaid.bounds["promptTokenCount"][0] <= recorded
+    said = vertexmeter.usage(model, body, api="gemini", as_of=day, streamed=False)
+    assert (said.replayed_thoughts_token_count, said.prompt_token_count) == (0, point)
+    low, high = (said.bounds or {}).get("promptTokenCount", [point, point])
+    assert (low <= recorded <= high) is holds
+
+
 def test_the_framing_of_recorded_signatures_tells_streamed_from_whole() -> None:
     from vertexmeter.counting.thoughts import streamed_signature
     from vertexmeter.requests import decode_bytes

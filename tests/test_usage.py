@@ -835,6 +835,65 @@ def test_streamed_output_bounds_only_where_the_data_shows_them() -> None:
     assert answer.bounds is not None and answer.bounds["candidatesTokenCount"] == [641, 654]
 
 
+def _joined(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    text = "".join(
+        p.get("text", "") for c in chunks for p in c["candidates"][0]["content"]["parts"] if not p.get("thought")
+    )
+    return {"role": "model", "parts": [{"text": text}]}
+
+
+@pytest.mark.parametrize(
+    ("record_id", "recorded", "point", "bounds"),
+    [
+        ("t3-0418", 643, 650, [641, 654]),  # 2.5: the chunks' bounds (they do not depend on how many)
+        ("t3-0394", 497, 495, [495, 510]),  # 2.0: joined 2 under its chunks' count, never over it
+        ("t3-0311", 52, 52, [52, 56]),  # 2.0, billed as joined: still inside
+    ],
+)
+def test_a_stream_given_joined_is_bounded_where_its_chunks_would_tell(
+    record_id: str, recorded: int, point: int, bounds: list[int]
+) -> None:
+    """usage(streamed=True): the response streamed but given joined (a Content), as a record that keeps only the
+    text is (accounting.yaml `streamed_output_bounds`): bounded on the Gemini API's 2.0 and 2.5, which bill a
+    stream off its joined text."""
+    record, chunks = _stream(record_id)
+    assert record["expected"]["totalTokens"] == recorded
+    kwargs: dict[str, Any] = {"api": "gemini", "as_of": record["recorded"]}
+    answer = vertexmeter.usage(record["model"], {"contents": [USER]}, response=_joined(chunks), streamed=True, **kwargs)
+    assert (answer.candidates_token_count, answer.exact) == (point, False)
+    assert answer.bounds is not None and answer.bounds["candidatesTokenCount"] == bounds
+    assert bounds[0] <= recorded <= bounds[1]
+    assert "accounting.yaml streamed_output_bounds" in answer.bounds["reason"]
+    # Not said to be streamed, the same Content is a whole answer: a point value.
+    whole = vertexmeter.usage(record["model"], {"contents": [USER]}, response=_joined(chunks), **kwargs)
+    assert (whole.candidates_token_count, whole.bounds) == (point, None)
+    # The chunks themselves: the 2.0 stream's are exact (counted apart), so `streamed` changes nothing there.
+    given = vertexmeter.usage(record["model"], {"contents": [USER]}, response=chunks, streamed=True, **kwargs)
+    plain = vertexmeter.usage(record["model"], {"contents": [USER]}, response=chunks, **kwargs)
+    assert (given.candidates_token_count, given.bounds) == (plain.candidates_token_count, plain.bounds)
+    if record["model"].startswith("gemini-2.0"):
+        assert (given.candidates_token_count, given.bounds) == (recorded, None)
+
+
+def test_a_joined_stream_stays_exact_where_streams_bill_their_text() -> None:
+    """3.x, 1.5 and Vertex streams bill the text's count (t3-0384, t3-0543 … -0558): `streamed` adds no bounds."""
+    for record_id in ("t3-0543", "t3-0555", "t3-0384"):
+        record, chunks = _stream(record_id)
+        answer = vertexmeter.usage(
+            record["model"],
+            {"contents": [USER]},
+            api="gemini",
+            response=_joined(chunks),
+            streamed=True,
+            as_of=record["recorded"],
+        )
+        assert (answer.candidates_token_count, answer.bounds) == (record["expected"]["totalTokens"], None), record_id
+    vertex = vertexmeter.usage(
+        "gemini-2.5-flash", {"contents": [USER]}, response={"role": "model", "parts": [{"text": "Hi."}]}, streamed=True
+    )
+    assert vertex.bounds is None
+
+
 def test_stream_and_seam_bounds_add_up() -> None:
     """A 2.5 agent turn with an uncertain payload seam, answered by a stream: both counts have a range."""
     _, chunks = _stream("t3-0561")

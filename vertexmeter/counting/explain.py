@@ -59,7 +59,8 @@ def applied_rules(
     if replayed is not None:
         out.append(rule_entry(f"replayed_thoughts ({replayed.scope}, {replayed.billed})", replayed))
     if reach is not None:
-        out.append(rule_entry(f"replayed_thoughts_reach ({reach.earlier_turns}, {reach.signatures})", reach))
+        skipped = f"; not thoughts: {', '.join(reach.not_thoughts)}" if reach.not_thoughts else ""
+        out.append(rule_entry(f"replayed_thoughts_reach ({reach.earlier_turns}, {reach.signatures}{skipped})", reach))
     if raw_prompt is not None:
         out.append(rule_entry("raw_prompt_tokens", raw_prompt))
     for seam, _ in seams.found if seams is not None else ():

@@ -103,18 +103,21 @@ def replayed_signatures(prompt: Prompt, scope: str, reach: ThoughtReach | None =
             ):
                 start = i
     per_part = reach is not None and reach.signatures == "per_part"
-    current = _turn_signatures(contents[start + 1 :], per_part)
+    skip = reach.not_thoughts if reach is not None else ()
+    current = _turn_signatures(contents[start + 1 :], per_part, skip)
     if current and start >= 0 and reach is not None and reach.earlier_turns == "when_current_replays":
-        return _turn_signatures(contents, per_part)
+        return _turn_signatures(contents, per_part, skip)
     return current
 
 
-def _turn_signatures(turns: list[Any], per_part: bool) -> list[bytes]:
+def _turn_signatures(turns: list[Any], per_part: bool, skip: tuple[str, ...] = ()) -> list[bytes]:
     seen: list[bytes] = []
     for turn in turns:
         if turn.role != "model":
             continue
         for part in turn.parts:
+            if any(name in part for name in skip):
+                continue  # a server-side tool's signature (accounting.yaml replayed_thoughts_reach not_thoughts)
             signature = part.get("thoughtSignature")
             if isinstance(signature, bytes) and signature and (per_part or signature not in seen):
                 seen.append(signature)
@@ -173,10 +176,16 @@ def signature_thoughts(signature: bytes, size: SignatureSize) -> tuple[int, int,
 
 
 def replayed_thought_tokens(
-    prompt: Prompt, rule: ReplayedThoughts, history: ThoughtHistory, reach: ThoughtReach | None = None
+    prompt: Prompt,
+    rule: ReplayedThoughts,
+    history: ThoughtHistory,
+    reach: ThoughtReach | None = None,
+    streamed: bool | None = None,
 ) -> ReplayedThoughtCount:
     """What the request's replayed signatures bill under `rule` (and its `reach`), exact for the signatures `history`
-    knows."""
+    knows. `streamed`: the caller says the conversation's answers were streamed (True) or not (False); where the rule
+    bills only a streamed response's thoughts and the caller does not say, the signature's segments tell (a whole
+    response's signature can hold several too: crew-0121, mira-0342)."""
     signatures = replayed_signatures(prompt, rule.scope, reach)
     per_part = reach is not None and reach.signatures == "per_part"
     size = signature_size()
@@ -185,7 +194,7 @@ def replayed_thought_tokens(
     low = point = high = 0
     unknown = 0
     for signature in signatures:
-        if rule.billed == "when_streamed" and not streamed_signature(signature):
+        if rule.billed == "when_streamed" and not (streamed_signature(signature) if streamed is None else streamed):
             continue  # a whole (not streamed) response's thoughts are not billed again
         found = history.by_signature.get(signature)
         if found is not None:

@@ -313,6 +313,7 @@ def usage(
     cached_content_tokens: int | None = None,
     history: Any = None,
     config: Any = None,
+    streamed: bool | None = None,
 ) -> UsageResult:
     """The typed bill of a generateContent `request` (either API's body, dict / JSON / google-genai types).
 
@@ -325,6 +326,12 @@ def usage(
     history: the conversation's earlier generateContent responses (JSON, google-genai objects, or lists of
         streamed chunks): the thoughts of those whose thought signatures the request replays are billed
         exactly; without them the bill carries `bounds` (docs/counting.md, "Replayed thoughts").
+    streamed: the conversation's answers came from streamGenerateContent (True) or generateContent (False); None:
+        not said. A response given joined (its text, a `Content`, one merged response) from a stream: where a
+        stream bills its text off the text's count (accounting.yaml `streamed_output_bounds`) and the chunks that
+        would tell are not given, the output carries `bounds`. Replayed signatures where only a streamed response's
+        bill (accounting.yaml `replayed_thoughts`, `when_streamed`): said, it decides; not said, the signature's
+        segments tell (docs/counting.md, "Replayed thoughts").
     """
     day = parse_day(as_of, "as_of")
     info = model_info(model, api, on=day)
@@ -337,6 +344,7 @@ def usage(
         media_options=media_options,
         cached_content_tokens=cached_content_tokens,
         history=history,
+        streamed=streamed,
     )
     if isinstance(model, str):
         result.redirect = redirect_for(model, api=api, on=day)
@@ -354,9 +362,11 @@ def usage_of_body(
     cached_content_tokens: int | None = None,
     history: Any = None,
     count_billable: bool = True,
+    streamed: bool | None = None,
 ) -> UsageResult:
     """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies).
-    count_billable=False: the prompt's billable characters are not counted (see `count_prompt_tokens`)."""
+    count_billable=False: the prompt's billable characters are not counted (see `count_prompt_tokens`);
+    streamed: as `usage` takes it."""
     day = parse_day(as_of, "as_of")
     prompt = parse_generate_request(info, body, api)
     cached = _cached_tokens(prompt, cached_content_tokens)
@@ -364,7 +374,11 @@ def usage_of_body(
     counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day, count_billable=count_billable)
     raw_rule = raw_prompt_rule_for(info, api, day) if prompt.call == GENERATE_CONTENT else None
     replayed = replayed_thought_tokens(
-        prompt, replayed_thoughts_for(info, api, GENERATE_CONTENT, day), known, thought_reach(prompt, GENERATE_CONTENT)
+        prompt,
+        replayed_thoughts_for(info, api, GENERATE_CONTENT, day),
+        known,
+        thought_reach(prompt, GENERATE_CONTENT),
+        streamed=streamed,
     )
     result = UsageResult(
         model=info,
@@ -380,7 +394,9 @@ def usage_of_body(
     )
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
-        candidates, thoughts, streamed_text, read_by = count_response(prompt, response, day, streamed_rule)
+        candidates, thoughts, streamed_text, read_by = count_response(
+            prompt, response, day, streamed_rule, joined_stream=bool(streamed)
+        )
         result.server_tools = server_tool_calls(
             prompt, response, get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)), GENERATE_CONTENT
         )
@@ -513,12 +529,17 @@ def _stated_thoughts(response: Any) -> int | None:
 
 
 def count_response(
-    prompt: Prompt, response: Any, as_of: dt.date | None, streamed_rule: StreamedOutputBounds | None = None
+    prompt: Prompt,
+    response: Any,
+    as_of: dt.date | None,
+    streamed_rule: StreamedOutputBounds | None = None,
+    joined_stream: bool = False,
 ) -> tuple[dict[str, int], int, int, tuple[CodeParts | OutputCalls, ...]]:
     """(candidate tokens by modality, thought tokens, streamed text tokens, the accounting.yaml `code_execution_parts`
     and `function_call_outputs` entries that read its parts) of a response: the raw count of what the model wrote, and
     the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text spans at least its
-    min_chunks; accounting.yaml `streamed_output_bounds`), 0 when none.
+    min_chunks, or a stream given joined: `joined_stream`, whose chunks are not known; accounting.yaml
+    `streamed_output_bounds`), 0 when none.
 
     Text is counted per candidate as one string (streamed chunks joined); thought parts go to
     thoughtsTokenCount. Function calls count as accounting.yaml `function_call_outputs` writes them (where it has no
@@ -533,7 +554,10 @@ def count_response(
     by_modality: dict[str, int] = {}
     thoughts = uncertain = 0
     read_by: dict[str, CodeParts | OutputCalls] = {}
-    streamed = streamed_rule is not None and isinstance(response, list)
+    chunks = isinstance(response, list)
+    # Where a stream's chunks are counted apart (text_pieces_apart), its chunks make the count exact: only the joined
+    # text leaves it open.
+    streamed = streamed_rule is not None and (joined_stream and not chunks or chunks and not apart)
     code_rule = code_parts_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     for parts, finish_reason in response_candidates(response):
@@ -596,7 +620,8 @@ def count_response(
         if stops and text and finish_reason in (None, "STOP"):
             cut = tokens_before_stop(tokenizer, text, stops)
             text_tokens = text_tokens if cut is None else cut
-        if streamed and streamed_rule is not None and sum(1 for piece in pieces if piece) >= streamed_rule.min_chunks:
+        spans = not chunks or sum(1 for piece in pieces if piece) >= (streamed_rule.min_chunks if streamed_rule else 0)
+        if streamed and spans:
             uncertain += text_tokens
         counted = text_tokens + sum(tokenizer.count(t) for t in others if t)
         if counted:

@@ -20,6 +20,8 @@ DATED_RULE_SECTIONS = ("thoughts_in_candidates",)
 
 _EARLIER = ("never", "when_current_replays")
 _SIGNATURES = ("per_response", "per_part")
+# Part fields whose thoughtSignature a reach entry may say is not a thought signature.
+_NOT_THOUGHT_PARTS = ("toolCall", "toolResponse")
 _FALLBACKS = ("user_text_urls",)
 _BOUNDS = ("last_user_text_twice",)
 _READS = ("webSearchQueries", "retrievedUrls")
@@ -69,10 +71,13 @@ class ThoughtReach:
     """`replayed_thoughts_reach`: how far a `replayed_thoughts` rule reaches for one API, call and generation.
     `earlier_turns`: "when_current_replays" bills the earlier turns' signatures too when the current turn replays
     one (else only the scope's). `signatures`: "per_part" bills a signature each time a part carries it (parallel
-    calls that repeat their response's signature), "per_response" once per producing response."""
+    calls that repeat their response's signature), "per_response" once per producing response. `not_thoughts`: the
+    part fields whose signature carries something else than thoughts (a server-side tool's call or result): no
+    thoughts are billed or estimated from it."""
 
     earlier_turns: str = "never"
     signatures: str = "per_response"
+    not_thoughts: tuple[str, ...] = ()
     confidence: str = ""
     evidence: tuple[str, ...] = ()
 
@@ -225,10 +230,16 @@ def _reach(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], ThoughtReach
         reach = ThoughtReach(
             earlier_turns=str(entry.get("earlier_turns", "never")),
             signatures=str(entry.get("signatures", "per_response")),
+            not_thoughts=_strings(entry.get("not_thoughts") or []),
             confidence=str(entry.get("confidence", "")),
             evidence=_strings(entry.get("evidence") or []),
         )
-        if reach.earlier_turns not in _EARLIER or reach.signatures not in _SIGNATURES or not reach.evidence:
+        if (
+            reach.earlier_turns not in _EARLIER
+            or reach.signatures not in _SIGNATURES
+            or not set(reach.not_thoughts) <= set(_NOT_THOUGHT_PARTS)
+            or not reach.evidence
+        ):
             raise ValueError(f"accounting.yaml replayed_thoughts_reach: {entry!r} (values, evidence)")
         scope = _scope(entry)
         for api in scope["apis"]:
