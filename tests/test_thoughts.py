@@ -406,6 +406,31 @@ def test_cli_usage_history_file(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "line 2" in bad.output
 
 
+def test_cli_usage_streamed_flag(tmp_path: Path) -> None:
+    """`--streamed` / `--not-streamed`: the library's `streamed`; a 2.5 answer given joined from a stream is
+    bounded, the same text from generateContent is not, and not saying leaves it unbounded (a text cannot tell)."""
+    text = tmp_path / "answer.txt"
+    text.write_text("Paris is the capital of France, on the Seine; about two million people live there.")
+    args = ["usage", "-m", "gemini-2.5-flash", "--api", "gemini", "--as-of", "2026-02-09", "--response", str(text)]
+    runner = CliRunner()
+    answers = {}
+    for flag in ("--streamed", "--not-streamed", None):
+        run = runner.invoke(main, [*args, *([flag] if flag else []), "Where is Paris?"])
+        assert run.exit_code == 0, run.output
+        answers[flag] = json.loads(run.output)
+    expected = vertexmeter.usage_metadata(
+        "gemini-2.5-flash",
+        "Where is Paris?",
+        api="gemini",
+        as_of="2026-02-09",
+        response=text.read_text(),
+        streamed=True,
+    )
+    assert answers["--streamed"] == expected and "candidatesTokenCount" in expected["bounds"]
+    assert "bounds" not in answers["--not-streamed"] and "bounds" not in answers[None]
+    assert answers["--not-streamed"]["candidatesTokenCount"] == expected["candidatesTokenCount"]
+
+
 def test_a_streamed_signature_is_read_without_its_extra_segments_framing() -> None:
     """accounting.yaml signature_size `per_extra_segment_bytes` (28): a 9-segment streamed 2.5 signature of 1,596
     bytes (Mirascope's mira-0344, 335 thoughts billed) is read as 1,596 - 8 x 28 = 1,372 bytes, which holds them

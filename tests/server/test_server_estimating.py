@@ -30,6 +30,7 @@ def test_the_options_reach_estimate_and_the_answer_is_typed() -> None:
 def test_every_option_is_described_for_the_openapi_schema() -> None:
     assert set(ESTIMATE_OPTIONS) == {
         "mode", "outputTokens", "outputCharacters", "thinkingTokens", "date", "asOf", "cachedContentTokens", "history",
+        "streamed",
     }  # fmt: skip
     assert all(isinstance(text, str) and text for text in ESTIMATE_OPTIONS.values())
 

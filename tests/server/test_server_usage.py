@@ -152,6 +152,38 @@ def test_usage_of_a_streamed_response_carries_its_output_bounds(http: httpx.Clie
     assert all(len(v) == 2 for k, v in metadata["bounds"].items() if k != "reason")
 
 
+JOINED_TEXT = "The capital of France is Paris, known for the Eiffel Tower, the Louvre and the cafés of its boulevards."
+
+
+def test_usage_and_estimate_take_streamed(http: httpx.Client) -> None:
+    """`usageOptions.streamed` / `estimateOptions.streamed`: a response given joined from a Gemini API 2.5 stream
+    carries the stream's output bounds, as the library answers; not a boolean is refused with its field path."""
+    body = {"contents": [{"role": "user", "parts": [{"text": "Tell me about Paris."}]}]}
+    path = "/v1beta/models/gemini-2.5-flash"
+    options = {"response": JOINED_TEXT, "asOf": "2026-02-09"}
+    streamed = http.post(f"{path}:usageMetadata", json={**body, "usageOptions": {**options, "streamed": True}})
+    assert streamed.status_code == 200, streamed.text
+    metadata = streamed.json()["usageMetadata"]
+    expected = vertexmeter.usage_metadata(
+        "gemini-2.5-flash", body, api="gemini", response=JOINED_TEXT, as_of="2026-02-09", streamed=True
+    )
+    assert metadata == expected
+    low, high = metadata["bounds"]["candidatesTokenCount"]
+    assert low < metadata["candidatesTokenCount"] < high
+    whole = http.post(f"{path}:usageMetadata", json={**body, "usageOptions": {**options, "streamed": False}})
+    assert "bounds" not in whole.json()["usageMetadata"]
+    assert whole.json()["usageMetadata"]["candidatesTokenCount"] == metadata["candidatesTokenCount"]
+    for method, name in ((":usageMetadata", "usageOptions"), (":estimateCost", "estimateOptions")):
+        refused = http.post(f"{path}{method}", json={**body, name: {"streamed": "yes"}})
+        assert refused.status_code == 400, refused.text
+        error = refused.json()["error"]
+        assert error["status"] == "INVALID_ARGUMENT" and f"{name}.streamed" in error["message"]
+    estimated = http.post(f"{path}:estimateCost", json={**body, "estimateOptions": {"streamed": True}})
+    assert estimated.status_code == 200, estimated.text
+    with pytest.raises(vertexmeter.VertexMeterError, match="streamed"):
+        vertexmeter.usage("gemini-2.5-flash", body, api="gemini", streamed="yes")  # type: ignore[arg-type]
+
+
 def _bounds_schema(document: dict[str, object]) -> dict[str, object]:
     """The `bounds` object's schema in the served OpenAPI document, wherever it sits."""
     found: list[dict[str, object]] = []

@@ -105,6 +105,13 @@ def history_from(path: str | None) -> Any:
     help="The conversation's earlier generateContent responses (JSON array or JSON lines): replayed thought "
     "signatures then bill their thoughts exactly.",
 )
+@click.option(
+    "--streamed/--not-streamed",
+    default=None,
+    help="The conversation's answers came from streamGenerateContent (or not): a --response given joined then "
+    "carries a stream's bounds, and it decides which replayed 2.5 thought signatures bill. Not given: the "
+    "signatures tell.",
+)
 @click.option("--explain", is_flag=True, help=EXPLAIN_HELP)
 @output_option
 @media_options
@@ -120,6 +127,7 @@ def usage_command(
     as_of: dt.date | None,
     cached_tokens: int | None,
     history: str | None,
+    streamed: bool | None,
     explain: bool,
     human: bool,
     media_options: MediaOptions,
@@ -145,6 +153,7 @@ def usage_command(
             cached_content_tokens=cached_tokens,
             history=history_from(history),
             config=given.config,
+            streamed=streamed,
         )
     if not human:
         print_json(result.to_rest(explain=explain))

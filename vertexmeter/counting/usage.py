@@ -367,6 +367,8 @@ def usage_of_body(
     """`usage` of a body `request_body` already made (estimate builds it once, to tell :predict bodies).
     count_billable=False: the prompt's billable characters are not counted (see `count_prompt_tokens`);
     streamed: as `usage` takes it."""
+    if streamed is not None and not isinstance(streamed, bool):
+        raise invalid_argument(f"streamed is true, false or not given, not {streamed!r}.", "streamed")
     day = parse_day(as_of, "as_of")
     prompt = parse_generate_request(info, body, api)
     cached = _cached_tokens(prompt, cached_content_tokens)
@@ -450,6 +452,7 @@ def usage_metadata(
     history: Any = None,
     explain: bool = False,
     config: Any = None,
+    streamed: bool | None = None,
 ) -> dict[str, Any]:
     """The `usageMetadata` JSON generateContent would return for `request` (and `response`) on `model`;
     `explain=True` adds `rules`: the accounting rules applied, with confidence and evidence ids."""
@@ -463,6 +466,7 @@ def usage_metadata(
         cached_content_tokens=cached_content_tokens,
         history=history,
         config=config,
+        streamed=streamed,
     ).to_rest(explain=explain)
 
 

@@ -129,6 +129,7 @@ def estimate(
     cached_content_tokens: int | None = None,
     history: Any = None,
     config: Any = None,
+    streamed: bool | None = None,
 ) -> Estimate:
     """Price what generateContent would bill for `request` (what `count` takes: text, a countTokens or
     generateContent body, google-genai types) on `api`'s price list.
@@ -138,6 +139,8 @@ def estimate(
     history: the conversation's earlier generateContent responses, for the thoughts replayed thought signatures
         bill (docs/counting.md); without them an agent turn's prompt is priced at its point value and the JSON
         carries the prompt's `bounds`.
+    streamed: the conversation's earlier answers came from streamGenerateContent (True) or generateContent (False);
+        None: not said. It decides which replayed 2.5 signatures bill (`usage` takes it alike).
     config: google-genai's GenerateContentConfig (or its dict), as generate_content(config=) takes it: its
         max_output_tokens / thinking_config bound the output range like the body's generationConfig.
     """
@@ -168,6 +171,7 @@ def estimate(
             media_options=media_options,
             cached_content_tokens=cached_content_tokens,
             history=history,
+            streamed=streamed,
         )
         counted = billed.prompt
         prompt = prompt_counts(billed)

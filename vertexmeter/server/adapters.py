@@ -13,7 +13,7 @@ from vertexmeter.media import MediaOptions
 from vertexmeter.requests import require_object
 
 # The `usageOptions` of :usageMetadata.
-USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens", "history", "explain")
+USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens", "history", "streamed", "explain")
 
 
 def split_options(body: Any, name: str, allowed: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -44,7 +44,7 @@ def usage_from_body(
     model: str, body: Any, *, api: str = "vertex", media_options: MediaOptions | None = None
 ) -> UsageAnswer:
     """The `:usageMetadata` answer of a generateContent body plus optional `usageOptions` {response, asOf,
-    cachedContentTokens, history, explain}."""
+    cachedContentTokens, history, streamed, explain}."""
     request, options = split_options(body, "usageOptions", USAGE_OPTION_KEYS)
     result = usage(
         model,
@@ -55,8 +55,16 @@ def usage_from_body(
         media_options=media_options,
         cached_content_tokens=options.get("cachedContentTokens"),
         history=options.get("history"),
+        streamed=boolean_option(options, "usageOptions", "streamed"),
     )
-    explain = options.get("explain", False)
-    if not isinstance(explain, bool):
-        raise invalid_argument(f"usageOptions.explain is true or false, not {explain!r}.", "usage_options.explain")
+    explain = boolean_option(options, "usageOptions", "explain") or False
     return UsageAnswer(result, explain)
+
+
+def boolean_option(options: dict[str, Any], name: str, key: str) -> bool | None:
+    """`options[key]`: true, false, or None when not given; anything else is refused with its field path."""
+    value = options.get(key)
+    if value is not None and not isinstance(value, bool):
+        field = "".join("_" + c.lower() if c.isupper() else c for c in name)
+        raise invalid_argument(f"{name}.{key} is true or false, not {value!r}.", f"{field}.{key}")
+    return value

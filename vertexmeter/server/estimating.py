@@ -6,7 +6,7 @@ from typing import Any
 
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing import Estimate, estimate
-from vertexmeter.server.adapters import split_options
+from vertexmeter.server.adapters import boolean_option, split_options
 
 # The `estimateOptions` of :estimateCost, name -> what it takes ("count": a whole number; else a string
 # described so). The OpenAPI schema is built from this table.
@@ -19,6 +19,7 @@ ESTIMATE_OPTIONS: dict[str, str] = {
     "asOf": "YYYY-MM-DD: count with the rules of that day",
     "cachedContentTokens": "count",
     "history": "the conversation's earlier generateContent responses (replayed thought signatures)",
+    "streamed": "true or false: the conversation's earlier answers came from streamGenerateContent",
 }
 ESTIMATE_OPTION_KEYS = tuple(ESTIMATE_OPTIONS)
 
@@ -43,4 +44,5 @@ def estimate_from_body(
         as_of=options.get("asOf"),
         cached_content_tokens=options.get("cachedContentTokens"),
         history=options.get("history"),
+        streamed=boolean_option(options, "estimateOptions", "streamed"),
     )

@@ -206,6 +206,12 @@ _HISTORY: dict[str, Any] = {
     "of a streamed response's chunks): the thoughts their signatures carry, when the request replays them.",
     "items": {"anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
 }
+_STREAMED: dict[str, Any] = {
+    "type": "boolean",
+    "description": "The conversation's answers came from streamGenerateContent (true) or generateContent (false): "
+    "a response given joined then carries a stream's bounds, and it decides which replayed 2.5 thought signatures "
+    "bill. Not given: the signatures' segments tell.",
+}
 # Present only on a count that cannot be exact offline (e.g. replayed thought signatures without history).
 _BOUNDS: dict[str, Any] = {
     "type": "object",
@@ -236,6 +242,7 @@ def usage_request_schema(requests: dict[str, Any], base_name: str) -> dict[str, 
                     "asOf": {"type": "string", "description": "YYYY-MM-DD: count with the rules of that day"},
                     "cachedContentTokens": {"type": "integer", "minimum": 0},
                     "history": _HISTORY,
+                    "streamed": _STREAMED,
                     "explain": {"type": "boolean", "description": "Add `rules`: the counting rules applied."},
                 },
                 "additionalProperties": False,
@@ -299,6 +306,8 @@ def estimate_request_schema(requests: dict[str, Any], base_name: str = "VertexCo
                     if takes == "count"
                     else _HISTORY
                     if name == "history"
+                    else _STREAMED
+                    if name == "streamed"
                     else {"type": "string", "description": takes}
                     for name, takes in ESTIMATE_OPTIONS.items()
                 },
