@@ -1,8 +1,7 @@
 """accounting.yaml's rules that hold for a span of days or for what a response says ran: `dated_weights`,
-`thoughts_in_candidates`, `replayed_thoughts_reach`, `server_tool_calls`, `code_execution_parts` and
-`function_call_outputs`, parsed and
-checked with the rest of the data set (so `vertexmeter data update` refuses a broken one) and read by counting
-through the registry."""
+`thoughts_in_candidates`, `trailing_whitespace_not_billed`, `replayed_thoughts_reach`, `server_tool_calls`,
+`code_execution_parts` and `function_call_outputs`, parsed and checked with the rest of the data set (so
+`vertexmeter data update` refuses a broken one) and read by counting through the registry."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from typing import Any
 DATED_TABLES = {"tool_templates": "tools", "function_history": "function_history", "role_overhead": ""}
 _ROLE_WEIGHTS = frozenset(("per_role_content", "per_empty_user_content"))
 # accounting.yaml sections of DatedRule entries (a span of days, no weights).
-DATED_RULE_SECTIONS = ("thoughts_in_candidates",)
+DATED_RULE_SECTIONS = ("thoughts_in_candidates", "trailing_whitespace_not_billed")
 
 _EARLIER = ("never", "when_current_replays")
 _SIGNATURES = ("per_response", "per_part")
