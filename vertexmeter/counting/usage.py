@@ -645,6 +645,10 @@ def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> i
     name = name if isinstance(name, str) else ""
     numbers = rule.per_number * top_level_numbers(args) if rule.per_number else 0
     if rule.written_as:  # one text: the model's tokens span the name's and the args' edges
+        if rule.args_brace_apart:  # ... but for the args' opening brace, a token of its own
+            before, after = (side.replace("{name}", name) for side in rule.written_as.split("{args}"))
+            pieces = (before, _call_json(args)[1:] + after)
+            return sum(tokenizer.count(piece) for piece in pieces if piece) + 1 + rule.per_call + numbers
         text = rule.written_as.replace("{args}", _call_json(args)).replace("{name}", name)
         return tokenizer.count(text) + rule.per_call + numbers
     tokens = tokenizer.count(name) if name else 0
