@@ -159,6 +159,8 @@ def test_explain_names_the_dated_weights() -> None:
         ("dated_weights", {"table": "role_overhead"}, "role_overhead weights are"),
         ("dated_weights", {"since": "2030-01-01"}, "ends before it starts"),
         ("thoughts_in_candidates", {"evidence": []}, "needs evidence"),
+        ("trailing_whitespace_not_billed", {"evidence": []}, "needs evidence"),
+        ("trailing_whitespace_not_billed", {"since": "2024-12-01"}, "ends before it starts"),
         ("replayed_thoughts_reach", {"signatures": "per_turn"}, "values, evidence"),
         ("replayed_thoughts_reach", {"earlier_turns": "always"}, "values, evidence"),
         ("server_tool_calls", {"template": "print()"}, "needs a {list} template"),
@@ -200,11 +202,18 @@ def test_a_data_set_from_before_the_dated_sections_loads_without_them() -> None:
     from vertexmeter.registry import build_registry
 
     rules = dict(load_yaml("vertexmeter.registry", "accounting.yaml"))
-    for section in ("dated_weights", "thoughts_in_candidates", "replayed_thoughts_reach", "server_tool_calls"):
+    for section in (
+        "dated_weights",
+        "thoughts_in_candidates",
+        "trailing_whitespace_not_billed",
+        "replayed_thoughts_reach",
+        "server_tool_calls",
+    ):
         rules.pop(section)
     registry = build_registry(load_yaml("vertexmeter.registry", "models.yaml"), rules)
     assert registry.dated.weights == () and registry.dated.server_tools == ()
-    assert registry.dated.reach == {} and registry.dated.rules == {"thoughts_in_candidates": ()}
+    assert registry.dated.reach == {}
+    assert registry.dated.rules == {"thoughts_in_candidates": (), "trailing_whitespace_not_billed": ()}
 
 
 def test_the_gemini_apis_1_x_billed_a_user_turn_in_october_and_november_2024() -> None:

@@ -152,6 +152,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # 1368/1405 with 2.0's top-level numbers (function_call_outputs per_number).
 # Then Vertex 3's declarations read as + 8 per description and no typed node (tool_templates): ruby_llm 876/985,
 # pydantic-ai's history 863/1097.
+# Then the Gemini API's 1.5 outputs of 2024-10-09 … 2024-11-17 billed without their trailing whitespace
+# (accounting.yaml trailing_whitespace_not_billed): openinference 84/94, oscar 15/16. Then 2.5's call written with
+# its args' `{` apart (function_call_outputs args_brace_apart): function_calls 1373/1405.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.88,
@@ -160,13 +163,13 @@ MINED_HISTORY_FLOORS = {
     "ellmer": 0.71,
     "chatlas": 0.71,
     "crewai": 0.86,
-    "openinference": 0.88,
+    "openinference": 0.89,
     "otel_contrib": 0.93,
     "openllmetry": 1.0,
     "lmnr": 0.97,
     "logfire": 1.0,
     "braintrust": 0.97,
-    "oscar": 0.87,
+    "oscar": 0.93,
     "function_calls": 0.97,
 }
 

@@ -70,7 +70,8 @@ def applied_rules(
     for tool in server_tools or ():
         out.append(rule_entry(f"server_tool_calls ({tool.tool})", tool))
     if calls is not None:
-        shape = f"written as {calls.written_as}, " if calls.written_as else ""
+        brace = " (its args' { a token apart)" if calls.args_brace_apart else ""
+        shape = f"written as {calls.written_as}{brace}, " if calls.written_as else ""
         numbers = f", + {calls.per_number} per number" if calls.per_number else ""
         out.append(
             rule_entry(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vertexmeter.counting.accounting import SeamBounds, seam_bounds, top_level_numbers
@@ -95,6 +95,9 @@ class UsageResult:
     # The service reported the thoughts inside candidatesTokenCount that day (accounting.yaml `thoughts_in_candidates`):
     # candidatesTokenCount = the output + thoughtsTokenCount, and the total counts them once.
     thoughts_in_candidates: DatedRule | None = None
+    # The service billed no whitespace at the end of an output's text that day (accounting.yaml
+    # `trailing_whitespace_not_billed`), where output_newlines alone would bill it.
+    trailing_whitespace: DatedRule | None = None
     # The accounting.yaml `code_execution_parts` entry that read the request's or the response's code parts.
     code_parts: CodeParts | None = None
     # The accounting.yaml `function_call_outputs` entry that counted the response's functionCall parts.
@@ -245,6 +248,8 @@ class UsageResult:
         replayed = self.replayed_thoughts.rule if self.replayed_thoughts else None
         dated = self.thoughts_in_candidates
         inside = [rule_entry("thoughts_in_candidates", dated)] if dated is not None else []
+        if self.trailing_whitespace is not None:
+            inside.append(rule_entry("trailing_whitespace_not_billed", self.trailing_whitespace))
         return (
             inside
             + redirect_rule(self.redirect)
@@ -414,6 +419,7 @@ def usage_of_body(
         result.thoughts_in_candidates = dated_rule_on(
             "thoughts_in_candidates", api, GENERATE_CONTENT, info.rules_generation, day
         )
+        result.trailing_whitespace = _trailing_whitespace_rule(prompt, day)
         budget = result.thinking_budget
         # On the days the service counted the thoughts inside candidatesTokenCount, a response that states none and
         # shows none still carries the model's hidden thinking in that count (unless thinking is off: budget 0). The
@@ -553,6 +559,8 @@ def count_response(
     """
     tokenizer = get_tokenizer(tokenizer_for(prompt.model, prompt.api, as_of))
     rules = accounting_for(prompt.model, prompt.api, GENERATE_CONTENT)
+    if _trailing_whitespace_rule(prompt, as_of) is not None:
+        rules = replace(rules, bills_trailing_whitespace=False)
     stops = _stop_sequences(prompt) if rules.billed_output == "before_stop" else []
     apart = counts_text_pieces_apart(prompt.model, prompt.api, GENERATE_CONTENT)
     by_modality: dict[str, int] = {}
@@ -634,6 +642,13 @@ def count_response(
     return by_modality, thoughts, uncertain, tuple(read_by.values())
 
 
+def _trailing_whitespace_rule(prompt: Prompt, day: dt.date | None) -> DatedRule | None:
+    """accounting.yaml `trailing_whitespace_not_billed`: the entry in force for the prompt's model on `day`."""
+    return dated_rule_on(
+        "trailing_whitespace_not_billed", prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, day
+    )
+
+
 def _billed_edges(
     rules: Accounting, pieces: list[str], inner_start: bool = False, inner_end: bool = False
 ) -> list[str]:
@@ -659,6 +674,10 @@ def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> i
     name = name if isinstance(name, str) else ""
     numbers = rule.per_number * top_level_numbers(args) if rule.per_number else 0
     if rule.written_as:  # one text: the model's tokens span the name's and the args' edges
+        if rule.args_brace_apart:  # ... but for the args' opening brace, a token of its own
+            before, after = (side.replace("{name}", name) for side in rule.written_as.split("{args}"))
+            pieces = (before, _call_json(args)[1:] + after)
+            return sum(tokenizer.count(piece) for piece in pieces if piece) + 1 + rule.per_call + numbers
         text = rule.written_as.replace("{args}", _call_json(args)).replace("{name}", name)
         return tokenizer.count(text) + rule.per_call + numbers
     tokens = tokenizer.count(name) if name else 0

@@ -1,8 +1,7 @@
 """accounting.yaml's rules that hold for a span of days or for what a response says ran: `dated_weights`,
-`thoughts_in_candidates`, `replayed_thoughts_reach`, `server_tool_calls`, `code_execution_parts` and
-`function_call_outputs`, parsed and
-checked with the rest of the data set (so `vertexmeter data update` refuses a broken one) and read by counting
-through the registry."""
+`thoughts_in_candidates`, `trailing_whitespace_not_billed`, `replayed_thoughts_reach`, `server_tool_calls`,
+`code_execution_parts` and `function_call_outputs`, parsed and checked with the rest of the data set (so
+`vertexmeter data update` refuses a broken one) and read by counting through the registry."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from typing import Any
 DATED_TABLES = {"tool_templates": "tools", "function_history": "function_history", "role_overhead": ""}
 _ROLE_WEIGHTS = frozenset(("per_role_content", "per_empty_user_content"))
 # accounting.yaml sections of DatedRule entries (a span of days, no weights).
-DATED_RULE_SECTIONS = ("thoughts_in_candidates",)
+DATED_RULE_SECTIONS = ("thoughts_in_candidates", "trailing_whitespace_not_billed")
 
 _EARLIER = ("never", "when_current_replays")
 _SIGNATURES = ("per_response", "per_part")
@@ -138,13 +137,15 @@ class OutputCalls(DaySpan):
     the name and the args each apart. `inside_text`: the calls are part of the candidate's written text, so a text
     part's edge that meets a call is not the candidate's edge (accounting.yaml `output_newlines` leaves out only the
     candidate's). `per_number`: tokens per top-level number value of the args, as function_history's weight of a
-    request's."""
+    request's. `args_brace_apart` (written_as only): the args' opening brace is a token of its own, apart from the
+    text before it and the first key after it."""
 
     payload: str
     per_call: int
     written_as: str = ""
     inside_text: bool = False
     per_number: int = 0
+    args_brace_apart: bool = False
 
 
 @dataclass(frozen=True)
@@ -331,6 +332,7 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             written_as=str(entry.get("written_as") or ""),
             inside_text=bool(entry.get("inside_text", False)),
             per_number=int(entry.get("per_number", 0)),
+            args_brace_apart=bool(entry.get("args_brace_apart", False)),
         )
         if (
             rule.payload not in _CALL_PAYLOADS
@@ -345,6 +347,8 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             raise ValueError(
                 f"accounting.yaml function_call_outputs: {entry!r} (written_as: json, {{name}} and {{args}} once)"
             )
+        if rule.args_brace_apart and not rule.written_as:
+            raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} (args_brace_apart: with written_as)")
         if any(_overlap(rule, other) for other in out):
             raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} overlaps another entry's days")
         out.append(rule)
