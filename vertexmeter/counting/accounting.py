@@ -57,14 +57,15 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
             (history.per_nested_object, _nested_objects),
             (history.per_boolean, _booleans),
             (history.per_list, _lists),
+            (history.per_string_list, _string_lists),
         )
         if weight
     ]
     if history.payload == "escaped_strings":
         # the two escape tokens around each string value (texts.escaped_payload): part of the written payload
         features.append((_ESCAPES_PER_STRING, lambda payload: sum(1 for _ in _strings_in(payload))))
-    named = history.per_key_named_as_function
-    if not (features or named or history.per_call or history.per_response or history.per_absent_response):
+    named, several = history.per_key_named_as_function, history.per_call_with_several_args
+    if not (features or named or several or history.per_call or history.per_response or history.per_absent_response):
         return 0
     total = 0
     for turn in prompt.contents:
@@ -81,6 +82,8 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                 total += per_part + sum(weight * measure(payload) for weight, measure in features)
                 if named and isinstance(payload, dict) and function.get("name") in payload:
                     total += named  # {"sum": 5} answering `sum`: the service's text names it once
+                if several and kind == "functionCall" and isinstance(payload, dict) and len(payload) > 1:
+                    total += several  # the service's text joins a call's arguments with one token less
                 if given is None and kind == "functionResponse":
                     total += history.per_absent_response
     return total
