@@ -746,6 +746,53 @@ def test_payloads_without_a_seam_shape_stay_exact() -> None:
         assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point + low, point + high], model
 
 
+@pytest.mark.parametrize(
+    ("record_id", "recorded", "point"),
+    [
+        ("mira-0265", 268, 269),  # a whole response's signature replayed (bills nothing), toolConfig ANY, two tools
+        ("mira-0139", 117, 118),  # the formatted-output tool alone, no history
+        ("mira-0190", None, None),  # its description carries the docstring: exact, inside the same bounds
+    ],
+)
+def test_a_declaration_named_with_an_edge_underscore_is_bounded(
+    record_id: str, recorded: int | None, point: int | None
+) -> None:
+    """accounting.yaml uncertain_seams (underscored_name): Mirascope's __mirascope_formatted_output_tool__ on 2.5,
+    billed 1 under the template or as counted: the answer says [point - 1, point]."""
+    from tests.ground_truth import load_mined_history
+
+    record = next(r for r in load_mined_history("mirascope") if r["id"] == record_id)
+    answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
+    billed = record["expected"]["totalTokens"]
+    if recorded is not None:
+        assert (billed, answer.prompt_token_count) == (recorded, point)
+    else:
+        assert answer.prompt_token_count == billed
+    point = answer.prompt_token_count
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point - 1, point]
+    assert "edge underscore" in answer.bounds["reason"] and not answer.exact
+    metadata = answer.to_rest(explain=True)
+    assert any(rule["rule"] == "accounting.yaml uncertain_seams (underscored_name)" for rule in metadata["rules"])
+
+
+def test_only_a_declaration_name_with_an_edge_underscore_is_bounded() -> None:
+    """The shape is the name's first or last character, per declaration; other names, Vertex and 3.x: no bounds."""
+
+    def body(*names: str) -> dict[str, object]:
+        declarations = [{"name": n, "description": "Look up a city."} for n in names]
+        return {"contents": [USER], "tools": [{"functionDeclarations": declarations}]}
+
+    for names in (("lookup",), ("look_up",), ("a_b_c", "lookup")):
+        answer = vertexmeter.usage("gemini-2.5-flash", body(*names), api="gemini")
+        assert (answer.exact, answer.bounds) == (True, None), names
+    for names, low in ((("_lookup",), -1), (("lookup_",), -1), (("__lookup__", "_other"), -2)):
+        answer = vertexmeter.usage("gemini-2.5-flash", body(*names), api="gemini")
+        point = answer.prompt_token_count
+        assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point + low, point], names
+    for model, api in (("gemini-2.5-flash", "vertex"), ("gemini-3-flash-preview", "gemini")):
+        assert vertexmeter.usage(model, body("__lookup__"), api=api).bounds is None, (model, api)
+
+
 def test_uncertain_seams_are_checked_when_the_data_loads() -> None:
     import copy
 

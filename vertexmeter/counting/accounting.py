@@ -139,8 +139,8 @@ class SeamBounds:
 
 
 def seam_bounds(prompt: Prompt) -> SeamBounds | None:
-    """The uncertain seams the request's replayed function parts hold, or None when they hold none (most requests:
-    no function parts, or no seam rule for the model)."""
+    """The uncertain seams the request's replayed function parts and function declarations hold, or None when they
+    hold none (most requests: no function parts or declarations, or no seam rule for the model)."""
     seams = uncertain_seams_for(prompt.model, prompt.api, prompt.call)
     if not seams:
         return None
@@ -151,11 +151,20 @@ def seam_bounds(prompt: Prompt) -> SeamBounds | None:
         for kind, key in (("functionCall", "args"), ("functionResponse", "response"))
         if isinstance(function := part.get(kind), dict)
     ]
-    if not payloads:
+    names = [
+        str(declaration.get("name") or "")
+        for tool in prompt.tools
+        for declaration in tool.get("functionDeclarations") or []
+        if isinstance(declaration, dict)
+    ]
+    if not payloads and not names:
         return None
     found = []
     for seam in seams:
-        n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
+        if seam.shape in _DECLARATION_SEAMS:
+            n = sum(_DECLARATION_SEAMS[seam.shape](name) for name in names)
+        else:
+            n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
         if n:
             found.append((seam, n))
     if not found:
@@ -191,6 +200,10 @@ _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
     "number": lambda payload: top_level_numbers(payload),
     "digit_string": lambda payload: sum(bool(_DIGITS_ONLY.fullmatch(s)) for s in _strings_in(payload)),
     "string_list": _string_lists,
+}
+# Shapes of a function declaration, measured on its name.
+_DECLARATION_SEAMS: dict[str, Callable[[str], int]] = {
+    "underscored_name": lambda name: name.startswith("_") or name.endswith("_"),
 }
 
 

@@ -192,9 +192,9 @@ class Accounting:
     sources: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
-# Payload shapes of replayed function parts whose token seam the service bills differently from the rule
-# (accounting.yaml `uncertain_seams`); counting.accounting measures each.
-SEAM_SHAPES = ("number", "digit_string", "string_list")
+# Payload shapes of replayed function parts, and declaration shapes, whose token seam the service bills differently
+# from the rule (accounting.yaml `uncertain_seams`); counting.accounting measures each.
+SEAM_SHAPES = ("number", "digit_string", "string_list", "underscored_name")
 
 
 @dataclass(frozen=True)
