@@ -793,6 +793,52 @@ def test_only_a_declaration_name_with_an_edge_underscore_is_bounded() -> None:
         assert vertexmeter.usage(model, body("__lookup__"), api=api).bounds is None, (model, api)
 
 
+@pytest.mark.parametrize(
+    ("name", "record_id", "recorded", "point", "bounds"),
+    [
+        ("2026", "t3-0516", 398, 399, [396, 402]),  # adk-go's transfer_to_agent, an indented docstring: 3 blank lines
+        ("openinference", "oinf-0077", 136, 135, [133, 137]),  # "…city.\n\nArgs: … msg.\n": 2 blank lines
+        ("crewai", "crew-0079", 319, 313, [307, 319]),  # three docstring declarations, 6 blank lines: at the edge
+    ],
+)
+def test_blank_lines_in_a_declaration_description_are_bounded(
+    name: str, record_id: str, recorded: int, point: int, bounds: list[int]
+) -> None:
+    """accounting.yaml uncertain_seams (paragraph_break): each blank line of a 2.5 declaration's description, ±1."""
+    from tests.ground_truth import earlier_responses, load_2026, load_mined_history
+
+    records = load_2026() if name == "2026" else load_mined_history(name)
+    record = next(r for r in records if r["id"] == record_id)
+    history = earlier_responses(record) if name == "2026" else None
+    answer = vertexmeter.usage(
+        record["model"], record["request"], api="gemini", as_of=record.get("recorded"), history=history
+    )
+    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, point)
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == bounds
+    assert bounds[0] <= recorded <= bounds[1]
+    assert "blank line" in answer.bounds["reason"]
+
+
+def test_only_blank_lines_of_a_declaration_description_are_bounded() -> None:
+    """Counted per run of newlines in the declaration's own description; one paragraph, single newlines, property
+    descriptions, Vertex and 3.x: no bounds."""
+
+    def body(description: str, property_description: str = "A city.") -> dict[str, object]:
+        parameters = {"type": "OBJECT", "properties": {"city": {"type": "STRING", "description": property_description}}}
+        declaration = {"name": "lookup", "description": description, "parameters": parameters}
+        return {"contents": [USER], "tools": [{"functionDeclarations": [declaration]}]}
+
+    for case in (body("Look up a city."), body("Look up\na city.\n"), body("Look up.", "A city.\n\nAny city.")):
+        answer = vertexmeter.usage("gemini-2.5-flash", case, api="gemini")
+        assert (answer.exact, answer.bounds) == (True, None)
+    for description, breaks in (("Look up.\n\nArgs:\n  city: a city.", 1), ("A.\n\n\nB.\n\nC.\n\n", 3)):
+        answer = vertexmeter.usage("gemini-2.5-flash", body(description), api="gemini")
+        point = answer.prompt_token_count
+        assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point - breaks, point + breaks]
+    for model, api in (("gemini-2.5-flash", "vertex"), ("gemini-3-flash-preview", "gemini")):
+        assert vertexmeter.usage(model, body("A.\n\nB."), api=api).bounds is None, (model, api)
+
+
 def test_uncertain_seams_are_checked_when_the_data_loads() -> None:
     import copy
 

@@ -151,18 +151,18 @@ def seam_bounds(prompt: Prompt) -> SeamBounds | None:
         for kind, key in (("functionCall", "args"), ("functionResponse", "response"))
         if isinstance(function := part.get(kind), dict)
     ]
-    names = [
-        str(declaration.get("name") or "")
+    declarations = [
+        declaration
         for tool in prompt.tools
         for declaration in tool.get("functionDeclarations") or []
         if isinstance(declaration, dict)
     ]
-    if not payloads and not names:
+    if not payloads and not declarations:
         return None
     found = []
     for seam in seams:
         if seam.shape in _DECLARATION_SEAMS:
-            n = sum(_DECLARATION_SEAMS[seam.shape](name) for name in names)
+            n = sum(_DECLARATION_SEAMS[seam.shape](declaration) for declaration in declarations)
         else:
             n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
         if n:
@@ -201,9 +201,24 @@ _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
     "digit_string": lambda payload: sum(bool(_DIGITS_ONLY.fullmatch(s)) for s in _strings_in(payload)),
     "string_list": _string_lists,
 }
-# Shapes of a function declaration, measured on its name.
-_DECLARATION_SEAMS: dict[str, Callable[[str], int]] = {
-    "underscored_name": lambda name: name.startswith("_") or name.endswith("_"),
+def _underscored_name(declaration: dict[str, Any]) -> int:
+    """1 for a declaration whose name begins or ends with an underscore."""
+    name = str(declaration.get("name") or "")
+    return int(name.startswith("_") or name.endswith("_"))
+
+
+def _paragraph_breaks(declaration: dict[str, Any]) -> int:
+    """The blank lines ("\n\n", each run of newlines once) in a declaration's own description."""
+    description = declaration.get("description")
+    return len(_PARAGRAPH_BREAK.findall(description)) if isinstance(description, str) else 0
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
+
+# Shapes of a function declaration.
+_DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
+    "underscored_name": _underscored_name,
+    "paragraph_break": _paragraph_breaks,
 }
 
 
