@@ -201,6 +201,8 @@ _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
     "digit_string": lambda payload: sum(bool(_DIGITS_ONLY.fullmatch(s)) for s in _strings_in(payload)),
     "string_list": _string_lists,
 }
+
+
 def _underscored_name(declaration: dict[str, Any]) -> int:
     """1 for a declaration whose name begins or ends with an underscore."""
     name = str(declaration.get("name") or "")
