@@ -688,9 +688,10 @@ def test_gemini_api_2_5_writes_function_payload_keys_sorted() -> None:
 # each conversation's earlier responses, whose payload seams accounting.yaml `uncertain_seams` bounds.
 SEAM_GOLDENS = [
     ("t3-0325", 225, 225, [222, 225], "number"),  # multiply(b=29, a=37) -> {"product": 1073}
-    ("t3-0514", 166, 165, [164, 166], "digit_string"),  # {"seed": 5} -> {"number": "7"}
-    ("t3-0538", 186, 186, [183, 186], "number"),  # sum(a=1, b=2) -> {"sum": 3}: exact, its numbers still bounded
-    ("t3-0563", 509, 509, [491, 509], "number"),  # eighteen numbers over six parallel pairs
+    ("t3-0513", 136, 135, [135, 136], "numeric_response_property"),  # rand_number's response {number: integer}
+    ("t3-0514", 166, 165, [164, 167], "digit_string"),  # {"seed": 5} -> {"number": "7"}, the same declaration
+    ("t3-0538", 186, 186, [183, 187], "number"),  # sum(a=1, b=2) -> {"sum": 3}: exact, bounded
+    ("t3-0563", 509, 509, [491, 510], "number"),  # eighteen numbers over six parallel pairs
 ]
 
 
@@ -840,6 +841,32 @@ def test_only_blank_lines_of_a_declaration_description_are_bounded() -> None:
         assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point - breaks, point + breaks]
     for model, api in (("gemini-2.5-flash", "vertex"), ("gemini-3-flash-preview", "gemini")):
         assert vertexmeter.usage(model, body("A.\n\nB."), api=api).bounds is None, (model, api)
+
+
+def test_only_numeric_response_properties_are_bounded() -> None:
+    """A 2.5 declaration's response schema: each integer / number top-level property 0 … +1; strings, nested ones and
+    a schema without properties nothing."""
+
+    def body(response: dict[str, object], key: str = "responseJsonSchema") -> dict[str, object]:
+        declaration = {"name": "roll", "description": "Rolls a die.", key: response}
+        return {"contents": [USER], "tools": [{"functionDeclarations": [declaration]}]}
+
+    obj = {"type": "object"}
+    for response in (
+        {**obj, "properties": {"face": {"type": "string"}}},
+        {**obj, "properties": {"face": {**obj, "properties": {"n": {"type": "integer"}}}}},
+        {"type": "integer"},
+    ):
+        answer = vertexmeter.usage("gemini-2.5-flash", body(response), api="gemini")
+        assert (answer.exact, answer.bounds) == (True, None), response
+    two = {**obj, "properties": {"face": {"type": "integer"}, "p": {"type": "number"}, "s": {"type": "string"}}}
+    answer = vertexmeter.usage("gemini-2.5-flash", body(two), api="gemini")
+    point = answer.prompt_token_count
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point, point + 2]
+    typed = {"type": "OBJECT", "properties": {"face": {"type": "INTEGER"}}}
+    answer = vertexmeter.usage("gemini-2.5-flash", body(typed, "response"), api="gemini")
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"][1] == answer.prompt_token_count + 1
+    assert vertexmeter.usage("gemini-3-flash-preview", body(two), api="gemini").bounds is None
 
 
 def test_uncertain_seams_are_checked_when_the_data_loads() -> None:

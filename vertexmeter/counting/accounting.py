@@ -217,10 +217,21 @@ def _paragraph_breaks(declaration: dict[str, Any]) -> int:
 
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 
+
+def _numeric_response_properties(declaration: dict[str, Any]) -> int:
+    """Top-level properties of a declaration's response schema typed integer or number (either casing)."""
+    schema = declaration.get("responseJsonSchema") or declaration.get("response")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return 0
+    return sum(isinstance(p, dict) and str(p.get("type")).lower() in ("integer", "number") for p in properties.values())
+
+
 # Shapes of a function declaration.
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "underscored_name": _underscored_name,
     "paragraph_break": _paragraph_breaks,
+    "numeric_response_property": _numeric_response_properties,
 }
 
 

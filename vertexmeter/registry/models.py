@@ -194,7 +194,14 @@ class Accounting:
 
 # Payload shapes of replayed function parts, and declaration shapes, whose token seam the service bills differently
 # from the rule (accounting.yaml `uncertain_seams`); counting.accounting measures each.
-SEAM_SHAPES = ("number", "digit_string", "string_list", "underscored_name", "paragraph_break")
+SEAM_SHAPES = (
+    "number",
+    "digit_string",
+    "string_list",
+    "underscored_name",
+    "paragraph_break",
+    "numeric_response_property",
+)
 
 
 @dataclass(frozen=True)
