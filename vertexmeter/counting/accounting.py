@@ -83,7 +83,7 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                 if named and isinstance(payload, dict) and function.get("name") in payload:
                     total += named  # {"sum": 5} answering `sum`: the service's text names it once
                 if several and kind == "functionCall" and isinstance(payload, dict) and len(payload) > 1:
-                    total += several  # the service's text joins a call's arguments with one token less
+                    total += several  # a call of two or more args (accounting.yaml function_history)
                 if given is None and kind == "functionResponse":
                     total += history.per_absent_response
     return total
