@@ -637,10 +637,10 @@ def test_3x_function_history_is_the_escaped_payload() -> None:
     as_json = raw("gemma4", "Store apples, bread, eggs.", "store", "store", *map(json.dumps, numbers)) + 3 + 10
     # 7 user + 2 names + 11 ({a:37,b:29}) + 8 ({product:1073}) + 3 roles + 8; as JSON: 45
     assert (_bill("gemini-3.5-flash", turns(*numbers)), as_json) == (39, 45)
-    # 2.5 reads an absent response as {} and a list as its JSON.
+    # 2.5 reads an absent response as {} and a list as its JSON, + 1 for a list of strings (per_string_list).
     listed = first[0]
     texts = ("Store apples, bread, eggs.", "store", json.dumps(listed), "store", "{}")
-    assert _bill("gemini-2.5-flash", turns(listed, None)) == raw("gemma3", *texts) + 3 + 10
+    assert _bill("gemini-2.5-flash", turns(listed, None)) == raw("gemma3", *texts) + 3 + 10 + 1
 
 
 def test_json_raw_quotes_unescapes_only_quotes() -> None:
@@ -654,7 +654,8 @@ def test_json_raw_quotes_unescapes_only_quotes() -> None:
 
 def test_uncertain_seam_shapes_are_counted_where_function_history_weighs_them() -> None:
     """accounting.yaml uncertain_seams on 2.5: top-level numbers (booleans are not numbers, nested ones are not
-    counted), digit-only strings at any depth, top-level lists of strings only; the bounds are their sum."""
+    counted) and digit-only strings at any depth (lists of strings are a weight, not a seam); the bounds are their
+    sum."""
     args = {"a": 1, "b": 2.5, "flag": True, "nested": {"n": 3, "code": "123"}, "tags": ["x", "y"], "mixed": ["x", 1]}
     response = {"id": "42", "ids": ["7", "a7"], "empty": []}
     body = {
@@ -667,11 +668,11 @@ def test_uncertain_seam_shapes_are_counted_where_function_history_weighs_them() 
     answer = vertexmeter.usage("gemini-2.5-flash", body, api="gemini")
     assert answer.seams is not None
     found = {seam.shape: n for seam, n in answer.seams.found}
-    # numbers a, b; digit strings "123", "42", "7"; string lists tags, ids
-    assert found == {"number": 2, "digit_string": 3, "string_list": 2}
+    # numbers a, b (-1 ... 0 each); digit strings "123", "42", "7" (0 ... +1 each)
+    assert found == {"number": 2, "digit_string": 3}
     point = answer.prompt_token_count
     assert answer.bounds is not None
-    assert answer.bounds["promptTokenCount"] == [point - 2 - 3, point + 3 + 2]
+    assert answer.bounds["promptTokenCount"] == [point - 2, point + 3]
 
 
 def test_no_payload_seam_on_3x() -> None:

@@ -687,11 +687,11 @@ def test_gemini_api_2_5_writes_function_payload_keys_sorted() -> None:
 # (record, recorded promptTokenCount, vertexmeter's point value, its bounds): agent turns of ground_truth_2026 with
 # each conversation's earlier responses, whose payload seams accounting.yaml `uncertain_seams` bounds.
 SEAM_GOLDENS = [
-    ("t3-0325", 225, 226, [223, 226], "number"),  # multiply(b=29, a=37) -> {"product": 1073}
-    ("t3-0328", 207, 206, [206, 207], "string_list"),  # {"results": ["Found reference for: recurring revenue"]}
-    ("t3-0514", 166, 165, [163, 166], "digit_string"),  # {"seed": 5} -> {"number": "7"}
-    ("t3-0538", 186, 186, [183, 186], "number"),  # sum(a=1, b=2) -> {"sum": 3}: exact, its numbers still bounded
-    ("t3-0563", 509, 509, [491, 509], "number"),  # eighteen numbers over six parallel pairs
+    ("t3-0325", 225, 225, [222, 225], "number"),  # multiply(b=29, a=37) -> {"product": 1073}
+    ("t3-0513", 136, 135, [135, 136], "numeric_response_property"),  # rand_number's response {number: integer}
+    ("t3-0514", 166, 165, [164, 167], "digit_string"),  # {"seed": 5} -> {"number": "7"}, the same declaration
+    ("t3-0538", 186, 186, [183, 187], "number"),  # sum(a=1, b=2) -> {"sum": 3}: exact, bounded
+    ("t3-0563", 509, 509, [491, 510], "number"),  # eighteen numbers over six parallel pairs
 ]
 
 
@@ -721,7 +721,7 @@ def test_uncertain_payload_seams_carry_bounds_that_hold_the_recorded_answer(
 
 def test_payloads_without_a_seam_shape_stay_exact() -> None:
     """No bounds where no recorded answer shows a seam: strings, one nested object, 3.x lists and calls without
-    args (the escaped payload), Vertex."""
+    args (the escaped payload), Vertex 2.0."""
     flat = {"contents": [USER, *_call_pair("lookup", {"city": "Paris"}, {"result": "Sunny, 22C in Paris."})]}
     listed = {"contents": [USER, *_call_pair("items", {"q": "x"}, {"items": ["a", "b"]})]}
     numbers = {"contents": [USER, *_call_pair("sum", {"a": 1, "b": 2}, {"sum": 3})]}
@@ -732,19 +732,141 @@ def test_payloads_without_a_seam_shape_stay_exact() -> None:
         ("gemini-3-flash-preview", bare, "gemini"),
         ("gemini-3.5-flash", listed, "gemini"),
         ("gemini-3.5-flash", bare, "gemini"),
-        ("gemini-2.5-flash", numbers, "vertex"),
+        ("gemini-2.0-flash", numbers, "vertex"),
         ("gemini-2.0-flash", numbers, "gemini"),
     ):
         answer = vertexmeter.usage(model, body, api=api)
         assert (answer.exact, answer.bounds, "bounds" in answer.to_rest()) == (True, None, False), (model, api)
+    # A list of strings on 2.5 is a weight (function_history per_string_list), not a seam: exact.
+    answer = vertexmeter.usage("gemini-2.5-flash", listed, api="gemini")
+    assert (answer.exact, answer.bounds) == (True, None)
     # The same shapes where the evidence shows a seam: bounds around the point value.
-    for model, body, low, high in (
-        ("gemini-2.5-flash", numbers, -3, 0),
-        ("gemini-2.5-flash", listed, 0, 1),
+    for model, body, api, low, high in (
+        ("gemini-2.5-flash", numbers, "gemini", -3, 0),
+        ("gemini-2.5-flash", numbers, "vertex", 0, 3),  # its texts leave numbers out
     ):
-        answer = vertexmeter.usage(model, body, api="gemini")
+        answer = vertexmeter.usage(model, body, api=api)
         point = answer.prompt_token_count
         assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point + low, point + high], model
+
+
+@pytest.mark.parametrize(
+    ("record_id", "recorded", "point"),
+    [
+        ("mira-0265", 268, 269),  # a whole response's signature replayed (bills nothing), toolConfig ANY, two tools
+        ("mira-0139", 117, 118),  # the formatted-output tool alone, no history
+        ("mira-0190", None, None),  # its description carries the docstring: exact, inside the same bounds
+    ],
+)
+def test_a_declaration_named_with_an_edge_underscore_is_bounded(
+    record_id: str, recorded: int | None, point: int | None
+) -> None:
+    """accounting.yaml uncertain_seams (underscored_name): Mirascope's __mirascope_formatted_output_tool__ on 2.5,
+    billed 1 under the template or as counted: the answer says [point - 1, point]."""
+    from tests.ground_truth import load_mined_history
+
+    record = next(r for r in load_mined_history("mirascope") if r["id"] == record_id)
+    answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
+    billed = record["expected"]["totalTokens"]
+    if recorded is not None:
+        assert (billed, answer.prompt_token_count) == (recorded, point)
+    else:
+        assert answer.prompt_token_count == billed
+    point = answer.prompt_token_count
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point - 1, point]
+    assert "edge underscore" in answer.bounds["reason"] and not answer.exact
+    metadata = answer.to_rest(explain=True)
+    assert any(rule["rule"] == "accounting.yaml uncertain_seams (underscored_name)" for rule in metadata["rules"])
+
+
+def test_only_a_declaration_name_with_an_edge_underscore_is_bounded() -> None:
+    """The shape is the name's first or last character, per declaration; other names, Vertex and 3.x: no bounds."""
+
+    def body(*names: str) -> dict[str, object]:
+        declarations = [{"name": n, "description": "Look up a city."} for n in names]
+        return {"contents": [USER], "tools": [{"functionDeclarations": declarations}]}
+
+    for names in (("lookup",), ("look_up",), ("a_b_c", "lookup")):
+        answer = vertexmeter.usage("gemini-2.5-flash", body(*names), api="gemini")
+        assert (answer.exact, answer.bounds) == (True, None), names
+    for names, low in ((("_lookup",), -1), (("lookup_",), -1), (("__lookup__", "_other"), -2)):
+        answer = vertexmeter.usage("gemini-2.5-flash", body(*names), api="gemini")
+        point = answer.prompt_token_count
+        assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point + low, point], names
+    for model, api in (("gemini-2.5-flash", "vertex"), ("gemini-3-flash-preview", "gemini")):
+        assert vertexmeter.usage(model, body("__lookup__"), api=api).bounds is None, (model, api)
+
+
+@pytest.mark.parametrize(
+    ("name", "record_id", "recorded", "point", "bounds"),
+    [
+        ("2026", "t3-0516", 398, 399, [396, 402]),  # adk-go's transfer_to_agent, an indented docstring: 3 blank lines
+        ("openinference", "oinf-0077", 136, 135, [133, 137]),  # "…city.\n\nArgs: … msg.\n": 2 blank lines
+        ("crewai", "crew-0079", 319, 313, [307, 319]),  # three docstring declarations, 6 blank lines: at the edge
+    ],
+)
+def test_blank_lines_in_a_declaration_description_are_bounded(
+    name: str, record_id: str, recorded: int, point: int, bounds: list[int]
+) -> None:
+    """accounting.yaml uncertain_seams (paragraph_break): each blank line of a 2.5 declaration's description, ±1."""
+    from tests.ground_truth import earlier_responses, load_2026, load_mined_history
+
+    records = load_2026() if name == "2026" else load_mined_history(name)
+    record = next(r for r in records if r["id"] == record_id)
+    history = earlier_responses(record) if name == "2026" else None
+    answer = vertexmeter.usage(
+        record["model"], record["request"], api="gemini", as_of=record.get("recorded"), history=history
+    )
+    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, point)
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == bounds
+    assert bounds[0] <= recorded <= bounds[1]
+    assert "blank line" in answer.bounds["reason"]
+
+
+def test_only_blank_lines_of_a_declaration_description_are_bounded() -> None:
+    """Counted per run of newlines in the declaration's own description; one paragraph, single newlines, property
+    descriptions, Vertex and 3.x: no bounds."""
+
+    def body(description: str, property_description: str = "A city.") -> dict[str, object]:
+        parameters = {"type": "OBJECT", "properties": {"city": {"type": "STRING", "description": property_description}}}
+        declaration = {"name": "lookup", "description": description, "parameters": parameters}
+        return {"contents": [USER], "tools": [{"functionDeclarations": [declaration]}]}
+
+    for case in (body("Look up a city."), body("Look up\na city.\n"), body("Look up.", "A city.\n\nAny city.")):
+        answer = vertexmeter.usage("gemini-2.5-flash", case, api="gemini")
+        assert (answer.exact, answer.bounds) == (True, None)
+    for description, breaks in (("Look up.\n\nArgs:\n  city: a city.", 1), ("A.\n\n\nB.\n\nC.\n\n", 3)):
+        answer = vertexmeter.usage("gemini-2.5-flash", body(description), api="gemini")
+        point = answer.prompt_token_count
+        assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point - breaks, point + breaks]
+    for model, api in (("gemini-2.5-flash", "vertex"), ("gemini-3-flash-preview", "gemini")):
+        assert vertexmeter.usage(model, body("A.\n\nB."), api=api).bounds is None, (model, api)
+
+
+def test_only_numeric_response_properties_are_bounded() -> None:
+    """A 2.5 declaration's response schema: each integer / number top-level property 0 … +1; strings, nested ones and
+    a schema without properties nothing."""
+
+    def body(response: dict[str, object], key: str = "responseJsonSchema") -> dict[str, object]:
+        declaration = {"name": "roll", "description": "Rolls a die.", key: response}
+        return {"contents": [USER], "tools": [{"functionDeclarations": [declaration]}]}
+
+    obj = {"type": "object"}
+    for response in (
+        {**obj, "properties": {"face": {"type": "string"}}},
+        {**obj, "properties": {"face": {**obj, "properties": {"n": {"type": "integer"}}}}},
+        {"type": "integer"},
+    ):
+        answer = vertexmeter.usage("gemini-2.5-flash", body(response), api="gemini")
+        assert (answer.exact, answer.bounds) == (True, None), response
+    two = {**obj, "properties": {"face": {"type": "integer"}, "p": {"type": "number"}, "s": {"type": "string"}}}
+    answer = vertexmeter.usage("gemini-2.5-flash", body(two), api="gemini")
+    point = answer.prompt_token_count
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point, point + 2]
+    typed = {"type": "OBJECT", "properties": {"face": {"type": "INTEGER"}}}
+    answer = vertexmeter.usage("gemini-2.5-flash", body(typed, "response"), api="gemini")
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"][1] == answer.prompt_token_count + 1
+    assert vertexmeter.usage("gemini-3-flash-preview", body(two), api="gemini").bounds is None
 
 
 def test_uncertain_seams_are_checked_when_the_data_loads() -> None:

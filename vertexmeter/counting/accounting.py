@@ -57,14 +57,15 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
             (history.per_nested_object, _nested_objects),
             (history.per_boolean, _booleans),
             (history.per_list, _lists),
+            (history.per_string_list, _string_lists),
         )
         if weight
     ]
     if history.payload == "escaped_strings":
         # the two escape tokens around each string value (texts.escaped_payload): part of the written payload
         features.append((_ESCAPES_PER_STRING, lambda payload: sum(1 for _ in _strings_in(payload))))
-    named = history.per_key_named_as_function
-    if not (features or named or history.per_call or history.per_response or history.per_absent_response):
+    named, several = history.per_key_named_as_function, history.per_call_with_several_args
+    if not (features or named or several or history.per_call or history.per_response or history.per_absent_response):
         return 0
     total = 0
     for turn in prompt.contents:
@@ -81,6 +82,8 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                 total += per_part + sum(weight * measure(payload) for weight, measure in features)
                 if named and isinstance(payload, dict) and function.get("name") in payload:
                     total += named  # {"sum": 5} answering `sum`: the service's text names it once
+                if several and kind == "functionCall" and isinstance(payload, dict) and len(payload) > 1:
+                    total += several  # a call of two or more args (accounting.yaml function_history)
                 if given is None and kind == "functionResponse":
                     total += history.per_absent_response
     return total
@@ -136,8 +139,8 @@ class SeamBounds:
 
 
 def seam_bounds(prompt: Prompt) -> SeamBounds | None:
-    """The uncertain seams the request's replayed function parts hold, or None when they hold none (most requests:
-    no function parts, or no seam rule for the model)."""
+    """The uncertain seams the request's replayed function parts and function declarations hold, or None when they
+    hold none (most requests: no function parts or declarations, or no seam rule for the model)."""
     seams = uncertain_seams_for(prompt.model, prompt.api, prompt.call)
     if not seams:
         return None
@@ -148,11 +151,20 @@ def seam_bounds(prompt: Prompt) -> SeamBounds | None:
         for kind, key in (("functionCall", "args"), ("functionResponse", "response"))
         if isinstance(function := part.get(kind), dict)
     ]
-    if not payloads:
+    declarations = [
+        declaration
+        for tool in prompt.tools
+        for declaration in tool.get("functionDeclarations") or []
+        if isinstance(declaration, dict)
+    ]
+    if not payloads and not declarations:
         return None
     found = []
     for seam in seams:
-        n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
+        if seam.shape in _DECLARATION_SEAMS:
+            n = sum(_DECLARATION_SEAMS[seam.shape](declaration) for declaration in declarations)
+        else:
+            n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
         if n:
             found.append((seam, n))
     if not found:
@@ -188,6 +200,38 @@ _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
     "number": lambda payload: top_level_numbers(payload),
     "digit_string": lambda payload: sum(bool(_DIGITS_ONLY.fullmatch(s)) for s in _strings_in(payload)),
     "string_list": _string_lists,
+}
+
+
+def _underscored_name(declaration: dict[str, Any]) -> int:
+    """1 for a declaration whose name begins or ends with an underscore."""
+    name = str(declaration.get("name") or "")
+    return int(name.startswith("_") or name.endswith("_"))
+
+
+def _paragraph_breaks(declaration: dict[str, Any]) -> int:
+    """The blank lines ("\n\n", each run of newlines once) in a declaration's own description."""
+    description = declaration.get("description")
+    return len(_PARAGRAPH_BREAK.findall(description)) if isinstance(description, str) else 0
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
+
+
+def _numeric_response_properties(declaration: dict[str, Any]) -> int:
+    """Top-level properties of a declaration's response schema typed integer or number (either casing)."""
+    schema = declaration.get("responseJsonSchema") or declaration.get("response")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return 0
+    return sum(isinstance(p, dict) and str(p.get("type")).lower() in ("integer", "number") for p in properties.values())
+
+
+# Shapes of a function declaration.
+_DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
+    "underscored_name": _underscored_name,
+    "paragraph_break": _paragraph_breaks,
+    "numeric_response_property": _numeric_response_properties,
 }
 
 

@@ -150,6 +150,8 @@ class FunctionHistory:
     per_list: int = 0  # a top-level list value
     per_absent_response: int = 0  # a functionResponse without `response` (json reads it as {})
     per_key_named_as_function: int = 0  # a top-level key of the payload equal to the function's name
+    per_call_with_several_args: int = 0  # a functionCall whose args hold two or more keys
+    per_string_list: int = 0  # a top-level non-empty list of strings only
     # (model name patterns, weights that replace the ones above for those models), first match wins
     model_overrides: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = ()
 
@@ -190,9 +192,16 @@ class Accounting:
     sources: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
-# Payload shapes of replayed function parts whose token seam the service bills differently from the rule
-# (accounting.yaml `uncertain_seams`); counting.accounting measures each.
-SEAM_SHAPES = ("number", "digit_string", "string_list")
+# Payload shapes of replayed function parts, and declaration shapes, whose token seam the service bills differently
+# from the rule (accounting.yaml `uncertain_seams`); counting.accounting measures each.
+SEAM_SHAPES = (
+    "number",
+    "digit_string",
+    "string_list",
+    "underscored_name",
+    "paragraph_break",
+    "numeric_response_property",
+)
 
 
 @dataclass(frozen=True)
@@ -686,6 +695,8 @@ _HISTORY_WEIGHTS = (
     "per_list",
     "per_absent_response",
     "per_key_named_as_function",
+    "per_call_with_several_args",
+    "per_string_list",
 )
 
 
@@ -792,6 +803,8 @@ def _load_accounting(
                         int(str(history.get("per_absent_response", 0))),
                         model_overrides=_history_overrides(history),
                         per_key_named_as_function=int(str(history.get("per_key_named_as_function", 0))),
+                        per_call_with_several_args=int(str(history.get("per_call_with_several_args", 0))),
+                        per_string_list=int(str(history.get("per_string_list", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
