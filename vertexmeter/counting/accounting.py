@@ -64,8 +64,8 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
     if history.payload == "escaped_strings":
         # the two escape tokens around each string value (texts.escaped_payload): part of the written payload
         features.append((_ESCAPES_PER_STRING, lambda payload: sum(1 for _ in _strings_in(payload))))
-    named, several = history.per_key_named_as_function, history.per_call_with_several_args
-    if not (features or named or several or history.per_call or history.per_response or history.per_absent_response):
+    several = history.per_call_with_several_args
+    if not (features or several or history.per_call or history.per_response or history.per_absent_response):
         return 0
     total = 0
     for turn in prompt.contents:
@@ -80,8 +80,6 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                 given = function.get(key)
                 payload = given or {}
                 total += per_part + sum(weight * measure(payload) for weight, measure in features)
-                if named and isinstance(payload, dict) and function.get("name") in payload:
-                    total += named  # {"sum": 5} answering `sum`: the service's text names it once
                 if several and kind == "functionCall" and isinstance(payload, dict) and len(payload) > 1:
                     total += several  # a call of two or more args (accounting.yaml function_history)
                 if given is None and kind == "functionResponse":

@@ -149,7 +149,6 @@ class FunctionHistory:
     per_boolean: int = 0  # a top-level true / false value
     per_list: int = 0  # a top-level list value
     per_absent_response: int = 0  # a functionResponse without `response` (json reads it as {})
-    per_key_named_as_function: int = 0  # a top-level key of the payload equal to the function's name
     per_call_with_several_args: int = 0  # a functionCall whose args hold two or more keys
     per_string_list: int = 0  # a top-level non-empty list of strings only
     # (model name patterns, weights that replace the ones above for those models), first match wins
@@ -694,7 +693,6 @@ _HISTORY_WEIGHTS = (
     "per_boolean",
     "per_list",
     "per_absent_response",
-    "per_key_named_as_function",
     "per_call_with_several_args",
     "per_string_list",
 )
@@ -802,7 +800,6 @@ def _load_accounting(
                         int(str(history.get("per_list", 0))),
                         int(str(history.get("per_absent_response", 0))),
                         model_overrides=_history_overrides(history),
-                        per_key_named_as_function=int(str(history.get("per_key_named_as_function", 0))),
                         per_call_with_several_args=int(str(history.get("per_call_with_several_args", 0))),
                         per_string_list=int(str(history.get("per_string_list", 0))),
                     ),
