@@ -22,8 +22,8 @@ from vertexmeter.counting.count import (
 )
 from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
 from vertexmeter.counting.texts import ESCAPE, escaped_payload, part_texts, value_texts
-from vertexmeter.counting.tool_runs import ToolRunSpan, tool_run_span
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history, thought_reach
+from vertexmeter.counting.tool_runs import ToolRunSpan, tool_run_span
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions, generated_image_tokens

@@ -1,7 +1,7 @@
 """accounting.yaml's rules that hold for a span of days or for what a response says ran: `dated_weights`,
 `thoughts_in_candidates`, `trailing_whitespace_not_billed`, `replayed_thoughts_reach`, `server_tool_calls`,
-`code_execution_parts`, `function_call_outputs` and `tool_runs_in_prompt`, parsed and checked with the rest of the data set (so
-`vertexmeter data update` refuses a broken one) and read by counting through the registry."""
+`code_execution_parts`, `function_call_outputs` and `tool_runs_in_prompt`, parsed and checked with the rest of the
+data set (so `vertexmeter data update` refuses a broken one) and read by counting through the registry."""
 
 from __future__ import annotations
 
