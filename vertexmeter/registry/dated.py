@@ -20,7 +20,7 @@ DATED_RULE_SECTIONS = ("thoughts_in_candidates", "trailing_whitespace_not_billed
 _EARLIER = ("never", "when_current_replays")
 _SIGNATURES = ("per_response", "per_part")
 # Part fields whose thoughtSignature a reach entry may say is not a thought signature.
-_NOT_THOUGHT_PARTS = ("toolCall", "toolResponse")
+_NOT_THOUGHT_PARTS = ("toolCall", "toolResponse", "executableCode", "codeExecutionResult")
 _FALLBACKS = ("user_text_urls",)
 _BOUNDS = ("last_user_text_twice",)
 _READS = ("webSearchQueries", "retrievedUrls")
