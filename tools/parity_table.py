@@ -3,14 +3,18 @@
     python tools/parity_table.py            # print the table and the list of misses
     python tools/parity_table.py --write    # rewrite the generated blocks of docs/counting.md
 
-Two blocks: the exact rates per set, and every miss of the two ground-truth files (ground_truth.jsonl, ground_truth_2026
-with each conversation's earlier responses) with the open rule of docs/counting.md it belongs to (OPEN_RULES: the
-first whose test holds), then the 2026 agent turns replayed alone whose bounds miss or are wider than 30 %.
+Three blocks: the exact rates per set; every miss of the two ground-truth files (ground_truth.jsonl,
+ground_truth_2026 with each conversation's earlier responses) with the open rule of docs/counting.md it belongs to
+(OPEN_RULES: the first whose test holds), then the 2026 agent turns replayed alone whose bounds miss or are wider than
+30 %; and the recorded answers whose request declares a built-in tool (tool_runs_table: counted against billed,
+whether the tool ran, the bounds).
 tests/test_docs_generated.py fails when a block in the docs is not what this prints.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -22,21 +26,26 @@ sys.path.insert(0, str(ROOT))  # the tests package: its ground-truth replay
 
 from tests.ground_truth import (  # noqa: E402
     Replay,
+    api_of,
     call_of,
     is_multimodal,
     load_2026,
     load_mined,
     load_mined_history,
     load_records,
+    mined_history_names,
     replay,
     replay_2026,
     whole_response,
 )
+from vertexmeter.registry import resolve  # noqa: E402
 
 DOC = ROOT / "docs" / "counting.md"
 BEGIN, END = "<!-- BEGIN generated: tools/parity_table.py -->", "<!-- END generated: tools/parity_table.py -->"
 MISSES_BEGIN = "<!-- BEGIN generated: tools/parity_table.py misses -->"
 MISSES_END = "<!-- END generated: tools/parity_table.py misses -->"
+TOOLS_BEGIN = "<!-- BEGIN generated: tools/parity_table.py tool_runs -->"
+TOOLS_END = "<!-- END generated: tools/parity_table.py tool_runs -->"
 MINED = {
     "llm_gemini": "simonw/llm-gemini, every cassette version",
     "ruby_llm": "crmne/ruby_llm, every cassette version",
@@ -217,6 +226,146 @@ def misses_block() -> str:
     return f"{MISSES_BEGIN}\n{misses()}\n{MISSES_END}"
 
 
+# The built-in tools that run server-side, by their Tool field in either casing.
+BUILT_IN = {
+    "codeExecution": "codeExecution",
+    "code_execution": "codeExecution",
+    "googleSearch": "googleSearch",
+    "google_search": "googleSearch",
+    "urlContext": "urlContext",
+    "url_context": "urlContext",
+    "fileSearch": "fileSearch",
+    "file_search": "fileSearch",
+    "googleMaps": "googleMaps",
+    "google_maps": "googleMaps",
+}
+# Answers of the table outside their bounds, and the open rule of docs/counting.md each belongs to.
+TOOL_RUN_EXCEPTIONS = {
+    "pyd-0817": "4: a hand-written cassette (googleMaps on 2.5, responseId mapstest001abc)",
+    "pyd-0869": "14: a 3.1 Pro function history 1 under, no run billed",
+}
+_SOURCE_KEY = re.compile(r"^([^:]+:\S+) .*?(?:interaction|record) (\d+)")
+
+
+def _source_key(record: dict[str, Any]) -> tuple[str, str, str] | None:
+    match = _SOURCE_KEY.match(str(record.get("source") or ""))
+    return (match[1], match[2], str(record.get("recorded"))) if match else None
+
+
+def _built_in(record: dict[str, Any]) -> list[str]:
+    body = record.get("request") or {}
+    body = body.get("generateContentRequest", body)
+    tools = body.get("tools") if isinstance(body, dict) else None
+    return sorted(
+        {BUILT_IN[name] for tool in tools or [] if isinstance(tool, dict) for name in tool if name in BUILT_IN}
+    )
+
+
+def _runs_shown() -> dict[tuple[str, str, str], str]:
+    """What the recorded responses say ran, by the exchange's source (path, interaction, day): a server-side tool's
+    queries or URLs (tests/data/server_tool_runs.json, keyed by output record) and code execution's parts
+    (tests/evidence/code_execution.json)."""
+    stated = json.loads((ROOT / "tests" / "data" / "server_tool_runs.json").read_text("utf-8"))
+    outputs = {r["id"]: r for name in mined_history_names() for r in load_mined_history(name) if r["kind"] == "output"}
+    out: dict[tuple[str, str, str], str] = {}
+    for record_id, runs in stated.items():
+        key = _source_key(outputs.get(record_id, {}))
+        if key is not None and any(runs.values()):
+            out[key] = f"{' and '.join(name for name, items in runs.items() if items)} stated ({record_id})"
+    for exchange in json.loads((ROOT / "tests" / "evidence" / "code_execution.json").read_text("utf-8")):
+        key = _source_key(exchange)
+        if key is not None:
+            ran = "executableCode" in json.dumps(exchange.get("response"))
+            out[key] = "executableCode in the response" if ran else "no code part in the response"
+    return out
+
+
+def tool_run_answers() -> list[dict[str, Any]]:
+    """Every recorded generateContent prompt whose request declares a built-in tool (mined sets, the two ground-truth
+    files), one row per distinct answer (mined.jsonl repeats pydantic-ai's): its point value, billed count, bounds and
+    whether the answer ran the tool."""
+    shown = _runs_shown()
+    sets = [load_mined(), *(load_mined_history(n) for n in mined_history_names()), load_records(), load_2026()]
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for records in sets:
+        for record in records:
+            tools = _built_in(record)
+            if record["kind"] == "output" or not tools or call_of(record) != "generateContent":
+                continue
+            request = json.dumps(record["request"], sort_keys=True)
+            key = (api_of(record), record["model"], record.get("recorded"), request, record["expected"]["totalTokens"])
+            if key in rows:
+                rows[key]["ids"].append(record["id"])
+                continue
+            result = replay(record)
+            usage = record.get("raw_usage") or {}
+            ran = (
+                f"toolUsePromptTokenCount {usage['toolUsePromptTokenCount']}"
+                if usage.get("toolUsePromptTokenCount")
+                else shown.get(_source_key(record) or ("", "", ""), "")
+            )
+            rows[key] = {
+                "ids": [record["id"]],
+                "api": api_of(record),
+                "generation": resolve(record["model"], api=api_of(record)).generation,
+                "tools": tools,
+                "result": result,
+                "ran": ran,
+            }
+    return sorted(rows.values(), key=lambda r: (r["api"], r["generation"], r["tools"], r["ids"][0]))
+
+
+def _tool_group(row: dict[str, Any]) -> str:
+    generation = {"3": "3.x"}.get(row["generation"], row["generation"])
+    return f"{'Gemini API' if row['api'] == 'gemini' else 'Vertex'} {generation} {', '.join(row['tools'])}"
+
+
+def tool_runs_table() -> str:
+    """The recorded answers of tool_run_answers: per (API, generation, tools) how many, how many exact and inside
+    their bounds, what the run added; then each Gemini API 3.x answer (where runs bill in the prompt)."""
+    answers = tool_run_answers()
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in answers:
+        groups.setdefault(_tool_group(row), []).append(row)
+    lines = [
+        "| API, generation, tools | answers | exact | exact or inside bounds | billed − counted | run stated |",
+        "|---|---|---|---|---|---|",
+    ]
+    for group, rows in groups.items():
+        results = [row["result"] for row in rows]
+        gaps = [r.expected - r.got for r in results if r.got is not None]
+        lines.append(
+            f"| {group} | {len(rows)} | {sum(r.exact for r in results)} | {sum(r.within_bounds for r in results)} | "
+            f"{min(gaps):+d} … {max(gaps):+d} | {sum(bool(row['ran']) for row in rows)} |"
+        )
+    lines += [
+        "",
+        "| record (same answer) | model | tools | counted | billed | billed − counted | run stated | bounds | inside |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in answers:
+        result: Replay = row["result"]
+        if row["api"] != "gemini" or row["generation"] != "3":
+            continue
+        bounds = "—"
+        if result.bounds is not None:
+            low, high = result.bounds[result.field]
+            bounds = f"[{low}, {high}]"
+        inside = (
+            "yes" if result.within_bounds else f"no (open rule {TOOL_RUN_EXCEPTIONS.get(result.record['id'], '?')})"
+        )
+        lines.append(
+            f"| {' = '.join(row['ids'])} | {result.record['model']} | {', '.join(row['tools'])} | {result.got} | "
+            f"{result.expected} | {result.expected - (result.got or 0):+d} | {row['ran'] or '—'} | {bounds} | "
+            f"{inside} |"
+        )
+    return "\n".join(lines)
+
+
+def tool_runs_block() -> str:
+    return f"{TOOLS_BEGIN}\n{tool_runs_table()}\n{TOOLS_END}"
+
+
 def table() -> str:
     lines = ["| recorded answers | group | exact |", "|---|---|---|"]
     lines += [f"| `{where}` | {group} | {rate} |" for where, group, rate in rows()]
@@ -237,10 +386,12 @@ def main() -> None:
         text = DOC.read_text("utf-8")
         text = text.replace(current_block(text), block())
         text = text.replace(current_block(text, MISSES_BEGIN, MISSES_END), misses_block())
+        text = text.replace(current_block(text, TOOLS_BEGIN, TOOLS_END), tool_runs_block())
         DOC.write_text(text, "utf-8")
     else:
         print(table())
         print(misses())
+        print(tool_runs_table())
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from vertexmeter.requests import Prompt, media_field
 
 if TYPE_CHECKING:
     from vertexmeter.counting.accounting import SeamBounds
-    from vertexmeter.registry import CodeParts, DatedWeights, OutputCalls, ServerToolCall, ThoughtReach
+    from vertexmeter.registry import CodeParts, DatedWeights, OutputCalls, ServerToolCall, ThoughtReach, ToolRunBounds
 
 
 def applied_rules(
@@ -34,6 +34,7 @@ def applied_rules(
     dated: tuple[DatedWeights, ...] = (),
     code: CodeParts | None = None,
     calls: OutputCalls | None = None,
+    tool_runs: tuple[ToolRunBounds, ...] = (),
 ) -> list[dict[str, Any]]:
     """The rules behind a count of `prompt` (and its response), each as {"rule", "confidence", "evidence"}."""
     rules = accounting_for(prompt.model, prompt.api, prompt.call)
@@ -65,6 +66,8 @@ def applied_rules(
         out.append(rule_entry("raw_prompt_tokens", raw_prompt))
     for seam, _ in seams.found if seams is not None else ():
         out.append(rule_entry(f"uncertain_seams ({seam.shape})", seam))
+    for run in tool_runs:
+        out.append(rule_entry(f"tool_runs_in_prompt ({', '.join(run.tools)}: up to {run.per_run} per run)", run))
     if streamed is not None:
         out.append(rule_entry("streamed_output_bounds", streamed))
     for tool in server_tools or ():

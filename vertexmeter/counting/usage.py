@@ -23,6 +23,7 @@ from vertexmeter.counting.count import (
 from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
 from vertexmeter.counting.texts import ESCAPE, escaped_payload, part_texts, value_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history, thought_reach
+from vertexmeter.counting.tool_runs import ToolRunSpan, tool_run_span
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import failed_precondition, invalid_argument
 from vertexmeter.media import MediaOptions, generated_image_tokens
@@ -102,6 +103,9 @@ class UsageResult:
     code_parts: CodeParts | None = None
     # The accounting.yaml `function_call_outputs` entry that counted the response's functionCall parts.
     output_calls: OutputCalls | None = None
+    # Built-in tools whose run for the answer the service bills in the prompt (accounting.yaml `tool_runs_in_prompt`):
+    # how far above the point value the prompt may be.
+    tool_runs: ToolRunSpan | None = None
 
     @property
     def model_version(self) -> str:
@@ -135,6 +139,7 @@ class UsageResult:
         return (
             thoughts_exact
             and self.seams is None
+            and self.tool_runs is None
             and self.streamed_output is None
             and self.unknown_thoughts is None
             and not self.server_tools.unknown_high
@@ -157,6 +162,9 @@ class UsageResult:
             prompt_low += self.seams.low
             prompt_high += self.seams.high
             reasons.append(self.seams.reason)
+        if self.tool_runs is not None:
+            prompt_high += self.tool_runs.high
+            reasons.append(self.tool_runs.reason)
         out: dict[str, Any] = {}
         output_uncertain = self.streamed_output is not None or bool(self.server_tools.unknown_high)
         if (prompt_low, prompt_high) != (self.prompt_token_count,) * 2 or not output_uncertain:
@@ -266,6 +274,7 @@ class UsageResult:
                 dated=self.prompt.dated,
                 code=self.code_parts,
                 calls=self.output_calls,
+                tool_runs=self.tool_runs.rules if self.tool_runs else (),
             )
         )
 
@@ -398,6 +407,7 @@ def usage_of_body(
         raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_rule),
         raw_prompt_rule=raw_rule,
         seams=seam_bounds(prompt),
+        tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
     )
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)

@@ -8,6 +8,7 @@ from vertexmeter.registry.dated import (
     OutputCalls,
     ServerToolCall,
     ThoughtReach,
+    ToolRunBounds,
 )
 from vertexmeter.registry.models import (
     Accounting,
@@ -47,6 +48,7 @@ from vertexmeter.registry.models import (
     thought_reach_for,
     tokenizer_for,
     tokenizer_history,
+    tool_run_bounds_for,
     uncertain_seams_for,
     usage_fields_for,
 )
@@ -61,6 +63,8 @@ __all__ = [
     "DatedWeights",
     "ServerToolCall",
     "ThoughtReach",
+    "ToolRunBounds",
+    "tool_run_bounds_for",
     "dated_rule_on",
     "dated_weights",
     "dated_weights_on",

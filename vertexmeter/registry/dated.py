@@ -1,7 +1,7 @@
 """accounting.yaml's rules that hold for a span of days or for what a response says ran: `dated_weights`,
 `thoughts_in_candidates`, `trailing_whitespace_not_billed`, `replayed_thoughts_reach`, `server_tool_calls`,
-`code_execution_parts` and `function_call_outputs`, parsed and checked with the rest of the data set (so
-`vertexmeter data update` refuses a broken one) and read by counting through the registry."""
+`code_execution_parts`, `function_call_outputs` and `tool_runs_in_prompt`, parsed and checked with the rest of the
+data set (so `vertexmeter data update` refuses a broken one) and read by counting through the registry."""
 
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ DATED_RULE_SECTIONS = ("thoughts_in_candidates", "trailing_whitespace_not_billed
 _EARLIER = ("never", "when_current_replays")
 _SIGNATURES = ("per_response", "per_part")
 # Part fields whose thoughtSignature a reach entry may say is not a thought signature.
-_NOT_THOUGHT_PARTS = ("toolCall", "toolResponse")
+_NOT_THOUGHT_PARTS = ("toolCall", "toolResponse", "executableCode", "codeExecutionResult")
 _FALLBACKS = ("user_text_urls",)
 _BOUNDS = ("last_user_text_twice",)
 _READS = ("webSearchQueries", "retrievedUrls")
 _ESTIMATE_WHEN = ("always", "first_turn")
 _CODE = ("as_written", "edges_stripped", "not_billed")
 _CALL_PAYLOADS = ("texts", "json", "escaped_strings")
+# The built-in tools that run server-side, by their Tool field (the request parser gives the camelCase name).
+BUILT_IN_TOOLS = ("codeExecution", "googleSearch", "urlContext", "fileSearch", "googleMaps")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,9 +150,22 @@ class OutputCalls(DaySpan):
     args_brace_apart: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
+class ToolRunBounds(DaySpan):
+    """One `tool_runs_in_prompt` entry: a built-in tool of `tools` that the service runs for the answer bills the
+    run (what it fetched, searched or computed) inside promptTokenCount, an amount the request does not hold. The
+    prompt is then bounded [point, point + per_run x (1 + replayed runs)]: the tool may not run (low), and each run
+    (the answer's own, and each earlier run the request replays: a model turn holding executableCode or toolCall
+    parts) may add up to `per_run`. `reason` says so in the answer's bounds."""
+
+    tools: tuple[str, ...]
+    per_run: int
+    reason: str
+
+
 @dataclass(frozen=True)
 class DatedSections:
-    """The six sections, parsed."""
+    """The seven sections, parsed."""
 
     weights: tuple[DatedWeights, ...] = ()
     rules: dict[str, tuple[DatedRule, ...]] | None = None
@@ -158,6 +173,7 @@ class DatedSections:
     server_tools: tuple[ServerToolCall, ...] = ()
     code_parts: tuple[CodeParts, ...] = ()
     output_calls: tuple[OutputCalls, ...] = ()
+    tool_runs: tuple[ToolRunBounds, ...] = ()
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -355,6 +371,38 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
     return tuple(out)
 
 
+def _tool_runs(raw: list[dict[str, Any]]) -> tuple[ToolRunBounds, ...]:
+    out: list[ToolRunBounds] = []
+    for entry in raw:
+        per_run = entry.get("per_run")
+        rule = ToolRunBounds(
+            **_scope(entry),
+            tools=_strings(entry.get("tools") or []),
+            per_run=per_run if isinstance(per_run, int) and not isinstance(per_run, bool) else -1,
+            reason=str(entry.get("reason") or "").strip(),
+            confidence=str(entry.get("confidence", "")),
+            evidence=_strings(entry.get("evidence") or []),
+            since=_day(entry["since"]) if entry.get("since") else dt.date.min,
+            until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+        )
+        if (
+            not rule.tools
+            or not set(rule.tools) <= set(BUILT_IN_TOOLS)
+            or rule.per_run <= 0
+            or not rule.reason
+            or not rule.evidence
+            or rule.since > rule.until
+        ):
+            raise ValueError(
+                f"accounting.yaml tool_runs_in_prompt: {entry!r} (tools of {list(BUILT_IN_TOOLS)}, a whole per_run "
+                "above 0, reason, evidence, days)"
+            )
+        if any(set(rule.tools) & set(other.tools) and _overlap(rule, other) for other in out):
+            raise ValueError(f"accounting.yaml tool_runs_in_prompt: {entry!r} overlaps another entry of its tools")
+        out.append(rule)
+    return tuple(out)
+
+
 def _overlap(one: DaySpan, other: DaySpan) -> bool:
     """Two entries of one section that would both apply on a day (same API, call and generation)."""
     shared = (
@@ -366,7 +414,7 @@ def _overlap(one: DaySpan, other: DaySpan) -> bool:
 
 
 def load_dated_sections(rules: dict[str, Any]) -> DatedSections:
-    """The six sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
+    """The seven sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
     return DatedSections(
         weights=_weights(rules.get("dated_weights") or []),
         rules={section: _rules(section, rules.get(section) or []) for section in DATED_RULE_SECTIONS},
@@ -374,4 +422,5 @@ def load_dated_sections(rules: dict[str, Any]) -> DatedSections:
         server_tools=_server_tools(rules.get("server_tool_calls") or []),
         code_parts=_code_parts(rules.get("code_execution_parts") or []),
         output_calls=_output_calls(rules.get("function_call_outputs") or []),
+        tool_runs=_tool_runs(rules.get("tool_runs_in_prompt") or []),
     )

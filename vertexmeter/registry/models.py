@@ -22,6 +22,7 @@ from vertexmeter.registry.dated import (
     OutputCalls,
     ServerToolCall,
     ThoughtReach,
+    ToolRunBounds,
     load_dated_sections,
 )
 from vertexmeter.vocabulary import APIS, CALLS, EMBED_CONTENT
@@ -921,6 +922,12 @@ def output_calls_for(api: str, call: str, generation: str, day: dt.date | None) 
     """The accounting.yaml `function_call_outputs` entry in force on `day` (None: today's service), or None."""
     on = day if day is not None else dt.date.max
     return next((rule for rule in _registry().dated.output_calls if rule.applies(api, call, generation, on)), None)
+
+
+def tool_run_bounds_for(api: str, call: str, generation: str, day: dt.date | None) -> tuple[ToolRunBounds, ...]:
+    """The accounting.yaml `tool_runs_in_prompt` entries in force on `day` (None: today's service)."""
+    on = day if day is not None else dt.date.max
+    return tuple(rule for rule in _registry().dated.tool_runs if rule.applies(api, call, generation, on))
 
 
 def code_parts_for(api: str, call: str, generation: str, day: dt.date | None) -> CodeParts | None:
