@@ -247,7 +247,7 @@ def test_every_recorded_answer_with_a_built_in_tool_is_exact_or_inside_its_bound
     """The table of docs/counting.md: every answer inside but those listed with their open rule."""
     tool = _parity_tool()
     answers = tool.tool_run_answers()
-    assert len(answers) >= 130
+    assert len(answers) >= 128  # pyd-0817 … -0820: hand-written cassettes (tests/data/errata.json)
     outside = {row["ids"][0]: row for row in answers if not row["result"].within_bounds}
     assert set(outside) == set(tool.TOOL_RUN_EXCEPTIONS), json.dumps(sorted(outside))
     gemini_3 = [row for row in answers if row["api"] == "gemini" and row["generation"] == "3"]

@@ -241,7 +241,6 @@ BUILT_IN = {
 }
 # Answers of the table outside their bounds, and the open rule of docs/counting.md each belongs to.
 TOOL_RUN_EXCEPTIONS = {
-    "pyd-0817": "4: a hand-written cassette (googleMaps on 2.5, responseId mapstest001abc)",
     "pyd-0869": "14: a 3.1 Pro function history 1 under, no run billed",
 }
 _SOURCE_KEY = re.compile(r"^([^:]+:\S+) .*?(?:interaction|record) (\d+)")
