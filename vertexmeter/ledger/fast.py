@@ -19,7 +19,7 @@ import re
 from typing import Any, NamedTuple
 
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.ledger.fingerprint import TOKEN_CALL_FORMAT, token_call_fingerprint
+from vertexmeter.ledger.fingerprint import TOKEN_CALL_FORMAT, counted_fingerprint, token_call_prefix
 from vertexmeter.ledger.formats import (
     INT32_MAX,
     MAX_ID,
@@ -64,6 +64,9 @@ _LONG_NUMBER = re.compile(rb"[-+.0-9eE]{401}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOTHING = token_bucket(0)
 MAX_TIMES = 4096  # createTime values remembered (a log's calls of one second share one)
+_LONG = 401  # a line shorter than this has no number that long
+_BEYOND_INT32 = ~INT32_MAX  # the bits of an int below 0 or above INT32_MAX
+assert INT32_MAX & (INT32_MAX + 1) == 0  # all ones: the bit test is the range test
 
 
 class FastCall(NamedTuple):
@@ -89,10 +92,12 @@ class FastReader:
     def __init__(self, api: str, endpoint: str, model: str | None, day: dt.date | None) -> None:
         self.api, self.endpoint, self.model, self.day = api, endpoint, model, day
         self.times: dict[str, tuple[dt.datetime, str, dt.date]] = {}  # createTime -> (UTC time, isoformat, day)
+        # (model, UTC isoformat, mode) -> the fingerprint's text before the counts
+        self.prefixes: dict[tuple[str, str, str], str] = {}
 
     def __call__(self, raw: bytes, file: str, line: int) -> FastCall | None:
         """The line's one call, or None: the checked path reads it."""
-        if raw.count(b"[") + raw.count(b"{") > MAX_BRACKETS or _LONG_NUMBER.search(raw):
+        if raw.count(b"[") + raw.count(b"{") > MAX_BRACKETS or (len(raw) >= _LONG and _LONG_NUMBER.search(raw)):
             return None
         try:
             item = orjson.loads(raw)
@@ -110,14 +115,19 @@ class FastReader:
 
     def _call(self, item: dict[str, Any], meta: dict[str, Any], raw: bytes, file: str, line: int) -> FastCall | None:
         traffic = meta.get("trafficType")
-        if traffic is not None and (type(traffic) is not str or traffic not in TRAFFIC_MODES):
-            return None
-        mode = TRAFFIC_MODES[traffic] or "online"
-        if mode == "provisioned":
-            return None  # not billed per call: the checked path counts it
+        if traffic is None:
+            mode = "online"
+        else:
+            if type(traffic) is not str or traffic not in TRAFFIC_MODES:
+                return None
+            mode = TRAFFIC_MODES[traffic] or "online"
+            if mode == "provisioned":
+                return None  # not billed per call: the checked path counts it
         key = item.get("responseId")
-        if type(key) is not str or not key or len(key) > MAX_ID or _CONTROL.search(key):
-            return None  # no id (the key is a hash of the item's JSON), or one the checked path converts or refuses
+        if type(key) is not str or not key or len(key) > MAX_ID:
+            return None  # no id (the key is a hash of the item's JSON), or one the checked path converts
+        if not key.isprintable() if key.isascii() else _CONTROL.search(key):  # ASCII's unprintable: controls
+            return None  # the checked path refuses it
         if item.get("candidates") and grounding_of([item]) != (0, False, False):
             return None
         name = item.get("modelVersion") or self.model
@@ -146,9 +156,12 @@ class FastReader:
             return None
         fresh, cached, output, thoughts, prompt = counts
         created, iso, day = when
-        fingerprint = token_call_fingerprint(
-            model, iso, mode, self.api, self.endpoint, fresh, cached, output, thoughts, prompt
-        )
+        prefix = self.prefixes.get((model, iso, mode))
+        if prefix is None:
+            if len(self.prefixes) >= MAX_TIMES:
+                self.prefixes.clear()
+            prefix = self.prefixes[(model, iso, mode)] = token_call_prefix(model, iso, mode, self.api, self.endpoint)
+        fingerprint = counted_fingerprint(prefix, fresh, cached, output, thoughts, prompt)
         vector = (fresh, 0, 0, 0, cached, 0, 0, 0, 0, 0, 0, 0, output, 0, 0, 0, thoughts, 0, 0, 0)
         return FastCall(key, f"{file}:{line}", model, created, day, mode, vector, prompt, fingerprint, file, line, raw)
 
@@ -164,11 +177,16 @@ def _tokens(meta: dict[str, Any]) -> tuple[int, int, int, int, int] | None:
     )
     output, thoughts, total = get("candidatesTokenCount", 0), get("thoughtsTokenCount", 0), get("totalTokenCount", 0)
     # each a plain int in 0..INT32_MAX (None is 0); anything else (a string, a Decimal, a bool, out of range)
-    # is the checked path's count() to read or refuse
-    for value in (prompt, cached, tool, output, thoughts, total):
-        if (type(value) is not int or not 0 <= value <= INT32_MAX) and value is not None:
-            return None
-    prompt, cached, tool = prompt or 0, cached or 0, tool or 0
+    # is the checked path's count() to read or refuse. The common case at once: all ints, their bits together
+    # within INT32_MAX's (2**31 - 1: a negative int has every higher bit set)
+    if not (
+        int is type(prompt) is type(cached) is type(tool) is type(output) is type(thoughts) is type(total)
+        and not (prompt | cached | tool | output | thoughts | total) & _BEYOND_INT32
+    ):
+        for value in (prompt, cached, tool, output, thoughts, total):
+            if (type(value) is not int or not 0 <= value <= INT32_MAX) and value is not None:
+                return None
+        prompt, cached, tool = prompt or 0, cached or 0, tool or 0
     if cached > prompt:
         return None
     details, cache, tool_use, candidates = _DETAILS

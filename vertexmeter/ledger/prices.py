@@ -29,6 +29,11 @@ EXTRAS = ("thinking_tokens", "grounded_requests", "search_queries", "maps_reques
 OTHER_COUNTS = ("text_characters", "images", "pdf_pages", "thinking_tokens", "clips", "video_seconds", "audio_seconds")
 MAX_TEMPLATES = 10_000  # kinds of call per import; past it (a log of odd mixtures), the PriceList prices the rest
 PRECISION = 60  # the engine's working precision (pricing.engine.PRECISION): amounts are computed alike
+# Integer pricing (_apply_plan) gives what Decimal gives while no step rounds: a total and amounts of at most
+# this many digits, and a caller's context at least as precise (the default's 28).
+MONEY_DIGITS = 28
+MONEY_LIMIT = 10**MONEY_DIGITS
+ZERO = Decimal(0)
 
 
 def pricer_for(model: str, day: dt.date, api: str, endpoint: str) -> PriceList:
@@ -122,7 +127,7 @@ class PriceBook:
         # for price_tokens: (model, day, API, endpoint) -> the rates' id and tier limits of its token-billed pricer;
         # a template's items as flat tuples
         self.rated: dict[tuple[str, dt.date, str, str], tuple[int, tuple[int, ...]]] = {}
-        self.steps: dict[tuple[Any, ...], tuple[str, tuple[tuple[Any, ...], ...]]] = {}
+        self.steps: dict[tuple[Any, ...], tuple[str, tuple[tuple[Any, ...], ...], Any]] = {}
         self.work = getcontext().copy()  # the engine's precision, as _apply's localcontext gives it
         self.work.prec = PRECISION
 
@@ -180,13 +185,16 @@ class PriceBook:
             template = self.templates.get(kind)
             if template is None or not template.json_ready:
                 return None
-            steps = self.steps[kind] = (
-                template.priced_model,
-                tuple(
-                    (i.source, i.price, i.size, *(i.json_parts or ()), i.allowance, i.shown["entry_id"])
-                    for i in template.items
-                ),
+            items = tuple(
+                (i.source, i.price, i.size, *(i.json_parts or ()), i.allowance, i.shown["entry_id"])
+                for i in template.items
             )
+            steps = self.steps[kind] = (template.priced_model, items, _plan(items))
+        plan = steps[2]
+        if plan is not None and getcontext().prec >= MONEY_DIGITS:
+            priced = _apply_plan(steps[0], plan, vector)
+            if priced is not None:
+                return priced
         multiply, divide = self.work.multiply, self.work.divide
         total = Decimal(0)  # summed in the caller's context, as _apply's sum()
         parts = []
@@ -200,6 +208,72 @@ class PriceBook:
             if allowance:
                 allowance_entry, grounding_amount = entry, amount
         return steps[0], total, "[" + ", ".join(parts) + "]", allowance_entry, grounding_amount
+
+
+def _plan(items: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[Any, ...], ...]] | None:
+    """The steps as integer arithmetic: (base exponent, per item (source, rate coefficient, rate exponent, unit
+    size's power of ten, the amount's scale to the base exponent, JSON parts, allowance, entry)); None when a
+    rate is negative or not finite, or a unit size is not a power of ten (those keep the Decimal steps)."""
+    out = []
+    for source, price, size, head, middle, tail, allowance, entry in items:
+        sign, digits, exponent = price.as_tuple()
+        power = len(str(size)) - 1
+        if sign or type(exponent) is not int or size != 10**power:
+            return None
+        out.append(
+            (source, int("".join(map(str, digits)) or "0"), exponent, power, head, middle, tail, allowance, entry)
+        )
+    base = min((e - k for _, _, e, k, *_ in out), default=0)
+    return base, tuple((s, c, e, k, 10 ** (e - k - base), *rest) for s, c, e, k, *rest in out)
+
+
+def _apply_plan(
+    priced_model: str, plan: tuple[int, tuple[tuple[Any, ...], ...]], vector: tuple[int, ...]
+) -> tuple[str, Decimal, str, str | None, Decimal] | None:
+    """price_tokens' Decimal steps done on integers, exactly: an amount `quantity x rate / 10^k` is the integer
+    quantity x rate coefficient at the rate's exponent - k, with the exponent Decimal's exact division gives it
+    (the ideal one, the rate's, as far as trailing zeros allow). The total is made a Decimal once, with the
+    coefficient and exponent Decimal's exact additions give it (None: past MONEY_DIGITS, where they may
+    round: the Decimal steps then)."""
+    base, steps = plan
+    scaled = 0  # the total's coefficient at the base exponent
+    low = 0  # the total's exponent: the least of Decimal(0)'s and the amounts'
+    parts = []
+    allowance_entry, grounding_amount = None, ZERO
+    for source, coefficient, exponent, power, scale, head, middle, tail, allowance, entry in steps:
+        quantity = vector[source]
+        whole = quantity * coefficient
+        text = str(whole)
+        digits = text.rstrip("0")
+        zeros = len(text) - len(digits)
+        if digits:
+            place = exponent - power + (zeros if zeros < power else power)  # the amount's own exponent
+            at = exponent - power + zeros  # the normalized amount's exponent (money's text)
+            if at >= 0:
+                shown = digits + "0" * at
+            elif len(digits) > -at:
+                shown = digits[:at] + "." + digits[at:]
+            else:
+                shown = "0." + "0" * (-at - len(digits)) + digits
+        else:
+            place, shown = exponent, "0"
+        if place < low:
+            low = place
+        scaled += whole * scale
+        parts.append(f"{head}{quantity}{middle}{shown}{tail}")
+        if allowance:
+            allowance_entry = entry
+            grounding_amount = Decimal(f"{whole // 10 ** (place - exponent + power)}E{place}")
+    coefficient = scaled // 10 ** (low - base) if low >= base else scaled * 10 ** (base - low)
+    if coefficient >= MONEY_LIMIT:
+        return None
+    return (
+        priced_model,
+        Decimal(f"{coefficient}E{low}"),
+        "[" + ", ".join(parts) + "]",
+        allowance_entry,
+        grounding_amount,
+    )
 
 
 def _from_bill(pricer: PriceList, usage: RequestUsage, mode: str) -> Priced:
