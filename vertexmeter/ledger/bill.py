@@ -17,7 +17,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, Inexact, localcontext
 from itertools import product
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -33,9 +33,11 @@ from vertexmeter.ledger.logs import BadLine, LoggedRequest, read_line, read_logs
 from vertexmeter.ledger.prices import PriceBook
 from vertexmeter.ledger.store import (
     LedgerRow,
+    ReportCell,
     ReportRow,
     engine_for,
     insert_values,
+    read_report_cells,
     read_report_rows,
     read_rows,
     row_values,
@@ -197,7 +199,7 @@ def bill(
         importer.run(paths, model, default_day, store=True)
     finally:
         importer.close()
-    report = summarize(read_report_rows(engine, month), month, breakdowns, importer.counts)
+    report = report_of(engine, month, breakdowns, importer.counts)
     report.bad_lines = importer.bad
     report.quarantine = quarantine if importer.bad_count else None
     report.budget = overall
@@ -534,17 +536,72 @@ class _Cell(NamedTuple):
     labels: dict[str, str]
 
 
-def summarize(
-    rows: Iterable[ReportRow], month: str | None, breakdowns: tuple[tuple[str, ...], ...], imported: dict[str, int]
+def report_of(
+    engine: Any, month: str | None, breakdowns: tuple[tuple[str, ...], ...], imported: dict[str, int]
 ) -> BillReport:
-    """Totals over stored rows: allowances applied in time order, each month rounded up once."""
+    """`summarize` of the stored rows: the grounded ones row by row, the others as the database groups them.
+    Sums in another order are the same sums while every addition is exact (amounts are never negative, so no
+    partial sum is longer than the total); if one is not, the report is made again from every row in order."""
+    try:
+        return summarize(
+            read_report_rows(engine, month, grounded=True),
+            month,
+            breakdowns,
+            imported,
+            read_report_cells(engine, month),
+        )
+    except Inexact:
+        return summarize(read_report_rows(engine, month), month, breakdowns, imported)
+
+
+def summarize(
+    rows: Iterable[ReportRow],
+    month: str | None,
+    breakdowns: tuple[tuple[str, ...], ...],
+    imported: dict[str, int],
+    cells: Iterable[ReportCell] | None = None,
+) -> BillReport:
+    """Totals over stored rows: allowances applied in time order, each month rounded up once. With `cells`
+    (rows without a free allowance, grouped), every addition is checked exact (Inexact raised otherwise)."""
+    with localcontext() as ctx:
+        if cells is not None:
+            ctx.traps[Inexact] = True
+        sums, credit_total, free, requests = _sums(rows, cells)
+        per_month, groups, scopes, total = _totals(sums, breakdowns)
+    billed = sum((round_period_total(m["total"]) for m in per_month.values()), Decimal(0))  # (rounds: no trap)
+    months_json = {
+        key: {
+            "requests": m["requests"],
+            "total": money(m["total"]),
+            "billed_total": format(round_period_total(m["total"]), "f"),
+        }
+        for key, m in sorted(per_month.items())
+    }
+    breakdowns_json: dict[str, dict[str, Any]] = {}
+    for dims, cells_ in groups.items():
+        nested: dict[str, Any] = {}
+        for cell_key, g in sorted(cells_.items()):
+            place = nested
+            for part in cell_key[:-1]:
+                place = place.setdefault(part, {})
+            place[cell_key[-1]] = {"requests": g["requests"], "total": money(g["total"])}
+        breakdowns_json[",".join(dims)] = nested
+    report = BillReport(month, total, billed, requests, months_json, breakdowns_json, credit_total, free, imported)
+    report.scope_totals = dict(scopes)
+    return report
+
+
+_Sums = dict[tuple[str, str, str, str | None, str, str, str], list[Any]]
+
+
+def _sums(rows: Iterable[ReportRow], cells: Iterable[ReportCell] | None) -> tuple[_Sums, Decimal, int, int]:
     used: dict[tuple[str, str], int] = defaultdict(int)
     credit_total = Decimal(0)
     free = 0
     requests = 0
     # (day, month, model, project, mode, api, labels text) -> [requests, net total]: a month's rows fall in few
     # such cells, so the breakdowns below cost per cell, not per row
-    sums: dict[tuple[str, str, str, str | None, str, str, str], list[Any]] = {}
+    sums: _Sums = {}
     for row in rows:  # ordered by created_at
         requests += 1
         net = row.amount
@@ -565,6 +622,21 @@ def summarize(
         else:
             slot[0] += 1
             slot[1] += net
+    for cell in cells or ():
+        requests += cell.requests
+        net = sum(map(Decimal, cell.amounts.split(",")), Decimal(0))
+        key = (cell.day, cell.month, cell.priced_model, cell.project, cell.mode, cell.api, cell.labels)
+        slot = sums.get(key)
+        if slot is None:
+            sums[key] = [cell.requests, net]
+        else:
+            slot[0] += cell.requests
+            slot[1] += net
+    return sums, credit_total, free, requests
+
+
+def _totals(sums: _Sums, breakdowns: tuple[tuple[str, ...], ...]) -> tuple[Any, Any, Any, Decimal]:
+    """The cells' sums per month, per breakdown group and per budget scope, and the overall total."""
     per_month: dict[str, dict[str, Any]] = {}
     groups: dict[tuple[str, ...], dict[tuple[str, ...], dict[str, Any]]] = {dims: {} for dims in breakdowns}
     scopes: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -584,27 +656,7 @@ def summarize(
         for k, v in cell.labels.items():
             scopes[("label", f"{k}={v}")] += net
     total = sum((m["total"] for m in per_month.values()), Decimal(0))
-    billed = sum((round_period_total(m["total"]) for m in per_month.values()), Decimal(0))
-    months_json = {
-        key: {
-            "requests": m["requests"],
-            "total": money(m["total"]),
-            "billed_total": format(round_period_total(m["total"]), "f"),
-        }
-        for key, m in sorted(per_month.items())
-    }
-    breakdowns_json: dict[str, dict[str, Any]] = {}
-    for dims, cells in groups.items():
-        nested: dict[str, Any] = {}
-        for cell_key, g in sorted(cells.items()):
-            place = nested
-            for part in cell_key[:-1]:
-                place = place.setdefault(part, {})
-            place[cell_key[-1]] = {"requests": g["requests"], "total": money(g["total"])}
-        breakdowns_json[",".join(dims)] = nested
-    report = BillReport(month, total, billed, requests, months_json, breakdowns_json, credit_total, free, imported)
-    report.scope_totals = dict(scopes)
-    return report
+    return per_month, groups, scopes, total
 
 
 def _keys(row: _Cell, name: str) -> list[str]:
