@@ -342,6 +342,8 @@ class _Importer:
             if earlier is None:
                 if call is not None:
                     values = price_values(call, book, api, endpoint, now)
+                    if values is None and book.make_pricer(call.model, call.day, api, endpoint):
+                        values = price_values(call, book, api, endpoint, now)  # a new day of a known kind
                     if values is not None:
                         seen[call.key] = ("call", print_, call.source)
                         fresh.append(values)

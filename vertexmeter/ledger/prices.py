@@ -128,6 +128,7 @@ class PriceBook:
         # a template's items as flat tuples
         self.rated: dict[tuple[str, dt.date, str, str], tuple[int, tuple[int, ...]]] = {}
         self.steps: dict[tuple[Any, ...], tuple[str, tuple[tuple[Any, ...], ...], Any]] = {}
+        self.refused: set[tuple[str, dt.date, str, str]] = set()  # make_pricer's refusals
         self.work = getcontext().copy()  # the engine's precision, as _apply's localcontext gives it
         self.work.prec = PRECISION
 
@@ -146,6 +147,19 @@ class PriceBook:
                 "modelVersion",
             )
         return pricer
+
+    def make_pricer(self, model: str, day: dt.date, api: str, endpoint: str) -> bool:
+        """Make the token-billed pricer of (model, day, API, endpoint) if it is not made yet: False when it was
+        made already or is refused (the checked path then prices the call, or says why it cannot)."""
+        where = (model, day, api, endpoint)
+        if where in self.pricers or where in self.refused:
+            return False
+        try:
+            self.pricer(model, day, api, endpoint)
+        except VertexMeterError:
+            self.refused.add(where)  # (its lines are refused by the checked path, each with the reason)
+            return False
+        return True
 
     def price(self, pricer: PriceList, mode: str, usage: RequestUsage) -> Priced:
         """`usage` priced in `mode` by a `pricer` of this book."""
