@@ -180,11 +180,20 @@ class PriceBook:
         return _apply(template, vector)
 
     def price_tokens(
-        self, model: str, day: dt.date, api: str, endpoint: str, mode: str, vector: tuple[int, ...], prompt: int
+        self,
+        model: str,
+        day: dt.date,
+        api: str,
+        endpoint: str,
+        mode: str,
+        vector: tuple[int, ...],
+        prompt: int,
+        present: tuple[bool, ...] | None = None,
     ) -> tuple[str, Decimal, str, str | None, Decimal] | None:
         """A call whose kind has a template with its JSON: (priced model, total, line items JSON, grounding entry,
         grounding amount), as `price` stores it; None when the pricer or template is not made yet (the caller
-        prices it by `price`, which makes them). `vector` as usage_vector gives it, `prompt` the prompt tokens."""
+        prices it by `price`, which makes them). `vector` as usage_vector gives it, `prompt` the prompt tokens,
+        `present` tuple(map(bool, vector)) if the caller has it."""
         where = (model, day, api, endpoint)
         rated = self.rated.get(where)
         if rated is None:
@@ -193,7 +202,8 @@ class PriceBook:
                 return None
             rated = self.rated[where] = self.rates[id(pricer)]
         rates, limits = rated
-        kind = (rates, mode, tuple([prompt > limit for limit in limits]) if limits else (), tuple(map(bool, vector)))
+        tiers = () if not limits else (prompt > limits[0],) if len(limits) == 1 else tuple([prompt > x for x in limits])
+        kind = (rates, mode, tiers, tuple(map(bool, vector)) if present is None else present)
         steps = self.steps.get(kind)
         if steps is None:
             template = self.templates.get(kind)
@@ -224,43 +234,54 @@ class PriceBook:
         return steps[0], total, "[" + ", ".join(parts) + "]", allowance_entry, grounding_amount
 
 
-def _plan(items: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[Any, ...], ...]] | None:
+def _plan(items: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[Any, ...], ...], str] | None:
     """The steps as integer arithmetic: (base exponent, per item (source, rate coefficient, rate exponent, unit
-    size's power of ten, the amount's scale to the base exponent, JSON parts, allowance, entry)); None when a
-    rate is negative or not finite, or a unit size is not a power of ten (those keep the Decimal steps)."""
+    size's power of ten, the amount's scale to the base exponent, allowance, entry), the line items' JSON as a
+    str.format of each item's quantity and amount); None when a rate is negative or not finite, or a unit size
+    is not a power of ten (those keep the Decimal steps)."""
     out = []
-    for source, price, size, head, middle, tail, allowance, entry in items:
+    for source, price, size, _head, _middle, _tail, allowance, entry in items:
         sign, digits, exponent = price.as_tuple()
         power = len(str(size)) - 1
         if sign or type(exponent) is not int or size != 10**power:
             return None
-        out.append(
-            (source, int("".join(map(str, digits)) or "0"), exponent, power, head, middle, tail, allowance, entry)
-        )
+        out.append((source, int("".join(map(str, digits)) or "0"), exponent, power, allowance, entry))
     base = min((e - k for _, _, e, k, *_ in out), default=0)
-    return base, tuple((s, c, e, k, 10 ** (e - k - base), *rest) for s, c, e, k, *rest in out)
+    steps = tuple((s, c, e, k, 10 ** (e - k - base), *rest) for s, c, e, k, *rest in out)
+    fmt = (
+        "["
+        + ", ".join(
+            f"{_braces(head)}{{}}{_braces(middle)}{{}}{_braces(tail)}" for _, _, _, head, middle, tail, *_ in items
+        )
+        + "]"
+    )
+    return base, steps, fmt
+
+
+def _braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _apply_plan(
-    priced_model: str, plan: tuple[int, tuple[tuple[Any, ...], ...]], vector: tuple[int, ...]
+    priced_model: str, plan: tuple[int, tuple[tuple[Any, ...], ...], str], vector: tuple[int, ...]
 ) -> tuple[str, Decimal, str, str | None, Decimal] | None:
     """price_tokens' Decimal steps done on integers, exactly: an amount `quantity x rate / 10^k` is the integer
     quantity x rate coefficient at the rate's exponent - k, with the exponent Decimal's exact division gives it
     (the ideal one, the rate's, as far as trailing zeros allow). The total is made a Decimal once, with the
     coefficient and exponent Decimal's exact additions give it (None: past MONEY_DIGITS, where they may
     round: the Decimal steps then)."""
-    base, steps = plan
+    base, steps, fmt = plan
     scaled = 0  # the total's coefficient at the base exponent
     low = 0  # the total's exponent: the least of Decimal(0)'s and the amounts'
-    parts = []
+    shown_items: list[Any] = []  # each item's quantity and amount text, for fmt
     allowance_entry, grounding_amount = None, ZERO
-    for source, coefficient, exponent, power, scale, head, middle, tail, allowance, entry in steps:
+    for source, coefficient, exponent, power, scale, allowance, entry in steps:
         quantity = vector[source]
         whole = quantity * coefficient
         text = str(whole)
         digits = text.rstrip("0")
-        zeros = len(text) - len(digits)
         if digits:
+            zeros = len(text) - len(digits)
             place = exponent - power + (zeros if zeros < power else power)  # the amount's own exponent
             at = exponent - power + zeros  # the normalized amount's exponent (money's text)
             if at >= 0:
@@ -274,20 +295,14 @@ def _apply_plan(
         if place < low:
             low = place
         scaled += whole * scale
-        parts.append(f"{head}{quantity}{middle}{shown}{tail}")
+        shown_items += (quantity, shown)
         if allowance:
             allowance_entry = entry
             grounding_amount = Decimal(f"{whole // 10 ** (place - exponent + power)}E{place}")
     coefficient = scaled // 10 ** (low - base) if low >= base else scaled * 10 ** (base - low)
     if coefficient >= MONEY_LIMIT:
         return None
-    return (
-        priced_model,
-        Decimal(f"{coefficient}E{low}"),
-        "[" + ", ".join(parts) + "]",
-        allowance_entry,
-        grounding_amount,
-    )
+    return priced_model, Decimal(f"{coefficient}E{low}"), fmt.format(*shown_items), allowance_entry, grounding_amount
 
 
 def _from_bill(pricer: PriceList, usage: RequestUsage, mode: str) -> Priced:
