@@ -239,7 +239,8 @@ class _Importer:
         self.bad: list[BadLine] = []
         self.bad_count = 0
         self.seen: dict[str, tuple[str, str, str]] = {}  # keys of this run not stored yet: kind, fingerprint, source
-        self.pending: list[tuple[LoggedRequest | FastCall, tuple[str, int, bytes]]] = []
+        # each call with its line's (file, number, text if kept); None for a fast call (its own)
+        self.pending: list[tuple[LoggedRequest | FastCall, tuple[str, int, bytes] | None]] = []
         self.pending_bytes = 0
         self.quarantine_path = quarantine
         self._quarantine: IO[str] | None = None
@@ -270,12 +271,14 @@ class _Importer:
         self.model, self.day = model, day
         reader = FastReader(self.api, self.endpoint, model, day) if fast.ENABLED else None
         counts, pending = self.counts, self.pending
+        keep = bool(self.quarantine_path)  # the lines' text is held only for a quarantine file
         for line in read_logs(paths, model=model, day=day, fast=reader):
             counts["lines"] += 1
             if type(line) is FastCall:  # one call, billed per call (the fast path takes no other)
                 counts["read"] += 1
-                origin = (line.file, line.line, line.raw if self.quarantine_path else b"")
-                pending.append((line, origin))
+                pending.append((line, None))  # its origin is its own file, line and text (`_origin`)
+                if keep:
+                    self.pending_bytes += len(line.raw)
             else:
                 assert not isinstance(line, FastCall)
                 if line.error is not None:
@@ -288,7 +291,7 @@ class _Importer:
                         counts["skipped_provisioned"] += 1  # paid by the Provisioned Throughput subscription
                         continue
                     pending.append((logged, origin))
-            self.pending_bytes += len(origin[2])
+                self.pending_bytes += len(origin[2])
             if len(pending) >= CHUNK or self.pending_bytes >= CHUNK_BYTES:
                 self.flush(store)
         self.flush(store)
@@ -331,7 +334,8 @@ class _Importer:
         now = dt.datetime.now(dt.UTC)
         book, api, endpoint, seen = self.book, self.api, self.endpoint, self.seen
         price_values = fast.price_values
-        for logged, origin in self.pending:
+        keep = bool(self.quarantine_path)
+        for logged, known in self.pending:
             call = None
             if type(logged) is FastCall:
                 call, print_ = logged, logged.fingerprint
@@ -339,23 +343,23 @@ class _Importer:
                 assert isinstance(logged, LoggedRequest)
                 print_ = call_fingerprint(logged, api, endpoint)
             earlier = stored.get(logged.key) or seen.get(logged.key)
+            if earlier is None and call is not None:
+                values = price_values(call, book, api, endpoint, now)
+                if values is None and book.make_pricer(call.model, call.day, api, endpoint):
+                    values = price_values(call, book, api, endpoint, now)  # a new day of a known kind
+                if values is not None:
+                    seen[call.key] = ("call", print_, call.source)
+                    fresh.append(values)
+                    continue
             if earlier is None:
-                if call is not None:
-                    values = price_values(call, book, api, endpoint, now)
-                    if values is None and book.make_pricer(call.model, call.day, api, endpoint):
-                        values = price_values(call, book, api, endpoint, now)  # a new day of a known kind
-                    if values is not None:
-                        seen[call.key] = ("call", print_, call.source)
-                        fresh.append(values)
-                        continue
-                row = self.price_either(logged, origin, print_)
+                row = self.price_either(logged, known or _own_origin(logged, keep), print_)
                 if row is not None:
                     seen[row.dedupe_key] = ("call", print_, row.source)
                     fresh.append(row_values(row, now))
                 continue
             kind, value, source = earlier
             if kind == "priced":  # a row from before fingerprints: compare what it was billed
-                row = self.price_either(logged, origin, print_)
+                row = self.price_either(logged, known or _own_origin(logged, keep), print_)
                 if row is None:
                     continue
                 same = row.priced_fingerprint() == value
@@ -365,6 +369,7 @@ class _Importer:
                 self.counts["duplicates"] += 1
                 continue
             self.counts["conflicts"] += 1
+            origin = known or _own_origin(logged, keep)
             self.reject(
                 BadLine(
                     origin[0],
@@ -382,6 +387,12 @@ class _Importer:
             self.seen.clear()  # stored now: the database answers for them
         self.pending.clear()
         self.pending_bytes = 0
+
+
+def _own_origin(call: LoggedRequest | FastCall, keep: bool) -> tuple[str, int, bytes]:
+    """A fast call's origin: its file, line number and (for a quarantine file) text."""
+    assert type(call) is FastCall
+    return call.file, call.line, call.raw if keep else b""
 
 
 def _text(raw: bytes) -> str:
