@@ -234,11 +234,11 @@ class PriceBook:
         return steps[0], total, "[" + ", ".join(parts) + "]", allowance_entry, grounding_amount
 
 
-def _plan(items: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[Any, ...], ...], str] | None:
+def _plan(items: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[Any, ...], ...], tuple[str, ...]] | None:
     """The steps as integer arithmetic: (base exponent, per item (source, rate coefficient, rate exponent, unit
-    size's power of ten, the amount's scale to the base exponent, allowance, entry), the line items' JSON as a
-    str.format of each item's quantity and amount); None when a rate is negative or not finite, or a unit size
-    is not a power of ten (those keep the Decimal steps)."""
+    size's power of ten, the amount's scale to the base exponent, allowance, entry), the line items' JSON around
+    each item's quantity and amount); None when a rate is negative or not finite, or a unit size is not a power
+    of ten (those keep the Decimal steps)."""
     out = []
     for source, price, size, _head, _middle, _tail, allowance, entry in items:
         sign, digits, exponent = price.as_tuple()
@@ -248,32 +248,26 @@ def _plan(items: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[Any, ...
         out.append((source, int("".join(map(str, digits)) or "0"), exponent, power, allowance, entry))
     base = min((e - k for _, _, e, k, *_ in out), default=0)
     steps = tuple((s, c, e, k, 10 ** (e - k - base), *rest) for s, c, e, k, *rest in out)
-    fmt = (
-        "["
-        + ", ".join(
-            f"{_braces(head)}{{}}{_braces(middle)}{{}}{_braces(tail)}" for _, _, _, head, middle, tail, *_ in items
-        )
-        + "]"
-    )
-    return base, steps, fmt
-
-
-def _braces(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")
+    # the JSON between the quantities and amounts: "[" head, middle, tail ", " head, ..., middle, tail "]"
+    heads = [head for _, _, _, head, *_ in items]
+    glue = ["[" + heads[0] if items else "[]"]
+    for n, (_, _, _, _, middle, tail, *_) in enumerate(items):
+        glue += [middle, tail + (", " + heads[n + 1] if n + 1 < len(items) else "]")]
+    return base, steps, tuple(glue)
 
 
 def _apply_plan(
-    priced_model: str, plan: tuple[int, tuple[tuple[Any, ...], ...], str], vector: tuple[int, ...]
+    priced_model: str, plan: tuple[int, tuple[tuple[Any, ...], ...], tuple[str, ...]], vector: tuple[int, ...]
 ) -> tuple[str, Decimal, str, str | None, Decimal] | None:
     """price_tokens' Decimal steps done on integers, exactly: an amount `quantity x rate / 10^k` is the integer
     quantity x rate coefficient at the rate's exponent - k, with the exponent Decimal's exact division gives it
     (the ideal one, the rate's, as far as trailing zeros allow). The total is made a Decimal once, with the
     coefficient and exponent Decimal's exact additions give it (None: past MONEY_DIGITS, where they may
     round: the Decimal steps then)."""
-    base, steps, fmt = plan
+    base, steps, glue = plan
     scaled = 0  # the total's coefficient at the base exponent
     low = 0  # the total's exponent: the least of Decimal(0)'s and the amounts'
-    shown_items: list[Any] = []  # each item's quantity and amount text, for fmt
+    shown_items: list[str] = []  # each item's quantity and amount text, between the glue
     allowance_entry, grounding_amount = None, ZERO
     for source, coefficient, exponent, power, scale, allowance, entry in steps:
         quantity = vector[source]
@@ -295,14 +289,16 @@ def _apply_plan(
         if place < low:
             low = place
         scaled += whole * scale
-        shown_items += (quantity, shown)
+        shown_items += (str(quantity), shown)
         if allowance:
             allowance_entry = entry
             grounding_amount = Decimal(f"{whole // 10 ** (place - exponent + power)}E{place}")
     coefficient = scaled // 10 ** (low - base) if low >= base else scaled * 10 ** (base - low)
     if coefficient >= MONEY_LIMIT:
         return None
-    return priced_model, Decimal(f"{coefficient}E{low}"), fmt.format(*shown_items), allowance_entry, grounding_amount
+    pieces = [*glue, *shown_items]  # (as many places as both)
+    pieces[::2], pieces[1::2] = glue, shown_items
+    return priced_model, Decimal(f"{coefficient}E{low}"), "".join(pieces), allowance_entry, grounding_amount
 
 
 def _from_bill(pricer: PriceList, usage: RequestUsage, mode: str) -> Priced:
