@@ -31,7 +31,15 @@ from vertexmeter.ledger import bill, engine_for
 from vertexmeter.ledger.fingerprint import call_fingerprint, reference
 from vertexmeter.ledger.formats import LoggedRequest, usage_from_metadata
 from vertexmeter.ledger.prices import COUNTS, OTHER_COUNTS, PriceBook, Priced, _from_bill, usage_of, usage_vector
-from vertexmeter.pricing import Quantities, RequestUsage, catalogue, first_price_day, token_bucket, token_request
+from vertexmeter.pricing import (
+    Quantities,
+    RequestUsage,
+    catalogue,
+    first_price_day,
+    money,
+    token_bucket,
+    token_request,
+)
 from vertexmeter.pricing.usage import INTEGER_QUANTITIES
 from vertexmeter.vocabulary import MODES
 
@@ -107,6 +115,80 @@ def test_prepared_prices_are_the_pricers_own(case: tuple[str, str, dt.date, str,
         fast = outcome(lambda usage=usage: book.price(pricer, mode, usage))
         slow = outcome(lambda usage=usage: _from_bill(pricer, usage, mode))
         assert fast == slow
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(calls(), st.lists(st.integers(0, 2**31 - 1), min_size=20, max_size=20))
+def test_prices_on_integer_counts_are_the_pricers_own(
+    case: tuple[str, str, dt.date, str, str, list[RequestUsage]], big: list[int]
+) -> None:
+    """price_tokens (the import's fast path: integer arithmetic, one Decimal per total) stores what the PriceList
+    gives, text and all, for the kind's calls and for calls of the same counts present at int32's extremes."""
+    model, api, day, endpoint, mode, usages = case
+    book = PriceBook()
+    try:
+        pricer = book.pricer(model, day, api, endpoint)
+    except VertexMeterError:
+        return
+    for usage in usages:
+        vector = usage_vector(usage)
+        if vector is None:
+            continue
+        prompt = int(pricer.prompt_tokens(usage))
+        extreme = tuple(b if v else 0 for v, b in zip(vector, big, strict=True))
+        for counts in (vector, extreme, vector):  # the first makes the template, the others take it
+            call = usage_of(counts, prompt)
+            want = outcome(lambda call=call: _from_bill(pricer, call, mode))
+            if want[0] != "ok":
+                break  # the kind is refused: no template
+            book.price(pricer, mode, call)  # (makes the kind's template, if it has one)
+            got = book.price_tokens(model, day, api, endpoint, mode, counts, prompt)
+            if got is None:
+                continue  # no template for the kind: the import prices it by the PriceList
+            priced_model, total, items, entry, grounding = got
+            assert (priced_model, str(total), items, entry, str(grounding)) == want[1]
+
+
+@pytest.mark.parametrize(
+    ("rate", "size", "quantity"),
+    [
+        ("0.30", 10**6, 10**6),
+        ("0", 10**6, 5),
+        ("0.00", 1000, 7),
+        ("1E+1", 10**6, 3),
+        ("2.5", 1, 4),
+        ("3.5E-7", 10**6, 1),
+    ],
+)
+def test_integer_pricing_keeps_decimals_exponents(rate: str, size: int, quantity: int) -> None:
+    """An amount and total as Decimal's exact division and addition write them (trailing zeros, exponent)."""
+    from decimal import localcontext
+
+    from vertexmeter.ledger.prices import PRECISION, _apply_plan, _plan
+
+    items = ((0, D(rate), size, "<", "|", ">", True, "entry"),)
+    plan = _plan(items)
+    assert plan is not None
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        amount = D(quantity) * D(rate) / size
+    assert _apply_plan("m", plan, (quantity,)) == (
+        "m",
+        D(0) + amount,
+        f"[<{quantity}|{money(amount)}>]",
+        "entry",
+        amount,
+    )
+    got = _apply_plan("m", plan, (quantity,))
+    assert got is not None and (str(got[1]), str(got[4])) == (str(D(0) + amount), str(amount))
+
+
+def test_integer_pricing_leaves_rates_it_cannot_scale_to_decimal() -> None:
+    from vertexmeter.ledger.prices import _plan
+
+    assert _plan(((0, D("0.3"), 1000, "<", "|", ">", False, "e"),)) is not None
+    assert _plan(((0, D("0.3"), 3600, "<", "|", ">", False, "e"),)) is None  # per hour: not a power of ten
+    assert _plan(((0, D("-0.3"), 1000, "<", "|", ">", False, "e"),)) is None
 
 
 @pytest.mark.parametrize("mode", ["online", "batch"])

@@ -150,6 +150,7 @@ def compare_line(raw: bytes, model: str | None, day: dt.date | None, api: str, e
         logged.mode,
     )
     assert call.created.tzinfo is not None and call.day == logged.created.astimezone(dt.UTC).date()
+    assert call.month == call.day.strftime("%Y-%m") and call.present == tuple(map(bool, call.vector))
     assert logged.response_id == call.key and not logged.labels and logged.project is None
     assert (logged.api, logged.endpoint, logged.grounded, logged.maps_grounded, logged.grounding_queries) == (
         None,

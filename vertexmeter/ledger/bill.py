@@ -17,7 +17,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, Inexact, localcontext
 from itertools import product
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -33,9 +33,11 @@ from vertexmeter.ledger.logs import BadLine, LoggedRequest, read_line, read_logs
 from vertexmeter.ledger.prices import PriceBook
 from vertexmeter.ledger.store import (
     LedgerRow,
+    ReportCell,
     ReportRow,
     engine_for,
     insert_values,
+    read_report_cells,
     read_report_rows,
     read_rows,
     row_values,
@@ -197,7 +199,7 @@ def bill(
         importer.run(paths, model, default_day, store=True)
     finally:
         importer.close()
-    report = summarize(read_report_rows(engine, month), month, breakdowns, importer.counts)
+    report = report_of(engine, month, breakdowns, importer.counts)
     report.bad_lines = importer.bad
     report.quarantine = quarantine if importer.bad_count else None
     report.budget = overall
@@ -237,7 +239,8 @@ class _Importer:
         self.bad: list[BadLine] = []
         self.bad_count = 0
         self.seen: dict[str, tuple[str, str, str]] = {}  # keys of this run not stored yet: kind, fingerprint, source
-        self.pending: list[tuple[LoggedRequest | FastCall, tuple[str, int, bytes]]] = []
+        # each call with its line's (file, number, text if kept); None for a fast call (its own)
+        self.pending: list[tuple[LoggedRequest | FastCall, tuple[str, int, bytes] | None]] = []
         self.pending_bytes = 0
         self.quarantine_path = quarantine
         self._quarantine: IO[str] | None = None
@@ -268,12 +271,14 @@ class _Importer:
         self.model, self.day = model, day
         reader = FastReader(self.api, self.endpoint, model, day) if fast.ENABLED else None
         counts, pending = self.counts, self.pending
+        keep = bool(self.quarantine_path)  # the lines' text is held only for a quarantine file
         for line in read_logs(paths, model=model, day=day, fast=reader):
             counts["lines"] += 1
             if type(line) is FastCall:  # one call, billed per call (the fast path takes no other)
                 counts["read"] += 1
-                origin = (line.file, line.line, line.raw if self.quarantine_path else b"")
-                pending.append((line, origin))
+                pending.append((line, None))  # its origin is its own file, line and text (`_origin`)
+                if keep:
+                    self.pending_bytes += len(line.raw)
             else:
                 assert not isinstance(line, FastCall)
                 if line.error is not None:
@@ -286,7 +291,7 @@ class _Importer:
                         counts["skipped_provisioned"] += 1  # paid by the Provisioned Throughput subscription
                         continue
                     pending.append((logged, origin))
-            self.pending_bytes += len(origin[2])
+                self.pending_bytes += len(origin[2])
             if len(pending) >= CHUNK or self.pending_bytes >= CHUNK_BYTES:
                 self.flush(store)
         self.flush(store)
@@ -329,7 +334,8 @@ class _Importer:
         now = dt.datetime.now(dt.UTC)
         book, api, endpoint, seen = self.book, self.api, self.endpoint, self.seen
         price_values = fast.price_values
-        for logged, origin in self.pending:
+        keep = bool(self.quarantine_path)
+        for logged, known in self.pending:
             call = None
             if type(logged) is FastCall:
                 call, print_ = logged, logged.fingerprint
@@ -337,21 +343,23 @@ class _Importer:
                 assert isinstance(logged, LoggedRequest)
                 print_ = call_fingerprint(logged, api, endpoint)
             earlier = stored.get(logged.key) or seen.get(logged.key)
+            if earlier is None and call is not None:
+                values = price_values(call, book, api, endpoint, now)
+                if values is None and book.make_pricer(call.model, call.day, api, endpoint):
+                    values = price_values(call, book, api, endpoint, now)  # a new day of a known kind
+                if values is not None:
+                    seen[call.key] = ("call", print_, call.source)
+                    fresh.append(values)
+                    continue
             if earlier is None:
-                if call is not None:
-                    values = price_values(call, book, api, endpoint, now)
-                    if values is not None:
-                        seen[call.key] = ("call", print_, call.source)
-                        fresh.append(values)
-                        continue
-                row = self.price_either(logged, origin, print_)
+                row = self.price_either(logged, known or _own_origin(logged, keep), print_)
                 if row is not None:
                     seen[row.dedupe_key] = ("call", print_, row.source)
                     fresh.append(row_values(row, now))
                 continue
             kind, value, source = earlier
             if kind == "priced":  # a row from before fingerprints: compare what it was billed
-                row = self.price_either(logged, origin, print_)
+                row = self.price_either(logged, known or _own_origin(logged, keep), print_)
                 if row is None:
                     continue
                 same = row.priced_fingerprint() == value
@@ -361,6 +369,7 @@ class _Importer:
                 self.counts["duplicates"] += 1
                 continue
             self.counts["conflicts"] += 1
+            origin = known or _own_origin(logged, keep)
             self.reject(
                 BadLine(
                     origin[0],
@@ -378,6 +387,12 @@ class _Importer:
             self.seen.clear()  # stored now: the database answers for them
         self.pending.clear()
         self.pending_bytes = 0
+
+
+def _own_origin(call: LoggedRequest | FastCall, keep: bool) -> tuple[str, int, bytes]:
+    """A fast call's origin: its file, line number and (for a quarantine file) text."""
+    assert type(call) is FastCall
+    return call.file, call.line, call.raw if keep else b""
 
 
 def _text(raw: bytes) -> str:
@@ -534,17 +549,72 @@ class _Cell(NamedTuple):
     labels: dict[str, str]
 
 
-def summarize(
-    rows: Iterable[ReportRow], month: str | None, breakdowns: tuple[tuple[str, ...], ...], imported: dict[str, int]
+def report_of(
+    engine: Any, month: str | None, breakdowns: tuple[tuple[str, ...], ...], imported: dict[str, int]
 ) -> BillReport:
-    """Totals over stored rows: allowances applied in time order, each month rounded up once."""
+    """`summarize` of the stored rows: the grounded ones row by row, the others as the database groups them.
+    Sums in another order are the same sums while every addition is exact (amounts are never negative, so no
+    partial sum is longer than the total); if one is not, the report is made again from every row in order."""
+    try:
+        return summarize(
+            read_report_rows(engine, month, grounded=True),
+            month,
+            breakdowns,
+            imported,
+            read_report_cells(engine, month),
+        )
+    except Inexact:
+        return summarize(read_report_rows(engine, month), month, breakdowns, imported)
+
+
+def summarize(
+    rows: Iterable[ReportRow],
+    month: str | None,
+    breakdowns: tuple[tuple[str, ...], ...],
+    imported: dict[str, int],
+    cells: Iterable[ReportCell] | None = None,
+) -> BillReport:
+    """Totals over stored rows: allowances applied in time order, each month rounded up once. With `cells`
+    (rows without a free allowance, grouped), every addition is checked exact (Inexact raised otherwise)."""
+    with localcontext() as ctx:
+        if cells is not None:
+            ctx.traps[Inexact] = True
+        sums, credit_total, free, requests = _sums(rows, cells)
+        per_month, groups, scopes, total = _totals(sums, breakdowns)
+    billed = sum((round_period_total(m["total"]) for m in per_month.values()), Decimal(0))  # (rounds: no trap)
+    months_json = {
+        key: {
+            "requests": m["requests"],
+            "total": money(m["total"]),
+            "billed_total": format(round_period_total(m["total"]), "f"),
+        }
+        for key, m in sorted(per_month.items())
+    }
+    breakdowns_json: dict[str, dict[str, Any]] = {}
+    for dims, cells_ in groups.items():
+        nested: dict[str, Any] = {}
+        for cell_key, g in sorted(cells_.items()):
+            place = nested
+            for part in cell_key[:-1]:
+                place = place.setdefault(part, {})
+            place[cell_key[-1]] = {"requests": g["requests"], "total": money(g["total"])}
+        breakdowns_json[",".join(dims)] = nested
+    report = BillReport(month, total, billed, requests, months_json, breakdowns_json, credit_total, free, imported)
+    report.scope_totals = dict(scopes)
+    return report
+
+
+_Sums = dict[tuple[str, str, str, str | None, str, str, str], list[Any]]
+
+
+def _sums(rows: Iterable[ReportRow], cells: Iterable[ReportCell] | None) -> tuple[_Sums, Decimal, int, int]:
     used: dict[tuple[str, str], int] = defaultdict(int)
     credit_total = Decimal(0)
     free = 0
     requests = 0
     # (day, month, model, project, mode, api, labels text) -> [requests, net total]: a month's rows fall in few
     # such cells, so the breakdowns below cost per cell, not per row
-    sums: dict[tuple[str, str, str, str | None, str, str, str], list[Any]] = {}
+    sums: _Sums = {}
     for row in rows:  # ordered by created_at
         requests += 1
         net = row.amount
@@ -565,6 +635,21 @@ def summarize(
         else:
             slot[0] += 1
             slot[1] += net
+    for cell in cells or ():
+        requests += cell.requests
+        net = sum(map(Decimal, cell.amounts.split(",")), Decimal(0))
+        key = (cell.day, cell.month, cell.priced_model, cell.project, cell.mode, cell.api, cell.labels)
+        slot = sums.get(key)
+        if slot is None:
+            sums[key] = [cell.requests, net]
+        else:
+            slot[0] += cell.requests
+            slot[1] += net
+    return sums, credit_total, free, requests
+
+
+def _totals(sums: _Sums, breakdowns: tuple[tuple[str, ...], ...]) -> tuple[Any, Any, Any, Decimal]:
+    """The cells' sums per month, per breakdown group and per budget scope, and the overall total."""
     per_month: dict[str, dict[str, Any]] = {}
     groups: dict[tuple[str, ...], dict[tuple[str, ...], dict[str, Any]]] = {dims: {} for dims in breakdowns}
     scopes: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -584,27 +669,7 @@ def summarize(
         for k, v in cell.labels.items():
             scopes[("label", f"{k}={v}")] += net
     total = sum((m["total"] for m in per_month.values()), Decimal(0))
-    billed = sum((round_period_total(m["total"]) for m in per_month.values()), Decimal(0))
-    months_json = {
-        key: {
-            "requests": m["requests"],
-            "total": money(m["total"]),
-            "billed_total": format(round_period_total(m["total"]), "f"),
-        }
-        for key, m in sorted(per_month.items())
-    }
-    breakdowns_json: dict[str, dict[str, Any]] = {}
-    for dims, cells in groups.items():
-        nested: dict[str, Any] = {}
-        for cell_key, g in sorted(cells.items()):
-            place = nested
-            for part in cell_key[:-1]:
-                place = place.setdefault(part, {})
-            place[cell_key[-1]] = {"requests": g["requests"], "total": money(g["total"])}
-        breakdowns_json[",".join(dims)] = nested
-    report = BillReport(month, total, billed, requests, months_json, breakdowns_json, credit_total, free, imported)
-    report.scope_totals = dict(scopes)
-    return report
+    return per_month, groups, scopes, total
 
 
 def _keys(row: _Cell, name: str) -> list[str]:

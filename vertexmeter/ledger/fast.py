@@ -19,7 +19,7 @@ import re
 from typing import Any, NamedTuple
 
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.ledger.fingerprint import TOKEN_CALL_FORMAT, token_call_fingerprint
+from vertexmeter.ledger.fingerprint import TOKEN_CALL_FORMAT, counted_fingerprint, token_call_prefix
 from vertexmeter.ledger.formats import (
     INT32_MAX,
     MAX_ID,
@@ -64,6 +64,14 @@ _LONG_NUMBER = re.compile(rb"[-+.0-9eE]{401}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOTHING = token_bucket(0)
 MAX_TIMES = 4096  # createTime values remembered (a log's calls of one second share one)
+_LONG = 401  # a line shorter than this has no number that long
+# tuple(map(bool, vector)) of a fast call's vector, by which of its four counts are not zero (bits 0-3)
+SLOTS = (0, 4, 12, 16)  # fresh input, cached input, output and thoughts in the vector
+_PRESENT = tuple(
+    tuple(i in {slot for b, slot in enumerate(SLOTS) if bits >> b & 1} for i in range(20)) for bits in range(16)
+)
+_BEYOND_INT32 = ~INT32_MAX  # the bits of an int below 0 or above INT32_MAX
+assert INT32_MAX & (INT32_MAX + 1) == 0  # all ones: the bit test is the range test
 
 
 class FastCall(NamedTuple):
@@ -74,8 +82,10 @@ class FastCall(NamedTuple):
     model: str
     created: dt.datetime  # UTC
     day: dt.date
+    month: str  # YYYY-MM of the day, as stored
     mode: str
     vector: tuple[int, ...]  # prices.usage_vector's order
+    present: tuple[bool, ...]  # which counts of the vector are not zero (the kind's part of PriceBook.price_tokens)
     prompt: int
     fingerprint: str
     file: str
@@ -88,11 +98,14 @@ class FastReader:
 
     def __init__(self, api: str, endpoint: str, model: str | None, day: dt.date | None) -> None:
         self.api, self.endpoint, self.model, self.day = api, endpoint, model, day
-        self.times: dict[str, tuple[dt.datetime, str, dt.date]] = {}  # createTime -> (UTC time, isoformat, day)
+        # createTime -> (its time, the UTC isoformat, the UTC day, its month as stored)
+        self.times: dict[str, tuple[dt.datetime, str, dt.date, str]] = {}
+        # (model, UTC isoformat, mode) -> the fingerprint's text before the counts
+        self.prefixes: dict[tuple[str, str, str], str] = {}
 
     def __call__(self, raw: bytes, file: str, line: int) -> FastCall | None:
         """The line's one call, or None: the checked path reads it."""
-        if raw.count(b"[") + raw.count(b"{") > MAX_BRACKETS or _LONG_NUMBER.search(raw):
+        if raw.count(b"[") + raw.count(b"{") > MAX_BRACKETS or (len(raw) >= _LONG and _LONG_NUMBER.search(raw)):
             return None
         try:
             item = orjson.loads(raw)
@@ -110,14 +123,19 @@ class FastReader:
 
     def _call(self, item: dict[str, Any], meta: dict[str, Any], raw: bytes, file: str, line: int) -> FastCall | None:
         traffic = meta.get("trafficType")
-        if traffic is not None and (type(traffic) is not str or traffic not in TRAFFIC_MODES):
-            return None
-        mode = TRAFFIC_MODES[traffic] or "online"
-        if mode == "provisioned":
-            return None  # not billed per call: the checked path counts it
+        if traffic is None:
+            mode = "online"
+        else:
+            if type(traffic) is not str or traffic not in TRAFFIC_MODES:
+                return None
+            mode = TRAFFIC_MODES[traffic] or "online"
+            if mode == "provisioned":
+                return None  # not billed per call: the checked path counts it
         key = item.get("responseId")
-        if type(key) is not str or not key or len(key) > MAX_ID or _CONTROL.search(key):
-            return None  # no id (the key is a hash of the item's JSON), or one the checked path converts or refuses
+        if type(key) is not str or not key or len(key) > MAX_ID:
+            return None  # no id (the key is a hash of the item's JSON), or one the checked path converts
+        if not key.isprintable() if key.isascii() else _CONTROL.search(key):  # ASCII's unprintable: controls
+            return None  # the checked path refuses it
         if item.get("candidates") and grounding_of([item]) != (0, False, False):
             return None
         name = item.get("modelVersion") or self.model
@@ -130,7 +148,7 @@ class FastReader:
             if when is None:
                 created = timestamp(stamp)
                 utc = created.astimezone(dt.UTC)
-                when = (created, utc.isoformat(), utc.date())
+                when = (created, utc.isoformat(), utc.date(), f"{utc.year:04d}-{utc.month:02d}")
                 if type(stamp) is str:
                     if len(self.times) >= MAX_TIMES:
                         self.times.clear()
@@ -138,19 +156,38 @@ class FastReader:
                     self.times[stamp] = when
         elif self.day is not None:
             created = dt.datetime(self.day.year, self.day.month, self.day.day, tzinfo=dt.UTC)
-            when = (created, created.isoformat(), created.date())
+            when = (created, created.isoformat(), created.date(), f"{created.year:04d}-{created.month:02d}")
         else:
             return None
         counts = _tokens(meta)
         if counts is None:
             return None
         fresh, cached, output, thoughts, prompt = counts
-        created, iso, day = when
-        fingerprint = token_call_fingerprint(
-            model, iso, mode, self.api, self.endpoint, fresh, cached, output, thoughts, prompt
-        )
+        created, iso, day, month = when
+        prefix = self.prefixes.get((model, iso, mode))
+        if prefix is None:
+            if len(self.prefixes) >= MAX_TIMES:
+                self.prefixes.clear()
+            prefix = self.prefixes[(model, iso, mode)] = token_call_prefix(model, iso, mode, self.api, self.endpoint)
+        fingerprint = counted_fingerprint(prefix, fresh, cached, output, thoughts, prompt)
         vector = (fresh, 0, 0, 0, cached, 0, 0, 0, 0, 0, 0, 0, output, 0, 0, 0, thoughts, 0, 0, 0)
-        return FastCall(key, f"{file}:{line}", model, created, day, mode, vector, prompt, fingerprint, file, line, raw)
+        present = _PRESENT[(fresh > 0) | (cached > 0) << 1 | (output > 0) << 2 | (thoughts > 0) << 3]
+        return FastCall(
+            key,
+            f"{file}:{line}",
+            model,
+            created,
+            day,
+            month,
+            mode,
+            vector,
+            present,
+            prompt,
+            fingerprint,
+            file,
+            line,
+            raw,
+        )
 
 
 def _tokens(meta: dict[str, Any]) -> tuple[int, int, int, int, int] | None:
@@ -164,11 +201,16 @@ def _tokens(meta: dict[str, Any]) -> tuple[int, int, int, int, int] | None:
     )
     output, thoughts, total = get("candidatesTokenCount", 0), get("thoughtsTokenCount", 0), get("totalTokenCount", 0)
     # each a plain int in 0..INT32_MAX (None is 0); anything else (a string, a Decimal, a bool, out of range)
-    # is the checked path's count() to read or refuse
-    for value in (prompt, cached, tool, output, thoughts, total):
-        if (type(value) is not int or not 0 <= value <= INT32_MAX) and value is not None:
-            return None
-    prompt, cached, tool = prompt or 0, cached or 0, tool or 0
+    # is the checked path's count() to read or refuse. The common case at once: all ints, their bits together
+    # within INT32_MAX's (2**31 - 1: a negative int has every higher bit set)
+    if not (
+        int is type(prompt) is type(cached) is type(tool) is type(output) is type(thoughts) is type(total)
+        and not (prompt | cached | tool | output | thoughts | total) & _BEYOND_INT32
+    ):
+        for value in (prompt, cached, tool, output, thoughts, total):
+            if (type(value) is not int or not 0 <= value <= INT32_MAX) and value is not None:
+                return None
+        prompt, cached, tool = prompt or 0, cached or 0, tool or 0
     if cached > prompt:
         return None
     details, cache, tool_use, candidates = _DETAILS
@@ -194,7 +236,7 @@ def _text_only(usage: RequestUsage) -> tuple[int, int, int, int, int] | None:
 
 def price_values(call: FastCall, book: PriceBook, api: str, endpoint: str, now: dt.datetime) -> tuple[Any, ...] | None:
     """The stored row's values (store.INSERT_COLUMNS) of a fast call, or None when its kind has no template yet."""
-    priced = book.price_tokens(call.model, call.day, api, endpoint, call.mode, call.vector, call.prompt)
+    priced = book.price_tokens(call.model, call.day, api, endpoint, call.mode, call.vector, call.prompt, call.present)
     if priced is None:
         return None
     priced_model, total, line_items, entry, grounding_amount = priced
@@ -209,7 +251,7 @@ def price_values(call: FastCall, book: PriceBook, api: str, endpoint: str, now: 
         call.mode,
         call.created,
         day,
-        f"{day.year:04d}-{day.month:02d}",
+        call.month,
         None,
         "{}",
         str(total),

@@ -122,6 +122,16 @@ def _token_call_format() -> str | None:
 
 
 TOKEN_CALL_FORMAT = _token_call_format()
+# The format after its five leading strings (model, time, mode, API, endpoint): a call's counts only.
+TOKEN_COUNTS_FORMAT = None if TOKEN_CALL_FORMAT is None else TOKEN_CALL_FORMAT.removeprefix("[%s, %s, %s, %s, %s, ")
+
+
+def token_call_prefix(model: str, created: str, mode: str, api: str, endpoint: str) -> str:
+    """The text of TOKEN_CALL_FORMAT before the counts: the same for every call of one model, second and mode."""
+    return (
+        f"[{encode_basestring_ascii(model)}, {encode_basestring_ascii(created)}, {encode_basestring_ascii(mode)}, "
+        f"{encode_basestring_ascii(FINGERPRINT_API[api])}, {encode_basestring_ascii(endpoint)}, "
+    )
 
 
 def token_call_fingerprint(
@@ -130,19 +140,15 @@ def token_call_fingerprint(
 ) -> str:  # fmt: skip
     """`call_fingerprint` of a call of text tokens only (token_request usage) with no project, labels or
     grounding; `created` is the UTC time's isoformat. Only when TOKEN_CALL_FORMAT is known."""
-    assert TOKEN_CALL_FORMAT is not None
-    text = TOKEN_CALL_FORMAT % (
-        encode_basestring_ascii(model),
-        encode_basestring_ascii(created),
-        encode_basestring_ascii(mode),
-        encode_basestring_ascii(FINGERPRINT_API[api]),
-        encode_basestring_ascii(endpoint),
-        cached,
-        fresh,
-        output,
-        prompt,
-        thoughts,
+    return counted_fingerprint(
+        token_call_prefix(model, created, mode, api, endpoint), fresh, cached, output, thoughts, prompt
     )
+
+
+def counted_fingerprint(prefix: str, fresh: int, cached: int, output: int, thoughts: int, prompt: int) -> str:
+    """token_call_fingerprint from the call's `token_call_prefix`."""
+    assert TOKEN_COUNTS_FORMAT is not None
+    text = prefix + TOKEN_COUNTS_FORMAT % (cached, fresh, output, prompt, thoughts)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -29,6 +29,11 @@ EXTRAS = ("thinking_tokens", "grounded_requests", "search_queries", "maps_reques
 OTHER_COUNTS = ("text_characters", "images", "pdf_pages", "thinking_tokens", "clips", "video_seconds", "audio_seconds")
 MAX_TEMPLATES = 10_000  # kinds of call per import; past it (a log of odd mixtures), the PriceList prices the rest
 PRECISION = 60  # the engine's working precision (pricing.engine.PRECISION): amounts are computed alike
+# Integer pricing (_apply_plan) gives what Decimal gives while no step rounds: a total and amounts of at most
+# this many digits, and a caller's context at least as precise (the default's 28).
+MONEY_DIGITS = 28
+MONEY_LIMIT = 10**MONEY_DIGITS
+ZERO = Decimal(0)
 
 
 def pricer_for(model: str, day: dt.date, api: str, endpoint: str) -> PriceList:
@@ -122,7 +127,8 @@ class PriceBook:
         # for price_tokens: (model, day, API, endpoint) -> the rates' id and tier limits of its token-billed pricer;
         # a template's items as flat tuples
         self.rated: dict[tuple[str, dt.date, str, str], tuple[int, tuple[int, ...]]] = {}
-        self.steps: dict[tuple[Any, ...], tuple[str, tuple[tuple[Any, ...], ...]]] = {}
+        self.steps: dict[tuple[Any, ...], tuple[str, tuple[tuple[Any, ...], ...], Any]] = {}
+        self.refused: set[tuple[str, dt.date, str, str]] = set()  # make_pricer's refusals
         self.work = getcontext().copy()  # the engine's precision, as _apply's localcontext gives it
         self.work.prec = PRECISION
 
@@ -141,6 +147,19 @@ class PriceBook:
                 "modelVersion",
             )
         return pricer
+
+    def make_pricer(self, model: str, day: dt.date, api: str, endpoint: str) -> bool:
+        """Make the token-billed pricer of (model, day, API, endpoint) if it is not made yet: False when it was
+        made already or is refused (the checked path then prices the call, or says why it cannot)."""
+        where = (model, day, api, endpoint)
+        if where in self.pricers or where in self.refused:
+            return False
+        try:
+            self.pricer(model, day, api, endpoint)
+        except VertexMeterError:
+            self.refused.add(where)  # (its lines are refused by the checked path, each with the reason)
+            return False
+        return True
 
     def price(self, pricer: PriceList, mode: str, usage: RequestUsage) -> Priced:
         """`usage` priced in `mode` by a `pricer` of this book."""
@@ -161,11 +180,20 @@ class PriceBook:
         return _apply(template, vector)
 
     def price_tokens(
-        self, model: str, day: dt.date, api: str, endpoint: str, mode: str, vector: tuple[int, ...], prompt: int
+        self,
+        model: str,
+        day: dt.date,
+        api: str,
+        endpoint: str,
+        mode: str,
+        vector: tuple[int, ...],
+        prompt: int,
+        present: tuple[bool, ...] | None = None,
     ) -> tuple[str, Decimal, str, str | None, Decimal] | None:
         """A call whose kind has a template with its JSON: (priced model, total, line items JSON, grounding entry,
         grounding amount), as `price` stores it; None when the pricer or template is not made yet (the caller
-        prices it by `price`, which makes them). `vector` as usage_vector gives it, `prompt` the prompt tokens."""
+        prices it by `price`, which makes them). `vector` as usage_vector gives it, `prompt` the prompt tokens,
+        `present` tuple(map(bool, vector)) if the caller has it."""
         where = (model, day, api, endpoint)
         rated = self.rated.get(where)
         if rated is None:
@@ -174,19 +202,23 @@ class PriceBook:
                 return None
             rated = self.rated[where] = self.rates[id(pricer)]
         rates, limits = rated
-        kind = (rates, mode, tuple([prompt > limit for limit in limits]) if limits else (), tuple(map(bool, vector)))
+        tiers = () if not limits else (prompt > limits[0],) if len(limits) == 1 else tuple([prompt > x for x in limits])
+        kind = (rates, mode, tiers, tuple(map(bool, vector)) if present is None else present)
         steps = self.steps.get(kind)
         if steps is None:
             template = self.templates.get(kind)
             if template is None or not template.json_ready:
                 return None
-            steps = self.steps[kind] = (
-                template.priced_model,
-                tuple(
-                    (i.source, i.price, i.size, *(i.json_parts or ()), i.allowance, i.shown["entry_id"])
-                    for i in template.items
-                ),
+            items = tuple(
+                (i.source, i.price, i.size, *(i.json_parts or ()), i.allowance, i.shown["entry_id"])
+                for i in template.items
             )
+            steps = self.steps[kind] = (template.priced_model, items, _plan(items))
+        plan = steps[2]
+        if plan is not None and getcontext().prec >= MONEY_DIGITS:
+            priced = _apply_plan(steps[0], plan, vector)
+            if priced is not None:
+                return priced
         multiply, divide = self.work.multiply, self.work.divide
         total = Decimal(0)  # summed in the caller's context, as _apply's sum()
         parts = []
@@ -200,6 +232,73 @@ class PriceBook:
             if allowance:
                 allowance_entry, grounding_amount = entry, amount
         return steps[0], total, "[" + ", ".join(parts) + "]", allowance_entry, grounding_amount
+
+
+def _plan(items: tuple[tuple[Any, ...], ...]) -> tuple[int, tuple[tuple[Any, ...], ...], tuple[str, ...]] | None:
+    """The steps as integer arithmetic: (base exponent, per item (source, rate coefficient, rate exponent, unit
+    size's power of ten, the amount's scale to the base exponent, allowance, entry), the line items' JSON around
+    each item's quantity and amount); None when a rate is negative or not finite, or a unit size is not a power
+    of ten (those keep the Decimal steps)."""
+    out = []
+    for source, price, size, _head, _middle, _tail, allowance, entry in items:
+        sign, digits, exponent = price.as_tuple()
+        power = len(str(size)) - 1
+        if sign or type(exponent) is not int or size != 10**power:
+            return None
+        out.append((source, int("".join(map(str, digits)) or "0"), exponent, power, allowance, entry))
+    base = min((e - k for _, _, e, k, *_ in out), default=0)
+    steps = tuple((s, c, e, k, 10 ** (e - k - base), *rest) for s, c, e, k, *rest in out)
+    # the JSON between the quantities and amounts: "[" head, middle, tail ", " head, ..., middle, tail "]"
+    heads = [head for _, _, _, head, *_ in items]
+    glue = ["[" + heads[0] if items else "[]"]
+    for n, (_, _, _, _, middle, tail, *_) in enumerate(items):
+        glue += [middle, tail + (", " + heads[n + 1] if n + 1 < len(items) else "]")]
+    return base, steps, tuple(glue)
+
+
+def _apply_plan(
+    priced_model: str, plan: tuple[int, tuple[tuple[Any, ...], ...], tuple[str, ...]], vector: tuple[int, ...]
+) -> tuple[str, Decimal, str, str | None, Decimal] | None:
+    """price_tokens' Decimal steps done on integers, exactly: an amount `quantity x rate / 10^k` is the integer
+    quantity x rate coefficient at the rate's exponent - k, with the exponent Decimal's exact division gives it
+    (the ideal one, the rate's, as far as trailing zeros allow). The total is made a Decimal once, with the
+    coefficient and exponent Decimal's exact additions give it (None: past MONEY_DIGITS, where they may
+    round: the Decimal steps then)."""
+    base, steps, glue = plan
+    scaled = 0  # the total's coefficient at the base exponent
+    low = 0  # the total's exponent: the least of Decimal(0)'s and the amounts'
+    shown_items: list[str] = []  # each item's quantity and amount text, between the glue
+    allowance_entry, grounding_amount = None, ZERO
+    for source, coefficient, exponent, power, scale, allowance, entry in steps:
+        quantity = vector[source]
+        whole = quantity * coefficient
+        text = str(whole)
+        digits = text.rstrip("0")
+        if digits:
+            zeros = len(text) - len(digits)
+            place = exponent - power + (zeros if zeros < power else power)  # the amount's own exponent
+            at = exponent - power + zeros  # the normalized amount's exponent (money's text)
+            if at >= 0:
+                shown = digits + "0" * at
+            elif len(digits) > -at:
+                shown = digits[:at] + "." + digits[at:]
+            else:
+                shown = "0." + "0" * (-at - len(digits)) + digits
+        else:
+            place, shown = exponent, "0"
+        if place < low:
+            low = place
+        scaled += whole * scale
+        shown_items += (str(quantity), shown)
+        if allowance:
+            allowance_entry = entry
+            grounding_amount = Decimal(f"{whole // 10 ** (place - exponent + power)}E{place}")
+    coefficient = scaled // 10 ** (low - base) if low >= base else scaled * 10 ** (base - low)
+    if coefficient >= MONEY_LIMIT:
+        return None
+    pieces = [*glue, *shown_items]  # (as many places as both)
+    pieces[::2], pieces[1::2] = glue, shown_items
+    return priced_model, Decimal(f"{coefficient}E{low}"), "".join(pieces), allowance_entry, grounding_amount
 
 
 def _from_bill(pricer: PriceList, usage: RequestUsage, mode: str) -> Priced:

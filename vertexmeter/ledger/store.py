@@ -453,13 +453,17 @@ class ReportRow(NamedTuple):
     grounding_amount: Decimal
 
 
-def read_report_rows(engine: Engine, month: str | None = None) -> Iterator[ReportRow]:
+def read_report_rows(engine: Engine, month: str | None = None, *, grounded: bool = False) -> Iterator[ReportRow]:
     """Stored rows in time order (then insert order), as reports read them: a plain tuple per row, only the
-    columns a report sums, the time not parsed (the driver's own values: no SQLAlchemy types in between)."""
+    columns a report sums, the time not parsed (the driver's own values: no SQLAlchemy types in between).
+    `grounded`: only the rows with a grounding line item that has a free allowance."""
     sql = f"SELECT {', '.join(ReportRow._fields)} FROM {priced_requests.name}"
     with database_errors("reading the ledger"), engine.connect() as conn:
+        where = ["grounding_entry IS NOT NULL"] if grounded else []
         if month:
-            sql += " WHERE month = " + ("?" if conn.dialect.paramstyle == "qmark" else "%s")
+            where.append("month = " + ("?" if conn.dialect.paramstyle == "qmark" else "%s"))
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at, id"
         result = conn.execution_options(yield_per=2000).exec_driver_sql(sql, (month,) if month else ())
         zero = Decimal(0)
@@ -475,6 +479,42 @@ def read_report_rows(engine: Engine, month: str | None = None) -> Iterator[Repor
                 Decimal(amount),
                 entry,
                 Decimal(grounding) if entry is not None or grounding != "0" else zero,
+            )
+
+
+class ReportCell(NamedTuple):
+    """Stored rows without a free-allowance grounding item, alike in every dimension a report groups by."""
+
+    day: str
+    month: str
+    priced_model: str
+    project: str | None
+    mode: str
+    api: str
+    labels: str  # as stored
+    requests: int
+    amounts: str  # their amounts as stored, joined by commas (summed by the report, as Decimal)
+
+
+_CELL_COLUMNS = "day, month, priced_model, project, mode, api, labels"
+
+
+def read_report_cells(engine: Engine, month: str | None = None) -> Iterator[ReportCell]:
+    """The rows `read_report_rows(grounded=True)` leaves out, grouped by the database: a report sums their
+    amounts per cell whatever their order, so only the grounded rows, whose free allowances go in time order,
+    are read one by one. Amounts are joined as text, never summed by the database (no float touches money)."""
+    with database_errors("reading the ledger"), engine.connect() as conn:
+        qmark = conn.dialect.paramstyle == "qmark"
+        joined = "group_concat(amount, ',')" if qmark else "string_agg(amount, ',')"
+        sql = f"SELECT {_CELL_COLUMNS}, COUNT(*), {joined} FROM {priced_requests.name} WHERE grounding_entry IS NULL"
+        if month:
+            sql += " AND month = " + ("?" if qmark else "%s")
+        sql += f" GROUP BY {_CELL_COLUMNS}"
+        for day, month_, model, project, mode, api, labels, count, amounts in conn.exec_driver_sql(
+            sql, (month,) if month else ()
+        ):
+            yield ReportCell(
+                day if type(day) is str else day.isoformat(), month_, model, project, mode, api, labels, count, amounts
             )
 
 
