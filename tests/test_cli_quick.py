@@ -263,15 +263,9 @@ def test_every_model_gets_the_click_answer_from_the_library_and_then_from_the_me
 
 
 def _index_tool():  # type: ignore[no-untyped-def]
-    import importlib.util
-    from pathlib import Path
+    from tests.tool_modules import load_tool
 
-    path = Path(__file__).resolve().parent.parent / "tools" / "quick_index.py"
-    spec = importlib.util.spec_from_file_location("quick_index_tool", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("quick_index")
 
 
 def test_the_packaged_index_is_what_its_tool_prints_today() -> None:

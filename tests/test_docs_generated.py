@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.ground_truth import mined_history_names
+from tests.tool_modules import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _tool(name: str):  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+_tool = load_tool
 
 
 def test_the_parity_table_of_docs_counting_is_current() -> None:

@@ -7,15 +7,14 @@ field, the first test fails until the file is regenerated.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import vertexmeter
+from tests.tool_modules import load_tool
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.requests.parse import lookup_field, parse_message
 from vertexmeter.requests.schema import GENAI_SCHEMA_VERSION, MESSAGES
@@ -26,12 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location("schema_from_genai", ROOT / "tools" / "schema_from_genai.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["schema_from_genai"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("schema_from_genai")
 
 
 def _installed_walk() -> dict[str, dict[str, list[Any]]]:

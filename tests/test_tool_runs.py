@@ -6,9 +6,7 @@ each tool, the cases that stay exact, the data's checks, the estimate and explai
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ import pytest
 
 import vertexmeter
 from tests.ground_truth import load_mined, load_mined_history, replay
+from tests.tool_modules import load_tool
 from vertexmeter.datafiles import load_yaml
 from vertexmeter.registry import build_registry, tool_run_bounds_for
 
@@ -235,12 +234,7 @@ def test_the_packaged_entries_cover_the_five_tools_on_the_gemini_api_s_3x_only()
 
 
 def _parity_tool() -> Any:
-    spec = importlib.util.spec_from_file_location("parity_table", ROOT / "tools" / "parity_table.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["parity_table"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("parity_table")
 
 
 def test_every_recorded_answer_with_a_built_in_tool_is_exact_or_inside_its_bounds() -> None:
