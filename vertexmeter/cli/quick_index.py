@@ -7,7 +7,7 @@ registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "5de6c0b55fda90e45cfe15f1c1c130ac"
+REGISTRY = "573ad2a95772065260521b38886a89a4"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),

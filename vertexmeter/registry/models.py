@@ -267,6 +267,19 @@ class SignatureSize:
     # Bytes each top-level segment beyond the first adds (a streamed response's signature has one per stretch of
     # thoughts, each with its own framing): taken off the size before the readings apply.
     per_extra_segment_bytes: int = 0
+    # `by_generation`: ((apis, generations, readings), ...), readings that hold only one API's generation's signatures,
+    # added to `readings` for them (the bounds stay the intersection).
+    scoped: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[int, int, float, float], ...]], ...] = ()
+
+    def readings_for(self, api: str | None, generation: str | None) -> tuple[tuple[int, int, float, float], ...]:
+        """The readings that hold a signature of this API and generation: every general one and the scoped ones."""
+        extra = tuple(
+            reading
+            for apis, generations, readings in self.scoped
+            if api in apis and generation in generations
+            for reading in readings
+        )
+        return self.readings + extra
 
 
 @dataclass(frozen=True)
@@ -546,24 +559,36 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
     if items is None:
         items = [{"overhead_bytes": {"low": overhead, "high": overhead}, "bytes_per_thought_token": per_token}]
         items += [raw["also"]] if raw.get("also") is not None else []
-    if not isinstance(items, list) or not items:
-        raise ValueError("accounting.yaml signature_size.readings is a non-empty list")
-    readings = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise ValueError("accounting.yaml signature_size: a reading is a mapping")
-        low_bytes, high_bytes = int(item["overhead_bytes"]["low"]), int(item["overhead_bytes"]["high"])
-        low_k, high_k = float(item["bytes_per_thought_token"]["low"]), float(item["bytes_per_thought_token"]["high"])
-        if not (0 <= low_bytes <= high_bytes and 0 < low_k <= high_k):
-            raise ValueError(f"accounting.yaml signature_size: reading {item} is not two ordered ranges")
-        readings.append((low_bytes, high_bytes, low_k, high_k))
+    scoped = []
+    for entry in raw.get("by_generation") or []:
+        if not isinstance(entry, dict) or not entry.get("api") or not entry.get("generations"):
+            raise ValueError("accounting.yaml signature_size.by_generation: an entry names its api and generations")
+        where = f"by_generation {entry['api']} {entry['generations']}"
+        scoped.append((_strings(entry["api"]), _strings(entry["generations"]), _readings(entry.get("readings"), where)))
     return SignatureSize(
         overhead_bytes=overhead,
         point=float(per_token["point"]),
-        readings=tuple(readings),
+        readings=_readings(items, "readings"),
         evidence=_strings(raw.get("evidence") or []),
         per_extra_segment_bytes=int(raw.get("per_extra_segment_bytes", 0)),
+        scoped=tuple(scoped),
     )
+
+
+def _readings(items: object, where: str) -> tuple[tuple[int, int, float, float], ...]:
+    """A list of {overhead_bytes: {low, high}, bytes_per_thought_token: {low, high}}, each two ordered ranges."""
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"accounting.yaml signature_size.{where} is a non-empty list of readings")
+    readings = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValueError(f"accounting.yaml signature_size.{where}: a reading is a mapping")
+        low_bytes, high_bytes = int(item["overhead_bytes"]["low"]), int(item["overhead_bytes"]["high"])
+        low_k, high_k = float(item["bytes_per_thought_token"]["low"]), float(item["bytes_per_thought_token"]["high"])
+        if not (0 <= low_bytes <= high_bytes and 0 < low_k <= high_k):
+            raise ValueError(f"accounting.yaml signature_size.{where}: reading {item} is not two ordered ranges")
+        readings.append((low_bytes, high_bytes, low_k, high_k))
+    return tuple(readings)
 
 
 def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str]) -> tuple[_ThoughtRule, ...]:
