@@ -49,8 +49,8 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     (tidyverse/ellmer), `chatlas` (posit-dev/chatlas), `crewai` (crewAIInc/crewAI), `openinference`
     (Arize-ai/openinference), `otel_contrib` (open-telemetry/opentelemetry-python-contrib), `openllmetry`
     (traceloop/openllmetry), `lmnr` (lmnr-ai/lmnr-python), `logfire` (pydantic/logfire),
-    `braintrust` (braintrustdata/braintrust-sdk), `oscar` (golang/oscar), `function_calls` (outputs that call
-    functions, of ten of these repositories)."""
+    `braintrust` (braintrustdata/braintrust-sdk), `oscar` (golang/oscar), `req_llm` (agentjido/req_llm),
+    `function_calls` (outputs that call functions, of ten of these repositories)."""
     folder = Path(__file__).resolve().parent / "data"
     plain_path, packed = folder / f"mined_{name}.jsonl", folder / f"mined_{name}.jsonl.gz"
     text = plain_path.read_text("utf-8") if plain_path.exists() else gzip.decompress(packed.read_bytes()).decode()

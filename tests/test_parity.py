@@ -157,6 +157,8 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # its args' `{` apart (function_call_outputs args_brace_apart): function_calls 1373/1405. Then 2.5's calls of several
 # args and lists of strings in the history (function_history per_call_with_several_args, per_string_list): ruby_llm
 # 891/985, crewAI 107/121.
+# Unseen check mined 2026-12-07 (agentjido/req_llm's JSON fixtures, every version; Gemini API and Vertex AI, 1.5 to
+# 3.1, Sep 2025 - Apr 2026), measured before any new rule: 249/282 (the 3 errata.json not_evidence names left out).
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -172,6 +174,7 @@ MINED_HISTORY_FLOORS = {
     "logfire": 1.0,
     "braintrust": 0.97,
     "oscar": 0.93,
+    "req_llm": 0.88,
     "function_calls": 0.97,
 }
 

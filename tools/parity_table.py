@@ -61,6 +61,7 @@ MINED = {
     "logfire": "pydantic/logfire (unseen check)",
     "braintrust": "braintrustdata/braintrust-sdk (unseen check)",
     "oscar": "golang/oscar, httprr traces (unseen check)",
+    "req_llm": "agentjido/req_llm, JSON fixtures (unseen check)",
     "function_calls": "function-call outputs of thirteen repositories (the evidence of function_call_outputs)",
 }
 
