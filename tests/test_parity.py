@@ -160,6 +160,8 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # Unseen check mined 2026-12-07 (agentjido/req_llm's JSON fixtures, every version; Gemini API and Vertex AI, 1.5 to
 # 3.1, Sep 2025 - Apr 2026), measured before any new rule: 249/282 (the 3 errata.json not_evidence names left
 # out); then the Vertex name gemini-3.1-pro-preview-customtools registered as 3.1 Pro (models.yaml): 251/282.
+# sublayerapp/sublayer (Ruby VCR, Gemini API 1.0 / 1.5, May - Sep 2024), measured before any new rule: 3/40; its
+# misses date three rules earlier than the answers they were fitted on (tests/data/PROVENANCE.md).
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -176,6 +178,7 @@ MINED_HISTORY_FLOORS = {
     "braintrust": 0.97,
     "oscar": 0.93,
     "req_llm": 0.88,
+    "sublayer": 0.07,
     "function_calls": 0.97,
 }
 

@@ -62,6 +62,7 @@ MINED = {
     "braintrust": "braintrustdata/braintrust-sdk (unseen check)",
     "oscar": "golang/oscar, httprr traces (unseen check)",
     "req_llm": "agentjido/req_llm, JSON fixtures (unseen check)",
+    "sublayer": "sublayerapp/sublayer, 2024 (unseen check)",
     "function_calls": "function-call outputs of thirteen repositories (the evidence of function_call_outputs)",
 }
 

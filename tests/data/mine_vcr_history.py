@@ -33,6 +33,7 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   agentjido/req_llm (JSON fixtures, one exchange a file; the fork neilberkman/req_llm holds the whole history):
       ... agentjido/req_llm test/support/fixtures/google,test/support/fixtures/google_vertex reqllm \
       | gzip -9n > tests/data/mined_req_llm.jsonl.gz
+  sublayerapp/sublayer: ... sublayerapp/sublayer spec/vcr_cassettes subl | gzip -9n > tests/data/mined_sublayer.jsonl.gz
   function-call outputs (`--function-calls`, one run per repository with the folders above, appended in this order):
       Arize-ai/openinference oinfc, open-telemetry/opentelemetry-python-contrib otelc, lmnr-ai/lmnr-python lmnrc,
       pydantic/logfire lgfrc, braintrustdata/braintrust-sdk brtrc, tidyverse/ellmer elmrc, posit-dev/chatlas chatc,
