@@ -63,6 +63,7 @@ MINED = {
     "oscar": "golang/oscar, httprr traces (unseen check)",
     "req_llm": "agentjido/req_llm, JSON fixtures (unseen check)",
     "sublayer": "sublayerapp/sublayer, 2024 (unseen check)",
+    "fantasy": "charmbracelet/fantasy, go-vcr agent turns (unseen check)",
     "function_calls": "function-call outputs of thirteen repositories (the evidence of function_call_outputs)",
 }
 

@@ -34,6 +34,8 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       ... agentjido/req_llm test/support/fixtures/google,test/support/fixtures/google_vertex reqllm \
       | gzip -9n > tests/data/mined_req_llm.jsonl.gz
   sublayerapp/sublayer: ... sublayerapp/sublayer spec/vcr_cassettes subl | gzip -9n > tests/data/mined_sublayer.jsonl.gz
+  charmbracelet/fantasy (Go's go-vcr): ... charmbracelet/fantasy providertests/testdata fnts \
+      | gzip -9n > tests/data/mined_fantasy.jsonl.gz
   function-call outputs (`--function-calls`, one run per repository with the folders above, appended in this order):
       Arize-ai/openinference oinfc, open-telemetry/opentelemetry-python-contrib otelc, lmnr-ai/lmnr-python lmnrc,
       pydantic/logfire lgfrc, braintrustdata/braintrust-sdk brtrc, tidyverse/ellmer elmrc, posit-dev/chatlas chatc,
@@ -43,7 +45,7 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
 Go's httprr traces (`*.httprr`) and one-exchange JSON fixtures (`*.json`, req_llm's) are read as cassettes too.
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
-every cassette is read (vcrpy's `interactions` and Ruby's and R's VCR `http_interactions`; JSON, gzip and
+every cassette is read (vcrpy's and go-vcr's `interactions`, Ruby's and R's VCR `http_interactions`; JSON, gzip and
 SSE bodies). Each record is a real answer of Google's service: the request body verbatim (the JSON
 the cassette kept), `usageMetadata.promptTokenCount` (kind "input") and, for a candidate made of
 text parts only, `candidatesTokenCount` (kind "output", with its origin request; not for an answer
@@ -276,7 +278,7 @@ def main(repo: str, label: str, directory: str, prefix: str, function_calls: boo
         interactions = _interactions(repo, blob, path)
         for i, interaction in enumerate(interactions):
             request, response = interaction.get("request") or {}, interaction.get("response") or {}
-            uri = request.get("uri", "")
+            uri = request.get("uri") or request.get("url") or ""  # vcrpy / Ruby / R: uri; Go's go-vcr: url
             call = next((c for c in CALLS if f":{c}" in uri), None)
             if call is None or "/models/" not in uri:
                 continue
