@@ -49,8 +49,10 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     (tidyverse/ellmer), `chatlas` (posit-dev/chatlas), `crewai` (crewAIInc/crewAI), `openinference`
     (Arize-ai/openinference), `otel_contrib` (open-telemetry/opentelemetry-python-contrib), `openllmetry`
     (traceloop/openllmetry), `lmnr` (lmnr-ai/lmnr-python), `logfire` (pydantic/logfire),
-    `braintrust` (braintrustdata/braintrust-sdk), `oscar` (golang/oscar), `function_calls` (outputs that call
-    functions, of ten of these repositories)."""
+    `braintrust` (braintrustdata/braintrust-sdk), `oscar` (golang/oscar), `req_llm` (agentjido/req_llm),
+    `sublayer` (sublayerapp/sublayer), `fantasy` (charmbracelet/fantasy), `function_calls` (outputs that call
+    functions, of ten of these repositories), `calls_heldout` (outputs that call functions, of req_llm, sublayer
+    and fantasy)."""
     folder = Path(__file__).resolve().parent / "data"
     plain_path, packed = folder / f"mined_{name}.jsonl", folder / f"mined_{name}.jsonl.gz"
     text = plain_path.read_text("utf-8") if plain_path.exists() else gzip.decompress(packed.read_bytes()).decode()
@@ -99,9 +101,13 @@ def _without_roles(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "contents": [{k: v for k, v in c.items() if k != "role"} for c in body.get("contents", [])]}
 
 
+def _listed(value: Any) -> list[Any]:
+    """A repeated field's items: proto3 JSON as Google reads it also takes one object for a list (sublayer's bodies)."""
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
 def _parts(request: dict[str, Any]) -> list[dict[str, Any]]:
-    contents = list(request.get("contents") or [])
-    return [p for c in contents for p in c.get("parts", [])]
+    return [p for c in _listed(request.get("contents")) for p in _listed(c.get("parts"))]
 
 
 def is_multimodal(record: dict[str, Any]) -> bool:

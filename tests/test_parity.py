@@ -157,6 +157,14 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # its args' `{` apart (function_call_outputs args_brace_apart): function_calls 1373/1405. Then 2.5's calls of several
 # args and lists of strings in the history (function_history per_call_with_several_args, per_string_list): ruby_llm
 # 891/985, crewAI 107/121.
+# Unseen check mined 2026-12-07 (agentjido/req_llm's JSON fixtures, every version; Gemini API and Vertex AI, 1.5 to
+# 3.1, Sep 2025 - Apr 2026), measured before any new rule: 249/282 (the 3 errata.json not_evidence names left
+# out); then the Vertex name gemini-3.1-pro-preview-customtools registered as 3.1 Pro (models.yaml): 251/282.
+# sublayerapp/sublayer (Ruby VCR, Gemini API 1.0 / 1.5, May - Sep 2024), measured before any new rule: 3/40; its
+# misses date three rules earlier than the answers they were fitted on (tests/data/PROVENANCE.md).
+# charmbracelet/fantasy (go-vcr, agent turns with tools, function history and replayed thought signatures; 2.5 and
+# 3 / 3.1 Pro, both APIs, Sep 2025 - Mar 2026), measured before any new rule: 204/309. The outputs that call
+# functions of these three repositories (calls_heldout, unseen by function_call_outputs): 124/160.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -172,6 +180,10 @@ MINED_HISTORY_FLOORS = {
     "logfire": 1.0,
     "braintrust": 0.97,
     "oscar": 0.93,
+    "req_llm": 0.88,
+    "sublayer": 0.07,
+    "fantasy": 0.66,
+    "calls_heldout": 0.77,
     "function_calls": 0.97,
 }
 
@@ -192,7 +204,8 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     (accounting.yaml tool_runs_in_prompt: mined-0238, -0244 and the code-execution replays) 408 of 422. The rest miss
     by other open rules (tool schemas, replayed thoughts). Of those held, 328 are at most 30 % wide ((high - low) /
     low), with Vertex 2.5 signatures read by a reading of their own (accounting.yaml signature_size by_generation;
-    320 without)."""
+    320 without). With charmbracelet/fantasy's agent turns (an unseen check mined 2026-12-07, measured before any
+    new rule: 45 of its 52 bounded held, 18 of them at most 30 % wide): 453 of 474, 346 narrow."""
     held = bounded = narrow = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -204,7 +217,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 422 and held >= 408 and bounded - held <= 14 and narrow >= 328
+    assert bounded >= 474 and held >= 453 and bounded - held <= 21 and narrow >= 346
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

@@ -30,16 +30,25 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       integrations/adk-py/src/tests/cassettes,integrations/adk-py/tests/cassettes brtr \
       | gzip -9n > tests/data/mined_braintrust.jsonl.gz
   golang/oscar (httprr traces): ... golang/oscar internal oscr > tests/data/mined_oscar.jsonl
+  agentjido/req_llm (JSON fixtures, one exchange a file; the fork neilberkman/req_llm holds the whole history):
+      ... agentjido/req_llm test/support/fixtures/google,test/support/fixtures/google_vertex reqllm \
+      | gzip -9n > tests/data/mined_req_llm.jsonl.gz
+  sublayerapp/sublayer: ... sublayerapp/sublayer spec/vcr_cassettes subl | gzip -9n > tests/data/mined_sublayer.jsonl.gz
+  charmbracelet/fantasy (Go's go-vcr): ... charmbracelet/fantasy providertests/testdata fnts \
+      | gzip -9n > tests/data/mined_fantasy.jsonl.gz
+  held-out function-call outputs (`--function-calls`, the three above, appended in this order): agentjido/req_llm
+      reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc
+      | gzip -9n > tests/data/mined_calls_heldout.jsonl.gz
   function-call outputs (`--function-calls`, one run per repository with the folders above, appended in this order):
       Arize-ai/openinference oinfc, open-telemetry/opentelemetry-python-contrib otelc, lmnr-ai/lmnr-python lmnrc,
       pydantic/logfire lgfrc, braintrustdata/braintrust-sdk brtrc, tidyverse/ellmer elmrc, posit-dev/chatlas chatc,
       Mirascope/mirascope mirac, crmne/ruby_llm rllmc, pydantic/pydantic-ai pydc
       | gzip -9n > tests/data/mined_function_calls.jsonl.gz
 
-Go's httprr traces (`*.httprr`) are read as cassettes too. Projects re-record their cassettes when they move to
-newer models, so a repository's history keeps
+Go's httprr traces (`*.httprr`) and one-exchange JSON fixtures (`*.json`, req_llm's) are read as cassettes too.
+Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
-every cassette is read (vcrpy's `interactions` and Ruby's and R's VCR `http_interactions`; JSON, gzip and
+every cassette is read (vcrpy's and go-vcr's `interactions`, Ruby's and R's VCR `http_interactions`; JSON, gzip and
 SSE bodies). Each record is a real answer of Google's service: the request body verbatim (the JSON
 the cassette kept), `usageMetadata.promptTokenCount` (kind "input") and, for a candidate made of
 text parts only, `candidatesTokenCount` (kind "output", with its origin request; not for an answer
@@ -111,7 +120,7 @@ def _versions(repo: str, directory: str) -> list[tuple[str, str, str]]:
         for line in _git(repo, "ls-tree", "-r", commit, *folders).splitlines():
             meta, path = line.split("\t", 1)
             blob = meta.split()[2]
-            if path.endswith((".yaml", ".yml", ".httprr")) and blob not in seen:
+            if path.endswith((".yaml", ".yml", ".httprr", ".json")) and blob not in seen:
                 seen[blob] = (blob, path, commit)
     return list(seen.values())
 
@@ -126,6 +135,8 @@ def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
         return []
     if path.endswith(".httprr"):
         return _httprr(raw)
+    if path.endswith(".json"):
+        return _fixture(raw)
     try:
         data = yaml.safe_load(raw.decode("utf-8", "replace"))
     except yaml.YAMLError:
@@ -154,6 +165,36 @@ def _httprr(raw: bytes) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _fixture(raw: bytes) -> list[dict[str, Any]]:
+    """A JSON fixture of one exchange (agentjido/req_llm: `request` {url, body {b64}}, `response` {body, headers}),
+    in a cassette interaction's shape; the request body is the base64 of the bytes sent, kept verbatim."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return []
+    if not isinstance(data, dict) or not isinstance(data.get("request"), dict):
+        return []
+    request, response = data["request"], data.get("response") or {}
+    if not isinstance(response, dict):
+        return []
+
+    def body(value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("b64"), str):
+            try:
+                return base64.b64decode(value["b64"]).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+        return value
+
+    sent, answered = body(request.get("body")), body(response.get("body"))
+    out_response: dict[str, Any] = {"headers": response.get("headers") or {}}
+    if isinstance(answered, str):
+        out_response["body"] = answered
+    elif answered is not None:
+        out_response["parsed_body"] = answered
+    return [{"request": {"uri": str(request.get("url", "")), "body": sent}, "response": out_response}]
 
 
 def _text(body: Any) -> str | None:
@@ -240,7 +281,7 @@ def main(repo: str, label: str, directory: str, prefix: str, function_calls: boo
         interactions = _interactions(repo, blob, path)
         for i, interaction in enumerate(interactions):
             request, response = interaction.get("request") or {}, interaction.get("response") or {}
-            uri = request.get("uri", "")
+            uri = request.get("uri") or request.get("url") or ""  # vcrpy / Ruby / R: uri; Go's go-vcr: url
             call = next((c for c in CALLS if f":{c}" in uri), None)
             if call is None or "/models/" not in uri:
                 continue
