@@ -7,7 +7,7 @@ registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "573ad2a95772065260521b38886a89a4"
+REGISTRY = "5973eb6d2197d69f1e3f34fa08ce63a3"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
@@ -153,6 +153,7 @@ NAMES = {
     "gemini-3.1-flash-lite-image-preview": "gemini-3.1-flash-lite-image",
     "gemini-3.1-flash-lite-preview": "gemini-3.1-flash-lite",
     "gemini-3.1-pro-preview": "gemini-3.1-pro-preview",
+    "gemini-3.1-pro-preview-customtools": "gemini-3.1-pro-preview",
     "gemini-3.5-flash": "gemini-3.5-flash",
     "gemini-3.5-flash-lite": "gemini-3.5-flash-lite",
     "gemini-3.5-flash-lite-preview": "gemini-3.5-flash-lite",
