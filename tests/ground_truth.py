@@ -50,9 +50,10 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     (Arize-ai/openinference), `otel_contrib` (open-telemetry/opentelemetry-python-contrib), `openllmetry`
     (traceloop/openllmetry), `lmnr` (lmnr-ai/lmnr-python), `logfire` (pydantic/logfire),
     `braintrust` (braintrustdata/braintrust-sdk), `oscar` (golang/oscar), `req_llm` (agentjido/req_llm),
-    `sublayer` (sublayerapp/sublayer), `fantasy` (charmbracelet/fantasy), `function_calls` (outputs that call
-    functions, of ten of these repositories), `calls_heldout` (outputs that call functions, of req_llm, sublayer
-    and fantasy)."""
+    `sublayer` (sublayerapp/sublayer), `fantasy` (charmbracelet/fantasy), `ruby_llm_mcp`
+    (patvice/ruby_llm-mcp), `function_calls` (outputs that call
+    functions, of ten of these repositories), `calls_heldout` (outputs that call functions, of req_llm, sublayer,
+    fantasy and ruby_llm-mcp)."""
     folder = Path(__file__).resolve().parent / "data"
     plain_path, packed = folder / f"mined_{name}.jsonl", folder / f"mined_{name}.jsonl.gz"
     text = plain_path.read_text("utf-8") if plain_path.exists() else gzip.decompress(packed.read_bytes()).decode()

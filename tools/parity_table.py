@@ -64,7 +64,8 @@ MINED = {
     "req_llm": "agentjido/req_llm, JSON fixtures (unseen check)",
     "sublayer": "sublayerapp/sublayer, 2024 (unseen check)",
     "fantasy": "charmbracelet/fantasy, go-vcr agent turns (unseen check)",
-    "calls_heldout": "function-call outputs of req_llm, sublayer, fantasy (unseen check of function_call_outputs)",
+    "ruby_llm_mcp": "patvice/ruby_llm-mcp (unseen check)",
+    "calls_heldout": "function-call outputs of four repositories (unseen check of function_call_outputs)",
     "function_calls": "function-call outputs of thirteen repositories (the evidence of function_call_outputs)",
 }
 

@@ -36,8 +36,10 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   sublayerapp/sublayer: ... sublayerapp/sublayer spec/vcr_cassettes subl | gzip -9n > tests/data/mined_sublayer.jsonl.gz
   charmbracelet/fantasy (Go's go-vcr): ... charmbracelet/fantasy providertests/testdata fnts \
       | gzip -9n > tests/data/mined_fantasy.jsonl.gz
-  held-out function-call outputs (`--function-calls`, the three above, appended in this order): agentjido/req_llm
-      reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc
+  patvice/ruby_llm-mcp: ... patvice/ruby_llm-mcp spec/fixtures/vcr_cassettes rmcp \
+      | gzip -9n > tests/data/mined_ruby_llm_mcp.jsonl.gz
+  held-out function-call outputs (`--function-calls`, the four above, appended in this order): agentjido/req_llm
+      reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc, patvice/ruby_llm-mcp rmcpc
       | gzip -9n > tests/data/mined_calls_heldout.jsonl.gz
   function-call outputs (`--function-calls`, one run per repository with the folders above, appended in this order):
       Arize-ai/openinference oinfc, open-telemetry/opentelemetry-python-contrib otelc, lmnr-ai/lmnr-python lmnrc,
