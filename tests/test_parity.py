@@ -165,6 +165,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # charmbracelet/fantasy (go-vcr, agent turns with tools, function history and replayed thought signatures; 2.5 and
 # 3 / 3.1 Pro, both APIs, Sep 2025 - Mar 2026), measured before any new rule: 204/309. The outputs that call
 # functions of these three repositories (calls_heldout, unseen by function_call_outputs): 124/160.
+# Then sublayer's dated spans: the 1.x user turn's +1 from 2024-08-26 to 2024-12-02, 1.5's trailing whitespace
+# unbilled from 2024-08-26 and 1.5's responseSchema unbilled 2024-08-26 … 2024-12-02 (dated_weights response_schema):
+# sublayer 31/40, oscar 16/16 (oscr-0007).
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -179,9 +182,9 @@ MINED_HISTORY_FLOORS = {
     "lmnr": 0.97,
     "logfire": 1.0,
     "braintrust": 0.97,
-    "oscar": 0.93,
+    "oscar": 1.0,
     "req_llm": 0.88,
-    "sublayer": 0.07,
+    "sublayer": 0.77,
     "fantasy": 0.66,
     "calls_heldout": 0.77,
     "function_calls": 0.97,

@@ -208,13 +208,13 @@ def _since(entry: dict[str, Any]) -> dt.date:
     return since
 
 
-def _edges(entry: dict[str, Any]) -> dict[str, dt.date | None]:
+def _edges(entry: dict[str, Any]) -> tuple[dt.date | None, dt.date | None]:
     """`seen_without_before` / `seen_without_after`, checked to lie outside the entry's days."""
     before = _day(entry["seen_without_before"]) if entry.get("seen_without_before") else None
     after = _day(entry["seen_without_after"]) if entry.get("seen_without_after") else None
     if (before is not None and before >= _since(entry)) or (after is not None and after <= _day(entry["until"])):
         raise ValueError(f"accounting.yaml: {entry!r} has an answer without the rule inside its days")
-    return {"seen_without_before": before, "seen_without_after": after}
+    return before, after
 
 
 def _scope(entry: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +242,8 @@ def _weights(raw: list[dict[str, Any]]) -> tuple[DatedWeights, ...]:
                 **_scope(entry),
                 until=_day(entry["until"]),
                 since=_since(entry),
-                **_edges(entry),
+                seen_without_before=_edges(entry)[0],
+                seen_without_after=_edges(entry)[1],
                 table=table,
                 weights=weights,
                 confidence=str(entry.get("confidence", "")),
@@ -262,7 +263,8 @@ def _rules(section: str, raw: list[dict[str, Any]]) -> tuple[DatedRule, ...]:
                 **_scope(entry),
                 until=_day(entry["until"]),
                 since=_since(entry),
-                **_edges(entry),
+                seen_without_before=_edges(entry)[0],
+                seen_without_after=_edges(entry)[1],
                 confidence=str(entry.get("confidence", "")),
                 evidence=_strings(entry["evidence"]),
             )
