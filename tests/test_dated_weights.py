@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
 
@@ -216,25 +217,115 @@ def test_a_data_set_from_before_the_dated_sections_loads_without_them() -> None:
     assert registry.dated.rules == {"thoughts_in_candidates": (), "trailing_whitespace_not_billed": ()}
 
 
-def test_the_gemini_apis_1_x_billed_a_user_turn_in_october_and_november_2024() -> None:
+def test_the_gemini_apis_1_x_billed_a_user_turn_from_august_to_december_2024() -> None:
     # golang/oscar's 1.0 Pro prompt (oscr-0001: 8 on 2024-10-22); the same request bills its text alone before the
-    # span and after it (nt-0177, 2024-08-16; gt-0088, 2025-02-17); countTokens and Vertex are not dated
+    # span and after it (nt-0177, 2024-08-16; gt-0088, 2025-02-17); countTokens and Vertex are not dated. The span
+    # is the recorded one: sublayer's 1.5 of 2024-08-26 (subl-0013) to oscar's oscr-0007 of 2024-12-02.
     body = {"contents": [{"role": "user", "parts": [{"text": "What is the Go programming language?"}]}]}
 
     def prompt(day: str, model: str = "gemini-1.0-pro", api: str = "gemini") -> int:
         return int(vertexmeter.usage(model, body, api=api, as_of=day).prompt_token_count)
 
     text = vertexmeter.count_tokens("gemini-1.0-pro", "What is the Go programming language?")["totalTokens"]
-    assert (
-        [prompt(d) for d in ("2024-10-08", "2024-10-09", "2024-11-26", "2024-11-27")]
-        == [text, 8, 8, text]
-        == [7, 8, 8, 7]
-    )
+    days = ("2024-08-16", "2024-08-25", "2024-08-26", "2024-12-02", "2024-12-03", "2025-02-17")
+    assert [prompt(d) for d in days] == [text, text, 8, 8, text, text] == [7, 7, 8, 8, 7, 7]
     assert prompt("2024-11-18", "gemini-1.5-flash-002") == text + 1
     assert prompt("2024-11-18", "gemini-1.0-pro", "vertex") == text
     assert (
         vertexmeter.count("gemini-1.0-pro", body, api="gemini", as_of="2024-11-18").total_tokens == text + 1
     )  # countTokens: its role, always
     rules = vertexmeter.usage("gemini-1.0-pro", body, api="gemini", as_of="2024-11-01").to_rest(explain=True)["rules"]
-    wanted = "accounting.yaml dated_weights (role_overhead from 2024-10-09 until 2024-11-26: per_role_content 1)"
+    wanted = "accounting.yaml dated_weights (role_overhead from 2024-08-26 until 2024-12-02: per_role_content 1)"
     assert wanted in [r["rule"] for r in rules]
+
+
+# sublayer's 1.5 Flash prompt with a responseSchema (subl-0013: 14 on 2024-08-26 = the text's 13 + the user turn's 1)
+SCHEMA_BODY = {
+    "contents": [{"role": "user", "parts": [{"text": "What is the meaning of life, the universe, and everything?"}]}],
+    "generationConfig": {
+        "responseMimeType": "application/json",
+        "responseSchema": {
+            "type": "OBJECT",
+            "properties": {"the_answer": {"type": "string", "description": "The answer to the given question"}},
+            "required": ["the_answer"],
+        },
+    },
+}
+
+
+def test_the_gemini_apis_1_5_billed_no_response_schema_from_august_to_december_2024() -> None:
+    def prompt(day: str, model: str = "gemini-1.5-flash", api: str = "gemini", body: Any = SCHEMA_BODY) -> int:
+        return int(vertexmeter.usage(model, body, api=api, as_of=day).prompt_token_count)
+
+    plain = {"contents": SCHEMA_BODY["contents"]}
+    text = vertexmeter.count_tokens("gemini-1.5-flash", SCHEMA_BODY["contents"][0]["parts"][0]["text"])["totalTokens"]
+    assert (text, prompt("2024-08-26")) == (13, 14)  # subl-0013 as recorded
+    # In the span the schema adds nothing (the user turn's 1 is the role window's); after it the walk is billed
+    # (llmg-0005, 2025-03-04), and the last day before it has no schema answer, so the rule does not reach it.
+    walk = prompt("2025-03-04") - prompt("2025-03-04", body=plain)
+    assert walk > 0
+    assert [prompt(d) - prompt(d, body=plain) for d in ("2024-08-25", "2024-08-26", "2024-12-02", "2024-12-03")] == [
+        walk,
+        0,
+        0,
+        walk,
+    ]
+    # 1.5 only, the Gemini API's generateContent only.
+    assert prompt("2024-09-01", api="vertex") - prompt("2024-09-01", api="vertex", body=plain) == walk
+
+    def counted(body: Any) -> int:
+        wrapped = {"generateContentRequest": {"model": "models/gemini-1.5-flash", **body}}
+        return vertexmeter.count("gemini-1.5-flash", wrapped, api="gemini", as_of="2024-09-01").total_tokens
+
+    assert counted(SCHEMA_BODY) == counted(plain) + walk  # countTokens is not dated
+    rules = vertexmeter.usage("gemini-1.5-flash", SCHEMA_BODY, api="gemini", as_of="2024-09-01").to_rest(explain=True)
+    wanted = "accounting.yaml dated_weights (response_schema from 2024-08-26 until 2024-12-02: counted 0)"
+    assert wanted in [r["rule"] for r in rules["rules"]]
+
+
+@pytest.mark.parametrize(
+    ("edge", "value"),
+    [
+        ("seen_without_before", "2024-08-26"),
+        ("seen_without_before", "2024-09-01"),
+        ("seen_without_after", "2024-12-02"),
+    ],
+)
+def test_an_answer_without_the_rule_inside_its_days_is_refused(edge: str, value: str) -> None:
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.registry import build_registry
+
+    rules = dict(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    entries = [dict(e) for e in rules["dated_weights"]]
+    index = next(i for i, e in enumerate(entries) if e["table"] == "response_schema")
+    entries[index][edge] = value
+    rules["dated_weights"] = entries
+    with pytest.raises(ValueError, match="without the rule inside its days"):
+        build_registry(load_yaml("vertexmeter.registry", "models.yaml"), rules)
+
+
+def test_the_dated_edges_are_read() -> None:
+    from vertexmeter.registry import dated_weights
+
+    schema = next(e for e in dated_weights() if e.table == "response_schema")
+    assert (schema.seen_without_before, schema.since, schema.until, schema.seen_without_after) == (
+        None,
+        dt.date(2024, 8, 26),
+        dt.date(2024, 12, 2),
+        dt.date(2025, 3, 4),
+    )
+    role = next(e for e in dated_weights() if e.table == "role_overhead")
+    assert (role.seen_without_before, role.seen_without_after) == (dt.date(2024, 8, 16), dt.date(2025, 2, 17))
+
+
+def test_a_response_schema_entry_names_only_its_weights() -> None:
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.registry import build_registry
+
+    rules = dict(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    entries = [dict(e) for e in rules["dated_weights"]]
+    index = next(i for i, e in enumerate(entries) if e["table"] == "response_schema")
+    entries[index]["weights"] = {"per_role_content": 1}
+    rules["dated_weights"] = entries
+    with pytest.raises(ValueError, match="response_schema weights are"):
+        build_registry(load_yaml("vertexmeter.registry", "models.yaml"), rules)

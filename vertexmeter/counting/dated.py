@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from vertexmeter.registry import DATED_TABLES, Accounting, DatedWeights, dated_weights_on
+from vertexmeter.registry import ACCOUNTING_WEIGHTS, DATED_TABLES, Accounting, DatedWeights, dated_weights_on
 
 
 def dated_entries(rules: Accounting, day: dt.date | None) -> list[DatedWeights]:
@@ -24,8 +24,11 @@ def rules_with(rules: Accounting, entries: list[DatedWeights]) -> Accounting:
     """`rules` with the weights of `entries` in place of today's."""
     for entry in entries:
         name = DATED_TABLES[entry.table]
-        if not name:  # the role overhead: Accounting's own weights (names checked when the data loads)
-            weights: dict[str, Any] = dict(entry.weights)
+        if not name:  # Accounting's own weights (names checked when the data loads), each of its field's type
+            fields = ACCOUNTING_WEIGHTS[entry.table]
+            weights: dict[str, Any] = {
+                fields[key]: type(getattr(rules, fields[key]))(value) for key, value in entry.weights
+            }
             rules = dataclasses.replace(rules, **weights)
             continue
         table = dataclasses.replace(getattr(rules, name), **dict(entry.weights))

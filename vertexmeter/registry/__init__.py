@@ -1,6 +1,7 @@
 """The model registry: which tokenizer, limits and counting rules each model has (models.yaml, accounting.yaml)."""
 
 from vertexmeter.registry.dated import (
+    ACCOUNTING_WEIGHTS,
     DATED_TABLES,
     CodeParts,
     DatedRule,
@@ -56,6 +57,7 @@ from vertexmeter.vocabulary import APIS, CALLS
 
 __all__ = [
     "APIS",
+    "ACCOUNTING_WEIGHTS",
     "DATED_TABLES",
     "CodeParts",
     "OutputCalls",

@@ -10,10 +10,23 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-# The tables whose weights a dated entry may replace, and the Accounting field that holds each ("": the role
-# overhead's weights are Accounting's own fields).
-DATED_TABLES = {"tool_templates": "tools", "function_history": "function_history", "role_overhead": ""}
-_ROLE_WEIGHTS = frozenset(("per_role_content", "per_empty_user_content"))
+# The tables whose weights a dated entry may replace, and the Accounting field that holds each ("": the table's
+# weights are Accounting's own fields, named in ACCOUNTING_WEIGHTS).
+DATED_TABLES = {
+    "tool_templates": "tools",
+    "function_history": "function_history",
+    "role_overhead": "",
+    "response_schema": "",
+}
+# For the tables whose weights are Accounting's own fields: each weight's accounting.yaml name and its field.
+ACCOUNTING_WEIGHTS = {
+    "role_overhead": {"per_role_content": "per_role_content", "per_empty_user_content": "per_empty_user_content"},
+    "response_schema": {
+        "counted": "counts_response_schema",
+        "json_schema_counted": "counts_response_json_schema",
+        "per_typed_node": "response_schema_per_typed_node",
+    },
+}
 # accounting.yaml sections of DatedRule entries (a span of days, no weights).
 DATED_RULE_SECTIONS = ("thoughts_in_candidates", "trailing_whitespace_not_billed")
 
@@ -43,6 +56,10 @@ class DaySpan:
     until: dt.date = dt.date.max
     confidence: str = ""
     evidence: tuple[str, ...] = ()
+    # The recorded answers nearest the span that show the rule not holding: the last day before `since` and the
+    # first after `until` (None: no such answer). The change lies between each and the span's edge.
+    seen_without_before: dt.date | None = None
+    seen_without_after: dt.date | None = None
 
     def applies(self, api: str, call: str, generation: str, day: dt.date) -> bool:
         return (
@@ -191,6 +208,15 @@ def _since(entry: dict[str, Any]) -> dt.date:
     return since
 
 
+def _edges(entry: dict[str, Any]) -> tuple[dt.date | None, dt.date | None]:
+    """`seen_without_before` / `seen_without_after`, checked to lie outside the entry's days."""
+    before = _day(entry["seen_without_before"]) if entry.get("seen_without_before") else None
+    after = _day(entry["seen_without_after"]) if entry.get("seen_without_after") else None
+    if (before is not None and before >= _since(entry)) or (after is not None and after <= _day(entry["until"])):
+        raise ValueError(f"accounting.yaml: {entry!r} has an answer without the rule inside its days")
+    return before, after
+
+
 def _scope(entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "apis": _strings(entry["api"]),
@@ -208,13 +234,16 @@ def _weights(raw: list[dict[str, Any]]) -> tuple[DatedWeights, ...]:
         weights = tuple((str(k), int(v)) for k, v in (entry.get("weights") or {}).items())
         if not weights or not entry.get("evidence"):
             raise ValueError("accounting.yaml dated_weights: each entry needs weights and evidence")
-        if table == "role_overhead" and not {name for name, _ in weights} <= _ROLE_WEIGHTS:
-            raise ValueError(f"accounting.yaml dated_weights: role_overhead weights are {sorted(_ROLE_WEIGHTS)}")
+        own = ACCOUNTING_WEIGHTS.get(table)
+        if own is not None and not {name for name, _ in weights} <= set(own):
+            raise ValueError(f"accounting.yaml dated_weights: {table} weights are {sorted(own)}")
         out.append(
             DatedWeights(
                 **_scope(entry),
                 until=_day(entry["until"]),
                 since=_since(entry),
+                seen_without_before=_edges(entry)[0],
+                seen_without_after=_edges(entry)[1],
                 table=table,
                 weights=weights,
                 confidence=str(entry.get("confidence", "")),
@@ -234,6 +263,8 @@ def _rules(section: str, raw: list[dict[str, Any]]) -> tuple[DatedRule, ...]:
                 **_scope(entry),
                 until=_day(entry["until"]),
                 since=_since(entry),
+                seen_without_before=_edges(entry)[0],
+                seen_without_after=_edges(entry)[1],
                 confidence=str(entry.get("confidence", "")),
                 evidence=_strings(entry["evidence"]),
             )
