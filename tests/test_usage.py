@@ -262,6 +262,30 @@ def test_response_schema_is_not_prompt_text_on_gemini_generate_content() -> None
     assert counted == vertexmeter.count("gemini-2.5-flash", plain).total_tokens + walk
 
 
+def test_response_json_schema_is_not_billed_on_vertex_2_5() -> None:
+    # agentjido/req_llm's reqllm-0222 (Vertex 2.5 Flash, 2025-11-18): billed 5, the question alone
+    schema = {
+        "additionalProperties": False,
+        "properties": {
+            "age": {"description": "Person's age in years", "minimum": 1, "type": "integer"},
+            "name": {"description": "Person's full name", "type": "string"},
+        },
+        "required": ["name", "age"],
+        "type": "object",
+    }
+    user = {"role": "user", "parts": [{"text": "Generate a software engineer profile"}]}
+    config = {"responseMimeType": "application/json", "responseJsonSchema": schema}
+    for model in ("gemini-2.5-flash", "gemini-2.5-pro"):
+        billed = vertexmeter.usage(model, {"contents": [user], "generationConfig": config}, api="vertex")
+        assert billed.prompt_token_count == 5
+    # its responseSchema twin is still billed (rllm-0895), and countTokens keeps the accumulator's walk
+    typed = {"type": "OBJECT", "properties": {"name": {"type": "STRING"}}}
+    with_schema = {"contents": [user], "generationConfig": {"responseSchema": typed}}
+    assert vertexmeter.usage("gemini-2.5-flash", with_schema, api="vertex").prompt_token_count > 5
+    counted = vertexmeter.count("gemini-2.5-flash", {"contents": [user], "generationConfig": config}, api="vertex")
+    assert counted.total_tokens > 5
+
+
 def test_function_history_on_gemini_api_2_5() -> None:
     call = {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}]}
     answer = {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"result": "Sunny"}}}]}
