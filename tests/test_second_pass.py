@@ -54,6 +54,10 @@ def test_outside_the_scope_the_count_stays_exact() -> None:
     for day in ("2026-03-10", "2026-03-18", None):
         result = vertexmeter.usage("gemini-3-pro-preview", body, api="gemini", as_of=day)
         assert result.exact and result.bounds is None
+    # a later turn of those days bills no pass (t3-0544: 309, as counted): its own bounds only
+    later = _record("t3-0544")
+    answer = vertexmeter.usage(later["model"], later["request"], api="gemini", as_of=later["recorded"])
+    assert answer.second_pass is None and answer.prompt_token_count == 309
     # Vertex's 3.1 Pro is not concerned (reqllm-0280 of 2026-04-10 bills once), nor another model those days
     assert vertexmeter.usage("gemini-3.1-pro-preview", body, api="vertex", as_of="2026-03-16").bounds is None
     assert vertexmeter.usage("gemini-3-flash-preview", body, api="gemini", as_of="2026-03-16").second_pass is None
@@ -95,6 +99,7 @@ def _entry() -> dict[str, Any]:
         {"reason": ""},
         {"evidence": []},
         {"since": "2026-05-01", "until": "2026-04-01"},
+        {"first_turn_only": "yes"},
     ],
 )
 def test_a_broken_entry_is_refused_when_the_data_loads(change: dict[str, Any]) -> None:
@@ -112,4 +117,4 @@ def test_two_entries_for_one_model_on_the_same_days_are_refused() -> None:
     with pytest.raises(ValueError, match="overlaps"):
         build_registry(models, rules)
     rules["prompt_second_pass"] = [_entry(), {**_entry(), "since": "2026-03-18", "until": "2026-03-20"}]
-    assert len(build_registry(models, rules).dated.second_pass) == 2
+    assert [r.first_turn_only for r in build_registry(models, rules).dated.second_pass] == [False, False]

@@ -419,7 +419,7 @@ def usage_of_body(
         raw_prompt_rule=raw_rule,
         seams=seam_bounds(prompt),
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
-        second_pass=second_pass_bounds_for(info, api, prompt.call, day) if prompt.call == GENERATE_CONTENT else None,
+        second_pass=_second_pass(prompt, info, api, day),
     )
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
@@ -504,6 +504,14 @@ def _usage_fields(prompt: Prompt, day: dt.date | None) -> dict[str, str]:
     if "serviceTier" in fields and isinstance(tier, str) and tier:
         fields["serviceTier"] = tier.lower()
     return fields
+
+
+def _second_pass(prompt: Prompt, info: ModelInfo, api: str, day: dt.date | None) -> SecondPassBounds | None:
+    """The accounting.yaml `prompt_second_pass` entry that bounds this generateContent prompt, or None."""
+    rule = second_pass_bounds_for(info, api, prompt.call, day) if prompt.call == GENERATE_CONTENT else None
+    if rule is not None and rule.first_turn_only and any(turn.role == "model" for turn in prompt.contents):
+        return None
+    return rule
 
 
 def _raw_prompt_overhead(prompt: Prompt, rule: RawPromptRule | None) -> int | None:

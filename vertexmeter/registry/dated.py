@@ -169,11 +169,13 @@ class SecondPassBounds(DaySpan):
     """One `prompt_second_pass` entry: on these days the models matching `models` (fnmatch patterns of the serving
     model's id) sometimes billed the prompt again, or most of it, for a pass of the service the request does not
     show (the same body billed once on other days). The prompt is then bounded [point, point + point x
-    high_per_1000 / 1000]; `reason` says so in the answer's bounds."""
+    high_per_1000 / 1000]; `reason` says so in the answer's bounds. `first_turn_only`: only a request without a model
+    turn (a conversation's first), where every recorded pass was."""
 
     models: tuple[str, ...]
     high_per_1000: int
     reason: str
+    first_turn_only: bool = False
 
     def high(self, prompt_tokens: int) -> int:
         return -(-prompt_tokens * self.high_per_1000 // 1000)  # rounded up: the bounds hold the whole pass
@@ -433,9 +435,11 @@ def _second_pass(raw: list[dict[str, Any]]) -> tuple[SecondPassBounds, ...]:
             evidence=_strings(entry.get("evidence") or []),
             since=_day(entry["since"]) if entry.get("since") else dt.date.min,
             until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+            first_turn_only=entry.get("first_turn_only", False) is True,
         )
         if (
-            not rule.models
+            entry.get("first_turn_only", False) not in (True, False)
+            or not rule.models
             or rule.high_per_1000 <= 0
             or not rule.reason
             or not rule.evidence
