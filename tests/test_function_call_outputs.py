@@ -46,7 +46,7 @@ FLOORS = {
     ("Mirascope/mirascope", "gemini", "2.0"): 13,  # of 13 (11)
     ("Arize-ai/openinference", "gemini", "2.0"): 11,  # of 12 (11): oinfc-0004, an answer unlike its body's later ones
     ("crmne/ruby_llm", "gemini", "2.0"): 8,  # of 8 (7)
-    # No entry: every part's keys and strings, as before (unchanged).
+    # Vertex 2.x: every part's keys and strings (+ 1 per top-level number: none in these calls).
     ("crmne/ruby_llm", "vertex", "2.5"): 164,  # of 164
 }
 
@@ -185,6 +185,20 @@ def test_vertex_3_changed_in_march_2026_and_earlier_generations_keep_keys_and_st
         )
 
 
+def test_vertex_2_x_bills_a_top_level_number_of_a_call() -> None:
+    """charmbracelet/fantasy's add(a=2, b=3) on Vertex 2.5 (fntsc-0033: two calls, 10 billed) and agentjido/req_llm's
+    one call on Vertex 2.0 / 2.5 (reqllmc-0018, -0020: 5): the keys and strings + 1 per top-level number."""
+    call = {"name": "add", "args": {"a": 2, "b": 3}}
+    for model in ("gemini-2.5-flash", "gemini-2.0-flash"):
+        texts = sum(_text(model, t, "vertex", "2025-11-18") for t in ("add", "a", "b"))
+        assert _out(model, _call_response(call), "vertex", "2025-11-18") == texts + 2 == 5
+    assert _out("gemini-2.5-flash", _call_response(call, {**call, "name": "multiply"}), "vertex", "2025-10-10") == 10
+    nested = {"name": "add", "args": {"pair": {"a": 2}}}
+    assert _out("gemini-2.5-flash", _call_response(nested), "vertex", "2025-11-18") == sum(
+        _text("gemini-2.5-flash", t, "vertex", "2025-11-18") for t in ("add", "pair", "a")
+    )
+
+
 def test_2_0_bills_a_top_level_number_from_late_april_2025() -> None:
     """As a request's function payload on 2.0: pydantic-ai's get_chinese_zodiac(age=20) bills the name and the key
     on 2025-04-02 (pydc-0002), + 1 for the number on 2025-11-21 (pydc-0030); a nested number adds nothing."""
@@ -215,7 +229,9 @@ def test_the_rule_is_read_by_day_api_and_generation() -> None:
     assert output_calls_for("gemini", "generateContent", "2.5", None).payload == "json"  # type: ignore[union-attr]
     assert output_calls_for("gemini", "generateContent", "3", None).payload == "escaped_strings"  # type: ignore[union-attr]
     assert output_calls_for("vertex", "generateContent", "3", dt.date(2026, 3, 5)).payload == "texts"  # type: ignore[union-attr]
-    assert output_calls_for("vertex", "generateContent", "2.5", None) is None
+    vertex_2 = output_calls_for("vertex", "generateContent", "2.5", None)
+    assert vertex_2 is not None and (vertex_2.payload, vertex_2.per_call, vertex_2.per_number) == ("texts", 0, 1)
+    assert output_calls_for("vertex", "generateContent", "2.0", None) == vertex_2
     assert output_calls_for("gemini", "generateContent", "1.5", None) is None
     assert output_calls_for("gemini", "generateContent", "2.0", dt.date(2025, 4, 28)).per_number == 0  # type: ignore[union-attr]
     assert output_calls_for("gemini", "generateContent", "2.0", None).per_number == 1  # type: ignore[union-attr]

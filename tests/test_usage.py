@@ -262,6 +262,30 @@ def test_response_schema_is_not_prompt_text_on_gemini_generate_content() -> None
     assert counted == vertexmeter.count("gemini-2.5-flash", plain).total_tokens + walk
 
 
+def test_response_json_schema_is_not_billed_on_vertex_2_5() -> None:
+    # agentjido/req_llm's reqllm-0222 (Vertex 2.5 Flash, 2025-11-18): billed 5, the question alone
+    schema = {
+        "additionalProperties": False,
+        "properties": {
+            "age": {"description": "Person's age in years", "minimum": 1, "type": "integer"},
+            "name": {"description": "Person's full name", "type": "string"},
+        },
+        "required": ["name", "age"],
+        "type": "object",
+    }
+    user = {"role": "user", "parts": [{"text": "Generate a software engineer profile"}]}
+    config = {"responseMimeType": "application/json", "responseJsonSchema": schema}
+    for model in ("gemini-2.5-flash", "gemini-2.5-pro"):
+        billed = vertexmeter.usage(model, {"contents": [user], "generationConfig": config}, api="vertex")
+        assert billed.prompt_token_count == 5
+    # its responseSchema twin is still billed (rllm-0895), and countTokens keeps the accumulator's walk
+    typed = {"type": "OBJECT", "properties": {"name": {"type": "STRING"}}}
+    with_schema = {"contents": [user], "generationConfig": {"responseSchema": typed}}
+    assert vertexmeter.usage("gemini-2.5-flash", with_schema, api="vertex").prompt_token_count > 5
+    counted = vertexmeter.count("gemini-2.5-flash", {"contents": [user], "generationConfig": config}, api="vertex")
+    assert counted.total_tokens > 5
+
+
 def test_function_history_on_gemini_api_2_5() -> None:
     call = {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}]}
     answer = {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"result": "Sunny"}}}]}
@@ -278,7 +302,7 @@ def test_function_history_on_gemini_api_2_5() -> None:
 def test_number_values_of_function_history_bill_one_each_on_gemini_api_2_0() -> None:
     """crew-0068 (crewAIInc/crewAI), mira-0011 (Mirascope), rllm-0122, pyd-0276: on the Gemini API's 2.0
     generateContent each top-level number of a replayed call's args or response's response costs 1, whatever
-    its digits; booleans cost nothing; Vertex, countTokens and 2.5 keep their own rules."""
+    its digits; booleans cost nothing; Vertex's 2.x generateContent alike, countTokens and 1.5 not."""
 
     def body(args: dict[str, object], result: object) -> dict[str, object]:
         call = {"role": "model", "parts": [{"functionCall": {"name": "add", "args": args}}]}
@@ -292,12 +316,38 @@ def test_number_values_of_function_history_bill_one_each_on_gemini_api_2_0() -> 
     base = usage("gemini-2.0-flash", flags, api="gemini").prompt_token_count
     assert usage("gemini-2.0-flash", numbers, api="gemini").prompt_token_count == base + 3
     assert usage("gemini-2.0-flash", words, api="gemini").prompt_token_count == base + raw("gemma3", "x", "y", "z")
-    for model, api in (("gemini-2.0-flash", "vertex"), ("gemini-1.5-flash", "gemini")):
+    for model, api in (("gemini-1.5-flash", "gemini"), ("gemini-3-flash-preview", "vertex")):
         assert usage(model, numbers, api=api).prompt_token_count == usage(model, flags, api=api).prompt_token_count
+    # Vertex's 2.0 / 2.5 generateContent bill 1 per number too (reqllm-0213, fnts-0072, pyd-0913); countTokens not
+    for model in ("gemini-2.0-flash", "gemini-2.5-flash"):
+        assert usage(model, numbers).prompt_token_count == usage(model, flags).prompt_token_count + 3
+        assert usage(model, numbers).exact
     assert (
         vertexmeter.count("gemini-2.0-flash", numbers).total_tokens
         == vertexmeter.count("gemini-2.0-flash", flags).total_tokens
     )
+
+
+def test_vertex_2_5_parallel_calls_with_ids_bill_their_numbers() -> None:
+    """charmbracelet/fantasy's fnts-0072 (Vertex 2.5 Flash, 2025-10-10): two parallel calls with ids
+    ({"a": 2, "b": 3} each) and their responses, billed 76: the accumulator's texts + 1 per number; the ids bill
+    nothing."""
+    from tests.ground_truth import load_mined_history
+
+    record = next(r for r in load_mined_history("fantasy") if r["id"] == "fnts-0072")
+    result = vertexmeter.usage("gemini-2.5-flash", record["request"], as_of=record["recorded"])
+    assert record["raw_usage"]["promptTokenCount"] == 76
+    assert (result.prompt_token_count, result.exact, result.bounds) == (76, True, None)
+    without_ids = json.loads(json.dumps(record["request"]))
+    for turn in without_ids["contents"]:
+        for part in turn["parts"]:
+            for value in part.values():
+                if isinstance(value, dict):
+                    value.pop("id", None)
+    assert vertexmeter.usage("gemini-2.5-flash", without_ids, as_of=record["recorded"]).prompt_token_count == 76
+    texts_only = json.loads(json.dumps(record["request"]).replace('"a": 2, "b": 3', '"a": "x", "b": "y"'))
+    strings = vertexmeter.usage("gemini-2.5-flash", texts_only, as_of=record["recorded"]).prompt_token_count
+    assert strings == 72 + 4 * raw("gemma3", "x")  # the four numbers' 4 tokens become the strings' own
 
 
 def test_gemini_api_count_tokens_of_a_generate_content_request_on_3_counts_as_generate_content() -> None:
@@ -733,6 +783,7 @@ def test_payloads_without_a_seam_shape_stay_exact() -> None:
         ("gemini-3.5-flash", listed, "gemini"),
         ("gemini-3.5-flash", bare, "gemini"),
         ("gemini-2.0-flash", numbers, "vertex"),
+        ("gemini-2.5-flash", numbers, "vertex"),  # 1 per number, a weight (function_history per_number)
         ("gemini-2.0-flash", numbers, "gemini"),
     ):
         answer = vertexmeter.usage(model, body, api=api)
@@ -741,10 +792,7 @@ def test_payloads_without_a_seam_shape_stay_exact() -> None:
     answer = vertexmeter.usage("gemini-2.5-flash", listed, api="gemini")
     assert (answer.exact, answer.bounds) == (True, None)
     # The same shapes where the evidence shows a seam: bounds around the point value.
-    for model, body, api, low, high in (
-        ("gemini-2.5-flash", numbers, "gemini", -3, 0),
-        ("gemini-2.5-flash", numbers, "vertex", 0, 3),  # its texts leave numbers out
-    ):
+    for model, body, api, low, high in (("gemini-2.5-flash", numbers, "gemini", -3, 0),):
         answer = vertexmeter.usage(model, body, api=api)
         point = answer.prompt_token_count
         assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point + low, point + high], model
@@ -1009,7 +1057,9 @@ def test_a_joined_stream_stays_exact_where_streams_bill_their_text() -> None:
             streamed=True,
             as_of=record["recorded"],
         )
-        assert (answer.candidates_token_count, answer.bounds) == (record["expected"]["totalTokens"], None), record_id
+        # t3-0543's day bounds 3.1 Pro's prompt (accounting.yaml prompt_second_pass), never its output
+        output_bounds = (answer.bounds or {}).get("candidatesTokenCount")
+        assert (answer.candidates_token_count, output_bounds) == (record["expected"]["totalTokens"], None), record_id
     vertex = vertexmeter.usage(
         "gemini-2.5-flash", {"contents": [USER]}, response={"role": "model", "parts": [{"text": "Hi."}]}, streamed=True
     )

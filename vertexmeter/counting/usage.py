@@ -35,6 +35,7 @@ from vertexmeter.registry import (
     OutputCalls,
     RawPromptRule,
     Redirect,
+    SecondPassBounds,
     StreamedOutputBounds,
     accounting_for,
     code_parts_for,
@@ -44,6 +45,7 @@ from vertexmeter.registry import (
     raw_prompt_rule_for,
     redirect_for,
     replayed_thoughts_for,
+    second_pass_bounds_for,
     streamed_output_bounds_for,
     tokenizer_for,
     usage_fields_for,
@@ -106,6 +108,9 @@ class UsageResult:
     # Built-in tools whose run for the answer the service bills in the prompt (accounting.yaml `tool_runs_in_prompt`):
     # how far above the point value the prompt may be.
     tool_runs: ToolRunSpan | None = None
+    # The serving model sometimes billed a second pass over the prompt on these days (accounting.yaml
+    # `prompt_second_pass`): the same body billed once or about twice, which the request does not tell.
+    second_pass: SecondPassBounds | None = None
 
     @property
     def model_version(self) -> str:
@@ -140,6 +145,7 @@ class UsageResult:
             thoughts_exact
             and self.seams is None
             and self.tool_runs is None
+            and self.second_pass is None
             and self.streamed_output is None
             and self.unknown_thoughts is None
             and not self.server_tools.unknown_high
@@ -165,6 +171,9 @@ class UsageResult:
         if self.tool_runs is not None:
             prompt_high += self.tool_runs.high
             reasons.append(self.tool_runs.reason)
+        if self.second_pass is not None:
+            prompt_high += self.second_pass.high(self.prompt_token_count)
+            reasons.append(self.second_pass.reason)
         out: dict[str, Any] = {}
         output_uncertain = self.streamed_output is not None or bool(self.server_tools.unknown_high)
         if (prompt_low, prompt_high) != (self.prompt_token_count,) * 2 or not output_uncertain:
@@ -256,6 +265,8 @@ class UsageResult:
         replayed = self.replayed_thoughts.rule if self.replayed_thoughts else None
         dated = self.thoughts_in_candidates
         inside = [rule_entry("thoughts_in_candidates", dated)] if dated is not None else []
+        if self.second_pass is not None:
+            inside.append(rule_entry("prompt_second_pass", self.second_pass))
         if self.trailing_whitespace is not None:
             inside.append(rule_entry("trailing_whitespace_not_billed", self.trailing_whitespace))
         return (
@@ -408,6 +419,7 @@ def usage_of_body(
         raw_prompt_rule=raw_rule,
         seams=seam_bounds(prompt),
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
+        second_pass=_second_pass(prompt, info, api, day),
     )
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
@@ -492,6 +504,14 @@ def _usage_fields(prompt: Prompt, day: dt.date | None) -> dict[str, str]:
     if "serviceTier" in fields and isinstance(tier, str) and tier:
         fields["serviceTier"] = tier.lower()
     return fields
+
+
+def _second_pass(prompt: Prompt, info: ModelInfo, api: str, day: dt.date | None) -> SecondPassBounds | None:
+    """The accounting.yaml `prompt_second_pass` entry that bounds this generateContent prompt, or None."""
+    rule = second_pass_bounds_for(info, api, prompt.call, day) if prompt.call == GENERATE_CONTENT else None
+    if rule is not None and rule.first_turn_only and any(turn.role == "model" for turn in prompt.contents):
+        return None
+    return rule
 
 
 def _raw_prompt_overhead(prompt: Prompt, rule: RawPromptRule | None) -> int | None:

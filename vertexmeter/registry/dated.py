@@ -1,7 +1,8 @@
 """accounting.yaml's rules that hold for a span of days or for what a response says ran: `dated_weights`,
 `thoughts_in_candidates`, `trailing_whitespace_not_billed`, `replayed_thoughts_reach`, `server_tool_calls`,
-`code_execution_parts`, `function_call_outputs` and `tool_runs_in_prompt`, parsed and checked with the rest of the
-data set (so `vertexmeter data update` refuses a broken one) and read by counting through the registry."""
+`code_execution_parts`, `function_call_outputs`, `tool_runs_in_prompt` and `prompt_second_pass`, parsed and checked
+with the rest of the data set (so `vertexmeter data update` refuses a broken one) and read by counting through the
+registry."""
 
 from __future__ import annotations
 
@@ -180,9 +181,26 @@ class ToolRunBounds(DaySpan):
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class SecondPassBounds(DaySpan):
+    """One `prompt_second_pass` entry: on these days the models matching `models` (fnmatch patterns of the serving
+    model's id) sometimes billed the prompt again, or most of it, for a pass of the service the request does not
+    show (the same body billed once on other days). The prompt is then bounded [point, point + point x
+    high_per_1000 / 1000]; `reason` says so in the answer's bounds. `first_turn_only`: only a request without a model
+    turn (a conversation's first), where every recorded pass was."""
+
+    models: tuple[str, ...]
+    high_per_1000: int
+    reason: str
+    first_turn_only: bool = False
+
+    def high(self, prompt_tokens: int) -> int:
+        return -(-prompt_tokens * self.high_per_1000 // 1000)  # rounded up: the bounds hold the whole pass
+
+
 @dataclass(frozen=True)
 class DatedSections:
-    """The seven sections, parsed."""
+    """The eight sections, parsed."""
 
     weights: tuple[DatedWeights, ...] = ()
     rules: dict[str, tuple[DatedRule, ...]] | None = None
@@ -191,6 +209,7 @@ class DatedSections:
     code_parts: tuple[CodeParts, ...] = ()
     output_calls: tuple[OutputCalls, ...] = ()
     tool_runs: tuple[ToolRunBounds, ...] = ()
+    second_pass: tuple[SecondPassBounds, ...] = ()
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -434,6 +453,39 @@ def _tool_runs(raw: list[dict[str, Any]]) -> tuple[ToolRunBounds, ...]:
     return tuple(out)
 
 
+def _second_pass(raw: list[dict[str, Any]]) -> tuple[SecondPassBounds, ...]:
+    out: list[SecondPassBounds] = []
+    for entry in raw:
+        high = entry.get("high_per_1000")
+        rule = SecondPassBounds(
+            **_scope(entry),
+            models=_strings(entry.get("models") or []),
+            high_per_1000=high if isinstance(high, int) and not isinstance(high, bool) else -1,
+            reason=str(entry.get("reason") or "").strip(),
+            confidence=str(entry.get("confidence", "")),
+            evidence=_strings(entry.get("evidence") or []),
+            since=_day(entry["since"]) if entry.get("since") else dt.date.min,
+            until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+            first_turn_only=entry.get("first_turn_only", False) is True,
+        )
+        if (
+            entry.get("first_turn_only", False) not in (True, False)
+            or not rule.models
+            or rule.high_per_1000 <= 0
+            or not rule.reason
+            or not rule.evidence
+            or rule.since > rule.until
+        ):
+            raise ValueError(
+                f"accounting.yaml prompt_second_pass: {entry!r} (models, a whole high_per_1000 above 0, reason, "
+                "evidence, days)"
+            )
+        if any(set(rule.models) & set(other.models) and _overlap(rule, other) for other in out):
+            raise ValueError(f"accounting.yaml prompt_second_pass: {entry!r} overlaps another entry of its models")
+        out.append(rule)
+    return tuple(out)
+
+
 def _overlap(one: DaySpan, other: DaySpan) -> bool:
     """Two entries of one section that would both apply on a day (same API, call and generation)."""
     shared = (
@@ -445,7 +497,7 @@ def _overlap(one: DaySpan, other: DaySpan) -> bool:
 
 
 def load_dated_sections(rules: dict[str, Any]) -> DatedSections:
-    """The seven sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
+    """The eight sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
     return DatedSections(
         weights=_weights(rules.get("dated_weights") or []),
         rules={section: _rules(section, rules.get(section) or []) for section in DATED_RULE_SECTIONS},
@@ -454,4 +506,5 @@ def load_dated_sections(rules: dict[str, Any]) -> DatedSections:
         code_parts=_code_parts(rules.get("code_execution_parts") or []),
         output_calls=_output_calls(rules.get("function_call_outputs") or []),
         tool_runs=_tool_runs(rules.get("tool_runs_in_prompt") or []),
+        second_pass=_second_pass(rules.get("prompt_second_pass") or []),
     )

@@ -20,6 +20,7 @@ from vertexmeter.registry.dated import (
     DatedSections,
     DatedWeights,
     OutputCalls,
+    SecondPassBounds,
     ServerToolCall,
     ThoughtReach,
     ToolRunBounds,
@@ -953,6 +954,17 @@ def tool_run_bounds_for(api: str, call: str, generation: str, day: dt.date | Non
     """The accounting.yaml `tool_runs_in_prompt` entries in force on `day` (None: today's service)."""
     on = day if day is not None else dt.date.max
     return tuple(rule for rule in _registry().dated.tool_runs if rule.applies(api, call, generation, on))
+
+
+def second_pass_bounds_for(model: ModelInfo, api: str, call: str, day: dt.date | None) -> SecondPassBounds | None:
+    """The accounting.yaml `prompt_second_pass` entry for the serving `model` on `day` (None: today's service)."""
+    on = day if day is not None else dt.date.max
+    for rule in _registry().dated.second_pass:
+        if rule.applies(api, call, model.rules_generation, on) and any(
+            fnmatch.fnmatchcase(model.id, pattern) for pattern in rule.models
+        ):
+            return rule
+    return None
 
 
 def code_parts_for(api: str, call: str, generation: str, day: dt.date | None) -> CodeParts | None:
