@@ -15,7 +15,9 @@ from vertexmeter.tokenizing.core import make_bpe, make_splitter
 
 _native = pytest.importorskip("vertexmeter.tokenizing.core._native")
 
-RUN = "a" * 1_500_000  # one chunk: never cached, encoded whole (hundreds of ms)
+# One chunk with no cut point, never cached, encoded whole by the heap: hundreds of ms. (A run of one character is
+# counted by passes in about 10 ms, too short beside the interpreter's 5 ms switch interval to tell anything.)
+RUN = "ab" * 750_000
 
 
 def _largest_gap_inside(call: Any) -> tuple[float, float]:
@@ -52,6 +54,7 @@ def test_other_threads_run_while_a_long_chunk_is_encoded(name: str, entry: str) 
         "splitter_encode": lambda: splitter.encode(RUN, bpe),
     }
     gap, took = _largest_gap_inside(calls[entry])
+    assert took > 0.1, f"the encode took {took:.3f} s: too short to show the GIL released; take a longer RUN"
     # Holding the GIL, the busy thread would stand still for the whole encode (gap == took).
     assert gap < took / 2, (gap, took)
 
