@@ -236,6 +236,21 @@ def _edges(entry: dict[str, Any]) -> tuple[dt.date | None, dt.date | None]:
     return before, after
 
 
+def _open_days(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry's confidence, evidence and days; a day not given leaves its end open."""
+    return {
+        "confidence": str(entry.get("confidence", "")),
+        "evidence": _strings(entry.get("evidence") or []),
+        "since": _day(entry["since"]) if entry.get("since") else dt.date.min,
+        "until": _day(entry["until"]) if entry.get("until") else dt.date.max,
+    }
+
+
+def _whole(value: Any) -> int:
+    """A whole number from the data, or -1 (refused by its entry's check) for anything else, booleans included."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
+
 def _scope(entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "apis": _strings(entry["api"]),
@@ -371,10 +386,7 @@ def _code_parts(raw: list[dict[str, Any]]) -> tuple[CodeParts, ...]:
             per_code_part=int(entry.get("per_code_part", 0)),
             result_billed=_flag(entry, "result_billed"),
             history_billed=_flag(entry, "history_billed"),
-            confidence=str(entry.get("confidence", "")),
-            evidence=_strings(entry.get("evidence") or []),
-            since=_day(entry["since"]) if entry.get("since") else dt.date.min,
-            until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+            **_open_days(entry),
         )
         if rule.code not in _CODE or rule.per_code_part < 0 or not rule.evidence or rule.since > rule.until:
             raise ValueError(f"accounting.yaml code_execution_parts: {entry!r} (code, per_code_part, days, evidence)")
@@ -391,10 +403,7 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             **_scope(entry),
             payload=str(entry.get("payload")),
             per_call=int(entry.get("per_call", 0)),
-            confidence=str(entry.get("confidence", "")),
-            evidence=_strings(entry.get("evidence") or []),
-            since=_day(entry["since"]) if entry.get("since") else dt.date.min,
-            until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+            **_open_days(entry),
             written_as=str(entry.get("written_as") or ""),
             inside_text=bool(entry.get("inside_text", False)),
             per_number=int(entry.get("per_number", 0)),
@@ -424,16 +433,12 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
 def _tool_runs(raw: list[dict[str, Any]]) -> tuple[ToolRunBounds, ...]:
     out: list[ToolRunBounds] = []
     for entry in raw:
-        per_run = entry.get("per_run")
         rule = ToolRunBounds(
             **_scope(entry),
             tools=_strings(entry.get("tools") or []),
-            per_run=per_run if isinstance(per_run, int) and not isinstance(per_run, bool) else -1,
+            per_run=_whole(entry.get("per_run")),
             reason=str(entry.get("reason") or "").strip(),
-            confidence=str(entry.get("confidence", "")),
-            evidence=_strings(entry.get("evidence") or []),
-            since=_day(entry["since"]) if entry.get("since") else dt.date.min,
-            until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+            **_open_days(entry),
         )
         if (
             not rule.tools
@@ -456,16 +461,12 @@ def _tool_runs(raw: list[dict[str, Any]]) -> tuple[ToolRunBounds, ...]:
 def _second_pass(raw: list[dict[str, Any]]) -> tuple[SecondPassBounds, ...]:
     out: list[SecondPassBounds] = []
     for entry in raw:
-        high = entry.get("high_per_1000")
         rule = SecondPassBounds(
             **_scope(entry),
             models=_strings(entry.get("models") or []),
-            high_per_1000=high if isinstance(high, int) and not isinstance(high, bool) else -1,
+            high_per_1000=_whole(entry.get("high_per_1000")),
             reason=str(entry.get("reason") or "").strip(),
-            confidence=str(entry.get("confidence", "")),
-            evidence=_strings(entry.get("evidence") or []),
-            since=_day(entry["since"]) if entry.get("since") else dt.date.min,
-            until=_day(entry["until"]) if entry.get("until") else dt.date.max,
+            **_open_days(entry),
             first_turn_only=entry.get("first_turn_only", False) is True,
         )
         if (
