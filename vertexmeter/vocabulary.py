@@ -26,6 +26,10 @@ ESTIMATE_COST = "estimateCost"  # a countTokens or generateContent body plus est
 USAGE_METADATA = "usageMetadata"  # a generateContent body -> the usageMetadata it would bill
 EMBEDDING = "embedding"  # the generation (models.yaml) of the Gemini embedding models
 
+# Part fields a server-side tool writes (code execution's code and its run, a built-in tool's call and result):
+# a response holding one ran a tool, and their thoughtSignatures may carry the run rather than thoughts.
+SERVER_TOOL_PARTS: tuple[str, ...] = ("executableCode", "codeExecutionResult", "toolCall", "toolResponse")
+
 # promptTokensDetails[].modality, in the order Google lists them.
 MODALITIES: tuple[str, ...] = ("TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT")
 

@@ -11,21 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vertexmeter.registry import ToolRunBounds, tool_run_bounds_for
-from vertexmeter.requests import Prompt, plain
-
-# Part fields that show a server-side tool ran: code execution's code and result, a built-in tool's call and result.
-_RUN_PARTS = (
-    "executableCode",
-    "executable_code",
-    "codeExecutionResult",
-    "code_execution_result",
-    "toolCall",
-    "tool_call",
-    "toolResponse",
-    "tool_response",
-)
-# Candidate fields a grounded or fetched answer carries.
-_RUN_METADATA = ("groundingMetadata", "grounding_metadata", "urlContextMetadata", "url_context_metadata")
+from vertexmeter.requests import Prompt, response_shows_tool_run
+from vertexmeter.vocabulary import SERVER_TOOL_PARTS
 
 
 @dataclass(frozen=True)
@@ -59,48 +46,14 @@ def tool_run_span(prompt: Prompt, call: str, day: dt.date | None, response: Any 
         for rule in tool_run_bounds_for(prompt.api, call, prompt.model.rules_generation, day)
         if declared & set(rule.tools)
     )
-    if not rules or (response is not None and response_shows_run(response) is False):
+    if not rules or (response is not None and response_shows_tool_run(response) is False):
         return None
     replayed = sum(
         1
         for turn in prompt.contents
-        if turn.role == "model" and any(field in part for part in turn.parts for field in _RUN_PARTS)
+        if turn.role == "model" and any(field in part for part in turn.parts for field in SERVER_TOOL_PARTS)
     )
     most = max(rule.per_run for rule in rules)
     high = sum(rule.per_run for rule in rules) + most * replayed
     tools = tuple(tool for rule in rules for tool in rule.tools if tool in declared)
     return ToolRunSpan(rules, tools, replayed, high)
-
-
-def response_shows_run(response: Any) -> bool | None:
-    """True when a response shows a server-side tool ran (toolUsePromptTokenCount, grounding or URL-context
-    metadata, code execution or tool call parts), False when a whole response (or its streamed chunks) shows none,
-    None when it cannot say: a text, or a Content without such parts (the metadata is not in a Content)."""
-    if isinstance(response, str):
-        return None
-    response = plain(response, "response")
-    if isinstance(response, dict) and "candidates" not in response and "parts" in response:
-        return True if _parts_show_run(response.get("parts")) else None
-    chunks = response if isinstance(response, list) else [response]
-    for chunk in chunks:
-        if not isinstance(chunk, dict):
-            continue
-        usage = chunk.get("usageMetadata", chunk.get("usage_metadata"))
-        if isinstance(usage, dict) and usage.get("toolUsePromptTokenCount", usage.get("tool_use_prompt_token_count")):
-            return True
-        candidates = chunk.get("candidates")
-        for candidate in candidates if isinstance(candidates, list) else []:
-            if not isinstance(candidate, dict):
-                continue
-            if any(candidate.get(name) for name in _RUN_METADATA):
-                return True
-            content = candidate.get("content")
-            if isinstance(content, dict) and _parts_show_run(content.get("parts")):
-                return True
-    return False
-
-
-def _parts_show_run(parts: Any) -> bool:
-    return isinstance(parts, list) and any(
-        isinstance(part, dict) and any(field in part for field in _RUN_PARTS) for part in parts
-    )

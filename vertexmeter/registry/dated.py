@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from vertexmeter.vocabulary import SERVER_TOOL_PARTS
+
 # The tables whose weights a dated entry may replace, and the Accounting field that holds each ("": the table's
 # weights are Accounting's own fields, named in ACCOUNTING_WEIGHTS).
 DATED_TABLES = {
@@ -33,8 +35,6 @@ DATED_RULE_SECTIONS = ("thoughts_in_candidates", "trailing_whitespace_not_billed
 
 _EARLIER = ("never", "when_current_replays")
 _SIGNATURES = ("per_response", "per_part")
-# Part fields whose thoughtSignature a reach entry may say is not a thought signature.
-_NOT_THOUGHT_PARTS = ("toolCall", "toolResponse", "executableCode", "codeExecutionResult")
 _FALLBACKS = ("user_text_urls",)
 _BOUNDS = ("last_user_text_twice",)
 _READS = ("webSearchQueries", "retrievedUrls")
@@ -319,7 +319,7 @@ def _reach(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], ThoughtReach
         if (
             reach.earlier_turns not in _EARLIER
             or reach.signatures not in _SIGNATURES
-            or not set(reach.not_thoughts) <= set(_NOT_THOUGHT_PARTS)
+            or not set(reach.not_thoughts) <= set(SERVER_TOOL_PARTS)
             or not reach.evidence
         ):
             raise ValueError(f"accounting.yaml replayed_thoughts_reach: {entry!r} (values, evidence)")

@@ -14,6 +14,7 @@ from vertexmeter.requests.prompt import (
 )
 from vertexmeter.requests.response import (
     response_candidates,
+    response_shows_tool_run,
     response_signatures,
     response_thoughts,
     response_tool_runs,
@@ -42,6 +43,7 @@ __all__ = [
     "decoded_body",
     "request_body",
     "response_candidates",
+    "response_shows_tool_run",
     "response_signatures",
     "response_thoughts",
     "response_tool_runs",

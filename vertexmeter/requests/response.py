@@ -9,6 +9,7 @@ from vertexmeter.errors import invalid_argument
 from vertexmeter.requests.inputs import plain
 from vertexmeter.requests.parse import decode_bytes, parse_message
 from vertexmeter.requests.schema import snake_case
+from vertexmeter.vocabulary import SERVER_TOOL_PARTS
 
 
 def response_candidates(response: Any) -> list[tuple[list[dict[str, Any]], str | None]]:
@@ -104,6 +105,27 @@ def response_tool_runs(response: Any) -> dict[int, dict[str, list[str]]] | None:
                 if isinstance(url, str) and url and url not in runs["retrievedUrls"]:
                     runs["retrievedUrls"].append(url)
     return out
+
+
+def response_shows_tool_run(response: Any) -> bool | None:
+    """True when a response shows a server-side tool ran (toolUsePromptTokenCount, grounding or URL-context
+    metadata, code execution or tool call parts), False when a whole response (or its streamed chunks) shows none,
+    None when it cannot say: a text, or a Content without such parts (the metadata is not in a Content)."""
+    if isinstance(response, str):
+        return None
+    response = plain(response, "response")
+    if any(name in part for parts, _ in response_candidates(response) for part in parts for name in SERVER_TOOL_PARTS):
+        return True
+    if isinstance(response, dict) and "candidates" not in response and "parts" in response:
+        return None
+    for chunk in response if isinstance(response, list) else [response]:
+        if _field(_field(chunk, "usageMetadata"), "toolUsePromptTokenCount"):
+            return True
+        candidates = _field(chunk, "candidates")
+        for candidate in candidates if isinstance(candidates, list) else []:
+            if _field(candidate, "groundingMetadata") or _field(candidate, "urlContextMetadata"):
+                return True
+    return False
 
 
 def _field(message: Any, name: str) -> Any:
