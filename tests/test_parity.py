@@ -173,10 +173,12 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # responseJsonSchema unbilled; Vertex 2.x bills a number of a function payload or a call's args 1; prompt_second_pass
 # bounds 3.1 Pro's first requests of 2026-03-11 … 03-17): req_llm 258/282, fantasy 220/309, pydantic_ai_history
 # 864/1093, calls_heldout 159/167.
+# Then a 2.5 googleSearch follow-up given as text, answered in 16 tokens or more, counts a typical call
+# (server_tool_calls estimate_follow_up_min_tokens): pydantic_ai_history 869/1093, req_llm 259/282.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
-    "pydantic_ai_history": 0.79,
+    "pydantic_ai_history": 0.795,
     "mirascope": 0.83,
     "ellmer": 0.71,
     "chatlas": 0.71,
@@ -188,7 +190,7 @@ MINED_HISTORY_FLOORS = {
     "logfire": 1.0,
     "braintrust": 0.97,
     "oscar": 1.0,
-    "req_llm": 0.91,
+    "req_llm": 0.918,
     "sublayer": 0.77,
     "fantasy": 0.71,
     "calls_heldout": 0.95,
