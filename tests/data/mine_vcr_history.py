@@ -42,6 +42,11 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       spec/vcr_cassettes,spec/sse_cassettes dsrb --skip-known | gzip -9n > tests/data/mined_dspy_rb.jsonl.gz
       (less dsrb-0042 / -0043: tests/data/PROVENANCE.md)
   llmrb/llm: ... llmrb/llm spec/fixtures/cassettes llmrb --skip-known | gzip -9n > tests/data/mined_llm_rb.jsonl.gz
+  agentjido/req_llm after the req_llm set (the fork smstoslack/req_llm): ... agentjido/req_llm \
+      test/support/fixtures/google,test/support/fixtures/google_vertex reqllm2 --skip-known \
+      | gzip -9n > tests/data/mined_req_llm_2026.jsonl.gz (less reqllm2-0072: tests/data/PROVENANCE.md)
+  vxcontrol/langchaingo: ... vxcontrol/langchaingo llms/googleai/testdata,llms/googleai/vertex/testdata vxlc \
+      --skip-known | gzip -9n > tests/data/mined_langchaingo_vxcontrol.jsonl.gz
   held-out function-call outputs (`--function-calls`, the four above, appended in this order): agentjido/req_llm
       reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc, patvice/ruby_llm-mcp rmcpc
       | gzip -9n > tests/data/mined_calls_heldout.jsonl.gz
