@@ -175,6 +175,12 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # 864/1093, calls_heldout 159/167.
 # Then a 2.5 googleSearch follow-up given as text, answered in 16 tokens or more, counts a typical call
 # (server_tool_calls estimate_follow_up_min_tokens): pydantic_ai_history 869/1093, req_llm 259/282.
+# Unseen checks mined 2026-12-07 (Ruby VCR, every version), measured before any new rule: vicentereig/dspy.rb 102/113
+# (Gemini API 1.5, 2.0, 2.5, Aug - Oct 2025; the misses are 1.5's response schemas), llmrb/llm 116/135 (Gemini API
+# 1.5, 2.0, 2.5, Mar - Nov 2025; 1.5's response schemas, 2.5 calls answered in text parts). agentjido/req_llm's fixtures
+# of May - Jun 2026 (3, 3.1, 3.5 and 2.5, Gemini API; the history after the req_llm set's, from a fork) 66/72: the
+# misses are one declaration set, over by 8 on every 3.x model and under by 3 on 2.5 Flash-Lite. vxcontrol/langchaingo's
+# own httprr traces (Gemini API 1.5, 2.0, 2.5, Jun - Jul 2025) 22/27, every miss a 2.0 stream inside its bounds.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -196,6 +202,10 @@ MINED_HISTORY_FLOORS = {
     "calls_heldout": 0.95,
     "ruby_llm_mcp": 1.0,
     "function_calls": 0.97,
+    "dspy_rb": 0.90,
+    "llm_rb": 0.85,
+    "req_llm_2026": 0.91,
+    "langchaingo_vxcontrol": 0.81,
 }
 
 
