@@ -155,7 +155,9 @@ def test_large_lane_workers_yield_the_cpu_to_the_event_loop(live_stack: Any) -> 
         time.sleep(0.05)
     (worker,) = lane._all
     pid = worker.process.pid
-    assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS
+    # Linux caps a niceness at 19: a server already run under `nice` gets workers at the cap.
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == expected
 
 
 def test_h11_still_serves(live_stack: Any) -> None:
