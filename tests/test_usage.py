@@ -799,64 +799,63 @@ def test_payloads_without_a_seam_shape_stay_exact() -> None:
 
 
 @pytest.mark.parametrize(
-    ("record_id", "recorded", "point"),
+    ("name", "record_id", "recorded"),
     [
-        ("mira-0265", 268, 269),  # a whole response's signature replayed (bills nothing), toolConfig ANY, two tools
-        ("mira-0139", 117, 118),  # the formatted-output tool alone, no history
-        ("mira-0190", None, None),  # its description carries the docstring: exact, inside the same bounds
+        ("mirascope", "mira-0265", 268),  # a whole response's signature replayed (bills nothing), two tools
+        ("mirascope", "mira-0139", 117),  # the formatted-output tool alone, no history
+        ("mirascope", "mira-0190", 155),  # its description carries the docstring on a second line, indented
     ],
 )
-def test_a_declaration_named_with_an_edge_underscore_is_bounded(
-    record_id: str, recorded: int | None, point: int | None
-) -> None:
-    """accounting.yaml uncertain_seams (underscored_name): Mirascope's __mirascope_formatted_output_tool__ on 2.5,
-    billed 1 under the template or as counted: the answer says [point - 1, point]."""
+def test_a_declaration_named_with_an_edge_underscore_bills_one_less(name: str, record_id: str, recorded: int) -> None:
+    """accounting.yaml tool_templates (per_underscored_name): Mirascope's __mirascope_formatted_output_tool__ on 2.5
+    bills 1 under the template, with or without a docstring in its description: exact, no bounds."""
     from tests.ground_truth import load_mined_history
 
-    record = next(r for r in load_mined_history("mirascope") if r["id"] == record_id)
+    record = next(r for r in load_mined_history(name) if r["id"] == record_id)
     answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
-    billed = record["expected"]["totalTokens"]
-    if recorded is not None:
-        assert (billed, answer.prompt_token_count) == (recorded, point)
-    else:
-        assert answer.prompt_token_count == billed
-    point = answer.prompt_token_count
-    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point - 1, point]
-    assert "edge underscore" in answer.bounds["reason"] and not answer.exact
-    metadata = answer.to_rest(explain=True)
-    assert any(rule["rule"] == "accounting.yaml uncertain_seams (underscored_name)" for rule in metadata["rules"])
+    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded)
+    assert (answer.exact, answer.bounds) == (True, None)
 
 
-def test_only_a_declaration_name_with_an_edge_underscore_is_bounded() -> None:
-    """The shape is the name's first or last character, per declaration; other names, Vertex and 3.x: no bounds."""
+def _declared(*declarations: dict[str, object]) -> dict[str, object]:
+    return {"contents": [USER], "tools": [{"functionDeclarations": list(declarations)}]}
 
-    def body(*names: str) -> dict[str, object]:
-        declarations = [{"name": n, "description": "Look up a city."} for n in names]
-        return {"contents": [USER], "tools": [{"functionDeclarations": declarations}]}
 
-    for names in (("lookup",), ("look_up",), ("a_b_c", "lookup")):
-        answer = vertexmeter.usage("gemini-2.5-flash", body(*names), api="gemini")
-        assert (answer.exact, answer.bounds) == (True, None), names
-    for names, low in ((("_lookup",), -1), (("lookup_",), -1), (("__lookup__", "_other"), -2)):
-        answer = vertexmeter.usage("gemini-2.5-flash", body(*names), api="gemini")
-        point = answer.prompt_token_count
-        assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point + low, point], names
+def test_an_edge_underscore_in_a_declaration_name_is_a_weight() -> None:
+    """Per declaration whose name begins or ends with "_": 1 less on the Gemini API's 2.5, names as texts otherwise;
+    Vertex and 3.x bill the name's text alone."""
+
+    def bill(model: str, api: str, *names: str) -> int:
+        body = _declared(*({"name": n, "description": "Look up a city."} for n in names))
+        answer = vertexmeter.usage(model, body, api=api)
+        assert (answer.exact, answer.bounds) == (True, None)
+        return answer.prompt_token_count
+
+    def texts(*names: str) -> int:
+        return sum(raw("gemma3", n) for n in names)
+
+    plain = bill("gemini-2.5-flash", "gemini", "lookup") - texts("lookup")
+    for names, edges in ((("look_up",), 0), (("_lookup",), 1), (("lookup_",), 1), (("__lookup__", "_other"), 2)):
+        billed = bill("gemini-2.5-flash", "gemini", *names)
+        more = (len(names) - 1) * (18 + raw("gemma3", "Look up a city."))  # another declaration and its description
+        assert billed == texts(*names) + plain + more - edges, names
     for model, api in (("gemini-2.5-flash", "vertex"), ("gemini-3-flash-preview", "gemini")):
-        assert vertexmeter.usage(model, body("__lookup__"), api=api).bounds is None, (model, api)
+        assert bill(model, api, "__lookup__") - texts("__lookup__") == bill(model, api, "lookup") - texts("lookup")
 
 
 @pytest.mark.parametrize(
-    ("name", "record_id", "recorded", "point", "bounds"),
+    ("name", "record_id", "recorded"),
     [
-        ("2026", "t3-0516", 398, 399, [396, 402]),  # adk-go's transfer_to_agent, an indented docstring: 3 blank lines
-        ("openinference", "oinf-0077", 136, 135, [133, 137]),  # "…city.\n\nArgs: … msg.\n": 2 blank lines
-        ("crewai", "crew-0079", 319, 313, [307, 319]),  # three docstring declarations, 6 blank lines: at the edge
+        ("2026", "t3-0516", 398),  # adk-go's transfer_to_agent, an indented docstring (lines as sent) ending "\n  "
+        ("openinference", "oinf-0077", 136),  # "…city.\n\nArgs:\n    city … msg.\n": two at the margin, a final "\n"
+        ("crewai", "crew-0079", 319),  # three docstrings, six lines at the margin after a blank line
+        ("mirascope", "mira-0370", 3900),  # a markdown description: 77 lines after the first at the margin
+        ("pydantic_ai_history", "pyd-0133", 383),  # indented docstrings ending "\n    ": as sent
     ],
 )
-def test_blank_lines_in_a_declaration_description_are_bounded(
-    name: str, record_id: str, recorded: int, point: int, bounds: list[int]
-) -> None:
-    """accounting.yaml uncertain_seams (paragraph_break): each blank line of a 2.5 declaration's description, ±1."""
+def test_a_declaration_description_is_billed_as_the_service_writes_it(name: str, record_id: str, recorded: int) -> None:
+    """accounting.yaml tool_templates (description_indent, reads_description_trailing_newlines): on the Gemini API's
+    2.5 every line of a declaration's description after the first is indented and its final newlines dropped."""
     from tests.ground_truth import earlier_responses, load_2026, load_mined_history
 
     records = load_2026() if name == "2026" else load_mined_history(name)
@@ -865,30 +864,38 @@ def test_blank_lines_in_a_declaration_description_are_bounded(
     answer = vertexmeter.usage(
         record["model"], record["request"], api="gemini", as_of=record.get("recorded"), history=history
     )
-    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, point)
-    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == bounds
-    assert bounds[0] <= recorded <= bounds[1]
-    assert "blank line" in answer.bounds["reason"]
+    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded)
+    assert (answer.exact, answer.bounds) == (True, None)
 
 
-def test_only_blank_lines_of_a_declaration_description_are_bounded() -> None:
-    """Counted per run of newlines in the declaration's own description; one paragraph, single newlines, property
-    descriptions, Vertex and 3.x: no bounds."""
+def test_only_the_gemini_2_5_description_lines_are_rewritten() -> None:
+    """The description's lines after the first at the margin cost their indent's token on the Gemini API's 2.5, final
+    newlines nothing; one line, lines already indented and blank lines cost as sent; Vertex and 3.x read it as sent."""
 
-    def body(description: str, property_description: str = "A city.") -> dict[str, object]:
-        parameters = {"type": "OBJECT", "properties": {"city": {"type": "STRING", "description": property_description}}}
-        declaration = {"name": "lookup", "description": description, "parameters": parameters}
-        return {"contents": [USER], "tools": [{"functionDeclarations": [declaration]}]}
-
-    for case in (body("Look up a city."), body("Look up\na city.\n"), body("Look up.", "A city.\n\nAny city.")):
-        answer = vertexmeter.usage("gemini-2.5-flash", case, api="gemini")
+    def bill(model: str, api: str, description: str) -> int:
+        answer = vertexmeter.usage(model, _declared({"name": "lookup", "description": description}), api=api)
         assert (answer.exact, answer.bounds) == (True, None)
-    for description, breaks in (("Look up.\n\nArgs:\n  city: a city.", 1), ("A.\n\n\nB.\n\nC.\n\n", 3)):
-        answer = vertexmeter.usage("gemini-2.5-flash", body(description), api="gemini")
-        point = answer.prompt_token_count
-        assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point - breaks, point + breaks]
-    for model, api in (("gemini-2.5-flash", "vertex"), ("gemini-3-flash-preview", "gemini")):
-        assert vertexmeter.usage(model, body("A.\n\nB."), api=api).bounds is None, (model, api)
+        return answer.prompt_token_count
+
+    def extra(model: str, api: str, description: str, family: str = "gemma3") -> int:
+        return bill(model, api, description) - raw(family, description)
+
+    base = extra("gemini-2.5-flash", "gemini", "Look up a city.")
+    for description, written in (
+        ("Look up.\n  Any city.", "Look up.\n    Any city."),  # already indented: the same tokens
+        (
+            "Look up.\n\n    Args:\n        city: a city.\n    ",
+            "Look up.\n\n      Args:\n          city: a city.\n    ",
+        ),
+        ("Look up.\nArgs:", "Look up.\n  Args:"),
+        ("Look up.\n\nArgs:\n  city: a city.\n", "Look up.\n\n  Args:\n    city: a city."),
+    ):
+        more = raw("gemma3", written) - raw("gemma3", description)
+        assert extra("gemini-2.5-flash", "gemini", description) == base + more, description
+    assert raw("gemma3", "Look up.\n  Args:") == raw("gemma3", "Look up.\nArgs:") + 1  # the case is not empty
+    as_sent = (("gemini-2.5-flash", "vertex", "gemma3"), ("gemini-3-flash-preview", "gemini", "gemma4"))
+    for model, api, family in as_sent:
+        assert extra(model, api, "A.\n\nB.\n", family) == extra(model, api, "A. B.", family), (model, api)
 
 
 def test_only_numeric_response_properties_are_bounded() -> None:

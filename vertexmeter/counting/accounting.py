@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from vertexmeter.counting.texts import inline_tool_refs, without_root_descriptions
+from vertexmeter.counting.texts import inline_tool_refs, with_descriptions_as_written, without_root_descriptions
 from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
 from vertexmeter.requests import Prompt
 
@@ -201,21 +201,6 @@ _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
 }
 
 
-def _underscored_name(declaration: dict[str, Any]) -> int:
-    """1 for a declaration whose name begins or ends with an underscore."""
-    name = str(declaration.get("name") or "")
-    return int(name.startswith("_") or name.endswith("_"))
-
-
-def _paragraph_breaks(declaration: dict[str, Any]) -> int:
-    """The blank lines ("\n\n", each run of newlines once) in a declaration's own description."""
-    description = declaration.get("description")
-    return len(_PARAGRAPH_BREAK.findall(description)) if isinstance(description, str) else 0
-
-
-_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
-
-
 def _numeric_response_properties(declaration: dict[str, Any]) -> int:
     """Top-level properties of a declaration's response schema typed integer or number (either casing)."""
     schema = declaration.get("responseJsonSchema") or declaration.get("response")
@@ -227,19 +212,22 @@ def _numeric_response_properties(declaration: dict[str, Any]) -> int:
 
 # Shapes of a function declaration.
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
-    "underscored_name": _underscored_name,
-    "paragraph_break": _paragraph_breaks,
     "numeric_response_property": _numeric_response_properties,
 }
 
 
 def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:
     """The function declarations as the service reads them under `template`: references resolved, the parameter
-    schema's own description dropped, where accounting.yaml says so."""
+    schema's own description dropped, the declaration's description written with its lines indented and without
+    its trailing newlines, where accounting.yaml says so."""
     if template.inlines_refs:
         tools = inline_tool_refs(tools)
     if not template.reads_root_descriptions:
         tools = without_root_descriptions(tools)
+    if template.description_indent or not template.reads_description_trailing_newlines:
+        tools = with_descriptions_as_written(
+            tools, template.description_indent, trailing_newlines=template.reads_description_trailing_newlines
+        )
     return tools
 
 
@@ -273,6 +261,8 @@ TOOL_FEATURES = (
     "boolean_node",
     "title",
     "nested_object",
+    "declaration_with_optional_described_properties",
+    "underscored_name",
 )
 
 
@@ -282,14 +272,18 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
     array `items`, typed OpenAPI nodes, nullable flags, properties that are not required (and of those, the
     described ones, and those of a declaration with a description), response schemas with properties and their
     top-level properties, enums and their values, JSON Schema type lists with "null", typed BOOLEAN nodes,
-    non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`).
+    non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`), declarations
+    with an optional described property, declarations named with an edge underscore (`_x`, `x_`).
     `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
     found: Counter[str] = Counter()
     for tool in tools:
         for declaration in tool.get("functionDeclarations") or []:
             found["declaration"] += 1
             found["description"] += 1 if declaration.get("description") else 0
+            name = str(declaration.get("name") or "")
+            found["underscored_name"] += name.startswith("_") or name.endswith("_")
             described_before, optional_before = found["described_property"], found["optional_property"]
+            optional_described_before = found["optional_described_property"]
             for key, typed, response in (
                 ("parameters", True, False),
                 ("response", True, True),
@@ -310,6 +304,9 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
                         isinstance(properties, dict) and declaration.get("name") in properties
                     )
             found["declaration_with_described_properties"] += found["described_property"] > described_before
+            found["declaration_with_optional_described_properties"] += (
+                found["optional_described_property"] > optional_described_before
+            )
             if declaration.get("description"):
                 found["optional_property_of_described_declaration"] += found["optional_property"] - optional_before
     return found

@@ -114,15 +114,32 @@ class ToolTemplate:
     per_boolean_node: int = 0  # a typed OpenAPI node of type BOOLEAN
     per_title: int = 0  # a schema node's non-empty `title`
     per_nested_object: int = 0  # an object with properties below a schema's root
+    per_declaration_with_optional_described_properties: int = 0  # a declaration with such a property, once
+    per_underscored_name: int = 0  # a declaration whose name begins or ends with "_"
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
     reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
+    # Spaces the service writes before each non-blank line after the first of a declaration's own description
+    # (0: the description as sent), and whether the newlines it ends with are read.
+    description_indent: int = 0
+    reads_description_trailing_newlines: bool = True
+
+    @property
+    def rewrites_declarations(self) -> bool:
+        """The service reads the declarations otherwise than as sent (counting.accounting.declarations_as_read)."""
+        return (
+            self.inlines_refs
+            or not self.reads_root_descriptions
+            or self.description_indent > 0
+            or not self.reads_description_trailing_newlines
+        )
 
 
 # The tool template's optional weights (accounting.yaml `tool_templates`; 0 where a rule does not name them).
 _TOOL_WEIGHTS = (
     "per_optional_property",
     "per_optional_described_property",
+    "per_declaration_with_optional_described_properties",
     "per_optional_property_of_described_declaration",
     "per_response_object",
     "per_response_property",
@@ -133,6 +150,7 @@ _TOOL_WEIGHTS = (
     "per_boolean_node",
     "per_title",
     "per_nested_object",
+    "per_underscored_name",
 )
 
 
@@ -199,8 +217,6 @@ SEAM_SHAPES = (
     "number",
     "digit_string",
     "string_list",
-    "underscored_name",
-    "paragraph_break",
     "numeric_response_property",
 )
 
@@ -808,6 +824,8 @@ def _load_accounting(
                         schema_strings=_schema_strings(tool.get("schema_strings"), "tool_templates"),
                         inlines_refs=bool(tool.get("inlines_refs", False)),
                         reads_root_descriptions=bool(tool.get("reads_root_descriptions", True)),
+                        description_indent=int(str(tool.get("description_indent", 0))),
+                        reads_description_trailing_newlines=bool(tool.get("reads_description_trailing_newlines", True)),
                         **{name: int(str(tool.get(name, 0))) for name in _TOOL_WEIGHTS},
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
