@@ -180,7 +180,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # described properties weighed once per declaration (accounting.yaml tool_templates): Mirascope 417/456, crewAI
 # 109/121, openinference 87/94; pydantic-ai's history 863/1093, its floor lowered once: the answer lost (pyd-1014)
 # carries the same declarations as its first turn pyd-1013, which the new reading brings 4 closer (9 -> 5 under), so
-# it was exact only because its history's 9 over made up for them (docs/counting.md open rule 3b).
+# it was exact only because its history's 9 over made up for them (docs/counting.md open rule 3b). Then 2.0's nested
+# payload numbers and its responseSchema's numeric bounds (function_history per_nested_number, response_schema
+# per_bounded_node): openinference 89/94, braintrust 35/35, req_llm 260/282.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -189,14 +191,14 @@ MINED_HISTORY_FLOORS = {
     "ellmer": 0.71,
     "chatlas": 0.71,
     "crewai": 0.90,
-    "openinference": 0.92,
+    "openinference": 0.94,
     "otel_contrib": 0.93,
     "openllmetry": 1.0,
     "lmnr": 0.97,
     "logfire": 1.0,
-    "braintrust": 0.97,
+    "braintrust": 1.0,
     "oscar": 1.0,
-    "req_llm": 0.91,
+    "req_llm": 0.92,
     "sublayer": 0.77,
     "fantasy": 0.71,
     "calls_heldout": 0.95,

@@ -328,6 +328,58 @@ def test_number_values_of_function_history_bill_one_each_on_gemini_api_2_0() -> 
     )
 
 
+def test_nested_numbers_of_function_history_bill_one_each_on_gemini_api_2_0() -> None:
+    """oinf-0018, -0060 (Arize openinference): a number inside an object of a response (or in a list) costs 1 on
+    the Gemini API's 2.0 as a top-level one does; nothing before 2025-04-28 (dated_weights), nor on 1.5."""
+
+    def body(result: object) -> dict[str, object]:
+        call = {"role": "model", "parts": [{"functionCall": {"name": "weather", "args": {"city": "Oslo"}}}]}
+        response = {"functionResponse": {"name": "weather", "response": {"result": result}}}
+        return {"contents": [USER, call, {"role": "user", "parts": [response]}]}
+
+    def billed(result: object, model: str = "gemini-2.0-flash", as_of: str = "2026-02-26") -> int:
+        answer = vertexmeter.usage(model, body(result), api="gemini", as_of=as_of)
+        assert (answer.exact, answer.bounds) == (True, None)
+        return answer.prompt_token_count
+
+    flags = billed({"ok": True, "temperature": None, "readings": [False]})
+    assert billed({"ok": True, "temperature": 65, "readings": [False]}) == flags + 1
+    assert billed({"ok": True, "temperature": 65.5, "readings": [1, 2]}) == flags + 3
+    assert billed({"ok": True, "temperature": 65}, as_of="2025-04-01") == billed(
+        {"ok": True, "temperature": None}, as_of="2025-04-01"
+    )
+    assert billed({"t": 65}, "gemini-1.5-flash") == billed({"t": None}, "gemini-1.5-flash")
+    for record_id, recorded in (("oinf-0018", 94), ("oinf-0060", 89)):
+        from tests.ground_truth import load_mined_history
+
+        record = next(r for r in load_mined_history("openinference") if r["id"] == record_id)
+        answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
+        assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded)
+
+
+def test_a_numeric_bound_of_a_response_schema_node_bills_one_on_gemini_api_2_0() -> None:
+    """brtr-0026 (braintrust-sdk: minimum 0.0 and maximum 150.0), reqllm-0129 (req_llm: minimum 1): + 1 per node
+    with a bound, whatever its value and whether one or both; 2.5 does not bill the schema at all."""
+
+    def billed(age: dict[str, object], model: str = "gemini-2.0-flash") -> int:
+        schema = {"type": "OBJECT", "properties": {"age": age}, "required": ["age"]}
+        return vertexmeter.usage(model, _structured("Invent a person", schema), api="gemini").prompt_token_count
+
+    plain = billed({"type": "INTEGER"})
+    assert billed({"type": "INTEGER", "minimum": 1}) == plain + 1
+    assert billed({"type": "INTEGER", "minimum": 0.0, "maximum": 150.0}) == plain + 1
+    assert billed({"type": "NUMBER", "maximum": 10}) == billed({"type": "NUMBER"}) + 1
+    assert billed({"type": "INTEGER", "minimum": 1}, "gemini-2.5-flash") == billed(
+        {"type": "INTEGER"}, "gemini-2.5-flash"
+    )
+    from tests.ground_truth import load_mined_history
+
+    for name, record_id, recorded in (("braintrust", "brtr-0026", 81), ("req_llm", "reqllm-0129", 35)):
+        record = next(r for r in load_mined_history(name) if r["id"] == record_id)
+        answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
+        assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded)
+
+
 def test_vertex_2_5_parallel_calls_with_ids_bill_their_numbers() -> None:
     """charmbracelet/fantasy's fnts-0072 (Vertex 2.5 Flash, 2025-10-10): two parallel calls with ids
     ({"a": 2, "b": 3} each) and their responses, billed 76: the accumulator's texts + 1 per number; the ids bill

@@ -37,13 +37,15 @@ def _empty_user_content(role: str, parts: list[dict[str, Any]]) -> bool:
 
 
 def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
-    """What a counted responseSchema adds per typed node (accounting.yaml `response_schema`)."""
+    """What a counted responseSchema adds per typed node and per node with a numeric bound (accounting.yaml
+    `response_schema`)."""
     schema = prompt.generation_config.get("responseSchema")
-    if not (schema and rules.counts_response_schema and rules.response_schema_per_typed_node):
+    per_typed, per_bounded = rules.response_schema_per_typed_node, rules.response_schema_per_bounded_node
+    if not (schema and rules.counts_response_schema and (per_typed or per_bounded)):
         return 0
     found: Counter[str] = Counter()
     _schema_features(schema, found, typed=True)
-    return rules.response_schema_per_typed_node * found["typed_node"]
+    return per_typed * found["typed_node"] + per_bounded * found["bounded_node"]
 
 
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
@@ -54,6 +56,7 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
         for weight, measure in (
             (history.per_argument, len),
             (history.per_number, top_level_numbers),
+            (history.per_nested_number, _nested_numbers),
             (history.per_nested_object, _nested_objects),
             (history.per_boolean, _booleans),
             (history.per_list, _lists),
@@ -110,6 +113,22 @@ def top_level_numbers(payload: Any) -> int:
     if not isinstance(payload, dict):
         return 0
     return sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in payload.values())
+
+
+def _nested_numbers(payload: Any) -> int:
+    """Number values below the top level of a payload: inside an object that is a key's value, or in a list."""
+    if not isinstance(payload, dict):
+        return 0
+    return sum(_numbers(value) for value in payload.values() if isinstance(value, dict | list))
+
+
+def _numbers(value: Any) -> int:
+    """Every number at any depth of a JSON value (booleans are not numbers)."""
+    if isinstance(value, dict):
+        return sum(_numbers(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_numbers(item) for item in value)
+    return int(isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 def _lists(payload: Any) -> int:
@@ -335,6 +354,7 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
     elif isinstance(schema.get("type"), list) and "null" in schema["type"]:
         found["null_union"] += 1
     found["title"] += isinstance(schema.get("title"), str) and bool(schema["title"])
+    found["bounded_node"] += "minimum" in schema or "maximum" in schema
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         found["enum"] += 1
         found["enum_value"] += len(schema["enum"])

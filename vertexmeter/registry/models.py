@@ -171,6 +171,7 @@ class FunctionHistory:
     per_absent_response: int = 0  # a functionResponse without `response` (json reads it as {})
     per_call_with_several_args: int = 0  # a functionCall whose args hold two or more keys
     per_string_list: int = 0  # a top-level non-empty list of strings only
+    per_nested_number: int = 0  # a number below the top level of a payload (in an object or a list)
     # (model name patterns, weights that replace the ones above for those models), first match wins
     model_overrides: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = ()
 
@@ -199,6 +200,7 @@ class Accounting:
     counts_response_json_schema: bool = True
     response_schema_strings: tuple[str, ...] = ()  # schema fields counted beyond the SDK walk
     response_schema_per_typed_node: int = 0
+    response_schema_per_bounded_node: int = 0  # a node with `minimum` or `maximum`
     function_history: FunctionHistory = FunctionHistory()
     # "before_stop": an output cut by a stop sequence bills the tokens generated wholly before the stop;
     # "text": the returned text's own count (accounting.yaml `stop_sequences`).
@@ -738,6 +740,7 @@ _HISTORY_WEIGHTS = (
     "per_absent_response",
     "per_call_with_several_args",
     "per_string_list",
+    "per_nested_number",
 )
 
 
@@ -834,6 +837,7 @@ def _load_accounting(
                     counts_response_json_schema=bool(schema["json_schema_counted"]),
                     response_schema_strings=_schema_strings(schema.get("schema_strings"), "response_schema"),
                     response_schema_per_typed_node=int(str(schema.get("per_typed_node", 0))),
+                    response_schema_per_bounded_node=int(str(schema.get("per_bounded_node", 0))),
                     function_history=FunctionHistory(
                         int(str(history["per_call"])),
                         int(str(history["per_response"])),
@@ -847,6 +851,7 @@ def _load_accounting(
                         model_overrides=_history_overrides(history),
                         per_call_with_several_args=int(str(history.get("per_call_with_several_args", 0))),
                         per_string_list=int(str(history.get("per_string_list", 0))),
+                        per_nested_number=int(str(history.get("per_nested_number", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
