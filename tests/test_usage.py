@@ -357,6 +357,24 @@ def test_nested_numbers_of_function_history_bill_one_each_on_gemini_api_2_0() ->
         assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded)
 
 
+def test_a_gemini_2_5_call_without_its_response_bills_six_beyond_its_text() -> None:
+    """reqllm-0149 … -0181 (agentjido/req_llm): add(a=2, b=3) answered by a user text, no functionResponse: the call
+    alone bills 6 beyond its name and JSON text (with the several-args -1), the pair's 10 split 6 + 4."""
+    import json
+
+    from tests.ground_truth import load_mined_history
+
+    call = {"role": "model", "parts": [{"functionCall": {"name": "add", "args": {"a": 2, "b": 3}, "id": "t1"}}]}
+    body = {"contents": [USER, call, {"role": "user", "parts": [{"text": "5"}]}]}
+    answer = vertexmeter.usage("gemini-2.5-flash", body, api="gemini")
+    texts = raw("gemma3", USER["parts"][0]["text"], "add", json.dumps({"a": 2, "b": 3}), "5")  # type: ignore[index]
+    assert answer.prompt_token_count == texts + 3 + 6 - 1  # three roles, the call's 6, its two args' -1
+    for record_id in ("reqllm-0149", "reqllm-0160", "reqllm-0171", "reqllm-0181"):
+        record = next(r for r in load_mined_history("req_llm") if r["id"] == record_id)
+        billed = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
+        assert billed.prompt_token_count == record["expected"]["totalTokens"] == 48, record_id
+
+
 def test_a_numeric_bound_of_a_response_schema_node_bills_one_on_gemini_api_2_0() -> None:
     """brtr-0026 (braintrust-sdk: minimum 0.0 and maximum 150.0), reqllm-0129 (req_llm: minimum 1): + 1 per node
     with a bound, whatever its value and whether one or both; 2.5 does not bill the schema at all."""
