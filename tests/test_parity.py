@@ -183,7 +183,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # it was exact only because its history's 9 over made up for them (docs/counting.md open rule 3b). Then 2.0's nested
 # payload numbers and its responseSchema's numeric bounds (function_history per_nested_number, response_schema
 # per_bounded_node): openinference 89/94, braintrust 35/35, req_llm 260/282. Then 2.5's call/response pair split
-# 6 + 4 (function_history): req_llm 264/282.
+# 6 + 4 (function_history): req_llm 264/282. Then 2.5 enums, numeric response properties and described OpenAPI
+# integers weighed at the one repository's fit, bounded by the other reading (tool_templates, uncertain_seams):
+# fantasy 248/309, req_llm 274/282.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -199,9 +201,9 @@ MINED_HISTORY_FLOORS = {
     "logfire": 1.0,
     "braintrust": 1.0,
     "oscar": 1.0,
-    "req_llm": 0.93,
+    "req_llm": 0.97,
     "sublayer": 0.77,
-    "fantasy": 0.71,
+    "fantasy": 0.80,
     "calls_heldout": 0.95,
     "ruby_llm_mcp": 1.0,
     "function_calls": 0.97,
@@ -231,7 +233,8 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     the edge-underscore name a weight (accounting.yaml tool_templates), Mirascope's formatted-output turns are exact,
     no longer bounded by those seams: 430 of 445, 325 narrow, 370 exact; exact or held 776 (778 before: pyd-1014 =
     mined-0232, exact before only because its declarations' miss, which its first turn pyd-1013 shows, made up for
-    its function history's, is now 4 over outside its number seam's bounds)."""
+    its function history's, is now 4 over outside its number seam's bounds). With 2.5's enums, numeric response
+    properties and described OpenAPI integers at one repository's fit (tool_templates): 374 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -244,7 +247,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 445 and held >= 430 and bounded - held <= 15 and narrow >= 325 and exact >= 370
+    assert bounded >= 445 and held >= 430 and bounded - held <= 15 and narrow >= 325 and exact >= 374
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))
@@ -323,8 +326,10 @@ def test_google_local_tokenizer_baseline(capsys: pytest.CaptureFixture[str]) -> 
 # and 333/338; with 2.5's calls of several args and lists of strings (function_history) and the declaration seams
 # (uncertain_seams: blank lines in a description, numeric response properties) 319/338 and 336/338; with the first
 # requests of 3.1 Pro's days of a second pass bounded (prompt_second_pass: t3-0541) 319/338 and 337/338; with 2.5's
-# declaration descriptions written with their lines indented (tool_templates: t3-0516, -0517) 321/338 and 337/338.
-FLOORS_2026 = {"with history": 0.949, "exact or bounded": 0.997}
+# declaration descriptions written with their lines indented (tool_templates: t3-0516, -0517) 321/338 and 337/338;
+# with 2.5's numeric response properties weighed at adk-go's fit, bounded by the other reading (tool_templates,
+# uncertain_seams: t3-0513, -0514) 323/338 and 337/338.
+FLOORS_2026 = {"with history": 0.955, "exact or bounded": 0.997}
 
 
 def _2026_results() -> list[tuple[Replay, Replay]]:

@@ -808,10 +808,10 @@ def test_gemini_api_2_5_writes_function_payload_keys_sorted() -> None:
 # each conversation's earlier responses, whose payload seams accounting.yaml `uncertain_seams` bounds.
 SEAM_GOLDENS = [
     ("t3-0325", 225, 225, [222, 225], "number"),  # multiply(b=29, a=37) -> {"product": 1073}
-    ("t3-0513", 136, 135, [135, 136], "numeric_response_property"),  # rand_number's response {number: integer}
-    ("t3-0514", 166, 165, [164, 167], "digit_string"),  # {"seed": 5} -> {"number": "7"}, the same declaration
-    ("t3-0538", 186, 186, [183, 187], "number"),  # sum(a=1, b=2) -> {"sum": 3}: exact, bounded
-    ("t3-0563", 509, 509, [491, 510], "number"),  # eighteen numbers over six parallel pairs
+    ("t3-0513", 136, 136, [135, 136], "numeric_response_property"),  # rand_number's response {number: integer}
+    ("t3-0514", 166, 166, [164, 167], "digit_string"),  # {"seed": 5} -> {"number": "7"}, the same declaration
+    ("t3-0538", 186, 186, [182, 186], "number"),  # sum(a=1, b=2) -> {"sum": 3}: exact, bounded
+    ("t3-0563", 509, 509, [490, 509], "number"),  # eighteen numbers over six parallel pairs
 ]
 
 
@@ -969,8 +969,8 @@ def test_only_the_gemini_2_5_description_lines_are_rewritten() -> None:
 
 
 def test_only_numeric_response_properties_are_bounded() -> None:
-    """A 2.5 declaration's response schema: each integer / number top-level property 0 … +1; strings, nested ones and
-    a schema without properties nothing."""
+    """A 2.5 declaration's response schema: each integer / number top-level property + 1 in the point value, bounded
+    -1 … 0 (the reading without it); strings, nested ones and a schema without properties nothing."""
 
     def body(response: dict[str, object], key: str = "responseJsonSchema") -> dict[str, object]:
         declaration = {"name": "roll", "description": "Rolls a die.", key: response}
@@ -987,11 +987,73 @@ def test_only_numeric_response_properties_are_bounded() -> None:
     two = {**obj, "properties": {"face": {"type": "integer"}, "p": {"type": "number"}, "s": {"type": "string"}}}
     answer = vertexmeter.usage("gemini-2.5-flash", body(two), api="gemini")
     point = answer.prompt_token_count
-    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point, point + 2]
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point - 2, point]
+    strings = {**obj, "properties": {"face": {"type": "string"}, "p": {"type": "string"}, "s": {"type": "string"}}}
+    assert point == vertexmeter.usage("gemini-2.5-flash", body(strings), api="gemini").prompt_token_count + 2
     typed = {"type": "OBJECT", "properties": {"face": {"type": "INTEGER"}}}
     answer = vertexmeter.usage("gemini-2.5-flash", body(typed, "response"), api="gemini")
-    assert answer.bounds is not None and answer.bounds["promptTokenCount"][1] == answer.prompt_token_count + 1
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"][0] == answer.prompt_token_count - 1
     assert vertexmeter.usage("gemini-3-flash-preview", body(two), api="gemini").bounds is None
+
+
+@pytest.mark.parametrize(
+    ("name", "record_id", "recorded", "point", "low", "high"),
+    [
+        ("req_llm", "reqllm-0049", 142, 142, -1, 0),  # get_weather's unit enum (celsius, fahrenheit): the point's fit
+        ("ruby_llm", "rllm-0490", 84, 85, -1, 0),  # status enum (pending, done), nullable: the bound's
+        ("fantasy", "fnts-0010", 72, 72, 0, 1),  # add(a, b: INTEGER, described): the point's fit
+        ("fantasy", "fnts-0032", 121, 121, 0, 2),  # add and multiply: two such declarations
+    ],
+)
+def test_enums_and_described_integers_of_2_5_declarations_are_bounded(
+    name: str, record_id: str, recorded: int, point: int, low: int, high: int
+) -> None:
+    """accounting.yaml tool_templates per_enum, per_enum_value, per_declaration_with_described_integers (the point
+    value, fitted on one repository) and uncertain_seams enum, declaration_with_described_integers (the other
+    reading): the recorded answer is the point or inside the bounds."""
+    from tests.ground_truth import load_mined_history
+
+    record = next(r for r in load_mined_history(name) if r["id"] == record_id)
+    answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
+    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, point)
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point + low, point + high]
+    assert not answer.exact and point + low <= recorded <= point + high
+
+
+def test_only_enums_and_described_openapi_integers_are_bounded() -> None:
+    """An enum on 2.5: + 1 + 1 per value beyond its texts, bounded -1 … 0 each; a described INTEGER of OpenAPI
+    parameters: - 1 per declaration, bounded 0 … +1; a described JSON Schema integer, an undescribed INTEGER and a
+    described STRING: exact. Vertex and 3.x: no bounds."""
+
+    def answer(
+        properties: dict[str, object], key: str = "parameters", model: str = "gemini-2.5-flash", api: str = "gemini"
+    ) -> Any:
+        parameters = {"type": "OBJECT" if key == "parameters" else "object", "properties": properties}
+        declaration = {"name": "pick", "description": "Picks.", key: parameters}
+        return vertexmeter.usage(model, _declared(declaration), api=api)
+
+    plain = answer({"unit": {"type": "STRING"}})
+    listed = answer({"unit": {"type": "STRING", "enum": ["c", "f"]}})
+    assert listed.prompt_token_count == plain.prompt_token_count + raw("gemma3", "c", "f") + 1 + 2
+    assert listed.bounds is not None
+    assert listed.bounds["promptTokenCount"] == [listed.prompt_token_count - 1, listed.prompt_token_count]
+    described = answer(
+        {"a": {"type": "INTEGER", "description": "first"}, "b": {"type": "INTEGER", "description": "second"}}
+    )
+    strings = answer(
+        {"a": {"type": "STRING", "description": "first"}, "b": {"type": "STRING", "description": "second"}}
+    )
+    assert described.prompt_token_count == strings.prompt_token_count - 1
+    assert described.bounds is not None
+    assert described.bounds["promptTokenCount"] == [described.prompt_token_count, described.prompt_token_count + 1]
+    for exact in (
+        strings,
+        answer({"a": {"type": "INTEGER"}}),
+        answer({"a": {"type": "integer", "description": "first"}}, "parametersJsonSchema"),
+        answer({"unit": {"type": "STRING", "enum": ["c", "f"]}}, api="vertex"),
+        answer({"a": {"type": "INTEGER", "description": "first"}}, model="gemini-3-flash-preview"),
+    ):
+        assert (exact.exact, exact.bounds) == (True, None)
 
 
 def test_uncertain_seams_are_checked_when_the_data_loads() -> None:

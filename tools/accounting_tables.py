@@ -39,6 +39,7 @@ TOOL_FEATURES = {
     "per_declaration_with_optional_described_properties": "declaration with an optional described property",
     "per_response_object": "`response` / `responseJsonSchema` with properties",
     "per_response_property": "… each of its top-level properties, beyond the property weight",
+    "per_numeric_response_property": "… a top-level property typed integer or number",
     "per_response_property_named_as_function": "… a top-level property named as its function",
     "per_nested_object": "object with properties below a schema's root (nested, `items`, a resolved `$ref`)",
     "per_enum": "enum",
@@ -47,6 +48,7 @@ TOOL_FEATURES = {
     "per_boolean_node": "typed OpenAPI node of type `BOOLEAN`",
     "per_title": "`title` (beside its text)",
     "per_underscored_name": "declaration named with an edge underscore (`_x`, `x_`)",
+    "per_declaration_with_described_integers": "declaration whose OpenAPI `parameters` hold a described INTEGER",
 }
 TOOL_SWITCHES = {
     "inlines_refs": ("`$ref` read as its definition", {True: "yes"}),

@@ -116,6 +116,8 @@ class ToolTemplate:
     per_nested_object: int = 0  # an object with properties below a schema's root
     per_declaration_with_optional_described_properties: int = 0  # a declaration with such a property, once
     per_underscored_name: int = 0  # a declaration whose name begins or ends with "_"
+    per_numeric_response_property: int = 0  # a top-level response schema property typed integer or number
+    per_declaration_with_described_integers: int = 0  # OpenAPI `parameters` holding a described INTEGER property
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
     reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
@@ -151,6 +153,8 @@ _TOOL_WEIGHTS = (
     "per_title",
     "per_nested_object",
     "per_underscored_name",
+    "per_numeric_response_property",
+    "per_declaration_with_described_integers",
 )
 
 
@@ -220,6 +224,8 @@ SEAM_SHAPES = (
     "digit_string",
     "string_list",
     "numeric_response_property",
+    "enum",
+    "declaration_with_described_integers",
 )
 
 
