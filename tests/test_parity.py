@@ -175,21 +175,30 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # sublayer 31/40, oscar 16/16 (oscr-0007). Then the rules two repositories showed (Vertex 2.5 leaves a
 # responseJsonSchema unbilled; Vertex 2.x bills a number of a function payload or a call's args 1; prompt_second_pass
 # bounds 3.1 Pro's first requests of 2026-03-11 … 03-17): req_llm 258/282, fantasy 220/309, pydantic_ai_history
-# 864/1093, calls_heldout 159/167. Then 2.5's declaration descriptions written with their lines after the first
-# indented and without their final newlines, an edge underscore in a declaration's name a weight and the optional
-# described properties weighed once per declaration (accounting.yaml tool_templates): Mirascope 417/456, crewAI
-# 109/121, openinference 87/94; pydantic-ai's history 863/1093, its floor lowered once: the answer lost (pyd-1014)
-# carries the same declarations as its first turn pyd-1013, which the new reading brings 4 closer (9 -> 5 under), so
-# it was exact only because its history's 9 over made up for them (docs/counting.md open rule 3b). Then 2.0's nested
-# payload numbers and its responseSchema's numeric bounds (function_history per_nested_number, response_schema
-# per_bounded_node): openinference 89/94, braintrust 35/35, req_llm 260/282. Then 2.5's call/response pair split
-# 6 + 4 (function_history): req_llm 264/282. Then 2.5 enums, numeric response properties and described OpenAPI
-# integers weighed at the one repository's fit, bounded by the other reading (tool_templates, uncertain_seams):
-# fantasy 248/309, req_llm 274/282.
+# 864/1093, calls_heldout 159/167.
+# Then a 2.5 googleSearch follow-up given as text, answered in 16 tokens or more, counts a typical call
+# (server_tool_calls estimate_follow_up_min_tokens): pydantic_ai_history 869/1093, req_llm 259/282.
+# Unseen checks mined 2026-12-07 (Ruby VCR, every version), measured before any new rule: vicentereig/dspy.rb 102/113
+# (Gemini API 1.5, 2.0, 2.5, Aug - Oct 2025; the misses are 1.5's response schemas), llmrb/llm 116/135 (Gemini API
+# 1.5, 2.0, 2.5, Mar - Nov 2025; 1.5's response schemas, 2.5 calls answered in text parts). agentjido/req_llm's fixtures
+# of May - Jun 2026 (3, 3.1, 3.5 and 2.5, Gemini API; the history after the req_llm set's, from a fork) 66/72: the
+# misses are one declaration set, over by 8 on every 3.x model and under by 3 on 2.5 Flash-Lite. vxcontrol/langchaingo's
+# own httprr traces (Gemini API 1.5, 2.0, 2.5, Jun - Jul 2025) 22/27, every miss a 2.0 stream inside its bounds.
+# Then 2.5's declaration descriptions written with their lines after the first indented and without their final
+# newlines, an edge underscore in a declaration's name a weight and the optional described properties weighed once
+# per declaration (accounting.yaml tool_templates): Mirascope 417/456, crewAI 109/121, openinference 87/94;
+# pydantic-ai's history 868/1093, its floor lowered once: the answer lost (pyd-1014) carries the same declarations as
+# its first turn pyd-1013, which the new reading brings 4 closer (9 -> 5 under), so it was exact only because its
+# history's 9 over made up for them (docs/counting.md open rule 3b). Then 2.0's nested payload numbers and its
+# responseSchema's numeric bounds (function_history per_nested_number, response_schema per_bounded_node):
+# openinference 89/94, braintrust 35/35. Then 2.5's call/response pair split 6 + 4 (function_history). Then 2.5 enums,
+# numeric response properties and described OpenAPI integers weighed at the one repository's fit, bounded by the
+# other reading (tool_templates, uncertain_seams): fantasy 248/309, req_llm 275/282, req_llm_2026 67/72; and on an
+# unseen set, llmrb/llm's calls answered in text parts by the 6 + 4 split: 126/135.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
-    "pydantic_ai_history": 0.789,
+    "pydantic_ai_history": 0.794,
     "mirascope": 0.91,
     "ellmer": 0.71,
     "chatlas": 0.71,
@@ -201,12 +210,16 @@ MINED_HISTORY_FLOORS = {
     "logfire": 1.0,
     "braintrust": 1.0,
     "oscar": 1.0,
-    "req_llm": 0.97,
+    "req_llm": 0.975,
     "sublayer": 0.77,
     "fantasy": 0.80,
     "calls_heldout": 0.95,
     "ruby_llm_mcp": 1.0,
     "function_calls": 0.97,
+    "dspy_rb": 0.90,
+    "llm_rb": 0.93,
+    "req_llm_2026": 0.93,
+    "langchaingo_vxcontrol": 0.81,
 }
 
 

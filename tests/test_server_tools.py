@@ -300,3 +300,83 @@ def test_a_rule_estimates_a_typical_call_only_with_bounds() -> None:
     ):
         with pytest.raises(ValueError):
             load_dated_sections({"server_tool_calls": [bad]})
+
+
+def test_a_follow_up_answered_at_length_counts_a_typical_call() -> None:
+    """accounting.yaml server_tool_calls `estimate_follow_up_min_tokens` (16 on 2.5's googleSearch): a follow-up
+    given as text counts the typical call (16 tokens) in its point value when its answer runs to 16 tokens or more,
+    none when shorter; the bounds are the same either way (from the text alone up to the call listing the user's text
+    twice)."""
+    first = {"role": "user", "parts": [{"text": "What is the weather in San Francisco today?"}]}
+    earlier = {"role": "model", "parts": [{"text": "San Francisco is mild and partly cloudy today."}]}
+    question = {"role": "user", "parts": [{"text": "how about Mexico City?"}]}
+    body = {"contents": [first, earlier, question], "tools": [{"googleSearch": {}}]}
+    short = "Mexico City is sunny today with a high of 24°C."  # 15 tokens: a restatement's length
+    long = "It is sunny in Mexico City today with a high of 24 degrees."  # 16 tokens
+    below, at = _usage(body, short), _usage(body, long)
+    assert below.candidates_token_count == 15 and "typical call" not in below.bounds["reason"]
+    assert at.candidates_token_count == 16 + 16 and "typical call (16 tokens" in at.bounds["reason"]
+    for result, text_tokens in ((below, 15), (at, 16)):
+        low, high = result.bounds["candidatesTokenCount"]
+        assert low == text_tokens and high > text_tokens + 16
+    # Given whole, the response says whether the search ran: exact, no estimate.
+    assert _usage(body, _grounded(long, [])).candidates_token_count == 16
+    assert _usage(body, _grounded(long, ["weather in Mexico City today"])).candidates_token_count == 16 + 16
+    # Vertex and 2.0 bill no search call: the text alone.
+    assert _usage(body, long, api="vertex").candidates_token_count == 16
+    assert _usage(body, long, model="gemini-2.0-flash").candidates_token_count == 16
+
+
+# Follow-ups of the mined sets given as text (the candidate the record keeps), each exact: those that searched
+# reported what they found at length (the typical call over the text), those that did not restated in a few tokens.
+FOLLOW_UPS = {
+    "pydantic_ai_history": ("pyd-0199", "pyd-0202", "pyd-0306", "pyd-0630", "pyd-0633", "pyd-1094"),
+    "req_llm": ("reqllm-0197",),
+    "ellmer": ("elmr-0038",),
+    "chatlas": ("chat-0040",),
+}
+
+
+@pytest.mark.parametrize(
+    "record", [r for name, ids in FOLLOW_UPS.items() for r in load_mined_history(name) if r["id"] in ids]
+)
+def test_recorded_follow_ups_given_as_text(record: dict[str, Any]) -> None:
+    body = origin_request(record)
+    assert body is not None and any(turn["role"] == "model" for turn in body["contents"])
+    result = vertexmeter.usage(
+        record["model"], body, api="gemini", response=record["request"]["contents"][0], as_of=record["recorded"]
+    )
+    assert result.candidates_token_count == record["expected"]["totalTokens"]
+    low, high = result.bounds["candidatesTokenCount"]
+    assert low <= result.candidates_token_count <= high
+
+
+def test_a_follow_up_estimate_needs_a_first_turn_estimate() -> None:
+    """`estimate_follow_up_min_tokens` widens `estimate_when: first_turn` to long follow-ups: refused without it,
+    without an estimate, negative or not a whole number."""
+    from vertexmeter.registry.dated import load_dated_sections
+
+    entry = {
+        "api": "gemini",
+        "call": "generateContent",
+        "generations": ["2.5"],
+        "tool": "googleSearch",
+        "template": "print(google_search.search(queries={list}))",
+        "reads": "webSearchQueries",
+        "evidence": ["pyd-0199"],
+        "bound_without_response": "last_user_text_twice",
+        "estimate_query_tokens": 5,
+        "estimate_when": "first_turn",
+    }
+    rule = load_dated_sections({"server_tool_calls": [{**entry, "estimate_follow_up_min_tokens": 16}]}).server_tools[0]
+    assert rule.estimate_follow_up_min_tokens == 16
+    assert load_dated_sections({"server_tool_calls": [entry]}).server_tools[0].estimate_follow_up_min_tokens == 0
+    for bad in (
+        {**entry, "estimate_follow_up_min_tokens": -1},
+        {**entry, "estimate_follow_up_min_tokens": True},
+        {**entry, "estimate_follow_up_min_tokens": "16"},
+        {**entry, "estimate_when": "always", "estimate_follow_up_min_tokens": 16},
+        {**entry, "estimate_query_tokens": 0, "estimate_follow_up_min_tokens": 16},
+    ):
+        with pytest.raises(ValueError):
+            load_dated_sections({"server_tool_calls": [bad]})

@@ -67,6 +67,10 @@ MINED = {
     "ruby_llm_mcp": "patvice/ruby_llm-mcp (unseen check)",
     "calls_heldout": "function-call outputs of four repositories (unseen check of function_call_outputs)",
     "function_calls": "function-call outputs of thirteen repositories (the evidence of function_call_outputs)",
+    "dspy_rb": "vicentereig/dspy.rb (unseen check)",
+    "llm_rb": "llmrb/llm (unseen check)",
+    "req_llm_2026": "agentjido/req_llm, fixtures of May - Jun 2026 (unseen check)",
+    "langchaingo_vxcontrol": "vxcontrol/langchaingo, the fork's own httprr traces (unseen check)",
 }
 
 

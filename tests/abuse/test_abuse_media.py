@@ -61,8 +61,8 @@ def test_pdf_declaring_100000_pages_is_refused_before_the_walk(no_page_tree_walk
 def test_pdf_whose_count_lies_is_walked_only_to_the_limit(
     no_page_tree_walk: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Reading 100,000 page objects takes a third to a half of the document's CPU budget in a fresh process; after
-    # the server tests the budget's refusal came first twice (cause not pinned down). This test is the page limit's.
+    # Reading 100,000 page objects takes a third to a half of the document's CPU budget in a fresh process: this
+    # test is the page limit's, not the budget's.
     monkeypatch.setattr(inspect_module, "PDF_CPU_SECONDS", 30.0)
     error = _refusal(media_body("application/pdf", flat_page_tree_pdf(100_000, 1)))
     assert error.status == "INVALID_ARGUMENT"

@@ -38,6 +38,15 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       | gzip -9n > tests/data/mined_fantasy.jsonl.gz
   patvice/ruby_llm-mcp: ... patvice/ruby_llm-mcp spec/fixtures/vcr_cassettes rmcp \
       | gzip -9n > tests/data/mined_ruby_llm_mcp.jsonl.gz
+  vicentereig/dspy.rb (Ruby VCR, JSON stream cassettes): ... vicentereig/dspy.rb \
+      spec/vcr_cassettes,spec/sse_cassettes dsrb --skip-known | gzip -9n > tests/data/mined_dspy_rb.jsonl.gz
+      (less dsrb-0042 / -0043: tests/data/PROVENANCE.md)
+  llmrb/llm: ... llmrb/llm spec/fixtures/cassettes llmrb --skip-known | gzip -9n > tests/data/mined_llm_rb.jsonl.gz
+  agentjido/req_llm after the req_llm set (the fork smstoslack/req_llm): ... agentjido/req_llm \
+      test/support/fixtures/google,test/support/fixtures/google_vertex reqllm2 --skip-known \
+      | gzip -9n > tests/data/mined_req_llm_2026.jsonl.gz (less reqllm2-0072: tests/data/PROVENANCE.md)
+  vxcontrol/langchaingo: ... vxcontrol/langchaingo llms/googleai/testdata,llms/googleai/vertex/testdata vxlc \
+      --skip-known | gzip -9n > tests/data/mined_langchaingo_vxcontrol.jsonl.gz
   held-out function-call outputs (`--function-calls`, the four above, appended in this order): agentjido/req_llm
       reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc, patvice/ruby_llm-mcp rmcpc
       | gzip -9n > tests/data/mined_calls_heldout.jsonl.gz
@@ -47,7 +56,9 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       Mirascope/mirascope mirac, crmne/ruby_llm rllmc, pydantic/pydantic-ai pydc
       | gzip -9n > tests/data/mined_function_calls.jsonl.gz
 
-Go's httprr traces (`*.httprr`) and one-exchange JSON fixtures (`*.json`, req_llm's) are read as cassettes too.
+Go's httprr traces (`*.httprr`), one-exchange JSON fixtures (`*.json`, req_llm's) and JSON cassettes of streams
+(`interactions` of a parsed request body and the response's parsed `chunks`, dspy.rb's) are read as cassettes too.
+`--skip-known` leaves out an answer (kind, request, value) a set of tests/data already holds (forks copy cassettes).
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
 every cassette is read (vcrpy's and go-vcr's `interactions`, Ruby's and R's VCR `http_interactions`; JSON, gzip and
@@ -76,6 +87,7 @@ import struct
 import subprocess
 import sys
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -176,6 +188,8 @@ def _fixture(raw: bytes) -> list[dict[str, Any]]:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return []
+    if isinstance(data, dict) and isinstance(data.get("interactions"), list):
+        return _chunk_cassette(data["interactions"])
     if not isinstance(data, dict) or not isinstance(data.get("request"), dict):
         return []
     request, response = data["request"], data.get("response") or {}
@@ -197,6 +211,27 @@ def _fixture(raw: bytes) -> list[dict[str, Any]]:
     elif answered is not None:
         out_response["parsed_body"] = answered
     return [{"request": {"uri": str(request.get("url", "")), "body": sent}, "response": out_response}]
+
+
+def _chunk_cassette(interactions: list[Any]) -> list[dict[str, Any]]:
+    """A JSON cassette of streamed exchanges (vicentereig/dspy.rb's `spec/sse_cassettes`: `request` {uri, body as
+    parsed JSON}, `response` {chunks: the parsed SSE chunks}), in a cassette interaction's shape."""
+    out: list[dict[str, Any]] = []
+    for item in interactions:
+        request = item.get("request") if isinstance(item, dict) else None
+        response = item.get("response") if isinstance(item, dict) else None
+        if not isinstance(request, dict) or not isinstance(response, dict):
+            continue
+        body, chunks = request.get("body"), response.get("chunks")
+        if not isinstance(body, dict) or not isinstance(chunks, list):
+            continue
+        out.append(
+            {
+                "request": {"uri": str(request.get("uri", "")), "parsed_body": body},
+                "response": {"parsed_body": chunks, "headers": response.get("headers") or {}},
+            }
+        )
+    return out
 
 
 def _text(body: Any) -> str | None:
@@ -271,14 +306,17 @@ def _merged(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def main(repo: str, label: str, directory: str, prefix: str, function_calls: bool = False) -> None:
+def main(
+    repo: str, label: str, directory: str, prefix: str, function_calls: bool = False, skip: set[str] | None = None
+) -> None:
     """Print the records; `function_calls` prints instead the outputs whose candidate calls functions (its parts
-    verbatim, a stream's text fragments joined), a set of its own."""
+    verbatim, a stream's text fragments joined), a set of its own. An answer whose key is in `skip` (known_answers)
+    is left out, and the count of those is written to stderr."""
     seen: set[str] = set()
     # responseId -> (model, request): an answer whose responseId came earlier with another model or request
     # is a copied or edited cassette, not a recording (pydantic-ai has such copies): skipped.
     answers: dict[str, str] = {}
-    n = 0
+    n = skipped = 0
     for blob, path, commit in _versions(repo, directory):
         interactions = _interactions(repo, blob, path)
         for i, interaction in enumerate(interactions):
@@ -393,6 +431,9 @@ def main(repo: str, label: str, directory: str, prefix: str, function_calls: boo
                 if key in seen:
                     continue
                 seen.add(key)
+                if skip is not None and _answer_key(item) in skip:
+                    skipped += 1
+                    continue
                 n += 1
                 record = {
                     "id": f"{prefix}-{n:04d}",
@@ -404,8 +445,40 @@ def main(repo: str, label: str, directory: str, prefix: str, function_calls: boo
                     "notes": notes,
                 }
                 print(json.dumps(record, ensure_ascii=False))
+    if skip is not None:
+        print(f"{skipped} answers left out: already in a set of tests/data", file=sys.stderr)
+
+
+def known_answers(prefix: str) -> set[str]:
+    """(kind, request, value) of every answer the sets of this folder already hold, but those of `prefix` (the set
+    being mined): a fork's copied cassette, or another repository's, gives no new evidence (`--skip-known`)."""
+    folder = Path(__file__).resolve().parent
+    keys: set[str] = set()
+    for path in sorted(folder.glob("*.jsonl*")):
+        if not path.name.startswith(("mined", "ground_truth")):
+            continue
+        raw = path.read_bytes()
+        text = gzip.decompress(raw).decode("utf-8") if path.name.endswith(".gz") else raw.decode("utf-8")
+        for line in text.splitlines():
+            if line.strip():
+                record = json.loads(line)
+                if not str(record.get("id", "")).startswith(f"{prefix}-"):
+                    keys.add(_answer_key(record))
+    return keys
+
+
+def _answer_key(record: dict[str, Any]) -> str:
+    return json.dumps([record["kind"], record["request"], record["expected"].get("totalTokens")], sort_keys=True)
 
 
 if __name__ == "__main__":
     repo, label, directory, prefix = sys.argv[1:5]
-    main(repo, label, directory, prefix, function_calls=sys.argv[5:6] == ["--function-calls"])
+    flags = sys.argv[5:]
+    main(
+        repo,
+        label,
+        directory,
+        prefix,
+        function_calls="--function-calls" in flags,
+        skip=known_answers(prefix) if "--skip-known" in flags else None,
+    )

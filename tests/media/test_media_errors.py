@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import struct
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 import vertexmeter
 from tests.media import mediafactory as mf
 from vertexmeter.errors import VertexMeterError
+from vertexmeter.media import inspect as inspect_module
 
 MODEL = "gemini-2.5-flash"
 PART = "contents[0].parts[0]"
@@ -302,3 +304,50 @@ def test_wav_duration_read_from_a_file_object() -> None:
 
     with wave.open(io.BytesIO(mf.wav(2.5))) as w:
         assert w.getnframes() / w.getframerate() == 2.5
+
+
+# ---- the PDF reader's CPU budget ------------------------------------------------------------------
+def _spin(wall_seconds: float = 10.0) -> None:
+    """Burn CPU in Python bytecode (where an asynchronous exception lands) for at most `wall_seconds`."""
+    deadline = time.monotonic() + wall_seconds
+    while time.monotonic() < deadline:
+        pass
+
+
+def test_cpu_budget_stops_a_block_past_it() -> None:
+    began = time.thread_time()
+    with pytest.raises(inspect_module._OverBudget), inspect_module.cpu_budget(0.05):
+        _spin()
+    assert time.thread_time() - began < 5
+
+
+def test_cpu_budget_raises_again_when_the_first_is_swallowed() -> None:
+    swallowed = 0
+    with pytest.raises(inspect_module._OverBudget), inspect_module.cpu_budget(0.05):
+        try:
+            _spin()
+        except inspect_module._OverBudget:  # as a weakref callback or a bare except would
+            swallowed += 1
+        _spin()
+    assert swallowed == 1
+
+
+class _Node:
+    other: _Node
+
+
+def test_cpu_budget_does_not_charge_the_collectors_passes() -> None:
+    # A collection that starts in this thread gathers the whole process's garbage: after a long test run
+    # it can outlast a small document's budget by itself.
+    gc.disable()
+    try:
+        for _ in range(1_000_000):
+            first, second = _Node(), _Node()
+            first.other, second.other = second, first
+        with inspect_module.cpu_budget(0.05):
+            began = time.thread_time()
+            gc.collect()
+            collecting = time.thread_time() - began
+    finally:
+        gc.enable()
+    assert collecting > 0.1  # the pass alone would have been refused

@@ -84,8 +84,11 @@ class ServerToolCalls:
         )
 
 
-def server_tool_calls(prompt: Prompt, response: Any, tokenizer: Tokenizer, call: str) -> ServerToolCalls:
-    """The output tokens of the calls the model wrote to the request's server-side tools (see ServerToolCalls)."""
+def server_tool_calls(
+    prompt: Prompt, response: Any, tokenizer: Tokenizer, call: str, answer_tokens: int = 0
+) -> ServerToolCalls:
+    """The output tokens of the calls the model wrote to the request's server-side tools (see ServerToolCalls).
+    `answer_tokens`: the response's own text tokens (a follow-up's estimate may depend on them)."""
     rules = server_tool_rules(prompt, call)
     if not rules:
         return ServerToolCalls()
@@ -104,9 +107,11 @@ def server_tool_calls(prompt: Prompt, response: Any, tokenizer: Tokenizer, call:
             if rule.bound_without_response == "last_user_text_twice":
                 text = last_user_text(prompt)
                 first_turn = all(turn.role not in ("model", "assistant") for turn in prompt.contents)
+                # A follow-up answered at length searched in every recorded case; a short one restated.
+                reports = 0 < rule.estimate_follow_up_min_tokens <= answer_tokens
                 typical = (
                     tokenizer.count(rule.text([""])) + rule.estimate_query_tokens + rule.per_call
-                    if rule.estimate_query_tokens and (rule.estimate_when == "always" or first_turn)
+                    if rule.estimate_query_tokens and (rule.estimate_when == "always" or first_turn or reports)
                     else 0
                 )
                 high += max(tokenizer.count(rule.text([text, text])) + rule.per_call, typical)

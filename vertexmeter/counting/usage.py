@@ -427,7 +427,11 @@ def usage_of_body(
             prompt, response, day, streamed_rule, joined_stream=bool(streamed)
         )
         result.server_tools = server_tool_calls(
-            prompt, response, get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)), GENERATE_CONTENT
+            prompt,
+            response,
+            get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)),
+            GENERATE_CONTENT,
+            answer_tokens=candidates.get("TEXT", 0),
         )
         billed_calls = result.server_tools.tokens + result.server_tools.estimate
         if billed_calls:

@@ -14,6 +14,7 @@ text, and a media part gets a FAILED_PRECONDITION naming `pip install 'vertexmet
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import io
 import logging
@@ -268,6 +269,10 @@ def cpu_budget(seconds: float) -> Iterator[None]:
 
     A watcher thread reads this thread's CPU clock and, past the budget, has the interpreter raise the
     exception here at the next bytecode. Where thread CPU clocks are unavailable the block is unbounded.
+    The cyclic garbage collector's passes in this thread are not charged: they collect the whole
+    process's garbage, so a collection that happens to start here says nothing of the document. No
+    exception is raised during a pass (it would land in a weakref callback, which swallows it); one
+    swallowed elsewhere is raised again until the block ends.
     """
     thread_id = threading.get_ident()
     try:
@@ -278,21 +283,34 @@ def cpu_budget(seconds: float) -> Iterator[None]:
         return
     lock = threading.Lock()
     state = {"open": True, "fired": False}
+    collecting: dict[str, float] = {"spent": 0.0}  # "since": CPU clock at the start of a pass in progress
     stop = threading.Event()
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        if threading.get_ident() != thread_id:
+            return
+        now = time.clock_gettime(clock)
+        if phase == "start":
+            collecting["since"] = now
+        elif "since" in collecting:
+            collecting["spent"] += now - collecting.pop("since")
 
     def watch() -> None:
         while not stop.wait(0.02):
             try:
-                spent = time.clock_gettime(clock) - start
+                now = time.clock_gettime(clock)
             except OSError:  # the thread is gone
                 return
-            if spent > seconds:
-                with lock:
-                    if state["open"]:
-                        _raise_in(thread_id, _OverBudget)
-                        state["fired"] = True
-                return
+            if "since" in collecting or now - start - collecting["spent"] <= seconds:
+                continue
+            with lock:
+                if not state["open"]:
+                    return
+                _raise_in(thread_id, _OverBudget)
+                state["fired"] = True
+            stop.wait(0.1)  # raised and not yet out of the block after this: swallowed, so again
 
+    gc.callbacks.append(on_collection)
     watcher = threading.Thread(target=watch, daemon=True, name="vertexmeter-pdf-budget")
     watcher.start()
     try:
@@ -303,6 +321,7 @@ def cpu_budget(seconds: float) -> Iterator[None]:
             if state["fired"]:  # raised already, or still pending: never let it out later
                 _raise_in(thread_id, None)
         stop.set()
+        gc.callbacks.remove(on_collection)
 
 
 def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
@@ -316,6 +335,7 @@ def probe_pdf(media: MediaData, field_path: str, *, want_text: bool, max_pages: 
     """`read_pdf` within a CPU budget that grows with the document's size; over it, INVALID_ARGUMENT."""
     size = media.size
     budget = PDF_CPU_SECONDS + PDF_CPU_SECONDS_PER_MB * size / 1e6
+    require("pypdf", "PDF documents", field_path)  # a first import is not the document's cost
     try:
         with cpu_budget(budget):
             return read_pdf(media, field_path, want_text=want_text, max_pages=max_pages)

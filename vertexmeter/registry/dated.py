@@ -128,6 +128,10 @@ class ServerToolCall:
     # Which requests the estimate is for: "first_turn" (contents without a model turn: a first question, where the
     # search ran in every recorded answer), "always".
     estimate_when: str = "always"
+    # With "first_turn": a follow-up (a model turn in the contents) whose answer text is at least this many tokens
+    # counts the estimate too (a follow-up that searched reports what it found; one that did not restated the
+    # conversation in a few tokens); 0: a follow-up's point value counts no call.
+    estimate_follow_up_min_tokens: int = 0
 
     def text(self, items: list[str]) -> str:
         return self.template.replace("{list}", json.dumps(items, ensure_ascii=False))
@@ -352,6 +356,7 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             models=_strings(entry["models"]) if entry.get("models") else (),
             estimate_query_tokens=int(entry.get("estimate_query_tokens", 0)),
             estimate_when=str(entry.get("estimate_when", "always")),
+            estimate_follow_up_min_tokens=_whole(entry.get("estimate_follow_up_min_tokens", 0)),
         )
         if "{list}" not in rule.template or rule.reads not in _READS or not rule.evidence:
             raise ValueError(
@@ -366,6 +371,12 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
         if rule.estimate_query_tokens < 0 or (rule.estimate_query_tokens and rule.bound_without_response is None):
             raise ValueError(
                 f"accounting.yaml server_tool_calls: {rule.tool}'s estimate_query_tokens needs a bound_without_response"
+            )
+        follow_up = rule.estimate_follow_up_min_tokens
+        if follow_up < 0 or (follow_up and (rule.estimate_when != "first_turn" or not rule.estimate_query_tokens)):
+            raise ValueError(
+                f"accounting.yaml server_tool_calls: {rule.tool}'s estimate_follow_up_min_tokens is a whole number, "
+                "with estimate_when: first_turn and an estimate_query_tokens"
             )
         out.append(rule)
     return tuple(out)
