@@ -57,6 +57,7 @@ def test_today_and_every_entry_has_evidence() -> None:
     assert rules_on(rules, None) == rules
     before = rules_on(rules, dt.date(2025, 4, 1))
     assert before.tools.per_typed_node == 0 and before.function_history.per_number == 0
+    assert before.function_history.per_nested_number == 0 and rules.function_history.per_nested_number == 1
     assert rules.tools.per_typed_node == 1 and rules.function_history.per_number == 1
     for entry in dated_weights():
         assert entry.evidence and entry.weights

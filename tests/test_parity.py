@@ -85,8 +85,11 @@ def test_parity_on_recorded_text_answers(capsys: pytest.CaptureFixture[str]) -> 
 # tests/data/mined.jsonl: 247 text requests of pydantic-ai's cassettes (replayed thoughts, server-side tools and
 # nested tool schemas are the open rules that keep this low). Measured 2026-12-01: 167/247; with the tool
 # features of the 2026 traffic (accounting.yaml tool_templates) and nested payload objects on 2.5: 170/247; with
-# Vertex 3's + 8 per described declaration (tool_templates): 172/247.
-MINED_FLOOR = 0.696
+# Vertex 3's + 8 per described declaration (tool_templates): 172/247; with 2.5's declaration descriptions written
+# with their lines indented (tool_templates): 171/247, the floor lowered once: the answer lost, mined-0232 (pydantic-
+# ai's pyd-1014), was exact only because its history's 9 over made up for its declarations' 9 under (its first turn
+# mined-0231, the same declarations, shows them), which the new reading brings to 5.
+MINED_FLOOR = 0.692
 
 
 def _mined_rate(name: str, records: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> float:
@@ -181,30 +184,41 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # of May - Jun 2026 (3, 3.1, 3.5 and 2.5, Gemini API; the history after the req_llm set's, from a fork) 66/72: the
 # misses are one declaration set, over by 8 on every 3.x model and under by 3 on 2.5 Flash-Lite. vxcontrol/langchaingo's
 # own httprr traces (Gemini API 1.5, 2.0, 2.5, Jun - Jul 2025) 22/27, every miss a 2.0 stream inside its bounds.
+# Then 2.5's declaration descriptions written with their lines after the first indented and without their final
+# newlines, an edge underscore in a declaration's name a weight and the optional described properties weighed once
+# per declaration (accounting.yaml tool_templates): Mirascope 417/456, crewAI 109/121, openinference 87/94;
+# pydantic-ai's history 868/1093, its floor lowered once: the answer lost (pyd-1014) carries the same declarations as
+# its first turn pyd-1013, which the new reading brings 4 closer (9 -> 5 under), so it was exact only because its
+# history's 9 over made up for them (docs/counting.md open rule 3b). Then 2.0's nested payload numbers and its
+# responseSchema's numeric bounds (function_history per_nested_number, response_schema per_bounded_node):
+# openinference 89/94, braintrust 35/35. Then 2.5's call/response pair split 6 + 4 (function_history). Then 2.5 enums,
+# numeric response properties and described OpenAPI integers weighed at the one repository's fit, bounded by the
+# other reading (tool_templates, uncertain_seams): fantasy 248/309, req_llm 275/282, req_llm_2026 67/72; and on an
+# unseen set, llmrb/llm's calls answered in text parts by the 6 + 4 split: 126/135.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
-    "pydantic_ai_history": 0.795,
-    "mirascope": 0.83,
+    "pydantic_ai_history": 0.794,
+    "mirascope": 0.91,
     "ellmer": 0.71,
     "chatlas": 0.71,
-    "crewai": 0.88,
-    "openinference": 0.89,
+    "crewai": 0.90,
+    "openinference": 0.94,
     "otel_contrib": 0.93,
     "openllmetry": 1.0,
     "lmnr": 0.97,
     "logfire": 1.0,
-    "braintrust": 0.97,
+    "braintrust": 1.0,
     "oscar": 1.0,
-    "req_llm": 0.918,
+    "req_llm": 0.975,
     "sublayer": 0.77,
-    "fantasy": 0.71,
+    "fantasy": 0.80,
     "calls_heldout": 0.95,
     "ruby_llm_mcp": 1.0,
     "function_calls": 0.97,
     "dspy_rb": 0.90,
-    "llm_rb": 0.85,
-    "req_llm_2026": 0.91,
+    "llm_rb": 0.93,
+    "req_llm_2026": 0.93,
     "langchaingo_vxcontrol": 0.81,
 }
 
@@ -228,7 +242,12 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     320 without). With charmbracelet/fantasy's agent turns (an unseen check mined 2026-12-07, measured before any
     new rule: 45 of its 52 bounded held, 18 of them at most 30 % wide): 453 of 474, 346 narrow. With Vertex 2.x's
     numbers billed (accounting.yaml function_history per_number) pyd-0913 is exact, no longer bounded: 452 of 473,
-    347 narrow, and the exact ones 354."""
+    347 narrow, and the exact ones 354. With 2.5's declaration descriptions written with their lines indented and
+    the edge-underscore name a weight (accounting.yaml tool_templates), Mirascope's formatted-output turns are exact,
+    no longer bounded by those seams: 430 of 445, 325 narrow, 370 exact; exact or held 776 (778 before: pyd-1014 =
+    mined-0232, exact before only because its declarations' miss, which its first turn pyd-1013 shows, made up for
+    its function history's, is now 4 over outside its number seam's bounds). With 2.5's enums, numeric response
+    properties and described OpenAPI integers at one repository's fit (tool_templates): 374 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -241,7 +260,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 473 and held >= 452 and bounded - held <= 21 and narrow >= 347 and exact >= 354
+    assert bounded >= 445 and held >= 430 and bounded - held <= 15 and narrow >= 325 and exact >= 374
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))
@@ -319,8 +338,11 @@ def test_google_local_tokenizer_baseline(capsys: pytest.CaptureFixture[str]) -> 
 # (accounting.yaml streamed_output_bounds, usage(streamed=)) and a record's elided media sent as recorded, 317/338
 # and 333/338; with 2.5's calls of several args and lists of strings (function_history) and the declaration seams
 # (uncertain_seams: blank lines in a description, numeric response properties) 319/338 and 336/338; with the first
-# requests of 3.1 Pro's days of a second pass bounded (prompt_second_pass: t3-0541) 319/338 and 337/338.
-FLOORS_2026 = {"with history": 0.94, "exact or bounded": 0.997}
+# requests of 3.1 Pro's days of a second pass bounded (prompt_second_pass: t3-0541) 319/338 and 337/338; with 2.5's
+# declaration descriptions written with their lines indented (tool_templates: t3-0516, -0517) 321/338 and 337/338;
+# with 2.5's numeric response properties weighed at adk-go's fit, bounded by the other reading (tool_templates,
+# uncertain_seams: t3-0513, -0514) 323/338 and 337/338.
+FLOORS_2026 = {"with history": 0.955, "exact or bounded": 0.997}
 
 
 def _2026_results() -> list[tuple[Replay, Replay]]:
@@ -495,14 +517,12 @@ def test_a_key_named_as_its_function_on_recorded_2_5_turns(record_id: str) -> No
 
 
 # function_history (2.5) per_call_with_several_args and per_string_list: fitted on crmne/ruby_llm's weather(latitude,
-# longitude) and google/adk-go's t3-0328, checked on the rest (t3-0319 / -0321 hold both, pyd-1014 both with eight
-# args, a list of strings and one of numbers).
+# longitude) and google/adk-go's t3-0328, checked on the rest (t3-0319 / -0321 hold both).
 SEVERAL_ARGS_AND_STRING_LISTS = [
     ("ruby_llm", "rllm-0623"),  # 2025-09, no signature
     ("ruby_llm", "rllm-0672"),  # a whole response's signature, which bills nothing
     ("ruby_llm", "rllm-0705"),  # args in another order
     ("ruby_llm", "rllm-0976"),
-    ("pydantic_ai_history", "pyd-1014"),
     ("crewai", "crew-0117"),
     ("2026", "t3-0325"),
     ("2026", "t3-0328"),

@@ -285,14 +285,14 @@ def test_the_caller_says_whether_the_conversation_streamed() -> None:
 
 @pytest.mark.parametrize(
     ("record_id", "set_name", "point", "holds"),
-    [("crew-0121", "crewai", 421, True), ("mira-0342", "mirascope", 269, True)],
+    [("crew-0121", "crewai", 421, True), ("mira-0342", "mirascope", 268, True)],
 )
 def test_a_whole_responses_signature_can_hold_several_segments(
     record_id: str, set_name: str, point: int, holds: bool
 ) -> None:
     """crewAI's crew-0121 (2 segments) and Mirascope's mira-0342 (3) replay signatures of whole (generateContent)
-    responses: billed without their thoughts (421, exact; 268: inside the bounds of Mirascope's edge-underscore
-    declaration seam), where the segments alone read them as streamed (629 and 755, bounds that miss)."""
+    responses: billed without their thoughts (421 and 268, exact: 268 with Mirascope's edge-underscore declaration
+    name weighed), where the segments alone read them as streamed (629 and 755, bounds that miss)."""
     from tests.ground_truth import load_mined_history
 
     record = next(r for r in load_mined_history(set_name) if r["id"] == record_id)

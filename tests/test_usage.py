@@ -328,6 +328,76 @@ def test_number_values_of_function_history_bill_one_each_on_gemini_api_2_0() -> 
     )
 
 
+def test_nested_numbers_of_function_history_bill_one_each_on_gemini_api_2_0() -> None:
+    """oinf-0018, -0060 (Arize openinference): a number inside an object of a response (or in a list) costs 1 on
+    the Gemini API's 2.0 as a top-level one does; nothing before 2025-04-28 (dated_weights), nor on 1.5."""
+
+    def body(result: object) -> dict[str, object]:
+        call = {"role": "model", "parts": [{"functionCall": {"name": "weather", "args": {"city": "Oslo"}}}]}
+        response = {"functionResponse": {"name": "weather", "response": {"result": result}}}
+        return {"contents": [USER, call, {"role": "user", "parts": [response]}]}
+
+    def billed(result: object, model: str = "gemini-2.0-flash", as_of: str = "2026-02-26") -> int:
+        answer = vertexmeter.usage(model, body(result), api="gemini", as_of=as_of)
+        assert (answer.exact, answer.bounds) == (True, None)
+        return answer.prompt_token_count
+
+    flags = billed({"ok": True, "temperature": None, "readings": [False]})
+    assert billed({"ok": True, "temperature": 65, "readings": [False]}) == flags + 1
+    assert billed({"ok": True, "temperature": 65.5, "readings": [1, 2]}) == flags + 3
+    assert billed({"ok": True, "temperature": 65}, as_of="2025-04-01") == billed(
+        {"ok": True, "temperature": None}, as_of="2025-04-01"
+    )
+    assert billed({"t": 65}, "gemini-1.5-flash") == billed({"t": None}, "gemini-1.5-flash")
+    for record_id, recorded in (("oinf-0018", 94), ("oinf-0060", 89)):
+        from tests.ground_truth import load_mined_history
+
+        record = next(r for r in load_mined_history("openinference") if r["id"] == record_id)
+        answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
+        assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded)
+
+
+def test_a_gemini_2_5_call_without_its_response_bills_six_beyond_its_text() -> None:
+    """reqllm-0149 … -0181 (agentjido/req_llm): add(a=2, b=3) answered by a user text, no functionResponse: the call
+    alone bills 6 beyond its name and JSON text (with the several-args -1), the pair's 10 split 6 + 4."""
+    import json
+
+    from tests.ground_truth import load_mined_history
+
+    call = {"role": "model", "parts": [{"functionCall": {"name": "add", "args": {"a": 2, "b": 3}, "id": "t1"}}]}
+    body = {"contents": [USER, call, {"role": "user", "parts": [{"text": "5"}]}]}
+    answer = vertexmeter.usage("gemini-2.5-flash", body, api="gemini")
+    texts = raw("gemma3", USER["parts"][0]["text"], "add", json.dumps({"a": 2, "b": 3}), "5")  # type: ignore[index]
+    assert answer.prompt_token_count == texts + 3 + 6 - 1  # three roles, the call's 6, its two args' -1
+    for record_id in ("reqllm-0149", "reqllm-0160", "reqllm-0171", "reqllm-0181"):
+        record = next(r for r in load_mined_history("req_llm") if r["id"] == record_id)
+        billed = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
+        assert billed.prompt_token_count == record["expected"]["totalTokens"] == 48, record_id
+
+
+def test_a_numeric_bound_of_a_response_schema_node_bills_one_on_gemini_api_2_0() -> None:
+    """brtr-0026 (braintrust-sdk: minimum 0.0 and maximum 150.0), reqllm-0129 (req_llm: minimum 1): + 1 per node
+    with a bound, whatever its value and whether one or both; 2.5 does not bill the schema at all."""
+
+    def billed(age: dict[str, object], model: str = "gemini-2.0-flash") -> int:
+        schema = {"type": "OBJECT", "properties": {"age": age}, "required": ["age"]}
+        return vertexmeter.usage(model, _structured("Invent a person", schema), api="gemini").prompt_token_count
+
+    plain = billed({"type": "INTEGER"})
+    assert billed({"type": "INTEGER", "minimum": 1}) == plain + 1
+    assert billed({"type": "INTEGER", "minimum": 0.0, "maximum": 150.0}) == plain + 1
+    assert billed({"type": "NUMBER", "maximum": 10}) == billed({"type": "NUMBER"}) + 1
+    assert billed({"type": "INTEGER", "minimum": 1}, "gemini-2.5-flash") == billed(
+        {"type": "INTEGER"}, "gemini-2.5-flash"
+    )
+    from tests.ground_truth import load_mined_history
+
+    for name, record_id, recorded in (("braintrust", "brtr-0026", 81), ("req_llm", "reqllm-0129", 35)):
+        record = next(r for r in load_mined_history(name) if r["id"] == record_id)
+        answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
+        assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded)
+
+
 def test_vertex_2_5_parallel_calls_with_ids_bill_their_numbers() -> None:
     """charmbracelet/fantasy's fnts-0072 (Vertex 2.5 Flash, 2025-10-10): two parallel calls with ids
     ({"a": 2, "b": 3} each) and their responses, billed 76: the accumulator's texts + 1 per number; the ids bill
@@ -738,10 +808,10 @@ def test_gemini_api_2_5_writes_function_payload_keys_sorted() -> None:
 # each conversation's earlier responses, whose payload seams accounting.yaml `uncertain_seams` bounds.
 SEAM_GOLDENS = [
     ("t3-0325", 225, 225, [222, 225], "number"),  # multiply(b=29, a=37) -> {"product": 1073}
-    ("t3-0513", 136, 135, [135, 136], "numeric_response_property"),  # rand_number's response {number: integer}
-    ("t3-0514", 166, 165, [164, 167], "digit_string"),  # {"seed": 5} -> {"number": "7"}, the same declaration
-    ("t3-0538", 186, 186, [183, 187], "number"),  # sum(a=1, b=2) -> {"sum": 3}: exact, bounded
-    ("t3-0563", 509, 509, [491, 510], "number"),  # eighteen numbers over six parallel pairs
+    ("t3-0513", 136, 136, [135, 136], "numeric_response_property"),  # rand_number's response {number: integer}
+    ("t3-0514", 166, 166, [164, 167], "digit_string"),  # {"seed": 5} -> {"number": "7"}, the same declaration
+    ("t3-0538", 186, 186, [182, 186], "number"),  # sum(a=1, b=2) -> {"sum": 3}: exact, bounded
+    ("t3-0563", 509, 509, [490, 509], "number"),  # eighteen numbers over six parallel pairs
 ]
 
 
@@ -799,64 +869,63 @@ def test_payloads_without_a_seam_shape_stay_exact() -> None:
 
 
 @pytest.mark.parametrize(
-    ("record_id", "recorded", "point"),
+    ("name", "record_id", "recorded"),
     [
-        ("mira-0265", 268, 269),  # a whole response's signature replayed (bills nothing), toolConfig ANY, two tools
-        ("mira-0139", 117, 118),  # the formatted-output tool alone, no history
-        ("mira-0190", None, None),  # its description carries the docstring: exact, inside the same bounds
+        ("mirascope", "mira-0265", 268),  # a whole response's signature replayed (bills nothing), two tools
+        ("mirascope", "mira-0139", 117),  # the formatted-output tool alone, no history
+        ("mirascope", "mira-0190", 155),  # its description carries the docstring on a second line, indented
     ],
 )
-def test_a_declaration_named_with_an_edge_underscore_is_bounded(
-    record_id: str, recorded: int | None, point: int | None
-) -> None:
-    """accounting.yaml uncertain_seams (underscored_name): Mirascope's __mirascope_formatted_output_tool__ on 2.5,
-    billed 1 under the template or as counted: the answer says [point - 1, point]."""
+def test_a_declaration_named_with_an_edge_underscore_bills_one_less(name: str, record_id: str, recorded: int) -> None:
+    """accounting.yaml tool_templates (per_underscored_name): Mirascope's __mirascope_formatted_output_tool__ on 2.5
+    bills 1 under the template, with or without a docstring in its description: exact, no bounds."""
     from tests.ground_truth import load_mined_history
 
-    record = next(r for r in load_mined_history("mirascope") if r["id"] == record_id)
+    record = next(r for r in load_mined_history(name) if r["id"] == record_id)
     answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
-    billed = record["expected"]["totalTokens"]
-    if recorded is not None:
-        assert (billed, answer.prompt_token_count) == (recorded, point)
-    else:
-        assert answer.prompt_token_count == billed
-    point = answer.prompt_token_count
-    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point - 1, point]
-    assert "edge underscore" in answer.bounds["reason"] and not answer.exact
-    metadata = answer.to_rest(explain=True)
-    assert any(rule["rule"] == "accounting.yaml uncertain_seams (underscored_name)" for rule in metadata["rules"])
+    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded)
+    assert (answer.exact, answer.bounds) == (True, None)
 
 
-def test_only_a_declaration_name_with_an_edge_underscore_is_bounded() -> None:
-    """The shape is the name's first or last character, per declaration; other names, Vertex and 3.x: no bounds."""
+def _declared(*declarations: dict[str, object]) -> dict[str, object]:
+    return {"contents": [USER], "tools": [{"functionDeclarations": list(declarations)}]}
 
-    def body(*names: str) -> dict[str, object]:
-        declarations = [{"name": n, "description": "Look up a city."} for n in names]
-        return {"contents": [USER], "tools": [{"functionDeclarations": declarations}]}
 
-    for names in (("lookup",), ("look_up",), ("a_b_c", "lookup")):
-        answer = vertexmeter.usage("gemini-2.5-flash", body(*names), api="gemini")
-        assert (answer.exact, answer.bounds) == (True, None), names
-    for names, low in ((("_lookup",), -1), (("lookup_",), -1), (("__lookup__", "_other"), -2)):
-        answer = vertexmeter.usage("gemini-2.5-flash", body(*names), api="gemini")
-        point = answer.prompt_token_count
-        assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point + low, point], names
+def test_an_edge_underscore_in_a_declaration_name_is_a_weight() -> None:
+    """Per declaration whose name begins or ends with "_": 1 less on the Gemini API's 2.5, names as texts otherwise;
+    Vertex and 3.x bill the name's text alone."""
+
+    def bill(model: str, api: str, *names: str) -> int:
+        body = _declared(*({"name": n, "description": "Look up a city."} for n in names))
+        answer = vertexmeter.usage(model, body, api=api)
+        assert (answer.exact, answer.bounds) == (True, None)
+        return answer.prompt_token_count
+
+    def texts(*names: str) -> int:
+        return sum(raw("gemma3", n) for n in names)
+
+    plain = bill("gemini-2.5-flash", "gemini", "lookup") - texts("lookup")
+    for names, edges in ((("look_up",), 0), (("_lookup",), 1), (("lookup_",), 1), (("__lookup__", "_other"), 2)):
+        billed = bill("gemini-2.5-flash", "gemini", *names)
+        more = (len(names) - 1) * (18 + raw("gemma3", "Look up a city."))  # another declaration and its description
+        assert billed == texts(*names) + plain + more - edges, names
     for model, api in (("gemini-2.5-flash", "vertex"), ("gemini-3-flash-preview", "gemini")):
-        assert vertexmeter.usage(model, body("__lookup__"), api=api).bounds is None, (model, api)
+        assert bill(model, api, "__lookup__") - texts("__lookup__") == bill(model, api, "lookup") - texts("lookup")
 
 
 @pytest.mark.parametrize(
-    ("name", "record_id", "recorded", "point", "bounds"),
+    ("name", "record_id", "recorded"),
     [
-        ("2026", "t3-0516", 398, 399, [396, 402]),  # adk-go's transfer_to_agent, an indented docstring: 3 blank lines
-        ("openinference", "oinf-0077", 136, 135, [133, 137]),  # "…city.\n\nArgs: … msg.\n": 2 blank lines
-        ("crewai", "crew-0079", 319, 313, [307, 319]),  # three docstring declarations, 6 blank lines: at the edge
+        ("2026", "t3-0516", 398),  # adk-go's transfer_to_agent, an indented docstring (lines as sent) ending "\n  "
+        ("openinference", "oinf-0077", 136),  # "…city.\n\nArgs:\n    city … msg.\n": two at the margin, a final "\n"
+        ("crewai", "crew-0079", 319),  # three docstrings, six lines at the margin after a blank line
+        ("mirascope", "mira-0370", 3900),  # a markdown description: 77 lines after the first at the margin
+        ("pydantic_ai_history", "pyd-0133", 383),  # indented docstrings ending "\n    ": as sent
     ],
 )
-def test_blank_lines_in_a_declaration_description_are_bounded(
-    name: str, record_id: str, recorded: int, point: int, bounds: list[int]
-) -> None:
-    """accounting.yaml uncertain_seams (paragraph_break): each blank line of a 2.5 declaration's description, ±1."""
+def test_a_declaration_description_is_billed_as_the_service_writes_it(name: str, record_id: str, recorded: int) -> None:
+    """accounting.yaml tool_templates (description_indent, reads_description_trailing_newlines): on the Gemini API's
+    2.5 every line of a declaration's description after the first is indented and its final newlines dropped."""
     from tests.ground_truth import earlier_responses, load_2026, load_mined_history
 
     records = load_2026() if name == "2026" else load_mined_history(name)
@@ -865,35 +934,43 @@ def test_blank_lines_in_a_declaration_description_are_bounded(
     answer = vertexmeter.usage(
         record["model"], record["request"], api="gemini", as_of=record.get("recorded"), history=history
     )
-    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, point)
-    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == bounds
-    assert bounds[0] <= recorded <= bounds[1]
-    assert "blank line" in answer.bounds["reason"]
+    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded)
+    assert (answer.exact, answer.bounds) == (True, None)
 
 
-def test_only_blank_lines_of_a_declaration_description_are_bounded() -> None:
-    """Counted per run of newlines in the declaration's own description; one paragraph, single newlines, property
-    descriptions, Vertex and 3.x: no bounds."""
+def test_only_the_gemini_2_5_description_lines_are_rewritten() -> None:
+    """The description's lines after the first at the margin cost their indent's token on the Gemini API's 2.5, final
+    newlines nothing; one line, lines already indented and blank lines cost as sent; Vertex and 3.x read it as sent."""
 
-    def body(description: str, property_description: str = "A city.") -> dict[str, object]:
-        parameters = {"type": "OBJECT", "properties": {"city": {"type": "STRING", "description": property_description}}}
-        declaration = {"name": "lookup", "description": description, "parameters": parameters}
-        return {"contents": [USER], "tools": [{"functionDeclarations": [declaration]}]}
-
-    for case in (body("Look up a city."), body("Look up\na city.\n"), body("Look up.", "A city.\n\nAny city.")):
-        answer = vertexmeter.usage("gemini-2.5-flash", case, api="gemini")
+    def bill(model: str, api: str, description: str) -> int:
+        answer = vertexmeter.usage(model, _declared({"name": "lookup", "description": description}), api=api)
         assert (answer.exact, answer.bounds) == (True, None)
-    for description, breaks in (("Look up.\n\nArgs:\n  city: a city.", 1), ("A.\n\n\nB.\n\nC.\n\n", 3)):
-        answer = vertexmeter.usage("gemini-2.5-flash", body(description), api="gemini")
-        point = answer.prompt_token_count
-        assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point - breaks, point + breaks]
-    for model, api in (("gemini-2.5-flash", "vertex"), ("gemini-3-flash-preview", "gemini")):
-        assert vertexmeter.usage(model, body("A.\n\nB."), api=api).bounds is None, (model, api)
+        return answer.prompt_token_count
+
+    def extra(model: str, api: str, description: str, family: str = "gemma3") -> int:
+        return bill(model, api, description) - raw(family, description)
+
+    base = extra("gemini-2.5-flash", "gemini", "Look up a city.")
+    for description, written in (
+        ("Look up.\n  Any city.", "Look up.\n    Any city."),  # already indented: the same tokens
+        (
+            "Look up.\n\n    Args:\n        city: a city.\n    ",
+            "Look up.\n\n      Args:\n          city: a city.\n    ",
+        ),
+        ("Look up.\nArgs:", "Look up.\n  Args:"),
+        ("Look up.\n\nArgs:\n  city: a city.\n", "Look up.\n\n  Args:\n    city: a city."),
+    ):
+        more = raw("gemma3", written) - raw("gemma3", description)
+        assert extra("gemini-2.5-flash", "gemini", description) == base + more, description
+    assert raw("gemma3", "Look up.\n  Args:") == raw("gemma3", "Look up.\nArgs:") + 1  # the case is not empty
+    as_sent = (("gemini-2.5-flash", "vertex", "gemma3"), ("gemini-3-flash-preview", "gemini", "gemma4"))
+    for model, api, family in as_sent:
+        assert extra(model, api, "A.\n\nB.\n", family) == extra(model, api, "A. B.", family), (model, api)
 
 
 def test_only_numeric_response_properties_are_bounded() -> None:
-    """A 2.5 declaration's response schema: each integer / number top-level property 0 … +1; strings, nested ones and
-    a schema without properties nothing."""
+    """A 2.5 declaration's response schema: each integer / number top-level property + 1 in the point value, bounded
+    -1 … 0 (the reading without it); strings, nested ones and a schema without properties nothing."""
 
     def body(response: dict[str, object], key: str = "responseJsonSchema") -> dict[str, object]:
         declaration = {"name": "roll", "description": "Rolls a die.", key: response}
@@ -910,11 +987,73 @@ def test_only_numeric_response_properties_are_bounded() -> None:
     two = {**obj, "properties": {"face": {"type": "integer"}, "p": {"type": "number"}, "s": {"type": "string"}}}
     answer = vertexmeter.usage("gemini-2.5-flash", body(two), api="gemini")
     point = answer.prompt_token_count
-    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point, point + 2]
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point - 2, point]
+    strings = {**obj, "properties": {"face": {"type": "string"}, "p": {"type": "string"}, "s": {"type": "string"}}}
+    assert point == vertexmeter.usage("gemini-2.5-flash", body(strings), api="gemini").prompt_token_count + 2
     typed = {"type": "OBJECT", "properties": {"face": {"type": "INTEGER"}}}
     answer = vertexmeter.usage("gemini-2.5-flash", body(typed, "response"), api="gemini")
-    assert answer.bounds is not None and answer.bounds["promptTokenCount"][1] == answer.prompt_token_count + 1
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"][0] == answer.prompt_token_count - 1
     assert vertexmeter.usage("gemini-3-flash-preview", body(two), api="gemini").bounds is None
+
+
+@pytest.mark.parametrize(
+    ("name", "record_id", "recorded", "point", "low", "high"),
+    [
+        ("req_llm", "reqllm-0049", 142, 142, -1, 0),  # get_weather's unit enum (celsius, fahrenheit): the point's fit
+        ("ruby_llm", "rllm-0490", 84, 85, -1, 0),  # status enum (pending, done), nullable: the bound's
+        ("fantasy", "fnts-0010", 72, 72, 0, 1),  # add(a, b: INTEGER, described): the point's fit
+        ("fantasy", "fnts-0032", 121, 121, 0, 2),  # add and multiply: two such declarations
+    ],
+)
+def test_enums_and_described_integers_of_2_5_declarations_are_bounded(
+    name: str, record_id: str, recorded: int, point: int, low: int, high: int
+) -> None:
+    """accounting.yaml tool_templates per_enum, per_enum_value, per_declaration_with_described_integers (the point
+    value, fitted on one repository) and uncertain_seams enum, declaration_with_described_integers (the other
+    reading): the recorded answer is the point or inside the bounds."""
+    from tests.ground_truth import load_mined_history
+
+    record = next(r for r in load_mined_history(name) if r["id"] == record_id)
+    answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
+    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, point)
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point + low, point + high]
+    assert not answer.exact and point + low <= recorded <= point + high
+
+
+def test_only_enums_and_described_openapi_integers_are_bounded() -> None:
+    """An enum on 2.5: + 1 + 1 per value beyond its texts, bounded -1 … 0 each; a described INTEGER of OpenAPI
+    parameters: - 1 per declaration, bounded 0 … +1; a described JSON Schema integer, an undescribed INTEGER and a
+    described STRING: exact. Vertex and 3.x: no bounds."""
+
+    def answer(
+        properties: dict[str, object], key: str = "parameters", model: str = "gemini-2.5-flash", api: str = "gemini"
+    ) -> Any:
+        parameters = {"type": "OBJECT" if key == "parameters" else "object", "properties": properties}
+        declaration = {"name": "pick", "description": "Picks.", key: parameters}
+        return vertexmeter.usage(model, _declared(declaration), api=api)
+
+    plain = answer({"unit": {"type": "STRING"}})
+    listed = answer({"unit": {"type": "STRING", "enum": ["c", "f"]}})
+    assert listed.prompt_token_count == plain.prompt_token_count + raw("gemma3", "c", "f") + 1 + 2
+    assert listed.bounds is not None
+    assert listed.bounds["promptTokenCount"] == [listed.prompt_token_count - 1, listed.prompt_token_count]
+    described = answer(
+        {"a": {"type": "INTEGER", "description": "first"}, "b": {"type": "INTEGER", "description": "second"}}
+    )
+    strings = answer(
+        {"a": {"type": "STRING", "description": "first"}, "b": {"type": "STRING", "description": "second"}}
+    )
+    assert described.prompt_token_count == strings.prompt_token_count - 1
+    assert described.bounds is not None
+    assert described.bounds["promptTokenCount"] == [described.prompt_token_count, described.prompt_token_count + 1]
+    for exact in (
+        strings,
+        answer({"a": {"type": "INTEGER"}}),
+        answer({"a": {"type": "integer", "description": "first"}}, "parametersJsonSchema"),
+        answer({"unit": {"type": "STRING", "enum": ["c", "f"]}}, api="vertex"),
+        answer({"a": {"type": "INTEGER", "description": "first"}}, model="gemini-3-flash-preview"),
+    ):
+        assert (exact.exact, exact.bounds) == (True, None)
 
 
 def test_uncertain_seams_are_checked_when_the_data_loads() -> None:

@@ -36,8 +36,10 @@ TOOL_FEATURES = {
     "per_optional_property": "optional property (not in its object's `required`)",
     "per_optional_property_of_described_declaration": "… more in a declaration with a description",
     "per_optional_described_property": "… more when the property has a description",
+    "per_declaration_with_optional_described_properties": "declaration with an optional described property",
     "per_response_object": "`response` / `responseJsonSchema` with properties",
     "per_response_property": "… each of its top-level properties, beyond the property weight",
+    "per_numeric_response_property": "… a top-level property typed integer or number",
     "per_response_property_named_as_function": "… a top-level property named as its function",
     "per_nested_object": "object with properties below a schema's root (nested, `items`, a resolved `$ref`)",
     "per_enum": "enum",
@@ -45,10 +47,14 @@ TOOL_FEATURES = {
     "per_null_union": 'JSON Schema `type` list with "null"',
     "per_boolean_node": "typed OpenAPI node of type `BOOLEAN`",
     "per_title": "`title` (beside its text)",
+    "per_underscored_name": "declaration named with an edge underscore (`_x`, `x_`)",
+    "per_declaration_with_described_integers": "declaration whose OpenAPI `parameters` hold a described INTEGER",
 }
 TOOL_SWITCHES = {
     "inlines_refs": ("`$ref` read as its definition", {True: "yes"}),
     "reads_root_descriptions": ("the parameter schema's root description counts", {False: "no"}),
+    "description_indent": ("spaces before each line after the first of a declaration's description", None),
+    "reads_description_trailing_newlines": ("a declaration description's final newlines count", {False: "no"}),
     "json_schemas_counted": ("`parametersJsonSchema` read", {False: "no"}),
     "schema_strings": ("schema strings counted beside the SDK's", None),
 }
@@ -130,7 +136,8 @@ def tool_templates() -> str:
     for key, (what, shown) in TOOL_SWITCHES.items():
         if any(key in e for e in entries):
             values = [
-                ", ".join(e[key]) if shown is None and key in e else (shown or {}).get(e.get(key), "") for e in entries
+                ", ".join(_list(e[key])) if shown is None and key in e else (shown or {}).get(e.get(key), "")
+                for e in entries
             ]
             lines.append(f"| {what} | " + " | ".join(values) + " |")
     lines.append("| confidence; evidence | " + " | ".join(_evidence([e]) for e in entries) + " |")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from vertexmeter.counting.texts import inline_tool_refs, without_root_descriptions
+from vertexmeter.counting.texts import inline_tool_refs, with_descriptions_as_written, without_root_descriptions
 from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
 from vertexmeter.requests import Prompt
 
@@ -37,13 +37,15 @@ def _empty_user_content(role: str, parts: list[dict[str, Any]]) -> bool:
 
 
 def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
-    """What a counted responseSchema adds per typed node (accounting.yaml `response_schema`)."""
+    """What a counted responseSchema adds per typed node and per node with a numeric bound (accounting.yaml
+    `response_schema`)."""
     schema = prompt.generation_config.get("responseSchema")
-    if not (schema and rules.counts_response_schema and rules.response_schema_per_typed_node):
+    per_typed, per_bounded = rules.response_schema_per_typed_node, rules.response_schema_per_bounded_node
+    if not (schema and rules.counts_response_schema and (per_typed or per_bounded)):
         return 0
     found: Counter[str] = Counter()
     _schema_features(schema, found, typed=True)
-    return rules.response_schema_per_typed_node * found["typed_node"]
+    return per_typed * found["typed_node"] + per_bounded * found["bounded_node"]
 
 
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
@@ -54,6 +56,7 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
         for weight, measure in (
             (history.per_argument, len),
             (history.per_number, top_level_numbers),
+            (history.per_nested_number, _nested_numbers),
             (history.per_nested_object, _nested_objects),
             (history.per_boolean, _booleans),
             (history.per_list, _lists),
@@ -110,6 +113,22 @@ def top_level_numbers(payload: Any) -> int:
     if not isinstance(payload, dict):
         return 0
     return sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in payload.values())
+
+
+def _nested_numbers(payload: Any) -> int:
+    """Number values below the top level of a payload: inside an object that is a key's value, or in a list."""
+    if not isinstance(payload, dict):
+        return 0
+    return sum(_numbers(value) for value in payload.values() if isinstance(value, dict | list))
+
+
+def _numbers(value: Any) -> int:
+    """Every number at any depth of a JSON value (booleans are not numbers)."""
+    if isinstance(value, dict):
+        return sum(_numbers(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_numbers(item) for item in value)
+    return int(isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 def _lists(payload: Any) -> int:
@@ -201,21 +220,6 @@ _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
 }
 
 
-def _underscored_name(declaration: dict[str, Any]) -> int:
-    """1 for a declaration whose name begins or ends with an underscore."""
-    name = str(declaration.get("name") or "")
-    return int(name.startswith("_") or name.endswith("_"))
-
-
-def _paragraph_breaks(declaration: dict[str, Any]) -> int:
-    """The blank lines ("\n\n", each run of newlines once) in a declaration's own description."""
-    description = declaration.get("description")
-    return len(_PARAGRAPH_BREAK.findall(description)) if isinstance(description, str) else 0
-
-
-_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
-
-
 def _numeric_response_properties(declaration: dict[str, Any]) -> int:
     """Top-level properties of a declaration's response schema typed integer or number (either casing)."""
     schema = declaration.get("responseJsonSchema") or declaration.get("response")
@@ -225,21 +229,31 @@ def _numeric_response_properties(declaration: dict[str, Any]) -> int:
     return sum(isinstance(p, dict) and str(p.get("type")).lower() in ("integer", "number") for p in properties.values())
 
 
+def _declaration_feature(name: str) -> Callable[[dict[str, Any]], int]:
+    """One declaration's count of a TOOL_FEATURES feature, as tool_features counts it."""
+    return lambda declaration: tool_features([{"functionDeclarations": [declaration]}])[name]
+
+
 # Shapes of a function declaration.
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
-    "underscored_name": _underscored_name,
-    "paragraph_break": _paragraph_breaks,
     "numeric_response_property": _numeric_response_properties,
+    "enum": _declaration_feature("enum"),
+    "declaration_with_described_integers": _declaration_feature("declaration_with_described_integers"),
 }
 
 
 def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:
     """The function declarations as the service reads them under `template`: references resolved, the parameter
-    schema's own description dropped, where accounting.yaml says so."""
+    schema's own description dropped, the declaration's description written with its lines indented and without
+    its trailing newlines, where accounting.yaml says so."""
     if template.inlines_refs:
         tools = inline_tool_refs(tools)
     if not template.reads_root_descriptions:
         tools = without_root_descriptions(tools)
+    if template.description_indent or not template.reads_description_trailing_newlines:
+        tools = with_descriptions_as_written(
+            tools, template.description_indent, trailing_newlines=template.reads_description_trailing_newlines
+        )
     return tools
 
 
@@ -273,6 +287,10 @@ TOOL_FEATURES = (
     "boolean_node",
     "title",
     "nested_object",
+    "declaration_with_optional_described_properties",
+    "underscored_name",
+    "numeric_response_property",
+    "declaration_with_described_integers",
 )
 
 
@@ -282,14 +300,21 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
     array `items`, typed OpenAPI nodes, nullable flags, properties that are not required (and of those, the
     described ones, and those of a declaration with a description), response schemas with properties and their
     top-level properties, enums and their values, JSON Schema type lists with "null", typed BOOLEAN nodes,
-    non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`).
+    non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`), declarations
+    with an optional described property, declarations named with an edge underscore (`_x`, `x_`), top-level
+    response schema properties typed integer or number, declarations whose OpenAPI `parameters` hold a described
+    INTEGER property.
     `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
     found: Counter[str] = Counter()
     for tool in tools:
         for declaration in tool.get("functionDeclarations") or []:
             found["declaration"] += 1
             found["description"] += 1 if declaration.get("description") else 0
+            name = str(declaration.get("name") or "")
+            found["underscored_name"] += name.startswith("_") or name.endswith("_")
             described_before, optional_before = found["described_property"], found["optional_property"]
+            optional_described_before = found["optional_described_property"]
+            integers_before = found["described_integer"]
             for key, typed, response in (
                 ("parameters", True, False),
                 ("response", True, True),
@@ -310,6 +335,11 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
                         isinstance(properties, dict) and declaration.get("name") in properties
                     )
             found["declaration_with_described_properties"] += found["described_property"] > described_before
+            found["declaration_with_optional_described_properties"] += (
+                found["optional_described_property"] > optional_described_before
+            )
+            found["declaration_with_described_integers"] += found["described_integer"] > integers_before
+            found["numeric_response_property"] += _numeric_response_properties(declaration)
             if declaration.get("description"):
                 found["optional_property_of_described_declaration"] += found["optional_property"] - optional_before
     return found
@@ -335,9 +365,13 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
         found["typed_node"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
         found["nullable"] += 1 if schema.get("nullable") else 0
         found["boolean_node"] += str(schema.get("type")).upper() == "BOOLEAN"
+        found["described_integer"] += sum(
+            _described(p) and str(p.get("type")).upper() == "INTEGER" for p in properties.values()
+        )
     elif isinstance(schema.get("type"), list) and "null" in schema["type"]:
         found["null_union"] += 1
     found["title"] += isinstance(schema.get("title"), str) and bool(schema["title"])
+    found["bounded_node"] += "minimum" in schema or "maximum" in schema
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         found["enum"] += 1
         found["enum_value"] += len(schema["enum"])

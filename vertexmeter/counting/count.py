@@ -539,7 +539,7 @@ def count_prompt_tokens(
     rules = rules_with(accounting_for(prompt.model, prompt.api, prompt.call), dated)
     # The declarations as the service reads them (the result keeps the request as parsed).
     counted = prompt
-    if prompt.tools and (rules.tools.inlines_refs or not rules.tools.reads_root_descriptions):
+    if prompt.tools and rules.tools.rewrites_declarations:
         counted = dataclasses.replace(prompt, tools=declarations_as_read(prompt.tools, rules.tools))
     code_rule = code_parts_for(prompt.api, prompt.call, prompt.model.rules_generation, as_of)
     texts = [

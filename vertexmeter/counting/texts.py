@@ -289,3 +289,23 @@ def without_root_descriptions(tools: list[dict[str, Any]]) -> list[dict[str, Any
                 declaration[key] = {k: v for k, v in schema.items() if k != "description"}
 
     return _each_declaration(tools, drop)
+
+
+def with_descriptions_as_written(
+    tools: list[dict[str, Any]], indent: int, *, trailing_newlines: bool = True
+) -> list[dict[str, Any]]:
+    """The tools with each declaration's own description as the service writes it where accounting.yaml says so
+    (`description_indent`, `reads_description_trailing_newlines`): every line after the first that holds more than
+    whitespace indented by `indent` spaces (blank lines, and lines of whitespace only, as sent), then, with
+    `trailing_newlines=False`, the newlines it ends with left out."""
+    pad = " " * indent
+
+    def write(declaration: dict[str, Any]) -> None:
+        description = declaration.get("description")
+        if not isinstance(description, str) or "\n" not in description:
+            return
+        first, *rest = description.split("\n")
+        text = "\n".join([first, *(pad + line if line.strip() else line for line in rest)])
+        declaration["description"] = text if trailing_newlines else text.rstrip("\n")
+
+    return _each_declaration(tools, write)

@@ -28,6 +28,7 @@ ACCOUNTING_WEIGHTS = {
         "counted": "counts_response_schema",
         "json_schema_counted": "counts_response_json_schema",
         "per_typed_node": "response_schema_per_typed_node",
+        "per_bounded_node": "response_schema_per_bounded_node",
     },
 }
 # accounting.yaml sections of DatedRule entries (a span of days, no weights).

@@ -114,15 +114,34 @@ class ToolTemplate:
     per_boolean_node: int = 0  # a typed OpenAPI node of type BOOLEAN
     per_title: int = 0  # a schema node's non-empty `title`
     per_nested_object: int = 0  # an object with properties below a schema's root
+    per_declaration_with_optional_described_properties: int = 0  # a declaration with such a property, once
+    per_underscored_name: int = 0  # a declaration whose name begins or ends with "_"
+    per_numeric_response_property: int = 0  # a top-level response schema property typed integer or number
+    per_declaration_with_described_integers: int = 0  # OpenAPI `parameters` holding a described INTEGER property
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
     reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
+    # Spaces the service writes before each non-blank line after the first of a declaration's own description
+    # (0: the description as sent), and whether the newlines it ends with are read.
+    description_indent: int = 0
+    reads_description_trailing_newlines: bool = True
+
+    @property
+    def rewrites_declarations(self) -> bool:
+        """The service reads the declarations otherwise than as sent (counting.accounting.declarations_as_read)."""
+        return (
+            self.inlines_refs
+            or not self.reads_root_descriptions
+            or self.description_indent > 0
+            or not self.reads_description_trailing_newlines
+        )
 
 
 # The tool template's optional weights (accounting.yaml `tool_templates`; 0 where a rule does not name them).
 _TOOL_WEIGHTS = (
     "per_optional_property",
     "per_optional_described_property",
+    "per_declaration_with_optional_described_properties",
     "per_optional_property_of_described_declaration",
     "per_response_object",
     "per_response_property",
@@ -133,6 +152,9 @@ _TOOL_WEIGHTS = (
     "per_boolean_node",
     "per_title",
     "per_nested_object",
+    "per_underscored_name",
+    "per_numeric_response_property",
+    "per_declaration_with_described_integers",
 )
 
 
@@ -153,6 +175,7 @@ class FunctionHistory:
     per_absent_response: int = 0  # a functionResponse without `response` (json reads it as {})
     per_call_with_several_args: int = 0  # a functionCall whose args hold two or more keys
     per_string_list: int = 0  # a top-level non-empty list of strings only
+    per_nested_number: int = 0  # a number below the top level of a payload (in an object or a list)
     # (model name patterns, weights that replace the ones above for those models), first match wins
     model_overrides: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = ()
 
@@ -181,6 +204,7 @@ class Accounting:
     counts_response_json_schema: bool = True
     response_schema_strings: tuple[str, ...] = ()  # schema fields counted beyond the SDK walk
     response_schema_per_typed_node: int = 0
+    response_schema_per_bounded_node: int = 0  # a node with `minimum` or `maximum`
     function_history: FunctionHistory = FunctionHistory()
     # "before_stop": an output cut by a stop sequence bills the tokens generated wholly before the stop;
     # "text": the returned text's own count (accounting.yaml `stop_sequences`).
@@ -199,9 +223,9 @@ SEAM_SHAPES = (
     "number",
     "digit_string",
     "string_list",
-    "underscored_name",
-    "paragraph_break",
     "numeric_response_property",
+    "enum",
+    "declaration_with_described_integers",
 )
 
 
@@ -722,6 +746,7 @@ _HISTORY_WEIGHTS = (
     "per_absent_response",
     "per_call_with_several_args",
     "per_string_list",
+    "per_nested_number",
 )
 
 
@@ -808,6 +833,8 @@ def _load_accounting(
                         schema_strings=_schema_strings(tool.get("schema_strings"), "tool_templates"),
                         inlines_refs=bool(tool.get("inlines_refs", False)),
                         reads_root_descriptions=bool(tool.get("reads_root_descriptions", True)),
+                        description_indent=int(str(tool.get("description_indent", 0))),
+                        reads_description_trailing_newlines=bool(tool.get("reads_description_trailing_newlines", True)),
                         **{name: int(str(tool.get(name, 0))) for name in _TOOL_WEIGHTS},
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
@@ -816,6 +843,7 @@ def _load_accounting(
                     counts_response_json_schema=bool(schema["json_schema_counted"]),
                     response_schema_strings=_schema_strings(schema.get("schema_strings"), "response_schema"),
                     response_schema_per_typed_node=int(str(schema.get("per_typed_node", 0))),
+                    response_schema_per_bounded_node=int(str(schema.get("per_bounded_node", 0))),
                     function_history=FunctionHistory(
                         int(str(history["per_call"])),
                         int(str(history["per_response"])),
@@ -829,6 +857,7 @@ def _load_accounting(
                         model_overrides=_history_overrides(history),
                         per_call_with_several_args=int(str(history.get("per_call_with_several_args", 0))),
                         per_string_list=int(str(history.get("per_string_list", 0))),
+                        per_nested_number=int(str(history.get("per_nested_number", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
