@@ -225,11 +225,20 @@ def _numeric_response_properties(declaration: dict[str, Any]) -> int:
     return sum(isinstance(p, dict) and str(p.get("type")).lower() in ("integer", "number") for p in properties.values())
 
 
+def _optional_properties(declaration: dict[str, Any]) -> int:
+    """Properties of a declaration's parameter schema (nested too) that their object's `required` leaves out."""
+    found: Counter[str] = Counter()
+    for key, typed in (("parameters", True), ("parametersJsonSchema", False)):
+        _schema_features(declaration.get(key), found, typed=typed)
+    return found["optional_property"]
+
+
 # Shapes of a function declaration.
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "underscored_name": _underscored_name,
     "paragraph_break": _paragraph_breaks,
     "numeric_response_property": _numeric_response_properties,
+    "optional_property": _optional_properties,
 }
 
 

@@ -202,6 +202,7 @@ SEAM_SHAPES = (
     "underscored_name",
     "paragraph_break",
     "numeric_response_property",
+    "optional_property",
 )
 
 
