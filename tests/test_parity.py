@@ -181,6 +181,8 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # of May - Jun 2026 (3, 3.1, 3.5 and 2.5, Gemini API; the history after the req_llm set's, from a fork) 66/72: the
 # misses are one declaration set, over by 8 on every 3.x model and under by 3 on 2.5 Flash-Lite. vxcontrol/langchaingo's
 # own httprr traces (Gemini API 1.5, 2.0, 2.5, Jun - Jul 2025) 22/27, every miss a 2.0 stream inside its bounds.
+# Then a 3.x property its object does not require bounded (uncertain_seams optional_property, one repository):
+# req_llm_2026 66/72 exact, its five 3.x misses inside their bounds (tests/test_seams_3x.py).
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
