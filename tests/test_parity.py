@@ -181,6 +181,8 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # of May - Jun 2026 (3, 3.1, 3.5 and 2.5, Gemini API; the history after the req_llm set's, from a fork) 66/72: the
 # misses are one declaration set, over by 8 on every 3.x model and under by 3 on 2.5 Flash-Lite. vxcontrol/langchaingo's
 # own httprr traces (Gemini API 1.5, 2.0, 2.5, Jun - Jul 2025) 22/27, every miss a 2.0 stream inside its bounds.
+# Then the Gemini API's 3.x declarations read as Gemma 4's tool-declaration text (tool_templates written_as):
+# req_llm_2026 71/72, ellmer 68/88.
 # Then a 3.x property its object does not require bounded (uncertain_seams optional_property, one repository):
 # req_llm_2026 66/72 exact, its five 3.x misses inside their bounds (tests/test_seams_3x.py).
 MINED_HISTORY_FLOORS = {
@@ -188,7 +190,7 @@ MINED_HISTORY_FLOORS = {
     "ruby_llm": 0.90,
     "pydantic_ai_history": 0.795,
     "mirascope": 0.83,
-    "ellmer": 0.71,
+    "ellmer": 0.77,
     "chatlas": 0.71,
     "crewai": 0.88,
     "openinference": 0.89,
@@ -206,7 +208,7 @@ MINED_HISTORY_FLOORS = {
     "function_calls": 0.97,
     "dspy_rb": 0.90,
     "llm_rb": 0.85,
-    "req_llm_2026": 0.91,
+    "req_llm_2026": 0.98,
     "langchaingo_vxcontrol": 0.81,
 }
 
@@ -230,7 +232,11 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     320 without). With charmbracelet/fantasy's agent turns (an unseen check mined 2026-12-07, measured before any
     new rule: 45 of its 52 bounded held, 18 of them at most 30 % wide): 453 of 474, 346 narrow. With Vertex 2.x's
     numbers billed (accounting.yaml function_history per_number) pyd-0913 is exact, no longer bounded: 452 of 473,
-    347 narrow, and the exact ones 354."""
+    347 narrow, and the exact ones 354. With the Gemini API's 3.x declarations read as their written text
+    (tool_templates written_as) ellmer's parameterless declarations count 8 less each: its signature turns elmr-0042
+    and -0076 are then exact given the producing response's thoughts (100 + 164 = 264, 100 + 155 = 255; 16 over
+    before), and their size-read bounds, as many tokens wide over a point 16 lower, 30.5 % and 30.6 % wide: 346
+    narrow."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -243,7 +249,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 473 and held >= 452 and bounded - held <= 21 and narrow >= 347 and exact >= 354
+    assert bounded >= 473 and held >= 452 and bounded - held <= 21 and narrow >= 346 and exact >= 354
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

@@ -51,6 +51,8 @@ TOOL_SWITCHES = {
     "reads_root_descriptions": ("the parameter schema's root description counts", {False: "no"}),
     "json_schemas_counted": ("`parametersJsonSchema` read", {False: "no"}),
     "schema_strings": ("schema strings counted beside the SDK's", None),
+    "written_as": ("declarations read as", {"escaped_strings": "Gemma 4's declaration text"}),
+    "fields_left_out": ("schema fields that text leaves out", None),
 }
 
 

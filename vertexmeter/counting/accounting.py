@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from vertexmeter.counting.texts import inline_tool_refs, without_root_descriptions
+from vertexmeter.counting.texts import ESCAPE, escaped_declaration, inline_tool_refs, without_root_descriptions
 from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
 from vertexmeter.requests import Prompt
 
@@ -225,20 +225,11 @@ def _numeric_response_properties(declaration: dict[str, Any]) -> int:
     return sum(isinstance(p, dict) and str(p.get("type")).lower() in ("integer", "number") for p in properties.values())
 
 
-def _optional_properties(declaration: dict[str, Any]) -> int:
-    """Properties of a declaration's parameter schema (nested too) that their object's `required` leaves out."""
-    found: Counter[str] = Counter()
-    for key, typed in (("parameters", True), ("parametersJsonSchema", False)):
-        _schema_features(declaration.get(key), found, typed=typed)
-    return found["optional_property"]
-
-
 # Shapes of a function declaration.
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "underscored_name": _underscored_name,
     "paragraph_break": _paragraph_breaks,
     "numeric_response_property": _numeric_response_properties,
-    "optional_property": _optional_properties,
 }
 
 
@@ -257,7 +248,15 @@ def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) ->
     if not tools:
         return 0  # most requests: no declarations, nothing to weigh
     found = tool_features(tools, counts_json_schemas=template.counts_json_schemas)
-    return sum(getattr(template, f"per_{name}") * found[name] for name in TOOL_FEATURES)
+    weighed: int = sum(getattr(template, f"per_{name}") * found[name] for name in TOOL_FEATURES)
+    if template.written_as == "escaped_strings":
+        # the escape tokens around each string of the written declarations (texts.escaped_declaration), one each
+        weighed += sum(
+            escaped_declaration(declaration, template.fields_left_out).count(ESCAPE)
+            for tool in tools
+            for declaration in tool.get("functionDeclarations") or []
+        )
+    return weighed
 
 
 # What a tool template weighs, each named as its weight (`per_<feature>` of accounting.yaml `tool_templates`).

@@ -117,6 +117,10 @@ class ToolTemplate:
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
     reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
+    # "texts": the SDK accumulator's strings plus the weights; "escaped_strings": each declaration read as Gemma 4's
+    # tool-declaration text (counting.texts.escaped_declaration), its escape tokens one each, plus the weights
+    written_as: str = "texts"
+    fields_left_out: tuple[str, ...] = ()  # schema fields an escaped_strings declaration does not write
 
 
 # The tool template's optional weights (accounting.yaml `tool_templates`; 0 where a rule does not name them).
@@ -202,7 +206,6 @@ SEAM_SHAPES = (
     "underscored_name",
     "paragraph_break",
     "numeric_response_property",
-    "optional_property",
 )
 
 
@@ -507,6 +510,14 @@ def streamed_output_bounds_for(
     return rule
 
 
+def _declarations_written_as(tool: dict[str, Any]) -> str:
+    """accounting.yaml tool_templates `written_as`: how the declarations' text is read."""
+    written_as = str(tool.get("written_as", "texts"))
+    if written_as not in ("texts", "escaped_strings"):
+        raise ValueError(f"accounting.yaml tool_templates: written_as {written_as!r} is not texts or escaped_strings")
+    return written_as
+
+
 def _load_uncertain_seams(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[UncertainSeam, ...]]:
     """accounting.yaml `uncertain_seams`, by (api, call, generation), in the file's order."""
     out: dict[tuple[str, str, str], list[UncertainSeam]] = {}
@@ -809,6 +820,8 @@ def _load_accounting(
                         schema_strings=_schema_strings(tool.get("schema_strings"), "tool_templates"),
                         inlines_refs=bool(tool.get("inlines_refs", False)),
                         reads_root_descriptions=bool(tool.get("reads_root_descriptions", True)),
+                        written_as=_declarations_written_as(tool),
+                        fields_left_out=_strings(tool.get("fields_left_out") or []),
                         **{name: int(str(tool.get(name, 0))) for name in _TOOL_WEIGHTS},
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),

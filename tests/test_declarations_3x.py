@@ -1,0 +1,200 @@
+"""accounting.yaml tool_templates on the Gemini API's 3.x: each function declaration is read as Gemma 4's
+tool-declaration text (counting.texts.escaped_declaration), its two special tokens and each escape token one token."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+import vertexmeter
+from vertexmeter.counting.texts import ESCAPE, escaped_declaration
+from vertexmeter.tokenizing import get_tokenizer
+
+USER = {"role": "user", "parts": [{"text": "What's the weather like in Paris, France?"}]}
+LEFT_OUT = ("propertyOrdering", "additionalProperties")
+
+# agentjido/req_llm's multi_tool declarations (reqllm2-0019 …): an optional enum, an optional described property,
+# an empty object
+WEATHER = {
+    "name": "get_weather",
+    "description": "Get current weather information for a location",
+    "parameters": {
+        "type": "object",
+        "properties": {"location": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+        "propertyOrdering": ["location", "unit"],
+        "required": ["location"],
+    },
+}
+JOKE = {
+    "name": "tell_joke",
+    "description": "Tell a funny joke",
+    "parameters": {"type": "object", "properties": {"topic": {"type": "string", "description": "Topic for the joke"}}},
+}
+TIME = {"name": "get_time", "description": "Get the current time", "parameters": {"type": "object", "properties": {}}}
+# tidyverse/ellmer's declaration without parameters (elmr-0041 …)
+DATE = {"name": "current_date", "description": "Return the current date"}
+# google/adk-go's summarize (t3-0603): a JSON Schema type list with "null", a response schema
+SUMMARIZE = {
+    "name": "summarize",
+    "description": "Summarises a list of items.",
+    "parametersJsonSchema": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"items": {"type": ["null", "array"], "items": {"type": "string"}}},
+        "required": ["items"],
+    },
+    "responseJsonSchema": {"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"]},
+}
+
+WRITTEN = {
+    "get_weather": 'declaration:get_weather{description:"Get current weather information for a location",'
+    'parameters:{properties:{location:{type:"STRING"},unit:{enum:["celsius","fahrenheit"],type:"STRING"}},'
+    'required:["location"],type:"OBJECT"}}',
+    "tell_joke": 'declaration:tell_joke{description:"Tell a funny joke",'
+    'parameters:{properties:{topic:{description:"Topic for the joke",type:"STRING"}},type:"OBJECT"}}',
+    "get_time": 'declaration:get_time{description:"Get the current time",parameters:{type:"OBJECT"}}',
+    "current_date": 'declaration:current_date{description:"Return the current date"}',
+    "summarize": 'declaration:summarize{description:"Summarises a list of items.",'
+    'parameters:{properties:{items:{items:{type:"STRING"},nullable:true,type:"ARRAY"}},required:["items"],'
+    'type:"OBJECT"},response:{properties:{summary:{type:"STRING"}},required:["summary"],type:"OBJECT"}}',
+}
+
+
+@pytest.mark.parametrize("declaration", [WEATHER, JOKE, TIME, DATE, SUMMARIZE], ids=lambda d: d["name"])
+def test_a_declaration_is_written_as_gemma_4_writes_it(declaration: dict[str, Any]) -> None:
+    """Fields in alphabetical order, property names as given, types in capitals, a null type as nullable, and what
+    a protobuf message leaves out (an empty map or list, an empty description, no parameters) not written."""
+    written = escaped_declaration(declaration, LEFT_OUT)
+    assert written.replace(ESCAPE, '"') == WRITTEN[declaration["name"]]
+    assert escaped_declaration(dict(declaration, description=""), LEFT_OUT).count(ESCAPE) == written.count(
+        ESCAPE
+    ) - 2 * bool(declaration.get("description"))
+
+
+def test_fields_left_out_and_the_order_of_properties() -> None:
+    shuffled = copy.deepcopy(WEATHER)
+    shuffled["parameters"]["properties"] = dict(reversed(list(WEATHER["parameters"]["properties"].items())))
+    written = escaped_declaration(shuffled, LEFT_OUT).replace(ESCAPE, '"')
+    assert 'properties:{unit:{enum:["celsius","fahrenheit"],type:"STRING"},location:{type:"STRING"}}' in written
+    assert "propertyOrdering" in escaped_declaration(WEATHER).replace(ESCAPE, '"')
+    # a property named `properties` is a schema, its own fields in alphabetical order
+    odd = {
+        "name": "f",
+        "parameters": {"type": "OBJECT", "properties": {"properties": {"type": "STRING", "description": "d"}}},
+    }
+    assert 'properties:{properties:{description:"d",type:"STRING"}}' in escaped_declaration(odd).replace(ESCAPE, '"')
+    # an empty property schema is still an entry of the map; numbers and booleans as JSON, false not written
+    loose = {
+        "name": "g",
+        "parameters": {"properties": {"x": {}, "n": {"type": "integer", "minimum": 5, "nullable": False}}},
+    }
+    assert escaped_declaration(loose).replace(ESCAPE, '"') == (
+        'declaration:g{parameters:{properties:{x:{},n:{minimum:5,type:"INTEGER"}}}}'
+    )
+
+
+def _expected(model: str, *declarations: dict[str, Any]) -> int:
+    """The prompt without declarations + each declaration's written text, cut at its escape tokens and counted
+    apart, + 1 per escape token + 2 per declaration (its <|tool> … <tool|>)."""
+    tokenizer = get_tokenizer("gemma4")
+    base = vertexmeter.usage(model, {"contents": [USER]}, api="gemini").prompt_token_count
+    total = base
+    for declaration in declarations:
+        written = escaped_declaration(declaration, LEFT_OUT)
+        total += sum(tokenizer.count(s) for s in written.split(ESCAPE) if s) + written.count(ESCAPE) + 2
+    return total
+
+
+@pytest.mark.parametrize("model", ["gemini-3-flash-preview", "gemini-3.1-pro-preview", "gemini-3.5-flash"])
+def test_declarations_count_their_written_text_on_3x(model: str) -> None:
+    for declarations in ((WEATHER,), (WEATHER, JOKE, TIME), (DATE,), (SUMMARIZE,), (DATE, SUMMARIZE)):
+        body = {"contents": [USER], "tools": [{"functionDeclarations": list(declarations)}]}
+        answer = vertexmeter.usage(model, body, api="gemini")
+        assert (answer.prompt_token_count, answer.exact, answer.bounds) == (_expected(model, *declarations), True, None)
+        counted = vertexmeter.count(
+            model, {"generateContentRequest": {"model": f"models/{model}", **body}}, api="gemini"
+        )
+        assert counted.total_tokens == answer.prompt_token_count  # countTokens counts as generateContent bills
+
+
+def test_other_generations_and_vertex_keep_their_templates() -> None:
+    """Only the Gemini API's 3.x reads the written text; elsewhere the SDK's texts and the weights: a declaration
+    without parameters on Vertex 3 is its name, its description and the description's + 8."""
+    from vertexmeter.registry import accounting_for, resolve
+
+    for model, api, written_as in (
+        ("gemini-3-flash-preview", "gemini", "escaped_strings"),
+        ("gemini-3.5-flash", "gemini", "escaped_strings"),
+        ("gemini-3-flash-preview", "vertex", "texts"),
+        ("gemini-2.5-flash", "gemini", "texts"),
+        ("gemini-2.0-flash", "gemini", "texts"),
+    ):
+        for call in ("generateContent", "countTokens"):
+            assert accounting_for(resolve(model), api, call).tools.written_as == written_as, (model, api, call)
+    bare = vertexmeter.usage("gemini-3-flash-preview", {"contents": [USER]}, api="vertex").prompt_token_count
+    date = {"contents": [USER], "tools": [{"functionDeclarations": [DATE]}]}
+    words = get_tokenizer("gemma4").count_many([DATE["name"], DATE["description"]])
+    assert vertexmeter.usage("gemini-3-flash-preview", date, api="vertex").prompt_token_count == bare + sum(words) + 8
+
+
+def test_written_as_is_checked_when_the_data_loads() -> None:
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.registry import build_registry
+
+    models = load_yaml("vertexmeter.registry", "models.yaml")
+    rules = load_yaml("vertexmeter.registry", "accounting.yaml")
+    broken = copy.deepcopy(rules)
+    entry = next(t for t in broken["tool_templates"] if t.get("written_as"))
+    entry["written_as"] = "gemma4"
+    with pytest.raises(ValueError, match="written_as 'gemma4'"):
+        build_registry(models, broken)
+
+
+@pytest.mark.parametrize(
+    ("name", "record_id", "billed"),
+    [
+        ("req_llm_2026", "reqllm2-0019", 145),  # 3.1 Flash-Lite: the optional unit and topic are not in `required`
+        ("req_llm_2026", "reqllm2-0029", 145),  # 3.1 Pro preview
+        ("req_llm_2026", "reqllm2-0039", 145),  # 3.1 Pro preview customtools
+        ("req_llm_2026", "reqllm2-0048", 145),  # 3.5 Flash
+        ("req_llm_2026", "reqllm2-0057", 145),  # 3 Flash preview
+        ("ellmer", "elmr-0041", 67),  # 3.5 Flash, two declarations without parameters
+        ("ellmer", "elmr-0066", 30),  # the same shape through countTokens
+    ],
+)
+def test_recorded_3x_declarations_are_exact(name: str, record_id: str, billed: int) -> None:
+    from tests.ground_truth import load_mined_history, replay
+
+    record = next(r for r in load_mined_history(name) if r["id"] == record_id)
+    result = replay(record)
+    assert (result.expected, result.got, result.bounds) == (billed, billed, None)
+
+
+def test_every_3x_declaration_set_of_the_mined_sets_is_exact() -> None:
+    """Every Gemini API 3.x answer of the mined sets with declarations and no function parts, replayed signature or
+    built-in tool: 60 (2026-12-07) in nine repositories, each exact."""
+    from tests.ground_truth import api_of, load_mined_history, mined_history_names, replay
+
+    checked, off = 0, []
+    for name in mined_history_names():
+        for record in load_mined_history(name):
+            body = record["request"].get("generateContentRequest", record["request"])
+            text = json.dumps(body)
+            tools = body.get("tools") or []
+            tools = tools if isinstance(tools, list) else [tools]
+            if (
+                not str(record.get("model") or "").startswith("gemini-3")
+                or record["kind"] != "input"
+                or api_of(record) != "gemini"
+                or any(s in text for s in ("thoughtSignature", "functionCall", "functionResponse"))
+                or not any("functionDeclarations" in tool for tool in tools)
+                or any(set(tool) - {"functionDeclarations"} for tool in tools)
+            ):
+                continue
+            checked += 1
+            if not replay(record).exact:
+                off.append(record["id"])
+    assert (checked, off) == (60, [])
