@@ -198,3 +198,25 @@ def test_every_3x_declaration_set_of_the_mined_sets_is_exact() -> None:
             if not replay(record).exact:
                 off.append(record["id"])
     assert (checked, off) == (60, [])
+
+
+@pytest.mark.parametrize(
+    ("first", "turn", "billed"), [("elmr-0041", "elmr-0042", 264), ("elmr-0075", "elmr-0076", 255)]
+)
+def test_parameterless_declarations_in_a_signature_turn_are_exact_given_the_history(
+    first: str, turn: str, billed: int
+) -> None:
+    """ellmer's next turn replays the call's signature: with the producing response (its usage: 164 / 155 thoughts)
+    the prompt is the written declarations, the history and those thoughts, exactly (16 over with a parameter schema
+    written for each declaration)."""
+    from tests.ground_truth import load_mined_history
+
+    records = {r["id"]: r for r in load_mined_history("ellmer")}
+    record = records[turn]
+    response = {
+        "candidates": [{"content": record["request"]["contents"][1], "finishReason": "STOP"}],
+        "usageMetadata": records[first]["raw_usage"],
+    }
+    answer = vertexmeter.usage(record["model"], record["request"], api="gemini", history=[response])
+    assert (answer.prompt_token_count, answer.bounds) == (billed, None)
+    assert record["expected"]["totalTokens"] == billed
