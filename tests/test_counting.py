@@ -471,9 +471,9 @@ def test_gemini_3_enum_template() -> None:
 
 
 def test_gemini_3_boolean_node_costs_one_more() -> None:
-    """t3-0581 / -0582 (3.5-flash, finish_task(done: BOOLEAN)): a BOOLEAN-typed OpenAPI node + 1 (BOOLE|AN is two
-    tokens, the other type names one); 13 + 4 (object) + 10 (property) = 27 beside it. A JSON Schema "boolean" and
-    2.5 add nothing for it."""
+    """t3-0581 / -0582 (3.5-flash, finish_task(done: BOOLEAN)): a BOOLEAN-typed node + 1 (BOOLE|AN is two tokens, the
+    other type names one: the declaration's written text holds the type in capitals); 13 + 4 (object) + 10 (property)
+    = 27 beside it. A JSON Schema "boolean" is written alike (unrecorded); 2.5 adds nothing for it."""
 
     def declaration(kind: str, key: str = "parameters") -> dict[str, Any]:
         schema = {"type": "OBJECT", "properties": {"done": {"type": kind}}, "required": ["done"]}
@@ -484,7 +484,7 @@ def test_gemini_3_boolean_node_costs_one_more() -> None:
     assert _bill("gemini-3.5-flash", _declaration_body(declaration("BOOLEAN"))) == raw("gemma4", *texts) + 1 + 28
     assert _bill("gemini-3-flash-preview", _declaration_body(declaration("boolean"))) == raw("gemma3", *texts) + 1 + 28
     as_json_schema = declaration("boolean", "parametersJsonSchema")
-    assert _bill("gemini-3.5-flash", _declaration_body(as_json_schema)) == raw("gemma4", *texts) + 1 + 27
+    assert _bill("gemini-3.5-flash", _declaration_body(as_json_schema)) == raw("gemma4", *texts) + 1 + 28
     on_2_5 = [_bill("gemini-2.5-flash", _declaration_body(declaration(kind))) for kind in ("STRING", "BOOLEAN")]
     assert on_2_5[0] == on_2_5[1]
 

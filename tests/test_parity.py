@@ -195,12 +195,16 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # numeric response properties and described OpenAPI integers weighed at the one repository's fit, bounded by the
 # other reading (tool_templates, uncertain_seams): fantasy 248/309, req_llm 275/282, req_llm_2026 67/72; and on an
 # unseen set, llmrb/llm's calls answered in text parts by the 6 + 4 split: 126/135.
+# Then the Gemini API's 3.x declarations read as Gemma 4's tool-declaration text (tool_templates written_as):
+# req_llm_2026 71/72, ellmer 68/88.
+# Then a 3.x property its object does not require bounded (uncertain_seams optional_property, one repository):
+# req_llm_2026 66/72 exact, its five 3.x misses inside their bounds (tests/test_seams_3x.py).
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
     "pydantic_ai_history": 0.794,
     "mirascope": 0.91,
-    "ellmer": 0.71,
+    "ellmer": 0.77,
     "chatlas": 0.71,
     "crewai": 0.90,
     "openinference": 0.94,
@@ -218,7 +222,7 @@ MINED_HISTORY_FLOORS = {
     "function_calls": 0.97,
     "dspy_rb": 0.90,
     "llm_rb": 0.93,
-    "req_llm_2026": 0.93,
+    "req_llm_2026": 0.98,
     "langchaingo_vxcontrol": 0.81,
 }
 
@@ -247,7 +251,12 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     no longer bounded by those seams: 430 of 445, 325 narrow, 370 exact; exact or held 776 (778 before: pyd-1014 =
     mined-0232, exact before only because its declarations' miss, which its first turn pyd-1013 shows, made up for
     its function history's, is now 4 over outside its number seam's bounds). With 2.5's enums, numeric response
-    properties and described OpenAPI integers at one repository's fit (tool_templates): 374 exact."""
+    properties and described OpenAPI integers at one repository's fit (tool_templates): 374 exact. With the Gemini
+    API's 3.x declarations read as their written text (tool_templates written_as) ellmer's parameterless
+    declarations count 8 less each: its signature turns elmr-0042 and -0076 are then exact given the producing
+    response's thoughts (100 + 164 = 264, 100 + 155 = 255; 16 over before), and their size-read bounds, as many
+    tokens wide over a point 16 lower, 30.5 % and 30.6 % wide: 346 narrow. With both: 431 of 446, 324 narrow, 380
+    exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -260,7 +269,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 445 and held >= 430 and bounded - held <= 15 and narrow >= 325 and exact >= 374
+    assert bounded >= 446 and held >= 431 and bounded - held <= 15 and narrow >= 324 and exact >= 380
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

@@ -57,6 +57,8 @@ TOOL_SWITCHES = {
     "reads_description_trailing_newlines": ("a declaration description's final newlines count", {False: "no"}),
     "json_schemas_counted": ("`parametersJsonSchema` read", {False: "no"}),
     "schema_strings": ("schema strings counted beside the SDK's", None),
+    "written_as": ("declarations read as", {"escaped_strings": "Gemma 4's declaration text"}),
+    "fields_left_out": ("schema fields that text leaves out", None),
 }
 
 

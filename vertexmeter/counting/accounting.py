@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from vertexmeter.counting.texts import inline_tool_refs, with_descriptions_as_written, without_root_descriptions
+from vertexmeter.counting.texts import (
+    ESCAPE,
+    escaped_declaration,
+    inline_tool_refs,
+    with_descriptions_as_written,
+    without_root_descriptions,
+)
 from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
 from vertexmeter.requests import Prompt
 
@@ -262,7 +268,15 @@ def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) ->
     if not tools:
         return 0  # most requests: no declarations, nothing to weigh
     found = tool_features(tools, counts_json_schemas=template.counts_json_schemas)
-    return sum(getattr(template, f"per_{name}") * found[name] for name in TOOL_FEATURES)
+    weighed: int = sum(getattr(template, f"per_{name}") * found[name] for name in TOOL_FEATURES)
+    if template.written_as == "escaped_strings":
+        # the escape tokens around each string of the written declarations (texts.escaped_declaration), one each
+        weighed += sum(
+            escaped_declaration(declaration, template.fields_left_out).count(ESCAPE)
+            for tool in tools
+            for declaration in tool.get("functionDeclarations") or []
+        )
+    return weighed
 
 
 # What a tool template weighs, each named as its weight (`per_<feature>` of accounting.yaml `tool_templates`).

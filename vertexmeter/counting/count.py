@@ -553,6 +553,8 @@ def count_prompt_tokens(
             tool_json_schemas=rules.tools.counts_json_schemas,
             tool_schema_strings=rules.tools.schema_strings,
             code_history=code_rule is None or code_rule.history_billed,
+            declarations_written_as=rules.tools.written_as,
+            declaration_fields_left_out=rules.tools.fields_left_out,
         )
     ]
     by_modality: dict[str, int] = {}

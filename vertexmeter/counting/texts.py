@@ -20,6 +20,8 @@ def prompt_texts(
     tool_json_schemas: bool = True,
     tool_schema_strings: tuple[str, ...] = (),
     code_history: bool = True,
+    declarations_written_as: str = "texts",
+    declaration_fields_left_out: tuple[str, ...] = (),
 ) -> Iterator[tuple[str, str]]:
     """(text, field path) for every counted string: contents, tools, response schema, system instruction.
 
@@ -28,12 +30,20 @@ def prompt_texts(
     replayed function calls and responses are read, `tool_json_schemas=False` leaves the raw JSON Schemas of
     function declarations out, `tool_schema_strings` counts more of their schemas' fields ("title": what the
     Gemini API's 3.x reads; accounting.yaml says where). `code_history=False` leaves the contents' executableCode
-    and codeExecutionResult parts out (accounting.yaml `code_execution_parts`).
+    and codeExecutionResult parts out (accounting.yaml `code_execution_parts`). `declarations_written_as`
+    "escaped_strings": each function declaration is read as `escaped_declaration`'s text (its schema fields in
+    `declaration_fields_left_out` not written), cut at its escape tokens, which the caller counts.
     """
     for turn in prompt.contents:
         yield from turn_texts(turn, function_payload, code=code_history)
     for i, tool in enumerate(prompt.tools):
         for k, declaration in enumerate(tool.get("functionDeclarations") or []):
+            if declarations_written_as == "escaped_strings":
+                path = f"tools[{i}].function_declarations[{k}]"
+                for segment in escaped_declaration(declaration, declaration_fields_left_out).split(ESCAPE):
+                    if segment:
+                        yield segment, path
+                continue
             yield from _declaration_texts(
                 declaration,
                 f"tools[{i}].function_declarations[{k}]",
@@ -119,6 +129,75 @@ def escaped_payload(value: Any) -> str:
         return "{" + ",".join(f"{key}:{escaped_payload(item)}" for key, item in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ",".join(escaped_payload(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def escaped_declaration(declaration: dict[str, Any], left_out: tuple[str, ...] = ()) -> str:
+    """A function declaration as Gemma 4's tool-declaration format writes it, without the two special tokens around
+    it: `declaration:name{description:…,parameters:{…},response:{…}}`, each object's fields in alphabetical order as
+    `key:value` joined by `,` (property names as given), strings between escape tokens (ESCAPE), types in capitals,
+    a JSON Schema type list naming "null" as `nullable:true` and its other type, and what a protobuf message leaves
+    out: empty strings, empty lists and maps, false, null. `left_out`: schema fields not written at all."""
+    fields: dict[str, Any] = {"description": declaration.get("description")}
+    for key, name in (
+        ("parameters", "parameters"),
+        ("parametersJsonSchema", "parameters"),
+        ("response", "response"),
+        ("responseJsonSchema", "response"),
+    ):
+        schema = declaration.get(key)
+        if isinstance(schema, dict) and fields.get(name) is None:
+            fields[name] = _declared_schema(schema, left_out)
+    return f"declaration:{declaration.get('name') or ''}{_escaped_fields(fields)}"
+
+
+def _declared_schema(schema: dict[str, Any], left_out: tuple[str, ...]) -> dict[str, Any]:
+    """One schema node as the service's Schema message holds it (see escaped_declaration)."""
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in left_out:
+            continue
+        if key == "type":
+            types = value if isinstance(value, list) else [value]
+            named = [t for t in types if isinstance(t, str) and t.lower() != "null"]
+            if len(named) < len(types):
+                out["nullable"] = True
+            value = [t.upper() for t in named] if len(named) != 1 else named[0].upper()
+        elif key == "properties" and isinstance(value, dict):
+            value = {name: _declared_schema(p, left_out) if isinstance(p, dict) else p for name, p in value.items()}
+        elif key == "items" and isinstance(value, dict):
+            value = _declared_schema(value, left_out)
+        elif key in ("anyOf", "oneOf", "allOf") and isinstance(value, list):
+            value = [_declared_schema(s, left_out) if isinstance(s, dict) else s for s in value]
+        out[key] = value
+    return out
+
+
+def _escaped_fields(fields: dict[str, Any], *, is_map: bool = False) -> str:
+    """A message's written fields in alphabetical order, or a map's entries (`properties`) in their own order."""
+    if is_map:
+        written = [f"{key}:{_escaped_value(value)}" for key, value in fields.items()]
+    else:
+        written = [
+            f"{key}:{_escaped_value(fields[key], is_map=key == 'properties')}"
+            for key in sorted(fields)
+            if _written(fields[key])
+        ]
+    return "{" + ",".join(written) + "}"
+
+
+def _written(value: Any) -> bool:
+    """What a protobuf message writes: not an empty string, list or map, not false, not null."""
+    return value is not None and value is not False and value != "" and value != [] and value != {}
+
+
+def _escaped_value(value: Any, *, is_map: bool = False) -> str:
+    if isinstance(value, str):
+        return ESCAPE + value + ESCAPE
+    if isinstance(value, dict):
+        return _escaped_fields(value, is_map=is_map)
+    if isinstance(value, list):
+        return "[" + ",".join(_escaped_value(item) for item in value) + "]"
     return json.dumps(value)
 
 

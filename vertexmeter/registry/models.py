@@ -125,6 +125,10 @@ class ToolTemplate:
     # (0: the description as sent), and whether the newlines it ends with are read.
     description_indent: int = 0
     reads_description_trailing_newlines: bool = True
+    # "texts": the SDK accumulator's strings plus the weights; "escaped_strings": each declaration read as Gemma 4's
+    # tool-declaration text (counting.texts.escaped_declaration), its escape tokens one each, plus the weights
+    written_as: str = "texts"
+    fields_left_out: tuple[str, ...] = ()  # schema fields an escaped_strings declaration does not write
 
     @property
     def rewrites_declarations(self) -> bool:
@@ -530,6 +534,14 @@ def streamed_output_bounds_for(
     return rule
 
 
+def _declarations_written_as(tool: dict[str, Any]) -> str:
+    """accounting.yaml tool_templates `written_as`: how the declarations' text is read."""
+    written_as = str(tool.get("written_as", "texts"))
+    if written_as not in ("texts", "escaped_strings"):
+        raise ValueError(f"accounting.yaml tool_templates: written_as {written_as!r} is not texts or escaped_strings")
+    return written_as
+
+
 def _load_uncertain_seams(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[UncertainSeam, ...]]:
     """accounting.yaml `uncertain_seams`, by (api, call, generation), in the file's order."""
     out: dict[tuple[str, str, str], list[UncertainSeam]] = {}
@@ -835,6 +847,8 @@ def _load_accounting(
                         reads_root_descriptions=bool(tool.get("reads_root_descriptions", True)),
                         description_indent=int(str(tool.get("description_indent", 0))),
                         reads_description_trailing_newlines=bool(tool.get("reads_description_trailing_newlines", True)),
+                        written_as=_declarations_written_as(tool),
+                        fields_left_out=_strings(tool.get("fields_left_out") or []),
                         **{name: int(str(tool.get(name, 0))) for name in _TOOL_WEIGHTS},
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
