@@ -449,9 +449,10 @@ def test_cli_usage_streamed_flag(tmp_path: Path) -> None:
 
 
 def test_a_streamed_signature_is_read_without_its_extra_segments_framing() -> None:
-    """accounting.yaml signature_size `per_extra_segment_bytes` (28): a 9-segment streamed 2.5 signature of 1,596
-    bytes (Mirascope's mira-0344, 335 thoughts billed) is read as 1,596 - 8 x 28 = 1,372 bytes, which holds them
-    where its raw size (348 .. 466 thoughts) does not. (This test's framing writes every length in two bytes: 1,598.)"""
+    """accounting.yaml signature_size `per_extra_segment_bytes` (bounds 33, point 28): a 9-segment streamed 2.5
+    signature of 1,596 bytes (Mirascope's mira-0344, 335 thoughts billed) is bounded as 1,596 - 8 x 33 = 1,332 bytes,
+    which holds them where its raw size (348 .. 466 thoughts) does not; its point value is that of 1,596 - 8 x 28.
+    (This test's framing writes every length in two bytes: 1,598.)"""
     from vertexmeter.counting.thoughts import signature_segments, signature_thoughts
     from vertexmeter.registry import signature_size
     from vertexmeter.requests import decode_bytes
@@ -459,9 +460,12 @@ def test_a_streamed_signature_is_read_without_its_extra_segments_framing() -> No
     sizes = (36, 128, 278, 190, 219, 209, 167, 238, 106)
     sig = decode_bytes(framed(*sizes), "s")
     assert (len(sig), signature_segments(sig)) == (1598, 9)
-    low, _, high = signature_thoughts(sig, signature_size(), "gemini", "2.5")
-    whole = decode_bytes(signature(1598 - 8 * 28), "s")
-    assert (low, high) == signature_thoughts(whole, signature_size(), "gemini", "2.5")[::2] and low <= 335 <= high
+    low, point, high = signature_thoughts(sig, signature_size(), "gemini", "2.5")
+    size = signature_size()
+    assert (size.per_extra_segment_bytes, size.point_extra_segment_bytes) == (33, 28)
+    whole = decode_bytes(signature(1598 - 8 * 33), "s")
+    assert (low, high) == signature_thoughts(whole, size, "gemini", "2.5")[::2] and low <= 335 <= high
+    assert point == round((1598 - 8 * 28 - 60) / 3.9) == 337
     raw_low, _, _ = signature_thoughts(decode_bytes(signature(1596), "s"), signature_size(), "gemini", "2.5")
     assert raw_low > 335
     assert signature_segments(decode_bytes(signature(1596), "s")) in (0, 1)  # unframed bytes: no segments read
@@ -469,6 +473,83 @@ def test_a_streamed_signature_is_read_without_its_extra_segments_framing() -> No
     base = vertexmeter.usage("gemini-2.5-flash", bare(body), api="gemini").prompt_token_count
     usage = vertexmeter.usage("gemini-2.5-flash", body, api="gemini")
     assert usage.bounds is not None and usage.bounds["promptTokenCount"] == [base + low, base + high]
+
+
+def _mined_2_5_signatures() -> list[tuple[str, str, bytes, int]]:
+    """(repository, API, signature, thoughtsTokenCount) of the mined 2.5 responses, both APIs, that state their thoughts
+    beside one signature (tests/data/mined_function_calls and mined_calls_heldout: each answer's candidate and usage),
+    each signature once."""
+    from tests.ground_truth import api_of, load_mined_history
+    from vertexmeter.registry import resolve
+    from vertexmeter.requests import decode_bytes
+
+    out: dict[bytes, tuple[str, str, bytes, int]] = {}
+    for name in ("function_calls", "calls_heldout"):
+        for record in load_mined_history(name):
+            thoughts = (record.get("raw_usage") or {}).get("thoughtsTokenCount")
+            if record["kind"] != "output" or not thoughts:
+                continue
+            if resolve(record["model"], api=api_of(record)).rules_generation != "2.5":
+                continue
+            parts = [p for c in record["request"].get("contents") or [] for p in c.get("parts", [])]
+            signatures = {decode_bytes(p["thoughtSignature"], "s") for p in parts if p.get("thoughtSignature")}
+            if len(signatures) == 1:
+                sig = signatures.pop()
+                out.setdefault(sig, (record["source"].split(":")[0], api_of(record), sig, thoughts))
+    return list(out.values())
+
+
+def _holds(bounds: tuple[int, int, int], thoughts: int) -> bool:
+    return bounds[0] <= thoughts <= bounds[2]
+
+
+def _segment_weight(rows: list[tuple[str, str, bytes, int]]) -> float:
+    """The least-squares w in bytes = c + k x thoughts + w x (segments - 1)."""
+    from vertexmeter.counting.thoughts import signature_segments
+
+    xs = [(float(t), float(max(0, signature_segments(sig) - 1)), 1.0) for _, _, sig, t in rows]
+    ys = [float(len(sig)) for _, _, sig, _ in rows]
+    a = [[sum(x[i] * x[j] for x in xs) for j in range(3)] for i in range(3)]
+    b = [sum(x[i] * y for x, y in zip(xs, ys, strict=True)) for i in range(3)]
+    for i in range(3):  # Gauss-Jordan on the 3 x 3 normal equations
+        pivot = a[i][i]
+        a[i], b[i] = [v / pivot for v in a[i]], b[i] / pivot
+        for j in range(3):
+            if j != i:
+                f = a[j][i]
+                a[j], b[j] = [vj - f * vi for vj, vi in zip(a[j], a[i], strict=True)], b[j] - f * b[i]
+    return b[1]
+
+
+def test_the_segment_weight_is_what_each_streamed_segment_adds() -> None:
+    """accounting.yaml signature_size `per_extra_segment_bytes` (33): over the 1,047 mined 2.5 responses that state
+    their thoughts beside one signature (260 streamed, 2 .. 44 segments), bytes = c + k x thoughts + w x (segments -
+    1) fits w = 32.8 (each segment's framing: tag, length, version byte, 4-byte key id and the 28 bytes that every
+    segment carries, as the 29-byte ciphertext of a streamed signature's first, empty stretch shows, less a few bytes
+    the split thoughts save); each repository with streamed responses left out, w is 30.7 .. 35.3, which holds 33. The
+    readings hold every streamed one. The point value reads a segment as 28 bytes: its mean error over the 260 is
+    +1.25 thoughts, nearer nought than at 33 (-4.3)."""
+    from vertexmeter.counting.thoughts import signature_segments, signature_thoughts
+    from vertexmeter.registry import signature_size
+
+    rows = _mined_2_5_signatures()
+    streamed = [row for row in rows if signature_segments(row[2]) > 1]
+    assert (len(rows), len(streamed)) == (1047, 260)
+    weight = _segment_weight(rows)
+    assert round(weight, 1) == 32.8 and round(weight) == signature_size().per_extra_segment_bytes
+    repositories = sorted({row[0] for row in streamed})
+    held_out = [_segment_weight([row for row in rows if row[0] != repo]) for repo in repositories]
+    assert (round(min(held_out), 1), round(max(held_out), 1)) == (30.7, 35.3)
+    size = signature_size()
+    assert [t for _, api, sig, t in streamed if not _holds(signature_thoughts(sig, size, api, "2.5"), t)] == []
+    errors = {
+        weight: sum(
+            round(max(0, len(sig) - weight * (signature_segments(sig) - 1) - 60) / 3.9) - t for _, _, sig, t in streamed
+        )
+        / len(streamed)
+        for weight in (28, 33)
+    }
+    assert size.point_extra_segment_bytes == 28 and (round(errors[28], 2), round(errors[33], 2)) == (1.25, -4.3)
 
 
 def test_a_data_set_from_before_the_readings_still_loads() -> None:
@@ -502,6 +583,40 @@ def test_a_data_set_from_before_the_readings_still_loads() -> None:
         )
     with pytest.raises(ValueError, match="non-empty list"):
         _signature_size({"overhead_bytes": 60, "bytes_per_thought_token": {"point": 3.9}, "readings": []})
+
+
+@pytest.mark.parametrize(
+    ("weights", "read"),
+    [(28, (28, None)), ({"bounds": 33, "point": 28}, (33, 28)), ({"bounds": 33}, (33, 33))],
+)
+def test_the_segment_weights_load_as_one_number_or_bounds_and_point(weights: object, read: tuple[int, int]) -> None:
+    """`per_extra_segment_bytes`: one whole number for the readings and the point value, or {bounds, point}; the point
+    value reads a signature with its own weight."""
+    import math
+
+    from vertexmeter.counting.thoughts import signature_thoughts
+    from vertexmeter.registry.models import _signature_size
+    from vertexmeter.requests import decode_bytes
+
+    reading = {"overhead_bytes": {"low": 0, "high": 0}, "bytes_per_thought_token": {"low": 4, "high": 4}}
+    raw = {"overhead_bytes": 0, "bytes_per_thought_token": {"point": 4}, "readings": [reading]}
+    size = _signature_size({**raw, "per_extra_segment_bytes": weights})
+    assert (size.per_extra_segment_bytes, size.point_extra_segment_bytes) == read
+    sig = decode_bytes(framed(100, 200), "s")  # 306 bytes in two segments
+    bounds_weight, point_weight = read[0], read[1] if read[1] is not None else read[0]
+    low, point, high = signature_thoughts(sig, size)
+    assert (low, high) == (math.floor((306 - bounds_weight) / 4), math.ceil((306 - bounds_weight) / 4))
+    assert point == min(max(round((306 - point_weight) / 4), low), high)
+
+
+@pytest.mark.parametrize("weights", [{"point": 28}, {"bounds": 33, "pointe": 28}, -1, 2.5, {"bounds": True}])
+def test_a_malformed_segment_weight_is_refused(weights: object) -> None:
+    from vertexmeter.registry.models import _signature_size
+
+    reading = {"overhead_bytes": {"low": 0, "high": 0}, "bytes_per_thought_token": {"low": 4, "high": 4}}
+    raw = {"overhead_bytes": 60, "bytes_per_thought_token": {"point": 3.9}, "readings": [reading]}
+    with pytest.raises(ValueError, match="per_extra_segment_bytes"):
+        _signature_size({**raw, "per_extra_segment_bytes": weights})
 
 
 def _mined_responses(api: str, generation: str) -> dict[str, list[tuple[int, int]]]:

@@ -168,13 +168,17 @@ def signature_thoughts(
     value clamped into it."""
     if signature in DUMMY_SIGNATURES:
         return 0, 0, 0
-    n = max(0, len(signature) - size.per_extra_segment_bytes * max(0, signature_segments(signature) - 1))
+    extra = max(0, signature_segments(signature) - 1)
+    n = max(0, len(signature) - size.per_extra_segment_bytes * extra)
     low, high = 0, math.inf
     for overhead_low, overhead_high, k_low, k_high in size.readings_for(api, generation):
         low = max(low, math.floor(max(0, n - overhead_high) / k_high))
         high = min(high, math.ceil(max(0, n - overhead_low) / k_low))
     top = max(int(high), low)
-    point = round(max(0, n - size.overhead_bytes) / size.point)
+    point_weight = (
+        size.per_extra_segment_bytes if size.point_extra_segment_bytes is None else size.point_extra_segment_bytes
+    )
+    point = round(max(0, len(signature) - point_weight * extra - size.overhead_bytes) / size.point)
     return low, min(max(point, low), top), top
 
 

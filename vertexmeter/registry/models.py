@@ -268,6 +268,9 @@ class SignatureSize:
     # Bytes each top-level segment beyond the first adds (a streamed response's signature has one per stretch of
     # thoughts, each with its own framing): taken off the size before the readings apply.
     per_extra_segment_bytes: int = 0
+    # The same for the point value (None: `per_extra_segment_bytes`): the weight at which the point's error over the
+    # streamed responses is centred, which need not be the one the readings' fit gives.
+    point_extra_segment_bytes: int | None = None
     # `by_generation`: ((apis, generations, readings), ...), readings that hold only one API's generation's signatures,
     # added to `readings` for them (the bounds stay the intersection).
     scoped: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[int, int, float, float], ...]], ...] = ()
@@ -566,14 +569,29 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
             raise ValueError("accounting.yaml signature_size.by_generation: an entry names its api and generations")
         where = f"by_generation {entry['api']} {entry['generations']}"
         scoped.append((_strings(entry["api"]), _strings(entry["generations"]), _readings(entry.get("readings"), where)))
+    bounds_weight, point_weight = _segment_weights(raw.get("per_extra_segment_bytes", 0))
     return SignatureSize(
         overhead_bytes=overhead,
         point=float(per_token["point"]),
         readings=_readings(items, "readings"),
         evidence=_strings(raw.get("evidence") or []),
-        per_extra_segment_bytes=int(raw.get("per_extra_segment_bytes", 0)),
+        per_extra_segment_bytes=bounds_weight,
+        point_extra_segment_bytes=point_weight,
         scoped=tuple(scoped),
     )
+
+
+def _segment_weights(raw: object) -> tuple[int, int | None]:
+    """`per_extra_segment_bytes`: one whole number for the readings and the point value, or {bounds, point}."""
+    values = raw if isinstance(raw, dict) else {"bounds": raw}
+    if set(values) - {"bounds", "point"} or "bounds" not in values:
+        raise ValueError("accounting.yaml signature_size.per_extra_segment_bytes is a whole number or {bounds, point}")
+    weights: list[int] = []
+    for weight in (values["bounds"], values.get("point", values["bounds"])):
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
+            raise ValueError(f"accounting.yaml signature_size.per_extra_segment_bytes: {raw!r}: whole numbers >= 0")
+        weights.append(weight)
+    return weights[0], (weights[1] if isinstance(raw, dict) else None)
 
 
 def _readings(items: object, where: str) -> tuple[tuple[int, int, float, float], ...]:
