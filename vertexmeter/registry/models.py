@@ -271,6 +271,9 @@ class SignatureSize:
     # The same for the point value (None: `per_extra_segment_bytes`): the weight at which the point's error over the
     # streamed responses is centred, which need not be the one the readings' fit gives.
     point_extra_segment_bytes: int | None = None
+    # `several_signatures`: ((n, factor), ...) ascending: the summed range of n or more distinct signatures, narrowed
+    # about its point by the factor of the largest n it reaches (their errors partly cancel).
+    several: tuple[tuple[int, float], ...] = ()
     # `by_generation`: ((apis, generations, readings), ...), readings that hold only one API's generation's signatures,
     # added to `readings` for them (the bounds stay the intersection).
     scoped: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[int, int, float, float], ...]], ...] = ()
@@ -284,6 +287,14 @@ class SignatureSize:
             for reading in readings
         )
         return self.readings + extra
+
+    def several_factor(self, signatures: int) -> float:
+        """What the summed range of this many distinct signatures is narrowed by (1: not at all)."""
+        factor = 1.0
+        for n, value in self.several:
+            if signatures >= n:
+                factor = value
+        return factor
 
 
 @dataclass(frozen=True)
@@ -578,7 +589,26 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
         per_extra_segment_bytes=bounds_weight,
         point_extra_segment_bytes=point_weight,
         scoped=tuple(scoped),
+        several=_several(raw.get("several_signatures") or []),
     )
+
+
+def _several(raw: object) -> tuple[tuple[int, float], ...]:
+    """`several_signatures`: a list of {signatures: n >= 2, factor: 0 < f <= 1}, n ascending, f not rising."""
+    where = "accounting.yaml signature_size.several_signatures"
+    if not isinstance(raw, list):
+        raise ValueError(f"{where} is a list of {{signatures, factor}}")
+    out: list[tuple[int, float]] = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) != {"signatures", "factor"}:
+            raise ValueError(f"{where}: {item!r} is not {{signatures, factor}}")
+        n, factor = item["signatures"], item["factor"]
+        if not isinstance(n, int) or isinstance(n, bool) or n < 2 or not isinstance(factor, int | float):
+            raise ValueError(f"{where}: {item!r}: signatures is a whole number >= 2, factor a number")
+        if not 0 < factor <= 1 or (out and (n <= out[-1][0] or factor > out[-1][1])):
+            raise ValueError(f"{where}: {item!r}: factors in (0, 1], signatures rising, factors not")
+        out.append((n, float(factor)))
+    return tuple(out)
 
 
 def _segment_weights(raw: object) -> tuple[int, int | None]:
