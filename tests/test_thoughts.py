@@ -580,15 +580,17 @@ def _mined_signatures() -> dict[str, list[tuple[str, str, bytes, int]]]:
 def test_the_several_signatures_factors_hold_sums_as_often_as_single_signatures() -> None:
     """accounting.yaml signature_size `several_signatures`: over the 1,434 mined responses that state their thoughts
     beside one signature, single signatures lie inside their bounds in 97.8 %; the sums of n consecutive responses of
-    one cassette, their summed range narrowed about its point by n's factor, at least as often (n = 2: 0.90, 3: 0.84,
-    4 on: 0.83), and each factor is the narrowest that does (0.01 less holds fewer)."""
+    one cassette, their summed range narrowed about its point, as often down to a factor of 0.90 (n = 2), 0.84 (3),
+    0.83 (4, 5) and 0.80 (6); the data's factors are these widened by 0.02, the margin at which, each repository left
+    out and its factors found on the others, its sums lie inside about as often as single responses (without it,
+    fewer)."""
     import math
 
     from vertexmeter.counting.thoughts import signature_thoughts
     from vertexmeter.registry import signature_size
 
     size = signature_size()
-    assert size.several == ((2, 0.9), (3, 0.84), (4, 0.83))
+    assert size.several == ((2, 0.92), (3, 0.86), (4, 0.85))
     cassettes = {
         name: [(signature_thoughts(sig, size, api, generation), t) for api, generation, sig, t in rows]
         for name, rows in _mined_signatures().items()
@@ -598,26 +600,53 @@ def test_the_several_signatures_factors_hold_sums_as_often_as_single_signatures(
     share = sum(single) / len(single)
     assert round(share, 3) == 0.978
 
-    def held(n: int, factor: float) -> float:
+    def held(names: list[str], n: int, factor: float) -> tuple[int, int]:
         hits = total = 0
-        for rows in cassettes.values():
+        for name in names:
+            rows = cassettes[name]
             for i in range(len(rows) - n + 1):
                 run = rows[i : i + n]
                 low, point, high = (sum(bounds[j] for bounds, _ in run) for j in range(3))
                 low, high = point - math.ceil((point - low) * factor), point + math.ceil((high - point) * factor)
                 hits += low <= sum(t for _, t in run) <= high
                 total += 1
-        return hits / total
+        return hits, total
 
-    for n in (2, 3, 4, 5, 6):
-        assert held(n, size.several_factor(n)) >= share
-    for n in (2, 3, 4):
-        assert held(n, round(size.several_factor(n) - 0.01, 2)) < share
+    def narrowest(names: list[str], n: int) -> float:
+        """The smallest factor (in steps of 0.01) down to which the sums lie inside at least as often as singles."""
+        rows = [row for name in names for row in cassettes[name]]
+        floor = sum(_holds(bounds, t) for bounds, t in rows) / len(rows)
+        factor = 1.0
+        while factor > 0.5:
+            hits, total = held(names, n, round(factor - 0.01, 2))
+            if hits < floor * total:
+                return factor
+            factor = round(factor - 0.01, 2)
+        return factor
+
+    everything = list(cassettes)
+    assert [narrowest(everything, n) for n in (2, 3, 4, 5, 6)] == [0.9, 0.84, 0.83, 0.83, 0.8]
+    # the data's factors: each n's narrowest widened by the margin (from 4 on one factor, from the widest of them)
+    assert [size.several_factor(n) for n in (2, 3, 4, 5, 6)] == [0.92, 0.86, 0.85, 0.85, 0.85]
+    assert held(everything, 2, 0.92) == (1043, 1063) and held(everything, 3, 0.86) == (790, 807)
+    repositories: dict[str, list[str]] = {}
+    for name in everything:
+        repositories.setdefault(name.split(":")[0], []).append(name)
+    for margin, expected in ((0.0, [(1034, 1063), (781, 807)]), (0.02, [(1038, 1063), (790, 807)])):
+        totals = []
+        for n in (2, 3):
+            hits = total = 0
+            for names in repositories.values():
+                others = [name for name in everything if name not in names]
+                h, t = held(names, n, round(narrowest(others, n) + margin, 2))
+                hits, total = hits + h, total + t
+            totals.append((hits, total))
+        assert totals == expected
 
 
 def test_several_distinct_signatures_sum_to_a_narrower_range() -> None:
-    """Two signatures without history: their summed range narrowed to 0.90 about the summed point, rounded outwards;
-    three: 0.84; one known from history leaves the other's own range."""
+    """Two signatures without history: their summed range narrowed to 0.92 about the summed point, rounded outwards;
+    three: 0.86; one known from history leaves the other's own range."""
     import math
 
     from vertexmeter.counting.thoughts import signature_thoughts
@@ -629,7 +658,7 @@ def test_several_distinct_signatures_sum_to_a_narrower_range() -> None:
         sig: signature_thoughts(decode_bytes(sig, "s"), signature_size(), "gemini", "3")
         for sig in (SIG_A, SIG_B, sig_c)
     }
-    for sigs, factor in (((SIG_A, SIG_B), 0.9), ((SIG_A, SIG_B, sig_c), 0.84)):
+    for sigs, factor in (((SIG_A, SIG_B), 0.92), ((SIG_A, SIG_B, sig_c), 0.86)):
         body = agent_turn(*sigs)
         base = vertexmeter.usage("gemini-3.5-flash", bare(body), api="gemini").prompt_token_count
         usage = vertexmeter.usage("gemini-3.5-flash", body, api="gemini")
@@ -865,3 +894,27 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
     flipped = {**reading, "bytes_per_thought_token": {"low": 6.72, "high": 4.3}}
     with pytest.raises(ValueError, match="not two ordered ranges"):
         _signature_size({**base, "by_generation": [{"api": "vertex", "generations": ["2.5"], "readings": [flipped]}]})
+
+
+# The mined sets' agent turns that replay a signature, answered without their conversations' earlier responses:
+# exact or inside bounds at most 30 % wide, and inside their bounds at all. Floors that only go up (measured: 622 and
+# 699 of 718; docs/counting.md "Open rules" 1 says why 95 % is out of reach from a signature's size).
+SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.866, "exact or inside": 0.973}
+
+
+def test_mined_signature_turns_are_exact_or_narrowly_bounded() -> None:
+    from tests.ground_truth import is_multimodal, load_mined_history, mined_history_names, replay
+
+    turns = [
+        replay(record)
+        for name in mined_history_names()
+        for record in load_mined_history(name)
+        if record["kind"] != "output"
+        and not is_multimodal(record)
+        and "thoughtSignature" in json.dumps(record["request"])
+    ]
+    assert len(turns) >= 718
+    narrow = sum(r.exact or (r.within_bounds and r.bounds_width <= 0.3) for r in turns)
+    inside = sum(r.within_bounds for r in turns)
+    assert narrow / len(turns) >= SIGNATURE_TURN_FLOORS["exact or narrow"]
+    assert inside / len(turns) >= SIGNATURE_TURN_FLOORS["exact or inside"]
