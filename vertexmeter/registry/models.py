@@ -268,8 +268,8 @@ class SignatureSize:
     # Bytes each top-level segment beyond the first adds (a streamed response's signature has one per stretch of
     # thoughts, each with its own framing): taken off the size before the readings apply.
     per_extra_segment_bytes: int = 0
-    # The same for the point value (None: `per_extra_segment_bytes`): the weight at which the point's error over the
-    # streamed responses is centred, which need not be the one the readings' fit gives.
+    # The same for the point value (None: `per_extra_segment_bytes`): the point is a best guess, the readings' weight
+    # a fit that must hold the responses, and the two need not be one number.
     point_extra_segment_bytes: int | None = None
     # `several_signatures`: ((n, factor), ...) ascending: the summed range of n or more distinct signatures, narrowed
     # about its point by the factor of the largest n it reaches (their errors partly cancel).
