@@ -331,14 +331,36 @@ def test_vertex_3_bills_from_july_2026() -> None:
     assert (before.prompt_token_count, after.prompt_token_count) == (base, base + 75)
 
 
-def test_placeholder_signatures_bill_nothing_and_are_exact() -> None:
-    body = agent_turn("skip_thought_signature_validator")
-    usage = vertexmeter.usage("gemini-3.5-flash", body, api="gemini")
-    assert (
-        usage.exact
-        and usage.prompt_token_count
-        == vertexmeter.usage("gemini-3.5-flash", bare(body), api="gemini").prompt_token_count
-    )
+@pytest.mark.parametrize(
+    ("placeholder", "model", "api"),
+    [
+        ("skip_thought_signature_validator", "gemini-3.5-flash", "gemini"),
+        ("context_engineering_is_the_way_to_go", "gemini-3.5-flash", "gemini"),
+        # its own bytes, base64-encoded (google-genai's thought_signature=b"..."; pyd-0251, -0654 bill nothing)
+        (base64.b64encode(b"skip_thought_signature_validator").decode(), "gemini-3.5-flash", "gemini"),
+        (base64.b64encode(b"skip_thought_signature_validator").decode(), "gemini-2.5-flash", "vertex"),
+        (base64.b64encode(b"context_engineering_is_the_way_to_go").decode(), "gemini-3-flash-preview", "gemini"),
+    ],
+)
+def test_placeholder_signatures_bill_nothing_and_are_exact(placeholder: str, model: str, api: str) -> None:
+    body = agent_turn(placeholder)
+    usage = vertexmeter.usage(model, body, api=api, streamed=True)
+    assert usage.exact and usage.bounds is None
+    assert usage.prompt_token_count == vertexmeter.usage(model, bare(body), api=api).prompt_token_count
+
+
+def test_a_placeholder_beside_a_signature_leaves_that_signatures_own_range() -> None:
+    """A placeholder carries no thoughts, so it is not a second signature whose error would cancel the first's."""
+    from vertexmeter.counting.thoughts import signature_thoughts
+    from vertexmeter.registry import signature_size
+    from vertexmeter.requests import decode_bytes
+
+    body = agent_turn(base64.b64encode(b"skip_thought_signature_validator").decode(), SIG_A)
+    base = vertexmeter.usage("gemini-2.5-flash", bare(body), api="vertex").prompt_token_count
+    usage = vertexmeter.usage("gemini-2.5-flash", body, api="vertex")
+    low, point, high = signature_thoughts(decode_bytes(SIG_A, "s"), signature_size(), "vertex", "2.5")
+    assert usage.bounds is not None and usage.prompt_token_count == base + point
+    assert usage.bounds["promptTokenCount"] == [base + low, base + high]
 
 
 def test_history_takes_streamed_chunks_json_text_and_sdk_objects() -> None:

@@ -16,10 +16,12 @@ from vertexmeter.registry import ReplayedThoughts, SignatureSize, ThoughtReach, 
 from vertexmeter.requests import Prompt, decode_bytes, plain, response_signatures, response_thoughts
 
 # Signatures Google documents as placeholders for turns that had none (they carry no thoughts), as the
-# request parser decodes them (a signature is proto `bytes`).
-DUMMY_SIGNATURES = frozenset(
-    decode_bytes(text, "thought_signature")
-    for text in ("skip_thought_signature_validator", "context_engineering_is_the_way_to_go")
+# request parser decodes them (a signature is proto `bytes`): the text sent as the field's base64, or its own bytes
+# (google-genai's `thought_signature=b"skip_thought_signature_validator"`, sent base64-encoded: pyd-0251, -0654
+# bill nothing).
+_PLACEHOLDERS = ("skip_thought_signature_validator", "context_engineering_is_the_way_to_go")
+DUMMY_SIGNATURES = frozenset(decode_bytes(text, "thought_signature") for text in _PLACEHOLDERS) | frozenset(
+    text.encode() for text in _PLACEHOLDERS
 )
 
 
