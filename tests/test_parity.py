@@ -269,7 +269,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 446 and held >= 431 and bounded - held <= 15 and narrow >= 324 and exact >= 380
+    assert bounded >= 446 and held >= 431 and bounded - held <= 15 and narrow >= 337 and exact >= 380
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))
@@ -400,7 +400,7 @@ def _agent_turn(record: dict[str, Any]) -> bool:
 
 def test_every_2026_agent_turn_is_exact_or_bounded() -> None:
     """Replayed alone (no earlier responses) and with them, every agent turn is exact or carries bounds that hold the
-    recorded answer, at most 30 % wide (the widest: t3-0646, 29.7 %)."""
+    recorded answer, at most 30 % wide (the widest: t3-0665, 26.4 %)."""
     turns = [(alone, given) for alone, given in _2026_results() if _agent_turn(alone.record)]
     assert len(turns) >= 89
     assert [a.record["id"] for a, _ in turns if not a.within_bounds] == []

@@ -16,10 +16,12 @@ from vertexmeter.registry import ReplayedThoughts, SignatureSize, ThoughtReach, 
 from vertexmeter.requests import Prompt, decode_bytes, plain, response_signatures, response_thoughts
 
 # Signatures Google documents as placeholders for turns that had none (they carry no thoughts), as the
-# request parser decodes them (a signature is proto `bytes`).
-DUMMY_SIGNATURES = frozenset(
-    decode_bytes(text, "thought_signature")
-    for text in ("skip_thought_signature_validator", "context_engineering_is_the_way_to_go")
+# request parser decodes them (a signature is proto `bytes`): the text sent as the field's base64, or its own bytes
+# (google-genai's `thought_signature=b"skip_thought_signature_validator"`, sent base64-encoded: pyd-0251, -0654
+# bill nothing).
+_PLACEHOLDERS = ("skip_thought_signature_validator", "context_engineering_is_the_way_to_go")
+DUMMY_SIGNATURES = frozenset(decode_bytes(text, "thought_signature") for text in _PLACEHOLDERS) | frozenset(
+    text.encode() for text in _PLACEHOLDERS
 )
 
 
@@ -168,13 +170,17 @@ def signature_thoughts(
     value clamped into it."""
     if signature in DUMMY_SIGNATURES:
         return 0, 0, 0
-    n = max(0, len(signature) - size.per_extra_segment_bytes * max(0, signature_segments(signature) - 1))
+    extra = max(0, signature_segments(signature) - 1)
+    n = max(0, len(signature) - size.per_extra_segment_bytes * extra)
     low, high = 0, math.inf
     for overhead_low, overhead_high, k_low, k_high in size.readings_for(api, generation):
         low = max(low, math.floor(max(0, n - overhead_high) / k_high))
         high = min(high, math.ceil(max(0, n - overhead_low) / k_low))
     top = max(int(high), low)
-    point = round(max(0, n - size.overhead_bytes) / size.point)
+    point_weight = (
+        size.per_extra_segment_bytes if size.point_extra_segment_bytes is None else size.point_extra_segment_bytes
+    )
+    point = round(max(0, len(signature) - point_weight * extra - size.overhead_bytes) / size.point)
     return low, min(max(point, low), top), top
 
 
@@ -195,7 +201,7 @@ def replayed_thought_tokens(
     known_responses: dict[int, int] = {}
     known_parts = 0
     low = point = high = 0
-    unknown = 0
+    unknown: list[bytes] = []
     for signature in signatures:
         if rule.billed == "when_streamed" and not (streamed_signature(signature) if streamed is None else streamed):
             continue  # a whole (not streamed) response's thoughts are not billed again
@@ -208,15 +214,20 @@ def replayed_thought_tokens(
             continue
         lo, mid, hi = signature_thoughts(signature, size, prompt.api, prompt.model.rules_generation)
         if hi:
-            unknown += 1
+            unknown.append(signature)
         low, point, high = low + lo, point + mid, high + hi
+    # Distinct signatures' errors partly cancel in their sum (accounting.yaml `several_signatures`); one signature
+    # billed per part it rides on (Vertex 2.5) errs alike each time, so a repeat keeps the plain sum.
+    factor = size.several_factor(len(unknown)) if len(set(unknown)) == len(unknown) else 1.0
+    if factor < 1:
+        low, high = point - math.ceil((point - low) * factor), point + math.ceil((high - point) * factor)
     known = sum(known_responses.values()) + known_parts
     low, point, high = low + known, point + known, high + known
     reasons = []
     if unknown:
         reasons.append(
-            f"{unknown} replayed thought signature(s) bill the thoughts of the responses that produced them, which "
-            "the request does not carry: estimated from the signatures' size. Pass the conversation's earlier "
+            f"{len(unknown)} replayed thought signature(s) bill the thoughts of the responses that produced them, "
+            "which the request does not carry: estimated from the signatures' size. Pass the conversation's earlier "
             "responses (history) for the exact count."
         )
     return ReplayedThoughtCount(

@@ -296,6 +296,12 @@ class SignatureSize:
     # Bytes each top-level segment beyond the first adds (a streamed response's signature has one per stretch of
     # thoughts, each with its own framing): taken off the size before the readings apply.
     per_extra_segment_bytes: int = 0
+    # The same for the point value (None: `per_extra_segment_bytes`): the point is a best guess, the readings' weight
+    # a fit that must hold the responses, and the two need not be one number.
+    point_extra_segment_bytes: int | None = None
+    # `several_signatures`: ((n, factor), ...) ascending: the summed range of n or more distinct signatures, narrowed
+    # about its point by the factor of the largest n it reaches (their errors partly cancel).
+    several: tuple[tuple[int, float], ...] = ()
     # `by_generation`: ((apis, generations, readings), ...), readings that hold only one API's generation's signatures,
     # added to `readings` for them (the bounds stay the intersection).
     scoped: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[int, int, float, float], ...]], ...] = ()
@@ -309,6 +315,14 @@ class SignatureSize:
             for reading in readings
         )
         return self.readings + extra
+
+    def several_factor(self, signatures: int) -> float:
+        """What the summed range of this many distinct signatures is narrowed by (1: not at all)."""
+        factor = 1.0
+        for n, value in self.several:
+            if signatures >= n:
+                factor = value
+        return factor
 
 
 @dataclass(frozen=True)
@@ -602,14 +616,48 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
             raise ValueError("accounting.yaml signature_size.by_generation: an entry names its api and generations")
         where = f"by_generation {entry['api']} {entry['generations']}"
         scoped.append((_strings(entry["api"]), _strings(entry["generations"]), _readings(entry.get("readings"), where)))
+    bounds_weight, point_weight = _segment_weights(raw.get("per_extra_segment_bytes", 0))
     return SignatureSize(
         overhead_bytes=overhead,
         point=float(per_token["point"]),
         readings=_readings(items, "readings"),
         evidence=_strings(raw.get("evidence") or []),
-        per_extra_segment_bytes=int(raw.get("per_extra_segment_bytes", 0)),
+        per_extra_segment_bytes=bounds_weight,
+        point_extra_segment_bytes=point_weight,
         scoped=tuple(scoped),
+        several=_several(raw.get("several_signatures") or []),
     )
+
+
+def _several(raw: object) -> tuple[tuple[int, float], ...]:
+    """`several_signatures`: a list of {signatures: n >= 2, factor: 0 < f <= 1}, n ascending, f not rising."""
+    where = "accounting.yaml signature_size.several_signatures"
+    if not isinstance(raw, list):
+        raise ValueError(f"{where} is a list of {{signatures, factor}}")
+    out: list[tuple[int, float]] = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) != {"signatures", "factor"}:
+            raise ValueError(f"{where}: {item!r} is not {{signatures, factor}}")
+        n, factor = item["signatures"], item["factor"]
+        if not isinstance(n, int) or isinstance(n, bool) or n < 2 or not isinstance(factor, int | float):
+            raise ValueError(f"{where}: {item!r}: signatures is a whole number >= 2, factor a number")
+        if not 0 < factor <= 1 or (out and (n <= out[-1][0] or factor > out[-1][1])):
+            raise ValueError(f"{where}: {item!r}: factors in (0, 1], signatures rising, factors not")
+        out.append((n, float(factor)))
+    return tuple(out)
+
+
+def _segment_weights(raw: object) -> tuple[int, int | None]:
+    """`per_extra_segment_bytes`: one whole number for the readings and the point value, or {bounds, point}."""
+    values = raw if isinstance(raw, dict) else {"bounds": raw}
+    if set(values) - {"bounds", "point"} or "bounds" not in values:
+        raise ValueError("accounting.yaml signature_size.per_extra_segment_bytes is a whole number or {bounds, point}")
+    weights: list[int] = []
+    for weight in (values["bounds"], values.get("point", values["bounds"])):
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
+            raise ValueError(f"accounting.yaml signature_size.per_extra_segment_bytes: {raw!r}: whole numbers >= 0")
+        weights.append(weight)
+    return weights[0], (weights[1] if isinstance(raw, dict) else None)
 
 
 def _readings(items: object, where: str) -> tuple[tuple[int, int, float, float], ...]:
