@@ -52,7 +52,8 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     `braintrust` (braintrustdata/braintrust-sdk), `oscar` (golang/oscar), `req_llm` (agentjido/req_llm),
     `sublayer` (sublayerapp/sublayer), `fantasy` (charmbracelet/fantasy), `ruby_llm_mcp`
     (patvice/ruby_llm-mcp), `dspy_rb` (vicentereig/dspy.rb), `llm_rb` (llmrb/llm), `req_llm_2026`
-    (agentjido/req_llm, 2026), `langchaingo_vxcontrol` (vxcontrol/langchaingo), `function_calls` (outputs that call
+    (agentjido/req_llm, 2026), `langchaingo_vxcontrol` (vxcontrol/langchaingo), `adk_go_history` (google/adk-go),
+    `function_calls` (outputs that call
     functions, of ten of these repositories), `calls_heldout` (outputs that call functions, of req_llm, sublayer,
     fantasy and ruby_llm-mcp)."""
     folder = Path(__file__).resolve().parent / "data"

@@ -179,6 +179,8 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # of May - Jun 2026 (3, 3.1, 3.5 and 2.5, Gemini API; the history after the req_llm set's, from a fork) 66/72: the
 # misses are one declaration set, over by 8 on every 3.x model and under by 3 on 2.5 Flash-Lite. vxcontrol/langchaingo's
 # own httprr traces (Gemini API 1.5, 2.0, 2.5, Jun - Jul 2025) 22/27, every miss a 2.0 stream inside its bounds.
+# google/adk-go's trace versions that ground_truth_2026.jsonl does not hold (agent turns, Sep 2025 - Mar 2026) 22/27,
+# the rest 2.5 signature prompts under by 1 inside bounds at most 30 % wide.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -204,6 +206,7 @@ MINED_HISTORY_FLOORS = {
     "llm_rb": 0.85,
     "req_llm_2026": 0.91,
     "langchaingo_vxcontrol": 0.81,
+    "adk_go_history": 0.81,
 }
 
 

@@ -71,6 +71,7 @@ MINED = {
     "llm_rb": "llmrb/llm (unseen check)",
     "req_llm_2026": "agentjido/req_llm, fixtures of May - Jun 2026 (unseen check)",
     "langchaingo_vxcontrol": "vxcontrol/langchaingo, the fork's own httprr traces (unseen check)",
+    "adk_go_history": "google/adk-go, trace versions the 2026 file does not hold (unseen check)",
 }
 
 
