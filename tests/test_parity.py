@@ -180,7 +180,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # misses are one declaration set, over by 8 on every 3.x model and under by 3 on 2.5 Flash-Lite. vxcontrol/langchaingo's
 # own httprr traces (Gemini API 1.5, 2.0, 2.5, Jun - Jul 2025) 22/27, every miss a 2.0 stream inside its bounds.
 # google/adk-go's trace versions that ground_truth_2026.jsonl does not hold (agent turns, Sep 2025 - Mar 2026) 22/27,
-# the rest 2.5 signature prompts under by 1 inside bounds at most 30 % wide.
+# the rest 2.5 signature prompts under by 1 inside bounds at most 30 % wide. Their outputs that call functions
+# (calls_heldout2: llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go; 2.0 to 3.5) 155/163, the misses adk-go's 2.5
+# Flash calls of three string args, over by 1-2.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -207,6 +209,7 @@ MINED_HISTORY_FLOORS = {
     "req_llm_2026": 0.91,
     "langchaingo_vxcontrol": 0.81,
     "adk_go_history": 0.81,
+    "calls_heldout2": 0.95,
 }
 
 

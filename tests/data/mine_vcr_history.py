@@ -50,6 +50,9 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   google/adk-go (the versions ground_truth_2026.jsonl does not hold): ... google/adk-go \
       agent,model,internal,tool,plugin,runner,server,session,memory,examples,artifact,cmd,workflow adkg --skip-known \
       | gzip -9n > tests/data/mined_adk_go_history.jsonl.gz
+  held-out function-call outputs of the last five (`--function-calls --skip-known`, appended in this order):
+      llmrb/llm llmrbc, vicentereig/dspy.rb dsrbc (none), agentjido/req_llm reqllm2c, vxcontrol/langchaingo vxlcc,
+      google/adk-go adkgc | gzip -9n > tests/data/mined_calls_heldout2.jsonl.gz
   held-out function-call outputs (`--function-calls`, the four above, appended in this order): agentjido/req_llm
       reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc, patvice/ruby_llm-mcp rmcpc
       | gzip -9n > tests/data/mined_calls_heldout.jsonl.gz
