@@ -50,9 +50,11 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   google/adk-go (the versions ground_truth_2026.jsonl does not hold): ... google/adk-go \
       agent,model,internal,tool,plugin,runner,server,session,memory,examples,artifact,cmd,workflow adkg --skip-known \
       | gzip -9n > tests/data/mined_adk_go_history.jsonl.gz
-  held-out function-call outputs of the last five (`--function-calls --skip-known`, appended in this order):
+  0xPlaygrounds/rig (httpmock YAML): ... 0xPlaygrounds/rig tests/cassettes/gemini rig --skip-known \
+      | gzip -9n > tests/data/mined_rig.jsonl.gz
+  held-out function-call outputs of the last six (`--function-calls --skip-known`, appended in this order):
       llmrb/llm llmrbc, vicentereig/dspy.rb dsrbc (none), agentjido/req_llm reqllm2c, vxcontrol/langchaingo vxlcc,
-      google/adk-go adkgc | gzip -9n > tests/data/mined_calls_heldout2.jsonl.gz
+      google/adk-go adkgc, 0xPlaygrounds/rig rigc | gzip -9n > tests/data/mined_calls_heldout2.jsonl.gz
   held-out function-call outputs (`--function-calls`, the four above, appended in this order): agentjido/req_llm
       reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc, patvice/ruby_llm-mcp rmcpc
       | gzip -9n > tests/data/mined_calls_heldout.jsonl.gz
@@ -63,7 +65,8 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       | gzip -9n > tests/data/mined_function_calls.jsonl.gz
 
 Go's httprr traces (`*.httprr`), one-exchange JSON fixtures (`*.json`, req_llm's) and JSON cassettes of streams
-(`interactions` of a parsed request body and the response's parsed `chunks`, dspy.rb's) are read as cassettes too.
+(`interactions` of a parsed request body and the response's parsed `chunks`, dspy.rb's) and httpmock YAML mocks
+(`when` / `then` documents, rig's) are read as cassettes too. A body holding rig's `signature_REDACTED_N` is skipped.
 `--skip-known` leaves out an answer (kind, request, value) a set of tests/data already holds (forks copy cassettes).
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
@@ -103,6 +106,9 @@ from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import resolve
 
 MEDIA_KEYS = ("inlineData", "fileData", "inline_data", "file_data")
+# What rig's cassette filter writes in place of thought signatures and ids (`signature_REDACTED_1`): a body or a
+# candidate holding it is not what was sent or answered.
+_REDACTED = "_REDACTED_"
 CALLS = ("countTokens", "streamGenerateContent", "generateContent")
 
 
@@ -151,6 +157,8 @@ def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
         raw = subprocess.run(["git", "-C", repo, "cat-file", "-p", blob], capture_output=True, check=True).stdout
     except subprocess.CalledProcessError:  # a large file the snapshot lists but does not hold
         return []
+    if raw.lstrip().startswith(b"when:"):
+        return _httpmock(raw)
     if b"googleapis.com" not in raw:
         return []
     if path.endswith(".httprr"):
@@ -164,6 +172,33 @@ def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
     if not isinstance(data, dict):
         return []
     return list(data.get("interactions") or data.get("http_interactions") or [])
+
+
+def _httpmock(raw: bytes) -> list[dict[str, Any]]:
+    """The mocks of an httpmock YAML cassette (0xPlaygrounds/rig: one `when` / `then` document per exchange, the
+    request's path without its host), in a cassette interaction's shape. The host is the one the path belongs to."""
+    try:
+        documents = list(yaml.safe_load_all(raw.decode("utf-8", "replace")))
+    except yaml.YAMLError:
+        return []
+    out: list[dict[str, Any]] = []
+    for document in documents:
+        if not isinstance(document, dict) or not isinstance(document.get("when"), dict):
+            continue
+        when, then = document["when"], document.get("then") or {}
+        path = str(when.get("path", ""))
+        host = "aiplatform.googleapis.com" if path.startswith("/v1/projects/") else "generativelanguage.googleapis.com"
+        headers: dict[str, list[str]] = {}
+        for header in then.get("header") or []:
+            if isinstance(header, dict):
+                headers.setdefault(str(header.get("name")), []).append(str(header.get("value")))
+        out.append(
+            {
+                "request": {"uri": f"https://{host}{path}", "body": when.get("body")},
+                "response": {"body": then.get("body"), "headers": headers},
+            }
+        )
+    return out
 
 
 def _httprr(raw: bytes) -> list[dict[str, Any]]:
@@ -298,6 +333,8 @@ def _signed_as_answered(parts: list[dict[str, Any]]) -> bool:
         signature = part.get("thoughtSignature")
         if signature is None:
             continue
+        if _REDACTED in str(signature):
+            return False
         try:
             base64.b64decode(str(signature).replace("-", "+").replace("_", "/"), validate=True)
         except (binascii.Error, ValueError):
@@ -341,7 +378,7 @@ def main(
                     body = json.loads(_text(request.get("body")) or "")
                 except (json.JSONDecodeError, TypeError):
                     continue
-            if not isinstance(body, dict) or _has_media(body):
+            if not isinstance(body, dict) or _has_media(body) or _REDACTED in json.dumps(body):
                 continue
             answer = response["parsed_body"] if "parsed_body" in response else _answer(response)
             chunks = answer if isinstance(answer, list) else [answer]
