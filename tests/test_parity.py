@@ -185,6 +185,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # Flash calls of three string args, over by 1-2. 0xPlaygrounds/rig's httpmock cassettes (agent loops on 2.5 Flash and 3
 # Flash, May - Aug 2026; 50 prompts replay signatures) 46/98 exact, 91/98 exact or inside bounds (the signature
 # prompts 7 exact, 50 inside bounds at most 30 % wide); its 37 function-call outputs, appended to calls_heldout2: 37/37.
+# newrelic/newrelic-python-agent's cassettes and google-genai replays (3.5 Flash agent turns through Google ADK and
+# LangChain, Gemini API and Vertex AI, Mar - Aug 2026) 54/116 exact, 79/116 exact or inside bounds: Vertex 3.5's
+# replayed signatures get a point value without bounds, 12 to 238 under; its 48 function-call outputs: 48/48.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -211,8 +214,9 @@ MINED_HISTORY_FLOORS = {
     "req_llm_2026": 0.91,
     "langchaingo_vxcontrol": 0.81,
     "adk_go_history": 0.81,
-    "calls_heldout2": 0.95,
+    "calls_heldout2": 0.96,
     "rig": 0.46,
+    "newrelic": 0.46,
 }
 
 
@@ -235,7 +239,10 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     320 without). With charmbracelet/fantasy's agent turns (an unseen check mined 2026-12-07, measured before any
     new rule: 45 of its 52 bounded held, 18 of them at most 30 % wide): 453 of 474, 346 narrow. With Vertex 2.x's
     numbers billed (accounting.yaml function_history per_number) pyd-0913 is exact, no longer bounded: 452 of 473,
-    347 narrow, and the exact ones 354."""
+    347 narrow, and the exact ones 354. With the unseen checks mined 2026-12-07 after these (dspy.rb, llm.rb, req_llm
+    2026, vxcontrol/langchaingo, adk-go's other trace versions, rig, newrelic; measured before any new rule): 526 of
+    554 held, 417 narrow, 382 exact; the 7 new misses are newrelic's Gemini API 3.5 LangChain turns, whose
+    signature-size estimate is over the top of its bounds (tests/data/PROVENANCE.md)."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -248,7 +255,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 473 and held >= 452 and bounded - held <= 21 and narrow >= 347 and exact >= 354
+    assert bounded >= 554 and held >= 526 and bounded - held <= 28 and narrow >= 417 and exact >= 382
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

@@ -52,9 +52,13 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       | gzip -9n > tests/data/mined_adk_go_history.jsonl.gz
   0xPlaygrounds/rig (httpmock YAML): ... 0xPlaygrounds/rig tests/cassettes/gemini rig --skip-known \
       | gzip -9n > tests/data/mined_rig.jsonl.gz
-  held-out function-call outputs of the last six (`--function-calls --skip-known`, appended in this order):
+  newrelic/newrelic-python-agent (vcrpy and google-genai replays): ... newrelic/newrelic-python-agent \
+      tests/mlmodel_gemini,tests/mlmodel_googleadk,tests/mlmodel_langchain/gemini_integration nrpy --skip-known \
+      | gzip -9n > tests/data/mined_newrelic.jsonl.gz
+  held-out function-call outputs of the last seven (`--function-calls --skip-known`, appended in this order):
       llmrb/llm llmrbc, vicentereig/dspy.rb dsrbc (none), agentjido/req_llm reqllm2c, vxcontrol/langchaingo vxlcc,
-      google/adk-go adkgc, 0xPlaygrounds/rig rigc | gzip -9n > tests/data/mined_calls_heldout2.jsonl.gz
+      google/adk-go adkgc, 0xPlaygrounds/rig rigc, newrelic/newrelic-python-agent nrpyc
+      | gzip -9n > tests/data/mined_calls_heldout2.jsonl.gz
   held-out function-call outputs (`--function-calls`, the four above, appended in this order): agentjido/req_llm
       reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc, patvice/ruby_llm-mcp rmcpc
       | gzip -9n > tests/data/mined_calls_heldout.jsonl.gz
@@ -64,9 +68,10 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       Mirascope/mirascope mirac, crmne/ruby_llm rllmc, pydantic/pydantic-ai pydc
       | gzip -9n > tests/data/mined_function_calls.jsonl.gz
 
-Go's httprr traces (`*.httprr`), one-exchange JSON fixtures (`*.json`, req_llm's) and JSON cassettes of streams
-(`interactions` of a parsed request body and the response's parsed `chunks`, dspy.rb's) and httpmock YAML mocks
-(`when` / `then` documents, rig's) are read as cassettes too. A body holding rig's `signature_REDACTED_N` is skipped.
+Go's httprr traces (`*.httprr`), one-exchange JSON fixtures (`*.json`, req_llm's), JSON cassettes of streams
+(`interactions` of a parsed request body and the response's parsed `chunks`, dspy.rb's), httpmock YAML mocks
+(`when` / `then` documents, rig's) and google-genai replay files (`replay_id`, newrelic's) are read as cassettes
+too. A body holding rig's `signature_REDACTED_N` is skipped.
 `--skip-known` leaves out an answer (kind, request, value) a set of tests/data already holds (forks copy cassettes).
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
@@ -159,7 +164,7 @@ def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
         return []
     if raw.lstrip().startswith(b"when:"):
         return _httpmock(raw)
-    if b"googleapis.com" not in raw:
+    if b"googleapis.com" not in raw and b"_URL_PREFIX}" not in raw:  # google-genai replays name no host
         return []
     if path.endswith(".httprr"):
         return _httprr(raw)
@@ -233,6 +238,8 @@ def _fixture(raw: bytes) -> list[dict[str, Any]]:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return []
+    if isinstance(data, dict) and "replay_id" in data and isinstance(data.get("interactions"), list):
+        return _genai_replay(data["interactions"])
     if isinstance(data, dict) and isinstance(data.get("interactions"), list):
         return _chunk_cassette(data["interactions"])
     if not isinstance(data, dict) or not isinstance(data.get("request"), dict):
@@ -256,6 +263,42 @@ def _fixture(raw: bytes) -> list[dict[str, Any]]:
     elif answered is not None:
         out_response["parsed_body"] = answered
     return [{"request": {"uri": str(request.get("url", "")), "body": sent}, "response": out_response}]
+
+
+# The URL prefixes google-genai's replay files write for the two APIs (its ReplayApiClient).
+_REPLAY_PREFIXES = {
+    "{MLDEV_URL_PREFIX}": "https://generativelanguage.googleapis.com/v1beta",
+    "{VERTEX_URL_PREFIX}": "https://aiplatform.googleapis.com/v1beta1/projects/p/locations/l/publishers/google",
+}
+
+
+def _genai_replay(interactions: list[Any]) -> list[dict[str, Any]]:
+    """The exchanges of a google-genai replay file (its ReplayApiClient: `request` {url with a placeholder prefix,
+    body_segments}, `response` {headers, body_segments: the JSON answer, or a stream's chunks}), as used by
+    newrelic/newrelic-python-agent, in a cassette interaction's shape."""
+    out: list[dict[str, Any]] = []
+    for item in interactions:
+        request = item.get("request") if isinstance(item, dict) else None
+        response = item.get("response") if isinstance(item, dict) else None
+        if not isinstance(request, dict) or not isinstance(response, dict):
+            continue
+        sent, answered = request.get("body_segments") or [], response.get("body_segments") or []
+        if len(sent) != 1 or not isinstance(sent[0], dict) or not answered:
+            continue
+        url = str(request.get("url", ""))
+        for placeholder, prefix in _REPLAY_PREFIXES.items():
+            url = url.replace(placeholder, prefix)
+        headers = response.get("headers") or {}
+        out.append(
+            {
+                "request": {"uri": url, "parsed_body": sent[0]},
+                "response": {
+                    "parsed_body": answered if len(answered) > 1 else answered[0],
+                    "headers": {k: [v] for k, v in headers.items()} if isinstance(headers, dict) else {},
+                },
+            }
+        )
+    return out
 
 
 def _chunk_cassette(interactions: list[Any]) -> list[dict[str, Any]]:
