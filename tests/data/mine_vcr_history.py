@@ -55,10 +55,14 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   newrelic/newrelic-python-agent (vcrpy and google-genai replays): ... newrelic/newrelic-python-agent \
       tests/mlmodel_gemini,tests/mlmodel_googleadk,tests/mlmodel_langchain/gemini_integration nrpy --skip-known \
       | gzip -9n > tests/data/mined_newrelic.jsonl.gz
-  held-out function-call outputs of the last seven (`--function-calls --skip-known`, appended in this order):
+  werdnum/family-assistant: ... werdnum/family-assistant tests/cassettes fama --skip-known \
+      | gzip -9n > tests/data/mined_family_assistant.jsonl.gz
+  0x1eef/llm.rb (after llmrb/llm's history): ... 0x1eef/llm.rb spec/fixtures/cassettes llmrb2 --skip-known \
+      | gzip -9n > tests/data/mined_llm_rb_2026.jsonl.gz (less llmrb2-0020 … -0022: tests/data/PROVENANCE.md)
+  held-out function-call outputs of the last nine (`--function-calls --skip-known`, appended in this order):
       llmrb/llm llmrbc, vicentereig/dspy.rb dsrbc (none), agentjido/req_llm reqllm2c, vxcontrol/langchaingo vxlcc,
-      google/adk-go adkgc, 0xPlaygrounds/rig rigc, newrelic/newrelic-python-agent nrpyc
-      | gzip -9n > tests/data/mined_calls_heldout2.jsonl.gz
+      google/adk-go adkgc, 0xPlaygrounds/rig rigc, newrelic/newrelic-python-agent nrpyc, werdnum/family-assistant famac,
+      0x1eef/llm.rb llmrb2c | gzip -9n > tests/data/mined_calls_heldout2.jsonl.gz
   held-out function-call outputs (`--function-calls`, the four above, appended in this order): agentjido/req_llm
       reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc, patvice/ruby_llm-mcp rmcpc
       | gzip -9n > tests/data/mined_calls_heldout.jsonl.gz
