@@ -52,9 +52,13 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     `braintrust` (braintrustdata/braintrust-sdk), `oscar` (golang/oscar), `req_llm` (agentjido/req_llm),
     `sublayer` (sublayerapp/sublayer), `fantasy` (charmbracelet/fantasy), `ruby_llm_mcp`
     (patvice/ruby_llm-mcp), `dspy_rb` (vicentereig/dspy.rb), `llm_rb` (llmrb/llm), `req_llm_2026`
-    (agentjido/req_llm, 2026), `langchaingo_vxcontrol` (vxcontrol/langchaingo), `function_calls` (outputs that call
-    functions, of ten of these repositories), `calls_heldout` (outputs that call functions, of req_llm, sublayer,
-    fantasy and ruby_llm-mcp)."""
+    (agentjido/req_llm, 2026), `langchaingo_vxcontrol` (vxcontrol/langchaingo), `adk_go_history` (google/adk-go),
+    `rig` (0xPlaygrounds/rig), `newrelic` (newrelic/newrelic-python-agent), `family_assistant`
+    (werdnum/family-assistant), `llm_rb_2026` (0x1eef/llm.rb, 2026), `calls_heldout2` (outputs that call
+    functions, of llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go, rig, newrelic and family-assistant),
+    `function_calls` (outputs
+    that call functions, of ten of these repositories), `calls_heldout` (outputs that call functions, of req_llm,
+    sublayer, fantasy and ruby_llm-mcp)."""
     folder = Path(__file__).resolve().parent / "data"
     plain_path, packed = folder / f"mined_{name}.jsonl", folder / f"mined_{name}.jsonl.gz"
     text = plain_path.read_text("utf-8") if plain_path.exists() else gzip.decompress(packed.read_bytes()).decode()

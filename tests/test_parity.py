@@ -199,6 +199,19 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # req_llm_2026 71/72, ellmer 68/88.
 # Then a 3.x property its object does not require bounded (uncertain_seams optional_property, one repository):
 # req_llm_2026 66/72 exact, its five 3.x misses inside their bounds (tests/test_seams_3x.py).
+# google/adk-go's trace versions that ground_truth_2026.jsonl does not hold (agent turns, Sep 2025 - Mar 2026) 22/27,
+# the rest 2.5 signature prompts under by 1 inside bounds at most 30 % wide. Their outputs that call functions
+# (calls_heldout2: llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go; 2.0 to 3.5) 155/163, the misses adk-go's 2.5
+# Flash calls of three string args, over by 1-2. 0xPlaygrounds/rig's httpmock cassettes (agent loops on 2.5 Flash and 3
+# Flash, May - Aug 2026; 50 prompts replay signatures) 46/98 exact, 91/98 exact or inside bounds (the signature
+# prompts 7 exact, 50 inside bounds at most 30 % wide); its 37 function-call outputs, appended to calls_heldout2: 37/37.
+# newrelic/newrelic-python-agent's cassettes and google-genai replays (3.5 Flash agent turns through Google ADK and
+# LangChain, Gemini API and Vertex AI, Mar - Aug 2026) 54/116 exact, 79/116 exact or inside bounds: Vertex 3.5's
+# replayed signatures get a point value without bounds, 12 to 238 under; its 48 function-call outputs: 48/48.
+# werdnum/family-assistant's vcrpy cassettes (2.5 Flash / Flash-Lite agent turns, Jun 2025 - Feb 2026) 143/189, the
+# misses 2.5 declarations over by 2 and outputs inside bounds; its 58 function-call outputs in calls_heldout2: 54/58.
+# llm.rb's cassettes after the llm_rb set (0x1eef/llm.rb, Jan - Jul 2026, 3.1 Flash-Lite and 2.5 Flash) 37/38, and its
+# 26 function-call outputs: 26/26.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -224,6 +237,12 @@ MINED_HISTORY_FLOORS = {
     "llm_rb": 0.93,
     "req_llm_2026": 0.98,
     "langchaingo_vxcontrol": 0.81,
+    "adk_go_history": 0.81,
+    "calls_heldout2": 0.96,
+    "rig": 0.46,
+    "newrelic": 0.46,
+    "family_assistant": 0.75,
+    "llm_rb_2026": 0.97,
 }
 
 
@@ -256,7 +275,11 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     declarations count 8 less each: its signature turns elmr-0042 and -0076 are then exact given the producing
     response's thoughts (100 + 164 = 264, 100 + 155 = 255; 16 over before), and their size-read bounds, as many
     tokens wide over a point 16 lower, 30.5 % and 30.6 % wide: 346 narrow. With both: 431 of 446, 324 narrow, 380
-    exact."""
+    exact. With the unseen checks mined 2026-12-07 after these (dspy.rb, llm.rb, req_llm
+    2026, vxcontrol/langchaingo, adk-go's other trace versions, rig, newrelic; measured before any new rule): 526 of
+    554 held, 417 narrow, 382 exact; the 7 new misses are newrelic's Gemini API 3.5 LangChain turns, whose
+    signature-size estimate is over the top of its bounds (tests/data/PROVENANCE.md). With every rule above: 503 of 526
+    held, 405 narrow, 427 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -269,7 +292,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 446 and held >= 431 and bounded - held <= 15 and narrow >= 337 and exact >= 380
+    assert bounded >= 526 and held >= 503 and bounded - held <= 23 and narrow >= 405 and exact >= 427
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

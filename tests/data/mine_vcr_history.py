@@ -47,6 +47,22 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       | gzip -9n > tests/data/mined_req_llm_2026.jsonl.gz (less reqllm2-0072: tests/data/PROVENANCE.md)
   vxcontrol/langchaingo: ... vxcontrol/langchaingo llms/googleai/testdata,llms/googleai/vertex/testdata vxlc \
       --skip-known | gzip -9n > tests/data/mined_langchaingo_vxcontrol.jsonl.gz
+  google/adk-go (the versions ground_truth_2026.jsonl does not hold): ... google/adk-go \
+      agent,model,internal,tool,plugin,runner,server,session,memory,examples,artifact,cmd,workflow adkg --skip-known \
+      | gzip -9n > tests/data/mined_adk_go_history.jsonl.gz
+  0xPlaygrounds/rig (httpmock YAML): ... 0xPlaygrounds/rig tests/cassettes/gemini rig --skip-known \
+      | gzip -9n > tests/data/mined_rig.jsonl.gz
+  newrelic/newrelic-python-agent (vcrpy and google-genai replays): ... newrelic/newrelic-python-agent \
+      tests/mlmodel_gemini,tests/mlmodel_googleadk,tests/mlmodel_langchain/gemini_integration nrpy --skip-known \
+      | gzip -9n > tests/data/mined_newrelic.jsonl.gz
+  werdnum/family-assistant: ... werdnum/family-assistant tests/cassettes fama --skip-known \
+      | gzip -9n > tests/data/mined_family_assistant.jsonl.gz
+  0x1eef/llm.rb (after llmrb/llm's history): ... 0x1eef/llm.rb spec/fixtures/cassettes llmrb2 --skip-known \
+      | gzip -9n > tests/data/mined_llm_rb_2026.jsonl.gz (less llmrb2-0020 … -0022: tests/data/PROVENANCE.md)
+  held-out function-call outputs of the last nine (`--function-calls --skip-known`, appended in this order):
+      llmrb/llm llmrbc, vicentereig/dspy.rb dsrbc (none), agentjido/req_llm reqllm2c, vxcontrol/langchaingo vxlcc,
+      google/adk-go adkgc, 0xPlaygrounds/rig rigc, newrelic/newrelic-python-agent nrpyc, werdnum/family-assistant famac,
+      0x1eef/llm.rb llmrb2c | gzip -9n > tests/data/mined_calls_heldout2.jsonl.gz
   held-out function-call outputs (`--function-calls`, the four above, appended in this order): agentjido/req_llm
       reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc, patvice/ruby_llm-mcp rmcpc
       | gzip -9n > tests/data/mined_calls_heldout.jsonl.gz
@@ -56,8 +72,10 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       Mirascope/mirascope mirac, crmne/ruby_llm rllmc, pydantic/pydantic-ai pydc
       | gzip -9n > tests/data/mined_function_calls.jsonl.gz
 
-Go's httprr traces (`*.httprr`), one-exchange JSON fixtures (`*.json`, req_llm's) and JSON cassettes of streams
-(`interactions` of a parsed request body and the response's parsed `chunks`, dspy.rb's) are read as cassettes too.
+Go's httprr traces (`*.httprr`), one-exchange JSON fixtures (`*.json`, req_llm's), JSON cassettes of streams
+(`interactions` of a parsed request body and the response's parsed `chunks`, dspy.rb's), httpmock YAML mocks
+(`when` / `then` documents, rig's) and google-genai replay files (`replay_id`, newrelic's) are read as cassettes
+too. A body holding rig's `signature_REDACTED_N` is skipped.
 `--skip-known` leaves out an answer (kind, request, value) a set of tests/data already holds (forks copy cassettes).
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
@@ -97,6 +115,9 @@ from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import resolve
 
 MEDIA_KEYS = ("inlineData", "fileData", "inline_data", "file_data")
+# What rig's cassette filter writes in place of thought signatures and ids (`signature_REDACTED_1`): a body or a
+# candidate holding it is not what was sent or answered.
+_REDACTED = "_REDACTED_"
 CALLS = ("countTokens", "streamGenerateContent", "generateContent")
 
 
@@ -145,7 +166,9 @@ def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
         raw = subprocess.run(["git", "-C", repo, "cat-file", "-p", blob], capture_output=True, check=True).stdout
     except subprocess.CalledProcessError:  # a large file the snapshot lists but does not hold
         return []
-    if b"googleapis.com" not in raw:
+    if raw.lstrip().startswith(b"when:"):
+        return _httpmock(raw)
+    if b"googleapis.com" not in raw and b"_URL_PREFIX}" not in raw:  # google-genai replays name no host
         return []
     if path.endswith(".httprr"):
         return _httprr(raw)
@@ -160,11 +183,42 @@ def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
     return list(data.get("interactions") or data.get("http_interactions") or [])
 
 
+def _httpmock(raw: bytes) -> list[dict[str, Any]]:
+    """The mocks of an httpmock YAML cassette (0xPlaygrounds/rig: one `when` / `then` document per exchange, the
+    request's path without its host), in a cassette interaction's shape. The host is the one the path belongs to."""
+    try:
+        documents = list(yaml.safe_load_all(raw.decode("utf-8", "replace")))
+    except yaml.YAMLError:
+        return []
+    out: list[dict[str, Any]] = []
+    for document in documents:
+        if not isinstance(document, dict) or not isinstance(document.get("when"), dict):
+            continue
+        when, then = document["when"], document.get("then") or {}
+        path = str(when.get("path", ""))
+        host = "aiplatform.googleapis.com" if path.startswith("/v1/projects/") else "generativelanguage.googleapis.com"
+        headers: dict[str, list[str]] = {}
+        for header in then.get("header") or []:
+            if isinstance(header, dict):
+                headers.setdefault(str(header.get("name")), []).append(str(header.get("value")))
+        out.append(
+            {
+                "request": {"uri": f"https://{host}{path}", "body": when.get("body")},
+                "response": {"body": then.get("body"), "headers": headers},
+            }
+        )
+    return out
+
+
 def _httprr(raw: bytes) -> list[dict[str, Any]]:
     """The exchanges of an httprr v1 trace (Go's rsc.io/httprr: golang/oscar, google/adk-go), parsed bodies and the
     response's Date header, in a cassette interaction's shape."""
     out: list[dict[str, Any]] = []
-    for request, response in httprr_messages(raw):
+    try:
+        messages = list(httprr_messages(raw))
+    except ValueError:  # not a whole trace (a version whose record sizes do not match its bytes): nothing to read
+        return []
+    for request, response in messages:
         req_head, req_body = split_http(request)
         resp_head, resp_body = split_http(response)
         try:
@@ -188,6 +242,8 @@ def _fixture(raw: bytes) -> list[dict[str, Any]]:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return []
+    if isinstance(data, dict) and "replay_id" in data and isinstance(data.get("interactions"), list):
+        return _genai_replay(data["interactions"])
     if isinstance(data, dict) and isinstance(data.get("interactions"), list):
         return _chunk_cassette(data["interactions"])
     if not isinstance(data, dict) or not isinstance(data.get("request"), dict):
@@ -211,6 +267,42 @@ def _fixture(raw: bytes) -> list[dict[str, Any]]:
     elif answered is not None:
         out_response["parsed_body"] = answered
     return [{"request": {"uri": str(request.get("url", "")), "body": sent}, "response": out_response}]
+
+
+# The URL prefixes google-genai's replay files write for the two APIs (its ReplayApiClient).
+_REPLAY_PREFIXES = {
+    "{MLDEV_URL_PREFIX}": "https://generativelanguage.googleapis.com/v1beta",
+    "{VERTEX_URL_PREFIX}": "https://aiplatform.googleapis.com/v1beta1/projects/p/locations/l/publishers/google",
+}
+
+
+def _genai_replay(interactions: list[Any]) -> list[dict[str, Any]]:
+    """The exchanges of a google-genai replay file (its ReplayApiClient: `request` {url with a placeholder prefix,
+    body_segments}, `response` {headers, body_segments: the JSON answer, or a stream's chunks}), as used by
+    newrelic/newrelic-python-agent, in a cassette interaction's shape."""
+    out: list[dict[str, Any]] = []
+    for item in interactions:
+        request = item.get("request") if isinstance(item, dict) else None
+        response = item.get("response") if isinstance(item, dict) else None
+        if not isinstance(request, dict) or not isinstance(response, dict):
+            continue
+        sent, answered = request.get("body_segments") or [], response.get("body_segments") or []
+        if len(sent) != 1 or not isinstance(sent[0], dict) or not answered:
+            continue
+        url = str(request.get("url", ""))
+        for placeholder, prefix in _REPLAY_PREFIXES.items():
+            url = url.replace(placeholder, prefix)
+        headers = response.get("headers") or {}
+        out.append(
+            {
+                "request": {"uri": url, "parsed_body": sent[0]},
+                "response": {
+                    "parsed_body": answered if len(answered) > 1 else answered[0],
+                    "headers": {k: [v] for k, v in headers.items()} if isinstance(headers, dict) else {},
+                },
+            }
+        )
+    return out
 
 
 def _chunk_cassette(interactions: list[Any]) -> list[dict[str, Any]]:
@@ -288,6 +380,8 @@ def _signed_as_answered(parts: list[dict[str, Any]]) -> bool:
         signature = part.get("thoughtSignature")
         if signature is None:
             continue
+        if _REDACTED in str(signature):
+            return False
         try:
             base64.b64decode(str(signature).replace("-", "+").replace("_", "/"), validate=True)
         except (binascii.Error, ValueError):
@@ -331,7 +425,7 @@ def main(
                     body = json.loads(_text(request.get("body")) or "")
                 except (json.JSONDecodeError, TypeError):
                     continue
-            if not isinstance(body, dict) or _has_media(body):
+            if not isinstance(body, dict) or _has_media(body) or _REDACTED in json.dumps(body):
                 continue
             answer = response["parsed_body"] if "parsed_body" in response else _answer(response)
             chunks = answer if isinstance(answer, list) else [answer]
