@@ -1001,16 +1001,13 @@ def test_only_numeric_response_properties_are_bounded() -> None:
     [
         ("req_llm", "reqllm-0049", 142, 142, -1, 0),  # get_weather's unit enum (celsius, fahrenheit): the point's fit
         ("ruby_llm", "rllm-0490", 84, 85, -1, 0),  # status enum (pending, done), nullable: the bound's
-        ("fantasy", "fnts-0010", 72, 72, 0, 1),  # add(a, b: INTEGER, described): the point's fit
-        ("fantasy", "fnts-0032", 121, 121, 0, 2),  # add and multiply: two such declarations
     ],
 )
-def test_enums_and_described_integers_of_2_5_declarations_are_bounded(
+def test_enums_of_2_5_declarations_are_bounded(
     name: str, record_id: str, recorded: int, point: int, low: int, high: int
 ) -> None:
-    """accounting.yaml tool_templates per_enum, per_enum_value, per_declaration_with_described_integers (the point
-    value, fitted on one repository) and uncertain_seams enum, declaration_with_described_integers (the other
-    reading): the recorded answer is the point or inside the bounds."""
+    """accounting.yaml tool_templates per_enum, per_enum_value (the point value, fitted on one repository) and
+    uncertain_seams enum (the other reading): the recorded answer is the point or inside the bounds."""
     from tests.ground_truth import load_mined_history
 
     record = next(r for r in load_mined_history(name) if r["id"] == record_id)
@@ -1020,10 +1017,29 @@ def test_enums_and_described_integers_of_2_5_declarations_are_bounded(
     assert not answer.exact and point + low <= recorded <= point + high
 
 
-def test_only_enums_and_described_openapi_integers_are_bounded() -> None:
-    """An enum on 2.5: + 1 + 1 per value beyond its texts, bounded -1 … 0 each; a described INTEGER of OpenAPI
-    parameters: - 1 per declaration, bounded 0 … +1; a described JSON Schema integer, an undescribed INTEGER and a
-    described STRING: exact. Vertex and 3.x: no bounds."""
+@pytest.mark.parametrize(
+    ("name", "record_id", "recorded"),
+    [
+        ("fantasy", "fnts-0010", 72),  # add(a, b: INTEGER, described): the fit
+        ("fantasy", "fnts-0032", 121),  # add and multiply: two such declarations
+        ("rig", "rig-0096", 111),  # subtract(x, y: number, described): the check on a second repository
+        ("rig", "rig-0005", 204),  # stress_add and stress_subtract: two such declarations
+    ],
+)
+def test_described_openapi_numbers_of_2_5_declarations_cost_one_less(name: str, record_id: str, recorded: int) -> None:
+    """accounting.yaml tool_templates per_declaration_with_described_numbers: a declaration whose OpenAPI
+    `parameters` hold a described INTEGER or NUMBER bills 1 less, once, exactly and without bounds."""
+    from tests.ground_truth import load_mined_history
+
+    record = next(r for r in load_mined_history(name) if r["id"] == record_id)
+    answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
+    assert (answer.prompt_token_count, answer.bounds) == (recorded, None)
+
+
+def test_only_enums_are_bounded_and_described_openapi_numbers_cost_one_less() -> None:
+    """An enum on 2.5: + 1 + 1 per value beyond its texts, bounded -1 … 0 each; a described INTEGER or NUMBER of
+    OpenAPI parameters: - 1 per declaration, exact; a described JSON Schema integer, an undescribed INTEGER and a
+    described STRING: exact as their texts. Vertex and 3.x: neither."""
 
     def answer(
         properties: dict[str, object], key: str = "parameters", model: str = "gemini-2.5-flash", api: str = "gemini"
@@ -1037,15 +1053,14 @@ def test_only_enums_and_described_openapi_integers_are_bounded() -> None:
     assert listed.prompt_token_count == plain.prompt_token_count + raw("gemma3", "c", "f") + 1 + 2
     assert listed.bounds is not None
     assert listed.bounds["promptTokenCount"] == [listed.prompt_token_count - 1, listed.prompt_token_count]
-    described = answer(
-        {"a": {"type": "INTEGER", "description": "first"}, "b": {"type": "INTEGER", "description": "second"}}
-    )
     strings = answer(
         {"a": {"type": "STRING", "description": "first"}, "b": {"type": "STRING", "description": "second"}}
     )
-    assert described.prompt_token_count == strings.prompt_token_count - 1
-    assert described.bounds is not None
-    assert described.bounds["promptTokenCount"] == [described.prompt_token_count, described.prompt_token_count + 1]
+    for numeric in ("INTEGER", "NUMBER", "number"):
+        described = answer(
+            {"a": {"type": numeric, "description": "first"}, "b": {"type": numeric, "description": "second"}}
+        )
+        assert (described.prompt_token_count, described.bounds) == (strings.prompt_token_count - 1, None)
     for exact in (
         strings,
         answer({"a": {"type": "INTEGER"}}),

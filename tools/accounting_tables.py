@@ -48,7 +48,7 @@ TOOL_FEATURES = {
     "per_boolean_node": "typed OpenAPI node of type `BOOLEAN`",
     "per_title": "`title` (beside its text)",
     "per_underscored_name": "declaration named with an edge underscore (`_x`, `x_`)",
-    "per_declaration_with_described_integers": "declaration whose OpenAPI `parameters` hold a described INTEGER",
+    "per_declaration_with_described_numbers": "declaration whose OpenAPI `parameters` hold a described INTEGER, NUMBER",
 }
 TOOL_SWITCHES = {
     "inlines_refs": ("`$ref` read as its definition", {True: "yes"}),

@@ -244,7 +244,7 @@ def _declaration_feature(name: str) -> Callable[[dict[str, Any]], int]:
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "numeric_response_property": _numeric_response_properties,
     "enum": _declaration_feature("enum"),
-    "declaration_with_described_integers": _declaration_feature("declaration_with_described_integers"),
+    "declaration_with_described_numbers": _declaration_feature("declaration_with_described_numbers"),
 }
 
 
@@ -304,7 +304,7 @@ TOOL_FEATURES = (
     "declaration_with_optional_described_properties",
     "underscored_name",
     "numeric_response_property",
-    "declaration_with_described_integers",
+    "declaration_with_described_numbers",
 )
 
 
@@ -317,7 +317,7 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
     non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`), declarations
     with an optional described property, declarations named with an edge underscore (`_x`, `x_`), top-level
     response schema properties typed integer or number, declarations whose OpenAPI `parameters` hold a described
-    INTEGER property.
+    INTEGER or NUMBER property.
     `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
     found: Counter[str] = Counter()
     for tool in tools:
@@ -328,7 +328,7 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
             found["underscored_name"] += name.startswith("_") or name.endswith("_")
             described_before, optional_before = found["described_property"], found["optional_property"]
             optional_described_before = found["optional_described_property"]
-            integers_before = found["described_integer"]
+            numbers_before = found["described_number"]
             for key, typed, response in (
                 ("parameters", True, False),
                 ("response", True, True),
@@ -352,7 +352,7 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
             found["declaration_with_optional_described_properties"] += (
                 found["optional_described_property"] > optional_described_before
             )
-            found["declaration_with_described_integers"] += found["described_integer"] > integers_before
+            found["declaration_with_described_numbers"] += found["described_number"] > numbers_before
             found["numeric_response_property"] += _numeric_response_properties(declaration)
             if declaration.get("description"):
                 found["optional_property_of_described_declaration"] += found["optional_property"] - optional_before
@@ -379,8 +379,8 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
         found["typed_node"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
         found["nullable"] += 1 if schema.get("nullable") else 0
         found["boolean_node"] += str(schema.get("type")).upper() == "BOOLEAN"
-        found["described_integer"] += sum(
-            _described(p) and str(p.get("type")).upper() == "INTEGER" for p in properties.values()
+        found["described_number"] += sum(
+            _described(p) and str(p.get("type")).upper() in ("INTEGER", "NUMBER") for p in properties.values()
         )
     elif isinstance(schema.get("type"), list) and "null" in schema["type"]:
         found["null_union"] += 1

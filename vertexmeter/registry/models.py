@@ -117,7 +117,7 @@ class ToolTemplate:
     per_declaration_with_optional_described_properties: int = 0  # a declaration with such a property, once
     per_underscored_name: int = 0  # a declaration whose name begins or ends with "_"
     per_numeric_response_property: int = 0  # a top-level response schema property typed integer or number
-    per_declaration_with_described_integers: int = 0  # OpenAPI `parameters` holding a described INTEGER property
+    per_declaration_with_described_numbers: int = 0  # OpenAPI `parameters` holding a described INTEGER / NUMBER
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
     reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
@@ -158,7 +158,7 @@ _TOOL_WEIGHTS = (
     "per_nested_object",
     "per_underscored_name",
     "per_numeric_response_property",
-    "per_declaration_with_described_integers",
+    "per_declaration_with_described_numbers",
 )
 
 
@@ -229,7 +229,7 @@ SEAM_SHAPES = (
     "string_list",
     "numeric_response_property",
     "enum",
-    "declaration_with_described_integers",
+    "declaration_with_described_numbers",
 )
 
 
