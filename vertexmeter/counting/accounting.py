@@ -244,6 +244,9 @@ def _declaration_feature(name: str) -> Callable[[dict[str, Any]], int]:
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "numeric_response_property": _numeric_response_properties,
     "enum": _declaration_feature("enum"),
+    "one_optional_described_property": lambda declaration: int(
+        _declaration_feature("optional_described_property")(declaration) == 1
+    ),
     "declaration_with_described_numbers": _declaration_feature("declaration_with_described_numbers"),
 }
 
