@@ -1084,56 +1084,6 @@ def test_described_openapi_numbers_of_2_5_declarations_cost_one_less(name: str, 
     assert (answer.prompt_token_count, answer.bounds) == (recorded, None)
 
 
-def test_a_schema_format_is_not_billed_on_2_5() -> None:
-    """accounting.yaml tool_templates reads_formats: false (the Gemini API's 2.5): rig's four declarations of two
-    `integer` properties with `format: int32` bill 244 (rig-0016), their texts less the eight formats; the Vertex
-    template and 3.x still read them."""
-    from tests.ground_truth import load_mined_history
-
-    record = next(r for r in load_mined_history("rig") if r["id"] == "rig-0016")
-    answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record.get("recorded"))
-    assert (record["expected"]["totalTokens"], answer.prompt_token_count, answer.bounds) == (244, 244, None)
-
-    def bill(api: str, model: str = "gemini-2.5-flash", **extra: str) -> int:
-        schema = {"type": "OBJECT", "properties": {"n": {"type": "INTEGER", **extra}}, "required": ["n"]}
-        body = _declared({"name": "pick", "description": "Picks.", "parameters": schema})
-        return vertexmeter.usage(model, body, api=api).prompt_token_count
-
-    assert bill("gemini", format="int32") == bill("gemini")
-    assert bill("vertex", format="int32") == bill("vertex") + raw("gemma3", "int32")
-    assert bill("gemini", "gemini-2.0-flash", format="int32") == bill("gemini", "gemini-2.0-flash") + raw(
-        "gemma3", "int32"
-    )
-
-
-def test_formats_are_left_out_of_every_schema_node_but_not_a_property_named_format() -> None:
-    from vertexmeter.counting.texts import without_formats
-
-    schema = {
-        "type": "object",
-        "format": "x",
-        "properties": {
-            "format": {"type": "string", "format": "date", "enum": ["format"]},
-            "when": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
-            "ids": {"type": "array", "items": {"type": "integer", "format": "int64"}, "default": {"format": "kept"}},
-        },
-        "$defs": {"D": {"type": "number", "format": "double"}},
-    }
-    tools = [{"functionDeclarations": [{"name": "f", "parametersJsonSchema": schema, "response": {"format": "y"}}]}]
-    read = without_formats(tools)[0]["functionDeclarations"][0]
-    assert read["parametersJsonSchema"] == {
-        "type": "object",
-        "properties": {
-            "format": {"type": "string", "enum": ["format"]},
-            "when": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-            "ids": {"type": "array", "items": {"type": "integer"}, "default": {"format": "kept"}},
-        },
-        "$defs": {"D": {"type": "number"}},
-    }
-    assert read["response"] == {}
-    assert tools[0]["functionDeclarations"][0]["parametersJsonSchema"]["format"] == "x"  # the request is unchanged
-
-
 def test_only_enums_are_bounded_and_described_openapi_numbers_cost_one_less() -> None:
     """An enum on 2.5: + 1 + 1 per value beyond its texts, bounded -1 … 0 each; a described INTEGER or NUMBER of
     OpenAPI parameters: - 1 per declaration, exact; a described JSON Schema integer, an undescribed INTEGER and a

@@ -16,7 +16,6 @@ from vertexmeter.counting.texts import (
     escaped_declaration,
     inline_tool_refs,
     with_descriptions_as_written,
-    without_formats,
     without_root_descriptions,
 )
 from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
@@ -260,8 +259,6 @@ def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) ->
         tools = inline_tool_refs(tools)
     if not template.reads_root_descriptions:
         tools = without_root_descriptions(tools)
-    if not template.reads_formats:
-        tools = without_formats(tools)
     if template.description_indent or not template.reads_description_trailing_newlines:
         tools = with_descriptions_as_written(
             tools, template.description_indent, trailing_newlines=template.reads_description_trailing_newlines

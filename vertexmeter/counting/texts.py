@@ -370,35 +370,6 @@ def without_root_descriptions(tools: list[dict[str, Any]]) -> list[dict[str, Any
     return _each_declaration(tools, drop)
 
 
-def without_formats(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The tools with every schema node's `format` left out of their parameter and response schemas, as the service
-    reads them where it does not bill it (accounting.yaml `reads_formats: false`)."""
-
-    def strip(schema: Any) -> Any:
-        if isinstance(schema, list):
-            return [strip(item) for item in schema]
-        if not isinstance(schema, dict):
-            return schema
-        return {key: _stripped_field(key, value, strip) for key, value in schema.items() if key != "format"}
-
-    def drop(declaration: dict[str, Any]) -> None:
-        for key in ("parameters", "parametersJsonSchema", "response", "responseJsonSchema"):
-            if isinstance(declaration.get(key), dict):
-                declaration[key] = strip(declaration[key])
-
-    return _each_declaration(tools, drop)
-
-
-def _stripped_field(key: str, value: Any, strip: Callable[[Any], Any]) -> Any:
-    """A schema field's value with formats left out below it: the schemas a field holds (`properties` and the
-    definition maps by name, `items`, the combinators' lists), never a value such as an enum or a default."""
-    if key in ("properties", "$defs", "defs", "definitions") and isinstance(value, dict):
-        return {name: strip(child) for name, child in value.items()}
-    if key in ("items", "anyOf", "oneOf", "allOf", "additionalProperties", "prefixItems"):
-        return strip(value)
-    return value
-
-
 def with_descriptions_as_written(
     tools: list[dict[str, Any]], indent: int, *, trailing_newlines: bool = True
 ) -> list[dict[str, Any]]:
