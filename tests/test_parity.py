@@ -212,10 +212,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # misses 2.5 declarations over by 2 and outputs inside bounds; its 58 function-call outputs in calls_heldout2: 54/58.
 # llm.rb's cassettes after the llm_rb set (0x1eef/llm.rb, Jan - Jul 2026, 3.1 Flash-Lite and 2.5 Flash) 37/38, and its
 # 26 function-call outputs: 26/26.
-# Then 2.5's described OpenAPI NUMBERs weighed as its described INTEGERs and a schema's format not billed
-# (tool_templates per_declaration_with_described_numbers, reads_formats): rig 68/98, its signature turns 14/14 exact
-# given their conversation's earlier responses; family-assistant's one optional described property bounded
-# (uncertain_seams): 143/189 exact, its 29 misses inside bounds.
+# Then 2.5's described OpenAPI NUMBERs weighed as its described INTEGERs (tool_templates
+# per_declaration_with_described_numbers): rig 66/98; family-assistant's one optional described property bounded
+# (uncertain_seams one_optional_described_property): 143/189 exact, its 29 misses inside bounds.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -243,7 +242,7 @@ MINED_HISTORY_FLOORS = {
     "langchaingo_vxcontrol": 0.81,
     "adk_go_history": 0.81,
     "calls_heldout2": 0.96,
-    "rig": 0.69,
+    "rig": 0.67,
     "newrelic": 0.46,
     "family_assistant": 0.75,
     "llm_rb_2026": 0.97,
