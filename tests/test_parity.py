@@ -212,6 +212,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # misses 2.5 declarations over by 2 and outputs inside bounds; its 58 function-call outputs in calls_heldout2: 54/58.
 # llm.rb's cassettes after the llm_rb set (0x1eef/llm.rb, Jan - Jul 2026, 3.1 Flash-Lite and 2.5 Flash) 37/38, and its
 # 26 function-call outputs: 26/26.
+# Mirascope/mirascope's TypeScript tests (Polly.js HAR recordings, 2.5 Flash through google-genai's JS SDK, Jan - Feb
+# 2026), which the mirascope set does not read: 69/84 exact, 81/84 exact or inside bounds; its 9 function-call outputs
+# in calls_heldout2: 9/9.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -243,6 +246,7 @@ MINED_HISTORY_FLOORS = {
     "newrelic": 0.46,
     "family_assistant": 0.75,
     "llm_rb_2026": 0.97,
+    "mirascope_ts": 0.82,
 }
 
 

@@ -72,11 +72,12 @@ MINED = {
     "req_llm_2026": "agentjido/req_llm, fixtures of May - Jun 2026 (unseen check)",
     "langchaingo_vxcontrol": "vxcontrol/langchaingo, the fork's own httprr traces (unseen check)",
     "adk_go_history": "google/adk-go, trace versions the 2026 file does not hold (unseen check)",
-    "calls_heldout2": "function-call outputs of seven more repositories (unseen check of function_call_outputs)",
+    "calls_heldout2": "function-call outputs of nine more repositories (unseen check of function_call_outputs)",
     "rig": "0xPlaygrounds/rig, httpmock agent loops (unseen check)",
     "newrelic": "newrelic/newrelic-python-agent, 3.5 Flash agent turns, both APIs (unseen check)",
     "family_assistant": "werdnum/family-assistant, 2.5 agent turns (unseen check)",
     "llm_rb_2026": "0x1eef/llm.rb, cassettes of 2026 (unseen check)",
+    "mirascope_ts": "Mirascope/mirascope's TypeScript HAR recordings (unseen check)",
 }
 
 
