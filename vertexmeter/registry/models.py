@@ -268,18 +268,21 @@ class StreamedOutputBounds:
 
 
 THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
-THOUGHT_BILLING = ("always", "when_streamed")
+THOUGHT_BILLING = ("always", "when_streamed", "unknown")
 
 
 @dataclass(frozen=True)
 class ReplayedThoughts:
     """Which replayed thought signatures bill their thoughts (accounting.yaml `replayed_thoughts`): `scope`
-    none | current_turn | all_turns; `billed` always | when_streamed (the producing response was streamed)."""
+    none | current_turn | all_turns; `billed` always | when_streamed (the producing response was streamed) | unknown
+    (the service began billing them between `window`'s two days, the last answer that billed none and the first that
+    billed them: either may hold)."""
 
     scope: str
     billed: str
     confidence: str
     evidence: tuple[str, ...]
+    window: tuple[dt.date, dt.date] | None = None
 
 
 @dataclass(frozen=True)
@@ -346,6 +349,7 @@ class _ThoughtRule:
     models: tuple[str, ...]
     since: dt.date | None
     rule: ReplayedThoughts
+    until: dt.date | None = None  # last day the entry applies (None: to today)
 
 
 @dataclass(frozen=True)
@@ -683,19 +687,30 @@ def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str])
         scope, billed = str(entry["scope"]), str(entry["billed"])
         if scope not in THOUGHT_SCOPES or billed not in THOUGHT_BILLING:
             raise ValueError(f"accounting.yaml replayed_thoughts: scope {scope!r} / billed {billed!r} unknown")
-        since = entry.get("since")
+        since = dt.date.fromisoformat(str(entry["since"])) if entry.get("since") else None
+        until = dt.date.fromisoformat(str(entry["until"])) if entry.get("until") else None
+        # An unknown billing is a window between two recorded answers: both its ends are data.
+        if (billed == "unknown") != (since is not None and until is not None) or (since and until and since > until):
+            raise ValueError(f"accounting.yaml replayed_thoughts: billed {billed!r} with since {since} / until {until}")
         rules.append(
             _ThoughtRule(
                 keys=frozenset(_rule_keys(entry)),
                 models=_strings(entry["models"]) if entry.get("models") else (),
-                since=dt.date.fromisoformat(str(since)) if since else None,
-                rule=ReplayedThoughts(scope, billed, str(entry["confidence"]), _strings(entry.get("evidence") or [])),
+                since=since,
+                until=until,
+                rule=ReplayedThoughts(
+                    scope,
+                    billed,
+                    str(entry["confidence"]),
+                    _strings(entry.get("evidence") or []),
+                    window=(since, until) if since and until and billed == "unknown" else None,
+                ),
             )
         )
     for api in APIS:
         for call in CALLS:
             for gen in generations:
-                if not any((api, call, gen) in r.keys and not r.models and not r.since for r in rules):
+                if not any((api, call, gen) in r.keys and not r.models and not r.since and not r.until for r in rules):
                     raise ValueError(f"accounting.yaml replayed_thoughts: no general rule for {(api, call, gen)}")
     return tuple(rules)
 
@@ -970,6 +985,8 @@ def replayed_thoughts_for(model: ModelInfo, api: str, call: str, as_of: dt.date 
         if entry.models and not any(fnmatch.fnmatchcase(model.id, pattern) for pattern in entry.models):
             continue
         if entry.since and as_of is not None and as_of < entry.since:
+            continue
+        if entry.until and (as_of is None or as_of > entry.until):
             continue
         return entry.rule
     raise AssertionError(f"no replayed_thoughts rule for {key}")  # the loader checked every key
