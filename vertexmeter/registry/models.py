@@ -286,6 +286,14 @@ class ReplayedThoughts:
 
 
 @dataclass(frozen=True)
+class TextPartsJoined:
+    """accounting.yaml `text_parts_joined`: a Content's consecutive text parts are read as one text."""
+
+    confidence: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SignatureSize:
     """What a signature's decoded size tells of its thoughts (accounting.yaml `signature_size`): the point value
     (bytes - `overhead_bytes`) / `point`, and `readings`, each (overhead low, overhead high, k low, k high): bytes =
@@ -422,6 +430,8 @@ class _Registry:
     streamed_output: dict[tuple[str, str, str], StreamedOutputBounds] = field(default_factory=dict)
     redirects: dict[str, tuple[Redirect, ...]] = field(default_factory=dict)
     dated: DatedSections = field(default_factory=DatedSections)
+    # accounting.yaml `text_parts_joined`: ((api, call, generation) keys, model name patterns, the rule) per entry
+    text_parts_joined: tuple[tuple[frozenset[tuple[str, str, str]], tuple[str, ...], TextPartsJoined], ...] = ()
     # resolve()'s answers by (name, api, day, any_api): a third of counting a 2 KB text is the look-up (aliases,
     # versions, redirects), and callers repeat a few names. Refusals are not kept.
     resolved: dict[tuple[str, str, dt.date, bool], ModelInfo] = field(default_factory=dict)
@@ -512,6 +522,14 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         _load_streamed_output(rules.get("streamed_output_bounds") or []),  # optional, likewise
         redirects,
         load_dated_sections(rules),
+        text_parts_joined=tuple(
+            (
+                frozenset(_rule_keys(rule)),
+                _strings(rule["models"]) if rule.get("models") else (),
+                TextPartsJoined(str(rule["confidence"]), _strings(rule.get("evidence") or [])),
+            )
+            for rule in rules.get("text_parts_joined") or []
+        ),
     )
 
 
@@ -990,6 +1008,17 @@ def replayed_thoughts_for(model: ModelInfo, api: str, call: str, as_of: dt.date 
             continue
         return entry.rule
     raise AssertionError(f"no replayed_thoughts rule for {key}")  # the loader checked every key
+
+
+@cache  # read per request: the answer depends only on these arguments
+def text_parts_joined_for(model: ModelInfo, api: str, call: str) -> TextPartsJoined | None:
+    """The rule where a Content's consecutive text parts are read as one text (accounting.yaml `text_parts_joined`),
+    else None."""
+    key = (api, call, model.rules_generation)
+    for keys, models, rule in _registry().text_parts_joined:
+        if key in keys and (not models or any(fnmatch.fnmatchcase(model.id, pattern) for pattern in models)):
+            return rule
+    return None
 
 
 def counts_text_pieces_apart(model: ModelInfo, api: str, call: str) -> bool:

@@ -1,0 +1,88 @@
+"""Vertex 3.5 Flash's prompt rules: a Content's text parts read as one text (accounting.yaml `text_parts_joined`) and
+the Vertex 3 declaration weights (`tool_templates`: a property 4, an enum 1), on newrelic's Google ADK answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import vertexmeter
+from vertexmeter.tokenizing import get_tokenizer
+
+PARTS = ["For context:", "[step1] said: Paris"]  # ":[" is one piece of the joined text (nrpy-0044)
+
+
+def body(*parts: str) -> dict[str, Any]:
+    return {"contents": [{"role": "user", "parts": [{"text": text} for text in parts]}]}
+
+
+def test_vertex_3_5_reads_a_contents_text_parts_as_one_text() -> None:
+    gemma4 = get_tokenizer("gemma4")
+    apart, joined = sum(gemma4.count(text) for text in PARTS), gemma4.count("".join(PARTS))
+    assert joined == apart - 1
+    usage = vertexmeter.usage("gemini-3.5-flash", body(*PARTS), api="vertex", as_of="2026-06-25")
+    assert usage.exact and usage.prompt_token_count == joined
+    # text parts between other parts are joined run by run; a system instruction's alike
+    split = {
+        "contents": [
+            {"role": "user", "parts": [{"text": PARTS[0]}, {"text": PARTS[1]}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {}}}]},
+        ],
+        "systemInstruction": {"parts": [{"text": PARTS[0]}, {"text": PARTS[1]}]},
+    }
+    alone = vertexmeter.usage("gemini-3.5-flash", split, api="vertex", as_of="2026-06-25").prompt_token_count
+    previews = vertexmeter.usage("gemini-3-flash-preview", split, api="vertex", as_of="2026-06-25")
+    assert previews.prompt_token_count - alone == 2  # one seam each in the user turn and the system instruction
+
+
+@pytest.mark.parametrize(
+    ("model", "api", "call"),
+    [
+        ("gemini-3.5-flash", "gemini", "generateContent"),  # the Gemini API reads them apart (nrpy-0041, t3-0572)
+        ("gemini-3-flash-preview", "vertex", "generateContent"),  # no recorded answer: apart
+        ("gemini-3.5-flash", "vertex", "countTokens"),  # no recorded answer: apart
+        ("gemini-2.5-flash", "vertex", "generateContent"),
+    ],
+)
+def test_text_parts_stay_apart_elsewhere(model: str, api: str, call: str) -> None:
+    one = body("".join(PARTS))
+    two = body(*PARTS)
+    if call == "countTokens":
+        joined, apart = (vertexmeter.count(model, b, api=api).total_tokens for b in (one, two))
+    else:
+        joined, apart = (vertexmeter.usage(model, b, api=api).prompt_token_count for b in (one, two))
+    assert apart == joined + 1
+
+
+@pytest.mark.parametrize(
+    "record_id",
+    [
+        "nrpy-0044",  # two text parts in one Content
+        "nrpy-0073",  # two such Contents and a declaration with an enum
+        "nrpy-0081",
+        "nrpy-0066",  # one described declaration, one required STRING property
+        "nrpy-0076",
+        "nrpy-0072",  # the same with an enum of one value
+        "nrpy-0080",
+    ],
+)
+def test_recorded_vertex_3_5_prompts_are_exact(record_id: str) -> None:
+    from tests.ground_truth import load_mined_history
+
+    record = next(r for r in load_mined_history("newrelic") if r["id"] == record_id)
+    usage = vertexmeter.usage(record["model"], record["request"], api="vertex", as_of=record["recorded"])
+    assert (usage.prompt_token_count, usage.bounds) == (record["expected"]["totalTokens"], None)
+
+
+def test_the_rule_is_named_with_its_evidence_on_request() -> None:
+    def named(model: str, api: str, request: dict[str, Any]) -> list[dict[str, Any]]:
+        rules = vertexmeter.usage(model, request, api=api).rules
+        return [rule for rule in rules if rule["rule"] == "accounting.yaml text_parts_joined"]
+
+    (rule,) = named("gemini-3.5-flash", "vertex", body(*PARTS))
+    assert rule["confidence"] == "observed" and "nrpy-0044" in rule["evidence"]
+    assert named("gemini-3.5-flash", "vertex", body("".join(PARTS))) == []  # one part: nothing joined
+    assert named("gemini-3.5-flash", "gemini", body(*PARTS)) == []
+    assert named("gemini-3-flash-preview", "vertex", body(*PARTS)) == []
