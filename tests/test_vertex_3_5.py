@@ -86,3 +86,32 @@ def test_the_rule_is_named_with_its_evidence_on_request() -> None:
     assert named("gemini-3.5-flash", "vertex", body("".join(PARTS))) == []  # one part: nothing joined
     assert named("gemini-3.5-flash", "gemini", body(*PARTS)) == []
     assert named("gemini-3-flash-preview", "vertex", body(*PARTS)) == []
+
+
+def test_vertex_3_function_history_bills_4_per_call_and_response_after_march_2026() -> None:
+    """accounting.yaml function_history (Vertex 3: texts + 4 per call + 4 per response) and its dated_weights entry
+    (the texts alone up to 2026-03-05)."""
+    turn = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "What is the capital of France?"}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "get_capital", "args": {"country": "France"}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "get_capital", "response": {"output": "Paris"}}}]},
+        ]
+    }
+    for model in ("gemini-3-flash-preview", "gemini-3.5-flash"):
+        before = vertexmeter.usage(model, turn, api="vertex", as_of="2026-03-05").prompt_token_count
+        after = vertexmeter.usage(model, turn, api="vertex", as_of="2026-07-06")
+        assert after.prompt_token_count == before + 8 and after.exact
+    today = vertexmeter.usage("gemini-3-flash-preview", turn, api="vertex")
+    assert any(rule["rule"] == "accounting.yaml function_history" for rule in today.rules)
+
+
+@pytest.mark.parametrize("record_id", ["nrpy-0067", "nrpy-0077"])
+def test_recorded_vertex_3_5_turns_whose_producing_response_thought_nothing_are_exact(record_id: str) -> None:
+    """Their 51-byte signatures come from responses that state no thoughts: the turn is its texts, its declaration
+    and its one call/response pair."""
+    from tests.ground_truth import load_mined_history
+
+    record = next(r for r in load_mined_history("newrelic") if r["id"] == record_id)
+    usage = vertexmeter.usage(record["model"], record["request"], api="vertex", as_of=record["recorded"])
+    assert (usage.prompt_token_count, usage.bounds) == (record["expected"]["totalTokens"], None)
