@@ -117,11 +117,6 @@ def test_recorded_vertex_3_5_turns_whose_producing_response_thought_nothing_are_
     assert (usage.prompt_token_count, usage.bounds) == (record["expected"]["totalTokens"], None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch/work.py's plain-line plans are checked on probe texts that never merge across a part seam, so a "
-    "plan made for Vertex 3.5 counts a Content's text parts apart (text_parts_joined): the batch wing's to fix",
-)
 def test_a_batch_line_of_several_text_parts_is_counted_as_usage_counts_it() -> None:
     import json
 
