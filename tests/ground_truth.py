@@ -54,8 +54,9 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     (patvice/ruby_llm-mcp), `dspy_rb` (vicentereig/dspy.rb), `llm_rb` (llmrb/llm), `req_llm_2026`
     (agentjido/req_llm, 2026), `langchaingo_vxcontrol` (vxcontrol/langchaingo), `adk_go_history` (google/adk-go),
     `rig` (0xPlaygrounds/rig), `newrelic` (newrelic/newrelic-python-agent), `family_assistant`
-    (werdnum/family-assistant), `llm_rb_2026` (0x1eef/llm.rb, 2026), `calls_heldout2` (outputs that call
-    functions, of llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go, rig, newrelic and family-assistant),
+    (werdnum/family-assistant), `llm_rb_2026` (0x1eef/llm.rb, 2026), `mirascope_ts` (Mirascope's TypeScript
+    tests), `calls_heldout2` (outputs that call functions, of llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go,
+    rig, newrelic, family-assistant and Mirascope's TypeScript tests),
     `function_calls` (outputs
     that call functions, of ten of these repositories), `calls_heldout` (outputs that call functions, of req_llm,
     sublayer, fantasy and ruby_llm-mcp)."""

@@ -207,11 +207,16 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # prompts 7 exact, 50 inside bounds at most 30 % wide); its 37 function-call outputs, appended to calls_heldout2: 37/37.
 # newrelic/newrelic-python-agent's cassettes and google-genai replays (3.5 Flash agent turns through Google ADK and
 # LangChain, Gemini API and Vertex AI, Mar - Aug 2026) 54/116 exact, 79/116 exact or inside bounds: Vertex 3.5's
-# replayed signatures get a point value without bounds, 12 to 238 under; its 48 function-call outputs: 48/48.
+# replayed signatures get a point value without bounds, 12 to 238 under; its 48 function-call outputs: 48/48. With
+# Vertex 3.5's rules (every replayed turn's thoughts billed, text parts joined, a declared property 4, an enum 1, a
+# function call and response 4 each): 63/116, every Vertex 3.5 signature turn exact or inside its bounds.
 # werdnum/family-assistant's vcrpy cassettes (2.5 Flash / Flash-Lite agent turns, Jun 2025 - Feb 2026) 143/189, the
 # misses 2.5 declarations over by 2 and outputs inside bounds; its 58 function-call outputs in calls_heldout2: 54/58.
 # llm.rb's cassettes after the llm_rb set (0x1eef/llm.rb, Jan - Jul 2026, 3.1 Flash-Lite and 2.5 Flash) 37/38, and its
 # 26 function-call outputs: 26/26.
+# Mirascope/mirascope's TypeScript tests (Polly.js HAR recordings, 2.5 Flash through google-genai's JS SDK, Jan - Feb
+# 2026), which the mirascope set does not read: 69/84 exact, 81/84 exact or inside bounds; its 9 function-call outputs
+# in calls_heldout2: 9/9.
 # Then 2.5's described OpenAPI NUMBERs weighed as its described INTEGERs (tool_templates
 # per_declaration_with_described_numbers): rig 66/98; family-assistant's one optional described property bounded
 # (uncertain_seams one_optional_described_property): 143/189 exact, its 29 misses inside bounds.
@@ -236,16 +241,17 @@ MINED_HISTORY_FLOORS = {
     "calls_heldout": 0.95,
     "ruby_llm_mcp": 1.0,
     "function_calls": 0.97,
-    "dspy_rb": 0.90,
+    "dspy_rb": 0.89,  # 103/115 with dsrb-0042 / -0043 (1.5 Flash-8B) back in: the prompt is the 1.5 schema cluster
     "llm_rb": 0.93,
     "req_llm_2026": 0.98,
     "langchaingo_vxcontrol": 0.81,
     "adk_go_history": 0.81,
     "calls_heldout2": 0.96,
     "rig": 0.67,
-    "newrelic": 0.46,
+    "newrelic": 0.54,
     "family_assistant": 0.75,
     "llm_rb_2026": 0.97,
+    "mirascope_ts": 0.82,
 }
 
 
@@ -282,7 +288,8 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     2026, vxcontrol/langchaingo, adk-go's other trace versions, rig, newrelic; measured before any new rule): 526 of
     554 held, 417 narrow, 382 exact; the 7 new misses are newrelic's Gemini API 3.5 LangChain turns, whose
     signature-size estimate is over the top of its bounds (tests/data/PROVENANCE.md). With every rule above: 503 of 526
-    held, 405 narrow, 427 exact."""
+    held, 405 narrow, 427 exact. With Vertex 3.5's replayed thoughts billed (all turns) and Vertex 3's function history
+    (4 per call and response): 531 bounded, 508 held, 406 narrow, 429 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -295,7 +302,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 526 and held >= 503 and bounded - held <= 23 and narrow >= 405 and exact >= 427
+    assert bounded >= 531 and held >= 508 and bounded - held <= 23 and narrow >= 406 and exact >= 429
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

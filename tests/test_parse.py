@@ -85,6 +85,22 @@ def test_bad_role() -> None:
     assert (error.message, error.field_path) == ("Please use a valid role: user, model", "contents[0].role")
 
 
+@pytest.mark.parametrize("role", ["function", "tool"])
+def test_function_response_roles_google_answered(role: str) -> None:
+    # Answered on generateContent (crmne/ruby_llm's "function", 0x1eef/llm.rb's "tool"), not on countTokens.
+    body = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "What is the date?"}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "system", "args": {"command": "date"}}}]},
+            {"role": role, "parts": [{"functionResponse": {"name": "system", "response": {"date": "2025-08-24"}}}]},
+        ]
+    }
+    for api in ("gemini", "vertex"):
+        assert vertexmeter.usage_metadata("gemini-3.1-flash-lite", body, api=api)["promptTokenCount"] > 0
+    error = error_of("gemini-2.5-flash", body)
+    assert (error.message, error.field_path) == ("Please use a valid role: user, model", "contents[2].role")
+
+
 def test_content_without_parts() -> None:
     error = error_of("gemini-2.5-flash", {"contents": [{"role": "user", "parts": []}]})
     assert error.message.startswith("Unable to submit request because it must include at least one parts field")

@@ -199,6 +199,8 @@ PLANS: tuple[Plan, ...] = (
         "genai:gemini-robotics-er-2-streaming-preview",
         counted_with="gemini-3.5-flash",
     ),
+    # Gemini API only, shut down 2025-09-24; its registry entry is vicentereig/dspy.rb's answers of 2025-09-22.
+    Plan("gemini-1.5-flash-8b", D(2024, 10, 3), None, "genai:gemini-flash-1.5-8b", registry=True),
     Plan(
         "gemini-robotics-er-1.5-preview",
         LITELLM_DAY,

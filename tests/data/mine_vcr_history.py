@@ -59,10 +59,13 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       | gzip -9n > tests/data/mined_family_assistant.jsonl.gz
   0x1eef/llm.rb (after llmrb/llm's history): ... 0x1eef/llm.rb spec/fixtures/cassettes llmrb2 --skip-known \
       | gzip -9n > tests/data/mined_llm_rb_2026.jsonl.gz (less llmrb2-0020 … -0022: tests/data/PROVENANCE.md)
-  held-out function-call outputs of the last nine (`--function-calls --skip-known`, appended in this order):
+  Mirascope/mirascope's TypeScript tests (Polly.js HAR): ... Mirascope/mirascope typescript/tests mirats --skip-known \
+      | gzip -9n > tests/data/mined_mirascope_ts.jsonl.gz
+  held-out function-call outputs of the last ten (`--function-calls --skip-known`, appended in this order):
       llmrb/llm llmrbc, vicentereig/dspy.rb dsrbc (none), agentjido/req_llm reqllm2c, vxcontrol/langchaingo vxlcc,
       google/adk-go adkgc, 0xPlaygrounds/rig rigc, newrelic/newrelic-python-agent nrpyc, werdnum/family-assistant famac,
-      0x1eef/llm.rb llmrb2c | gzip -9n > tests/data/mined_calls_heldout2.jsonl.gz
+      0x1eef/llm.rb llmrb2c, Mirascope/mirascope (typescript/tests) miratsc
+      | gzip -9n > tests/data/mined_calls_heldout2.jsonl.gz
   held-out function-call outputs (`--function-calls`, the four above, appended in this order): agentjido/req_llm
       reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc, patvice/ruby_llm-mcp rmcpc
       | gzip -9n > tests/data/mined_calls_heldout.jsonl.gz
@@ -74,8 +77,9 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
 
 Go's httprr traces (`*.httprr`), one-exchange JSON fixtures (`*.json`, req_llm's), JSON cassettes of streams
 (`interactions` of a parsed request body and the response's parsed `chunks`, dspy.rb's), httpmock YAML mocks
-(`when` / `then` documents, rig's) and google-genai replay files (`replay_id`, newrelic's) are read as cassettes
-too. A body holding rig's `signature_REDACTED_N` is skipped.
+(`when` / `then` documents, rig's), google-genai replay files (`replay_id`, newrelic's) and HAR recordings (`*.har`,
+Polly.js: Mirascope's TypeScript tests) are read as cassettes too. A body holding rig's `signature_REDACTED_N` is
+skipped.
 `--skip-known` leaves out an answer (kind, request, value) a set of tests/data already holds (forks copy cassettes).
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
@@ -155,7 +159,7 @@ def _versions(repo: str, directory: str) -> list[tuple[str, str, str]]:
         for line in _git(repo, "ls-tree", "-r", commit, *folders).splitlines():
             meta, path = line.split("\t", 1)
             blob = meta.split()[2]
-            if path.endswith((".yaml", ".yml", ".httprr", ".json")) and blob not in seen:
+            if path.endswith((".yaml", ".yml", ".httprr", ".json", ".har")) and blob not in seen:
                 seen[blob] = (blob, path, commit)
     return list(seen.values())
 
@@ -172,6 +176,8 @@ def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
         return []
     if path.endswith(".httprr"):
         return _httprr(raw)
+    if path.endswith(".har"):
+        return _har(raw)
     if path.endswith(".json"):
         return _fixture(raw)
     try:
@@ -205,6 +211,36 @@ def _httpmock(raw: bytes) -> list[dict[str, Any]]:
             {
                 "request": {"uri": f"https://{host}{path}", "body": when.get("body")},
                 "response": {"body": then.get("body"), "headers": headers},
+            }
+        )
+    return out
+
+
+def _har(raw: bytes) -> list[dict[str, Any]]:
+    """The entries of a HAR recording (Polly.js: Mirascope's TypeScript tests), the request's posted text and the
+    response's content (base64 when the HAR says so), in a cassette interaction's shape."""
+    try:
+        entries = json.loads(raw)["log"]["entries"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+        return []
+    out: list[dict[str, Any]] = []
+    for entry in entries if isinstance(entries, list) else []:
+        request, response = entry.get("request") or {}, entry.get("response") or {}
+        content = response.get("content") or {}
+        text = content.get("text")
+        if isinstance(text, str) and content.get("encoding") == "base64":
+            try:
+                text = base64.b64decode(text).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+        headers: dict[str, list[str]] = {}
+        for header in response.get("headers") or []:
+            if isinstance(header, dict):
+                headers.setdefault(str(header.get("name")), []).append(str(header.get("value")))
+        out.append(
+            {
+                "request": {"uri": str(request.get("url", "")), "body": (request.get("postData") or {}).get("text")},
+                "response": {"body": text, "headers": headers},
             }
         )
     return out

@@ -19,9 +19,10 @@ from vertexmeter.dates import day_or_today, parse_day
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing import PriceList, PromptCounts, money, price_list_for, quote
-from vertexmeter.registry import ModelInfo, resolve, tokenizer_for
+from vertexmeter.registry import ModelInfo, resolve, text_parts_joined_for, tokenizer_for
 from vertexmeter.requests import decoded_body, request_body
 from vertexmeter.tokenizing import get_tokenizer
+from vertexmeter.vocabulary import GENERATE_CONTENT
 
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
 ERROR_DOMAIN = "vertexmeter.batch"
@@ -159,6 +160,10 @@ def _plain_plan(
             counts = line_counts(model, request, settings)
             info = counts.model
             if info.is_legacy or info.billed_by_characters:  # (their lines bill characters and media too)
+                return None
+            # Parts the service reads as one text merge at their seams, which the probes' texts never do.
+            several = system > 1 or any(parts > 1 for _, parts in turns)
+            if several and text_parts_joined_for(info, settings.api, GENERATE_CONTENT) is not None:
                 return None
             tokenizer = get_tokenizer(tokenizer_for(info, settings.api, parse_day(settings.as_of, "as_of")))
             tokens = counts.prompt_tokens

@@ -7,7 +7,7 @@ registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "7422ed6fb64e9268ed2f414625938d78"
+REGISTRY = "0be24a34320c65d6cf9c0e31e977405f"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
@@ -20,6 +20,7 @@ ENTRIES = {
     ("gemini-1.0-pro-vision", "vertex"): ("gemma2", 0, 0, 1, ""),
     ("gemini-1.5-flash", "gemini"): ("gemma2", 1, 0, 0, ""),
     ("gemini-1.5-flash", "vertex"): ("gemma2", 0, 0, 1, ""),
+    ("gemini-1.5-flash-8b", "gemini"): ("gemma2", 1, 0, 0, ""),
     ("gemini-1.5-pro", "gemini"): ("gemma2", 1, 0, 0, ""),
     ("gemini-1.5-pro", "vertex"): ("gemma2", 0, 0, 1, ""),
     ("gemini-2.0-flash", "gemini"): ("gemma3", 1, 0, 0, ""),
@@ -76,6 +77,7 @@ ENTRIES = {
     ("gemini-embedding-001", "vertex"): ("gemma3", 0, 0, 3, "vertexmeter: gemini-embedding-001's counts are inferred, not exact: one recorded answer; tokenizer gemma3 as the Gemini 2.5 models of its time."),
     ("gemini-embedding-2", "gemini"): ("gemma3", 1, 0, 0, "vertexmeter: gemini-embedding-2's counts are inferred, not exact: gemma2, gemma3 and gemma4 give the recorded counts alike: the vocabulary is not pinned down."),
     ("gemini-embedding-2", "vertex"): ("gemma3", 0, 0, 0, "vertexmeter: gemini-embedding-2's counts are inferred, not exact: gemma2, gemma3 and gemma4 give the recorded counts alike: the vocabulary is not pinned down."),
+    ("gemini-robotics-er-1.6-preview", "gemini"): ("gemma3", 1, 0, 0, "vertexmeter: gemini-robotics-er-1.6-preview's counts are inferred, not exact: the generation is read from the model page's dates; the one recorded answer fits 2.5 and 3 alike."),
     ("gemma-3-12b-it", "gemini"): ("gemma3", 1, 0, 0, ""),
     ("gemma-3-1b-it", "gemini"): ("gemma3", 1, 0, 0, ""),
     ("gemma-3-27b-it", "gemini"): ("gemma3", 1, 0, 0, ""),
@@ -120,6 +122,9 @@ NAMES = {
     "gemini-1.5-flash": "gemini-1.5-flash",
     "gemini-1.5-flash-001": "gemini-1.5-flash",
     "gemini-1.5-flash-002": "gemini-1.5-flash",
+    "gemini-1.5-flash-8b": "gemini-1.5-flash-8b",
+    "gemini-1.5-flash-8b-001": "gemini-1.5-flash-8b",
+    "gemini-1.5-flash-8b-latest": "gemini-1.5-flash-8b",
     "gemini-1.5-flash-latest": "gemini-1.5-flash",
     "gemini-1.5-pro": "gemini-1.5-pro",
     "gemini-1.5-pro-001": "gemini-1.5-pro",
@@ -176,6 +181,7 @@ NAMES = {
     "gemini-embedding-2-preview": "gemini-embedding-2",
     "gemini-pro": "gemini-1.0-pro",
     "gemini-pro-vision": "gemini-1.0-pro-vision",
+    "gemini-robotics-er-1.6-preview": "gemini-robotics-er-1.6-preview",
     "gemma-3-12b": "gemma-3-12b-it",
     "gemma-3-12b-it": "gemma-3-12b-it",
     "gemma-3-1b": "gemma-3-1b-it",
@@ -229,6 +235,7 @@ SERVED = {
     "gemini-1.0-pro": ("vertex", "gemini",),
     "gemini-1.0-pro-vision": ("vertex", "gemini",),
     "gemini-1.5-flash": ("vertex", "gemini",),
+    "gemini-1.5-flash-8b": ("gemini",),
     "gemini-1.5-pro": ("vertex", "gemini",),
     "gemini-2.0-flash": ("vertex", "gemini",),
     "gemini-2.0-flash-exp-image-generation": ("vertex", "gemini",),
@@ -258,6 +265,7 @@ SERVED = {
     "gemini-4-neon": ("vertex", "gemini",),
     "gemini-embedding-001": ("vertex", "gemini",),
     "gemini-embedding-2": ("vertex", "gemini",),
+    "gemini-robotics-er-1.6-preview": ("gemini",),
     "gemma-3-12b-it": ("gemini",),
     "gemma-3-1b-it": ("gemini",),
     "gemma-3-27b-it": ("gemini",),

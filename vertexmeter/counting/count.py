@@ -28,6 +28,7 @@ from vertexmeter.registry import (
     code_parts_for,
     redirect_for,
     resolve,
+    text_parts_joined_for,
     tokenizer_for,
 )
 from vertexmeter.requests import Prompt, media_field, parse_count_request, request_body
@@ -555,6 +556,7 @@ def count_prompt_tokens(
             code_history=code_rule is None or code_rule.history_billed,
             declarations_written_as=rules.tools.written_as,
             declaration_fields_left_out=rules.tools.fields_left_out,
+            joined_text_parts=text_parts_joined_for(prompt.model, prompt.api, prompt.call) is not None,
         )
     ]
     by_modality: dict[str, int] = {}

@@ -11,6 +11,7 @@ from vertexmeter.registry import (
     ReplayedThoughts,
     StreamedOutputBounds,
     accounting_for,
+    text_parts_joined_for,
     tokenizer_history,
 )
 from vertexmeter.requests import Prompt, media_field
@@ -52,6 +53,10 @@ def applied_rules(
     for name in used:
         confidence, evidence = rules.sources.get(name, ("", ()))
         out.append({"rule": f"accounting.yaml {name}", "confidence": confidence, "evidence": list(evidence)})
+    joined = text_parts_joined_for(prompt.model, prompt.api, prompt.call)
+    turns = [*prompt.contents, *([prompt.system_instruction] if prompt.system_instruction else [])]
+    if joined is not None and any(_text_runs(turn.parts) for turn in turns):
+        out.append(rule_entry("text_parts_joined", joined))
     for entry in dated:
         weights = ", ".join(f"{name} {value}" for name, value in entry.weights)
         since = "" if entry.since == dt.date.min else f"from {entry.since.isoformat()} "
@@ -123,3 +128,8 @@ def redirect_rule(redirect: Redirect | None) -> list[dict[str, Any]]:
             "evidence": list(redirect.evidence),
         }
     ]
+
+
+def _text_runs(parts: list[dict[str, Any]]) -> bool:
+    """True when two text parts follow each other (what `text_parts_joined` reads as one text)."""
+    return any("text" in a and "text" in b for a, b in zip(parts, parts[1:], strict=False))

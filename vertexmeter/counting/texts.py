@@ -22,6 +22,7 @@ def prompt_texts(
     code_history: bool = True,
     declarations_written_as: str = "texts",
     declaration_fields_left_out: tuple[str, ...] = (),
+    joined_text_parts: bool = False,
 ) -> Iterator[tuple[str, str]]:
     """(text, field path) for every counted string: contents, tools, response schema, system instruction.
 
@@ -33,9 +34,10 @@ def prompt_texts(
     and codeExecutionResult parts out (accounting.yaml `code_execution_parts`). `declarations_written_as`
     "escaped_strings": each function declaration is read as `escaped_declaration`'s text (its schema fields in
     `declaration_fields_left_out` not written), cut at its escape tokens, which the caller counts.
+    `joined_text_parts`: a Content's consecutive text parts are one text (accounting.yaml `text_parts_joined`).
     """
     for turn in prompt.contents:
-        yield from turn_texts(turn, function_payload, code=code_history)
+        yield from turn_texts(turn, function_payload, code=code_history, joined=joined_text_parts)
     for i, tool in enumerate(prompt.tools):
         for k, declaration in enumerate(tool.get("functionDeclarations") or []):
             if declarations_written_as == "escaped_strings":
@@ -57,15 +59,35 @@ def prompt_texts(
     if json_schema is not None and response_json_schema:
         yield from json_schema_texts(json_schema, "generation_config.response_json_schema")
     if prompt.system_instruction:
-        yield from turn_texts(prompt.system_instruction)
+        yield from turn_texts(prompt.system_instruction, joined=joined_text_parts)
     for instance in prompt.instances or []:
         yield from instance.texts
 
 
-def turn_texts(turn: Turn, function_payload: str = "texts", *, code: bool = True) -> Iterator[tuple[str, str]]:
+def turn_texts(
+    turn: Turn, function_payload: str = "texts", *, code: bool = True, joined: bool = False
+) -> Iterator[tuple[str, str]]:
+    """The strings of a Content's parts; `joined`: a run of consecutive plain text parts as one text, at its first
+    part's path."""
+    run: list[str] = []
+    start = ""
     for j, part in enumerate(turn.parts):
         path = f"{turn.path}.parts[{j}]"
+        if joined and _plain_text(part):
+            start = start if run else f"{path}.text"
+            run.append(part["text"])
+            continue
+        if run:
+            yield "".join(run), start
+            run = []
         yield from part_texts(part, path, function_payload, code=code)
+    if run:
+        yield "".join(run), start
+
+
+def _plain_text(part: dict[str, Any]) -> bool:
+    """A part that is only a text (no thought, no media, no signature to read apart)."""
+    return isinstance(part.get("text"), str) and not part.get("thought") and set(part) <= {"text", "thoughtSignature"}
 
 
 # Function parts: (part field, proto name, payload field) — the name, then the payload's keys and strings.

@@ -7,6 +7,7 @@ do. Given them (`history`), the count is exact; without them, the signature's si
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from vertexmeter.errors import invalid_argument
 from vertexmeter.registry import ReplayedThoughts, SignatureSize, ThoughtReach, signature_size, thought_reach_for
 from vertexmeter.requests import Prompt, decode_bytes, plain, response_signatures, response_thoughts
+
+_DAY = dt.timedelta(days=1)
 
 # Signatures Google documents as placeholders for turns that had none (they carry no thoughts), as the
 # request parser decodes them (a signature is proto `bytes`): the text sent as the field's base64, or its own bytes
@@ -224,6 +227,17 @@ def replayed_thought_tokens(
     known = sum(known_responses.values()) + known_parts
     low, point, high = low + known, point + known, high + known
     reasons = []
+    if rule.billed == "unknown" and rule.window and high:
+        # Billed or not on this day, the records do not tell: the point value bills them as the service does
+        # after the window, the low end bills none.
+        low = 0
+        first, last = rule.window
+        reasons.append(
+            f"{len(signatures)} replayed thought signature(s): this service began billing the thoughts of the "
+            f"responses that produced them between {first - _DAY} (the last recorded answer that billed none) and "
+            f"{last + _DAY} (the first that billed them); on this day either may hold (accounting.yaml "
+            "replayed_thoughts)."
+        )
     if unknown:
         reasons.append(
             f"{len(unknown)} replayed thought signature(s) bill the thoughts of the responses that produced them, "

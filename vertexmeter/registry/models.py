@@ -269,16 +269,27 @@ class StreamedOutputBounds:
 
 
 THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
-THOUGHT_BILLING = ("always", "when_streamed")
+THOUGHT_BILLING = ("always", "when_streamed", "unknown")
 
 
 @dataclass(frozen=True)
 class ReplayedThoughts:
     """Which replayed thought signatures bill their thoughts (accounting.yaml `replayed_thoughts`): `scope`
-    none | current_turn | all_turns; `billed` always | when_streamed (the producing response was streamed)."""
+    none | current_turn | all_turns; `billed` always | when_streamed (the producing response was streamed) | unknown
+    (the service began billing them between `window`'s two days, the last answer that billed none and the first that
+    billed them: either may hold)."""
 
     scope: str
     billed: str
+    confidence: str
+    evidence: tuple[str, ...]
+    window: tuple[dt.date, dt.date] | None = None
+
+
+@dataclass(frozen=True)
+class TextPartsJoined:
+    """accounting.yaml `text_parts_joined`: a Content's consecutive text parts are read as one text."""
+
     confidence: str
     evidence: tuple[str, ...]
 
@@ -347,6 +358,7 @@ class _ThoughtRule:
     models: tuple[str, ...]
     since: dt.date | None
     rule: ReplayedThoughts
+    until: dt.date | None = None  # last day the entry applies (None: to today)
 
 
 @dataclass(frozen=True)
@@ -419,6 +431,8 @@ class _Registry:
     streamed_output: dict[tuple[str, str, str], StreamedOutputBounds] = field(default_factory=dict)
     redirects: dict[str, tuple[Redirect, ...]] = field(default_factory=dict)
     dated: DatedSections = field(default_factory=DatedSections)
+    # accounting.yaml `text_parts_joined`: ((api, call, generation) keys, model name patterns, the rule) per entry
+    text_parts_joined: tuple[tuple[frozenset[tuple[str, str, str]], tuple[str, ...], TextPartsJoined], ...] = ()
     # resolve()'s answers by (name, api, day, any_api): a third of counting a 2 KB text is the look-up (aliases,
     # versions, redirects), and callers repeat a few names. Refusals are not kept.
     resolved: dict[tuple[str, str, dt.date, bool], ModelInfo] = field(default_factory=dict)
@@ -509,6 +523,14 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         _load_streamed_output(rules.get("streamed_output_bounds") or []),  # optional, likewise
         redirects,
         load_dated_sections(rules),
+        text_parts_joined=tuple(
+            (
+                frozenset(_rule_keys(rule)),
+                _strings(rule["models"]) if rule.get("models") else (),
+                TextPartsJoined(str(rule["confidence"]), _strings(rule.get("evidence") or [])),
+            )
+            for rule in rules.get("text_parts_joined") or []
+        ),
     )
 
 
@@ -684,19 +706,30 @@ def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str])
         scope, billed = str(entry["scope"]), str(entry["billed"])
         if scope not in THOUGHT_SCOPES or billed not in THOUGHT_BILLING:
             raise ValueError(f"accounting.yaml replayed_thoughts: scope {scope!r} / billed {billed!r} unknown")
-        since = entry.get("since")
+        since = dt.date.fromisoformat(str(entry["since"])) if entry.get("since") else None
+        until = dt.date.fromisoformat(str(entry["until"])) if entry.get("until") else None
+        # An unknown billing is a window between two recorded answers: both its ends are data.
+        if (billed == "unknown") != (since is not None and until is not None) or (since and until and since > until):
+            raise ValueError(f"accounting.yaml replayed_thoughts: billed {billed!r} with since {since} / until {until}")
         rules.append(
             _ThoughtRule(
                 keys=frozenset(_rule_keys(entry)),
                 models=_strings(entry["models"]) if entry.get("models") else (),
-                since=dt.date.fromisoformat(str(since)) if since else None,
-                rule=ReplayedThoughts(scope, billed, str(entry["confidence"]), _strings(entry.get("evidence") or [])),
+                since=since,
+                until=until,
+                rule=ReplayedThoughts(
+                    scope,
+                    billed,
+                    str(entry["confidence"]),
+                    _strings(entry.get("evidence") or []),
+                    window=(since, until) if since and until and billed == "unknown" else None,
+                ),
             )
         )
     for api in APIS:
         for call in CALLS:
             for gen in generations:
-                if not any((api, call, gen) in r.keys and not r.models and not r.since for r in rules):
+                if not any((api, call, gen) in r.keys and not r.models and not r.since and not r.until for r in rules):
                     raise ValueError(f"accounting.yaml replayed_thoughts: no general rule for {(api, call, gen)}")
     return tuple(rules)
 
@@ -972,8 +1005,21 @@ def replayed_thoughts_for(model: ModelInfo, api: str, call: str, as_of: dt.date 
             continue
         if entry.since and as_of is not None and as_of < entry.since:
             continue
+        if entry.until and (as_of is None or as_of > entry.until):
+            continue
         return entry.rule
     raise AssertionError(f"no replayed_thoughts rule for {key}")  # the loader checked every key
+
+
+@cache  # read per request: the answer depends only on these arguments
+def text_parts_joined_for(model: ModelInfo, api: str, call: str) -> TextPartsJoined | None:
+    """The rule where a Content's consecutive text parts are read as one text (accounting.yaml `text_parts_joined`),
+    else None."""
+    key = (api, call, model.rules_generation)
+    for keys, models, rule in _registry().text_parts_joined:
+        if key in keys and (not models or any(fnmatch.fnmatchcase(model.id, pattern) for pattern in models)):
+            return rule
+    return None
 
 
 def counts_text_pieces_apart(model: ModelInfo, api: str, call: str) -> bool:

@@ -15,8 +15,10 @@ from vertexmeter.vocabulary import COUNT_TOKENS, EMBED_CONTENT, EMBEDDING, GENER
 LEARN_MORE = "Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini"
 VALID_ROLES = ("user", "model")
 # generateContent on both APIs also takes the legacy role "function" for a turn of function responses:
-# 194 recorded answers (crmne/ruby_llm cassettes, tests/data/mined_ruby_llm.jsonl) sent it and were answered.
-GENERATE_ROLES = (*VALID_ROLES, "function")
+# 194 recorded answers (crmne/ruby_llm cassettes, tests/data/mined_ruby_llm.jsonl) sent it and were answered; and
+# "tool" (0x1eef/llm.rb, Gemini API 3.1 Flash-Lite, 2026-06-26: llmrb2-0020, -0022). Both are taken on either API:
+# Vertex has no recorded answer to "tool", and refusing a body Google answers is the worse mistake.
+GENERATE_ROLES = (*VALID_ROLES, "function", "tool")
 # The oneof `data` of a Part: exactly one of these carries what the part says.
 DATA_FIELDS = (
     "text",
