@@ -15,6 +15,7 @@ from vertexmeter.counting.texts import (
     ESCAPE,
     escaped_declaration,
     inline_tool_refs,
+    recursive_definitions,
     with_descriptions_as_written,
     without_root_descriptions,
 )
@@ -245,6 +246,7 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "numeric_response_property": _numeric_response_properties,
     "enum": _declaration_feature("enum"),
     "declaration_with_described_integers": _declaration_feature("declaration_with_described_integers"),
+    "recursive_reference": recursive_definitions,
 }
 
 

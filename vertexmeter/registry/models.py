@@ -230,6 +230,7 @@ SEAM_SHAPES = (
     "numeric_response_property",
     "enum",
     "declaration_with_described_integers",
+    "recursive_reference",
 )
 
 
