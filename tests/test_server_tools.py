@@ -274,20 +274,23 @@ def test_a_rule_names_its_models_and_per_call_weight() -> None:
         load_dated_sections({"server_tool_calls": [{**entry, "per_call": "many"}]})
 
 
+# A 2.5 googleSearch entry of accounting.yaml server_tool_calls, for the loader's checks.
+_SEARCH_RULE = {
+    "api": "gemini",
+    "call": "generateContent",
+    "generations": ["2.5"],
+    "tool": "googleSearch",
+    "template": "print(google_search.search(queries={list}))",
+    "reads": "webSearchQueries",
+}
+
+
 def test_a_rule_estimates_a_typical_call_only_with_bounds() -> None:
     """accounting.yaml server_tool_calls `estimate_query_tokens` / `estimate_when`: a point value inside bounds, so
     never without `bound_without_response`; unknown `estimate_when` values and negative sizes are refused."""
     from vertexmeter.registry.dated import load_dated_sections
 
-    entry = {
-        "api": "gemini",
-        "call": "generateContent",
-        "generations": ["2.5"],
-        "tool": "googleSearch",
-        "template": "print(google_search.search(queries={list}))",
-        "reads": "webSearchQueries",
-        "evidence": ["pyd-0197"],
-    }
+    entry = {**_SEARCH_RULE, "evidence": ["pyd-0197"]}
     bounded = {**entry, "bound_without_response": "last_user_text_twice"}
     rule = load_dated_sections({"server_tool_calls": [{**bounded, "estimate_query_tokens": 5}]}).server_tools[0]
     assert rule.estimate_query_tokens == 5 and rule.estimate_when == "always"
@@ -357,12 +360,7 @@ def test_a_follow_up_estimate_needs_a_first_turn_estimate() -> None:
     from vertexmeter.registry.dated import load_dated_sections
 
     entry = {
-        "api": "gemini",
-        "call": "generateContent",
-        "generations": ["2.5"],
-        "tool": "googleSearch",
-        "template": "print(google_search.search(queries={list}))",
-        "reads": "webSearchQueries",
+        **_SEARCH_RULE,
         "evidence": ["pyd-0199"],
         "bound_without_response": "last_user_text_twice",
         "estimate_query_tokens": 5,

@@ -1454,3 +1454,46 @@ def test_an_empty_user_turn_bills_one_token_on_1_5_and_2_0() -> None:
     # 2.5: the role overhead only (mined-0053, pyd-0263 exact)
     with_role = prompt(system, "", "gemini-2.5-flash", "2025-11-21")
     assert with_role == vertexmeter.count("gemini-2.5-flash", system, as_of="2025-11-21").total_tokens + 2
+
+
+# ---- a recursive JSON Schema definition (accounting.yaml uncertain_seams recursive_reference) ------------------
+def _tree_declaration(defs: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    return {"name": "record", "parametersJsonSchema": {"$defs": defs, **root}}
+
+
+@pytest.mark.parametrize(
+    ("defs", "root", "recursive"),
+    [
+        (
+            {"Node": {"properties": {"kids": {"items": {"$ref": "#/$defs/Node"}, "type": "array"}}}},
+            {"$ref": "#/$defs/Node"},
+            1,
+        ),
+        (
+            {"A": {"properties": {"b": {"$ref": "#/$defs/B"}}}, "B": {"properties": {"a": {"$ref": "#/$defs/A"}}}},
+            {"properties": {"x": {"$ref": "#/$defs/A"}}},
+            2,
+        ),
+        ({"Node": {"properties": {"n": {"$ref": "#/$defs/Node"}}}}, {"properties": {"x": {"type": "string"}}}, 0),
+        ({"Leaf": {"type": "string"}}, {"properties": {"x": {"$ref": "#/$defs/Leaf"}}}, 0),
+    ],
+)
+def test_recursive_definitions_reached_from_the_root(
+    defs: dict[str, Any], root: dict[str, Any], recursive: int
+) -> None:
+    from vertexmeter.counting.texts import recursive_definitions
+
+    assert recursive_definitions(_tree_declaration(defs, root)) == recursive
+
+
+def test_a_recursive_schema_is_bounded_not_a_point_value() -> None:
+    from tests.ground_truth import load_mined_history, replay
+
+    record = next(r for r in load_mined_history("pydantic_ai_history") if r["id"] == "pyd-1046")
+    result = replay(record)
+    assert not result.exact and result.within_bounds  # billed 776 where one reading of the tree counts 420
+    assert "recursive JSON Schema definition" in result.bounds["reason"]
+    flat = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    node = {"Node": {"properties": {"label": {"type": "string"}}, "type": "object"}}
+    flat["tools"] = [{"functionDeclarations": [_tree_declaration(node, {"$ref": "#/$defs/Node"})]}]
+    assert "bounds" not in vertexmeter.usage_metadata("gemini-2.5-flash", flat, api="gemini", as_of="2026-07-30")

@@ -108,6 +108,7 @@ import json
 import struct
 import subprocess
 import sys
+from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -312,16 +313,21 @@ _REPLAY_PREFIXES = {
 }
 
 
+def _exchanges(interactions: list[Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The (request, response) objects of a recording's interactions that have both."""
+    for item in interactions:
+        request = item.get("request") if isinstance(item, dict) else None
+        response = item.get("response") if isinstance(item, dict) else None
+        if isinstance(request, dict) and isinstance(response, dict):
+            yield request, response
+
+
 def _genai_replay(interactions: list[Any]) -> list[dict[str, Any]]:
     """The exchanges of a google-genai replay file (its ReplayApiClient: `request` {url with a placeholder prefix,
     body_segments}, `response` {headers, body_segments: the JSON answer, or a stream's chunks}), as used by
     newrelic/newrelic-python-agent, in a cassette interaction's shape."""
     out: list[dict[str, Any]] = []
-    for item in interactions:
-        request = item.get("request") if isinstance(item, dict) else None
-        response = item.get("response") if isinstance(item, dict) else None
-        if not isinstance(request, dict) or not isinstance(response, dict):
-            continue
+    for request, response in _exchanges(interactions):
         sent, answered = request.get("body_segments") or [], response.get("body_segments") or []
         if len(sent) != 1 or not isinstance(sent[0], dict) or not answered:
             continue
@@ -345,11 +351,7 @@ def _chunk_cassette(interactions: list[Any]) -> list[dict[str, Any]]:
     """A JSON cassette of streamed exchanges (vicentereig/dspy.rb's `spec/sse_cassettes`: `request` {uri, body as
     parsed JSON}, `response` {chunks: the parsed SSE chunks}), in a cassette interaction's shape."""
     out: list[dict[str, Any]] = []
-    for item in interactions:
-        request = item.get("request") if isinstance(item, dict) else None
-        response = item.get("response") if isinstance(item, dict) else None
-        if not isinstance(request, dict) or not isinstance(response, dict):
-            continue
+    for request, response in _exchanges(interactions):
         body, chunks = request.get("body"), response.get("chunks")
         if not isinstance(body, dict) or not isinstance(chunks, list):
             continue

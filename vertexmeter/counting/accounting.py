@@ -15,6 +15,7 @@ from vertexmeter.counting.texts import (
     ESCAPE,
     escaped_declaration,
     inline_tool_refs,
+    recursive_definitions,
     with_descriptions_as_written,
     without_root_descriptions,
 )
@@ -248,6 +249,7 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
         _declaration_feature("optional_described_property")(declaration) == 1
     ),
     "declaration_with_described_numbers": _declaration_feature("declaration_with_described_numbers"),
+    "recursive_reference": recursive_definitions,
 }
 
 

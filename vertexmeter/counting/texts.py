@@ -357,6 +357,44 @@ def inline_tool_refs(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return _each_declaration(tools, inline)
 
 
+def recursive_definitions(declaration: dict[str, Any]) -> int:
+    """How many definitions of a declaration's JSON Schemas (`$defs`, `definitions`) reference themselves, directly or
+    through others, and are reached from the schema's root: the schemas whose reading `inline_tool_refs` cuts."""
+    found = 0
+    for key in _JSON_SCHEMA_KEYS:
+        schema = declaration.get(key)
+        if not isinstance(schema, dict):
+            continue
+        defs = {name: sub for c in _DEFINITIONS if isinstance(schema.get(c), dict) for name, sub in schema[c].items()}
+        edges = {name: _refs(sub) & defs.keys() for name, sub in defs.items()}
+        reached = _reach(_refs({k: v for k, v in schema.items() if k not in _DEFINITIONS}) & defs.keys(), edges)
+        found += sum(name in _reach(edges[name], edges) for name in reached)
+    return found
+
+
+def _refs(schema: Any) -> set[str]:
+    """The definition names a schema's local `$ref`s point to, at any depth."""
+    if isinstance(schema, list):
+        return set().union(*(_refs(item) for item in schema)) if schema else set()
+    if not isinstance(schema, dict):
+        return set()
+    ref = schema.get("$ref")
+    own = {ref.split("/", 2)[2]} if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")) else set()
+    return own.union(*(_refs(value) for key, value in schema.items() if key != "$ref"))
+
+
+def _reach(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+    """Every name reached from `start` along `edges` (`start` included)."""
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(edges.get(name, ()))
+    return seen
+
+
 # References expanded per schema at most: a definition used twice by a definition used twice … doubles at each
 # level, and a request must not make the count explode; past the budget a reference reads as an empty schema.
 _MAX_EXPANSIONS = 10_000

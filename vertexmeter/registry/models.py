@@ -231,6 +231,7 @@ SEAM_SHAPES = (
     "enum",
     "declaration_with_described_numbers",
     "one_optional_described_property",
+    "recursive_reference",
 )
 
 
