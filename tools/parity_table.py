@@ -259,14 +259,9 @@ BUILT_IN = {
 TOOL_RUN_EXCEPTIONS = {
     "pyd-0869": "14: a 3.1 Pro function history 1 under, no run billed",
     # 0xPlaygrounds/rig (held out, mined after the rules): its 2.5 declarations beside codeExecution
-    "rig-0005": "3: rig's 2.5 declarations, 2 under",
-    "rig-0006": "3: rig's 2.5 declarations, 2 under",
-    "rig-0015": "3: rig's 2.5 declarations, 4 over",
-    "rig-0016": "3: a 2.5 `format: int32` not billed, 24 under",
-    "rig-0045": "3: rig's 2.5 declarations, 2 under",
+    "rig-0015": "3: three optional undescribed properties of a 2.5 declaration, 4 under",
+    "rig-0016": "3: eight `format: int32` a 2.5 declaration does not bill, 24 over",
     "rig-0054": "4: a replayed code run 2 above its bounds",
-    "rig-0062": "3: rig's 2.5 declarations, 2 under",
-    "rig-0096": "3: rig's 2.5 declarations, 1 under",
 }
 _SOURCE_KEY = re.compile(r"^([^:]+:\S+) .*?(?:interaction|record) (\d+)")
 
