@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+import vertexmeter
 from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import all_models, resolve
@@ -491,3 +492,34 @@ def test_resolve_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for version in ("001", "002", "latest", "001"):
         resolve(f"gemini-1.5-flash-{version}", api="vertex", on=None)
         assert len(memo) <= 3
+
+
+# ---- a model that follows another's model-scoped rules (models.yaml `rules_as`) ------------------------------
+def test_robotics_er_2_counts_as_the_model_it_is_built_on_with_limits_of_its_own() -> None:
+    body = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "Where is the red block?"}]},
+            {"role": "model", "parts": [{"text": "On the left."}]},
+            {"role": "user", "parts": [{"text": "And the blue one?"}]},
+        ]
+    }
+    er2 = vertexmeter.usage_metadata("gemini-robotics-er-2-preview", body, api="gemini", as_of="2026-11-25")
+    flash = vertexmeter.usage_metadata("gemini-3.5-flash", body, api="gemini", as_of="2026-11-25")
+    assert er2["promptTokenCount"] == flash["promptTokenCount"]
+    assert er2["rawPromptTokenCount"] == flash["rawPromptTokenCount"]  # a rule scoped to gemini-3.5-* models
+    info = resolve("gemini-robotics-er-2-preview")
+    assert (info.rules_id, info.input_token_limit) == ("gemini-3.5-flash", 131072)
+    assert info.count_is_inferred
+
+
+def test_rules_as_must_name_a_model_id() -> None:
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.registry import build_registry
+
+    raw = load_yaml("vertexmeter.registry", "models.yaml")
+    rules = load_yaml("vertexmeter.registry", "accounting.yaml")
+    models = [dict(m) for m in raw["models"]]
+    entry = next(m for m in models if m["id"] == "gemini-robotics-er-2-preview")
+    entry["rules_as"] = "gemini-9-flash"
+    with pytest.raises(ValueError, match="rules_as 'gemini-9-flash' is not a model id"):
+        build_registry({**raw, "models": models}, rules)

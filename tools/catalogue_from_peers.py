@@ -190,7 +190,7 @@ PLANS: tuple[Plan, ...] = (
         LITELLM_DAY,
         "litellm:vertex_ai/gemini-robotics-er-2-preview",
         "genai:gemini-robotics-er-2-preview",
-        counted_with="gemini-3.5-flash",
+        registry=True,
     ),  # genai dates the 2027 rise
     Plan(
         "gemini-robotics-er-2-streaming-preview",

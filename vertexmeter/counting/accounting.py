@@ -56,7 +56,7 @@ def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
 
 
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
-    history = _history_for(rules.function_history, prompt.model.id)
+    history = _history_for(rules.function_history, prompt.model.rules_id)
     # (weight, what it weighs in a payload), only the weights this rule gives
     features = [
         (weight, measure)

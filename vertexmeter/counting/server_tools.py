@@ -27,7 +27,7 @@ def server_tool_rules(prompt: Prompt, call: str) -> list[ServerToolCall]:
         and prompt.api in rule.apis
         and call in rule.calls
         and generation in rule.generations
-        and (not rule.models or prompt.model.id.startswith(rule.models))
+        and (not rule.models or prompt.model.rules_id.startswith(rule.models))
     ]
 
 

@@ -60,6 +60,14 @@ class ModelInfo:
     confidence_reason: str | None = None
     # The APIs that serve the model (Gemma 3 / 4 31B only on the Gemini API; the Cyber variants only on Vertex).
     apis: tuple[str, ...] = APIS
+    # The model whose model-scoped accounting rules this one follows (a model built on another, with limits of its
+    # own: models.yaml `rules_as`); None: its own id.
+    rules_as: str | None = None
+
+    @property
+    def rules_id(self) -> str:
+        """The id accounting.yaml's model patterns (`models:`) are matched against."""
+        return self.rules_as or self.id
 
     @property
     def count_is_inferred(self) -> bool:
@@ -467,6 +475,7 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
             apis=_served_on(entry),
             accounting_generation=str(entry["accounting_generation"]) if entry.get("accounting_generation") else None,
             confidence_reason=entry.get("confidence_reason"),
+            rules_as=entry.get("rules_as"),
         )
         if info.confidence == "inferred" and not info.confidence_reason:
             raise ValueError(f"models.yaml: {info.id} is inferred: it needs a confidence_reason")
@@ -475,6 +484,9 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
             if name in by_name:
                 raise ValueError(f"models.yaml: {name!r} is listed twice")
             by_name[name] = info
+    for info in models:
+        if info.rules_as is not None and (info.rules_as not in by_name or by_name[info.rules_as].id != info.rules_as):
+            raise ValueError(f"models.yaml: {info.id}'s rules_as {info.rules_as!r} is not a model id")
     dated = _dated_aliases(raw.get("dated_aliases") or {}, by_name)
     redirects = _redirects(raw.get("redirects") or {}, by_name)
     not_countable = _not_countable(raw.get("not_countable") or [], by_name)
@@ -611,7 +623,7 @@ def uncertain_seams_for(model: ModelInfo, api: str, call: str) -> tuple[Uncertai
     """The payload seams whose billed tokens `model` on `api` / `call` leaves uncertain (accounting.yaml)."""
     seams = _registry().uncertain_seams.get((api, call, model.rules_generation), ())
     return tuple(
-        s for s in seams if not s.models or any(fnmatch.fnmatchcase(model.id, pattern) for pattern in s.models)
+        s for s in seams if not s.models or any(fnmatch.fnmatchcase(model.rules_id, pattern) for pattern in s.models)
     )
 
 
@@ -1002,7 +1014,7 @@ def replayed_thoughts_for(model: ModelInfo, api: str, call: str, as_of: dt.date 
     for entry in _registry().replayed_thoughts:
         if key not in entry.keys:
             continue
-        if entry.models and not any(fnmatch.fnmatchcase(model.id, pattern) for pattern in entry.models):
+        if entry.models and not any(fnmatch.fnmatchcase(model.rules_id, pattern) for pattern in entry.models):
             continue
         if entry.since and as_of is not None and as_of < entry.since:
             continue
@@ -1018,7 +1030,7 @@ def text_parts_joined_for(model: ModelInfo, api: str, call: str) -> TextPartsJoi
     else None."""
     key = (api, call, model.rules_generation)
     for keys, models, rule in _registry().text_parts_joined:
-        if key in keys and (not models or any(fnmatch.fnmatchcase(model.id, pattern) for pattern in models)):
+        if key in keys and (not models or any(fnmatch.fnmatchcase(model.rules_id, pattern) for pattern in models)):
             return rule
     return None
 
@@ -1033,7 +1045,7 @@ def raw_prompt_rule_for(model: ModelInfo, api: str, as_of: dt.date | None = None
     """The rule of rawPromptTokenCount for `model` on `api` on `as_of` (today when None), or None where answers do
     not report it (accounting.yaml `raw_prompt_tokens`)."""
     for rule in _registry().raw_prompt:
-        if rule.api != api or not any(fnmatch.fnmatchcase(model.id, pattern) for pattern in rule.models):
+        if rule.api != api or not any(fnmatch.fnmatchcase(model.rules_id, pattern) for pattern in rule.models):
             continue
         if as_of is None or as_of >= rule.since:
             return rule
@@ -1100,7 +1112,7 @@ def second_pass_bounds_for(model: ModelInfo, api: str, call: str, day: dt.date |
     on = day if day is not None else dt.date.max
     for rule in _registry().dated.second_pass:
         if rule.applies(api, call, model.rules_generation, on) and any(
-            fnmatch.fnmatchcase(model.id, pattern) for pattern in rule.models
+            fnmatch.fnmatchcase(model.rules_id, pattern) for pattern in rule.models
         ):
             return rule
     return None
