@@ -205,7 +205,7 @@ PLANS: tuple[Plan, ...] = (
         "gemini-robotics-er-1.5-preview",
         LITELLM_DAY,
         "litellm:gemini-robotics-er-1.5-preview",
-        counted_with="gemini-2.5-flash",
+        registry=True,
     ),
     Plan(
         "gemini-2.5-computer-use-preview-10-2025",

@@ -7,7 +7,7 @@ registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "1d18d15af7529376c3f48098bcf2d908"
+REGISTRY = "416c74206b0099d235dc1b9b3100422e"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
@@ -77,6 +77,8 @@ ENTRIES = {
     ("gemini-embedding-001", "vertex"): ("gemma3", 0, 0, 3, "vertexmeter: gemini-embedding-001's counts are inferred, not exact: one recorded answer; tokenizer gemma3 as the Gemini 2.5 models of its time."),
     ("gemini-embedding-2", "gemini"): ("gemma3", 1, 0, 0, "vertexmeter: gemini-embedding-2's counts are inferred, not exact: gemma2, gemma3 and gemma4 give the recorded counts alike: the vocabulary is not pinned down."),
     ("gemini-embedding-2", "vertex"): ("gemma3", 0, 0, 0, "vertexmeter: gemini-embedding-2's counts are inferred, not exact: gemma2, gemma3 and gemma4 give the recorded counts alike: the vocabulary is not pinned down."),
+    ("gemini-robotics-er-1.5-preview", "gemini"): ("gemma3", 1, 0, 0, "vertexmeter: gemini-robotics-er-1.5-preview's counts are inferred, not exact: no recorded answer: counted as Gemini 2.5 Flash, whose release months, limits and tools it shares."),
+    ("gemini-robotics-er-1.5-preview", "vertex"): ("gemma3", 0, 0, 0, "vertexmeter: gemini-robotics-er-1.5-preview's counts are inferred, not exact: no recorded answer: counted as Gemini 2.5 Flash, whose release months, limits and tools it shares."),
     ("gemini-robotics-er-1.6-preview", "gemini"): ("gemma3", 1, 0, 0, "vertexmeter: gemini-robotics-er-1.6-preview's counts are inferred, not exact: the generation is read from the model page's dates; the one recorded answer fits 2.5 and 3 alike."),
     ("gemini-robotics-er-2-preview", "gemini"): ("gemma4", 1, 0, 0, "vertexmeter: gemini-robotics-er-2-preview's counts are inferred, not exact: no recorded answer: counted as Gemini 3.5 Flash, the model it is built on."),
     ("gemini-robotics-er-2-preview", "vertex"): ("gemma4", 0, 0, 0, "vertexmeter: gemini-robotics-er-2-preview's counts are inferred, not exact: no recorded answer: counted as Gemini 3.5 Flash, the model it is built on."),
@@ -183,6 +185,7 @@ NAMES = {
     "gemini-embedding-2-preview": "gemini-embedding-2",
     "gemini-pro": "gemini-1.0-pro",
     "gemini-pro-vision": "gemini-1.0-pro-vision",
+    "gemini-robotics-er-1.5-preview": "gemini-robotics-er-1.5-preview",
     "gemini-robotics-er-1.6-preview": "gemini-robotics-er-1.6-preview",
     "gemini-robotics-er-2-preview": "gemini-robotics-er-2-preview",
     "gemma-3-12b": "gemma-3-12b-it",
@@ -268,6 +271,7 @@ SERVED = {
     "gemini-4-neon": ("vertex", "gemini",),
     "gemini-embedding-001": ("vertex", "gemini",),
     "gemini-embedding-2": ("vertex", "gemini",),
+    "gemini-robotics-er-1.5-preview": ("vertex", "gemini",),
     "gemini-robotics-er-1.6-preview": ("gemini",),
     "gemini-robotics-er-2-preview": ("vertex", "gemini",),
     "gemma-3-12b-it": ("gemini",),
