@@ -12,6 +12,7 @@ import pytest
 
 import vertexmeter
 from tests.ground_truth import load_mined_history, origin_request
+from tests.registry_data import shipped_data
 from vertexmeter.counting.dated import rules_on
 from vertexmeter.registry import accounting_for, dated_weights, resolve
 
@@ -174,13 +175,10 @@ def test_explain_names_the_dated_weights() -> None:
 def test_a_broken_dated_section_is_refused_when_the_data_loads(section: str, change: dict, message: str) -> None:
     # The registry checks these sections with the rest of the data set, so `vertexmeter data update` refuses a
     # data set whose dated rules would fail only at the first count that reaches them.
-    import copy
 
-    from vertexmeter.datafiles import load_yaml
     from vertexmeter.registry import build_registry
 
-    models = load_yaml("vertexmeter.registry", "models.yaml")
-    broken = copy.deepcopy(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    models, broken = shipped_data()
     broken[section][0].update(change)
     with pytest.raises(ValueError, match=re.escape(message)):
         build_registry(models, broken)
@@ -189,11 +187,9 @@ def test_a_broken_dated_section_is_refused_when_the_data_loads(section: str, cha
 def test_a_reach_given_twice_for_one_scope_is_refused() -> None:
     import copy
 
-    from vertexmeter.datafiles import load_yaml
     from vertexmeter.registry import build_registry
 
-    models = load_yaml("vertexmeter.registry", "models.yaml")
-    twice = copy.deepcopy(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    models, twice = shipped_data()
     twice["replayed_thoughts_reach"].append(copy.deepcopy(twice["replayed_thoughts_reach"][0]))
     with pytest.raises(ValueError, match="twice"):
         build_registry(models, twice)

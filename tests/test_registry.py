@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import vertexmeter
+from tests.registry_data import shipped_data
 from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import all_models, resolve
@@ -513,11 +514,9 @@ def test_robotics_er_2_counts_as_the_model_it_is_built_on_with_limits_of_its_own
 
 
 def test_rules_as_must_name_a_model_id() -> None:
-    from vertexmeter.datafiles import load_yaml
     from vertexmeter.registry import build_registry
 
-    raw = load_yaml("vertexmeter.registry", "models.yaml")
-    rules = load_yaml("vertexmeter.registry", "accounting.yaml")
+    raw, rules = shipped_data()
     models = [dict(m) for m in raw["models"]]
     entry = next(m for m in models if m["id"] == "gemini-robotics-er-2-preview")
     entry["rules_as"] = "gemini-9-flash"

@@ -3,13 +3,12 @@ the Gemini API's 2.0 generateContent reads a tool property's string `default` (o
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
 
 import vertexmeter
-from vertexmeter.datafiles import load_yaml
+from tests.registry_data import shipped_data
 from vertexmeter.registry import build_registry
 
 
@@ -51,8 +50,7 @@ def test_2_5_and_vertex_do_not_read_a_default() -> None:
 
 @pytest.mark.parametrize("section", ["tool_templates", "response_schema"])
 def test_an_unknown_schema_string_is_refused_when_the_data_loads(section: str) -> None:
-    models = load_yaml("vertexmeter.registry", "models.yaml")
-    broken = copy.deepcopy(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    models, broken = shipped_data()
     broken[section][0]["schema_strings"] = ["title", "examples"]
     with pytest.raises(ValueError, match=r"unknown schema_strings \['examples'\]"):
         build_registry(models, broken)

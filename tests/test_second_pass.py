@@ -6,7 +6,6 @@ explain."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 
 import vertexmeter
 from tests.ground_truth import load_mined_history, replay
-from vertexmeter.datafiles import load_yaml
+from tests.registry_data import shipped_data
 from vertexmeter.registry import build_registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,16 +102,14 @@ def _entry() -> dict[str, Any]:
     ],
 )
 def test_a_broken_entry_is_refused_when_the_data_loads(change: dict[str, Any]) -> None:
-    models = load_yaml("vertexmeter.registry", "models.yaml")
-    rules = copy.deepcopy(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    models, rules = shipped_data()
     rules["prompt_second_pass"] = [{**_entry(), **change}]
     with pytest.raises(ValueError, match="prompt_second_pass"):
         build_registry(models, rules)
 
 
 def test_two_entries_for_one_model_on_the_same_days_are_refused() -> None:
-    models = load_yaml("vertexmeter.registry", "models.yaml")
-    rules = copy.deepcopy(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    models, rules = shipped_data()
     rules["prompt_second_pass"] = [_entry(), {**_entry(), "since": "2026-03-15", "until": "2026-03-20"}]
     with pytest.raises(ValueError, match="overlaps"):
         build_registry(models, rules)

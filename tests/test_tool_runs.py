@@ -5,7 +5,6 @@ each tool, the cases that stay exact, the data's checks, the estimate and explai
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,8 @@ import pytest
 
 import vertexmeter
 from tests.ground_truth import load_mined, load_mined_history, replay
+from tests.registry_data import shipped_data
 from tests.tool_modules import load_tool
-from vertexmeter.datafiles import load_yaml
 from vertexmeter.registry import build_registry, tool_run_bounds_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,16 +203,14 @@ def _entry() -> dict[str, Any]:
     ],
 )
 def test_a_broken_entry_is_refused_when_the_data_loads(change: dict[str, Any]) -> None:
-    models = load_yaml("vertexmeter.registry", "models.yaml")
-    rules = copy.deepcopy(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    models, rules = shipped_data()
     rules["tool_runs_in_prompt"] = [{**_entry(), **change}]
     with pytest.raises(ValueError, match="tool_runs_in_prompt"):
         build_registry(models, rules)
 
 
 def test_two_entries_for_one_tool_on_the_same_days_are_refused() -> None:
-    models = load_yaml("vertexmeter.registry", "models.yaml")
-    rules = copy.deepcopy(load_yaml("vertexmeter.registry", "accounting.yaml"))
+    models, rules = shipped_data()
     rules["tool_runs_in_prompt"] = [_entry(), {**_entry(), "tools": ["googleSearch", "googleMaps"]}]
     with pytest.raises(ValueError, match="overlaps"):
         build_registry(models, rules)

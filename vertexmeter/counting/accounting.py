@@ -241,13 +241,13 @@ def _declaration_feature(name: str) -> Callable[[dict[str, Any]], int]:
     return lambda declaration: tool_features([{"functionDeclarations": [declaration]}])[name]
 
 
+_optional_described_properties = _declaration_feature("optional_described_property")
+
 # Shapes of a function declaration.
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "numeric_response_property": _numeric_response_properties,
     "enum": _declaration_feature("enum"),
-    "one_optional_described_property": lambda declaration: int(
-        _declaration_feature("optional_described_property")(declaration) == 1
-    ),
+    "one_optional_described_property": lambda declaration: int(_optional_described_properties(declaration) == 1),
     "declaration_with_described_numbers": _declaration_feature("declaration_with_described_numbers"),
     "recursive_reference": recursive_definitions,
 }
