@@ -93,6 +93,9 @@ def test_concurrency_limit_answers_503_in_googles_shape(live: Any) -> None:
         sock = server.connect()
         sock.sendall(HEAD.format(length=50).encode() + b"{")
         holders.append(sock)
+    door = server.server.config.app.state.vertexmeter_fast_lane.door
+    # the four are in flight once the server has read their heads (under load that can trail the sends)
+    assert wait_for(lambda: door is not None and door.in_flight >= 4, 5)
     with server.client() as client:
         assert wait_for(lambda: client.get("/healthz").status_code == 200, 5)
         over = client.post(COUNT_PATH, json=ONE_WORD)
