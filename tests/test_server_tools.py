@@ -460,7 +460,7 @@ def test_recorded_3_5_search_answers_given_as_text(record_id: str) -> None:
 
 
 def test_a_citation_rule_is_checked() -> None:
-    """accounting.yaml server_tool_calls `reads: citations`: no template, a reason, per_citation up to its high,
+    """accounting.yaml server_tool_calls `reads: citations`: no template, a reason, per_item up to its high,
     per_segment_high with `bound_without_response: answer_segments`; a known call takes none of these."""
     from vertexmeter.registry.dated import load_dated_sections
 
@@ -472,24 +472,103 @@ def test_a_citation_rule_is_checked() -> None:
         "template": "",
         "reads": "citations",
         "bound_without_response": "answer_segments",
-        "per_citation": 7,
-        "per_citation_high": 8,
+        "per_item": 7,
+        "per_item_high": 8,
         "per_segment_high": 8,
         "reason": "why",
         "evidence": ["elmr-0060"],
     }
     rule = load_dated_sections({"server_tool_calls": [entry]}).server_tools[0]
-    assert (rule.per_citation, rule.per_citation_high, rule.per_segment_high) == (7, 8, 8)
+    assert (rule.per_item, rule.per_item_high, rule.per_segment_high) == (7, 8, 8)
     for bad in (
         {**entry, "template": "print({list})"},
         {**entry, "reason": ""},
-        {**entry, "per_citation": 9},
-        {**entry, "per_citation_high": 0, "per_citation": 0},
+        {**entry, "per_item": 9},
+        {**entry, "per_item_high": 0, "per_item": 0},
         {**entry, "per_segment_high": 0},
         {**entry, "bound_without_response": None},
-        {**entry, "per_citation": "seven"},
-        {**_SEARCH_RULE, "evidence": ["pyd-0197"], "per_citation_high": 8},
+        {**entry, "per_item": "seven"},
+        {**entry, "tool_types": ["GOOGLE_SEARCH_WEB"]},
+        {**_SEARCH_RULE, "evidence": ["pyd-0197"], "per_item_high": 8},
         {**_SEARCH_RULE, "evidence": ["pyd-0197"], "reason": "why"},
+    ):
+        with pytest.raises(ValueError):
+            load_dated_sections({"server_tool_calls": [bad]})
+
+
+def _file_search(text: str, *tool_types: str) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    for k, tool_type in enumerate(tool_types):
+        parts += [{"toolCall": {"id": f"c{k}", "toolType": tool_type}}, {"toolResponse": {"id": f"c{k}"}}]
+    return {"candidates": [{"content": {"role": "model", "parts": [*parts, {"text": text}]}, "finishReason": "STOP"}]}
+
+
+def test_a_3_x_tool_call_part_is_bounded() -> None:
+    """pyd-1003 (pydantic-ai, 3 Flash Preview, 2026-07-02): a fileSearch shown as toolCall / toolResponse parts
+    (includeServerSideToolInvocations) bills 44 where the text counts 24: the point value counts 20 per toolCall part,
+    inside [text, text + 24 each]; the same parts before the switch (2026-03-27) bill nothing; a text response is
+    bounded by one call only when the request asks for the invocations and declares the tool."""
+    store = {"fileSearch": {"fileSearchStoreNames": ["fileSearchStores/x"]}}
+    body = {**SEARCH, "tools": [store], "toolConfig": {"includeServerSideToolInvocations": True}}
+    text = "The capital of France is **Paris**. It is well-known for its iconic landmarks, such as the Eiffel Tower."
+    model, day = "gemini-3-flash-preview", "2026-07-02"
+    shown = _usage(body, _file_search(text, "FILE_SEARCH"), model=model, day=day)
+    assert shown.candidates_token_count == 44 and shown.bounds["candidatesTokenCount"] == [24, 48]
+    assert "1 toolCall part(s)" in shown.bounds["reason"]
+    assert any(r["rule"] == "accounting.yaml server_tool_calls (fileSearch)" for r in shown.rules)
+    two = _usage(body, _file_search(text, "FILE_SEARCH", "FILE_SEARCH"), model=model, day=day)
+    assert two.bounds["candidatesTokenCount"] == [24, 72]
+    # Another tool's part is not this rule's; before 2026-04-18 the parts bill nothing (pydc-0719, -0721).
+    assert _usage(body, _file_search(text, "CODE_EXECUTION"), model=model, day=day).candidates_token_count == 24
+    before = _usage(body, _file_search(text, "FILE_SEARCH"), model=model, day="2026-03-27")
+    assert before.candidates_token_count == 24 and "candidatesTokenCount" not in (before.bounds or {})
+    # Given as text: no call counted, one call's bounds where the request asks for the invocations.
+    alone = _usage(body, text, model=model, day=day)
+    assert alone.candidates_token_count == 24 and alone.bounds["candidatesTokenCount"] == [24, 48]
+    quiet = {**body, "toolConfig": {}}
+    assert "candidatesTokenCount" not in (_usage(quiet, text, model=model, day=day).bounds or {})
+    # A response without toolCall parts shows none ran as a call (pyd-0938): exact.
+    plain = _usage(body, _file_search(text), model=model, day=day)
+    assert plain.candidates_token_count == 24 and "candidatesTokenCount" not in (plain.bounds or {})
+
+
+def test_a_recorded_tool_call_beside_a_function_call_is_inside_its_bounds() -> None:
+    """pydc-0720 (pydantic-ai, 3 Flash Preview, 2026-05-05): a calculator call and a GOOGLE_SEARCH_WEB toolCall part,
+    billed 31 where the call counts 16; kept as its Content (the request is not in the record): a toolCall part shows
+    its tool ran, declared or not."""
+    record = next(r for r in load_mined_history("function_calls") if r["id"] == "pydc-0720")
+    result = vertexmeter.usage(
+        record["model"], SEARCH, api="gemini", response=record["request"]["contents"][0], as_of=record["recorded"]
+    )
+    assert result.candidates_token_count == 36
+    assert result.bounds["candidatesTokenCount"] == [16, 40]
+
+
+def test_a_tool_call_rule_is_checked() -> None:
+    from vertexmeter.registry.dated import load_dated_sections
+
+    entry = {
+        "api": "gemini",
+        "call": "generateContent",
+        "generations": ["3"],
+        "since": "2026-04-18",
+        "tool": "fileSearch",
+        "template": "",
+        "reads": "tool_calls",
+        "tool_types": ["FILE_SEARCH"],
+        "bound_without_response": "invocations_requested",
+        "per_item": 20,
+        "per_item_high": 24,
+        "reason": "why",
+        "evidence": ["pyd-1003"],
+    }
+    rule = load_dated_sections({"server_tool_calls": [entry]}).server_tools[0]
+    assert rule.tool_types == ("FILE_SEARCH",) and str(rule.since) == "2026-04-18"
+    for bad in (
+        {**entry, "tool_types": []},
+        {**entry, "bound_without_response": "answer_segments"},
+        {**entry, "per_segment_high": 8},
+        {**entry, "per_item": 30},
     ):
         with pytest.raises(ValueError):
             load_dated_sections({"server_tool_calls": [bad]})

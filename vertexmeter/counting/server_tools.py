@@ -4,6 +4,7 @@ where the call's size is not known (a 3.5 search)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,18 +20,22 @@ _URL_TAIL = ".,;:!?"
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 
 
-def server_tool_rules(prompt: Prompt, call: str) -> list[ServerToolCall]:
-    """The rules for the server-side tools `prompt` declares, on its API, call and generation."""
+def server_tool_rules(prompt: Prompt, call: str, day: dt.date | None = None) -> list[ServerToolCall]:
+    """The rules for the server-side tools `prompt` declares, on its API, call and generation, on `day` (a rule with
+    a `since` holds from that day; None: today). A rule that reads toolCall parts applies undeclared too: a part
+    shows its tool ran."""
     declared = {name for tool in prompt.tools for name in tool}
     generation = prompt.model.rules_generation
+    on = day or dt.date.today()
     return [
         rule
         for rule in server_tool_call_rules()
-        if rule.tool in declared
+        if (rule.tool in declared or rule.reads == "tool_calls")
         and prompt.api in rule.apis
         and call in rule.calls
         and generation in rule.generations
         and (not rule.models or prompt.model.rules_id.startswith(rule.models))
+        and (rule.since is None or rule.since <= on)
     ]
 
 
@@ -116,7 +121,7 @@ class ServerToolCalls:
 
     @property
     def reason(self) -> str:
-        tools = ", ".join(rule.tool for rule in self.unknown if rule.reads != "citations")
+        tools = ", ".join(rule.tool for rule in self.unknown if not rule.per_item_high)
         if not tools:
             return " ".join(self.bounded_reasons)
         counted = (
@@ -135,11 +140,17 @@ class ServerToolCalls:
 
 
 def server_tool_calls(
-    prompt: Prompt, response: Any, tokenizer: Tokenizer, call: str, answer_tokens: int = 0
+    prompt: Prompt,
+    response: Any,
+    tokenizer: Tokenizer,
+    call: str,
+    answer_tokens: int = 0,
+    day: dt.date | None = None,
 ) -> ServerToolCalls:
     """The output tokens of the calls the model wrote to the request's server-side tools (see ServerToolCalls).
-    `answer_tokens`: the response's own text tokens (a follow-up's estimate may depend on them)."""
-    rules = server_tool_rules(prompt, call)
+    `answer_tokens`: the response's own text tokens (a follow-up's estimate may depend on them); `day`: the day of
+    the answer."""
+    rules = server_tool_rules(prompt, call, day)
     if not rules:
         return ServerToolCalls()
     runs = response_tool_runs(response)
@@ -148,8 +159,11 @@ def server_tool_calls(
     unknown: list[ServerToolCall] = []
     reasons: list[str] = []
     for rule in rules:
-        if rule.reads == "citations":
-            span = _citation_bounds(rule, runs, response)
+        if rule.reads in ("citations", "tool_calls"):
+            if rule.reads == "citations":
+                span = _citation_bounds(rule, runs, response)
+            else:
+                span = _call_bounds(rule, prompt, response)
             if span is not None:
                 estimate += span[0]
                 high += span[1]
@@ -206,10 +220,42 @@ def _citation_bounds(
         return None
     cited = sum(len(citations.get(index, [])) for index in ran)
     # A run that cites nothing is bounded as one citation: no recorded answer shows what it bills.
-    high = rule.per_citation_high * max(cited, 1)
+    high = rule.per_item_high * max(cited, 1)
     return (
-        rule.per_citation * cited,
+        rule.per_item * cited,
         high,
-        f"{rule.reason} The response's grounding cites {cited} chunk(s): the count takes {rule.per_citation} "
-        f"tokens for each ({rule.per_citation * cited}), the bounds none up to {high} ({where}).",
+        f"{rule.reason} The response's grounding cites {cited} chunk(s): the count takes {rule.per_item} "
+        f"tokens for each ({rule.per_item * cited}), the bounds none up to {high} ({where}).",
+    )
+
+
+def _call_bounds(rule: ServerToolCall, prompt: Prompt, response: Any) -> tuple[int, int, str] | None:
+    """(the tokens the point value counts, the most the calls may bill, why) for the toolCall parts of `rule`'s tool
+    types a response shows; a text cannot show them: bounded by one call when the request asks for the server-side
+    invocations, else None (none shown, none billed)."""
+    where = f"accounting.yaml server_tool_calls ({rule.tool})"
+    if isinstance(response, str):
+        declared = any(rule.tool in tool for tool in prompt.tools)
+        if not declared or prompt.tool_config.get("includeServerSideToolInvocations") is not True:
+            return None
+        return (
+            0,
+            rule.per_item_high,
+            f"{rule.reason} The response is given as text, without the toolCall parts the request asks for "
+            f"(includeServerSideToolInvocations): the count takes none, the bounds up to one call "
+            f"({rule.per_item_high}; {where}). Give the whole GenerateContentResponse for narrower bounds.",
+        )
+    calls = sum(
+        1
+        for parts, _ in response_candidates(response)
+        for part in parts
+        if isinstance(tool_call := part.get("toolCall"), dict) and tool_call.get("toolType") in rule.tool_types
+    )
+    if not calls:
+        return None
+    return (
+        rule.per_item * calls,
+        rule.per_item_high * calls,
+        f"{rule.reason} The response shows {calls} toolCall part(s): the count takes {rule.per_item} tokens for "
+        f"each ({rule.per_item * calls}), the bounds none up to {rule.per_item_high * calls} ({where}).",
     )
