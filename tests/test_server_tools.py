@@ -572,3 +572,25 @@ def test_a_tool_call_rule_is_checked() -> None:
     ):
         with pytest.raises(ValueError):
             load_dated_sections({"server_tool_calls": [bad]})
+
+
+@pytest.mark.parametrize(
+    "grounding",
+    [
+        {"webSearchQueries": ["q"], "groundingSupports": "nope"},
+        {"webSearchQueries": ["q"], "groundingSupports": [None, 3, {"segment": "x", "groundingChunkIndices": "0"}]},
+        {"webSearchQueries": ["q"], "grounding_supports": [{"grounding_chunk_indices": [0, 1]}]},
+        {"groundingSupports": [{"groundingChunkIndices": [0]}]},
+    ],
+)
+def test_odd_grounding_metadata_on_3_5_is_read_not_a_crash(grounding: dict[str, Any]) -> None:
+    """Malformed or snake_case grounding metadata: read where it can be, bounded, never an error."""
+    text = "That was May."
+    response = {
+        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "groundingMetadata": grounding}]
+    }
+    body = {**SEARCH, "tools": [{"googleSearch": {}}]}
+    result = _usage(body, response, model="gemini-3.5-flash", day="2026-07-09")
+    low, high = result.bounds["candidatesTokenCount"]
+    assert low == _usage(SEARCH, text, model="gemini-3.5-flash", day="2026-07-09").candidates_token_count
+    assert low <= result.candidates_token_count <= high and high - low in (8, 16)
