@@ -25,7 +25,8 @@ PLACEHOLDER = {"contents": [{"role": "user", "parts": [{"text": "."}]}]}
 # separators read there), then on the other repositories, unseen. Floors only go up.
 FLOORS = {
     ("pydantic/pydantic-ai", "gemini", "2.5"): 342,  # of 346 (316)
-    ("pydantic/pydantic-ai", "gemini", "3"): 276,  # of 278 (276)
+    # of 277 (275): pydc-0713, a hand-written answer (test_google_combined_tools_gemini_3, errata), left out
+    ("pydantic/pydantic-ai", "gemini", "3"): 275,
     ("pydantic/pydantic-ai", "vertex", "3"): 68,  # of 73 (68): list_files' name alone
     ("crmne/ruby_llm", "gemini", "2.5"): 143,  # of 155 (143): object_params' nested object 1 under
     ("crmne/ruby_llm", "gemini", "3"): 4,  # of 4
@@ -64,8 +65,8 @@ def test_every_recorded_function_call_output() -> None:
         total[group] += 1
         exact[group] += replay(answer).exact
     print({" ".join(group): f"{exact[group]}/{total[group]}" for group in sorted(total)})
-    assert len(ANSWERS) == 1405
-    assert sum(exact.values()) >= 1373
+    assert len(ANSWERS) == 1404  # pydc-0713 left out: a hand-written cassette (tests/data/errata.json)
+    assert sum(exact.values()) >= 1372
     for group, floor in FLOORS.items():
         assert exact[group] >= floor, group
 

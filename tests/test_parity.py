@@ -223,7 +223,7 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
-    "pydantic_ai_history": 0.794,
+    "pydantic_ai_history": 0.796,  # 868/1090: the hand-written test_google_combined_tools_gemini_3 left out
     "mirascope": 0.91,
     "ellmer": 0.77,
     "chatlas": 0.71,
@@ -289,7 +289,9 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     554 held, 417 narrow, 382 exact; the 7 new misses are newrelic's Gemini API 3.5 LangChain turns, whose
     signature-size estimate is over the top of its bounds (tests/data/PROVENANCE.md). With every rule above: 503 of 526
     held, 405 narrow, 427 exact. With Vertex 3.5's replayed thoughts billed (all turns) and Vertex 3's function history
-    (4 per call and response): 531 bounded, 508 held, 406 narrow, 429 exact."""
+    (4 per call and response): 531 bounded, 508 held, 406 narrow, 429 exact. Measured again with 3.x's JSON Schema
+    declarations and response schemas bounded (accounting.yaml uncertain_seams): 540 bounded, 517 held, 411 narrow,
+    452 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -302,7 +304,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 531 and held >= 508 and bounded - held <= 23 and narrow >= 406 and exact >= 429
+    assert bounded >= 540 and held >= 517 and bounded - held <= 23 and narrow >= 411 and exact >= 452
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

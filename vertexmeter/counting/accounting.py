@@ -181,11 +181,13 @@ def seam_bounds(prompt: Prompt) -> SeamBounds | None:
         for declaration in tool.get("functionDeclarations") or []
         if isinstance(declaration, dict)
     ]
-    if not payloads and not declarations:
+    if not payloads and not declarations and not any(seam.shape in _REQUEST_SEAMS for seam in seams):
         return None
     found = []
     for seam in seams:
-        if seam.shape in _DECLARATION_SEAMS:
+        if seam.shape in _REQUEST_SEAMS:
+            n = _REQUEST_SEAMS[seam.shape](prompt)
+        elif seam.shape in _DECLARATION_SEAMS:
             n = sum(_DECLARATION_SEAMS[seam.shape](declaration) for declaration in declarations)
         else:
             n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
@@ -243,8 +245,58 @@ def _declaration_feature(name: str) -> Callable[[dict[str, Any]], int]:
 
 _optional_described_properties = _declaration_feature("optional_described_property")
 
+
+def _json_schema_declaration(declaration: dict[str, Any]) -> int:
+    """1 for a declaration written as JSON Schema (parametersJsonSchema or responseJsonSchema), else 0."""
+    return int(any(declaration.get(key) is not None for key in ("parametersJsonSchema", "responseJsonSchema")))
+
+
+def _titles_in(schema: Any) -> int:
+    """The string `title` keywords of a schema, at any depth (a property named title is not one)."""
+    if isinstance(schema, list):
+        return sum(_titles_in(item) for item in schema)
+    if not isinstance(schema, dict):
+        return 0
+    count = int(isinstance(schema.get("title"), str))
+    for key, value in schema.items():
+        if key != "properties":
+            count += _titles_in(value)
+        elif isinstance(value, dict):  # property names are not keywords: a property called "title" is not one
+            count += sum(_titles_in(prop) for prop in value.values())
+    return count
+
+
+def _enums_in(schema: Any) -> int:
+    """The `enum` keywords of a schema, at any depth."""
+    if isinstance(schema, dict):
+        return int(isinstance(schema.get("enum"), list)) + sum(_enums_in(v) for v in schema.values())
+    if isinstance(schema, list):
+        return sum(_enums_in(item) for item in schema)
+    return 0
+
+
+def _response_schema_nodes(prompt: Prompt) -> int:
+    """The typed nodes of the request's response schema (generationConfig responseJsonSchema or responseSchema)."""
+    found: Counter[str] = Counter()
+    for key in ("responseJsonSchema", "responseSchema"):
+        schema = prompt.generation_config.get(key)
+        if isinstance(schema, dict):
+            _schema_features(schema, found, typed=True)
+    return found["typed_node"]
+
+
+# Shapes of the request as a whole.
+_REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
+    "response_schema_node": _response_schema_nodes,
+}
+
 # Shapes of a function declaration.
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
+    "json_schema_declaration": _json_schema_declaration,
+    "json_schema_title": lambda declaration: sum(
+        _titles_in(declaration.get(key)) for key in ("parametersJsonSchema", "responseJsonSchema")
+    ),
+    "json_schema_enum": lambda declaration: _enums_in(declaration.get("parametersJsonSchema")),
     "numeric_response_property": _numeric_response_properties,
     "enum": _declaration_feature("enum"),
     "one_optional_described_property": lambda declaration: int(_optional_described_properties(declaration) == 1),

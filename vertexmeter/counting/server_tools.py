@@ -1,33 +1,41 @@
 """The calls a model writes to server-side tools that run (googleSearch, urlContext), billed in its output
-(accounting.yaml `server_tool_calls`, docs/counting.md "Server-side tool calls")."""
+(accounting.yaml `server_tool_calls`, docs/counting.md "Server-side tool calls"): a known call's text, or bounds
+where the call's size is not known (a 3.5 search)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from vertexmeter.registry import ServerToolCall, server_tool_call_rules
-from vertexmeter.requests import Prompt, response_tool_runs
+from vertexmeter.requests import Prompt, plain, response_candidates, response_tool_runs, snake_case
 from vertexmeter.tokenizing import Tokenizer
 
 # A URL in a user's text, up to whitespace or a bracket or quote; trailing sentence punctuation is not part of it.
 _URL = re.compile(r"https?://[^\s<>\"'()\[\]{}]+")
 _URL_TAIL = ".,;:!?"
+# The end of a sentence: its punctuation followed by whitespace or the end of the line (not a version's "4.0.6").
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 
 
-def server_tool_rules(prompt: Prompt, call: str) -> list[ServerToolCall]:
-    """The rules for the server-side tools `prompt` declares, on its API, call and generation."""
+def server_tool_rules(prompt: Prompt, call: str, day: dt.date | None = None) -> list[ServerToolCall]:
+    """The rules for the server-side tools `prompt` declares, on its API, call and generation, on `day` (a rule with
+    a `since` holds from that day; None: today). A rule that reads toolCall parts applies undeclared too: a part
+    shows its tool ran."""
     declared = {name for tool in prompt.tools for name in tool}
     generation = prompt.model.rules_generation
+    on = day or dt.date.today()
     return [
         rule
         for rule in server_tool_call_rules()
-        if rule.tool in declared
+        if (rule.tool in declared or rule.reads == "tool_calls")
         and prompt.api in rule.apis
         and call in rule.calls
         and generation in rule.generations
         and (not rule.models or prompt.model.rules_id.startswith(rule.models))
+        and (rule.since is None or rule.since <= on)
     ]
 
 
@@ -57,6 +65,46 @@ def last_user_text(prompt: Prompt) -> str:
     return ""
 
 
+def _field(message: Any, name: str) -> Any:
+    """A field of a JSON object by its camelCase or snake_case name (None when absent or not an object)."""
+    if not isinstance(message, dict):
+        return None
+    return message[name] if name in message else message.get(snake_case(name))
+
+
+def response_citations(response: Any) -> dict[int, list[str]]:
+    """Per candidate index: one item per grounding chunk a groundingSupport of its groundingMetadata cites
+    (`start:end:chunk`, each once over a stream's chunks). Only for a whole response (or its chunks)."""
+    out: dict[int, list[str]] = {}
+    chunks = plain(response, "response")
+    for chunk in chunks if isinstance(chunks, list) else [chunks]:
+        candidates = _field(chunk, "candidates")
+        for k, candidate in enumerate(candidates if isinstance(candidates, list) else []):
+            index = _field(candidate, "index")
+            cited = out.setdefault(index if isinstance(index, int) else k, [])
+            supports = _field(_field(candidate, "groundingMetadata"), "groundingSupports")
+            for support in supports if isinstance(supports, list) else []:
+                segment = _field(support, "segment")
+                start, end = _field(segment, "startIndex") or 0, _field(segment, "endIndex") or 0
+                indices = _field(support, "groundingChunkIndices")
+                for chunk_index in indices if isinstance(indices, list) else []:
+                    item = f"{start}:{end}:{chunk_index}"
+                    if item not in cited:
+                        cited.append(item)
+    return out
+
+
+def answer_segments(response: Any) -> int:
+    """The lines and sentences of a response's answer text (its thought parts left out) that hold a letter or digit:
+    where a grounded answer may cite its sources; at least 1."""
+    count = 0
+    for parts, _ in response_candidates(response):
+        text = "".join(p["text"] for p in parts if isinstance(p.get("text"), str) and not p.get("thought"))
+        for line in text.splitlines():
+            count += sum(1 for piece in _SENTENCE_END.split(line) if any(ch.isalnum() for ch in piece))
+    return max(count, 1)
+
+
 @dataclass(frozen=True)
 class ServerToolCalls:
     """What a response's server-side tool calls bill: `tokens` (in candidatesTokenCount), the rules applied, and
@@ -68,35 +116,60 @@ class ServerToolCalls:
     unknown_high: int = 0
     unknown: tuple[ServerToolCall, ...] = ()
     estimate: int = 0
+    # Why the bounds of calls whose size is not known (`reads: citations`) reach where they do.
+    bounded_reasons: tuple[str, ...] = ()
 
     @property
     def reason(self) -> str:
-        tools = ", ".join(rule.tool for rule in self.unknown)
+        tools = ", ".join(rule.tool for rule in self.unknown if not rule.per_item_high)
+        if not tools:
+            return " ".join(self.bounded_reasons)
         counted = (
             f"; the count takes a typical call ({self.estimate} tokens: one query of the typical length)"
             if self.estimate
             else ""
         )
-        return (
-            f"The response is given without its metadata: whether {tools} ran, and what its call listed, is not "
-            f"in it; a call is billed in candidatesTokenCount (accounting.yaml server_tool_calls), here up to "
-            f"{self.unknown_high} tokens{counted}. Give the whole GenerateContentResponse for the exact count."
+        return " ".join(
+            (
+                f"The response is given without its metadata: whether {tools} ran, and what its call listed, is not "
+                f"in it; a call is billed in candidatesTokenCount (accounting.yaml server_tool_calls), here up to "
+                f"{self.unknown_high} tokens{counted}. Give the whole GenerateContentResponse for the exact count.",
+                *self.bounded_reasons,
+            )
         )
 
 
 def server_tool_calls(
-    prompt: Prompt, response: Any, tokenizer: Tokenizer, call: str, answer_tokens: int = 0
+    prompt: Prompt,
+    response: Any,
+    tokenizer: Tokenizer,
+    call: str,
+    answer_tokens: int = 0,
+    day: dt.date | None = None,
 ) -> ServerToolCalls:
     """The output tokens of the calls the model wrote to the request's server-side tools (see ServerToolCalls).
-    `answer_tokens`: the response's own text tokens (a follow-up's estimate may depend on them)."""
-    rules = server_tool_rules(prompt, call)
+    `answer_tokens`: the response's own text tokens (a follow-up's estimate may depend on them); `day`: the day of
+    the answer."""
+    rules = server_tool_rules(prompt, call, day)
     if not rules:
         return ServerToolCalls()
     runs = response_tool_runs(response)
     tokens, high, estimate = 0, 0, 0
     applied: list[ServerToolCall] = []
     unknown: list[ServerToolCall] = []
+    reasons: list[str] = []
     for rule in rules:
+        if rule.reads in ("citations", "tool_calls"):
+            if rule.reads == "citations":
+                span = _citation_bounds(rule, runs, response)
+            else:
+                span = _call_bounds(rule, prompt, response)
+            if span is not None:
+                estimate += span[0]
+                high += span[1]
+                unknown.append(rule)
+                reasons.append(span[2])
+            continue
         if runs is not None:
             lists = [ran[rule.reads] for ran in runs.values() if ran[rule.reads]]
         elif rule.request_fallback == "user_text_urls":
@@ -121,4 +194,68 @@ def server_tool_calls(
             tokens += tokenizer.count(rule.text(items)) + rule.per_call
         if lists:
             applied.append(rule)
-    return ServerToolCalls(tokens, tuple(applied), high, tuple(unknown), estimate)
+    return ServerToolCalls(tokens, tuple(applied), high, tuple(unknown), estimate, tuple(reasons))
+
+
+def _citation_bounds(
+    rule: ServerToolCall, runs: dict[int, dict[str, list[str]]] | None, response: Any
+) -> tuple[int, int, str] | None:
+    """(the tokens the point value counts, the most the calls may bill, why) for a tool whose call's size is not
+    known; None when a whole response says the tool did not run."""
+    where = f"accounting.yaml server_tool_calls ({rule.tool})"
+    if runs is None:
+        segments = answer_segments(response)
+        high = rule.per_segment_high * segments
+        return (
+            0,
+            high,
+            f"{rule.reason} The response is given without its metadata, so whether {rule.tool} ran is not in it: "
+            f"the count takes no call, the bounds up to {rule.per_segment_high} tokens for each of the answer's "
+            f"{segments} lines or sentences ({high}; {where}). Give the whole GenerateContentResponse for narrower "
+            "bounds.",
+        )
+    citations = response_citations(response)
+    ran = [index for index, r in runs.items() if r["webSearchQueries"] or citations.get(index)]
+    if not ran:
+        return None
+    cited = sum(len(citations.get(index, [])) for index in ran)
+    # A run that cites nothing is bounded as one citation: no recorded answer shows what it bills.
+    high = rule.per_item_high * max(cited, 1)
+    return (
+        rule.per_item * cited,
+        high,
+        f"{rule.reason} The response's grounding cites {cited} chunk(s): the count takes {rule.per_item} "
+        f"tokens for each ({rule.per_item * cited}), the bounds none up to {high} ({where}).",
+    )
+
+
+def _call_bounds(rule: ServerToolCall, prompt: Prompt, response: Any) -> tuple[int, int, str] | None:
+    """(the tokens the point value counts, the most the calls may bill, why) for the toolCall parts of `rule`'s tool
+    types a response shows; a text cannot show them: bounded by one call when the request asks for the server-side
+    invocations, else None (none shown, none billed)."""
+    where = f"accounting.yaml server_tool_calls ({rule.tool})"
+    if isinstance(response, str):
+        declared = any(rule.tool in tool for tool in prompt.tools)
+        if not declared or prompt.tool_config.get("includeServerSideToolInvocations") is not True:
+            return None
+        return (
+            0,
+            rule.per_item_high,
+            f"{rule.reason} The response is given as text, without the toolCall parts the request asks for "
+            f"(includeServerSideToolInvocations): the count takes none, the bounds up to one call "
+            f"({rule.per_item_high}; {where}). Give the whole GenerateContentResponse for narrower bounds.",
+        )
+    calls = sum(
+        1
+        for parts, _ in response_candidates(response)
+        for part in parts
+        if isinstance(tool_call := part.get("toolCall"), dict) and tool_call.get("toolType") in rule.tool_types
+    )
+    if not calls:
+        return None
+    return (
+        rule.per_item * calls,
+        rule.per_item_high * calls,
+        f"{rule.reason} The response shows {calls} toolCall part(s): the count takes {rule.per_item} tokens for "
+        f"each ({rule.per_item * calls}), the bounds none up to {rule.per_item_high * calls} ({where}).",
+    )

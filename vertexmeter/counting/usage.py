@@ -432,6 +432,7 @@ def usage_of_body(
             get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)),
             GENERATE_CONTENT,
             answer_tokens=candidates.get("TEXT", 0),
+            day=day,
         )
         billed_calls = result.server_tools.tokens + result.server_tools.estimate
         if billed_calls:

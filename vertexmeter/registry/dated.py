@@ -37,8 +37,10 @@ DATED_RULE_SECTIONS = ("thoughts_in_candidates", "trailing_whitespace_not_billed
 _EARLIER = ("never", "when_current_replays")
 _SIGNATURES = ("per_response", "per_part")
 _FALLBACKS = ("user_text_urls",)
-_BOUNDS = ("last_user_text_twice",)
-_READS = ("webSearchQueries", "retrievedUrls")
+_BOUNDS = ("last_user_text_twice", "answer_segments", "invocations_requested")
+_READS = ("webSearchQueries", "retrievedUrls", "citations", "tool_calls")
+# What a rule whose call's size is not known counts, and how it bounds a response that cannot show it.
+_BOUNDED_READS = {"citations": "answer_segments", "tool_calls": "invocations_requested"}
 _ESTIMATE_WHEN = ("always", "first_turn")
 _CODE = ("as_written", "edges_stripped", "not_billed")
 _CALL_PAYLOADS = ("texts", "json", "escaped_strings")
@@ -132,6 +134,20 @@ class ServerToolCall:
     # counts the estimate too (a follow-up that searched reports what it found; one that did not restated the
     # conversation in a few tokens); 0: a follow-up's point value counts no call.
     estimate_follow_up_min_tokens: int = 0
+    # A call whose text is not known (no template): the point value counts `per_item` tokens for each item `reads`
+    # names, inside bounds from none to `per_item_high` each. `citations`: each grounding chunk a whole response's
+    # groundingSupports cite (a search that cites none bounded as one); a response given as text or a Content
+    # (`bound_without_response: answer_segments`) counts none, inside bounds up to `per_segment_high` for each line or
+    # sentence of its answer. `tool_calls`: each toolCall part of the response whose toolType is in `tool_types`; a
+    # text (`bound_without_response: invocations_requested`) counts none, inside bounds up to one call when the
+    # request's toolConfig asks for the server-side invocations. `reason` says why.
+    per_item: int = 0
+    per_item_high: int = 0
+    per_segment_high: int = 0
+    reason: str = ""
+    tool_types: tuple[str, ...] = ()
+    # The first day the rule holds (None: always).
+    since: dt.date | None = None
 
     def text(self, items: list[str]) -> str:
         return self.template.replace("{list}", json.dumps(items, ensure_ascii=False))
@@ -357,11 +373,38 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             estimate_query_tokens=int(entry.get("estimate_query_tokens", 0)),
             estimate_when=str(entry.get("estimate_when", "always")),
             estimate_follow_up_min_tokens=_whole(entry.get("estimate_follow_up_min_tokens", 0)),
+            per_item=_whole(entry.get("per_item", 0)),
+            per_item_high=_whole(entry.get("per_item_high", 0)),
+            per_segment_high=_whole(entry.get("per_segment_high", 0)),
+            reason=str(entry.get("reason", "")),
+            tool_types=_strings(entry["tool_types"]) if entry.get("tool_types") else (),
+            since=_day(entry["since"]) if entry.get("since") else None,
         )
-        if "{list}" not in rule.template or rule.reads not in _READS or not rule.evidence:
+        bounded = rule.reads in _BOUNDED_READS
+        if min(rule.per_item, rule.per_item_high, rule.per_segment_high) < 0:
+            raise ValueError(f"accounting.yaml server_tool_calls: {rule.tool}'s item weights are whole numbers")
+        if rule.reads not in _READS or not rule.evidence or ("{list}" not in rule.template) != bounded:
             raise ValueError(
-                f"accounting.yaml server_tool_calls: {rule.tool} needs a {{list}} template, reads, evidence"
+                f"accounting.yaml server_tool_calls: {rule.tool} needs reads, evidence and a {{list}} template "
+                "(none where it reads citations or tool_calls)"
             )
+        if bounded and not (
+            rule.per_item <= rule.per_item_high
+            and rule.per_item_high
+            and rule.reason
+            and rule.bound_without_response == _BOUNDED_READS[rule.reads]
+            and bool(rule.per_segment_high) == (rule.reads == "citations")
+            and bool(rule.tool_types) == (rule.reads == "tool_calls")
+        ):
+            raise ValueError(
+                f"accounting.yaml server_tool_calls: {rule.tool} reads {rule.reads}: per_item up to a per_item_high, "
+                "a reason, the bound_without_response of its reading, per_segment_high for citations, tool_types "
+                "for tool_calls"
+            )
+        if not bounded and (
+            rule.per_item or rule.per_item_high or rule.per_segment_high or rule.reason or rule.tool_types
+        ):
+            raise ValueError(f"accounting.yaml server_tool_calls: {rule.tool}'s call text is known: no item bounds")
         if rule.request_fallback is not None and rule.request_fallback not in _FALLBACKS:
             raise ValueError(f"accounting.yaml server_tool_calls: unknown request_fallback {rule.request_fallback!r}")
         if rule.bound_without_response is not None and rule.bound_without_response not in _BOUNDS:

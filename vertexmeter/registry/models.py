@@ -240,6 +240,10 @@ SEAM_SHAPES = (
     "declaration_with_described_numbers",
     "one_optional_described_property",
     "recursive_reference",
+    "json_schema_declaration",
+    "json_schema_title",
+    "json_schema_enum",
+    "response_schema_node",
 )
 
 
