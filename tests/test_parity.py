@@ -220,6 +220,8 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # Then 2.5's described OpenAPI NUMBERs weighed as its described INTEGERs (tool_templates
 # per_declaration_with_described_numbers): rig 66/98; family-assistant's one optional described property bounded
 # (uncertain_seams one_optional_described_property): 146/189 exact, its 29 misses inside bounds.
+# ogx-ai/ogx's recorded google-genai calls (Vertex 2.0 Flash, Apr 2026; bodies rebuilt by the SDK version the project
+# locked) 157/175: the misses are Vertex 2.0's parametersJsonSchema, billed nothing, and responseSchema, billed more.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -252,6 +254,7 @@ MINED_HISTORY_FLOORS = {
     "family_assistant": 0.75,
     "llm_rb_2026": 0.97,
     "mirascope_ts": 0.82,
+    "ogx": 0.89,
 }
 
 

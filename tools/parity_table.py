@@ -78,6 +78,7 @@ MINED = {
     "family_assistant": "werdnum/family-assistant, 2.5 agent turns (unseen check)",
     "llm_rb_2026": "0x1eef/llm.rb, cassettes of 2026 (unseen check)",
     "mirascope_ts": "Mirascope/mirascope's TypeScript HAR recordings (unseen check)",
+    "ogx": "ogx-ai/ogx, google-genai calls on Vertex 2.0 Flash, bodies rebuilt by the SDK (unseen check)",
 }
 
 
