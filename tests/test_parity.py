@@ -222,6 +222,8 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # (uncertain_seams one_optional_described_property): 146/189 exact, its 29 misses inside bounds.
 # ogx-ai/ogx's recorded google-genai calls (Vertex 2.0 Flash, Apr 2026; bodies rebuilt by the SDK version the project
 # locked) 157/175: the misses are Vertex 2.0's parametersJsonSchema, billed nothing, and responseSchema, billed more.
+# googleapis/js-genai's own test recordings (both APIs, 1.5 to 3 Pro preview, Aug 2025 - Feb 2026) 155/200: Vertex
+# bills no parametersJsonSchema / responseJsonSchema (1.5, 2.0, 2.5) and no replayed thoughts (2.5, 2025).
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -255,6 +257,7 @@ MINED_HISTORY_FLOORS = {
     "llm_rb_2026": 0.97,
     "mirascope_ts": 0.82,
     "ogx": 0.89,
+    "js_genai": 0.77,
 }
 
 
@@ -292,7 +295,11 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     554 held, 417 narrow, 382 exact; the 7 new misses are newrelic's Gemini API 3.5 LangChain turns, whose
     signature-size estimate is over the top of its bounds (tests/data/PROVENANCE.md). With every rule above: 503 of 526
     held, 405 narrow, 427 exact. With Vertex 3.5's replayed thoughts billed (all turns) and Vertex 3's function history
-    (4 per call and response): 531 bounded, 508 held, 406 narrow, 429 exact."""
+    (4 per call and response): 531 bounded, 508 held, 406 narrow, 429 exact. With the unseen checks mined after
+    these (ogx-ai/ogx, googleapis/js-genai; measured before any new rule, 2026-12-07, with the rules then: 540
+    bounded, 517 held, 411 narrow, 452 exact without them): 546 bounded, 519 held, 412 narrow, 452 exact; the 4 new
+    misses are Vertex 2.5's replayed signatures of 2025 (jsgenai-0006, -0007, -0132, -0182), which Vertex did not bill
+    (tests/data/PROVENANCE.md)."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -305,7 +312,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 531 and held >= 508 and bounded - held <= 23 and narrow >= 406 and exact >= 429
+    assert bounded >= 546 and held >= 519 and bounded - held <= 27 and narrow >= 406 and exact >= 429
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

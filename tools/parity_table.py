@@ -79,6 +79,7 @@ MINED = {
     "llm_rb_2026": "0x1eef/llm.rb, cassettes of 2026 (unseen check)",
     "mirascope_ts": "Mirascope/mirascope's TypeScript HAR recordings (unseen check)",
     "ogx": "ogx-ai/ogx, google-genai calls on Vertex 2.0 Flash, bodies rebuilt by the SDK (unseen check)",
+    "js_genai": "googleapis/js-genai, the JS SDK's own test recordings, both APIs (unseen check)",
 }
 
 
