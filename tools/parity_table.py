@@ -80,6 +80,7 @@ MINED = {
     "mirascope_ts": "Mirascope/mirascope's TypeScript HAR recordings (unseen check)",
     "ogx": "ogx-ai/ogx, google-genai calls on Vertex 2.0 Flash, bodies rebuilt by the SDK (unseen check)",
     "js_genai": "googleapis/js-genai, the JS SDK's own test recordings, both APIs (unseen check)",
+    "dotnet_genai": "googleapis/dotnet-genai, the .NET SDK's own test recordings, both APIs (unseen check)",
 }
 
 

@@ -63,6 +63,8 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       | gzip -9n > tests/data/mined_mirascope_ts.jsonl.gz
   googleapis/js-genai (the JS SDK's own test recordings): ... googleapis/js-genai test/system/recordings jsgenai \
       --skip-known | gzip -9n > tests/data/mined_js_genai.jsonl.gz
+  googleapis/dotnet-genai (the same format): ... googleapis/dotnet-genai Google.GenAI.E2E.Tests/Recordings dotnetgenai \
+      --skip-known | gzip -9n > tests/data/mined_dotnet_genai.jsonl.gz
   held-out function-call outputs of the last ten (`--function-calls --skip-known`, appended in this order):
       llmrb/llm llmrbc, vicentereig/dspy.rb dsrbc (none), agentjido/req_llm reqllm2c, vxcontrol/langchaingo vxlcc,
       google/adk-go adkgc, 0xPlaygrounds/rig rigc, newrelic/newrelic-python-agent nrpyc, werdnum/family-assistant famac,
