@@ -81,6 +81,8 @@ MINED = {
     "ogx": "ogx-ai/ogx, google-genai calls on Vertex 2.0 Flash, bodies rebuilt by the SDK (unseen check)",
     "js_genai": "googleapis/js-genai, the JS SDK's own test recordings, both APIs (unseen check)",
     "dotnet_genai": "googleapis/dotnet-genai, the .NET SDK's own test recordings, both APIs (unseen check)",
+    "mastra": "mastra-ai/mastra, stored index versions of its agent recordings (unseen check)",
+    "weave": "wandb/weave, stored index versions of its Google GenAI cassettes (unseen check)",
 }
 
 

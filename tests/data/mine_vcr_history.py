@@ -65,6 +65,11 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       --skip-known | gzip -9n > tests/data/mined_js_genai.jsonl.gz
   googleapis/dotnet-genai (the same format): ... googleapis/dotnet-genai Google.GenAI.E2E.Tests/Recordings dotnetgenai \
       --skip-known | gzip -9n > tests/data/mined_dotnet_genai.jsonl.gz
+  mastra-ai/mastra, wandb/weave (too large to mirror; stored index versions copied to INDEX/COMMIT/PATH):
+      ... INDEX mastra-ai/mastra packages mastra --skip-known --index-copies \
+      | gzip -9n > tests/data/mined_mastra.jsonl.gz
+      ... INDEX wandb/weave tests/integrations/google_genai/cassettes weave --skip-known --index-copies \
+      > tests/data/mined_weave.jsonl
   held-out function-call outputs of the last ten (`--function-calls --skip-known`, appended in this order):
       llmrb/llm llmrbc, vicentereig/dspy.rb dsrbc (none), agentjido/req_llm reqllm2c, vxcontrol/langchaingo vxlcc,
       google/adk-go adkgc, 0xPlaygrounds/rig rigc, newrelic/newrelic-python-agent nrpyc, werdnum/family-assistant famac,
@@ -427,13 +432,13 @@ def _mastra_recordings(recordings: list[Any]) -> list[dict[str, Any]]:
         answer: Any = response.get("body")
         if isinstance(response.get("chunks"), list):
             answer = []
-            for chunk in response["chunks"]:
-                for line in str(chunk).splitlines():
-                    if line.startswith("data:"):
-                        try:
-                            answer.append(json.loads(line[5:]))
-                        except json.JSONDecodeError:
-                            continue
+            # the recorder keeps the bytes as they arrived: one SSE event may span several chunks
+            for line in "".join(str(chunk) for chunk in response["chunks"]).splitlines():
+                if line.startswith("data:"):
+                    try:
+                        answer.append(json.loads(line[5:]))
+                    except json.JSONDecodeError:
+                        continue
         headers = {str(k).lower(): v for k, v in (response.get("headers") or {}).items()}
         out.append(
             {
