@@ -227,6 +227,8 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # googleapis/dotnet-genai's test recordings (2.0 Flash, both APIs, Aug 2025) 37/40: schemas with titles billed more.
 # Copies of stored index versions of two repositories too large to mirror: mastra-ai/mastra (2.5 Flash agent turns of
 # Jul 2026, 3.6 Flash of Sep 2026) 5/9, declarations with anyOf / nullable billed 10 more each; wandb/weave 6/7.
+# Their outputs that call functions (calls_heldout3: js-genai, dotnet-genai, mastra) 47/53: Vertex 3 Pro preview's and
+# streamed-argument calls (partialArgs, willContinue) miss.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -264,6 +266,7 @@ MINED_HISTORY_FLOORS = {
     "dotnet_genai": 0.92,
     "mastra": 0.55,
     "weave": 0.85,
+    "calls_heldout3": 0.88,
 }
 
 

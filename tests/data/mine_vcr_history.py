@@ -70,6 +70,9 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       | gzip -9n > tests/data/mined_mastra.jsonl.gz
       ... INDEX wandb/weave tests/integrations/google_genai/cassettes weave --skip-known --index-copies \
       > tests/data/mined_weave.jsonl
+  held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
+      this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
+      (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
   held-out function-call outputs of the last ten (`--function-calls --skip-known`, appended in this order):
       llmrb/llm llmrbc, vicentereig/dspy.rb dsrbc (none), agentjido/req_llm reqllm2c, vxcontrol/langchaingo vxlcc,
       google/adk-go adkgc, 0xPlaygrounds/rig rigc, newrelic/newrelic-python-agent nrpyc, werdnum/family-assistant famac,
