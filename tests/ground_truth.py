@@ -80,14 +80,17 @@ def mined_history_names() -> list[str]:
     return sorted(names)
 
 
-def _restored(record: dict[str, Any], placeholders: dict[str, str] | None) -> dict[str, Any]:
+def _restored(record: dict[str, Any], placeholders: dict[str, Any] | None) -> dict[str, Any]:
     """The record with a cassette filter's placeholders put back to the text they replaced (errata.json
-    `placeholders`): in every string, as the filter wrote them everywhere."""
+    `placeholders`): in every string, as the filter wrote them everywhere. A value is the text, or
+    `{"repeat": s, "times": n}` for s written n times (a filtered test constant such as `'a' * 8192`)."""
     if not placeholders:
         return record
     text = json.dumps(record, ensure_ascii=False)
     for placeholder, value in placeholders.items():
-        text = text.replace(placeholder, value)
+        original = value["repeat"] * value["times"] if isinstance(value, dict) else value
+        # The placeholder sits inside JSON strings: the text it stands for is put back JSON-escaped.
+        text = text.replace(placeholder, json.dumps(original, ensure_ascii=False)[1:-1])
     restored: dict[str, Any] = json.loads(text)
     return restored
 
