@@ -55,7 +55,11 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     (agentjido/req_llm, 2026), `langchaingo_vxcontrol` (vxcontrol/langchaingo), `adk_go_history` (google/adk-go),
     `rig` (0xPlaygrounds/rig), `newrelic` (newrelic/newrelic-python-agent), `family_assistant`
     (werdnum/family-assistant), `llm_rb_2026` (0x1eef/llm.rb, 2026), `mirascope_ts` (Mirascope's TypeScript
-    tests), `calls_heldout2` (outputs that call functions, of llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go,
+    tests), `ogx` (ogx-ai/ogx: google-genai calls, bodies rebuilt by tests/data/mine_genai_calls.py), `js_genai`
+    (googleapis/js-genai's test recordings), `dotnet_genai` (googleapis/dotnet-genai's test recordings), `mastra`
+    and `weave` (mastra-ai/mastra, wandb/weave: stored index versions of their recordings), `calls_heldout3`
+    (outputs that call functions, of js-genai, dotnet-genai and mastra),
+    `calls_heldout2` (outputs that call functions, of llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go,
     rig, newrelic, family-assistant and Mirascope's TypeScript tests),
     `function_calls` (outputs
     that call functions, of ten of these repositories), `calls_heldout` (outputs that call functions, of req_llm,

@@ -220,6 +220,16 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # Then 2.5's described OpenAPI NUMBERs weighed as its described INTEGERs (tool_templates
 # per_declaration_with_described_numbers): rig 66/98; family-assistant's one optional described property bounded
 # (uncertain_seams one_optional_described_property): 146/189 exact, its 29 misses inside bounds.
+# ogx-ai/ogx's recorded google-genai calls (Vertex 2.0 Flash, Apr 2026; bodies rebuilt by the SDK version the project
+# locked) 157/175: the misses are Vertex 2.0's parametersJsonSchema, billed nothing, and responseSchema, billed more.
+# googleapis/js-genai's own test recordings (both APIs, 1.5 to 3 Pro preview, Aug 2025 - Feb 2026) 155/200: Vertex
+# bills no parametersJsonSchema / responseJsonSchema (1.5, 2.0, 2.5) and no replayed thoughts (2.5, 2025).
+# googleapis/dotnet-genai's test recordings (2.0 Flash, both APIs, Aug 2025) 37/40: schemas with titles billed more.
+# Copies of stored index versions of two repositories too large to mirror: mastra-ai/mastra (2.5 Flash agent turns of
+# Jul 2026, 3.1 Pro preview, 3.6 Flash of Sep 2026) 52/62, declarations with anyOf / nullable billed 10 to 18 more;
+# wandb/weave 6/7.
+# Their outputs that call functions (calls_heldout3: js-genai, dotnet-genai, mastra) 49/57: Vertex 3 Pro preview's and
+# streamed-argument calls (partialArgs, willContinue) miss.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -252,6 +262,12 @@ MINED_HISTORY_FLOORS = {
     "family_assistant": 0.75,
     "llm_rb_2026": 0.97,
     "mirascope_ts": 0.82,
+    "ogx": 0.89,
+    "js_genai": 0.77,
+    "dotnet_genai": 0.92,
+    "mastra": 0.83,
+    "weave": 0.85,
+    "calls_heldout3": 0.85,
 }
 
 
@@ -291,7 +307,11 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     held, 405 narrow, 427 exact. With Vertex 3.5's replayed thoughts billed (all turns) and Vertex 3's function history
     (4 per call and response): 531 bounded, 508 held, 406 narrow, 429 exact. Measured again with 3.x's JSON Schema
     declarations and response schemas bounded (accounting.yaml uncertain_seams): 540 bounded, 517 held, 411 narrow,
-    452 exact."""
+    452 exact. With the unseen checks mined after these (ogx-ai/ogx, googleapis/js-genai, mastra-ai/mastra's index
+    copies; measured before any new rule, 2026-12-07): 550 bounded, 520
+    held, 413 narrow, 452 exact; the new misses are Vertex 2.5's replayed
+    signatures of 2025 (jsgenai-0006, -0007, -0132, -0182), which Vertex did not bill, and mastra-0041, -0042, -0049,
+    under their bounds by the declarations' gap, 18 to 20 tokens (tests/data/PROVENANCE.md)."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -304,7 +324,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 540 and held >= 517 and bounded - held <= 23 and narrow >= 411 and exact >= 452
+    assert bounded >= 550 and held >= 520 and bounded - held <= 30 and narrow >= 413 and exact >= 452
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))
@@ -516,6 +536,10 @@ def test_usage_fields_match_every_recorded_answer() -> None:
         for name in ("trafficType", "serviceTier"):
             if raw.get(name) == "ON_DEMAND_FLEX":
                 continue  # chosen by request headers (accounting.yaml usage_fields)
+            if raw.get(name) == "PROVISIONED_THROUGHPUT":
+                # the caller's project holds Provisioned Throughput (googleapis/dotnet-genai's test project,
+                # dotnetgenai-0001, -0003): a property of the project, not of the body
+                continue
             checked += 1
             # The vertexai SDK's REST transport records enums as their proto numbers (1 is ON_DEMAND)
             recorded = _ENUM_NUMBERS.get((name, raw.get(name)), raw.get(name))

@@ -78,6 +78,12 @@ MINED = {
     "family_assistant": "werdnum/family-assistant, 2.5 agent turns (unseen check)",
     "llm_rb_2026": "0x1eef/llm.rb, cassettes of 2026 (unseen check)",
     "mirascope_ts": "Mirascope/mirascope's TypeScript HAR recordings (unseen check)",
+    "ogx": "ogx-ai/ogx, google-genai calls on Vertex 2.0 Flash, bodies rebuilt by the SDK (unseen check)",
+    "js_genai": "googleapis/js-genai, the JS SDK's own test recordings, both APIs (unseen check)",
+    "dotnet_genai": "googleapis/dotnet-genai, the .NET SDK's own test recordings, both APIs (unseen check)",
+    "mastra": "mastra-ai/mastra, stored index versions of its agent recordings (unseen check)",
+    "weave": "wandb/weave, stored index versions of its Google GenAI cassettes (unseen check)",
+    "calls_heldout3": "function-call outputs of js-genai, dotnet-genai, mastra (unseen check of function_call_outputs)",
 }
 
 

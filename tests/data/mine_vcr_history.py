@@ -61,6 +61,18 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       | gzip -9n > tests/data/mined_llm_rb_2026.jsonl.gz (less llmrb2-0020 … -0022: tests/data/PROVENANCE.md)
   Mirascope/mirascope's TypeScript tests (Polly.js HAR): ... Mirascope/mirascope typescript/tests mirats --skip-known \
       | gzip -9n > tests/data/mined_mirascope_ts.jsonl.gz
+  googleapis/js-genai (the JS SDK's own test recordings): ... googleapis/js-genai test/system/recordings jsgenai \
+      --skip-known | gzip -9n > tests/data/mined_js_genai.jsonl.gz
+  googleapis/dotnet-genai (the same format): ... googleapis/dotnet-genai Google.GenAI.E2E.Tests/Recordings dotnetgenai \
+      --skip-known | gzip -9n > tests/data/mined_dotnet_genai.jsonl.gz
+  mastra-ai/mastra, wandb/weave (too large to mirror; stored index versions copied to INDEX/COMMIT/PATH):
+      ... INDEX mastra-ai/mastra packages mastra --skip-known --index-copies \
+      | gzip -9n > tests/data/mined_mastra.jsonl.gz
+      ... INDEX wandb/weave tests/integrations/google_genai/cassettes weave --skip-known --index-copies \
+      > tests/data/mined_weave.jsonl
+  held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
+      this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
+      (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
   held-out function-call outputs of the last ten (`--function-calls --skip-known`, appended in this order):
       llmrb/llm llmrbc, vicentereig/dspy.rb dsrbc (none), agentjido/req_llm reqllm2c, vxcontrol/langchaingo vxlcc,
       google/adk-go adkgc, 0xPlaygrounds/rig rigc, newrelic/newrelic-python-agent nrpyc, werdnum/family-assistant famac,
@@ -78,7 +90,13 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
 Go's httprr traces (`*.httprr`), one-exchange JSON fixtures (`*.json`, req_llm's), JSON cassettes of streams
 (`interactions` of a parsed request body and the response's parsed `chunks`, dspy.rb's), httpmock YAML mocks
 (`when` / `then` documents, rig's), google-genai replay files (`replay_id`, newrelic's) and HAR recordings (`*.har`,
-Polly.js: Mirascope's TypeScript tests) are read as cassettes too. A body holding rig's `signature_REDACTED_N` is
+Polly.js: Mirascope's TypeScript tests), google-genai JS SDK recordings (`recordID`, `bodySegments`:
+googleapis/js-genai) and mastra-ai/mastra's recorder files (`recordings`: a parsed request body, the answer or its SSE
+`chunks`) are read as cassettes too. `--index-copies` reads, in place of a git checkout, a folder of `COMMIT/PATH`
+files, each one stored version of a recording copied from the index of public repositories (repositories too large
+to mirror): sources name the commit, no blob; an answer with neither Date header nor responseId is left out (no
+commit date to bound it).
+A body holding rig's `signature_REDACTED_N` is
 skipped.
 `--skip-known` leaves out an answer (kind, request, value) a set of tests/data already holds (forks copy cassettes).
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
@@ -104,6 +122,7 @@ import base64
 import binascii
 import datetime as dt
 import gzip
+import hashlib
 import json
 import struct
 import subprocess
@@ -151,10 +170,30 @@ def _has_media(value: Any) -> bool:
     return False
 
 
+# `--index-copies`: CHECKOUT is a folder of `COMMIT/PATH` files, each one version of a recording copied from the
+# stored index of public repositories (for repositories too large to mirror), not a git checkout.
+_INDEX_COPIES = False
+
+
+def _index_versions(root: str, folders: list[str]) -> list[tuple[str, str, str]]:
+    """(copy's git blob id, path, commit) of every index copy under `folders`, by commit then path."""
+    out = []
+    for commit_dir in sorted(Path(root).iterdir()):
+        for file in sorted(commit_dir.rglob("*")):
+            path = file.relative_to(commit_dir).as_posix()
+            if file.is_file() and any(path.startswith(folder.rstrip("/") + "/") for folder in folders):
+                raw = file.read_bytes()
+                blob = hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
+                out.append((blob, path, commit_dir.name))
+    return out
+
+
 def _versions(repo: str, directory: str) -> list[tuple[str, str, str]]:
     """(blob, path, first commit holding it) for every version of every cassette, oldest commit first.
     `directory` may name several folders, comma-separated."""
     folders = directory.split(",")
+    if _INDEX_COPIES:
+        return _index_versions(repo, folders)
     seen: dict[str, tuple[str, str, str]] = {}
     for commit in reversed(_git(repo, "log", "--all", "--format=%H", "--", *folders).split()):
         for line in _git(repo, "ls-tree", "-r", commit, *folders).splitlines():
@@ -165,10 +204,18 @@ def _versions(repo: str, directory: str) -> list[tuple[str, str, str]]:
     return list(seen.values())
 
 
+def _index_blob(file: Path) -> str:
+    raw = file.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
+
+
 def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
     """A cassette's interactions (vcrpy, Ruby's and R's VCR), or an httprr trace's exchanges in their shape."""
     try:
-        raw = subprocess.run(["git", "-C", repo, "cat-file", "-p", blob], capture_output=True, check=True).stdout
+        if _INDEX_COPIES:
+            raw = next(p for p in Path(repo).glob(f"*/{path}") if _index_blob(p) == blob).read_bytes()
+        else:
+            raw = subprocess.run(["git", "-C", repo, "cat-file", "-p", blob], capture_output=True, check=True).stdout
     except subprocess.CalledProcessError:  # a large file the snapshot lists but does not hold
         return []
     if raw.lstrip().startswith(b"when:"):
@@ -281,6 +328,10 @@ def _fixture(raw: bytes) -> list[dict[str, Any]]:
         return []
     if isinstance(data, dict) and "replay_id" in data and isinstance(data.get("interactions"), list):
         return _genai_replay(data["interactions"])
+    if isinstance(data, dict) and isinstance(data.get("recordings"), list):
+        return _mastra_recordings(data["recordings"])
+    if isinstance(data, dict) and "recordID" in data and isinstance(data.get("interactions"), list):
+        return _js_genai_recording(data["interactions"])
     if isinstance(data, dict) and isinstance(data.get("interactions"), list):
         return _chunk_cassette(data["interactions"])
     if not isinstance(data, dict) or not isinstance(data.get("request"), dict):
@@ -341,6 +392,63 @@ def _genai_replay(interactions: list[Any]) -> list[dict[str, Any]]:
                 "response": {
                     "parsed_body": answered if len(answered) > 1 else answered[0],
                     "headers": {k: [v] for k, v in headers.items()} if isinstance(headers, dict) else {},
+                },
+            }
+        )
+    return out
+
+
+def _js_genai_recording(interactions: list[Any]) -> list[dict[str, Any]]:
+    """The exchanges of a google-genai JS SDK test recording (googleapis/js-genai `test/system/recordings`: `request`
+    {url without its host, serverAddress, bodySegments [the body sent]}, `response` {statusCode, headers,
+    bodySegments: the answer, or a stream's chunks}), in a cassette interaction's shape."""
+    out: list[dict[str, Any]] = []
+    for request, response in _exchanges(interactions):
+        sent, answered = request.get("bodySegments") or [], response.get("bodySegments") or []
+        if response.get("statusCode") != 200 or len(sent) != 1 or not isinstance(sent[0], dict) or not answered:
+            continue
+        headers = response.get("headers") or {}
+        date = headers.get("Date") or headers.get("date")
+        out.append(
+            {
+                "request": {
+                    "uri": f"https://{request.get('serverAddress', '')}{request.get('url', '')}",
+                    "parsed_body": sent[0],
+                },
+                "response": {
+                    "parsed_body": answered if len(answered) > 1 else answered[0],
+                    "headers": {"Date": [date] if date else []},
+                },
+            }
+        )
+    return out
+
+
+def _mastra_recordings(recordings: list[Any]) -> list[dict[str, Any]]:
+    """The recordings of mastra-ai/mastra's LLM recorder (`__recordings__/*.json`: `request` {url, body as parsed
+    JSON, timestamp}, `response` {status, headers, body, or a stream's `chunks` of SSE text}), in a cassette
+    interaction's shape."""
+    out: list[dict[str, Any]] = []
+    for request, response in _exchanges(recordings):
+        if response.get("status", 200) != 200 or not isinstance(request.get("body"), dict):
+            continue
+        answer: Any = response.get("body")
+        if isinstance(response.get("chunks"), list):
+            answer = []
+            # the recorder keeps the bytes as they arrived: one SSE event may span several chunks
+            for line in "".join(str(chunk) for chunk in response["chunks"]).splitlines():
+                if line.startswith("data:"):
+                    try:
+                        answer.append(json.loads(line[5:]))
+                    except json.JSONDecodeError:
+                        continue
+        headers = {str(k).lower(): v for k, v in (response.get("headers") or {}).items()}
+        out.append(
+            {
+                "request": {"uri": str(request.get("url", "")), "parsed_body": request["body"]},
+                "response": {
+                    "parsed_body": answer,
+                    "headers": {"Date": [headers["date"]] if "date" in headers else []},
                 },
             }
         )
@@ -487,9 +595,13 @@ def main(
             answered = response_day(last.get("responseId"))
             recorded = parsedate_to_datetime(date).date().isoformat() if date else answered
             basis = "http-date-header" if date else "responseId-timestamp" if answered else ""
+            if recorded is None and _INDEX_COPIES:  # no git history here to bound the day
+                continue
             if recorded is None:  # the cassette's first commit: an upper bound
                 recorded, basis = _git(repo, "log", "-1", "--format=%cs", commit).strip(), "commit-date (upper bound)"
             source = f"{label}:{path} (blob {blob[:12]}; commit {commit[:10]}), interaction {i}"
+            if _INDEX_COPIES:
+                source = f"{label}:{path} (commit {commit[:10]}, stored index version), interaction {i}"
             common = {"endpoint": endpoint, "recorded": recorded, "recorded_basis": basis, "confidence": "high"}
             notes = f"modelVersion={last.get('modelVersion')}; request named {named}; {call}"
             items: list[dict[str, Any]] = []
@@ -606,6 +718,7 @@ def _answer_key(record: dict[str, Any]) -> str:
 if __name__ == "__main__":
     repo, label, directory, prefix = sys.argv[1:5]
     flags = sys.argv[5:]
+    _INDEX_COPIES = "--index-copies" in flags
     main(
         repo,
         label,
