@@ -302,6 +302,7 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "one_optional_described_property": lambda declaration: int(_optional_described_properties(declaration) == 1),
     "declaration_with_described_numbers": _declaration_feature("declaration_with_described_numbers"),
     "recursive_reference": recursive_definitions,
+    "any_of_null_variant": _declaration_feature("any_of_null_variant"),
 }
 
 
@@ -362,6 +363,8 @@ TOOL_FEATURES = (
     "underscored_name",
     "numeric_response_property",
     "declaration_with_described_numbers",
+    "any_of_variant",
+    "any_of_null_variant",
 )
 
 
@@ -374,7 +377,7 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
     non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`), declarations
     with an optional described property, declarations named with an edge underscore (`_x`, `x_`), top-level
     response schema properties typed integer or number, declarations whose OpenAPI `parameters` hold a described
-    INTEGER or NUMBER property.
+    INTEGER or NUMBER property, schemas listed in an `anyOf` and of those the {"type": "null"} ones.
     `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
     found: Counter[str] = Counter()
     for tool in tools:
@@ -454,6 +457,9 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
     if isinstance(schema.get("items"), dict):
         found["items"] += 1
         children.append(schema["items"])
+    variants = [c for c in schema.get("anyOf") or [] if isinstance(c, dict)]
+    found["any_of_variant"] += len(variants)
+    found["any_of_null_variant"] += sum(str(c.get("type")).lower() == "null" for c in variants)
     for combinator in ("anyOf", "oneOf", "allOf"):
         children += [c for c in schema.get(combinator) or [] if isinstance(c, dict)]
     for container in ("defs", "$defs", "definitions"):

@@ -126,6 +126,8 @@ class ToolTemplate:
     per_underscored_name: int = 0  # a declaration whose name begins or ends with "_"
     per_numeric_response_property: int = 0  # a top-level response schema property typed integer or number
     per_declaration_with_described_numbers: int = 0  # OpenAPI `parameters` holding a described INTEGER / NUMBER
+    per_any_of_variant: int = 0  # each schema listed in an `anyOf`
+    per_any_of_null_variant: int = 0  # on top, when that schema is {"type": "null"}
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
     reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
@@ -167,6 +169,8 @@ _TOOL_WEIGHTS = (
     "per_underscored_name",
     "per_numeric_response_property",
     "per_declaration_with_described_numbers",
+    "per_any_of_variant",
+    "per_any_of_null_variant",
 )
 
 
@@ -244,6 +248,7 @@ SEAM_SHAPES = (
     "json_schema_title",
     "json_schema_enum",
     "response_schema_node",
+    "any_of_null_variant",
 )
 
 
