@@ -303,6 +303,7 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "declaration_with_described_numbers": _declaration_feature("declaration_with_described_numbers"),
     "recursive_reference": recursive_definitions,
     "any_of_null_variant": _declaration_feature("any_of_null_variant"),
+    "nested_object": _declaration_feature("nested_object"),
 }
 
 

@@ -249,6 +249,7 @@ SEAM_SHAPES = (
     "json_schema_enum",
     "response_schema_node",
     "any_of_null_variant",
+    "nested_object",
 )
 
 
