@@ -68,6 +68,7 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
             (history.per_boolean, _booleans),
             (history.per_list, _lists),
             (history.per_string_list, _string_lists),
+            (history.per_control_character, control_characters),
         )
         if weight
     ]
@@ -136,6 +137,15 @@ def _numbers(value: Any) -> int:
     if isinstance(value, list):
         return sum(_numbers(item) for item in value)
     return int(isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+_CONTROL = re.compile(r"[\x00-\x07\x0b\x0e-\x1f]")  # JSON writes these as u-escapes; b t n f r have short ones
+
+
+def control_characters(payload: Any) -> int:
+    """Characters of a payload's strings (any depth) that JSON writes as a `\\u` escape: control characters other than
+    backspace, tab, newline, form feed and carriage return (a terminal's colour codes begin with ESC, U+001B)."""
+    return sum(len(_CONTROL.findall(s)) for s in _strings_in(payload))
 
 
 def _lists(payload: Any) -> int:
@@ -226,6 +236,7 @@ _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
     "number": lambda payload: top_level_numbers(payload),
     "digit_string": lambda payload: sum(bool(_DIGITS_ONLY.fullmatch(s)) for s in _strings_in(payload)),
     "string_list": _string_lists,
+    "control_character": control_characters,
 }
 
 
@@ -266,6 +277,27 @@ def _titles_in(schema: Any) -> int:
     return count
 
 
+def _response_properties_named_as_parameters(declaration: dict[str, Any]) -> int:
+    """Top-level properties of a declaration's response schema named as a top-level property of its parameters."""
+    names: list[set[str]] = []
+    for keys in (("responseJsonSchema", "response"), ("parametersJsonSchema", "parameters")):
+        schema: dict[str, Any] = next((declaration[k] for k in keys if isinstance(declaration.get(k), dict)), {})
+        properties = schema.get("properties")
+        names.append(set(properties) if isinstance(properties, dict) else set())
+    return len(names[0] & names[1])
+
+
+def _type_unions(schema: Any) -> int:
+    """JSON Schema `type` lists naming two or more types besides "null", at any depth."""
+    if isinstance(schema, list):
+        return sum(_type_unions(item) for item in schema)
+    if not isinstance(schema, dict):
+        return 0
+    types = schema.get("type")
+    union = isinstance(types, list) and sum(t != "null" for t in types) >= 2
+    return int(union) + sum(_type_unions(value) for value in schema.values())
+
+
 def _enums_in(schema: Any) -> int:
     """The `enum` keywords of a schema, at any depth."""
     if isinstance(schema, dict):
@@ -304,6 +336,10 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "recursive_reference": recursive_definitions,
     "any_of_null_variant": _declaration_feature("any_of_null_variant"),
     "nested_object": _declaration_feature("nested_object"),
+    "response_property_named_as_parameter": lambda declaration: _response_properties_named_as_parameters(declaration),
+    "type_union": lambda declaration: sum(
+        _type_unions(declaration.get(key)) for key in ("parametersJsonSchema", "responseJsonSchema")
+    ),
 }
 
 

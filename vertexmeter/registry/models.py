@@ -192,6 +192,7 @@ class FunctionHistory:
     per_call_with_several_args: int = 0  # a functionCall whose args hold two or more keys
     per_string_list: int = 0  # a top-level non-empty list of strings only
     per_nested_number: int = 0  # a number below the top level of a payload (in an object or a list)
+    per_control_character: int = 0  # a character of a payload's strings that JSON writes as a \u escape
     # (model name patterns, weights that replace the ones above for those models), first match wins
     model_overrides: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = ()
 
@@ -250,6 +251,9 @@ SEAM_SHAPES = (
     "response_schema_node",
     "any_of_null_variant",
     "nested_object",
+    "control_character",
+    "response_property_named_as_parameter",
+    "type_union",
 )
 
 
@@ -864,6 +868,7 @@ _HISTORY_WEIGHTS = (
     "per_call_with_several_args",
     "per_string_list",
     "per_nested_number",
+    "per_control_character",
 )
 
 
@@ -977,6 +982,7 @@ def _load_accounting(
                         per_call_with_several_args=int(str(history.get("per_call_with_several_args", 0))),
                         per_string_list=int(str(history.get("per_string_list", 0))),
                         per_nested_number=int(str(history.get("per_nested_number", 0))),
+                        per_control_character=int(str(history.get("per_control_character", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
