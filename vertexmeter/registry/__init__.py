@@ -13,6 +13,7 @@ from vertexmeter.registry.dated import (
     ToolRunBounds,
 )
 from vertexmeter.registry.models import (
+    THOUGHT_BILLING_WINDOWS,
     Accounting,
     DatedAlias,
     FunctionHistory,
@@ -87,6 +88,7 @@ __all__ = [
     "ModelInfo",
     "RawPromptRule",
     "Redirect",
+    "THOUGHT_BILLING_WINDOWS",
     "ReplayedThoughts",
     "SignatureSize",
     "StreamedOutputBounds",

@@ -278,7 +278,9 @@ class StreamedOutputBounds:
 
 
 THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
-THOUGHT_BILLING = ("always", "when_streamed", "unknown")
+THOUGHT_BILLING = ("always", "when_streamed", "unknown", "unknown_when_streamed")
+# The billings that hold for a window of days between two recorded answers (`since` … `until`, both data).
+THOUGHT_BILLING_WINDOWS = ("unknown", "unknown_when_streamed")
 
 
 @dataclass(frozen=True)
@@ -286,7 +288,8 @@ class ReplayedThoughts:
     """Which replayed thought signatures bill their thoughts (accounting.yaml `replayed_thoughts`): `scope`
     none | current_turn | all_turns; `billed` always | when_streamed (the producing response was streamed) | unknown
     (the service began billing them between `window`'s two days, the last answer that billed none and the first that
-    billed them: either may hold)."""
+    billed them: either may hold) | unknown_when_streamed (a whole response's not billed; a streamed one's unknown
+    within `window`)."""
 
     scope: str
     billed: str
@@ -722,7 +725,8 @@ def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str])
         since = dt.date.fromisoformat(str(entry["since"])) if entry.get("since") else None
         until = dt.date.fromisoformat(str(entry["until"])) if entry.get("until") else None
         # An unknown billing is a window between two recorded answers: both its ends are data.
-        if (billed == "unknown") != (since is not None and until is not None) or (since and until and since > until):
+        window = billed in THOUGHT_BILLING_WINDOWS
+        if window != (since is not None and until is not None) or (since and until and since > until):
             raise ValueError(f"accounting.yaml replayed_thoughts: billed {billed!r} with since {since} / until {until}")
         rules.append(
             _ThoughtRule(
@@ -735,7 +739,7 @@ def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str])
                     billed,
                     str(entry["confidence"]),
                     _strings(entry.get("evidence") or []),
-                    window=(since, until) if since and until and billed == "unknown" else None,
+                    window=(since, until) if since and until and window else None,
                 ),
             )
         )
