@@ -3,6 +3,7 @@
 from vertexmeter.registry.dated import (
     ACCOUNTING_WEIGHTS,
     DATED_TABLES,
+    TABLE_FIELD_NAMES,
     CodeParts,
     DatedRule,
     DatedWeights,
@@ -64,6 +65,7 @@ __all__ = [
     "APIS",
     "ACCOUNTING_WEIGHTS",
     "DATED_TABLES",
+    "TABLE_FIELD_NAMES",
     "CodeParts",
     "OutputCalls",
     "DatedRule",

@@ -31,6 +31,8 @@ ACCOUNTING_WEIGHTS = {
         "per_bounded_node": "response_schema_per_bounded_node",
     },
 }
+# Weights of the other tables whose accounting.yaml name is not their field's.
+TABLE_FIELD_NAMES = {"tool_templates": {"json_schemas_counted": "counts_json_schemas"}}
 # accounting.yaml sections of DatedRule entries (a span of days, no weights).
 DATED_RULE_SECTIONS = ("thoughts_in_candidates", "trailing_whitespace_not_billed")
 
