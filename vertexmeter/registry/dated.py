@@ -29,6 +29,7 @@ ACCOUNTING_WEIGHTS = {
         "json_schema_counted": "counts_response_json_schema",
         "per_typed_node": "response_schema_per_typed_node",
         "per_bounded_node": "response_schema_per_bounded_node",
+        "per_closed_object": "response_schema_per_closed_object",
     },
 }
 # Weights of the other tables whose accounting.yaml name is not their field's.

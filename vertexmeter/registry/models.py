@@ -217,6 +217,7 @@ class Accounting:
     response_schema_strings: tuple[str, ...] = ()  # schema fields counted beyond the SDK walk
     response_schema_per_typed_node: int = 0
     response_schema_per_bounded_node: int = 0  # a node with `minimum` or `maximum`
+    response_schema_per_closed_object: int = 0  # a node with `additionalProperties: false`
     function_history: FunctionHistory = FunctionHistory()
     # "before_stop": an output cut by a stop sequence bills the tokens generated wholly before the stop;
     # "text": the returned text's own count (accounting.yaml `stop_sequences`).
@@ -957,6 +958,7 @@ def _load_accounting(
                     response_schema_strings=_schema_strings(schema.get("schema_strings"), "response_schema"),
                     response_schema_per_typed_node=int(str(schema.get("per_typed_node", 0))),
                     response_schema_per_bounded_node=int(str(schema.get("per_bounded_node", 0))),
+                    response_schema_per_closed_object=int(str(schema.get("per_closed_object", 0))),
                     function_history=FunctionHistory(
                         int(str(history["per_call"])),
                         int(str(history["per_response"])),
