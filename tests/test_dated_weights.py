@@ -161,6 +161,8 @@ def test_explain_names_the_dated_weights() -> None:
         ("dated_weights", {"evidence": []}, "needs weights and evidence"),
         ("dated_weights", {"table": "role_overhead"}, "role_overhead weights are"),
         ("dated_weights", {"since": "2030-01-01"}, "ends before it starts"),
+        ("dated_weights", {"bounded_between": True}, "bounded_between is true or false"),  # no seen_without day
+        ("dated_weights", {"bounded_between": "yes", "seen_without_after": "2026-01-01"}, "bounded_between is"),
         ("thoughts_in_candidates", {"evidence": []}, "needs evidence"),
         ("trailing_whitespace_not_billed", {"evidence": []}, "needs evidence"),
         ("trailing_whitespace_not_billed", {"since": "2024-12-01"}, "ends before it starts"),

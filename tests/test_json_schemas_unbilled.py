@@ -97,3 +97,34 @@ def test_vertex_3_declarations_of_december_2025_bill_as_vertex_2() -> None:
     assert after.prompt_token_count > before.prompt_token_count
     rules = [r["rule"] for r in before.rules]
     assert any(r.startswith("accounting.yaml dated_weights (tool_templates") for r in rules), rules
+
+
+def test_between_the_recorded_days_the_vertex_3_declarations_are_bounded_by_both_readings() -> None:
+    """From 2025-12-02 to 2026-06-16 no answer tells whether Vertex 3 still billed its declarations as Vertex 2.x
+    (dated_weights `seen_without_after`): the point value is today's, the bounds reach the other reading, with the
+    reason; a declaration both readings bill alike (no description, no property) stays exact."""
+    body = _declaration_body()
+    then = vertexmeter.usage("gemini-3-pro-preview", body, api="vertex", as_of="2025-12-01").prompt_token_count
+    now = vertexmeter.usage("gemini-3-pro-preview", body, api="vertex", as_of="2026-06-17")
+    assert now.bounds is None and now.prompt_token_count > then
+    for day in ("2025-12-02", "2026-03-01", "2026-06-16"):
+        unsure = vertexmeter.usage("gemini-3-pro-preview", body, api="vertex", as_of=day)
+        assert unsure.prompt_token_count == now.prompt_token_count and not unsure.exact
+        assert unsure.bounds is not None
+        assert unsure.bounds["promptTokenCount"] == [then, now.prompt_token_count]
+        assert "2026-06-17" in unsure.bounds["reason"] and "dated_weights" in unsure.bounds["reason"]
+        assert unsure.to_rest()["bounds"]["promptTokenCount"] == [then, now.prompt_token_count]
+    bare = {
+        "contents": body["contents"],
+        "tools": [{"functionDeclarations": [{"name": "get_file", "parametersJsonSchema": {"type": "object"}}]}],
+    }
+    assert vertexmeter.usage("gemini-3-flash-preview", bare, api="vertex", as_of="2026-02-17").exact
+
+
+def test_recorded_answers_inside_the_span_stay_exact() -> None:
+    """pydantic-ai's Vertex 3 Flash preview declarations of 2026-02 … 03 (undescribed, no property) bill alike under
+    both readings: exact, no bounds."""
+    records = {r["id"]: r for r in load_mined_history("pydantic_ai_history")}
+    for record_id in ("pyd-0670", "pyd-0754", "pyd-0839"):
+        result = replay(records[record_id])
+        assert result.exact and result.bounds is None, record_id

@@ -1083,6 +1083,26 @@ def dated_weights_on(api: str, call: str, generation: str, day: dt.date | None) 
     return [entry for entry in _registry().dated.weights if entry.applies(api, call, generation, day)]
 
 
+def dated_weights_unsure_on(api: str, call: str, generation: str, day: dt.date | None) -> list[DatedWeights]:
+    """The `dated_weights` entries (`bounded_between`) for this API, call and generation whose change no recorded
+    answer dates on `day`: the day lies between the entry's span and the nearest answer seen without it
+    (`seen_without_before` / `seen_without_after`), so the entry's weights may hold or not."""
+    if day is None:
+        return []
+    return [
+        entry
+        for entry in _registry().dated.weights
+        if entry.bounded_between
+        and api in entry.apis
+        and call in entry.calls
+        and generation in entry.generations
+        and (
+            (entry.seen_without_after is not None and entry.until < day < entry.seen_without_after)
+            or (entry.seen_without_before is not None and entry.seen_without_before < day < entry.since)
+        )
+    ]
+
+
 def dated_rule_on(section: str, api: str, call: str, generation: str, day: dt.date | None) -> DatedRule | None:
     """The entry of accounting.yaml `section` (e.g. `thoughts_in_candidates`) in force on `day` (None: today)."""
     if day is None:
