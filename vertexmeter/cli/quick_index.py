@@ -7,7 +7,7 @@ registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "416c74206b0099d235dc1b9b3100422e"
+REGISTRY = "a7eaff51222303a6f4c0a8b637968020"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
