@@ -230,6 +230,10 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # wandb/weave 6/7.
 # Their outputs that call functions (calls_heldout3: js-genai, dotnet-genai, mastra) 49/57: Vertex 3 Pro preview's and
 # streamed-argument calls (partialArgs, willContinue) miss.
+# With those rules (accounting.yaml tool_templates and response_schema json_schemas_counted, Vertex 2.5's dated
+# replayed_thoughts, Vertex 3's declarations of 2025-12-01 in dated_weights) and Vertex 2.0's responseSchema
+# (propertyOrdering, bounded nodes, closed objects): js-genai 185/200, ogx 175/175, dspy.rb 114/115, fantasy 252/309,
+# req_llm 276/282.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -239,19 +243,19 @@ MINED_HISTORY_FLOORS = {
     "chatlas": 0.71,
     "crewai": 0.90,
     "openinference": 0.94,
-    "otel_contrib": 0.93,
+    "otel_contrib": 0.97,  # 48/49 with Vertex 1.5's typed nodes unbilled before 2025-04-28 (dated_weights)
     "openllmetry": 1.0,
     "lmnr": 0.97,
     "logfire": 1.0,
     "braintrust": 1.0,
     "oscar": 1.0,
-    "req_llm": 0.975,
+    "req_llm": 0.978,
     "sublayer": 0.77,
-    "fantasy": 0.80,
+    "fantasy": 0.815,
     "calls_heldout": 0.95,
     "ruby_llm_mcp": 1.0,
     "function_calls": 0.97,
-    "dspy_rb": 0.89,  # 103/115 with dsrb-0042 / -0043 (1.5 Flash-8B) back in: the prompt is the 1.5 schema cluster
+    "dspy_rb": 0.99,  # 114/115: the Gemini API's 1.5 bills no response_json_schema (accounting.yaml response_schema)
     "llm_rb": 0.93,
     "req_llm_2026": 0.98,
     "langchaingo_vxcontrol": 0.81,
@@ -262,8 +266,8 @@ MINED_HISTORY_FLOORS = {
     "family_assistant": 0.75,
     "llm_rb_2026": 0.97,
     "mirascope_ts": 0.82,
-    "ogx": 0.89,
-    "js_genai": 0.77,
+    "ogx": 1.0,
+    "js_genai": 0.92,
     "dotnet_genai": 0.92,
     "mastra": 0.83,
     "weave": 0.85,
@@ -311,7 +315,10 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     copies; measured before any new rule, 2026-12-07): 550 bounded, 520
     held, 413 narrow, 452 exact; the new misses are Vertex 2.5's replayed
     signatures of 2025 (jsgenai-0006, -0007, -0132, -0182), which Vertex did not bill, and mastra-0041, -0042, -0049,
-    under their bounds by the declarations' gap, 18 to 20 tokens (tests/data/PROVENANCE.md)."""
+    under their bounds by the declarations' gap, 18 to 20 tokens (tests/data/PROVENANCE.md). With Vertex 2.5's replayed thoughts dated
+    (accounting.yaml replayed_thoughts: none up to 2025-08-16, a whole response's none through 2025-11-19) those four
+    and fantasy's whole-response turns of 2025-11-19 (fnts-0217, -0219, -0221, -0226) are exact, no longer bounded:
+    542 bounded, 520 held, 413 narrow, 460 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -324,7 +331,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 550 and held >= 520 and bounded - held <= 30 and narrow >= 413 and exact >= 452
+    assert bounded >= 542 and held >= 520 and bounded - held <= 22 and narrow >= 413 and exact >= 460
 
 
 @pytest.mark.parametrize("name", sorted(MINED_HISTORY_FLOORS))

@@ -398,6 +398,31 @@ def test_a_numeric_bound_of_a_response_schema_node_bills_one_on_gemini_api_2_0()
         assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded)
 
 
+def test_vertex_2_0_response_schema_bills_ordering_bounds_and_closed_objects() -> None:
+    """Vertex 2.0's responseSchema: the walk + 1 per typed node, its propertyOrdering names, + 1 per node with a
+    numeric bound and + 1 per object closed by `additionalProperties: false` (fitted on ogx-ai/ogx, checked on
+    agentjido/req_llm's reqllm-0208); 2.5 bills none of the three beyond its typed nodes."""
+
+    def billed(schema: dict[str, object], model: str = "gemini-2.0-flash") -> int:
+        return vertexmeter.usage(model, _structured("Invent a person", schema), api="vertex").prompt_token_count
+
+    base = {"type": "OBJECT", "properties": {"age": {"type": "INTEGER"}}, "required": ["age"]}
+    plain = billed(base)
+    assert billed({**base, "additionalProperties": False}) == plain + 1
+    assert billed({**base, "additionalProperties": True}) == plain
+    assert billed({**base, "properties": {"age": {"type": "INTEGER", "minimum": 1}}}) == plain + 1
+    ordered = billed({**base, "propertyOrdering": ["age"]})
+    assert ordered == plain + raw("gemma3", "age")
+    assert billed({**base, "additionalProperties": False}, "gemini-2.5-flash") == billed(base, "gemini-2.5-flash")
+    from tests.ground_truth import load_mined_history
+
+    records = {r["id"]: r for name in ("ogx", "req_llm") for r in load_mined_history(name)}
+    for record_id, recorded in (("ogx-0016", 54), ("ogx-0135", 97), ("ogx-0057", 10), ("reqllm-0208", 35)):
+        record = records[record_id]
+        answer = vertexmeter.usage(record["model"], record["request"], api="vertex", as_of=record.get("recorded"))
+        assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded), record_id
+
+
 def test_vertex_2_5_parallel_calls_with_ids_bill_their_numbers() -> None:
     """charmbracelet/fantasy's fnts-0072 (Vertex 2.5 Flash, 2025-10-10): two parallel calls with ids
     ({"a": 2, "b": 3} each) and their responses, billed 76: the accumulator's texts + 1 per number; the ids bill
