@@ -312,12 +312,12 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     (4 per call and response): 531 bounded, 508 held, 406 narrow, 429 exact. Measured again with 3.x's JSON Schema
     declarations and response schemas bounded (accounting.yaml uncertain_seams): 540 bounded, 517 held, 411 narrow,
     452 exact. With the unseen checks mined after these (ogx-ai/ogx, googleapis/js-genai, mastra-ai/mastra's index
-    copies; measured before any new rule, 2026-12-07): 550 bounded, 520
-    held, 413 narrow, 452 exact; the new misses are Vertex 2.5's replayed
-    signatures of 2025 (jsgenai-0006, -0007, -0132, -0182), which Vertex did not bill, and mastra-0041, -0042, -0049,
-    under their bounds by the declarations' gap, 18 to 20 tokens (tests/data/PROVENANCE.md). With Vertex 2.5's replayed thoughts dated
-    (accounting.yaml replayed_thoughts: none up to 2025-08-16, a whole response's none through 2025-11-19) those four
-    and fantasy's whole-response turns of 2025-11-19 (fnts-0217, -0219, -0221, -0226) are exact, no longer bounded:
+    copies; measured before any new rule, 2026-12-07): 550 bounded, 520 held, 413 narrow, 452 exact; the new misses
+    are Vertex 2.5's replayed signatures of 2025 (jsgenai-0006, -0007, -0132, -0182), which Vertex did not bill, and
+    mastra-0041, -0042, -0049, under their bounds by the declarations' gap, 18 to 20 tokens (tests/data/PROVENANCE.md).
+    With Vertex 2.5's replayed thoughts dated (accounting.yaml replayed_thoughts: none up to 2025-08-16, a whole
+    response's none through 2025-11-19) those four and fantasy's whole-response turns of 2025-11-19 (fnts-0217, -0219,
+    -0221, -0226) are exact, no longer bounded:
     542 bounded, 520 held, 413 narrow, 460 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
