@@ -804,3 +804,9 @@ def test_2_0_response_schema_typed_nodes_unbilled_until_2025_04_28() -> None:
 
     assert billed("2025-06-01") == billed("2025-02-05") + 4
     assert billed("2025-04-28") == billed("2025-02-05")
+    # between the last day seen without them and the first seen with them: today's point, bounded by both readings
+    between = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-05-10")
+    assert between.prompt_token_count == billed("2025-06-01")
+    assert between.bounds is not None
+    assert between.bounds["promptTokenCount"] == [billed("2025-02-05"), billed("2025-06-01")]
+    assert vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-06-01").bounds is None

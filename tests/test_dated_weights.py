@@ -38,8 +38,22 @@ def test_before_the_switch_no_typed_node_nor_number(record_id: str, extra: int) 
     assert later == recorded + extra
 
 
+@pytest.mark.parametrize("record_id", ["otel-0007", "otel-0008"])
+def test_vertex_1_5_billed_no_typed_node_before_the_switch_either(record_id: str) -> None:
+    """open-telemetry's Vertex 1.5 Flash 002 declarations of 2025-02-06 (an OBJECT and a STRING node, sent as proto
+    enum numbers): exact without typed nodes, the Gemini API's switch checked on the other API; 2 more after it."""
+    record = next(r for r in load_mined_history("otel_contrib") if r["id"] == record_id)
+    body, model = record["request"], record["model"]
+    recorded = vertexmeter.usage(model, body, api="vertex", as_of=record["recorded"]).prompt_token_count
+    assert recorded == record["expected"]["totalTokens"]
+    assert vertexmeter.usage(model, body, api="vertex", as_of="2025-04-29").prompt_token_count == recorded + 2
+    assert vertexmeter.usage("gemini-2.0-flash", body, api="vertex", as_of=record["recorded"]).prompt_token_count == (
+        recorded + 2
+    )
+
+
 def test_the_switch_day_and_scope() -> None:
-    """The last day of the old weights is 2025-04-28; Vertex, countTokens and 2.5 keep today's weights."""
+    """The last day of the old weights is 2025-04-28; Vertex 2.0, countTokens and 2.5 keep today's weights."""
     body = RECORDS["rllm-0052"]["request"]
     old = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-04-28").prompt_token_count
     new = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-04-29").prompt_token_count
@@ -161,13 +175,15 @@ def test_explain_names_the_dated_weights() -> None:
         ("dated_weights", {"evidence": []}, "needs weights and evidence"),
         ("dated_weights", {"table": "role_overhead"}, "role_overhead weights are"),
         ("dated_weights", {"since": "2030-01-01"}, "ends before it starts"),
+        ("dated_weights", {"bounded_between": True}, "bounded_between is true or false"),  # no seen_without day
+        ("dated_weights", {"bounded_between": "yes", "seen_without_after": "2026-01-01"}, "bounded_between is"),
         ("thoughts_in_candidates", {"evidence": []}, "needs evidence"),
         ("trailing_whitespace_not_billed", {"evidence": []}, "needs evidence"),
         ("trailing_whitespace_not_billed", {"since": "2024-12-01"}, "ends before it starts"),
         ("replayed_thoughts_reach", {"signatures": "per_turn"}, "values, evidence"),
         ("replayed_thoughts_reach", {"earlier_turns": "always"}, "values, evidence"),
-        ("server_tool_calls", {"template": "print()"}, "needs a {list} template"),
-        ("server_tool_calls", {"reads": "groundingChunks"}, "needs a {list} template"),
+        ("server_tool_calls", {"template": "print()"}, "and a {list} template"),
+        ("server_tool_calls", {"reads": "groundingChunks"}, "and a {list} template"),
         ("server_tool_calls", {"request_fallback": "guess"}, "unknown request_fallback 'guess'"),
         ("server_tool_calls", {"bound_without_response": "wide"}, "unknown bound 'wide'"),
     ],
@@ -304,7 +320,7 @@ def test_an_answer_without_the_rule_inside_its_days_is_refused(edge: str, value:
 def test_the_dated_edges_are_read() -> None:
     from vertexmeter.registry import dated_weights
 
-    schema = next(e for e in dated_weights() if e.table == "response_schema")
+    schema = next(e for e in dated_weights() if e.table == "response_schema" and "1.5" in e.generations)
     assert (schema.seen_without_before, schema.since, schema.until, schema.seen_without_after) == (
         None,
         dt.date(2024, 8, 26),

@@ -57,8 +57,11 @@ def test_outside_the_scope_the_count_stays_exact() -> None:
     later = _record("t3-0544")
     answer = vertexmeter.usage(later["model"], later["request"], api="gemini", as_of=later["recorded"])
     assert answer.second_pass is None and answer.prompt_token_count == 309
-    # Vertex's 3.1 Pro is not concerned (reqllm-0280 of 2026-04-10 bills once), nor another model those days
-    assert vertexmeter.usage("gemini-3.1-pro-preview", body, api="vertex", as_of="2026-03-16").bounds is None
+    # Vertex's 3.1 Pro is not concerned (reqllm-0280 of 2026-04-10 bills once), nor another model those days (its
+    # declarations carry bounds of their own those days: dated_weights bounded_between, not a second pass)
+    vertex = vertexmeter.usage("gemini-3.1-pro-preview", body, api="vertex", as_of="2026-03-16")
+    assert vertex.second_pass is None and "second pass" not in (vertex.bounds or {}).get("reason", "")
+    assert vertex.bounds is not None and "dated_weights" in vertex.bounds["reason"]
     assert vertexmeter.usage("gemini-3-flash-preview", body, api="gemini", as_of="2026-03-16").second_pass is None
 
 

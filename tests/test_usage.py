@@ -398,6 +398,31 @@ def test_a_numeric_bound_of_a_response_schema_node_bills_one_on_gemini_api_2_0()
         assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded)
 
 
+def test_vertex_2_0_response_schema_bills_ordering_bounds_and_closed_objects() -> None:
+    """Vertex 2.0's responseSchema: the walk + 1 per typed node, its propertyOrdering names, + 1 per node with a
+    numeric bound and + 1 per object closed by `additionalProperties: false` (fitted on ogx-ai/ogx, checked on
+    agentjido/req_llm's reqllm-0208); 2.5 bills none of the three beyond its typed nodes."""
+
+    def billed(schema: dict[str, object], model: str = "gemini-2.0-flash") -> int:
+        return vertexmeter.usage(model, _structured("Invent a person", schema), api="vertex").prompt_token_count
+
+    base = {"type": "OBJECT", "properties": {"age": {"type": "INTEGER"}}, "required": ["age"]}
+    plain = billed(base)
+    assert billed({**base, "additionalProperties": False}) == plain + 1
+    assert billed({**base, "additionalProperties": True}) == plain
+    assert billed({**base, "properties": {"age": {"type": "INTEGER", "minimum": 1}}}) == plain + 1
+    ordered = billed({**base, "propertyOrdering": ["age"]})
+    assert ordered == plain + raw("gemma3", "age")
+    assert billed({**base, "additionalProperties": False}, "gemini-2.5-flash") == billed(base, "gemini-2.5-flash")
+    from tests.ground_truth import load_mined_history
+
+    records = {r["id"]: r for name in ("ogx", "req_llm") for r in load_mined_history(name)}
+    for record_id, recorded in (("ogx-0016", 54), ("ogx-0135", 97), ("ogx-0057", 10), ("reqllm-0208", 35)):
+        record = records[record_id]
+        answer = vertexmeter.usage(record["model"], record["request"], api="vertex", as_of=record.get("recorded"))
+        assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (recorded, recorded), record_id
+
+
 def test_vertex_2_5_parallel_calls_with_ids_bill_their_numbers() -> None:
     """charmbracelet/fantasy's fnts-0072 (Vertex 2.5 Flash, 2025-10-10): two parallel calls with ids
     ({"a": 2, "b": 3} each) and their responses, billed 76: the accumulator's texts + 1 per number; the ids bill
@@ -970,7 +995,8 @@ def test_only_the_gemini_2_5_description_lines_are_rewritten() -> None:
 
 def test_only_numeric_response_properties_are_bounded() -> None:
     """A 2.5 declaration's response schema: each integer / number top-level property + 1 in the point value, bounded
-    -1 … 0 (the reading without it); strings, nested ones and a schema without properties nothing."""
+    -1 … 0 (the reading without it); strings, nested ones and a schema without properties nothing (a nested object
+    is bounded by its own seam, not as a number)."""
 
     def body(response: dict[str, object], key: str = "responseJsonSchema") -> dict[str, object]:
         declaration = {"name": "roll", "description": "Rolls a die.", key: response}
@@ -979,11 +1005,15 @@ def test_only_numeric_response_properties_are_bounded() -> None:
     obj = {"type": "object"}
     for response in (
         {**obj, "properties": {"face": {"type": "string"}}},
-        {**obj, "properties": {"face": {**obj, "properties": {"n": {"type": "integer"}}}}},
         {"type": "integer"},
     ):
         answer = vertexmeter.usage("gemini-2.5-flash", body(response), api="gemini")
         assert (answer.exact, answer.bounds) == (True, None), response
+    nested = {**obj, "properties": {"face": {**obj, "properties": {"n": {"type": "integer"}}}}}
+    answer = vertexmeter.usage("gemini-2.5-flash", body(nested), api="gemini")
+    point = answer.prompt_token_count
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point, point + 13]
+    assert "numeric" not in answer.bounds["reason"] and "an object nested" in answer.bounds["reason"]
     two = {**obj, "properties": {"face": {"type": "integer"}, "p": {"type": "number"}, "s": {"type": "string"}}}
     answer = vertexmeter.usage("gemini-2.5-flash", body(two), api="gemini")
     point = answer.prompt_token_count

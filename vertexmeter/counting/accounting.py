@@ -44,15 +44,16 @@ def _empty_user_content(role: str, parts: list[dict[str, Any]]) -> bool:
 
 
 def _response_schema_tokens(prompt: Prompt, rules: Accounting) -> int:
-    """What a counted responseSchema adds per typed node and per node with a numeric bound (accounting.yaml
-    `response_schema`)."""
+    """What a counted responseSchema adds per typed node, per node with a numeric bound and per object closed by
+    `additionalProperties: false` (accounting.yaml `response_schema`)."""
     schema = prompt.generation_config.get("responseSchema")
     per_typed, per_bounded = rules.response_schema_per_typed_node, rules.response_schema_per_bounded_node
-    if not (schema and rules.counts_response_schema and (per_typed or per_bounded)):
+    per_closed = rules.response_schema_per_closed_object
+    if not (schema and rules.counts_response_schema and (per_typed or per_bounded or per_closed)):
         return 0
     found: Counter[str] = Counter()
     _schema_features(schema, found, typed=True)
-    return per_typed * found["typed_node"] + per_bounded * found["bounded_node"]
+    return per_typed * found["typed_node"] + per_bounded * found["bounded_node"] + per_closed * found["closed_object"]
 
 
 def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
@@ -483,6 +484,7 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
         found["null_union"] += 1
     found["title"] += isinstance(schema.get("title"), str) and bool(schema["title"])
     found["bounded_node"] += "minimum" in schema or "maximum" in schema
+    found["closed_object"] += schema.get("additionalProperties") is False
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         found["enum"] += 1
         found["enum_value"] += len(schema["enum"])

@@ -530,13 +530,19 @@ def _shape_plan(info: ModelInfo, api: str, shape: Any) -> _PlainPlan | None:
 
 
 def count_prompt_tokens(
-    prompt: Prompt, media_options: MediaOptions, as_of: dt.date | None = None, *, count_billable: bool = True
+    prompt: Prompt,
+    media_options: MediaOptions,
+    as_of: dt.date | None = None,
+    *,
+    count_billable: bool = True,
+    also: tuple[DatedWeights, ...] = (),
 ) -> CountResult:
     """count_billable=False: the texts' billable characters are left at 0, for a caller that bills by tokens and
-    never reads them (a batch line of a token-billed model); the character-billed price lists need them."""
+    never reads them (a batch line of a token-billed model); the character-billed price lists need them. `also`:
+    dated_weights entries applied besides those in force on `as_of` (the other reading of an undated change)."""
     family = tokenizer_for(prompt.model, prompt.api, as_of)
     tokenizer = get_tokenizer(family)
-    dated = dated_entries(accounting_for(prompt.model, prompt.api, prompt.call), as_of)
+    dated = dated_entries(accounting_for(prompt.model, prompt.api, prompt.call), as_of) + list(also)
     rules = rules_with(accounting_for(prompt.model, prompt.api, prompt.call), dated)
     # The declarations as the service reads them (the result keeps the request as parsed).
     counted = prompt

@@ -7,7 +7,14 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from vertexmeter.registry import ACCOUNTING_WEIGHTS, DATED_TABLES, Accounting, DatedWeights, dated_weights_on
+from vertexmeter.registry import (
+    ACCOUNTING_WEIGHTS,
+    DATED_TABLES,
+    TABLE_FIELD_NAMES,
+    Accounting,
+    DatedWeights,
+    dated_weights_on,
+)
 
 
 def dated_entries(rules: Accounting, day: dt.date | None) -> list[DatedWeights]:
@@ -31,6 +38,12 @@ def rules_with(rules: Accounting, entries: list[DatedWeights]) -> Accounting:
             }
             rules = dataclasses.replace(rules, **weights)
             continue
-        table = dataclasses.replace(getattr(rules, name), **dict(entry.weights))
+        current = getattr(rules, name)
+        fields = TABLE_FIELD_NAMES.get(entry.table, {})
+        # Each weight of its field's type (a flag such as json_schemas_counted is given as 0 / 1).
+        table = dataclasses.replace(
+            current,
+            **{fields.get(k, k): type(getattr(current, fields.get(k, k)))(value) for k, value in entry.weights},
+        )
         rules = dataclasses.replace(rules, **{name: table})
     return rules

@@ -13,10 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vertexmeter.errors import invalid_argument
-from vertexmeter.registry import ReplayedThoughts, SignatureSize, ThoughtReach, signature_size, thought_reach_for
+from vertexmeter.registry import (
+    THOUGHT_BILLING_WINDOWS,
+    ReplayedThoughts,
+    SignatureSize,
+    ThoughtReach,
+    signature_size,
+    thought_reach_for,
+)
 from vertexmeter.requests import Prompt, decode_bytes, plain, response_signatures, response_thoughts
 
 _DAY = dt.timedelta(days=1)
+# Billings under which only a streamed response's thoughts can bill again (accounting.yaml `replayed_thoughts`).
+_STREAMED_ONLY = ("when_streamed", "unknown_when_streamed")
 
 # Signatures Google documents as placeholders for turns that had none (they carry no thoughts), as the
 # request parser decodes them (a signature is proto `bytes`): the text sent as the field's base64, or its own bytes
@@ -206,7 +215,7 @@ def replayed_thought_tokens(
     low = point = high = 0
     unknown: list[bytes] = []
     for signature in signatures:
-        if rule.billed == "when_streamed" and not (streamed_signature(signature) if streamed is None else streamed):
+        if rule.billed in _STREAMED_ONLY and not (streamed_signature(signature) if streamed is None else streamed):
             continue  # a whole (not streamed) response's thoughts are not billed again
         found = history.by_signature.get(signature)
         if found is not None:
@@ -227,7 +236,7 @@ def replayed_thought_tokens(
     known = sum(known_responses.values()) + known_parts
     low, point, high = low + known, point + known, high + known
     reasons = []
-    if rule.billed == "unknown" and rule.window and high:
+    if rule.billed in THOUGHT_BILLING_WINDOWS and rule.window and high:
         # Billed or not on this day, the records do not tell: the point value bills them as the service does
         # after the window, the low end bills none.
         low = 0

@@ -31,6 +31,7 @@ from vertexmeter.registry import (
     Accounting,
     CodeParts,
     DatedRule,
+    DatedWeights,
     ModelInfo,
     OutputCalls,
     RawPromptRule,
@@ -41,6 +42,7 @@ from vertexmeter.registry import (
     code_parts_for,
     counts_text_pieces_apart,
     dated_rule_on,
+    dated_weights_unsure_on,
     output_calls_for,
     raw_prompt_rule_for,
     redirect_for,
@@ -111,6 +113,9 @@ class UsageResult:
     # The serving model sometimes billed a second pass over the prompt on these days (accounting.yaml
     # `prompt_second_pass`): the same body billed once or about twice, which the request does not tell.
     second_pass: SecondPassBounds | None = None
+    # dated_weights entries whose change no recorded answer dates on this day, each with what its weights would
+    # change in the prompt (accounting.yaml `seen_without_before` / `seen_without_after`): either may hold.
+    unsure_dated: tuple[tuple[DatedWeights, int], ...] = ()
 
     @property
     def model_version(self) -> str:
@@ -146,6 +151,7 @@ class UsageResult:
             and self.seams is None
             and self.tool_runs is None
             and self.second_pass is None
+            and not self.unsure_dated
             and self.streamed_output is None
             and self.unknown_thoughts is None
             and not self.server_tools.unknown_high
@@ -174,6 +180,10 @@ class UsageResult:
         if self.second_pass is not None:
             prompt_high += self.second_pass.high(self.prompt_token_count)
             reasons.append(self.second_pass.reason)
+        for entry, change in self.unsure_dated:
+            prompt_low += min(0, change)
+            prompt_high += max(0, change)
+            reasons.append(_unsure_dated_reason(entry, change))
         out: dict[str, Any] = {}
         output_uncertain = self.streamed_output is not None or bool(self.server_tools.unknown_high)
         if (prompt_low, prompt_high) != (self.prompt_token_count,) * 2 or not output_uncertain:
@@ -420,6 +430,7 @@ def usage_of_body(
         seams=seam_bounds(prompt),
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
         second_pass=_second_pass(prompt, info, api, day),
+        unsure_dated=_unsure_dated(prompt, counted, media_options or MediaOptions(), day),
     )
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
@@ -509,6 +520,36 @@ def _usage_fields(prompt: Prompt, day: dt.date | None) -> dict[str, str]:
     if "serviceTier" in fields and isinstance(tier, str) and tier:
         fields["serviceTier"] = tier.lower()
     return fields
+
+
+def _unsure_dated(
+    prompt: Prompt, counted: CountResult, media_options: MediaOptions, day: dt.date | None
+) -> tuple[tuple[DatedWeights, int], ...]:
+    """Each dated_weights entry whose change no recorded answer dates on `day`, with what its weights change in this
+    prompt (entries that change nothing here are left out: the count is exact either way)."""
+    out = []
+    for entry in dated_weights_unsure_on(prompt.api, prompt.call, prompt.model.rules_generation, day):
+        other = count_prompt_tokens(prompt, media_options, day, count_billable=False, also=(entry,))
+        if other.total_tokens != counted.total_tokens:
+            out.append((entry, other.total_tokens - counted.total_tokens))
+    return tuple(out)
+
+
+def _unsure_dated_reason(entry: DatedWeights, change: int) -> str:
+    span = f"from {entry.since} until {entry.until}" if entry.since != dt.date.min else f"until {entry.until}"
+    edges = ", ".join(
+        f"{label} {day}"
+        for label, day in (
+            ("the last answer seen without them", entry.seen_without_before),
+            ("the first answer seen without them", entry.seen_without_after),
+        )
+        if day is not None
+    )
+    weights = ", ".join(f"{name} {value}" for name, value in entry.weights)
+    return (
+        f"The recorded answers bill this request's {entry.table} with {weights} {span} ({edges}); between, no answer "
+        f"tells which held on this day: {change:+d} tokens with them (accounting.yaml dated_weights)."
+    )
 
 
 def _second_pass(prompt: Prompt, info: ModelInfo, api: str, day: dt.date | None) -> SecondPassBounds | None:

@@ -3,6 +3,7 @@
 from vertexmeter.registry.dated import (
     ACCOUNTING_WEIGHTS,
     DATED_TABLES,
+    TABLE_FIELD_NAMES,
     CodeParts,
     DatedRule,
     DatedWeights,
@@ -13,6 +14,7 @@ from vertexmeter.registry.dated import (
     ToolRunBounds,
 )
 from vertexmeter.registry.models import (
+    THOUGHT_BILLING_WINDOWS,
     Accounting,
     DatedAlias,
     FunctionHistory,
@@ -37,6 +39,7 @@ from vertexmeter.registry.models import (
     dated_rule_on,
     dated_weights,
     dated_weights_on,
+    dated_weights_unsure_on,
     match_version,
     not_countable,
     output_calls_for,
@@ -63,6 +66,7 @@ __all__ = [
     "APIS",
     "ACCOUNTING_WEIGHTS",
     "DATED_TABLES",
+    "TABLE_FIELD_NAMES",
     "CodeParts",
     "OutputCalls",
     "DatedRule",
@@ -76,6 +80,7 @@ __all__ = [
     "dated_rule_on",
     "dated_weights",
     "dated_weights_on",
+    "dated_weights_unsure_on",
     "server_tool_call_rules",
     "code_parts_for",
     "output_calls_for",
@@ -87,6 +92,7 @@ __all__ = [
     "ModelInfo",
     "RawPromptRule",
     "Redirect",
+    "THOUGHT_BILLING_WINDOWS",
     "ReplayedThoughts",
     "SignatureSize",
     "StreamedOutputBounds",

@@ -29,8 +29,11 @@ ACCOUNTING_WEIGHTS = {
         "json_schema_counted": "counts_response_json_schema",
         "per_typed_node": "response_schema_per_typed_node",
         "per_bounded_node": "response_schema_per_bounded_node",
+        "per_closed_object": "response_schema_per_closed_object",
     },
 }
+# Weights of the other tables whose accounting.yaml name is not their field's.
+TABLE_FIELD_NAMES = {"tool_templates": {"json_schemas_counted": "counts_json_schemas"}}
 # accounting.yaml sections of DatedRule entries (a span of days, no weights).
 DATED_RULE_SECTIONS = ("thoughts_in_candidates", "trailing_whitespace_not_billed")
 
@@ -82,10 +85,13 @@ class DatedRule(DaySpan):
 
 @dataclass(frozen=True, kw_only=True)
 class DatedWeights(DatedRule):
-    """One `dated_weights` entry: `weights` of `table` in force up to and including `until`."""
+    """One `dated_weights` entry: `weights` of `table` in force up to and including `until`. `bounded_between`: on
+    the days between its span and `seen_without_before` / `seen_without_after` an answer its weights would change
+    carries bounds that reach both readings."""
 
     table: str
     weights: tuple[tuple[str, int], ...]
+    bounded_between: bool = False
 
 
 @dataclass(frozen=True)
@@ -248,6 +254,17 @@ def _since(entry: dict[str, Any]) -> dt.date:
     return since
 
 
+def _bounded_between(entry: dict[str, Any]) -> bool:
+    value = entry.get("bounded_between", False)
+    if not isinstance(value, bool) or (
+        value and not (entry.get("seen_without_before") or entry.get("seen_without_after"))
+    ):
+        raise ValueError(
+            f"accounting.yaml dated_weights: bounded_between is true or false, beside a seen_without day: {entry!r}"
+        )
+    return value
+
+
 def _edges(entry: dict[str, Any]) -> tuple[dt.date | None, dt.date | None]:
     """`seen_without_before` / `seen_without_after`, checked to lie outside the entry's days."""
     before = _day(entry["seen_without_before"]) if entry.get("seen_without_before") else None
@@ -301,6 +318,7 @@ def _weights(raw: list[dict[str, Any]]) -> tuple[DatedWeights, ...]:
                 seen_without_after=_edges(entry)[1],
                 table=table,
                 weights=weights,
+                bounded_between=_bounded_between(entry),
                 confidence=str(entry.get("confidence", "")),
                 evidence=_strings(entry["evidence"]),
             )

@@ -222,6 +222,7 @@ class Accounting:
     response_schema_strings: tuple[str, ...] = ()  # schema fields counted beyond the SDK walk
     response_schema_per_typed_node: int = 0
     response_schema_per_bounded_node: int = 0  # a node with `minimum` or `maximum`
+    response_schema_per_closed_object: int = 0  # a node with `additionalProperties: false`
     function_history: FunctionHistory = FunctionHistory()
     # "before_stop": an output cut by a stop sequence bills the tokens generated wholly before the stop;
     # "text": the returned text's own count (accounting.yaml `stop_sequences`).
@@ -292,7 +293,9 @@ class StreamedOutputBounds:
 
 
 THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
-THOUGHT_BILLING = ("always", "when_streamed", "unknown")
+THOUGHT_BILLING = ("always", "when_streamed", "unknown", "unknown_when_streamed")
+# The billings that hold for a window of days between two recorded answers (`since` … `until`, both data).
+THOUGHT_BILLING_WINDOWS = ("unknown", "unknown_when_streamed")
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,8 @@ class ReplayedThoughts:
     """Which replayed thought signatures bill their thoughts (accounting.yaml `replayed_thoughts`): `scope`
     none | current_turn | all_turns; `billed` always | when_streamed (the producing response was streamed) | unknown
     (the service began billing them between `window`'s two days, the last answer that billed none and the first that
-    billed them: either may hold)."""
+    billed them: either may hold) | unknown_when_streamed (a whole response's not billed; a streamed one's unknown
+    within `window`)."""
 
     scope: str
     billed: str
@@ -736,7 +740,8 @@ def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str])
         since = dt.date.fromisoformat(str(entry["since"])) if entry.get("since") else None
         until = dt.date.fromisoformat(str(entry["until"])) if entry.get("until") else None
         # An unknown billing is a window between two recorded answers: both its ends are data.
-        if (billed == "unknown") != (since is not None and until is not None) or (since and until and since > until):
+        window = billed in THOUGHT_BILLING_WINDOWS
+        if window != (since is not None and until is not None) or (since and until and since > until):
             raise ValueError(f"accounting.yaml replayed_thoughts: billed {billed!r} with since {since} / until {until}")
         rules.append(
             _ThoughtRule(
@@ -749,7 +754,7 @@ def _load_replayed_thoughts(raw: list[dict[str, object]], generations: set[str])
                     billed,
                     str(entry["confidence"]),
                     _strings(entry.get("evidence") or []),
-                    window=(since, until) if since and until and billed == "unknown" else None,
+                    window=(since, until) if since and until and window else None,
                 ),
             )
         )
@@ -968,6 +973,7 @@ def _load_accounting(
                     response_schema_strings=_schema_strings(schema.get("schema_strings"), "response_schema"),
                     response_schema_per_typed_node=int(str(schema.get("per_typed_node", 0))),
                     response_schema_per_bounded_node=int(str(schema.get("per_bounded_node", 0))),
+                    response_schema_per_closed_object=int(str(schema.get("per_closed_object", 0))),
                     function_history=FunctionHistory(
                         int(str(history["per_call"])),
                         int(str(history["per_response"])),
@@ -1091,6 +1097,26 @@ def dated_weights_on(api: str, call: str, generation: str, day: dt.date | None) 
     if day is None:
         return []
     return [entry for entry in _registry().dated.weights if entry.applies(api, call, generation, day)]
+
+
+def dated_weights_unsure_on(api: str, call: str, generation: str, day: dt.date | None) -> list[DatedWeights]:
+    """The `dated_weights` entries (`bounded_between`) for this API, call and generation whose change no recorded
+    answer dates on `day`: the day lies between the entry's span and the nearest answer seen without it
+    (`seen_without_before` / `seen_without_after`), so the entry's weights may hold or not."""
+    if day is None:
+        return []
+    return [
+        entry
+        for entry in _registry().dated.weights
+        if entry.bounded_between
+        and api in entry.apis
+        and call in entry.calls
+        and generation in entry.generations
+        and (
+            (entry.seen_without_after is not None and entry.until < day < entry.seen_without_after)
+            or (entry.seen_without_before is not None and entry.seen_without_before < day < entry.since)
+        )
+    ]
 
 
 def dated_rule_on(section: str, api: str, call: str, generation: str, day: dt.date | None) -> DatedRule | None:
