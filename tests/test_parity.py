@@ -227,9 +227,11 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # googleapis/dotnet-genai's test recordings (2.0 Flash, both APIs, Aug 2025) 37/40: schemas with titles billed more.
 # Copies of stored index versions of two repositories too large to mirror: mastra-ai/mastra (2.5 Flash agent turns of
 # Jul 2026, 3.1 Pro preview, 3.6 Flash of Sep 2026) 52/62, declarations with anyOf / nullable billed 10 to 18 more;
-# wandb/weave 6/7.
-# Their outputs that call functions (calls_heldout3: js-genai, dotnet-genai, mastra) 49/57: Vertex 3 Pro preview's and
-# streamed-argument calls (partialArgs, willContinue) miss.
+# wandb/weave 6/7. With more of their index versions copied (mastra's other agent-gemini test files, 2.0 Flash of
+# Mar 2026, a googleSearch answer of May 2026; weave's other Gemini API cassettes), measured before any new rule:
+# mastra 96/110 (the 48 new 44 exact: the same anyOf / nullable cluster, 16 to 20 under), weave 8/9.
+# Their outputs that call functions (calls_heldout3: js-genai, dotnet-genai, mastra) 49/57, with mastra's 3 new
+# 52/60: Vertex 3 Pro preview's and streamed-argument calls (partialArgs, willContinue) miss.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -265,9 +267,9 @@ MINED_HISTORY_FLOORS = {
     "ogx": 0.89,
     "js_genai": 0.77,
     "dotnet_genai": 0.92,
-    "mastra": 0.83,
-    "weave": 0.85,
-    "calls_heldout3": 0.85,
+    "mastra": 0.87,
+    "weave": 0.88,
+    "calls_heldout3": 0.86,
 }
 
 
@@ -311,7 +313,10 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     copies; measured before any new rule, 2026-12-07): 550 bounded, 520
     held, 413 narrow, 452 exact; the new misses are Vertex 2.5's replayed
     signatures of 2025 (jsgenai-0006, -0007, -0132, -0182), which Vertex did not bill, and mastra-0041, -0042, -0049,
-    under their bounds by the declarations' gap, 18 to 20 tokens (tests/data/PROVENANCE.md)."""
+    under their bounds by the declarations' gap, 18 to 20 tokens (tests/data/PROVENANCE.md). More of mastra's index
+    versions (measured before any new rule, 2026-12-07) add two 2.5 Flash generateContent turns replaying
+    signatures (mastra-0064, -0065), neither exact nor bounded (under by 17 and 16, the declarations' gap): the
+    counts above stand."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
