@@ -236,6 +236,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # replayed_thoughts, Vertex 3's declarations of 2025-12-01 in dated_weights) and Vertex 2.0's responseSchema
 # (propertyOrdering, bounded nodes, closed objects): js-genai 185/200, ogx 175/175, dspy.rb 114/115, fantasy 252/309,
 # req_llm 276/282.
+# More of their index versions copied (mastra's other agent-gemini test files, 2.0 Flash of Mar 2026, a
+# googleSearch answer of May 2026; weave's other Gemini API cassettes), measured before any new rule: mastra
+# 135/149 (the 87 new 83 exact: the same anyOf / nullable cluster, 16 to 20 under), weave 8/9, calls_heldout3 52/60.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.91,
     "ruby_llm": 0.90,
@@ -271,9 +274,9 @@ MINED_HISTORY_FLOORS = {
     "ogx": 1.0,
     "js_genai": 0.92,
     "dotnet_genai": 0.92,
-    "mastra": 0.87,
-    "weave": 1.0,
-    "calls_heldout3": 0.85,
+    "mastra": 0.90,
+    "weave": 0.88,
+    "calls_heldout3": 0.86,
 }
 
 
@@ -320,10 +323,9 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     With Vertex 2.5's replayed thoughts dated (accounting.yaml replayed_thoughts: none up to 2025-08-16, a whole
     response's none through 2025-11-19) those four and fantasy's whole-response turns of 2025-11-19 (fnts-0217, -0219,
     -0221, -0226) are exact, no longer bounded:
-    542 bounded, 520 held, 413 narrow, 460 exact. With 2.5's anyOf weights, a nested declaration object and a response
-    property named as a parameter bounded, and a payload's control characters weighed (accounting.yaml tool_templates,
-    function_history, uncertain_seams): mastra-0042 and -0046 held, js-genai's jsgenai-0128, -0143, -0179 exact (bounded
-    by the control character's seam): 548 bounded, 527 held, 420 narrow, 463 exact."""
+    542 bounded, 520 held, 413 narrow, 460 exact. More of mastra's index versions (measured before any new rule,
+    2026-12-07) add two 2.5 Flash generateContent turns replaying signatures (mastra-0064, -0065), neither exact nor
+    bounded (under by 17 and 16, the declarations' gap): the counts above stand."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
