@@ -810,3 +810,37 @@ def test_2_0_response_schema_typed_nodes_unbilled_until_2025_04_28() -> None:
     assert between.bounds is not None
     assert between.bounds["promptTokenCount"] == [billed("2025-02-05"), billed("2025-06-01")]
     assert vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-06-01").bounds is None
+
+
+def test_a_call_s_later_arguments_and_objects_beside_other_keys_on_2_5() -> None:
+    """accounting.yaml function_history (Gemini API 2.5): a call's third and later arguments - 1 each, and an object
+    that is a key's value costs its + 1 only as its object's one key (beside other keys nothing): js-genai's and
+    mastra's calls, llm-gemini's add_person."""
+
+    def pair(args: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "contents": [
+                user("Go"),
+                {"role": "model", "parts": [{"functionCall": {"name": "f", "args": args}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": response}}]},
+            ]
+        }
+
+    def billed(body: dict[str, Any], api: str = "gemini") -> int:
+        return vertexmeter.usage("gemini-2.5-flash", body, api=api).prompt_token_count
+
+    def text(value: Any) -> int:
+        return raw("gemma3", json.dumps(value, sort_keys=True))
+
+    flat = {"r": "z"}
+    two, three, five = {"a": "x", "b": "y"}, {"a": "x", "b": "y", "c": "w"}, {k: "x" for k in "abcde"}
+    assert billed(pair(three, flat)) - billed(pair(two, flat)) == text(three) - text(two) - 1
+    assert billed(pair(five, flat)) - billed(pair(two, flat)) == text(five) - text(two) - 3
+    # an object as its object's one key: + 1; beside another key: its text alone
+    sole, beside = {"o": {"k": "v"}}, {"o": {"k": "v"}, "n": "m"}
+    assert billed(pair(two, sole)) - billed(pair(two, flat)) == text(sole) - text(flat) + 1
+    assert billed(pair(two, beside)) - billed(pair(two, flat)) == text(beside) - text(flat)
+    nested = {"o": {"p": {"k": "v"}, "q": "w"}}  # the outer object alone (+ 1), the inner beside "q" (nothing)
+    assert billed(pair(two, nested)) - billed(pair(two, flat)) == text(nested) - text(flat) + 1
+    # Vertex 2.5 reads the payload's texts: a third argument costs its key and value
+    assert billed(pair(three, flat), "vertex") - billed(pair(two, flat), "vertex") == 2

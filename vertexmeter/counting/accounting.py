@@ -70,6 +70,7 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
             (history.per_list, _lists),
             (history.per_string_list, _string_lists),
             (history.per_control_character, control_characters),
+            (history.per_nested_object_beside_keys, _nested_objects_beside_keys),
         )
         if weight
     ]
@@ -94,6 +95,8 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                 total += per_part + sum(weight * measure(payload) for weight, measure in features)
                 if several and kind == "functionCall" and isinstance(payload, dict) and len(payload) > 1:
                     total += several  # a call of two or more args (accounting.yaml function_history)
+                if kind == "functionCall" and isinstance(payload, dict):
+                    total += history.per_argument_beyond_two * max(len(payload) - 2, 0)
                 if given is None and kind == "functionResponse":
                     total += history.per_absent_response
     return total
@@ -114,6 +117,16 @@ def _nested_objects(payload: Any) -> int:
     if not isinstance(payload, dict):
         return 0
     return sum(isinstance(v, dict) for v in payload.values()) + sum(_nested_objects(v) for v in payload.values())
+
+
+def _nested_objects_beside_keys(payload: Any) -> int:
+    """Objects that are the value of a key of an object holding other keys too, at any depth (not list items)."""
+    if isinstance(payload, list):
+        return sum(_nested_objects_beside_keys(item) for item in payload)
+    if not isinstance(payload, dict):
+        return 0
+    here = sum(isinstance(v, dict) for v in payload.values()) if len(payload) > 1 else 0
+    return here + sum(_nested_objects_beside_keys(v) for v in payload.values())
 
 
 def top_level_numbers(payload: Any) -> int:

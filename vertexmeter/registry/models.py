@@ -193,6 +193,8 @@ class FunctionHistory:
     per_string_list: int = 0  # a top-level non-empty list of strings only
     per_nested_number: int = 0  # a number below the top level of a payload (in an object or a list)
     per_control_character: int = 0  # a character of a payload's strings that JSON writes as a \u escape
+    per_argument_beyond_two: int = 0  # each key of a functionCall's args after the second
+    per_nested_object_beside_keys: int = 0  # on top of per_nested_object, for one whose object holds other keys
     # (model name patterns, weights that replace the ones above for those models), first match wins
     model_overrides: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = ()
 
@@ -874,6 +876,8 @@ _HISTORY_WEIGHTS = (
     "per_string_list",
     "per_nested_number",
     "per_control_character",
+    "per_argument_beyond_two",
+    "per_nested_object_beside_keys",
 )
 
 
@@ -989,6 +993,8 @@ def _load_accounting(
                         per_string_list=int(str(history.get("per_string_list", 0))),
                         per_nested_number=int(str(history.get("per_nested_number", 0))),
                         per_control_character=int(str(history.get("per_control_character", 0))),
+                        per_argument_beyond_two=int(str(history.get("per_argument_beyond_two", 0))),
+                        per_nested_object_beside_keys=int(str(history.get("per_nested_object_beside_keys", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
