@@ -78,7 +78,10 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
         # the two escape tokens around each string value (texts.escaped_payload): part of the written payload
         features.append((_ESCAPES_PER_STRING, lambda payload: sum(1 for _ in _strings_in(payload))))
     several = history.per_call_with_several_args
-    if not (features or several or history.per_call or history.per_response or history.per_absent_response):
+    later_args = history.per_argument_beyond_two
+    if not (
+        features or several or later_args or history.per_call or history.per_response or history.per_absent_response
+    ):
         return 0
     total = 0
     for turn in prompt.contents:
@@ -95,8 +98,8 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                 total += per_part + sum(weight * measure(payload) for weight, measure in features)
                 if several and kind == "functionCall" and isinstance(payload, dict) and len(payload) > 1:
                     total += several  # a call of two or more args (accounting.yaml function_history)
-                if kind == "functionCall" and isinstance(payload, dict):
-                    total += history.per_argument_beyond_two * max(len(payload) - 2, 0)
+                if later_args and kind == "functionCall" and isinstance(payload, dict):
+                    total += later_args * max(len(payload) - 2, 0)  # each arg after the second
                 if given is None and kind == "functionResponse":
                     total += history.per_absent_response
     return total
