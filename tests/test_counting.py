@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -690,3 +691,156 @@ def test_no_payload_seam_on_3x() -> None:
     for model in ("gemini-3.5-flash", "gemini-3-flash-preview", "gemini-3.1-pro-preview"):
         answer = vertexmeter.usage(model, body, api="gemini")
         assert (answer.seams, answer.bounds) == (None, None), model
+
+
+def _property_body(prop: dict[str, Any], **declaration: Any) -> dict[str, Any]:
+    schema = {"type": "object", "properties": {"x": prop}, "required": ["x"]}
+    return _declaration_body({"name": "save", "parameters": schema, **declaration})
+
+
+def test_an_any_of_costs_two_per_schema_and_one_per_null_schema_on_2_5() -> None:
+    """accounting.yaml tool_templates (Gemini API 2.5) per_any_of_variant 2, per_any_of_null_variant -1: mastra's
+    resumeData (five schemas, + 10) and crewAI's [string, object, null] (+ 5); a null schema is bounded 1 below."""
+    plain = vertexmeter.usage("gemini-2.5-flash", _property_body({"type": "string"}), api="gemini")
+    pair = vertexmeter.usage(
+        "gemini-2.5-flash", _property_body({"anyOf": [{"type": "string"}, {"type": "number"}]}), api="gemini"
+    )
+    assert pair.prompt_token_count == plain.prompt_token_count + 4
+    assert pair.bounds is None  # no null schema: exact
+    five = [{"type": t} for t in ("string", "number", "integer", "boolean", "object")]
+    mastra = vertexmeter.usage("gemini-2.5-flash", _property_body({"anyOf": five, "nullable": True}), api="gemini")
+    assert mastra.prompt_token_count == plain.prompt_token_count + 10  # nullable costs nothing of its own
+    nullable = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    optional = vertexmeter.usage("gemini-2.5-flash", _property_body(nullable), api="gemini")
+    assert optional.prompt_token_count == plain.prompt_token_count + 3
+    assert optional.bounds is not None
+    assert optional.bounds["promptTokenCount"] == [plain.prompt_token_count + 2, plain.prompt_token_count + 3]
+    assert "null schema in an anyOf" in optional.bounds["reason"]
+    # Vertex 2.5 and the Gemini API's 2.0 read an anyOf's schemas as typed nodes (+ 1 each, the property's own
+    # type gone), no bounds
+    for model, api in (("gemini-2.5-flash", "vertex"), ("gemini-2.0-flash", "gemini")):
+        before = vertexmeter.usage(model, _property_body({"type": "string"}), api=api)
+        after = vertexmeter.usage(model, _property_body(nullable), api=api)
+        assert after.prompt_token_count == before.prompt_token_count + 1
+        assert after.bounds is None
+
+
+def test_2_5_declaration_shapes_bounded_by_the_other_reading() -> None:
+    """accounting.yaml uncertain_seams (Gemini API 2.5): a nested object 0 … +13 over its + 31, a response property
+    named as a parameter -3 … 0, a JSON Schema type list of several types 0 … +2; the point is unchanged."""
+
+    def bounds(declaration: dict[str, Any]) -> tuple[int, list[int] | None]:
+        answer = vertexmeter.usage("gemini-2.5-flash", _declaration_body(declaration), api="gemini")
+        return answer.prompt_token_count, answer.bounds and answer.bounds["promptTokenCount"]
+
+    flat = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    point, none = bounds({"name": "find", "parameters": flat})
+    assert none is None
+    nested = {"type": "object", "properties": {"input": flat}, "required": ["input"]}
+    point, within = bounds({"name": "find", "parameters": nested})
+    assert within == [point, point + 13]
+    greeter = {"name": "greet", "parametersJsonSchema": flat, "responseJsonSchema": flat}
+    point, within = bounds(greeter)
+    assert within == [point - 3, point]
+    apart = {"type": "object", "properties": {"report": {"type": "string"}}, "required": ["report"]}
+    assert bounds({**greeter, "responseJsonSchema": apart})[1] is None  # named apart: exact
+    union = {"type": "object", "properties": {"name": {"type": ["string", "number", "null"]}}}
+    point, within = bounds({"name": "greet", "parametersJsonSchema": union})
+    assert within == [point, point + 2]
+    assert (
+        bounds(
+            {"name": "greet", "parametersJsonSchema": {**union, "properties": {"name": {"type": ["string", "null"]}}}}
+        )[1]
+        is None
+    )
+
+
+def test_control_characters_in_a_2_5_payload_cost_one_less_than_their_json_escape() -> None:
+    """accounting.yaml function_history (Gemini API 2.5) per_control_character -1, bounded +1 (js-genai's terminal
+    colour codes); Vertex 2.5 reads the payload's texts, no weight."""
+    from vertexmeter.counting.accounting import control_characters
+
+    assert control_characters({"a": "\x1b[34mx\x1b[0m", "b": ["\x00", "\n\t\r\x08\x0c"], "c": {"d": "\x0b"}}) == 4
+    assert control_characters({"a": 1, "b": None, "\x1b": "x"}) == 0  # keys and non-strings are not read
+
+    def pair(text: str) -> dict[str, Any]:
+        return {
+            "contents": [
+                user("Go"),
+                {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {"a": "x"}}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {"t": text}}}]},
+            ]
+        }
+
+    def json_text(text: str) -> int:
+        return raw("gemma3", json.dumps({"t": text}))
+
+    colour, plain = "\x1b[34mhello\x1b[0m", "[34mhello[0m"
+    coloured = vertexmeter.usage("gemini-2.5-flash", pair(colour), api="gemini")
+    uncoloured = vertexmeter.usage("gemini-2.5-flash", pair(plain), api="gemini")
+    assert uncoloured.bounds is None
+    difference = json_text(colour) - json_text(plain)
+    assert coloured.prompt_token_count == uncoloured.prompt_token_count + difference - 2
+    assert coloured.bounds is not None
+    assert coloured.bounds["promptTokenCount"] == [coloured.prompt_token_count, coloured.prompt_token_count + 2]
+    vertex = vertexmeter.usage("gemini-2.5-flash", pair(colour), api="vertex")
+    assert vertex.bounds is None
+
+
+def test_2_0_response_schema_typed_nodes_unbilled_until_2025_04_28() -> None:
+    """accounting.yaml dated_weights: the Gemini API's 2.0 billed no typed node of a responseSchema up to 2025-04-28
+    (weave-0006, 2025-02-05: five nodes), as it billed none in declarations; from 2025-05-29 one each."""
+    schema = {
+        "type": "OBJECT",
+        "properties": {"a": {"type": "STRING"}, "b": {"type": "ARRAY", "items": {"type": "STRING"}}},
+    }
+    body = {
+        "contents": [user("Go")],
+        "generationConfig": {"responseMimeType": "application/json", "responseSchema": schema},
+    }
+
+    def billed(day: str) -> int:
+        return vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of=day).prompt_token_count
+
+    assert billed("2025-06-01") == billed("2025-02-05") + 4
+    assert billed("2025-04-28") == billed("2025-02-05")
+    # between the last day seen without them and the first seen with them: today's point, bounded by both readings
+    between = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-05-10")
+    assert between.prompt_token_count == billed("2025-06-01")
+    assert between.bounds is not None
+    assert between.bounds["promptTokenCount"] == [billed("2025-02-05"), billed("2025-06-01")]
+    assert vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-06-01").bounds is None
+
+
+def test_a_call_s_later_arguments_and_objects_beside_other_keys_on_2_5() -> None:
+    """accounting.yaml function_history (Gemini API 2.5): a call's third and later arguments - 1 each, and an object
+    that is a key's value costs its + 1 only as its object's one key (beside other keys nothing): js-genai's and
+    mastra's calls, llm-gemini's add_person."""
+
+    def pair(args: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "contents": [
+                user("Go"),
+                {"role": "model", "parts": [{"functionCall": {"name": "f", "args": args}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": response}}]},
+            ]
+        }
+
+    def billed(body: dict[str, Any], api: str = "gemini") -> int:
+        return vertexmeter.usage("gemini-2.5-flash", body, api=api).prompt_token_count
+
+    def text(value: Any) -> int:
+        return raw("gemma3", json.dumps(value, sort_keys=True))
+
+    flat = {"r": "z"}
+    two, three, five = {"a": "x", "b": "y"}, {"a": "x", "b": "y", "c": "w"}, {k: "x" for k in "abcde"}
+    assert billed(pair(three, flat)) - billed(pair(two, flat)) == text(three) - text(two) - 1
+    assert billed(pair(five, flat)) - billed(pair(two, flat)) == text(five) - text(two) - 3
+    # an object as its object's one key: + 1; beside another key: its text alone
+    sole, beside = {"o": {"k": "v"}}, {"o": {"k": "v"}, "n": "m"}
+    assert billed(pair(two, sole)) - billed(pair(two, flat)) == text(sole) - text(flat) + 1
+    assert billed(pair(two, beside)) - billed(pair(two, flat)) == text(beside) - text(flat)
+    nested = {"o": {"p": {"k": "v"}, "q": "w"}}  # the outer object alone (+ 1), the inner beside "q" (nothing)
+    assert billed(pair(two, nested)) - billed(pair(two, flat)) == text(nested) - text(flat) + 1
+    # Vertex 2.5 reads the payload's texts: a third argument costs its key and value
+    assert billed(pair(three, flat), "vertex") - billed(pair(two, flat), "vertex") == 2

@@ -995,7 +995,8 @@ def test_only_the_gemini_2_5_description_lines_are_rewritten() -> None:
 
 def test_only_numeric_response_properties_are_bounded() -> None:
     """A 2.5 declaration's response schema: each integer / number top-level property + 1 in the point value, bounded
-    -1 … 0 (the reading without it); strings, nested ones and a schema without properties nothing."""
+    -1 … 0 (the reading without it); strings, nested ones and a schema without properties nothing (a nested object
+    is bounded by its own seam, not as a number)."""
 
     def body(response: dict[str, object], key: str = "responseJsonSchema") -> dict[str, object]:
         declaration = {"name": "roll", "description": "Rolls a die.", key: response}
@@ -1004,11 +1005,15 @@ def test_only_numeric_response_properties_are_bounded() -> None:
     obj = {"type": "object"}
     for response in (
         {**obj, "properties": {"face": {"type": "string"}}},
-        {**obj, "properties": {"face": {**obj, "properties": {"n": {"type": "integer"}}}}},
         {"type": "integer"},
     ):
         answer = vertexmeter.usage("gemini-2.5-flash", body(response), api="gemini")
         assert (answer.exact, answer.bounds) == (True, None), response
+    nested = {**obj, "properties": {"face": {**obj, "properties": {"n": {"type": "integer"}}}}}
+    answer = vertexmeter.usage("gemini-2.5-flash", body(nested), api="gemini")
+    point = answer.prompt_token_count
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [point, point + 13]
+    assert "numeric" not in answer.bounds["reason"] and "an object nested" in answer.bounds["reason"]
     two = {**obj, "properties": {"face": {"type": "integer"}, "p": {"type": "number"}, "s": {"type": "string"}}}
     answer = vertexmeter.usage("gemini-2.5-flash", body(two), api="gemini")
     point = answer.prompt_token_count

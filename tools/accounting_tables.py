@@ -49,6 +49,8 @@ TOOL_FEATURES = {
     "per_title": "`title` (beside its text)",
     "per_underscored_name": "declaration named with an edge underscore (`_x`, `x_`)",
     "per_declaration_with_described_numbers": "declaration whose OpenAPI `parameters` hold a described INTEGER, NUMBER",
+    "per_any_of_variant": "schema listed in an `anyOf`",
+    "per_any_of_null_variant": '… more when it is `{"type": "null"}`',
 }
 TOOL_SWITCHES = {
     "inlines_refs": ("`$ref` read as its definition", {True: "yes"}),

@@ -69,6 +69,8 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
             (history.per_boolean, _booleans),
             (history.per_list, _lists),
             (history.per_string_list, _string_lists),
+            (history.per_control_character, control_characters),
+            (history.per_nested_object_beside_keys, _nested_objects_beside_keys),
         )
         if weight
     ]
@@ -76,7 +78,10 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
         # the two escape tokens around each string value (texts.escaped_payload): part of the written payload
         features.append((_ESCAPES_PER_STRING, lambda payload: sum(1 for _ in _strings_in(payload))))
     several = history.per_call_with_several_args
-    if not (features or several or history.per_call or history.per_response or history.per_absent_response):
+    later_args = history.per_argument_beyond_two
+    if not (
+        features or several or later_args or history.per_call or history.per_response or history.per_absent_response
+    ):
         return 0
     total = 0
     for turn in prompt.contents:
@@ -93,6 +98,8 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
                 total += per_part + sum(weight * measure(payload) for weight, measure in features)
                 if several and kind == "functionCall" and isinstance(payload, dict) and len(payload) > 1:
                     total += several  # a call of two or more args (accounting.yaml function_history)
+                if later_args and kind == "functionCall" and isinstance(payload, dict):
+                    total += later_args * max(len(payload) - 2, 0)  # each arg after the second
                 if given is None and kind == "functionResponse":
                     total += history.per_absent_response
     return total
@@ -113,6 +120,16 @@ def _nested_objects(payload: Any) -> int:
     if not isinstance(payload, dict):
         return 0
     return sum(isinstance(v, dict) for v in payload.values()) + sum(_nested_objects(v) for v in payload.values())
+
+
+def _nested_objects_beside_keys(payload: Any) -> int:
+    """Objects that are the value of a key of an object holding other keys too, at any depth (not list items)."""
+    if isinstance(payload, list):
+        return sum(_nested_objects_beside_keys(item) for item in payload)
+    if not isinstance(payload, dict):
+        return 0
+    here = sum(isinstance(v, dict) for v in payload.values()) if len(payload) > 1 else 0
+    return here + sum(_nested_objects_beside_keys(v) for v in payload.values())
 
 
 def top_level_numbers(payload: Any) -> int:
@@ -137,6 +154,15 @@ def _numbers(value: Any) -> int:
     if isinstance(value, list):
         return sum(_numbers(item) for item in value)
     return int(isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+_CONTROL = re.compile(r"[\x00-\x07\x0b\x0e-\x1f]")  # JSON writes these as u-escapes; b t n f r have short ones
+
+
+def control_characters(payload: Any) -> int:
+    """Characters of a payload's strings (any depth) that JSON writes as a `\\u` escape: control characters other than
+    backspace, tab, newline, form feed and carriage return (a terminal's colour codes begin with ESC, U+001B)."""
+    return sum(len(_CONTROL.findall(s)) for s in _strings_in(payload))
 
 
 def _lists(payload: Any) -> int:
@@ -227,6 +253,7 @@ _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
     "number": lambda payload: top_level_numbers(payload),
     "digit_string": lambda payload: sum(bool(_DIGITS_ONLY.fullmatch(s)) for s in _strings_in(payload)),
     "string_list": _string_lists,
+    "control_character": control_characters,
 }
 
 
@@ -267,6 +294,27 @@ def _titles_in(schema: Any) -> int:
     return count
 
 
+def _response_properties_named_as_parameters(declaration: dict[str, Any]) -> int:
+    """Top-level properties of a declaration's response schema named as a top-level property of its parameters."""
+    names: list[set[str]] = []
+    for keys in (("responseJsonSchema", "response"), ("parametersJsonSchema", "parameters")):
+        schema: dict[str, Any] = next((declaration[k] for k in keys if isinstance(declaration.get(k), dict)), {})
+        properties = schema.get("properties")
+        names.append(set(properties) if isinstance(properties, dict) else set())
+    return len(names[0] & names[1])
+
+
+def _type_unions(schema: Any) -> int:
+    """JSON Schema `type` lists naming two or more types besides "null", at any depth."""
+    if isinstance(schema, list):
+        return sum(_type_unions(item) for item in schema)
+    if not isinstance(schema, dict):
+        return 0
+    types = schema.get("type")
+    union = isinstance(types, list) and sum(t != "null" for t in types) >= 2
+    return int(union) + sum(_type_unions(value) for value in schema.values())
+
+
 def _enums_in(schema: Any) -> int:
     """The `enum` keywords of a schema, at any depth."""
     if isinstance(schema, dict):
@@ -303,6 +351,12 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "one_optional_described_property": lambda declaration: int(_optional_described_properties(declaration) == 1),
     "declaration_with_described_numbers": _declaration_feature("declaration_with_described_numbers"),
     "recursive_reference": recursive_definitions,
+    "any_of_null_variant": _declaration_feature("any_of_null_variant"),
+    "nested_object": _declaration_feature("nested_object"),
+    "response_property_named_as_parameter": lambda declaration: _response_properties_named_as_parameters(declaration),
+    "type_union": lambda declaration: sum(
+        _type_unions(declaration.get(key)) for key in ("parametersJsonSchema", "responseJsonSchema")
+    ),
 }
 
 
@@ -363,6 +417,8 @@ TOOL_FEATURES = (
     "underscored_name",
     "numeric_response_property",
     "declaration_with_described_numbers",
+    "any_of_variant",
+    "any_of_null_variant",
 )
 
 
@@ -375,7 +431,7 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
     non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`), declarations
     with an optional described property, declarations named with an edge underscore (`_x`, `x_`), top-level
     response schema properties typed integer or number, declarations whose OpenAPI `parameters` hold a described
-    INTEGER or NUMBER property.
+    INTEGER or NUMBER property, schemas listed in an `anyOf` and of those the {"type": "null"} ones.
     `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
     found: Counter[str] = Counter()
     for tool in tools:
@@ -456,6 +512,9 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
     if isinstance(schema.get("items"), dict):
         found["items"] += 1
         children.append(schema["items"])
+    variants = [c for c in schema.get("anyOf") or [] if isinstance(c, dict)]
+    found["any_of_variant"] += len(variants)
+    found["any_of_null_variant"] += sum(str(c.get("type")).lower() == "null" for c in variants)
     for combinator in ("anyOf", "oneOf", "allOf"):
         children += [c for c in schema.get(combinator) or [] if isinstance(c, dict)]
     for container in ("defs", "$defs", "definitions"):

@@ -126,6 +126,8 @@ class ToolTemplate:
     per_underscored_name: int = 0  # a declaration whose name begins or ends with "_"
     per_numeric_response_property: int = 0  # a top-level response schema property typed integer or number
     per_declaration_with_described_numbers: int = 0  # OpenAPI `parameters` holding a described INTEGER / NUMBER
+    per_any_of_variant: int = 0  # each schema listed in an `anyOf`
+    per_any_of_null_variant: int = 0  # on top, when that schema is {"type": "null"}
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
     reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
@@ -167,6 +169,8 @@ _TOOL_WEIGHTS = (
     "per_underscored_name",
     "per_numeric_response_property",
     "per_declaration_with_described_numbers",
+    "per_any_of_variant",
+    "per_any_of_null_variant",
 )
 
 
@@ -188,6 +192,9 @@ class FunctionHistory:
     per_call_with_several_args: int = 0  # a functionCall whose args hold two or more keys
     per_string_list: int = 0  # a top-level non-empty list of strings only
     per_nested_number: int = 0  # a number below the top level of a payload (in an object or a list)
+    per_control_character: int = 0  # a character of a payload's strings that JSON writes as a \u escape
+    per_argument_beyond_two: int = 0  # each key of a functionCall's args after the second
+    per_nested_object_beside_keys: int = 0  # on top of per_nested_object, for one whose object holds other keys
     # (model name patterns, weights that replace the ones above for those models), first match wins
     model_overrides: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = ()
 
@@ -245,6 +252,11 @@ SEAM_SHAPES = (
     "json_schema_title",
     "json_schema_enum",
     "response_schema_node",
+    "any_of_null_variant",
+    "nested_object",
+    "control_character",
+    "response_property_named_as_parameter",
+    "type_union",
 )
 
 
@@ -863,6 +875,9 @@ _HISTORY_WEIGHTS = (
     "per_call_with_several_args",
     "per_string_list",
     "per_nested_number",
+    "per_control_character",
+    "per_argument_beyond_two",
+    "per_nested_object_beside_keys",
 )
 
 
@@ -977,6 +992,9 @@ def _load_accounting(
                         per_call_with_several_args=int(str(history.get("per_call_with_several_args", 0))),
                         per_string_list=int(str(history.get("per_string_list", 0))),
                         per_nested_number=int(str(history.get("per_nested_number", 0))),
+                        per_control_character=int(str(history.get("per_control_character", 0))),
+                        per_argument_beyond_two=int(str(history.get("per_argument_beyond_two", 0))),
+                        per_nested_object_beside_keys=int(str(history.get("per_nested_object_beside_keys", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
