@@ -1,0 +1,174 @@
+"""Mine the chunks of every recorded Gemini API 2.5 streamed answer (streamGenerateContent) whose chunks carry text
+and thought parts only, into tests/evidence/streamed_outputs.json.
+
+Run: python tests/evidence/mine_streamed_outputs.py MIRRORS tests/data > tests/evidence/streamed_outputs.json, where
+MIRRORS holds one git clone per repository, named owner+name/repo (e.g. Mirascope+mirascope/repo). The answers are
+those of the mined sets and of ground_truth_2026 (each record's `source` names the cassette, its blob and the
+interaction): the cassette's blob is read again and the stream whose last usageMetadata is the record's `raw_usage`
+is kept, chunk by chunk: its answer text, its thought text, and the cumulative counts it reports. Records whose blob
+is not in the mirrors, or whose stream is not found in it, are left out (the count goes to stderr).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+SOURCE = re.compile(r"([^:]+):(.*) \(blob (\w+); commit (\w+)\)(?:, interaction (\d+))?")
+COUNTS = ("promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount", "totalTokenCount")
+
+
+class _Loader(yaml.SafeLoader):
+    """vcrpy cassettes tag some header names as Python objects: read them as plain strings."""
+
+
+_Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: f"python:{id(node)}")
+
+
+def blob_text(mirrors: Path, repo: str, blob: str) -> str | None:
+    git_dir = mirrors / repo.replace("/", "+") / "repo"
+    if not git_dir.is_dir():
+        return None
+    out = subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "-p", blob], capture_output=True)
+    return out.stdout.decode("utf-8", "replace") if out.returncode == 0 else None
+
+
+def strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def streams_in(text: str) -> list[list[dict[str, Any]]]:
+    """Every list of chunks in a cassette: server-sent events (`data: {...}` lines) or a JSON array of responses,
+    in any string of the parsed file (VCR yaml, HAR, JSON recordings), else in its raw text (httprr)."""
+    found: list[list[dict[str, Any]]] = []
+    parsed: Any = None
+    for load in (json.loads, lambda t: yaml.load(t, Loader=_Loader)):
+        try:
+            parsed = load(text)
+            break
+        except Exception:
+            continue
+    for s in list(strings(parsed)) or [text]:
+        events = []
+        for line in s.splitlines():
+            line = line.strip()
+            if line.startswith("data:"):
+                try:
+                    events.append(json.loads(line[5:].strip()))
+                except ValueError:
+                    pass
+        if events:
+            found.append([e for e in events if isinstance(e, dict)])
+        if s.strip().startswith("["):
+            try:
+                array = json.loads(s)
+            except ValueError:
+                array = None
+            if isinstance(array, list) and array and all(isinstance(c, dict) for c in array):
+                found.append(array)
+    return found
+
+
+def last_usage(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    usage: dict[str, Any] = {}
+    for chunk in chunks:
+        usage = chunk.get("usageMetadata") or usage
+    return usage
+
+
+def records(data: Path) -> Iterator[dict[str, Any]]:
+    for path in sorted([*data.glob("mined*.jsonl*"), data / "ground_truth_2026.jsonl"]):
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rt") as lines:
+            for line in lines:
+                record = json.loads(line)
+                if (
+                    record.get("kind") == "output"
+                    and "streamGenerateContent" in (record.get("notes") or "")
+                    and "2.5" in record.get("model", "")
+                    and record.get("endpoint") == "gemini-api"
+                ):
+                    yield record
+
+
+def main(mirrors: Path, data: Path) -> None:
+    kept: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    tally: Counter[str] = Counter()
+    cache: dict[str, list[list[dict[str, Any]]]] = {}
+    for record in records(data):
+        match = SOURCE.match(record["source"])
+        if not match:
+            tally["source names no blob"] += 1
+            continue
+        repo, path, blob, commit, interaction = match.groups()
+        if blob not in cache:
+            text = blob_text(mirrors, repo, blob)
+            cache[blob] = streams_in(text) if text else []
+        usage = record.get("raw_usage") or {}
+        stream = next(
+            (s for s in cache[blob] if all(last_usage(s).get(k) == usage.get(k) for k in COUNTS[:2] + COUNTS[-1:])),
+            None,
+        )
+        if stream is None:
+            tally["stream not found"] += 1
+            continue
+        chunks = []
+        for chunk in stream:
+            candidate = (chunk.get("candidates") or [{}])[0]
+            parts = (candidate.get("content") or {}).get("parts") or []
+            if any(set(part) - {"text", "thought", "thoughtSignature"} for part in parts):
+                break
+            counts = chunk.get("usageMetadata") or {}
+            chunks.append(
+                {
+                    "text": "".join(p.get("text", "") for p in parts if not p.get("thought")),
+                    "thought": "".join(p.get("text", "") for p in parts if p.get("thought")),
+                    **{k: counts[k] for k in COUNTS if k in counts},
+                }
+            )
+        else:
+            key = json.dumps([blob, chunks])
+            if key in seen:
+                tally["same stream again"] += 1
+                continue
+            seen.add(key)
+            kept.append(
+                {
+                    "id": record["id"],
+                    "model": record["model"],
+                    "day": record.get("recorded"),
+                    "source": {
+                        "repo": repo,
+                        "path": path,
+                        "blob": blob,
+                        "commit": commit,
+                        "interaction": int(interaction or 0),
+                    },
+                    "chunks": chunks,
+                }
+            )
+            tally["kept"] += 1
+            continue
+        tally["calls or other parts"] += 1
+    print(dict(tally), file=sys.stderr)
+    json.dump(kept, sys.stdout, indent=1, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
