@@ -11,19 +11,27 @@ is not in the mirrors, or whose stream is not found in it, are left out (the cou
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
 SOURCE = re.compile(r"([^:]+):(.*) \(blob (\w+); commit (\w+)\)(?:, interaction (\d+))?")
-COUNTS = ("promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount", "totalTokenCount")
+COUNTS = (
+    "promptTokenCount",
+    "candidatesTokenCount",
+    "thoughtsTokenCount",
+    "toolUsePromptTokenCount",
+    "totalTokenCount",
+)
 
 
 class _Loader(yaml.SafeLoader):
@@ -68,10 +76,8 @@ def streams_in(text: str) -> list[list[dict[str, Any]]]:
         for line in s.splitlines():
             line = line.strip()
             if line.startswith("data:"):
-                try:
+                with contextlib.suppress(ValueError):
                     events.append(json.loads(line[5:].strip()))
-                except ValueError:
-                    pass
         if events:
             found.append([e for e in events if isinstance(e, dict)])
         if s.strip().startswith("["):

@@ -1,0 +1,152 @@
+"""The Gemini API's 2.5 streamed answers, chunk by chunk (tests/evidence/streamed_outputs.json): accounting.yaml
+`streamed_chunks_apart` (given the chunks) and `streamed_output_bounds` (given joined, or chunks with thought
+summaries), replayed on every recorded stream."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import vertexmeter
+from vertexmeter.datafiles import load_yaml
+from vertexmeter.registry import build_registry
+from vertexmeter.tokenizing import get_tokenizer
+
+EVIDENCE = json.loads((Path(__file__).parent / "evidence" / "streamed_outputs.json").read_text("utf-8"))
+PROMPT = {"contents": [{"role": "user", "parts": [{"text": "."}]}]}
+
+
+def _billed(stream: dict[str, Any]) -> int | None:
+    counts = [c["candidatesTokenCount"] for c in stream["chunks"] if "candidatesTokenCount" in c]
+    return counts[-1] if counts else None
+
+
+def _kind(stream: dict[str, Any]) -> str:
+    if any("toolUsePromptTokenCount" in c for c in stream["chunks"]):
+        return "grounded"  # the search's own tokens on top (server_tool_calls): not this rule's
+    if any(c["thought"] for c in stream["chunks"]):
+        return "thought summaries"
+    return "text"
+
+
+def _chunks(stream: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for chunk in stream["chunks"]:
+        parts = ([{"text": chunk["thought"], "thought": True}] if chunk["thought"] else []) + (
+            [{"text": chunk["text"]}] if chunk["text"] else []
+        )
+        usage = {k: v for k, v in chunk.items() if k.endswith("TokenCount")}
+        out.append(
+            {
+                "candidates": [{"content": {"role": "model", "parts": parts}}],
+                **({"usageMetadata": usage} if usage else {}),
+            }
+        )
+    return out
+
+
+STREAMS = [s for s in EVIDENCE if _billed(s) is not None and _kind(s) != "grounded"]
+
+
+def test_the_evidence_is_what_the_rules_say() -> None:
+    assert Counter(_kind(s) for s in STREAMS) == {"text": 156, "thought summaries": 2}
+    assert len({s["source"]["repo"] for s in STREAMS}) == 10
+    assert {s["model"] for s in STREAMS} == {
+        "gemini-2.5-flash",
+        "gemini-2.5-pro",
+        "gemini-2.5-flash-lite",
+        "gemini-2.5-flash-lite-preview-06-17",
+    }
+    rules = load_yaml("vertexmeter.registry", "accounting.yaml")
+    ids = {s["id"] for s in EVIDENCE}
+    for section in ("streamed_chunks_apart", "streamed_output_bounds"):
+        entry = next(e for e in rules[section] if e["generations"] == ["2.5"])
+        assert set(entry["evidence"]) <= ids | {"t3-0561", "t3-0564"}, section
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=[s["id"] for s in STREAMS])
+def test_every_recorded_2_5_stream_given_as_chunks(stream: dict[str, Any]) -> None:
+    """Exact where the chunks hold text only; inside the bounds where they carry thought summaries."""
+    answer = vertexmeter.usage(stream["model"], PROMPT, api="gemini", response=_chunks(stream), as_of=stream["day"])
+    billed = _billed(stream)
+    if _kind(stream) == "text":
+        assert (answer.candidates_token_count, answer.bounds) == (billed, None)
+    else:
+        assert answer.bounds is not None
+        low, high = answer.bounds["candidatesTokenCount"]
+        assert low <= billed <= high and answer.candidates_token_count != billed
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=[s["id"] for s in STREAMS])
+def test_every_recorded_2_5_stream_given_joined_is_inside_its_bounds(stream: dict[str, Any]) -> None:
+    text = "".join(c["text"] for c in stream["chunks"])
+    answer = vertexmeter.usage(
+        stream["model"],
+        PROMPT,
+        api="gemini",
+        response={"role": "model", "parts": [{"text": text}]},
+        streamed=True,
+        as_of=stream["day"],
+    )
+    assert answer.bounds is not None
+    low, high = answer.bounds["candidatesTokenCount"]
+    assert low <= _billed(stream) <= high
+    assert "accounting.yaml streamed_output_bounds" in answer.bounds["reason"]
+
+
+def test_the_readings_ruled_out() -> None:
+    """docs/counting.md "Streamed outputs": of the 156 text-only streams, how many each reading makes exact."""
+    tokenizer = get_tokenizer("gemma3")
+
+    def count(text: str) -> int:
+        return tokenizer.count(text) if text else 0
+
+    readings = {
+        "joined": lambda ts: count("".join(ts)),
+        "apart": lambda ts: sum(count(t) for t in ts),
+        "apart, leading whitespace dropped": lambda ts: sum(count(t.lstrip()) for t in ts),
+        "apart, trailing whitespace dropped": lambda ts: sum(count(t.rstrip()) for t in ts),
+        "joined, its edges dropped": lambda ts: count("".join(ts).strip()),
+        "apart, edges dropped": lambda ts: sum(count(t.strip()) for t in ts),
+    }
+    texts = [([c["text"] for c in s["chunks"]], _billed(s)) for s in STREAMS if _kind(s) == "text"]
+    exact = {name: sum(read(ts) == billed for ts, billed in texts) for name, read in readings.items()}
+    assert exact == {
+        "joined": 102,
+        "apart": 102,
+        "apart, leading whitespace dropped": 120,
+        "apart, trailing whitespace dropped": 127,
+        "joined, its edges dropped": 116,
+        "apart, edges dropped": 156,
+    }
+
+
+def test_streamed_chunks_apart_is_checked_when_the_data_loads() -> None:
+    models = load_yaml("vertexmeter.registry", "models.yaml")
+    rules = load_yaml("vertexmeter.registry", "accounting.yaml")
+    twice = copy.deepcopy(rules)
+    twice["streamed_chunks_apart"].append(twice["streamed_chunks_apart"][0])
+    with pytest.raises(ValueError, match="covered twice"):
+        build_registry(models, twice)
+    for change, message in (
+        ({"edges": "kept"}, "edges 'kept' is not one of"),
+        ({"evidence": []}, "evidence and a reason"),
+        ({"reason": ""}, "evidence and a reason"),
+    ):
+        broken = copy.deepcopy(rules)
+        broken["streamed_chunks_apart"][0].update(change)
+        with pytest.raises(ValueError, match=message):
+            build_registry(models, broken)
+
+
+def test_a_chunk_ending_in_a_space_before_a_number() -> None:
+    stream = next(s for s in STREAMS if s["id"] == "fnts-0013")
+    answer = vertexmeter.usage(stream["model"], PROMPT, api="gemini", response=_chunks(stream), as_of=stream["day"])
+    assert answer.candidates_token_count == 14  # "The sum of " + "15 and 27 is 42.": 3 + 11
+    text = "".join(c["text"] for c in stream["chunks"])
+    assert get_tokenizer("gemma3").count(text) == 15
