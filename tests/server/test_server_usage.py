@@ -132,7 +132,8 @@ def test_usage_and_estimate_take_history(http: httpx.Client) -> None:
 
 
 def test_usage_of_a_streamed_response_carries_its_output_bounds(http: httpx.Client) -> None:
-    """A Gemini API 2.5 stream's chunks as `usageOptions.response`: the library's bounds, in the OpenAPI shape."""
+    """A Gemini API 2.5 stream's chunks with thought summaries as `usageOptions.response`: the library's bounds, in
+    the OpenAPI shape."""
     from tests.ground_truth import load_2026, whole_response
 
     record = next(r for r in load_2026() if r["id"] == "t3-0418")
@@ -144,7 +145,7 @@ def test_usage_of_a_streamed_response_carries_its_output_bounds(http: httpx.Clie
     expected = vertexmeter.usage_metadata(
         "gemini-2.5-flash", body, api="gemini", response=options["response"], as_of=record["recorded"]
     )
-    assert metadata == expected and metadata["bounds"]["candidatesTokenCount"] == [641, 654]
+    assert metadata == expected and metadata["bounds"]["candidatesTokenCount"] == [639, 648]
     shape = _bounds_schema(http.get("/openapi.json").json())
     properties = shape["properties"]
     assert isinstance(properties, dict) and shape["additionalProperties"] is False
