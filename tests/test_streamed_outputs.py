@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vertexmeter
 from vertexmeter.datafiles import load_yaml
@@ -150,3 +152,23 @@ def test_a_chunk_ending_in_a_space_before_a_number() -> None:
     assert answer.candidates_token_count == 14  # "The sum of " + "15 and 27 is 42.": 3 + 11
     text = "".join(c["text"] for c in stream["chunks"])
     assert get_tokenizer("gemma3").count(text) == 15
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab1 .\n", min_size=1, max_size=8), min_size=1, max_size=5),
+    st.lists(st.sampled_from(["", " ", "\n", "  ", " \n"]), min_size=10, max_size=10),
+)
+def test_whitespace_at_a_chunk_s_edges_is_not_billed(texts: list[str], pads: list[str]) -> None:
+    """On 2.5 a chunk bills the same with more spaces or newlines at its edges; its inner text as counted."""
+
+    def stream(chunks: list[str]) -> list[dict[str, Any]]:
+        return [{"candidates": [{"content": {"role": "model", "parts": [{"text": t}]}}]} for t in chunks if t]
+
+    padded = [pads[2 * i % 10] + t + pads[(2 * i + 1) % 10] for i, t in enumerate(texts)]
+    plain = vertexmeter.usage("gemini-2.5-flash", PROMPT, api="gemini", response=stream(texts), as_of="2026-01-01")
+    more = vertexmeter.usage("gemini-2.5-flash", PROMPT, api="gemini", response=stream(padded), as_of="2026-01-01")
+    tokenizer = get_tokenizer("gemma3")
+    expected = sum(tokenizer.count(t.strip(" \n")) for t in texts if t.strip(" \n"))
+    assert plain.candidates_token_count == more.candidates_token_count == expected
+    assert plain.bounds is None and more.bounds is None
