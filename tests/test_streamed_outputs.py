@@ -1,6 +1,6 @@
 """The Gemini API's 2.5 streamed answers, chunk by chunk (tests/evidence/streamed_outputs.json): accounting.yaml
-`streamed_chunks_apart` (given the chunks) and `streamed_output_bounds` (given joined, or chunks with thought
-summaries), replayed on every recorded stream."""
+`streamed_chunks_apart` (given the chunks) and `streamed_output_bounds` (given joined), replayed on every recorded
+stream."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def _billed(stream: dict[str, Any]) -> int | None:
 
 
 def _kind(stream: dict[str, Any]) -> str:
-    if any("toolUsePromptTokenCount" in c for c in stream["chunks"]):
+    tool_use = any("toolUsePromptTokenCount" in c for c in stream["chunks"])
+    if tool_use and not any("other_parts" in c for c in stream["chunks"]):
         return "grounded"  # the search's own tokens on top (server_tool_calls): not this rule's
     if any(c["thought"] for c in stream["chunks"]):
         return "thought summaries"
@@ -39,8 +40,10 @@ def _kind(stream: dict[str, Any]) -> str:
 def _chunks(stream: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for chunk in stream["chunks"]:
-        parts = ([{"text": chunk["thought"], "thought": True}] if chunk["thought"] else []) + (
-            [{"text": chunk["text"]}] if chunk["text"] else []
+        parts = (
+            ([{"text": chunk["thought"], "thought": True}] if chunk["thought"] else [])
+            + ([{"text": chunk["text"]}] if chunk["text"] else [])
+            + chunk.get("other_parts", [])
         )
         usage = {k: v for k, v in chunk.items() if k.endswith("TokenCount")}
         out.append(
@@ -56,11 +59,13 @@ STREAMS = [s for s in EVIDENCE if _billed(s) is not None and _kind(s) != "ground
 
 
 def test_the_evidence_is_what_the_rules_say() -> None:
-    assert Counter(_kind(s) for s in STREAMS) == {"text": 156, "thought summaries": 2}
-    assert len({s["source"]["repo"] for s in STREAMS}) == 10
+    assert Counter(_kind(s) for s in STREAMS) == {"text": 156, "thought summaries": 31}
+    assert len({s["source"]["repo"] for s in STREAMS if _kind(s) == "text"}) == 10
+    assert len({s["source"]["repo"] for s in STREAMS if _kind(s) == "thought summaries"}) == 5
     assert {s["model"] for s in STREAMS} == {
         "gemini-2.5-flash",
         "gemini-2.5-pro",
+        "gemini-2.5-pro-preview-05-06",
         "gemini-2.5-flash-lite",
         "gemini-2.5-flash-lite-preview-06-17",
     }
@@ -68,23 +73,20 @@ def test_the_evidence_is_what_the_rules_say() -> None:
     ids = {s["id"] for s in EVIDENCE}
     for section in ("streamed_chunks_apart", "streamed_output_bounds"):
         entry = next(e for e in rules[section] if e["generations"] == ["2.5"])
-        assert set(entry["evidence"]) <= ids | {"t3-0561", "t3-0564"}, section
+        assert set(entry["evidence"]) <= ids, section
 
 
 @pytest.mark.parametrize("stream", STREAMS, ids=[s["id"] for s in STREAMS])
-def test_every_recorded_2_5_stream_given_as_chunks(stream: dict[str, Any]) -> None:
-    """Exact where the chunks hold text only; inside the bounds where they carry thought summaries."""
+def test_every_recorded_2_5_stream_given_as_chunks_is_exact(stream: dict[str, Any]) -> None:
+    """Text, function calls, code execution; with and without thought summaries (1 less each)."""
     answer = vertexmeter.usage(stream["model"], PROMPT, api="gemini", response=_chunks(stream), as_of=stream["day"])
-    billed = _billed(stream)
-    if _kind(stream) == "text":
-        assert (answer.candidates_token_count, answer.bounds) == (billed, None)
-    else:
-        assert answer.bounds is not None
-        low, high = answer.bounds["candidatesTokenCount"]
-        assert low <= billed <= high and answer.candidates_token_count != billed
+    assert (answer.candidates_token_count, answer.bounds) == (_billed(stream), None)
 
 
-@pytest.mark.parametrize("stream", STREAMS, ids=[s["id"] for s in STREAMS])
+JOINED = [s for s in STREAMS if not any("other_parts" in c for c in s["chunks"])]
+
+
+@pytest.mark.parametrize("stream", JOINED, ids=[s["id"] for s in JOINED])
 def test_every_recorded_2_5_stream_given_joined_is_inside_its_bounds(stream: dict[str, Any]) -> None:
     text = "".join(c["text"] for c in stream["chunks"])
     answer = vertexmeter.usage(
@@ -99,6 +101,33 @@ def test_every_recorded_2_5_stream_given_joined_is_inside_its_bounds(stream: dic
     low, high = answer.bounds["candidatesTokenCount"]
     assert low <= _billed(stream) <= high
     assert "accounting.yaml streamed_output_bounds" in answer.bounds["reason"]
+
+
+def test_a_thought_summary_bills_one_less() -> None:
+    """thst-0009: fantasy's call after one thought summary bills 14, the call alone 15 (function_call_outputs)."""
+    stream = next(s for s in STREAMS if s["id"] == "thst-0009")
+    chunks = _chunks(stream)
+    answer = vertexmeter.usage(stream["model"], PROMPT, api="gemini", response=chunks, as_of=stream["day"])
+    assert answer.candidates_token_count == 14
+    without = [
+        {
+            "candidates": [
+                {
+                    "content": {
+                        "role": "model",
+                        "parts": [p for p in c["candidates"][0]["content"]["parts"] if not p.get("thought")],
+                    }
+                }
+            ]
+        }
+        for c in chunks
+    ]
+    alone = vertexmeter.usage(stream["model"], PROMPT, api="gemini", response=without, as_of=stream["day"])
+    assert alone.candidates_token_count == 15
+    # Nothing billed below zero: a stream of summaries only
+    thoughts = [{"candidates": [{"content": {"role": "model", "parts": [{"text": "Hm.", "thought": True}]}}]}] * 3
+    empty = vertexmeter.usage(stream["model"], PROMPT, api="gemini", response=thoughts, as_of=stream["day"])
+    assert empty.candidates_token_count == 0
 
 
 def test_the_readings_ruled_out() -> None:
@@ -117,6 +146,7 @@ def test_the_readings_ruled_out() -> None:
         "apart, edges dropped": lambda ts: sum(count(t.strip()) for t in ts),
     }
     texts = [([c["text"] for c in s["chunks"]], _billed(s)) for s in STREAMS if _kind(s) == "text"]
+    assert len(texts) == 156
     exact = {name: sum(read(ts) == billed for ts, billed in texts) for name, read in readings.items()}
     assert exact == {
         "joined": 102,
@@ -137,6 +167,7 @@ def test_streamed_chunks_apart_is_checked_when_the_data_loads() -> None:
         build_registry(models, twice)
     for change, message in (
         ({"edges": "kept"}, "edges 'kept' is not one of"),
+        ({"per_thought_part": 1}, "per_thought_part <= 0"),
         ({"evidence": []}, "evidence and a reason"),
         ({"reason": ""}, "evidence and a reason"),
     ):

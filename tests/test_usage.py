@@ -1188,6 +1188,7 @@ STREAM_GOLDENS = [
     ("t3-0561", 37),  # the joined text counts 39: "The sum of " bills 3
     ("t3-0448", 832),  # the joined text counts 836
     ("t3-0482", 480),  # billed as the joined text counts
+    ("t3-0418", 643),  # 3 thought summaries, 1 less each: below the fewest pieces the joined text is spelt with
 ]
 
 
@@ -1213,27 +1214,6 @@ def test_a_streamed_2_5_answer_bills_its_chunks_apart(record_id: str, recorded: 
         for r in metadata["rules"]
     )
     assert not any("streamed_output_bounds" in r["rule"] for r in metadata["rules"])
-
-
-def test_a_stream_with_thought_summaries_is_bounded_around_its_chunks() -> None:
-    """t3-0418's chunks carry thought summaries (includeThoughts), which streamed_chunks_apart does not cover: its
-    chunks' count (646; 643 billed, below the fewest pieces the joined text can be spelt with) gets bounds."""
-    record, chunks = _stream("t3-0418")
-    assert record["expected"]["totalTokens"] == 643
-    answer = vertexmeter.usage(
-        record["model"], {"contents": [USER]}, api="gemini", response=chunks, as_of=record["recorded"]
-    )
-    assert (answer.candidates_token_count, answer.exact) == (646, False)
-    assert answer.bounds is not None and answer.bounds["candidatesTokenCount"] == [639, 648]
-    assert "promptTokenCount" not in answer.bounds  # the prompt is exact: only the output has a range
-    rest = answer.prompt_token_count + answer.thoughts_token_count
-    assert answer.bounds["totalTokenCount"] == [639 + rest, 648 + rest]
-    assert "accounting.yaml streamed_output_bounds" in answer.bounds["reason"]
-    metadata = answer.to_rest(explain=True)
-    assert metadata["bounds"] == answer.bounds and metadata["candidatesTokenCount"] == 646
-    assert any(
-        r["rule"] == "accounting.yaml streamed_output_bounds" and "t3-0418" in r["evidence"] for r in metadata["rules"]
-    )
 
 
 def test_streamed_chunks_apart_only_where_the_data_shows_it() -> None:
@@ -1274,8 +1254,8 @@ def _joined(chunks: list[dict[str, Any]]) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("record_id", "recorded", "point", "bounds"),
     [
-        ("t3-0418", 643, 650, [643, 652]),  # 2.5: 7 under the joined text (cuts and thought summaries)
-        ("t3-0501", 765, 763, [755, 765]),  # 2.5: 2 over the joined text (its cuts split words)
+        ("t3-0418", 643, 650, [638, 652]),  # 2.5: 7 under the joined text (cuts and thought summaries)
+        ("t3-0501", 765, 763, [750, 765]),  # 2.5: 2 over the joined text (its cuts split words)
         ("t3-0394", 497, 495, [495, 510]),  # 2.0: joined 2 under its chunks' count, never over it
         ("t3-0311", 52, 52, [52, 56]),  # 2.0, billed as joined: still inside
     ],
@@ -1301,8 +1281,7 @@ def test_a_stream_given_joined_is_bounded_where_its_chunks_would_tell(
     given = vertexmeter.usage(record["model"], {"contents": [USER]}, response=chunks, streamed=True, **kwargs)
     plain = vertexmeter.usage(record["model"], {"contents": [USER]}, response=chunks, **kwargs)
     assert (given.candidates_token_count, given.bounds) == (plain.candidates_token_count, plain.bounds)
-    if record_id != "t3-0418":
-        assert (given.candidates_token_count, given.bounds) == (recorded, None)
+    assert (given.candidates_token_count, given.bounds) == (recorded, None)
 
 
 def test_a_joined_stream_stays_exact_where_streams_bill_their_text() -> None:
@@ -1327,16 +1306,19 @@ def test_a_joined_stream_stays_exact_where_streams_bill_their_text() -> None:
 
 
 def test_stream_and_seam_bounds_add_up() -> None:
-    """A 2.5 agent turn with an uncertain payload seam, answered by a stream: both counts have a range."""
+    """A 2.5 agent turn with an uncertain payload seam, answered by a stream given joined: both counts have a range."""
     _, chunks = _stream("t3-0418")
     body = {"contents": [USER, *_call_pair("sum", {"a": 1, "b": 2}, {"sum": 3})]}
-    answer = vertexmeter.usage("gemini-2.5-flash", body, api="gemini", response=chunks, as_of="2026-03-17")
+    answer = vertexmeter.usage(
+        "gemini-2.5-flash", body, api="gemini", response=_joined(chunks), streamed=True, as_of="2026-03-17"
+    )
     assert answer.bounds is not None
     p, c = answer.prompt_token_count, answer.candidates_token_count
+    assert c == 650
     assert answer.bounds["promptTokenCount"] == [p - 3, p]
-    assert answer.bounds["candidatesTokenCount"] == [c - 7, c + 2]
+    assert answer.bounds["candidatesTokenCount"] == [c - 12, c + 2]
     t = answer.total_token_count
-    assert answer.bounds["totalTokenCount"] == [t - 10, t + 2]
+    assert answer.bounds["totalTokenCount"] == [t - 15, t + 2]
     assert "uncertain_seams" in answer.bounds["reason"] and "streamed_output_bounds" in answer.bounds["reason"]
 
 
@@ -1365,20 +1347,27 @@ def test_streamed_output_bounds_are_checked_when_the_data_loads() -> None:
 
 
 def test_cli_usage_of_a_streamed_response(tmp_path: Path) -> None:
-    """`--response` with a stream's chunks: the JSON carries the library's bounds, the table the output's range."""
+    """`--response` with a stream's chunks: exact; the same stream joined and `--streamed`: the JSON carries the
+    library's bounds, the table the output's range."""
     record, chunks = _stream("t3-0418")
-    body, answer = tmp_path / "generate.json", tmp_path / "stream.json"
+    body, answer, joined = tmp_path / "generate.json", tmp_path / "stream.json", tmp_path / "joined.json"
     body.write_text(json.dumps({"contents": [USER]}))
     answer.write_text(json.dumps(chunks))
-    args = ["usage", "-m", "gemini-2.5-flash", "--api", "gemini", "-f", str(body), "--response", str(answer)]
+    joined.write_text(json.dumps(_joined(chunks)))
     runner = CliRunner()
-    result = runner.invoke(main, [*args, "--as-of", str(record["recorded"])])
+    common = ["usage", "-m", "gemini-2.5-flash", "--api", "gemini", "-f", str(body), "--as-of", str(record["recorded"])]
+    result = runner.invoke(main, [*common, "--response", str(answer)])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
-    assert printed["bounds"]["candidatesTokenCount"] == [639, 648] and printed["candidatesTokenCount"] == 646
-    human = runner.invoke(main, [*args, "--as-of", str(record["recorded"]), "--human"])
+    assert printed["candidatesTokenCount"] == 643 and "bounds" not in printed
+    args = [*common, "--response", str(joined), "--streamed"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert printed["bounds"]["candidatesTokenCount"] == [638, 652] and printed["candidatesTokenCount"] == 650
+    human = runner.invoke(main, [*args, "--human"])
     assert human.exit_code == 0, human.output
-    assert "candidates: bounds (not exact)" in human.output and "639 - 648" in human.output
+    assert "candidates: bounds (not exact)" in human.output and "638 - 652" in human.output
     assert "prompt total: bounds" not in human.output
 
 
@@ -1401,10 +1390,11 @@ def test_thought_summaries_without_usage_bound_the_thoughts() -> None:
     assert (answer.thoughts_token_count, answer.exact) == (224, False)
     assert answer.bounds is not None and answer.bounds["thoughtsTokenCount"] == [224, 2048]
     assert answer.bounds["thoughtsTokenCount"][0] <= 1174 <= answer.bounds["thoughtsTokenCount"][1]
-    low, high = answer.bounds["candidatesTokenCount"]  # the stream's own output bounds add up with the thoughts'
+    assert "candidatesTokenCount" not in answer.bounds  # the chunks bill exactly (streamed_chunks_apart)
+    assert answer.candidates_token_count == 643
     assert answer.bounds["totalTokenCount"] == [
-        answer.prompt_token_count + low + 224,
-        answer.prompt_token_count + high + 2048,
+        answer.prompt_token_count + 643 + 224,
+        answer.prompt_token_count + 643 + 2048,
     ]
     assert "thought summaries" in answer.bounds["reason"]
     assert answer.to_rest()["bounds"] == answer.bounds
@@ -1425,7 +1415,7 @@ def test_a_response_that_states_its_thoughts_is_billed_by_them() -> None:
         record["model"], {"contents": [USER]}, api="gemini", response=chunks, as_of=record["recorded"]
     )
     assert answer.thoughts_token_count == 1174
-    assert answer.bounds is not None and "thoughtsTokenCount" not in answer.bounds  # only the stream's output range
+    assert (answer.candidates_token_count, answer.bounds) == (643, None)
     hidden = {
         "candidates": [{"content": {"role": "model", "parts": [{"text": "Paris."}]}}],
         "usageMetadata": {"thoughtsTokenCount": 321},

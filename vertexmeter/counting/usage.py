@@ -646,7 +646,8 @@ def count_response(
     entry, like the request's: name, argument keys and strings); code execution's parts as `code_execution_parts` says.
     A text cut by one of the request's stop sequences bills as accounting.yaml `stop_sequences` says; newlines
     at the start or end of the text as `output_newlines` says. A list of chunks where `chunk_rule` holds
-    (accounting.yaml `streamed_chunks_apart`) bills each chunk's text apart, without the whitespace at its edges.
+    (accounting.yaml `streamed_chunks_apart`) bills each chunk's text apart, without the whitespace at its edges, and
+    the rule's per_thought_part for each thought summary.
     """
     tokenizer = get_tokenizer(tokenizer_for(prompt.model, prompt.api, as_of))
     rules = accounting_for(prompt.model, prompt.api, GENERATE_CONTENT)
@@ -660,13 +661,14 @@ def count_response(
     chunks = isinstance(response, list)
     chunk_rule = chunk_rule if chunks else None
     # Where a stream's chunks are counted apart (text_pieces_apart, streamed_chunks_apart), its chunks make the count
-    # exact: only the joined text leaves it open (and, under streamed_chunks_apart, thought parts in the chunks).
+    # exact: only the joined text leaves it open.
     streamed = streamed_rule is not None and (joined_stream and not chunks or chunks and not apart and not chunk_rule)
     code_rule = code_parts_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
+        summaries = 0  # thought parts with text: a streamed chunk's thought summary each
         others: list[str] = []
         # Code execution (accounting.yaml code_execution_parts): the code texts billed, each code part's own tokens,
         # and the runs of text parts a code part ends where its code is billed without its edges.
@@ -685,6 +687,7 @@ def count_response(
             if "text" in part:
                 if part.get("thought"):
                     thought_text += part["text"]
+                    summaries += bool(part["text"])
                 else:
                     pieces.append(part["text"])
                     call_last = False
@@ -728,12 +731,14 @@ def count_response(
             cut = tokens_before_stop(tokenizer, text, stops)
             text_tokens = text_tokens if cut is None else cut
         spans = not chunks or sum(1 for piece in pieces if piece) >= (streamed_rule.min_chunks if streamed_rule else 0)
-        unsure_chunks = chunk_rule is not None and bool(thought_text) and not chunk_rule.exact_with_thought_parts
-        if (streamed or unsure_chunks and streamed_rule is not None) and spans:
+        if streamed and spans:
             uncertain += text_tokens
         counted = text_tokens + sum(tokenizer.count(t) for t in others if t)
         if counted:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
+        if chunk_rule is not None and summaries and "TEXT" in by_modality:
+            # accounting.yaml streamed_chunks_apart per_thought_part: each thought summary's chunk bills less output
+            by_modality["TEXT"] = max(0, by_modality["TEXT"] + chunk_rule.per_thought_part * summaries)
         thoughts += tokenizer.count(thought_text) if thought_text else 0
     return by_modality, thoughts, uncertain, tuple(read_by.values())
 

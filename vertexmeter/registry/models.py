@@ -297,12 +297,12 @@ class StreamedOutputBounds:
 @dataclass(frozen=True)
 class StreamedChunks:
     """accounting.yaml `streamed_chunks_apart`: a stream given as its chunks bills each chunk's text on its own,
-    without the whitespace at the chunk's edges; where the chunks also carry thought parts the count is not known to
-    be exact (`streamed_output_bounds` then bounds it around this count)."""
+    without the whitespace at the chunk's edges, and `per_thought_part` (<= 0) for each thought summary its chunks
+    carry."""
 
     since: dt.date
     edges: str  # "whitespace_stripped"
-    exact_with_thought_parts: bool
+    per_thought_part: int
     reason: str
     confidence: str
     evidence: tuple[str, ...]
@@ -626,13 +626,15 @@ def _load_streamed_chunks(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str
         rule = StreamedChunks(
             since=dt.date.fromisoformat(str(entry["since"])),
             edges=str(entry.get("edges", "")),
-            exact_with_thought_parts=bool(entry.get("exact_with_thought_parts", False)),
+            per_thought_part=int(entry.get("per_thought_part", 0)),
             reason=str(entry.get("reason") or ""),
             confidence=str(entry.get("confidence", "")),
             evidence=_strings(entry.get("evidence") or []),
         )
         if rule.edges not in CHUNK_EDGES:
             raise ValueError(f"accounting.yaml streamed_chunks_apart: edges {rule.edges!r} is not one of {CHUNK_EDGES}")
+        if rule.per_thought_part > 0:
+            raise ValueError("accounting.yaml streamed_chunks_apart: per_thought_part <= 0")
         if not rule.evidence or not rule.reason:
             raise ValueError("accounting.yaml streamed_chunks_apart: each rule needs evidence and a reason")
         for key in _rule_keys(entry):
