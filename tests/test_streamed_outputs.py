@@ -31,7 +31,7 @@ def _billed(stream: dict[str, Any]) -> int | None:
 def _kind(stream: dict[str, Any]) -> str:
     tool_use = any("toolUsePromptTokenCount" in c for c in stream["chunks"])
     if tool_use and not any("other_parts" in c for c in stream["chunks"]):
-        return "grounded"  # the search's own tokens on top (server_tool_calls): not this rule's
+        return "grounded"  # the searches' own tokens on top (accounting.yaml server_tool_calls)
     if any(c["thought"] for c in stream["chunks"]):
         return "thought summaries"
     return "text"
@@ -46,20 +46,21 @@ def _chunks(stream: dict[str, Any]) -> list[dict[str, Any]]:
             + chunk.get("other_parts", [])
         )
         usage = {k: v for k, v in chunk.items() if k.endswith("TokenCount")}
-        out.append(
-            {
-                "candidates": [{"content": {"role": "model", "parts": parts}}],
-                **({"usageMetadata": usage} if usage else {}),
-            }
-        )
+        metadata = {k: v for k, v in chunk.items() if k in ("groundingMetadata", "urlContextMetadata")}
+        candidate = {"content": {"role": "model", "parts": parts}, **metadata}
+        out.append({"candidates": [candidate], **({"usageMetadata": usage} if usage else {})})
     return out
 
 
-STREAMS = [s for s in EVIDENCE if _billed(s) is not None and _kind(s) != "grounded"]
+def _prompt(stream: dict[str, Any]) -> dict[str, Any]:
+    return {**PROMPT, "tools": stream["request_tools"]} if "request_tools" in stream else PROMPT
+
+
+STREAMS = [s for s in EVIDENCE if _billed(s) is not None]
 
 
 def test_the_evidence_is_what_the_rules_say() -> None:
-    assert Counter(_kind(s) for s in STREAMS) == {"text": 156, "thought summaries": 31}
+    assert Counter(_kind(s) for s in STREAMS) == {"text": 156, "thought summaries": 31, "grounded": 14}
     assert len({s["source"]["repo"] for s in STREAMS if _kind(s) == "text"}) == 10
     assert len({s["source"]["repo"] for s in STREAMS if _kind(s) == "thought summaries"}) == 5
     assert {s["model"] for s in STREAMS} == {
@@ -78,12 +79,15 @@ def test_the_evidence_is_what_the_rules_say() -> None:
 
 @pytest.mark.parametrize("stream", STREAMS, ids=[s["id"] for s in STREAMS])
 def test_every_recorded_2_5_stream_given_as_chunks_is_exact(stream: dict[str, Any]) -> None:
-    """Text, function calls, code execution; with and without thought summaries (1 less each)."""
-    answer = vertexmeter.usage(stream["model"], PROMPT, api="gemini", response=_chunks(stream), as_of=stream["day"])
+    """Text, function calls, code execution, grounding (the request's tools and the chunks' groundingMetadata: the
+    searches bill on top); with and without thought summaries (1 less each)."""
+    answer = vertexmeter.usage(
+        stream["model"], _prompt(stream), api="gemini", response=_chunks(stream), as_of=stream["day"]
+    )
     assert (answer.candidates_token_count, answer.bounds) == (_billed(stream), None)
 
 
-JOINED = [s for s in STREAMS if not any("other_parts" in c for c in s["chunks"])]
+JOINED = [s for s in STREAMS if _kind(s) != "grounded" and not any("other_parts" in c for c in s["chunks"])]
 
 
 @pytest.mark.parametrize("stream", JOINED, ids=[s["id"] for s in JOINED])

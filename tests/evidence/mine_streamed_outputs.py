@@ -135,7 +135,8 @@ def git(git_dir: Path, *args: str) -> str:
 
 
 def chunk_entry(chunk: dict[str, Any]) -> dict[str, Any]:
-    """A chunk as the evidence keeps it: its answer text, its thought text, its other parts, its counts."""
+    """A chunk as the evidence keeps it: its answer text, its thought text, its other parts, its candidate's
+    groundingMetadata and urlContextMetadata (what a grounded answer searched and read), its counts."""
     candidate = (chunk.get("candidates") or [{}])[0]
     parts = (candidate.get("content") or {}).get("parts") or []
     counts = chunk.get("usageMetadata") or {}
@@ -144,10 +145,12 @@ def chunk_entry(chunk: dict[str, Any]) -> dict[str, Any]:
         for part in parts
         if set(part) - {"text", "thought", "thoughtSignature"}
     ]
+    metadata = {k: v for k, v in candidate.items() if k in ("groundingMetadata", "urlContextMetadata")}
     return {
         "text": "".join(p.get("text", "") for p in parts if not p.get("thought")),
         "thought": "".join(p.get("text", "") for p in parts if p.get("thought")),
         **({"other_parts": other} if other else {}),
+        **metadata,
         **{k: counts[k] for k in COUNTS if k in counts},
     }
 
@@ -205,6 +208,12 @@ def thought_streams(mirrors: Path, seen: set[str]) -> list[dict[str, Any]]:
     return [{"id": s.pop("id"), **s} for s in found]
 
 
+def server_tools(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The server-side tools (googleSearch, urlContext, …) the record's request declared: their use bills on top."""
+    tools = (record.get("origin_request") or {}).get("tools") or []
+    return [t for t in tools if isinstance(t, dict) and "functionDeclarations" not in t]
+
+
 def main(mirrors: Path, data: Path) -> None:
     kept: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -249,6 +258,8 @@ def main(mirrors: Path, data: Path) -> None:
                     "interaction": int(interaction or 0),
                 },
                 "chunks": chunks,
+                # the server-side tools the request declared (googleSearch, urlContext): they bill on top
+                **({"request_tools": tools} if (tools := server_tools(record)) else {}),
             }
         )
         tally["kept"] += 1
