@@ -793,8 +793,9 @@ def test_gemini_api_2_5_declarations_with_described_properties_cost_one_less() -
     )
 
 
-def test_a_gemini_api_2_0_stream_counts_its_chunks_apart_and_2_5_joins_them() -> None:
-    """accounting.yaml text_pieces_apart: 2.0 streams cut where the model's tokens end (t3-0394, -0398, -0401)."""
+def test_a_gemini_api_2_0_and_2_5_stream_counts_its_chunks_apart_and_3_x_joins_them() -> None:
+    """accounting.yaml text_pieces_apart: 2.0 streams cut where the model's tokens end (t3-0394, -0398, -0401);
+    streamed_chunks_apart: 2.5 streams bill each chunk apart, its edge whitespace left out; 3.x joins them."""
     stream = [
         {"candidates": [{"content": {"parts": [{"text": "Per"}]}}]},
         {"candidates": [{"content": {"parts": [{"text": "cy"}]}}]},
@@ -803,8 +804,13 @@ def test_a_gemini_api_2_0_stream_counts_its_chunks_apart_and_2_5_joins_them() ->
         "gemini-2.0-flash", {"contents": [USER]}, api="gemini", response=stream, as_of="2025-06-01"
     )
     assert apart.candidates_token_count == raw("gemma2", "Per") + raw("gemma2", "cy")
-    joined = vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, api="gemini", response=stream)
-    assert joined.candidates_token_count == raw("gemma3", "Percy")
+    chunked = vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, api="gemini", response=stream)
+    assert chunked.candidates_token_count == raw("gemma3", "Per") + raw("gemma3", "cy") == 2
+    edges = [{"candidates": [{"content": {"parts": [{"text": t}]}}]} for t in ("The sum of ", "15 and 27 is 42.\n")]
+    stripped = vertexmeter.usage("gemini-2.5-flash", {"contents": [USER]}, api="gemini", response=edges)
+    assert stripped.candidates_token_count == raw("gemma3", "The sum of") + raw("gemma3", "15 and 27 is 42.") == 14
+    joined = vertexmeter.usage("gemini-3-flash-preview", {"contents": [USER]}, api="gemini", response=stream)
+    assert joined.candidates_token_count == raw("gemma3", "Percy") == 1
 
 
 def _call_pair(name: str, args: dict[str, object] | None, response: dict[str, object]) -> list[dict[str, object]]:
@@ -1175,13 +1181,14 @@ def test_uncertain_seams_are_checked_when_the_data_loads() -> None:
             build_registry(models, broken)
 
 
-# (record, recorded candidatesTokenCount, vertexmeter's count of the streamed text, its bounds): Gemini API 2.5 streams
-# of ground_truth_2026, given as their recorded chunks (accounting.yaml `streamed_output_bounds`).
+# (record, recorded candidatesTokenCount): Gemini API 2.5 streams of ground_truth_2026, given as their recorded chunks,
+# bill each chunk's text apart without its edge whitespace (accounting.yaml `streamed_chunks_apart`): exact.
 STREAM_GOLDENS = [
-    ("t3-0418", 643, 650, [641, 654]),  # 7 under: below the fewest pieces the text can be spelt with
-    ("t3-0501", 765, 763, [753, 768]),  # 2 over
-    ("t3-0561", 37, 39, [36, 42]),  # short: the fixed 2 under
-    ("t3-0482", 480, 480, [473, 484]),  # billed as counted, but nothing offline tells it from the others
+    ("t3-0501", 765),  # the joined text counts 763: its cuts split words
+    ("t3-0561", 37),  # the joined text counts 39: "The sum of " bills 3
+    ("t3-0448", 832),  # the joined text counts 836
+    ("t3-0482", 480),  # billed as the joined text counts
+    ("t3-0418", 643),  # 3 thought summaries, 1 less each: below the fewest pieces the joined text is spelt with
 ]
 
 
@@ -1192,54 +1199,49 @@ def _stream(record_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return record, whole_response(record)
 
 
-@pytest.mark.parametrize(("record_id", "recorded", "point", "bounds"), STREAM_GOLDENS)
-def test_a_streamed_2_5_answer_bounds_its_output(record_id: str, recorded: int, point: int, bounds: list[int]) -> None:
+@pytest.mark.parametrize(("record_id", "recorded"), STREAM_GOLDENS)
+def test_a_streamed_2_5_answer_bills_its_chunks_apart(record_id: str, recorded: int) -> None:
     record, chunks = _stream(record_id)
     assert isinstance(chunks, list) and record["expected"]["totalTokens"] == recorded
     answer = vertexmeter.usage(
         record["model"], {"contents": [USER]}, api="gemini", response=chunks, as_of=record["recorded"]
     )
-    assert (answer.candidates_token_count, answer.exact) == (point, False)
-    assert answer.bounds is not None and answer.bounds["candidatesTokenCount"] == bounds
-    assert bounds[0] <= recorded <= bounds[1]
-    assert "promptTokenCount" not in answer.bounds  # the prompt is exact: only the output has a range
-    rest = answer.prompt_token_count + answer.thoughts_token_count
-    assert answer.bounds["totalTokenCount"] == [bounds[0] + rest, bounds[1] + rest]
-    assert "accounting.yaml streamed_output_bounds" in answer.bounds["reason"]
+    assert (answer.candidates_token_count, answer.exact, answer.bounds) == (recorded, True, None)
     metadata = answer.to_rest(explain=True)
-    assert metadata["bounds"] == answer.bounds and metadata["candidatesTokenCount"] == point
+    assert "bounds" not in metadata and metadata["candidatesTokenCount"] == recorded
     assert any(
-        r["rule"] == "accounting.yaml streamed_output_bounds" and record_id in r["evidence"] for r in metadata["rules"]
+        r["rule"] == "accounting.yaml streamed_chunks_apart (whitespace_stripped)" and "t3-0448" in r["evidence"]
+        for r in metadata["rules"]
     )
+    assert not any("streamed_output_bounds" in r["rule"] for r in metadata["rules"])
 
 
-def test_streamed_output_bounds_only_where_the_data_shows_them() -> None:
-    """The same text whole (one Content), on Vertex, on 2.0 / 3.x, and a one-chunk stream: exact, no bounds."""
+def test_streamed_chunks_apart_only_where_the_data_shows_it() -> None:
+    """The same text whole (one Content), on Vertex, on 2.0 / 3.x: the chunks are counted as those bill them."""
     from google.genai import types
 
-    record, chunks = _stream("t3-0418")
+    record, chunks = _stream("t3-0501")
     day = record["recorded"]
     text = "".join(
         p.get("text", "") for c in chunks for p in c["candidates"][0]["content"]["parts"] if not p.get("thought")
     )
     whole = {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}}]}
     answer = vertexmeter.usage(record["model"], {"contents": [USER]}, api="gemini", response=whole, as_of=day)
-    assert (answer.candidates_token_count, answer.exact, answer.bounds) == (650, True, None)
+    assert (answer.candidates_token_count, answer.exact, answer.bounds) == (763, True, None)
     for model, api in (
         ("gemini-2.5-flash", "vertex"),
-        ("gemini-2.0-flash", "gemini"),
         ("gemini-3-flash-preview", "gemini"),
     ):
         other = vertexmeter.usage(model, {"contents": [USER]}, api=api, response=chunks, as_of="2026-03-17")
-        assert (other.exact, other.bounds) == (True, None), (model, api)
+        assert (other.candidates_token_count, other.exact, other.bounds) == (763, True, None), (model, api)
     one, single = _stream("t3-0467")
     assert len([c for c in single if "candidates" in c]) == 1
     answer = vertexmeter.usage(one["model"], {"contents": [USER]}, api="gemini", response=single, as_of=one["recorded"])
     assert (answer.candidates_token_count, answer.bounds) == (9, None)
-    # google-genai's typed chunks, as a `generate_content_stream` loop collects them: the same bounds.
+    # google-genai's typed chunks, as a `generate_content_stream` loop collects them: the same count.
     typed = [types.GenerateContentResponse.model_validate(c) for c in chunks]
     answer = vertexmeter.usage(record["model"], {"contents": [USER]}, api="gemini", response=typed, as_of=day)
-    assert answer.bounds is not None and answer.bounds["candidatesTokenCount"] == [641, 654]
+    assert (answer.candidates_token_count, answer.bounds) == (765, None)
 
 
 def _joined(chunks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1252,7 +1254,8 @@ def _joined(chunks: list[dict[str, Any]]) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("record_id", "recorded", "point", "bounds"),
     [
-        ("t3-0418", 643, 650, [641, 654]),  # 2.5: the chunks' bounds (they do not depend on how many)
+        ("t3-0418", 643, 650, [638, 652]),  # 2.5: 7 under the joined text (cuts and thought summaries)
+        ("t3-0501", 765, 763, [750, 765]),  # 2.5: 2 over the joined text (its cuts split words)
         ("t3-0394", 497, 495, [495, 510]),  # 2.0: joined 2 under its chunks' count, never over it
         ("t3-0311", 52, 52, [52, 56]),  # 2.0, billed as joined: still inside
     ],
@@ -1274,12 +1277,11 @@ def test_a_stream_given_joined_is_bounded_where_its_chunks_would_tell(
     # Not said to be streamed, the same Content is a whole answer: a point value.
     whole = vertexmeter.usage(record["model"], {"contents": [USER]}, response=_joined(chunks), **kwargs)
     assert (whole.candidates_token_count, whole.bounds) == (point, None)
-    # The chunks themselves: the 2.0 stream's are exact (counted apart), so `streamed` changes nothing there.
+    # The chunks themselves: counted apart (2.0; 2.5 without thought summaries: exact), so `streamed` changes nothing.
     given = vertexmeter.usage(record["model"], {"contents": [USER]}, response=chunks, streamed=True, **kwargs)
     plain = vertexmeter.usage(record["model"], {"contents": [USER]}, response=chunks, **kwargs)
     assert (given.candidates_token_count, given.bounds) == (plain.candidates_token_count, plain.bounds)
-    if record["model"].startswith("gemini-2.0"):
-        assert (given.candidates_token_count, given.bounds) == (recorded, None)
+    assert (given.candidates_token_count, given.bounds) == (recorded, None)
 
 
 def test_a_joined_stream_stays_exact_where_streams_bill_their_text() -> None:
@@ -1304,16 +1306,19 @@ def test_a_joined_stream_stays_exact_where_streams_bill_their_text() -> None:
 
 
 def test_stream_and_seam_bounds_add_up() -> None:
-    """A 2.5 agent turn with an uncertain payload seam, answered by a stream: both counts have a range."""
-    _, chunks = _stream("t3-0561")
+    """A 2.5 agent turn with an uncertain payload seam, answered by a stream given joined: both counts have a range."""
+    _, chunks = _stream("t3-0418")
     body = {"contents": [USER, *_call_pair("sum", {"a": 1, "b": 2}, {"sum": 3})]}
-    answer = vertexmeter.usage("gemini-2.5-flash", body, api="gemini", response=chunks, as_of="2026-03-17")
+    answer = vertexmeter.usage(
+        "gemini-2.5-flash", body, api="gemini", response=_joined(chunks), streamed=True, as_of="2026-03-17"
+    )
     assert answer.bounds is not None
     p, c = answer.prompt_token_count, answer.candidates_token_count
+    assert c == 650
     assert answer.bounds["promptTokenCount"] == [p - 3, p]
-    assert answer.bounds["candidatesTokenCount"] == [c - 3, c + 3]
+    assert answer.bounds["candidatesTokenCount"] == [c - 12, c + 2]
     t = answer.total_token_count
-    assert answer.bounds["totalTokenCount"] == [t - 6, t + 3]
+    assert answer.bounds["totalTokenCount"] == [t - 15, t + 2]
     assert "uncertain_seams" in answer.bounds["reason"] and "streamed_output_bounds" in answer.bounds["reason"]
 
 
@@ -1342,20 +1347,27 @@ def test_streamed_output_bounds_are_checked_when_the_data_loads() -> None:
 
 
 def test_cli_usage_of_a_streamed_response(tmp_path: Path) -> None:
-    """`--response` with a stream's chunks: the JSON carries the library's bounds, the table the output's range."""
+    """`--response` with a stream's chunks: exact; the same stream joined and `--streamed`: the JSON carries the
+    library's bounds, the table the output's range."""
     record, chunks = _stream("t3-0418")
-    body, answer = tmp_path / "generate.json", tmp_path / "stream.json"
+    body, answer, joined = tmp_path / "generate.json", tmp_path / "stream.json", tmp_path / "joined.json"
     body.write_text(json.dumps({"contents": [USER]}))
     answer.write_text(json.dumps(chunks))
-    args = ["usage", "-m", "gemini-2.5-flash", "--api", "gemini", "-f", str(body), "--response", str(answer)]
+    joined.write_text(json.dumps(_joined(chunks)))
     runner = CliRunner()
-    result = runner.invoke(main, [*args, "--as-of", str(record["recorded"])])
+    common = ["usage", "-m", "gemini-2.5-flash", "--api", "gemini", "-f", str(body), "--as-of", str(record["recorded"])]
+    result = runner.invoke(main, [*common, "--response", str(answer)])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
-    assert printed["bounds"]["candidatesTokenCount"] == [641, 654] and printed["candidatesTokenCount"] == 650
-    human = runner.invoke(main, [*args, "--as-of", str(record["recorded"]), "--human"])
+    assert printed["candidatesTokenCount"] == 643 and "bounds" not in printed
+    args = [*common, "--response", str(joined), "--streamed"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert printed["bounds"]["candidatesTokenCount"] == [638, 652] and printed["candidatesTokenCount"] == 650
+    human = runner.invoke(main, [*args, "--human"])
     assert human.exit_code == 0, human.output
-    assert "candidates: bounds (not exact)" in human.output and "641 - 654" in human.output
+    assert "candidates: bounds (not exact)" in human.output and "638 - 652" in human.output
     assert "prompt total: bounds" not in human.output
 
 
@@ -1378,10 +1390,11 @@ def test_thought_summaries_without_usage_bound_the_thoughts() -> None:
     assert (answer.thoughts_token_count, answer.exact) == (224, False)
     assert answer.bounds is not None and answer.bounds["thoughtsTokenCount"] == [224, 2048]
     assert answer.bounds["thoughtsTokenCount"][0] <= 1174 <= answer.bounds["thoughtsTokenCount"][1]
-    low, high = answer.bounds["candidatesTokenCount"]  # the stream's own output bounds add up with the thoughts'
+    assert "candidatesTokenCount" not in answer.bounds  # the chunks bill exactly (streamed_chunks_apart)
+    assert answer.candidates_token_count == 643
     assert answer.bounds["totalTokenCount"] == [
-        answer.prompt_token_count + low + 224,
-        answer.prompt_token_count + high + 2048,
+        answer.prompt_token_count + 643 + 224,
+        answer.prompt_token_count + 643 + 2048,
     ]
     assert "thought summaries" in answer.bounds["reason"]
     assert answer.to_rest()["bounds"] == answer.bounds
@@ -1402,7 +1415,7 @@ def test_a_response_that_states_its_thoughts_is_billed_by_them() -> None:
         record["model"], {"contents": [USER]}, api="gemini", response=chunks, as_of=record["recorded"]
     )
     assert answer.thoughts_token_count == 1174
-    assert answer.bounds is not None and "thoughtsTokenCount" not in answer.bounds  # only the stream's output range
+    assert (answer.candidates_token_count, answer.bounds) == (643, None)
     hidden = {
         "candidates": [{"content": {"role": "model", "parts": [{"text": "Paris."}]}}],
         "usageMetadata": {"thoughtsTokenCount": 321},

@@ -181,7 +181,7 @@ OPEN_RULES: list[tuple[str, Callable[[dict[str, Any]], bool]]] = [
     ("1: replayed thoughts on Vertex 3 (history not kept)", lambda r: r["id"] == "nt-0154"),
     ("4: numbers in a Vertex 2.5 functionResponse", lambda r: r["id"] == "nt-0157"),
     ("12: a stream's last chunk reports a larger prompt", lambda r: "varied across stream chunks" in r["notes"]),
-    ("12: streamed 2.5 outputs (bounded)", lambda r: r["kind"] == "output" and _streamed(r)),
+    ("12: streamed 2.5 outputs with thought summaries (bounded)", lambda r: r["kind"] == "output" and _streamed(r)),
     ("6: non-canonical generation", lambda r: r["kind"] == "output"),
     ("3b: function-history serialization", _function_parts),
     ("3: tool templates, seams", lambda r: bool(r["request"].get("tools"))),

@@ -132,19 +132,30 @@ def test_usage_and_estimate_take_history(http: httpx.Client) -> None:
 
 
 def test_usage_of_a_streamed_response_carries_its_output_bounds(http: httpx.Client) -> None:
-    """A Gemini API 2.5 stream's chunks as `usageOptions.response`: the library's bounds, in the OpenAPI shape."""
+    """A Gemini API 2.5 stream's chunks as `usageOptions.response`: exact; the same stream joined, said streamed
+    (`usageOptions.streamed`): the library's bounds, in the OpenAPI shape."""
     from tests.ground_truth import load_2026, whole_response
 
     record = next(r for r in load_2026() if r["id"] == "t3-0418")
     body = {"contents": [{"role": "user", "parts": [{"text": "Sum the first 50 primes."}]}]}
-    options = {"response": whole_response(record), "asOf": record["recorded"]}
+    chunks = whole_response(record)
+    options = {"response": chunks, "asOf": record["recorded"]}
+    answer = http.post("/v1beta/models/gemini-2.5-flash:usageMetadata", json={**body, "usageOptions": options})
+    assert answer.status_code == 200, answer.text
+    metadata = answer.json()["usageMetadata"]
+    assert metadata["candidatesTokenCount"] == 643 and "bounds" not in metadata
+    text = "".join(
+        p.get("text", "") for c in chunks for p in c["candidates"][0]["content"]["parts"] if not p.get("thought")
+    )
+    joined = {"role": "model", "parts": [{"text": text}]}
+    options = {"response": joined, "asOf": record["recorded"], "streamed": True}
     answer = http.post("/v1beta/models/gemini-2.5-flash:usageMetadata", json={**body, "usageOptions": options})
     assert answer.status_code == 200, answer.text
     metadata = answer.json()["usageMetadata"]
     expected = vertexmeter.usage_metadata(
-        "gemini-2.5-flash", body, api="gemini", response=options["response"], as_of=record["recorded"]
+        "gemini-2.5-flash", body, api="gemini", response=joined, as_of=record["recorded"], streamed=True
     )
-    assert metadata == expected and metadata["bounds"]["candidatesTokenCount"] == [641, 654]
+    assert metadata == expected and metadata["bounds"]["candidatesTokenCount"] == [638, 652]
     shape = _bounds_schema(http.get("/openapi.json").json())
     properties = shape["properties"]
     assert isinstance(properties, dict) and shape["additionalProperties"] is False

@@ -9,6 +9,7 @@ from vertexmeter.registry import (
     RawPromptRule,
     Redirect,
     ReplayedThoughts,
+    StreamedChunks,
     StreamedOutputBounds,
     accounting_for,
     text_parts_joined_for,
@@ -30,6 +31,7 @@ def applied_rules(
     raw_prompt: RawPromptRule | None = None,
     seams: SeamBounds | None = None,
     streamed: StreamedOutputBounds | None = None,
+    chunks: StreamedChunks | None = None,
     server_tools: list[ServerToolCall] | None = None,
     reach: ThoughtReach | None = None,
     dated: tuple[DatedWeights, ...] = (),
@@ -73,6 +75,8 @@ def applied_rules(
         out.append(rule_entry(f"uncertain_seams ({seam.shape})", seam))
     for run in tool_runs:
         out.append(rule_entry(f"tool_runs_in_prompt ({', '.join(run.tools)}: up to {run.per_run} per run)", run))
+    if chunks is not None:
+        out.append(rule_entry(f"streamed_chunks_apart ({chunks.edges})", chunks))
     if streamed is not None:
         out.append(rule_entry("streamed_output_bounds", streamed))
     for tool in server_tools or ():

@@ -37,6 +37,7 @@ from vertexmeter.registry import (
     RawPromptRule,
     Redirect,
     SecondPassBounds,
+    StreamedChunks,
     StreamedOutputBounds,
     accounting_for,
     code_parts_for,
@@ -48,6 +49,7 @@ from vertexmeter.registry import (
     redirect_for,
     replayed_thoughts_for,
     second_pass_bounds_for,
+    streamed_chunks_for,
     streamed_output_bounds_for,
     tokenizer_for,
     usage_fields_for,
@@ -89,6 +91,9 @@ class UsageResult:
     # A streamed response whose text the service bills a few tokens off its count (accounting.yaml
     # `streamed_output_bounds`): the rule and the text tokens it concerns.
     streamed_output: tuple[StreamedOutputBounds, int] | None = None
+    # A response given as its streamed chunks whose text is billed chunk by chunk (accounting.yaml
+    # `streamed_chunks_apart`).
+    streamed_chunks: StreamedChunks | None = None
     # A response that shows only thought summaries (includeThoughts) and states no thoughtsTokenCount of its own:
     # the thoughts billed are the model's whole thinking, which the summaries do not show. (low, high).
     unknown_thoughts: tuple[int, int] | None = None
@@ -290,6 +295,7 @@ class UsageResult:
                 raw_prompt=self.raw_prompt_rule,
                 seams=self.seams,
                 streamed=self.streamed_output[0] if self.streamed_output else None,
+                chunks=self.streamed_chunks,
                 server_tools=[*self.server_tools.rules, *self.server_tools.unknown],
                 reach=self.replayed_thoughts.reach if self.replayed_thoughts else None,
                 dated=self.prompt.dated,
@@ -435,7 +441,12 @@ def usage_of_body(
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
         candidates, thoughts, streamed_text, read_by = count_response(
-            prompt, response, day, streamed_rule, joined_stream=bool(streamed)
+            prompt,
+            response,
+            day,
+            streamed_rule,
+            joined_stream=bool(streamed),
+            chunk_rule=streamed_chunks_for(info, api, GENERATE_CONTENT, day),
         )
         result.server_tools = server_tool_calls(
             prompt,
@@ -475,7 +486,9 @@ def usage_of_body(
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
         for rule in read_by:
-            if isinstance(rule, OutputCalls):
+            if isinstance(rule, StreamedChunks):
+                result.streamed_chunks = rule
+            elif isinstance(rule, OutputCalls):
                 result.output_calls = rule
             else:
                 result.code_parts = rule
@@ -620,7 +633,8 @@ def count_response(
     as_of: dt.date | None,
     streamed_rule: StreamedOutputBounds | None = None,
     joined_stream: bool = False,
-) -> tuple[dict[str, int], int, int, tuple[CodeParts | OutputCalls, ...]]:
+    chunk_rule: StreamedChunks | None = None,
+) -> tuple[dict[str, int], int, int, tuple[CodeParts | OutputCalls | StreamedChunks, ...]]:
     """(candidate tokens by modality, thought tokens, streamed text tokens, the accounting.yaml `code_execution_parts`
     and `function_call_outputs` entries that read its parts) of a response: the raw count of what the model wrote, and
     the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text spans at least its
@@ -631,7 +645,9 @@ def count_response(
     thoughtsTokenCount. Function calls count as accounting.yaml `function_call_outputs` writes them (where it has no
     entry, like the request's: name, argument keys and strings); code execution's parts as `code_execution_parts` says.
     A text cut by one of the request's stop sequences bills as accounting.yaml `stop_sequences` says; newlines
-    at the start or end of the text as `output_newlines` says.
+    at the start or end of the text as `output_newlines` says. A list of chunks where `chunk_rule` holds
+    (accounting.yaml `streamed_chunks_apart`) bills each chunk's text apart, without the whitespace at its edges, and
+    the rule's per_thought_part for each thought summary.
     """
     tokenizer = get_tokenizer(tokenizer_for(prompt.model, prompt.api, as_of))
     rules = accounting_for(prompt.model, prompt.api, GENERATE_CONTENT)
@@ -641,16 +657,18 @@ def count_response(
     apart = counts_text_pieces_apart(prompt.model, prompt.api, GENERATE_CONTENT)
     by_modality: dict[str, int] = {}
     thoughts = uncertain = 0
-    read_by: dict[str, CodeParts | OutputCalls] = {}
+    read_by: dict[str, CodeParts | OutputCalls | StreamedChunks] = {}
     chunks = isinstance(response, list)
-    # Where a stream's chunks are counted apart (text_pieces_apart), its chunks make the count exact: only the joined
-    # text leaves it open.
-    streamed = streamed_rule is not None and (joined_stream and not chunks or chunks and not apart)
+    chunk_rule = chunk_rule if chunks else None
+    # Where a stream's chunks are counted apart (text_pieces_apart, streamed_chunks_apart), its chunks make the count
+    # exact: only the joined text leaves it open.
+    streamed = streamed_rule is not None and (joined_stream and not chunks or chunks and not apart and not chunk_rule)
     code_rule = code_parts_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
+        summaries = 0  # thought parts with text: a streamed chunk's thought summary each
         others: list[str] = []
         # Code execution (accounting.yaml code_execution_parts): the code texts billed, each code part's own tokens,
         # and the runs of text parts a code part ends where its code is billed without its edges.
@@ -669,6 +687,7 @@ def count_response(
             if "text" in part:
                 if part.get("thought"):
                     thought_text += part["text"]
+                    summaries += bool(part["text"])
                 else:
                     pieces.append(part["text"])
                     call_last = False
@@ -701,7 +720,10 @@ def count_response(
         if code_rule is not None and code_parts:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + code_rule.per_code_part * code_parts
         text = "".join(pieces)
-        if apart:  # accounting.yaml text_pieces_apart: a stream's chunks end where the model's tokens end
+        if chunk_rule is not None:  # accounting.yaml streamed_chunks_apart: each chunk's text, its edges left out
+            text_tokens = sum(tokenizer.count(billed) for piece in pieces if (billed := chunk_rule.billed(piece)))
+            read_by["chunks"] = chunk_rule
+        elif apart:  # accounting.yaml text_pieces_apart: a stream's chunks end where the model's tokens end
             text_tokens = sum(tokenizer.count(piece) for piece in pieces if piece)
         else:
             text_tokens = tokenizer.count(text) if text else 0
@@ -714,6 +736,9 @@ def count_response(
         counted = text_tokens + sum(tokenizer.count(t) for t in others if t)
         if counted:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
+        if chunk_rule is not None and summaries and "TEXT" in by_modality:
+            # accounting.yaml streamed_chunks_apart per_thought_part: each thought summary's chunk bills less output
+            by_modality["TEXT"] = max(0, by_modality["TEXT"] + chunk_rule.per_thought_part * summaries)
         thoughts += tokenizer.count(thought_text) if thought_text else 0
     return by_modality, thoughts, uncertain, tuple(read_by.values())
 

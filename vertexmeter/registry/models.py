@@ -294,6 +294,30 @@ class StreamedOutputBounds:
         return max(0, n + self.low + (n * self.low_per_1000) // 1000), n + self.high - (-n * self.high_per_1000 // 1000)
 
 
+@dataclass(frozen=True)
+class StreamedChunks:
+    """accounting.yaml `streamed_chunks_apart`: a stream given as its chunks bills each chunk's text on its own,
+    without the whitespace at the chunk's edges, and `per_thought_part` (<= 0) for each thought summary its chunks
+    carry."""
+
+    since: dt.date
+    edges: str  # "whitespace_stripped"
+    per_thought_part: int
+    reason: str
+    confidence: str
+    evidence: tuple[str, ...]
+
+    def billed(self, text: str) -> str:
+        """The part of one chunk's text that is billed."""
+        return text.strip(_CHUNK_EDGE_WHITESPACE)
+
+
+# The whitespace a streamed chunk's edges drop: what the recorded chunks end with (spaces, newlines), and the
+# other ASCII whitespace of the same kind.
+_CHUNK_EDGE_WHITESPACE = " \t\n\r"
+CHUNK_EDGES = ("whitespace_stripped",)
+
+
 THOUGHT_SCOPES = ("none", "current_turn", "all_turns")
 THOUGHT_BILLING = ("always", "when_streamed", "unknown", "unknown_when_streamed")
 # The billings that hold for a window of days between two recorded answers (`since` … `until`, both data).
@@ -462,6 +486,7 @@ class _Registry:
     dated: DatedSections = field(default_factory=DatedSections)
     # accounting.yaml `text_parts_joined`: ((api, call, generation) keys, model name patterns, the rule) per entry
     text_parts_joined: tuple[tuple[frozenset[tuple[str, str, str]], tuple[str, ...], TextPartsJoined], ...] = ()
+    streamed_chunks: dict[tuple[str, str, str], StreamedChunks] = field(default_factory=dict)
     # resolve()'s answers by (name, api, day, any_api): a third of counting a 2 KB text is the look-up (aliases,
     # versions, redirects), and callers repeat a few names. Refusals are not kept.
     resolved: dict[tuple[str, str, dt.date, bool], ModelInfo] = field(default_factory=dict)
@@ -556,6 +581,7 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
         _load_streamed_output(rules.get("streamed_output_bounds") or []),  # optional, likewise
         redirects,
         load_dated_sections(rules),
+        streamed_chunks=_load_streamed_chunks(rules.get("streamed_chunks_apart") or []),  # optional, likewise
         text_parts_joined=tuple(
             (
                 frozenset(_rule_keys(rule)),
@@ -591,6 +617,40 @@ def _load_streamed_output(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str
                 raise ValueError(f"accounting.yaml streamed_output_bounds: {key} is covered twice")
             out[key] = rule
     return out
+
+
+def _load_streamed_chunks(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], StreamedChunks]:
+    """accounting.yaml `streamed_chunks_apart`, by (api, call, generation): at most one rule per key."""
+    out: dict[tuple[str, str, str], StreamedChunks] = {}
+    for entry in raw:
+        rule = StreamedChunks(
+            since=dt.date.fromisoformat(str(entry["since"])),
+            edges=str(entry.get("edges", "")),
+            per_thought_part=int(entry.get("per_thought_part", 0)),
+            reason=str(entry.get("reason") or ""),
+            confidence=str(entry.get("confidence", "")),
+            evidence=_strings(entry.get("evidence") or []),
+        )
+        if rule.edges not in CHUNK_EDGES:
+            raise ValueError(f"accounting.yaml streamed_chunks_apart: edges {rule.edges!r} is not one of {CHUNK_EDGES}")
+        if rule.per_thought_part > 0:
+            raise ValueError("accounting.yaml streamed_chunks_apart: per_thought_part <= 0")
+        if not rule.evidence or not rule.reason:
+            raise ValueError("accounting.yaml streamed_chunks_apart: each rule needs evidence and a reason")
+        for key in _rule_keys(entry):
+            if key in out:
+                raise ValueError(f"accounting.yaml streamed_chunks_apart: {key} is covered twice")
+            out[key] = rule
+    return out
+
+
+def streamed_chunks_for(model: ModelInfo, api: str, call: str, day: dt.date | None) -> StreamedChunks | None:
+    """How a stream given as its chunks bills its text on `day` (today when None), or None where its chunks' text is
+    counted as the other responses' (accounting.yaml `streamed_chunks_apart`)."""
+    rule = _registry().streamed_chunks.get((api, call, model.rules_generation))
+    if rule is None or (day or dt.date.today()) < rule.since:
+        return None
+    return rule
 
 
 def streamed_output_bounds_for(
