@@ -71,7 +71,14 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     excluded = errata().get("not_evidence", {}).get("records", {})
     placeholders = errata().get("placeholders", {}).get("records", {})
     records = (json.loads(line) for line in text.splitlines() if line.strip())
-    return [_restored(r, placeholders.get(r["id"])) for r in records if r["id"] not in excluded]
+    return [_with_chunks(_restored(r, placeholders.get(r["id"]))) for r in records if r["id"] not in excluded]
+
+
+def _with_chunks(record: dict[str, Any]) -> dict[str, Any]:
+    """A mined output record with `recorded_chunks`: its stream's chunks where the evidence keeps them (replay gives
+    them as the response, as a caller holding the stream would)."""
+    chunks = recorded_chunks(record) if record.get("kind") == "output" else None
+    return {**record, "recorded_chunks": chunks} if chunks else record
 
 
 def mined_history_names() -> list[str]:
@@ -154,6 +161,36 @@ def streamed_call(record: dict[str, Any]) -> bool | None:
     call and its caller knows (a conversation's answers come from one client); None where the notes do not say."""
     match = _CALL_NOTE.search(str(record.get("notes") or "").strip('"'))
     return None if match is None else bool(match.group(1))
+
+
+@cache
+def _recorded_streams() -> dict[str, list[dict[str, Any]]]:
+    """The chunks of the recorded streams that tests/evidence/streamed_outputs.json keeps, by record id."""
+    path = Path(__file__).resolve().parent / "evidence" / "streamed_outputs.json"
+    return {s["id"]: s["chunks"] for s in json.loads(path.read_text("utf-8"))}
+
+
+def recorded_chunks(record: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """An output record's answer as the chunks its stream returned (tests/evidence/streamed_outputs.json, re-mined
+    from the record's cassette), where the record keeps the stream joined; None where no chunks are kept or they do
+    not join to the record's text. Each chunk keeps its parts and the usage the caller saw except the counts being
+    replayed (candidates, total, prompt): a user given the stream has its thoughts' count, not the answer."""
+    chunks = _recorded_streams().get(record["id"])
+    text = record.get("text")
+    if chunks is None or not isinstance(text, str) or "".join(c["text"] for c in chunks) != text:
+        return None
+    out = []
+    for chunk in chunks:
+        parts = (
+            ([{"text": chunk["thought"], "thought": True}] if chunk["thought"] else [])
+            + ([{"text": chunk["text"]}] if chunk["text"] else [])
+            + chunk.get("other_parts", [])
+        )
+        metadata = {k: v for k, v in chunk.items() if k in ("groundingMetadata", "urlContextMetadata")}
+        usage = {k: v for k, v in chunk.items() if k == "thoughtsTokenCount"}
+        candidate = {"content": {"role": "model", "parts": parts}, **metadata}
+        out.append({"candidates": [candidate], **({"usageMetadata": usage} if usage else {})})
+    return out
 
 
 def group_of(record: dict[str, Any]) -> str:
@@ -322,7 +359,8 @@ def replay(
                 # candidatesTokenCount: the candidate the record keeps (its Content) as the response, to the
                 # request that produced it where the record has it (its generationConfig can matter: stop
                 # sequences), else to a placeholder prompt.
-                candidate = response if response is not None else body["contents"][0]
+                chunks = record.get("recorded_chunks") if response is None else None
+                candidate = response if response is not None else chunks or body["contents"][0]
                 got, bounds = _output_tokens(record, model, api, candidate, as_of)
                 return Replay(record, group, expected, got, bounds=bounds)
         elif call == "predict":
