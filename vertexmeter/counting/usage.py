@@ -21,6 +21,12 @@ from vertexmeter.counting.count import (
     model_info,
 )
 from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
+from vertexmeter.counting.streamed_calls import (
+    StreamedCalls,
+    history_streamed_calls,
+    output_rules,
+    streamed_call_tokens,
+)
 from vertexmeter.counting.texts import ESCAPE, escaped_payload, part_texts, value_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history, thought_reach
 from vertexmeter.counting.tool_runs import ToolRunSpan, tool_run_span
@@ -116,6 +122,10 @@ class UsageResult:
     # dated_weights entries whose change no recorded answer dates on this day, each with what its weights would
     # change in the prompt (accounting.yaml `seen_without_before` / `seen_without_after`): either may hold.
     unsure_dated: tuple[tuple[DatedWeights, int], ...] = ()
+    # Calls streamed in pieces (accounting.yaml `streamed_call_arguments`): what their streamed arguments add in the
+    # history (prompt) and in the response (output), and how much of it the bill may not hold.
+    streamed_history: StreamedCalls | None = None
+    streamed_calls: StreamedCalls | None = None
 
     @property
     def model_version(self) -> str:
@@ -155,6 +165,8 @@ class UsageResult:
             and self.streamed_output is None
             and self.unknown_thoughts is None
             and not self.server_tools.unknown_high
+            and not _spread(self.streamed_history)
+            and not _spread(self.streamed_calls)
         )
 
     @property
@@ -184,8 +196,14 @@ class UsageResult:
             prompt_low += min(0, change)
             prompt_high += max(0, change)
             reasons.append(_unsure_dated_reason(entry, change))
+        if self.streamed_history is not None and self.streamed_history.spread:
+            prompt_low -= self.streamed_history.spread
+            reasons.append(self.streamed_history.reason)
         out: dict[str, Any] = {}
-        output_uncertain = self.streamed_output is not None or bool(self.server_tools.unknown_high)
+        streamed_calls = _spread(self.streamed_calls)
+        output_uncertain = (
+            self.streamed_output is not None or bool(self.server_tools.unknown_high) or bool(streamed_calls)
+        )
         if (prompt_low, prompt_high) != (self.prompt_token_count,) * 2 or not output_uncertain:
             out["promptTokenCount"] = [prompt_low, prompt_high]
         output_low = output_high = self.candidates_token_count
@@ -199,6 +217,9 @@ class UsageResult:
             output_low -= self.server_tools.estimate
             output_high += self.server_tools.unknown_high - self.server_tools.estimate
             reasons.append(self.server_tools.reason)
+        if streamed_calls and self.streamed_calls is not None:
+            output_low -= streamed_calls
+            reasons.append(self.streamed_calls.reason)
         if output_uncertain:
             out["candidatesTokenCount"] = [output_low, output_high]
         rest_low = rest_high = self.thoughts_token_count
@@ -428,13 +449,14 @@ def usage_of_body(
         raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_rule),
         raw_prompt_rule=raw_rule,
         seams=seam_bounds(prompt),
+        streamed_history=history_streamed_calls(prompt, day),
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
         second_pass=_second_pass(prompt, info, api, day),
         unsure_dated=_unsure_dated(prompt, counted, media_options or MediaOptions(), day),
     )
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
-        candidates, thoughts, streamed_text, read_by = count_response(
+        candidates, thoughts, streamed_text, read_by, streamed_calls = count_response(
             prompt, response, day, streamed_rule, joined_stream=bool(streamed)
         )
         result.server_tools = server_tool_calls(
@@ -474,6 +496,7 @@ def usage_of_body(
             result.unknown_thoughts = (thoughts, max(high, thoughts))
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
+        result.streamed_calls = streamed_calls
         for rule in read_by:
             if isinstance(rule, OutputCalls):
                 result.output_calls = rule
@@ -620,9 +643,10 @@ def count_response(
     as_of: dt.date | None,
     streamed_rule: StreamedOutputBounds | None = None,
     joined_stream: bool = False,
-) -> tuple[dict[str, int], int, int, tuple[CodeParts | OutputCalls, ...]]:
+) -> tuple[dict[str, int], int, int, tuple[CodeParts | OutputCalls, ...], StreamedCalls | None]:
     """(candidate tokens by modality, thought tokens, streamed text tokens, the accounting.yaml `code_execution_parts`
-    and `function_call_outputs` entries that read its parts) of a response: the raw count of what the model wrote, and
+    and `function_call_outputs` entries that read its parts, what its calls streamed in pieces add:
+    `streamed_call_arguments`) of a response: the raw count of what the model wrote, and
     the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text spans at least its
     min_chunks, or a stream given joined: `joined_stream`, whose chunks are not known; accounting.yaml
     `streamed_output_bounds`), 0 when none.
@@ -642,6 +666,7 @@ def count_response(
     by_modality: dict[str, int] = {}
     thoughts = uncertain = 0
     read_by: dict[str, CodeParts | OutputCalls] = {}
+    calls: list[dict[str, Any]] = []  # the response's functionCall values, a streamed call's pieces joined
     chunks = isinstance(response, list)
     # Where a stream's chunks are counted apart (text_pieces_apart), its chunks make the count exact: only the joined
     # text leaves it open.
@@ -674,6 +699,7 @@ def count_response(
                     call_last = False
             elif call_rule is not None and (call := part.get("functionCall", part.get("function_call"))) is not None:
                 by_modality["TEXT"] = by_modality.get("TEXT", 0) + _output_call_tokens(tokenizer, call_rule, call)
+                calls.append(call)
                 read_by["calls"] = call_rule
                 call_first = call_first or (call_rule.inside_text and not pieces and not segments)
                 call_last = call_rule.inside_text
@@ -715,7 +741,15 @@ def count_response(
         if counted:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + counted
         thoughts += tokenizer.count(thought_text) if thought_text else 0
-    return by_modality, thoughts, uncertain, tuple(read_by.values())
+    streamed_calls = streamed_call_tokens(calls, output_rules(prompt, as_of)) if calls else None
+    if streamed_calls is not None:
+        by_modality["TEXT"] = by_modality.get("TEXT", 0) + streamed_calls.tokens
+    return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls
+
+
+def _spread(streamed: StreamedCalls | None) -> int:
+    """How many tokens below the point value the bill may be for streamed arguments (0: exact)."""
+    return streamed.spread if streamed is not None else 0
 
 
 def _trailing_whitespace_rule(prompt: Prompt, day: dt.date | None) -> DatedRule | None:
