@@ -300,6 +300,9 @@ class UsageResult:
             inside.append(rule_entry("prompt_second_pass", self.second_pass))
         if self.trailing_whitespace is not None:
             inside.append(rule_entry("trailing_whitespace_not_billed", self.trailing_whitespace))
+        for streamed in (self.streamed_history, self.streamed_calls):
+            for entry in streamed.rules if streamed is not None else ():
+                inside.append(rule_entry("streamed_call_arguments", entry))
         return (
             inside
             + redirect_rule(self.redirect)

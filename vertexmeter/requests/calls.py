@@ -9,6 +9,7 @@ chunks, joined by candidate, hold them in order; an agent that keeps them replay
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -39,7 +40,7 @@ def join_streamed_calls(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         name = call.get("name")
         if open_call is None or (name and name != open_call["functionCall"].get("name")):
             joined_call = {key: value for key, value in call.items() if key not in ("partialArgs", "willContinue")}
-            joined_call["args"] = dict(call.get("args") or {})
+            joined_call["args"] = copy.deepcopy(call.get("args") or {})  # the pieces nest into it
             joined_call["partialArgs"] = []
             open_call = {**{k: v for k, v in part.items() if k != "functionCall"}, "functionCall": joined_call}
             out.append(open_call)
