@@ -334,9 +334,25 @@ def _response_schema_nodes(prompt: Prompt) -> int:
     return found["typed_node"]
 
 
+def _response_schema_number_defaults(prompt: Prompt) -> int:
+    """The nodes of the request's responseSchema whose `default` is a number (booleans are not)."""
+
+    def walk(node: Any) -> int:
+        if isinstance(node, list):
+            return sum(walk(item) for item in node)
+        if not isinstance(node, dict):
+            return 0
+        default = node.get("default")
+        here = int(isinstance(default, int | float) and not isinstance(default, bool))
+        return here + sum(walk(value) for key, value in node.items() if key not in ("default", "example", "enum"))
+
+    return walk(prompt.generation_config.get("responseSchema"))
+
+
 # Shapes of the request as a whole.
 _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
     "response_schema_node": _response_schema_nodes,
+    "response_schema_number_default": _response_schema_number_defaults,
 }
 
 # Shapes of a function declaration.

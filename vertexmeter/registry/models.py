@@ -253,6 +253,7 @@ SEAM_SHAPES = (
     "json_schema_title",
     "json_schema_enum",
     "response_schema_node",
+    "response_schema_number_default",
     "any_of_null_variant",
     "nested_object",
     "control_character",
@@ -853,7 +854,7 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
-SCHEMA_STRINGS = frozenset(("title", "propertyOrdering", "default"))  # the fields counting.schema_texts can add
+SCHEMA_STRINGS = frozenset(("title", "propertyOrdering", "default", "number_default"))  # the fields counting.schema_texts can add
 
 
 def _schema_strings(value: object, where: str) -> tuple[str, ...]:
