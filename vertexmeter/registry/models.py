@@ -854,7 +854,8 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
-SCHEMA_STRINGS = frozenset(("title", "propertyOrdering", "default", "number_default"))  # the fields counting.schema_texts can add
+# the fields counting.schema_texts can add
+SCHEMA_STRINGS = frozenset(("title", "propertyOrdering", "default", "number_default"))
 
 
 def _schema_strings(value: object, where: str) -> tuple[str, ...]:
