@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from vertexmeter.counting.accounting import SeamBounds, seam_bounds, top_level_numbers
+from vertexmeter.counting.accounting import SeamBounds, output_seam_bounds, seam_bounds, top_level_numbers
 from vertexmeter.counting.count import (
     CountResult,
     count_prompt_tokens,
@@ -126,6 +126,8 @@ class UsageResult:
     # history (prompt) and in the response (output), and how much of it the bill may not hold.
     streamed_history: StreamedCalls | None = None
     streamed_calls: StreamedCalls | None = None
+    # The response's call args whose seams the service bills a token either way (uncertain_seams, output shapes).
+    output_seams: SeamBounds | None = None
 
     @property
     def model_version(self) -> str:
@@ -167,6 +169,7 @@ class UsageResult:
             and not self.server_tools.unknown_high
             and not _spread(self.streamed_history)
             and not _spread(self.streamed_calls)
+            and self.output_seams is None
         )
 
     @property
@@ -202,7 +205,10 @@ class UsageResult:
         out: dict[str, Any] = {}
         streamed_calls = _spread(self.streamed_calls)
         output_uncertain = (
-            self.streamed_output is not None or bool(self.server_tools.unknown_high) or bool(streamed_calls)
+            self.streamed_output is not None
+            or bool(self.server_tools.unknown_high)
+            or bool(streamed_calls)
+            or self.output_seams is not None
         )
         if (prompt_low, prompt_high) != (self.prompt_token_count,) * 2 or not output_uncertain:
             out["promptTokenCount"] = [prompt_low, prompt_high]
@@ -220,6 +226,10 @@ class UsageResult:
         if streamed_calls and self.streamed_calls is not None:
             output_low -= streamed_calls
             reasons.append(self.streamed_calls.reason)
+        if self.output_seams is not None:
+            output_low += self.output_seams.low
+            output_high += self.output_seams.high
+            reasons.append(self.output_seams.reason)
         if output_uncertain:
             out["candidatesTokenCount"] = [output_low, output_high]
         rest_low = rest_high = self.thoughts_token_count
@@ -303,6 +313,8 @@ class UsageResult:
         for streamed in (self.streamed_history, self.streamed_calls):
             for entry in streamed.rules if streamed is not None else ():
                 inside.append(rule_entry("streamed_call_arguments", entry))
+        for seam, _ in self.output_seams.found if self.output_seams is not None else ():
+            inside.append(rule_entry(f"uncertain_seams ({seam.shape})", seam))
         return (
             inside
             + redirect_rule(self.redirect)
@@ -459,7 +471,7 @@ def usage_of_body(
     )
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
-        candidates, thoughts, streamed_text, read_by, streamed_calls = count_response(
+        candidates, thoughts, streamed_text, read_by, streamed_calls, result.output_seams = count_response(
             prompt, response, day, streamed_rule, joined_stream=bool(streamed)
         )
         result.server_tools = server_tool_calls(
@@ -646,13 +658,13 @@ def count_response(
     as_of: dt.date | None,
     streamed_rule: StreamedOutputBounds | None = None,
     joined_stream: bool = False,
-) -> tuple[dict[str, int], int, int, tuple[CodeParts | OutputCalls, ...], StreamedCalls | None]:
+) -> tuple[dict[str, int], int, int, tuple[CodeParts | OutputCalls, ...], StreamedCalls | None, SeamBounds | None]:
     """(candidate tokens by modality, thought tokens, streamed text tokens, the accounting.yaml `code_execution_parts`
-    and `function_call_outputs` entries that read its parts, what its calls streamed in pieces add:
-    `streamed_call_arguments`) of a response: the raw count of what the model wrote, and
-    the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text spans at least its
-    min_chunks, or a stream given joined: `joined_stream`, whose chunks are not known; accounting.yaml
-    `streamed_output_bounds`), 0 when none.
+    and `function_call_outputs` entries that read its parts, what its calls streamed in pieces add
+    (`streamed_call_arguments`), its calls' uncertain seams (`uncertain_seams`)) of a response: the raw count of what
+    the model wrote, and the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose
+    text spans at least its min_chunks, or a stream given joined: `joined_stream`, whose chunks are not known;
+    accounting.yaml `streamed_output_bounds`), 0 when none.
 
     Text is counted per candidate as one string (streamed chunks joined); thought parts go to
     thoughtsTokenCount. Function calls count as accounting.yaml `function_call_outputs` writes them (where it has no
@@ -747,7 +759,8 @@ def count_response(
     streamed_calls = streamed_call_tokens(calls, output_rules(prompt, as_of)) if calls else None
     if streamed_calls is not None:
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + streamed_calls.tokens
-    return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls
+    seams = output_seam_bounds(prompt, calls) if calls else None
+    return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls, seams
 
 
 def _spread(streamed: StreamedCalls | None) -> int:

@@ -254,6 +254,7 @@ SEAM_SHAPES = (
     "json_schema_enum",
     "response_schema_node",
     "response_schema_number_default",
+    "output_call_object",
     "any_of_null_variant",
     "nested_object",
     "control_character",
