@@ -241,6 +241,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # and control characters weighed (function_history), 2.5's declaration seams (uncertain_seams) and 2.0's
 # responseSchema typed nodes unbilled until 2025-04-28 (dated_weights): mastra 140/149, weave 9/9, crewAI 111/121,
 # js-genai 190/200, llm-gemini 53/57.
+# With calls streamed in pieces joined and weighed (accounting.yaml streamed_call_arguments: partialArgs outputs
+# exact, replayed ones bounded) and 2.0 responseSchema titles (Vertex) and defaults (both APIs): calls_heldout3
+# 57/60, dotnet-genai 40/40, js-genai 191/200.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.929,
     "ruby_llm": 0.90,
@@ -274,11 +277,11 @@ MINED_HISTORY_FLOORS = {
     "llm_rb_2026": 0.97,
     "mirascope_ts": 0.82,
     "ogx": 1.0,
-    "js_genai": 0.949,
-    "dotnet_genai": 0.92,
+    "js_genai": 0.955,
+    "dotnet_genai": 1.0,
     "mastra": 0.939,
     "weave": 1.0,
-    "calls_heldout3": 0.86,
+    "calls_heldout3": 0.95,
 }
 
 
