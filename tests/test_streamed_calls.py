@@ -10,6 +10,8 @@ from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vertexmeter
 from tests.ground_truth import load_mined_history, replay
@@ -71,6 +73,41 @@ def test_a_piece_that_ends_the_call_closes_it_and_the_next_name_opens_another() 
     first, second = join_streamed_calls(parts)
     assert first["functionCall"]["args"] == {"x": 2} and second["functionCall"]["args"] == {"ok": True}
     assert streamed_arguments(first["functionCall"]) == (0, 1)
+
+
+KEYS = st.text(st.characters(whitelist_categories=("Ll", "Lu", "Nd")), min_size=1, max_size=8)
+VALUES = st.one_of(
+    st.text(max_size=30), st.integers(-(10**6), 10**6), st.booleans(), st.none(), st.floats(allow_nan=False)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(args=st.dictionaries(KEYS, VALUES, max_size=6), cuts=st.lists(st.integers(1, 5), max_size=40))
+def test_any_args_streamed_in_pieces_join_back(args: dict[str, Any], cuts: list[int]) -> None:
+    """Whatever the args and however a string is cut into pieces, the joined call holds the args as sent, and every
+    argument is counted once, as a string or not."""
+    parts: list[dict[str, Any]] = [{"functionCall": {"name": "f", "willContinue": True}}]
+    sizes = iter(cuts)
+    for key, value in args.items():
+        path = f"$.{key}"
+        if isinstance(value, str):
+            rest = value
+            while rest:
+                size = next(sizes, len(rest))
+                parts.append(_piece(path, stringValue=rest[:size], willContinue=True))
+                rest = rest[size:]
+            parts.append(_piece(path, stringValue=""))
+        elif value is None:
+            parts.append(_piece(path, nullValue="NULL_VALUE"))
+        elif isinstance(value, bool):
+            parts.append(_piece(path, boolValue=value))
+        else:
+            parts.append(_piece(path, numberValue=value))
+    parts.append({"functionCall": {}})
+    (joined,) = join_streamed_calls(parts)
+    assert joined["functionCall"]["args"] == args
+    strings = sum(isinstance(v, str) for v in args.values())
+    assert streamed_arguments(joined["functionCall"]) == (strings, len(args) - strings)
 
 
 @pytest.mark.parametrize(
