@@ -57,7 +57,8 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     (werdnum/family-assistant), `llm_rb_2026` (0x1eef/llm.rb, 2026), `mirascope_ts` (Mirascope's TypeScript
     tests), `ogx` (ogx-ai/ogx: google-genai calls, bodies rebuilt by tests/data/mine_genai_calls.py), `js_genai`
     (googleapis/js-genai's test recordings), `dotnet_genai` (googleapis/dotnet-genai's test recordings), `mastra`
-    and `weave` (mastra-ai/mastra, wandb/weave: stored index versions of their recordings), `calls_heldout3`
+    and `weave` (mastra-ai/mastra, wandb/weave: stored index versions of their recordings), `litellm`
+    (BerriAI/litellm's translation cases: stored index versions), `calls_heldout3`
     (outputs that call functions, of js-genai, dotnet-genai and mastra),
     `calls_heldout2` (outputs that call functions, of llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go,
     rig, newrelic, family-assistant and Mirascope's TypeScript tests),

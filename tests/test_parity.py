@@ -282,6 +282,7 @@ MINED_HISTORY_FLOORS = {
     "mastra": 0.939,
     "weave": 1.0,
     "calls_heldout3": 0.95,
+    "litellm": 0.9,  # 9/10: Vertex 3.1 Pro preview billed "Hello." 1 (lite-0007; PROVENANCE.md)
 }
 
 

@@ -83,6 +83,7 @@ MINED = {
     "dotnet_genai": "googleapis/dotnet-genai, the .NET SDK's own test recordings, both APIs (unseen check)",
     "mastra": "mastra-ai/mastra, stored index versions of its agent recordings (unseen check)",
     "weave": "wandb/weave, stored index versions of its Google GenAI cassettes (unseen check)",
+    "litellm": "BerriAI/litellm, stored index versions of its translation cases, both APIs (unseen check)",
     "calls_heldout3": "function-call outputs of js-genai, dotnet-genai, mastra (unseen check of function_call_outputs)",
 }
 

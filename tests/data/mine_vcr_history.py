@@ -70,6 +70,9 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       | gzip -9n > tests/data/mined_mastra.jsonl.gz
       ... INDEX wandb/weave tests/integrations/google_genai/cassettes weave --skip-known --index-copies \
       > tests/data/mined_weave.jsonl
+  BerriAI/litellm (too large to mirror; its translation cases `tests/integration/translation/*/bases/*.py`, stored
+      index versions copied to INDEX/COMMIT/PATH): ... INDEX BerriAI/litellm tests/integration/translation lite \
+      --skip-known --index-copies > tests/data/mined_litellm.jsonl
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
@@ -91,11 +94,12 @@ Go's httprr traces (`*.httprr`), one-exchange JSON fixtures (`*.json`, req_llm's
 (`interactions` of a parsed request body and the response's parsed `chunks`, dspy.rb's), httpmock YAML mocks
 (`when` / `then` documents, rig's), google-genai replay files (`replay_id`, newrelic's) and HAR recordings (`*.har`,
 Polly.js: Mirascope's TypeScript tests), google-genai JS SDK recordings (`recordID`, `bodySegments`:
-googleapis/js-genai) and mastra-ai/mastra's recorder files (`recordings`: a parsed request body, the answer or its SSE
-`chunks`) are read as cassettes too. `--index-copies` reads, in place of a git checkout, a folder of `COMMIT/PATH`
-files, each one stored version of a recording copied from the index of public repositories (repositories too large
-to mirror): sources name the commit, no blob; an answer with neither Date header nor responseId is left out (no
-commit date to bound it).
+googleapis/js-genai), mastra-ai/mastra's recorder files (`recordings`: a parsed request body, the answer or its SSE
+`chunks`) and BerriAI/litellm's translation cases (`*.py`: Python literals of the body sent and the answer captured,
+read with `ast`, never run) are read as cassettes too. `--index-copies` reads, in place of a git checkout, a folder
+of `COMMIT/PATH` files, each one stored version of a recording copied from the index of public repositories
+(repositories too large to mirror): sources name the commit, no blob; an answer with neither Date header,
+createTime nor responseId is left out (no commit date to bound it).
 A body holding rig's `signature_REDACTED_N` is
 skipped.
 `--skip-known` leaves out an answer (kind, request, value) a set of tests/data already holds (forks copy cassettes).
@@ -106,7 +110,8 @@ SSE bodies). Each record is a real answer of Google's service: the request body 
 the cassette kept), `usageMetadata.promptTokenCount` (kind "input") and, for a candidate made of
 text parts only, `candidatesTokenCount` (kind "output", with its origin request; not for an answer
 of several candidates, whose count covers them all, nor for a stream a test edited to `"content": null`).
-`recorded` is the response's HTTP Date header, else the day its `responseId` encodes (see response_day),
+`recorded` is the response's HTTP Date header, else Vertex AI's `createTime`, else the day its `responseId` encodes
+(see response_day),
 else the date of the first commit holding the cassette (an upper bound). `model` is
 the model that answered (`modelVersion`) where vertexmeter's registry knows it, else the model the
 request named (aliases such as gemini-flash-latest move over time). Kept: text-only requests (no
@@ -118,6 +123,7 @@ local tokenizer.
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
 import datetime as dt
@@ -220,6 +226,8 @@ def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
         return []
     if raw.lstrip().startswith(b"when:"):
         return _httpmock(raw)
+    if path.endswith(".py"):
+        return _litellm_cases(raw)
     if b"googleapis.com" not in raw and b"_URL_PREFIX}" not in raw:  # google-genai replays name no host
         return []
     if path.endswith(".httprr"):
@@ -235,6 +243,66 @@ def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
     if not isinstance(data, dict):
         return []
     return list(data.get("interactions") or data.get("http_interactions") or [])
+
+
+# Where a translation case's provider endpoint path is served: Vertex AI's paths name a project, the Gemini API's
+# begin at the model.
+_CASE_HOSTS = ("https://aiplatform.googleapis.com", "https://generativelanguage.googleapis.com/v1beta")
+
+
+def _litellm_cases(raw: bytes) -> list[dict[str, Any]]:
+    """BerriAI/litellm's translation cases (`tests/integration/translation/*/bases/*.py`: module-level
+    `TranslationTestCase(...)` literals whose `expected_provider_request` is the body sent and whose
+    `mock_provider_response` is the provider's answer captured once and stored verbatim), in a cassette
+    interaction's shape. Read as Python literals, never run; module-level string constants (the thought
+    signatures) are substituted where a case names them; a case holding anything else is left out."""
+    try:
+        tree = ast.parse(raw)
+    except (SyntaxError, ValueError):
+        return []
+    names: dict[str, Any] = {}
+
+    def literal(node: ast.AST) -> Any:
+        if isinstance(node, ast.Name):
+            if node.id not in names:
+                raise ValueError(node.id)
+            return names[node.id]
+        if isinstance(node, ast.Dict):
+            if any(k is None for k in node.keys):
+                raise ValueError("**")
+            return {literal(k): literal(v) for k, v in zip(node.keys, node.values, strict=True) if k is not None}
+        if isinstance(node, ast.List):
+            return [literal(v) for v in node.elts]
+        return ast.literal_eval(node)
+
+    out: list[dict[str, Any]] = []
+    for statement in tree.body:
+        if not isinstance(statement, ast.Assign | ast.AnnAssign) or statement.value is None:
+            continue
+        target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
+        value = statement.value
+        if isinstance(target, ast.Name) and isinstance(value, ast.Constant) and isinstance(value.value, str):
+            names[target.id] = value.value
+            continue
+        if not (isinstance(value, ast.Call) and getattr(value.func, "id", None) == "TranslationTestCase"):
+            continue
+        fields = {k.arg: k.value for k in value.keywords if k.arg}
+        try:
+            endpoint = literal(fields["expected_provider_endpoint"])
+            sent = literal(fields["expected_provider_request"])
+            answered = literal(fields["mock_provider_response"])
+        except (KeyError, ValueError, SyntaxError):
+            continue
+        if not isinstance(endpoint, str) or "/models/" not in endpoint:
+            continue
+        host = _CASE_HOSTS[0] if endpoint.startswith("/v1/projects/") else _CASE_HOSTS[1]
+        out.append(
+            {
+                "request": {"uri": host + endpoint, "parsed_body": sent},
+                "response": {"headers": {}, "parsed_body": answered},
+            }
+        )
+    return out
 
 
 def _httpmock(raw: bytes) -> list[dict[str, Any]]:
@@ -595,6 +663,9 @@ def main(
             answered = response_day(last.get("responseId"))
             recorded = parsedate_to_datetime(date).date().isoformat() if date else answered
             basis = "http-date-header" if date else "responseId-timestamp" if answered else ""
+            created = last.get("createTime")  # Vertex AI's answers name their own time: used where no Date was kept
+            if not date and isinstance(created, str) and len(created) >= 10:
+                recorded, basis = created[:10], "createTime"
             if recorded is None and _INDEX_COPIES:  # no git history here to bound the day
                 continue
             if recorded is None:  # the cassette's first commit: an upper bound
