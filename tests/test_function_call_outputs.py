@@ -6,6 +6,7 @@ tests/ground_truth.replay, as the parity tests replay outputs), and on the rule'
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from typing import Any
 
@@ -273,3 +274,46 @@ def test_entries_whose_days_overlap_are_refused() -> None:
     )
     with pytest.raises(ValueError):
         load_dated_sections({"function_call_outputs": [first, {**ENTRY, "since": "2026-04-17"}]})
+
+
+@pytest.mark.parametrize(
+    ("name", "record_id"),
+    [
+        ("calls_heldout3", "mastrac-0006"),  # two objects, 1 over
+        ("calls_heldout3", "mastrac-0007"),
+        ("function_calls", "pydc-0691"),  # two objects, 2 over
+        ("function_calls", "rllmc-0088"),  # one object, 1 under
+        ("function_calls", "pydc-0697"),  # two objects, exact
+    ],
+)
+def test_2_5_objects_in_a_calls_args_bound_the_output(name: str, record_id: str) -> None:
+    """uncertain_seams output_call_object: each object that is a key's value in a 2.5 response call's args bills a
+    token either way; the bounds hold every recorded one, the point value stays the one-text rule's."""
+    outcome = replay(next(r for r in load_mined_history(name) if r["id"] == record_id))
+    assert outcome.bounds is not None and outcome.within_bounds
+    low, high = outcome.bounds["candidatesTokenCount"]
+    objects = 2 if record_id != "rllmc-0088" else 1
+    assert (low, high) == (outcome.got - objects, outcome.got + objects)
+    assert "an object in a 2.5 response call's args" in outcome.bounds["reason"]
+
+
+def test_a_flat_2_5_call_stays_exact_and_explain_names_the_seam() -> None:
+    assert vertexmeter.usage("gemini-2.5-flash", PLACEHOLDER, api="gemini", response=_call_response(WEATHER)).exact
+    nested = {"name": "get_temperature", "args": {"location": {"city": "Tokyo"}}}
+    answer = vertexmeter.usage_metadata(
+        "gemini-2.5-flash", PLACEHOLDER, api="gemini", response=_call_response(nested), explain=True
+    )
+    assert answer["candidatesTokenCount"] == 19 and answer["bounds"]["candidatesTokenCount"] == [18, 20]
+    assert "promptTokenCount" not in answer["bounds"]
+    assert any(r["rule"] == "accounting.yaml uncertain_seams (output_call_object)" for r in answer["rules"])
+    # the request's own payloads are not measured by an output shape
+    replayed = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "."}]},
+            {"role": "model", "parts": [{"functionCall": nested}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "get_temperature", "response": {"t": "20C"}}}]},
+        ]
+    }
+    assert "output_call_object" not in json.dumps(
+        vertexmeter.usage_metadata("gemini-2.5-flash", replayed, api="gemini")
+    )

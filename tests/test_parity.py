@@ -244,6 +244,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # Then the mined outputs of streams replayed as the chunks their streams returned (tests/evidence/streamed_outputs.json,
 # 152 records; accounting.yaml streamed_chunks_apart): Mirascope 428/456, fantasy 266/309, Mirascope TypeScript 74/84,
 # ruby_llm 897/985, lmnr 38/38.
+# With calls streamed in pieces joined and weighed (accounting.yaml streamed_call_arguments: partialArgs outputs
+# exact, replayed ones bounded) and 2.0 responseSchema titles (Vertex) and defaults (both APIs): calls_heldout3
+# 57/60, dotnet-genai 40/40, js-genai 191/200.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.929,
     "ruby_llm": 0.91,
@@ -277,11 +280,11 @@ MINED_HISTORY_FLOORS = {
     "llm_rb_2026": 0.97,
     "mirascope_ts": 0.88,
     "ogx": 1.0,
-    "js_genai": 0.949,
-    "dotnet_genai": 0.92,
+    "js_genai": 0.955,
+    "dotnet_genai": 1.0,
     "mastra": 0.939,
     "weave": 1.0,
-    "calls_heldout3": 0.86,
+    "calls_heldout3": 0.95,
     "litellm": 0.9,  # 9/10: Vertex 3.1 Pro preview billed "Hello." 1 (lite-0007; PROVENANCE.md)
 }
 

@@ -1083,8 +1083,9 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
 # replayed thoughts dated; 760 and 849 of 881 with mastra's two more turns (2.5 Flash generateContent, mastra-0064 and
 # -0065: under by the declarations' gap, not bounded), restated lower; 768 and 857 of 881 with 2.5's anyOf weights,
 # declaration seams and payload weights (a call's later arguments, objects beside other keys, control characters);
+# 769 and 858 with a replayed call streamed in pieces read joined and weighed (jsgenai-0192);
 # docs/counting.md "Open rules" 1 says why 95 % is out of reach from a signature's size).
-SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.871, "exact or inside": 0.972}
+SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.872, "exact or inside": 0.973}
 
 
 def test_mined_signature_turns_are_exact_or_narrowly_bounded() -> None:

@@ -813,6 +813,26 @@ def test_a_gemini_api_2_0_and_2_5_stream_counts_its_chunks_apart_and_3_x_joins_t
     assert joined.candidates_token_count == raw("gemma3", "Percy") == 1
 
 
+def test_a_vertex_2_0_stream_counts_its_chunks_apart() -> None:
+    """accounting.yaml text_pieces_apart (Vertex 2.0): googleapis/js-genai's story stream (jsgenai-0057) billed 107,
+    its six chunks apart, where the joined text counts 106."""
+    texts = [
+        "El",
+        "iza found the hummingbird frozen, wings stiff as paper. Tears blurred her vision as",
+        " she cradled it. Recalling her grandmother's stories, she breathed gently",
+        " on its chest, warming the tiny heart. Hours passed, hope dwindling with the setting sun. Then, a flutter. "
+        "Eliza gasped, watching as the bird,",
+        " still unsteady, took to the air, a vibrant jewel against the twilight. It hovered, looking back at her "
+        "before darting away, leaving Eliza with a warmth",
+        " that chased the winter chill from her soul.\n",
+    ]
+    stream = [{"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}}]} for text in texts]
+    body = {"contents": [{"role": "user", "parts": [{"text": "Tell me a story in 100 words?"}]}]}
+    result = vertexmeter.usage("gemini-2.0-flash", body, response=stream, as_of="2025-08-16")
+    assert result.candidates_token_count == 107 and result.prompt_token_count == 11
+    assert raw("gemma2", "".join(texts)) == 106
+
+
 def _call_pair(name: str, args: dict[str, object] | None, response: dict[str, object]) -> list[dict[str, object]]:
     call: dict[str, object] = {"name": name} if args is None else {"name": name, "args": args}
     return [

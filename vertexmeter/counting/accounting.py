@@ -212,6 +212,8 @@ def seam_bounds(prompt: Prompt) -> SeamBounds | None:
         return None
     found = []
     for seam in seams:
+        if seam.shape in _OUTPUT_SEAMS:
+            continue  # measured on the response (output_seam_bounds)
         if seam.shape in _REQUEST_SEAMS:
             n = _REQUEST_SEAMS[seam.shape](prompt)
         elif seam.shape in _DECLARATION_SEAMS:
@@ -334,9 +336,48 @@ def _response_schema_nodes(prompt: Prompt) -> int:
     return found["typed_node"]
 
 
+def _response_schema_number_defaults(prompt: Prompt) -> int:
+    """The nodes of the request's responseSchema whose `default` is a number (booleans are not)."""
+
+    def walk(node: Any) -> int:
+        if isinstance(node, list):
+            return sum(walk(item) for item in node)
+        if not isinstance(node, dict):
+            return 0
+        default = node.get("default")
+        here = int(isinstance(default, int | float) and not isinstance(default, bool))
+        return here + sum(walk(value) for key, value in node.items() if key not in ("default", "example", "enum"))
+
+    return walk(prompt.generation_config.get("responseSchema"))
+
+
+def output_seam_bounds(prompt: Prompt, calls: list[dict[str, Any]]) -> SeamBounds | None:
+    """The uncertain seams (accounting.yaml `uncertain_seams`, output shapes) of a response's functionCall values, as
+    generateContent bills them in candidatesTokenCount; None when they hold none."""
+    seams = [
+        seam for seam in uncertain_seams_for(prompt.model, prompt.api, "generateContent") if seam.shape in _OUTPUT_SEAMS
+    ]
+    found = []
+    for seam in seams:
+        n = sum(_OUTPUT_SEAMS[seam.shape](call.get("args") or {}) for call in calls)
+        if n:
+            found.append((seam, n))
+    if not found:
+        return None
+    return SeamBounds(
+        low=sum(seam.low * n for seam, n in found), high=sum(seam.high * n for seam, n in found), found=tuple(found)
+    )
+
+
+# Shapes of a response's call args (candidatesTokenCount).
+_OUTPUT_SEAMS: dict[str, Callable[[Any], int]] = {
+    "output_call_object": lambda args: sum(isinstance(v, dict) for v in args.values()) if isinstance(args, dict) else 0,
+}
+
 # Shapes of the request as a whole.
 _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
     "response_schema_node": _response_schema_nodes,
+    "response_schema_number_default": _response_schema_number_defaults,
 }
 
 # Shapes of a function declaration.

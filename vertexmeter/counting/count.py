@@ -16,6 +16,7 @@ from typing import Any
 
 from vertexmeter.counting.accounting import declarations_as_read, overhead_tokens
 from vertexmeter.counting.dated import dated_entries, rules_with
+from vertexmeter.counting.streamed_calls import history_streamed_calls
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import VertexMeterError
@@ -590,6 +591,9 @@ def count_prompt_tokens(
             media.audio_seconds += item.audio_seconds
             media.pdf_pages += item.pdf_pages
     text_tokens += overhead_tokens(counted, rules)
+    streamed = history_streamed_calls(prompt, as_of)  # calls replayed as the pieces they were streamed in
+    if streamed is not None:
+        text_tokens += streamed.tokens
     if text_tokens:
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + text_tokens
     return CountResult(

@@ -257,8 +257,8 @@ def schema_texts(schema: dict[str, Any], path: str, extra: tuple[str, ...] = ())
     """format, description, enum values, required names, property names (recursing), items, example.
 
     Not counted, as in google-genai: type, title, default, propertyOrdering — unless named in `extra`
-    ("title", "propertyOrdering": what the Gemini API's 2.0 generateContent counts of a responseSchema; "default",
-    a string default, of its tool declarations).
+    ("title", "propertyOrdering", "default", "number_default": what 2.0's generateContent counts of a responseSchema;
+    "default" of a tool declaration's; a string default as itself, a number default as its JSON text).
     Beyond google-genai, anyOf and defs are walked too (the service reads them; the SDK's walk predates them).
     """
     if "title" in extra and isinstance(schema.get("title"), str) and schema["title"]:
@@ -266,8 +266,8 @@ def schema_texts(schema: dict[str, Any], path: str, extra: tuple[str, ...] = ())
     if "propertyOrdering" in extra:
         for i, value in enumerate(schema.get("propertyOrdering") or []):
             yield value, f"{path}.property_ordering[{i}]"
-    if "default" in extra and isinstance(schema.get("default"), str) and schema["default"]:
-        yield schema["default"], f"{path}.default"
+    if default := _default_text(schema.get("default"), extra):
+        yield default, f"{path}.default"
     if schema.get("format"):
         yield schema["format"], f"{path}.format"
     if schema.get("description"):
@@ -288,6 +288,16 @@ def schema_texts(schema: dict[str, Any], path: str, extra: tuple[str, ...] = ())
     for key, sub in (schema.get("defs") or {}).items():
         yield key, f"{path}.defs.{key}"
         yield from schema_texts(sub, f"{path}.defs.{key}", extra)
+
+
+def _default_text(value: Any, extra: tuple[str, ...]) -> str:
+    """A schema's `default` as read where `extra` counts it: "default", a string as itself; "number_default", a
+    number as its JSON text (booleans, null, objects and lists: unrecorded, nothing)."""
+    if "default" in extra and isinstance(value, str):
+        return value
+    if "number_default" in extra and isinstance(value, int | float) and not isinstance(value, bool):
+        return json.dumps(value)
+    return ""
 
 
 def json_schema_texts(schema: Any, path: str, extra: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from vertexmeter.counting.accounting import SeamBounds, seam_bounds, top_level_numbers
+from vertexmeter.counting.accounting import SeamBounds, output_seam_bounds, seam_bounds, top_level_numbers
 from vertexmeter.counting.count import (
     CountResult,
     count_prompt_tokens,
@@ -21,6 +21,12 @@ from vertexmeter.counting.count import (
     model_info,
 )
 from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
+from vertexmeter.counting.streamed_calls import (
+    StreamedCalls,
+    history_streamed_calls,
+    output_rules,
+    streamed_call_tokens,
+)
 from vertexmeter.counting.texts import ESCAPE, escaped_payload, part_texts, value_texts
 from vertexmeter.counting.thoughts import ReplayedThoughtCount, replayed_thought_tokens, thought_history, thought_reach
 from vertexmeter.counting.tool_runs import ToolRunSpan, tool_run_span
@@ -121,6 +127,12 @@ class UsageResult:
     # dated_weights entries whose change no recorded answer dates on this day, each with what its weights would
     # change in the prompt (accounting.yaml `seen_without_before` / `seen_without_after`): either may hold.
     unsure_dated: tuple[tuple[DatedWeights, int], ...] = ()
+    # Calls streamed in pieces (accounting.yaml `streamed_call_arguments`): what their streamed arguments add in the
+    # history (prompt) and in the response (output), and how much of it the bill may not hold.
+    streamed_history: StreamedCalls | None = None
+    streamed_calls: StreamedCalls | None = None
+    # The response's call args whose seams the service bills a token either way (uncertain_seams, output shapes).
+    output_seams: SeamBounds | None = None
 
     @property
     def model_version(self) -> str:
@@ -160,6 +172,9 @@ class UsageResult:
             and self.streamed_output is None
             and self.unknown_thoughts is None
             and not self.server_tools.unknown_high
+            and not _spread(self.streamed_history)
+            and not _spread(self.streamed_calls)
+            and self.output_seams is None
         )
 
     @property
@@ -189,8 +204,17 @@ class UsageResult:
             prompt_low += min(0, change)
             prompt_high += max(0, change)
             reasons.append(_unsure_dated_reason(entry, change))
+        if self.streamed_history is not None and self.streamed_history.spread:
+            prompt_low -= self.streamed_history.spread
+            reasons.append(self.streamed_history.reason)
         out: dict[str, Any] = {}
-        output_uncertain = self.streamed_output is not None or bool(self.server_tools.unknown_high)
+        streamed_calls = _spread(self.streamed_calls)
+        output_uncertain = (
+            self.streamed_output is not None
+            or bool(self.server_tools.unknown_high)
+            or bool(streamed_calls)
+            or self.output_seams is not None
+        )
         if (prompt_low, prompt_high) != (self.prompt_token_count,) * 2 or not output_uncertain:
             out["promptTokenCount"] = [prompt_low, prompt_high]
         output_low = output_high = self.candidates_token_count
@@ -204,6 +228,13 @@ class UsageResult:
             output_low -= self.server_tools.estimate
             output_high += self.server_tools.unknown_high - self.server_tools.estimate
             reasons.append(self.server_tools.reason)
+        if streamed_calls and self.streamed_calls is not None:
+            output_low -= streamed_calls
+            reasons.append(self.streamed_calls.reason)
+        if self.output_seams is not None:
+            output_low += self.output_seams.low
+            output_high += self.output_seams.high
+            reasons.append(self.output_seams.reason)
         if output_uncertain:
             out["candidatesTokenCount"] = [output_low, output_high]
         rest_low = rest_high = self.thoughts_token_count
@@ -284,6 +315,11 @@ class UsageResult:
             inside.append(rule_entry("prompt_second_pass", self.second_pass))
         if self.trailing_whitespace is not None:
             inside.append(rule_entry("trailing_whitespace_not_billed", self.trailing_whitespace))
+        for streamed in (self.streamed_history, self.streamed_calls):
+            for entry in streamed.rules if streamed is not None else ():
+                inside.append(rule_entry("streamed_call_arguments", entry))
+        for seam, _ in self.output_seams.found if self.output_seams is not None else ():
+            inside.append(rule_entry(f"uncertain_seams ({seam.shape})", seam))
         return (
             inside
             + redirect_rule(self.redirect)
@@ -434,13 +470,14 @@ def usage_of_body(
         raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_rule),
         raw_prompt_rule=raw_rule,
         seams=seam_bounds(prompt),
+        streamed_history=history_streamed_calls(prompt, day),
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
         second_pass=_second_pass(prompt, info, api, day),
         unsure_dated=_unsure_dated(prompt, counted, media_options or MediaOptions(), day),
     )
     if response is not None:
         streamed_rule = streamed_output_bounds_for(info, api, GENERATE_CONTENT, day)
-        candidates, thoughts, streamed_text, read_by = count_response(
+        candidates, thoughts, streamed_text, read_by, streamed_calls, result.output_seams = count_response(
             prompt,
             response,
             day,
@@ -485,6 +522,7 @@ def usage_of_body(
             result.unknown_thoughts = (thoughts, max(high, thoughts))
         if streamed_rule is not None and streamed_text:
             result.streamed_output = (streamed_rule, streamed_text)
+        result.streamed_calls = streamed_calls
         for rule in read_by:
             if isinstance(rule, StreamedChunks):
                 result.streamed_chunks = rule
@@ -634,12 +672,20 @@ def count_response(
     streamed_rule: StreamedOutputBounds | None = None,
     joined_stream: bool = False,
     chunk_rule: StreamedChunks | None = None,
-) -> tuple[dict[str, int], int, int, tuple[CodeParts | OutputCalls | StreamedChunks, ...]]:
+) -> tuple[
+    dict[str, int],
+    int,
+    int,
+    tuple[CodeParts | OutputCalls | StreamedChunks, ...],
+    StreamedCalls | None,
+    SeamBounds | None,
+]:
     """(candidate tokens by modality, thought tokens, streamed text tokens, the accounting.yaml `code_execution_parts`
-    and `function_call_outputs` entries that read its parts) of a response: the raw count of what the model wrote, and
-    the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose text spans at least its
-    min_chunks, or a stream given joined: `joined_stream`, whose chunks are not known; accounting.yaml
-    `streamed_output_bounds`), 0 when none.
+    and `function_call_outputs` entries that read its parts, what its calls streamed in pieces add
+    (`streamed_call_arguments`), its calls' uncertain seams (`uncertain_seams`)) of a response: the raw count of what
+    the model wrote, and the text tokens of the candidates `streamed_rule` leaves uncertain (a list of chunks whose
+    text spans at least its min_chunks, or a stream given joined: `joined_stream`, whose chunks are not known;
+    accounting.yaml `streamed_output_bounds`), 0 when none.
 
     Text is counted per candidate as one string (streamed chunks joined); thought parts go to
     thoughtsTokenCount. Function calls count as accounting.yaml `function_call_outputs` writes them (where it has no
@@ -658,6 +704,7 @@ def count_response(
     by_modality: dict[str, int] = {}
     thoughts = uncertain = 0
     read_by: dict[str, CodeParts | OutputCalls | StreamedChunks] = {}
+    calls: list[dict[str, Any]] = []  # the response's functionCall values, a streamed call's pieces joined
     chunks = isinstance(response, list)
     chunk_rule = chunk_rule if chunks else None
     # Where a stream's chunks are counted apart (text_pieces_apart, streamed_chunks_apart), its chunks make the count
@@ -693,6 +740,7 @@ def count_response(
                     call_last = False
             elif call_rule is not None and (call := part.get("functionCall", part.get("function_call"))) is not None:
                 by_modality["TEXT"] = by_modality.get("TEXT", 0) + _output_call_tokens(tokenizer, call_rule, call)
+                calls.append(call)
                 read_by["calls"] = call_rule
                 call_first = call_first or (call_rule.inside_text and not pieces and not segments)
                 call_last = call_rule.inside_text
@@ -740,7 +788,16 @@ def count_response(
             # accounting.yaml streamed_chunks_apart per_thought_part: each thought summary's chunk bills less output
             by_modality["TEXT"] = max(0, by_modality["TEXT"] + chunk_rule.per_thought_part * summaries)
         thoughts += tokenizer.count(thought_text) if thought_text else 0
-    return by_modality, thoughts, uncertain, tuple(read_by.values())
+    streamed_calls = streamed_call_tokens(calls, output_rules(prompt, as_of)) if calls else None
+    if streamed_calls is not None:
+        by_modality["TEXT"] = by_modality.get("TEXT", 0) + streamed_calls.tokens
+    seams = output_seam_bounds(prompt, calls) if calls else None
+    return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls, seams
+
+
+def _spread(streamed: StreamedCalls | None) -> int:
+    """How many tokens below the point value the bill may be for streamed arguments (0: exact)."""
+    return streamed.spread if streamed is not None else 0
 
 
 def _trailing_whitespace_rule(prompt: Prompt, day: dt.date | None) -> DatedRule | None:

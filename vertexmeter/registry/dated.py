@@ -1,6 +1,7 @@
 """accounting.yaml's rules that hold for a span of days or for what a response says ran: `dated_weights`,
 `thoughts_in_candidates`, `trailing_whitespace_not_billed`, `replayed_thoughts_reach`, `server_tool_calls`,
-`code_execution_parts`, `function_call_outputs`, `tool_runs_in_prompt` and `prompt_second_pass`, parsed and checked
+`code_execution_parts`, `function_call_outputs`, `streamed_call_arguments`, `tool_runs_in_prompt` and
+`prompt_second_pass`, parsed and checked
 with the rest of the data set (so `vertexmeter data update` refuses a broken one) and read by counting through the
 registry."""
 
@@ -47,6 +48,10 @@ _BOUNDED_READS = {"citations": "answer_segments", "tool_calls": "invocations_req
 _ESTIMATE_WHEN = ("always", "first_turn")
 _CODE = ("as_written", "edges_stripped", "not_billed")
 _CALL_PAYLOADS = ("texts", "json", "escaped_strings")
+# Where a streamed call's arguments are read (a response's candidate or a model turn of the request's history) and
+# which of its arguments an entry weighs (those streamed as stringValue pieces, or the others: number, bool, null).
+_STREAMED_WHERE = ("output", "history")
+_STREAMED_VALUES = ("string", "other")
 # The built-in tools that run server-side, by their Tool field (the request parser gives the camelCase name).
 BUILT_IN_TOOLS = ("codeExecution", "googleSearch", "urlContext", "fileSearch", "googleMaps")
 
@@ -196,6 +201,26 @@ class OutputCalls(DaySpan):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StreamedArguments(DaySpan):
+    """One `streamed_call_arguments` entry: a functionCall whose arguments came as `partialArgs` pieces
+    (streamFunctionCallArguments) bills, beside the joined call its table reads (function_call_outputs in an output,
+    function_history in the history), `per_argument` tokens per argument streamed (a distinct jsonPath) whose value
+    is of `values` ("string": streamed as stringValue pieces; "other": number, bool or null), `where` it is read.
+    `low` < `per_argument`: the recorded answers bill between `low` and `per_argument` per argument, which the call
+    does not tell; the answer then carries bounds and `reason`."""
+
+    where: str
+    values: str
+    per_argument: int
+    low: int
+    reason: str = ""
+
+    @property
+    def exact(self) -> bool:
+        return self.low == self.per_argument
+
+
+@dataclass(frozen=True, kw_only=True)
 class ToolRunBounds(DaySpan):
     """One `tool_runs_in_prompt` entry: a built-in tool of `tools` that the service runs for the answer bills the
     run (what it fetched, searched or computed) inside promptTokenCount, an amount the request does not hold. The
@@ -227,7 +252,7 @@ class SecondPassBounds(DaySpan):
 
 @dataclass(frozen=True)
 class DatedSections:
-    """The eight sections, parsed."""
+    """The nine sections, parsed."""
 
     weights: tuple[DatedWeights, ...] = ()
     rules: dict[str, tuple[DatedRule, ...]] | None = None
@@ -235,6 +260,7 @@ class DatedSections:
     server_tools: tuple[ServerToolCall, ...] = ()
     code_parts: tuple[CodeParts, ...] = ()
     output_calls: tuple[OutputCalls, ...] = ()
+    streamed_arguments: tuple[StreamedArguments, ...] = ()
     tool_runs: tuple[ToolRunBounds, ...] = ()
     second_pass: tuple[SecondPassBounds, ...] = ()
 
@@ -503,6 +529,41 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
     return tuple(out)
 
 
+def _streamed_arguments(raw: list[dict[str, Any]]) -> tuple[StreamedArguments, ...]:
+    out: list[StreamedArguments] = []
+    for entry in raw:
+        per_argument = _whole(entry.get("per_argument"))
+        rule = StreamedArguments(
+            **_scope(entry),
+            where=str(entry.get("where")),
+            values=str(entry.get("values")),
+            per_argument=per_argument,
+            low=_whole(entry.get("low", per_argument)),
+            reason=str(entry.get("reason") or "").strip(),
+            **_open_days(entry),
+        )
+        if (
+            rule.where not in _STREAMED_WHERE
+            or rule.values not in _STREAMED_VALUES
+            or rule.per_argument < 0
+            or not 0 <= rule.low <= rule.per_argument
+            or (not rule.exact and not rule.reason)
+            or not rule.evidence
+            or rule.since > rule.until
+        ):
+            raise ValueError(
+                f"accounting.yaml streamed_call_arguments: {entry!r} (where of {list(_STREAMED_WHERE)}, values of "
+                f"{list(_STREAMED_VALUES)}, whole per_argument >= low >= 0, a reason when low < per_argument, "
+                "evidence, days)"
+            )
+        if any((rule.where, rule.values) == (other.where, other.values) and _overlap(rule, other) for other in out):
+            raise ValueError(
+                f"accounting.yaml streamed_call_arguments: {entry!r} overlaps another entry of its where and values"
+            )
+        out.append(rule)
+    return tuple(out)
+
+
 def _tool_runs(raw: list[dict[str, Any]]) -> tuple[ToolRunBounds, ...]:
     out: list[ToolRunBounds] = []
     for entry in raw:
@@ -571,7 +632,7 @@ def _overlap(one: DaySpan, other: DaySpan) -> bool:
 
 
 def load_dated_sections(rules: dict[str, Any]) -> DatedSections:
-    """The eight sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
+    """The nine sections of a parsed accounting.yaml (each optional: a data set from before them has none)."""
     return DatedSections(
         weights=_weights(rules.get("dated_weights") or []),
         rules={section: _rules(section, rules.get(section) or []) for section in DATED_RULE_SECTIONS},
@@ -579,6 +640,7 @@ def load_dated_sections(rules: dict[str, Any]) -> DatedSections:
         server_tools=_server_tools(rules.get("server_tool_calls") or []),
         code_parts=_code_parts(rules.get("code_execution_parts") or []),
         output_calls=_output_calls(rules.get("function_call_outputs") or []),
+        streamed_arguments=_streamed_arguments(rules.get("streamed_call_arguments") or []),
         tool_runs=_tool_runs(rules.get("tool_runs_in_prompt") or []),
         second_pass=_second_pass(rules.get("prompt_second_pass") or []),
     )

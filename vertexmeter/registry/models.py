@@ -22,6 +22,7 @@ from vertexmeter.registry.dated import (
     OutputCalls,
     SecondPassBounds,
     ServerToolCall,
+    StreamedArguments,
     ThoughtReach,
     ToolRunBounds,
     load_dated_sections,
@@ -252,6 +253,8 @@ SEAM_SHAPES = (
     "json_schema_title",
     "json_schema_enum",
     "response_schema_node",
+    "response_schema_number_default",
+    "output_call_object",
     "any_of_null_variant",
     "nested_object",
     "control_character",
@@ -912,7 +915,8 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
-SCHEMA_STRINGS = frozenset(("title", "propertyOrdering", "default"))  # the fields counting.schema_texts can add
+# the fields counting.schema_texts can add
+SCHEMA_STRINGS = frozenset(("title", "propertyOrdering", "default", "number_default"))
 
 
 def _schema_strings(value: object, where: str) -> tuple[str, ...]:
@@ -1207,6 +1211,19 @@ def output_calls_for(api: str, call: str, generation: str, day: dt.date | None) 
     """The accounting.yaml `function_call_outputs` entry in force on `day` (None: today's service), or None."""
     on = day if day is not None else dt.date.max
     return next((rule for rule in _registry().dated.output_calls if rule.applies(api, call, generation, on)), None)
+
+
+def streamed_arguments_for(
+    api: str, call: str, generation: str, day: dt.date | None, where: str
+) -> tuple[StreamedArguments, ...]:
+    """The accounting.yaml `streamed_call_arguments` entries in force on `day` (None: today's service) for calls read
+    `where` ("output" or "history")."""
+    on = day if day is not None else dt.date.max
+    return tuple(
+        rule
+        for rule in _registry().dated.streamed_arguments
+        if rule.where == where and rule.applies(api, call, generation, on)
+    )
 
 
 def tool_run_bounds_for(api: str, call: str, generation: str, day: dt.date | None) -> tuple[ToolRunBounds, ...]:

@@ -1,5 +1,6 @@
 """Request parsing: whatever the caller passes -> a REST body (inputs) -> a validated, normalized prompt."""
 
+from vertexmeter.requests.calls import join_streamed_calls, streamed_arguments
 from vertexmeter.requests.decode import decode_json, require_object, too_deep
 from vertexmeter.requests.inputs import BODY_KEYS, decoded_body, plain, request_body
 from vertexmeter.requests.parse import decode_bytes, parse_message
@@ -48,4 +49,6 @@ __all__ = [
     "response_thoughts",
     "response_tool_runs",
     "snake_case",
+    "join_streamed_calls",
+    "streamed_arguments",
 ]

@@ -7,6 +7,7 @@ from typing import Any
 
 from vertexmeter.errors import FieldViolation, VertexMeterError, failed_precondition, invalid_argument
 from vertexmeter.registry import ModelInfo
+from vertexmeter.requests.calls import join_streamed_calls
 from vertexmeter.requests.decode import require_object
 from vertexmeter.requests.parse import lookup_field, parse_message
 from vertexmeter.requests.schema import snake_case
@@ -311,7 +312,8 @@ def _turn(
     empty_ok = empty_text_ok or (generate and role == "model")
     for j, part in enumerate(parts):
         _check_part(part, f"{path}.parts[{j}]", empty_ok, generate)
-    return Turn(role=role, parts=parts, path=path)
+    # A call replayed as the pieces it was streamed in reads as the one call they make (requests/calls.py).
+    return Turn(role=role, parts=join_streamed_calls(parts), path=path)
 
 
 def _check_part(part: dict[str, Any], path: str, empty_text_ok: bool = False, generate: bool = False) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from vertexmeter.errors import invalid_argument
+from vertexmeter.requests.calls import join_streamed_calls
 from vertexmeter.requests.inputs import plain
 from vertexmeter.requests.parse import decode_bytes, parse_message
 from vertexmeter.requests.schema import snake_case
@@ -14,13 +15,14 @@ from vertexmeter.vocabulary import SERVER_TOOL_PARTS
 
 def response_candidates(response: Any) -> list[tuple[list[dict[str, Any]], str | None]]:
     """The parts of each candidate and its finishReason (None when not given), streamed chunks joined
-    by candidate index (the last chunk that states a finishReason gives it)."""
+    by candidate index (the last chunk that states a finishReason gives it), a call streamed in pieces joined into one
+    functionCall part (calls.join_streamed_calls)."""
     if isinstance(response, str):
         return [([{"text": response}], None)]
     response = plain(response, "response")  # google-genai types anywhere inside, as in requests
     if isinstance(response, dict) and "candidates" not in response and "parts" in response:
         content = parse_message("Content", response, "response")
-        return [(content.get("parts") or [], None)]
+        return [(join_streamed_calls(content.get("parts") or []), None)]
     chunks = response if isinstance(response, list) else [response]
     by_index: dict[int, list[dict[str, Any]]] = {}
     finish: dict[int, str | None] = {}
@@ -43,7 +45,7 @@ def response_candidates(response: Any) -> list[tuple[list[dict[str, Any]], str |
                 finish[index] = str(getattr(reason, "name", reason))
             else:
                 finish.setdefault(index, None)
-    return [(by_index[k], finish.get(k)) for k in sorted(by_index)]
+    return [(join_streamed_calls(by_index[k]), finish.get(k)) for k in sorted(by_index)]
 
 
 def response_thoughts(chunk: dict[str, Any], path: str) -> int | None:
