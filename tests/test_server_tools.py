@@ -30,8 +30,8 @@ KNOWN_MISSES = {
     "elmr-0048": 1,
     "rllm-0912": 1,  # 3.5 Flash googleSearch: 7 per cited chunk, inside bounds (the 3.5 search is bounded)
     "pyd-0631": -1,  # a 2.5 Pro stream kept here as its joined text (streams bill a few tokens off)
-    "pyd-0865": -19,  # googleMaps on 2.5: its call's text is not found
-    "pyd-0867": -13,
+    "pyd-0865": -1,  # googleMaps on 2.5: near googleSearch's call text, inside bounds (the maps call is bounded)
+    "pyd-0867": 2,
     "pyd-0938": 1,  # 3 Flash Preview: the search is not billed; the text one over
     "pyd-1041": -1,  # Vertex 3 Flash Preview, likewise
 }
