@@ -438,6 +438,10 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             tool_types=_strings(entry["tool_types"]) if entry.get("tool_types") else (),
             since=_day(entry["since"]) if entry.get("since") else None,
         )
+        if rule.request_fallback is not None and rule.request_fallback not in _FALLBACKS:
+            raise ValueError(f"accounting.yaml server_tool_calls: unknown request_fallback {rule.request_fallback!r}")
+        if rule.bound_without_response is not None and rule.bound_without_response not in _BOUNDS:
+            raise ValueError(f"accounting.yaml server_tool_calls: unknown bound {rule.bound_without_response!r}")
         bounded = rule.reads in _BOUNDED_READS
         if min(rule.per_item, rule.per_item_high, rule.per_segment_high) < 0:
             raise ValueError(f"accounting.yaml server_tool_calls: {rule.tool}'s item weights are whole numbers")
@@ -478,10 +482,6 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             )
         if rule.per_call_high is not None and rule.per_call_high < rule.per_call:
             raise ValueError(f"accounting.yaml server_tool_calls: {rule.tool}'s per_call_high is below its per_call")
-        if rule.request_fallback is not None and rule.request_fallback not in _FALLBACKS:
-            raise ValueError(f"accounting.yaml server_tool_calls: unknown request_fallback {rule.request_fallback!r}")
-        if rule.bound_without_response is not None and rule.bound_without_response not in _BOUNDS:
-            raise ValueError(f"accounting.yaml server_tool_calls: unknown bound {rule.bound_without_response!r}")
         if rule.estimate_when not in _ESTIMATE_WHEN:
             raise ValueError(f"accounting.yaml server_tool_calls: unknown estimate_when {rule.estimate_when!r}")
         if rule.estimate_query_tokens < 0 or (rule.estimate_query_tokens and rule.bound_without_response is None):
