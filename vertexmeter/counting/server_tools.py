@@ -94,6 +94,21 @@ def response_citations(response: Any) -> dict[int, list[str]]:
     return out
 
 
+def response_grounding_chunks(response: Any) -> dict[int, int]:
+    """Per candidate index: how many groundingChunks its groundingMetadata lists (a stream's chunks: the most any
+    one states, as each repeats the list so far)."""
+    out: dict[int, int] = {}
+    chunks = plain(response, "response")
+    for chunk in chunks if isinstance(chunks, list) else [chunks]:
+        candidates = _field(chunk, "candidates")
+        for k, candidate in enumerate(candidates if isinstance(candidates, list) else []):
+            index = _field(candidate, "index")
+            listed = _field(_field(candidate, "groundingMetadata"), "groundingChunks")
+            key = index if isinstance(index, int) else k
+            out[key] = max(out.get(key, 0), len(listed) if isinstance(listed, list) else 0)
+    return out
+
+
 def answer_segments(response: Any) -> int:
     """The lines and sentences of a response's answer text (its thought parts left out) that hold a letter or digit:
     where a grounded answer may cite its sources; at least 1."""
@@ -121,7 +136,8 @@ class ServerToolCalls:
 
     @property
     def reason(self) -> str:
-        tools = ", ".join(rule.tool for rule in self.unknown if not rule.per_item_high)
+        # The rules bounded for want of the response's metadata alone (the others say their own reason).
+        tools = ", ".join(rule.tool for rule in self.unknown if rule.bound_without_response == "last_user_text_twice")
         if not tools:
             return " ".join(self.bounded_reasons)
         counted = (
@@ -159,8 +175,8 @@ def server_tool_calls(
     unknown: list[ServerToolCall] = []
     reasons: list[str] = []
     for rule in rules:
-        if rule.reads in ("citations", "tool_calls"):
-            if rule.reads == "citations":
+        if rule.reads in ("citations", "grounding_chunks", "tool_calls"):
+            if rule.reads != "tool_calls":
                 span = _citation_bounds(rule, runs, response)
             else:
                 span = _call_bounds(rule, prompt, response)
@@ -187,9 +203,26 @@ def server_tool_calls(
                     if rule.estimate_query_tokens and (rule.estimate_when == "always" or first_turn or reports)
                     else 0
                 )
-                high += max(tokenizer.count(rule.text([text, text])) + rule.per_call, typical)
+                # An answer that reports many findings searched more: the bounds widen with its lines and sentences.
+                widen = rule.per_segment_high * answer_segments(response) if rule.per_segment_high else 0
+                high += max(tokenizer.count(rule.text([text, text])) + rule.per_call, typical) + widen
                 estimate += typical
                 unknown.append(rule)
+            elif rule.bound_without_response == "answer_segments":
+                span = _segment_bounds(rule, response)
+                high += span[1]
+                unknown.append(rule)
+                reasons.append(span[2])
+        if rule.per_call_high is not None:
+            # A call text near what bills, not exactly it: counted, and bounded from no call to per_call_high over it.
+            for items in lists:
+                size = tokenizer.count(rule.text(items))
+                estimate += size + rule.per_call
+                high += size + rule.per_call_high
+            if lists:
+                unknown.append(rule)
+                reasons.append(_near_reason(rule, lists, tokenizer))
+            continue
         for items in lists:
             tokens += tokenizer.count(rule.text(items)) + rule.per_call
         if lists:
@@ -204,28 +237,50 @@ def _citation_bounds(
     known; None when a whole response says the tool did not run."""
     where = f"accounting.yaml server_tool_calls ({rule.tool})"
     if runs is None:
-        segments = answer_segments(response)
-        high = rule.per_segment_high * segments
-        return (
-            0,
-            high,
-            f"{rule.reason} The response is given without its metadata, so whether {rule.tool} ran is not in it: "
-            f"the count takes no call, the bounds up to {rule.per_segment_high} tokens for each of the answer's "
-            f"{segments} lines or sentences ({high}; {where}). Give the whole GenerateContentResponse for narrower "
-            "bounds.",
-        )
-    citations = response_citations(response)
-    ran = [index for index, r in runs.items() if r["webSearchQueries"] or citations.get(index)]
+        return _segment_bounds(rule, response)
+    if rule.reads == "grounding_chunks":
+        found = response_grounding_chunks(response)
+        ran = [index for index in runs if found.get(index)]
+        what = "retrieved"
+    else:
+        found = {index: len(items) for index, items in response_citations(response).items()}
+        ran = [index for index, r in runs.items() if r["webSearchQueries"] or found.get(index)]
+        what = "cites"
     if not ran:
         return None
-    cited = sum(len(citations.get(index, [])) for index in ran)
+    cited = sum(found.get(index, 0) for index in ran)
     # A run that cites nothing is bounded as one citation: no recorded answer shows what it bills.
     high = rule.per_item_high * max(cited, 1)
     return (
         rule.per_item * cited,
         high,
-        f"{rule.reason} The response's grounding cites {cited} chunk(s): the count takes {rule.per_item} "
+        f"{rule.reason} The response's grounding {what} {cited} chunk(s): the count takes {rule.per_item} "
         f"tokens for each ({rule.per_item * cited}), the bounds none up to {high} ({where}).",
+    )
+
+
+def _segment_bounds(rule: ServerToolCall, response: Any) -> tuple[int, int, str]:
+    """(0, the most the calls may bill, why) for a response given without its metadata: up to `per_segment_high`
+    for each line or sentence of its answer."""
+    segments = answer_segments(response)
+    high = rule.per_segment_high * segments
+    return (
+        0,
+        high,
+        f"{rule.reason} The response is given without its metadata, so whether {rule.tool} ran is not in it: "
+        f"the count takes no call, the bounds up to {rule.per_segment_high} tokens for each of the answer's "
+        f"{segments} lines or sentences ({high}; accounting.yaml server_tool_calls ({rule.tool})). Give the whole "
+        "GenerateContentResponse for narrower bounds.",
+    )
+
+
+def _near_reason(rule: ServerToolCall, lists: list[list[str]], tokenizer: Tokenizer) -> str:
+    """Why a call text that is only near what bills is bounded."""
+    size = sum(tokenizer.count(rule.text(items)) for items in lists)
+    return (
+        f"{rule.reason} The count takes the call `{rule.template}` with what the response says ran ({size} tokens"
+        f"{f' + {rule.per_call}' if rule.per_call else ''}), the bounds none up to {rule.per_call_high} over it "
+        f"(accounting.yaml server_tool_calls ({rule.tool}))."
     )
 
 

@@ -42,9 +42,15 @@ _EARLIER = ("never", "when_current_replays")
 _SIGNATURES = ("per_response", "per_part")
 _FALLBACKS = ("user_text_urls",)
 _BOUNDS = ("last_user_text_twice", "answer_segments", "invocations_requested")
-_READS = ("webSearchQueries", "retrievedUrls", "citations", "tool_calls")
+_READS = ("webSearchQueries", "retrievedUrls", "citations", "grounding_chunks", "tool_calls")
 # What a rule whose call's size is not known counts, and how it bounds a response that cannot show it.
-_BOUNDED_READS = {"citations": "answer_segments", "tool_calls": "invocations_requested"}
+_BOUNDED_READS = {
+    "citations": "answer_segments",
+    "grounding_chunks": "answer_segments",
+    "tool_calls": "invocations_requested",
+}
+# The bounds of a known call's text without a response that may reach further for each line or sentence.
+_SEGMENT_BOUNDS = ("last_user_text_twice", "answer_segments")
 _ESTIMATE_WHEN = ("always", "first_turn")
 _CODE = ("as_written", "edges_stripped", "not_billed")
 _CALL_PAYLOADS = ("texts", "json", "escaped_strings")
@@ -133,6 +139,10 @@ class ServerToolCall:
     evidence: tuple[str, ...]
     # Tokens each call bills beyond its text (a format the template does not spell: one URL seen, so a constant).
     per_call: int = 0
+    # A call text that is only near what bills (one repository, no reading that holds exactly): the point value
+    # counts the text + `per_call`, the bounds reach from no call to the text + `per_call_high` (`reason` says
+    # why). None: the text is what bills.
+    per_call_high: int | None = None
     # Model ids (prefixes) the rule is for, where a generation's models differ; empty: every model of it.
     models: tuple[str, ...] = ()
     # Without a response that says what ran, where `bound_without_response` bounds the call: the point value counts
@@ -151,7 +161,10 @@ class ServerToolCall:
     # (`bound_without_response: answer_segments`) counts none, inside bounds up to `per_segment_high` for each line or
     # sentence of its answer. `tool_calls`: each toolCall part of the response whose toolType is in `tool_types`; a
     # text (`bound_without_response: invocations_requested`) counts none, inside bounds up to one call when the
-    # request's toolConfig asks for the server-side invocations. `reason` says why.
+    # request's toolConfig asks for the server-side invocations. `grounding_chunks`: each groundingChunk of a
+    # whole response's groundingMetadata (what a file search retrieved), bounded as `citations`. `reason` says why.
+    # With a template, `per_segment_high` widens the text-only bounds (`last_user_text_twice`, `answer_segments`)
+    # by that many tokens for each line or sentence of the answer.
     per_item: int = 0
     per_item_high: int = 0
     per_segment_high: int = 0
@@ -413,6 +426,7 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             confidence=str(entry.get("confidence", "")),
             evidence=_strings(entry.get("evidence") or []),
             per_call=int(entry.get("per_call", 0)),
+            per_call_high=_whole(entry["per_call_high"]) if "per_call_high" in entry else None,
             models=_strings(entry["models"]) if entry.get("models") else (),
             estimate_query_tokens=int(entry.get("estimate_query_tokens", 0)),
             estimate_when=str(entry.get("estimate_when", "always")),
@@ -424,6 +438,10 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             tool_types=_strings(entry["tool_types"]) if entry.get("tool_types") else (),
             since=_day(entry["since"]) if entry.get("since") else None,
         )
+        if rule.request_fallback is not None and rule.request_fallback not in _FALLBACKS:
+            raise ValueError(f"accounting.yaml server_tool_calls: unknown request_fallback {rule.request_fallback!r}")
+        if rule.bound_without_response is not None and rule.bound_without_response not in _BOUNDS:
+            raise ValueError(f"accounting.yaml server_tool_calls: unknown bound {rule.bound_without_response!r}")
         bounded = rule.reads in _BOUNDED_READS
         if min(rule.per_item, rule.per_item_high, rule.per_segment_high) < 0:
             raise ValueError(f"accounting.yaml server_tool_calls: {rule.tool}'s item weights are whole numbers")
@@ -437,22 +455,33 @@ def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:
             and rule.per_item_high
             and rule.reason
             and rule.bound_without_response == _BOUNDED_READS[rule.reads]
-            and bool(rule.per_segment_high) == (rule.reads == "citations")
+            and bool(rule.per_segment_high) == (rule.bound_without_response == "answer_segments")
             and bool(rule.tool_types) == (rule.reads == "tool_calls")
+            and rule.per_call_high is None
         ):
             raise ValueError(
                 f"accounting.yaml server_tool_calls: {rule.tool} reads {rule.reads}: per_item up to a per_item_high, "
-                "a reason, the bound_without_response of its reading, per_segment_high for citations, tool_types "
-                "for tool_calls"
+                "a reason, the bound_without_response of its reading, per_segment_high for citations and grounding "
+                "chunks, tool_types for tool_calls, no per_call_high"
             )
-        if not bounded and (
-            rule.per_item or rule.per_item_high or rule.per_segment_high or rule.reason or rule.tool_types
-        ):
+        if not bounded and (rule.per_item or rule.per_item_high or rule.tool_types):
             raise ValueError(f"accounting.yaml server_tool_calls: {rule.tool}'s call text is known: no item bounds")
-        if rule.request_fallback is not None and rule.request_fallback not in _FALLBACKS:
-            raise ValueError(f"accounting.yaml server_tool_calls: unknown request_fallback {rule.request_fallback!r}")
-        if rule.bound_without_response is not None and rule.bound_without_response not in _BOUNDS:
-            raise ValueError(f"accounting.yaml server_tool_calls: unknown bound {rule.bound_without_response!r}")
+        if not bounded and rule.per_segment_high and rule.bound_without_response not in _SEGMENT_BOUNDS:
+            raise ValueError(
+                f"accounting.yaml server_tool_calls: {rule.tool}'s per_segment_high needs a bound_without_response "
+                f"of {_SEGMENT_BOUNDS}"
+            )
+        if not bounded and rule.bound_without_response == "answer_segments" and not rule.per_segment_high:
+            raise ValueError(f"accounting.yaml server_tool_calls: {rule.tool}'s answer_segments needs per_segment_high")
+        # A reason is for bounds the rule always gives: a call text that is itself bounded, or answer segments.
+        uncertain = rule.per_call_high is not None or rule.bound_without_response == "answer_segments"
+        if not bounded and bool(rule.reason) != uncertain:
+            raise ValueError(
+                f"accounting.yaml server_tool_calls: {rule.tool} gives a reason exactly when its call text is bounded "
+                "(per_call_high) or its text-only bounds are answer_segments"
+            )
+        if rule.per_call_high is not None and rule.per_call_high < rule.per_call:
+            raise ValueError(f"accounting.yaml server_tool_calls: {rule.tool}'s per_call_high is below its per_call")
         if rule.estimate_when not in _ESTIMATE_WHEN:
             raise ValueError(f"accounting.yaml server_tool_calls: unknown estimate_when {rule.estimate_when!r}")
         if rule.estimate_query_tokens < 0 or (rule.estimate_query_tokens and rule.bound_without_response is None):
