@@ -31,7 +31,7 @@ from typing import Any
 
 from google import genai
 from google.genai import types
-from mine_vcr_history import _answer_key, known_answers  # this folder's miner
+from mine_vcr_history import RecordWriter, known_answers  # this folder's miner
 
 _CALLS = {
     "vertexai:///generate_content": "generateContent",
@@ -109,8 +109,7 @@ def _camel(usage: dict[str, Any]) -> dict[str, Any]:
 
 def main(repo: str, label: str, folders: list[str], prefix: str, skip: set[str] | None) -> None:
     client, server = _client()
-    seen: set[str] = set()
-    n = skipped = 0
+    writer = RecordWriter(prefix, skip)
     for blob, path, commit in _versions(repo, folders):
         try:
             data = json.loads(_git(repo, "cat-file", "-p", blob))
@@ -177,27 +176,12 @@ def main(repo: str, label: str, folders: list[str], prefix: str, skip: set[str] 
                 }
             )
         for item in items:
-            key = json.dumps([model, call, item["kind"], item["request"], item["expected"]], sort_keys=True)
-            if key in seen:
-                continue
-            seen.add(key)
-            if skip is not None and _answer_key(item) in skip:
-                skipped += 1
-                continue
-            n += 1
-            record = {
-                "id": f"{prefix}-{n:04d}",
-                "source": source,
-                "model": model,
-                **item,
-                **common,
-                "raw_usage": usage or None,
-                "notes": notes,
-            }
-            print(json.dumps(record, ensure_ascii=False))
+            writer.write(
+                [model, call, item["kind"], item["request"], item["expected"]],
+                {"source": source, "model": model, **item, **common, "raw_usage": usage or None, "notes": notes},
+            )
     server.shutdown()
-    if skip is not None:
-        print(f"{skipped} answers left out: already in a set of tests/data", file=sys.stderr)
+    writer.close()
 
 
 if __name__ == "__main__":

@@ -620,11 +620,10 @@ def main(
     """Print the records; `function_calls` prints instead the outputs whose candidate calls functions (its parts
     verbatim, a stream's text fragments joined), a set of its own. An answer whose key is in `skip` (known_answers)
     is left out, and the count of those is written to stderr."""
-    seen: set[str] = set()
+    writer = RecordWriter(prefix, skip)
     # responseId -> (model, request): an answer whose responseId came earlier with another model or request
     # is a copied or edited cassette, not a recording (pydantic-ai has such copies): skipped.
     answers: dict[str, str] = {}
-    n = skipped = 0
     for blob, path, commit in _versions(repo, directory):
         interactions = _interactions(repo, blob, path)
         for i, interaction in enumerate(interactions):
@@ -740,28 +739,11 @@ def main(
                     }
                 )
             for item in items:
-                key = json.dumps(
-                    [model, endpoint, item["api"], item["kind"], item["request"], item["expected"]], sort_keys=True
+                writer.write(
+                    [model, endpoint, item["api"], item["kind"], item["request"], item["expected"]],
+                    {"source": source, "model": model, **item, **common, "raw_usage": usage or None, "notes": notes},
                 )
-                if key in seen:
-                    continue
-                seen.add(key)
-                if skip is not None and _answer_key(item) in skip:
-                    skipped += 1
-                    continue
-                n += 1
-                record = {
-                    "id": f"{prefix}-{n:04d}",
-                    "source": source,
-                    "model": model,
-                    **item,
-                    **common,
-                    "raw_usage": usage or None,
-                    "notes": notes,
-                }
-                print(json.dumps(record, ensure_ascii=False))
-    if skip is not None:
-        print(f"{skipped} answers left out: already in a set of tests/data", file=sys.stderr)
+    writer.close()
 
 
 def known_answers(prefix: str) -> set[str]:
@@ -780,6 +762,32 @@ def known_answers(prefix: str) -> set[str]:
                 if not str(record.get("id", "")).startswith(f"{prefix}-"):
                     keys.add(_answer_key(record))
     return keys
+
+
+class RecordWriter:
+    """Prints each distinct answer once as a numbered record (`PREFIX-0001` …), leaving out those whose answer key is
+    in `skip` (known_answers) and saying on stderr how many were left out."""
+
+    def __init__(self, prefix: str, skip: set[str] | None) -> None:
+        self.prefix, self.skip = prefix, skip
+        self.seen: set[str] = set()
+        self.n = self.skipped = 0
+
+    def write(self, identity: list[Any], record: dict[str, Any]) -> None:
+        """`identity`: what makes the answer distinct (model, call, kind, body, value); `record` without its id."""
+        key = json.dumps(identity, sort_keys=True)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        if self.skip is not None and _answer_key(record) in self.skip:
+            self.skipped += 1
+            return
+        self.n += 1
+        print(json.dumps({"id": f"{self.prefix}-{self.n:04d}", **record}, ensure_ascii=False))
+
+    def close(self) -> None:
+        if self.skip is not None:
+            print(f"{self.skipped} answers left out: already in a set of tests/data", file=sys.stderr)
 
 
 def _answer_key(record: dict[str, Any]) -> str:
