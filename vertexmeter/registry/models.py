@@ -613,13 +613,18 @@ def _load_streamed_output(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str
         )
         if rule.low > 0 or rule.low_per_1000 > 0 or rule.high < 0 or rule.high_per_1000 < 0:
             raise ValueError("accounting.yaml streamed_output_bounds: low and low_per_1000 <= 0 <= high, high_per_1000")
-        if not rule.evidence or not rule.reason:
-            raise ValueError("accounting.yaml streamed_output_bounds: each rule needs evidence and a reason")
-        for key in _rule_keys(entry):
-            if key in out:
-                raise ValueError(f"accounting.yaml streamed_output_bounds: {key} is covered twice")
-            out[key] = rule
+        _index_once("streamed_output_bounds", entry, rule, out)
     return out
+
+
+def _index_once(section: str, entry: dict[str, Any], rule: Any, out: dict[tuple[str, str, str], Any]) -> None:
+    """Put `rule` (with its `evidence` and `reason`) under each (api, call, generation) of `entry`, once."""
+    if not rule.evidence or not rule.reason:
+        raise ValueError(f"accounting.yaml {section}: each rule needs evidence and a reason")
+    for key in _rule_keys(entry):
+        if key in out:
+            raise ValueError(f"accounting.yaml {section}: {key} is covered twice")
+        out[key] = rule
 
 
 def _load_streamed_chunks(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], StreamedChunks]:
@@ -638,12 +643,7 @@ def _load_streamed_chunks(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str
             raise ValueError(f"accounting.yaml streamed_chunks_apart: edges {rule.edges!r} is not one of {CHUNK_EDGES}")
         if rule.per_thought_part > 0:
             raise ValueError("accounting.yaml streamed_chunks_apart: per_thought_part <= 0")
-        if not rule.evidence or not rule.reason:
-            raise ValueError("accounting.yaml streamed_chunks_apart: each rule needs evidence and a reason")
-        for key in _rule_keys(entry):
-            if key in out:
-                raise ValueError(f"accounting.yaml streamed_chunks_apart: {key} is covered twice")
-            out[key] = rule
+        _index_once("streamed_chunks_apart", entry, rule, out)
     return out
 
 
