@@ -31,7 +31,7 @@ from typing import Any
 
 from google import genai
 from google.genai import types
-from mine_vcr_history import RecordWriter, known_answers  # this folder's miner
+from mine_vcr_history import RecordWriter, known_answers, output_item  # this folder's miner
 
 _CALLS = {
     "vertexai:///generate_content": "generateContent",
@@ -164,17 +164,7 @@ def main(repo: str, label: str, folders: list[str], prefix: str, skip: set[str] 
             and all((cand.get("index") or 0) == 0 for cand in candidates)
             and all(set(k for k, v in p.items() if v is not None) == {"text"} for p in parts)
         ):
-            text = "".join(p["text"] for p in parts)
-            items.append(
-                {
-                    "api": "generateContent.usage",
-                    "kind": "output",
-                    "request": {"contents": [{"role": "model", "parts": [{"text": text}]}]},
-                    "text": text,
-                    "origin_request": body,
-                    "expected": {"totalTokens": output},
-                }
-            )
+            items.append(output_item("".join(p["text"] for p in parts), body, output))
         for item in items:
             writer.write(
                 [model, call, item["kind"], item["request"], item["expected"]],

@@ -727,17 +727,7 @@ def main(
                 and not function_calls
                 and all(set(p) <= {"text", "thoughtSignature"} and "text" in p for p in parts)
             ):
-                text = "".join(p["text"] for p in parts)
-                items.append(
-                    {
-                        "api": "generateContent.usage",
-                        "kind": "output",
-                        "request": {"contents": [{"role": "model", "parts": [{"text": text}]}]},
-                        "text": text,
-                        "origin_request": body,
-                        "expected": {"totalTokens": output},
-                    }
-                )
+                items.append(output_item("".join(p["text"] for p in parts), body, output))
             for item in items:
                 writer.write(
                     [model, endpoint, item["api"], item["kind"], item["request"], item["expected"]],
@@ -762,6 +752,19 @@ def known_answers(prefix: str) -> set[str]:
                 if not str(record.get("id", "")).startswith(f"{prefix}-"):
                     keys.add(_answer_key(record))
     return keys
+
+
+def output_item(text: str, origin_request: Any, billed: int) -> dict[str, Any]:
+    """An output record's fields: the candidate's text (as a model Content and as itself), the request that produced
+    it, and the candidatesTokenCount billed."""
+    return {
+        "api": "generateContent.usage",
+        "kind": "output",
+        "request": {"contents": [{"role": "model", "parts": [{"text": text}]}]},
+        "text": text,
+        "origin_request": origin_request,
+        "expected": {"totalTokens": billed},
+    }
 
 
 class RecordWriter:
