@@ -113,23 +113,24 @@ def _history_for(history: FunctionHistory, model_id: str) -> FunctionHistory:
     return history.for_model(model_id)
 
 
+def _count_in(value: Any, here: Callable[[dict[str, Any]], int], skip: tuple[str, ...] = ()) -> int:
+    """`here` summed over every object of a JSON value, at any depth (inside lists too); the values of the keys in
+    `skip` are not walked."""
+    if isinstance(value, list):
+        return sum(_count_in(item, here, skip) for item in value)
+    if not isinstance(value, dict):
+        return 0
+    return here(value) + sum(_count_in(v, here, skip) for k, v in value.items() if k not in skip)
+
+
 def _nested_objects(payload: Any) -> int:
     """Objects that are the value of a key of the payload, at any depth (objects inside lists are not)."""
-    if isinstance(payload, list):
-        return sum(_nested_objects(item) for item in payload)
-    if not isinstance(payload, dict):
-        return 0
-    return sum(isinstance(v, dict) for v in payload.values()) + sum(_nested_objects(v) for v in payload.values())
+    return _count_in(payload, lambda node: sum(isinstance(v, dict) for v in node.values()))
 
 
 def _nested_objects_beside_keys(payload: Any) -> int:
     """Objects that are the value of a key of an object holding other keys too, at any depth (not list items)."""
-    if isinstance(payload, list):
-        return sum(_nested_objects_beside_keys(item) for item in payload)
-    if not isinstance(payload, dict):
-        return 0
-    here = sum(isinstance(v, dict) for v in payload.values()) if len(payload) > 1 else 0
-    return here + sum(_nested_objects_beside_keys(v) for v in payload.values())
+    return _count_in(payload, lambda node: sum(isinstance(v, dict) for v in node.values()) if len(node) > 1 else 0)
 
 
 def top_level_numbers(payload: Any) -> int:
@@ -308,22 +309,17 @@ def _response_properties_named_as_parameters(declaration: dict[str, Any]) -> int
 
 def _type_unions(schema: Any) -> int:
     """JSON Schema `type` lists naming two or more types besides "null", at any depth."""
-    if isinstance(schema, list):
-        return sum(_type_unions(item) for item in schema)
-    if not isinstance(schema, dict):
-        return 0
-    types = schema.get("type")
-    union = isinstance(types, list) and sum(t != "null" for t in types) >= 2
-    return int(union) + sum(_type_unions(value) for value in schema.values())
+
+    def union(node: dict[str, Any]) -> int:
+        types = node.get("type")
+        return int(isinstance(types, list) and sum(t != "null" for t in types) >= 2)
+
+    return _count_in(schema, union)
 
 
 def _enums_in(schema: Any) -> int:
     """The `enum` keywords of a schema, at any depth."""
-    if isinstance(schema, dict):
-        return int(isinstance(schema.get("enum"), list)) + sum(_enums_in(v) for v in schema.values())
-    if isinstance(schema, list):
-        return sum(_enums_in(item) for item in schema)
-    return 0
+    return _count_in(schema, lambda node: int(isinstance(node.get("enum"), list)))
 
 
 def _response_schema_nodes(prompt: Prompt) -> int:
@@ -339,16 +335,11 @@ def _response_schema_nodes(prompt: Prompt) -> int:
 def _response_schema_number_defaults(prompt: Prompt) -> int:
     """The nodes of the request's responseSchema whose `default` is a number (booleans are not)."""
 
-    def walk(node: Any) -> int:
-        if isinstance(node, list):
-            return sum(walk(item) for item in node)
-        if not isinstance(node, dict):
-            return 0
+    def number_default(node: dict[str, Any]) -> int:
         default = node.get("default")
-        here = int(isinstance(default, int | float) and not isinstance(default, bool))
-        return here + sum(walk(value) for key, value in node.items() if key not in ("default", "example", "enum"))
+        return int(isinstance(default, int | float) and not isinstance(default, bool))
 
-    return walk(prompt.generation_config.get("responseSchema"))
+    return _count_in(prompt.generation_config.get("responseSchema"), number_default, ("default", "example", "enum"))
 
 
 def output_seam_bounds(prompt: Prompt, calls: list[dict[str, Any]]) -> SeamBounds | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from vertexmeter.counting.accounting import declarations_as_read, overhead_tokens
 from vertexmeter.counting.dated import dated_entries, rules_with
-from vertexmeter.counting.streamed_calls import history_streamed_calls
+from vertexmeter.counting.streamed_calls import StreamedCalls, history_streamed_calls
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import VertexMeterError
@@ -75,6 +75,8 @@ class CountResult:
     redirect: Redirect | None = None
     # The accounting.yaml `dated_weights` entries in force on the counted day (weights the service used then).
     dated: tuple[DatedWeights, ...] = ()
+    # What calls the history replays as streamed pieces added (accounting.yaml `streamed_call_arguments`), if any.
+    streamed_history: StreamedCalls | None = None
 
     @property
     def model(self) -> ModelInfo:
@@ -605,6 +607,7 @@ def count_prompt_tokens(
         media=media,
         tokenizer=family,
         dated=tuple(dated),
+        streamed_history=streamed,
     )
 
 

@@ -23,7 +23,6 @@ from vertexmeter.counting.count import (
 from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
 from vertexmeter.counting.streamed_calls import (
     StreamedCalls,
-    history_streamed_calls,
     output_rules,
     streamed_call_tokens,
 )
@@ -470,7 +469,7 @@ def usage_of_body(
         raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_rule),
         raw_prompt_rule=raw_rule,
         seams=seam_bounds(prompt),
-        streamed_history=history_streamed_calls(prompt, day),
+        streamed_history=counted.streamed_history,
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
         second_pass=_second_pass(prompt, info, api, day),
         unsure_dated=_unsure_dated(prompt, counted, media_options or MediaOptions(), day),
