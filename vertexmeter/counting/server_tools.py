@@ -215,13 +215,12 @@ def server_tool_calls(
                 reasons.append(span[2])
         if rule.per_call_high is not None:
             # A call text near what bills, not exactly it: counted, and bounded from no call to per_call_high over it.
-            for items in lists:
-                size = tokenizer.count(rule.text(items))
-                estimate += size + rule.per_call
-                high += size + rule.per_call_high
-            if lists:
+            sizes = [tokenizer.count(rule.text(items)) for items in lists]
+            estimate += sum(size + rule.per_call for size in sizes)
+            high += sum(size + rule.per_call_high for size in sizes)
+            if sizes:
                 unknown.append(rule)
-                reasons.append(_near_reason(rule, lists, tokenizer))
+                reasons.append(_near_reason(rule, sum(sizes)))
             continue
         for items in lists:
             tokens += tokenizer.count(rule.text(items)) + rule.per_call
@@ -274,9 +273,8 @@ def _segment_bounds(rule: ServerToolCall, response: Any) -> tuple[int, int, str]
     )
 
 
-def _near_reason(rule: ServerToolCall, lists: list[list[str]], tokenizer: Tokenizer) -> str:
-    """Why a call text that is only near what bills is bounded."""
-    size = sum(tokenizer.count(rule.text(items)) for items in lists)
+def _near_reason(rule: ServerToolCall, size: int) -> str:
+    """Why a call text that is only near what bills (`size` tokens as written) is bounded."""
     return (
         f"{rule.reason} The count takes the call `{rule.template}` with what the response says ran ({size} tokens"
         f"{f' + {rule.per_call}' if rule.per_call else ''}), the bounds none up to {rule.per_call_high} over it "
