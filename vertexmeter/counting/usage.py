@@ -20,6 +20,7 @@ from vertexmeter.counting.count import (
     modality_details,
     model_info,
 )
+from vertexmeter.counting.dated import rules_on
 from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
 from vertexmeter.counting.streamed_calls import (
     StreamedCalls,
@@ -468,7 +469,9 @@ def usage_of_body(
         fields=_usage_fields(prompt, day),
         raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_rule),
         raw_prompt_rule=raw_rule,
-        seams=seam_bounds(prompt),
+        seams=seam_bounds(
+            prompt, reads_json_schemas=rules_on(accounting_for(info, api, prompt.call), day).tools.counts_json_schemas
+        ),
         streamed_history=counted.streamed_history,
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
         second_pass=_second_pass(prompt, info, api, day),
