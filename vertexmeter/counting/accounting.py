@@ -422,9 +422,9 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
 
 
 def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:
-    """The function declarations as the service reads them under `template`: references resolved, the parameter
-    schema's own description dropped, the declaration's description written with its lines indented and without
-    its trailing newlines, where accounting.yaml says so."""
+    """The function declarations as the service reads them under `template`: references resolved, JSON Schema enums
+    given their format, the parameter schema's own description dropped, the declaration's description written with
+    its lines indented and without its trailing newlines, where accounting.yaml says so."""
     if template.inlines_refs:
         tools = inline_tool_refs(tools)
     if template.json_schema_enum_format:
@@ -497,7 +497,8 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
     non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`), declarations
     with an optional described property, declarations named with an edge underscore (`_x`, `x_`), top-level
     response schema properties typed integer or number, declarations whose OpenAPI `parameters` hold a described
-    INTEGER or NUMBER property, schemas listed in an `anyOf` and of those the {"type": "null"} ones.
+    INTEGER or NUMBER property, schemas listed in an `anyOf` and of those the {"type": "null"} ones, non-empty
+    formats, response schemas whatever they hold, nodes open to additionalProperties (true or a schema).
     `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
     found: Counter[str] = Counter()
     for tool in tools:
