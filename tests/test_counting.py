@@ -334,11 +334,16 @@ def test_tool_features_count_what_the_weights_multiply() -> None:
                     "type": ["null", "array"],
                     "items": {"type": "object", "title": "Step", "properties": {"n": {"type": "integer"}}},
                 },
-                "note": {"type": "string"},
+                "note": {"type": "string", "format": "date"},
             },
             "required": ["mode"],
+            "additionalProperties": False,  # closed: not an open object
         },
-        "responseJsonSchema": {"type": "object", "properties": {"ok": {"type": "boolean"}, "why": {}}},
+        "responseJsonSchema": {
+            "type": "object",
+            "properties": {"ok": {"type": "boolean"}, "why": {}},
+            "additionalProperties": {"type": "string"},
+        },
     }
     found = tool_features([{"functionDeclarations": [declaration, {"name": "ping"}]}])
     assert {k: v for k, v in found.items() if v} == {
@@ -358,6 +363,10 @@ def test_tool_features_count_what_the_weights_multiply() -> None:
         "title": 1,
         "response_object": 1,
         "response_property": 2,
+        "response_schema": 1,  # the response, whatever it holds (ping has none)
+        "format": 1,  # note's date
+        "open_object": 1,  # the response's additionalProperties schema
+        "closed_object": 1,
     }
 
 

@@ -248,6 +248,9 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # With calls streamed in pieces joined and weighed (accounting.yaml streamed_call_arguments: partialArgs outputs
 # exact, replayed ones bounded) and 2.0 responseSchema titles (Vertex) and defaults (both APIs): calls_heldout3
 # 57/60, dotnet-genai 40/40, js-genai 191/200.
+# With 3.x declarations written as JSON Schema read as their Schema message (a JSON Schema enum given `format: enum`
+# on both APIs; Vertex 3's titles, formats, response schemas and open objects weighed: accounting.yaml tool_templates,
+# bounded by uncertain_seams): newrelic 73/116.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.929,
     "ruby_llm": 0.91,
@@ -276,7 +279,7 @@ MINED_HISTORY_FLOORS = {
     "adk_go_history": 0.81,
     "calls_heldout2": 0.96,
     "rig": 0.67,
-    "newrelic": 0.54,
+    "newrelic": 0.629,
     "family_assistant": 0.75,
     "llm_rb_2026": 0.97,
     "mirascope_ts": 0.88,

@@ -1,6 +1,7 @@
-"""accounting.yaml `uncertain_seams` of Gemini 3.x: declarations written as JSON Schema on 3.5 (newrelic's Google
-ADK answers: Vertex per declaration and per title, the Gemini API per enum) and a Vertex 3 response schema (ruby_llm),
-each bounded from the point value up, never a silent point value under the bill."""
+"""accounting.yaml `uncertain_seams` of Gemini 3.x declarations written as JSON Schema (newrelic's Google ADK answers
+on 3.5 Flash: Vertex titles, enums, response schemas and open objects; the Gemini API's enum, written with
+`format: enum`) and a Vertex 3 response schema (ruby_llm): a point value at the one repository's fit, and bounds
+that hold the other readings of the same answers."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import pytest
 
 import vertexmeter
 from tests.ground_truth import api_of, load_mined_history, replay
+from vertexmeter.counting.texts import ESCAPE, escaped_declaration, with_json_schema_enum_format
 from vertexmeter.registry.models import _load_uncertain_seams
 
-RECORDS = {r["id"]: r for name in ("newrelic", "ruby_llm") for r in load_mined_history(name)}
+RECORDS = {
+    r["id"]: r for name in ("newrelic", "ruby_llm", "pydantic_ai_history", "js_genai") for r in load_mined_history(name)
+}
 
 
 def _usage(record_id: str, body: dict[str, Any] | None = None, model: str | None = None, api: str | None = None) -> Any:
@@ -24,71 +28,158 @@ def _usage(record_id: str, body: dict[str, Any] | None = None, model: str | None
 
 
 @pytest.mark.parametrize(
-    ("record_id", "point", "bounds"),
+    ("record_id", "bounds"),
     [
-        ("nrpy-0026", 56, [56, 72]),  # one declaration, two titles: 4 + 2 x 6; billed 69
-        ("nrpy-0031", 96, [96, 100]),  # one declaration, no title: 4; billed 99
-        ("nrpy-0036", 273, [273, 289]),  # billed 288
-        ("nrpy-0085", 308, [308, 324]),  # billed 323
-        ("nrpy-0034", 317, [317, 325]),  # Gemini API: one JSON Schema enum, 8; billed 323
-        ("rllm-0897", 16, [16, 88]),  # Vertex 3 response schema: three typed nodes x 24; billed 77
-        ("rllm-0901", 9, [9, 81]),  # billed 70
+        ("nrpy-0026", [66, 74]),  # two titles (0 … +1 each), an object response (0 … +3), an open object (-3 … 0)
+        ("nrpy-0031", [99, 100]),  # a string response (0 … +1)
+        ("nrpy-0036", [285, 291]),  # two titles, an enum (0 … +1), a null response (-3 … 0)
+        ("nrpy-0085", [320, 326]),
+        ("nrpy-0034", [317, 323]),  # Gemini API: one JSON Schema enum, - 6 … 0 (its format's text)
     ],
 )
-def test_recorded_answers_are_bounded(record_id: str, point: int, bounds: list[int]) -> None:
+def test_recorded_json_schema_declarations_are_exact_inside_their_bounds(record_id: str, bounds: list[int]) -> None:
     result = _usage(record_id)
-    assert result.prompt_token_count == point and not result.exact
+    billed = RECORDS[record_id]["expected"]["totalTokens"]
+    assert result.prompt_token_count == billed
     assert result.bounds["promptTokenCount"] == bounds
-    assert bounds[0] <= RECORDS[record_id]["expected"]["totalTokens"] <= bounds[1]
+    assert bounds[0] <= billed <= bounds[1]
     assert "accounting.yaml uncertain_seams" in result.bounds["reason"]
+
+
+@pytest.mark.parametrize(("record_id", "point", "bounds"), [("rllm-0897", 16, [16, 88]), ("rllm-0901", 9, [9, 81])])
+def test_the_vertex_3_response_schema_stays_bounded(record_id: str, point: int, bounds: list[int]) -> None:
+    """Three typed nodes x 24 from the point up: one repository's one schema, no reading found."""
+    result = _usage(record_id)
+    assert (result.prompt_token_count, result.bounds["promptTokenCount"]) == (point, bounds)
+    assert bounds[0] <= RECORDS[record_id]["expected"]["totalTokens"] <= bounds[1]
 
 
 def test_the_reasons_name_each_shape() -> None:
     reason = _usage("nrpy-0026").bounds["reason"]
-    assert "1 x a Vertex 3.5 declaration written as JSON Schema" in reason
-    assert "2 x a title in a Vertex 3.5 declaration" in reason
-    assert "1 x an enum in a Gemini API 3.5 declaration" in _usage("nrpy-0034").bounds["reason"]
+    assert "2 x a title in a Vertex 3 declaration" in reason
+    assert "1 x an object response schema of a Vertex 3 declaration" in reason
+    assert "1 x an object open to additional properties in a Vertex 3 declaration" in reason
+    transfer = _usage("nrpy-0036").bounds["reason"]
+    assert "1 x an enum in a Vertex 3 declaration written as JSON Schema" in transfer
+    assert "1 x a null response schema of a Vertex 3 declaration" in transfer
+    assert "1 x a scalar response schema of a Vertex 3 declaration" in _usage("nrpy-0031").bounds["reason"]
+    assert "1 x an enum in a Gemini API 3.x declaration written as JSON Schema" in _usage("nrpy-0034").bounds["reason"]
     assert "3 x a typed node of a Vertex 3 response schema" in _usage("rllm-0897").bounds["reason"]
 
 
-@pytest.mark.parametrize("record_id", ["nrpy-0070", "nrpy-0072", "nrpy-0017", "rllm-0659"])
-def test_the_twins_stay_exact(record_id: str) -> None:
-    """The OpenAPI twins of the same declarations (enum and description alike), the Gemini API's JSON Schema
-    declarations with titles, and the Gemini API 3 response schema: exact, no bounds."""
+@pytest.mark.parametrize("record_id", ["nrpy-0070", "nrpy-0072", "nrpy-0066", "nrpy-0017", "rllm-0659", "pyd-0670"])
+def test_the_twins_stay_exact_without_bounds(record_id: str) -> None:
+    """The OpenAPI twins of the same declarations (enum and description alike: no format written), the Gemini API's
+    JSON Schema declarations with titles, the Gemini API 3 response schema and Vertex 3 Flash Preview's closed
+    property-less JSON Schemas (pydantic-ai): exact, no bounds."""
     result = replay(RECORDS[record_id])
     assert result.exact and result.bounds is None
 
 
-def test_vertex_3_flash_preview_json_schema_declarations_stay_exact() -> None:
-    """The Vertex seams are for 3.5: 3 Flash Preview's JSON Schema declarations (pydantic-ai, 40 answers) bill as
-    counted, so the same body on it carries no declaration bounds."""
-    result = _usage("nrpy-0026", model="gemini-3-flash-preview")
-    assert result.bounds is None or "declaration" not in result.bounds["reason"]
+def test_the_vertex_weights_are_the_generations() -> None:
+    """The weights fitted on 3.5 Flash are Vertex 3's (no 3 preview answer holds a title, a JSON Schema enum, a
+    response schema or an open object): the same body on 3 Flash Preview has the same point and bounds."""
+    preview = _usage("nrpy-0026", model="gemini-3-flash-preview")
+    assert (preview.prompt_token_count, preview.bounds["promptTokenCount"]) == (69, [66, 74])
 
 
-def test_titles_enums_and_nodes_are_counted_where_they_are() -> None:
-    """A property named `title` is not a title keyword; titles and enums count at any depth, in the parameters and
-    the response schema; a request without the shapes has no seam bounds."""
+@pytest.mark.parametrize("record_id", ["jsgenai-0194", "jsgenai-0195"])
+def test_json_schema_seams_are_silent_where_the_template_reads_no_json_schema(record_id: str) -> None:
+    """Vertex 3 Pro preview of 2025-12-01 read no parametersJsonSchema / responseJsonSchema (dated_weights): an enum
+    and a response schema there move nothing, so the exact answer carries no bounds."""
+    result = _usage(record_id)
+    assert (result.prompt_token_count, result.bounds) == (RECORDS[record_id]["expected"]["totalTokens"], None)
+
+
+def test_titles_enums_and_responses_are_counted_where_they_are() -> None:
+    """A property named `title` is not a title keyword; a title at any depth is its text + 1 and 1 more at the high
+    end; a request without the shapes has no seam bounds."""
     body = copy.deepcopy(RECORDS["nrpy-0026"]["request"])
-    declaration = body["tools"][0]["functionDeclarations"][0]
-    schema = declaration["parameters_json_schema"]
+    before = _usage("nrpy-0026", body)
+    schema = body["tools"][0]["functionDeclarations"][0]["parameters_json_schema"]
     schema["properties"]["title"] = {"type": "string"}  # a property, not a keyword: no bound
-    schema["properties"]["tags"] = {"type": "array", "items": {"title": "Tag", "type": "string"}}  # one more title
-    low, high = _usage("nrpy-0026", body).bounds["promptTokenCount"]
-    assert high - low == 4 + 3 * 6
-    declaration["response_json_schema"] = {"title": "Answer", "type": "object"}
-    low, high = _usage("nrpy-0026", body).bounds["promptTokenCount"]
-    assert high - low == 4 + 4 * 6
-    plain = {"contents": body["contents"]}
-    assert _usage("nrpy-0026", plain).bounds is None
-    gemini = copy.deepcopy(RECORDS["nrpy-0034"]["request"])
-    items = {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}}
-    gemini["tools"][0]["functionDeclarations"][0]["parameters_json_schema"]["properties"]["more"] = items
-    low, high = _usage("nrpy-0034", gemini).bounds["promptTokenCount"]
-    assert high - low == 2 * 8
+    named = _usage("nrpy-0026", body)
+    assert named.prompt_token_count - before.prompt_token_count == 1 + 4  # its name, per_property
+    assert named.bounds["promptTokenCount"] == [b + 5 for b in before.bounds["promptTokenCount"]]
+    schema["properties"]["tags"] = {"type": "array", "items": {"title": "Tag", "type": "string"}}
+    tagged = _usage("nrpy-0026", body)
+    assert tagged.prompt_token_count - named.prompt_token_count == 1 + 4 + 1 + 1  # tags, property, Tag, title
+    low, high = tagged.bounds["promptTokenCount"]
+    # below: the open object's 3; above: three titles' 1 and the object response's 3
+    assert (tagged.prompt_token_count - low, high - tagged.prompt_token_count) == (3, 3 + 3)
+    assert _usage("nrpy-0026", {"contents": body["contents"]}).bounds is None
 
 
-def test_the_new_shapes_load_and_are_checked() -> None:
+@pytest.mark.parametrize(
+    ("response", "shape", "low", "high"),
+    [
+        ({"type": "boolean"}, "a scalar response schema", 0, 1),
+        ({"type": "array", "items": {"type": "string"}}, "a scalar response schema", 0, 1),
+        ({"type": ["null"]}, "a null response schema", -3, 0),
+        ({"properties": {"ok": {"type": "string"}}}, "an object response schema", 0, 3),
+        ({"type": ["object", "null"], "additionalProperties": {"type": "string"}}, "an object response schema", -3, 3),
+    ],
+)
+def test_a_vertex_response_schema_is_bounded_by_its_kind(
+    response: dict[str, Any], shape: str, low: int, high: int
+) -> None:
+    """Each kind of response schema weighs + 3 (an open object + 3 more) and is bounded by the readings of its kind."""
+    body = copy.deepcopy(RECORDS["nrpy-0031"]["request"])
+    body["tools"][0]["functionDeclarations"][0]["response_json_schema"] = response
+    result = _usage("nrpy-0031", body)
+    assert f"1 x {shape} of a Vertex 3 declaration" in result.bounds["reason"]
+    point = result.prompt_token_count
+    assert result.bounds["promptTokenCount"] == [point + low, point + high]
+
+
+def test_a_gemini_api_json_schema_enum_is_written_with_its_format() -> None:
+    """Each JSON Schema enum, at any depth, gains `format: enum` in the written declaration (6 tokens) and - 6 at the
+    low end; one that names its own format keeps it and gains none."""
+    body = copy.deepcopy(RECORDS["nrpy-0034"]["request"])
+    base = _usage("nrpy-0034", body)
+    schema = body["tools"][0]["functionDeclarations"][0]["parameters_json_schema"]
+    schema["properties"]["more"] = {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}}
+    more = _usage("nrpy-0034", body)
+    low, high = more.bounds["promptTokenCount"]
+    assert (more.prompt_token_count - low, high) == (12, more.prompt_token_count)
+    schema["properties"]["more"]["items"]["format"] = "enum"
+    assert _usage("nrpy-0034", body).prompt_token_count == more.prompt_token_count
+    assert base.prompt_token_count == RECORDS["nrpy-0034"]["expected"]["totalTokens"]
+
+
+def test_the_enum_format_is_written_into_json_schemas_only() -> None:
+    """with_json_schema_enum_format: JSON Schema nodes with a non-empty enum and no format get the format; OpenAPI
+    schemas, enum values, a property named `enum` and the request itself are left as they are."""
+    declaration = {
+        "name": "f",
+        "parameters": {"type": "OBJECT", "properties": {"u": {"type": "STRING", "enum": ["c"]}}},
+        "parametersJsonSchema": {
+            "type": "object",
+            "properties": {
+                "u": {"type": "string", "enum": ["c", "f"]},
+                "enum": {"type": "string"},
+                "n": {"type": "integer", "enum": []},
+                "d": {"type": "string", "enum": ["x"], "format": "date"},
+            },
+        },
+        "responseJsonSchema": {"anyOf": [{"enum": ["ok"]}, {"type": "null"}]},
+    }
+    sent = copy.deepcopy(declaration)
+    (tool,) = with_json_schema_enum_format([{"functionDeclarations": [declaration]}], "enum")
+    (read,) = tool["functionDeclarations"]
+    assert declaration == sent
+    assert read["parameters"] == sent["parameters"]
+    properties = read["parametersJsonSchema"]["properties"]
+    assert properties["u"] == {"type": "string", "enum": ["c", "f"], "format": "enum"}
+    assert properties["enum"] == {"type": "string"}
+    assert properties["n"] == {"type": "integer", "enum": []}
+    assert properties["d"]["format"] == "date"
+    assert read["responseJsonSchema"]["anyOf"][0] == {"enum": ["ok"], "format": "enum"}
+    text = escaped_declaration({"name": "f", "parametersJsonSchema": read["parametersJsonSchema"]}).replace(ESCAPE, '"')
+    assert 'u:{enum:["c","f"],format:"enum",type:"STRING"}' in text
+
+
+def test_the_shapes_load_and_are_checked() -> None:
     entry = {
         "api": "vertex",
         "call": "generateContent",
@@ -98,9 +189,15 @@ def test_the_new_shapes_load_and_are_checked() -> None:
         "reason": "why",
         "evidence": ["nrpy-0031"],
     }
-    for shape in ("json_schema_declaration", "json_schema_title", "json_schema_enum", "response_schema_node"):
+    shapes = ("declaration_title", "json_schema_enum", "scalar_response_schema", "null_response_schema")
+    shapes = (*shapes, "object_response_schema", "open_object")
+    for shape in (*shapes, "response_schema_node"):
         loaded = _load_uncertain_seams([{**entry, "shape": shape}])
         assert [seam.shape for seam in loaded[("vertex", "generateContent", "3")]] == [shape]
-    for bad in ({**entry, "shape": "json_schema"}, {**entry, "shape": "json_schema_title", "low": 1}):
+    for bad in (
+        {**entry, "shape": "json_schema_declaration"},
+        {**entry, "shape": "declaration_title", "low": 1},
+        {**entry, "shape": "open_object", "evidence": []},
+    ):
         with pytest.raises(ValueError):
             _load_uncertain_seams([bad])

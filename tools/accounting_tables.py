@@ -51,6 +51,9 @@ TOOL_FEATURES = {
     "per_declaration_with_described_numbers": "declaration whose OpenAPI `parameters` hold a described INTEGER, NUMBER",
     "per_any_of_variant": "schema listed in an `anyOf`",
     "per_any_of_null_variant": '… more when it is `{"type": "null"}`',
+    "per_format": "`format` (beside its text; one written for a JSON Schema enum too)",
+    "per_response_schema": "`response` / `responseJsonSchema`, whatever it holds",
+    "per_open_object": "object whose `additionalProperties` is true or a schema",
 }
 TOOL_SWITCHES = {
     "inlines_refs": ("`$ref` read as its definition", {True: "yes"}),
@@ -61,6 +64,7 @@ TOOL_SWITCHES = {
     "schema_strings": ("schema strings counted beside the SDK's", None),
     "written_as": ("declarations read as", {"escaped_strings": "Gemma 4's declaration text"}),
     "fields_left_out": ("schema fields that text leaves out", None),
+    "json_schema_enum_format": ("`format` a JSON Schema enum is given", None),
 }
 
 

@@ -17,6 +17,7 @@ from vertexmeter.counting.texts import (
     inline_tool_refs,
     recursive_definitions,
     with_descriptions_as_written,
+    with_json_schema_enum_format,
     without_root_descriptions,
 )
 from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
@@ -190,9 +191,11 @@ class SeamBounds:
         return "; ".join(f"{n} x {seam.reason} (accounting.yaml uncertain_seams)" for seam, n in self.found)
 
 
-def seam_bounds(prompt: Prompt) -> SeamBounds | None:
+def seam_bounds(prompt: Prompt, *, reads_json_schemas: bool = True) -> SeamBounds | None:
     """The uncertain seams the request's replayed function parts and function declarations hold, or None when they
-    hold none (most requests: no function parts or declarations, or no seam rule for the model)."""
+    hold none (most requests: no function parts or declarations, or no seam rule for the model).
+    `reads_json_schemas=False`: the tool template in force does not read a declaration's parametersJsonSchema /
+    responseJsonSchema, so no seam of theirs moves the bill."""
     seams = uncertain_seams_for(prompt.model, prompt.api, prompt.call)
     if not seams:
         return None
@@ -204,7 +207,7 @@ def seam_bounds(prompt: Prompt) -> SeamBounds | None:
         if isinstance(function := part.get(kind), dict)
     ]
     declarations = [
-        declaration
+        declaration if reads_json_schemas else {k: v for k, v in declaration.items() if k not in _JSON_SCHEMA_KEYS}
         for tool in prompt.tools
         for declaration in tool.get("functionDeclarations") or []
         if isinstance(declaration, dict)
@@ -277,9 +280,34 @@ def _declaration_feature(name: str) -> Callable[[dict[str, Any]], int]:
 _optional_described_properties = _declaration_feature("optional_described_property")
 
 
-def _json_schema_declaration(declaration: dict[str, Any]) -> int:
-    """1 for a declaration written as JSON Schema (parametersJsonSchema or responseJsonSchema), else 0."""
-    return int(any(declaration.get(key) is not None for key in ("parametersJsonSchema", "responseJsonSchema")))
+_JSON_SCHEMA_KEYS = ("parametersJsonSchema", "responseJsonSchema")
+_SCHEMA_KEYS = ("parameters", "parametersJsonSchema", "response", "responseJsonSchema")
+
+
+def _response_schemas_of_kind(kind: str) -> Callable[[dict[str, Any]], int]:
+    """A declaration's non-empty `response` / `responseJsonSchema` (what per_response_schema weighs) of one kind:
+    "null" (its type null alone), "object" (typed object, or untyped with properties or additionalProperties) or
+    "scalar" (any other)."""
+
+    def kind_of(schema: dict[str, Any]) -> str:
+        types = schema.get("type")
+        named = {str(t).lower() for t in (types if isinstance(types, list) else [types]) if t is not None}
+        if named == {"null"}:
+            return "null"
+        if "object" in named or (not named and ("properties" in schema or "additionalProperties" in schema)):
+            return "object"
+        return "scalar"
+
+    def count(declaration: dict[str, Any]) -> int:
+        schemas = [declaration.get(key) for key in ("response", "responseJsonSchema")]
+        return sum(isinstance(schema, dict) and bool(schema) and kind_of(schema) == kind for schema in schemas)
+
+    return count
+
+
+def _open_objects(declaration: dict[str, Any]) -> int:
+    """Schema nodes of a declaration whose `additionalProperties` is true or a schema: what per_open_object weighs."""
+    return _declaration_feature("open_object")(declaration)
 
 
 def _titles_in(schema: Any) -> int:
@@ -373,11 +401,12 @@ _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
 
 # Shapes of a function declaration.
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
-    "json_schema_declaration": _json_schema_declaration,
-    "json_schema_title": lambda declaration: sum(
-        _titles_in(declaration.get(key)) for key in ("parametersJsonSchema", "responseJsonSchema")
-    ),
-    "json_schema_enum": lambda declaration: _enums_in(declaration.get("parametersJsonSchema")),
+    "declaration_title": lambda declaration: sum(_titles_in(declaration.get(key)) for key in _SCHEMA_KEYS),
+    "json_schema_enum": lambda declaration: sum(_enums_in(declaration.get(key)) for key in _JSON_SCHEMA_KEYS),
+    "scalar_response_schema": _response_schemas_of_kind("scalar"),
+    "null_response_schema": _response_schemas_of_kind("null"),
+    "object_response_schema": _response_schemas_of_kind("object"),
+    "open_object": _open_objects,
     "numeric_response_property": _numeric_response_properties,
     "enum": _declaration_feature("enum"),
     "one_optional_described_property": lambda declaration: int(_optional_described_properties(declaration) == 1),
@@ -393,11 +422,13 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
 
 
 def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:
-    """The function declarations as the service reads them under `template`: references resolved, the parameter
-    schema's own description dropped, the declaration's description written with its lines indented and without
-    its trailing newlines, where accounting.yaml says so."""
+    """The function declarations as the service reads them under `template`: references resolved, JSON Schema enums
+    given their format, the parameter schema's own description dropped, the declaration's description written with
+    its lines indented and without its trailing newlines, where accounting.yaml says so."""
     if template.inlines_refs:
         tools = inline_tool_refs(tools)
+    if template.json_schema_enum_format:
+        tools = with_json_schema_enum_format(tools, template.json_schema_enum_format)
     if not template.reads_root_descriptions:
         tools = without_root_descriptions(tools)
     if template.description_indent or not template.reads_description_trailing_newlines:
@@ -451,6 +482,9 @@ TOOL_FEATURES = (
     "declaration_with_described_numbers",
     "any_of_variant",
     "any_of_null_variant",
+    "format",
+    "response_schema",
+    "open_object",
 )
 
 
@@ -463,7 +497,8 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
     non-empty titles, objects with properties below a schema's root (nested, in `items` or `$defs`), declarations
     with an optional described property, declarations named with an edge underscore (`_x`, `x_`), top-level
     response schema properties typed integer or number, declarations whose OpenAPI `parameters` hold a described
-    INTEGER or NUMBER property, schemas listed in an `anyOf` and of those the {"type": "null"} ones.
+    INTEGER or NUMBER property, schemas listed in an `anyOf` and of those the {"type": "null"} ones, non-empty
+    formats, response schemas whatever they hold, nodes open to additionalProperties (true or a schema).
     `counts_json_schemas=False`: parametersJsonSchema / responseJsonSchema are not read."""
     found: Counter[str] = Counter()
     for tool in tools:
@@ -488,6 +523,7 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
                 _schema_features(schema, found, typed=typed)
                 found["nested_object"] += max(found["object"] - objects_before - 1, 0)
                 if response:
+                    found["response_schema"] += 1
                     properties = schema.get("properties")
                     found["response_object"] += bool(properties)
                     found["response_property"] += len(properties) if isinstance(properties, dict) else 0
@@ -533,6 +569,10 @@ def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
     found["title"] += isinstance(schema.get("title"), str) and bool(schema["title"])
     found["bounded_node"] += "minimum" in schema or "maximum" in schema
     found["closed_object"] += schema.get("additionalProperties") is False
+    found["open_object"] += schema.get("additionalProperties") is True or isinstance(
+        schema.get("additionalProperties"), dict
+    )
+    found["format"] += isinstance(schema.get("format"), str) and bool(schema["format"])
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         found["enum"] += 1
         found["enum_value"] += len(schema["enum"])

@@ -440,6 +440,37 @@ def without_root_descriptions(tools: list[dict[str, Any]]) -> list[dict[str, Any
     return _each_declaration(tools, drop)
 
 
+def with_json_schema_enum_format(tools: list[dict[str, Any]], written: str) -> list[dict[str, Any]]:
+    """The tools with every node of a declaration's JSON Schemas that lists an `enum` and names no `format` given
+    `format: written`, as the service's Schema message marks an enum (`{type: STRING, format: enum, enum: […]}`)
+    where it converts a JSON Schema (accounting.yaml `json_schema_enum_format`). OpenAPI `parameters` / `response`
+    are read as sent."""
+
+    def mark(node: Any) -> Any:
+        if isinstance(node, list):
+            return [mark(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key in ("enum", "const", "default", "example", "examples"):
+                out[key] = value  # values, not schemas
+            elif key in ("properties", "$defs", "definitions", "patternProperties") and isinstance(value, dict):
+                out[key] = {name: mark(sub) for name, sub in value.items()}
+            else:
+                out[key] = mark(value)
+        if isinstance(node.get("enum"), list) and node["enum"] and not node.get("format"):
+            out["format"] = written
+        return out
+
+    def write(declaration: dict[str, Any]) -> None:
+        for key in _JSON_SCHEMA_KEYS:
+            if isinstance(declaration.get(key), dict):
+                declaration[key] = mark(declaration[key])
+
+    return _each_declaration(tools, write)
+
+
 def with_descriptions_as_written(
     tools: list[dict[str, Any]], indent: int, *, trailing_newlines: bool = True
 ) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from vertexmeter.counting.count import (
     modality_details,
     model_info,
 )
+from vertexmeter.counting.dated import rules_on
 from vertexmeter.counting.server_tools import ServerToolCalls, server_tool_calls
 from vertexmeter.counting.streamed_calls import (
     StreamedCalls,
@@ -468,7 +469,7 @@ def usage_of_body(
         fields=_usage_fields(prompt, day),
         raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_rule),
         raw_prompt_rule=raw_rule,
-        seams=seam_bounds(prompt),
+        seams=seam_bounds(prompt, reads_json_schemas=_reads_json_schemas(prompt, day)),
         streamed_history=counted.streamed_history,
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
         second_pass=_second_pass(prompt, info, api, day),
@@ -562,6 +563,13 @@ def usage_metadata(
         config=config,
         streamed=streamed,
     ).to_rest(explain=explain)
+
+
+def _reads_json_schemas(prompt: Prompt, day: dt.date | None) -> bool:
+    """Whether the tool template in force on `day` reads the declarations' JSON Schemas (dated_weights can say not)."""
+    if not prompt.tools:
+        return True  # nothing to read either way
+    return rules_on(accounting_for(prompt.model, prompt.api, prompt.call), day).tools.counts_json_schemas
 
 
 def _usage_fields(prompt: Prompt, day: dt.date | None) -> dict[str, str]:

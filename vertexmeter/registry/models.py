@@ -129,6 +129,11 @@ class ToolTemplate:
     per_declaration_with_described_numbers: int = 0  # OpenAPI `parameters` holding a described INTEGER / NUMBER
     per_any_of_variant: int = 0  # each schema listed in an `anyOf`
     per_any_of_null_variant: int = 0  # on top, when that schema is {"type": "null"}
+    per_format: int = 0  # a schema node's non-empty `format` (beside its text), one written for an enum too
+    per_response_schema: int = 0  # a declaration's `response` / `responseJsonSchema`, whatever it holds
+    per_open_object: int = 0  # a schema node whose `additionalProperties` is true or a schema
+    # The `format` the service's Schema message gives a JSON Schema node that lists an `enum` ("": none written)
+    json_schema_enum_format: str = ""
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
     reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
@@ -149,6 +154,7 @@ class ToolTemplate:
             or not self.reads_root_descriptions
             or self.description_indent > 0
             or not self.reads_description_trailing_newlines
+            or bool(self.json_schema_enum_format)
         )
 
 
@@ -172,6 +178,9 @@ _TOOL_WEIGHTS = (
     "per_declaration_with_described_numbers",
     "per_any_of_variant",
     "per_any_of_null_variant",
+    "per_format",
+    "per_response_schema",
+    "per_open_object",
 )
 
 
@@ -249,9 +258,12 @@ SEAM_SHAPES = (
     "declaration_with_described_numbers",
     "one_optional_described_property",
     "recursive_reference",
-    "json_schema_declaration",
-    "json_schema_title",
+    "declaration_title",
     "json_schema_enum",
+    "scalar_response_schema",
+    "null_response_schema",
+    "object_response_schema",
+    "open_object",
     "response_schema_node",
     "response_schema_number_default",
     "output_call_object",
@@ -1032,6 +1044,7 @@ def _load_accounting(
                         reads_description_trailing_newlines=bool(tool.get("reads_description_trailing_newlines", True)),
                         written_as=_declarations_written_as(tool),
                         fields_left_out=_strings(tool.get("fields_left_out") or []),
+                        json_schema_enum_format=str(tool.get("json_schema_enum_format") or ""),
                         **{name: int(str(tool.get(name, 0))) for name in _TOOL_WEIGHTS},
                         confidence=str(tool["confidence"]),
                         evidence=_strings(tool.get("evidence") or []),
