@@ -58,7 +58,10 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     tests), `ogx` (ogx-ai/ogx: google-genai calls, bodies rebuilt by tests/data/mine_genai_calls.py), `js_genai`
     (googleapis/js-genai's test recordings), `dotnet_genai` (googleapis/dotnet-genai's test recordings), `mastra`
     and `weave` (mastra-ai/mastra, wandb/weave: stored index versions of their recordings), `litellm`
-    (BerriAI/litellm's translation cases: stored index versions), `calls_heldout3`
+    (BerriAI/litellm's translation cases: stored index versions), `late_2026` (stored index versions of
+    recordings made after the mirrored histories: newrelic-python-agent's Google ADK cassettes of 2026-09, mastra's 3.6
+    Flash recordings, ruby_llm's of 2026-10), `calls_heldout4` (outputs that call functions, of the same copies),
+    `calls_heldout3`
     (outputs that call functions, of js-genai, dotnet-genai and mastra),
     `calls_heldout2` (outputs that call functions, of llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go,
     rig, newrelic, family-assistant and Mirascope's TypeScript tests),

@@ -290,6 +290,10 @@ MINED_HISTORY_FLOORS = {
     "weave": 1.0,
     "calls_heldout3": 0.95,
     "litellm": 0.9,  # 9/10: Vertex 3.1 Pro preview billed "Hello." 1 (lite-0007; PROVENANCE.md)
+    # 7/35, every one exact or inside its bounds: ADK declarations with titles and enums, and turns replaying
+    # signatures without their history (PROVENANCE.md mined_late_2026); mastra's 3.6 Flash answers 3/3
+    "late_2026": 0.2,
+    "calls_heldout4": 1.0,  # 21/21: Vertex and Gemini API 3.5 Flash calls of Google ADK agents, 2026-09
 }
 
 
@@ -343,7 +347,8 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     uncertain_seams), and a call's later arguments, objects beside other keys and control characters weighed
     (function_history): mastra-0042, -0046 and pyd-1014 held, mastra-0064, -0065 and js-genai's jsgenai-0128, -0143,
     -0179 exact (the last three bounded by the control character's seam): 548 bounded, 529 held, 422 narrow, 465
-    exact."""
+    exact. With the unseen check mined_late_2026 (3.5 Flash agent turns of September 2026, both APIs; measured
+    before any new rule): 565 bounded, 546 held, 431 narrow, 466 exact; its 16 signature turns all held, 8 narrow."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -356,7 +361,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 548 and held >= 529 and bounded - held <= 19 and narrow >= 422 and exact >= 465
+    assert bounded >= 565 and held >= 546 and bounded - held <= 19 and narrow >= 431 and exact >= 466
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:

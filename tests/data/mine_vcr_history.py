@@ -73,6 +73,12 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   BerriAI/litellm (too large to mirror; its translation cases `tests/integration/translation/*/bases/*.py`, stored
       index versions copied to INDEX/COMMIT/PATH): ... INDEX BerriAI/litellm tests/integration/translation lite \
       --skip-known --index-copies > tests/data/mined_litellm.jsonl
+  recordings made after the mirrored histories (stored index versions copied to INDEX/COMMIT/PATH, one run per
+      repository, appended in this order): ... INDEX newrelic/newrelic-python-agent tests/mlmodel_googleadk nrpy3
+      --skip-known --index-copies; ... INDEX crmne/ruby_llm spec/fixtures/vcr_cassettes rllm3 --skip-known
+      --index-copies; then, each over its own copies so the ids above stay: newrelic nrpy4 (cassette_v2.yaml) and
+      mastra-ai/mastra packages mastra3 | gzip -9n > tests/data/mined_late_2026.jsonl.gz; their function-call outputs
+      (`--function-calls`): newrelic nrpy3c, nrpy4c | gzip -9n > tests/data/mined_calls_heldout4.jsonl.gz
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
