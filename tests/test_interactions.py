@@ -432,3 +432,58 @@ def test_recorded_raw_prompt_where_the_rule_holds() -> None:
     plain text turn (ixelmr-0005: 40)."""
     record = BY_ID["ixelmr-0005"]
     assert vertexmeter.interactions_usage(record["request"], as_of=record["recorded"])["raw_prompt_token"] == 40
+
+
+# ---- the CLI: `vertexmeter usage --interactions` -------------------------------------------------------------------
+def _cli(*args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from vertexmeter.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _write(path: Path, value: Any) -> str:
+    path.write_text(json.dumps(value), "utf-8")
+    return str(path)
+
+
+def test_cli_answers_a_recorded_turn_as_the_library_does(tmp_path: Path) -> None:
+    record = BY_ID["ixelmr-0002"]
+    body = _write(tmp_path / "body.json", record["request"])
+    response = _write(tmp_path / "answer.json", _answer("ixelmr-0002"))
+    history = _write(tmp_path / "history.json", [_answer("ixelmr-0001")])
+    args = ("usage", "-m", "gemini-3.7-flash", "--interactions", "--file", body, "--as-of", record["recorded"])
+    code, out, err = _cli(*args, "--response", response, "--history", history)
+    assert code == 0, err
+    assert json.loads(out) == vertexmeter.interactions_usage(
+        record["request"], response=_answer("ixelmr-0002"), history=[_answer("ixelmr-0001")], as_of=record["recorded"]
+    )
+    assert "inferred" in err  # 3.7 Flash's confidence, on stderr
+    code, out, _ = _cli(*args)
+    assert code == 0 and json.loads(out)["bounds"]["total_input_tokens"][0] <= 178
+
+
+def test_cli_text_arguments_are_the_input(tmp_path: Path) -> None:
+    code, out, _ = _cli("usage", "-m", "gemini-3.7-flash", "--interactions", "What is 1 + 1?", "--as-of", "2026-09-25")
+    assert code == 0 and json.loads(out)["total_input_tokens"] == 9
+    code, out, _ = _cli("usage", "-m", "gemini-3.7-flash", "--interactions", "hi", "--human", "--as-of", "2026-09-25")
+    assert code == 0 and "total_input_tokens" in out and "Interactions API usage" in out
+    body = _write(tmp_path / "nomodel.json", {"input": "What is 1 + 1?"})
+    code, out, _ = _cli("usage", "-m", "gemini-3.7-flash", "--interactions", "--file", body, "--as-of", "2026-09-25")
+    assert code == 0 and json.loads(out)["total_input_tokens"] == 9  # -m names the model the body leaves out
+
+
+def test_cli_refusals_and_bad_usage(tmp_path: Path) -> None:
+    body = _write(tmp_path / "b.json", {"model": "gemini-3.7-flash", "input": "x", "previous_interaction_id": "v1_a"})
+    code, _, err = _cli("usage", "-m", "gemini-3.7-flash", "--interactions", "--file", body)
+    assert code == 1 and json.loads(err)["error"]["status"] == "FAILED_PRECONDITION"
+    code, _, err = _cli("usage", "-m", "gemini-3.8-flash", "--interactions", "--file", body)
+    assert code == 2 and "the body names model 'gemini-3.7-flash'" in err
+    for extra in (("--api", "vertex"), ("--system", "s"), ("--cached-tokens", "3"), ("--streamed",), ("--explain",)):
+        code, _, err = _cli("usage", "-m", "gemini-3.7-flash", "--interactions", "hi", *extra)
+        assert code == 2 and "--interactions does not take" in err, extra
+    listed = _write(tmp_path / "l.json", [1, 2])
+    code, _, err = _cli("usage", "-m", "gemini-3.7-flash", "--interactions", "--file", listed)
+    assert code == 1 and "input[0]" in err

@@ -79,9 +79,14 @@ def interactions_usage(
     as_of: the date whose rules apply; default: today's service.
     A request naming `previous_interaction_id` (a history kept on Google's server) is refused with why.
     """
-    rest = interactions_result(
-        body, response=response, history=history, as_of=as_of, media_options=media_options
-    ).to_rest()
+    result = interactions_result(body, response=response, history=history, as_of=as_of, media_options=media_options)
+    return interactions_rest(result)
+
+
+def interactions_rest(result: UsageResult) -> dict[str, Any]:
+    """A bill (`UsageResult`) written as the Interactions API's `usage` JSON; `bounds` (not Google's) on a count
+    that cannot be exact offline."""
+    rest = result.to_rest()
     out: dict[str, Any] = {name: rest.get(field, 0) for field, name in _FIELDS.items()}
     out["input_tokens_by_modality"] = [
         {"modality": d["modality"].lower(), "tokens": d["tokenCount"]} for d in rest.get("promptTokensDetails", [])
