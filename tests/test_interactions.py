@@ -487,3 +487,12 @@ def test_cli_refusals_and_bad_usage(tmp_path: Path) -> None:
     listed = _write(tmp_path / "l.json", [1, 2])
     code, _, err = _cli("usage", "-m", "gemini-3.7-flash", "--interactions", "--file", listed)
     assert code == 1 and "input[0]" in err
+
+
+def test_an_answer_of_the_older_outputs_shape_counts_its_texts() -> None:
+    steps = BY_ID["ixelmro-0004"]["response"]["steps"]
+    older = {"outputs": [steps[0], {"type": "text", "text": "It is February."}]}
+    assert interactions_response(older) == interactions_response({"steps": steps})
+    record = BY_ID["ixelmro-0004"]
+    usage = vertexmeter.interactions_usage(record["request"], response=older, as_of=record["recorded"])
+    assert usage["total_output_tokens"] == 4

@@ -357,8 +357,15 @@ def interactions_response(interaction: Any) -> dict[str, Any]:
     """An interaction's answer (its `steps`, or `outputs` of the older shape) as a generateContent response: a
     thought step's signature on the part after it, the model's texts and calls as parts."""
     answer = _object(interaction, "response")
-    steps = answer.get("steps", answer.get("outputs", []))
-    contents = _turns([s for s in _list(steps, "response.steps") if _step_kind(s) in _MODEL_STEPS])
+    if "steps" in answer:
+        steps = _list(answer["steps"], "response.steps")
+    else:
+        # The older answer shape lists content items (text, thought, function_call, ...) as `outputs`.
+        steps = [
+            {"type": "model_output", "content": [item]} if _step_kind(item) in ("text", *_MEDIA) else item
+            for item in _list(answer.get("outputs", []), "response.outputs")
+        ]
+    contents = _turns([s for s in steps if _step_kind(s) in _MODEL_STEPS])
     parts = [p for c in contents for p in c["parts"]]
     return {"candidates": [{"content": {"role": "model", "parts": parts}}]}
 
