@@ -496,3 +496,10 @@ def test_an_answer_of_the_older_outputs_shape_counts_its_texts() -> None:
     record = BY_ID["ixelmro-0004"]
     usage = vertexmeter.interactions_usage(record["request"], response=older, as_of=record["recorded"])
     assert usage["total_output_tokens"] == 4
+
+
+def test_an_answer_with_a_server_tool_step_is_refused_not_dropped() -> None:
+    answer = {"steps": [{"type": "google_search_call", "id": "c", "arguments": {"queries": ["q"]}}]}
+    with pytest.raises(VertexMeterError, match="server-side tool") as caught:
+        vertexmeter.interactions_usage(BASE, response=answer)
+    assert caught.value.field_path == "response.steps[0]"

@@ -365,7 +365,14 @@ def interactions_response(interaction: Any) -> dict[str, Any]:
             {"type": "model_output", "content": [item]} if _step_kind(item) in ("text", *_MEDIA) else item
             for item in _list(answer.get("outputs", []), "response.outputs")
         ]
-    contents = _turns([s for s in steps if _step_kind(s) in _MODEL_STEPS])
+    for i, step in enumerate(steps):
+        if _step_kind(step) not in _MODEL_STEPS:
+            raise invalid_argument(
+                f"Invalid value at 'response.steps[{i}].type': {_step_kind(step)!r} steps of an answer are not "
+                "counted offline (a server-side tool's call or result bills what only Google's answer tells).",
+                f"response.steps[{i}]",
+            )
+    contents = _turns(steps)
     parts = [p for c in contents for p in c["parts"]]
     return {"candidates": [{"content": {"role": "model", "parts": parts}}]}
 
