@@ -8,6 +8,8 @@ The public face:
     usage_metadata(model, request, *, api="vertex", response=None, as_of=None) -> dict
                                                                          # generateContent usageMetadata: the bill
     usage(...) -> UsageResult                                            # the typed layer behind usage_metadata
+    interactions_usage(body, *, response=None, history=None, as_of=None) -> dict
+                                                                         # an Interactions API request's `usage`
     LocalTokenizer(model_name)                                           # google-genai's LocalTokenizer, exact
     estimate / price_scenario / prices                                    # costs (docs/pricing.md)
     estimate_batch(inputs, model, output=...) -> BatchResult              # whole batch JSONL files (docs/batch.md)
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
         compute_tokens,
         count,
         count_tokens,
+        interactions_usage,
         usage,
         usage_metadata,
     )
@@ -52,6 +55,7 @@ _HOMES = {
     "count_tokens": "vertexmeter.counting",
     "UsageResult": "vertexmeter.counting",
     "usage": "vertexmeter.counting",
+    "interactions_usage": "vertexmeter.counting",
     "usage_metadata": "vertexmeter.counting",
     "ModelInfo": "vertexmeter.registry",
     "all_models": "vertexmeter.registry",
@@ -87,6 +91,7 @@ __all__ = [
     "bill",
     "estimate_batch",
     "estimate",
+    "interactions_usage",
     "price_scenario",
     "prices",
     "resolve",

@@ -113,6 +113,12 @@ def history_from(path: str | None) -> Any:
     "signatures tell.",
 )
 @click.option("--explain", is_flag=True, help=EXPLAIN_HELP)
+@click.option(
+    "--interactions",
+    is_flag=True,
+    help="The request is a Gemini Interactions API body (POST /v1beta/interactions; TEXT is its input) and "
+    "--response / --history are interactions' answers: prints the Interactions usage JSON.",
+)
 @output_option
 @media_options
 @google_errors
@@ -129,12 +135,25 @@ def usage_command(
     history: str | None,
     streamed: bool | None,
     explain: bool,
+    interactions: bool,
     human: bool,
     media_options: MediaOptions,
 ) -> None:
     """What generateContent bills for a request: the usageMetadata JSON (promptTokenCount, ...)."""
     from vertexmeter.counting import usage
 
+    if interactions:
+        unused = {
+            "--attach": bool(extras.attach),
+            "--system": extras.system is not None,
+            "--cached-tokens": cached_tokens is not None,
+            "--streamed/--not-streamed": streamed is not None,
+            "--explain": explain,
+            "--api vertex": api != "gemini" and _api_given(),
+        }
+        named = [flag for flag, given in unused.items() if given]
+        if named:
+            raise click.UsageError(f"--interactions does not take {', '.join(named)}: the Interactions body says it")
     reads_stdin = file == "-" or text_file == "-" or not (texts or file or text_file or extras.attach)
     stdin_users = [response == "-", history == "-", reads_stdin]
     if sum(stdin_users) > 1:
@@ -142,6 +161,9 @@ def usage_command(
     given = read_input(texts, file, text_file, extras)
     if as_of is not None:
         _note_before_first_day(model, api, as_of)
+    if interactions:
+        _interactions(model, given.request, response_from(response), history_from(history), as_of, human, media_options)
+        return
     with given.naming_files():
         result = usage(
             model,
@@ -187,6 +209,52 @@ def usage_command(
     out.add_row("fits", "yes" if result.fits_context_window else "NO")
     for rule in result.rules if explain else ():
         out.add_row(f"rule: {rule['rule']}", rule["confidence"])
+    out.add_row("confidence", result.confidence + (" (not exact)" if result.inferred else ""))
+    show(out)
+
+
+def _api_given() -> bool:
+    """--api was written on the command line (not its default)."""
+    source = click.get_current_context().get_parameter_source("api")
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def _interactions(
+    model: str,
+    request: Any,
+    response: Any,
+    history: Any,
+    as_of: dt.date | None,
+    human: bool,
+    media_options: MediaOptions,
+) -> None:
+    """--interactions: an Interactions API body (or TEXT as its input), answered in its usage shape."""
+    from vertexmeter.counting import interactions_rest, interactions_result
+
+    if isinstance(request, list) and all(isinstance(item, str) for item in request):
+        request = [{"type": "text", "text": text} for text in request]  # TEXT arguments: one text item each
+    if isinstance(request, str | list):
+        request = {"model": model, "input": request}
+    if not isinstance(request, dict):
+        raise click.UsageError("--interactions reads a JSON object: an Interactions request body")
+    named = request.get("model")
+    if named is None:
+        request = {**request, "model": model}
+    elif named != model:
+        raise click.UsageError(f"the body names model {named!r} and -m names {model!r}; give the same model")
+    result = interactions_result(request, response=response, history=history, as_of=as_of, media_options=media_options)
+    usage = interactions_rest(result)
+    if not human:
+        print_json(usage)
+        if result.model.confidence_note:
+            click.echo(result.model.confidence_note, err=True)
+        return
+    out = table(f"{result.model.id} (Interactions API usage)", "what", "tokens", numeric=("tokens",))
+    for name in ("total_input_tokens", "total_output_tokens", "total_thought_tokens", "total_tokens"):
+        out.add_row(name, f"{usage[name]:,}")
+        if name in usage.get("bounds", {}):
+            low, high = usage["bounds"][name]
+            out.add_row(f"{name}: bounds (not exact)", f"{low:,} - {high:,}")
     out.add_row("confidence", result.confidence + (" (not exact)" if result.inferred else ""))
     show(out)
 

@@ -15,6 +15,7 @@ from vertexmeter.counting.count import (
     plain_texts,
     text_turns,
 )
+from vertexmeter.counting.interactions import interactions_rest, interactions_result, interactions_usage
 from vertexmeter.counting.local_tokenizer import LocalTokenizer
 from vertexmeter.counting.usage import UsageResult, usage, usage_metadata, usage_of_body
 
@@ -34,6 +35,9 @@ __all__ = [
     "count",
     "count_body",
     "count_tokens",
+    "interactions_rest",
+    "interactions_result",
+    "interactions_usage",
     "modality_details",
     "model_info",
     "plain_texts",
