@@ -58,6 +58,7 @@ TOOL_FEATURES = {
 TOOL_SWITCHES = {
     "inlines_refs": ("`$ref` read as its definition", {True: "yes"}),
     "reads_root_descriptions": ("the parameter schema's root description counts", {False: "no"}),
+    "reads_formats": ("a schema node's `format` counts", {False: "no"}),
     "description_indent": ("spaces before each line after the first of a declaration's description", None),
     "reads_description_trailing_newlines": ("a declaration description's final newlines count", {False: "no"}),
     "json_schemas_counted": ("`parametersJsonSchema` read", {False: "no"}),

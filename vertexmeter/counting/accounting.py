@@ -18,6 +18,7 @@ from vertexmeter.counting.texts import (
     recursive_definitions,
     with_descriptions_as_written,
     with_json_schema_enum_format,
+    without_formats,
     without_root_descriptions,
 )
 from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
@@ -409,6 +410,7 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "open_object": _open_objects,
     "numeric_response_property": _numeric_response_properties,
     "enum": _declaration_feature("enum"),
+    "format": _declaration_feature("format"),
     "one_optional_described_property": lambda declaration: int(_optional_described_properties(declaration) == 1),
     "declaration_with_described_numbers": _declaration_feature("declaration_with_described_numbers"),
     "recursive_reference": recursive_definitions,
@@ -423,14 +425,16 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
 
 def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:
     """The function declarations as the service reads them under `template`: references resolved, JSON Schema enums
-    given their format, the parameter schema's own description dropped, the declaration's description written with
-    its lines indented and without its trailing newlines, where accounting.yaml says so."""
+    given their format, the parameter schema's own description dropped, formats dropped, the declaration's description
+    written with its lines indented and without its trailing newlines, where accounting.yaml says so."""
     if template.inlines_refs:
         tools = inline_tool_refs(tools)
     if template.json_schema_enum_format:
         tools = with_json_schema_enum_format(tools, template.json_schema_enum_format)
     if not template.reads_root_descriptions:
         tools = without_root_descriptions(tools)
+    if not template.reads_formats:
+        tools = without_formats(tools)
     if template.description_indent or not template.reads_description_trailing_newlines:
         tools = with_descriptions_as_written(
             tools, template.description_indent, trailing_newlines=template.reads_description_trailing_newlines

@@ -440,6 +440,41 @@ def without_root_descriptions(tools: list[dict[str, Any]]) -> list[dict[str, Any
     return _each_declaration(tools, drop)
 
 
+def without_formats(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tools with every schema node's `format` left out (OpenAPI and JSON Schema alike), as the service reads
+    them where it writes no format (accounting.yaml `reads_formats: false`). A property named `format` stays: only
+    a node's own key is dropped, never a name in `properties` or `$defs`."""
+
+    def drop(node: Any) -> Any:
+        if isinstance(node, list):
+            return [drop(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key == "format":
+                continue
+            if key in ("enum", "const", "default", "example", "examples", "required", "propertyOrdering"):
+                out[key] = value  # values and names, not schemas
+            elif key in _SCHEMA_MAPS and isinstance(value, dict):
+                out[key] = {name: drop(sub) for name, sub in value.items()}
+            else:
+                out[key] = drop(value)
+        return out
+
+    def write(declaration: dict[str, Any]) -> None:
+        for key in _SCHEMA_FIELDS:
+            if isinstance(declaration.get(key), dict):
+                declaration[key] = drop(declaration[key])
+
+    return _each_declaration(tools, write)
+
+
+# A declaration's schemas, and the keys of a schema whose value maps names to schemas.
+_SCHEMA_FIELDS = ("parameters", "response", "parametersJsonSchema", "responseJsonSchema")
+_SCHEMA_MAPS = ("properties", "$defs", "definitions", "defs", "patternProperties")
+
+
 def with_json_schema_enum_format(tools: list[dict[str, Any]], written: str) -> list[dict[str, Any]]:
     """The tools with every node of a declaration's JSON Schemas that lists an `enum` and names no `format` given
     `format: written`, as the service's Schema message marks an enum (`{type: STRING, format: enum, enum: […]}`)

@@ -137,6 +137,7 @@ class ToolTemplate:
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
     reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
+    reads_formats: bool = True  # a schema node's `format` (its text and per_format)
     # Spaces the service writes before each non-blank line after the first of a declaration's own description
     # (0: the description as sent), and whether the newlines it ends with are read.
     description_indent: int = 0
@@ -152,6 +153,7 @@ class ToolTemplate:
         return (
             self.inlines_refs
             or not self.reads_root_descriptions
+            or not self.reads_formats
             or self.description_indent > 0
             or not self.reads_description_trailing_newlines
             or bool(self.json_schema_enum_format)
@@ -272,6 +274,7 @@ SEAM_SHAPES = (
     "control_character",
     "response_property_named_as_parameter",
     "type_union",
+    "format",
 )
 
 
@@ -1040,6 +1043,7 @@ def _load_accounting(
                         schema_strings=_schema_strings(tool.get("schema_strings"), "tool_templates"),
                         inlines_refs=bool(tool.get("inlines_refs", False)),
                         reads_root_descriptions=bool(tool.get("reads_root_descriptions", True)),
+                        reads_formats=bool(tool.get("reads_formats", True)),
                         description_indent=int(str(tool.get("description_indent", 0))),
                         reads_description_trailing_newlines=bool(tool.get("reads_description_trailing_newlines", True)),
                         written_as=_declarations_written_as(tool),
