@@ -114,3 +114,65 @@ def test_rig_int32_formats_exact_given_the_earlier_responses(turn: int) -> None:
     low, high = answer.bounds["promptTokenCount"]
     # + 3 per format; the payloads' numbers in the history bring their own seam's low end
     assert low <= answer.prompt_token_count and high == answer.prompt_token_count + 24
+
+
+# ---- a recursive JSON Schema definition (accounting.yaml tool_templates recursion_levels) ----------------------
+NODE = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}}
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    """Node expanded `levels` times, its next reference an empty schema."""
+    schema: dict[str, Any] = {}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"kids": {"type": "array", "items": schema}}}
+    return schema
+
+
+@pytest.mark.parametrize("levels", [1, 2, 5])
+def test_a_recursive_definition_is_expanded_levels_times(levels: int) -> None:
+    from vertexmeter.counting.texts import inline_tool_refs
+
+    declaration = {"name": "tree", "parametersJsonSchema": {"$defs": {"Node": NODE}, "$ref": "#/$defs/Node"}}
+    tools = [{"functionDeclarations": [declaration]}]
+    (read,) = inline_tool_refs(tools, levels)[0]["functionDeclarations"]
+    assert read["parametersJsonSchema"] == _nested(levels)
+    # mutual recursion: each definition counts its own expansions along the path
+    pair = {"A": {"properties": {"b": {"$ref": "#/$defs/B"}}}, "B": {"properties": {"a": {"$ref": "#/$defs/A"}}}}
+    tools = [{"functionDeclarations": [{"name": "ab", "parametersJsonSchema": {"$defs": pair, "$ref": "#/$defs/A"}}]}]
+    (read,) = inline_tool_refs(tools, levels)[0]["functionDeclarations"]
+    depth, node = 0, read["parametersJsonSchema"]
+    while node:
+        node = node["properties"].get("b") or node["properties"].get("a")
+        depth += 1
+    assert depth == 2 * levels
+
+
+def test_a_recursive_schema_reads_five_levels_on_2_5_and_is_bounded_a_level_either_way() -> None:
+    """pyd-1046 (pydantic-ai's TreeNode beside a four-deep chain, 776 billed): 736 at the point, each further level
+    79; bounded -80 … +80 for the recursive definition on top of its nested objects' 0 … +13 each."""
+    from tests.ground_truth import replay
+
+    record = next(r for r in load_mined_history("pydantic_ai_history") if r["id"] == "pyd-1046")
+    result = replay(record)
+    assert (result.expected, result.got) == (776, 736)
+    assert result.bounds is not None and result.bounds["promptTokenCount"] == [736 - 80, 736 + 80 + 5 * 13]
+    assert "expanded 5 times" in result.bounds["reason"]
+
+    def bill(levels: int, model: str = "gemini-2.5-flash", api: str = "gemini") -> int:
+        declaration = {"name": "tree", "parametersJsonSchema": {"$ref": "#/$defs/Node", "$defs": {"Node": NODE}}}
+        if levels:
+            declaration = {"name": "tree", "parametersJsonSchema": _nested(levels)}
+        return vertexmeter.usage(model, _body(declaration), api=api).prompt_token_count
+
+    assert bill(0) == bill(5) != bill(4)
+    # the Gemini API's 3.x writes the reference as sent, not expanded
+    assert bill(0, "gemini-3-flash-preview") < bill(5, "gemini-3-flash-preview")
+
+
+def test_recursion_levels_is_a_whole_number_of_at_least_one() -> None:
+    from vertexmeter.registry.models import _recursion_levels
+
+    assert (_recursion_levels(5), _recursion_levels("1")) == (5, 1)
+    for bad in (0, -2, "x"):
+        with pytest.raises(ValueError):
+            _recursion_levels(bad)

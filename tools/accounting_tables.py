@@ -57,6 +57,7 @@ TOOL_FEATURES = {
 }
 TOOL_SWITCHES = {
     "inlines_refs": ("`$ref` read as its definition", {True: "yes"}),
+    "recursion_levels": ("times a recursive definition is expanded along a path", None),
     "reads_root_descriptions": ("the parameter schema's root description counts", {False: "no"}),
     "reads_formats": ("a schema node's `format` counts", {False: "no"}),
     "description_indent": ("spaces before each line after the first of a declaration's description", None),

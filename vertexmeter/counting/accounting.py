@@ -428,7 +428,7 @@ def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) ->
     given their format, the parameter schema's own description dropped, formats dropped, the declaration's description
     written with its lines indented and without its trailing newlines, where accounting.yaml says so."""
     if template.inlines_refs:
-        tools = inline_tool_refs(tools)
+        tools = inline_tool_refs(tools, template.recursion_levels)
     if template.json_schema_enum_format:
         tools = with_json_schema_enum_format(tools, template.json_schema_enum_format)
     if not template.reads_root_descriptions:

@@ -136,6 +136,7 @@ class ToolTemplate:
     json_schema_enum_format: str = ""
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
+    recursion_levels: int = 1  # times such a reading expands a recursive definition along a path
     reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
     reads_formats: bool = True  # a schema node's `format` (its text and per_format)
     # Spaces the service writes before each non-blank line after the first of a declaration's own description
@@ -682,6 +683,14 @@ def streamed_output_bounds_for(
     return rule
 
 
+def _recursion_levels(raw: object) -> int:
+    """accounting.yaml tool_templates `recursion_levels`: a whole number of expansions, at least 1."""
+    levels = int(str(raw))
+    if levels < 1:
+        raise ValueError(f"accounting.yaml tool_templates: recursion_levels {raw!r} is below 1")
+    return levels
+
+
 def _declarations_written_as(tool: dict[str, Any]) -> str:
     """accounting.yaml tool_templates `written_as`: how the declarations' text is read."""
     written_as = str(tool.get("written_as", "texts"))
@@ -1042,6 +1051,7 @@ def _load_accounting(
                         counts_json_schemas=bool(tool.get("json_schemas_counted", True)),
                         schema_strings=_schema_strings(tool.get("schema_strings"), "tool_templates"),
                         inlines_refs=bool(tool.get("inlines_refs", False)),
+                        recursion_levels=_recursion_levels(tool.get("recursion_levels", 1)),
                         reads_root_descriptions=bool(tool.get("reads_root_descriptions", True)),
                         reads_formats=bool(tool.get("reads_formats", True)),
                         description_indent=int(str(tool.get("description_indent", 0))),
