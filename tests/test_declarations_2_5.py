@@ -176,3 +176,20 @@ def test_recursion_levels_is_a_whole_number_of_at_least_one() -> None:
     for bad in (0, -2, "x"):
         with pytest.raises(ValueError):
             _recursion_levels(bad)
+
+
+def test_a_2_5_json_schema_enum_is_bounded_up_to_4_more() -> None:
+    """mirats-0065 (Mirascope's TypeScript unit enum in parametersJsonSchema, 93 billed): 89 at the point, bounded
+    by the enum's -1 and the JSON Schema enum's + 4; the same enum in OpenAPI `parameters` keeps the enum's bounds."""
+    record = next(r for r in load_mined_history("mirascope_ts") if r["id"] == "mirats-0065")
+    answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record["recorded"])
+    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (93, 89)
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [88, 93]
+    assert "an enum in a 2.5 declaration's JSON Schema" in answer.bounds["reason"]
+    (declaration,) = record["request"]["tools"][0]["functionDeclarations"]
+    openapi = {k: v for k, v in declaration.items() if k != "parametersJsonSchema"}
+    openapi["parameters"] = declaration["parametersJsonSchema"]
+    as_openapi = vertexmeter.usage(record["model"], _body(openapi), api="gemini")
+    assert as_openapi.bounds is not None
+    low, high = as_openapi.bounds["promptTokenCount"]
+    assert (low, high) == (as_openapi.prompt_token_count - 1, as_openapi.prompt_token_count)
