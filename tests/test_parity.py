@@ -251,6 +251,8 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # With 3.x declarations written as JSON Schema read as their Schema message (a JSON Schema enum given `format: enum`
 # on both APIs; Vertex 3's titles, formats, response schemas and open objects weighed: accounting.yaml tool_templates,
 # bounded by uncertain_seams): newrelic 73/116.
+# With 2.5's formats read as nothing (tool_templates reads_formats; rig's int32 formats, bounded by uncertain_seams
+# format): rig 68/98.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.929,
     "ruby_llm": 0.91,
@@ -278,7 +280,7 @@ MINED_HISTORY_FLOORS = {
     "langchaingo_vxcontrol": 0.81,
     "adk_go_history": 0.81,
     "calls_heldout2": 0.96,
-    "rig": 0.67,
+    "rig": 0.69,
     "newrelic": 0.629,
     "family_assistant": 0.75,
     "llm_rb_2026": 0.97,
@@ -343,7 +345,9 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     uncertain_seams), and a call's later arguments, objects beside other keys and control characters weighed
     (function_history): mastra-0042, -0046 and pyd-1014 held, mastra-0064, -0065 and js-genai's jsgenai-0128, -0143,
     -0179 exact (the last three bounded by the control character's seam): 548 bounded, 529 held, 422 narrow, 465
-    exact."""
+    exact. Measured again after 3.x's JSON Schema declarations and with 2.5's formats read as nothing, a recursive
+    definition expanded 5 times and a JSON Schema enum bounded (tool_templates, uncertain_seams): rig-0078 exact,
+    549 bounded, 530 held, 423 narrow, 467 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -356,7 +360,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 548 and held >= 529 and bounded - held <= 19 and narrow >= 422 and exact >= 465
+    assert bounded >= 549 and held >= 530 and bounded - held <= 19 and narrow >= 423 and exact >= 467
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:
