@@ -54,6 +54,7 @@ TOOL_FEATURES = {
     "per_format": "`format` (beside its text; one written for a JSON Schema enum too)",
     "per_response_schema": "`response` / `responseJsonSchema`, whatever it holds",
     "per_open_object": "object whose `additionalProperties` is true or a schema",
+    "per_lone_optional_described_property": "declaration with one optional described property beside a required one",
 }
 TOOL_SWITCHES = {
     "inlines_refs": ("`$ref` read as its definition", {True: "yes"}),

@@ -192,11 +192,14 @@ class SeamBounds:
         return "; ".join(f"{n} x {seam.reason} (accounting.yaml uncertain_seams)" for seam, n in self.found)
 
 
-def seam_bounds(prompt: Prompt, *, reads_json_schemas: bool = True) -> SeamBounds | None:
+def seam_bounds(
+    prompt: Prompt, *, reads_json_schemas: bool = True, tokens: Callable[[str], int] | None = None
+) -> SeamBounds | None:
     """The uncertain seams the request's replayed function parts and function declarations hold, or None when they
     hold none (most requests: no function parts or declarations, or no seam rule for the model).
     `reads_json_schemas=False`: the tool template in force does not read a declaration's parametersJsonSchema /
-    responseJsonSchema, so no seam of theirs moves the bill."""
+    responseJsonSchema, so no seam of theirs moves the bill. `tokens`: the prompt's tokenizer, for the seams
+    measured in tokens of a text (without it they are not measured)."""
     seams = uncertain_seams_for(prompt.model, prompt.api, prompt.call)
     if not seams:
         return None
@@ -223,6 +226,9 @@ def seam_bounds(prompt: Prompt, *, reads_json_schemas: bool = True) -> SeamBound
             n = _REQUEST_SEAMS[seam.shape](prompt)
         elif seam.shape in _DECLARATION_SEAMS:
             n = sum(_DECLARATION_SEAMS[seam.shape](declaration) for declaration in declarations)
+        elif seam.shape in _DECLARATION_TEXT_SEAMS:
+            texts = [t for declaration in declarations for t in _DECLARATION_TEXT_SEAMS[seam.shape](declaration)]
+            n = sum(tokens(t) for t in texts) if tokens is not None else 0
         else:
             n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
         if n:
@@ -411,7 +417,10 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "numeric_response_property": _numeric_response_properties,
     "enum": _declaration_feature("enum"),
     "format": _declaration_feature("format"),
-    "one_optional_described_property": lambda declaration: int(_optional_described_properties(declaration) == 1),
+    "one_optional_described_property": lambda declaration: int(
+        _optional_described_properties(declaration) == 1 and not _requires(declaration)
+    ),
+    "lone_optional_described_property": _declaration_feature("lone_optional_described_property"),
     "declaration_with_described_numbers": _declaration_feature("declaration_with_described_numbers"),
     "recursive_reference": recursive_definitions,
     "any_of_null_variant": _declaration_feature("any_of_null_variant"),
@@ -421,6 +430,24 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
         _type_unions(declaration.get(key)) for key in ("parametersJsonSchema", "responseJsonSchema")
     ),
 }
+
+# Shapes of a function declaration measured in tokens of its texts (each token one occurrence).
+_DECLARATION_TEXT_SEAMS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "string_default": lambda declaration: [
+        text for key in ("parameters", "response") for text in _string_defaults(declaration.get(key))
+    ],
+}
+
+
+def _string_defaults(schema: Any) -> list[str]:
+    """The string `default`s of an OpenAPI schema, at any depth (what `schema_strings: [default]` reads)."""
+    if not isinstance(schema, dict):
+        return []
+    found = [schema["default"]] if isinstance(schema.get("default"), str) and schema["default"] else []
+    children = list((schema.get("properties") or {}).values()) if isinstance(schema.get("properties"), dict) else []
+    children += [schema["items"]] if isinstance(schema.get("items"), dict) else []
+    children += [c for c in schema.get("anyOf") or [] if isinstance(c, dict)]
+    return found + [text for child in children for text in _string_defaults(child)]
 
 
 def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:
@@ -489,6 +516,7 @@ TOOL_FEATURES = (
     "format",
     "response_schema",
     "open_object",
+    "lone_optional_described_property",
 )
 
 
@@ -538,11 +566,20 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
             found["declaration_with_optional_described_properties"] += (
                 found["optional_described_property"] > optional_described_before
             )
+            found["lone_optional_described_property"] += found[
+                "optional_described_property"
+            ] - optional_described_before == 1 and _requires(declaration)
             found["declaration_with_described_numbers"] += found["described_number"] > numbers_before
             found["numeric_response_property"] += _numeric_response_properties(declaration)
             if declaration.get("description"):
                 found["optional_property_of_described_declaration"] += found["optional_property"] - optional_before
     return found
+
+
+def _requires(declaration: dict[str, Any]) -> bool:
+    """The declaration's parameter schema requires a property (a non-empty root `required`)."""
+    schema = declaration.get("parameters") or declaration.get("parametersJsonSchema")
+    return isinstance(schema, dict) and isinstance(schema.get("required"), list) and bool(schema["required"])
 
 
 def _described(schema: Any) -> bool:

@@ -132,6 +132,8 @@ class ToolTemplate:
     per_format: int = 0  # a schema node's non-empty `format` (beside its text), one written for an enum too
     per_response_schema: int = 0  # a declaration's `response` / `responseJsonSchema`, whatever it holds
     per_open_object: int = 0  # a schema node whose `additionalProperties` is true or a schema
+    # a declaration whose one optional described property sits beside a required one, once
+    per_lone_optional_described_property: int = 0
     # The `format` the service's Schema message gives a JSON Schema node that lists an `enum` ("": none written)
     json_schema_enum_format: str = ""
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
@@ -184,6 +186,7 @@ _TOOL_WEIGHTS = (
     "per_format",
     "per_response_schema",
     "per_open_object",
+    "per_lone_optional_described_property",
 )
 
 
@@ -276,6 +279,8 @@ SEAM_SHAPES = (
     "response_property_named_as_parameter",
     "type_union",
     "format",
+    "lone_optional_described_property",
+    "string_default",
 )
 
 
