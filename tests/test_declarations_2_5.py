@@ -149,13 +149,14 @@ def test_a_recursive_definition_is_expanded_levels_times(levels: int) -> None:
 
 def test_a_recursive_schema_reads_five_levels_on_2_5_and_is_bounded_a_level_either_way() -> None:
     """pyd-1046 (pydantic-ai's TreeNode beside a four-deep chain, 776 billed): 736 at the point, each further level
-    79; bounded -80 … +80 for the recursive definition on top of its nested objects' 0 … +13 each."""
+    79; bounded -80 … +80 for the recursive definition on top of its nested objects' 0 … +13 each, counted as read."""
     from tests.ground_truth import replay
 
     record = next(r for r in load_mined_history("pydantic_ai_history") if r["id"] == "pyd-1046")
     result = replay(record)
     assert (result.expected, result.got) == (776, 736)
-    assert result.bounds is not None and result.bounds["promptTokenCount"] == [736 - 80, 736 + 80 + 5 * 13]
+    # nine nested objects as read: TreeNode five times, DeepA … DeepD once each
+    assert result.bounds is not None and result.bounds["promptTokenCount"] == [736 - 80, 736 + 80 + 9 * 13]
     assert "expanded 5 times" in result.bounds["reason"]
 
     def bill(levels: int, model: str = "gemini-2.5-flash", api: str = "gemini") -> int:
@@ -194,3 +195,21 @@ def test_a_2_5_json_schema_enum_is_bounded_up_to_4_more() -> None:
     assert as_openapi.bounds is not None
     low, high = as_openapi.bounds["promptTokenCount"]
     assert (low, high) == (as_openapi.prompt_token_count - 1, as_openapi.prompt_token_count)
+
+
+def test_nested_objects_are_bounded_as_the_template_reads_them() -> None:
+    """uncertain_seams nested_object counts the objects the 2.5 template bills: a definition reached only through
+    additionalProperties (not read) bounds nothing (pyd-0272: exact, no bounds), one referenced twice twice."""
+    record = next(r for r in load_mined_history("pydantic_ai_history") if r["id"] == "pyd-0272")
+    answer = vertexmeter.usage(record["model"], record["request"], api="gemini", as_of=record["recorded"])
+    assert (answer.prompt_token_count, answer.bounds) == (record["expected"]["totalTokens"], None)
+    leaf = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    schema = {
+        "$defs": {"Person": leaf},
+        "type": "object",
+        "properties": {"a": {"$ref": "#/$defs/Person"}, "b": {"$ref": "#/$defs/Person"}},
+        "required": ["a", "b"],
+    }
+    twice = vertexmeter.usage("gemini-2.5-flash", _body({"name": "pair", "parametersJsonSchema": schema}), api="gemini")
+    point = twice.prompt_token_count
+    assert twice.bounds is not None and twice.bounds["promptTokenCount"] == [point, point + 2 * 13]

@@ -350,7 +350,9 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     exact. Measured again after 3.x's JSON Schema declarations and with 2.5's formats read as nothing, a recursive
     definition expanded 5 times and a JSON Schema enum bounded (tool_templates, uncertain_seams): rig-0078 exact,
     549 bounded, 530 held, 423 narrow, 467 exact. With a lone optional described property beside a required one 2
-    less and a string default read (tool_templates, bounded): fama-0177 exact, 468 exact."""
+    less and a string default read (tool_templates, bounded): fama-0177 exact, 468 exact. With the nested objects'
+    seam counted as the template reads the declaration (a definition reached only through additionalProperties
+    bounds nothing), pyd-0273 and pyd-0402, exact, carry no bounds: 547 bounded, 528 held, 421 narrow, 468 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -363,7 +365,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 549 and held >= 530 and bounded - held <= 19 and narrow >= 423 and exact >= 468
+    assert bounded >= 547 and held >= 528 and bounded - held <= 19 and narrow >= 421 and exact >= 468
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:

@@ -193,13 +193,18 @@ class SeamBounds:
 
 
 def seam_bounds(
-    prompt: Prompt, *, reads_json_schemas: bool = True, tokens: Callable[[str], int] | None = None
+    prompt: Prompt,
+    *,
+    reads_json_schemas: bool = True,
+    tokens: Callable[[str], int] | None = None,
+    template: ToolTemplate | None = None,
 ) -> SeamBounds | None:
     """The uncertain seams the request's replayed function parts and function declarations hold, or None when they
     hold none (most requests: no function parts or declarations, or no seam rule for the model).
     `reads_json_schemas=False`: the tool template in force does not read a declaration's parametersJsonSchema /
     responseJsonSchema, so no seam of theirs moves the bill. `tokens`: the prompt's tokenizer, for the seams
-    measured in tokens of a text (without it they are not measured)."""
+    measured in tokens of a text (without it they are not measured). `template`: the tool template in force, whose
+    reading of references gives the nested objects billed (a recursive definition's expansions each one)."""
     seams = uncertain_seams_for(prompt.model, prompt.api, prompt.call)
     if not seams:
         return None
@@ -224,6 +229,8 @@ def seam_bounds(
             continue  # measured on the response (output_seam_bounds)
         if seam.shape in _REQUEST_SEAMS:
             n = _REQUEST_SEAMS[seam.shape](prompt)
+        elif seam.shape in _READ_DECLARATION_SEAMS:
+            n = sum(_DECLARATION_SEAMS[seam.shape](d) for d in _as_read(declarations, template))
         elif seam.shape in _DECLARATION_SEAMS:
             n = sum(_DECLARATION_SEAMS[seam.shape](declaration) for declaration in declarations)
         elif seam.shape in _DECLARATION_TEXT_SEAMS:
@@ -430,6 +437,19 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
         _type_unions(declaration.get(key)) for key in ("parametersJsonSchema", "responseJsonSchema")
     ),
 }
+
+# Shapes of a function declaration measured as the tool template reads it: references resolved, each expansion of a
+# recursive definition its own nested objects.
+_READ_DECLARATION_SEAMS = frozenset({"nested_object"})
+
+
+def _as_read(declarations: list[dict[str, Any]], template: ToolTemplate | None) -> list[dict[str, Any]]:
+    if template is None or not template.inlines_refs:
+        return declarations
+    (tool,) = inline_tool_refs([{"functionDeclarations": declarations}], template.recursion_levels)
+    read: list[dict[str, Any]] = tool["functionDeclarations"]
+    return read
+
 
 # Shapes of a function declaration measured in tokens of its texts (each token one occurrence).
 _DECLARATION_TEXT_SEAMS: dict[str, Callable[[dict[str, Any]], list[str]]] = {

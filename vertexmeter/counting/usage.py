@@ -473,6 +473,9 @@ def usage_of_body(
             prompt,
             reads_json_schemas=_reads_json_schemas(prompt, day),
             tokens=lambda text: len(get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)).encode(text)),
+            template=rules_on(accounting_for(prompt.model, prompt.api, prompt.call), day).tools
+            if prompt.tools
+            else None,
         ),
         streamed_history=counted.streamed_history,
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
