@@ -398,7 +398,8 @@ def test_gemini_2_5_response_json_schema_template() -> None:
 
 def test_gemini_2_5_optional_properties() -> None:
     """t3-0449: three described properties, one required: 18 + 27 - 1 + 2 x (4 + 1) + 1 = 55 (the optional described
-    properties' 1 once per declaration). pyd-0133: an optional property of a declaration without description: + 4."""
+    properties' 1 once per declaration); one such property beside a required one 2 less (fama-0009 …). pyd-0133: an
+    optional property of a declaration without description: + 4."""
     described = {
         "name": "hand_over",
         "description": "Hands the question over.",
@@ -415,8 +416,9 @@ def test_gemini_2_5_optional_properties() -> None:
     texts = ("Go", "hand_over", "Hands the question over.", "agent", "the agent", "reason", "why")
     texts += ("skill", "which skill", "agent")
     assert _bill("gemini-2.5-flash", _declaration_body(described)) == raw("gemma3", *texts) + 1 + 55
+    # one optional described property beside a required one: 2 less (per_lone_optional_described_property)
     one = {**described, "parameters": {**described["parameters"], "required": ["agent", "reason"]}}
-    assert _bill("gemini-2.5-flash", _declaration_body(one)) == raw("gemma3", *texts, "reason") + 1 + 50
+    assert _bill("gemini-2.5-flash", _declaration_body(one)) == raw("gemma3", *texts, "reason") + 1 + 48
     bare = {"name": "get_error", "parameters": {"type": "OBJECT", "properties": {"value": {"type": "BOOLEAN"}}}}
     assert _bill("gemini-2.5-flash", _declaration_body(bare)) == raw("gemma3", "Go", "get_error", "value") + 1 + 31
 

@@ -251,6 +251,10 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 # With 3.x declarations written as JSON Schema read as their Schema message (a JSON Schema enum given `format: enum`
 # on both APIs; Vertex 3's titles, formats, response schemas and open objects weighed: accounting.yaml tool_templates,
 # bounded by uncertain_seams): newrelic 73/116.
+# With 2.5's formats read as nothing (tool_templates reads_formats; rig's int32 formats, bounded by uncertain_seams
+# format): rig 68/98. With a lone optional described property beside a required one 2 less and a string default
+# read as text on 2.5 (tool_templates per_lone_optional_described_property, schema_strings; bounded): family-assistant
+# 176/189.
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.929,
     "ruby_llm": 0.91,
@@ -278,9 +282,9 @@ MINED_HISTORY_FLOORS = {
     "langchaingo_vxcontrol": 0.81,
     "adk_go_history": 0.81,
     "calls_heldout2": 0.96,
-    "rig": 0.67,
+    "rig": 0.69,
     "newrelic": 0.629,
-    "family_assistant": 0.75,
+    "family_assistant": 0.93,
     "llm_rb_2026": 0.97,
     "mirascope_ts": 0.88,
     "ogx": 1.0,
@@ -347,8 +351,14 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     uncertain_seams), and a call's later arguments, objects beside other keys and control characters weighed
     (function_history): mastra-0042, -0046 and pyd-1014 held, mastra-0064, -0065 and js-genai's jsgenai-0128, -0143,
     -0179 exact (the last three bounded by the control character's seam): 548 bounded, 529 held, 422 narrow, 465
-    exact. With the unseen check mined_late_2026 (3.5 Flash agent turns of September 2026, both APIs; measured
-    before any new rule): 565 bounded, 546 held, 431 narrow, 466 exact; its 16 signature turns all held, 8 narrow."""
+    exact. Measured again after 3.x's JSON Schema declarations and with 2.5's formats read as nothing, a recursive
+    definition expanded 5 times and a JSON Schema enum bounded (tool_templates, uncertain_seams): rig-0078 exact,
+    549 bounded, 530 held, 423 narrow, 467 exact. With a lone optional described property beside a required one 2
+    less and a string default read (tool_templates, bounded): fama-0177 exact, 468 exact. With the nested objects'
+    seam counted as the template reads the declaration (a definition reached only through additionalProperties
+    bounds nothing), pyd-0273 and pyd-0402, exact, carry no bounds: 547 bounded, 528 held, 421 narrow, 468 exact.
+    With the unseen check mined_late_2026 (3.5 Flash agent turns of September 2026, both APIs; its 16 signature
+    turns all held, 8 narrow): 563 bounded, 544 held, 429 narrow, 468 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -361,7 +371,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 565 and held >= 546 and bounded - held <= 19 and narrow >= 431 and exact >= 466
+    assert bounded >= 563 and held >= 544 and bounded - held <= 19 and narrow >= 429 and exact >= 468
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:

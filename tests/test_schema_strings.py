@@ -1,6 +1,7 @@
 """Schema fields beyond google-genai's walk, as accounting.yaml's `schema_strings` name them per API and generation:
-the Gemini API's 2.0 generateContent reads a tool property's string `default` (oinf-0017, brtr-0017), 2.5 does not;
-both APIs' 2.0 read a responseSchema's titles and defaults (dotnetgenai-0008 … -0012), a number default bounded."""
+the Gemini API's 2.0 generateContent reads a tool property's string `default` (oinf-0017, brtr-0017), 2.5 too
+(mira-0412, bounded); both APIs' 2.0 read a responseSchema's titles and defaults (dotnetgenai-0008 … -0012), a
+number default bounded."""
 
 from __future__ import annotations
 
@@ -42,8 +43,15 @@ def test_the_gemini_apis_2_0_bills_a_string_default_as_its_text() -> None:
     assert prompt("gemini-2.0-flash-001", body(3)) == without
 
 
-def test_2_5_and_vertex_do_not_read_a_default() -> None:
-    assert prompt("gemini-2.5-flash", body("celsius")) == prompt("gemini-2.5-flash", body())
+def test_2_5_reads_a_default_bounded_down_to_nothing_and_vertex_does_not() -> None:
+    """The Gemini API's 2.5 reads a string default as its text too (mira-0412, with the lone optional described
+    property's weight), bounded by the reading without it: - 1 per token of the default (uncertain_seams
+    string_default)."""
+    tokens = vertexmeter.count_tokens("gemini-2.5-flash", "kelvin or rankine")["totalTokens"]
+    read = vertexmeter.usage("gemini-2.5-flash", body("kelvin or rankine"), api="gemini", as_of="2025-10-05")
+    assert read.prompt_token_count == prompt("gemini-2.5-flash", body()) + tokens
+    assert read.bounds is not None and "string default" in read.bounds["reason"]
+    assert read.bounds["promptTokenCount"] == [read.prompt_token_count - tokens, read.prompt_token_count]
     on_vertex = [
         vertexmeter.usage("gemini-2.0-flash-001", body(d), api="vertex", as_of="2025-10-05") for d in (None, "celsius")
     ]

@@ -54,10 +54,13 @@ TOOL_FEATURES = {
     "per_format": "`format` (beside its text; one written for a JSON Schema enum too)",
     "per_response_schema": "`response` / `responseJsonSchema`, whatever it holds",
     "per_open_object": "object whose `additionalProperties` is true or a schema",
+    "per_lone_optional_described_property": "declaration with one optional described property beside a required one",
 }
 TOOL_SWITCHES = {
     "inlines_refs": ("`$ref` read as its definition", {True: "yes"}),
+    "recursion_levels": ("times a recursive definition is expanded along a path", None),
     "reads_root_descriptions": ("the parameter schema's root description counts", {False: "no"}),
+    "reads_formats": ("a schema node's `format` counts", {False: "no"}),
     "description_indent": ("spaces before each line after the first of a declaration's description", None),
     "reads_description_trailing_newlines": ("a declaration description's final newlines count", {False: "no"}),
     "json_schemas_counted": ("`parametersJsonSchema` read", {False: "no"}),

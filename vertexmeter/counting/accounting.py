@@ -18,6 +18,7 @@ from vertexmeter.counting.texts import (
     recursive_definitions,
     with_descriptions_as_written,
     with_json_schema_enum_format,
+    without_formats,
     without_root_descriptions,
 )
 from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
@@ -191,11 +192,19 @@ class SeamBounds:
         return "; ".join(f"{n} x {seam.reason} (accounting.yaml uncertain_seams)" for seam, n in self.found)
 
 
-def seam_bounds(prompt: Prompt, *, reads_json_schemas: bool = True) -> SeamBounds | None:
+def seam_bounds(
+    prompt: Prompt,
+    *,
+    reads_json_schemas: bool = True,
+    tokens: Callable[[str], int] | None = None,
+    template: ToolTemplate | None = None,
+) -> SeamBounds | None:
     """The uncertain seams the request's replayed function parts and function declarations hold, or None when they
     hold none (most requests: no function parts or declarations, or no seam rule for the model).
     `reads_json_schemas=False`: the tool template in force does not read a declaration's parametersJsonSchema /
-    responseJsonSchema, so no seam of theirs moves the bill."""
+    responseJsonSchema, so no seam of theirs moves the bill. `tokens`: the prompt's tokenizer, for the seams
+    measured in tokens of a text (without it they are not measured). `template`: the tool template in force, whose
+    reading of references gives the nested objects billed (a recursive definition's expansions each one)."""
     seams = uncertain_seams_for(prompt.model, prompt.api, prompt.call)
     if not seams:
         return None
@@ -220,8 +229,13 @@ def seam_bounds(prompt: Prompt, *, reads_json_schemas: bool = True) -> SeamBound
             continue  # measured on the response (output_seam_bounds)
         if seam.shape in _REQUEST_SEAMS:
             n = _REQUEST_SEAMS[seam.shape](prompt)
+        elif seam.shape in _READ_DECLARATION_SEAMS:
+            n = sum(_DECLARATION_SEAMS[seam.shape](d) for d in _as_read(declarations, template))
         elif seam.shape in _DECLARATION_SEAMS:
             n = sum(_DECLARATION_SEAMS[seam.shape](declaration) for declaration in declarations)
+        elif seam.shape in _DECLARATION_TEXT_SEAMS:
+            texts = [t for declaration in declarations for t in _DECLARATION_TEXT_SEAMS[seam.shape](declaration)]
+            n = sum(tokens(t) for t in texts) if tokens is not None else 0
         else:
             n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
         if n:
@@ -409,7 +423,11 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "open_object": _open_objects,
     "numeric_response_property": _numeric_response_properties,
     "enum": _declaration_feature("enum"),
-    "one_optional_described_property": lambda declaration: int(_optional_described_properties(declaration) == 1),
+    "format": _declaration_feature("format"),
+    "one_optional_described_property": lambda declaration: int(
+        _optional_described_properties(declaration) == 1 and not _requires(declaration)
+    ),
+    "lone_optional_described_property": _declaration_feature("lone_optional_described_property"),
     "declaration_with_described_numbers": _declaration_feature("declaration_with_described_numbers"),
     "recursive_reference": recursive_definitions,
     "any_of_null_variant": _declaration_feature("any_of_null_variant"),
@@ -420,17 +438,50 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     ),
 }
 
+# Shapes of a function declaration measured as the tool template reads it: references resolved, each expansion of a
+# recursive definition its own nested objects.
+_READ_DECLARATION_SEAMS = frozenset({"nested_object"})
+
+
+def _as_read(declarations: list[dict[str, Any]], template: ToolTemplate | None) -> list[dict[str, Any]]:
+    if template is None or not template.inlines_refs:
+        return declarations
+    (tool,) = inline_tool_refs([{"functionDeclarations": declarations}], template.recursion_levels)
+    read: list[dict[str, Any]] = tool["functionDeclarations"]
+    return read
+
+
+# Shapes of a function declaration measured in tokens of its texts (each token one occurrence).
+_DECLARATION_TEXT_SEAMS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "string_default": lambda declaration: [
+        text for key in ("parameters", "response") for text in _string_defaults(declaration.get(key))
+    ],
+}
+
+
+def _string_defaults(schema: Any) -> list[str]:
+    """The string `default`s of an OpenAPI schema, at any depth (what `schema_strings: [default]` reads)."""
+    if not isinstance(schema, dict):
+        return []
+    found = [schema["default"]] if isinstance(schema.get("default"), str) and schema["default"] else []
+    children = list((schema.get("properties") or {}).values()) if isinstance(schema.get("properties"), dict) else []
+    children += [schema["items"]] if isinstance(schema.get("items"), dict) else []
+    children += [c for c in schema.get("anyOf") or [] if isinstance(c, dict)]
+    return found + [text for child in children for text in _string_defaults(child)]
+
 
 def declarations_as_read(tools: list[dict[str, Any]], template: ToolTemplate) -> list[dict[str, Any]]:
     """The function declarations as the service reads them under `template`: references resolved, JSON Schema enums
-    given their format, the parameter schema's own description dropped, the declaration's description written with
-    its lines indented and without its trailing newlines, where accounting.yaml says so."""
+    given their format, the parameter schema's own description dropped, formats dropped, the declaration's description
+    written with its lines indented and without its trailing newlines, where accounting.yaml says so."""
     if template.inlines_refs:
-        tools = inline_tool_refs(tools)
+        tools = inline_tool_refs(tools, template.recursion_levels)
     if template.json_schema_enum_format:
         tools = with_json_schema_enum_format(tools, template.json_schema_enum_format)
     if not template.reads_root_descriptions:
         tools = without_root_descriptions(tools)
+    if not template.reads_formats:
+        tools = without_formats(tools)
     if template.description_indent or not template.reads_description_trailing_newlines:
         tools = with_descriptions_as_written(
             tools, template.description_indent, trailing_newlines=template.reads_description_trailing_newlines
@@ -485,6 +536,7 @@ TOOL_FEATURES = (
     "format",
     "response_schema",
     "open_object",
+    "lone_optional_described_property",
 )
 
 
@@ -534,11 +586,20 @@ def tool_features(tools: list[dict[str, Any]], *, counts_json_schemas: bool = Tr
             found["declaration_with_optional_described_properties"] += (
                 found["optional_described_property"] > optional_described_before
             )
+            found["lone_optional_described_property"] += found[
+                "optional_described_property"
+            ] - optional_described_before == 1 and _requires(declaration)
             found["declaration_with_described_numbers"] += found["described_number"] > numbers_before
             found["numeric_response_property"] += _numeric_response_properties(declaration)
             if declaration.get("description"):
                 found["optional_property_of_described_declaration"] += found["optional_property"] - optional_before
     return found
+
+
+def _requires(declaration: dict[str, Any]) -> bool:
+    """The declaration's parameter schema requires a property (a non-empty root `required`)."""
+    schema = declaration.get("parameters") or declaration.get("parametersJsonSchema")
+    return isinstance(schema, dict) and isinstance(schema.get("required"), list) and bool(schema["required"])
 
 
 def _described(schema: Any) -> bool:

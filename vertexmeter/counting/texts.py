@@ -346,11 +346,12 @@ def _each_declaration(tools: list[dict[str, Any]], read: Callable[[dict[str, Any
     return out
 
 
-def inline_tool_refs(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def inline_tool_refs(tools: list[dict[str, Any]], levels: int = 1) -> list[dict[str, Any]]:
     """The tools with every declaration's JSON Schemas read as the service reads them where it resolves
     references (accounting.yaml `inlines_refs`): each local `$ref` (`#/$defs/X`, `#/definitions/X`) replaced by
     its definition, the definitions themselves dropped (a definition no reference reaches costs nothing). A
-    reference met again inside its own expansion (a recursive schema) is left as an empty schema."""
+    recursive definition is expanded `levels` times along each path (accounting.yaml `recursion_levels`): a
+    reference met inside that many expansions of its own definition is left as an empty schema."""
 
     def inline(declaration: dict[str, Any]) -> None:
         for key in _JSON_SCHEMA_KEYS:
@@ -362,7 +363,7 @@ def inline_tool_refs(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     if isinstance(schema.get(c), dict)
                     for name, sub in schema[c].items()
                 }
-                declaration[key] = _inline(schema, defs, (), [_MAX_EXPANSIONS])
+                declaration[key] = _inline(schema, defs, (), [_MAX_EXPANSIONS], levels)
 
     return _each_declaration(tools, inline)
 
@@ -410,21 +411,21 @@ def _reach(start: set[str], edges: dict[str, set[str]]) -> set[str]:
 _MAX_EXPANSIONS = 10_000
 
 
-def _inline(schema: Any, defs: dict[str, Any], expanding: tuple[str, ...], budget: list[int]) -> Any:
+def _inline(schema: Any, defs: dict[str, Any], expanding: tuple[str, ...], budget: list[int], levels: int) -> Any:
     if isinstance(schema, list):
-        return [_inline(item, defs, expanding, budget) for item in schema]
+        return [_inline(item, defs, expanding, budget, levels) for item in schema]
     if not isinstance(schema, dict):
         return schema
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
         name = ref.split("/", 2)[2]
         siblings = {k: v for k, v in schema.items() if k != "$ref"}
-        if name in expanding or name not in defs or budget[0] <= 0:
-            return _inline(siblings, defs, expanding, budget)
+        if expanding.count(name) >= levels or name not in defs or budget[0] <= 0:
+            return _inline(siblings, defs, expanding, budget, levels)
         budget[0] -= 1
-        expanded = _inline(defs[name], defs, (*expanding, name), budget)
-        return {**expanded, **_inline(siblings, defs, expanding, budget)}
-    return {k: _inline(v, defs, expanding, budget) for k, v in schema.items() if k not in _DEFINITIONS}
+        expanded = _inline(defs[name], defs, (*expanding, name), budget, levels)
+        return {**expanded, **_inline(siblings, defs, expanding, budget, levels)}
+    return {k: _inline(v, defs, expanding, budget, levels) for k, v in schema.items() if k not in _DEFINITIONS}
 
 
 def without_root_descriptions(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -438,6 +439,41 @@ def without_root_descriptions(tools: list[dict[str, Any]]) -> list[dict[str, Any
                 declaration[key] = {k: v for k, v in schema.items() if k != "description"}
 
     return _each_declaration(tools, drop)
+
+
+def without_formats(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tools with every schema node's `format` left out (OpenAPI and JSON Schema alike), as the service reads
+    them where it writes no format (accounting.yaml `reads_formats: false`). A property named `format` stays: only
+    a node's own key is dropped, never a name in `properties` or `$defs`."""
+
+    def drop(node: Any) -> Any:
+        if isinstance(node, list):
+            return [drop(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key == "format":
+                continue
+            if key in ("enum", "const", "default", "example", "examples", "required", "propertyOrdering"):
+                out[key] = value  # values and names, not schemas
+            elif key in _SCHEMA_MAPS and isinstance(value, dict):
+                out[key] = {name: drop(sub) for name, sub in value.items()}
+            else:
+                out[key] = drop(value)
+        return out
+
+    def write(declaration: dict[str, Any]) -> None:
+        for key in _SCHEMA_FIELDS:
+            if isinstance(declaration.get(key), dict):
+                declaration[key] = drop(declaration[key])
+
+    return _each_declaration(tools, write)
+
+
+# A declaration's schemas, and the keys of a schema whose value maps names to schemas.
+_SCHEMA_FIELDS = ("parameters", "response", "parametersJsonSchema", "responseJsonSchema")
+_SCHEMA_MAPS = ("properties", "$defs", "definitions", "defs", "patternProperties")
 
 
 def with_json_schema_enum_format(tools: list[dict[str, Any]], written: str) -> list[dict[str, Any]]:

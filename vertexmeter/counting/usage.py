@@ -469,7 +469,14 @@ def usage_of_body(
         fields=_usage_fields(prompt, day),
         raw_prompt_overhead=_raw_prompt_overhead(prompt, raw_rule),
         raw_prompt_rule=raw_rule,
-        seams=seam_bounds(prompt, reads_json_schemas=_reads_json_schemas(prompt, day)),
+        seams=seam_bounds(
+            prompt,
+            reads_json_schemas=_reads_json_schemas(prompt, day),
+            tokens=lambda text: len(get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)).encode(text)),
+            template=rules_on(accounting_for(prompt.model, prompt.api, prompt.call), day).tools
+            if prompt.tools
+            else None,
+        ),
         streamed_history=counted.streamed_history,
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
         second_pass=_second_pass(prompt, info, api, day),

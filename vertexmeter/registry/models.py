@@ -132,11 +132,15 @@ class ToolTemplate:
     per_format: int = 0  # a schema node's non-empty `format` (beside its text), one written for an enum too
     per_response_schema: int = 0  # a declaration's `response` / `responseJsonSchema`, whatever it holds
     per_open_object: int = 0  # a schema node whose `additionalProperties` is true or a schema
+    # a declaration whose one optional described property sits beside a required one, once
+    per_lone_optional_described_property: int = 0
     # The `format` the service's Schema message gives a JSON Schema node that lists an `enum` ("": none written)
     json_schema_enum_format: str = ""
     schema_strings: tuple[str, ...] = ()  # schema fields counted as text beyond the SDK walk ("title")
     inlines_refs: bool = False  # JSON Schema `$ref`s read as their definitions, `$defs` dropped
+    recursion_levels: int = 1  # times such a reading expands a recursive definition along a path
     reads_root_descriptions: bool = True  # the description of a declaration's parameter schema itself
+    reads_formats: bool = True  # a schema node's `format` (its text and per_format)
     # Spaces the service writes before each non-blank line after the first of a declaration's own description
     # (0: the description as sent), and whether the newlines it ends with are read.
     description_indent: int = 0
@@ -152,6 +156,7 @@ class ToolTemplate:
         return (
             self.inlines_refs
             or not self.reads_root_descriptions
+            or not self.reads_formats
             or self.description_indent > 0
             or not self.reads_description_trailing_newlines
             or bool(self.json_schema_enum_format)
@@ -181,6 +186,7 @@ _TOOL_WEIGHTS = (
     "per_format",
     "per_response_schema",
     "per_open_object",
+    "per_lone_optional_described_property",
 )
 
 
@@ -272,6 +278,9 @@ SEAM_SHAPES = (
     "control_character",
     "response_property_named_as_parameter",
     "type_union",
+    "format",
+    "lone_optional_described_property",
+    "string_default",
 )
 
 
@@ -679,6 +688,14 @@ def streamed_output_bounds_for(
     return rule
 
 
+def _recursion_levels(raw: object) -> int:
+    """accounting.yaml tool_templates `recursion_levels`: a whole number of expansions, at least 1."""
+    levels = int(str(raw))
+    if levels < 1:
+        raise ValueError(f"accounting.yaml tool_templates: recursion_levels {raw!r} is below 1")
+    return levels
+
+
 def _declarations_written_as(tool: dict[str, Any]) -> str:
     """accounting.yaml tool_templates `written_as`: how the declarations' text is read."""
     written_as = str(tool.get("written_as", "texts"))
@@ -1039,7 +1056,9 @@ def _load_accounting(
                         counts_json_schemas=bool(tool.get("json_schemas_counted", True)),
                         schema_strings=_schema_strings(tool.get("schema_strings"), "tool_templates"),
                         inlines_refs=bool(tool.get("inlines_refs", False)),
+                        recursion_levels=_recursion_levels(tool.get("recursion_levels", 1)),
                         reads_root_descriptions=bool(tool.get("reads_root_descriptions", True)),
+                        reads_formats=bool(tool.get("reads_formats", True)),
                         description_indent=int(str(tool.get("description_indent", 0))),
                         reads_description_trailing_newlines=bool(tool.get("reads_description_trailing_newlines", True)),
                         written_as=_declarations_written_as(tool),
