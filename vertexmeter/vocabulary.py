@@ -24,6 +24,8 @@ CALLS: tuple[str, ...] = (COUNT_TOKENS, GENERATE_CONTENT, EMBED_CONTENT)
 # vertexmeter's own methods beside Google's, on the same model paths (`models/{m}:estimateCost`).
 ESTIMATE_COST = "estimateCost"  # a countTokens or generateContent body plus estimateOptions, priced
 USAGE_METADATA = "usageMetadata"  # a generateContent body -> the usageMetadata it would bill
+# An Interactions API body (`POST /v1beta/interactions`) -> the `usage` it would bill, at `/{v}/interactions:usage`.
+INTERACTIONS_USAGE = "interactionsUsage"
 EMBEDDING = "embedding"  # the generation (models.yaml) of the Gemini embedding models
 
 # Part fields a server-side tool writes (code execution's code and its run, a built-in tool's call and result):

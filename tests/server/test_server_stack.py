@@ -87,7 +87,7 @@ def _all_routes(routes: list[Any]) -> Iterator[Any]:
 def test_the_fast_path_picks_the_route_starlette_would_pick() -> None:
     app = create_app(ServerConfig())
     table = _door(app).rpc
-    assert len(table) == 30  # every countTokens / computeTokens / estimateCost / usageMetadata route
+    assert len(table) == 32  # every countTokens / computeTokens / estimateCost / usageMetadata / interactions:usage
     checked = 0
     for route in _all_routes(list(app.router.routes)):
         path = getattr(route, "path", "")
@@ -103,7 +103,15 @@ def test_the_fast_path_picks_the_route_starlette_would_pick() -> None:
                 assert found[1]["model"] == model
             checked += 1
     assert checked == 4 * len(table)
-    for path in ("/v1/models/m:generateContent", "/healthz", "/v1/models/m", "/web/api/batch", "/v1/x:countTokens/y"):
+    for path in (
+        "/v1/models/m:generateContent",
+        "/healthz",
+        "/v1/models/m",
+        "/web/api/batch",
+        "/v1/x:countTokens/y",
+        "/v1beta/interactions",
+        "/v1beta/x/interactions:usage",
+    ):
         assert table.match(path) is None and (
             path != "/v1/models/m:generateContent" or _starlette_match(app, path) is None
         )

@@ -10,6 +10,9 @@ A request may name its model (`"model": "models/gemini-2.5-flash"` or a Vertex r
 wins over the job's model. A `{"request": …}` line may carry `"history"`: the conversation's earlier
 generateContent responses, for the thoughts its replayed thought signatures bill (docs/counting.md), and
 `"config"`: google-genai's GenerateContentConfig as a dict, joined to the request as generate_content joins it.
+A request with `input` and no `contents` is a Gemini Interactions API body (`POST /v1beta/interactions`): kept
+whole and read as the generateContent body it bills like when the line is counted; its `"history"` holds the
+conversation's earlier Interactions answers.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from vertexmeter.requests import decode_json
 
 KEY_FIELDS = ("key", "custom_id")
 REQUEST_FIELDS = ("contents", "instances")
+INTERACTIONS_FIELD = "input"  # an Interactions API body's prompt (it has no `contents`)
 # The first field of each legacy :predict instance schema that marks a line as one instance.
 INSTANCE_FIELDS = (
     "prompt",
@@ -52,6 +56,7 @@ class BatchLine:
     kept: dict[str, Any] = field(default_factory=dict)
     history: Any = None  # the conversation's earlier responses (replayed thought signatures)
     config: Any = None  # a GenerateContentConfig dict (docs/inputs.md)
+    interactions: bool = False  # `request` is an Interactions API body, whole (its model in it)
 
 
 class LineError(Exception):
@@ -101,7 +106,7 @@ def parse_line(raw: bytes | str, default_model: str | None, value: Any = UNDECOD
             if len(obj) > 1
             else {}
         )
-    elif any(name in obj for name in REQUEST_FIELDS):
+    elif any(name in obj for name in REQUEST_FIELDS) or INTERACTIONS_FIELD in obj:
         request, kept = obj, {}
     elif any(name in obj for name in INSTANCE_FIELDS):
         request, kept = {"instances": [obj]}, {}
@@ -115,6 +120,8 @@ def parse_line(raw: bytes | str, default_model: str | None, value: Any = UNDECOD
             "INVALID_LINE",
             key,
         )
+    if INTERACTIONS_FIELD in request and not any(name in request for name in REQUEST_FIELDS):
+        return _interactions_line(obj, request, default_model, key, kept if wrapped else {})
     model = request.get("model")
     if model is not None:
         if not isinstance(model, str):
@@ -130,6 +137,26 @@ def parse_line(raw: bytes | str, default_model: str | None, value: Any = UNDECOD
     if wrapped and len(obj) > 1:
         return BatchLine(model, request, key, kept, obj.get("history"), obj.get("config"))
     return BatchLine(model, request, key, kept)
+
+
+def _interactions_line(
+    obj: dict[str, Any], request: dict[str, Any], default_model: str | None, key: tuple[str, Any] | None, kept: Any
+) -> BatchLine:
+    """An Interactions API body's line: the body whole, the job's model filled in when it names none."""
+    model = request.get("model", default_model)
+    if model is None:
+        raise LineError(
+            invalid_argument("The line names no model and the job has none: give -m MODEL.", "model"),
+            "UNKNOWN_MODEL",
+            key,
+        )
+    if not isinstance(model, str):
+        raise LineError(invalid_argument("`model` must be a string.", "model"), "INVALID_LINE", key)
+    if "config" in obj and "request" in obj:
+        message = "`config` is a GenerateContentConfig: an Interactions body carries its settings itself."
+        raise LineError(invalid_argument(message, "config"), "INVALID_LINE", key)
+    history = obj.get("history") if "request" in obj else None
+    return BatchLine(model, {**request, "model": model}, key, kept, history, None, True)
 
 
 # ---- lines read by orjson; the plain line, read without building the request ----------------------------

@@ -14,15 +14,15 @@ from typing import Any
 from vertexmeter.batch.inputs import FileSpan, OversizeLine, span_lines
 from vertexmeter.batch.lines import UNDECODED, BatchLine, LineError, PlainLine, parse_line, read_line
 from vertexmeter.batch.tally import LineCost, Tally, to_json_line
-from vertexmeter.counting import MediaUsage, count_body, modality_details, usage_of_body
+from vertexmeter.counting import MediaUsage, count_body, interactions_history, modality_details, usage_of_body
 from vertexmeter.dates import day_or_today, parse_day
 from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.pricing import PriceList, PromptCounts, money, price_list_for, quote
 from vertexmeter.registry import ModelInfo, resolve, text_parts_joined_for, tokenizer_for
-from vertexmeter.requests import decoded_body, request_body
+from vertexmeter.requests import decoded_body, interactions_request, request_body
 from vertexmeter.tokenizing import get_tokenizer
-from vertexmeter.vocabulary import GENERATE_CONTENT
+from vertexmeter.vocabulary import GEMINI, GENERATE_CONTENT
 
 DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
 ERROR_DOMAIN = "vertexmeter.batch"
@@ -113,6 +113,18 @@ def line_counts(
         thinking_budget=billed.thinking_budget,
         bounds=billed.bounds,
     )
+
+
+def interactions_counts(line: BatchLine, settings: BatchSettings) -> LineCounts:
+    """An Interactions API body's line, billed as the Gemini API generateContent body it reads as (and priced as
+    one); its history, Interactions answers, read as generateContent responses. Only the Gemini API serves
+    Interactions: a job counting for Vertex AI refuses the line rather than count it in another API's dialect."""
+    if settings.api != GEMINI:
+        raise invalid_argument(
+            "An Interactions API body is a Gemini API request: count this file with --api gemini.", "input"
+        )
+    model, body = interactions_request(line.request)
+    return line_counts(model, body, settings, interactions_history(line.history))
 
 
 @dataclass(eq=False, slots=True)  # compared and hashed by identity: a memo key
@@ -366,7 +378,10 @@ def _count_line(
     if line.kept:
         result["fields"] = line.kept
     try:
-        counts = line_counts(line.model or "", line.request, settings, line.history, line.config)
+        if line.interactions:
+            counts = interactions_counts(line, settings)
+        else:
+            counts = line_counts(line.model or "", line.request, settings, line.history, line.config)
     except VertexMeterError as error:
         result["error"] = error_json(error, counting_reason(error))
         return result, None, None

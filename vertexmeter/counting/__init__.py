@@ -15,7 +15,12 @@ from vertexmeter.counting.count import (
     plain_texts,
     text_turns,
 )
-from vertexmeter.counting.interactions import interactions_rest, interactions_result, interactions_usage
+from vertexmeter.counting.interactions import (
+    interactions_history,
+    interactions_rest,
+    interactions_result,
+    interactions_usage,
+)
 from vertexmeter.counting.local_tokenizer import LocalTokenizer
 from vertexmeter.counting.usage import UsageResult, usage, usage_metadata, usage_of_body
 
@@ -35,6 +40,7 @@ __all__ = [
     "count",
     "count_body",
     "count_tokens",
+    "interactions_history",
     "interactions_rest",
     "interactions_result",
     "interactions_usage",

@@ -35,6 +35,16 @@ def _as_response(answer: Any, path: str) -> dict[str, Any]:
     return response
 
 
+def interactions_history(history: Any) -> list[dict[str, Any]] | None:
+    """The conversation's earlier Interactions answers (their JSON; one answer or a list) as the generateContent
+    responses `usage(history=...)` takes, their stated thoughts as usageMetadata; None stays None."""
+    if history is None:
+        return None
+    items = plain(history, "history")
+    items = items if isinstance(items, list) else [items]
+    return [_as_response(item, f"history[{i}]") for i, item in enumerate(items)]
+
+
 def interactions_result(
     body: Any,
     *,
@@ -45,11 +55,7 @@ def interactions_result(
 ) -> UsageResult:
     """The typed bill (`UsageResult`, Gemini API) of an Interactions request body; arguments as `interactions_usage`."""
     model, generate_body = interactions_request(plain(body, "body"))
-    earlier = None
-    if history is not None:
-        items = plain(history, "history")
-        items = items if isinstance(items, list) else [items]
-        earlier = [_as_response(item, f"history[{i}]") for i, item in enumerate(items)]
+    earlier = interactions_history(history)
     return usage(
         model,
         generate_body,

@@ -7,13 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vertexmeter.counting import UsageResult, usage
+from vertexmeter.counting import UsageResult, interactions_rest, interactions_result, usage
 from vertexmeter.errors import invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.requests import require_object
 
 # The `usageOptions` of :usageMetadata.
 USAGE_OPTION_KEYS = ("response", "asOf", "cachedContentTokens", "history", "streamed", "explain")
+# The `usageOptions` of interactions:usage: the same name and keys, those `interactions_usage` takes.
+INTERACTIONS_OPTION_KEYS = ("response", "history", "asOf")
 
 
 def split_options(body: Any, name: str, allowed: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -68,3 +70,28 @@ def boolean_option(options: dict[str, Any], name: str, key: str) -> bool | None:
         field = "".join("_" + c.lower() if c.isupper() else c for c in name)
         raise invalid_argument(f"{name}.{key} is true or false, not {value!r}.", f"{field}.{key}")
     return value
+
+
+@dataclass(frozen=True)
+class InteractionsAnswer:
+    """What `interactions:usage` answers: the typed bill, written in the Interactions API's `usage` shape."""
+
+    usage: UsageResult
+
+    def to_json(self) -> dict[str, Any]:
+        return interactions_rest(self.usage)
+
+
+def interactions_from_body(body: Any, *, media_options: MediaOptions | None = None) -> InteractionsAnswer:
+    """The `interactions:usage` answer of an Interactions API body (`POST /v1beta/interactions`) plus optional
+    `usageOptions` {response, history, asOf}: the interaction's own answer and the conversation's earlier ones,
+    each an Interactions answer's JSON (`interactions_usage`)."""
+    request, options = split_options(body, "usageOptions", INTERACTIONS_OPTION_KEYS)
+    result = interactions_result(
+        request,
+        response=options.get("response"),
+        history=options.get("history"),
+        as_of=options.get("asOf"),
+        media_options=media_options,
+    )
+    return InteractionsAnswer(result)

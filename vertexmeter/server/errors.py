@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -83,6 +84,8 @@ def canonical(status: str, message: str, details: list[dict[str, Any]] | None = 
 
 # What this server does instead of generating: the same body, POSTed to its own two methods.
 _GENERATE_METHODS = (f":{GENERATE_CONTENT}", f":{STREAM_GENERATE_CONTENT}")
+# Google's Interactions API (`POST /v1beta/interactions`), on the versions the Gemini API routes serve.
+_INTERACTIONS = re.compile(r"^/(v1|v1beta)/interactions/?$")
 
 
 def not_found_path(path: str) -> ApiError:
@@ -95,6 +98,11 @@ def not_found_path(path: str) -> ApiError:
             " vertexmeter counts and prices offline; it does not generate content. POST the same generateContent "
             f"body to {base}:usageMetadata for the usageMetadata it would bill, or to {base}:estimateCost "
             "for its price (add `estimateOptions` for the output size)."
+        )
+    elif _INTERACTIONS.match(path):
+        message += (
+            " vertexmeter counts offline; it does not run interactions. POST the same Interactions body to "
+            f"{path.rstrip('/')}:usage for the usage its answer would report."
         )
     return canonical("NOT_FOUND", message)
 

@@ -179,7 +179,7 @@ class FastLane:
         if plain is not None:
             code, body, model_id, tokens = plain
         else:
-            if is_large(raw, config.large_request_bytes):
+            if is_large(raw, config.large_request_bytes, spec.rpc):
                 return None  # names a file or holds a PDF: the large lane's
             job = Job(
                 rpc=spec.rpc,

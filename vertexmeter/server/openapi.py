@@ -287,6 +287,96 @@ USAGE_RESPONSE: dict[str, Any] = {
 }
 
 
+_ANY: dict[str, Any] = {}
+_INTERACTIONS_HISTORY: dict[str, Any] = {
+    "type": "array",
+    "description": "The conversation's earlier interactions' answers (their JSON, with `steps` and `usage`): the "
+    "thoughts the signatures replayed in `input` stand for, billed exactly from their total_thought_tokens.",
+    "items": {"type": "object"},
+}
+# The Interactions request's fields (google-genai's CreateModelInteraction, as requests/interactions.py reads it).
+INTERACTIONS_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "description": "A Gemini Interactions API body, as `POST /v1beta/interactions` takes it, plus vertexmeter's "
+    "`usageOptions`; the answer is the `usage` the interaction's answer would report.",
+    "properties": {
+        "model": {"type": "string"},
+        "input": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}, {"type": "object"}]},
+        "system_instruction": {"type": "string"},
+        "tools": {"type": "array", "items": {"type": "object"}},
+        "generation_config": {"type": "object"},
+        "previous_interaction_id": {
+            "type": "string",
+            "description": "Refused (FAILED_PRECONDITION): the history it names is kept on Google's server; "
+            "replay it in `input` instead.",
+        },
+        **{
+            name: _ANY
+            for name in (
+                "response_format",
+                "response_mime_type",
+                "response_modalities",
+                "safety_settings",
+                "service_tier",
+                "cached_content",
+                "continuation_token",
+                "store",
+                "stream",
+                "background",
+                "labels",
+                "webhook_config",
+                "environment",
+            )
+        },
+        "usageOptions": {
+            "type": "object",
+            "properties": {
+                "response": {"type": "object", "description": "The interaction's own answer (its JSON, with `steps`)."},
+                "history": _INTERACTIONS_HISTORY,
+                "asOf": {"type": "string", "description": "YYYY-MM-DD: count with the rules of that day"},
+            },
+            "additionalProperties": False,
+        },
+    },
+    "required": ["model", "input"],
+    "additionalProperties": False,
+}
+_PAIR: dict[str, Any] = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
+INTERACTIONS_FIELDS = (
+    "total_input_tokens",
+    "total_output_tokens",
+    "total_thought_tokens",
+    "total_tool_use_tokens",
+    "total_cached_tokens",
+    "total_tokens",
+)
+INTERACTIONS_RESPONSE: dict[str, Any] = {
+    "type": "object",
+    "description": "The Interactions API's `usage`; `bounds` (not Google's) only on a count that cannot be exact "
+    "offline, with its reason.",
+    "properties": {
+        **{name: {"type": "integer"} for name in INTERACTIONS_FIELDS},
+        "input_tokens_by_modality": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"modality": {"type": "string"}, "tokens": {"type": "integer"}},
+                "required": ["modality", "tokens"],
+            },
+        },
+        "raw_prompt_token": {"type": "integer"},
+        "service_tier": {"type": "string"},
+        "bounds": {
+            "type": "object",
+            "properties": {**{name: _PAIR for name in INTERACTIONS_FIELDS}, "reason": {"type": "string"}},
+            "additionalProperties": False,
+        },
+    },
+    "required": [*INTERACTIONS_FIELDS, "input_tokens_by_modality"],
+    "additionalProperties": False,
+}
+
+
 def estimate_request_schema(requests: dict[str, Any], base_name: str = "VertexCountTokensRequest") -> dict[str, Any]:
     """A countTokens or generateContent body plus `estimateOptions`."""
     base = requests[base_name]
@@ -355,6 +445,8 @@ def all_component_schemas() -> dict[str, Any]:
         **RESPONSE_SCHEMAS,
         "EstimateCostResponse": ESTIMATE_RESPONSE,
         "UsageMetadataResponse": USAGE_RESPONSE,
+        "InteractionsUsageRequest": INTERACTIONS_REQUEST,
+        "InteractionsUsageResponse": INTERACTIONS_RESPONSE,
         "WebBatchLine": web_batch_line_schema(),
     }
 

@@ -23,16 +23,16 @@ from vertexmeter.errors import VertexMeterError, invalid_argument
 from vertexmeter.media import MediaOptions
 from vertexmeter.registry import resolve
 from vertexmeter.requests import decode_json, require_object, too_deep
-from vertexmeter.server.adapters import usage_from_body
+from vertexmeter.server.adapters import interactions_from_body, usage_from_body
 from vertexmeter.tokenizing import families, get_tokenizer
-from vertexmeter.vocabulary import COMPUTE_TOKENS, COUNT_TOKENS, ESTIMATE_COST, USAGE_METADATA
+from vertexmeter.vocabulary import COMPUTE_TOKENS, COUNT_TOKENS, ESTIMATE_COST, INTERACTIONS_USAGE, USAGE_METADATA
 
 log = logging.getLogger("vertexmeter.server")
 
 
 @dataclass(frozen=True)
 class Job:
-    rpc: str  # countTokens | computeTokens | estimateCost | usageMetadata
+    rpc: str  # countTokens | computeTokens | estimateCost | usageMetadata | interactionsUsage
     api: str  # vertex | gemini
     api_version: str  # v1, v1beta1, v1beta
     body: bytes
@@ -154,6 +154,8 @@ def run_job(job: Job) -> Outcome:
             and long_run_characters(body, job.max_long_run_chars) > job.max_long_run_chars
         ):
             return Outcome(0, {}, too_costly=True)
+        if job.rpc == INTERACTIONS_USAGE:  # (the model is the body's own `model`, read by the converter)
+            return _interactions(body, job.media_options)
         model = job.model if job.model is not None else _model_from_body(body, job.endpoint)
         if job.rpc == ESTIMATE_COST:
             return _estimate(model, body, job.api, job.media_options)
@@ -227,6 +229,12 @@ def _estimate(model: str, body: Any, api: str, media_options: MediaOptions) -> O
 
 def _usage(model: str, body: Any, api: str, media_options: MediaOptions) -> Outcome:
     answer = usage_from_body(model, body, api=api, media_options=media_options)
+    billed = {modality: tokens for modality, tokens in answer.usage.prompt_tokens_by_modality.items() if tokens}
+    return Outcome(200, answer.to_json(), answer.usage.model.id, billed)
+
+
+def _interactions(body: Any, media_options: MediaOptions) -> Outcome:
+    answer = interactions_from_body(body, media_options=media_options)
     billed = {modality: tokens for modality, tokens in answer.usage.prompt_tokens_by_modality.items() if tokens}
     return Outcome(200, answer.to_json(), answer.usage.model.id, billed)
 

@@ -2,7 +2,9 @@
 
 This API has no computeTokens; the path is an unknown one (404), as on the real service.
 vertexmeter's own extensions, as on Vertex: `:estimateCost` (a countTokens or generateContent body plus
-`estimateOptions`) and `:usageMetadata` (a generateContent body -> the usageMetadata it would bill).
+`estimateOptions`) and `:usageMetadata` (a generateContent body -> the usageMetadata it would bill); and
+`/{v}/interactions:usage`: an Interactions API body (what `POST /v1beta/interactions` takes) -> the `usage`
+its answer would report.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from fastapi import APIRouter
 
 from vertexmeter.server.openapi import body_spec, path_parameter
 from vertexmeter.server.routes.rpc import RouteSpec, add_rpc_route
-from vertexmeter.vocabulary import COUNT_TOKENS, ESTIMATE_COST, USAGE_METADATA
+from vertexmeter.vocabulary import COUNT_TOKENS, ESTIMATE_COST, INTERACTIONS_USAGE, USAGE_METADATA
 
 VERSIONS = ("v1", "v1beta")
 _EXAMPLES = {
@@ -23,6 +25,13 @@ _EXAMPLES = {
             "systemInstruction": {"parts": [{"text": "You are a cat."}]},
         }
     },
+}
+_INTERACTIONS_BODY = {
+    "model": "gemini-3-flash-preview",
+    "system_instruction": "Always use a tool to answer.",
+    "input": [{"type": "user_input", "content": [{"type": "text", "text": "What's the date today?"}]}],
+    "tools": [{"type": "function", "name": "current_date", "description": "Return the current date"}],
+    "generation_config": {"temperature": 0},
 }
 
 
@@ -51,6 +60,28 @@ def gemini_router() -> APIRouter:
             "The usageMetadata generateContent would bill (vertexmeter extension, not a Google API)",
             ("UsageMetadataResponse", "usageMetadata as generateContent reports it, and the model id."),
             {"parameters": [model], **body_spec("GeminiUsageMetadataRequest", {"generateContent": generate_body})},
+        )
+        add_rpc_route(
+            router,
+            RouteSpec(api="gemini", version=version, rpc=INTERACTIONS_USAGE, form="interactions"),
+            f"/{version}/interactions:usage",
+            "The usage an Interactions API answer would report (vertexmeter extension, not a Google API)",
+            ("InteractionsUsageResponse", "The Interactions API's `usage` JSON, with `bounds` where not exact."),
+            body_spec(
+                "InteractionsUsageRequest",
+                {
+                    "input": _INTERACTIONS_BODY,
+                    "withAnswer": {
+                        **_INTERACTIONS_BODY,
+                        "usageOptions": {
+                            "response": {
+                                "steps": [{"type": "model_output", "content": [{"type": "text", "text": "Hi"}]}]
+                            },
+                            "asOf": "2026-09-25",
+                        },
+                    },
+                },
+            ),
         )
         spec = RouteSpec(api="gemini", version=version, rpc=COUNT_TOKENS, form="models")
         add_rpc_route(

@@ -30,6 +30,7 @@ from vertexmeter.server.openapi import error_responses, ok_response
 from vertexmeter.server.quota import retry_after_header
 from vertexmeter.server.state import ServerState, server_state
 from vertexmeter.server.work import SMALL_LANE_LONG_RUN_CHARS, Job, run_job
+from vertexmeter.vocabulary import INTERACTIONS_USAGE
 
 PAYLOAD_TOO_LARGE = "Request payload size exceeds the limit: {limit} bytes."
 # Bodies up to this size are counted on the event loop, without a hop to a pool thread and back, which
@@ -44,13 +45,15 @@ class RouteSpec:
 
     api: str  # vertex | gemini
     version: str  # v1 | v1beta1 | v1beta
-    rpc: str  # countTokens | computeTokens | estimateCost
-    form: str  # projects_models | projects_endpoints | publishers_models | endpoints | models
+    rpc: str  # countTokens | computeTokens | estimateCost | usageMetadata | interactionsUsage
+    form: str  # projects_models | projects_endpoints | publishers_models | endpoints | models | interactions
 
 
 def resource_name(spec: RouteSpec, params: dict[str, str]) -> tuple[str | None, str]:
-    """(model resource name or None for endpoint paths, endpoint resource name)."""
+    """(model resource name or None for endpoint paths and Interactions bodies, endpoint resource name)."""
     p = params
+    if spec.form == "interactions":  # the model is the body's `model`, as Google's Interactions API takes it
+        return None, ""
     if spec.form == "projects_models":
         return f"projects/{p['project']}/locations/{p['location']}/publishers/{p['publisher']}/models/{p['model']}", ""
     if spec.form == "publishers_models":
@@ -177,8 +180,9 @@ def _body_late(seconds: float) -> ApiError:
 
 
 # Bodies that name a file to read (local mirror, GCS, HTTPS), or hold a PDF (pypdf is pure Python and
-# a small PDF can expand), can cost far more than their size: they run in the large lane.
-def is_large(raw: bytes, threshold: int) -> bool:
+# a small PDF can expand), can cost far more than their size: they run in the large lane. An Interactions
+# body names its files by `uri` (an image, audio, video or document item).
+def is_large(raw: bytes, threshold: int, rpc: str = "") -> bool:
     # `in` on bytes is a fast substring search (a regex alternation is not, nor is a generator cheap)
     return (
         len(raw) > threshold
@@ -187,6 +191,7 @@ def is_large(raw: bytes, threshold: int) -> bool:
         or b"gcsUri" in raw
         or b"gcs_uri" in raw
         or b"application/pdf" in raw
+        or (rpc == INTERACTIONS_USAGE and b'"uri"' in raw)
     )
 
 
@@ -204,7 +209,7 @@ def rpc_handler(spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
             state.large.admit()
         try:
             raw = await read_body(request, config.max_body_bytes, config.body_timeout, config.body_idle_timeout)
-            large = admitted_large or is_large(raw, config.large_request_bytes)
+            large = admitted_large or is_large(raw, config.large_request_bytes, spec.rpc)
             if large and not admitted_large:
                 state.large.admit()
                 admitted_large = True
