@@ -287,6 +287,7 @@ MINED_HISTORY_FLOORS = {
     "weave": 1.0,
     "calls_heldout3": 0.95,
     "litellm": 0.9,  # 9/10: Vertex 3.1 Pro preview billed "Hello." 1 (lite-0007; PROVENANCE.md)
+    "media": 0.776,  # 247/318, media prompts with their bytes (212 before its rules; docs/media.md)
 }
 
 

@@ -85,6 +85,7 @@ MINED = {
     "weave": "wandb/weave, stored index versions of its Google GenAI cassettes (unseen check)",
     "litellm": "BerriAI/litellm, stored index versions of its translation cases, both APIs (unseen check)",
     "calls_heldout3": "function-call outputs of js-genai, dotnet-genai, mastra (unseen check of function_call_outputs)",
+    "media": "media prompts with their real bytes, every mirrored repository (unseen check; docs/media.md)",
 }
 
 
