@@ -8,12 +8,14 @@ countTokens through `count`, generateContent's promptTokenCount and candidatesTo
 
 from __future__ import annotations
 
+import atexit
 import base64
 import gzip
 import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import urllib.parse
 from dataclasses import dataclass
@@ -116,15 +118,22 @@ def with_media_bytes(record: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def _media_root(files: str) -> Path:
-    """A folder where each fileUri of `files` (JSON {uri: sha256:HEX}) maps to its bytes, as MediaOptions'
-    media_root reads it: host/path."""
+def _media_root_folder() -> Path:
     root = Path(tempfile.mkdtemp(prefix="vertexmeter-mined-media-"))
-    for uri, digest in json.loads(files).items():
+    atexit.register(shutil.rmtree, root, True)
+    return root
+
+
+def _media_root(files: dict[str, str]) -> Path:
+    """A folder where each fileUri of `files` ({uri: sha256:HEX}) maps to its bytes, as MediaOptions' media_root
+    reads it (host/path); one folder for the process, each file written once."""
+    root = _media_root_folder()
+    for uri, digest in files.items():
         parsed = urllib.parse.urlsplit(uri)
         target = root / parsed.netloc / parsed.path.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(base64.b64decode(media_blobs()[digest.removeprefix("sha256:")]))
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(base64.b64decode(media_blobs()[digest.removeprefix("sha256:")]))
     return root
 
 
@@ -402,7 +411,7 @@ def replay(
     model, body = record["model"], request if request is not None else record["request"]
     as_of = record.get("recorded")
     if media_options is None and record.get("media_files"):
-        media_options = MediaOptions(media_root=_media_root(json.dumps(record["media_files"], sort_keys=True)))
+        media_options = MediaOptions(media_root=_media_root(record["media_files"]))
     if record["id"] in errata()["drop_roles"]["ids"]:
         body = _without_roles(body)
     try:
