@@ -334,7 +334,7 @@ def _audio(p: _Part, gen: GenerationRules, source: MediaData, mime: MimeType, li
         duration = pcm_duration(source, mime.params, p.data_path)
         _check_duration("audio", duration, source.size, load_rules().safety.max_audio_seconds, p)
     else:
-        info = probe_av(source, "audio", p.data_path)
+        info = probe_av(source, "audio", p.data_path, mp3_frames=gen.audio.duration == "frames")
         if not info.has_audio:
             raise unreadable("audio", "it has no audio stream", p.data_path)
         _check_duration("audio", info.duration, source.size, load_rules().safety.max_audio_seconds, p)

@@ -174,19 +174,20 @@ def _check_complete(im: Any, kind: str) -> None:
 
 
 # ---- audio and video ------------------------------------------------------------------------------
-def probe_av(media: MediaData, what: str, field_path: str) -> AVInfo:
+def probe_av(media: MediaData, what: str, field_path: str, mp3_frames: bool = False) -> AVInfo:
+    """`mp3_frames`: also read an MP3's every frame (`frames_duration`; its packets are demuxed, never decoded)."""
     av = require("av", f"{what} files", field_path)
     source: Any = str(media.path) if media.path is not None else io.BytesIO(media.data or b"")
     try:
         with av.open(source, mode="r", options=dict(_AV_OPTIONS), metadata_errors="ignore") as container:
-            return _av_info(av, container, what, field_path)
+            return _av_info(av, container, what, field_path, mp3_frames)
     except VertexMeterError:
         raise
     except Exception as exc:  # FFmpeg errors and anything else from untrusted bytes
         raise unreadable(what, str(exc) or type(exc).__name__, field_path) from exc
 
 
-def _av_info(av: Any, container: Any, what: str, field_path: str) -> AVInfo:
+def _av_info(av: Any, container: Any, what: str, field_path: str, mp3_frames: bool = False) -> AVInfo:
     videos = [s for s in container.streams.video if not _is_cover_art(av, s)]
     audios = list(container.streams.audio)
     if not videos and not audios:
@@ -206,7 +207,8 @@ def _av_info(av: Any, container: Any, what: str, field_path: str) -> AVInfo:
     height = int(videos[0].codec_context.height or 0) if videos else 0
     # An MP3's every frame, the encoder's delay and padding a LAME/Xing header tells FFmpeg to trim included: what
     # some generations bill (rules.yaml audio `duration: frames`; docs/media.md "MP3 duration").
-    frames = _frames_duration(container, audios[0], field_path, what) if _is_mp3(container, videos, audios) else None
+    mp3 = mp3_frames and _is_mp3(container, videos, audios)
+    frames = _frames_duration(container, audios[0], field_path, what) if mp3 else None
     name = str(container.format.name)
     return AVInfo(duration, bool(videos), bool(audios), fps, name, width, height, frames or duration)
 
