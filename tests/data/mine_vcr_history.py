@@ -155,6 +155,7 @@ import yaml
 from mine_conversations import httprr_messages, parse_response_body, split_http  # this folder's miner
 
 from vertexmeter.errors import VertexMeterError
+from vertexmeter.media.mime import family_of, mime_for_kind, sniff
 from vertexmeter.registry import resolve
 
 MEDIA_KEYS = ("inlineData", "fileData", "inline_data", "file_data")
@@ -194,7 +195,8 @@ class MediaStore:
     `{"sha256", "size", "data": base64}`, added to when it exists); a record's `inlineData.data` becomes
     `sha256:HEX`, and a `fileData` whose bytes the cassette's own Files API upload holds is named in the record's
     `media_files` {fileUri: sha256:HEX}. A body is skipped (and counted on stderr, by reason) when a media's bytes
-    are not in the cassette (a filter's placeholder, a truncation, a fileData fetched from elsewhere), when its
+    are not in the cassette (a filter's placeholder, a truncation, bytes that are not media of the declared type's
+    family, a fileData fetched from elsewhere), when its
     media exceed `MAX_BODY` bytes, or when the store would pass `BUDGET` bytes."""
 
     MAX_BODY = 2_000_000
@@ -205,6 +207,8 @@ class MediaStore:
         self.blobs: dict[str, str] = {}
         if self.path.exists():
             for line in gzip.decompress(self.path.read_bytes()).decode("utf-8").splitlines():
+                if not line.strip():
+                    continue
                 item = json.loads(line)
                 self.blobs[item["sha256"]] = item["data"]
         self.size = sum(len(base64.b64decode(v)) for v in self.blobs.values())
@@ -230,6 +234,9 @@ class MediaStore:
                 inline = value.get(key)
                 if isinstance(inline, dict) and "data" in inline:
                     raw = _decoded(inline["data"])
+                    mime = str(inline.get("mimeType") or inline.get("mime_type") or "")
+                    if raw is not None and not _looks_like(raw, mime):
+                        raw = None
                     if raw is None:
                         problem.append("inline bytes not kept (placeholder or truncated)")
                         continue
@@ -274,10 +281,19 @@ class MediaStore:
             json.dumps({"sha256": d, "size": len(base64.b64decode(v)), "data": v})
             for d, v in sorted(self.blobs.items())
         ]
-        self.path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), 9, mtime=0))
+        self.path.write_bytes(gzip.compress("".join(line + "\n" for line in lines).encode("utf-8"), 9, mtime=0))
         for reason, n in sorted(self.skipped.items()):
             print(f"{n} media bodies skipped: {reason}", file=sys.stderr)
         print(f"media store: {len(self.blobs)} blobs, {self.size} bytes", file=sys.stderr)
+
+
+def _looks_like(raw: bytes, mime: str) -> bool:
+    """The bytes are media of the declared type's family (an image of any format for an image type; text and
+    unknown types pass): a filter's placeholder can be valid base64 (`__BINARY_TRUNCATED__` reads as an MP3 frame)."""
+    family = family_of(mime.split(";")[0].strip().lower())
+    if family in (None, "text"):
+        return True
+    return family_of(mime_for_kind(sniff(raw[:64])) or "") == family
 
 
 def _decoded(data: Any) -> bytes | None:

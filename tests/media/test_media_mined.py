@@ -295,3 +295,78 @@ def test_the_records_replay_as_measured(replays: list[Replay]) -> None:
     for record_id, billed in golden.items():
         assert by_id[record_id].expected == billed
         assert by_id[record_id].exact, (record_id, by_id[record_id].got)
+
+
+# ---- the miner's media store (tests/data/mine_vcr_history.py --media) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def miner() -> Any:
+    import importlib
+    import sys
+    from pathlib import Path
+
+    folder = str(Path(__file__).resolve().parent.parent / "data")
+    sys.path.insert(0, folder)  # the miner imports its sibling mine_conversations
+    try:
+        return importlib.import_module("mine_vcr_history")
+    finally:
+        sys.path.remove(folder)
+
+
+def _body(*parts: dict[str, Any]) -> dict[str, Any]:
+    return {"contents": [{"role": "user", "parts": [{"text": "What is this?"}, *parts]}]}
+
+
+def test_the_store_keeps_each_medium_once_and_names_it_by_digest(miner: Any, tmp_path: Any) -> None:
+    png = mf.image(8, 8)
+    digest = hashlib.sha256(png).hexdigest()
+    store = miner.MediaStore(str(tmp_path / "blobs.jsonl.gz"))
+    for casing in (
+        {"inlineData": {"mimeType": "image/png", "data": mf.b64(png)}},
+        {"inline_data": {"mime_type": "image/png", "data": mf.b64(png)}},
+    ):
+        body, files = store.keep(_body(casing), {})
+        store.add_pending()
+        assert json.dumps(body).count(f"sha256:{digest}") == 1 and files == {}
+    store.close()
+    again = miner.MediaStore(str(tmp_path / "blobs.jsonl.gz"))
+    assert list(again.blobs) == [digest] and base64.b64decode(again.blobs[digest]) == png and again.size == len(png)
+
+
+def test_the_store_skips_what_it_cannot_replay_and_says_why(miner: Any, tmp_path: Any) -> None:
+    store = miner.MediaStore(str(tmp_path / "blobs.jsonl.gz"))
+    assert store.keep(_body({"inlineData": {"mimeType": "image/png", "data": "__BINARY_TRUNCATED__"}}), {}) is None
+    assert store.keep(_body({"fileData": {"mimeType": "video/mp4", "fileUri": "gs://b/v.mp4"}}), {}) is None
+    big = mf.image(8, 8) + bytes(miner.MediaStore.MAX_BODY)  # a PNG header, then padding
+    assert store.keep(_body({"inlineData": {"mimeType": "image/png", "data": mf.b64(big)}}), {}) is None
+    assert store.skipped == {
+        "inline bytes not kept (placeholder or truncated)": 1,
+        "fileData not replayable (bytes not in the cassette)": 1,
+        f"media over {miner.MediaStore.MAX_BODY} bytes in one body": 1,
+    }
+    # A body kept but whose record is not written stores nothing.
+    assert store.keep(_body({"inlineData": {"mimeType": "image/png", "data": mf.b64(mf.image(3, 3))}}), {})
+    store.close()
+    assert miner.MediaStore(str(tmp_path / "blobs.jsonl.gz")).blobs == {}
+
+
+def test_an_upload_in_the_cassette_makes_its_file_data_replayable(miner: Any, tmp_path: Any) -> None:
+    mp3 = mf.audio("mp3", "libmp3lame", 1, rate=8000)
+    uri = "https://generativelanguage.googleapis.com/v1beta/files/abc"
+
+    def upload(size: int) -> dict[str, Any]:
+        answer = {"file": {"uri": uri, "sizeBytes": str(size)}}
+        return {
+            "request": {
+                "uri": "https://generativelanguage.googleapis.com/upload/v1beta/files?upload_id=x",
+                "body": mp3,
+            },
+            "response": {"parsed_body": answer},
+        }
+
+    assert miner._uploads([upload(len(mp3))]) == {uri: mp3}
+    assert miner._uploads([upload(len(mp3) + 1)]) == {}  # a placeholder: not the bytes the service stored
+    store = miner.MediaStore(str(tmp_path / "blobs.jsonl.gz"))
+    kept = store.keep(_body({"fileData": {"mimeType": "audio/mpeg", "fileUri": uri}}), {uri: mp3})
+    assert kept is not None and kept[1] == {uri: f"sha256:{hashlib.sha256(mp3).hexdigest()}"}
