@@ -8,10 +8,16 @@ countTokens through `count`, generateContent's promptTokenCount and candidatesTo
 
 from __future__ import annotations
 
+import atexit
+import base64
 import gzip
+import hashlib
 import json
 import os
 import re
+import shutil
+import tempfile
+import urllib.parse
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -74,7 +80,64 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     excluded = errata().get("not_evidence", {}).get("records", {})
     placeholders = errata().get("placeholders", {}).get("records", {})
     records = (json.loads(line) for line in text.splitlines() if line.strip())
-    return [_with_chunks(_restored(r, placeholders.get(r["id"]))) for r in records if r["id"] not in excluded]
+    out = [_with_chunks(_restored(r, placeholders.get(r["id"]))) for r in records if r["id"] not in excluded]
+    return [with_media_bytes(r) for r in out] if name == "media" else out
+
+
+MEDIA_BLOBS = Path(__file__).resolve().parent / "data" / "media_blobs.jsonl.gz"
+
+
+@cache
+def media_blobs() -> dict[str, str]:
+    """{sha256: base64} of the media bytes the mined_media set keeps once each (tests/data/media_blobs.jsonl.gz,
+    written by mine_vcr_history.py --media); each entry's digest is checked against its bytes."""
+    out: dict[str, str] = {}
+    for line in gzip.decompress(MEDIA_BLOBS.read_bytes()).decode("utf-8").splitlines():
+        item = json.loads(line)
+        if hashlib.sha256(base64.b64decode(item["data"])).hexdigest() != item["sha256"]:
+            raise ValueError(f"media blob {item['sha256']} does not hold the bytes its digest names")
+        out[item["sha256"]] = item["data"]
+    return out
+
+
+def with_media_bytes(record: dict[str, Any]) -> dict[str, Any]:
+    """A mined_media record with each `inlineData.data` that names a digest (`sha256:HEX`) given its bytes back
+    (base64), as the request was sent; `media_files` ({fileUri: sha256:HEX}) stay for replay's media root."""
+    blobs = media_blobs()
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out = {k: walk(v) for k, v in value.items()}
+        for key in ("inlineData", "inline_data"):
+            data = out.get(key, {}).get("data") if isinstance(out.get(key), dict) else None
+            if isinstance(data, str) and data.startswith("sha256:"):
+                out[key] = {**out[key], "data": blobs[data.removeprefix("sha256:")]}
+        return out
+
+    return {**record, "request": walk(record["request"])}
+
+
+@cache
+def _media_root_folder() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="vertexmeter-mined-media-"))
+    atexit.register(shutil.rmtree, root, True)
+    return root
+
+
+def _media_root(files: dict[str, str]) -> Path:
+    """A folder where each fileUri of `files` ({uri: sha256:HEX}) maps to its bytes, as MediaOptions' media_root
+    reads it (host/path); one folder for the process, each file written once."""
+    root = _media_root_folder()
+    for uri, digest in files.items():
+        parsed = urllib.parse.urlsplit(uri)
+        target = root / parsed.netloc / parsed.path.lstrip("/")
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(base64.b64decode(media_blobs()[digest.removeprefix("sha256:")]))
+    return root
 
 
 def _with_chunks(record: dict[str, Any]) -> dict[str, Any]:
@@ -126,19 +189,17 @@ def _without_roles(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "contents": [{k: v for k, v in c.items() if k != "role"} for c in body.get("contents", [])]}
 
 
-def _listed(value: Any) -> list[Any]:
-    """A repeated field's items: proto3 JSON as Google reads it also takes one object for a list (sublayer's bodies)."""
-    return [] if value is None else value if isinstance(value, list) else [value]
-
-
-def _parts(request: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p for c in _listed(request.get("contents")) for p in _listed(c.get("parts"))]
-
-
 def is_multimodal(record: dict[str, Any]) -> bool:
-    return any(
-        key in p for p in _parts(record["request"]) for key in ("inlineData", "fileData", "inline_data", "file_data")
-    )
+    """The request carries media anywhere: a part's, a function response's parts' (Gemini 3), or a payload's."""
+    return _has_media(record["request"])
+
+
+def _has_media(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(k in value for k in ("inlineData", "fileData", "inline_data", "file_data")) or any(
+            _has_media(v) for v in value.values()
+        )
+    return isinstance(value, list) and any(_has_media(v) for v in value)
 
 
 def api_of(record: dict[str, Any]) -> str:
@@ -214,6 +275,7 @@ class Replay:
     got: int | None
     note: str = ""
     bounds: dict[str, Any] | None = None
+    details: dict[str, int] | None = None  # the prompt's tokens by modality (promptTokensDetails)
 
     @property
     def exact(self) -> bool:
@@ -351,6 +413,8 @@ def replay(
     expected = record["expected"]["totalTokens"]
     model, body = record["model"], request if request is not None else record["request"]
     as_of = record.get("recorded")
+    if media_options is None and record.get("media_files"):
+        media_options = MediaOptions(media_root=_media_root(record["media_files"]))
     if record["id"] in errata()["drop_roles"]["ids"]:
         body = _without_roles(body)
     try:
@@ -373,7 +437,8 @@ def replay(
                 # The Gemini API takes system instruction and tools only inside generateContentRequest,
                 # which is how the SDKs that recorded these answers sent them.
                 body = {"generateContentRequest": {"model": f"models/{model}", **body}}
-            got = vertexmeter.count(model, body, api=api, as_of=as_of, media_options=media_options).total_tokens
+            counted = vertexmeter.count(model, body, api=api, as_of=as_of, media_options=media_options)
+            return Replay(record, group, expected, counted.total_tokens, details=counted.tokens_by_modality)
         else:
             # A cachedContent's size is what its owner knows; the record's usage states it.
             cached = (record.get("raw_usage") or {}).get("cachedContentTokenCount") if "cachedContent" in body else None
@@ -387,7 +452,8 @@ def replay(
                 history=history,
                 streamed=streamed_call(record),
             )
-            return Replay(record, group, expected, result.prompt_token_count, bounds=result.bounds)
+            details = result.prompt.tokens_by_modality
+            return Replay(record, group, expected, result.prompt_token_count, bounds=result.bounds, details=details)
         return Replay(record, group, expected, got)
     except VertexMeterError as error:
         return Replay(record, group, expected, None, str(error))

@@ -294,10 +294,12 @@ MINED_HISTORY_FLOORS = {
     "weave": 1.0,
     "calls_heldout3": 0.95,
     "litellm": 0.9,  # 9/10: Vertex 3.1 Pro preview billed "Hello." 1 (lite-0007; PROVENANCE.md)
-    # 7/35, every one exact or inside its bounds: ADK declarations with titles and enums, and turns replaying
-    # signatures without their history (PROVENANCE.md mined_late_2026); mastra's 3.6 Flash answers 3/3
-    "late_2026": 0.2,
+    # 7/35 when mined, every one exact or inside its bounds: ADK declarations with titles and enums, and turns
+    # replaying signatures without their history (PROVENANCE.md mined_late_2026); mastra's 3.6 Flash answers 3/3.
+    # 17/35 with 3.x's JSON Schema declarations (tool_templates), fitted on newrelic's earlier cassettes.
+    "late_2026": 0.48,
     "calls_heldout4": 1.0,  # 21/21: Vertex and Gemini API 3.5 Flash calls of Google ADK agents, 2026-09
+    "media": 0.776,  # 247/318, media prompts with their bytes (212 before its rules; docs/media.md)
 }
 
 

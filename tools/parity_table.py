@@ -87,6 +87,7 @@ MINED = {
     "calls_heldout3": "function-call outputs of js-genai, dotnet-genai, mastra (unseen check of function_call_outputs)",
     "late_2026": "index versions recorded Sep - Oct 2026: newrelic's ADK agents, mastra, ruby_llm (unseen check)",
     "calls_heldout4": "function-call outputs of newrelic's ADK agents, Sep 2026 (unseen check)",
+    "media": "media prompts with their real bytes, every mirrored repository (unseen check; docs/media.md)",
 }
 
 

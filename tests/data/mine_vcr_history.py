@@ -90,6 +90,15 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   held-out function-call outputs (`--function-calls`, the four above, appended in this order): agentjido/req_llm
       reqllmc, sublayerapp/sublayer sublc, charmbracelet/fantasy fntsc, patvice/ruby_llm-mcp rmcpc
       | gzip -9n > tests/data/mined_calls_heldout.jsonl.gz
+  media prompts with their bytes (`--media STORE --skip-known`, appended in this order to one set, every version of
+      the folders holding a cassette with inline media and a usage answer; prefixes in tests/data/PROVENANCE.md):
+      llmrb/llm, 0x1eef/llm.rb, crmne/ruby_llm and its forks, patvice/ruby_llm-mcp, 0xPlaygrounds/rig,
+      Arize-ai/openinference, Mirascope/mirascope, charmbracelet/fantasy, posit-dev/chatlas, tidyverse/ellmer,
+      pydantic/pydantic-ai, braintrustdata/braintrust-sdk(-python), googleapis/js-genai, googleapis/dotnet-genai,
+      open-telemetry/opentelemetry-python-contrib, prism-php/prism, tmc/langchaingo, vxcontrol/langchaingo,
+      vicentereig/dspy.rb, werdnum/family-assistant, the req_llm forks, agentjido/jido_ai
+      ... OWNER/NAME FOLDERS PREFIX --skip-known --media tests/data/media_blobs.jsonl.gz >> tests/data/mined_media.jsonl
+      (then gzip -9n: tests/data/mined_media.jsonl.gz)
   function-call outputs (`--function-calls`, one run per repository with the folders above, appended in this order):
       Arize-ai/openinference oinfc, open-telemetry/opentelemetry-python-contrib otelc, lmnr-ai/lmnr-python lmnrc,
       pydantic/logfire lgfrc, braintrustdata/braintrust-sdk brtrc, tidyverse/ellmer elmrc, posit-dev/chatlas chatc,
@@ -109,6 +118,9 @@ createTime nor responseId is left out (no commit date to bound it).
 A body holding rig's `signature_REDACTED_N` is
 skipped.
 `--skip-known` leaves out an answer (kind, request, value) a set of tests/data already holds (forks copy cassettes).
+`--media STORE` keeps instead the prompts that carry media (MediaStore): each medium's bytes once, by SHA-256, in
+STORE; bodies whose media are not in the cassette, over 2 MB, or past the store's 7 MB are skipped and counted on
+stderr; Ruby's `!binary` bodies are read.
 Projects re-record their cassettes when they move to newer models, so a repository's history keeps
 answers of models that are gone (1.5 in Nov 2024 / Mar 2025, 2.0 in 2025, ...). Every version of
 every cassette is read (vcrpy's and go-vcr's `interactions`, Ruby's and R's VCR `http_interactions`; JSON, gzip and
@@ -136,6 +148,7 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -148,6 +161,7 @@ import yaml
 from mine_conversations import httprr_messages, parse_response_body, split_http  # this folder's miner
 
 from vertexmeter.errors import VertexMeterError
+from vertexmeter.media.mime import family_of, mime_for_kind, sniff
 from vertexmeter.registry import resolve
 
 MEDIA_KEYS = ("inlineData", "fileData", "inline_data", "file_data")
@@ -180,6 +194,159 @@ def _has_media(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_media(v) for v in value)
     return False
+
+
+class MediaStore:
+    """`--media STORE`: the bytes of the prompts' media, each kept once by its SHA-256 in STORE (gzipped JSON lines
+    `{"sha256", "size", "data": base64}`, added to when it exists); a record's `inlineData.data` becomes
+    `sha256:HEX`, and a `fileData` whose bytes the cassette's own Files API upload holds is named in the record's
+    `media_files` {fileUri: sha256:HEX}. A body is skipped (and counted on stderr, by reason) when a media's bytes
+    are not in the cassette (a filter's placeholder, a truncation, bytes that are not media of the declared type's
+    family, a fileData fetched from elsewhere), when its
+    media exceed `MAX_BODY` bytes, or when the store would pass `BUDGET` bytes."""
+
+    MAX_BODY = 2_000_000
+    BUDGET = 7_000_000
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self.blobs: dict[str, str] = {}
+        if self.path.exists():
+            for line in gzip.decompress(self.path.read_bytes()).decode("utf-8").splitlines():
+                if not line.strip():
+                    continue
+                item = json.loads(line)
+                self.blobs[item["sha256"]] = item["data"]
+        self.size = sum(len(base64.b64decode(v)) for v in self.blobs.values())
+        self.skipped: dict[str, int] = {}
+        self.pending: dict[str, bytes] = {}
+
+    def _skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def keep(self, body: dict[str, Any], uploads: dict[str, bytes]) -> tuple[dict[str, Any], dict[str, str]] | None:
+        """(the body with its inline bytes replaced by their digests, the fileData URIs' digests), or None."""
+        found: dict[str, bytes] = {}
+        files: dict[str, str] = {}
+        problem: list[str] = []
+
+        def walk(value: Any) -> Any:
+            if isinstance(value, list):
+                return [walk(v) for v in value]
+            if not isinstance(value, dict):
+                return value
+            out = {k: walk(v) for k, v in value.items()}
+            for key in ("inlineData", "inline_data"):
+                inline = value.get(key)
+                if isinstance(inline, dict) and "data" in inline:
+                    raw = _decoded(inline["data"])
+                    mime = str(inline.get("mimeType") or inline.get("mime_type") or "")
+                    if raw is not None and not _looks_like(raw, mime):
+                        raw = None
+                    if raw is None:
+                        problem.append("inline bytes not kept (placeholder or truncated)")
+                        continue
+                    digest = hashlib.sha256(raw).hexdigest()
+                    found[digest] = raw
+                    out[key] = {**out[key], "data": f"sha256:{digest}"}
+            for key in ("fileData", "file_data"):
+                ref = value.get(key)
+                if isinstance(ref, dict):
+                    uri = str(ref.get("fileUri") or ref.get("file_uri") or "")
+                    if uri not in uploads:
+                        problem.append("fileData not replayable (bytes not in the cassette)")
+                        continue
+                    digest = hashlib.sha256(uploads[uri]).hexdigest()
+                    found[digest] = uploads[uri]
+                    files[uri] = f"sha256:{digest}"
+            return out
+
+        kept = walk(body)
+        if problem:
+            self._skip(problem[0])
+            return None
+        if sum(len(raw) for raw in found.values()) > self.MAX_BODY:
+            self._skip(f"media over {self.MAX_BODY} bytes in one body")
+            return None
+        new = {d: raw for d, raw in found.items() if d not in self.blobs}
+        if self.size + sum(len(raw) for raw in new.values()) > self.BUDGET:
+            self._skip(f"the store would pass {self.BUDGET} bytes")
+            return None
+        self.pending = new
+        return kept, files
+
+    def add_pending(self) -> None:
+        """Store the media of the body `keep` passed last: its record was written (one not written stores none)."""
+        for digest, raw in self.pending.items():
+            self.blobs[digest] = base64.b64encode(raw).decode("ascii")
+            self.size += len(raw)
+        self.pending = {}
+
+    def close(self) -> None:
+        lines = [
+            json.dumps({"sha256": d, "size": len(base64.b64decode(v)), "data": v})
+            for d, v in sorted(self.blobs.items())
+        ]
+        self.path.write_bytes(gzip.compress("".join(line + "\n" for line in lines).encode("utf-8"), 9, mtime=0))
+        for reason, n in sorted(self.skipped.items()):
+            print(f"{n} media bodies skipped: {reason}", file=sys.stderr)
+        print(f"media store: {len(self.blobs)} blobs, {self.size} bytes", file=sys.stderr)
+
+
+def _looks_like(raw: bytes, mime: str) -> bool:
+    """The bytes are media of the declared type's family (an image of any format for an image type; text and
+    unknown types pass): a filter's placeholder can be valid base64 (`__BINARY_TRUNCATED__` reads as an MP3 frame)."""
+    family = family_of(mime.split(";")[0].strip().lower())
+    if family in (None, "text"):
+        return True
+    return family_of(mime_for_kind(sniff(raw[:64])) or "") == family
+
+
+def _decoded(data: Any) -> bytes | None:
+    """The bytes of an inlineData's base64 (standard or URL-safe alphabet), or None when it is not whole base64."""
+    if not isinstance(data, str) or not data:
+        return None
+    text = "".join(data.split()).replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _uploads(interactions: list[dict[str, Any]]) -> dict[str, bytes]:
+    """{file URI: the bytes uploaded} of a cassette's Files API uploads (the request that sent the bytes, whose
+    answer names the file): so a later fileData naming that URI is replayable from the cassette alone."""
+    out: dict[str, bytes] = {}
+    for interaction in interactions:
+        request, response = interaction.get("request") or {}, interaction.get("response") or {}
+        if "/upload/" not in str(request.get("uri") or request.get("url") or ""):
+            continue
+        answer = response["parsed_body"] if "parsed_body" in response else _answer(response)
+        uri = ((answer or {}).get("file") or {}).get("uri") if isinstance(answer, dict) else None
+        body = request.get("body")
+        if isinstance(body, dict):  # vcrpy: {string}; Ruby VCR: {encoding, string} or {base64_string}
+            body = base64.b64decode(body["base64_string"]) if "base64_string" in body else body.get("string")
+        if isinstance(body, str):
+            body = body.encode("utf-8", "surrogateescape")
+        size = ((answer or {}).get("file") or {}).get("sizeBytes") if isinstance(answer, dict) else None
+        # A cassette filter may write a placeholder for the bytes: the answer's sizeBytes tells the real ones.
+        if isinstance(uri, str) and isinstance(body, bytes) and body and str(size) == str(len(body)):
+            out[uri] = body
+    return out
+
+
+# `--media`: Ruby's VCR writes binary bodies (an upload's bytes, a gzipped answer) with the `!binary` tag, which the
+# safe loader refuses (the text sets were mined without it, and stay as they were mined).
+_MEDIA = False
+
+
+class _RubyBinaryLoader(yaml.SafeLoader):
+    pass
+
+
+_RubyBinaryLoader.add_constructor(
+    "!binary", lambda loader, node: base64.b64decode("".join(str(loader.construct_scalar(node)).split()))
+)
 
 
 # `--index-copies`: CHECKOUT is a folder of `COMMIT/PATH` files, each one version of a recording copied from the
@@ -243,7 +410,7 @@ def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
     if path.endswith(".json"):
         return _fixture(raw)
     try:
-        data = yaml.safe_load(raw.decode("utf-8", "replace"))
+        data = yaml.load(raw.decode("utf-8", "replace"), Loader=_RubyBinaryLoader if _MEDIA else yaml.SafeLoader)
     except yaml.YAMLError:
         return []
     if not isinstance(data, dict):
@@ -621,17 +788,25 @@ def _merged(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def main(
-    repo: str, label: str, directory: str, prefix: str, function_calls: bool = False, skip: set[str] | None = None
+    repo: str,
+    label: str,
+    directory: str,
+    prefix: str,
+    function_calls: bool = False,
+    skip: set[str] | None = None,
+    media: MediaStore | None = None,
 ) -> None:
     """Print the records; `function_calls` prints instead the outputs whose candidate calls functions (its parts
     verbatim, a stream's text fragments joined), a set of its own. An answer whose key is in `skip` (known_answers)
-    is left out, and the count of those is written to stderr."""
+    is left out, and the count of those is written to stderr. `media` prints instead the prompts that carry media
+    (inlineData, or fileData whose bytes the cassette's own upload holds), their bytes moved to the store."""
     writer = RecordWriter(prefix, skip)
     # responseId -> (model, request): an answer whose responseId came earlier with another model or request
     # is a copied or edited cassette, not a recording (pydantic-ai has such copies): skipped.
     answers: dict[str, str] = {}
     for blob, path, commit in _versions(repo, directory):
         interactions = _interactions(repo, blob, path)
+        uploads = _uploads(interactions) if media is not None else {}
         for i, interaction in enumerate(interactions):
             request, response = interaction.get("request") or {}, interaction.get("response") or {}
             uri = request.get("uri") or request.get("url") or ""  # vcrpy / Ruby / R: uri; Go's go-vcr: url
@@ -644,7 +819,16 @@ def main(
                     body = json.loads(_text(request.get("body")) or "")
                 except (json.JSONDecodeError, TypeError):
                     continue
-            if not isinstance(body, dict) or _has_media(body) or _REDACTED in json.dumps(body):
+            if not isinstance(body, dict) or _REDACTED in json.dumps(body):
+                continue
+            if media is not None:
+                if not _has_media(body):
+                    continue
+                kept = media.keep(body, uploads)
+                if kept is None:
+                    continue
+                body, files = kept
+            elif _has_media(body):
                 continue
             answer = response["parsed_body"] if "parsed_body" in response else _answer(response)
             chunks = answer if isinstance(answer, list) else [answer]
@@ -682,6 +866,27 @@ def main(
             notes = f"modelVersion={last.get('modelVersion')}; request named {named}; {call}"
             items: list[dict[str, Any]] = []
             value = last.get("totalTokens") if call == "countTokens" else usage.get("promptTokenCount")
+            if media is not None:  # prompts only: an output's media set would be its origin's
+                if isinstance(value, int):
+                    details = last.get("promptTokensDetails") if call == "countTokens" else None
+                    expected = {"totalTokens": value, **({"promptTokensDetails": details} if details else {})}
+                    item = {"api": "countTokens" if call == "countTokens" else "generateContent.usage"}
+                    record = {**item, "kind": "input", "request": body, "expected": expected}
+                    if files:
+                        record["media_files"] = files
+                    if writer.write(
+                        [model, endpoint, item["api"], "input", body, expected],
+                        {
+                            "source": source,
+                            "model": model,
+                            **record,
+                            **common,
+                            "raw_usage": usage or None,
+                            "notes": notes,
+                        },
+                    ):
+                        media.add_pending()
+                continue
             if isinstance(value, int) and not function_calls:
                 items.append(
                     {
@@ -740,6 +945,8 @@ def main(
                     {"source": source, "model": model, **item, **common, "raw_usage": usage or None, "notes": notes},
                 )
     writer.close()
+    if media is not None:
+        media.close()
 
 
 def known_answers(prefix: str) -> set[str]:
@@ -782,17 +989,19 @@ class RecordWriter:
         self.seen: set[str] = set()
         self.n = self.skipped = 0
 
-    def write(self, identity: list[Any], record: dict[str, Any]) -> None:
-        """`identity`: what makes the answer distinct (model, call, kind, body, value); `record` without its id."""
+    def write(self, identity: list[Any], record: dict[str, Any]) -> bool:
+        """`identity`: what makes the answer distinct (model, call, kind, body, value); `record` without its id.
+        True when it was printed."""
         key = json.dumps(identity, sort_keys=True)
         if key in self.seen:
-            return
+            return False
         self.seen.add(key)
         if self.skip is not None and _answer_key(record) in self.skip:
             self.skipped += 1
-            return
+            return False
         self.n += 1
         print(json.dumps({"id": f"{self.prefix}-{self.n:04d}", **record}, ensure_ascii=False))
+        return True
 
     def close(self) -> None:
         if self.skip is not None:
@@ -800,13 +1009,21 @@ class RecordWriter:
 
 
 def _answer_key(record: dict[str, Any]) -> str:
-    return json.dumps([record["kind"], record["request"], record["expected"].get("totalTokens")], sort_keys=True)
+    key = json.dumps([record["kind"], record["request"], record["expected"].get("totalTokens")], sort_keys=True)
+    # The ground-truth files elide media as `<omitted: N bytes, sha256=HEX>`, the media set names them `sha256:HEX`:
+    # the same answer either way.
+    return _ELIDED.sub(r"sha256:\1", key)
+
+
+_ELIDED = re.compile(r"<omitted: \d+ bytes, sha256=([0-9a-f]{64})>")
 
 
 if __name__ == "__main__":
     repo, label, directory, prefix = sys.argv[1:5]
     flags = sys.argv[5:]
     _INDEX_COPIES = "--index-copies" in flags
+    _MEDIA = "--media" in flags
+    store = MediaStore(flags[flags.index("--media") + 1]) if "--media" in flags else None
     main(
         repo,
         label,
@@ -814,4 +1031,5 @@ if __name__ == "__main__":
         prefix,
         function_calls="--function-calls" in flags,
         skip=known_answers(prefix) if "--skip-known" in flags else None,
+        media=store,
     )

@@ -32,7 +32,7 @@ from vertexmeter.registry import (
     text_parts_joined_for,
     tokenizer_for,
 )
-from vertexmeter.requests import Prompt, media_field, parse_count_request, request_body
+from vertexmeter.requests import Prompt, media_field, parse_count_request, parse_message, request_body
 from vertexmeter.tokenizing import billable_characters as _billable_characters
 from vertexmeter.tokenizing import get_tokenizer
 from vertexmeter.vocabulary import MODALITIES, check_api
@@ -617,6 +617,15 @@ def _media_parts(prompt: Prompt) -> Iterator[tuple[dict[str, Any], str]]:
         for j, part in enumerate(turn.parts):
             if media_field(part):
                 yield part, f"{turn.path}.parts[{j}]"
+            response = part.get("functionResponse")
+            # A multimodal function response (Gemini 3): its parts' media are billed as the prompt's own (IMAGE
+            # 1089 for a 1x1 and a 128x128 PNG on 3 Flash: rigm-0001, rllmm-0161; docs/media.md).
+            inner = response.get("parts") if isinstance(response, dict) else None
+            for k, item in enumerate(inner if isinstance(inner, list) else []):
+                where = f"{turn.path}.parts[{j}].function_response.parts[{k}]"
+                parsed = parse_message("Part", item, where)  # either casing, base64 decoded, as a Part is
+                if media_field(parsed):
+                    yield parsed, where
     for instance in prompt.instances or []:
         for value, path in instance.media:
             yield {"legacyMedia": value}, path

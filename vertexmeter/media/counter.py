@@ -21,6 +21,7 @@ from vertexmeter.media.mime import (
     WEAK_KINDS,
     MimeType,
     accepted_kinds,
+    family_of,
     mime_for_kind,
     mismatched_mime,
     parse_mime,
@@ -162,6 +163,10 @@ def _check_kind(p: _Part, mime: MimeType, source: MediaData) -> str:
             p.data_path,
         )
     if found not in accepted:
+        # The Gemini API reads an image by its bytes: a JPEG declared image/png was answered (oinfm-0001, -0002,
+        # -0005, Arize-ai/openinference, 2025-12 and 2026-01); Vertex refuses it.
+        if p.context.api == "gemini" and mime.family == "image" and family_of(mime_for_kind(found) or "") == "image":
+            return found
         raise mismatched_mime(mime.raw, found, p.mime_path)
     return found
 
@@ -307,7 +312,7 @@ def _video_counts(
     if limits.videos_per_request is not None and tally.videos > limits.videos_per_request:
         raise _too_many("videos", limits.videos_per_request, p)
     counts = [MediaCount("VIDEO", frames * per_frame, video_seconds=as_decimal(seconds), frames=frames)]
-    if has_audio and gen.video_audio_track:
+    if (has_audio or gen.video_audio_always) and gen.video_audio_track:
         # The sound of a video: AUDIO tokens, but billed with the video's seconds (audio_seconds 0).
         counts.append(MediaCount("AUDIO", gen.audio.tokens(seconds), from_video=True))
     return counts
@@ -329,11 +334,13 @@ def _audio(p: _Part, gen: GenerationRules, source: MediaData, mime: MimeType, li
         duration = pcm_duration(source, mime.params, p.data_path)
         _check_duration("audio", duration, source.size, load_rules().safety.max_audio_seconds, p)
     else:
-        info = probe_av(source, "audio", p.data_path)
+        info = probe_av(source, "audio", p.data_path, mp3_frames=gen.audio.duration == "frames")
         if not info.has_audio:
             raise unreadable("audio", "it has no audio stream", p.data_path)
         _check_duration("audio", info.duration, source.size, load_rules().safety.max_audio_seconds, p)
         duration = info.duration
+        if gen.audio.duration == "frames" and info.frames_duration is not None:
+            duration = info.frames_duration  # an MP3's every frame (rules.yaml audio `duration`)
     tally = p.context.tally
     tally.audio_files += 1
     if limits.audio_files_per_request is not None and tally.audio_files > limits.audio_files_per_request:
@@ -341,9 +348,16 @@ def _audio(p: _Part, gen: GenerationRules, source: MediaData, mime: MimeType, li
     return MediaCount("AUDIO", gen.audio.tokens(duration), audio_seconds=as_decimal(duration))
 
 
+# Where the counting engine places a function response's media parts (vertexmeter.counting: `_media_parts`).
+_FUNCTION_RESPONSE_PART = ".function_response.parts["
+
+
 def _pdf(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> MediaCount:
     level, level_path = _level(p, gen)
-    per_page = pick(gen.page_tokens, level, "documents", level_path)
+    pages = gen.page_tokens
+    if gen.function_response_page_tokens is not None and _FUNCTION_RESPONSE_PART in p.path:
+        pages = gen.function_response_page_tokens
+    per_page = pick(pages, level, "documents", level_path)
     info = probe_pdf(source, p.data_path, want_text=gen.pdf_native_text, max_pages=limits.pdf_pages)
     if limits.pdf_pages is not None and info.pages > limits.pdf_pages:
         stated = f"{info.pages} pages, more than" if info.exact else "more than"

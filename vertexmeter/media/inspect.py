@@ -86,6 +86,7 @@ class AVInfo:
     format: str
     width: int = 0  # of the first video stream (0: none or unknown)
     height: int = 0
+    frames_duration: Fraction | None = None  # an MP3's every frame, untrimmed (the same as `duration` otherwise)
 
 
 @dataclass(frozen=True)
@@ -173,19 +174,20 @@ def _check_complete(im: Any, kind: str) -> None:
 
 
 # ---- audio and video ------------------------------------------------------------------------------
-def probe_av(media: MediaData, what: str, field_path: str) -> AVInfo:
+def probe_av(media: MediaData, what: str, field_path: str, mp3_frames: bool = False) -> AVInfo:
+    """`mp3_frames`: also read an MP3's every frame (`frames_duration`; its packets are demuxed, never decoded)."""
     av = require("av", f"{what} files", field_path)
     source: Any = str(media.path) if media.path is not None else io.BytesIO(media.data or b"")
     try:
         with av.open(source, mode="r", options=dict(_AV_OPTIONS), metadata_errors="ignore") as container:
-            return _av_info(av, container, what, field_path)
+            return _av_info(av, container, what, field_path, mp3_frames)
     except VertexMeterError:
         raise
     except Exception as exc:  # FFmpeg errors and anything else from untrusted bytes
         raise unreadable(what, str(exc) or type(exc).__name__, field_path) from exc
 
 
-def _av_info(av: Any, container: Any, what: str, field_path: str) -> AVInfo:
+def _av_info(av: Any, container: Any, what: str, field_path: str, mp3_frames: bool = False) -> AVInfo:
     videos = [s for s in container.streams.video if not _is_cover_art(av, s)]
     audios = list(container.streams.audio)
     if not videos and not audios:
@@ -203,7 +205,16 @@ def _av_info(av: Any, container: Any, what: str, field_path: str) -> AVInfo:
         fps = Fraction(rate) if rate else None
     width = int(videos[0].codec_context.width or 0) if videos else 0
     height = int(videos[0].codec_context.height or 0) if videos else 0
-    return AVInfo(duration, bool(videos), bool(audios), fps, str(container.format.name), width, height)
+    # An MP3's every frame, the encoder's delay and padding a LAME/Xing header tells FFmpeg to trim included: what
+    # some generations bill (rules.yaml audio `duration: frames`; docs/media.md "MP3 duration").
+    mp3 = mp3_frames and _is_mp3(container, videos, audios)
+    frames = _frames_duration(container, audios[0], field_path, what) if mp3 else None
+    name = str(container.format.name)
+    return AVInfo(duration, bool(videos), bool(audios), fps, name, width, height, frames or duration)
+
+
+def _is_mp3(container: Any, videos: list[Any], audios: list[Any]) -> bool:
+    return str(container.format.name) == "mp3" and bool(audios) and not videos
 
 
 def _is_cover_art(av: Any, stream: Any) -> bool:
@@ -219,6 +230,19 @@ def _duration(container: Any, streams: list[Any]) -> Fraction | None:
         return Fraction(int(container.duration), 1_000_000)  # AV_TIME_BASE units
     known = [Fraction(s.duration) * Fraction(s.time_base) for s in streams if s.duration and s.time_base]
     return max(known) if known else None
+
+
+def _frames_duration(container: Any, stream: Any, field_path: str, what: str) -> Fraction | None:
+    """The seconds of every frame of an audio stream, untrimmed: the sum of its packets' durations (read, never
+    decoded)."""
+    deadline = time.monotonic() + _DEMUX_DEADLINE_S
+    total = 0
+    for packet in container.demux(stream):
+        if time.monotonic() > deadline:
+            raise unreadable(what, "reading its frames took too long", field_path)
+        if packet.size and packet.duration:
+            total += int(packet.duration)
+    return Fraction(total) * Fraction(stream.time_base) if total and stream.time_base else None
 
 
 def _demuxed_duration(container: Any, streams: list[Any], field_path: str, what: str) -> Fraction | None:

@@ -16,6 +16,7 @@ from vertexmeter.vocabulary import COUNT_TOKENS
 
 LEVELS = ("UNSPECIFIED", "LOW", "MEDIUM", "HIGH", "ULTRA_HIGH")
 ROUNDINGS = ("ceil_seconds", "floor_seconds", "ceil_tokens")
+DURATIONS = ("stated", "frames")
 SIZINGS = ("fixed", "lone_item_tiles", "area_budget")
 FRAME_ROUNDINGS = ("ceil", "floor")
 TILE_TOKENS = 258  # one tile of the lone-item tiling (acc§4)
@@ -26,6 +27,8 @@ class AudioRule:
     tokens_per_second: int
     rounding: str
     extra_per_item: int
+    # An MP3's seconds: `stated` (FFmpeg's, the encoder's delay and padding trimmed) or `frames` (every frame's)
+    duration: str = "stated"
 
     def tokens(self, seconds: Fraction) -> int:
         """Tokens for `seconds` of sound (0 s costs nothing)."""
@@ -55,6 +58,9 @@ class GenerationRules:
     video_sizing: str = "fixed"
     pdf_sizing: str = "fixed"
     frame_rounding: str = "ceil"  # frames of a clip at `fps`: ceil or floor of seconds x fps (at least 1)
+    video_audio_always: bool = False  # a video's sound is billed even when the file has no sound track
+    # A PDF in a function response's parts: its page table where it differs from `page_tokens` (None: the same).
+    function_response_page_tokens: dict[str, int] | None = None
     output_image_tokens: int | None = None  # a generated image in a response; None: not known
 
     def sized(self, sizing: str, table_tokens: int, width: float, height: float, lone: bool) -> int:
@@ -131,11 +137,13 @@ def _generation(gen: str, entry: dict[str, Any]) -> GenerationRules:
         honors_media_resolution=entry["media_resolution"] == "honored",
         image_tokens=_levels(entry["image"]["tokens"], f"{gen}.image"),
         frame_tokens=_levels(entry["video"]["frame_tokens"], f"{gen}.video"),
-        video_audio_track=bool(entry["video"]["audio_track"]),
+        video_audio_track=bool(_audio_track(entry["video"]["audio_track"], gen)),
+        video_audio_always=entry["video"]["audio_track"] == "always",
         audio=AudioRule(
             int(audio["tokens_per_second"]),
             _choice(audio["rounding"], ROUNDINGS, f"{gen}.audio.rounding"),
             int(audio["extra_per_item"]),
+            _choice(audio.get("duration", "stated"), DURATIONS, f"{gen}.audio.duration"),
         ),
         page_tokens=_levels(entry["pdf"]["page_tokens"], f"{gen}.pdf"),
         pdf_native_text=bool(entry["pdf"]["native_text"]),
@@ -147,7 +155,19 @@ def _generation(gen: str, entry: dict[str, Any]) -> GenerationRules:
             entry["video"].get("frame_rounding", "ceil"), FRAME_ROUNDINGS, f"{gen}.video.frame_rounding"
         ),
         output_image_tokens=int(entry["output_image"]["tokens"]) if entry.get("output_image") else None,
+        function_response_page_tokens=(
+            _levels(entry["pdf"]["function_response_page_tokens"], f"{gen}.pdf.function_response_page_tokens")
+            if entry["pdf"].get("function_response_page_tokens")
+            else None
+        ),
     )
+
+
+def _audio_track(value: Any, gen: str) -> bool:
+    """`audio_track`: true (the sound track is billed), false (never), always (billed with or without one)."""
+    if value not in (True, False, "always"):
+        raise ValueError(f"rules.yaml {gen}.video.audio_track: {value!r} is not true, false or always")
+    return value is not False
 
 
 def _as_list(value: Any) -> list[str]:

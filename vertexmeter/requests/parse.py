@@ -76,6 +76,10 @@ def parse_message(message: str, obj: Any, path: str = "", depth: int = 0) -> dic
         field_path = _join(path, spec.proto_name)
         if spec.repeated:
             items = value if isinstance(value, list) else [value]
+            if spec.kind in MESSAGES and any(isinstance(item, list) for item in items):
+                # A list inside a repeated message field is read as its items: the Gemini API answered `"parts":
+                # [[{text}, {text}, {file_data}]]` as three parts (llmrb/llm's cassettes, docs/media.md).
+                items = [inner for item in items for inner in (item if isinstance(item, list) else [item])]
             out[spec.json_name] = [
                 _parse_value(spec, item, f"{field_path}[{i}]", depth + 1) for i, item in enumerate(items)
             ]
