@@ -364,6 +364,11 @@ def _enums_in(schema: Any) -> int:
     return _count_in(schema, lambda node: int(isinstance(node.get("enum"), list)))
 
 
+def _replayed_function_responses(prompt: Prompt) -> int:
+    """The functionResponse parts of the request's contents: each closes a replayed call and result pair."""
+    return sum(isinstance(part.get("functionResponse"), dict) for turn in prompt.contents for part in turn.parts)
+
+
 def _response_schema_nodes(prompt: Prompt) -> int:
     """The typed nodes of the request's response schema (generationConfig responseJsonSchema or responseSchema)."""
     found: Counter[str] = Counter()
@@ -409,12 +414,16 @@ _OUTPUT_SEAMS: dict[str, Callable[[Any], int]] = {
 
 # Shapes of the request as a whole.
 _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
+    "replayed_function_response": _replayed_function_responses,
     "response_schema_node": _response_schema_nodes,
     "response_schema_number_default": _response_schema_number_defaults,
 }
 
 # Shapes of a function declaration.
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
+    "declaration_without_parameters": lambda declaration: int(
+        not any(isinstance(declaration.get(key), dict) for key in ("parameters", "parametersJsonSchema"))
+    ),
     "declaration_title": lambda declaration: sum(_titles_in(declaration.get(key)) for key in _SCHEMA_KEYS),
     "json_schema_enum": lambda declaration: sum(_enums_in(declaration.get(key)) for key in _JSON_SCHEMA_KEYS),
     "scalar_response_schema": _response_schemas_of_kind("scalar"),

@@ -257,6 +257,8 @@ class Accounting:
 # from the rule (accounting.yaml `uncertain_seams`); counting.accounting measures each.
 SEAM_SHAPES = (
     "number",
+    "replayed_function_response",
+    "declaration_without_parameters",
     "digit_string",
     "string_list",
     "numeric_response_property",
