@@ -112,6 +112,21 @@ def test_lane_is_chosen_from_the_bytes_before_parsing() -> None:
     assert is_large(small + b" " * (256 * 1024), 256 * 1024)  # size alone
     for marker in (b'"fileUri"', b'"gcs_uri"', b'"application/pdf"'):  # work that can outgrow the body
         assert is_large(small[:-2] + b", " + marker + b': "x"}', 256 * 1024)
+    # a name spelled with JSON escapes of its letters is the same name once parsed
+    hidden_names = (
+        rb'"file\u0055ri"',
+        rb'"\u0066ileUri"',
+        rb'"application/\u0070df"',
+        rb'"application\u002fpdf"',
+        rb'"application\/pdf"',
+    )
+    for hidden in hidden_names:
+        assert json.loads(hidden) in ("fileUri", "application/pdf")
+        assert is_large(small[:-2] + b", " + hidden + b': "x"}', 256 * 1024)
+    # escapes no name hides in: a control character, an accented letter, a non-Latin text, Go's HTML-safe escapes
+    for text in (rb"tab\t\u0001", rb"caf\u00e9", rb"\u4f60\u597d", rb"a \u003c b \u0026 c"):
+        assert isinstance(json.loads(small.replace(b"hello", text)), dict)
+        assert not is_large(small.replace(b"hello", text), 256 * 1024)
 
 
 # ---- cost, not size: a run of one repeated character ----------------------------------------------

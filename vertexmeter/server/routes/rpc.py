@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -179,11 +180,17 @@ def _body_late(seconds: float) -> ApiError:
     )
 
 
+# A JSON escape of an ASCII letter, `_` or `/` (`"file\u0055ri"`): no JSON writer escapes those (Go's escapes `<`,
+# `>`, `&`), so a body holding one may be hiding a name from the byte checks below.
+_ESCAPED_LETTER = re.compile(rb"\\u00(?:[4-7][0-9A-Fa-f]|2[Ff])")
+
+
 # Bodies that name a file to read (local mirror, GCS, HTTPS), or hold a PDF (pypdf is pure Python and
 # a small PDF can expand), can cost far more than their size: they run in the large lane. An Interactions
 # body names its files by `uri` (an image, audio, video or document item).
 def is_large(raw: bytes, threshold: int, rpc: str = "") -> bool:
-    # `in` on bytes is a fast substring search (a regex alternation is not, nor is a generator cheap)
+    # `in` on bytes is a fast substring search (a regex alternation is not, nor is a generator cheap); the regex
+    # runs only on a body with a `\u00` escape (control characters, Latin-1 letters; rare)
     return (
         len(raw) > threshold
         or b"fileUri" in raw
@@ -191,7 +198,9 @@ def is_large(raw: bytes, threshold: int, rpc: str = "") -> bool:
         or b"gcsUri" in raw
         or b"gcs_uri" in raw
         or b"application/pdf" in raw
+        or b"application\\/pdf" in raw
         or (rpc == INTERACTIONS_USAGE and b'"uri"' in raw)
+        or (b"\\u00" in raw and _ESCAPED_LETTER.search(raw) is not None)
     )
 
 
