@@ -54,6 +54,7 @@ def test_split_options_takes_the_options_off_the_body() -> None:
     body = {**TEXT_BODY, "usageOptions": {"asOf": "2025-10-01"}}
     assert split_options(body, "usageOptions", USAGE_OPTION_KEYS) == (TEXT_BODY, {"asOf": "2025-10-01"})
     assert split_options(TEXT_BODY, "usageOptions", USAGE_OPTION_KEYS) == (TEXT_BODY, {})
+    assert split_options({**TEXT_BODY, "usageOptions": None}, "usageOptions", USAGE_OPTION_KEYS) == (TEXT_BODY, {})
     assert body["usageOptions"] == {"asOf": "2025-10-01"}  # the caller's body is left as it was
 
 
@@ -62,6 +63,10 @@ def test_split_options_takes_the_options_off_the_body() -> None:
     [
         ({**TEXT_BODY, "usageOptions": {"asof": 1}}, "usageOptions.asof", "Unknown key 'usageOptions.asof'"),
         ({**TEXT_BODY, "usageOptions": [1]}, "usageOptions", "usageOptions must be an object"),
+        # falsy but not null: a malformed option is refused, not read as none
+        ({**TEXT_BODY, "usageOptions": []}, "usageOptions", "usageOptions must be an object"),
+        ({**TEXT_BODY, "usageOptions": ""}, "usageOptions", "usageOptions must be an object"),
+        ({**TEXT_BODY, "usageOptions": 0}, "usageOptions", "usageOptions must be an object"),
         ([TEXT_BODY], None, "JSON object"),
     ],
 )

@@ -21,7 +21,9 @@ INTERACTIONS_OPTION_KEYS = ("response", "history", "asOf")
 def split_options(body: Any, name: str, allowed: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(Google's request, the options) of `body`; unknown option keys are refused by name."""
     body = require_object(body)
-    options = body.get(name) or {}
+    options = body.get(name)
+    if options is None:  # absent, or JSON null: the default, as proto3 JSON reads a message field
+        options = {}
     if not isinstance(options, dict):
         raise invalid_argument(f"{name} must be an object.", name)
     for key in options:
