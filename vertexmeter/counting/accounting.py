@@ -224,13 +224,28 @@ def seam_bounds(
     if not payloads and not declarations and not any(seam.shape in _REQUEST_SEAMS for seam in seams):
         return None
     found = []
+    # Each declaration's tool_features, walked once for every feature seam (a walk per seam and declaration was a
+    # third of a tool request's usage time); keyed by id while `declarations` / `read` keep the dicts alive.
+    features: dict[int, Counter[str]] = {}
+
+    def features_of(declaration: dict[str, Any]) -> Counter[str]:
+        key = id(declaration)
+        if key not in features:
+            features[key] = tool_features([{"functionDeclarations": [declaration]}])
+        return features[key]
+
+    read: list[dict[str, Any]] | None = None
     for seam in seams:
         if seam.shape in _OUTPUT_SEAMS:
             continue  # measured on the response (output_seam_bounds)
         if seam.shape in _REQUEST_SEAMS:
             n = _REQUEST_SEAMS[seam.shape](prompt)
-        elif seam.shape in _READ_DECLARATION_SEAMS:
-            n = sum(_DECLARATION_SEAMS[seam.shape](d) for d in _as_read(declarations, template))
+        elif seam.shape in _FEATURE_SEAMS:
+            if seam.shape in _READ_DECLARATION_SEAMS:
+                read = _as_read(declarations, template) if read is None else read
+            measure = _FEATURE_SEAMS[seam.shape]
+            shapes = read if seam.shape in _READ_DECLARATION_SEAMS else declarations
+            n = sum(measure(d, features_of(d)) for d in shapes or ())
         elif seam.shape in _DECLARATION_SEAMS:
             n = sum(_DECLARATION_SEAMS[seam.shape](declaration) for declaration in declarations)
         elif seam.shape in _DECLARATION_TEXT_SEAMS:
@@ -286,12 +301,9 @@ def _numeric_response_properties(declaration: dict[str, Any]) -> int:
     return sum(isinstance(p, dict) and str(p.get("type")).lower() in ("integer", "number") for p in properties.values())
 
 
-def _declaration_feature(name: str) -> Callable[[dict[str, Any]], int]:
-    """One declaration's count of a TOOL_FEATURES feature, as tool_features counts it."""
-    return lambda declaration: tool_features([{"functionDeclarations": [declaration]}])[name]
-
-
-_optional_described_properties = _declaration_feature("optional_described_property")
+def _feature(name: str) -> Callable[[dict[str, Any], Counter[str]], int]:
+    """A declaration's count of a TOOL_FEATURES feature, read from its tool_features."""
+    return lambda _declaration, features: features[name]
 
 
 _JSON_SCHEMA_KEYS = ("parametersJsonSchema", "responseJsonSchema")
@@ -317,11 +329,6 @@ def _response_schemas_of_kind(kind: str) -> Callable[[dict[str, Any]], int]:
         return sum(isinstance(schema, dict) and bool(schema) and kind_of(schema) == kind for schema in schemas)
 
     return count
-
-
-def _open_objects(declaration: dict[str, Any]) -> int:
-    """Schema nodes of a declaration whose `additionalProperties` is true or a schema: what per_open_object weighs."""
-    return _declaration_feature("open_object")(declaration)
 
 
 def _titles_in(schema: Any) -> int:
@@ -429,22 +436,27 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "scalar_response_schema": _response_schemas_of_kind("scalar"),
     "null_response_schema": _response_schemas_of_kind("null"),
     "object_response_schema": _response_schemas_of_kind("object"),
-    "open_object": _open_objects,
     "numeric_response_property": _numeric_response_properties,
-    "enum": _declaration_feature("enum"),
-    "format": _declaration_feature("format"),
-    "one_optional_described_property": lambda declaration: int(
-        _optional_described_properties(declaration) == 1 and not _requires(declaration)
-    ),
-    "lone_optional_described_property": _declaration_feature("lone_optional_described_property"),
-    "declaration_with_described_numbers": _declaration_feature("declaration_with_described_numbers"),
     "recursive_reference": recursive_definitions,
-    "any_of_null_variant": _declaration_feature("any_of_null_variant"),
-    "nested_object": _declaration_feature("nested_object"),
     "response_property_named_as_parameter": lambda declaration: _response_properties_named_as_parameters(declaration),
     "type_union": lambda declaration: sum(
         _type_unions(declaration.get(key)) for key in ("parametersJsonSchema", "responseJsonSchema")
     ),
+}
+
+# Shapes of a function declaration that tool_features counts (each declaration walked once: `seam_bounds`).
+_FEATURE_SEAMS: dict[str, Callable[[dict[str, Any], Counter[str]], int]] = {
+    # Schema nodes whose `additionalProperties` is true or a schema: what per_open_object weighs.
+    "open_object": _feature("open_object"),
+    "enum": _feature("enum"),
+    "format": _feature("format"),
+    "one_optional_described_property": lambda declaration, features: int(
+        features["optional_described_property"] == 1 and not _requires(declaration)
+    ),
+    "lone_optional_described_property": _feature("lone_optional_described_property"),
+    "declaration_with_described_numbers": _feature("declaration_with_described_numbers"),
+    "any_of_null_variant": _feature("any_of_null_variant"),
+    "nested_object": _feature("nested_object"),
 }
 
 # Shapes of a function declaration measured as the tool template reads it: references resolved, each expansion of a
