@@ -855,3 +855,41 @@ def test_a_call_s_later_arguments_and_objects_beside_other_keys_on_2_5() -> None
     assert billed(pair(two, nested)) - billed(pair(two, flat)) == text(nested) - text(flat) + 1
     # Vertex 2.5 reads the payload's texts: a third argument costs its key and value
     assert billed(pair(three, flat), "vertex") - billed(pair(two, flat), "vertex") == 2
+
+
+def test_an_object_below_a_list_item_of_a_2_5_payload_costs_nothing_more() -> None:
+    """accounting.yaml function_history (Gemini API 2.5) per_nested_object_in_list -1 (taking per_nested_object's +1
+    back), bounded +1 (uncertain_seams nested_object_in_list): crmne/ruby_llm's Content-returning tools."""
+    from vertexmeter.counting.accounting import nested_objects_in_lists
+
+    image = {"inline_data": {"mime_type": "image/png", "data": "iVBORw0KGgo/wD+"}}
+    assert nested_objects_in_lists({"content": [{"text": "x"}, image]}) == 1
+    assert nested_objects_in_lists({"content": [image, image], "meta": {"a": {"b": 1}}}) == 2  # not outside lists
+    assert nested_objects_in_lists([[{"a": {"b": {"c": 1}}}]]) == 2  # at any depth below a list
+    assert nested_objects_in_lists({"a": {"b": 1}, "c": [1, "x", {"d": 2}]}) == 0
+
+    def pair(response: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "contents": [
+                user("Go"),
+                {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {"q": "x"}}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": response}}]},
+            ]
+        }
+
+    def json_text(response: dict[str, Any]) -> int:
+        return raw("gemma3", json.dumps(response, sort_keys=True))
+
+    listed = {"name": "f", "content": [{"text": "Processed"}, image]}
+    flat = {"name": "f", "content": [{"text": "Processed"}]}
+    with_image = vertexmeter.usage("gemini-2.5-flash", pair(listed), api="gemini")
+    without = vertexmeter.usage("gemini-2.5-flash", pair(flat), api="gemini")
+    assert without.bounds is None
+    # the JSON text's difference only: the inline_data object is not billed the +1 of a key's object value
+    assert with_image.prompt_token_count == without.prompt_token_count + json_text(listed) - json_text(flat)
+    assert with_image.bounds is not None
+    point = with_image.prompt_token_count
+    assert with_image.bounds["promptTokenCount"] == [point, point + 1]
+    assert with_image.bounds["reason"].startswith("1 x an object below a list item of a 2.5 function payload")
+    # Vertex 2.5 reads the payload's texts: no weight, no seam
+    assert vertexmeter.usage("gemini-2.5-flash", pair(listed), api="vertex").bounds is None

@@ -73,6 +73,7 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
             (history.per_string_list, _string_lists),
             (history.per_control_character, control_characters),
             (history.per_nested_object_beside_keys, _nested_objects_beside_keys),
+            (history.per_nested_object_in_list, nested_objects_in_lists),
         )
         if weight
     ]
@@ -133,6 +134,17 @@ def _nested_objects(payload: Any) -> int:
 def _nested_objects_beside_keys(payload: Any) -> int:
     """Objects that are the value of a key of an object holding other keys too, at any depth (not list items)."""
     return _count_in(payload, lambda node: sum(isinstance(v, dict) for v in node.values()) if len(node) > 1 else 0)
+
+
+def nested_objects_in_lists(payload: Any, in_list: bool = False) -> int:
+    """Objects that are the value of a key of an object below a list item, at any depth (ruby_llm's
+    `content: [{"inline_data": {…}}]`): the ones `_nested_objects` counts that sit inside a list."""
+    if isinstance(payload, list):
+        return sum(nested_objects_in_lists(item, True) for item in payload)
+    if not isinstance(payload, dict):
+        return 0
+    here = sum(isinstance(v, dict) for v in payload.values()) if in_list else 0
+    return here + sum(nested_objects_in_lists(v, in_list) for v in payload.values())
 
 
 def top_level_numbers(payload: Any) -> int:
@@ -289,6 +301,7 @@ _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
     "digit_string": lambda payload: sum(bool(_DIGITS_ONLY.fullmatch(s)) for s in _strings_in(payload)),
     "string_list": _string_lists,
     "control_character": control_characters,
+    "nested_object_in_list": nested_objects_in_lists,
 }
 
 

@@ -211,6 +211,7 @@ class FunctionHistory:
     per_control_character: int = 0  # a character of a payload's strings that JSON writes as a \u escape
     per_argument_beyond_two: int = 0  # each key of a functionCall's args after the second
     per_nested_object_beside_keys: int = 0  # on top of per_nested_object, for one whose object holds other keys
+    per_nested_object_in_list: int = 0  # on top of per_nested_object, for one below a list item
     # (model name patterns, weights that replace the ones above for those models), first match wins
     model_overrides: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = ()
 
@@ -278,6 +279,7 @@ SEAM_SHAPES = (
     "any_of_null_variant",
     "nested_object",
     "control_character",
+    "nested_object_in_list",
     "response_property_named_as_parameter",
     "type_union",
     "format",
@@ -973,6 +975,7 @@ _HISTORY_WEIGHTS = (
     "per_control_character",
     "per_argument_beyond_two",
     "per_nested_object_beside_keys",
+    "per_nested_object_in_list",
 )
 
 
@@ -1093,6 +1096,7 @@ def _load_accounting(
                         per_control_character=int(str(history.get("per_control_character", 0))),
                         per_argument_beyond_two=int(str(history.get("per_argument_beyond_two", 0))),
                         per_nested_object_beside_keys=int(str(history.get("per_nested_object_beside_keys", 0))),
+                        per_nested_object_in_list=int(str(history.get("per_nested_object_in_list", 0))),
                     ),
                     billed_output=_billed_output(stops),
                     bills_edge_newlines=_edge_newlines(newlines),
