@@ -14,6 +14,7 @@ median and spread over the runs; with --trees each tree's runs alternate in fres
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -46,10 +47,9 @@ def measure(root: Path) -> dict[str, float]:
     assert vertexmeter.__file__ and vertexmeter.__file__.startswith(str(root)), vertexmeter.__file__
 
     def bill(record: dict[str, Any]) -> None:
-        try:
+        # a refused body costs its refusal; the same in every tree
+        with contextlib.suppress(vertexmeter.VertexMeterError):
             vertexmeter.usage(record["model"], record["request"], api=gt.api_of(record), as_of=record.get("recorded"))
-        except vertexmeter.VertexMeterError:
-            pass  # a refused body costs its refusal; the same in every tree
 
     warm = [r for r in records if zlib.crc32(r["id"].encode()) % 2 == 0]
     timed = [r for r in records if zlib.crc32(r["id"].encode()) % 2 == 1]
