@@ -16,6 +16,7 @@ from vertexmeter.counting.count import (
     text_turns,
 )
 from vertexmeter.counting.interactions import (
+    INTERACTIONS_USAGE_FIELDS,
     interactions_history,
     interactions_rest,
     interactions_result,
@@ -40,6 +41,7 @@ __all__ = [
     "count",
     "count_body",
     "count_tokens",
+    "INTERACTIONS_USAGE_FIELDS",
     "interactions_history",
     "interactions_rest",
     "interactions_result",

@@ -23,6 +23,8 @@ _FIELDS = {
     "cachedContentTokenCount": "total_cached_tokens",
     "totalTokenCount": "total_tokens",
 }
+# The Interactions API's usage counts, in its order.
+INTERACTIONS_USAGE_FIELDS = tuple(_FIELDS.values())
 
 
 def _as_response(answer: Any, path: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from vertexmeter.requests.calls import join_streamed_calls, streamed_arguments
 from vertexmeter.requests.decode import decode_json, require_object, too_deep
 from vertexmeter.requests.inputs import BODY_KEYS, decoded_body, plain, request_body
-from vertexmeter.requests.interactions import interactions_request, interactions_response
+from vertexmeter.requests.interactions import INTERACTIONS_REQUEST_FIELDS, interactions_request, interactions_response
 from vertexmeter.requests.parse import decode_bytes, parse_message
 from vertexmeter.requests.prompt import (
     Instance,
@@ -43,6 +43,7 @@ __all__ = [
     "parse_message",
     "plain",
     "decoded_body",
+    "INTERACTIONS_REQUEST_FIELDS",
     "interactions_request",
     "interactions_response",
     "request_body",

@@ -19,7 +19,7 @@ from vertexmeter.errors import VertexMeterError, failed_precondition, invalid_ar
 # CreateModelInteraction's fields (google-genai's `_gaos/types/interactions/createmodelinteraction.py`). The ones
 # that change no count are read and dropped: where the answer is stored or streamed, labels, webhooks.
 _NO_COUNT = ("store", "stream", "background", "labels", "webhook_config", "environment")
-_FIELDS = (
+INTERACTIONS_REQUEST_FIELDS = (
     "model",
     "input",
     "system_instruction",
@@ -291,7 +291,7 @@ def interactions_request(body: Any) -> tuple[str, dict[str, Any]]:
     """An Interactions request body -> (its model, the Gemini API generateContent body it bills like)."""
     body = _object(body, "")
     for key in body:
-        if key not in _FIELDS:
+        if key not in INTERACTIONS_REQUEST_FIELDS:
             hint = " An agent's interaction is not counted offline." if key in ("agent", "agent_config") else ""
             if hint:
                 raise invalid_argument(f'Invalid JSON payload received. Unknown name "{key}": Cannot find field.{hint}')

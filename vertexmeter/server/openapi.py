@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vertexmeter.requests import ALL_ENUMS, MESSAGES, NUMBERED_ENUMS, Field
+from vertexmeter.counting import INTERACTIONS_USAGE_FIELDS
+from vertexmeter.requests import ALL_ENUMS, INTERACTIONS_REQUEST_FIELDS, MESSAGES, NUMBERED_ENUMS, Field
 from vertexmeter.server.estimating import ESTIMATE_OPTIONS
 from vertexmeter.vocabulary import APIS, MODES
 from vertexmeter.web import BATCH_PARAMETERS
@@ -310,23 +311,12 @@ INTERACTIONS_REQUEST: dict[str, Any] = {
             "description": "Refused (FAILED_PRECONDITION): the history it names is kept on Google's server; "
             "replay it in `input` instead.",
         },
+        # the other fields the converter reads (requests.INTERACTIONS_REQUEST_FIELDS)
         **{
             name: _ANY
-            for name in (
-                "response_format",
-                "response_mime_type",
-                "response_modalities",
-                "safety_settings",
-                "service_tier",
-                "cached_content",
-                "continuation_token",
-                "store",
-                "stream",
-                "background",
-                "labels",
-                "webhook_config",
-                "environment",
-            )
+            for name in INTERACTIONS_REQUEST_FIELDS
+            if name
+            not in ("model", "input", "system_instruction", "tools", "generation_config", "previous_interaction_id")
         },
         "usageOptions": {
             "type": "object",
@@ -342,20 +332,12 @@ INTERACTIONS_REQUEST: dict[str, Any] = {
     "additionalProperties": False,
 }
 _PAIR: dict[str, Any] = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
-INTERACTIONS_FIELDS = (
-    "total_input_tokens",
-    "total_output_tokens",
-    "total_thought_tokens",
-    "total_tool_use_tokens",
-    "total_cached_tokens",
-    "total_tokens",
-)
 INTERACTIONS_RESPONSE: dict[str, Any] = {
     "type": "object",
     "description": "The Interactions API's `usage`; `bounds` (not Google's) only on a count that cannot be exact "
     "offline, with its reason.",
     "properties": {
-        **{name: {"type": "integer"} for name in INTERACTIONS_FIELDS},
+        **{name: {"type": "integer"} for name in INTERACTIONS_USAGE_FIELDS},
         "input_tokens_by_modality": {
             "type": "array",
             "items": {
@@ -368,11 +350,11 @@ INTERACTIONS_RESPONSE: dict[str, Any] = {
         "service_tier": {"type": "string"},
         "bounds": {
             "type": "object",
-            "properties": {**{name: _PAIR for name in INTERACTIONS_FIELDS}, "reason": {"type": "string"}},
+            "properties": {**{name: _PAIR for name in INTERACTIONS_USAGE_FIELDS}, "reason": {"type": "string"}},
             "additionalProperties": False,
         },
     },
-    "required": [*INTERACTIONS_FIELDS, "input_tokens_by_modality"],
+    "required": [*INTERACTIONS_USAGE_FIELDS, "input_tokens_by_modality"],
     "additionalProperties": False,
 }
 
