@@ -29,12 +29,13 @@ RECORDS = load_mined_history("media")
 # function response, an image read by its bytes on the Gemini API, a list inside `parts`). The floors are what was
 # measured. 262/318 with an object below a list item of a Gemini API 2.5 function payload billed nothing more
 # (accounting.yaml function_history per_nested_object_in_list: crmne/ruby_llm's Content-returning tools).
-FLOOR = 262 / 318
+# 263/318 with a silent video's sound lasting its frames by their timestamps (rules.yaml silent_sound: pydm-0015).
+FLOOR = 263 / 318
 # Given each record's earlier responses (its cassette's function-call outputs, tests/data/mined_function_calls and
-# mined_calls_heldout2), the turns that replay thought signatures bill exactly what those responses thought: 281/318.
-HISTORY_FLOOR = 281 / 318
-# promptTokensDetails per modality: AUDIO 48/78, DOCUMENT 115/117, IMAGE 87/88, VIDEO 4/7.
-DETAILS_FLOOR = {"AUDIO": 48 / 78, "DOCUMENT": 115 / 117, "IMAGE": 87 / 88, "VIDEO": 4 / 7}
+# mined_calls_heldout2), the turns that replay thought signatures bill exactly what those responses thought: 282/318.
+HISTORY_FLOOR = 282 / 318
+# promptTokensDetails per modality: AUDIO 49/78, DOCUMENT 115/117, IMAGE 87/88, VIDEO 4/7.
+DETAILS_FLOOR = {"AUDIO": 49 / 78, "DOCUMENT": 115 / 117, "IMAGE": 87 / 88, "VIDEO": 4 / 7}
 
 
 def _kinds(record: dict[str, Any]) -> str:
@@ -268,6 +269,28 @@ def test_a_silent_video_is_billed_its_sound_on_gemini_api_2_5() -> None:
     assert "AUDIO" not in vertexmeter.count("gemini-2.5-flash", body, api="gemini").tokens_by_modality
 
 
+def test_a_silent_videos_sound_lasts_its_frames_on_gemini_api_2_5() -> None:
+    """pydantic/pydantic-ai's 1.305 s MP4 (pydm-0015): 33 frames at 24 fps whose timestamps span 1.375 s, an edit
+    list stating 1.305 s; its sound bills 44 = 32 x 1.375 (1.305 s gives 42), its VIDEO 3 x 263 at the record's
+    2 fps as before. A clip cut by offsets bills the clip's seconds; countTokens and Vertex bill no sound for it."""
+    from vertexmeter.media.inspect import MediaData, probe_av
+
+    data = _blob("729eb817046b")
+    info = probe_av(MediaData(data=base64.b64decode(data)), "video", "data", video_frames=True)
+    assert (info.duration, info.video_frames_duration) == (Fraction(1305013, 10**6), Fraction(11, 8))
+    assert not info.has_audio
+    assert probe_av(MediaData(data=base64.b64decode(data)), "video", "data").video_frames_duration is None
+    part = {"inlineData": {"mimeType": "video/mp4", "data": data}}
+    billed = _usage_details("gemini-2.5-flash", mf.request({**part, "videoMetadata": {"fps": 2.0}}), "gemini")
+    assert (billed["VIDEO"], billed["AUDIO"]) == (3 * 263, 44)
+    billed = _usage_details("gemini-2.5-flash", mf.request(part), "gemini")
+    assert (billed["VIDEO"], billed["AUDIO"]) == (2 * 263, 44)
+    cut = _usage_details("gemini-2.5-flash", mf.request({**part, "videoMetadata": {"endOffset": "1.2s"}}), "gemini")
+    assert (cut["VIDEO"], cut["AUDIO"]) == (2 * 263, 39)  # ceil(32 x 1.2)
+    assert "AUDIO" not in _usage_details("gemini-2.5-flash", mf.request(part), "vertex")
+    assert "AUDIO" not in vertexmeter.count("gemini-2.5-flash", mf.request(part), api="gemini").tokens_by_modality
+
+
 def _function_response(*parts: dict[str, Any]) -> dict[str, Any]:
     return {
         "contents": [
@@ -340,6 +363,7 @@ def test_the_records_replay_as_measured(replays: list[Replay]) -> None:
         "llmrbm-0033": 197,  # 2.5, MP3 of 215 frames: AUDIO 180
         "llmrb2m-0009": 157,  # 3.1 Flash-Lite, the same MP3: AUDIO 140 (stated seconds)
         "rllmm-0068": 4119,  # 2.5, a silent 13.347 s MP4: VIDEO 3682 + AUDIO 428
+        "pydm-0015": 845,  # 2.5, a silent MP4 whose frames span 1.375 s (1.305 s stated): AUDIO 44
         "oinfm-0005": 277,  # a JPEG declared image/png on the Gemini API
         "reqllmsmstosm-0001": 1213,  # 3.1 Pro preview, a PDF in a function response: IMAGE 1102
         "llmrbm-0010": 264,  # a list inside `parts`

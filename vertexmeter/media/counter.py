@@ -288,11 +288,14 @@ def _check_duration(what: str, seconds: Fraction, size: int, limit: int, p: _Par
 
 
 def _video(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> list[MediaCount]:
-    info = probe_av(source, "video", p.data_path)
+    # A silent video's billed sound may last its frames (rules.yaml `silent_sound`): read them only then.
+    frames = gen.video_audio_always and gen.video_audio_track and gen.silent_sound == "frames"
+    info = probe_av(source, "video", p.data_path, video_frames=frames)
     if not info.has_video:
         raise unreadable("video", "it has no video stream", p.data_path)
     _check_duration("video", info.duration, source.size, load_rules().safety.max_video_seconds, p)
-    return _video_counts(p, gen, info.duration, info.has_audio, limits, (info.width, info.height))
+    sound = info.video_frames_duration if frames and not info.has_audio else None
+    return _video_counts(p, gen, info.duration, info.has_audio, limits, (info.width, info.height), sound)
 
 
 def _video_counts(
@@ -302,7 +305,10 @@ def _video_counts(
     has_audio: bool,
     limits: Limits,
     size: tuple[int, int] = (0, 0),
+    silent_sound: Fraction | None = None,
 ) -> list[MediaCount]:
+    """`silent_sound`: the seconds billed for the sound of a video without a sound track when they are not the
+    clip's (its frames' span, rules.yaml `silent_sound: frames`); a clip cut by offsets bills its own seconds."""
     seconds, fps = _clip(p, duration)
     level, level_path = _level(p, gen)
     per_frame = gen.sized(gen.video_sizing, pick(gen.frame_tokens, level, "video", level_path), *size, False)
@@ -314,7 +320,9 @@ def _video_counts(
     counts = [MediaCount("VIDEO", frames * per_frame, video_seconds=as_decimal(seconds), frames=frames)]
     if (has_audio or gen.video_audio_always) and gen.video_audio_track:
         # The sound of a video: AUDIO tokens, but billed with the video's seconds (audio_seconds 0).
-        counts.append(MediaCount("AUDIO", gen.audio.tokens(seconds), from_video=True))
+        cut = "startOffset" in p.video_metadata or "endOffset" in p.video_metadata
+        sound = silent_sound if silent_sound is not None and not has_audio and not cut else seconds
+        counts.append(MediaCount("AUDIO", gen.audio.tokens(sound), from_video=True))
     return counts
 
 

@@ -19,6 +19,9 @@ ROUNDINGS = ("ceil_seconds", "floor_seconds", "ceil_tokens")
 DURATIONS = ("stated", "frames")
 SIZINGS = ("fixed", "lone_item_tiles", "area_budget")
 FRAME_ROUNDINGS = ("ceil", "floor")
+# The seconds of the sound billed for a video without a sound track (`audio_track: always`): the container's
+# (`stated`) or those its frames span by their timestamps (`frames`, an edit list not applied)
+SILENT_SOUND = ("stated", "frames")
 TILE_TOKENS = 258  # one tile of the lone-item tiling (acc§4)
 
 
@@ -59,6 +62,7 @@ class GenerationRules:
     pdf_sizing: str = "fixed"
     frame_rounding: str = "ceil"  # frames of a clip at `fps`: ceil or floor of seconds x fps (at least 1)
     video_audio_always: bool = False  # a video's sound is billed even when the file has no sound track
+    silent_sound: str = "stated"  # the seconds of that sound (SILENT_SOUND)
     # A PDF in a function response's parts: its page table where it differs from `page_tokens` (None: the same).
     function_response_page_tokens: dict[str, int] | None = None
     output_image_tokens: int | None = None  # a generated image in a response; None: not known
@@ -139,6 +143,7 @@ def _generation(gen: str, entry: dict[str, Any]) -> GenerationRules:
         frame_tokens=_levels(entry["video"]["frame_tokens"], f"{gen}.video"),
         video_audio_track=bool(_audio_track(entry["video"]["audio_track"], gen)),
         video_audio_always=entry["video"]["audio_track"] == "always",
+        silent_sound=_choice(entry["video"].get("silent_sound", "stated"), SILENT_SOUND, f"{gen}.video.silent_sound"),
         audio=AudioRule(
             int(audio["tokens_per_second"]),
             _choice(audio["rounding"], ROUNDINGS, f"{gen}.audio.rounding"),
