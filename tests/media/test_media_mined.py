@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import math
 from collections import defaultdict
 from fractions import Fraction
 from typing import Any
@@ -289,6 +290,99 @@ def test_a_silent_videos_sound_lasts_its_frames_on_gemini_api_2_5() -> None:
     assert (cut["VIDEO"], cut["AUDIO"]) == (2 * 263, 39)  # ceil(32 x 1.2)
     assert "AUDIO" not in _usage_details("gemini-2.5-flash", mf.request(part), "vertex")
     assert "AUDIO" not in vertexmeter.count("gemini-2.5-flash", mf.request(part), api="gemini").tokens_by_modality
+
+
+def _audio_seconds(record: dict[str, Any]) -> Fraction:
+    """The stated seconds of a record's one audio medium (inline, or a Files API upload the record keeps)."""
+    from vertexmeter.media.inspect import MediaData, probe_av
+
+    blobs = media_blobs()
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, dict):
+            for key in ("inlineData", "inline_data"):
+                if isinstance(value.get(key), dict):
+                    found.append(value[key]["data"])
+            for key in ("fileData", "file_data"):
+                if isinstance(value.get(key), dict):
+                    uri = value[key].get("fileUri") or value[key].get("file_uri")
+                    found.append(blobs[record["media_files"][uri].removeprefix("sha256:")])
+            for v in value.values():
+                walk(v)
+
+    walk(record["request"])
+    (data,) = found
+    return probe_av(MediaData(data=base64.b64decode(data)), "audio", "data").duration
+
+
+def test_uncertain_audio_readings_are_what_their_answers_billed(replays: list[Replay]) -> None:
+    """Each rules.yaml `uncertain_audio` reading bills the recorded AUDIO of every answer of its days, where the rule
+    applied does not (so the reading is needed), and the rule applied bills the answers seen otherwise (llmrb/llm's
+    1.5 Flash on the Gemini API: 25 x floor(d); crmne/ruby_llm's Vertex 2.5 WAV before 2026-01-09)."""
+    import datetime as dt
+
+    from vertexmeter.media.rules import load_rules, rules_for, uncertain_audio
+
+    by_id = {r.record["id"]: r for r in replays}
+    readings = load_rules().uncertain_audio
+    assert len(readings) == 2
+    for reading in readings:
+        for record_id in reading.evidence:
+            result = by_id[record_id]
+            record = result.record
+            billed = _recorded_details(record)
+            assert billed is not None and result.details is not None
+            day = dt.date.fromisoformat(record["recorded"][:10])
+            seconds = _audio_seconds(record)
+            rule = rules_for(_generation(record), api_of(record), call_of(record)).audio
+            assert rule.tokens(seconds) == result.details["AUDIO"]  # the rule applied, not the reading
+            if reading.first_seen <= day <= reading.last_seen:
+                assert reading.audio.tokens(seconds) == billed["AUDIO"] != rule.tokens(seconds), record_id
+                assert reading.may_hold(api_of(record), call_of(record), _generation(record), day)
+            else:
+                assert rule.tokens(seconds) == billed["AUDIO"] != reading.audio.tokens(seconds), record_id
+                assert not reading.may_hold(api_of(record), call_of(record), _generation(record), day)
+    # Every 1.5 Gemini API audio answer (27, llmrb/llm) is 25 x floor(d) of its stated seconds.
+    one_five = [r for r in replays if _generation(r.record) == "1.5" and _kinds(r.record) == "audio"]
+    assert len(one_five) == 27
+    for result in one_five:
+        details = _recorded_details(result.record)
+        assert details is not None and details["AUDIO"] == 25 * math.floor(_audio_seconds(result.record))
+    # On which days each may hold: the Vertex reading before the first answer seen otherwise only.
+    assert uncertain_audio("2.5", "vertex", "generateContent", dt.date(2025, 12, 31))
+    assert not uncertain_audio("2.5", "vertex", "generateContent", dt.date(2026, 1, 9))
+    assert not uncertain_audio("2.5", "gemini", "generateContent")
+    assert uncertain_audio("1.5", "gemini", "generateContent", dt.date(2024, 1, 1))
+    assert not uncertain_audio("1.5", "gemini", "countTokens")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"audio": {"tokens_per_second": 25, "rounding": "round", "extra_per_item": 0}}, "rounding"),
+        ({"generations": ["9"]}, "unknown generation 9"),
+        ({"seen": ["2025-10-20"]}, "[first day, last day]"),
+        ({"seen": ["2025-10-21", "2025-10-20"]}, "[first day, last day]"),
+        ({"seen_otherwise_after": "2025-10-20"}, "inside the days it was seen"),
+        ({"seen_otherwise_before": "Oct 2025"}, "is not a date"),
+    ],
+)
+def test_a_broken_uncertain_audio_entry_is_refused(change: dict[str, Any], message: str) -> None:
+    """rules.yaml's `uncertain_audio` is checked when loaded: a broken entry names itself."""
+    import copy
+
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.media.rules import parse_rules
+
+    raw = copy.deepcopy(load_yaml("vertexmeter.media", "rules.yaml"))
+    raw["uncertain_audio"][1].update(change)
+    with pytest.raises(ValueError, match=r"uncertain_audio\[1\]") as err:
+        parse_rules(raw)
+    assert message in str(err.value)
 
 
 def _function_response(*parts: dict[str, Any]) -> dict[str, Any]:
