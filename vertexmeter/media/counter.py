@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from fractions import Fraction
 from typing import Any
@@ -36,6 +37,7 @@ from vertexmeter.media.rules import (
     load_rules,
     pick,
     rules_for,
+    uncertain_audio,
 )
 from vertexmeter.media.sources import YouTube, resolve_file_uri
 from vertexmeter.media.types import MediaContext, MediaCount
@@ -341,19 +343,42 @@ def _audio(p: _Part, gen: GenerationRules, source: MediaData, mime: MimeType, li
     if mime.essence in ("audio/pcm", "audio/l16"):
         duration = pcm_duration(source, mime.params, p.data_path)
         _check_duration("audio", duration, source.size, load_rules().safety.max_audio_seconds, p)
+        stated = duration
     else:
         info = probe_av(source, "audio", p.data_path, mp3_frames=gen.audio.duration == "frames")
         if not info.has_audio:
             raise unreadable("audio", "it has no audio stream", p.data_path)
         _check_duration("audio", info.duration, source.size, load_rules().safety.max_audio_seconds, p)
-        duration = info.duration
+        duration = stated = info.duration
         if gen.audio.duration == "frames" and info.frames_duration is not None:
             duration = info.frames_duration  # an MP3's every frame (rules.yaml audio `duration`)
     tally = p.context.tally
     tally.audio_files += 1
     if limits.audio_files_per_request is not None and tally.audio_files > limits.audio_files_per_request:
         raise _too_many("audio files", limits.audio_files_per_request, p)
-    return MediaCount("AUDIO", gen.audio.tokens(duration), audio_seconds=as_decimal(duration))
+    count = MediaCount("AUDIO", gen.audio.tokens(duration), audio_seconds=as_decimal(duration))
+    return _bounded(count, p.context, stated)
+
+
+def _bounded(count: MediaCount, context: MediaContext, stated: Fraction) -> MediaCount:
+    """An audio file's count with the bounds of the `uncertain_audio` readings that may hold on the day counted, each
+    reading the stated (trimmed) seconds, as every answer they come from does."""
+    day = context.day or dt.date.today()
+    readings = uncertain_audio(context.model.rules_generation, context.api, context.call, day)
+    others = [(reading, reading.audio.tokens(stated)) for reading in readings]
+    others = [(reading, tokens) for reading, tokens in others if tokens != count.tokens]
+    if not others:
+        return count
+    values = [count.tokens, *(tokens for _, tokens in others)]
+    reason = "; ".join(
+        f"{reading.source}'s answers of {reading.first_seen} to {reading.last_seen} bill this audio {tokens} "
+        f"({reading.audio.tokens_per_second} per second, {reading.audio.rounding.replace('_', ' ')}), "
+        "one repository against the rule (rules.yaml uncertain_audio)"
+        for reading, tokens in others
+    )
+    count.bounds = (min(values), max(values))
+    count.bounds_reason = reason
+    return count
 
 
 # Where the counting engine places a function response's media parts (vertexmeter.counting: `_media_parts`).

@@ -190,6 +190,8 @@ def _uncertain_audio(raw: dict[str, Any]) -> tuple[UncertainAudio, ...]:
         seen = [_day(d, f"{where}.seen") for d in entry["seen"]]
         if len(seen) != 2 or seen[0] is None or seen[1] is None or seen[0] > seen[1]:
             raise ValueError(f"rules.yaml {where}.seen: [first day, last day] expected")
+        if entry["audio"].get("duration", "stated") != "stated":
+            raise ValueError(f"rules.yaml {where}.audio.duration: a reading reads the stated seconds")
         before = _day(entry.get("seen_otherwise_before"), f"{where}.seen_otherwise_before")
         after = _day(entry.get("seen_otherwise_after"), f"{where}.seen_otherwise_after")
         if (before is not None and before >= seen[0]) or (after is not None and after <= seen[1]):
