@@ -292,6 +292,28 @@ def test_a_silent_videos_sound_lasts_its_frames_on_gemini_api_2_5() -> None:
     assert "AUDIO" not in vertexmeter.count("gemini-2.5-flash", mf.request(part), api="gemini").tokens_by_modality
 
 
+def test_a_silent_videos_frames_are_capped_like_its_stated_duration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frame timestamps claiming more seconds than the caps (24 h, 16 bytes a second) are refused as a stated
+    duration would be, never billed."""
+    import dataclasses
+
+    from vertexmeter.media import counter
+
+    real = counter.probe_av
+
+    def lying(*args: Any, **kwargs: Any) -> Any:
+        info = real(*args, **kwargs)
+        return dataclasses.replace(info, video_frames_duration=Fraction(10**6))
+
+    monkeypatch.setattr(counter, "probe_av", lying)
+    part = {"inlineData": {"mimeType": "video/mp4", "data": _blob("729eb817046b")}}
+    with pytest.raises(vertexmeter.VertexMeterError) as err:
+        vertexmeter.usage("gemini-2.5-flash", mf.request(part), api="gemini")
+    assert err.value.status == "INVALID_ARGUMENT" and "stated duration" in err.value.message
+    # Vertex bills no sound for it: its frames are not read.
+    assert vertexmeter.usage("gemini-2.5-flash", mf.request(part), api="vertex").prompt.tokens_by_modality["VIDEO"]
+
+
 def _audio_seconds(record: dict[str, Any]) -> Fraction:
     """The stated seconds of a record's one audio medium (inline, or a Files API upload the record keeps)."""
     from vertexmeter.media.inspect import MediaData, probe_av

@@ -297,6 +297,8 @@ def _video(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) ->
         raise unreadable("video", "it has no video stream", p.data_path)
     _check_duration("video", info.duration, source.size, load_rules().safety.max_video_seconds, p)
     sound = info.video_frames_duration if frames and not info.has_audio else None
+    if sound is not None:  # timestamps are the file's word too: the same caps as its stated duration
+        _check_duration("video", sound, source.size, load_rules().safety.max_video_seconds, p)
     return _video_counts(p, gen, info.duration, info.has_audio, limits, (info.width, info.height), sound)
 
 
