@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from fractions import Fraction
 from typing import Any
@@ -36,6 +37,7 @@ from vertexmeter.media.rules import (
     load_rules,
     pick,
     rules_for,
+    uncertain_audio,
 )
 from vertexmeter.media.sources import YouTube, resolve_file_uri
 from vertexmeter.media.types import MediaContext, MediaCount
@@ -288,11 +290,16 @@ def _check_duration(what: str, seconds: Fraction, size: int, limit: int, p: _Par
 
 
 def _video(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> list[MediaCount]:
-    info = probe_av(source, "video", p.data_path)
+    # A silent video's billed sound may last its frames (rules.yaml `silent_sound`): read them only then.
+    frames = gen.video_audio_always and gen.video_audio_track and gen.silent_sound == "frames"
+    info = probe_av(source, "video", p.data_path, video_frames=frames)
     if not info.has_video:
         raise unreadable("video", "it has no video stream", p.data_path)
     _check_duration("video", info.duration, source.size, load_rules().safety.max_video_seconds, p)
-    return _video_counts(p, gen, info.duration, info.has_audio, limits, (info.width, info.height))
+    sound = info.video_frames_duration if frames and not info.has_audio else None
+    if sound is not None:  # timestamps are the file's word too: the same caps as its stated duration
+        _check_duration("video", sound, source.size, load_rules().safety.max_video_seconds, p)
+    return _video_counts(p, gen, info.duration, info.has_audio, limits, (info.width, info.height), sound)
 
 
 def _video_counts(
@@ -302,7 +309,10 @@ def _video_counts(
     has_audio: bool,
     limits: Limits,
     size: tuple[int, int] = (0, 0),
+    silent_sound: Fraction | None = None,
 ) -> list[MediaCount]:
+    """`silent_sound`: the seconds billed for the sound of a video without a sound track when they are not the
+    clip's (its frames' span, rules.yaml `silent_sound: frames`); a clip cut by offsets bills its own seconds."""
     seconds, fps = _clip(p, duration)
     level, level_path = _level(p, gen)
     per_frame = gen.sized(gen.video_sizing, pick(gen.frame_tokens, level, "video", level_path), *size, False)
@@ -314,7 +324,9 @@ def _video_counts(
     counts = [MediaCount("VIDEO", frames * per_frame, video_seconds=as_decimal(seconds), frames=frames)]
     if (has_audio or gen.video_audio_always) and gen.video_audio_track:
         # The sound of a video: AUDIO tokens, but billed with the video's seconds (audio_seconds 0).
-        counts.append(MediaCount("AUDIO", gen.audio.tokens(seconds), from_video=True))
+        cut = "startOffset" in p.video_metadata or "endOffset" in p.video_metadata
+        sound = silent_sound if silent_sound is not None and not has_audio and not cut else seconds
+        counts.append(MediaCount("AUDIO", gen.audio.tokens(sound), from_video=True))
     return counts
 
 
@@ -333,19 +345,42 @@ def _audio(p: _Part, gen: GenerationRules, source: MediaData, mime: MimeType, li
     if mime.essence in ("audio/pcm", "audio/l16"):
         duration = pcm_duration(source, mime.params, p.data_path)
         _check_duration("audio", duration, source.size, load_rules().safety.max_audio_seconds, p)
+        stated = duration
     else:
         info = probe_av(source, "audio", p.data_path, mp3_frames=gen.audio.duration == "frames")
         if not info.has_audio:
             raise unreadable("audio", "it has no audio stream", p.data_path)
         _check_duration("audio", info.duration, source.size, load_rules().safety.max_audio_seconds, p)
-        duration = info.duration
+        duration = stated = info.duration
         if gen.audio.duration == "frames" and info.frames_duration is not None:
             duration = info.frames_duration  # an MP3's every frame (rules.yaml audio `duration`)
     tally = p.context.tally
     tally.audio_files += 1
     if limits.audio_files_per_request is not None and tally.audio_files > limits.audio_files_per_request:
         raise _too_many("audio files", limits.audio_files_per_request, p)
-    return MediaCount("AUDIO", gen.audio.tokens(duration), audio_seconds=as_decimal(duration))
+    count = MediaCount("AUDIO", gen.audio.tokens(duration), audio_seconds=as_decimal(duration))
+    return _bounded(count, p.context, stated)
+
+
+def _bounded(count: MediaCount, context: MediaContext, stated: Fraction) -> MediaCount:
+    """An audio file's count with the bounds of the `uncertain_audio` readings that may hold on the day counted, each
+    reading the stated (trimmed) seconds, as every answer they come from does."""
+    day = context.day or dt.date.today()
+    readings = uncertain_audio(context.model.rules_generation, context.api, context.call, day)
+    others = [(reading, reading.audio.tokens(stated)) for reading in readings]
+    others = [(reading, tokens) for reading, tokens in others if tokens != count.tokens]
+    if not others:
+        return count
+    values = [count.tokens, *(tokens for _, tokens in others)]
+    reason = "; ".join(
+        f"{reading.source}'s answers of {reading.first_seen} to {reading.last_seen} bill this audio {tokens} "
+        f"({reading.audio.tokens_per_second} per second, {reading.audio.rounding.replace('_', ' ')}), "
+        "one repository against the rule (rules.yaml uncertain_audio)"
+        for reading, tokens in others
+    )
+    count.bounds = (min(values), max(values))
+    count.bounds_reason = reason
+    return count
 
 
 # Where the counting engine places a function response's media parts (vertexmeter.counting: `_media_parts`).

@@ -24,7 +24,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -87,6 +87,9 @@ class AVInfo:
     width: int = 0  # of the first video stream (0: none or unknown)
     height: int = 0
     frames_duration: Fraction | None = None  # an MP3's every frame, untrimmed (the same as `duration` otherwise)
+    # The first video stream's frames, first timestamp to the last frame's end, an edit list not applied (asked for
+    # with `video_frames`; None otherwise)
+    video_frames_duration: Fraction | None = None
 
 
 @dataclass(frozen=True)
@@ -174,13 +177,19 @@ def _check_complete(im: Any, kind: str) -> None:
 
 
 # ---- audio and video ------------------------------------------------------------------------------
-def probe_av(media: MediaData, what: str, field_path: str, mp3_frames: bool = False) -> AVInfo:
-    """`mp3_frames`: also read an MP3's every frame (`frames_duration`; its packets are demuxed, never decoded)."""
+def probe_av(
+    media: MediaData, what: str, field_path: str, mp3_frames: bool = False, video_frames: bool = False
+) -> AVInfo:
+    """`mp3_frames`: also read an MP3's every frame (`frames_duration`; its packets are demuxed, never decoded);
+    `video_frames`: the seconds the video stream's frames span (`video_frames_duration`, demuxed alike)."""
     av = require("av", f"{what} files", field_path)
     source: Any = str(media.path) if media.path is not None else io.BytesIO(media.data or b"")
     try:
         with av.open(source, mode="r", options=dict(_AV_OPTIONS), metadata_errors="ignore") as container:
-            return _av_info(av, container, what, field_path, mp3_frames)
+            info = _av_info(av, container, what, field_path, mp3_frames)
+            if video_frames and info.has_video:
+                info = replace(info, video_frames_duration=_video_frames_duration(av, container, field_path, what))
+            return info
     except VertexMeterError:
         raise
     except Exception as exc:  # FFmpeg errors and anything else from untrusted bytes
@@ -211,6 +220,17 @@ def _av_info(av: Any, container: Any, what: str, field_path: str, mp3_frames: bo
     frames = _frames_duration(container, audios[0], field_path, what) if mp3 else None
     name = str(container.format.name)
     return AVInfo(duration, bool(videos), bool(audios), fps, name, width, height, frames or duration)
+
+
+def _video_frames_duration(av: Any, container: Any, field_path: str, what: str) -> Fraction | None:
+    """The seconds the first video stream's frames span, by their timestamps (an edit list that shortens the
+    container's duration is not applied); None when the stream cannot be read again from its start."""
+    videos = [s for s in container.streams.video if not _is_cover_art(av, s)]
+    try:
+        container.seek(0)
+    except Exception:  # a stream that cannot seek: the stated duration stands
+        return None
+    return _demuxed_duration(container, videos[:1], field_path, what)
 
 
 def _is_mp3(container: Any, videos: list[Any], audios: list[Any]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +20,9 @@ ROUNDINGS = ("ceil_seconds", "floor_seconds", "ceil_tokens")
 DURATIONS = ("stated", "frames")
 SIZINGS = ("fixed", "lone_item_tiles", "area_budget")
 FRAME_ROUNDINGS = ("ceil", "floor")
+# The seconds of the sound billed for a video without a sound track (`audio_track: always`): the container's
+# (`stated`) or those its frames span by their timestamps (`frames`, an edit list not applied)
+SILENT_SOUND = ("stated", "frames")
 TILE_TOKENS = 258  # one tile of the lone-item tiling (acc§4)
 
 
@@ -59,6 +63,7 @@ class GenerationRules:
     pdf_sizing: str = "fixed"
     frame_rounding: str = "ceil"  # frames of a clip at `fps`: ceil or floor of seconds x fps (at least 1)
     video_audio_always: bool = False  # a video's sound is billed even when the file has no sound track
+    silent_sound: str = "stated"  # the seconds of that sound (SILENT_SOUND)
     # A PDF in a function response's parts: its page table where it differs from `page_tokens` (None: the same).
     function_response_page_tokens: dict[str, int] | None = None
     output_image_tokens: int | None = None  # a generated image in a response; None: not known
@@ -109,12 +114,39 @@ class Safety:
 
 
 @dataclass(frozen=True)
+class UncertainAudio:
+    """One `uncertain_audio` entry: a reading of audio one repository's answers show where the rules say otherwise
+    (not applied; the other end of the bounds a count would carry on the days it may hold)."""
+
+    apis: tuple[str, ...]
+    calls: tuple[str, ...]
+    generations: tuple[str, ...]
+    audio: AudioRule
+    first_seen: dt.date
+    last_seen: dt.date
+    seen_otherwise_before: dt.date | None
+    seen_otherwise_after: dt.date | None
+    source: str
+    evidence: tuple[str, ...]
+
+    def may_hold(self, api: str, call: str, generation: str, day: dt.date | None = None) -> bool:
+        """It may be what the service billed on `day` (None: any day): no answer nearer says otherwise."""
+        if api not in self.apis or call not in self.calls or generation not in self.generations:
+            return False
+        if day is None:
+            return True
+        before, after = self.seen_otherwise_before, self.seen_otherwise_after
+        return (before is None or day > before) and (after is None or day < after)
+
+
+@dataclass(frozen=True)
 class Rules:
     generations: dict[str, GenerationRules]
     limits: dict[str, Limits]
     safety: Safety
     # (api, call, generation) -> the rules where they differ from `generations` (call_overrides)
     by_call: dict[tuple[str, str, str], GenerationRules]
+    uncertain_audio: tuple[UncertainAudio, ...] = ()
 
 
 def _levels(table: dict[str, Any], where: str) -> dict[str, int]:
@@ -130,6 +162,57 @@ def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
     return str(value)
 
 
+def _audio_rule(audio: dict[str, Any], where: str) -> AudioRule:
+    return AudioRule(
+        int(audio["tokens_per_second"]),
+        _choice(audio["rounding"], ROUNDINGS, f"{where}.rounding"),
+        int(audio["extra_per_item"]),
+        _choice(audio.get("duration", "stated"), DURATIONS, f"{where}.duration"),
+    )
+
+
+def _day(value: Any, where: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValueError(f"rules.yaml {where}: {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _uncertain_audio(raw: dict[str, Any]) -> tuple[UncertainAudio, ...]:
+    out = []
+    for n, entry in enumerate(raw.get("uncertain_audio") or []):
+        where = f"uncertain_audio[{n}]"
+        for gen in _as_list(entry["generations"]):
+            if gen not in raw["generations"]:
+                raise ValueError(f"rules.yaml {where}: unknown generation {gen}")
+        seen = [_day(d, f"{where}.seen") for d in entry["seen"]]
+        if len(seen) != 2 or seen[0] is None or seen[1] is None or seen[0] > seen[1]:
+            raise ValueError(f"rules.yaml {where}.seen: [first day, last day] expected")
+        if entry["audio"].get("duration", "stated") != "stated":
+            raise ValueError(f"rules.yaml {where}.audio.duration: a reading reads the stated seconds")
+        before = _day(entry.get("seen_otherwise_before"), f"{where}.seen_otherwise_before")
+        after = _day(entry.get("seen_otherwise_after"), f"{where}.seen_otherwise_after")
+        if (before is not None and before >= seen[0]) or (after is not None and after <= seen[1]):
+            raise ValueError(f"rules.yaml {where}: an answer seen otherwise lies inside the days it was seen")
+        out.append(
+            UncertainAudio(
+                apis=tuple(_as_list(entry["api"])),
+                calls=tuple(_as_list(entry["call"])),
+                generations=tuple(_as_list(entry["generations"])),
+                audio=_audio_rule(entry["audio"], f"{where}.audio"),
+                first_seen=seen[0],
+                last_seen=seen[1],
+                seen_otherwise_before=before,
+                seen_otherwise_after=after,
+                source=str(entry["source"]),
+                evidence=tuple(str(e) for e in entry.get("evidence") or ()),
+            )
+        )
+    return tuple(out)
+
+
 def _generation(gen: str, entry: dict[str, Any]) -> GenerationRules:
     audio = entry["audio"]
     return GenerationRules(
@@ -139,12 +222,8 @@ def _generation(gen: str, entry: dict[str, Any]) -> GenerationRules:
         frame_tokens=_levels(entry["video"]["frame_tokens"], f"{gen}.video"),
         video_audio_track=bool(_audio_track(entry["video"]["audio_track"], gen)),
         video_audio_always=entry["video"]["audio_track"] == "always",
-        audio=AudioRule(
-            int(audio["tokens_per_second"]),
-            _choice(audio["rounding"], ROUNDINGS, f"{gen}.audio.rounding"),
-            int(audio["extra_per_item"]),
-            _choice(audio.get("duration", "stated"), DURATIONS, f"{gen}.audio.duration"),
-        ),
+        silent_sound=_choice(entry["video"].get("silent_sound", "stated"), SILENT_SOUND, f"{gen}.video.silent_sound"),
+        audio=_audio_rule(audio, f"{gen}.audio"),
         page_tokens=_levels(entry["pdf"]["page_tokens"], f"{gen}.pdf"),
         pdf_native_text=bool(entry["pdf"]["native_text"]),
         pdf_modality=str(entry["pdf"]["modality"]),
@@ -192,7 +271,11 @@ def _by_call(raw: dict[str, Any]) -> dict[tuple[str, str, str], GenerationRules]
 
 @cache
 def load_rules() -> Rules:
-    raw = load_yaml("vertexmeter.media", "rules.yaml")
+    return parse_rules(load_yaml("vertexmeter.media", "rules.yaml"))
+
+
+def parse_rules(raw: dict[str, Any]) -> Rules:
+    """rules.yaml's content, checked (a broken entry is a ValueError naming it)."""
     generations = {str(gen): _generation(str(gen), entry) for gen, entry in raw["generations"].items()}
     limits = {
         api: Limits(
@@ -208,7 +291,7 @@ def load_rules() -> Rules:
         for api, entry in raw["limits"].items()
     }
     safety = Safety(**{k: int(v) for k, v in raw["safety"].items()})
-    return Rules(generations, limits, safety, _by_call(raw))
+    return Rules(generations, limits, safety, _by_call(raw), _uncertain_audio(raw))
 
 
 def rules_for(generation: str, api: str = "vertex", call: str = COUNT_TOKENS) -> GenerationRules:
@@ -217,6 +300,14 @@ def rules_for(generation: str, api: str = "vertex", call: str = COUNT_TOKENS) ->
     if generation not in loaded.generations:
         raise invalid_argument(f"Media parts are not supported for models of generation {generation}.")
     return loaded.by_call.get((api, call, generation), loaded.generations[generation])
+
+
+def uncertain_audio(
+    generation: str, api: str = "vertex", call: str = COUNT_TOKENS, day: dt.date | None = None
+) -> tuple[UncertainAudio, ...]:
+    """The `uncertain_audio` readings that may be what the service billed for audio of `generation` through `api`
+    and `call` on `day` (None: on any day)."""
+    return tuple(u for u in load_rules().uncertain_audio if u.may_hold(api, call, generation, day))
 
 
 def pick(table: dict[str, int], level: str, what: str, field_path: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -61,6 +62,7 @@ class MediaContext:
     tally: MediaTally = field(default_factory=MediaTally)
     call: str = COUNT_TOKENS  # or GENERATE_CONTENT: media rules differ per call (rules.yaml)
     media_parts: int = 0  # inlineData / fileData parts in the whole prompt (a lone image is tiled on some calls)
+    day: dt.date | None = None  # the day counted (None: today), for readings that hold on some days only
 
 
 @dataclass
@@ -80,3 +82,7 @@ class MediaCount:
     frames: int = 0
     text_tokens: int = 0  # tokens of native / plain text inside `tokens`
     from_video: bool = False  # the AUDIO tokens of a video's sound track
+    # [low, high] around `tokens` when a reading one repository's answers show (rules.yaml `uncertain_audio`) may be
+    # what the service billed on the day counted, and `bounds_reason` why; None: no other reading is known
+    bounds: tuple[int, int] | None = None
+    bounds_reason: str = ""
