@@ -617,3 +617,20 @@ def test_an_upload_in_the_cassette_makes_its_file_data_replayable(miner: Any, tm
     store = miner.MediaStore(str(tmp_path / "blobs.jsonl.gz"))
     kept = store.keep(_body({"fileData": {"mimeType": "audio/mpeg", "fileUri": uri}}), {uri: mp3})
     assert kept is not None and kept[1] == {uri: f"sha256:{hashlib.sha256(mp3).hexdigest()}"}
+
+
+def test_the_bill_carries_an_uncertain_audio_reading_as_bounds(replays: list[Replay]) -> None:
+    """Where an `uncertain_audio` reading may hold, the bill is not presented as exact: its promptTokenCount bounds
+    reach what the one repository was billed, with the reading's reason; on a day no reading holds, no bounds."""
+    by_id = {r.record["id"]: r for r in replays}
+    for record_id in ("llmrbm-0003", "llmrbm-0040", "rllmm-0093", "rllmm-0094"):
+        result = by_id[record_id]
+        assert not result.exact and result.bounds is not None, record_id
+        low, high = result.bounds["promptTokenCount"]
+        assert low <= result.expected <= high and result.got in (low, high), record_id
+        assert "uncertain_audio" in result.bounds["reason"], record_id
+    # The same WAV on 2026-01-09, when the rule was seen billed: exact, no bounds.
+    assert by_id["rllmm-0106"].exact and by_id["rllmm-0106"].bounds is None
+    # Every answer of a reading's days is inside its bounds.
+    readings = [r for r in replays if r.bounds is not None and "uncertain_audio" in r.bounds.get("reason", "")]
+    assert len(readings) >= 29 and all(r.within_bounds for r in readings)

@@ -77,6 +77,9 @@ class CountResult:
     dated: tuple[DatedWeights, ...] = ()
     # What calls the history replays as streamed pieces added (accounting.yaml `streamed_call_arguments`), if any.
     streamed_history: StreamedCalls | None = None
+    # Media counts another recorded reading may bill otherwise on the counted day (rules.yaml `uncertain_audio`):
+    # (low − point, high − point, why) for each.
+    media_bounds: tuple[tuple[int, int, str], ...] = ()
 
     @property
     def model(self) -> ModelInfo:
@@ -583,10 +586,14 @@ def count_prompt_tokens(
         api=prompt.api,
         call=prompt.call,
         media_parts=len(media_parts),
+        day=as_of,
     )
+    media_bounds = []
     for part, path in media_parts:
         for item in count_media_part(part, path, context):
             by_modality[item.modality] = by_modality.get(item.modality, 0) + item.tokens
+            if item.bounds is not None:
+                media_bounds.append((item.bounds[0] - item.tokens, item.bounds[1] - item.tokens, item.bounds_reason))
             billable += item.text_characters
             media.images += item.images
             media.video_seconds += item.video_seconds
@@ -608,6 +615,7 @@ def count_prompt_tokens(
         tokenizer=family,
         dated=tuple(dated),
         streamed_history=streamed,
+        media_bounds=tuple(media_bounds),
     )
 
 

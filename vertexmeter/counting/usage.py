@@ -175,6 +175,7 @@ class UsageResult:
             and not _spread(self.streamed_history)
             and not _spread(self.streamed_calls)
             and self.output_seams is None
+            and not self.prompt.media_bounds
         )
 
     @property
@@ -207,6 +208,10 @@ class UsageResult:
         if self.streamed_history is not None and self.streamed_history.spread:
             prompt_low -= self.streamed_history.spread
             reasons.append(self.streamed_history.reason)
+        for low, high, reason in self.prompt.media_bounds:
+            prompt_low += low
+            prompt_high += high
+            reasons.append(reason)
         out: dict[str, Any] = {}
         streamed_calls = _spread(self.streamed_calls)
         output_uncertain = (
