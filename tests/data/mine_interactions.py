@@ -17,6 +17,7 @@ import base64
 import gzip
 import json
 import sys
+from pathlib import Path
 
 S1 = "Eo8DCowDAWkUfRO37IAPPlMUzAppSqQWTg4GPJX5uMTg67DLvgoP+U/4viSaizTEnB0WBoaMbZcNHrAKOhLhEY+LwuZuIj5s15HAt4d/+Q/wxzSOnOtx/qy/jF8fmxOvzxkDCywm2QXHYIxXdiE2KZSlq69WPteMjzaMkfJ2tpGYbL1TCgWrol0N4tHVg8oy0JmgP/sif3cV8dOuH3NXhu9pi4ibq09lw+jiTw37z72nsAsrrfP62suFGfw0eyrK/MA/YjH6gt8t+JVeuwkWHtbAusI2I6Hr/3DBvx/IR/w85EwIzIlGwkIjqbeMKwmrEpweeg9+2BniGXGk/JFiOhrNnHOVarB9VOhZ/GHH7gZ0dR7VVoS0gY+wEGtm/JaqKPdrcc6lf55R2I/LO+lCS9cVd9CW02jNry7P2NROm5SZuXx6Y2uYw4qaNXhmIulA1TRAVqouY1wQawZr1QPdpt1OSxXLE7jxqdKcHq2TyejU6qupOLBwoOIblByyuW30HQJx7KGRw7ZNzxN4aS2y9bD+"
 S2 = "EsMCCsACAWkUfROi8apMibI5DheTuqXc36N1lQAgROqX/O/LxjQpzzunQQX9GtEt8EcE1CVVwyjeAPRCcYA1SjObJEPUwfI5BAWc1nYLy2+bRy1x/nlntC7quuRsR+oHcTZ3A0aq4ijFGWQXlKuxK9uVnRK/TeWIz8WzNOUEymJhnAqzAgOqIVUFVrHGJumQLrGfX8eA4tbOUjSTA5j8y7Lp2PNSTZ8AObuEcMAKG3TpUQjAhWWono1lLTEKPeckU1NRfyQH+sm9ifEHfzt3oFp7vAApKpA1qIGdbwdmNoTnz5WIv9l/b66f5J2mPx1aeIUGVEqfdUrwgBNoxPdYBjUmcgTMo6iizlEQ1bk7cyB3weyVAjhUugNNoTNIyRJfN5yzVAkKbK+o78QKn5AiYfpQg4yp7BiluJv7bajnOmFQ3T4WU8w="
@@ -352,6 +353,67 @@ exchanges = [
         [],
     ),
 ]
+
+# google-image.yml's first exchange sends ellmer's test image (the httr2 logo, a 26,785-byte PNG) inline. Its bytes
+# are not transcribed: they are the medium the media set already keeps (tests/data/media_blobs.jsonl.gz, from
+# google-image.yml's generateContent version at 5bcc87c5ad), which the index version matches in its base64 length
+# (35,716 characters), its first 60 and its last 290 characters (the PNG header and dimensions, the last IDAT
+# chunk with its CRC, IEND).
+IMAGE_SHA256 = "c4419371b387"
+IMAGE_COMMIT = "06ab6b2802ddd8df668786ccee3daa0c4b2c03ec"
+BLOBS = Path(__file__).resolve().parent / "media_blobs.jsonl.gz"
+with gzip.open(BLOBS, "rt", encoding="utf-8") as _blobs:
+    (IMAGE,) = [b["data"] for b in map(json.loads, _blobs) if b["sha256"].startswith(IMAGE_SHA256)]
+assert len(IMAGE) == 35716 and IMAGE.endswith("MdPjI8p+/f9RABURCvfGCwAAAABJRU5ErkJggg==")
+IMAGE_INVOCATION = {
+    "prompt_tokens_details": [{"modality": "text", "tokens": 50}, {"modality": "image", "tokens": 1085}],
+    "candidates_tokens_details": [{"modality": "text", "tokens": 164}],
+    "thoughts_tokens_details": [{"modality": "text", "tokens": 427}],
+}
+exchanges.append(
+    (
+        "ixelmr-0007",
+        ELLMER,
+        "tests/testthat/_vcr/google-image.yml",
+        IMAGE_COMMIT,
+        0,
+        "Fri, 25 Sep 2026 11:56:23 GMT",
+        {
+            "model": "gemini-3.7-flash",
+            "store": False,
+            "stream": False,
+            "input": [
+                {
+                    "type": "user_input",
+                    "content": [
+                        {"type": "text", "text": "What's in this image? (Be sure to mention the outside shape)"},
+                        {"type": "image", "data": IMAGE, "mime_type": "image/png"},
+                    ],
+                }
+            ],
+            "generation_config": {"temperature": 0, "seed": 1014},
+        },
+        answer(
+            "completed",
+            {
+                "total_tokens": 1688,
+                "total_input_tokens": 1102,
+                "input_tokens_by_modality": [{"modality": "text", "tokens": 17}, {"modality": "image", "tokens": 1085}],
+                "total_cached_tokens": 0,
+                "total_output_tokens": 159,
+                "total_tool_use_tokens": 0,
+                "total_thought_tokens": 427,
+                "raw_prompt_token": 1135,
+                "model_invocation_token_counts": [IMAGE_INVOCATION],
+                "non_grounding_model_invocation_token_counts": [IMAGE_INVOCATION],
+            },
+            D,
+            "11:56:23",
+            None,
+        ),
+        [],
+    )
+)
 
 MONTHS = {"Sep": "09", "Oct": "10"}
 out = []

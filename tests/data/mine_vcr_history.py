@@ -96,7 +96,8 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       Arize-ai/openinference, Mirascope/mirascope, charmbracelet/fantasy, posit-dev/chatlas, tidyverse/ellmer,
       pydantic/pydantic-ai, braintrustdata/braintrust-sdk(-python), googleapis/js-genai, googleapis/dotnet-genai,
       open-telemetry/opentelemetry-python-contrib, prism-php/prism, tmc/langchaingo, vxcontrol/langchaingo,
-      vicentereig/dspy.rb, werdnum/family-assistant, the req_llm forks, agentjido/jido_ai
+      vicentereig/dspy.rb, werdnum/family-assistant, the req_llm forks, agentjido/jido_ai; then crewAIInc/crewAI
+      (lib/crewai/tests/cassettes,tests/cassettes crewm)
       ... OWNER/NAME FOLDERS PREFIX --skip-known --media tests/data/media_blobs.jsonl.gz >> tests/data/mined_media.jsonl
       (then gzip -9n: tests/data/mined_media.jsonl.gz)
   function-call outputs (`--function-calls`, one run per repository with the folders above, appended in this order):

@@ -30,13 +30,18 @@ RECORDS = load_mined_history("media")
 # function response, an image read by its bytes on the Gemini API, a list inside `parts`). The floors are what was
 # measured. 262/318 with an object below a list item of a Gemini API 2.5 function payload billed nothing more
 # (accounting.yaml function_history per_nested_object_in_list: crmne/ruby_llm's Content-returning tools).
-# 263/318 with a silent video's sound lasting its frames by their timestamps (rules.yaml silent_sound: pydm-0015).
-FLOOR = 263 / 318
+# crewAIInc/crewAI's 31 media answers added since (crewm-0001 … -0031, Gemini API 2.0 / 2.5 Flash), measured with the
+# rules of the day: 15/31 exact (images alone and text files exact; 2.0's audio, 2.0's video and 2.0's image beside a
+# text file missed: docs/media.md), 277/349 in all; 278/349 with a silent video's sound lasting its frames by their
+# timestamps (rules.yaml silent_sound: pydm-0015), and the 29 one-repository audio answers inside their bounds.
+FLOOR = 278 / 349
 # Given each record's earlier responses (its cassette's function-call outputs, tests/data/mined_function_calls and
-# mined_calls_heldout2), the turns that replay thought signatures bill exactly what those responses thought: 282/318.
-HISTORY_FLOOR = 282 / 318
-# promptTokensDetails per modality: AUDIO 49/78, DOCUMENT 115/117, IMAGE 87/88, VIDEO 4/7.
-DETAILS_FLOOR = {"AUDIO": 49 / 78, "DOCUMENT": 115 / 117, "IMAGE": 87 / 88, "VIDEO": 4 / 7}
+# mined_calls_heldout2), the turns that replay thought signatures bill exactly what those responses thought: 281/318;
+# 296/349 with crewAI's (none replays a signature); 297/349 with silent_sound.
+HISTORY_FLOOR = 297 / 349
+# promptTokensDetails per modality: AUDIO 48/78, DOCUMENT 115/117, IMAGE 87/88, VIDEO 4/7; with crewAI's, AUDIO 49/86,
+# IMAGE 93/97, VIDEO 5/14; AUDIO 50/86 with silent_sound.
+DETAILS_FLOOR = {"AUDIO": 50 / 86, "DOCUMENT": 115 / 117, "IMAGE": 93 / 97, "VIDEO": 5 / 14}
 
 
 def _kinds(record: dict[str, Any]) -> str:
@@ -538,10 +543,36 @@ def test_the_records_replay_as_measured(replays: list[Replay]) -> None:
         "oinfm-0005": 277,  # a JPEG declared image/png on the Gemini API
         "reqllmsmstosm-0001": 1213,  # 3.1 Pro preview, a PDF in a function response: IMAGE 1102
         "llmrbm-0010": 264,  # a list inside `parts`
+        "crewm-0010": 1417,  # Gemini API 2.0, a 640x480 PNG alone: IMAGE 1290 (5 tiles)
+        "crewm-0029": 424,  # Gemini API 2.5, the same PNG beside a text file: IMAGE 258
+        "crewm-0031": 1518,  # Gemini API 2.5, a silent 5 s MP4: VIDEO 1315 + AUDIO 160
     }
     for record_id, billed in golden.items():
         assert by_id[record_id].expected == billed
         assert by_id[record_id].exact, (record_id, by_id[record_id].got)
+
+
+def test_the_crewai_media_are_what_the_miss_list_says() -> None:
+    """crewAIInc/crewAI's four media (docs/media.md, its rows of the miss list): the PNG's size, the WAV's format and
+    length, the MP4's frames and missing sound, as FFmpeg and the headers read them; and each miss's billed count per
+    modality as recorded."""
+    import av
+
+    png = base64.b64decode(_blob("be0927278594"))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[16:24] == (640).to_bytes(4, "big") + (480).to_bytes(4, "big")
+    wav = base64.b64decode(_blob("58428090142f"))
+    assert wav[:4] == b"RIFF" and wav[22:24] == b"\x01\x00" and int.from_bytes(wav[24:28], "little") == 8000
+    with av.open(io.BytesIO(wav)) as container:
+        assert container.duration == 1_000_000
+    with av.open(io.BytesIO(base64.b64decode(_blob("2085d0efa27f")))) as container:
+        (video,) = container.streams
+        assert (video.type, video.codec_context.width, video.codec_context.height) == ("video", 640, 360)
+        assert (video.average_rate, video.frames, container.duration) == (24, 120, 5_000_000)
+    billed = {r["id"]: _recorded_details(r) for r in RECORDS if r["id"].startswith("crewm-")}
+    assert {billed[i]["AUDIO"] for i in ("crewm-0002", "crewm-0006", "crewm-0009", "crewm-0014")} == {25}
+    assert billed["crewm-0027"]["AUDIO"] == 33
+    assert billed["crewm-0003"] == {"VIDEO": 1290, "TEXT": 14}  # 5 x 258, no AUDIO entry on 2.0
+    assert billed["crewm-0011"]["IMAGE"] == billed["crewm-0010"]["IMAGE"] == 1290
 
 
 # ---- the miner's media store (tests/data/mine_vcr_history.py --media) ---------------------------------------------
