@@ -359,23 +359,35 @@ def _audio(p: _Part, gen: GenerationRules, source: MediaData, mime: MimeType, li
     if limits.audio_files_per_request is not None and tally.audio_files > limits.audio_files_per_request:
         raise _too_many("audio files", limits.audio_files_per_request, p)
     count = MediaCount("AUDIO", gen.audio.tokens(duration), audio_seconds=as_decimal(duration))
-    return _bounded(count, p.context, stated)
+    return _bounded(count, p.context, stated, duration)
 
 
-def _bounded(count: MediaCount, context: MediaContext, stated: Fraction) -> MediaCount:
+def _bounded(count: MediaCount, context: MediaContext, stated: Fraction, frames: Fraction) -> MediaCount:
     """An audio file's count with the bounds of the `uncertain_audio` readings that may hold on the day counted, each
-    reading the stated (trimmed) seconds, as every answer they come from does."""
+    reading the stated (trimmed) seconds or, when its `duration` says so, every frame's (`frames`)."""
     day = context.day or dt.date.today()
     readings = uncertain_audio(context.model.rules_generation, context.api, context.call, day)
-    others = [(reading, reading.audio.tokens(stated)) for reading in readings]
+    others = [
+        (reading, reading.audio.tokens(frames if reading.audio.duration == "frames" else stated))
+        for reading in readings
+    ]
     others = [(reading, tokens) for reading, tokens in others if tokens != count.tokens]
     if not others:
         return count
     values = [count.tokens, *(tokens for _, tokens in others)]
     reason = "; ".join(
-        f"{reading.source}'s answers of {reading.first_seen} to {reading.last_seen} bill this audio {tokens} "
-        f"({reading.audio.tokens_per_second} per second, {reading.audio.rounding.replace('_', ' ')}), "
-        "one repository against the rule (rules.yaml uncertain_audio)"
+        (
+            f"{reading.reason}: {tokens} "
+            if reading.reason
+            else f"{reading.source}'s answers of {reading.first_seen} to {reading.last_seen} bill this audio {tokens} "
+        )
+        + f"({reading.audio.tokens_per_second} per second, {reading.audio.rounding.replace('_', ' ')}"
+        + (f" + {reading.audio.extra_per_item}" if reading.audio.extra_per_item else "")
+        + (
+            "), rules.yaml uncertain_audio"
+            if reading.reason
+            else "), one repository against the rule (rules.yaml uncertain_audio)"
+        )
         for reading, tokens in others
     )
     count.bounds = (min(values), max(values))

@@ -16,7 +16,7 @@ from vertexmeter.errors import invalid_argument
 from vertexmeter.vocabulary import COUNT_TOKENS
 
 LEVELS = ("UNSPECIFIED", "LOW", "MEDIUM", "HIGH", "ULTRA_HIGH")
-ROUNDINGS = ("ceil_seconds", "floor_seconds", "ceil_tokens")
+ROUNDINGS = ("ceil_seconds", "floor_seconds", "ceil_tokens", "floor_tokens")
 DURATIONS = ("stated", "frames")
 SIZINGS = ("fixed", "lone_item_tiles", "area_budget")
 FRAME_ROUNDINGS = ("ceil", "floor")
@@ -42,6 +42,8 @@ class AudioRule:
             base = self.tokens_per_second * math.ceil(seconds)
         elif self.rounding == "floor_seconds":
             base = self.tokens_per_second * math.floor(seconds)
+        elif self.rounding == "floor_tokens":
+            base = math.floor(self.tokens_per_second * seconds)
         else:
             base = math.ceil(self.tokens_per_second * seconds)
         return base + self.extra_per_item
@@ -128,6 +130,9 @@ class UncertainAudio:
     seen_otherwise_after: dt.date | None
     source: str
     evidence: tuple[str, ...]
+    # Why the reading bounds the count when it is no contrary bill (e.g. a rounding no answer tells apart); "": one
+    # repository's answers bill it against the rule
+    reason: str = ""
 
     def may_hold(self, api: str, call: str, generation: str, day: dt.date | None = None) -> bool:
         """It may be what the service billed on `day` (None: any day): no answer nearer says otherwise."""
@@ -190,8 +195,6 @@ def _uncertain_audio(raw: dict[str, Any]) -> tuple[UncertainAudio, ...]:
         seen = [_day(d, f"{where}.seen") for d in entry["seen"]]
         if len(seen) != 2 or seen[0] is None or seen[1] is None or seen[0] > seen[1]:
             raise ValueError(f"rules.yaml {where}.seen: [first day, last day] expected")
-        if entry["audio"].get("duration", "stated") != "stated":
-            raise ValueError(f"rules.yaml {where}.audio.duration: a reading reads the stated seconds")
         before = _day(entry.get("seen_otherwise_before"), f"{where}.seen_otherwise_before")
         after = _day(entry.get("seen_otherwise_after"), f"{where}.seen_otherwise_after")
         if (before is not None and before >= seen[0]) or (after is not None and after <= seen[1]):
@@ -208,6 +211,7 @@ def _uncertain_audio(raw: dict[str, Any]) -> tuple[UncertainAudio, ...]:
                 seen_otherwise_after=after,
                 source=str(entry["source"]),
                 evidence=tuple(str(e) for e in entry.get("evidence") or ()),
+                reason=str(entry.get("reason") or ""),
             )
         )
     return tuple(out)
