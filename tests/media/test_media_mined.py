@@ -698,3 +698,70 @@ def test_the_bill_carries_an_uncertain_audio_reading_as_bounds(replays: list[Rep
     # Every answer of a reading's days is inside its bounds.
     readings = [r for r in replays if r.bounds is not None and "uncertain_audio" in r.bounds.get("reason", "")]
     assert len(readings) >= 3 and all(r.within_bounds for r in readings)
+
+
+def test_gemini_api_2_0_bills_258_per_video_frame_from_2025_09_19(replays: list[Replay]) -> None:
+    """A dated call override (rules.yaml `from`): Gemini API 2.0 generateContent bills a video frame 263 on
+    2025-07-18 (crmne/ruby_llm's 13.347 s MP4 -> 13 x 263) and 258 from 2025-09-19 (pydantic/pydantic-ai's one frame,
+    crewAIInc/crewAI's five); between those days a count carries both as bounds; 2.5 keeps 263."""
+    import datetime as dt
+
+    from vertexmeter.media.rules import rules_changing, rules_for
+
+    by_id = {r.record["id"]: r for r in replays}
+    for record_id, video in [
+        ("rllmm-0026", 13 * 263),
+        ("pydm-0008", 258),
+        ("pydm-0014", 258),
+        ("crewm-0003", 5 * 258),
+        ("crewm-0026", 5 * 258),
+        ("crewm-0031", 5 * 263),  # 2.5 Flash, 2026-02-12
+    ]:
+        result = by_id[record_id]
+        assert result.exact and result.bounds is None and result.details is not None, record_id
+        assert result.details["VIDEO"] == video, record_id
+    frame = {
+        day: rules_for("2.0", "gemini", "generateContent", day).frame_tokens["UNSPECIFIED"]
+        for day in (dt.date(2025, 7, 18), dt.date(2025, 9, 18), dt.date(2025, 9, 19), None)
+    }
+    assert list(frame.values()) == [263, 263, 258, 258]
+    assert rules_for("2.5", "gemini", "generateContent", dt.date(2026, 2, 12)).frame_tokens["UNSPECIFIED"] == 263
+    assert rules_changing("2.0", "gemini", "generateContent", dt.date(2025, 7, 18)) is None
+    assert rules_changing("2.0", "gemini", "generateContent", dt.date(2025, 7, 19)) is not None
+    assert rules_changing("2.0", "gemini", "generateContent", dt.date(2025, 9, 19)) is None
+    assert rules_changing("2.0", "vertex", "generateContent", dt.date(2025, 8, 1)) is None
+    mp4 = _blob("2085d0efa27f")
+    body = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "hi"}, {"inlineData": {"mimeType": "video/mp4", "data": mp4}}]}
+        ]
+    }
+    between = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-08-15")
+    assert between.prompt.tokens_by_modality["VIDEO"] == 1315
+    assert between.bounds is not None and between.bounds["promptTokenCount"] == [1291, 1316]
+    assert "2025-09-19" in between.bounds["reason"]
+    after = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2026-01-23")
+    assert (after.prompt.tokens_by_modality["VIDEO"], after.bounds) == (1290, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"from": "Sept 2025"}, "is not a date"),
+        ({"seen_otherwise_before": "2025-09-19"}, "not before `from`"),
+        ({"generations": ["9"]}, "unknown generation 9"),
+    ],
+)
+def test_a_broken_dated_call_override_is_refused(change: dict[str, Any], message: str) -> None:
+    """rules.yaml's dated call_overrides are checked when loaded: a broken entry names itself."""
+    import copy
+
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.media.rules import parse_rules
+
+    raw = copy.deepcopy(load_yaml("vertexmeter.media", "rules.yaml"))
+    n = next(i for i, o in enumerate(raw["call_overrides"]) if o.get("from"))
+    raw["call_overrides"][n].update(change)
+    with pytest.raises(ValueError, match=rf"call_overrides\[{n}\]") as err:
+        parse_rules(raw)
+    assert message in str(err.value)

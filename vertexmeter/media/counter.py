@@ -36,6 +36,7 @@ from vertexmeter.media.rules import (
     frames_sampled,
     load_rules,
     pick,
+    rules_changing,
     rules_for,
     uncertain_audio,
 )
@@ -75,7 +76,7 @@ class _Part:
 def count_part(part: dict[str, Any], path: str, context: MediaContext) -> list[MediaCount]:
     if "legacyMedia" in part:
         return _legacy(part["legacyMedia"], path, context)
-    gen = rules_for(context.model.rules_generation, context.api, context.call)
+    gen = rules_for(context.model.rules_generation, context.api, context.call, context.day)
     p = _Part(part, path, context)
     if p.inline and not p.data:
         raise invalid_argument(
@@ -322,6 +323,19 @@ def _video_counts(
     if limits.videos_per_request is not None and tally.videos > limits.videos_per_request:
         raise _too_many("videos", limits.videos_per_request, p)
     counts = [MediaCount("VIDEO", frames * per_frame, video_seconds=as_decimal(seconds), frames=frames)]
+    ctx = p.context
+    changing = rules_changing(ctx.model.rules_generation, ctx.api, ctx.call, ctx.day)
+    if changing is not None:
+        later = changing.rules
+        other = frames * later.sized(
+            later.video_sizing, pick(later.frame_tokens, level, "video", level_path), *size, False
+        )
+        if other != counts[0].tokens:
+            counts[0].bounds = (min(other, counts[0].tokens), max(other, counts[0].tokens))
+            counts[0].bounds_reason = (
+                f"between the last answer billing this video {counts[0].tokens} ({changing.seen_otherwise_before}) and "
+                f"the first billing it {other} ({changing.since}), either may hold (rules.yaml call_overrides `from`)"
+            )
     if (has_audio or gen.video_audio_always) and gen.video_audio_track:
         # The sound of a video: AUDIO tokens, but billed with the video's seconds (audio_seconds 0).
         cut = "startOffset" in p.video_metadata or "endOffset" in p.video_metadata
