@@ -34,14 +34,18 @@ RECORDS = load_mined_history("media")
 # rules of the day: 15/31 exact (images alone and text files exact; 2.0's audio, 2.0's video and 2.0's image beside a
 # text file missed: docs/media.md), 277/349 in all; 278/349 with a silent video's sound lasting its frames by their
 # timestamps (rules.yaml silent_sound: pydm-0015), and the 29 one-repository audio answers inside their bounds.
-FLOOR = 278 / 349
+# 322/349 with a text document beside an image read as text (the image tiled as alone), audio on the Gemini API's
+# 1.5 / 2.0 generateContent at 25 x floor(d) (llmrb/llm and crewAI) and a Gemini API 2.0 video frame at 258 from
+# 2025-09-19 (pydantic-ai and crewAI): 344/349 exact or inside bounds.
+FLOOR = 322 / 349
 # Given each record's earlier responses (its cassette's function-call outputs, tests/data/mined_function_calls and
 # mined_calls_heldout2), the turns that replay thought signatures bill exactly what those responses thought: 281/318;
-# 296/349 with crewAI's (none replays a signature); 297/349 with silent_sound.
-HISTORY_FLOOR = 297 / 349
+# 296/349 with crewAI's (none replays a signature); 297/349 with silent_sound; 341/349 with the rules of 322/349 above.
+HISTORY_FLOOR = 341 / 349
 # promptTokensDetails per modality: AUDIO 48/78, DOCUMENT 115/117, IMAGE 87/88, VIDEO 4/7; with crewAI's, AUDIO 49/86,
-# IMAGE 93/97, VIDEO 5/14; AUDIO 50/86 with silent_sound.
-DETAILS_FLOOR = {"AUDIO": 50 / 86, "DOCUMENT": 115 / 117, "IMAGE": 93 / 97, "VIDEO": 5 / 14}
+# IMAGE 93/97, VIDEO 5/14; AUDIO 50/86 with silent_sound; AUDIO 83/86, IMAGE 96/97, VIDEO 13/14 with the rules of
+# 322/349 above.
+DETAILS_FLOOR = {"AUDIO": 83 / 86, "DOCUMENT": 115 / 117, "IMAGE": 96 / 97, "VIDEO": 13 / 14}
 
 
 def _kinds(record: dict[str, Any]) -> str:
@@ -579,6 +583,11 @@ def test_the_records_replay_as_measured(replays: list[Replay]) -> None:
         "crewm-0010": 1417,  # Gemini API 2.0, a 640x480 PNG alone: IMAGE 1290 (5 tiles)
         "crewm-0029": 424,  # Gemini API 2.5, the same PNG beside a text file: IMAGE 258
         "crewm-0031": 1518,  # Gemini API 2.5, a silent 5 s MP4: VIDEO 1315 + AUDIO 160
+        "crewm-0011": 1543,  # Gemini API 2.0, the PNG beside a text file: IMAGE 1290 (tiled as alone)
+        "crewm-0002": 39,  # Gemini API 2.0, a 1.000 s WAV: AUDIO 25
+        "llmrbm-0003": 141,  # Gemini API 1.5, a 5.565 s MP3: AUDIO 125 = 25 x 5
+        "crewm-0003": 1304,  # Gemini API 2.0 on 2026-01-23, a silent 5 s MP4: VIDEO 1290 = 5 x 258, no AUDIO
+        "rllmm-0026": 3427,  # Gemini API 2.0 on 2025-07-18, a silent 13.347 s MP4: VIDEO 3419 = 13 x 263
     }
     for record_id, billed in golden.items():
         assert by_id[record_id].expected == billed
