@@ -163,8 +163,8 @@ class Rules:
     # (api, call, generation) -> the rules where they differ from `generations` (call_overrides without `from`)
     by_call: dict[tuple[str, str, str], GenerationRules]
     uncertain_audio: tuple[UncertainAudio, ...] = ()
-    # (api, call, generation) -> (first day, the rules from that day on), oldest first: call_overrides with `from`
-    by_call_dated: dict[tuple[str, str, str], tuple[tuple[dt.date, GenerationRules], ...]] = field(default_factory=dict)
+    # (api, call, generation) -> the rules from a day on, oldest first: call_overrides with `from`
+    by_call_dated: dict[tuple[str, str, str], tuple[DatedRules, ...]] = field(default_factory=dict)
 
 
 def _levels(table: dict[str, Any], where: str) -> dict[str, int]:
