@@ -774,3 +774,27 @@ def test_a_broken_dated_call_override_is_refused(change: dict[str, Any], message
     with pytest.raises(ValueError, match=rf"call_overrides\[{n}\]") as err:
         parse_rules(raw)
     assert message in str(err.value)
+
+
+def test_a_text_document_beside_an_image_is_not_a_media_item() -> None:
+    """The lone-item tiling (rules.yaml lone_item_tiles) counts media items: a text document is read as text, so
+    crewAIInc/crewAI's 640x480 PNG beside a `text/plain` part bills 1290 on Gemini API 2.0 as alone; beside a second
+    image each bills 258; a fileData without a mimeType counts as a media item."""
+    from vertexmeter.media import is_media_item
+
+    png = _blob("be0927278594")
+    text = base64.b64encode(b"a short note").decode()
+
+    def image_tokens(*parts: dict[str, Any]) -> int:
+        body = {"contents": [{"role": "user", "parts": [{"text": "describe"}, *parts]}]}
+        counted = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2026-01-23")
+        return counted.prompt.tokens_by_modality["IMAGE"]
+
+    image = {"inlineData": {"mimeType": "image/png", "data": png}}
+    assert image_tokens(image) == 1290
+    assert image_tokens(image, {"inlineData": {"mimeType": "text/plain", "data": text}}) == 1290
+    assert image_tokens(image, {"inlineData": {"mimeType": "text/markdown; charset=utf-8", "data": text}}) == 1290
+    assert image_tokens(image, image) == 2 * 258
+    assert not is_media_item({"inlineData": {"mimeType": "text/csv", "data": b""}})
+    assert is_media_item({"inlineData": {"mimeType": "image/png", "data": b""}})
+    assert is_media_item({"fileData": {"fileUri": "https://generativelanguage.googleapis.com/v1beta/files/x"}})
