@@ -34,14 +34,18 @@ RECORDS = load_mined_history("media")
 # rules of the day: 15/31 exact (images alone and text files exact; 2.0's audio, 2.0's video and 2.0's image beside a
 # text file missed: docs/media.md), 277/349 in all; 278/349 with a silent video's sound lasting its frames by their
 # timestamps (rules.yaml silent_sound: pydm-0015), and the 29 one-repository audio answers inside their bounds.
-FLOOR = 278 / 349
+# 322/349 with a text document beside an image read as text (the image tiled as alone), audio on the Gemini API's
+# 1.5 / 2.0 generateContent at 25 x floor(d) (llmrb/llm and crewAI) and a Gemini API 2.0 video frame at 258 from
+# 2025-09-19 (pydantic-ai and crewAI): 344/349 exact or inside bounds.
+FLOOR = 322 / 349
 # Given each record's earlier responses (its cassette's function-call outputs, tests/data/mined_function_calls and
 # mined_calls_heldout2), the turns that replay thought signatures bill exactly what those responses thought: 281/318;
-# 296/349 with crewAI's (none replays a signature); 297/349 with silent_sound.
-HISTORY_FLOOR = 297 / 349
+# 296/349 with crewAI's (none replays a signature); 297/349 with silent_sound; 341/349 with the rules of 322/349 above.
+HISTORY_FLOOR = 341 / 349
 # promptTokensDetails per modality: AUDIO 48/78, DOCUMENT 115/117, IMAGE 87/88, VIDEO 4/7; with crewAI's, AUDIO 49/86,
-# IMAGE 93/97, VIDEO 5/14; AUDIO 50/86 with silent_sound.
-DETAILS_FLOOR = {"AUDIO": 50 / 86, "DOCUMENT": 115 / 117, "IMAGE": 93 / 97, "VIDEO": 5 / 14}
+# IMAGE 93/97, VIDEO 5/14; AUDIO 50/86 with silent_sound; AUDIO 83/86, IMAGE 96/97, VIDEO 13/14 with the rules of
+# 322/349 above.
+DETAILS_FLOOR = {"AUDIO": 83 / 86, "DOCUMENT": 115 / 117, "IMAGE": 96 / 97, "VIDEO": 13 / 14}
 
 
 def _kinds(record: dict[str, Any]) -> str:
@@ -348,15 +352,17 @@ def _audio_seconds(record: dict[str, Any]) -> Fraction:
 
 def test_uncertain_audio_readings_are_what_their_answers_billed(replays: list[Replay]) -> None:
     """Each rules.yaml `uncertain_audio` reading bills the recorded AUDIO of every answer of its days, where the rule
-    applied does not (so the reading is needed), and the rule applied bills the answers seen otherwise (llmrb/llm's
-    1.5 Flash on the Gemini API: 25 x floor(d); crmne/ruby_llm's Vertex 2.5 WAV before 2026-01-09)."""
+    applied does not (so the reading is needed), and the rule applied bills the answers seen otherwise
+    (crewAIInc/crewAI's 1.000 s WAV on Gemini API 2.5: 33; crmne/ruby_llm's Vertex 2.5 WAV before 2026-01-09). A
+    reading with a `reason` is one the answers cannot tell apart from the rule: both bill what was billed (crewAI's
+    2.0 WAV, a whole second)."""
     import datetime as dt
 
     from vertexmeter.media.rules import load_rules, rules_for, uncertain_audio
 
     by_id = {r.record["id"]: r for r in replays}
     readings = load_rules().uncertain_audio
-    assert len(readings) == 2
+    assert len(readings) == 3
     for reading in readings:
         for record_id in reading.evidence:
             result = by_id[record_id]
@@ -367,24 +373,47 @@ def test_uncertain_audio_readings_are_what_their_answers_billed(replays: list[Re
             seconds = _audio_seconds(record)
             rule = rules_for(_generation(record), api_of(record), call_of(record)).audio
             assert rule.tokens(seconds) == result.details["AUDIO"]  # the rule applied, not the reading
-            if reading.first_seen <= day <= reading.last_seen:
+            if reading.reason:
+                assert reading.audio.tokens(seconds) == billed["AUDIO"] == rule.tokens(seconds), record_id
+            elif reading.first_seen <= day <= reading.last_seen:
                 assert reading.audio.tokens(seconds) == billed["AUDIO"] != rule.tokens(seconds), record_id
                 assert reading.may_hold(api_of(record), call_of(record), _generation(record), day)
             else:
                 assert rule.tokens(seconds) == billed["AUDIO"] != reading.audio.tokens(seconds), record_id
                 assert not reading.may_hold(api_of(record), call_of(record), _generation(record), day)
-    # Every 1.5 Gemini API audio answer (27, llmrb/llm) is 25 x floor(d) of its stated seconds.
-    one_five = [r for r in replays if _generation(r.record) == "1.5" and _kinds(r.record) == "audio"]
-    assert len(one_five) == 27
-    for result in one_five:
-        details = _recorded_details(result.record)
-        assert details is not None and details["AUDIO"] == 25 * math.floor(_audio_seconds(result.record))
     # On which days each may hold: the Vertex reading before the first answer seen otherwise only.
     assert uncertain_audio("2.5", "vertex", "generateContent", dt.date(2025, 12, 31))
     assert not uncertain_audio("2.5", "vertex", "generateContent", dt.date(2026, 1, 9))
-    assert not uncertain_audio("2.5", "gemini", "generateContent")
-    assert uncertain_audio("1.5", "gemini", "generateContent", dt.date(2024, 1, 1))
-    assert not uncertain_audio("1.5", "gemini", "countTokens")
+    assert uncertain_audio("2.5", "gemini", "generateContent", dt.date(2024, 1, 1))
+    assert not uncertain_audio("1.5", "gemini", "generateContent")
+    assert not uncertain_audio("2.0", "gemini", "countTokens")
+
+
+def test_audio_before_2_5_on_the_gemini_apis_generate_content_is_25_per_second(replays: list[Replay]) -> None:
+    """Every audio answer of the Gemini API's 1.5 and 2.0 generateContent bills 25 per whole second, rounded down, of
+    the stated seconds: llmrb/llm's 27 on 1.5 Flash (2025-04-22 ... 08-08) and crewAIInc/crewAI's 6 on 2.0 Flash
+    (2026-01-23, 02-12), two repositories; the rule (rules.yaml call_overrides) makes each exact."""
+    from vertexmeter.media.rules import rules_for
+
+    answers = [
+        r
+        for r in replays
+        if _generation(r.record) in ("1.5", "2.0") and _kinds(r.record) == "audio" and api_of(r.record) == "gemini"
+    ]
+    by_generation: dict[str, int] = defaultdict(int)
+    for result in answers:
+        by_generation[_generation(result.record)] += 1
+    assert by_generation == {"1.5": 27, "2.0": 6}
+    for result in answers:
+        details = _recorded_details(result.record)
+        assert details is not None and details["AUDIO"] == 25 * math.floor(_audio_seconds(result.record))
+        assert result.exact and result.bounds is None, result.record["id"]
+    for generation in ("1.5", "2.0"):
+        rule = rules_for(generation, "gemini", "generateContent").audio
+        assert (rule.tokens_per_second, rule.rounding) == (25, "floor_seconds")
+    # countTokens and 2.5 keep 32 per second.
+    assert rules_for("2.0", "gemini", "countTokens").audio.tokens_per_second == 32
+    assert rules_for("2.5", "gemini", "generateContent").audio.tokens_per_second == 32
 
 
 @pytest.mark.parametrize(
@@ -402,10 +431,10 @@ def test_uncertain_audio_readings_are_what_their_answers_billed(replays: list[Re
                     "tokens_per_second": 25,
                     "rounding": "floor_seconds",
                     "extra_per_item": 0,
-                    "duration": "frames",
+                    "duration": "trimmed",
                 }
             },
-            "reads the stated seconds",
+            "duration",
         ),
     ],
 )
@@ -443,18 +472,26 @@ def _audio_part_count(model: str, api: str, mime: str, data: str, day: Any) -> A
 
 
 def test_an_audio_count_carries_the_bounds_of_an_uncertain_reading() -> None:
-    """A media count says [low, high] where an `uncertain_audio` reading may hold on its day: llmrb/llm's 6.061 s MP3
-    on 1.5 Flash's generateContent (Gemini API) is 194 by the rule, 150 by the reading, on any day; crmne/ruby_llm's
-    1.139 s WAV on Vertex 2.5 is 50, 25 by the reading on a day before 2026-01-09 only. The point stays the rule's;
-    counting does not add these bounds to an answer yet (docs/media.md)."""
+    """A media count says [low, high] where an `uncertain_audio` reading may hold on its day: crewAIInc/crewAI's
+    1.000 s WAV on Gemini API 2.5 is 32 by the rule, 33 by the reading, on any day; crmne/ruby_llm's 1.139 s WAV on
+    Vertex 2.5 is 50, 25 by the reading on a day before 2026-01-09 only; on Gemini API 2.0 a fraction of a second is
+    25 x floor(d) or 25 x ceil(d), which no answer tells apart. The point stays the rule's."""
     import datetime as dt
 
-    mp3 = _blob("11c7e62649d1")
+    wav = _blob("58428090142f")  # 1.000 s, 8 kHz mono
+    count = _audio_part_count("gemini-2.5-flash", "gemini", "audio/wav", wav, dt.date(2026, 2, 12))
+    assert (count.tokens, count.bounds) == (32, (32, 33))
+    assert "crewAIInc/crewAI" in count.bounds_reason and "uncertain_audio" in count.bounds_reason
+    assert _audio_part_count("gemini-2.5-flash", "gemini", "audio/wav", wav, None).bounds == (32, 33)
+    assert _audio_part_count("gemini-2.0-flash", "gemini", "audio/wav", wav, None).bounds is None  # 25 either way
+    mp3 = _blob("11c7e62649d1")  # 6.061 s stated, 6.113 s of frames: 196 on 2.5 by either reading
+    count = _audio_part_count("gemini-2.5-flash", "gemini", "audio/mpeg", mp3, None)
+    assert (count.tokens, count.bounds) == (196, None)
     count = _audio_part_count("gemini-1.5-flash", "gemini", "audio/mpeg", mp3, dt.date(2025, 5, 4))
-    assert (count.tokens, count.bounds) == (194, (150, 194))
-    assert "llmrb/llm" in count.bounds_reason and "uncertain_audio" in count.bounds_reason
-    assert _audio_part_count("gemini-1.5-flash", "gemini", "audio/mpeg", mp3, None).bounds == (150, 194)
-    assert _audio_part_count("gemini-2.5-flash", "gemini", "audio/mpeg", mp3, None).bounds is None
+    assert (count.tokens, count.bounds) == (150, None)  # the rule: 25 x floor(6.061)
+    count = _audio_part_count("gemini-2.0-flash", "gemini", "audio/mpeg", mp3, None)
+    assert (count.tokens, count.bounds) == (150, (150, 175))
+    assert "rounding of a fraction of a second" in count.bounds_reason
     wav_record = next(r for r in RECORDS if r["id"] == "rllmm-0093")
     wav_data = wav_record["request"]["contents"][0]["parts"][-1]["inline_data"]["data"]
     for day, tokens, bounds in [
@@ -546,6 +583,11 @@ def test_the_records_replay_as_measured(replays: list[Replay]) -> None:
         "crewm-0010": 1417,  # Gemini API 2.0, a 640x480 PNG alone: IMAGE 1290 (5 tiles)
         "crewm-0029": 424,  # Gemini API 2.5, the same PNG beside a text file: IMAGE 258
         "crewm-0031": 1518,  # Gemini API 2.5, a silent 5 s MP4: VIDEO 1315 + AUDIO 160
+        "crewm-0011": 1543,  # Gemini API 2.0, the PNG beside a text file: IMAGE 1290 (tiled as alone)
+        "crewm-0002": 39,  # Gemini API 2.0, a 1.000 s WAV: AUDIO 25
+        "llmrbm-0003": 141,  # Gemini API 1.5, a 5.565 s MP3: AUDIO 125 = 25 x 5
+        "crewm-0003": 1304,  # Gemini API 2.0 on 2026-01-23, a silent 5 s MP4: VIDEO 1290 = 5 x 258, no AUDIO
+        "rllmm-0026": 3427,  # Gemini API 2.0 on 2025-07-18, a silent 13.347 s MP4: VIDEO 3419 = 13 x 263
     }
     for record_id, billed in golden.items():
         assert by_id[record_id].expected == billed
@@ -654,7 +696,7 @@ def test_the_bill_carries_an_uncertain_audio_reading_as_bounds(replays: list[Rep
     """Where an `uncertain_audio` reading may hold, the bill is not presented as exact: its promptTokenCount bounds
     reach what the one repository was billed, with the reading's reason; on a day no reading holds, no bounds."""
     by_id = {r.record["id"]: r for r in replays}
-    for record_id in ("llmrbm-0003", "llmrbm-0040", "rllmm-0093", "rllmm-0094"):
+    for record_id in ("crewm-0027", "rllmm-0093", "rllmm-0094"):
         result = by_id[record_id]
         assert not result.exact and result.bounds is not None, record_id
         low, high = result.bounds["promptTokenCount"]
@@ -664,4 +706,95 @@ def test_the_bill_carries_an_uncertain_audio_reading_as_bounds(replays: list[Rep
     assert by_id["rllmm-0106"].exact and by_id["rllmm-0106"].bounds is None
     # Every answer of a reading's days is inside its bounds.
     readings = [r for r in replays if r.bounds is not None and "uncertain_audio" in r.bounds.get("reason", "")]
-    assert len(readings) >= 29 and all(r.within_bounds for r in readings)
+    assert len(readings) >= 3 and all(r.within_bounds for r in readings)
+
+
+def test_gemini_api_2_0_bills_258_per_video_frame_from_2025_09_19(replays: list[Replay]) -> None:
+    """A dated call override (rules.yaml `from`): Gemini API 2.0 generateContent bills a video frame 263 on
+    2025-07-18 (crmne/ruby_llm's 13.347 s MP4 -> 13 x 263) and 258 from 2025-09-19 (pydantic/pydantic-ai's one frame,
+    crewAIInc/crewAI's five); between those days a count carries both as bounds; 2.5 keeps 263."""
+    import datetime as dt
+
+    from vertexmeter.media.rules import rules_changing, rules_for
+
+    by_id = {r.record["id"]: r for r in replays}
+    for record_id, video in [
+        ("rllmm-0026", 13 * 263),
+        ("pydm-0008", 258),
+        ("pydm-0014", 258),
+        ("crewm-0003", 5 * 258),
+        ("crewm-0026", 5 * 258),
+        ("crewm-0031", 5 * 263),  # 2.5 Flash, 2026-02-12
+    ]:
+        result = by_id[record_id]
+        assert result.exact and result.bounds is None and result.details is not None, record_id
+        assert result.details["VIDEO"] == video, record_id
+    frame = {
+        day: rules_for("2.0", "gemini", "generateContent", day).frame_tokens["UNSPECIFIED"]
+        for day in (dt.date(2025, 7, 18), dt.date(2025, 9, 18), dt.date(2025, 9, 19), None)
+    }
+    assert list(frame.values()) == [263, 263, 258, 258]
+    assert rules_for("2.5", "gemini", "generateContent", dt.date(2026, 2, 12)).frame_tokens["UNSPECIFIED"] == 263
+    assert rules_changing("2.0", "gemini", "generateContent", dt.date(2025, 7, 18)) is None
+    assert rules_changing("2.0", "gemini", "generateContent", dt.date(2025, 7, 19)) is not None
+    assert rules_changing("2.0", "gemini", "generateContent", dt.date(2025, 9, 19)) is None
+    assert rules_changing("2.0", "vertex", "generateContent", dt.date(2025, 8, 1)) is None
+    mp4 = _blob("2085d0efa27f")
+    body = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "hi"}, {"inlineData": {"mimeType": "video/mp4", "data": mp4}}]}
+        ]
+    }
+    between = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2025-08-15")
+    assert between.prompt.tokens_by_modality["VIDEO"] == 1315
+    assert between.bounds is not None and between.bounds["promptTokenCount"] == [1291, 1316]
+    assert "2025-09-19" in between.bounds["reason"]
+    after = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2026-01-23")
+    assert (after.prompt.tokens_by_modality["VIDEO"], after.bounds) == (1290, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"from": "Sept 2025"}, "is not a date"),
+        ({"seen_otherwise_before": "2025-09-19"}, "not before `from`"),
+        ({"generations": ["9"]}, "unknown generation 9"),
+    ],
+)
+def test_a_broken_dated_call_override_is_refused(change: dict[str, Any], message: str) -> None:
+    """rules.yaml's dated call_overrides are checked when loaded: a broken entry names itself."""
+    import copy
+
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.media.rules import parse_rules
+
+    raw = copy.deepcopy(load_yaml("vertexmeter.media", "rules.yaml"))
+    n = next(i for i, o in enumerate(raw["call_overrides"]) if o.get("from"))
+    raw["call_overrides"][n].update(change)
+    with pytest.raises(ValueError, match=rf"call_overrides\[{n}\]") as err:
+        parse_rules(raw)
+    assert message in str(err.value)
+
+
+def test_a_text_document_beside_an_image_is_not_a_media_item() -> None:
+    """The lone-item tiling (rules.yaml lone_item_tiles) counts media items: a text document is read as text, so
+    crewAIInc/crewAI's 640x480 PNG beside a `text/plain` part bills 1290 on Gemini API 2.0 as alone; beside a second
+    image each bills 258; a fileData without a mimeType counts as a media item."""
+    from vertexmeter.media import is_media_item
+
+    png = _blob("be0927278594")
+    text = base64.b64encode(b"a short note").decode()
+
+    def image_tokens(*parts: dict[str, Any]) -> int:
+        body = {"contents": [{"role": "user", "parts": [{"text": "describe"}, *parts]}]}
+        counted = vertexmeter.usage("gemini-2.0-flash", body, api="gemini", as_of="2026-01-23")
+        return counted.prompt.tokens_by_modality["IMAGE"]
+
+    image = {"inlineData": {"mimeType": "image/png", "data": png}}
+    assert image_tokens(image) == 1290
+    assert image_tokens(image, {"inlineData": {"mimeType": "text/plain", "data": text}}) == 1290
+    assert image_tokens(image, {"inlineData": {"mimeType": "text/markdown; charset=utf-8", "data": text}}) == 1290
+    assert image_tokens(image, image) == 2 * 258
+    assert not is_media_item({"inlineData": {"mimeType": "text/csv", "data": b""}})
+    assert is_media_item({"inlineData": {"mimeType": "image/png", "data": b""}})
+    assert is_media_item({"fileData": {"fileUri": "https://generativelanguage.googleapis.com/v1beta/files/x"}})

@@ -20,7 +20,7 @@ from vertexmeter.counting.streamed_calls import StreamedCalls, history_streamed_
 from vertexmeter.counting.texts import prompt_texts
 from vertexmeter.dates import parse_day
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.media import MediaContext, MediaOptions, count_media_part
+from vertexmeter.media import MediaContext, MediaOptions, count_media_part, is_media_item
 from vertexmeter.registry import (
     DatedWeights,
     ModelInfo,
@@ -585,7 +585,8 @@ def count_prompt_tokens(
         options=media_options,
         api=prompt.api,
         call=prompt.call,
-        media_parts=len(media_parts),
+        # A text document beside an image is read as text: the image is still the prompt's only media item
+        media_parts=sum(1 for part, _ in media_parts if is_media_item(part)),
         day=as_of,
     )
     media_bounds = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vertexmeter.media.mime import file_mime
+from vertexmeter.media.mime import file_mime, parse_mime
 from vertexmeter.media.types import MediaContext, MediaCount, MediaOptions, MediaTally
 from vertexmeter.vocabulary import GENERATE_CONTENT
 
@@ -22,6 +22,17 @@ def count_media_part(part: dict[str, Any], path: str, context: MediaContext) -> 
     from vertexmeter.media.counter import count_part
 
     return count_part(part, path, context)
+
+
+def is_media_item(part: dict[str, Any]) -> bool:
+    """Whether a media part counts as one of the prompt's media items for the lone-item tiling (rules.yaml
+    `lone_item_tiles`): a text document (`text/plain`, …) is read as text, not as a media item; a part without a
+    declared mimeType counts (its bytes are not read here)."""
+    for name in ("inlineData", "fileData"):
+        value = part.get(name)
+        if isinstance(value, dict) and isinstance(value.get("mimeType"), str):
+            return parse_mime(value["mimeType"]).family != "text"
+    return True
 
 
 def generated_image_tokens(generation: str, api: str) -> int | None:
@@ -40,4 +51,5 @@ __all__ = [
     "count_media_part",
     "file_mime",
     "generated_image_tokens",
+    "is_media_item",
 ]

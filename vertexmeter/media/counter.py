@@ -36,6 +36,7 @@ from vertexmeter.media.rules import (
     frames_sampled,
     load_rules,
     pick,
+    rules_changing,
     rules_for,
     uncertain_audio,
 )
@@ -75,7 +76,7 @@ class _Part:
 def count_part(part: dict[str, Any], path: str, context: MediaContext) -> list[MediaCount]:
     if "legacyMedia" in part:
         return _legacy(part["legacyMedia"], path, context)
-    gen = rules_for(context.model.rules_generation, context.api, context.call)
+    gen = rules_for(context.model.rules_generation, context.api, context.call, context.day)
     p = _Part(part, path, context)
     if p.inline and not p.data:
         raise invalid_argument(
@@ -322,6 +323,19 @@ def _video_counts(
     if limits.videos_per_request is not None and tally.videos > limits.videos_per_request:
         raise _too_many("videos", limits.videos_per_request, p)
     counts = [MediaCount("VIDEO", frames * per_frame, video_seconds=as_decimal(seconds), frames=frames)]
+    ctx = p.context
+    changing = rules_changing(ctx.model.rules_generation, ctx.api, ctx.call, ctx.day)
+    if changing is not None:
+        later = changing.rules
+        other = frames * later.sized(
+            later.video_sizing, pick(later.frame_tokens, level, "video", level_path), *size, False
+        )
+        if other != counts[0].tokens:
+            counts[0].bounds = (min(other, counts[0].tokens), max(other, counts[0].tokens))
+            counts[0].bounds_reason = (
+                f"between the last answer billing this video {counts[0].tokens} ({changing.seen_otherwise_before}) and "
+                f"the first billing it {other} ({changing.since}), either may hold (rules.yaml call_overrides `from`)"
+            )
     if (has_audio or gen.video_audio_always) and gen.video_audio_track:
         # The sound of a video: AUDIO tokens, but billed with the video's seconds (audio_seconds 0).
         cut = "startOffset" in p.video_metadata or "endOffset" in p.video_metadata
@@ -359,23 +373,35 @@ def _audio(p: _Part, gen: GenerationRules, source: MediaData, mime: MimeType, li
     if limits.audio_files_per_request is not None and tally.audio_files > limits.audio_files_per_request:
         raise _too_many("audio files", limits.audio_files_per_request, p)
     count = MediaCount("AUDIO", gen.audio.tokens(duration), audio_seconds=as_decimal(duration))
-    return _bounded(count, p.context, stated)
+    return _bounded(count, p.context, stated, duration)
 
 
-def _bounded(count: MediaCount, context: MediaContext, stated: Fraction) -> MediaCount:
+def _bounded(count: MediaCount, context: MediaContext, stated: Fraction, frames: Fraction) -> MediaCount:
     """An audio file's count with the bounds of the `uncertain_audio` readings that may hold on the day counted, each
-    reading the stated (trimmed) seconds, as every answer they come from does."""
+    reading the stated (trimmed) seconds or, when its `duration` says so, every frame's (`frames`)."""
     day = context.day or dt.date.today()
     readings = uncertain_audio(context.model.rules_generation, context.api, context.call, day)
-    others = [(reading, reading.audio.tokens(stated)) for reading in readings]
+    others = [
+        (reading, reading.audio.tokens(frames if reading.audio.duration == "frames" else stated))
+        for reading in readings
+    ]
     others = [(reading, tokens) for reading, tokens in others if tokens != count.tokens]
     if not others:
         return count
     values = [count.tokens, *(tokens for _, tokens in others)]
     reason = "; ".join(
-        f"{reading.source}'s answers of {reading.first_seen} to {reading.last_seen} bill this audio {tokens} "
-        f"({reading.audio.tokens_per_second} per second, {reading.audio.rounding.replace('_', ' ')}), "
-        "one repository against the rule (rules.yaml uncertain_audio)"
+        (
+            f"{reading.reason}: {tokens} "
+            if reading.reason
+            else f"{reading.source}'s answers of {reading.first_seen} to {reading.last_seen} bill this audio {tokens} "
+        )
+        + f"({reading.audio.tokens_per_second} per second, {reading.audio.rounding.replace('_', ' ')}"
+        + (f" + {reading.audio.extra_per_item}" if reading.audio.extra_per_item else "")
+        + (
+            "), rules.yaml uncertain_audio"
+            if reading.reason
+            else "), one repository against the rule (rules.yaml uncertain_audio)"
+        )
         for reading, tokens in others
     )
     count.bounds = (min(values), max(values))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
@@ -16,7 +16,7 @@ from vertexmeter.errors import invalid_argument
 from vertexmeter.vocabulary import COUNT_TOKENS
 
 LEVELS = ("UNSPECIFIED", "LOW", "MEDIUM", "HIGH", "ULTRA_HIGH")
-ROUNDINGS = ("ceil_seconds", "floor_seconds", "ceil_tokens")
+ROUNDINGS = ("ceil_seconds", "floor_seconds", "ceil_tokens", "floor_tokens")
 DURATIONS = ("stated", "frames")
 SIZINGS = ("fixed", "lone_item_tiles", "area_budget")
 FRAME_ROUNDINGS = ("ceil", "floor")
@@ -42,6 +42,8 @@ class AudioRule:
             base = self.tokens_per_second * math.ceil(seconds)
         elif self.rounding == "floor_seconds":
             base = self.tokens_per_second * math.floor(seconds)
+        elif self.rounding == "floor_tokens":
+            base = math.floor(self.tokens_per_second * seconds)
         else:
             base = math.ceil(self.tokens_per_second * seconds)
         return base + self.extra_per_item
@@ -128,6 +130,9 @@ class UncertainAudio:
     seen_otherwise_after: dt.date | None
     source: str
     evidence: tuple[str, ...]
+    # Why the reading bounds the count when it is no contrary bill (e.g. a rounding no answer tells apart); "": one
+    # repository's answers bill it against the rule
+    reason: str = ""
 
     def may_hold(self, api: str, call: str, generation: str, day: dt.date | None = None) -> bool:
         """It may be what the service billed on `day` (None: any day): no answer nearer says otherwise."""
@@ -140,13 +145,26 @@ class UncertainAudio:
 
 
 @dataclass(frozen=True)
+class DatedRules:
+    """The rules of an (api, call, generation) from `since` on (a call_overrides entry with `from`). On the days after
+    `seen_otherwise_before` (the last answer billing the rules before) and before `since`, either may hold."""
+
+    since: dt.date
+    seen_otherwise_before: dt.date | None
+    rules: GenerationRules
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Rules:
     generations: dict[str, GenerationRules]
     limits: dict[str, Limits]
     safety: Safety
-    # (api, call, generation) -> the rules where they differ from `generations` (call_overrides)
+    # (api, call, generation) -> the rules where they differ from `generations` (call_overrides without `from`)
     by_call: dict[tuple[str, str, str], GenerationRules]
     uncertain_audio: tuple[UncertainAudio, ...] = ()
+    # (api, call, generation) -> the rules from a day on, oldest first: call_overrides with `from`
+    by_call_dated: dict[tuple[str, str, str], tuple[DatedRules, ...]] = field(default_factory=dict)
 
 
 def _levels(table: dict[str, Any], where: str) -> dict[str, int]:
@@ -190,8 +208,6 @@ def _uncertain_audio(raw: dict[str, Any]) -> tuple[UncertainAudio, ...]:
         seen = [_day(d, f"{where}.seen") for d in entry["seen"]]
         if len(seen) != 2 or seen[0] is None or seen[1] is None or seen[0] > seen[1]:
             raise ValueError(f"rules.yaml {where}.seen: [first day, last day] expected")
-        if entry["audio"].get("duration", "stated") != "stated":
-            raise ValueError(f"rules.yaml {where}.audio.duration: a reading reads the stated seconds")
         before = _day(entry.get("seen_otherwise_before"), f"{where}.seen_otherwise_before")
         after = _day(entry.get("seen_otherwise_after"), f"{where}.seen_otherwise_after")
         if (before is not None and before >= seen[0]) or (after is not None and after <= seen[1]):
@@ -208,6 +224,7 @@ def _uncertain_audio(raw: dict[str, Any]) -> tuple[UncertainAudio, ...]:
                 seen_otherwise_after=after,
                 source=str(entry["source"]),
                 evidence=tuple(str(e) for e in entry.get("evidence") or ()),
+                reason=str(entry.get("reason") or ""),
             )
         )
     return tuple(out)
@@ -253,20 +270,48 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in (value if isinstance(value, list) else [value])]
 
 
-def _by_call(raw: dict[str, Any]) -> dict[tuple[str, str, str], GenerationRules]:
-    """Each override's fields replace the generation's, for every (api, call, generation) it lists."""
-    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for n, override in enumerate(raw.get("call_overrides") or []):
-        for api in _as_list(override["api"]):
-            for call in _as_list(override["call"]):
-                for gen in _as_list(override["generations"]):
-                    if gen not in raw["generations"]:
-                        raise ValueError(f"rules.yaml call_overrides[{n}]: unknown generation {gen}")
-                    key = (api, call, gen)
-                    entry = merged.setdefault(key, copy.deepcopy(raw["generations"][gen]))
-                    for family in ("image", "video", "audio", "pdf"):
-                        entry[family] = {**entry[family], **(override.get(family) or {})}
-    return {key: _generation(f"{key[2]} ({key[0]} {key[1]})", entry) for key, entry in merged.items()}
+def _by_call(
+    raw: dict[str, Any],
+) -> tuple[dict[tuple[str, str, str], GenerationRules], dict[tuple[str, str, str], tuple[DatedRules, ...]]]:
+    """Each override's fields replace the generation's, for every (api, call, generation) it lists. An override with
+    `from` (a day) holds from that day on: (the rules before any such day, the rules from each such day on)."""
+    overrides = list(enumerate(raw.get("call_overrides") or []))
+    dated_entries = {}
+    for n, override in overrides:
+        since = _day(override.get("from"), f"call_overrides[{n}].from")
+        if since is not None:
+            before = _day(override.get("seen_otherwise_before"), f"call_overrides[{n}].seen_otherwise_before")
+            if before is not None and before >= since:
+                raise ValueError(f"rules.yaml call_overrides[{n}]: seen_otherwise_before is not before `from`")
+            dated_entries[since] = (before, tuple(str(e) for e in override.get("evidence") or ()))
+
+    def merged(until: dt.date | None) -> dict[tuple[str, str, str], dict[str, Any]]:
+        out: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for n, override in overrides:
+            since = _day(override.get("from"), f"call_overrides[{n}].from")
+            if since is not None and (until is None or since > until):
+                continue
+            for api in _as_list(override["api"]):
+                for call in _as_list(override["call"]):
+                    for gen in _as_list(override["generations"]):
+                        if gen not in raw["generations"]:
+                            raise ValueError(f"rules.yaml call_overrides[{n}]: unknown generation {gen}")
+                        entry = out.setdefault((api, call, gen), copy.deepcopy(raw["generations"][gen]))
+                        for family in ("image", "video", "audio", "pdf"):
+                            entry[family] = {**entry[family], **(override.get(family) or {})}
+        return out
+
+    def built(entries: dict[tuple[str, str, str], dict[str, Any]]) -> dict[tuple[str, str, str], GenerationRules]:
+        return {key: _generation(f"{key[2]} ({key[0]} {key[1]})", entry) for key, entry in entries.items()}
+
+    undated = built(merged(None))
+    dated: dict[tuple[str, str, str], list[DatedRules]] = {}
+    for day in sorted(dated_entries):
+        before, evidence = dated_entries[day]
+        for key, rules in built(merged(day)).items():
+            if rules != (dated[key][-1].rules if key in dated else undated.get(key)):
+                dated.setdefault(key, []).append(DatedRules(day, before, rules, evidence))
+    return undated, {key: tuple(versions) for key, versions in dated.items()}
 
 
 @cache
@@ -291,15 +336,35 @@ def parse_rules(raw: dict[str, Any]) -> Rules:
         for api, entry in raw["limits"].items()
     }
     safety = Safety(**{k: int(v) for k, v in raw["safety"].items()})
-    return Rules(generations, limits, safety, _by_call(raw), _uncertain_audio(raw))
+    by_call, by_call_dated = _by_call(raw)
+    return Rules(generations, limits, safety, by_call, _uncertain_audio(raw), by_call_dated)
 
 
-def rules_for(generation: str, api: str = "vertex", call: str = COUNT_TOKENS) -> GenerationRules:
-    """The media rules of a generation for one API and call (countTokens or generateContent)."""
+def rules_for(
+    generation: str, api: str = "vertex", call: str = COUNT_TOKENS, day: dt.date | None = None
+) -> GenerationRules:
+    """The media rules of a generation for one API and call (countTokens or generateContent) on `day` (None: today)."""
     loaded = load_rules()
     if generation not in loaded.generations:
         raise invalid_argument(f"Media parts are not supported for models of generation {generation}.")
-    return loaded.by_call.get((api, call, generation), loaded.generations[generation])
+    key = (api, call, generation)
+    when = day or dt.date.today()
+    for dated in reversed(loaded.by_call_dated.get(key, ())):
+        if dated.since <= when:
+            return dated.rules
+    return loaded.by_call.get(key, loaded.generations[generation])
+
+
+def rules_changing(
+    generation: str, api: str = "vertex", call: str = COUNT_TOKENS, day: dt.date | None = None
+) -> DatedRules | None:
+    """The dated rules that may already hold on `day` (None: today) though they are not yet in force: `day` lies
+    after the last answer billing the rules before them and before the first billing them."""
+    when = day or dt.date.today()
+    for dated in load_rules().by_call_dated.get((api, call, generation), ()):
+        if dated.seen_otherwise_before is not None and dated.seen_otherwise_before < when < dated.since:
+            return dated
+    return None
 
 
 def uncertain_audio(

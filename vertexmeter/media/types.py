@@ -61,7 +61,8 @@ class MediaContext:
     api: str = "vertex"
     tally: MediaTally = field(default_factory=MediaTally)
     call: str = COUNT_TOKENS  # or GENERATE_CONTENT: media rules differ per call (rules.yaml)
-    media_parts: int = 0  # inlineData / fileData parts in the whole prompt (a lone image is tiled on some calls)
+    # inlineData / fileData parts in the whole prompt but text documents (a lone image is tiled on some calls)
+    media_parts: int = 0
     day: dt.date | None = None  # the day counted (None: today), for readings that hold on some days only
 
 
