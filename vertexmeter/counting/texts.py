@@ -446,34 +446,39 @@ def without_formats(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     them where it writes no format (accounting.yaml `reads_formats: false`). A property named `format` stays: only
     a node's own key is dropped, never a name in `properties` or `$defs`."""
 
-    def drop(node: Any) -> Any:
-        if isinstance(node, list):
-            return [drop(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        out = {}
-        for key, value in node.items():
-            if key == "format":
-                continue
-            if key in ("enum", "const", "default", "example", "examples", "required", "propertyOrdering"):
-                out[key] = value  # values and names, not schemas
-            elif key in _SCHEMA_MAPS and isinstance(value, dict):
-                out[key] = {name: drop(sub) for name, sub in value.items()}
-            else:
-                out[key] = drop(value)
-        return out
-
     def write(declaration: dict[str, Any]) -> None:
         for key in _SCHEMA_FIELDS:
             if isinstance(declaration.get(key), dict):
-                declaration[key] = drop(declaration[key])
+                declaration[key] = _rewrite_schema(
+                    declaration[key], lambda _node, out: {k: v for k, v in out.items() if k != "format"}
+                )
 
     return _each_declaration(tools, write)
+
+
+def _rewrite_schema(node: Any, rewrite: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]) -> Any:
+    """Every schema node below and at `node`, children first, as `rewrite(node, its rewritten copy)` gives it; values
+    (`enum`, `default`, `required` …) and the names a `properties` / `$defs` map holds are kept as they are."""
+    if isinstance(node, list):
+        return [_rewrite_schema(item, rewrite) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _SCHEMA_VALUES:
+            out[key] = value
+        elif key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: _rewrite_schema(sub, rewrite) for name, sub in value.items()}
+        else:
+            out[key] = _rewrite_schema(value, rewrite)
+    return rewrite(node, out)
 
 
 # A declaration's schemas, and the keys of a schema whose value maps names to schemas.
 _SCHEMA_FIELDS = ("parameters", "response", "parametersJsonSchema", "responseJsonSchema")
 _SCHEMA_MAPS = ("properties", "$defs", "definitions", "defs", "patternProperties")
+# Keys of a schema node whose value is a value or a list of names, not a schema.
+_SCHEMA_VALUES = ("enum", "const", "default", "example", "examples", "required", "propertyOrdering")
 
 
 def with_json_schema_enum_format(tools: list[dict[str, Any]], written: str) -> list[dict[str, Any]]:
@@ -482,27 +487,15 @@ def with_json_schema_enum_format(tools: list[dict[str, Any]], written: str) -> l
     where it converts a JSON Schema (accounting.yaml `json_schema_enum_format`). OpenAPI `parameters` / `response`
     are read as sent."""
 
-    def mark(node: Any) -> Any:
-        if isinstance(node, list):
-            return [mark(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        out = {}
-        for key, value in node.items():
-            if key in ("enum", "const", "default", "example", "examples"):
-                out[key] = value  # values, not schemas
-            elif key in ("properties", "$defs", "definitions", "patternProperties") and isinstance(value, dict):
-                out[key] = {name: mark(sub) for name, sub in value.items()}
-            else:
-                out[key] = mark(value)
+    def mark(node: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
         if isinstance(node.get("enum"), list) and node["enum"] and not node.get("format"):
-            out["format"] = written
+            return {**out, "format": written}
         return out
 
     def write(declaration: dict[str, Any]) -> None:
         for key in _JSON_SCHEMA_KEYS:
             if isinstance(declaration.get(key), dict):
-                declaration[key] = mark(declaration[key])
+                declaration[key] = _rewrite_schema(declaration[key], mark)
 
     return _each_declaration(tools, write)
 
