@@ -238,7 +238,37 @@ BASE = {"model": "gemini-3.7-flash", "input": "hi"}
         ({"input": 3}, "INVALID_ARGUMENT", "input", "expected a list"),
         ({"input": [{"text": "no type"}]}, "INVALID_ARGUMENT", "input[0]", "needs its `type`"),
         ({"input": ["text"]}, "INVALID_ARGUMENT", "input[0]", "expected an object"),
-        ({"input": [{"type": "google_search_call", "id": "c"}]}, "INVALID_ARGUMENT", "input[0]", "server-side tool"),
+        ({"input": [{"type": "telepathy_call", "id": "c"}]}, "INVALID_ARGUMENT", "input[0]", "not a step counted"),
+        (
+            {"input": [{"type": "mcp_server_tool_call", "id": "c"}]},
+            "INVALID_ARGUMENT",
+            "input[0]",
+            "not a step counted",
+        ),
+        (
+            {"input": [{"type": "google_search_call", "id": "c", "arguments": {}, "query": "q"}]},
+            "INVALID_ARGUMENT",
+            "input[0]",
+            'Unknown name "query"',
+        ),
+        (
+            {"input": [{"type": "google_search_result", "call_id": "c", "result": {"search_suggestions": ""}}]},
+            "INVALID_ARGUMENT",
+            "input[0].result",
+            "expected a list",
+        ),
+        (
+            {"input": [{"type": "code_execution_call", "id": "c", "arguments": {"code": "1", "lang": "python"}}]},
+            "INVALID_ARGUMENT",
+            "input[0].arguments",
+            'Unknown name "lang"',
+        ),
+        (
+            {"input": [{"type": "code_execution_result", "call_id": "c", "result": 3}]},
+            "INVALID_ARGUMENT",
+            "input[0].result",
+            "TYPE_STRING",
+        ),
         ({"input": [{"type": "text", "text": "a", "x": 1}]}, "INVALID_ARGUMENT", "input[0]", 'Unknown name "x"'),
         ({"input": [{"type": "image", "mime_type": "image/png"}]}, "INVALID_ARGUMENT", "input[0]", "`data` or `uri`"),
         (
@@ -507,8 +537,68 @@ def test_an_answer_of_the_older_outputs_shape_counts_its_texts() -> None:
     assert usage["total_output_tokens"] == 4
 
 
-def test_an_answer_with_a_server_tool_step_is_refused_not_dropped() -> None:
-    answer = {"steps": [{"type": "google_search_call", "id": "c", "arguments": {"queries": ["q"]}}]}
-    with pytest.raises(VertexMeterError, match="server-side tool") as caught:
+def test_an_answer_with_an_undocumented_step_is_refused_not_dropped() -> None:
+    answer = {"steps": [{"type": "telepathy_call", "id": "c", "arguments": {"queries": ["q"]}}]}
+    with pytest.raises(VertexMeterError, match="not a step of an answer counted offline") as caught:
         vertexmeter.interactions_usage(BASE, response=answer)
     assert caught.value.field_path == "response.steps[0]"
+    assert caught.value.status == "INVALID_ARGUMENT"
+    with pytest.raises(VertexMeterError, match="not a step of an answer counted offline"):
+        vertexmeter.interactions_usage(BASE, history=[answer])
+
+
+# ---- a built-in tool's run replayed as steps: the generateContent parts it is ------------------------------------
+def test_server_tool_steps_are_the_model_turn_parts_generate_content_replays() -> None:
+    """Each call / result step is a model-turn part with its own signature; a thought step's signature stays on
+    the part after it; url_context and code execution alike."""
+    _, out = interactions_request(
+        {
+            "model": "gemini-3.8-flash",
+            "input": [
+                {"type": "user_input", "content": [{"type": "text", "text": "q"}]},
+                {"type": "thought", "signature": "VA=="},
+                {
+                    "type": "google_search_call",
+                    "id": "c1",
+                    "arguments": {"queries": ["a", "b"]},
+                    "search_type": "image_search",
+                    "signature": "Q0E=",
+                },
+                {"type": "google_search_result", "call_id": "c1", "result": [{"search_suggestions": "<p/>"}]},
+                {"type": "url_context_call", "id": "c2", "arguments": {"urls": ["https://a.b"]}, "signature": "VQ=="},
+                {"type": "url_context_result", "call_id": "c2", "result": [{"url": "https://a.b"}, {"url": "x"}]},
+                {"type": "code_execution_call", "id": "c3", "arguments": {"code": "print(1)", "language": "python"}},
+                {"type": "code_execution_result", "call_id": "c3", "result": [{"type": "text", "text": "1\n"}]},
+                {"type": "code_execution_result", "call_id": "c4", "result": "boom", "is_error": True},
+                {"type": "thought", "signature": "Vw=="},
+                {"type": "model_output", "content": [{"type": "text", "text": "done"}]},
+            ],
+        }
+    )
+    assert out["contents"][1] == {
+        "role": "model",
+        "parts": [
+            {"thoughtSignature": "VA=="},
+            {
+                "toolCall": {"toolType": "GOOGLE_SEARCH_IMAGE", "id": "c1", "args": {"queries": ["a", "b"]}},
+                "thoughtSignature": "Q0E=",
+            },
+            {"toolResponse": {"toolType": "GOOGLE_SEARCH_WEB", "id": "c1", "response": {"search_suggestions": "<p/>"}}},
+            {
+                "toolCall": {"toolType": "URL_CONTEXT", "id": "c2", "args": {"urls": ["https://a.b"]}},
+                "thoughtSignature": "VQ==",
+            },
+            {
+                "toolResponse": {
+                    "toolType": "URL_CONTEXT",
+                    "id": "c2",
+                    "response": {"result": [{"url": "https://a.b"}, {"url": "x"}]},
+                }
+            },
+            {"executableCode": {"language": "PYTHON", "code": "print(1)", "id": "c3"}},
+            {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "1\n", "id": "c3"}},
+            {"codeExecutionResult": {"outcome": "OUTCOME_FAILED", "output": "boom", "id": "c4"}},
+            {"text": "done", "thoughtSignature": "Vw=="},
+        ],
+    }
+    assert len(out["contents"]) == 2
