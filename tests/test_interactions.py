@@ -707,3 +707,17 @@ def test_a_replayed_code_run_bills_as_generate_content_bills_it() -> None:
     assert usage["total_input_tokens"] == generate["promptTokenCount"]
     assert usage["bounds"]["total_input_tokens"] == generate["bounds"]["promptTokenCount"]
     assert "codeExecution" in usage["bounds"]["reason"]
+
+
+def test_cli_counts_the_recorded_search_replay_as_the_library_does(tmp_path: Path) -> None:
+    record = BY_ID["ixrllm-0002"]
+    body = _write(tmp_path / "body.json", record["request"])
+    history = _write(tmp_path / "history.json", [_answer("ixrllm-0001")])
+    args = ("usage", "-m", "gemini-3.8-flash", "--interactions", "--file", body, "--as-of", record["recorded"])
+    code, out, err = _cli(*args, "--history", history)
+    assert code == 0, err
+    library = vertexmeter.interactions_usage(
+        record["request"], history=[_answer("ixrllm-0001")], as_of=record["recorded"]
+    )
+    assert json.loads(out) == library
+    assert library["bounds"]["total_input_tokens"] == [192, 1212]
