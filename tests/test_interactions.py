@@ -238,7 +238,37 @@ BASE = {"model": "gemini-3.7-flash", "input": "hi"}
         ({"input": 3}, "INVALID_ARGUMENT", "input", "expected a list"),
         ({"input": [{"text": "no type"}]}, "INVALID_ARGUMENT", "input[0]", "needs its `type`"),
         ({"input": ["text"]}, "INVALID_ARGUMENT", "input[0]", "expected an object"),
-        ({"input": [{"type": "google_search_call", "id": "c"}]}, "INVALID_ARGUMENT", "input[0]", "server-side tool"),
+        ({"input": [{"type": "telepathy_call", "id": "c"}]}, "INVALID_ARGUMENT", "input[0]", "not a step counted"),
+        (
+            {"input": [{"type": "mcp_server_tool_call", "id": "c"}]},
+            "INVALID_ARGUMENT",
+            "input[0]",
+            "not a step counted",
+        ),
+        (
+            {"input": [{"type": "google_search_call", "id": "c", "arguments": {}, "query": "q"}]},
+            "INVALID_ARGUMENT",
+            "input[0]",
+            'Unknown name "query"',
+        ),
+        (
+            {"input": [{"type": "google_search_result", "call_id": "c", "result": {"search_suggestions": ""}}]},
+            "INVALID_ARGUMENT",
+            "input[0].result",
+            "expected a list",
+        ),
+        (
+            {"input": [{"type": "code_execution_call", "id": "c", "arguments": {"code": "1", "lang": "python"}}]},
+            "INVALID_ARGUMENT",
+            "input[0].arguments",
+            'Unknown name "lang"',
+        ),
+        (
+            {"input": [{"type": "code_execution_result", "call_id": "c", "result": 3}]},
+            "INVALID_ARGUMENT",
+            "input[0].result",
+            "TYPE_STRING",
+        ),
         ({"input": [{"type": "text", "text": "a", "x": 1}]}, "INVALID_ARGUMENT", "input[0]", 'Unknown name "x"'),
         ({"input": [{"type": "image", "mime_type": "image/png"}]}, "INVALID_ARGUMENT", "input[0]", "`data` or `uri`"),
         (
@@ -401,7 +431,10 @@ def _measure(record: dict[str, Any], with_history: bool) -> tuple[int, list[int]
 # their history the three signature turns are over by 4, 4 and 9, inside the replayed pairs' seams; outputs 4/5
 # exact (ixelmro-0002: 13 billed, 14 said). The image prompt added since (ixelmr-0007: 3.7 Flash, a 26,785-byte PNG
 # inline, text 17 + image 1,085) is exact at 1,102.
-FLOORS = {"prompt exact": 2, "prompt exact or inside": 8, "output exact": 4}
+# ruby_llm's searched 3.8 Flash conversation added since (its answer's steps, and ixrllm-0002, which replays the
+# search's google_search_call / google_search_result steps): ixrllmo-0001 20 billed, 34 said [14, 38];
+# ixrllm-0002 367 billed, 140 said [118, 1190] (given its history 192 [192, 1212]).
+FLOORS = {"prompt exact": 2, "prompt exact or inside": 9, "output exact": 4}
 
 
 def test_parity_on_recorded_interactions(capsys: pytest.CaptureFixture[str]) -> None:
@@ -507,8 +540,184 @@ def test_an_answer_of_the_older_outputs_shape_counts_its_texts() -> None:
     assert usage["total_output_tokens"] == 4
 
 
-def test_an_answer_with_a_server_tool_step_is_refused_not_dropped() -> None:
-    answer = {"steps": [{"type": "google_search_call", "id": "c", "arguments": {"queries": ["q"]}}]}
-    with pytest.raises(VertexMeterError, match="server-side tool") as caught:
+def test_an_answer_with_an_undocumented_step_is_refused_not_dropped() -> None:
+    answer = {"steps": [{"type": "telepathy_call", "id": "c", "arguments": {"queries": ["q"]}}]}
+    with pytest.raises(VertexMeterError, match="not a step of an answer counted offline") as caught:
         vertexmeter.interactions_usage(BASE, response=answer)
     assert caught.value.field_path == "response.steps[0]"
+    assert caught.value.status == "INVALID_ARGUMENT"
+    with pytest.raises(VertexMeterError, match="not a step of an answer counted offline"):
+        vertexmeter.interactions_usage(BASE, history=[answer])
+
+
+# ---- a built-in tool's run replayed as steps: the generateContent parts it is ------------------------------------
+def test_server_tool_steps_are_the_model_turn_parts_generate_content_replays() -> None:
+    """Each call / result step is a model-turn part with its own signature; a thought step's signature stays on
+    the part after it; url_context and code execution alike."""
+    _, out = interactions_request(
+        {
+            "model": "gemini-3.8-flash",
+            "input": [
+                {"type": "user_input", "content": [{"type": "text", "text": "q"}]},
+                {"type": "thought", "signature": "VA=="},
+                {
+                    "type": "google_search_call",
+                    "id": "c1",
+                    "arguments": {"queries": ["a", "b"]},
+                    "search_type": "image_search",
+                    "signature": "Q0E=",
+                },
+                {"type": "google_search_result", "call_id": "c1", "result": [{"search_suggestions": "<p/>"}]},
+                {"type": "url_context_call", "id": "c2", "arguments": {"urls": ["https://a.b"]}, "signature": "VQ=="},
+                {"type": "url_context_result", "call_id": "c2", "result": [{"url": "https://a.b"}, {"url": "x"}]},
+                {"type": "code_execution_call", "id": "c3", "arguments": {"code": "print(1)", "language": "python"}},
+                {"type": "code_execution_result", "call_id": "c3", "result": [{"type": "text", "text": "1\n"}]},
+                {"type": "code_execution_result", "call_id": "c4", "result": "boom", "is_error": True},
+                {"type": "thought", "signature": "Vw=="},
+                {"type": "model_output", "content": [{"type": "text", "text": "done"}]},
+            ],
+        }
+    )
+    assert out["contents"][1] == {
+        "role": "model",
+        "parts": [
+            {"thoughtSignature": "VA=="},
+            {
+                "toolCall": {"toolType": "GOOGLE_SEARCH_IMAGE", "id": "c1", "args": {"queries": ["a", "b"]}},
+                "thoughtSignature": "Q0E=",
+            },
+            {"toolResponse": {"toolType": "GOOGLE_SEARCH_WEB", "id": "c1", "response": {"search_suggestions": "<p/>"}}},
+            {
+                "toolCall": {"toolType": "URL_CONTEXT", "id": "c2", "args": {"urls": ["https://a.b"]}},
+                "thoughtSignature": "VQ==",
+            },
+            {
+                "toolResponse": {
+                    "toolType": "URL_CONTEXT",
+                    "id": "c2",
+                    "response": {"result": [{"url": "https://a.b"}, {"url": "x"}]},
+                }
+            },
+            {"executableCode": {"language": "PYTHON", "code": "print(1)", "id": "c3"}},
+            {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "1\n", "id": "c3"}},
+            {"codeExecutionResult": {"outcome": "OUTCOME_FAILED", "output": "boom", "id": "c4"}},
+            {"text": "done", "thoughtSignature": "Vw=="},
+        ],
+    }
+    assert len(out["contents"]) == 2
+
+
+# ---- the recorded replay of a search (crmne/ruby_llm, 3.8 Flash) ----------------------------------------------------
+def test_the_recorded_search_replay_is_the_generate_content_body_it_bills_like() -> None:
+    record = BY_ID["ixrllm-0002"]
+    steps = record["request"]["input"]
+    call, result, thought = steps[1], steps[2], steps[3]
+    model, body = interactions_request(record["request"])
+    assert model == "gemini-3.8-flash"
+    assert [c["role"] for c in body["contents"]] == ["user", "model", "user"]
+    assert body["contents"][1]["parts"] == [
+        {
+            "toolCall": {
+                "toolType": "GOOGLE_SEARCH_WEB",
+                "id": "call_669822",
+                "args": {"queries": ["ruby latest release", "latest stable Ruby version release"]},
+            },
+            "thoughtSignature": call["signature"],
+        },
+        {
+            "toolResponse": {"toolType": "GOOGLE_SEARCH_WEB", "id": "call_669822", "response": {}},
+            "thoughtSignature": result["signature"],
+        },
+        {"text": "The latest stable version of Ruby is 4.0.7.", "thoughtSignature": thought["signature"]},
+    ]
+    assert body["tools"] == [{"googleSearch": {}}]
+    assert body["systemInstruction"] == {"parts": [{"text": ""}]}
+    # The first answer, written as a response, is the model turn the request replays.
+    answered = interactions_response(BY_ID["ixrllmo-0001"]["response"])
+    assert answered["candidates"][0]["content"]["parts"] == body["contents"][1]["parts"]
+
+
+def test_the_recorded_search_replay_is_billed_inside_bounds_as_generate_content_bills_it() -> None:
+    """Without its history: the thought signature read from its size and the search's runs (the answer's own, the
+    replayed one) bounded; with it: the thoughts exact (144), the runs still bounded. The Interactions answer
+    carries the bounds the generateContent body's bill carries, and both hold the recorded 367."""
+    record = BY_ID["ixrllm-0002"]
+    want = record["expected"]["total_input_tokens"]
+    bare = vertexmeter.interactions_usage(record["request"], as_of=record["recorded"])
+    assert bare["total_input_tokens"] == 140
+    assert bare["bounds"]["total_input_tokens"] == [118, 1190]
+    assert "tool_runs_in_prompt" in bare["bounds"]["reason"] and "1 earlier run" in bare["bounds"]["reason"]
+    given = vertexmeter.interactions_usage(
+        record["request"], history=[_answer("ixrllm-0001")], as_of=record["recorded"]
+    )
+    assert given["total_input_tokens"] == 192
+    assert given["bounds"]["total_input_tokens"] == [192, 1212]
+    assert "history" not in given["bounds"]["reason"]
+    for usage in (bare, given):
+        low, high = usage["bounds"]["total_input_tokens"]
+        assert low <= want <= high
+    # The same bill as the generateContent body it is.
+    model, body = interactions_request(record["request"])
+    generate = vertexmeter.usage(model, body, api="gemini", as_of=record["recorded"]).to_rest()
+    assert generate["promptTokenCount"] == bare["total_input_tokens"]
+    assert generate["bounds"]["promptTokenCount"] == bare["bounds"]["total_input_tokens"]
+    # The tool result's signature carries the search's results, not thoughts ("Replayed thoughts": not_thoughts):
+    # its 27,438 bytes do not move the count.
+    shrunk = copy.deepcopy(record["request"])
+    shrunk["input"][2]["signature"] = "CAISAA=="
+    again = vertexmeter.interactions_usage(shrunk, as_of=record["recorded"])
+    assert again["total_input_tokens"] == 140 and again["bounds"] == bare["bounds"]
+
+
+def test_an_answer_with_search_steps_given_as_response_and_as_history() -> None:
+    record = BY_ID["ixrllmo-0001"]
+    usage = vertexmeter.interactions_usage(record["request"], response=record["response"], as_of=record["recorded"])
+    # The text (14) and the search's call part, bounded as generateContent's 3.x toolCall parts are.
+    assert usage["total_output_tokens"] == 34
+    assert usage["bounds"]["total_output_tokens"] == [14, 38]
+    assert 14 <= record["expected"]["total_output_tokens"] <= 38
+    # As history, its thought step's signature is matched and its stated thoughts billed.
+    later = BY_ID["ixrllm-0002"]
+    with_answer = vertexmeter.interactions_usage(
+        later["request"], history=[record["response"] | {"usage": record["raw_usage"]}], as_of=later["recorded"]
+    )
+    assert with_answer["total_input_tokens"] == 192
+
+
+def test_a_replayed_code_run_bills_as_generate_content_bills_it() -> None:
+    body = {
+        "model": "gemini-3.5-flash",
+        "tools": [{"type": "code_execution"}],
+        "input": [
+            {"type": "user_input", "content": [{"type": "text", "text": "What is 2**10?"}]},
+            {
+                "type": "code_execution_call",
+                "id": "c1",
+                "arguments": {"code": "print(2**10)", "language": "python"},
+                "signature": "EhQKEgFpFH0TAAAAAAAAAAAAAAAAAAAA",
+            },
+            {"type": "code_execution_result", "call_id": "c1", "result": "1024\n"},
+            {"type": "model_output", "content": [{"type": "text", "text": "1024"}]},
+            {"type": "user_input", "content": [{"type": "text", "text": "And 2**11?"}]},
+        ],
+    }
+    usage = vertexmeter.interactions_usage(body, as_of="2026-09-25")
+    model, generate_body = interactions_request(body)
+    generate = vertexmeter.usage(model, generate_body, api="gemini", as_of="2026-09-25").to_rest()
+    assert usage["total_input_tokens"] == generate["promptTokenCount"]
+    assert usage["bounds"]["total_input_tokens"] == generate["bounds"]["promptTokenCount"]
+    assert "codeExecution" in usage["bounds"]["reason"]
+
+
+def test_cli_counts_the_recorded_search_replay_as_the_library_does(tmp_path: Path) -> None:
+    record = BY_ID["ixrllm-0002"]
+    body = _write(tmp_path / "body.json", record["request"])
+    history = _write(tmp_path / "history.json", [_answer("ixrllm-0001")])
+    args = ("usage", "-m", "gemini-3.8-flash", "--interactions", "--file", body, "--as-of", record["recorded"])
+    code, out, err = _cli(*args, "--history", history)
+    assert code == 0, err
+    library = vertexmeter.interactions_usage(
+        record["request"], history=[_answer("ixrllm-0001")], as_of=record["recorded"]
+    )
+    assert json.loads(out) == library
+    assert library["bounds"]["total_input_tokens"] == [192, 1212]

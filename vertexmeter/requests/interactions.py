@@ -2,12 +2,13 @@
 
 An Interactions request carries the same prompt as a generateContent body in another shape: `input` (a string,
 a list of content items, or a list of steps: `user_input`, `model_output`, `thought`, `function_call`,
-`function_result`), a `system_instruction` string, `tools` (`{"type": "function", ...}` and the built-in tools)
-and a snake_case `generation_config`. `interactions_request` writes it as the Gemini API generateContent body the
-counting engine takes; `interactions_response` writes an interaction's `steps` as a generateContent response, for
-the output's count. Only the fields of the google-genai SDK's `CreateModelInteraction` type are read; any other
-name is refused with Google's message, and what cannot be known offline (`previous_interaction_id`: a history
-kept on Google's server; an `agent`) is refused with why (docs/inputs.md, "Interactions API").
+`function_result` and a built-in tool's call / result steps), a `system_instruction` string, `tools`
+(`{"type": "function", ...}` and the built-in tools) and a snake_case `generation_config`. `interactions_request`
+writes it as the Gemini API generateContent body the counting engine takes; `interactions_response` writes an
+interaction's `steps` as a generateContent response, for the output's count. Only the fields of the google-genai
+SDK's `CreateModelInteraction` type are read; any other name is refused with Google's message, and what cannot be
+known offline (`previous_interaction_id`: a history kept on Google's server; an `agent`) is refused with why
+(docs/inputs.md, "Interactions API").
 """
 
 from __future__ import annotations
@@ -53,6 +54,24 @@ _BUILT_IN = {"google_search": "googleSearch", "url_context": "urlContext", "code
 # Steps by the side of the conversation whose turn they belong to.
 _USER_STEPS = ("user_input", "function_result")
 _MODEL_STEPS = ("model_output", "thought", "function_call")
+# A built-in tool's run, replayed as steps (the google-genai SDK's `*callstep.py` / `*resultstep.py`): each step is
+# the model-turn part generateContent replays for it (`toolCall` / `toolResponse` with the tool's type, or code
+# execution's `executableCode` / `codeExecutionResult`), its `signature` as the part's thoughtSignature, so the
+# engine bills it as it bills those parts (docs/counting.md, "Replayed thoughts": not_thoughts; "Built-in tool runs
+# in the prompt"). step type -> (generateContent ToolType, True for the call, False for its result).
+_TOOL_STEPS = {
+    "google_search_call": ("GOOGLE_SEARCH_WEB", True),
+    "google_search_result": ("GOOGLE_SEARCH_WEB", False),
+    "url_context_call": ("URL_CONTEXT", True),
+    "url_context_result": ("URL_CONTEXT", False),
+    "google_maps_call": ("GOOGLE_MAPS", True),
+    "google_maps_result": ("GOOGLE_MAPS", False),
+    "file_search_call": ("FILE_SEARCH", True),
+    "file_search_result": ("FILE_SEARCH", False),
+}
+_SEARCH_TYPES = {"web_search": "GOOGLE_SEARCH_WEB", "image_search": "GOOGLE_SEARCH_IMAGE"}
+_CODE_STEPS = ("code_execution_call", "code_execution_result")
+_SERVER_STEPS = (*_TOOL_STEPS, *_CODE_STEPS)
 
 
 def _unknown(key: str, where: str) -> VertexMeterError:
@@ -159,6 +178,67 @@ def _function_result(item: dict[str, Any], where: str) -> dict[str, Any]:
     return {"functionResponse": call}
 
 
+def _server_step(item: dict[str, Any], kind: str, where: str) -> dict[str, Any]:
+    """A built-in tool's call or result step as the model-turn Part generateContent replays for it."""
+    part: dict[str, Any]
+    if kind in _CODE_STEPS:
+        if kind == "code_execution_call":
+            _only(item, ("type", "id", "arguments", "signature"), where)
+            arguments = _object(item.get("arguments", {}), f"{where}.arguments")
+            _only(arguments, ("code", "language"), f"{where}.arguments")
+            code: dict[str, Any] = {
+                "language": _string(arguments.get("language", "python"), f"{where}.arguments.language").upper(),
+                "code": _string(arguments.get("code", ""), f"{where}.arguments.code"),
+            }
+            if "id" in item:
+                code["id"] = _string(item["id"], f"{where}.id")
+            part = {"executableCode": code}
+        else:
+            _only(item, ("type", "call_id", "result", "is_error", "signature"), where)
+            result = item.get("result", "")
+            if isinstance(result, list):
+                texts = []
+                for j, sub in enumerate(result):
+                    sub, sub_kind = _typed(sub, f"{where}.result[{j}]")
+                    if sub_kind != "text":
+                        raise invalid_argument(
+                            f"Invalid value at '{where}.result[{j}]': only text results are counted offline.", where
+                        )
+                    texts.append(_content_part(sub, sub_kind, f"{where}.result[{j}]")["text"])
+                result = "".join(texts)
+            outcome = "OUTCOME_FAILED" if item.get("is_error") is True else "OUTCOME_OK"
+            run: dict[str, Any] = {"outcome": outcome, "output": _string(result, f"{where}.result")}
+            if "call_id" in item:
+                run["id"] = _string(item["call_id"], f"{where}.call_id")
+            part = {"codeExecutionResult": run}
+    else:
+        tool_type, is_call = _TOOL_STEPS[kind]
+        if is_call:
+            _only(item, ("type", "id", "arguments", "search_type", "signature"), where)
+            if "search_type" in item:
+                search = item["search_type"]
+                tool_type = _SEARCH_TYPES.get(search, tool_type) if isinstance(search, str) else tool_type
+            call: dict[str, Any] = {"toolType": tool_type}
+            if "id" in item:
+                call["id"] = _string(item["id"], f"{where}.id")
+            call["args"] = _object(item.get("arguments", {}), f"{where}.arguments")
+            part = {"toolCall": call}
+        else:
+            _only(item, ("type", "call_id", "result", "is_error", "signature"), where)
+            results = item.get("result", [])
+            items = [_object(r, f"{where}.result[{j}]") for j, r in enumerate(_list(results, f"{where}.result"))]
+            # One result is the response object itself (as generateContent's recorded toolResponse parts carry it).
+            response: dict[str, Any] = items[0] if len(items) == 1 else {"result": items}
+            reply: dict[str, Any] = {"toolType": tool_type}
+            if "call_id" in item:
+                reply["id"] = _string(item["call_id"], f"{where}.call_id")
+            reply["response"] = response
+            part = {"toolResponse": reply}
+    if "signature" in item:
+        part["thoughtSignature"] = _string(item["signature"], f"{where}.signature")
+    return part
+
+
 def _turns(value: Any) -> list[dict[str, Any]]:
     """`input` as generateContent contents: consecutive steps of one side join into one turn."""
     if isinstance(value, str):
@@ -216,12 +296,14 @@ def _turns(value: Any) -> list[dict[str, Any]]:
             model_part({"functionCall": call})
         elif kind == "function_result":
             add("user", _function_result(item, where))
+        elif kind in _SERVER_STEPS:
+            add("model", _server_step(item, kind, where))
         elif kind in ("text", *_MEDIA):
             add("user", _content_part(item, kind, where))
         else:
             raise invalid_argument(
-                f"Invalid value at '{where}.type': {kind!r} steps are not counted offline (a server-side tool's "
-                "call or result, whose run only Google's answer tells).",
+                f"Invalid value at '{where}.type': {kind!r} is not a step counted offline (user_input, "
+                f"model_output, thought, function_call, function_result, {', '.join(_SERVER_STEPS)}).",
                 where,
             )
     if signature is not None:
@@ -366,10 +448,10 @@ def interactions_response(interaction: Any) -> dict[str, Any]:
             for item in _list(answer.get("outputs", []), "response.outputs")
         ]
     for i, step in enumerate(steps):
-        if _step_kind(step) not in _MODEL_STEPS:
+        if _step_kind(step) not in (*_MODEL_STEPS, *_SERVER_STEPS):
             raise invalid_argument(
-                f"Invalid value at 'response.steps[{i}].type': {_step_kind(step)!r} steps of an answer are not "
-                "counted offline (a server-side tool's call or result bills what only Google's answer tells).",
+                f"Invalid value at 'response.steps[{i}].type': {_step_kind(step)!r} is not a step of an answer "
+                f"counted offline (model_output, thought, function_call, {', '.join(_SERVER_STEPS)}).",
                 f"response.steps[{i}]",
             )
     contents = _turns(steps)
