@@ -267,6 +267,11 @@ def seam_bounds(
             n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
         if n:
             found.append((seam, n))
+    return _bounds_of(found)
+
+
+def _bounds_of(found: list[tuple[UncertainSeam, int]]) -> SeamBounds | None:
+    """The seams found, each with how many times: the sum of their ranges, or None when none was found."""
     if not found:
         return None
     return SeamBounds(
@@ -420,11 +425,7 @@ def output_seam_bounds(prompt: Prompt, calls: list[dict[str, Any]]) -> SeamBound
         n = sum(_OUTPUT_SEAMS[seam.shape](call.get("args") or {}) for call in calls)
         if n:
             found.append((seam, n))
-    if not found:
-        return None
-    return SeamBounds(
-        low=sum(seam.low * n for seam, n in found), high=sum(seam.high * n for seam, n in found), found=tuple(found)
-    )
+    return _bounds_of(found)
 
 
 # Shapes of a response's call args (candidatesTokenCount).

@@ -153,21 +153,26 @@ def _content_part(item: dict[str, Any], kind: str, where: str) -> dict[str, Any]
     )
 
 
+def _result_text(result: list[Any], where: str) -> str:
+    """A step's `result` given as content items: their texts joined (only text results are counted offline)."""
+    texts = []
+    for j, item in enumerate(result):
+        item, kind = _typed(item, f"{where}.result[{j}]")
+        if kind != "text":
+            raise invalid_argument(
+                f"Invalid value at '{where}.result[{j}]': only text results are counted offline.", where
+            )
+        texts.append(_content_part(item, kind, f"{where}.result[{j}]")["text"])
+    return "".join(texts)
+
+
 def _function_result(item: dict[str, Any], where: str) -> dict[str, Any]:
     _only(item, ("type", "call_id", "name", "result", "is_error", "signature"), where)
     result = item.get("result")
     # A result of content items writes its texts as the response's `result` (the shape whose count the recorded
     # answers reproduce: tests/data/PROVENANCE.md, interactions_2026); an object is the response itself.
     if isinstance(result, list):
-        texts = []
-        for j, sub in enumerate(result):
-            sub, kind = _typed(sub, f"{where}.result[{j}]")
-            if kind != "text":
-                raise invalid_argument(
-                    f"Invalid value at '{where}.result[{j}]': only text results are counted offline.", where
-                )
-            texts.append(_content_part(sub, kind, f"{where}.result[{j}]")["text"])
-        response: Any = {"result": "".join(texts)}
+        response: Any = {"result": _result_text(result, where)}
     elif isinstance(result, str):
         response = {"result": result}
     else:
@@ -197,15 +202,7 @@ def _server_step(item: dict[str, Any], kind: str, where: str) -> dict[str, Any]:
             _only(item, ("type", "call_id", "result", "is_error", "signature"), where)
             result = item.get("result", "")
             if isinstance(result, list):
-                texts = []
-                for j, sub in enumerate(result):
-                    sub, sub_kind = _typed(sub, f"{where}.result[{j}]")
-                    if sub_kind != "text":
-                        raise invalid_argument(
-                            f"Invalid value at '{where}.result[{j}]': only text results are counted offline.", where
-                        )
-                    texts.append(_content_part(sub, sub_kind, f"{where}.result[{j}]")["text"])
-                result = "".join(texts)
+                result = _result_text(result, where)
             outcome = "OUTCOME_FAILED" if item.get("is_error") is True else "OUTCOME_OK"
             run: dict[str, Any] = {"outcome": outcome, "output": _string(result, f"{where}.result")}
             if "call_id" in item:
