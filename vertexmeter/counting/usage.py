@@ -456,6 +456,9 @@ def usage_of_body(
     cached = _cached_tokens(prompt, cached_content_tokens)
     known = thought_history(history)
     counted = count_prompt_tokens(prompt, media_options or MediaOptions(), day, count_billable=count_billable)
+    tokenizer = get_tokenizer(tokenizer_for(prompt.model, prompt.api, day))
+    # The tool template in force on the day (dated_weights can change what it reads), for the declarations' seams.
+    template = rules_on(accounting_for(prompt.model, prompt.api, prompt.call), day).tools if prompt.tools else None
     raw_rule = raw_prompt_rule_for(info, api, day) if prompt.call == GENERATE_CONTENT else None
     replayed = replayed_thought_tokens(
         prompt,
@@ -476,11 +479,9 @@ def usage_of_body(
         raw_prompt_rule=raw_rule,
         seams=seam_bounds(
             prompt,
-            reads_json_schemas=_reads_json_schemas(prompt, day),
-            tokens=lambda text: len(get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)).encode(text)),
-            template=rules_on(accounting_for(prompt.model, prompt.api, prompt.call), day).tools
-            if prompt.tools
-            else None,
+            reads_json_schemas=template is None or template.counts_json_schemas,
+            tokens=lambda text: len(tokenizer.encode(text)),
+            template=template,
         ),
         streamed_history=counted.streamed_history,
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),
@@ -500,7 +501,7 @@ def usage_of_body(
         result.server_tools = server_tool_calls(
             prompt,
             response,
-            get_tokenizer(tokenizer_for(prompt.model, prompt.api, day)),
+            tokenizer,
             GENERATE_CONTENT,
             answer_tokens=candidates.get("TEXT", 0),
             day=day,
@@ -575,13 +576,6 @@ def usage_metadata(
         config=config,
         streamed=streamed,
     ).to_rest(explain=explain)
-
-
-def _reads_json_schemas(prompt: Prompt, day: dt.date | None) -> bool:
-    """Whether the tool template in force on `day` reads the declarations' JSON Schemas (dated_weights can say not)."""
-    if not prompt.tools:
-        return True  # nothing to read either way
-    return rules_on(accounting_for(prompt.model, prompt.api, prompt.call), day).tools.counts_json_schemas
 
 
 def _usage_fields(prompt: Prompt, day: dt.date | None) -> dict[str, str]:
