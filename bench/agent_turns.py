@@ -5,7 +5,8 @@ Run: python bench/agent_turns.py [--runs 5]                  # this checkout
 
 The requests are the recorded prompts of tests/data (the 2026 file and every mined text set): agent turns with
 tool declarations, function-call history and replayed signatures, as Google answered them. Each process splits
-them in two halves by a hash of the record id: it bills the first half untimed (a server that has been running a
+them in two halves by a hash of the record id (the records of the checkout the script runs from, whichever tree's
+code bills them): it bills the first half untimed (a server that has been running a
 while: the tokenizer loaded, its chunk caches holding other text), then the second half once, timed (process CPU
 time), so no timed request repeats a text already counted in that process. Reported: microseconds per request,
 median and spread over the runs; with --trees each tree's runs alternate in fresh processes.
@@ -25,9 +26,12 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+# The records are this checkout's (tests/data), whichever tree's code bills them: both trees bill the same requests.
+_DATA = Path(__file__).resolve().parents[1]
+
 
 def _records(root: Path) -> list[dict[str, Any]]:
-    sys.path[:0] = [str(root), str(root / "tests")]
+    sys.path[:0] = [str(root), str(_DATA / "tests")]
     import ground_truth as gt
 
     records = [r for r in gt.load_2026() if r["kind"] == "input"]
