@@ -79,6 +79,10 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       --index-copies; then, each over its own copies so the ids above stay: newrelic nrpy4 (cassette_v2.yaml) and
       mastra-ai/mastra packages mastra3 | gzip -9n > tests/data/mined_late_2026.jsonl.gz; their function-call outputs
       (`--function-calls`): newrelic nrpy3c, nrpy4c | gzip -9n > tests/data/mined_calls_heldout4.jsonl.gz
+  werdnum/family-assistant after its mirror (stored index versions copied to INDEX/COMMIT/PATH; a newer model's
+      answer to a held request kept): ... INDEX werdnum/family-assistant tests/cassettes fama2 --skip-known-model
+      --index-copies | gzip -9n > tests/data/mined_late_2026b.jsonl.gz; ... fama2c --skip-known-model --index-copies
+      --function-calls | gzip -9n > tests/data/mined_calls_heldout5.jsonl.gz
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
