@@ -299,6 +299,11 @@ MINED_HISTORY_FLOORS = {
     # 17/35 with 3.x's JSON Schema declarations (tool_templates), fitted on newrelic's earlier cassettes.
     "late_2026": 0.48,
     "calls_heldout4": 1.0,  # 21/21: Vertex and Gemini API 3.5 Flash calls of Google ADK agents, 2026-09
+    # 52/59 when mined, before any rule (PROVENANCE.md mined_late_2026b): werdnum/family-assistant's Gemini API 3.6,
+    # 3.7 and 3.8 Flash answers of 2026-07 ... 09; prompts 29/36 (the 7 misses: turns replaying signatures without
+    # their history, every one inside its bounds), outputs 23/23
+    "late_2026b": 0.881,
+    "calls_heldout5": 1.0,  # 13/13 when mined: the same recordings' calls (3.6, 3.7, 3.8 Flash)
     # 247/318, media prompts with their bytes (212 before its rules; docs/media.md); 262/318 with an object below a
     # list item of a 2.5 payload billed nothing more (accounting.yaml function_history per_nested_object_in_list);
     # 277/349 with crewAI's 31 (15 exact: Gemini API 2.0's audio, video and mixed image misses; docs/media.md);

@@ -87,6 +87,8 @@ MINED = {
     "calls_heldout3": "function-call outputs of js-genai, dotnet-genai, mastra (unseen check of function_call_outputs)",
     "late_2026": "index versions recorded Sep - Oct 2026: newrelic's ADK agents, mastra, ruby_llm (unseen check)",
     "calls_heldout4": "function-call outputs of newrelic's ADK agents, Sep 2026 (unseen check)",
+    "late_2026b": "index versions of family-assistant: Gemini API 3.6, 3.7, 3.8 Flash, Jul - Sep 2026 (unseen check)",
+    "calls_heldout5": "function-call outputs of the same 3.6, 3.7, 3.8 Flash recordings (unseen check)",
     "media": "media prompts with their real bytes, every mirrored repository (unseen check; docs/media.md)",
 }
 

@@ -79,6 +79,10 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       --index-copies; then, each over its own copies so the ids above stay: newrelic nrpy4 (cassette_v2.yaml) and
       mastra-ai/mastra packages mastra3 | gzip -9n > tests/data/mined_late_2026.jsonl.gz; their function-call outputs
       (`--function-calls`): newrelic nrpy3c, nrpy4c | gzip -9n > tests/data/mined_calls_heldout4.jsonl.gz
+  werdnum/family-assistant after its mirror (stored index versions copied to INDEX/COMMIT/PATH; a newer model's
+      answer to a held request kept): ... INDEX werdnum/family-assistant tests/cassettes fama2 --skip-known-model
+      --index-copies | gzip -9n > tests/data/mined_late_2026b.jsonl.gz; ... fama2c --skip-known-model --index-copies
+      --function-calls | gzip -9n > tests/data/mined_calls_heldout5.jsonl.gz
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
@@ -118,7 +122,9 @@ of `COMMIT/PATH` files, each one stored version of a recording copied from the i
 createTime nor responseId is left out (no commit date to bound it).
 A body holding rig's `signature_REDACTED_N` is
 skipped.
-`--skip-known` leaves out an answer (kind, request, value) a set of tests/data already holds (forks copy cassettes).
+`--skip-known` leaves out an answer (kind, request, value) a set of tests/data already holds (forks copy cassettes);
+`--skip-known-model` keys the answer by its model too: a newer model that bills a held request the same is new evidence
+for that model, not a copy.
 `--media STORE` keeps instead the prompts that carry media (MediaStore): each medium's bytes once, by SHA-256, in
 STORE; bodies whose media are not in the cassette, over 2 MB, or past the store's 7 MB are skipped and counted on
 stderr; Ruby's `!binary` bodies are read.
@@ -146,6 +152,7 @@ import ast
 import base64
 import binascii
 import datetime as dt
+import glob
 import gzip
 import hashlib
 import json
@@ -393,7 +400,8 @@ def _interactions(repo: str, blob: str, path: str) -> list[dict[str, Any]]:
     """A cassette's interactions (vcrpy, Ruby's and R's VCR), or an httprr trace's exchanges in their shape."""
     try:
         if _INDEX_COPIES:
-            raw = next(p for p in Path(repo).glob(f"*/{path}") if _index_blob(p) == blob).read_bytes()
+            # glob.escape: a pytest id in the path (`test_x[model]`) is not a character class
+            raw = next(p for p in Path(repo).glob(f"*/{glob.escape(path)}") if _index_blob(p) == blob).read_bytes()
         else:
             raw = subprocess.run(["git", "-C", repo, "cat-file", "-p", blob], capture_output=True, check=True).stdout
     except subprocess.CalledProcessError:  # a large file the snapshot lists but does not hold
@@ -796,12 +804,13 @@ def main(
     function_calls: bool = False,
     skip: set[str] | None = None,
     media: MediaStore | None = None,
+    per_model: bool = False,
 ) -> None:
     """Print the records; `function_calls` prints instead the outputs whose candidate calls functions (its parts
     verbatim, a stream's text fragments joined), a set of its own. An answer whose key is in `skip` (known_answers)
     is left out, and the count of those is written to stderr. `media` prints instead the prompts that carry media
     (inlineData, or fileData whose bytes the cassette's own upload holds), their bytes moved to the store."""
-    writer = RecordWriter(prefix, skip)
+    writer = RecordWriter(prefix, skip, per_model)
     # responseId -> (model, request): an answer whose responseId came earlier with another model or request
     # is a copied or edited cassette, not a recording (pydantic-ai has such copies): skipped.
     answers: dict[str, str] = {}
@@ -950,9 +959,10 @@ def main(
         media.close()
 
 
-def known_answers(prefix: str) -> set[str]:
+def known_answers(prefix: str, per_model: bool = False) -> set[str]:
     """(kind, request, value) of every answer the sets of this folder already hold, but those of `prefix` (the set
-    being mined): a fork's copied cassette, or another repository's, gives no new evidence (`--skip-known`)."""
+    being mined): a fork's copied cassette, or another repository's, gives no new evidence (`--skip-known`).
+    `per_model` keys them by model too (`--skip-known-model`)."""
     folder = Path(__file__).resolve().parent
     keys: set[str] = set()
     for path in sorted(folder.glob("*.jsonl*")):
@@ -964,7 +974,7 @@ def known_answers(prefix: str) -> set[str]:
             if line.strip():
                 record = json.loads(line)
                 if not str(record.get("id", "")).startswith(f"{prefix}-"):
-                    keys.add(_answer_key(record))
+                    keys.add(_answer_key(record, per_model))
     return keys
 
 
@@ -985,8 +995,8 @@ class RecordWriter:
     """Prints each distinct answer once as a numbered record (`PREFIX-0001` …), leaving out those whose answer key is
     in `skip` (known_answers) and saying on stderr how many were left out."""
 
-    def __init__(self, prefix: str, skip: set[str] | None) -> None:
-        self.prefix, self.skip = prefix, skip
+    def __init__(self, prefix: str, skip: set[str] | None, per_model: bool = False) -> None:
+        self.prefix, self.skip, self.per_model = prefix, skip, per_model
         self.seen: set[str] = set()
         self.n = self.skipped = 0
 
@@ -997,7 +1007,7 @@ class RecordWriter:
         if key in self.seen:
             return False
         self.seen.add(key)
-        if self.skip is not None and _answer_key(record) in self.skip:
+        if self.skip is not None and _answer_key(record, self.per_model) in self.skip:
             self.skipped += 1
             return False
         self.n += 1
@@ -1009,8 +1019,9 @@ class RecordWriter:
             print(f"{self.skipped} answers left out: already in a set of tests/data", file=sys.stderr)
 
 
-def _answer_key(record: dict[str, Any]) -> str:
-    key = json.dumps([record["kind"], record["request"], record["expected"].get("totalTokens")], sort_keys=True)
+def _answer_key(record: dict[str, Any], per_model: bool = False) -> str:
+    fields = [record["kind"], record["request"], record["expected"].get("totalTokens")]
+    key = json.dumps([record.get("model"), *fields] if per_model else fields, sort_keys=True)
     # The ground-truth files elide media as `<omitted: N bytes, sha256=HEX>`, the media set names them `sha256:HEX`:
     # the same answer either way.
     return _ELIDED.sub(r"sha256:\1", key)
@@ -1031,6 +1042,9 @@ if __name__ == "__main__":
         directory,
         prefix,
         function_calls="--function-calls" in flags,
-        skip=known_answers(prefix) if "--skip-known" in flags else None,
+        skip=known_answers(prefix, "--skip-known-model" in flags)
+        if {"--skip-known", "--skip-known-model"} & set(flags)
+        else None,
         media=store,
+        per_model="--skip-known-model" in flags,
     )
