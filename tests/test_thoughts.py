@@ -1037,20 +1037,26 @@ def test_vertex_2_5_signatures_have_a_reading_of_their_own() -> None:
 
 
 @pytest.mark.parametrize(
-    ("model", "api", "bounds"),
+    ("model", "api", "streamed", "bounds"),
     [
         # 236 bytes (rllm-0694, 53 billed): the general readings 32 .. 63; Vertex 2.5's from (236 - 15) / 6.27
-        ("gemini-2.5-flash", "vertex", (35, 63)),
-        # the Gemini API's 2.5 and 3.x keep the general readings
-        ("gemini-2.5-flash", "gemini", (32, 63)),
-        ("gemini-3.5-flash", "gemini", (32, 63)),
-        ("gemini-3-flash-preview", "vertex", (32, 63)),
+        ("gemini-2.5-flash", "vertex", True, (35, 63)),
+        # the Gemini API's 2.5 keeps the general readings
+        ("gemini-2.5-flash", "gemini", True, (32, 63)),
+        # the Gemini API's 3.x streamed: its own readings in place of the general ones, (236 - 95) / 4.86 ..
+        # (236 - 95) / 2.55; whole or not said: the general readings
+        ("gemini-3.5-flash", "gemini", True, (29, 56)),
+        ("gemini-3.5-flash", "gemini", False, (32, 63)),
+        ("gemini-3.5-flash", "gemini", None, (32, 63)),
+        ("gemini-3-flash-preview", "vertex", True, (32, 63)),
     ],
 )
-def test_a_signature_is_bounded_by_its_apis_generations_reading(model: str, api: str, bounds: tuple[int, int]) -> None:
+def test_a_signature_is_bounded_by_its_apis_generations_reading(
+    model: str, api: str, streamed: bool | None, bounds: tuple[int, int]
+) -> None:
     body = agent_turn(framed(233))  # one segment: 3 bytes of framing
-    base = vertexmeter.usage(model, bare(body), api=api, streamed=True).prompt_token_count
-    usage = vertexmeter.usage(model, body, api=api, streamed=True)
+    base = vertexmeter.usage(model, bare(body), api=api, streamed=streamed).prompt_token_count
+    usage = vertexmeter.usage(model, body, api=api, streamed=streamed)
     assert usage.bounds is not None
     low, high = usage.bounds["promptTokenCount"]
     assert (low - base, high - base) == bounds
@@ -1070,6 +1076,15 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
         _signature_size({**base, "by_generation": [{"generations": ["2.5"], "readings": [reading]}]})
     with pytest.raises(ValueError, match=r"by_generation vertex \['2.5'\] is a non-empty list"):
         _signature_size({**base, "by_generation": [{"api": "vertex", "generations": ["2.5"]}]})
+    for bad in ({"streamed": "yes"}, {"in_place_of_general": True}, {"streamed": True, "in_place_of_general": 1}):
+        with pytest.raises(ValueError, match="streamed"):
+            _signature_size({**base, "by_generation": [{**entry, **bad}]})
+    streamed = {**entry, "streamed": True, "in_place_of_general": True}
+    whole = {**entry, "streamed": False, "readings": [{**reading, "overhead_bytes": {"low": 5, "high": 5}}]}
+    size = _signature_size({**base, "by_generation": [streamed, whole]})
+    assert size.readings_for("vertex", "2.5", True) == ((0, 0, 4.3, 6.72),)  # in place of the general readings
+    assert size.readings_for("vertex", "2.5", False) == (*size.readings, (5, 5, 4.3, 6.72))  # beside them
+    assert size.readings_for("vertex", "2.5") == size.readings_for("vertex", "3", True) == size.readings
     flipped = {**reading, "bytes_per_thought_token": {"low": 6.72, "high": 4.3}}
     with pytest.raises(ValueError, match="not two ordered ranges"):
         _signature_size({**base, "by_generation": [{"api": "vertex", "generations": ["2.5"], "readings": [flipped]}]})
