@@ -1122,3 +1122,64 @@ def test_mined_signature_turns_are_exact_or_narrowly_bounded() -> None:
     inside = sum(r.within_bounds for r in turns)
     assert narrow / len(turns) >= SIGNATURE_TURN_FLOORS["exact or narrow"]
     assert inside / len(turns) >= SIGNATURE_TURN_FLOORS["exact or inside"]
+
+
+def _streamed_responses(generation: str) -> list[tuple[str, bytes, int]]:
+    """(repository, signature, thoughtsTokenCount) of the Gemini API's streamed responses of this generation that state
+    their thoughts beside one distinct signature: every mined set's answers whose notes name streamGenerateContent, and
+    the 2026 conversations' streams."""
+    import gzip
+
+    from tests.ground_truth import api_of, load_mined_history, mined_history_names, streamed_call
+    from vertexmeter.counting.thoughts import thought_history
+    from vertexmeter.registry import resolve
+    from vertexmeter.requests import decode_bytes
+
+    out: dict[bytes, tuple[str, bytes, int]] = {}
+    for name in mined_history_names():
+        for record in load_mined_history(name):
+            thoughts = (record.get("raw_usage") or {}).get("thoughtsTokenCount")
+            if record["kind"] != "output" or not thoughts or api_of(record) != "gemini" or not streamed_call(record):
+                continue
+            if resolve(record["model"], api="gemini").rules_generation != generation:
+                continue
+            parts = [p for c in record["request"].get("contents") or [] for p in c.get("parts", [])]
+            signatures = {decode_bytes(p["thoughtSignature"], "s") for p in parts if p.get("thoughtSignature")}
+            if len(signatures) == 1:
+                sig = signatures.pop()
+                out.setdefault(sig, (record["source"].split(":")[0], sig, thoughts))
+    path = Path(__file__).resolve().parent / "data" / "conversations_2026.jsonl.gz"
+    for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines():
+        item = json.loads(line)
+        for exchange in item["exchanges"]:
+            url, response = exchange["url"], exchange.get("response")
+            if "generativelanguage" not in url or ":streamGenerateContent" not in url or not response:
+                continue
+            if resolve(url.split("/models/")[-1].split(":")[0], api="gemini").rules_generation != generation:
+                continue
+            known = thought_history([response]).by_signature
+            if len(known) == 1 and (only := next(iter(known.items())))[1][1]:
+                out.setdefault(only[0], (item["source"].split(":")[0], only[0], only[1][1]))
+    return list(out.values())
+
+
+@pytest.mark.parametrize(
+    ("generation", "responses", "general", "streamed"), [("3", 65, 56, 65), ("2.5", 257, 246, 246)]
+)
+def test_streamed_responses_have_readings_of_their_own(
+    generation: str, responses: int, general: int, streamed: int
+) -> None:
+    """accounting.yaml signature_size by_generation `streamed`: the Gemini API's 3.x streamed responses, read by their
+    own readings in place of the general ones, are all held (the general readings hold 56 of the 65); its 2.5 streamed
+    responses' reading, beside the general ones, loses none that those hold."""
+    from vertexmeter.counting.thoughts import signature_thoughts
+    from vertexmeter.registry import signature_size
+
+    rows = _streamed_responses(generation)
+    size = signature_size()
+
+    def held(said: bool | None) -> int:
+        return sum(_holds(signature_thoughts(sig, size, "gemini", generation, said), t) for _, sig, t in rows)
+
+    assert (len(rows), held(None), held(True)) == (responses, general, streamed)
+    assert len({repo for repo, _, _ in rows}) >= 8  # fitted across repositories, not one
