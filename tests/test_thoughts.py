@@ -1061,6 +1061,9 @@ def test_a_signature_is_bounded_by_its_apis_generations_reading(
     low, high = usage.bounds["promptTokenCount"]
     assert (low - base, high - base) == bounds
     assert low <= usage.prompt_token_count <= high
+    # the point value: (236 - 60) / 3.9 = 45, a streamed 3.x signature's (236 - 60) / 4.5 = 39
+    point = 39 if (api, model.startswith("gemini-3"), streamed) == ("gemini", True, True) else 45
+    assert usage.prompt_token_count - base == point
 
 
 def test_a_malformed_reading_of_a_generation_is_refused() -> None:
@@ -1085,6 +1088,15 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
     assert size.readings_for("vertex", "2.5", True) == ((0, 0, 4.3, 6.72),)  # in place of the general readings
     assert size.readings_for("vertex", "2.5", False) == (*size.readings, (5, 5, 4.3, 6.72))  # beside them
     assert size.readings_for("vertex", "2.5") == size.readings_for("vertex", "3", True) == size.readings
+    assert size.point_for("vertex", "2.5", True) == size.point == 3.9
+    pointed = _signature_size({**base, "by_generation": [{**streamed, "bytes_per_thought_token": {"point": 4.5}}]})
+    assert pointed.point_for("vertex", "2.5", True) == 4.5
+    assert pointed.point_for("vertex", "2.5", False) == pointed.point_for("vertex", "2.5") == 3.9
+    for point in (0, "4.5"):
+        with pytest.raises(ValueError, match="its own point"):
+            _signature_size({**base, "by_generation": [{**streamed, "bytes_per_thought_token": {"point": point}}]})
+    with pytest.raises(ValueError, match="its own point"):
+        _signature_size({**base, "by_generation": [{**entry, "bytes_per_thought_token": {"point": 4.5}}]})
     flipped = {**reading, "bytes_per_thought_token": {"low": 6.72, "high": 4.3}}
     with pytest.raises(ValueError, match="not two ordered ranges"):
         _signature_size({**base, "by_generation": [{"api": "vertex", "generations": ["2.5"], "readings": [flipped]}]})

@@ -196,7 +196,8 @@ def signature_thoughts(
     point_weight = (
         size.per_extra_segment_bytes if size.point_extra_segment_bytes is None else size.point_extra_segment_bytes
     )
-    point = round(max(0, len(signature) - point_weight * extra - size.overhead_bytes) / size.point)
+    per_token = size.point_for(api, generation, streamed)
+    point = round(max(0, len(signature) - point_weight * extra - size.overhead_bytes) / per_token)
     return low, min(max(point, low), top), top
 
 

@@ -399,9 +399,10 @@ class SignatureSize:
     # added to `readings` for them (the bounds stay the intersection).
     scoped: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[int, int, float, float], ...]], ...] = ()
     # `by_generation` entries that name `streamed`: ((apis, generations, streamed, in place of the general readings,
-    # readings), ...), read only where the caller says whether the conversation's answers were streamed.
+    # readings, point or None), ...), read only where the caller says whether the conversation's answers were streamed.
     by_stream: tuple[
-        tuple[tuple[str, ...], tuple[str, ...], bool, bool, tuple[tuple[int, int, float, float], ...]], ...
+        tuple[tuple[str, ...], tuple[str, ...], bool, bool, tuple[tuple[int, int, float, float], ...], float | None],
+        ...,
     ] = ()
 
     def readings_for(
@@ -416,11 +417,18 @@ class SignatureSize:
             if api in apis and generation in generations
             for reading in readings
         )
-        for apis, generations, of_streams, in_place, readings in self.by_stream:
+        for apis, generations, of_streams, in_place, readings, _ in self.by_stream:
             if streamed is not None and streamed == of_streams and api in apis and generation in generations:
                 general = () if in_place else general
                 extra += readings
         return general + extra
+
+    def point_for(self, api: str | None, generation: str | None, streamed: bool | None = None) -> float:
+        """The point value's bytes per thought token: a streamed or whole entry's own where the caller says which."""
+        for apis, generations, of_streams, _, _, point in self.by_stream:
+            if point is not None and streamed == of_streams and api in apis and generation in generations:
+                return point
+        return self.point
 
     def several_factor(self, signatures: int) -> float:
         """What the summed range of this many distinct signatures is narrowed by (1: not at all)."""
@@ -786,10 +794,13 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
         streamed, in_place = entry.get("streamed"), entry.get("in_place_of_general", False)
         if not isinstance(in_place, bool) or (in_place and streamed is None):
             raise ValueError(f"accounting.yaml signature_size.{where}: in_place_of_general is a bool, beside streamed")
+        point = (entry.get("bytes_per_thought_token") or {}).get("point")
+        if point is not None and (streamed is None or not isinstance(point, int | float) or point <= 0):
+            raise ValueError(f"accounting.yaml signature_size.{where}: its own point is a number > 0, with streamed")
         if streamed is None:
             scoped.append((apis, generations, readings))
         elif isinstance(streamed, bool):
-            by_stream.append((apis, generations, streamed, in_place, readings))
+            by_stream.append((apis, generations, streamed, in_place, readings, None if point is None else float(point)))
         else:
             raise ValueError(f"accounting.yaml signature_size.{where}: streamed is true or false")
     bounds_weight, point_weight = _segment_weights(raw.get("per_extra_segment_bytes", 0))
