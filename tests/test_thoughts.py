@@ -1115,7 +1115,7 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
 # Measured 2026-12-07 over every mined set: 769 and 858 of 881 turns; with mined_late_2026's 16 (3.5 Flash, both
 # APIs, September 2026; all inside their bounds, 8 of them at most 30 % wide) 777 and 874 of 897, so the narrow rate
 # is restated lower (0.8729 -> 0.8662).
-SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.876, "exact or inside": 0.986}  # 786 and 885 of 897 (2026-12-07)
+SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.878, "exact or inside": 0.986}  # 788 and 885 of 897 (2026-12-07)
 
 
 def test_mined_signature_turns_are_exact_or_narrowly_bounded() -> None:
