@@ -1066,6 +1066,16 @@ def test_a_signature_is_bounded_by_its_apis_generations_reading(
     assert usage.prompt_token_count - base == point
 
 
+def test_a_streamed_2_5_signature_is_read_as_streamed_when_not_said() -> None:
+    """Not said, a 2.5 signature of several segments is a streamed response's (it bills, `when_streamed`), and its
+    size is read with the streamed responses' reading too: the same bounds as said."""
+    body = agent_turn(framed(100, 200))
+    said = vertexmeter.usage("gemini-2.5-flash", body, api="gemini", streamed=True)
+    guessed = vertexmeter.usage("gemini-2.5-flash", body, api="gemini")
+    assert said.bounds is not None and guessed.bounds == said.bounds
+    assert guessed.prompt_token_count == said.prompt_token_count
+
+
 def test_a_malformed_reading_of_a_generation_is_refused() -> None:
     from vertexmeter.registry.models import _signature_size
 

@@ -229,7 +229,9 @@ def replayed_thought_tokens(
             else:
                 known_responses[found[0]] = found[1]
             continue
-        lo, mid, hi = signature_thoughts(signature, size, prompt.api, prompt.model.rules_generation, streamed)
+        # Not said, a signature of several segments was streamed (a 3.x one has one segment either way).
+        said = streamed if streamed is not None else (True if streamed_signature(signature) else None)
+        lo, mid, hi = signature_thoughts(signature, size, prompt.api, prompt.model.rules_generation, said)
         if hi:
             unknown.append(signature)
         low, point, high = low + lo, point + mid, high + hi
