@@ -371,7 +371,10 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     seam counted as the template reads the declaration (a definition reached only through additionalProperties
     bounds nothing), pyd-0273 and pyd-0402, exact, carry no bounds: 547 bounded, 528 held, 421 narrow, 468 exact.
     With the unseen check mined_late_2026 (3.5 Flash agent turns of September 2026, both APIs; its 16 signature
-    turns all held, 8 narrow): 563 bounded, 544 held, 429 narrow, 468 exact."""
+    turns all held, 8 narrow): 563 bounded, 544 held, 429 narrow, 468 exact. With streamed responses' readings of their
+    own where the record says the call streamed (accounting.yaml signature_size by_generation `streamed`: the Gemini
+    API's 3.x in place of the general readings, its 2.5 beside them): 555 held, 439 narrow; with a streamed 3.x
+    signature's point value at their median k (4.5) three more land on the recorded count by chance: 471 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -384,7 +387,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 563 and held >= 544 and bounded - held <= 19 and narrow >= 429 and exact >= 468
+    assert bounded >= 563 and held >= 555 and bounded - held <= 8 and narrow >= 439 and exact >= 471
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:

@@ -109,8 +109,9 @@ def history_from(path: str | None) -> Any:
     "--streamed/--not-streamed",
     default=None,
     help="The conversation's answers came from streamGenerateContent (or not): a --response given joined then "
-    "carries a stream's bounds, and it decides which replayed 2.5 thought signatures bill. Not given: the "
-    "signatures tell.",
+    "carries a stream's bounds, it decides which replayed 2.5 thought signatures bill, and without --history "
+    "it picks the readings of the signatures' size (a streamed 3.x signature carries more bytes per thought). "
+    "Not given: the signatures tell.",
 )
 @click.option("--explain", is_flag=True, help=EXPLAIN_HELP)
 @click.option(

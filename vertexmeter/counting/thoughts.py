@@ -175,24 +175,29 @@ def _varint(data: bytes, i: int) -> tuple[int | None, int]:
 
 
 def signature_thoughts(
-    signature: bytes, size: SignatureSize, api: str | None = None, generation: str | None = None
+    signature: bytes,
+    size: SignatureSize,
+    api: str | None = None,
+    generation: str | None = None,
+    streamed: bool | None = None,
 ) -> tuple[int, int, int]:
     """(low, point, high) thoughts a signature of this size carries (accounting.yaml `signature_size`): the
-    intersection of its readings (with those of the API's generation that produced it, `by_generation`), the point
-    value clamped into it."""
+    intersection of its readings (with those of the API's generation that produced it, `by_generation`, and where
+    `streamed` is said those of its streamed or whole responses), the point value clamped into it."""
     if signature in DUMMY_SIGNATURES:
         return 0, 0, 0
     extra = max(0, signature_segments(signature) - 1)
     n = max(0, len(signature) - size.per_extra_segment_bytes * extra)
     low, high = 0, math.inf
-    for overhead_low, overhead_high, k_low, k_high in size.readings_for(api, generation):
+    for overhead_low, overhead_high, k_low, k_high in size.readings_for(api, generation, streamed):
         low = max(low, math.floor(max(0, n - overhead_high) / k_high))
         high = min(high, math.ceil(max(0, n - overhead_low) / k_low))
     top = max(int(high), low)
     point_weight = (
         size.per_extra_segment_bytes if size.point_extra_segment_bytes is None else size.point_extra_segment_bytes
     )
-    point = round(max(0, len(signature) - point_weight * extra - size.overhead_bytes) / size.point)
+    per_token = size.point_for(api, generation, streamed)
+    point = round(max(0, len(signature) - point_weight * extra - size.overhead_bytes) / per_token)
     return low, min(max(point, low), top), top
 
 
@@ -224,7 +229,9 @@ def replayed_thought_tokens(
             else:
                 known_responses[found[0]] = found[1]
             continue
-        lo, mid, hi = signature_thoughts(signature, size, prompt.api, prompt.model.rules_generation)
+        # Not said, a signature of several segments was streamed (a 3.x one has one segment either way).
+        said = streamed if streamed is not None else (True if streamed_signature(signature) else None)
+        lo, mid, hi = signature_thoughts(signature, size, prompt.api, prompt.model.rules_generation, said)
         if hi:
             unknown.append(signature)
         low, point, high = low + lo, point + mid, high + hi

@@ -413,7 +413,9 @@ def usage(
         stream bills its text off the text's count (accounting.yaml `streamed_output_bounds`) and the chunks that
         would tell are not given, the output carries `bounds`. Replayed signatures where only a streamed response's
         bill (accounting.yaml `replayed_thoughts`, `when_streamed`): said, it decides; not said, the signature's
-        segments tell (docs/counting.md, "Replayed thoughts").
+        segments tell (docs/counting.md, "Replayed thoughts"). Said, it also picks the readings a signature's size is
+        read with where the producing response's thoughts are not given (accounting.yaml `signature_size`
+        `by_generation` `streamed`: the Gemini API's streamed 3.x signatures carry more bytes per thought).
     """
     day = parse_day(as_of, "as_of")
     info = model_info(model, api, on=day)

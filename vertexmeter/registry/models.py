@@ -398,16 +398,37 @@ class SignatureSize:
     # `by_generation`: ((apis, generations, readings), ...), readings that hold only one API's generation's signatures,
     # added to `readings` for them (the bounds stay the intersection).
     scoped: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[int, int, float, float], ...]], ...] = ()
+    # `by_generation` entries that name `streamed`: ((apis, generations, streamed, in place of the general readings,
+    # readings, point or None), ...), read only where the caller says whether the conversation's answers were streamed.
+    by_stream: tuple[
+        tuple[tuple[str, ...], tuple[str, ...], bool, bool, tuple[tuple[int, int, float, float], ...], float | None],
+        ...,
+    ] = ()
 
-    def readings_for(self, api: str | None, generation: str | None) -> tuple[tuple[int, int, float, float], ...]:
-        """The readings that hold a signature of this API and generation: every general one and the scoped ones."""
-        extra = tuple(
+    def readings_for(
+        self, api: str | None, generation: str | None, streamed: bool | None = None
+    ) -> tuple[tuple[int, int, float, float], ...]:
+        """The readings that hold a signature of this API and generation: every general one and the scoped ones; where
+        `streamed` is said, those of streamed or whole responses too (some in place of the general ones)."""
+        general = self.readings
+        extra: tuple[tuple[int, int, float, float], ...] = tuple(
             reading
             for apis, generations, readings in self.scoped
             if api in apis and generation in generations
             for reading in readings
         )
-        return self.readings + extra
+        for apis, generations, of_streams, in_place, readings, _ in self.by_stream:
+            if streamed is not None and streamed == of_streams and api in apis and generation in generations:
+                general = () if in_place else general
+                extra += readings
+        return general + extra
+
+    def point_for(self, api: str | None, generation: str | None, streamed: bool | None = None) -> float:
+        """The point value's bytes per thought token: a streamed or whole entry's own where the caller says which."""
+        for apis, generations, of_streams, _, _, point in self.by_stream:
+            if point is not None and streamed == of_streams and api in apis and generation in generations:
+                return point
+        return self.point
 
     def several_factor(self, signatures: int) -> float:
         """What the summed range of this many distinct signatures is narrowed by (1: not at all)."""
@@ -763,11 +784,25 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
         items = [{"overhead_bytes": {"low": overhead, "high": overhead}, "bytes_per_thought_token": per_token}]
         items += [raw["also"]] if raw.get("also") is not None else []
     scoped = []
+    by_stream = []
     for entry in raw.get("by_generation") or []:
         if not isinstance(entry, dict) or not entry.get("api") or not entry.get("generations"):
             raise ValueError("accounting.yaml signature_size.by_generation: an entry names its api and generations")
         where = f"by_generation {entry['api']} {entry['generations']}"
-        scoped.append((_strings(entry["api"]), _strings(entry["generations"]), _readings(entry.get("readings"), where)))
+        apis, generations = _strings(entry["api"]), _strings(entry["generations"])
+        readings = _readings(entry.get("readings"), where)
+        streamed, in_place = entry.get("streamed"), entry.get("in_place_of_general", False)
+        if not isinstance(in_place, bool) or (in_place and streamed is None):
+            raise ValueError(f"accounting.yaml signature_size.{where}: in_place_of_general is a bool, beside streamed")
+        point = (entry.get("bytes_per_thought_token") or {}).get("point")
+        if point is not None and (streamed is None or not isinstance(point, int | float) or point <= 0):
+            raise ValueError(f"accounting.yaml signature_size.{where}: its own point is a number > 0, with streamed")
+        if streamed is None:
+            scoped.append((apis, generations, readings))
+        elif isinstance(streamed, bool):
+            by_stream.append((apis, generations, streamed, in_place, readings, None if point is None else float(point)))
+        else:
+            raise ValueError(f"accounting.yaml signature_size.{where}: streamed is true or false")
     bounds_weight, point_weight = _segment_weights(raw.get("per_extra_segment_bytes", 0))
     return SignatureSize(
         overhead_bytes=overhead,
@@ -777,6 +812,7 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
         per_extra_segment_bytes=bounds_weight,
         point_extra_segment_bytes=point_weight,
         scoped=tuple(scoped),
+        by_stream=tuple(by_stream),
         several=_several(raw.get("several_signatures") or []),
     )
 
