@@ -239,6 +239,71 @@ def test_the_rule_is_read_by_day_api_and_generation() -> None:
     assert output_calls_for("gemini", "generateContent", "2.0", None).per_number == 1  # type: ignore[union-attr]
 
 
+# The 09-2025 previews of 2.5 Flash / Flash-Lite (models.yaml `snapshots`) and what they billed for a call: the usage
+# of agentjido/req_llm's and simonw/llm-gemini's recorded answers (the call from the answer's own response).
+# get_weather(location) bills 21 on both previews (Flash-Lite: reqllm-0073; Flash: reqllm-0091, -0121, reqllmc-0007),
+# where 2.5 Flash, Pro and the 05-20 preview bill 17 (reqllmc-0004 …); add(a, b) 22 (reqllm-0180, reqllmc-0016).
+PARIS = {"name": "get_weather", "args": {"location": "Paris, France"}}
+PREVIEW_CALLS = [
+    ("gemini-2.5-flash-lite-preview-09-2025", PARIS, 21),
+    ("gemini-2.5-flash-preview-09-2025", PARIS, 21),
+    ("gemini-2.5-flash-preview-09-2025", {"name": "add", "args": {"a": 2, "b": 3}}, 22),
+]
+ADDRESS = {"city": "San Francisco", "zipcode": "94102", "street": "123 Main St"}
+ADD_PERSON = {"name": "add_person", "args": {"name": "Alice", "address": ADDRESS, "age": 30}}  # llmg-0024: 55
+
+
+@pytest.mark.parametrize(("model", "call", "billed"), PREVIEW_CALLS)
+def test_the_09_2025_previews_bill_a_call_4_more_than_2_5(model: str, call: dict[str, Any], billed: int) -> None:
+    assert _out(model, _call_response(call), day="2025-10-07") == billed
+    assert _out("gemini-2.5-flash", _call_response(call), day="2025-10-07") == billed - 4
+    # gemini-flash-latest named the Flash preview those days, and bills as it
+    if "lite" not in model:
+        assert _out("gemini-flash-latest", _call_response(call), day="2025-10-07") == billed
+
+
+def test_the_09_2025_preview_nested_call_holds_inside_its_object_bounds() -> None:
+    usage = vertexmeter.usage(
+        "gemini-2.5-flash-preview-09-2025",
+        PLACEHOLDER,
+        api="gemini",
+        response=_call_response(ADD_PERSON),
+        as_of="2025-10-13",
+    )
+    assert usage.candidates_token_count == 54  # + 4 over 2.5 Flash's 50
+    low, high = usage.bounds["candidatesTokenCount"]  # type: ignore[index]
+    assert low <= 55 <= high  # llmg-0024's usage: + 4 and the nested object's seam
+    rules = [r for r in usage.rules if r["rule"].startswith("accounting.yaml function_call_outputs")]
+    assert rules and "reqllmc-0007" in rules[0]["evidence"]
+
+
+def test_the_09_2025_previews_are_2_5_flash_elsewhere() -> None:
+    """A snapshot resolves to its model (id, limits, price): only the rules that name it differ. Its text output
+    and a call replayed in its prompt bill as 2.5 Flash's (reqllm-0123, reqllm-0181 exact)."""
+    preview = resolve("gemini-2.5-flash-preview-09-2025", api="gemini")
+    flash = resolve("gemini-2.5-flash", api="gemini")
+    assert preview.id == flash.id and preview.rules_id == "gemini-2.5-flash-preview-09-2025" != flash.rules_id
+    assert resolve("models/gemini-2.5-flash-lite-preview-09-2025", api="gemini").id == "gemini-2.5-flash-lite"
+    assert resolve("gemini-2.5-flash-preview-05-20", api="gemini").rules_id == "gemini-2.5-flash"
+    text = "Why was the cat sitting on the computer?"
+    assert _text("gemini-2.5-flash-preview-09-2025", text) == _text("gemini-2.5-flash", text)
+    history = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "add 2 and 3"}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "add", "args": {"a": 2, "b": 3}}}]},
+            {"role": "user", "parts": [{"text": "5"}]},
+        ]
+    }
+    counts = [
+        vertexmeter.usage(m, history, api="gemini", as_of="2025-10-13").prompt_token_count
+        for m in ("gemini-2.5-flash-preview-09-2025", "gemini-2.5-flash")
+    ]
+    assert counts[0] == counts[1]
+    preview_rule = output_calls_for("gemini", "generateContent", "2.5", None, "gemini-2.5-flash-preview-09-2025")
+    assert preview_rule is not None and preview_rule.per_call == 7
+    assert output_calls_for("gemini", "generateContent", "2.5", None, "gemini-2.5-flash").per_call == 3  # type: ignore[union-attr]
+
+
 ENTRY = {
     "api": "gemini",
     "call": "generateContent",
@@ -274,6 +339,11 @@ def test_entries_whose_days_overlap_are_refused() -> None:
     )
     with pytest.raises(ValueError):
         load_dated_sections({"function_call_outputs": [first, {**ENTRY, "since": "2026-04-17"}]})
+    # an entry for some models beside its generation's entry: both kept, the models' first for those models
+    own = {**ENTRY, "models": ["gemini-2.5-flash-preview-09-2025"], "per_call": 7}
+    assert len(load_dated_sections({"function_call_outputs": [ENTRY, own]}).output_calls) == 2
+    with pytest.raises(ValueError):
+        load_dated_sections({"function_call_outputs": [ENTRY, own, {**own, "per_call": 8}]})
 
 
 @pytest.mark.parametrize(

@@ -724,7 +724,8 @@ def count_response(
     # exact: only the joined text leaves it open.
     streamed = streamed_rule is not None and (joined_stream and not chunks or chunks and not apart and not chunk_rule)
     code_rule = code_parts_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
-    call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
+    generation, rules_id = prompt.model.rules_generation, prompt.model.rules_id
+    call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, generation, as_of, rules_id)
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
