@@ -428,13 +428,35 @@ def output_seam_bounds(prompt: Prompt, calls: list[dict[str, Any]]) -> SeamBound
     return _bounds_of(found)
 
 
+def strings_ending_in_paren(args: Any) -> int:
+    """Top-level string values of a call's args that end with `)` (a line of code, `print(15)`)."""
+    return sum(isinstance(v, str) and v.endswith(")") for v in args.values()) if isinstance(args, dict) else 0
+
+
 # Shapes of a response's call args (candidatesTokenCount).
 _OUTPUT_SEAMS: dict[str, Callable[[Any], int]] = {
     "output_call_object": lambda args: sum(isinstance(v, dict) for v in args.values()) if isinstance(args, dict) else 0,
+    # A call whose args are three strings, nothing else (the call, once).
+    "output_call_three_strings": lambda args: int(
+        isinstance(args, dict) and len(args) == 3 and all(isinstance(v, str) for v in args.values())
+    ),
+    "output_call_string_ending_in_paren": strings_ending_in_paren,
 }
+
+
+def _replayed_call_strings_ending_in_paren(prompt: Prompt) -> int:
+    """Top-level string args ending with `)` of the request's replayed functionCall parts."""
+    return sum(
+        strings_ending_in_paren(function.get("args") or {})
+        for turn in prompt.contents
+        for part in turn.parts
+        if isinstance(function := part.get("functionCall"), dict)
+    )
+
 
 # Shapes of the request as a whole.
 _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
+    "replayed_call_string_ending_in_paren": _replayed_call_strings_ending_in_paren,
     "replayed_function_response": _replayed_function_responses,
     "response_schema_node": _response_schema_nodes,
     "response_schema_number_default": _response_schema_number_defaults,

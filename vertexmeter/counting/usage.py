@@ -13,7 +13,13 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from vertexmeter.counting.accounting import SeamBounds, output_seam_bounds, seam_bounds, top_level_numbers
+from vertexmeter.counting.accounting import (
+    SeamBounds,
+    output_seam_bounds,
+    seam_bounds,
+    strings_ending_in_paren,
+    top_level_numbers,
+)
 from vertexmeter.counting.count import (
     CountResult,
     count_prompt_tokens,
@@ -839,12 +845,15 @@ def _billed_edges(
 
 def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> int:
     """A functionCall part of a response as accounting.yaml `function_call_outputs` bills it: its name, its args
-    written as the rule's payload, and the rule's tokens per call and per top-level number of the args."""
+    written as the rule's payload, and the rule's tokens per call, per top-level number of the args and per top-level
+    string of them that ends with `)`."""
     call = call if isinstance(call, dict) else {}
     name = call.get("name")
     args = call.get("args") if isinstance(call.get("args"), dict) else {}
     name = name if isinstance(name, str) else ""
     numbers = rule.per_number * top_level_numbers(args) if rule.per_number else 0
+    if rule.per_string_ending_in_paren:
+        numbers += rule.per_string_ending_in_paren * strings_ending_in_paren(args)
     if rule.written_as:  # one text: the model's tokens span the name's and the args' edges
         if rule.args_brace_apart:  # ... but for the args' opening brace, a token of its own
             before, after = (side.replace("{name}", name) for side in rule.written_as.split("{args}"))

@@ -204,9 +204,10 @@ class OutputCalls(DaySpan):
     part's edge that meets a call is not the candidate's edge (accounting.yaml `output_newlines` leaves out only the
     candidate's). `per_number`: tokens per top-level number value of the args, as function_history's weight of a
     request's. `args_brace_apart` (written_as only): the args' opening brace is a token of its own, apart from the
-    text before it and the first key after it. `models`: model patterns (fnmatch, against a model's rules id: a
-    snapshot's own name, models.yaml `snapshots`) the entry is for, ahead of the entry of its generation without
-    them; empty: every model of its generations."""
+    text before it and the first key after it. `per_string_ending_in_paren` (<= 0): tokens per top-level string value
+    of the args that ends with `)` (a line of code: `print(15)`). `models`: model patterns (fnmatch, against a
+    model's rules id: a snapshot's own name, models.yaml `snapshots`) the entry is for, ahead of the entry of its
+    generation without them; empty: every model of its generations."""
 
     payload: str
     per_call: int
@@ -214,6 +215,7 @@ class OutputCalls(DaySpan):
     inside_text: bool = False
     per_number: int = 0
     args_brace_apart: bool = False
+    per_string_ending_in_paren: int = 0
     models: tuple[str, ...] = ()
 
     def for_model(self, rules_id: str) -> bool:
@@ -543,10 +545,12 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             inside_text=bool(entry.get("inside_text", False)),
             per_number=int(entry.get("per_number", 0)),
             args_brace_apart=bool(entry.get("args_brace_apart", False)),
+            per_string_ending_in_paren=int(entry.get("per_string_ending_in_paren", 0)),
             models=_strings(entry.get("models") or []),
         )
         if (
             rule.payload not in _CALL_PAYLOADS
+            or rule.per_string_ending_in_paren > 0
             or min(rule.per_call, rule.per_number) < 0
             or not rule.evidence
             or rule.since > rule.until
