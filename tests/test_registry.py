@@ -370,6 +370,14 @@ def test_a_model_is_counted_only_on_the_apis_that_serve_it(model_id: str, served
             "gemini-2.5-flash-preview-05-20",
             True,
         ),
+        (  # family-assistant's answers as itself up to 2025-11-23 (famac-0055)
+            "gemini-2.0-flash-thinking-exp-01-21",
+            "gemini",
+            "2025-11-23",
+            "gemini-2.0-flash-thinking-exp",
+            "gemini-2.0-flash-thinking-exp",
+            False,
+        ),
         (
             "gemini-2.0-flash-thinking-exp-01-21",
             "gemini",
