@@ -732,6 +732,7 @@ def count_response(
     code_rule = code_parts_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
     generation, rules_id = prompt.model.rules_generation, prompt.model.rules_id
     call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, generation, as_of, rules_id)
+    wrote_text = False  # a candidate has text (the output seams of a text: accounting.yaml uncertain_seams)
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
@@ -788,6 +789,7 @@ def count_response(
         if code_rule is not None and code_parts:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + code_rule.per_code_part * code_parts
         text = "".join(pieces)
+        wrote_text = wrote_text or bool(text)
         if chunk_rule is not None:  # accounting.yaml streamed_chunks_apart: each chunk's text, its edges left out
             text_tokens = sum(tokenizer.count(billed) for piece in pieces if (billed := chunk_rule.billed(piece)))
             read_by["chunks"] = chunk_rule
@@ -811,7 +813,7 @@ def count_response(
     streamed_calls = streamed_call_tokens(calls, output_rules(prompt, as_of)) if calls else None
     if streamed_calls is not None:
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + streamed_calls.tokens
-    seams = output_seam_bounds(prompt, calls) if calls else None
+    seams = output_seam_bounds(prompt, calls, wrote_text) if calls or wrote_text else None
     return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls, seams
 
 

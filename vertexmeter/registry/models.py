@@ -282,6 +282,7 @@ SEAM_SHAPES = (
     "output_call_three_strings",
     "output_call_string_ending_in_paren",
     "replayed_call_string_ending_in_paren",
+    "text_beside_search",
     "any_of_null_variant",
     "nested_object",
     "control_character",
