@@ -73,6 +73,7 @@ from vertexmeter.requests import (
     plain,
     request_body,
     response_candidates,
+    response_shows_tool_run,
     response_thoughts,
 )
 from vertexmeter.tokenizing import Tokenizer, get_tokenizer
@@ -813,6 +814,8 @@ def count_response(
     streamed_calls = streamed_call_tokens(calls, output_rules(prompt, as_of)) if calls else None
     if streamed_calls is not None:
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + streamed_calls.tokens
+    # A text's seams beside a built-in tool (text_beside_search) hold unless a whole response shows no tool ran.
+    wrote_text = wrote_text and response_shows_tool_run(response) is not False
     seams = output_seam_bounds(prompt, calls, wrote_text) if calls or wrote_text else None
     return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls, seams
 
