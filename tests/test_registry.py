@@ -370,6 +370,14 @@ def test_a_model_is_counted_only_on_the_apis_that_serve_it(model_id: str, served
             "gemini-2.5-flash-preview-05-20",
             True,
         ),
+        (  # family-assistant's answers as itself up to 2025-11-23 (famac-0055)
+            "gemini-2.0-flash-thinking-exp-01-21",
+            "gemini",
+            "2025-11-23",
+            "gemini-2.0-flash-thinking-exp",
+            "gemini-2.0-flash-thinking-exp",
+            False,
+        ),
         (
             "gemini-2.0-flash-thinking-exp-01-21",
             "gemini",
@@ -511,6 +519,32 @@ def test_robotics_er_2_counts_as_the_model_it_is_built_on_with_limits_of_its_own
     info = resolve("gemini-robotics-er-2-preview")
     assert (info.rules_id, info.input_token_limit) == ("gemini-3.5-flash", 131072)
     assert info.count_is_inferred
+
+
+# ---- a snapshot: a dated name of a model, counted and priced as it, matched by its own name (models.yaml `snapshots`)
+def test_a_snapshot_is_its_model_but_for_the_rules_that_name_it() -> None:
+    from vertexmeter.pricing.catalogue import resolve_priced_model
+
+    preview = resolve("models/gemini-2.5-flash-preview-09-2025", api="gemini")
+    flash = resolve("gemini-2.5-flash", api="gemini")
+    assert (preview.id, preview.input_token_limit, preview.tokenizer) == (flash.id, flash.input_token_limit, "gemma3")
+    assert (preview.rules_id, flash.rules_id) == ("gemini-2.5-flash-preview-09-2025", "gemini-2.5-flash")
+    assert resolve_priced_model("gemini-2.5-flash-preview-09-2025").id == "gemini-2.5-flash"
+    # gemini-flash-latest named the preview until 3 Flash Preview
+    import datetime as dt
+
+    assert resolve("gemini-flash-latest", api="gemini", on=dt.date(2025, 10, 7)).rules_id == preview.rules_id
+
+
+def test_a_snapshot_name_is_listed_once() -> None:
+    from vertexmeter.registry import build_registry
+
+    raw, rules = shipped_data()
+    models = [dict(m) for m in raw["models"]]
+    entry = next(m for m in models if m["id"] == "gemini-2.5-pro")
+    entry["snapshots"] = ["gemini-2.5-pro-exp-03-25"]  # already an alias
+    with pytest.raises(ValueError, match="listed twice"):
+        build_registry({**raw, "models": models}, rules)
 
 
 def test_rules_as_must_name_a_model_id() -> None:

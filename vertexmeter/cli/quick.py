@@ -270,13 +270,17 @@ def registry_tables() -> dict[str, Any]:
     dates. The redirects are read through registry.redirect_for, day by day back from the last one."""
     import datetime as dt
 
-    from vertexmeter.registry import all_models, dated_aliases, redirect_for
+    from vertexmeter.registry import all_models, dated_aliases, redirect_for, resolve
     from vertexmeter.vocabulary import APIS
 
     names = {name: info.id for info in all_models() for name in (info.id, *info.aliases)}
-    dated = {
+    dated = {  # a period's target by its model's id (a snapshot's, models.yaml `snapshots`, is its model's)
         alias: tuple(
-            (p.start.isoformat() if p.start else None, p.until.isoformat() if p.until else None, p.model)
+            (
+                p.start.isoformat() if p.start else None,
+                p.until.isoformat() if p.until else None,
+                resolve(p.model, any_api=True).id,
+            )
             for p in periods
         )
         for alias, periods in dated_aliases().items()

@@ -7,7 +7,7 @@ registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "9e752232965fc5cc1581c22d4d483243"
+REGISTRY = "09b6331a60e4e148cb83d872850a537e"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
@@ -29,8 +29,8 @@ ENTRIES = {
     ("gemini-2.0-flash-exp-image-generation", "vertex"): ("gemma3", 0, 0, 0, ""),
     ("gemini-2.0-flash-lite", "gemini"): ("gemma3", 1, 0, 0, ""),
     ("gemini-2.0-flash-lite", "vertex"): ("gemma3", 0, 0, 0, ""),
-    ("gemini-2.0-flash-thinking-exp", "gemini"): ("gemma3", 1, 0, 0, "vertexmeter: gemini-2.0-flash-thinking-exp's counts are inferred, not exact: one recorded answer (a lone PDF page); text overheads by analogy with the other experimental 2.0 models."),
-    ("gemini-2.0-flash-thinking-exp", "vertex"): ("gemma3", 0, 0, 0, "vertexmeter: gemini-2.0-flash-thinking-exp's counts are inferred, not exact: one recorded answer (a lone PDF page); text overheads by analogy with the other experimental 2.0 models."),
+    ("gemini-2.0-flash-thinking-exp", "gemini"): ("gemma3", 1, 0, 0, ""),
+    ("gemini-2.0-flash-thinking-exp", "vertex"): ("gemma3", 0, 0, 0, ""),
     ("gemini-2.5-flash", "gemini"): ("gemma3", 1, 0, 0, ""),
     ("gemini-2.5-flash", "vertex"): ("gemma3", 0, 0, 0, ""),
     ("gemini-2.5-flash-image", "gemini"): ("gemma3", 1, 0, 0, ""),
@@ -228,7 +228,7 @@ DATED = {
     "gemini-pro-latest": (("2026-02-19", None, "gemini-3.1-pro-preview"),),
 }
 REDIRECTS = {
-    ("gemini-2.0-flash-thinking-exp-01-21", "gemini"): (("2025-11-01", "gemini-2.5-flash"),),
+    ("gemini-2.0-flash-thinking-exp-01-21", "gemini"): (("2025-11-24", "gemini-2.5-flash"),),
     ("gemini-3-pro-preview", "gemini"): (("2026-03-01", "gemini-3.1-pro-preview"),),
     ("gemini-pro", "vertex"): (("2025-03-21", "gemini-1.0-pro"),),
 }

@@ -248,7 +248,7 @@ def seam_bounds(
 
     read: list[dict[str, Any]] | None = None
     for seam in seams:
-        if seam.shape in _OUTPUT_SEAMS:
+        if seam.shape in _OUTPUT_SEAMS or seam.shape in _OUTPUT_TEXT_SEAMS:
             continue  # measured on the response (output_seam_bounds)
         if seam.shape in _REQUEST_SEAMS:
             n = _REQUEST_SEAMS[seam.shape](prompt)
@@ -414,27 +414,60 @@ def _response_schema_number_defaults(prompt: Prompt) -> int:
     return _count_in(prompt.generation_config.get("responseSchema"), number_default, ("default", "example", "enum"))
 
 
-def output_seam_bounds(prompt: Prompt, calls: list[dict[str, Any]]) -> SeamBounds | None:
-    """The uncertain seams (accounting.yaml `uncertain_seams`, output shapes) of a response's functionCall values, as
-    generateContent bills them in candidatesTokenCount; None when they hold none."""
+def output_seam_bounds(prompt: Prompt, calls: list[dict[str, Any]], wrote_text: bool = False) -> SeamBounds | None:
+    """The uncertain seams (accounting.yaml `uncertain_seams`, output shapes) of a response's functionCall values, and
+    of its text where the request makes one (`wrote_text`: a candidate has text), as generateContent bills them in
+    candidatesTokenCount; None when they hold none."""
     seams = [
-        seam for seam in uncertain_seams_for(prompt.model, prompt.api, "generateContent") if seam.shape in _OUTPUT_SEAMS
+        seam
+        for seam in uncertain_seams_for(prompt.model, prompt.api, "generateContent")
+        if seam.shape in _OUTPUT_SEAMS or seam.shape in _OUTPUT_TEXT_SEAMS
     ]
     found = []
     for seam in seams:
-        n = sum(_OUTPUT_SEAMS[seam.shape](call.get("args") or {}) for call in calls)
+        if seam.shape in _OUTPUT_TEXT_SEAMS:
+            n = _OUTPUT_TEXT_SEAMS[seam.shape](prompt) if wrote_text else 0
+        else:
+            n = sum(_OUTPUT_SEAMS[seam.shape](call.get("args") or {}) for call in calls)
         if n:
             found.append((seam, n))
     return _bounds_of(found)
 
 
+def strings_ending_in_paren(args: Any) -> int:
+    """Top-level string values of a call's args that end with `)` (a line of code, `print(15)`)."""
+    return sum(isinstance(v, str) and v.endswith(")") for v in args.values()) if isinstance(args, dict) else 0
+
+
 # Shapes of a response's call args (candidatesTokenCount).
 _OUTPUT_SEAMS: dict[str, Callable[[Any], int]] = {
     "output_call_object": lambda args: sum(isinstance(v, dict) for v in args.values()) if isinstance(args, dict) else 0,
+    # A call whose args are three strings, nothing else (the call, once).
+    "output_call_three_strings": lambda args: int(
+        isinstance(args, dict) and len(args) == 3 and all(isinstance(v, str) for v in args.values())
+    ),
+    "output_call_string_ending_in_paren": strings_ending_in_paren,
+}
+
+
+def _replayed_call_strings_ending_in_paren(prompt: Prompt) -> int:
+    """Top-level string args ending with `)` of the request's replayed functionCall parts."""
+    return sum(
+        strings_ending_in_paren(function.get("args") or {})
+        for turn in prompt.contents
+        for part in turn.parts
+        if isinstance(function := part.get("functionCall"), dict)
+    )
+
+
+# Shapes of the request that move a response's text (candidatesTokenCount): once per response with text.
+_OUTPUT_TEXT_SEAMS: dict[str, Callable[[Prompt], int]] = {
+    "text_beside_search": lambda prompt: int(any(isinstance(t, dict) and "googleSearch" in t for t in prompt.tools)),
 }
 
 # Shapes of the request as a whole.
 _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
+    "replayed_call_string_ending_in_paren": _replayed_call_strings_ending_in_paren,
     "replayed_function_response": _replayed_function_responses,
     "response_schema_node": _response_schema_nodes,
     "response_schema_number_default": _response_schema_number_defaults,

@@ -13,7 +13,13 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from vertexmeter.counting.accounting import SeamBounds, output_seam_bounds, seam_bounds, top_level_numbers
+from vertexmeter.counting.accounting import (
+    SeamBounds,
+    output_seam_bounds,
+    seam_bounds,
+    strings_ending_in_paren,
+    top_level_numbers,
+)
 from vertexmeter.counting.count import (
     CountResult,
     count_prompt_tokens,
@@ -67,6 +73,7 @@ from vertexmeter.requests import (
     plain,
     request_body,
     response_candidates,
+    response_shows_tool_run,
     response_thoughts,
 )
 from vertexmeter.tokenizing import Tokenizer, get_tokenizer
@@ -726,7 +733,9 @@ def count_response(
     # exact: only the joined text leaves it open.
     streamed = streamed_rule is not None and (joined_stream and not chunks or chunks and not apart and not chunk_rule)
     code_rule = code_parts_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
-    call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, prompt.model.rules_generation, as_of)
+    generation, rules_id = prompt.model.rules_generation, prompt.model.rules_id
+    call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, generation, as_of, rules_id)
+    wrote_text = False  # a candidate has text (the output seams of a text: accounting.yaml uncertain_seams)
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
@@ -783,6 +792,7 @@ def count_response(
         if code_rule is not None and code_parts:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + code_rule.per_code_part * code_parts
         text = "".join(pieces)
+        wrote_text = wrote_text or bool(text)
         if chunk_rule is not None:  # accounting.yaml streamed_chunks_apart: each chunk's text, its edges left out
             text_tokens = sum(tokenizer.count(billed) for piece in pieces if (billed := chunk_rule.billed(piece)))
             read_by["chunks"] = chunk_rule
@@ -806,7 +816,9 @@ def count_response(
     streamed_calls = streamed_call_tokens(calls, output_rules(prompt, as_of)) if calls else None
     if streamed_calls is not None:
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + streamed_calls.tokens
-    seams = output_seam_bounds(prompt, calls) if calls else None
+    # A text's seams beside a built-in tool (text_beside_search) hold unless a whole response shows no tool ran.
+    wrote_text = wrote_text and response_shows_tool_run(response) is not False
+    seams = output_seam_bounds(prompt, calls, wrote_text) if calls or wrote_text else None
     return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls, seams
 
 
@@ -840,12 +852,15 @@ def _billed_edges(
 
 def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> int:
     """A functionCall part of a response as accounting.yaml `function_call_outputs` bills it: its name, its args
-    written as the rule's payload, and the rule's tokens per call and per top-level number of the args."""
+    written as the rule's payload, and the rule's tokens per call, per top-level number of the args and per top-level
+    string of them that ends with `)`."""
     call = call if isinstance(call, dict) else {}
     name = call.get("name")
     args = call.get("args") if isinstance(call.get("args"), dict) else {}
     name = name if isinstance(name, str) else ""
     numbers = rule.per_number * top_level_numbers(args) if rule.per_number else 0
+    if rule.per_string_ending_in_paren:
+        numbers += rule.per_string_ending_in_paren * strings_ending_in_paren(args)
     if rule.written_as:  # one text: the model's tokens span the name's and the args' edges
         if rule.args_brace_apart:  # ... but for the args' opening brace, a token of its own
             before, after = (side.replace("{name}", name) for side in rule.written_as.split("{args}"))

@@ -8,6 +8,7 @@ registry."""
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -203,7 +204,10 @@ class OutputCalls(DaySpan):
     part's edge that meets a call is not the candidate's edge (accounting.yaml `output_newlines` leaves out only the
     candidate's). `per_number`: tokens per top-level number value of the args, as function_history's weight of a
     request's. `args_brace_apart` (written_as only): the args' opening brace is a token of its own, apart from the
-    text before it and the first key after it."""
+    text before it and the first key after it. `per_string_ending_in_paren` (<= 0): tokens per top-level string value
+    of the args that ends with `)` (a line of code: `print(15)`). `models`: model patterns (fnmatch, against a
+    model's rules id: a snapshot's own name, models.yaml `snapshots`) the entry is for, ahead of the entry of its
+    generation without them; empty: every model of its generations."""
 
     payload: str
     per_call: int
@@ -211,6 +215,11 @@ class OutputCalls(DaySpan):
     inside_text: bool = False
     per_number: int = 0
     args_brace_apart: bool = False
+    per_string_ending_in_paren: int = 0
+    models: tuple[str, ...] = ()
+
+    def for_model(self, rules_id: str) -> bool:
+        return not self.models or any(fnmatch.fnmatchcase(rules_id, pattern) for pattern in self.models)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -536,9 +545,12 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             inside_text=bool(entry.get("inside_text", False)),
             per_number=int(entry.get("per_number", 0)),
             args_brace_apart=bool(entry.get("args_brace_apart", False)),
+            per_string_ending_in_paren=int(entry.get("per_string_ending_in_paren", 0)),
+            models=_strings(entry.get("models") or []),
         )
         if (
             rule.payload not in _CALL_PAYLOADS
+            or rule.per_string_ending_in_paren > 0
             or min(rule.per_call, rule.per_number) < 0
             or not rule.evidence
             or rule.since > rule.until
@@ -552,7 +564,7 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             )
         if rule.args_brace_apart and not rule.written_as:
             raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} (args_brace_apart: with written_as)")
-        if any(_overlap(rule, other) for other in out):
+        if any(_overlap(rule, other) and rule.models == other.models for other in out):
             raise ValueError(f"accounting.yaml function_call_outputs: {entry!r} overlaps another entry's days")
         out.append(rule)
     return tuple(out)

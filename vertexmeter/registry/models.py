@@ -64,11 +64,14 @@ class ModelInfo:
     # The model whose model-scoped accounting rules this one follows (a model built on another, with limits of its
     # own: models.yaml `rules_as`); None: its own id.
     rules_as: str | None = None
+    # The snapshot name this entry was resolved from (models.yaml `snapshots`): the model's own id, limits, price and
+    # rules, but for accounting.yaml's model patterns, which see the snapshot's name. None: the model itself.
+    snapshot: str | None = None
 
     @property
     def rules_id(self) -> str:
-        """The id accounting.yaml's model patterns (`models:`) are matched against."""
-        return self.rules_as or self.id
+        """The id accounting.yaml's model patterns (`models:`) are matched against: a snapshot's own name."""
+        return self.snapshot or self.rules_as or self.id
 
     @property
     def count_is_inferred(self) -> bool:
@@ -276,6 +279,10 @@ SEAM_SHAPES = (
     "response_schema_node",
     "response_schema_number_default",
     "output_call_object",
+    "output_call_three_strings",
+    "output_call_string_ending_in_paren",
+    "replayed_call_string_ending_in_paren",
+    "text_beside_search",
     "any_of_null_variant",
     "nested_object",
     "control_character",
@@ -578,6 +585,11 @@ def build_registry(raw: dict[str, Any], rules: dict[str, Any]) -> _Registry:
             if name in by_name:
                 raise ValueError(f"models.yaml: {name!r} is listed twice")
             by_name[name] = info
+        # A snapshot resolves to the model, with its name kept for the rules that single it out.
+        for name in _strings(entry.get("snapshots") or []):
+            if name in by_name:
+                raise ValueError(f"models.yaml: {name!r} is listed twice")
+            by_name[name] = dataclasses.replace(info, snapshot=name)
     for info in models:
         if info.rules_as is not None and (info.rules_as not in by_name or by_name[info.rules_as].id != info.rules_as):
             raise ValueError(f"models.yaml: {info.id}'s rules_as {info.rules_as!r} is not a model id")
@@ -1281,10 +1293,13 @@ def server_tool_call_rules() -> tuple[ServerToolCall, ...]:
     return _registry().dated.server_tools
 
 
-def output_calls_for(api: str, call: str, generation: str, day: dt.date | None) -> OutputCalls | None:
-    """The accounting.yaml `function_call_outputs` entry in force on `day` (None: today's service), or None."""
+def output_calls_for(api: str, call: str, generation: str, day: dt.date | None, model: str = "") -> OutputCalls | None:
+    """The accounting.yaml `function_call_outputs` entry in force on `day` (None: today's service), or None. `model`
+    (a rules id): an entry whose `models` name it comes before its generation's entry without `models`."""
     on = day if day is not None else dt.date.max
-    return next((rule for rule in _registry().dated.output_calls if rule.applies(api, call, generation, on)), None)
+    rules = [rule for rule in _registry().dated.output_calls if rule.applies(api, call, generation, on)]
+    own = [rule for rule in rules if rule.models and model and rule.for_model(model)]
+    return next(iter(own or [rule for rule in rules if not rule.models]), None)
 
 
 def streamed_arguments_for(
