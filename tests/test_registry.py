@@ -194,8 +194,6 @@ def test_every_not_countable_model_is_priced() -> None:
 @pytest.mark.parametrize(
     ("model_id", "generation", "tokenizer"),
     [
-        ("gemini-3.7-flash", "3", "gemma4"),
-        ("gemini-3.8-flash", "3", "gemma4"),
         ("gemini-4-argon", "4", "gemma4"),
         ("gemini-4-carbon", "4", "gemma4"),
         ("gemini-4-hydrogen", "4", "gemma4"),
@@ -215,6 +213,16 @@ def test_todays_models_are_registered_as_inferred_with_a_reason(model_id: str, g
 def test_a_recorded_model_is_not_inferred() -> None:
     info = resolve("gemini-2.5-flash")
     assert not info.count_is_inferred and info.confidence_note is None
+
+
+@pytest.mark.parametrize("model_id", ["gemini-3.6-flash", "gemini-3.7-flash", "gemini-3.8-flash"])
+def test_flash_models_with_recorded_generate_content_answers_are_observed(model_id: str) -> None:
+    """family-assistant's 3.6 / 3.7 / 3.8 Flash recordings (mined_late_2026b) are exact with 3.5 Flash's rules: the
+    entries say `observed`, name those answers among their sources, and their answers carry no inferred note."""
+    info = resolve(model_id, api="gemini")
+    assert (info.generation, info.tokenizer, info.rules_generation) == ("3", "gemma4", "3")
+    assert not info.count_is_inferred and info.confidence_note is None
+    assert any(source.startswith("fama2-") for source in info.sources)
 
 
 @pytest.mark.parametrize("model_id", ["gemma-3-27b-it", "gemma-3-12b-it", "gemma-3-4b-it", "gemma-3-1b-it"])

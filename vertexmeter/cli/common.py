@@ -92,7 +92,8 @@ def table(title: str, *columns: str, numeric: tuple[str, ...] = (), keep: tuple[
     from rich.table import Table
 
     # No vertical rules: nine columns keep ~18 more characters for their text at 80 columns.
-    out = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    # At least as wide as its title, which rich would otherwise wrap to a narrow table's width.
+    out = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, min_width=len(title))
     for name in columns:
         out.add_column(
             name,

@@ -7,7 +7,7 @@ registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "09b6331a60e4e148cb83d872850a537e"
+REGISTRY = "e9003046e6bac3276e734d9acf143f52"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
@@ -57,12 +57,12 @@ ENTRIES = {
     ("gemini-3.5-flash", "vertex"): ("gemma4", 0, 0, 0, ""),
     ("gemini-3.5-flash-lite", "gemini"): ("gemma4", 1, 0, 0, "vertexmeter: gemini-3.5-flash-lite's counts are inferred, not exact: no recorded answer; tokenizer (gemma4) and overheads (Gemini 3) by analogy with 3.5 Flash."),
     ("gemini-3.5-flash-lite", "vertex"): ("gemma4", 0, 0, 0, "vertexmeter: gemini-3.5-flash-lite's counts are inferred, not exact: no recorded answer; tokenizer (gemma4) and overheads (Gemini 3) by analogy with 3.5 Flash."),
-    ("gemini-3.6-flash", "gemini"): ("gemma4", 1, 0, 0, "vertexmeter: gemini-3.6-flash's counts are inferred, not exact: two recorded answers show its modelVersion, none a count that tells gemma4 from gemma3; tokenizer and overheads by analogy with 3.5 Flash."),
-    ("gemini-3.6-flash", "vertex"): ("gemma4", 0, 0, 0, "vertexmeter: gemini-3.6-flash's counts are inferred, not exact: two recorded answers show its modelVersion, none a count that tells gemma4 from gemma3; tokenizer and overheads by analogy with 3.5 Flash."),
-    ("gemini-3.7-flash", "gemini"): ("gemma4", 1, 0, 0, "vertexmeter: gemini-3.7-flash's counts are inferred, not exact: recorded Interactions answers (ixelmr-0005: a text turn, 9 and raw 40 exact; 4/5 outputs exact) count as 3.5 Flash, but their texts tokenize alike under gemma4 and gemma3, and replayed function pairs bill 5 less each than 3.5's rules (ixelmr-0002 ... -0004); tokenizer (gemma4) and overheads (Gemini 3) by analogy with 3.5 Flash."),
-    ("gemini-3.7-flash", "vertex"): ("gemma4", 0, 0, 0, "vertexmeter: gemini-3.7-flash's counts are inferred, not exact: recorded Interactions answers (ixelmr-0005: a text turn, 9 and raw 40 exact; 4/5 outputs exact) count as 3.5 Flash, but their texts tokenize alike under gemma4 and gemma3, and replayed function pairs bill 5 less each than 3.5's rules (ixelmr-0002 ... -0004); tokenizer (gemma4) and overheads (Gemini 3) by analogy with 3.5 Flash."),
-    ("gemini-3.8-flash", "gemini"): ("gemma4", 1, 0, 0, "vertexmeter: gemini-3.8-flash's counts are inferred, not exact: one recorded Interactions answer (ixrllm-0001: google_search, 60 billed, inside the search run's bounds), no count that tells the vocabulary; tokenizer (gemma4) and overheads (Gemini 3) by analogy with 3.5 / 3.6 Flash."),
-    ("gemini-3.8-flash", "vertex"): ("gemma4", 0, 0, 0, "vertexmeter: gemini-3.8-flash's counts are inferred, not exact: one recorded Interactions answer (ixrllm-0001: google_search, 60 billed, inside the search run's bounds), no count that tells the vocabulary; tokenizer (gemma4) and overheads (Gemini 3) by analogy with 3.5 / 3.6 Flash."),
+    ("gemini-3.6-flash", "gemini"): ("gemma4", 1, 0, 0, ""),
+    ("gemini-3.6-flash", "vertex"): ("gemma4", 0, 0, 0, ""),
+    ("gemini-3.7-flash", "gemini"): ("gemma4", 1, 0, 0, ""),
+    ("gemini-3.7-flash", "vertex"): ("gemma4", 0, 0, 0, ""),
+    ("gemini-3.8-flash", "gemini"): ("gemma4", 1, 0, 0, ""),
+    ("gemini-3.8-flash", "vertex"): ("gemma4", 0, 0, 0, ""),
     ("gemini-3.8-flash-cyber", "vertex"): ("gemma4", 0, 0, 0, "vertexmeter: gemini-3.8-flash-cyber's counts are inferred, not exact: no recorded answer; counted as 3.8 Flash, whose variant it is."),
     ("gemini-4-argon", "gemini"): ("gemma4", 1, 0, 0, "vertexmeter: gemini-4-argon's counts are inferred, not exact: no recorded Gemini 4 answer: tokenizer (gemma4) and overheads (Gemini 3's rules) inferred from the 3.x models; input limit LiteLLM's (1,048,576), output by analogy with 3.x (LiteLLM lists 1,048,576)."),
     ("gemini-4-argon", "vertex"): ("gemma4", 0, 0, 0, "vertexmeter: gemini-4-argon's counts are inferred, not exact: no recorded Gemini 4 answer: tokenizer (gemma4) and overheads (Gemini 3's rules) inferred from the 3.x models; input limit LiteLLM's (1,048,576), output by analogy with 3.x (LiteLLM lists 1,048,576)."),
