@@ -644,49 +644,82 @@ def _described(schema: Any) -> bool:
 def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
     """Count one schema node and its children. `typed`: an OpenAPI Schema (its `type` nodes count);
     a raw JSON Schema's types do not (accounting.yaml)."""
+    # One loop over the properties and plain local counts (no generator, no call per property), a feature added to
+    # `found` only where present: this walk is most of a tool request's template and seam time.
     if not isinstance(schema, dict):
         return
-    listed = schema.get("properties")
+    get = schema.get
+    listed = get("properties")
     properties: dict[str, Any] = listed if isinstance(listed, dict) else {}
-    listed_required = schema.get("required")
+    listed_required = get("required")
     required: list[Any] = listed_required if isinstance(listed_required, list) else []
-    found["property"] += len(properties)
-    found["object"] += 1 if properties else 0
-    found["description"] += _described(schema)
+    described = optional = optional_described = described_numbers = 0
+    for key, p in properties.items():
+        is_described = isinstance(p, dict) and isinstance(p.get("description"), str) and bool(p["description"])
+        if key not in required:
+            optional += 1
+            optional_described += is_described
+        if is_described:
+            described += 1
+            if typed and str(p.get("type")).upper() in ("INTEGER", "NUMBER"):
+                described_numbers += 1
+    if properties:
+        found["property"] += len(properties)
+        found["object"] += 1
+    if _described(schema):
+        found["description"] += 1
+    kind = get("type")
     if typed:
-        found["typed_node"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
-        found["nullable"] += 1 if schema.get("nullable") else 0
-        found["boolean_node"] += str(schema.get("type")).upper() == "BOOLEAN"
-        found["described_number"] += sum(
-            _described(p) and str(p.get("type")).upper() in ("INTEGER", "NUMBER") for p in properties.values()
-        )
-    elif isinstance(schema.get("type"), list) and "null" in schema["type"]:
+        if kind and kind != "TYPE_UNSPECIFIED":
+            found["typed_node"] += 1
+        if get("nullable"):
+            found["nullable"] += 1
+        if str(kind).upper() == "BOOLEAN":
+            found["boolean_node"] += 1
+        if described_numbers:
+            found["described_number"] += described_numbers
+    elif isinstance(kind, list) and "null" in kind:
         found["null_union"] += 1
-    found["title"] += isinstance(schema.get("title"), str) and bool(schema["title"])
-    found["bounded_node"] += "minimum" in schema or "maximum" in schema
-    found["closed_object"] += schema.get("additionalProperties") is False
-    found["open_object"] += schema.get("additionalProperties") is True or isinstance(
-        schema.get("additionalProperties"), dict
-    )
-    found["format"] += isinstance(schema.get("format"), str) and bool(schema["format"])
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
+    title = get("title")
+    if isinstance(title, str) and title:
+        found["title"] += 1
+    if "minimum" in schema or "maximum" in schema:
+        found["bounded_node"] += 1
+    additional = get("additionalProperties")
+    if additional is False:
+        found["closed_object"] += 1
+    elif additional is True or isinstance(additional, dict):
+        found["open_object"] += 1
+    written = get("format")
+    if isinstance(written, str) and written:
+        found["format"] += 1
+    enum = get("enum")
+    if isinstance(enum, list) and enum:
         found["enum"] += 1
-        found["enum_value"] += len(schema["enum"])
-    found["described_property"] += sum(_described(p) for p in properties.values())
-    optional = [p for key, p in properties.items() if key not in required]
-    found["optional_property"] += len(optional)
-    found["optional_described_property"] += sum(_described(p) for p in optional)
+        found["enum_value"] += len(enum)
+    if described:
+        found["described_property"] += described
+    if optional:
+        found["optional_property"] += optional
+    if optional_described:
+        found["optional_described_property"] += optional_described
     children = list(properties.values())
-    if isinstance(schema.get("items"), dict):
+    items = get("items")
+    if isinstance(items, dict):
         found["items"] += 1
-        children.append(schema["items"])
-    variants = [c for c in schema.get("anyOf") or [] if isinstance(c, dict)]
-    found["any_of_variant"] += len(variants)
-    found["any_of_null_variant"] += sum(str(c.get("type")).lower() == "null" for c in variants)
+        children.append(items)
+    variants = [c for c in get("anyOf") or [] if isinstance(c, dict)]
+    if variants:
+        found["any_of_variant"] += len(variants)
+        found["any_of_null_variant"] += sum(str(c.get("type")).lower() == "null" for c in variants)
     for combinator in ("anyOf", "oneOf", "allOf"):
-        children += [c for c in schema.get(combinator) or [] if isinstance(c, dict)]
+        listed_children = get(combinator)
+        if listed_children:
+            children += [c for c in listed_children if isinstance(c, dict)]
     for container in ("defs", "$defs", "definitions"):
-        defs = schema.get(container)
-        children += list(defs.values()) if isinstance(defs, dict) else []
+        defs = get(container)
+        if isinstance(defs, dict):
+            children += defs.values()
     for child in children:
-        _schema_features(child, found, typed=typed)
+        if isinstance(child, dict):
+            _schema_features(child, found, typed=typed)
