@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -79,7 +79,7 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
     ]
     if history.payload == "escaped_strings":
         # the two escape tokens around each string value (texts.escaped_payload): part of the written payload
-        features.append((_ESCAPES_PER_STRING, lambda payload: sum(1 for _ in _strings_in(payload))))
+        features.append((_ESCAPES_PER_STRING, lambda payload: len(_strings_in(payload))))
     several = history.per_call_with_several_args
     later_args = history.per_argument_beyond_two
     if not (
@@ -119,11 +119,20 @@ def _history_for(history: FunctionHistory, model_id: str) -> FunctionHistory:
 def _count_in(value: Any, here: Callable[[dict[str, Any]], int], skip: tuple[str, ...] = ()) -> int:
     """`here` summed over every object of a JSON value, at any depth (inside lists too); the values of the keys in
     `skip` are not walked."""
+    # Loops, and scalars (which hold no object) not visited: every replayed payload is walked so, several times.
     if isinstance(value, list):
-        return sum(_count_in(item, here, skip) for item in value)
+        total = 0
+        for item in value:
+            if isinstance(item, dict | list):
+                total += _count_in(item, here, skip)
+        return total
     if not isinstance(value, dict):
         return 0
-    return here(value) + sum(_count_in(v, here, skip) for k, v in value.items() if k not in skip)
+    total = here(value)
+    for k, v in value.items():
+        if isinstance(v, dict | list) and k not in skip:
+            total += _count_in(v, here, skip)
+    return total
 
 
 def _nested_objects(payload: Any) -> int:
@@ -140,11 +149,21 @@ def nested_objects_in_lists(payload: Any, in_list: bool = False) -> int:
     """Objects that are the value of a key of an object below a list item, at any depth (ruby_llm's
     `content: [{"inline_data": {…}}]`): the ones `_nested_objects` counts that sit inside a list."""
     if isinstance(payload, list):
-        return sum(nested_objects_in_lists(item, True) for item in payload)
+        total = 0
+        for item in payload:
+            if isinstance(item, dict | list):
+                total += nested_objects_in_lists(item, True)
+        return total
     if not isinstance(payload, dict):
         return 0
-    here = sum(isinstance(v, dict) for v in payload.values()) if in_list else 0
-    return here + sum(nested_objects_in_lists(v, in_list) for v in payload.values())
+    total = 0
+    for v in payload.values():
+        if isinstance(v, dict):
+            total += in_list  # an object that is a key's value, below a list item
+            total += nested_objects_in_lists(v, in_list)
+        elif isinstance(v, list):
+            total += nested_objects_in_lists(v, in_list)
+    return total
 
 
 def top_level_numbers(payload: Any) -> int:
@@ -177,7 +196,8 @@ _CONTROL = re.compile(r"[\x00-\x07\x0b\x0e-\x1f]")  # JSON writes these as u-esc
 def control_characters(payload: Any) -> int:
     """Characters of a payload's strings (any depth) that JSON writes as a `\\u` escape: control characters other than
     backspace, tab, newline, form feed and carriage return (a terminal's colour codes begin with ESC, U+001B)."""
-    return sum(len(_CONTROL.findall(s)) for s in _strings_in(payload))
+    # one search over the strings joined by a newline (not a character it finds): a search per string cost more
+    return len(_CONTROL.findall("\n".join(_strings_in(payload))))
 
 
 def _lists(payload: Any) -> int:
@@ -279,16 +299,22 @@ def _bounds_of(found: list[tuple[UncertainSeam, int]]) -> SeamBounds | None:
     )
 
 
-def _strings_in(payload: Any) -> Iterator[str]:
-    """Every string value of a payload, at any depth (keys are not values)."""
+def _strings_in(payload: Any) -> list[str]:
+    """Every string value of a payload, at any depth (keys are not values), in order."""
+    found: list[str] = []
+    _add_strings(payload, found)  # a list filled in one walk: nested generators passed each string up every level
+    return found
+
+
+def _add_strings(payload: Any, found: list[str]) -> None:
     if isinstance(payload, str):
-        yield payload
-    elif isinstance(payload, dict):
-        for value in payload.values():
-            yield from _strings_in(value)
-    elif isinstance(payload, list):
-        for item in payload:
-            yield from _strings_in(item)
+        found.append(payload)
+    elif isinstance(payload, dict | list):
+        for value in payload.values() if isinstance(payload, dict) else payload:
+            if isinstance(value, str):
+                found.append(value)
+            elif isinstance(value, dict | list):
+                _add_strings(value, found)
 
 
 _DIGITS_ONLY = re.compile(r"\d+")
