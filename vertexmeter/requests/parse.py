@@ -71,33 +71,36 @@ def parse_message(message: str, obj: Any, path: str = "", depth: int = 0) -> dic
                     )
                 ],
             )
-        if spec.json_name in out:
+        name, kind = spec.json_name, spec.kind
+        if name in out:
             raise invalid_argument(
                 f"Invalid JSON payload received. Duplicate field \"{key}\" at '{_join(path, spec.proto_name)}'.",
                 _join(path, spec.proto_name),
             )
         if value is None:  # proto3 JSON: null means "default"
             continue
-        if spec.kind == "string" and not spec.repeated and type(value) is str:
-            out[spec.json_name] = value  # the commonest field (what _parse_value gives back), read in place
+        if kind == "string" and not spec.repeated and type(value) is str:
+            out[name] = value  # the commonest field (what _parse_value gives back), read in place
             continue
         field_path = f"{path}.{spec.proto_name}" if path else spec.proto_name
+        # A message (repeated or not) is parsed here, as _parse_value would: one call fewer per message.
         if spec.repeated:
             items = value if isinstance(value, list) else [value]
-            if spec.kind in MESSAGES and any(isinstance(item, list) for item in items):
-                # A list inside a repeated message field is read as its items: the Gemini API answered `"parts":
-                # [[{text}, {text}, {file_data}]]` as three parts (llmrb/llm's cassettes, docs/media.md).
-                items = [inner for item in items for inner in (item if isinstance(item, list) else [item])]
-            if spec.kind in MESSAGES:  # what _parse_value does with them, one call fewer per item
-                out[spec.json_name] = [
-                    parse_message(spec.kind, item, f"{field_path}[{i}]", depth + 1) for i, item in enumerate(items)
-                ]
+            if kind in MESSAGES:
+                for item in items:
+                    if isinstance(item, list):
+                        # A list inside a repeated message field is read as its items: the Gemini API answered
+                        # `"parts": [[{text}, {text}, {file_data}]]` as three parts (llmrb/llm's cassettes,
+                        # docs/media.md).
+                        items = [inner for item in items for inner in (item if isinstance(item, list) else [item])]
+                        break
+                out[name] = [parse_message(kind, item, f"{field_path}[{i}]", depth + 1) for i, item in enumerate(items)]
             else:
-                out[spec.json_name] = [
-                    _parse_value(spec, item, f"{field_path}[{i}]", depth + 1) for i, item in enumerate(items)
-                ]
+                out[name] = [_parse_value(spec, item, f"{field_path}[{i}]", depth + 1) for i, item in enumerate(items)]
+        elif kind in MESSAGES:
+            out[name] = parse_message(kind, value, field_path, depth + 1)
         else:
-            out[spec.json_name] = _parse_value(spec, value, field_path, depth + 1)
+            out[name] = _parse_value(spec, value, field_path, depth + 1)
     return out
 
 
@@ -105,6 +108,13 @@ def _parse_value(spec: Field, value: Any, path: str, depth: int) -> Any:
     kind = spec.kind
     if kind in MESSAGES:
         return parse_message(kind, value, path, depth)
+    if kind == "bytes":  # the kinds are apart: the commonest (thought signatures, payloads) are tested first
+        return decode_bytes(value, path)
+    if kind == "struct":
+        if not isinstance(value, dict):
+            raise _invalid_value(path, SCALAR_TYPE_NAMES["struct"], value)
+        _check_depth(value, path, depth)
+        return value
     if kind.startswith("map:"):
         if not isinstance(value, dict):
             raise _invalid_value(path, f"map<string, {kind[4:]}>", value)
@@ -123,15 +133,8 @@ def _parse_value(spec: Field, value: Any, path: str, depth: int) -> Any:
         return _parse_int(kind, value, path)
     if kind == "double":
         return _parse_double(value, path)
-    if kind == "bytes":
-        return decode_bytes(value, path)
     if kind == "duration":
         return _parse_duration(value, path)
-    if kind == "struct":
-        if not isinstance(value, dict):
-            raise _invalid_value(path, SCALAR_TYPE_NAMES["struct"], value)
-        _check_depth(value, path, depth)
-        return value
     if kind == "value":
         _check_depth(value, path, depth)
         return value
