@@ -9,7 +9,7 @@ import fnmatch
 import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from vertexmeter.datafiles import load_yaml
@@ -1202,18 +1202,33 @@ def dated_weights() -> tuple[DatedWeights, ...]:
 
 def dated_weights_on(api: str, call: str, generation: str, day: dt.date | None) -> list[DatedWeights]:
     """The `dated_weights` entries in force for this API, call and generation on `day` (None: today, which none is)."""
+    return list(_dated_weights_on(api, call, generation, day))
+
+
+# The dated look-ups below are read several times per request (batch lines too) and depend only on their arguments
+# (a day each: a bounded memo, as a long-running server meets a new day now and then).
+_DAYS_KEPT = 4096
+
+
+@lru_cache(maxsize=_DAYS_KEPT)
+def _dated_weights_on(api: str, call: str, generation: str, day: dt.date | None) -> tuple[DatedWeights, ...]:
     if day is None:
-        return []
-    return [entry for entry in _registry().dated.weights if entry.applies(api, call, generation, day)]
+        return ()
+    return tuple(entry for entry in _registry().dated.weights if entry.applies(api, call, generation, day))
 
 
 def dated_weights_unsure_on(api: str, call: str, generation: str, day: dt.date | None) -> list[DatedWeights]:
     """The `dated_weights` entries (`bounded_between`) for this API, call and generation whose change no recorded
     answer dates on `day`: the day lies between the entry's span and the nearest answer seen without it
     (`seen_without_before` / `seen_without_after`), so the entry's weights may hold or not."""
+    return list(_dated_weights_unsure_on(api, call, generation, day))
+
+
+@lru_cache(maxsize=_DAYS_KEPT)
+def _dated_weights_unsure_on(api: str, call: str, generation: str, day: dt.date | None) -> tuple[DatedWeights, ...]:
     if day is None:
-        return []
-    return [
+        return ()
+    return tuple(
         entry
         for entry in _registry().dated.weights
         if entry.bounded_between
@@ -1224,9 +1239,10 @@ def dated_weights_unsure_on(api: str, call: str, generation: str, day: dt.date |
             (entry.seen_without_after is not None and entry.until < day < entry.seen_without_after)
             or (entry.seen_without_before is not None and entry.seen_without_before < day < entry.since)
         )
-    ]
+    )
 
 
+@lru_cache(maxsize=_DAYS_KEPT)
 def dated_rule_on(section: str, api: str, call: str, generation: str, day: dt.date | None) -> DatedRule | None:
     """The entry of accounting.yaml `section` (e.g. `thoughts_in_candidates`) in force on `day` (None: today)."""
     if day is None:
@@ -1245,12 +1261,14 @@ def server_tool_call_rules() -> tuple[ServerToolCall, ...]:
     return _registry().dated.server_tools
 
 
+@lru_cache(maxsize=_DAYS_KEPT)
 def output_calls_for(api: str, call: str, generation: str, day: dt.date | None) -> OutputCalls | None:
     """The accounting.yaml `function_call_outputs` entry in force on `day` (None: today's service), or None."""
     on = day if day is not None else dt.date.max
     return next((rule for rule in _registry().dated.output_calls if rule.applies(api, call, generation, on)), None)
 
 
+@lru_cache(maxsize=_DAYS_KEPT)
 def streamed_arguments_for(
     api: str, call: str, generation: str, day: dt.date | None, where: str
 ) -> tuple[StreamedArguments, ...]:
@@ -1264,6 +1282,7 @@ def streamed_arguments_for(
     )
 
 
+@lru_cache(maxsize=_DAYS_KEPT)
 def tool_run_bounds_for(api: str, call: str, generation: str, day: dt.date | None) -> tuple[ToolRunBounds, ...]:
     """The accounting.yaml `tool_runs_in_prompt` entries in force on `day` (None: today's service)."""
     on = day if day is not None else dt.date.max
@@ -1281,6 +1300,7 @@ def second_pass_bounds_for(model: ModelInfo, api: str, call: str, day: dt.date |
     return None
 
 
+@lru_cache(maxsize=_DAYS_KEPT)
 def code_parts_for(api: str, call: str, generation: str, day: dt.date | None) -> CodeParts | None:
     """The accounting.yaml `code_execution_parts` entry in force on `day` (None: today's service), or None."""
     on = day if day is not None else dt.date.max
