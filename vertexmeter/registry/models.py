@@ -1323,13 +1323,17 @@ def dated_aliases() -> dict[str, tuple[DatedAlias, ...]]:
 def redirect_for(name: str, *, api: str, on: dt.date | None = None) -> Redirect | None:
     """The redirect that serves a request naming `name` on `api` on `on` (today when None), if any: the latest
     one started by then. A version spelling (`models/…`, `-001`) finds the name it is a spelling of."""
-    table = _registry().redirects
-    if not table or not isinstance(name, str):
+    if not _registry().redirects or not isinstance(name, str):
         return None
+    return _redirect_on(name, api, on or dt.date.today())
+
+
+@lru_cache(maxsize=_DAYS_KEPT)  # read per request; callers repeat a few names (and the day asked, not None: today's)
+def _redirect_on(name: str, api: str, day: dt.date) -> Redirect | None:
+    table = _registry().redirects
     found = match_version(bare_model_name(name.strip()), _registry().by_name)
     if found is None:
         return None
-    day = on or dt.date.today()
     names = (found, _registry().by_name[found].id)
     started = [r for key in dict.fromkeys(names) for r in table.get(key, ()) if api in r.apis and r.start <= day]
     return max(started, key=lambda r: r.start) if started else None
