@@ -555,7 +555,7 @@ def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) ->
     if not tools:
         return 0  # most requests: no declarations, nothing to weigh
     found = tool_features(tools, counts_json_schemas=template.counts_json_schemas)
-    weighed: int = sum(getattr(template, f"per_{name}") * found[name] for name in TOOL_FEATURES)
+    weighed: int = sum(weight * found[name] for name, weight in _weights_of(template))
     if template.written_as == "escaped_strings":
         # the escape tokens around each string of the written declarations (texts.escaped_declaration), one each
         weighed += sum(
@@ -564,6 +564,23 @@ def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) ->
             for declaration in tool.get("functionDeclarations") or []
         )
     return weighed
+
+
+_WEIGHTS_KEPT = 256
+# Each template's non-zero (feature, per_<feature>) weights by the template's id, the template kept beside them (so its
+# id stays its own): read once per template, where thirty look-ups by name were made per tool request.
+_template_weights: dict[int, tuple[ToolTemplate, tuple[tuple[str, int], ...]]] = {}
+
+
+def _weights_of(template: ToolTemplate) -> tuple[tuple[str, int], ...]:
+    known = _template_weights.get(id(template))
+    if known is not None and known[0] is template:
+        return known[1]
+    weights = tuple((name, weight) for name in TOOL_FEATURES if (weight := getattr(template, f"per_{name}")))
+    if len(_template_weights) >= _WEIGHTS_KEPT:
+        _template_weights.clear()  # templates made for dated weights come and go
+    _template_weights[id(template)] = (template, weights)
+    return weights
 
 
 # What a tool template weighs, each named as its weight (`per_<feature>` of accounting.yaml `tool_templates`).

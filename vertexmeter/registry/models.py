@@ -1352,11 +1352,17 @@ def accounting_for(model: ModelInfo, api: str, call: str) -> Accounting:
 def tokenizer_for(model: ModelInfo, api: str, as_of: dt.date | None = None) -> str:
     """The vocabulary `model` counted with on `api` on `as_of` (today's service when None). The history is
     read by the model's accounting generation (the experimental 2.0 models count like 2.5)."""
-    if as_of is not None:
-        for era in sorted(_registry().tokenizer_history, key=lambda e: e.until):
-            if model.rules_generation in era.generations and api in era.apis and as_of <= era.until:
-                return era.family
-    return model.tokenizer
+    if as_of is None:
+        return model.tokenizer
+    return _tokenizer_on(model.rules_generation, model.tokenizer, api, as_of)
+
+
+@lru_cache(maxsize=_DAYS_KEPT)  # read twice per request: keyed by what it reads of the model (cheaper to hash)
+def _tokenizer_on(generation: str, tokenizer: str, api: str, as_of: dt.date) -> str:
+    for era in sorted(_registry().tokenizer_history, key=lambda e: e.until):
+        if generation in era.generations and api in era.apis and as_of <= era.until:
+            return era.family
+    return tokenizer
 
 
 def tokenizer_history() -> tuple[TokenizerEra, ...]:
