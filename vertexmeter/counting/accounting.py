@@ -137,12 +137,30 @@ def _count_in(value: Any, here: Callable[[dict[str, Any]], int], skip: tuple[str
 
 def _nested_objects(payload: Any) -> int:
     """Objects that are the value of a key of the payload, at any depth (objects inside lists are not)."""
-    return _count_in(payload, lambda node: sum(isinstance(v, dict) for v in node.values()))
+    return _objects_as_values(payload, 0)
 
 
 def _nested_objects_beside_keys(payload: Any) -> int:
     """Objects that are the value of a key of an object holding other keys too, at any depth (not list items)."""
-    return _count_in(payload, lambda node: sum(isinstance(v, dict) for v in node.values()) if len(node) > 1 else 0)
+    return _objects_as_values(payload, 1)
+
+
+def _objects_as_values(value: Any, other_keys: int) -> int:
+    """Objects that are the value of a key of an object of more than `other_keys` keys, at any depth (inside lists
+    too): one walk of loops, where a counting function per node walked every replayed payload."""
+    total = 0
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict | list):
+                total += _objects_as_values(item, other_keys)
+    elif isinstance(value, dict):
+        counted = len(value) > other_keys
+        for item in value.values():
+            if isinstance(item, dict):
+                total += counted + _objects_as_values(item, other_keys)
+            elif isinstance(item, list):
+                total += _objects_as_values(item, other_keys)
+    return total
 
 
 def nested_objects_in_lists(payload: Any, in_list: bool = False) -> int:
