@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -79,7 +79,7 @@ def _function_history_tokens(prompt: Prompt, rules: Accounting) -> int:
     ]
     if history.payload == "escaped_strings":
         # the two escape tokens around each string value (texts.escaped_payload): part of the written payload
-        features.append((_ESCAPES_PER_STRING, lambda payload: sum(1 for _ in _strings_in(payload))))
+        features.append((_ESCAPES_PER_STRING, lambda payload: len(_strings_in(payload))))
     several = history.per_call_with_several_args
     later_args = history.per_argument_beyond_two
     if not (
@@ -119,32 +119,69 @@ def _history_for(history: FunctionHistory, model_id: str) -> FunctionHistory:
 def _count_in(value: Any, here: Callable[[dict[str, Any]], int], skip: tuple[str, ...] = ()) -> int:
     """`here` summed over every object of a JSON value, at any depth (inside lists too); the values of the keys in
     `skip` are not walked."""
+    # Loops, and scalars (which hold no object) not visited: every replayed payload is walked so, several times.
     if isinstance(value, list):
-        return sum(_count_in(item, here, skip) for item in value)
+        total = 0
+        for item in value:
+            if isinstance(item, dict | list):
+                total += _count_in(item, here, skip)
+        return total
     if not isinstance(value, dict):
         return 0
-    return here(value) + sum(_count_in(v, here, skip) for k, v in value.items() if k not in skip)
+    total = here(value)
+    for k, v in value.items():
+        if isinstance(v, dict | list) and k not in skip:
+            total += _count_in(v, here, skip)
+    return total
 
 
 def _nested_objects(payload: Any) -> int:
     """Objects that are the value of a key of the payload, at any depth (objects inside lists are not)."""
-    return _count_in(payload, lambda node: sum(isinstance(v, dict) for v in node.values()))
+    return _objects_as_values(payload, 0)
 
 
 def _nested_objects_beside_keys(payload: Any) -> int:
     """Objects that are the value of a key of an object holding other keys too, at any depth (not list items)."""
-    return _count_in(payload, lambda node: sum(isinstance(v, dict) for v in node.values()) if len(node) > 1 else 0)
+    return _objects_as_values(payload, 1)
+
+
+def _objects_as_values(value: Any, other_keys: int) -> int:
+    """Objects that are the value of a key of an object of more than `other_keys` keys, at any depth (inside lists
+    too): one walk of loops, where a counting function per node walked every replayed payload."""
+    total = 0
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict | list):
+                total += _objects_as_values(item, other_keys)
+    elif isinstance(value, dict):
+        counted = len(value) > other_keys
+        for item in value.values():
+            if isinstance(item, dict):
+                total += counted + _objects_as_values(item, other_keys)
+            elif isinstance(item, list):
+                total += _objects_as_values(item, other_keys)
+    return total
 
 
 def nested_objects_in_lists(payload: Any, in_list: bool = False) -> int:
     """Objects that are the value of a key of an object below a list item, at any depth (ruby_llm's
     `content: [{"inline_data": {…}}]`): the ones `_nested_objects` counts that sit inside a list."""
     if isinstance(payload, list):
-        return sum(nested_objects_in_lists(item, True) for item in payload)
+        total = 0
+        for item in payload:
+            if isinstance(item, dict | list):
+                total += nested_objects_in_lists(item, True)
+        return total
     if not isinstance(payload, dict):
         return 0
-    here = sum(isinstance(v, dict) for v in payload.values()) if in_list else 0
-    return here + sum(nested_objects_in_lists(v, in_list) for v in payload.values())
+    total = 0
+    for v in payload.values():
+        if isinstance(v, dict):
+            total += in_list  # an object that is a key's value, below a list item
+            total += nested_objects_in_lists(v, in_list)
+        elif isinstance(v, list):
+            total += nested_objects_in_lists(v, in_list)
+    return total
 
 
 def top_level_numbers(payload: Any) -> int:
@@ -177,7 +214,8 @@ _CONTROL = re.compile(r"[\x00-\x07\x0b\x0e-\x1f]")  # JSON writes these as u-esc
 def control_characters(payload: Any) -> int:
     """Characters of a payload's strings (any depth) that JSON writes as a `\\u` escape: control characters other than
     backspace, tab, newline, form feed and carriage return (a terminal's colour codes begin with ESC, U+001B)."""
-    return sum(len(_CONTROL.findall(s)) for s in _strings_in(payload))
+    # one search over the strings joined by a newline (not a character it finds): a search per string cost more
+    return len(_CONTROL.findall("\n".join(_strings_in(payload))))
 
 
 def _lists(payload: Any) -> int:
@@ -279,19 +317,22 @@ def _bounds_of(found: list[tuple[UncertainSeam, int]]) -> SeamBounds | None:
     )
 
 
-def _strings_in(payload: Any) -> Iterator[str]:
-    """Every string value of a payload, at any depth (keys are not values)."""
+def _strings_in(payload: Any) -> list[str]:
+    """Every string value of a payload, at any depth (keys are not values), in order."""
+    found: list[str] = []
+    _add_strings(payload, found)  # a list filled in one walk: nested generators passed each string up every level
+    return found
+
+
+def _add_strings(payload: Any, found: list[str]) -> None:
     if isinstance(payload, str):
-        yield payload
-    elif isinstance(payload, dict):
-        for value in payload.values():
-            yield from _strings_in(value)
-    elif isinstance(payload, list):
-        for item in payload:
-            yield from _strings_in(item)
-
-
-_DIGITS_ONLY = re.compile(r"\d+")
+        found.append(payload)
+    elif isinstance(payload, dict | list):
+        for value in payload.values() if isinstance(payload, dict) else payload:
+            if isinstance(value, str):
+                found.append(value)
+            elif isinstance(value, dict | list):
+                _add_strings(value, found)
 
 
 def _string_lists(payload: Any) -> int:
@@ -303,7 +344,8 @@ def _string_lists(payload: Any) -> int:
 
 _SEAM_MEASURES: dict[str, Callable[[Any], int]] = {
     "number": lambda payload: top_level_numbers(payload),
-    "digit_string": lambda payload: sum(bool(_DIGITS_ONLY.fullmatch(s)) for s in _strings_in(payload)),
+    # str.isdecimal is `\d+` in full (Unicode category Nd, not empty), without the regex engine
+    "digit_string": lambda payload: sum(1 for s in _strings_in(payload) if s.isdecimal()),
     "string_list": _string_lists,
     "control_character": control_characters,
     "nested_object_in_list": nested_objects_in_lists,
@@ -562,7 +604,7 @@ def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) ->
     if not tools:
         return 0  # most requests: no declarations, nothing to weigh
     found = tool_features(tools, counts_json_schemas=template.counts_json_schemas)
-    weighed: int = sum(getattr(template, f"per_{name}") * found[name] for name in TOOL_FEATURES)
+    weighed: int = sum(weight * found[name] for name, weight in _weights_of(template))
     if template.written_as == "escaped_strings":
         # the escape tokens around each string of the written declarations (texts.escaped_declaration), one each
         weighed += sum(
@@ -571,6 +613,23 @@ def tool_template_tokens(tools: list[dict[str, Any]], template: ToolTemplate) ->
             for declaration in tool.get("functionDeclarations") or []
         )
     return weighed
+
+
+_WEIGHTS_KEPT = 256
+# Each template's non-zero (feature, per_<feature>) weights by the template's id, the template kept beside them (so its
+# id stays its own): read once per template, where thirty look-ups by name were made per tool request.
+_template_weights: dict[int, tuple[ToolTemplate, tuple[tuple[str, int], ...]]] = {}
+
+
+def _weights_of(template: ToolTemplate) -> tuple[tuple[str, int], ...]:
+    known = _template_weights.get(id(template))
+    if known is not None and known[0] is template:
+        return known[1]
+    weights = tuple((name, weight) for name in TOOL_FEATURES if (weight := getattr(template, f"per_{name}")))
+    if len(_template_weights) >= _WEIGHTS_KEPT:
+        _template_weights.clear()  # templates made for dated weights come and go
+    _template_weights[id(template)] = (template, weights)
+    return weights
 
 
 # What a tool template weighs, each named as its weight (`per_<feature>` of accounting.yaml `tool_templates`).
@@ -677,49 +736,82 @@ def _described(schema: Any) -> bool:
 def _schema_features(schema: Any, found: Counter[str], *, typed: bool) -> None:
     """Count one schema node and its children. `typed`: an OpenAPI Schema (its `type` nodes count);
     a raw JSON Schema's types do not (accounting.yaml)."""
+    # One loop over the properties and plain local counts (no generator, no call per property), a feature added to
+    # `found` only where present: this walk is most of a tool request's template and seam time.
     if not isinstance(schema, dict):
         return
-    listed = schema.get("properties")
+    get = schema.get
+    listed = get("properties")
     properties: dict[str, Any] = listed if isinstance(listed, dict) else {}
-    listed_required = schema.get("required")
+    listed_required = get("required")
     required: list[Any] = listed_required if isinstance(listed_required, list) else []
-    found["property"] += len(properties)
-    found["object"] += 1 if properties else 0
-    found["description"] += _described(schema)
+    described = optional = optional_described = described_numbers = 0
+    for key, p in properties.items():
+        is_described = isinstance(p, dict) and isinstance(p.get("description"), str) and bool(p["description"])
+        if key not in required:
+            optional += 1
+            optional_described += is_described
+        if is_described:
+            described += 1
+            if typed and str(p.get("type")).upper() in ("INTEGER", "NUMBER"):
+                described_numbers += 1
+    if properties:
+        found["property"] += len(properties)
+        found["object"] += 1
+    if _described(schema):
+        found["description"] += 1
+    kind = get("type")
     if typed:
-        found["typed_node"] += 1 if schema.get("type") and schema.get("type") != "TYPE_UNSPECIFIED" else 0
-        found["nullable"] += 1 if schema.get("nullable") else 0
-        found["boolean_node"] += str(schema.get("type")).upper() == "BOOLEAN"
-        found["described_number"] += sum(
-            _described(p) and str(p.get("type")).upper() in ("INTEGER", "NUMBER") for p in properties.values()
-        )
-    elif isinstance(schema.get("type"), list) and "null" in schema["type"]:
+        if kind and kind != "TYPE_UNSPECIFIED":
+            found["typed_node"] += 1
+        if get("nullable"):
+            found["nullable"] += 1
+        if str(kind).upper() == "BOOLEAN":
+            found["boolean_node"] += 1
+        if described_numbers:
+            found["described_number"] += described_numbers
+    elif isinstance(kind, list) and "null" in kind:
         found["null_union"] += 1
-    found["title"] += isinstance(schema.get("title"), str) and bool(schema["title"])
-    found["bounded_node"] += "minimum" in schema or "maximum" in schema
-    found["closed_object"] += schema.get("additionalProperties") is False
-    found["open_object"] += schema.get("additionalProperties") is True or isinstance(
-        schema.get("additionalProperties"), dict
-    )
-    found["format"] += isinstance(schema.get("format"), str) and bool(schema["format"])
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
+    title = get("title")
+    if isinstance(title, str) and title:
+        found["title"] += 1
+    if "minimum" in schema or "maximum" in schema:
+        found["bounded_node"] += 1
+    additional = get("additionalProperties")
+    if additional is False:
+        found["closed_object"] += 1
+    elif additional is True or isinstance(additional, dict):
+        found["open_object"] += 1
+    written = get("format")
+    if isinstance(written, str) and written:
+        found["format"] += 1
+    enum = get("enum")
+    if isinstance(enum, list) and enum:
         found["enum"] += 1
-        found["enum_value"] += len(schema["enum"])
-    found["described_property"] += sum(_described(p) for p in properties.values())
-    optional = [p for key, p in properties.items() if key not in required]
-    found["optional_property"] += len(optional)
-    found["optional_described_property"] += sum(_described(p) for p in optional)
+        found["enum_value"] += len(enum)
+    if described:
+        found["described_property"] += described
+    if optional:
+        found["optional_property"] += optional
+    if optional_described:
+        found["optional_described_property"] += optional_described
     children = list(properties.values())
-    if isinstance(schema.get("items"), dict):
+    items = get("items")
+    if isinstance(items, dict):
         found["items"] += 1
-        children.append(schema["items"])
-    variants = [c for c in schema.get("anyOf") or [] if isinstance(c, dict)]
-    found["any_of_variant"] += len(variants)
-    found["any_of_null_variant"] += sum(str(c.get("type")).lower() == "null" for c in variants)
+        children.append(items)
+    variants = [c for c in get("anyOf") or [] if isinstance(c, dict)]
+    if variants:
+        found["any_of_variant"] += len(variants)
+        found["any_of_null_variant"] += sum(str(c.get("type")).lower() == "null" for c in variants)
     for combinator in ("anyOf", "oneOf", "allOf"):
-        children += [c for c in schema.get(combinator) or [] if isinstance(c, dict)]
+        listed_children = get(combinator)
+        if listed_children:
+            children += [c for c in listed_children if isinstance(c, dict)]
     for container in ("defs", "$defs", "definitions"):
-        defs = schema.get(container)
-        children += list(defs.values()) if isinstance(defs, dict) else []
+        defs = get(container)
+        if isinstance(defs, dict):
+            children += defs.values()
     for child in children:
-        _schema_features(child, found, typed=typed)
+        if isinstance(child, dict):
+            _schema_features(child, found, typed=typed)

@@ -573,8 +573,8 @@ def count_prompt_tokens(
     ]
     by_modality: dict[str, int] = {}
     text_tokens = sum(tokenizer.count_many(texts)) if texts else 0
-    billable = sum(billable_characters(t) for t in texts) if count_billable else 0
-    characters = sum(len(t) for t in texts)
+    billable = sum(map(billable_characters, texts)) if count_billable else 0
+    characters = sum(map(len, texts))
     media = MediaUsage()
     media_parts = list(_media_parts(prompt))
     context = MediaContext(

@@ -9,7 +9,7 @@ import fnmatch
 import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from vertexmeter.datafiles import load_yaml
@@ -1250,18 +1250,33 @@ def dated_weights() -> tuple[DatedWeights, ...]:
 
 def dated_weights_on(api: str, call: str, generation: str, day: dt.date | None) -> list[DatedWeights]:
     """The `dated_weights` entries in force for this API, call and generation on `day` (None: today, which none is)."""
+    return list(_dated_weights_on(api, call, generation, day))
+
+
+# The dated look-ups below are read several times per request (batch lines too) and depend only on their arguments
+# (a day each: a bounded memo, as a long-running server meets a new day now and then).
+_DAYS_KEPT = 4096
+
+
+@lru_cache(maxsize=_DAYS_KEPT)
+def _dated_weights_on(api: str, call: str, generation: str, day: dt.date | None) -> tuple[DatedWeights, ...]:
     if day is None:
-        return []
-    return [entry for entry in _registry().dated.weights if entry.applies(api, call, generation, day)]
+        return ()
+    return tuple(entry for entry in _registry().dated.weights if entry.applies(api, call, generation, day))
 
 
 def dated_weights_unsure_on(api: str, call: str, generation: str, day: dt.date | None) -> list[DatedWeights]:
     """The `dated_weights` entries (`bounded_between`) for this API, call and generation whose change no recorded
     answer dates on `day`: the day lies between the entry's span and the nearest answer seen without it
     (`seen_without_before` / `seen_without_after`), so the entry's weights may hold or not."""
+    return list(_dated_weights_unsure_on(api, call, generation, day))
+
+
+@lru_cache(maxsize=_DAYS_KEPT)
+def _dated_weights_unsure_on(api: str, call: str, generation: str, day: dt.date | None) -> tuple[DatedWeights, ...]:
     if day is None:
-        return []
-    return [
+        return ()
+    return tuple(
         entry
         for entry in _registry().dated.weights
         if entry.bounded_between
@@ -1272,9 +1287,10 @@ def dated_weights_unsure_on(api: str, call: str, generation: str, day: dt.date |
             (entry.seen_without_after is not None and entry.until < day < entry.seen_without_after)
             or (entry.seen_without_before is not None and entry.seen_without_before < day < entry.since)
         )
-    ]
+    )
 
 
+@lru_cache(maxsize=_DAYS_KEPT)
 def dated_rule_on(section: str, api: str, call: str, generation: str, day: dt.date | None) -> DatedRule | None:
     """The entry of accounting.yaml `section` (e.g. `thoughts_in_candidates`) in force on `day` (None: today)."""
     if day is None:
@@ -1293,6 +1309,7 @@ def server_tool_call_rules() -> tuple[ServerToolCall, ...]:
     return _registry().dated.server_tools
 
 
+@lru_cache(maxsize=_DAYS_KEPT)
 def output_calls_for(api: str, call: str, generation: str, day: dt.date | None, model: str = "") -> OutputCalls | None:
     """The accounting.yaml `function_call_outputs` entry in force on `day` (None: today's service), or None. `model`
     (a rules id): an entry whose `models` name it comes before its generation's entry without `models`."""
@@ -1302,6 +1319,7 @@ def output_calls_for(api: str, call: str, generation: str, day: dt.date | None, 
     return next(iter(own or [rule for rule in rules if not rule.models]), None)
 
 
+@lru_cache(maxsize=_DAYS_KEPT)
 def streamed_arguments_for(
     api: str, call: str, generation: str, day: dt.date | None, where: str
 ) -> tuple[StreamedArguments, ...]:
@@ -1315,6 +1333,7 @@ def streamed_arguments_for(
     )
 
 
+@lru_cache(maxsize=_DAYS_KEPT)
 def tool_run_bounds_for(api: str, call: str, generation: str, day: dt.date | None) -> tuple[ToolRunBounds, ...]:
     """The accounting.yaml `tool_runs_in_prompt` entries in force on `day` (None: today's service)."""
     on = day if day is not None else dt.date.max
@@ -1332,6 +1351,7 @@ def second_pass_bounds_for(model: ModelInfo, api: str, call: str, day: dt.date |
     return None
 
 
+@lru_cache(maxsize=_DAYS_KEPT)
 def code_parts_for(api: str, call: str, generation: str, day: dt.date | None) -> CodeParts | None:
     """The accounting.yaml `code_execution_parts` entry in force on `day` (None: today's service), or None."""
     on = day if day is not None else dt.date.max
@@ -1354,13 +1374,17 @@ def dated_aliases() -> dict[str, tuple[DatedAlias, ...]]:
 def redirect_for(name: str, *, api: str, on: dt.date | None = None) -> Redirect | None:
     """The redirect that serves a request naming `name` on `api` on `on` (today when None), if any: the latest
     one started by then. A version spelling (`models/…`, `-001`) finds the name it is a spelling of."""
-    table = _registry().redirects
-    if not table or not isinstance(name, str):
+    if not _registry().redirects or not isinstance(name, str):
         return None
+    return _redirect_on(name, api, on or dt.date.today())
+
+
+@lru_cache(maxsize=_DAYS_KEPT)  # read per request; callers repeat a few names (and the day asked, not None: today's)
+def _redirect_on(name: str, api: str, day: dt.date) -> Redirect | None:
+    table = _registry().redirects
     found = match_version(bare_model_name(name.strip()), _registry().by_name)
     if found is None:
         return None
-    day = on or dt.date.today()
     names = (found, _registry().by_name[found].id)
     started = [r for key in dict.fromkeys(names) for r in table.get(key, ()) if api in r.apis and r.start <= day]
     return max(started, key=lambda r: r.start) if started else None
@@ -1379,11 +1403,17 @@ def accounting_for(model: ModelInfo, api: str, call: str) -> Accounting:
 def tokenizer_for(model: ModelInfo, api: str, as_of: dt.date | None = None) -> str:
     """The vocabulary `model` counted with on `api` on `as_of` (today's service when None). The history is
     read by the model's accounting generation (the experimental 2.0 models count like 2.5)."""
-    if as_of is not None:
-        for era in sorted(_registry().tokenizer_history, key=lambda e: e.until):
-            if model.rules_generation in era.generations and api in era.apis and as_of <= era.until:
-                return era.family
-    return model.tokenizer
+    if as_of is None:
+        return model.tokenizer
+    return _tokenizer_on(model.rules_generation, model.tokenizer, api, as_of)
+
+
+@lru_cache(maxsize=_DAYS_KEPT)  # read twice per request: keyed by what it reads of the model (cheaper to hash)
+def _tokenizer_on(generation: str, tokenizer: str, api: str, as_of: dt.date) -> str:
+    for era in sorted(_registry().tokenizer_history, key=lambda e: e.until):
+        if generation in era.generations and api in era.apis and as_of <= era.until:
+            return era.family
+    return tokenizer
 
 
 def tokenizer_history() -> tuple[TokenizerEra, ...]:

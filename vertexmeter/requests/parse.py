@@ -13,6 +13,7 @@ import binascii
 import json
 import math
 import re
+from functools import cache
 from typing import Any
 
 from vertexmeter.errors import FieldViolation, VertexMeterError, invalid_argument
@@ -36,14 +37,17 @@ def _join(path: str, name: str) -> str:
 
 
 def lookup_field(message: str, key: str) -> Field | None:
+    return _fields_by_key(message).get(key)
+
+
+@cache
+def _fields_by_key(message: str) -> dict[str, Field]:
+    """A message's fields by either name: the JSON name first, else the first field of that proto name (one dict
+    look-up per key, where a snake_case key scanned the message's fields)."""
     fields = MESSAGES[message]
-    found = fields.get(key)
-    if found is not None:
-        return found
-    for f in fields.values():
-        if f.proto_name == key:
-            return f
-    return None
+    by_key = {f.proto_name: f for f in reversed(fields.values())}
+    by_key.update(fields)
+    return by_key
 
 
 def parse_message(message: str, obj: Any, path: str = "", depth: int = 0) -> dict[str, Any]:
@@ -53,8 +57,9 @@ def parse_message(message: str, obj: Any, path: str = "", depth: int = 0) -> dic
     if not isinstance(obj, dict):
         raise _invalid_value(path, f"type.googleapis.com/{message}", obj)
     out: dict[str, Any] = {}
+    fields = _fields_by_key(message)
     for key, value in obj.items():
-        spec = lookup_field(message, key)
+        spec = fields.get(key)
         if spec is None:
             where = f" at '{path}'" if path else ""
             raise VertexMeterError(
@@ -66,25 +71,36 @@ def parse_message(message: str, obj: Any, path: str = "", depth: int = 0) -> dic
                     )
                 ],
             )
-        if spec.json_name in out:
+        name, kind = spec.json_name, spec.kind
+        if name in out:
             raise invalid_argument(
                 f"Invalid JSON payload received. Duplicate field \"{key}\" at '{_join(path, spec.proto_name)}'.",
                 _join(path, spec.proto_name),
             )
         if value is None:  # proto3 JSON: null means "default"
             continue
-        field_path = _join(path, spec.proto_name)
+        if kind == "string" and not spec.repeated and type(value) is str:
+            out[name] = value  # the commonest field (what _parse_value gives back), read in place
+            continue
+        field_path = f"{path}.{spec.proto_name}" if path else spec.proto_name
+        # A message (repeated or not) is parsed here, as _parse_value would: one call fewer per message.
         if spec.repeated:
             items = value if isinstance(value, list) else [value]
-            if spec.kind in MESSAGES and any(isinstance(item, list) for item in items):
-                # A list inside a repeated message field is read as its items: the Gemini API answered `"parts":
-                # [[{text}, {text}, {file_data}]]` as three parts (llmrb/llm's cassettes, docs/media.md).
-                items = [inner for item in items for inner in (item if isinstance(item, list) else [item])]
-            out[spec.json_name] = [
-                _parse_value(spec, item, f"{field_path}[{i}]", depth + 1) for i, item in enumerate(items)
-            ]
+            if kind in MESSAGES:
+                for item in items:
+                    if isinstance(item, list):
+                        # A list inside a repeated message field is read as its items: the Gemini API answered
+                        # `"parts": [[{text}, {text}, {file_data}]]` as three parts (llmrb/llm's cassettes,
+                        # docs/media.md).
+                        items = [inner for item in items for inner in (item if isinstance(item, list) else [item])]
+                        break
+                out[name] = [parse_message(kind, item, f"{field_path}[{i}]", depth + 1) for i, item in enumerate(items)]
+            else:
+                out[name] = [_parse_value(spec, item, f"{field_path}[{i}]", depth + 1) for i, item in enumerate(items)]
+        elif kind in MESSAGES:
+            out[name] = parse_message(kind, value, field_path, depth + 1)
         else:
-            out[spec.json_name] = _parse_value(spec, value, field_path, depth + 1)
+            out[name] = _parse_value(spec, value, field_path, depth + 1)
     return out
 
 
@@ -92,6 +108,13 @@ def _parse_value(spec: Field, value: Any, path: str, depth: int) -> Any:
     kind = spec.kind
     if kind in MESSAGES:
         return parse_message(kind, value, path, depth)
+    if kind == "bytes":  # the kinds are apart: the commonest (thought signatures, payloads) are tested first
+        return decode_bytes(value, path)
+    if kind == "struct":
+        if not isinstance(value, dict):
+            raise _invalid_value(path, SCALAR_TYPE_NAMES["struct"], value)
+        _check_depth(value, path, depth)
+        return value
     if kind.startswith("map:"):
         if not isinstance(value, dict):
             raise _invalid_value(path, f"map<string, {kind[4:]}>", value)
@@ -110,15 +133,8 @@ def _parse_value(spec: Field, value: Any, path: str, depth: int) -> Any:
         return _parse_int(kind, value, path)
     if kind == "double":
         return _parse_double(value, path)
-    if kind == "bytes":
-        return decode_bytes(value, path)
     if kind == "duration":
         return _parse_duration(value, path)
-    if kind == "struct":
-        if not isinstance(value, dict):
-            raise _invalid_value(path, SCALAR_TYPE_NAMES["struct"], value)
-        _check_depth(value, path, depth)
-        return value
     if kind == "value":
         _check_depth(value, path, depth)
         return value
@@ -126,15 +142,22 @@ def _parse_value(spec: Field, value: Any, path: str, depth: int) -> Any:
 
 
 def _check_depth(value: Any, path: str, depth: int) -> None:
+    """Refuses a value with a node below MAX_DEPTH. Only containers are stacked: a scalar's level is its parent's
+    plus one, so a non-empty container at MAX_DEPTH is the refusal a deeper scalar would be."""
     stack = [(value, depth)]
     while stack:
         item, level = stack.pop()
         if level > MAX_DEPTH:
             raise too_deep(path)
         if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
+            children: Any = item.values()
         elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
+            children = item
+        else:
+            continue
+        if level == MAX_DEPTH and item:
+            raise too_deep(path)
+        stack.extend((v, level + 1) for v in children if isinstance(v, dict | list))
 
 
 def _invalid_value(path: str, type_name: str, value: Any) -> VertexMeterError:

@@ -74,7 +74,11 @@ class CoreBpeTokenizer:
         return [self.encode(text) for text in texts]
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
-        return [self.count(text) for text in texts]
+        count, bpe = self._splitter.count, self._bpe
+        try:  # the core's entry called in place (a prompt is a few dozen texts: a method call each cost more)
+            return [int(count(text, bpe)) for text in texts]
+        except UnicodeEncodeError:
+            return [self.count(text) for text in texts]  # the first text that fails is named, as count names it
 
     def token_bytes(self, token_id: int) -> bytes:
         cached = self._bytes_cache.get(token_id)
