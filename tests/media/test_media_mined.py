@@ -939,3 +939,23 @@ def test_a_body_kept_shorter_than_it_was_sent_is_not_evidence(miner: Any, tmp_pa
         with pytest.raises(vertexmeter.VertexMeterError) as err:
             vertexmeter.usage("gemini-2.0-flash", body, api=api, as_of="2025-06-01")
         assert err.value.status == "INVALID_ARGUMENT" and "not a valid, complete video" in str(err.value)
+
+
+def test_a_pdf_page_may_be_sized_as_rendered_to_fit() -> None:
+    """`pdf: {fit_long_side: N}` sizes a page as rendered to fit N pixels on its long side: an A4 page alone (595x842
+    pt), tiled 2 x 3 by its points (1806), tiles 2 x 2 at 362x512 (1290), as pydantic-ai's A4 answers billed; a Letter
+    page (612x792) tiles 2 x 2 either way; a page already within N is not enlarged."""
+    import copy
+
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.media.rules import lone_item_tiles, parse_rules
+
+    raw = copy.deepcopy(load_yaml("vertexmeter.media", "rules.yaml"))
+    raw["generations"]["2.0"]["pdf"]["fit_long_side"] = 512
+    rules = parse_rules(raw).generations["2.0"]
+    assert rules.pdf_fit_long_side == 512
+    assert lone_item_tiles(*rules.page_size(595, 842)) == 1290 and lone_item_tiles(595, 842) == 1806
+    assert lone_item_tiles(*rules.page_size(612, 792)) == lone_item_tiles(612, 792) == 1290
+    assert rules.page_size(300, 400) == (300, 400)
+    as_shipped = parse_rules(load_yaml("vertexmeter.media", "rules.yaml")).generations["2.0"]
+    assert as_shipped.page_size(595, 842) == (595, 842)

@@ -369,6 +369,7 @@ def _generation(gen: str, entry: dict[str, Any]) -> GenerationRules:
             entry["video"].get("frame_rounding", "ceil"), FRAME_ROUNDINGS, f"{gen}.video.frame_rounding"
         ),
         output_image_tokens=int(entry["output_image"]["tokens"]) if entry.get("output_image") else None,
+        pdf_fit_long_side=int(entry["pdf"]["fit_long_side"]) if entry["pdf"].get("fit_long_side") else None,
         function_response_page_tokens=(
             _levels(entry["pdf"]["function_response_page_tokens"], f"{gen}.pdf.function_response_page_tokens")
             if entry["pdf"].get("function_response_page_tokens")
