@@ -959,3 +959,24 @@ def test_a_pdf_page_may_be_sized_as_rendered_to_fit() -> None:
     assert rules.page_size(300, 400) == (300, 400)
     as_shipped = parse_rules(load_yaml("vertexmeter.media", "rules.yaml")).generations["2.0"]
     assert as_shipped.page_size(595, 842) == (595, 842)
+
+
+@pytest.mark.parametrize(("fmt", "codec", "mime"), [("mp4", "mpeg4", "video/mp4"), ("webm", "libvpx", "video/webm")])
+def test_a_video_container_without_frames_stays_refused(fmt: str, codec: str, mime: str) -> None:
+    """No answer bills a container that holds no frame (pydm-0007, once read as one, was not what Vertex answered):
+    one whose stream has no packet is refused as an incomplete video, on both APIs, like a truncated one."""
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        out.start_encoding()  # the header, written though no frame follows
+        for packet in stream.encode(None):
+            out.mux(packet)
+    assert buf.getvalue()  # a header, no frame
+    body = mf.request({"text": "hi"}, mf.inline(mime, buf.getvalue()))
+    for api in ("vertex", "gemini"):
+        with pytest.raises(vertexmeter.VertexMeterError) as err:
+            vertexmeter.usage("gemini-2.0-flash", body, api=api)
+        assert err.value.status == "INVALID_ARGUMENT" and "not a valid, complete video" in str(err.value)
