@@ -36,12 +36,17 @@ RECORDS = load_mined_history("media")
 # timestamps (rules.yaml silent_sound: pydm-0015), and the 29 one-repository audio answers inside their bounds.
 # 322/349 with a text document beside an image read as text (the image tiled as alone), audio on the Gemini API's
 # 1.5 / 2.0 generateContent at 25 x floor(d) (llmrb/llm and crewAI) and a Gemini API 2.0 video frame at 258 from
-# 2025-09-19 (pydantic-ai and crewAI): 344/349 exact or inside bounds.
-FLOOR = 322 / 349
+# 2025-09-19 (pydantic-ai and crewAI): 344/349 exact or inside bounds. 322/348 with pydm-0007 left out (errata.json:
+# its cassette keeps 117 bytes of the 122,097-byte MP4 Vertex answered), and every one exact or inside its bounds with
+# the readings one repository shows of images, PDF pages and video frames (rules.yaml uncertain_media: llmrbm-0055,
+# pydm-0001, -0009, -0006).
+FLOOR = 322 / 348
+BOUNDS_FLOOR = 348 / 348
 # Given each record's earlier responses (its cassette's function-call outputs, tests/data/mined_function_calls and
 # mined_calls_heldout2), the turns that replay thought signatures bill exactly what those responses thought: 281/318;
-# 296/349 with crewAI's (none replays a signature); 297/349 with silent_sound; 341/349 with the rules of 322/349 above.
-HISTORY_FLOOR = 341 / 349
+# 296/349 with crewAI's (none replays a signature); 297/349 with silent_sound; 341/349 with the rules of 322/349 above;
+# 341/348 without pydm-0007.
+HISTORY_FLOOR = 341 / 348
 # promptTokensDetails per modality: AUDIO 48/78, DOCUMENT 115/117, IMAGE 87/88, VIDEO 4/7; with crewAI's, AUDIO 49/86,
 # IMAGE 93/97, VIDEO 5/14; AUDIO 50/86 with silent_sound; AUDIO 83/86, IMAGE 96/97, VIDEO 13/14 with the rules of
 # 322/349 above.
@@ -137,7 +142,10 @@ def test_parity_on_mined_media_answers(replays: list[Replay], capsys: pytest.Cap
         for key, items in sorted(groups.items()):
             print(f"mined media {key}: {sum(r.exact for r in items)}/{len(items)} exact")
         print(f"mined media TOTAL: {exact}/{len(replays)} exact ({exact / len(replays):.1%})")
+        held = sum(r.exact or r.within_bounds for r in replays)
+        print(f"mined media exact or inside bounds: {held}/{len(replays)}")
     assert exact / len(replays) >= FLOOR
+    assert held / len(replays) >= BOUNDS_FLOOR
 
 
 def _cassette(record: dict[str, Any]) -> tuple[str, int]:
@@ -801,3 +809,177 @@ def test_a_text_document_beside_an_image_is_not_a_media_item() -> None:
     assert not is_media_item({"inlineData": {"mimeType": "text/csv", "data": b""}})
     assert is_media_item({"inlineData": {"mimeType": "image/png", "data": b""}})
     assert is_media_item({"fileData": {"fileUri": "https://generativelanguage.googleapis.com/v1beta/files/x"}})
+
+
+# ---- readings one repository shows (rules.yaml uncertain_media) and a body not answered (errata.json) -------------
+
+
+def _a4_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def test_the_uncertain_media_answers_are_inside_their_bounds(replays: list[Replay]) -> None:
+    """The answers one repository shows against the image / PDF / video rules are not presented as exact: each count
+    carries bounds that reach what was billed, with the reading's reason; the answers the readings agree with stay
+    exact without bounds."""
+    by_id = {r.record["id"]: r for r in replays}
+    for record_id, got in [
+        ("llmrbm-0055", 346),  # 2.5 Flash image preview, a 400x400 PNG alone: 258 said, 1290 billed
+        ("pydm-0001", 1821),  # Gemini API 2.0, an A4 page alone: 1806 said (2 x 3 tiles), 1290 billed
+        ("pydm-0009", 1821),
+        ("pydm-0006", 273),  # Gemini API 2.0 on 2025-05-18, one frame: 263 said, 260 billed
+    ]:
+        result = by_id[record_id]
+        assert not result.exact and result.got == got and result.bounds is not None, record_id
+        low, high = result.bounds["promptTokenCount"]
+        assert (low, high) == tuple(sorted((result.got, result.expected))), record_id
+        assert "uncertain_media" in result.bounds["reason"], record_id
+    # 128x128 PNGs on 2.5 Flash image, Letter pages alone on Vertex 2.5, a frame on 2025-07-18: both readings agree.
+    for record_id in ("rllmm-0145", "rllmm-0126", "rllmm-0184", "rllmm-0026", "pydm-0008"):
+        assert by_id[record_id].exact and by_id[record_id].bounds is None, record_id
+
+
+def test_an_uncertain_media_reading_bounds_what_it_may_change() -> None:
+    """A reading bounds the items it names only: an A4 page alone where a lone page is tiled (Vertex 2.5 too), not
+    beside another; a 400x400 image alone on 2.5 Flash image, not on 2.5 Flash; a Gemini API 2.0 frame before
+    2025-07-18, not on Vertex (a level table replaces the levels it names)."""
+    from vertexmeter.media.rules import load_rules
+
+    a4 = mf.inline("application/pdf", _a4_pdf())
+    alone = vertexmeter.usage("gemini-2.5-flash", mf.request({"text": "hi"}, a4), api="vertex", as_of="2026-03-03")
+    assert alone.prompt.tokens_by_modality["DOCUMENT"] == 1806
+    assert alone.bounds is not None and "rendered" in alone.bounds["reason"]
+    low, high = alone.bounds["promptTokenCount"]
+    assert high - low == 1806 - 1290 and high == alone.prompt_token_count
+    pair = vertexmeter.usage("gemini-2.5-flash", mf.request({"text": "hi"}, a4, a4), api="vertex", as_of="2026-03-03")
+    assert (pair.prompt.tokens_by_modality["DOCUMENT"], pair.bounds) == (516, None)
+    png = mf.inline("image/png", mf.image(400, 400))
+    image_model = vertexmeter.usage("gemini-2.5-flash-image-preview", mf.request({"text": "hi"}, png), api="gemini")
+    assert image_model.prompt.tokens_by_modality["IMAGE"] == 258
+    assert image_model.bounds is not None
+    assert image_model.bounds["promptTokenCount"][1] - image_model.bounds["promptTokenCount"][0] == 1290 - 258
+    flash = vertexmeter.usage("gemini-2.5-flash", mf.request({"text": "hi"}, png), api="gemini")
+    assert (flash.prompt.tokens_by_modality["IMAGE"], flash.bounds) == (258, None)
+    mp4 = {"inlineData": {"mimeType": "video/mp4", "data": _blob("2085d0efa27f")}}  # 5 s, five frames
+    may = vertexmeter.usage("gemini-2.0-flash", mf.request({"text": "hi"}, mp4), api="gemini", as_of="2025-05-18")
+    assert may.prompt.tokens_by_modality["VIDEO"] == 5 * 263
+    assert may.bounds is not None and may.bounds["promptTokenCount"][1] - may.bounds["promptTokenCount"][0] == 15
+    vertex = vertexmeter.usage("gemini-2.0-flash", mf.request({"text": "hi"}, mp4), api="vertex", as_of="2025-05-18")
+    assert vertex.bounds is None
+    (reading,) = [u for u in load_rules().uncertain_media if u.family == "video"]
+    assert reading.applied(load_rules().generations["2.0"]).frame_tokens == {
+        "UNSPECIFIED": 260,
+        "LOW": 66,
+        "MEDIUM": 258,
+        "HIGH": 258,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"image": {"sizing": "lone_item_tiles"}}, "one of image, pdf or video"),
+        ({"pdf": {"dpi": 72}}, "not a field a reading may replace"),
+        ({"pdf": {"fit_long_side": 0}}, "positive number of pixels"),
+        ({"pdf": {"page_tokens": {"HUGE": 1}}}, "bad resolution levels"),
+        ({"reason": ""}, "needs its reason"),
+        ({"seen_otherwise_before": "2025-06-01"}, "seen otherwise lies inside"),
+        ({"generations": ["9"]}, "unknown generation 9"),
+    ],
+)
+def test_a_broken_uncertain_media_entry_is_refused(change: dict[str, Any], message: str) -> None:
+    """rules.yaml's uncertain_media entries are checked when loaded: a broken entry names itself."""
+    import copy
+
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.media.rules import parse_rules
+
+    raw = copy.deepcopy(load_yaml("vertexmeter.media", "rules.yaml"))
+    n = next(i for i, entry in enumerate(raw["uncertain_media"]) if "pdf" in entry)
+    raw["uncertain_media"][n].update(change)
+    with pytest.raises(ValueError, match=rf"uncertain_media\[{n}\]") as err:
+        parse_rules(raw)
+    assert message in str(err.value)
+
+
+_PYDM_0007_BYTES = (
+    "AAAAHGZ0eXBtcDQyAAAAAWlzb21tcDQxbXA0MgAAAAFtZGF0AAAAAAAB1mIhEUUAFFABRv/xClpaAAABRwAAAVUAAAFVAAABgwAAAWsAAAFxAAABWgAA"
+    "AWYAAAFaAAABYwAAABRzdGNvAAAAAAAAAAEAAAAs"
+)
+
+
+def test_a_body_kept_shorter_than_it_was_sent_is_not_evidence(miner: Any, tmp_path: Any) -> None:
+    """pydantic-ai's force-download cassette keeps 117 bytes of the MP4 it sent: its request's content-length header
+    (162,969) is the JSON body with a 122,097-byte file, so the answer is not the 117 bytes'. errata.json leaves the
+    record out; the miner now skips such a body by its header; and the 117 bytes, an mdat box stating 120,418 bytes
+    in a 117-byte file, stay refused as an incomplete video (a body no answer was given for)."""
+    import copy
+
+    from tests.ground_truth import errata
+
+    assert "pydm-0007" in errata()["not_evidence"]["records"]
+    assert not any(r["id"] == "pydm-0007" for r in RECORDS)
+    raw = base64.b64decode(_PYDM_0007_BYTES)
+    assert len(raw) == 117 and raw[36:44] == (120_418).to_bytes(8, "big")
+    body = mf.request({"text": "What is the main content of this URL?"}, mf.inline("video/mp4", raw))
+    sent = {"contents": copy.deepcopy(body["contents"]), "generationConfig": {}}
+    sent["contents"][0]["parts"][1]["inlineData"]["data"] = "A" * (4 * ((122_097 + 2) // 3))
+    assert len(json.dumps(sent)) == 162_969
+    assert miner._cut_body({"headers": {"content-length": ["162969"]}, "parsed_body": body}, body)
+    recorded = str(len(json.dumps(body)))
+    assert not miner._cut_body({"headers": {"Content-Length": [recorded]}}, body)
+    assert not miner._cut_body({"headers": {}}, body)
+    store = miner.MediaStore(str(tmp_path / "blobs.jsonl.gz"))
+    store.skip_cut()
+    assert store.skipped == {"the body sent was longer than the one recorded (content-length)": 1}
+    for api in ("vertex", "gemini"):
+        with pytest.raises(vertexmeter.VertexMeterError) as err:
+            vertexmeter.usage("gemini-2.0-flash", body, api=api, as_of="2025-06-01")
+        assert err.value.status == "INVALID_ARGUMENT" and "not a valid, complete video" in str(err.value)
+
+
+def test_a_pdf_page_may_be_sized_as_rendered_to_fit() -> None:
+    """`pdf: {fit_long_side: N}` sizes a page as rendered to fit N pixels on its long side: an A4 page alone (595x842
+    pt), tiled 2 x 3 by its points (1806), tiles 2 x 2 at 362x512 (1290), as pydantic-ai's A4 answers billed; a Letter
+    page (612x792) tiles 2 x 2 either way; a page already within N is not enlarged."""
+    import copy
+
+    from vertexmeter.datafiles import load_yaml
+    from vertexmeter.media.rules import lone_item_tiles, parse_rules
+
+    raw = copy.deepcopy(load_yaml("vertexmeter.media", "rules.yaml"))
+    raw["generations"]["2.0"]["pdf"]["fit_long_side"] = 512
+    rules = parse_rules(raw).generations["2.0"]
+    assert rules.pdf_fit_long_side == 512
+    assert lone_item_tiles(*rules.page_size(595, 842)) == 1290 and lone_item_tiles(595, 842) == 1806
+    assert lone_item_tiles(*rules.page_size(612, 792)) == lone_item_tiles(612, 792) == 1290
+    assert rules.page_size(300, 400) == (300, 400)
+    as_shipped = parse_rules(load_yaml("vertexmeter.media", "rules.yaml")).generations["2.0"]
+    assert as_shipped.page_size(595, 842) == (595, 842)
+
+
+@pytest.mark.parametrize(("fmt", "codec", "mime"), [("mp4", "mpeg4", "video/mp4"), ("webm", "libvpx", "video/webm")])
+def test_a_video_container_without_frames_stays_refused(fmt: str, codec: str, mime: str) -> None:
+    """No answer bills a container that holds no frame (pydm-0007, once read as one, was not what Vertex answered):
+    one whose stream has no packet is refused as an incomplete video, on both APIs, like a truncated one."""
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        out.start_encoding()  # the header, written though no frame follows
+        for packet in stream.encode(None):
+            out.mux(packet)
+    assert buf.getvalue()  # a header, no frame
+    body = mf.request({"text": "hi"}, mf.inline(mime, buf.getvalue()))
+    for api in ("vertex", "gemini"):
+        with pytest.raises(vertexmeter.VertexMeterError) as err:
+            vertexmeter.usage("gemini-2.0-flash", body, api=api)
+        assert err.value.status == "INVALID_ARGUMENT" and "not a valid, complete video" in str(err.value)

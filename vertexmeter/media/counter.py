@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -39,6 +40,7 @@ from vertexmeter.media.rules import (
     rules_changing,
     rules_for,
     uncertain_audio,
+    uncertain_media,
 )
 from vertexmeter.media.sources import YouTube, resolve_file_uri
 from vertexmeter.media.types import MediaContext, MediaCount
@@ -231,15 +233,40 @@ def _image(p: _Part, gen: GenerationRules, source: MediaData, kind: str, limits:
     safety = load_rules().safety
     info = probe_image(source, kind, p.data_path, safety.max_image_pixels)
     level, level_path = _level(p, gen)
-    tokens = gen.sized(
-        gen.image_sizing, pick(gen.image_tokens, level, "images", level_path), info.width, info.height, _lone(p, level)
-    )
+    lone = _lone(p, level)
+
+    def tokens(rules: GenerationRules) -> int:
+        table = pick(rules.image_tokens, level, "images", level_path)
+        return rules.sized(rules.image_sizing, table, info.width, info.height, lone)
+
     tally = p.context.tally
     tally.images += 1
     cap = limits.images_per_request_by_model.get(p.context.model.id, limits.images_per_request)
     if cap is not None and tally.images > cap:
         raise _too_many("images", cap, p)
-    return MediaCount("IMAGE", tokens, images=1, width=info.width, height=info.height)
+    count = MediaCount("IMAGE", tokens(gen), images=1, width=info.width, height=info.height)
+    return _uncertain(count, p, gen, "image", tokens)
+
+
+def _widen(count: MediaCount, other: int, reason: str) -> None:
+    """Stretch the count's bounds to reach `other`, another reading's tokens, and say why."""
+    low, high = count.bounds or (count.tokens, count.tokens)
+    count.bounds = (min(low, other), max(high, other))
+    count.bounds_reason = f"{count.bounds_reason}; {reason}" if count.bounds_reason else reason
+
+
+def _uncertain(
+    count: MediaCount, p: _Part, gen: GenerationRules, family: str, tokens: Callable[[GenerationRules], int]
+) -> MediaCount:
+    """The count with the bounds of the `uncertain_media` readings of `family` that may hold on the day counted:
+    `tokens` counts the item under the rules with a reading's fields in place."""
+    ctx = p.context
+    day = ctx.day or dt.date.today()
+    for reading in uncertain_media(ctx.model.rules_generation, ctx.api, ctx.call, ctx.model.id, family, day):
+        other = tokens(reading.applied(gen))
+        if other != count.tokens:
+            _widen(count, other, f"{reading.reason}: {other} ({reading.source}; rules.yaml uncertain_media)")
+    return count
 
 
 def _lone(p: _Part, level: str) -> bool:
@@ -316,26 +343,29 @@ def _video_counts(
     clip's (its frames' span, rules.yaml `silent_sound: frames`); a clip cut by offsets bills its own seconds."""
     seconds, fps = _clip(p, duration)
     level, level_path = _level(p, gen)
-    per_frame = gen.sized(gen.video_sizing, pick(gen.frame_tokens, level, "video", level_path), *size, False)
     frames = frames_sampled(seconds, fps, gen.frame_rounding)
+
+    def tokens(rules: GenerationRules) -> int:
+        per_frame = pick(rules.frame_tokens, level, "video", level_path)
+        return frames * rules.sized(rules.video_sizing, per_frame, *size, False)
+
     tally = p.context.tally
     tally.videos += 1
     if limits.videos_per_request is not None and tally.videos > limits.videos_per_request:
         raise _too_many("videos", limits.videos_per_request, p)
-    counts = [MediaCount("VIDEO", frames * per_frame, video_seconds=as_decimal(seconds), frames=frames)]
+    counts = [MediaCount("VIDEO", tokens(gen), video_seconds=as_decimal(seconds), frames=frames)]
     ctx = p.context
     changing = rules_changing(ctx.model.rules_generation, ctx.api, ctx.call, ctx.day)
     if changing is not None:
-        later = changing.rules
-        other = frames * later.sized(
-            later.video_sizing, pick(later.frame_tokens, level, "video", level_path), *size, False
-        )
+        other = tokens(changing.rules)
         if other != counts[0].tokens:
-            counts[0].bounds = (min(other, counts[0].tokens), max(other, counts[0].tokens))
-            counts[0].bounds_reason = (
+            _widen(
+                counts[0],
+                other,
                 f"between the last answer billing this video {counts[0].tokens} ({changing.seen_otherwise_before}) and "
-                f"the first billing it {other} ({changing.since}), either may hold (rules.yaml call_overrides `from`)"
+                f"the first billing it {other} ({changing.since}), either may hold (rules.yaml call_overrides `from`)",
             )
+    _uncertain(counts[0], p, gen, "video", tokens)
     if (has_audio or gen.video_audio_always) and gen.video_audio_track:
         # The sound of a video: AUDIO tokens, but billed with the video's seconds (audio_seconds 0).
         cut = "startOffset" in p.video_metadata or "endOffset" in p.video_metadata
@@ -415,10 +445,8 @@ _FUNCTION_RESPONSE_PART = ".function_response.parts["
 
 def _pdf(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> MediaCount:
     level, level_path = _level(p, gen)
-    pages = gen.page_tokens
-    if gen.function_response_page_tokens is not None and _FUNCTION_RESPONSE_PART in p.path:
-        pages = gen.function_response_page_tokens
-    per_page = pick(pages, level, "documents", level_path)
+    in_function_response = _FUNCTION_RESPONSE_PART in p.path
+    pick(gen.page_tokens, level, "documents", level_path)  # a level the table lacks is refused before any reading
     info = probe_pdf(source, p.data_path, want_text=gen.pdf_native_text, max_pages=limits.pdf_pages)
     if limits.pdf_pages is not None and info.pages > limits.pdf_pages:
         stated = f"{info.pages} pages, more than" if info.exact else "more than"
@@ -428,13 +456,21 @@ def _pdf(p: _Part, gen: GenerationRules, source: MediaData, limits: Limits) -> M
             f"Learn more: {LEARN_MORE}",
             p.data_path,
         )
-    if info.page_sizes:  # sized by the first page (lone-item tiling looks at a one-page PDF only)
-        width, height = info.page_sizes[0]
-        per_page = gen.sized(gen.pdf_sizing, per_page, width, height, _lone(p, level) and info.pages == 1)
+    lone = _lone(p, level) and info.pages == 1
+
+    def tokens(rules: GenerationRules) -> int:
+        pages = rules.page_tokens
+        if rules.function_response_page_tokens is not None and in_function_response:
+            pages = rules.function_response_page_tokens
+        per_page = pick(pages, level, "documents", level_path)
+        if info.page_sizes:  # sized by the first page (lone-item tiling looks at a one-page PDF only)
+            width, height = rules.page_size(*info.page_sizes[0])
+            per_page = rules.sized(rules.pdf_sizing, per_page, width, height, lone)
+        return info.pages * per_page
+
     text_tokens = p.context.count_text(info.text) if gen.pdf_native_text and info.text else 0
-    return MediaCount(
-        gen.pdf_modality, info.pages * per_page + text_tokens, pdf_pages=info.pages, text_tokens=text_tokens
-    )
+    count = MediaCount(gen.pdf_modality, tokens(gen) + text_tokens, pdf_pages=info.pages, text_tokens=text_tokens)
+    return _uncertain(count, p, gen, "pdf", lambda rules: tokens(rules) + text_tokens)
 
 
 def _text(p: _Part, source: MediaData, mime: MimeType) -> MediaCount:

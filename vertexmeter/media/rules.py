@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
@@ -69,6 +69,16 @@ class GenerationRules:
     # A PDF in a function response's parts: its page table where it differs from `page_tokens` (None: the same).
     function_response_page_tokens: dict[str, int] | None = None
     output_image_tokens: int | None = None  # a generated image in a response; None: not known
+    # A PDF page rendered to fit this many pixels on its long side before it is sized (None: sized in points)
+    pdf_fit_long_side: int | None = None
+
+    def page_size(self, width: float, height: float) -> tuple[float, float]:
+        """A PDF page's size as sized: its points, or its render fitted to `pdf_fit_long_side` pixels."""
+        longest = max(width, height)
+        if self.pdf_fit_long_side is None or longest <= self.pdf_fit_long_side:
+            return width, height
+        scale = self.pdf_fit_long_side / longest
+        return width * scale, height * scale
 
     def sized(self, sizing: str, table_tokens: int, width: float, height: float, lone: bool) -> int:
         """Tokens of one image / page / frame of `width` x `height` under `sizing` (see rules.yaml)."""
@@ -144,6 +154,55 @@ class UncertainAudio:
         return (before is None or day > before) and (after is None or day < after)
 
 
+# What an `uncertain_media` entry may replace: (family, field in rules.yaml) -> GenerationRules attribute
+UNCERTAIN_MEDIA_FIELDS = {
+    ("image", "sizing"): "image_sizing",
+    ("image", "tokens"): "image_tokens",
+    ("pdf", "sizing"): "pdf_sizing",
+    ("pdf", "page_tokens"): "page_tokens",
+    ("pdf", "fit_long_side"): "pdf_fit_long_side",
+    ("video", "frame_tokens"): "frame_tokens",
+    ("video", "sizing"): "video_sizing",
+}
+
+
+@dataclass(frozen=True)
+class UncertainMedia:
+    """One `uncertain_media` entry: a reading of images, PDF pages or video frames that one repository's answers show
+    where the rules say otherwise, or that no answer tells apart from them (not applied; the other end of the bounds
+    a count carries on the days it may hold)."""
+
+    apis: tuple[str, ...]
+    calls: tuple[str, ...]
+    generations: tuple[str, ...]
+    models: tuple[str, ...]  # model ids (aliases resolved); empty: every model of those generations
+    family: str  # image | pdf | video
+    fields: dict[str, Any]  # GenerationRules attributes the reading replaces
+    first_seen: dt.date
+    last_seen: dt.date
+    seen_otherwise_before: dt.date | None
+    seen_otherwise_after: dt.date | None
+    source: str
+    evidence: tuple[str, ...]
+    reason: str
+
+    def may_hold(self, api: str, call: str, generation: str, model: str, family: str, day: dt.date) -> bool:
+        if family != self.family or (self.models and model not in self.models):
+            return False
+        if api not in self.apis or call not in self.calls or generation not in self.generations:
+            return False
+        before, after = self.seen_otherwise_before, self.seen_otherwise_after
+        return (before is None or day > before) and (after is None or day < after)
+
+    def applied(self, rules: GenerationRules) -> GenerationRules:
+        """The rules of the count with this reading's fields in place (a level table replaces the levels it names)."""
+        fields: dict[str, Any] = {
+            name: {**getattr(rules, name), **value} if isinstance(value, dict) else value
+            for name, value in self.fields.items()
+        }
+        return replace(rules, **fields)
+
+
 @dataclass(frozen=True)
 class DatedRules:
     """The rules of an (api, call, generation) from `since` on (a call_overrides entry with `from`). On the days after
@@ -165,6 +224,7 @@ class Rules:
     uncertain_audio: tuple[UncertainAudio, ...] = ()
     # (api, call, generation) -> the rules from a day on, oldest first: call_overrides with `from`
     by_call_dated: dict[tuple[str, str, str], tuple[DatedRules, ...]] = field(default_factory=dict)
+    uncertain_media: tuple[UncertainMedia, ...] = ()
 
 
 def _levels(table: dict[str, Any], where: str) -> dict[str, int]:
@@ -205,26 +265,84 @@ def _uncertain_audio(raw: dict[str, Any]) -> tuple[UncertainAudio, ...]:
         for gen in _as_list(entry["generations"]):
             if gen not in raw["generations"]:
                 raise ValueError(f"rules.yaml {where}: unknown generation {gen}")
-        seen = [_day(d, f"{where}.seen") for d in entry["seen"]]
-        if len(seen) != 2 or seen[0] is None or seen[1] is None or seen[0] > seen[1]:
-            raise ValueError(f"rules.yaml {where}.seen: [first day, last day] expected")
-        before = _day(entry.get("seen_otherwise_before"), f"{where}.seen_otherwise_before")
-        after = _day(entry.get("seen_otherwise_after"), f"{where}.seen_otherwise_after")
-        if (before is not None and before >= seen[0]) or (after is not None and after <= seen[1]):
-            raise ValueError(f"rules.yaml {where}: an answer seen otherwise lies inside the days it was seen")
+        first, last, before, after = _seen_days(entry, where)
         out.append(
             UncertainAudio(
                 apis=tuple(_as_list(entry["api"])),
                 calls=tuple(_as_list(entry["call"])),
                 generations=tuple(_as_list(entry["generations"])),
                 audio=_audio_rule(entry["audio"], f"{where}.audio"),
-                first_seen=seen[0],
-                last_seen=seen[1],
+                first_seen=first,
+                last_seen=last,
                 seen_otherwise_before=before,
                 seen_otherwise_after=after,
                 source=str(entry["source"]),
                 evidence=tuple(str(e) for e in entry.get("evidence") or ()),
                 reason=str(entry.get("reason") or ""),
+            )
+        )
+    return tuple(out)
+
+
+def _seen_days(entry: dict[str, Any], where: str) -> tuple[dt.date, dt.date, dt.date | None, dt.date | None]:
+    """An uncertain reading's [first, last] day seen and the nearest days seen otherwise, checked."""
+    seen = [_day(d, f"{where}.seen") for d in entry["seen"]]
+    if len(seen) != 2 or seen[0] is None or seen[1] is None or seen[0] > seen[1]:
+        raise ValueError(f"rules.yaml {where}.seen: [first day, last day] expected")
+    before = _day(entry.get("seen_otherwise_before"), f"{where}.seen_otherwise_before")
+    after = _day(entry.get("seen_otherwise_after"), f"{where}.seen_otherwise_after")
+    if (before is not None and before >= seen[0]) or (after is not None and after <= seen[1]):
+        raise ValueError(f"rules.yaml {where}: an answer seen otherwise lies inside the days it was seen")
+    return seen[0], seen[1], before, after
+
+
+def _uncertain_field(name: str, value: Any, where: str) -> Any:
+    if name.endswith("tokens"):
+        return {str(k): int(v) for k, v in _levels({"UNSPECIFIED": 0, **value}, where).items() if k in value}
+    if name == "sizing":
+        return _choice(value, SIZINGS, where)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"rules.yaml {where}: {value!r} is not a positive number of pixels")
+    return value
+
+
+def _uncertain_media(raw: dict[str, Any]) -> tuple[UncertainMedia, ...]:
+    out = []
+    for n, entry in enumerate(raw.get("uncertain_media") or []):
+        where = f"uncertain_media[{n}]"
+        for gen in _as_list(entry["generations"]):
+            if gen not in raw["generations"]:
+                raise ValueError(f"rules.yaml {where}: unknown generation {gen}")
+        families = [f for f in ("image", "pdf", "video") if f in entry]
+        if len(families) != 1:
+            raise ValueError(f"rules.yaml {where}: one of image, pdf or video expected, not {families}")
+        family = families[0]
+        fields = {}
+        for name, value in (entry[family] or {}).items():
+            attribute = UNCERTAIN_MEDIA_FIELDS.get((family, str(name)))
+            if attribute is None:
+                raise ValueError(f"rules.yaml {where}.{family}: {name!r} is not a field a reading may replace")
+            fields[attribute] = _uncertain_field(str(name), value, f"{where}.{family}.{name}")
+        if not fields:
+            raise ValueError(f"rules.yaml {where}.{family}: no field replaced")
+        if not entry.get("reason"):
+            raise ValueError(f"rules.yaml {where}: a reading needs its reason")
+        first, last, before, after = _seen_days(entry, where)
+        out.append(
+            UncertainMedia(
+                apis=tuple(_as_list(entry["api"])),
+                calls=tuple(_as_list(entry["call"])),
+                generations=tuple(_as_list(entry["generations"])),
+                models=tuple(_as_list(entry["models"])) if entry.get("models") else (),
+                family=family,
+                fields=fields,
+                first_seen=first,
+                last_seen=last,
+                seen_otherwise_before=before,
+                seen_otherwise_after=after,
+                source=str(entry["source"]),
+                evidence=tuple(str(e) for e in entry.get("evidence") or ()),
+                reason=str(entry["reason"]),
             )
         )
     return tuple(out)
@@ -251,6 +369,7 @@ def _generation(gen: str, entry: dict[str, Any]) -> GenerationRules:
             entry["video"].get("frame_rounding", "ceil"), FRAME_ROUNDINGS, f"{gen}.video.frame_rounding"
         ),
         output_image_tokens=int(entry["output_image"]["tokens"]) if entry.get("output_image") else None,
+        pdf_fit_long_side=int(entry["pdf"]["fit_long_side"]) if entry["pdf"].get("fit_long_side") else None,
         function_response_page_tokens=(
             _levels(entry["pdf"]["function_response_page_tokens"], f"{gen}.pdf.function_response_page_tokens")
             if entry["pdf"].get("function_response_page_tokens")
@@ -337,7 +456,7 @@ def parse_rules(raw: dict[str, Any]) -> Rules:
     }
     safety = Safety(**{k: int(v) for k, v in raw["safety"].items()})
     by_call, by_call_dated = _by_call(raw)
-    return Rules(generations, limits, safety, by_call, _uncertain_audio(raw), by_call_dated)
+    return Rules(generations, limits, safety, by_call, _uncertain_audio(raw), by_call_dated, _uncertain_media(raw))
 
 
 def rules_for(
@@ -373,6 +492,14 @@ def uncertain_audio(
     """The `uncertain_audio` readings that may be what the service billed for audio of `generation` through `api`
     and `call` on `day` (None: on any day)."""
     return tuple(u for u in load_rules().uncertain_audio if u.may_hold(api, call, generation, day))
+
+
+def uncertain_media(
+    generation: str, api: str, call: str, model: str, family: str, day: dt.date
+) -> tuple[UncertainMedia, ...]:
+    """The `uncertain_media` readings of `family` (image, pdf, video) that may be what the service billed for
+    `model` of `generation` through `api` and `call` on `day`."""
+    return tuple(u for u in load_rules().uncertain_media if u.may_hold(api, call, generation, model, family, day))
 
 
 def pick(table: dict[str, int], level: str, what: str, field_path: str) -> int:
