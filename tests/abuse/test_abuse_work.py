@@ -123,8 +123,9 @@ def test_lane_is_chosen_from_the_bytes_before_parsing() -> None:
     for hidden in hidden_names:
         assert json.loads(hidden) in ("fileUri", "application/pdf")
         assert is_large(small[:-2] + b", " + hidden + b': "x"}', 256 * 1024)
-    # escapes no name hides in: a control character, an accented letter, a non-Latin text, Go's HTML-safe escapes
-    for text in (rb"tab\t\u0001", rb"caf\u00e9", rb"\u4f60\u597d", rb"a \u003c b \u0026 c"):
+    # escapes no name hides in: a control character, DEL (Python's json.dumps escapes it), an accented letter, a
+    # non-Latin text, Go's HTML-safe escapes
+    for text in (rb"tab\t\u0001", rb"del\u007f", rb"caf\u00e9", rb"\u4f60\u597d", rb"a \u003c b \u0026 c"):
         assert isinstance(json.loads(small.replace(b"hello", text)), dict)
         assert not is_large(small.replace(b"hello", text), 256 * 1024)
 

@@ -181,8 +181,9 @@ def _body_late(seconds: float) -> ApiError:
 
 
 # A JSON escape of an ASCII letter, `_` or `/` (`"file\u0055ri"`): no JSON writer escapes those (Go's escapes `<`,
-# `>`, `&`), so a body holding one may be hiding a name from the byte checks below.
-_ESCAPED_LETTER = re.compile(rb"\\u00(?:[4-7][0-9A-Fa-f]|2[Ff])")
+# `>`, `&`), so a body holding one may be hiding a name from the byte checks below. DEL (`\u007f`) is left out:
+# Python's `json.dumps` escapes it, and it hides no name.
+_ESCAPED_LETTER = re.compile(rb"\\u00(?:[4-6][0-9A-Fa-f]|7[0-9A-Ea-e]|2[Ff])")
 
 
 # Bodies that name a file to read (local mirror, GCS, HTTPS), or hold a PDF (pypdf is pure Python and
