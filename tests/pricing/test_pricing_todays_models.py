@@ -1,5 +1,5 @@
 """Today's models end to end: count, usage, estimate and price for Gemini 3.8 Flash, Gemini 4, Gemma and the
-Model Garden partners, with an inferred count said to be one."""
+Model Garden partners, with an inferred count said to be one (and a recorded model's not)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from vertexmeter.cli import main
 from vertexmeter.errors import VertexMeterError
 from vertexmeter.pricing import PriceList, Quantities, RequestUsage, Usage
 
-TODAYS = ["gemini-3.8-flash", "gemini-4-argon", "gemini-4-hydrogen", "gemma-4-31b-it"]
+# Today's models no recorded answer shows (3.6 / 3.7 / 3.8 Flash are observed: mined_late_2026b).
+TODAYS = ["gemini-4-argon", "gemini-4-hydrogen", "gemma-4-31b-it"]
 
 
 def per_million(model: str, day: str, api: str, mode: str = "online", **request: Quantities) -> Decimal:
@@ -51,7 +52,20 @@ def test_count_and_usage_work_and_say_they_are_inferred(model: str, api: str) ->
     assert not any("confidence" in key for key in billed.to_rest())
 
 
-@pytest.mark.parametrize("model", ["gemini-3.8-flash", "gemini-4-argon", "gemini-4-hydrogen"])
+@pytest.mark.parametrize("api", ["vertex", "gemini"])
+def test_a_recorded_model_of_today_counts_without_the_inferred_note(api: str) -> None:
+    """Gemini 3.8 Flash has recorded generateContent answers (family-assistant's, mined_late_2026b): its counts are
+    `observed`, and neither the count, the bill nor the estimate says inferred."""
+    counted = vertexmeter.count("gemini-3.8-flash", "Why is the sky blue?", api=api)
+    assert counted.total_tokens == (7 if api == "gemini" else 6)
+    assert (counted.inferred, counted.confidence) == (False, "observed")
+    assert not vertexmeter.usage("gemini-3.8-flash", "hi", api=api, response="Hello.").inferred
+    answer = vertexmeter.estimate("gemini-3.8-flash", "hi", api=api, output_tokens=1, date="2026-12-06").to_json()
+    assert "count_confidence" not in answer["prompt"]
+    assert not any("inferred" in note for note in answer.get("notes", []))
+
+
+@pytest.mark.parametrize("model", ["gemini-4-argon", "gemini-4-hydrogen", "gemini-4-neon"])
 @pytest.mark.parametrize("api", ["vertex", "gemini"])
 def test_estimate_carries_the_inferred_count(model: str, api: str) -> None:
     result = vertexmeter.estimate(model, "Why is the sky blue?", api=api, output_tokens=100, date="2026-12-06")
@@ -189,9 +203,11 @@ def test_cli_count_of_a_partner_model_is_a_clear_error_and_price_works() -> None
 
 
 def test_cli_usage_says_inferred_on_stderr() -> None:
-    result = CliRunner().invoke(main, ["usage", "-m", "gemini-3.8-flash", "--api", "gemini", "hi"])
+    result = CliRunner().invoke(main, ["usage", "-m", "gemini-4-argon", "--api", "gemini", "hi"])
     assert result.exit_code == 0 and "promptTokenCount" in json.loads(result.stdout)
     assert "inferred, not exact" in result.stderr
+    observed = CliRunner().invoke(main, ["usage", "-m", "gemini-3.8-flash", "--api", "gemini", "hi"])
+    assert observed.exit_code == 0 and "inferred" not in observed.stderr
 
 
 @pytest.mark.parametrize(("day", "model"), [("2026-09-01", "gemini-3.6-flash"), ("2026-12-06", "gemini-3.8-flash")])
