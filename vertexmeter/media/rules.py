@@ -258,26 +258,34 @@ def _day(value: Any, where: str) -> dt.date | None:
         raise ValueError(f"rules.yaml {where}: {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
+def _reading_scope(entry: dict[str, Any], raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """An uncertain reading's APIs, calls, generations (checked) and days seen: the fields both kinds share."""
+    generations = tuple(_as_list(entry["generations"]))
+    for gen in generations:
+        if gen not in raw["generations"]:
+            raise ValueError(f"rules.yaml {where}: unknown generation {gen}")
+    first, last, before, after = _seen_days(entry, where)
+    return {
+        "apis": tuple(_as_list(entry["api"])),
+        "calls": tuple(_as_list(entry["call"])),
+        "generations": generations,
+        "first_seen": first,
+        "last_seen": last,
+        "seen_otherwise_before": before,
+        "seen_otherwise_after": after,
+        "source": str(entry["source"]),
+        "evidence": tuple(str(e) for e in entry.get("evidence") or ()),
+    }
+
+
 def _uncertain_audio(raw: dict[str, Any]) -> tuple[UncertainAudio, ...]:
     out = []
     for n, entry in enumerate(raw.get("uncertain_audio") or []):
         where = f"uncertain_audio[{n}]"
-        for gen in _as_list(entry["generations"]):
-            if gen not in raw["generations"]:
-                raise ValueError(f"rules.yaml {where}: unknown generation {gen}")
-        first, last, before, after = _seen_days(entry, where)
         out.append(
             UncertainAudio(
-                apis=tuple(_as_list(entry["api"])),
-                calls=tuple(_as_list(entry["call"])),
-                generations=tuple(_as_list(entry["generations"])),
+                **_reading_scope(entry, raw, where),
                 audio=_audio_rule(entry["audio"], f"{where}.audio"),
-                first_seen=first,
-                last_seen=last,
-                seen_otherwise_before=before,
-                seen_otherwise_after=after,
-                source=str(entry["source"]),
-                evidence=tuple(str(e) for e in entry.get("evidence") or ()),
                 reason=str(entry.get("reason") or ""),
             )
         )
@@ -310,9 +318,7 @@ def _uncertain_media(raw: dict[str, Any]) -> tuple[UncertainMedia, ...]:
     out = []
     for n, entry in enumerate(raw.get("uncertain_media") or []):
         where = f"uncertain_media[{n}]"
-        for gen in _as_list(entry["generations"]):
-            if gen not in raw["generations"]:
-                raise ValueError(f"rules.yaml {where}: unknown generation {gen}")
+        scope = _reading_scope(entry, raw, where)
         families = [f for f in ("image", "pdf", "video") if f in entry]
         if len(families) != 1:
             raise ValueError(f"rules.yaml {where}: one of image, pdf or video expected, not {families}")
@@ -327,21 +333,12 @@ def _uncertain_media(raw: dict[str, Any]) -> tuple[UncertainMedia, ...]:
             raise ValueError(f"rules.yaml {where}.{family}: no field replaced")
         if not entry.get("reason"):
             raise ValueError(f"rules.yaml {where}: a reading needs its reason")
-        first, last, before, after = _seen_days(entry, where)
         out.append(
             UncertainMedia(
-                apis=tuple(_as_list(entry["api"])),
-                calls=tuple(_as_list(entry["call"])),
-                generations=tuple(_as_list(entry["generations"])),
+                **scope,
                 models=tuple(_as_list(entry["models"])) if entry.get("models") else (),
                 family=family,
                 fields=fields,
-                first_seen=first,
-                last_seen=last,
-                seen_otherwise_before=before,
-                seen_otherwise_after=after,
-                source=str(entry["source"]),
-                evidence=tuple(str(e) for e in entry.get("evidence") or ()),
                 reason=str(entry["reason"]),
             )
         )
