@@ -305,11 +305,11 @@ MINED_HISTORY_FLOORS = {
     # readings (accounting.yaml signature_size by_generation streamed), which these streamed turns check unseen: the
     # eight size-read turns' point errors 14, 29, -2, 0, 1, 17, 42, 11 -> 7, 3, -9, -6, -7, 11, 8, 5 (mean |error|
     # 14.5 -> 7.0), all still inside bounds at most 18 % wide; fama2-0039 had been exact by chance (0 -> -6).
-    # 51/62 with fama3-0001 ... -0003 (mine19, the same repository's reproduces_bug[postgres] replay of 3.6 Flash, unseen):
-    # three turns replaying signatures without their history, each inside its bounds and exact given it; the floor
-    # follows the added records, no record that was exact is lost.
+    # 51/62 with fama3-0001 ... -0003 (mine19: the same repository's reproduces_bug[postgres] replay of 3.6 Flash,
+    # unseen): three turns replaying signatures without their history, each inside its bounds and exact given it;
+    # the floor follows the added records, no record that was exact is lost.
     "late_2026b": 0.822,
-    "calls_heldout5": 1.0,  # 15/15: the same recordings' calls (3.6, 3.7, 3.8 Flash), fama3c-0001, -0002 added by mine19
+    "calls_heldout5": 1.0,  # 15/15: the same recordings' calls (3.6, 3.7, 3.8 Flash), with mine19's fama3c-0001, -0002
     # 20/28 when mined, before any rule (PROVENANCE.md mined_late_2026c): google/adk-go's Gemini API 3.5 Flash agent of
     # 2026-08-31 (TestTailRetentionE2E); text prompts 7/7, outputs 13/14; its 7 turns replaying a text part's
     # signature 0/7 (4/7 inside bounds, 7/7 exact given their history): the signature-size reading's open rule.
