@@ -68,7 +68,8 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     recordings made after the mirrored histories: newrelic-python-agent's Google ADK cassettes of 2026-09, mastra's 3.6
     Flash recordings, ruby_llm's of 2026-10), `calls_heldout4` (outputs that call functions, of the same copies),
     `late_2026b` (stored index versions of werdnum/family-assistant's replay files after its mirror: Gemini API 3.6,
-    3.7 and 3.8 Flash, 2026-07 … 09), `calls_heldout5` (their outputs that call functions),
+    3.7 and 3.8 Flash, 2026-07 … 09), `calls_heldout5` (their outputs that call functions), `late_2026c` (a stored
+    index version of google/adk-go's TestTailRetentionE2E trace: Gemini API 3.5 Flash, 2026-08-31),
     `calls_heldout3`
     (outputs that call functions, of js-genai, dotnet-genai and mastra),
     `calls_heldout2` (outputs that call functions, of llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go,

@@ -305,8 +305,15 @@ MINED_HISTORY_FLOORS = {
     # readings (accounting.yaml signature_size by_generation streamed), which these streamed turns check unseen: the
     # eight size-read turns' point errors 14, 29, -2, 0, 1, 17, 42, 11 -> 7, 3, -9, -6, -7, 11, 8, 5 (mean |error|
     # 14.5 -> 7.0), all still inside bounds at most 18 % wide; fama2-0039 had been exact by chance (0 -> -6).
-    "late_2026b": 0.864,
-    "calls_heldout5": 1.0,  # 13/13 when mined: the same recordings' calls (3.6, 3.7, 3.8 Flash)
+    # 51/62 with fama3-0001 ... -0003 (mine19: the same repository's reproduces_bug[postgres] replay of 3.6 Flash,
+    # unseen): three turns replaying signatures without their history, each inside its bounds and exact given it;
+    # the floor follows the added records, no record that was exact is lost.
+    "late_2026b": 0.822,
+    "calls_heldout5": 1.0,  # 15/15: the same recordings' calls (3.6, 3.7, 3.8 Flash), with mine19's fama3c-0001, -0002
+    # 20/28 when mined, before any rule (PROVENANCE.md mined_late_2026c): google/adk-go's Gemini API 3.5 Flash agent of
+    # 2026-08-31 (TestTailRetentionE2E); text prompts 7/7, outputs 13/14; its 7 turns replaying a text part's
+    # signature 0/7 (4/7 inside bounds, 7/7 exact given their history): the signature-size reading's open rule.
+    "late_2026c": 0.714,
     # 247/318, media prompts with their bytes (212 before its rules; docs/media.md); 262/318 with an object below a
     # list item of a 2.5 payload billed nothing more (accounting.yaml function_history per_nested_object_in_list);
     # 277/349 with crewAI's 31 (15 exact: Gemini API 2.0's audio, video and mixed image misses; docs/media.md);
@@ -378,7 +385,13 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     turns all held, 8 narrow): 563 bounded, 544 held, 429 narrow, 468 exact. With streamed responses' readings of their
     own where the record says the call streamed (accounting.yaml signature_size by_generation `streamed`: the Gemini
     API's 3.x in place of the general readings, its 2.5 beside them): 555 held, 439 narrow; with a streamed 3.x
-    signature's point value at their median k (4.5) three more land on the recorded count by chance: 471 exact."""
+    signature's point value at their median k (4.5) three more land on the recorded count by chance: 471 exact.
+    Measured on main before mine19's sets: 573 bounded, 565 held, 449 narrow, 474 exact. With family-assistant's
+    fama3-0001 ... -0003 (3.6 Flash, held, narrow) and adk-go's 3.5 Flash tail-retention turns of 2026-08-31
+    (mined_late_2026c, unseen, before any rule: 4 of 7 held, all narrow): 583 bounded, 572 held, 456 narrow, 474
+    exact. The three not held, adkg3-0007, -0011 and -0023, are billed under their bounds' lower edge: a text part's
+    unstreamed 3.5 signature carrying more bytes per thought than the readings allow, one repository, open
+    (docs/counting.md "Open rules" 11)."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -391,7 +404,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 563 and held >= 555 and bounded - held <= 8 and narrow >= 439 and exact >= 471
+    assert bounded >= 583 and held >= 572 and bounded - held <= 11 and narrow >= 456 and exact >= 474
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:

@@ -89,6 +89,7 @@ MINED = {
     "calls_heldout4": "function-call outputs of newrelic's ADK agents, Sep 2026 (unseen check)",
     "late_2026b": "index versions of family-assistant: Gemini API 3.6, 3.7, 3.8 Flash, Jul - Sep 2026 (unseen check)",
     "calls_heldout5": "function-call outputs of the same 3.6, 3.7, 3.8 Flash recordings (unseen check)",
+    "late_2026c": "index version of adk-go's tail-retention agent: Gemini API 3.5 Flash, Aug 2026 (unseen check)",
     "media": "media prompts with their real bytes, every mirrored repository (unseen check; docs/media.md)",
 }
 

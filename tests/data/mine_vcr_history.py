@@ -82,7 +82,11 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   werdnum/family-assistant after its mirror (stored index versions copied to INDEX/COMMIT/PATH; a newer model's
       answer to a held request kept): ... INDEX werdnum/family-assistant tests/cassettes fama2 --skip-known-model
       --index-copies | gzip -9n > tests/data/mined_late_2026b.jsonl.gz; ... fama2c --skip-known-model --index-copies
-      --function-calls | gzip -9n > tests/data/mined_calls_heldout5.jsonl.gz
+      --function-calls | gzip -9n > tests/data/mined_calls_heldout5.jsonl.gz; then, over its own copy (the
+      reproduces_bug[postgres] replay), fama3 and fama3c alike, appended to the same two sets
+  google/adk-go after its mirror (one stored index version copied to INDEX/COMMIT/PATH): ... INDEX google/adk-go agent
+      adkg3 --skip-known-model --index-copies | gzip -9n > tests/data/mined_late_2026c.jsonl.gz (no call: no
+      mined_calls_heldout6)
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
