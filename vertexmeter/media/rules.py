@@ -126,32 +126,42 @@ class Safety:
 
 
 @dataclass(frozen=True)
-class UncertainAudio:
-    """One `uncertain_audio` entry: a reading of audio one repository's answers show where the rules say otherwise
-    (not applied; the other end of the bounds a count would carry on the days it may hold)."""
+class _Reading:
+    """What both kinds of uncertain reading share: where and on which days the one repository's answers show it."""
 
     apis: tuple[str, ...]
     calls: tuple[str, ...]
     generations: tuple[str, ...]
-    audio: AudioRule
     first_seen: dt.date
     last_seen: dt.date
     seen_otherwise_before: dt.date | None
     seen_otherwise_after: dt.date | None
     source: str
     evidence: tuple[str, ...]
-    # Why the reading bounds the count when it is no contrary bill (e.g. a rounding no answer tells apart); "": one
-    # repository's answers bill it against the rule
-    reason: str = ""
 
-    def may_hold(self, api: str, call: str, generation: str, day: dt.date | None = None) -> bool:
-        """It may be what the service billed on `day` (None: any day): no answer nearer says otherwise."""
+    def _in_scope(self, api: str, call: str, generation: str, day: dt.date | None) -> bool:
+        """For this API, call and generation, on `day` (None: any day) no answer nearer says otherwise."""
         if api not in self.apis or call not in self.calls or generation not in self.generations:
             return False
         if day is None:
             return True
         before, after = self.seen_otherwise_before, self.seen_otherwise_after
         return (before is None or day > before) and (after is None or day < after)
+
+
+@dataclass(frozen=True)
+class UncertainAudio(_Reading):
+    """One `uncertain_audio` entry: a reading of audio one repository's answers show where the rules say otherwise
+    (not applied; the other end of the bounds a count would carry on the days it may hold)."""
+
+    audio: AudioRule
+    # Why the reading bounds the count when it is no contrary bill (e.g. a rounding no answer tells apart); "": one
+    # repository's answers bill it against the rule
+    reason: str = ""
+
+    def may_hold(self, api: str, call: str, generation: str, day: dt.date | None = None) -> bool:
+        """It may be what the service billed on `day` (None: any day): no answer nearer says otherwise."""
+        return self._in_scope(api, call, generation, day)
 
 
 # What an `uncertain_media` entry may replace: (family, field in rules.yaml) -> GenerationRules attribute
@@ -167,32 +177,20 @@ UNCERTAIN_MEDIA_FIELDS = {
 
 
 @dataclass(frozen=True)
-class UncertainMedia:
+class UncertainMedia(_Reading):
     """One `uncertain_media` entry: a reading of images, PDF pages or video frames that one repository's answers show
     where the rules say otherwise, or that no answer tells apart from them (not applied; the other end of the bounds
     a count carries on the days it may hold)."""
 
-    apis: tuple[str, ...]
-    calls: tuple[str, ...]
-    generations: tuple[str, ...]
     models: tuple[str, ...]  # model ids (aliases resolved); empty: every model of those generations
     family: str  # image | pdf | video
     fields: dict[str, Any]  # GenerationRules attributes the reading replaces
-    first_seen: dt.date
-    last_seen: dt.date
-    seen_otherwise_before: dt.date | None
-    seen_otherwise_after: dt.date | None
-    source: str
-    evidence: tuple[str, ...]
     reason: str
 
     def may_hold(self, api: str, call: str, generation: str, model: str, family: str, day: dt.date) -> bool:
         if family != self.family or (self.models and model not in self.models):
             return False
-        if api not in self.apis or call not in self.calls or generation not in self.generations:
-            return False
-        before, after = self.seen_otherwise_before, self.seen_otherwise_after
-        return (before is None or day > before) and (after is None or day < after)
+        return self._in_scope(api, call, generation, day)
 
     def applied(self, rules: GenerationRules) -> GenerationRules:
         """The rules of the count with this reading's fields in place (a level table replaces the levels it names)."""
