@@ -410,32 +410,25 @@ def _bounded(count: MediaCount, context: MediaContext, stated: Fraction, frames:
     """An audio file's count with the bounds of the `uncertain_audio` readings that may hold on the day counted, each
     reading the stated (trimmed) seconds or, when its `duration` says so, every frame's (`frames`)."""
     day = context.day or dt.date.today()
-    readings = uncertain_audio(context.model.rules_generation, context.api, context.call, day)
-    others = [
-        (reading, reading.audio.tokens(frames if reading.audio.duration == "frames" else stated))
-        for reading in readings
-    ]
-    others = [(reading, tokens) for reading, tokens in others if tokens != count.tokens]
-    if not others:
-        return count
-    values = [count.tokens, *(tokens for _, tokens in others)]
-    reason = "; ".join(
-        (
+    for reading in uncertain_audio(context.model.rules_generation, context.api, context.call, day):
+        audio = reading.audio
+        tokens = audio.tokens(frames if audio.duration == "frames" else stated)
+        if tokens == count.tokens:
+            continue
+        said = (
             f"{reading.reason}: {tokens} "
             if reading.reason
             else f"{reading.source}'s answers of {reading.first_seen} to {reading.last_seen} bill this audio {tokens} "
         )
-        + f"({reading.audio.tokens_per_second} per second, {reading.audio.rounding.replace('_', ' ')}"
-        + (f" + {reading.audio.extra_per_item}" if reading.audio.extra_per_item else "")
-        + (
+        rule = f"({audio.tokens_per_second} per second, {audio.rounding.replace('_', ' ')}" + (
+            f" + {audio.extra_per_item}" if audio.extra_per_item else ""
+        )
+        where = (
             "), rules.yaml uncertain_audio"
             if reading.reason
             else "), one repository against the rule (rules.yaml uncertain_audio)"
         )
-        for reading, tokens in others
-    )
-    count.bounds = (min(values), max(values))
-    count.bounds_reason = reason
+        _widen(count, tokens, said + rule + where)
     return count
 
 
