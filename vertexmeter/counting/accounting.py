@@ -481,6 +481,15 @@ def strings_ending_in_paren(args: Any) -> int:
     return sum(isinstance(v, str) and v.endswith(")") for v in args.values()) if isinstance(args, dict) else 0
 
 
+def strings_ending_before_key(args: Any, endings: tuple[str, ...]) -> int:
+    """Top-level string values of a call's args that end with one of `endings` (a sentence's `.` or `!`) and have
+    another key after them (accounting.yaml function_call_outputs `per_string_ending_before_key`)."""
+    if not isinstance(args, dict) or not endings:
+        return 0
+    values = list(args.values())[:-1]  # the last value is followed by the args' closing brace, not a key
+    return sum(isinstance(v, str) and v.endswith(endings) for v in values)
+
+
 # Shapes of a response's call args (candidatesTokenCount).
 _OUTPUT_SEAMS: dict[str, Callable[[Any], int]] = {
     "output_call_object": lambda args: sum(isinstance(v, dict) for v in args.values()) if isinstance(args, dict) else 0,

@@ -17,6 +17,7 @@ from vertexmeter.counting.accounting import (
     SeamBounds,
     output_seam_bounds,
     seam_bounds,
+    strings_ending_before_key,
     strings_ending_in_paren,
     top_level_numbers,
 )
@@ -852,8 +853,8 @@ def _billed_edges(
 
 def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> int:
     """A functionCall part of a response as accounting.yaml `function_call_outputs` bills it: its name, its args
-    written as the rule's payload, and the rule's tokens per call, per top-level number of the args and per top-level
-    string of them that ends with `)`."""
+    written as the rule's payload, and the rule's tokens per call, per top-level number of the args, per top-level
+    string of them that ends with `)` and per one that ends a sentence before another key."""
     call = call if isinstance(call, dict) else {}
     name = call.get("name")
     args = call.get("args") if isinstance(call.get("args"), dict) else {}
@@ -861,6 +862,8 @@ def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> i
     numbers = rule.per_number * top_level_numbers(args) if rule.per_number else 0
     if rule.per_string_ending_in_paren:
         numbers += rule.per_string_ending_in_paren * strings_ending_in_paren(args)
+    if rule.per_string_ending_before_key:
+        numbers += rule.per_string_ending_before_key * strings_ending_before_key(args, rule.string_endings)
     if rule.written_as:  # one text: the model's tokens span the name's and the args' edges
         if rule.args_brace_apart:  # ... but for the args' opening brace, a token of its own
             before, after = (side.replace("{name}", name) for side in rule.written_as.split("{args}"))

@@ -205,7 +205,9 @@ class OutputCalls(DaySpan):
     candidate's). `per_number`: tokens per top-level number value of the args, as function_history's weight of a
     request's. `args_brace_apart` (written_as only): the args' opening brace is a token of its own, apart from the
     text before it and the first key after it. `per_string_ending_in_paren` (<= 0): tokens per top-level string value
-    of the args that ends with `)` (a line of code: `print(15)`). `models`: model patterns (fnmatch, against a
+    of the args that ends with `)` (a line of code: `print(15)`). `per_string_ending_before_key` (<= 0): tokens per
+    top-level string value of the args that ends with one of `string_endings` (a sentence's end: `.`, `!`) and has
+    another key after it. `models`: model patterns (fnmatch, against a
     model's rules id: a snapshot's own name, models.yaml `snapshots`) the entry is for, ahead of the entry of its
     generation without them; empty: every model of its generations."""
 
@@ -216,6 +218,8 @@ class OutputCalls(DaySpan):
     per_number: int = 0
     args_brace_apart: bool = False
     per_string_ending_in_paren: int = 0
+    per_string_ending_before_key: int = 0
+    string_endings: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
 
     def for_model(self, rules_id: str) -> bool:
@@ -546,11 +550,16 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             per_number=int(entry.get("per_number", 0)),
             args_brace_apart=bool(entry.get("args_brace_apart", False)),
             per_string_ending_in_paren=int(entry.get("per_string_ending_in_paren", 0)),
+            per_string_ending_before_key=int(entry.get("per_string_ending_before_key", 0)),
+            string_endings=_strings(entry.get("string_endings") or []),
             models=_strings(entry.get("models") or []),
         )
         if (
             rule.payload not in _CALL_PAYLOADS
             or rule.per_string_ending_in_paren > 0
+            or rule.per_string_ending_before_key > 0
+            or bool(rule.per_string_ending_before_key) != bool(rule.string_endings)
+            or not all(rule.string_endings)
             or min(rule.per_call, rule.per_number) < 0
             or not rule.evidence
             or rule.since > rule.until
