@@ -490,6 +490,17 @@ def strings_ending_before_key(args: Any, endings: tuple[str, ...]) -> int:
     return sum(isinstance(v, str) and v.endswith(endings) for v in values)
 
 
+def lone_string_objects_before_key(args: Any) -> int:
+    """Top-level object values of a call's args that hold one key, whose value is a string, and have another key after
+    them (accounting.yaml function_call_outputs `per_lone_string_object_before_key`)."""
+    if not isinstance(args, dict):
+        return 0
+    return sum(
+        isinstance(v, dict) and len(v) == 1 and isinstance(next(iter(v.values())), str)
+        for v in list(args.values())[:-1]  # the last value is followed by the args' closing brace, not a key
+    )
+
+
 # Shapes of a response's call args (candidatesTokenCount).
 _OUTPUT_SEAMS: dict[str, Callable[[Any], int]] = {
     "output_call_object": lambda args: sum(isinstance(v, dict) for v in args.values()) if isinstance(args, dict) else 0,

@@ -15,6 +15,7 @@ from typing import Any
 
 from vertexmeter.counting.accounting import (
     SeamBounds,
+    lone_string_objects_before_key,
     output_seam_bounds,
     seam_bounds,
     strings_ending_before_key,
@@ -854,7 +855,8 @@ def _billed_edges(
 def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> int:
     """A functionCall part of a response as accounting.yaml `function_call_outputs` bills it: its name, its args
     written as the rule's payload, and the rule's tokens per call, per top-level number of the args, per top-level
-    string of them that ends with `)` and per one that ends a sentence before another key."""
+    string of them that ends with `)`, per one that ends a sentence before another key and per object of one string
+    before another key."""
     call = call if isinstance(call, dict) else {}
     name = call.get("name")
     args = call.get("args") if isinstance(call.get("args"), dict) else {}
@@ -864,6 +866,8 @@ def _output_call_tokens(tokenizer: Tokenizer, rule: OutputCalls, call: Any) -> i
         numbers += rule.per_string_ending_in_paren * strings_ending_in_paren(args)
     if rule.per_string_ending_before_key:
         numbers += rule.per_string_ending_before_key * strings_ending_before_key(args, rule.string_endings)
+    if rule.per_lone_string_object_before_key:
+        numbers += rule.per_lone_string_object_before_key * lone_string_objects_before_key(args)
     if rule.written_as:  # one text: the model's tokens span the name's and the args' edges
         if rule.args_brace_apart:  # ... but for the args' opening brace, a token of its own
             before, after = (side.replace("{name}", name) for side in rule.written_as.split("{args}"))

@@ -207,9 +207,10 @@ class OutputCalls(DaySpan):
     text before it and the first key after it. `per_string_ending_in_paren` (<= 0): tokens per top-level string value
     of the args that ends with `)` (a line of code: `print(15)`). `per_string_ending_before_key` (<= 0): tokens per
     top-level string value of the args that ends with one of `string_endings` (a sentence's end: `.`, `!`) and has
-    another key after it. `models`: model patterns (fnmatch, against a
-    model's rules id: a snapshot's own name, models.yaml `snapshots`) the entry is for, ahead of the entry of its
-    generation without them; empty: every model of its generations."""
+    another key after it. `per_lone_string_object_before_key` (<= 0): tokens per top-level object value of the args
+    that holds one key, whose value is a string, and has another key after it. `models`: model patterns (fnmatch,
+    against a model's rules id: a snapshot's own name, models.yaml `snapshots`) the entry is for, ahead of the entry of
+    its generation without them; empty: every model of its generations."""
 
     payload: str
     per_call: int
@@ -220,6 +221,7 @@ class OutputCalls(DaySpan):
     per_string_ending_in_paren: int = 0
     per_string_ending_before_key: int = 0
     string_endings: tuple[str, ...] = ()
+    per_lone_string_object_before_key: int = 0
     models: tuple[str, ...] = ()
 
     def for_model(self, rules_id: str) -> bool:
@@ -552,12 +554,14 @@ def _output_calls(raw: list[dict[str, Any]]) -> tuple[OutputCalls, ...]:
             per_string_ending_in_paren=int(entry.get("per_string_ending_in_paren", 0)),
             per_string_ending_before_key=int(entry.get("per_string_ending_before_key", 0)),
             string_endings=_strings(entry.get("string_endings") or []),
+            per_lone_string_object_before_key=int(entry.get("per_lone_string_object_before_key", 0)),
             models=_strings(entry.get("models") or []),
         )
         if (
             rule.payload not in _CALL_PAYLOADS
             or rule.per_string_ending_in_paren > 0
             or rule.per_string_ending_before_key > 0
+            or rule.per_lone_string_object_before_key > 0
             or bool(rule.per_string_ending_before_key) != bool(rule.string_endings)
             or not all(rule.string_endings)
             or min(rule.per_call, rule.per_number) < 0
