@@ -70,3 +70,28 @@ def test_explain_names_the_entry_on_its_days_only() -> None:
         if r["rule"] == "accounting.yaml trailing_whitespace_not_billed"
     )
     assert {"oinf-0002", "oscr-0006"} <= set(entry["evidence"])
+
+
+@pytest.mark.parametrize(("record_id", "billed", "point"), [("reqllm-0187", 1991, 1990), ("reqllm-0189", 23, 21)])
+def test_2_5_flash_image_texts_bound_their_edge_whitespace(record_id: str, billed: int, point: int) -> None:
+    """uncertain_seams output_edge_whitespace: agentjido/req_llm's 2.5 Flash Image texts ending in "\\n" and " \\n"
+    bill it, where 2.5 leaves a text's edges out (output_newlines); one repository, so the point stays 2.5's and the
+    bounds reach the edges' tokens."""
+    result = replay(next(r for r in load_mined_history("req_llm") if r["id"] == record_id))
+    assert (result.expected, result.got) == (billed, point)
+    assert result.bounds is not None and result.bounds["candidatesTokenCount"] == [point, billed]
+    assert "Flash Image text's edge whitespace" in result.bounds["reason"]
+
+
+def test_the_edge_whitespace_bounds_are_2_5_flash_images_only() -> None:
+    day = "2025-10-15"
+    image = vertexmeter.usage("gemini-2.5-flash-image", BODY, api="gemini", response=_response(FRANCE), as_of=day)
+    assert image.bounds is not None
+    low, high = image.bounds["candidatesTokenCount"]
+    assert low == image.candidates_token_count < high
+    # no edge left out: exact; 2.5 Flash, and 2.5 Flash Image on Vertex (which bills the edges): no bounds
+    assert vertexmeter.usage(
+        "gemini-2.5-flash-image", BODY, api="gemini", response=_response(FRANCE.strip()), as_of=day
+    ).exact
+    for model, api in (("gemini-2.5-flash", "gemini"), ("gemini-2.5-flash-image", "vertex")):
+        assert vertexmeter.usage(model, BODY, api=api, response=_response(FRANCE), as_of=day).exact

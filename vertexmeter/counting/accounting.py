@@ -286,7 +286,7 @@ def seam_bounds(
 
     read: list[dict[str, Any]] | None = None
     for seam in seams:
-        if seam.shape in _OUTPUT_SEAMS or seam.shape in _OUTPUT_TEXT_SEAMS:
+        if seam.shape in _OUTPUT_SEAMS or seam.shape in _OUTPUT_TEXT_SEAMS or seam.shape in _OUTPUT_EDGE_SEAMS:
             continue  # measured on the response (output_seam_bounds)
         if seam.shape in _REQUEST_SEAMS:
             n = _REQUEST_SEAMS[seam.shape](prompt)
@@ -456,18 +456,23 @@ def _response_schema_number_defaults(prompt: Prompt) -> int:
     return _count_in(prompt.generation_config.get("responseSchema"), number_default, ("default", "example", "enum"))
 
 
-def output_seam_bounds(prompt: Prompt, calls: list[dict[str, Any]], wrote_text: bool = False) -> SeamBounds | None:
+def output_seam_bounds(
+    prompt: Prompt, calls: list[dict[str, Any]], wrote_text: bool = False, edge_tokens: int = 0
+) -> SeamBounds | None:
     """The uncertain seams (accounting.yaml `uncertain_seams`, output shapes) of a response's functionCall values, and
-    of its text where the request makes one (`wrote_text`: a candidate has text), as generateContent bills them in
+    of its text where the request makes one (`wrote_text`: a candidate has text) or where its edges' whitespace was
+    left out (`edge_tokens`: the tokens output_newlines left out), as generateContent bills them in
     candidatesTokenCount; None when they hold none."""
     seams = [
         seam
         for seam in uncertain_seams_for(prompt.model, prompt.api, "generateContent")
-        if seam.shape in _OUTPUT_SEAMS or seam.shape in _OUTPUT_TEXT_SEAMS
+        if seam.shape in _OUTPUT_SEAMS or seam.shape in _OUTPUT_TEXT_SEAMS or seam.shape in _OUTPUT_EDGE_SEAMS
     ]
     found = []
     for seam in seams:
-        if seam.shape in _OUTPUT_TEXT_SEAMS:
+        if seam.shape in _OUTPUT_EDGE_SEAMS:
+            n = edge_tokens
+        elif seam.shape in _OUTPUT_TEXT_SEAMS:
             n = _OUTPUT_TEXT_SEAMS[seam.shape](prompt) if wrote_text else 0
         else:
             n = sum(_OUTPUT_SEAMS[seam.shape](call.get("args") or {}) for call in calls)
@@ -526,6 +531,9 @@ def _replayed_call_strings_ending_in_paren(prompt: Prompt) -> int:
 _OUTPUT_TEXT_SEAMS: dict[str, Callable[[Prompt], int]] = {
     "text_beside_search": lambda prompt: int(any(isinstance(t, dict) and "googleSearch" in t for t in prompt.tools)),
 }
+
+# Shapes of a response's text edges: the whitespace output_newlines leaves out, per token of it.
+_OUTPUT_EDGE_SEAMS = frozenset({"output_edge_whitespace"})
 
 # Shapes of the request as a whole.
 _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {

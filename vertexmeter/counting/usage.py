@@ -738,6 +738,7 @@ def count_response(
     generation, rules_id = prompt.model.rules_generation, prompt.model.rules_id
     call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, generation, as_of, rules_id)
     wrote_text = False  # a candidate has text (the output seams of a text: accounting.yaml uncertain_seams)
+    edge_tokens = 0  # tokens of the whitespace output_newlines leaves out at the candidates' edges (uncertain_seams)
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
@@ -789,12 +790,15 @@ def count_response(
         # A code part billed without its edges ends the text before it: each earlier run of text parts is a text of
         # its own, with the same edges left out; the run after the last code part is the candidate's text.
         others.extend("".join(_billed_edges(rules, run)) for run in segments)
+        written = "".join(pieces)
         pieces = _billed_edges(rules, pieces, inner_start=call_first and not segments, inner_end=call_last)
         others.extend(code_texts)
         if code_rule is not None and code_parts:
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + code_rule.per_code_part * code_parts
         text = "".join(pieces)
         wrote_text = wrote_text or bool(text)
+        if written != text and chunk_rule is None and not apart:
+            edge_tokens += max(0, tokenizer.count(written) - (tokenizer.count(text) if text else 0))
         if chunk_rule is not None:  # accounting.yaml streamed_chunks_apart: each chunk's text, its edges left out
             text_tokens = sum(tokenizer.count(billed) for piece in pieces if (billed := chunk_rule.billed(piece)))
             read_by["chunks"] = chunk_rule
@@ -820,7 +824,7 @@ def count_response(
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + streamed_calls.tokens
     # A text's seams beside a built-in tool (text_beside_search) hold unless a whole response shows no tool ran.
     wrote_text = wrote_text and response_shows_tool_run(response) is not False
-    seams = output_seam_bounds(prompt, calls, wrote_text) if calls or wrote_text else None
+    seams = output_seam_bounds(prompt, calls, wrote_text, edge_tokens) if calls or wrote_text or edge_tokens else None
     return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls, seams
 
 

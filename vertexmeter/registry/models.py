@@ -283,6 +283,7 @@ SEAM_SHAPES = (
     "output_call_string_ending_in_paren",
     "replayed_call_string_ending_in_paren",
     "text_beside_search",
+    "output_edge_whitespace",
     "any_of_null_variant",
     "nested_object",
     "control_character",
