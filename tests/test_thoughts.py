@@ -967,6 +967,37 @@ def test_a_malformed_segment_weight_is_refused(weights: object) -> None:
         _signature_size({**raw, "per_extra_segment_bytes": weights})
 
 
+@pytest.mark.parametrize("value", [-1, 2.5, True, "96"])
+def test_a_malformed_thoughtless_size_is_refused(value: object) -> None:
+    from vertexmeter.registry.models import _signature_size
+
+    reading = {"overhead_bytes": {"low": 0, "high": 0}, "bytes_per_thought_token": {"low": 4, "high": 4}}
+    raw = {"overhead_bytes": 60, "bytes_per_thought_token": {"point": 3.9}, "readings": [reading]}
+    with pytest.raises(ValueError, match="thoughtless_up_to_bytes"):
+        _signature_size({**raw, "thoughtless_up_to_bytes": value})
+    assert _signature_size(raw).thoughtless_up_to_bytes == 0
+
+
+def test_a_signature_as_small_as_a_thoughtless_one_reads_down_to_none() -> None:
+    """accounting.yaml signature_size `thoughtless_up_to_bytes`: up to 96 bytes a signature may come from a response
+    that thought none (3.5 Flash-Lite's 96-byte ones, lmnr2c-…): its lower bound is none, its point and upper bound
+    the readings'; from 97 bytes on (the smallest recorded with thoughts: rllmc-0246, 16) the readings' lower bound
+    stands."""
+    from vertexmeter.counting.thoughts import signature_thoughts
+    from vertexmeter.registry import signature_size
+    from vertexmeter.requests import decode_bytes
+
+    size = signature_size()
+    assert size.thoughtless_up_to_bytes == 96
+    low, point, high = signature_thoughts(decode_bytes(signature(96), "s"), size, "gemini", "3")
+    assert (low, point) == (0, 9) and high >= 9
+    assert signature_thoughts(decode_bytes(signature(97), "s"), size, "gemini", "3")[0] == 3
+    # the same reading without the field: the 96-byte signature's lower bound is the readings' own
+    from dataclasses import replace
+
+    assert signature_thoughts(decode_bytes(signature(96), "s"), replace(size, thoughtless_up_to_bytes=0))[0] > 0
+
+
 def _mined_responses(api: str, generation: str) -> dict[str, list[tuple[int, int]]]:
     """(signature size as the readings take it, thoughtsTokenCount) of the mined responses of this API's generation
     that state their thoughts beside one signature (tests/data/mined_function_calls: each answer's candidate and

@@ -403,6 +403,9 @@ class SignatureSize:
     # `several_signatures`: ((n, factor), ...) ascending: the summed range of n or more distinct signatures, narrowed
     # about its point by the factor of the largest n it reaches (their errors partly cancel).
     several: tuple[tuple[int, float], ...] = ()
+    # `thoughtless_up_to_bytes`: a signature of at most this many bytes may come from a response that thought none
+    # (its lower bound is no thoughts, whatever the readings say); 0: none known.
+    thoughtless_up_to_bytes: int = 0
     # `by_generation`: ((apis, generations, readings), ...), readings that hold only one API's generation's signatures,
     # added to `readings` for them (the bounds stay the intersection).
     scoped: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[int, int, float, float], ...]], ...] = ()
@@ -827,7 +830,14 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
         scoped=tuple(scoped),
         by_stream=tuple(by_stream),
         several=_several(raw.get("several_signatures") or []),
+        thoughtless_up_to_bytes=_whole_number(raw.get("thoughtless_up_to_bytes", 0), "thoughtless_up_to_bytes"),
     )
+
+
+def _whole_number(raw: object, name: str) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+        raise ValueError(f"accounting.yaml signature_size.{name}: {raw!r} is not a whole number >= 0")
+    return raw
 
 
 def _several(raw: object) -> tuple[tuple[int, float], ...]:
