@@ -1128,7 +1128,11 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
 # With mine19's 10 unseen turns (family-assistant's fama3-0001 ... -0003, 3.6 Flash: held and narrow; adk-go's 3.5
 # Flash tail-retention agent, mined_late_2026c: 4 of 7 held and narrow, adkg3-0007, -0011, -0023 under their bounds, an
 # open rule) 806 and 903 of 918 (799 and 896 of 908 before): restated lower (0.8800 -> 0.8780, 0.9868 -> 0.9837).
-SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.877, "exact or inside": 0.983}  # 806 and 903 of 918 (2026-12-07)
+# With mine20's 11 unseen turns (lmnr-python's Gemini API 3.5 Flash-Lite agents of 2026-08-25, mined_late_2026d: a
+# call's 96-byte signature replayed, none held, each 3 under its lower edge, the producing answers having stated no
+# thoughts; exact given their history, an open rule) 806 and 903 of 929: restated lower (0.8780 -> 0.8676, 0.9837 ->
+# 0.9720).
+SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.867, "exact or inside": 0.972}  # 806 and 903 of 929 (2026-12-07)
 
 
 def test_mined_signature_turns_are_exact_or_narrowly_bounded() -> None:
