@@ -85,8 +85,12 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       --function-calls | gzip -9n > tests/data/mined_calls_heldout5.jsonl.gz; then, over its own copy (the
       reproduces_bug[postgres] replay), fama3 and fama3c alike, appended to the same two sets
   google/adk-go after its mirror (one stored index version copied to INDEX/COMMIT/PATH): ... INDEX google/adk-go agent
-      adkg3 --skip-known-model --index-copies | gzip -9n > tests/data/mined_late_2026c.jsonl.gz (no call: no
-      mined_calls_heldout6)
+      adkg3 --skip-known-model --index-copies | gzip -9n > tests/data/mined_late_2026c.jsonl.gz (no call: the agent
+      has no tools)
+  lmnr-ai/lmnr-python after its mirror (its `test_google_adk` cassettes' index versions copied to INDEX/COMMIT/PATH):
+      ... INDEX lmnr-ai/lmnr-python tests/cassettes/test_google_adk lmnr2 --skip-known-model --index-copies
+      | gzip -9n > tests/data/mined_late_2026d.jsonl.gz; ... lmnr2c --skip-known-model --index-copies --function-calls
+      | gzip -9n > tests/data/mined_calls_heldout6.jsonl.gz
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
