@@ -320,6 +320,11 @@ MINED_HISTORY_FLOORS = {
     # producing answers stated no thoughts: 11/11 exact given their history). An open rule (docs/counting.md).
     "late_2026d": 0.421,
     "calls_heldout6": 1.0,  # 11/11: the same agents' calls, 3.5 Flash-Lite, when mined
+    # 3/5 when mined, before any rule (PROVENANCE.md mined_late_2026e): googleapis/dotnet-genai's own test recordings
+    # of 2026-08-05, 3.5 Flash with a response schema and propertyOrdering: the Gemini API's prompt (48) and both
+    # outputs exact; Vertex's two prompts billed 181 where the schema's typed nodes are read as 56 (inside bounds
+    # [56, 224]: the Vertex 3 response-schema seam, open).
+    "late_2026e": 0.6,
     # 247/318, media prompts with their bytes (212 before its rules; docs/media.md); 262/318 with an object below a
     # list item of a 2.5 payload billed nothing more (accounting.yaml function_history per_nested_object_in_list);
     # 277/349 with crewAI's 31 (15 exact: Gemini API 2.0's audio, video and mixed image misses; docs/media.md);
