@@ -91,6 +91,9 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       ... INDEX lmnr-ai/lmnr-python tests/cassettes/test_google_adk lmnr2 --skip-known-model --index-copies
       | gzip -9n > tests/data/mined_late_2026d.jsonl.gz; ... lmnr2c --skip-known-model --index-copies --function-calls
       | gzip -9n > tests/data/mined_calls_heldout6.jsonl.gz
+  googleapis/dotnet-genai after its mirror (index versions copied to INDEX/COMMIT/PATH): ... INDEX googleapis/dotnet-genai
+      Google.GenAI.E2E.Tests/Recordings dotnetgenai2 --skip-known-model --index-copies
+      | gzip -9n > tests/data/mined_late_2026e.jsonl.gz
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
