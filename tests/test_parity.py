@@ -308,8 +308,14 @@ MINED_HISTORY_FLOORS = {
     # 51/62 with fama3-0001 ... -0003 (mine19: the same repository's reproduces_bug[postgres] replay of 3.6 Flash,
     # unseen): three turns replaying signatures without their history, each inside its bounds and exact given it;
     # the floor follows the added records, no record that was exact is lost.
-    "late_2026b": 0.822,
-    "calls_heldout5": 1.0,  # 15/15: the same recordings' calls (3.6, 3.7, 3.8 Flash), with mine19's fama3c-0001, -0002
+    # 53/69 with mine20's fama4-0001 ... -0007 (the same repository's with_tool_calls[postgres] replay on 3.8 Flash,
+    # index version 12b666a7fe, unseen): both outputs exact, its 5 prompts 13 over each (its execute_script
+    # declaration, an ARRAY of open OBJECTs beside two open OBJECT properties, read 13 heavier than billed; exact
+    # but for that given their history): restated lower (0.822 -> 0.768), no record that was exact is lost.
+    "late_2026b": 0.768,
+    # 15/15: the same recordings' calls (3.6, 3.7, 3.8 Flash), with mine19's fama3c-0001, -0002; 18/18 with mine20's
+    # fama4c-0001 ... -0003 (3.8 Flash)
+    "calls_heldout5": 1.0,
     # 20/28 when mined, before any rule (PROVENANCE.md mined_late_2026c): google/adk-go's Gemini API 3.5 Flash agent of
     # 2026-08-31 (TestTailRetentionE2E); text prompts 7/7, outputs 13/14; its 7 turns replaying a text part's
     # signature 0/7 (4/7 inside bounds, 7/7 exact given their history): the signature-size reading's open rule.
@@ -405,7 +411,11 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     (docs/counting.md "Open rules" 11). With lmnr-ai/lmnr-python's Gemini API 3.5 Flash-Lite agents of 2026-08-25
     (mined_late_2026d, unseen, before any rule): 594 bounded, 572 held, 456 narrow, 474 exact; none of its 11 turns
     replaying a call's 96-byte signature is held: each is billed 9 under the point value and 3 under the lower edge,
-    the producing answers having stated no thoughts (exact given their history; "Open rules" 11)."""
+    the producing answers having stated no thoughts (exact given their history; "Open rules" 11). With
+    family-assistant's 3.8 Flash with_tool_calls[postgres] replay (fama4, mine20, unseen): 597 bounded, 574 held,
+    458 narrow, 474 exact; of its 3 turns 2 held and narrow, fama4-0002 billed 549, 3 under its bounds' lower edge
+    (552): every one of its prompts is 13 over by its declaration (an array of open objects, "Open rules"
+    11), the replayed thoughts exact given their history."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -418,7 +428,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 594 and held >= 572 and bounded - held <= 22 and narrow >= 456 and exact >= 474
+    assert bounded >= 597 and held >= 574 and bounded - held <= 23 and narrow >= 458 and exact >= 474
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:
