@@ -94,6 +94,9 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
   googleapis/dotnet-genai after its mirror (index versions copied to INDEX/COMMIT/PATH): ... INDEX googleapis/dotnet-genai
       Google.GenAI.E2E.Tests/Recordings dotnetgenai2 --skip-known-model --index-copies
       | gzip -9n > tests/data/mined_late_2026e.jsonl.gz
+  werdnum/family-assistant's with_tool_calls[postgres] replay at 12b666a7fe (3.8 Flash), copied to INDEX/COMMIT/PATH:
+      ... INDEX werdnum/family-assistant tests/cassettes fama4 --skip-known-model --index-copies, appended to
+      mined_late_2026b; fama4c alike (`--function-calls`), appended to mined_calls_heldout5
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
