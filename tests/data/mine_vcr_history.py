@@ -91,8 +91,8 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       ... INDEX lmnr-ai/lmnr-python tests/cassettes/test_google_adk lmnr2 --skip-known-model --index-copies
       | gzip -9n > tests/data/mined_late_2026d.jsonl.gz; ... lmnr2c --skip-known-model --index-copies --function-calls
       | gzip -9n > tests/data/mined_calls_heldout6.jsonl.gz
-  googleapis/dotnet-genai after its mirror (index versions copied to INDEX/COMMIT/PATH): ... INDEX googleapis/dotnet-genai
-      Google.GenAI.E2E.Tests/Recordings dotnetgenai2 --skip-known-model --index-copies
+  googleapis/dotnet-genai after its mirror (index versions copied to INDEX/COMMIT/PATH):
+      ... INDEX googleapis/dotnet-genai Google.GenAI.E2E.Tests/Recordings dotnetgenai2 --skip-known-model --index-copies
       | gzip -9n > tests/data/mined_late_2026e.jsonl.gz
   werdnum/family-assistant's with_tool_calls[postgres] replay at 12b666a7fe (3.8 Flash), copied to INDEX/COMMIT/PATH:
       ... INDEX werdnum/family-assistant tests/cassettes fama4 --skip-known-model --index-copies, appended to
