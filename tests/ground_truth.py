@@ -70,6 +70,10 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     `late_2026b` (stored index versions of werdnum/family-assistant's replay files after its mirror: Gemini API 3.6,
     3.7 and 3.8 Flash, 2026-07 … 09), `calls_heldout5` (their outputs that call functions), `late_2026c` (a stored
     index version of google/adk-go's TestTailRetentionE2E trace: Gemini API 3.5 Flash, 2026-08-31),
+    `late_2026d` (stored index versions of lmnr-ai/lmnr-python's Google ADK cassettes after its mirror: Gemini API
+    3.5 Flash-Lite, 2026-08-25), `calls_heldout6` (their outputs that call functions),
+    `late_2026e` (stored index versions of googleapis/dotnet-genai's test recordings after its mirror: 3.5 Flash
+    response schemas with propertyOrdering, both APIs, 2026-08-05),
     `calls_heldout3`
     (outputs that call functions, of js-genai, dotnet-genai and mastra),
     `calls_heldout2` (outputs that call functions, of llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go,

@@ -1159,7 +1159,18 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
 # With mine19's 10 unseen turns (family-assistant's fama3-0001 ... -0003, 3.6 Flash: held and narrow; adk-go's 3.5
 # Flash tail-retention agent, mined_late_2026c: 4 of 7 held and narrow, adkg3-0007, -0011, -0023 under their bounds, an
 # open rule) 806 and 903 of 918 (799 and 896 of 908 before): restated lower (0.8800 -> 0.8780, 0.9868 -> 0.9837).
-SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.877, "exact or inside": 0.983}  # 806 and 903 of 918 (2026-12-07)
+# With mine20's 11 unseen turns (lmnr-python's Gemini API 3.5 Flash-Lite agents of 2026-08-25, mined_late_2026d: a
+# call's 96-byte signature replayed, none held, each 3 under its lower edge, the producing answers having stated no
+# thoughts; exact given their history, an open rule) 806 and 903 of 929: restated lower (0.8780 -> 0.8676, 0.9837 ->
+# 0.9720).
+# With fama4-0002, -0003, -0006 (family-assistant's 3.8 Flash replay at 12b666a7fe, unseen: 2 held and narrow, one 3
+# under its bounds by its declaration's 13) 808 and 905 of 932: restated lower (0.8676 -> 0.8669, 0.9720 -> 0.9710).
+# With fama5-0001 (its 3.6 non_streaming[postgres] replay, held and narrow) 809 and 906 of 933; with fama6-0002, -0003
+# (its 3.7 non_streaming[sqlite] replay, held and narrow) 811 and 908 of 935; with fama7-0001, -0002 (its 3.7
+# non_streaming[postgres] replay, held and narrow) 813 and 910 of 937; with fama8's 4 (its 3.7 with_tool_calls[postgres]
+# replay, all held and narrow) 817 and 914 of 941.
+# 829 and 926 of 941 (2026-12-07, with signature_size thoughtless_up_to_bytes and uncertain_seams bare_object_items)
+SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.88, "exact or inside": 0.984}
 
 
 def test_mined_signature_turns_are_exact_or_narrowly_bounded() -> None:
@@ -1220,7 +1231,7 @@ def _streamed_responses(generation: str) -> list[tuple[str, bytes, int]]:
 
 
 @pytest.mark.parametrize(
-    ("generation", "responses", "general", "streamed"), [("3", 78, 68, 78), ("2.5", 257, 246, 246)]
+    ("generation", "responses", "general", "streamed"), [("3", 90, 78, 90), ("2.5", 257, 246, 246)]
 )
 def test_streamed_responses_have_readings_of_their_own(
     generation: str, responses: int, general: int, streamed: int
@@ -1229,7 +1240,12 @@ def test_streamed_responses_have_readings_of_their_own(
     own readings in place of the general ones, are all held (the general readings hold 68 of the 78). The readings were
     fitted on 65 of them; the 11 of werdnum/family-assistant's 3.6 / 3.7 / 3.8 Flash recordings (mined_late_2026b, mined
     after the fit) are held too, and so are the 2 of its reproduces_bug[postgres] replay (fama3c-0001, -0002, mined
-    later by mine19: 76 -> 78 responses, 66 -> 68 held by the general readings). Its 2.5 streamed responses' reading,
+    later by mine19: 76 -> 78 responses, 66 -> 68 held by the general readings), and the 3 of its 3.8 with_tool_calls
+    [postgres] replay at 12b666a7fe (fama4c-0001 ... -0003, mine20: 81 responses, 70 held by the general readings, all
+    81 by the streamed ones), the call of its 3.6 non_streaming[postgres] replay (fama5c-0001: 82, 71, 82) and the two
+    of its 3.7 non_streaming[sqlite] replay (fama6c-0001, -0002: 84, 72, 84), of its [postgres] twin (fama7c-0001,
+    -0002: 86, 74, 86) and the four of its 3.7 with_tool_calls[postgres] replay (fama8c: 90, 78, 90). Its 2.5
+    streamed responses' reading,
     beside the general ones, loses none that those hold."""
     from vertexmeter.counting.thoughts import signature_thoughts
     from vertexmeter.registry import signature_size
@@ -1343,8 +1359,8 @@ def test_the_part_a_signature_sits_on_does_not_tell_its_bytes_per_thought() -> N
     }
     streamed = [(repo, k) for repo, s, kind, k in rows if s and kind == "functionCall"]
     whole = [k for _, s, kind, k in rows if not s and kind == "functionCall"]
-    assert (len(streamed), len(whole), len({repo for repo, _ in streamed})) == (75, 425, 10)
-    assert (round(statistics.median(k for _, k in streamed), 2), round(statistics.median(whole), 2)) == (4.48, 3.74)
+    assert (len(streamed), len(whole), len({repo for repo, _ in streamed})) == (87, 425, 10)
+    assert (round(statistics.median(k for _, k in streamed), 2), round(statistics.median(whole), 2)) == (4.52, 3.74)
 
 
 def _whole_responses(api: str, generation: str) -> dict[str, list[tuple[bytes, int]]]:

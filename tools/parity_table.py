@@ -90,6 +90,9 @@ MINED = {
     "late_2026b": "index versions of family-assistant: Gemini API 3.6, 3.7, 3.8 Flash, Jul - Sep 2026 (unseen check)",
     "calls_heldout5": "function-call outputs of the same 3.6, 3.7, 3.8 Flash recordings (unseen check)",
     "late_2026c": "index version of adk-go's tail-retention agent: Gemini API 3.5 Flash, Aug 2026 (unseen check)",
+    "late_2026d": "index versions of lmnr-python's ADK agents: Gemini API 3.5 Flash-Lite, Aug 2026 (unseen check)",
+    "calls_heldout6": "function-call outputs of the same 3.5 Flash-Lite recordings (unseen check)",
+    "late_2026e": "index versions of dotnet-genai's recordings: 3.5 Flash response schemas, Aug 2026 (unseen check)",
     "media": "media prompts with their real bytes, every mirrored repository (unseen check; docs/media.md)",
 }
 

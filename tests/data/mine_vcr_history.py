@@ -85,8 +85,21 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       --function-calls | gzip -9n > tests/data/mined_calls_heldout5.jsonl.gz; then, over its own copy (the
       reproduces_bug[postgres] replay), fama3 and fama3c alike, appended to the same two sets
   google/adk-go after its mirror (one stored index version copied to INDEX/COMMIT/PATH): ... INDEX google/adk-go agent
-      adkg3 --skip-known-model --index-copies | gzip -9n > tests/data/mined_late_2026c.jsonl.gz (no call: no
-      mined_calls_heldout6)
+      adkg3 --skip-known-model --index-copies | gzip -9n > tests/data/mined_late_2026c.jsonl.gz (no call: the agent
+      has no tools)
+  lmnr-ai/lmnr-python after its mirror (its `test_google_adk` cassettes' index versions copied to INDEX/COMMIT/PATH):
+      ... INDEX lmnr-ai/lmnr-python tests/cassettes/test_google_adk lmnr2 --skip-known-model --index-copies
+      | gzip -9n > tests/data/mined_late_2026d.jsonl.gz; ... lmnr2c --skip-known-model --index-copies --function-calls
+      | gzip -9n > tests/data/mined_calls_heldout6.jsonl.gz
+  googleapis/dotnet-genai after its mirror (index versions copied to INDEX/COMMIT/PATH):
+      ... INDEX googleapis/dotnet-genai Google.GenAI.E2E.Tests/Recordings dotnetgenai2 --skip-known-model --index-copies
+      | gzip -9n > tests/data/mined_late_2026e.jsonl.gz
+  werdnum/family-assistant's with_tool_calls[postgres] replay at 12b666a7fe (3.8 Flash), copied to INDEX/COMMIT/PATH:
+      ... INDEX werdnum/family-assistant tests/cassettes fama4 --skip-known-model --index-copies, appended to
+      mined_late_2026b; fama4c alike (`--function-calls`), appended to mined_calls_heldout5
+      (then, each over its own copy: its non_streaming[postgres] replay at 6ad45c07e3, 3.6 Flash, fama5 / fama5c;
+      its non_streaming[sqlite] replay at b0f27863c1, 3.7 Flash, fama6 / fama6c; its [postgres] twin at 422352a2bf,
+      fama7 / fama7c; its with_tool_calls[postgres] replay at 422352a2bf, fama8 / fama8c)
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz

@@ -543,6 +543,7 @@ _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
     "response_schema_number_default": _response_schema_number_defaults,
 }
 
+
 def _bare_object_items(schema: Any) -> int:
     """Array `items` that are an object without properties (typed object, `properties` absent or empty), at any
     depth."""
