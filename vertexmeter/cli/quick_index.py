@@ -7,7 +7,7 @@ registry files it was made from."""
 
 # ruff: noqa: E501
 # fmt: off
-REGISTRY = "a91779aee22ab491b02dc8bca8a86c9e"
+REGISTRY = "fae0d1a6557d30c4fc06b1e3504afff5"
 ENTRIES = {
     ("chat-bison", "vertex"): ("gemma2", 0, 0, 2, ""),
     ("chat-bison-32k", "vertex"): ("gemma2", 0, 0, 2, ""),
@@ -55,8 +55,8 @@ ENTRIES = {
     ("gemini-3.1-pro-preview", "vertex"): ("gemma4", 0, 0, 0, ""),
     ("gemini-3.5-flash", "gemini"): ("gemma4", 1, 0, 0, ""),
     ("gemini-3.5-flash", "vertex"): ("gemma4", 0, 0, 0, ""),
-    ("gemini-3.5-flash-lite", "gemini"): ("gemma4", 1, 0, 0, "vertexmeter: gemini-3.5-flash-lite's counts are inferred, not exact: no recorded answer; tokenizer (gemma4) and overheads (Gemini 3) by analogy with 3.5 Flash."),
-    ("gemini-3.5-flash-lite", "vertex"): ("gemma4", 0, 0, 0, "vertexmeter: gemini-3.5-flash-lite's counts are inferred, not exact: no recorded answer; tokenizer (gemma4) and overheads (Gemini 3) by analogy with 3.5 Flash."),
+    ("gemini-3.5-flash-lite", "gemini"): ("gemma4", 1, 0, 0, ""),
+    ("gemini-3.5-flash-lite", "vertex"): ("gemma4", 0, 0, 0, ""),
     ("gemini-3.6-flash", "gemini"): ("gemma4", 1, 0, 0, ""),
     ("gemini-3.6-flash", "vertex"): ("gemma4", 0, 0, 0, ""),
     ("gemini-3.7-flash", "gemini"): ("gemma4", 1, 0, 0, ""),
