@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -734,13 +735,41 @@ def test_the_segment_weight_is_what_each_streamed_segment_adds() -> None:
 def _mined_signatures() -> dict[str, list[tuple[str, str, bytes, int]]]:
     """Per cassette, in order: (API, generation, signature, thoughtsTokenCount) of every mined response that states its
     thoughts beside one signature (tests/data/mined_function_calls and mined_calls_heldout), each signature once."""
-    from tests.ground_truth import api_of, load_mined_history
+    from tests.ground_truth import api_of
     from vertexmeter.registry import resolve
-    from vertexmeter.requests import decode_bytes
 
     out: dict[str, list[tuple[str, str, bytes, int]]] = {}
+    for record, sig, thoughts in _one_signature_responses(("calls_heldout", "function_calls")):
+        api = api_of(record)
+        generation = resolve(record["model"], api=api).rules_generation
+        out.setdefault(record["source"].split(" (blob")[0], []).append((api, generation, sig, thoughts))
+    return out
+
+
+def _sums_held(cassettes: Iterable[list[tuple[tuple[int, int, int], int]]], n: int, factor: float) -> tuple[int, int]:
+    """(inside, all) of the sums of n consecutive responses of each cassette ((low, point, high), thoughts), their
+    summed bounds narrowed about the point by `factor` (accounting.yaml `several_signatures`)."""
+    import math
+
+    hits = total = 0
+    for rows in cassettes:
+        for i in range(len(rows) - n + 1):
+            run = rows[i : i + n]
+            low, point, high = (sum(bounds[j] for bounds, _ in run) for j in range(3))
+            low, high = point - math.ceil((point - low) * factor), point + math.ceil((high - point) * factor)
+            hits += low <= sum(t for _, t in run) <= high
+            total += 1
+    return hits, total
+
+
+def _one_signature_responses(names: tuple[str, ...]) -> Iterator[tuple[dict[str, Any], bytes, int]]:
+    """(record, signature, thoughtsTokenCount) of the outputs of these mined sets that state their thoughts beside one
+    distinct signature, each signature once, in the sets' order."""
+    from tests.ground_truth import load_mined_history
+    from vertexmeter.requests import decode_bytes
+
     seen: set[bytes] = set()
-    for name in ("calls_heldout", "function_calls"):
+    for name in names:
         for record in load_mined_history(name):
             thoughts = (record.get("raw_usage") or {}).get("thoughtsTokenCount")
             if record["kind"] != "output" or not thoughts:
@@ -750,10 +779,7 @@ def _mined_signatures() -> dict[str, list[tuple[str, str, bytes, int]]]:
             if len(signatures) != 1 or (sig := signatures.pop()) in seen:
                 continue
             seen.add(sig)
-            api = api_of(record)
-            generation = resolve(record["model"], api=api).rules_generation
-            out.setdefault(record["source"].split(" (blob")[0], []).append((api, generation, sig, thoughts))
-    return out
+            yield record, sig, thoughts
 
 
 def test_the_several_signatures_factors_hold_sums_as_often_as_single_signatures() -> None:
@@ -763,7 +789,6 @@ def test_the_several_signatures_factors_hold_sums_as_often_as_single_signatures(
     0.83 (4, 5) and 0.80 (6); the data's factors are these widened by 0.02, the margin at which, each repository left
     out and its factors found on the others, its sums lie inside about as often as single responses (without it,
     fewer)."""
-    import math
 
     from vertexmeter.counting.thoughts import signature_thoughts
     from vertexmeter.registry import signature_size
@@ -780,16 +805,7 @@ def test_the_several_signatures_factors_hold_sums_as_often_as_single_signatures(
     assert round(share, 3) == 0.978
 
     def held(names: list[str], n: int, factor: float) -> tuple[int, int]:
-        hits = total = 0
-        for name in names:
-            rows = cassettes[name]
-            for i in range(len(rows) - n + 1):
-                run = rows[i : i + n]
-                low, point, high = (sum(bounds[j] for bounds, _ in run) for j in range(3))
-                low, high = point - math.ceil((point - low) * factor), point + math.ceil((high - point) * factor)
-                hits += low <= sum(t for _, t in run) <= high
-                total += 1
-        return hits, total
+        return _sums_held((cassettes[name] for name in names), n, factor)
 
     def narrowest(names: list[str], n: int) -> float:
         """The smallest factor (in steps of 0.01) down to which the sums lie inside at least as often as singles."""
@@ -1367,26 +1383,15 @@ def _whole_responses(api: str, generation: str) -> dict[str, list[tuple[bytes, i
     """Per repository: (signature, thoughtsTokenCount) of the mined responses of this API's generation whose notes name
     generateContent (whole, not streamed) and that state their thoughts beside one signature, each signature once; the
     unseen checks (mined_late_2026b, mined_late_2026c, mined_calls_heldout5) left out."""
-    from tests.ground_truth import api_of, load_mined_history, mined_history_names, streamed_call
+    from tests.ground_truth import api_of, mined_history_names, streamed_call
     from vertexmeter.registry import resolve
-    from vertexmeter.requests import decode_bytes
 
     out: dict[str, list[tuple[bytes, int]]] = {}
-    seen: set[bytes] = set()
-    for name in mined_history_names():
-        if name in ("late_2026b", "late_2026c", "calls_heldout5"):
+    names = tuple(n for n in mined_history_names() if n not in ("late_2026b", "late_2026c", "calls_heldout5"))
+    for record, sig, thoughts in _one_signature_responses(names):
+        if api_of(record) != api or streamed_call(record) is not False:
             continue
-        for record in load_mined_history(name):
-            thoughts = (record.get("raw_usage") or {}).get("thoughtsTokenCount")
-            if record["kind"] != "output" or not thoughts or api_of(record) != api:
-                continue
-            if streamed_call(record) is not False or resolve(record["model"], api=api).rules_generation != generation:
-                continue
-            parts = [p for c in record["request"].get("contents") or [] for p in c.get("parts", [])]
-            signatures = {decode_bytes(p["thoughtSignature"], "s") for p in parts if p.get("thoughtSignature")}
-            if len(signatures) != 1 or (sig := signatures.pop()) in seen:
-                continue
-            seen.add(sig)
+        if resolve(record["model"], api=api).rules_generation == generation:
             out.setdefault(record["source"].split(":")[0], []).append((sig, thoughts))
     return out
 
@@ -1446,45 +1451,25 @@ def test_the_several_signatures_factors_hold_the_larger_mined_data_too() -> None
     streamed): singles lie inside in 97.6 %, and the data's factors hold the sums of 2, 3 and 4 consecutive responses
     of a cassette as often (98.0, 97.6, 97.6 %). The narrowest factors there are 0.90, 0.87, 0.86; with the margin
     0.92, 0.89, 0.88, none narrower than the data's, so the refit leaves them."""
-    import math
 
-    from tests.ground_truth import api_of, load_mined_history, streamed_call
+    from tests.ground_truth import api_of, streamed_call
     from vertexmeter.counting.thoughts import signature_thoughts
     from vertexmeter.registry import resolve, signature_size
-    from vertexmeter.requests import decode_bytes
 
     size = signature_size()
     cassettes: dict[str, list[tuple[tuple[int, int, int], int]]] = {}
-    seen: set[bytes] = set()
-    for name in ("calls_heldout", "function_calls", "calls_heldout2", "calls_heldout3", "calls_heldout4"):
-        for record in load_mined_history(name):
-            thoughts = (record.get("raw_usage") or {}).get("thoughtsTokenCount")
-            if record["kind"] != "output" or not thoughts:
-                continue
-            parts = [p for c in record["request"].get("contents") or [] for p in c.get("parts", [])]
-            signatures = {decode_bytes(p["thoughtSignature"], "s") for p in parts if p.get("thoughtSignature")}
-            if len(signatures) != 1 or (sig := signatures.pop()) in seen:
-                continue
-            seen.add(sig)
-            api = api_of(record)
-            bounds = signature_thoughts(
-                sig, size, api, resolve(record["model"], api=api).rules_generation, streamed_call(record)
-            )
-            cassettes.setdefault(record["source"].split(" (")[0], []).append((bounds, thoughts))
+    names = ("calls_heldout", "function_calls", "calls_heldout2", "calls_heldout3", "calls_heldout4")
+    for record, sig, thoughts in _one_signature_responses(names):
+        api = api_of(record)
+        generation = resolve(record["model"], api=api).rules_generation
+        bounds = signature_thoughts(sig, size, api, generation, streamed_call(record))
+        cassettes.setdefault(record["source"].split(" (")[0], []).append((bounds, thoughts))
     single = [_holds(bounds, t) for rows in cassettes.values() for bounds, t in rows]
     floor = sum(single) / len(single)
     assert (len(single), round(floor, 3)) == (1778, 0.976)
 
     def held(n: int, factor: float) -> tuple[int, int]:
-        hits = total = 0
-        for rows in cassettes.values():
-            for i in range(len(rows) - n + 1):
-                run = rows[i : i + n]
-                low, point, high = (sum(bounds[j] for bounds, _ in run) for j in range(3))
-                low, high = point - math.ceil((point - low) * factor), point + math.ceil((high - point) * factor)
-                hits += low <= sum(t for _, t in run) <= high
-                total += 1
-        return hits, total
+        return _sums_held(cassettes.values(), n, factor)
 
     assert [held(n, size.several_factor(n)) for n in (2, 3, 4)] == [(1266, 1292), (944, 967), (761, 780)]
 
