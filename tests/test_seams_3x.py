@@ -1,7 +1,8 @@
 """accounting.yaml `uncertain_seams` of Gemini 3.x declarations written as JSON Schema (newrelic's Google ADK answers
 on 3.5 Flash: Vertex titles, enums, response schemas and open objects; the Gemini API's enum, written with
-`format: enum`) and a Vertex 3 response schema (ruby_llm): a point value at the one repository's fit, and bounds
-that hold the other readings of the same answers."""
+`format: enum`): a point value at the one repository's fit, and bounds that hold the other readings of the same
+answers. And a Vertex 3 response schema, read as indented JSON (ruby_llm's and dotnet-genai's, exact), its keywords
+no recorded schema holds bounded."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import pytest
 
 import vertexmeter
 from tests.ground_truth import api_of, load_mined_history, replay
-from vertexmeter.counting.texts import ESCAPE, escaped_declaration, with_json_schema_enum_format
+from vertexmeter.counting.texts import ESCAPE, escaped_declaration, indented_schema, with_json_schema_enum_format
 from vertexmeter.registry.models import _load_uncertain_seams
 
 RECORDS = {
-    r["id"]: r for name in ("newrelic", "ruby_llm", "pydantic_ai_history", "js_genai") for r in load_mined_history(name)
+    r["id"]: r
+    for name in ("newrelic", "ruby_llm", "pydantic_ai_history", "js_genai", "late_2026e")
+    for r in load_mined_history(name)
 }
 
 
@@ -46,12 +49,54 @@ def test_recorded_json_schema_declarations_are_exact_inside_their_bounds(record_
     assert "accounting.yaml uncertain_seams" in result.bounds["reason"]
 
 
-@pytest.mark.parametrize(("record_id", "point", "bounds"), [("rllm-0897", 16, [16, 88]), ("rllm-0901", 9, [9, 81])])
-def test_the_vertex_3_response_schema_stays_bounded(record_id: str, point: int, bounds: list[int]) -> None:
-    """Three typed nodes x 24 from the point up: one repository's one schema, no reading found."""
+@pytest.mark.parametrize(
+    ("record_id", "billed"),
+    [
+        ("rllm-0897", 77),  # ruby_llm's person on 3 Flash Preview: 12 for the question + 65 for the schema's text
+        ("rllm-0899", 77),  # the same with age a number
+        ("rllm-0901", 70),
+        ("dotnetgenai2-0001", 181),  # dotnet-genai's company on 3.5 Flash (responseJsonSchema): 47 + 134
+        ("dotnetgenai2-0005", 181),  # the same as an OpenAPI responseSchema, types in capitals
+    ],
+)
+def test_the_vertex_3_response_schema_is_read_as_indented_json(record_id: str, billed: int) -> None:
+    """Two repositories, two models, one reading (accounting.yaml response_schema written_as indented_json): exact,
+    no bounds (their schemas hold only the keywords the reading was fitted on)."""
     result = _usage(record_id)
-    assert (result.prompt_token_count, result.bounds["promptTokenCount"]) == (point, bounds)
-    assert bounds[0] <= RECORDS[record_id]["expected"]["totalTokens"] <= bounds[1]
+    assert RECORDS[record_id]["expected"]["totalTokens"] == billed
+    assert result.prompt_token_count == billed
+    assert result.bounds is None
+
+
+def test_the_gemini_api_3_still_bills_no_response_schema() -> None:
+    """dotnet-genai's company on the Gemini API's 3.5 Flash (dotnetgenai2-0003): 48, the texts and the role alone."""
+    assert replay(RECORDS["dotnetgenai2-0003"]).exact
+    assert replay(RECORDS["rllm-0659"]).exact
+
+
+def test_indented_schema_writes_what_the_answers_bill() -> None:
+    schema = RECORDS["rllm-0897"]["request"]["generationConfig"]["responseJsonSchema"]
+    text = indented_schema(schema, ("propertyOrdering",))
+    assert '"required": ["name", "age"]' in text  # a scalar array on one line
+    assert "additionalProperties" not in text  # false is not written
+    assert text.startswith('{\n  "type": "object",\n  "properties": {\n    "name": {\n      "type": "string"\n')
+    company = RECORDS["dotnetgenai2-0001"]["request"]["generationConfig"]["responseJsonSchema"]
+    assert "propertyOrdering" not in indented_schema(company, ("propertyOrdering",))
+    assert (
+        indented_schema({"anyOf": [{"type": "string"}]})
+        == '{\n  "anyOf": [\n    {\n      "type": "string"\n    }\n  ]\n}'
+    )
+
+
+def test_an_unseen_response_schema_keyword_is_bounded_by_its_tokens() -> None:
+    """A description the recorded schemas do not hold: billed as written at the point, down to none of it."""
+    body = copy.deepcopy(RECORDS["rllm-0897"]["request"])
+    body["generationConfig"]["responseJsonSchema"]["properties"]["name"]["description"] = "The person's full name"
+    result = _usage("rllm-0897", body)
+    # 77 + 13 for the member and its line; the member's 11 tokens ('"description": "The person\'s full name"') may
+    # be unbilled, its line's break and indent stay
+    assert (result.prompt_token_count, result.bounds["promptTokenCount"]) == (90, [79, 90])
+    assert "11 x a token of a Vertex 3 response schema keyword no recorded schema holds" in result.bounds["reason"]
 
 
 def test_the_reasons_name_each_shape() -> None:
@@ -64,7 +109,6 @@ def test_the_reasons_name_each_shape() -> None:
     assert "1 x a null response schema of a Vertex 3 declaration" in transfer
     assert "1 x a scalar response schema of a Vertex 3 declaration" in _usage("nrpy-0031").bounds["reason"]
     assert "1 x an enum in a Gemini API 3.x declaration written as JSON Schema" in _usage("nrpy-0034").bounds["reason"]
-    assert "3 x a typed node of a Vertex 3 response schema" in _usage("rllm-0897").bounds["reason"]
 
 
 @pytest.mark.parametrize("record_id", ["nrpy-0070", "nrpy-0072", "nrpy-0066", "nrpy-0017", "rllm-0659", "pyd-0670"])
@@ -191,7 +235,7 @@ def test_the_shapes_load_and_are_checked() -> None:
     }
     shapes = ("declaration_title", "json_schema_enum", "scalar_response_schema", "null_response_schema")
     shapes = (*shapes, "object_response_schema", "open_object")
-    for shape in (*shapes, "response_schema_node"):
+    for shape in (*shapes, "response_schema_unseen_keyword"):
         loaded = _load_uncertain_seams([{**entry, "shape": shape}])
         assert [seam.shape for seam in loaded[("vertex", "generateContent", "3")]] == [shape]
     for bad in (

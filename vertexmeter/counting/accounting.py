@@ -4,6 +4,7 @@ response schemas. `count.count_prompt_tokens` adds what these return to the text
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any
 from vertexmeter.counting.texts import (
     ESCAPE,
     escaped_declaration,
+    indented_schema,
     inline_tool_refs,
     recursive_definitions,
     with_descriptions_as_written,
@@ -271,7 +273,11 @@ def seam_bounds(
         for declaration in tool.get("functionDeclarations") or []
         if isinstance(declaration, dict)
     ]
-    if not payloads and not declarations and not any(seam.shape in _REQUEST_SEAMS for seam in seams):
+    if (
+        not payloads
+        and not declarations
+        and not any(seam.shape in _REQUEST_SEAMS or seam.shape in _REQUEST_TEXT_SEAMS for seam in seams)
+    ):
         return None
     found = []
     # Each declaration's tool_features, walked once for every feature seam (a walk per seam and declaration was a
@@ -290,6 +296,8 @@ def seam_bounds(
             continue  # measured on the response (output_seam_bounds)
         if seam.shape in _REQUEST_SEAMS:
             n = _REQUEST_SEAMS[seam.shape](prompt)
+        elif seam.shape in _REQUEST_TEXT_SEAMS:
+            n = sum(tokens(t) for t in _REQUEST_TEXT_SEAMS[seam.shape](prompt)) if tokens is not None else 0
         elif seam.shape in _FEATURE_SEAMS:
             if seam.shape in _READ_DECLARATION_SEAMS:
                 read = _as_read(declarations, template) if read is None else read
@@ -436,14 +444,30 @@ def _replayed_function_responses(prompt: Prompt) -> int:
     return sum(isinstance(part.get("functionResponse"), dict) for turn in prompt.contents for part in turn.parts)
 
 
-def _response_schema_nodes(prompt: Prompt) -> int:
-    """The typed nodes of the request's response schema (generationConfig responseJsonSchema or responseSchema)."""
-    found: Counter[str] = Counter()
+# The keywords of the response schemas Vertex 3's indented_json reading was fitted on (accounting.yaml
+# response_schema): ruby_llm's person and dotnet-genai's company hold these alone.
+_SEEN_RESPONSE_SCHEMA_KEYS = frozenset({"type", "properties", "required", "propertyOrdering", "additionalProperties"})
+
+
+def _unseen_response_schema_members(prompt: Prompt) -> list[str]:
+    """The members of the request's response schema (responseJsonSchema or responseSchema) whose keyword no recorded
+    Vertex 3 schema holds (an `additionalProperties` other than false among them), each as indented_schema writes it:
+    what the seam response_schema_unseen_keyword weighs per token."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, dict):
+            return
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                for child in value.values():
+                    walk(child)
+            elif key not in _SEEN_RESPONSE_SCHEMA_KEYS or (key == "additionalProperties" and value is not False):
+                found.append(f"{json.dumps(key)}: {indented_schema(value)}")
+
     for key in ("responseJsonSchema", "responseSchema"):
-        schema = prompt.generation_config.get(key)
-        if isinstance(schema, dict):
-            _schema_features(schema, found, typed=True)
-    return found["typed_node"]
+        walk(prompt.generation_config.get(key))
+    return found
 
 
 def _response_schema_number_defaults(prompt: Prompt) -> int:
@@ -539,8 +563,12 @@ _OUTPUT_EDGE_SEAMS = frozenset({"output_edge_whitespace"})
 _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
     "replayed_call_string_ending_in_paren": _replayed_call_strings_ending_in_paren,
     "replayed_function_response": _replayed_function_responses,
-    "response_schema_node": _response_schema_nodes,
     "response_schema_number_default": _response_schema_number_defaults,
+}
+
+# Shapes of the request as a whole measured in tokens of a text.
+_REQUEST_TEXT_SEAMS: dict[str, Callable[[Prompt], list[str]]] = {
+    "response_schema_unseen_keyword": _unseen_response_schema_members,
 }
 
 

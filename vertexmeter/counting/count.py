@@ -569,6 +569,8 @@ def count_prompt_tokens(
             declarations_written_as=rules.tools.written_as,
             declaration_fields_left_out=rules.tools.fields_left_out,
             joined_text_parts=text_parts_joined_for(prompt.model, prompt.api, prompt.call) is not None,
+            response_schema_written_as=rules.response_schema_written_as,
+            response_schema_left_out=rules.response_schema_left_out,
         )
     ]
     by_modality: dict[str, int] = {}

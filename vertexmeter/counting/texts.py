@@ -23,6 +23,8 @@ def prompt_texts(
     declarations_written_as: str = "texts",
     declaration_fields_left_out: tuple[str, ...] = (),
     joined_text_parts: bool = False,
+    response_schema_written_as: str = "texts",
+    response_schema_left_out: tuple[str, ...] = (),
 ) -> Iterator[tuple[str, str]]:
     """(text, field path) for every counted string: contents, tools, response schema, system instruction.
 
@@ -35,6 +37,8 @@ def prompt_texts(
     "escaped_strings": each function declaration is read as `escaped_declaration`'s text (its schema fields in
     `declaration_fields_left_out` not written), cut at its escape tokens, which the caller counts.
     `joined_text_parts`: a Content's consecutive text parts are one text (accounting.yaml `text_parts_joined`).
+    `response_schema_written_as` "indented_json": a counted response schema is read as `indented_schema`'s one
+    text (its fields in `response_schema_left_out` not written) instead of the SDK walk's strings.
     """
     for turn in prompt.contents:
         yield from turn_texts(turn, function_payload, code=code_history, joined=joined_text_parts)
@@ -53,11 +57,19 @@ def prompt_texts(
                 extra=tool_schema_strings,
             )
     schema = prompt.generation_config.get("responseSchema")
-    if schema and response_schema:
-        yield from schema_texts(schema, "generation_config.response_schema", schema_strings)
     json_schema = prompt.generation_config.get("responseJsonSchema")
-    if json_schema is not None and response_json_schema:
-        yield from json_schema_texts(json_schema, "generation_config.response_json_schema")
+    if response_schema_written_as == "indented_json":
+        for given, counted, path in (
+            (schema, response_schema, "generation_config.response_schema"),
+            (json_schema, response_json_schema, "generation_config.response_json_schema"),
+        ):
+            if isinstance(given, dict) and counted:
+                yield indented_schema(given, response_schema_left_out), path
+    else:
+        if schema and response_schema:
+            yield from schema_texts(schema, "generation_config.response_schema", schema_strings)
+        if json_schema is not None and response_json_schema:
+            yield from json_schema_texts(json_schema, "generation_config.response_json_schema")
     if prompt.system_instruction:
         yield from turn_texts(prompt.system_instruction, joined=joined_text_parts)
     for instance in prompt.instances or []:
@@ -221,6 +233,33 @@ def _escaped_value(value: Any, *, is_map: bool = False) -> str:
     if isinstance(value, list):
         return "[" + ",".join(_escaped_value(item) for item in value) + "]"
     return json.dumps(value)
+
+
+_INDENT = "  "  # any width reads alike: a run of spaces is one token
+
+
+def indented_schema(schema: Any, left_out: tuple[str, ...] = (), depth: int = 0) -> str:
+    """A response schema as Vertex 3 bills it (accounting.yaml `response_schema` written_as indented_json): JSON
+    with each object member on a line of its own, indented by depth, `"key": value`; an array of scalars on one
+    line (`["a", "b"]`), any other array an element a line; keys and strings as written (types in the case sent,
+    characters unescaped); the members in `left_out` and what a protobuf message leaves out (false, null, empty
+    strings, lists and maps) not written."""
+    pad = _INDENT * depth
+    if isinstance(schema, dict):
+        members = [(key, value) for key, value in schema.items() if key not in left_out and _written(value)]
+        if not members:
+            return "{}"
+        lines = [
+            f"{pad}{_INDENT}{json.dumps(key, ensure_ascii=False)}: {indented_schema(value, left_out, depth + 1)}"
+            for key, value in members
+        ]
+        return "{\n" + ",\n".join(lines) + f"\n{pad}}}"
+    if isinstance(schema, list):
+        if all(not isinstance(item, dict | list) for item in schema):
+            return "[" + ", ".join(json.dumps(item, ensure_ascii=False) for item in schema) + "]"
+        lines = [f"{pad}{_INDENT}{indented_schema(item, left_out, depth + 1)}" for item in schema]
+        return "[\n" + ",\n".join(lines) + f"\n{pad}]"
+    return json.dumps(schema, ensure_ascii=False)
 
 
 def value_texts(value: Any, path: str) -> Iterator[tuple[str, str]]:

@@ -245,6 +245,9 @@ class Accounting:
     response_schema_per_typed_node: int = 0
     response_schema_per_bounded_node: int = 0  # a node with `minimum` or `maximum`
     response_schema_per_closed_object: int = 0  # a node with `additionalProperties: false`
+    # "texts": the SDK walk's strings; "indented_json": the schema's one text (texts.indented_schema)
+    response_schema_written_as: str = "texts"
+    response_schema_left_out: tuple[str, ...] = ()  # schema fields indented_json does not write
     function_history: FunctionHistory = FunctionHistory()
     # "before_stop": an output cut by a stop sequence bills the tokens generated wholly before the stop;
     # "text": the returned text's own count (accounting.yaml `stop_sequences`).
@@ -276,7 +279,7 @@ SEAM_SHAPES = (
     "null_response_schema",
     "object_response_schema",
     "open_object",
-    "response_schema_node",
+    "response_schema_unseen_keyword",
     "response_schema_number_default",
     "output_call_object",
     "output_call_three_strings",
@@ -746,6 +749,14 @@ def _declarations_written_as(tool: dict[str, Any]) -> str:
     return written_as
 
 
+def _response_schema_written_as(schema: dict[str, Any]) -> str:
+    """accounting.yaml response_schema `written_as`: how a counted response schema's text is read."""
+    written_as = str(schema.get("written_as", "texts"))
+    if written_as not in ("texts", "indented_json"):
+        raise ValueError(f"accounting.yaml response_schema: written_as {written_as!r} is not texts or indented_json")
+    return written_as
+
+
 def _load_uncertain_seams(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[UncertainSeam, ...]]:
     """accounting.yaml `uncertain_seams`, by (api, call, generation), in the file's order."""
     out: dict[tuple[str, str, str], list[UncertainSeam]] = {}
@@ -1139,6 +1150,8 @@ def _load_accounting(
                     response_schema_per_typed_node=int(str(schema.get("per_typed_node", 0))),
                     response_schema_per_bounded_node=int(str(schema.get("per_bounded_node", 0))),
                     response_schema_per_closed_object=int(str(schema.get("per_closed_object", 0))),
+                    response_schema_written_as=_response_schema_written_as(schema),
+                    response_schema_left_out=_strings(schema.get("fields_left_out") or []),
                     function_history=FunctionHistory(
                         int(str(history["per_call"])),
                         int(str(history["per_response"])),
