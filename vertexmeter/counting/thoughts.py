@@ -184,7 +184,7 @@ def signature_thoughts(
     """(low, point, high) thoughts a signature of this size carries (accounting.yaml `signature_size`): the
     intersection of its readings (with those of the API's generation that produced it, `by_generation`, and where
     `streamed` is said those of its streamed or whole responses), the point value clamped into it; one of at most
-    `thoughtless_up_to_bytes` reads down to none."""
+    `thoughtless_up_to_bytes` reads as none, up to the readings' high."""
     if signature in DUMMY_SIGNATURES:
         return 0, 0, 0
     extra = max(0, signature_segments(signature) - 1)
@@ -193,9 +193,9 @@ def signature_thoughts(
     for overhead_low, overhead_high, k_low, k_high in size.readings_for(api, generation, streamed):
         low = max(low, math.floor(max(0, n - overhead_high) / k_high))
         high = min(high, math.ceil(max(0, n - overhead_low) / k_low))
-    if n <= size.thoughtless_up_to_bytes:
-        low = 0  # a signature this small was also made by a response without thoughts
     top = max(int(high), low)
+    if n <= size.thoughtless_up_to_bytes:  # as small as the signatures of responses without thoughts: none
+        return 0, 0, top
     point_weight = (
         size.per_extra_segment_bytes if size.point_extra_segment_bytes is None else size.point_extra_segment_bytes
     )

@@ -407,8 +407,8 @@ class SignatureSize:
     # `several_signatures`: ((n, factor), ...) ascending: the summed range of n or more distinct signatures, narrowed
     # about its point by the factor of the largest n it reaches (their errors partly cancel).
     several: tuple[tuple[int, float], ...] = ()
-    # `thoughtless_up_to_bytes`: a signature of at most this many bytes may come from a response that thought none
-    # (its lower bound is no thoughts, whatever the readings say); 0: none known.
+    # `thoughtless_up_to_bytes`: a signature of at most this many bytes is read as a response's that thought none
+    # (its point and lower bound none, its upper bound the readings'); 0: none known.
     thoughtless_up_to_bytes: int = 0
     # `by_generation`: ((apis, generations, readings), ...), readings that hold only one API's generation's signatures,
     # added to `readings` for them (the bounds stay the intersection).
