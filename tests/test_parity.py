@@ -326,11 +326,31 @@ MINED_HISTORY_FLOORS = {
     # bounds and exact given their history): 0.753. 60/81 with fama7-0001 ... -0004 (its 3.7 non_streaming[postgres]
     # replay at 422352a2bf, unseen: both outputs exact, both signature turns inside narrow bounds): 0.740. 62/86 with
     # fama8-0001 ... -0005 (its 3.7 with_tool_calls[postgres] replay at 422352a2bf, unseen: the output and fama8-0001
-    # exact, the other three signature turns inside narrow bounds, all exact given their history): 0.720.
-    "late_2026b": 0.72,
+    # exact, the other three signature turns inside narrow bounds, all exact given their history): 0.720. 64/92 with
+    # mine21's fama9-0001 ... -0006 (its 3.8 reproduces_bug[postgres] replay at 12b666a7fe, unseen: both outputs
+    # exact; the first prompt of the second turn, fama9-0004, 13 over at its bounds' lower edge, the three signature
+    # turns inside bounds and 13 over given their history: fama4's declaration gap again): 0.695. 68/100 with
+    # fama10-0001 ... -0008 (its 3.8 with_tool_calls[sqlite] replay at 32f157b23d, unseen: both first prompts, with
+    # the declaration without `script_bindings`, and both outputs exact; the four signature turns inside narrow bounds,
+    # exact given their history): 0.680. 72/106 with fama11-0001 ... -0006 (its 3.7 reproduces_bug[sqlite] replay at
+    # 422352a2bf, unseen: 4/6 exact, fama11-0002 by the size reading's point; -0001 and -0005 inside narrow bounds,
+    # exact given their history): 0.679. 72/108 with fama12-0001, -0002 (its 3.6 with_tool_calls[sqlite] replay at
+    # 55e30f1c97, unseen: both signature turns inside narrow bounds and exact given their history): 0.666. 72/111 with
+    # fama13-0001 ... -0003 (its 3.6 reproduces_bug[sqlite] replay at 55e30f1c97, unseen: the three signature turns
+    # inside narrow bounds, exact given their history): 0.648. 75/120 with fama14-0001 ... -0009 (its 3.8
+    # reproduces_bug[sqlite] replay at 32f157b23d, unseen: 3/9 exact, the other six inside their bounds, fama14-0004 at
+    # 31 % wide, all exact given their history): 0.625. 77/124 with fama15-0001 ... -0004 (its 3.8
+    # non_streaming[sqlite] replay at 5b68c4f045, unseen: both outputs exact, both signature turns inside narrow bounds
+    # and exact given their history): 0.620. 77/118 with fama4's five prompts and fama9's four moved to errata.json
+    # (bodies edited after recording, none of them exact) and fama16-0001 ... -0003 (the same exchanges' bodies as sent,
+    # at 32f157b23d: inside narrow bounds, exact given their history): 0.652.
+    "late_2026b": 0.652,
     # 15/15: the same recordings' calls (3.6, 3.7, 3.8 Flash), with mine19's fama3c-0001, -0002; 18/18 with mine20's
     # fama4c-0001 ... -0003 (3.8 Flash), fama5c-0001 (3.6 Flash), fama6c-0001, -0002, fama7c-0001, -0002 and
-    # fama8c-0001 ... -0004 (3.7 Flash): 27/27
+    # fama8c-0001 ... -0004 (3.7 Flash): 27/27; 30/30 with mine21's fama9c-0001 ... -0003 (3.8 Flash), 34/34 with
+    # fama10c-0001 ... -0004 (3.8 Flash), 37/37 with fama11c-0001 ... -0003 (3.7 Flash),
+    # 39/39 with fama12c-0001, -0002 and 41/41 with fama13c-0001, -0002 (3.6 Flash);
+    # 47/47 with fama14c-0001 ... -0006 and 49/49 with fama15c-0001, -0002 (3.8 Flash)
     "calls_heldout5": 1.0,
     # 20/28 when mined, before any rule (PROVENANCE.md mined_late_2026c): google/adk-go's Gemini API 3.5 Flash agent of
     # 2026-08-31 (TestTailRetentionE2E); text prompts 7/7, outputs 13/14; its 7 turns replaying a text part's
@@ -441,8 +461,26 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     463; with its 3.7 with_tool_calls[postgres] replay (fama8, 4 turns: all held and narrow, fama8-0001 exact, all
     exact given history): 606 bounded, 583 held, 467 narrow, 475 exact. With a signature of up to 96 bytes read down
     to none (accounting.yaml signature_size thoughtless_up_to_bytes: lmnr's 11 turns held and narrow) and 3.x's arrays
-    of objects without properties bounded 13 under (uncertain_seams bare_object_items: fama4-0002 held): 606 bounded,
-    595 held, 479 narrow, 475 exact."""
+    of objects without properties bounded 13 under (a seam since withdrawn: fama4-0002 held): 606 bounded,
+    595 held, 479 narrow, 475 exact. With mine21's fama9-0001, -0002, -0005 (family-assistant's 3.8 Flash
+    reproduces_bug[postgres] replay at 12b666a7fe, unseen, before any rule: all held and narrow, none exact, each 13
+    over given its history, the declaration's gap): 609 bounded, 598 held, 482 narrow, 475 exact. With its 3.8
+    with_tool_calls[sqlite] replay at 32f157b23d (fama10-0002, -0003, -0006, -0007, unseen: all held and narrow, exact
+    given their history): 613 bounded, 602 held, 486 narrow, 475 exact. With its 3.7 reproduces_bug[sqlite] replay at
+    422352a2bf (fama11-0001, -0002, -0005, unseen: all held and narrow, -0002 exact by the size reading's point, all
+    exact given their history): 616 bounded, 605 held, 489 narrow, 476 exact. With its 3.6 with_tool_calls[sqlite]
+    replay at 55e30f1c97 (fama12-0001, -0002, unseen: held and narrow, exact given their history): 618 bounded, 607
+    held, 491 narrow, 476 exact. With its 3.6 reproduces_bug[sqlite] replay at 55e30f1c97 (fama13-0001 ... -0003,
+    unseen: held and narrow, exact given their history): 621 bounded, 610 held, 494 narrow, 476 exact. With its 3.8
+    reproduces_bug[sqlite] replay at 32f157b23d (fama14-0001 ... -0004, -0007, -0008, unseen: all held, 5 narrow,
+    fama14-0004 31 % wide, all exact given their history): 627 bounded, 616 held, 499 narrow, 476 exact. With its 3.8
+    non_streaming[sqlite] replay at 5b68c4f045 (fama15-0001, -0002, unseen: held and narrow, exact given their
+    history): 629 bounded, 618 held, 501 narrow, 476 exact. Restated lower with fama4's and fama9's prompts moved to
+    tests/data/errata.json (their request bodies were edited after recording: the same exchanges are stored at
+    32f157b23d under the bodies sent, mined as fama16-0001 ... -0003, held and narrow, exact given their history):
+    626 bounded, 615 held, 498 narrow, 476 exact. With such a signature read as none at the point too
+    (thoughtless_up_to_bytes: lmnr's 11 turns exact) and bare_object_items withdrawn (its evidence was fama4's edited
+    bodies): 626 bounded, 615 held, 498 narrow, 487 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -455,7 +493,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 606 and held >= 595 and bounded - held <= 11 and narrow >= 479 and exact >= 475
+    assert bounded >= 626 and held >= 615 and bounded - held <= 11 and narrow >= 498 and exact >= 487
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:

@@ -245,38 +245,3 @@ def test_the_shapes_load_and_are_checked() -> None:
     ):
         with pytest.raises(ValueError):
             _load_uncertain_seams([bad])
-
-
-def _script_request(items: dict[str, Any] | None) -> dict[str, Any]:
-    properties: dict[str, Any] = {"script": {"type": "STRING", "description": "Inline Python source."}}
-    if items is not None:
-        properties["script_bindings"] = {"type": "ARRAY", "description": "Bound definitions.", "items": items}
-    declaration = {
-        "name": "execute_script",
-        "description": "Execute a script.",
-        "parameters": {"type": "OBJECT", "properties": properties, "required": []},
-    }
-    return {
-        "contents": [{"role": "user", "parts": [{"text": "Use Python to calculate 5 + 5."}]}],
-        "tools": [{"functionDeclarations": [declaration]}],
-    }
-
-
-@pytest.mark.parametrize("model", ["gemini-3.8-flash", "gemini-3.5-flash", "gemini-3-flash-preview"])
-def test_an_array_of_objects_without_properties_is_bounded_13_under_on_3x(model: str) -> None:
-    """accounting.yaml uncertain_seams `bare_object_items`: family-assistant's execute_script on 3.8 Flash bills 13 less
-    than the template with an ARRAY of {type: OBJECT, description: ""} items (fama4-0001, -0005); the point stays the
-    template's, the bounds reach 13 under. Items with properties, or no such property, carry no bounds."""
-    bare = vertexmeter.usage(model, _script_request({"type": "OBJECT", "description": ""}), api="gemini")
-    point = bare.prompt_token_count
-    assert bare.bounds is not None and bare.bounds["promptTokenCount"] == [point - 13, point]
-    assert "an array of objects without properties in a 3.x function declaration" in bare.bounds["reason"]
-    lower = vertexmeter.usage(model, _script_request({"type": "object"}), api="gemini")
-    assert lower.bounds is not None and lower.bounds["promptTokenCount"][0] == lower.prompt_token_count - 13
-    shaped = {"type": "OBJECT", "properties": {"name": {"type": "STRING"}}}
-    for request in (_script_request(shaped), _script_request(None)):
-        assert vertexmeter.usage(model, request, api="gemini").bounds is None
-    # 2.5's templates have their own seams: this one is not read there
-    assert "array of objects" not in str(
-        vertexmeter.usage("gemini-2.5-flash", _script_request({"type": "OBJECT"}), api="gemini").bounds
-    )

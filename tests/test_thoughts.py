@@ -994,11 +994,11 @@ def test_a_malformed_thoughtless_size_is_refused(value: object) -> None:
     assert _signature_size(raw).thoughtless_up_to_bytes == 0
 
 
-def test_a_signature_as_small_as_a_thoughtless_one_reads_down_to_none() -> None:
+def test_a_signature_as_small_as_a_thoughtless_one_is_read_as_none() -> None:
     """accounting.yaml signature_size `thoughtless_up_to_bytes`: up to 96 bytes a signature is read as a response's
     that thought none (3.5 Flash-Lite's 96-byte ones, lmnr2c-…; 3.7 Flash's, fama11c): its point and lower bound
-    none, its upper bound the readings'; from 97 bytes on (the smallest recorded with thoughts: rllmc-0246, 16) the readings' lower bound
-    stands."""
+    none, its upper bound the readings'; from 97 bytes on (the smallest recorded with thoughts: rllmc-0246, 16) the
+    readings stand."""
     from vertexmeter.counting.thoughts import signature_thoughts
     from vertexmeter.registry import signature_size
     from vertexmeter.requests import decode_bytes
@@ -1185,7 +1185,17 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
 # (its 3.7 non_streaming[sqlite] replay, held and narrow) 811 and 908 of 935; with fama7-0001, -0002 (its 3.7
 # non_streaming[postgres] replay, held and narrow) 813 and 910 of 937; with fama8's 4 (its 3.7 with_tool_calls[postgres]
 # replay, all held and narrow) 817 and 914 of 941.
-# 829 and 926 of 941 (2026-12-07, with signature_size thoughtless_up_to_bytes and uncertain_seams bare_object_items)
+# 829 and 926 of 941 (2026-12-07, with signature_size thoughtless_up_to_bytes and a seam since withdrawn);
+# with mine21's fama9-0001, -0002, -0005 (family-assistant's 3.8 reproduces_bug[postgres] replay, unseen: all held and
+# narrow, 13 over given their history) 832 and 929 of 944 (0.8814, 0.9841); with fama10-0002, -0003, -0006, -0007 (its
+# 3.8 with_tool_calls[sqlite] replay, unseen: all held and narrow) 836 and 933 of 948 (0.8819, 0.9842); with
+# fama11-0001, -0002, -0005 (its 3.7 reproduces_bug[sqlite] replay: held and narrow) 839 and 936 of 951 (0.8822,
+# 0.9842); with fama12-0001, -0002 (its 3.6 with_tool_calls[sqlite] replay: held and narrow) 841 and 938 of 953;
+# with fama13-0001 ... -0003 (its 3.6 reproduces_bug[sqlite] replay: held and narrow) 844 and 941 of 956; with
+# fama14's six (its 3.8 reproduces_bug[sqlite] replay: all held, five narrow) 849 and 947 of 962; with fama15-0001,
+# -0002 (its 3.8 non_streaming[sqlite] replay: held and narrow) 851 and 949 of 964; with fama4's and fama9's turns
+# moved to errata.json (bodies edited after recording) and fama16's three (the bodies sent: held and narrow) 848 and
+# 946 of 961: the floors stand.
 SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.88, "exact or inside": 0.984}
 
 
@@ -1247,7 +1257,7 @@ def _streamed_responses(generation: str) -> list[tuple[str, bytes, int]]:
 
 
 @pytest.mark.parametrize(
-    ("generation", "responses", "general", "streamed"), [("3", 90, 78, 90), ("2.5", 257, 246, 246)]
+    ("generation", "responses", "general", "streamed"), [("3", 112, 97, 111), ("2.5", 257, 246, 246)]
 )
 def test_streamed_responses_have_readings_of_their_own(
     generation: str, responses: int, general: int, streamed: int
@@ -1260,7 +1270,17 @@ def test_streamed_responses_have_readings_of_their_own(
     [postgres] replay at 12b666a7fe (fama4c-0001 ... -0003, mine20: 81 responses, 70 held by the general readings, all
     81 by the streamed ones), the call of its 3.6 non_streaming[postgres] replay (fama5c-0001: 82, 71, 82) and the two
     of its 3.7 non_streaming[sqlite] replay (fama6c-0001, -0002: 84, 72, 84), of its [postgres] twin (fama7c-0001,
-    -0002: 86, 74, 86) and the four of its 3.7 with_tool_calls[postgres] replay (fama8c: 90, 78, 90). Its 2.5
+    -0002: 86, 74, 86) and the four of its 3.7 with_tool_calls[postgres] replay (fama8c: 90, 78, 90), and the three of
+    its 3.8 reproduces_bug[postgres] replay (fama9c, mine21: 920, 695 and 1,616 bytes for 190, 150, 421 thoughts, held
+    by both: 93, 81, 93), and the four of its 3.8 with_tool_calls[sqlite] replay (fama10c: 4,300, 1,050, 2,525 and 713
+    bytes for 994, 250, 600, 143 thoughts: 97, 85, 97) and the three of its 3.7 reproduces_bug[sqlite] replay (fama11c:
+    541, 536, 334 bytes for 106, 108, 70: 100, 88, 100) and the two of its 3.6 with_tool_calls[sqlite] replay (fama12c:
+    481, 459 bytes for 114, 112: 102, 90, 102) and its 3.6 reproduces_bug[sqlite] replay (fama13c: 216, 167 bytes for
+    41, 23: 104, 92, 104). Its 3.8 reproduces_bug[sqlite] replay at 32f157b23d (fama14c, mine21, unseen) adds six:
+    110 responses, 95 held by the general readings and 109 by the streamed ones; the one not held, a 631-byte
+    signature (fama14c-0002) for 109 thoughts, lies 1 under the streamed reading's lower edge (110): restated, not
+    fitted (docs/counting.md "Open rules" 11). Its 3.8 non_streaming[sqlite] replay at 5b68c4f045 (fama15c: 748 and 527
+    bytes for 161 and 96 thoughts, held by both): 112, 97, 111. Its 2.5
     streamed responses' reading,
     beside the general ones, loses none that those hold."""
     from vertexmeter.counting.thoughts import signature_thoughts
@@ -1375,8 +1395,9 @@ def test_the_part_a_signature_sits_on_does_not_tell_its_bytes_per_thought() -> N
     }
     streamed = [(repo, k) for repo, s, kind, k in rows if s and kind == "functionCall"]
     whole = [k for _, s, kind, k in rows if not s and kind == "functionCall"]
-    assert (len(streamed), len(whole), len({repo for repo, _ in streamed})) == (87, 425, 10)
-    assert (round(statistics.median(k for _, k in streamed), 2), round(statistics.median(whole), 2)) == (4.52, 3.74)
+    # 87 streamed, median 4.52, before mine21's 3.6 - 3.8 calls of family-assistant (fama9c ... fama15c: 108, 4.46)
+    assert (len(streamed), len(whole), len({repo for repo, _ in streamed})) == (108, 425, 10)
+    assert (round(statistics.median(k for _, k in streamed), 2), round(statistics.median(whole), 2)) == (4.46, 3.74)
 
 
 def _whole_responses(api: str, generation: str) -> dict[str, list[tuple[bytes, int]]]:

@@ -99,7 +99,13 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       mined_late_2026b; fama4c alike (`--function-calls`), appended to mined_calls_heldout5
       (then, each over its own copy: its non_streaming[postgres] replay at 6ad45c07e3, 3.6 Flash, fama5 / fama5c;
       its non_streaming[sqlite] replay at b0f27863c1, 3.7 Flash, fama6 / fama6c; its [postgres] twin at 422352a2bf,
-      fama7 / fama7c; its with_tool_calls[postgres] replay at 422352a2bf, fama8 / fama8c)
+      fama7 / fama7c; its with_tool_calls[postgres] replay at 422352a2bf, fama8 / fama8c; its 3.8 reproduces_bug
+      [postgres] replay at 12b666a7fe, fama9 / fama9c; its 3.8 with_tool_calls[sqlite] replay at 32f157b23d, fama10 /
+      fama10c; its 3.7 reproduces_bug[sqlite] replay at 422352a2bf, fama11 / fama11c; its 3.6 with_tool_calls[sqlite]
+      replay at 55e30f1c97, fama12 / fama12c; its 3.6 reproduces_bug[sqlite] replay at 55e30f1c97, fama13 / fama13c;
+      its 3.8 reproduces_bug[sqlite] replay at 32f157b23d, fama14 / fama14c; its 3.8 non_streaming[sqlite] replay at
+      5b68c4f045, fama15 / fama15c; its with_tool_calls[postgres] replay at 32f157b23d, fama16, whose exchanges
+      are fama4's under the bodies sent: tests/data/PROVENANCE.md)
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz

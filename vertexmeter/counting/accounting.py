@@ -572,19 +572,6 @@ _REQUEST_TEXT_SEAMS: dict[str, Callable[[Prompt], list[str]]] = {
 }
 
 
-def _bare_object_items(schema: Any) -> int:
-    """Array `items` that are an object without properties (typed object, `properties` absent or empty), at any
-    depth."""
-
-    def bare(node: dict[str, Any]) -> int:
-        items = node.get("items")
-        if not isinstance(items, dict) or items.get("properties"):
-            return 0
-        return int(str(items.get("type", "")).lower() == "object")
-
-    return _count_in(schema, bare)
-
-
 # Shapes of a function declaration.
 _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "declaration_without_parameters": lambda declaration: int(
@@ -598,7 +585,6 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "numeric_response_property": _numeric_response_properties,
     "recursive_reference": recursive_definitions,
     "response_property_named_as_parameter": lambda declaration: _response_properties_named_as_parameters(declaration),
-    "bare_object_items": lambda declaration: sum(_bare_object_items(declaration.get(key)) for key in _SCHEMA_KEYS),
     "type_union": lambda declaration: sum(
         _type_unions(declaration.get(key)) for key in ("parametersJsonSchema", "responseJsonSchema")
     ),

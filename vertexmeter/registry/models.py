@@ -293,7 +293,6 @@ SEAM_SHAPES = (
     "nested_object_in_list",
     "response_property_named_as_parameter",
     "type_union",
-    "bare_object_items",
     "format",
     "lone_optional_described_property",
     "string_default",
