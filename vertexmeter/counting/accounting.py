@@ -481,12 +481,17 @@ def _response_schema_number_defaults(prompt: Prompt) -> int:
 
 
 def output_seam_bounds(
-    prompt: Prompt, calls: list[dict[str, Any]], wrote_text: bool = False, edge_tokens: int = 0
+    prompt: Prompt,
+    calls: list[dict[str, Any]],
+    wrote_text: bool = False,
+    trimmed: list[tuple[str, str]] | None = None,
+    count: Callable[[str], int] | None = None,
 ) -> SeamBounds | None:
     """The uncertain seams (accounting.yaml `uncertain_seams`, output shapes) of a response's functionCall values, and
     of its text where the request makes one (`wrote_text`: a candidate has text) or where its edges' whitespace was
-    left out (`edge_tokens`: the tokens output_newlines left out), as generateContent bills them in
-    candidatesTokenCount; None when they hold none."""
+    left out (`trimmed`: each candidate's text as written and as billed, whose difference in tokens, by `count`, is
+    measured only where such a seam applies), as generateContent bills them in candidatesTokenCount; None when they
+    hold none."""
     seams = [
         seam
         for seam in uncertain_seams_for(prompt.model, prompt.api, "generateContent")
@@ -495,7 +500,7 @@ def output_seam_bounds(
     found = []
     for seam in seams:
         if seam.shape in _OUTPUT_EDGE_SEAMS:
-            n = edge_tokens
+            n = sum(max(0, count(w) - (count(t) if t else 0)) for w, t in trimmed or ()) if count is not None else 0
         elif seam.shape in _OUTPUT_TEXT_SEAMS:
             n = _OUTPUT_TEXT_SEAMS[seam.shape](prompt) if wrote_text else 0
         else:

@@ -738,7 +738,7 @@ def count_response(
     generation, rules_id = prompt.model.rules_generation, prompt.model.rules_id
     call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, generation, as_of, rules_id)
     wrote_text = False  # a candidate has text (the output seams of a text: accounting.yaml uncertain_seams)
-    edge_tokens = 0  # tokens of the whitespace output_newlines leaves out at the candidates' edges (uncertain_seams)
+    trimmed: list[tuple[str, str]] = []  # (as written, as billed) of texts whose edges output_newlines left out
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
@@ -798,7 +798,7 @@ def count_response(
         text = "".join(pieces)
         wrote_text = wrote_text or bool(text)
         if written != text and chunk_rule is None and not apart:
-            edge_tokens += max(0, tokenizer.count(written) - (tokenizer.count(text) if text else 0))
+            trimmed.append((written, text))  # tokenized only where a seam weighs the edges (output_seam_bounds)
         if chunk_rule is not None:  # accounting.yaml streamed_chunks_apart: each chunk's text, its edges left out
             text_tokens = sum(tokenizer.count(billed) for piece in pieces if (billed := chunk_rule.billed(piece)))
             read_by["chunks"] = chunk_rule
@@ -824,7 +824,9 @@ def count_response(
         by_modality["TEXT"] = by_modality.get("TEXT", 0) + streamed_calls.tokens
     # A text's seams beside a built-in tool (text_beside_search) hold unless a whole response shows no tool ran.
     wrote_text = wrote_text and response_shows_tool_run(response) is not False
-    seams = output_seam_bounds(prompt, calls, wrote_text, edge_tokens) if calls or wrote_text or edge_tokens else None
+    seams = None
+    if calls or wrote_text or trimmed:
+        seams = output_seam_bounds(prompt, calls, wrote_text, trimmed, tokenizer.count)
     return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls, seams
 
 

@@ -874,12 +874,9 @@ def _segment_weights(raw: object) -> tuple[int, int | None]:
     values = raw if isinstance(raw, dict) else {"bounds": raw}
     if set(values) - {"bounds", "point"} or "bounds" not in values:
         raise ValueError("accounting.yaml signature_size.per_extra_segment_bytes is a whole number or {bounds, point}")
-    weights: list[int] = []
-    for weight in (values["bounds"], values.get("point", values["bounds"])):
-        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
-            raise ValueError(f"accounting.yaml signature_size.per_extra_segment_bytes: {raw!r}: whole numbers >= 0")
-        weights.append(weight)
-    return weights[0], (weights[1] if isinstance(raw, dict) else None)
+    bounds = _whole_number(values["bounds"], "per_extra_segment_bytes")
+    point = _whole_number(values.get("point", bounds), "per_extra_segment_bytes")
+    return bounds, (point if isinstance(raw, dict) else None)
 
 
 def _readings(items: object, where: str) -> tuple[tuple[int, int, float, float], ...]:
