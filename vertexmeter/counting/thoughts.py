@@ -199,7 +199,9 @@ def signature_thoughts(
     extra = max(0, signature_segments(signature) - 1)
     n = max(0, len(signature) - size.per_extra_segment_bytes * extra)
     low, high = 0, math.inf
-    for overhead_low, overhead_high, k_low, k_high in size.readings_for(api, generation, streamed):
+    for overhead_low, overhead_high, k_low, k_high in size.readings_for(
+        api, generation, streamed, size.framing_of(signature)
+    ):
         low = max(low, math.floor(max(0, n - overhead_high) / k_high))
         high = min(high, math.ceil(max(0, n - overhead_low) / k_low))
     top = max(int(high), low)

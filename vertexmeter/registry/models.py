@@ -418,12 +418,16 @@ class SignatureSize:
         tuple[tuple[str, ...], tuple[str, ...], bool, bool, tuple[tuple[int, int, float, float], ...], float | None],
         ...,
     ] = ()
+    # `by_generation` entries that name `framing`: ((apis, generations, framing, readings), ...), added to the readings
+    # of signatures so framed (the bounds stay the intersection).
+    by_framing: tuple[tuple[tuple[str, ...], tuple[str, ...], str, tuple[tuple[int, int, float, float], ...]], ...] = ()
 
     def readings_for(
-        self, api: str | None, generation: str | None, streamed: bool | None = None
+        self, api: str | None, generation: str | None, streamed: bool | None = None, framing: str | None = None
     ) -> tuple[tuple[int, int, float, float], ...]:
         """The readings that hold a signature of this API and generation: every general one and the scoped ones; where
-        `streamed` is said, those of streamed or whole responses too (some in place of the general ones)."""
+        `streamed` is said, those of streamed or whole responses too (some in place of the general ones); those of its
+        `framing` (see `framing_of`)."""
         general = self.readings
         extra: tuple[tuple[int, int, float, float], ...] = tuple(
             reading
@@ -431,11 +435,23 @@ class SignatureSize:
             if api in apis and generation in generations
             for reading in readings
         )
+        extra += tuple(
+            reading
+            for apis, generations, own, readings in self.by_framing
+            if framing == own and api in apis and generation in generations
+            for reading in readings
+        )
         for apis, generations, of_streams, in_place, readings, _ in self.by_stream:
             if streamed is not None and streamed == of_streams and api in apis and generation in generations:
                 general = () if in_place else general
                 extra += readings
         return general + extra
+
+    @staticmethod
+    def framing_of(signature: bytes) -> str:
+        """The signature's framing: bare where its decoded bytes open with the version byte (0x01, no protobuf field
+        around it: Vertex's 3.x signatures from June 2026), else field (a field 1 or 2 holding the segments)."""
+        return "bare" if signature[:1] == b"\x01" else "field"
 
     def point_for(self, api: str | None, generation: str | None, streamed: bool | None = None) -> float:
         """The point value's bytes per thought token: a streamed or whole entry's own where the caller says which."""
@@ -812,6 +828,7 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
         items += [raw["also"]] if raw.get("also") is not None else []
     scoped = []
     by_stream = []
+    by_framing = []
     for entry in raw.get("by_generation") or []:
         if not isinstance(entry, dict) or not entry.get("api") or not entry.get("generations"):
             raise ValueError("accounting.yaml signature_size.by_generation: an entry names its api and generations")
@@ -824,7 +841,12 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
         point = (entry.get("bytes_per_thought_token") or {}).get("point")
         if point is not None and (streamed is None or not isinstance(point, int | float) or point <= 0):
             raise ValueError(f"accounting.yaml signature_size.{where}: its own point is a number > 0, with streamed")
-        if streamed is None:
+        framing = entry.get("framing")
+        if framing is not None and (framing not in ("bare", "field") or streamed is not None or point is not None):
+            raise ValueError(f"accounting.yaml signature_size.{where}: framing is bare or field, without streamed")
+        if framing is not None:
+            by_framing.append((apis, generations, str(framing), readings))
+        elif streamed is None:
             scoped.append((apis, generations, readings))
         elif isinstance(streamed, bool):
             by_stream.append((apis, generations, streamed, in_place, readings, None if point is None else float(point)))
@@ -839,6 +861,7 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
         per_extra_segment_bytes=bounds_weight,
         point_extra_segment_bytes=point_weight,
         scoped=tuple(scoped),
+        by_framing=tuple(by_framing),
         by_stream=tuple(by_stream),
         several=_several(raw.get("several_signatures") or []),
         thoughtless_up_to_bytes=_whole_number(raw.get("thoughtless_up_to_bytes", 0), "thoughtless_up_to_bytes"),
