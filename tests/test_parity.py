@@ -480,7 +480,10 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     32f157b23d under the bodies sent, mined as fama16-0001 ... -0003, held and narrow, exact given their history):
     626 bounded, 615 held, 498 narrow, 476 exact. With such a signature read as none at the point too
     (thoughtless_up_to_bytes: lmnr's 11 turns exact) and bare_object_items withdrawn (its evidence was fama4's edited
-    bodies): 626 bounded, 615 held, 498 narrow, 487 exact."""
+    bodies): 626 bounded, 615 held, 498 narrow, 487 exact. With Vertex 2.5 Pro's streamed parallel calls bounded down
+    to none (accounting.yaml replayed_thoughts_reach may_bill_none: fnts-0223, -0288 held) and Vertex's bare 3.x
+    signatures read by a reading of their own (signature_size by_generation framing: 13 of newrelic's and
+    pydantic-ai's Vertex 3.5 / 3 Flash turns narrow): 626 bounded, 617 held, 511 narrow, 487 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -493,7 +496,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 626 and held >= 615 and bounded - held <= 11 and narrow >= 498 and exact >= 487
+    assert bounded >= 626 and held >= 617 and bounded - held <= 9 and narrow >= 511 and exact >= 487
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:
