@@ -450,7 +450,8 @@ class SignatureSize:
     @staticmethod
     def framing_of(signature: bytes) -> str:
         """The signature's framing: bare where its decoded bytes open with the version byte (0x01, no protobuf field
-        around it: Vertex's 3.x signatures from June 2026), else field (a field 1 or 2 holding the segments)."""
+        around it: Vertex's 3.x signatures recorded from 2026-06-17), else field (a field 1 or 2 holding the
+        segments)."""
         return "bare" if signature[:1] == b"\x01" else "field"
 
     def point_for(self, api: str | None, generation: str | None, streamed: bool | None = None) -> float:
