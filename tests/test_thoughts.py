@@ -1575,7 +1575,7 @@ def test_a_malformed_may_bill_none_is_refused() -> None:
 def test_vertex_bare_3x_signatures_have_a_reading_of_their_own() -> None:
     """accounting.yaml signature_size by_generation `framing: bare`: Vertex's 3.x signatures recorded from 2026-06-17
     open with the version byte (no protobuf field around them); their reading, beside the general ones, narrows a small
-    one (290 bytes: 47 .. 67 thoughts, where a framed one reads 43 .. 81) and holds every recorded bare signature whose
+    one (290 bytes: 46 .. 67 thoughts, where a framed one reads 43 .. 81) and holds every recorded bare signature whose
     response states its thoughts (newrelic, ruby_llm, pydantic-ai), as the general readings do."""
     from tests.ground_truth import mined_history_names
     from vertexmeter.counting.thoughts import signature_thoughts
