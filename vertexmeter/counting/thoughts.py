@@ -267,7 +267,7 @@ def replayed_thought_tokens(
     known = sum(known_responses.values()) + known_parts
     low, point, high = low + known, point + known, high + known
     reasons = []
-    if doubtful and doubt:
+    if doubt and sum(doubtful.values()):
         low = max(0, low - sum(doubtful.values()))
         reasons.append(f"{len(doubtful)} replayed signature(s) of a streamed response's parallel calls: {doubt}")
     if rule.billed in THOUGHT_BILLING_WINDOWS and rule.window and high:
