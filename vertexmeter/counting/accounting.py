@@ -309,6 +309,9 @@ def seam_bounds(
         elif seam.shape in _DECLARATION_TEXT_SEAMS:
             texts = [t for declaration in declarations for t in _DECLARATION_TEXT_SEAMS[seam.shape](declaration)]
             n = sum(tokens(t) for t in texts) if tokens is not None else 0
+        elif seam.shape in _DECLARATION_TOKEN_SEAMS:
+            measured = _DECLARATION_TOKEN_SEAMS[seam.shape]
+            n = sum(measured(declaration, tokens) for declaration in declarations) if tokens is not None else 0
         else:
             n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
         if n:
@@ -628,6 +631,15 @@ _DECLARATION_TEXT_SEAMS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "string_default": lambda declaration: [
         text for key in ("parameters", "response") for text in _string_defaults(declaration.get(key))
     ],
+}
+
+
+# Shapes of a function declaration measured with the prompt's tokenizer (each token one occurrence).
+_DECLARATION_TOKEN_SEAMS: dict[str, Callable[[dict[str, Any], Callable[[str], int]], int]] = {
+    # The tokens a space before the declaration's name would save (`passphrase` is two pieces, ` passphrase` one).
+    "name_after_space": lambda declaration, tokens: (
+        max(tokens(name) - tokens(" " + name), 0) if isinstance(name := declaration.get("name"), str) and name else 0
+    ),
 }
 
 

@@ -30,7 +30,14 @@ from vertexmeter.registry.dated import (
 from vertexmeter.vocabulary import APIS, CALLS, EMBED_CONTENT
 
 BILLED_OUTPUTS = ("text", "before_stop")
-FUNCTION_PAYLOADS = ("texts", "json", "json_sorted_keys", "json_raw_quotes", "escaped_strings")
+FUNCTION_PAYLOADS = (
+    "texts",
+    "json",
+    "json_sorted_keys",
+    "json_raw_quotes",
+    "json_sorted_keys_escaped_quotes",
+    "escaped_strings",
+)
 # accounting.yaml's tables keyed by (api, call, generation); each key covered exactly once by each.
 ACCOUNTING_TABLES = (
     "role_overhead",
@@ -196,7 +203,8 @@ _TOOL_WEIGHTS = (
 @dataclass(frozen=True)
 class FunctionHistory:
     """How replayed functionCall / functionResponse parts count (accounting.yaml `function_history`): their
-    payload read as `texts` (keys and string values), as one JSON text (`json`, `json_sorted_keys`, `json_raw_quotes`)
+    payload read as `texts` (keys and string values), as one JSON text (`json`, `json_sorted_keys`, `json_raw_quotes`,
+    `json_sorted_keys_escaped_quotes`)
     or as Gemma 4's tool-call text (`escaped_strings`), plus these tokens."""
 
     per_call: int = 0
@@ -296,6 +304,7 @@ SEAM_SHAPES = (
     "format",
     "lone_optional_described_property",
     "string_default",
+    "name_after_space",
 )
 
 
