@@ -567,8 +567,54 @@ _OUTPUT_TEXT_SEAMS: dict[str, Callable[[Prompt], int]] = {
 # Shapes of a response's text edges: the whitespace output_newlines leaves out, per token of it.
 _OUTPUT_EDGE_SEAMS = frozenset({"output_edge_whitespace"})
 
+
+def _replayed_calls_with_underscored_keys(prompt: Prompt) -> int:
+    """The request's replayed functionCall parts whose args hold a top-level key that begins with `_`."""
+    return sum(
+        isinstance(args := function.get("args"), dict) and any(str(key).startswith("_") for key in args)
+        for turn in prompt.contents
+        for part in turn.parts
+        if isinstance(function := part.get("functionCall"), dict)
+    )
+
+
+def _scalar_arrays(schema: Any) -> int:
+    """ARRAY nodes of an OpenAPI schema whose `items` is a scalar (string, number, integer, boolean), at any depth."""
+    if not isinstance(schema, dict):
+        return 0
+    items = schema.get("items")
+    count = int(
+        str(schema.get("type", "")).upper() == "ARRAY"
+        and isinstance(items, dict)
+        and str(items.get("type", "")).upper() in ("STRING", "NUMBER", "INTEGER", "BOOLEAN")
+    )
+    children = list(schema["properties"].values()) if isinstance(schema.get("properties"), dict) else []
+    children += [items] if isinstance(items, dict) else []
+    children += [c for c in schema.get("anyOf") or [] if isinstance(c, dict)]
+    return count + sum(_scalar_arrays(child) for child in children)
+
+
+def _property_orderings(schema: Any) -> int:
+    """The non-empty `propertyOrdering` lists of a schema, at any depth."""
+    if isinstance(schema, list):
+        return sum(_property_orderings(item) for item in schema)
+    if not isinstance(schema, dict):
+        return 0
+    count = int(isinstance(schema.get("propertyOrdering"), list) and bool(schema["propertyOrdering"]))
+    return count + sum(_property_orderings(value) for key, value in schema.items() if key != "propertyOrdering")
+
+
+def _optional_properties_past_two(declaration: dict[str, Any]) -> int:
+    """Of a declaration whose parameter schema requires none of its properties, the properties after the second."""
+    schema = declaration.get("parameters") or declaration.get("parametersJsonSchema")
+    if not isinstance(schema, dict) or _requires(declaration) or not isinstance(schema.get("properties"), dict):
+        return 0
+    return max(len(schema["properties"]) - 2, 0)
+
+
 # Shapes of the request as a whole.
 _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
+    "replayed_call_underscored_key": _replayed_calls_with_underscored_keys,
     "replayed_call_string_ending_in_paren": _replayed_call_strings_ending_in_paren,
     "replayed_function_response": _replayed_function_responses,
     "response_schema_number_default": _response_schema_number_defaults,
@@ -596,6 +642,9 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "type_union": lambda declaration: sum(
         _type_unions(declaration.get(key)) for key in ("parametersJsonSchema", "responseJsonSchema")
     ),
+    "scalar_array": lambda declaration: _scalar_arrays(declaration.get("parameters")),
+    "json_schema_property_ordering": lambda declaration: _property_orderings(declaration.get("parametersJsonSchema")),
+    "optional_properties_none_required": _optional_properties_past_two,
 }
 
 # Shapes of a function declaration that tool_features counts (each declaration walked once: `seam_bounds`).

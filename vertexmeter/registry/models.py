@@ -305,6 +305,10 @@ SEAM_SHAPES = (
     "lone_optional_described_property",
     "string_default",
     "name_after_space",
+    "replayed_call_underscored_key",
+    "scalar_array",
+    "json_schema_property_ordering",
+    "optional_properties_none_required",
 )
 
 
