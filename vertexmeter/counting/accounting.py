@@ -614,6 +614,7 @@ def _optional_properties_past_two(declaration: dict[str, Any]) -> int:
 
 # Shapes of the request as a whole.
 _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
+    "cached_content": lambda prompt: int(bool(prompt.cached_content)),
     "replayed_call_underscored_key": _replayed_calls_with_underscored_keys,
     "replayed_call_string_ending_in_paren": _replayed_call_strings_ending_in_paren,
     "replayed_function_response": _replayed_function_responses,

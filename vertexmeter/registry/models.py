@@ -309,6 +309,7 @@ SEAM_SHAPES = (
     "scalar_array",
     "json_schema_property_ordering",
     "optional_properties_none_required",
+    "cached_content",
 )
 
 
