@@ -4,6 +4,7 @@ response schemas. `count.count_prompt_tokens` adds what these return to the text
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections import Counter
@@ -250,14 +251,16 @@ def seam_bounds(
     reads_json_schemas: bool = True,
     tokens: Callable[[str], int] | None = None,
     template: ToolTemplate | None = None,
+    day: dt.date | None = None,
 ) -> SeamBounds | None:
     """The uncertain seams the request's replayed function parts and function declarations hold, or None when they
     hold none (most requests: no function parts or declarations, or no seam rule for the model).
     `reads_json_schemas=False`: the tool template in force does not read a declaration's parametersJsonSchema /
     responseJsonSchema, so no seam of theirs moves the bill. `tokens`: the prompt's tokenizer, for the seams
     measured in tokens of a text (without it they are not measured). `template`: the tool template in force, whose
-    reading of references gives the nested objects billed (a recursive definition's expansions each one)."""
-    seams = uncertain_seams_for(prompt.model, prompt.api, prompt.call)
+    reading of references gives the nested objects billed (a recursive definition's expansions each one). `day`: the
+    request's day, for the seams of a span of days (None: today)."""
+    seams = tuple(seam for seam in uncertain_seams_for(prompt.model, prompt.api, prompt.call) if seam.holds_on(day))
     if not seams:
         return None
     payloads = [
@@ -615,6 +618,7 @@ def _optional_properties_past_two(declaration: dict[str, Any]) -> int:
 # Shapes of the request as a whole.
 _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
     "cached_content": lambda prompt: int(bool(prompt.cached_content)),
+    "user_turn": lambda prompt: sum(turn.role == "user" for turn in prompt.contents),
     "replayed_call_underscored_key": _replayed_calls_with_underscored_keys,
     "replayed_call_string_ending_in_paren": _replayed_call_strings_ending_in_paren,
     "replayed_function_response": _replayed_function_responses,
@@ -650,6 +654,7 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
 
 # Shapes of a function declaration that tool_features counts (each declaration walked once: `seam_bounds`).
 _FEATURE_SEAMS: dict[str, Callable[[dict[str, Any], Counter[str]], int]] = {
+    "typed_node": _feature("typed_node"),
     # Schema nodes whose `additionalProperties` is true or a schema: what per_open_object weighs.
     "open_object": _feature("open_object"),
     "enum": _feature("enum"),

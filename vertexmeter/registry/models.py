@@ -310,6 +310,8 @@ SEAM_SHAPES = (
     "json_schema_property_ordering",
     "optional_properties_none_required",
     "cached_content",
+    "user_turn",
+    "typed_node",
 )
 
 
@@ -325,6 +327,15 @@ class UncertainSeam:
     reason: str
     confidence: str
     evidence: tuple[str, ...]
+    # The days the seam holds on (both ends included; None: open), for a span of days one repository's answers show.
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def holds_on(self, day: dt.date | None) -> bool:
+        """The seam holds on `day` (None: today, after every dated span's start)."""
+        if day is None:
+            return self.until is None
+        return (self.since is None or self.since <= day) and (self.until is None or day <= self.until)
 
 
 @dataclass(frozen=True)
@@ -790,10 +801,26 @@ def _load_uncertain_seams(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str
             reason=str(entry["reason"]),
             confidence=str(entry.get("confidence", "")),
             evidence=_strings(entry["evidence"]),
+            since=_seam_day(entry, "since"),
+            until=_seam_day(entry, "until"),
         )
+        if seam.since is not None and seam.until is not None and seam.until < seam.since:
+            raise ValueError(f"accounting.yaml uncertain_seams: {shape} ends before it begins")
         for key in _rule_keys(entry):
             out.setdefault(key, []).append(seam)
     return {key: tuple(seams) for key, seams in out.items()}
+
+
+def _seam_day(entry: dict[str, Any], key: str) -> dt.date | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"accounting.yaml uncertain_seams: {key} {value!r} is not a day") from None
 
 
 @cache  # read per request (batch lines too): the answer depends only on these arguments
