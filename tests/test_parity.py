@@ -262,11 +262,13 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.929,
     "ruby_llm": 0.913,  # 900/985: Vertex 3's response schema read as indented JSON (rllm-0897, -0899, -0901)
-    "pydantic_ai_history": 0.796,  # 868/1090: the hand-written test_google_combined_tools_gemini_3 left out
+    # 869/1088: the hand-written test_google_combined_tools_gemini_3 left out, and pyd-0041 / pyd-0211 (answers under
+    # bodies edited after recording: errata.json not_evidence)
+    "pydantic_ai_history": 0.798,
     "mirascope": 0.938,
     "ellmer": 0.77,
     "chatlas": 0.719,
-    "crewai": 0.917,
+    "crewai": 0.95,  # 115/121: a ' in a 2.5 payload's string written \' (crew-0080 … -0083; function_history)
     "openinference": 0.94,
     "otel_contrib": 0.97,  # 48/49 with Vertex 1.5's typed nodes unbilled before 2025-04-28 (dated_weights)
     "openllmetry": 1.0,
@@ -282,8 +284,8 @@ MINED_HISTORY_FLOORS = {
     # 1377/1404: a string arg ending with ')' 1 under (ddtrc-0004); a sentence's `.` / `!` before another key 1 under,
     # and an object of one string before another key (pydc-0691)
     "function_calls": 0.98,
-    "dspy_rb": 0.99,  # 114/115: the Gemini API's 1.5 bills no response_json_schema (accounting.yaml response_schema)
-    "llm_rb": 0.94,
+    "dspy_rb": 1.0,  # 115/115: 1.5's responseSchema + 1 per typed node from 2025-04-29 (dsrb-0013; response_schema)
+    "llm_rb": 0.985,  # 133/135: 1.5's responseSchema + 1 per typed node from 2025-04-29 (llmrb-0006 … -0040)
     "req_llm_2026": 0.98,
     "langchaingo_vxcontrol": 0.81,
     "adk_go_history": 0.81,
@@ -294,7 +296,9 @@ MINED_HISTORY_FLOORS = {
     "newrelic": 0.629,
     "family_assistant": 0.93,
     "llm_rb_2026": 0.97,
-    "mirascope_ts": 0.88,
+    # 72/84: mirats-0067, -0068 were exact by two seams cancelling (the name_after_space seam their first turn
+    # mirats-0066 shows 1 over, and the ' their payloads now bill, as crewAI's and Mirascope Python's): inside bounds
+    "mirascope_ts": 0.857,
     "ogx": 1.0,
     "js_genai": 0.955,
     "dotnet_genai": 1.0,

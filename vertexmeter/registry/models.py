@@ -30,7 +30,14 @@ from vertexmeter.registry.dated import (
 from vertexmeter.vocabulary import APIS, CALLS, EMBED_CONTENT
 
 BILLED_OUTPUTS = ("text", "before_stop")
-FUNCTION_PAYLOADS = ("texts", "json", "json_sorted_keys", "json_raw_quotes", "escaped_strings")
+FUNCTION_PAYLOADS = (
+    "texts",
+    "json",
+    "json_sorted_keys",
+    "json_raw_quotes",
+    "json_sorted_keys_escaped_quotes",
+    "escaped_strings",
+)
 # accounting.yaml's tables keyed by (api, call, generation); each key covered exactly once by each.
 ACCOUNTING_TABLES = (
     "role_overhead",
@@ -196,7 +203,8 @@ _TOOL_WEIGHTS = (
 @dataclass(frozen=True)
 class FunctionHistory:
     """How replayed functionCall / functionResponse parts count (accounting.yaml `function_history`): their
-    payload read as `texts` (keys and string values), as one JSON text (`json`, `json_sorted_keys`, `json_raw_quotes`)
+    payload read as `texts` (keys and string values), as one JSON text (`json`, `json_sorted_keys`, `json_raw_quotes`,
+    `json_sorted_keys_escaped_quotes`)
     or as Gemma 4's tool-call text (`escaped_strings`), plus these tokens."""
 
     per_call: int = 0
@@ -296,6 +304,14 @@ SEAM_SHAPES = (
     "format",
     "lone_optional_described_property",
     "string_default",
+    "name_after_space",
+    "replayed_call_underscored_key",
+    "scalar_array",
+    "json_schema_property_ordering",
+    "optional_properties_none_required",
+    "cached_content",
+    "user_turn",
+    "typed_node",
 )
 
 
@@ -311,6 +327,15 @@ class UncertainSeam:
     reason: str
     confidence: str
     evidence: tuple[str, ...]
+    # The days the seam holds on (both ends included; None: open), for a span of days one repository's answers show.
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def holds_on(self, day: dt.date | None) -> bool:
+        """The seam holds on `day` (None: today, after every dated span's start)."""
+        if day is None:
+            return self.until is None
+        return (self.since is None or self.since <= day) and (self.until is None or day <= self.until)
 
 
 @dataclass(frozen=True)
@@ -793,10 +818,26 @@ def _load_uncertain_seams(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str
             reason=str(entry["reason"]),
             confidence=str(entry.get("confidence", "")),
             evidence=_strings(entry["evidence"]),
+            since=_seam_day(entry, "since"),
+            until=_seam_day(entry, "until"),
         )
+        if seam.since is not None and seam.until is not None and seam.until < seam.since:
+            raise ValueError(f"accounting.yaml uncertain_seams: {shape} ends before it begins")
         for key in _rule_keys(entry):
             out.setdefault(key, []).append(seam)
     return {key: tuple(seams) for key, seams in out.items()}
+
+
+def _seam_day(entry: dict[str, Any], key: str) -> dt.date | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"accounting.yaml uncertain_seams: {key} {value!r} is not a day") from None
 
 
 @cache  # read per request (batch lines too): the answer depends only on these arguments
