@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from vertexmeter.counting.accounting import (
+    ResponseView,
     SeamBounds,
     lone_string_objects_before_key,
     output_seam_bounds,
@@ -739,6 +741,9 @@ def count_response(
     call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, generation, as_of, rules_id)
     wrote_text = False  # a candidate has text (the output seams of a text: accounting.yaml uncertain_seams)
     trimmed: list[tuple[str, str]] = []  # (as written, as billed) of texts whose edges output_newlines left out
+    texts: list[str] = []  # each candidate's text as billed (the response's output seams: uncertain_seams)
+    all_summaries = 0
+    written_calls: list[dict[str, Any]] = []
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
@@ -758,6 +763,8 @@ def count_response(
             if media_field(part):
                 by_modality["IMAGE"] = by_modality.get("IMAGE", 0) + _generated_image_tokens(prompt, part, j)
                 continue
+            if isinstance(written := part.get("functionCall", part.get("function_call")), dict):
+                written_calls.append(written)  # as the model wrote it, whether function_call_outputs reads it or not
             if "text" in part:
                 if part.get("thought"):
                     thought_text += part["text"]
@@ -797,6 +804,9 @@ def count_response(
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + code_rule.per_code_part * code_parts
         text = "".join(pieces)
         wrote_text = wrote_text or bool(text)
+        if text:
+            texts.append(text)
+        all_summaries += summaries
         if written != text and chunk_rule is None and not apart:
             trimmed.append((written, text))  # tokenized only where a seam weighs the edges (output_seam_bounds)
         if chunk_rule is not None:  # accounting.yaml streamed_chunks_apart: each chunk's text, its edges left out
@@ -825,8 +835,15 @@ def count_response(
     # A text's seams beside a built-in tool (text_beside_search) hold unless a whole response shows no tool ran.
     wrote_text = wrote_text and response_shows_tool_run(response) is not False
     seams = None
-    if calls or wrote_text or trimmed:
-        seams = output_seam_bounds(prompt, calls, wrote_text, trimmed, tokenizer.count)
+    if calls or wrote_text or trimmed or texts or written_calls:
+        view = ResponseView(
+            texts=tuple(texts),
+            calls_written=tuple(written_calls),
+            streamed=chunks or joined_stream,
+            thought_summaries=all_summaries,
+            call_tokens=None if call_rule is None else partial(_output_call_tokens, tokenizer, call_rule),
+        )
+        seams = output_seam_bounds(prompt, calls, wrote_text, trimmed, tokenizer.count, view)
     return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls, seams
 
 

@@ -296,6 +296,12 @@ SEAM_SHAPES = (
     "format",
     "lone_optional_described_property",
     "string_default",
+    "text_ending_full_stop",
+    "output_call_undeclared",
+    "streamed_json_whitespace",
+    "parallel_call_without_args",
+    "call_beside_thought_summary",
+    "output_call_json",
 )
 
 
