@@ -591,6 +591,17 @@ def _call_json_tokens(
     )
 
 
+def _text_after_open_model_turn(
+    prompt: Prompt, calls: list[dict[str, Any]], view: ResponseView, count: Callable[[str], int]
+) -> int:
+    """1 where the response's text continues a request whose last Content is a model turn left mid-sentence (its text
+    ends with a letter or a digit: a prefill the model goes on with, "The answer is")."""
+    if not view.texts or not prompt.contents or prompt.contents[-1].role != "model":
+        return 0
+    prefill = "".join(p["text"] for p in prompt.contents[-1].parts if isinstance(p.get("text"), str)).rstrip()
+    return int(prefill[-1:].isalnum())
+
+
 # Shapes of a response as a whole (its texts, calls and how it came), counted by `output_seam_bounds`.
 _RESPONSE_SEAMS: dict[str, Callable[[Prompt, list[dict[str, Any]], ResponseView, Callable[[str], int]], int]] = {
     # Each candidate text that ends with a full stop (past its edge whitespace).
@@ -604,6 +615,7 @@ _RESPONSE_SEAMS: dict[str, Callable[[Prompt, list[dict[str, Any]], ResponseView,
     # A response with both a call and a thought summary (once).
     "call_beside_thought_summary": lambda prompt, calls, view, count: int(bool(calls) and view.thought_summaries > 0),
     "output_call_json": _call_json_tokens,
+    "text_after_open_model_turn": _text_after_open_model_turn,
 }
 
 

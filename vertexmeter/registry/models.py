@@ -302,6 +302,7 @@ SEAM_SHAPES = (
     "parallel_call_without_args",
     "call_beside_thought_summary",
     "output_call_json",
+    "text_after_open_model_turn",
 )
 
 
