@@ -489,13 +489,12 @@ def _response_schema_number_defaults(prompt: Prompt) -> int:
 class ResponseView:
     """What the output seams of a whole response read beside its calls (accounting.yaml `uncertain_seams`): the
     candidates' texts as billed, its functionCall values as written (also where function_call_outputs has no entry),
-    whether the answer was streamed, its thought summaries, and `call_tokens`, a call's
-    tokens as function_call_outputs bills it (None: not measured)."""
+    whether the answer was streamed, and `call_tokens`, a call's tokens as function_call_outputs bills it (None: not
+    measured)."""
 
     texts: tuple[str, ...] = ()
     calls_written: tuple[dict[str, Any], ...] = ()
     streamed: bool = False
-    thought_summaries: int = 0
     call_tokens: Callable[[dict[str, Any]], int] | None = None
 
 
@@ -612,8 +611,6 @@ _RESPONSE_SEAMS: dict[str, Callable[[Prompt, list[dict[str, Any]], ResponseView,
     "parallel_call_without_args": lambda prompt, calls, view, count: (
         sum(not c.get("args") for c in calls) if len(calls) > 1 else 0
     ),
-    # A response with both a call and a thought summary (once).
-    "call_beside_thought_summary": lambda prompt, calls, view, count: int(bool(calls) and view.thought_summaries > 0),
     "output_call_json": _call_json_tokens,
     "text_after_open_model_turn": _text_after_open_model_turn,
 }

@@ -300,7 +300,6 @@ SEAM_SHAPES = (
     "output_call_undeclared",
     "streamed_json_whitespace",
     "parallel_call_without_args",
-    "call_beside_thought_summary",
     "output_call_json",
     "text_after_open_model_turn",
 )
