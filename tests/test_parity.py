@@ -280,8 +280,9 @@ MINED_HISTORY_FLOORS = {
     "calls_heldout": 0.964,  # 161/167: the 09-2025 previews' calls + 4 (reqllmc-0007, -0016; models.yaml snapshots)
     "ruby_llm_mcp": 1.0,
     # 1377/1404: a string arg ending with ')' 1 under (ddtrc-0004); a sentence's `.` / `!` before another key 1 under,
-    # and an object of one string before another key (pydc-0691)
-    "function_calls": 0.98,
+    # and an object of one string before another key (pydc-0691). 1379/1404: Mirascope's compute_fib after a thought
+    # summary, a stream read joined, 1 less per summary (mirac-0248, -0249)
+    "function_calls": 0.982,
     "dspy_rb": 0.99,  # 114/115: the Gemini API's 1.5 bills no response_json_schema (accounting.yaml response_schema)
     "llm_rb": 0.94,
     "req_llm_2026": 0.98,
