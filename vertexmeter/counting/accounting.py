@@ -23,8 +23,9 @@ from vertexmeter.counting.texts import (
     without_formats,
     without_root_descriptions,
 )
+from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
-from vertexmeter.requests import Prompt
+from vertexmeter.requests import Prompt, decode_json
 
 
 def overhead_tokens(prompt: Prompt, rules: Accounting) -> int:
@@ -573,8 +574,8 @@ def _compact_json_whitespace(
     total = 0
     for text in view.texts:
         try:
-            value = json.loads(text)
-        except ValueError:
+            value = decode_json(text)  # the one decoder of outside JSON (requests/decode.py)
+        except VertexMeterError:
             continue
         total += max(0, count(text) - count(json.dumps(value, ensure_ascii=False, separators=(",", ":"))))
     return total
