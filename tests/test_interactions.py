@@ -434,11 +434,14 @@ def _measure(record: dict[str, Any], with_history: bool) -> tuple[int, list[int]
 # ruby_llm's searched 3.8 Flash conversation added since (its answer's steps, and ixrllm-0002, which replays the
 # search's google_search_call / google_search_result steps): ixrllmo-0001 20 billed, 34 said [14, 38];
 # ixrllm-0002 367 billed, 140 said [118, 1190] (given its history 192 [192, 1212]).
-FLOORS = {"prompt exact": 2, "prompt exact or inside": 9, "output exact": 4}
+# Since 2026-12-07 a 3.x text ending with a full stop is bounded 1 under (uncertain_seams text_ending_full_stop):
+# ixelmro-0002 ("… 13 billed, 14 said") inside [13, 14], held out; ixelmro-0004, exact, carries [3, 4], so outputs
+# presented as exact fall from 4 to 3 and every output is exact or inside (6/6; 5/6 before).
+FLOORS = {"prompt exact": 2, "prompt exact or inside": 9, "output exact": 3, "output exact or inside": 6}
 
 
 def test_parity_on_recorded_interactions(capsys: pytest.CaptureFixture[str]) -> None:
-    seen = {"prompt exact": 0, "prompt exact or inside": 0, "output exact": 0}
+    seen = {"prompt exact": 0, "prompt exact or inside": 0, "output exact": 0, "output exact or inside": 0}
     lines = []
     for record in RECORDS:
         ((field, want),) = record["expected"].items()
@@ -447,8 +450,7 @@ def test_parity_on_recorded_interactions(capsys: pytest.CaptureFixture[str]) -> 
         exact = value == want and bounds is None
         inside = exact or (bounds is not None and bounds[0] <= want <= bounds[1])
         seen[f"{kind} exact"] = seen.get(f"{kind} exact", 0) + exact
-        if kind == "prompt":
-            seen["prompt exact or inside"] += inside
+        seen[f"{kind} exact or inside"] += inside
         lines.append(f"{record['id']} {record['model']} {field}: {want} billed, {value} said {bounds or ''}")
     with capsys.disabled():
         print("\n" + "\n".join(lines))
@@ -674,7 +676,7 @@ def test_an_answer_with_search_steps_given_as_response_and_as_history() -> None:
     usage = vertexmeter.interactions_usage(record["request"], response=record["response"], as_of=record["recorded"])
     # The text (14) and the search's call part, bounded as generateContent's 3.x toolCall parts are.
     assert usage["total_output_tokens"] == 34
-    assert usage["bounds"]["total_output_tokens"] == [14, 38]
+    assert usage["bounds"]["total_output_tokens"] == [13, 38]  # 13: its text's full stop (text_ending_full_stop)
     assert 14 <= record["expected"]["total_output_tokens"] <= 38
     # As history, its thought step's signature is matched and its stated thoughts billed.
     later = BY_ID["ixrllm-0002"]

@@ -282,8 +282,9 @@ MINED_HISTORY_FLOORS = {
     "calls_heldout": 0.964,  # 161/167: the 09-2025 previews' calls + 4 (reqllmc-0007, -0016; models.yaml snapshots)
     "ruby_llm_mcp": 1.0,
     # 1377/1404: a string arg ending with ')' 1 under (ddtrc-0004); a sentence's `.` / `!` before another key 1 under,
-    # and an object of one string before another key (pydc-0691)
-    "function_calls": 0.98,
+    # and an object of one string before another key (pydc-0691). 1379/1404: Mirascope's compute_fib after a thought
+    # summary, a stream read joined, 1 less per summary (mirac-0248, -0249)
+    "function_calls": 0.982,
     "dspy_rb": 1.0,  # 115/115: 1.5's responseSchema + 1 per typed node from 2025-04-29 (dsrb-0013; response_schema)
     "llm_rb": 0.985,  # 133/135: 1.5's responseSchema + 1 per typed node from 2025-04-29 (llmrb-0006 … -0040)
     "req_llm_2026": 0.98,
@@ -678,11 +679,15 @@ def test_every_answer_with_bounds_holds_the_recorded_value() -> None:
 
 def test_every_recorded_output_given_whole_is_exact_or_inside_its_bounds() -> None:
     """2026 outputs given their whole responses: the Gemini API 2.5 streams bill chunk by chunk (accounting.yaml
-    streamed_chunks_apart), so every stream is exact and no output carries bounds. Measured 2026-12-07: 125/126
-    exact (the one left: t3-0593, a whole answer); 112/126 exact before the chunks were billed apart, with 21 streams
-    bounded."""
+    streamed_chunks_apart), so every stream is exact. Measured 2026-12-07: 125/126 exact (the one left: t3-0593, a
+    whole answer); 112/126 exact before the chunks were billed apart, with 21 streams bounded. The only output
+    bounds are a 3.x text's full stop (uncertain_seams text_ending_full_stop, fitted on the mined sets): 27 answers
+    here, 26 exact, and t3-0593 ("… was 42.", 10 for 11) 1 under, inside them."""
     outputs = [given for _, given in _2026_results() if given.record["kind"] == "output"]
-    assert [r.record["id"] for r in outputs if r.bounds is not None] == []
+    bounded = [r for r in outputs if r.bounds is not None and "candidatesTokenCount" in r.bounds]
+    assert all("a 3.x text ending with a full stop" in r.bounds["reason"] for r in bounded)  # type: ignore[index]
+    assert all(r.record["model"].startswith("gemini-3") and r.record["text"].rstrip().endswith(".") for r in bounded)
+    assert len(bounded) >= 27 and all(r.within_bounds for r in outputs if r.bounds is not None)
     assert [r.record["id"] for r in outputs if not r.exact] == ["t3-0593"]
     streams = [r for r in outputs if isinstance(whole_response(r.record), list)]
     assert len(streams) >= 21 and all(r.exact for r in streams)
@@ -692,12 +697,16 @@ def test_a_2026_output_replayed_alone_is_exact_or_bounded() -> None:
     """An output record keeps its text joined; its call (streamGenerateContent) says it streamed (usage(streamed=True)):
     the Gemini API's 2.0 and 2.5 streams are bounded as their chunks would be (t3-0394, -0398, -0401: 2 under
     joined, exact as chunks; the 13 2.5 streams off their text), the rest exact. Measured 2026-12-07: 109/126
-    exact, 125/126 exact or bounded (316/338 alone before, these 16 carrying no bounds); the one left is t3-0593, a
-    whole answer (open rule 6)."""
+    exact, 125/126 exact or bounded (316/338 alone before, these 16 carrying no bounds); the one left was t3-0593, a
+    whole answer (open rule 6), inside since 2026-12-07 (126/126): a 3.x text ending with a full stop, bounded 1
+    under."""
     outputs = [alone for alone, _ in _2026_results() if alone.record["kind"] == "output"]
-    assert [r.record["id"] for r in outputs if not r.within_bounds] == ["t3-0593"]
+    # t3-0593 inside since 2026-12-07: its full stop (uncertain_seams text_ending_full_stop).
+    assert [r.record["id"] for r in outputs if not r.within_bounds] == []
     assert sum(r.exact for r in outputs) >= 109
-    bounded = [r for r in outputs if r.bounds is not None]
+    bounded = [
+        r for r in outputs if r.bounds is not None and "a 3.x text ending with a full stop" not in r.bounds["reason"]
+    ]
     assert all(streamed_call(r.record) for r in bounded)
     assert {r.record["model"][:10] for r in bounded} == {"gemini-2.0", "gemini-2.5"}
     assert {"t3-0394", "t3-0398", "t3-0401", "t3-0418", "t3-0510"} <= {r.record["id"] for r in bounded}

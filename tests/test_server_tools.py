@@ -407,37 +407,41 @@ def test_a_3_5_search_is_bounded() -> None:
     day = "2026-06-17"
     whole = _usage(body, _cited(text, ["ggplot2 1.0.0 release date CRAN"], [[0]]), model="gemini-3.5-flash", day=day)
     assert whole.candidates_token_count == 26 and not whole.exact
-    assert whole.bounds["candidatesTokenCount"] == [19, 27]
+    # 18: the text ends with a full stop (uncertain_seams text_ending_full_stop, 1 under at most).
+    assert whole.bounds["candidatesTokenCount"] == [18, 27]
     # The search's results may be in the prompt too (accounting.yaml tool_runs_in_prompt): the total spans both.
     prompt_low, prompt_high = whole.bounds["promptTokenCount"]
     assert prompt_low == whole.prompt_token_count < prompt_high
-    assert whole.bounds["totalTokenCount"] == [prompt_low + 19, prompt_high + 27]
+    assert whole.bounds["totalTokenCount"] == [prompt_low + 18, prompt_high + 27]
     assert "cites 1 chunk(s)" in whole.bounds["reason"] and "googleSearch" in whole.bounds["reason"]
     assert any(r["rule"] == "accounting.yaml server_tool_calls (googleSearch)" for r in whole.rules)
     # Nine cited chunks (rllm-0912's shape): 63 counted, bounds up to 72.
     nine = _usage(body, _cited(text, ["q"], [[0, 1], [2], [2], [3], [0], [2], [4, 5]]), "gemini", "gemini-3.5-flash")
-    assert nine.candidates_token_count == 19 + 63 and nine.bounds["candidatesTokenCount"] == [19, 19 + 72]
+    assert nine.candidates_token_count == 19 + 63 and nine.bounds["candidatesTokenCount"] == [18, 19 + 72]
     # A search that cites nothing is bounded as one citation.
     bare = _usage(body, _grounded(text, ["q"]), model="gemini-3.5-flash", day=day)
-    assert bare.candidates_token_count == 19 and bare.bounds["candidatesTokenCount"] == [19, 27]
+    assert bare.candidates_token_count == 19 and bare.bounds["candidatesTokenCount"] == [18, 27]
     # Given as text: no call counted, bounded per line or sentence of the answer.
     alone = _usage(body, text, model="gemini-3.5-flash", day=day)
-    assert alone.candidates_token_count == 19 and alone.bounds["candidatesTokenCount"] == [19, 27]
+    assert alone.candidates_token_count == 19 and alone.bounds["candidatesTokenCount"] == [18, 27]
     assert "1 lines or sentences" in alone.bounds["reason"]
     two = _usage(body, "It was May. See CRAN.\n\n* ggplot2 1.0.0", model="gemini-3.5-flash", day=day)
     low, high = two.bounds["candidatesTokenCount"]
     assert high - low == 3 * 8
-    # A whole response without grounding metadata: the search did not run, or bills nothing (elmr-0056, chat-0073).
+    # A whole response without grounding metadata: the search did not run, or bills nothing (elmr-0056, chat-0073):
+    # the text alone, bounded as any 3.x text ending with a full stop.
     quiet = {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}]}
-    assert _usage(body, quiet, model="gemini-3.5-flash", day=day).bounds is None
+    assert _usage(body, quiet, model="gemini-3.5-flash", day=day).bounds["candidatesTokenCount"] == [18, 19]
+    quiet_question = {"candidates": [{"content": {"role": "model", "parts": [{"text": text[:-1] + "?"}]}}]}
+    assert _usage(body, quiet_question, model="gemini-3.5-flash", day=day).bounds is None
     # 3 Flash Preview bills no search call (pyd-0891 … pyd-1068, reqllm-0271): the text alone, a token either way
-    # (uncertain_seams text_beside_search: pyd-0938, reqllm-0269 1 under, pyd-1041 1 over); Vertex 3.5 is bounded
-    # without counting a call; 2.5 keeps its call text.
+    # (uncertain_seams text_beside_search: pyd-1041 1 over; text_ending_full_stop: pyd-0938, reqllm-0269 1 under);
+    # Vertex 3.5 is bounded without counting a call; 2.5 keeps its call text.
     preview = _usage(body, _cited(text, ["q"], [[0]]), model="gemini-3-flash-preview", day=day)
     assert preview.candidates_token_count == 19 and preview.bounds["candidatesTokenCount"] == [18, 20]
     assert "text_beside_search" in json.dumps(preview.rules)
     vertex = _usage(body, _cited(text, ["q"], [[0]]), api="vertex", model="gemini-3.5-flash", day=day)
-    assert vertex.candidates_token_count == 19 and vertex.bounds["candidatesTokenCount"] == [19, 27]
+    assert vertex.candidates_token_count == 19 and vertex.bounds["candidatesTokenCount"] == [18, 27]
 
 
 @pytest.mark.parametrize(
@@ -457,8 +461,11 @@ def test_recorded_3_5_search_answers_given_as_text(record_id: str) -> None:
         as_of=record["recorded"],
     )
     low, high = result.bounds["candidatesTokenCount"]
-    assert low == result.candidates_token_count <= record["expected"]["totalTokens"] <= high
-    assert (high - low) <= max(8, 0.3 * low)
+    # A text ending with a full stop may bill 1 under (uncertain_seams text_ending_full_stop).
+    under = 1 if record["request"]["contents"][0]["parts"][-1]["text"].rstrip().endswith(".") else 0
+    assert low + under == result.candidates_token_count <= record["expected"]["totalTokens"] <= high
+    assert low <= record["expected"]["totalTokens"]
+    assert (high - low) <= max(9, 0.3 * low)
 
 
 def test_a_citation_rule_is_checked() -> None:
@@ -515,23 +522,25 @@ def test_a_3_x_tool_call_part_is_bounded() -> None:
     text = "The capital of France is **Paris**. It is well-known for its iconic landmarks, such as the Eiffel Tower."
     model, day = "gemini-3-flash-preview", "2026-07-02"
     shown = _usage(body, _file_search(text, "FILE_SEARCH"), model=model, day=day)
-    assert shown.candidates_token_count == 44 and shown.bounds["candidatesTokenCount"] == [24, 48]
+    # 23: the text ends with a full stop (uncertain_seams text_ending_full_stop).
+    assert shown.candidates_token_count == 44 and shown.bounds["candidatesTokenCount"] == [23, 48]
     assert "1 toolCall part(s)" in shown.bounds["reason"]
     assert any(r["rule"] == "accounting.yaml server_tool_calls (fileSearch)" for r in shown.rules)
     two = _usage(body, _file_search(text, "FILE_SEARCH", "FILE_SEARCH"), model=model, day=day)
-    assert two.bounds["candidatesTokenCount"] == [24, 72]
+    assert two.bounds["candidatesTokenCount"] == [23, 72]
     # Another tool's part is not this rule's; before 2026-04-18 the parts bill nothing (pydc-0719, -0721).
     assert _usage(body, _file_search(text, "CODE_EXECUTION"), model=model, day=day).candidates_token_count == 24
     before = _usage(body, _file_search(text, "FILE_SEARCH"), model=model, day="2026-03-27")
-    assert before.candidates_token_count == 24 and "candidatesTokenCount" not in (before.bounds or {})
+    # (the full stop's 1 under only, in each of these)
+    assert before.candidates_token_count == 24 and before.bounds["candidatesTokenCount"] == [23, 24]
     # Given as text: no call counted, one call's bounds where the request asks for the invocations.
     alone = _usage(body, text, model=model, day=day)
-    assert alone.candidates_token_count == 24 and alone.bounds["candidatesTokenCount"] == [24, 48]
+    assert alone.candidates_token_count == 24 and alone.bounds["candidatesTokenCount"] == [23, 48]
     quiet = {**body, "toolConfig": {}}
-    assert "candidatesTokenCount" not in (_usage(quiet, text, model=model, day=day).bounds or {})
+    assert _usage(quiet, text, model=model, day=day).bounds["candidatesTokenCount"] == [23, 24]
     # A response without toolCall parts shows none ran as a call (pyd-0938): exact.
     plain = _usage(body, _file_search(text), model=model, day=day)
-    assert plain.candidates_token_count == 24 and "candidatesTokenCount" not in (plain.bounds or {})
+    assert plain.candidates_token_count == 24 and plain.bounds["candidatesTokenCount"] == [23, 24]
 
 
 def test_a_recorded_tool_call_beside_a_function_call_is_inside_its_bounds() -> None:
@@ -594,8 +603,9 @@ def test_odd_grounding_metadata_on_3_5_is_read_not_a_crash(grounding: dict[str, 
     body = {**SEARCH, "tools": [{"googleSearch": {}}]}
     result = _usage(body, response, model="gemini-3.5-flash", day="2026-07-09")
     low, high = result.bounds["candidatesTokenCount"]
-    assert low == _usage(SEARCH, text, model="gemini-3.5-flash", day="2026-07-09").candidates_token_count
-    assert low <= result.candidates_token_count <= high and high - low in (8, 16)
+    plain = _usage(SEARCH, text, model="gemini-3.5-flash", day="2026-07-09")  # bounded 1 under: a full stop
+    assert [low, plain.candidates_token_count] == plain.bounds["candidatesTokenCount"]
+    assert low <= result.candidates_token_count <= high and high - low in (9, 17)
 
 
 def _records(name: str, ids: set[str]) -> dict[str, dict[str, Any]]:
@@ -775,11 +785,13 @@ def test_3_flash_preview_texts_beside_a_search_are_bounded_a_token_either_way(
     name: str, record_id: str, off: int
 ) -> None:
     """uncertain_seams text_beside_search: two repositories' 3 Flash Preview answers to requests that declare
-    googleSearch bill their text or a token either way; the point stays the text, the bounds hold every one."""
+    googleSearch bill their text or a token either way; the point stays the text, the bounds hold every one. The
+    under side is text_ending_full_stop's (pyd-0938, reqllm-0269 end with one; reqllm-0271 with `?`: 0 … +1)."""
     from tests.ground_truth import replay
 
     record = next(r for r in load_mined_history(name) if r["id"] == record_id)
     result = replay(record)
     assert result.got - result.expected == off
     low, high = result.bounds["candidatesTokenCount"]  # type: ignore[index]
-    assert (low, high) == (result.got - 1, result.got + 1)
+    under = 1 if record["text"].rstrip().endswith(".") else 0
+    assert (low, high) == (result.got - under, result.got + 1)

@@ -126,7 +126,10 @@ NO_RUN = {"candidates": [{"content": {"role": "model", "parts": [{"text": "Sunda
 )
 def test_a_whole_response_that_shows_no_run_keeps_the_exact_point_value(response: Any) -> None:
     result = vertexmeter.usage("gemini-3-flash-preview", _with([{"googleSearch": {}}]), api="gemini", response=response)
-    assert result.exact and result.bounds is None
+    # "Sunday." ends with a full stop: its output's 1 under (uncertain_seams text_ending_full_stop) is the only bound.
+    assert result.bounds is not None and "promptTokenCount" not in result.bounds
+    assert result.bounds["candidatesTokenCount"] == [result.candidates_token_count - 1, result.candidates_token_count]
+    assert "full stop" in result.bounds["reason"] and "googleSearch" not in result.bounds["reason"]
     assert result.prompt_token_count == 8
 
 

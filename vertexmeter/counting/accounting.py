@@ -24,8 +24,9 @@ from vertexmeter.counting.texts import (
     without_formats,
     without_root_descriptions,
 )
+from vertexmeter.errors import VertexMeterError
 from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
-from vertexmeter.requests import Prompt
+from vertexmeter.requests import Prompt, decode_json
 
 
 def overhead_tokens(prompt: Prompt, rules: Accounting) -> int:
@@ -295,7 +296,12 @@ def seam_bounds(
 
     read: list[dict[str, Any]] | None = None
     for seam in seams:
-        if seam.shape in _OUTPUT_SEAMS or seam.shape in _OUTPUT_TEXT_SEAMS or seam.shape in _OUTPUT_EDGE_SEAMS:
+        if (
+            seam.shape in _OUTPUT_SEAMS
+            or seam.shape in _OUTPUT_TEXT_SEAMS
+            or seam.shape in _OUTPUT_EDGE_SEAMS
+            or seam.shape in _RESPONSE_SEAMS
+        ):
             continue  # measured on the response (output_seam_bounds)
         if seam.shape in _REQUEST_SEAMS:
             n = _REQUEST_SEAMS[seam.shape](prompt)
@@ -486,22 +492,39 @@ def _response_schema_number_defaults(prompt: Prompt) -> int:
     return _count_in(prompt.generation_config.get("responseSchema"), number_default, ("default", "example", "enum"))
 
 
+@dataclass(frozen=True)
+class ResponseView:
+    """What the output seams of a whole response read beside its calls (accounting.yaml `uncertain_seams`): the
+    candidates' texts as billed, its functionCall values as written (also where function_call_outputs has no entry),
+    whether the answer was streamed, and `call_tokens`, a call's tokens as function_call_outputs bills it (None: not
+    measured)."""
+
+    texts: tuple[str, ...] = ()
+    calls_written: tuple[dict[str, Any], ...] = ()
+    streamed: bool = False
+    call_tokens: Callable[[dict[str, Any]], int] | None = None
+
+
 def output_seam_bounds(
     prompt: Prompt,
     calls: list[dict[str, Any]],
     wrote_text: bool = False,
     trimmed: list[tuple[str, str]] | None = None,
     count: Callable[[str], int] | None = None,
+    view: ResponseView | None = None,
 ) -> SeamBounds | None:
     """The uncertain seams (accounting.yaml `uncertain_seams`, output shapes) of a response's functionCall values, and
     of its text where the request makes one (`wrote_text`: a candidate has text) or where its edges' whitespace was
     left out (`trimmed`: each candidate's text as written and as billed, whose difference in tokens, by `count`, is
-    measured only where such a seam applies), as generateContent bills them in candidatesTokenCount; None when they
-    hold none."""
+    measured only where such a seam applies), and of the response as a whole (`view`), as generateContent bills them
+    in candidatesTokenCount; None when they hold none."""
     seams = [
         seam
         for seam in uncertain_seams_for(prompt.model, prompt.api, "generateContent")
-        if seam.shape in _OUTPUT_SEAMS or seam.shape in _OUTPUT_TEXT_SEAMS or seam.shape in _OUTPUT_EDGE_SEAMS
+        if seam.shape in _OUTPUT_SEAMS
+        or seam.shape in _OUTPUT_TEXT_SEAMS
+        or seam.shape in _OUTPUT_EDGE_SEAMS
+        or seam.shape in _RESPONSE_SEAMS
     ]
     found = []
     for seam in seams:
@@ -509,11 +532,95 @@ def output_seam_bounds(
             n = sum(max(0, count(w) - (count(t) if t else 0)) for w, t in trimmed or ()) if count is not None else 0
         elif seam.shape in _OUTPUT_TEXT_SEAMS:
             n = _OUTPUT_TEXT_SEAMS[seam.shape](prompt) if wrote_text else 0
+        elif seam.shape in _RESPONSE_SEAMS:
+            n = _RESPONSE_SEAMS[seam.shape](prompt, calls, view or ResponseView(), count) if count is not None else 0
         else:
             n = sum(_OUTPUT_SEAMS[seam.shape](call.get("args") or {}) for call in calls)
         if n:
             found.append((seam, n))
     return _bounds_of(found)
+
+
+def _declared_names(prompt: Prompt) -> set[str] | None:
+    """The function names the request declares, or None when it declares none."""
+    names = {
+        d["name"]
+        for tool in prompt.tools
+        if isinstance(tool, dict)
+        for d in tool.get("functionDeclarations") or ()
+        if isinstance(d, dict) and isinstance(d.get("name"), str)
+    }
+    return names or None
+
+
+def _undeclared_call_tokens(
+    prompt: Prompt, calls: list[dict[str, Any]], view: ResponseView, count: Callable[[str], int]
+) -> int:
+    """The tokens beyond its name of each call to a function the request does not declare (where it declares some):
+    Vertex 3 billed such a call's name alone (pydantic-ai's list_files)."""
+    declared = _declared_names(prompt)
+    if declared is None or view.call_tokens is None:
+        return 0
+    total = 0
+    for call in calls:
+        name = call.get("name")
+        name = name if isinstance(name, str) else ""
+        if name not in declared:
+            total += max(0, view.call_tokens(call) - count(name))
+    return total
+
+
+def _compact_json_whitespace(
+    prompt: Prompt, calls: list[dict[str, Any]], view: ResponseView, count: Callable[[str], int]
+) -> int:
+    """A streamed JSON answer's tokens beyond the same JSON written without whitespace (each text that parses)."""
+    config = prompt.generation_config
+    if not view.streamed or config.get("responseMimeType") != "application/json":
+        return 0
+    total = 0
+    for text in view.texts:
+        try:
+            value = decode_json(text)  # the one decoder of outside JSON (requests/decode.py)
+        except VertexMeterError:
+            continue
+        total += max(0, count(text) - count(json.dumps(value, ensure_ascii=False, separators=(",", ":"))))
+    return total
+
+
+def _call_json_tokens(
+    prompt: Prompt, calls: list[dict[str, Any]], view: ResponseView, count: Callable[[str], int]
+) -> int:
+    """Each call's tokens written as the JSON of its name and args."""
+    return sum(
+        count(json.dumps({"name": c.get("name"), "args": c.get("args") or {}}, ensure_ascii=False))
+        for c in view.calls_written
+    )
+
+
+def _text_after_open_model_turn(
+    prompt: Prompt, calls: list[dict[str, Any]], view: ResponseView, count: Callable[[str], int]
+) -> int:
+    """1 where the response's text continues a request whose last Content is a model turn left mid-sentence (its text
+    ends with a letter or a digit: a prefill the model goes on with, "The answer is")."""
+    if not view.texts or not prompt.contents or prompt.contents[-1].role != "model":
+        return 0
+    prefill = "".join(p["text"] for p in prompt.contents[-1].parts if isinstance(p.get("text"), str)).rstrip()
+    return int(prefill[-1:].isalnum())
+
+
+# Shapes of a response as a whole (its texts, calls and how it came), counted by `output_seam_bounds`.
+_RESPONSE_SEAMS: dict[str, Callable[[Prompt, list[dict[str, Any]], ResponseView, Callable[[str], int]], int]] = {
+    # Each candidate text that ends with a full stop (past its edge whitespace).
+    "text_ending_full_stop": lambda prompt, calls, view, count: sum(t.rstrip().endswith(".") for t in view.texts),
+    "output_call_undeclared": _undeclared_call_tokens,
+    "streamed_json_whitespace": _compact_json_whitespace,
+    # Each call without args among two or more calls of one response.
+    "parallel_call_without_args": lambda prompt, calls, view, count: (
+        sum(not c.get("args") for c in calls) if len(calls) > 1 else 0
+    ),
+    "output_call_json": _call_json_tokens,
+    "text_after_open_model_turn": _text_after_open_model_turn,
+}
 
 
 def strings_ending_in_paren(args: Any) -> int:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from vertexmeter.counting.accounting import (
+    ResponseView,
     SeamBounds,
     lone_string_objects_before_key,
     output_seam_bounds,
@@ -718,7 +720,8 @@ def count_response(
     A text cut by one of the request's stop sequences bills as accounting.yaml `stop_sequences` says; newlines
     at the start or end of the text as `output_newlines` says. A list of chunks where `chunk_rule` holds
     (accounting.yaml `streamed_chunks_apart`) bills each chunk's text apart, without the whitespace at its edges, and
-    the rule's per_thought_part for each thought summary.
+    the rule's per_thought_part for each thought summary; a stream given joined (`joined_stream`) bills that
+    per_thought_part for each thought part it shows (Mirascope's compute_fib after one summary: mirac-0248).
     """
     tokenizer = get_tokenizer(tokenizer_for(prompt.model, prompt.api, as_of))
     rules = accounting_for(prompt.model, prompt.api, GENERATE_CONTENT)
@@ -731,6 +734,9 @@ def count_response(
     read_by: dict[str, CodeParts | OutputCalls | StreamedChunks] = {}
     calls: list[dict[str, Any]] = []  # the response's functionCall values, a streamed call's pieces joined
     chunks = isinstance(response, list)
+    # A stream given joined (its chunks not known) still shows its thought summaries, each of which bills a token less
+    # (streamed_chunks_apart per_thought_part).
+    joined_rule = chunk_rule if joined_stream and not chunks else None
     chunk_rule = chunk_rule if chunks else None
     # Where a stream's chunks are counted apart (text_pieces_apart, streamed_chunks_apart), its chunks make the count
     # exact: only the joined text leaves it open.
@@ -740,6 +746,8 @@ def count_response(
     call_rule = output_calls_for(prompt.api, GENERATE_CONTENT, generation, as_of, rules_id)
     wrote_text = False  # a candidate has text (the output seams of a text: accounting.yaml uncertain_seams)
     trimmed: list[tuple[str, str]] = []  # (as written, as billed) of texts whose edges output_newlines left out
+    texts: list[str] = []  # each candidate's text as billed (the response's output seams: uncertain_seams)
+    written_calls: list[dict[str, Any]] = []
     for parts, finish_reason in response_candidates(response):
         pieces: list[str] = []  # the candidate's text parts: each ends on a token the model generated
         thought_text = ""
@@ -759,6 +767,8 @@ def count_response(
             if media_field(part):
                 by_modality["IMAGE"] = by_modality.get("IMAGE", 0) + _generated_image_tokens(prompt, part, j)
                 continue
+            if isinstance(written := part.get("functionCall", part.get("function_call")), dict):
+                written_calls.append(written)  # as the model wrote it, whether function_call_outputs reads it or not
             if "text" in part:
                 if part.get("thought"):
                     thought_text += part["text"]
@@ -798,6 +808,8 @@ def count_response(
             by_modality["TEXT"] = by_modality.get("TEXT", 0) + code_rule.per_code_part * code_parts
         text = "".join(pieces)
         wrote_text = wrote_text or bool(text)
+        if text:
+            texts.append(text)
         if written != text and chunk_rule is None and not apart:
             trimmed.append((written, text))  # tokenized only where a seam weighs the edges (output_seam_bounds)
         if chunk_rule is not None:  # accounting.yaml streamed_chunks_apart: each chunk's text, its edges left out
@@ -819,6 +831,8 @@ def count_response(
         if chunk_rule is not None and summaries and "TEXT" in by_modality:
             # accounting.yaml streamed_chunks_apart per_thought_part: each thought summary's chunk bills less output
             by_modality["TEXT"] = max(0, by_modality["TEXT"] + chunk_rule.per_thought_part * summaries)
+        elif joined_rule is not None and summaries and "TEXT" in by_modality:
+            by_modality["TEXT"] = max(0, by_modality["TEXT"] + joined_rule.per_thought_part * summaries)
         thoughts += tokenizer.count(thought_text) if thought_text else 0
     streamed_calls = streamed_call_tokens(calls, output_rules(prompt, as_of)) if calls else None
     if streamed_calls is not None:
@@ -826,8 +840,14 @@ def count_response(
     # A text's seams beside a built-in tool (text_beside_search) hold unless a whole response shows no tool ran.
     wrote_text = wrote_text and response_shows_tool_run(response) is not False
     seams = None
-    if calls or wrote_text or trimmed:
-        seams = output_seam_bounds(prompt, calls, wrote_text, trimmed, tokenizer.count)
+    if calls or wrote_text or trimmed or texts or written_calls:
+        view = ResponseView(
+            texts=tuple(texts),
+            calls_written=tuple(written_calls),
+            streamed=chunks or joined_stream,
+            call_tokens=None if call_rule is None else partial(_output_call_tokens, tokenizer, call_rule),
+        )
+        seams = output_seam_bounds(prompt, calls, wrote_text, trimmed, tokenizer.count, view)
     return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls, seams
 
 

@@ -312,6 +312,12 @@ SEAM_SHAPES = (
     "cached_content",
     "user_turn",
     "typed_node",
+    "text_ending_full_stop",
+    "output_call_undeclared",
+    "streamed_json_whitespace",
+    "parallel_call_without_args",
+    "output_call_json",
+    "text_after_open_model_turn",
 )
 
 
