@@ -343,8 +343,11 @@ MINED_HISTORY_FLOORS = {
     # non_streaming[sqlite] replay at 5b68c4f045, unseen: both outputs exact, both signature turns inside narrow bounds
     # and exact given their history): 0.620. 77/118 with fama4's five prompts and fama9's four moved to errata.json
     # (bodies edited after recording, none of them exact) and fama16-0001 ... -0003 (the same exchanges' bodies as sent,
-    # at 32f157b23d: inside narrow bounds, exact given their history): 0.652.
-    "late_2026b": 0.652,
+    # at 32f157b23d: inside narrow bounds, exact given their history): 0.652. 78/122 with mine22's fama17-0001 ... -0004
+    # (fama9's exchanges under the bodies sent, stored at 5b68c4f045, unseen: the second turn's first prompt exact
+    # with the declaration without `script_bindings`, the three signature turns inside narrow bounds, exact given
+    # their history): 0.639, no record that was exact is lost.
+    "late_2026b": 0.639,
     # 15/15: the same recordings' calls (3.6, 3.7, 3.8 Flash), with mine19's fama3c-0001, -0002; 18/18 with mine20's
     # fama4c-0001 ... -0003 (3.8 Flash), fama5c-0001 (3.6 Flash), fama6c-0001, -0002, fama7c-0001, -0002 and
     # fama8c-0001 ... -0004 (3.7 Flash): 27/27; 30/30 with mine21's fama9c-0001 ... -0003 (3.8 Flash), 34/34 with
@@ -480,7 +483,9 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     32f157b23d under the bodies sent, mined as fama16-0001 ... -0003, held and narrow, exact given their history):
     626 bounded, 615 held, 498 narrow, 476 exact. With such a signature read as none at the point too
     (thoughtless_up_to_bytes: lmnr's 11 turns exact) and bare_object_items withdrawn (its evidence was fama4's edited
-    bodies): 626 bounded, 615 held, 498 narrow, 487 exact."""
+    bodies): 626 bounded, 615 held, 498 narrow, 487 exact. With mine22's fama17-0001, -0002, -0004 (fama9's exchanges
+    under the bodies sent, stored at 5b68c4f045, unseen: held and narrow, exact given their history): 629 bounded, 618
+    held, 501 narrow, 487 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -493,7 +498,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 626 and held >= 615 and bounded - held <= 11 and narrow >= 498 and exact >= 487
+    assert bounded >= 629 and held >= 618 and bounded - held <= 11 and narrow >= 501 and exact >= 487
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:
