@@ -1198,7 +1198,8 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
 # 946 of 961: the floors stand. With mine22's fama17-0001, -0002, -0004 (fama9's exchanges under the bodies sent, at
 # 5b68c4f045: held and narrow) 851 and 949 of 964 (0.8828, 0.9844); with fama18-0001 ... -0003, -0006 (its 3.7
 # reproduces_bug[postgres] replay at b0f27863c1, unseen: held and narrow, exact given their history) 855 and 953 of
-# 968 (0.8833, 0.9845): the floors stand.
+# 968 (0.8833, 0.9845); with fama21-0001 (its 3.8 pydantic_validation_reproducer replay, the dummy signature: exact)
+# 856 and 954 of 969: the floors stand.
 SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.88, "exact or inside": 0.984}
 
 

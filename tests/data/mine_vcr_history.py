@@ -108,7 +108,8 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       are fama4's under the bodies sent; its reproduces_bug[postgres] replay at 5b68c4f045, fama17 / fama17c, whose
       exchanges are fama9's under the bodies sent; its 3.7 reproduces_bug[postgres] replay at b0f27863c1, fama18 /
       fama18c; its test_shipped_default_retry_pair cassette at 5b68c4f045, fama19; its
-      test_google_structured_output_with_strict_schema cassette at 87852279c6, fama20: tests/data/PROVENANCE.md)
+      test_google_structured_output_with_strict_schema cassette at 87852279c6, fama20; its 3.8
+      pydantic_validation_reproducer replay at 12b666a7fe, fama21: tests/data/PROVENANCE.md)
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
