@@ -110,6 +110,9 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       fama18c; its test_shipped_default_retry_pair cassette at 5b68c4f045, fama19; its
       test_google_structured_output_with_strict_schema cassette at 87852279c6, fama20; its 3.8
       pydantic_validation_reproducer replay at 12b666a7fe, fama21: tests/data/PROVENANCE.md)
+  maruel/genai (go-vcr v2 recordings, mined 2026-12-07 over its whole history): ... maruel/genai
+      providers/gemini/testdata mrgn --skip-known-model | gzip -9n > tests/data/mined_maruel_genai.jsonl.gz; mrgnc
+      alike (`--function-calls`) | gzip -9n > tests/data/mined_calls_heldout7.jsonl.gz
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
