@@ -112,7 +112,9 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       pydantic_validation_reproducer replay at 12b666a7fe, fama21: tests/data/PROVENANCE.md)
   maruel/genai (go-vcr v2 recordings, mined 2026-12-07 over its whole history): ... maruel/genai
       providers/gemini/testdata mrgn --skip-known-model | gzip -9n > tests/data/mined_maruel_genai.jsonl.gz; mrgnc
-      alike (`--function-calls`) | gzip -9n > tests/data/mined_calls_heldout7.jsonl.gz
+      alike (`--function-calls`) | gzip -9n > tests/data/mined_calls_heldout7.jsonl.gz; then its stored index
+      versions past the mirror (copied to INDEX/COMMIT/PATH): ... INDEX maruel/genai providers/gemini/testdata mrgn2
+      --skip-known-model --index-copies, appended to each (mrgn2c with `--function-calls`)
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
