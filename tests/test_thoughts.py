@@ -1204,8 +1204,9 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
 # 18 exact or narrow, 18 inside; the 8 outside are 2.5 turns whose declarations carry a `response` schema, each 1 over
 # the upper edge of the number seam's bounds, the same +1 as its first turns without signatures) 874 and 972 of 995:
 # restated lower (0.8800 -> 0.8784, 0.9840 -> 0.9768); with its index copies of 2026-10 (3.8 Flash, 3.5 Flash-Lite,
-# 3.1 Pro preview: 5 turns, all held, 4 narrow) 878 and 977 of 1000.
-SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.878, "exact or inside": 0.976}
+# 3.1 Pro preview: 5 turns, all held, 4 narrow) 878 and 977 of 1000; with its streamed 3.8 copy (mrgn3-0001: held,
+# 33 % wide) 878 and 978 of 1001: the narrow floor restated lower (0.878 -> 0.877).
+SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.877, "exact or inside": 0.976}
 
 
 def test_mined_signature_turns_are_exact_or_narrowly_bounded() -> None:
@@ -1266,7 +1267,7 @@ def _streamed_responses(generation: str) -> list[tuple[str, bytes, int]]:
 
 
 @pytest.mark.parametrize(
-    ("generation", "responses", "general", "streamed"), [("3", 123, 104, 120), ("2.5", 258, 246, 246)]
+    ("generation", "responses", "general", "streamed"), [("3", 124, 104, 120), ("2.5", 258, 246, 246)]
 )
 def test_streamed_responses_have_readings_of_their_own(
     generation: str, responses: int, general: int, streamed: int
@@ -1296,8 +1297,9 @@ def test_streamed_responses_have_readings_of_their_own(
     mine22, unseen: 3.1 Flash-Lite, 3.5 Flash, 3.1 Pro preview, 2025-12 ... 2026-08) add seven 3.x responses, 123, 104,
     120: the one the streamed readings do not hold, 5,470 bytes for 1,124 thoughts, lies 35 under their lower edge
     (1,159); and one 2.5 response (2,259 bytes for 474 thoughts, 31 under the lower edge, 505), held by neither
-    reading: 258, 246, 246. Restated, not fitted. Its 2.5
-    streamed responses' reading,
+    reading: 258, 246, 246. Restated, not fitted. Its index copy of 2026-10-03 (mrgn3c-0001, 3.8 Flash through
+    `gemini-flash-latest`: 315 bytes for 43 thoughts, 2 under the streamed readings' lower edge, 45): 124, 104, 120.
+    Its 2.5 streamed responses' reading,
     beside the general ones, loses none that those hold."""
     from vertexmeter.counting.thoughts import signature_thoughts
     from vertexmeter.registry import signature_size
@@ -1414,9 +1416,10 @@ def test_the_part_a_signature_sits_on_does_not_tell_its_bytes_per_thought() -> N
     # 87 streamed, median 4.52, before mine21's 3.6 - 3.8 calls of family-assistant (fama9c ... fama15c: 108, 4.46);
     # 112 with mine22's fama18c (3.7 Flash, unseen), the median unmoved; 119 streamed and 428 whole with maruel/genai's
     # calls (mined_maruel_genai, unseen: its seven streamed ones 3.97 ... 4.81), the medians unmoved; 433 whole with its
-    # index copies of 2026-10 (3.8 Flash, 3.5 Flash-Lite, 3.1 Pro preview), the whole responses' median 3.74 -> 3.75
-    assert (len(streamed), len(whole), len({repo for repo, _ in streamed})) == (119, 433, 11)
-    assert (round(statistics.median(k for _, k in streamed), 2), round(statistics.median(whole), 2)) == (4.46, 3.75)
+    # index copies of 2026-10 (3.8 Flash, 3.5 Flash-Lite, 3.1 Pro preview), the whole responses' median 3.74 -> 3.75;
+    # 120 streamed with its streamed 3.8 copy (mrgn3c-0001: 315 bytes, 43 thoughts), the median 4.46 -> 4.47
+    assert (len(streamed), len(whole), len({repo for repo, _ in streamed})) == (120, 433, 11)
+    assert (round(statistics.median(k for _, k in streamed), 2), round(statistics.median(whole), 2)) == (4.47, 3.75)
 
 
 def _whole_responses(api: str, generation: str) -> dict[str, list[tuple[bytes, int]]]:
