@@ -371,10 +371,11 @@ MINED_HISTORY_FLOORS = {
     # 4 misses signature turns inside their bounds); 359/458 with its streamed 3.8 copies (mrgn3: the signature turn
     # inside its bounds, exact given its history; a responseSchema answer whose stream states 2 candidates tokens for
     # 19 of text): 0.783; 359/460 with mrgn4 (3.5 Flash-Lite and 3.1 Pro preview streamed signature turns, neither
-    # exact, exact given their history): 0.780.
-    "maruel_genai": 0.780,
+    # exact, exact given their history): 0.780; 360/462 with mrgn5 (3.8 streamed OutOfOrder-2: the output exact, the
+    # signature turn 1 over, inside narrow bounds, exact given its history): 0.779.
+    "maruel_genai": 0.779,
     # 42/46: the same recordings' calls, 2.5 Flash preview 09-2025's four said 3 to 6 over; 48/52 with mrgn2c (6/6)
-    "calls_heldout7": 0.923,  # 49/53 with mrgn3c-0001, 51/55 with mrgn4c
+    "calls_heldout7": 0.923,  # 49/53 with mrgn3c-0001, 51/55 with mrgn4c, 52/56 with mrgn5c
     # 20/28 when mined, before any rule (PROVENANCE.md mined_late_2026c): google/adk-go's Gemini API 3.5 Flash agent of
     # 2026-08-31 (TestTailRetentionE2E); text prompts 7/7, outputs 13/14; its 7 turns replaying a text part's
     # signature 0/7 (4/7 inside bounds, 7/7 exact given their history): the signature-size reading's open rule.
@@ -517,7 +518,8 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     3.5 Flash-Lite and 3.1 Pro preview of 2026-09 / 10, unseen: 5 turns, all held, 4 narrow, 1 exact): 663 bounded, 644
     held, 526 narrow, 492 exact; with its streamed 3.8 copy (mrgn3-0001: held, 33 % wide) 664 bounded, 645 held; with
     its 3.5 Flash-Lite and 3.1 Pro preview streamed turns (mrgn4-0001 held; -0002, 3.1 Pro, billed 209, 1 under its
-    lower edge 210, exact given its history): 666 bounded, 646 held (20 not held)."""
+    lower edge 210, exact given its history): 666 bounded, 646 held (20 not held); with its streamed 3.8 OutOfOrder-2
+    turn (mrgn5-0001: held and narrow, exact given its history): 667 bounded, 647 held, 527 narrow."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -530,7 +532,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 666 and held >= 646 and bounded - held <= 20 and narrow >= 526 and exact >= 492
+    assert bounded >= 667 and held >= 647 and bounded - held <= 20 and narrow >= 527 and exact >= 492
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:

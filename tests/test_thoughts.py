@@ -1207,7 +1207,8 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
 # 3.1 Pro preview: 5 turns, all held, 4 narrow) 878 and 977 of 1000; with its streamed 3.8 copy (mrgn3-0001: held,
 # 33 % wide) 878 and 978 of 1001: the narrow floor restated lower (0.878 -> 0.877); with its 3.5 Flash-Lite and 3.1 Pro
 # preview streamed turns (mrgn4-0001 held, 36 % wide; -0002 billed 209, 1 under its lower edge 210; both exact given
-# their history) 878 and 979 of 1003: restated lower (0.877 -> 0.875).
+# their history) 878 and 979 of 1003: restated lower (0.877 -> 0.875); 879 and 980 of 1004 with mrgn5-0001 (3.8,
+# streamed: held and narrow, exact given its history).
 SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.875, "exact or inside": 0.976}
 
 
@@ -1269,7 +1270,7 @@ def _streamed_responses(generation: str) -> list[tuple[str, bytes, int]]:
 
 
 @pytest.mark.parametrize(
-    ("generation", "responses", "general", "streamed"), [("3", 126, 104, 121), ("2.5", 258, 246, 246)]
+    ("generation", "responses", "general", "streamed"), [("3", 127, 105, 122), ("2.5", 258, 246, 246)]
 )
 def test_streamed_responses_have_readings_of_their_own(
     generation: str, responses: int, general: int, streamed: int
@@ -1302,7 +1303,8 @@ def test_streamed_responses_have_readings_of_their_own(
     reading: 258, 246, 246. Restated, not fitted. Its index copy of 2026-10-03 (mrgn3c-0001, 3.8 Flash through
     `gemini-flash-latest`: 315 bytes for 43 thoughts, 2 under the streamed readings' lower edge, 45): 124, 104, 120;
     with its 3.5 Flash-Lite and 3.1 Pro preview streams of the same day (mrgn4c: 659 bytes for 120 thoughts, held by
-    the streamed readings; 603 for 104, 1 under their lower edge, 105): 126, 104, 121.
+    the streamed readings; 603 for 104, 1 under their lower edge, 105): 126, 104, 121; with its streamed 3.8
+    OutOfOrder-1 call (mrgn5c-0001: 372 bytes for 69 thoughts, held by both): 127, 105, 122.
     Its 2.5 streamed responses' reading,
     beside the general ones, loses none that those hold."""
     from vertexmeter.counting.thoughts import signature_thoughts
@@ -1422,8 +1424,8 @@ def test_the_part_a_signature_sits_on_does_not_tell_its_bytes_per_thought() -> N
     # calls (mined_maruel_genai, unseen: its seven streamed ones 3.97 ... 4.81), the medians unmoved; 433 whole with its
     # index copies of 2026-10 (3.8 Flash, 3.5 Flash-Lite, 3.1 Pro preview), the whole responses' median 3.74 -> 3.75;
     # 120 streamed with its streamed 3.8 copy (mrgn3c-0001: 315 bytes, 43 thoughts), the median 4.46 -> 4.47; 122 with
-    # its 3.5 Flash-Lite and 3.1 Pro preview streams (mrgn4c), 4.48
-    assert (len(streamed), len(whole), len({repo for repo, _ in streamed})) == (122, 433, 11)
+    # its 3.5 Flash-Lite and 3.1 Pro preview streams (mrgn4c), 4.48; 123 with mrgn5c-0001
+    assert (len(streamed), len(whole), len({repo for repo, _ in streamed})) == (123, 433, 11)
     assert (round(statistics.median(k for _, k in streamed), 2), round(statistics.median(whole), 2)) == (4.48, 3.75)
 
 
