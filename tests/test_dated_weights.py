@@ -327,6 +327,12 @@ def test_the_dated_edges_are_read() -> None:
         dt.date(2024, 12, 2),
         dt.date(2025, 3, 4),
     )
+    # 1.5's typed nodes, unbilled up to the declarations' switch (llmg-0005), billed from 2025-04-29 (llmrb-0006)
+    schemas = [e for e in dated_weights() if e.table == "response_schema" and "1.5" in e.generations]
+    assert [(e.until, e.seen_without_after) for e in schemas] == [
+        (dt.date(2024, 12, 2), dt.date(2025, 3, 4)),
+        (dt.date(2025, 4, 28), dt.date(2025, 4, 29)),
+    ]
     role = next(e for e in dated_weights() if e.table == "role_overhead")
     assert (role.seen_without_before, role.seen_without_after) == (dt.date(2024, 8, 16), dt.date(2025, 2, 17))
 

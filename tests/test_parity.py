@@ -262,11 +262,13 @@ def test_parity_on_mined_answers(capsys: pytest.CaptureFixture[str]) -> None:
 MINED_HISTORY_FLOORS = {
     "llm_gemini": 0.929,
     "ruby_llm": 0.913,  # 900/985: Vertex 3's response schema read as indented JSON (rllm-0897, -0899, -0901)
-    "pydantic_ai_history": 0.796,  # 868/1090: the hand-written test_google_combined_tools_gemini_3 left out
+    # 869/1088: the hand-written test_google_combined_tools_gemini_3 left out, and pyd-0041 / pyd-0211 (answers under
+    # bodies edited after recording: errata.json not_evidence)
+    "pydantic_ai_history": 0.798,
     "mirascope": 0.938,
     "ellmer": 0.77,
     "chatlas": 0.719,
-    "crewai": 0.917,
+    "crewai": 0.95,  # 115/121: a ' in a 2.5 payload's string written \' (crew-0080 … -0083; function_history)
     "openinference": 0.94,
     "otel_contrib": 0.97,  # 48/49 with Vertex 1.5's typed nodes unbilled before 2025-04-28 (dated_weights)
     "openllmetry": 1.0,
@@ -282,8 +284,8 @@ MINED_HISTORY_FLOORS = {
     # 1377/1404: a string arg ending with ')' 1 under (ddtrc-0004); a sentence's `.` / `!` before another key 1 under,
     # and an object of one string before another key (pydc-0691)
     "function_calls": 0.98,
-    "dspy_rb": 0.99,  # 114/115: the Gemini API's 1.5 bills no response_json_schema (accounting.yaml response_schema)
-    "llm_rb": 0.94,
+    "dspy_rb": 1.0,  # 115/115: 1.5's responseSchema + 1 per typed node from 2025-04-29 (dsrb-0013; response_schema)
+    "llm_rb": 0.985,  # 133/135: 1.5's responseSchema + 1 per typed node from 2025-04-29 (llmrb-0006 … -0040)
     "req_llm_2026": 0.98,
     "langchaingo_vxcontrol": 0.81,
     "adk_go_history": 0.81,
@@ -294,7 +296,9 @@ MINED_HISTORY_FLOORS = {
     "newrelic": 0.629,
     "family_assistant": 0.93,
     "llm_rb_2026": 0.97,
-    "mirascope_ts": 0.88,
+    # 72/84: mirats-0067, -0068 were exact by two seams cancelling (the name_after_space seam their first turn
+    # mirats-0066 shows 1 over, and the ' their payloads now bill, as crewAI's and Mirascope Python's): inside bounds
+    "mirascope_ts": 0.857,
     "ogx": 1.0,
     "js_genai": 0.955,
     "dotnet_genai": 1.0,
@@ -504,22 +508,27 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     32f157b23d under the bodies sent, mined as fama16-0001 ... -0003, held and narrow, exact given their history):
     626 bounded, 615 held, 498 narrow, 476 exact. With such a signature read as none at the point too
     (thoughtless_up_to_bytes: lmnr's 11 turns exact) and bare_object_items withdrawn (its evidence was fama4's edited
-    bodies): 626 bounded, 615 held, 498 narrow, 487 exact. With mine22's fama17-0001, -0002, -0004 (fama9's exchanges
-    under the bodies sent, stored at 5b68c4f045, unseen: held and narrow, exact given their history): 629 bounded, 618
-    held, 501 narrow, 487 exact. With fama18-0001 ... -0003, -0006 (its 3.7 reproduces_bug[postgres] replay at
-    b0f27863c1, unseen: held and narrow, exact given their history): 633 bounded, 622 held, 505 narrow, 487 exact.
-    With fama21-0001 (its 3.8 pydantic_validation_reproducer replay, the dummy signature: exact, at the upper edge of
-    the `replayed_function_response` seam): 634 bounded, 623 held, 506 narrow, 488 exact. With maruel/genai's Gemini API
-    agent turns (mined_maruel_genai, mine22, unseen, before any rule: 24 bounded, 16 held and narrow, 3 exact): 658
-    bounded, 639 held, 522 narrow, 491 exact; the 8 not held (mrgn-0123, -0125, -0136, -0143, -0145, -0203, -0255,
-    -0307: 2.5 Flash, Flash-Lite and Pro, 2025-07 ... 2026-05) are each billed 1 over the upper edge of the number
-    seam's bounds, with declarations carrying a `response` schema that its first turns show billed 1 over as well
+    bodies): 626 bounded, 615 held, 498 narrow, 487 exact. With Vertex 2.5 Pro's streamed parallel calls bounded down to
+    none (accounting.yaml replayed_thoughts_reach may_bill_none: fnts-0223, -0288 held) and Vertex's bare 3.x signatures
+    read by a reading of their own (signature_size by_generation framing: 13 of newrelic's and pydantic-ai's Vertex 3.5
+    / 3 Flash turns narrow): 626 bounded, 617 held, 511 narrow, 487 exact. With mine22's fama17-0001, -0002, -0004
+    (fama9's exchanges under the bodies sent, stored at 5b68c4f045, unseen: held and narrow, exact given their history):
+    629 bounded, 618 held, 501 narrow, 487 exact. With fama18-0001 ... -0003, -0006 (its 3.7 reproduces_bug[postgres]
+    replay at b0f27863c1, unseen: held and narrow, exact given their history): 633 bounded, 622 held, 505 narrow, 487
+    exact. With fama21-0001 (its 3.8 pydantic_validation_reproducer replay, the dummy signature: exact, at the upper
+    edge of the `replayed_function_response` seam): 634 bounded, 623 held, 506 narrow, 488 exact. With maruel/genai's
+    Gemini API agent turns (mined_maruel_genai, mine22, unseen, before any rule: 24 bounded, 16 held and narrow, 3
+    exact): 658 bounded, 639 held, 522 narrow, 491 exact; the 8 not held (mrgn-0123, -0125, -0136, -0143, -0145, -0203,
+    -0255, -0307: 2.5 Flash, Flash-Lite and Pro, 2025-07 ... 2026-05) are each billed 1 over the upper edge of the
+    number seam's bounds, with declarations carrying a `response` schema that its first turns show billed 1 over as well
     (docs/counting.md "Open rules" 11): restated, not fitted. With its index copies past the mirror (mrgn2, 3.8 Flash,
     3.5 Flash-Lite and 3.1 Pro preview of 2026-09 / 10, unseen: 5 turns, all held, 4 narrow, 1 exact): 663 bounded, 644
     held, 526 narrow, 492 exact; with its streamed 3.8 copy (mrgn3-0001: held, 33 % wide) 664 bounded, 645 held; with
     its 3.5 Flash-Lite and 3.1 Pro preview streamed turns (mrgn4-0001 held; -0002, 3.1 Pro, billed 209, 1 under its
     lower edge 210, exact given its history): 666 bounded, 646 held (20 not held); with its streamed 3.8 OutOfOrder-2
-    turn (mrgn5-0001: held and narrow, exact given its history): 667 bounded, 647 held, 527 narrow."""
+    turn (mrgn5-0001: held and narrow, exact given its history): 667 bounded, 647 held, 527 narrow. Measured again after
+    merging main (c52e17a: Vertex 2.5 Pro's parallel calls and Vertex's bare 3.x signatures), with every record above:
+    670 bounded, 652 held, 543 narrow, 493 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -532,7 +541,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 667 and held >= 647 and bounded - held <= 20 and narrow >= 527 and exact >= 492
+    assert bounded >= 670 and held >= 652 and bounded - held <= 18 and narrow >= 543 and exact >= 493
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:

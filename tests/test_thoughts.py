@@ -1195,7 +1195,11 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
 # fama14's six (its 3.8 reproduces_bug[sqlite] replay: all held, five narrow) 849 and 947 of 962; with fama15-0001,
 # -0002 (its 3.8 non_streaming[sqlite] replay: held and narrow) 851 and 949 of 964; with fama4's and fama9's turns
 # moved to errata.json (bodies edited after recording) and fama16's three (the bodies sent: held and narrow) 848 and
-# 946 of 961: the floors stand. With mine22's fama17-0001, -0002, -0004 (fama9's exchanges under the bodies sent, at
+# 946 of 961: the floors stand.
+# With Vertex 2.5 Pro's streamed parallel calls bounded down to none (replayed_thoughts_reach may_bill_none: fnts-0223,
+# -0288 held) and Vertex's bare 3.x signatures read by a reading of their own (signature_size by_generation framing:
+# 12 more narrow) 860 and 948 of 961 (0.8949, 0.9865): raised.
+# With mine22's fama17-0001, -0002, -0004 (fama9's exchanges under the bodies sent, at
 # 5b68c4f045: held and narrow) 851 and 949 of 964 (0.8828, 0.9844); with fama18-0001 ... -0003, -0006 (its 3.7
 # reproduces_bug[postgres] replay at b0f27863c1, unseen: held and narrow, exact given their history) 855 and 953 of
 # 968 (0.8833, 0.9845); with fama21-0001 (its 3.8 pydantic_validation_reproducer replay, the dummy signature: exact)
@@ -1209,7 +1213,9 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
 # preview streamed turns (mrgn4-0001 held, 36 % wide; -0002 billed 209, 1 under its lower edge 210; both exact given
 # their history) 878 and 979 of 1003: restated lower (0.877 -> 0.875); 879 and 980 of 1004 with mrgn5-0001 (3.8,
 # streamed: held and narrow, exact given its history).
-SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.875, "exact or inside": 0.976}
+# Measured again after merging main (its framing reading and may_bill_none, 0.894 / 0.986 over the sets before these):
+# 895 and 986 of 1004 (0.8914, 0.9821) with every unseen turn above: restated lower.
+SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.891, "exact or inside": 0.982}
 
 
 def test_mined_signature_turns_are_exact_or_narrowly_bounded() -> None:
@@ -1537,3 +1543,100 @@ def test_the_several_signatures_factors_hold_the_larger_mined_data_too() -> None
     # refitted with the same margin (0.02): 0.92, 0.89, 0.88, none narrower than the data's
     assert [round(factor + 0.02, 2) for factor in found] == [0.92, 0.89, 0.88]
     assert all(round(factor + 0.02, 2) >= size.several_factor(n) for n, factor in zip((2, 3, 4), found, strict=True))
+
+
+def parallel_turn(sig: str) -> dict[str, Any]:
+    """An agent turn replaying one response's two function calls, its signature on the first."""
+    calls = [{"functionCall": {"name": name, "args": {"a": 2}}} for name in ("add", "multiply")]
+    responses = [{"functionResponse": {"name": name, "response": {"r": 1}}} for name in ("add", "multiply")]
+    return {
+        "contents": [
+            {"role": "user", "parts": [{"text": "Add and multiply 2."}]},
+            {"role": "model", "parts": [{**calls[0], "thoughtSignature": sig}, calls[1]]},
+            {"role": "user", "parts": responses},
+        ]
+    }
+
+
+@pytest.mark.parametrize("day", ["2025-11-19", "2026-03-12"])
+def test_vertex_2_5_pro_streamed_parallel_calls_may_bill_none_of_their_thoughts(day: str) -> None:
+    """accounting.yaml replayed_thoughts_reach may_bill_none: Vertex's 2.5 Pro billed none of a streamed response's
+    parallel calls' thoughts (fantasy's fnts-0223, -0288) where its other streamed turns bill them: given the history,
+    the point bills them and the bounds reach down to none; 2.5 Flash, a single call and a whole response keep the
+    day's rule."""
+    sig = framed(36, 120, 140)  # a streamed signature: several segments
+    body, history = parallel_turn(sig), [response(sig, 80)]
+    base = vertexmeter.usage("gemini-2.5-pro", bare(body), api="vertex", as_of=day).prompt_token_count
+    pro = vertexmeter.usage("gemini-2.5-pro", body, api="vertex", as_of=day, history=history, streamed=True)
+    assert pro.prompt_token_count == base + 80
+    assert pro.bounds is not None and pro.bounds["promptTokenCount"] == [base, base + 80]
+    assert "parallel calls" in pro.bounds["reason"]
+    alone = vertexmeter.usage("gemini-2.5-pro", body, api="vertex", as_of=day, streamed=True)
+    assert alone.bounds is not None and alone.bounds["promptTokenCount"][0] == base
+    flash_base = vertexmeter.usage("gemini-2.5-flash", bare(body), api="vertex", as_of=day).prompt_token_count
+    flash = vertexmeter.usage("gemini-2.5-flash", body, api="vertex", as_of=day, history=history, streamed=True)
+    assert (flash.prompt_token_count, flash.bounds) == (flash_base + 80, None)
+    single = agent_turn(sig)
+    one = vertexmeter.usage("gemini-2.5-pro", single, api="vertex", as_of=day, history=history, streamed=True)
+    assert one.bounds is None
+
+
+def test_recorded_vertex_2_5_pro_streamed_parallel_calls_are_held() -> None:
+    from tests.ground_truth import load_mined_history, replay
+
+    turns = [r for r in load_mined_history("fantasy") if r["id"] in ("fnts-0223", "fnts-0288")]
+    assert len(turns) == 2
+    for record in turns:
+        result = replay(record)
+        assert result.expected == 73 and result.bounds is not None and result.within_bounds
+
+
+def test_a_malformed_may_bill_none_is_refused() -> None:
+    from vertexmeter.registry.dated import _reach
+
+    entry = {"api": "vertex", "call": "generateContent", "generations": ["2.5"], "evidence": ["fnts-0223"]}
+    good = {"shape": "streamed_parallel_calls", "models": ["gemini-2.5-pro*"], "reason": "r", "evidence": ["x"]}
+    reach = _reach([{**entry, "may_bill_none": [good]}])[("vertex", "generateContent", "2.5")]
+    assert reach.bills_maybe_none("streamed_parallel_calls", "gemini-2.5-pro") == "r"
+    assert reach.bills_maybe_none("streamed_parallel_calls", "gemini-2.5-flash") is None
+    for bad in ({**good, "shape": "any"}, {**good, "models": []}, {**good, "reason": " "}, {**good, "evidence": []}):
+        with pytest.raises(ValueError, match="may_bill_none"):
+            _reach([{**entry, "may_bill_none": [bad]}])
+
+
+def test_vertex_bare_3x_signatures_have_a_reading_of_their_own() -> None:
+    """accounting.yaml signature_size by_generation `framing: bare`: Vertex's 3.x signatures recorded from 2026-06-17
+    open with the version byte (no protobuf field around them); their reading, beside the general ones, narrows a small
+    one (290 bytes: 46 .. 67 thoughts, where a framed one reads 43 .. 81) and holds every recorded bare signature whose
+    response states its thoughts (newrelic, ruby_llm, pydantic-ai), as the general readings do."""
+    from tests.ground_truth import mined_history_names
+    from vertexmeter.counting.thoughts import signature_thoughts
+    from vertexmeter.registry import signature_size
+
+    size = signature_size()
+    bare_sig, field_sig = b"\x01" + bytes(289), b"\x0a" + bytes(289)
+    assert size.framing_of(bare_sig) == "bare" and size.framing_of(field_sig) == "field"
+    assert signature_thoughts(bare_sig, size, "vertex", "3")[::2] == (46, 67)
+    assert signature_thoughts(field_sig, size, "vertex", "3")[::2] == (43, 81)
+    assert signature_thoughts(bare_sig, size, "gemini", "3") == signature_thoughts(field_sig, size, "gemini", "3")
+    rows = [
+        (record["source"].split(":")[0], sig, t)
+        for record, sig, t in _one_signature_responses(tuple(mined_history_names()))
+        if sig[:1] == b"\x01"
+    ]
+    assert len(rows) == 20 and len({repo for repo, _, _ in rows}) == 3
+    assert all(_holds(signature_thoughts(sig, size, "vertex", "3"), t) for _, sig, t in rows)
+
+
+def test_a_malformed_framing_reading_is_refused() -> None:
+    from vertexmeter.registry.models import _signature_size
+
+    reading = {"overhead_bytes": {"low": 70, "high": 80}, "bytes_per_thought_token": {"low": 3.31, "high": 4.5}}
+    base = {"overhead_bytes": 60, "bytes_per_thought_token": {"point": 3.9}, "readings": [reading]}
+    entry = {"api": "vertex", "generations": ["3"], "framing": "bare", "readings": [reading]}
+    size = _signature_size({**base, "by_generation": [entry]})
+    assert size.readings_for("vertex", "3", framing="bare") == (*size.readings, (70, 80, 3.31, 4.5))
+    assert size.readings_for("vertex", "3", framing="field") == size.readings_for("vertex", "3") == size.readings
+    for bad in ({"framing": "naked"}, {"streamed": True}):
+        with pytest.raises(ValueError, match="framing"):
+            _signature_size({**base, "by_generation": [{**entry, **bad}]})

@@ -4,6 +4,7 @@ response schemas. `count.count_prompt_tokens` adds what these return to the text
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections import Counter
@@ -250,14 +251,16 @@ def seam_bounds(
     reads_json_schemas: bool = True,
     tokens: Callable[[str], int] | None = None,
     template: ToolTemplate | None = None,
+    day: dt.date | None = None,
 ) -> SeamBounds | None:
     """The uncertain seams the request's replayed function parts and function declarations hold, or None when they
     hold none (most requests: no function parts or declarations, or no seam rule for the model).
     `reads_json_schemas=False`: the tool template in force does not read a declaration's parametersJsonSchema /
     responseJsonSchema, so no seam of theirs moves the bill. `tokens`: the prompt's tokenizer, for the seams
     measured in tokens of a text (without it they are not measured). `template`: the tool template in force, whose
-    reading of references gives the nested objects billed (a recursive definition's expansions each one)."""
-    seams = uncertain_seams_for(prompt.model, prompt.api, prompt.call)
+    reading of references gives the nested objects billed (a recursive definition's expansions each one). `day`: the
+    request's day, for the seams of a span of days (None: today)."""
+    seams = tuple(seam for seam in uncertain_seams_for(prompt.model, prompt.api, prompt.call) if seam.holds_on(day))
     if not seams:
         return None
     payloads = [
@@ -309,6 +312,9 @@ def seam_bounds(
         elif seam.shape in _DECLARATION_TEXT_SEAMS:
             texts = [t for declaration in declarations for t in _DECLARATION_TEXT_SEAMS[seam.shape](declaration)]
             n = sum(tokens(t) for t in texts) if tokens is not None else 0
+        elif seam.shape in _DECLARATION_TOKEN_SEAMS:
+            measured = _DECLARATION_TOKEN_SEAMS[seam.shape]
+            n = sum(measured(declaration, tokens) for declaration in declarations) if tokens is not None else 0
         else:
             n = sum(_SEAM_MEASURES[seam.shape](payload) for payload in payloads)
         if n:
@@ -564,8 +570,56 @@ _OUTPUT_TEXT_SEAMS: dict[str, Callable[[Prompt], int]] = {
 # Shapes of a response's text edges: the whitespace output_newlines leaves out, per token of it.
 _OUTPUT_EDGE_SEAMS = frozenset({"output_edge_whitespace"})
 
+
+def _replayed_calls_with_underscored_keys(prompt: Prompt) -> int:
+    """The request's replayed functionCall parts whose args hold a top-level key that begins with `_`."""
+    return sum(
+        isinstance(args := function.get("args"), dict) and any(str(key).startswith("_") for key in args)
+        for turn in prompt.contents
+        for part in turn.parts
+        if isinstance(function := part.get("functionCall"), dict)
+    )
+
+
+def _scalar_arrays(schema: Any) -> int:
+    """ARRAY nodes of an OpenAPI schema whose `items` is a scalar (string, number, integer, boolean), at any depth."""
+    if not isinstance(schema, dict):
+        return 0
+    items = schema.get("items")
+    count = int(
+        str(schema.get("type", "")).upper() == "ARRAY"
+        and isinstance(items, dict)
+        and str(items.get("type", "")).upper() in ("STRING", "NUMBER", "INTEGER", "BOOLEAN")
+    )
+    children = list(schema["properties"].values()) if isinstance(schema.get("properties"), dict) else []
+    children += [items] if isinstance(items, dict) else []
+    children += [c for c in schema.get("anyOf") or [] if isinstance(c, dict)]
+    return count + sum(_scalar_arrays(child) for child in children)
+
+
+def _property_orderings(schema: Any) -> int:
+    """The non-empty `propertyOrdering` lists of a schema, at any depth."""
+    if isinstance(schema, list):
+        return sum(_property_orderings(item) for item in schema)
+    if not isinstance(schema, dict):
+        return 0
+    count = int(isinstance(schema.get("propertyOrdering"), list) and bool(schema["propertyOrdering"]))
+    return count + sum(_property_orderings(value) for key, value in schema.items() if key != "propertyOrdering")
+
+
+def _optional_properties_past_two(declaration: dict[str, Any]) -> int:
+    """Of a declaration whose parameter schema requires none of its properties, the properties after the second."""
+    schema = declaration.get("parameters") or declaration.get("parametersJsonSchema")
+    if not isinstance(schema, dict) or _requires(declaration) or not isinstance(schema.get("properties"), dict):
+        return 0
+    return max(len(schema["properties"]) - 2, 0)
+
+
 # Shapes of the request as a whole.
 _REQUEST_SEAMS: dict[str, Callable[[Prompt], int]] = {
+    "cached_content": lambda prompt: int(bool(prompt.cached_content)),
+    "user_turn": lambda prompt: sum(turn.role == "user" for turn in prompt.contents),
+    "replayed_call_underscored_key": _replayed_calls_with_underscored_keys,
     "replayed_call_string_ending_in_paren": _replayed_call_strings_ending_in_paren,
     "replayed_function_response": _replayed_function_responses,
     "response_schema_number_default": _response_schema_number_defaults,
@@ -593,10 +647,14 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "type_union": lambda declaration: sum(
         _type_unions(declaration.get(key)) for key in ("parametersJsonSchema", "responseJsonSchema")
     ),
+    "scalar_array": lambda declaration: _scalar_arrays(declaration.get("parameters")),
+    "json_schema_property_ordering": lambda declaration: _property_orderings(declaration.get("parametersJsonSchema")),
+    "optional_properties_none_required": _optional_properties_past_two,
 }
 
 # Shapes of a function declaration that tool_features counts (each declaration walked once: `seam_bounds`).
 _FEATURE_SEAMS: dict[str, Callable[[dict[str, Any], Counter[str]], int]] = {
+    "typed_node": _feature("typed_node"),
     # Schema nodes whose `additionalProperties` is true or a schema: what per_open_object weighs.
     "open_object": _feature("open_object"),
     "enum": _feature("enum"),
@@ -628,6 +686,15 @@ _DECLARATION_TEXT_SEAMS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "string_default": lambda declaration: [
         text for key in ("parameters", "response") for text in _string_defaults(declaration.get(key))
     ],
+}
+
+
+# Shapes of a function declaration measured with the prompt's tokenizer (each token one occurrence).
+_DECLARATION_TOKEN_SEAMS: dict[str, Callable[[dict[str, Any], Callable[[str], int]], int]] = {
+    # The tokens a space before the declaration's name would save (`passphrase` is two pieces, ` passphrase` one).
+    "name_after_space": lambda declaration, tokens: (
+        max(tokens(name) - tokens(" " + name), 0) if isinstance(name := declaration.get("name"), str) and name else 0
+    ),
 }
 
 

@@ -121,7 +121,8 @@ def part_texts(
     does (`texts`: keys and string values, each its own string) or as one JSON text (`json`: the payload
     serialized as Python's json.dumps does, non-ASCII kept, an absent payload as {}; `json_sorted_keys`: the same
     with every object's keys in sorted order, as a protobuf Struct's map is written; `json_raw_quotes`: json with
-    the quotes inside strings not escaped; `escaped_strings`: `escaped_payload`'s text, cut at its escape tokens,
+    the quotes inside strings not escaped; `json_sorted_keys_escaped_quotes`: json_sorted_keys with each ' inside a
+    string written \\' (as C escaping writes it); `escaped_strings`: `escaped_payload`'s text, cut at its escape tokens,
     which the caller counts: one token each, two per string). `code=False`: code execution parts count nothing."""
     if "text" in part:
         yield part["text"], f"{path}.text"
@@ -134,11 +135,13 @@ def part_texts(
                 for segment in escaped_payload(call.get(payload) or {}).split(ESCAPE):
                     if segment:
                         yield segment, f"{path}.{proto}.{payload}"
-            elif function_payload in ("json", "json_sorted_keys", "json_raw_quotes"):
-                sort_keys = function_payload == "json_sorted_keys"
+            elif function_payload in _JSON_PAYLOADS:
+                sort_keys = function_payload != "json" and function_payload != "json_raw_quotes"
                 text = json.dumps(call.get(payload) or {}, ensure_ascii=False, sort_keys=sort_keys)
                 if function_payload == "json_raw_quotes" and '\\"' in text:
                     text = _ESCAPE.sub(lambda m: '"' if m[1] == '"' else m[0], text)
+                elif function_payload == "json_sorted_keys_escaped_quotes" and "'" in text:
+                    text = text.replace("'", "\\'")  # a string's ' written \' as C escaping writes it
                 yield text, f"{path}.{proto}.{payload}"
             elif call.get(payload):
                 yield from value_texts(call[payload], f"{path}.{proto}.{payload}")
@@ -146,6 +149,10 @@ def part_texts(
         value = part.get(field)
         if value is not None and value.get(payload):
             yield value[payload], f"{path}.{proto}.{payload}"
+
+
+# The payloads read as one JSON text (part_texts).
+_JSON_PAYLOADS = frozenset({"json", "json_sorted_keys", "json_raw_quotes", "json_sorted_keys_escaped_quotes"})
 
 
 # Stands for the escape token around a string in `escaped_payload`: a special token of its own (Gemma 4's `<|"|>`),

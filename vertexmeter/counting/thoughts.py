@@ -124,6 +124,15 @@ def replayed_signatures(prompt: Prompt, scope: str, reach: ThoughtReach | None =
     return current
 
 
+def _parallel_call_signatures(prompt: Prompt) -> set[bytes]:
+    """The signatures carried by model turns of two or more function calls."""
+    out: set[bytes] = set()
+    for turn in prompt.contents:
+        if turn.role == "model" and sum("functionCall" in part for part in turn.parts) >= 2:
+            out.update(p["thoughtSignature"] for p in turn.parts if isinstance(p.get("thoughtSignature"), bytes))
+    return out
+
+
 def _turn_signatures(turns: list[Any], per_part: bool, skip: tuple[str, ...] = ()) -> list[bytes]:
     seen: list[bytes] = []
     for turn in turns:
@@ -190,7 +199,9 @@ def signature_thoughts(
     extra = max(0, signature_segments(signature) - 1)
     n = max(0, len(signature) - size.per_extra_segment_bytes * extra)
     low, high = 0, math.inf
-    for overhead_low, overhead_high, k_low, k_high in size.readings_for(api, generation, streamed):
+    for overhead_low, overhead_high, k_low, k_high in size.readings_for(
+        api, generation, streamed, size.framing_of(signature)
+    ):
         low = max(low, math.floor(max(0, n - overhead_high) / k_high))
         high = min(high, math.ceil(max(0, n - overhead_low) / k_low))
     top = max(int(high), low)
@@ -222,21 +233,31 @@ def replayed_thought_tokens(
     known_parts = 0
     low = point = high = 0
     unknown: list[bytes] = []
+    # Signatures the recorded answers of this shape billed none of (accounting.yaml replayed_thoughts_reach
+    # may_bill_none): what they would bill leaves the low end.
+    doubt = reach.bills_maybe_none("streamed_parallel_calls", prompt.model.rules_id) if reach is not None else None
+    in_doubt = _parallel_call_signatures(prompt) if doubt else set()
+    doubtful: dict[bytes, int] = {}
     for signature in signatures:
         if rule.billed in _STREAMED_ONLY and not (streamed_signature(signature) if streamed is None else streamed):
             continue  # a whole (not streamed) response's thoughts are not billed again
+        doubted = signature in in_doubt and (streamed_signature(signature) if streamed is None else streamed)
         found = history.by_signature.get(signature)
         if found is not None:
             if per_part:
                 known_parts += found[1]
             else:
                 known_responses[found[0]] = found[1]
+            if doubted:
+                doubtful[signature] = (doubtful.get(signature, 0) + found[1]) if per_part else found[1]
             continue
         # Not said, a signature of several segments was streamed (a 3.x one has one segment either way).
         said = streamed if streamed is not None else (True if streamed_signature(signature) else None)
         lo, mid, hi = signature_thoughts(signature, size, prompt.api, prompt.model.rules_generation, said)
         if hi:
             unknown.append(signature)
+        if doubted:
+            doubtful[signature] = doubtful.get(signature, 0) + lo
         low, point, high = low + lo, point + mid, high + hi
     # Distinct signatures' errors partly cancel in their sum (accounting.yaml `several_signatures`); one signature
     # billed per part it rides on (Vertex 2.5) errs alike each time, so a repeat keeps the plain sum.
@@ -246,6 +267,9 @@ def replayed_thought_tokens(
     known = sum(known_responses.values()) + known_parts
     low, point, high = low + known, point + known, high + known
     reasons = []
+    if doubt and sum(doubtful.values()):
+        low = max(0, low - sum(doubtful.values()))
+        reasons.append(f"{len(doubtful)} replayed signature(s) of a streamed response's parallel calls: {doubt}")
     if rule.billed in THOUGHT_BILLING_WINDOWS and rule.window and high:
         # Billed or not on this day, the records do not tell: the point value bills them as the service does
         # after the window, the low end bills none.

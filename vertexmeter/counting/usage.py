@@ -493,6 +493,7 @@ def usage_of_body(
             reads_json_schemas=template is None or template.counts_json_schemas,
             tokens=lambda text: len(tokenizer.encode(text)),
             template=template,
+            day=day,
         ),
         streamed_history=counted.streamed_history,
         tool_runs=tool_run_span(prompt, GENERATE_CONTENT, day, response),

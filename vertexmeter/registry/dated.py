@@ -41,6 +41,8 @@ DATED_RULE_SECTIONS = ("thoughts_in_candidates", "trailing_whitespace_not_billed
 
 _EARLIER = ("never", "when_current_replays")
 _SIGNATURES = ("per_response", "per_part")
+# `may_bill_none` shapes: a streamed response's signature on a model turn of two or more function calls.
+_MAY_BILL_NONE = ("streamed_parallel_calls",)
 _FALLBACKS = ("user_text_urls",)
 _BOUNDS = ("last_user_text_twice", "answer_segments", "invocations_requested")
 _READS = ("webSearchQueries", "retrievedUrls", "citations", "grounding_chunks", "tool_calls")
@@ -113,13 +115,23 @@ class ThoughtReach:
     one (else only the scope's). `signatures`: "per_part" bills a signature each time a part carries it (parallel
     calls that repeat their response's signature), "per_response" once per producing response. `not_thoughts`: the
     part fields whose signature carries something else than thoughts (a server-side tool's call or result): no
-    thoughts are billed or estimated from it."""
+    thoughts are billed or estimated from it. `may_bill_none`: (shape, model patterns, reason, evidence) where the
+    recorded answers of one repository billed none of a signature's thoughts that the rule bills: the low end drops
+    them (known or estimated), the point keeps the rule's reading."""
 
     earlier_turns: str = "never"
     signatures: str = "per_response"
     not_thoughts: tuple[str, ...] = ()
     confidence: str = ""
     evidence: tuple[str, ...] = ()
+    may_bill_none: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...] = ()
+
+    def bills_maybe_none(self, shape: str, model: str) -> str | None:
+        """The reason where a signature of this shape, on this serving model (a rules id), may bill none; else None."""
+        for own, models, reason, _ in self.may_bill_none:
+            if own == shape and any(fnmatch.fnmatchcase(model, pattern) for pattern in models):
+                return reason
+        return None
 
 
 @dataclass(frozen=True)
@@ -408,6 +420,7 @@ def _reach(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], ThoughtReach
             not_thoughts=_strings(entry.get("not_thoughts") or []),
             confidence=str(entry.get("confidence", "")),
             evidence=_strings(entry.get("evidence") or []),
+            may_bill_none=tuple(_may_bill_none(item) for item in entry.get("may_bill_none") or []),
         )
         if (
             reach.earlier_turns not in _EARLIER
@@ -424,6 +437,15 @@ def _reach(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str], ThoughtReach
                         raise ValueError(f"accounting.yaml replayed_thoughts_reach: {api, call, generation} twice")
                     out[(api, call, generation)] = reach
     return out
+
+
+def _may_bill_none(item: Any) -> tuple[str, tuple[str, ...], str, tuple[str, ...]]:
+    if not isinstance(item, dict) or item.get("shape") not in _MAY_BILL_NONE:
+        raise ValueError(f"accounting.yaml replayed_thoughts_reach may_bill_none: {item!r} (shape {_MAY_BILL_NONE})")
+    models, reason, evidence = _strings(item.get("models") or []), str(item.get("reason") or ""), item.get("evidence")
+    if not models or not reason.strip() or not evidence:
+        raise ValueError(f"accounting.yaml replayed_thoughts_reach may_bill_none: {item!r} (models, reason, evidence)")
+    return str(item["shape"]), models, reason.strip(), _strings(evidence)
 
 
 def _server_tools(raw: list[dict[str, Any]]) -> tuple[ServerToolCall, ...]:

@@ -30,7 +30,14 @@ from vertexmeter.registry.dated import (
 from vertexmeter.vocabulary import APIS, CALLS, EMBED_CONTENT
 
 BILLED_OUTPUTS = ("text", "before_stop")
-FUNCTION_PAYLOADS = ("texts", "json", "json_sorted_keys", "json_raw_quotes", "escaped_strings")
+FUNCTION_PAYLOADS = (
+    "texts",
+    "json",
+    "json_sorted_keys",
+    "json_raw_quotes",
+    "json_sorted_keys_escaped_quotes",
+    "escaped_strings",
+)
 # accounting.yaml's tables keyed by (api, call, generation); each key covered exactly once by each.
 ACCOUNTING_TABLES = (
     "role_overhead",
@@ -196,7 +203,8 @@ _TOOL_WEIGHTS = (
 @dataclass(frozen=True)
 class FunctionHistory:
     """How replayed functionCall / functionResponse parts count (accounting.yaml `function_history`): their
-    payload read as `texts` (keys and string values), as one JSON text (`json`, `json_sorted_keys`, `json_raw_quotes`)
+    payload read as `texts` (keys and string values), as one JSON text (`json`, `json_sorted_keys`, `json_raw_quotes`,
+    `json_sorted_keys_escaped_quotes`)
     or as Gemma 4's tool-call text (`escaped_strings`), plus these tokens."""
 
     per_call: int = 0
@@ -296,6 +304,14 @@ SEAM_SHAPES = (
     "format",
     "lone_optional_described_property",
     "string_default",
+    "name_after_space",
+    "replayed_call_underscored_key",
+    "scalar_array",
+    "json_schema_property_ordering",
+    "optional_properties_none_required",
+    "cached_content",
+    "user_turn",
+    "typed_node",
 )
 
 
@@ -311,6 +327,15 @@ class UncertainSeam:
     reason: str
     confidence: str
     evidence: tuple[str, ...]
+    # The days the seam holds on (both ends included; None: open), for a span of days one repository's answers show.
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def holds_on(self, day: dt.date | None) -> bool:
+        """The seam holds on `day` (None: today, after every dated span's start)."""
+        if day is None:
+            return self.until is None
+        return (self.since is None or self.since <= day) and (self.until is None or day <= self.until)
 
 
 @dataclass(frozen=True)
@@ -418,12 +443,16 @@ class SignatureSize:
         tuple[tuple[str, ...], tuple[str, ...], bool, bool, tuple[tuple[int, int, float, float], ...], float | None],
         ...,
     ] = ()
+    # `by_generation` entries that name `framing`: ((apis, generations, framing, readings), ...), added to the readings
+    # of signatures so framed (the bounds stay the intersection).
+    by_framing: tuple[tuple[tuple[str, ...], tuple[str, ...], str, tuple[tuple[int, int, float, float], ...]], ...] = ()
 
     def readings_for(
-        self, api: str | None, generation: str | None, streamed: bool | None = None
+        self, api: str | None, generation: str | None, streamed: bool | None = None, framing: str | None = None
     ) -> tuple[tuple[int, int, float, float], ...]:
         """The readings that hold a signature of this API and generation: every general one and the scoped ones; where
-        `streamed` is said, those of streamed or whole responses too (some in place of the general ones)."""
+        `streamed` is said, those of streamed or whole responses too (some in place of the general ones); those of its
+        `framing` (see `framing_of`)."""
         general = self.readings
         extra: tuple[tuple[int, int, float, float], ...] = tuple(
             reading
@@ -431,11 +460,24 @@ class SignatureSize:
             if api in apis and generation in generations
             for reading in readings
         )
+        extra += tuple(
+            reading
+            for apis, generations, own, readings in self.by_framing
+            if framing == own and api in apis and generation in generations
+            for reading in readings
+        )
         for apis, generations, of_streams, in_place, readings, _ in self.by_stream:
             if streamed is not None and streamed == of_streams and api in apis and generation in generations:
                 general = () if in_place else general
                 extra += readings
         return general + extra
+
+    @staticmethod
+    def framing_of(signature: bytes) -> str:
+        """The signature's framing: bare where its decoded bytes open with the version byte (0x01, no protobuf field
+        around it: Vertex's 3.x signatures recorded from 2026-06-17), else field (a field 1 or 2 holding the
+        segments)."""
+        return "bare" if signature[:1] == b"\x01" else "field"
 
     def point_for(self, api: str | None, generation: str | None, streamed: bool | None = None) -> float:
         """The point value's bytes per thought token: a streamed or whole entry's own where the caller says which."""
@@ -776,10 +818,26 @@ def _load_uncertain_seams(raw: list[dict[str, Any]]) -> dict[tuple[str, str, str
             reason=str(entry["reason"]),
             confidence=str(entry.get("confidence", "")),
             evidence=_strings(entry["evidence"]),
+            since=_seam_day(entry, "since"),
+            until=_seam_day(entry, "until"),
         )
+        if seam.since is not None and seam.until is not None and seam.until < seam.since:
+            raise ValueError(f"accounting.yaml uncertain_seams: {shape} ends before it begins")
         for key in _rule_keys(entry):
             out.setdefault(key, []).append(seam)
     return {key: tuple(seams) for key, seams in out.items()}
+
+
+def _seam_day(entry: dict[str, Any], key: str) -> dt.date | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"accounting.yaml uncertain_seams: {key} {value!r} is not a day") from None
 
 
 @cache  # read per request (batch lines too): the answer depends only on these arguments
@@ -812,6 +870,7 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
         items += [raw["also"]] if raw.get("also") is not None else []
     scoped = []
     by_stream = []
+    by_framing = []
     for entry in raw.get("by_generation") or []:
         if not isinstance(entry, dict) or not entry.get("api") or not entry.get("generations"):
             raise ValueError("accounting.yaml signature_size.by_generation: an entry names its api and generations")
@@ -824,7 +883,12 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
         point = (entry.get("bytes_per_thought_token") or {}).get("point")
         if point is not None and (streamed is None or not isinstance(point, int | float) or point <= 0):
             raise ValueError(f"accounting.yaml signature_size.{where}: its own point is a number > 0, with streamed")
-        if streamed is None:
+        framing = entry.get("framing")
+        if framing is not None and (framing not in ("bare", "field") or streamed is not None or point is not None):
+            raise ValueError(f"accounting.yaml signature_size.{where}: framing is bare or field, without streamed")
+        if framing is not None:
+            by_framing.append((apis, generations, str(framing), readings))
+        elif streamed is None:
             scoped.append((apis, generations, readings))
         elif isinstance(streamed, bool):
             by_stream.append((apis, generations, streamed, in_place, readings, None if point is None else float(point)))
@@ -839,6 +903,7 @@ def _signature_size(raw: dict[str, Any]) -> SignatureSize:
         per_extra_segment_bytes=bounds_weight,
         point_extra_segment_bytes=point_weight,
         scoped=tuple(scoped),
+        by_framing=tuple(by_framing),
         by_stream=tuple(by_stream),
         several=_several(raw.get("several_signatures") or []),
         thoughtless_up_to_bytes=_whole_number(raw.get("thoughtless_up_to_bytes", 0), "thoughtless_up_to_bytes"),
