@@ -73,7 +73,8 @@ def load_mined_history(name: str) -> list[dict[str, Any]]:
     `late_2026d` (stored index versions of lmnr-ai/lmnr-python's Google ADK cassettes after its mirror: Gemini API
     3.5 Flash-Lite, 2026-08-25), `calls_heldout6` (their outputs that call functions),
     `late_2026e` (stored index versions of googleapis/dotnet-genai's test recordings after its mirror: 3.5 Flash
-    response schemas with propertyOrdering, both APIs, 2026-08-05),
+    response schemas with propertyOrdering, both APIs, 2026-08-05), `maruel_genai` (maruel/genai's go-vcr recordings
+    of the Gemini API, 2025-05 … 2026-08: 2.0 … 3.7 Flash), `calls_heldout7` (their outputs that call functions),
     `calls_heldout3`
     (outputs that call functions, of js-genai, dotnet-genai and mastra),
     `calls_heldout2` (outputs that call functions, of llm.rb, req_llm 2026, vxcontrol/langchaingo, adk-go,

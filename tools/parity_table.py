@@ -93,6 +93,8 @@ MINED = {
     "late_2026d": "index versions of lmnr-python's ADK agents: Gemini API 3.5 Flash-Lite, Aug 2026 (unseen check)",
     "calls_heldout6": "function-call outputs of the same 3.5 Flash-Lite recordings (unseen check)",
     "late_2026e": "index versions of dotnet-genai's recordings: 3.5 Flash response schemas, Aug 2026 (unseen check)",
+    "maruel_genai": "maruel/genai's go-vcr recordings: Gemini API 2.0 ... 3.7 Flash, 2025-05 - 2026-08 (unseen check)",
+    "calls_heldout7": "function-call outputs of the same maruel/genai recordings (unseen check)",
     "media": "media prompts with their real bytes, every mirrored repository (unseen check; docs/media.md)",
 }
 

@@ -105,7 +105,16 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       replay at 55e30f1c97, fama12 / fama12c; its 3.6 reproduces_bug[sqlite] replay at 55e30f1c97, fama13 / fama13c;
       its 3.8 reproduces_bug[sqlite] replay at 32f157b23d, fama14 / fama14c; its 3.8 non_streaming[sqlite] replay at
       5b68c4f045, fama15 / fama15c; its with_tool_calls[postgres] replay at 32f157b23d, fama16, whose exchanges
-      are fama4's under the bodies sent: tests/data/PROVENANCE.md)
+      are fama4's under the bodies sent; its reproduces_bug[postgres] replay at 5b68c4f045, fama17 / fama17c, whose
+      exchanges are fama9's under the bodies sent; its 3.7 reproduces_bug[postgres] replay at b0f27863c1, fama18 /
+      fama18c; its test_shipped_default_retry_pair cassette at 5b68c4f045, fama19; its
+      test_google_structured_output_with_strict_schema cassette at 87852279c6, fama20; its 3.8
+      pydantic_validation_reproducer replay at 12b666a7fe, fama21: tests/data/PROVENANCE.md)
+  maruel/genai (go-vcr v2 recordings, mined 2026-12-07 over its whole history): ... maruel/genai
+      providers/gemini/testdata mrgn --skip-known-model | gzip -9n > tests/data/mined_maruel_genai.jsonl.gz; mrgnc
+      alike (`--function-calls`) | gzip -9n > tests/data/mined_calls_heldout7.jsonl.gz; then its stored index
+      versions past the mirror (copied to INDEX/COMMIT/PATH): ... INDEX maruel/genai providers/gemini/testdata mrgn2
+      --skip-known-model --index-copies, appended to each (mrgn2c with `--function-calls`)
   held-out function-call outputs of js-genai, dotnet-genai and mastra (`--function-calls --skip-known`, appended in
       this order): googleapis/js-genai jsgenaic, googleapis/dotnet-genai dotnetgenaic, mastra-ai/mastra mastrac
       (`--index-copies`) | gzip -9n > tests/data/mined_calls_heldout3.jsonl.gz
