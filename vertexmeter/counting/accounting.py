@@ -436,6 +436,13 @@ def _response_properties_named_as_parameters(declaration: dict[str, Any]) -> int
     return len(names[0] & names[1])
 
 
+def _openapi_response_objects(declaration: dict[str, Any]) -> int:
+    """A declaration's OpenAPI `response` schema with properties (not a responseJsonSchema): 1 or 0."""
+    schema = declaration.get("response")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return int(isinstance(properties, dict) and bool(properties))
+
+
 def _type_unions(schema: Any) -> int:
     """JSON Schema `type` lists naming two or more types besides "null", at any depth."""
 
@@ -757,6 +764,9 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "scalar_array": lambda declaration: _scalar_arrays(declaration.get("parameters")),
     "json_schema_property_ordering": lambda declaration: _property_orderings(declaration.get("parametersJsonSchema")),
     "optional_properties_none_required": _optional_properties_past_two,
+    "openapi_response_object": lambda declaration: _openapi_response_objects(declaration),
+    # Every declaration: for a model whose reading of declarations is known only from one repository's answers.
+    "declaration": lambda _declaration: 1,
 }
 
 # Shapes of a function declaration that tool_features counts (each declaration walked once: `seam_bounds`).

@@ -318,6 +318,8 @@ SEAM_SHAPES = (
     "parallel_call_without_args",
     "output_call_json",
     "text_after_open_model_turn",
+    "openapi_response_object",
+    "declaration",
 )
 
 
