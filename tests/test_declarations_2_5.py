@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import vertexmeter
-from tests.ground_truth import load_mined_history
+from tests.ground_truth import load_2026, load_mined_history
 from vertexmeter.counting.texts import without_formats
 
 USER = {"role": "user", "parts": [{"text": "Add 2 and 3, then subtract 1."}]}
@@ -213,3 +213,62 @@ def test_nested_objects_are_bounded_as_the_template_reads_them() -> None:
     twice = vertexmeter.usage("gemini-2.5-flash", _body({"name": "pair", "parametersJsonSchema": schema}), api="gemini")
     point = twice.prompt_token_count
     assert twice.bounds is not None and twice.bounds["promptTokenCount"] == [point, point + 2 * 13]
+
+
+def _mined(name: str, record_id: str) -> dict[str, Any]:
+    return next(r for r in load_mined_history(name) if r["id"] == record_id)
+
+
+def _usage(record: dict[str, Any], request: dict[str, Any] | None = None, model: str | None = None) -> Any:
+    body = record["request"] if request is None else request
+    return vertexmeter.usage(model or record["model"], body, api="gemini", as_of=record["recorded"])
+
+
+def test_an_openapi_response_object_on_2_5_is_bounded_one_up() -> None:
+    """maruel/genai's square_root with an OpenAPI `response` {response: STRING} (mrgn-0060, 2.5 Flash-Lite, 117
+    billed): 116 at the point, bounded [116, 117] (uncertain_seams openapi_response_object); best_country beside an
+    enum (mrgn-0061, 115 billed) [113, 115] with the enum's - 1. google/adk-go's responseJsonSchema objects (t3-0413)
+    stay exact without bounds, and maruel's declaration sent as a responseJsonSchema gains none."""
+    record = _mined("maruel_genai", "mrgn-0060")
+    answer = _usage(record)
+    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (117, 116)
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [116, 117]
+    assert "an OpenAPI response schema with properties in a 2.5 function declaration" in answer.bounds["reason"]
+    with_enum = _usage(_mined("maruel_genai", "mrgn-0061"))
+    assert with_enum.bounds is not None and with_enum.bounds["promptTokenCount"] == [113, 115]
+    (declaration,) = record["request"]["tools"][0]["functionDeclarations"]
+    as_json = {k: v for k, v in declaration.items() if k != "response"}
+    as_json["responseJsonSchema"] = declaration["response"]
+    body = {**record["request"], "tools": [{"functionDeclarations": [as_json]}]}
+    assert _usage(record, body).bounds is None
+    adk = next(r for r in load_2026() if r["id"] == "t3-0413")
+    exact = _usage(adk)
+    assert (exact.prompt_token_count, exact.bounds) == (adk["expected"]["totalTokens"], None)
+
+
+def test_the_openapi_response_seam_holds_maruels_2_5_signature_turns() -> None:
+    """mrgn-0123 (2.5 Flash, a signed call and its result replayed, 307 billed) was 1 over its number seam's upper
+    edge: the response object's + 1 holds it."""
+    record = _mined("maruel_genai", "mrgn-0123")
+    answer = _usage(record)
+    assert answer.bounds is not None
+    low, high = answer.bounds["promptTokenCount"]
+    assert answer.prompt_token_count == 306 and low <= record["expected"]["totalTokens"] == high == 307
+
+
+def test_flash_lite_preview_09_2025_declarations_are_bounded_down_to_the_3x_reading() -> None:
+    """2.5 Flash-Lite's 09-2025 preview read maruel/genai's square_root as 3.x does on 2025-12-15 (mrgn-0244: 104
+    billed, 116 at the 2.5 point): bounded [102, 117] (uncertain_seams declaration, - 14, beside the response
+    object's + 1). On 2025-10-03 it read agentjido/req_llm's get_weather as 2.5 (reqllm-0073: exact, no declaration
+    seam), and 2.5 Flash-Lite itself gains no such bounds on the same request."""
+    record = _mined("maruel_genai", "mrgn-0244")
+    answer = _usage(record)
+    assert (record["expected"]["totalTokens"], answer.prompt_token_count) == (104, 116)
+    assert answer.bounds is not None and answer.bounds["promptTokenCount"] == [102, 117]
+    assert "2.5 Flash-Lite's 09-2025 preview" in answer.bounds["reason"]
+    released = _usage(record, model="gemini-2.5-flash-lite")
+    assert released.bounds is not None and released.bounds["promptTokenCount"] == [116, 117]
+    october = _mined("req_llm", "reqllm-0073")
+    before = _usage(october)
+    assert before.prompt_token_count == october["expected"]["totalTokens"] == 142
+    assert before.bounds is not None and before.bounds["promptTokenCount"] == [139, 142]

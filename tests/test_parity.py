@@ -377,7 +377,9 @@ MINED_HISTORY_FLOORS = {
     # inside its bounds, exact given its history; a responseSchema answer whose stream states 2 candidates tokens for
     # 19 of text): 0.783; 359/460 with mrgn4 (3.5 Flash-Lite and 3.1 Pro preview streamed signature turns, neither
     # exact, exact given their history): 0.780; 360/462 with mrgn5 (3.8 streamed OutOfOrder-2: the output exact, the
-    # signature turn 1 over, inside narrow bounds, exact given its history): 0.779.
+    # signature turn 1 over, inside narrow bounds, exact given its history): 0.779. Its 2.5 `response` declarations
+    # (45 prompts, 1 over) and Flash-Lite preview 09-2025's (4, 7 to 14 under) bounded since (uncertain_seams
+    # openapi_response_object, declaration), not made exact: one repository shows each: the floor stands.
     "maruel_genai": 0.779,
     # 42/46: the same recordings' calls, 2.5 Flash preview 09-2025's four said 3 to 6 over; 48/52 with mrgn2c (6/6)
     "calls_heldout7": 0.923,  # 49/53 with mrgn3c-0001, 51/55 with mrgn4c, 52/56 with mrgn5c
@@ -529,7 +531,9 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
     lower edge 210, exact given its history): 666 bounded, 646 held (20 not held); with its streamed 3.8 OutOfOrder-2
     turn (mrgn5-0001: held and narrow, exact given its history): 667 bounded, 647 held, 527 narrow. Measured again after
     merging main (c52e17a: Vertex 2.5 Pro's parallel calls and Vertex's bare 3.x signatures), with every record above:
-    670 bounded, 652 held, 543 narrow, 493 exact."""
+    670 bounded, 652 held, 543 narrow, 493 exact. With an OpenAPI `response` object on 2.5 bounded 0 … + 1
+    (accounting.yaml uncertain_seams openapi_response_object: maruel/genai's eight turns above now held and narrow):
+    670 bounded, 660 held, 551 narrow, 493 exact."""
     held = bounded = narrow = exact = 0
     for records in [load_mined(), *(load_mined_history(name) for name in MINED_HISTORY_FLOORS)]:
         for record in records:
@@ -542,7 +546,7 @@ def test_replayed_thought_bounds_hold_on_the_mined_sets() -> None:
                 bounded += 1
                 held += result.within_bounds
                 narrow += result.within_bounds and result.bounds_width <= 0.3
-    assert bounded >= 670 and held >= 652 and bounded - held <= 18 and narrow >= 543 and exact >= 493
+    assert bounded >= 670 and held >= 660 and bounded - held <= 10 and narrow >= 551 and exact >= 493
 
 
 def test_built_in_tool_outputs_on_2_5_are_exact_or_held() -> None:

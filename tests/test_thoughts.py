@@ -1215,7 +1215,9 @@ def test_a_malformed_reading_of_a_generation_is_refused() -> None:
 # streamed: held and narrow, exact given its history).
 # Measured again after merging main (its framing reading and may_bill_none, 0.894 / 0.986 over the sets before these):
 # 895 and 986 of 1004 (0.8914, 0.9821) with every unseen turn above: restated lower.
-SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.891, "exact or inside": 0.982}
+# With an OpenAPI `response` object on 2.5 bounded 0 … + 1 (accounting.yaml uncertain_seams openapi_response_object:
+# maruel/genai's eight 2.5 turns 1 over held and narrow) 903 and 994 of 1004 (0.8994, 0.9900): raised.
+SIGNATURE_TURN_FLOORS = {"exact or narrow": 0.899, "exact or inside": 0.990}
 
 
 def test_mined_signature_turns_are_exact_or_narrowly_bounded() -> None:
