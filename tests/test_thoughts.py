@@ -1642,3 +1642,31 @@ def test_a_malformed_framing_reading_is_refused() -> None:
     for bad in ({"framing": "naked"}, {"streamed": True}):
         with pytest.raises(ValueError, match="framing"):
             _signature_size({**base, "by_generation": [{**entry, **bad}]})
+
+
+def test_results_replayed_after_a_signed_text_answer_bill_both_producing_responses() -> None:
+    """maruel/genai's 3.8 OutOfOrder-3 turn (mrgn2-0013: three calls under one signature, a signed text answer, then
+    the results out of order and the user's text again) bills 609 = its 377 without signatures + 76 (the calls'
+    response, the OutOfOrder-1 copy mrgn2-0010) + 156 (the text answer's, the OutOfOrder-2 copy mrgn2-0011): exact
+    given both responses; given the calls' response alone it reads 624 (the text's signature estimated), and alone
+    its point lies inside its bounds."""
+    from tests.ground_truth import load_mined_history
+
+    records = {r["id"]: r for r in load_mined_history("maruel_genai") if r["id"].startswith("mrgn2-")}
+    turn = records["mrgn2-0013"]
+    calls, answer = turn["request"]["contents"][2], turn["request"]["contents"][5]
+    history = [
+        {"candidates": [{"content": content, "finishReason": "STOP"}], "usageMetadata": records[first]["raw_usage"]}
+        for content, first in ((calls, "mrgn2-0010"), (answer, "mrgn2-0011"))
+    ]
+    assert [records[first]["raw_usage"]["thoughtsTokenCount"] for first in ("mrgn2-0010", "mrgn2-0011")] == [76, 156]
+
+    def usage(given: list[dict[str, Any]] | None) -> Any:
+        return vertexmeter.usage(turn["model"], turn["request"], api="gemini", as_of=turn["recorded"], history=given)
+
+    assert usage(history).prompt_token_count == turn["expected"]["totalTokens"] == 609
+    assert usage(history[:1]).prompt_token_count == 624
+    alone = usage(None)
+    assert alone.bounds is not None
+    low, high = alone.bounds["promptTokenCount"]
+    assert alone.prompt_token_count == 624 and low <= 609 <= high
