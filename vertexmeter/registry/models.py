@@ -294,6 +294,7 @@ SEAM_SHAPES = (
     "output_call_string_ending_in_paren",
     "replayed_call_string_ending_in_paren",
     "text_beside_search",
+    "text_beside_url_context",
     "output_edge_whitespace",
     "any_of_null_variant",
     "nested_object",
@@ -318,6 +319,7 @@ SEAM_SHAPES = (
     "parallel_call_without_args",
     "output_call_json",
     "text_after_open_model_turn",
+    "output_call_over_3",
 )
 
 
