@@ -377,11 +377,13 @@ MINED_HISTORY_FLOORS = {
     # inside its bounds, exact given its history; a responseSchema answer whose stream states 2 candidates tokens for
     # 19 of text): 0.783; 359/460 with mrgn4 (3.5 Flash-Lite and 3.1 Pro preview streamed signature turns, neither
     # exact, exact given their history): 0.780; 360/462 with mrgn5 (3.8 streamed OutOfOrder-2: the output exact, the
-    # signature turn 1 over, inside narrow bounds, exact given its history): 0.779. Its 2.5 `response` declarations
-    # (45 prompts, 1 over) and Flash-Lite preview 09-2025's (4, 7 to 14 under) bounded since (uncertain_seams
-    # openapi_response_object, declaration), not made exact: one repository shows each: the floor stands.
-    "maruel_genai": 0.779,
-    # 42/46: the same recordings' calls, 2.5 Flash preview 09-2025's four said 3 to 6 over; 48/52 with mrgn2c (6/6)
+    # signature turn 1 over, inside narrow bounds, exact given its history): 0.779; 362/462 with 3.1 Flash-Lite's fetch
+    # (server_tool_calls: mrgn-0363, -0418 exact, out40): 0.783. Its 2.5 `response` declarations (45 prompts, 1 over)
+    # and Flash-Lite preview 09-2025's (4, 7 to 14 under) bounded since (uncertain_seams openapi_response_object,
+    # declaration), not made exact: one repository shows each.
+    "maruel_genai": 0.783,
+    # 42/46: the same recordings' calls, 2.5 Flash preview 09-2025's four said 3 to 6 over (inside their bounds since
+    # out40: uncertain_seams output_call_over_3); 48/52 with mrgn2c (6/6)
     "calls_heldout7": 0.923,  # 49/53 with mrgn3c-0001, 51/55 with mrgn4c, 52/56 with mrgn5c
     # 20/28 when mined, before any rule (PROVENANCE.md mined_late_2026c): google/adk-go's Gemini API 3.5 Flash agent of
     # 2026-08-31 (TestTailRetentionE2E); text prompts 7/7, outputs 13/14; its 7 turns replaying a text part's

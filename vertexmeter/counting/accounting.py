@@ -510,6 +510,10 @@ class ResponseView:
     calls_written: tuple[dict[str, Any], ...] = ()
     streamed: bool = False
     call_tokens: Callable[[dict[str, Any]], int] | None = None
+    # A call's tokens as generation 3's function_call_outputs bills it (None: not measured), and the answer's day (a
+    # seam's since / until; None: today).
+    call_tokens_3: Callable[[dict[str, Any]], int] | None = None
+    day: dt.date | None = None
 
 
 def output_seam_bounds(
@@ -528,10 +532,13 @@ def output_seam_bounds(
     seams = [
         seam
         for seam in uncertain_seams_for(prompt.model, prompt.api, "generateContent")
-        if seam.shape in _OUTPUT_SEAMS
-        or seam.shape in _OUTPUT_TEXT_SEAMS
-        or seam.shape in _OUTPUT_EDGE_SEAMS
-        or seam.shape in _RESPONSE_SEAMS
+        if (
+            seam.shape in _OUTPUT_SEAMS
+            or seam.shape in _OUTPUT_TEXT_SEAMS
+            or seam.shape in _OUTPUT_EDGE_SEAMS
+            or seam.shape in _RESPONSE_SEAMS
+        )
+        and (view is None or seam.holds_on(view.day))
     ]
     found = []
     for seam in seams:
@@ -615,6 +622,15 @@ def _text_after_open_model_turn(
     return int(prefill[-1:].isalnum())
 
 
+def _call_tokens_over_3(
+    prompt: Prompt, calls: list[dict[str, Any]], view: ResponseView, count: Callable[[str], int]
+) -> int:
+    """The tokens each call bills beyond what generation 3's function_call_outputs reading of it bills."""
+    if view.call_tokens is None or view.call_tokens_3 is None:
+        return 0
+    return sum(max(0, view.call_tokens(call) - view.call_tokens_3(call)) for call in calls)
+
+
 # Shapes of a response as a whole (its texts, calls and how it came), counted by `output_seam_bounds`.
 _RESPONSE_SEAMS: dict[str, Callable[[Prompt, list[dict[str, Any]], ResponseView, Callable[[str], int]], int]] = {
     # Each candidate text that ends with a full stop (past its edge whitespace).
@@ -627,6 +643,7 @@ _RESPONSE_SEAMS: dict[str, Callable[[Prompt, list[dict[str, Any]], ResponseView,
     ),
     "output_call_json": _call_json_tokens,
     "text_after_open_model_turn": _text_after_open_model_turn,
+    "output_call_over_3": _call_tokens_over_3,
 }
 
 
@@ -679,6 +696,7 @@ def _replayed_call_strings_ending_in_paren(prompt: Prompt) -> int:
 # Shapes of the request that move a response's text (candidatesTokenCount): once per response with text.
 _OUTPUT_TEXT_SEAMS: dict[str, Callable[[Prompt], int]] = {
     "text_beside_search": lambda prompt: int(any(isinstance(t, dict) and "googleSearch" in t for t in prompt.tools)),
+    "text_beside_url_context": lambda prompt: int(any(isinstance(t, dict) and "urlContext" in t for t in prompt.tools)),
 }
 
 # Shapes of a response's text edges: the whitespace output_newlines leaves out, per token of it.

@@ -841,11 +841,15 @@ def count_response(
     wrote_text = wrote_text and response_shows_tool_run(response) is not False
     seams = None
     if calls or wrote_text or trimmed or texts or written_calls:
+        # Generation 3's reading of the calls, for a seam that bounds a call down to it (output_call_over_3).
+        call_rule_3 = output_calls_for(prompt.api, GENERATE_CONTENT, "3", as_of) if calls else None
         view = ResponseView(
             texts=tuple(texts),
             calls_written=tuple(written_calls),
             streamed=chunks or joined_stream,
             call_tokens=None if call_rule is None else partial(_output_call_tokens, tokenizer, call_rule),
+            call_tokens_3=None if call_rule_3 is None else partial(_output_call_tokens, tokenizer, call_rule_3),
+            day=as_of,
         )
         seams = output_seam_bounds(prompt, calls, wrote_text, trimmed, tokenizer.count, view)
     return by_modality, thoughts, uncertain, tuple(read_by.values()), streamed_calls, seams

@@ -294,6 +294,7 @@ SEAM_SHAPES = (
     "output_call_string_ending_in_paren",
     "replayed_call_string_ending_in_paren",
     "text_beside_search",
+    "text_beside_url_context",
     "output_edge_whitespace",
     "any_of_null_variant",
     "nested_object",
@@ -320,6 +321,7 @@ SEAM_SHAPES = (
     "text_after_open_model_turn",
     "openapi_response_object",
     "declaration",
+    "output_call_over_3",
 )
 
 
