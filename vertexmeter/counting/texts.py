@@ -423,6 +423,8 @@ def recursive_definitions(declaration: dict[str, Any]) -> int:
         if not isinstance(schema, dict):
             continue
         defs = {name: sub for c in _DEFINITIONS if isinstance(schema.get(c), dict) for name, sub in schema[c].items()}
+        if not defs:  # most schemas: nothing to recurse through, and walking them for `$ref`s was most of the cost
+            continue
         edges = {name: _refs(sub) & defs.keys() for name, sub in defs.items()}
         reached = _reach(_refs({k: v for k, v in schema.items() if k not in _DEFINITIONS}) & defs.keys(), edges)
         found += sum(name in _reach(edges[name], edges) for name in reached)
