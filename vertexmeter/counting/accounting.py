@@ -25,7 +25,14 @@ from vertexmeter.counting.texts import (
     without_root_descriptions,
 )
 from vertexmeter.errors import VertexMeterError
-from vertexmeter.registry import Accounting, FunctionHistory, ToolTemplate, UncertainSeam, uncertain_seams_for
+from vertexmeter.registry import (
+    Accounting,
+    FunctionHistory,
+    ToolTemplate,
+    UncertainSeam,
+    uncertain_seams_for,
+    uncertain_seams_on,
+)
 from vertexmeter.requests import Prompt, decode_json
 
 
@@ -261,7 +268,7 @@ def seam_bounds(
     measured in tokens of a text (without it they are not measured). `template`: the tool template in force, whose
     reading of references gives the nested objects billed (a recursive definition's expansions each one). `day`: the
     request's day, for the seams of a span of days (None: today)."""
-    seams = tuple(seam for seam in uncertain_seams_for(prompt.model, prompt.api, prompt.call) if seam.holds_on(day))
+    seams = uncertain_seams_on(prompt.model, prompt.api, prompt.call, day)
     if not seams:
         return None
     payloads = [

@@ -62,6 +62,7 @@ from vertexmeter.registry.models import (
     tokenizer_history,
     tool_run_bounds_for,
     uncertain_seams_for,
+    uncertain_seams_on,
     usage_fields_for,
 )
 from vertexmeter.vocabulary import APIS, CALLS
@@ -128,5 +129,6 @@ __all__ = [
     "tokenizer_for",
     "tokenizer_history",
     "uncertain_seams_for",
+    "uncertain_seams_on",
     "usage_fields_for",
 ]

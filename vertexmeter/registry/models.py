@@ -853,10 +853,28 @@ def _seam_day(entry: dict[str, Any], key: str) -> dt.date | None:
 @cache  # read per request (batch lines too): the answer depends only on these arguments
 def uncertain_seams_for(model: ModelInfo, api: str, call: str) -> tuple[UncertainSeam, ...]:
     """The payload seams whose billed tokens `model` on `api` / `call` leaves uncertain (accounting.yaml)."""
-    seams = _registry().uncertain_seams.get((api, call, model.rules_generation), ())
+    return _uncertain_seams_of(api, call, model.rules_generation, model.rules_id)
+
+
+def uncertain_seams_on(model: ModelInfo, api: str, call: str, day: dt.date | None) -> tuple[UncertainSeam, ...]:
+    """uncertain_seams_for's seams that hold on `day` (None: today), in their accounting.yaml order."""
+    return _uncertain_seams_on(api, call, model.rules_generation, model.rules_id, day)
+
+
+# Read twice per request (prompt and output seams), ~27 shapes a generation matched against the model by pattern.
+@lru_cache(maxsize=256)
+def _uncertain_seams_of(api: str, call: str, generation: str, rules_id: str) -> tuple[UncertainSeam, ...]:
+    seams = _registry().uncertain_seams.get((api, call, generation), ())
     return tuple(
-        s for s in seams if not s.models or any(fnmatch.fnmatchcase(model.rules_id, pattern) for pattern in s.models)
+        s for s in seams if not s.models or any(fnmatch.fnmatchcase(rules_id, pattern) for pattern in s.models)
     )
+
+
+@lru_cache(maxsize=4096)  # a day each, as the dated look-ups' _DAYS_KEPT
+def _uncertain_seams_on(
+    api: str, call: str, generation: str, rules_id: str, day: dt.date | None
+) -> tuple[UncertainSeam, ...]:
+    return tuple(seam for seam in _uncertain_seams_of(api, call, generation, rules_id) if seam.holds_on(day))
 
 
 _RAW_PROMPT_WEIGHTS = (
