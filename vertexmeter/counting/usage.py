@@ -493,7 +493,7 @@ def usage_of_body(
         seams=seam_bounds(
             prompt,
             reads_json_schemas=template is None or template.counts_json_schemas,
-            tokens=lambda text: len(tokenizer.encode(text)),
+            tokens=tokenizer.count,  # a count, without the list of ids encode builds
             template=template,
             day=day,
         ),
