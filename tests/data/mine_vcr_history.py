@@ -135,7 +135,7 @@ usage: python tests/data/mine_vcr_history.py CHECKOUT OWNER/NAME CASSETTE-DIR ID
       vicentereig/dspy.rb, werdnum/family-assistant, the req_llm forks, agentjido/jido_ai; then crewAIInc/crewAI
       (lib/crewai/tests/cassettes,tests/cassettes crewm)
       ... OWNER/NAME FOLDERS PREFIX --skip-known --media tests/data/media_blobs.jsonl.gz >> tests/data/mined_media.jsonl
-      (then gzip -9n: tests/data/mined_media.jsonl.gz)
+      (then gzip -9n: tests/data/mined_media.jsonl.gz); then maruel/genai (providers/gemini/testdata mrgnm), appended
   function-call outputs (`--function-calls`, one run per repository with the folders above, appended in this order):
       Arize-ai/openinference oinfc, open-telemetry/opentelemetry-python-contrib otelc, lmnr-ai/lmnr-python lmnrc,
       pydantic/logfire lgfrc, braintrustdata/braintrust-sdk brtrc, tidyverse/ellmer elmrc, posit-dev/chatlas chatc,
