@@ -42,20 +42,22 @@ RECORDS = load_mined_history("media")
 # pydm-0001, -0009, -0006). maruel/genai's 121 (mrgnm-0001 … -0121, Gemini API 2.0 … 3.5, held out: measured before
 # any rule, PROVENANCE.md) 112 exact: 435/469; 462/469 exact or inside bounds, the seven misses outside being one
 # 4.000 s silent MP4 on 2.5 (5 frames and sound 129 billed where ceil(d) and 32 x d say 4 and 128: docs/counting.md
-# open rule 16), so the bounds floor is no longer every record.
-FLOOR = 435 / 469
+# open rule 16), so the bounds floor is no longer every record. 438/469 with 2.0's frames of May - June 2025 at 260
+# (pydm-0006, mrgnm-0003, -0009: two repositories, a dated rule since, no longer a reading).
+FLOOR = 438 / 469
 BOUNDS_FLOOR = 462 / 469
 # Given each record's earlier responses (its cassette's function-call outputs, tests/data/mined_function_calls and
 # mined_calls_heldout2), the turns that replay thought signatures bill exactly what those responses thought: 281/318;
 # 296/349 with crewAI's (none replays a signature); 297/349 with silent_sound; 341/349 with the rules of 322/349 above;
-# 341/348 without pydm-0007; 453/469 with maruel/genai's (none replays a signature: the same 112 exact).
-HISTORY_FLOOR = 453 / 469
+# 341/348 without pydm-0007; 453/469 with maruel/genai's (none replays a signature: the same 112 exact); 456/469 with
+# 2.0's 260 per frame.
+HISTORY_FLOOR = 456 / 469
 # promptTokensDetails per modality: AUDIO 48/78, DOCUMENT 115/117, IMAGE 87/88, VIDEO 4/7; with crewAI's, AUDIO 49/86,
 # IMAGE 93/97, VIDEO 5/14; AUDIO 50/86 with silent_sound; AUDIO 83/86, IMAGE 96/97, VIDEO 13/14 with the rules of
 # 322/349 above. With maruel/genai's: AUDIO 147/157 (its 2.5 silent MP4's sound 129, said 128, seven times), DOCUMENT
 # 124/126, IMAGE 127/128, VIDEO 18/28 (that MP4's 5 frames, said 4, on 2.5; 4 frames at 260 on 2.0 in May 2025, the
-# bounds' other end, said 263).
-DETAILS_FLOOR = {"AUDIO": 147 / 157, "DOCUMENT": 124 / 126, "IMAGE": 127 / 128, "VIDEO": 18 / 28}
+# bounds' other end, said 263); VIDEO 21/28 with 2.0's 260 per frame in May - June 2025 (a dated rule).
+DETAILS_FLOOR = {"AUDIO": 147 / 157, "DOCUMENT": 124 / 126, "IMAGE": 127 / 128, "VIDEO": 21 / 28}
 
 
 def _kinds(record: dict[str, Any]) -> str:
@@ -732,15 +734,19 @@ def test_the_bill_carries_an_uncertain_audio_reading_as_bounds(replays: list[Rep
 
 
 def test_gemini_api_2_0_bills_258_per_video_frame_from_2025_09_19(replays: list[Replay]) -> None:
-    """A dated call override (rules.yaml `from`): Gemini API 2.0 generateContent bills a video frame 263 on
-    2025-07-18 (crmne/ruby_llm's 13.347 s MP4 -> 13 x 263) and 258 from 2025-09-19 (pydantic/pydantic-ai's one frame,
-    crewAIInc/crewAI's five); between those days a count carries both as bounds; 2.5 keeps 263."""
+    """Dated call overrides (rules.yaml `from`): Gemini API 2.0 generateContent bills a video frame 260 in May - June
+    2025 (pydantic/pydantic-ai's one frame, maruel/genai's four), 263 on 2025-07-18 (crmne/ruby_llm's 13.347 s MP4 ->
+    13 x 263) and 258 from 2025-09-19 (pydantic-ai's one frame, crewAIInc/crewAI's five); between those days a count
+    carries both as bounds; 2.5 keeps 263."""
     import datetime as dt
 
     from vertexmeter.media.rules import rules_changing, rules_for
 
     by_id = {r.record["id"]: r for r in replays}
     for record_id, video in [
+        ("pydm-0006", 260),
+        ("mrgnm-0003", 4 * 260),
+        ("mrgnm-0009", 4 * 260),
         ("rllmm-0026", 13 * 263),
         ("pydm-0008", 258),
         ("pydm-0014", 258),
@@ -753,10 +759,19 @@ def test_gemini_api_2_0_bills_258_per_video_frame_from_2025_09_19(replays: list[
         assert result.details["VIDEO"] == video, record_id
     frame = {
         day: rules_for("2.0", "gemini", "generateContent", day).frame_tokens["UNSPECIFIED"]
-        for day in (dt.date(2025, 7, 18), dt.date(2025, 9, 18), dt.date(2025, 9, 19), None)
+        for day in (
+            dt.date(2025, 6, 13),
+            dt.date(2025, 7, 17),
+            dt.date(2025, 7, 18),
+            dt.date(2025, 9, 18),
+            dt.date(2025, 9, 19),
+            None,
+        )
     }
-    assert list(frame.values()) == [263, 263, 258, 258]
+    assert list(frame.values()) == [260, 260, 263, 263, 258, 258]
     assert rules_for("2.5", "gemini", "generateContent", dt.date(2026, 2, 12)).frame_tokens["UNSPECIFIED"] == 263
+    assert rules_changing("2.0", "gemini", "generateContent", dt.date(2025, 6, 13)) is None
+    assert rules_changing("2.0", "gemini", "generateContent", dt.date(2025, 7, 1)) is not None
     assert rules_changing("2.0", "gemini", "generateContent", dt.date(2025, 7, 18)) is None
     assert rules_changing("2.0", "gemini", "generateContent", dt.date(2025, 7, 19)) is not None
     assert rules_changing("2.0", "gemini", "generateContent", dt.date(2025, 9, 19)) is None
@@ -844,15 +859,15 @@ def test_the_uncertain_media_answers_are_inside_their_bounds(replays: list[Repla
         ("llmrbm-0055", 346),  # 2.5 Flash image preview, a 400x400 PNG alone: 258 said, 1290 billed
         ("pydm-0001", 1821),  # Gemini API 2.0, an A4 page alone: 1806 said (2 x 3 tiles), 1290 billed
         ("pydm-0009", 1821),
-        ("pydm-0006", 273),  # Gemini API 2.0 on 2025-05-18, one frame: 263 said, 260 billed
     ]:
         result = by_id[record_id]
         assert not result.exact and result.got == got and result.bounds is not None, record_id
         low, high = result.bounds["promptTokenCount"]
         assert (low, high) == tuple(sorted((result.got, result.expected))), record_id
         assert "uncertain_media" in result.bounds["reason"], record_id
-    # 128x128 PNGs on 2.5 Flash image, Letter pages alone on Vertex 2.5, a frame on 2025-07-18: both readings agree.
-    for record_id in ("rllmm-0145", "rllmm-0126", "rllmm-0184", "rllmm-0026", "pydm-0008"):
+    # 128x128 PNGs on 2.5 Flash image, Letter pages alone on Vertex 2.5, a frame on 2025-07-18: both readings agree;
+    # Gemini API 2.0 frames of May - June 2025 at 260 (two repositories: a rule since, not a reading).
+    for record_id in ("rllmm-0145", "rllmm-0126", "rllmm-0184", "rllmm-0026", "pydm-0008", "pydm-0006", "mrgnm-0003"):
         assert by_id[record_id].exact and by_id[record_id].bounds is None, record_id
 
 
@@ -879,17 +894,8 @@ def test_an_uncertain_media_reading_bounds_what_it_may_change() -> None:
     assert (flash.prompt.tokens_by_modality["IMAGE"], flash.bounds) == (258, None)
     mp4 = {"inlineData": {"mimeType": "video/mp4", "data": _blob("2085d0efa27f")}}  # 5 s, five frames
     may = vertexmeter.usage("gemini-2.0-flash", mf.request({"text": "hi"}, mp4), api="gemini", as_of="2025-05-18")
-    assert may.prompt.tokens_by_modality["VIDEO"] == 5 * 263
-    assert may.bounds is not None and may.bounds["promptTokenCount"][1] - may.bounds["promptTokenCount"][0] == 15
-    vertex = vertexmeter.usage("gemini-2.0-flash", mf.request({"text": "hi"}, mp4), api="vertex", as_of="2025-05-18")
-    assert vertex.bounds is None
-    (reading,) = [u for u in load_rules().uncertain_media if u.family == "video"]
-    assert reading.applied(load_rules().generations["2.0"]).frame_tokens == {
-        "UNSPECIFIED": 260,
-        "LOW": 66,
-        "MEDIUM": 258,
-        "HIGH": 258,
-    }
+    assert (may.prompt.tokens_by_modality["VIDEO"], may.bounds) == (5 * 260, None)  # the dated rule, no reading
+    assert not [u for u in load_rules().uncertain_media if u.family == "video"]
 
 
 @pytest.mark.parametrize(
