@@ -303,12 +303,7 @@ def seam_bounds(
 
     read: list[dict[str, Any]] | None = None
     for seam in seams:
-        if (
-            seam.shape in _OUTPUT_SEAMS
-            or seam.shape in _OUTPUT_TEXT_SEAMS
-            or seam.shape in _OUTPUT_EDGE_SEAMS
-            or seam.shape in _RESPONSE_SEAMS
-        ):
+        if seam.shape in _MEASURED_ON_THE_RESPONSE:
             continue  # measured on the response (output_seam_bounds)
         if seam.shape in _REQUEST_SEAMS:
             n = _REQUEST_SEAMS[seam.shape](prompt)
@@ -536,17 +531,13 @@ def output_seam_bounds(
     left out (`trimmed`: each candidate's text as written and as billed, whose difference in tokens, by `count`, is
     measured only where such a seam applies), and of the response as a whole (`view`), as generateContent bills them
     in candidatesTokenCount; None when they hold none."""
-    seams = [
-        seam
-        for seam in uncertain_seams_for(prompt.model, prompt.api, "generateContent")
-        if (
-            seam.shape in _OUTPUT_SEAMS
-            or seam.shape in _OUTPUT_TEXT_SEAMS
-            or seam.shape in _OUTPUT_EDGE_SEAMS
-            or seam.shape in _RESPONSE_SEAMS
-        )
-        and (view is None or seam.holds_on(view.day))
-    ]
+    # The seams of the answer's day where it is known (a seam's since / until), else every one of the model's.
+    own = (
+        uncertain_seams_for(prompt.model, prompt.api, "generateContent")
+        if view is None
+        else uncertain_seams_on(prompt.model, prompt.api, "generateContent", view.day)
+    )
+    seams = [seam for seam in own if seam.shape in _MEASURED_ON_THE_RESPONSE]
     found = []
     for seam in seams:
         if seam.shape in _OUTPUT_EDGE_SEAMS:
@@ -709,6 +700,11 @@ _OUTPUT_TEXT_SEAMS: dict[str, Callable[[Prompt], int]] = {
 # Shapes of a response's text edges: the whitespace output_newlines leaves out, per token of it.
 _OUTPUT_EDGE_SEAMS = frozenset({"output_edge_whitespace"})
 
+# Every shape output_seam_bounds measures on a response (seam_bounds, on the request, passes them by).
+_MEASURED_ON_THE_RESPONSE = frozenset(
+    _OUTPUT_SEAMS.keys() | _OUTPUT_TEXT_SEAMS.keys() | _OUTPUT_EDGE_SEAMS | _RESPONSE_SEAMS.keys()
+)
+
 
 def _replayed_calls_with_underscored_keys(prompt: Prompt) -> int:
     """The request's replayed functionCall parts whose args hold a top-level key that begins with `_`."""
@@ -738,12 +734,11 @@ def _scalar_arrays(schema: Any) -> int:
 
 def _property_orderings(schema: Any) -> int:
     """The non-empty `propertyOrdering` lists of a schema, at any depth."""
-    if isinstance(schema, list):
-        return sum(_property_orderings(item) for item in schema)
-    if not isinstance(schema, dict):
-        return 0
-    count = int(isinstance(schema.get("propertyOrdering"), list) and bool(schema["propertyOrdering"]))
-    return count + sum(_property_orderings(value) for key, value in schema.items() if key != "propertyOrdering")
+    return _count_in(
+        schema,
+        lambda node: int(isinstance(node.get("propertyOrdering"), list) and bool(node["propertyOrdering"])),
+        skip=("propertyOrdering",),
+    )
 
 
 def _optional_properties_past_two(declaration: dict[str, Any]) -> int:
@@ -789,7 +784,7 @@ _DECLARATION_SEAMS: dict[str, Callable[[dict[str, Any]], int]] = {
     "scalar_array": lambda declaration: _scalar_arrays(declaration.get("parameters")),
     "json_schema_property_ordering": lambda declaration: _property_orderings(declaration.get("parametersJsonSchema")),
     "optional_properties_none_required": _optional_properties_past_two,
-    "openapi_response_object": lambda declaration: _openapi_response_objects(declaration),
+    "openapi_response_object": _openapi_response_objects,
     # Every declaration: for a model whose reading of declarations is known only from one repository's answers.
     "declaration": lambda _declaration: 1,
 }
